@@ -1,0 +1,2 @@
+//! Thin drivers shared by the example binaries: sockets in, sans-IO sessions, files out.
+#![forbid(unsafe_code)]

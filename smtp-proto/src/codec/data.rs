@@ -1,0 +1,321 @@
+//! Message data after DATA: dot-unstuffing for servers, dot-stuffing for clients
+//! (RFC 5321 §4.5.2), and the end-of-data marker.
+//!
+//! The end of data is `CRLF "." CRLF` and nothing else. `\n.\n`, `\n.\r\n`, `\r.\r`,
+//! `\r.\r\n` and `\r\n.\n` never end the data (SMTP smuggling, CVE-2023-51764/5/6).
+
+/// What to do with a CR or LF that is not part of a CRLF pair (RFC 5321 §2.3.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BareLineEndings {
+    /// Refuse the message: the data is read to its end and then rejected.
+    #[default]
+    Reject,
+    /// Turn each bare CR and bare LF into CRLF in the delivered data. A dot after a bare
+    /// line ending is kept as data: only a real CRLF starts a line for unstuffing and for the
+    /// end marker.
+    Normalize,
+}
+
+/// How the data ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataEnd {
+    /// Octets delivered (after unstuffing and any normalization).
+    pub size: u64,
+    /// A bare CR or LF was seen.
+    pub bare_line_ending: bool,
+    /// The data exceeded `max_size`; the excess was discarded.
+    pub too_large: bool,
+    /// A line exceeded `max_line`.
+    pub line_too_long: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a line (after a real CRLF, or at the very beginning).
+    LineStart,
+    /// Saw `.` at the start of a line.
+    Dot,
+    /// Saw `.` CR at the start of a line.
+    DotCr,
+    /// Inside a line.
+    Text,
+    /// Saw CR inside a line.
+    Cr,
+    /// The end marker has been consumed.
+    Done,
+}
+
+/// Receives DATA: removes dot-stuffing and finds the end marker, across any chunking.
+#[derive(Debug, Clone)]
+pub struct DataReceiver {
+    state: State,
+    policy: BareLineEndings,
+    max_size: u64,
+    max_line: Option<usize>,
+    line_len: usize,
+    end: DataEnd,
+}
+
+impl DataReceiver {
+    /// A receiver that delivers at most `max_size` octets, and flags lines longer than
+    /// `max_line` octets (CRLF included).
+    pub fn new(policy: BareLineEndings, max_size: u64, max_line: Option<usize>) -> Self {
+        Self {
+            state: State::LineStart,
+            policy,
+            max_size,
+            max_line,
+            line_len: 0,
+            end: DataEnd {
+                size: 0,
+                bare_line_ending: false,
+                too_large: false,
+                line_too_long: false,
+            },
+        }
+    }
+
+    /// Whether the end marker has been seen.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Consumes `input` up to and including the end marker, appending the unstuffed data to
+    /// `out`. Returns the octets consumed and, once the marker has been seen, how the data
+    /// ended. Octets after the marker are not consumed: they are the next command.
+    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> (usize, Option<DataEnd>) {
+        let mut i = 0;
+        while i < input.len() {
+            match self.state {
+                State::Done => break,
+                State::Text => {
+                    // The hot path: copy a run of ordinary octets at once.
+                    let run = memchr::memchr2(b'\r', b'\n', &input[i..]).unwrap_or(input.len() - i);
+                    self.emit(out, &input[i..i + run]);
+                    i += run;
+                    if i < input.len() {
+                        let b = input[i];
+                        i += 1;
+                        if b == b'\r' {
+                            self.state = State::Cr;
+                        } else {
+                            self.bare(out, b"\n");
+                        }
+                    }
+                }
+                State::LineStart => {
+                    let b = input[i];
+                    i += 1;
+                    match b {
+                        b'.' => self.state = State::Dot,
+                        b'\r' => self.state = State::Cr,
+                        b'\n' => self.bare(out, b"\n"),
+                        _ => {
+                            self.emit(out, &[b]);
+                            self.state = State::Text;
+                        }
+                    }
+                }
+                State::Dot => match input[i] {
+                    b'\r' => {
+                        i += 1;
+                        self.state = State::DotCr;
+                    }
+                    b'\n' => {
+                        // `CRLF "." LF`: not the end. Keep the dot as data.
+                        i += 1;
+                        self.emit(out, b".");
+                        self.bare(out, b"\n");
+                    }
+                    _ => {
+                        // A stuffed dot: drop it, the rest of the line is data.
+                        self.state = State::Text;
+                    }
+                },
+                State::DotCr => {
+                    if input[i] == b'\n' {
+                        i += 1;
+                        self.state = State::Done;
+                        return (i, Some(self.end));
+                    }
+                    // `CRLF "." CR` then something else: the dot is data, the CR is bare.
+                    self.emit(out, b".");
+                    self.bare(out, b"\r");
+                }
+                State::Cr => {
+                    if input[i] == b'\n' {
+                        i += 1;
+                        self.newline(out);
+                    } else {
+                        self.bare(out, b"\r");
+                    }
+                }
+            }
+        }
+        (i, None)
+    }
+
+    /// Text within a line: counts toward the line length.
+    fn emit(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
+        self.line_len += bytes.len();
+        if self.max_line.is_some_and(|max| self.line_len + 2 > max) {
+            self.end.line_too_long = true;
+        }
+        self.push(out, bytes);
+    }
+
+    /// Any delivered octets: counts toward the size.
+    fn push(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
+        let room = self.max_size.saturating_sub(self.end.size);
+        let take = usize::try_from(room).map_or(bytes.len(), |r| r.min(bytes.len()));
+        out.extend_from_slice(&bytes[..take]);
+        self.end.size += take as u64;
+        if take < bytes.len() {
+            self.end.too_large = true;
+        }
+    }
+
+    /// A real CRLF: the next octet starts a line.
+    fn newline(&mut self, out: &mut Vec<u8>) {
+        self.push(out, b"\r\n");
+        self.line_len = 0;
+        self.state = State::LineStart;
+    }
+
+    /// A bare CR or LF: normalized to CRLF or flagged, never a line start for unstuffing.
+    fn bare(&mut self, out: &mut Vec<u8>, raw: &'static [u8]) {
+        match self.policy {
+            BareLineEndings::Reject => {
+                self.end.bare_line_ending = true;
+                self.push(out, raw);
+            }
+            BareLineEndings::Normalize => self.push(out, b"\r\n"),
+        }
+        self.line_len = 0;
+        self.state = State::Text;
+    }
+}
+
+/// Dot-stuffs message data for sending after DATA, turning bare CR and bare LF into CRLF.
+#[derive(Debug, Clone, Default)]
+pub struct DotStuffer {
+    /// Not at the start of a line.
+    mid_line: bool,
+    /// The last octet was a CR whose LF has not been seen.
+    pending_cr: bool,
+}
+
+impl DotStuffer {
+    /// A stuffer at the start of the message.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the stuffed form of `data` to `out`.
+    pub fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        out.reserve(data.len() + data.len() / 64);
+        let mut i = 0;
+        while i < data.len() {
+            let b = data[i];
+            if self.pending_cr {
+                self.pending_cr = false;
+                out.extend_from_slice(b"\r\n");
+                self.mid_line = false;
+                if b == b'\n' {
+                    i += 1;
+                    continue;
+                }
+            }
+            if !self.mid_line && b == b'.' {
+                out.push(b'.');
+            }
+            match b {
+                b'\r' => {
+                    self.pending_cr = true;
+                    i += 1;
+                }
+                b'\n' => {
+                    out.extend_from_slice(b"\r\n");
+                    self.mid_line = false;
+                    i += 1;
+                }
+                _ => {
+                    let run = memchr::memchr2(b'\r', b'\n', &data[i..]).unwrap_or(data.len() - i);
+                    out.extend_from_slice(&data[i..i + run]);
+                    self.mid_line = true;
+                    i += run;
+                }
+            }
+        }
+    }
+
+    /// Ends the data: a CRLF if the message did not end with one, then `.` CRLF.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr || self.mid_line {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        *self = Self::default();
+    }
+}
+
+/// Counts the octets of one BDAT chunk (RFC 3030). No stuffing, no marker: exactly `size`
+/// octets follow the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkReceiver {
+    remaining: u64,
+}
+
+impl ChunkReceiver {
+    /// A receiver for a chunk of `size` octets.
+    pub fn new(size: u64) -> Self {
+        Self { remaining: size }
+    }
+
+    /// Octets still to come.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    /// Takes the part of `input` that belongs to the chunk.
+    pub fn take<'a>(&mut self, input: &'a [u8]) -> &'a [u8] {
+        let n = usize::try_from(self.remaining).map_or(input.len(), |r| r.min(input.len()));
+        self.remaining -= n as u64;
+        &input[..n]
+    }
+}
+
+/// Normalizes line endings to CRLF for BDAT, where no stuffing applies but a chunk still
+/// must carry canonical line ends. State carries across chunks.
+#[derive(Debug, Clone, Default)]
+pub struct CrlfNormalizer {
+    pending_cr: bool,
+}
+
+impl CrlfNormalizer {
+    /// Appends `data` with bare CR and bare LF turned into CRLF. A CR at the end of `data`
+    /// is held back until the next call shows whether an LF follows.
+    pub fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        for &b in data {
+            if self.pending_cr {
+                self.pending_cr = false;
+                out.extend_from_slice(b"\r\n");
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => out.extend_from_slice(b"\r\n"),
+                _ => out.push(b),
+            }
+        }
+    }
+
+    /// Flushes a held-back CR.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.pending_cr) {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Encoders: commands for clients, replies for servers. They append to a caller-owned buffer.
+
+use std::io::Write as _;
+
+use crate::types::{
+    address::{ForwardPath, ReversePath},
+    command::{AuthInitial, Command},
+    params::{Hold, MailParams, Notify, RcptParams, UnknownParam},
+    reply::Reply,
+};
+
+/// A command could not be encoded because a free-form argument would break the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cannot encode {verb}: {what} contains CR, LF or another control character")]
+pub struct EncodeError {
+    /// The command's verb.
+    pub verb: &'static str,
+    /// Which argument.
+    pub what: &'static str,
+}
+
+/// Free-form arguments are plain `Cow<str>` fields, so they are checked here: no CR, LF or
+/// other control character may reach the wire (command injection).
+fn checked<'s>(verb: &'static str, what: &'static str, s: &'s str) -> Result<&'s str, EncodeError> {
+    if !s.is_empty() && super::grammar::is_text(s) && !s.contains('\t') {
+        Ok(s)
+    } else {
+        Err(EncodeError { verb, what })
+    }
+}
+
+/// Appends `command` and its CRLF to `out`. Verbs are written in upper case and parameters in
+/// a fixed canonical order (the order of the fields of [`MailParams`] and [`RcptParams`],
+/// unknown parameters last). On error nothing is written.
+pub fn encode_command(command: &Command<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let start = out.len();
+    let result = write_command(command, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn write_command(command: &Command<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let verb = command.verb();
+    out.extend_from_slice(verb.as_bytes());
+    match command {
+        Command::Hello { host, .. } => {
+            out.push(b' ');
+            let _ = write!(out, "{host}");
+        }
+        Command::Mail { from, params } => {
+            out.extend_from_slice(b" FROM:");
+            write_reverse_path(from, out);
+            write_mail_params(params, out)?;
+        }
+        Command::Rcpt { to, params } => {
+            out.extend_from_slice(b" TO:");
+            write_forward_path(to, out);
+            write_rcpt_params(params, out)?;
+        }
+        Command::Bdat { size, last } => {
+            let _ = write!(out, " {size}");
+            if *last {
+                out.extend_from_slice(b" LAST");
+            }
+        }
+        Command::Noop { arg: Some(arg) } | Command::Help { topic: Some(arg) } => {
+            out.push(b' ');
+            out.extend_from_slice(checked(verb, "argument", arg)?.as_bytes());
+        }
+        Command::Vrfy { arg } | Command::Expn { arg } => {
+            out.push(b' ');
+            out.extend_from_slice(checked(verb, "argument", arg)?.as_bytes());
+        }
+        Command::Auth { mechanism, initial } => {
+            out.push(b' ');
+            out.extend_from_slice(mechanism.as_str().as_bytes());
+            match initial {
+                None => {}
+                Some(AuthInitial::Empty) => out.extend_from_slice(b" ="),
+                Some(AuthInitial::Base64(b)) => {
+                    if !crate::types::sasl::is_base64(b.expose()) || b.expose().is_empty() {
+                        return Err(EncodeError {
+                            verb,
+                            what: "initial response",
+                        });
+                    }
+                    out.push(b' ');
+                    out.extend_from_slice(b.expose().as_bytes());
+                }
+            }
+        }
+        Command::Etrn { node } => {
+            out.push(b' ');
+            out.extend_from_slice(checked(verb, "node", node)?.as_bytes());
+        }
+        Command::Data
+        | Command::Rset
+        | Command::Quit
+        | Command::StartTls
+        | Command::Noop { arg: None }
+        | Command::Help { topic: None } => {}
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+fn write_reverse_path(path: &ReversePath<'_>, out: &mut Vec<u8>) {
+    let _ = write!(out, "{path}");
+}
+
+fn write_forward_path(path: &ForwardPath<'_>, out: &mut Vec<u8>) {
+    let _ = write!(out, "{path}");
+}
+
+fn write_unknown(params: &[UnknownParam<'_>], verb: &'static str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    for p in params {
+        let bad = || EncodeError {
+            verb,
+            what: "parameter",
+        };
+        super::grammar::all_consuming(&p.keyword, super::grammar::esmtp_keyword).map_err(|_| bad())?;
+        out.push(b' ');
+        out.extend_from_slice(p.keyword.as_bytes());
+        if let Some(v) = &p.value {
+            super::grammar::all_consuming(v, super::grammar::esmtp_value).map_err(|_| bad())?;
+            out.push(b'=');
+            out.extend_from_slice(v.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn write_mail_params(p: &MailParams<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    if let Some(size) = p.size {
+        let _ = write!(out, " SIZE={size}");
+    }
+    if let Some(body) = p.body {
+        let _ = write!(out, " BODY={}", body.as_str());
+    }
+    if p.smtputf8 {
+        out.extend_from_slice(b" SMTPUTF8");
+    }
+    if let Some(ret) = p.ret {
+        let _ = write!(out, " RET={}", ret.as_str());
+    }
+    if let Some(envid) = &p.envid {
+        let _ = write!(out, " ENVID={}", envid.as_encoded());
+    }
+    if let Some(auth) = &p.auth {
+        let _ = write!(out, " AUTH={}", auth.as_encoded());
+    }
+    if let Some(prio) = p.mt_priority {
+        let _ = write!(out, " MT-PRIORITY={prio}");
+    }
+    if let Some(by) = p.by {
+        let mode = if by.return_on_expiry { "R" } else { "N" };
+        let trace = if by.trace { "T" } else { "" };
+        let _ = write!(out, " BY={};{mode}{trace}", by.time);
+    }
+    match &p.hold {
+        Some(Hold::For(secs)) => {
+            let _ = write!(out, " HOLDFOR={secs}");
+        }
+        Some(Hold::Until(t)) => {
+            super::grammar::all_consuming(t, super::grammar::esmtp_value).map_err(|_| EncodeError {
+                verb: "MAIL",
+                what: "HOLDUNTIL",
+            })?;
+            let _ = write!(out, " HOLDUNTIL={t}");
+        }
+        None => {}
+    }
+    if p.requiretls {
+        out.extend_from_slice(b" REQUIRETLS");
+    }
+    write_unknown(&p.unknown, "MAIL", out)
+}
+
+fn write_rcpt_params(p: &RcptParams<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    match p.notify {
+        Some(Notify::Never) => out.extend_from_slice(b" NOTIFY=NEVER"),
+        Some(Notify::On {
+            success,
+            failure,
+            delay,
+        }) => {
+            let items: Vec<&str> = [(success, "SUCCESS"), (failure, "FAILURE"), (delay, "DELAY")]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
+            if items.is_empty() {
+                return Err(EncodeError {
+                    verb: "RCPT",
+                    what: "NOTIFY (no condition)",
+                });
+            }
+            let _ = write!(out, " NOTIFY={}", items.join(","));
+        }
+        None => {}
+    }
+    if let Some(orcpt) = &p.orcpt {
+        super::grammar::all_consuming(&orcpt.addr_type, super::grammar::atom).map_err(|_| EncodeError {
+            verb: "RCPT",
+            what: "ORCPT address type",
+        })?;
+        let _ = write!(out, " ORCPT={};{}", orcpt.addr_type, orcpt.addr.as_encoded());
+    }
+    write_unknown(&p.unknown, "RCPT", out)
+}
+
+/// Appends `reply` to `out`, one line per text line, each with the code and the enhanced
+/// status code if there is one. The last line always has the SP after the code, also when
+/// its text is empty (`334 `): RFC 5321 allows the code alone, but some clients reject it.
+pub fn encode_reply(reply: &Reply<'_>, out: &mut Vec<u8>) {
+    let code = reply.code().get();
+    let lines = reply.lines();
+    for (i, line) in lines.iter().enumerate() {
+        let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+        let _ = write!(out, "{code}{sep}");
+        if let Some(status) = reply.status() {
+            let _ = write!(out, "{status}");
+            if !line.is_empty() {
+                out.push(b' ');
+            }
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Encodes a SASL response line: base64 of `data`, or `*` to cancel.
+pub fn encode_sasl_response(data: Option<&[u8]>, out: &mut Vec<u8>) {
+    match data {
+        Some(d) => out.extend_from_slice(crate::types::sasl::base64_encode(d).as_bytes()),
+        None => out.push(b'*'),
+    }
+    out.extend_from_slice(b"\r\n");
+}

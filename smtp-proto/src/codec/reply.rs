@@ -1,0 +1,186 @@
+//! Parsing replies (RFC 5321 §4.2).
+//!
+//! ```text
+//! Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+//!              Reply-code [ SP textstring ] CRLF
+//! Reply-code = %x32-35 %x30-35 %x30-39
+//! textstring = 1*(%d09 / %d32-126)        ; HT, SP, Printable US-ASCII
+//! ```
+//! Code-only lines (`334` CRLF) are legal and accepted. Text may be UTF-8 (RFC 6531 §3.7.4.2
+//! lets SMTPUTF8 servers send it); other control characters are refused.
+
+use std::borrow::Cow;
+
+use super::line::{Frame, find_line};
+use crate::{
+    DecodeError,
+    types::reply::{EnhancedStatus, Reply, ReplyCode},
+};
+
+/// The limits a reply decoder enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyLimits {
+    /// Longest line, CRLF included.
+    pub max_line: usize,
+    /// Most octets in one reply.
+    pub max_size: usize,
+    /// Most lines in one reply.
+    pub max_lines: usize,
+}
+
+impl Default for ReplyLimits {
+    fn default() -> Self {
+        let l = crate::Limits::default();
+        Self {
+            max_line: 4096,
+            max_size: l.max_reply_size,
+            max_lines: l.max_reply_lines,
+        }
+    }
+}
+
+/// Finds where the reply at the start of `input` ends. Returns the octets it takes.
+fn frame_reply(input: &[u8], limits: ReplyLimits) -> Result<usize, DecodeError> {
+    let mut at = 0;
+    let mut lines = 0;
+    loop {
+        let line = &input[at..];
+        match find_line(line, limits.max_line, 0) {
+            Frame::Line { len, consumed } => {
+                lines += 1;
+                at += consumed;
+                if lines > limits.max_lines || at > limits.max_size {
+                    return Err(DecodeError::ReplyTooLarge);
+                }
+                if len < 3 {
+                    return Err(DecodeError::Syntax {
+                        at: at - consumed,
+                        expected: "Reply-code",
+                    });
+                }
+                if line.get(3) != Some(&b'-') {
+                    return Ok(at);
+                }
+            }
+            Frame::Invalid { error, .. } => return Err(error),
+            Frame::TooLongSoFar => return Err(DecodeError::LineTooLong { max: limits.max_line }),
+            Frame::Partial => {
+                return if at + line.len() > limits.max_size {
+                    Err(DecodeError::ReplyTooLarge)
+                } else {
+                    Err(DecodeError::Incomplete)
+                };
+            }
+        }
+    }
+}
+
+/// `Reply-code`: three digits, 2–5, 0–5, 0–9.
+fn reply_code(line: &[u8]) -> Option<ReplyCode> {
+    match line {
+        [a @ b'2'..=b'5', b @ b'0'..=b'5', c @ b'0'..=b'9', ..] => Some(ReplyCode::new_unchecked(
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+        )),
+        _ => None,
+    }
+}
+
+/// `status-code = class "." subject "." detail` at the start of `text`, followed by SP or the
+/// end. Returns the status and the text after it.
+pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
+    let b = text.as_bytes();
+    let class = match b.first()? {
+        c @ (b'2' | b'4' | b'5') => c - b'0',
+        _ => return None,
+    };
+    if b.get(1) != Some(&b'.') {
+        return None;
+    }
+    // 1*3digit starting at `from`: the value and where it ends.
+    let number = |from: usize| -> Option<(u16, usize)> {
+        let len = b[from.min(b.len())..].iter().take(3).take_while(|c| c.is_ascii_digit()).count();
+        if len == 0 || b.get(from + len).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        Some((text[from..from + len].parse().ok()?, from + len))
+    };
+    let (subject, at) = number(2)?;
+    if b.get(at) != Some(&b'.') {
+        return None;
+    }
+    let (detail, at) = number(at + 1)?;
+    let rest = match b.get(at) {
+        None => "",
+        Some(b' ') if at + 1 < b.len() => &text[at + 1..],
+        _ => return None,
+    };
+    Some((EnhancedStatus::new_unchecked(class, subject, detail), rest))
+}
+
+/// Decodes one complete reply from the start of `input`.
+pub fn decode_reply_with(
+    input: &[u8],
+    limits: ReplyLimits,
+) -> Result<(&[u8], Reply<'_>), DecodeError> {
+    let end = frame_reply(input, limits)?;
+    let mut code = None;
+    let mut lines = Vec::new();
+    let mut at = 0;
+    while at < end {
+        let Some(lf) = memchr::memchr(b'\n', &input[at..end]) else {
+            break;
+        };
+        let line = &input[at..at + lf - 1];
+        let line_code = reply_code(line).ok_or(DecodeError::Syntax {
+            at,
+            expected: "Reply-code",
+        })?;
+        if *code.get_or_insert(line_code) != line_code {
+            return Err(DecodeError::Syntax {
+                at,
+                expected: "the same reply code on every line",
+            });
+        }
+        let text = match line.get(3) {
+            None => &[][..],
+            Some(b'-' | b' ') => &line[4..],
+            Some(_) => {
+                return Err(DecodeError::Syntax {
+                    at: at + 3,
+                    expected: "SP, '-' or CRLF",
+                });
+            }
+        };
+        let text = std::str::from_utf8(text)
+            .ok()
+            .filter(|t| super::grammar::is_text(t))
+            .ok_or(DecodeError::Syntax {
+                at: at + 4,
+                expected: "textstring",
+            })?;
+        lines.push(Cow::Borrowed(text));
+        at += lf + 1;
+    }
+    let code = code.ok_or(DecodeError::Incomplete)?;
+    let status = lift_status(&mut lines);
+    Ok((&input[end..], Reply::from_parsed(code, status, lines)))
+}
+
+/// If every line starts with the same enhanced status code (followed by text, or alone),
+/// removes it from the lines and returns it.
+fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> {
+    let mut common = None;
+    for line in lines.iter() {
+        let (status, _) = enhanced_status(line)?;
+        if *common.get_or_insert(status) != status {
+            return None;
+        }
+    }
+    for line in lines.iter_mut() {
+        if let Cow::Borrowed(l) = line {
+            let rest = enhanced_status(l).map_or(*l, |(_, rest)| rest);
+            *line = Cow::Borrowed(rest);
+        }
+    }
+    common
+}

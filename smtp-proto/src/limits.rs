@@ -1,0 +1,50 @@
+//! Configurable limits, with the RFC defaults.
+
+use std::time::Duration;
+
+/// Limits that protect a session from hostile or broken peers.
+///
+/// Every limit yields the protocol's proper reply when exceeded; none of them panics or lets
+/// memory grow with the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4: 512).
+    pub max_command_line: usize,
+    /// Longest line of message text, CRLF included (RFC 5321 §4.5.3.1.6: 1000). `None`
+    /// disables the check.
+    pub max_text_line: Option<usize>,
+    /// Longest SASL response line. OAuth bearer tokens need several kilobytes.
+    pub max_sasl_line: usize,
+    /// Largest message accepted, in octets after dot-unstuffing. Advertised as `SIZE`.
+    pub max_message_size: u64,
+    /// Most recipients in one transaction (RFC 5321 §4.5.3.1.8: at least 100).
+    pub max_recipients: usize,
+    /// Bad commands tolerated before the server closes the connection with `421`.
+    pub max_errors: usize,
+    /// Largest reply a client accepts, in octets over all its lines.
+    pub max_reply_size: usize,
+    /// Most lines in one reply.
+    pub max_reply_lines: usize,
+    /// Server: how long to wait for the next command (RFC 5321 §4.5.3.2.7: 5 minutes).
+    pub command_timeout: Duration,
+    /// Server: how long to wait for more message data (RFC 5321 §4.5.3.2.7 applies to both).
+    pub data_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_command_line: 512,
+            max_text_line: Some(1000),
+            max_sasl_line: 12 * 1024,
+            max_message_size: 35 * 1024 * 1024,
+            max_recipients: 100,
+            max_errors: 10,
+            max_reply_size: 64 * 1024,
+            max_reply_lines: 256,
+            command_timeout: Duration::from_secs(5 * 60),
+            data_timeout: Duration::from_secs(5 * 60),
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The EHLO reply as a typed list of service extensions (RFC 5321 §4.1.1.1).
+
+use std::borrow::Cow;
+
+use super::{
+    InvalidInput,
+    reply::{Reply, ReplyCode},
+    sasl::{Mechanism, is_mechanism},
+};
+
+/// One service extension advertised in the EHLO reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Capability<'a> {
+    /// `SIZE [SP max]` (RFC 1870). `Some(0)` means no fixed limit.
+    Size(Option<u64>),
+    /// `PIPELINING` (RFC 2920)
+    Pipelining,
+    /// `8BITMIME` (RFC 6152)
+    EightBitMime,
+    /// `SMTPUTF8` (RFC 6531)
+    SmtpUtf8,
+    /// `CHUNKING` (RFC 3030)
+    Chunking,
+    /// `BINARYMIME` (RFC 3030)
+    BinaryMime,
+    /// `DSN` (RFC 3461)
+    Dsn,
+    /// `STARTTLS` (RFC 3207)
+    StartTls,
+    /// `AUTH mechanism...` (RFC 4954)
+    Auth(Vec<Mechanism<'a>>),
+    /// `ENHANCEDSTATUSCODES` (RFC 2034)
+    EnhancedStatusCodes,
+    /// `REQUIRETLS` (RFC 8689)
+    RequireTls,
+    /// `DELIVERBY [SP min-by-time]` (RFC 2852)
+    DeliverBy(Option<u64>),
+    /// `FUTURERELEASE SP max-interval SP max-datetime` (RFC 4865)
+    FutureRelease {
+        /// Longest hold in seconds.
+        max_interval: u64,
+        /// Latest release time, RFC 3339, as written.
+        max_datetime: Cow<'a, str>,
+    },
+    /// `MT-PRIORITY [SP profile]` (RFC 6710)
+    MtPriority(Option<Cow<'a, str>>),
+    /// `ETRN` (RFC 1985)
+    Etrn,
+    /// `HELP`
+    Help,
+    /// Anything else, kept as keyword and parameters.
+    Other {
+        /// The keyword as written.
+        keyword: Cow<'a, str>,
+        /// Space-separated parameters.
+        params: Vec<Cow<'a, str>>,
+    },
+}
+
+impl<'a> Capability<'a> {
+    /// Parses one `ehlo-line = ehlo-keyword *( SP ehlo-param )`.
+    pub fn parse(line: &'a str) -> Self {
+        let mut words = line.split(' ');
+        let keyword = words.next().unwrap_or_default();
+        let params: Vec<&'a str> = words.collect();
+        let plain = |c: Capability<'a>| if params.is_empty() { Some(c) } else { None };
+        let known = match keyword.to_ascii_uppercase().as_str() {
+            "SIZE" => match params.as_slice() {
+                [] => Some(Self::Size(None)),
+                [n] => n.parse().ok().map(|n| Self::Size(Some(n))),
+                _ => None,
+            },
+            "PIPELINING" => plain(Self::Pipelining),
+            "8BITMIME" => plain(Self::EightBitMime),
+            "SMTPUTF8" => plain(Self::SmtpUtf8),
+            "CHUNKING" => plain(Self::Chunking),
+            "BINARYMIME" => plain(Self::BinaryMime),
+            "DSN" => plain(Self::Dsn),
+            "STARTTLS" => plain(Self::StartTls),
+            "ENHANCEDSTATUSCODES" => plain(Self::EnhancedStatusCodes),
+            "REQUIRETLS" => plain(Self::RequireTls),
+            "ETRN" => plain(Self::Etrn),
+            "HELP" => plain(Self::Help),
+            "AUTH" if params.iter().all(|m| is_mechanism(m)) => Some(Self::Auth(
+                params.iter().map(|m| Mechanism::from_parsed(m)).collect(),
+            )),
+            "DELIVERBY" => match params.as_slice() {
+                [] => Some(Self::DeliverBy(None)),
+                [n] => n.parse().ok().map(|n| Self::DeliverBy(Some(n))),
+                _ => None,
+            },
+            "FUTURERELEASE" => match params.as_slice() {
+                [i, d] => i.parse().ok().map(|max_interval| Self::FutureRelease {
+                    max_interval,
+                    max_datetime: Cow::Borrowed(*d),
+                }),
+                _ => None,
+            },
+            "MT-PRIORITY" => match params.as_slice() {
+                [] => Some(Self::MtPriority(None)),
+                [p] => Some(Self::MtPriority(Some(Cow::Borrowed(*p)))),
+                _ => None,
+            },
+            _ => None,
+        };
+        // Only the canonical spelling is lifted into a typed variant, so encoding gives back
+        // the bytes received.
+        match known {
+            Some(cap) if keyword == cap.keyword() => cap,
+            _ => Self::Other {
+                keyword: Cow::Borrowed(keyword),
+                params: params.into_iter().map(Cow::Borrowed).collect(),
+            },
+        }
+    }
+
+    /// The keyword, upper case for the known ones.
+    pub fn keyword(&self) -> &str {
+        match self {
+            Self::Size(_) => "SIZE",
+            Self::Pipelining => "PIPELINING",
+            Self::EightBitMime => "8BITMIME",
+            Self::SmtpUtf8 => "SMTPUTF8",
+            Self::Chunking => "CHUNKING",
+            Self::BinaryMime => "BINARYMIME",
+            Self::Dsn => "DSN",
+            Self::StartTls => "STARTTLS",
+            Self::Auth(_) => "AUTH",
+            Self::EnhancedStatusCodes => "ENHANCEDSTATUSCODES",
+            Self::RequireTls => "REQUIRETLS",
+            Self::DeliverBy(_) => "DELIVERBY",
+            Self::FutureRelease { .. } => "FUTURERELEASE",
+            Self::MtPriority(_) => "MT-PRIORITY",
+            Self::Etrn => "ETRN",
+            Self::Help => "HELP",
+            Self::Other { keyword, .. } => keyword,
+        }
+    }
+
+    /// Writes the `ehlo-line`.
+    pub fn write_line(&self, out: &mut String) {
+        use std::fmt::Write;
+        out.push_str(self.keyword());
+        match self {
+            Self::Size(Some(n)) | Self::DeliverBy(Some(n)) => {
+                let _ = write!(out, " {n}");
+            }
+            Self::Auth(mechs) => {
+                for m in mechs {
+                    out.push(' ');
+                    out.push_str(m.as_str());
+                }
+            }
+            Self::FutureRelease {
+                max_interval,
+                max_datetime,
+            } => {
+                let _ = write!(out, " {max_interval} {max_datetime}");
+            }
+            Self::MtPriority(Some(p)) => {
+                out.push(' ');
+                out.push_str(p);
+            }
+            Self::Other { params, .. } => {
+                for p in params {
+                    out.push(' ');
+                    out.push_str(p);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> Capability<'static> {
+        let own = |s: Cow<'_, str>| Cow::Owned(s.into_owned());
+        match self {
+            Self::Size(n) => Capability::Size(n),
+            Self::Pipelining => Capability::Pipelining,
+            Self::EightBitMime => Capability::EightBitMime,
+            Self::SmtpUtf8 => Capability::SmtpUtf8,
+            Self::Chunking => Capability::Chunking,
+            Self::BinaryMime => Capability::BinaryMime,
+            Self::Dsn => Capability::Dsn,
+            Self::StartTls => Capability::StartTls,
+            Self::Auth(m) => Capability::Auth(m.into_iter().map(Mechanism::into_owned).collect()),
+            Self::EnhancedStatusCodes => Capability::EnhancedStatusCodes,
+            Self::RequireTls => Capability::RequireTls,
+            Self::DeliverBy(n) => Capability::DeliverBy(n),
+            Self::FutureRelease {
+                max_interval,
+                max_datetime,
+            } => Capability::FutureRelease {
+                max_interval,
+                max_datetime: own(max_datetime),
+            },
+            Self::MtPriority(p) => Capability::MtPriority(p.map(own)),
+            Self::Etrn => Capability::Etrn,
+            Self::Help => Capability::Help,
+            Self::Other { keyword, params } => Capability::Other {
+                keyword: own(keyword),
+                params: params.into_iter().map(own).collect(),
+            },
+        }
+    }
+}
+
+/// A positive EHLO reply: the server's name, its greeting, and its extensions.
+///
+/// ```text
+/// ehlo-ok-rsp = ( "250" SP Domain [ SP ehlo-greet ] CRLF )
+///             / ( "250-" Domain [ SP ehlo-greet ] CRLF
+///                 *( "250-" ehlo-line CRLF ) "250" SP ehlo-line CRLF )
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EhloReply<'a> {
+    /// The server's name as it gives it (a domain or an address literal).
+    pub domain: Cow<'a, str>,
+    /// The free text after the name.
+    pub greeting: Option<Cow<'a, str>>,
+    /// The advertised extensions, in order.
+    pub capabilities: Vec<Capability<'a>>,
+}
+
+impl<'a> EhloReply<'a> {
+    /// Reads the capabilities from a `250` reply to EHLO or LHLO.
+    pub fn from_reply(reply: &'a Reply<'_>) -> Result<Self, InvalidInput> {
+        if reply.code() != ReplyCode::OK || reply.status().is_some() {
+            return Err(InvalidInput::new("EHLO reply", "a 250 reply without status code"));
+        }
+        let (first, rest) = reply
+            .lines()
+            .split_first()
+            .ok_or(InvalidInput::new("EHLO reply", "at least one line"))?;
+        let (domain, greeting) = match first.split_once(' ') {
+            Some((d, g)) => (d, Some(Cow::Borrowed(g))),
+            None => (first.as_ref(), None),
+        };
+        if domain.is_empty() {
+            return Err(InvalidInput::new("EHLO reply", "the server's domain"));
+        }
+        Ok(Self {
+            domain: Cow::Borrowed(domain),
+            greeting,
+            capabilities: rest.iter().map(|l| Capability::parse(l)).collect(),
+        })
+    }
+
+    /// Builds the `250` reply.
+    pub fn to_reply(&self) -> Result<Reply<'static>, InvalidInput> {
+        let mut lines = Vec::with_capacity(1 + self.capabilities.len());
+        let mut first = self.domain.clone().into_owned();
+        if let Some(g) = &self.greeting {
+            first.push(' ');
+            first.push_str(g);
+        }
+        lines.push(Cow::Owned(first));
+        for cap in &self.capabilities {
+            let mut line = String::new();
+            cap.write_line(&mut line);
+            lines.push(Cow::Owned(line));
+        }
+        Reply::from_lines(ReplyCode::OK, None, lines)
+    }
+
+    /// The extension with this keyword, if advertised.
+    pub fn get(&self, keyword: &str) -> Option<&Capability<'a>> {
+        self.capabilities
+            .iter()
+            .find(|c| c.keyword().eq_ignore_ascii_case(keyword))
+    }
+
+    /// Whether an extension with this keyword is advertised.
+    pub fn has(&self, keyword: &str) -> bool {
+        self.get(keyword).is_some()
+    }
+
+    /// The advertised `SIZE` limit: `None` if not advertised or 0 (no limit).
+    pub fn size_limit(&self) -> Option<u64> {
+        match self.get("SIZE") {
+            Some(Capability::Size(Some(n))) if *n > 0 => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The advertised SASL mechanisms.
+    pub fn auth_mechanisms(&self) -> &[Mechanism<'a>] {
+        match self.get("AUTH") {
+            Some(Capability::Auth(m)) => m,
+            _ => &[],
+        }
+    }
+
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> EhloReply<'static> {
+        EhloReply {
+            domain: Cow::Owned(self.domain.into_owned()),
+            greeting: self.greeting.map(|g| Cow::Owned(g.into_owned())),
+            capabilities: self
+                .capabilities
+                .into_iter()
+                .map(Capability::into_owned)
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Replies (RFC 5321 §4.2) with enhanced status codes (RFC 3463, RFC 2034).
+
+use std::{borrow::Cow, fmt};
+
+use super::InvalidInput;
+use crate::codec::grammar::is_text;
+
+/// A three-digit reply code: `Reply-code = %x32-35 %x30-35 %x30-39`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReplyCode(u16);
+
+/// The first digit of a reply code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// 2yz
+    PositiveCompletion,
+    /// 3yz
+    PositiveIntermediate,
+    /// 4yz
+    TransientNegative,
+    /// 5yz
+    PermanentNegative,
+}
+
+impl ReplyCode {
+    /// 211 System status
+    pub const SYSTEM_STATUS: Self = Self(211);
+    /// 214 Help message
+    pub const HELP: Self = Self(214);
+    /// 220 Service ready
+    pub const SERVICE_READY: Self = Self(220);
+    /// 221 Service closing transmission channel
+    pub const CLOSING: Self = Self(221);
+    /// 235 Authentication succeeded (RFC 4954)
+    pub const AUTH_SUCCEEDED: Self = Self(235);
+    /// 250 Requested mail action okay, completed
+    pub const OK: Self = Self(250);
+    /// 251 User not local; will forward
+    pub const USER_NOT_LOCAL_WILL_FORWARD: Self = Self(251);
+    /// 252 Cannot VRFY user, but will accept message and attempt delivery
+    pub const CANNOT_VRFY: Self = Self(252);
+    /// 334 Server challenge (RFC 4954)
+    pub const AUTH_CONTINUE: Self = Self(334);
+    /// 354 Start mail input; end with `<CRLF>.<CRLF>`
+    pub const START_MAIL_INPUT: Self = Self(354);
+    /// 421 Service not available, closing transmission channel
+    pub const SERVICE_NOT_AVAILABLE: Self = Self(421);
+    /// 450 Mailbox unavailable (busy)
+    pub const MAILBOX_BUSY: Self = Self(450);
+    /// 451 Local error in processing
+    pub const LOCAL_ERROR: Self = Self(451);
+    /// 452 Insufficient system storage
+    pub const INSUFFICIENT_STORAGE: Self = Self(452);
+    /// 454 Temporary authentication failure
+    pub const AUTH_TEMPORARY_FAILURE: Self = Self(454);
+    /// 500 Syntax error, command unrecognized
+    pub const SYNTAX_ERROR: Self = Self(500);
+    /// 501 Syntax error in parameters or arguments
+    pub const SYNTAX_ERROR_PARAMS: Self = Self(501);
+    /// 502 Command not implemented
+    pub const NOT_IMPLEMENTED: Self = Self(502);
+    /// 503 Bad sequence of commands
+    pub const BAD_SEQUENCE: Self = Self(503);
+    /// 504 Command parameter not implemented
+    pub const PARAM_NOT_IMPLEMENTED: Self = Self(504);
+    /// 530 Authentication required (RFC 4954)
+    pub const AUTH_REQUIRED: Self = Self(530);
+    /// 535 Authentication credentials invalid (RFC 4954)
+    pub const AUTH_INVALID: Self = Self(535);
+    /// 538 Encryption required for requested authentication mechanism (RFC 4954)
+    pub const ENCRYPTION_REQUIRED: Self = Self(538);
+    /// 550 Mailbox unavailable
+    pub const MAILBOX_UNAVAILABLE: Self = Self(550);
+    /// 551 User not local
+    pub const USER_NOT_LOCAL: Self = Self(551);
+    /// 552 Exceeded storage allocation
+    pub const EXCEEDED_STORAGE: Self = Self(552);
+    /// 553 Mailbox name not allowed
+    pub const MAILBOX_NAME_NOT_ALLOWED: Self = Self(553);
+    /// 554 Transaction failed
+    pub const TRANSACTION_FAILED: Self = Self(554);
+    /// 555 MAIL/RCPT parameters not recognized or not implemented
+    pub const PARAMS_NOT_RECOGNIZED: Self = Self(555);
+
+    /// Validates a reply code: first digit 2–5, second 0–5, third 0–9.
+    pub const fn new(code: u16) -> Result<Self, InvalidInput> {
+        let (a, b) = (code / 100, code / 10 % 10);
+        if a >= 2 && a <= 5 && b <= 5 {
+            Ok(Self(code))
+        } else {
+            Err(InvalidInput::new("reply code", "%x32-35 %x30-35 %x30-39"))
+        }
+    }
+
+    pub(crate) const fn new_unchecked(code: u16) -> Self {
+        Self(code)
+    }
+
+    /// The code as a number.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+
+    /// The first digit's meaning.
+    pub const fn severity(self) -> Severity {
+        match self.0 / 100 {
+            2 => Severity::PositiveCompletion,
+            3 => Severity::PositiveIntermediate,
+            4 => Severity::TransientNegative,
+            _ => Severity::PermanentNegative,
+        }
+    }
+
+    /// 2yz
+    pub const fn is_positive(self) -> bool {
+        self.0 / 100 == 2
+    }
+
+    /// 3yz
+    pub const fn is_intermediate(self) -> bool {
+        self.0 / 100 == 3
+    }
+
+    /// 4yz or 5yz
+    pub const fn is_negative(self) -> bool {
+        self.0 / 100 >= 4
+    }
+}
+
+impl fmt::Display for ReplyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An enhanced status code: `class "." subject "." detail` (RFC 3463 §2).
+///
+/// ```text
+/// status-code = class "." subject "." detail
+/// class       = "2" / "4" / "5"
+/// subject     = 1*3digit
+/// detail      = 1*3digit
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnhancedStatus {
+    class: u8,
+    subject: u16,
+    detail: u16,
+}
+
+impl EnhancedStatus {
+    /// Validates the three parts.
+    pub const fn new(class: u8, subject: u16, detail: u16) -> Result<Self, InvalidInput> {
+        if (class == 2 || class == 4 || class == 5) && subject <= 999 && detail <= 999 {
+            Ok(Self {
+                class,
+                subject,
+                detail,
+            })
+        } else {
+            Err(InvalidInput::new("enhanced status code", "class 2/4/5, subject and detail 0-999"))
+        }
+    }
+
+    pub(crate) const fn new_unchecked(class: u8, subject: u16, detail: u16) -> Self {
+        Self {
+            class,
+            subject,
+            detail,
+        }
+    }
+
+    /// 2, 4 or 5.
+    pub const fn class(self) -> u8 {
+        self.class
+    }
+
+    /// The subject (second number).
+    pub const fn subject(self) -> u16 {
+        self.subject
+    }
+
+    /// The detail (third number).
+    pub const fn detail(self) -> u16 {
+        self.detail
+    }
+}
+
+impl fmt::Display for EnhancedStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+    }
+}
+
+/// A complete reply, single- or multi-line.
+///
+/// When every line starts with the same enhanced status code, it is lifted into
+/// [`Reply::status`] and removed from the lines; encoding puts it back on each line.
+/// A reply always has at least one line, which may be empty (a code-only reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply<'a> {
+    code: ReplyCode,
+    status: Option<EnhancedStatus>,
+    lines: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Reply<'a> {
+    /// A reply with one line of text per `\n`-separated part of `text`. Each line must be
+    /// `textstring` (`%d09 / %d32-126`, plus UTF-8), so no CR, LF or control character can be
+    /// injected.
+    pub fn new(
+        code: ReplyCode,
+        status: Option<EnhancedStatus>,
+        text: impl Into<Cow<'a, str>>,
+    ) -> Result<Self, InvalidInput> {
+        let text = text.into();
+        let lines: Vec<Cow<'a, str>> = match text {
+            Cow::Borrowed(t) => t.split('\n').map(Cow::Borrowed).collect(),
+            Cow::Owned(t) => t.split('\n').map(|l| Cow::Owned(l.to_owned())).collect(),
+        };
+        Self::from_lines(code, status, lines)
+    }
+
+    /// A reply from its lines of text, each validated as `textstring`.
+    pub fn from_lines(
+        code: ReplyCode,
+        status: Option<EnhancedStatus>,
+        lines: Vec<Cow<'a, str>>,
+    ) -> Result<Self, InvalidInput> {
+        if lines.is_empty() {
+            return Err(InvalidInput::new("reply", "at least one line"));
+        }
+        if let Some(bad) = lines.iter().find(|l| !is_text(l)) {
+            let _ = bad;
+            return Err(InvalidInput::new("reply text", "HT, SP and printable characters only"));
+        }
+        Ok(Self {
+            code,
+            status,
+            lines,
+        })
+    }
+
+    pub(crate) fn from_parsed(
+        code: ReplyCode,
+        status: Option<EnhancedStatus>,
+        lines: Vec<Cow<'a, str>>,
+    ) -> Self {
+        Self {
+            code,
+            status,
+            lines,
+        }
+    }
+
+    /// A single-line reply from static text known to be valid.
+    pub(crate) fn new_static(
+        code: ReplyCode,
+        status: Option<EnhancedStatus>,
+        text: &'static str,
+    ) -> Reply<'static> {
+        debug_assert!(is_text(text));
+        Reply {
+            code,
+            status,
+            lines: vec![Cow::Borrowed(text)],
+        }
+    }
+
+    /// The reply code.
+    pub fn code(&self) -> ReplyCode {
+        self.code
+    }
+
+    /// The enhanced status code shared by all lines, if any.
+    pub fn status(&self) -> Option<EnhancedStatus> {
+        self.status
+    }
+
+    /// The lines of text, without code and status.
+    pub fn lines(&self) -> &[Cow<'a, str>] {
+        &self.lines
+    }
+
+    /// All lines joined with `\n`.
+    pub fn text(&self) -> Cow<'_, str> {
+        if self.lines.len() == 1 {
+            Cow::Borrowed(&self.lines[0])
+        } else {
+            Cow::Owned(self.lines.join("\n"))
+        }
+    }
+
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> Reply<'static> {
+        Reply {
+            code: self.code,
+            status: self.status,
+            lines: self
+                .lines
+                .into_iter()
+                .map(|l| Cow::Owned(l.into_owned()))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for Reply<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = Vec::new();
+        crate::codec::encode_reply(self, &mut buf);
+        f.write_str(String::from_utf8_lossy(&buf).trim_end())
+    }
+}
