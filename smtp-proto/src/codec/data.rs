@@ -290,32 +290,43 @@ impl ChunkReceiver {
 #[derive(Debug, Clone, Default)]
 pub struct CrlfNormalizer {
     pending_cr: bool,
+    mid_line: bool,
 }
 
 impl CrlfNormalizer {
     /// Appends `data` with bare CR and bare LF turned into CRLF. A CR at the end of `data`
     /// is held back until the next call shows whether an LF follows.
     pub fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        out.reserve(data.len());
         for &b in data {
             if self.pending_cr {
                 self.pending_cr = false;
                 out.extend_from_slice(b"\r\n");
+                self.mid_line = false;
                 if b == b'\n' {
                     continue;
                 }
             }
             match b {
                 b'\r' => self.pending_cr = true,
-                b'\n' => out.extend_from_slice(b"\r\n"),
-                _ => out.push(b),
+                b'\n' => {
+                    out.extend_from_slice(b"\r\n");
+                    self.mid_line = false;
+                }
+                _ => {
+                    out.push(b);
+                    self.mid_line = true;
+                }
             }
         }
     }
 
-    /// Flushes a held-back CR.
+    /// Ends the message: a held-back CR becomes CRLF, and a last line without its line end
+    /// gets one, as after DATA.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if std::mem::take(&mut self.pending_cr) {
+        if self.pending_cr || self.mid_line {
             out.extend_from_slice(b"\r\n");
         }
+        *self = Self::default();
     }
 }

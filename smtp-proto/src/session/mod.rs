@@ -3,3 +3,10 @@
 //! Both sides follow the same contract: feed bytes with `handle_input`, then drain
 //! `poll_event` and `poll_transmit` until both are empty; answer the decisions the events ask
 //! for with explicit calls. Time is an argument, never read from the OS.
+
+pub mod client;
+mod config;
+pub mod replies;
+pub mod server;
+
+pub use config::{Extensions, Protocol, ServerConfig};

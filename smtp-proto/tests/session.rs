@@ -1,0 +1,667 @@
+//! Client and server sessions driven against each other in memory, and the server alone
+//! against scripted clients (RFC 5321 Appendix D, pipelining, STARTTLS injection, limits).
+
+use std::time::{Duration, Instant};
+
+use smtp_proto::{
+    DomainPart, ForwardPath, Mailbox, MailParams, RcptParams, Reply, ReplyCode, ReversePath,
+    codec::BareLineEndings,
+    session::{
+        Protocol, ServerConfig,
+        client::{Client, ClientConfig, ClientError, Envelope, Event as CEvent, TlsPolicy},
+        replies,
+        server::{Event as SEvent, Server},
+    },
+    types::sasl::{Credentials, Mechanism, Secret},
+};
+
+fn mailbox(s: &str) -> Mailbox<'static> {
+    Mailbox::try_from(s).unwrap().into_owned()
+}
+
+/// What the server-side application does.
+#[derive(Default)]
+struct App {
+    /// Recipients (local parts) to refuse.
+    refuse: Vec<&'static str>,
+    /// Per-recipient final answers in LMTP: local parts whose delivery fails.
+    lmtp_fail: Vec<&'static str>,
+    password: Option<&'static str>,
+    accepted_rcpts: Vec<String>,
+    message: Vec<u8>,
+    delivered: Vec<(Vec<String>, Vec<u8>)>,
+    events: Vec<String>,
+    starttls: bool,
+}
+
+impl App {
+    fn handle(&mut self, server: &mut Server) {
+        while let Some(ev) = server.poll_event() {
+            self.events.push(format!("{ev:?}"));
+            match ev {
+                SEvent::Mail { .. } => {
+                    self.accepted_rcpts.clear();
+                    self.message.clear();
+                    server.accept().unwrap();
+                }
+                SEvent::Rcpt { to, .. } => {
+                    let local = to
+                        .mailbox()
+                        .map_or("postmaster".to_owned(), |m| m.local_part().unquoted().into_owned());
+                    if self.refuse.contains(&local.as_str()) {
+                        server.reject(Reply::new(ReplyCode::MAILBOX_UNAVAILABLE, None, "No such user").unwrap()).unwrap();
+                    } else {
+                        self.accepted_rcpts.push(local);
+                        server.accept().unwrap();
+                    }
+                }
+                SEvent::DataStart => server.accept().unwrap(),
+                SEvent::MessageData(d) => self.message.extend_from_slice(d),
+                SEvent::MessageEnd { replies: n, .. } => {
+                    let rcpts = std::mem::take(&mut self.accepted_rcpts);
+                    assert_eq!(n, if n > 1 || rcpts.len() <= 1 { n } else { 1 });
+                    if n > 1 {
+                        for r in &rcpts {
+                            if self.lmtp_fail.contains(&r.as_str()) {
+                                server.reject(Reply::new(ReplyCode::INSUFFICIENT_STORAGE, None, "Mailbox full").unwrap()).unwrap();
+                            } else {
+                                server.accept().unwrap();
+                            }
+                        }
+                    } else {
+                        server.accept().unwrap();
+                    }
+                    self.delivered.push((rcpts, std::mem::take(&mut self.message)));
+                }
+                SEvent::Auth { credentials, .. } => {
+                    if Some(credentials.password.expose().as_str()) == self.password {
+                        server.accept().unwrap();
+                    } else {
+                        server.reject(replies::auth_failed()).unwrap();
+                    }
+                }
+                SEvent::StartTls => self.starttls = true,
+                SEvent::MessageAborted { .. } | SEvent::TransactionReset => {
+                    self.message.clear();
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+
+/// A client and a server joined by memory, with the client's application scripted.
+struct Pair {
+    client: Client,
+    server: Server,
+    app: App,
+    now: Instant,
+    envelopes: Vec<(Envelope, Vec<u8>)>,
+    client_events: Vec<CEvent>,
+    wire_c2s: Vec<u8>,
+    tls_handshakes: usize,
+}
+
+impl Pair {
+    fn new(server_config: ServerConfig, client_config: ClientConfig) -> Self {
+        let now = Instant::now();
+        Self {
+            client: Client::new(client_config, now),
+            server: Server::new(server_config, now),
+            app: App::default(),
+            now,
+            envelopes: Vec::new(),
+            client_events: Vec::new(),
+            wire_c2s: Vec::new(),
+            tls_handshakes: 0,
+        }
+    }
+
+    fn drive(&mut self) {
+        for _ in 0..10_000 {
+            let mut progress = false;
+            let mut buf = Vec::new();
+            self.server.poll_transmit(&mut buf);
+            if !buf.is_empty() {
+                progress = true;
+                self.client.handle_input(self.now, &buf);
+            }
+            while let Some(ev) = self.client.poll_event() {
+                progress = true;
+                match &ev {
+                    CEvent::Ready => {
+                        if self.envelopes.is_empty() {
+                            self.client.quit().unwrap();
+                        } else {
+                            let (env, _) = &self.envelopes[0];
+                            let env = env.clone();
+                            self.client.send_mail(&env).unwrap();
+                        }
+                    }
+                    CEvent::SendData => {
+                        let (_, msg) = self.envelopes.remove(0);
+                        // Uneven pieces, to exercise the stuffer across boundaries.
+                        for piece in msg.chunks(7) {
+                            self.client.send_data(piece).unwrap();
+                        }
+                        self.client.end_data().unwrap();
+                    }
+                    CEvent::TransactionFailed(_) if !self.envelopes.is_empty() => {
+                        self.envelopes.remove(0);
+                    }
+                    CEvent::StartTls => {
+                        // The "handshake": both sides switch.
+                        assert!(std::mem::take(&mut self.app.starttls), "server asked for TLS");
+                        self.server.tls_established().unwrap();
+                        self.client.tls_established().unwrap();
+                        self.tls_handshakes += 1;
+                    }
+                    _ => {}
+                }
+                self.client_events.push(ev);
+            }
+            let mut buf = Vec::new();
+            self.client.poll_transmit(&mut buf);
+            if !buf.is_empty() {
+                progress = true;
+                self.wire_c2s.extend_from_slice(&buf);
+                self.server.handle_input(self.now, &buf);
+            }
+            self.app.handle(&mut self.server);
+            if !progress {
+                return;
+            }
+        }
+        panic!("the pair did not settle");
+    }
+}
+
+fn envelope(from: &str, to: &[&str]) -> Envelope {
+    Envelope {
+        from: if from.is_empty() {
+            ReversePath::Null
+        } else {
+            ReversePath::Mailbox(mailbox(from))
+        },
+        params: MailParams::default(),
+        recipients: to
+            .iter()
+            .map(|t| {
+                let path = if t.eq_ignore_ascii_case("postmaster") {
+                    ForwardPath::Postmaster
+                } else {
+                    ForwardPath::Mailbox(mailbox(t))
+                };
+                (path, RcptParams::default())
+            })
+            .collect(),
+    }
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig::new(DomainPart::try_from("client.example").unwrap().into_owned())
+}
+
+const MESSAGE: &[u8] = b"Subject: test\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nbare lf line\nend without newline";
+const MESSAGE_DELIVERED: &[u8] =
+    b"Subject: test\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nbare lf line\r\nend without newline\r\n";
+
+#[test]
+fn pair_delivers_with_pipelining_and_data() {
+    let mut server = ServerConfig::new("mx.example.org");
+    server.extensions.chunking = false;
+    let mut pair = Pair::new(server, client_config());
+    pair.envelopes.push((envelope("a@example.org", &["b@example.org", "c@example.org"]), MESSAGE.to_vec()));
+    pair.drive();
+    assert_eq!(pair.app.delivered.len(), 1);
+    assert_eq!(pair.app.delivered[0].0, ["b", "c"]);
+    assert_eq!(pair.app.delivered[0].1, MESSAGE_DELIVERED);
+    // MAIL, both RCPTs and DATA went out in one batch.
+    let wire = String::from_utf8_lossy(&pair.wire_c2s);
+    assert!(wire.contains("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n"));
+    assert!(matches!(pair.client_events.last(), Some(CEvent::Closed)));
+    assert!(pair.client_events.iter().any(|e| matches!(e, CEvent::Sent { replies } if replies.len() == 1 && replies[0].1.code() == ReplyCode::OK)));
+    assert!(pair.server.is_closed());
+}
+
+#[test]
+fn pair_delivers_with_bdat() {
+    let mut pair = Pair::new(ServerConfig::new("mx.example.org"), client_config());
+    pair.envelopes.push((envelope("a@example.org", &["b@example.org"]), MESSAGE.to_vec()));
+    pair.drive();
+    assert_eq!(pair.app.delivered.len(), 1);
+    assert_eq!(pair.app.delivered[0].1, MESSAGE_DELIVERED);
+    let wire = String::from_utf8_lossy(&pair.wire_c2s);
+    assert!(wire.contains("BDAT "), "{wire}");
+    assert!(wire.contains(" LAST\r\n"));
+    assert!(!wire.contains("DATA\r\n"));
+}
+
+#[test]
+fn pair_without_pipelining_sends_one_command_at_a_time() {
+    let mut server = ServerConfig::new("mx.example.org");
+    server.extensions.pipelining = false;
+    let mut pair = Pair::new(server, client_config());
+    pair.app.refuse = vec!["nobody"];
+    pair.envelopes.push((envelope("a@example.org", &["nobody@example.org", "b@example.org"]), b"hi\r\n".to_vec()));
+    pair.drive();
+    assert_eq!(pair.app.delivered.len(), 1);
+    assert_eq!(pair.app.delivered[0].0, ["b"]);
+    let recipients: Vec<_> = pair
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            CEvent::Recipient { index, reply } => Some((*index, reply.code().get())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recipients, [(0, 550), (1, 250)]);
+}
+
+#[test]
+fn pair_all_recipients_refused_fails_transaction_and_continues() {
+    let mut pair = Pair::new(ServerConfig::new("mx.example.org"), client_config());
+    pair.app.refuse = vec!["x", "y"];
+    pair.envelopes.push((envelope("a@example.org", &["x@example.org", "y@example.org"]), b"hi\r\n".to_vec()));
+    pair.envelopes.push((envelope("", &["postmaster"]), b"bounce\r\n".to_vec()));
+    pair.drive();
+    assert!(pair
+        .client_events
+        .iter()
+        .any(|e| matches!(e, CEvent::TransactionFailed(ClientError::NoValidRecipients))));
+    assert_eq!(pair.app.delivered.len(), 1, "the second transaction still goes through");
+    assert_eq!(pair.app.delivered[0].0, ["postmaster"]);
+    assert!(matches!(pair.client_events.last(), Some(CEvent::Closed)));
+}
+
+#[test]
+fn pair_lmtp_gives_one_reply_per_recipient() {
+    let mut server = ServerConfig::new("lmtp.example.org");
+    server.protocol = Protocol::Lmtp;
+    server.extensions.chunking = false;
+    let mut client = client_config();
+    client.protocol = Protocol::Lmtp;
+    let mut pair = Pair::new(server, client);
+    pair.app.lmtp_fail = vec!["full"];
+    pair.app.refuse = vec!["gone"];
+    pair.envelopes.push((
+        envelope("a@example.org", &["b@example.org", "gone@example.org", "full@example.org", "c@example.org"]),
+        b"hi\r\n".to_vec(),
+    ));
+    pair.drive();
+    let sent = pair
+        .client_events
+        .iter()
+        .find_map(|e| match e {
+            CEvent::Sent { replies } => Some(replies.clone()),
+            _ => None,
+        })
+        .expect("a Sent event");
+    let codes: Vec<_> = sent.iter().map(|(i, r)| (*i, r.code().get())).collect();
+    assert_eq!(codes, [(0, 250), (2, 452), (3, 250)]);
+    assert!(String::from_utf8_lossy(&pair.wire_c2s).starts_with("LHLO client.example\r\n"));
+}
+
+#[test]
+fn pair_starttls_then_auth_plain() {
+    let mut server = ServerConfig::new("mx.example.org");
+    server.extensions.starttls = true;
+    server.extensions.auth = vec![Mechanism::PLAIN, Mechanism::LOGIN];
+    server.require_auth = true;
+    let mut client = client_config();
+    client.starttls = TlsPolicy::Required;
+    client.credentials = Some(Credentials {
+        authzid: None,
+        authcid: "alice".into(),
+        password: Secret::new("secret".into()),
+    });
+    let mut pair = Pair::new(server, client);
+    pair.app.password = Some("secret");
+    pair.envelopes.push((envelope("alice@example.org", &["b@example.org"]), b"hi\r\n".to_vec()));
+    pair.drive();
+    assert_eq!(pair.tls_handshakes, 1);
+    assert!(pair.client_events.contains(&CEvent::Authenticated));
+    assert_eq!(pair.app.delivered.len(), 1);
+    let wire = String::from_utf8_lossy(&pair.wire_c2s);
+    assert_eq!(wire.matches("EHLO client.example").count(), 2, "EHLO again after TLS");
+    assert!(wire.contains("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"));
+}
+
+#[test]
+fn pair_auth_login_and_wrong_password() {
+    let mut server = ServerConfig::new("mx.example.org");
+    server.extensions.auth = vec![Mechanism::LOGIN];
+    server.auth_requires_tls = false;
+    let mut client = client_config();
+    client.credentials = Some(Credentials {
+        authzid: None,
+        authcid: "alice".into(),
+        password: Secret::new("wrong".into()),
+    });
+    let mut pair = Pair::new(server, client);
+    pair.app.password = Some("secret");
+    pair.drive();
+    let failed = pair.client_events.iter().find_map(|e| match e {
+        CEvent::Failed(ClientError::Rejected { reply, .. }) => Some(reply.clone()),
+        _ => None,
+    });
+    assert_eq!(failed.map(|r| r.code().get()), Some(535));
+    let wire = String::from_utf8_lossy(&pair.wire_c2s);
+    assert!(wire.contains("AUTH LOGIN\r\nYWxpY2U=\r\nd3Jvbmc=\r\n"), "{wire}");
+}
+
+#[test]
+fn pair_size_limit_checked_before_sending() {
+    let mut server = ServerConfig::new("mx.example.org");
+    server.limits.max_message_size = 100;
+    let mut pair = Pair::new(server, client_config());
+    let mut env = envelope("a@example.org", &["b@example.org"]);
+    env.params.size = Some(1000);
+    pair.envelopes.push((env, vec![b'x'; 1000]));
+    pair.drive();
+    assert!(pair.client_events.iter().any(|e| matches!(
+        e,
+        CEvent::TransactionFailed(ClientError::TooLarge { size: 1000, limit: 100 })
+    )));
+    assert!(pair.app.delivered.is_empty());
+}
+
+// --- The server alone, against scripted client bytes. ---
+
+struct Script {
+    server: Server,
+    app: App,
+    now: Instant,
+    out: Vec<u8>,
+}
+
+impl Script {
+    fn new(config: ServerConfig) -> Self {
+        let now = Instant::now();
+        let mut s = Self {
+            server: Server::new(config, now),
+            app: App::default(),
+            now,
+            out: Vec::new(),
+        };
+        s.server.poll_transmit(&mut s.out);
+        s.out.clear();
+        s
+    }
+
+    /// Feeds `input` and returns what the server answered.
+    fn feed(&mut self, input: &[u8]) -> String {
+        self.server.handle_input(self.now, input);
+        self.app.handle(&mut self.server);
+        self.server.poll_transmit(&mut self.out);
+        String::from_utf8(std::mem::take(&mut self.out)).unwrap()
+    }
+
+    fn codes(&mut self, input: &[u8]) -> Vec<u16> {
+        self.feed(input)
+            .lines()
+            .filter(|l| l.as_bytes().get(3) != Some(&b'-'))
+            .map(|l| l[..3].parse().unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn appendix_d1_typical_transaction() {
+    // RFC 5321 D.1, with the client's lines as given there.
+    let mut s = Script::new(ServerConfig::new("foo.com"));
+    assert_eq!(s.codes(b"EHLO bar.com\r\n"), [250]);
+    assert_eq!(s.codes(b"MAIL FROM:<Smith@bar.com>\r\n"), [250]);
+    assert_eq!(s.codes(b"RCPT TO:<Jones@foo.com>\r\n"), [250]);
+    assert_eq!(s.codes(b"RCPT TO:<Green@foo.com>\r\n"), [250]);
+    assert_eq!(s.codes(b"RCPT TO:<Brown@foo.com>\r\n"), [250]);
+    assert_eq!(s.codes(b"DATA\r\n"), [354]);
+    assert_eq!(s.codes(b"Blah blah blah...\r\n...etc. etc. etc.\r\n.\r\n"), [250]);
+    assert_eq!(s.codes(b"QUIT\r\n"), [221]);
+    assert_eq!(s.app.delivered[0].1, b"Blah blah blah...\r\n..etc. etc. etc.\r\n");
+    assert_eq!(s.app.delivered[0].0, ["Jones", "Green", "Brown"]);
+    assert!(s.server.is_closed());
+}
+
+#[test]
+fn appendix_d2_aborted_transaction() {
+    let mut s = Script::new(ServerConfig::new("foo.com"));
+    s.app.refuse = vec!["Green"];
+    assert_eq!(
+        s.codes(b"EHLO bar.com\r\nMAIL FROM:<Smith@bar.com>\r\nRCPT TO:<Jones@foo.com>\r\nRCPT TO:<Green@foo.com>\r\nRSET\r\nQUIT\r\n"),
+        [250, 250, 250, 550, 250, 221]
+    );
+    assert!(s.app.delivered.is_empty());
+}
+
+#[test]
+fn appendix_d3_relayed_mail_with_source_route() {
+    let mut s = Script::new(ServerConfig::new("xyz.com"));
+    assert_eq!(s.codes(b"EHLO foo.com\r\n"), [250]);
+    assert_eq!(s.codes(b"MAIL FROM:<@foo.com:JQP@bar.com>\r\nRCPT TO:<Jones@XYZ.COM>\r\nDATA\r\n"), [250, 250, 354]);
+    assert_eq!(s.codes(b"Date: Thu, 21 May 1998 05:33:29 -0700\r\n\r\nHi\r\n.\r\nQUIT\r\n"), [250, 221]);
+    assert!(s.app.events[1].contains("JQP"), "source route dropped, mailbox kept: {}", s.app.events[1]);
+}
+
+#[test]
+fn appendix_d4_verify_and_send() {
+    let mut s = Script::new(ServerConfig::new("foo.com"));
+    assert_eq!(s.codes(b"EHLO bar.com\r\nVRFY Crispin\r\nMAIL FROM:<EAK@bar.com>\r\nRCPT TO:<Admin.MRC@foo.com>\r\nDATA\r\n"), [250, 252, 250, 250, 354]);
+    assert_eq!(s.codes(b"Blah blah blah...\r\n.\r\nQUIT\r\n"), [250, 221]);
+}
+
+#[test]
+fn command_order_is_enforced() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    assert_eq!(s.codes(b"MAIL FROM:<a@b.c>\r\n"), [503]);
+    assert_eq!(s.codes(b"EHLO c\r\nRCPT TO:<a@b.c>\r\nDATA\r\n"), [250, 503, 503]);
+    assert_eq!(s.codes(b"MAIL FROM:<a@b.c>\r\nMAIL FROM:<a@b.c>\r\nDATA\r\n"), [250, 503, 503]);
+    // All recipients refused: DATA gets 554 (RFC 2920 §3.1).
+    s.app.refuse = vec!["x"];
+    assert_eq!(s.codes(b"RCPT TO:<x@b.c>\r\nDATA\r\n"), [550, 554]);
+}
+
+#[test]
+fn postmaster_is_not_the_null_path() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    s.feed(b"EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\n");
+    assert!(s.app.events.iter().any(|e| e.contains("Null")));
+    assert!(s.app.events.iter().any(|e| e.contains("to: Postmaster")));
+}
+
+#[test]
+fn pipelined_batch_in_one_read_answers_in_order() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    s.app.refuse = vec!["bad"];
+    let out = s.feed(
+        b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bad@b.c>\r\nRCPT TO:<good@b.c>\r\nDATA\r\nhello\r\n.\r\nNOOP\r\nQUIT\r\n",
+    );
+    let codes: Vec<&str> = out.lines().filter(|l| l.as_bytes()[3] == b' ').map(|l| &l[..3]).collect();
+    assert_eq!(codes, ["250", "250", "550", "250", "354", "250", "250", "221"]);
+    assert_eq!(s.app.delivered[0].1, b"hello\r\n");
+}
+
+#[test]
+fn every_split_of_a_session_gives_the_same_answers() {
+    let input: &[u8] = b"EHLO c\r\nMAIL FROM:<a@b.c> SIZE=10\r\nRCPT TO:<d@b.c>\r\nDATA\r\nx\r\n..y\r\n.\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 5\r\nab\r\ncBDAT 0 LAST\r\nQUIT\r\n";
+    let whole = {
+        let mut s = Script::new(ServerConfig::new("mx"));
+        let out = s.feed(input);
+        (out, s.app.delivered)
+    };
+    assert_eq!(whole.1.len(), 2);
+    assert_eq!(whole.1[1].1, b"ab\r\nc");
+    for split in 0..input.len() {
+        let mut s = Script::new(ServerConfig::new("mx"));
+        let mut out = s.feed(&input[..split]);
+        out.push_str(&s.feed(&input[split..]));
+        assert_eq!((out, s.app.delivered), whole, "split at {split}");
+    }
+    let mut s = Script::new(ServerConfig::new("mx"));
+    let mut out = String::new();
+    for b in input {
+        out.push_str(&s.feed(std::slice::from_ref(b)));
+    }
+    assert_eq!((out, s.app.delivered), whole, "byte at a time");
+}
+
+#[test]
+fn starttls_discards_pipelined_commands() {
+    let mut config = ServerConfig::new("mx");
+    config.extensions.starttls = true;
+    let mut s = Script::new(config);
+    let out = s.feed(b"EHLO c\r\nSTARTTLS\r\nMAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.org>\r\n");
+    assert!(out.ends_with("220 2.0.0 Ready to start TLS\r\n"), "{out}");
+    assert!(s.app.events.iter().any(|e| e == "StartTls"));
+    // More plaintext before the handshake completes is dropped too.
+    assert_eq!(s.feed(b"DATA\r\n"), "");
+    s.server.tls_established().unwrap();
+    assert!(s.server.is_tls());
+    // The injected MAIL was never executed: a MAIL now needs a new EHLO first.
+    assert_eq!(s.codes(b"MAIL FROM:<a@b.c>\r\n"), [503]);
+    assert!(!s.app.events.iter().any(|e| e.contains("evil")));
+    let ehlo = s.feed(b"EHLO c\r\n");
+    assert!(!ehlo.contains("STARTTLS"), "not offered again: {ehlo}");
+}
+
+#[test]
+fn smuggling_vectors_never_end_data() {
+    for vector in [&b"\n.\n"[..], b"\n.\r\n", b"\r.\r", b"\r.\r\n", b"\r\n.\n"] {
+        for policy in [BareLineEndings::Reject, BareLineEndings::Normalize] {
+            let mut config = ServerConfig::new("mx");
+            config.bare_line_endings = policy;
+            let mut s = Script::new(config);
+            s.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nDATA\r\n");
+            let mut body = b"hello".to_vec();
+            body.extend_from_slice(vector);
+            body.extend_from_slice(b"MAIL FROM:<smuggled@evil>\r\nRCPT TO:<x@b.c>\r\nDATA\r\nevil\r\n.\r\n");
+            let out = s.feed(&body);
+            assert!(!s.app.events.iter().any(|e| e.contains("smuggled")), "{vector:?} {policy:?}: {out}");
+            match policy {
+                BareLineEndings::Reject => {
+                    assert!(out.starts_with("550 5.6.0"), "{vector:?}: {out}");
+                    assert!(s.app.delivered.is_empty());
+                }
+                BareLineEndings::Normalize => {
+                    assert_eq!(out, "250 2.0.0 Message accepted for delivery\r\n", "{vector:?}");
+                    let msg = &s.app.delivered[0].1;
+                    assert!(msg.windows(9).any(|w| w == b"MAIL FROM"), "the smuggled text is data");
+                    assert!(!msg.iter().enumerate().any(|(i, &b)| b == b'\n' && (i == 0 || msg[i - 1] != b'\r')));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn long_line_is_refused_and_memory_stays_flat() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    let chunk = vec![b'A'; 64 * 1024];
+    let mut out = String::new();
+    for _ in 0..16 {
+        out.push_str(&s.feed(&chunk));
+    }
+    assert_eq!(out, "", "nothing to say until the line ends");
+    assert_eq!(s.codes(b"\r\nNOOP\r\n"), [500, 250]);
+}
+
+#[test]
+fn too_many_errors_closes() {
+    let mut config = ServerConfig::new("mx");
+    config.limits.max_errors = 3;
+    let mut s = Script::new(config);
+    assert_eq!(s.codes(b"FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n"), [500, 500, 500, 421]);
+    assert!(s.server.is_closed());
+}
+
+#[test]
+fn recipient_limit() {
+    let mut config = ServerConfig::new("mx");
+    config.limits.max_recipients = 2;
+    let mut s = Script::new(config);
+    assert_eq!(
+        s.codes(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<1@b.c>\r\nRCPT TO:<2@b.c>\r\nRCPT TO:<3@b.c>\r\n"),
+        [250, 250, 250, 250, 452]
+    );
+}
+
+#[test]
+fn huge_bdat_is_refused_and_closes() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    let out = s.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 9223372036854775808 LAST\r\n");
+    assert!(out.ends_with("552 5.3.4 Message size exceeds fixed maximum message size\r\n"), "{out}");
+    assert!(s.server.is_closed());
+}
+
+#[test]
+fn refused_bdat_chunk_is_skipped() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    // No transaction: the chunk is read and discarded, then answered.
+    assert_eq!(s.codes(b"EHLO c\r\nBDAT 10\r\nQUIT\r\nQUITNOOP\r\n"), [250, 503, 250]);
+}
+
+#[test]
+fn auth_refused_before_tls_by_default() {
+    let mut config = ServerConfig::new("mx");
+    config.extensions.auth = vec![Mechanism::PLAIN];
+    let mut s = Script::new(config);
+    assert_eq!(s.codes(b"EHLO c\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"), [250, 538]);
+}
+
+#[test]
+fn auth_plain_without_initial_response_and_cancel() {
+    let mut config = ServerConfig::new("mx");
+    config.extensions.auth = vec![Mechanism::PLAIN];
+    config.auth_requires_tls = false;
+    let mut s = Script::new(config);
+    s.app.password = Some("secret");
+    assert_eq!(s.feed(b"EHLO c\r\nAUTH PLAIN\r\n").lines().last(), Some("334 "));
+    assert_eq!(s.codes(b"*\r\n"), [501]);
+    assert_eq!(s.feed(b"AUTH PLAIN\r\n"), "334 \r\n");
+    assert_eq!(s.codes(b"AGFsaWNlAHNlY3JldA==\r\n"), [235]);
+    assert_eq!(s.codes(b"AUTH PLAIN\r\n"), [503]);
+}
+
+#[test]
+fn timeouts_close_the_session() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    let deadline = s.server.poll_timeout().unwrap();
+    assert_eq!(deadline - s.now, Duration::from_secs(300));
+    s.server.handle_timeout(deadline - Duration::from_secs(1));
+    assert!(!s.server.is_closed());
+    s.server.handle_timeout(deadline);
+    assert!(s.server.is_closed());
+    let mut out = Vec::new();
+    s.server.poll_transmit(&mut out);
+    assert!(out.starts_with(b"421 4.4.2"));
+}
+
+#[test]
+fn unsupported_parameters_get_555() {
+    let mut config = ServerConfig::new("mx");
+    config.extensions.dsn = false;
+    let mut s = Script::new(config);
+    assert_eq!(
+        s.codes(b"EHLO c\r\nMAIL FROM:<a@b.c> RET=HDRS\r\nMAIL FROM:<a@b.c> X-FOO=1\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c> NOTIFY=NEVER\r\n"),
+        [250, 555, 555, 250, 555]
+    );
+}
+
+#[test]
+fn utf8_address_needs_smtputf8() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    assert_eq!(s.codes("EHLO c\r\nMAIL FROM:<jösé@bücher.example>\r\nMAIL FROM:<jösé@bücher.example> SMTPUTF8\r\n".as_bytes()), [250, 553, 250]);
+}
+
+#[test]
+fn api_misuse_is_an_error_not_a_panic() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    assert!(s.server.accept().is_err());
+    assert!(s.server.tls_established().is_err());
+    s.server.handle_input(s.now, b"EHLO c\r\nMAIL FROM:<a@b.c>\r\n");
+    let _ = s.server.poll_event();
+    let _ = s.server.poll_event();
+    assert!(s.server.reject(replies::ok()).is_err(), "reject needs a negative reply");
+    assert!(s.server.accept_with(replies::auth_failed()).is_err());
+}
