@@ -1,1 +1,117 @@
-fn main() {}
+//! The mail server: SMTP on 127.0.0.1:2525 by default, delivering into Maildirs under
+//! `./mail-data`.
+//!
+//! ```text
+//! mailserver [--smtp ADDR|none] [--data-dir DIR] [--hostname NAME]
+//!            [--domain DOMAIN]... [--user NAME:PASSWORD]...
+//! ```
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+
+use examples::smtp_server::{self, Directory, SmtpService};
+use smtp_proto::session::ServerConfig;
+
+struct Options {
+    smtp: Option<SocketAddr>,
+    data_dir: PathBuf,
+    hostname: String,
+    domains: Vec<String>,
+    users: Vec<(String, String)>,
+}
+
+const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--data-dir DIR] [--hostname NAME] \
+                     [--domain DOMAIN]... [--user NAME:PASSWORD]...";
+
+fn parse_args() -> Result<Options, String> {
+    let mut o = Options {
+        smtp: Some(SocketAddr::from(([127, 0, 0, 1], 2525))),
+        data_dir: PathBuf::from("./mail-data"),
+        hostname: "localhost".to_owned(),
+        domains: Vec::new(),
+        users: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--smtp" => {
+                let v = value()?;
+                o.smtp = if v == "none" {
+                    None
+                } else {
+                    Some(v.parse().map_err(|e| format!("--smtp {v}: {e}"))?)
+                };
+            }
+            "--data-dir" => o.data_dir = PathBuf::from(value()?),
+            "--hostname" => o.hostname = value()?,
+            "--domain" => o.domains.push(value()?.to_lowercase()),
+            "--user" => {
+                let v = value()?;
+                let (name, password) = v
+                    .split_once(':')
+                    .ok_or_else(|| format!("--user {v}: expected NAME:PASSWORD"))?;
+                o.users.push((name.to_lowercase(), password.to_owned()));
+            }
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
+fn demo_password() -> String {
+    // Not a secret worth a CSPRNG: a demo account on loopback, printed at start.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos()
+        ^ std::process::id().rotate_left(16);
+    format!("demo-{seed:08x}")
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut o = match parse_args() {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    if o.domains.is_empty() {
+        o.domains = vec!["localhost".to_owned(), "example.org".to_owned()];
+    }
+    if o.users.is_empty() {
+        let password = demo_password();
+        println!("no --user given: demo account demo@{} with password {password}", o.domains[0]);
+        o.users.push(("demo".to_owned(), password));
+    }
+    let directory = Directory {
+        domains: o.domains.clone(),
+        postmaster: o.users[0].0.clone(),
+        users: o.users.into_iter().collect::<HashMap<_, _>>(),
+    };
+    if let Err(e) = std::fs::create_dir_all(&o.data_dir) {
+        eprintln!("cannot create {}: {e}", o.data_dir.display());
+        return ExitCode::FAILURE;
+    }
+    let service = Arc::new(SmtpService {
+        config: ServerConfig::new(o.hostname.clone()),
+        directory,
+        data_dir: o.data_dir.clone(),
+    });
+    if let Some(addr) = o.smtp {
+        match smtp_server::spawn(addr, service).await {
+            Ok(local) => println!("smtp listening on {local}, delivering to {}", o.data_dir.display()),
+            Err(e) => {
+                eprintln!("cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => println!("shutting down"),
+        Err(e) => eprintln!("cannot wait for Ctrl-C: {e}"),
+    }
+    ExitCode::SUCCESS
+}

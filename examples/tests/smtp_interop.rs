@@ -1,0 +1,155 @@
+//! Real SMTP clients (swaks, Python's smtplib, curl) deliver to the example server.
+//!
+//! These need the clients installed; `.ci/run` installs them. A missing client fails the test
+//! rather than skipping it, so CI cannot pass without having run it.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+};
+
+use examples::smtp_server::{self, Directory, SmtpService};
+use smtp_proto::session::ServerConfig;
+
+struct TestServer {
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn start(name: &str) -> TestServer {
+    let data_dir = std::env::temp_dir().join(format!("smtp-interop-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let service = Arc::new(SmtpService {
+        config: ServerConfig::new("mx.example.org"),
+        directory: Directory {
+            domains: vec!["example.org".into()],
+            users: HashMap::from([("alice".into(), "secret".into()), ("bob".into(), "hunter2".into())]),
+            postmaster: "alice".into(),
+        },
+        data_dir: data_dir.clone(),
+    });
+    let addr = runtime
+        .block_on(smtp_server::spawn("127.0.0.1:0".parse().unwrap(), service))
+        .unwrap();
+    TestServer {
+        addr,
+        data_dir,
+        _runtime: runtime,
+    }
+}
+
+fn messages(dir: &Path, user: &str) -> Vec<Vec<u8>> {
+    smtp_server::new_messages(dir, user)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (is it installed? .ci/run installs it): {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn swaks(server: &TestServer, extra: &[&str]) -> (bool, String) {
+    run(Command::new("swaks")
+        .args(["--server", "127.0.0.1", "--port", &server.addr.port().to_string()])
+        .args(["--from", "sender@remote.example", "--helo", "client.test"])
+        .args(extra))
+}
+
+const BODY: &str = "first line\n.leading dot\n..two dots\n.\nlast line";
+
+#[test]
+fn swaks_delivers_plain_and_pipelined() {
+    let server = start("swaks");
+    for (i, extra) in [&[][..], &["--pipeline"][..]].iter().enumerate() {
+        let subject = format!("swaks {i}");
+        let mut args = vec!["--to", "alice@example.org", "--header", "Subject: SUBJ", "--body", BODY];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.iter().map(|a| a.replace("SUBJ", &subject)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, log) = swaks(&server, &args);
+        assert!(ok, "swaks {extra:?} failed:\n{log}");
+        if extra.contains(&"--pipeline") {
+            assert!(log.contains("PIPELINING"), "{log}");
+        }
+        let got = messages(&server.data_dir, "alice");
+        assert_eq!(got.len(), i + 1);
+        let text = String::from_utf8(got.iter().find(|m| String::from_utf8_lossy(m).contains(&subject)).unwrap().clone()).unwrap();
+        assert!(
+            text.contains("\r\n\r\nfirst line\r\n.leading dot\r\n..two dots\r\n.\r\nlast line\r\n"),
+            "body not intact: {text:?}"
+        );
+        assert!(!text.contains("\n\n") || text.contains("\r\n\r\n"));
+    }
+}
+
+#[test]
+fn swaks_relay_and_unknown_user_are_refused() {
+    let server = start("refuse");
+    let (ok, log) = swaks(&server, &["--to", "someone@elsewhere.example", "--quit-after", "RCPT"]);
+    assert!(!ok, "relaying must fail:\n{log}");
+    assert!(log.contains("554 5.7.1"), "{log}");
+    let (ok, log) = swaks(&server, &["--to", "nobody@example.org", "--quit-after", "RCPT"]);
+    assert!(!ok);
+    assert!(log.contains("550 5.1.1"), "{log}");
+    assert!(messages(&server.data_dir, "alice").is_empty());
+}
+
+#[test]
+fn python_smtplib_delivers_byte_exact() {
+    let server = start("python");
+    let script = r#"
+import smtplib, sys
+port = int(sys.argv[1])
+raw = b"From: a@remote.example\r\nTo: alice@example.org, bob@example.org\r\nSubject: py\r\n\r\n.\r\n..\r\nline with 8bit \xc3\xa9\r\n.end\r\n"
+s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+code, caps = s.ehlo("client.test")
+assert code == 250 and b"PIPELINING" in caps, caps
+refused = s.sendmail("a@remote.example", ["alice@example.org", "bob@example.org", "ghost@example.org"], raw)
+assert list(refused) == ["ghost@example.org"], refused
+s.sendmail("", ["Postmaster@example.org"], b"Subject: bounce\r\n\r\nnull sender\r\n")
+s.quit()
+"#;
+    let (ok, log) = run(Command::new("python3").args(["-c", script, &server.addr.port().to_string()]));
+    assert!(ok, "smtplib failed:\n{log}");
+    let expected: &[u8] = b"From: a@remote.example\r\nTo: alice@example.org, bob@example.org\r\nSubject: py\r\n\r\n.\r\n..\r\nline with 8bit \xc3\xa9\r\n.end\r\n";
+    let alice = messages(&server.data_dir, "alice");
+    let bob = messages(&server.data_dir, "bob");
+    assert_eq!(bob, [expected.to_vec()]);
+    assert!(alice.contains(&expected.to_vec()));
+    assert!(alice.iter().any(|m| m.ends_with(b"null sender\r\n")), "postmaster goes to alice");
+}
+
+#[test]
+fn curl_uploads_a_message() {
+    let server = start("curl");
+    let msg = server.data_dir.join("msg.eml");
+    std::fs::write(&msg, "Subject: curl\r\n\r\nvia curl\r\n").unwrap();
+    let (ok, log) = run(Command::new("curl")
+        .args(["-sS", &format!("smtp://127.0.0.1:{}", server.addr.port())])
+        .args(["--mail-from", "a@remote.example", "--mail-rcpt", "alice@example.org"])
+        .args(["--upload-file", msg.to_str().unwrap()]));
+    assert!(ok, "curl failed:\n{log}");
+    assert_eq!(messages(&server.data_dir, "alice"), [b"Subject: curl\r\n\r\nvia curl\r\n".to_vec()]);
+}
