@@ -24,6 +24,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod codec;
 pub mod error;
@@ -39,7 +40,7 @@ pub use types::{
     address::{AddressLiteral, Domain, DomainPart, ForwardPath, LocalPart, Mailbox, ReversePath},
     capability::{Capability, EhloReply},
     command::{AuthInitial, Command, HelloKind},
-    params::{Body, MailParams, Notify, Ret, RcptParams, UnknownParam},
+    params::{Body, MailParams, Notify, RcptParams, Ret, UnknownParam},
     reply::{EnhancedStatus, Reply, ReplyCode},
     sasl::{Mechanism, Secret},
     xtext::XText,

@@ -132,7 +132,8 @@ impl Decoder for ServerCodec {
                         Err(error.into())
                     }
                     Frame::Line { len, consumed } => {
-                        let parsed = codec::parse_command_line(&src[..len]).map(Command::into_owned);
+                        let parsed =
+                            codec::parse_command_line(&src[..len]).map(Command::into_owned);
                         src.advance(consumed);
                         Ok(Some(Inbound::Command(parsed?)))
                     }
@@ -204,29 +205,62 @@ mod tests {
     #[test]
     fn server_codec_frames_commands_and_data() {
         let mut codec = ServerCodec::new(Limits::default());
-        let mut src = BytesMut::from(&b"MAIL FROM:<a@b.c>\r\nDATA\r\nhi\r\n..x\r\n.\r\nQUIT\r\n"[..]);
-        assert!(matches!(codec.decode(&mut src).unwrap(), Some(Inbound::Command(Command::Mail { .. }))));
-        assert_eq!(codec.decode(&mut src).unwrap(), Some(Inbound::Command(Command::Data)));
+        let mut src =
+            BytesMut::from(&b"MAIL FROM:<a@b.c>\r\nDATA\r\nhi\r\n..x\r\n.\r\nQUIT\r\n"[..]);
+        assert!(matches!(
+            codec.decode(&mut src).unwrap(),
+            Some(Inbound::Command(Command::Mail { .. }))
+        ));
+        assert_eq!(
+            codec.decode(&mut src).unwrap(),
+            Some(Inbound::Command(Command::Data))
+        );
         codec.expect_data(codec::BareLineEndings::Reject);
-        assert_eq!(codec.decode(&mut src).unwrap(), Some(Inbound::Data(b"hi\r\n.x\r\n".to_vec())));
-        assert!(matches!(codec.decode(&mut src).unwrap(), Some(Inbound::DataEnd(e)) if e.size == 8));
-        assert_eq!(codec.decode(&mut src).unwrap(), Some(Inbound::Command(Command::Quit)));
+        assert_eq!(
+            codec.decode(&mut src).unwrap(),
+            Some(Inbound::Data(b"hi\r\n.x\r\n".to_vec()))
+        );
+        assert!(
+            matches!(codec.decode(&mut src).unwrap(), Some(Inbound::DataEnd(e)) if e.size == 8)
+        );
+        assert_eq!(
+            codec.decode(&mut src).unwrap(),
+            Some(Inbound::Command(Command::Quit))
+        );
         assert_eq!(codec.decode(&mut src).unwrap(), None);
         let mut src = BytesMut::from(&b"BDAT 0 LAST\r\nQUIT\r\n"[..]);
-        assert!(matches!(codec.decode(&mut src).unwrap(), Some(Inbound::Command(Command::Bdat { size: 0, last: true }))));
+        assert!(matches!(
+            codec.decode(&mut src).unwrap(),
+            Some(Inbound::Command(Command::Bdat {
+                size: 0,
+                last: true
+            }))
+        ));
         codec.expect_chunk(0);
-        assert_eq!(codec.decode(&mut src).unwrap(), Some(Inbound::Command(Command::Quit)));
+        assert_eq!(
+            codec.decode(&mut src).unwrap(),
+            Some(Inbound::Command(Command::Quit))
+        );
     }
 
     #[test]
     fn client_codec_reads_multiline_replies() {
         let mut codec = ClientCodec::default();
         let mut src = BytesMut::from(&b"250-a\r\n250 b\r\n354 go\r\n"[..]);
-        assert_eq!(codec.decode(&mut src).unwrap().map(|r| r.lines().len()), Some(2));
-        assert_eq!(codec.decode(&mut src).unwrap().map(|r| r.code().get()), Some(354));
+        assert_eq!(
+            codec.decode(&mut src).unwrap().map(|r| r.lines().len()),
+            Some(2)
+        );
+        assert_eq!(
+            codec.decode(&mut src).unwrap().map(|r| r.code().get()),
+            Some(354)
+        );
         assert!(codec.decode(&mut src).unwrap().is_none());
         let mut bad = BytesMut::from(&b"hello\r\n220 ok\r\n"[..]);
         assert!(codec.decode(&mut bad).is_err());
-        assert_eq!(codec.decode(&mut bad).unwrap().map(|r| r.code().get()), Some(220));
+        assert_eq!(
+            codec.decode(&mut bad).unwrap().map(|r| r.code().get()),
+            Some(220)
+        );
     }
 }

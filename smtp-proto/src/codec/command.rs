@@ -30,15 +30,16 @@ pub(crate) fn command(line: &str) -> Result<Command<'_>, CommandError<'_>> {
             expected: "end of line",
         })),
     };
-    let with = |parser: fn(&str) -> PResult<'_, Command<'_>>| -> Result<Command<'_>, CommandError<'_>> {
-        let Some(args) = args else {
-            return Err(CommandError::Syntax(super::grammar::PError {
-                input: &line[line.len()..],
-                expected: "SP and arguments",
-            }));
+    let with =
+        |parser: fn(&str) -> PResult<'_, Command<'_>>| -> Result<Command<'_>, CommandError<'_>> {
+            let Some(args) = args else {
+                return Err(CommandError::Syntax(super::grammar::PError {
+                    input: &line[line.len()..],
+                    expected: "SP and arguments",
+                }));
+            };
+            super::grammar::all_consuming(args, parser).map_err(CommandError::Syntax)
         };
-        super::grammar::all_consuming(args, parser).map_err(CommandError::Syntax)
-    };
     if verb.len() == 4 {
         if is("MAIL") {
             return with(mail);
@@ -70,13 +71,17 @@ pub(crate) fn command(line: &str) -> Result<Command<'_>, CommandError<'_>> {
         if is("NOOP") {
             return match args {
                 None => Ok(Command::Noop { arg: None }),
-                Some(_) => with(|i| string_arg(i).map(|(r, s)| (r, Command::Noop { arg: Some(s) }))),
+                Some(_) => {
+                    with(|i| string_arg(i).map(|(r, s)| (r, Command::Noop { arg: Some(s) })))
+                }
             };
         }
         if is("HELP") {
             return match args {
                 None => Ok(Command::Help { topic: None }),
-                Some(_) => with(|i| string_arg(i).map(|(r, s)| (r, Command::Help { topic: Some(s) }))),
+                Some(_) => {
+                    with(|i| string_arg(i).map(|(r, s)| (r, Command::Help { topic: Some(s) })))
+                }
             };
         }
         if is("VRFY") {
@@ -234,7 +239,10 @@ fn esmtp_params<'a>(
             None => (rest, None),
         };
         if let Err(expected) = each(kw, value, at) {
-            return Err(nom::Err::Error(super::grammar::PError { input: at, expected }));
+            return Err(nom::Err::Error(super::grammar::PError {
+                input: at,
+                expected,
+            }));
         }
         input = rest;
     }
@@ -260,7 +268,7 @@ fn set_flag(flag: &mut bool, value: Option<&str>) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn need<'a>(value: Option<&'a str>) -> Result<&'a str, &'static str> {
+fn need(value: Option<&str>) -> Result<&str, &'static str> {
     value.ok_or("'=' and a value")
 }
 
@@ -272,6 +280,30 @@ fn xtext(value: Option<&str>) -> Result<XText<'_>, &'static str> {
         Err("xtext")
     }
 }
+
+/// The MAIL parameters [`mail_param`] interprets; any other keyword is kept as unknown.
+pub(crate) const MAIL_KEYWORDS: &[&str] = &[
+    "SIZE",
+    "BODY",
+    "SMTPUTF8",
+    "REQUIRETLS",
+    "RET",
+    "ENVID",
+    "AUTH",
+    "MT-PRIORITY",
+    "BY",
+    "HOLDFOR",
+    "HOLDUNTIL",
+];
+
+/// The RCPT parameters [`rcpt_param`] interprets.
+pub(crate) const RCPT_KEYWORDS: &[&str] = &["NOTIFY", "ORCPT"];
+
+/// `envid-value`: xtext of at most 100 characters (RFC 3461 §4.4).
+pub(crate) const MAX_ENVID: usize = 100;
+
+/// `by-time`: at most nine digits (RFC 2852 §4).
+pub(crate) const MAX_BY_TIME: i64 = 999_999_999;
 
 fn mail_param<'a>(
     p: &mut MailParams<'a>,
@@ -317,7 +349,7 @@ fn mail_param<'a>(
     } else if is("ENVID") {
         // envid-value = xtext, at most 100 characters (RFC 3461 §4.4)
         let x = xtext(value)?;
-        if x.as_encoded().len() > 100 {
+        if x.as_encoded().len() > MAX_ENVID {
             return Err("ENVID of at most 100 characters");
         }
         set_once(&mut p.envid, x)
@@ -327,7 +359,11 @@ fn mail_param<'a>(
         // priority-value = %x2D %x39 / ... / [ %x2B ] %x39   (RFC 6710: -9 to 9)
         let v = need(value)?;
         let ok = matches!(v.as_bytes(), [d] | [b'-' | b'+', d] if d.is_ascii_digit());
-        let n: i8 = if ok { v.parse().map_err(|_| "MT-PRIORITY=-9..9")? } else { return Err("MT-PRIORITY=-9..9") };
+        let n: i8 = if ok {
+            v.parse().map_err(|_| "MT-PRIORITY=-9..9")?
+        } else {
+            return Err("MT-PRIORITY=-9..9");
+        };
         set_once(&mut p.mt_priority, n)
     } else if is("BY") {
         set_once(&mut p.by, deliver_by(need(value)?)?)
@@ -386,7 +422,8 @@ fn rcpt_param<'a>(
         // original-recipient-address = addr-type ";" xtext
         let v = need(value)?;
         let (addr_type, addr) = v.split_once(';').ok_or("ORCPT=addr-type;xtext")?;
-        if super::grammar::all_consuming(addr_type, super::grammar::atom).is_err() || !is_xtext(addr)
+        if super::grammar::all_consuming(addr_type, super::grammar::atom).is_err()
+            || !is_xtext(addr)
         {
             return Err("ORCPT=addr-type;xtext");
         }
@@ -489,7 +526,7 @@ fn auth(input: &str) -> PResult<'_, Command<'_>> {
 }
 
 /// `etrn = "ETRN" SP node-name`, `node-name = domain / "@" domain / "#" String` (RFC 1985)
-fn etrn(input: &str) -> PResult<'_, Command<'_>> {
+pub(crate) fn etrn(input: &str) -> PResult<'_, Command<'_>> {
     let ok = if let Some(q) = input.strip_prefix('#') {
         super::grammar::all_consuming(q, string).is_ok()
     } else {

@@ -2,9 +2,11 @@
 
 use std::io::Write as _;
 
+use super::command::{MAIL_KEYWORDS, MAX_BY_TIME, MAX_ENVID, RCPT_KEYWORDS};
+
 use crate::types::{
     address::{ForwardPath, ReversePath},
-    command::{AuthInitial, Command},
+    command::{AuthInitial, Command, HelloKind},
     params::{Hold, MailParams, Notify, RcptParams, UnknownParam},
     reply::Reply,
 };
@@ -20,9 +22,10 @@ pub struct EncodeError {
 }
 
 /// Free-form arguments are plain `Cow<str>` fields, so they are checked here: no CR, LF or
-/// other control character may reach the wire (command injection).
+/// other control character may reach the wire (command injection), and no leading SP, which
+/// the decoder refuses (`NOOP  x`).
 fn checked<'s>(verb: &'static str, what: &'static str, s: &'s str) -> Result<&'s str, EncodeError> {
-    if !s.is_empty() && super::grammar::is_text(s) && !s.contains('\t') {
+    if !s.is_empty() && super::grammar::is_text(s) && !s.contains('\t') && !s.starts_with(' ') {
         Ok(s)
     } else {
         Err(EncodeError { verb, what })
@@ -45,7 +48,14 @@ fn write_command(command: &Command<'_>, out: &mut Vec<u8>) -> Result<(), EncodeE
     let verb = command.verb();
     out.extend_from_slice(verb.as_bytes());
     match command {
-        Command::Hello { host, .. } => {
+        Command::Hello { kind, host } => {
+            // `helo = "HELO" SP Domain`: no address literal (RFC 5321 §4.1.1.1).
+            if *kind == HelloKind::Helo && host.domain().is_none() {
+                return Err(EncodeError {
+                    verb,
+                    what: "host (HELO takes a domain)",
+                });
+            }
             out.push(b' ');
             let _ = write!(out, "{host}");
         }
@@ -65,11 +75,10 @@ fn write_command(command: &Command<'_>, out: &mut Vec<u8>) -> Result<(), EncodeE
                 out.extend_from_slice(b" LAST");
             }
         }
-        Command::Noop { arg: Some(arg) } | Command::Help { topic: Some(arg) } => {
-            out.push(b' ');
-            out.extend_from_slice(checked(verb, "argument", arg)?.as_bytes());
-        }
-        Command::Vrfy { arg } | Command::Expn { arg } => {
+        Command::Noop { arg: Some(arg) }
+        | Command::Help { topic: Some(arg) }
+        | Command::Vrfy { arg }
+        | Command::Expn { arg } => {
             out.push(b' ');
             out.extend_from_slice(checked(verb, "argument", arg)?.as_bytes());
         }
@@ -92,8 +101,12 @@ fn write_command(command: &Command<'_>, out: &mut Vec<u8>) -> Result<(), EncodeE
             }
         }
         Command::Etrn { node } => {
+            let node = checked(verb, "node", node)?;
+            if super::command::etrn(node).is_err() {
+                return Err(EncodeError { verb, what: "node" });
+            }
             out.push(b' ');
-            out.extend_from_slice(checked(verb, "node", node)?.as_bytes());
+            out.extend_from_slice(node.as_bytes());
         }
         Command::Data
         | Command::Rset
@@ -114,13 +127,24 @@ fn write_forward_path(path: &ForwardPath<'_>, out: &mut Vec<u8>) {
     let _ = write!(out, "{path}");
 }
 
-fn write_unknown(params: &[UnknownParam<'_>], verb: &'static str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+/// Writes parameters not interpreted by this crate. A keyword the decoder interprets (`known`)
+/// is refused: it would read back as that parameter, or as a duplicate.
+fn write_unknown(
+    params: &[UnknownParam<'_>],
+    verb: &'static str,
+    known: &[&str],
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     for p in params {
         let bad = || EncodeError {
             verb,
             what: "parameter",
         };
-        super::grammar::all_consuming(&p.keyword, super::grammar::esmtp_keyword).map_err(|_| bad())?;
+        super::grammar::all_consuming(&p.keyword, super::grammar::esmtp_keyword)
+            .map_err(|_| bad())?;
+        if known.iter().any(|k| k.eq_ignore_ascii_case(&p.keyword)) {
+            return Err(bad());
+        }
         out.push(b' ');
         out.extend_from_slice(p.keyword.as_bytes());
         if let Some(v) = &p.value {
@@ -146,15 +170,33 @@ fn write_mail_params(p: &MailParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
         let _ = write!(out, " RET={}", ret.as_str());
     }
     if let Some(envid) = &p.envid {
+        if envid.as_encoded().len() > MAX_ENVID {
+            return Err(EncodeError {
+                verb: "MAIL",
+                what: "ENVID (at most 100 characters)",
+            });
+        }
         let _ = write!(out, " ENVID={}", envid.as_encoded());
     }
     if let Some(auth) = &p.auth {
         let _ = write!(out, " AUTH={}", auth.as_encoded());
     }
     if let Some(prio) = p.mt_priority {
+        if !(-9..=9).contains(&prio) {
+            return Err(EncodeError {
+                verb: "MAIL",
+                what: "MT-PRIORITY (-9 to 9)",
+            });
+        }
         let _ = write!(out, " MT-PRIORITY={prio}");
     }
     if let Some(by) = p.by {
+        if !(-MAX_BY_TIME..=MAX_BY_TIME).contains(&by.time) {
+            return Err(EncodeError {
+                verb: "MAIL",
+                what: "BY time (at most 9 digits)",
+            });
+        }
         let mode = if by.return_on_expiry { "R" } else { "N" };
         let trace = if by.trace { "T" } else { "" };
         let _ = write!(out, " BY={};{mode}{trace}", by.time);
@@ -164,9 +206,11 @@ fn write_mail_params(p: &MailParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
             let _ = write!(out, " HOLDFOR={secs}");
         }
         Some(Hold::Until(t)) => {
-            super::grammar::all_consuming(t, super::grammar::esmtp_value).map_err(|_| EncodeError {
-                verb: "MAIL",
-                what: "HOLDUNTIL",
+            super::grammar::all_consuming(t, super::grammar::esmtp_value).map_err(|_| {
+                EncodeError {
+                    verb: "MAIL",
+                    what: "HOLDUNTIL",
+                }
             })?;
             let _ = write!(out, " HOLDUNTIL={t}");
         }
@@ -175,7 +219,7 @@ fn write_mail_params(p: &MailParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
     if p.requiretls {
         out.extend_from_slice(b" REQUIRETLS");
     }
-    write_unknown(&p.unknown, "MAIL", out)
+    write_unknown(&p.unknown, "MAIL", MAIL_KEYWORDS, out)
 }
 
 fn write_rcpt_params(p: &RcptParams<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
@@ -201,13 +245,23 @@ fn write_rcpt_params(p: &RcptParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
         None => {}
     }
     if let Some(orcpt) = &p.orcpt {
-        super::grammar::all_consuming(&orcpt.addr_type, super::grammar::atom).map_err(|_| EncodeError {
+        // An `atom`, inside an `esmtp-value`, which excludes "=".
+        let bad = || EncodeError {
             verb: "RCPT",
             what: "ORCPT address type",
-        })?;
-        let _ = write!(out, " ORCPT={};{}", orcpt.addr_type, orcpt.addr.as_encoded());
+        };
+        super::grammar::all_consuming(&orcpt.addr_type, super::grammar::atom).map_err(|_| bad())?;
+        if orcpt.addr_type.contains('=') {
+            return Err(bad());
+        }
+        let _ = write!(
+            out,
+            " ORCPT={};{}",
+            orcpt.addr_type,
+            orcpt.addr.as_encoded()
+        );
     }
-    write_unknown(&p.unknown, "RCPT", out)
+    write_unknown(&p.unknown, "RCPT", RCPT_KEYWORDS, out)
 }
 
 /// Appends `reply` to `out`, one line per text line, each with the code and the enhanced

@@ -140,7 +140,11 @@ fn is_let_dig(c: char) -> bool {
 /// Ldh-str    = *( ALPHA / DIGIT / "-" ) Let-dig
 /// ```
 pub(crate) fn sub_domain(input: &str) -> PResult<'_, &str> {
-    let (rest, label) = expect(input, "sub-domain", take_while1(|c| is_let_dig(c) || c == '-'))?;
+    let (rest, label) = expect(
+        input,
+        "sub-domain",
+        take_while1(|c| is_let_dig(c) || c == '-'),
+    )?;
     if label.starts_with('-') || label.ends_with('-') {
         return fail(input, "sub-domain not starting or ending with '-'");
     }

@@ -40,7 +40,13 @@ pub fn find_line(input: &[u8], max: usize, scanned: usize) -> Frame {
                     consumed,
                 };
             }
-            if lf == 0 || input[lf - 1] != b'\r' {
+            // The line must end in CRLF and hold no other CR (RFC 5321 §2.3.8): a bare CR
+            // inside a line is a line ending to some peers (`\r\r\n` was folded by old
+            // Postfix).
+            if lf == 0
+                || input[lf - 1] != b'\r'
+                || memchr::memchr(b'\r', &input[..lf - 1]).is_some()
+            {
                 return Frame::Invalid {
                     error: DecodeError::BareLineEnding,
                     consumed,

@@ -8,7 +8,7 @@ mod data;
 mod encode;
 pub(crate) mod grammar;
 pub mod line;
-mod reply;
+pub(crate) mod reply;
 
 pub use command::SaslLine;
 pub use data::{BareLineEndings, ChunkReceiver, CrlfNormalizer, DataEnd, DataReceiver, DotStuffer};
@@ -75,7 +75,10 @@ pub fn parse_sasl_line(line: &[u8]) -> Result<SaslLine<'_>, DecodeError> {
 }
 
 /// Decodes the SASL line at the start of `input`.
-pub fn decode_sasl_line(input: &[u8], max_line: usize) -> Result<(&[u8], SaslLine<'_>), DecodeError> {
+pub fn decode_sasl_line(
+    input: &[u8],
+    max_line: usize,
+) -> Result<(&[u8], SaslLine<'_>), DecodeError> {
     let (line, rest) = line::split_line(input, max_line)?;
     Ok((rest, parse_sasl_line(line)?))
 }

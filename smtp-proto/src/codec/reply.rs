@@ -52,7 +52,9 @@ fn frame_reply(input: &[u8], limits: ReplyLimits) -> Result<usize, DecodeError> 
                 if lines > limits.max_lines || at > limits.max_size {
                     return Err(DecodeError::ReplyTooLarge);
                 }
-                if len < 3 {
+                // Checked here, not only when the reply is complete: a line without a code
+                // followed by `-` would otherwise keep the reader waiting for more lines.
+                if reply_code(&line[..len]).is_none() {
                     return Err(DecodeError::Syntax {
                         at: at - consumed,
                         expected: "Reply-code",
@@ -63,7 +65,11 @@ fn frame_reply(input: &[u8], limits: ReplyLimits) -> Result<usize, DecodeError> 
                 }
             }
             Frame::Invalid { error, .. } => return Err(error),
-            Frame::TooLongSoFar => return Err(DecodeError::LineTooLong { max: limits.max_line }),
+            Frame::TooLongSoFar => {
+                return Err(DecodeError::LineTooLong {
+                    max: limits.max_line,
+                });
+            }
             Frame::Partial => {
                 return if at + line.len() > limits.max_size {
                     Err(DecodeError::ReplyTooLarge)
@@ -98,7 +104,11 @@ pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
     }
     // 1*3digit starting at `from`: the value and where it ends.
     let number = |from: usize| -> Option<(u16, usize)> {
-        let len = b[from.min(b.len())..].iter().take(3).take_while(|c| c.is_ascii_digit()).count();
+        let len = b[from.min(b.len())..]
+            .iter()
+            .take(3)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         if len == 0 || b.get(from + len).is_some_and(u8::is_ascii_digit) {
             return None;
         }
@@ -168,7 +178,7 @@ pub fn decode_reply_with(
 
 /// If every line starts with the same enhanced status code (followed by text, or alone),
 /// removes it from the lines and returns it.
-fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> {
+pub(crate) fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> {
     let mut common = None;
     for line in lines.iter() {
         let (status, _) = enhanced_status(line)?;
@@ -177,9 +187,15 @@ fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> {
         }
     }
     for line in lines.iter_mut() {
-        if let Cow::Borrowed(l) = line {
-            let rest = enhanced_status(l).map_or(*l, |(_, rest)| rest);
-            *line = Cow::Borrowed(rest);
+        match line {
+            Cow::Borrowed(l) => {
+                let rest = enhanced_status(l).map_or(*l, |(_, rest)| rest);
+                *line = Cow::Borrowed(rest);
+            }
+            Cow::Owned(l) => {
+                let start = enhanced_status(l).map_or(0, |(_, rest)| l.len() - rest.len());
+                l.drain(..start);
+            }
         }
     }
     common

@@ -385,9 +385,15 @@ impl Client {
         }
         let ehlo = self.ehlo.as_ref();
         let has = |k: &str| ehlo.is_some_and(|e| e.has(k));
-        if let (Some(size), Some(limit)) = (envelope.params.size, ehlo.and_then(EhloReply::size_limit)) {
+        if let (Some(size), Some(limit)) =
+            (envelope.params.size, ehlo.and_then(EhloReply::size_limit))
+        {
             if size > limit {
-                self.events.push_back(Event::TransactionFailed(ClientError::TooLarge { size, limit }));
+                self.events
+                    .push_back(Event::TransactionFailed(ClientError::TooLarge {
+                        size,
+                        limit,
+                    }));
                 self.events.push_back(Event::Ready);
                 return Ok(());
             }
@@ -414,11 +420,15 @@ impl Client {
                 p.notify = None;
                 p.orcpt = None;
             }
-            commands.push(Command::Rcpt { to: to.clone(), params: p });
+            commands.push(Command::Rcpt {
+                to: to.clone(),
+                params: p,
+            });
         }
         let mut encoded = Vec::new();
         for c in &commands {
-            codec::encode_command(c, &mut encoded).inspect_err(|_| self.transmit.truncate(start))?;
+            codec::encode_command(c, &mut encoded)
+                .inspect_err(|_| self.transmit.truncate(start))?;
         }
         self.transaction = Some(Transaction {
             rcpts: envelope.recipients.len(),
@@ -431,7 +441,8 @@ impl Client {
         if pipelining {
             self.transmit.extend_from_slice(&encoded);
             self.expect.push_back(Expect::Mail);
-            self.expect.extend((0..envelope.recipients.len()).map(Expect::Rcpt));
+            self.expect
+                .extend((0..envelope.recipients.len()).map(Expect::Rcpt));
             if !bdat {
                 self.send(&Command::Data, Expect::Data);
             }
@@ -512,7 +523,10 @@ impl Client {
     fn expect_finals(&mut self) {
         let n = match self.config.protocol {
             Protocol::Smtp => 1,
-            Protocol::Lmtp => self.transaction.as_ref().map_or(1, |t| t.accepted.len().max(1)),
+            Protocol::Lmtp => self
+                .transaction
+                .as_ref()
+                .map_or(1, |t| t.accepted.len().max(1)),
         };
         self.expect.extend(std::iter::repeat_n(Expect::DataEnd, n));
     }
@@ -520,8 +534,12 @@ impl Client {
     /// With BDAT, the reply to `BDAT … LAST` is the first (SMTP: only) final reply.
     fn expect_finals_after_bdat(&mut self) {
         if self.config.protocol == Protocol::Lmtp {
-            let n = self.transaction.as_ref().map_or(1, |t| t.accepted.len().max(1));
-            self.expect.extend(std::iter::repeat_n(Expect::DataEnd, n - 1));
+            let n = self
+                .transaction
+                .as_ref()
+                .map_or(1, |t| t.accepted.len().max(1));
+            self.expect
+                .extend(std::iter::repeat_n(Expect::DataEnd, n - 1));
         }
     }
 
@@ -578,7 +596,11 @@ impl Client {
             }
         }
         if let (Some(creds), false) = (&self.config.credentials, self.authenticated) {
-            let mechs = self.ehlo.as_ref().map(EhloReply::auth_mechanisms).unwrap_or_default();
+            let mechs = self
+                .ehlo
+                .as_ref()
+                .map(EhloReply::auth_mechanisms)
+                .unwrap_or_default();
             if mechs.contains(&Mechanism::PLAIN) {
                 let ir = base64_encode(&creds.to_plain());
                 let cmd = Command::Auth {
@@ -676,7 +698,10 @@ impl Client {
                     self.after_hello();
                 }
             }
-            Expect::AuthPlain | Expect::AuthLoginUser | Expect::AuthLoginPassword | Expect::AuthDone => {
+            Expect::AuthPlain
+            | Expect::AuthLoginUser
+            | Expect::AuthLoginPassword
+            | Expect::AuthDone => {
                 self.on_auth_reply(expect, reply);
             }
             Expect::Mail => {
@@ -837,7 +862,9 @@ impl Client {
         if self.expect.contains(&Expect::DataEnd) {
             return;
         }
-        let Some(t) = self.transaction.take() else { return };
+        let Some(t) = self.transaction.take() else {
+            return;
+        };
         if t.failed {
             let reply = t.finals.into_iter().next().map(|(_, r)| r);
             let error = match reply {

@@ -26,7 +26,11 @@ pub fn recipient_ok() -> Reply<'static> {
 }
 /// The reply: start data.
 pub fn start_data() -> Reply<'static> {
-    Reply::new_static(ReplyCode::START_MAIL_INPUT, None, "End data with <CR><LF>.<CR><LF>")
+    Reply::new_static(
+        ReplyCode::START_MAIL_INPUT,
+        None,
+        "End data with <CR><LF>.<CR><LF>",
+    )
 }
 /// `250 2.0.0`: message accepted.
 pub fn message_accepted() -> Reply<'static> {
@@ -46,15 +50,27 @@ pub fn param_not_supported() -> Reply<'static> {
 }
 /// `552 5.3.4`: too large.
 pub fn too_large() -> Reply<'static> {
-    r(552, (5, 3, 4), "Message size exceeds fixed maximum message size")
+    r(
+        552,
+        (5, 3, 4),
+        "Message size exceeds fixed maximum message size",
+    )
 }
 /// `550 5.6.0`: bare line ending.
 pub fn bare_line_ending() -> Reply<'static> {
-    r(550, (5, 6, 0), "Bare CR or LF in message data not allowed (RFC 5321 section 2.3.8)")
+    r(
+        550,
+        (5, 6, 0),
+        "Bare CR or LF in message data not allowed (RFC 5321 section 2.3.8)",
+    )
 }
 /// `550 5.6.0`: data line too long.
 pub fn data_line_too_long() -> Reply<'static> {
-    r(550, (5, 6, 0), "Message line longer than allowed (RFC 5321 section 4.5.3.1.6)")
+    r(
+        550,
+        (5, 6, 0),
+        "Message line longer than allowed (RFC 5321 section 4.5.3.1.6)",
+    )
 }
 /// `452 4.5.3`: too many recipients.
 pub fn too_many_recipients() -> Reply<'static> {
@@ -70,7 +86,11 @@ pub fn auth_required() -> Reply<'static> {
 }
 /// `538 5.7.11`: encryption required.
 pub fn encryption_required() -> Reply<'static> {
-    r(538, (5, 7, 11), "Encryption required for requested authentication mechanism")
+    r(
+        538,
+        (5, 7, 11),
+        "Encryption required for requested authentication mechanism",
+    )
 }
 /// `235 2.7.0`: auth succeeded.
 pub fn auth_succeeded() -> Reply<'static> {
@@ -102,7 +122,11 @@ pub fn tls_ready() -> Reply<'static> {
 }
 /// `252 2.5.0`: cannot vrfy.
 pub fn cannot_vrfy() -> Reply<'static> {
-    r(252, (2, 5, 0), "Cannot VRFY user, but will accept message and attempt delivery")
+    r(
+        252,
+        (2, 5, 0),
+        "Cannot VRFY user, but will accept message and attempt delivery",
+    )
 }
 /// `214 2.0.0`: help.
 pub fn help() -> Reply<'static> {

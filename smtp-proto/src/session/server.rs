@@ -128,12 +128,20 @@ enum Pending {
 enum Mode {
     Commands,
     /// Discarding the rest of an overlong line.
-    SkipLine { sasl: bool },
+    SkipLine {
+        sasl: bool,
+    },
     Sasl(SaslState),
     Data(DataReceiver),
-    Chunk { rx: ChunkReceiver, last: bool },
+    Chunk {
+        rx: ChunkReceiver,
+        last: bool,
+    },
     /// Skipping a refused BDAT chunk; the reply goes out once it has been read.
-    SkipChunk { rx: ChunkReceiver, reply: Reply<'static> },
+    SkipChunk {
+        rx: ChunkReceiver,
+        reply: Reply<'static>,
+    },
     AwaitTls,
     Closed,
 }
@@ -348,15 +356,15 @@ impl Server {
             Pending::Mail { .. } => replies::sender_ok(),
             Pending::Rcpt => replies::recipient_ok(),
             Pending::DataStart { bdat: None } => replies::start_data(),
-            Pending::DataStart { bdat: Some(_) } => return self.accept_with(replies::ok()),
+            Pending::DataStart { bdat: Some(_) } => return self.accept_with(&replies::ok()),
             Pending::MessageEnd { .. } => replies::message_accepted(),
             Pending::Auth | Pending::AuthExchange => replies::auth_succeeded(),
         };
-        self.accept_with(reply)
+        self.accept_with(&reply)
     }
 
     /// Accepts the pending decision with `reply`, which must be positive (2xx; 354 for DATA).
-    pub fn accept_with(&mut self, reply: Reply<'_>) -> Result<(), ApiError> {
+    pub fn accept_with(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
         let pending = self.state.pending.ok_or(ApiError::NothingPending)?;
         let code = reply.code();
         let fits = match pending {
@@ -370,7 +378,7 @@ impl Server {
         match pending {
             Pending::Mail { smtputf8, binary } => {
                 s.pending = None;
-                s.send(&reply);
+                s.send(reply);
                 s.transaction = Some(Transaction {
                     smtputf8,
                     binary,
@@ -379,7 +387,7 @@ impl Server {
             }
             Pending::Rcpt => {
                 s.pending = None;
-                s.send(&reply);
+                s.send(reply);
                 if let Some(t) = &mut s.transaction {
                     t.rcpts_accepted += 1;
                 }
@@ -391,7 +399,7 @@ impl Server {
                 }
                 match bdat {
                     None => {
-                        s.send(&reply);
+                        s.send(reply);
                         s.mode = Mode::Data(DataReceiver::new(
                             s.config.bare_line_endings,
                             s.config.limits.max_message_size,
@@ -403,13 +411,13 @@ impl Server {
                 }
             }
             Pending::MessageEnd { replies } => {
-                s.send(&reply);
+                s.send(reply);
                 s.answered_message(replies);
             }
             Pending::Auth | Pending::AuthExchange => {
                 s.pending = None;
                 s.authenticated = true;
-                s.send(&reply);
+                s.send(reply);
             }
         }
         Ok(())
@@ -427,7 +435,9 @@ impl Server {
                 s.pending = None;
                 s.send(&reply);
             }
-            Pending::DataStart { bdat: Some((size, _)) } => {
+            Pending::DataStart {
+                bdat: Some((size, _)),
+            } => {
                 s.pending = None;
                 s.mode = Mode::SkipChunk {
                     rx: ChunkReceiver::new(size),
@@ -439,7 +449,10 @@ impl Server {
                 s.send(&reply);
                 s.answered_message(replies);
             }
-            Pending::Mail { .. } | Pending::DataStart { bdat: None } | Pending::Auth | Pending::AuthExchange => {
+            Pending::Mail { .. }
+            | Pending::DataStart { bdat: None }
+            | Pending::Auth
+            | Pending::AuthExchange => {
                 s.pending = None;
                 s.send(&reply);
                 if matches!(pending, Pending::DataStart { .. }) {
@@ -487,6 +500,8 @@ impl Server {
     }
 }
 
+/// Not boxed: an event is returned at most once per `poll_event`, and boxing would allocate.
+#[allow(clippy::large_enum_variant)]
 enum Step<'a> {
     Continue,
     Idle,
@@ -520,7 +535,10 @@ impl State {
     fn replies_owed(&self) -> usize {
         match self.config.protocol {
             Protocol::Smtp => 1,
-            Protocol::Lmtp => self.transaction.as_ref().map_or(1, |t| t.rcpts_accepted.max(1)),
+            Protocol::Lmtp => self
+                .transaction
+                .as_ref()
+                .map_or(1, |t| t.rcpts_accepted.max(1)),
         }
     }
 
@@ -817,9 +835,14 @@ impl State {
             Some(replies::bad_sequence("Nested MAIL command"))
         } else if self.config.require_auth && !self.authenticated {
             Some(replies::auth_required())
-        } else if params.size.is_some_and(|s| s > self.config.limits.max_message_size) {
+        } else if params
+            .size
+            .is_some_and(|s| s > self.config.limits.max_message_size)
+        {
             Some(replies::too_large())
-        } else if !self.mail_params_supported(&params) || self.hello == Some(HelloKind::Helo) && !params.is_empty() {
+        } else if !self.mail_params_supported(&params)
+            || self.hello == Some(HelloKind::Helo) && !params.is_empty()
+        {
             Some(replies::param_not_supported())
         } else if !params.smtputf8 && from.mailbox().is_some_and(|m| !m.is_ascii()) {
             Some(replies::utf8_not_permitted())
@@ -843,7 +866,9 @@ impl State {
             && (params.unknown.is_empty() || self.config.accept_unknown_params);
         let reply = match &mut self.transaction {
             None => Some(replies::bad_sequence("Need MAIL command")),
-            Some(t) if t.data_started => Some(replies::bad_sequence("RCPT not allowed during BDAT")),
+            Some(t) if t.data_started => {
+                Some(replies::bad_sequence("RCPT not allowed during BDAT"))
+            }
             Some(t) => {
                 t.rcpts_tried += 1;
                 if t.rcpts_accepted >= self.config.limits.max_recipients {
@@ -930,7 +955,9 @@ impl State {
             return Step::Continue;
         }
         if self.transaction.is_some() {
-            self.send(&replies::bad_sequence("STARTTLS not allowed during a transaction"));
+            self.send(&replies::bad_sequence(
+                "STARTTLS not allowed during a transaction",
+            ));
             return Step::Continue;
         }
         self.send(&replies::tls_ready());
@@ -941,14 +968,20 @@ impl State {
         Step::Continue
     }
 
-    fn auth<'a>(&mut self, mechanism: &Mechanism<'_>, initial: Option<AuthInitial<'_>>) -> Step<'a> {
+    fn auth<'a>(
+        &mut self,
+        mechanism: &Mechanism<'_>,
+        initial: Option<AuthInitial<'_>>,
+    ) -> Step<'a> {
         let offered = &self.config.extensions.auth;
         let refusal = if offered.is_empty() {
             Some(replies::not_implemented("AUTH not available"))
         } else if self.authenticated {
             Some(replies::bad_sequence("Already authenticated"))
         } else if self.transaction.is_some() {
-            Some(replies::bad_sequence("AUTH not allowed during a transaction"))
+            Some(replies::bad_sequence(
+                "AUTH not allowed during a transaction",
+            ))
         } else if self.hello.is_none() {
             Some(replies::bad_sequence("Send EHLO first"))
         } else if self.config.auth_requires_tls && !self.tls {

@@ -111,7 +111,10 @@ impl<'a> AddressLiteral<'a> {
         let (tag, content) = (tag.into(), content.into());
         validate("address literal tag", &tag, grammar::ldh_str)?;
         if tag.eq_ignore_ascii_case("IPv6") {
-            return Err(InvalidInput::new("address literal tag", "not IPv6 (use Ipv6)"));
+            return Err(InvalidInput::new(
+                "address literal tag",
+                "not IPv6 (use Ipv6)",
+            ));
         }
         if content.is_empty() || !content.chars().all(grammar::is_dcontent) {
             return Err(InvalidInput::new("address literal", "1*dcontent"));

@@ -105,9 +105,14 @@ impl<'a> Capability<'a> {
             _ => None,
         };
         // Only the canonical spelling is lifted into a typed variant, so encoding gives back
-        // the bytes received.
+        // the bytes received (`SIZE 0010` and `size 10` stay as written).
+        let canonical = |cap: &Capability<'_>| {
+            let mut written = String::with_capacity(line.len());
+            cap.write_line(&mut written);
+            written == line
+        };
         match known {
-            Some(cap) if keyword == cap.keyword() => cap,
+            Some(cap) if canonical(&cap) => cap,
             _ => Self::Other {
                 keyword: Cow::Borrowed(keyword),
                 params: params.into_iter().map(Cow::Borrowed).collect(),
@@ -227,7 +232,10 @@ impl<'a> EhloReply<'a> {
     /// Reads the capabilities from a `250` reply to EHLO or LHLO.
     pub fn from_reply(reply: &'a Reply<'_>) -> Result<Self, InvalidInput> {
         if reply.code() != ReplyCode::OK || reply.status().is_some() {
-            return Err(InvalidInput::new("EHLO reply", "a 250 reply without status code"));
+            return Err(InvalidInput::new(
+                "EHLO reply",
+                "a 250 reply without status code",
+            ));
         }
         let (first, rest) = reply
             .lines()

@@ -165,9 +165,7 @@ impl Command<'_> {
                 mechanism: mechanism.into_owned(),
                 initial: initial.map(|i| match i {
                     AuthInitial::Empty => AuthInitial::Empty,
-                    AuthInitial::Base64(s) => {
-                        AuthInitial::Base64(Secret::new(own(s.into_inner())))
-                    }
+                    AuthInitial::Base64(s) => AuthInitial::Base64(Secret::new(own(s.into_inner()))),
                 }),
             },
             Self::Etrn { node } => Command::Etrn { node: own(node) },

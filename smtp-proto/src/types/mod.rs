@@ -33,5 +33,6 @@ pub(crate) fn validate<'a, O>(
     input: &'a str,
     parser: impl FnOnce(&'a str) -> crate::codec::grammar::PResult<'a, O>,
 ) -> Result<O, InvalidInput> {
-    crate::codec::grammar::all_consuming(input, parser).map_err(|e| InvalidInput::new(what, e.expected))
+    crate::codec::grammar::all_consuming(input, parser)
+        .map_err(|e| InvalidInput::new(what, e.expected))
 }

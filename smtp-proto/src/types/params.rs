@@ -120,7 +120,11 @@ impl<'a> UnknownParam<'a> {
         value: Option<Cow<'a, str>>,
     ) -> Result<Self, InvalidInput> {
         let keyword = keyword.into();
-        super::validate("parameter keyword", &keyword, crate::codec::grammar::esmtp_keyword)?;
+        super::validate(
+            "parameter keyword",
+            &keyword,
+            crate::codec::grammar::esmtp_keyword,
+        )?;
         if let Some(v) = &value {
             super::validate("parameter value", v, crate::codec::grammar::esmtp_value)?;
         }
@@ -180,7 +184,11 @@ impl MailParams<'_> {
                 Hold::Until(t) => Hold::Until(Cow::Owned(t.into_owned())),
             }),
             requiretls: self.requiretls,
-            unknown: self.unknown.into_iter().map(UnknownParam::into_owned).collect(),
+            unknown: self
+                .unknown
+                .into_iter()
+                .map(UnknownParam::into_owned)
+                .collect(),
         }
     }
 
@@ -207,7 +215,11 @@ impl RcptParams<'_> {
         RcptParams {
             notify: self.notify,
             orcpt: self.orcpt.map(Orcpt::into_owned),
-            unknown: self.unknown.into_iter().map(UnknownParam::into_owned).collect(),
+            unknown: self
+                .unknown
+                .into_iter()
+                .map(UnknownParam::into_owned)
+                .collect(),
         }
     }
 

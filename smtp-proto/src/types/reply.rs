@@ -158,7 +158,10 @@ impl EnhancedStatus {
                 detail,
             })
         } else {
-            Err(InvalidInput::new("enhanced status code", "class 2/4/5, subject and detail 0-999"))
+            Err(InvalidInput::new(
+                "enhanced status code",
+                "class 2/4/5, subject and detail 0-999",
+            ))
         }
     }
 
@@ -222,18 +225,25 @@ impl<'a> Reply<'a> {
     }
 
     /// A reply from its lines of text, each validated as `textstring`.
+    ///
+    /// Without `status`, a status code that starts every line is lifted out of the text, as
+    /// the decoder does, so the value reads back equal after encoding.
     pub fn from_lines(
         code: ReplyCode,
         status: Option<EnhancedStatus>,
-        lines: Vec<Cow<'a, str>>,
+        mut lines: Vec<Cow<'a, str>>,
     ) -> Result<Self, InvalidInput> {
         if lines.is_empty() {
             return Err(InvalidInput::new("reply", "at least one line"));
         }
         if let Some(bad) = lines.iter().find(|l| !is_text(l)) {
             let _ = bad;
-            return Err(InvalidInput::new("reply text", "HT, SP and printable characters only"));
+            return Err(InvalidInput::new(
+                "reply text",
+                "HT, SP and printable characters only",
+            ));
         }
+        let status = status.or_else(|| crate::codec::reply::lift_status(&mut lines));
         Ok(Self {
             code,
             status,

@@ -22,7 +22,10 @@ impl<'a> Mechanism<'a> {
         if is_mechanism(&name) {
             Ok(Self(name))
         } else {
-            Err(InvalidInput::new("SASL mechanism", "1 to 20 of A-Z 0-9 - _"))
+            Err(InvalidInput::new(
+                "SASL mechanism",
+                "1 to 20 of A-Z 0-9 - _",
+            ))
         }
     }
 
@@ -172,7 +175,11 @@ impl Credentials {
         }
         let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
         Some(Self {
-            authzid: if authzid.is_empty() { None } else { Some(text(authzid)?) },
+            authzid: if authzid.is_empty() {
+                None
+            } else {
+                Some(text(authzid)?)
+            },
             authcid: text(authcid)?,
             password: Secret::new(text(password)?),
         })

@@ -48,7 +48,10 @@ impl<'a> XText<'a> {
         if is_xtext(&s) {
             Ok(Self(s))
         } else {
-            Err(InvalidInput::new("xtext", "xchar or '+' and two upper-case hex digits"))
+            Err(InvalidInput::new(
+                "xtext",
+                "xchar or '+' and two upper-case hex digits",
+            ))
         }
     }
 
@@ -88,7 +91,13 @@ impl<'a> XText<'a> {
         let mut i = 0;
         while i < b.len() {
             if b[i] == b'+' && i + 2 < b.len() {
-                let hex = |c: u8| if c.is_ascii_digit() { c - b'0' } else { c - b'A' + 10 };
+                let hex = |c: u8| {
+                    if c.is_ascii_digit() {
+                        c - b'0'
+                    } else {
+                        c - b'A' + 10
+                    }
+                };
                 out.push(hex(b[i + 1]) << 4 | hex(b[i + 2]));
                 i += 3;
             } else {
