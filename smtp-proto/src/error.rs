@@ -27,7 +27,8 @@ pub enum DecodeError {
     /// The line does not match the grammar.
     #[error("syntax error at byte {at}: expected {expected}")]
     Syntax {
-        /// Offset of the first byte that could not be parsed, from the start of the line.
+        /// Offset of the first byte that could not be parsed, from the start of the line; for a
+        /// reply, from the start of the reply (its first line).
         at: usize,
         /// What the grammar expected there.
         expected: &'static str,
