@@ -13,8 +13,7 @@ use std::{
 use smtp_proto::{
     ForwardPath, Reply, ReplyCode,
     session::{
-        ServerConfig,
-        replies,
+        ServerConfig, replies,
         server::{Event, Server},
     },
     types::reply::EnhancedStatus,
@@ -90,10 +89,18 @@ fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> io::Result<Rcpt> {
         None => dir.postmaster.clone(),
         Some(m) => {
             let Some(domain) = m.domain().domain() else {
-                return Ok(Rcpt::Refused(reply(ReplyCode::MAILBOX_UNAVAILABLE, (5, 1, 2), "Address literals are not local here")));
+                return Ok(Rcpt::Refused(reply(
+                    ReplyCode::MAILBOX_UNAVAILABLE,
+                    (5, 1, 2),
+                    "Address literals are not local here",
+                )));
             };
             if !dir.is_local_domain(domain.as_str()) {
-                return Ok(Rcpt::Refused(reply(ReplyCode::TRANSACTION_FAILED, (5, 7, 1), "Relay access denied")));
+                return Ok(Rcpt::Refused(reply(
+                    ReplyCode::TRANSACTION_FAILED,
+                    (5, 7, 1),
+                    "Relay access denied",
+                )));
             }
             let local = m.local_part().unquoted().to_lowercase();
             if local == "postmaster" {
@@ -101,14 +108,22 @@ fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> io::Result<Rcpt> {
             } else if dir.users.contains_key(&local) {
                 local
             } else {
-                return Ok(Rcpt::Refused(reply(ReplyCode::MAILBOX_UNAVAILABLE, (5, 1, 1), "No such user here")));
+                return Ok(Rcpt::Refused(reply(
+                    ReplyCode::MAILBOX_UNAVAILABLE,
+                    (5, 1, 1),
+                    "No such user here",
+                )));
             }
         }
     };
     Ok(Rcpt::Local(maildir::maildir(&service.data_dir, &user)?))
 }
 
-async fn handle_connection(mut stream: TcpStream, _peer: SocketAddr, service: &SmtpService) -> io::Result<()> {
+async fn handle_connection(
+    mut stream: TcpStream,
+    _peer: SocketAddr,
+    service: &SmtpService,
+) -> io::Result<()> {
     let mut server = Server::new(service.config.clone(), Instant::now());
     let mut transaction = Transaction::default();
     let mut out = Vec::new();
@@ -166,7 +181,14 @@ fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) -> io:
                         t.message = Some(m);
                         accept(server)?;
                     }
-                    _ => reject(server, reply(ReplyCode::LOCAL_ERROR, (4, 3, 0), "Cannot store message now"))?,
+                    _ => reject(
+                        server,
+                        reply(
+                            ReplyCode::LOCAL_ERROR,
+                            (4, 3, 0),
+                            "Cannot store message now",
+                        ),
+                    )?,
                 }
             }
             Event::MessageData(data) => {
@@ -187,8 +209,12 @@ fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) -> io:
                 t.recipients.clear();
             }
             Event::Auth { credentials, .. } => {
-                let ok = credentials.authzid.as_ref().is_none_or(|z| *z == credentials.authcid)
-                    && service.directory.users.get(&credentials.authcid) == Some(credentials.password.expose());
+                let ok = credentials
+                    .authzid
+                    .as_ref()
+                    .is_none_or(|z| *z == credentials.authcid)
+                    && service.directory.users.get(&credentials.authcid)
+                        == Some(credentials.password.expose());
                 if ok {
                     accept(server)?;
                 } else {
@@ -196,7 +222,7 @@ fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) -> io:
                 }
             }
             Event::AuthExchange { .. } => reject(server, replies::auth_failed())?,
-            Event::StartTls | Event::Hello { .. } => {}
+            // Hello needs no answer; STARTTLS is not offered by this listener yet.
             _ => {}
         }
     }
@@ -205,13 +231,26 @@ fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) -> io:
 
 /// The message is complete: make it durable, then acknowledge. A `250` goes out only for a
 /// recipient whose copy is fsynced.
-fn finish_message(server: &mut Server, t: &mut Transaction, service: &SmtpService, answers: usize) -> io::Result<()> {
+fn finish_message(
+    server: &mut Server,
+    t: &mut Transaction,
+    service: &SmtpService,
+    answers: usize,
+) -> io::Result<()> {
     let targets = std::mem::take(&mut t.recipients);
     let results = match t.message.take() {
-        Some(m) => m.deliver(&targets, &service.config.hostname).unwrap_or_else(|e| vec![Err(e)]),
+        Some(m) => m
+            .deliver(&targets, &service.config.hostname)
+            .unwrap_or_else(|e| vec![Err(e)]),
         None => vec![Err(io::Error::other("message could not be spooled"))],
     };
-    let failed = || reply(ReplyCode::LOCAL_ERROR, (4, 3, 0), "Local error in processing; try again later");
+    let failed = || {
+        reply(
+            ReplyCode::LOCAL_ERROR,
+            (4, 3, 0),
+            "Local error in processing; try again later",
+        )
+    };
     if answers == 1 {
         // SMTP: one answer for all; only positive if every copy is durable.
         if results.len() == targets.len() && results.iter().all(Result::is_ok) {

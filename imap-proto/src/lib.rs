@@ -1,5 +1,16 @@
-//! Sans-IO IMAP4rev1/IMAP4rev2: types, parsers, encoders and session state machines.
+//! Sans-IO IMAP4rev1 (RFC 3501) and IMAP4rev2 (RFC 9051), with the common extensions.
 //!
-//! Not yet written; see the project's issue tracker. The crate exists so the workspace has its
-//! final shape.
+//! The same three layers as the workspace's `smtp-proto`:
+//!
+//! - [`types`]: the vocabulary (strings, mailboxes, sequence sets, flags, sections,
+//!   commands, responses). Values borrow from the input and validate on construction.
+//! - [`codec`]: the framer that splits lines and literals before parsing (and reports each
+//!   synchronizing literal so a server can answer `+` or refuse), nom parsers named after the
+//!   RFC's ABNF, and encoders that choose the cheapest valid form.
+//! - `session`: server and client state machines without I/O.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod codec;
+pub mod types;

@@ -1,0 +1,163 @@
+//! The encoding buffer and the encoders of the core productions.
+//!
+//! Encoders append to an [`EncodeBuf`], which also records where each literal's octets begin:
+//! a client must stop there and wait for the server's `+` before sending a synchronizing
+//! literal. A server ignores the marks.
+
+use std::{fmt::Write as _, io::Write as _};
+
+use super::frame::LiteralMode;
+use crate::types::{
+    core::{AString, IString, Literal},
+    datetime::DateTime,
+    flag::Flag,
+    mailbox::Mailbox,
+    section::{Section, SectionText},
+    sequence::SequenceSet,
+};
+
+/// Where a literal's octets start in an [`EncodeBuf`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiteralMark {
+    /// Offset of the first octet of the literal's data (just after `{n}` CRLF).
+    pub data_start: usize,
+    /// Synchronizing or not.
+    pub mode: LiteralMode,
+}
+
+/// Encoded bytes and the literal marks within them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodeBuf {
+    /// The octets.
+    pub bytes: Vec<u8>,
+    /// Literal marks, in order.
+    pub literals: Vec<LiteralMark>,
+}
+
+impl EncodeBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends raw octets.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// Appends a displayable value.
+    pub fn push_display(&mut self, v: impl std::fmt::Display) {
+        let _ = write!(self.bytes, "{v}");
+    }
+
+    /// Appends a literal: `{n}` / `{n+}` / `~{n}`, CRLF, the octets.
+    pub fn push_literal(&mut self, lit: &Literal<'_>) {
+        if lit.is_binary() {
+            self.bytes.push(b'~');
+        }
+        let plus = if lit.mode() == LiteralMode::NonSync { "+" } else { "" };
+        let _ = write!(self.bytes, "{{{}{plus}}}\r\n", lit.data().len());
+        self.literals.push(LiteralMark {
+            data_start: self.bytes.len(),
+            mode: lit.mode(),
+        });
+        self.bytes.extend_from_slice(lit.data());
+    }
+
+    /// Appends a quoted string, escaping `\` and `"`.
+    pub fn push_quoted(&mut self, value: &str) {
+        self.bytes.push(b'"');
+        for b in value.bytes() {
+            if b == b'"' || b == b'\\' {
+                self.bytes.push(b'\\');
+            }
+            self.bytes.push(b);
+        }
+        self.bytes.push(b'"');
+    }
+
+    /// `string`
+    pub fn push_string(&mut self, s: &IString<'_>) {
+        match s {
+            IString::Quoted(q) => self.push_quoted(q),
+            IString::Literal(l) => self.push_literal(l),
+        }
+    }
+
+    /// `astring`
+    pub fn push_astring(&mut self, s: &AString<'_>) {
+        match s {
+            AString::Atom(a) => self.push(a.as_bytes()),
+            AString::String(s) => self.push_string(s),
+        }
+    }
+
+    /// `nstring`
+    pub fn push_nstring(&mut self, s: Option<&IString<'_>>) {
+        match s {
+            Some(s) => self.push_string(s),
+            None => self.push(b"NIL"),
+        }
+    }
+
+    /// `mailbox`, modified UTF-7 unless `utf8`.
+    pub fn push_mailbox(&mut self, m: &Mailbox<'_>, utf8: bool) {
+        self.push_astring(&m.to_wire(utf8));
+    }
+
+    /// `date-time`, quoted.
+    pub fn push_date_time(&mut self, dt: &DateTime) {
+        let _ = write!(self.bytes, "\"{dt}\"");
+    }
+
+    /// `sequence-set`
+    pub fn push_sequence_set(&mut self, set: &SequenceSet) {
+        self.push_display(set);
+    }
+
+    /// `"(" [flag *(SP flag)] ")"`
+    pub fn push_flag_list(&mut self, flags: &[Flag<'_>]) {
+        self.bytes.push(b'(');
+        self.push_separated(flags, |buf, f| buf.push_display(f));
+        self.bytes.push(b')');
+    }
+
+    /// Items separated by single spaces.
+    pub fn push_separated<T>(&mut self, items: &[T], mut each: impl FnMut(&mut Self, &T)) {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.bytes.push(b' ');
+            }
+            each(self, item);
+        }
+    }
+
+    /// `section`
+    pub fn push_section(&mut self, section: &Section<'_>) {
+        self.bytes.push(b'[');
+        let mut s = String::new();
+        for (i, p) in section.part.iter().enumerate() {
+            if i > 0 {
+                s.push('.');
+            }
+            let _ = write!(s, "{p}");
+        }
+        self.push(s.as_bytes());
+        if let Some(text) = &section.text {
+            if !section.part.is_empty() {
+                self.bytes.push(b'.');
+            }
+            match text {
+                SectionText::Header => self.push(b"HEADER"),
+                SectionText::Text => self.push(b"TEXT"),
+                SectionText::Mime => self.push(b"MIME"),
+                SectionText::HeaderFields { not, fields } => {
+                    self.push(if *not { b"HEADER.FIELDS.NOT (" } else { b"HEADER.FIELDS (" });
+                    self.push_separated(fields, Self::push_astring);
+                    self.bytes.push(b')');
+                }
+            }
+        }
+        self.bytes.push(b']');
+    }
+}

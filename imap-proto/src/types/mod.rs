@@ -1,0 +1,28 @@
+//! The IMAP vocabulary as Rust types.
+//!
+//! Values borrow from the decoded input where they can and offer `into_owned()`.
+//! Constructors validate, so a value that exists can always be encoded.
+
+pub mod capability;
+pub mod core;
+pub mod datetime;
+pub mod flag;
+pub mod mailbox;
+pub mod section;
+pub mod sequence;
+
+/// A value given to a constructor does not match the grammar it must follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what}: expected {expected}")]
+pub struct InvalidInput {
+    /// Which kind of value.
+    pub what: &'static str,
+    /// What the grammar wants.
+    pub expected: &'static str,
+}
+
+impl InvalidInput {
+    pub(crate) const fn new(what: &'static str, expected: &'static str) -> Self {
+        Self { what, expected }
+    }
+}
