@@ -395,11 +395,15 @@ fn deliver_by(v: &str) -> Result<DeliverBy, &'static str> {
         return Err(WHAT);
     }
     let time: i64 = time.parse().map_err(|_| WHAT)?;
-    let (return_on_expiry, trace) = match mode.to_ascii_uppercase().as_str() {
-        "R" => (true, false),
-        "N" => (false, false),
-        "RT" => (true, true),
-        "NT" => (false, true),
+    // Case-insensitive without `to_ascii_uppercase`, which would allocate.
+    let (mode, trace) = match mode.as_bytes() {
+        [m] => (m.to_ascii_uppercase(), false),
+        [m, b'T' | b't'] => (m.to_ascii_uppercase(), true),
+        _ => return Err(WHAT),
+    };
+    let return_on_expiry = match mode {
+        b'R' => true,
+        b'N' => false,
         _ => return Err(WHAT),
     };
     Ok(DeliverBy {

@@ -170,15 +170,22 @@ fn write_mail_params(p: &MailParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
         let _ = write!(out, " RET={}", ret.as_str());
     }
     if let Some(envid) = &p.envid {
-        if envid.as_encoded().len() > MAX_ENVID {
+        // An esmtp-value has at least one character.
+        if envid.as_encoded().is_empty() || envid.as_encoded().len() > MAX_ENVID {
             return Err(EncodeError {
                 verb: "MAIL",
-                what: "ENVID (at most 100 characters)",
+                what: "ENVID (1 to 100 characters)",
             });
         }
         let _ = write!(out, " ENVID={}", envid.as_encoded());
     }
     if let Some(auth) = &p.auth {
+        if auth.as_encoded().is_empty() {
+            return Err(EncodeError {
+                verb: "MAIL",
+                what: "AUTH (empty; `<>` is the unknown submitter)",
+            });
+        }
         let _ = write!(out, " AUTH={}", auth.as_encoded());
     }
     if let Some(prio) = p.mt_priority {

@@ -269,7 +269,16 @@ impl<'a> EhloReply<'a> {
             cap.write_line(&mut line);
             lines.push(Cow::Owned(line));
         }
-        Reply::from_lines(ReplyCode::OK, None, lines)
+        let reply = Reply::from_lines(ReplyCode::OK, None, lines)?;
+        // Lines that all start like an enhanced status code (a server named `2.0.0`) would
+        // read back as a status, which an EHLO reply does not carry (RFC 2034 §3).
+        if reply.status().is_some() {
+            return Err(InvalidInput::new(
+                "EHLO reply",
+                "lines that do not all start with an enhanced status code",
+            ));
+        }
+        Ok(reply)
     }
 
     /// The extension with this keyword, if advertised.
