@@ -1,0 +1,515 @@
+//! Message data: dot-unstuffing and the end marker (only `CRLF.CRLF` ends DATA, never the
+//! SMTP smuggling variants), bare CR/LF policies, size and line limits, any chunking, the
+//! dot-stuffer and CRLF normalizer, BDAT chunk counting, and proptest round trips.
+
+mod common;
+
+use common::chunkings;
+use proptest::prelude::*;
+use smtp_proto::codec::{
+    BareLineEndings, ChunkReceiver, CrlfNormalizer, DataEnd, DataReceiver, DotStuffer,
+};
+
+const POLICIES: [BareLineEndings; 2] = [BareLineEndings::Reject, BareLineEndings::Normalize];
+
+/// What a receiver made of some chunks: the delivered data, the octets consumed, the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Received {
+    out: Vec<u8>,
+    consumed: usize,
+    end: Option<DataEnd>,
+}
+
+fn receive_with(chunks: &[&[u8]], mut rx: DataReceiver) -> Received {
+    let mut out = Vec::new();
+    let mut consumed = 0;
+    for c in chunks {
+        let (n, end) = rx.decode(c, &mut out);
+        consumed += n;
+        if let Some(end) = end {
+            assert!(rx.is_done());
+            return Received {
+                out,
+                consumed,
+                end: Some(end),
+            };
+        }
+        assert_eq!(n, c.len(), "a receiver that is not done takes everything");
+    }
+    assert!(!rx.is_done());
+    Received {
+        out,
+        consumed,
+        end: None,
+    }
+}
+
+fn receive(chunks: &[&[u8]], policy: BareLineEndings) -> Received {
+    receive_with(chunks, DataReceiver::new(policy, u64::MAX, None))
+}
+
+#[allow(clippy::unnecessary_wraps)] // compared with `Option<DataEnd>` everywhere
+fn end(size: usize, bare: bool) -> Option<DataEnd> {
+    Some(DataEnd {
+        size: size as u64,
+        bare_line_ending: bare,
+        too_large: false,
+        line_too_long: false,
+    })
+}
+
+/// Reference: bare CR and bare LF become CRLF.
+fn normalize(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        match data[i] {
+            b'\r' if data.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                i += 2;
+            }
+            b'\r' | b'\n' => {
+                out.extend_from_slice(b"\r\n");
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn stuff(chunks: &[&[u8]]) -> Vec<u8> {
+    let mut s = DotStuffer::new();
+    let mut wire = Vec::new();
+    for c in chunks {
+        s.encode(c, &mut wire);
+    }
+    s.finish(&mut wire);
+    wire
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known answers.
+
+/// Wire (up to and including the end marker) and the delivered data.
+const UNSTUFFING: &[(&[u8], &[u8])] = &[
+    // Empty message: the marker right away (one popular crate missed this).
+    (b".\r\n", b""),
+    (b"\r\n.\r\n", b"\r\n"),
+    (b"a\r\n.\r\n", b"a\r\n"),
+    (
+        b"Subject: x\r\n\r\nbody\r\n.\r\n",
+        b"Subject: x\r\n\r\nbody\r\n",
+    ),
+    // A line that is just `..` is a line that is just `.`.
+    (b"..\r\n.\r\n", b".\r\n"),
+    (b"a\r\n..\r\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n"),
+    (b"..a\r\n.\r\n", b".a\r\n"),
+    (b"...\r\n.\r\n", b"..\r\n"),
+    // RFC 5321 §4.5.2: a leading dot is deleted also when the client did not stuff.
+    (b".b\r\n.\r\n", b"b\r\n"),
+    (b". \r\n.\r\n", b" \r\n"),
+    // Dots elsewhere are data.
+    (b"a.\r\nb..c\r\n.\r\n", b"a.\r\nb..c\r\n"),
+    (b"\r\n\r\n.\r\n", b"\r\n\r\n"),
+    // The marker is a line of its own: `.x` and `. ` are not it.
+    (b".x\r\n. \r\n.\r\n", b"x\r\n \r\n"),
+    // Binary octets pass.
+    (b"\x00\xff\x80\r\n.\r\n", b"\x00\xff\x80\r\n"),
+];
+
+#[test]
+fn unstuffing_known_answers() {
+    for &(wire, want) in UNSTUFFING {
+        for policy in POLICIES {
+            let mut with_next = wire.to_vec();
+            with_next.extend_from_slice(b"QUIT\r\n");
+            let got = receive(&[&with_next], policy);
+            assert_eq!(
+                got,
+                Received {
+                    out: want.to_vec(),
+                    consumed: wire.len(),
+                    end: end(want.len(), false)
+                },
+                "{:?}",
+                String::from_utf8_lossy(wire)
+            );
+        }
+    }
+}
+
+#[test]
+fn unstuffing_strict_prefixes_do_not_end() {
+    for &(wire, want) in UNSTUFFING {
+        for i in 0..wire.len() {
+            let got = receive(&[&wire[..i]], BareLineEndings::Reject);
+            assert_eq!(got.end, None, "{:?}", String::from_utf8_lossy(&wire[..i]));
+            assert!(
+                want.starts_with(&got.out),
+                "output so far is a prefix of the data"
+            );
+        }
+    }
+}
+
+#[test]
+fn unstuffing_any_chunking() {
+    for &(wire, _) in UNSTUFFING {
+        let mut stream = wire.to_vec();
+        stream.extend_from_slice(b"RSET\r\n");
+        for policy in POLICIES {
+            let whole = receive(&[&stream], policy);
+            for chunks in chunkings(&stream) {
+                assert_eq!(receive(&chunks, policy), whole, "{chunks:?}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMTP smuggling (CVE-2023-51764, -51765, -51766): only CRLF "." CRLF ends the data.
+
+const SMUGGLING: [&[u8]; 5] = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r.\r\n", b"\r\n.\n"];
+
+#[test]
+fn smuggling_vectors_never_end_data() {
+    let smuggled = b"MAIL FROM:<evil@example.com>\r\n";
+    for vector in SMUGGLING {
+        for lead in [&b""[..], b"a", b"a\r\n"] {
+            // The vector, then a smuggled command, then the real end.
+            let mut content = lead.to_vec();
+            content.extend_from_slice(vector);
+            content.extend_from_slice(smuggled);
+            let mut wire = content.clone();
+            wire.extend_from_slice(b".\r\n");
+            let show = String::from_utf8_lossy(&wire).into_owned();
+
+            let reject = receive(&[&wire], BareLineEndings::Reject);
+            assert_eq!(reject.consumed, wire.len(), "{show:?}");
+            assert_eq!(
+                reject.out, content,
+                "Reject delivers the octets as they came: {show:?}"
+            );
+            assert_eq!(reject.end, end(content.len(), true), "{show:?}");
+
+            let normalized = receive(&[&wire], BareLineEndings::Normalize);
+            assert_eq!(normalized.consumed, wire.len(), "{show:?}");
+            let mut want = lead.to_vec();
+            want.extend_from_slice(b"\r\n.\r\n");
+            want.extend_from_slice(smuggled);
+            assert_eq!(
+                String::from_utf8_lossy(&normalized.out),
+                String::from_utf8_lossy(&want),
+                "{show:?}"
+            );
+            assert_eq!(normalized.end, end(want.len(), false), "{show:?}");
+
+            for chunks in chunkings(&wire) {
+                assert_eq!(receive(&chunks, BareLineEndings::Reject), reject);
+                assert_eq!(receive(&chunks, BareLineEndings::Normalize), normalized);
+            }
+
+            // Without the real end, the data goes on.
+            for policy in POLICIES {
+                assert_eq!(receive(&[&content], policy).end, None, "{show:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn normalize_turns_bare_cr_and_lf_into_crlf() {
+    let wire = b"a\rb\nc\r\r\nd\n\ne\r\n.\r\n";
+    let got = receive(&[wire], BareLineEndings::Normalize);
+    let want = b"a\r\nb\r\nc\r\n\r\nd\r\n\r\ne\r\n";
+    assert_eq!(
+        String::from_utf8_lossy(&got.out),
+        String::from_utf8_lossy(want)
+    );
+    assert_eq!(got.end, end(want.len(), false));
+    let got = receive(&[wire], BareLineEndings::Reject);
+    assert_eq!(got.out, &wire[..wire.len() - 3]);
+    assert_eq!(got.end, end(wire.len() - 3, true));
+    // A message with only CRLF line ends is not flagged.
+    assert_eq!(
+        receive(&[b"a\r\n.\r\n"], BareLineEndings::Reject).end,
+        end(3, false)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits.
+
+#[test]
+fn size_limit_caps_the_output() {
+    let line = b"0123456789012345678\r\n"; // 21 octets
+    let mut wire = Vec::new();
+    for _ in 0..3 {
+        wire.extend_from_slice(line);
+    }
+    wire.extend_from_slice(b".\r\n");
+    for max in [0u64, 1, 10, 20, 21, 62] {
+        let rx = DataReceiver::new(BareLineEndings::Reject, max, None);
+        let whole = receive_with(&[&wire], rx.clone());
+        let want_end = DataEnd {
+            size: max,
+            bare_line_ending: false,
+            too_large: true,
+            line_too_long: false,
+        };
+        assert_eq!(whole.end, Some(want_end), "max {max}");
+        assert_eq!(whole.consumed, wire.len(), "the end is still found");
+        assert_eq!(whole.out, &wire[..usize::try_from(max).unwrap()]);
+        for chunks in chunkings(&wire) {
+            assert_eq!(receive_with(&chunks, rx.clone()), whole);
+        }
+    }
+    // Exactly at the limit is fine.
+    let rx = DataReceiver::new(BareLineEndings::Reject, 63, None);
+    let got = receive_with(&[&wire], rx);
+    assert_eq!(got.end, end(63, false));
+}
+
+#[test]
+fn line_limit_counts_octets_with_crlf_but_not_the_stuffed_dot() {
+    let limit = |wire: &[u8]| {
+        let rx = DataReceiver::new(BareLineEndings::Reject, u64::MAX, Some(10));
+        let r = receive_with(&[wire], rx.clone());
+        for chunks in chunkings(wire) {
+            assert_eq!(receive_with(&chunks, rx.clone()), r);
+        }
+        r.end.unwrap().line_too_long
+    };
+    assert!(!limit(b"12345678\r\n.\r\n"));
+    assert!(limit(b"123456789\r\n.\r\n"));
+    assert!(limit(b"a\r\n123456789\r\nb\r\n.\r\n"));
+    // RFC 5321 §4.5.3.1.6: the limit does not count the dot added for transparency.
+    assert!(!limit(b"..2345678\r\n.\r\n"));
+    assert!(limit(b"..23456789\r\n.\r\n"));
+    // The count starts again on each line.
+    assert!(!limit(b"12345678\r\n12345678\r\n.\r\n"));
+    // The output is not cut.
+    let rx = DataReceiver::new(BareLineEndings::Reject, u64::MAX, Some(10));
+    assert_eq!(
+        receive_with(&[b"123456789012\r\n.\r\n"], rx).out,
+        b"123456789012\r\n"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client side: dot-stuffing.
+
+#[test]
+fn dot_stuffer_known_answers() {
+    let table: &[(&[u8], &[u8])] = &[
+        (b"", b".\r\n"),
+        (b"a\r\n", b"a\r\n.\r\n"),
+        // Not ending in CRLF: one is added before the marker.
+        (b"a", b"a\r\n.\r\n"),
+        (b"a\r\nb", b"a\r\nb\r\n.\r\n"),
+        (b".", b"..\r\n.\r\n"),
+        (b".\r\n", b"..\r\n.\r\n"),
+        (b".a\r\n..b\r\nc.d\r\n", b"..a\r\n...b\r\nc.d\r\n.\r\n"),
+        (b"\r\n.\r\n", b"\r\n..\r\n.\r\n"),
+        // Bare CR and LF become CRLF, and a dot after them starts a line.
+        (b"a\n.b", b"a\r\n..b\r\n.\r\n"),
+        (b"a\r.b", b"a\r\n..b\r\n.\r\n"),
+        (b"\r", b"\r\n.\r\n"),
+        (b"\n", b"\r\n.\r\n"),
+        (b"a\r\r\nb", b"a\r\n\r\nb\r\n.\r\n"),
+        (b"\n.\n", b"\r\n..\r\n.\r\n"),
+        (b"\r.\r\n", b"\r\n..\r\n.\r\n"),
+    ];
+    for &(data, want) in table {
+        let show = String::from_utf8_lossy(data).into_owned();
+        assert_eq!(
+            String::from_utf8_lossy(&stuff(&[data])),
+            String::from_utf8_lossy(want),
+            "{show:?}"
+        );
+        for chunks in chunkings(data) {
+            assert_eq!(stuff(&chunks), want, "{show:?} as {chunks:?}");
+        }
+        // And the receiver gets the normalized data back, with its final CRLF.
+        let got = receive(&[want], BareLineEndings::Reject);
+        assert_eq!(got.consumed, want.len());
+        assert_eq!(got.out, expected_after_transfer(data), "{show:?}");
+        assert!(!got.end.unwrap().bare_line_ending);
+    }
+    // `finish` makes the stuffer ready for the next message.
+    let mut s = DotStuffer::new();
+    let mut out = Vec::new();
+    s.encode(b"a\r", &mut out);
+    s.finish(&mut out);
+    s.encode(b".", &mut out);
+    s.finish(&mut out);
+    assert_eq!(out, b"a\r\n.\r\n..\r\n.\r\n");
+}
+
+/// What a receiver delivers for `data` sent through a stuffer: the data with its line ends
+/// normalized, and a CRLF added if it did not end with one.
+fn expected_after_transfer(data: &[u8]) -> Vec<u8> {
+    let mut want = normalize(data);
+    if !want.is_empty() && !want.ends_with(b"\r\n") {
+        want.extend_from_slice(b"\r\n");
+    }
+    want
+}
+
+// ---------------------------------------------------------------------------------------------
+// BDAT: chunk counting and CRLF normalization.
+
+#[test]
+fn chunk_receiver_takes_exactly_the_chunk() {
+    let mut rx = ChunkReceiver::new(10);
+    assert_eq!(rx.take(b"0123"), b"0123");
+    assert_eq!(rx.remaining(), 6);
+    assert_eq!(rx.take(b""), b"");
+    assert_eq!(rx.take(b"456789BDAT 1 LAST\r\n"), b"456789");
+    assert_eq!(rx.remaining(), 0);
+    assert_eq!(rx.take(b"more"), b"");
+    let mut rx = ChunkReceiver::new(0);
+    assert_eq!(rx.take(b"QUIT\r\n"), b"");
+    // Sizes beyond usize are counted down, not truncated.
+    let mut rx = ChunkReceiver::new(u64::MAX);
+    assert_eq!(rx.take(b"abc"), b"abc");
+    assert_eq!(rx.remaining(), u64::MAX - 3);
+    // No stuffing: dots and `.CRLF` are data.
+    let mut rx = ChunkReceiver::new(8);
+    assert_eq!(rx.take(b"\r\n.\r\n..\r\n"), b"\r\n.\r\n..\r");
+}
+
+#[test]
+fn crlf_normalizer_known_answers() {
+    // Like the stuffer without the stuffing: a last line gets its CRLF at `finish`.
+    let table: &[(&[u8], &[u8])] = &[
+        (b"", b""),
+        (b"a\r\nb\r\n", b"a\r\nb\r\n"),
+        (b"a\r\nb", b"a\r\nb\r\n"),
+        (b"a\nb\rc", b"a\r\nb\r\nc\r\n"),
+        (b"\r\r\n", b"\r\n\r\n"),
+        (b"\n\r", b"\r\n\r\n"),
+        (b".\r\n..\r\n.", b".\r\n..\r\n.\r\n"),
+        (b"a\r", b"a\r\n"),
+    ];
+    for &(data, want) in table {
+        for chunks in chunkings(data) {
+            let mut n = CrlfNormalizer::default();
+            let mut out = Vec::new();
+            for c in &chunks {
+                n.encode(c, &mut out);
+            }
+            n.finish(&mut out);
+            assert_eq!(out, want, "{:?}", String::from_utf8_lossy(data));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties over arbitrary data.
+
+fn data_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => Just(b'\r'),
+            3 => Just(b'\n'),
+            3 => Just(b'.'),
+            2 => Just(b'a'),
+            1 => Just(b' '),
+            1 => any::<u8>(),
+        ],
+        0..80,
+    )
+}
+
+/// Cuts `data` at the given points (taken modulo its length, sorted).
+fn cut<'a>(data: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {
+    let mut at: Vec<usize> = points.iter().map(|p| p % (data.len() + 1)).collect();
+    at.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut from = 0;
+    for p in at {
+        chunks.push(&data[from..p]);
+        from = p;
+    }
+    chunks.push(&data[from..]);
+    chunks
+}
+
+/// Reference for where the data ends: the first `CRLF "." CRLF`, counting the start of the
+/// data as a line start.
+fn reference_end(wire: &[u8]) -> Option<usize> {
+    let mut framed = b"\r\n".to_vec();
+    framed.extend_from_slice(wire);
+    framed
+        .windows(5)
+        .position(|w| w == b"\r\n.\r\n")
+        .map(|p| p + 3)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Whatever is sent through the stuffer comes out of the receiver, normalized.
+    #[test]
+    fn stuff_then_receive_round_trips(
+        data in data_bytes(),
+        send_cuts in prop::collection::vec(any::<usize>(), 0..4),
+        recv_cuts in prop::collection::vec(any::<usize>(), 0..4),
+    ) {
+        let wire = stuff(&cut(&data, &send_cuts));
+        let mut with_next = wire.clone();
+        with_next.extend_from_slice(b"QUIT\r\n");
+        let got = receive(&cut(&with_next, &recv_cuts), BareLineEndings::Reject);
+        let want = expected_after_transfer(&data);
+        prop_assert_eq!(got.consumed, wire.len());
+        prop_assert_eq!(got.end, end(want.len(), false));
+        prop_assert_eq!(got.out, want);
+    }
+
+    /// On any input the data ends at the first `CRLF.CRLF` and nowhere else, the result does
+    /// not depend on chunking, and Normalize delivers what Reject does with bare line ends
+    /// made CRLF.
+    #[test]
+    fn receiver_ends_only_at_crlf_dot_crlf(
+        wire in data_bytes(),
+        cuts in prop::collection::vec(any::<usize>(), 0..5),
+    ) {
+        let reject = receive(&[&wire], BareLineEndings::Reject);
+        prop_assert_eq!(reject.end.map(|_| reject.consumed), reference_end(&wire));
+        prop_assert_eq!(&receive(&cut(&wire, &cuts), BareLineEndings::Reject), &reject);
+        let normalized = receive(&[&wire], BareLineEndings::Normalize);
+        prop_assert_eq!(normalized.consumed, reject.consumed);
+        prop_assert_eq!(&receive(&cut(&wire, &cuts), BareLineEndings::Normalize), &normalized);
+        prop_assert_eq!(&normalized.out, &normalize(&reject.out));
+        if let Some(e) = reject.end {
+            prop_assert_eq!(e.size, reject.out.len() as u64);
+            let bare = normalize(&reject.out) != reject.out;
+            prop_assert_eq!(e.bare_line_ending, bare);
+            prop_assert!(!normalized.end.unwrap().bare_line_ending);
+        }
+    }
+
+    /// The normalizer agrees with the reference however the data is cut.
+    #[test]
+    fn crlf_normalizer_matches_reference(
+        data in data_bytes(),
+        cuts in prop::collection::vec(any::<usize>(), 0..4),
+    ) {
+        let mut n = CrlfNormalizer::default();
+        let mut out = Vec::new();
+        for c in cut(&data, &cuts) {
+            n.encode(c, &mut out);
+        }
+        n.finish(&mut out);
+        prop_assert_eq!(&out, &expected_after_transfer(&data));
+        // `finish` leaves it ready for the next message.
+        n.encode(b"x", &mut out);
+        n.finish(&mut out);
+        prop_assert!(out.ends_with(b"x\r\n") && out.len() == expected_after_transfer(&data).len() + 3);
+    }
+}
