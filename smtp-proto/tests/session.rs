@@ -664,6 +664,11 @@ fn long_line_is_refused_and_memory_stays_flat() {
     let mut out = String::new();
     for _ in 0..16 {
         out.push_str(&s.feed(&chunk));
+        assert!(
+            s.server.buffered_len() <= 64 * 1024,
+            "buffer grew to {}",
+            s.server.buffered_len()
+        );
     }
     assert_eq!(out, "", "nothing to say until the line ends");
     assert_eq!(s.codes(b"\r\nNOOP\r\n"), [500, 250]);
@@ -788,4 +793,87 @@ fn api_misuse_is_an_error_not_a_panic() {
         "reject needs a negative reply"
     );
     assert!(s.server.accept_with(&replies::auth_failed()).is_err());
+}
+
+#[test]
+fn large_message_data_is_streamed_not_buffered() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    s.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nDATA\r\n");
+    let line = [b'x'; 78]
+        .iter()
+        .chain(b"\r\n")
+        .copied()
+        .collect::<Vec<u8>>();
+    let block: Vec<u8> = line.iter().copied().cycle().take(80 * 800).collect();
+    for _ in 0..200 {
+        s.feed(&block);
+        assert!(
+            s.server.buffered_len() <= block.len(),
+            "{}",
+            s.server.buffered_len()
+        );
+    }
+    assert_eq!(s.codes(b".\r\n"), [250]);
+    assert_eq!(s.app.delivered[0].1.len(), 200 * block.len());
+}
+
+#[test]
+fn appendix_d1_through_a_client_server_pair() {
+    // RFC 5321 D.1: Smith@bar.com to Jones, Green and Brown at foo.com, all accepted.
+    let mut server = ServerConfig::new("foo.com");
+    server.extensions.chunking = false;
+    let mut pair = Pair::new(
+        server,
+        ClientConfig::new(DomainPart::try_from("bar.com").unwrap().into_owned()),
+    );
+    pair.envelopes.push((
+        envelope(
+            "Smith@bar.com",
+            &["Jones@foo.com", "Green@foo.com", "Brown@foo.com"],
+        ),
+        b"Blah blah blah...\r\n...etc. etc. etc.\r\n".to_vec(),
+    ));
+    pair.drive();
+    assert_eq!(
+        pair.app.delivered,
+        [(
+            vec!["Jones".to_owned(), "Green".to_owned(), "Brown".to_owned()],
+            b"Blah blah blah...\r\n...etc. etc. etc.\r\n".to_vec()
+        )]
+    );
+    let wire = String::from_utf8_lossy(&pair.wire_c2s);
+    assert!(
+        wire.contains("\r\n....etc. etc. etc.\r\n.\r\n"),
+        "dot-stuffed on the wire: {wire}"
+    );
+}
+
+#[test]
+fn appendix_d2_refused_recipient_through_a_client_server_pair() {
+    // RFC 5321 D.2: Green is refused; the others still get the message.
+    let mut pair = Pair::new(
+        ServerConfig::new("foo.com"),
+        ClientConfig::new(DomainPart::try_from("bar.com").unwrap().into_owned()),
+    );
+    pair.app.refuse = vec!["Green"];
+    pair.envelopes.push((
+        envelope(
+            "Smith@bar.com",
+            &["Jones@foo.com", "Green@foo.com", "Brown@foo.com"],
+        ),
+        b"Hi\r\n".to_vec(),
+    ));
+    pair.drive();
+    assert_eq!(pair.app.delivered[0].0, ["Jones", "Brown"]);
+    let refused: Vec<_> = pair
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            CEvent::Recipient { index, reply } if !reply.code().is_positive() => {
+                Some((*index, reply.text().into_owned()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, [(1, "No such user".to_owned())]);
 }

@@ -303,6 +303,12 @@ impl Server {
         self.state.tls
     }
 
+    /// Octets of input held by the session (for memory accounting: bounded by one read plus
+    /// one line, however long the peer's line).
+    pub fn buffered_len(&self) -> usize {
+        self.input.len() + self.data_out.len()
+    }
+
     /// Whether the client has authenticated.
     pub fn is_authenticated(&self) -> bool {
         self.state.authenticated
