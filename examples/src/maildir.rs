@@ -24,7 +24,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A name unique on this host: `<secs>.M<micros>P<pid>Q<counter>.<host>` (the Maildir
 /// convention).
 fn unique_name(hostname: &str) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let host: String = hostname
         .chars()
@@ -74,8 +76,15 @@ impl Incoming {
     /// Makes the message durable in every Maildir of `targets` (each a Maildir root), then
     /// removes the spool file. Returns one result per target. A target's result is `Ok` only
     /// once the message file and the `new/` directory holding it are fsynced.
-    pub fn deliver(self, targets: &[PathBuf], hostname: &str) -> io::Result<Vec<io::Result<PathBuf>>> {
-        let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
+    pub fn deliver(
+        self,
+        targets: &[PathBuf],
+        hostname: &str,
+    ) -> io::Result<Vec<io::Result<PathBuf>>> {
+        let file = self
+            .file
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         drop(file);
         let results = targets

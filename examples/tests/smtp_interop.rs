@@ -35,7 +35,10 @@ fn start(name: &str) -> TestServer {
         config: ServerConfig::new("mx.example.org"),
         directory: Directory {
             domains: vec!["example.org".into()],
-            users: HashMap::from([("alice".into(), "secret".into()), ("bob".into(), "hunter2".into())]),
+            users: HashMap::from([
+                ("alice".into(), "secret".into()),
+                ("bob".into(), "hunter2".into()),
+            ]),
             postmaster: "alice".into(),
         },
         data_dir: data_dir.clone(),
@@ -59,9 +62,9 @@ fn messages(dir: &Path, user: &str) -> Vec<Vec<u8>> {
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (is it installed? .ci/run installs it): {e}"));
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?} (is it installed? .ci/run installs it): {e}")
+    });
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -72,7 +75,12 @@ fn run(cmd: &mut Command) -> (bool, String) {
 
 fn swaks(server: &TestServer, extra: &[&str]) -> (bool, String) {
     run(Command::new("swaks")
-        .args(["--server", "127.0.0.1", "--port", &server.addr.port().to_string()])
+        .args([
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &server.addr.port().to_string(),
+        ])
         .args(["--from", "sender@remote.example", "--helo", "client.test"])
         .args(extra))
 }
@@ -84,7 +92,14 @@ fn swaks_delivers_plain_and_pipelined() {
     let server = start("swaks");
     for (i, extra) in [&[][..], &["--pipeline"][..]].iter().enumerate() {
         let subject = format!("swaks {i}");
-        let mut args = vec!["--to", "alice@example.org", "--header", "Subject: SUBJ", "--body", BODY];
+        let mut args = vec![
+            "--to",
+            "alice@example.org",
+            "--header",
+            "Subject: SUBJ",
+            "--body",
+            BODY,
+        ];
         args.extend_from_slice(extra);
         let args: Vec<String> = args.iter().map(|a| a.replace("SUBJ", &subject)).collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -95,7 +110,13 @@ fn swaks_delivers_plain_and_pipelined() {
         }
         let got = messages(&server.data_dir, "alice");
         assert_eq!(got.len(), i + 1);
-        let text = String::from_utf8(got.iter().find(|m| String::from_utf8_lossy(m).contains(&subject)).unwrap().clone()).unwrap();
+        let text = String::from_utf8(
+            got.iter()
+                .find(|m| String::from_utf8_lossy(m).contains(&subject))
+                .unwrap()
+                .clone(),
+        )
+        .unwrap();
         assert!(
             text.contains("\r\n\r\nfirst line\r\n.leading dot\r\n..two dots\r\n.\r\nlast line\r\n"),
             "body not intact: {text:?}"
@@ -107,10 +128,16 @@ fn swaks_delivers_plain_and_pipelined() {
 #[test]
 fn swaks_relay_and_unknown_user_are_refused() {
     let server = start("refuse");
-    let (ok, log) = swaks(&server, &["--to", "someone@elsewhere.example", "--quit-after", "RCPT"]);
+    let (ok, log) = swaks(
+        &server,
+        &["--to", "someone@elsewhere.example", "--quit-after", "RCPT"],
+    );
     assert!(!ok, "relaying must fail:\n{log}");
     assert!(log.contains("554 5.7.1"), "{log}");
-    let (ok, log) = swaks(&server, &["--to", "nobody@example.org", "--quit-after", "RCPT"]);
+    let (ok, log) = swaks(
+        &server,
+        &["--to", "nobody@example.org", "--quit-after", "RCPT"],
+    );
     assert!(!ok);
     assert!(log.contains("550 5.1.1"), "{log}");
     assert!(messages(&server.data_dir, "alice").is_empty());
@@ -131,14 +158,18 @@ assert list(refused) == ["ghost@example.org"], refused
 s.sendmail("", ["Postmaster@example.org"], b"Subject: bounce\r\n\r\nnull sender\r\n")
 s.quit()
 "#;
-    let (ok, log) = run(Command::new("python3").args(["-c", script, &server.addr.port().to_string()]));
+    let (ok, log) =
+        run(Command::new("python3").args(["-c", script, &server.addr.port().to_string()]));
     assert!(ok, "smtplib failed:\n{log}");
     let expected: &[u8] = b"From: a@remote.example\r\nTo: alice@example.org, bob@example.org\r\nSubject: py\r\n\r\n.\r\n..\r\nline with 8bit \xc3\xa9\r\n.end\r\n";
     let alice = messages(&server.data_dir, "alice");
     let bob = messages(&server.data_dir, "bob");
     assert_eq!(bob, [expected.to_vec()]);
     assert!(alice.contains(&expected.to_vec()));
-    assert!(alice.iter().any(|m| m.ends_with(b"null sender\r\n")), "postmaster goes to alice");
+    assert!(
+        alice.iter().any(|m| m.ends_with(b"null sender\r\n")),
+        "postmaster goes to alice"
+    );
 }
 
 #[test]
@@ -148,8 +179,16 @@ fn curl_uploads_a_message() {
     std::fs::write(&msg, "Subject: curl\r\n\r\nvia curl\r\n").unwrap();
     let (ok, log) = run(Command::new("curl")
         .args(["-sS", &format!("smtp://127.0.0.1:{}", server.addr.port())])
-        .args(["--mail-from", "a@remote.example", "--mail-rcpt", "alice@example.org"])
+        .args([
+            "--mail-from",
+            "a@remote.example",
+            "--mail-rcpt",
+            "alice@example.org",
+        ])
         .args(["--upload-file", msg.to_str().unwrap()]));
     assert!(ok, "curl failed:\n{log}");
-    assert_eq!(messages(&server.data_dir, "alice"), [b"Subject: curl\r\n\r\nvia curl\r\n".to_vec()]);
+    assert_eq!(
+        messages(&server.data_dir, "alice"),
+        [b"Subject: curl\r\n\r\nvia curl\r\n".to_vec()]
+    );
 }

@@ -32,7 +32,10 @@ fn parse_args() -> Result<Options, String> {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match flag.as_str() {
             "--smtp" => {
                 let v = value()?;
@@ -83,7 +86,10 @@ async fn main() -> ExitCode {
     }
     if o.users.is_empty() {
         let password = demo_password();
-        println!("no --user given: demo account demo@{} with password {password}", o.domains[0]);
+        println!(
+            "no --user given: demo account demo@{} with password {password}",
+            o.domains[0]
+        );
         o.users.push(("demo".to_owned(), password));
     }
     let directory = Directory {
@@ -102,7 +108,10 @@ async fn main() -> ExitCode {
     });
     if let Some(addr) = o.smtp {
         match smtp_server::spawn(addr, service).await {
-            Ok(local) => println!("smtp listening on {local}, delivering to {}", o.data_dir.display()),
+            Ok(local) => println!(
+                "smtp listening on {local}, delivering to {}",
+                o.data_dir.display()
+            ),
             Err(e) => {
                 eprintln!("cannot listen on {addr}: {e}");
                 return ExitCode::FAILURE;
