@@ -1,5 +1,53 @@
-//! The storage trait shared by IMAP, POP3 and SMTP delivery, with its backends.
+//! The storage API that IMAP, POP3 and SMTP/LMTP delivery share, with its backends.
 //!
-//! Not yet written; see the project's issue tracker. The crate exists so the workspace has its
-//! final shape.
+//! - [`MailStore`]: the async trait. Every method is one transaction; UIDs, UIDVALIDITY and
+//!   modseqs come from the backend; change events reach every other session of a mailbox
+//!   through a [`Subscription`].
+//! - [`maildir::MaildirStore`] (feature `maildir`, the embedded default): Maildir++ on disk
+//!   that other tools read, plus our own index and journal beside the messages.
+//! - [`memory::MemoryStore`] (feature `memory`): for tests and embedding.
+//! - [`testkit`]: the conformance suite every backend (ours or yours) runs.
+//! - [`mime`]: ENVELOPE and BODYSTRUCTURE data, computed once at append time.
+//!
+//! ```
+//! use mail_store::{block_on, memory::MemoryStore, AccountName, AppendItem, FetchQuery, MailStore, Session, UidSet, Upload};
+//!
+//! let store = MemoryStore::new();
+//! let alice = AccountName::try_from("alice").unwrap();
+//! block_on(store.create_account(&alice)).unwrap();
+//! let s = Session::new(alice);
+//! let mut up = store.upload();
+//! up.write(b"Subject: hi\r\n\r\nhello\r\n").unwrap();
+//! let appended = block_on(store.append(&s, "INBOX", vec![AppendItem::new(up)])).unwrap();
+//! let got = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta())).unwrap();
+//! assert_eq!(got[0].uid, appended.uids[0]);
+//! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod engine;
+pub mod error;
+pub mod exec;
+#[cfg(feature = "maildir")]
+pub mod maildir;
+#[cfg(feature = "memory")]
+pub mod memory;
+pub mod mime;
+pub mod model;
+pub mod notify;
+pub mod store;
+pub mod testkit;
+pub mod types;
+pub mod upload;
+
+pub use error::{Result, StoreError};
+pub use exec::{Executor, block_on};
+pub use model::*;
+pub use notify::{ChangeEvent, ChangeHub, ChangeKind, Subscription};
+pub use store::MailStore;
+pub use types::{
+    AccountName, Flag, FlagOp, Flags, InternalDate, Keyword, ModSeq, Session, SessionId, SpecialUse,
+    Uid, UidSet, UidValidity,
+};
+pub use upload::Upload;

@@ -1,0 +1,252 @@
+//! One mailbox's index: messages with UIDs, flags and modseqs, the expunge log, and the
+//! records (transactions) that change it.
+//!
+//! Every mutation is expressed as a list of [`Record`]s; applying them is the only way the
+//! state changes. The Maildir backend writes the same records to its journal and replays
+//! them on open, so what a live operation does and what recovery rebuilds cannot differ.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    model::MessageFlags,
+    types::{Flag, Flags, InternalDate, Keyword, ModSeq, SpecialUse, Uid, UidSet, UidValidity},
+};
+
+/// A message's index entry. `B` is the backend's locator for the message octets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct MessageMeta<B> {
+    #[serde(rename = "u")]
+    pub uid: Uid,
+    #[serde(rename = "m")]
+    pub modseq: ModSeq,
+    /// The modseq of the transaction that added the message.
+    #[serde(rename = "c")]
+    pub created: ModSeq,
+    #[serde(rename = "f")]
+    pub flags: Flags,
+    #[serde(rename = "d")]
+    pub date: InternalDate,
+    #[serde(rename = "s")]
+    pub size: u64,
+    /// Size with CRLF line ends.
+    #[serde(rename = "v")]
+    pub vsize: u64,
+    #[serde(rename = "b")]
+    pub blob: B,
+}
+
+impl<B> MessageMeta<B> {
+    pub fn flags_entry(&self) -> MessageFlags {
+        MessageFlags {
+            uid: self.uid,
+            flags: self.flags.clone(),
+            modseq: self.modseq,
+        }
+    }
+
+    pub fn with_blob<C>(&self, blob: C) -> MessageMeta<C> {
+        MessageMeta {
+            uid: self.uid,
+            modseq: self.modseq,
+            created: self.created,
+            flags: self.flags.clone(),
+            date: self.date,
+            size: self.size,
+            vsize: self.vsize,
+            blob,
+        }
+    }
+}
+
+/// Mailbox-wide values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Header {
+    pub uidvalidity: UidValidity,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    /// Messages with a UID at or above this are `\Recent`.
+    pub first_recent: u32,
+    #[serde(default)]
+    pub special_use: Option<SpecialUse>,
+}
+
+impl Header {
+    pub fn new(uidvalidity: UidValidity, special_use: Option<SpecialUse>) -> Self {
+        Self {
+            uidvalidity,
+            uidnext: 1,
+            highest_modseq: 1,
+            first_recent: 1,
+            special_use,
+        }
+    }
+}
+
+/// One change to a mailbox; a transaction is a list of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Record<B> {
+    #[serde(rename = "A")]
+    Append(MessageMeta<B>),
+    #[serde(rename = "F")]
+    Flags {
+        uid: Uid,
+        modseq: ModSeq,
+        flags: Flags,
+        blob: B,
+    },
+    #[serde(rename = "X")]
+    Expunge { uid: Uid, modseq: ModSeq },
+    #[serde(rename = "H")]
+    Header(Header),
+}
+
+/// The index of one mailbox.
+#[derive(Debug, Clone)]
+pub(crate) struct MailboxState<B> {
+    pub header: Header,
+    /// Sorted by UID.
+    pub messages: Vec<MessageMeta<B>>,
+    /// (UID, modseq of its expunge), in expunge order.
+    pub expunged: Vec<(Uid, ModSeq)>,
+    /// Keywords ever used in this mailbox, sorted.
+    pub keywords: Vec<Keyword>,
+    /// Sum of message sizes.
+    pub size: u64,
+}
+
+impl<B: Clone> MailboxState<B> {
+    pub fn new(header: Header) -> Self {
+        Self {
+            header,
+            messages: Vec::new(),
+            expunged: Vec::new(),
+            keywords: Vec::new(),
+            size: 0,
+        }
+    }
+
+    pub fn next_modseq(&self) -> ModSeq {
+        ModSeq::new(self.header.highest_modseq + 1).unwrap_or(ModSeq::new(u64::MAX).unwrap_or_else(|| unreachable!()))
+    }
+
+    pub fn highest_modseq(&self) -> ModSeq {
+        ModSeq::new(self.header.highest_modseq.max(1)).unwrap_or_else(|| unreachable!())
+    }
+
+    pub fn index_of(&self, uid: Uid) -> Option<usize> {
+        self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
+    }
+
+    pub fn get(&self, uid: Uid) -> Option<&MessageMeta<B>> {
+        self.index_of(uid).map(|i| &self.messages[i])
+    }
+
+    /// Indices of the messages in `set`, ascending.
+    pub fn select(&self, set: &UidSet) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (lo, hi) in set.ranges() {
+            let start = self.messages.partition_point(|m| m.uid < lo);
+            for (i, m) in self.messages[start..].iter().enumerate() {
+                if m.uid > hi {
+                    break;
+                }
+                out.push(start + i);
+            }
+        }
+        out
+    }
+
+    fn note_keywords(&mut self, flags: &Flags) {
+        for k in flags.keywords() {
+            if let Err(i) = self.keywords.binary_search(k) {
+                self.keywords.insert(i, k.clone());
+            }
+        }
+    }
+
+    fn bump(&mut self, modseq: ModSeq) {
+        self.header.highest_modseq = self.header.highest_modseq.max(modseq.get());
+    }
+
+    /// Applies one transaction.
+    pub fn apply_all(&mut self, records: impl IntoIterator<Item = Record<B>>) {
+        let mut gone: Vec<Uid> = Vec::new();
+        for r in records {
+            match r {
+                Record::Append(m) => {
+                    self.header.uidnext = self.header.uidnext.max(m.uid.get().saturating_add(1));
+                    self.bump(m.modseq);
+                    self.note_keywords(&m.flags);
+                    self.size += m.size;
+                    match self.messages.last() {
+                        Some(last) if last.uid >= m.uid => {
+                            match self.messages.binary_search_by_key(&m.uid, |x| x.uid) {
+                                Ok(i) => {
+                                    self.size -= self.messages[i].size;
+                                    self.messages[i] = m;
+                                }
+                                Err(i) => self.messages.insert(i, m),
+                            }
+                        }
+                        _ => self.messages.push(m),
+                    }
+                }
+                Record::Flags {
+                    uid,
+                    modseq,
+                    flags,
+                    blob,
+                } => {
+                    self.bump(modseq);
+                    self.note_keywords(&flags);
+                    if let Some(i) = self.index_of(uid) {
+                        let m = &mut self.messages[i];
+                        m.flags = flags;
+                        m.modseq = modseq;
+                        m.blob = blob;
+                    }
+                }
+                Record::Expunge { uid, modseq } => {
+                    self.bump(modseq);
+                    self.expunged.push((uid, modseq));
+                    gone.push(uid);
+                }
+                Record::Header(h) => {
+                    let highest = self.header.highest_modseq.max(h.highest_modseq);
+                    let uidnext = self.header.uidnext.max(h.uidnext);
+                    if h.uidvalidity != self.header.uidvalidity {
+                        self.header = h;
+                    } else {
+                        self.header = Header {
+                            highest_modseq: highest,
+                            uidnext,
+                            ..h
+                        };
+                    }
+                }
+            }
+        }
+        if !gone.is_empty() {
+            gone.sort_unstable();
+            let mut removed = 0;
+            self.messages.retain(|m| {
+                let hit = gone.binary_search(&m.uid).is_ok();
+                if hit {
+                    removed += m.size;
+                }
+                !hit
+            });
+            self.size -= removed;
+        }
+    }
+
+    pub fn count_flag(&self, flag: Flag, set: bool) -> u32 {
+        u32::try_from(
+            self.messages
+                .iter()
+                .filter(|m| m.flags.contains(flag) == set)
+                .count(),
+        )
+        .unwrap_or(u32::MAX)
+    }
+}

@@ -1,0 +1,85 @@
+//! The one error type of the storage API.
+
+use std::io;
+
+/// Why a storage operation failed.
+///
+/// Each variant maps to what the protocols answer: see [`StoreError::imap_code`] and
+/// [`StoreError::is_temporary`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The account does not exist (SMTP `550 5.1.1`).
+    #[error("no such account")]
+    NoSuchAccount,
+    /// The account exists already.
+    #[error("account exists")]
+    AccountExists,
+    /// The mailbox does not exist (IMAP `[NONEXISTENT]`).
+    #[error("no such mailbox: {0}")]
+    NoSuchMailbox(String),
+    /// The mailbox exists already (IMAP `[ALREADYEXISTS]`).
+    #[error("mailbox exists: {0}")]
+    MailboxExists(String),
+    /// The mailbox has children and cannot be deleted (IMAP `[INUSE]`-class `NO`).
+    #[error("mailbox has children: {0}")]
+    HasChildren(String),
+    /// The name is not a valid mailbox (or account, or keyword) name here.
+    #[error("invalid name: {0}")]
+    InvalidName(&'static str),
+    /// The operation is not allowed on this mailbox (deleting INBOX, renaming into itself).
+    #[error("not allowed: {0}")]
+    NotAllowed(&'static str),
+    /// The operation would exceed the account's quota (IMAP `[OVERQUOTA]`, SMTP `552 5.2.2`).
+    #[error("over quota: {0}")]
+    OverQuota(crate::QuotaResourceName),
+    /// Another session holds the POP3 maildrop lease (POP3 `-ERR [IN-USE]`).
+    #[error("maildrop in use")]
+    InUse,
+    /// The POP3 lease is unknown, expired or was taken over.
+    #[error("lease expired")]
+    LeaseExpired,
+    /// The mailbox was deleted or recreated (its UIDVALIDITY changed) during the operation.
+    #[error("mailbox changed under the operation")]
+    UidValidityChanged,
+    /// An argument was out of range (an empty multi-append, a zero UID).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    /// The on-disk data is damaged beyond what recovery repairs.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The backend's worker went away before answering.
+    #[error("backend worker stopped")]
+    WorkerGone,
+    /// An I/O error from the backend.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl StoreError {
+    /// The IMAP response code (RFC 5530) that fits this error, if any.
+    pub fn imap_code(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::NoSuchMailbox(_) => "NONEXISTENT",
+            Self::MailboxExists(_) => "ALREADYEXISTS",
+            Self::HasChildren(_) | Self::InUse => "INUSE",
+            Self::OverQuota(_) => "OVERQUOTA",
+            Self::NotAllowed(_) | Self::InvalidName(_) => "CANNOT",
+            Self::Io(_) | Self::WorkerGone => "SERVERBUG",
+            Self::Corrupt(_) => "CORRUPTION",
+            Self::UidValidityChanged => "EXPUNGEISSUED",
+            _ => return None,
+        })
+    }
+
+    /// Whether retrying later may succeed (SMTP `4xx` rather than `5xx`).
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            Self::Io(_) | Self::WorkerGone | Self::InUse | Self::Corrupt(_)
+        )
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,274 @@
+//! Change notifications: what IMAP IDLE and untagged updates are built on.
+//!
+//! A backend publishes one [`ChangeEvent`] per committed mutation to a [`ChangeHub`]; every
+//! [`Subscription`] of the same account and mailbox, except the one of the session that made
+//! the change, receives it. The hub is in-process; a backend spanning processes feeds it from
+//! its own transport (PostgreSQL: a `LISTEN` task calling [`ChangeHub::publish`] with the
+//! decoded `NOTIFY` payload, which is why events are plain serializable data).
+//!
+//! Queues are bounded: a subscriber that falls behind gets [`ChangeKind::Lagged`] once and
+//! should resynchronise with [`MailStore::changes_since`](crate::MailStore::changes_since).
+
+use std::{
+    collections::{HashMap, VecDeque},
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Condvar, Mutex, Weak},
+    task::{Context, Poll, Waker},
+    time::{Duration, Instant},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    model::MessageFlags,
+    types::{AccountName, ModSeq, SessionId, Uid, UidValidity},
+};
+
+/// Events queued per subscription before it is told it lagged.
+pub const QUEUE_CAPACITY: usize = 4096;
+
+/// A change to one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// The mailbox's name.
+    pub mailbox: String,
+    /// The session that made the change ([`SessionId::EXTERNAL`] for changes found on disk).
+    pub origin: SessionId,
+    /// What happened.
+    pub kind: ChangeKind,
+}
+
+/// What happened to a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeKind {
+    /// Messages were added (append, copy, move, delivery): send `EXISTS`.
+    Appended {
+        /// The new messages with their flags and modseq.
+        messages: Vec<MessageFlags>,
+    },
+    /// Flags changed: send `FETCH (FLAGS .. MODSEQ ..)`.
+    FlagsChanged(Vec<MessageFlags>),
+    /// Messages were expunged: send `EXPUNGE` or `VANISHED`.
+    Expunged {
+        /// The UIDs removed.
+        uids: Vec<Uid>,
+        /// The modseq of the expunge.
+        modseq: ModSeq,
+    },
+    /// The mailbox was renamed; this subscription sees nothing more.
+    Renamed {
+        /// The new name.
+        to: String,
+    },
+    /// The mailbox was deleted (or recreated with another UIDVALIDITY); close it (`BYE` or
+    /// `NO` for the selected mailbox).
+    Deleted {
+        /// The UIDVALIDITY the mailbox had.
+        uidvalidity: UidValidity,
+    },
+    /// Events were dropped because the subscriber fell behind: resynchronise.
+    Lagged,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    events: VecDeque<ChangeEvent>,
+    lagged: bool,
+    waker: Option<Waker>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    session: SessionId,
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn push(&self, ev: &ChangeEvent) {
+        let mut q = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if q.lagged {
+            return;
+        }
+        if q.events.len() >= QUEUE_CAPACITY {
+            q.events.clear();
+            q.lagged = true;
+        } else {
+            q.events.push_back(ev.clone());
+        }
+        if let Some(w) = q.waker.take() {
+            w.wake();
+        }
+        drop(q);
+        self.ready.notify_all();
+    }
+}
+
+/// Routes events to the subscriptions of each (account, mailbox).
+#[derive(Debug, Default)]
+pub struct ChangeHub {
+    subs: Mutex<HashMap<(AccountName, String), Vec<Weak<Shared>>>>,
+}
+
+impl ChangeHub {
+    /// An empty hub.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Subscribes `session` to the changes of `mailbox` in `account`.
+    pub fn subscribe(&self, account: &AccountName, mailbox: &str, session: SessionId) -> Subscription {
+        let shared = Arc::new(Shared {
+            session,
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+        });
+        let mut subs = self.subs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = subs.entry((account.clone(), mailbox.to_owned())).or_default();
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Arc::downgrade(&shared));
+        Subscription { shared }
+    }
+
+    /// Delivers `event` to every subscriber of its mailbox except its origin.
+    pub fn publish(&self, account: &AccountName, event: &ChangeEvent) {
+        let targets: Vec<Arc<Shared>> = {
+            let mut subs = self.subs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = (account.clone(), event.mailbox.clone());
+            let Some(list) = subs.get_mut(&key) else {
+                return;
+            };
+            list.retain(|w| w.strong_count() > 0);
+            let t = list.iter().filter_map(Weak::upgrade).collect();
+            if list.is_empty() {
+                subs.remove(&key);
+            }
+            t
+        };
+        for s in targets {
+            if s.session != event.origin {
+                s.push(event);
+            }
+        }
+    }
+}
+
+/// A stream of change events for one mailbox. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Subscription {
+    shared: Arc<Shared>,
+}
+
+impl Subscription {
+    fn take(&self) -> Option<ChangeEvent> {
+        let mut q = self.shared.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Self::take_locked(&mut q)
+    }
+
+    fn take_locked(q: &mut Queue) -> Option<ChangeEvent> {
+        if q.lagged {
+            q.lagged = false;
+            return Some(ChangeEvent {
+                mailbox: String::new(),
+                origin: SessionId::EXTERNAL,
+                kind: ChangeKind::Lagged,
+            });
+        }
+        q.events.pop_front()
+    }
+
+    /// The next event if one is queued.
+    pub fn try_next(&self) -> Option<ChangeEvent> {
+        self.take()
+    }
+
+    /// Waits for the next event.
+    pub fn next(&mut self) -> impl Future<Output = ChangeEvent> + Send + '_ {
+        Next { sub: self }
+    }
+
+    /// Blocks the thread until an event comes or `timeout` passes (for code without an async
+    /// runtime).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<ChangeEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut q = self.shared.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            if let Some(ev) = Self::take_locked(&mut q) {
+                return Some(ev);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            q = self
+                .shared
+                .ready
+                .wait_timeout(q, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+struct Next<'a> {
+    sub: &'a mut Subscription,
+}
+
+impl Future for Next<'_> {
+    type Output = ChangeEvent;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ChangeEvent> {
+        let mut q = self
+            .sub
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match Subscription::take_locked(&mut q) {
+            Some(ev) => Poll::Ready(ev),
+            None => {
+                q.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(origin: SessionId) -> ChangeEvent {
+        ChangeEvent {
+            mailbox: "INBOX".into(),
+            origin,
+            kind: ChangeKind::Expunged {
+                uids: vec![Uid::new(1).unwrap()],
+                modseq: ModSeq::new(2).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn skips_origin_and_reports_lag() {
+        let hub = ChangeHub::new();
+        let acct = AccountName::try_from("a").unwrap();
+        let (me, other) = (SessionId::new(), SessionId::new());
+        let mine = hub.subscribe(&acct, "INBOX", me);
+        let theirs = hub.subscribe(&acct, "INBOX", other);
+        hub.publish(&acct, &ev(me));
+        assert!(mine.try_next().is_none());
+        assert_eq!(theirs.try_next(), Some(ev(me)));
+        for _ in 0..=QUEUE_CAPACITY {
+            hub.publish(&acct, &ev(other));
+        }
+        assert_eq!(mine.try_next().unwrap().kind, ChangeKind::Lagged);
+        assert!(mine.try_next().is_none());
+        hub.publish(&acct, &ev(other));
+        assert!(mine.recv_timeout(Duration::from_millis(10)).is_some());
+        drop(theirs);
+        hub.publish(&acct, &ev(me));
+        assert_eq!(hub.subs.lock().unwrap().values().next().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,212 @@
+//! The storage trait.
+
+use std::{future::Future, time::Duration};
+
+use crate::{
+    error::Result,
+    model::{
+        AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope, Expunged, FetchQuery,
+        FetchedMessage, ListScope, MailboxInfo, Maildrop, Pop3Committed, Pop3Lease, QuotaLimits,
+        QuotaReport, Recipient, Status, StoreResult,
+    },
+    notify::Subscription,
+    types::{AccountName, FlagOp, ModSeq, Session, SpecialUse, Uid, UidSet},
+    upload::Upload,
+};
+
+/// The storage API that IMAP, POP3 and SMTP/LMTP delivery share.
+///
+/// Every method is one transaction: it happens entirely or not at all, and what it returned
+/// is durable when the future resolves. UIDs, UIDVALIDITY and modseqs are assigned by the
+/// backend. Methods take `&self` and may be called from many tasks at once; the futures are
+/// `Send`, so a multi-threaded runtime can run them from spawned tasks.
+///
+/// Calls are stateless (a [`Session`] names the account and the caller, a mailbox is named
+/// by its name), so several server processes over one database backend fit the same trait.
+/// Mailbox names are UTF-8 with [`hierarchy_delimiter`](Self::hierarchy_delimiter) between
+/// levels; `INBOX` is case-insensitive. Encoding names (modified UTF-7) is the protocol
+/// crates' job.
+///
+/// The conformance suite in [`testkit`](crate::testkit) checks a backend against every rule
+/// written here.
+pub trait MailStore: Send + Sync + 'static {
+    /// The hierarchy delimiter of mailbox names.
+    fn hierarchy_delimiter(&self) -> char;
+
+    /// A new, empty upload to stream a message into before
+    /// [`append`](Self::append) or [`deliver`](Self::deliver).
+    fn upload(&self) -> Upload;
+
+    /// Creates an account with an empty INBOX.
+    fn create_account(&self, account: &AccountName) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whether the account exists.
+    fn account_exists(&self, account: &AccountName) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Sets an account's quota limits.
+    fn set_quota(
+        &self,
+        account: &AccountName,
+        limits: QuotaLimits,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The account's quota usage and limits (RFC 9208).
+    fn quota(&self, session: &Session) -> impl Future<Output = Result<QuotaReport>> + Send;
+
+    /// Mailboxes whose names match `pattern`, sorted by name. `*` matches any characters,
+    /// `%` any but the delimiter; the leading `INBOX` matches case-insensitively.
+    fn list(
+        &self,
+        session: &Session,
+        pattern: &str,
+        scope: ListScope,
+    ) -> impl Future<Output = Result<Vec<MailboxInfo>>> + Send;
+
+    /// Creates a mailbox (and any missing parents), optionally with a special-use role.
+    fn create_mailbox(
+        &self,
+        session: &Session,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Deletes a mailbox and its messages. INBOX cannot be deleted, nor a mailbox that has
+    /// children.
+    fn delete_mailbox(&self, session: &Session, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Renames a mailbox; its children move with it. Renaming INBOX moves its messages into a
+    /// new mailbox and leaves INBOX empty (children of INBOX stay).
+    fn rename_mailbox(
+        &self,
+        session: &Session,
+        from: &str,
+        to: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Adds a name to the subscriptions (it need not exist).
+    fn subscribe(&self, session: &Session, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Removes a name from the subscriptions.
+    fn unsubscribe(&self, session: &Session, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Everything STATUS and SELECT report, in one call.
+    fn status(&self, session: &Session, mailbox: &str) -> impl Future<Output = Result<Status>> + Send;
+
+    /// Appends messages: all of them or none (MULTIAPPEND). Quota is checked inside the same
+    /// operation.
+    fn append(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        items: Vec<AppendItem>,
+    ) -> impl Future<Output = Result<Appended>> + Send;
+
+    /// The messages of `uids` that exist, ascending by UID.
+    fn fetch(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uids: &UidSet,
+        query: FetchQuery,
+    ) -> impl Future<Output = Result<Vec<FetchedMessage>>> + Send;
+
+    /// Changes flags. A message whose modseq is above `unchanged_since` is left alone and
+    /// reported in [`StoreResult::modified`]. Each message whose flags change gets a new
+    /// modseq, and HIGHESTMODSEQ follows.
+    fn store_flags(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uids: &UidSet,
+        op: FlagOp,
+        unchanged_since: Option<ModSeq>,
+    ) -> impl Future<Output = Result<StoreResult>> + Send;
+
+    /// Removes messages, remembering the modseq of the expunge for
+    /// [`changes_since`](Self::changes_since).
+    fn expunge(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        scope: ExpungeScope,
+    ) -> impl Future<Output = Result<Expunged>> + Send;
+
+    /// Copies messages into another mailbox of the account.
+    fn copy(
+        &self,
+        session: &Session,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+    ) -> impl Future<Output = Result<Copied>> + Send;
+
+    /// Moves messages: afterwards each is in `to` and not in `from`, never both or neither.
+    fn move_messages(
+        &self,
+        session: &Session,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+    ) -> impl Future<Output = Result<Copied>> + Send;
+
+    /// What changed after `since` (0 for everything).
+    fn changes_since(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        since: u64,
+    ) -> impl Future<Output = Result<Changes>> + Send;
+
+    /// Claims the mailbox's `\Recent` messages for this session (IMAP4rev1 SELECT): returns
+    /// them, and no later call returns them again.
+    fn take_recent(&self, session: &Session, mailbox: &str) -> impl Future<Output = Result<Vec<Uid>>> + Send;
+
+    /// Subscribes to the mailbox's changes made by every other session.
+    fn watch(&self, session: &Session, mailbox: &str) -> impl Future<Output = Result<Subscription>> + Send;
+
+    /// Opens the account's INBOX as a POP3 maildrop under an exclusive lease of `lease_for`.
+    /// While another session's lease is live this fails with
+    /// [`StoreError::InUse`](crate::StoreError::InUse).
+    fn pop3_open(
+        &self,
+        session: &Session,
+        lease_for: Duration,
+    ) -> impl Future<Output = Result<Maildrop>> + Send;
+
+    /// Extends a lease (call it on activity so a long session keeps the maildrop).
+    fn pop3_renew(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        lease_for: Duration,
+    ) -> impl Future<Output = Result<Pop3Lease>> + Send;
+
+    /// Reads one message of the maildrop (RETR/TOP), optionally setting `\Seen`.
+    fn pop3_retrieve(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        uid: Uid,
+        mark_seen: bool,
+    ) -> impl Future<Output = Result<Vec<u8>>> + Send;
+
+    /// Deletes the messages marked with DELE and releases the lease (QUIT in UPDATE state).
+    /// Messages already gone are counted, not an error.
+    fn pop3_commit(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        deleted: &[Uid],
+    ) -> impl Future<Output = Result<Pop3Committed>> + Send;
+
+    /// Releases the lease without deleting anything (connection lost).
+    fn pop3_release(&self, session: &Session, lease: &Pop3Lease) -> impl Future<Output = Result<()>> + Send;
+
+    /// Delivers one message to several recipients (SMTP/LMTP), one result per recipient in
+    /// order. Each recipient's copy is durable when its result is `Ok`.
+    fn deliver(
+        &self,
+        message: Upload,
+        recipients: &[Recipient],
+    ) -> impl Future<Output = Vec<Result<Delivered>>> + Send;
+}
