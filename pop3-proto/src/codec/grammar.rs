@@ -1,0 +1,239 @@
+//! Productions of RFC 1939 and RFC 2449 §9 shared by commands and responses, as nom parsers
+//! over `&str`.
+//!
+//! Every parser is named after the ABNF production it implements and quotes it. RFC 6856
+//! (UTF8) lets user names, passwords and response text carry UTF-8; the parsers accept it
+//! there and leave the decision whether it is allowed to the session.
+
+use nom::{
+    IResult,
+    bytes::complete::take_while1,
+    error::{ErrorKind, ParseError},
+};
+
+use crate::types::command::MessageNumber;
+
+/// The crate's internal parse error: where it went wrong and what was expected there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PError<'a> {
+    pub input: &'a str,
+    pub expected: &'static str,
+}
+
+impl<'a> ParseError<&'a str> for PError<'a> {
+    fn from_error_kind(input: &'a str, _kind: ErrorKind) -> Self {
+        Self {
+            input,
+            expected: "valid syntax",
+        }
+    }
+
+    fn append(_input: &'a str, _kind: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+pub(crate) type PResult<'a, O> = IResult<&'a str, O, PError<'a>>;
+
+/// The `expected` of an argument over the length limit; mapped to
+/// [`DecodeError::ArgumentTooLong`](crate::DecodeError::ArgumentTooLong).
+pub(crate) const ARGUMENT_TOO_LONG: &str = "a shorter argument";
+
+/// Fails at `input` saying `expected` was wanted there.
+pub(crate) fn fail<'a, O>(input: &'a str, expected: &'static str) -> PResult<'a, O> {
+    Err(nom::Err::Error(PError { input, expected }))
+}
+
+/// Runs `parser`; on failure, reports `expected` at the position where it started.
+pub(crate) fn expect<'a, O>(
+    input: &'a str,
+    expected: &'static str,
+    parser: impl FnOnce(&'a str) -> PResult<'a, O>,
+) -> PResult<'a, O> {
+    parser(input).map_err(|e| e.map(|_| PError { input, expected }))
+}
+
+/// Runs `parser` and requires it to consume all of `input`.
+pub(crate) fn all_consuming<'a, O>(
+    input: &'a str,
+    parser: impl FnOnce(&'a str) -> PResult<'a, O>,
+) -> Result<O, PError<'a>> {
+    match parser(input) {
+        Ok(("", out)) => Ok(out),
+        Ok((rest, _)) => Err(PError {
+            input: rest,
+            expected: "end of line",
+        }),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+        Err(nom::Err::Incomplete(_)) => Err(PError {
+            input: "",
+            expected: "more input",
+        }),
+    }
+}
+
+/// `SP`: exactly one space.
+pub(crate) fn sp(input: &str) -> PResult<'_, ()> {
+    match input.strip_prefix(' ') {
+        Some(rest) => Ok((rest, ())),
+        None => fail(input, "SP"),
+    }
+}
+
+/// Matches a fixed ASCII string, ignoring case (RFC 2449 §9: keywords are case-insensitive).
+pub(crate) fn tag_no_case<'a>(input: &'a str, word: &'static str) -> PResult<'a, &'a str> {
+    match input.get(..word.len()) {
+        Some(head) if head.eq_ignore_ascii_case(word) => Ok((&input[word.len()..], head)),
+        _ => fail(input, word),
+    }
+}
+
+/// `VCHAR = %x21-7E`
+pub(crate) fn is_vchar(c: char) -> bool {
+    c.is_ascii_graphic()
+}
+
+/// `VCHAR / UTF8-non-ascii` (RFC 6856 §2: UTF-8 in user names and passwords)
+pub(crate) fn is_vchar_utf8(c: char) -> bool {
+    is_vchar(c) || !c.is_ascii()
+}
+
+/// `keyword = 3*4VCHAR`
+pub(crate) fn keyword(input: &str) -> PResult<'_, &str> {
+    let (rest, kw) = expect(input, "keyword", take_while1(is_vchar))?;
+    if !(3..=4).contains(&kw.len()) {
+        return fail(input, "keyword of 3 or 4 characters");
+    }
+    Ok((rest, kw))
+}
+
+/// `param = 1*VCHAR`, at most `max` characters.
+pub(crate) fn param(input: &str, max: usize) -> PResult<'_, &str> {
+    limited(input, max, expect(input, "param", take_while1(is_vchar))?)
+}
+
+/// `param = 1*(VCHAR / UTF8-non-ascii)` (RFC 6856), at most `max` characters.
+pub(crate) fn param_utf8(input: &str, max: usize) -> PResult<'_, &str> {
+    limited(
+        input,
+        max,
+        expect(input, "param", take_while1(is_vchar_utf8))?,
+    )
+}
+
+fn limited<'a>(input: &'a str, max: usize, (rest, p): (&'a str, &'a str)) -> PResult<'a, &'a str> {
+    if p.chars().count() > max {
+        return fail(input, ARGUMENT_TOO_LONG);
+    }
+    Ok((rest, p))
+}
+
+/// `1*DIGIT` as a `u64`; overflow is an error, never a wrap.
+pub(crate) fn number(input: &str) -> PResult<'_, u64> {
+    let (rest, digits) = expect(input, "DIGIT", take_while1(|c: char| c.is_ascii_digit()))?;
+    match digits.parse::<u64>() {
+        Ok(n) => Ok((rest, n)),
+        Err(_) => fail(input, "a number that fits in 64 bits"),
+    }
+}
+
+/// `msg = 1*DIGIT`: a message number, from 1, that fits in 32 bits.
+pub(crate) fn msg(input: &str) -> PResult<'_, MessageNumber> {
+    let (rest, n) = expect(input, "message number", number)?;
+    match u32::try_from(n).ok().and_then(MessageNumber::new) {
+        Some(m) => Ok((rest, m)),
+        None => fail(input, "message number from 1 to 4294967295"),
+    }
+}
+
+/// `rchar = %x21-2E / %x30-5C / %x5E-7F` (printable ASCII, excluding "/" and "]"; DEL is
+/// left out as the control character it is)
+pub(crate) fn is_rchar(c: char) -> bool {
+    is_vchar(c) && c != '/' && c != ']'
+}
+
+/// `resp-level *("/" resp-level)`, `resp-level = 1*rchar`: the inside of a response code.
+pub(crate) fn is_resp_code_body(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('/')
+            .all(|l| !l.is_empty() && l.chars().all(is_rchar))
+}
+
+/// `resp-code = "[" resp-level *("/" resp-level) "]"`; returns the inside.
+pub(crate) fn resp_code(input: &str) -> PResult<'_, &str> {
+    let Some(body) = input.strip_prefix('[') else {
+        return fail(input, "'['");
+    };
+    let end = body.find(']').unwrap_or(body.len());
+    let inner = &body[..end];
+    if end == body.len() || !is_resp_code_body(inner) {
+        return fail(input, "resp-code");
+    }
+    Ok((&body[end + 1..], inner))
+}
+
+/// `cchar = %x21-2D / %x2F-7F` (printable ASCII, excluding ".")
+pub(crate) fn is_cchar(c: char) -> bool {
+    is_vchar(c) && c != '.'
+}
+
+/// `capa-tag = 1*cchar`
+pub(crate) fn capa_tag(input: &str) -> PResult<'_, &str> {
+    expect(input, "capa-tag", take_while1(is_cchar))
+}
+
+/// Whether `s` is response or free text: `*( HTAB / %x20-7E / UTF8-non-ascii )`.
+pub(crate) fn is_text(s: &str) -> bool {
+    s.chars()
+        .all(|c| c == '\t' || (' '..='~').contains(&c) || !c.is_ascii())
+}
+
+/// `timestamp = "<" *VCHAR ">"`, conforming to an RFC 822 msg-id (so with an `@`): the first
+/// one in `text`, brackets included.
+pub(crate) fn find_timestamp(text: &str) -> Option<&str> {
+    let mut from = 0;
+    while let Some(open) = text[from..].find('<').map(|i| from + i) {
+        let body = &text[open + 1..];
+        let len = body.find(|c: char| !is_vchar(c) || c == '<' || c == '>');
+        match len {
+            Some(n) if body[n..].starts_with('>') && body[..n].contains('@') => {
+                return Some(&text[open..open + n + 2]);
+            }
+            _ => from = open + 1,
+        }
+    }
+    None
+}
+
+/// `unique-id = 1*70 %x21-7E` (RFC 1939 §7)
+pub(crate) fn is_unique_id(s: &str) -> bool {
+    (1..=70).contains(&s.len()) && s.chars().all(is_vchar)
+}
+
+/// `unique-id`
+pub(crate) fn unique_id(input: &str) -> PResult<'_, &str> {
+    let (rest, uid) = expect(input, "unique-id", take_while1(is_vchar))?;
+    if uid.len() > 70 {
+        return fail(input, "unique-id of at most 70 characters");
+    }
+    Ok((rest, uid))
+}
+
+/// A language tag as LANG uses it (RFC 6856 §3, RFC 5646): `1*40(ALPHA / DIGIT / "-")`.
+/// The full RFC 5646 grammar is left to the application.
+pub(crate) fn is_language_tag(s: &str) -> bool {
+    (1..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// `digest = 32HEXDIG` (RFC 1939 §7, APOP; lower case by the RFC, either case accepted)
+pub(crate) fn digest(input: &str) -> PResult<'_, &str> {
+    let (rest, d) = expect(
+        input,
+        "digest",
+        take_while1(|c: char| c.is_ascii_hexdigit()),
+    )?;
+    if d.len() != 32 {
+        return fail(input, "digest of 32 hexadecimal digits");
+    }
+    Ok((rest, d))
+}

@@ -1,0 +1,51 @@
+//! Configurable limits, with the RFC defaults.
+
+use std::time::Duration;
+
+/// Limits that protect a session or decoder from hostile or broken peers.
+///
+/// Every limit yields the protocol's proper response when exceeded (`-ERR` for a server, a
+/// failed session for a client); none of them panics or lets memory grow with the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest command line, CRLF included (RFC 2449 §4: 255 octets). The AUTH command with
+    /// an initial response is subject to it too (RFC 5034 §4).
+    pub max_command_line: usize,
+    /// Longest argument in characters (RFC 2449 §4: 40). `PASS` takes the rest of the line and
+    /// the AUTH initial response is base64, so neither is subject to it.
+    pub max_argument: usize,
+    /// Longest first line of a response, CRLF included (RFC 2449 §4: 512 octets). Also the
+    /// limit for each line of a CAPA, LIST, UIDL or LANG listing.
+    pub max_response_line: usize,
+    /// Longest line of a SASL exchange after `AUTH` (client responses and `+` challenges).
+    /// RFC 5034 sets no limit; OAuth bearer tokens need several kilobytes.
+    pub max_sasl_line: usize,
+    /// Largest multi-line response decoded whole (CAPA, LIST, UIDL, …), in octets. Message
+    /// content (RETR, TOP) is streamed in chunks and not subject to it.
+    pub max_response_size: usize,
+    /// Server: bad commands tolerated before the connection is closed.
+    pub max_errors: usize,
+    /// Server: failed authentication attempts before the connection is closed.
+    pub max_auth_failures: usize,
+    /// Server: how long the client may stay silent (RFC 1939 §3: at least 10 minutes).
+    pub idle_timeout: Duration,
+    /// Client: how long to wait for a response.
+    pub response_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_command_line: 255,
+            max_argument: 40,
+            max_response_line: 512,
+            max_sasl_line: 12 * 1024,
+            max_response_size: 32 * 1024 * 1024,
+            max_errors: 10,
+            max_auth_failures: 3,
+            idle_timeout: Duration::from_secs(10 * 60),
+            response_timeout: Duration::from_secs(10 * 60),
+        }
+    }
+}

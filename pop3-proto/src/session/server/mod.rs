@@ -1,0 +1,624 @@
+//! The server side of a POP3 session, without I/O.
+//!
+//! The session owns the protocol: the AUTHORIZATION → TRANSACTION → UPDATE states, command
+//! order, CAPA, STLS, the SASL exchange, and the maildrop view (STAT, LIST, UIDL, DELE, RSET
+//! and NOOP are answered without the application). It asks the application only what it
+//! cannot know: whether credentials are good and the maildrop could be locked
+//! ([`Event::Login`], [`Event::Apop`], [`Event::AuthExchange`]), a message's content
+//! ([`Event::Retrieve`]) and whether the deletions were committed at QUIT
+//! ([`Event::Commit`]).
+//!
+//! ```
+//! use std::time::Instant;
+//! use pop3_proto::{Uid, session::{Maildrop, ServerConfig, server::{Event, Server}}};
+//!
+//! let now = Instant::now();
+//! let mut config = ServerConfig::new("pop.example.org");
+//! config.auth_requires_tls = false;
+//! let mut server = Server::new(config, now);
+//! let mut wire = Vec::new();
+//! server.poll_transmit(&mut wire);
+//! assert_eq!(wire, b"+OK POP3 server ready\r\n");
+//!
+//! server.handle_input(now, b"USER alice\r\nPASS secret with spaces\r\nSTAT\r\n");
+//! let Some(Event::Login { credentials, .. }) = server.poll_event() else { panic!() };
+//! assert_eq!(credentials.password.expose(), "secret with spaces");
+//! let mut maildrop = Maildrop::new();
+//! maildrop.push(120, Uid::new("a1").unwrap());
+//! server.accept_login(maildrop).unwrap();
+//! assert!(server.poll_event().is_none());
+//! wire.clear();
+//! server.poll_transmit(&mut wire);
+//! assert!(wire.ends_with(b"+OK 1 120\r\n"));
+//! ```
+
+use std::{borrow::Cow, collections::VecDeque, time::Instant};
+
+use super::{config::ServerConfig, maildrop::Maildrop, responses};
+use crate::{
+    codec::Stuffer,
+    types::{
+        command::MessageNumber,
+        listing::Language,
+        response::{Response, Status},
+        sasl::{Credentials, Mechanism},
+    },
+};
+
+mod commands;
+
+/// How the credentials of an [`Event::Login`] were sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMethod {
+    /// USER and PASS (RFC 1939 §7).
+    UserPass,
+    /// AUTH PLAIN (RFC 5034, RFC 4616).
+    Plain,
+}
+
+/// What happened in the session. Events that ask for a decision say so; until it is given,
+/// `poll_event` returns `None` and no further input is processed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// **Decision**: a user name and password (USER/PASS or AUTH PLAIN). Check them, lock
+    /// the maildrop, then [`Server::accept_login`]; or [`Server::reject`] with
+    /// [`responses::auth_failed`], [`responses::in_use`], [`responses::sys_temp`], ….
+    Login {
+        /// How they were sent.
+        method: LoginMethod,
+        /// What the client sent.
+        credentials: Credentials<'a>,
+    },
+    /// **Decision**: APOP. Look up the user's secret and check the digest with
+    /// [`apop::verify`](crate::apop::verify)`(timestamp, secret, digest)`, then as for
+    /// [`Event::Login`].
+    Apop {
+        /// The mailbox name.
+        name: Cow<'a, str>,
+        /// The digest the client sent (32 hexadecimal digits, either case).
+        digest: Cow<'a, str>,
+        /// The timestamp of this session's greeting, brackets included.
+        timestamp: &'a str,
+    },
+    /// **Decision**: a step of a SASL exchange for a mechanism the application runs. Answer
+    /// with [`Server::auth_challenge`], [`Server::accept_login`] or [`Server::reject`].
+    AuthExchange {
+        /// The mechanism.
+        mechanism: Mechanism<'static>,
+        /// The client's data: the initial response, then each response. `None` when AUTH
+        /// came without an initial response.
+        response: Option<Vec<u8>>,
+    },
+    /// **Decision**: RETR or TOP of a message that exists and is not deleted. Stream its
+    /// content with [`Server::message_data`] (CRLF or LF line ends, unstuffed) and end it
+    /// with [`Server::message_end`]; or refuse with [`Server::reject`] (for example
+    /// [`responses::message_unavailable`]). For TOP the session cuts the content after the
+    /// requested number of body lines; `message_data` returns `false` once it has enough.
+    Retrieve {
+        /// The message.
+        msg: MessageNumber,
+        /// Its unique-id, as in the maildrop.
+        uid: &'a str,
+        /// Its size, as in the maildrop.
+        size: u64,
+        /// `Some(n)` for `TOP msg n`.
+        top: Option<u64>,
+    },
+    /// **Decision**: QUIT in the TRANSACTION state (the UPDATE state, RFC 1939 §6). Remove the
+    /// messages listed, release the maildrop lock, then [`Server::accept`]; if some could not
+    /// be removed, [`Server::reject`] with [`responses::commit_failed`]. The session closes
+    /// either way.
+    Commit {
+        /// The messages marked as deleted.
+        deletions: super::maildrop::Deletions<'a>,
+    },
+    /// STLS was accepted and its `+OK` queued. Flush the transmit buffer, run the TLS
+    /// handshake, then call [`Server::tls_established`]. Input received so far is discarded.
+    StartTls,
+    /// The client enabled UTF8 mode (RFC 6856 §2): messages may be sent with UTF-8 headers
+    /// as they are.
+    Utf8Enabled,
+}
+
+/// A decision the application owes the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    /// Login, Apop or AuthExchange.
+    Login {
+        exchange: bool,
+    },
+    Retrieve {
+        top: Option<u64>,
+        size: u64,
+    },
+    /// Content is being streamed.
+    Content,
+    Commit,
+}
+
+/// The states of RFC 1939 §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Authorization,
+    Transaction,
+}
+
+/// What the session does with the next input.
+#[derive(Debug, Clone)]
+enum Mode {
+    Commands,
+    /// Discarding the rest of an overlong line.
+    SkipLine {
+        sasl: bool,
+    },
+    Sasl(SaslState),
+    AwaitTls,
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+enum SaslState {
+    Plain,
+    App(Mechanism<'static>),
+}
+
+/// Events that borrow nothing from the input, queued behind the one being returned.
+#[derive(Debug, Clone, Copy)]
+enum Queued {
+    Retrieve {
+        msg: MessageNumber,
+        top: Option<u64>,
+    },
+    Commit,
+    StartTls,
+    Utf8Enabled,
+}
+
+/// Everything but the input buffer, so an event can borrow the input while this changes.
+#[derive(Debug)]
+struct State {
+    config: ServerConfig,
+    phase: Phase,
+    mode: Mode,
+    pending: Option<Pending>,
+    /// The name given with USER, until PASS.
+    user: Option<String>,
+    /// The name of the login in progress, for the `+OK` text.
+    login_name: Option<String>,
+    maildrop: Option<Maildrop>,
+    stuffer: Stuffer,
+    queued: VecDeque<Queued>,
+    /// Octets of the input buffer already processed.
+    pos: usize,
+    /// Octets after `pos` known to hold no LF.
+    scanned: usize,
+    errors: usize,
+    auth_failures: usize,
+    tls: bool,
+    utf8: bool,
+    language: Option<usize>,
+    transmit: Vec<u8>,
+    /// When the client last sent something; `None` right after the application answered a
+    /// decision, until `handle_timeout` tells the time.
+    last_activity: Option<Instant>,
+    created: Instant,
+}
+
+/// The server session.
+#[derive(Debug)]
+pub struct Server {
+    input: Vec<u8>,
+    /// The APOP timestamp, outside [`State`] so that an event can borrow it.
+    timestamp: Option<String>,
+    state: State,
+}
+
+/// The application called a method that does not fit the session's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No decision is pending.
+    #[error("no decision is pending")]
+    NothingPending,
+    /// The call does not fit the pending decision.
+    #[error("not valid for the pending decision")]
+    WrongDecision,
+    /// `reject` needs a `-ERR` response.
+    #[error("reject needs a -ERR response")]
+    NotAnError,
+    /// The response is longer than the first-line limit (RFC 2449 §4: 512 octets).
+    #[error("response longer than the response line limit")]
+    ResponseTooLong,
+    /// `tls_established` without a STLS.
+    #[error("no STLS is in progress")]
+    NoStartTls,
+}
+
+impl Server {
+    /// A new session; the greeting is queued for transmission.
+    pub fn new(mut config: ServerConfig, now: Instant) -> Self {
+        let timestamp = config
+            .apop_timestamp
+            .take()
+            .filter(|t| crate::apop::is_timestamp(t));
+        let mut state = State {
+            phase: Phase::Authorization,
+            mode: Mode::Commands,
+            pending: None,
+            user: None,
+            login_name: None,
+            maildrop: None,
+            stuffer: Stuffer::new(),
+            queued: VecDeque::new(),
+            pos: 0,
+            scanned: 0,
+            errors: 0,
+            auth_failures: 0,
+            tls: config.implicit_tls,
+            utf8: false,
+            language: None,
+            transmit: Vec::new(),
+            last_activity: Some(now),
+            created: now,
+            config,
+        };
+        let greeting = match &timestamp {
+            Some(ts) => format!("{} {ts}", state.config.greeting),
+            None => state.config.greeting.clone(),
+        };
+        state.send(&responses::formatted(
+            Status::Ok,
+            greeting,
+            "POP3 server ready",
+        ));
+        Self {
+            input: Vec::new(),
+            timestamp,
+            state,
+        }
+    }
+
+    /// Feeds bytes read from the client. Drain [`Server::poll_event`] and
+    /// [`Server::poll_transmit`] afterwards. The session buffers what it cannot process yet;
+    /// feed more only after draining events, so the buffer stays bounded by one read plus one
+    /// line.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.state.last_activity = Some(now);
+        if matches!(self.state.mode, Mode::AwaitTls | Mode::Closed) {
+            return;
+        }
+        self.input.extend_from_slice(data);
+    }
+
+    /// When [`Server::handle_timeout`] should be called next, if ever. While the session
+    /// waits for the application, the client's silence does not count.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let s = &self.state;
+        if matches!(s.mode, Mode::AwaitTls | Mode::Closed) || s.pending.is_some() {
+            return None;
+        }
+        // Right after a decision the time is unknown: ask for a call now to learn it.
+        Some(
+            s.last_activity
+                .map_or(s.created, |t| t + s.config.limits.idle_timeout),
+        )
+    }
+
+    /// Closes the session with `-ERR` if the client has been silent longer than the idle
+    /// timeout (RFC 1939 §3: at least 10 minutes). No UPDATE happens: nothing is deleted.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Some(deadline) = self.poll_timeout() else {
+            return;
+        };
+        if self.state.last_activity.is_none() {
+            self.state.last_activity = Some(now);
+        } else if now >= deadline {
+            self.state.send(&responses::timeout());
+            self.state.close();
+        }
+    }
+
+    /// Moves the bytes to send to the client into `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.state.transmit);
+    }
+
+    /// Whether the session is over; close the connection once the transmit buffer is sent.
+    /// If it ended without an [`Event::Commit`], nothing is to be deleted; release the lock.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state.mode, Mode::Closed)
+    }
+
+    /// Ends the session now, without UPDATE (for example when the store fails in the middle
+    /// of a message, after which no valid response can follow).
+    pub fn close(&mut self) {
+        self.state.close();
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.state.tls
+    }
+
+    /// Whether the client has logged in (the TRANSACTION state).
+    pub fn is_authenticated(&self) -> bool {
+        self.state.phase == Phase::Transaction
+    }
+
+    /// Whether the client enabled UTF8 mode (RFC 6856 §2).
+    pub fn is_utf8(&self) -> bool {
+        self.state.utf8
+    }
+
+    /// The language chosen with LANG (RFC 6856 §3), if any.
+    pub fn language(&self) -> Option<&Language<'static>> {
+        self.state
+            .language
+            .and_then(|i| self.state.config.languages.get(i))
+    }
+
+    /// The maildrop view, after login.
+    pub fn maildrop(&self) -> Option<&Maildrop> {
+        self.state.maildrop.as_ref()
+    }
+
+    /// Octets of client input held by the session, not yet processed.
+    pub fn buffered(&self) -> usize {
+        self.input.len() - self.state.pos
+    }
+
+    /// The next event, if any. See [`Event`].
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        // Release what the previous event borrowed.
+        if self.state.pos > 0 {
+            self.input.drain(..self.state.pos.min(self.input.len()));
+            self.state.pos = 0;
+        }
+        let Self {
+            input,
+            timestamp,
+            state,
+        } = self;
+        let timestamp = timestamp.as_deref();
+        loop {
+            if let Some(q) = state.queued.pop_front() {
+                return Some(state.dequeue(q));
+            }
+            if state.pending.is_some() {
+                return None;
+            }
+            match state.step(input, timestamp) {
+                Step::Continue => {}
+                Step::Idle => return None,
+                Step::Event(e) => return Some(e),
+            }
+        }
+    }
+
+    /// Accepts the pending decision: a RETR/TOP (sends the `+OK`; the content follows with
+    /// [`Server::message_data`]) or a commit at QUIT (signs off and closes).
+    pub fn accept(&mut self) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        match s.pending.clone().ok_or(ApiError::NothingPending)? {
+            Pending::Retrieve { top, size } => {
+                s.send(&match top {
+                    None => responses::formatted(
+                        Status::Ok,
+                        format!("{size} octets"),
+                        "message follows",
+                    ),
+                    Some(_) => responses::ok(),
+                });
+                s.stuffer = top.map_or_else(Stuffer::new, Stuffer::top);
+                s.pending = Some(Pending::Content);
+                Ok(())
+            }
+            Pending::Commit => {
+                let left = s.maildrop.as_ref().map_or(0, |m| m.stat().count);
+                let state = if left == 0 {
+                    "(maildrop empty)".to_owned()
+                } else {
+                    format!("({left} messages left)")
+                };
+                let text = format!("{} POP3 server signing off {state}", s.config.hostname);
+                s.send(&responses::formatted(
+                    Status::Ok,
+                    text,
+                    "POP3 server signing off",
+                ));
+                s.close();
+                Ok(())
+            }
+            Pending::Login { .. } | Pending::Content => Err(ApiError::WrongDecision),
+        }
+    }
+
+    /// Accepts a login ([`Event::Login`], [`Event::Apop`], or the end of an
+    /// [`Event::AuthExchange`]): the maildrop is locked and these are its messages. The
+    /// session enters the TRANSACTION state.
+    pub fn accept_login(&mut self, maildrop: Maildrop) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        if !matches!(s.pending, Some(Pending::Login { .. })) {
+            return Err(s
+                .pending
+                .as_ref()
+                .map_or(ApiError::NothingPending, |_| ApiError::WrongDecision));
+        }
+        let stat = maildrop.stat();
+        let owner = s
+            .login_name
+            .take()
+            .filter(|n| n.chars().count() <= 40)
+            .map_or_else(String::new, |n| format!("{n}'s "));
+        s.send(&responses::formatted(
+            Status::Ok,
+            format!(
+                "{owner}maildrop has {} messages ({} octets)",
+                stat.count, stat.size
+            ),
+            "maildrop locked and ready",
+        ));
+        s.pending = None;
+        s.last_activity = None;
+        s.end_sasl();
+        s.phase = Phase::Transaction;
+        s.maildrop = Some(maildrop);
+        Ok(())
+    }
+
+    /// Refuses the pending decision with `response`, which must be `-ERR`. A refused login
+    /// counts toward [`Limits::max_auth_failures`](crate::Limits::max_auth_failures); a
+    /// refused commit closes the session.
+    pub fn reject(&mut self, response: &Response<'_>) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        let pending = s.pending.clone().ok_or(ApiError::NothingPending)?;
+        if response.is_ok() {
+            return Err(ApiError::NotAnError);
+        }
+        let mut line = Vec::new();
+        crate::codec::encode_response(response, &mut line);
+        if line.len() > s.config.limits.max_response_line {
+            return Err(ApiError::ResponseTooLong);
+        }
+        if pending == Pending::Content {
+            return Err(ApiError::WrongDecision);
+        }
+        s.transmit.extend_from_slice(&line);
+        s.pending = None;
+        s.last_activity = None;
+        s.end_sasl();
+        match pending {
+            Pending::Login { .. } => {
+                s.login_name = None;
+                s.auth_failures += 1;
+                if s.auth_failures >= s.config.limits.max_auth_failures {
+                    s.close();
+                }
+            }
+            Pending::Commit => s.close(),
+            Pending::Retrieve { .. } | Pending::Content => {}
+        }
+        Ok(())
+    }
+
+    /// Sends a SASL challenge (`+ ` and `challenge` in base64) for an
+    /// [`Event::AuthExchange`]; the client's answer comes as the next `AuthExchange`.
+    pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        let (Some(Pending::Login { exchange: true }), Mode::Sasl(_)) = (&s.pending, &s.mode) else {
+            return Err(ApiError::WrongDecision);
+        };
+        s.pending = None;
+        s.last_activity = None;
+        let c = crate::types::response::Continuation::new(challenge);
+        crate::codec::encode_continuation(&c, &mut s.transmit);
+        Ok(())
+    }
+
+    /// Sends a piece of the message for the pending [`Event::Retrieve`] (the `+OK` goes
+    /// first if [`Server::accept`] was not called). Line ends may be CRLF or LF; lines
+    /// starting with `.` are stuffed. Returns whether more content is wanted: `false` once
+    /// TOP has its lines.
+    pub fn message_data(&mut self, data: &[u8]) -> Result<bool, ApiError> {
+        if matches!(self.state.pending, Some(Pending::Retrieve { .. })) {
+            self.accept()?;
+        }
+        let s = &mut self.state;
+        if s.pending != Some(Pending::Content) {
+            return Err(ApiError::WrongDecision);
+        }
+        Ok(s.stuffer.encode(data, &mut s.transmit))
+    }
+
+    /// Ends the message for the pending [`Event::Retrieve`]: a CRLF if its last line has
+    /// none, then the terminating `.` CRLF.
+    pub fn message_end(&mut self) -> Result<(), ApiError> {
+        if matches!(self.state.pending, Some(Pending::Retrieve { .. })) {
+            self.accept()?;
+        }
+        let s = &mut self.state;
+        if s.pending != Some(Pending::Content) {
+            return Err(ApiError::WrongDecision);
+        }
+        s.stuffer.finish(&mut s.transmit);
+        s.pending = None;
+        s.last_activity = None;
+        Ok(())
+    }
+
+    /// The TLS handshake after [`Event::StartTls`] succeeded. The session stays in the
+    /// AUTHORIZATION state; anything the client sent before is forgotten (RFC 2595 §4).
+    pub fn tls_established(&mut self) -> Result<(), ApiError> {
+        if !matches!(self.state.mode, Mode::AwaitTls) {
+            return Err(ApiError::NoStartTls);
+        }
+        self.input.clear();
+        let s = &mut self.state;
+        s.pos = 0;
+        s.scanned = 0;
+        s.tls = true;
+        s.user = None;
+        s.mode = Mode::Commands;
+        s.last_activity = None;
+        Ok(())
+    }
+}
+
+/// Not boxed: an event is returned at most once per `poll_event`, and boxing would allocate.
+#[allow(clippy::large_enum_variant)]
+enum Step<'a> {
+    Continue,
+    Idle,
+    Event(Event<'a>),
+}
+
+impl State {
+    fn send(&mut self, response: &Response<'_>) {
+        crate::codec::encode_response(response, &mut self.transmit);
+    }
+
+    /// Leaves a SASL exchange the application was running.
+    fn end_sasl(&mut self) {
+        if matches!(self.mode, Mode::Sasl(_)) {
+            self.mode = Mode::Commands;
+        }
+    }
+
+    fn close(&mut self) {
+        self.mode = Mode::Closed;
+        self.pending = None;
+        self.queued.clear();
+    }
+
+    fn dequeue(&mut self, q: Queued) -> Event<'_> {
+        match q {
+            Queued::StartTls => Event::StartTls,
+            Queued::Utf8Enabled => Event::Utf8Enabled,
+            Queued::Commit => {
+                self.pending = Some(Pending::Commit);
+                let deletions = match &self.maildrop {
+                    Some(m) => m.deletions(),
+                    None => EMPTY.deletions(),
+                };
+                Event::Commit { deletions }
+            }
+            Queued::Retrieve { msg, top } => {
+                let (size, uid) = self
+                    .maildrop
+                    .as_ref()
+                    .and_then(|m| m.live(msg))
+                    .unwrap_or((0, ""));
+                self.pending = Some(Pending::Retrieve { top, size });
+                Event::Retrieve {
+                    msg,
+                    uid,
+                    size,
+                    top,
+                }
+            }
+        }
+    }
+}
+
+static EMPTY: Maildrop = Maildrop::EMPTY;
