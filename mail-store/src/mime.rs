@@ -92,6 +92,13 @@ pub enum BodyKind {
     Multipart(Vec<BodyStructure>),
 }
 
+impl BodyKind {
+    /// Whether the node is `multipart/*`.
+    pub fn is_multipart(&self) -> bool {
+        matches!(self, BodyKind::Multipart(_))
+    }
+}
+
 /// One node of a message's MIME tree, with everything BODYSTRUCTURE needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BodyStructure {
