@@ -134,7 +134,11 @@ mod tests {
     use super::md5;
 
     fn hex(d: [u8; 16]) -> String {
-        d.iter().map(|b| format!("{b:02x}")).collect()
+        d.iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
     }
 
     /// RFC 1321 §A.5.

@@ -1,1 +1,0 @@
-//! The client side (to come).

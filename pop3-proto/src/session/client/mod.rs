@@ -1,0 +1,626 @@
+//! The client side of a POP3 session, without I/O.
+//!
+//! The client drives greeting → CAPA → STLS → login (APOP, AUTH PLAIN or USER/PASS), then
+//! sends the requests the application makes ([`Client::stat`], [`Client::list`],
+//! [`Client::retr`], …) and routes every response, in order, to an [`Event`]. When the server
+//! offers PIPELINING, requests go out as soon as they are made; otherwise one at a time.
+//! Message content arrives in chunks ([`Event::MessageData`]), unstuffed, so a large message
+//! never sits whole in the session.
+//!
+//! ```
+//! use std::time::Instant;
+//! use pop3_proto::{Credentials, session::client::{Client, ClientConfig, Event}};
+//!
+//! let now = Instant::now();
+//! let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+//! config.capa = false;
+//! let mut client = Client::new(config, now);
+//! client.handle_input(now, b"+OK POP3 server ready\r\n");
+//! assert!(matches!(client.poll_event(), Some(Event::Greeting(_))));
+//! let mut wire = Vec::new();
+//! client.poll_transmit(&mut wire);
+//! assert_eq!(wire, b"USER alice\r\n");
+//! ```
+
+use std::{collections::VecDeque, time::Instant};
+
+use crate::{
+    DecodeError, Limits,
+    codec::{self, MultiLineReceiver},
+    types::{
+        capability::{Capabilities, Capability},
+        command::{AuthInitial, Command, MessageNumber},
+        listing::{DropListing, ScanListing, UniqueIdListing},
+        response::Response,
+        sasl::{Credentials, Mechanism, Secret, base64_encode},
+    },
+};
+
+mod read;
+
+/// Whether to use STLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// Never send STLS.
+    Never,
+    /// Use STLS when offered.
+    #[default]
+    Opportunistic,
+    /// Fail unless STLS is offered (or TLS is already active).
+    Required,
+}
+
+/// A client session's configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The user and password to log in with; `None` to stay in the AUTHORIZATION state.
+    pub credentials: Option<Credentials<'static>>,
+    /// Use APOP when the greeting carries a timestamp (the password is then the APOP
+    /// secret). Tried first: it keeps the password off the wire.
+    pub apop: bool,
+    /// Use AUTH PLAIN when the server offers it (before USER/PASS).
+    pub sasl_plain: bool,
+    /// STLS policy.
+    pub starttls: TlsPolicy,
+    /// The connection is TLS from the start (POP3S).
+    pub implicit_tls: bool,
+    /// Ask CAPA after the greeting (and after TLS). Without it, the server's capabilities
+    /// are unknown: no STLS, no PIPELINING, and USER/PASS (or APOP) to log in.
+    pub capa: bool,
+    /// Enable UTF8 mode (RFC 6856) when the server offers it.
+    pub utf8: bool,
+    /// Send requests without waiting when the server offers PIPELINING.
+    pub pipelining: bool,
+    /// Limits on the responses accepted and the response timeout.
+    pub limits: Limits,
+}
+
+impl ClientConfig {
+    /// Defaults for a client logging in with `credentials`.
+    pub fn new(credentials: Option<Credentials<'static>>) -> Self {
+        Self {
+            credentials,
+            apop: true,
+            sasl_plain: true,
+            starttls: TlsPolicy::Opportunistic,
+            implicit_tls: false,
+            capa: true,
+            utf8: false,
+            pipelining: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A request the application makes once the session is [`Event::Ready`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// STAT
+    Stat,
+    /// LIST, for one message or all.
+    List(Option<MessageNumber>),
+    /// UIDL, for one message or all.
+    Uidl(Option<MessageNumber>),
+    /// RETR
+    Retr(MessageNumber),
+    /// TOP: the header and this many body lines.
+    Top(MessageNumber, u64),
+    /// DELE
+    Dele(MessageNumber),
+    /// RSET
+    Rset,
+    /// NOOP
+    Noop,
+    /// QUIT
+    Quit,
+}
+
+impl Request {
+    /// The command that carries it.
+    pub fn command(self) -> Command<'static> {
+        match self {
+            Self::Stat => Command::Stat,
+            Self::List(msg) => Command::List { msg },
+            Self::Uidl(msg) => Command::Uidl { msg },
+            Self::Retr(msg) => Command::Retr { msg },
+            Self::Top(msg, lines) => Command::Top { msg, lines },
+            Self::Dele(msg) => Command::Dele { msg },
+            Self::Rset => Command::Rset,
+            Self::Noop => Command::Noop,
+            Self::Quit => Command::Quit,
+        }
+    }
+}
+
+/// Which step a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The server's greeting.
+    Greeting,
+    /// STLS.
+    StartTls,
+    /// APOP, AUTH or USER/PASS.
+    Login,
+}
+
+/// Why the session failed. Server responses are kept whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server refused a step.
+    #[error("server refused {stage:?}: {response}")]
+    Rejected {
+        /// The step.
+        stage: Stage,
+        /// The server's response.
+        response: Response<'static>,
+    },
+    /// TLS is required but the server does not offer STLS.
+    #[error("the server does not offer STLS")]
+    TlsNotOffered,
+    /// Credentials are set but the server offers no way to use them.
+    #[error("the server offers no usable login method")]
+    NoLoginMethod,
+    /// The server sent something that is not a valid response.
+    #[error("invalid response: {0}")]
+    Protocol(DecodeError),
+    /// A response that does not fit the request (a STAT answer without numbers, a
+    /// challenge nobody asked for).
+    #[error("unexpected response: {0}")]
+    Unexpected(String),
+    /// No response in time.
+    #[error("timed out waiting for the server")]
+    Timeout,
+}
+
+/// What happened in the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// The server's greeting.
+    Greeting(Response<'static>),
+    /// The server's CAPA answer (after TLS, the second one).
+    Capabilities(Capabilities<'static>),
+    /// STLS was accepted: run the TLS handshake now, then call [`Client::tls_established`].
+    StartTls,
+    /// The login succeeded; the session is in the TRANSACTION state.
+    Authenticated(Response<'static>),
+    /// Requests may be made (after login, or after the greeting without credentials).
+    Ready,
+    /// The answer to STAT.
+    Stat(DropListing),
+    /// The answer to LIST without argument.
+    List(Vec<ScanListing>),
+    /// The answer to `LIST msg`.
+    Scan(ScanListing),
+    /// The answer to UIDL without argument.
+    Uidl(Vec<UniqueIdListing<'static>>),
+    /// The answer to `UIDL msg`.
+    UniqueId(UniqueIdListing<'static>),
+    /// RETR or TOP was accepted; the content follows.
+    MessageStart {
+        /// The message.
+        msg: MessageNumber,
+        /// The first line (`+OK 120 octets`).
+        response: Response<'static>,
+    },
+    /// A piece of the message, unstuffed, lines ending in CRLF.
+    MessageData(&'a [u8]),
+    /// The message is complete.
+    MessageEnd {
+        /// The message.
+        msg: MessageNumber,
+    },
+    /// DELE succeeded.
+    Deleted(MessageNumber),
+    /// RSET succeeded.
+    Reset,
+    /// NOOP succeeded.
+    Noop,
+    /// The server answered a request with `-ERR`; the session goes on.
+    Refused {
+        /// The request.
+        request: Request,
+        /// The server's response.
+        response: Response<'static>,
+    },
+    /// QUIT was answered (the UPDATE state, RFC 1939 §6); close the connection.
+    Closed {
+        /// `+OK` after login: the deleted messages were removed. `-ERR`: some were not.
+        committed: bool,
+        /// The server's response.
+        response: Response<'static>,
+    },
+    /// The session failed and is closed.
+    Failed(ClientError),
+}
+
+/// What a sent command waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sent {
+    Greeting,
+    Capa,
+    Stls,
+    Utf8,
+    User,
+    Pass,
+    Apop,
+    /// AUTH PLAIN; `ir` says whether the initial response went with it.
+    AuthPlain {
+        ir: bool,
+    },
+    Request(Request),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Working through greeting, CAPA, STLS and login.
+    Setup,
+    /// Taking requests.
+    Ready,
+    /// QUIT was requested: no more requests.
+    Quitting,
+    AwaitTls,
+    Closed,
+}
+
+/// The API was used out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The session is not in the state this call needs.
+    #[error("not valid now: {0}")]
+    WrongState(&'static str),
+}
+
+/// A multi-line answer being collected.
+#[derive(Debug)]
+enum Listing {
+    Capa(Vec<Capability<'static>>),
+    List(Vec<ScanListing>),
+    Uidl(Vec<UniqueIdListing<'static>>),
+}
+
+/// How the next input is read.
+#[derive(Debug)]
+enum Mode {
+    /// The first line of the next response.
+    Line,
+    /// The lines of a CAPA, LIST or UIDL answer; `size` counts octets against the limit.
+    Listing { listing: Listing, size: usize },
+    /// Message content.
+    Body {
+        rx: MultiLineReceiver,
+        msg: MessageNumber,
+    },
+}
+
+/// Everything but the buffers, so an event can borrow the data buffer while this changes.
+#[derive(Debug)]
+struct State {
+    config: ClientConfig,
+    phase: Phase,
+    mode: Mode,
+    /// Commands sent and not yet answered, in order.
+    sent: VecDeque<Sent>,
+    /// Requests made but not sent (without pipelining).
+    queue: VecDeque<Request>,
+    events: VecDeque<Event<'static>>,
+    capabilities: Option<Capabilities<'static>>,
+    timestamp: Option<String>,
+    tls: bool,
+    utf8: bool,
+    authenticated: bool,
+    transmit: Vec<u8>,
+    pos: usize,
+    scanned: usize,
+    /// When the server last sent something; `None` after a command went out, until
+    /// `handle_timeout` tells the time.
+    last_activity: Option<Instant>,
+    created: Instant,
+}
+
+/// The client session.
+#[derive(Debug)]
+pub struct Client {
+    input: Vec<u8>,
+    data_out: Vec<u8>,
+    state: State,
+}
+
+impl Client {
+    /// A new session, waiting for the server's greeting.
+    pub fn new(config: ClientConfig, now: Instant) -> Self {
+        Self {
+            input: Vec::new(),
+            data_out: Vec::new(),
+            state: State {
+                tls: config.implicit_tls,
+                config,
+                phase: Phase::Setup,
+                mode: Mode::Line,
+                sent: VecDeque::from([Sent::Greeting]),
+                queue: VecDeque::new(),
+                events: VecDeque::new(),
+                capabilities: None,
+                timestamp: None,
+                utf8: false,
+                authenticated: false,
+                transmit: Vec::new(),
+                pos: 0,
+                scanned: 0,
+                last_activity: Some(now),
+                created: now,
+            },
+        }
+    }
+
+    /// The server's capabilities, once known.
+    pub fn capabilities(&self) -> Option<&Capabilities<'static>> {
+        self.state.capabilities.as_ref()
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.state.tls
+    }
+
+    /// Whether the login succeeded.
+    pub fn is_authenticated(&self) -> bool {
+        self.state.authenticated
+    }
+
+    /// Whether UTF8 mode is on (RFC 6856).
+    pub fn is_utf8(&self) -> bool {
+        self.state.utf8
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.state.phase == Phase::Closed
+    }
+
+    /// Feeds bytes read from the server. Drain [`Client::poll_event`] and
+    /// [`Client::poll_transmit`] afterwards.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.state.last_activity = Some(now);
+        if matches!(self.state.phase, Phase::Closed | Phase::AwaitTls) {
+            return;
+        }
+        self.input.extend_from_slice(data);
+    }
+
+    /// When [`Client::handle_timeout`] should be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let s = &self.state;
+        if s.sent.is_empty() || matches!(s.phase, Phase::Closed | Phase::AwaitTls) {
+            return None;
+        }
+        Some(
+            s.last_activity
+                .map_or(s.created, |t| t + s.config.limits.response_timeout),
+        )
+    }
+
+    /// Fails the session if the server has not answered in time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Some(deadline) = self.poll_timeout() else {
+            return;
+        };
+        if self.state.last_activity.is_none() {
+            self.state.last_activity = Some(now);
+        } else if now >= deadline {
+            self.state.fail(ClientError::Timeout);
+        }
+    }
+
+    /// Moves the bytes to send to the server into `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.state.transmit);
+    }
+
+    /// The next event, if any. See [`Event`].
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        // Release what the previous event borrowed.
+        self.data_out.clear();
+        if self.state.pos > 0 {
+            self.input.drain(..self.state.pos.min(self.input.len()));
+            self.state.pos = 0;
+        }
+        let Self {
+            input,
+            data_out,
+            state,
+        } = self;
+        loop {
+            if let Some(e) = state.events.pop_front() {
+                return Some(e);
+            }
+            match state.step(input, data_out) {
+                read::Step::Continue => {}
+                read::Step::Idle => return None,
+                read::Step::Data => return Some(Event::MessageData(data_out)),
+            }
+        }
+    }
+
+    /// The TLS handshake after [`Event::StartTls`] succeeded: CAPA is asked again.
+    pub fn tls_established(&mut self) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        if s.phase != Phase::AwaitTls {
+            return Err(ApiError::WrongState("no STLS in progress"));
+        }
+        self.input.clear();
+        s.pos = 0;
+        s.scanned = 0;
+        s.tls = true;
+        s.capabilities = None;
+        s.phase = Phase::Setup;
+        s.ask_capabilities();
+        Ok(())
+    }
+
+    /// Asks for the drop listing ([`Event::Stat`]).
+    pub fn stat(&mut self) -> Result<(), ApiError> {
+        self.state.request(Request::Stat)
+    }
+
+    /// Asks for the scan listing of one message ([`Event::Scan`]) or all
+    /// ([`Event::List`]).
+    pub fn list(&mut self, msg: Option<MessageNumber>) -> Result<(), ApiError> {
+        self.state.request(Request::List(msg))
+    }
+
+    /// Asks for the unique-id of one message ([`Event::UniqueId`]) or all
+    /// ([`Event::Uidl`]).
+    pub fn uidl(&mut self, msg: Option<MessageNumber>) -> Result<(), ApiError> {
+        self.state.request(Request::Uidl(msg))
+    }
+
+    /// Retrieves a message ([`Event::MessageStart`], [`Event::MessageData`]…,
+    /// [`Event::MessageEnd`]).
+    pub fn retr(&mut self, msg: MessageNumber) -> Result<(), ApiError> {
+        self.state.request(Request::Retr(msg))
+    }
+
+    /// Retrieves a message's header and first `lines` body lines, like [`Client::retr`].
+    pub fn top(&mut self, msg: MessageNumber, lines: u64) -> Result<(), ApiError> {
+        self.state.request(Request::Top(msg, lines))
+    }
+
+    /// Marks a message as deleted ([`Event::Deleted`]); it is removed at QUIT.
+    pub fn dele(&mut self, msg: MessageNumber) -> Result<(), ApiError> {
+        self.state.request(Request::Dele(msg))
+    }
+
+    /// Unmarks the deleted messages ([`Event::Reset`]).
+    pub fn rset(&mut self) -> Result<(), ApiError> {
+        self.state.request(Request::Rset)
+    }
+
+    /// Keeps the session alive ([`Event::Noop`]).
+    pub fn noop(&mut self) -> Result<(), ApiError> {
+        self.state.request(Request::Noop)
+    }
+
+    /// Ends the session ([`Event::Closed`]): after login, the server removes the messages
+    /// marked as deleted. Valid while [`Event::Ready`] holds; requests made before are
+    /// answered first.
+    pub fn quit(&mut self) -> Result<(), ApiError> {
+        self.state.request(Request::Quit)?;
+        self.state.phase = Phase::Quitting;
+        Ok(())
+    }
+}
+
+impl State {
+    fn send(&mut self, command: &Command<'_>, sent: Sent) {
+        // The session only builds commands from validated values.
+        let _ = codec::encode_command(command, &mut self.transmit);
+        self.sent.push_back(sent);
+        self.last_activity = None;
+    }
+
+    fn fail(&mut self, error: ClientError) {
+        self.events.push_back(Event::Failed(error));
+        self.phase = Phase::Closed;
+        self.sent.clear();
+        self.queue.clear();
+    }
+
+    fn request(&mut self, request: Request) -> Result<(), ApiError> {
+        if self.phase != Phase::Ready {
+            return Err(ApiError::WrongState(
+                "requests need the Ready state, before quit",
+            ));
+        }
+        let pipelining = self.config.pipelining
+            && self
+                .capabilities
+                .as_ref()
+                .is_some_and(Capabilities::pipelining);
+        if pipelining || (self.sent.is_empty() && self.queue.is_empty()) {
+            self.send(&request.command(), Sent::Request(request));
+        } else {
+            self.queue.push_back(request);
+        }
+        Ok(())
+    }
+
+    /// Without pipelining: sends the next queued request once the last one is answered.
+    fn send_next(&mut self) {
+        if self.sent.is_empty() {
+            if let Some(r) = self.queue.pop_front() {
+                self.send(&r.command(), Sent::Request(r));
+            }
+        }
+    }
+
+    fn ask_capabilities(&mut self) {
+        if self.config.capa {
+            self.send(&Command::Capa, Sent::Capa);
+        } else {
+            self.after_capabilities();
+        }
+    }
+
+    /// After CAPA: STLS, UTF8, then login.
+    fn after_capabilities(&mut self) {
+        let caps = self.capabilities.clone().unwrap_or_default();
+        if !self.tls && self.config.starttls != TlsPolicy::Never {
+            if caps.stls() {
+                self.send(&Command::Stls, Sent::Stls);
+                return;
+            }
+            if self.config.starttls == TlsPolicy::Required {
+                self.fail(ClientError::TlsNotOffered);
+                return;
+            }
+        }
+        if self.config.utf8 && !self.utf8 && caps.has("UTF8") {
+            self.send(&Command::Utf8, Sent::Utf8);
+            return;
+        }
+        self.login();
+    }
+
+    fn ready(&mut self) {
+        self.phase = Phase::Ready;
+        self.events.push_back(Event::Ready);
+    }
+
+    fn login(&mut self) {
+        let Some(creds) = self.config.credentials.clone() else {
+            self.ready();
+            return;
+        };
+        let caps = self.capabilities.clone();
+        let known = caps.is_some();
+        let caps = caps.unwrap_or_default();
+        if let (true, Some(ts)) = (self.config.apop, self.timestamp.clone()) {
+            let digest = crate::apop::digest(&ts, creds.password.expose());
+            let cmd = Command::Apop {
+                name: creds.user.clone(),
+                digest: digest.into(),
+            };
+            self.send(&cmd, Sent::Apop);
+        } else if self.config.sasl_plain && caps.sasl().contains(&Mechanism::PLAIN) {
+            let ir = base64_encode(&creds.to_plain());
+            // RFC 5034 §4: no initial response if the command would exceed 255 octets.
+            let with_ir = "AUTH PLAIN ".len() + ir.len() + 2 <= 255;
+            let cmd = Command::Auth {
+                mechanism: Mechanism::PLAIN,
+                initial: with_ir.then(|| AuthInitial::Base64(Secret::new(ir.into()))),
+            };
+            self.send(&cmd, Sent::AuthPlain { ir: with_ir });
+        } else if caps.user() || !known {
+            let cmd = Command::User {
+                name: creds.user.clone(),
+            };
+            self.send(&cmd, Sent::User);
+        } else {
+            self.fail(ClientError::NoLoginMethod);
+        }
+    }
+}
