@@ -177,11 +177,6 @@ impl UidSet {
             .iter()
             .filter_map(|&(lo, hi)| Some((Uid::new(lo)?, Uid::new(hi)?)))
     }
-
-    /// The smallest and largest bounds, if not empty.
-    pub(crate) fn bounds(&self) -> Option<(u32, u32)> {
-        Some((self.ranges.first()?.0, self.ranges.last()?.1))
-    }
 }
 
 impl FromIterator<Uid> for UidSet {
