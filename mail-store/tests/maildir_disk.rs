@@ -1,0 +1,301 @@
+//! The Maildir backend's on-disk format, durability across reopen, crash recovery and
+//! changes made by other programs.
+
+mod common;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use common::{TempDir, maildir_store};
+use mail_store::{
+    AccountName, AppendItem, ChangeKind, Content, ExpungeScope, FetchQuery, Flag, FlagOp, Flags,
+    Keyword, ListScope, MailStore, Session, SpecialUse, UidSet, block_on,
+    maildir::{MaildirOptions, MaildirStore},
+};
+
+fn alice(store: &MaildirStore) -> Session {
+    let a = AccountName::try_from("alice").unwrap();
+    if !block_on(store.account_exists(&a)).unwrap() {
+        block_on(store.create_account(&a)).unwrap();
+    }
+    Session::new(a)
+}
+
+fn msg(subject: &str) -> Vec<u8> {
+    format!("From: a@example.org\r\nSubject: {subject}\r\nMessage-ID: <{subject}@x>\r\n\r\nbody of {subject}\r\n").into_bytes()
+}
+
+fn append(store: &MaildirStore, s: &Session, mailbox: &str, subject: &str, flags: Flags) -> mail_store::Uid {
+    let mut up = store.upload();
+    up.write(&msg(subject)).unwrap();
+    let item = AppendItem { data: up, flags, internal_date: None };
+    block_on(store.append(s, mailbox, vec![item])).unwrap().uids[0]
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| e.file_name().into_string().unwrap()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn maildir(root: &Path) -> PathBuf {
+    root.join("alice").join("Maildir")
+}
+
+fn subjects(store: &MaildirStore, s: &Session, mailbox: &str) -> Vec<(String, Flags)> {
+    let q = FetchQuery { envelope: true, ..FetchQuery::default() };
+    block_on(store.fetch(s, mailbox, &UidSet::all(), q))
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.envelope.unwrap().subject.clone().unwrap(), m.flags))
+        .collect()
+}
+
+#[test]
+fn real_maildir_layout() {
+    let dir = TempDir::new("layout");
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    block_on(store.create_mailbox(&s, "Work.Ärger", Some(SpecialUse::Archive))).unwrap();
+    let flags = Flags::new()
+        .with(Flag::Seen)
+        .with(Flag::Answered)
+        .with(Flag::Flagged)
+        .with(Flag::Draft)
+        .with(Flag::Deleted)
+        .with_keyword(Keyword::try_from("$Forwarded").unwrap())
+        .with_keyword(Keyword::try_from("Custom").unwrap());
+    append(&store, &s, "INBOX", "a", flags);
+    append(&store, &s, "Work.Ärger", "b", Flags::new());
+    let md = maildir(dir.path());
+    let cur = files(&md.join("cur"));
+    assert_eq!(cur.len(), 1);
+    assert!(cur[0].ends_with(":2,DFPRST"), "{cur:?}");
+    assert!(cur[0].contains(",S=") && cur[0].contains(",W="), "{cur:?}");
+    assert!(files(&md.join("tmp")).is_empty());
+    let folder = md.join(".Work.&AMQ-rger");
+    assert!(folder.join("maildirfolder").exists());
+    assert!(md.join(".Work").join("maildirfolder").exists(), "parents are folders too");
+    let cur = files(&folder.join("cur"));
+    assert!(cur[0].ends_with(":2,"), "{cur:?}");
+    assert_eq!(fs::read(folder.join("cur").join(&cur[0])).unwrap(), msg("b"));
+    // Flag changes rename the file, letters in ASCII order.
+    block_on(store.store_flags(&s, "Work.Ärger", &UidSet::all(), FlagOp::Replace(Flags::new().with(Flag::Seen).with(Flag::Flagged)), None)).unwrap();
+    let cur = files(&folder.join("cur"));
+    assert!(cur[0].ends_with(":2,FS"), "{cur:?}");
+    // Delivery without flags lands in new/.
+    let mut up = store.upload();
+    up.write(&msg("delivered")).unwrap();
+    let r = block_on(store.deliver(up, &[mail_store::Recipient::inbox(s.account().clone())]));
+    assert!(r[0].is_ok());
+    let new = files(&md.join("new"));
+    assert_eq!(new.len(), 1);
+    assert!(!new[0].contains(":2,"));
+    // Reading it as seen moves it to cur/.
+    block_on(store.store_flags(&s, "INBOX", &UidSet::single(r[0].as_ref().unwrap().uid), FlagOp::Add(Flags::new().with(Flag::Seen)), None)).unwrap();
+    assert!(files(&md.join("new")).is_empty());
+    assert_eq!(files(&md.join("cur")).len(), 2);
+}
+
+#[test]
+fn everything_survives_reopen() {
+    let dir = TempDir::new("reopen");
+    let (status, subjects_before, uid_b) = {
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        block_on(store.create_mailbox(&s, "Sent", Some(SpecialUse::Sent))).unwrap();
+        block_on(store.subscribe(&s, "Sent")).unwrap();
+        block_on(store.set_quota(s.account(), mail_store::QuotaLimits { storage_bytes: Some(1 << 20), messages: None })).unwrap();
+        let kw = Keyword::try_from("Project").unwrap();
+        append(&store, &s, "INBOX", "a", Flags::new().with_keyword(kw.clone()));
+        let b = append(&store, &s, "INBOX", "b", Flags::new());
+        let c = append(&store, &s, "INBOX", "c", Flags::new());
+        block_on(store.store_flags(&s, "INBOX", &UidSet::single(b), FlagOp::Add(Flags::new().with(Flag::Seen)), None)).unwrap();
+        block_on(store.expunge(&s, "INBOX", ExpungeScope::Uids(UidSet::single(c)))).unwrap();
+        block_on(store.take_recent(&s, "INBOX")).unwrap();
+        (block_on(store.status(&s, "INBOX")).unwrap(), subjects(&store, &s, "INBOX"), b)
+    };
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let again = block_on(store.status(&s, "INBOX")).unwrap();
+    assert_eq!(again, status);
+    assert_eq!(subjects(&store, &s, "INBOX"), subjects_before);
+    let ch = block_on(store.changes_since(&s, "INBOX", 0)).unwrap();
+    assert_eq!(ch.expunged.len(), 1, "the expunge log survives");
+    let list = block_on(store.list(&s, "*", ListScope::Subscribed)).unwrap();
+    assert_eq!(list[0].name, "Sent");
+    assert_eq!(list[0].special_use, Some(SpecialUse::Sent));
+    assert_eq!(block_on(store.quota(&s)).unwrap().resources.len(), 1);
+    // New UIDs continue after the old ones.
+    let d = append(&store, &s, "INBOX", "d", Flags::new());
+    assert!(d.get() > uid_b.get() + 1);
+}
+
+#[test]
+fn second_store_on_the_same_account_is_refused() {
+    let dir = TempDir::new("lock");
+    let one = maildir_store(dir.path());
+    alice(&one);
+    let two = maildir_store(dir.path());
+    let a = AccountName::try_from("alice").unwrap();
+    assert!(block_on(two.status(&Session::new(a.clone()), "INBOX")).is_err());
+    drop(one);
+    assert!(block_on(two.status(&Session::new(a), "INBOX")).is_ok());
+}
+
+/// A crash leaves: a half-written file in tmp/, a finished message in new/ that was never
+/// indexed, a file in cur/ the index does not know, an index entry whose file is gone, and
+/// a torn last journal line. Opening repairs all of it.
+#[test]
+fn crash_recovery() {
+    let dir = TempDir::new("crash");
+    let md = maildir(dir.path());
+    let (uidvalidity, uidnext, kept) = {
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        let a = append(&store, &s, "INBOX", "kept", Flags::new().with(Flag::Flagged));
+        let b = append(&store, &s, "INBOX", "lost", Flags::new());
+        let st = block_on(store.status(&s, "INBOX")).unwrap();
+        // The file of b disappears (the index now points at a missing file).
+        let cur = files(&md.join("cur"));
+        let lost = cur.iter().find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("lost")).unwrap();
+        fs::remove_file(md.join("cur").join(lost)).unwrap();
+        let _ = b;
+        (st.uidvalidity, st.uidnext, a)
+    };
+    fs::write(md.join("tmp").join("1700000000.M1P1.crashed"), b"Subject: half").unwrap();
+    fs::write(md.join("new").join("1700000001.M1P1.delivered"), msg("unindexed-new")).unwrap();
+    fs::write(md.join("cur").join("1700000002.M1P1.written:2,S"), msg("unindexed-cur")).unwrap();
+    let mut log = fs::OpenOptions::new().append(true).open(md.join("mailstore-log")).unwrap();
+    std::io::Write::write_all(&mut log, b"0123456789abcdef [{\"X\":{\"uid\":1,\"mod").unwrap();
+    drop(log);
+
+    let opts = MaildirOptions { stale_tmp_age: Duration::ZERO, ..MaildirOptions::default() };
+    let store = MaildirStore::open(dir.path(), opts).unwrap();
+    let s = alice(&store);
+    assert!(files(&md.join("tmp")).is_empty(), "stale tmp/ files are removed");
+    let st = block_on(store.status(&s, "INBOX")).unwrap();
+    assert_eq!(st.uidvalidity, uidvalidity, "an intact index keeps its UIDs");
+    let got = subjects(&store, &s, "INBOX");
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].0, "kept");
+    assert!(got[0].1.contains(Flag::Flagged));
+    let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert!(names.contains(&"unindexed-new") && names.contains(&"unindexed-cur"));
+    assert!(got.iter().find(|g| g.0 == "unindexed-cur").unwrap().1.contains(Flag::Seen));
+    let uids: Vec<u32> = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta())).unwrap().iter().map(|m| m.uid.get()).collect();
+    assert_eq!(uids[0], kept.get());
+    assert!(uids[1] >= uidnext.get() && uids[2] > uids[1], "new files get new UIDs: {uids:?}");
+    let ch = block_on(store.changes_since(&s, "INBOX", 0)).unwrap();
+    assert_eq!(ch.expunged.len(), 1, "the missing file is expunged");
+    // Content of a recovered message is served.
+    let full = FetchQuery { content: Some(Content::Full), ..FetchQuery::default() };
+    let m = block_on(store.fetch(&s, "INBOX", &UidSet::single(mail_store::Uid::new(uids[1]).unwrap()), full)).unwrap();
+    assert!(m[0].content.as_ref().unwrap().starts_with(b"From:"));
+    drop(store);
+    // A destroyed index: the messages stay, under a new, larger UIDVALIDITY.
+    fs::write(md.join("mailstore-index"), b"garbage").unwrap();
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let st2 = block_on(store.status(&s, "INBOX")).unwrap();
+    assert_eq!(st2.messages, 3);
+    assert!(st2.uidvalidity > uidvalidity);
+}
+
+/// The snapshot is rewritten as the journal grows and what it holds is the same.
+#[test]
+fn journal_compaction() {
+    let dir = TempDir::new("compact");
+    let opts = || MaildirOptions { fsync: false, ..MaildirOptions::default() };
+    let before = {
+        let store = MaildirStore::open(dir.path(), opts()).unwrap();
+        let s = alice(&store);
+        let u = append(&store, &s, "INBOX", "x", Flags::new());
+        for i in 0..2100 {
+            let op = if i % 2 == 0 { FlagOp::Add(Flags::new().with(Flag::Seen)) } else { FlagOp::Remove(Flags::new().with(Flag::Seen)) };
+            block_on(store.store_flags(&s, "INBOX", &UidSet::single(u), op, None)).unwrap();
+        }
+        block_on(store.status(&s, "INBOX")).unwrap()
+    };
+    let log = fs::read_to_string(maildir(dir.path()).join("mailstore-log")).unwrap();
+    assert!(log.lines().count() < 200, "the journal was compacted");
+    let store = MaildirStore::open(dir.path(), opts()).unwrap();
+    let s = alice(&store);
+    assert_eq!(block_on(store.status(&s, "INBOX")).unwrap(), before);
+}
+
+/// Another program delivers into new/, marks a message read by renaming it, and deletes
+/// one: the store notices before the next operation and tells watchers.
+#[test]
+fn changes_by_other_programs() {
+    let dir = TempDir::new("external");
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let a = append(&store, &s, "INBOX", "a", Flags::new());
+    let b = append(&store, &s, "INBOX", "b", Flags::new());
+    let watcher = block_on(store.watch(&s, "INBOX")).unwrap();
+    let md = maildir(dir.path());
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(md.join("new").join("1800000000.M1P9.other"), msg("external")).unwrap();
+    let cur = files(&md.join("cur"));
+    let fa = cur.iter().find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("a")).unwrap();
+    let fb = cur.iter().find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("b")).unwrap();
+    fs::rename(md.join("cur").join(fa), md.join("cur").join(format!("{}:2,RS", fa.split(':').next().unwrap()))).unwrap();
+    fs::remove_file(md.join("cur").join(fb)).unwrap();
+    let got = subjects(&store, &s, "INBOX");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, "a");
+    assert!(got[0].1.contains(Flag::Seen) && got[0].1.contains(Flag::Answered));
+    assert_eq!(got[1].0, "external");
+    let mut kinds = Vec::new();
+    while let Some(ev) = watcher.recv_timeout(Duration::from_millis(200)) {
+        assert_eq!(ev.origin, mail_store::SessionId::EXTERNAL);
+        kinds.push(ev.kind);
+    }
+    assert!(kinds.iter().any(|k| matches!(k, ChangeKind::Expunged { uids, .. } if uids == &vec![b])), "{kinds:?}");
+    assert!(kinds.iter().any(|k| matches!(k, ChangeKind::Appended { .. })));
+    assert!(kinds.iter().any(|k| matches!(k, ChangeKind::FlagsChanged(f) if f[0].uid == a)));
+}
+
+/// The store's futures are Send and run from tasks of a multi-threaded tokio runtime, with
+/// the blocking work on tokio's blocking pool.
+#[test]
+fn runs_on_tokio_from_spawned_tasks() {
+    let dir = TempDir::new("tokio");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let opts = MaildirOptions {
+            executor: mail_store::Executor::from_fn(|job| {
+                tokio::task::spawn_blocking(job);
+            }),
+            ..MaildirOptions::default()
+        };
+        let store = std::sync::Arc::new(MaildirStore::open(dir.path(), opts).unwrap());
+        let a = AccountName::try_from("alice").unwrap();
+        store.create_account(&a).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = std::sync::Arc::clone(&store);
+            let s = Session::new(a.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut up = store.upload();
+                up.write(&msg(&format!("t{i}"))).unwrap();
+                store.append(&s, "INBOX", vec![AppendItem::new(up)]).await.unwrap().uids[0]
+            }));
+        }
+        let mut uids = Vec::new();
+        for t in tasks {
+            uids.push(t.await.unwrap());
+        }
+        uids.sort_unstable();
+        uids.dedup();
+        assert_eq!(uids.len(), 8);
+        let s = Session::new(a);
+        assert_eq!(store.status(&s, "INBOX").await.unwrap().messages, 8);
+    });
+}
