@@ -187,6 +187,27 @@ impl<B: Clone> Account<B> {
     }
 }
 
+/// `data` with every bare LF turned into CRLF, or `None` if it has none.
+pub(crate) fn to_crlf(data: &[u8]) -> Option<Vec<u8>> {
+    let bare = data
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || data[i - 1] != b'\r'));
+    if !bare {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+    let mut prev = 0u8;
+    for &b in data {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    Some(out)
+}
+
 /// Counts octets with every bare LF counted as CRLF.
 pub(crate) fn crlf_size(data: &[u8]) -> u64 {
     let mut extra = 0u64;
@@ -1140,6 +1161,12 @@ fn prepare(
     flags: Flags,
     date: Option<InternalDate>,
 ) -> Result<(MessageMeta<()>, MimeInfo)> {
+    // The store keeps and serves messages with CRLF line ends, the form IMAP and POP3 send,
+    // so that sizes, BODYSTRUCTURE offsets and the octets served always agree.
+    if let Some(fixed) = to_crlf(&data.bytes()?) {
+        let spool = std::mem::replace(data, Upload::from_bytes(fixed));
+        drop(spool);
+    }
     let bytes = data.bytes()?;
     let mime = MimeInfo::parse(&bytes);
     let meta = MessageMeta {

@@ -15,7 +15,7 @@ use super::{
     names::{flags_from_info, folder_dir, folder_name, info_for, info_matches, split_info},
 };
 use crate::{
-    engine::{AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Record, crlf_size},
+    engine::{AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Record, crlf_size, to_crlf},
     error::{Result, StoreError},
     mime::MimeInfo,
     types::{AccountName, Flags, InternalDate, Keyword, UidValidity},
@@ -234,6 +234,7 @@ impl Disk {
     /// by other programs change flags, files not indexed get UIDs.
     fn scan(&self, dir: &Path, state: &MailboxState<FileRef>) -> Result<Vec<Record<FileRef>>> {
         let files = Self::list_files(dir)?;
+        let dovecot_kw = Self::dovecot_keywords(dir);
         let modseq = state.next_modseq();
         let mut records = Vec::new();
         let mut known = HashSet::with_capacity(state.messages.len());
@@ -244,11 +245,19 @@ impl Disk {
                 Some((file, is_new)) => {
                     known.insert(base);
                     if *file != m.blob.file || *is_new != m.blob.new {
-                        let (sys, _) = flags_from_info(split_info(file).1);
+                        let (sys, letters) = flags_from_info(split_info(file).1);
                         let mut flags = sys;
+                        // Keywords Dovecot keeps as letters come from the name; the others
+                        // live only in our index.
                         for k in m.flags.keywords() {
-                            if !k.as_str().eq_ignore_ascii_case(Keyword::FORWARDED) {
+                            let lettered = dovecot_kw.iter().any(|d| d.eq_ignore_ascii_case(k.as_str()));
+                            if !k.as_str().eq_ignore_ascii_case(Keyword::FORWARDED) && !lettered {
                                 flags.insert_keyword(k.clone());
+                            }
+                        }
+                        for i in letters {
+                            if let Some(k) = dovecot_kw.get(i).and_then(|k| Keyword::try_from(k.as_str()).ok()) {
+                                flags.insert_keyword(k);
                             }
                         }
                         records.push(Record::Flags {
@@ -272,12 +281,13 @@ impl Disk {
         }
         // Maildir names start with the delivery time: sorting keeps arrival order.
         fresh.sort();
-        let keywords = Self::dovecot_keywords(dir);
+        let keywords = &dovecot_kw;
         let mut next = state.header.uidnext;
         for (base, (file, is_new)) in fresh {
             let path = dir.join(if *is_new { "new" } else { "cur" }).join(file);
             let data = match fs::read(&path) {
-                Ok(d) => d,
+                // Other programs (Dovecot, MDAs) store LF line ends; we serve CRLF.
+                Ok(d) => to_crlf(&d).unwrap_or(d),
                 Err(e) if not_found(&e) => continue,
                 Err(e) => return Err(e.into()),
             };
@@ -343,7 +353,7 @@ impl Disk {
             return Ok(m);
         }
         let data = fs::read(Self::locate(dir, blob)?)?;
-        Ok(MimeInfo::parse(&data))
+        Ok(MimeInfo::parse(&to_crlf(&data).unwrap_or(data)))
     }
 
     fn new_base(meta: &MessageMeta<()>) -> String {
@@ -363,6 +373,24 @@ impl Disk {
         fs::rename(&tmp, dst)?;
         Ok(())
     }
+}
+
+/// The other programs' letters of `old_info`, with the letters of Dovecot's keywords set to
+/// match `flags` (`dovecot-keywords` maps `a`–`z` to keywords).
+fn dovecot_letters(dovecot_kw: &[String], flags: &Flags, old_info: &str) -> String {
+    if dovecot_kw.is_empty() {
+        return old_info.to_owned();
+    }
+    let mut out: String = old_info
+        .chars()
+        .filter(|c| !c.is_ascii_lowercase() || dovecot_kw.get((*c as usize) - ('a' as usize)).is_none_or(String::is_empty))
+        .collect();
+    for (i, k) in dovecot_kw.iter().enumerate().take(26) {
+        if !k.is_empty() && flags.has_keyword(k) {
+            out.push(char::from(b'a' + u8::try_from(i).unwrap_or(0)));
+        }
+    }
+    out
 }
 
 fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
@@ -611,7 +639,8 @@ impl Backend for Disk {
     fn set_flags(&self, a: &AccountName, mailbox: &str, blob: &FileRef, flags: &Flags) -> Result<FileRef> {
         let dir = self.mailbox_dir(a, mailbox);
         let (base, info) = split_info(&blob.file);
-        let file = format!("{base}{}", info_for(flags, info));
+        let info = dovecot_letters(&Self::dovecot_keywords(&dir), flags, info);
+        let file = format!("{base}{}", info_for(flags, &info));
         if file == blob.file && !blob.new {
             return Ok(blob.clone());
         }
@@ -639,7 +668,8 @@ impl Backend for Disk {
 
     fn read_message(&self, a: &AccountName, mailbox: &str, blob: &FileRef) -> Result<Vec<u8>> {
         let dir = self.mailbox_dir(a, mailbox);
-        Ok(fs::read(Self::locate(&dir, blob)?)?)
+        let data = fs::read(Self::locate(&dir, blob)?)?;
+        Ok(to_crlf(&data).unwrap_or(data))
     }
 
     fn read_mime(&self, a: &AccountName, mailbox: &str, blob: &FileRef) -> Result<Arc<MimeInfo>> {

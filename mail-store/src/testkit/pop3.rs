@@ -34,7 +34,7 @@ pub fn pop3_maildrop<S: MailStore>(fx: Fixture<S>) {
     let body = block_on(store.pop3_retrieve(&s, &drop1.lease, a, true)).unwrap();
     assert_eq!(body, message("a", "body"));
     let body = block_on(store.pop3_retrieve(&s, &drop1.lease, b, false)).unwrap();
-    assert_eq!(body, lf);
+    assert_eq!(body, b"Subject: lf\r\n\r\nbare\r\nlf\r\n");
     let flags = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta())).unwrap();
     assert!(flags[0].flags.contains(Flag::Seen));
     assert!(!flags[1].flags.contains(Flag::Seen));

@@ -1,0 +1,289 @@
+//! Differential test against Debian's Dovecot (`apt-get install -y dovecot-imapd`): Dovecot
+//! serves a Maildir our backend wrote and sees the same messages and flags; then our backend
+//! opens what Dovecot changed (APPEND, STORE, EXPUNGE, CREATE) and serves the same.
+//!
+//! Dovecot runs unprivileged on loopback with its own configuration in a temporary
+//! directory; IMAP is driven with Python's imaplib (`python3 -c`). The test is skipped, with
+//! a message, when `dovecot` or `python3` is not installed.
+
+mod common;
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{TempDir, maildir_store};
+use mail_store::{
+    AccountName, AppendItem, FetchQuery, Flag, Flags, Keyword, MailStore, Recipient, Session,
+    SpecialUse, UidSet, block_on, maildir::MaildirStore,
+};
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+struct Dovecot {
+    conf: PathBuf,
+    child: Child,
+    port: u16,
+}
+
+impl Dovecot {
+    fn start(dir: &Path, mail_root: &Path) -> Dovecot {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        fs::write(dir.join("passwd"), "alice:{PLAIN}secret\n").unwrap();
+        let conf = dir.join("dovecot.conf");
+        fs::write(
+            &conf,
+            format!(
+                r#"instance_name = mailstore-test-{pid}-{port}
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 100
+mail_location = maildir:{root}/%u/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = .
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={root}/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"#,
+                pid = std::process::id(),
+                d = dir.display(),
+                root = mail_root.display(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new("dovecot")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-F")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dovecot");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "dovecot did not listen: {}", fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Dovecot { conf, child, port }
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new("dovecot").arg("-c").arg(&self.conf).arg("stop").status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Python: dump every mailbox as {name: [[subject, [flags]], ...]} in UID order.
+const DUMP: &str = r#"
+import imaplib, json, re, sys
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+M.login('alice', 'secret')
+out = {}
+typ, boxes = M.list('""', '*')
+for line in boxes:
+    name = line.decode().rsplit(' ', 1)[1].strip('"')
+    M.select('"%s"' % name, readonly=True)
+    typ, data = M.uid('FETCH', '1:*', '(FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
+    msgs = []
+    for item in data:
+        if not isinstance(item, tuple):
+            continue
+        meta = item[0].decode()
+        flags = re.search(r'FLAGS \(([^)]*)\)', meta).group(1).split()
+        size = int(re.search(r'RFC822.SIZE (\d+)', meta).group(1))
+        subject = item[1].decode().split(':', 1)[1].strip()
+        msgs.append([subject, sorted(f for f in flags if f != '\\Recent'), size])
+    out[name] = msgs
+print(json.dumps(out))
+M.logout()
+"#;
+
+/// Python: change things through Dovecot.
+const CHANGE: &str = r#"
+import imaplib, sys, time
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+M.login('alice', 'secret')
+def msg(s):
+    return ('From: dove@example.org\r\nSubject: %s\r\nMessage-ID: <%s@dove>\r\n\r\nwritten by dovecot\r\n' % (s, s)).encode()
+assert M.create('Dove')[0] == 'OK'
+assert M.append('Dove', r'(\Seen)', imaplib.Time2Internaldate(time.time()), msg('dove-1'))[0] == 'OK'
+assert M.append('Dove', r'(\Flagged $Label1)', imaplib.Time2Internaldate(time.time()), msg('dove-2'))[0] == 'OK'
+assert M.append('INBOX', None, imaplib.Time2Internaldate(time.time()), msg('dove-inbox'))[0] == 'OK'
+M.select('INBOX')
+typ, data = M.uid('SEARCH', None, 'SUBJECT', 'plain')
+uid = data[0].split()[0]
+assert M.uid('STORE', uid, '+FLAGS', r'(\Seen \Answered $Label2)')[0] == 'OK'
+typ, data = M.uid('SEARCH', None, 'DELETED')
+assert len(data[0].split()) == 1, data
+assert M.expunge()[0] == 'OK'
+M.logout()
+print('ok')
+"#;
+
+fn python(script: &str, port: u16) -> String {
+    let out = Command::new("python3").arg("-c").arg(script).arg(port.to_string()).output().unwrap();
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn message(subject: &str) -> Vec<u8> {
+    format!("From: alice@example.org\r\nTo: bob@example.org\r\nSubject: {subject}\r\nMessage-ID: <{subject}@ours>\r\n\r\nwritten by mail-store\r\n").into_bytes()
+}
+
+fn imap_flags(f: &Flags) -> Vec<String> {
+    let mut v: Vec<String> = f
+        .system()
+        .map(|f| f.as_str().to_owned())
+        .chain(f.keywords().iter().map(|k| k.as_str().to_owned()))
+        .collect();
+    v.sort();
+    v
+}
+
+type Dump = BTreeMap<String, Vec<(String, Vec<String>, u64)>>;
+
+/// What our store holds, in the same shape as the Python dump.
+fn ours(store: &MaildirStore, s: &Session) -> Dump {
+    let mut out = Dump::new();
+    for m in block_on(store.list(s, "*", mail_store::ListScope::All)).unwrap() {
+        let q = FetchQuery { envelope: true, ..FetchQuery::default() };
+        let msgs = block_on(store.fetch(s, &m.name, &UidSet::all(), q)).unwrap();
+        out.insert(
+            m.name,
+            msgs.into_iter()
+                .map(|f| (f.envelope.unwrap().subject.clone().unwrap(), imap_flags(&f.flags), f.size))
+                .collect(),
+        );
+    }
+    out
+}
+
+fn without_forwarded(mut d: Dump) -> Dump {
+    for msgs in d.values_mut() {
+        for m in msgs {
+            m.1.retain(|f| f != "$Forwarded");
+        }
+    }
+    d
+}
+
+#[test]
+fn dovecot_reads_our_maildir_and_we_read_dovecots() {
+    if !have("dovecot") || !have("python3") {
+        eprintln!("SKIPPED: dovecot or python3 not installed (apt-get install -y dovecot-imapd)");
+        return;
+    }
+    let tmp = TempDir::new("dovecot");
+    let mail_root = tmp.path().join("mail");
+    let alice = AccountName::try_from("alice").unwrap();
+    let s = Session::new(alice.clone());
+    let fwd = Keyword::try_from("$Forwarded").unwrap();
+    let expected_before = {
+        let store = maildir_store(&mail_root);
+        block_on(store.create_account(&alice)).unwrap();
+        block_on(store.create_mailbox(&s, "Work.Ärger", Some(SpecialUse::Archive))).unwrap();
+        let items = [
+            ("plain", Flags::new()),
+            ("seen", Flags::new().with(Flag::Seen)),
+            ("answered-flagged", Flags::new().with(Flag::Answered).with(Flag::Flagged).with_keyword(fwd.clone())),
+            ("deleted-draft", Flags::new().with(Flag::Deleted).with(Flag::Draft)),
+        ];
+        for (subject, flags) in items {
+            let mut up = store.upload();
+            up.write(&message(subject)).unwrap();
+            block_on(store.append(&s, "INBOX", vec![AppendItem { data: up, flags, internal_date: None }])).unwrap();
+        }
+        let mut up = store.upload();
+        up.write(&message("in-folder")).unwrap();
+        block_on(store.append(&s, "Work.Ärger", vec![AppendItem { data: up, flags: Flags::new().with(Flag::Seen), internal_date: None }])).unwrap();
+        let mut up = store.upload();
+        up.write(&message("delivered")).unwrap();
+        assert!(block_on(store.deliver(up, &[Recipient::inbox(alice.clone())]))[0].is_ok());
+        ours(&store, &s)
+    };
+    let status = Command::new("chown").args(["-R", "dovecot:dovecot"]).arg(&mail_root).status().unwrap();
+    assert!(status.success());
+
+    // Dovecot sees our messages and flags.
+    let dump: Dump = {
+        let dovecot = Dovecot::start(tmp.path(), &mail_root);
+        let json = python(DUMP, dovecot.port);
+        let raw: BTreeMap<String, Vec<(String, Vec<String>, u64)>> = serde_json::from_str(&json).unwrap();
+        // Dovecot names folders in modified UTF-7 on the wire.
+        raw.into_iter().map(|(k, v)| (k.replace("&AMQ-", "Ä"), v)).collect()
+    };
+    // "Work" exists as a parent folder. Dovecot 2.3 shows no IMAP flag for the Maildir `P`
+    // letter that we write for $Forwarded, so that keyword is left out of the comparison.
+    let mut expected = without_forwarded(expected_before.clone());
+    expected.entry("Work".into()).or_default();
+    assert_eq!(dump, expected, "Dovecot's view of our Maildir");
+
+    // Dovecot changes things; then we open what it wrote.
+    {
+        let dovecot = Dovecot::start(tmp.path(), &mail_root);
+        assert_eq!(python(CHANGE, dovecot.port).trim(), "ok");
+        let json = python(DUMP, dovecot.port);
+        let after: Dump = serde_json::from_str(&json).unwrap();
+        let after: Dump = after.into_iter().map(|(k, v)| (k.replace("&AMQ-", "Ä"), v)).collect();
+        drop(dovecot);
+        let store = maildir_store(&mail_root);
+        let s = Session::new(alice.clone());
+        let mine = ours(&store, &s);
+        assert_eq!(without_forwarded(mine.clone()), after, "our view of Dovecot's Maildir");
+        let kept = mine["INBOX"].iter().find(|m| m.0 == "answered-flagged").unwrap();
+        assert!(kept.1.contains(&"$Forwarded".to_owned()), "P survives Dovecot's renames");
+        // The messages we had keep their UIDs (our index survived Dovecot's changes).
+        let inbox = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery { envelope: true, ..FetchQuery::default() })).unwrap();
+        assert_eq!(inbox[0].uid.get(), 1);
+        assert_eq!(inbox[0].envelope.as_ref().unwrap().subject.as_deref(), Some("plain"));
+        assert!(inbox[0].flags.has_keyword("$Label2"));
+        let dove = &mine["Dove"];
+        assert_eq!(dove.len(), 2);
+        assert_eq!(dove[1].1, vec!["$Label1".to_owned(), "\\Flagged".to_owned()]);
+        assert!(mine["INBOX"].iter().all(|m| m.0 != "deleted-draft"));
+        assert!(mine["INBOX"].iter().any(|m| m.0 == "dove-inbox"));
+    }
+}
