@@ -9,8 +9,7 @@ use std::borrow::Cow;
 
 use common::{ClientItem, assert_strict_prefixes_incomplete, chunkings, read_commands};
 use pop3_proto::{
-    AuthInitial, Command, DecodeError, Expect, Limits, Mechanism, MessageNumber, Secret,
-    Status,
+    AuthInitial, Command, DecodeError, Expect, Limits, Mechanism, MessageNumber, Secret, Status,
     codec::{self, SaslLine},
 };
 use proptest::prelude::*;
@@ -51,11 +50,17 @@ fn known_answers() -> Vec<(&'static [u8], Command<'static>, bool)> {
         // RFC 1939 §4, §7: AUTHORIZATION.
         c(b"USER mrose\r\n", user("mrose")),
         c("USER j\u{f6}rg\r\n".as_bytes(), user("j\u{f6}rg")),
-        c(b"USER a!#$%&'*+-/=?^_`{|}~@example.org\r\n", user("a!#$%&'*+-/=?^_`{|}~@example.org")),
+        c(
+            b"USER a!#$%&'*+-/=?^_`{|}~@example.org\r\n",
+            user("a!#$%&'*+-/=?^_`{|}~@example.org"),
+        ),
         l(b"user mrose\r\n", user("mrose")),
         c(b"PASS secret\r\n", pass("secret")),
         c(b"PASS secret with spaces\r\n", pass("secret with spaces")),
-        c(b"PASS  leading and trailing \r\n", pass(" leading and trailing ")),
+        c(
+            b"PASS  leading and trailing \r\n",
+            pass(" leading and trailing "),
+        ),
         c(b"PASS \r\n", pass("")),
         c(b"PASS tab\there\r\n", pass("tab\there")),
         c(
@@ -79,7 +84,12 @@ fn known_answers() -> Vec<(&'static [u8], Command<'static>, bool)> {
         c(b"STAT\r\n", Command::Stat),
         c(b"LIST\r\n", Command::List { msg: None }),
         c(b"LIST 1\r\n", Command::List { msg: Some(n(1)) }),
-        c(b"LIST 4294967295\r\n", Command::List { msg: Some(n(u32::MAX)) }),
+        c(
+            b"LIST 4294967295\r\n",
+            Command::List {
+                msg: Some(n(u32::MAX)),
+            },
+        ),
         l(b"LIST 007\r\n", Command::List { msg: Some(n(7)) }),
         c(b"RETR 1\r\n", Command::Retr { msg: n(1) }),
         l(b"retr 12\r\n", Command::Retr { msg: n(12) }),
@@ -87,11 +97,26 @@ fn known_answers() -> Vec<(&'static [u8], Command<'static>, bool)> {
         c(b"NOOP\r\n", Command::Noop),
         c(b"RSET\r\n", Command::Rset),
         // RFC 1939 §7: optional commands.
-        c(b"TOP 1 10\r\n", Command::Top { msg: n(1), lines: 10 }),
-        c(b"TOP 1 0\r\n", Command::Top { msg: n(1), lines: 0 }),
+        c(
+            b"TOP 1 10\r\n",
+            Command::Top {
+                msg: n(1),
+                lines: 10,
+            },
+        ),
+        c(
+            b"TOP 1 0\r\n",
+            Command::Top {
+                msg: n(1),
+                lines: 0,
+            },
+        ),
         c(
             b"TOP 3 18446744073709551615\r\n",
-            Command::Top { msg: n(3), lines: u64::MAX },
+            Command::Top {
+                msg: n(3),
+                lines: u64::MAX,
+            },
         ),
         c(b"UIDL\r\n", Command::Uidl { msg: None }),
         c(b"UIDL 1\r\n", Command::Uidl { msg: Some(n(1)) }),
@@ -101,20 +126,44 @@ fn known_answers() -> Vec<(&'static [u8], Command<'static>, bool)> {
         // RFC 5034 §4.
         c(b"AUTH\r\n", Command::AuthList),
         c(b"AUTH PLAIN\r\n", auth("PLAIN", None)),
-        c(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", auth("PLAIN", b64("AGFsaWNlAHNlY3JldA=="))),
+        c(
+            b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+            auth("PLAIN", b64("AGFsaWNlAHNlY3JldA==")),
+        ),
         c(b"AUTH PLAIN =\r\n", auth("PLAIN", Some(AuthInitial::Empty))),
         l(b"auth plain dGVzdA==\r\n", auth("PLAIN", b64("dGVzdA=="))),
         c(
             b"AUTH SCRAM-SHA-256 biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=\r\n",
-            auth("SCRAM-SHA-256", b64("biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=")),
+            auth(
+                "SCRAM-SHA-256",
+                b64("biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8="),
+            ),
         ),
-        c(b"AUTH X_OAUTH2-01234567\r\n", auth("X_OAUTH2-01234567", None)),
+        c(
+            b"AUTH X_OAUTH2-01234567\r\n",
+            auth("X_OAUTH2-01234567", None),
+        ),
         // RFC 6856 §2–3.
         c(b"UTF8\r\n", Command::Utf8),
         c(b"LANG\r\n", Command::Lang { range: None }),
-        c(b"LANG es\r\n", Command::Lang { range: Some("es".into()) }),
-        c(b"LANG en-boont\r\n", Command::Lang { range: Some("en-boont".into()) }),
-        c(b"LANG *\r\n", Command::Lang { range: Some("*".into()) }),
+        c(
+            b"LANG es\r\n",
+            Command::Lang {
+                range: Some("es".into()),
+            },
+        ),
+        c(
+            b"LANG en-boont\r\n",
+            Command::Lang {
+                range: Some("en-boont".into()),
+            },
+        ),
+        c(
+            b"LANG *\r\n",
+            Command::Lang {
+                range: Some("*".into()),
+            },
+        ),
     ]
 }
 
@@ -130,13 +179,21 @@ fn known_answers_decode_and_encode() {
         if canonical {
             assert_eq!(out, wire, "re-encoding {:?}", String::from_utf8_lossy(wire));
         } else {
-            assert_ne!(out, wire, "mark it canonical: {:?}", String::from_utf8_lossy(wire));
+            assert_ne!(
+                out,
+                wire,
+                "mark it canonical: {:?}",
+                String::from_utf8_lossy(wire)
+            );
             assert_eq!(codec::decode_command(&out).unwrap().1, value);
         }
         // Pipelined: what follows is left alone.
         let mut two = wire.to_vec();
         two.extend_from_slice(b"NOOP\r\n");
-        assert_eq!(codec::decode_command(&two).unwrap(), (&b"NOOP\r\n"[..], value));
+        assert_eq!(
+            codec::decode_command(&two).unwrap(),
+            (&b"NOOP\r\n"[..], value)
+        );
     }
 }
 
@@ -179,7 +236,12 @@ fn response_kinds() {
     ];
     for (wire, want) in table {
         let (_, cmd) = codec::decode_command(wire).unwrap();
-        assert_eq!(cmd.response_kind(), *want, "{:?}", String::from_utf8_lossy(wire));
+        assert_eq!(
+            cmd.response_kind(),
+            *want,
+            "{:?}",
+            String::from_utf8_lossy(wire)
+        );
     }
 }
 
@@ -201,9 +263,18 @@ fn negative_table_says_what_and_where() {
         (b"STAT x\r\n", syntax(4, "end of line")),
         (b"RETR\r\n", syntax(4, "SP")),
         (b"RETR \r\n", syntax(5, "message number")),
-        (b"RETR 0\r\n", syntax(5, "message number from 1 to 4294967295")),
-        (b"RETR 4294967296\r\n", syntax(5, "message number from 1 to 4294967295")),
-        (b"RETR 99999999999999999999\r\n", syntax(5, "message number")),
+        (
+            b"RETR 0\r\n",
+            syntax(5, "message number from 1 to 4294967295"),
+        ),
+        (
+            b"RETR 4294967296\r\n",
+            syntax(5, "message number from 1 to 4294967295"),
+        ),
+        (
+            b"RETR 99999999999999999999\r\n",
+            syntax(5, "message number"),
+        ),
         (b"RETR x\r\n", syntax(5, "message number")),
         (b"RETR -1\r\n", syntax(5, "message number")),
         (b"RETR  1\r\n", syntax(5, "message number")),
@@ -212,21 +283,51 @@ fn negative_table_says_what_and_where() {
         (b"LIST 1 \r\n", syntax(6, "end of line")),
         (b"TOP 1\r\n", syntax(5, "SP")),
         (b"TOP 1 x\r\n", syntax(6, "number of lines")),
-        (b"TOP 1 99999999999999999999\r\n", syntax(6, "number of lines")),
+        (
+            b"TOP 1 99999999999999999999\r\n",
+            syntax(6, "number of lines"),
+        ),
         (b"USER\r\n", syntax(4, "SP")),
         (b"USER \r\n", syntax(5, "param")),
         (b"USER a b\r\n", syntax(6, "end of line")),
-        (long_user.as_bytes(), DecodeError::ArgumentTooLong { at: 5, max: 40 }),
+        (
+            long_user.as_bytes(),
+            DecodeError::ArgumentTooLong { at: 5, max: 40 },
+        ),
         (b"PASS\r\n", syntax(4, "SP")),
-        (b"PASS a\x01b\r\n", syntax(5, "password of printable characters")),
+        (
+            b"PASS a\x01b\r\n",
+            syntax(5, "password of printable characters"),
+        ),
         (b"APOP mrose\r\n", syntax(10, "SP")),
-        (b"APOP mrose c4c9\r\n", syntax(11, "digest of 32 hexadecimal digits")),
-        (b"APOP mrose c4c9334bac560ecc979e58001b3e22fbX\r\n", syntax(43, "end of line")),
-        (b"AUTH PLAIN abc\r\n", syntax(11, "initial-response (base64 or '=')")),
-        (b"AUTH PLAIN ====\r\n", syntax(11, "initial-response (base64 or '=')")),
-        (b"AUTH PLAIN dGVzdA== x\r\n", syntax(11, "initial-response (base64 or '=')")),
-        (b"AUTH ABCDEFGHIJKLMNOPQRSTU\r\n", syntax(5, "sasl-mech of 1 to 20 of A-Z 0-9 - _")),
-        (b"AUTH PL.AIN\r\n", syntax(5, "sasl-mech of 1 to 20 of A-Z 0-9 - _")),
+        (
+            b"APOP mrose c4c9\r\n",
+            syntax(11, "digest of 32 hexadecimal digits"),
+        ),
+        (
+            b"APOP mrose c4c9334bac560ecc979e58001b3e22fbX\r\n",
+            syntax(43, "end of line"),
+        ),
+        (
+            b"AUTH PLAIN abc\r\n",
+            syntax(11, "initial-response (base64 or '=')"),
+        ),
+        (
+            b"AUTH PLAIN ====\r\n",
+            syntax(11, "initial-response (base64 or '=')"),
+        ),
+        (
+            b"AUTH PLAIN dGVzdA== x\r\n",
+            syntax(11, "initial-response (base64 or '=')"),
+        ),
+        (
+            b"AUTH ABCDEFGHIJKLMNOPQRSTU\r\n",
+            syntax(5, "sasl-mech of 1 to 20 of A-Z 0-9 - _"),
+        ),
+        (
+            b"AUTH PL.AIN\r\n",
+            syntax(5, "sasl-mech of 1 to 20 of A-Z 0-9 - _"),
+        ),
         (b"LANG en_US\r\n", syntax(5, "language tag or '*'")),
         (b"UTF8 x\r\n", syntax(4, "end of line")),
         (b"USER \xff\r\n", syntax(5, "UTF-8")),
@@ -237,7 +338,12 @@ fn negative_table_says_what_and_where() {
     ];
     for (wire, want) in table {
         let got = codec::decode_command(wire);
-        assert_eq!(got.map(|(_, c)| c), Err(want), "{:?}", String::from_utf8_lossy(wire));
+        assert_eq!(
+            got.map(|(_, c)| c),
+            Err(want),
+            "{:?}",
+            String::from_utf8_lossy(wire)
+        );
         let response = want.to_response();
         assert_eq!(response.status(), Status::Err);
     }
@@ -247,7 +353,10 @@ fn negative_table_says_what_and_where() {
 fn limits_are_configurable() {
     let line = format!("PASS {}\r\n", "p".repeat(248));
     assert_eq!(line.len(), 255);
-    assert!(codec::decode_command(line.as_bytes()).is_ok(), "255 octets fit");
+    assert!(
+        codec::decode_command(line.as_bytes()).is_ok(),
+        "255 octets fit"
+    );
     let mut limits = Limits::default();
     limits.max_command_line = 100;
     assert_eq!(
@@ -340,14 +449,20 @@ fn passwords_stay_out_of_debug_output() {
 
 #[test]
 fn sasl_lines() {
-    assert_eq!(codec::decode_sasl_line(b"*\r\n", 100).unwrap().1, SaslLine::Cancel);
+    assert_eq!(
+        codec::decode_sasl_line(b"*\r\n", 100).unwrap().1,
+        SaslLine::Cancel
+    );
     assert_eq!(
         codec::decode_sasl_line(b"\r\n", 100).unwrap().1,
         SaslLine::Response(Secret::new(Cow::Borrowed("")))
     );
     assert_eq!(
         codec::decode_sasl_line(b"dGVzdA==\r\nQUIT\r\n", 100).unwrap(),
-        (&b"QUIT\r\n"[..], SaslLine::Response(Secret::new(Cow::Borrowed("dGVzdA=="))))
+        (
+            &b"QUIT\r\n"[..],
+            SaslLine::Response(Secret::new(Cow::Borrowed("dGVzdA==")))
+        )
     );
     assert!(codec::decode_sasl_line(b"dGVzdA\r\n", 100).is_err());
     assert!(codec::decode_sasl_line(b"**\r\n", 100).is_err());
@@ -371,7 +486,9 @@ fn stream() -> (Vec<u8>, Vec<ClientItem>) {
         want.push(ClientItem::Command(value));
         if sasl {
             wire.extend_from_slice(b"dGVzdA==\r\n");
-            want.push(ClientItem::Sasl(SaslLine::Response(Secret::new("dGVzdA==".into()))));
+            want.push(ClientItem::Sasl(SaslLine::Response(Secret::new(
+                "dGVzdA==".into(),
+            ))));
         }
     }
     // A bad line in the middle is reported and skipped.
@@ -390,7 +507,12 @@ fn every_split_and_one_octet_at_a_time_give_the_same_commands() {
     for chunks in chunkings(&wire) {
         let (got, left) = read_commands(&chunks, &limits);
         assert_eq!(left, 0);
-        assert_eq!(got, want, "split {:?}", chunks.iter().map(|c| c.len()).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            want,
+            "split {:?}",
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -403,7 +525,11 @@ fn a_long_line_is_refused_however_it_arrives() {
         ClientItem::Command(Command::Stat),
     ];
     let limits = Limits::default();
-    for chunks in [vec![&wire[..]], wire.chunks(1).collect(), wire.chunks(100).collect()] {
+    for chunks in [
+        vec![&wire[..]],
+        wire.chunks(1).collect(),
+        wire.chunks(100).collect(),
+    ] {
         assert_eq!(read_commands(&chunks, &limits).0, want);
     }
 }
@@ -431,15 +557,17 @@ fn command_strategy() -> impl Strategy<Value = Command<'static>> {
             name: n.into(),
             digest: d.into()
         }),
-        ("[A-Z0-9_-]{1,20}", proptest::option::of(proptest::option::of(base64))).prop_map(
-            |(m, ir)| Command::Auth {
+        (
+            "[A-Z0-9_-]{1,20}",
+            proptest::option::of(proptest::option::of(base64))
+        )
+            .prop_map(|(m, ir)| Command::Auth {
                 mechanism: Mechanism::new(m).unwrap(),
                 initial: ir.map(|i| match i {
                     None => AuthInitial::Empty,
                     Some(b) => AuthInitial::Base64(Secret::new(b.into())),
                 }),
-            }
-        ),
+            }),
         Just(Command::AuthList),
         Just(Command::Quit),
         Just(Command::Stat),
@@ -453,10 +581,11 @@ fn command_strategy() -> impl Strategy<Value = Command<'static>> {
         Just(Command::Capa),
         Just(Command::Stls),
         Just(Command::Utf8),
-        proptest::option::of(prop_oneof![Just("*".to_owned()), "[a-zA-Z0-9-]{1,40}"])
-            .prop_map(|r| Command::Lang {
+        proptest::option::of(prop_oneof![Just("*".to_owned()), "[a-zA-Z0-9-]{1,40}"]).prop_map(
+            |r| Command::Lang {
                 range: r.map(Into::into)
-            }),
+            }
+        ),
     ]
 }
 

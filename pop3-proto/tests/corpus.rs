@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{ClientItem, ServerItem, expectations, irregular_chunkings, read_commands, read_replies};
+use common::{
+    ClientItem, ServerItem, expectations, irregular_chunkings, read_commands, read_replies,
+};
 use pop3_proto::{Command, Expect, Limits, Reply, codec};
 
 const CLIENT: &[u8] = include_bytes!("fixtures/pop3-client-stream.txt");
@@ -42,10 +44,15 @@ fn every_client_command_decodes_and_reencodes_byte_identically() {
     let cmds = commands();
     assert_eq!(cmds.len(), lines);
     // Every kind of command in the corpus is there, with PASS keeping its spaces.
-    for verb in ["CAPA", "APOP", "AUTH", "USER", "PASS", "STAT", "LIST", "UIDL", "TOP", "RETR", "DELE", "NOOP", "RSET", "QUIT"] {
+    for verb in [
+        "CAPA", "APOP", "AUTH", "USER", "PASS", "STAT", "LIST", "UIDL", "TOP", "RETR", "DELE",
+        "NOOP", "RSET", "QUIT",
+    ] {
         assert!(cmds.iter().any(|c| c.verb() == verb), "{verb}");
     }
-    assert!(cmds.iter().any(|c| matches!(c, Command::Pass { password } if password.expose() == "secret with spaces")));
+    assert!(cmds.iter().any(
+        |c| matches!(c, Command::Pass { password } if password.expose() == "secret with spaces")
+    ));
 }
 
 #[test]
@@ -65,7 +72,10 @@ fn replies(expect: &[Expect]) -> Vec<(Reply<'_>, &[u8])> {
     for (i, &kind) in expect.iter().enumerate() {
         let (rest, reply) = codec::decode_response(input, kind).unwrap_or_else(|e| {
             let line = input.split(|&b| b == b'\n').next().unwrap_or_default();
-            panic!("reply {i} ({kind:?}) {:?}: {e}", String::from_utf8_lossy(line))
+            panic!(
+                "reply {i} ({kind:?}) {:?}: {e}",
+                String::from_utf8_lossy(line)
+            )
         });
         let wire = &input[..input.len() - rest.len()];
         out.push((reply, wire));
@@ -97,9 +107,9 @@ fn the_server_stream_decodes_and_reencodes_byte_identically() {
     assert_eq!(multi, 300 * 5);
     // Stuffed lines come back unstuffed, with the stuffing restored on re-encoding.
     let has_line = |want: &[u8]| {
-        all.iter().any(|(r, _)| {
-            matches!(r, Reply::MultiLine { body, .. } if body.lines().any(|l| l == want))
-        })
+        all.iter().any(
+            |(r, _)| matches!(r, Reply::MultiLine { body, .. } if body.lines().any(|l| l == want)),
+        )
     };
     assert!(has_line(b".stuffed") && has_line(b".dot") && has_line(b"."));
     assert!(!has_line(b"..stuffed"));

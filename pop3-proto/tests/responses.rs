@@ -13,11 +13,19 @@ use pop3_proto::{
 };
 use proptest::prelude::*;
 
-fn resp(status: Status, code: Option<ResponseCode<'static>>, text: Option<&'static str>) -> Response<'static> {
+fn resp(
+    status: Status,
+    code: Option<ResponseCode<'static>>,
+    text: Option<&'static str>,
+) -> Response<'static> {
     Response::new(status, code, text.map(|t| Text::new(t).unwrap())).unwrap()
 }
 
-fn single(status: Status, code: Option<ResponseCode<'static>>, text: Option<&'static str>) -> Reply<'static> {
+fn single(
+    status: Status,
+    code: Option<ResponseCode<'static>>,
+    text: Option<&'static str>,
+) -> Reply<'static> {
     Reply::Single(resp(status, code, text))
 }
 
@@ -44,8 +52,18 @@ struct Case {
 fn known_answers() -> Vec<Case> {
     use Expect::{MultiLine, Sasl, SingleLine};
     use Status::{Err, Ok};
-    let c = |wire, expect, value| Case { wire, expect, value, canonical: true };
-    let l = |wire, expect, value| Case { wire, expect, value, canonical: false };
+    let c = |wire, expect, value| Case {
+        wire,
+        expect,
+        value,
+        canonical: true,
+    };
+    let l = |wire, expect, value| Case {
+        wire,
+        expect,
+        value,
+        canonical: false,
+    };
     vec![
         c(b"+OK\r\n", SingleLine, single(Ok, None, None)),
         c(b"+OK \r\n", SingleLine, single(Ok, None, Some(""))),
@@ -125,12 +143,19 @@ fn known_answers_decode_and_encode() {
             assert_eq!(out, case.wire, "re-encoding {what:?}");
         } else {
             assert_ne!(out, case.wire, "mark it canonical: {what:?}");
-            assert_eq!(codec::decode_response(&out, case.expect).unwrap().1, case.value);
+            assert_eq!(
+                codec::decode_response(&out, case.expect).unwrap().1,
+                case.value
+            );
         }
         let mut two = case.wire.to_vec();
         two.extend_from_slice(b"+OK next\r\n");
         let (rest, again) = codec::decode_response(&two, case.expect).unwrap();
-        assert_eq!((rest, again), (&b"+OK next\r\n"[..], case.value), "{what:?}");
+        assert_eq!(
+            (rest, again),
+            (&b"+OK next\r\n"[..], case.value),
+            "{what:?}"
+        );
     }
 }
 
@@ -176,14 +201,22 @@ fn negative_table_says_what_and_where() {
         (b"\r\n", SingleLine, syntax(0, "\"+OK\" or \"-ERR\"")),
         (b"+OKAY\r\n", SingleLine, syntax(3, "SP or end of line")),
         (b"-ERR\tx\r\n", SingleLine, syntax(4, "SP or end of line")),
-        (b"+OK bad\x01ctl\r\n", SingleLine, syntax(4, "text of printable characters")),
+        (
+            b"+OK bad\x01ctl\r\n",
+            SingleLine,
+            syntax(4, "text of printable characters"),
+        ),
         (b"+OK \xff\r\n", SingleLine, syntax(4, "UTF-8 text")),
         (b"+ x\r\n", SingleLine, syntax(0, "\"+OK\" or \"-ERR\"")),
         (b"+ abc\r\n", Sasl, syntax(2, "base64")),
         (b"+\r\n", Sasl, syntax(0, "\"+OK\" or \"-ERR\"")),
         (b"+OK\n", SingleLine, DecodeError::BareLineEnding),
         (b"+OK a\rb\r\n", SingleLine, DecodeError::BareLineEnding),
-        (long.as_bytes(), SingleLine, DecodeError::LineTooLong { max: 512 }),
+        (
+            long.as_bytes(),
+            SingleLine,
+            DecodeError::LineTooLong { max: 512 },
+        ),
         (b"+OK\n.\r\n", MultiLine, DecodeError::BareLineEnding),
     ];
     for (wire, expect, want) in table {
@@ -227,7 +260,10 @@ fn constructors_refuse_what_would_not_read_back() {
     assert!(ResponseCode::new("A//B").is_err());
     assert!(ResponseCode::new("A]B").is_err());
     assert!(ResponseCode::new("A B").is_err());
-    assert_eq!(ResponseCode::new("sys/temp").unwrap(), ResponseCode::SysTemp);
+    assert_eq!(
+        ResponseCode::new("sys/temp").unwrap(),
+        ResponseCode::SysTemp
+    );
     assert!(Continuation::from_base64("abc").is_err());
     assert!(Body::from_stuffed(&b"a\r\n.\r\nb\r\n"[..]).is_err());
     assert!(Body::from_stuffed(&b".\r\n"[..]).is_err());
@@ -255,15 +291,47 @@ fn capability_answers() -> Vec<(&'static str, Capability<'static>, bool)> {
     vec![
         ("TOP", Capability::Top, true),
         ("USER", Capability::User, true),
-        ("SASL PLAIN LOGIN", Capability::Sasl(vec![m("PLAIN"), m("LOGIN")]), true),
+        (
+            "SASL PLAIN LOGIN",
+            Capability::Sasl(vec![m("PLAIN"), m("LOGIN")]),
+            true,
+        ),
         ("SASL", Capability::Sasl(vec![]), true),
         ("RESP-CODES", Capability::RespCodes, true),
         ("AUTH-RESP-CODE", Capability::AuthRespCode, true),
-        ("LOGIN-DELAY 900", Capability::LoginDelay { seconds: 900, per_user: false }, true),
-        ("LOGIN-DELAY 0 USER", Capability::LoginDelay { seconds: 0, per_user: true }, true),
+        (
+            "LOGIN-DELAY 900",
+            Capability::LoginDelay {
+                seconds: 900,
+                per_user: false,
+            },
+            true,
+        ),
+        (
+            "LOGIN-DELAY 0 USER",
+            Capability::LoginDelay {
+                seconds: 0,
+                per_user: true,
+            },
+            true,
+        ),
         ("PIPELINING", Capability::Pipelining, true),
-        ("EXPIRE NEVER", Capability::Expire { days: None, per_user: false }, true),
-        ("EXPIRE 60 USER", Capability::Expire { days: Some(60), per_user: true }, true),
+        (
+            "EXPIRE NEVER",
+            Capability::Expire {
+                days: None,
+                per_user: false,
+            },
+            true,
+        ),
+        (
+            "EXPIRE 60 USER",
+            Capability::Expire {
+                days: Some(60),
+                per_user: true,
+            },
+            true,
+        ),
         ("UIDL", Capability::Uidl, true),
         (
             "IMPLEMENTATION Shlemazle-Plotz-v302",
@@ -280,27 +348,53 @@ fn capability_answers() -> Vec<(&'static str, Capability<'static>, bool)> {
         ("UTF8 USER", Capability::Utf8 { user: true }, true),
         ("LANG", Capability::Lang, true),
         ("top", Capability::Top, false),
-        ("expire never user", Capability::Expire { days: None, per_user: true }, false),
+        (
+            "expire never user",
+            Capability::Expire {
+                days: None,
+                per_user: true,
+            },
+            false,
+        ),
     ]
 }
 
 #[test]
 fn capabilities_known_answers() {
     for (line, value, canonical) in capability_answers() {
-        assert_eq!(codec::parse_capability(line.as_bytes()).unwrap(), value, "{line}");
+        assert_eq!(
+            codec::parse_capability(line.as_bytes()).unwrap(),
+            value,
+            "{line}"
+        );
         assert_eq!(Capability::parse(line).unwrap(), value, "{line}");
         let mut out = Vec::new();
         codec::encode_capability(&value, &mut out);
         let want = format!("{line}\r\n");
-        assert_eq!(out == want.as_bytes(), canonical, "{line}: {:?}", String::from_utf8_lossy(&out));
+        assert_eq!(
+            out == want.as_bytes(),
+            canonical,
+            "{line}: {:?}",
+            String::from_utf8_lossy(&out)
+        );
     }
 }
 
 #[test]
 fn unknown_and_odd_capabilities_are_kept() {
-    for line in ["X-FOO bar baz", "TOP now", "LOGIN-DELAY soon", "EXPIRE 1 2", "UTF8 ALL", "SASL PL@IN", "IMPLEMENTATION"] {
+    for line in [
+        "X-FOO bar baz",
+        "TOP now",
+        "LOGIN-DELAY soon",
+        "EXPIRE 1 2",
+        "UTF8 ALL",
+        "SASL PL@IN",
+        "IMPLEMENTATION",
+    ] {
         let cap = codec::parse_capability(line.as_bytes()).unwrap();
-        let Capability::Other(o) = &cap else { panic!("{line}: {cap:?}") };
+        let Capability::Other(o) = &cap else {
+            panic!("{line}: {cap:?}")
+        };
         assert_eq!(o.tag(), line.split(' ').next().unwrap());
         let mut out = Vec::new();
         codec::encode_capability(&cap, &mut out);
@@ -309,7 +403,10 @@ fn unknown_and_odd_capabilities_are_kept() {
     for bad in [".TOP", "TOP  x", "", "TOP ", "X\u{1}"] {
         assert!(codec::parse_capability(bad.as_bytes()).is_err(), "{bad:?}");
     }
-    let caps = Capabilities(vec![Capability::Pipelining, Capability::Sasl(vec![Mechanism::PLAIN])]);
+    let caps = Capabilities(vec![
+        Capability::Pipelining,
+        Capability::Sasl(vec![Mechanism::PLAIN]),
+    ]);
     assert!(caps.pipelining() && caps.has("sasl") && !caps.stls() && !caps.user());
     assert_eq!(caps.sasl(), [Mechanism::PLAIN]);
 }
@@ -320,20 +417,44 @@ fn unknown_and_odd_capabilities_are_kept() {
 #[test]
 fn listings() {
     let ok = |t: &'static str| resp(Status::Ok, None, Some(t));
-    assert_eq!(DropListing::from_response(&ok("2 320")), Some(DropListing { count: 2, size: 320 }));
-    assert_eq!(DropListing::from_response(&ok("2 320 and more")), Some(DropListing { count: 2, size: 320 }));
+    assert_eq!(
+        DropListing::from_response(&ok("2 320")),
+        Some(DropListing {
+            count: 2,
+            size: 320
+        })
+    );
+    assert_eq!(
+        DropListing::from_response(&ok("2 320 and more")),
+        Some(DropListing {
+            count: 2,
+            size: 320
+        })
+    );
     assert_eq!(DropListing::from_response(&ok("2")), None);
     assert_eq!(DropListing::from_response(&ok("2 320x")), None);
-    assert_eq!(DropListing::from_response(&resp(Status::Err, None, Some("2 320"))), None);
+    assert_eq!(
+        DropListing::from_response(&resp(Status::Err, None, Some("2 320"))),
+        None
+    );
     let one = MessageNumber::new(1).unwrap();
-    assert_eq!(ScanListing::from_response(&ok("1 120")), Some(ScanListing { msg: one, size: 120 }));
+    assert_eq!(
+        ScanListing::from_response(&ok("1 120")),
+        Some(ScanListing {
+            msg: one,
+            size: 120
+        })
+    );
     assert_eq!(ScanListing::from_response(&ok("0 120")), None);
     assert_eq!(codec::parse_scan_listing(b"2 200").unwrap().size, 200);
     assert!(codec::parse_scan_listing(b"2  200").is_err());
     let u = ok("1 whqtswO00WBw418f9t5JxYwZ");
     assert_eq!(
         UniqueIdListing::from_response(&u),
-        Some(UniqueIdListing { msg: one, uid: Uid::new("whqtswO00WBw418f9t5JxYwZ").unwrap() })
+        Some(UniqueIdListing {
+            msg: one,
+            uid: Uid::new("whqtswO00WBw418f9t5JxYwZ").unwrap()
+        })
     );
     let uid70 = "~".repeat(70);
     assert!(codec::parse_unique_id_listing(format!("3 {uid70}").as_bytes()).is_ok());
@@ -342,7 +463,10 @@ fn listings() {
     assert!(Uid::new("").is_err() && Uid::new("a b").is_err() && Uid::new("\u{e9}").is_err());
     assert!(Uid::new(uid70).is_ok());
     let lang = codec::parse_language(b"en-boont English Boontling dialect").unwrap();
-    assert_eq!((lang.tag(), lang.description()), ("en-boont", "English Boontling dialect"));
+    assert_eq!(
+        (lang.tag(), lang.description()),
+        ("en-boont", "English Boontling dialect")
+    );
     assert!(codec::parse_language(b"en_US English").is_err());
 }
 
@@ -362,7 +486,12 @@ fn every_split_gives_the_same_replies() {
     }
     for chunks in chunkings(&wire) {
         let got = read_replies(&chunks, &expect, &Limits::default());
-        assert_eq!(got, want, "split {:?}", chunks.iter().map(|c| c.len()).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            want,
+            "split {:?}",
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -464,17 +593,26 @@ fn capability_strategy() -> impl Strategy<Value = Capability<'static>> {
         proptest::collection::vec(mech, 0..4).prop_map(Capability::Sasl),
         Just(Capability::RespCodes),
         Just(Capability::AuthRespCode),
-        (any::<u64>(), any::<bool>()).prop_map(|(seconds, per_user)| Capability::LoginDelay { seconds, per_user }),
+        (any::<u64>(), any::<bool>())
+            .prop_map(|(seconds, per_user)| Capability::LoginDelay { seconds, per_user }),
         Just(Capability::Pipelining),
-        (proptest::option::of(any::<u64>()), any::<bool>()).prop_map(|(days, per_user)| Capability::Expire { days, per_user }),
+        (proptest::option::of(any::<u64>()), any::<bool>())
+            .prop_map(|(days, per_user)| Capability::Expire { days, per_user }),
         Just(Capability::Uidl),
         "[ -~]{0,60}".prop_map(|t| Capability::Implementation(Text::new(t).unwrap())),
         Just(Capability::Stls),
         any::<bool>().prop_map(|user| Capability::Utf8 { user }),
         Just(Capability::Lang),
-        ("X-[A-Z0-9-]{1,10}", proptest::collection::vec("[!-~]{1,10}", 0..4)).prop_map(|(tag, params)| {
-            let line = std::iter::once(tag).chain(params).collect::<Vec<_>>().join(" ");
-            Capability::parse(&line).unwrap().into_owned()
-        }),
+        (
+            "X-[A-Z0-9-]{1,10}",
+            proptest::collection::vec("[!-~]{1,10}", 0..4)
+        )
+            .prop_map(|(tag, params)| {
+                let line = std::iter::once(tag)
+                    .chain(params)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Capability::parse(&line).unwrap().into_owned()
+            }),
     ]
 }

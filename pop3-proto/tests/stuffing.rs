@@ -51,10 +51,18 @@ const CASES: &[(&[u8], &[u8], &[u8])] = &[
     (b"", b".\r\n", b""),
     // A line that is just ".".
     (b".\r\n", b"..\r\n.\r\n", b".\r\n"),
-    (b"a\r\n.\r\nb\r\n", b"a\r\n..\r\nb\r\n.\r\n", b"a\r\n.\r\nb\r\n"),
+    (
+        b"a\r\n.\r\nb\r\n",
+        b"a\r\n..\r\nb\r\n.\r\n",
+        b"a\r\n.\r\nb\r\n",
+    ),
     // ".." lines and dots at every line start.
     (b"..\r\n", b"...\r\n.\r\n", b"..\r\n"),
-    (b".a\r\n..b\r\n...\r\n", b"..a\r\n...b\r\n....\r\n.\r\n", b".a\r\n..b\r\n...\r\n"),
+    (
+        b".a\r\n..b\r\n...\r\n",
+        b"..a\r\n...b\r\n....\r\n.\r\n",
+        b".a\r\n..b\r\n...\r\n",
+    ),
     // Dots inside a line are data.
     (b"a.b\r\nc.\r\n", b"a.b\r\nc.\r\n.\r\n", b"a.b\r\nc.\r\n"),
     // No CRLF at the end: one is added before the terminator.
@@ -68,14 +76,23 @@ const CASES: &[(&[u8], &[u8], &[u8])] = &[
     (b"\n\n", b"\r\n\r\n.\r\n", b"\r\n\r\n"),
     // Empty lines.
     (b"\r\n", b"\r\n.\r\n", b"\r\n"),
-    (b"Subject: x\r\n\r\nbody\r\n", b"Subject: x\r\n\r\nbody\r\n.\r\n", b"Subject: x\r\n\r\nbody\r\n"),
+    (
+        b"Subject: x\r\n\r\nbody\r\n",
+        b"Subject: x\r\n\r\nbody\r\n.\r\n",
+        b"Subject: x\r\n\r\nbody\r\n",
+    ),
 ];
 
 #[test]
 fn stuffing_known_answers_in_every_chunking() {
     for &(data, wire, _) in CASES {
         for chunks in chunkings(data) {
-            assert_eq!(stuff(&chunks), wire, "{:?} split {chunks:?}", String::from_utf8_lossy(data));
+            assert_eq!(
+                stuff(&chunks),
+                wire,
+                "{:?} split {chunks:?}",
+                String::from_utf8_lossy(data)
+            );
         }
     }
 }
@@ -94,7 +111,9 @@ fn unstuffing_known_answers_in_every_chunking() {
         let mut whole = b"+OK\r\n".to_vec();
         whole.extend_from_slice(wire);
         let (_, reply) = codec::decode_response(&whole, Expect::MultiLine).unwrap();
-        let Reply::MultiLine { body, .. } = reply else { panic!() };
+        let Reply::MultiLine { body, .. } = reply else {
+            panic!()
+        };
         assert_eq!(body.unstuffed(), read);
     }
 }
@@ -117,7 +136,11 @@ fn only_crlf_dot_crlf_ends_a_body() {
         }
         let mut whole = b"+OK\r\n".to_vec();
         whole.extend_from_slice(wire);
-        assert!(codec::decode_response(&whole, Expect::MultiLine).unwrap_err().is_incomplete());
+        assert!(
+            codec::decode_response(&whole, Expect::MultiLine)
+                .unwrap_err()
+                .is_incomplete()
+        );
     }
 }
 
@@ -138,9 +161,18 @@ fn top_sends_the_header_the_blank_line_and_n_body_lines() {
     let cases: &[(u64, &[u8])] = &[
         (0, b"From: a\r\nSubject: b\r\n\r\n.\r\n"),
         (1, b"From: a\r\nSubject: b\r\n\r\nline 1\r\n.\r\n"),
-        (2, b"From: a\r\nSubject: b\r\n\r\nline 1\r\n..line 2\r\n.\r\n"),
-        (3, b"From: a\r\nSubject: b\r\n\r\nline 1\r\n..line 2\r\nline 3\r\n.\r\n"),
-        (99, b"From: a\r\nSubject: b\r\n\r\nline 1\r\n..line 2\r\nline 3\r\n.\r\n"),
+        (
+            2,
+            b"From: a\r\nSubject: b\r\n\r\nline 1\r\n..line 2\r\n.\r\n",
+        ),
+        (
+            3,
+            b"From: a\r\nSubject: b\r\n\r\nline 1\r\n..line 2\r\nline 3\r\n.\r\n",
+        ),
+        (
+            99,
+            b"From: a\r\nSubject: b\r\n\r\nline 1\r\n..line 2\r\nline 3\r\n.\r\n",
+        ),
     ];
     for &(n, want) in cases {
         for chunks in chunkings(msg) {
@@ -151,7 +183,11 @@ fn top_sends_the_header_the_blank_line_and_n_body_lines() {
                 more = s.encode(c, &mut out);
             }
             // The message has 3 body lines: TOP 3 and less reach the limit.
-            assert_eq!(more, n > 3, "TOP {n}: more wanted only until the limit is reached");
+            assert_eq!(
+                more,
+                n > 3,
+                "TOP {n}: more wanted only until the limit is reached"
+            );
             assert_eq!(s.is_full(), n <= 3);
             s.finish(&mut out);
             assert_eq!(out, want, "TOP {n}");
@@ -204,7 +240,13 @@ fn normalized(data: &[u8]) -> Vec<u8> {
 
 fn data_strategy() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(
-        prop_oneof![Just(b'.'), Just(b'\r'), Just(b'\n'), Just(b'a'), any::<u8>()],
+        prop_oneof![
+            Just(b'.'),
+            Just(b'\r'),
+            Just(b'\n'),
+            Just(b'a'),
+            any::<u8>()
+        ],
         0..200,
     )
 }

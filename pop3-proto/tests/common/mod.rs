@@ -44,7 +44,9 @@ pub fn irregular_chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
         let mut rest = input;
         let mut chunks = Vec::new();
         while !rest.is_empty() {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let n = usize::try_from(x >> 54).unwrap_or(1).clamp(1, rest.len());
             chunks.push(&rest[..n]);
             rest = &rest[n..];
