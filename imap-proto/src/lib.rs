@@ -13,4 +13,5 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod codec;
+pub mod error;
 pub mod types;

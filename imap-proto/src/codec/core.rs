@@ -214,9 +214,11 @@ pub(crate) fn string(input: &[u8]) -> PResult<'_, IString<'_>> {
 }
 
 /// `astring = 1*ASTRING-CHAR / string`
+///
+/// `~` is an ASTRING-CHAR (`~peter/mail`); only `~{` starts a literal8.
 pub(crate) fn astring(input: &[u8]) -> PResult<'_, AString<'_>> {
-    match input.first() {
-        Some(b'"' | b'{' | b'~') => string(input).map(|(r, s)| (r, AString::String(s))),
+    match input {
+        [b'"' | b'{', ..] | [b'~', b'{', ..] => string(input).map(|(r, s)| (r, AString::String(s))),
         _ => astring_atom(input).map(|(r, a)| (r, AString::Atom(Cow::Borrowed(a)))),
     }
 }
@@ -527,6 +529,7 @@ mod tests {
         assert!(literal(b"{3}\r\na\0c").is_err());
         assert_eq!(literal(b"~{3+}\r\na\0c").unwrap().1.data(), b"a\0c");
         assert_eq!(nstring(b"NIL").unwrap().1, None);
+        assert_eq!(astring(b"~peter/mail x").unwrap(), (&b" x"[..], AString::Atom("~peter/mail".into())));
     }
 
     #[test]

@@ -4,12 +4,17 @@
 //! Constructors validate, so a value that exists can always be encoded.
 
 pub mod capability;
+pub mod command;
 pub mod core;
 pub mod datetime;
+pub mod fetch_attr;
 pub mod flag;
 pub mod mailbox;
+pub mod objectid;
+pub mod search;
 pub mod section;
 pub mod sequence;
+pub mod status;
 
 /// A value given to a constructor does not match the grammar it must follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
