@@ -631,3 +631,49 @@ fn literal_marks_tell_a_client_where_to_wait() {
     );
     assert_eq!(&out.bytes[out.literals[1].data_start..][..2], b"hi");
 }
+
+/// The corpus fed to one resumed framer in chunks of every size from 1 to 97 octets frames
+/// into the same messages as the whole stream, each parsing to the same command.
+#[test]
+fn corpus_framed_in_chunks_gives_the_same_commands() {
+    let stream = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/imap-client-stream.txt"
+    ))
+    .unwrap();
+    let opts = CommandOptions::default();
+    let whole = frame_all(&stream, stream.len());
+    assert_eq!(whole.len(), 4500);
+    for chunk in [1, 2, 3, 7, 64, 97] {
+        assert_eq!(frame_all(&stream, chunk), whole, "chunk {chunk}");
+    }
+    for (start, end) in whole.iter().copied().take(200) {
+        let m = &stream[start..end];
+        if m != b"DONE\r\n" {
+            let c = parse_command(m, &opts).unwrap();
+            assert_eq!(encode(&c).bytes, m);
+        }
+    }
+}
+
+/// Message boundaries found by one framer fed `chunk` octets at a time.
+fn frame_all(stream: &[u8], chunk: usize) -> Vec<(usize, usize)> {
+    let mut framer = Framer::new(Side::Server, FrameLimits::default());
+    let (mut start, mut avail) = (0, 0);
+    let mut out = Vec::new();
+    while start < stream.len() {
+        match framer.next(&stream[start..avail]) {
+            Framed::Complete { len } => {
+                out.push((start, start + len));
+                start += len;
+                framer.reset();
+            }
+            Framed::Incomplete | Framed::LiteralAnnounced { .. } => {
+                assert!(avail < stream.len(), "stream ends inside a message");
+                avail = (avail + chunk).min(stream.len());
+            }
+            Framed::Invalid { error, .. } => panic!("{error}"),
+        }
+    }
+    out
+}
