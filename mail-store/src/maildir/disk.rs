@@ -171,22 +171,35 @@ impl Disk {
             }
             Err(e) => return Err(e),
         };
-        if let Some((txs, _)) = index::read_log(&dir, generation)? {
+        let mut replayed = 0;
+        let mut valid_len = None;
+        if let Some((txs, len)) = index::read_log(&dir, generation)? {
+            replayed = txs.len();
+            valid_len = Some(len);
             for tx in txs {
                 state.apply_all(tx);
             }
         }
         let records = self.scan(&dir, &state)?;
-        state.apply_all(records);
-        let generation = generation + 1;
-        index::write_snapshot(&dir, &state, generation, self.durable())?;
-        let log = index::reset_log(&dir, generation, self.durable())?;
+        let (log, generation, log_lines) = match valid_len {
+            // A clean snapshot and journal: keep appending to the journal.
+            Some(len) if records.is_empty() && replayed < COMPACT_AFTER => {
+                (index::open_log(&dir, len, self.durable())?, generation, replayed)
+            }
+            // Otherwise fold everything into a new snapshot.
+            _ => {
+                state.apply_all(records);
+                let generation = generation + 1;
+                index::write_snapshot(&dir, &state, generation, self.durable())?;
+                (index::reset_log(&dir, generation, self.durable())?, generation, 0)
+            }
+        };
         lock(&self.rt).insert(
             (a.clone(), name.to_owned()),
             Runtime {
                 log,
                 generation,
-                log_lines: 0,
+                log_lines,
                 mtimes: mtimes(&dir),
             },
         );

@@ -201,6 +201,18 @@ pub(crate) fn reset_log(dir: &Path, generation: u64, durable: bool) -> Result<Fi
     Ok(File::options().append(true).open(dir.join(LOG))?)
 }
 
+/// Opens the journal for appending after cutting off a torn tail at `valid_len`.
+pub(crate) fn open_log(dir: &Path, valid_len: u64, durable: bool) -> Result<File> {
+    let f = File::options().append(true).open(dir.join(LOG))?;
+    if f.metadata()?.len() != valid_len {
+        f.set_len(valid_len)?;
+        if durable {
+            f.sync_all()?;
+        }
+    }
+    Ok(f)
+}
+
 /// Appends one transaction to the journal.
 pub(crate) fn append_log(log: &mut File, records: &[Record<FileRef>], durable: bool) -> Result<()> {
     let body = serde_json::to_vec(records).map_err(io::Error::other)?;
