@@ -720,3 +720,25 @@ fn known_answers_every_split_point_frames_the_same() {
         assert_eq!((rest, first), (&b"Z9 NOOP\r\n"[..], expected));
     }
 }
+
+/// Every known answer with any one octet replaced by a delimiter, a digit, CR, LF, NUL or
+/// 0xFF: never a panic, and whatever parses re-encodes to something that parses the same.
+#[test]
+fn known_answers_with_one_octet_changed_never_panic() {
+    let opts = CommandOptions::default();
+    let bytes = b"\0 ()\"\\{}\r\n*$~[]<>.:09+-%\xff";
+    for (input, _, _) in table() {
+        let mut m = input.to_vec();
+        for i in 0..m.len() {
+            let orig = m[i];
+            for &b in bytes {
+                m[i] = b;
+                if let Ok(c) = parse_command(&m, &opts) {
+                    assert_eq!(parse_command(&encode(&c).bytes, &opts).unwrap(), c);
+                }
+                let _ = decode_command(&m, &opts);
+            }
+            m[i] = orig;
+        }
+    }
+}
