@@ -275,7 +275,7 @@ proptest! {
         let wire = stuff(&refs);
         prop_assert_eq!(&wire, &stuff(&[&data]));
         // The wire never holds a terminator before its end.
-        prop_assert_eq!(memchr::memmem::find(&wire, b"\r\n.\r\n").map(|i| i + 5).unwrap_or(3), wire.len());
+        prop_assert_eq!(memchr::memmem::find(&wire, b"\r\n.\r\n").map_or(3, |i| i + 5), wire.len());
         let wire_pieces = split(&wire);
         let wire_refs: Vec<&[u8]> = wire_pieces.iter().map(Vec::as_slice).collect();
         let (back, rest) = unstuff(&wire_refs);
