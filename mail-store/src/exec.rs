@@ -56,7 +56,8 @@ impl Executor {
                 .spawn(move || {
                     loop {
                         let job = {
-                            let guard = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            let guard =
+                                rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                             guard.recv()
                         };
                         match job {
@@ -109,7 +110,10 @@ struct Completion<T>(Arc<Mutex<Slot<T>>>);
 
 impl<T> Completion<T> {
     fn complete(&self, v: Option<T>) {
-        let mut s = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if s.done {
             return;
         }
@@ -135,7 +139,10 @@ impl<T> Future for Pending<T> {
     type Output = Result<T, StoreError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut s = self.slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self
+            .slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if s.done {
             return Poll::Ready(s.value.take().ok_or(StoreError::WorkerGone));
         }

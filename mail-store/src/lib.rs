@@ -47,7 +47,7 @@ pub use model::*;
 pub use notify::{ChangeEvent, ChangeHub, ChangeKind, Subscription};
 pub use store::MailStore;
 pub use types::{
-    AccountName, Flag, FlagOp, Flags, InternalDate, Keyword, ModSeq, Session, SessionId, SpecialUse,
-    Uid, UidSet, UidValidity,
+    AccountName, Flag, FlagOp, Flags, InternalDate, Keyword, ModSeq, Session, SessionId,
+    SpecialUse, Uid, UidSet, UidValidity,
 };
 pub use upload::Upload;

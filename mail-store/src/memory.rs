@@ -3,7 +3,9 @@
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use crate::{
-    engine::{AccountMeta, Arrival, Backend, Engine, Header, Loaded, MailboxState, MessageMeta, Record},
+    engine::{
+        AccountMeta, Arrival, Backend, Engine, Header, Loaded, MailboxState, MessageMeta, Record,
+    },
     error::Result,
     mime::MimeInfo,
     model::{
@@ -72,14 +74,34 @@ impl Backend for Mem {
             mime: Arc::new(mime.clone()),
         }))
     }
-    fn copy_message(&self, _: &AccountName, _: &str, blob: &Self::Blob, _: &str, _: &MessageMeta<()>) -> Result<Self::Blob> {
+    fn copy_message(
+        &self,
+        _: &AccountName,
+        _: &str,
+        blob: &Self::Blob,
+        _: &str,
+        _: &MessageMeta<()>,
+    ) -> Result<Self::Blob> {
         Ok(Arc::clone(blob))
     }
-    fn move_message(&self, _: &AccountName, _: &str, blob: &Self::Blob, _: &str, _: &MessageMeta<()>) -> Result<Self::Blob> {
+    fn move_message(
+        &self,
+        _: &AccountName,
+        _: &str,
+        blob: &Self::Blob,
+        _: &str,
+        _: &MessageMeta<()>,
+    ) -> Result<Self::Blob> {
         Ok(Arc::clone(blob))
     }
     fn discard(&self, _: &AccountName, _: &str, _: &Self::Blob) {}
-    fn set_flags(&self, _: &AccountName, _: &str, blob: &Self::Blob, _: &Flags) -> Result<Self::Blob> {
+    fn set_flags(
+        &self,
+        _: &AccountName,
+        _: &str,
+        blob: &Self::Blob,
+        _: &Flags,
+    ) -> Result<Self::Blob> {
         Ok(Arc::clone(blob))
     }
     fn remove_message(&self, _: &AccountName, _: &str, _: &Self::Blob) -> Result<()> {
@@ -95,7 +117,12 @@ impl Backend for Mem {
         Ok(())
     }
     fn applied(&self, _: &AccountName, _: &str, _: &MailboxState<Self::Blob>) {}
-    fn refresh(&self, _: &AccountName, _: &str, _: &MailboxState<Self::Blob>) -> Result<Vec<Record<Self::Blob>>> {
+    fn refresh(
+        &self,
+        _: &AccountName,
+        _: &str,
+        _: &MailboxState<Self::Blob>,
+    ) -> Result<Vec<Record<Self::Blob>>> {
         Ok(Vec::new())
     }
 }
@@ -148,10 +175,20 @@ impl MailStore for MemoryStore {
     async fn quota(&self, session: &Session) -> Result<QuotaReport> {
         self.engine.quota(session)
     }
-    async fn list(&self, session: &Session, pattern: &str, scope: ListScope) -> Result<Vec<MailboxInfo>> {
+    async fn list(
+        &self,
+        session: &Session,
+        pattern: &str,
+        scope: ListScope,
+    ) -> Result<Vec<MailboxInfo>> {
         self.engine.list(session, pattern, scope)
     }
-    async fn create_mailbox(&self, session: &Session, name: &str, special_use: Option<SpecialUse>) -> Result<()> {
+    async fn create_mailbox(
+        &self,
+        session: &Session,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<()> {
         self.engine.create_mailbox(session, name, special_use)
     }
     async fn delete_mailbox(&self, session: &Session, name: &str) -> Result<()> {
@@ -169,10 +206,21 @@ impl MailStore for MemoryStore {
     async fn status(&self, session: &Session, mailbox: &str) -> Result<Status> {
         self.engine.status(session, mailbox)
     }
-    async fn append(&self, session: &Session, mailbox: &str, items: Vec<AppendItem>) -> Result<Appended> {
+    async fn append(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        items: Vec<AppendItem>,
+    ) -> Result<Appended> {
         self.engine.append(session, mailbox, items)
     }
-    async fn fetch(&self, session: &Session, mailbox: &str, uids: &UidSet, query: FetchQuery) -> Result<Vec<FetchedMessage>> {
+    async fn fetch(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uids: &UidSet,
+        query: FetchQuery,
+    ) -> Result<Vec<FetchedMessage>> {
         self.engine.fetch(session, mailbox, uids, query)
     }
     async fn store_flags(
@@ -183,15 +231,27 @@ impl MailStore for MemoryStore {
         op: FlagOp,
         unchanged_since: Option<ModSeq>,
     ) -> Result<StoreResult> {
-        self.engine.store_flags(session, mailbox, uids, &op, unchanged_since)
+        self.engine
+            .store_flags(session, mailbox, uids, &op, unchanged_since)
     }
-    async fn expunge(&self, session: &Session, mailbox: &str, scope: ExpungeScope) -> Result<Expunged> {
+    async fn expunge(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        scope: ExpungeScope,
+    ) -> Result<Expunged> {
         self.engine.expunge(session, mailbox, &scope)
     }
     async fn copy(&self, session: &Session, from: &str, uids: &UidSet, to: &str) -> Result<Copied> {
         self.engine.copy_or_move(session, from, uids, to, false)
     }
-    async fn move_messages(&self, session: &Session, from: &str, uids: &UidSet, to: &str) -> Result<Copied> {
+    async fn move_messages(
+        &self,
+        session: &Session,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+    ) -> Result<Copied> {
         self.engine.copy_or_move(session, from, uids, to, true)
     }
     async fn changes_since(&self, session: &Session, mailbox: &str, since: u64) -> Result<Changes> {
@@ -206,13 +266,29 @@ impl MailStore for MemoryStore {
     async fn pop3_open(&self, session: &Session, lease_for: Duration) -> Result<Maildrop> {
         self.engine.pop3_open(session, lease_for)
     }
-    async fn pop3_renew(&self, session: &Session, lease: &Pop3Lease, lease_for: Duration) -> Result<Pop3Lease> {
+    async fn pop3_renew(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        lease_for: Duration,
+    ) -> Result<Pop3Lease> {
         self.engine.pop3_renew(session, lease, lease_for)
     }
-    async fn pop3_retrieve(&self, session: &Session, lease: &Pop3Lease, uid: Uid, mark_seen: bool) -> Result<Vec<u8>> {
+    async fn pop3_retrieve(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        uid: Uid,
+        mark_seen: bool,
+    ) -> Result<Vec<u8>> {
         self.engine.pop3_retrieve(session, lease, uid, mark_seen)
     }
-    async fn pop3_commit(&self, session: &Session, lease: &Pop3Lease, deleted: &[Uid]) -> Result<Pop3Committed> {
+    async fn pop3_commit(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        deleted: &[Uid],
+    ) -> Result<Pop3Committed> {
         self.engine.pop3_commit(session, lease, deleted)
     }
     async fn pop3_release(&self, session: &Session, lease: &Pop3Lease) -> Result<()> {

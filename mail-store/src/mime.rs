@@ -170,7 +170,10 @@ impl MimeInfo {
                     description: None,
                     encoding: "7bit".into(),
                     size: (raw.len() as u64).saturating_sub(header_len),
-                    lines: Some(count_lines(raw.get(header_len as usize..).unwrap_or(&[]))),
+                    lines: Some(count_lines(
+                        raw.get(usize::try_from(header_len).unwrap_or(usize::MAX)..)
+                            .unwrap_or(&[]),
+                    )),
                     md5: None,
                     disposition: None,
                     language: Vec::new(),
@@ -267,13 +270,7 @@ fn part_body<'r>(part: &MessagePart<'_>, raw: &'r [u8]) -> &'r [u8] {
     &raw[start..end]
 }
 
-fn structure(
-    msg: &Message<'_>,
-    id: usize,
-    raw: &[u8],
-    base: u64,
-    depth: usize,
-) -> BodyStructure {
+fn structure(msg: &Message<'_>, id: usize, raw: &[u8], base: u64, depth: usize) -> BodyStructure {
     let part = &msg.parts[id];
     let (media_type, subtype, params) = match part
         .headers
@@ -334,7 +331,8 @@ fn structure(
                 .iter()
                 .filter_map(|&c| {
                     let c = c as usize;
-                    (c < msg.parts.len() && c != id).then(|| structure(msg, c, raw, base, depth + 1))
+                    (c < msg.parts.len() && c != id)
+                        .then(|| structure(msg, c, raw, base, depth + 1))
                 })
                 .collect(),
         ),
@@ -537,12 +535,7 @@ pub fn parse_address_list(value: &str) -> Vec<EnvelopeAddress> {
     while i < toks.len() {
         // Collect up to the next top-level ',', ';', ':' or '<'.
         let start = i;
-        while i < toks.len()
-            && !matches!(
-                toks[i],
-                Tok::Special(',') | Tok::Special(';') | Tok::Special(':') | Tok::Special('<')
-            )
-        {
+        while i < toks.len() && !matches!(toks[i], Tok::Special(',' | ';' | ':' | '<')) {
             i += 1;
         }
         let head = &toks[start..i];
@@ -565,7 +558,7 @@ pub fn parse_address_list(value: &str) -> Vec<EnvelopeAddress> {
                 }
                 i = close + 1;
                 // skip to the separator
-                while i < toks.len() && !matches!(toks[i], Tok::Special(',') | Tok::Special(';')) {
+                while i < toks.len() && !matches!(toks[i], Tok::Special(',' | ';')) {
                     i += 1;
                 }
             }
@@ -602,6 +595,7 @@ pub fn parse_address_list(value: &str) -> Vec<EnvelopeAddress> {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
@@ -639,7 +633,9 @@ mod tests {
         assert_eq!(g.len(), 5);
         assert_eq!(g[4], a(None, "z", "y.x"));
         assert_eq!(
-            parse_address_list("<@route.a,@route.b:x@y.z>")[0].adl.as_deref(),
+            parse_address_list("<@route.a,@route.b:x@y.z>")[0]
+                .adl
+                .as_deref(),
             Some("@route.a,@route.b")
         );
     }
@@ -670,7 +666,10 @@ mod tests {
         assert_eq!(m.body.subtype, "mixed");
         assert_eq!(children.len(), 2);
         let t = &children[0];
-        assert_eq!((t.media_type.as_str(), t.subtype.as_str()), ("text", "plain"));
+        assert_eq!(
+            (t.media_type.as_str(), t.subtype.as_str()),
+            ("text", "plain")
+        );
         let body = &raw[t.body_offset as usize..(t.body_offset + t.size) as usize];
         assert_eq!(body, b"line1\r\nline2");
         assert_eq!(t.lines, Some(1));
@@ -701,6 +700,7 @@ mod tests {
     }
 }
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod nested_tests {
     use super::*;
 

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     mime::{BodyStructure, Envelope},
-    types::{AccountName, Flags, InternalDate, Keyword, ModSeq, SpecialUse, Uid, UidSet, UidValidity},
+    types::{
+        AccountName, Flags, InternalDate, Keyword, ModSeq, SpecialUse, Uid, UidSet, UidValidity,
+    },
     upload::Upload,
 };
 

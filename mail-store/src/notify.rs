@@ -87,7 +87,10 @@ struct Shared {
 
 impl Shared {
     fn push(&self, ev: &ChangeEvent) {
-        let mut q = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut q = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if q.lagged {
             return;
         }
@@ -105,10 +108,12 @@ impl Shared {
     }
 }
 
+type Routes = HashMap<(AccountName, String), Vec<Weak<Shared>>>;
+
 /// Routes events to the subscriptions of each (account, mailbox).
 #[derive(Debug, Default)]
 pub struct ChangeHub {
-    subs: Mutex<HashMap<(AccountName, String), Vec<Weak<Shared>>>>,
+    subs: Mutex<Routes>,
 }
 
 impl ChangeHub {
@@ -118,14 +123,24 @@ impl ChangeHub {
     }
 
     /// Subscribes `session` to the changes of `mailbox` in `account`.
-    pub fn subscribe(&self, account: &AccountName, mailbox: &str, session: SessionId) -> Subscription {
+    pub fn subscribe(
+        &self,
+        account: &AccountName,
+        mailbox: &str,
+        session: SessionId,
+    ) -> Subscription {
         let shared = Arc::new(Shared {
             session,
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
         });
-        let mut subs = self.subs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = subs.entry((account.clone(), mailbox.to_owned())).or_default();
+        let mut subs = self
+            .subs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = subs
+            .entry((account.clone(), mailbox.to_owned()))
+            .or_default();
         list.retain(|w| w.strong_count() > 0);
         list.push(Arc::downgrade(&shared));
         Subscription { shared }
@@ -134,7 +149,10 @@ impl ChangeHub {
     /// Delivers `event` to every subscriber of its mailbox except its origin.
     pub fn publish(&self, account: &AccountName, event: &ChangeEvent) {
         let targets: Vec<Arc<Shared>> = {
-            let mut subs = self.subs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut subs = self
+                .subs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let key = (account.clone(), event.mailbox.clone());
             let Some(list) = subs.get_mut(&key) else {
                 return;
@@ -162,7 +180,11 @@ pub struct Subscription {
 
 impl Subscription {
     fn take(&self) -> Option<ChangeEvent> {
-        let mut q = self.shared.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut q = self
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Self::take_locked(&mut q)
     }
 
@@ -184,7 +206,7 @@ impl Subscription {
     }
 
     /// Waits for the next event.
-    pub fn next(&mut self) -> impl Future<Output = ChangeEvent> + Send + '_ {
+    pub fn recv(&mut self) -> impl Future<Output = ChangeEvent> + Send + '_ {
         Next { sub: self }
     }
 
@@ -192,7 +214,11 @@ impl Subscription {
     /// runtime).
     pub fn recv_timeout(&self, timeout: Duration) -> Option<ChangeEvent> {
         let deadline = Instant::now() + timeout;
-        let mut q = self.shared.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut q = self
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
             if let Some(ev) = Self::take_locked(&mut q) {
                 return Some(ev);

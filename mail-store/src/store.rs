@@ -72,7 +72,11 @@ pub trait MailStore: Send + Sync + 'static {
 
     /// Deletes a mailbox and its messages. INBOX cannot be deleted, nor a mailbox that has
     /// children.
-    fn delete_mailbox(&self, session: &Session, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn delete_mailbox(
+        &self,
+        session: &Session,
+        name: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Renames a mailbox; its children move with it. Renaming INBOX moves its messages into a
     /// new mailbox and leaves INBOX empty (children of INBOX stay).
@@ -87,10 +91,15 @@ pub trait MailStore: Send + Sync + 'static {
     fn subscribe(&self, session: &Session, name: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Removes a name from the subscriptions.
-    fn unsubscribe(&self, session: &Session, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn unsubscribe(&self, session: &Session, name: &str)
+    -> impl Future<Output = Result<()>> + Send;
 
     /// Everything STATUS and SELECT report, in one call.
-    fn status(&self, session: &Session, mailbox: &str) -> impl Future<Output = Result<Status>> + Send;
+    fn status(
+        &self,
+        session: &Session,
+        mailbox: &str,
+    ) -> impl Future<Output = Result<Status>> + Send;
 
     /// Appends messages: all of them or none (MULTIAPPEND). Quota is checked inside the same
     /// operation.
@@ -159,10 +168,18 @@ pub trait MailStore: Send + Sync + 'static {
 
     /// Claims the mailbox's `\Recent` messages for this session (IMAP4rev1 SELECT): returns
     /// them, and no later call returns them again.
-    fn take_recent(&self, session: &Session, mailbox: &str) -> impl Future<Output = Result<Vec<Uid>>> + Send;
+    fn take_recent(
+        &self,
+        session: &Session,
+        mailbox: &str,
+    ) -> impl Future<Output = Result<Vec<Uid>>> + Send;
 
     /// Subscribes to the mailbox's changes made by every other session.
-    fn watch(&self, session: &Session, mailbox: &str) -> impl Future<Output = Result<Subscription>> + Send;
+    fn watch(
+        &self,
+        session: &Session,
+        mailbox: &str,
+    ) -> impl Future<Output = Result<Subscription>> + Send;
 
     /// Opens the account's INBOX as a POP3 maildrop under an exclusive lease of `lease_for`.
     /// While another session's lease is live this fails with
@@ -200,7 +217,11 @@ pub trait MailStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Pop3Committed>> + Send;
 
     /// Releases the lease without deleting anything (connection lost).
-    fn pop3_release(&self, session: &Session, lease: &Pop3Lease) -> impl Future<Output = Result<()>> + Send;
+    fn pop3_release(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Delivers one message to several recipients (SMTP/LMTP), one result per recipient in
     /// order. Each recipient's copy is durable when its result is `Ok`.

@@ -434,6 +434,7 @@ impl Flags {
 
 impl fmt::Display for Flags {
     /// The IMAP flag list without parentheses: `\Seen \Flagged $Label1`.
+    #[allow(clippy::redundant_closure_for_method_calls)]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
         for s in self
@@ -577,7 +578,7 @@ impl SessionId {
         let base = *BASE.get_or_init(|| {
             let t = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
+                .map_or(0, |d| d.as_secs() ^ (u64::from(d.subsec_nanos()) << 20));
             (u64::from(std::process::id()) << 40) ^ (t << 16)
         });
         let n = COUNTER.fetch_add(1, AtomicOrdering::Relaxed);
@@ -644,7 +645,9 @@ mod tests {
         s.insert(u(6));
         s.insert(u(10));
         assert_eq!(
-            s.ranges().map(|(a, b)| (a.get(), b.get())).collect::<Vec<_>>(),
+            s.ranges()
+                .map(|(a, b)| (a.get(), b.get()))
+                .collect::<Vec<_>>(),
             vec![(3, 6), (10, 10)]
         );
         assert!(s.contains(u(4)) && s.contains(u(10)) && !s.contains(u(7)) && !s.contains(u(2)));
@@ -671,7 +674,9 @@ mod tests {
         let f = Flags::new().with(Flag::Seen).with_keyword(k.clone());
         let g = f.apply(&FlagOp::Add(Flags::new().with(Flag::Flagged)));
         assert!(g.contains(Flag::Seen) && g.contains(Flag::Flagged) && g.has_keyword("X"));
-        let h = g.apply(&FlagOp::Remove(Flags::new().with(Flag::Seen).with_keyword(k)));
+        let h = g.apply(&FlagOp::Remove(
+            Flags::new().with(Flag::Seen).with_keyword(k),
+        ));
         assert_eq!(h, Flags::new().with(Flag::Flagged));
         assert_eq!(g.to_string(), "\\Seen \\Flagged x");
     }

@@ -39,13 +39,17 @@ struct Dovecot {
 
 impl Dovecot {
     fn start(dir: &Path, mail_root: &Path) -> Dovecot {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         fs::write(dir.join("passwd"), "alice:{PLAIN}secret\n").unwrap();
         let conf = dir.join("dovecot.conf");
         fs::write(
             &conf,
             format!(
-                r#"instance_name = mailstore-test-{pid}-{port}
+                r"instance_name = mailstore-test-{pid}-{port}
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
@@ -77,7 +81,7 @@ service imap-login {{
     port = 0
   }}
 }}
-"#,
+",
                 pid = std::process::id(),
                 d = dir.display(),
                 root = mail_root.display(),
@@ -94,7 +98,11 @@ service imap-login {{
             .expect("start dovecot");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "dovecot did not listen: {}", fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "dovecot did not listen: {}",
+                fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Dovecot { conf, child, port }
@@ -103,7 +111,11 @@ service imap-login {{
 
 impl Drop for Dovecot {
     fn drop(&mut self) {
-        let _ = Command::new("dovecot").arg("-c").arg(&self.conf).arg("stop").status();
+        let _ = Command::new("dovecot")
+            .arg("-c")
+            .arg(&self.conf)
+            .arg("stop")
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -142,7 +154,7 @@ M.logout()
 "#;
 
 /// Python: change things through Dovecot.
-const CHANGE: &str = r#"
+const CHANGE: &str = r"
 import imaplib, sys, time
 M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
 M.login('alice', 'secret')
@@ -161,11 +173,20 @@ assert len(data[0].split()) == 1, data
 assert M.expunge()[0] == 'OK'
 M.logout()
 print('ok')
-"#;
+";
 
 fn python(script: &str, port: u16) -> String {
-    let out = Command::new("python3").arg("-c").arg(script).arg(port.to_string()).output().unwrap();
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(port.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -189,12 +210,21 @@ type Dump = BTreeMap<String, Vec<(String, Vec<String>, u64)>>;
 fn ours(store: &MaildirStore, s: &Session) -> Dump {
     let mut out = Dump::new();
     for m in block_on(store.list(s, "*", mail_store::ListScope::All)).unwrap() {
-        let q = FetchQuery { envelope: true, ..FetchQuery::default() };
+        let q = FetchQuery {
+            envelope: true,
+            ..FetchQuery::default()
+        };
         let msgs = block_on(store.fetch(s, &m.name, &UidSet::all(), q)).unwrap();
         out.insert(
             m.name,
             msgs.into_iter()
-                .map(|f| (f.envelope.unwrap().subject.clone().unwrap(), imap_flags(&f.flags), f.size))
+                .map(|f| {
+                    (
+                        f.envelope.unwrap().subject.clone().unwrap(),
+                        imap_flags(&f.flags),
+                        f.size,
+                    )
+                })
                 .collect(),
         );
     }
@@ -228,32 +258,66 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
         let items = [
             ("plain", Flags::new()),
             ("seen", Flags::new().with(Flag::Seen)),
-            ("answered-flagged", Flags::new().with(Flag::Answered).with(Flag::Flagged).with_keyword(fwd.clone())),
-            ("deleted-draft", Flags::new().with(Flag::Deleted).with(Flag::Draft)),
+            (
+                "answered-flagged",
+                Flags::new()
+                    .with(Flag::Answered)
+                    .with(Flag::Flagged)
+                    .with_keyword(fwd.clone()),
+            ),
+            (
+                "deleted-draft",
+                Flags::new().with(Flag::Deleted).with(Flag::Draft),
+            ),
         ];
         for (subject, flags) in items {
             let mut up = store.upload();
             up.write(&message(subject)).unwrap();
-            block_on(store.append(&s, "INBOX", vec![AppendItem { data: up, flags, internal_date: None }])).unwrap();
+            block_on(store.append(
+                &s,
+                "INBOX",
+                vec![AppendItem {
+                    data: up,
+                    flags,
+                    internal_date: None,
+                }],
+            ))
+            .unwrap();
         }
         let mut up = store.upload();
         up.write(&message("in-folder")).unwrap();
-        block_on(store.append(&s, "Work.Ärger", vec![AppendItem { data: up, flags: Flags::new().with(Flag::Seen), internal_date: None }])).unwrap();
+        block_on(store.append(
+            &s,
+            "Work.Ärger",
+            vec![AppendItem {
+                data: up,
+                flags: Flags::new().with(Flag::Seen),
+                internal_date: None,
+            }],
+        ))
+        .unwrap();
         let mut up = store.upload();
         up.write(&message("delivered")).unwrap();
         assert!(block_on(store.deliver(up, &[Recipient::inbox(alice.clone())]))[0].is_ok());
         ours(&store, &s)
     };
-    let status = Command::new("chown").args(["-R", "dovecot:dovecot"]).arg(&mail_root).status().unwrap();
+    let status = Command::new("chown")
+        .args(["-R", "dovecot:dovecot"])
+        .arg(&mail_root)
+        .status()
+        .unwrap();
     assert!(status.success());
 
     // Dovecot sees our messages and flags.
     let dump: Dump = {
         let dovecot = Dovecot::start(tmp.path(), &mail_root);
         let json = python(DUMP, dovecot.port);
-        let raw: BTreeMap<String, Vec<(String, Vec<String>, u64)>> = serde_json::from_str(&json).unwrap();
+        let raw: BTreeMap<String, Vec<(String, Vec<String>, u64)>> =
+            serde_json::from_str(&json).unwrap();
         // Dovecot names folders in modified UTF-7 on the wire.
-        raw.into_iter().map(|(k, v)| (k.replace("&AMQ-", "Ä"), v)).collect()
+        raw.into_iter()
+            .map(|(k, v)| (k.replace("&AMQ-", "Ä"), v))
+            .collect()
     };
     // "Work" exists as a parent folder. Dovecot 2.3 shows no IMAP flag for the Maildir `P`
     // letter that we write for $Forwarded, so that keyword is left out of the comparison.
@@ -267,22 +331,50 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
         assert_eq!(python(CHANGE, dovecot.port).trim(), "ok");
         let json = python(DUMP, dovecot.port);
         let after: Dump = serde_json::from_str(&json).unwrap();
-        let after: Dump = after.into_iter().map(|(k, v)| (k.replace("&AMQ-", "Ä"), v)).collect();
+        let after: Dump = after
+            .into_iter()
+            .map(|(k, v)| (k.replace("&AMQ-", "Ä"), v))
+            .collect();
         drop(dovecot);
         let store = maildir_store(&mail_root);
         let s = Session::new(alice.clone());
         let mine = ours(&store, &s);
-        assert_eq!(without_forwarded(mine.clone()), after, "our view of Dovecot's Maildir");
-        let kept = mine["INBOX"].iter().find(|m| m.0 == "answered-flagged").unwrap();
-        assert!(kept.1.contains(&"$Forwarded".to_owned()), "P survives Dovecot's renames");
+        assert_eq!(
+            without_forwarded(mine.clone()),
+            after,
+            "our view of Dovecot's Maildir"
+        );
+        let kept = mine["INBOX"]
+            .iter()
+            .find(|m| m.0 == "answered-flagged")
+            .unwrap();
+        assert!(
+            kept.1.contains(&"$Forwarded".to_owned()),
+            "P survives Dovecot's renames"
+        );
         // The messages we had keep their UIDs (our index survived Dovecot's changes).
-        let inbox = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery { envelope: true, ..FetchQuery::default() })).unwrap();
+        let inbox = block_on(store.fetch(
+            &s,
+            "INBOX",
+            &UidSet::all(),
+            FetchQuery {
+                envelope: true,
+                ..FetchQuery::default()
+            },
+        ))
+        .unwrap();
         assert_eq!(inbox[0].uid.get(), 1);
-        assert_eq!(inbox[0].envelope.as_ref().unwrap().subject.as_deref(), Some("plain"));
+        assert_eq!(
+            inbox[0].envelope.as_ref().unwrap().subject.as_deref(),
+            Some("plain")
+        );
         assert!(inbox[0].flags.has_keyword("$Label2"));
         let dove = &mine["Dove"];
         assert_eq!(dove.len(), 2);
-        assert_eq!(dove[1].1, vec!["$Label1".to_owned(), "\\Flagged".to_owned()]);
+        assert_eq!(
+            dove[1].1,
+            vec!["$Label1".to_owned(), "\\Flagged".to_owned()]
+        );
         assert!(mine["INBOX"].iter().all(|m| m.0 != "deleted-draft"));
         assert!(mine["INBOX"].iter().any(|m| m.0 == "dove-inbox"));
     }

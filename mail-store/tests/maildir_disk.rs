@@ -28,16 +28,30 @@ fn msg(subject: &str) -> Vec<u8> {
     format!("From: a@example.org\r\nSubject: {subject}\r\nMessage-ID: <{subject}@x>\r\n\r\nbody of {subject}\r\n").into_bytes()
 }
 
-fn append(store: &MaildirStore, s: &Session, mailbox: &str, subject: &str, flags: Flags) -> mail_store::Uid {
+fn append(
+    store: &MaildirStore,
+    s: &Session,
+    mailbox: &str,
+    subject: &str,
+    flags: Flags,
+) -> mail_store::Uid {
     let mut up = store.upload();
     up.write(&msg(subject)).unwrap();
-    let item = AppendItem { data: up, flags, internal_date: None };
+    let item = AppendItem {
+        data: up,
+        flags,
+        internal_date: None,
+    };
     block_on(store.append(s, mailbox, vec![item])).unwrap().uids[0]
 }
 
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
-        .map(|r| r.flatten().map(|e| e.file_name().into_string().unwrap()).collect())
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().into_string().unwrap())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -48,7 +62,10 @@ fn maildir(root: &Path) -> PathBuf {
 }
 
 fn subjects(store: &MaildirStore, s: &Session, mailbox: &str) -> Vec<(String, Flags)> {
-    let q = FetchQuery { envelope: true, ..FetchQuery::default() };
+    let q = FetchQuery {
+        envelope: true,
+        ..FetchQuery::default()
+    };
     block_on(store.fetch(s, mailbox, &UidSet::all(), q))
         .unwrap()
         .into_iter()
@@ -80,12 +97,25 @@ fn real_maildir_layout() {
     assert!(files(&md.join("tmp")).is_empty());
     let folder = md.join(".Work.&AMQ-rger");
     assert!(folder.join("maildirfolder").exists());
-    assert!(md.join(".Work").join("maildirfolder").exists(), "parents are folders too");
+    assert!(
+        md.join(".Work").join("maildirfolder").exists(),
+        "parents are folders too"
+    );
     let cur = files(&folder.join("cur"));
     assert!(cur[0].ends_with(":2,"), "{cur:?}");
-    assert_eq!(fs::read(folder.join("cur").join(&cur[0])).unwrap(), msg("b"));
+    assert_eq!(
+        fs::read(folder.join("cur").join(&cur[0])).unwrap(),
+        msg("b")
+    );
     // Flag changes rename the file, letters in ASCII order.
-    block_on(store.store_flags(&s, "Work.Ärger", &UidSet::all(), FlagOp::Replace(Flags::new().with(Flag::Seen).with(Flag::Flagged)), None)).unwrap();
+    block_on(store.store_flags(
+        &s,
+        "Work.Ärger",
+        &UidSet::all(),
+        FlagOp::Replace(Flags::new().with(Flag::Seen).with(Flag::Flagged)),
+        None,
+    ))
+    .unwrap();
     let cur = files(&folder.join("cur"));
     assert!(cur[0].ends_with(":2,FS"), "{cur:?}");
     // Delivery without flags lands in new/.
@@ -97,7 +127,14 @@ fn real_maildir_layout() {
     assert_eq!(new.len(), 1);
     assert!(!new[0].contains(":2,"));
     // Reading it as seen moves it to cur/.
-    block_on(store.store_flags(&s, "INBOX", &UidSet::single(r[0].as_ref().unwrap().uid), FlagOp::Add(Flags::new().with(Flag::Seen)), None)).unwrap();
+    block_on(store.store_flags(
+        &s,
+        "INBOX",
+        &UidSet::single(r[0].as_ref().unwrap().uid),
+        FlagOp::Add(Flags::new().with(Flag::Seen)),
+        None,
+    ))
+    .unwrap();
     assert!(files(&md.join("new")).is_empty());
     assert_eq!(files(&md.join("cur")).len(), 2);
 }
@@ -110,15 +147,39 @@ fn everything_survives_reopen() {
         let s = alice(&store);
         block_on(store.create_mailbox(&s, "Sent", Some(SpecialUse::Sent))).unwrap();
         block_on(store.subscribe(&s, "Sent")).unwrap();
-        block_on(store.set_quota(s.account(), mail_store::QuotaLimits { storage_bytes: Some(1 << 20), messages: None })).unwrap();
+        block_on(store.set_quota(
+            s.account(),
+            mail_store::QuotaLimits {
+                storage_bytes: Some(1 << 20),
+                messages: None,
+            },
+        ))
+        .unwrap();
         let kw = Keyword::try_from("Project").unwrap();
-        append(&store, &s, "INBOX", "a", Flags::new().with_keyword(kw.clone()));
+        append(
+            &store,
+            &s,
+            "INBOX",
+            "a",
+            Flags::new().with_keyword(kw.clone()),
+        );
         let b = append(&store, &s, "INBOX", "b", Flags::new());
         let c = append(&store, &s, "INBOX", "c", Flags::new());
-        block_on(store.store_flags(&s, "INBOX", &UidSet::single(b), FlagOp::Add(Flags::new().with(Flag::Seen)), None)).unwrap();
+        block_on(store.store_flags(
+            &s,
+            "INBOX",
+            &UidSet::single(b),
+            FlagOp::Add(Flags::new().with(Flag::Seen)),
+            None,
+        ))
+        .unwrap();
         block_on(store.expunge(&s, "INBOX", ExpungeScope::Uids(UidSet::single(c)))).unwrap();
         block_on(store.take_recent(&s, "INBOX")).unwrap();
-        (block_on(store.status(&s, "INBOX")).unwrap(), subjects(&store, &s, "INBOX"), b)
+        (
+            block_on(store.status(&s, "INBOX")).unwrap(),
+            subjects(&store, &s, "INBOX"),
+            b,
+        )
     };
     let store = maildir_store(dir.path());
     let s = alice(&store);
@@ -158,44 +219,99 @@ fn crash_recovery() {
     let (uidvalidity, uidnext, kept) = {
         let store = maildir_store(dir.path());
         let s = alice(&store);
-        let a = append(&store, &s, "INBOX", "kept", Flags::new().with(Flag::Flagged));
+        let a = append(
+            &store,
+            &s,
+            "INBOX",
+            "kept",
+            Flags::new().with(Flag::Flagged),
+        );
         let b = append(&store, &s, "INBOX", "lost", Flags::new());
         let st = block_on(store.status(&s, "INBOX")).unwrap();
         // The file of b disappears (the index now points at a missing file).
         let cur = files(&md.join("cur"));
-        let lost = cur.iter().find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("lost")).unwrap();
+        let lost = cur
+            .iter()
+            .find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("lost"))
+            .unwrap();
         fs::remove_file(md.join("cur").join(lost)).unwrap();
         let _ = b;
         (st.uidvalidity, st.uidnext, a)
     };
-    fs::write(md.join("tmp").join("1700000000.M1P1.crashed"), b"Subject: half").unwrap();
-    fs::write(md.join("new").join("1700000001.M1P1.delivered"), msg("unindexed-new")).unwrap();
-    fs::write(md.join("cur").join("1700000002.M1P1.written:2,S"), msg("unindexed-cur")).unwrap();
-    let mut log = fs::OpenOptions::new().append(true).open(md.join("mailstore-log")).unwrap();
+    fs::write(
+        md.join("tmp").join("1700000000.M1P1.crashed"),
+        b"Subject: half",
+    )
+    .unwrap();
+    fs::write(
+        md.join("new").join("1700000001.M1P1.delivered"),
+        msg("unindexed-new"),
+    )
+    .unwrap();
+    fs::write(
+        md.join("cur").join("1700000002.M1P1.written:2,S"),
+        msg("unindexed-cur"),
+    )
+    .unwrap();
+    let mut log = fs::OpenOptions::new()
+        .append(true)
+        .open(md.join("mailstore-log"))
+        .unwrap();
     std::io::Write::write_all(&mut log, b"0123456789abcdef [{\"X\":{\"uid\":1,\"mod").unwrap();
     drop(log);
 
-    let opts = MaildirOptions { stale_tmp_age: Duration::ZERO, ..MaildirOptions::default() };
+    let opts = MaildirOptions {
+        stale_tmp_age: Duration::ZERO,
+        ..MaildirOptions::default()
+    };
     let store = MaildirStore::open(dir.path(), opts).unwrap();
     let s = alice(&store);
-    assert!(files(&md.join("tmp")).is_empty(), "stale tmp/ files are removed");
+    assert!(
+        files(&md.join("tmp")).is_empty(),
+        "stale tmp/ files are removed"
+    );
     let st = block_on(store.status(&s, "INBOX")).unwrap();
-    assert_eq!(st.uidvalidity, uidvalidity, "an intact index keeps its UIDs");
+    assert_eq!(
+        st.uidvalidity, uidvalidity,
+        "an intact index keeps its UIDs"
+    );
     let got = subjects(&store, &s, "INBOX");
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(got[0].0, "kept");
     assert!(got[0].1.contains(Flag::Flagged));
     let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
     assert!(names.contains(&"unindexed-new") && names.contains(&"unindexed-cur"));
-    assert!(got.iter().find(|g| g.0 == "unindexed-cur").unwrap().1.contains(Flag::Seen));
-    let uids: Vec<u32> = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta())).unwrap().iter().map(|m| m.uid.get()).collect();
+    assert!(
+        got.iter()
+            .find(|g| g.0 == "unindexed-cur")
+            .unwrap()
+            .1
+            .contains(Flag::Seen)
+    );
+    let uids: Vec<u32> = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta()))
+        .unwrap()
+        .iter()
+        .map(|m| m.uid.get())
+        .collect();
     assert_eq!(uids[0], kept.get());
-    assert!(uids[1] >= uidnext.get() && uids[2] > uids[1], "new files get new UIDs: {uids:?}");
+    assert!(
+        uids[1] >= uidnext.get() && uids[2] > uids[1],
+        "new files get new UIDs: {uids:?}"
+    );
     let ch = block_on(store.changes_since(&s, "INBOX", 0)).unwrap();
     assert_eq!(ch.expunged.len(), 1, "the missing file is expunged");
     // Content of a recovered message is served.
-    let full = FetchQuery { content: Some(Content::Full), ..FetchQuery::default() };
-    let m = block_on(store.fetch(&s, "INBOX", &UidSet::single(mail_store::Uid::new(uids[1]).unwrap()), full)).unwrap();
+    let full = FetchQuery {
+        content: Some(Content::Full),
+        ..FetchQuery::default()
+    };
+    let m = block_on(store.fetch(
+        &s,
+        "INBOX",
+        &UidSet::single(mail_store::Uid::new(uids[1]).unwrap()),
+        full,
+    ))
+    .unwrap();
     assert!(m[0].content.as_ref().unwrap().starts_with(b"From:"));
     drop(store);
     // A destroyed index: the messages stay, under a new, larger UIDVALIDITY.
@@ -211,13 +327,20 @@ fn crash_recovery() {
 #[test]
 fn journal_compaction() {
     let dir = TempDir::new("compact");
-    let opts = || MaildirOptions { fsync: false, ..MaildirOptions::default() };
+    let opts = || MaildirOptions {
+        fsync: false,
+        ..MaildirOptions::default()
+    };
     let before = {
         let store = MaildirStore::open(dir.path(), opts()).unwrap();
         let s = alice(&store);
         let u = append(&store, &s, "INBOX", "x", Flags::new());
         for i in 0..2100 {
-            let op = if i % 2 == 0 { FlagOp::Add(Flags::new().with(Flag::Seen)) } else { FlagOp::Remove(Flags::new().with(Flag::Seen)) };
+            let op = if i % 2 == 0 {
+                FlagOp::Add(Flags::new().with(Flag::Seen))
+            } else {
+                FlagOp::Remove(Flags::new().with(Flag::Seen))
+            };
             block_on(store.store_flags(&s, "INBOX", &UidSet::single(u), op, None)).unwrap();
         }
         block_on(store.status(&s, "INBOX")).unwrap()
@@ -241,11 +364,26 @@ fn changes_by_other_programs() {
     let watcher = block_on(store.watch(&s, "INBOX")).unwrap();
     let md = maildir(dir.path());
     std::thread::sleep(Duration::from_millis(20));
-    fs::write(md.join("new").join("1800000000.M1P9.other"), msg("external")).unwrap();
+    fs::write(
+        md.join("new").join("1800000000.M1P9.other"),
+        msg("external"),
+    )
+    .unwrap();
     let cur = files(&md.join("cur"));
-    let fa = cur.iter().find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("a")).unwrap();
-    let fb = cur.iter().find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("b")).unwrap();
-    fs::rename(md.join("cur").join(fa), md.join("cur").join(format!("{}:2,RS", fa.split(':').next().unwrap()))).unwrap();
+    let fa = cur
+        .iter()
+        .find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("a"))
+        .unwrap();
+    let fb = cur
+        .iter()
+        .find(|f| fs::read(md.join("cur").join(f)).unwrap() == msg("b"))
+        .unwrap();
+    fs::rename(
+        md.join("cur").join(fa),
+        md.join("cur")
+            .join(format!("{}:2,RS", fa.split(':').next().unwrap())),
+    )
+    .unwrap();
     fs::remove_file(md.join("cur").join(fb)).unwrap();
     let got = subjects(&store, &s, "INBOX");
     assert_eq!(got.len(), 2, "{got:?}");
@@ -257,9 +395,22 @@ fn changes_by_other_programs() {
         assert_eq!(ev.origin, mail_store::SessionId::EXTERNAL);
         kinds.push(ev.kind);
     }
-    assert!(kinds.iter().any(|k| matches!(k, ChangeKind::Expunged { uids, .. } if uids == &vec![b])), "{kinds:?}");
-    assert!(kinds.iter().any(|k| matches!(k, ChangeKind::Appended { .. })));
-    assert!(kinds.iter().any(|k| matches!(k, ChangeKind::FlagsChanged(f) if f[0].uid == a)));
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, ChangeKind::Expunged { uids, .. } if uids == &vec![b])),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, ChangeKind::Appended { .. }))
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, ChangeKind::FlagsChanged(f) if f[0].uid == a))
+    );
 }
 
 /// The store's futures are Send and run from tasks of a multi-threaded tokio runtime, with
@@ -267,7 +418,11 @@ fn changes_by_other_programs() {
 #[test]
 fn runs_on_tokio_from_spawned_tasks() {
     let dir = TempDir::new("tokio");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let opts = MaildirOptions {
             executor: mail_store::Executor::from_fn(|job| {
@@ -285,7 +440,11 @@ fn runs_on_tokio_from_spawned_tasks() {
             tasks.push(tokio::spawn(async move {
                 let mut up = store.upload();
                 up.write(&msg(&format!("t{i}"))).unwrap();
-                store.append(&s, "INBOX", vec![AppendItem::new(up)]).await.unwrap().uids[0]
+                store
+                    .append(&s, "INBOX", vec![AppendItem::new(up)])
+                    .await
+                    .unwrap()
+                    .uids[0]
             }));
         }
         let mut uids = Vec::new();
@@ -310,9 +469,19 @@ fn torn_journal_tail_is_cut() {
         let store = maildir_store(dir.path());
         let s = alice(&store);
         let u = append(&store, &s, "INBOX", "a", Flags::new());
-        block_on(store.store_flags(&s, "INBOX", &UidSet::single(u), FlagOp::Add(Flags::new().with(Flag::Seen)), None)).unwrap();
+        block_on(store.store_flags(
+            &s,
+            "INBOX",
+            &UidSet::single(u),
+            FlagOp::Add(Flags::new().with(Flag::Seen)),
+            None,
+        ))
+        .unwrap();
     }
-    let mut log = fs::OpenOptions::new().append(true).open(md.join("mailstore-log")).unwrap();
+    let mut log = fs::OpenOptions::new()
+        .append(true)
+        .open(md.join("mailstore-log"))
+        .unwrap();
     std::io::Write::write_all(&mut log, b"00000000000000ff [{\"F\":").unwrap();
     drop(log);
     {
@@ -320,13 +489,26 @@ fn torn_journal_tail_is_cut() {
         let s = alice(&store);
         let got = subjects(&store, &s, "INBOX");
         assert_eq!(got.len(), 1);
-        assert!(got[0].1.contains(Flag::Seen), "the whole transactions before the tear stay");
-        block_on(store.store_flags(&s, "INBOX", &UidSet::all(), FlagOp::Add(Flags::new().with(Flag::Flagged)), None)).unwrap();
+        assert!(
+            got[0].1.contains(Flag::Seen),
+            "the whole transactions before the tear stay"
+        );
+        block_on(store.store_flags(
+            &s,
+            "INBOX",
+            &UidSet::all(),
+            FlagOp::Add(Flags::new().with(Flag::Flagged)),
+            None,
+        ))
+        .unwrap();
     }
     let store = maildir_store(dir.path());
     let s = alice(&store);
     let got = subjects(&store, &s, "INBOX");
-    assert!(got[0].1.contains(Flag::Flagged), "written after the tear, still there: {got:?}");
+    assert!(
+        got[0].1.contains(Flag::Flagged),
+        "written after the tear, still there: {got:?}"
+    );
 }
 
 /// Listing UIDs, flags and sizes after opening comes from the index, not the message files:
@@ -337,13 +519,28 @@ fn open_and_list_does_not_read_message_files() {
     let dir = TempDir::new("noread");
     let n = 3000;
     let size = {
-        let store = MaildirStore::open(dir.path(), MaildirOptions { fsync: false, ..MaildirOptions::default() }).unwrap();
+        let store = MaildirStore::open(
+            dir.path(),
+            MaildirOptions {
+                fsync: false,
+                ..MaildirOptions::default()
+            },
+        )
+        .unwrap();
         let s = alice(&store);
         let items: Vec<AppendItem> = (0..n)
             .map(|i| {
                 let mut up = store.upload();
                 up.write(&msg(&format!("m{i}"))).unwrap();
-                AppendItem { data: up, flags: if i % 2 == 0 { Flags::new().with(Flag::Seen) } else { Flags::new() }, internal_date: None }
+                AppendItem {
+                    data: up,
+                    flags: if i % 2 == 0 {
+                        Flags::new().with(Flag::Seen)
+                    } else {
+                        Flags::new()
+                    },
+                    internal_date: None,
+                }
             })
             .collect();
         block_on(store.append(&s, "INBOX", items)).unwrap();
@@ -358,6 +555,12 @@ fn open_and_list_does_not_read_message_files() {
     let all = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta())).unwrap();
     assert_eq!(all.len(), n);
     assert!(all.iter().all(|m| m.size >= size - 1));
-    assert_eq!(all.iter().filter(|m| m.flags.contains(Flag::Seen)).count(), n / 2);
-    assert_eq!(block_on(store.status(&s, "INBOX")).unwrap().messages as usize, n);
+    assert_eq!(
+        all.iter().filter(|m| m.flags.contains(Flag::Seen)).count(),
+        n / 2
+    );
+    assert_eq!(
+        block_on(store.status(&s, "INBOX")).unwrap().messages as usize,
+        n
+    );
 }

@@ -71,7 +71,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn check_name(&self, name: &str) -> Result<()>;
     fn upload(&self) -> Upload;
     fn load_account(&self, account: &AccountName) -> Result<Option<Loaded<Self::Blob>>>;
-    fn create_account(&self, account: &AccountName, meta: &AccountMeta, inbox: &Header) -> Result<()>;
+    fn create_account(
+        &self,
+        account: &AccountName,
+        meta: &AccountMeta,
+        inbox: &Header,
+    ) -> Result<()>;
     fn save_meta(&self, account: &AccountName, meta: &AccountMeta) -> Result<()>;
     fn save_subscriptions(&self, account: &AccountName, subs: &BTreeSet<String>) -> Result<()>;
     fn create_mailbox(&self, account: &AccountName, name: &str, header: &Header) -> Result<()>;
@@ -113,9 +118,20 @@ pub(crate) trait Backend: Send + Sync + 'static {
         flags: &Flags,
     ) -> Result<Self::Blob>;
     /// Removes a message's octets; a message already gone is not an error.
-    fn remove_message(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob) -> Result<()>;
-    fn read_message(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob) -> Result<Vec<u8>>;
-    fn read_mime(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob) -> Result<Arc<MimeInfo>>;
+    fn remove_message(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob)
+    -> Result<()>;
+    fn read_message(
+        &self,
+        account: &AccountName,
+        mailbox: &str,
+        blob: &Self::Blob,
+    ) -> Result<Vec<u8>>;
+    fn read_mime(
+        &self,
+        account: &AccountName,
+        mailbox: &str,
+        blob: &Self::Blob,
+    ) -> Result<Arc<MimeInfo>>;
     /// Makes a transaction durable; the engine applies it afterwards.
     fn commit(
         &self,
@@ -140,6 +156,8 @@ struct Lease {
     session: SessionId,
     expires: SystemTime,
 }
+
+type SharedAccount<B> = Arc<Mutex<Account<B>>>;
 
 pub(crate) struct Account<B> {
     mailboxes: BTreeMap<String, MailboxState<B>>,
@@ -236,7 +254,7 @@ fn uid_space(next: u32, n: usize) -> Result<()> {
 pub(crate) struct Engine<K: Backend> {
     pub backend: K,
     delimiter: char,
-    accounts: Mutex<HashMap<AccountName, Arc<Mutex<Account<K::Blob>>>>>,
+    accounts: Mutex<HashMap<AccountName, SharedAccount<K::Blob>>>,
     pub hub: ChangeHub,
     lease_ids: AtomicU64,
 }
@@ -249,7 +267,7 @@ impl<K: Backend> Engine<K> {
     pub fn new(backend: K, delimiter: char) -> Self {
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64);
+            .map_or(1, |d| d.as_secs() ^ (u64::from(d.subsec_nanos()) << 20));
         Self {
             backend,
             delimiter,
@@ -263,7 +281,7 @@ impl<K: Backend> Engine<K> {
         self.delimiter
     }
 
-    fn account(&self, name: &AccountName) -> Result<Arc<Mutex<Account<K::Blob>>>> {
+    fn account(&self, name: &AccountName) -> Result<SharedAccount<K::Blob>> {
         let mut accounts = lock(&self.accounts);
         if let Some(a) = accounts.get(name) {
             return Ok(Arc::clone(a));
@@ -293,7 +311,9 @@ impl<K: Backend> Engine<K> {
             return Err(StoreError::InvalidName("mailbox name must be 1-1000 bytes"));
         }
         if name.chars().any(char::is_control) {
-            return Err(StoreError::InvalidName("mailbox name has a control character"));
+            return Err(StoreError::InvalidName(
+                "mailbox name has a control character",
+            ));
         }
         if name.split(d).any(str::is_empty) {
             return Err(StoreError::InvalidName(
@@ -353,7 +373,12 @@ impl<K: Backend> Engine<K> {
     }
 
     /// Picks up changes other programs made to the mailbox.
-    fn refresh(&self, account: &AccountName, name: &str, mb: &mut MailboxState<K::Blob>) -> Result<()> {
+    fn refresh(
+        &self,
+        account: &AccountName,
+        name: &str,
+        mb: &mut MailboxState<K::Blob>,
+    ) -> Result<()> {
         let records = self.backend.refresh(account, name, mb)?;
         self.commit(account, name, mb, records, SessionId::EXTERNAL)
     }
@@ -480,7 +505,12 @@ impl<K: Backend> Engine<K> {
         Ok(out)
     }
 
-    pub fn create_mailbox(&self, s: &Session, name: &str, special_use: Option<SpecialUse>) -> Result<()> {
+    pub fn create_mailbox(
+        &self,
+        s: &Session,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<()> {
         let name = self.canonical(name)?;
         let a = self.account(s.account())?;
         let mut acct = lock(&a);
@@ -523,7 +553,12 @@ impl<K: Backend> Engine<K> {
         }
         self.backend.delete_mailbox(s.account(), &name)?;
         acct.mailboxes.remove(&name);
-        self.publish(s.account(), &name, s.id(), ChangeKind::Deleted { uidvalidity });
+        self.publish(
+            s.account(),
+            &name,
+            s.id(),
+            ChangeKind::Deleted { uidvalidity },
+        );
         Ok(())
     }
 
@@ -541,7 +576,9 @@ impl<K: Backend> Engine<K> {
             return Err(StoreError::MailboxExists(to));
         }
         if self.is_child(&to, &from) {
-            return Err(StoreError::NotAllowed("cannot rename a mailbox into itself"));
+            return Err(StoreError::NotAllowed(
+                "cannot rename a mailbox into itself",
+            ));
         }
         drop(acct);
         // Missing parents of the target come first, as CREATE makes them.
@@ -610,7 +647,9 @@ impl<K: Backend> Engine<K> {
         let a = self.account(s.account())?;
         let mut acct = lock(&a);
         let mb = self.open(s.account(), &mut acct, &name)?;
-        let recent = mb.messages.len() - mb.messages.partition_point(|m| m.uid.get() < mb.header.first_recent);
+        let recent = mb.messages.len()
+            - mb.messages
+                .partition_point(|m| m.uid.get() < mb.header.first_recent);
         Ok(Status {
             messages: u32::try_from(mb.messages.len()).unwrap_or(u32::MAX),
             recent: u32::try_from(recent).unwrap_or(u32::MAX),
@@ -626,6 +665,7 @@ impl<K: Backend> Engine<K> {
         })
     }
 
+    #[allow(clippy::explicit_counter_loop)]
     pub fn append(&self, s: &Session, name: &str, items: Vec<AppendItem>) -> Result<Appended> {
         if items.is_empty() {
             return Err(StoreError::InvalidArgument("nothing to append"));
@@ -644,12 +684,22 @@ impl<K: Backend> Engine<K> {
         let mut uids = Vec::with_capacity(items.len());
         let mut next = mb.header.uidnext;
         for mut item in items {
-            let meta = prepare(&mut item.data, uid(next)?, modseq, item.flags, item.internal_date)?;
+            let meta = prepare(
+                &mut item.data,
+                uid(next)?,
+                modseq,
+                item.flags,
+                item.internal_date,
+            )?;
             let written = meta.0.clone();
-            match self
-                .backend
-                .write_message(account, &name, &mut item.data, &meta.1, &written, Arrival::Append)
-            {
+            match self.backend.write_message(
+                account,
+                &name,
+                &mut item.data,
+                &meta.1,
+                &written,
+                Arrival::Append,
+            ) {
                 Ok(blob) => {
                     uids.push(written.uid);
                     records.push(Record::Append(written.with_blob(blob)));
@@ -678,7 +728,14 @@ impl<K: Backend> Engine<K> {
         }
     }
 
-    pub fn fetch(&self, s: &Session, name: &str, uids: &UidSet, q: FetchQuery) -> Result<Vec<FetchedMessage>> {
+    #[allow(clippy::many_single_char_names)]
+    pub fn fetch(
+        &self,
+        s: &Session,
+        name: &str,
+        uids: &UidSet,
+        q: FetchQuery,
+    ) -> Result<Vec<FetchedMessage>> {
         let name = self.canonical(name)?;
         let account = s.account();
         let a = self.account(account)?;
@@ -809,7 +866,15 @@ impl<K: Backend> Engine<K> {
         })
     }
 
-    pub fn copy_or_move(&self, s: &Session, from: &str, uids: &UidSet, to: &str, is_move: bool) -> Result<Copied> {
+    #[allow(clippy::explicit_counter_loop)]
+    pub fn copy_or_move(
+        &self,
+        s: &Session,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+        is_move: bool,
+    ) -> Result<Copied> {
         let from = self.canonical(from)?;
         let to = self.canonical(to)?;
         let account = s.account();
@@ -817,8 +882,11 @@ impl<K: Backend> Engine<K> {
         let mut acct = lock(&a);
         acct.mailbox(&to)?;
         let src = self.open(account, &mut acct, &from)?;
-        let picked: Vec<MessageMeta<K::Blob>> =
-            src.select(uids).into_iter().map(|i| src.messages[i].clone()).collect();
+        let picked: Vec<MessageMeta<K::Blob>> = src
+            .select(uids)
+            .into_iter()
+            .map(|i| src.messages[i].clone())
+            .collect();
         let dst = self.open(account, &mut acct, &to)?;
         let uidvalidity = dst.header.uidvalidity;
         if picked.is_empty() {
@@ -845,9 +913,11 @@ impl<K: Backend> Engine<K> {
                 ..m.with_blob(())
             };
             let res = if is_move {
-                self.backend.move_message(account, &from, &m.blob, &to, &new_meta)
+                self.backend
+                    .move_message(account, &from, &m.blob, &to, &new_meta)
             } else {
-                self.backend.copy_message(account, &from, &m.blob, &to, &new_meta)
+                self.backend
+                    .copy_message(account, &from, &m.blob, &to, &new_meta)
             };
             match res {
                 Ok(blob) => {
@@ -1008,7 +1078,12 @@ impl<K: Backend> Engine<K> {
         })
     }
 
-    pub fn pop3_renew(&self, s: &Session, lease: &Pop3Lease, lease_for: Duration) -> Result<Pop3Lease> {
+    pub fn pop3_renew(
+        &self,
+        s: &Session,
+        lease: &Pop3Lease,
+        lease_for: Duration,
+    ) -> Result<Pop3Lease> {
         let a = self.account(s.account())?;
         let mut acct = lock(&a);
         Self::check_lease(&acct, lease)?;
@@ -1022,7 +1097,13 @@ impl<K: Backend> Engine<K> {
         })
     }
 
-    pub fn pop3_retrieve(&self, s: &Session, lease: &Pop3Lease, u: Uid, mark_seen: bool) -> Result<Vec<u8>> {
+    pub fn pop3_retrieve(
+        &self,
+        s: &Session,
+        lease: &Pop3Lease,
+        u: Uid,
+        mark_seen: bool,
+    ) -> Result<Vec<u8>> {
         let account = s.account();
         let a = self.account(account)?;
         let mut acct = lock(&a);
@@ -1048,7 +1129,12 @@ impl<K: Backend> Engine<K> {
         Ok(data)
     }
 
-    pub fn pop3_commit(&self, s: &Session, lease: &Pop3Lease, deleted: &[Uid]) -> Result<Pop3Committed> {
+    pub fn pop3_commit(
+        &self,
+        s: &Session,
+        lease: &Pop3Lease,
+        deleted: &[Uid],
+    ) -> Result<Pop3Committed> {
         let account = s.account();
         let a = self.account(account)?;
         let mut acct = lock(&a);
@@ -1129,9 +1215,9 @@ impl<K: Backend> Engine<K> {
             flags: r.flags.clone(),
             ..meta.clone()
         };
-        let blob = self
-            .backend
-            .write_message(account, &name, upload, mime, &meta, Arrival::Delivery)?;
+        let blob =
+            self.backend
+                .write_message(account, &name, upload, mime, &meta, Arrival::Delivery)?;
         let rec = Record::Append(meta.with_blob(blob));
         let keep = vec![rec.clone()];
         if let Err(e) = self.commit(account, &name, mb, vec![rec], origin) {
@@ -1191,7 +1277,9 @@ fn slice_content(raw: Vec<u8>, c: Content) -> Vec<u8> {
         Content::Text => raw[hl.min(len)..].to_vec(),
         Content::Range { offset, len: n } => {
             let start = usize::try_from(offset).unwrap_or(len).min(len);
-            let end = start.saturating_add(usize::try_from(n).unwrap_or(usize::MAX)).min(len);
+            let end = start
+                .saturating_add(usize::try_from(n).unwrap_or(usize::MAX))
+                .min(len);
             raw[start..end].to_vec()
         }
     }
@@ -1207,7 +1295,10 @@ fn events_of<B>(records: &[Record<B>]) -> Vec<ChangeKind> {
         match r {
             Record::Append(m) => appended.push(m.flags_entry()),
             Record::Flags {
-                uid, modseq, flags: f, ..
+                uid,
+                modseq,
+                flags: f,
+                ..
             } => flags.push(MessageFlags {
                 uid: *uid,
                 flags: f.clone(),

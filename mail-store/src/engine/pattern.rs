@@ -23,6 +23,7 @@ fn glob(p: &[char], n: &[char], delim: char) -> bool {
     go(p, n, 0, 0, delim, &mut memo)
 }
 
+#[allow(clippy::many_single_char_names)]
 fn go(p: &[char], n: &[char], i: usize, j: usize, delim: char, memo: &mut [Option<bool>]) -> bool {
     let key = i * (n.len() + 1) + j;
     if let Some(v) = memo[key] {

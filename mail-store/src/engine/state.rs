@@ -126,7 +126,8 @@ impl<B: Clone> MailboxState<B> {
     }
 
     pub fn next_modseq(&self) -> ModSeq {
-        ModSeq::new(self.header.highest_modseq + 1).unwrap_or(ModSeq::new(u64::MAX).unwrap_or_else(|| unreachable!()))
+        ModSeq::new(self.header.highest_modseq + 1)
+            .unwrap_or(ModSeq::new(u64::MAX).unwrap_or_else(|| unreachable!()))
     }
 
     pub fn highest_modseq(&self) -> ModSeq {

@@ -15,7 +15,10 @@ use super::{
     names::{flags_from_info, folder_dir, folder_name, info_for, info_matches, split_info},
 };
 use crate::{
-    engine::{AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Record, crlf_size, to_crlf},
+    engine::{
+        AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Record,
+        crlf_size, to_crlf,
+    },
     error::{Result, StoreError},
     mime::MimeInfo,
     types::{AccountName, Flags, InternalDate, Keyword, UidValidity},
@@ -114,9 +117,9 @@ impl Disk {
     }
 
     /// Removes `tmp/` files older than the configured age (left by a crash).
-    fn clean_tmp(&self, dir: &Path) -> io::Result<()> {
+    fn clean_tmp(&self, dir: &Path) {
         let Ok(entries) = fs::read_dir(dir) else {
-            return Ok(());
+            return;
         };
         let now = SystemTime::now();
         for e in entries.flatten() {
@@ -133,15 +136,15 @@ impl Disk {
                 let _ = fs::remove_file(e.path());
             }
         }
-        Ok(())
     }
 
     pub fn clean_spool(&self) -> io::Result<()> {
         fs::create_dir_all(self.spool_dir())?;
-        self.clean_tmp(&self.spool_dir())
+        self.clean_tmp(&self.spool_dir());
+        Ok(())
     }
 
-    fn ensure_dirs(&self, dir: &Path) -> io::Result<()> {
+    fn ensure_dirs(dir: &Path) -> io::Result<()> {
         for sub in ["cur", "new", "tmp"] {
             fs::create_dir_all(dir.join(sub))?;
         }
@@ -158,17 +161,23 @@ impl Disk {
     }
 
     /// Opens one mailbox: snapshot, journal replay, directory scan, fresh snapshot.
-    fn load_mailbox(&self, a: &AccountName, name: &str, meta: &mut AccountMeta) -> Result<MailboxState<FileRef>> {
+    fn load_mailbox(
+        &self,
+        a: &AccountName,
+        name: &str,
+        meta: &mut AccountMeta,
+    ) -> Result<MailboxState<FileRef>> {
         let dir = self.mailbox_dir(a, name);
-        self.ensure_dirs(&dir)?;
-        self.clean_tmp(&dir.join("tmp"))?;
+        Self::ensure_dirs(&dir)?;
+        self.clean_tmp(&dir.join("tmp"));
         let (mut state, generation) = match index::read_snapshot(&dir) {
             Ok(Some(found)) => found,
             // No index (a Maildir another program wrote) or one we cannot trust: UIDs start
             // over under a new UIDVALIDITY.
-            Ok(None) | Err(StoreError::Corrupt(_)) => {
-                (MailboxState::new(Header::new(Self::new_uidvalidity(meta), None)), 0)
-            }
+            Ok(None) | Err(StoreError::Corrupt(_)) => (
+                MailboxState::new(Header::new(Self::new_uidvalidity(meta), None)),
+                0,
+            ),
             Err(e) => return Err(e),
         };
         let mut replayed = 0;
@@ -180,18 +189,24 @@ impl Disk {
                 state.apply_all(tx);
             }
         }
-        let records = self.scan(&dir, &state)?;
+        let records = Self::scan(&dir, &state)?;
         let (log, generation, log_lines) = match valid_len {
             // A clean snapshot and journal: keep appending to the journal.
-            Some(len) if records.is_empty() && replayed < COMPACT_AFTER => {
-                (index::open_log(&dir, len, self.durable())?, generation, replayed)
-            }
+            Some(len) if records.is_empty() && replayed < COMPACT_AFTER => (
+                index::open_log(&dir, len, self.durable())?,
+                generation,
+                replayed,
+            ),
             // Otherwise fold everything into a new snapshot.
             _ => {
                 state.apply_all(records);
                 let generation = generation + 1;
                 index::write_snapshot(&dir, &state, generation, self.durable())?;
-                (index::reset_log(&dir, generation, self.durable())?, generation, 0)
+                (
+                    index::reset_log(&dir, generation, self.durable())?,
+                    generation,
+                    0,
+                )
             }
         };
         lock(&self.rt).insert(
@@ -237,7 +252,7 @@ impl Disk {
                 if out.len() <= n {
                     out.resize(n + 1, String::new());
                 }
-                out[n] = kw.to_owned();
+                kw.clone_into(&mut out[n]);
             }
         }
         out
@@ -245,7 +260,7 @@ impl Disk {
 
     /// Compares the directory with the index: files that vanished are expunged, files renamed
     /// by other programs change flags, files not indexed get UIDs.
-    fn scan(&self, dir: &Path, state: &MailboxState<FileRef>) -> Result<Vec<Record<FileRef>>> {
+    fn scan(dir: &Path, state: &MailboxState<FileRef>) -> Result<Vec<Record<FileRef>>> {
         let files = Self::list_files(dir)?;
         let dovecot_kw = Self::dovecot_keywords(dir);
         let modseq = state.next_modseq();
@@ -263,13 +278,18 @@ impl Disk {
                         // Keywords Dovecot keeps as letters come from the name; the others
                         // live only in our index.
                         for k in m.flags.keywords() {
-                            let lettered = dovecot_kw.iter().any(|d| d.eq_ignore_ascii_case(k.as_str()));
+                            let lettered = dovecot_kw
+                                .iter()
+                                .any(|d| d.eq_ignore_ascii_case(k.as_str()));
                             if !k.as_str().eq_ignore_ascii_case(Keyword::FORWARDED) && !lettered {
                                 flags.insert_keyword(k.clone());
                             }
                         }
                         for i in letters {
-                            if let Some(k) = dovecot_kw.get(i).and_then(|k| Keyword::try_from(k.as_str()).ok()) {
+                            if let Some(k) = dovecot_kw
+                                .get(i)
+                                .and_then(|k| Keyword::try_from(k.as_str()).ok())
+                            {
                                 flags.insert_keyword(k);
                             }
                         }
@@ -287,8 +307,10 @@ impl Disk {
                 }
             }
         }
-        let mut fresh: Vec<(&String, &(String, bool))> =
-            files.iter().filter(|(b, _)| !known.contains(b.as_str())).collect();
+        let mut fresh: Vec<(&String, &(String, bool))> = files
+            .iter()
+            .filter(|(b, _)| !known.contains(b.as_str()))
+            .collect();
         if fresh.is_empty() {
             return Ok(records);
         }
@@ -309,7 +331,10 @@ impl Disk {
                 .map_or_else(|_| InternalDate::now(), InternalDate::from_system_time);
             let (mut flags, kw_idx) = flags_from_info(split_info(file).1);
             for i in kw_idx {
-                if let Some(k) = keywords.get(i).and_then(|k| Keyword::try_from(k.as_str()).ok()) {
+                if let Some(k) = keywords
+                    .get(i)
+                    .and_then(|k| Keyword::try_from(k.as_str()).ok())
+                {
                     flags.insert_keyword(k);
                 }
             }
@@ -337,7 +362,8 @@ impl Disk {
     }
 
     fn path_of(dir: &Path, blob: &FileRef) -> PathBuf {
-        dir.join(if blob.new { "new" } else { "cur" }).join(&blob.file)
+        dir.join(if blob.new { "new" } else { "cur" })
+            .join(&blob.file)
     }
 
     /// The message's current path, following a rename by another program.
@@ -356,10 +382,13 @@ impl Disk {
                 }
             }
         }
-        Err(io::Error::new(io::ErrorKind::NotFound, "message file is gone"))
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "message file is gone",
+        ))
     }
 
-    fn mime_of(&self, dir: &Path, blob: &FileRef) -> Result<MimeInfo> {
+    fn mime_of(dir: &Path, blob: &FileRef) -> Result<MimeInfo> {
         if let Some(off) = blob.cache
             && let Some(m) = index::read_cache(dir, off, split_info(&blob.file).0)
         {
@@ -396,7 +425,12 @@ fn dovecot_letters(dovecot_kw: &[String], flags: &Flags, old_info: &str) -> Stri
     }
     let mut out: String = old_info
         .chars()
-        .filter(|c| !c.is_ascii_lowercase() || dovecot_kw.get((*c as usize) - ('a' as usize)).is_none_or(String::is_empty))
+        .filter(|c| {
+            !c.is_ascii_lowercase()
+                || dovecot_kw
+                    .get((*c as usize) - ('a' as usize))
+                    .is_none_or(String::is_empty)
+        })
         .collect();
     for (i, k) in dovecot_kw.iter().enumerate().take(26) {
         if !k.is_empty() && flags.has_keyword(k) {
@@ -420,13 +454,19 @@ impl Backend for Disk {
 
     fn check_name(&self, name: &str) -> Result<()> {
         if name.contains('/') {
-            return Err(StoreError::InvalidName("'/' cannot appear in a Maildir folder name"));
+            return Err(StoreError::InvalidName(
+                "'/' cannot appear in a Maildir folder name",
+            ));
         }
         if name.split('.').any(|l| l.starts_with('~')) {
-            return Err(StoreError::InvalidName("a Maildir folder level cannot start with '~'"));
+            return Err(StoreError::InvalidName(
+                "a Maildir folder level cannot start with '~'",
+            ));
         }
         if folder_dir(name).len() > 250 {
-            return Err(StoreError::InvalidName("mailbox name too long for a file name"));
+            return Err(StoreError::InvalidName(
+                "mailbox name too long for a file name",
+            ));
         }
         Ok(())
     }
@@ -443,7 +483,10 @@ impl Backend for Disk {
         self.lock_account(a)?;
         let mut meta: AccountMeta = read_json(&dir.join(ACCOUNT_META))?;
         let before = meta.clone();
-        let mut mailboxes = vec![("INBOX".to_owned(), self.load_mailbox(a, "INBOX", &mut meta)?)];
+        let mut mailboxes = vec![(
+            "INBOX".to_owned(),
+            self.load_mailbox(a, "INBOX", &mut meta)?,
+        )];
         let mut folders = Vec::new();
         for e in fs::read_dir(&dir)? {
             let e = e?;
@@ -466,7 +509,11 @@ impl Backend for Disk {
             self.save_meta(a, &meta)?;
         }
         let subscriptions: BTreeSet<String> = match fs::read_to_string(dir.join(SUBSCRIPTIONS)) {
-            Ok(s) => s.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+            Ok(s) => s
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
             Err(e) if not_found(&e) => BTreeSet::new(),
             Err(e) => return Err(e.into()),
         };
@@ -479,7 +526,7 @@ impl Backend for Disk {
 
     fn create_account(&self, a: &AccountName, meta: &AccountMeta, inbox: &Header) -> Result<()> {
         let dir = self.account_dir(a);
-        self.ensure_dirs(&dir)?;
+        Self::ensure_dirs(&dir)?;
         self.lock_account(a)?;
         self.save_meta(a, meta)?;
         self.create_mailbox(a, "INBOX", inbox)
@@ -487,7 +534,11 @@ impl Backend for Disk {
 
     fn save_meta(&self, a: &AccountName, meta: &AccountMeta) -> Result<()> {
         let bytes = serde_json::to_vec(meta).map_err(io::Error::other)?;
-        write_atomic(&self.account_dir(a).join(ACCOUNT_META), &bytes, self.durable())?;
+        write_atomic(
+            &self.account_dir(a).join(ACCOUNT_META),
+            &bytes,
+            self.durable(),
+        )?;
         Ok(())
     }
 
@@ -497,7 +548,11 @@ impl Backend for Disk {
             text.push_str(s);
             text.push('\n');
         }
-        write_atomic(&self.account_dir(a).join(SUBSCRIPTIONS), text.as_bytes(), self.durable())?;
+        write_atomic(
+            &self.account_dir(a).join(SUBSCRIPTIONS),
+            text.as_bytes(),
+            self.durable(),
+        )?;
         Ok(())
     }
 
@@ -510,7 +565,7 @@ impl Backend for Disk {
             fs::create_dir(&dir)?;
             File::create(dir.join("maildirfolder"))?;
         }
-        self.ensure_dirs(&dir)?;
+        Self::ensure_dirs(&dir)?;
         let state = MailboxState::new(header.clone());
         index::write_snapshot(&dir, &state, 1, self.durable())?;
         let log = index::reset_log(&dir, 1, self.durable())?;
@@ -536,7 +591,9 @@ impl Backend for Disk {
     fn delete_mailbox(&self, a: &AccountName, name: &str) -> Result<()> {
         let dir = self.mailbox_dir(a, name);
         // Rename first (atomic: the folder is gone for every reader), then remove.
-        let trash = self.account_dir(a).join(format!("..deleted-{}", unique_name()));
+        let trash = self
+            .account_dir(a)
+            .join(format!("..deleted-{}", unique_name()));
         fs::rename(&dir, &trash)?;
         if self.durable() {
             sync_dir(&self.account_dir(a))?;
@@ -610,14 +667,21 @@ impl Backend for Disk {
         })
     }
 
-    fn copy_message(&self, a: &AccountName, from: &str, blob: &FileRef, to: &str, meta: &MessageMeta<()>) -> Result<FileRef> {
+    fn copy_message(
+        &self,
+        a: &AccountName,
+        from: &str,
+        blob: &FileRef,
+        to: &str,
+        meta: &MessageMeta<()>,
+    ) -> Result<FileRef> {
         let sdir = self.mailbox_dir(a, from);
         let ddir = self.mailbox_dir(a, to);
         let src = Self::locate(&sdir, blob)?;
         let base = Self::new_base(meta);
         let file = format!("{base}{}", info_for(&meta.flags, split_info(&blob.file).1));
         self.link_or_copy(&src, &ddir.join("cur").join(&file), &ddir.join("tmp"))?;
-        let mime = self.mime_of(&sdir, blob)?;
+        let mime = Self::mime_of(&sdir, blob)?;
         Ok(FileRef {
             cache: index::append_cache(&ddir, &base, &mime),
             file,
@@ -625,11 +689,18 @@ impl Backend for Disk {
         })
     }
 
-    fn move_message(&self, a: &AccountName, from: &str, blob: &FileRef, to: &str, meta: &MessageMeta<()>) -> Result<FileRef> {
+    fn move_message(
+        &self,
+        a: &AccountName,
+        from: &str,
+        blob: &FileRef,
+        to: &str,
+        meta: &MessageMeta<()>,
+    ) -> Result<FileRef> {
         let sdir = self.mailbox_dir(a, from);
         let ddir = self.mailbox_dir(a, to);
         let src = Self::locate(&sdir, blob)?;
-        let mime = self.mime_of(&sdir, blob)?;
+        let mime = Self::mime_of(&sdir, blob)?;
         // A new base: moving within one mailbox must not look like the same file.
         let base = if from == to {
             Self::new_base(meta)
@@ -649,7 +720,13 @@ impl Backend for Disk {
         let _ = fs::remove_file(Self::path_of(&self.mailbox_dir(a, mailbox), blob));
     }
 
-    fn set_flags(&self, a: &AccountName, mailbox: &str, blob: &FileRef, flags: &Flags) -> Result<FileRef> {
+    fn set_flags(
+        &self,
+        a: &AccountName,
+        mailbox: &str,
+        blob: &FileRef,
+        flags: &Flags,
+    ) -> Result<FileRef> {
         let dir = self.mailbox_dir(a, mailbox);
         let (base, info) = split_info(&blob.file);
         let info = dovecot_letters(&Self::dovecot_keywords(&dir), flags, info);
@@ -686,7 +763,10 @@ impl Backend for Disk {
     }
 
     fn read_mime(&self, a: &AccountName, mailbox: &str, blob: &FileRef) -> Result<Arc<MimeInfo>> {
-        Ok(Arc::new(self.mime_of(&self.mailbox_dir(a, mailbox), blob)?))
+        Ok(Arc::new(Self::mime_of(
+            &self.mailbox_dir(a, mailbox),
+            blob,
+        )?))
     }
 
     fn commit(&self, a: &AccountName, mailbox: &str, records: &[Record<FileRef>]) -> Result<()> {
@@ -730,7 +810,12 @@ impl Backend for Disk {
         }
     }
 
-    fn refresh(&self, a: &AccountName, mailbox: &str, state: &MailboxState<FileRef>) -> Result<Vec<Record<FileRef>>> {
+    fn refresh(
+        &self,
+        a: &AccountName,
+        mailbox: &str,
+        state: &MailboxState<FileRef>,
+    ) -> Result<Vec<Record<FileRef>>> {
         let dir = self.mailbox_dir(a, mailbox);
         let now = mtimes(&dir);
         {
@@ -746,6 +831,6 @@ impl Backend for Disk {
         if now.is_none() {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
-        self.scan(&dir, state)
+        Self::scan(&dir, state)
     }
 }

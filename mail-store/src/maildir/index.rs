@@ -116,7 +116,8 @@ pub(crate) fn read_snapshot(dir: &Path) -> Result<Option<(MailboxState<FileRef>,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let corrupt = |what: &str| StoreError::Corrupt(format!("{}: {what}", dir.join(INDEX).display()));
+    let corrupt =
+        |what: &str| StoreError::Corrupt(format!("{}: {what}", dir.join(INDEX).display()));
     let mut r = BufReader::with_capacity(1 << 16, file);
     let mut line = String::new();
     r.read_line(&mut line)?;
@@ -144,9 +145,11 @@ pub(crate) fn read_snapshot(dir: &Path) -> Result<Option<(MailboxState<FileRef>,
     Ok(Some((state, head.generation)))
 }
 
+type Transactions = Vec<Vec<Record<FileRef>>>;
+
 /// The transactions of journal generation `generation`, and the length of its valid prefix.
 /// `None` if the journal is missing or of another generation.
-pub(crate) fn read_log(dir: &Path, generation: u64) -> Result<Option<(Vec<Vec<Record<FileRef>>>, u64)>> {
+pub(crate) fn read_log(dir: &Path, generation: u64) -> Result<Option<(Transactions, u64)>> {
     let mut data = Vec::new();
     match File::open(dir.join(LOG)) {
         Ok(mut f) => {
@@ -159,7 +162,11 @@ pub(crate) fn read_log(dir: &Path, generation: u64) -> Result<Option<(Vec<Vec<Re
         return Ok(None);
     };
     let head = String::from_utf8_lossy(&data[..first_nl]);
-    if head.strip_prefix("mailstore-log ").and_then(|g| g.parse::<u64>().ok()) != Some(generation) {
+    if head
+        .strip_prefix("mailstore-log ")
+        .and_then(|g| g.parse::<u64>().ok())
+        != Some(generation)
+    {
         return Ok(None);
     }
     let mut txs = Vec::new();

@@ -173,11 +173,21 @@ impl MailStore for MaildirStore {
         let s = session.clone();
         on_exec!(self, |e| e.quota(&s))
     }
-    async fn list(&self, session: &Session, pattern: &str, scope: ListScope) -> Result<Vec<MailboxInfo>> {
+    async fn list(
+        &self,
+        session: &Session,
+        pattern: &str,
+        scope: ListScope,
+    ) -> Result<Vec<MailboxInfo>> {
         let (s, p) = (session.clone(), pattern.to_owned());
         on_exec!(self, |e| e.list(&s, &p, scope))
     }
-    async fn create_mailbox(&self, session: &Session, name: &str, special_use: Option<SpecialUse>) -> Result<()> {
+    async fn create_mailbox(
+        &self,
+        session: &Session,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
         on_exec!(self, |e| e.create_mailbox(&s, &n, special_use))
     }
@@ -201,11 +211,22 @@ impl MailStore for MaildirStore {
         let (s, m) = (session.clone(), mailbox.to_owned());
         on_exec!(self, |e| e.status(&s, &m))
     }
-    async fn append(&self, session: &Session, mailbox: &str, items: Vec<AppendItem>) -> Result<Appended> {
+    async fn append(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        items: Vec<AppendItem>,
+    ) -> Result<Appended> {
         let (s, m) = (session.clone(), mailbox.to_owned());
         on_exec!(self, |e| e.append(&s, &m, items))
     }
-    async fn fetch(&self, session: &Session, mailbox: &str, uids: &UidSet, query: FetchQuery) -> Result<Vec<FetchedMessage>> {
+    async fn fetch(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uids: &UidSet,
+        query: FetchQuery,
+    ) -> Result<Vec<FetchedMessage>> {
         let (s, m, u) = (session.clone(), mailbox.to_owned(), uids.clone());
         on_exec!(self, |e| e.fetch(&s, &m, &u, query))
     }
@@ -220,16 +241,37 @@ impl MailStore for MaildirStore {
         let (s, m, u) = (session.clone(), mailbox.to_owned(), uids.clone());
         on_exec!(self, |e| e.store_flags(&s, &m, &u, &op, unchanged_since))
     }
-    async fn expunge(&self, session: &Session, mailbox: &str, scope: ExpungeScope) -> Result<Expunged> {
+    async fn expunge(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        scope: ExpungeScope,
+    ) -> Result<Expunged> {
         let (s, m) = (session.clone(), mailbox.to_owned());
         on_exec!(self, |e| e.expunge(&s, &m, &scope))
     }
     async fn copy(&self, session: &Session, from: &str, uids: &UidSet, to: &str) -> Result<Copied> {
-        let (s, f, u, t) = (session.clone(), from.to_owned(), uids.clone(), to.to_owned());
+        let (s, f, u, t) = (
+            session.clone(),
+            from.to_owned(),
+            uids.clone(),
+            to.to_owned(),
+        );
         on_exec!(self, |e| e.copy_or_move(&s, &f, &u, &t, false))
     }
-    async fn move_messages(&self, session: &Session, from: &str, uids: &UidSet, to: &str) -> Result<Copied> {
-        let (s, f, u, t) = (session.clone(), from.to_owned(), uids.clone(), to.to_owned());
+    async fn move_messages(
+        &self,
+        session: &Session,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+    ) -> Result<Copied> {
+        let (s, f, u, t) = (
+            session.clone(),
+            from.to_owned(),
+            uids.clone(),
+            to.to_owned(),
+        );
         on_exec!(self, |e| e.copy_or_move(&s, &f, &u, &t, true))
     }
     async fn changes_since(&self, session: &Session, mailbox: &str, since: u64) -> Result<Changes> {
@@ -248,15 +290,31 @@ impl MailStore for MaildirStore {
         let s = session.clone();
         on_exec!(self, |e| e.pop3_open(&s, lease_for))
     }
-    async fn pop3_renew(&self, session: &Session, lease: &Pop3Lease, lease_for: Duration) -> Result<Pop3Lease> {
+    async fn pop3_renew(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        lease_for: Duration,
+    ) -> Result<Pop3Lease> {
         let (s, l) = (session.clone(), lease.clone());
         on_exec!(self, |e| e.pop3_renew(&s, &l, lease_for))
     }
-    async fn pop3_retrieve(&self, session: &Session, lease: &Pop3Lease, uid: Uid, mark_seen: bool) -> Result<Vec<u8>> {
+    async fn pop3_retrieve(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        uid: Uid,
+        mark_seen: bool,
+    ) -> Result<Vec<u8>> {
         let (s, l) = (session.clone(), lease.clone());
         on_exec!(self, |e| e.pop3_retrieve(&s, &l, uid, mark_seen))
     }
-    async fn pop3_commit(&self, session: &Session, lease: &Pop3Lease, deleted: &[Uid]) -> Result<Pop3Committed> {
+    async fn pop3_commit(
+        &self,
+        session: &Session,
+        lease: &Pop3Lease,
+        deleted: &[Uid],
+    ) -> Result<Pop3Committed> {
         let (s, l, d) = (session.clone(), lease.clone(), deleted.to_vec());
         on_exec!(self, |e| e.pop3_commit(&s, &l, &d))
     }

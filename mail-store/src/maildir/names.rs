@@ -16,7 +16,11 @@ pub(crate) fn mutf7_encode(s: &str) -> String {
         out.push('&');
         let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
         for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             let chars = chunk.len() + 1;
             for i in 0..chars {
@@ -199,7 +203,10 @@ mod tests {
     fn folders() {
         assert_eq!(folder_dir("INBOX"), "");
         assert_eq!(folder_dir("Work.Ärger"), ".Work.&AMQ-rger");
-        assert_eq!(folder_name(".Work.&AMQ-rger").as_deref(), Some("Work.Ärger"));
+        assert_eq!(
+            folder_name(".Work.&AMQ-rger").as_deref(),
+            Some("Work.Ärger")
+        );
         assert_eq!(folder_name(".."), None);
         assert_eq!(folder_name("..deleted"), None);
         assert_eq!(folder_name("cur"), None);
@@ -217,9 +224,14 @@ mod tests {
         assert_eq!(split_info("123.x,S=5:2,RS"), ("123.x,S=5", "RS"));
         assert_eq!(split_info("123.x"), ("123.x", ""));
         let (g, kw) = flags_from_info("DFPRSTac");
-        assert!(g.contains(Flag::Draft) && g.contains(Flag::Deleted) && g.has_keyword("$forwarded"));
+        assert!(
+            g.contains(Flag::Draft) && g.contains(Flag::Deleted) && g.has_keyword("$forwarded")
+        );
         assert_eq!(kw, vec![0, 2]);
-        assert!(info_matches("x:2,FPRS", &f.clone().with_keyword(Keyword::try_from("Other").unwrap())));
+        assert!(info_matches(
+            "x:2,FPRS",
+            &f.clone().with_keyword(Keyword::try_from("Other").unwrap())
+        ));
         assert!(!info_matches("x:2,FRS", &f));
     }
 }

@@ -13,6 +13,9 @@
 //! start their own threads), so a backend must not need a particular async runtime to make
 //! progress.
 #![allow(
+    clippy::needless_pass_by_value,
+    clippy::many_single_char_names,
+    clippy::items_after_statements,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::missing_panics_doc,
@@ -27,9 +30,7 @@ mod tree;
 use std::{any::Any, sync::Arc};
 
 pub use self::{messages::*, pop3::*, sync::*, tree::*};
-use crate::{
-    AccountName, AppendItem, Flags, InternalDate, MailStore, Session, Uid, block_on,
-};
+use crate::{AccountName, AppendItem, Flags, InternalDate, MailStore, Session, Uid, block_on};
 
 /// A store under test plus whatever must live as long as it (a temporary directory).
 pub struct Fixture<S> {
@@ -49,9 +50,11 @@ impl<S> Fixture<S> {
 
     /// Keeps `guard` alive until the fixture is dropped.
     #[must_use]
-    pub fn with_guard(mut self, guard: impl Any + Send + Sync) -> Self {
-        self._guard = Some(Box::new(guard));
-        self
+    pub fn with_guard(self, guard: impl Any + Send + Sync) -> Self {
+        Self {
+            store: self.store,
+            _guard: Some(Box::new(guard)),
+        }
     }
 }
 
@@ -61,8 +64,11 @@ impl<S: MailStore> From<S> for Fixture<S> {
     }
 }
 
+/// A named conformance case.
+pub type Case<S> = (&'static str, fn(Fixture<S>));
+
 /// Every case, by name, for a runner that is not a `#[test]` per case.
-pub fn cases<S: MailStore>() -> Vec<(&'static str, fn(Fixture<S>))> {
+pub fn cases<S: MailStore>() -> Vec<Case<S>> {
     macro_rules! list {
         ($($name:ident),* $(,)?) => { vec![$((stringify!($name), $name::<S> as fn(Fixture<S>))),*] };
     }
@@ -152,7 +158,13 @@ pub(crate) fn item<S: MailStore>(store: &S, data: &[u8], flags: Flags) -> Append
     }
 }
 
-pub(crate) fn put<S: MailStore>(store: &S, s: &Session, mailbox: &str, subject: &str, flags: Flags) -> Uid {
+pub(crate) fn put<S: MailStore>(
+    store: &S,
+    s: &Session,
+    mailbox: &str,
+    subject: &str,
+    flags: Flags,
+) -> Uid {
     let data = message(subject, "body");
     block_on(store.append(s, mailbox, vec![item(store, &data, flags)]))
         .unwrap()

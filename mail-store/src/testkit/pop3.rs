@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::{Fixture, account, message, put};
 use crate::{
-    AccountName, ExpungeScope, FetchQuery, Flag, Flags, MailStore, QuotaLimits,
-    QuotaResourceName, Recipient, Session, StoreError, UidSet, block_on,
+    AccountName, ExpungeScope, FetchQuery, Flag, Flags, MailStore, QuotaLimits, QuotaResourceName,
+    Recipient, Session, StoreError, UidSet, block_on,
 };
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -19,13 +19,22 @@ pub fn pop3_maildrop<S: MailStore>(fx: Fixture<S>) {
     let lf = b"Subject: lf\n\nbare\nlf\n".to_vec();
     let mut up = store.upload();
     up.write(&lf).unwrap();
-    let b = block_on(store.append(&s, "INBOX", vec![crate::AppendItem::new(up)])).unwrap().uids[0];
+    let b = block_on(store.append(&s, "INBOX", vec![crate::AppendItem::new(up)]))
+        .unwrap()
+        .uids[0];
     block_on(store.create_mailbox(&s, "Other", None)).unwrap();
     put(store, &s, "Other", "not in the maildrop", Flags::new());
     let drop1 = block_on(store.pop3_open(&s, LEASE)).unwrap();
-    assert_eq!(drop1.messages.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![a, b]);
+    assert_eq!(
+        drop1.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![a, b]
+    );
     assert_eq!(drop1.messages[0].size, message("a", "body").len() as u64);
-    assert_eq!(drop1.messages[1].size, lf.len() as u64 + 4, "sizes count CRLF line ends");
+    assert_eq!(
+        drop1.messages[1].size,
+        lf.len() as u64 + 4,
+        "sizes count CRLF line ends"
+    );
     for m in &drop1.messages {
         assert!((1..=70).contains(&m.uidl.len()));
         assert!(m.uidl.bytes().all(|c| (0x21..=0x7e).contains(&c)));
@@ -66,18 +75,28 @@ pub fn pop3_lease_contention<S: MailStore>(fx: Fixture<S>) {
     let s2 = Session::new(s1.account().clone());
     let short = Duration::from_millis(300);
     let d1 = block_on(store.pop3_open(&s1, short)).unwrap();
-    assert!(matches!(block_on(store.pop3_open(&s2, LEASE)), Err(StoreError::InUse)));
+    assert!(matches!(
+        block_on(store.pop3_open(&s2, LEASE)),
+        Err(StoreError::InUse)
+    ));
     assert!(StoreError::InUse.imap_code().is_some());
     // Renewing keeps it.
     let l1 = block_on(store.pop3_renew(&s1, &d1.lease, short)).unwrap();
-    assert!(matches!(block_on(store.pop3_open(&s2, LEASE)), Err(StoreError::InUse)));
+    assert!(matches!(
+        block_on(store.pop3_open(&s2, LEASE)),
+        Err(StoreError::InUse)
+    ));
     std::thread::sleep(short + Duration::from_millis(200));
     let d2 = block_on(store.pop3_open(&s2, LEASE)).unwrap();
     assert!(matches!(
         block_on(store.pop3_commit(&s1, &l1, &[u])),
         Err(StoreError::LeaseExpired)
     ));
-    assert_eq!(block_on(store.status(&s1, "INBOX")).unwrap().messages, 1, "a dead lease deletes nothing");
+    assert_eq!(
+        block_on(store.status(&s1, "INBOX")).unwrap().messages,
+        1,
+        "a dead lease deletes nothing"
+    );
     // Another account is independent.
     let bob = account(store, "bob");
     block_on(store.pop3_open(&bob, LEASE)).unwrap();
@@ -89,7 +108,9 @@ pub fn pop3_lease_contention<S: MailStore>(fx: Fixture<S>) {
 pub fn pop3_commit_tolerates_missing<S: MailStore>(fx: Fixture<S>) {
     let store = &*fx.store;
     let s = account(store, "alice");
-    let u: Vec<_> = (0..3).map(|i| put(store, &s, "INBOX", &format!("m{i}"), Flags::new())).collect();
+    let u: Vec<_> = (0..3)
+        .map(|i| put(store, &s, "INBOX", &format!("m{i}"), Flags::new()))
+        .collect();
     let d = block_on(store.pop3_open(&s, LEASE)).unwrap();
     let imap = Session::new(s.account().clone());
     block_on(store.expunge(&imap, "INBOX", ExpungeScope::Uids(UidSet::single(u[1])))).unwrap();
@@ -107,7 +128,14 @@ pub fn delivery_per_recipient<S: MailStore>(fx: Fixture<S>) {
     let bob = account(store, "bob");
     let carol = account(store, "carol");
     block_on(store.create_mailbox(&bob, "Lists", None)).unwrap();
-    block_on(store.set_quota(carol.account(), QuotaLimits { storage_bytes: Some(10), messages: None })).unwrap();
+    block_on(store.set_quota(
+        carol.account(),
+        QuotaLimits {
+            storage_bytes: Some(10),
+            messages: None,
+        },
+    ))
+    .unwrap();
     let watcher = block_on(store.watch(&alice, "INBOX")).unwrap();
     let data = message("delivered", "hello");
     let mut up = store.upload();
@@ -116,10 +144,18 @@ pub fn delivery_per_recipient<S: MailStore>(fx: Fixture<S>) {
     }
     let rcpts = vec![
         Recipient::inbox(alice.account().clone()),
-        Recipient { account: bob.account().clone(), mailbox: Some("Lists".into()), flags: Flags::new().with(Flag::Flagged) },
+        Recipient {
+            account: bob.account().clone(),
+            mailbox: Some("Lists".into()),
+            flags: Flags::new().with(Flag::Flagged),
+        },
         Recipient::inbox(AccountName::try_from("nobody").unwrap()),
         Recipient::inbox(carol.account().clone()),
-        Recipient { account: bob.account().clone(), mailbox: Some("Missing".into()), flags: Flags::new() },
+        Recipient {
+            account: bob.account().clone(),
+            mailbox: Some("Missing".into()),
+            flags: Flags::new(),
+        },
     ];
     let res = block_on(store.deliver(up, &rcpts));
     assert_eq!(res.len(), 5);
@@ -127,16 +163,25 @@ pub fn delivery_per_recipient<S: MailStore>(fx: Fixture<S>) {
     assert_eq!(ok.mailbox, "INBOX");
     assert_eq!(res[1].as_ref().unwrap().mailbox, "Lists");
     assert!(matches!(res[2], Err(StoreError::NoSuchAccount)));
-    assert!(matches!(res[3], Err(StoreError::OverQuota(QuotaResourceName::Storage))));
+    assert!(matches!(
+        res[3],
+        Err(StoreError::OverQuota(QuotaResourceName::Storage))
+    ));
     assert!(matches!(res[4], Err(StoreError::NoSuchMailbox(_))));
-    let q = FetchQuery { content: Some(crate::Content::Full), ..FetchQuery::default() };
+    let q = FetchQuery {
+        content: Some(crate::Content::Full),
+        ..FetchQuery::default()
+    };
     let got = block_on(store.fetch(&alice, "INBOX", &UidSet::single(ok.uid), q)).unwrap();
     assert_eq!(got[0].content.as_deref(), Some(&data[..]));
     let got = block_on(store.fetch(&bob, "Lists", &UidSet::all(), q)).unwrap();
     assert!(got[0].flags.contains(Flag::Flagged));
     assert_eq!(got[0].content.as_deref(), Some(&data[..]));
     assert_eq!(block_on(store.status(&carol, "INBOX")).unwrap().messages, 0);
-    assert!(watcher.recv_timeout(Duration::from_secs(5)).is_some(), "delivery notifies IMAP sessions");
+    assert!(
+        watcher.recv_timeout(Duration::from_secs(5)).is_some(),
+        "delivery notifies IMAP sessions"
+    );
 }
 
 /// Quota: usage in RFC 9208 units, refusal of appends that do not fit, room again after an
@@ -145,9 +190,19 @@ pub fn quota_refusal<S: MailStore>(fx: Fixture<S>) {
     let store = &*fx.store;
     let s = account(store, "alice");
     let q0 = block_on(store.quota(&s)).unwrap();
-    assert!(q0.resources.is_empty(), "unlimited resources are not reported");
+    assert!(
+        q0.resources.is_empty(),
+        "unlimited resources are not reported"
+    );
     let one = message("q", "body").len() as u64;
-    block_on(store.set_quota(s.account(), QuotaLimits { storage_bytes: Some(one * 2 + one / 2), messages: Some(100) })).unwrap();
+    block_on(store.set_quota(
+        s.account(),
+        QuotaLimits {
+            storage_bytes: Some(one * 2 + one / 2),
+            messages: Some(100),
+        },
+    ))
+    .unwrap();
     let a = put(store, &s, "INBOX", "q", Flags::new());
     block_on(store.create_mailbox(&s, "Other", None)).unwrap();
     put(store, &s, "Other", "q", Flags::new());
@@ -155,15 +210,29 @@ pub fn quota_refusal<S: MailStore>(fx: Fixture<S>) {
     let mut up = store.upload();
     up.write(&data).unwrap();
     let r = block_on(store.append(&s, "INBOX", vec![crate::AppendItem::new(up)]));
-    assert!(matches!(r, Err(StoreError::OverQuota(QuotaResourceName::Storage))), "{r:?}");
-    assert_eq!(StoreError::OverQuota(QuotaResourceName::Storage).imap_code(), Some("OVERQUOTA"));
+    assert!(
+        matches!(r, Err(StoreError::OverQuota(QuotaResourceName::Storage))),
+        "{r:?}"
+    );
+    assert_eq!(
+        StoreError::OverQuota(QuotaResourceName::Storage).imap_code(),
+        Some("OVERQUOTA")
+    );
     let rep = block_on(store.quota(&s)).unwrap();
     assert_eq!(rep.used_bytes, 2 * one);
     assert_eq!(rep.used_messages, 2);
-    let storage = rep.resources.iter().find(|r| r.name == QuotaResourceName::Storage).unwrap();
+    let storage = rep
+        .resources
+        .iter()
+        .find(|r| r.name == QuotaResourceName::Storage)
+        .unwrap();
     assert_eq!(storage.usage, (2 * one).div_ceil(1024));
     assert_eq!(storage.limit, (one * 2 + one / 2) / 1024);
-    let msgs = rep.resources.iter().find(|r| r.name == QuotaResourceName::Message).unwrap();
+    let msgs = rep
+        .resources
+        .iter()
+        .find(|r| r.name == QuotaResourceName::Message)
+        .unwrap();
     assert_eq!((msgs.usage, msgs.limit), (2, 100));
     block_on(store.expunge(&s, "INBOX", ExpungeScope::Uids(UidSet::single(a)))).unwrap();
     put(store, &s, "INBOX", "q", Flags::new());

@@ -4,8 +4,7 @@ use std::{sync::Arc, thread, time::Duration};
 
 use super::{Fixture, account, item, message, put};
 use crate::{
-    ChangeKind, ExpungeScope, FetchQuery, Flag, FlagOp, Flags, MailStore, Session, UidSet,
-    block_on,
+    ChangeKind, ExpungeScope, FetchQuery, Flag, FlagOp, Flags, MailStore, Session, UidSet, block_on,
 };
 
 /// `changes_since` splits new messages, changed messages and expunged UIDs by modseq.
@@ -16,17 +15,33 @@ pub fn changes_since_classifies<S: MailStore>(fx: Fixture<S>) {
     let b = put(store, &s, "INBOX", "b", Flags::new());
     let c = put(store, &s, "INBOX", "c", Flags::new());
     let mark = block_on(store.status(&s, "INBOX")).unwrap().highest_modseq;
-    block_on(store.store_flags(&s, "INBOX", &UidSet::single(a), FlagOp::Add(Flags::new().with(Flag::Seen)), None)).unwrap();
+    block_on(store.store_flags(
+        &s,
+        "INBOX",
+        &UidSet::single(a),
+        FlagOp::Add(Flags::new().with(Flag::Seen)),
+        None,
+    ))
+    .unwrap();
     block_on(store.expunge(&s, "INBOX", ExpungeScope::Uids(UidSet::single(b)))).unwrap();
     let d = put(store, &s, "INBOX", "d", Flags::new());
     let ch = block_on(store.changes_since(&s, "INBOX", mark.get())).unwrap();
     assert_eq!(ch.new.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![d]);
-    assert_eq!(ch.changed.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![a]);
+    assert_eq!(
+        ch.changed.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![a]
+    );
     assert!(ch.changed[0].flags.contains(Flag::Seen));
     assert_eq!(ch.expunged, vec![b]);
-    assert_eq!(ch.highest_modseq, block_on(store.status(&s, "INBOX")).unwrap().highest_modseq);
+    assert_eq!(
+        ch.highest_modseq,
+        block_on(store.status(&s, "INBOX")).unwrap().highest_modseq
+    );
     let everything = block_on(store.changes_since(&s, "INBOX", 0)).unwrap();
-    assert_eq!(everything.new.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![a, c, d]);
+    assert_eq!(
+        everything.new.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![a, c, d]
+    );
     let none = block_on(store.changes_since(&s, "INBOX", ch.highest_modseq.get())).unwrap();
     assert!(none.new.is_empty() && none.changed.is_empty() && none.expunged.is_empty());
 }
@@ -39,8 +54,15 @@ pub fn recent_is_claimed_once<S: MailStore>(fx: Fixture<S>) {
     let b = put(store, &s, "INBOX", "b", Flags::new());
     assert_eq!(block_on(store.status(&s, "INBOX")).unwrap().recent, 2);
     let s2 = Session::new(s.account().clone());
-    assert_eq!(block_on(store.take_recent(&s, "INBOX")).unwrap(), vec![a, b]);
-    assert!(block_on(store.take_recent(&s2, "INBOX")).unwrap().is_empty());
+    assert_eq!(
+        block_on(store.take_recent(&s, "INBOX")).unwrap(),
+        vec![a, b]
+    );
+    assert!(
+        block_on(store.take_recent(&s2, "INBOX"))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(block_on(store.status(&s, "INBOX")).unwrap().recent, 0);
     let c = put(store, &s, "INBOX", "c", Flags::new());
     assert_eq!(block_on(store.status(&s, "INBOX")).unwrap().recent, 1);
@@ -61,26 +83,46 @@ pub fn change_events_reach_other_sessions<S: MailStore>(fx: Fixture<S>) {
     let ev = theirs.recv_timeout(wait).expect("append event");
     assert_eq!(ev.mailbox, "Box");
     assert_eq!(ev.origin, writer.id());
-    let ChangeKind::Appended { messages } = ev.kind else { panic!("{ev:?}") };
+    let ChangeKind::Appended { messages } = ev.kind else {
+        panic!("{ev:?}")
+    };
     assert_eq!(messages[0].uid, u);
-    block_on(store.store_flags(&writer, "Box", &UidSet::single(u), FlagOp::Add(Flags::new().with(Flag::Deleted)), None)).unwrap();
+    block_on(store.store_flags(
+        &writer,
+        "Box",
+        &UidSet::single(u),
+        FlagOp::Add(Flags::new().with(Flag::Deleted)),
+        None,
+    ))
+    .unwrap();
     let ev = theirs.recv_timeout(wait).expect("flags event");
-    let ChangeKind::FlagsChanged(fl) = ev.kind else { panic!("{ev:?}") };
+    let ChangeKind::FlagsChanged(fl) = ev.kind else {
+        panic!("{ev:?}")
+    };
     assert!(fl[0].flags.contains(Flag::Deleted));
     let ex = block_on(store.expunge(&writer, "Box", ExpungeScope::Deleted)).unwrap();
     let ev = theirs.recv_timeout(wait).expect("expunge event");
-    assert_eq!(ev.kind, ChangeKind::Expunged { uids: vec![u], modseq: ex.modseq.unwrap() });
+    assert_eq!(
+        ev.kind,
+        ChangeKind::Expunged {
+            uids: vec![u],
+            modseq: ex.modseq.unwrap()
+        }
+    );
     assert!(mine.try_next().is_none(), "no echo to the origin");
     // The reader's own change reaches the writer, through the async interface too.
     put(store, &reader, "Box", "b", Flags::new());
-    let ev = block_on(mine.next());
+    let ev = block_on(mine.recv());
     assert!(matches!(ev.kind, ChangeKind::Appended { .. }));
     block_on(store.rename_mailbox(&writer, "Box", "Box2")).unwrap();
     let ev = theirs.recv_timeout(wait).expect("rename event");
     assert_eq!(ev.kind, ChangeKind::Renamed { to: "Box2".into() });
     let theirs2 = block_on(store.watch(&reader, "Box2")).unwrap();
     block_on(store.delete_mailbox(&writer, "Box2")).unwrap();
-    assert!(matches!(theirs2.recv_timeout(wait).expect("delete event").kind, ChangeKind::Deleted { .. }));
+    assert!(matches!(
+        theirs2.recv_timeout(wait).expect("delete event").kind,
+        ChangeKind::Deleted { .. }
+    ));
     // Watching a mailbox that does not exist fails.
     assert!(block_on(store.watch(&reader, "Nope")).is_err());
 }
@@ -101,28 +143,48 @@ pub fn concurrent_writers_and_reader<S: MailStore>(fx: Fixture<S>) {
                 let mut uids = Vec::new();
                 for i in 0..PER_WRITER {
                     let data = message(&format!("w{w}-{i}"), "x");
-                    let a = block_on(store.append(&s, "INBOX", vec![item(&*store, &data, Flags::new())])).unwrap();
+                    let a = block_on(store.append(
+                        &s,
+                        "INBOX",
+                        vec![item(&*store, &data, Flags::new())],
+                    ))
+                    .unwrap();
                     uids.push(a.uids[0]);
                     if i % 4 == 0 {
-                        block_on(store.store_flags(&s, "INBOX", &UidSet::single(a.uids[0]), FlagOp::Add(Flags::new().with(Flag::Seen)), None)).unwrap();
+                        block_on(store.store_flags(
+                            &s,
+                            "INBOX",
+                            &UidSet::single(a.uids[0]),
+                            FlagOp::Add(Flags::new().with(Flag::Seen)),
+                            None,
+                        ))
+                        .unwrap();
                     }
                 }
                 uids
             })
         })
         .collect();
-    let mut all: Vec<_> = writers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<_> = writers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let n = all.len();
     all.sort_unstable();
     all.dedup();
     assert_eq!(all.len(), n, "UIDs must be unique");
     let st = block_on(store.status(&reader, "INBOX")).unwrap();
     assert_eq!(st.messages as usize, 2 * PER_WRITER);
-    assert_eq!(st.unseen as usize, 2 * PER_WRITER - 2 * PER_WRITER.div_ceil(4));
+    assert_eq!(
+        st.unseen as usize,
+        2 * PER_WRITER - 2 * PER_WRITER.div_ceil(4)
+    );
     let mut heard = 0;
     let mut seen_flags = 0;
     while heard < 2 * PER_WRITER || seen_flags < 2 * PER_WRITER.div_ceil(4) {
-        let ev = sub.recv_timeout(Duration::from_secs(5)).expect("an event for every change");
+        let ev = sub
+            .recv_timeout(Duration::from_secs(5))
+            .expect("an event for every change");
         match ev.kind {
             ChangeKind::Appended { messages } => heard += messages.len(),
             ChangeKind::FlagsChanged(f) => seen_flags += f.len(),
@@ -132,7 +194,11 @@ pub fn concurrent_writers_and_reader<S: MailStore>(fx: Fixture<S>) {
     // Modseqs of the messages are unique per transaction and below HIGHESTMODSEQ.
     let msgs = block_on(store.fetch(&reader, "INBOX", &UidSet::all(), FetchQuery::meta())).unwrap();
     assert!(msgs.iter().all(|m| m.modseq <= st.highest_modseq));
-    let mut seqs: Vec<_> = msgs.iter().filter(|m| !m.flags.contains(Flag::Seen)).map(|m| m.modseq).collect();
+    let mut seqs: Vec<_> = msgs
+        .iter()
+        .filter(|m| !m.flags.contains(Flag::Seen))
+        .map(|m| m.modseq)
+        .collect();
     let k = seqs.len();
     seqs.sort_unstable();
     seqs.dedup();

@@ -48,17 +48,33 @@ pub fn mailbox_tree_and_patterns<S: MailStore>(fx: Fixture<S>) {
     let all = names(store, &s, "*");
     assert_eq!(
         all,
-        vec!["Archive", "INBOX", "Work", &work_sub, &work_sub_deep, "Ärger"]
+        vec![
+            "Archive",
+            "INBOX",
+            "Work",
+            &work_sub,
+            &work_sub_deep,
+            "Ärger"
+        ]
     );
-    assert_eq!(names(store, &s, "%"), vec!["Archive", "INBOX", "Work", "Ärger"]);
-    assert_eq!(names(store, &s, &join(store, &["Work", "%"])), vec![work_sub.clone()]);
+    assert_eq!(
+        names(store, &s, "%"),
+        vec!["Archive", "INBOX", "Work", "Ärger"]
+    );
+    assert_eq!(
+        names(store, &s, &join(store, &["Work", "%"])),
+        vec![work_sub.clone()]
+    );
     assert_eq!(
         names(store, &s, &join(store, &["Work", "*"])),
         vec![work_sub.clone(), work_sub_deep.clone()]
     );
     assert_eq!(names(store, &s, "inbox"), vec!["INBOX"]);
     assert_eq!(names(store, &s, "A*"), vec!["Archive"]);
-    assert!(names(store, &s, "archive").is_empty(), "only INBOX is case-insensitive");
+    assert!(
+        names(store, &s, "archive").is_empty(),
+        "only INBOX is case-insensitive"
+    );
     let list = block_on(store.list(&s, "*", ListScope::All)).unwrap();
     let work = list.iter().find(|m| m.name == "Work").unwrap();
     assert!(work.has_children && work.exists);
@@ -73,9 +89,18 @@ pub fn mailbox_tree_and_patterns<S: MailStore>(fx: Fixture<S>) {
         Err(StoreError::MailboxExists(_))
     ));
     let d = store.hierarchy_delimiter();
-    for bad in [String::new(), format!("a{d}{d}b"), format!("{d}a"), "a*".into(), "a\u{1}".into()] {
+    for bad in [
+        String::new(),
+        format!("a{d}{d}b"),
+        format!("{d}a"),
+        "a*".into(),
+        "a\u{1}".into(),
+    ] {
         assert!(
-            matches!(block_on(store.create_mailbox(&s, &bad, None)), Err(StoreError::InvalidName(_))),
+            matches!(
+                block_on(store.create_mailbox(&s, &bad, None)),
+                Err(StoreError::InvalidName(_))
+            ),
             "{bad:?} must be refused"
         );
     }
@@ -117,14 +142,23 @@ pub fn rename_moves_children<S: MailStore>(fx: Fixture<S>) {
     let a_b = join(store, &["A", "B"]);
     block_on(store.create_mailbox(&s, &a_b, None)).unwrap();
     block_on(store.create_mailbox(&s, "Other", None)).unwrap();
-    let u = put(store, &s, &a_b, "child", Flags::new().with(crate::Flag::Flagged));
+    let u = put(
+        store,
+        &s,
+        &a_b,
+        "child",
+        Flags::new().with(crate::Flag::Flagged),
+    );
     let before = block_on(store.status(&s, &a_b)).unwrap();
     block_on(store.rename_mailbox(&s, "A", "Z")).unwrap();
     let z_b = join(store, &["Z", "B"]);
     assert_eq!(names(store, &s, "*"), vec!["INBOX", "Other", "Z", &z_b]);
     let after = block_on(store.status(&s, &z_b)).unwrap();
     assert_eq!(after.messages, 1);
-    assert_eq!(after.uidvalidity, before.uidvalidity, "UIDs survive a rename");
+    assert_eq!(
+        after.uidvalidity, before.uidvalidity,
+        "UIDs survive a rename"
+    );
     let m = block_on(store.fetch(&s, &z_b, &UidSet::single(u), FetchQuery::meta())).unwrap();
     assert!(m[0].flags.contains(crate::Flag::Flagged));
     assert!(matches!(
@@ -149,7 +183,13 @@ pub fn rename_inbox_moves_messages<S: MailStore>(fx: Fixture<S>) {
     let s = account(store, "alice");
     let child = join(store, &["INBOX", "Child"]);
     block_on(store.create_mailbox(&s, &child, None)).unwrap();
-    put(store, &s, "INBOX", "one", Flags::new().with(crate::Flag::Seen));
+    put(
+        store,
+        &s,
+        "INBOX",
+        "one",
+        Flags::new().with(crate::Flag::Seen),
+    );
     put(store, &s, "INBOX", "two", Flags::new());
     let inbox_before = block_on(store.status(&s, "INBOX")).unwrap();
     block_on(store.rename_mailbox(&s, "INBOX", "Old")).unwrap();
@@ -162,7 +202,10 @@ pub fn rename_inbox_moves_messages<S: MailStore>(fx: Fixture<S>) {
         inbox.uidnext >= inbox_before.uidnext,
         "INBOX must not reuse UIDs"
     );
-    assert!(names(store, &s, "*").contains(&child), "INBOX's children stay");
+    assert!(
+        names(store, &s, "*").contains(&child),
+        "INBOX's children stay"
+    );
     put(store, &s, "INBOX", "three", Flags::new());
     assert_eq!(block_on(store.status(&s, "INBOX")).unwrap().messages, 1);
 }
@@ -217,7 +260,9 @@ pub fn subscriptions<S: MailStore>(fx: Fixture<S>) {
     let all = block_on(store.list(&s, "*", ListScope::All)).unwrap();
     assert!(all.iter().find(|m| m.name == "Lists").unwrap().subscribed);
     assert_eq!(
-        block_on(store.list(&s, "*", ListScope::Subscribed)).unwrap().len(),
+        block_on(store.list(&s, "*", ListScope::Subscribed))
+            .unwrap()
+            .len(),
         2
     );
     // Another session of the same account sees the same subscriptions.
