@@ -61,7 +61,7 @@ fn utf8<'a>(line: &'a [u8], expected: &'static str) -> Result<&'a str, DecodeErr
 /// Maps a parse error inside `text` to a [`DecodeError::Syntax`] with its offset.
 fn syntax(text: &str, e: &grammar::PError<'_>) -> DecodeError {
     DecodeError::Syntax {
-        at: text.len() - e.input.len(),
+        at: text.len().saturating_sub(e.input.len()),
         expected: e.expected,
     }
 }
@@ -73,7 +73,7 @@ pub fn parse_command_line<'a>(line: &'a [u8], limits: &Limits) -> Result<Command
         command::CommandError::UnknownVerb => DecodeError::UnknownCommand,
         command::CommandError::Syntax(p) if p.expected == grammar::ARGUMENT_TOO_LONG => {
             DecodeError::ArgumentTooLong {
-                at: text.len() - p.input.len(),
+                at: text.len().saturating_sub(p.input.len()),
                 max: limits.max_argument,
             }
         }
