@@ -194,7 +194,8 @@ impl Framer {
                     max: self.limits.max_message,
                 });
             }
-            if lf == 0 || buf[lf - 1] != b'\r' {
+            // The CR must be on this line: a literal's last octet does not count.
+            if lf == self.line_start || buf[lf - 1] != b'\r' {
                 return self.invalid(FrameError::BareLf);
             }
             let line = &buf[self.line_start..lf - 1];
@@ -307,6 +308,12 @@ mod tests {
                 skip: 25
             }
         );
+    }
+
+    #[test]
+    fn cr_at_the_end_of_a_literal_does_not_end_the_line() {
+        let f = frame(Side::Client, b"* 1 FETCH (BODY[] {1}\r\n\r\n");
+        assert!(matches!(f, Framed::Invalid { error: FrameError::BareLf, .. }), "{f:?}");
     }
 
     #[test]
