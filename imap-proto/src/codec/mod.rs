@@ -5,8 +5,10 @@ mod command_args;
 pub(crate) mod core;
 mod encode;
 mod encode_command;
+mod encode_response;
 mod fetch;
 pub mod frame;
+pub mod response;
 mod search;
 
 pub use command::{
@@ -15,3 +17,8 @@ pub use command::{
 };
 pub use encode::{EncodeBuf, LiteralMark};
 pub use encode_command::{encode_command, encode_idle_done, encode_sasl_response};
+pub use encode_response::{encode_greeting, encode_response};
+pub use response::{
+    Leniency, ResponseDecoder, ResponseError, ResponseOptions, decode_greeting, decode_response,
+    parse_greeting, parse_response,
+};

@@ -1,0 +1,668 @@
+//! Encoding responses: canonical upper-case keywords and single spaces; strings, atoms and
+//! literals keep the form they were parsed in, so a canonical stream re-encodes to the same
+//! octets.
+//!
+//! The encoders recurse into body structures, threads and extension values; values built by
+//! the parser are bounded by [`ResponseOptions::max_depth`], and values built by hand should
+//! be too.
+
+use super::{EncodeBuf, response::ResponseOptions};
+use crate::types::{
+    body::{
+        Body, BodyExtension, BodyFields, BodyParams, ExtDisposition, Language, SinglePart,
+        SinglePartKind,
+    },
+    capability::Capability,
+    core::{IString, NString},
+    envelope::{Address, Envelope},
+    fetch::FetchItem,
+    response::{Continue, Data, Greeting, GreetingKind, Response, Status},
+    response_code::{MetadataCode, ResponseCode},
+    response_data::{
+        ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries, NamespaceDescr, SearchResult,
+        StatusItem, TaggedExtComp, TaggedExtVal, Thread,
+    },
+};
+
+/// Appends one response, final CRLF included.
+pub fn encode_response(resp: &Response<'_>, opts: &ResponseOptions, out: &mut EncodeBuf) {
+    match resp {
+        Response::Status(s) => status(s, out),
+        Response::Continue(c) => continue_req(c, out),
+        Response::Data(d) => {
+            out.push(b"* ");
+            data(d, opts, out);
+        }
+    }
+    out.push(b"\r\n");
+}
+
+/// Appends a greeting, final CRLF included.
+pub fn encode_greeting(greeting: &Greeting<'_>, out: &mut EncodeBuf) {
+    out.push(match greeting.kind {
+        GreetingKind::Ok => b"* OK ",
+        GreetingKind::PreAuth => b"* PREAUTH ",
+        GreetingKind::Bye => b"* BYE ",
+    });
+    resp_text(greeting.code.as_ref(), greeting.text.as_str(), out);
+    out.push(b"\r\n");
+}
+
+fn status(s: &Status<'_>, out: &mut EncodeBuf) {
+    match &s.tag {
+        Some(t) => out.push(t.as_str().as_bytes()),
+        None => out.push(b"*"),
+    }
+    out.push(b" ");
+    out.push(s.kind.as_str().as_bytes());
+    out.push(b" ");
+    resp_text(s.code.as_ref(), s.text.as_str(), out);
+}
+
+fn continue_req(c: &Continue<'_>, out: &mut EncodeBuf) {
+    out.push(b"+ ");
+    resp_text(c.code.as_ref(), c.text.as_str(), out);
+}
+
+/// `resp-text = ["[" resp-text-code "]" SP] [text]`
+fn resp_text(code: Option<&ResponseCode<'_>>, text: &str, out: &mut EncodeBuf) {
+    if let Some(code) = code {
+        out.push(b"[");
+        response_code(code, out);
+        out.push(b"] ");
+    }
+    out.push(text.as_bytes());
+}
+
+fn capabilities(caps: &[Capability<'_>], out: &mut EncodeBuf) {
+    for c in caps {
+        out.push(b" ");
+        out.push_display(c);
+    }
+}
+
+fn response_code(code: &ResponseCode<'_>, out: &mut EncodeBuf) {
+    if let Some(name) = code.simple_name() {
+        out.push(name.as_bytes());
+        return;
+    }
+    match code {
+        ResponseCode::AppendUid { uid_validity, uids } => {
+            out.push_display(format_args!("APPENDUID {uid_validity} {uids}"));
+        }
+        ResponseCode::BadCharset(list) => {
+            out.push(b"BADCHARSET");
+            if !list.is_empty() {
+                out.push(b" (");
+                out.push_separated(list, EncodeBuf::push_astring);
+                out.push(b")");
+            }
+        }
+        ResponseCode::Capability(caps) => {
+            out.push(b"CAPABILITY");
+            capabilities(caps, out);
+        }
+        ResponseCode::CopyUid {
+            uid_validity,
+            source,
+            destination,
+        } => out.push_display(format_args!(
+            "COPYUID {uid_validity} {source} {destination}"
+        )),
+        ResponseCode::HighestModSeq(n) => out.push_display(format_args!("HIGHESTMODSEQ {n}")),
+        ResponseCode::MailboxId(id) => out.push_display(format_args!("MAILBOXID ({id})")),
+        ResponseCode::Metadata(m) => match m {
+            MetadataCode::LongEntries(n) => {
+                out.push_display(format_args!("METADATA LONGENTRIES {n}"));
+            }
+            MetadataCode::MaxSize(n) => out.push_display(format_args!("METADATA MAXSIZE {n}")),
+            MetadataCode::TooMany => out.push(b"METADATA TOOMANY"),
+            MetadataCode::NoPrivate => out.push(b"METADATA NOPRIVATE"),
+        },
+        ResponseCode::Modified(set) => out.push_display(format_args!("MODIFIED {set}")),
+        ResponseCode::PermanentFlags(flags) => {
+            out.push(b"PERMANENTFLAGS ");
+            out.push_flag_list(flags);
+        }
+        ResponseCode::UidNext(n) => out.push_display(format_args!("UIDNEXT {n}")),
+        ResponseCode::UidValidity(n) => out.push_display(format_args!("UIDVALIDITY {n}")),
+        ResponseCode::Unseen(n) => out.push_display(format_args!("UNSEEN {n}")),
+        ResponseCode::Other { name, text } => {
+            out.push(name.as_str().as_bytes());
+            if let Some(t) = text {
+                out.push(b" ");
+                out.push(t.as_bytes());
+            }
+        }
+        // The codes without arguments were written above.
+        _ => {}
+    }
+}
+
+fn data(d: &Data<'_>, opts: &ResponseOptions, out: &mut EncodeBuf) {
+    match d {
+        Data::Capability(caps) => {
+            out.push(b"CAPABILITY");
+            capabilities(caps, out);
+        }
+        Data::Enabled(caps) => {
+            out.push(b"ENABLED");
+            capabilities(caps, out);
+        }
+        Data::List(l) => {
+            out.push(b"LIST ");
+            mailbox_list(l, opts, out);
+        }
+        Data::Lsub(l) => {
+            out.push(b"LSUB ");
+            mailbox_list(l, opts, out);
+        }
+        Data::Status { mailbox, items } => {
+            out.push(b"STATUS ");
+            out.push_mailbox(mailbox, opts.utf8);
+            out.push(b" (");
+            out.push_separated(items, status_item);
+            out.push(b")");
+        }
+        Data::Search(s) => {
+            out.push(b"SEARCH");
+            search_result(s, out);
+        }
+        Data::Sort(s) => {
+            out.push(b"SORT");
+            search_result(s, out);
+        }
+        Data::ESearch(e) => esearch(e, out),
+        Data::Flags(flags) => {
+            out.push(b"FLAGS ");
+            out.push_flag_list(flags);
+        }
+        Data::Exists(n) => out.push_display(format_args!("{n} EXISTS")),
+        Data::Recent(n) => out.push_display(format_args!("{n} RECENT")),
+        Data::Expunge(n) => out.push_display(format_args!("{n} EXPUNGE")),
+        Data::Vanished { earlier, uids } => {
+            out.push(if *earlier {
+                b"VANISHED (EARLIER) "
+            } else {
+                b"VANISHED "
+            });
+            out.push_sequence_set(uids);
+        }
+        Data::Fetch { seq, items } => {
+            out.push_display(format_args!("{seq} FETCH ("));
+            out.push_separated(items, fetch_item);
+            out.push(b")");
+        }
+        Data::Id(None) => out.push(b"ID NIL"),
+        Data::Id(Some(pairs)) => {
+            out.push(b"ID (");
+            out.push_separated(pairs, |out, (k, v)| {
+                out.push_string(k);
+                out.push(b" ");
+                out.push_nstring(v.as_ref());
+            });
+            out.push(b")");
+        }
+        Data::Namespace(ns) => {
+            out.push(b"NAMESPACE ");
+            namespace(&ns.personal, out);
+            out.push(b" ");
+            namespace(&ns.other, out);
+            out.push(b" ");
+            namespace(&ns.shared, out);
+        }
+        Data::Quota { root, resources } => {
+            out.push(b"QUOTA ");
+            out.push_astring(root);
+            out.push(b" (");
+            out.push_separated(resources, |out, r| {
+                out.push(r.name.as_str().as_bytes());
+                out.push_display(format_args!(" {} {}", r.usage, r.limit));
+            });
+            out.push(b")");
+        }
+        Data::QuotaRoot { mailbox, roots } => {
+            out.push(b"QUOTAROOT ");
+            out.push_mailbox(mailbox, opts.utf8);
+            for r in roots {
+                out.push(b" ");
+                out.push_astring(r);
+            }
+        }
+        Data::Metadata { mailbox, entries } => {
+            out.push(b"METADATA ");
+            out.push_mailbox(mailbox, opts.utf8);
+            out.push(b" ");
+            match entries {
+                MetadataEntries::Values(values) => {
+                    out.push(b"(");
+                    out.push_separated(values, |out, (k, v)| {
+                        out.push_astring(k);
+                        out.push(b" ");
+                        out.push_nstring(v.as_ref());
+                    });
+                    out.push(b")");
+                }
+                MetadataEntries::Names(names) => out.push_separated(names, EncodeBuf::push_astring),
+            }
+        }
+        Data::Thread(threads) => {
+            out.push(b"THREAD");
+            if !threads.is_empty() {
+                out.push(b" ");
+                for t in threads {
+                    thread(t, out);
+                }
+            }
+        }
+    }
+}
+
+fn delimiter(d: Option<char>, out: &mut EncodeBuf) {
+    match d {
+        Some(c) => {
+            let mut buf = [0; 4];
+            out.push_quoted(c.encode_utf8(&mut buf));
+        }
+        None => out.push(b"NIL"),
+    }
+}
+
+fn mailbox_list(l: &ListData<'_>, opts: &ResponseOptions, out: &mut EncodeBuf) {
+    out.push(b"(");
+    out.push_separated(&l.attributes, |out, a| out.push_display(a));
+    out.push(b") ");
+    delimiter(l.delimiter, out);
+    out.push(b" ");
+    out.push_mailbox(&l.mailbox, opts.utf8);
+    if let Some(items) = &l.extended {
+        out.push(b" (");
+        out.push_separated(items, |out, item| match item {
+            ListExtItem::ChildInfo(list) => {
+                out.push(b"\"CHILDINFO\" (");
+                out.push_separated(list, EncodeBuf::push_astring);
+                out.push(b")");
+            }
+            ListExtItem::OldName(m) => {
+                out.push(b"\"OLDNAME\" (");
+                out.push_mailbox(m, opts.utf8);
+                out.push(b")");
+            }
+            ListExtItem::Other { tag, value } => {
+                out.push_astring(tag);
+                out.push(b" ");
+                tagged_ext_val(value, out);
+            }
+        });
+        out.push(b")");
+    }
+}
+
+fn tagged_ext_val(v: &TaggedExtVal<'_>, out: &mut EncodeBuf) {
+    match v {
+        TaggedExtVal::Number(n) => out.push_display(n),
+        TaggedExtVal::Set(s) => out.push_sequence_set(s),
+        TaggedExtVal::Comp(c) => {
+            out.push(b"(");
+            out.push_separated(c, tagged_ext_comp);
+            out.push(b")");
+        }
+    }
+}
+
+fn tagged_ext_comp(out: &mut EncodeBuf, c: &TaggedExtComp<'_>) {
+    match c {
+        TaggedExtComp::AString(a) => out.push_astring(a),
+        TaggedExtComp::List(list) => {
+            out.push(b"(");
+            out.push_separated(list, tagged_ext_comp);
+            out.push(b")");
+        }
+    }
+}
+
+fn status_item(out: &mut EncodeBuf, item: &StatusItem<'_>) {
+    out.push(item.name().as_bytes());
+    out.push(b" ");
+    match item {
+        StatusItem::AppendLimit(None) => out.push(b"NIL"),
+        StatusItem::MailboxId(id) => out.push_display(format_args!("({id})")),
+        other => out.push_display(other.number().unwrap_or_default()),
+    }
+}
+
+fn search_result(s: &SearchResult, out: &mut EncodeBuf) {
+    for n in &s.ids {
+        out.push_display(format_args!(" {n}"));
+    }
+    if let Some(m) = s.modseq {
+        out.push_display(format_args!(" (MODSEQ {m})"));
+    }
+}
+
+fn esearch(e: &ESearch<'_>, out: &mut EncodeBuf) {
+    out.push(b"ESEARCH");
+    if let Some(tag) = &e.tag {
+        out.push(b" (TAG ");
+        out.push_astring(tag);
+        out.push(b")");
+    }
+    if e.uid {
+        out.push(b" UID");
+    }
+    for item in &e.items {
+        out.push(b" ");
+        match item {
+            ESearchItem::Min(n) => out.push_display(format_args!("MIN {n}")),
+            ESearchItem::Max(n) => out.push_display(format_args!("MAX {n}")),
+            ESearchItem::All(s) => out.push_display(format_args!("ALL {s}")),
+            ESearchItem::Count(n) => out.push_display(format_args!("COUNT {n}")),
+            ESearchItem::ModSeq(n) => out.push_display(format_args!("MODSEQ {n}")),
+            ESearchItem::Partial { range, results } => {
+                let m = if range.from_end { "-" } else { "" };
+                out.push_display(format_args!(
+                    "PARTIAL ({m}{}:{m}{} ",
+                    range.first, range.last
+                ));
+                match results {
+                    Some(s) => out.push_sequence_set(s),
+                    None => out.push(b"NIL"),
+                }
+                out.push(b")");
+            }
+            ESearchItem::Other { name, value } => {
+                out.push(name.as_str().as_bytes());
+                out.push(b" ");
+                tagged_ext_val(value, out);
+            }
+        }
+    }
+}
+
+fn namespace(list: &[NamespaceDescr<'_>], out: &mut EncodeBuf) {
+    if list.is_empty() {
+        out.push(b"NIL");
+        return;
+    }
+    out.push(b"(");
+    for d in list {
+        out.push(b"(");
+        out.push_string(&d.prefix);
+        out.push(b" ");
+        delimiter(d.delimiter, out);
+        for (name, values) in &d.extensions {
+            out.push(b" ");
+            out.push_string(name);
+            out.push(b" (");
+            out.push_separated(values, EncodeBuf::push_string);
+            out.push(b")");
+        }
+        out.push(b")");
+    }
+    out.push(b")");
+}
+
+fn thread(t: &Thread, out: &mut EncodeBuf) {
+    out.push(b"(");
+    for (i, n) in t.ids.iter().enumerate() {
+        if i > 0 {
+            out.push(b" ");
+        }
+        out.push_display(n);
+    }
+    if !t.ids.is_empty() && !t.children.is_empty() {
+        out.push(b" ");
+    }
+    for c in &t.children {
+        thread(c, out);
+    }
+    out.push(b")");
+}
+
+fn nstring(s: &NString<'_>, out: &mut EncodeBuf) {
+    out.push_nstring(s.as_ref());
+}
+
+fn origin(o: Option<u32>, out: &mut EncodeBuf) {
+    if let Some(n) = o {
+        out.push_display(format_args!("<{n}>"));
+    }
+}
+
+fn section_part(part: &[u32], out: &mut EncodeBuf) {
+    out.push(b"[");
+    for (i, p) in part.iter().enumerate() {
+        if i > 0 {
+            out.push(b".");
+        }
+        out.push_display(p);
+    }
+    out.push(b"]");
+}
+
+fn fetch_item(out: &mut EncodeBuf, item: &FetchItem<'_>) {
+    match item {
+        FetchItem::Flags(flags) => {
+            out.push(b"FLAGS ");
+            out.push_flag_list(flags);
+        }
+        FetchItem::Uid(n) => out.push_display(format_args!("UID {n}")),
+        FetchItem::InternalDate(d) => {
+            out.push(b"INTERNALDATE ");
+            out.push_date_time(d);
+        }
+        FetchItem::Rfc822Size(n) => out.push_display(format_args!("RFC822.SIZE {n}")),
+        FetchItem::Envelope(e) => {
+            out.push(b"ENVELOPE ");
+            envelope(e, out);
+        }
+        FetchItem::Body(b) => {
+            out.push(b"BODY ");
+            body(b, out);
+        }
+        FetchItem::BodyStructure(b) => {
+            out.push(b"BODYSTRUCTURE ");
+            body(b, out);
+        }
+        FetchItem::BodySection {
+            section,
+            origin: o,
+            data,
+        } => {
+            out.push(b"BODY");
+            out.push_section(section);
+            origin(*o, out);
+            out.push(b" ");
+            nstring(data, out);
+        }
+        FetchItem::Binary {
+            part,
+            origin: o,
+            data,
+        } => {
+            out.push(b"BINARY");
+            section_part(part, out);
+            origin(*o, out);
+            out.push(b" ");
+            nstring(data, out);
+        }
+        FetchItem::BinarySize { part, size } => {
+            out.push(b"BINARY.SIZE");
+            section_part(part, out);
+            out.push_display(format_args!(" {size}"));
+        }
+        FetchItem::ModSeq(n) => out.push_display(format_args!("MODSEQ ({n})")),
+        FetchItem::EmailId(id) => out.push_display(format_args!("EMAILID ({id})")),
+        FetchItem::ThreadId(Some(id)) => out.push_display(format_args!("THREADID ({id})")),
+        FetchItem::ThreadId(None) => out.push(b"THREADID NIL"),
+        FetchItem::SaveDate(Some(d)) => {
+            out.push(b"SAVEDATE ");
+            out.push_date_time(d);
+        }
+        FetchItem::SaveDate(None) => out.push(b"SAVEDATE NIL"),
+        FetchItem::Rfc822(s)
+        | FetchItem::Rfc822Header(s)
+        | FetchItem::Rfc822Text(s)
+        | FetchItem::Preview(s) => {
+            out.push(item.name().as_bytes());
+            out.push(b" ");
+            nstring(s, out);
+        }
+    }
+}
+
+fn envelope(e: &Envelope<'_>, out: &mut EncodeBuf) {
+    out.push(b"(");
+    nstring(&e.date, out);
+    out.push(b" ");
+    nstring(&e.subject, out);
+    for list in [&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc] {
+        out.push(b" ");
+        address_list(list, out);
+    }
+    out.push(b" ");
+    nstring(&e.in_reply_to, out);
+    out.push(b" ");
+    nstring(&e.message_id, out);
+    out.push(b")");
+}
+
+fn address_list(list: &[Address<'_>], out: &mut EncodeBuf) {
+    if list.is_empty() {
+        out.push(b"NIL");
+        return;
+    }
+    out.push(b"(");
+    for a in list {
+        out.push(b"(");
+        nstring(&a.name, out);
+        out.push(b" ");
+        nstring(&a.adl, out);
+        out.push(b" ");
+        nstring(&a.mailbox, out);
+        out.push(b" ");
+        nstring(&a.host, out);
+        out.push(b")");
+    }
+    out.push(b")");
+}
+
+/// `body`
+pub(crate) fn body(b: &Body<'_>, out: &mut EncodeBuf) {
+    out.push(b"(");
+    match b {
+        Body::Single(p) => single_part(p, out),
+        Body::Multi(m) => {
+            for part in &m.parts {
+                body(part, out);
+            }
+            out.push(b" ");
+            out.push_string(&m.subtype);
+            if let Some(ext) = &m.ext {
+                out.push(b" ");
+                body_params(&ext.params, out);
+                ext_disposition(ext.more.as_ref(), out);
+            }
+        }
+    }
+    out.push(b")");
+}
+
+fn single_part(p: &SinglePart<'_>, out: &mut EncodeBuf) {
+    out.push_string(&p.media_type);
+    out.push(b" ");
+    out.push_string(&p.subtype);
+    out.push(b" ");
+    body_fields(&p.fields, out);
+    match &p.specific {
+        SinglePartKind::Basic => {}
+        SinglePartKind::Text { lines } => out.push_display(format_args!(" {lines}")),
+        SinglePartKind::Message {
+            envelope: e,
+            body: b,
+            lines,
+        } => {
+            out.push(b" ");
+            envelope(e, out);
+            out.push(b" ");
+            body(b, out);
+            out.push_display(format_args!(" {lines}"));
+        }
+    }
+    if let Some(ext) = &p.ext {
+        out.push(b" ");
+        nstring(&ext.md5, out);
+        ext_disposition(ext.more.as_ref(), out);
+    }
+}
+
+fn body_fields(f: &BodyFields<'_>, out: &mut EncodeBuf) {
+    body_params(&f.params, out);
+    out.push(b" ");
+    nstring(&f.id, out);
+    out.push(b" ");
+    nstring(&f.description, out);
+    out.push(b" ");
+    nstring(&f.encoding, out);
+    out.push_display(format_args!(" {}", f.octets));
+}
+
+fn body_params(params: &BodyParams<'_>, out: &mut EncodeBuf) {
+    match params {
+        None => out.push(b"NIL"),
+        Some(list) => {
+            out.push(b"(");
+            out.push_separated(list, |out, (k, v)| {
+                out.push_string(k);
+                out.push(b" ");
+                out.push_nstring(v.as_ref());
+            });
+            out.push(b")");
+        }
+    }
+}
+
+/// `[SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`
+fn ext_disposition(ext: Option<&ExtDisposition<'_>>, out: &mut EncodeBuf) {
+    let Some(ext) = ext else { return };
+    out.push(b" ");
+    match &ext.disposition {
+        None => out.push(b"NIL"),
+        Some(d) => {
+            out.push(b"(");
+            out.push_string(&d.kind);
+            out.push(b" ");
+            body_params(&d.params, out);
+            out.push(b")");
+        }
+    }
+    let Some(lang) = &ext.more else { return };
+    out.push(b" ");
+    match &lang.language {
+        Language::Single(s) => nstring(s, out),
+        Language::List(list) => {
+            out.push(b"(");
+            out.push_separated(list, |out, s: &IString<'_>| out.push_string(s));
+            out.push(b")");
+        }
+    }
+    let Some(loc) = &lang.more else { return };
+    out.push(b" ");
+    nstring(&loc.location, out);
+    for e in &loc.extensions {
+        out.push(b" ");
+        body_extension(e, out);
+    }
+}
+
+fn body_extension(e: &BodyExtension<'_>, out: &mut EncodeBuf) {
+    match e {
+        BodyExtension::String(s) => nstring(s, out),
+        BodyExtension::Number(n) => out.push_display(n),
+        BodyExtension::List(list) => {
+            out.push(b"(");
+            out.push_separated(list, |out, e| body_extension(e, out));
+            out.push(b")");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The items of a FETCH response (`msg-att`).
+
+use super::{
+    Cx, body, data, nstring,
+    status::{keyword, objectid, paren_objectid},
+};
+use crate::{
+    codec::core::{
+        self, PResult, byte, date_time, fail, nil, number, number64, nz_number, section, sp,
+    },
+    types::fetch::FetchItem,
+};
+
+/// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic / msg-att-static)) ")"`
+pub(crate) fn msg_att<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<FetchItem<'a>>> {
+    let (mut rest, ()) = byte(input, b'(')?;
+    let mut items = Vec::new();
+    loop {
+        let (r, item) = msg_att_item(cx, rest)?;
+        items.push(item);
+        if let Some(r) = r.strip_prefix(b")") {
+            return Ok((r, items));
+        }
+        let (r, ()) = sp(r)?;
+        rest = r;
+    }
+}
+
+/// One `msg-att-dynamic` or `msg-att-static`.
+fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
+    let (rest, name) = keyword(input)?;
+    let upper = name.to_ascii_uppercase();
+    match upper.as_str() {
+        "BODY" if rest.starts_with(b"[") => {
+            let (r, section) = section(rest)?;
+            let (r, origin) = origin(r)?;
+            let (r, ()) = sp(r)?;
+            let (r, data) = nstring(r)?;
+            return Ok((
+                r,
+                FetchItem::BodySection {
+                    section,
+                    origin,
+                    data,
+                },
+            ));
+        }
+        "BINARY" => {
+            let (r, part) = section_binary(rest)?;
+            let (r, origin) = origin(r)?;
+            let (r, ()) = sp(r)?;
+            // `nstring / literal8`
+            let (r, data) = core::nstring(r)?;
+            return Ok((r, FetchItem::Binary { part, origin, data }));
+        }
+        "BINARY.SIZE" => {
+            let (r, part) = section_binary(rest)?;
+            let (r, ()) = sp(r)?;
+            let (r, size) = number(r)?;
+            return Ok((r, FetchItem::BinarySize { part, size }));
+        }
+        _ => {}
+    }
+    let (rest, ()) = sp(rest)?;
+    match upper.as_str() {
+        "FLAGS" => data::flag_list(cx, rest).map(|(r, f)| (r, FetchItem::Flags(f))),
+        "UID" => nz_number(rest).map(|(r, n)| (r, FetchItem::Uid(n))),
+        "INTERNALDATE" => date_time(rest).map(|(r, d)| (r, FetchItem::InternalDate(d))),
+        "RFC822.SIZE" => number64(rest).map(|(r, n)| (r, FetchItem::Rfc822Size(n))),
+        "ENVELOPE" => body::envelope(rest).map(|(r, e)| (r, FetchItem::Envelope(Box::new(e)))),
+        "BODY" => body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::Body(Box::new(b)))),
+        "BODYSTRUCTURE" => {
+            body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::BodyStructure(Box::new(b))))
+        }
+        "MODSEQ" => {
+            // `"MODSEQ" SP "(" permsg-modsequence ")"`
+            let (r, ()) = byte(rest, b'(')?;
+            let (r, n) = number64(r)?;
+            let (r, ()) = byte(r, b')')?;
+            Ok((r, FetchItem::ModSeq(n)))
+        }
+        "EMAILID" => paren_objectid(rest).map(|(r, id)| (r, FetchItem::EmailId(id))),
+        "THREADID" => match nil(rest) {
+            Ok((r, ())) => Ok((r, FetchItem::ThreadId(None))),
+            Err(_) => {
+                let (r, ()) = byte(rest, b'(')?;
+                let (r, id) = objectid(r)?;
+                let (r, ()) = byte(r, b')')?;
+                Ok((r, FetchItem::ThreadId(Some(id))))
+            }
+        },
+        "SAVEDATE" => match nil(rest) {
+            Ok((r, ())) => Ok((r, FetchItem::SaveDate(None))),
+            Err(_) => date_time(rest).map(|(r, d)| (r, FetchItem::SaveDate(Some(d)))),
+        },
+        "RFC822" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822(s))),
+        "RFC822.HEADER" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
+        "RFC822.TEXT" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
+        "PREVIEW" => nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
+        _ => fail(input, "a FETCH item"),
+    }
+}
+
+/// `["<" number ">"]`
+fn origin(input: &[u8]) -> PResult<'_, Option<u32>> {
+    let Some(r) = input.strip_prefix(b"<") else {
+        return Ok((input, None));
+    };
+    let (r, n) = number(r)?;
+    let (r, ()) = byte(r, b'>')?;
+    Ok((r, Some(n)))
+}
+
+/// `section-binary = "[" [section-part] "]"`, `section-part = nz-number *("." nz-number)`
+fn section_binary(input: &[u8]) -> PResult<'_, Vec<u32>> {
+    let (mut rest, ()) = byte(input, b'[')?;
+    let mut part = Vec::new();
+    if let Some(r) = rest.strip_prefix(b"]") {
+        return Ok((r, part));
+    }
+    loop {
+        let (r, n) = nz_number(rest)?;
+        part.push(n);
+        if let Some(r) = r.strip_prefix(b"]") {
+            return Ok((r, part));
+        }
+        let (r, ()) = byte(r, b'.')?;
+        rest = r;
+    }
+}

@@ -1,0 +1,339 @@
+//! Parsing responses (RFC 9051 §7 and §9, RFC 3501, and the extensions).
+//!
+//! ```text
+//! response-data   = "*" SP (resp-cond-state / resp-cond-bye / mailbox-data / message-data /
+//!                   capability-data / enable-data) CRLF
+//! response-tagged = tag SP resp-cond-state CRLF
+//! continue-req    = "+" SP (resp-text / base64) CRLF
+//! ```
+//!
+//! [`parse_response`] parses one message that the framer (with [`Side::Client`]) has already
+//! delimited; [`decode_response`] frames and parses. Parsing is strict by default: every
+//! deviation real servers are known for is accepted only under its named [`Leniency`].
+//! Recursive productions (BODYSTRUCTURE, THREAD, extension values) are bounded by
+//! [`ResponseOptions::max_depth`], so a nesting bomb is an error, not a stack overflow.
+
+mod body;
+mod data;
+mod fetch;
+mod status;
+
+use super::{
+    core::{self, PError, PResult},
+    frame::{FrameError, FrameLimits, Framed, Framer, Side},
+};
+use crate::types::{
+    core::{AString, IString, NString},
+    response::{Greeting, Response},
+};
+
+/// Deviations from the grammar that real servers are known for. All off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct Leniency {
+    /// Spaces before the final CRLF of a data response (`* SEARCH 1 2 ` from Exchange and
+    /// others). Relaxes RFC 9051 §9 `response-data = "*" SP (...) CRLF`, which has no room
+    /// for them. Status responses and continuation requests are not affected: their trailing
+    /// spaces are part of their text.
+    pub trailing_space: bool,
+    /// `NIL` where a string is required in a body structure: a parameter value
+    /// (`("CHARSET" NIL)`) or the transfer encoding. Relaxes RFC 9051 §9
+    /// `body-fld-param = "(" string SP string *(SP string SP string) ")" / nil` and
+    /// `body-fld-enc = ... / string`. The value is kept as `None` and encoded back as `NIL`.
+    pub nil_for_string: bool,
+    /// Flags holding `]` in flag lists (`FLAGS`, `PERMANENTFLAGS`, FETCH `FLAGS`), as Gmail
+    /// sends them. Relaxes RFC 9051 §9 `flag-keyword = atom`, where `ATOM-CHAR` excludes
+    /// `resp-specials` (`]`). Such a flag is kept and encoded as it came.
+    pub gmail_flags: bool,
+    /// A missing `SP resp-text` after a status keyword or `+` (`* OK` CRLF, `+` CRLF), and a
+    /// response code with nothing after it (`* OK [HIGHESTMODSEQ 9]` CRLF, as Gmail sends).
+    /// Relaxes RFC 9051 §9 `resp-cond-state = ("OK" / "NO" / "BAD") SP resp-text`,
+    /// `continue-req = "+" SP (resp-text / base64)` and `resp-text = ["[" resp-text-code "]"
+    /// SP] [text]`. The text is empty and is encoded back with its SP.
+    pub missing_text: bool,
+    /// 8-bit octets in the text of a status response or continuation request when UTF-8 was
+    /// not negotiated ([`ResponseOptions::utf8`] off). Relaxes RFC 3501 §9 `TEXT-CHAR`, which
+    /// is 7-bit. UTF-8 is kept; other octets become U+FFFD.
+    pub eight_bit_text: bool,
+}
+
+impl Leniency {
+    /// Every leniency on: for clients that talk to whatever server they meet.
+    pub const fn all() -> Self {
+        Self {
+            trailing_space: true,
+            nil_for_string: true,
+            gmail_flags: true,
+            missing_text: true,
+            eight_bit_text: true,
+        }
+    }
+}
+
+/// How responses are parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseOptions {
+    /// UTF-8 is in force (IMAP4rev2, or UTF8=ACCEPT enabled): mailbox names are UTF-8 rather
+    /// than modified UTF-7, and status text may hold UTF-8.
+    pub utf8: bool,
+    /// The deepest nesting of recursive productions (body structures, threads, extension
+    /// values) that is accepted.
+    pub max_depth: usize,
+    /// The framer's limits, for [`decode_response`].
+    pub limits: FrameLimits,
+    /// The deviations that are accepted.
+    pub lenient: Leniency,
+}
+
+impl Default for ResponseOptions {
+    fn default() -> Self {
+        Self {
+            utf8: false,
+            max_depth: 100,
+            limits: FrameLimits::default(),
+            lenient: Leniency::default(),
+        }
+    }
+}
+
+/// Why a response could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// More input is needed.
+    #[error("incomplete response")]
+    Incomplete,
+    /// The framer refused the message (line or literal too long, bare LF).
+    #[error("{error}")]
+    Frame {
+        /// What is wrong.
+        error: FrameError,
+        /// Octets to drop to resynchronize.
+        skip: usize,
+    },
+    /// The message does not match the grammar.
+    #[error("syntax error at octet {at}: expected {expected}")]
+    Syntax {
+        /// Offset of the first octet that could not be parsed, from the message's start.
+        at: usize,
+        /// What the grammar expected there.
+        expected: &'static str,
+        /// The message's length: octets to drop to go on with the next one.
+        skip: usize,
+    },
+    /// Parentheses are nested deeper than [`ResponseOptions::max_depth`].
+    #[error("nesting deeper than {max} at octet {at}")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+        /// Where the limit was passed.
+        at: usize,
+        /// The message's length: octets to drop to go on with the next one.
+        skip: usize,
+    },
+}
+
+impl ResponseError {
+    /// Whether more input could still make the message decodable.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, Self::Incomplete)
+    }
+
+    /// Octets to drop before decoding the next message (0 for `Incomplete`).
+    pub fn skip(&self) -> usize {
+        match *self {
+            Self::Incomplete => 0,
+            Self::Frame { skip, .. } | Self::Syntax { skip, .. } | Self::TooDeep { skip, .. } => {
+                skip
+            }
+        }
+    }
+}
+
+/// The `expected` of the error that reports a nesting bomb.
+pub(crate) const TOO_DEEP: &str = "nesting within max_depth";
+
+fn no_literal8<'a>(input: &'a [u8], s: &IString<'a>) -> Result<(), nom::Err<PError<'a>>> {
+    match s {
+        IString::Literal(l) if l.is_binary() => Err(nom::Err::Error(PError {
+            input,
+            expected: "string (literal8 only in BINARY and METADATA values)",
+        })),
+        _ => Ok(()),
+    }
+}
+
+/// `string = quoted / literal` (not `literal8`).
+pub(crate) fn string(input: &[u8]) -> PResult<'_, IString<'_>> {
+    let (rest, s) = core::string(input)?;
+    no_literal8(input, &s)?;
+    Ok((rest, s))
+}
+
+/// `nstring = string / nil` (not `literal8`).
+pub(crate) fn nstring(input: &[u8]) -> PResult<'_, NString<'_>> {
+    let (rest, s) = core::nstring(input)?;
+    if let Some(s) = &s {
+        no_literal8(input, s)?;
+    }
+    Ok((rest, s))
+}
+
+/// `astring = 1*ASTRING-CHAR / string` (not `literal8`).
+pub(crate) fn astring(input: &[u8]) -> PResult<'_, AString<'_>> {
+    let (rest, s) = core::astring(input)?;
+    if let AString::String(s) = &s {
+        no_literal8(input, s)?;
+    }
+    Ok((rest, s))
+}
+
+/// What the parsers of this module need besides their input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cx<'o> {
+    pub opts: &'o ResponseOptions,
+}
+
+impl<'o> Cx<'o> {
+    pub fn lenient(self) -> &'o Leniency {
+        &self.opts.lenient
+    }
+
+    /// One level deeper than `depth`; a hard failure past the limit.
+    pub fn nest(self, input: &[u8], depth: usize) -> Result<usize, nom::Err<PError<'_>>> {
+        if depth >= self.opts.max_depth {
+            return Err(nom::Err::Failure(PError {
+                input,
+                expected: TOO_DEEP,
+            }));
+        }
+        Ok(depth + 1)
+    }
+}
+
+/// Runs `parser` over the message without its final CRLF; it must consume everything.
+fn parse_message<'a, O>(
+    message: &'a [u8],
+    opts: &ResponseOptions,
+    parser: impl FnOnce(Cx<'_>, &'a [u8]) -> PResult<'a, O>,
+) -> Result<O, ResponseError> {
+    let skip = message.len();
+    let Some(line) = message.strip_suffix(b"\r\n") else {
+        return Err(ResponseError::Syntax {
+            at: message.len(),
+            expected: "CRLF at the end of the message",
+            skip,
+        });
+    };
+    let cx = Cx { opts };
+    core::all_consuming(line, |i| parser(cx, i)).map_err(|e| {
+        let at = line.len().saturating_sub(e.input.len());
+        if e.expected == TOO_DEEP {
+            ResponseError::TooDeep {
+                max: opts.max_depth,
+                at,
+                skip,
+            }
+        } else {
+            ResponseError::Syntax {
+                at,
+                expected: e.expected,
+                skip,
+            }
+        }
+    })
+}
+
+/// Parses one complete, framed response (final CRLF included).
+pub fn parse_response<'a>(
+    message: &'a [u8],
+    opts: &ResponseOptions,
+) -> Result<Response<'a>, ResponseError> {
+    parse_message(message, opts, status::response)
+}
+
+/// Parses one complete, framed greeting: `* OK`, `* PREAUTH` or `* BYE`.
+pub fn parse_greeting<'a>(
+    message: &'a [u8],
+    opts: &ResponseOptions,
+) -> Result<Greeting<'a>, ResponseError> {
+    parse_message(message, opts, status::greeting)
+}
+
+/// Finds the end of the response at the start of `input`.
+fn frame(input: &[u8], opts: &ResponseOptions) -> Result<usize, ResponseError> {
+    match Framer::new(Side::Client, opts.limits).next(input) {
+        Framed::Complete { len } => Ok(len),
+        Framed::Incomplete | Framed::LiteralAnnounced { .. } => Err(ResponseError::Incomplete),
+        Framed::Invalid { error, skip } => Err(ResponseError::Frame { error, skip }),
+    }
+}
+
+/// Frames and parses the response at the start of `input`: the rest of the input and the
+/// response, or [`ResponseError::Incomplete`] when more input is needed.
+pub fn decode_response<'a>(
+    input: &'a [u8],
+    opts: &ResponseOptions,
+) -> Result<(&'a [u8], Response<'a>), ResponseError> {
+    let len = frame(input, opts)?;
+    let (message, rest) = input.split_at(len);
+    Ok((rest, parse_response(message, opts)?))
+}
+
+/// Frames and parses the greeting at the start of `input`.
+pub fn decode_greeting<'a>(
+    input: &'a [u8],
+    opts: &ResponseOptions,
+) -> Result<(&'a [u8], Greeting<'a>), ResponseError> {
+    let len = frame(input, opts)?;
+    let (message, rest) = input.split_at(len);
+    Ok((rest, parse_greeting(message, opts)?))
+}
+
+/// A resumable response decoder: keeps its framer between calls, so a response that
+/// trickles in is scanned once.
+#[derive(Debug, Clone)]
+pub struct ResponseDecoder {
+    framer: Framer,
+    opts: ResponseOptions,
+}
+
+impl ResponseDecoder {
+    /// A decoder with these options.
+    pub fn new(opts: ResponseOptions) -> Self {
+        Self {
+            framer: Framer::new(Side::Client, opts.limits),
+            opts,
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ResponseOptions {
+        &self.opts
+    }
+
+    /// Changes the options (for example once UTF8=ACCEPT is enabled).
+    pub fn set_options(&mut self, opts: ResponseOptions) {
+        self.framer.set_limits(opts.limits);
+        self.opts = opts;
+    }
+
+    /// Decodes the response at the start of `buf`, which holds everything received since the
+    /// previous response was consumed. Call again with more octets after `Incomplete`; after
+    /// any other outcome, drop the octets it covers (the response's length, or
+    /// [`ResponseError::skip`]).
+    pub fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<(usize, Response<'a>), ResponseError> {
+        match self.framer.next(buf) {
+            Framed::Incomplete | Framed::LiteralAnnounced { .. } => Err(ResponseError::Incomplete),
+            Framed::Invalid { error, skip } => {
+                self.framer.reset();
+                Err(ResponseError::Frame { error, skip })
+            }
+            Framed::Complete { len } => {
+                self.framer.reset();
+                let message = &buf[..len];
+                parse_response(message, &self.opts).map(|r| (len, r))
+            }
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! The payloads of untagged data responses: LIST, STATUS, SEARCH/SORT, ESEARCH, NAMESPACE,
+//! QUOTA, METADATA, THREAD, and the generic extension values some of them carry.
+
+use super::{
+    core::{AString, Atom, IString, NString},
+    flag::MailboxAttr,
+    mailbox::Mailbox,
+    objectid::ObjectId,
+    sequence::SequenceSet,
+    status::StatusAttr,
+};
+
+/// ```text
+/// mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
+///                [SP mbox-list-extended]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListData<'a> {
+    /// `mbx-list-flags`
+    pub attributes: Vec<MailboxAttr<'a>>,
+    /// The hierarchy delimiter, or `None` for `NIL` (a flat namespace).
+    pub delimiter: Option<char>,
+    /// The mailbox.
+    pub mailbox: Mailbox<'a>,
+    /// `mbox-list-extended = "(" [mbox-list-extended-item *(SP mbox-list-extended-item)] ")"`
+    /// (RFC 5258, IMAP4rev2): `None` when absent.
+    pub extended: Option<Vec<ListExtItem<'a>>>,
+}
+
+/// `mbox-list-extended-item = mbox-list-extended-item-tag SP tagged-ext-val`
+///
+/// `CHILDINFO` and `OLDNAME` are recognized whether the tag is an atom or a string, and are
+/// encoded quoted, as the RFCs and servers write them. Any other tag is kept as received.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ListExtItem<'a> {
+    /// `CHILDINFO ("SUBSCRIBED" ...)`: the selection options a child matched.
+    ChildInfo(Vec<AString<'a>>),
+    /// `OLDNAME (mailbox)`: the name before a RENAME.
+    OldName(Mailbox<'a>),
+    /// Any other item.
+    Other {
+        /// `mbox-list-extended-item-tag = astring`
+        tag: AString<'a>,
+        /// The value.
+        value: TaggedExtVal<'a>,
+    },
+}
+
+/// ```text
+/// tagged-ext-val    = tagged-ext-simple / "(" [tagged-ext-comp] ")"
+/// tagged-ext-simple = sequence-set / number / number64
+/// ```
+/// A value that is a single number is a [`Number`](Self::Number), never a one-element set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TaggedExtVal<'a> {
+    /// `number64`
+    Number(u64),
+    /// `sequence-set` (more than a single number)
+    Set(SequenceSet),
+    /// `"(" [tagged-ext-comp] ")"`
+    Comp(Vec<TaggedExtComp<'a>>),
+}
+
+/// `tagged-ext-comp = astring / tagged-ext-comp *(SP tagged-ext-comp) / "(" tagged-ext-comp ")"`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TaggedExtComp<'a> {
+    /// `astring`
+    AString(AString<'a>),
+    /// A parenthesized group, at least one.
+    List(Vec<TaggedExtComp<'a>>),
+}
+
+/// `status-att-val`: one attribute of a STATUS response and its value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StatusItem<'a> {
+    /// `MESSAGES number`
+    Messages(u32),
+    /// `UIDNEXT nz-number`
+    UidNext(u32),
+    /// `UIDVALIDITY nz-number`
+    UidValidity(u32),
+    /// `UNSEEN number`
+    Unseen(u32),
+    /// `DELETED number` (IMAP4rev2)
+    Deleted(u32),
+    /// `SIZE number64` (RFC 8438, IMAP4rev2)
+    Size(u64),
+    /// `RECENT number` (IMAP4rev1)
+    Recent(u32),
+    /// `HIGHESTMODSEQ mod-sequence-valzer` (RFC 7162)
+    HighestModSeq(u64),
+    /// `APPENDLIMIT (number / nil)` (RFC 7889): `None` when there is no limit.
+    AppendLimit(Option<u64>),
+    /// `MAILBOXID (objectid)` (RFC 8474)
+    MailboxId(ObjectId<'a>),
+    /// `DELETED-STORAGE number64` (RFC 9208)
+    DeletedStorage(u64),
+}
+
+impl StatusItem<'_> {
+    /// The attribute.
+    pub fn attr(&self) -> StatusAttr {
+        match self {
+            Self::Messages(_) => StatusAttr::Messages,
+            Self::UidNext(_) => StatusAttr::UidNext,
+            Self::UidValidity(_) => StatusAttr::UidValidity,
+            Self::Unseen(_) => StatusAttr::Unseen,
+            Self::Deleted(_) => StatusAttr::Deleted,
+            Self::Size(_) => StatusAttr::Size,
+            Self::Recent(_) => StatusAttr::Recent,
+            Self::HighestModSeq(_) => StatusAttr::HighestModSeq,
+            Self::AppendLimit(_) => StatusAttr::AppendLimit,
+            Self::MailboxId(_) => StatusAttr::MailboxId,
+            Self::DeletedStorage(_) => StatusAttr::DeletedStorage,
+        }
+    }
+
+    /// The attribute's name.
+    pub fn name(&self) -> &'static str {
+        self.attr().as_str()
+    }
+
+    /// The value as a number, where it is one.
+    pub fn number(&self) -> Option<u64> {
+        match *self {
+            Self::Messages(n)
+            | Self::UidNext(n)
+            | Self::UidValidity(n)
+            | Self::Unseen(n)
+            | Self::Deleted(n)
+            | Self::Recent(n) => Some(u64::from(n)),
+            Self::Size(n) | Self::HighestModSeq(n) | Self::DeletedStorage(n) => Some(n),
+            Self::AppendLimit(n) => n,
+            Self::MailboxId(_) => None,
+        }
+    }
+
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> StatusItem<'static> {
+        match self {
+            Self::Messages(n) => StatusItem::Messages(n),
+            Self::UidNext(n) => StatusItem::UidNext(n),
+            Self::UidValidity(n) => StatusItem::UidValidity(n),
+            Self::Unseen(n) => StatusItem::Unseen(n),
+            Self::Deleted(n) => StatusItem::Deleted(n),
+            Self::Size(n) => StatusItem::Size(n),
+            Self::Recent(n) => StatusItem::Recent(n),
+            Self::HighestModSeq(n) => StatusItem::HighestModSeq(n),
+            Self::AppendLimit(n) => StatusItem::AppendLimit(n),
+            Self::MailboxId(id) => StatusItem::MailboxId(id.into_owned()),
+            Self::DeletedStorage(n) => StatusItem::DeletedStorage(n),
+        }
+    }
+}
+
+/// The numbers of a SEARCH or SORT response, with CONDSTORE's highest mod-sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct SearchResult {
+    /// Message sequence numbers or UIDs (nz-number), in the order sent.
+    pub ids: Vec<u32>,
+    /// `search-sort-mod-seq = "(" "MODSEQ" SP mod-sequence-value ")"` (RFC 7162)
+    pub modseq: Option<u64>,
+}
+
+/// ```text
+/// esearch-response  = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)
+/// search-correlator = SP "(" "TAG" SP tag-string ")"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ESearch<'a> {
+    /// The tag of the command this answers (`tag-string = astring`).
+    pub tag: Option<AString<'a>>,
+    /// `UID`: the numbers are UIDs.
+    pub uid: bool,
+    /// `search-return-data`
+    pub items: Vec<ESearchItem<'a>>,
+}
+
+/// `search-return-data`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ESearchItem<'a> {
+    /// `MIN nz-number`
+    Min(u32),
+    /// `MAX nz-number`
+    Max(u32),
+    /// `ALL sequence-set`
+    All(SequenceSet),
+    /// `COUNT number`
+    Count(u32),
+    /// `MODSEQ mod-sequence-value` (RFC 7162)
+    ModSeq(u64),
+    /// `PARTIAL (range results)` (RFC 9394)
+    Partial {
+        /// `partial-range`
+        range: PartialRange,
+        /// `partial-results = sequence-set / "NIL"`
+        results: Option<SequenceSet>,
+    },
+    /// `search-ret-data-ext = search-modifier-name SP search-return-value`
+    Other {
+        /// `search-modifier-name`
+        name: Atom<'a>,
+        /// `search-return-value = tagged-ext-val`
+        value: TaggedExtVal<'a>,
+    },
+}
+
+/// `partial-range = nz-number ":" nz-number / "-" nz-number ":" "-" nz-number` (RFC 9394)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialRange {
+    /// Counted from the end of the result (`-1:-100`).
+    pub from_end: bool,
+    /// The first position.
+    pub first: u32,
+    /// The last position.
+    pub last: u32,
+}
+
+/// `namespace-response = "NAMESPACE" SP namespace SP namespace SP namespace`; a `NIL`
+/// namespace is an empty list (the grammar's lists hold at least one description).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Namespaces<'a> {
+    /// The user's own mailboxes.
+    pub personal: Vec<NamespaceDescr<'a>>,
+    /// Other users' mailboxes.
+    pub other: Vec<NamespaceDescr<'a>>,
+    /// Shared mailboxes.
+    pub shared: Vec<NamespaceDescr<'a>>,
+}
+
+/// ```text
+/// namespace-descr = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil) *namespace-response-extension ")"
+/// namespace-response-extension = SP string SP "(" string *(SP string) ")"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NamespaceDescr<'a> {
+    /// The prefix (`""`, `"Other Users/"`, ...).
+    pub prefix: IString<'a>,
+    /// The hierarchy delimiter, or `None` for `NIL`.
+    pub delimiter: Option<char>,
+    /// Extensions: a name and at least one value each.
+    pub extensions: Vec<(IString<'a>, Vec<IString<'a>>)>,
+}
+
+/// `quota-resource = resource-name SP resource-usage SP resource-limit` (RFC 9208)
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QuotaResource<'a> {
+    /// The resource.
+    pub name: ResourceName<'a>,
+    /// `resource-usage = number64`
+    pub usage: u64,
+    /// `resource-limit = number64`
+    pub limit: u64,
+}
+
+/// `resource-name = "STORAGE" / "MESSAGE" / "MAILBOX" / "ANNOTATION-STORAGE" / resource-name-ext`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResourceName<'a> {
+    /// `STORAGE`: in units of 1024 octets.
+    Storage,
+    /// `MESSAGE`: messages.
+    Message,
+    /// `MAILBOX`: mailboxes.
+    Mailbox,
+    /// `ANNOTATION-STORAGE`: in units of 1024 octets.
+    AnnotationStorage,
+    /// Anything else (`atom`).
+    Other(Atom<'a>),
+}
+
+impl ResourceName<'_> {
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Storage => "STORAGE",
+            Self::Message => "MESSAGE",
+            Self::Mailbox => "MAILBOX",
+            Self::AnnotationStorage => "ANNOTATION-STORAGE",
+            Self::Other(a) => a.as_str(),
+        }
+    }
+}
+
+/// What a METADATA response carries (RFC 5464 §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MetadataEntries<'a> {
+    /// `entry-values = "(" entry-value *(SP entry-value) ")"`, `entry-value = entry SP value`,
+    /// `value = nstring / literal8`.
+    Values(Vec<(AString<'a>, NString<'a>)>),
+    /// `entry-list = entry *(SP entry)`: entries that changed (unsolicited).
+    Names(Vec<AString<'a>>),
+}
+
+/// ```text
+/// thread-list    = "(" (thread-members / thread-nested) ")"
+/// thread-members = nz-number *(SP nz-number) [SP thread-nested]
+/// thread-nested  = 2*thread-list
+/// ```
+/// A thread is a chain of messages, each the parent of the next, whose last message has the
+/// `children` threads as replies. `ids` is empty only when there are `children` (a thread
+/// whose root is missing).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Thread {
+    /// The chain, parent first.
+    pub ids: Vec<u32>,
+    /// The branches below the chain's last message.
+    pub children: Vec<Thread>,
+}
+
+fn own_ext(v: TaggedExtVal<'_>) -> TaggedExtVal<'static> {
+    match v {
+        TaggedExtVal::Number(n) => TaggedExtVal::Number(n),
+        TaggedExtVal::Set(s) => TaggedExtVal::Set(s),
+        TaggedExtVal::Comp(c) => TaggedExtVal::Comp(c.into_iter().map(own_comp).collect()),
+    }
+}
+
+fn own_comp(c: TaggedExtComp<'_>) -> TaggedExtComp<'static> {
+    match c {
+        TaggedExtComp::AString(a) => TaggedExtComp::AString(a.into_owned()),
+        TaggedExtComp::List(v) => TaggedExtComp::List(v.into_iter().map(own_comp).collect()),
+    }
+}
+
+impl TaggedExtVal<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> TaggedExtVal<'static> {
+        own_ext(self)
+    }
+}
+
+impl ListData<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> ListData<'static> {
+        ListData {
+            attributes: self
+                .attributes
+                .into_iter()
+                .map(MailboxAttr::into_owned)
+                .collect(),
+            delimiter: self.delimiter,
+            mailbox: self.mailbox.into_owned(),
+            extended: self.extended.map(|items| {
+                items
+                    .into_iter()
+                    .map(|i| match i {
+                        ListExtItem::ChildInfo(v) => {
+                            ListExtItem::ChildInfo(v.into_iter().map(AString::into_owned).collect())
+                        }
+                        ListExtItem::OldName(m) => ListExtItem::OldName(m.into_owned()),
+                        ListExtItem::Other { tag, value } => ListExtItem::Other {
+                            tag: tag.into_owned(),
+                            value: own_ext(value),
+                        },
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl ESearch<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> ESearch<'static> {
+        ESearch {
+            tag: self.tag.map(AString::into_owned),
+            uid: self.uid,
+            items: self
+                .items
+                .into_iter()
+                .map(|i| match i {
+                    ESearchItem::Min(n) => ESearchItem::Min(n),
+                    ESearchItem::Max(n) => ESearchItem::Max(n),
+                    ESearchItem::All(s) => ESearchItem::All(s),
+                    ESearchItem::Count(n) => ESearchItem::Count(n),
+                    ESearchItem::ModSeq(n) => ESearchItem::ModSeq(n),
+                    ESearchItem::Partial { range, results } => {
+                        ESearchItem::Partial { range, results }
+                    }
+                    ESearchItem::Other { name, value } => ESearchItem::Other {
+                        name: name.into_owned(),
+                        value: own_ext(value),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+fn own_descr(list: Vec<NamespaceDescr<'_>>) -> Vec<NamespaceDescr<'static>> {
+    list.into_iter()
+        .map(|d| NamespaceDescr {
+            prefix: d.prefix.into_owned(),
+            delimiter: d.delimiter,
+            extensions: d
+                .extensions
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.into_owned(),
+                        v.into_iter().map(IString::into_owned).collect(),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+impl Namespaces<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> Namespaces<'static> {
+        Namespaces {
+            personal: own_descr(self.personal),
+            other: own_descr(self.other),
+            shared: own_descr(self.shared),
+        }
+    }
+}
+
+impl QuotaResource<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> QuotaResource<'static> {
+        QuotaResource {
+            name: match self.name {
+                ResourceName::Storage => ResourceName::Storage,
+                ResourceName::Message => ResourceName::Message,
+                ResourceName::Mailbox => ResourceName::Mailbox,
+                ResourceName::AnnotationStorage => ResourceName::AnnotationStorage,
+                ResourceName::Other(a) => ResourceName::Other(a.into_owned()),
+            },
+            usage: self.usage,
+            limit: self.limit,
+        }
+    }
+}
+
+impl MetadataEntries<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> MetadataEntries<'static> {
+        match self {
+            Self::Values(v) => MetadataEntries::Values(
+                v.into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.map(IString::into_owned)))
+                    .collect(),
+            ),
+            Self::Names(v) => {
+                MetadataEntries::Names(v.into_iter().map(AString::into_owned).collect())
+            }
+        }
+    }
+}
