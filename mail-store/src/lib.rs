@@ -9,6 +9,25 @@
 //! - [`testkit`]: the conformance suite every backend (ours or yours) runs.
 //! - [`mime`]: ENVELOPE and BODYSTRUCTURE data, computed once at append time.
 //!
+//! # Design
+//!
+//! - **One transaction per call.** Each method happens entirely or not at all and is durable
+//!   when its future resolves. UIDs, UIDVALIDITY and modseqs are assigned by the backend
+//!   inside the transaction; one transaction gets one modseq, however many messages it
+//!   touches. Calls are stateless (a [`Session`] names the account and the caller, a mailbox
+//!   is named by its name), so several server processes over one database fit the trait.
+//! - **Change events** are plain serializable data routed by a [`ChangeHub`]; a database
+//!   backend feeds the same hub from `LISTEN`/`NOTIFY`. A subscriber that falls behind gets
+//!   [`ChangeKind::Lagged`] and resynchronises with [`MailStore::changes_since`].
+//! - **Messages are served with CRLF line ends**, the form IMAP and POP3 send: a message
+//!   appended with bare LFs is stored with CRLF, and files other programs wrote with LF
+//!   (Dovecot does) are converted when read, so RFC822.SIZE, BODYSTRUCTURE offsets and the
+//!   octets served agree.
+//! - **Blocking work** (the Maildir backend's file I/O) runs on an [`Executor`]; the
+//!   futures are `Send`, so a multi-threaded runtime can call the store from spawned tasks.
+//! - **Dependencies**: `mail-parser` for the MIME tree, `serde`/`serde_json` for the
+//!   Maildir index, `thiserror` for the error type. No async runtime.
+//!
 //! ```
 //! use mail_store::{block_on, memory::MemoryStore, AccountName, AppendItem, FetchQuery, MailStore, Session, UidSet, Upload};
 //!

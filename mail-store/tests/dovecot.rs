@@ -246,6 +246,15 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
         eprintln!("SKIPPED: dovecot or python3 not installed (apt-get install -y dovecot-imapd)");
         return;
     }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if uid != "0" {
+        eprintln!("SKIPPED: needs root to hand the Maildir to the dovecot user");
+        return;
+    }
     let tmp = TempDir::new("dovecot");
     let mail_root = tmp.path().join("mail");
     let alice = AccountName::try_from("alice").unwrap();

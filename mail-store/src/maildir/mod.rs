@@ -38,7 +38,14 @@
 //! directories; it does not open message files.
 //!
 //! One store process serves an account at a time: it holds an exclusive lock on
-//! `mailstore.lock` while the store lives.
+//! `mailstore.lock` while the store lives. POP3 leases and change subscriptions are
+//! therefore kept in memory. Operations on one account are serialised (one transaction at a
+//! time per account); different accounts proceed in parallel on the executor.
+//!
+//! Interoperation: Dovecot (`mail_location = maildir:<root>/%u/Maildir`) reads a Maildir this
+//! backend wrote, and this backend reads what Dovecot wrote, including its keyword letters
+//! (`dovecot-keywords`), which are kept in sync when flags change. Dovecot shows no IMAP flag
+//! for the `P` letter; keywords other than Dovecot's lettered ones live only in our index.
 //!
 //! # Threads
 //!

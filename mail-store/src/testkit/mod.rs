@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The expression is evaluated once per case and must give a [`Fixture`] or a store. Futures
-//! are driven with [`block_on`](crate::block_on) on plain threads (the concurrency cases
+//! are driven with [`block_on`] on plain threads (the concurrency cases
 //! start their own threads), so a backend must not need a particular async runtime to make
 //! progress.
 #![allow(
