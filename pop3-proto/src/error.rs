@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::types::response::{Response, Status};
+use crate::types::response::{Reply, Response, Status};
 
 /// Why a command or response could not be decoded.
 ///
@@ -75,6 +75,19 @@ impl DecodeError {
             Self::ResponseTooLarge { .. } => "Response too large".into(),
         };
         Response::from_parts_unchecked(Status::Err, None, Some(text))
+    }
+}
+
+impl DecodeError {
+    /// The same as a whole [`Reply`], as `smtp_proto::DecodeError::to_reply` gives one.
+    pub fn to_reply(&self) -> Reply<'static> {
+        Reply::Single(self.to_response())
+    }
+}
+
+impl From<DecodeError> for Reply<'static> {
+    fn from(err: DecodeError) -> Self {
+        err.to_reply()
     }
 }
 

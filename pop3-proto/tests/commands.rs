@@ -349,6 +349,7 @@ fn negative_table_says_what_and_where() {
         );
         let response = want.to_response();
         assert_eq!(response.status(), Status::Err);
+        assert_eq!(want.to_reply(), pop3_proto::Reply::Single(response));
     }
 }
 
