@@ -14,4 +14,5 @@
 
 pub mod codec;
 pub mod error;
+pub mod session;
 pub mod types;

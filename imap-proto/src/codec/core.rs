@@ -57,7 +57,9 @@ pub(crate) fn expect<'a, O>(
 /// A fixed string, ignoring ASCII case (ABNF literal strings are case-insensitive).
 pub(crate) fn tag_no_case<'a>(input: &'a [u8], word: &'static str) -> PResult<'a, &'a [u8]> {
     match input.get(..word.len()) {
-        Some(head) if head.eq_ignore_ascii_case(word.as_bytes()) => Ok((&input[word.len()..], head)),
+        Some(head) if head.eq_ignore_ascii_case(word.as_bytes()) => {
+            Ok((&input[word.len()..], head))
+        }
         _ => fail(input, word),
     }
 }
@@ -66,20 +68,23 @@ pub(crate) fn tag_no_case<'a>(input: &'a [u8], word: &'static str) -> PResult<'a
 pub(crate) fn byte(input: &[u8], b: u8) -> PResult<'_, ()> {
     match input.first() {
         Some(&c) if c == b => Ok((&input[1..], ())),
-        _ => fail(input, match b {
-            b' ' => "SP",
-            b'(' => "'('",
-            b')' => "')'",
-            b'[' => "'['",
-            b']' => "']'",
-            b'"' => "DQUOTE",
-            b'<' => "'<'",
-            b'>' => "'>'",
-            b'.' => "'.'",
-            b':' => "':'",
-            b'=' => "'='",
-            _ => "a delimiter",
-        }),
+        _ => fail(
+            input,
+            match b {
+                b' ' => "SP",
+                b'(' => "'('",
+                b')' => "')'",
+                b'[' => "'['",
+                b']' => "']'",
+                b'"' => "DQUOTE",
+                b'<' => "'<'",
+                b'>' => "'>'",
+                b'.' => "'.'",
+                b':' => "':'",
+                b'=' => "'='",
+                _ => "a delimiter",
+            },
+        ),
     }
 }
 
@@ -155,7 +160,7 @@ pub(crate) fn quoted(input: &[u8]) -> PResult<'_, Cow<'_, str>> {
 pub(crate) fn number64(input: &[u8]) -> PResult<'_, u64> {
     let (rest, digits) = expect(input, "number", take_while1(|b: u8| b.is_ascii_digit()))?;
     match ascii(digits).parse::<u64>() {
-        Ok(n) if n <= i64::MAX as u64 => Ok((rest, n)),
+        Ok(n) if i64::try_from(n).is_ok() => Ok((rest, n)),
         _ => fail(input, "a number below 2^63"),
     }
 }
@@ -201,7 +206,10 @@ pub(crate) fn literal(input: &[u8]) -> PResult<'_, Literal<'_>> {
     if !binary && data.contains(&0) {
         return fail(rest, "no NUL in a literal (CHAR8)");
     }
-    Ok((&rest[data.len()..], Literal::from_parsed(data, mode, binary)))
+    Ok((
+        &rest[data.len()..],
+        Literal::from_parsed(data, mode, binary),
+    ))
 }
 
 /// `string = quoted / literal`
@@ -238,7 +246,11 @@ pub(crate) fn nstring(input: &[u8]) -> PResult<'_, Option<IString<'_>>> {
 
 /// `tag = 1*<any ASTRING-CHAR except "+">`
 pub(crate) fn tag(input: &[u8]) -> PResult<'_, Tag<'_>> {
-    let (rest, t) = expect(input, "tag", take_while1(|b| is_astring_char(b) && b != b'+'))?;
+    let (rest, t) = expect(
+        input,
+        "tag",
+        take_while1(|b| is_astring_char(b) && b != b'+'),
+    )?;
     Ok((rest, Tag::from_parsed(ascii(t))))
 }
 
@@ -249,7 +261,10 @@ pub(crate) fn mailbox(input: &[u8]) -> PResult<'_, AString<'_>> {
 
 /// `text = 1*TEXT-CHAR`, here also empty, up to the end of the line.
 pub(crate) fn text(input: &[u8]) -> PResult<'_, &str> {
-    let end = input.iter().position(|&b| !is_text_char(b)).unwrap_or(input.len());
+    let end = input
+        .iter()
+        .position(|&b| !is_text_char(b))
+        .unwrap_or(input.len());
     match std::str::from_utf8(&input[..end]) {
         Ok(t) => Ok((&input[end..], t)),
         Err(_) => fail(input, "UTF-8 text"),
@@ -364,7 +379,12 @@ fn date_month(input: &[u8]) -> PResult<'_, u8> {
 }
 
 fn small<T: TryFrom<u32>>(input: &[u8], v: u32) -> Result<T, nom::Err<PError<'_>>> {
-    T::try_from(v).map_err(|_| nom::Err::Error(PError { input, expected: "a smaller number" }))
+    T::try_from(v).map_err(|_| {
+        nom::Err::Error(PError {
+            input,
+            expected: "a smaller number",
+        })
+    })
 }
 
 /// ```text
@@ -398,7 +418,11 @@ pub(crate) fn date_time(input: &[u8]) -> PResult<'_, DateTime> {
     let (rest, zone) = digits_exact(rest, 4)?;
     let (rest, ()) = byte(rest, b'"')?;
     let zone_minutes = sign * i32::try_from(zone / 100 * 60 + zone % 100).unwrap_or(i32::MAX);
-    let date = Date::new(small(input, year)?, small(input, month.into())?, small(input, day)?);
+    let date = Date::new(
+        small(input, year)?,
+        small(input, month.into())?,
+        small(input, day)?,
+    );
     let dt = date.and_then(|d| {
         DateTime::new(
             d,
@@ -467,7 +491,10 @@ pub(crate) fn section(input: &[u8]) -> PResult<'_, Section<'_>> {
             }
         }
     }
-    let after_part_dot = !part.is_empty() && input.len() - rest.len() > 1 && rest.len() < input.len() && input[input.len() - rest.len() - 1] == b'.';
+    let after_part_dot = !part.is_empty()
+        && input.len() - rest.len() > 1
+        && rest.len() < input.len()
+        && input[input.len() - rest.len() - 1] == b'.';
     let (rest, text) = if rest.starts_with(b"]") {
         if after_part_dot {
             return fail(rest, "section-text");
@@ -500,7 +527,7 @@ pub(crate) fn all_consuming<'a, O>(
     parser: impl FnOnce(&'a [u8]) -> PResult<'a, O>,
 ) -> Result<O, PError<'a>> {
     match parser(input) {
-        Ok((rest, out)) if rest.is_empty() => Ok(out),
+        Ok(([], out)) => Ok(out),
         Ok((rest, _)) => Err(PError {
             input: rest,
             expected: "end of input",
@@ -519,17 +546,26 @@ mod tests {
 
     #[test]
     fn strings() {
-        assert_eq!(astring(b"foo bar").unwrap(), (&b" bar"[..], AString::Atom("foo".into())));
+        assert_eq!(
+            astring(b"foo bar").unwrap(),
+            (&b" bar"[..], AString::Atom("foo".into()))
+        );
         assert_eq!(quoted(b"\"p@ss w0rd\" x").unwrap().1, "p@ss w0rd");
         assert_eq!(quoted(b"\"a\\\"b\\\\c\"").unwrap().1, "a\"b\\c");
         assert!(quoted(b"\"a\\nb\"").is_err());
         assert!(quoted(b"\"a\0b\"").is_err());
         let (rest, l) = literal(b"{3}\r\nabc)").unwrap();
-        assert_eq!((rest, l.data(), l.mode()), (&b")"[..], &b"abc"[..], LiteralMode::Sync));
+        assert_eq!(
+            (rest, l.data(), l.mode()),
+            (&b")"[..], &b"abc"[..], LiteralMode::Sync)
+        );
         assert!(literal(b"{3}\r\na\0c").is_err());
         assert_eq!(literal(b"~{3+}\r\na\0c").unwrap().1.data(), b"a\0c");
         assert_eq!(nstring(b"NIL").unwrap().1, None);
-        assert_eq!(astring(b"~peter/mail x").unwrap(), (&b" x"[..], AString::Atom("~peter/mail".into())));
+        assert_eq!(
+            astring(b"~peter/mail x").unwrap(),
+            (&b" x"[..], AString::Atom("~peter/mail".into()))
+        );
     }
 
     #[test]
@@ -544,7 +580,9 @@ mod tests {
     #[test]
     fn sections() {
         let (_, s) = section(b"[HEADER.FIELDS (From To)]").unwrap();
-        assert!(matches!(s.text, Some(SectionText::HeaderFields { not: false, ref fields }) if fields.len() == 2));
+        assert!(
+            matches!(s.text, Some(SectionText::HeaderFields { not: false, ref fields }) if fields.len() == 2)
+        );
         let (_, s) = section(b"[1.2.MIME]").unwrap();
         assert_eq!(s.part, [1, 2]);
         assert_eq!(section(b"[]").unwrap().1, Section::default());

@@ -55,7 +55,11 @@ impl EncodeBuf {
         if lit.is_binary() {
             self.bytes.push(b'~');
         }
-        let plus = if lit.mode() == LiteralMode::NonSync { "+" } else { "" };
+        let plus = if lit.mode() == LiteralMode::NonSync {
+            "+"
+        } else {
+            ""
+        };
         let _ = write!(self.bytes, "{{{}{plus}}}\r\n", lit.data().len());
         self.literals.push(LiteralMark {
             data_start: self.bytes.len(),
@@ -152,7 +156,11 @@ impl EncodeBuf {
                 SectionText::Text => self.push(b"TEXT"),
                 SectionText::Mime => self.push(b"MIME"),
                 SectionText::HeaderFields { not, fields } => {
-                    self.push(if *not { b"HEADER.FIELDS.NOT (" } else { b"HEADER.FIELDS (" });
+                    self.push(if *not {
+                        b"HEADER.FIELDS.NOT ("
+                    } else {
+                        b"HEADER.FIELDS ("
+                    });
                     self.push_separated(fields, Self::push_astring);
                     self.bytes.push(b')');
                 }

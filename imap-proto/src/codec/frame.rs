@@ -204,7 +204,9 @@ impl Framer {
             };
             let max = match mode {
                 LiteralMode::Sync => self.limits.max_literal,
-                LiteralMode::NonSync => self.limits.max_nonsync_literal.min(self.limits.max_literal),
+                LiteralMode::NonSync => {
+                    self.limits.max_nonsync_literal.min(self.limits.max_literal)
+                }
             };
             if len > max {
                 return self.invalid(FrameError::LiteralTooLarge { len, max, mode });
@@ -249,7 +251,9 @@ impl Framer {
         if self.side == Side::Client && is_status_text(&line[..open]) {
             return None;
         }
-        let len = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        let len = digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
         Some((len, mode))
     }
 }
@@ -280,15 +284,24 @@ mod tests {
 
     #[test]
     fn lines_and_literals() {
-        assert_eq!(frame(Side::Server, b"a NOOP\r\nb"), Framed::Complete { len: 8 });
+        assert_eq!(
+            frame(Side::Server, b"a NOOP\r\nb"),
+            Framed::Complete { len: 8 }
+        );
         assert_eq!(frame(Side::Server, b"a NOOP\r"), Framed::Incomplete);
         assert_eq!(
             frame(Side::Server, b"a LOGIN {3}\r\n"),
-            Framed::LiteralAnnounced { len: 3, line_end: 13 }
+            Framed::LiteralAnnounced {
+                len: 3,
+                line_end: 13
+            }
         );
         let mut f = Framer::new(Side::Server, FrameLimits::default());
         let msg = b"a LOGIN {3}\r\nbob {2+}\r\npw\r\nnext";
-        assert!(matches!(f.next(&msg[..13]), Framed::LiteralAnnounced { .. }));
+        assert!(matches!(
+            f.next(&msg[..13]),
+            Framed::LiteralAnnounced { .. }
+        ));
         assert_eq!(f.next(&msg[..20]), Framed::Incomplete);
         assert_eq!(f.next(msg), Framed::Complete { len: 27 });
     }
@@ -313,12 +326,27 @@ mod tests {
     #[test]
     fn cr_at_the_end_of_a_literal_does_not_end_the_line() {
         let f = frame(Side::Client, b"* 1 FETCH (BODY[] {1}\r\n\r\n");
-        assert!(matches!(f, Framed::Invalid { error: FrameError::BareLf, .. }), "{f:?}");
+        assert!(
+            matches!(
+                f,
+                Framed::Invalid {
+                    error: FrameError::BareLf,
+                    ..
+                }
+            ),
+            "{f:?}"
+        );
     }
 
     #[test]
     fn status_text_braces_are_not_literals_for_clients() {
-        assert_eq!(frame(Side::Client, b"* OK see {5}\r\n"), Framed::Complete { len: 14 });
-        assert_eq!(frame(Side::Client, b"* 1 FETCH (BODY[] {2}\r\nab)\r\n"), Framed::Complete { len: 28 });
+        assert_eq!(
+            frame(Side::Client, b"* OK see {5}\r\n"),
+            Framed::Complete { len: 14 }
+        );
+        assert_eq!(
+            frame(Side::Client, b"* 1 FETCH (BODY[] {2}\r\nab)\r\n"),
+            Framed::Complete { len: 28 }
+        );
     }
 }

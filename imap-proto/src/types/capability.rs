@@ -172,7 +172,12 @@ impl fmt::Display for Capability<'_> {
             Self::Thread(a) => write!(f, "THREAD={a}"),
             Self::Other(a) => f.write_str(a.as_str()),
             Self::AppendLimit(Some(n)) => write!(f, "APPENDLIMIT={n}"),
-            other => f.write_str(SIMPLE.iter().find(|(_, c)| c == other).map_or("", |(n, _)| n)),
+            other => f.write_str(
+                SIMPLE
+                    .iter()
+                    .find(|(_, c)| c == other)
+                    .map_or("", |(n, _)| n),
+            ),
         }
     }
 }

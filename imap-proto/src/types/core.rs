@@ -182,7 +182,12 @@ impl<'a> Literal<'a> {
 
 impl fmt::Debug for Literal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Literal({:?}, {:?})", String::from_utf8_lossy(&self.data), self.mode)
+        write!(
+            f,
+            "Literal({:?}, {:?})",
+            String::from_utf8_lossy(&self.data),
+            self.mode
+        )
     }
 }
 
@@ -236,12 +241,17 @@ impl<'a> IString<'a> {
 /// Whether `value` can be a quoted string: UTF-8 text without CR, LF or NUL, and short enough
 /// that a literal would not be the better form.
 pub fn is_quotable(value: &[u8]) -> bool {
-    value.len() <= 1024 && value.iter().all(|&b| is_text_char(b)) && std::str::from_utf8(value).is_ok()
+    value.len() <= 1024
+        && value.iter().all(|&b| is_text_char(b))
+        && std::str::from_utf8(value).is_ok()
 }
 
-impl<'a> From<&'a str> for IString<'a> {
-    fn from(s: &'a str) -> Self {
-        Self::from_bytes(s.as_bytes()).unwrap_or_else(|_| IString::Quoted(Cow::Borrowed("")))
+impl<'a> TryFrom<&'a str> for IString<'a> {
+    type Error = InvalidInput;
+
+    /// A quoted string, or a literal for text a quoted string cannot hold; NUL is refused.
+    fn try_from(s: &'a str) -> Result<Self, InvalidInput> {
+        Self::from_bytes(s.as_bytes())
     }
 }
 

@@ -4,7 +4,9 @@ use std::fmt;
 
 use super::InvalidInput;
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// The month number (1–12) of a three-letter English month name, case-insensitively.
 pub(crate) fn month_number(name: &[u8]) -> Option<u8> {
@@ -34,7 +36,11 @@ pub struct Date {
 impl Date {
     /// A valid calendar date.
     pub fn new(year: u16, month: u8, day: u8) -> Result<Self, InvalidInput> {
-        if (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month) && year <= 9999 {
+        if (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month)
+            && year <= 9999
+        {
             Ok(Self { year, month, day })
         } else {
             Err(InvalidInput::new("date", "a calendar date"))
@@ -57,7 +63,13 @@ impl Date {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{:04}", self.day, MONTHS[usize::from(self.month - 1)], self.year)
+        write!(
+            f,
+            "{}-{}-{:04}",
+            self.day,
+            MONTHS[usize::from(self.month - 1)],
+            self.year
+        )
     }
 }
 
@@ -74,7 +86,13 @@ pub struct DateTime {
 
 impl DateTime {
     /// A valid date and time with a zone offset in minutes (−1439..=1439).
-    pub fn new(date: Date, hour: u8, minute: u8, second: u8, zone: i16) -> Result<Self, InvalidInput> {
+    pub fn new(
+        date: Date,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        zone: i16,
+    ) -> Result<Self, InvalidInput> {
         if hour < 24 && minute < 60 && second < 61 && zone.abs() < 24 * 60 {
             Ok(Self {
                 date,
@@ -103,7 +121,11 @@ impl DateTime {
 
     /// Seconds since the Unix epoch.
     pub fn unix_timestamp(self) -> i64 {
-        let (y, m, d) = (i64::from(self.date.year), i64::from(self.date.month), i64::from(self.date.day));
+        let (y, m, d) = (
+            i64::from(self.date.year),
+            i64::from(self.date.month),
+            i64::from(self.date.day),
+        );
         // Days from civil (Howard Hinnant's algorithm).
         let y = if m <= 2 { y - 1 } else { y };
         let era = y.div_euclid(400);
@@ -112,11 +134,15 @@ impl DateTime {
         let doy = (153 * mp + 2) / 5 + d - 1;
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         let days = era * 146_097 + doe - 719_468;
-        days * 86_400 + i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second)
+        days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
             - i64::from(self.zone) * 60
     }
 
     /// The UTC date and time of a Unix timestamp.
+    #[allow(clippy::many_single_char_names)] // the names of the published algorithm
     pub fn from_unix_timestamp(secs: i64) -> Option<Self> {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
@@ -129,7 +155,12 @@ impl DateTime {
         let d = doy - (153 * mp + 2) / 5 + 1;
         let m = if mp < 10 { mp + 3 } else { mp - 9 };
         let y = yoe + era * 400 + i64::from(m <= 2);
-        let date = Date::new(u16::try_from(y).ok()?, u8::try_from(m).ok()?, u8::try_from(d).ok()?).ok()?;
+        let date = Date::new(
+            u16::try_from(y).ok()?,
+            u8::try_from(m).ok()?,
+            u8::try_from(d).ok()?,
+        )
+        .ok()?;
         let t = |v: i64| u8::try_from(v).ok();
         Self::new(date, t(rem / 3600)?, t(rem / 60 % 60)?, t(rem % 60)?, 0).ok()
     }

@@ -52,7 +52,10 @@ impl<'a> Flag<'a> {
 
     /// Whether this is one of the system flags stored with messages.
     pub fn is_system(&self) -> bool {
-        matches!(self, Self::Answered | Self::Flagged | Self::Deleted | Self::Seen | Self::Draft)
+        matches!(
+            self,
+            Self::Answered | Self::Flagged | Self::Deleted | Self::Seen | Self::Draft
+        )
     }
 
     /// Detaches the value from the input it borrows.
@@ -163,7 +166,13 @@ impl<'a> MailboxAttr<'a> {
     pub fn is_special_use(&self) -> bool {
         matches!(
             self,
-            Self::All | Self::Archive | Self::Drafts | Self::Flagged | Self::Junk | Self::Sent | Self::Trash
+            Self::All
+                | Self::Archive
+                | Self::Drafts
+                | Self::Flagged
+                | Self::Junk
+                | Self::Sent
+                | Self::Trash
         )
     }
 

@@ -6,8 +6,9 @@ use std::{borrow::Cow, fmt};
 use super::{InvalidInput, core::AString};
 
 /// A mailbox name as the user sees it (UTF-8). `INBOX` is case-insensitive and always
-/// stored as `INBOX`.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// stored as `INBOX`. Equality and hashing look at the name only, not at the form it
+/// arrived in.
+#[derive(Clone)]
 pub struct Mailbox<'a> {
     name: Cow<'a, str>,
     /// The form it arrived in, kept so that re-encoding gives the same bytes.
@@ -42,7 +43,11 @@ impl<'a> Mailbox<'a> {
     /// accept such names; many clients send them).
     pub fn from_wire(wire: AString<'a>, utf8: bool) -> Result<Self, InvalidInput> {
         let raw = wire.to_str_lossy().into_owned();
-        let name = if utf8 { Cow::Owned(raw) } else { decode_utf7(&raw).map_or(Cow::Owned(raw), Cow::Owned) };
+        let name = if utf8 {
+            Cow::Owned(raw)
+        } else {
+            decode_utf7(&raw).map_or(Cow::Owned(raw), Cow::Owned)
+        };
         let mut mailbox = Mailbox::new(name)?;
         mailbox.name = Cow::Owned(mailbox.name.into_owned());
         mailbox.wire = Some(wire);
@@ -86,6 +91,20 @@ impl<'a> Mailbox<'a> {
     }
 }
 
+impl PartialEq for Mailbox<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Mailbox<'_> {}
+
+impl std::hash::Hash for Mailbox<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
 impl fmt::Debug for Mailbox<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Mailbox({:?})", self.name)
@@ -112,7 +131,10 @@ pub fn encode_utf7(name: &str) -> String {
         out.push('&');
         let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
         for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
             let chars = chunk.len() + 1;
             for i in 0..chars {
                 out.push(char::from(B64[((n >> (18 - 6 * i)) & 0x3F) as usize]));
@@ -155,7 +177,7 @@ pub fn decode_utf7(s: &str) -> Option<String> {
             let mut nbits = 0;
             let mut units = Vec::new();
             for b in encoded.bytes() {
-                let v = B64.iter().position(|&c| c == b)? as u32;
+                let v = u32::try_from(B64.iter().position(|&c| c == b)?).ok()?;
                 bits = bits << 6 | v;
                 nbits += 6;
                 if nbits >= 16 {
@@ -187,8 +209,14 @@ mod tests {
     fn utf7_known_answers() {
         assert_eq!(decode_utf7("&AMQ-rger").as_deref(), Some("Ärger"));
         assert_eq!(encode_utf7("Ärger"), "&AMQ-rger");
-        assert_eq!(encode_utf7("~peter/mail/台北/日本語"), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
-        assert_eq!(decode_utf7("~peter/mail/&U,BTFw-/&ZeVnLIqe-").as_deref(), Some("~peter/mail/台北/日本語"));
+        assert_eq!(
+            encode_utf7("~peter/mail/台北/日本語"),
+            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+        );
+        assert_eq!(
+            decode_utf7("~peter/mail/&U,BTFw-/&ZeVnLIqe-").as_deref(),
+            Some("~peter/mail/台北/日本語")
+        );
         assert_eq!(encode_utf7("a&b"), "a&-b");
         assert_eq!(decode_utf7("a&-b").as_deref(), Some("a&b"));
         assert_eq!(decode_utf7("&AGE-"), None, "ASCII must not be encoded");

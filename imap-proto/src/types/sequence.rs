@@ -75,7 +75,10 @@ impl SequenceSet {
             SeqItem::Range(a, b) => zero(a) || zero(b),
         });
         if items.is_empty() || bad {
-            return Err(InvalidInput::new("sequence set", "at least one nz-number or range"));
+            return Err(InvalidInput::new(
+                "sequence set",
+                "at least one nz-number or range",
+            ));
         }
         Ok(Self::Items(items))
     }
@@ -129,7 +132,10 @@ impl SequenceSet {
     /// costs no more than the mailbox.
     pub fn filter<'s>(&'s self, existing: &'s [u32]) -> impl Iterator<Item = u32> + 's {
         let largest = existing.last().copied().unwrap_or(0);
-        existing.iter().copied().filter(move |&n| self.contains(n, largest))
+        existing
+            .iter()
+            .copied()
+            .filter(move |&n| self.contains(n, largest))
     }
 }
 

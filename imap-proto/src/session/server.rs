@@ -1,0 +1,1043 @@
+//! The server side of an IMAP session, without I/O.
+//!
+//! The session frames input (deciding each synchronizing literal with the application),
+//! checks every command against the connection state, answers what needs no mailbox itself
+//! (CAPABILITY, NOOP, CHECK, LOGOUT, STARTTLS, ENABLE, the AUTHENTICATE exchange, IDLE's
+//! continuation) and hands the rest to the application as events. The application answers
+//! with untagged data and one completion. The selected mailbox's numbering lives in the
+//! session's [`MailboxView`], so changes pushed from other sessions reach the client only
+//! where RFC 9051 §7.4.1 allows: never an EXPUNGE during FETCH, STORE or SEARCH, at once
+//! during IDLE.
+
+use std::{borrow::Cow, time::Instant};
+
+use super::{
+    config::ServerConfig,
+    view::{MailboxView, Notice, Update},
+};
+use crate::{
+    codec::{
+        CommandOptions, EncodeBuf, ResponseOptions, encode_response,
+        frame::{FrameError, Framed, Framer, Side},
+        parse_command, parse_idle_done, parse_sasl_response,
+    },
+    types::{
+        capability::Capability,
+        command::{Command, CommandBody, SaslResponse, State},
+        core::{Atom, Tag, Text},
+        fetch::FetchItem,
+        response::{Continue, Data, Response, Status, StatusKind},
+        response_code::ResponseCode,
+    },
+};
+
+/// Credentials from LOGIN or AUTHENTICATE PLAIN, for the application to check.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The identity to act as, if different (AUTHENTICATE PLAIN only).
+    pub authzid: Option<String>,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("authzid", &self.authzid)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What happened in the session. **Decision** events wait for an answer; until then
+/// `poll_event` returns `None` and no further input is read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// **Decision**: a synchronizing literal of `len` octets was announced. Answer with
+    /// [`Server::accept_literal`] (the client is told to send it) or
+    /// [`Server::reject_literal`] (the command fails; the client will not send it).
+    LiteralAnnounced {
+        /// The command's tag, if it could be read.
+        tag: Option<Tag<'a>>,
+        /// The announced size.
+        len: u64,
+    },
+    /// **Decision**: a command for the application. Send untagged data with
+    /// [`Server::send`], then finish with [`Server::complete`]. For SELECT and EXAMINE, call
+    /// [`Server::select`] before completing with OK.
+    Command(Command<'a>),
+    /// **Decision**: LOGIN or AUTHENTICATE PLAIN. [`Server::accept`] or [`Server::reject`].
+    Login {
+        /// What the client sent.
+        credentials: Credentials,
+    },
+    /// **Decision**: AUTHENTICATE with a mechanism the application runs. Answer with
+    /// [`Server::auth_challenge`], [`Server::accept`] or [`Server::reject`].
+    AuthExchange {
+        /// The mechanism.
+        mechanism: Atom<'static>,
+        /// The client's data: the initial response, then each response.
+        response: Option<Vec<u8>>,
+    },
+    /// **Decision**: IDLE. [`Server::accept`] starts it (updates pushed with
+    /// [`Server::push_update`] then go out at once); [`Server::reject`] refuses it.
+    Idle,
+    /// The client ended IDLE; the session has answered it.
+    IdleDone,
+    /// ENABLE turned these extensions on (already answered).
+    Enabled(Vec<Capability<'static>>),
+    /// STARTTLS was accepted: flush the transmit buffer, run the handshake, then call
+    /// [`Server::tls_established`].
+    StartTls,
+    /// The selected mailbox was closed (CLOSE, UNSELECT, a failed SELECT, or SELECT of
+    /// another mailbox). For CLOSE, the application expunges before completing.
+    Deselected,
+    /// LOGOUT was answered; close the connection once the transmit buffer is sent.
+    Logout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    Literal {
+        tag: Option<Tag<'static>>,
+        line_end: usize,
+    },
+    Command {
+        tag: Tag<'static>,
+        kind: Kind,
+    },
+    Login {
+        tag: Tag<'static>,
+    },
+    AuthExchange {
+        tag: Tag<'static>,
+    },
+    Idle {
+        tag: Tag<'static>,
+    },
+}
+
+/// What completing a command does to the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Select {
+        read_only: bool,
+    },
+    Close,
+    /// FETCH, STORE, SEARCH, SORT, THREAD by sequence number: no EXPUNGE while answering.
+    NoExpunge,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    Commands,
+    /// In IDLE: waiting for DONE.
+    Idling {
+        tag: Tag<'static>,
+    },
+    /// In an AUTHENTICATE exchange: waiting for the client's response line.
+    Sasl {
+        tag: Tag<'static>,
+        mechanism: Option<Atom<'static>>,
+    },
+    AwaitTls,
+    Closed,
+}
+
+/// The application used the API out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No decision of this kind is pending.
+    #[error("no such decision is pending")]
+    NothingPending,
+    /// The status does not fit (`complete` takes OK, NO or BAD).
+    #[error("a tagged status is OK, NO or BAD")]
+    BadStatus,
+    /// SELECT or EXAMINE completed with OK before [`Server::select`].
+    #[error("call select() before completing SELECT/EXAMINE with OK")]
+    NoView,
+    /// Nothing is selected.
+    #[error("no mailbox is selected")]
+    NotSelected,
+    /// `tls_established` without a STARTTLS.
+    #[error("no STARTTLS is in progress")]
+    NoStartTls,
+}
+
+/// The server session.
+#[derive(Debug)]
+pub struct Server {
+    input: Vec<u8>,
+    state: Inner,
+}
+
+/// Everything but the input buffer, so that an event can borrow the input.
+#[derive(Debug)]
+struct Inner {
+    config: ServerConfig,
+    framer: Framer,
+    mode: Mode,
+    conn: State,
+    tls: bool,
+    pending: Option<Pending>,
+    queued: Vec<Event<'static>>,
+    view: Option<MailboxView>,
+    /// A view given by `select` while SELECT is pending.
+    next_view: Option<MailboxView>,
+    enabled: Vec<Capability<'static>>,
+    saved_search: Vec<u32>,
+    /// Octets of `input` already consumed.
+    pos: usize,
+    bad_commands: usize,
+    transmit: EncodeBuf,
+    last_activity: Instant,
+}
+
+impl Server {
+    /// A new session; the greeting (`* OK [CAPABILITY ...]`) is queued.
+    pub fn new(config: ServerConfig, now: Instant) -> Self {
+        let framer = Framer::new(Side::Server, config.limits.frame);
+        let mut state = Inner {
+            tls: config.implicit_tls,
+            framer,
+            config,
+            mode: Mode::Commands,
+            conn: State::NotAuthenticated,
+            pending: None,
+            queued: Vec::new(),
+            view: None,
+            next_view: None,
+            enabled: Vec::new(),
+            saved_search: Vec::new(),
+            pos: 0,
+            bad_commands: 0,
+            transmit: EncodeBuf::new(),
+            last_activity: now,
+        };
+        let caps = state.capabilities();
+        let text = state.config.greeting.clone();
+        state.status(
+            None,
+            StatusKind::Ok,
+            Some(ResponseCode::Capability(caps)),
+            &text,
+        );
+        Self {
+            input: Vec::new(),
+            state,
+        }
+    }
+
+    /// Feeds bytes from the client; then drain [`Server::poll_event`] and
+    /// [`Server::poll_transmit`].
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.state.last_activity = now;
+        if matches!(self.state.mode, Mode::AwaitTls | Mode::Closed) {
+            return;
+        }
+        self.input.extend_from_slice(data);
+    }
+
+    /// Moves the bytes to send into `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.state.transmit.bytes);
+        self.state.transmit.literals.clear();
+    }
+
+    /// When [`Server::handle_timeout`] should be called (RFC 9051 §5.4 autologout).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let l = &self.state.config.limits;
+        match (&self.state.mode, self.state.conn) {
+            (Mode::Closed | Mode::AwaitTls, _) => None,
+            (_, State::NotAuthenticated) => {
+                Some(self.state.last_activity + l.unauthenticated_timeout)
+            }
+            _ => Some(self.state.last_activity + l.autologout_timeout),
+        }
+    }
+
+    /// Logs the client out with `* BYE` if it has been silent too long.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            self.state
+                .status(None, StatusKind::Bye, None, "Autologout; idle for too long");
+            self.state.close();
+        }
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.state.mode == Mode::Closed
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.state.tls
+    }
+
+    /// The connection state.
+    pub fn connection_state(&self) -> State {
+        self.state.conn
+    }
+
+    /// Whether an extension was turned on with ENABLE (CONDSTORE, QRESYNC, UTF8=ACCEPT, ...).
+    pub fn is_enabled(&self, cap: &Capability<'_>) -> bool {
+        self.state.enabled.iter().any(|c| c == cap)
+    }
+
+    /// The selected mailbox as the client knows it.
+    pub fn view(&self) -> Option<&MailboxView> {
+        self.state.view.as_ref()
+    }
+
+    /// The UIDs saved by the last `SEARCH RETURN (SAVE)` (RFC 5182), for resolving `$`.
+    pub fn saved_search(&self) -> &[u32] {
+        &self.state.saved_search
+    }
+
+    /// Saves a search result for `$`.
+    pub fn save_search(&mut self, uids: Vec<u32>) {
+        self.state.saved_search = uids;
+    }
+
+    /// Octets of input held by the session (bounded by one read plus one message).
+    pub fn buffered_len(&self) -> usize {
+        self.input.len()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        if self.state.pos > 0 {
+            let pos = self.state.pos.min(self.input.len());
+            self.input.drain(..pos);
+            self.state.pos = 0;
+        }
+        if !self.state.queued.is_empty() {
+            return Some(self.state.queued.remove(0));
+        }
+        let Self { input, state } = self;
+        loop {
+            if state.pending.is_some() || matches!(state.mode, Mode::Closed | Mode::AwaitTls) {
+                return None;
+            }
+            match state.step(input) {
+                Step::Continue => {}
+                Step::Idle => return None,
+                Step::Event(e) => return Some(e),
+            }
+            if !state.queued.is_empty() {
+                return Some(state.queued.remove(0));
+            }
+        }
+    }
+
+    /// Sends an untagged response for the command being answered.
+    pub fn send(&mut self, response: &Response<'_>) {
+        self.state.send(response);
+    }
+
+    /// Sends untagged data.
+    pub fn send_data(&mut self, data: Data<'_>) {
+        self.state.send(&Response::Data(data));
+    }
+
+    /// Gives the session the mailbox a pending SELECT or EXAMINE opens (its UIDs in order).
+    /// Send the SELECT responses (FLAGS, EXISTS, UIDVALIDITY, ...) and complete with OK.
+    pub fn select(&mut self, uids: Vec<u32>) -> Result<(), ApiError> {
+        match &self.state.pending {
+            Some(Pending::Command {
+                kind: Kind::Select { read_only },
+                ..
+            }) => {
+                self.state.next_view = Some(MailboxView::new(uids, *read_only));
+                Ok(())
+            }
+            _ => Err(ApiError::NothingPending),
+        }
+    }
+
+    /// Queues a change made elsewhere to the selected mailbox. It reaches the client when
+    /// the rules allow: at once in IDLE, otherwise before the next command's completion
+    /// (expunges not before that of a FETCH, STORE or SEARCH).
+    pub fn push_update(&mut self, update: Update) -> Result<(), ApiError> {
+        let view = self.state.view.as_mut().ok_or(ApiError::NotSelected)?;
+        view.push(update);
+        if matches!(self.state.mode, Mode::Idling { .. }) {
+            self.state.tell_updates(true);
+        }
+        Ok(())
+    }
+
+    /// Finishes the command being answered: any updates that may go out now, then
+    /// `tag OK/NO/BAD [code] text`, and the state change the command implies.
+    pub fn complete(
+        &mut self,
+        kind: StatusKind,
+        code: Option<ResponseCode<'_>>,
+        text: &str,
+    ) -> Result<(), ApiError> {
+        if !matches!(kind, StatusKind::Ok | StatusKind::No | StatusKind::Bad) {
+            return Err(ApiError::BadStatus);
+        }
+        let Some(Pending::Command { tag, kind: what }) = self.state.pending.clone() else {
+            return Err(ApiError::NothingPending);
+        };
+        let s = &mut self.state;
+        match what {
+            Kind::Select { .. } => {
+                if kind == StatusKind::Ok {
+                    let view = s.next_view.take().ok_or(ApiError::NoView)?;
+                    s.view = Some(view);
+                    s.conn = State::Selected;
+                } else {
+                    s.next_view = None;
+                    s.deselect();
+                }
+            }
+            Kind::Close if kind == StatusKind::Ok => s.deselect(),
+            Kind::NoExpunge => s.tell_updates(false),
+            Kind::Close | Kind::Other => s.tell_updates(true),
+        }
+        s.pending = None;
+        s.status(Some(tag), kind, code, text);
+        Ok(())
+    }
+
+    /// Accepts a pending login, literal or IDLE.
+    pub fn accept(&mut self) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        match s.pending.take() {
+            Some(Pending::Login { tag } | Pending::AuthExchange { tag }) => {
+                s.conn = State::Authenticated;
+                s.mode = Mode::Commands;
+                let caps = s.capabilities();
+                s.status(
+                    Some(tag),
+                    StatusKind::Ok,
+                    Some(ResponseCode::Capability(caps)),
+                    "Logged in",
+                );
+                Ok(())
+            }
+            Some(Pending::Idle { tag }) => {
+                s.mode = Mode::Idling { tag };
+                s.continuation("idling");
+                s.tell_updates(true);
+                Ok(())
+            }
+            Some(Pending::Literal { .. }) => {
+                s.continuation("Ready for literal data");
+                Ok(())
+            }
+            other => {
+                s.pending = other;
+                Err(ApiError::NothingPending)
+            }
+        }
+    }
+
+    /// Accepts a pending synchronizing literal.
+    pub fn accept_literal(&mut self) -> Result<(), ApiError> {
+        match self.state.pending {
+            Some(Pending::Literal { .. }) => self.accept(),
+            _ => Err(ApiError::NothingPending),
+        }
+    }
+
+    /// Refuses a pending synchronizing literal: `tag NO [code] text` (or `BAD` without a
+    /// tag); the command is dropped.
+    pub fn reject_literal(
+        &mut self,
+        code: Option<ResponseCode<'_>>,
+        text: &str,
+    ) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        let Some(Pending::Literal { tag, line_end }) = s.pending.take() else {
+            return Err(ApiError::NothingPending);
+        };
+        s.pos = line_end;
+        s.framer.reset();
+        match tag {
+            Some(tag) => s.status(Some(tag), StatusKind::No, code, text),
+            None => s.status(None, StatusKind::Bad, code, text),
+        }
+        Ok(())
+    }
+
+    /// Refuses a pending login (`NO [AUTHENTICATIONFAILED]` is usual) or IDLE.
+    pub fn reject(&mut self, code: Option<ResponseCode<'_>>, text: &str) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        match s.pending.take() {
+            Some(
+                Pending::Login { tag } | Pending::AuthExchange { tag } | Pending::Idle { tag },
+            ) => {
+                s.mode = Mode::Commands;
+                s.status(Some(tag), StatusKind::No, code, text);
+                Ok(())
+            }
+            other => {
+                s.pending = other;
+                Err(ApiError::NothingPending)
+            }
+        }
+    }
+
+    /// Sends a SASL challenge for an [`Event::AuthExchange`].
+    pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        let Some(Pending::AuthExchange { tag }) = s.pending.take() else {
+            return Err(ApiError::NothingPending);
+        };
+        let mechanism = match &s.mode {
+            Mode::Sasl { mechanism, .. } => mechanism.clone(),
+            _ => None,
+        };
+        s.continuation(&base64_encode(challenge));
+        s.mode = Mode::Sasl { tag, mechanism };
+        Ok(())
+    }
+
+    /// The TLS handshake after [`Event::StartTls`] succeeded.
+    pub fn tls_established(&mut self) -> Result<(), ApiError> {
+        if self.state.mode != Mode::AwaitTls {
+            return Err(ApiError::NoStartTls);
+        }
+        self.input.clear();
+        self.state.pos = 0;
+        self.state.framer.reset();
+        self.state.tls = true;
+        self.state.mode = Mode::Commands;
+        Ok(())
+    }
+}
+
+enum Step<'a> {
+    Continue,
+    Idle,
+    Event(Event<'a>),
+}
+
+const ENABLEABLE: &[Capability<'static>] = &[
+    Capability::CondStore,
+    Capability::QResync,
+    Capability::Utf8Accept,
+    Capability::Imap4Rev2,
+];
+
+impl Inner {
+    fn utf8(&self) -> bool {
+        self.enabled.contains(&Capability::Utf8Accept)
+            || self.enabled.contains(&Capability::Imap4Rev2)
+    }
+
+    fn response_options(&self) -> ResponseOptions {
+        ResponseOptions {
+            utf8: self.utf8(),
+            ..ResponseOptions::default()
+        }
+    }
+
+    fn send(&mut self, response: &Response<'_>) {
+        let opts = self.response_options();
+        encode_response(response, &opts, &mut self.transmit);
+    }
+
+    fn status(
+        &mut self,
+        tag: Option<Tag<'_>>,
+        kind: StatusKind,
+        code: Option<ResponseCode<'_>>,
+        text: &str,
+    ) {
+        let text =
+            Text::new(Cow::Borrowed(text)).unwrap_or_else(|_| Text::from_parsed("invalid text"));
+        self.send(&Response::Status(Status {
+            tag,
+            kind,
+            code,
+            text,
+        }));
+    }
+
+    fn continuation(&mut self, text: &str) {
+        let text = Text::new(Cow::Borrowed(text)).unwrap_or_else(|_| Text::from_parsed(""));
+        self.send(&Response::Continue(Continue::new(text)));
+    }
+
+    fn close(&mut self) {
+        self.mode = Mode::Closed;
+        self.conn = State::Logout;
+        self.pending = None;
+    }
+
+    fn deselect(&mut self) {
+        if self.view.take().is_some() {
+            self.queued.push(Event::Deselected);
+        }
+        if self.conn == State::Selected {
+            self.conn = State::Authenticated;
+        }
+    }
+
+    /// The capabilities to advertise now.
+    fn capabilities(&self) -> Vec<Capability<'static>> {
+        let c = &self.config;
+        let mut caps = c.capabilities.clone();
+        if self.conn == State::NotAuthenticated {
+            if c.starttls && !self.tls {
+                caps.push(Capability::StartTls);
+            }
+            if self.login_allowed() {
+                caps.extend(c.auth_mechanisms.iter().cloned().map(Capability::Auth));
+                caps.push(Capability::SaslIr);
+            } else {
+                caps.push(Capability::LoginDisabled);
+            }
+        }
+        caps
+    }
+
+    fn login_allowed(&self) -> bool {
+        self.tls || !self.config.plaintext_auth_requires_tls
+    }
+
+    /// Tells the client the queued changes that may be told now.
+    fn tell_updates(&mut self, expunges_allowed: bool) {
+        let vanished = self.enabled.contains(&Capability::QResync);
+        let condstore = vanished || self.enabled.contains(&Capability::CondStore);
+        let Some(view) = self.view.as_mut() else {
+            return;
+        };
+        for notice in view.drain(expunges_allowed, vanished) {
+            let data = match notice {
+                Notice::Exists(n) => Data::Exists(n),
+                Notice::Expunge(seq) => Data::Expunge(seq),
+                Notice::Vanished(uids) => Data::Vanished {
+                    earlier: false,
+                    uids,
+                },
+                Notice::Flags {
+                    seq,
+                    uid,
+                    flags,
+                    modseq,
+                } => {
+                    let mut items = vec![FetchItem::Uid(uid), FetchItem::Flags(flags)];
+                    if let (true, Some(m)) = (condstore, modseq) {
+                        items.push(FetchItem::ModSeq(m));
+                    }
+                    Data::Fetch { seq, items }
+                }
+            };
+            self.send(&Response::Data(data));
+        }
+    }
+
+    fn bad(&mut self, tag: Option<Tag<'_>>, text: &str) {
+        self.status(tag, StatusKind::Bad, None, text);
+        self.bad_commands += 1;
+        if self.bad_commands >= self.config.limits.max_bad_commands {
+            self.status(None, StatusKind::Bye, None, "Too many invalid commands");
+            self.close();
+        }
+    }
+
+    fn step<'a>(&mut self, input: &'a [u8]) -> Step<'a> {
+        let buf = &input[self.pos..];
+        match &self.mode {
+            Mode::Closed | Mode::AwaitTls => Step::Idle,
+            Mode::Idling { .. } | Mode::Sasl { .. } => self.line_step(buf),
+            Mode::Commands => match self.framer.next(buf) {
+                Framed::Incomplete => Step::Idle,
+                Framed::LiteralAnnounced { len, line_end } => {
+                    let tag = crate::codec::core::tag(buf).ok().map(|(_, t)| t);
+                    self.pending = Some(Pending::Literal {
+                        tag: tag.clone().map(Tag::into_owned),
+                        line_end: self.pos + line_end,
+                    });
+                    Step::Event(Event::LiteralAnnounced { tag, len })
+                }
+                Framed::Invalid { error, skip } => {
+                    self.framer.reset();
+                    self.pos += skip;
+                    let tag = crate::codec::core::tag(buf)
+                        .ok()
+                        .map(|(_, t)| t.into_owned());
+                    match error {
+                        FrameError::LiteralTooLarge {
+                            mode: crate::codec::frame::LiteralMode::NonSync,
+                            ..
+                        }
+                        | FrameError::MessageTooLarge { .. } => {
+                            // The octets are already on their way and cannot be told apart
+                            // from commands: end the session (RFC 7888 §4).
+                            self.status(
+                                None,
+                                StatusKind::Bye,
+                                Some(ResponseCode::TooBig),
+                                "Literal too large",
+                            );
+                            self.close();
+                        }
+                        FrameError::LiteralTooLarge { .. } => {
+                            self.status(
+                                tag,
+                                StatusKind::No,
+                                Some(ResponseCode::TooBig),
+                                "Literal too large",
+                            );
+                        }
+                        FrameError::LineTooLong { .. } => self.bad(tag, "Line too long"),
+                        FrameError::BareLf => self.bad(tag, "Lines end with CRLF"),
+                    }
+                    Step::Continue
+                }
+                Framed::Complete { len } => {
+                    self.framer.reset();
+                    self.pos += len;
+                    let opts = CommandOptions {
+                        utf8: self.utf8(),
+                        ..CommandOptions::default()
+                    };
+                    match parse_command(&buf[..len], &opts) {
+                        Ok(cmd) => self.command(cmd),
+                        Err(e) => {
+                            let text = format!("{e}");
+                            self.bad(e.tag, &text);
+                            Step::Continue
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    /// IDLE's DONE and AUTHENTICATE's responses are plain lines.
+    fn line_step<'a>(&mut self, buf: &'a [u8]) -> Step<'a> {
+        let Some(lf) = memchr::memchr(b'\n', buf) else {
+            if buf.len() > self.config.limits.frame.max_line {
+                self.pos += buf.len();
+                self.status(None, StatusKind::Bye, None, "Line too long");
+                self.close();
+            }
+            return Step::Idle;
+        };
+        let line = &buf[..=lf];
+        self.pos += lf + 1;
+        match std::mem::replace(&mut self.mode, Mode::Commands) {
+            Mode::Idling { tag } => {
+                if parse_idle_done(line).is_ok() {
+                    self.tell_updates(true);
+                    self.status(Some(tag), StatusKind::Ok, None, "IDLE terminated");
+                    Step::Event(Event::IdleDone)
+                } else {
+                    self.bad(Some(tag), "Expected DONE");
+                    Step::Continue
+                }
+            }
+            Mode::Sasl { tag, mechanism } => match parse_sasl_response(line) {
+                Ok(SaslResponse::Cancel) => {
+                    self.status(Some(tag), StatusKind::Bad, None, "Authentication cancelled");
+                    Step::Continue
+                }
+                Ok(SaslResponse::Base64(data)) => {
+                    let Some(bytes) = base64_decode(data.expose()) else {
+                        self.status(Some(tag), StatusKind::Bad, None, "Invalid base64");
+                        return Step::Continue;
+                    };
+                    self.sasl_data(tag, mechanism, bytes)
+                }
+                Ok(SaslResponse::Empty) => self.sasl_data(tag, mechanism, Vec::new()),
+                Err(_) => {
+                    self.status(Some(tag), StatusKind::Bad, None, "Invalid SASL response");
+                    Step::Continue
+                }
+            },
+            other => {
+                self.mode = other;
+                Step::Continue
+            }
+        }
+    }
+
+    /// A SASL response: PLAIN is decoded here, others go to the application.
+    fn sasl_data<'a>(
+        &mut self,
+        tag: Tag<'static>,
+        mechanism: Option<Atom<'static>>,
+        data: Vec<u8>,
+    ) -> Step<'a> {
+        match mechanism {
+            None => match plain_credentials(&data) {
+                Some(credentials) => {
+                    self.pending = Some(Pending::Login { tag });
+                    Step::Event(Event::Login { credentials })
+                }
+                None => {
+                    self.status(Some(tag), StatusKind::Bad, None, "Invalid PLAIN message");
+                    Step::Continue
+                }
+            },
+            Some(mechanism) => {
+                self.mode = Mode::Sasl {
+                    tag: tag.clone(),
+                    mechanism: Some(mechanism.clone()),
+                };
+                self.pending = Some(Pending::AuthExchange { tag });
+                Step::Event(Event::AuthExchange {
+                    mechanism,
+                    response: Some(data),
+                })
+            }
+        }
+    }
+
+    fn command<'a>(&mut self, cmd: Command<'a>) -> Step<'a> {
+        if !cmd.body.valid_in(self.conn) {
+            self.bad(Some(cmd.tag), "Command not valid in this state");
+            return Step::Continue;
+        }
+        let tag = cmd.tag.clone().into_owned();
+        match &cmd.body {
+            CommandBody::Capability => {
+                let caps = self.capabilities();
+                self.send(&Response::Data(Data::Capability(caps)));
+                self.status(Some(tag), StatusKind::Ok, None, "CAPABILITY completed");
+                Step::Continue
+            }
+            CommandBody::Noop | CommandBody::Check => {
+                self.tell_updates(true);
+                self.status(Some(tag), StatusKind::Ok, None, "NOOP completed");
+                Step::Continue
+            }
+            CommandBody::Logout => {
+                self.status(None, StatusKind::Bye, None, "Logging out");
+                self.status(Some(tag), StatusKind::Ok, None, "LOGOUT completed");
+                self.close();
+                self.queued.push(Event::Logout);
+                Step::Continue
+            }
+            CommandBody::StartTls => {
+                if !self.config.starttls || self.tls {
+                    self.bad(Some(tag), "STARTTLS not available");
+                    return Step::Continue;
+                }
+                self.status(Some(tag), StatusKind::Ok, None, "Begin TLS negotiation now");
+                // Bytes pipelined behind STARTTLS were sent in plaintext before the
+                // handshake (CVE-2011-0411 class): drop them.
+                self.pos = usize::MAX;
+                self.mode = Mode::AwaitTls;
+                self.queued.push(Event::StartTls);
+                Step::Continue
+            }
+            CommandBody::Login { username, password } => {
+                if !self.login_allowed() {
+                    self.status(
+                        Some(tag),
+                        StatusKind::No,
+                        Some(ResponseCode::PrivacyRequired),
+                        "Use STARTTLS first",
+                    );
+                    return Step::Continue;
+                }
+                let credentials = Credentials {
+                    authzid: None,
+                    username: username.to_str_lossy().into_owned(),
+                    password: password.expose().to_str_lossy().into_owned(),
+                };
+                self.pending = Some(Pending::Login { tag });
+                Step::Event(Event::Login { credentials })
+            }
+            CommandBody::Authenticate { mechanism, initial } => {
+                self.authenticate(tag, mechanism, initial.as_ref())
+            }
+            CommandBody::Enable { capabilities } => {
+                let mut newly = Vec::new();
+                for cap in capabilities {
+                    let cap = cap.clone().into_owned();
+                    let offered =
+                        ENABLEABLE.contains(&cap) && self.config.capabilities.contains(&cap);
+                    if offered && !self.enabled.contains(&cap) {
+                        // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+                        if cap == Capability::QResync
+                            && !self.enabled.contains(&Capability::CondStore)
+                        {
+                            self.enabled.push(Capability::CondStore);
+                        }
+                        self.enabled.push(cap.clone());
+                        newly.push(cap);
+                    }
+                }
+                self.send(&Response::Data(Data::Enabled(newly.clone())));
+                self.status(Some(tag), StatusKind::Ok, None, "ENABLE completed");
+                if !newly.is_empty() {
+                    self.queued.push(Event::Enabled(newly));
+                }
+                Step::Continue
+            }
+            CommandBody::Idle => {
+                self.pending = Some(Pending::Idle { tag });
+                Step::Event(Event::Idle)
+            }
+            body => {
+                let kind = match body {
+                    CommandBody::Select { .. } => Kind::Select { read_only: false },
+                    CommandBody::Examine { .. } => Kind::Select { read_only: true },
+                    CommandBody::Close | CommandBody::Unselect => Kind::Close,
+                    CommandBody::Fetch { uid: false, .. }
+                    | CommandBody::Store { uid: false, .. }
+                    | CommandBody::Search { uid: false, .. }
+                    | CommandBody::Sort { uid: false, .. }
+                    | CommandBody::Thread { uid: false, .. } => Kind::NoExpunge,
+                    _ => Kind::Other,
+                };
+                if matches!(kind, Kind::Select { .. }) {
+                    // Selecting closes the current mailbox first (RFC 9051 §6.3.2).
+                    self.deselect();
+                }
+                self.pending = Some(Pending::Command { tag, kind });
+                Step::Event(Event::Command(cmd))
+            }
+        }
+    }
+
+    fn authenticate<'a>(
+        &mut self,
+        tag: Tag<'static>,
+        mechanism: &Atom<'_>,
+        initial: Option<&SaslResponse<'_>>,
+    ) -> Step<'a> {
+        if !self.login_allowed() {
+            self.status(
+                Some(tag),
+                StatusKind::No,
+                Some(ResponseCode::PrivacyRequired),
+                "Use STARTTLS first",
+            );
+            return Step::Continue;
+        }
+        let Some(offered) = self
+            .config
+            .auth_mechanisms
+            .iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(mechanism.as_str()))
+            .cloned()
+        else {
+            self.status(
+                Some(tag),
+                StatusKind::No,
+                None,
+                "Unsupported authentication mechanism",
+            );
+            return Step::Continue;
+        };
+        let app_mechanism = (!offered.as_str().eq_ignore_ascii_case("PLAIN")).then_some(offered);
+        let initial = match initial {
+            None => None,
+            Some(SaslResponse::Empty) => Some(Vec::new()),
+            Some(SaslResponse::Base64(d)) => match base64_decode(d.expose()) {
+                Some(b) => Some(b),
+                None => {
+                    self.status(Some(tag), StatusKind::Bad, None, "Invalid base64");
+                    return Step::Continue;
+                }
+            },
+            Some(SaslResponse::Cancel) => {
+                self.status(Some(tag), StatusKind::Bad, None, "Authentication cancelled");
+                return Step::Continue;
+            }
+        };
+        match (initial, app_mechanism) {
+            (Some(data), mechanism) => self.sasl_data(tag, mechanism, data),
+            (None, None) => {
+                self.continuation("");
+                self.mode = Mode::Sasl {
+                    tag,
+                    mechanism: None,
+                };
+                Step::Continue
+            }
+            (None, Some(mechanism)) => {
+                self.mode = Mode::Sasl {
+                    tag: tag.clone(),
+                    mechanism: Some(mechanism.clone()),
+                };
+                self.pending = Some(Pending::AuthExchange { tag });
+                Step::Event(Event::AuthExchange {
+                    mechanism,
+                    response: None,
+                })
+            }
+        }
+    }
+}
+
+/// `[authzid] NUL authcid NUL passwd` (RFC 4616).
+fn plain_credentials(message: &[u8]) -> Option<Credentials> {
+    let mut parts = message.split(|&b| b == 0);
+    let (z, c, p) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || c.is_empty() {
+        return None;
+    }
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+    Some(Credentials {
+        authzid: if z.is_empty() { None } else { Some(text(z)?) },
+        username: text(c)?,
+        password: text(p)?,
+    })
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub(crate) fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for group in data.chunks(3) {
+        let mut n = [0u8; 4];
+        n[1..=group.len()].copy_from_slice(group);
+        let n = u32::from_be_bytes(n);
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(B64[((n >> (18 - 6 * i)) & 0x3F) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    if b.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len() / 4 * 3);
+    for group in b.chunks_exact(4) {
+        let mut n = 0u32;
+        let mut pad = 0;
+        for &c in group {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                b'=' => {
+                    pad += 1;
+                    0
+                }
+                _ => return None,
+            };
+            n = n << 6 | u32::from(v);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..4 - pad.min(2)]);
+    }
+    Some(out)
+}

@@ -1,0 +1,3 @@
+pub mod app;
+mod pair;
+mod server;

@@ -1,0 +1,367 @@
+//! The server session against scripted clients, with a small in-memory mailbox as the
+//! application.
+
+use std::time::Instant;
+
+use imap_proto::{
+    session::{ServerConfig, server::Server, view::Update},
+    types::{capability::Capability, flag::Flag},
+};
+
+use crate::session::app::App;
+
+struct Session {
+    server: Server,
+    app: App,
+    now: Instant,
+}
+
+impl Session {
+    fn new(config: ServerConfig) -> (Self, String) {
+        let now = Instant::now();
+        let mut s = Self {
+            server: Server::new(config, now),
+            app: App::new(),
+            now,
+        };
+        let greeting = s.out();
+        (s, greeting)
+    }
+
+    fn plain() -> Self {
+        let mut config = ServerConfig::default();
+        config.plaintext_auth_requires_tls = false;
+        Self::new(config).0
+    }
+
+    fn out(&mut self) -> String {
+        let mut out = Vec::new();
+        self.server.poll_transmit(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn feed(&mut self, input: &[u8]) -> String {
+        self.server.handle_input(self.now, input);
+        self.app.handle(&mut self.server);
+        self.out()
+    }
+
+    fn login_select(&mut self) {
+        let out = self.feed(b"a1 LOGIN alice secret\r\na2 SELECT INBOX\r\n");
+        assert!(out.contains("a2 OK [READ-WRITE]"), "{out}");
+    }
+}
+
+#[test]
+fn greeting_advertises_capabilities() {
+    let (_, greeting) = Session::new(ServerConfig::default());
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 "),
+        "{greeting}"
+    );
+    assert!(
+        greeting.contains("LOGINDISABLED"),
+        "plaintext login is off by default: {greeting}"
+    );
+    assert!(!greeting.contains("AUTH=PLAIN"));
+    assert!(greeting.ends_with("\r\n"));
+}
+
+#[test]
+fn login_requires_tls_by_default() {
+    let (mut s, _) = Session::new(ServerConfig::default());
+    let out = s.feed(b"a1 LOGIN alice secret\r\n");
+    assert_eq!(out, "a1 NO [PRIVACYREQUIRED] Use STARTTLS first\r\n");
+    assert!(s.app.events.iter().all(|e| !e.contains("Login")));
+}
+
+#[test]
+fn login_and_state_rules() {
+    let mut s = Session::plain();
+    assert_eq!(
+        s.feed(b"a0 SELECT INBOX\r\n"),
+        "a0 BAD Command not valid in this state\r\n"
+    );
+    assert!(
+        s.feed(b"a1 LOGIN alice wrong\r\n")
+            .starts_with("a1 NO [AUTHENTICATIONFAILED]")
+    );
+    let out = s.feed(b"a2 LOGIN alice secret\r\n");
+    assert!(out.starts_with("a2 OK [CAPABILITY "), "{out}");
+    assert!(!out.contains("LOGINDISABLED"));
+    assert_eq!(
+        s.feed(b"a3 FETCH 1 FLAGS\r\n"),
+        "a3 BAD Command not valid in this state\r\n"
+    );
+    assert_eq!(
+        s.feed(b"a4 LOGIN alice secret\r\n"),
+        "a4 BAD Command not valid in this state\r\n"
+    );
+}
+
+#[test]
+fn select_fetch_and_logout() {
+    let mut s = Session::plain();
+    s.login_select();
+    let out = s.feed(b"a3 FETCH 2:* (FLAGS)\r\n");
+    assert_eq!(
+        out,
+        "* 2 FETCH (UID 20 FLAGS (\\Seen))\r\n* 3 FETCH (UID 30 FLAGS ())\r\na3 OK FETCH completed\r\n"
+    );
+    let out = s.feed(b"a4 UID FETCH 25:* FLAGS\r\n");
+    assert_eq!(
+        out,
+        "* 3 FETCH (UID 30 FLAGS ())\r\na4 OK FETCH completed\r\n"
+    );
+    let out = s.feed(b"a5 LOGOUT\r\n");
+    assert_eq!(out, "* BYE Logging out\r\na5 OK LOGOUT completed\r\n");
+    assert!(s.server.is_closed());
+}
+
+#[test]
+fn failed_select_deselects() {
+    let mut s = Session::plain();
+    s.login_select();
+    assert!(
+        s.feed(b"a3 SELECT Nope\r\n")
+            .starts_with("a3 NO [NONEXISTENT]")
+    );
+    assert!(s.server.view().is_none());
+    assert_eq!(
+        s.feed(b"a4 FETCH 1 FLAGS\r\n"),
+        "a4 BAD Command not valid in this state\r\n"
+    );
+}
+
+#[test]
+fn expunges_wait_for_a_command_that_allows_them() {
+    let mut s = Session::plain();
+    s.login_select();
+    s.server.push_update(Update::Expunged(vec![20])).unwrap();
+    s.server
+        .push_update(Update::Flags {
+            uid: 30,
+            flags: vec![Flag::Seen],
+            modseq: None,
+        })
+        .unwrap();
+    // FETCH by sequence number: the flag change may go out, the expunge may not, and the
+    // numbering stays as the client knows it.
+    let out = s.feed(b"a3 FETCH 3 FLAGS\r\n");
+    assert_eq!(
+        out,
+        "* 3 FETCH (UID 30 FLAGS ())\r\n* 3 FETCH (UID 30 FLAGS (\\Seen))\r\na3 OK FETCH completed\r\n"
+    );
+    // NOOP may tell it.
+    assert_eq!(
+        s.feed(b"a4 NOOP\r\n"),
+        "* 2 EXPUNGE\r\na4 OK NOOP completed\r\n"
+    );
+    assert_eq!(s.server.view().unwrap().uids(), [10, 30]);
+    assert_eq!(
+        s.feed(b"a5 FETCH 2 FLAGS\r\n"),
+        "* 2 FETCH (UID 30 FLAGS ())\r\na5 OK FETCH completed\r\n"
+    );
+}
+
+#[test]
+fn qresync_tells_expunges_as_vanished() {
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    assert_eq!(
+        s.feed(b"a2 ENABLE QRESYNC\r\n"),
+        "* ENABLED QRESYNC\r\na2 OK ENABLE completed\r\n"
+    );
+    assert!(
+        s.server.is_enabled(&Capability::CondStore),
+        "QRESYNC implies CONDSTORE"
+    );
+    s.feed(b"a3 SELECT INBOX\r\n");
+    s.server
+        .push_update(Update::Expunged(vec![10, 20]))
+        .unwrap();
+    s.server
+        .push_update(Update::Flags {
+            uid: 30,
+            flags: vec![],
+            modseq: Some(77),
+        })
+        .unwrap();
+    assert_eq!(
+        s.feed(b"a4 NOOP\r\n"),
+        "* VANISHED 10,20\r\n* 1 FETCH (UID 30 FLAGS () MODSEQ (77))\r\na4 OK NOOP completed\r\n"
+    );
+}
+
+#[test]
+fn idle_pushes_updates_at_once() {
+    let mut s = Session::plain();
+    s.login_select();
+    assert_eq!(s.feed(b"a3 IDLE\r\n"), "+ idling\r\n");
+    s.server.push_update(Update::New(vec![40, 41])).unwrap();
+    assert_eq!(s.out(), "* 5 EXISTS\r\n");
+    s.server.push_update(Update::Expunged(vec![10])).unwrap();
+    assert_eq!(s.out(), "* 1 EXPUNGE\r\n");
+    assert_eq!(s.feed(b"DONE\r\n"), "a3 OK IDLE terminated\r\n");
+    assert!(s.app.events.iter().any(|e| e == "IdleDone"));
+    assert_eq!(s.server.view().unwrap().uids(), [20, 30, 40, 41]);
+}
+
+#[test]
+fn synchronizing_literal_is_a_decision() {
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    assert_eq!(
+        s.feed(b"a2 APPEND INBOX {5}\r\n"),
+        "+ Ready for literal data\r\n"
+    );
+    assert!(
+        s.app
+            .events
+            .iter()
+            .any(|e| e.contains("LiteralAnnounced") && e.contains("len: 5"))
+    );
+    assert_eq!(s.feed(b"hello\r\n"), "a2 OK APPEND completed\r\n");
+    assert_eq!(s.app.appended, [b"hello".to_vec()]);
+    // Refused: the client does not send the octets; the next command is read normally.
+    s.app.accept_literals = false;
+    assert_eq!(
+        s.feed(b"a3 APPEND INBOX {5}\r\n"),
+        "a3 NO [TOOBIG] No literals today\r\n"
+    );
+    assert_eq!(s.feed(b"a4 NOOP\r\n"), "a4 OK NOOP completed\r\n");
+    // LITERAL+: no decision, no continuation.
+    s.app.accept_literals = true;
+    assert_eq!(
+        s.feed(b"a5 APPEND INBOX {3+}\r\nabc\r\n"),
+        "a5 OK APPEND completed\r\n"
+    );
+}
+
+#[test]
+fn literal_bomb_costs_nothing() {
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    let out = s.feed(b"a2 APPEND INBOX {4294967295}\r\n");
+    assert_eq!(out, "a2 NO [TOOBIG] Literal too large\r\n");
+    assert!(s.server.buffered_len() < 100);
+    let out = s.feed(b"a3 APPEND INBOX {4294967295+}\r\n");
+    assert_eq!(out, "* BYE [TOOBIG] Literal too large\r\n");
+    assert!(s.server.is_closed());
+}
+
+#[test]
+fn long_line_is_refused_with_memory_flat() {
+    let mut s = Session::plain();
+    let chunk = vec![b'a'; 32 * 1024];
+    let mut out = String::new();
+    for _ in 0..8 {
+        out.push_str(&s.feed(&chunk));
+        assert!(s.server.buffered_len() <= 64 * 1024 + chunk.len());
+    }
+    assert!(
+        out.starts_with("* BAD Line too long") || out.contains("BAD Line too long"),
+        "{out}"
+    );
+}
+
+#[test]
+fn nesting_bomb_is_bad_not_a_crash() {
+    let mut s = Session::plain();
+    s.login_select();
+    let mut cmd = b"a3 SEARCH ".to_vec();
+    cmd.extend(std::iter::repeat_n(b'(', 50_000));
+    cmd.extend_from_slice(b"ALL");
+    cmd.extend(std::iter::repeat_n(b')', 50_000));
+    cmd.extend_from_slice(b"\r\n");
+    let out = s.feed(&cmd);
+    assert!(out.starts_with("a3 BAD"), "{}", &out[..out.len().min(200)]);
+}
+
+#[test]
+fn starttls_discards_pipelined_commands() {
+    let mut config = ServerConfig::default();
+    config.starttls = true;
+    let (mut s, greeting) = Session::new(config);
+    assert!(greeting.contains("STARTTLS"));
+    let out = s.feed(b"a1 STARTTLS\r\na2 LOGIN alice secret\r\n");
+    assert_eq!(out, "a1 OK Begin TLS negotiation now\r\n");
+    assert!(s.app.events.iter().any(|e| e == "StartTls"));
+    assert!(
+        s.feed(b"a3 NOOP\r\n").is_empty(),
+        "nothing is read before the handshake"
+    );
+    s.server.tls_established().unwrap();
+    assert!(
+        !s.app.events.iter().any(|e| e.contains("Login")),
+        "injected LOGIN never ran"
+    );
+    let out = s.feed(b"a4 CAPABILITY\r\n");
+    assert!(
+        !out.contains("STARTTLS") && out.contains("AUTH=PLAIN"),
+        "{out}"
+    );
+    assert!(s.feed(b"a5 LOGIN alice secret\r\n").starts_with("a5 OK"));
+}
+
+#[test]
+fn authenticate_plain_with_and_without_initial_response() {
+    let mut s = Session::plain();
+    // "\0alice\0secret"
+    assert!(
+        s.feed(b"a1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n")
+            .starts_with("a1 OK [CAPABILITY")
+    );
+    let mut s = Session::plain();
+    assert_eq!(s.feed(b"a1 AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+    assert_eq!(s.feed(b"*\r\n"), "a1 BAD Authentication cancelled\r\n");
+    assert_eq!(s.feed(b"a2 AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+    assert!(
+        s.feed(b"AGFsaWNlAHdyb25n\r\n")
+            .starts_with("a2 NO [AUTHENTICATIONFAILED]")
+    );
+    assert!(s.feed(b"a3 AUTHENTICATE CRAM-MD5\r\n").starts_with("a3 NO"));
+}
+
+#[test]
+fn every_split_of_a_session_gives_the_same_output() {
+    let input: &[u8] = b"a1 LOGIN alice secret\r\na2 SELECT INBOX\r\na3 FETCH 1:* FLAGS\r\na4 APPEND INBOX {3+}\r\nabc\r\na5 IDLE\r\nDONE\r\na6 LOGOUT\r\n";
+    let whole = {
+        let mut s = Session::plain();
+        s.feed(input)
+    };
+    assert!(whole.ends_with("a6 OK LOGOUT completed\r\n"), "{whole}");
+    for split in 0..input.len() {
+        let mut s = Session::plain();
+        let mut out = s.feed(&input[..split]);
+        out.push_str(&s.feed(&input[split..]));
+        assert_eq!(out, whole, "split at {split}");
+    }
+}
+
+#[test]
+fn unknown_and_garbage_commands_get_bad_then_bye() {
+    let mut s = Session::plain();
+    let out = s.feed(b"a1 FROBNICATE\r\n");
+    assert!(out.starts_with("a1 BAD"), "{out}");
+    let out = s.feed(b"+++\r\n");
+    assert!(out.starts_with("* BAD"), "{out}");
+    let mut out = String::new();
+    for i in 0..30 {
+        out.push_str(&s.feed(format!("x{i} NOPE\r\n").as_bytes()));
+    }
+    assert!(out.contains("* BYE Too many invalid commands"));
+    assert!(s.server.is_closed());
+}
+
+#[test]
+fn append_literal_content_is_passed_whole() {
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    let body = b"Subject: x\r\n\r\nline with ) and \" and {3}\r\n";
+    let mut cmd = format!("a2 APPEND INBOX (\\Seen) {{{}+}}\r\n", body.len()).into_bytes();
+    cmd.extend_from_slice(body);
+    cmd.extend_from_slice(b"\r\n");
+    assert_eq!(s.feed(&cmd), "a2 OK APPEND completed\r\n");
+    assert_eq!(s.app.appended, [body.to_vec()]);
+}
