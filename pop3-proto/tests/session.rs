@@ -702,3 +702,20 @@ fn a_refused_retrieve_keeps_the_session() {
     server.poll_transmit(&mut out);
     assert!(out.ends_with(b"-ERR [SYS/TEMP] Message unavailable, try again later\r\n+OK\r\n"));
 }
+
+#[test]
+fn an_unsendable_greeting_falls_back_and_keeps_the_timestamp() {
+    let mut c = config();
+    c.greeting = "ready\r\n+OK injected".to_owned();
+    let mut server = Server::new(c, Instant::now());
+    let mut out = Vec::new();
+    server.poll_transmit(&mut out);
+    assert_eq!(out, b"+OK POP3 server ready <1.2@pop.test>\r\n");
+    let mut c = config();
+    c.greeting = "Welcome".to_owned();
+    c.apop_timestamp = None;
+    let mut server = Server::new(c, Instant::now());
+    let mut out = Vec::new();
+    server.poll_transmit(&mut out);
+    assert_eq!(out, b"+OK Welcome\r\n");
+}

@@ -192,9 +192,14 @@ impl Server {
             created: now,
             config,
         };
+        // A greeting that cannot be sent falls back to the default, keeping the timestamp.
+        let text = match crate::Text::new(state.config.greeting.as_str()) {
+            Ok(t) if !t.as_str().starts_with('[') => t.as_str().to_owned(),
+            _ => "POP3 server ready".to_owned(),
+        };
         let greeting = match &timestamp {
-            Some(ts) => format!("{} {ts}", state.config.greeting),
-            None => state.config.greeting.clone(),
+            Some(ts) => format!("{text} {ts}"),
+            None => text,
         };
         state.send(&responses::formatted(
             Status::Ok,
