@@ -20,7 +20,9 @@ use std::{
 use common::{TempDir, maildir_store};
 use mail_store::{
     AccountName, AppendItem, FetchQuery, Flag, Flags, Keyword, MailStore, Recipient, Session,
-    SpecialUse, UidSet, block_on, maildir::MaildirStore,
+    SpecialUse, UidSet, block_on,
+    maildir::MaildirStore,
+    mime::{BodyKind, BodyStructure},
 };
 
 fn have(cmd: &str) -> bool {
@@ -134,11 +136,12 @@ import imaplib, json, re, sys
 M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
 M.login('alice', 'secret')
 out = {}
+bs = {}
 typ, boxes = M.list('""', '*')
 for line in boxes:
     name = line.decode().rsplit(' ', 1)[1].strip('"')
     M.select('"%s"' % name, readonly=True)
-    typ, data = M.uid('FETCH', '1:*', '(FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
+    typ, data = M.uid('FETCH', '1:*', '(FLAGS RFC822.SIZE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
     msgs = []
     for item in data:
         if not isinstance(item, tuple):
@@ -147,9 +150,10 @@ for line in boxes:
         flags = re.search(r'FLAGS \(([^)]*)\)', meta).group(1).split()
         size = int(re.search(r'RFC822.SIZE (\d+)', meta).group(1))
         subject = item[1].decode().split(':', 1)[1].strip()
+        bs[subject] = re.search(r'BODYSTRUCTURE (\(.*\)) BODY\[', meta).group(1)
         msgs.append([subject, sorted(f for f in flags if f != '\\Recent'), size])
     out[name] = msgs
-print(json.dumps(out))
+print(json.dumps({'boxes': out, 'bodystructure': bs}))
 M.logout()
 "#;
 
@@ -164,6 +168,8 @@ assert M.create('Dove')[0] == 'OK'
 assert M.append('Dove', r'(\Seen)', imaplib.Time2Internaldate(time.time()), msg('dove-1'))[0] == 'OK'
 assert M.append('Dove', r'(\Flagged $Label1)', imaplib.Time2Internaldate(time.time()), msg('dove-2'))[0] == 'OK'
 assert M.append('INBOX', None, imaplib.Time2Internaldate(time.time()), msg('dove-inbox'))[0] == 'OK'
+mp = b'From: d@example.org\r\nSubject: dove-multipart\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\ntext\r\n--b\r\nContent-Type: text/html; charset=us-ascii\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>html</p>\r\n--b--\r\n'
+assert M.append('Dove', None, imaplib.Time2Internaldate(time.time()), mp)[0] == 'OK'
 M.select('INBOX')
 typ, data = M.uid('SEARCH', None, 'SUBJECT', 'plain')
 uid = data[0].split()[0]
@@ -231,6 +237,66 @@ fn ours(store: &MaildirStore, s: &Session) -> Dump {
     out
 }
 
+fn parse_dump(json: &str) -> (Dump, BTreeMap<String, String>) {
+    #[derive(serde::Deserialize)]
+    struct Out {
+        boxes: Dump,
+        bodystructure: BTreeMap<String, String>,
+    }
+    let o: Out = serde_json::from_str(json).unwrap();
+    (o.boxes, o.bodystructure)
+}
+
+/// The `"encoding" size [lines]` of every leaf, as BODYSTRUCTURE writes them.
+fn leaves(b: &BodyStructure, out: &mut Vec<String>) {
+    match &b.kind {
+        BodyKind::Multipart(children) => children.iter().for_each(|c| leaves(c, out)),
+        BodyKind::Message { body, .. } => {
+            leaves(body, out);
+            out.push(format!("{}", b.lines.unwrap_or(0)));
+        }
+        BodyKind::Text => out.push(format!(
+            "\"{}\" {} {}",
+            b.encoding,
+            b.size,
+            b.lines.unwrap_or(0)
+        )),
+        BodyKind::Basic => out.push(format!("\"{}\" {}", b.encoding, b.size)),
+    }
+}
+
+/// Our BODYSTRUCTURE data has the sizes and line counts Dovecot reports, leaf by leaf.
+fn check_bodystructures(mail_root: &Path, dovecot: &BTreeMap<String, String>) {
+    let store = maildir_store(mail_root);
+    let s = Session::new(AccountName::try_from("alice").unwrap());
+    let q = FetchQuery {
+        envelope: true,
+        body_structure: true,
+        ..FetchQuery::default()
+    };
+    let mut checked = 0;
+    for m in block_on(store.list(&s, "*", mail_store::ListScope::All)).unwrap() {
+        for f in block_on(store.fetch(&s, &m.name, &UidSet::all(), q)).unwrap() {
+            let subject = f.envelope.as_ref().unwrap().subject.clone().unwrap();
+            let theirs = dovecot[&subject].to_ascii_lowercase();
+            let mut mine = Vec::new();
+            leaves(f.body_structure.as_ref().unwrap(), &mut mine);
+            let mut at = 0;
+            for leaf in mine {
+                let leaf = leaf.to_ascii_lowercase();
+                let found = theirs[at..].find(&leaf);
+                assert!(
+                    found.is_some(),
+                    "{subject}: {leaf} not in Dovecot's {theirs} after {at}"
+                );
+                at += found.unwrap() + leaf.len();
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 6, "only {checked} leaves compared");
+}
+
 fn without_forwarded(mut d: Dump) -> Dump {
     for msgs in d.values_mut() {
         for m in msgs {
@@ -293,6 +359,10 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
             ))
             .unwrap();
         }
+        let multipart = b"From: a@example.org\r\nSubject: multipart\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nfirst line\r\nsecond line\r\n\r\n--XX\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nFrom: b@example.org\r\n\r\ninner body\r\n--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--XX--\r\n";
+        let mut up = store.upload();
+        up.write(multipart).unwrap();
+        block_on(store.append(&s, "INBOX", vec![AppendItem::new(up)])).unwrap();
         let mut up = store.upload();
         up.write(&message("in-folder")).unwrap();
         block_on(store.append(
@@ -320,9 +390,9 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
     // Dovecot sees our messages and flags.
     let dump: Dump = {
         let dovecot = Dovecot::start(tmp.path(), &mail_root);
-        let json = python(DUMP, dovecot.port);
-        let raw: BTreeMap<String, Vec<(String, Vec<String>, u64)>> =
-            serde_json::from_str(&json).unwrap();
+        let (raw, bodystructures) = parse_dump(&python(DUMP, dovecot.port));
+        drop(dovecot);
+        check_bodystructures(&mail_root, &bodystructures);
         // Dovecot names folders in modified UTF-7 on the wire.
         raw.into_iter()
             .map(|(k, v)| (k.replace("&AMQ-", "Ä"), v))
@@ -338,13 +408,14 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
     {
         let dovecot = Dovecot::start(tmp.path(), &mail_root);
         assert_eq!(python(CHANGE, dovecot.port).trim(), "ok");
-        let json = python(DUMP, dovecot.port);
-        let after: Dump = serde_json::from_str(&json).unwrap();
+        let (after, bodystructures) = parse_dump(&python(DUMP, dovecot.port));
+        drop(dovecot);
+        // Dovecot stored its messages with LF line ends; we serve CRLF and count as it does.
+        check_bodystructures(&mail_root, &bodystructures);
         let after: Dump = after
             .into_iter()
             .map(|(k, v)| (k.replace("&AMQ-", "Ä"), v))
             .collect();
-        drop(dovecot);
         let store = maildir_store(&mail_root);
         let s = Session::new(alice.clone());
         let mine = ours(&store, &s);
@@ -379,7 +450,7 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
         );
         assert!(inbox[0].flags.has_keyword("$Label2"));
         let dove = &mine["Dove"];
-        assert_eq!(dove.len(), 2);
+        assert_eq!(dove.len(), 3);
         assert_eq!(
             dove[1].1,
             vec!["$Label1".to_owned(), "\\Flagged".to_owned()]
