@@ -400,8 +400,18 @@ impl Reply<'_> {
     }
 }
 
-/// What kind of reply the reader of a server's stream expects next; see
-/// [`Command::response_kind`](crate::Command::response_kind).
+/// What kind of reply the reader of a server's stream expects next.
+///
+/// To read a server's stream (a client, a protocol dump), pair it with the client's:
+///
+/// 1. The greeting comes first: [`Expect::SingleLine`]. Streams that hold several sessions
+///    back to back have another greeting after each QUIT.
+/// 2. Each command is answered once, as
+///    [`Command::response_kind`](crate::Command::response_kind) says.
+/// 3. Under [`Expect::Sasl`], a `+ ` challenge ([`Reply::Continue`]) means the client's next
+///    line is a SASL line (`codec::decode_sasl_line`), answered once more under
+///    [`Expect::Sasl`]; a `+OK` or `-ERR` ends the exchange.
+/// 4. After `+OK` to STLS, the rest of both streams is TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Expect {
     /// One line: the greeting, or the answer to a single-line command.
