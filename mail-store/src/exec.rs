@@ -80,8 +80,10 @@ impl Executor {
         Self(Arc::new(spawn))
     }
 
-    /// Runs `f` on the executor and waits for its result.
-    pub(crate) fn run<T: Send + 'static>(
+    /// Runs `f` on the executor; the future resolves to its result, or to
+    /// [`StoreError::WorkerGone`] if the job was dropped unrun. Backends with blocking work
+    /// of their own can use it the way the Maildir backend does.
+    pub fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> impl Future<Output = Result<T, StoreError>> + Send + 'static {

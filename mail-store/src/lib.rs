@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(any(feature = "maildir", feature = "memory"))]
 mod engine;
 pub mod error;
 pub mod exec;
