@@ -15,4 +15,6 @@
 pub mod codec;
 pub mod error;
 pub mod session;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod types;
