@@ -126,8 +126,9 @@ impl Upload {
         self.len == 0
     }
 
-    /// Flushes and fsyncs the spool file, if any, and returns its path.
-    pub(crate) fn finish_file(&mut self) -> io::Result<Option<&Path>> {
+    /// Flushes and fsyncs the spool file, if the upload spilled, and returns its path (a
+    /// backend on the same file system can link it into place instead of copying).
+    pub fn finish_file(&mut self) -> io::Result<Option<&Path>> {
         match &mut self.file {
             Some((path, w)) => {
                 w.flush()?;
@@ -139,7 +140,7 @@ impl Upload {
     }
 
     /// All octets (read back from the spool file if it spilled).
-    pub(crate) fn bytes(&mut self) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+    pub fn bytes(&mut self) -> io::Result<std::borrow::Cow<'_, [u8]>> {
         match &mut self.file {
             Some((path, w)) => {
                 w.flush()?;
