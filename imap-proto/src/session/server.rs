@@ -202,7 +202,17 @@ struct Inner {
 impl Server {
     /// A new session; the greeting (`* OK [CAPABILITY ...]`) is queued.
     pub fn new(config: ServerConfig, now: Instant) -> Self {
-        let framer = Framer::new(Side::Server, config.limits.frame);
+        let mut limits = config.limits.frame;
+        // Non-synchronizing literals: unlimited under LITERAL+, at most 4096 octets under
+        // LITERAL- (RFC 7888 §5), none at all without either.
+        limits.max_nonsync_literal = if config.capabilities.contains(&Capability::LiteralPlus) {
+            limits.max_literal
+        } else if config.capabilities.contains(&Capability::LiteralMinus) {
+            4096
+        } else {
+            0
+        };
+        let framer = Framer::new(Side::Server, limits);
         let mut state = Inner {
             tls: config.implicit_tls,
             framer,

@@ -365,3 +365,22 @@ fn append_literal_content_is_passed_whole() {
     assert_eq!(s.feed(&cmd), "a2 OK APPEND completed\r\n");
     assert_eq!(s.app.appended, [body.to_vec()]);
 }
+
+#[test]
+fn literal_minus_caps_non_synchronizing_literals() {
+    let mut config = ServerConfig::default();
+    config.plaintext_auth_requires_tls = false;
+    config
+        .capabilities
+        .retain(|c| *c != Capability::LiteralPlus);
+    config.capabilities.push(Capability::LiteralMinus);
+    let (mut s, greeting) = Session::new(config);
+    assert!(greeting.contains("LITERAL-"));
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    let mut small = b"a2 APPEND INBOX {4096+}\r\n".to_vec();
+    small.extend(std::iter::repeat_n(b'x', 4096));
+    small.extend_from_slice(b"\r\n");
+    assert_eq!(s.feed(&small), "a2 OK APPEND completed\r\n");
+    let out = s.feed(b"a3 APPEND INBOX {4097+}\r\n");
+    assert_eq!(out, "* BYE [TOOBIG] Literal too large\r\n");
+}
