@@ -11,5 +11,6 @@ mod responses {
     mod lenient;
     mod negative;
     mod props;
+    mod rfc;
     mod status;
 }

@@ -255,3 +255,27 @@ fn eight_bit_text() {
     assert!(parse_response("* OK Grüße\r\n".as_bytes(), &utf8).is_ok());
     assert!(parse_response(b"* OK Gr\xfc\xdfe\r\n", &utf8).is_err());
 }
+
+#[test]
+fn spaces_in_lists() {
+    let on = Leniency {
+        spaces_in_lists: true,
+        ..Leniency::default()
+    };
+    for (wire, canonical) in [
+        (
+            &b"* 1 FETCH (ENVELOPE (NIL NIL ((NIL NIL \"a\" \"b\") (NIL NIL \"c\" \"d\")) NIL NIL NIL NIL NIL NIL NIL))\r\n"[..],
+            &b"* 1 FETCH (ENVELOPE (NIL NIL ((NIL NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")) NIL NIL NIL NIL NIL NIL NIL))\r\n"[..],
+        ),
+        (
+            b"* 1 FETCH (BODY ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1) (\"TEXT\" \"HTML\" NIL NIL NIL \"7BIT\" 1 1) \"ALTERNATIVE\"))\r\n",
+            b"* 1 FETCH (BODY ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1)(\"TEXT\" \"HTML\" NIL NIL NIL \"7BIT\" 1 1) \"ALTERNATIVE\"))\r\n",
+        ),
+        (
+            b"* NAMESPACE ((\"\" \"/\")) NIL ((\"#shared/\" \"/\") (\"#news.\" \".\"))\r\n",
+            b"* NAMESPACE ((\"\" \"/\")) NIL ((\"#shared/\" \"/\")(\"#news.\" \".\"))\r\n",
+        ),
+    ] {
+        lenient_case(on, wire, &parse(canonical), canonical);
+    }
+}

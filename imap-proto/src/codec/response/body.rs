@@ -34,7 +34,7 @@ fn body_type_mpart<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a,
     while rest.starts_with(b"(") {
         let (r, part) = body(cx, rest, depth)?;
         parts.push(part);
-        rest = r;
+        rest = skip_list_space(cx, r);
     }
     let (rest, ()) = sp(rest)?;
     let (rest, subtype) = string(rest)?;
@@ -78,7 +78,7 @@ fn body_type_1part<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a,
         (r, SinglePartKind::Text { lines })
     } else if is(&media_type, "MESSAGE") && (is(&subtype, "RFC822") || is(&subtype, "GLOBAL")) {
         let (r, ()) = sp(rest)?;
-        let (r, envelope) = envelope(r)?;
+        let (r, envelope) = envelope(cx, r)?;
         let (r, ()) = sp(r)?;
         let (r, inner) = body(cx, r, depth)?;
         let (r, ()) = sp(r)?;
@@ -278,23 +278,23 @@ fn body_extension<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, 
 /// envelope = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP env-to
 ///            SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
 /// ```
-pub(crate) fn envelope(input: &[u8]) -> PResult<'_, Envelope<'_>> {
+pub(crate) fn envelope<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Envelope<'a>> {
     let (rest, ()) = byte(input, b'(')?;
     let (rest, date) = nstring(rest)?;
     let (rest, ()) = sp(rest)?;
     let (rest, subject) = nstring(rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, from) = address_list(rest)?;
+    let (rest, from) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, sender) = address_list(rest)?;
+    let (rest, sender) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, reply_to) = address_list(rest)?;
+    let (rest, reply_to) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, to) = address_list(rest)?;
+    let (rest, to) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, cc) = address_list(rest)?;
+    let (rest, cc) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, bcc) = address_list(rest)?;
+    let (rest, bcc) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
     let (rest, in_reply_to) = nstring(rest)?;
     let (rest, ()) = sp(rest)?;
@@ -318,7 +318,7 @@ pub(crate) fn envelope(input: &[u8]) -> PResult<'_, Envelope<'_>> {
 }
 
 /// `env-from = "(" 1*address ")" / nil` (and the other address lists)
-fn address_list(input: &[u8]) -> PResult<'_, Vec<Address<'_>>> {
+fn address_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<Address<'a>>> {
     if let Ok((r, ())) = nil(input) {
         return Ok((r, Vec::new()));
     }
@@ -330,7 +330,16 @@ fn address_list(input: &[u8]) -> PResult<'_, Vec<Address<'_>>> {
         if let Some(r) = r.strip_prefix(b")") {
             return Ok((r, list));
         }
-        rest = r;
+        rest = skip_list_space(cx, r);
+    }
+}
+
+/// Under [`Leniency::spaces_in_lists`](super::Leniency::spaces_in_lists), the SP before the
+/// next `(` of a list whose items the grammar writes without separators.
+pub(crate) fn skip_list_space<'a>(cx: Cx<'_>, input: &'a [u8]) -> &'a [u8] {
+    match input.strip_prefix(b" ") {
+        Some(r) if cx.lenient().spaces_in_lists && r.starts_with(b"(") => r,
+        _ => input,
     }
 }
 

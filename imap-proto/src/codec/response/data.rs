@@ -30,7 +30,7 @@ pub(crate) fn response_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data
         return message_data(cx, input);
     }
     let (rest, name) = keyword(input)?;
-    match name.to_ascii_uppercase().as_str() {
+    match super::Upper::new(name).as_str() {
         "CAPABILITY" => capabilities(rest).map(|(r, c)| (r, Data::Capability(c))),
         "ENABLED" => capabilities(rest).map(|(r, c)| (r, Data::Enabled(c))),
         "LIST" => mailbox_list(cx, rest).map(|(r, l)| (r, Data::List(l))),
@@ -45,7 +45,7 @@ pub(crate) fn response_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data
         }
         "VANISHED" => vanished(rest),
         "ID" => id(rest),
-        "NAMESPACE" => namespace_response(rest),
+        "NAMESPACE" => namespace_response(cx, rest),
         "QUOTA" => quota(rest),
         "QUOTAROOT" => quotaroot(cx, rest),
         "METADATA" => metadata(cx, rest),
@@ -69,7 +69,7 @@ fn message_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
             Ok((after, d))
         }
     };
-    match name.to_ascii_uppercase().as_str() {
+    match super::Upper::new(name).as_str() {
         "EXISTS" => Ok((after, Data::Exists(n))),
         "RECENT" => Ok((after, Data::Recent(n))),
         "EXPUNGE" => nz(Data::Expunge(n)),
@@ -285,7 +285,7 @@ fn status<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 fn status_att_val(input: &[u8]) -> PResult<'_, StatusItem<'_>> {
     let (rest, name) = keyword(input)?;
     let (rest, ()) = sp(rest)?;
-    match name.to_ascii_uppercase().as_str() {
+    match super::Upper::new(name).as_str() {
         "MESSAGES" => number(rest).map(|(r, n)| (r, StatusItem::Messages(n))),
         "UIDNEXT" => nz_number(rest).map(|(r, n)| (r, StatusItem::UidNext(n))),
         "UIDVALIDITY" => nz_number(rest).map(|(r, n)| (r, StatusItem::UidValidity(n))),
@@ -364,7 +364,7 @@ fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
 fn search_return_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearchItem<'a>> {
     let (after, name) = atom(input)?;
     let (rest, ()) = sp(after)?;
-    match name.to_ascii_uppercase().as_str() {
+    match super::Upper::new(name).as_str() {
         "MIN" => nz_number(rest).map(|(r, n)| (r, ESearchItem::Min(n))),
         "MAX" => nz_number(rest).map(|(r, n)| (r, ESearchItem::Max(n))),
         "ALL" => sequence_set(rest).map(|(r, s)| (r, ESearchItem::All(s))),
@@ -447,13 +447,13 @@ fn id(input: &[u8]) -> PResult<'_, Data<'_>> {
 /// namespace-descr    = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil)
 ///                      *(SP string SP "(" string *(SP string) ")") ")"
 /// ```
-fn namespace_response(input: &[u8]) -> PResult<'_, Data<'_>> {
+fn namespace_response<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
-    let (rest, personal) = namespace(rest)?;
+    let (rest, personal) = namespace(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, other) = namespace(rest)?;
+    let (rest, other) = namespace(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, shared) = namespace(rest)?;
+    let (rest, shared) = namespace(cx, rest)?;
     Ok((
         rest,
         Data::Namespace(Namespaces {
@@ -464,7 +464,7 @@ fn namespace_response(input: &[u8]) -> PResult<'_, Data<'_>> {
     ))
 }
 
-fn namespace(input: &[u8]) -> PResult<'_, Vec<NamespaceDescr<'_>>> {
+fn namespace<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<NamespaceDescr<'a>>> {
     if let Ok((r, ())) = nil(input) {
         return Ok((r, Vec::new()));
     }
@@ -476,7 +476,7 @@ fn namespace(input: &[u8]) -> PResult<'_, Vec<NamespaceDescr<'_>>> {
         if let Some(r) = r.strip_prefix(b")") {
             return Ok((r, out));
         }
-        rest = r;
+        rest = super::body::skip_list_space(cx, r);
     }
 }
 
@@ -522,7 +522,7 @@ fn quota(input: &[u8]) -> PResult<'_, Data<'_>> {
         let (r, usage) = number64(r)?;
         let (r, ()) = sp(r)?;
         let (r, limit) = number64(r)?;
-        let name = match name.to_ascii_uppercase().as_str() {
+        let name = match super::Upper::new(name).as_str() {
             "STORAGE" => ResourceName::Storage,
             "MESSAGE" => ResourceName::Message,
             "MAILBOX" => ResourceName::Mailbox,

@@ -29,7 +29,7 @@ pub(crate) fn msg_att<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<FetchI
 /// One `msg-att-dynamic` or `msg-att-static`.
 fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
     let (rest, name) = keyword(input)?;
-    let upper = name.to_ascii_uppercase();
+    let upper = super::Upper::new(name);
     match upper.as_str() {
         "BODY" if rest.starts_with(b"[") => {
             let (r, section) = section(rest)?;
@@ -67,7 +67,7 @@ fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
         "UID" => nz_number(rest).map(|(r, n)| (r, FetchItem::Uid(n))),
         "INTERNALDATE" => date_time(rest).map(|(r, d)| (r, FetchItem::InternalDate(d))),
         "RFC822.SIZE" => number64(rest).map(|(r, n)| (r, FetchItem::Rfc822Size(n))),
-        "ENVELOPE" => body::envelope(rest).map(|(r, e)| (r, FetchItem::Envelope(Box::new(e)))),
+        "ENVELOPE" => body::envelope(cx, rest).map(|(r, e)| (r, FetchItem::Envelope(Box::new(e)))),
         "BODY" => body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::Body(Box::new(b)))),
         "BODYSTRUCTURE" => {
             body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::BodyStructure(Box::new(b))))

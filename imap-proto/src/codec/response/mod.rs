@@ -55,6 +55,13 @@ pub struct Leniency {
     /// not negotiated ([`ResponseOptions::utf8`] off). Relaxes RFC 3501 §9 `TEXT-CHAR`, which
     /// is 7-bit. UTF-8 is kept; other octets become U+FFFD.
     pub eight_bit_text: bool,
+    /// SP between the addresses of an ENVELOPE address list, between the parts of a
+    /// multipart body, and between namespace descriptions, as in the RFC's own sample session
+    /// (RFC 9051 §8 and RFC 3501 §8 write `((NIL NIL "minutes" ...) ("John Klensin" ...))`).
+    /// Relaxes RFC 9051 §9 `env-from = "(" 1*address ")"`, `body-type-mpart = 1*body SP
+    /// media-subtype` and `namespace = nil / "(" 1*namespace-descr ")"`. Encoded back without
+    /// the spaces.
+    pub spaces_in_lists: bool,
 }
 
 impl Leniency {
@@ -66,6 +73,7 @@ impl Leniency {
             gmail_flags: true,
             missing_text: true,
             eight_bit_text: true,
+            spaces_in_lists: true,
         }
     }
 }
@@ -186,6 +194,32 @@ pub(crate) fn astring(input: &[u8]) -> PResult<'_, AString<'_>> {
         no_literal8(input, s)?;
     }
     Ok((rest, s))
+}
+
+/// A keyword in upper case, in a stack buffer: keywords are matched without allocating.
+/// Anything longer than the buffer (no keyword is) becomes `""`, which matches nothing.
+pub(crate) struct Upper {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Upper {
+    pub fn new(word: &str) -> Self {
+        let mut buf = [0; 24];
+        let len = if word.len() <= buf.len() {
+            for (d, s) in buf.iter_mut().zip(word.bytes()) {
+                *d = s.to_ascii_uppercase();
+            }
+            word.len()
+        } else {
+            0
+        };
+        Self { buf, len }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
 }
 
 /// What the parsers of this module need besides their input.

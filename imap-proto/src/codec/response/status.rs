@@ -80,7 +80,7 @@ fn trim_trailing_spaces(input: &[u8]) -> &[u8] {
 /// `"OK" / "NO" / "BAD" / "PREAUTH" / "BYE"`, followed by SP or the end of the line.
 fn status_keyword(input: &[u8]) -> PResult<'_, StatusKind> {
     let (rest, k) = keyword(input)?;
-    let kind = match k.to_ascii_uppercase().as_str() {
+    let kind = match super::Upper::new(k).as_str() {
         "OK" => StatusKind::Ok,
         "NO" => StatusKind::No,
         "BAD" => StatusKind::Bad,
@@ -217,10 +217,10 @@ fn resp_text_code<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ResponseCode<'
 
 /// The codes this crate knows, by name; the input starts after the name.
 fn known_code<'a>(cx: Cx<'_>, name: &'a str, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
-    let upper = name.to_ascii_uppercase();
+    let upper = super::Upper::new(name);
     if let Some((_, code)) = crate::types::response_code::SIMPLE_CODES
         .iter()
-        .find(|(n, _)| *n == upper)
+        .find(|(n, _)| *n == upper.as_str())
     {
         return Ok((input, code.clone()));
     }
@@ -347,7 +347,7 @@ pub(crate) fn paren_objectid(input: &[u8]) -> PResult<'_, ObjectId<'_>> {
 /// ```
 fn metadata_code(input: &[u8]) -> PResult<'_, MetadataCode> {
     let (rest, k) = keyword(input)?;
-    match k.to_ascii_uppercase().as_str() {
+    match super::Upper::new(k).as_str() {
         "LONGENTRIES" => {
             let (rest, ()) = sp(rest)?;
             number(rest).map(|(r, n)| (r, MetadataCode::LongEntries(n)))
