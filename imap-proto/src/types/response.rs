@@ -78,7 +78,8 @@ pub struct Status<'a> {
     pub kind: StatusKind,
     /// `"[" resp-text-code "]"`
     pub code: Option<ResponseCode<'a>>,
-    /// Human-readable text (may be empty, as IMAP4rev2 allows).
+    /// Human-readable text (may be empty, as IMAP4rev2 allows). Without a code it must not
+    /// start with `[`, which would read as one.
     pub text: Text<'a>,
 }
 
@@ -177,7 +178,8 @@ impl<'a> From<Greeting<'a>> for Status<'a> {
 pub struct Continue<'a> {
     /// `"[" resp-text-code "]"`
     pub code: Option<ResponseCode<'a>>,
-    /// The text, or the base64 challenge (may be empty).
+    /// The text, or the base64 challenge (may be empty). Without a code it must not start
+    /// with `[`, which would read as one.
     pub text: Text<'a>,
 }
 

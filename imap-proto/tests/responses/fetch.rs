@@ -613,3 +613,20 @@ fn gmail_style_full_fetch() {
     );
     assert_eq!(encode(&r), wire);
 }
+
+#[test]
+fn space_padded_day_is_read_and_written_with_two_digits() {
+    // `date-day-fixed = (SP DIGIT) / 2DIGIT`: both are read; the encoder writes 2DIGIT.
+    let r = parse(b"* 1 FETCH (INTERNALDATE \" 7-Jul-2025 02:44:25 +0000\")\r\n");
+    assert_eq!(
+        r,
+        fetch(
+            1,
+            vec![FetchItem::InternalDate(dt(2025, 7, 7, 2, 44, 25, 0))]
+        )
+    );
+    assert_eq!(
+        encode(&r),
+        b"* 1 FETCH (INTERNALDATE \"07-Jul-2025 02:44:25 +0000\")\r\n"
+    );
+}

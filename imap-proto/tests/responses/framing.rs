@@ -48,10 +48,24 @@ fn decode_all(stream: &[u8]) -> Vec<Response<'static>> {
     out
 }
 
+/// The first messages of the corpus.
+fn corpus_head(n: usize) -> Vec<&'static [u8]> {
+    let corpus: &'static [u8] = include_bytes!("../fixtures/imap-server-stream.txt");
+    let opts = ResponseOptions::default();
+    let mut out = Vec::new();
+    let mut input = corpus;
+    while out.len() < n {
+        let (rest, _) = decode_response(input, &opts).unwrap();
+        out.push(&input[..input.len() - rest.len()]);
+        input = rest;
+    }
+    out
+}
+
 #[test]
 fn every_strict_prefix_is_incomplete() {
     let opts = ResponseOptions::default();
-    for msg in SAMPLES {
+    for msg in SAMPLES.iter().copied().chain(corpus_head(12)) {
         for i in 0..msg.len() {
             assert_eq!(
                 decode_response(&msg[..i], &opts).map(|_| ()),

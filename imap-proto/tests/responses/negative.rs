@@ -204,6 +204,24 @@ fn nesting_up_to_the_limit_parses() {
     };
     assert!(parse_response(&body(3), &shallow).is_ok());
     assert!(parse_response(&body(4), &shallow).is_err());
+    // Nested message/rfc822 parts: the deepest frames of the parser.
+    let message = |depth: usize| {
+        let mut b = leaf.to_string();
+        for _ in 1..depth {
+            b = format!(
+                "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 1 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) {b} 1)"
+            );
+        }
+        format!("* 1 FETCH (BODYSTRUCTURE {b})\r\n").into_bytes()
+    };
+    let deepest = message(100);
+    let r = parse_response(&deepest, &opts).unwrap();
+    assert_eq!(super::common::encode(&r), deepest);
+    assert_eq!(r.clone().into_owned(), r);
+    assert!(matches!(
+        parse_response(&message(101), &opts),
+        Err(ResponseError::TooDeep { max: 100, .. })
+    ));
     let thread = |depth: usize| nested("(1 ", depth, "(2)(3)", ")");
     let t = [&b"* THREAD "[..], &thread(99), b"\r\n"].concat();
     assert!(parse_response(&t, &opts).is_ok());
