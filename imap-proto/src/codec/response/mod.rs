@@ -15,7 +15,9 @@
 
 mod body;
 mod data;
+mod ext;
 mod fetch;
+mod list;
 mod status;
 
 use super::{
