@@ -314,8 +314,8 @@ impl Disk {
         if fresh.is_empty() {
             return Ok(records);
         }
-        // Maildir names start with the delivery time: sorting keeps arrival order.
-        fresh.sort();
+        // Maildir names start with the delivery time: sorting by it keeps arrival order.
+        fresh.sort_by(|a, b| arrival_key(a.0).cmp(&arrival_key(b.0)));
         let keywords = &dovecot_kw;
         let mut next = state.header.uidnext;
         for (base, (file, is_new)) in fresh {
@@ -832,5 +832,45 @@ impl Backend for Disk {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
         Self::scan(&dir, state)
+    }
+}
+
+/// The delivery time in a Maildir base name (`<secs>.M<micros>P<pid>...` or `<secs>.<...>`),
+/// as numbers, then the name: plain string order would put `M99999` after `M682796`.
+fn arrival_key(base: &str) -> (u64, u64, &str) {
+    let (secs, rest) = base.split_once('.').unwrap_or((base, ""));
+    let micros = rest
+        .strip_prefix('M')
+        .map(|r| {
+            r.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
+                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+            })
+        })
+        .unwrap_or(0);
+    (secs.parse().unwrap_or(u64::MAX), micros, base)
+}
+
+#[cfg(test)]
+mod arrival_tests {
+    use super::arrival_key;
+
+    #[test]
+    fn arrival_order_is_numeric() {
+        let mut names = vec![
+            "1700000000.M682796P1.h",
+            "1700000000.M99999P1.h",
+            "999999999.M5P1.h",
+            "1700000001.x",
+        ];
+        names.sort_by_key(|n| arrival_key(n));
+        assert_eq!(
+            names,
+            [
+                "999999999.M5P1.h",
+                "1700000000.M99999P1.h",
+                "1700000000.M682796P1.h",
+                "1700000001.x"
+            ]
+        );
     }
 }
