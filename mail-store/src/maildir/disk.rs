@@ -839,14 +839,11 @@ impl Backend for Disk {
 /// as numbers, then the name: plain string order would put `M99999` after `M682796`.
 fn arrival_key(base: &str) -> (u64, u64, &str) {
     let (secs, rest) = base.split_once('.').unwrap_or((base, ""));
-    let micros = rest
-        .strip_prefix('M')
-        .map(|r| {
-            r.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
-                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-            })
+    let micros = rest.strip_prefix('M').map_or(0, |r| {
+        r.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
         })
-        .unwrap_or(0);
+    });
     (secs.parse().unwrap_or(u64::MAX), micros, base)
 }
 
