@@ -224,14 +224,7 @@ impl<'a> Body<'a> {
     pub fn into_owned(self) -> Body<'static> {
         match self {
             Self::Single(p) => Body::Single(p.into_owned()),
-            Self::Multi(m) => Body::Multi(MultiPart {
-                parts: m.parts.into_iter().map(Body::into_owned).collect(),
-                subtype: m.subtype.into_owned(),
-                ext: m.ext.map(|e| MultiPartExt {
-                    params: own_params(e.params),
-                    more: e.more.map(ExtDisposition::into_owned),
-                }),
-            }),
+            Self::Multi(m) => Body::Multi(m.into_owned()),
         }
     }
 }
@@ -255,23 +248,27 @@ impl SinglePart<'_> {
             media_type: self.media_type.into_owned(),
             subtype: self.subtype.into_owned(),
             fields: self.fields.into_owned(),
-            specific: match self.specific {
-                SinglePartKind::Basic => SinglePartKind::Basic,
-                SinglePartKind::Text { lines } => SinglePartKind::Text { lines },
-                SinglePartKind::Message {
-                    envelope,
-                    body,
-                    lines,
-                } => SinglePartKind::Message {
-                    envelope: Box::new(envelope.into_owned()),
-                    body: Box::new(body.into_owned()),
-                    lines,
-                },
+            specific: self.specific.into_owned(),
+            ext: self.ext.map(SinglePartExt::into_owned),
+        }
+    }
+}
+
+impl SinglePartKind<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> SinglePartKind<'static> {
+        match self {
+            Self::Basic => SinglePartKind::Basic,
+            Self::Text { lines } => SinglePartKind::Text { lines },
+            Self::Message {
+                envelope,
+                body,
+                lines,
+            } => SinglePartKind::Message {
+                envelope: Box::new(envelope.into_owned()),
+                body: Box::new(body.into_owned()),
+                lines,
             },
-            ext: self.ext.map(|e| SinglePartExt {
-                md5: own(e.md5),
-                more: e.more.map(ExtDisposition::into_owned),
-            }),
         }
     }
 }
@@ -289,30 +286,87 @@ impl BodyFields<'_> {
     }
 }
 
+impl MultiPart<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> MultiPart<'static> {
+        MultiPart {
+            parts: self.parts.into_iter().map(Body::into_owned).collect(),
+            subtype: self.subtype.into_owned(),
+            ext: self.ext.map(MultiPartExt::into_owned),
+        }
+    }
+}
+
+impl SinglePartExt<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> SinglePartExt<'static> {
+        SinglePartExt {
+            md5: own(self.md5),
+            more: self.more.map(ExtDisposition::into_owned),
+        }
+    }
+}
+
+impl MultiPartExt<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> MultiPartExt<'static> {
+        MultiPartExt {
+            params: own_params(self.params),
+            more: self.more.map(ExtDisposition::into_owned),
+        }
+    }
+}
+
 impl ExtDisposition<'_> {
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> ExtDisposition<'static> {
         ExtDisposition {
-            disposition: self.disposition.map(|d| Disposition {
-                kind: d.kind.into_owned(),
-                params: own_params(d.params),
-            }),
-            more: self.more.map(|l| ExtLanguage {
-                language: match l.language {
-                    Language::Single(s) => Language::Single(own(s)),
-                    Language::List(v) => {
-                        Language::List(v.into_iter().map(IString::into_owned).collect())
-                    }
-                },
-                more: l.more.map(|loc| ExtLocation {
-                    location: own(loc.location),
-                    extensions: loc
-                        .extensions
-                        .into_iter()
-                        .map(BodyExtension::into_owned)
-                        .collect(),
-                }),
-            }),
+            disposition: self.disposition.map(Disposition::into_owned),
+            more: self.more.map(ExtLanguage::into_owned),
+        }
+    }
+}
+
+impl ExtLanguage<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> ExtLanguage<'static> {
+        ExtLanguage {
+            language: self.language.into_owned(),
+            more: self.more.map(ExtLocation::into_owned),
+        }
+    }
+}
+
+impl ExtLocation<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> ExtLocation<'static> {
+        ExtLocation {
+            location: own(self.location),
+            extensions: self
+                .extensions
+                .into_iter()
+                .map(BodyExtension::into_owned)
+                .collect(),
+        }
+    }
+}
+
+impl Disposition<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> Disposition<'static> {
+        Disposition {
+            kind: self.kind.into_owned(),
+            params: own_params(self.params),
+        }
+    }
+}
+
+impl Language<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> Language<'static> {
+        match self {
+            Self::Single(s) => Language::Single(own(s)),
+            Self::List(v) => Language::List(v.into_iter().map(IString::into_owned).collect()),
         }
     }
 }

@@ -309,25 +309,28 @@ pub struct Thread {
     pub children: Vec<Thread>,
 }
 
-fn own_ext(v: TaggedExtVal<'_>) -> TaggedExtVal<'static> {
-    match v {
-        TaggedExtVal::Number(n) => TaggedExtVal::Number(n),
-        TaggedExtVal::Set(s) => TaggedExtVal::Set(s),
-        TaggedExtVal::Comp(c) => TaggedExtVal::Comp(c.into_iter().map(own_comp).collect()),
-    }
-}
-
-fn own_comp(c: TaggedExtComp<'_>) -> TaggedExtComp<'static> {
-    match c {
-        TaggedExtComp::AString(a) => TaggedExtComp::AString(a.into_owned()),
-        TaggedExtComp::List(v) => TaggedExtComp::List(v.into_iter().map(own_comp).collect()),
-    }
-}
-
 impl TaggedExtVal<'_> {
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> TaggedExtVal<'static> {
-        own_ext(self)
+        match self {
+            Self::Number(n) => TaggedExtVal::Number(n),
+            Self::Set(s) => TaggedExtVal::Set(s),
+            Self::Comp(c) => {
+                TaggedExtVal::Comp(c.into_iter().map(TaggedExtComp::into_owned).collect())
+            }
+        }
+    }
+}
+
+impl TaggedExtComp<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> TaggedExtComp<'static> {
+        match self {
+            Self::AString(a) => TaggedExtComp::AString(a.into_owned()),
+            Self::List(v) => {
+                TaggedExtComp::List(v.into_iter().map(TaggedExtComp::into_owned).collect())
+            }
+        }
     }
 }
 
@@ -342,21 +345,25 @@ impl ListData<'_> {
                 .collect(),
             delimiter: self.delimiter,
             mailbox: self.mailbox.into_owned(),
-            extended: self.extended.map(|items| {
-                items
-                    .into_iter()
-                    .map(|i| match i {
-                        ListExtItem::ChildInfo(v) => {
-                            ListExtItem::ChildInfo(v.into_iter().map(AString::into_owned).collect())
-                        }
-                        ListExtItem::OldName(m) => ListExtItem::OldName(m.into_owned()),
-                        ListExtItem::Other { tag, value } => ListExtItem::Other {
-                            tag: tag.into_owned(),
-                            value: own_ext(value),
-                        },
-                    })
-                    .collect()
-            }),
+            extended: self
+                .extended
+                .map(|items| items.into_iter().map(ListExtItem::into_owned).collect()),
+        }
+    }
+}
+
+impl ListExtItem<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> ListExtItem<'static> {
+        match self {
+            Self::ChildInfo(v) => {
+                ListExtItem::ChildInfo(v.into_iter().map(AString::into_owned).collect())
+            }
+            Self::OldName(m) => ListExtItem::OldName(m.into_owned()),
+            Self::Other { tag, value } => ListExtItem::Other {
+                tag: tag.into_owned(),
+                value: value.into_owned(),
+            },
         }
     }
 }
@@ -370,31 +377,37 @@ impl ESearch<'_> {
             items: self
                 .items
                 .into_iter()
-                .map(|i| match i {
-                    ESearchItem::Min(n) => ESearchItem::Min(n),
-                    ESearchItem::Max(n) => ESearchItem::Max(n),
-                    ESearchItem::All(s) => ESearchItem::All(s),
-                    ESearchItem::Count(n) => ESearchItem::Count(n),
-                    ESearchItem::ModSeq(n) => ESearchItem::ModSeq(n),
-                    ESearchItem::Partial { range, results } => {
-                        ESearchItem::Partial { range, results }
-                    }
-                    ESearchItem::Other { name, value } => ESearchItem::Other {
-                        name: name.into_owned(),
-                        value: own_ext(value),
-                    },
-                })
+                .map(ESearchItem::into_owned)
                 .collect(),
         }
     }
 }
 
-fn own_descr(list: Vec<NamespaceDescr<'_>>) -> Vec<NamespaceDescr<'static>> {
-    list.into_iter()
-        .map(|d| NamespaceDescr {
-            prefix: d.prefix.into_owned(),
-            delimiter: d.delimiter,
-            extensions: d
+impl ESearchItem<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> ESearchItem<'static> {
+        match self {
+            Self::Min(n) => ESearchItem::Min(n),
+            Self::Max(n) => ESearchItem::Max(n),
+            Self::All(s) => ESearchItem::All(s),
+            Self::Count(n) => ESearchItem::Count(n),
+            Self::ModSeq(n) => ESearchItem::ModSeq(n),
+            Self::Partial { range, results } => ESearchItem::Partial { range, results },
+            Self::Other { name, value } => ESearchItem::Other {
+                name: name.into_owned(),
+                value: value.into_owned(),
+            },
+        }
+    }
+}
+
+impl NamespaceDescr<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> NamespaceDescr<'static> {
+        NamespaceDescr {
+            prefix: self.prefix.into_owned(),
+            delimiter: self.delimiter,
+            extensions: self
                 .extensions
                 .into_iter()
                 .map(|(k, v)| {
@@ -404,8 +417,12 @@ fn own_descr(list: Vec<NamespaceDescr<'_>>) -> Vec<NamespaceDescr<'static>> {
                     )
                 })
                 .collect(),
-        })
-        .collect()
+        }
+    }
+}
+
+fn own_descr(list: Vec<NamespaceDescr<'_>>) -> Vec<NamespaceDescr<'static>> {
+    list.into_iter().map(NamespaceDescr::into_owned).collect()
 }
 
 impl Namespaces<'_> {
@@ -419,17 +436,24 @@ impl Namespaces<'_> {
     }
 }
 
+impl ResourceName<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> ResourceName<'static> {
+        match self {
+            Self::Storage => ResourceName::Storage,
+            Self::Message => ResourceName::Message,
+            Self::Mailbox => ResourceName::Mailbox,
+            Self::AnnotationStorage => ResourceName::AnnotationStorage,
+            Self::Other(a) => ResourceName::Other(a.into_owned()),
+        }
+    }
+}
+
 impl QuotaResource<'_> {
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> QuotaResource<'static> {
         QuotaResource {
-            name: match self.name {
-                ResourceName::Storage => ResourceName::Storage,
-                ResourceName::Message => ResourceName::Message,
-                ResourceName::Mailbox => ResourceName::Mailbox,
-                ResourceName::AnnotationStorage => ResourceName::AnnotationStorage,
-                ResourceName::Other(a) => ResourceName::Other(a.into_owned()),
-            },
+            name: self.name.into_owned(),
             usage: self.usage,
             limit: self.limit,
         }
