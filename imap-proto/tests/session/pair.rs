@@ -246,3 +246,113 @@ fn failed_select_leaves_authenticated_state() {
     assert_eq!(p.client.state(), State::Authenticated);
     assert_eq!(p.server.connection_state(), State::Authenticated);
 }
+
+/// RFC 9051 §8's sample session through the pair: the client sends the RFC's commands, the
+/// server application answers with the RFC's responses, and the client sees them all, routed
+/// to the commands that caused them.
+#[test]
+fn rfc9051_section8_through_the_pair() {
+    use imap_proto::codec::{Leniency, ResponseOptions, decode_response};
+    use imap_proto::types::response::Response;
+
+    const HEADER: &str = "Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\r\nFrom: Terry Gray <gray@cac.washington.edu>\r\nSubject: IMAP4rev2 WG mtg summary and minutes\r\nTo: imap@cac.washington.edu\r\ncc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>\r\nMessage-Id: <B27397-0100000@cac.washington.edu>\r\nMIME-Version: 1.0\r\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\n";
+    let select = "* 18 EXISTS\r\n* OK [UIDVALIDITY 3857529045] UIDs valid\r\n* OK [UIDNEXT 4392] Predicted next UID\r\n* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n* LIST () \"/\" INBOX\r\n".to_owned();
+    let full = "* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"IMAP4rev2 WG mtg summary and minutes\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \"<B27397-0100000@cac.washington.edu>\") BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n".to_owned();
+    let header = format!(
+        "* 12 FETCH (BODY[HEADER] {{{}}}\r\n{HEADER})\r\n",
+        HEADER.len()
+    );
+    let store = "* 12 FETCH (FLAGS (\\Seen \\Deleted))\r\n".to_owned();
+    let opts = ResponseOptions {
+        lenient: Leniency::default(),
+        ..ResponseOptions::default()
+    };
+    let parse_all = |text: &str| -> Vec<Response<'static>> {
+        let mut input = text.as_bytes();
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            let (rest, r) = decode_response(input, &opts).unwrap();
+            out.push(r.into_owned());
+            input = rest;
+        }
+        out
+    };
+    let answers = [
+        parse_all(&select),
+        parse_all(&full),
+        parse_all(&header),
+        parse_all(&store),
+    ];
+
+    let mut p = Pair::plain();
+    p.send(login());
+    // The application answers each command with the RFC's responses.
+    let commands: [CommandBody<'static>; 4] = [
+        CommandBody::Select {
+            mailbox: Mailbox::inbox(),
+            params: vec![],
+        },
+        imap_proto::codec::parse_command(
+            b"a003 fetch 12 full\r\n",
+            &imap_proto::codec::CommandOptions::default(),
+        )
+        .unwrap()
+        .body
+        .into_owned(),
+        imap_proto::codec::parse_command(
+            b"a004 fetch 12 body[header]\r\n",
+            &imap_proto::codec::CommandOptions::default(),
+        )
+        .unwrap()
+        .body
+        .into_owned(),
+        imap_proto::codec::parse_command(
+            b"a005 store 12 +flags \\deleted\r\n",
+            &Default::default(),
+        )
+        .unwrap()
+        .body
+        .into_owned(),
+    ];
+    for (body, answer) in commands.into_iter().zip(&answers) {
+        let tag = p.client.send(body).unwrap();
+        // Move the command to the server, then answer by hand instead of through App.
+        let mut wire = Vec::new();
+        p.client.poll_transmit(&mut wire);
+        p.server.handle_input(p.now, &wire);
+        match p.server.poll_event() {
+            Some(imap_proto::session::server::Event::Command(_)) => {}
+            other => panic!("expected the command, got {other:?}"),
+        }
+        for r in answer {
+            p.server.send(r);
+        }
+        if p.server.connection_state() == State::Authenticated {
+            p.server.select((1..=18).collect()).unwrap();
+        }
+        p.server
+            .complete(StatusKind::Ok, None, "completed")
+            .unwrap();
+        p.run();
+        let routed: Vec<&Data<'static>> = p
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                CEvent::Data { tag: Some(t), data } if *t == tag => Some(data),
+                _ => None,
+            })
+            .collect();
+        let sent: Vec<&Data<'static>> = answer
+            .iter()
+            .filter_map(|r| match r {
+                Response::Data(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(routed, sent, "data for {tag}");
+        assert_eq!(p.completed(tag.as_str()), Some(StatusKind::Ok));
+    }
+    assert_eq!(p.client.state(), State::Selected);
+    let t = p.send(CommandBody::Logout);
+    assert_eq!(p.completed(&t), Some(StatusKind::Ok));
+}
