@@ -308,7 +308,7 @@ fn rfc9051_section8_through_the_pair() {
         .into_owned(),
         imap_proto::codec::parse_command(
             b"a005 store 12 +flags \\deleted\r\n",
-            &Default::default(),
+            &imap_proto::codec::CommandOptions::default(),
         )
         .unwrap()
         .body
