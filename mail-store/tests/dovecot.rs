@@ -311,7 +311,10 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
     // CI installs Dovecot and runs as root (.ci/run): there the test must run, not skip.
     let must_run = std::env::var_os("CI").is_some();
     if !have("dovecot") || !have("python3") {
-        assert!(!must_run, "dovecot or python3 missing under CI: .ci/run must install them");
+        assert!(
+            !must_run,
+            "dovecot or python3 missing under CI: .ci/run must install them"
+        );
         eprintln!("SKIPPED: dovecot or python3 not installed (apt-get install -y dovecot-imapd)");
         return;
     }
@@ -321,7 +324,10 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     if uid != "0" {
-        assert!(!must_run, "CI runs as root; the Dovecot test cannot run otherwise");
+        assert!(
+            !must_run,
+            "CI runs as root; the Dovecot test cannot run otherwise"
+        );
         eprintln!("SKIPPED: needs root to hand the Maildir to the dovecot user");
         return;
     }
