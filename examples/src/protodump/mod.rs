@@ -3,6 +3,9 @@
 //!
 //! ```text
 //! protodump smtp client|server [FILE]
+//! protodump imap client|server [FILE]
+//! protodump pop3 client [FILE]
+//! protodump pop3 server [FILE] --client CLIENTFILE
 //! ```
 //!
 //! The input (FILE, or stdin when FILE is absent or `-`) is read in chunks and fed to a
@@ -14,9 +17,12 @@
 //! or when the input cannot be read or the output written.
 //!
 //! Each protocol lives in its own module with its own argument parsing, so a protocol that
-//! needs both directions at once (`protodump pop3 server FILE --client CLIENTFILE`) can take
-//! extra arguments without touching the others.
+//! needs both directions at once (`protodump pop3 server FILE --client CLIENTFILE`: whether
+//! a `+OK` starts a multi-line body depends on the command it answers) can take extra
+//! arguments without touching the others.
 
+pub mod imap;
+pub mod pop3;
 pub mod smtp;
 
 use std::{
@@ -30,6 +36,9 @@ use std::{
 
 /// The usage text, printed with `--help` and after a usage error.
 pub const USAGE: &str = "usage: protodump smtp client|server [FILE]
+       protodump imap client|server [FILE]
+       protodump pop3 client [FILE]
+       protodump pop3 server [FILE] --client CLIENTFILE
 
 Decodes one direction of a session (FILE, or stdin when FILE is absent or '-'),
 writes every message re-encoded to stdout, and reports each message that does not
@@ -37,8 +46,13 @@ decode on stderr as 'error at byte N: <reason>'. The last line on stderr is
 'N messages, M errors'. Exit status: 0 without errors, 1 with errors, 2 for usage
 or I/O errors.
 
-  client   what a client sends: commands, DATA and BDAT payloads, SASL lines
-  server   what a server sends: replies
+  smtp client   commands, DATA and BDAT payloads, SASL lines
+  smtp server   replies
+  imap client   commands with their literals, DONE after IDLE, SASL lines
+  imap server   responses with their literals
+  pop3 client   commands, SASL lines
+  pop3 server   replies; CLIENTFILE holds the client's side of the same sessions,
+                which tells which replies are multi-line
 ";
 
 /// How many bytes the driver reads at a time.
@@ -325,6 +339,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
     let result = match args.next() {
         Some(p) if p == "smtp" => smtp::main(args),
+        Some(p) if p == "imap" => imap::main(args),
+        Some(p) if p == "pop3" => pop3::main(args),
         Some(p) => Err(UsageError(format!(
             "unknown protocol '{}'",
             p.to_string_lossy()
