@@ -1,5 +1,8 @@
-//! Thin drivers shared by the example binaries: sockets in, sans-IO sessions, files out.
+//! Thin drivers shared by the example binaries: sockets in, sans-IO sessions, `mail-store` out.
 #![forbid(unsafe_code)]
-pub mod maildir;
+pub mod imap_server;
+pub mod pop3_server;
 pub mod protodump;
+pub mod server;
 pub mod smtp_server;
+pub mod store_glue;

@@ -1,14 +1,10 @@
 //! The SMTP listener: sockets into `smtp_proto::session::server::Server`, messages into
-//! Maildir. No protocol rule lives here; this file only answers the session's decisions.
+//! `mail-store` (one delivery per message, one result per recipient, durable before the
+//! `250`). No protocol rule lives here; this file only answers the session's decisions.
 
-use std::{
-    collections::HashMap,
-    io,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Instant,
-};
+use std::{io, net::SocketAddr, sync::Arc, time::Instant};
+
+use mail_store::{MailStore, Recipient, StoreError, Upload};
 
 use smtp_proto::{
     ForwardPath, Reply, ReplyCode,
@@ -23,24 +19,8 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use crate::maildir::{self, Incoming};
-
-/// Who receives mail here.
-#[derive(Debug, Clone)]
-pub struct Directory {
-    /// Domains whose users are local (compared case-insensitively).
-    pub domains: Vec<String>,
-    /// User names and passwords.
-    pub users: HashMap<String, String>,
-    /// The user that receives mail for `<Postmaster>` and `postmaster@<local domain>`.
-    pub postmaster: String,
-}
-
-impl Directory {
-    fn is_local_domain(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
-    }
-}
+pub use crate::store_glue::Directory;
+use crate::store_glue::Store;
 
 /// Settings shared by every connection.
 #[derive(Debug)]
@@ -48,15 +28,17 @@ pub struct SmtpService {
     /// The session configuration.
     pub config: ServerConfig,
     /// Local users and domains.
-    pub directory: Directory,
-    /// Where Maildirs live.
-    pub data_dir: PathBuf,
+    pub directory: Arc<Directory>,
+    /// Where messages go.
+    pub store: Arc<Store>,
 }
 
 /// Accepts connections until the listener fails.
 pub async fn serve(listener: TcpListener, service: Arc<SmtpService>) -> io::Result<()> {
     loop {
         let (stream, peer) = listener.accept().await?;
+        // Replies are small writes answering small reads: do not wait to coalesce them.
+        let _ = stream.set_nodelay(true);
         let service = Arc::clone(&service);
         tokio::spawn(async move {
             if let Err(e) = handle_connection(stream, peer, &service).await {
@@ -69,12 +51,14 @@ pub async fn serve(listener: TcpListener, service: Arc<SmtpService>) -> io::Resu
 /// The state of the transaction the application keeps beside the session.
 #[derive(Default)]
 struct Transaction {
-    recipients: Vec<PathBuf>,
-    message: Option<Incoming>,
+    recipients: Vec<Recipient>,
+    message: Option<Upload>,
+    /// Writing the message failed: it is refused at the end, nothing half-delivered.
+    broken: bool,
 }
 
 enum Rcpt {
-    Local(PathBuf),
+    Local(Recipient),
     Refused(Reply<'static>),
 }
 
@@ -83,40 +67,41 @@ fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> 
     Reply::new(code, status, text.to_owned()).unwrap_or_else(|_| replies::ok())
 }
 
-fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> io::Result<Rcpt> {
+fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> Rcpt {
     let dir = &service.directory;
     let user = match to.mailbox() {
         None => dir.postmaster.clone(),
         Some(m) => {
             let Some(domain) = m.domain().domain() else {
-                return Ok(Rcpt::Refused(reply(
+                return Rcpt::Refused(reply(
                     ReplyCode::MAILBOX_UNAVAILABLE,
                     (5, 1, 2),
                     "Address literals are not local here",
-                )));
+                ));
             };
             if !dir.is_local_domain(domain.as_str()) {
-                return Ok(Rcpt::Refused(reply(
+                return Rcpt::Refused(reply(
                     ReplyCode::TRANSACTION_FAILED,
                     (5, 7, 1),
                     "Relay access denied",
-                )));
+                ));
             }
             let local = m.local_part().unquoted().to_lowercase();
             if local == "postmaster" {
                 dir.postmaster.clone()
-            } else if dir.users.contains_key(&local) {
-                local
             } else {
-                return Ok(Rcpt::Refused(reply(
-                    ReplyCode::MAILBOX_UNAVAILABLE,
-                    (5, 1, 1),
-                    "No such user here",
-                )));
+                local
             }
         }
     };
-    Ok(Rcpt::Local(maildir::maildir(&service.data_dir, &user)?))
+    match dir.account(&user) {
+        Some(account) => Rcpt::Local(Recipient::inbox(account)),
+        None => Rcpt::Refused(reply(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            (5, 1, 1),
+            "No such user here",
+        )),
+    }
 }
 
 async fn handle_connection(
@@ -129,7 +114,7 @@ async fn handle_connection(
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        drive(&mut server, &mut transaction, service)?;
+        drive(&mut server, &mut transaction, service).await?;
         server.poll_transmit(&mut out);
         if !out.is_empty() {
             stream.write_all(&out).await?;
@@ -152,117 +137,150 @@ async fn handle_connection(
             Some(Err(e)) => return Err(e),
         }
     }
-    if let Some(m) = transaction.message.take() {
-        m.discard();
-    }
+    // Dropping an unfinished upload removes its spool file.
+    drop(transaction);
     let _ = stream.shutdown().await;
     Ok(())
 }
 
+/// What an event asks of the application, detached from the session's input.
+enum Step {
+    Mail,
+    Rcpt(Rcpt),
+    DataStart,
+    MessageEnd(usize),
+    Reset,
+    Auth(bool),
+    Refuse(Reply<'static>),
+    Nothing,
+}
+
 /// Answers every event the session has.
-fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) -> io::Result<()> {
-    while let Some(event) = server.poll_event() {
-        match event {
-            Event::Mail { .. } => {
+async fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) -> io::Result<()> {
+    loop {
+        let step = match server.poll_event() {
+            None => return Ok(()),
+            Some(Event::Mail { .. }) => Step::Mail,
+            Some(Event::Rcpt { to, .. }) => Step::Rcpt(recipient(service, &to)),
+            Some(Event::DataStart) => Step::DataStart,
+            Some(Event::MessageData(data)) => {
+                if let Some(m) = &mut t.message
+                    && m.write(data).is_err()
+                {
+                    t.message = None;
+                    t.broken = true;
+                }
+                Step::Nothing
+            }
+            Some(Event::MessageEnd { replies: n, .. }) => Step::MessageEnd(n),
+            Some(Event::MessageAborted { .. } | Event::TransactionReset) => Step::Reset,
+            Some(Event::Auth { credentials, .. }) => Step::Auth(
+                service
+                    .directory
+                    .authenticate(
+                        credentials.authzid.as_deref(),
+                        &credentials.authcid,
+                        credentials.password.expose(),
+                    )
+                    .is_some(),
+            ),
+            Some(Event::AuthExchange { .. }) => Step::Refuse(replies::auth_failed()),
+            // Hello needs no answer; STARTTLS is not offered by this listener yet.
+            Some(_) => Step::Nothing,
+        };
+        match step {
+            Step::Mail => {
                 *t = Transaction::default();
                 accept(server)?;
             }
-            Event::Rcpt { to, .. } => match recipient(service, &to)? {
-                Rcpt::Local(dir) => {
-                    t.recipients.push(dir);
-                    accept(server)?;
-                }
-                Rcpt::Refused(r) => reject(server, r)?,
-            },
-            Event::DataStart => {
-                let spool = t.recipients.first().map(|d| d.join("tmp"));
-                match spool.map(|s| Incoming::create(&s, &service.config.hostname)) {
-                    Some(Ok(m)) => {
-                        t.message = Some(m);
-                        accept(server)?;
-                    }
-                    _ => reject(
-                        server,
-                        reply(
-                            ReplyCode::LOCAL_ERROR,
-                            (4, 3, 0),
-                            "Cannot store message now",
-                        ),
-                    )?,
-                }
+            Step::Rcpt(Rcpt::Local(r)) => {
+                t.recipients.push(r);
+                accept(server)?;
             }
-            Event::MessageData(data) => {
-                if let Some(m) = &mut t.message {
-                    if m.write(data).is_err() {
-                        // Reported at the end: the message is refused, nothing half-delivered.
-                        if let Some(m) = t.message.take() {
-                            m.discard();
-                        }
-                    }
-                }
+            Step::Rcpt(Rcpt::Refused(r)) | Step::Refuse(r) => reject(server, r)?,
+            Step::DataStart => {
+                t.message = Some(service.store.upload());
+                t.broken = false;
+                accept(server)?;
             }
-            Event::MessageEnd { replies: n, .. } => finish_message(server, t, service, n)?,
-            Event::MessageAborted { .. } | Event::TransactionReset => {
-                if let Some(m) = t.message.take() {
-                    m.discard();
-                }
-                t.recipients.clear();
-            }
-            Event::Auth { credentials, .. } => {
-                let ok = credentials
-                    .authzid
-                    .as_ref()
-                    .is_none_or(|z| *z == credentials.authcid)
-                    && service.directory.users.get(&credentials.authcid)
-                        == Some(credentials.password.expose());
-                if ok {
-                    accept(server)?;
-                } else {
-                    reject(server, replies::auth_failed())?;
-                }
-            }
-            Event::AuthExchange { .. } => reject(server, replies::auth_failed())?,
-            // Hello needs no answer; STARTTLS is not offered by this listener yet.
-            _ => {}
+            Step::MessageEnd(n) => finish_message(server, t, service, n).await?,
+            Step::Reset => *t = Transaction::default(),
+            Step::Auth(true) => accept(server)?,
+            Step::Auth(false) => reject(server, replies::auth_failed())?,
+            Step::Nothing => {}
         }
     }
-    Ok(())
 }
 
-/// The message is complete: make it durable, then acknowledge. A `250` goes out only for a
-/// recipient whose copy is fsynced.
-fn finish_message(
+/// The reply for a recipient whose copy could not be stored.
+fn failure(e: &StoreError) -> Reply<'static> {
+    match e {
+        StoreError::OverQuota(_) => reply(
+            ReplyCode::EXCEEDED_STORAGE,
+            (5, 2, 2),
+            "Mailbox full: over quota",
+        ),
+        StoreError::NoSuchAccount => reply(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            (5, 1, 1),
+            "No such user here",
+        ),
+        e if !e.is_temporary() => reply(
+            ReplyCode::TRANSACTION_FAILED,
+            (5, 3, 0),
+            "Message refused by the mail store",
+        ),
+        _ => reply(
+            ReplyCode::LOCAL_ERROR,
+            (4, 3, 0),
+            "Local error in processing; try again later",
+        ),
+    }
+}
+
+/// The message is complete: deliver it through the store, then acknowledge. A `250` goes
+/// out only for a recipient whose copy the store reports durable.
+async fn finish_message(
     server: &mut Server,
     t: &mut Transaction,
     service: &SmtpService,
     answers: usize,
 ) -> io::Result<()> {
-    let targets = std::mem::take(&mut t.recipients);
-    let results = match t.message.take() {
-        Some(m) => m
-            .deliver(&targets, &service.config.hostname)
-            .unwrap_or_else(|e| vec![Err(e)]),
-        None => vec![Err(io::Error::other("message could not be spooled"))],
+    let recipients = std::mem::take(&mut t.recipients);
+    let results: Vec<Result<(), Reply<'static>>> = match t.message.take() {
+        Some(m) if !t.broken => service
+            .store
+            .deliver(m, &recipients)
+            .await
+            .into_iter()
+            .map(|r| {
+                r.map(|_| ()).map_err(|e| {
+                    eprintln!("smtp delivery: {e}");
+                    failure(&e)
+                })
+            })
+            .collect(),
+        _ => vec![Err(failure(&StoreError::Io(io::Error::other(
+            "message could not be spooled",
+        ))))],
     };
-    let failed = || {
-        reply(
-            ReplyCode::LOCAL_ERROR,
-            (4, 3, 0),
-            "Local error in processing; try again later",
-        )
-    };
+    t.broken = false;
     if answers == 1 {
-        // SMTP: one answer for all; only positive if every copy is durable.
-        if results.len() == targets.len() && results.iter().all(Result::is_ok) {
-            accept(server)
-        } else {
-            reject(server, failed())
+        // SMTP: one answer for all. It can be positive only if every copy is durable; if
+        // some failed, the client retries the whole message (the durable copies repeat).
+        let first_error = results.iter().find_map(|r| r.as_ref().err().cloned());
+        match first_error {
+            None if results.len() == recipients.len() => accept(server),
+            None => reject(server, failure(&StoreError::WorkerGone)),
+            Some(r) => reject(server, r),
         }
     } else {
+        // LMTP: one answer per recipient, in RCPT order.
         for i in 0..answers {
             match results.get(i) {
-                Some(Ok(_)) => accept(server)?,
-                _ => reject(server, failed())?,
+                Some(Ok(())) => accept(server)?,
+                Some(Err(r)) => reject(server, r.clone())?,
+                None => reject(server, failure(&StoreError::WorkerGone))?,
             }
         }
         Ok(())
@@ -287,13 +305,4 @@ pub async fn spawn(addr: SocketAddr, service: Arc<SmtpService>) -> io::Result<So
         }
     });
     Ok(local)
-}
-
-/// Reads `<data-dir>/<user>/Maildir/new` (for tests and tools).
-pub fn new_messages(data_dir: &Path, user: &str) -> io::Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(data_dir.join(user).join("Maildir").join("new"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    v.sort();
-    Ok(v)
 }

@@ -3,21 +3,19 @@
 //! These need the clients installed; `.ci/run` installs them. A missing client fails the test
 //! rather than skipping it, so CI cannot pass without having run it.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::Command,
-    sync::Arc,
-};
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::Command, sync::Arc};
 
-use examples::smtp_server::{self, Directory, SmtpService};
-use smtp_proto::session::ServerConfig;
+use examples::{
+    server::{self, Options},
+    store_glue::{Directory, Store},
+};
+use mail_store::{AccountName, FetchQuery, MailStore, Session, UidSet, model::Content};
 
 struct TestServer {
     addr: SocketAddr,
     data_dir: PathBuf,
-    _runtime: tokio::runtime::Runtime,
+    store: Arc<Store>,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Drop for TestServer {
@@ -29,35 +27,45 @@ impl Drop for TestServer {
 fn start(name: &str) -> TestServer {
     let data_dir = std::env::temp_dir().join(format!("smtp-interop-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let service = Arc::new(SmtpService {
-        config: ServerConfig::new("mx.example.org"),
-        directory: Directory {
-            domains: vec!["example.org".into()],
-            users: HashMap::from([
-                ("alice".into(), "secret".into()),
-                ("bob".into(), "hunter2".into()),
-            ]),
-            postmaster: "alice".into(),
-        },
-        data_dir: data_dir.clone(),
-    });
-    let addr = runtime
-        .block_on(smtp_server::spawn("127.0.0.1:0".parse().unwrap(), service))
+    let running = runtime
+        .block_on(server::start(Options {
+            smtp: Some("127.0.0.1:0".parse().unwrap()),
+            imap: None,
+            pop3: None,
+            data_dir: data_dir.clone(),
+            hostname: "mx.example.org".into(),
+            directory: Directory {
+                domains: vec!["example.org".into()],
+                users: HashMap::from([
+                    ("alice".into(), "secret".into()),
+                    ("bob".into(), "hunter2".into()),
+                ]),
+                postmaster: "alice".into(),
+            },
+        }))
         .unwrap();
     TestServer {
-        addr,
+        addr: running.smtp.unwrap(),
         data_dir,
-        _runtime: runtime,
+        store: running.store,
+        runtime,
     }
 }
 
-fn messages(dir: &Path, user: &str) -> Vec<Vec<u8>> {
-    smtp_server::new_messages(dir, user)
-        .unwrap_or_default()
-        .iter()
-        .map(|p| std::fs::read(p).unwrap())
+/// The messages in `user`'s INBOX, read back through the store.
+fn messages(server: &TestServer, user: &str) -> Vec<Vec<u8>> {
+    let session = Session::new(AccountName::try_from(user).unwrap());
+    let query = FetchQuery {
+        content: Some(Content::Full),
+        ..FetchQuery::default()
+    };
+    server
+        .runtime
+        .block_on(server.store.fetch(&session, "INBOX", &UidSet::all(), query))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.content.unwrap())
         .collect()
 }
 
@@ -108,7 +116,7 @@ fn swaks_delivers_plain_and_pipelined() {
         if extra.contains(&"--pipeline") {
             assert!(log.contains("PIPELINING"), "{log}");
         }
-        let got = messages(&server.data_dir, "alice");
+        let got = messages(&server, "alice");
         assert_eq!(got.len(), i + 1);
         let text = String::from_utf8(
             got.iter()
@@ -140,7 +148,7 @@ fn swaks_relay_and_unknown_user_are_refused() {
     );
     assert!(!ok);
     assert!(log.contains("550 5.1.1"), "{log}");
-    assert!(messages(&server.data_dir, "alice").is_empty());
+    assert!(messages(&server, "alice").is_empty());
 }
 
 #[test]
@@ -162,8 +170,8 @@ s.quit()
         run(Command::new("python3").args(["-c", script, &server.addr.port().to_string()]));
     assert!(ok, "smtplib failed:\n{log}");
     let expected: &[u8] = b"From: a@remote.example\r\nTo: alice@example.org, bob@example.org\r\nSubject: py\r\n\r\n.\r\n..\r\nline with 8bit \xc3\xa9\r\n.end\r\n";
-    let alice = messages(&server.data_dir, "alice");
-    let bob = messages(&server.data_dir, "bob");
+    let alice = messages(&server, "alice");
+    let bob = messages(&server, "bob");
     assert_eq!(bob, [expected.to_vec()]);
     assert!(alice.contains(&expected.to_vec()));
     assert!(
@@ -188,7 +196,7 @@ fn curl_uploads_a_message() {
         .args(["--upload-file", msg.to_str().unwrap()]));
     assert!(ok, "curl failed:\n{log}");
     assert_eq!(
-        messages(&server.data_dir, "alice"),
+        messages(&server, "alice"),
         [b"Subject: curl\r\n\r\nvia curl\r\n".to_vec()]
     );
 }

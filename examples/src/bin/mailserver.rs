@@ -1,30 +1,46 @@
-//! The mail server: SMTP on 127.0.0.1:2525 by default, delivering into Maildirs under
-//! `./mail-data`.
+//! The mail server: SMTP on 127.0.0.1:2525, IMAP on 127.0.0.1:2143 and POP3 on
+//! 127.0.0.1:2110 by default, all on one `mail-store` Maildir store under `./mail-data`.
 //!
 //! ```text
-//! mailserver [--smtp ADDR|none] [--data-dir DIR] [--hostname NAME]
-//!            [--domain DOMAIN]... [--user NAME:PASSWORD]...
+//! mailserver [--smtp ADDR|none] [--imap ADDR|none] [--pop3 ADDR|none] [--data-dir DIR]
+//!            [--hostname NAME] [--domain DOMAIN]... [--user NAME:PASSWORD]...
 //! ```
 
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::ExitCode};
 
-use examples::smtp_server::{self, Directory, SmtpService};
-use smtp_proto::session::ServerConfig;
+use examples::{
+    server::{self, Options as ServerOptions},
+    store_glue::Directory,
+};
 
 struct Options {
     smtp: Option<SocketAddr>,
+    imap: Option<SocketAddr>,
+    pop3: Option<SocketAddr>,
     data_dir: PathBuf,
     hostname: String,
     domains: Vec<String>,
     users: Vec<(String, String)>,
 }
 
-const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--data-dir DIR] [--hostname NAME] \
+const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--imap ADDR|none] \
+                     [--pop3 ADDR|none] [--data-dir DIR] [--hostname NAME] \
                      [--domain DOMAIN]... [--user NAME:PASSWORD]...";
+
+/// `ADDR` or `none`.
+fn listen_addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
+    if v == "none" {
+        Ok(None)
+    } else {
+        v.parse().map(Some).map_err(|e| format!("{flag} {v}: {e}"))
+    }
+}
 
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
         smtp: Some(SocketAddr::from(([127, 0, 0, 1], 2525))),
+        imap: Some(SocketAddr::from(([127, 0, 0, 1], 2143))),
+        pop3: Some(SocketAddr::from(([127, 0, 0, 1], 2110))),
         data_dir: PathBuf::from("./mail-data"),
         hostname: "localhost".to_owned(),
         domains: Vec::new(),
@@ -37,14 +53,9 @@ fn parse_args() -> Result<Options, String> {
                 .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
         };
         match flag.as_str() {
-            "--smtp" => {
-                let v = value()?;
-                o.smtp = if v == "none" {
-                    None
-                } else {
-                    Some(v.parse().map_err(|e| format!("--smtp {v}: {e}"))?)
-                };
-            }
+            "--smtp" => o.smtp = listen_addr(&flag, &value()?)?,
+            "--imap" => o.imap = listen_addr(&flag, &value()?)?,
+            "--pop3" => o.pop3 = listen_addr(&flag, &value()?)?,
             "--data-dir" => o.data_dir = PathBuf::from(value()?),
             "--hostname" => o.hostname = value()?,
             "--domain" => o.domains.push(value()?.to_lowercase()),
@@ -97,25 +108,31 @@ async fn main() -> ExitCode {
         postmaster: o.users[0].0.clone(),
         users: o.users.into_iter().collect::<HashMap<_, _>>(),
     };
-    if let Err(e) = std::fs::create_dir_all(&o.data_dir) {
-        eprintln!("cannot create {}: {e}", o.data_dir.display());
-        return ExitCode::FAILURE;
-    }
-    let service = Arc::new(SmtpService {
-        config: ServerConfig::new(o.hostname.clone()),
-        directory,
+    let running = match server::start(ServerOptions {
+        smtp: o.smtp,
+        imap: o.imap,
+        pop3: o.pop3,
         data_dir: o.data_dir.clone(),
-    });
-    if let Some(addr) = o.smtp {
-        match smtp_server::spawn(addr, service).await {
-            Ok(local) => println!(
-                "smtp listening on {local}, delivering to {}",
-                o.data_dir.display()
-            ),
-            Err(e) => {
-                eprintln!("cannot listen on {addr}: {e}");
-                return ExitCode::FAILURE;
-            }
+        hostname: o.hostname,
+        directory,
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("mail store: {}", o.data_dir.display());
+    for (what, addr) in [
+        ("smtp", running.smtp),
+        ("imap", running.imap),
+        ("pop3", running.pop3),
+    ] {
+        match addr {
+            Some(a) => println!("{what} listening on {a}"),
+            None => println!("{what} off"),
         }
     }
     match tokio::signal::ctrl_c().await {

@@ -1,0 +1,285 @@
+//! Between `mail-store`'s protocol-neutral values and `imap-proto`'s wire types: flags,
+//! dates, ENVELOPE, BODYSTRUCTURE and error codes.
+
+use std::borrow::Cow;
+
+use imap_proto::types::{
+    body::{
+        Body, BodyFields, BodyParams, Disposition as ImapDisposition, ExtDisposition, ExtLanguage,
+        ExtLocation, Language, MultiPart, MultiPartExt, SinglePart, SinglePartExt, SinglePartKind,
+    },
+    core::{Atom, IString, NString},
+    datetime::DateTime,
+    envelope::{Address, Envelope as ImapEnvelope},
+    flag::{Flag as ImapFlag, MailboxAttr},
+    response_code::ResponseCode,
+};
+use mail_store::{
+    Flag, Flags, InternalDate, Keyword, SpecialUse, StoreError,
+    mime::{BodyKind, BodyStructure, Envelope, EnvelopeAddress},
+};
+
+/// A message's flags as IMAP writes them (`\Recent` for messages this session claimed).
+pub(crate) fn imap_flags(flags: &Flags, recent: bool) -> Vec<ImapFlag<'static>> {
+    let mut out: Vec<ImapFlag<'static>> = flags
+        .system()
+        .map(|f| match f {
+            Flag::Seen => ImapFlag::Seen,
+            Flag::Answered => ImapFlag::Answered,
+            Flag::Flagged => ImapFlag::Flagged,
+            Flag::Deleted => ImapFlag::Deleted,
+            Flag::Draft => ImapFlag::Draft,
+        })
+        .collect();
+    out.extend(
+        flags
+            .keywords()
+            .iter()
+            .filter_map(|k| Atom::new(k.as_str().to_owned()).ok())
+            .map(ImapFlag::Keyword),
+    );
+    if recent {
+        out.push(ImapFlag::Recent);
+    }
+    out
+}
+
+/// The flags a client asked to store or append. `\Recent`, `\*` and unknown backslash
+/// flags cannot be stored.
+pub(crate) fn store_flags(flags: &[ImapFlag<'_>]) -> Result<Flags, String> {
+    let mut out = Flags::new();
+    for f in flags {
+        match f {
+            ImapFlag::Seen => out.insert(Flag::Seen),
+            ImapFlag::Answered => out.insert(Flag::Answered),
+            ImapFlag::Flagged => out.insert(Flag::Flagged),
+            ImapFlag::Deleted => out.insert(Flag::Deleted),
+            ImapFlag::Draft => out.insert(Flag::Draft),
+            ImapFlag::Keyword(k) => out.insert_keyword(
+                Keyword::try_from(k.as_str()).map_err(|_| format!("Invalid keyword {k}"))?,
+            ),
+            other => return Err(format!("Cannot store {other}")),
+        }
+    }
+    Ok(out)
+}
+
+/// The flags a mailbox knows: the system flags and the keywords in use.
+pub(crate) fn mailbox_flags(keywords: &[Keyword]) -> Vec<ImapFlag<'static>> {
+    let mut flags = vec![
+        ImapFlag::Answered,
+        ImapFlag::Flagged,
+        ImapFlag::Deleted,
+        ImapFlag::Seen,
+        ImapFlag::Draft,
+    ];
+    flags.extend(
+        keywords
+            .iter()
+            .filter_map(|k| Atom::new(k.as_str().to_owned()).ok())
+            .map(ImapFlag::Keyword),
+    );
+    flags
+}
+
+/// An internal date in the zone it was given in.
+pub(crate) fn date_time(d: InternalDate) -> Option<DateTime> {
+    let zone = d.offset_minutes;
+    let local = DateTime::from_unix_timestamp(d.timestamp + i64::from(zone) * 60)?;
+    let (h, m, s) = local.time();
+    DateTime::new(local.date(), h, m, s, zone)
+        .ok()
+        .or_else(|| DateTime::from_unix_timestamp(d.timestamp))
+}
+
+/// APPEND's date.
+pub(crate) fn internal_date(d: DateTime) -> InternalDate {
+    InternalDate {
+        timestamp: d.unix_timestamp(),
+        offset_minutes: d.zone_minutes(),
+    }
+}
+
+/// A string value, quoted or as a literal; `None` for what cannot be sent.
+pub(crate) fn istring(s: impl Into<Vec<u8>>) -> Option<IString<'static>> {
+    let bytes = s.into();
+    IString::from_bytes(bytes.clone()).ok().or_else(|| {
+        // A NUL cannot be sent in a string (only in BINARY's literal8); Dovecot sends 0x80.
+        let cleaned: Vec<u8> = bytes
+            .into_iter()
+            .map(|b| if b == 0 { 0x80 } else { b })
+            .collect();
+        IString::from_bytes(cleaned).ok()
+    })
+}
+
+fn nstring(s: Option<&str>) -> NString<'static> {
+    s.and_then(|s| istring(s.as_bytes()))
+}
+
+fn address(a: &EnvelopeAddress) -> Address<'static> {
+    Address {
+        name: nstring(a.name.as_deref()),
+        adl: nstring(a.adl.as_deref()),
+        mailbox: nstring(a.mailbox.as_deref()),
+        host: nstring(a.host.as_deref()),
+    }
+}
+
+fn addresses(list: &[EnvelopeAddress]) -> Vec<Address<'static>> {
+    list.iter().map(address).collect()
+}
+
+/// ENVELOPE.
+pub(crate) fn envelope(e: &Envelope) -> ImapEnvelope<'static> {
+    ImapEnvelope {
+        date: nstring(e.date.as_deref()),
+        subject: nstring(e.subject.as_deref()),
+        from: addresses(&e.from),
+        sender: addresses(&e.sender),
+        reply_to: addresses(&e.reply_to),
+        to: addresses(&e.to),
+        cc: addresses(&e.cc),
+        bcc: addresses(&e.bcc),
+        in_reply_to: nstring(e.in_reply_to.as_deref()),
+        message_id: nstring(e.message_id.as_deref()),
+    }
+}
+
+fn params(list: &[(String, String)]) -> BodyParams<'static> {
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        list.iter()
+            .filter_map(|(k, v)| Some((istring(k.as_bytes())?, istring(v.as_bytes()))))
+            .collect(),
+    )
+}
+
+fn plain(s: &str) -> IString<'static> {
+    istring(s.as_bytes()).unwrap_or(IString::Quoted(Cow::Borrowed("")))
+}
+
+/// The extension data shared by single parts and multiparts: disposition, language,
+/// location (always written out, as Dovecot does).
+fn ext_disposition(b: &BodyStructure) -> ExtDisposition<'static> {
+    let language = match b.language.as_slice() {
+        [] => Language::Single(None),
+        [one] => Language::Single(istring(one.as_bytes())),
+        many => Language::List(many.iter().map(|l| plain(l)).collect()),
+    };
+    ExtDisposition {
+        disposition: b.disposition.as_ref().map(|d| ImapDisposition {
+            kind: plain(&d.value),
+            params: params(&d.params),
+        }),
+        more: Some(ExtLanguage {
+            language,
+            more: Some(ExtLocation {
+                location: nstring(b.location.as_deref()),
+                extensions: Vec::new(),
+            }),
+        }),
+    }
+}
+
+/// BODYSTRUCTURE (`extended`) or BODY.
+pub(crate) fn body(b: &BodyStructure, extended: bool) -> Body<'static> {
+    if let BodyKind::Multipart(children) = &b.kind
+        && !children.is_empty()
+    {
+        return Body::Multi(MultiPart {
+            parts: children.iter().map(|c| body(c, extended)).collect(),
+            subtype: plain(&b.subtype),
+            ext: extended.then(|| MultiPartExt {
+                params: params(&b.params),
+                more: Some(ext_disposition(b)),
+            }),
+        });
+    }
+    let lines = b.lines.unwrap_or(0);
+    let specific = match &b.kind {
+        BodyKind::Text => SinglePartKind::Text { lines },
+        BodyKind::Message {
+            envelope: env,
+            body: inner,
+        } => SinglePartKind::Message {
+            envelope: Box::new(envelope(env)),
+            body: Box::new(body(inner, extended)),
+            lines,
+        },
+        BodyKind::Basic | BodyKind::Multipart(_) => SinglePartKind::Basic,
+    };
+    Body::Single(SinglePart {
+        media_type: plain(&b.media_type),
+        subtype: plain(&b.subtype),
+        fields: BodyFields {
+            params: params(&b.params),
+            id: nstring(b.id.as_deref()),
+            description: nstring(b.description.as_deref()),
+            encoding: Some(plain(&b.encoding)),
+            octets: u32::try_from(b.size).unwrap_or(u32::MAX),
+        },
+        specific,
+        ext: extended.then(|| SinglePartExt {
+            md5: nstring(b.md5.as_deref()),
+            more: Some(ext_disposition(b)),
+        }),
+    })
+}
+
+/// The LIST attribute of a special-use role.
+pub(crate) fn special_use_attr(u: SpecialUse) -> MailboxAttr<'static> {
+    match u {
+        SpecialUse::All => MailboxAttr::All,
+        SpecialUse::Archive => MailboxAttr::Archive,
+        SpecialUse::Drafts => MailboxAttr::Drafts,
+        SpecialUse::Flagged => MailboxAttr::Flagged,
+        SpecialUse::Junk => MailboxAttr::Junk,
+        SpecialUse::Sent => MailboxAttr::Sent,
+        SpecialUse::Trash => MailboxAttr::Trash,
+    }
+}
+
+/// The special-use role of a CREATE's `USE` attribute.
+pub(crate) fn special_use(a: &MailboxAttr<'_>) -> Option<SpecialUse> {
+    Some(match a {
+        MailboxAttr::All => SpecialUse::All,
+        MailboxAttr::Archive => SpecialUse::Archive,
+        MailboxAttr::Drafts => SpecialUse::Drafts,
+        MailboxAttr::Flagged => SpecialUse::Flagged,
+        MailboxAttr::Junk => SpecialUse::Junk,
+        MailboxAttr::Sent => SpecialUse::Sent,
+        MailboxAttr::Trash => SpecialUse::Trash,
+        _ => return None,
+    })
+}
+
+/// The response code and text of a `NO` for a store error (RFC 5530 codes).
+pub(crate) fn error_code(e: &StoreError) -> (Option<ResponseCode<'static>>, String) {
+    let code = match e {
+        StoreError::NoSuchMailbox(_) => Some(ResponseCode::NonExistent),
+        StoreError::MailboxExists(_) => Some(ResponseCode::AlreadyExists),
+        StoreError::HasChildren(_) => Some(ResponseCode::HasChildren),
+        StoreError::InUse => Some(ResponseCode::InUse),
+        StoreError::OverQuota(_) => Some(ResponseCode::OverQuota),
+        StoreError::NotAllowed(_) | StoreError::InvalidName(_) => Some(ResponseCode::Cannot),
+        StoreError::UidValidityChanged => Some(ResponseCode::ExpungeIssued),
+        StoreError::Corrupt(_) => Some(ResponseCode::Corruption),
+        StoreError::Io(_) | StoreError::WorkerGone => Some(ResponseCode::ServerBug),
+        _ => None,
+    };
+    let text = match e {
+        // Internal details go to the log, not to the client.
+        StoreError::Io(_) | StoreError::WorkerGone | StoreError::Corrupt(_) => {
+            "Internal error; try again later".to_owned()
+        }
+        e => {
+            let mut t = e.to_string();
+            t.retain(|c| !c.is_control());
+            t
+        }
+    };
+    (code, text)
+}

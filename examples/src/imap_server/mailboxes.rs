@@ -1,0 +1,527 @@
+//! Commands on mailboxes: SELECT/EXAMINE, LIST/LSUB, CREATE, DELETE, RENAME,
+//! (UN)SUBSCRIBE, STATUS, APPEND and QUOTA.
+
+use std::{collections::BTreeMap, io};
+
+use imap_proto::{
+    session::view::Update,
+    types::{
+        command::{AppendMessage, ListMailbox, ListReturnOpt, ListSelectOpt, SelectParam},
+        core::AString,
+        flag::{Flag as ImapFlag, MailboxAttr},
+        mailbox::Mailbox,
+        response::Data,
+        response_code::ResponseCode,
+        response_data::{ListData, ListExtItem, QuotaResource, ResourceName, StatusItem},
+        sequence::SequenceSet,
+        status::StatusAttr,
+    },
+};
+use mail_store::{
+    AppendItem, FetchQuery, Flag, ListScope, MailStore, MailboxInfo, QuotaResourceName, StoreError,
+    UidSet,
+};
+
+use super::{Conn, Selected, convert};
+
+/// The name as the store keys it: `INBOX` (and its children's first level) in upper case.
+pub(super) fn canonical(name: &str, delimiter: char) -> String {
+    let first_end = name.find(delimiter).unwrap_or(name.len());
+    if name[..first_end].eq_ignore_ascii_case("INBOX") {
+        format!("INBOX{}", &name[first_end..])
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The STATUS items asked for; `None` for an attribute this server does not report.
+fn status_items(s: &mail_store::Status, attrs: &[StatusAttr]) -> Option<Vec<StatusItem<'static>>> {
+    attrs
+        .iter()
+        .map(|a| {
+            Some(match a {
+                StatusAttr::Messages => StatusItem::Messages(s.messages),
+                StatusAttr::UidNext => StatusItem::UidNext(s.uidnext.get()),
+                StatusAttr::UidValidity => StatusItem::UidValidity(s.uidvalidity.get()),
+                StatusAttr::Unseen => StatusItem::Unseen(s.unseen),
+                StatusAttr::Deleted => StatusItem::Deleted(s.deleted),
+                StatusAttr::Size => StatusItem::Size(s.size),
+                StatusAttr::Recent => StatusItem::Recent(s.recent),
+                StatusAttr::HighestModSeq => StatusItem::HighestModSeq(s.highest_modseq.get()),
+                StatusAttr::AppendLimit => StatusItem::AppendLimit(None),
+                StatusAttr::MailboxId | StatusAttr::DeletedStorage => return None,
+            })
+        })
+        .collect()
+}
+
+impl Conn<'_> {
+    fn delimiter(&self) -> char {
+        self.service.store.hierarchy_delimiter()
+    }
+
+    /// SELECT (or EXAMINE): the client's view of the mailbox, and a subscription to the
+    /// changes other sessions make to it.
+    pub(super) async fn select(
+        &mut self,
+        mailbox: Mailbox<'static>,
+        params: &[SelectParam],
+        read_only: bool,
+    ) -> io::Result<()> {
+        // Whatever happens, the mailbox selected before is closed (RFC 9051 §6.3.2).
+        self.selected = None;
+        if params.iter().any(|p| matches!(p, SelectParam::QResync(_))) {
+            return self.bad("QRESYNC is not supported");
+        }
+        if params.contains(&SelectParam::CondStore) {
+            self.condstore = true;
+        }
+        let session = self.session()?;
+        let store = &self.service.store;
+        let name = canonical(mailbox.name(), self.delimiter());
+        // Subscribe first: a change racing with the snapshot below arrives as an update the
+        // view ignores if it already holds it.
+        let sub = match store.watch(&session, &name).await {
+            Ok(s) => s,
+            Err(e) => return self.fail(&e),
+        };
+        let messages = match store
+            .fetch(&session, &name, &UidSet::all(), FetchQuery::meta())
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => return self.fail(&e),
+        };
+        let status = match store.status(&session, &name).await {
+            Ok(s) => s,
+            Err(e) => return self.fail(&e),
+        };
+        // IMAP4rev1 \Recent: SELECT claims it; EXAMINE must not (RFC 3501 §6.3.2).
+        let (recent, recent_count) = if read_only {
+            (Vec::new(), status.recent)
+        } else {
+            match store.take_recent(&session, &name).await {
+                Ok(uids) => {
+                    let mut v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+                    v.sort_unstable();
+                    let n = u32::try_from(v.len()).unwrap_or(u32::MAX);
+                    (v, n)
+                }
+                Err(e) => return self.fail(&e),
+            }
+        };
+        let uids: Vec<u32> = messages.iter().map(|m| m.uid.get()).collect();
+        self.server.select(uids.clone()).map_err(super::api)?;
+        let flags = convert::mailbox_flags(&status.keywords);
+        self.server.send_data(Data::Flags(flags.clone()));
+        self.server
+            .send_data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
+        self.server.send_data(Data::Recent(recent_count));
+        if let Some(i) = messages.iter().position(|m| !m.flags.contains(Flag::Seen)) {
+            let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            self.untagged_ok(ResponseCode::Unseen(seq), "First unseen");
+        }
+        let permanent = if read_only {
+            Vec::new()
+        } else {
+            let mut p = flags;
+            if status.new_keywords_allowed {
+                p.push(ImapFlag::Wildcard);
+            }
+            p
+        };
+        self.untagged_ok(ResponseCode::PermanentFlags(permanent), "Flags permitted");
+        self.untagged_ok(
+            ResponseCode::UidValidity(status.uidvalidity.get()),
+            "UIDs valid",
+        );
+        self.untagged_ok(
+            ResponseCode::UidNext(status.uidnext.get()),
+            "Predicted next UID",
+        );
+        self.untagged_ok(
+            ResponseCode::HighestModSeq(status.highest_modseq.get()),
+            "Highest",
+        );
+        self.selected = Some(Selected {
+            name,
+            read_only,
+            sub,
+            recent,
+        });
+        if read_only {
+            self.ok(Some(ResponseCode::ReadOnly), "EXAMINE completed")
+        } else {
+            self.ok(Some(ResponseCode::ReadWrite), "SELECT completed")
+        }
+    }
+
+    pub(super) async fn create(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        special_use: Option<&[MailboxAttr<'_>]>,
+    ) -> io::Result<()> {
+        let session = self.session()?;
+        let d = self.delimiter();
+        // A trailing delimiter says the name will have children (RFC 9051 §6.3.4).
+        let name = mailbox.name().trim_end_matches(d);
+        let role = match special_use {
+            None | Some([]) => None,
+            Some([one]) => match convert::special_use(one) {
+                Some(u) => Some(u),
+                None => return self.no(Some(ResponseCode::UseAttr), "Not a special-use attribute"),
+            },
+            Some(_) => return self.no(Some(ResponseCode::UseAttr), "One special use per mailbox"),
+        };
+        match self
+            .service
+            .store
+            .create_mailbox(&session, name, role)
+            .await
+        {
+            Ok(()) => self.ok(None, "CREATE completed"),
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    pub(super) async fn delete(&mut self, mailbox: &Mailbox<'_>) -> io::Result<()> {
+        let session = self.session()?;
+        match self
+            .service
+            .store
+            .delete_mailbox(&session, mailbox.name())
+            .await
+        {
+            Ok(()) => self.ok(None, "DELETE completed"),
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    pub(super) async fn rename(&mut self, from: &Mailbox<'_>, to: &Mailbox<'_>) -> io::Result<()> {
+        let session = self.session()?;
+        let d = self.delimiter();
+        let store = &self.service.store;
+        if let Err(e) = store.rename_mailbox(&session, from.name(), to.name()).await {
+            return self.fail(&e);
+        }
+        // Renaming the selected mailbox: follow it (our own change is not echoed to us).
+        let from = canonical(from.name(), d);
+        let renamed_selected = self
+            .selected
+            .as_ref()
+            .is_some_and(|s| s.name == from && from != "INBOX");
+        if renamed_selected {
+            let to = canonical(to.name(), d);
+            match store.watch(&session, &to).await {
+                Ok(sub) => {
+                    if let Some(s) = &mut self.selected {
+                        s.name = to;
+                        s.sub = sub;
+                    }
+                }
+                Err(e) => eprintln!("imap: following the renamed mailbox {to}: {e}"),
+            }
+        }
+        self.ok(None, "RENAME completed")
+    }
+
+    pub(super) async fn subscribe(&mut self, mailbox: &Mailbox<'_>, on: bool) -> io::Result<()> {
+        let session = self.session()?;
+        let store = &self.service.store;
+        let result = if on {
+            store.subscribe(&session, mailbox.name()).await
+        } else {
+            store.unsubscribe(&session, mailbox.name()).await
+        };
+        match result {
+            Ok(()) if on => self.ok(None, "SUBSCRIBE completed"),
+            Ok(()) => self.ok(None, "UNSUBSCRIBE completed"),
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    fn list_data(
+        &self,
+        info: &MailboxInfo,
+        extended: bool,
+        subscribed: bool,
+        childinfo: bool,
+    ) -> Option<ListData<'static>> {
+        let mut attributes = Vec::new();
+        if !info.exists {
+            attributes.push(if extended {
+                MailboxAttr::NonExistent
+            } else {
+                MailboxAttr::NoSelect
+            });
+        }
+        attributes.push(if info.has_children {
+            MailboxAttr::HasChildren
+        } else {
+            MailboxAttr::HasNoChildren
+        });
+        if subscribed && info.subscribed {
+            attributes.push(MailboxAttr::Subscribed);
+        }
+        if let Some(u) = info.special_use {
+            attributes.push(convert::special_use_attr(u));
+        }
+        let extended = childinfo.then(|| {
+            vec![ListExtItem::ChildInfo(
+                AString::try_from("SUBSCRIBED").into_iter().collect(),
+            )]
+        });
+        Some(ListData {
+            attributes,
+            delimiter: Some(self.delimiter()),
+            mailbox: Mailbox::new(info.name.clone()).ok()?,
+            extended,
+        })
+    }
+
+    /// LIST, with the LIST-EXTENDED selection (SUBSCRIBED, SPECIAL-USE, RECURSIVEMATCH)
+    /// and return options (SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS).
+    pub(super) async fn list(
+        &mut self,
+        selection: Vec<ListSelectOpt>,
+        reference: &Mailbox<'_>,
+        patterns: &[ListMailbox<'_>],
+        return_opts: Option<Vec<ListReturnOpt>>,
+    ) -> io::Result<()> {
+        let session = self.session()?;
+        let d = self.delimiter();
+        let extended = !selection.is_empty() || return_opts.is_some() || patterns.len() > 1;
+        let ret = return_opts.unwrap_or_default();
+        let by_subscription = selection.contains(&ListSelectOpt::Subscribed);
+        let by_special_use = selection.contains(&ListSelectOpt::SpecialUse);
+        let recursive = selection.contains(&ListSelectOpt::RecursiveMatch);
+        if recursive && !by_subscription && !by_special_use {
+            return self.bad("RECURSIVEMATCH needs another selection option");
+        }
+        let show_subscribed = by_subscription || ret.contains(&ListReturnOpt::Subscribed);
+        let status_attrs = ret.iter().find_map(|r| match r {
+            ListReturnOpt::Status(a) => Some(a.clone()),
+            _ => None,
+        });
+        if let [only] = patterns
+            && only.as_bytes().is_empty()
+        {
+            // The hierarchy delimiter and the root of the reference (RFC 9051 §6.3.9).
+            if let Ok(root) = Mailbox::new("") {
+                self.server.send_data(Data::List(ListData {
+                    attributes: vec![MailboxAttr::NoSelect],
+                    delimiter: Some(d),
+                    mailbox: root,
+                    extended: None,
+                }));
+            }
+            return self.ok(None, "LIST completed");
+        }
+        let store = &self.service.store;
+        let scope = if by_subscription {
+            ListScope::Subscribed
+        } else {
+            ListScope::All
+        };
+        let mut found: BTreeMap<String, (MailboxInfo, bool)> = BTreeMap::new();
+        for p in patterns {
+            let pattern = format!("{}{}", reference.name(), p.to_name(false));
+            let infos = match store.list(&session, &pattern, scope).await {
+                Ok(v) => v,
+                Err(e) => return self.fail(&e),
+            };
+            for i in infos {
+                found.insert(i.name.clone(), (i, false));
+            }
+            if recursive && by_subscription {
+                // Parents that are not subscribed but have subscribed children.
+                let all = store.list(&session, &pattern, ListScope::All).await;
+                let subscribed = store.list(&session, "*", ListScope::Subscribed).await;
+                let (Ok(all), Ok(subscribed)) = (all, subscribed) else {
+                    return self.no(Some(ResponseCode::ServerBug), "LIST failed");
+                };
+                for m in all {
+                    let prefix = format!("{}{d}", m.name);
+                    if !found.contains_key(&m.name)
+                        && subscribed.iter().any(|s| s.name.starts_with(&prefix))
+                    {
+                        found.insert(m.name.clone(), (m, true));
+                    }
+                }
+            }
+        }
+        for (info, childinfo) in found.into_values() {
+            if by_special_use && info.special_use.is_none() {
+                continue;
+            }
+            if let Some(data) = self.list_data(&info, extended, show_subscribed, childinfo) {
+                self.server.send_data(Data::List(data));
+            }
+            if let Some(attrs) = &status_attrs
+                && info.exists
+                && let Ok(s) = store.status(&session, &info.name).await
+                && let (Some(items), Ok(mailbox)) =
+                    (status_items(&s, attrs), Mailbox::new(info.name))
+            {
+                self.server.send_data(Data::Status { mailbox, items });
+            }
+        }
+        self.ok(None, "LIST completed")
+    }
+
+    /// LSUB (IMAP4rev1): the subscribed names matching the pattern.
+    pub(super) async fn lsub(
+        &mut self,
+        reference: &Mailbox<'_>,
+        pattern: &ListMailbox<'_>,
+    ) -> io::Result<()> {
+        let session = self.session()?;
+        let d = self.delimiter();
+        let pattern = format!("{}{}", reference.name(), pattern.to_name(false));
+        let infos = match self
+            .service
+            .store
+            .list(&session, &pattern, ListScope::Subscribed)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return self.fail(&e),
+        };
+        for info in infos {
+            let attributes = if info.exists {
+                Vec::new()
+            } else {
+                vec![MailboxAttr::NoSelect]
+            };
+            if let Ok(mailbox) = Mailbox::new(info.name) {
+                self.server.send_data(Data::Lsub(ListData {
+                    attributes,
+                    delimiter: Some(d),
+                    mailbox,
+                    extended: None,
+                }));
+            }
+        }
+        self.ok(None, "LSUB completed")
+    }
+
+    pub(super) async fn status(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        attrs: &[StatusAttr],
+    ) -> io::Result<()> {
+        let session = self.session()?;
+        let s = match self.service.store.status(&session, mailbox.name()).await {
+            Ok(s) => s,
+            Err(e) => return self.fail(&e),
+        };
+        let Some(items) = status_items(&s, attrs) else {
+            return self.bad("Unsupported STATUS attribute");
+        };
+        self.server.send_data(Data::Status {
+            mailbox: mailbox.clone().into_owned(),
+            items,
+        });
+        self.ok(None, "STATUS completed")
+    }
+
+    /// APPEND (and MULTIAPPEND's several messages in one transaction), with APPENDUID.
+    pub(super) async fn append(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        messages: Vec<AppendMessage<'static>>,
+    ) -> io::Result<()> {
+        let session = self.session()?;
+        let store = &self.service.store;
+        let mut items = Vec::with_capacity(messages.len());
+        for m in messages {
+            let flags = match convert::store_flags(m.flags.as_deref().unwrap_or_default()) {
+                Ok(f) => f,
+                Err(text) => return self.bad(&text),
+            };
+            let mut data = store.upload();
+            if let Err(e) = data.write(m.data.data()) {
+                return self.fail(&StoreError::Io(e));
+            }
+            items.push(AppendItem {
+                data,
+                flags,
+                internal_date: m.date.map(convert::internal_date),
+            });
+        }
+        let appended = match store.append(&session, mailbox.name(), items).await {
+            Ok(a) => a,
+            Err(StoreError::NoSuchMailbox(_)) => {
+                return self.no(Some(ResponseCode::TryCreate), "No such mailbox");
+            }
+            Err(e) => return self.fail(&e),
+        };
+        let uids: Vec<u32> = appended.uids.iter().map(|u| u.get()).collect();
+        let name = canonical(mailbox.name(), self.delimiter());
+        if self.selected.as_ref().is_some_and(|s| s.name == name) {
+            // Our own append is not echoed to us: tell the view after what came before it.
+            self.pump_updates().await?;
+            self.server
+                .push_update(Update::New(uids.clone()))
+                .map_err(super::api)?;
+        }
+        let code = SequenceSet::from_numbers(uids)
+            .ok()
+            .map(|uids| ResponseCode::AppendUid {
+                uid_validity: appended.uidvalidity.get(),
+                uids,
+            });
+        self.ok(code, "APPEND completed")
+    }
+
+    fn send_quota(&mut self, report: &mail_store::QuotaReport) {
+        let resources = report
+            .resources
+            .iter()
+            .map(|r| QuotaResource {
+                name: match r.name {
+                    QuotaResourceName::Storage => ResourceName::Storage,
+                    QuotaResourceName::Message => ResourceName::Message,
+                },
+                usage: r.usage,
+                limit: r.limit,
+            })
+            .collect();
+        if let Ok(root) = AString::from_bytes(report.root.clone().into_bytes()) {
+            self.server.send_data(Data::Quota { root, resources });
+        }
+    }
+
+    pub(super) async fn quota_root(&mut self, mailbox: &Mailbox<'_>) -> io::Result<()> {
+        let session = self.session()?;
+        let store = &self.service.store;
+        if let Err(e) = store.status(&session, mailbox.name()).await {
+            return self.fail(&e);
+        }
+        let report = match store.quota(&session).await {
+            Ok(r) => r,
+            Err(e) => return self.fail(&e),
+        };
+        if let Ok(root) = AString::from_bytes(report.root.clone().into_bytes()) {
+            self.server.send_data(Data::QuotaRoot {
+                mailbox: mailbox.clone().into_owned(),
+                roots: vec![root],
+            });
+        }
+        self.send_quota(&report);
+        self.ok(None, "GETQUOTAROOT completed")
+    }
+
+    pub(super) async fn quota(&mut self, root: &str) -> io::Result<()> {
+        let session = self.session()?;
+        let report = match self.service.store.quota(&session).await {
+            Ok(r) => r,
+            Err(e) => return self.fail(&e),
+        };
+        if report.root != root {
+            return self.no(Some(ResponseCode::NonExistent), "No such quota root");
+        }
+        self.send_quota(&report);
+        self.ok(None, "GETQUOTA completed")
+    }
+}

@@ -1,0 +1,547 @@
+//! Commands on the selected mailbox's messages: FETCH, STORE, COPY, MOVE, EXPUNGE, CLOSE.
+
+use std::{collections::HashSet, io};
+
+use imap_proto::{
+    session::view::Update,
+    types::{
+        command::StoreAction,
+        fetch::FetchItem,
+        fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
+        flag::Flag as ImapFlag,
+        mailbox::Mailbox,
+        response::Data,
+        response_code::ResponseCode,
+        section::{Section, SectionText},
+        sequence::{SeqItem, SeqNum, SequenceSet},
+    },
+};
+use mail_store::{
+    ExpungeScope, FetchQuery, FetchedMessage, Flag, FlagOp, Flags, MailStore, ModSeq, StoreError,
+    Uid, UidSet, model::Content,
+};
+
+use super::{Conn, convert, mailboxes::canonical, section};
+
+/// Messages fetched per store call when their octets are wanted.
+const CONTENT_BATCH: usize = 32;
+/// Messages fetched per store call otherwise.
+const META_BATCH: usize = 4096;
+
+/// The sequence number of `uid` in `(seq, uid)` pairs (ascending, as the view resolves them).
+fn seq_of(pairs: &[(u32, u32)], uid: u32) -> Option<u32> {
+    pairs
+        .binary_search_by_key(&uid, |&(_, u)| u)
+        .ok()
+        .map(|i| pairs[i].0)
+}
+
+fn uid_set(pairs: &[(u32, u32)]) -> UidSet {
+    pairs.iter().filter_map(|&(_, u)| Uid::new(u)).collect()
+}
+
+/// What one FETCH needs from the store.
+struct Plan {
+    attrs: Vec<FetchAttr<'static>>,
+    query: FetchQuery,
+    /// The store returns only the header block.
+    header_only: bool,
+}
+
+impl Plan {
+    fn new(mut attrs: Vec<FetchAttr<'static>>, uid: bool, modseq: bool) -> Self {
+        if uid && !attrs.contains(&FetchAttr::Uid) {
+            attrs.insert(0, FetchAttr::Uid);
+        }
+        if modseq && !attrs.contains(&FetchAttr::ModSeq) {
+            attrs.push(FetchAttr::ModSeq);
+        }
+        let content = |a: &FetchAttr<'_>| {
+            matches!(
+                a,
+                FetchAttr::BodySection { .. }
+                    | FetchAttr::Rfc822
+                    | FetchAttr::Rfc822Header
+                    | FetchAttr::Rfc822Text
+            )
+        };
+        let header = |a: &FetchAttr<'_>| match a {
+            FetchAttr::BodySection { section, .. } => section::header_only(section),
+            FetchAttr::Rfc822Header => true,
+            _ => false,
+        };
+        let wants_content = attrs.iter().any(content);
+        let header_only = wants_content && attrs.iter().filter(|a| content(a)).all(header);
+        let query = FetchQuery {
+            envelope: attrs.contains(&FetchAttr::Envelope),
+            body_structure: attrs
+                .iter()
+                .any(|a| matches!(a, FetchAttr::Body | FetchAttr::BodyStructure))
+                || (wants_content && !header_only),
+            content: wants_content.then_some(if header_only {
+                Content::Header
+            } else {
+                Content::Full
+            }),
+        };
+        Self {
+            attrs,
+            query,
+            header_only,
+        }
+    }
+
+    /// The octets of a section, from what the store returned.
+    fn section(&self, m: &FetchedMessage, section: &Section<'_>) -> Option<Vec<u8>> {
+        let raw = m.content.as_deref()?;
+        if self.header_only {
+            return match &section.text {
+                Some(SectionText::HeaderFields { not, fields }) => {
+                    let names: Vec<String> = fields
+                        .iter()
+                        .map(|f| f.to_str_lossy().into_owned())
+                        .collect();
+                    Some(section::header_fields(raw, &names, *not))
+                }
+                _ => Some(raw.to_vec()),
+            };
+        }
+        section::section_bytes(raw, m.body_structure.as_deref()?, section)
+    }
+
+    fn items(
+        &self,
+        m: &FetchedMessage,
+        recent: bool,
+        flags_changed: bool,
+    ) -> Vec<FetchItem<'static>> {
+        let whole = |text: Option<SectionText<'static>>| Section {
+            part: Vec::new(),
+            text,
+        };
+        let nstring = |data: Option<Vec<u8>>| data.and_then(convert::istring);
+        let mut items = Vec::with_capacity(self.attrs.len() + 1);
+        for a in &self.attrs {
+            let item = match a {
+                FetchAttr::Uid => FetchItem::Uid(m.uid.get()),
+                FetchAttr::Flags => FetchItem::Flags(convert::imap_flags(&m.flags, recent)),
+                FetchAttr::InternalDate => match convert::date_time(m.internal_date) {
+                    Some(d) => FetchItem::InternalDate(d),
+                    None => continue,
+                },
+                FetchAttr::Rfc822Size => FetchItem::Rfc822Size(m.size),
+                FetchAttr::ModSeq => FetchItem::ModSeq(m.modseq.get()),
+                FetchAttr::Envelope => match &m.envelope {
+                    Some(e) => FetchItem::Envelope(Box::new(convert::envelope(e))),
+                    None => continue,
+                },
+                FetchAttr::Body | FetchAttr::BodyStructure => match &m.body_structure {
+                    Some(b) if *a == FetchAttr::Body => {
+                        FetchItem::Body(Box::new(convert::body(b, false)))
+                    }
+                    Some(b) => FetchItem::BodyStructure(Box::new(convert::body(b, true))),
+                    None => continue,
+                },
+                FetchAttr::BodySection {
+                    section, partial, ..
+                } => {
+                    let (data, origin) = match self.section(m, section) {
+                        Some(d) => {
+                            let (d, origin) = section::partial(d, *partial);
+                            (Some(d), origin)
+                        }
+                        None => (
+                            None,
+                            partial.map(|p| u32::try_from(p.offset).unwrap_or(u32::MAX)),
+                        ),
+                    };
+                    FetchItem::BodySection {
+                        section: section.clone(),
+                        origin,
+                        data: nstring(data),
+                    }
+                }
+                FetchAttr::Rfc822 => FetchItem::Rfc822(nstring(self.section(m, &whole(None)))),
+                FetchAttr::Rfc822Header => FetchItem::Rfc822Header(nstring(
+                    self.section(m, &whole(Some(SectionText::Header))),
+                )),
+                FetchAttr::Rfc822Text => {
+                    FetchItem::Rfc822Text(nstring(self.section(m, &whole(Some(SectionText::Text)))))
+                }
+                // Refused before the store was asked.
+                _ => continue,
+            };
+            items.push(item);
+        }
+        if flags_changed && !self.attrs.contains(&FetchAttr::Flags) {
+            // \Seen was just set: the client learns it with the data (RFC 9051 §6.4.5).
+            items.push(FetchItem::Flags(convert::imap_flags(&m.flags, recent)));
+        }
+        items
+    }
+}
+
+impl Conn<'_> {
+    /// The selected mailbox's name and whether it is read-only.
+    fn selected_mailbox(&self) -> io::Result<(String, bool)> {
+        self.selected
+            .as_ref()
+            .map(|s| (s.name.clone(), s.read_only))
+            .ok_or_else(|| io::Error::other("no mailbox selected"))
+    }
+
+    pub(super) fn is_recent(&self, uid: u32) -> bool {
+        self.selected.as_ref().is_some_and(|s| s.is_recent(uid))
+    }
+
+    /// `(seq, uid)` of the messages a set names, as the client knows them.
+    fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<(u32, u32)> {
+        self.server
+            .view()
+            .map(|v| v.resolve(set, uid, self.server.saved_search()))
+            .unwrap_or_default()
+    }
+
+    /// Whether a sequence-number set names a number past the last message (`BAD`).
+    fn bad_sequence(&self, set: &SequenceSet, uid: bool) -> bool {
+        let len = self
+            .server
+            .view()
+            .map_or(0, imap_proto::session::view::MailboxView::len);
+        let past = |n: &SeqNum| matches!(n, SeqNum::Value(v) if *v > len);
+        !uid && match set {
+            SequenceSet::Items(items) => items.iter().any(|i| match i {
+                SeqItem::Single(n) => past(n),
+                SeqItem::Range(a, b) => past(a) && past(b),
+            }),
+            SequenceSet::Saved => false,
+        }
+    }
+
+    pub(super) async fn fetch(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        items: &FetchItems<'static>,
+        modifiers: FetchModifiers,
+    ) -> io::Result<()> {
+        if self.bad_sequence(set, uid) {
+            return self.bad("Invalid message sequence number");
+        }
+        if modifiers.vanished {
+            return self.bad("VANISHED needs QRESYNC, which is not offered");
+        }
+        let attrs = items.attrs();
+        if let Some(a) = attrs.iter().find(|a| {
+            matches!(
+                a,
+                FetchAttr::Binary { .. }
+                    | FetchAttr::BinarySize { .. }
+                    | FetchAttr::EmailId
+                    | FetchAttr::ThreadId
+                    | FetchAttr::SaveDate
+                    | FetchAttr::Preview { .. }
+            )
+        }) {
+            let what = a.simple_name().unwrap_or("BINARY and PREVIEW");
+            return self.bad(&format!("{what} is not supported"));
+        }
+        let modseq = attrs.contains(&FetchAttr::ModSeq) || modifiers.changed_since.is_some();
+        self.condstore |= modseq;
+        let set_seen = attrs.iter().any(FetchAttr::sets_seen);
+        let plan = Plan::new(attrs, uid, self.condstore && modseq);
+        let (name, read_only) = self.selected_mailbox()?;
+        let session = self.session()?;
+        let pairs = self.resolve(set, uid);
+        let mut seen_now = HashSet::new();
+        if set_seen && !read_only && !pairs.is_empty() {
+            let seen = FlagOp::Add(Flags::new().with(Flag::Seen));
+            match self
+                .service
+                .store
+                .store_flags(&session, &name, &uid_set(&pairs), seen, None)
+                .await
+            {
+                Ok(r) => seen_now.extend(r.updated.iter().map(|m| m.uid.get())),
+                Err(e) => return self.fail(&e),
+            }
+        }
+        let batch = if plan.query.content.is_some() {
+            CONTENT_BATCH
+        } else {
+            META_BATCH
+        };
+        for chunk in pairs.chunks(batch) {
+            let found = match self
+                .service
+                .store
+                .fetch(&session, &name, &uid_set(chunk), plan.query)
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => return self.fail(&e),
+            };
+            for m in found {
+                let u = m.uid.get();
+                if modifiers
+                    .changed_since
+                    .is_some_and(|since| m.modseq.get() <= since)
+                {
+                    continue;
+                }
+                // Messages expunged elsewhere but not yet told are left out.
+                let Some(seq) = seq_of(chunk, u) else {
+                    continue;
+                };
+                let items = plan.items(&m, self.is_recent(u), seen_now.contains(&u));
+                if !items.is_empty() {
+                    self.server.send_data(Data::Fetch { seq, items });
+                }
+            }
+            self.flush().await?;
+        }
+        self.ok(None, "FETCH completed")
+    }
+
+    /// `* n FETCH (FLAGS ...)` for messages whose flags this session changed.
+    async fn report_flags(
+        &mut self,
+        name: &str,
+        pairs: &[(u32, u32)],
+        uid: bool,
+        with_flags: bool,
+    ) -> io::Result<()> {
+        let session = self.session()?;
+        let found = match self
+            .service
+            .store
+            .fetch(&session, name, &uid_set(pairs), FetchQuery::meta())
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return self.fail(&e),
+        };
+        for m in found {
+            let u = m.uid.get();
+            let Some(seq) = seq_of(pairs, u) else {
+                continue;
+            };
+            let mut items = Vec::new();
+            if with_flags {
+                items.push(FetchItem::Flags(convert::imap_flags(
+                    &m.flags,
+                    self.is_recent(u),
+                )));
+            }
+            if uid {
+                items.push(FetchItem::Uid(u));
+            }
+            if self.condstore {
+                items.push(FetchItem::ModSeq(m.modseq.get()));
+            }
+            if !items.is_empty() {
+                self.server.send_data(Data::Fetch { seq, items });
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn store(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        unchanged_since: Option<u64>,
+        action: StoreAction,
+        silent: bool,
+        flags: &[ImapFlag<'static>],
+    ) -> io::Result<()> {
+        if self.bad_sequence(set, uid) {
+            return self.bad("Invalid message sequence number");
+        }
+        let flags = match convert::store_flags(flags) {
+            Ok(f) => f,
+            Err(text) => return self.bad(&text),
+        };
+        let (name, read_only) = self.selected_mailbox()?;
+        if read_only {
+            return self.no(Some(ResponseCode::Cannot), "The mailbox is read-only");
+        }
+        self.condstore |= unchanged_since.is_some();
+        let session = self.session()?;
+        let pairs = self.resolve(set, uid);
+        let op = match action {
+            StoreAction::Replace => FlagOp::Replace(flags),
+            StoreAction::Add => FlagOp::Add(flags),
+            StoreAction::Remove => FlagOp::Remove(flags),
+        };
+        let (updated, modified): (HashSet<u32>, HashSet<u32>) = match unchanged_since {
+            // Every message has a modseq above 0 (RFC 7162 §3.1.3).
+            Some(0) => (HashSet::new(), pairs.iter().map(|&(_, u)| u).collect()),
+            _ if pairs.is_empty() => (HashSet::new(), HashSet::new()),
+            since => match self
+                .service
+                .store
+                .store_flags(
+                    &session,
+                    &name,
+                    &uid_set(&pairs),
+                    op,
+                    since.and_then(ModSeq::new),
+                )
+                .await
+            {
+                Ok(r) => (
+                    r.updated.iter().map(|m| m.uid.get()).collect(),
+                    r.modified.iter().map(|u| u.get()).collect(),
+                ),
+                Err(e) => return self.fail(&e),
+            },
+        };
+        let told: Vec<(u32, u32)> = if silent {
+            // .SILENT still reports new modseqs under CONDSTORE (RFC 7162 §3.2).
+            pairs
+                .iter()
+                .copied()
+                .filter(|(_, u)| self.condstore && updated.contains(u))
+                .collect()
+        } else {
+            pairs
+                .iter()
+                .copied()
+                .filter(|(_, u)| !modified.contains(u))
+                .collect()
+        };
+        if !told.is_empty() {
+            self.report_flags(&name, &told, uid, !silent).await?;
+        }
+        let code = if modified.is_empty() {
+            None
+        } else {
+            let numbers: Vec<u32> = pairs
+                .iter()
+                .filter(|(_, u)| modified.contains(u))
+                .map(|&(s, u)| if uid { u } else { s })
+                .collect();
+            SequenceSet::from_numbers(numbers)
+                .ok()
+                .map(ResponseCode::Modified)
+        };
+        self.ok(code, "STORE completed")
+    }
+
+    /// COPY or MOVE, with COPYUID (RFC 4315, RFC 6851).
+    pub(super) async fn copy_or_move(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        mailbox: &Mailbox<'_>,
+        moving: bool,
+    ) -> io::Result<()> {
+        if self.bad_sequence(set, uid) {
+            return self.bad("Invalid message sequence number");
+        }
+        let (name, read_only) = self.selected_mailbox()?;
+        if moving && read_only {
+            return self.no(Some(ResponseCode::Cannot), "The mailbox is read-only");
+        }
+        let session = self.session()?;
+        let pairs = self.resolve(set, uid);
+        if pairs.is_empty() {
+            return self.ok(None, "No messages");
+        }
+        let target = canonical(mailbox.name(), self.service.store.hierarchy_delimiter());
+        let store = &self.service.store;
+        let result = if moving {
+            store
+                .move_messages(&session, &name, &uid_set(&pairs), &target)
+                .await
+        } else {
+            store.copy(&session, &name, &uid_set(&pairs), &target).await
+        };
+        let copied = match result {
+            Ok(c) => c,
+            Err(StoreError::NoSuchMailbox(n)) if n != name => {
+                return self.no(Some(ResponseCode::TryCreate), "No such mailbox");
+            }
+            Err(e) => return self.fail(&e),
+        };
+        let source: Vec<u32> = copied.map.iter().map(|(s, _)| s.get()).collect();
+        let destination: Vec<u32> = copied.map.iter().map(|(_, d)| d.get()).collect();
+        let code = match (
+            SequenceSet::from_numbers(source.clone()),
+            SequenceSet::from_numbers(destination.clone()),
+        ) {
+            (Ok(source), Ok(destination)) => Some(ResponseCode::CopyUid {
+                uid_validity: copied.uidvalidity.get(),
+                source,
+                destination,
+            }),
+            _ => None,
+        };
+        // Our own changes are not echoed to us: tell the view after what came before.
+        self.pump_updates().await?;
+        if target == name {
+            self.server
+                .push_update(Update::New(destination))
+                .map_err(super::api)?;
+        }
+        if moving {
+            if let Some(code) = code {
+                self.untagged_ok(code, "Moved");
+            }
+            self.server
+                .push_update(Update::Expunged(source))
+                .map_err(super::api)?;
+            self.ok(None, "MOVE completed")
+        } else {
+            self.ok(code, "COPY completed")
+        }
+    }
+
+    /// EXPUNGE, or UID EXPUNGE of a set.
+    pub(super) async fn expunge(&mut self, set: Option<SequenceSet>) -> io::Result<()> {
+        let (name, read_only) = self.selected_mailbox()?;
+        if read_only {
+            return self.no(Some(ResponseCode::Cannot), "The mailbox is read-only");
+        }
+        let session = self.session()?;
+        let scope = match set {
+            None => ExpungeScope::Deleted,
+            Some(set) => {
+                let pairs = self.resolve(&set, true);
+                if pairs.is_empty() {
+                    return self.ok(None, "UID EXPUNGE completed");
+                }
+                ExpungeScope::DeletedIn(uid_set(&pairs))
+            }
+        };
+        let gone = match self.service.store.expunge(&session, &name, scope).await {
+            Ok(e) => e,
+            Err(e) => return self.fail(&e),
+        };
+        self.pump_updates().await?;
+        self.server
+            .push_update(Update::Expunged(
+                gone.uids.iter().map(|u| u.get()).collect(),
+            ))
+            .map_err(super::api)?;
+        self.ok(None, "EXPUNGE completed")
+    }
+
+    /// CLOSE: expunges silently (unless read-only), then the session deselects.
+    pub(super) async fn close(&mut self) -> io::Result<()> {
+        let (name, read_only) = self.selected_mailbox()?;
+        if !read_only {
+            let session = self.session()?;
+            if let Err(e) = self
+                .service
+                .store
+                .expunge(&session, &name, ExpungeScope::Deleted)
+                .await
+            {
+                return self.fail(&e);
+            }
+        }
+        self.ok(None, "CLOSE completed")
+    }
+}

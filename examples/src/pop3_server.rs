@@ -1,0 +1,342 @@
+//! The POP3 listener: sockets into `pop3_proto::session::server::Server`, the maildrop from
+//! `mail-store`'s POP3 view. The session answers STAT, LIST, UIDL, DELE, RSET and NOOP from
+//! the maildrop it was given; this file only logs users in (taking the store's exclusive
+//! lease), hands out message contents, and commits the deletions at QUIT.
+
+use std::{
+    io,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use mail_store::{AccountName, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid};
+use pop3_proto::{
+    Uid,
+    session::{
+        Maildrop, ServerConfig,
+        responses::{self},
+        server::{Event, Server},
+    },
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+use crate::store_glue::{Directory, Store};
+
+/// Settings shared by every connection.
+#[derive(Debug)]
+pub struct Pop3Service {
+    /// The session configuration; each connection gets its own APOP timestamp and, on
+    /// loopback, plaintext logins.
+    pub config: ServerConfig,
+    /// Who may log in.
+    pub directory: Arc<Directory>,
+    /// The mail.
+    pub store: Arc<Store>,
+    /// How long the maildrop lease lasts without activity; renewed while the client talks.
+    pub lease_for: Duration,
+}
+
+impl Pop3Service {
+    /// The default configuration for a server called `hostname`.
+    pub fn new(hostname: &str, directory: Arc<Directory>, store: Arc<Store>) -> Self {
+        let config = ServerConfig::new(hostname);
+        // A lease outlives the session's idle timeout, so only a vanished client loses it.
+        let lease_for = config.limits.idle_timeout + Duration::from_secs(60);
+        Self {
+            config,
+            directory,
+            store,
+            lease_for,
+        }
+    }
+}
+
+/// Accepts connections until the listener fails.
+pub async fn serve(listener: TcpListener, service: Arc<Pop3Service>) -> io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        // Replies are small writes answering small reads: do not wait to coalesce them.
+        let _ = stream.set_nodelay(true);
+        let service = Arc::clone(&service);
+        tokio::spawn(async move {
+            if let Err(e) = handle_connection(stream, peer, &service).await {
+                eprintln!("pop3 {peer}: {e}");
+            }
+        });
+    }
+}
+
+/// Binds and serves in the background, returning the bound address.
+pub async fn spawn(addr: SocketAddr, service: Arc<Pop3Service>) -> io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = serve(listener, service).await {
+            eprintln!("pop3 listener: {e}");
+        }
+    });
+    Ok(local)
+}
+
+/// A unique APOP timestamp for this connection (RFC 1939 §7: `<pid.clock@hostname>`).
+fn apop_timestamp(hostname: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let clock = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "<{}.{}.{}.{}@{hostname}>",
+        std::process::id(),
+        clock.as_secs(),
+        clock.subsec_nanos(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The logged-in user's maildrop, as the store leased it.
+struct Leased {
+    session: Session,
+    lease: Pop3Lease,
+    /// The store UID of each message number (index + 1).
+    uids: Vec<StoreUid>,
+    /// Set once QUIT committed (the store released the lease).
+    committed: bool,
+}
+
+/// What an event asks of the application, detached from the session's input.
+enum Step {
+    Login(Option<AccountName>),
+    Refuse,
+    Retrieve { index: usize, top: bool },
+    Commit(Vec<usize>),
+    Nothing,
+}
+
+struct Conn<'s> {
+    service: &'s Pop3Service,
+    server: Server,
+    maildrop: Option<Leased>,
+}
+
+async fn handle_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    service: &Pop3Service,
+) -> io::Result<()> {
+    let mut config = service.config.clone();
+    // TLS comes later: until then, plaintext passwords only from this machine.
+    config.auth_requires_tls = !peer.ip().is_loopback();
+    config.apop_timestamp = Some(apop_timestamp(&config.hostname));
+    let mut conn = Conn {
+        service,
+        server: Server::new(config, Instant::now()),
+        maildrop: None,
+    };
+    let result = conn.run(&mut stream).await;
+    if let Some(d) = conn.maildrop.take()
+        && !d.committed
+    {
+        // The session ended without UPDATE: nothing is deleted, the lease goes.
+        if let Err(e) = service.store.pop3_release(&d.session, &d.lease).await {
+            eprintln!("pop3 {peer}: releasing the maildrop: {e}");
+        }
+    }
+    let _ = stream.shutdown().await;
+    result
+}
+
+impl Conn<'_> {
+    async fn run(&mut self, stream: &mut TcpStream) -> io::Result<()> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            self.drive().await?;
+            self.server.poll_transmit(&mut out);
+            if !out.is_empty() {
+                stream.write_all(&out).await?;
+                out.clear();
+            }
+            if self.server.is_closed() {
+                return Ok(());
+            }
+            let deadline = self
+                .server
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std);
+            let read = async {
+                match deadline {
+                    Some(d) => tokio::time::timeout_at(d, stream.read(&mut buf)).await.ok(),
+                    None => Some(stream.read(&mut buf).await),
+                }
+            };
+            match read.await {
+                None => self.server.handle_timeout(Instant::now()),
+                Some(Ok(0)) => return Ok(()),
+                Some(Ok(n)) => {
+                    self.server.handle_input(Instant::now(), &buf[..n]);
+                    self.renew_lease().await;
+                }
+                Some(Err(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Keeps the lease while the client is active (renewed once half of it has passed).
+    async fn renew_lease(&mut self) {
+        let lease_for = self.service.lease_for;
+        let Some(d) = &mut self.maildrop else { return };
+        let half_left = d
+            .lease
+            .expires
+            .duration_since(SystemTime::now())
+            .is_ok_and(|left| left > lease_for / 2);
+        if d.committed || half_left {
+            return;
+        }
+        match self
+            .service
+            .store
+            .pop3_renew(&d.session, &d.lease, lease_for)
+            .await
+        {
+            Ok(lease) => d.lease = lease,
+            Err(e) => eprintln!("pop3: renewing the lease of {}: {e}", d.session.account()),
+        }
+    }
+
+    /// Answers every event the session has.
+    async fn drive(&mut self) -> io::Result<()> {
+        loop {
+            let directory = &self.service.directory;
+            let step = match self.server.poll_event() {
+                None => return Ok(()),
+                Some(Event::Login { credentials, .. }) => Step::Login(directory.authenticate(
+                    credentials.authzid.as_deref(),
+                    &credentials.user,
+                    credentials.password.expose(),
+                )),
+                Some(Event::Apop {
+                    name,
+                    digest,
+                    timestamp,
+                }) => Step::Login(
+                    directory
+                        .password(&name)
+                        .filter(|secret| pop3_proto::apop::verify(timestamp, secret, &digest))
+                        .and_then(|_| directory.account(&name)),
+                ),
+                // Only PLAIN is offered, and the session runs it.
+                Some(Event::AuthExchange { .. }) => Step::Refuse,
+                Some(Event::Retrieve { msg, top, .. }) => Step::Retrieve {
+                    index: msg.index(),
+                    top: top.is_some(),
+                },
+                Some(Event::Commit { deletions }) => {
+                    Step::Commit(deletions.iter().map(|(msg, _)| msg.index()).collect())
+                }
+                // STLS is not offered yet; UTF8 needs nothing from us.
+                Some(_) => Step::Nothing,
+            };
+            match step {
+                Step::Login(Some(account)) => self.login(account).await?,
+                Step::Login(None) | Step::Refuse => {
+                    reject(&mut self.server, &responses::auth_failed())?;
+                }
+                Step::Retrieve { index, top } => self.retrieve(index, top).await?,
+                Step::Commit(indices) => self.commit(&indices).await?,
+                Step::Nothing => {}
+            }
+        }
+    }
+
+    /// Takes the maildrop's lease and enters the TRANSACTION state.
+    async fn login(&mut self, account: AccountName) -> io::Result<()> {
+        let session = Session::new(account);
+        let store = &self.service.store;
+        let opened = match store.pop3_open(&session, self.service.lease_for).await {
+            Ok(m) => m,
+            Err(StoreError::InUse) => return reject(&mut self.server, &responses::in_use()),
+            Err(e) => {
+                eprintln!("pop3: opening the maildrop of {}: {e}", session.account());
+                return reject(&mut self.server, &responses::sys_temp());
+            }
+        };
+        let mut maildrop = Maildrop::new();
+        let mut uids = Vec::with_capacity(opened.messages.len());
+        for m in &opened.messages {
+            // The store's UIDLs are valid POP3 unique-ids; a message that somehow is not
+            // stays out of this session's listing.
+            if let Ok(uidl) = Uid::new(m.uidl.as_str())
+                && maildrop.push(m.size, uidl).is_some()
+            {
+                uids.push(m.uid);
+            }
+        }
+        self.maildrop = Some(Leased {
+            session,
+            lease: opened.lease,
+            uids,
+            committed: false,
+        });
+        self.server.accept_login(maildrop).map_err(io::Error::other)
+    }
+
+    /// RETR (sets `\Seen`) or TOP (does not).
+    async fn retrieve(&mut self, index: usize, top: bool) -> io::Result<()> {
+        let Some(d) = &self.maildrop else {
+            return reject(&mut self.server, &responses::message_unavailable());
+        };
+        let Some(&uid) = d.uids.get(index) else {
+            return reject(&mut self.server, &responses::message_unavailable());
+        };
+        let store = &self.service.store;
+        match store.pop3_retrieve(&d.session, &d.lease, uid, !top).await {
+            Ok(data) => {
+                self.server.message_data(&data).map_err(io::Error::other)?;
+                self.server.message_end().map_err(io::Error::other)
+            }
+            Err(e) => {
+                // Expunged meanwhile by IMAP, or the lease was lost.
+                eprintln!("pop3: message {uid} of {}: {e}", d.session.account());
+                reject(&mut self.server, &responses::message_unavailable())
+            }
+        }
+    }
+
+    /// QUIT in the TRANSACTION state: delete what DELE marked, release the lease.
+    async fn commit(&mut self, indices: &[usize]) -> io::Result<()> {
+        let Some(d) = &mut self.maildrop else {
+            return self.server.accept().map_err(io::Error::other);
+        };
+        let deleted: Vec<StoreUid> = indices
+            .iter()
+            .filter_map(|&i| d.uids.get(i).copied())
+            .collect();
+        match self
+            .service
+            .store
+            .pop3_commit(&d.session, &d.lease, &deleted)
+            .await
+        {
+            Ok(_) => {
+                d.committed = true;
+                self.server.accept().map_err(io::Error::other)
+            }
+            Err(e) => {
+                eprintln!("pop3: committing for {}: {e}", d.session.account());
+                reject(&mut self.server, &responses::commit_failed())
+            }
+        }
+    }
+}
+
+fn reject(server: &mut Server, response: &pop3_proto::Response<'_>) -> io::Result<()> {
+    server.reject(response).map_err(io::Error::other)
+}
