@@ -1,0 +1,258 @@
+//! Real IMAP clients (Python's imaplib, curl, and a raw socket for IDLE) against the example
+//! server, with mail arriving over SMTP.
+//!
+//! These need the clients installed; `.ci/run` installs them. A missing client fails the test
+//! rather than skipping it, so CI cannot pass without having run it.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Raw, python, run, run_bytes, start};
+
+const MULTIPART: &[u8] = b"From: Bob Example <bob@remote.example>\r\nTo: alice@example.org\r\nSubject: py subject\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\nMessage-ID: <m1@remote.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain \xc3\xa9\r\n.leading dot\r\n--xx\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--xx--\r\n";
+
+const IMAPLIB: &str = r#"
+import imaplib, sys, time
+port = int(sys.argv[1])
+raw = open(sys.argv[2], "rb").read()
+
+M = imaplib.IMAP4("127.0.0.1", port)
+assert "IDLE" in M.capabilities and "MOVE" in M.capabilities, M.capabilities
+typ, _ = M.login("alice", "secret")
+assert typ == "OK"
+typ, boxes = M.list()
+assert typ == "OK" and any(b'"." INBOX' in b for b in boxes), boxes
+typ, data = M.select("INBOX")
+assert (typ, data) == ("OK", [b"1"]), (typ, data)
+assert M.untagged_responses.get("UIDVALIDITY") and M.untagged_responses.get("UIDNEXT") == [b"2"], M.untagged_responses
+
+typ, data = M.fetch("1", "(FLAGS UID RFC822.SIZE ENVELOPE BODYSTRUCTURE)")
+meta = data[0]
+assert typ == "OK", data
+assert b"\\Seen" not in meta and b"UID 1" in meta, meta
+assert b"RFC822.SIZE %d" % len(raw) in meta, meta
+assert b'"Tue, 1 Jul 2025 10:52:37 +0200" "py subject" (("Bob Example" NIL "bob" "remote.example"))' in meta, meta
+assert b'("text" "plain" ("charset" "utf-8") NIL NIL "7bit" ' in meta, meta
+assert b'"alternative" ("boundary" "xx")' in meta, meta
+
+# BODY.PEEK leaves \Seen alone; the bytes are what SMTP delivered.
+typ, data = M.uid("FETCH", "1", "(BODY.PEEK[])")
+assert data[0][1] == raw, data
+typ, data = M.fetch("1", "(FLAGS)")
+assert b"\\Seen" not in data[0], data
+typ, data = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[1] BODY.PEEK[2.MIME])")
+assert data[0][1] == b"Subject: py subject\r\n\r\n", data
+assert data[1][1] == "plain é\r\n.leading dot".encode(), data
+assert data[2][1] == b"Content-Type: text/html\r\n\r\n", data
+# BODY[] sets it, and the client is told.
+typ, data = M.fetch("1", "(BODY[TEXT]<0.4>)")
+blob = b"".join(x if isinstance(x, bytes) else b"".join(x) for x in data)
+assert b"BODY[TEXT]<0>" in blob and b"--xx" in blob and b"\\Seen" in blob, data
+
+typ, data = M.store("1", "+FLAGS", r"(\Flagged $Forwarded)")
+assert typ == "OK" and b"\\Flagged" in data[0] and b"$Forwarded" in data[0], data
+typ, data = M.uid("SEARCH", None, "FLAGGED", "FROM", "bob", "SUBJECT", "py", "SENTON", "1-Jul-2025")
+assert data == [b"1"], data
+typ, data = M.search(None, "UNSEEN")
+assert data in ([b""], [None]), data
+
+typ, _ = M.create("Archive")
+assert typ == "OK"
+typ, data = M.copy("1", "Archive")
+assert typ == "OK" and b"COPYUID" in data[0], data
+
+# A second session sees the flags.
+N = imaplib.IMAP4("127.0.0.1", port)
+N.login("alice", "secret")
+N.select("Archive", readonly=True)
+typ, data = N.fetch("1", "(FLAGS BODY.PEEK[])")
+assert b"\\Flagged" in data[0][0] and b"$Forwarded" in data[0][0] and b"\\Seen" in data[0][0], data
+assert data[0][1] == raw, data
+N.logout()
+
+date = imaplib.Time2Internaldate(time.time())
+typ, data = M.append("INBOX", r"(\Seen \Draft)", date, b"Subject: appended\r\n\r\nby imaplib\r\n")
+assert typ == "OK" and b"APPENDUID" in data[0], data
+uid = data[0].split()[2].rstrip(b"]")
+typ, data = M.uid("MOVE", uid, "Archive")
+assert typ == "OK", data
+typ, data = M._simple_command("MOVE", "1", "Archive")
+assert typ == "OK", data
+typ, data = M.select("INBOX")
+assert data == [b"0"], data
+typ, data = M.select("Archive")
+assert data == [b"3"], data
+typ, _ = M.store("1", "+FLAGS", r"(\Deleted)")
+typ, data = M.expunge()
+assert (typ, data) == ("OK", [b"1"]), (typ, data)
+typ, data = M.status("Archive", "(MESSAGES UIDNEXT UNSEEN)")
+assert data == [b"Archive (MESSAGES 2 UIDNEXT 4 UNSEEN 0)"], data
+typ, data = M.list()
+assert any(b"Archive" in b for b in data), data
+typ, _ = M.close()
+assert typ == "OK"
+typ, _ = M.logout()
+assert typ == "BYE"
+print("imaplib ok")
+"#;
+
+#[test]
+fn python_imaplib_session() {
+    let server = start("imaplib");
+    server.deliver(&["alice@example.org"], MULTIPART);
+    let file = server.data_dir.join("message.eml");
+    std::fs::write(&file, MULTIPART).unwrap();
+    let out = python(
+        IMAPLIB,
+        &[&server.imap.port().to_string(), file.to_str().unwrap()],
+    );
+    assert!(out.contains("imaplib ok"), "{out}");
+    // The store agrees: INBOX empty, three messages moved or copied to Archive, then one
+    // expunged.
+    assert!(server.messages("alice", "INBOX").is_empty());
+    let archive = server.messages("alice", "Archive");
+    assert_eq!(archive.len(), 2);
+    assert_eq!(archive[1].content.as_deref(), Some(MULTIPART));
+}
+
+#[test]
+fn curl_lists_fetches_and_appends() {
+    let server = start("curl-imap");
+    server.deliver(&["alice@example.org"], MULTIPART);
+    let base = format!("imap://127.0.0.1:{}", server.imap.port());
+    let (ok, list) =
+        run(Command::new("curl").args(["-sS", &format!("{base}/"), "-u", "alice:secret"]));
+    assert!(ok, "{list}");
+    assert!(
+        list.contains("* LIST (\\HasNoChildren) \".\" INBOX"),
+        "{list}"
+    );
+    let (ok, body, err) = run_bytes(
+        Command::new("curl").args(["-sS", &format!("{base}/INBOX;UID=1"), "-u", "alice:secret"]),
+        b"",
+    );
+    assert!(ok, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(body, MULTIPART);
+    let file = server.data_dir.join("upload.eml");
+    std::fs::write(&file, "Subject: via curl\r\n\r\nuploaded\r\n").unwrap();
+    let (ok, log) = run(Command::new("curl").args([
+        "-sS",
+        &format!("{base}/INBOX"),
+        "-u",
+        "alice:secret",
+        "-T",
+        file.to_str().unwrap(),
+    ]));
+    assert!(ok, "{log}");
+    let (ok, search) = run(Command::new("curl").args([
+        "-sS",
+        &format!("{base}/INBOX"),
+        "-u",
+        "alice:secret",
+        "-X",
+        "UID SEARCH SUBJECT curl",
+    ]));
+    assert!(ok, "{search}");
+    assert!(search.contains("* SEARCH 2"), "{search}");
+    // The non-peek fetch set \Seen.
+    let inbox = server.messages("alice", "INBOX");
+    assert!(inbox[0].flags.contains(mail_store::Flag::Seen));
+    assert_eq!(
+        inbox[1].content.as_deref(),
+        Some(&b"Subject: via curl\r\n\r\nuploaded\r\n"[..])
+    );
+}
+
+/// Two sessions on one mailbox: one IDLEs and is told of a delivery and of the other's flag
+/// changes as they happen; an expunge reaches it at its next command.
+#[test]
+fn idle_session_sees_delivery_flags_and_expunge() {
+    let server = start("idle");
+    server.deliver(&["alice@example.org"], b"Subject: first\r\n\r\none\r\n");
+
+    let mut idler = Raw::connect(server.imap);
+    idler.command("a1", "LOGIN alice secret");
+    let select = idler.command("a2", "SELECT INBOX");
+    assert!(select.contains(&"* 1 EXISTS".to_owned()), "{select:?}");
+    idler.send("a3 IDLE");
+    assert!(idler.line().starts_with("+ "));
+
+    server.deliver(&["alice@example.org"], b"Subject: second\r\n\r\ntwo\r\n");
+    assert_eq!(idler.line(), "* 2 EXISTS");
+
+    let mut other = Raw::connect(server.imap);
+    other.command("b1", "LOGIN alice secret");
+    other.command("b2", "SELECT INBOX");
+    let stored = other.command("b3", "STORE 1 +FLAGS (\\Seen $Forwarded)");
+    assert!(
+        stored[0].starts_with("* 1 FETCH (FLAGS (\\Seen $Forwarded)"),
+        "{stored:?}"
+    );
+    let told = idler.line();
+    assert!(
+        told.starts_with("* 1 FETCH (") && told.contains("FLAGS (\\Seen $Forwarded"),
+        "{told}"
+    );
+
+    // An expunge during IDLE is told at once; during another session's FETCH it waits.
+    other.command("b4", "STORE 2 +FLAGS.SILENT (\\Deleted)");
+    assert!(idler.line().contains("FLAGS (\\Deleted"));
+    let expunged = other.command("b5", "EXPUNGE");
+    assert_eq!(expunged[0], "* 2 EXPUNGE");
+    assert_eq!(idler.line(), "* 2 EXPUNGE");
+    idler.send("DONE");
+    assert_eq!(idler.line(), "a3 OK IDLE terminated");
+
+    // The flags are in the Maildir file name (P is $Forwarded), where other tools read them.
+    let cur = server.data_dir.join("alice/Maildir/cur");
+    let names: Vec<String> = std::fs::read_dir(cur)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with(":2,PS")), "{names:?}");
+
+    // A session that is not idling hears of a delivery at its next command.
+    other.command("b6", "LOGOUT");
+    server.deliver(&["alice@example.org"], b"Subject: third\r\n\r\nthree\r\n");
+    let noop = idler.command("a4", "NOOP");
+    assert!(noop.contains(&"* 2 EXISTS".to_owned()), "{noop:?}");
+    let fetched = idler.command("a5", "UID FETCH 1:* (FLAGS)");
+    assert_eq!(fetched.len(), 3, "{fetched:?}");
+    idler.command("a6", "LOGOUT");
+}
+
+#[test]
+fn login_failures_and_mailbox_errors() {
+    let server = start("errors");
+    let mut c = Raw::connect(server.imap);
+    c.send("a1 LOGIN alice wrong");
+    assert!(c.line().starts_with("a1 NO [AUTHENTICATIONFAILED]"));
+    c.command("a2", "LOGIN alice secret");
+    c.send("a3 SELECT Nowhere");
+    assert!(c.line().starts_with("a3 NO [NONEXISTENT]"));
+    c.command("a4", "CREATE Work.Projects");
+    c.send("a5 CREATE Work");
+    assert!(c.line().starts_with("a5 NO [ALREADYEXISTS]"));
+    c.send("a6 DELETE Work");
+    let refused = c.line();
+    assert!(refused.starts_with("a6 NO [HASCHILDREN]"), "{refused}");
+    let list = c.command("a7", "LIST \"\" \"Work%\"");
+    assert_eq!(list[0], "* LIST (\\HasChildren) \".\" Work");
+    let list = c.command("a8", "LIST \"\" \"%\" RETURN (SUBSCRIBED)");
+    assert!(list.iter().any(|l| l.contains("INBOX")), "{list:?}");
+    c.command("a9", "SUBSCRIBE Work.Projects");
+    let lsub = c.command("a10", "LSUB \"\" *");
+    assert_eq!(lsub[0], "* LSUB () \".\" Work.Projects");
+    let rec = c.command("a11", "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %");
+    assert!(
+        rec[0].contains("Work") && rec[0].contains("CHILDINFO"),
+        "{rec:?}"
+    );
+    c.command("a12", "RENAME Work.Projects Work.Done");
+    c.send("a13 APPEND Nowhere {3+}\r\nabc");
+    assert!(c.line().starts_with("a13 NO [TRYCREATE]"));
+    let ns = c.command("a14", "NAMESPACE");
+    assert_eq!(ns[0], "* NAMESPACE ((\"\" \".\")) NIL NIL");
+    c.command("a15", "LOGOUT");
+}

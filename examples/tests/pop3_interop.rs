@@ -1,0 +1,180 @@
+//! Real POP3 clients (Python's poplib, curl) against the example server, with mail arriving
+//! over SMTP and checked through IMAP and the store afterwards.
+//!
+//! These need the clients installed; `.ci/run` installs them. A missing client fails the test
+//! rather than skipping it, so CI cannot pass without having run it.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Raw, python, run, run_bytes, start};
+
+const FIRST: &[u8] =
+    b"From: a@remote.example\r\nSubject: one\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n";
+const SECOND: &[u8] = b"Subject: two\r\n\r\nsecond message\r\n";
+
+const POPLIB: &str = r#"
+import poplib, sys, time
+port = int(sys.argv[1])
+first = open(sys.argv[2], "rb").read()
+second = open(sys.argv[3], "rb").read()
+
+p = poplib.POP3("127.0.0.1", port, timeout=10)
+assert b"<" in p.getwelcome(), p.getwelcome()  # an APOP timestamp
+caps = p.capa()
+assert "UIDL" in caps and "TOP" in caps and "USER" in caps, caps
+p.user("alice")
+p.pass_("secret")
+count, size = p.stat()
+assert (count, size) == (2, len(first) + len(second)), (count, size)
+resp, listing, _ = p.list()
+assert listing == [b"1 %d" % len(first), b"2 %d" % len(second)], listing
+resp, uidls, _ = p.uidl()
+assert len(uidls) == 2 and len(set(u.split()[1] for u in uidls)) == 2, uidls
+resp, lines, octets = p.retr(1)
+assert b"\r\n".join(lines) + b"\r\n" == first, lines
+resp, lines, _ = p.top(2, 0)
+assert lines == [b"Subject: two", b""], lines
+
+# The maildrop is leased: a second session is refused while this one lives.
+q = poplib.POP3("127.0.0.1", port, timeout=10)
+q.user("alice")
+try:
+    q.pass_("secret")
+    raise SystemExit("second login succeeded")
+except poplib.error_proto as e:
+    assert b"[IN-USE]" in e.args[0], e
+q.close()
+
+p.dele(1)
+try:
+    p.retr(1)
+    raise SystemExit("RETR of a deleted message succeeded")
+except poplib.error_proto:
+    pass
+assert p.stat() == (1, len(second)), p.stat()
+p.rset()
+assert p.stat()[0] == 2
+p.dele(1)
+resp = p.quit()
+assert resp.startswith(b"+OK"), resp
+
+# The lease is gone, the deletion happened.
+p = poplib.POP3("127.0.0.1", port, timeout=10)
+p.apop("alice", "secret")
+assert p.stat() == (1, len(second)), p.stat()
+resp, lines, _ = p.retr(1)
+assert b"\r\n".join(lines) + b"\r\n" == second, lines
+# Without QUIT nothing is deleted, and the lease is released when the connection drops.
+p.dele(1)
+p.close()
+for attempt in range(50):
+    # The server releases the lease once it sees the connection gone.
+    p = poplib.POP3("127.0.0.1", port, timeout=10)
+    p.user("alice")
+    try:
+        p.pass_("secret")
+        break
+    except poplib.error_proto as e:
+        assert b"[IN-USE]" in e.args[0], e
+        p.close()
+        time.sleep(0.05)
+assert p.stat()[0] == 1, p.stat()
+p.quit()
+print("poplib ok")
+"#;
+
+#[test]
+fn python_poplib_session() {
+    let server = start("poplib");
+    server.deliver(&["alice@example.org"], FIRST);
+    server.deliver(&["alice@example.org"], SECOND);
+    let (first, second) = (
+        server.data_dir.join("first.eml"),
+        server.data_dir.join("second.eml"),
+    );
+    std::fs::write(&first, FIRST).unwrap();
+    std::fs::write(&second, SECOND).unwrap();
+    let out = python(
+        POPLIB,
+        &[
+            &server.pop3.port().to_string(),
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("poplib ok"), "{out}");
+
+    // Gone from IMAP too; RETR set \Seen on the one left.
+    let left = server.messages("alice", "INBOX");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].content.as_deref(), Some(SECOND));
+    assert!(left[0].flags.contains(mail_store::Flag::Seen));
+    let mut imap = Raw::connect(server.imap);
+    imap.command("a1", "LOGIN alice secret");
+    let select = imap.command("a2", "SELECT INBOX");
+    assert!(select.contains(&"* 1 EXISTS".to_owned()), "{select:?}");
+    let fetched = imap.command("a3", "FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
+    assert!(fetched[0].contains("\\Seen"), "{fetched:?}");
+    assert_eq!(fetched[1], "Subject: two");
+    imap.command("a4", "LOGOUT");
+}
+
+#[test]
+fn curl_lists_retrieves_and_deletes() {
+    let server = start("curl-pop3");
+    server.deliver(&["alice@example.org"], FIRST);
+    server.deliver(&["alice@example.org"], SECOND);
+    let base = format!("pop3://127.0.0.1:{}", server.pop3.port());
+    let curl = |path: &str, extra: &[&str]| {
+        run(Command::new("curl")
+            .args(["-sS", &format!("{base}/{path}"), "-u", "alice:secret"])
+            .args(extra))
+    };
+    let (ok, list) = curl("", &[]);
+    assert!(ok, "{list}");
+    assert_eq!(
+        list,
+        format!("1 {}\r\n2 {}\r\n", FIRST.len(), SECOND.len()),
+        "{list}"
+    );
+    let (ok, body, err) = run_bytes(
+        Command::new("curl").args(["-sS", &format!("{base}/1"), "-u", "alice:secret"]),
+        b"",
+    );
+    assert!(ok, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(body, FIRST);
+    let (ok, uidl) = curl("", &["-X", "UIDL"]);
+    assert!(ok && uidl.lines().count() == 2, "{uidl}");
+    let (ok, stat) = curl("", &["-X", "STAT", "-I"]);
+    assert!(ok, "{stat}");
+    let (ok, log) = curl("2", &["-X", "DELE", "-I"]);
+    assert!(ok, "{log}");
+    let (ok, list) = curl("", &[]);
+    assert!(ok, "{list}");
+    assert_eq!(list, format!("1 {}\r\n", FIRST.len()));
+    let inbox = server.messages("alice", "INBOX");
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].content.as_deref(), Some(FIRST));
+}
+
+#[test]
+fn wrong_password_and_unknown_user_are_refused() {
+    let server = start("pop3-auth");
+    let script = r#"
+import poplib, sys
+for user, password in [("alice", "nope"), ("nobody", "secret")]:
+    p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
+    p.user(user)
+    try:
+        p.pass_(password)
+        raise SystemExit("login succeeded")
+    except poplib.error_proto as e:
+        assert e.args[0].startswith(b"-ERR [AUTH]"), e
+    p.quit()
+print("refused ok")
+"#;
+    let out = python(script, &[&server.pop3.port().to_string()]);
+    assert!(out.contains("refused ok"), "{out}");
+}
