@@ -308,6 +308,11 @@ impl Conn<'_> {
     }
 
     async fn command(&mut self, cmd: Command<'static>) -> io::Result<()> {
+        // ID is valid in every state (RFC 2971); the session lets nothing else through
+        // before login.
+        if let CommandBody::Id { .. } = cmd.body {
+            return self.id();
+        }
         if self.session.is_none() {
             return self.bad("Log in first");
         }
@@ -341,7 +346,6 @@ impl Conn<'_> {
             CommandBody::Namespace => self.namespace(),
             CommandBody::Status { mailbox, attrs } => self.status(&mailbox, &attrs).await,
             CommandBody::Append { mailbox, messages } => self.append(&mailbox, messages).await,
-            CommandBody::Id { .. } => self.id(),
             CommandBody::GetQuotaRoot { mailbox } => self.quota_root(&mailbox).await,
             CommandBody::GetQuota { root } => self.quota(&root.to_str_lossy()).await,
             CommandBody::SetQuota { .. } => self.no(

@@ -6,9 +6,10 @@
 
 mod common;
 
-use std::process::Command;
+use std::{process::Command, sync::Arc, time::Duration};
 
-use common::{Raw, python, run, run_bytes, start};
+use common::{Raw, directory, python, run, run_bytes, start};
+use examples::imap_server::{self, ImapService};
 
 const MULTIPART: &[u8] = b"From: Bob Example <bob@remote.example>\r\nTo: alice@example.org\r\nSubject: py subject\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\nMessage-ID: <m1@remote.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain \xc3\xa9\r\n.leading dot\r\n--xx\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--xx--\r\n";
 
@@ -223,7 +224,7 @@ fn idle_session_sees_delivery_flags_and_expunge() {
 }
 
 #[test]
-fn login_failures_and_mailbox_errors() {
+fn mailbox_commands_and_errors() {
     let server = start("errors");
     let mut c = Raw::connect(server.imap);
     c.send("a1 LOGIN alice wrong");
@@ -254,5 +255,99 @@ fn login_failures_and_mailbox_errors() {
     assert!(c.line().starts_with("a13 NO [TRYCREATE]"));
     let ns = c.command("a14", "NAMESPACE");
     assert_eq!(ns[0], "* NAMESPACE ((\"\" \".\")) NIL NIL");
+    c.command("a15", "CREATE Sent (USE (\\Sent))");
+    let special = c.command("a16", "LIST (SPECIAL-USE) \"\" *");
+    assert_eq!(special.len(), 2, "{special:?}");
+    assert_eq!(special[0], "* LIST (\\HasNoChildren \\Sent) \".\" Sent");
+    let status = c.command(
+        "a17",
+        "LIST \"\" Work.Done RETURN (STATUS (MESSAGES UIDNEXT))",
+    );
+    assert_eq!(
+        status[1], "* STATUS Work.Done (MESSAGES 0 UIDNEXT 1)",
+        "{status:?}"
+    );
+    let quota = c.command("a18", "GETQUOTAROOT INBOX");
+    assert_eq!(quota[0], "* QUOTAROOT INBOX \"\"", "{quota:?}");
+    c.command("a19", "LOGOUT");
+}
+
+/// CONDSTORE (UNCHANGEDSINCE, MODSEQ), ESEARCH and SEARCHRES, UID EXPUNGE, UNSELECT, EXAMINE.
+#[test]
+fn condstore_esearch_and_uid_expunge() {
+    let server = start("condstore");
+    for i in 1..=3 {
+        server.deliver(
+            &["alice@example.org"],
+            format!("Subject: m{i}\r\n\r\nbody {i}\r\n").as_bytes(),
+        );
+    }
+    let mut c = Raw::connect(server.imap);
+    c.command("a1", "LOGIN alice secret");
+    let enabled = c.command("a2", "ENABLE CONDSTORE");
+    assert_eq!(enabled[0], "* ENABLED CONDSTORE");
+    let selected = c.command("a3", "SELECT INBOX");
+    let modseq: u64 = selected
+        .iter()
+        .find_map(|l| l.strip_prefix("* OK [HIGHESTMODSEQ "))
+        .and_then(|r| r.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let fetched = c.command("a4", "FETCH 3 (MODSEQ)");
+    assert_eq!(fetched[0], format!("* 3 FETCH (MODSEQ ({modseq}))"));
+    c.command("a5", "STORE 1 +FLAGS (\\Flagged)");
+    let stale = c.command(
+        "a6",
+        &format!("STORE 1,2 (UNCHANGEDSINCE {modseq}) +FLAGS (\\Deleted)"),
+    );
+    assert!(
+        stale.last().unwrap().starts_with("a6 OK [MODIFIED 1]"),
+        "{stale:?}"
+    );
+    let found = c.command("a7", "SEARCH RETURN (MIN MAX COUNT SAVE) DELETED");
+    assert_eq!(found[0], "* ESEARCH (TAG \"a7\") MIN 2 MAX 2 COUNT 1");
+    let saved = c.command("a8", "FETCH $ (UID)");
+    assert_eq!(saved[0], "* 2 FETCH (UID 2)");
+    let found = c.command("a9", "UID SEARCH SUBJECT m3 NOT DELETED");
+    assert_eq!(found[0], "* SEARCH 3");
+    c.command("a10", "STORE 3 +FLAGS.SILENT (\\Deleted)");
+    let gone = c.command("a11", "UID EXPUNGE 3");
+    assert_eq!(gone[0], "* 3 EXPUNGE", "{gone:?}");
+    c.command("a12", "UNSELECT");
+    let examined = c.command("a13", "EXAMINE INBOX");
+    assert!(examined.contains(&"* 2 EXISTS".to_owned()), "{examined:?}");
+    assert!(examined.last().unwrap().contains("[READ-ONLY]"));
+    c.send("a14 EXPUNGE");
+    assert!(c.line().starts_with("a14 NO"));
     c.command("a15", "LOGOUT");
+}
+
+/// The session's autologout closes silent connections with `* BYE`, before and after login;
+/// ID works before login.
+#[test]
+fn silent_clients_are_logged_out() {
+    let server = start("imap-timeout");
+    let mut service = ImapService::new("t", Arc::new(directory()), Arc::clone(&server.store));
+    service.config.limits.unauthenticated_timeout = Duration::from_millis(300);
+    service.config.limits.autologout_timeout = Duration::from_millis(600);
+    let addr = server
+        .runtime
+        .block_on(imap_server::spawn(
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::new(service),
+        ))
+        .unwrap();
+    let mut c = Raw::connect(addr);
+    let id = c.command("a1", "ID NIL");
+    assert!(id[0].starts_with("* ID ("), "{id:?}");
+    assert!(c.line().starts_with("* BYE"));
+    assert!(c.closed());
+
+    let mut c = Raw::connect(addr);
+    c.command("a1", "LOGIN alice secret");
+    c.command("a2", "SELECT INBOX");
+    c.send("a3 IDLE");
+    assert!(c.line().starts_with("+ "));
+    assert!(c.line().starts_with("* BYE"));
+    assert!(c.closed());
 }

@@ -6,9 +6,10 @@
 
 mod common;
 
-use std::process::Command;
+use std::{process::Command, sync::Arc, time::Duration};
 
-use common::{Raw, python, run, run_bytes, start};
+use common::{Raw, directory, python, run, run_bytes, start};
+use examples::pop3_server::{self, Pop3Service};
 
 const FIRST: &[u8] =
     b"From: a@remote.example\r\nSubject: one\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n";
@@ -177,4 +178,37 @@ print("refused ok")
 "#;
     let out = python(script, &[&server.pop3.port().to_string()]);
     assert!(out.contains("refused ok"), "{out}");
+}
+
+/// A silent client is signed off with `-ERR` after the idle timeout; its deletions are not
+/// committed and its lease is released.
+#[test]
+fn silent_clients_time_out_without_deleting() {
+    let server = start("pop3-timeout");
+    server.deliver(&["alice@example.org"], SECOND);
+    let mut service = Pop3Service::new("t", Arc::new(directory()), Arc::clone(&server.store));
+    service.config.limits.idle_timeout = Duration::from_millis(300);
+    let addr = server
+        .runtime
+        .block_on(pop3_server::spawn(
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::new(service),
+        ))
+        .unwrap();
+    let mut c = Raw::connect(addr);
+    c.send("USER alice");
+    assert!(c.line().starts_with("+OK"));
+    c.send("PASS secret");
+    assert!(c.line().starts_with("+OK"));
+    c.send("DELE 1");
+    assert!(c.line().starts_with("+OK"));
+    assert!(c.line().starts_with("-ERR"));
+    assert!(c.closed());
+    assert_eq!(server.messages("alice", "INBOX").len(), 1);
+    let mut again = Raw::connect(addr);
+    again.send("USER alice");
+    assert!(again.line().starts_with("+OK"));
+    again.send("PASS secret");
+    let ok = again.line();
+    assert!(ok.starts_with("+OK"), "{ok}");
 }

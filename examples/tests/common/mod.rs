@@ -35,7 +35,19 @@ impl Drop for TestServer {
     }
 }
 
-/// Starts SMTP, IMAP and POP3 on one fresh store, for users alice:secret and bob:hunter2.
+/// Users alice:secret and bob:hunter2 at example.org.
+pub fn directory() -> Directory {
+    Directory {
+        domains: vec!["example.org".into()],
+        users: HashMap::from([
+            ("alice".into(), "secret".into()),
+            ("bob".into(), "hunter2".into()),
+        ]),
+        postmaster: "alice".into(),
+    }
+}
+
+/// Starts SMTP, IMAP and POP3 on one fresh store, for the users of [`directory`].
 pub fn start(name: &str) -> TestServer {
     let data_dir = std::env::temp_dir().join(format!("mailserver-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
@@ -48,14 +60,7 @@ pub fn start(name: &str) -> TestServer {
             pop3: any(),
             data_dir: data_dir.clone(),
             hostname: "mail.example.org".into(),
-            directory: Directory {
-                domains: vec!["example.org".into()],
-                users: HashMap::from([
-                    ("alice".into(), "secret".into()),
-                    ("bob".into(), "hunter2".into()),
-                ]),
-                postmaster: "alice".into(),
-            },
+            directory: directory(),
         }))
         .unwrap();
     TestServer {
@@ -161,6 +166,12 @@ impl Raw {
         };
         raw.line();
         raw
+    }
+
+    /// Whether the server closed the connection (no more lines).
+    pub fn closed(&mut self) -> bool {
+        let mut s = String::new();
+        matches!(self.reader.read_line(&mut s), Ok(0))
     }
 
     /// The next line, without CRLF; panics on timeout or end of stream.
