@@ -351,3 +351,92 @@ fn silent_clients_are_logged_out() {
     assert!(c.line().starts_with("* BYE"));
     assert!(c.closed());
 }
+
+/// mbsync, a strict client (UIDVALIDITY, UIDNEXT, APPENDUID, flags both ways): a Maildir
+/// synchronised with the server in both directions, including a folder it creates.
+#[test]
+fn mbsync_syncs_both_ways() {
+    let server = start("mbsync");
+    server.deliver(&["alice@example.org"], b"Subject: one\r\n\r\nfirst\r\n");
+    server.deliver(&["alice@example.org"], b"Subject: two\r\n\r\nsecond\r\n");
+    let near = server.data_dir.join("near");
+    std::fs::create_dir_all(&near).unwrap();
+    let rc = server.data_dir.join("mbsyncrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "IMAPAccount local\nHost 127.0.0.1\nPort {port}\nUser alice\nPass secret\n\
+             SSLType None\nAuthMechs LOGIN\n\n\
+             IMAPStore remote\nAccount local\n\n\
+             MaildirStore near\nPath {near}/\nInbox {near}/INBOX\nSubFolders Verbatim\n\n\
+             Channel c\nFar :remote:\nNear :near:\nPatterns *\nCreate Both\n\
+             Expunge Both\nSyncState *\n",
+            port = server.imap.port(),
+            near = near.display()
+        ),
+    )
+    .unwrap();
+    let sync = || {
+        let (ok, log) = run(Command::new("mbsync").arg("-c").arg(&rc).arg("-a"));
+        assert!(ok, "mbsync failed:\n{log}");
+    };
+    let files = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = ["cur", "new"]
+            .iter()
+            .flat_map(|sub| std::fs::read_dir(near.join(dir).join(sub)).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    sync();
+    let inbox = files("INBOX");
+    assert_eq!(inbox.len(), 2, "{inbox:?}");
+
+    // Near side: flag the first message, add one to INBOX and a new folder with a message.
+    let first = inbox.iter().find(|n| n.contains(",U=1:")).unwrap();
+    let from = ["cur", "new"]
+        .iter()
+        .map(|s| near.join("INBOX").join(s).join(first))
+        .find(|p| p.exists())
+        .unwrap();
+    let base = first.split(":2,").next().unwrap();
+    std::fs::rename(&from, near.join("INBOX/cur").join(format!("{base}:2,FS"))).unwrap();
+    std::fs::write(
+        near.join("INBOX/new/1.near"),
+        "Subject: near\r\n\r\nwritten near\r\n",
+    )
+    .unwrap();
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(near.join("Local").join(sub)).unwrap();
+    }
+    std::fs::write(
+        near.join("Local/new/2.near"),
+        "Subject: local\r\n\r\nfolder\r\n",
+    )
+    .unwrap();
+    sync();
+    let far = server.messages("alice", "INBOX");
+    assert_eq!(far.len(), 3);
+    assert!(far[0].flags.contains(mail_store::Flag::Flagged));
+    assert!(far[0].flags.contains(mail_store::Flag::Seen));
+    // mbsync adds its X-TUID header to what it uploads.
+    let uploaded = far[2].content.as_deref().unwrap();
+    assert!(uploaded.starts_with(b"Subject: near\r\n"));
+    assert!(uploaded.ends_with(b"\r\n\r\nwritten near\r\n"));
+    assert_eq!(server.messages("alice", "Local").len(), 1);
+
+    // Far side: answer the third message, delete and expunge the second.
+    let mut c = Raw::connect(server.imap);
+    c.command("a1", "LOGIN alice secret");
+    c.command("a2", "SELECT INBOX");
+    c.command("a3", "STORE 3 +FLAGS (\\Answered)");
+    c.command("a4", "STORE 2 +FLAGS (\\Deleted)");
+    c.command("a5", "EXPUNGE");
+    c.command("a6", "LOGOUT");
+    sync();
+    let inbox = files("INBOX");
+    assert_eq!(inbox.len(), 2, "{inbox:?}");
+    assert!(inbox.iter().any(|n| n.ends_with(":2,FS")), "{inbox:?}");
+    assert!(inbox.iter().any(|n| n.ends_with(":2,R")), "{inbox:?}");
+}

@@ -102,15 +102,14 @@ pub(crate) fn internal_date(d: DateTime) -> InternalDate {
 
 /// A string value, quoted or as a literal; `None` for what cannot be sent.
 pub(crate) fn istring(s: impl Into<Vec<u8>>) -> Option<IString<'static>> {
-    let bytes = s.into();
-    IString::from_bytes(bytes.clone()).ok().or_else(|| {
-        // A NUL cannot be sent in a string (only in BINARY's literal8); Dovecot sends 0x80.
-        let cleaned: Vec<u8> = bytes
-            .into_iter()
-            .map(|b| if b == 0 { 0x80 } else { b })
-            .collect();
-        IString::from_bytes(cleaned).ok()
-    })
+    let mut bytes = s.into();
+    // A NUL cannot be sent in a string (only in BINARY's literal8); Dovecot sends 0x80.
+    for b in &mut bytes {
+        if *b == 0 {
+            *b = 0x80;
+        }
+    }
+    IString::from_bytes(bytes).ok()
 }
 
 fn nstring(s: Option<&str>) -> NString<'static> {
