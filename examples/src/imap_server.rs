@@ -528,9 +528,17 @@ impl Conn<'_> {
             ChangeKind::Lagged => self.resync().await?,
         };
         for u in updates {
-            self.server.push_update(u).map_err(api)?;
+            self.push(u);
         }
         Ok(())
+    }
+
+    /// Queues a change for the client. Nothing is selected in the session only while a
+    /// selection is being replaced or closed, when there is nobody to tell.
+    fn push(&mut self, update: Update) {
+        if self.server.push_update(update).is_err() {
+            self.selected = None;
+        }
     }
 
     /// After missed change events: compares the view with the store.

@@ -461,9 +461,7 @@ impl Conn<'_> {
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             // Our own append is not echoed to us: tell the view after what came before it.
             self.pump_updates().await?;
-            self.server
-                .push_update(Update::New(uids.clone()))
-                .map_err(super::api)?;
+            self.push(Update::New(uids.clone()));
         }
         let code = SequenceSet::from_numbers(uids)
             .ok()

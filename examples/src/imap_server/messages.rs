@@ -183,11 +183,10 @@ impl Plan {
 
 impl Conn<'_> {
     /// The selected mailbox's name and whether it is read-only.
-    fn selected_mailbox(&self) -> io::Result<(String, bool)> {
+    pub(super) fn selected_mailbox(&self) -> Option<(String, bool)> {
         self.selected
             .as_ref()
             .map(|s| (s.name.clone(), s.read_only))
-            .ok_or_else(|| io::Error::other("no mailbox selected"))
     }
 
     pub(super) fn is_recent(&self, uid: u32) -> bool {
@@ -250,7 +249,9 @@ impl Conn<'_> {
         self.condstore |= modseq;
         let set_seen = attrs.iter().any(FetchAttr::sets_seen);
         let plan = Plan::new(attrs, uid, self.condstore && modseq);
-        let (name, read_only) = self.selected_mailbox()?;
+        let Some((name, read_only)) = self.selected_mailbox() else {
+            return self.no(None, "No mailbox selected");
+        };
         let session = self.session()?;
         let pairs = self.resolve(set, uid);
         let mut seen_now = HashSet::new();
@@ -362,7 +363,9 @@ impl Conn<'_> {
             Ok(f) => f,
             Err(text) => return self.bad(&text),
         };
-        let (name, read_only) = self.selected_mailbox()?;
+        let Some((name, read_only)) = self.selected_mailbox() else {
+            return self.no(None, "No mailbox selected");
+        };
         if read_only {
             return self.no(Some(ResponseCode::Cannot), "The mailbox is read-only");
         }
@@ -440,7 +443,9 @@ impl Conn<'_> {
         if self.bad_sequence(set, uid) {
             return self.bad("Invalid message sequence number");
         }
-        let (name, read_only) = self.selected_mailbox()?;
+        let Some((name, read_only)) = self.selected_mailbox() else {
+            return self.no(None, "No mailbox selected");
+        };
         if moving && read_only {
             return self.no(Some(ResponseCode::Cannot), "The mailbox is read-only");
         }
@@ -481,17 +486,13 @@ impl Conn<'_> {
         // Our own changes are not echoed to us: tell the view after what came before.
         self.pump_updates().await?;
         if target == name {
-            self.server
-                .push_update(Update::New(destination))
-                .map_err(super::api)?;
+            self.push(Update::New(destination));
         }
         if moving {
             if let Some(code) = code {
                 self.untagged_ok(code, "Moved");
             }
-            self.server
-                .push_update(Update::Expunged(source))
-                .map_err(super::api)?;
+            self.push(Update::Expunged(source));
             self.ok(None, "MOVE completed")
         } else {
             self.ok(code, "COPY completed")
@@ -500,7 +501,9 @@ impl Conn<'_> {
 
     /// EXPUNGE, or UID EXPUNGE of a set.
     pub(super) async fn expunge(&mut self, set: Option<SequenceSet>) -> io::Result<()> {
-        let (name, read_only) = self.selected_mailbox()?;
+        let Some((name, read_only)) = self.selected_mailbox() else {
+            return self.no(None, "No mailbox selected");
+        };
         if read_only {
             return self.no(Some(ResponseCode::Cannot), "The mailbox is read-only");
         }
@@ -520,17 +523,17 @@ impl Conn<'_> {
             Err(e) => return self.fail(&e),
         };
         self.pump_updates().await?;
-        self.server
-            .push_update(Update::Expunged(
-                gone.uids.iter().map(|u| u.get()).collect(),
-            ))
-            .map_err(super::api)?;
+        self.push(Update::Expunged(
+            gone.uids.iter().map(|u| u.get()).collect(),
+        ));
         self.ok(None, "EXPUNGE completed")
     }
 
     /// CLOSE: expunges silently (unless read-only), then the session deselects.
     pub(super) async fn close(&mut self) -> io::Result<()> {
-        let (name, read_only) = self.selected_mailbox()?;
+        let Some((name, read_only)) = self.selected_mailbox() else {
+            return self.no(None, "No mailbox selected");
+        };
         if !read_only {
             let session = self.session()?;
             if let Err(e) = self

@@ -277,11 +277,9 @@ impl Conn<'_> {
         }
         let with_modseq = uses_modseq(criteria);
         self.condstore |= with_modseq;
-        let (name, _) = self
-            .selected
-            .as_ref()
-            .map(|s| (s.name.clone(), s.read_only))
-            .ok_or_else(|| io::Error::other("no mailbox selected"))?;
+        let Some((name, _)) = self.selected_mailbox() else {
+            return self.no(None, "No mailbox selected");
+        };
         let session = self.session()?;
         let known: Vec<u32> = self
             .server
