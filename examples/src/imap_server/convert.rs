@@ -269,16 +269,25 @@ pub(crate) fn error_code(e: &StoreError) -> (Option<ResponseCode<'static>>, Stri
         StoreError::Io(_) | StoreError::WorkerGone => Some(ResponseCode::ServerBug),
         _ => None,
     };
+    // Fixed ASCII texts: a name in the text could carry 8-bit octets, which IMAP4rev1
+    // response text may not (RFC 3501 TEXT-CHAR is 7-bit).
     let text = match e {
+        StoreError::NoSuchMailbox(_) => "No such mailbox",
+        StoreError::MailboxExists(_) => "Mailbox already exists",
+        StoreError::HasChildren(_) => "Mailbox has children",
+        StoreError::InUse => "Mailbox in use",
+        StoreError::OverQuota(_) => "Over quota",
+        StoreError::NotAllowed(why)
+        | StoreError::InvalidName(why)
+        | StoreError::InvalidArgument(why) => why,
+        StoreError::UidValidityChanged => "Mailbox changed during the operation",
+        StoreError::NoSuchAccount => "No such account",
         // Internal details go to the log, not to the client.
-        StoreError::Io(_) | StoreError::WorkerGone | StoreError::Corrupt(_) => {
-            "Internal error; try again later".to_owned()
-        }
-        e => {
-            let mut t = e.to_string();
-            t.retain(|c| !c.is_control());
-            t
-        }
+        _ => "Internal error; try again later",
     };
+    let text: String = text
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+        .collect();
     (code, text)
 }

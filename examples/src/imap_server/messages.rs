@@ -242,7 +242,12 @@ impl Conn<'_> {
                     | FetchAttr::Preview { .. }
             )
         }) {
-            let what = a.simple_name().unwrap_or("BINARY and PREVIEW");
+            let what = match a {
+                FetchAttr::Binary { .. } => "BINARY",
+                FetchAttr::BinarySize { .. } => "BINARY.SIZE",
+                FetchAttr::Preview { .. } => "PREVIEW",
+                other => other.simple_name().unwrap_or("This item"),
+            };
             return self.bad(&format!("{what} is not supported"));
         }
         let modseq = attrs.contains(&FetchAttr::ModSeq) || modifiers.changed_since.is_some();
