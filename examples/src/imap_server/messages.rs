@@ -259,26 +259,13 @@ impl Conn<'_> {
         };
         let session = self.session()?;
         let pairs = self.resolve(set, uid);
-        let mut seen_now = HashSet::new();
-        if set_seen && !read_only && !pairs.is_empty() {
-            let seen = FlagOp::Add(Flags::new().with(Flag::Seen));
-            match self
-                .service
-                .store
-                .store_flags(&session, &name, &uid_set(&pairs), seen, None)
-                .await
-            {
-                Ok(r) => seen_now.extend(r.updated.iter().map(|m| m.uid.get())),
-                Err(e) => return self.fail(&e),
-            }
-        }
         let batch = if plan.query.content.is_some() {
             CONTENT_BATCH
         } else {
             META_BATCH
         };
         for chunk in pairs.chunks(batch) {
-            let found = match self
+            let mut found = match self
                 .service
                 .store
                 .fetch(&session, &name, &uid_set(chunk), plan.query)
@@ -287,6 +274,32 @@ impl Conn<'_> {
                 Ok(v) => v,
                 Err(e) => return self.fail(&e),
             };
+            // A non-peek body fetch sets \Seen (RFC 9051 §6.4.5); the client is told.
+            let mut seen_now = HashSet::new();
+            let unseen: UidSet = found
+                .iter()
+                .filter(|m| !m.flags.contains(Flag::Seen))
+                .map(|m| m.uid)
+                .collect();
+            if set_seen && !read_only && !unseen.is_empty() {
+                let seen = FlagOp::Add(Flags::new().with(Flag::Seen));
+                let updated = match self
+                    .service
+                    .store
+                    .store_flags(&session, &name, &unseen, seen, None)
+                    .await
+                {
+                    Ok(r) => r.updated,
+                    Err(e) => return self.fail(&e),
+                };
+                for u in updated {
+                    if let Some(m) = found.iter_mut().find(|m| m.uid == u.uid) {
+                        m.flags = u.flags;
+                        m.modseq = u.modseq;
+                        seen_now.insert(u.uid.get());
+                    }
+                }
+            }
             for m in found {
                 let u = m.uid.get();
                 if modifiers
