@@ -1,4 +1,4 @@
-//! Append, flag updates and fetch of flags over a large mailbox, for the Maildir backend
+//! Append, flag updates, status and fetch of flags over a large mailbox, for the Maildir backend
 //! (durable: every acknowledged write is fsynced) and the memory backend.
 //!
 //! `MAIL_STORE_BENCH_MESSAGES` sets the size of the large mailbox (default 100 000). It is
@@ -119,6 +119,9 @@ fn benches(c: &mut Criterion) {
             Uid::new(n as u32 / 2 + 99).unwrap(),
         );
         b.iter(|| black_box(block_on(store.fetch(&s, "INBOX", &set, FetchQuery::meta())).unwrap()));
+    });
+    g.bench_function("status", |b| {
+        b.iter(|| black_box(block_on(store.status(&s, "INBOX")).unwrap()));
     });
     let mut toggle = false;
     g.bench_function("store_flags_one_fsync", |b| {

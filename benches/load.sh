@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs mailload against our mailserver (IMAP and SMTP) and against Debian's Dovecot (IMAP) on
+# loopback, one after the other in the same run, and prints the Markdown tables.
+#
+#   bash benches/load.sh [IMAP_SESSIONS] [ROUNDS] [SMTP_SESSIONS] [MESSAGES]
+#
+# Both servers keep mail in fresh Maildirs under a temporary folder and fsync what they
+# acknowledge (Dovecot's default fsync_mode, our store's default). Dovecot must be installed
+# (apt-get install dovecot-imapd); it runs unprivileged-ish as in INTEROP.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sessions=${1:-8}
+rounds=${2:-25}
+smtp_sessions=${3:-4}
+messages=${4:-400}
+users=()
+for i in $(seq 1 "$sessions"); do users+=("load$i"); done
+
+cargo build --release -q -p examples --bin mailserver
+cargo build --release -q -p benches --bin mailload
+
+dir=$(mktemp -d /tmp/mailload.XXXXXX)
+chmod 755 "$dir"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$dir/dovecot.conf" ] && dovecot -c "$dir/dovecot.conf" stop 2>/dev/null || true
+  sleep 0.5
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2
+  return 1
+}
+
+user_flags=()
+mail_flags=()
+for u in "${users[@]}"; do
+  user_flags+=(--user "$u:secret")
+done
+
+# Our server.
+ours_imap=$(free_port)
+ours_smtp=$(free_port)
+server_users=()
+for u in "${users[@]}"; do server_users+=(--user "$u:secret"); done
+./target/release/mailserver --imap "127.0.0.1:$ours_imap" --smtp "127.0.0.1:$ours_smtp" \
+  --pop3 none --data-dir "$dir/ours" --domain example.com "${server_users[@]}" \
+  >"$dir/ours.log" 2>&1 &
+pids+=($!)
+wait_port "$ours_imap"
+
+# Dovecot.
+dove_imap=$(free_port)
+mkdir -p "$dir/dovecot" "$dir/dmail"
+chown dovecot:dovecot "$dir/dmail" 2>/dev/null || chmod 777 "$dir/dmail"
+: >"$dir/dovecot/passwd"
+for u in "${users[@]}"; do echo "$u:{PLAIN}secret" >>"$dir/dovecot/passwd"; done
+cat >"$dir/dovecot.conf" <<CONF
+instance_name = mailload-$$
+base_dir = $dir/dovecot/run
+state_dir = $dir/dovecot/state
+log_path = $dir/dovecot/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 100
+mail_location = maildir:$dir/dmail/%u/Maildir
+namespace inbox {
+  inbox = yes
+  separator = .
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $dir/dovecot/passwd
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=$dir/dmail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $dove_imap
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+CONF
+dovecot -c "$dir/dovecot.conf" -F >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$dove_imap"
+
+common=(--imap-sessions "$sessions" --rounds "$rounds" --seed-messages 50 "${user_flags[@]}" --max-seconds 300)
+echo "IMAP: $sessions sessions (one user each), $rounds rounds each after 50 seeded messages;"
+echo "SMTP: $smtp_sessions sessions delivering $messages messages of 8 KB to 2 local recipients."
+echo
+./target/release/mailload --label ours "${common[@]}" --imap "127.0.0.1:$ours_imap" \
+  --smtp "127.0.0.1:$ours_smtp" --smtp-sessions "$smtp_sessions" --messages "$messages" \
+  --to load1@example.com --to load2@example.com
+./target/release/mailload --label dovecot "${common[@]}" --imap "127.0.0.1:$dove_imap" | tail -n +3

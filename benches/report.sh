@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and prints RESULTS.md on stdout: the machine, then a table of
+# group / ours / theirs / ratio (medians from this one run), the allocation counts, and
+# (with --load) the mailload runs against our server and Dovecot.
+#
+#   bash benches/report.sh [--load] > benches/RESULTS.md
+#
+# BENCH_ARGS overrides criterion's options (default: short runs for a shared 2-core machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+load=false
+[ "${1:-}" = "--load" ] && load=true
+args=${BENCH_ARGS:---warm-up-time 1 --measurement-time 3}
+target=${CARGO_TARGET_DIR:-target}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+{
+  # shellcheck disable=SC2086
+  cargo bench -p benches --bench smtp --bench imap --bench pop3 --bench session -- $args
+  # The Maildir store lives in mail-store's own benchmark (one copy of that code).
+  # shellcheck disable=SC2086
+  cargo bench -p mail-store --bench store -- $args maildir_
+} >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+allocs=$(cargo test -q -p benches --release --test allocations -- --nocapture 2>/dev/null | grep '^allocations:' || true)
+
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+echo "# Benchmark results"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- CPU: $cpu, $(nproc) cores; $(free -g | awk '/^Mem:/ {print $2}') GiB"
+echo "- rustc: $(rustc --version)"
+echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared with other engineers' builds and fuzzers: expect noise of ±20%)"
+echo "- criterion: \`$args\`; the value is the median of the samples"
+echo
+python3 - "$target/criterion" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+def median(group, fid):
+    p = os.path.join(root, group, fid, "new", "estimates.json")
+    try:
+        with open(p) as f:
+            return json.load(f)["median"]["point_estimate"]
+    except OSError:
+        return None
+def fmt(ns):
+    if ns is None:
+        return "—"
+    for unit, div in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= div:
+            return f"{ns / div:.3g} {unit}"
+    return f"{ns:.3g} ns"
+def bench_bytes(group, fid):
+    p = os.path.join(root, group, fid, "new", "benchmark.json")
+    try:
+        with open(p) as f:
+            t = json.load(f).get("throughput") or {}
+            return t.get("Bytes")
+    except OSError:
+        return None
+def thrpt(group, fid, ns):
+    b = bench_bytes(group, fid)
+    if not b or not ns:
+        return ""
+    mib = b / (ns / 1e9) / (1 << 20)
+    return f" ({mib / 1024:.2f} GiB/s)" if mib >= 1024 else f" ({mib:.0f} MiB/s)"
+rows = [
+    ("smtp_commands", "smtp-proto", "≥ 2×"),
+    ("smtp_data", "smtp-proto", "≥ 2×"),
+    ("smtp_replies", "smtp-proto", ""),
+    ("imap_commands", "imap-codec", "≥ 4×"),
+    ("imap_responses", "imap-codec", "≥ 4×"),
+    ("pop3_commands", "pop3-codec", ""),
+    ("pop3_responses", None, ""),
+]
+print("## Parsers: ours against the alternative")
+print()
+print("Ratio = their median time / our median time (above 1: we are faster).")
+print()
+print("| group | ours | theirs | ratio | target | met |")
+print("|---|---:|---:|---:|---|---|")
+for group, other, goal in rows:
+    o = median(group, "ours")
+    t = median(group, other) if other else None
+    ratio = t / o if (o and t) else None
+    met = ""
+    if goal and ratio:
+        met = "yes" if ratio >= float(goal.strip("≥ ×")) else "**no**"
+    name = f"{group} (vs {other})" if other else group
+    print(f"| {name} | {fmt(o)}{thrpt(group, 'ours', o)} | {fmt(t)}{thrpt(group, other, t) if other else ''} | "
+          f"{f'{ratio:.2f}×' if ratio else '—'} | {goal} | {met} |")
+print()
+print("## Sessions (client and server state machines in memory)")
+print()
+print("| id | median |")
+print("|---|---:|")
+for fid in ("smtp_transaction", "imap_fetch_1000", "pop3_retr_10mb"):
+    m = median("session", fid)
+    print(f"| session/{fid} | {fmt(m)}{thrpt('session', fid, m)} |")
+print()
+print("## Store (Maildir, 100 000 messages; in `mail-store/benches/store.rs`)")
+print()
+print("| id | criterion id | median |")
+print("|---|---|---:|")
+groups = sorted(g for g in os.listdir(root) if g.startswith("maildir_")) if os.path.isdir(root) else []
+g = groups[-1] if groups else "maildir_100000"
+for sid, fid in (("store/append", "append_one_fsync"), ("store/append_100", "append_batch_of_100_fsync"),
+                 ("store/flag_update", "store_flags_one_fsync"), ("store/status", "status"),
+                 ("store/fetch_flags_all", "fetch_flags_all"), ("store/open", "open_and_list_uids_flags")):
+    print(f"| {sid} | {g}/{fid} | {fmt(median(g, fid))} |")
+PY
+echo
+echo "## Heap allocations while parsing commands"
+echo
+echo '```'
+echo "$allocs"
+echo '```'
+if $load; then
+  echo
+  echo "## mailload: our mailserver and Dovecot, same machine, same run"
+  echo
+  bash benches/load.sh 2>/dev/null
+fi
+echo
+echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

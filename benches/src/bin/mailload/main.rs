@@ -1,0 +1,238 @@
+//! `mailload`: a load generator for mail servers on this machine.
+//!
+//! Opens N concurrent IMAP sessions running a mixed workload (LOGIN, SELECT, then rounds of
+//! FETCH flags / FETCH ten headers / FETCH one body / APPEND / STORE \Deleted / EXPUNGE, then
+//! LOGOUT) and S concurrent SMTP sessions delivering M messages in all, and reports
+//! operations per second and latency percentiles per kind of operation, as Markdown rows.
+//! The sessions are our sans-IO client sessions (`imap_proto::session::client`,
+//! `smtp_proto::session::client`) over tokio.
+//!
+//! ```text
+//! mailload [--label NAME] [--imap ADDR] [--smtp ADDR]
+//!          [--imap-sessions N] [--rounds R] [--seed-messages K]
+//!          [--user NAME:PASSWORD]...  [--smtp-sessions S] [--messages M]
+//!          [--from ADDR] [--to ADDR]... [--max-seconds T] [--threads K]
+//! ```
+//!
+//! IMAP session `i` logs in as the `i mod len`-th `--user` (default `alice:secret`). Only
+//! loopback addresses are accepted, and every run stops by itself after `--max-seconds`.
+#![forbid(unsafe_code)]
+
+mod imap;
+mod smtp;
+mod stats;
+
+use std::{
+    net::SocketAddr,
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use stats::Stats;
+
+struct Options {
+    label: String,
+    imap: Option<SocketAddr>,
+    smtp: Option<SocketAddr>,
+    imap_sessions: usize,
+    rounds: usize,
+    seed_messages: u32,
+    users: Vec<(String, String)>,
+    smtp_sessions: usize,
+    messages: usize,
+    from: String,
+    to: Vec<String>,
+    max_seconds: u64,
+    threads: usize,
+}
+
+const USAGE: &str = "usage: mailload [--label NAME] [--imap ADDR] [--smtp ADDR] \
+[--imap-sessions N] [--rounds R] [--seed-messages K] [--user NAME:PASSWORD]... \
+[--smtp-sessions S] [--messages M] [--from ADDR] [--to ADDR]... [--max-seconds T] [--threads K]";
+
+fn loopback(flag: &str, v: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = v.parse().map_err(|e| format!("{flag} {v}: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{flag} {v}: only loopback addresses are load-tested"
+        ));
+    }
+    Ok(addr)
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut o = Options {
+        label: "server".to_owned(),
+        imap: None,
+        smtp: None,
+        imap_sessions: 8,
+        rounds: 20,
+        seed_messages: 50,
+        users: Vec::new(),
+        smtp_sessions: 4,
+        messages: 200,
+        from: "load@example.org".to_owned(),
+        to: Vec::new(),
+        max_seconds: 120,
+        threads: 2,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        let num =
+            |v: String| -> Result<usize, String> { v.parse().map_err(|e| format!("{v}: {e}")) };
+        match flag.as_str() {
+            "--label" => o.label = value()?,
+            "--imap" => o.imap = Some(loopback(&flag, &value()?)?),
+            "--smtp" => o.smtp = Some(loopback(&flag, &value()?)?),
+            "--imap-sessions" => o.imap_sessions = num(value()?)?,
+            "--rounds" => o.rounds = num(value()?)?,
+            "--seed-messages" => {
+                o.seed_messages = u32::try_from(num(value()?)?).map_err(|e| e.to_string())?;
+            }
+            "--user" => {
+                let v = value()?;
+                let (n, p) = v
+                    .split_once(':')
+                    .ok_or_else(|| format!("--user {v}: expected NAME:PASSWORD"))?;
+                o.users.push((n.to_owned(), p.to_owned()));
+            }
+            "--smtp-sessions" => o.smtp_sessions = num(value()?)?,
+            "--messages" => o.messages = num(value()?)?,
+            "--from" => o.from = value()?,
+            "--to" => o.to.push(value()?),
+            "--max-seconds" => o.max_seconds = num(value()?)? as u64,
+            "--threads" => o.threads = num(value()?)?.max(1),
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    if o.imap.is_none() && o.smtp.is_none() {
+        return Err(format!("nothing to do: give --imap and/or --smtp\n{USAGE}"));
+    }
+    if o.users.is_empty() {
+        o.users.push(("alice".to_owned(), "secret".to_owned()));
+    }
+    if o.to.is_empty() {
+        o.to.push("alice@example.com".to_owned());
+    }
+    Ok(o)
+}
+
+async fn run_imap(o: &Options, addr: SocketAddr, deadline: Instant) -> (Duration, Stats) {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..o.imap_sessions {
+        let (user, password) = o.users[i % o.users.len()].clone();
+        let w = imap::Workload {
+            user,
+            password,
+            rounds: o.rounds,
+            seed_messages: o.seed_messages,
+            deadline,
+            timeout: Duration::from_secs(30),
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut stats = Stats::default();
+            if let Err(e) = imap::session(addr, w, &mut stats).await {
+                stats.error(format!("session: {e}"));
+            }
+            stats
+        }));
+    }
+    let mut all = Stats::default();
+    for t in tasks {
+        match t.await {
+            Ok(s) => all.merge(s),
+            Err(e) => all.error(format!("task: {e}")),
+        }
+    }
+    (start.elapsed(), all)
+}
+
+async fn run_smtp(o: &Options, addr: SocketAddr, deadline: Instant) -> (Duration, Stats) {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    let sessions = o.smtp_sessions.max(1);
+    for i in 0..sessions {
+        let w = smtp::Workload {
+            from: o.from.clone(),
+            to: o.to.clone(),
+            messages: o.messages / sessions + usize::from(i < o.messages % sessions),
+            deadline,
+            timeout: Duration::from_secs(30),
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut stats = Stats::default();
+            if let Err(e) = smtp::session(addr, w, &mut stats).await {
+                stats.error(format!("session: {e}"));
+            }
+            stats
+        }));
+    }
+    let mut all = Stats::default();
+    for t in tasks {
+        match t.await {
+            Ok(s) => all.merge(s),
+            Err(e) => all.error(format!("task: {e}")),
+        }
+    }
+    (start.elapsed(), all)
+}
+
+fn report(o: &Options, protocol: &str, sessions: usize, wall: Duration, stats: &Stats) {
+    stats::print_rows(&o.label, protocol, sessions, wall, stats);
+    for (what, n) in &stats.errors {
+        eprintln!("{} {protocol}: {n} x {what}", o.label);
+    }
+    eprintln!(
+        "{} {protocol}: {} operations in {:.2} s, {} errors",
+        o.label,
+        stats.count(),
+        wall.as_secs_f64(),
+        stats.error_count()
+    );
+}
+
+fn main() -> ExitCode {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(o.threads)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(o.max_seconds);
+    let mut failed = false;
+    println!("{}", stats::HEADER);
+    // One protocol at a time, so each has the machine to itself.
+    if let Some(addr) = o.imap {
+        let (wall, stats) = rt.block_on(run_imap(&o, addr, deadline));
+        report(&o, "IMAP", o.imap_sessions, wall, &stats);
+        failed |= stats.count() == 0;
+    }
+    if let Some(addr) = o.smtp {
+        let (wall, stats) = rt.block_on(run_smtp(&o, addr, deadline));
+        report(&o, "SMTP", o.smtp_sessions, wall, &stats);
+        failed |= stats.count() == 0;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

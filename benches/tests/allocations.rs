@@ -1,0 +1,121 @@
+//! Heap allocations per parsed command, over the whole corpus: ours must make none for SMTP
+//! and POP3 commands (the values borrow from the input). The other crates' counts are printed
+//! for the report (`cargo test -p benches --test allocations -- --nocapture`).
+//!
+//! This file needs `unsafe impl GlobalAlloc` for its counting allocator; the workspace lint
+//! is `deny` so a test target can opt out explicitly, as this one does.
+#![allow(unsafe_code, missing_docs, clippy::cast_precision_loss)]
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    cell::Cell,
+    hint::black_box,
+};
+
+use benches::{corpus, lines, smtp_command_lines};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
+// counter is a const-initialized `Cell<usize>` without a destructor, so counting never
+// allocates or re-enters the allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations `f` makes on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+fn report(what: &str, commands: usize, ours: usize, theirs: Option<(&str, usize)>) {
+    let per = |n: usize| n as f64 / commands as f64;
+    print!(
+        "allocations: {what}: {commands} commands, ours {ours} ({:.2}/command)",
+        per(ours)
+    );
+    if let Some((name, n)) = theirs {
+        print!(", {name} {n} ({:.2}/command)", per(n));
+    }
+    println!();
+}
+
+#[test]
+fn smtp_commands_allocate_nothing() {
+    let stream = corpus("smtp-client-stream.txt");
+    let lines = smtp_command_lines(&stream);
+    let ours = allocations(|| {
+        for line in &lines {
+            black_box(smtp_proto::codec::decode_command(line).unwrap());
+        }
+    });
+    let theirs = allocations(|| {
+        for line in &lines {
+            black_box(stalwart_smtp::Request::parse(&mut line.iter()).unwrap());
+        }
+    });
+    report(
+        "SMTP",
+        lines.len(),
+        ours,
+        Some(("smtp-proto (Stalwart)", theirs)),
+    );
+    assert_eq!(ours, 0);
+}
+
+#[test]
+fn pop3_commands_allocate_nothing() {
+    let stream = corpus("pop3-client-stream.txt");
+    let lines = lines(&stream);
+    let ours = allocations(|| {
+        for line in &lines {
+            black_box(pop3_proto::codec::decode_command(line).unwrap());
+        }
+    });
+    let theirs = allocations(|| {
+        for line in &lines {
+            black_box(pop3_codec::parse::command(line).unwrap());
+        }
+    });
+    report("POP3", lines.len(), ours, Some(("pop3-codec", theirs)));
+    assert_eq!(ours, 0);
+}
+
+#[test]
+fn the_counter_counts() {
+    assert_eq!(allocations(|| drop(black_box(vec![1u8; 10]))), 1);
+}
