@@ -93,8 +93,9 @@ pub enum Event<'a> {
     /// STARTTLS was accepted: flush the transmit buffer, run the handshake, then call
     /// [`Server::tls_established`].
     StartTls,
-    /// The selected mailbox was closed (CLOSE, UNSELECT, a failed SELECT, or SELECT of
-    /// another mailbox). For CLOSE, the application expunges before completing.
+    /// The selected mailbox was closed by CLOSE, UNSELECT or a failed SELECT (a SELECT of
+    /// another mailbox replaces it without this event). For CLOSE, the application expunges
+    /// before completing.
     Deselected,
     /// LOGOUT was answered; close the connection once the transmit buffer is sent.
     Logout,
@@ -296,7 +297,13 @@ impl Server {
         self.state.conn
     }
 
-    /// Whether an extension was turned on with ENABLE (CONDSTORE, QRESYNC, UTF8=ACCEPT, ...).
+    /// Turns on an extension the application saw used (for example CONDSTORE by a command
+    /// the session does not inspect), if it is offered.
+    pub fn enable(&mut self, cap: Capability<'static>) {
+        self.state.enable_implicitly(cap);
+    }
+
+    /// Whether an extension is on: by ENABLE, or CONDSTORE by its first use.
     pub fn is_enabled(&self, cap: &Capability<'_>) -> bool {
         self.state.enabled.iter().any(|c| c == cap)
     }
@@ -592,6 +599,14 @@ impl Inner {
         }
         if self.conn == State::Selected {
             self.conn = State::Authenticated;
+        }
+    }
+
+    /// Turns an extension on without ENABLE (CONDSTORE by its first use, RFC 7162 §3.1),
+    /// if it is offered.
+    fn enable_implicitly(&mut self, cap: Capability<'static>) {
+        if self.config.capabilities.contains(&cap) && !self.enabled.contains(&cap) {
+            self.enabled.push(cap);
         }
     }
 
@@ -908,8 +923,15 @@ impl Inner {
                     _ => Kind::Other,
                 };
                 if matches!(kind, Kind::Select { .. }) {
-                    // Selecting closes the current mailbox first (RFC 9051 §6.3.2).
-                    self.deselect();
+                    // Selecting closes the current mailbox first (RFC 9051 §6.3.2); the
+                    // command itself tells the application, so no Deselected event.
+                    self.view = None;
+                    if self.conn == State::Selected {
+                        self.conn = State::Authenticated;
+                    }
+                }
+                if enables_condstore(body) {
+                    self.enable_implicitly(Capability::CondStore);
                 }
                 self.pending = Some(Pending::Command { tag, kind });
                 Step::Event(Event::Command(cmd))
@@ -1050,4 +1072,37 @@ pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
         out.extend_from_slice(&bytes[1..4 - pad.min(2)]);
     }
     Some(out)
+}
+
+/// Whether a command turns CONDSTORE on by using it (RFC 7162 §3.1): SELECT/EXAMINE
+/// (CONDSTORE), STATUS HIGHESTMODSEQ, FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
+/// UNCHANGEDSINCE.
+fn enables_condstore(body: &CommandBody<'_>) -> bool {
+    use crate::types::{
+        command::SelectParam,
+        fetch_attr::{FetchAttr, FetchItems},
+        search::SearchKey,
+        status::StatusAttr,
+    };
+    match body {
+        CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } => {
+            params.iter().any(|p| matches!(p, SelectParam::CondStore))
+        }
+        CommandBody::Status { attrs, .. } => attrs.contains(&StatusAttr::HighestModSeq),
+        CommandBody::Fetch {
+            items, modifiers, ..
+        } => {
+            modifiers.changed_since.is_some()
+                || match items {
+                    FetchItems::Single(a) => *a == FetchAttr::ModSeq,
+                    FetchItems::List(v) => v.contains(&FetchAttr::ModSeq),
+                    FetchItems::Macro(_) => false,
+                }
+        }
+        CommandBody::Search { criteria, .. } => criteria.iter().any(SearchKey::uses_modseq),
+        CommandBody::Store {
+            unchanged_since, ..
+        } => unchanged_since.is_some(),
+        _ => false,
+    }
 }

@@ -137,6 +137,17 @@ impl<'a> SearchKey<'a> {
         Ok(Self::And(keys))
     }
 
+    /// Whether the key or a sub-key is `MODSEQ` (which turns CONDSTORE on, RFC 7162 §3.1).
+    pub fn uses_modseq(&self) -> bool {
+        match self {
+            Self::ModSeq { .. } => true,
+            Self::Not(k) => k.uses_modseq(),
+            Self::Or(a, b) => a.uses_modseq() || b.uses_modseq(),
+            Self::And(v) => v.iter().any(SearchKey::uses_modseq),
+            _ => false,
+        }
+    }
+
     /// How deeply the key nests (1 for a key without sub-keys).
     pub fn depth(&self) -> usize {
         match self {

@@ -384,3 +384,43 @@ fn literal_minus_caps_non_synchronizing_literals() {
     let out = s.feed(b"a3 APPEND INBOX {4097+}\r\n");
     assert_eq!(out, "* BYE [TOOBIG] Literal too large\r\n");
 }
+
+#[test]
+fn condstore_is_enabled_by_its_first_use() {
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    assert!(!s.server.is_enabled(&Capability::CondStore));
+    assert!(s.feed(b"a2 SELECT INBOX (CONDSTORE)\r\n").contains("a2 OK"));
+    assert!(s.server.is_enabled(&Capability::CondStore), "RFC 7162 §3.1");
+    s.server
+        .push_update(Update::Flags {
+            uid: 10,
+            flags: vec![Flag::Seen],
+            modseq: Some(5),
+        })
+        .unwrap();
+    assert_eq!(
+        s.feed(b"a3 NOOP\r\n"),
+        "* 1 FETCH (UID 10 FLAGS (\\Seen) MODSEQ (5))\r\na3 OK NOOP completed\r\n"
+    );
+    let mut s = Session::plain();
+    s.login_select();
+    s.feed(b"a3 UID STORE 10 (UNCHANGEDSINCE 4) +FLAGS (\\Seen)\r\n");
+    assert!(s.server.is_enabled(&Capability::CondStore));
+}
+
+#[test]
+fn selecting_another_mailbox_replaces_the_selection_without_deselected() {
+    let mut s = Session::plain();
+    s.login_select();
+    assert!(s.feed(b"a3 SELECT INBOX\r\n").contains("a3 OK"));
+    assert!(
+        !s.app.events.iter().any(|e| e == "Deselected"),
+        "{:?}",
+        s.app.events
+    );
+    assert!(s.server.view().is_some());
+    s.feed(b"a4 CLOSE\r\n");
+    assert!(s.app.events.iter().any(|e| e == "Deselected"));
+    assert!(s.server.view().is_none());
+}

@@ -341,6 +341,8 @@ fn esearch(e: &ESearch<'_>, out: &mut EncodeBuf) {
     out.push(b"ESEARCH");
     if let Some(tag) = &e.tag {
         out.push(b" (TAG ");
+        // RFC 9051 allows an atom (`tag-string = astring`); RFC 4731 clients expect a
+        // string, so build the correlator as a quoted string when answering them.
         out.push_astring(tag);
         out.push(b")");
     }
