@@ -24,6 +24,9 @@ pub enum StoreError {
     /// The mailbox has children and cannot be deleted (IMAP `[INUSE]`-class `NO`).
     #[error("mailbox has children: {0}")]
     HasChildren(String),
+    /// The message is gone (expunged by another session).
+    #[error("no such message: UID {0}")]
+    NoSuchMessage(u32),
     /// The name is not a valid mailbox (or account, or keyword) name here.
     #[error("invalid name: {0}")]
     InvalidName(&'static str),
@@ -62,7 +65,9 @@ impl StoreError {
         Some(match self {
             Self::NoSuchMailbox(_) => "NONEXISTENT",
             Self::MailboxExists(_) => "ALREADYEXISTS",
-            Self::HasChildren(_) | Self::InUse => "INUSE",
+            Self::HasChildren(_) => "HASCHILDREN",
+            Self::InUse => "INUSE",
+            Self::NoSuchMessage(_) => "EXPUNGEISSUED",
             Self::OverQuota(_) => "OVERQUOTA",
             Self::NotAllowed(_) | Self::InvalidName(_) => "CANNOT",
             Self::Io(_) | Self::WorkerGone => "SERVERBUG",

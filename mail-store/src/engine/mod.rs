@@ -1109,10 +1109,7 @@ impl<K: Backend> Engine<K> {
         let mut acct = lock(&a);
         Self::check_lease(&acct, lease)?;
         let mb = self.open(account, &mut acct, "INBOX")?;
-        let m = mb
-            .get(u)
-            .ok_or_else(|| StoreError::NoSuchMailbox("INBOX message".into()))?
-            .clone();
+        let m = mb.get(u).ok_or(StoreError::NoSuchMessage(u.get()))?.clone();
         let data = self.backend.read_message(account, "INBOX", &m.blob)?;
         if mark_seen && !m.flags.contains(Flag::Seen) {
             let flags = m.flags.clone().with(Flag::Seen);
