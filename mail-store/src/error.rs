@@ -67,12 +67,11 @@ impl StoreError {
             Self::MailboxExists(_) => "ALREADYEXISTS",
             Self::HasChildren(_) => "HASCHILDREN",
             Self::InUse => "INUSE",
-            Self::NoSuchMessage(_) => "EXPUNGEISSUED",
             Self::OverQuota(_) => "OVERQUOTA",
             Self::NotAllowed(_) | Self::InvalidName(_) => "CANNOT",
             Self::Io(_) | Self::WorkerGone => "SERVERBUG",
             Self::Corrupt(_) => "CORRUPTION",
-            Self::UidValidityChanged => "EXPUNGEISSUED",
+            Self::UidValidityChanged | Self::NoSuchMessage(_) => "EXPUNGEISSUED",
             _ => return None,
         })
     }
