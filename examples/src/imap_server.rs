@@ -36,12 +36,14 @@ use mail_store::{
     AccountName, ChangeEvent, ChangeKind, FetchQuery, MailStore, Session, StoreError, Subscription,
     UidSet,
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::store_glue::{Directory, Store};
+use crate::{
+    listener::{Gate, HANDSHAKE_TIMEOUT},
+    smtp_server::plaintext_allowed,
+    store_glue::{Directory, Store},
+    tls::{Stream, TlsAcceptor},
+};
 
 /// Settings shared by every connection.
 #[derive(Debug)]
@@ -52,11 +54,22 @@ pub struct ImapService {
     pub directory: Arc<Directory>,
     /// The mailboxes.
     pub store: Arc<Store>,
+    /// For STARTTLS; `None` offers no STARTTLS.
+    pub tls: Option<TlsAcceptor>,
+    /// LOGIN and AUTHENTICATE without TLS from a loopback address.
+    pub allow_plaintext_loopback: bool,
+    /// Shutdown: a connection waiting for the client (IDLE included) ends with `* BYE`.
+    pub gate: Arc<Gate>,
 }
 
 impl ImapService {
     /// The capabilities this server implements, for a server called `hostname`.
-    pub fn new(hostname: &str, directory: Arc<Directory>, store: Arc<Store>) -> Self {
+    pub fn new(
+        hostname: &str,
+        directory: Arc<Directory>,
+        store: Arc<Store>,
+        gate: Arc<Gate>,
+    ) -> Self {
         let mut config = ServerConfig::default();
         config.greeting = format!("{hostname} IMAP server ready");
         config.capabilities = vec![
@@ -83,47 +96,40 @@ impl ImapService {
             config,
             directory,
             store,
+            tls: None,
+            allow_plaintext_loopback: true,
+            gate,
         }
+    }
+
+    /// What a client over the connection limit is told.
+    pub fn busy_reply(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Ok(text) = Text::new("Too many connections, try again later") {
+            let bye = Response::Status(Status::untagged(StatusKind::Bye, None, text));
+            let mut buf = imap_proto::codec::EncodeBuf::new();
+            let opts = imap_proto::codec::ResponseOptions::default();
+            imap_proto::codec::encode_response(&bye, &opts, &mut buf);
+            out = buf.bytes;
+        }
+        out
     }
 }
 
-/// Accepts connections until the listener fails.
-pub async fn serve(listener: TcpListener, service: Arc<ImapService>) -> io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        // Replies are small writes answering small reads: do not wait to coalesce them.
-        let _ = stream.set_nodelay(true);
-        let service = Arc::clone(&service);
-        tokio::spawn(async move {
-            if let Err(e) = handle_connection(stream, peer, &service).await {
-                eprintln!("imap {peer}: {e}");
-            }
-        });
-    }
-}
-
-/// Binds and serves in the background, returning the bound address.
-pub async fn spawn(addr: SocketAddr, service: Arc<ImapService>) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = serve(listener, service).await {
-            eprintln!("imap listener: {e}");
-        }
-    });
-    Ok(local)
-}
-
-async fn handle_connection(
-    stream: TcpStream,
+/// Runs one connection (already TLS on an implicit-TLS port).
+pub async fn handle_connection(
+    stream: Stream,
     peer: SocketAddr,
-    service: &ImapService,
+    service: Arc<ImapService>,
 ) -> io::Result<()> {
+    let service = &*service;
     let mut config = service.config.clone();
-    // TLS comes later: until then, plaintext passwords only from this machine.
-    config.plaintext_auth_requires_tls = !peer.ip().is_loopback();
+    config.implicit_tls = stream.is_tls();
+    config.starttls = service.tls.is_some() && !stream.is_tls();
+    config.plaintext_auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     let mut conn = Conn {
         service,
+        starttls: false,
         stream,
         server: Server::new(config, Instant::now()),
         out: Vec::new(),
@@ -157,7 +163,9 @@ impl Selected {
 /// One connection.
 struct Conn<'s> {
     service: &'s ImapService,
-    stream: TcpStream,
+    stream: Stream,
+    /// STARTTLS was accepted: the handshake runs once its `OK` is sent.
+    starttls: bool,
     server: Server,
     out: Vec<u8>,
     /// Set at login.
@@ -175,6 +183,7 @@ enum Wake {
     Read(io::Result<usize>),
     Change(ChangeEvent),
     Timeout,
+    Shutdown,
 }
 
 /// An event, detached from the session's input so the store can be awaited.
@@ -186,6 +195,7 @@ enum Ev {
     Idle,
     Enabled(bool),
     Deselected,
+    StartTls,
     Nothing,
 }
 
@@ -205,12 +215,27 @@ impl Conn<'_> {
             if self.server.is_closed() || self.closing {
                 return Ok(());
             }
+            if std::mem::take(&mut self.starttls) {
+                // Every byte read so far went to the session, which dropped what followed
+                // STARTTLS; the handshake reads only its own records.
+                let Some(acceptor) = &self.service.tls else {
+                    return Err(io::Error::other("STARTTLS without a TLS configuration"));
+                };
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, self.stream.accept_tls(acceptor))
+                    .await
+                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
+                self.server.tls_established().map_err(api)?;
+                continue;
+            }
             let deadline = self
                 .server
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
             let Conn {
-                stream, selected, ..
+                stream,
+                selected,
+                service,
+                ..
             } = self;
             let change = async {
                 match selected {
@@ -228,6 +253,7 @@ impl Conn<'_> {
                 r = stream.read(&mut buf) => Wake::Read(r),
                 ev = change => Wake::Change(ev),
                 () = timeout => Wake::Timeout,
+                () = service.gate.shutting_down() => Wake::Shutdown,
             };
             match wake {
                 Wake::Read(Ok(0)) => return Ok(()),
@@ -235,6 +261,11 @@ impl Conn<'_> {
                 Wake::Read(Err(e)) => return Err(e),
                 Wake::Change(ev) => self.apply_change(ev).await?,
                 Wake::Timeout => self.server.handle_timeout(Instant::now()),
+                Wake::Shutdown => {
+                    self.bye("Server shutting down");
+                    self.flush().await?;
+                    return Ok(());
+                }
             }
         }
     }
@@ -244,6 +275,7 @@ impl Conn<'_> {
         self.server.poll_transmit(&mut self.out);
         if !self.out.is_empty() {
             self.stream.write_all(&self.out).await?;
+            self.stream.flush().await?;
             self.out.clear();
         }
         Ok(())
@@ -268,7 +300,8 @@ impl Conn<'_> {
                 Some(Event::Idle) => Ev::Idle,
                 Some(Event::Enabled(caps)) => Ev::Enabled(caps.contains(&Capability::CondStore)),
                 Some(Event::Deselected) => Ev::Deselected,
-                // IDLE's end, LOGOUT: answered by the session. STARTTLS is not offered.
+                Some(Event::StartTls) => Ev::StartTls,
+                // IDLE's end, LOGOUT: answered by the session.
                 Some(_) => Ev::Nothing,
             };
             match ev {
@@ -299,6 +332,7 @@ impl Conn<'_> {
                         self.selected = None;
                     }
                 }
+                Ev::StartTls => self.starttls = true,
                 Ev::Nothing => {}
             }
             if self.closing {
@@ -585,4 +619,26 @@ impl Conn<'_> {
         ));
         Ok(updates)
     }
+}
+
+/// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
+/// serves it in the background, returning the bound address. [`crate::server::start`]
+/// starts every listener; this is for one with a service of its own.
+pub async fn spawn(addr: SocketAddr, service: Arc<ImapService>) -> io::Result<SocketAddr> {
+    let listener = crate::listener::bind("imap", addr).await?;
+    let local = listener.local_addr()?;
+    let gate = Arc::clone(&service.gate);
+    let listen = crate::listener::Listen {
+        listener,
+        name: "imap",
+        implicit_tls: None,
+        busy: service.busy_reply(),
+        service,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
+            eprintln!("imap listener: {e}");
+        }
+    });
+    Ok(local)
 }

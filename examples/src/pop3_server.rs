@@ -22,12 +22,14 @@ use pop3_proto::{
         server::{Event, Server},
     },
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::store_glue::{Directory, Store};
+use crate::{
+    listener::{Gate, HANDSHAKE_TIMEOUT},
+    smtp_server::plaintext_allowed,
+    store_glue::{Directory, Store},
+    tls::{Stream, TlsAcceptor},
+};
 
 /// Settings shared by every connection.
 #[derive(Debug)]
@@ -41,11 +43,23 @@ pub struct Pop3Service {
     pub store: Arc<Store>,
     /// How long the maildrop lease lasts without activity; renewed while the client talks.
     pub lease_for: Duration,
+    /// For STLS; `None` offers no STLS.
+    pub tls: Option<TlsAcceptor>,
+    /// USER/PASS and AUTH PLAIN without TLS from a loopback address.
+    pub allow_plaintext_loopback: bool,
+    /// Shutdown: a connection waiting for the client's next command closes (without
+    /// deleting anything: no QUIT, no UPDATE state).
+    pub gate: Arc<Gate>,
 }
 
 impl Pop3Service {
     /// The default configuration for a server called `hostname`.
-    pub fn new(hostname: &str, directory: Arc<Directory>, store: Arc<Store>) -> Self {
+    pub fn new(
+        hostname: &str,
+        directory: Arc<Directory>,
+        store: Arc<Store>,
+        gate: Arc<Gate>,
+    ) -> Self {
         let config = ServerConfig::new(hostname);
         // A lease outlives the session's idle timeout, so only a vanished client loses it.
         let lease_for = config.limits.idle_timeout + Duration::from_secs(60);
@@ -54,35 +68,18 @@ impl Pop3Service {
             directory,
             store,
             lease_for,
+            tls: None,
+            allow_plaintext_loopback: true,
+            gate,
         }
     }
-}
 
-/// Accepts connections until the listener fails.
-pub async fn serve(listener: TcpListener, service: Arc<Pop3Service>) -> io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        // Replies are small writes answering small reads: do not wait to coalesce them.
-        let _ = stream.set_nodelay(true);
-        let service = Arc::clone(&service);
-        tokio::spawn(async move {
-            if let Err(e) = handle_connection(stream, peer, &service).await {
-                eprintln!("pop3 {peer}: {e}");
-            }
-        });
+    /// What a client over the connection limit is told.
+    pub fn busy_reply(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        pop3_proto::codec::encode_response(&responses::sys_temp(), &mut out);
+        out
     }
-}
-
-/// Binds and serves in the background, returning the bound address.
-pub async fn spawn(addr: SocketAddr, service: Arc<Pop3Service>) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = serve(listener, service).await {
-            eprintln!("pop3 listener: {e}");
-        }
-    });
-    Ok(local)
 }
 
 /// A unique APOP timestamp for this connection (RFC 1939 §7: `<pid.clock@hostname>`).
@@ -116,6 +113,7 @@ enum Step {
     Refuse,
     Retrieve { index: usize, top: bool },
     Commit(Vec<usize>),
+    StartTls,
     Nothing,
 }
 
@@ -125,14 +123,17 @@ struct Conn<'s> {
     maildrop: Option<Leased>,
 }
 
-async fn handle_connection(
-    mut stream: TcpStream,
+/// Runs one connection (already TLS on an implicit-TLS port).
+pub async fn handle_connection(
+    mut stream: Stream,
     peer: SocketAddr,
-    service: &Pop3Service,
+    service: Arc<Pop3Service>,
 ) -> io::Result<()> {
+    let service = &*service;
     let mut config = service.config.clone();
-    // TLS comes later: until then, plaintext passwords only from this machine.
-    config.auth_requires_tls = !peer.ip().is_loopback();
+    config.implicit_tls = stream.is_tls();
+    config.stls = service.tls.is_some() && !stream.is_tls();
+    config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     config.apop_timestamp = Some(apop_timestamp(&config.hostname));
     let mut conn = Conn {
         service,
@@ -153,30 +154,55 @@ async fn handle_connection(
 }
 
 impl Conn<'_> {
-    async fn run(&mut self, stream: &mut TcpStream) -> io::Result<()> {
+    async fn run(&mut self, stream: &mut Stream) -> io::Result<()> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            self.drive().await?;
+            let starttls = self.drive().await?;
             self.server.poll_transmit(&mut out);
             if !out.is_empty() {
                 stream.write_all(&out).await?;
+                stream.flush().await?;
                 out.clear();
             }
             if self.server.is_closed() {
                 return Ok(());
             }
+            if starttls {
+                // Every byte read so far went to the session, which dropped what followed
+                // STLS; the handshake reads only its own records.
+                let Some(acceptor) = &self.service.tls else {
+                    return Err(io::Error::other("STLS without a TLS configuration"));
+                };
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor))
+                    .await
+                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
+                self.server.tls_established().map_err(io::Error::other)?;
+                continue;
+            }
             let deadline = self
                 .server
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
-            let read = async {
+            let timeout = async {
                 match deadline {
-                    Some(d) => tokio::time::timeout_at(d, stream.read(&mut buf)).await.ok(),
-                    None => Some(stream.read(&mut buf).await),
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
                 }
             };
-            match read.await {
+            let read = tokio::select! {
+                r = stream.read(&mut buf) => Some(r),
+                () = timeout => None,
+                () = self.service.gate.shutting_down() => {
+                    let mut bye = Vec::new();
+                    pop3_proto::codec::encode_response(&responses::sys_temp(), &mut bye);
+                    stream.write_all(&bye).await?;
+                    stream.flush().await?;
+                    self.server.close();
+                    return Ok(());
+                }
+            };
+            match read {
                 None => self.server.handle_timeout(Instant::now()),
                 Some(Ok(0)) => return Ok(()),
                 Some(Ok(n)) => {
@@ -211,12 +237,14 @@ impl Conn<'_> {
         }
     }
 
-    /// Answers every event the session has.
-    async fn drive(&mut self) -> io::Result<()> {
+    /// Answers every event the session has; `true` when STLS was accepted (the handshake
+    /// runs once its `+OK` is sent).
+    async fn drive(&mut self) -> io::Result<bool> {
+        let mut starttls = false;
         loop {
             let directory = &self.service.directory;
             let step = match self.server.poll_event() {
-                None => return Ok(()),
+                None => return Ok(starttls),
                 Some(Event::Login { credentials, .. }) => Step::Login(directory.authenticate(
                     credentials.authzid.as_deref(),
                     &credentials.user,
@@ -241,7 +269,8 @@ impl Conn<'_> {
                 Some(Event::Commit { deletions }) => {
                     Step::Commit(deletions.iter().map(|(msg, _)| msg.index()).collect())
                 }
-                // STLS is not offered yet; UTF8 needs nothing from us.
+                Some(Event::StartTls) => Step::StartTls,
+                // UTF8 needs nothing from us.
                 Some(_) => Step::Nothing,
             };
             match step {
@@ -251,6 +280,7 @@ impl Conn<'_> {
                 }
                 Step::Retrieve { index, top } => self.retrieve(index, top).await?,
                 Step::Commit(indices) => self.commit(&indices).await?,
+                Step::StartTls => starttls = true,
                 Step::Nothing => {}
             }
         }
@@ -339,4 +369,26 @@ impl Conn<'_> {
 
 fn reject(server: &mut Server, response: &pop3_proto::Response<'_>) -> io::Result<()> {
     server.reject(response).map_err(io::Error::other)
+}
+
+/// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
+/// serves it in the background, returning the bound address. [`crate::server::start`]
+/// starts every listener; this is for one with a service of its own.
+pub async fn spawn(addr: SocketAddr, service: Arc<Pop3Service>) -> io::Result<SocketAddr> {
+    let listener = crate::listener::bind("pop3", addr).await?;
+    let local = listener.local_addr()?;
+    let gate = Arc::clone(&service.gate);
+    let listen = crate::listener::Listen {
+        listener,
+        name: "pop3",
+        implicit_tls: None,
+        busy: service.busy_reply(),
+        service,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
+            eprintln!("pop3 listener: {e}");
+        }
+    });
+    Ok(local)
 }

@@ -1,30 +1,70 @@
-//! Starting the mail server: one store, and the SMTP, IMAP and POP3 listeners on it.
-//! The `mailserver` binary and the interop tests both start it this way.
+//! Starting the mail server: one store, and the SMTP, submission, IMAP and POP3 listeners
+//! (plaintext with STARTTLS/STLS, and implicit TLS) on it. The `mailserver` binary and the
+//! interop tests both start it this way.
 
-use std::{io, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use crate::{
     imap_server::{self, ImapService},
+    listener::{self, ConnectionLimits, Gate, Listen},
     pop3_server::{self, Pop3Service},
     smtp_server::{self, SmtpService},
     store_glue::{self, Directory, Store},
+    tls::{self, CertSource, TlsAcceptor},
 };
 
-/// What to start.
+/// What to start. [`Options::new`] starts nothing; set the listeners wanted.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The SMTP listener's address, or `None` for no SMTP.
+    /// SMTP (STARTTLS offered), or `None`.
     pub smtp: Option<SocketAddr>,
-    /// The IMAP listener's address, or `None` for no IMAP.
+    /// SMTP over implicit TLS (SMTPS, RFC 8314), or `None`.
+    pub smtps: Option<SocketAddr>,
+    /// Submission (RFC 6409: STARTTLS offered, AUTH required before MAIL), or `None`.
+    pub submission: Option<SocketAddr>,
+    /// IMAP (STARTTLS offered), or `None`.
     pub imap: Option<SocketAddr>,
-    /// The POP3 listener's address, or `None` for no POP3.
+    /// IMAP over implicit TLS, or `None`.
+    pub imaps: Option<SocketAddr>,
+    /// POP3 (STLS offered), or `None`.
     pub pop3: Option<SocketAddr>,
+    /// POP3 over implicit TLS, or `None`.
+    pub pop3s: Option<SocketAddr>,
+    /// The server's certificate.
+    pub cert: CertSource,
+    /// Passwords in plaintext (no TLS) from loopback addresses. Off: every client needs
+    /// TLS before it may log in.
+    pub allow_plaintext_loopback: bool,
+    /// Simultaneous connections, over all listeners.
+    pub limits: ConnectionLimits,
     /// Where the Maildirs live (`<data-dir>/<user>/Maildir`).
     pub data_dir: PathBuf,
-    /// The server's name in greetings.
+    /// The server's name in greetings (and in the self-signed certificate).
     pub hostname: String,
     /// Users and local domains.
     pub directory: Directory,
+}
+
+impl Options {
+    /// No listener, a self-signed certificate, plaintext passwords from loopback, default
+    /// connection limits.
+    pub fn new(data_dir: impl Into<PathBuf>, hostname: &str, directory: Directory) -> Self {
+        Self {
+            smtp: None,
+            smtps: None,
+            submission: None,
+            imap: None,
+            imaps: None,
+            pop3: None,
+            pop3s: None,
+            cert: CertSource::SelfSigned,
+            allow_plaintext_loopback: true,
+            limits: ConnectionLimits::default(),
+            data_dir: data_dir.into(),
+            hostname: hostname.to_owned(),
+            directory,
+        }
+    }
 }
 
 /// The running server: where each listener is bound, and the store they share.
@@ -32,66 +72,200 @@ pub struct Options {
 pub struct Running {
     /// The SMTP listener's address.
     pub smtp: Option<SocketAddr>,
+    /// The SMTPS listener's address.
+    pub smtps: Option<SocketAddr>,
+    /// The submission listener's address.
+    pub submission: Option<SocketAddr>,
     /// The IMAP listener's address.
     pub imap: Option<SocketAddr>,
+    /// The IMAPS listener's address.
+    pub imaps: Option<SocketAddr>,
     /// The POP3 listener's address.
     pub pop3: Option<SocketAddr>,
+    /// The POP3S listener's address.
+    pub pop3s: Option<SocketAddr>,
     /// The store.
     pub store: Arc<Store>,
+    /// Connection counts and shutdown.
+    pub gate: Arc<Gate>,
+    /// The listener tasks, which end at shutdown.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Graceful shutdown: stop accepting, close the connections that are waiting for their
+    /// client (SMTP `421`, IMAP `* BYE`, POP3 `-ERR` without deleting), let the ones busy
+    /// with a command (a delivery, an expunge) finish, for up to `grace`. Returns how many
+    /// connections were still open after it.
+    pub async fn shutdown(self, grace: Duration) -> usize {
+        self.gate.shutdown();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = tokio::time::timeout(grace, self.gate.drained()).await;
+        self.gate.open_connections()
+    }
 }
 
 /// Opens the store and binds the listeners; they run as tasks on the current tokio runtime
-/// until it shuts down.
+/// until [`Running::shutdown`] or until the runtime shuts down.
 pub async fn start(options: Options) -> io::Result<Running> {
     std::fs::create_dir_all(&options.data_dir)?;
     let store = store_glue::open_store(&options.data_dir, &options.directory)
         .await
         .map_err(|e| io::Error::other(format!("{}: {e}", options.data_dir.display())))?;
+    let tls_config = tls::server_config(&options.cert, &options.data_dir, &options.hostname)?;
+    let acceptor = TlsAcceptor::from(tls_config);
     let directory = Arc::new(options.directory);
-    let bind = |what: &str, addr: SocketAddr, e: io::Error| {
-        io::Error::new(e.kind(), format!("{what} cannot listen on {addr}: {e}"))
-    };
+    let gate = Gate::new(options.limits);
     let mut running = Running {
         smtp: None,
+        smtps: None,
+        submission: None,
         imap: None,
+        imaps: None,
         pop3: None,
+        pop3s: None,
         store: Arc::clone(&store),
+        gate: Arc::clone(&gate),
+        tasks: Vec::new(),
     };
-    if let Some(addr) = options.smtp {
-        let service = Arc::new(SmtpService {
-            config: smtp_proto::session::ServerConfig::new(options.hostname.clone()),
-            directory: Arc::clone(&directory),
-            store: Arc::clone(&store),
-        });
-        running.smtp = Some(
-            smtp_server::spawn(addr, service)
-                .await
-                .map_err(|e| bind("smtp", addr, e))?,
-        );
-    }
-    if let Some(addr) = options.imap {
-        let service = Arc::new(ImapService::new(
-            &options.hostname,
+    let hostname = &options.hostname;
+    let plain = options.allow_plaintext_loopback;
+
+    let smtp_service = |submission: bool| {
+        let mut s = SmtpService::new(
+            hostname,
+            submission,
             Arc::clone(&directory),
             Arc::clone(&store),
-        ));
-        running.imap = Some(
-            imap_server::spawn(addr, service)
-                .await
-                .map_err(|e| bind("imap", addr, e))?,
+            Arc::clone(&gate),
         );
+        s.tls = Some(acceptor.clone());
+        s.allow_plaintext_loopback = plain;
+        Arc::new(s)
+    };
+    for (name, addr, submission, implicit, slot) in [
+        ("smtp", options.smtp, false, false, &mut running.smtp),
+        ("smtps", options.smtps, false, true, &mut running.smtps),
+        (
+            "submission",
+            options.submission,
+            true,
+            false,
+            &mut running.submission,
+        ),
+    ] {
+        let Some(addr) = addr else { continue };
+        let service = smtp_service(submission);
+        let busy = service.busy_reply();
+        let (local, task) = spawn(
+            name,
+            addr,
+            implicit.then(|| acceptor.clone()),
+            service,
+            busy,
+            &gate,
+            smtp_server::handle_connection,
+        )
+        .await?;
+        *slot = Some(local);
+        running.tasks.push(task);
     }
-    if let Some(addr) = options.pop3 {
-        let service = Arc::new(Pop3Service::new(
-            &options.hostname,
+
+    let imap_service = {
+        let mut s = ImapService::new(
+            hostname,
             Arc::clone(&directory),
             Arc::clone(&store),
-        ));
-        running.pop3 = Some(
-            pop3_server::spawn(addr, service)
-                .await
-                .map_err(|e| bind("pop3", addr, e))?,
+            Arc::clone(&gate),
         );
+        s.tls = Some(acceptor.clone());
+        s.allow_plaintext_loopback = plain;
+        Arc::new(s)
+    };
+    for (name, addr, implicit, slot) in [
+        ("imap", options.imap, false, &mut running.imap),
+        ("imaps", options.imaps, true, &mut running.imaps),
+    ] {
+        let Some(addr) = addr else { continue };
+        let busy = imap_service.busy_reply();
+        let (local, task) = spawn(
+            name,
+            addr,
+            implicit.then(|| acceptor.clone()),
+            Arc::clone(&imap_service),
+            busy,
+            &gate,
+            imap_server::handle_connection,
+        )
+        .await?;
+        *slot = Some(local);
+        running.tasks.push(task);
+    }
+
+    let pop3_service = {
+        let mut s = Pop3Service::new(
+            hostname,
+            Arc::clone(&directory),
+            Arc::clone(&store),
+            Arc::clone(&gate),
+        );
+        s.tls = Some(acceptor.clone());
+        s.allow_plaintext_loopback = plain;
+        Arc::new(s)
+    };
+    for (name, addr, implicit, slot) in [
+        ("pop3", options.pop3, false, &mut running.pop3),
+        ("pop3s", options.pop3s, true, &mut running.pop3s),
+    ] {
+        let Some(addr) = addr else { continue };
+        let busy = pop3_service.busy_reply();
+        let (local, task) = spawn(
+            name,
+            addr,
+            implicit.then(|| acceptor.clone()),
+            Arc::clone(&pop3_service),
+            busy,
+            &gate,
+            pop3_server::handle_connection,
+        )
+        .await?;
+        *slot = Some(local);
+        running.tasks.push(task);
     }
     Ok(running)
+}
+
+/// Binds one listener and serves it in the background.
+async fn spawn<S, F, Fut>(
+    name: &'static str,
+    addr: SocketAddr,
+    implicit_tls: Option<TlsAcceptor>,
+    service: Arc<S>,
+    busy: Vec<u8>,
+    gate: &Arc<Gate>,
+    handle: F,
+) -> io::Result<(SocketAddr, tokio::task::JoinHandle<()>)>
+where
+    S: Send + Sync + 'static,
+    F: Fn(crate::tls::Stream, SocketAddr, Arc<S>) -> Fut + Send + Sync + Copy + 'static,
+    Fut: std::future::Future<Output = io::Result<()>> + Send + 'static,
+{
+    let listener = listener::bind(name, addr).await?;
+    let local = listener.local_addr()?;
+    let listen = Listen {
+        listener,
+        name,
+        implicit_tls,
+        service,
+        busy,
+    };
+    let gate = Arc::clone(gate);
+    let task = tokio::spawn(async move {
+        if let Err(e) = listener::serve(listen, gate, handle).await {
+            eprintln!("{name} listener: {e}");
+        }
+    });
+    Ok((local, task))
 }

@@ -7,45 +7,92 @@ use std::{io, net::SocketAddr, sync::Arc, time::Instant};
 use mail_store::{MailStore, Recipient, StoreError, Upload};
 
 use smtp_proto::{
-    ForwardPath, Reply, ReplyCode,
+    ForwardPath, Mechanism, Reply, ReplyCode,
     session::{
         ServerConfig, replies,
         server::{Event, Server},
     },
     types::reply::EnhancedStatus,
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub use crate::store_glue::Directory;
-use crate::store_glue::Store;
+use crate::{
+    listener::{Gate, HANDSHAKE_TIMEOUT},
+    store_glue::Store,
+    tls::{Stream, TlsAcceptor},
+};
 
 /// Settings shared by every connection.
 #[derive(Debug)]
 pub struct SmtpService {
-    /// The session configuration.
+    /// The session configuration. Per connection, STARTTLS is offered when `tls` is set and
+    /// the connection is not TLS already, and AUTH needs TLS unless plaintext is allowed
+    /// from this peer.
     pub config: ServerConfig,
     /// Local users and domains.
     pub directory: Arc<Directory>,
     /// Where messages go.
     pub store: Arc<Store>,
+    /// For STARTTLS; `None` offers no STARTTLS.
+    pub tls: Option<TlsAcceptor>,
+    /// AUTH without TLS from a loopback address.
+    pub allow_plaintext_loopback: bool,
+    /// Shutdown: a connection waiting for the client's next command closes with `421`.
+    pub gate: Arc<Gate>,
 }
 
-/// Accepts connections until the listener fails.
-pub async fn serve(listener: TcpListener, service: Arc<SmtpService>) -> io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        // Replies are small writes answering small reads: do not wait to coalesce them.
-        let _ = stream.set_nodelay(true);
-        let service = Arc::clone(&service);
-        tokio::spawn(async move {
-            if let Err(e) = handle_connection(stream, peer, &service).await {
-                eprintln!("smtp {peer}: {e}");
-            }
-        });
+impl SmtpService {
+    /// SMTP (port 25 or 2525) or submission (`require_auth`: MAIL only after AUTH), with
+    /// AUTH PLAIN and LOGIN.
+    pub fn new(
+        hostname: &str,
+        submission: bool,
+        directory: Arc<Directory>,
+        store: Arc<Store>,
+        gate: Arc<Gate>,
+    ) -> Self {
+        let mut config = ServerConfig::new(hostname);
+        config.extensions.auth = vec![Mechanism::PLAIN, Mechanism::LOGIN];
+        config.require_auth = submission;
+        Self {
+            config,
+            directory,
+            store,
+            tls: None,
+            allow_plaintext_loopback: true,
+            gate,
+        }
     }
+
+    /// What a connection is told when the server shuts down.
+    pub fn shutdown_reply(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let bye = reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            (4, 3, 2),
+            "Server shutting down, try again later",
+        );
+        smtp_proto::codec::encode_reply(&bye, &mut out);
+        out
+    }
+
+    /// What a client over the connection limit is told.
+    pub fn busy_reply(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let busy = reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            (4, 7, 0),
+            "Too many connections, try again later",
+        );
+        smtp_proto::codec::encode_reply(&busy, &mut out);
+        out
+    }
+}
+
+/// Whether a password may be sent in plaintext by this peer.
+pub(crate) fn plaintext_allowed(allow_loopback: bool, peer: SocketAddr) -> bool {
+    allow_loopback && peer.ip().to_canonical().is_loopback()
 }
 
 /// The state of the transaction the application keeps beside the session.
@@ -104,33 +151,63 @@ fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> Rcpt {
     }
 }
 
-async fn handle_connection(
-    mut stream: TcpStream,
-    _peer: SocketAddr,
-    service: &SmtpService,
+/// Runs one connection (already TLS on an implicit-TLS port).
+pub async fn handle_connection(
+    mut stream: Stream,
+    peer: SocketAddr,
+    service: Arc<SmtpService>,
 ) -> io::Result<()> {
-    let mut server = Server::new(service.config.clone(), Instant::now());
+    let mut config = service.config.clone();
+    config.implicit_tls = stream.is_tls();
+    config.extensions.starttls = service.tls.is_some() && !stream.is_tls();
+    config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
+    let mut server = Server::new(config, Instant::now());
     let mut transaction = Transaction::default();
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        drive(&mut server, &mut transaction, service).await?;
+        let starttls = drive(&mut server, &mut transaction, &service).await?;
         server.poll_transmit(&mut out);
         if !out.is_empty() {
             stream.write_all(&out).await?;
+            stream.flush().await?;
             out.clear();
         }
         if server.is_closed() {
             break;
         }
+        if starttls {
+            // Every byte read so far went to the session, which dropped what followed
+            // STARTTLS; the handshake reads only its own records, so plaintext sent behind
+            // the command fails it rather than running as a command.
+            let Some(acceptor) = &service.tls else {
+                return Err(io::Error::other("STARTTLS without a TLS configuration"));
+            };
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
+            server.tls_established().map_err(io::Error::other)?;
+            continue;
+        }
         let deadline = server.poll_timeout().map(tokio::time::Instant::from_std);
-        let read = async {
+        let timeout = async {
             match deadline {
-                Some(d) => tokio::time::timeout_at(d, stream.read(&mut buf)).await.ok(),
-                None => Some(stream.read(&mut buf).await),
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
             }
         };
-        match read.await {
+        let read = tokio::select! {
+            r = stream.read(&mut buf) => Some(r),
+            () = timeout => None,
+            () = service.gate.shutting_down() => {
+                // Between commands (or mid-message, which the client will send again):
+                // nothing is half-delivered, an unfinished upload is dropped below.
+                stream.write_all(&service.shutdown_reply()).await?;
+                stream.flush().await?;
+                break;
+            }
+        };
+        match read {
             None => server.handle_timeout(Instant::now()),
             Some(Ok(0)) => break,
             Some(Ok(n)) => server.handle_input(Instant::now(), &buf[..n]),
@@ -151,15 +228,22 @@ enum Step {
     MessageEnd(usize),
     Reset,
     Auth(bool),
+    StartTls,
     Refuse(Reply<'static>),
     Nothing,
 }
 
-/// Answers every event the session has.
-async fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) -> io::Result<()> {
+/// Answers every event the session has; `true` when STARTTLS was accepted (the handshake
+/// runs once its `220` is sent).
+async fn drive(
+    server: &mut Server,
+    t: &mut Transaction,
+    service: &SmtpService,
+) -> io::Result<bool> {
+    let mut starttls = false;
     loop {
         let step = match server.poll_event() {
-            None => return Ok(()),
+            None => return Ok(starttls),
             Some(Event::Mail { .. }) => Step::Mail,
             Some(Event::Rcpt { to, .. }) => Step::Rcpt(recipient(service, &to)),
             Some(Event::DataStart) => Step::DataStart,
@@ -185,7 +269,8 @@ async fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) 
                     .is_some(),
             ),
             Some(Event::AuthExchange { .. }) => Step::Refuse(replies::auth_failed()),
-            // Hello needs no answer; STARTTLS is not offered by this listener yet.
+            Some(Event::StartTls) => Step::StartTls,
+            // Hello needs no answer.
             Some(_) => Step::Nothing,
         };
         match step {
@@ -207,6 +292,7 @@ async fn drive(server: &mut Server, t: &mut Transaction, service: &SmtpService) 
             Step::Reset => *t = Transaction::default(),
             Step::Auth(true) => accept(server)?,
             Step::Auth(false) => reject(server, replies::auth_failed())?,
+            Step::StartTls => starttls = true,
             Step::Nothing => {}
         }
     }
@@ -295,12 +381,22 @@ fn reject(server: &mut Server, reply: Reply<'_>) -> io::Result<()> {
     server.reject(reply).map_err(io::Error::other)
 }
 
-/// Binds and serves in the background, returning the bound address.
+/// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
+/// serves it in the background, returning the bound address. [`crate::server::start`]
+/// starts every listener; this is for one with a service of its own.
 pub async fn spawn(addr: SocketAddr, service: Arc<SmtpService>) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
+    let listener = crate::listener::bind("smtp", addr).await?;
     let local = listener.local_addr()?;
+    let gate = Arc::clone(&service.gate);
+    let listen = crate::listener::Listen {
+        listener,
+        name: "smtp",
+        implicit_tls: None,
+        busy: service.busy_reply(),
+        service,
+    };
     tokio::spawn(async move {
-        if let Err(e) = serve(listener, service).await {
+        if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
             eprintln!("smtp listener: {e}");
         }
     });

@@ -327,7 +327,12 @@ fn condstore_esearch_and_uid_expunge() {
 #[test]
 fn silent_clients_are_logged_out() {
     let server = start("imap-timeout");
-    let mut service = ImapService::new("t", Arc::new(directory()), Arc::clone(&server.store));
+    let mut service = ImapService::new(
+        "t",
+        Arc::new(directory()),
+        Arc::clone(&server.store),
+        examples::listener::Gate::new(examples::listener::ConnectionLimits::default()),
+    );
     service.config.limits.unauthenticated_timeout = Duration::from_millis(300);
     service.config.limits.autologout_timeout = Duration::from_millis(600);
     let addr = server

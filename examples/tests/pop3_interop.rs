@@ -186,7 +186,12 @@ print("refused ok")
 fn silent_clients_time_out_without_deleting() {
     let server = start("pop3-timeout");
     server.deliver(&["alice@example.org"], SECOND);
-    let mut service = Pop3Service::new("t", Arc::new(directory()), Arc::clone(&server.store));
+    let mut service = Pop3Service::new(
+        "t",
+        Arc::new(directory()),
+        Arc::clone(&server.store),
+        examples::listener::Gate::new(examples::listener::ConnectionLimits::default()),
+    );
     service.config.limits.idle_timeout = Duration::from_millis(300);
     let addr = server
         .runtime

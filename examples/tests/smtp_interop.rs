@@ -28,23 +28,17 @@ fn start(name: &str) -> TestServer {
     let data_dir = std::env::temp_dir().join(format!("smtp-interop-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let running = runtime
-        .block_on(server::start(Options {
-            smtp: Some("127.0.0.1:0".parse().unwrap()),
-            imap: None,
-            pop3: None,
-            data_dir: data_dir.clone(),
-            hostname: "mx.example.org".into(),
-            directory: Directory {
-                domains: vec!["example.org".into()],
-                users: HashMap::from([
-                    ("alice".into(), "secret".into()),
-                    ("bob".into(), "hunter2".into()),
-                ]),
-                postmaster: "alice".into(),
-            },
-        }))
-        .unwrap();
+    let directory = Directory {
+        domains: vec!["example.org".into()],
+        users: HashMap::from([
+            ("alice".into(), "secret".into()),
+            ("bob".into(), "hunter2".into()),
+        ]),
+        postmaster: "alice".into(),
+    };
+    let mut options = Options::new(data_dir.clone(), "mx.example.org", directory);
+    options.smtp = Some("127.0.0.1:0".parse().unwrap());
+    let running = runtime.block_on(server::start(options)).unwrap();
     TestServer {
         addr: running.smtp.unwrap(),
         data_dir,

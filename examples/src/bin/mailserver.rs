@@ -1,31 +1,72 @@
-//! The mail server: SMTP on 127.0.0.1:2525, IMAP on 127.0.0.1:2143 and POP3 on
-//! 127.0.0.1:2110 by default, all on one `mail-store` Maildir store under `./mail-data`.
+//! The mail server, all listeners on one `mail-store` Maildir store under `./mail-data`. By
+//! default on 127.0.0.1: SMTP 2525, submission 2587 (AUTH required), SMTPS 2465, IMAP 2143,
+//! IMAPS 2993, POP3 2110, POP3S 2995. The plaintext ports offer STARTTLS (STLS for POP3).
+//! Without `--cert`/`--key` a self-signed certificate is generated at first start and kept
+//! as `<data-dir>/tls/cert.pem` and `key.pem`.
 //!
 //! ```text
-//! mailserver [--smtp ADDR|none] [--imap ADDR|none] [--pop3 ADDR|none] [--data-dir DIR]
+//! mailserver [--smtp ADDR|none] [--submission ADDR|none] [--smtps ADDR|none]
+//!            [--imap ADDR|none] [--imaps ADDR|none] [--pop3 ADDR|none] [--pop3s ADDR|none]
+//!            [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no]
+//!            [--max-connections N] [--max-connections-per-ip N] [--data-dir DIR]
 //!            [--hostname NAME] [--domain DOMAIN]... [--user NAME:PASSWORD]...
 //! ```
+//!
+//! Passwords (AUTH, LOGIN, USER/PASS) are refused without TLS, except from loopback
+//! addresses while `--allow-plaintext-loopback` is `yes` (the default). Ctrl-C shuts down
+//! gracefully: no new connections, idle ones are told so and closed, deliveries in progress
+//! finish (for up to 30 s).
 
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::{
+    collections::HashMap, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration,
+};
 
 use examples::{
+    listener::ConnectionLimits,
     server::{self, Options as ServerOptions},
     store_glue::Directory,
+    tls::CertSource,
 };
 
 struct Options {
     smtp: Option<SocketAddr>,
+    submission: Option<SocketAddr>,
+    smtps: Option<SocketAddr>,
     imap: Option<SocketAddr>,
+    imaps: Option<SocketAddr>,
     pop3: Option<SocketAddr>,
+    pop3s: Option<SocketAddr>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    allow_plaintext_loopback: bool,
+    limits: ConnectionLimits,
     data_dir: PathBuf,
     hostname: String,
     domains: Vec<String>,
     users: Vec<(String, String)>,
 }
 
-const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--imap ADDR|none] \
-                     [--pop3 ADDR|none] [--data-dir DIR] [--hostname NAME] \
+const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--submission ADDR|none] \
+                     [--smtps ADDR|none] [--imap ADDR|none] [--imaps ADDR|none] \
+                     [--pop3 ADDR|none] [--pop3s ADDR|none] [--cert PEM --key PEM] \
+                     [--allow-plaintext-loopback yes|no] [--max-connections N] \
+                     [--max-connections-per-ip N] [--data-dir DIR] [--hostname NAME] \
                      [--domain DOMAIN]... [--user NAME:PASSWORD]...";
+
+fn yes_no(flag: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "yes" | "on" | "true" => Ok(true),
+        "no" | "off" | "false" => Ok(false),
+        _ => Err(format!("{flag} {v}: expected yes or no")),
+    }
+}
+
+fn count(flag: &str, v: &str) -> Result<usize, String> {
+    match v.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{flag} {v}: expected a positive number")),
+    }
+}
 
 /// `ADDR` or `none`.
 fn listen_addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
@@ -37,10 +78,19 @@ fn listen_addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
 }
 
 fn parse_args() -> Result<Options, String> {
+    let local = |port| Some(SocketAddr::from(([127, 0, 0, 1], port)));
     let mut o = Options {
-        smtp: Some(SocketAddr::from(([127, 0, 0, 1], 2525))),
-        imap: Some(SocketAddr::from(([127, 0, 0, 1], 2143))),
-        pop3: Some(SocketAddr::from(([127, 0, 0, 1], 2110))),
+        smtp: local(2525),
+        submission: local(2587),
+        smtps: local(2465),
+        imap: local(2143),
+        imaps: local(2993),
+        pop3: local(2110),
+        pop3s: local(2995),
+        cert: None,
+        key: None,
+        allow_plaintext_loopback: true,
+        limits: ConnectionLimits::default(),
         data_dir: PathBuf::from("./mail-data"),
         hostname: "localhost".to_owned(),
         domains: Vec::new(),
@@ -56,6 +106,17 @@ fn parse_args() -> Result<Options, String> {
             "--smtp" => o.smtp = listen_addr(&flag, &value()?)?,
             "--imap" => o.imap = listen_addr(&flag, &value()?)?,
             "--pop3" => o.pop3 = listen_addr(&flag, &value()?)?,
+            "--submission" => o.submission = listen_addr(&flag, &value()?)?,
+            "--smtps" => o.smtps = listen_addr(&flag, &value()?)?,
+            "--imaps" => o.imaps = listen_addr(&flag, &value()?)?,
+            "--pop3s" => o.pop3s = listen_addr(&flag, &value()?)?,
+            "--cert" => o.cert = Some(PathBuf::from(value()?)),
+            "--key" => o.key = Some(PathBuf::from(value()?)),
+            "--allow-plaintext-loopback" => {
+                o.allow_plaintext_loopback = yes_no(&flag, &value()?)?;
+            }
+            "--max-connections" => o.limits.total = count(&flag, &value()?)?,
+            "--max-connections-per-ip" => o.limits.per_ip = count(&flag, &value()?)?,
             "--data-dir" => o.data_dir = PathBuf::from(value()?),
             "--hostname" => o.hostname = value()?,
             "--domain" => o.domains.push(value()?.to_lowercase()),
@@ -69,6 +130,9 @@ fn parse_args() -> Result<Options, String> {
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
+    }
+    if o.cert.is_some() != o.key.is_some() {
+        return Err(format!("--cert and --key go together\n{USAGE}"));
     }
     Ok(o)
 }
@@ -108,16 +172,20 @@ async fn main() -> ExitCode {
         postmaster: o.users[0].0.clone(),
         users: o.users.into_iter().collect::<HashMap<_, _>>(),
     };
-    let running = match server::start(ServerOptions {
-        smtp: o.smtp,
-        imap: o.imap,
-        pop3: o.pop3,
-        data_dir: o.data_dir.clone(),
-        hostname: o.hostname,
-        directory,
-    })
-    .await
-    {
+    let mut options = ServerOptions::new(o.data_dir.clone(), &o.hostname, directory);
+    options.smtp = o.smtp;
+    options.submission = o.submission;
+    options.smtps = o.smtps;
+    options.imap = o.imap;
+    options.imaps = o.imaps;
+    options.pop3 = o.pop3;
+    options.pop3s = o.pop3s;
+    options.allow_plaintext_loopback = o.allow_plaintext_loopback;
+    options.limits = o.limits;
+    if let (Some(cert), Some(key)) = (o.cert, o.key) {
+        options.cert = CertSource::Files { cert, key };
+    }
+    let running = match server::start(options).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -127,8 +195,12 @@ async fn main() -> ExitCode {
     println!("mail store: {}", o.data_dir.display());
     for (what, addr) in [
         ("smtp", running.smtp),
+        ("submission", running.submission),
+        ("smtps", running.smtps),
         ("imap", running.imap),
+        ("imaps", running.imaps),
         ("pop3", running.pop3),
+        ("pop3s", running.pop3s),
     ] {
         match addr {
             Some(a) => println!("{what} listening on {a}"),
@@ -139,5 +211,10 @@ async fn main() -> ExitCode {
         Ok(()) => println!("shutting down"),
         Err(e) => eprintln!("cannot wait for Ctrl-C: {e}"),
     }
+    let left = running.shutdown(Duration::from_secs(30)).await;
+    if left > 0 {
+        eprintln!("{left} connections still busy after 30 s; closing them");
+    }
+    println!("stopped");
     ExitCode::SUCCESS
 }

@@ -22,8 +22,12 @@ use mail_store::{
 
 pub struct TestServer {
     pub smtp: SocketAddr,
+    pub smtps: SocketAddr,
+    pub submission: SocketAddr,
     pub imap: SocketAddr,
+    pub imaps: SocketAddr,
     pub pop3: SocketAddr,
+    pub pop3s: SocketAddr,
     pub data_dir: PathBuf,
     pub store: Arc<Store>,
     pub runtime: tokio::runtime::Runtime,
@@ -47,26 +51,36 @@ pub fn directory() -> Directory {
     }
 }
 
-/// Starts SMTP, IMAP and POP3 on one fresh store, for the users of [`directory`].
+/// Starts every listener (SMTP, SMTPS, submission, IMAP, IMAPS, POP3, POP3S) on one fresh
+/// store, for the users of [`directory`], with a self-signed certificate.
 pub fn start(name: &str) -> TestServer {
+    start_with(name, |_| {})
+}
+
+/// [`start`], with the options changed by `adjust` first.
+pub fn start_with(name: &str, adjust: impl FnOnce(&mut Options)) -> TestServer {
     let data_dir = std::env::temp_dir().join(format!("mailserver-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let any = || Some("127.0.0.1:0".parse().unwrap());
-    let running = runtime
-        .block_on(server::start(Options {
-            smtp: any(),
-            imap: any(),
-            pop3: any(),
-            data_dir: data_dir.clone(),
-            hostname: "mail.example.org".into(),
-            directory: directory(),
-        }))
-        .unwrap();
+    let mut options = Options::new(data_dir.clone(), "mail.example.org", directory());
+    options.smtp = any();
+    options.smtps = any();
+    options.submission = any();
+    options.imap = any();
+    options.imaps = any();
+    options.pop3 = any();
+    options.pop3s = any();
+    adjust(&mut options);
+    let running = runtime.block_on(server::start(options)).unwrap();
     TestServer {
         smtp: running.smtp.unwrap(),
+        smtps: running.smtps.unwrap(),
+        submission: running.submission.unwrap(),
         imap: running.imap.unwrap(),
+        imaps: running.imaps.unwrap(),
         pop3: running.pop3.unwrap(),
+        pop3s: running.pop3s.unwrap(),
         data_dir,
         store: running.store,
         runtime,

@@ -1,0 +1,270 @@
+//! The accept loop every listener shares: connection limits (in total and per client
+//! address), implicit TLS, and shutdown (stop accepting, let connections finish).
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    io,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+use crate::tls::{Stream, TlsAcceptor};
+
+/// How long a client has to finish a TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Limits on simultaneous connections, over all listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections open at once.
+    pub total: usize,
+    /// Connections open at once from one client address.
+    pub per_ip: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            total: 512,
+            per_ip: 32,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// What the listeners share: the open connections and the shutdown signal.
+#[derive(Debug)]
+pub struct Gate {
+    limits: ConnectionLimits,
+    counts: Mutex<Counts>,
+    shutdown: watch::Sender<bool>,
+    /// Bumped whenever a connection ends, for [`Gate::drained`].
+    closed: watch::Sender<usize>,
+}
+
+/// A connection's place under the limits; released when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    gate: Arc<Gate>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        {
+            let mut c = self
+                .gate
+                .counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            c.total -= 1;
+            if let Some(n) = c.per_ip.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    c.per_ip.remove(&self.ip);
+                }
+            }
+        }
+        self.gate.closed.send_modify(|n| *n += 1);
+    }
+}
+
+/// Why a connection was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server is at its total limit.
+    Busy,
+    /// This client address is at its limit.
+    TooManyFromYou,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+impl Gate {
+    /// A gate with these limits.
+    pub fn new(limits: ConnectionLimits) -> Arc<Self> {
+        Arc::new(Self {
+            limits,
+            counts: Mutex::default(),
+            shutdown: watch::channel(false).0,
+            closed: watch::channel(0).0,
+        })
+    }
+
+    /// Admits a connection from `ip`, or says why not.
+    pub fn enter(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
+        if self.is_shutting_down() {
+            return Err(Refusal::ShuttingDown);
+        }
+        let mut c = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if c.total >= self.limits.total {
+            return Err(Refusal::Busy);
+        }
+        let from_ip = c.per_ip.entry(ip).or_insert(0);
+        if *from_ip >= self.limits.per_ip {
+            return Err(Refusal::TooManyFromYou);
+        }
+        *from_ip += 1;
+        c.total += 1;
+        Ok(Slot {
+            gate: Arc::clone(self),
+            ip,
+        })
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .total
+    }
+
+    /// Stops every listener accepting; connections see [`Gate::shutting_down`] fire.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Whether [`Gate::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Completes once shutdown starts.
+    pub async fn shutting_down(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|&s| s).await;
+    }
+
+    /// Completes once no connection is open.
+    pub async fn drained(&self) {
+        let mut rx = self.closed.subscribe();
+        while self.open_connections() > 0 {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One listener: its address, and TLS from the first byte or not.
+pub struct Listen<S> {
+    /// The bound socket.
+    pub listener: TcpListener,
+    /// `"smtp"`, `"imaps"`, ...: for log lines.
+    pub name: &'static str,
+    /// Implicit TLS: the handshake runs before the session starts.
+    pub implicit_tls: Option<TlsAcceptor>,
+    /// The protocol's shared settings.
+    pub service: Arc<S>,
+    /// What an over-the-limit client is told before the connection closes (one encoded
+    /// response, built with the protocol crate's encoder).
+    pub busy: Vec<u8>,
+}
+
+/// Accepts connections until shutdown (or the listener fails), running `handle` on each
+/// admitted one as its own task.
+pub async fn serve<S, F, Fut>(listen: Listen<S>, gate: Arc<Gate>, handle: F) -> io::Result<()>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Stream, SocketAddr, Arc<S>) -> Fut + Send + Sync + Copy + 'static,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    let Listen {
+        listener,
+        name,
+        implicit_tls,
+        service,
+        busy,
+    } = listen;
+    let busy: Arc<[u8]> = busy.into();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            () = gate.shutting_down() => return Ok(()),
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
+            // Out of descriptors or a connection reset before accept: keep listening.
+            Err(e) if is_transient(&e) => {
+                eprintln!("{name} accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        // Replies are small writes answering small reads: do not wait to coalesce them.
+        let _ = tcp.set_nodelay(true);
+        let slot = gate.enter(peer.ip().to_canonical());
+        let service = Arc::clone(&service);
+        let implicit_tls = implicit_tls.clone();
+        let busy = Arc::clone(&busy);
+        tokio::spawn(async move {
+            let _slot = match slot {
+                Ok(slot) => slot,
+                Err(why) => {
+                    refuse(tcp, implicit_tls.as_ref(), &busy).await;
+                    if why != Refusal::ShuttingDown {
+                        eprintln!("{name} {peer}: refused, {why:?}");
+                    }
+                    return;
+                }
+            };
+            let mut stream = Stream::Plain(tcp);
+            if let Some(acceptor) = &implicit_tls {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return eprintln!("{name} {peer}: TLS handshake: {e}"),
+                    Err(_) => return eprintln!("{name} {peer}: TLS handshake timed out"),
+                }
+            }
+            if let Err(e) = handle(stream, peer, service).await {
+                eprintln!("{name} {peer}: {e}");
+            }
+        });
+    }
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    !matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::NotConnected | io::ErrorKind::Unsupported
+    )
+}
+
+/// Tells an over-the-limit client so (over TLS on an implicit-TLS port), then closes.
+async fn refuse(tcp: TcpStream, implicit_tls: Option<&TlsAcceptor>, busy: &[u8]) {
+    let mut stream = Stream::Plain(tcp);
+    let told = async {
+        if let Some(acceptor) = implicit_tls {
+            stream.accept_tls(acceptor).await?;
+        }
+        stream.write_all(busy).await?;
+        stream.flush().await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), told).await;
+}
+
+/// Binds `addr`, naming the listener in the error.
+pub async fn bind(name: &str, addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("{name} cannot listen on {addr}: {e}")))
+}
