@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 pub mod imap_server;
 pub mod listener;
+pub mod mailctl;
 pub mod pop3_server;
 pub mod protodump;
 pub mod server;
