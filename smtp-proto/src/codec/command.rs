@@ -16,88 +16,100 @@ use crate::types::{
     xtext::{XText, is_xtext},
 };
 
-/// `command = verb [SP arguments]`, dispatched on the verb (case-insensitive).
-pub(crate) fn command(line: &str) -> Result<Command<'_>, CommandError<'_>> {
-    let (verb, args) = match line.find(' ') {
-        Some(i) => (&line[..i], Some(&line[i + 1..])),
-        None => (line, None),
+/// The verb as a big-endian `u32` with ASCII letters upper-cased. A non-letter octet can
+/// never map onto an upper-case letter, so comparing against the constants below needs no
+/// separate letter check.
+const fn verb4(v: [u8; 4]) -> u32 {
+    u32::from_be_bytes(v) & !0x2020_2020
+}
+
+const MAIL: u32 = verb4(*b"MAIL");
+const RCPT: u32 = verb4(*b"RCPT");
+const EHLO: u32 = verb4(*b"EHLO");
+const HELO: u32 = verb4(*b"HELO");
+const LHLO: u32 = verb4(*b"LHLO");
+const DATA: u32 = verb4(*b"DATA");
+const BDAT: u32 = verb4(*b"BDAT");
+const RSET: u32 = verb4(*b"RSET");
+const QUIT: u32 = verb4(*b"QUIT");
+const NOOP: u32 = verb4(*b"NOOP");
+const HELP: u32 = verb4(*b"HELP");
+const VRFY: u32 = verb4(*b"VRFY");
+const EXPN: u32 = verb4(*b"EXPN");
+const AUTH: u32 = verb4(*b"AUTH");
+const ETRN: u32 = verb4(*b"ETRN");
+
+/// Runs the argument parser of a verb that needs `SP arguments`, which must consume them all.
+#[inline]
+fn with<'a>(
+    line: &'a str,
+    args: Option<&'a str>,
+    parser: impl FnOnce(&'a str) -> PResult<'a, Command<'a>>,
+) -> Result<Command<'a>, CommandError<'a>> {
+    let Some(args) = args else {
+        return Err(CommandError::Syntax(super::grammar::PError {
+            input: &line[line.len()..],
+            expected: "SP and arguments",
+        }));
     };
-    let is = |v: &str| verb.eq_ignore_ascii_case(v);
-    let no_args = |cmd: Command<'static>| match args {
+    super::grammar::all_consuming(args, parser).map_err(CommandError::Syntax)
+}
+
+/// A verb without arguments.
+#[inline]
+fn no_args<'a>(args: Option<&'a str>, cmd: Command<'a>) -> Result<Command<'a>, CommandError<'a>> {
+    match args {
         None => Ok(cmd),
         Some(a) => Err(CommandError::Syntax(super::grammar::PError {
             input: a,
             expected: "end of line",
         })),
+    }
+}
+
+/// `command = verb [SP arguments]`, dispatched on the verb (case-insensitive).
+#[inline]
+pub(crate) fn command(line: &str) -> Result<Command<'_>, CommandError<'_>> {
+    let (verb, args) = match memchr::memchr(b' ', line.as_bytes()) {
+        Some(i) => (&line[..i], Some(&line[i + 1..])),
+        None => (line, None),
     };
-    let with =
-        |parser: fn(&str) -> PResult<'_, Command<'_>>| -> Result<Command<'_>, CommandError<'_>> {
-            let Some(args) = args else {
-                return Err(CommandError::Syntax(super::grammar::PError {
-                    input: &line[line.len()..],
-                    expected: "SP and arguments",
-                }));
-            };
-            super::grammar::all_consuming(args, parser).map_err(CommandError::Syntax)
-        };
-    if verb.len() == 4 {
-        if is("MAIL") {
-            return with(mail);
-        }
-        if is("RCPT") {
-            return with(rcpt);
-        }
-        if is("EHLO") {
-            return with(|i| hello(i, HelloKind::Ehlo));
-        }
-        if is("HELO") {
-            return with(|i| hello(i, HelloKind::Helo));
-        }
-        if is("LHLO") {
-            return with(|i| hello(i, HelloKind::Lhlo));
-        }
-        if is("DATA") {
-            return no_args(Command::Data);
-        }
-        if is("BDAT") {
-            return with(bdat);
-        }
-        if is("RSET") {
-            return no_args(Command::Rset);
-        }
-        if is("QUIT") {
-            return no_args(Command::Quit);
-        }
-        if is("NOOP") {
-            return match args {
+    if let Ok(v) = <[u8; 4]>::try_from(verb.as_bytes()) {
+        return match verb4(v) {
+            MAIL => with(line, args, mail),
+            RCPT => with(line, args, rcpt),
+            EHLO => with(line, args, |i| hello(i, HelloKind::Ehlo)),
+            HELO => with(line, args, |i| hello(i, HelloKind::Helo)),
+            LHLO => with(line, args, |i| hello(i, HelloKind::Lhlo)),
+            DATA => no_args(args, Command::Data),
+            BDAT => with(line, args, bdat),
+            RSET => no_args(args, Command::Rset),
+            QUIT => no_args(args, Command::Quit),
+            NOOP => match args {
                 None => Ok(Command::Noop { arg: None }),
-                Some(_) => {
-                    with(|i| string_arg(i).map(|(r, s)| (r, Command::Noop { arg: Some(s) })))
-                }
-            };
-        }
-        if is("HELP") {
-            return match args {
+                Some(_) => with(line, args, |i| {
+                    string_arg(i).map(|(r, s)| (r, Command::Noop { arg: Some(s) }))
+                }),
+            },
+            HELP => match args {
                 None => Ok(Command::Help { topic: None }),
-                Some(_) => {
-                    with(|i| string_arg(i).map(|(r, s)| (r, Command::Help { topic: Some(s) })))
-                }
-            };
-        }
-        if is("VRFY") {
-            return with(|i| string_arg(i).map(|(r, arg)| (r, Command::Vrfy { arg })));
-        }
-        if is("EXPN") {
-            return with(|i| string_arg(i).map(|(r, arg)| (r, Command::Expn { arg })));
-        }
-        if is("AUTH") {
-            return with(auth);
-        }
-        if is("ETRN") {
-            return with(etrn);
-        }
-    } else if is("STARTTLS") {
-        return no_args(Command::StartTls);
+                Some(_) => with(line, args, |i| {
+                    string_arg(i).map(|(r, s)| (r, Command::Help { topic: Some(s) }))
+                }),
+            },
+            VRFY => with(line, args, |i| {
+                string_arg(i).map(|(r, arg)| (r, Command::Vrfy { arg }))
+            }),
+            EXPN => with(line, args, |i| {
+                string_arg(i).map(|(r, arg)| (r, Command::Expn { arg }))
+            }),
+            AUTH => with(line, args, auth),
+            ETRN => with(line, args, etrn),
+            _ => Err(CommandError::UnknownVerb),
+        };
+    }
+    if verb.eq_ignore_ascii_case("STARTTLS") {
+        return no_args(args, Command::StartTls);
     }
     Err(CommandError::UnknownVerb)
 }
@@ -200,6 +212,7 @@ fn forward_path(input: &str) -> PResult<'_, ForwardPath<'_>> {
 }
 
 /// `mail = "MAIL FROM:" Reverse-path [SP Mail-parameters] CRLF`
+#[inline]
 fn mail(input: &str) -> PResult<'_, Command<'_>> {
     let (rest, _) = keyword(input, "FROM:")?;
     let (rest, from) = expect(rest, "Reverse-path", reverse_path)?;
@@ -210,6 +223,7 @@ fn mail(input: &str) -> PResult<'_, Command<'_>> {
 
 /// `rcpt = "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" / Forward-path )
 ///         [SP Rcpt-parameters] CRLF`
+#[inline]
 fn rcpt(input: &str) -> PResult<'_, Command<'_>> {
     let (rest, _) = keyword(input, "TO:")?;
     let (rest, to) = expect(rest, "Forward-path", forward_path)?;

@@ -85,6 +85,8 @@ impl DataReceiver {
     /// ended. Octets after the marker are not consumed: they are the next command.
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> (usize, Option<DataEnd>) {
         let mut i = 0;
+        // Up to here the bulk check found an irregular line; lines are checked one by one.
+        let mut careful_until = 0;
         while i < input.len() {
             match self.state {
                 State::Done => break,
@@ -104,6 +106,23 @@ impl DataReceiver {
                     }
                 }
                 State::LineStart => {
+                    // The hot path: a run of ordinary complete lines is checked with one
+                    // search for LF and copied at once.
+                    let run = if i >= careful_until {
+                        bulk_lines(&input[i..], self.max_line).unwrap_or_else(|| {
+                            // An irregular line ahead: go line by line through this chunk.
+                            careful_until = i + CHUNK;
+                            plain_lines(&input[i..], self.max_line)
+                        })
+                    } else {
+                        plain_lines(&input[i..], self.max_line)
+                    };
+                    if run.len > 0 {
+                        self.end.line_too_long |= run.too_long;
+                        self.push(out, &input[i..i + run.len]);
+                        i += run.len;
+                        continue;
+                    }
                     let b = input[i];
                     i += 1;
                     match b {
@@ -194,6 +213,103 @@ impl DataReceiver {
         self.line_len = 0;
         self.state = State::Text;
     }
+}
+
+/// How much input one bulk check covers: the work done again after an irregular line is
+/// found is bounded by it, so hostile input stays linear.
+const CHUNK: usize = 64 * 1024;
+
+/// [`plain_lines`] for up to [`CHUNK`] octets at once, without visiting each line: the run
+/// ends before the first line that starts with `.` (found with one substring search), at
+/// the last LF; every CR in it must be followed by LF and every LF preceded by CR (one pass
+/// that compilers vectorize); and line lengths are checked a window of `max_line` octets at
+/// a time (every line that ends inside a window is short enough). `None` when the run
+/// holds a bare CR or LF: the caller then goes line by line.
+fn bulk_lines(input: &[u8], max_line: Option<usize>) -> Option<PlainLines> {
+    static DOT_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n."));
+    let input = &input[..input.len().min(CHUNK)];
+    if input.first().is_none_or(|&b| b == b'.' || b == b'\n') {
+        return Some(PlainLines {
+            len: 0,
+            too_long: false,
+        });
+    }
+    let len = match DOT_LINE.find(input) {
+        Some(lf) => lf + 1,
+        None => memchr::memrchr(b'\n', input).map_or(0, |lf| lf + 1),
+    };
+    if len == 0 {
+        return Some(PlainLines {
+            len: 0,
+            too_long: false,
+        });
+    }
+    let run = &input[..len];
+    // Every CR followed by LF and every LF preceded by CR: CR at k exactly when LF at k + 1.
+    // (The first octet is no LF, checked above.) An OR-reduction without early exit, so that
+    // it vectorizes.
+    let mut bad = 0u8;
+    for (a, b) in run[..len - 1].iter().zip(&run[1..]) {
+        bad |= u8::from(*a == b'\r') ^ u8::from(*b == b'\n');
+    }
+    if bad != 0 {
+        return None;
+    }
+    let mut too_long = false;
+    if let Some(max) = max_line {
+        let mut at = 0;
+        while len - at > max {
+            match memchr::memrchr(b'\n', &run[at..at + max]) {
+                Some(lf) => at += lf + 1,
+                None => {
+                    // The line starting at `at` is too long; go on after its end.
+                    too_long = true;
+                    at += max + memchr::memchr(b'\n', &run[at + max..]).map_or(0, |lf| lf + 1);
+                }
+            }
+        }
+    }
+    Some(PlainLines { len, too_long })
+}
+
+/// A run of ordinary lines at the start of some input.
+struct PlainLines {
+    /// Octets in the run, CRLFs included.
+    len: usize,
+    /// A line in the run is longer than `max_line`.
+    too_long: bool,
+}
+
+/// From a line start, the longest run of lines that unstuffing leaves as they are: complete
+/// (CRLF-terminated), holding no other CR or LF, and not starting with `.`. Anything else
+/// (a dot, a bare CR or LF, a partial line) ends the run and is left to the byte-by-byte
+/// state machine, which delivers exactly these octets for such lines too.
+fn plain_lines(input: &[u8], max_line: Option<usize>) -> PlainLines {
+    let max_line = max_line.unwrap_or(usize::MAX);
+    let mut len = 0;
+    let mut lines = 0;
+    let mut too_long = false;
+    for lf in memchr::memchr_iter(b'\n', input) {
+        // The line is input[len..=lf].
+        if input[len] == b'.' || lf == len || input[lf - 1] != b'\r' {
+            break;
+        }
+        too_long |= lf + 1 - len > max_line;
+        len = lf + 1;
+        lines += 1;
+    }
+    if len > 0 && memchr::memchr_iter(b'\r', &input[..len]).count() != lines {
+        // A bare CR inside one of the lines: keep only the lines before it.
+        let bare = memchr::memchr_iter(b'\r', &input[..len])
+            .find(|&cr| input[cr + 1] != b'\n')
+            .unwrap_or(0);
+        len = memchr::memrchr(b'\n', &input[..bare]).map_or(0, |lf| lf + 1);
+        too_long = input[..len]
+            .split_inclusive(|&b| b == b'\n')
+            .any(|line| line.len() > max_line);
+    }
+    PlainLines { len, too_long }
 }
 
 /// Dot-stuffs message data for sending after DATA, turning bare CR and bare LF into CRLF.

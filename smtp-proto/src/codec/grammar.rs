@@ -33,11 +33,13 @@ impl<'a> ParseError<&'a str> for PError<'a> {
 pub(crate) type PResult<'a, O> = IResult<&'a str, O, PError<'a>>;
 
 /// Fails at `input` saying `expected` was wanted there.
+#[inline]
 pub(crate) fn fail<'a, O>(input: &'a str, expected: &'static str) -> PResult<'a, O> {
     Err(nom::Err::Error(PError { input, expected }))
 }
 
 /// Runs `parser`; on failure, reports `expected` at the position where it started.
+#[inline]
 pub(crate) fn expect<'a, O>(
     input: &'a str,
     expected: &'static str,
@@ -47,6 +49,7 @@ pub(crate) fn expect<'a, O>(
 }
 
 /// Matches a fixed ASCII string, ignoring case (ABNF literal strings are case-insensitive).
+#[inline]
 pub(crate) fn keyword<'a>(input: &'a str, word: &'static str) -> PResult<'a, &'a str> {
     match input.get(..word.len()) {
         Some(head) if head.eq_ignore_ascii_case(word) => Ok((&input[word.len()..], head)),
@@ -58,21 +61,104 @@ pub(crate) fn is_utf8_non_ascii(c: char) -> bool {
     !c.is_ascii()
 }
 
+/// Byte classes for the hot productions, so that a run of characters is one table lookup per
+/// octet instead of a UTF-8 decode and a character-set search per character. A class that
+/// admits UTF-8 (RFC 6531) admits every octet from 0x80: the input is already valid UTF-8,
+/// so a run stops only at an ASCII octet or at the end, both of which are character
+/// boundaries. A class without UTF-8 stops at the first octet of a multi-octet character,
+/// which is a boundary too.
+mod class {
+    pub const ATEXT: u8 = 1;
+    pub const LDH: u8 = 2;
+    pub const ESMTP_VALUE: u8 = 4;
+    pub const KEYWORD: u8 = 8;
+    pub const DIGIT: u8 = 16;
+
+    pub static TABLE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut b = 0usize;
+        while b < 256 {
+            #[allow(clippy::cast_possible_truncation)] // b < 256
+            let c = b as u8;
+            let alnum = c.is_ascii_alphanumeric();
+            let mut v = 0;
+            if alnum || c >= 0x80 {
+                v |= ATEXT | LDH;
+            }
+            if matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'/'
+                    | b'='
+                    | b'?'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'{'
+                    | b'|'
+                    | b'}'
+                    | b'~'
+            ) {
+                v |= ATEXT;
+            }
+            if c == b'-' {
+                v |= LDH | KEYWORD;
+            }
+            if alnum {
+                v |= KEYWORD;
+            }
+            if matches!(c, 33..=60 | 62..=126) || c >= 0x80 {
+                v |= ESMTP_VALUE;
+            }
+            if c.is_ascii_digit() {
+                v |= DIGIT;
+            }
+            t[b] = v;
+            b += 1;
+        }
+        t
+    };
+}
+
+/// The length of the run of octets of `class` at the start of `input`.
+#[inline]
+fn run(input: &str, class: u8) -> usize {
+    input
+        .as_bytes()
+        .iter()
+        .position(|&b| class::TABLE[usize::from(b)] & class == 0)
+        .unwrap_or(input.len())
+}
+
+/// `1*` octets of `class`, or an error saying `expected`.
+#[inline]
+fn run1<'a>(input: &'a str, class: u8, expected: &'static str) -> PResult<'a, &'a str> {
+    match run(input, class) {
+        0 => fail(input, expected),
+        n => Ok((&input[n..], &input[..n])),
+    }
+}
+
 /// ```text
+/// Atom  = 1*atext
 /// atext = ALPHA / DIGIT / "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "/" /
 ///         "=" / "?" / "^" / "_" / "`" / "{" / "|" / "}" / "~"      ; RFC 5322
 /// atext =/ UTF8-non-ascii                                           ; RFC 6531
 /// ```
-pub(crate) fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || is_utf8_non_ascii(c)
-}
-
-/// `Atom = 1*atext`
+#[inline]
 pub(crate) fn atom(input: &str) -> PResult<'_, &str> {
-    expect(input, "Atom", take_while1(is_atext))
+    run1(input, class::ATEXT, "Atom")
 }
 
 /// `Dot-string = Atom *("." Atom)`
+#[inline]
 pub(crate) fn dot_string(input: &str) -> PResult<'_, &str> {
     let (mut rest, _) = atom(input)?;
     while let Some(after_dot) = rest.strip_prefix('.') {
@@ -113,6 +199,7 @@ pub(crate) fn quoted_string(input: &str) -> PResult<'_, &str> {
 }
 
 /// `String = Atom / Quoted-string`
+#[inline]
 pub(crate) fn string(input: &str) -> PResult<'_, &str> {
     if input.starts_with('"') {
         quoted_string(input)
@@ -122,6 +209,7 @@ pub(crate) fn string(input: &str) -> PResult<'_, &str> {
 }
 
 /// `Local-part = Dot-string / Quoted-string`
+#[inline]
 pub(crate) fn local_part(input: &str) -> PResult<'_, &str> {
     if input.starts_with('"') {
         quoted_string(input)
@@ -130,21 +218,14 @@ pub(crate) fn local_part(input: &str) -> PResult<'_, &str> {
     }
 }
 
-fn is_let_dig(c: char) -> bool {
-    c.is_ascii_alphanumeric() || is_utf8_non_ascii(c)
-}
-
 /// ```text
 /// sub-domain = Let-dig [Ldh-str]         ; =/ U-label (RFC 6531)
 /// Let-dig    = ALPHA / DIGIT
 /// Ldh-str    = *( ALPHA / DIGIT / "-" ) Let-dig
 /// ```
+#[inline]
 pub(crate) fn sub_domain(input: &str) -> PResult<'_, &str> {
-    let (rest, label) = expect(
-        input,
-        "sub-domain",
-        take_while1(|c| is_let_dig(c) || c == '-'),
-    )?;
+    let (rest, label) = run1(input, class::LDH, "sub-domain")?;
     if label.starts_with('-') || label.ends_with('-') {
         return fail(input, "sub-domain not starting or ending with '-'");
     }
@@ -210,29 +291,26 @@ pub(crate) fn address_literal(input: &str) -> PResult<'_, &str> {
 }
 
 /// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`
+#[inline]
 pub(crate) fn esmtp_keyword(input: &str) -> PResult<'_, &str> {
     if !input.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return fail(input, "esmtp-keyword");
     }
-    take_while1(|c: char| c.is_ascii_alphanumeric() || c == '-')(input)
+    run1(input, class::KEYWORD, "esmtp-keyword")
 }
 
 /// ```text
 /// esmtp-value = 1*(%d33-60 / %d62-126)   ; any CHAR excluding "=", SP, and control
 /// esmtp-value =/ UTF8-non-ascii          ; RFC 6531
 /// ```
-pub(crate) fn is_esmtp_value_char(c: char) -> bool {
-    matches!(c, '!'..='<' | '>'..='~') || is_utf8_non_ascii(c)
-}
-
-/// `esmtp-value`
+#[inline]
 pub(crate) fn esmtp_value(input: &str) -> PResult<'_, &str> {
-    expect(input, "esmtp-value", take_while1(is_esmtp_value_char))
+    run1(input, class::ESMTP_VALUE, "esmtp-value")
 }
 
 /// `1*DIGIT` as a `u64`; overflow is an error, never a wrap.
 pub(crate) fn number(input: &str) -> PResult<'_, u64> {
-    let (rest, digits) = expect(input, "DIGIT", take_while1(|c: char| c.is_ascii_digit()))?;
+    let (rest, digits) = run1(input, class::DIGIT, "DIGIT")?;
     match digits.parse::<u64>() {
         Ok(n) => Ok((rest, n)),
         Err(_) => fail(input, "a number that fits in 64 bits"),
@@ -247,6 +325,7 @@ pub(crate) fn is_text(s: &str) -> bool {
 }
 
 /// Runs `parser` and requires it to consume all of `input`.
+#[inline]
 pub(crate) fn all_consuming<'a, O>(
     input: &'a str,
     parser: impl FnOnce(&'a str) -> PResult<'a, O>,

@@ -34,6 +34,7 @@ pub fn decode_command(input: &[u8]) -> Result<(&[u8], Command<'_>), DecodeError>
 }
 
 /// Decodes the command line at the start of `input`.
+#[inline]
 pub fn decode_command_with<'a>(
     input: &'a [u8],
     limits: &Limits,
@@ -43,6 +44,7 @@ pub fn decode_command_with<'a>(
 }
 
 /// Parses one command line, without its CRLF.
+#[inline]
 pub fn parse_command_line(line: &[u8]) -> Result<Command<'_>, DecodeError> {
     let text = std::str::from_utf8(line).map_err(|e| DecodeError::Syntax {
         at: e.valid_up_to(),
