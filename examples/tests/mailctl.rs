@@ -1,0 +1,567 @@
+//! `mailctl` against our server (over STARTTLS and implicit TLS, checking the server's
+//! self-signed certificate with `--ca`) and against Debian's Dovecot on loopback (IMAP and
+//! POP3, plaintext). Dovecot must be installed (`.ci/run` installs it); the Dovecot tests
+//! need root to hand the Maildir to the dovecot user, as CI runs.
+
+mod common;
+
+use std::{
+    fs,
+    io::Read,
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{TestServer, run, run_with_input, start};
+
+const MAILCTL: &str = env!("CARGO_BIN_EXE_mailctl");
+
+/// `mailctl` with the connection flags for `port`, verifying against the server's own
+/// certificate.
+fn mailctl(server: &TestServer, args: &[&str], port: u16, tls: &str) -> Command {
+    let mut cmd = Command::new(MAILCTL);
+    let ca = server.data_dir.join("tls/cert.pem");
+    cmd.args(args).args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--tls",
+        tls,
+        "--ca",
+        ca.to_str().unwrap(),
+        "--timeout",
+        "20",
+    ]);
+    cmd
+}
+
+fn login(cmd: &mut Command) -> &mut Command {
+    cmd.args(["--user", "alice", "--password", "secret"])
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mailctl-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn maildir_count(dir: &Path) -> usize {
+    fs::read_dir(dir.join("new")).map_or(0, Iterator::count)
+}
+
+#[test]
+fn send_over_submission_and_smtps() {
+    let server = start("mailctl-send");
+    let msg = b"From: a@example.org\r\nSubject: via mailctl\r\n\r\nhello\r\n";
+    // Submission without AUTH: refused.
+    let (ok, log) = run_with_input(
+        mailctl(
+            &server,
+            &[
+                "send",
+                "--from",
+                "a@example.org",
+                "--to",
+                "alice@example.org",
+            ],
+            server.submission.port(),
+            "starttls",
+        )
+        .arg("-"),
+        msg,
+    );
+    assert!(!ok, "{log}");
+    assert!(log.contains("530"), "{log}");
+    // With AUTH over STARTTLS, the message from a file; over SMTPS from stdin.
+    let dir = temp("send");
+    let file = dir.join("msg.eml");
+    fs::write(&file, msg).unwrap();
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &[
+            "send",
+            "--from",
+            "a@example.org",
+            "--to",
+            "alice@example.org",
+            "--to",
+            "bob@example.org",
+            file.to_str().unwrap(),
+        ],
+        server.submission.port(),
+        "starttls",
+    )));
+    assert!(ok, "{log}");
+    assert!(log.contains("sent: 250"), "{log}");
+    let (ok, log) = run_with_input(
+        login(&mut mailctl(
+            &server,
+            &["send", "--from", "", "--to", "alice@example.org"],
+            server.smtps.port(),
+            "implicit",
+        )),
+        msg,
+    );
+    assert!(ok, "{log}");
+    assert_eq!(server.messages("alice", "INBOX").len(), 2);
+    assert_eq!(server.messages("bob", "INBOX").len(), 1);
+    let content = server.messages("bob", "INBOX")[0].content.clone().unwrap();
+    assert_eq!(content, msg);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn certificate_is_verified() {
+    let server = start("mailctl-verify");
+    let dir = temp("verify");
+    // A CA that is not the server's: the handshake fails.
+    let (other, _) = examples::tls::self_signed(&dir.join("other"), "other.test").unwrap();
+    let (ok, log) = run(login(Command::new(MAILCTL).args([
+        "imap",
+        "list",
+        "--port",
+        &server.imaps.port().to_string(),
+        "--tls",
+        "implicit",
+        "--ca",
+        other.to_str().unwrap(),
+    ])));
+    assert!(!ok, "{log}");
+    assert!(log.contains("TLS handshake"), "{log}");
+    // --insecure skips the check.
+    let (ok, log) = run(login(Command::new(MAILCTL).args([
+        "imap",
+        "list",
+        "--port",
+        &server.imaps.port().to_string(),
+        "--tls",
+        "implicit",
+        "--insecure",
+    ])));
+    assert!(ok, "{log}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn imap_list_fetch_flag_and_watch() {
+    let server = start("mailctl-imap");
+    server.deliver(&["alice@example.org"], b"Subject: first\r\n\r\none\r\n");
+    server.deliver(&["alice@example.org"], b"Subject: second\r\n\r\ntwo\r\n");
+    let imap = server.imap.port();
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &["imap", "list"],
+        imap,
+        "starttls",
+    )));
+    assert!(ok, "{log}");
+    assert!(log.lines().any(|l| l == "INBOX"), "{log}");
+
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &["imap", "fetch", "--uid", "2"],
+        server.imaps.port(),
+        "implicit",
+    )));
+    assert!(ok, "{log}");
+    assert_eq!(log, "Subject: second\r\n\r\ntwo\r\n");
+    let dir = temp("imap");
+    let out = dir.join("out");
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &["imap", "fetch", "--out", out.to_str().unwrap()],
+        imap,
+        "starttls",
+    )));
+    assert!(ok, "{log}");
+    assert_eq!(
+        fs::read(out.join("1.eml")).unwrap(),
+        b"Subject: first\r\n\r\none\r\n"
+    );
+    assert!(out.join("2.eml").exists());
+    // Fetching peeks: nothing became \Seen.
+    assert!(
+        server
+            .messages("alice", "INBOX")
+            .iter()
+            .all(|m| !m.flags.contains(mail_store::Flag::Seen))
+    );
+
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &[
+            "imap",
+            "flag",
+            "--uid",
+            "1",
+            "--add",
+            "\\Flagged",
+            "--add",
+            "\\Seen",
+        ],
+        imap,
+        "starttls",
+    )));
+    assert!(ok, "{log}");
+    assert!(log.contains("\\Flagged") && log.contains("\\Seen"), "{log}");
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &["imap", "flag", "--uid", "1", "--remove", "\\Seen"],
+        imap,
+        "starttls",
+    )));
+    assert!(ok, "{log}");
+    let first = &server.messages("alice", "INBOX")[0];
+    assert!(first.flags.contains(mail_store::Flag::Flagged));
+    assert!(!first.flags.contains(mail_store::Flag::Seen));
+
+    // watch: two messages arrive while it idles; it prints them and exits.
+    let mut watch = login(&mut mailctl(
+        &server,
+        &["imap", "watch", "--count", "2"],
+        imap,
+        "starttls",
+    ))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_idle(&server);
+    server.deliver(&["alice@example.org"], b"Subject: third\r\n\r\n3\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    server.deliver(&["alice@example.org"], b"Subject: fourth\r\n\r\n4\r\n");
+    let out = wait_output(&mut watch, Duration::from_secs(30));
+    assert!(out.contains("new UID 3: Subject: third"), "{out}");
+    assert!(out.contains("new UID 4: Subject: fourth"), "{out}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Gives `mailctl imap watch` time to log in and start IDLE.
+fn wait_for_idle(_server: &TestServer) {
+    std::thread::sleep(Duration::from_millis(1500));
+}
+
+/// The child's stdout and stderr once it exits; panics if it does not in time or fails.
+fn wait_output(child: &mut Child, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            assert!(status.success(), "{out}");
+            return out;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mailctl did not finish in time");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn pop3_fetch_into_maildir_and_delete() {
+    let server = start("mailctl-pop3");
+    for i in 0..3 {
+        server.deliver(
+            &["alice@example.org"],
+            format!("Subject: m{i}\r\n\r\nbody {i}\r\n").as_bytes(),
+        );
+    }
+    let dir = temp("pop3");
+    let keep = dir.join("keep");
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &["pop3", "fetch", "--maildir", keep.to_str().unwrap()],
+        server.pop3.port(),
+        "starttls",
+    )));
+    assert!(ok, "{log}");
+    assert!(log.contains("3 messages saved, 0 deleted"), "{log}");
+    assert_eq!(maildir_count(&keep), 3);
+    assert_eq!(server.messages("alice", "INBOX").len(), 3);
+
+    let gone = dir.join("gone");
+    let (ok, log) = run(login(&mut mailctl(
+        &server,
+        &[
+            "pop3",
+            "fetch",
+            "--maildir",
+            gone.to_str().unwrap(),
+            "--delete",
+        ],
+        server.pop3s.port(),
+        "implicit",
+    )));
+    assert!(ok, "{log}");
+    assert!(log.contains("3 messages saved, 3 deleted"), "{log}");
+    assert_eq!(maildir_count(&gone), 3);
+    assert!(server.messages("alice", "INBOX").is_empty());
+    let mut bodies: Vec<Vec<u8>> = fs::read_dir(gone.join("new"))
+        .unwrap()
+        .map(|e| fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    bodies.sort();
+    assert_eq!(bodies[0], b"Subject: m0\r\n\r\nbody 0\r\n");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+// ---- Dovecot ----
+
+struct Dovecot {
+    conf: PathBuf,
+    child: Child,
+    imap: u16,
+    pop3: u16,
+    mail_root: PathBuf,
+    dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Dovecot {
+    /// Dovecot with IMAP and POP3 on loopback, alice:secret, her Maildir under the test's
+    /// folder with `messages` in it.
+    fn start(name: &str, messages: &[&[u8]]) -> Self {
+        let dir = temp(name);
+        let mail_root = dir.join("mail");
+        let maildir = mail_root.join("alice/Maildir");
+        for m in messages {
+            examples::mailctl::maildir_deliver(&maildir, m).unwrap();
+        }
+        let status = Command::new("chown")
+            .args(["-R", "dovecot:dovecot"])
+            .arg(&mail_root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown needs root");
+        let (imap, pop3) = (free_port(), free_port());
+        fs::write(dir.join("passwd"), "alice:{PLAIN}secret\n").unwrap();
+        let conf = dir.join("dovecot.conf");
+        fs::write(
+            &conf,
+            format!(
+                r"instance_name = mailctl-test-{pid}-{imap}
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 100
+mail_location = maildir:{root}/%u/Maildir
+mailbox_idle_check_interval = 1 secs
+pop3_uidl_format = %08Xu%08Xv
+namespace inbox {{
+  inbox = yes
+  separator = .
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={root}/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+",
+                pid = std::process::id(),
+                d = dir.display(),
+                root = mail_root.display(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new("dovecot")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-F")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dovecot (.ci/run installs dovecot-imapd and dovecot-pop3d)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for port in [imap, pop3] {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "dovecot did not listen: {}",
+                    fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Self {
+            conf,
+            child,
+            imap,
+            pop3,
+            mail_root,
+            dir,
+        }
+    }
+
+    /// `mailctl` against Dovecot's IMAP or POP3 listener.
+    fn mailctl(&self, args: &[&str], imap: bool) -> Command {
+        let port = if imap { self.imap } else { self.pop3 };
+        let mut cmd = Command::new(MAILCTL);
+        cmd.args(args).args([
+            "--port",
+            &port.to_string(),
+            "--tls",
+            "none",
+            "--user",
+            "alice",
+            "--password",
+            "secret",
+            "--timeout",
+            "20",
+        ]);
+        cmd
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new("dovecot")
+            .arg("-c")
+            .arg(&self.conf)
+            .arg("stop")
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn dovecot_imap() {
+    let dovecot = Dovecot::start(
+        "dovecot-imap",
+        &[
+            b"Subject: one\r\n\r\nfirst\r\n",
+            b"Subject: two\r\n\r\nsecond\r\n",
+        ],
+    );
+    let (ok, log) = run(&mut dovecot.mailctl(&["imap", "list"], true));
+    assert!(ok, "{log}\n{}", dovecot.log());
+    assert!(log.lines().any(|l| l == "INBOX"), "{log}");
+    let (ok, log) = run(&mut dovecot.mailctl(&["imap", "fetch"], true));
+    assert!(ok, "{log}\n{}", dovecot.log());
+    assert!(
+        log.contains("Subject: one") && log.contains("Subject: two"),
+        "{log}"
+    );
+    assert_eq!(log.matches("From mailctl").count(), 2, "{log}");
+    let (ok, log) =
+        run(&mut dovecot.mailctl(&["imap", "flag", "--uid", "1", "--add", "\\Flagged"], true));
+    assert!(ok, "{log}\n{}", dovecot.log());
+    assert!(log.contains("\\Flagged"), "{log}");
+    let (ok, log) = run(&mut dovecot.mailctl(&["imap", "fetch", "--uid", "2"], true));
+    assert!(ok, "{log}");
+    assert_eq!(log, "Subject: two\r\n\r\nsecond\r\n");
+
+    // watch: a message Dovecot's IDLE notices (a new file in the Maildir).
+    let mut watch = dovecot
+        .mailctl(&["imap", "watch", "--count", "1"], true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let maildir = dovecot.mail_root.join("alice/Maildir");
+    let path =
+        examples::mailctl::maildir_deliver(&maildir, b"Subject: three\r\n\r\n3\r\n").unwrap();
+    let _ = Command::new("chown")
+        .arg("dovecot:dovecot")
+        .arg(&path)
+        .status();
+    let out = wait_output(&mut watch, Duration::from_secs(30));
+    assert!(out.contains("new UID 3: Subject: three"), "{out}");
+}
+
+#[test]
+fn dovecot_pop3() {
+    let dovecot = Dovecot::start(
+        "dovecot-pop3",
+        &[
+            b"Subject: one\r\n\r\nfirst\r\n",
+            b"Subject: two\r\n\r\nsecond\r\n",
+        ],
+    );
+    let out = dovecot.dir.join("fetched");
+    let (ok, log) = run(&mut dovecot.mailctl(
+        &[
+            "pop3",
+            "fetch",
+            "--maildir",
+            out.to_str().unwrap(),
+            "--delete",
+        ],
+        false,
+    ));
+    assert!(ok, "{log}\n{}", dovecot.log());
+    assert!(log.contains("2 messages saved, 2 deleted"), "{log}");
+    assert_eq!(maildir_count(&out), 2);
+    // Gone from Dovecot: a second fetch finds nothing.
+    let again = dovecot.dir.join("again");
+    let (ok, log) = run(&mut dovecot.mailctl(
+        &["pop3", "fetch", "--maildir", again.to_str().unwrap()],
+        false,
+    ));
+    assert!(ok, "{log}\n{}", dovecot.log());
+    assert!(log.contains("0 messages saved"), "{log}");
+}
