@@ -1,4 +1,4 @@
-//! Real POP3 clients (Python's poplib, curl) against the example server, with mail arriving
+//! Real POP3 clients (Python's poplib, curl, fetchmail) against the example server, with mail arriving
 //! over SMTP and checked through IMAP and the store afterwards.
 //!
 //! These need the clients installed; `.ci/run` installs them. A missing client fails the test
@@ -216,4 +216,82 @@ fn silent_clients_time_out_without_deleting() {
     again.send("PASS secret");
     let ok = again.line();
     assert!(ok.starts_with("+OK"), "{ok}");
+}
+
+/// Runs fetchmail with its rc on stdin (it has no password flag), delivering with an MDA
+/// that appends to `mbox`; returns its output.
+fn fetchmail(dir: &std::path::Path, port: u16, server: &str, options: &str) -> (bool, String) {
+    let rc = format!(
+        "set no syslog\npoll 127.0.0.1 protocol pop3 service {port} {server} user \"alice\" password \"secret\" {options} mda \"cat >> {}\"\n",
+        dir.join("fm.mbox").display()
+    );
+    common::run_with_input(
+        Command::new("fetchmail")
+            .args(["-f", "-", "-v", "--nodetach", "-i"])
+            .arg(dir.join("fetchids"))
+            .arg("--pidfile")
+            .arg(dir.join("fetchmail.pid"))
+            .env("HOME", dir)
+            .current_dir(dir),
+        rc.as_bytes(),
+    )
+}
+
+/// fetchmail downloads (keeping, with UIDL tracking: a second run fetches nothing new),
+/// then downloads and deletes over STLS, then over POP3S.
+#[test]
+fn fetchmail_downloads_and_deletes() {
+    let server = start("pop3-fetchmail");
+    server.deliver(&["alice@example.org"], FIRST);
+    server.deliver(&["alice@example.org"], SECOND);
+    let dir = std::env::temp_dir().join(format!("fetchmail-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mbox = dir.join("fm.mbox");
+
+    // Plaintext on loopback, keep, UIDL tracking.
+    let (ok, log) = fetchmail(
+        &dir,
+        server.pop3.port(),
+        "uidl",
+        "sslproto \"\" keep fetchall",
+    );
+    assert!(ok, "{log}");
+    let got = std::fs::read(&mbox).unwrap();
+    let got = String::from_utf8_lossy(&got);
+    assert!(
+        got.contains("Subject: one") && got.contains("second message"),
+        "{log}"
+    );
+    assert_eq!(server.messages("alice", "INBOX").len(), 2);
+    let (_, log) = fetchmail(&dir, server.pop3.port(), "uidl", "sslproto \"\" keep");
+    // UIDL tracking: both are known, nothing is retrieved again.
+    assert!(log.contains("(2 seen)") && !log.contains("RETR"), "{log}");
+
+    // STLS, no keep: downloaded and deleted.
+    std::fs::remove_file(&mbox).unwrap();
+    let (ok, log) = fetchmail(
+        &dir,
+        server.pop3.port(),
+        "",
+        "sslproto \"auto\" no sslcertck fetchall",
+    );
+    assert!(ok, "{log}");
+    assert!(log.contains("STLS"), "{log}");
+    let got = String::from_utf8_lossy(&std::fs::read(&mbox).unwrap()).into_owned();
+    assert!(
+        got.contains("Subject: one") && got.contains("second message"),
+        "{got}"
+    );
+    assert!(server.messages("alice", "INBOX").is_empty(), "{log}");
+
+    // POP3S.
+    server.deliver(&["alice@example.org"], SECOND);
+    std::fs::remove_file(&mbox).unwrap();
+    let (ok, log) = fetchmail(&dir, server.pop3s.port(), "", "ssl no sslcertck fetchall");
+    assert!(ok, "{log}");
+    let got = String::from_utf8_lossy(&std::fs::read(&mbox).unwrap()).into_owned();
+    assert!(got.contains("second message"), "{got}");
+    assert!(server.messages("alice", "INBOX").is_empty(), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
