@@ -1,5 +1,5 @@
-//! Real POP3 clients (Python's poplib, curl, fetchmail) against the example server, with mail arriving
-//! over SMTP and checked through IMAP and the store afterwards.
+//! Real POP3 clients (Python's poplib, curl, fetchmail) against the example server, with mail
+//! arriving over SMTP and checked through IMAP and the store afterwards.
 //!
 //! These need the clients installed; `.ci/run` installs them. A missing client fails the test
 //! rather than skipping it, so CI cannot pass without having run it.
