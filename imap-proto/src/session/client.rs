@@ -91,6 +91,9 @@ pub enum ApiError {
     /// No IDLE is running.
     #[error("no IDLE is running")]
     NotIdling,
+    /// `tls_established` without a STARTTLS the server accepted.
+    #[error("no STARTTLS is in progress")]
+    NoStartTls,
 }
 
 #[derive(Debug)]
@@ -108,6 +111,7 @@ enum Kind {
     Close,
     Logout,
     Idle,
+    StartTls,
     Other,
 }
 
@@ -127,6 +131,8 @@ pub struct Client {
     greeted: bool,
     capabilities: Vec<Capability<'static>>,
     idle: Option<Tag<'static>>,
+    /// STARTTLS was accepted: input is discarded until [`Client::tls_established`].
+    await_tls: bool,
     /// UTF8=ACCEPT was enabled: mailbox names travel as UTF-8.
     utf8: bool,
     next_tag: u32,
@@ -150,6 +156,7 @@ impl Client {
             greeted: false,
             capabilities: Vec::new(),
             idle: None,
+            await_tls: false,
             utf8: false,
             next_tag: 1,
             closed: false,
@@ -197,6 +204,11 @@ impl Client {
         if self.closed {
             return Err(ApiError::Closed);
         }
+        if self.await_tls {
+            return Err(ApiError::Busy(
+                "the TLS handshake after STARTTLS comes first",
+            ));
+        }
         if !self.held.is_empty() || self.idle.is_some() {
             return Err(ApiError::Busy(
                 "a command waits for a continuation, or IDLE runs",
@@ -211,6 +223,7 @@ impl Client {
             CommandBody::Close | CommandBody::Unselect => Kind::Close,
             CommandBody::Logout => Kind::Logout,
             CommandBody::Idle => Kind::Idle,
+            CommandBody::StartTls => Kind::StartTls,
             _ => Kind::Other,
         };
         let name = body.name();
@@ -294,10 +307,26 @@ impl Client {
         }
     }
 
-    /// Feeds bytes from the server and processes every complete response.
+    /// The TLS handshake after STARTTLS (answered `OK`) succeeded. The capabilities
+    /// learnt before it are forgotten (RFC 9051 §6.2.1): ask CAPABILITY again.
+    pub fn tls_established(&mut self) -> Result<(), ApiError> {
+        if !self.await_tls {
+            return Err(ApiError::NoStartTls);
+        }
+        self.await_tls = false;
+        self.input.clear();
+        self.decoder = ResponseDecoder::new(*self.decoder.options());
+        self.capabilities.clear();
+        Ok(())
+    }
+
+    /// Feeds bytes from the server and processes every complete response. After the `OK`
+    /// to STARTTLS, the rest of the input is discarded until [`Client::tls_established`]:
+    /// anything there was sent in plaintext before the handshake, where anyone on the path
+    /// could have put it (the client side of CVE-2011-0411).
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.last_activity = now;
-        if self.closed {
+        if self.closed || self.await_tls {
             return;
         }
         self.input.extend_from_slice(data);
@@ -308,6 +337,10 @@ impl Client {
                     let response = response.into_owned();
                     used += n;
                     self.on_response(response);
+                    if self.await_tls {
+                        used = self.input.len();
+                        break;
+                    }
                 }
                 Err(ResponseError::Incomplete) => break,
                 Err(e) => {
@@ -422,6 +455,7 @@ impl Client {
             {
                 self.state = State::Authenticated;
             }
+            Kind::StartTls if ok => self.await_tls = true,
             Kind::Logout => {
                 self.events.push_back(Event::Completed {
                     tag,
