@@ -71,8 +71,11 @@ impl Session {
             if status.kind != StatusKind::Ok {
                 return Err(fail(format!("STARTTLS refused: {}", status.text)));
             }
+            // The session discarded whatever followed the OK; the handshake reads only its
+            // own records.
             s.conn.start_tls().await?;
-            // Capabilities learnt before TLS are not to be trusted (RFC 9051 §6.2.1).
+            s.client.tls_established().map_err(io::Error::other)?;
+            // Capabilities learnt before TLS are forgotten (RFC 9051 §6.2.1): ask again.
             s.run(CommandBody::Capability).await?;
         }
         if let Some((user, password)) = &ep.login {
