@@ -392,3 +392,63 @@ fn self_signed_certificate_is_kept() {
     assert!(tls::load_pem(&cert, &key).is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Python's smtplib: STARTTLS then login on submission, SMTP_SSL then login on SMTPS; curl
+/// over SMTPS and with --ssl-reqd on submission.
+#[test]
+fn smtplib_and_curl_submit_over_tls() {
+    let server = start("tls-smtplib");
+    python(
+        r#"
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+sub, smtps = int(sys.argv[1]), int(sys.argv[2])
+raw = b"Subject: smtplib\r\n\r\nbody\r\n"
+s = smtplib.SMTP("127.0.0.1", sub, timeout=10)
+s.ehlo("client.test")
+assert s.has_extn("starttls")
+s.starttls(context=ctx)
+s.ehlo("client.test")
+assert not s.has_extn("starttls")
+s.login("alice", "secret")
+assert not s.sendmail("a@example.org", ["alice@example.org"], raw)
+s.quit()
+s = smtplib.SMTP_SSL("127.0.0.1", smtps, timeout=10, context=ctx)
+s.login("alice", "secret")
+assert not s.sendmail("a@example.org", ["alice@example.org"], raw)
+s.quit()
+"#,
+        &[
+            &server.submission.port().to_string(),
+            &server.smtps.port().to_string(),
+        ],
+    );
+    let dir = std::env::temp_dir().join(format!("tls-curl-smtp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = dir.join("msg.eml");
+    std::fs::write(&msg, b"Subject: curl\r\n\r\nbody\r\n").unwrap();
+    for url in [
+        format!("smtps://127.0.0.1:{}", server.smtps.port()),
+        format!("smtp://127.0.0.1:{}", server.submission.port()),
+    ] {
+        let (ok, log) = run(Command::new("curl").args([
+            "-sS",
+            "-k",
+            "--ssl-reqd",
+            "--max-time",
+            "20",
+            &url,
+            "-u",
+            "alice:secret",
+            "--mail-from",
+            "a@example.org",
+            "--mail-rcpt",
+            "alice@example.org",
+            "--upload-file",
+            msg.to_str().unwrap(),
+        ]));
+        assert!(ok, "{url}: {log}");
+    }
+    assert_eq!(inbox_len(&server), 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
