@@ -230,33 +230,41 @@ fn imap_list_fetch_flag_and_watch() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    wait_for_idle(&server);
+    let stdout = wait_for_idle(&mut watch);
     server.deliver(&["alice@example.org"], b"Subject: third\r\n\r\n3\r\n");
     std::thread::sleep(Duration::from_millis(300));
     server.deliver(&["alice@example.org"], b"Subject: fourth\r\n\r\n4\r\n");
-    let out = wait_output(&mut watch, Duration::from_secs(30));
+    let out = wait_output(&mut watch, stdout, Duration::from_secs(30));
     assert!(out.contains("new UID 3: Subject: third"), "{out}");
     assert!(out.contains("new UID 4: Subject: fourth"), "{out}");
     let _ = fs::remove_dir_all(&dir);
 }
 
-/// Gives `mailctl imap watch` time to log in and start IDLE.
-fn wait_for_idle(_server: &TestServer) {
-    std::thread::sleep(Duration::from_millis(1500));
+/// Waits until `mailctl imap watch` says it idles (its first line), then returns a thread
+/// collecting the rest of its output.
+fn wait_for_idle(child: &mut Child) -> std::thread::JoinHandle<String> {
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert!(line.starts_with("watching "), "{line:?}");
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        rest
+    })
 }
 
-/// The child's stdout and stderr once it exits; panics if it does not in time or fails.
-fn wait_output(child: &mut Child, limit: Duration) -> String {
+/// The child's output (collected by `stdout`) and stderr once it exits; panics if it does
+/// not in time or fails.
+fn wait_output(
+    child: &mut Child,
+    stdout: std::thread::JoinHandle<String>,
+    limit: Duration,
+) -> String {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
+            let mut out = stdout.join().unwrap();
             child
                 .stderr
                 .take()
@@ -521,7 +529,7 @@ fn dovecot_imap() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let stdout = wait_for_idle(&mut watch);
     let maildir = dovecot.mail_root.join("alice/Maildir");
     let path =
         examples::mailctl::maildir_deliver(&maildir, b"Subject: three\r\n\r\n3\r\n").unwrap();
@@ -529,7 +537,7 @@ fn dovecot_imap() {
         .arg("dovecot:dovecot")
         .arg(&path)
         .status();
-    let out = wait_output(&mut watch, Duration::from_secs(30));
+    let out = wait_output(&mut watch, stdout, Duration::from_secs(30));
     assert!(out.contains("new UID 3: Subject: three"), "{out}");
 }
 

@@ -189,9 +189,12 @@ async fn run(command: &[String], a: Args) -> Result<(), String> {
                 }
                 "watch" => {
                     session.select(mailbox, true).await.map_err(e)?;
-                    println!("watching {mailbox}");
+                    let on_idle = || {
+                        println!("watching {mailbox}");
+                        let _ = std::io::stdout().flush();
+                    };
                     session
-                        .watch(a.count, |uid, header| {
+                        .watch(a.count, on_idle, |uid, header| {
                             let summary: Vec<&str> =
                                 header.lines().filter(|l| !l.is_empty()).collect();
                             println!("new UID {uid}: {}", summary.join(" | "));

@@ -266,14 +266,16 @@ impl Session {
         Ok(messages.iter().map(|(u, _)| *u).max().unwrap_or(0))
     }
 
-    /// IDLE in the selected mailbox; for each message that arrives, `on_new(uid, header)`
-    /// with its From and Subject header lines. Returns after `limit` messages (never when
-    /// `None`).
+    /// IDLE in the selected mailbox: `on_idle()` once the server first accepts IDLE (from
+    /// then on nothing is missed); for each message that arrives, `on_new(uid, header)` with
+    /// its From and Subject header lines. Returns after `limit` messages (never when `None`).
     pub async fn watch(
         &mut self,
         limit: Option<usize>,
+        on_idle: impl FnOnce(),
         mut on_new: impl FnMut(u32, &str),
     ) -> io::Result<()> {
+        let mut on_idle = Some(on_idle);
         let mut seen = self.highest_uid().await?;
         let mut count = 0;
         loop {
@@ -290,7 +292,12 @@ impl Session {
             while !news {
                 while let Some(ev) = self.client.poll_event() {
                     match ev {
-                        Event::Idling => idling = true,
+                        Event::Idling => {
+                            idling = true;
+                            if let Some(f) = on_idle.take() {
+                                f();
+                            }
+                        }
                         Event::Data {
                             data: Data::Exists(_),
                             ..
