@@ -16,20 +16,6 @@ use examples::{
     server::{self, Options},
 };
 
-/// Connects and returns the first line the server sends.
-fn first_line(addr: SocketAddr) -> (Raw, String) {
-    let stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    drop(reader);
-    drop(stream);
-    (Raw::connect(addr), line)
-}
-
 /// Retries `f` until it returns true or 10 s pass.
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -88,13 +74,18 @@ fn total_limit() {
             per_ip: 10,
         };
     });
-    let (_held, line) = first_line(server.smtp);
+    let held = std::net::TcpStream::connect(server.smtp).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(&held).read_line(&mut line).unwrap();
     assert!(line.starts_with("220 "), "{line}");
-    // `first_line` opened two connections and closed one; wait for that slot to free up
-    // and the other to hold the only one.
-    std::thread::sleep(Duration::from_millis(200));
     let smtp = greeting(server.smtp);
     assert!(smtp.starts_with("421 "), "{smtp}");
+    drop(held);
+    eventually("the slot was not released", || {
+        greeting(server.smtp).starts_with("220 ")
+    });
 }
 
 /// Shutdown closes connections that wait for their client (IMAP BYE, SMTP 421 mid-message
