@@ -452,3 +452,47 @@ s.quit()
     assert_eq!(inbox_len(&server), 4);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--cert`/`--key`: the server presents the given certificate (a client trusting only it
+/// connects), and a missing file stops the start with its name.
+#[test]
+fn certificate_from_files() {
+    let dir = std::env::temp_dir().join(format!("tls-cert-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (cert, key) = tls::self_signed(&dir, "files.example.org").unwrap();
+    let server = start_with("tls-cert-files", |o| {
+        o.cert = tls::CertSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        };
+    });
+    assert!(!server.data_dir.join("tls/cert.pem").exists());
+    let imaps = server.imaps;
+    server.runtime.block_on(async {
+        let connector =
+            TlsConnector::from(tls::client_config(&Verify::CaFile(cert.clone())).unwrap());
+        let tcp = TcpStream::connect(imaps).await.unwrap();
+        let mut stream = Stream::Plain(tcp);
+        stream
+            .connect_tls(&connector, ServerName::try_from("localhost").unwrap())
+            .await
+            .unwrap();
+        let mut io = BufReader::new(stream);
+        let mut greeting = String::new();
+        io.read_line(&mut greeting).await.unwrap();
+        assert!(greeting.starts_with("* OK"), "{greeting}");
+    });
+
+    let data_dir = dir.join("data");
+    let mut options = examples::server::Options::new(&data_dir, "x", common::directory());
+    options.cert = tls::CertSource::Files {
+        cert: dir.join("missing.pem"),
+        key,
+    };
+    let err = server
+        .runtime
+        .block_on(examples::server::start(options))
+        .unwrap_err();
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
