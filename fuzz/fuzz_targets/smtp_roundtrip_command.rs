@@ -1,9 +1,13 @@
 //! Every SMTP command that decodes re-encodes (canonically), decodes again to the same value,
 //! and its canonical form is a fixed point.
+//!
+//! One asymmetry is by design (as in the crate's own `decoded_lines_reencode` test): a server
+//! accepts a tab inside the free-form argument of NOOP, HELP, VRFY, EXPN and ETRN, and the
+//! encoder refuses to send one.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtp_proto::codec;
+use smtp_proto::{Command, codec};
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;
@@ -11,8 +15,23 @@ fuzz_target!(|data: &[u8]| {
         match codec::decode_command(rest) {
             Ok((r, cmd)) => {
                 let mut wire = Vec::new();
-                codec::encode_command(&cmd, &mut wire)
-                    .unwrap_or_else(|e| panic!("decoded {cmd:?} does not encode: {e}"));
+                if let Err(e) = codec::encode_command(&cmd, &mut wire) {
+                    let free_form = matches!(
+                        cmd,
+                        Command::Noop { .. }
+                            | Command::Help { .. }
+                            | Command::Vrfy { .. }
+                            | Command::Expn { .. }
+                            | Command::Etrn { .. }
+                    );
+                    let line = &rest[..rest.len() - r.len()];
+                    assert!(
+                        free_form && line.contains(&b'\t'),
+                        "decoded {cmd:?} does not encode: {e}"
+                    );
+                    rest = r;
+                    continue;
+                }
                 let (tail, again) = codec::decode_command(&wire).unwrap_or_else(|e| {
                     panic!("{:?} does not decode: {e}", String::from_utf8_lossy(&wire))
                 });
