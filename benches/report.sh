@@ -3,26 +3,35 @@
 # group / ours / theirs / ratio (medians from this one run), the allocation counts, and
 # (with --load) the mailload runs against our server and Dovecot.
 #
-#   bash benches/report.sh [--load] > benches/RESULTS.md
+#   bash benches/report.sh [--load] [--render] > benches/RESULTS.md
 #
+# --render skips running criterion and reports what target/criterion already holds.
 # BENCH_ARGS overrides criterion's options (default: short runs for a shared 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 load=false
-[ "${1:-}" = "--load" ] && load=true
+render=false
+for a in "$@"; do
+  case $a in
+    --load) load=true ;;
+    --render) render=true ;;
+    *) echo "usage: report.sh [--load] [--render]" >&2; exit 2 ;;
+  esac
+done
+messages=${MAIL_STORE_BENCH_MESSAGES:-100000}
 args=${BENCH_ARGS:---warm-up-time 1 --measurement-time 3}
 target=${CARGO_TARGET_DIR:-target}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-{
+$render || {
   # shellcheck disable=SC2086
   cargo bench -p benches --bench smtp --bench imap --bench pop3 --bench session -- $args
   # The Maildir store lives in mail-store's own benchmark (one copy of that code).
   # shellcheck disable=SC2086
   cargo bench -p mail-store --bench store -- $args maildir_
 } >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
-allocs=$(cargo test -q -p benches --release --test allocations -- --nocapture 2>/dev/null | grep '^allocations:' || true)
+allocs=$(cargo test -q -p benches --release --test allocations -- --nocapture --test-threads 1 2>/dev/null | grep -o 'allocations:.*' || true)
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 echo "# Benchmark results"
@@ -33,9 +42,10 @@ echo "- rustc: $(rustc --version)"
 echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared with other engineers' builds and fuzzers: expect noise of ±20%)"
 echo "- criterion: \`$args\`; the value is the median of the samples"
 echo
-python3 - "$target/criterion" <<'PY'
+python3 - "$target/criterion" "$messages" <<'PY'
 import json, os, sys
 root = sys.argv[1]
+messages = int(sys.argv[2])
 def median(group, fid):
     p = os.path.join(root, group, fid, "new", "estimates.json")
     try:
@@ -98,12 +108,11 @@ for fid in ("smtp_transaction", "imap_fetch_1000", "pop3_retr_10mb"):
     m = median("session", fid)
     print(f"| session/{fid} | {fmt(m)}{thrpt('session', fid, m)} |")
 print()
-print("## Store (Maildir, 100 000 messages; in `mail-store/benches/store.rs`)")
+print(f"## Store (Maildir, {messages:,} messages; in `mail-store/benches/store.rs`)".replace(",", " "))
 print()
 print("| id | criterion id | median |")
 print("|---|---|---:|")
-groups = sorted(g for g in os.listdir(root) if g.startswith("maildir_")) if os.path.isdir(root) else []
-g = groups[-1] if groups else "maildir_100000"
+g = f"maildir_{messages}"
 for sid, fid in (("store/append", "append_one_fsync"), ("store/append_100", "append_batch_of_100_fsync"),
                  ("store/flag_update", "store_flags_one_fsync"), ("store/status", "status"),
                  ("store/fetch_flags_all", "fetch_flags_all"), ("store/open", "open_and_list_uids_flags")):
@@ -115,6 +124,27 @@ echo
 echo '```'
 echo "$allocs"
 echo '```'
+if command -v valgrind >/dev/null 2>&1; then
+  # Instructions per iteration under callgrind: stable on a busy machine, unlike timings
+  # (though instructions are not time: a stalled copy is one instruction).
+  cargo build -q --release -p benches --example profile
+  ir() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/profile "$1" "$2" 2>&1 |
+      sed -n 's/.*Collected : //p'
+  }
+  echo
+  echo "## Instructions per iteration (callgrind)"
+  echo
+  echo "| group | ours | theirs | ratio |"
+  echo "|---|---:|---:|---:|"
+  for pair in smtp_commands:smtp-proto smtp_data:smtp-proto imap_commands:imap-codec imap_responses:imap-codec; do
+    g=${pair%%:*}
+    other=${pair#*:}
+    o=$(( ($(ir "$g/ours" 5) - $(ir "$g/ours" 0)) / 5 ))
+    t=$(( ($(ir "$g/$other" 5) - $(ir "$g/$other" 0)) / 5 ))
+    echo "| $g (vs $other) | $o | $t | $(python3 -c "print(f'{$t / $o:.2f}×')") |"
+  done
+fi
 if $load; then
   echo
   echo "## mailload: our mailserver and Dovecot, same machine, same run"

@@ -320,8 +320,10 @@ pub(crate) fn number(input: &str) -> PResult<'_, u64> {
 /// Whether `s` consists of characters allowed in a free-form argument or reply text:
 /// `%d09 / %d32-126`, plus UTF-8 (RFC 6531).
 pub(crate) fn is_text(s: &str) -> bool {
-    s.chars()
-        .all(|c| c == '\t' || (' '..='~').contains(&c) || is_utf8_non_ascii(c))
+    // Octet by octet: `s` is valid UTF-8, so its octets from 0x80 are exactly its non-ASCII
+    // characters.
+    s.bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }
 
 /// Runs `parser` and requires it to consume all of `input`.

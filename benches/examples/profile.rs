@@ -1,0 +1,125 @@
+//! Runs one parser case of the benchmarks in a plain loop, for a profiler: instruction counts
+//! under callgrind are stable on a busy machine where timings are not.
+//!
+//! ```text
+//! cargo build --release -p benches --example profile
+//! valgrind --tool=callgrind target/release/examples/profile smtp_commands/ours 20
+//! perf record target/release/examples/profile imap_responses/ours 500
+//! ```
+//! Run it with 0 iterations too and subtract, to leave the set-up out.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use benches::{corpus, dot_stuff, realistic_message, smtp_command_lines};
+use imap_codec::decode::Decoder;
+
+const CASES: &str = "smtp_commands/{ours,smtp-proto} smtp_data/{ours,smtp-proto} \
+                     imap_responses/{ours,imap-codec} imap_commands/{ours,imap-codec}";
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(case), Some(n)) = (
+        args.next(),
+        args.next().and_then(|n| n.parse::<usize>().ok()),
+    ) else {
+        eprintln!("usage: profile CASE ITERATIONS\ncases: {CASES}");
+        std::process::exit(2);
+    };
+    let mut run: Box<dyn FnMut()> = match case.as_str() {
+        "smtp_commands/ours" | "smtp_commands/smtp-proto" => {
+            let stream = corpus("smtp-client-stream.txt");
+            let input: Vec<u8> = smtp_command_lines(&stream).concat();
+            if case.ends_with("ours") {
+                Box::new(move || {
+                    let mut i = &input[..];
+                    while !i.is_empty() {
+                        let (rest, c) = smtp_proto::codec::decode_command(i).unwrap();
+                        black_box(&c);
+                        i = rest;
+                    }
+                })
+            } else {
+                Box::new(move || {
+                    let mut it = input.iter();
+                    while !it.as_slice().is_empty() {
+                        black_box(stalwart_smtp::Request::parse(&mut it).unwrap());
+                    }
+                })
+            }
+        }
+        "smtp_data/ours" | "smtp_data/smtp-proto" => {
+            let stuffed = dot_stuff(&realistic_message(1 << 20, 7));
+            let mut out = Vec::with_capacity(stuffed.len());
+            if case.ends_with("ours") {
+                Box::new(move || {
+                    out.clear();
+                    let mut rx = smtp_proto::codec::DataReceiver::new(
+                        smtp_proto::codec::BareLineEndings::Reject,
+                        35 << 20,
+                        Some(1000),
+                    );
+                    black_box(rx.decode(&stuffed, &mut out));
+                })
+            } else {
+                Box::new(move || {
+                    out.clear();
+                    let mut rx = stalwart_smtp::request::receiver::DataReceiver::new();
+                    black_box(rx.ingest(&mut stuffed.iter(), &mut out));
+                })
+            }
+        }
+        "imap_responses/ours" | "imap_responses/imap-codec" => {
+            let input = corpus("imap-server-stream.txt");
+            let ours = case.ends_with("ours");
+            Box::new(move || {
+                let opts = imap_proto::codec::ResponseOptions::default();
+                let codec = imap_codec::ResponseCodec::default();
+                let mut i = &input[..];
+                while !i.is_empty() {
+                    i = if ours {
+                        let (rest, r) = imap_proto::codec::decode_response(i, &opts).unwrap();
+                        black_box(&r);
+                        rest
+                    } else {
+                        let (rest, r) = codec.decode(i).unwrap();
+                        black_box(&r);
+                        rest
+                    };
+                }
+            })
+        }
+        "imap_commands/ours" | "imap_commands/imap-codec" => {
+            // Commands only (the DONE lines after IDLE are skipped on both sides).
+            let input = corpus("imap-client-stream.txt");
+            let ours = case.ends_with("ours");
+            Box::new(move || {
+                let opts = imap_proto::codec::CommandOptions::default();
+                let codec = imap_codec::CommandCodec::default();
+                let mut i = &input[..];
+                while !i.is_empty() {
+                    if i.starts_with(b"DONE\r\n") {
+                        i = &i[6..];
+                        continue;
+                    }
+                    i = if ours {
+                        let (rest, c) = imap_proto::codec::decode_command(i, &opts).unwrap();
+                        black_box(&c);
+                        rest
+                    } else {
+                        let (rest, c) = codec.decode(i).unwrap();
+                        black_box(&c);
+                        rest
+                    };
+                }
+            })
+        }
+        _ => {
+            eprintln!("unknown case {case}\ncases: {CASES}");
+            std::process::exit(2);
+        }
+    };
+    for _ in 0..n {
+        run();
+    }
+}
