@@ -11,6 +11,8 @@
 
 use std::{borrow::Cow, time::Instant};
 
+use mail_sasl::{base64_decode, base64_encode};
+
 use super::{
     config::ServerConfig,
     view::{MailboxView, Notice, Update},
@@ -1012,68 +1014,13 @@ impl Inner {
 
 /// `[authzid] NUL authcid NUL passwd` (RFC 4616).
 fn plain_credentials(message: &[u8]) -> Option<Credentials> {
-    let mut parts = message.split(|&b| b == 0);
-    let (z, c, p) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || c.is_empty() {
-        return None;
-    }
-    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+    let (authzid, username, password) = mail_sasl::plain_decode(message)?;
     Some(Credentials {
-        authzid: if z.is_empty() { None } else { Some(text(z)?) },
-        username: text(c)?,
-        password: text(p)?,
+        authzid: authzid.map(str::to_owned),
+        username: username.to_owned(),
+        password: password.to_owned(),
     })
 }
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-pub(crate) fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for group in data.chunks(3) {
-        let mut n = [0u8; 4];
-        n[1..=group.len()].copy_from_slice(group);
-        let n = u32::from_be_bytes(n);
-        for i in 0..4 {
-            if i <= group.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 0x3F) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    if b.len() % 4 != 0 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(b.len() / 4 * 3);
-    for group in b.chunks_exact(4) {
-        let mut n = 0u32;
-        let mut pad = 0;
-        for &c in group {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'=' => {
-                    pad += 1;
-                    0
-                }
-                _ => return None,
-            };
-            n = n << 6 | u32::from(v);
-        }
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..4 - pad.min(2)]);
-    }
-    Some(out)
-}
-
 /// Whether a command turns CONDSTORE on by using it (RFC 7162 §3.1): SELECT/EXAMINE
 /// (CONDSTORE), STATUS HIGHESTMODSEQ, FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
 /// UNCHANGEDSINCE.

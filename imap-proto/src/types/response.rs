@@ -183,18 +183,7 @@ pub struct Continue<'a> {
     pub text: Text<'a>,
 }
 
-/// Whether `s` matches `base64 = *(4base64-char) [base64-terminal]`.
-pub fn is_base64(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() % 4 != 0 {
-        return false;
-    }
-    let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    pad <= 2
-        && b[..b.len() - pad]
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
-}
+pub use mail_sasl::is_base64;
 
 impl<'a> Continue<'a> {
     /// A continuation request with this text and no code.

@@ -2,6 +2,8 @@
 
 use std::{borrow::Cow, fmt};
 
+pub use mail_sasl::{Secret, base64_decode, base64_encode, is_base64};
+
 use super::InvalidInput;
 
 /// A SASL mechanism name: `sasl-mech = 1*20mech-char`, `mech-char = UPPER-ALPHA / DIGIT /
@@ -63,97 +65,6 @@ impl fmt::Display for Mechanism<'_> {
     }
 }
 
-/// A value that must not appear in logs: passwords, SASL responses. `Debug` prints
-/// `<redacted>`.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret<T>(T);
-
-impl<T> Secret<T> {
-    /// Wraps a value.
-    pub fn new(value: T) -> Self {
-        Self(value)
-    }
-
-    /// The value itself. Keep it out of logs.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-
-    /// Unwraps the value.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Whether `s` is canonical base64 as RFC 4954 requires: groups of four, `=` padding only at
-/// the end. The empty string is valid.
-pub fn is_base64(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() % 4 != 0 {
-        return false;
-    }
-    let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    if pad > 2 {
-        return false;
-    }
-    b[..b.len() - pad]
-        .iter()
-        .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
-}
-
-/// Decodes base64; `None` if `s` is not valid base64.
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    if !is_base64(s) {
-        return None;
-    }
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => 0,
-        }
-    };
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len() / 4 * 3);
-    for group in b.chunks_exact(4) {
-        let n = group.iter().fold(0u32, |acc, &c| acc << 6 | value(c));
-        let bytes = n.to_be_bytes();
-        let keep = 3 - group.iter().filter(|&&c| c == b'=').count();
-        out.extend_from_slice(&bytes[1..=keep]);
-    }
-    Some(out)
-}
-
-/// Encodes bytes as base64 with padding.
-pub fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for group in data.chunks(3) {
-        let mut n = [0u8; 4];
-        n[1..=group.len()].copy_from_slice(group);
-        let n = u32::from_be_bytes(n);
-        for i in 0..4 {
-            if i <= group.len() {
-                let idx = (n >> (18 - 6 * i)) & 0x3F;
-                out.push(char::from(ALPHABET[idx as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The credentials of a PLAIN or LOGIN exchange, for the application to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -168,33 +79,20 @@ pub struct Credentials {
 impl Credentials {
     /// Decodes a PLAIN message (RFC 4616): `[authzid] NUL authcid NUL passwd`.
     pub fn from_plain(message: &[u8]) -> Option<Self> {
-        let mut parts = message.split(|&b| b == 0);
-        let (authzid, authcid, password) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || authcid.is_empty() {
-            return None;
-        }
-        let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+        let (authzid, authcid, password) = mail_sasl::plain_decode(message)?;
         Some(Self {
-            authzid: if authzid.is_empty() {
-                None
-            } else {
-                Some(text(authzid)?)
-            },
-            authcid: text(authcid)?,
-            password: Secret::new(text(password)?),
+            authzid: authzid.map(str::to_owned),
+            authcid: authcid.to_owned(),
+            password: Secret::new(password.to_owned()),
         })
     }
 
     /// Encodes a PLAIN message (RFC 4616).
     pub fn to_plain(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        if let Some(z) = &self.authzid {
-            out.extend_from_slice(z.as_bytes());
-        }
-        out.push(0);
-        out.extend_from_slice(self.authcid.as_bytes());
-        out.push(0);
-        out.extend_from_slice(self.password.expose().as_bytes());
-        out
+        mail_sasl::plain_encode(
+            self.authzid.as_deref(),
+            &self.authcid,
+            self.password.expose(),
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! The arguments of commands: SASL data, SELECT and LIST options, APPEND messages, STORE
 //! actions, quota and metadata options.
 
-use std::{borrow::Cow, fmt};
+use std::borrow::Cow;
 
 use crate::types::{
     InvalidInput,
@@ -13,45 +13,7 @@ use crate::types::{
     status::StatusAttr,
 };
 
-/// A value whose `Debug` output is redacted: passwords and SASL data.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Secret<T>(T);
-
-impl<T> Secret<T> {
-    /// Wraps a value.
-    pub fn new(value: T) -> Self {
-        Self(value)
-    }
-
-    /// The value.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-
-    /// Unwraps the value.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// Whether `s` is `base64 = *(4base64-char) [base64-terminal]`.
-pub fn is_base64(s: &[u8]) -> bool {
-    if s.len() % 4 != 0 {
-        return false;
-    }
-    let body = s
-        .strip_suffix(b"==")
-        .or_else(|| s.strip_suffix(b"="))
-        .unwrap_or(s);
-    body.iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-}
+pub use mail_sasl::{Secret, is_base64_bytes as is_base64};
 
 /// Base64 SASL data, validated, not decoded. `Debug` redacts it.
 pub type SaslData<'a> = Secret<Cow<'a, str>>;
