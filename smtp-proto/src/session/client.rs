@@ -750,7 +750,11 @@ impl Client {
                 }
             }
             Expect::Bdat { last } => {
-                if !code.is_positive() {
+                // In LMTP the reply to `BDAT ... LAST` is the first recipient's final reply,
+                // like the first reply after DATA's dot: a refusal there is that recipient's,
+                // and the others' replies follow.
+                let per_recipient = last && self.config.protocol == Protocol::Lmtp;
+                if !code.is_positive() && !per_recipient {
                     // Any later BDAT replies and finals are still to come; collect them as
                     // a failure.
                     if let Some(t) = &mut self.transaction {

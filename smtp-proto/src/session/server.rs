@@ -137,10 +137,13 @@ enum Mode {
         rx: ChunkReceiver,
         last: bool,
     },
-    /// Skipping a refused BDAT chunk; the reply goes out once it has been read.
+    /// Skipping a refused BDAT chunk; the reply goes out once it has been read, `copies`
+    /// times (in LMTP, a refused `BDAT ... LAST` is answered once per accepted recipient,
+    /// as the end of DATA is).
     SkipChunk {
         rx: ChunkReceiver,
         reply: Reply<'static>,
+        copies: usize,
     },
     AwaitTls,
     Closed,
@@ -162,6 +165,9 @@ struct Transaction {
     rcpts_accepted: usize,
     data_started: bool,
     received: u64,
+    /// A BDAT chunk of this transaction was refused: the chunks still in the pipeline are
+    /// skipped and answered with this reply, up to the LAST one.
+    refused: Option<Reply<'static>>,
 }
 
 /// Events that borrow nothing, queued behind the one being returned.
@@ -442,14 +448,10 @@ impl Server {
                 s.send(&reply);
             }
             Pending::DataStart {
-                bdat: Some((size, _)),
+                bdat: Some((size, last)),
             } => {
                 s.pending = None;
-                s.mode = Mode::SkipChunk {
-                    rx: ChunkReceiver::new(size),
-                    reply: reply.into_owned(),
-                };
-                s.transaction = None;
+                s.skip_refused_chunk(size, last, reply.into_owned());
             }
             Pending::MessageEnd { replies } => {
                 s.send(&reply);
@@ -599,6 +601,23 @@ impl State {
         }
     }
 
+    /// Skips a chunk of a transaction whose data was refused and answers it with `reply`:
+    /// the transaction ends with its LAST chunk, which in LMTP is answered once per accepted
+    /// recipient (the client waits for that many replies after `BDAT ... LAST`).
+    fn skip_refused_chunk(&mut self, size: u64, last: bool, reply: Reply<'static>) {
+        let copies = if last { self.replies_owed() } else { 1 };
+        if last {
+            self.transaction = None;
+        } else if let Some(t) = &mut self.transaction {
+            t.refused = Some(reply.clone());
+        }
+        self.mode = Mode::SkipChunk {
+            rx: ChunkReceiver::new(size),
+            reply,
+            copies,
+        };
+    }
+
     fn start_chunk(&mut self, size: u64, last: bool) {
         self.mode = Mode::Chunk {
             rx: ChunkReceiver::new(size),
@@ -652,14 +671,17 @@ impl State {
                     Step::Event(Event::MessageData(chunk))
                 }
             }
-            Mode::SkipChunk { rx, reply } => {
+            Mode::SkipChunk { rx, reply, copies } => {
                 let skipped = rx.take(buf).len();
                 self.pos += skipped;
                 if rx.remaining() > 0 {
                     return Step::Idle;
                 }
-                let reply = reply.clone();
+                let (reply, copies) = (reply.clone(), *copies);
                 self.mode = Mode::Commands;
+                for _ in 1..copies {
+                    self.send(&reply);
+                }
                 self.error(&reply);
                 Step::Continue
             }
@@ -837,7 +859,12 @@ impl State {
     fn mail<'a>(&mut self, from: ReversePath<'a>, params: MailParams<'a>) -> Step<'a> {
         let reply = if self.hello.is_none() {
             Some(replies::bad_sequence("Send HELO/EHLO first"))
-        } else if self.transaction.is_some() {
+        } else if self
+            .transaction
+            .as_ref()
+            .is_some_and(|t| t.refused.is_none())
+        {
+            // (A transaction whose BDAT data was refused is over for the client.)
             Some(replies::bad_sequence("Nested MAIL command"))
         } else if self.config.require_auth && !self.authenticated {
             Some(replies::auth_required())
@@ -910,6 +937,7 @@ impl State {
 
     fn data<'a>(&mut self) -> Step<'a> {
         let refusal = self.data_refusal().or_else(|| match &self.transaction {
+            Some(t) if t.refused.is_some() => Some(replies::bad_sequence("Need MAIL command")),
             Some(t) if t.binary => Some(replies::bad_sequence("BINARYMIME requires BDAT")),
             Some(t) if t.data_started => Some(replies::bad_sequence("DATA not allowed after BDAT")),
             _ => None,
@@ -937,10 +965,16 @@ impl State {
         } else {
             Some(replies::not_implemented("BDAT not available"))
         };
+        let refused = self.transaction.as_ref().and_then(|t| t.refused.clone());
+        if let (Some(reply), None) = (refused, &refusal) {
+            self.skip_refused_chunk(size, last, reply);
+            return Step::Continue;
+        }
         if let Some(reply) = refusal {
             self.mode = Mode::SkipChunk {
                 rx: ChunkReceiver::new(size),
                 reply,
+                copies: 1,
             };
             self.transaction = None;
             return Step::Continue;

@@ -1,0 +1,202 @@
+//! LMTP with CHUNKING: after `BDAT ... LAST` the server answers once per accepted recipient
+//! (RFC 2033 §4.2, as after DATA's dot), also when it refuses the data, and the client takes
+//! those replies per recipient. Found by the `smtp_pair` fuzz target: a refused `BDAT LAST`
+//! was answered once and our client waited for the other replies forever; and a refusal for
+//! the first recipient failed the whole transaction although the others were accepted.
+
+use std::time::Instant;
+
+use smtp_proto::{
+    DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
+    session::{
+        Protocol, ServerConfig,
+        client::{Client, ClientConfig, Envelope, Event as CEvent},
+        server::{Event as SEvent, Server},
+    },
+};
+
+fn busy() -> Reply<'static> {
+    Reply::new(ReplyCode::MAILBOX_BUSY, None, "Try again later").unwrap()
+}
+
+fn lmtp_server() -> Server {
+    let mut config = ServerConfig::new("lmtp.example.org");
+    config.protocol = Protocol::Lmtp;
+    let mut server = Server::new(config, Instant::now());
+    server.poll_transmit(&mut Vec::new());
+    server
+}
+
+/// Feeds `input`; the application accepts MAIL and RCPT and refuses the message data.
+/// Returns the reply codes.
+fn refuse_data(server: &mut Server, input: &[u8]) -> Vec<u16> {
+    server.handle_input(Instant::now(), input);
+    while let Some(event) = server.poll_event() {
+        match event {
+            SEvent::Mail { .. } | SEvent::Rcpt { .. } => server.accept().unwrap(),
+            SEvent::DataStart => server.reject(busy()).unwrap(),
+            SEvent::MessageData(_) | SEvent::MessageEnd { .. } => {
+                panic!("refused data was delivered")
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    server.poll_transmit(&mut out);
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .filter(|l| l.as_bytes().get(3) != Some(&b'-'))
+        .map(|l| l[..3].parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn refused_bdat_last_is_answered_once_per_recipient() {
+    let mut server = lmtp_server();
+    let codes = refuse_data(
+        &mut server,
+        b"LHLO c\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nRCPT TO:<c@x.org>\r\nBDAT 3 LAST\r\nabc",
+    );
+    assert_eq!(codes, [250, 250, 250, 250, 450, 450]);
+    // The transaction is over: a new one starts.
+    assert_eq!(refuse_data(&mut server, b"MAIL FROM:<a@x.org>\r\n"), [250]);
+}
+
+#[test]
+fn chunks_after_a_refused_one_are_skipped_and_last_answered_per_recipient() {
+    let mut server = lmtp_server();
+    let codes = refuse_data(
+        &mut server,
+        b"LHLO c\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nRCPT TO:<c@x.org>\r\n\
+          BDAT 2\r\nabBDAT 2\r\ncdBDAT 1 LAST\r\neNOOP\r\n",
+    );
+    assert_eq!(codes, [250, 250, 250, 250, 450, 450, 450, 450, 250]);
+    // A client that gives up after the refusal and starts over is not "nested".
+    let mut server = lmtp_server();
+    let codes = refuse_data(
+        &mut server,
+        b"LHLO c\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nBDAT 2\r\nabMAIL FROM:<a@x.org>\r\n",
+    );
+    assert_eq!(codes, [250, 250, 250, 450, 250]);
+}
+
+#[test]
+fn smtp_refused_bdat_last_is_answered_once() {
+    let mut config = ServerConfig::new("mx.example.org");
+    config.protocol = Protocol::Smtp;
+    let mut server = Server::new(config, Instant::now());
+    server.poll_transmit(&mut Vec::new());
+    let codes = refuse_data(
+        &mut server,
+        b"EHLO c\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nRCPT TO:<c@x.org>\r\nBDAT 3 LAST\r\nabc",
+    );
+    assert_eq!(codes, [250, 250, 250, 250, 450]);
+}
+
+fn envelope() -> Envelope {
+    let rcpt = |s: &str| {
+        (
+            ForwardPath::Mailbox(Mailbox::try_from(s).unwrap().into_owned()),
+            RcptParams::default(),
+        )
+    };
+    Envelope {
+        from: ReversePath::Mailbox(Mailbox::try_from("a@x.org").unwrap().into_owned()),
+        params: MailParams::default(),
+        recipients: vec![rcpt("b@x.org"), rcpt("c@x.org")],
+    }
+}
+
+/// Runs our LMTP client against our LMTP server (BDAT), the server's application answering
+/// the data with `data` and the message with `finals`; returns the client's events.
+fn pair(accept_data: bool, finals: &[bool]) -> Vec<CEvent> {
+    let now = Instant::now();
+    let mut server = lmtp_server();
+    let mut config = ClientConfig::new(DomainPart::try_from("c.example").unwrap());
+    config.protocol = Protocol::Lmtp;
+    let mut client = Client::new(config, now);
+    client.handle_input(now, b"220 lmtp.example.org LMTP ready\r\n");
+    let mut events = Vec::new();
+    let mut sent = false;
+    for _ in 0..100 {
+        let mut progress = false;
+        while let Some(e) = client.poll_event() {
+            progress = true;
+            match &e {
+                CEvent::Ready if !sent => {
+                    sent = true;
+                    client.send_mail(&envelope()).unwrap();
+                }
+                CEvent::Ready => client.quit().unwrap(),
+                CEvent::SendData => {
+                    client.send_data(b"Subject: x\r\n\r\nhi\r\n").unwrap();
+                    client.end_data().unwrap();
+                }
+                _ => {}
+            }
+            events.push(e);
+        }
+        let mut buf = Vec::new();
+        client.poll_transmit(&mut buf);
+        if !buf.is_empty() {
+            progress = true;
+            server.handle_input(now, &buf);
+        }
+        while let Some(e) = server.poll_event() {
+            progress = true;
+            match e {
+                SEvent::Mail { .. } | SEvent::Rcpt { .. } => server.accept().unwrap(),
+                SEvent::DataStart if accept_data => server.accept().unwrap(),
+                SEvent::DataStart => server.reject(busy()).unwrap(),
+                SEvent::MessageEnd { replies, .. } => {
+                    assert_eq!(replies, finals.len());
+                    for &ok in finals {
+                        if ok {
+                            server.accept().unwrap();
+                        } else {
+                            server.reject(busy()).unwrap();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut buf = Vec::new();
+        server.poll_transmit(&mut buf);
+        if !buf.is_empty() {
+            progress = true;
+            client.handle_input(now, &buf);
+        }
+        if client.is_closed() {
+            events.extend(std::iter::from_fn(|| client.poll_event()));
+            return events;
+        }
+        assert!(progress, "the pair is stuck; client events: {events:?}");
+    }
+    panic!("the pair did not finish: {events:?}");
+}
+
+fn final_codes(events: &[CEvent]) -> Option<Vec<(usize, u16)>> {
+    events.iter().find_map(|e| match e {
+        CEvent::Sent { replies } => {
+            Some(replies.iter().map(|(i, r)| (*i, r.code().get())).collect())
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn pair_refused_bdat_last_ends_the_transaction() {
+    let events = pair(false, &[]);
+    assert_eq!(final_codes(&events), Some(vec![(0, 450), (1, 450)]));
+    assert!(matches!(events.last(), Some(CEvent::Closed)), "{events:?}");
+}
+
+#[test]
+fn pair_first_recipient_refused_after_bdat_last_is_that_recipient_only() {
+    let events = pair(true, &[false, true]);
+    assert_eq!(final_codes(&events), Some(vec![(0, 450), (1, 250)]));
+    let events = pair(true, &[true, false]);
+    assert_eq!(final_codes(&events), Some(vec![(0, 250), (1, 450)]));
+}
