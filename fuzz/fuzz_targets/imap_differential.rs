@@ -15,7 +15,9 @@ use imap_codec::{
     },
 };
 use imap_proto::{
-    codec::{self, CommandOptions, ResponseError, ResponseOptions},
+    codec::{
+        self, CommandErrorKind, CommandOptions, ResponseError, ResponseOptions, frame::FrameError,
+    },
     error::DecodeError,
     types::response::Response,
 };
@@ -47,17 +49,39 @@ const DELIBERATE: &[&str] = &[
     "a number below 2^63",
 ];
 
-fn deliberate_command(e: &DecodeError) -> bool {
-    matches!(e, DecodeError::Command { error, .. } if DELIBERATE.contains(&error.expected))
-}
-
-fn deliberate_response(e: &ResponseError) -> bool {
-    matches!(e, ResponseError::Syntax { expected, .. } if DELIBERATE.contains(expected))
-}
-
 /// Responses that this crate does not take, by what makes them so.
 fn unsupported_response(_resp: &TheirResponse<'_>, _wire: &[u8]) -> Option<&'static str> {
     None
+}
+
+/// Limits are ours to set: a line, literal or message over them, or nesting deeper than
+/// `max_depth`, is refused whatever generated it.
+fn over_limit(e: &FrameError) -> bool {
+    matches!(
+        e,
+        FrameError::LineTooLong { .. }
+            | FrameError::LiteralTooLarge { .. }
+            | FrameError::MessageTooLarge { .. }
+    )
+}
+
+fn deliberate_command(e: &DecodeError) -> bool {
+    match e {
+        DecodeError::Command { error, .. } => {
+            error.kind == CommandErrorKind::TooDeep || DELIBERATE.contains(&error.expected)
+        }
+        DecodeError::Frame { error, .. } => over_limit(error),
+        _ => false,
+    }
+}
+
+fn deliberate_response(e: &ResponseError) -> bool {
+    match e {
+        ResponseError::Syntax { expected, .. } => DELIBERATE.contains(expected),
+        ResponseError::TooDeep { .. } => true,
+        ResponseError::Frame { error, .. } => over_limit(error),
+        _ => false,
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
