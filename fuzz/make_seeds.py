@@ -146,3 +146,11 @@ write("pop3_server_session",
       [session_header(f) + s for f, s in zip([2, 2 | 4, 2 | 8, 0, 1, 2 | 16, 2 | 32, 2 | 64] * 3, pop3_sessions)])
 write("pop3_client_session",
       [session_header(f) + s for f, s in zip([0, 2, 4, 8, 16, 32, 64, 1] * 3, pop3_replies)])
+
+# Pairs of our own client and server: message contents cut at 0xFF.
+write("smtp_pair",
+      [session_header(f) + b"\xff".join(data_bodies[i:i + 2])
+       for i, f in zip(range(PER_TARGET), [0, 1, 2, 3, 4, 8, 16, 32, 64, 1 | 2, 1 | 16, 4 | 2] * 2)])
+write("pop3_pair",
+      [session_header(f) + b"\xff".join(bodies[i:i + 3])
+       for i, f in zip(range(PER_TARGET), [0, 1, 2, 4, 8, 16, 32, 64, 128, 1 | 2, 16 | 8, 4 | 1] * 2)])
