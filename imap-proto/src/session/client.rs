@@ -437,8 +437,11 @@ impl Client {
         let Some(cmd) = self.in_flight.remove(i) else {
             return;
         };
-        if self.held_tag.as_ref() == Some(&tag) {
-            // The server refused the command before its literal: don't send the rest.
+        // The server refused the command before its literal: don't send the rest. The
+        // command was never run, so it changes no state (a refused SELECT leaves the
+        // selected mailbox selected, as the server sees it).
+        let refused_early = self.held_tag.as_ref() == Some(&tag);
+        if refused_early {
             self.held.clear();
             self.held_tag = None;
         }
@@ -448,6 +451,7 @@ impl Client {
         self.learn(status.code.as_ref());
         let ok = status.kind == StatusKind::Ok;
         match cmd.body {
+            _ if refused_early => {}
             Kind::Login if ok => self.state = State::Authenticated,
             Kind::Select if ok => self.state = State::Selected,
             Kind::Select | Kind::Close
