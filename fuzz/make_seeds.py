@@ -154,3 +154,6 @@ write("smtp_pair",
 write("pop3_pair",
       [session_header(f) + b"\xff".join(bodies[i:i + 3])
        for i, f in zip(range(PER_TARGET), [0, 1, 2, 4, 8, 16, 32, 64, 128, 1 | 2, 16 | 8, 4 | 1] * 2)])
+write("imap_pair",
+      [session_header(f) + bytes(rng.randrange(256) for _ in range(rng.choice([4, 8, 16])))
+       for f in [0, 1, 2, 3, 4, 5, 6, 7] * 2])
