@@ -70,9 +70,14 @@ fn no_args<'a>(args: Option<&'a str>, cmd: Command<'a>) -> Result<Command<'a>, C
 /// `command = verb [SP arguments]`, dispatched on the verb (case-insensitive).
 #[inline]
 pub(crate) fn command(line: &str) -> Result<Command<'_>, CommandError<'_>> {
-    let (verb, args) = match memchr::memchr(b' ', line.as_bytes()) {
-        Some(i) => (&line[..i], Some(&line[i + 1..])),
-        None => (line, None),
+    // Every verb but STARTTLS has four letters: look at the fifth octet before searching.
+    let (verb, args) = match line.as_bytes().get(4) {
+        None if line.len() == 4 => (line, None),
+        Some(b' ') => (&line[..4], Some(&line[5..])),
+        _ => match memchr::memchr(b' ', line.as_bytes()) {
+            Some(i) => (&line[..i], Some(&line[i + 1..])),
+            None => (line, None),
+        },
     };
     if let Ok(v) = <[u8; 4]>::try_from(verb.as_bytes()) {
         return match verb4(v) {

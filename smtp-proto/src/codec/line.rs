@@ -29,6 +29,18 @@ pub enum Frame {
 /// Finds the first line of `input`. `max` counts the CRLF. `scanned` is how many octets of
 /// `input` are already known to contain no LF, so input that trickles in stays O(n).
 pub fn find_line(input: &[u8], max: usize, scanned: usize) -> Frame {
+    if scanned == 0 {
+        // One search for the first CR or LF: in a valid line it is the CR of the final
+        // CRLF. Anything else takes the general path below, which gives the exact answer.
+        if let Some(cr) = memchr::memchr2(b'\r', b'\n', input) {
+            if input[cr] == b'\r' && input.get(cr + 1) == Some(&b'\n') && cr + 2 <= max {
+                return Frame::Line {
+                    len: cr,
+                    consumed: cr + 2,
+                };
+            }
+        }
+    }
     let from = scanned.min(input.len());
     match memchr::memchr(b'\n', &input[from..]) {
         Some(i) => {
