@@ -163,6 +163,8 @@ fn check_message(wire: &[u8], content: &[u8], binary: bool) {
 }
 
 fuzz_target!(|input: SessionInput| {
+    // FUZZ_TRACE=1 prints the conversation (for reproducing a failure).
+    let trace = std::env::var_os("FUZZ_TRACE").is_some();
     let binary = input.flags & 64 != 0;
     let mut now = Instant::now();
     let mut client = Client::new(config(input.flags), now);
@@ -172,6 +174,9 @@ fuzz_target!(|input: SessionInput| {
 
     for chunk in split(&input.data, &input.chunks) {
         now += Duration::from_secs(1);
+        if trace {
+            eprintln!("S: {:?}", String::from_utf8_lossy(chunk));
+        }
         client.handle_input(now, chunk);
         if rng.chance(1, 200) {
             client.handle_timeout(now + Duration::from_secs(3600));
@@ -181,19 +186,29 @@ fuzz_target!(|input: SessionInput| {
         check_lines(&wire);
         while let Some(event) = client.poll_event() {
             assert!(!finished, "event after the session ended: {event:?}");
+            if trace {
+                eprintln!("event: {event:?}");
+            }
             match event {
                 Event::StartTls => {
                     client.tls_established().expect("tls");
                 }
                 Event::Ready => {
                     if rng.chance(1, 5) {
-                        client.quit().expect("quit");
+                        // A Ready read in the same batch as a later failure is stale.
+                        let r = client.quit();
+                        assert!(r.is_ok() || client.is_closed(), "quit: {r:?}");
                     } else {
                         let env = envelope(&mut rng, binary);
-                        client.send_mail(&env).expect("send_mail");
+                        let r = client.send_mail(&env);
+                        assert!(r.is_ok() || client.is_closed(), "send_mail: {r:?}");
                     }
                 }
                 Event::SendData => {
+                    if client.is_closed() {
+                        // Stale: the session failed later in the same batch of events.
+                        continue;
+                    }
                     let mut content = Vec::new();
                     for _ in 0..rng.below(4) {
                         let piece = rng.bytes_from(CONTENT_ALPHABET, 40);

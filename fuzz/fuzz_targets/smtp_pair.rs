@@ -206,6 +206,10 @@ fuzz_target!(|input: SessionInput| {
             match event {
                 client::Event::StartTls => client.tls_established().expect("client tls"),
                 client::Event::Ready => {
+                    if client.is_closed() {
+                        // Stale: the session failed later in the same batch of events.
+                        continue;
+                    }
                     if contents.is_empty() || rng.chance(1, 8) {
                         client.quit().expect("quit");
                     } else {
@@ -231,6 +235,10 @@ fuzz_target!(|input: SessionInput| {
                     }
                 }
                 client::Event::SendData => {
+                    if client.is_closed() {
+                        // Stale: the session failed later in the same batch of events.
+                        continue;
+                    }
                     let content = contents.pop_front().unwrap_or_default();
                     let mut at = 0;
                     while at < content.len() {
