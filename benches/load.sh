@@ -41,18 +41,13 @@ wait_port() {
 }
 
 user_flags=()
-mail_flags=()
-for u in "${users[@]}"; do
-  user_flags+=(--user "$u:secret")
-done
+for u in "${users[@]}"; do user_flags+=(--user "$u:secret"); done
 
 # Our server.
 ours_imap=$(free_port)
 ours_smtp=$(free_port)
-server_users=()
-for u in "${users[@]}"; do server_users+=(--user "$u:secret"); done
 ./target/release/mailserver --imap "127.0.0.1:$ours_imap" --smtp "127.0.0.1:$ours_smtp" \
-  --pop3 none --data-dir "$dir/ours" --domain example.com "${server_users[@]}" \
+  --pop3 none --data-dir "$dir/ours" --domain example.com "${user_flags[@]}" \
   >"$dir/ours.log" 2>&1 &
 pids+=($!)
 wait_port "$ours_imap"

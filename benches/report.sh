@@ -41,6 +41,8 @@ echo "- CPU: $cpu, $(nproc) cores; $(free -g | awk '/^Mem:/ {print $2}') GiB"
 echo "- rustc: $(rustc --version)"
 echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared with other engineers' builds and fuzzers: expect noise of ±20%)"
 echo "- criterion: \`$args\`; the value is the median of the samples"
+echo "- what each group compares, and why the missed targets are missed: [README.md](README.md)"
+echo "- regenerate: \`bash benches/report.sh --load > benches/RESULTS.md\`"
 echo
 python3 - "$target/criterion" "$messages" <<'PY'
 import json, os, sys
