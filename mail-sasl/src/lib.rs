@@ -179,6 +179,9 @@ mod tests {
 
     #[test]
     fn secrets_stay_out_of_debug() {
-        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2")),
+            "Secret(<redacted>)"
+        );
     }
 }
