@@ -33,12 +33,12 @@ use imap_proto::{
     },
 };
 use mail_store::{
-    AccountName, ChangeEvent, ChangeKind, FetchQuery, MailStore, Session, StoreError, Subscription,
-    UidSet,
+    ChangeEvent, ChangeKind, FetchQuery, MailStore, Session, StoreError, Subscription, UidSet,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
+    auth::{Authenticator, Login, ThrottleConfig},
     listener::{Gate, HANDSHAKE_TIMEOUT},
     smtp_server::plaintext_allowed,
     store_glue::{Directory, Store},
@@ -52,6 +52,8 @@ pub struct ImapService {
     pub config: ServerConfig,
     /// Who may log in.
     pub directory: Arc<Directory>,
+    /// Password checks and the failed-login throttle (shared with the other listeners).
+    pub auth: Arc<Authenticator>,
     /// The mailboxes.
     pub store: Arc<Store>,
     /// For STARTTLS; `None` offers no STARTTLS.
@@ -94,6 +96,10 @@ impl ImapService {
         ];
         Self {
             config,
+            auth: Arc::new(Authenticator::new(
+                Arc::clone(&directory),
+                ThrottleConfig::default(),
+            )),
             directory,
             store,
             tls: None,
@@ -129,6 +135,7 @@ pub async fn handle_connection(
     config.plaintext_auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     let mut conn = Conn {
         service,
+        peer,
         starttls: false,
         stream,
         server: Server::new(config, Instant::now()),
@@ -163,6 +170,7 @@ impl Selected {
 /// One connection.
 struct Conn<'s> {
     service: &'s ImapService,
+    peer: SocketAddr,
     stream: Stream,
     /// STARTTLS was accepted: the handshake runs once its `OK` is sent.
     starttls: bool,
@@ -190,7 +198,11 @@ enum Wake {
 enum Ev {
     Literal,
     Command(Command<'static>),
-    Login(Option<AccountName>),
+    Login {
+        authzid: Option<String>,
+        user: String,
+        password: String,
+    },
     Refuse,
     Idle,
     Enabled(bool),
@@ -284,17 +296,16 @@ impl Conn<'_> {
     /// Answers every event the session has.
     async fn drive(&mut self) -> io::Result<()> {
         loop {
-            let directory = &self.service.directory;
             let ev = match self.server.poll_event() {
                 None => return Ok(()),
                 // The framer already refuses literals over the configured limit.
                 Some(Event::LiteralAnnounced { .. }) => Ev::Literal,
                 Some(Event::Command(cmd)) => Ev::Command(cmd.into_owned()),
-                Some(Event::Login { credentials }) => Ev::Login(directory.authenticate(
-                    credentials.authzid.as_deref(),
-                    &credentials.username,
-                    &credentials.password,
-                )),
+                Some(Event::Login { credentials }) => Ev::Login {
+                    authzid: credentials.authzid.clone(),
+                    user: credentials.username.clone(),
+                    password: credentials.password.to_string(),
+                },
                 // Only PLAIN is offered, and the session runs it.
                 Some(Event::AuthExchange { .. }) => Ev::Refuse,
                 Some(Event::Idle) => Ev::Idle,
@@ -307,17 +318,38 @@ impl Conn<'_> {
             match ev {
                 Ev::Literal => self.server.accept_literal().map_err(api)?,
                 Ev::Command(cmd) => self.command(cmd).await?,
-                Ev::Login(Some(account)) => {
-                    self.session = Some(Session::new(account));
-                    self.server.accept().map_err(api)?;
+                Ev::Login {
+                    authzid,
+                    user,
+                    password,
+                } => {
+                    let login = self.service.auth.login(
+                        self.peer.ip(),
+                        authzid.as_deref(),
+                        &user,
+                        &password,
+                    );
+                    match login.await {
+                        Login::Accepted(account) => {
+                            self.session = Some(Session::new(account));
+                            self.server.accept().map_err(api)?;
+                        }
+                        Login::Failed => self
+                            .server
+                            .reject(
+                                Some(ResponseCode::AuthenticationFailed),
+                                "Authentication failed",
+                            )
+                            .map_err(api)?,
+                        Login::Refused => self
+                            .server
+                            .reject(
+                                Some(ResponseCode::Unavailable),
+                                "Too many failed logins from your address, try again later",
+                            )
+                            .map_err(api)?,
+                    }
                 }
-                Ev::Login(None) => self
-                    .server
-                    .reject(
-                        Some(ResponseCode::AuthenticationFailed),
-                        "Authentication failed",
-                    )
-                    .map_err(api)?,
                 Ev::Refuse => self
                     .server
                     .reject(None, "Unsupported mechanism")
@@ -452,7 +484,7 @@ impl Conn<'_> {
     /// `NO` for a store error.
     fn fail(&mut self, e: &StoreError) -> io::Result<()> {
         if e.is_temporary() {
-            eprintln!("imap store error: {e}");
+            tracing::error!("imap store error: {e}");
         }
         let (code, text) = convert::error_code(e);
         self.no(code, &text)
@@ -591,7 +623,7 @@ impl Conn<'_> {
         {
             Ok(v) => v,
             Err(e) => {
-                eprintln!("imap resync of {name}: {e}");
+                tracing::error!("imap resync of {name}: {e}");
                 self.bye("Cannot resynchronise the mailbox");
                 return Ok(Vec::new());
             }
@@ -637,7 +669,7 @@ pub async fn spawn(addr: SocketAddr, service: Arc<ImapService>) -> io::Result<So
     };
     tokio::spawn(async move {
         if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
-            eprintln!("imap listener: {e}");
+            tracing::error!("imap listener: {e}");
         }
     });
     Ok(local)

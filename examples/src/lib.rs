@@ -1,5 +1,6 @@
 //! Thin drivers shared by the example binaries: sockets in, sans-IO sessions, `mail-store` out.
 #![forbid(unsafe_code)]
+pub mod auth;
 pub mod imap_server;
 pub mod listener;
 pub mod mailctl;

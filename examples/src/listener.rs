@@ -203,7 +203,7 @@ where
             Ok(a) => a,
             // Out of descriptors or a connection reset before accept: keep listening.
             Err(e) if is_transient(&e) => {
-                eprintln!("{name} accept: {e}");
+                tracing::warn!(listener = name, "accept: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -221,7 +221,7 @@ where
                 Err(why) => {
                     refuse(tcp, implicit_tls.as_ref(), &busy).await;
                     if why != Refusal::ShuttingDown {
-                        eprintln!("{name} {peer}: refused, {why:?}");
+                        tracing::warn!(listener = name, %peer, "connection refused: {why:?}");
                     }
                     return;
                 }
@@ -230,12 +230,18 @@ where
             if let Some(acceptor) = &implicit_tls {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor)).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => return eprintln!("{name} {peer}: TLS handshake: {e}"),
-                    Err(_) => return eprintln!("{name} {peer}: TLS handshake timed out"),
+                    Ok(Err(e)) => {
+                        return tracing::info!(listener = name, %peer, "TLS handshake: {e}");
+                    }
+                    Err(_) => {
+                        return tracing::info!(listener = name, %peer, "TLS handshake timed out");
+                    }
                 }
             }
-            if let Err(e) = handle(stream, peer, service).await {
-                eprintln!("{name} {peer}: {e}");
+            tracing::debug!(listener = name, %peer, "connected");
+            match handle(stream, peer, service).await {
+                Ok(()) => tracing::debug!(listener = name, %peer, "closed"),
+                Err(e) => tracing::info!(listener = name, %peer, "closed: {e}"),
             }
         });
     }

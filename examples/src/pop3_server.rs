@@ -25,6 +25,7 @@ use pop3_proto::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
+    auth::{Authenticator, Login, ThrottleConfig},
     listener::{Gate, HANDSHAKE_TIMEOUT},
     smtp_server::plaintext_allowed,
     store_glue::{Directory, Store},
@@ -39,6 +40,8 @@ pub struct Pop3Service {
     pub config: ServerConfig,
     /// Who may log in.
     pub directory: Arc<Directory>,
+    /// Password checks and the failed-login throttle (shared with the other listeners).
+    pub auth: Arc<Authenticator>,
     /// The mail.
     pub store: Arc<Store>,
     /// How long the maildrop lease lasts without activity; renewed while the client talks.
@@ -65,6 +68,10 @@ impl Pop3Service {
         let lease_for = config.limits.idle_timeout + Duration::from_secs(60);
         Self {
             config,
+            auth: Arc::new(Authenticator::new(
+                Arc::clone(&directory),
+                ThrottleConfig::default(),
+            )),
             directory,
             store,
             lease_for,
@@ -109,9 +116,21 @@ struct Leased {
 
 /// What an event asks of the application, detached from the session's input.
 enum Step {
-    Login(Option<AccountName>),
+    Login {
+        authzid: Option<String>,
+        user: String,
+        password: String,
+    },
+    Apop {
+        name: String,
+        digest: String,
+        timestamp: String,
+    },
     Refuse,
-    Retrieve { index: usize, top: bool },
+    Retrieve {
+        index: usize,
+        top: bool,
+    },
     Commit(Vec<usize>),
     StartTls,
     Nothing,
@@ -119,6 +138,7 @@ enum Step {
 
 struct Conn<'s> {
     service: &'s Pop3Service,
+    peer: SocketAddr,
     server: Server,
     maildrop: Option<Leased>,
 }
@@ -137,6 +157,7 @@ pub async fn handle_connection(
     config.apop_timestamp = Some(apop_timestamp(&config.hostname));
     let mut conn = Conn {
         service,
+        peer,
         server: Server::new(config, Instant::now()),
         maildrop: None,
     };
@@ -146,7 +167,7 @@ pub async fn handle_connection(
     {
         // The session ended without UPDATE: nothing is deleted, the lease goes.
         if let Err(e) = service.store.pop3_release(&d.session, &d.lease).await {
-            eprintln!("pop3 {peer}: releasing the maildrop: {e}");
+            tracing::error!(%peer, "pop3: releasing the maildrop: {e}");
         }
     }
     let _ = stream.shutdown().await;
@@ -233,7 +254,7 @@ impl Conn<'_> {
             .await
         {
             Ok(lease) => d.lease = lease,
-            Err(e) => eprintln!("pop3: renewing the lease of {}: {e}", d.session.account()),
+            Err(e) => tracing::error!("pop3: renewing the lease of {}: {e}", d.session.account()),
         }
     }
 
@@ -242,24 +263,22 @@ impl Conn<'_> {
     async fn drive(&mut self) -> io::Result<bool> {
         let mut starttls = false;
         loop {
-            let directory = &self.service.directory;
             let step = match self.server.poll_event() {
                 None => return Ok(starttls),
-                Some(Event::Login { credentials, .. }) => Step::Login(directory.authenticate(
-                    credentials.authzid.as_deref(),
-                    &credentials.user,
-                    credentials.password.expose(),
-                )),
+                Some(Event::Login { credentials, .. }) => Step::Login {
+                    authzid: credentials.authzid.map(|z| z.into_owned()),
+                    user: credentials.user.into_owned(),
+                    password: credentials.password.expose().to_string(),
+                },
                 Some(Event::Apop {
                     name,
                     digest,
                     timestamp,
-                }) => Step::Login(
-                    directory
-                        .password(&name)
-                        .filter(|secret| pop3_proto::apop::verify(timestamp, secret, &digest))
-                        .and_then(|_| directory.account(&name)),
-                ),
+                }) => Step::Apop {
+                    name: name.into_owned(),
+                    digest: digest.into_owned(),
+                    timestamp: timestamp.to_owned(),
+                },
                 // Only PLAIN is offered, and the session runs it.
                 Some(Event::AuthExchange { .. }) => Step::Refuse,
                 Some(Event::Retrieve { msg, top, .. }) => Step::Retrieve {
@@ -274,15 +293,51 @@ impl Conn<'_> {
                 Some(_) => Step::Nothing,
             };
             match step {
-                Step::Login(Some(account)) => self.login(account).await?,
-                Step::Login(None) | Step::Refuse => {
-                    reject(&mut self.server, &responses::auth_failed())?;
+                Step::Login {
+                    authzid,
+                    user,
+                    password,
+                } => {
+                    let login = self.service.auth.login(
+                        self.peer.ip(),
+                        authzid.as_deref(),
+                        &user,
+                        &password,
+                    );
+                    let login = login.await;
+                    self.answer_login(login).await?;
                 }
+                Step::Apop {
+                    name,
+                    digest,
+                    timestamp,
+                } => {
+                    let directory = Arc::clone(&self.service.directory);
+                    let check = move || {
+                        directory
+                            .password(&name)
+                            .filter(|secret| pop3_proto::apop::verify(&timestamp, secret, &digest))
+                            .and_then(|_| directory.account(&name))
+                    };
+                    let login = self.service.auth.finish(self.peer.ip(), check).await;
+                    self.answer_login(login).await?;
+                }
+                Step::Refuse => reject(&mut self.server, &responses::auth_failed())?,
                 Step::Retrieve { index, top } => self.retrieve(index, top).await?,
                 Step::Commit(indices) => self.commit(&indices).await?,
                 Step::StartTls => starttls = true,
                 Step::Nothing => {}
             }
+        }
+    }
+
+    /// Answers a login attempt: the maildrop for a right password, `-ERR [AUTH]` for a wrong
+    /// one, `-ERR [SYS/TEMP]` while the throttle refuses the address.
+    async fn answer_login(&mut self, login: Login) -> io::Result<()> {
+        match login {
+            Login::Accepted(account) => self.login(account).await,
+            Login::Failed => reject(&mut self.server, &responses::auth_failed()),
+            Login::Refused => reject(&mut self.server, &responses::sys_temp()),
         }
     }
 
@@ -294,7 +349,7 @@ impl Conn<'_> {
             Ok(m) => m,
             Err(StoreError::InUse) => return reject(&mut self.server, &responses::in_use()),
             Err(e) => {
-                eprintln!("pop3: opening the maildrop of {}: {e}", session.account());
+                tracing::error!("pop3: opening the maildrop of {}: {e}", session.account());
                 return reject(&mut self.server, &responses::sys_temp());
             }
         };
@@ -334,7 +389,7 @@ impl Conn<'_> {
             }
             Err(e) => {
                 // Expunged meanwhile by IMAP, or the lease was lost.
-                eprintln!("pop3: message {uid} of {}: {e}", d.session.account());
+                tracing::error!("pop3: message {uid} of {}: {e}", d.session.account());
                 reject(&mut self.server, &responses::message_unavailable())
             }
         }
@@ -360,7 +415,7 @@ impl Conn<'_> {
                 self.server.accept().map_err(io::Error::other)
             }
             Err(e) => {
-                eprintln!("pop3: committing for {}: {e}", d.session.account());
+                tracing::error!("pop3: committing for {}: {e}", d.session.account());
                 reject(&mut self.server, &responses::commit_failed())
             }
         }
@@ -387,7 +442,7 @@ pub async fn spawn(addr: SocketAddr, service: Arc<Pop3Service>) -> io::Result<So
     };
     tokio::spawn(async move {
         if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
-            eprintln!("pop3 listener: {e}");
+            tracing::error!("pop3 listener: {e}");
         }
     });
     Ok(local)

@@ -4,7 +4,10 @@
 
 use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
+use smtp_proto::session::Protocol;
+
 use crate::{
+    auth::{Authenticator, ThrottleConfig},
     imap_server::{self, ImapService},
     listener::{self, ConnectionLimits, Gate, Listen},
     pop3_server::{self, Pop3Service},
@@ -22,6 +25,9 @@ pub struct Options {
     pub smtps: Option<SocketAddr>,
     /// Submission (RFC 6409: STARTTLS offered, AUTH required before MAIL), or `None`.
     pub submission: Option<SocketAddr>,
+    /// LMTP (RFC 2033: for a trusted MTA that hands local mail over, one reply per
+    /// recipient; STARTTLS offered, no AUTH), or `None`.
+    pub lmtp: Option<SocketAddr>,
     /// IMAP (STARTTLS offered), or `None`.
     pub imap: Option<SocketAddr>,
     /// IMAP over implicit TLS, or `None`.
@@ -43,6 +49,15 @@ pub struct Options {
     pub hostname: String,
     /// Users and local domains.
     pub directory: Directory,
+    /// SMTP and submission sessions' limits (line lengths, message size, recipients, errors,
+    /// timeouts).
+    pub smtp_limits: smtp_proto::Limits,
+    /// IMAP sessions' limits (lines, literals, nesting, bad commands, timeouts).
+    pub imap_limits: imap_proto::session::Limits,
+    /// POP3 sessions' limits (lines, errors, failed logins, idle timeout).
+    pub pop3_limits: pop3_proto::Limits,
+    /// Failed logins per client address, over all listeners: slowed down, then refused.
+    pub throttle: ThrottleConfig,
 }
 
 impl Options {
@@ -53,6 +68,7 @@ impl Options {
             smtp: None,
             smtps: None,
             submission: None,
+            lmtp: None,
             imap: None,
             imaps: None,
             pop3: None,
@@ -63,6 +79,10 @@ impl Options {
             data_dir: data_dir.into(),
             hostname: hostname.to_owned(),
             directory,
+            smtp_limits: smtp_proto::Limits::default(),
+            imap_limits: imap_proto::session::Limits::default(),
+            pop3_limits: pop3_proto::Limits::default(),
+            throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -76,6 +96,8 @@ pub struct Running {
     pub smtps: Option<SocketAddr>,
     /// The submission listener's address.
     pub submission: Option<SocketAddr>,
+    /// The LMTP listener's address.
+    pub lmtp: Option<SocketAddr>,
     /// The IMAP listener's address.
     pub imap: Option<SocketAddr>,
     /// The IMAPS listener's address.
@@ -117,11 +139,13 @@ pub async fn start(options: Options) -> io::Result<Running> {
     let tls_config = tls::server_config(&options.cert, &options.data_dir, &options.hostname)?;
     let acceptor = TlsAcceptor::from(tls_config);
     let directory = Arc::new(options.directory);
+    let auth = Arc::new(Authenticator::new(Arc::clone(&directory), options.throttle));
     let gate = Gate::new(options.limits);
     let mut running = Running {
         smtp: None,
         smtps: None,
         submission: None,
+        lmtp: None,
         imap: None,
         imaps: None,
         pop3: None,
@@ -133,31 +157,56 @@ pub async fn start(options: Options) -> io::Result<Running> {
     let hostname = &options.hostname;
     let plain = options.allow_plaintext_loopback;
 
-    let smtp_service = |submission: bool| {
+    let smtp_service = |kind: SmtpKind| {
         let mut s = SmtpService::new(
             hostname,
-            submission,
+            kind == SmtpKind::Submission,
             Arc::clone(&directory),
             Arc::clone(&store),
             Arc::clone(&gate),
         );
         s.tls = Some(acceptor.clone());
         s.allow_plaintext_loopback = plain;
+        s.auth = Arc::clone(&auth);
+        s.config.limits = options.smtp_limits.clone();
+        if kind == SmtpKind::Lmtp {
+            s.config.protocol = Protocol::Lmtp;
+            s.config.extensions.auth.clear();
+        }
         Arc::new(s)
     };
-    for (name, addr, submission, implicit, slot) in [
-        ("smtp", options.smtp, false, false, &mut running.smtp),
-        ("smtps", options.smtps, false, true, &mut running.smtps),
+    for (name, addr, kind, implicit, slot) in [
+        (
+            "smtp",
+            options.smtp,
+            SmtpKind::Relay,
+            false,
+            &mut running.smtp,
+        ),
+        (
+            "smtps",
+            options.smtps,
+            SmtpKind::Relay,
+            true,
+            &mut running.smtps,
+        ),
         (
             "submission",
             options.submission,
-            true,
+            SmtpKind::Submission,
             false,
             &mut running.submission,
         ),
+        (
+            "lmtp",
+            options.lmtp,
+            SmtpKind::Lmtp,
+            false,
+            &mut running.lmtp,
+        ),
     ] {
         let Some(addr) = addr else { continue };
-        let service = smtp_service(submission);
+        let service = smtp_service(kind);
         let busy = service.busy_reply();
         let (local, task) = spawn(
             name,
@@ -182,6 +231,8 @@ pub async fn start(options: Options) -> io::Result<Running> {
         );
         s.tls = Some(acceptor.clone());
         s.allow_plaintext_loopback = plain;
+        s.auth = Arc::clone(&auth);
+        s.config.limits = options.imap_limits.clone();
         Arc::new(s)
     };
     for (name, addr, implicit, slot) in [
@@ -213,6 +264,9 @@ pub async fn start(options: Options) -> io::Result<Running> {
         );
         s.tls = Some(acceptor.clone());
         s.allow_plaintext_loopback = plain;
+        s.auth = Arc::clone(&auth);
+        s.lease_for = options.pop3_limits.idle_timeout + Duration::from_secs(60);
+        s.config.limits = options.pop3_limits.clone();
         Arc::new(s)
     };
     for (name, addr, implicit, slot) in [
@@ -237,6 +291,17 @@ pub async fn start(options: Options) -> io::Result<Running> {
     Ok(running)
 }
 
+/// What an SMTP-family listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SmtpKind {
+    /// Port 25 (2525): mail for local users, no relaying.
+    Relay,
+    /// Submission: AUTH before MAIL.
+    Submission,
+    /// LMTP.
+    Lmtp,
+}
+
 /// Binds one listener and serves it in the background.
 async fn spawn<S, F, Fut>(
     name: &'static str,
@@ -254,6 +319,7 @@ where
 {
     let listener = listener::bind(name, addr).await?;
     let local = listener.local_addr()?;
+    tracing::info!(listener = name, address = %local, "listening");
     let listen = Listen {
         listener,
         name,
@@ -264,7 +330,7 @@ where
     let gate = Arc::clone(gate);
     let task = tokio::spawn(async move {
         if let Err(e) = listener::serve(listen, gate, handle).await {
-            eprintln!("{name} listener: {e}");
+            tracing::error!(listener = name, "stopped: {e}");
         }
     });
     Ok((local, task))

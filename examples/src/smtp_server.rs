@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub use crate::store_glue::Directory;
 use crate::{
+    auth::{Authenticator, Login, ThrottleConfig},
     listener::{Gate, HANDSHAKE_TIMEOUT},
     store_glue::Store,
     tls::{Stream, TlsAcceptor},
@@ -32,6 +33,8 @@ pub struct SmtpService {
     pub config: ServerConfig,
     /// Local users and domains.
     pub directory: Arc<Directory>,
+    /// Password checks and the failed-login throttle (shared with the other listeners).
+    pub auth: Arc<Authenticator>,
     /// Where messages go.
     pub store: Arc<Store>,
     /// For STARTTLS; `None` offers no STARTTLS.
@@ -57,6 +60,10 @@ impl SmtpService {
         config.require_auth = submission;
         Self {
             config,
+            auth: Arc::new(Authenticator::new(
+                Arc::clone(&directory),
+                ThrottleConfig::default(),
+            )),
             directory,
             store,
             tls: None,
@@ -166,7 +173,7 @@ pub async fn handle_connection(
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let starttls = drive(&mut server, &mut transaction, &service).await?;
+        let starttls = drive(&mut server, &mut transaction, &service, peer).await?;
         server.poll_transmit(&mut out);
         if !out.is_empty() {
             stream.write_all(&out).await?;
@@ -227,7 +234,11 @@ enum Step {
     DataStart,
     MessageEnd(usize),
     Reset,
-    Auth(bool),
+    Auth {
+        authzid: Option<String>,
+        user: String,
+        password: String,
+    },
     StartTls,
     Refuse(Reply<'static>),
     Nothing,
@@ -239,6 +250,7 @@ async fn drive(
     server: &mut Server,
     t: &mut Transaction,
     service: &SmtpService,
+    peer: SocketAddr,
 ) -> io::Result<bool> {
     let mut starttls = false;
     loop {
@@ -258,16 +270,11 @@ async fn drive(
             }
             Some(Event::MessageEnd { replies: n, .. }) => Step::MessageEnd(n),
             Some(Event::MessageAborted { .. } | Event::TransactionReset) => Step::Reset,
-            Some(Event::Auth { credentials, .. }) => Step::Auth(
-                service
-                    .directory
-                    .authenticate(
-                        credentials.authzid.as_deref(),
-                        &credentials.authcid,
-                        credentials.password.expose(),
-                    )
-                    .is_some(),
-            ),
+            Some(Event::Auth { credentials, .. }) => Step::Auth {
+                authzid: credentials.authzid.clone(),
+                user: credentials.authcid.clone(),
+                password: credentials.password.expose().to_owned(),
+            },
             Some(Event::AuthExchange { .. }) => Step::Refuse(replies::auth_failed()),
             Some(Event::StartTls) => Step::StartTls,
             // Hello needs no answer.
@@ -290,8 +297,24 @@ async fn drive(
             }
             Step::MessageEnd(n) => finish_message(server, t, service, n).await?,
             Step::Reset => *t = Transaction::default(),
-            Step::Auth(true) => accept(server)?,
-            Step::Auth(false) => reject(server, replies::auth_failed())?,
+            Step::Auth {
+                authzid,
+                user,
+                password,
+            } => {
+                let login = service
+                    .auth
+                    .login(peer.ip(), authzid.as_deref(), &user, &password)
+                    .await;
+                match login {
+                    Login::Accepted(account) => {
+                        tracing::info!(%peer, %account, "smtp: authenticated");
+                        accept(server)?;
+                    }
+                    Login::Failed => reject(server, replies::auth_failed())?,
+                    Login::Refused => reject(server, replies::temp_auth_failure())?,
+                }
+            }
             Step::StartTls => starttls = true,
             Step::Nothing => {}
         }
@@ -341,7 +364,7 @@ async fn finish_message(
             .into_iter()
             .map(|r| {
                 r.map(|_| ()).map_err(|e| {
-                    eprintln!("smtp delivery: {e}");
+                    tracing::error!("smtp delivery: {e}");
                     failure(&e)
                 })
             })
@@ -397,7 +420,7 @@ pub async fn spawn(addr: SocketAddr, service: Arc<SmtpService>) -> io::Result<So
     };
     tokio::spawn(async move {
         if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
-            eprintln!("smtp listener: {e}");
+            tracing::error!("smtp listener: {e}");
         }
     });
     Ok(local)

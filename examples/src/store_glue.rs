@@ -2,6 +2,7 @@
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
+use crate::auth::Password;
 use mail_store::{
     AccountName, Executor, MailStore, StoreError,
     maildir::{MaildirOptions, MaildirStore},
@@ -16,7 +17,7 @@ pub struct Directory {
     /// Domains whose users are local (compared case-insensitively).
     pub domains: Vec<String>,
     /// User names (lower case) and passwords.
-    pub users: HashMap<String, String>,
+    pub users: HashMap<String, Password>,
     /// The user that receives mail for `<Postmaster>` and `postmaster@<local domain>`.
     pub postmaster: String,
 }
@@ -36,9 +37,10 @@ impl Directory {
         AccountName::try_from(user.as_str()).ok()
     }
 
-    /// A user's password, for mechanisms that need the secret itself (APOP).
+    /// A user's password in plaintext, for mechanisms that need the secret itself (APOP);
+    /// `None` for unknown users and for users whose password is stored hashed.
     pub fn password(&self, user: &str) -> Option<&str> {
-        self.users.get(&user.to_lowercase()).map(String::as_str)
+        self.users.get(&user.to_lowercase())?.plaintext()
     }
 
     /// The account whose password this is. An authorization identity other than the user
@@ -52,15 +54,12 @@ impl Directory {
         if authzid.is_some_and(|z| !z.eq_ignore_ascii_case(user)) {
             return None;
         }
-        let known = self.password(user)?;
-        // Compare every octet so the time taken does not tell where a guess went wrong.
-        let same = known.len() == password.len()
-            && known
-                .bytes()
-                .zip(password.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same { self.account(user) } else { None }
+        let known = self.users.get(&user.to_lowercase())?;
+        if known.verify(password) {
+            self.account(user)
+        } else {
+            None
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! mailctl imap watch [CONN] [--mailbox NAME] [--count N]
 //! mailctl imap flag [CONN] [--mailbox NAME] --uid N [--add FLAG]... [--remove FLAG]...
 //! mailctl pop3 fetch [CONN] --maildir DIR [--delete]
+//! mailctl hash-password [--password PASSWORD]
 //!
 //! CONN: [--host HOST] [--port PORT] [--tls starttls|implicit|none] [--ca PEM | --insecure]
 //!       [--user NAME] [--password PASSWORD] [--timeout SECONDS]
@@ -17,6 +18,8 @@
 //! against `./mail-data/tls/cert.pem` (the mailserver's self-signed certificate) when it
 //! exists. Default ports are the mailserver's: submission 2587 (SMTPS 2465), IMAP 2143
 //! (IMAPS 2993), POP3 2110 (POP3S 2995). The password can also come from `MAILCTL_PASSWORD`.
+//! `hash-password` prints an Argon2id hash for a `mailserver --users` file (the password
+//! from `--password`, `MAILCTL_PASSWORD` or the first line of standard input).
 
 use std::{
     io::{Read, Write},
@@ -26,6 +29,7 @@ use std::{
 };
 
 use examples::{
+    auth,
     mailctl::{Endpoint, Security, imap, pop3, smtp},
     tls::Verify,
 };
@@ -37,6 +41,7 @@ const USAGE: &str = "usage:
   mailctl imap watch [CONN] [--mailbox NAME] [--count N]
   mailctl imap flag [CONN] [--mailbox NAME] --uid N [--add FLAG]... [--remove FLAG]...
   mailctl pop3 fetch [CONN] --maildir DIR [--delete]
+  mailctl hash-password [--password PASSWORD]
 CONN: [--host HOST] [--port PORT] [--tls starttls|implicit|none] [--ca PEM | --insecure]
       [--user NAME] [--password PASSWORD] [--timeout SECONDS]";
 
@@ -221,6 +226,26 @@ async fn run(command: &[String], a: Args) -> Result<(), String> {
                 "{} messages saved, {} deleted on the server",
                 r.saved, r.deleted
             );
+        }
+        [c] if c == "hash-password" => {
+            let password = match a
+                .password
+                .clone()
+                .or_else(|| std::env::var("MAILCTL_PASSWORD").ok())
+            {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| format!("stdin: {e}"))?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            if password.is_empty() {
+                return Err("hash-password: the password is empty".to_owned());
+            }
+            println!("{}", auth::hash_password(&password).map_err(e)?);
         }
         _ => return Err(USAGE.to_owned()),
     }

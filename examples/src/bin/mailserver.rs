@@ -5,23 +5,39 @@
 //! as `<data-dir>/tls/cert.pem` and `key.pem`.
 //!
 //! ```text
-//! mailserver [--smtp ADDR|none] [--submission ADDR|none] [--smtps ADDR|none]
+//! mailserver [--smtp ADDR|none] [--submission ADDR|none] [--smtps ADDR|none] [--lmtp ADDR|none]
 //!            [--imap ADDR|none] [--imaps ADDR|none] [--pop3 ADDR|none] [--pop3s ADDR|none]
 //!            [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no]
-//!            [--max-connections N] [--max-connections-per-ip N] [--data-dir DIR]
+//!            [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECONDS]
+//!            [--max-message-size OCTETS] [--max-recipients N] [--data-dir DIR]
 //!            [--hostname NAME] [--domain DOMAIN]... [--user NAME:PASSWORD]...
+//!            [--users FILE] [--log error|warn|info|debug|trace]
 //! ```
 //!
+//! `--users FILE` holds `name:hash` lines: Argon2 PHC strings (`mailctl hash-password`
+//! writes them) or SHA512-CRYPT (`$6$`, as `mkpasswd -m sha-512` writes), also with Dovecot's
+//! `{SCHEME}` prefix. LMTP is off unless `--lmtp` names an address.
+//!
 //! Passwords (AUTH, LOGIN, USER/PASS) are refused without TLS, except from loopback
-//! addresses while `--allow-plaintext-loopback` is `yes` (the default). Ctrl-C shuts down
+//! addresses while `--allow-plaintext-loopback` is `yes` (the default). Repeated failed
+//! logins from one address are answered ever more slowly and then refused for a while.
+//! `--idle-timeout` shortens every protocol's idle timeouts (by default those the RFCs set:
+//! SMTP 5 min, IMAP 5 min before login and 30 after, POP3 10 min). Ctrl-C shuts down
 //! gracefully: no new connections, idle ones are told so and closed, deliveries in progress
-//! finish (for up to 30 s).
+//! finish (for up to 30 s). Logs go to standard error (`--log`, default `info`).
 
 use std::{
-    collections::HashMap, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration,
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
 };
 
+use tracing::Level;
+
 use examples::{
+    auth::{self, Password},
     listener::ConnectionLimits,
     server::{self, Options as ServerOptions},
     store_glue::Directory,
@@ -32,6 +48,7 @@ struct Options {
     smtp: Option<SocketAddr>,
     submission: Option<SocketAddr>,
     smtps: Option<SocketAddr>,
+    lmtp: Option<SocketAddr>,
     imap: Option<SocketAddr>,
     imaps: Option<SocketAddr>,
     pop3: Option<SocketAddr>,
@@ -43,15 +60,22 @@ struct Options {
     data_dir: PathBuf,
     hostname: String,
     domains: Vec<String>,
-    users: Vec<(String, String)>,
+    users: Vec<(String, Password)>,
+    idle_timeout: Option<Duration>,
+    max_message_size: Option<u64>,
+    max_recipients: Option<usize>,
+    log: Level,
 }
 
 const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--submission ADDR|none] \
-                     [--smtps ADDR|none] [--imap ADDR|none] [--imaps ADDR|none] \
-                     [--pop3 ADDR|none] [--pop3s ADDR|none] [--cert PEM --key PEM] \
-                     [--allow-plaintext-loopback yes|no] [--max-connections N] \
-                     [--max-connections-per-ip N] [--data-dir DIR] [--hostname NAME] \
-                     [--domain DOMAIN]... [--user NAME:PASSWORD]...";
+                     [--smtps ADDR|none] [--lmtp ADDR|none] [--imap ADDR|none] \
+                     [--imaps ADDR|none] [--pop3 ADDR|none] [--pop3s ADDR|none] \
+                     [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no] \
+                     [--max-connections N] [--max-connections-per-ip N] \
+                     [--idle-timeout SECONDS] [--max-message-size OCTETS] \
+                     [--max-recipients N] [--data-dir DIR] [--hostname NAME] \
+                     [--domain DOMAIN]... [--user NAME:PASSWORD]... [--users FILE] \
+                     [--log error|warn|info|debug|trace]";
 
 fn yes_no(flag: &str, v: &str) -> Result<bool, String> {
     match v {
@@ -83,6 +107,7 @@ fn parse_args() -> Result<Options, String> {
         smtp: local(2525),
         submission: local(2587),
         smtps: local(2465),
+        lmtp: None,
         imap: local(2143),
         imaps: local(2993),
         pop3: local(2110),
@@ -95,6 +120,10 @@ fn parse_args() -> Result<Options, String> {
         hostname: "localhost".to_owned(),
         domains: Vec::new(),
         users: Vec::new(),
+        idle_timeout: None,
+        max_message_size: None,
+        max_recipients: None,
+        log: Level::INFO,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -108,6 +137,7 @@ fn parse_args() -> Result<Options, String> {
             "--pop3" => o.pop3 = listen_addr(&flag, &value()?)?,
             "--submission" => o.submission = listen_addr(&flag, &value()?)?,
             "--smtps" => o.smtps = listen_addr(&flag, &value()?)?,
+            "--lmtp" => o.lmtp = listen_addr(&flag, &value()?)?,
             "--imaps" => o.imaps = listen_addr(&flag, &value()?)?,
             "--pop3s" => o.pop3s = listen_addr(&flag, &value()?)?,
             "--cert" => o.cert = Some(PathBuf::from(value()?)),
@@ -117,6 +147,19 @@ fn parse_args() -> Result<Options, String> {
             }
             "--max-connections" => o.limits.total = count(&flag, &value()?)?,
             "--max-connections-per-ip" => o.limits.per_ip = count(&flag, &value()?)?,
+            "--idle-timeout" => {
+                let secs = count(&flag, &value()?)?;
+                o.idle_timeout = Some(Duration::from_secs(secs as u64));
+            }
+            "--max-message-size" => o.max_message_size = Some(count(&flag, &value()?)? as u64),
+            "--max-recipients" => o.max_recipients = Some(count(&flag, &value()?)?),
+            "--users" => o.users.extend(auth::read_users_file(Path::new(&value()?))?),
+            "--log" => {
+                let v = value()?;
+                o.log = v.parse().map_err(|_| {
+                    format!("--log {v}: expected error, warn, info, debug or trace")
+                })?;
+            }
             "--data-dir" => o.data_dir = PathBuf::from(value()?),
             "--hostname" => o.hostname = value()?,
             "--domain" => o.domains.push(value()?.to_lowercase()),
@@ -125,7 +168,7 @@ fn parse_args() -> Result<Options, String> {
                 let (name, password) = v
                     .split_once(':')
                     .ok_or_else(|| format!("--user {v}: expected NAME:PASSWORD"))?;
-                o.users.push((name.to_lowercase(), password.to_owned()));
+                o.users.push((name.to_lowercase(), password.into()));
             }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
@@ -133,6 +176,10 @@ fn parse_args() -> Result<Options, String> {
     }
     if o.cert.is_some() != o.key.is_some() {
         return Err(format!("--cert and --key go together\n{USAGE}"));
+    }
+    let mut names = HashSet::new();
+    if let Some((name, _)) = o.users.iter().find(|(name, _)| !names.insert(name)) {
+        return Err(format!("user {name} is given twice"));
     }
     Ok(o)
 }
@@ -156,6 +203,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    tracing_subscriber::fmt()
+        .with_max_level(o.log)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     if o.domains.is_empty() {
         o.domains = vec!["localhost".to_owned(), "example.org".to_owned()];
     }
@@ -165,7 +217,7 @@ async fn main() -> ExitCode {
             "no --user given: demo account demo@{} with password {password}",
             o.domains[0]
         );
-        o.users.push(("demo".to_owned(), password));
+        o.users.push(("demo".to_owned(), password.as_str().into()));
     }
     let directory = Directory {
         domains: o.domains.clone(),
@@ -176,19 +228,33 @@ async fn main() -> ExitCode {
     options.smtp = o.smtp;
     options.submission = o.submission;
     options.smtps = o.smtps;
+    options.lmtp = o.lmtp;
     options.imap = o.imap;
     options.imaps = o.imaps;
     options.pop3 = o.pop3;
     options.pop3s = o.pop3s;
     options.allow_plaintext_loopback = o.allow_plaintext_loopback;
     options.limits = o.limits;
+    if let Some(t) = o.idle_timeout {
+        options.smtp_limits.command_timeout = t;
+        options.smtp_limits.data_timeout = t;
+        options.imap_limits.unauthenticated_timeout = t;
+        options.imap_limits.autologout_timeout = t;
+        options.pop3_limits.idle_timeout = t;
+    }
+    if let Some(n) = o.max_message_size {
+        options.smtp_limits.max_message_size = n;
+    }
+    if let Some(n) = o.max_recipients {
+        options.smtp_limits.max_recipients = n;
+    }
     if let (Some(cert), Some(key)) = (o.cert, o.key) {
         options.cert = CertSource::Files { cert, key };
     }
     let running = match server::start(options).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("{e}");
+            tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -197,6 +263,7 @@ async fn main() -> ExitCode {
         ("smtp", running.smtp),
         ("submission", running.submission),
         ("smtps", running.smtps),
+        ("lmtp", running.lmtp),
         ("imap", running.imap),
         ("imaps", running.imaps),
         ("pop3", running.pop3),
@@ -209,11 +276,11 @@ async fn main() -> ExitCode {
     }
     match tokio::signal::ctrl_c().await {
         Ok(()) => println!("shutting down"),
-        Err(e) => eprintln!("cannot wait for Ctrl-C: {e}"),
+        Err(e) => tracing::error!("cannot wait for Ctrl-C: {e}"),
     }
     let left = running.shutdown(Duration::from_secs(30)).await;
     if left > 0 {
-        eprintln!("{left} connections still busy after 30 s; closing them");
+        tracing::warn!("{left} connections still busy after 30 s; closing them");
     }
     println!("stopped");
     ExitCode::SUCCESS

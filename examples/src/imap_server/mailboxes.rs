@@ -219,7 +219,7 @@ impl Conn<'_> {
                         s.sub = sub;
                     }
                 }
-                Err(e) => eprintln!("imap: following the renamed mailbox {to}: {e}"),
+                Err(e) => tracing::error!("imap: following the renamed mailbox {to}: {e}"),
             }
         }
         self.ok(None, "RENAME completed")

@@ -100,6 +100,15 @@ pub fn auth_succeeded() -> Reply<'static> {
 pub fn auth_failed() -> Reply<'static> {
     r(535, (5, 7, 8), "Authentication credentials invalid")
 }
+/// `454 4.7.0`: temporary authentication failure (RFC 4954 §6): the server cannot check
+/// credentials now, e.g. after too many failures from the client's address.
+pub fn temp_auth_failure() -> Reply<'static> {
+    r(
+        454,
+        (4, 7, 0),
+        "Temporary authentication failure, try again later",
+    )
+}
 /// `501 5.0.0`: auth cancelled.
 pub fn auth_cancelled() -> Reply<'static> {
     r(501, (5, 0, 0), "Authentication cancelled")
