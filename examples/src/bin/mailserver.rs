@@ -184,6 +184,15 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
+/// A line on standard output, for whoever started the server (tests read the addresses from
+/// it). Unlike `println!`, a reader that went away does not stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn demo_password() -> String {
     // Not a secret worth a CSPRNG: a demo account on loopback, printed at start.
     let seed = std::time::SystemTime::now()
@@ -213,7 +222,7 @@ async fn main() -> ExitCode {
     }
     if o.users.is_empty() {
         let password = demo_password();
-        println!(
+        say!(
             "no --user given: demo account demo@{} with password {password}",
             o.domains[0]
         );
@@ -258,7 +267,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("mail store: {}", o.data_dir.display());
+    say!("mail store: {}", o.data_dir.display());
     for (what, addr) in [
         ("smtp", running.smtp),
         ("submission", running.submission),
@@ -270,18 +279,18 @@ async fn main() -> ExitCode {
         ("pop3s", running.pop3s),
     ] {
         match addr {
-            Some(a) => println!("{what} listening on {a}"),
-            None => println!("{what} off"),
+            Some(a) => say!("{what} listening on {a}"),
+            None => say!("{what} off"),
         }
     }
     match tokio::signal::ctrl_c().await {
-        Ok(()) => println!("shutting down"),
+        Ok(()) => say!("shutting down"),
         Err(e) => tracing::error!("cannot wait for Ctrl-C: {e}"),
     }
     let left = running.shutdown(Duration::from_secs(30)).await;
     if left > 0 {
         tracing::warn!("{left} connections still busy after 30 s; closing them");
     }
-    println!("stopped");
+    say!("stopped");
     ExitCode::SUCCESS
 }
