@@ -282,6 +282,57 @@ impl Throttle {
     }
 }
 
+/// A login attempt's identities and password, detached from the session that read them (the
+/// three protocol crates each hand them over in their own type).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The identity to act as, if the client named one (SASL PLAIN).
+    pub authzid: Option<String>,
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+impl fmt::Debug for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempt")
+            .field("authzid", &self.authzid)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&smtp_proto::types::sasl::Credentials> for Attempt {
+    fn from(c: &smtp_proto::types::sasl::Credentials) -> Self {
+        Self {
+            authzid: c.authzid.clone(),
+            user: c.authcid.clone(),
+            password: c.password.expose().clone(),
+        }
+    }
+}
+
+impl From<&imap_proto::session::server::Credentials> for Attempt {
+    fn from(c: &imap_proto::session::server::Credentials) -> Self {
+        Self {
+            authzid: c.authzid.clone(),
+            user: c.username.clone(),
+            password: c.password.clone(),
+        }
+    }
+}
+
+impl From<&pop3_proto::types::sasl::Credentials<'_>> for Attempt {
+    fn from(c: &pop3_proto::types::sasl::Credentials<'_>) -> Self {
+        Self {
+            authzid: c.authzid.as_deref().map(str::to_owned),
+            user: c.user.clone().into_owned(),
+            password: c.password.expose().clone().into_owned(),
+        }
+    }
+}
+
 /// What a login attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Login {
@@ -313,21 +364,10 @@ impl Authenticator {
 
     /// Checks a password from `peer` (on the blocking pool: hashes are slow on purpose),
     /// waiting as the throttle says before a failure is answered.
-    pub async fn login(
-        &self,
-        peer: IpAddr,
-        authzid: Option<&str>,
-        user: &str,
-        password: &str,
-    ) -> Login {
-        let check = {
-            let directory = Arc::clone(&self.directory);
-            let (authzid, user, password) = (
-                authzid.map(str::to_owned),
-                user.to_owned(),
-                password.to_owned(),
-            );
-            move || directory.authenticate(authzid.as_deref(), &user, &password)
+    pub async fn login(&self, peer: IpAddr, attempt: Attempt) -> Login {
+        let directory = Arc::clone(&self.directory);
+        let check = move || {
+            directory.authenticate(attempt.authzid.as_deref(), &attempt.user, &attempt.password)
         };
         self.finish(peer, check).await
     }

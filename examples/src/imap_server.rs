@@ -38,7 +38,7 @@ use mail_store::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    auth::{Authenticator, Login, ThrottleConfig},
+    auth::{Attempt, Authenticator, Login, ThrottleConfig},
     listener::{Gate, HANDSHAKE_TIMEOUT},
     smtp_server::plaintext_allowed,
     store_glue::{Directory, Store},
@@ -198,11 +198,7 @@ enum Wake {
 enum Ev {
     Literal,
     Command(Command<'static>),
-    Login {
-        authzid: Option<String>,
-        user: String,
-        password: String,
-    },
+    Login(Attempt),
     Refuse,
     Idle,
     Enabled(bool),
@@ -301,11 +297,7 @@ impl Conn<'_> {
                 // The framer already refuses literals over the configured limit.
                 Some(Event::LiteralAnnounced { .. }) => Ev::Literal,
                 Some(Event::Command(cmd)) => Ev::Command(cmd.into_owned()),
-                Some(Event::Login { credentials }) => Ev::Login {
-                    authzid: credentials.authzid.clone(),
-                    user: credentials.username.clone(),
-                    password: credentials.password.to_string(),
-                },
+                Some(Event::Login { credentials }) => Ev::Login((&credentials).into()),
                 // Only PLAIN is offered, and the session runs it.
                 Some(Event::AuthExchange { .. }) => Ev::Refuse,
                 Some(Event::Idle) => Ev::Idle,
@@ -318,18 +310,8 @@ impl Conn<'_> {
             match ev {
                 Ev::Literal => self.server.accept_literal().map_err(api)?,
                 Ev::Command(cmd) => self.command(cmd).await?,
-                Ev::Login {
-                    authzid,
-                    user,
-                    password,
-                } => {
-                    let login = self.service.auth.login(
-                        self.peer.ip(),
-                        authzid.as_deref(),
-                        &user,
-                        &password,
-                    );
-                    match login.await {
+                Ev::Login(attempt) => {
+                    match self.service.auth.login(self.peer.ip(), attempt).await {
                         Login::Accepted(account) => {
                             self.session = Some(Session::new(account));
                             self.server.accept().map_err(api)?;

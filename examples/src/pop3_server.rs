@@ -25,7 +25,7 @@ use pop3_proto::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    auth::{Authenticator, Login, ThrottleConfig},
+    auth::{Attempt, Authenticator, Login, ThrottleConfig},
     listener::{Gate, HANDSHAKE_TIMEOUT},
     smtp_server::plaintext_allowed,
     store_glue::{Directory, Store},
@@ -116,11 +116,7 @@ struct Leased {
 
 /// What an event asks of the application, detached from the session's input.
 enum Step {
-    Login {
-        authzid: Option<String>,
-        user: String,
-        password: String,
-    },
+    Login(Attempt),
     Apop {
         name: String,
         digest: String,
@@ -265,11 +261,7 @@ impl Conn<'_> {
         loop {
             let step = match self.server.poll_event() {
                 None => return Ok(starttls),
-                Some(Event::Login { credentials, .. }) => Step::Login {
-                    authzid: credentials.authzid.map(|z| z.into_owned()),
-                    user: credentials.user.into_owned(),
-                    password: credentials.password.expose().to_string(),
-                },
+                Some(Event::Login { credentials, .. }) => Step::Login((&credentials).into()),
                 Some(Event::Apop {
                     name,
                     digest,
@@ -293,18 +285,8 @@ impl Conn<'_> {
                 Some(_) => Step::Nothing,
             };
             match step {
-                Step::Login {
-                    authzid,
-                    user,
-                    password,
-                } => {
-                    let login = self.service.auth.login(
-                        self.peer.ip(),
-                        authzid.as_deref(),
-                        &user,
-                        &password,
-                    );
-                    let login = login.await;
+                Step::Login(attempt) => {
+                    let login = self.service.auth.login(self.peer.ip(), attempt).await;
                     self.answer_login(login).await?;
                 }
                 Step::Apop {

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub use crate::store_glue::Directory;
 use crate::{
-    auth::{Authenticator, Login, ThrottleConfig},
+    auth::{Attempt, Authenticator, Login, ThrottleConfig},
     listener::{Gate, HANDSHAKE_TIMEOUT},
     store_glue::Store,
     tls::{Stream, TlsAcceptor},
@@ -234,11 +234,7 @@ enum Step {
     DataStart,
     MessageEnd(usize),
     Reset,
-    Auth {
-        authzid: Option<String>,
-        user: String,
-        password: String,
-    },
+    Auth(Attempt),
     StartTls,
     Refuse(Reply<'static>),
     Nothing,
@@ -270,11 +266,7 @@ async fn drive(
             }
             Some(Event::MessageEnd { replies: n, .. }) => Step::MessageEnd(n),
             Some(Event::MessageAborted { .. } | Event::TransactionReset) => Step::Reset,
-            Some(Event::Auth { credentials, .. }) => Step::Auth {
-                authzid: credentials.authzid.clone(),
-                user: credentials.authcid.clone(),
-                password: credentials.password.expose().to_owned(),
-            },
+            Some(Event::Auth { credentials, .. }) => Step::Auth((&credentials).into()),
             Some(Event::AuthExchange { .. }) => Step::Refuse(replies::auth_failed()),
             Some(Event::StartTls) => Step::StartTls,
             // Hello needs no answer.
@@ -297,24 +289,14 @@ async fn drive(
             }
             Step::MessageEnd(n) => finish_message(server, t, service, n).await?,
             Step::Reset => *t = Transaction::default(),
-            Step::Auth {
-                authzid,
-                user,
-                password,
-            } => {
-                let login = service
-                    .auth
-                    .login(peer.ip(), authzid.as_deref(), &user, &password)
-                    .await;
-                match login {
-                    Login::Accepted(account) => {
-                        tracing::info!(%peer, %account, "smtp: authenticated");
-                        accept(server)?;
-                    }
-                    Login::Failed => reject(server, replies::auth_failed())?,
-                    Login::Refused => reject(server, replies::temp_auth_failure())?,
+            Step::Auth(attempt) => match service.auth.login(peer.ip(), attempt).await {
+                Login::Accepted(account) => {
+                    tracing::info!(%peer, %account, "smtp: authenticated");
+                    accept(server)?;
                 }
-            }
+                Login::Failed => reject(server, replies::auth_failed())?,
+                Login::Refused => reject(server, replies::temp_auth_failure())?,
+            },
             Step::StartTls => starttls = true,
             Step::Nothing => {}
         }
