@@ -28,6 +28,7 @@ use crate::{
         command::{Command, CommandBody, SaslResponse, State},
         core::{Atom, Tag, Text},
         fetch::FetchItem,
+        flag::Flag,
         response::{Continue, Data, Response, Status, StatusKind},
         response_code::ResponseCode,
     },
@@ -564,6 +565,16 @@ impl Inner {
 
     fn send(&mut self, response: &Response<'_>) {
         let opts = self.response_options();
+        if self.enabled.contains(&Capability::Imap4Rev2) {
+            match rev2_response(response) {
+                Rev2::Same => {}
+                Rev2::Drop => return,
+                Rev2::Changed(r) => {
+                    encode_response(&r, &opts, &mut self.transmit);
+                    return;
+                }
+            }
+        }
         encode_response(response, &opts, &mut self.transmit);
     }
 
@@ -825,10 +836,22 @@ impl Inner {
         }
     }
 
-    fn command<'a>(&mut self, cmd: Command<'a>) -> Step<'a> {
+    fn command<'a>(&mut self, mut cmd: Command<'a>) -> Step<'a> {
         if !cmd.body.valid_in(self.conn) {
             self.bad(Some(cmd.tag), "Command not valid in this state");
             return Step::Continue;
+        }
+        if let Some(refusal) = self.qresync_refusal(&cmd.body) {
+            self.bad(Some(cmd.tag), refusal);
+            return Step::Continue;
+        }
+        if let CommandBody::Search { return_opts, .. } = &mut cmd.body
+            && return_opts.is_none()
+            && self.enabled.contains(&Capability::Imap4Rev2)
+        {
+            // IMAP4rev2 answers every SEARCH with ESEARCH, `ALL` when no return option is
+            // given (RFC 9051 §6.4.4).
+            *return_opts = Some(Vec::new());
         }
         let tag = cmd.tag.clone().into_owned();
         match &cmd.body {
@@ -927,9 +950,25 @@ impl Inner {
                 if matches!(kind, Kind::Select { .. }) {
                     // Selecting closes the current mailbox first (RFC 9051 §6.3.2); the
                     // command itself tells the application, so no Deselected event.
-                    self.view = None;
+                    let was_selected = self.view.take().is_some();
                     if self.conn == State::Selected {
                         self.conn = State::Authenticated;
+                    }
+                    // `* OK [CLOSED]` separates the old mailbox's responses from the new
+                    // one's (RFC 7162 §3.2.11 for CONDSTORE and QRESYNC servers, RFC 9051
+                    // §6.3.2).
+                    let c = &self.config.capabilities;
+                    if was_selected
+                        && (c.contains(&Capability::CondStore)
+                            || c.contains(&Capability::QResync)
+                            || c.contains(&Capability::Imap4Rev2))
+                    {
+                        self.status(
+                            None,
+                            StatusKind::Ok,
+                            Some(ResponseCode::Closed),
+                            "Previous mailbox closed",
+                        );
                     }
                 }
                 if enables_condstore(body) {
@@ -938,6 +977,41 @@ impl Inner {
                 self.pending = Some(Pending::Command { tag, kind });
                 Step::Event(Event::Command(cmd))
             }
+        }
+    }
+
+    /// Why a command using an extension that must be enabled first is refused: `SELECT/EXAMINE
+    /// (QRESYNC ...)` needs `ENABLE QRESYNC` (RFC 7162 §3.2.5); the FETCH modifier
+    /// `VANISHED` needs it too, and is valid only in UID FETCH with `CHANGEDSINCE` (§3.2.6);
+    /// APPEND's `UTF8 (...)` needs `ENABLE UTF8=ACCEPT` (RFC 6855 §4).
+    fn qresync_refusal(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+        use crate::types::command::SelectParam;
+        let enabled = self.enabled.contains(&Capability::QResync);
+        match body {
+            CommandBody::Select { params, .. } | CommandBody::Examine { params, .. }
+                if !enabled && params.iter().any(|p| matches!(p, SelectParam::QResync(_))) =>
+            {
+                Some("QRESYNC is not enabled")
+            }
+            // RFC 6855 §4: APPEND's `UTF8 (literal8)` only after ENABLE UTF8=ACCEPT.
+            CommandBody::Append { messages, .. }
+                if !self.enabled.contains(&Capability::Utf8Accept)
+                    && messages
+                        .iter()
+                        .any(|m| matches!(m.data, crate::types::command::AppendData::Utf8(_))) =>
+            {
+                Some("UTF8 needs ENABLE UTF8=ACCEPT")
+            }
+            CommandBody::Fetch { uid, modifiers, .. } if modifiers.vanished => {
+                if !enabled {
+                    Some("VANISHED needs ENABLE QRESYNC")
+                } else if !*uid || modifiers.changed_since.is_none() {
+                    Some("VANISHED is valid in UID FETCH with CHANGEDSINCE only")
+                } else {
+                    None
+                }
+            }
+            _ => None,
         }
     }
 
@@ -1009,6 +1083,61 @@ impl Inner {
                 })
             }
         }
+    }
+}
+
+/// What IMAP4rev2 makes of a response an application wrote for either revision.
+enum Rev2<'a> {
+    Same,
+    Drop,
+    Changed(Response<'a>),
+}
+
+/// RFC 9051 has no `\Recent` flag, no `RECENT` response and no `UNSEEN` response code
+/// (Appendix E, items 6 and 7): once a client enabled IMAP4rev2 they are left out of what
+/// the application sends.
+fn rev2_response<'a>(response: &Response<'a>) -> Rev2<'a> {
+    let no_recent = |flags: &[Flag<'a>]| -> Vec<Flag<'a>> {
+        flags
+            .iter()
+            .filter(|f| **f != Flag::Recent)
+            .cloned()
+            .collect()
+    };
+    match response {
+        Response::Data(Data::Recent(_))
+        | Response::Status(Status {
+            tag: None,
+            code: Some(ResponseCode::Unseen(_)),
+            ..
+        }) => Rev2::Drop,
+        Response::Data(Data::Flags(flags)) if flags.contains(&Flag::Recent) => {
+            Rev2::Changed(Response::Data(Data::Flags(no_recent(flags))))
+        }
+        Response::Status(
+            status @ Status {
+                code: Some(ResponseCode::PermanentFlags(flags)),
+                ..
+            },
+        ) if flags.contains(&Flag::Recent) => Rev2::Changed(Response::Status(Status {
+            code: Some(ResponseCode::PermanentFlags(no_recent(flags))),
+            ..status.clone()
+        })),
+        Response::Data(Data::Fetch { seq, items })
+            if items
+                .iter()
+                .any(|i| matches!(i, FetchItem::Flags(f) if f.contains(&Flag::Recent))) =>
+        {
+            let items = items
+                .iter()
+                .map(|i| match i {
+                    FetchItem::Flags(f) => FetchItem::Flags(no_recent(f)),
+                    other => other.clone(),
+                })
+                .collect();
+            Rev2::Changed(Response::Data(Data::Fetch { seq: *seq, items }))
+        }
+        _ => Rev2::Same,
     }
 }
 

@@ -5,7 +5,13 @@ use std::time::Instant;
 
 use imap_proto::{
     session::{ServerConfig, server::Server, view::Update},
-    types::{capability::Capability, flag::Flag},
+    types::{
+        capability::Capability,
+        core::Text,
+        flag::Flag,
+        response::{Data, Response, Status, StatusKind},
+        response_code::ResponseCode,
+    },
 };
 
 use crate::session::app::App;
@@ -122,9 +128,10 @@ fn select_fetch_and_logout() {
 fn failed_select_deselects() {
     let mut s = Session::plain();
     s.login_select();
+    // The old mailbox is closed whether or not the new one opens (RFC 9051 §6.3.2).
     assert!(
         s.feed(b"a3 SELECT Nope\r\n")
-            .starts_with("a3 NO [NONEXISTENT]")
+            .starts_with("* OK [CLOSED] Previous mailbox closed\r\na3 NO [NONEXISTENT]")
     );
     assert!(s.server.view().is_none());
     assert_eq!(
@@ -423,4 +430,119 @@ fn selecting_another_mailbox_replaces_the_selection_without_deselected() {
     s.feed(b"a4 CLOSE\r\n");
     assert!(s.app.events.iter().any(|e| e == "Deselected"));
     assert!(s.server.view().is_none());
+}
+
+#[test]
+fn selecting_another_mailbox_says_closed_first() {
+    let mut s = Session::plain();
+    s.login_select();
+    let out = s.feed(b"a3 EXAMINE INBOX\r\n");
+    assert!(
+        out.starts_with("* OK [CLOSED] Previous mailbox closed\r\n* FLAGS"),
+        "{out}"
+    );
+    // Nothing was selected before a failed SELECT's successor: no CLOSED.
+    s.feed(b"a4 SELECT Nowhere\r\n");
+    let out = s.feed(b"a5 SELECT INBOX\r\n");
+    assert!(!out.contains("CLOSED"), "{out}");
+    // A server offering neither CONDSTORE, QRESYNC nor IMAP4rev2 does not send it.
+    let mut config = ServerConfig::default();
+    config.plaintext_auth_requires_tls = false;
+    config.capabilities = vec![Capability::Imap4Rev1];
+    let (mut s, _) = Session::new(config);
+    s.login_select();
+    assert!(!s.feed(b"a3 SELECT INBOX\r\n").contains("CLOSED"));
+}
+
+#[test]
+fn qresync_commands_need_enable_qresync() {
+    let mut s = Session::plain();
+    s.login_select();
+    assert_eq!(
+        s.feed(b"a3 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))\r\n"),
+        "a3 BAD QRESYNC is not enabled\r\n"
+    );
+    assert_eq!(
+        s.feed(b"a4 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n"),
+        "a4 BAD VANISHED needs ENABLE QRESYNC\r\n"
+    );
+    s.feed(b"a5 UNSELECT\r\n");
+    assert!(s.feed(b"a5 ENABLE QRESYNC\r\n").contains("a5 OK"));
+    let out = s.feed(b"a6 SELECT INBOX (QRESYNC (67890007 20050715194045000))\r\n");
+    assert!(out.contains("a6 OK"), "{out}");
+    assert_eq!(
+        s.feed(b"a7 FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n"),
+        "a7 BAD VANISHED is valid in UID FETCH with CHANGEDSINCE only\r\n"
+    );
+    assert!(
+        s.feed(b"a8 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n")
+            .contains("a8 OK")
+    );
+    let last = s.app.events.last().unwrap();
+    assert!(last.contains("vanished: true"), "{last}");
+}
+
+#[test]
+fn imap4rev2_drops_recent_and_answers_search_with_esearch() {
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    assert_eq!(
+        s.feed(b"a2 ENABLE IMAP4rev2\r\n"),
+        "* ENABLED IMAP4rev2\r\na2 OK ENABLE completed\r\n"
+    );
+    s.feed(b"a3 SELECT INBOX\r\n");
+    // What an application written for IMAP4rev1 sends loses \Recent, RECENT and UNSEEN.
+    s.feed(b"a4 NOOP\r\n");
+    s.server.send_data(Data::Recent(2));
+    s.server
+        .send_data(Data::Flags(vec![Flag::Seen, Flag::Recent]));
+    s.server.send(&Response::Status(Status::untagged(
+        StatusKind::Ok,
+        Some(ResponseCode::Unseen(1)),
+        Text::new("First unseen").unwrap(),
+    )));
+    s.server
+        .push_update(Update::Flags {
+            uid: 10,
+            flags: vec![Flag::Recent, Flag::Flagged],
+            modseq: None,
+        })
+        .unwrap();
+    assert_eq!(
+        s.feed(b"a5 NOOP\r\n"),
+        "* FLAGS (\\Seen)\r\n* 1 FETCH (UID 10 FLAGS (\\Flagged))\r\na5 OK NOOP completed\r\n"
+    );
+    // SEARCH without RETURN reaches the application as RETURN () (ESEARCH ALL).
+    s.feed(b"a6 SEARCH UNSEEN\r\n");
+    let last = s.app.events.last().unwrap();
+    assert!(last.contains("return_opts: Some([])"), "{last}");
+    // Without IMAP4rev2 nothing changes.
+    let mut s = Session::plain();
+    s.login_select();
+    s.server.send_data(Data::Recent(2));
+    s.feed(b"a6 SEARCH UNSEEN\r\n");
+    assert!(s.app.events.last().unwrap().contains("return_opts: None"));
+    assert!(s.out().is_empty());
+    s.server.send_data(Data::Recent(2));
+    assert_eq!(s.out(), "* 2 RECENT\r\n");
+}
+
+#[test]
+fn append_utf8_needs_enable_utf8_accept() {
+    let mut config = ServerConfig::default();
+    config.plaintext_auth_requires_tls = false;
+    config.capabilities.push(Capability::Utf8Accept);
+    let (mut s, _) = Session::new(config);
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    assert_eq!(
+        s.feed(b"a2 APPEND INBOX UTF8 (~{5+}\r\nhello)\r\n"),
+        "a2 BAD UTF8 needs ENABLE UTF8=ACCEPT\r\n"
+    );
+    assert!(s.app.appended.is_empty());
+    s.feed(b"a3 ENABLE UTF8=ACCEPT\r\n");
+    assert!(
+        s.feed(b"a4 APPEND INBOX UTF8 (~{5+}\r\nhello)\r\n")
+            .contains("a4 OK")
+    );
+    assert_eq!(s.app.appended, [b"hello".to_vec()]);
 }
