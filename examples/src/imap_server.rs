@@ -8,11 +8,13 @@
 //!   APPEND, NAMESPACE, QUOTA.
 //! - `messages`: FETCH, STORE, COPY, MOVE, EXPUNGE, CLOSE.
 //! - `search`: SEARCH and ESEARCH.
+//! - `qresync`: QRESYNC's SELECT parameter and `UID FETCH (CHANGEDSINCE n VANISHED)`.
 //! - `section`: the octets of `BODY[...]` sections; `convert`: store values as IMAP types.
 
 mod convert;
 mod mailboxes;
 mod messages;
+mod qresync;
 mod search;
 mod section;
 
@@ -76,6 +78,7 @@ impl ImapService {
         config.greeting = format!("{hostname} IMAP server ready");
         config.capabilities = vec![
             Capability::Imap4Rev1,
+            Capability::Imap4Rev2,
             Capability::LiteralPlus,
             Capability::Idle,
             Capability::Namespace,
@@ -90,9 +93,15 @@ impl ImapService {
             Capability::SpecialUse,
             Capability::CreateSpecialUse,
             Capability::CondStore,
+            Capability::QResync,
             Capability::ESearch,
             Capability::SearchRes,
             Capability::Quota,
+            Capability::StatusSize,
+            // The number is set per connection from the limits then in force.
+            Capability::AppendLimit(None),
+            Capability::Binary,
+            Capability::Utf8Accept,
         ];
         Self {
             config,
@@ -122,6 +131,13 @@ impl ImapService {
     }
 }
 
+/// The largest message APPEND takes (RFC 7889): the framer refuses a larger literal or
+/// command (`NO [TOOBIG]`).
+fn append_limit(config: &ServerConfig) -> u64 {
+    let frame = &config.limits.frame;
+    frame.max_literal.min(frame.max_message)
+}
+
 /// Runs one connection (already TLS on an implicit-TLS port).
 pub async fn handle_connection(
     stream: Stream,
@@ -133,6 +149,12 @@ pub async fn handle_connection(
     config.implicit_tls = stream.is_tls();
     config.starttls = service.tls.is_some() && !stream.is_tls();
     config.plaintext_auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
+    let limit = append_limit(&config);
+    for c in &mut config.capabilities {
+        if let Capability::AppendLimit(n) = c {
+            *n = Some(limit);
+        }
+    }
     let mut conn = Conn {
         service,
         peer,
@@ -201,7 +223,7 @@ enum Ev {
     Login(Attempt),
     Refuse,
     Idle,
-    Enabled(bool),
+    Enabled,
     Deselected,
     StartTls,
     Nothing,
@@ -301,7 +323,7 @@ impl Conn<'_> {
                 // Only PLAIN is offered, and the session runs it.
                 Some(Event::AuthExchange { .. }) => Ev::Refuse,
                 Some(Event::Idle) => Ev::Idle,
-                Some(Event::Enabled(caps)) => Ev::Enabled(caps.contains(&Capability::CondStore)),
+                Some(Event::Enabled(_)) => Ev::Enabled,
                 Some(Event::Deselected) => Ev::Deselected,
                 Some(Event::StartTls) => Ev::StartTls,
                 // IDLE's end, LOGOUT: answered by the session.
@@ -337,7 +359,8 @@ impl Conn<'_> {
                     .reject(None, "Unsupported mechanism")
                     .map_err(api)?,
                 Ev::Idle => self.server.accept().map_err(api)?,
-                Ev::Enabled(condstore) => self.condstore |= condstore,
+                // ENABLE QRESYNC turns CONDSTORE on too (RFC 7162 §3.2.3).
+                Ev::Enabled => self.condstore |= self.server.is_enabled(&Capability::CondStore),
                 // A SELECT of another mailbox reports the old one closed after the SELECT
                 // itself (possibly completed already): only a session that is no longer in
                 // the Selected state has nothing selected.
@@ -500,6 +523,16 @@ impl Conn<'_> {
         self.session
             .clone()
             .ok_or_else(|| io::Error::other("command before login"))
+    }
+
+    /// Whether the client enabled IMAP4rev2 (RFC 9051 rules from then on).
+    fn rev2(&self) -> bool {
+        self.server.is_enabled(&Capability::Imap4Rev2)
+    }
+
+    /// The APPENDLIMIT this server advertises.
+    fn append_limit(&self) -> u64 {
+        append_limit(&self.service.config)
     }
 
     fn namespace(&mut self) -> io::Result<()> {

@@ -445,3 +445,228 @@ fn mbsync_syncs_both_ways() {
     assert!(inbox.iter().any(|n| n.ends_with(":2,FS")), "{inbox:?}");
     assert!(inbox.iter().any(|n| n.ends_with(":2,R")), "{inbox:?}");
 }
+
+/// A number after `key` in a response line (`* OK [HIGHESTMODSEQ 7]`, `MODSEQ (7)`).
+fn number_after(lines: &[String], key: &str) -> u64 {
+    lines
+        .iter()
+        .find_map(|l| {
+            let rest = &l[l.find(key)? + key.len()..];
+            let digits: String = rest
+                .trim_start_matches([' ', '('])
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no {key} in {lines:?}"))
+}
+
+/// QRESYNC (RFC 7162) over a socket: expunges told as VANISHED once enabled, SELECT with
+/// the QRESYNC parameter telling what changed since a modseq (restricted to the known
+/// UIDs, ignored for another UIDVALIDITY), UID FETCH (CHANGEDSINCE n VANISHED), and the
+/// CLOSED code when one mailbox replaces another.
+#[test]
+fn qresync_resynchronises_a_returning_client() {
+    let server = start("qresync");
+    for i in 1..=4 {
+        server.deliver(
+            &["alice@example.org"],
+            format!("Subject: q{i}\r\n\r\nbody {i}\r\n").as_bytes(),
+        );
+    }
+    let mut a = Raw::connect(server.imap);
+    a.command("a1", "LOGIN alice secret");
+    // Not enabled yet: the parameter is refused.
+    a.send("a2 SELECT INBOX (QRESYNC (1 1))");
+    assert!(a.line().starts_with("a2 BAD"));
+    assert_eq!(a.command("a3", "ENABLE QRESYNC")[0], "* ENABLED QRESYNC");
+    let selected = a.command("a4", "SELECT INBOX");
+    let uidvalidity = number_after(&selected, "[UIDVALIDITY");
+    let mark = number_after(&selected, "[HIGHESTMODSEQ");
+
+    // Another session (no QRESYNC) flags 2 and expunges 3.
+    let mut b = Raw::connect(server.imap);
+    b.command("b1", "LOGIN alice secret");
+    b.command("b2", "SELECT INBOX");
+    b.command("b3", "STORE 2 +FLAGS (\\Flagged)");
+    b.command("b4", "STORE 3 +FLAGS.SILENT (\\Deleted)");
+    let expunged = b.command("b5", "EXPUNGE");
+    assert_eq!(expunged[0], "* 3 EXPUNGE", "{expunged:?}");
+    b.command("b6", "LOGOUT");
+
+    // The QRESYNC session hears of the expunge as VANISHED, never EXPUNGE.
+    let noop = a.command("a5", "NOOP");
+    assert!(noop.contains(&"* VANISHED 3".to_owned()), "{noop:?}");
+    assert!(!noop.iter().any(|l| l.contains("EXPUNGE")), "{noop:?}");
+    // (This session claimed \Recent at SELECT.)
+    assert!(
+        noop.iter()
+            .any(|l| l.starts_with("* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent) MODSEQ (")),
+        "{noop:?}"
+    );
+
+    // A returning client: what vanished, and the flags of what changed, nothing else.
+    let mut c = Raw::connect(server.imap);
+    c.command("c1", "LOGIN alice secret");
+    c.command("c2", "ENABLE QRESYNC");
+    let resync = c.command(
+        "c3",
+        &format!("SELECT INBOX (QRESYNC ({uidvalidity} {mark} 1:4))"),
+    );
+    assert!(
+        resync.contains(&"* VANISHED (EARLIER) 3".to_owned()),
+        "{resync:?}"
+    );
+    let fetches: Vec<&String> = resync.iter().filter(|l| l.contains(" FETCH ")).collect();
+    assert_eq!(fetches.len(), 1, "{resync:?}");
+    assert!(
+        fetches[0].starts_with("* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ ("),
+        "{resync:?}"
+    );
+    let vanished_at = resync.iter().position(|l| l.contains("VANISHED")).unwrap();
+    let fetch_at = resync.iter().position(|l| l.contains(" FETCH ")).unwrap();
+    assert!(vanished_at < fetch_at, "{resync:?}");
+    assert!(resync.last().unwrap().contains("[READ-WRITE]"));
+
+    // Known UIDs limit VANISHED; the old mailbox is reported CLOSED first.
+    let resync = c.command(
+        "c4",
+        &format!("EXAMINE INBOX (QRESYNC ({uidvalidity} {mark} 1:2,4))"),
+    );
+    assert!(resync[0].starts_with("* OK [CLOSED]"), "{resync:?}");
+    assert!(!resync.iter().any(|l| l.contains("VANISHED")), "{resync:?}");
+    assert_eq!(
+        resync.iter().filter(|l| l.contains(" FETCH ")).count(),
+        1,
+        "{resync:?}"
+    );
+
+    // Another UIDVALIDITY: the client must resync fully; the parameter is ignored.
+    let full = c.command(
+        "c5",
+        &format!("SELECT INBOX (QRESYNC ({} {mark}))", uidvalidity + 1),
+    );
+    assert!(
+        !full
+            .iter()
+            .any(|l| l.contains("VANISHED") || l.contains(" FETCH ")),
+        "{full:?}"
+    );
+
+    // UID FETCH with CHANGEDSINCE and VANISHED.
+    let changed = c.command(
+        "c6",
+        &format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {mark} VANISHED)"),
+    );
+    assert_eq!(changed[0], "* VANISHED (EARLIER) 3", "{changed:?}");
+    assert!(
+        changed[1].starts_with("* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ ("),
+        "{changed:?}"
+    );
+    assert_eq!(changed.len(), 3, "{changed:?}");
+    c.send("c7 FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)");
+    assert!(c.line().starts_with("c7 BAD"));
+
+    // Its own expunge is VANISHED too.
+    c.command("c8", "UID STORE 4 +FLAGS.SILENT (\\Deleted)");
+    let own = c.command("c9", "EXPUNGE");
+    assert_eq!(own[0], "* VANISHED 4", "{own:?}");
+    c.command("c10", "CREATE Trash");
+    let own = c.command("c10", "UID MOVE 1 Trash");
+    assert!(own.contains(&"* VANISHED 1".to_owned()), "{own:?}");
+    c.command("c11", "LOGOUT");
+    a.command("a6", "LOGOUT");
+}
+
+/// IMAP4rev2 (RFC 9051) beside IMAP4rev1: both advertised, and after ENABLE IMAP4rev2 no
+/// \Recent or RECENT, SELECT's LIST, SEARCH answered with ESEARCH, STATUS DELETED and SIZE,
+/// FETCH BINARY and BINARY.SIZE, APPEND of a literal8; SASL-IR and APPENDLIMIT.
+#[test]
+fn imap4rev2_after_enable() {
+    let server = start("imap4rev2");
+    let first = b"Subject: r1\r\n\r\nbody 1\r\n";
+    server.deliver(&["alice@example.org"], first);
+    let mut c = Raw::connect(server.imap);
+    let caps = c.command("a1", "CAPABILITY");
+    for cap in [
+        " IMAP4rev1 ",
+        " IMAP4rev2 ",
+        " QRESYNC ",
+        " SASL-IR",
+        " STATUS=SIZE ",
+        " BINARY ",
+        " UTF8=ACCEPT ",
+        " APPENDLIMIT=",
+    ] {
+        assert!(caps[0].contains(cap), "{cap} missing: {caps:?}");
+    }
+    // SASL-IR: AUTHENTICATE PLAIN with the initial response on the command line.
+    c.command("a2", "AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==");
+    assert_eq!(
+        c.command("a3", "ENABLE IMAP4rev2")[0],
+        "* ENABLED IMAP4rev2"
+    );
+    let selected = c.command("a4", "SELECT INBOX");
+    assert!(
+        selected.contains(&"* LIST (\\HasNoChildren) \".\" INBOX".to_owned()),
+        "{selected:?}"
+    );
+    assert!(
+        !selected
+            .iter()
+            .any(|l| l.contains("RECENT") || l.contains("[UNSEEN") || l.contains("\\Recent")),
+        "{selected:?}"
+    );
+    let flags = c.command("a5", "FETCH 1 (FLAGS)");
+    assert_eq!(flags[0], "* 1 FETCH (FLAGS ())", "{flags:?}");
+
+    let append = b"Subject: r2\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nraw \x00 octet\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAGhp\r\nIQ==\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nau lait\r\n--b--\r\n";
+    // A literal8 (its NUL is allowed there), then the CRLF ending the command.
+    c.send(&format!("a6 APPEND INBOX ~{{{}+}}", append.len()));
+    c.send(std::str::from_utf8(append).unwrap());
+    let appended = c.until("a6 ");
+    assert!(
+        appended.last().unwrap().starts_with("a6 OK [APPENDUID "),
+        "{appended:?}"
+    );
+    let found = c.command("a7", "SEARCH ALL");
+    assert_eq!(found[0], "* ESEARCH (TAG \"a7\") ALL 1:2", "{found:?}");
+    let found = c.command("a8", "UID SEARCH SUBJECT r2");
+    assert_eq!(found[0], "* ESEARCH (TAG \"a8\") UID ALL 2", "{found:?}");
+    let binary = c.command(
+        "a9",
+        "FETCH 2 (BINARY.PEEK[2] BINARY.SIZE[2] BINARY.SIZE[3])",
+    );
+    assert_eq!(binary[0], "* 2 FETCH (BINARY[2] ~{4}", "{binary:?}");
+    assert_eq!(
+        binary[1], "\0hi! BINARY.SIZE[2] 4 BINARY.SIZE[3] 13)",
+        "{binary:?}"
+    );
+    let text = c.command("a10", "FETCH 2 (BINARY.PEEK[3])");
+    // IMAP4rev2 allows UTF-8 in a quoted string.
+    assert_eq!(
+        text[0], "* 2 FETCH (BINARY[3] \"café au lait\")",
+        "{text:?}"
+    );
+    let status = c.command("a11", "STATUS INBOX (MESSAGES DELETED SIZE APPENDLIMIT)");
+    let size = first.len() + append.len();
+    assert!(
+        status[0].starts_with(&format!(
+            "* STATUS INBOX (MESSAGES 2 DELETED 0 SIZE {size} APPENDLIMIT "
+        )),
+        "{status:?}"
+    );
+    c.command("a12", "LOGOUT");
+
+    // The messages were \Recent all along: an IMAP4rev1 session still sees it.
+    let mut old = Raw::connect(server.imap);
+    old.command("b1", "LOGIN alice secret");
+    let selected = old.command("b2", "SELECT INBOX");
+    assert!(selected.contains(&"* 2 RECENT".to_owned()), "{selected:?}");
+    let found = old.command("b3", "SEARCH ALL");
+    assert_eq!(found[0], "* SEARCH 1 2", "{found:?}");
+    let flags = old.command("b4", "FETCH 1 (FLAGS)");
+    assert_eq!(flags[0], "* 1 FETCH (FLAGS (\\Recent))", "{flags:?}");
+    old.command("b5", "LOGOUT");
+}

@@ -112,6 +112,17 @@ pub(crate) fn istring(s: impl Into<Vec<u8>>) -> Option<IString<'static>> {
     IString::from_bytes(bytes).ok()
 }
 
+/// Decoded BINARY octets: a `literal8` when they hold NUL (RFC 3516 §4.2), otherwise a
+/// string.
+pub(crate) fn binary_string(data: Vec<u8>) -> Option<IString<'static>> {
+    use imap_proto::{codec::frame::LiteralMode, types::core::Literal};
+    if data.contains(&0) {
+        Some(IString::Literal(Literal::binary(data, LiteralMode::Sync)))
+    } else {
+        IString::from_bytes(data).ok()
+    }
+}
+
 fn nstring(s: Option<&str>) -> NString<'static> {
     s.and_then(|s| istring(s.as_bytes()))
 }

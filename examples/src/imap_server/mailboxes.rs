@@ -35,7 +35,11 @@ pub(super) fn canonical(name: &str, delimiter: char) -> String {
 }
 
 /// The STATUS items asked for; `None` for an attribute this server does not report.
-fn status_items(s: &mail_store::Status, attrs: &[StatusAttr]) -> Option<Vec<StatusItem<'static>>> {
+fn status_items(
+    s: &mail_store::Status,
+    attrs: &[StatusAttr],
+    append_limit: Option<u64>,
+) -> Option<Vec<StatusItem<'static>>> {
     attrs
         .iter()
         .map(|a| {
@@ -48,7 +52,7 @@ fn status_items(s: &mail_store::Status, attrs: &[StatusAttr]) -> Option<Vec<Stat
                 StatusAttr::Size => StatusItem::Size(s.size),
                 StatusAttr::Recent => StatusItem::Recent(s.recent),
                 StatusAttr::HighestModSeq => StatusItem::HighestModSeq(s.highest_modseq.get()),
-                StatusAttr::AppendLimit => StatusItem::AppendLimit(None),
+                StatusAttr::AppendLimit => StatusItem::AppendLimit(append_limit),
                 StatusAttr::MailboxId | StatusAttr::DeletedStorage => return None,
             })
         })
@@ -70,12 +74,15 @@ impl Conn<'_> {
     ) -> io::Result<()> {
         // Whatever happens, the mailbox selected before is closed (RFC 9051 §6.3.2).
         self.selected = None;
-        if params.iter().any(|p| matches!(p, SelectParam::QResync(_))) {
-            return self.bad("QRESYNC is not supported");
-        }
-        if params.contains(&SelectParam::CondStore) {
+        // The session refused QRESYNC unless enabled, which turned CONDSTORE on.
+        let qresync = params.iter().find_map(|p| match p {
+            SelectParam::QResync(q) => Some(q.clone()),
+            SelectParam::CondStore => None,
+        });
+        if params.contains(&SelectParam::CondStore) || qresync.is_some() {
             self.condstore = true;
         }
+        let rev2 = self.rev2();
         let session = self.session()?;
         let store = &self.service.store;
         let name = canonical(mailbox.name(), self.delimiter());
@@ -97,7 +104,8 @@ impl Conn<'_> {
             Err(e) => return self.fail(&e),
         };
         // IMAP4rev1 \Recent: SELECT claims it; EXAMINE must not (RFC 3501 §6.3.2).
-        let (recent, recent_count) = if read_only {
+        // IMAP4rev2 has no \Recent, and leaves it to IMAP4rev1 sessions.
+        let (recent, recent_count) = if read_only || rev2 {
             (Vec::new(), status.recent)
         } else {
             match store.take_recent(&session, &name).await {
@@ -111,6 +119,23 @@ impl Conn<'_> {
             }
         };
         let uids: Vec<u32> = messages.iter().map(|m| m.uid.get()).collect();
+        // QRESYNC with the mailbox's UIDVALIDITY; with another one the client resynchronises
+        // fully and the parameter is ignored (RFC 7162 §3.2.5).
+        let qresync = qresync.filter(|q| q.uid_validity == status.uidvalidity.get());
+        let vanished = match &qresync {
+            Some(q) => match self.expunged_since(&name, q.modseq).await {
+                Ok(gone) => {
+                    let known = |u: u32| {
+                        q.known_uids
+                            .as_ref()
+                            .is_none_or(|k| k.contains(u, u32::MAX))
+                    };
+                    super::qresync::earlier(&gone, known, &uids)
+                }
+                Err(e) => return self.fail(&e),
+            },
+            None => Vec::new(),
+        };
         self.server.select(uids.clone()).map_err(super::api)?;
         let flags = convert::mailbox_flags(&status.keywords);
         self.server.send_data(Data::Flags(flags.clone()));
@@ -143,12 +168,25 @@ impl Conn<'_> {
             ResponseCode::HighestModSeq(status.highest_modseq.get()),
             "Highest",
         );
+        if rev2 {
+            // IMAP4rev2 SELECT answers with the mailbox's LIST (RFC 9051 §6.3.2).
+            if let Some(data) = self
+                .mailbox_info(&name)
+                .await
+                .and_then(|info| self.list_data(&info, true, false, false))
+            {
+                self.server.send_data(Data::List(data));
+            }
+        }
         self.selected = Some(Selected {
-            name,
+            name: name.clone(),
             read_only,
             sub,
             recent,
         });
+        if let Some(q) = qresync {
+            self.qresync_select(&q, vanished, &messages);
+        }
         if read_only {
             self.ok(Some(ResponseCode::ReadOnly), "EXAMINE completed")
         } else {
@@ -240,6 +278,18 @@ impl Conn<'_> {
         }
     }
 
+    /// What LIST says of one mailbox.
+    async fn mailbox_info(&self, name: &str) -> Option<MailboxInfo> {
+        let session = self.session().ok()?;
+        let infos = self
+            .service
+            .store
+            .list(&session, name, ListScope::All)
+            .await
+            .ok()?;
+        infos.into_iter().find(|i| i.name == name)
+    }
+
     fn list_data(
         &self,
         info: &MailboxInfo,
@@ -290,7 +340,9 @@ impl Conn<'_> {
     ) -> io::Result<()> {
         let session = self.session()?;
         let d = self.delimiter();
-        let extended = !selection.is_empty() || return_opts.is_some() || patterns.len() > 1;
+        // IMAP4rev2's LIST is the extended one (RFC 9051 §6.3.9).
+        let extended =
+            !selection.is_empty() || return_opts.is_some() || patterns.len() > 1 || self.rev2();
         let ret = return_opts.unwrap_or_default();
         let by_subscription = selection.contains(&ListSelectOpt::Subscribed);
         let by_special_use = selection.contains(&ListSelectOpt::SpecialUse);
@@ -299,6 +351,7 @@ impl Conn<'_> {
             return self.bad("RECURSIVEMATCH needs another selection option");
         }
         let show_subscribed = by_subscription || ret.contains(&ListReturnOpt::Subscribed);
+        let append_limit = Some(self.append_limit());
         let status_attrs = ret.iter().find_map(|r| match r {
             ListReturnOpt::Status(a) => Some(a.clone()),
             _ => None,
@@ -360,8 +413,10 @@ impl Conn<'_> {
             if let Some(attrs) = &status_attrs
                 && info.exists
                 && let Ok(s) = store.status(&session, &info.name).await
-                && let (Some(items), Ok(mailbox)) =
-                    (status_items(&s, attrs), Mailbox::new(info.name))
+                && let (Some(items), Ok(mailbox)) = (
+                    status_items(&s, attrs, append_limit),
+                    Mailbox::new(info.name),
+                )
             {
                 self.server.send_data(Data::Status { mailbox, items });
             }
@@ -415,7 +470,7 @@ impl Conn<'_> {
             Ok(s) => s,
             Err(e) => return self.fail(&e),
         };
-        let Some(items) = status_items(&s, attrs) else {
+        let Some(items) = status_items(&s, attrs, Some(self.append_limit())) else {
             return self.bad("Unsupported STATUS attribute");
         };
         self.server.send_data(Data::Status {

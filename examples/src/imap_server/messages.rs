@@ -63,6 +63,8 @@ impl Plan {
                     | FetchAttr::Rfc822
                     | FetchAttr::Rfc822Header
                     | FetchAttr::Rfc822Text
+                    | FetchAttr::Binary { .. }
+                    | FetchAttr::BinarySize { .. }
             )
         };
         let header = |a: &FetchAttr<'_>| match a {
@@ -109,12 +111,20 @@ impl Plan {
         section::section_bytes(raw, m.body_structure.as_deref()?, section)
     }
 
+    /// The decoded octets of `BINARY[part]`.
+    fn binary(m: &FetchedMessage, part: &[u32]) -> Result<Option<Vec<u8>>, section::UnknownCte> {
+        match (m.content.as_deref(), m.body_structure.as_deref()) {
+            (Some(raw), Some(top)) => section::binary_bytes(raw, top, part),
+            _ => Ok(None),
+        }
+    }
+
     fn items(
         &self,
         m: &FetchedMessage,
         recent: bool,
         flags_changed: bool,
-    ) -> Vec<FetchItem<'static>> {
+    ) -> Result<Vec<FetchItem<'static>>, section::UnknownCte> {
         let whole = |text: Option<SectionText<'static>>| Section {
             part: Vec::new(),
             text,
@@ -168,6 +178,30 @@ impl Plan {
                 FetchAttr::Rfc822Text => {
                     FetchItem::Rfc822Text(nstring(self.section(m, &whole(Some(SectionText::Text)))))
                 }
+                FetchAttr::Binary { part, partial, .. } => {
+                    let (data, origin) = match Self::binary(m, part)? {
+                        Some(d) => {
+                            let (d, origin) = section::partial(d, *partial);
+                            (Some(d), origin)
+                        }
+                        None => (
+                            None,
+                            partial.map(|p| u32::try_from(p.offset).unwrap_or(u32::MAX)),
+                        ),
+                    };
+                    FetchItem::Binary {
+                        part: part.clone(),
+                        origin,
+                        data: data.and_then(convert::binary_string),
+                    }
+                }
+                FetchAttr::BinarySize { part } => match Self::binary(m, part)? {
+                    Some(d) => FetchItem::BinarySize {
+                        part: part.clone(),
+                        size: u32::try_from(d.len()).unwrap_or(u32::MAX),
+                    },
+                    None => continue,
+                },
                 // Refused before the store was asked.
                 _ => continue,
             };
@@ -177,7 +211,7 @@ impl Plan {
             // \Seen was just set: the client learns it with the data (RFC 9051 §6.4.5).
             items.push(FetchItem::Flags(convert::imap_flags(&m.flags, recent)));
         }
-        items
+        Ok(items)
     }
 }
 
@@ -227,24 +261,17 @@ impl Conn<'_> {
         if self.bad_sequence(set, uid) {
             return self.bad("Invalid message sequence number");
         }
-        if modifiers.vanished {
-            return self.bad("VANISHED needs QRESYNC, which is not offered");
-        }
         let attrs = items.attrs();
         if let Some(a) = attrs.iter().find(|a| {
             matches!(
                 a,
-                FetchAttr::Binary { .. }
-                    | FetchAttr::BinarySize { .. }
-                    | FetchAttr::EmailId
+                FetchAttr::EmailId
                     | FetchAttr::ThreadId
                     | FetchAttr::SaveDate
                     | FetchAttr::Preview { .. }
             )
         }) {
             let what = match a {
-                FetchAttr::Binary { .. } => "BINARY",
-                FetchAttr::BinarySize { .. } => "BINARY.SIZE",
                 FetchAttr::Preview { .. } => "PREVIEW",
                 other => other.simple_name().unwrap_or("This item"),
             };
@@ -258,6 +285,13 @@ impl Conn<'_> {
             return self.no(None, "No mailbox selected");
         };
         let session = self.session()?;
+        // The session let VANISHED through only in UID FETCH with CHANGEDSINCE, under
+        // QRESYNC.
+        if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since)
+            && let Err(e) = self.vanished_since(&name, set, since).await
+        {
+            return self.fail(&e);
+        }
         let pairs = self.resolve(set, uid);
         let batch = if plan.query.content.is_some() {
             CONTENT_BATCH
@@ -312,7 +346,12 @@ impl Conn<'_> {
                 let Some(seq) = seq_of(chunk, u) else {
                     continue;
                 };
-                let items = plan.items(&m, self.is_recent(u), seen_now.contains(&u));
+                let Ok(items) = plan.items(&m, self.is_recent(u), seen_now.contains(&u)) else {
+                    return self.no(
+                        Some(ResponseCode::UnknownCte),
+                        "Cannot decode the part's Content-Transfer-Encoding",
+                    );
+                };
                 if !items.is_empty() {
                     self.server.send_data(Data::Fetch { seq, items });
                 }

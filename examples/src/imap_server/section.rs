@@ -116,6 +116,101 @@ pub(crate) fn section_bytes(
     }
 }
 
+/// A Content-Transfer-Encoding this server cannot undo (`NO [UNKNOWN-CTE]`, RFC 3516 §4.3).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct UnknownCte;
+
+/// The octets `BINARY[part]` names: the part's body with its Content-Transfer-Encoding
+/// undone (RFC 3516 §4.2, RFC 9051 §6.4.5). `BINARY[]` is the whole message as stored (its
+/// top-level body is not decoded apart from its header). `Ok(None)` for a part that does
+/// not exist.
+pub(crate) fn binary_bytes(
+    raw: &[u8],
+    top: &BodyStructure,
+    parts: &[u32],
+) -> Result<Option<Vec<u8>>, UnknownCte> {
+    if parts.is_empty() {
+        return Ok(Some(raw.to_vec()));
+    }
+    let Some(node) = part(top, parts) else {
+        return Ok(None);
+    };
+    let body = slice(raw, node.body_offset, node.body_offset + node.size);
+    match node.encoding.to_ascii_lowercase().as_str() {
+        "" | "7bit" | "8bit" | "binary" => Ok(Some(body.to_vec())),
+        "base64" => Ok(Some(decode_base64(body))),
+        "quoted-printable" => Ok(Some(decode_quoted_printable(body))),
+        _ => Err(UnknownCte),
+    }
+}
+
+/// Base64 as mail carries it (RFC 2045 §6.8): characters outside the alphabet (line breaks)
+/// are skipped, decoding stops at the first `=`, and a dangling sextet is dropped.
+fn decode_base64(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() / 4 * 3);
+    let mut acc: u32 = 0;
+    let mut bits = 0u8;
+    for &c in data {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => continue,
+        };
+        acc = ((acc << 6) | u32::from(v)) & 0xffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xff) as u8);
+        }
+    }
+    out
+}
+
+/// Quoted-printable (RFC 2045 §6.7): `=XX` is an octet, `=` at a line's end joins it to the
+/// next, whitespace at a line's end is dropped; a malformed `=` is kept as it is.
+fn decode_quoted_printable(data: &[u8]) -> Vec<u8> {
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(data.len());
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        let (content, eol): (&[u8], &[u8]) = if let Some(c) = line.strip_suffix(b"\r\n") {
+            (c, b"\r\n")
+        } else if let Some(c) = line.strip_suffix(b"\n") {
+            (c, b"\n")
+        } else {
+            (line, b"")
+        };
+        let content = content.trim_ascii_end();
+        let (content, soft) = match content.strip_suffix(b"=") {
+            Some(c) => (c, true),
+            None => (content, false),
+        };
+        let mut i = 0;
+        while i < content.len() {
+            let c = content[i];
+            if c == b'='
+                && let (Some(h), Some(l)) = (
+                    content.get(i + 1).and_then(|&b| hex(b)),
+                    content.get(i + 2).and_then(|&b| hex(b)),
+                )
+            {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+            out.push(c);
+            i += 1;
+        }
+        if !soft {
+            out.extend_from_slice(eol);
+        }
+    }
+    out
+}
+
 /// Cuts a partial range (`<offset.length>`); the origin to report with it.
 pub(crate) fn partial(data: Vec<u8>, p: Option<Partial>) -> (Vec<u8>, Option<u32>) {
     match p {
@@ -202,6 +297,23 @@ mod tests {
             get(sec(&[], Some(not))).unwrap(),
             "From: a@example.org\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn binary_sections_are_decoded() {
+        let raw = b"Subject: b\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\nAGhp\r\nIQ==\r\n--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nx=3D1  \r\nend\r\n--b\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin\r\n--b--\r\n";
+        let info = MimeInfo::parse(raw);
+        let top = &info.body;
+        assert_eq!(binary_bytes(raw, top, &[1]).unwrap().unwrap(), b"\0hi!");
+        assert_eq!(
+            binary_bytes(raw, top, &[2]).unwrap().unwrap(),
+            "café x=1\r\nend".as_bytes()
+        );
+        assert_eq!(binary_bytes(raw, top, &[3]), Err(UnknownCte));
+        assert_eq!(binary_bytes(raw, top, &[4]), Ok(None));
+        assert_eq!(binary_bytes(raw, top, &[]).unwrap().unwrap(), raw);
+        assert_eq!(decode_base64(b"aGVsbG8=\r\n"), b"hello");
+        assert_eq!(decode_quoted_printable(b"a=ZZb=4"), b"a=ZZb=4");
     }
 
     #[test]
