@@ -128,11 +128,13 @@ impl<'a> Capability<'a> {
         if let Some((_, c)) = SIMPLE.iter().find(|(n, _)| *n == atom) {
             return Ok(c.clone());
         }
-        if let Some(m) = atom.strip_prefix("AUTH=") {
-            return Atom::new(m).map(Self::Auth);
+        // `AUTH=` and `THREAD=` with nothing after them are still atoms (`capability = ("AUTH="
+        // auth-type) / atom`): kept as unknown capabilities.
+        if let Some(Ok(m)) = atom.strip_prefix("AUTH=").map(Atom::new) {
+            return Ok(Self::Auth(m));
         }
-        if let Some(a) = atom.strip_prefix("THREAD=") {
-            return Atom::new(a).map(Self::Thread);
+        if let Some(Ok(a)) = atom.strip_prefix("THREAD=").map(Atom::new) {
+            return Ok(Self::Thread(a));
         }
         if let Some(digits) = atom.strip_prefix("APPENDLIMIT=") {
             // Only the canonical spelling (no leading zeros) is lifted, so it re-encodes as is.

@@ -55,6 +55,17 @@ fn capability_and_enabled() {
         ])),
         true,
     );
+    // `AUTH=` alone is an atom, not an AUTH capability without a mechanism (found by
+    // imap_differential: imap-codec sends it).
+    check(
+        b"* CAPABILITY AUTH= THREAD= AUTH=X\r\n",
+        &data(Data::Capability(vec![
+            Capability::Other(atom("AUTH=")),
+            Capability::Other(atom("THREAD=")),
+            Capability::Auth(atom("X")),
+        ])),
+        true,
+    );
     check(b"* ENABLED\r\n", &data(Data::Enabled(vec![])), true);
     check(b"* CAPABILITY\r\n", &data(Data::Capability(vec![])), true);
 }
