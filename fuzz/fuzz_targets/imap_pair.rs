@@ -12,7 +12,7 @@
 #![no_main]
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     sync::OnceLock,
     time::{Duration, Instant},
 };
@@ -31,7 +31,7 @@ use imap_proto::{
     },
 };
 use libfuzzer_sys::fuzz_target;
-use mail_proto_fuzz::{Rng, SessionInput, chunk_len};
+use mail_proto_fuzz::{Rng, SessionInput, Wire};
 
 const COMMANDS: &[&[u8]] = &[
     b"x CAPABILITY\r\n",
@@ -94,17 +94,9 @@ fuzz_target!(|input: SessionInput| {
     }
     let mut client = Client::new(cc, now);
 
-    let mut to_server: VecDeque<u8> = VecDeque::new();
-    let mut to_client: VecDeque<u8> = VecDeque::new();
-    let mut buf = Vec::new();
-    server.poll_transmit(&mut buf);
-    to_client.extend(buf.drain(..));
-
-    let mut chunk_i = 0;
-    let mut next_chunk = || {
-        chunk_i += 1;
-        chunk_len(input.chunks[chunk_i % 8])
-    };
+    let mut to_server = Wire::new(input.chunks, "C", trace);
+    let mut to_client = Wire::new(input.chunks, "S", trace);
+    to_client.fill(|b| server.poll_transmit(b));
     // The status the server's application gave each tag.
     let mut decided: HashMap<String, StatusKind> = HashMap::new();
     let mut in_flight = 0usize;
@@ -118,15 +110,7 @@ fuzz_target!(|input: SessionInput| {
         now += Duration::from_millis(10);
         let mut progressed = false;
 
-        if !to_server.is_empty() {
-            let n = next_chunk().min(to_server.len());
-            let piece: Vec<u8> = to_server.drain(..n).collect();
-            if trace {
-                eprintln!("C: {:?}", String::from_utf8_lossy(&piece));
-            }
-            server.handle_input(now, &piece);
-            progressed = true;
-        }
+        progressed |= to_server.deliver(|piece| server.handle_input(now, piece));
         while let Some(event) = server.poll_event() {
             progressed = true;
             if trace {
@@ -184,19 +168,9 @@ fuzz_target!(|input: SessionInput| {
                 _ => {}
             }
         }
-        buf.clear();
-        server.poll_transmit(&mut buf);
-        to_client.extend(buf.drain(..));
+        to_client.fill(|b| server.poll_transmit(b));
 
-        if !to_client.is_empty() {
-            let n = next_chunk().min(to_client.len());
-            let piece: Vec<u8> = to_client.drain(..n).collect();
-            if trace {
-                eprintln!("S: {:?}", String::from_utf8_lossy(&piece));
-            }
-            client.handle_input(now, &piece);
-            progressed = true;
-        }
+        progressed |= to_client.deliver(|piece| client.handle_input(now, piece));
         while let Some(event) = client.poll_event() {
             progressed = true;
             if trace {
@@ -253,9 +227,7 @@ fuzz_target!(|input: SessionInput| {
             }
             in_flight += 1;
         }
-        buf.clear();
-        client.poll_transmit(&mut buf);
-        to_server.extend(buf.drain(..));
+        to_server.fill(|b| client.poll_transmit(b));
 
         if progressed {
             idle_rounds = 0;

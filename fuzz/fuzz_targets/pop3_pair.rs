@@ -19,7 +19,7 @@ use std::{
 };
 
 use libfuzzer_sys::fuzz_target;
-use mail_proto_fuzz::{Rng, SessionInput, chunk_len, normalize_lines};
+use mail_proto_fuzz::{Rng, SessionInput, Wire, normalize_lines};
 use pop3_proto::{
     Credentials, MessageNumber, Uid,
     session::{
@@ -57,17 +57,9 @@ fuzz_target!(|input: SessionInput| {
     // The maildrop's messages: the fuzz input, cut at 0xFF octets.
     let contents: Vec<&[u8]> = input.data.split(|&b| b == 0xFF).take(5).collect();
 
-    let mut to_server: VecDeque<u8> = VecDeque::new();
-    let mut to_client: VecDeque<u8> = VecDeque::new();
-    let mut buf = Vec::new();
-    server.poll_transmit(&mut buf);
-    to_client.extend(buf.drain(..));
-
-    let mut chunk_i = 0;
-    let mut next_chunk = || {
-        chunk_i += 1;
-        chunk_len(input.chunks[chunk_i % 8])
-    };
+    let mut to_server = Wire::new(input.chunks, "C", trace);
+    let mut to_client = Wire::new(input.chunks, "S", trace);
+    to_client.fill(|b| server.poll_transmit(b));
     // What the server sent for each retrieval, in order, and what the client received.
     let mut served: VecDeque<(Vec<u8>, bool)> = VecDeque::new();
     let mut receiving: Option<Vec<u8>> = None;
@@ -80,15 +72,7 @@ fuzz_target!(|input: SessionInput| {
         now += Duration::from_millis(10);
         let mut progressed = false;
 
-        if !to_server.is_empty() {
-            let n = next_chunk().min(to_server.len());
-            let piece: Vec<u8> = to_server.drain(..n).collect();
-            if trace {
-                eprintln!("C: {:?}", String::from_utf8_lossy(&piece));
-            }
-            server.handle_input(now, &piece);
-            progressed = true;
-        }
+        progressed |= to_server.deliver(|piece| server.handle_input(now, piece));
         loop {
             let (login, retrieve) = match server.poll_event() {
                 None => break,
@@ -159,19 +143,9 @@ fuzz_target!(|input: SessionInput| {
                 served.push_back((normalize_lines(content), top.is_some()));
             }
         }
-        buf.clear();
-        server.poll_transmit(&mut buf);
-        to_client.extend(buf.drain(..));
+        to_client.fill(|b| server.poll_transmit(b));
 
-        if !to_client.is_empty() {
-            let n = next_chunk().min(to_client.len());
-            let piece: Vec<u8> = to_client.drain(..n).collect();
-            if trace {
-                eprintln!("S: {:?}", String::from_utf8_lossy(&piece));
-            }
-            client.handle_input(now, &piece);
-            progressed = true;
-        }
+        progressed |= to_client.deliver(|piece| client.handle_input(now, piece));
         let mut ready = false;
         let mut done = false;
         loop {
@@ -263,9 +237,7 @@ fuzz_target!(|input: SessionInput| {
                 }
             }
         }
-        buf.clear();
-        client.poll_transmit(&mut buf);
-        to_server.extend(buf.drain(..));
+        to_server.fill(|b| client.poll_transmit(b));
 
         if done {
             return;

@@ -20,7 +20,7 @@ use std::{
 };
 
 use libfuzzer_sys::fuzz_target;
-use mail_proto_fuzz::{Rng, SessionInput, chunk_len, normalize_lines};
+use mail_proto_fuzz::{Rng, SessionInput, Wire, normalize_lines};
 use smtp_proto::{
     DomainPart, ForwardPath, MailParams, Mailbox, Mechanism, RcptParams, Reply, ReplyCode,
     ReversePath, Secret,
@@ -88,17 +88,9 @@ fuzz_target!(|input: SessionInput| {
     let mut receiving: Option<Vec<u8>> = None;
     let mut accepted_rcpts = 0usize;
 
-    let mut to_server: VecDeque<u8> = VecDeque::new();
-    let mut to_client: VecDeque<u8> = VecDeque::new();
-    let mut buf = Vec::new();
-    server.poll_transmit(&mut buf);
-    to_client.extend(buf.drain(..));
-
-    let mut chunk_i = 0;
-    let mut next_chunk = || {
-        chunk_i += 1;
-        chunk_len(input.chunks[chunk_i % 8])
-    };
+    let mut to_server = Wire::new(input.chunks, "C", trace);
+    let mut to_client = Wire::new(input.chunks, "S", trace);
+    to_client.fill(|b| server.poll_transmit(b));
     let mut done = false;
     let mut idle_rounds = 0;
     for _round in 0..10_000 {
@@ -106,15 +98,7 @@ fuzz_target!(|input: SessionInput| {
         let mut progressed = false;
 
         // Client -> server.
-        if !to_server.is_empty() {
-            let n = next_chunk().min(to_server.len());
-            let piece: Vec<u8> = to_server.drain(..n).collect();
-            if trace {
-                eprintln!("C: {:?}", String::from_utf8_lossy(&piece));
-            }
-            server.handle_input(now, &piece);
-            progressed = true;
-        }
+        progressed |= to_server.deliver(|piece| server.handle_input(now, piece));
         // Server application.
         while let Some(event) = server.poll_event() {
             progressed = true;
@@ -183,20 +167,10 @@ fuzz_target!(|input: SessionInput| {
                 _ => {}
             }
         }
-        buf.clear();
-        server.poll_transmit(&mut buf);
-        to_client.extend(buf.drain(..));
+        to_client.fill(|b| server.poll_transmit(b));
 
         // Server -> client.
-        if !to_client.is_empty() {
-            let n = next_chunk().min(to_client.len());
-            let piece: Vec<u8> = to_client.drain(..n).collect();
-            if trace {
-                eprintln!("S: {:?}", String::from_utf8_lossy(&piece));
-            }
-            client.handle_input(now, &piece);
-            progressed = true;
-        }
+        progressed |= to_client.deliver(|piece| client.handle_input(now, piece));
         // Client application.
         while let Some(event) = client.poll_event() {
             progressed = true;
@@ -312,9 +286,7 @@ fuzz_target!(|input: SessionInput| {
                 _ => {}
             }
         }
-        buf.clear();
-        client.poll_transmit(&mut buf);
-        to_server.extend(buf.drain(..));
+        to_server.fill(|b| client.poll_transmit(b));
 
         if done {
             return;

@@ -160,3 +160,57 @@ pub fn after_lf(data: &[u8]) -> Option<&[u8]> {
         .position(|&b| b == b'\n')
         .map(|i| &data[i + 1..])
 }
+
+/// One direction of a simulated connection between a client and a server session: what one
+/// side transmits, delivered to the other in chunks whose sizes cycle through the input's.
+pub struct Wire {
+    bytes: std::collections::VecDeque<u8>,
+    scratch: Vec<u8>,
+    sizes: [u8; 8],
+    next: usize,
+    /// Printed before each chunk when tracing (`C` or `S`).
+    label: &'static str,
+    trace: bool,
+}
+
+impl Wire {
+    /// An empty wire whose chunks follow `sizes` (see [`chunk_len`]).
+    pub fn new(sizes: [u8; 8], label: &'static str, trace: bool) -> Self {
+        Self {
+            bytes: std::collections::VecDeque::new(),
+            scratch: Vec::new(),
+            sizes,
+            next: 0,
+            label,
+            trace,
+        }
+    }
+
+    /// Puts on the wire what `transmit` (a session's `poll_transmit`) writes.
+    pub fn fill(&mut self, transmit: impl FnOnce(&mut Vec<u8>)) {
+        self.scratch.clear();
+        transmit(&mut self.scratch);
+        self.bytes.extend(self.scratch.drain(..));
+    }
+
+    /// Hands the next chunk to `receive` (the other side's `handle_input`); `false` when the
+    /// wire is empty.
+    pub fn deliver(&mut self, receive: impl FnOnce(&[u8])) -> bool {
+        if self.bytes.is_empty() {
+            return false;
+        }
+        self.next += 1;
+        let n = chunk_len(self.sizes[self.next % 8]).min(self.bytes.len());
+        let piece: Vec<u8> = self.bytes.drain(..n).collect();
+        if self.trace {
+            eprintln!("{}: {:?}", self.label, String::from_utf8_lossy(&piece));
+        }
+        receive(&piece);
+        true
+    }
+
+    /// Nothing is in transit.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
