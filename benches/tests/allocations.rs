@@ -1,65 +1,19 @@
 //! Heap allocations per parsed command, over the whole corpus: ours must make none for SMTP
 //! and POP3 commands (the values borrow from the input). The other crates' counts are printed
 //! for the report (`cargo test -p benches --test allocations -- --nocapture`).
-//!
-//! This file needs `unsafe impl GlobalAlloc` for its counting allocator; the workspace lint
-//! is `deny` so a test target can opt out explicitly, as this one does.
-#![allow(unsafe_code, missing_docs, clippy::cast_precision_loss)]
+//! The workspace's `alloc-counter` counts (per thread).
+#![allow(missing_docs, clippy::cast_precision_loss)]
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    cell::Cell,
-    hint::black_box,
-};
+use std::hint::black_box;
 
 use benches::{corpus, lines, smtp_command_lines};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counter is a const-initialized `Cell<usize>` without a destructor, so counting never
-// allocates or re-enters the allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded as is.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: forwarded as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
 /// Allocations `f` makes on this thread.
 fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
+    alloc_counter::allocations_during(f).1
 }
 
 fn report(what: &str, commands: usize, ours: usize, theirs: (&str, usize)) {

@@ -1,72 +1,18 @@
 //! Decoding typical command lines performs no heap allocation: the values borrow from the
-//! input. A counting global allocator (per thread, so parallel tests do not disturb the
-//! count) measures it.
-//!
-//! This file needs `unsafe impl GlobalAlloc`. The library keeps `#![forbid(unsafe_code)]` in
-//! `lib.rs`; the workspace lint is `deny` so that a test target can opt out explicitly, as
-//! this one does.
-#![allow(unsafe_code)]
+//! input. The workspace's counting allocator (`alloc-counter`, per thread, so parallel tests
+//! do not disturb the count) measures it.
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    cell::Cell,
-    hint::black_box,
-};
+use std::hint::black_box;
 
 use smtp_proto::{
     Command,
     codec::{self, BareLineEndings, DataReceiver, DotStuffer, SaslLine},
 };
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    // `try_with`: the thread-local may be gone while a thread shuts down.
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract is `System`'s; the counter is a const-initialized `Cell<usize>` with
-// no destructor, so touching it never allocates or re-enters the allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded as is.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: forwarded as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
-/// Runs `f` and returns its result with the number of allocations it made on this thread.
-fn allocations_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let out = f();
-    let after = ALLOCATIONS.with(Cell::get);
-    (out, after - before)
-}
+use alloc_counter::allocations_during;
 
 /// The counter works: without this, a zero below would prove nothing.
 #[test]
