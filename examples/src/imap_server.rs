@@ -668,24 +668,29 @@ impl Conn<'_> {
     }
 }
 
+impl crate::listener::Service for ImapService {
+    fn gate(&self) -> &Arc<Gate> {
+        &self.gate
+    }
+
+    fn busy_reply(&self) -> Vec<u8> {
+        ImapService::busy_reply(self)
+    }
+
+    fn handle(
+        stream: Stream,
+        peer: SocketAddr,
+        service: Arc<Self>,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        handle_connection(stream, peer, service)
+    }
+}
+
 /// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
 /// serves it in the background, returning the bound address. [`crate::server::start`]
 /// starts every listener; this is for one with a service of its own.
 pub async fn spawn(addr: SocketAddr, service: Arc<ImapService>) -> io::Result<SocketAddr> {
-    let listener = crate::listener::bind("imap", addr).await?;
-    let local = listener.local_addr()?;
-    let gate = Arc::clone(&service.gate);
-    let listen = crate::listener::Listen {
-        listener,
-        name: "imap",
-        implicit_tls: None,
-        busy: service.busy_reply(),
-        service,
-    };
-    tokio::spawn(async move {
-        if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
-            tracing::error!("imap listener: {e}");
-        }
-    });
-    Ok(local)
+    crate::listener::spawn("imap", addr, None, service)
+        .await
+        .map(|(local, _)| local)
 }

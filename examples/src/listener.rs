@@ -163,37 +163,53 @@ impl Gate {
     }
 }
 
-/// One listener: its address, and TLS from the first byte or not.
-pub struct Listen<S> {
-    /// The bound socket.
-    pub listener: TcpListener,
-    /// `"smtp"`, `"imaps"`, ...: for log lines.
-    pub name: &'static str,
-    /// Implicit TLS: the handshake runs before the session starts.
-    pub implicit_tls: Option<TlsAcceptor>,
-    /// The protocol's shared settings.
-    pub service: Arc<S>,
+/// A protocol's settings shared by its connections, which the accept loop serves.
+pub trait Service: Send + Sync + Sized + 'static {
+    /// The connection limits and the shutdown signal.
+    fn gate(&self) -> &Arc<Gate>;
+
     /// What an over-the-limit client is told before the connection closes (one encoded
     /// response, built with the protocol crate's encoder).
-    pub busy: Vec<u8>,
+    fn busy_reply(&self) -> Vec<u8>;
+
+    /// Runs one admitted connection (already TLS on an implicit-TLS port).
+    fn handle(
+        stream: Stream,
+        peer: SocketAddr,
+        service: Arc<Self>,
+    ) -> impl Future<Output = io::Result<()>> + Send;
 }
 
-/// Accepts connections until shutdown (or the listener fails), running `handle` on each
-/// admitted one as its own task.
-pub async fn serve<S, F, Fut>(listen: Listen<S>, gate: Arc<Gate>, handle: F) -> io::Result<()>
-where
-    S: Send + Sync + 'static,
-    F: Fn(Stream, SocketAddr, Arc<S>) -> Fut + Send + Sync + Copy + 'static,
-    Fut: Future<Output = io::Result<()>> + Send + 'static,
-{
-    let Listen {
-        listener,
-        name,
-        implicit_tls,
-        service,
-        busy,
-    } = listen;
-    let busy: Arc<[u8]> = busy.into();
+/// Binds `addr` and serves `service` on it in the background (under the limits and
+/// shutdown of its gate), with TLS from the first byte if `implicit_tls` is set. Returns the
+/// bound address and the accept loop's task, which ends at shutdown.
+pub async fn spawn<S: Service>(
+    name: &'static str,
+    addr: SocketAddr,
+    implicit_tls: Option<TlsAcceptor>,
+    service: Arc<S>,
+) -> io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = bind(name, addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(listener = name, address = %local, "listening");
+    let task = tokio::spawn(async move {
+        if let Err(e) = serve(listener, name, implicit_tls, service).await {
+            tracing::error!(listener = name, "stopped: {e}");
+        }
+    });
+    Ok((local, task))
+}
+
+/// Accepts connections until shutdown (or the listener fails), running each admitted one as
+/// its own task.
+async fn serve<S: Service>(
+    listener: TcpListener,
+    name: &'static str,
+    implicit_tls: Option<TlsAcceptor>,
+    service: Arc<S>,
+) -> io::Result<()> {
+    let gate = Arc::clone(service.gate());
+    let busy: Arc<[u8]> = service.busy_reply().into();
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -239,7 +255,7 @@ where
                 }
             }
             tracing::debug!(listener = name, %peer, "connected");
-            match handle(stream, peer, service).await {
+            match S::handle(stream, peer, service).await {
                 Ok(()) => tracing::debug!(listener = name, %peer, "closed"),
                 Err(e) => tracing::info!(listener = name, %peer, "closed: {e}"),
             }

@@ -8,10 +8,10 @@ use smtp_proto::session::Protocol;
 
 use crate::{
     auth::{Authenticator, ThrottleConfig},
-    imap_server::{self, ImapService},
-    listener::{self, ConnectionLimits, Gate, Listen},
-    pop3_server::{self, Pop3Service},
-    smtp_server::{self, SmtpService},
+    imap_server::ImapService,
+    listener::{self, ConnectionLimits, Gate, Service},
+    pop3_server::Pop3Service,
+    smtp_server::SmtpService,
     store_glue::{self, Directory, Store},
     tls::{self, CertSource, TlsAcceptor},
 };
@@ -175,52 +175,24 @@ pub async fn start(options: Options) -> io::Result<Running> {
         }
         Arc::new(s)
     };
-    for (name, addr, kind, implicit, slot) in [
-        (
-            "smtp",
-            options.smtp,
-            SmtpKind::Relay,
-            false,
-            &mut running.smtp,
-        ),
-        (
-            "smtps",
-            options.smtps,
-            SmtpKind::Relay,
-            true,
-            &mut running.smtps,
-        ),
-        (
+    let tls = || Some(acceptor.clone());
+    running.smtp = running
+        .listen("smtp", options.smtp, None, smtp_service(SmtpKind::Relay))
+        .await?;
+    running.smtps = running
+        .listen("smtps", options.smtps, tls(), smtp_service(SmtpKind::Relay))
+        .await?;
+    running.submission = running
+        .listen(
             "submission",
             options.submission,
-            SmtpKind::Submission,
-            false,
-            &mut running.submission,
-        ),
-        (
-            "lmtp",
-            options.lmtp,
-            SmtpKind::Lmtp,
-            false,
-            &mut running.lmtp,
-        ),
-    ] {
-        let Some(addr) = addr else { continue };
-        let service = smtp_service(kind);
-        let busy = service.busy_reply();
-        let (local, task) = spawn(
-            name,
-            addr,
-            implicit.then(|| acceptor.clone()),
-            service,
-            busy,
-            &gate,
-            smtp_server::handle_connection,
+            None,
+            smtp_service(SmtpKind::Submission),
         )
         .await?;
-        *slot = Some(local);
-        running.tasks.push(task);
-    }
+    running.lmtp = running
+        .listen("lmtp", options.lmtp, None, smtp_service(SmtpKind::Lmtp))
+        .await?;
 
     let imap_service = {
         let mut s = ImapService::new(
@@ -235,25 +207,12 @@ pub async fn start(options: Options) -> io::Result<Running> {
         s.config.limits = options.imap_limits.clone();
         Arc::new(s)
     };
-    for (name, addr, implicit, slot) in [
-        ("imap", options.imap, false, &mut running.imap),
-        ("imaps", options.imaps, true, &mut running.imaps),
-    ] {
-        let Some(addr) = addr else { continue };
-        let busy = imap_service.busy_reply();
-        let (local, task) = spawn(
-            name,
-            addr,
-            implicit.then(|| acceptor.clone()),
-            Arc::clone(&imap_service),
-            busy,
-            &gate,
-            imap_server::handle_connection,
-        )
+    running.imap = running
+        .listen("imap", options.imap, None, Arc::clone(&imap_service))
         .await?;
-        *slot = Some(local);
-        running.tasks.push(task);
-    }
+    running.imaps = running
+        .listen("imaps", options.imaps, tls(), imap_service)
+        .await?;
 
     let pop3_service = {
         let mut s = Pop3Service::new(
@@ -269,25 +228,12 @@ pub async fn start(options: Options) -> io::Result<Running> {
         s.config.limits = options.pop3_limits.clone();
         Arc::new(s)
     };
-    for (name, addr, implicit, slot) in [
-        ("pop3", options.pop3, false, &mut running.pop3),
-        ("pop3s", options.pop3s, true, &mut running.pop3s),
-    ] {
-        let Some(addr) = addr else { continue };
-        let busy = pop3_service.busy_reply();
-        let (local, task) = spawn(
-            name,
-            addr,
-            implicit.then(|| acceptor.clone()),
-            Arc::clone(&pop3_service),
-            busy,
-            &gate,
-            pop3_server::handle_connection,
-        )
+    running.pop3 = running
+        .listen("pop3", options.pop3, None, Arc::clone(&pop3_service))
         .await?;
-        *slot = Some(local);
-        running.tasks.push(task);
-    }
+    running.pop3s = running
+        .listen("pop3s", options.pop3s, tls(), pop3_service)
+        .await?;
     Ok(running)
 }
 
@@ -302,36 +248,18 @@ enum SmtpKind {
     Lmtp,
 }
 
-/// Binds one listener and serves it in the background.
-async fn spawn<S, F, Fut>(
-    name: &'static str,
-    addr: SocketAddr,
-    implicit_tls: Option<TlsAcceptor>,
-    service: Arc<S>,
-    busy: Vec<u8>,
-    gate: &Arc<Gate>,
-    handle: F,
-) -> io::Result<(SocketAddr, tokio::task::JoinHandle<()>)>
-where
-    S: Send + Sync + 'static,
-    F: Fn(crate::tls::Stream, SocketAddr, Arc<S>) -> Fut + Send + Sync + Copy + 'static,
-    Fut: std::future::Future<Output = io::Result<()>> + Send + 'static,
-{
-    let listener = listener::bind(name, addr).await?;
-    let local = listener.local_addr()?;
-    tracing::info!(listener = name, address = %local, "listening");
-    let listen = Listen {
-        listener,
-        name,
-        implicit_tls,
-        service,
-        busy,
-    };
-    let gate = Arc::clone(gate);
-    let task = tokio::spawn(async move {
-        if let Err(e) = listener::serve(listen, gate, handle).await {
-            tracing::error!(listener = name, "stopped: {e}");
-        }
-    });
-    Ok((local, task))
+impl Running {
+    /// Binds and serves one listener if `addr` is set; returns where it is bound.
+    async fn listen<S: Service>(
+        &mut self,
+        name: &'static str,
+        addr: Option<SocketAddr>,
+        implicit_tls: Option<TlsAcceptor>,
+        service: Arc<S>,
+    ) -> io::Result<Option<SocketAddr>> {
+        let Some(addr) = addr else { return Ok(None) };
+        let (local, task) = listener::spawn(name, addr, implicit_tls, service).await?;
+        self.tasks.push(task);
+        Ok(Some(local))
+    }
 }

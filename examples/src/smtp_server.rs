@@ -386,24 +386,29 @@ fn reject(server: &mut Server, reply: Reply<'_>) -> io::Result<()> {
     server.reject(reply).map_err(io::Error::other)
 }
 
+impl crate::listener::Service for SmtpService {
+    fn gate(&self) -> &Arc<Gate> {
+        &self.gate
+    }
+
+    fn busy_reply(&self) -> Vec<u8> {
+        SmtpService::busy_reply(self)
+    }
+
+    fn handle(
+        stream: Stream,
+        peer: SocketAddr,
+        service: Arc<Self>,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        handle_connection(stream, peer, service)
+    }
+}
+
 /// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
 /// serves it in the background, returning the bound address. [`crate::server::start`]
 /// starts every listener; this is for one with a service of its own.
 pub async fn spawn(addr: SocketAddr, service: Arc<SmtpService>) -> io::Result<SocketAddr> {
-    let listener = crate::listener::bind("smtp", addr).await?;
-    let local = listener.local_addr()?;
-    let gate = Arc::clone(&service.gate);
-    let listen = crate::listener::Listen {
-        listener,
-        name: "smtp",
-        implicit_tls: None,
-        busy: service.busy_reply(),
-        service,
-    };
-    tokio::spawn(async move {
-        if let Err(e) = crate::listener::serve(listen, gate, handle_connection).await {
-            tracing::error!("smtp listener: {e}");
-        }
-    });
-    Ok(local)
+    crate::listener::spawn("smtp", addr, None, service)
+        .await
+        .map(|(local, _)| local)
 }
