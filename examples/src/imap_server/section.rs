@@ -121,27 +121,51 @@ pub(crate) fn section_bytes(
 pub(crate) struct UnknownCte;
 
 /// The octets `BINARY[part]` names: the part's body with its Content-Transfer-Encoding
-/// undone (RFC 3516 §4.2, RFC 9051 §6.4.5). `BINARY[]` is the whole message as stored (its
-/// top-level body is not decoded apart from its header). `Ok(None)` for a part that does
-/// not exist.
+/// undone (RFC 3516 §4.2, RFC 9051 §6.4.5). `BINARY[]` is the whole message; when its own
+/// body is encoded, it is decoded and the header says `Content-Transfer-Encoding: binary`,
+/// as Dovecot answers. `Ok(None)` for a part that does not exist.
 pub(crate) fn binary_bytes(
     raw: &[u8],
     top: &BodyStructure,
     parts: &[u32],
 ) -> Result<Option<Vec<u8>>, UnknownCte> {
-    if parts.is_empty() {
-        return Ok(Some(raw.to_vec()));
-    }
-    let Some(node) = part(top, parts) else {
-        return Ok(None);
+    let node = if parts.is_empty() {
+        top
+    } else {
+        match part(top, parts) {
+            Some(n) => n,
+            None => return Ok(None),
+        }
     };
     let body = slice(raw, node.body_offset, node.body_offset + node.size);
-    match node.encoding.to_ascii_lowercase().as_str() {
-        "" | "7bit" | "8bit" | "binary" => Ok(Some(body.to_vec())),
-        "base64" => Ok(Some(decode_base64(body))),
-        "quoted-printable" => Ok(Some(decode_quoted_printable(body))),
-        _ => Err(UnknownCte),
+    let decoded = match node.encoding.to_ascii_lowercase().as_str() {
+        "" | "7bit" | "8bit" | "binary" if parts.is_empty() => return Ok(Some(raw.to_vec())),
+        "" | "7bit" | "8bit" | "binary" => body.to_vec(),
+        "base64" => decode_base64(body),
+        "quoted-printable" => decode_quoted_printable(body),
+        _ => return Err(UnknownCte),
+    };
+    if !parts.is_empty() {
+        return Ok(Some(decoded));
     }
+    let header = slice(raw, 0, top.body_offset);
+    let mut out = Vec::with_capacity(header.len() + decoded.len());
+    let mut skipping = false;
+    for line in header.split_inclusive(|&b| b == b'\n') {
+        let continued = matches!(line.first(), Some(b' ' | b'\t'));
+        if !continued {
+            skipping =
+                line.len() > 26 && line[..26].eq_ignore_ascii_case(b"Content-Transfer-Encoding:");
+            if skipping {
+                out.extend_from_slice(b"Content-Transfer-Encoding: binary\r\n");
+            }
+        }
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(&decoded);
+    Ok(Some(out))
 }
 
 /// Base64 as mail carries it (RFC 2045 §6.8): characters outside the alphabet (line breaks)
@@ -313,6 +337,14 @@ mod tests {
         assert_eq!(binary_bytes(raw, top, &[4]), Ok(None));
         assert_eq!(binary_bytes(raw, top, &[]).unwrap().unwrap(), raw);
         assert_eq!(decode_base64(b"aGVsbG8=\r\n"), b"hello");
+        // A single part's BINARY[]: decoded, and the header says so (as Dovecot).
+        let single =
+            b"Subject: b64\r\nContent-Transfer-Encoding:\r\n base64\r\nX: y\r\n\r\nY2Fmw6kK\r\n";
+        let info = MimeInfo::parse(single);
+        assert_eq!(
+            binary_bytes(single, &info.body, &[]).unwrap().unwrap(),
+            "Subject: b64\r\nContent-Transfer-Encoding: binary\r\nX: y\r\n\r\ncafé\n".as_bytes()
+        );
         assert_eq!(decode_quoted_printable(b"a=ZZb=4"), b"a=ZZb=4");
     }
 
