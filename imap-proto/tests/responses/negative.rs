@@ -100,7 +100,6 @@ const BAD: &[&[u8]] = &[
     b"* ID\r\n",
     b"* METADATA INBOX ()\r\n",
     b"* METADATA INBOX\r\n",
-    b"* CAPABILITY IMAP4rev1 AUTH=\r\n",
     b"* CAPABILITY  IMAP4rev1\r\n",
 ];
 
