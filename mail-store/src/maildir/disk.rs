@@ -529,7 +529,17 @@ impl Backend for Disk {
         Self::ensure_dirs(&dir)?;
         self.lock_account(a)?;
         self.save_meta(a, meta)?;
-        self.create_mailbox(a, "INBOX", inbox)
+        self.create_mailbox(a, "INBOX", inbox)?;
+        if self.durable() {
+            // create_mailbox syncs Maildir/ itself; the entries naming it (`<account>/Maildir`
+            // and `<root>/<account>`) need their directories synced too, or a power loss can
+            // drop the new account with the mail acknowledged into it.
+            if let Some(account) = dir.parent() {
+                sync_dir(account)?;
+            }
+            sync_dir(&self.root)?;
+        }
+        Ok(())
     }
 
     fn save_meta(&self, a: &AccountName, meta: &AccountMeta) -> Result<()> {
