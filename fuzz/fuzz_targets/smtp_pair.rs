@@ -226,10 +226,11 @@ fuzz_target!(|input: SessionInput| {
                 client::Event::Sent { replies } => {
                     let content = sent_contents.pop_front().expect("content");
                     if verdicts.is_empty() {
-                        // LMTP: a refused `BDAT ... LAST` is answered once per recipient, so
-                        // the client sees a refusal for each of them.
+                        // A `BDAT ... LAST` whose data the server refused: that refusal is
+                        // the verdict (in LMTP once per recipient).
                         assert!(
-                            lmtp && replies.iter().all(|(_, r)| !r.code().is_positive()),
+                            replies.iter().all(|(_, r)| !r.code().is_positive())
+                                && (lmtp || replies.len() == 1),
                             "Sent without a message the server took: {replies:?}"
                         );
                         continue;

@@ -111,12 +111,26 @@ fn envelope() -> Envelope {
 /// Runs our LMTP client against our LMTP server (BDAT), the server's application answering
 /// the data with `data` and the message with `finals`; returns the client's events.
 fn pair(accept_data: bool, finals: &[bool]) -> Vec<CEvent> {
+    pair_with(Protocol::Lmtp, true, accept_data, finals)
+}
+
+/// [`pair`] for either protocol, with BDAT (`chunking`) or DATA.
+fn pair_with(
+    protocol: Protocol,
+    chunking: bool,
+    accept_data: bool,
+    finals: &[bool],
+) -> Vec<CEvent> {
     let now = Instant::now();
-    let mut server = lmtp_server();
+    let mut server_config = ServerConfig::new("lmtp.example.org");
+    server_config.protocol = protocol;
+    server_config.extensions.chunking = chunking;
+    let mut server = Server::new(server_config, now);
+    server.poll_transmit(&mut Vec::new());
     let mut config = ClientConfig::new(DomainPart::try_from("c.example").unwrap());
-    config.protocol = Protocol::Lmtp;
+    config.protocol = protocol;
     let mut client = Client::new(config, now);
-    client.handle_input(now, b"220 lmtp.example.org LMTP ready\r\n");
+    client.handle_input(now, b"220 lmtp.example.org ready\r\n");
     let mut events = Vec::new();
     let mut sent = false;
     for _ in 0..100 {
@@ -199,4 +213,38 @@ fn pair_first_recipient_refused_after_bdat_last_is_that_recipient_only() {
     assert_eq!(final_codes(&events), Some(vec![(0, 450), (1, 250)]));
     let events = pair(true, &[true, false]);
     assert_eq!(final_codes(&events), Some(vec![(0, 250), (1, 450)]));
+}
+
+/// In SMTP too, the verdict on a complete message is `Sent`, positive or not, whether the
+/// message went with DATA or BDAT; a refusal before it was complete is `TransactionFailed`.
+#[test]
+fn smtp_verdict_after_data_or_bdat_last_is_sent() {
+    for chunking in [false, true] {
+        let events = pair_with(Protocol::Smtp, chunking, true, &[false]);
+        assert_eq!(
+            final_codes(&events),
+            Some(vec![(0, 450)]),
+            "chunking {chunking}"
+        );
+        let events = pair_with(Protocol::Smtp, chunking, true, &[true]);
+        assert_eq!(
+            final_codes(&events),
+            Some(vec![(0, 250)]),
+            "chunking {chunking}"
+        );
+        let events = pair_with(Protocol::Smtp, chunking, false, &[]);
+        if chunking {
+            // The one chunk is `BDAT n LAST`: its refusal is the verdict.
+            assert_eq!(final_codes(&events), Some(vec![(0, 450)]), "{events:?}");
+        } else {
+            // Refused at DATA: the message never went.
+            assert_eq!(final_codes(&events), None, "{events:?}");
+            assert!(
+                events
+                    .iter()
+                    .any(|e| matches!(e, CEvent::TransactionFailed(_))),
+                "{events:?}"
+            );
+        }
+    }
 }

@@ -171,8 +171,11 @@ pub enum Event {
     /// The server waits for the message: call [`Client::send_data`], then
     /// [`Client::end_data`].
     SendData,
-    /// The transaction is over. In SMTP one reply; in LMTP one per accepted recipient, in
-    /// envelope order (the indices are those of the accepted recipients).
+    /// The whole message was transferred and the server gave its verdict: in SMTP one reply;
+    /// in LMTP one per accepted recipient, in envelope order (the indices are those of the
+    /// accepted recipients). A verdict may be negative (a `5xx` after DATA's dot or BDAT
+    /// LAST): check each reply's code. Refusals before the message was complete (MAIL, every
+    /// RCPT, DATA itself, an earlier BDAT chunk) are [`Event::TransactionFailed`] instead.
     Sent {
         /// The final replies with the recipient index they answer (SMTP: the first
         /// accepted one).
@@ -750,11 +753,11 @@ impl Client {
                 }
             }
             Expect::Bdat { last } => {
-                // In LMTP the reply to `BDAT ... LAST` is the first recipient's final reply,
-                // like the first reply after DATA's dot: a refusal there is that recipient's,
-                // and the others' replies follow.
-                let per_recipient = last && self.config.protocol == Protocol::Lmtp;
-                if !code.is_positive() && !per_recipient {
+                // The reply to `BDAT ... LAST` is the verdict on the whole message, like the
+                // reply after DATA's dot (in LMTP the first recipient's): reported in `Sent`,
+                // positive or not. A refused earlier chunk means the message never arrived
+                // whole: the transaction failed.
+                if !code.is_positive() && !last {
                     // Any later BDAT replies and finals are still to come; collect them as
                     // a failure.
                     if let Some(t) = &mut self.transaction {
