@@ -30,6 +30,12 @@ pub struct Limits {
     pub max_auth_failures: usize,
     /// Server: how long the client may stay silent (RFC 1939 §3: at least 10 minutes).
     pub idle_timeout: Duration,
+    /// Server: the slowest input that keeps a session alive, in octets per second. The idle
+    /// timeout restarts when a command line is complete; octets of a line that is not
+    /// complete yet only earn `1/min_input_rate` seconds each, never more than the timeout,
+    /// so a peer trickling a line that never ends (slowloris) runs out of time. `0`: partial
+    /// input earns nothing.
+    pub min_input_rate: u64,
     /// Client: how long to wait for a response.
     pub response_timeout: Duration,
 }
@@ -45,6 +51,7 @@ impl Default for Limits {
             max_errors: 10,
             max_auth_failures: 3,
             idle_timeout: Duration::from_secs(10 * 60),
+            min_input_rate: 500,
             response_timeout: Duration::from_secs(10 * 60),
         }
     }

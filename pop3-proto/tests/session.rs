@@ -610,6 +610,40 @@ fn timeouts_close_the_session_without_update() {
     assert_eq!(s.server.poll_timeout(), None);
 }
 
+/// Slowloris: octets of a command line that never ends do not restart the idle timeout; each
+/// earns 1/min_input_rate s (2 ms at 500 octets/s). A complete line does restart it.
+#[test]
+fn trickled_line_does_not_restart_the_timeout() {
+    let second = Duration::from_secs(1);
+    let mut s = Script::new(config());
+    let start = s.now;
+    // A complete command at 300 s restarts the timeout.
+    s.now = start + 300 * second;
+    assert!(s.feed(b"CAPA\r\n").starts_with("+OK"));
+    assert_eq!(s.server.poll_timeout(), Some(s.now + 600 * second));
+    let line_start = s.now;
+    // Then one octet every 10 s of a line that never ends.
+    for i in 1..=59u32 {
+        s.now = line_start + i * 10 * second;
+        assert_eq!(s.feed(b"x"), "");
+        s.server.handle_timeout(s.now);
+        assert!(!s.server.is_closed(), "closed early, at octet {i}");
+    }
+    let earned = Duration::from_millis(59 * 2);
+    assert_eq!(
+        s.server.poll_timeout(),
+        Some(line_start + 600 * second + earned)
+    );
+    s.server.handle_timeout(line_start + 600 * second + earned);
+    assert!(
+        s.server.is_closed(),
+        "a peer trickling an endless line stays"
+    );
+    let mut out = Vec::new();
+    s.server.poll_transmit(&mut out);
+    assert_eq!(out, b"-ERR Disconnected for inactivity\r\n");
+}
+
 #[test]
 fn the_clock_pauses_while_the_application_decides() {
     let now = Instant::now();

@@ -30,6 +30,13 @@ pub struct Limits {
     pub command_timeout: Duration,
     /// Server: how long to wait for more message data (RFC 5321 §4.5.3.2.7 applies to both).
     pub data_timeout: Duration,
+    /// Server: the slowest input that keeps a session alive, in octets per second. The
+    /// timeouts restart when a command line, a message or a BDAT chunk is complete; octets
+    /// of one that is not complete yet only earn `1/min_input_rate` seconds each, never more
+    /// than the timeout. A peer trickling a line that never ends or a message byte by byte
+    /// (slowloris) runs out of time. `0`: partial input earns nothing. Postfix's
+    /// `smtpd_min_data_rate` is 500 as well.
+    pub min_input_rate: u64,
 }
 
 impl Default for Limits {
@@ -45,6 +52,7 @@ impl Default for Limits {
             max_reply_lines: 256,
             command_timeout: Duration::from_secs(5 * 60),
             data_timeout: Duration::from_secs(5 * 60),
+            min_input_rate: 500,
         }
     }
 }

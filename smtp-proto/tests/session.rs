@@ -762,6 +762,71 @@ fn timeouts_close_the_session() {
     assert!(out.starts_with(b"421 4.4.2"));
 }
 
+/// Slowloris: octets of a command line that never ends, or of message data, do not restart
+/// the timeouts; they earn 1/min_input_rate s each (2 ms at 500 octets/s). Only a complete
+/// command line or message does.
+#[test]
+fn trickled_input_does_not_restart_the_timeouts() {
+    let second = Duration::from_secs(1);
+    let mut config = ServerConfig::new("mx");
+    config.limits.command_timeout = 10 * second;
+    config.limits.data_timeout = 10 * second;
+    let mut s = Script::new(config);
+    let start = s.now;
+    // One octet every half second of a line that never ends.
+    for i in 1..=19u32 {
+        s.now = start + i * second / 2;
+        assert_eq!(s.feed(b"x"), "");
+        s.server.handle_timeout(s.now);
+    }
+    let earned = Duration::from_millis(19 * 2);
+    assert_eq!(s.server.poll_timeout(), Some(start + 10 * second + earned));
+    s.now = start + 10 * second + earned;
+    s.server.handle_timeout(s.now);
+    assert!(
+        s.server.is_closed(),
+        "a peer trickling an endless line stays"
+    );
+    let mut out = Vec::new();
+    s.server.poll_transmit(&mut out);
+    assert!(out.starts_with(b"421 4.4.2"));
+
+    // A complete line restarts them; message data trickled as whole lines does not.
+    let mut config = ServerConfig::new("mx");
+    config.limits.data_timeout = 10 * second;
+    let mut s = Script::new(config);
+    let start = s.now;
+    s.now = start + 5 * second;
+    assert_eq!(
+        s.codes(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nDATA\r\n"),
+        [250, 250, 250, 354]
+    );
+    let data_start = s.now;
+    assert_eq!(s.server.poll_timeout(), Some(data_start + 10 * second));
+    for i in 1..=40u32 {
+        s.now = data_start + i * second / 2;
+        s.feed(b"a\r\n");
+        s.server.handle_timeout(s.now);
+        if s.server.is_closed() {
+            break;
+        }
+    }
+    assert!(s.server.is_closed(), "a peer trickling message lines stays");
+    // Data at a decent rate keeps the session: a 1000-octet line a second.
+    let mut s = Script::new(ServerConfig::new("mx"));
+    let start = s.now;
+    s.codes(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nDATA\r\n");
+    let mut line = vec![b'a'; 998];
+    line.extend_from_slice(b"\r\n");
+    for i in 1..=1000u32 {
+        s.now = start + i * second;
+        s.feed(&line);
+        s.server.handle_timeout(s.now);
+    }
+    assert!(!s.server.is_closed());
+    assert_eq!(s.codes(b".\r\n"), [250]);
+}
+
 #[test]
 fn unsupported_parameters_get_555() {
     let mut config = ServerConfig::new("mx");

@@ -19,6 +19,12 @@ pub struct Limits {
     pub unauthenticated_timeout: Duration,
     /// Silence allowed after login: at least 30 minutes (RFC 9051 §5.4).
     pub autologout_timeout: Duration,
+    /// The slowest input that keeps a session alive, in octets per second. The timeouts
+    /// restart when a command (its literals included) or a continuation line is complete;
+    /// octets of one that is not complete yet only earn `1/min_input_rate` seconds each,
+    /// never more than the timeout, so a peer trickling a line or literal that never ends
+    /// (slowloris) runs out of time. `0`: partial input earns nothing.
+    pub min_input_rate: u64,
 }
 
 impl Default for Limits {
@@ -28,6 +34,7 @@ impl Default for Limits {
             max_bad_commands: 20,
             unauthenticated_timeout: Duration::from_secs(5 * 60),
             autologout_timeout: Duration::from_secs(30 * 60),
+            min_input_rate: 500,
         }
     }
 }

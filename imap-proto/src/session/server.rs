@@ -149,6 +149,8 @@ enum Mode {
         tag: Tag<'static>,
         mechanism: Option<Atom<'static>>,
     },
+    /// Discarding the rest of a line longer than the limit, already answered with BAD.
+    SkipLine,
     AwaitTls,
     Closed,
 }
@@ -200,7 +202,12 @@ struct Inner {
     pos: usize,
     bad_commands: usize,
     transmit: EncodeBuf,
+    /// Where the timeouts count from: the end of the last complete command or continuation
+    /// line, moved forward by the time partial input earns (see
+    /// [`Limits::min_input_rate`](super::config::Limits::min_input_rate)).
     last_activity: Instant,
+    /// When input last arrived.
+    last_input: Instant,
 }
 
 impl Server {
@@ -233,6 +240,7 @@ impl Server {
             bad_commands: 0,
             transmit: EncodeBuf::new(),
             last_activity: now,
+            last_input: now,
         };
         let caps = state.capabilities();
         let text = state.config.greeting.clone();
@@ -251,7 +259,7 @@ impl Server {
     /// Feeds bytes from the client; then drain [`Server::poll_event`] and
     /// [`Server::poll_transmit`].
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        self.state.last_activity = now;
+        self.state.earn(now, data.len());
         if matches!(self.state.mode, Mode::AwaitTls | Mode::Closed) {
             return;
         }
@@ -686,11 +694,44 @@ impl Inner {
         }
     }
 
+    /// `len` octets arrived at `now`: they move the timeouts' start forward by the time they
+    /// earn at the minimum rate, up to `now`. Only a complete command or line
+    /// ([`Inner::progress`]) restarts them.
+    fn earn(&mut self, now: Instant, len: usize) {
+        self.last_input = now;
+        let per_octet = 1_000_000_000u64
+            .checked_div(self.config.limits.min_input_rate)
+            .unwrap_or(0);
+        let earned = std::time::Duration::from_nanos((len as u64).saturating_mul(per_octet));
+        self.last_activity = self
+            .last_activity
+            .checked_add(earned)
+            .map_or(now, |t| t.min(now));
+    }
+
+    /// A command or line is complete: the timeouts restart from when its last octets
+    /// arrived.
+    fn progress(&mut self) {
+        self.last_activity = self.last_input;
+    }
+
     fn step<'a>(&mut self, input: &'a [u8]) -> Step<'a> {
         let buf = &input[self.pos..];
         match &self.mode {
             Mode::Closed | Mode::AwaitTls => Step::Idle,
             Mode::Idling { .. } | Mode::Sasl { .. } => self.line_step(buf),
+            Mode::SkipLine => match memchr::memchr(b'\n', buf) {
+                Some(lf) => {
+                    self.pos += lf + 1;
+                    self.mode = Mode::Commands;
+                    self.progress();
+                    Step::Continue
+                }
+                None => {
+                    self.pos += buf.len();
+                    Step::Idle
+                }
+            },
             Mode::Commands => match self.framer.next(buf) {
                 Framed::Incomplete => Step::Idle,
                 Framed::LiteralAnnounced { len, line_end } => {
@@ -704,6 +745,7 @@ impl Inner {
                 Framed::Invalid { error, skip } => {
                     self.framer.reset();
                     self.pos += skip;
+                    self.progress();
                     let tag = crate::codec::core::tag(buf)
                         .ok()
                         .map(|(_, t)| t.into_owned());
@@ -731,7 +773,14 @@ impl Inner {
                                 "Literal too large",
                             );
                         }
-                        FrameError::LineTooLong { .. } => self.bad(tag, "Line too long"),
+                        FrameError::LineTooLong { .. } => {
+                            // Without its line end yet, the rest of the line is skipped
+                            // when it comes: it is no command of its own.
+                            if skip > 0 && buf.get(skip - 1) != Some(&b'\n') {
+                                self.mode = Mode::SkipLine;
+                            }
+                            self.bad(tag, "Line too long");
+                        }
                         FrameError::BareLf => self.bad(tag, "Lines end with CRLF"),
                     }
                     Step::Continue
@@ -739,6 +788,7 @@ impl Inner {
                 Framed::Complete { len } => {
                     self.framer.reset();
                     self.pos += len;
+                    self.progress();
                     let opts = CommandOptions {
                         utf8: self.utf8(),
                         ..CommandOptions::default()
@@ -768,6 +818,7 @@ impl Inner {
         };
         let line = &buf[..=lf];
         self.pos += lf + 1;
+        self.progress();
         match std::mem::replace(&mut self.mode, Mode::Commands) {
             Mode::Idling { tag } => {
                 if parse_idle_done(line).is_ok() {

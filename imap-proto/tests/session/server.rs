@@ -272,6 +272,71 @@ fn long_line_is_refused_with_memory_flat() {
     );
 }
 
+/// The rest of an overlong line is skipped up to its end, not read as commands: wherever the
+/// reads cut the line, one BAD answers it, and a command at the cut does not run.
+#[test]
+fn long_line_rest_is_skipped_not_run() {
+    let mut s = Session::plain();
+    let mut head = b"a1 NOOP ".to_vec();
+    head.resize(70_000, b'x');
+    let out = s.feed(&head);
+    assert_eq!(out, "a1 BAD Line too long\r\n");
+    // A read that cuts the line before what looks like a command.
+    assert_eq!(s.feed(b"a2 LOGOUT"), "");
+    assert_eq!(s.feed(&vec![b'y'; 200_000]), "");
+    assert_eq!(
+        s.feed(b" a3 LOGOUT\r\na4 NOOP\r\n"),
+        "a4 OK NOOP completed\r\n"
+    );
+    assert!(!s.server.is_closed());
+}
+
+/// Slowloris: octets of a command that never completes, a line or a literal, do not restart
+/// the autologout timer; each earns 1/min_input_rate s (2 ms at 500 octets/s). A complete
+/// command does.
+#[test]
+fn trickled_input_does_not_restart_the_timeouts() {
+    let second = std::time::Duration::from_secs(1);
+    let mut s = Session::plain();
+    let start = s.now;
+    s.now = start + 100 * second;
+    assert_eq!(s.feed(b"a1 NOOP\r\n"), "a1 OK NOOP completed\r\n");
+    let from = s.now;
+    assert_eq!(s.server.poll_timeout(), Some(from + 300 * second));
+    // One octet every 10 s of a line that never ends.
+    for i in 1..=29u32 {
+        s.now = from + i * 10 * second;
+        assert_eq!(s.feed(b"x"), "");
+        s.server.handle_timeout(s.now);
+        assert!(!s.server.is_closed(), "closed early at octet {i}");
+    }
+    let deadline = from + 300 * second + 29 * 2 * second / 1000;
+    assert_eq!(s.server.poll_timeout(), Some(deadline));
+    s.server.handle_timeout(deadline);
+    assert!(
+        s.server.is_closed(),
+        "a peer trickling an endless line stays"
+    );
+    assert!(s.out().starts_with("* BYE "));
+
+    // Lines of a literal are no commands: a trickled APPEND runs out of time as well.
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    let from = s.now;
+    s.feed(b"a2 APPEND INBOX {100000+}\r\n");
+    for i in 1..=200u32 {
+        s.now = from + i * 10 * second;
+        s.feed(b"ab\r\n");
+        s.server.handle_timeout(s.now);
+        if s.server.is_closed() {
+            break;
+        }
+    }
+    assert!(s.server.is_closed(), "a peer trickling a literal stays");
+    let took = s.now - from;
+    assert!(took > 1790 * second && took < 1900 * second, "{took:?}");
+}
+
 #[test]
 fn nesting_bomb_is_bad_not_a_crash() {
     let mut s = Session::plain();

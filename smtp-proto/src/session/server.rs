@@ -198,7 +198,13 @@ struct State {
     scanned: usize,
     errors: usize,
     transmit: Vec<u8>,
+    /// Where the timeouts count from: the end of the last complete command, message or
+    /// chunk, moved forward by the time partial input earns (see [`Limits::min_input_rate`]).
+    ///
+    /// [`Limits::min_input_rate`]: crate::Limits::min_input_rate
     last_activity: Instant,
+    /// When input last arrived.
+    last_input: Instant,
 }
 
 /// The server session.
@@ -245,6 +251,7 @@ impl Server {
             errors: 0,
             transmit: Vec::new(),
             last_activity: now,
+            last_input: now,
         };
         let banner = match state.config.protocol {
             Protocol::Smtp => "ESMTP ready",
@@ -267,7 +274,7 @@ impl Server {
     /// feed more only after draining events, so the buffer stays bounded by one read plus one
     /// line.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        self.state.last_activity = now;
+        self.state.earn(now, data.len());
         if matches!(self.state.mode, Mode::AwaitTls | Mode::Closed) {
             return;
         }
@@ -345,6 +352,7 @@ impl Server {
                 state.pos += used;
                 if let Some(end) = end {
                     state.mode = Mode::Commands;
+                    state.progress();
                     state.data_ended(end);
                 } else if used == 0 {
                     return None;
@@ -521,6 +529,27 @@ impl State {
         codec::encode_reply(reply, &mut self.transmit);
     }
 
+    /// `len` octets arrived at `now`: they move the timeouts' start forward by the time they
+    /// earn at the minimum rate, up to `now`. Only a complete command, message or chunk
+    /// ([`State::progress`]) restarts them.
+    fn earn(&mut self, now: Instant, len: usize) {
+        self.last_input = now;
+        let per_octet = 1_000_000_000u64
+            .checked_div(self.config.limits.min_input_rate)
+            .unwrap_or(0);
+        let earned = std::time::Duration::from_nanos((len as u64).saturating_mul(per_octet));
+        self.last_activity = self
+            .last_activity
+            .checked_add(earned)
+            .map_or(now, |t| t.min(now));
+    }
+
+    /// A command line, message or chunk is complete: the timeouts restart from when its
+    /// last octets arrived.
+    fn progress(&mut self) {
+        self.last_activity = self.last_input;
+    }
+
     fn close(&mut self) {
         self.mode = Mode::Closed;
         self.pending = None;
@@ -640,6 +669,7 @@ impl State {
                 };
                 self.pos += lf + 1;
                 self.mode = Mode::Commands;
+                self.progress();
                 if sasl {
                     self.send(&replies::auth_line_too_long());
                 } else {
@@ -657,6 +687,7 @@ impl State {
                 }
                 if done {
                     self.mode = Mode::Commands;
+                    self.progress();
                     if last {
                         let size = self.transaction.as_ref().map_or(0, |t| t.received);
                         let replies = self.replies_owed();
@@ -679,6 +710,7 @@ impl State {
                 }
                 let (reply, copies) = (reply.clone(), *copies);
                 self.mode = Mode::Commands;
+                self.progress();
                 for _ in 1..copies {
                     self.send(&reply);
                 }
@@ -707,6 +739,7 @@ impl State {
                     Frame::Invalid { error, consumed } => {
                         self.pos += consumed;
                         self.scanned = 0;
+                        self.progress();
                         if sasl {
                             self.mode = Mode::Commands;
                             self.send(&if matches!(error, DecodeError::LineTooLong { .. }) {
@@ -722,6 +755,7 @@ impl State {
                     Frame::Line { len, consumed } => {
                         self.pos += consumed;
                         self.scanned = 0;
+                        self.progress();
                         let line = &buf[..len];
                         if let Mode::Sasl(state) = &self.mode {
                             let state = state.clone();

@@ -47,6 +47,7 @@ impl State {
                 };
                 self.pos += lf + 1;
                 self.mode = Mode::Commands;
+                self.progress();
                 if sasl {
                     self.send(&responses::auth_line_too_long());
                 } else {
@@ -78,6 +79,7 @@ impl State {
                     Frame::Invalid { error, consumed } => {
                         self.pos += consumed;
                         self.scanned = 0;
+                        self.progress();
                         if sasl {
                             self.mode = Mode::Commands;
                             self.send(&if matches!(error, DecodeError::LineTooLong { .. }) {
@@ -93,6 +95,7 @@ impl State {
                     Frame::Line { len, consumed } => {
                         self.pos += consumed;
                         self.scanned = 0;
+                        self.progress();
                         let line = &buf[..len];
                         if let Mode::Sasl(state) = &self.mode {
                             let state = state.clone();

@@ -128,9 +128,15 @@ struct State {
     utf8: bool,
     language: Option<usize>,
     transmit: Vec<u8>,
-    /// When the client last sent something; `None` right after the application answered a
-    /// decision, until `handle_timeout` tells the time.
+    /// Where the idle timeout counts from: the end of the last complete command line, moved
+    /// forward by the time partial input earns (see [`Limits::min_input_rate`]); `None`
+    /// right after the application answered a decision, until `handle_timeout` tells the
+    /// time.
+    ///
+    /// [`Limits::min_input_rate`]: crate::Limits::min_input_rate
     last_activity: Option<Instant>,
+    /// When input last arrived.
+    last_input: Instant,
     created: Instant,
 }
 
@@ -189,6 +195,7 @@ impl Server {
             language: None,
             transmit: Vec::new(),
             last_activity: Some(now),
+            last_input: now,
             created: now,
             config,
         };
@@ -218,7 +225,7 @@ impl Server {
     /// feed more only after draining events, so the buffer stays bounded by one read plus one
     /// line.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        self.state.last_activity = Some(now);
+        self.state.earn(now, data.len());
         if matches!(self.state.mode, Mode::AwaitTls | Mode::Closed) {
             return;
         }
@@ -510,6 +517,25 @@ enum Step<'a> {
 impl State {
     fn send(&mut self, response: &Response<'_>) {
         crate::codec::encode_response(response, &mut self.transmit);
+    }
+
+    /// `len` octets arrived at `now`: they move the idle timeout's start forward by the time
+    /// they earn at the minimum rate, up to `now`. Only a complete line
+    /// ([`State::progress`]) restarts it.
+    fn earn(&mut self, now: Instant, len: usize) {
+        self.last_input = now;
+        let per_octet = 1_000_000_000u64
+            .checked_div(self.config.limits.min_input_rate)
+            .unwrap_or(0);
+        let earned = std::time::Duration::from_nanos((len as u64).saturating_mul(per_octet));
+        let from = self.last_activity.unwrap_or(now);
+        self.last_activity = Some(from.checked_add(earned).map_or(now, |t| t.min(now)));
+    }
+
+    /// A command line is complete: the idle timeout restarts from when its last octets
+    /// arrived.
+    fn progress(&mut self) {
+        self.last_activity = Some(self.last_input);
     }
 
     /// Leaves a SASL exchange the application was running.
