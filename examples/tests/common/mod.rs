@@ -28,6 +28,8 @@ pub struct TestServer {
     pub imaps: SocketAddr,
     pub pop3: SocketAddr,
     pub pop3s: SocketAddr,
+    /// LMTP, if the options asked for it (`options.lmtp`).
+    pub lmtp: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub store: Arc<Store>,
     pub runtime: tokio::runtime::Runtime,
@@ -81,6 +83,7 @@ pub fn start_with(name: &str, adjust: impl FnOnce(&mut Options)) -> TestServer {
         imaps: running.imaps.unwrap(),
         pop3: running.pop3.unwrap(),
         pop3s: running.pop3s.unwrap(),
+        lmtp: running.lmtp,
         data_dir,
         store: running.store,
         runtime,
