@@ -14,14 +14,27 @@ use examples::imap_server::{self, ImapService};
 const MULTIPART: &[u8] = b"From: Bob Example <bob@remote.example>\r\nTo: alice@example.org\r\nSubject: py subject\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\nMessage-ID: <m1@remote.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain \xc3\xa9\r\n.leading dot\r\n--xx\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--xx--\r\n";
 
 const IMAPLIB: &str = r#"
-import imaplib, sys, time
+import imaplib, ssl, sys, time
 port = int(sys.argv[1])
 raw = open(sys.argv[2], "rb").read()
+mode = sys.argv[3]  # plain, starttls (with AUTHENTICATE PLAIN) or implicit TLS
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 
-M = imaplib.IMAP4("127.0.0.1", port)
+def connect():
+    if mode == "tls":
+        M = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
+    else:
+        M = imaplib.IMAP4("127.0.0.1", port)
+    if mode == "starttls":
+        M.starttls(ssl_context=ctx)
+        typ, _ = M.authenticate("PLAIN", lambda _: b"\0alice\0secret")
+    else:
+        typ, _ = M.login("alice", "secret")
+    assert typ == "OK", typ
+    return M
+
+M = connect()
 assert "IDLE" in M.capabilities and "MOVE" in M.capabilities, M.capabilities
-typ, _ = M.login("alice", "secret")
-assert typ == "OK"
 typ, boxes = M.list()
 assert typ == "OK" and any(b'"." INBOX' in b for b in boxes), boxes
 typ, data = M.select("INBOX")
@@ -64,8 +77,7 @@ typ, data = M.copy("1", "Archive")
 assert typ == "OK" and b"COPYUID" in data[0], data
 
 # A second session sees the flags.
-N = imaplib.IMAP4("127.0.0.1", port)
-N.login("alice", "secret")
+N = connect()
 N.select("Archive", readonly=True)
 typ, data = N.fetch("1", "(FLAGS BODY.PEEK[])")
 assert b"\\Flagged" in data[0][0] and b"$Forwarded" in data[0][0] and b"\\Seen" in data[0][0], data
@@ -98,23 +110,32 @@ assert typ == "BYE"
 print("imaplib ok")
 "#;
 
+/// The whole imaplib session over plain IMAP with LOGIN, over STARTTLS with AUTHENTICATE
+/// PLAIN, and over implicit TLS.
 #[test]
 fn python_imaplib_session() {
-    let server = start("imaplib");
-    server.deliver(&["alice@example.org"], MULTIPART);
-    let file = server.data_dir.join("message.eml");
-    std::fs::write(&file, MULTIPART).unwrap();
-    let out = python(
-        IMAPLIB,
-        &[&server.imap.port().to_string(), file.to_str().unwrap()],
-    );
-    assert!(out.contains("imaplib ok"), "{out}");
-    // The store agrees: INBOX empty, three messages moved or copied to Archive, then one
-    // expunged.
-    assert!(server.messages("alice", "INBOX").is_empty());
-    let archive = server.messages("alice", "Archive");
-    assert_eq!(archive.len(), 2);
-    assert_eq!(archive[1].content.as_deref(), Some(MULTIPART));
+    for mode in ["plain", "starttls", "tls"] {
+        let server = start(&format!("imaplib-{mode}"));
+        server.deliver(&["alice@example.org"], MULTIPART);
+        let file = server.data_dir.join("message.eml");
+        std::fs::write(&file, MULTIPART).unwrap();
+        let port = if mode == "tls" {
+            server.imaps
+        } else {
+            server.imap
+        };
+        let out = python(
+            IMAPLIB,
+            &[&port.port().to_string(), file.to_str().unwrap(), mode],
+        );
+        assert!(out.contains("imaplib ok"), "{mode}: {out}");
+        // The store agrees: INBOX empty, three messages moved or copied to Archive, then one
+        // expunged.
+        assert!(server.messages("alice", "INBOX").is_empty(), "{mode}");
+        let archive = server.messages("alice", "Archive");
+        assert_eq!(archive.len(), 2, "{mode}");
+        assert_eq!(archive[1].content.as_deref(), Some(MULTIPART), "{mode}");
+    }
 }
 
 #[test]
