@@ -60,6 +60,32 @@ fn status_items(
 }
 
 impl Conn<'_> {
+    /// `pump_updates` after this session added `own` (UIDs) to the selected mailbox. Our own
+    /// changes are not echoed to us, so ours are told in their place: before the first
+    /// queued change that appended higher UIDs. The view only takes UIDs above those it has;
+    /// told after a delivery that committed later, ours were dropped, and the session could
+    /// neither see nor touch its own message (UID STORE and UID EXPUNGE of it did nothing).
+    pub(super) async fn pump_updates_with_own(&mut self, own: Vec<u32>) -> io::Result<()> {
+        let first = own.iter().copied().min().unwrap_or(0);
+        let mut own = Some(own).filter(|o| !o.is_empty());
+        while let Some(ev) = self.selected.as_ref().and_then(|s| s.sub.try_next()) {
+            if let mail_store::ChangeKind::Appended { messages } = &ev.kind
+                && messages.iter().any(|m| m.uid.get() > first)
+                && let Some(own) = own.take()
+            {
+                self.push(Update::New(own));
+            }
+            self.apply_change(ev).await?;
+            if self.closing {
+                break;
+            }
+        }
+        if let Some(own) = own {
+            self.push(Update::New(own));
+        }
+        Ok(())
+    }
+
     fn delimiter(&self) -> char {
         self.service.store.hierarchy_delimiter()
     }
@@ -514,9 +540,8 @@ impl Conn<'_> {
         let uids: Vec<u32> = appended.uids.iter().map(|u| u.get()).collect();
         let name = canonical(mailbox.name(), self.delimiter());
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
-            // Our own append is not echoed to us: tell the view after what came before it.
-            self.pump_updates().await?;
-            self.push(Update::New(uids.clone()));
+            // Our own append is not echoed to us: tell the view in its place.
+            self.pump_updates_with_own(uids.clone()).await?;
         }
         let code = SequenceSet::from_numbers(uids)
             .ok()

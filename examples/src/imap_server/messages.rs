@@ -540,10 +540,11 @@ impl Conn<'_> {
             }),
             _ => None,
         };
-        // Our own changes are not echoed to us: tell the view after what came before.
-        self.pump_updates().await?;
+        // Our own changes are not echoed to us: tell the view in their place.
         if target == name {
-            self.push(Update::New(destination));
+            self.pump_updates_with_own(destination).await?;
+        } else {
+            self.pump_updates().await?;
         }
         if moving {
             if let Some(code) = code {
