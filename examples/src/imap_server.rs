@@ -8,6 +8,8 @@
 //!   APPEND, NAMESPACE, QUOTA.
 //! - `messages`: FETCH, STORE, COPY, MOVE, EXPUNGE, CLOSE.
 //! - `search`: SEARCH and ESEARCH.
+//! - `sort`: SORT, ESORT and SORT=DISPLAY; `thread`: THREAD=ORDEREDSUBJECT and
+//!   THREAD=REFERENCES.
 //! - `qresync`: QRESYNC's SELECT parameter and `UID FETCH (CHANGEDSINCE n VANISHED)`.
 //! - `section`: the octets of `BODY[...]` sections; `convert`: store values as IMAP types.
 
@@ -17,6 +19,8 @@ mod messages;
 mod qresync;
 mod search;
 mod section;
+mod sort;
+mod thread;
 
 use std::{borrow::Cow, io, net::SocketAddr, sync::Arc, time::Instant};
 
@@ -96,6 +100,7 @@ impl ImapService {
             Capability::QResync,
             Capability::ESearch,
             Capability::SearchRes,
+            Capability::Sort,
             Capability::Quota,
             Capability::StatusSize,
             // The number is set per connection from the limits then in force.
@@ -103,6 +108,16 @@ impl ImapService {
             Capability::Binary,
             Capability::Utf8Accept,
         ];
+        // RFC 5957, RFC 5267 §3.1, RFC 5256 §4.
+        let more = [
+            "SORT=DISPLAY",
+            "ESORT",
+            "THREAD=ORDEREDSUBJECT",
+            "THREAD=REFERENCES",
+        ];
+        config
+            .capabilities
+            .extend(more.into_iter().filter_map(|c| Capability::parse(c).ok()));
         Self {
             config,
             auth: Arc::new(Authenticator::new(
@@ -436,6 +451,22 @@ impl Conn<'_> {
                 self.search(&tag, uid, return_opts, charset.as_ref(), &criteria)
                     .await
             }
+            CommandBody::Sort {
+                uid,
+                return_opts,
+                criteria,
+                charset,
+                keys,
+            } => {
+                self.sort(&tag, uid, return_opts, &criteria, &charset, &keys)
+                    .await
+            }
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                charset,
+                keys,
+            } => self.thread(uid, &algorithm, &charset, &keys).await,
             CommandBody::Fetch {
                 uid,
                 set,

@@ -1,5 +1,6 @@
 //! SEARCH (and UID SEARCH, ESEARCH's RETURN options, SEARCHRES's SAVE): the keys
-//! evaluated over what the store returns for the selected mailbox's messages.
+//! evaluated over what the store returns for the selected mailbox's messages. SORT and
+//! THREAD select their messages with the same evaluation ([`Conn::find`]).
 //!
 //! Text keys compare ASCII case-insensitively against the raw header values and the raw
 //! body (no MIME decoding); date keys compare calendar days, ignoring time and zone
@@ -91,7 +92,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The values of the header fields called `name` in a header block, unfolded.
-fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
+pub(super) fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
     let mut current: Option<Vec<u8>> = None;
     for line in header.split_inclusive(|&b| b == b'\n') {
@@ -246,39 +247,54 @@ fn split(raw: &[u8]) -> (&[u8], &[u8]) {
     raw.split_at(end)
 }
 
+/// A message the keys matched: its sequence number, UID and mod-sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Found {
+    pub seq: u32,
+    pub uid: u32,
+    pub modseq: u64,
+}
+
+/// Whether a `charset` argument names one this server searches in: US-ASCII and UTF-8
+/// (RFC 9051 §6.4.4; UTF-8 is the superset both are compared as).
+pub(super) fn known_charset(charset: &Charset<'_>) -> bool {
+    let c = charset.to_str_lossy();
+    c.eq_ignore_ascii_case("US-ASCII") || c.eq_ignore_ascii_case("UTF-8")
+}
+
 impl Conn<'_> {
-    pub(super) async fn search(
-        &mut self,
-        tag: &Tag<'_>,
-        uid: bool,
-        return_opts: Option<Vec<SearchReturnOpt>>,
-        charset: Option<&Charset<'_>>,
-        criteria: &[SearchKey<'_>],
-    ) -> io::Result<()> {
-        if let Some(c) = charset {
-            let c = c.to_str_lossy();
-            if !c.eq_ignore_ascii_case("US-ASCII") && !c.eq_ignore_ascii_case("UTF-8") {
+    /// `NO [BADCHARSET (US-ASCII UTF-8)]` for a charset other than those, answering the
+    /// command; `false` then.
+    pub(super) fn check_charset(&mut self, charset: Option<&Charset<'_>>) -> io::Result<bool> {
+        match charset {
+            Some(c) if !known_charset(c) => {
                 let known = ["US-ASCII", "UTF-8"]
                     .into_iter()
                     .filter_map(|n| AString::try_from(n).ok())
                     .collect();
-                return self.no(Some(ResponseCode::BadCharset(known)), "Unsupported charset");
+                self.no(Some(ResponseCode::BadCharset(known)), "Unsupported charset")?;
+                Ok(false)
             }
+            _ => Ok(true),
         }
+    }
+
+    /// The messages of the selected mailbox `criteria` match, in mailbox order, and whether a
+    /// MODSEQ key was used. `None` when the command was answered already (a key this server
+    /// cannot evaluate, nothing selected, a store error). SEARCH, SORT and THREAD share it.
+    pub(super) async fn find(
+        &mut self,
+        criteria: &[SearchKey<'_>],
+    ) -> io::Result<Option<(Vec<Found>, bool)>> {
         if let Some(what) = unsupported(criteria) {
-            return self.bad(&format!("{what} search keys are not supported"));
-        }
-        if return_opts
-            .iter()
-            .flatten()
-            .any(|o| matches!(o, SearchReturnOpt::Partial(_)))
-        {
-            return self.bad("PARTIAL is not supported");
+            self.bad(&format!("{what} search keys are not supported"))?;
+            return Ok(None);
         }
         let with_modseq = uses_modseq(criteria);
         self.condstore |= with_modseq;
         let Some((name, _)) = self.selected_mailbox() else {
-            return self.no(None, "No mailbox selected");
+            self.no(None, "No mailbox selected")?;
+            return Ok(None);
         };
         let session = self.session()?;
         let known: Vec<u32> = self
@@ -303,13 +319,15 @@ impl Conn<'_> {
         } else {
             known.len().max(1)
         };
-        // (seq, uid, modseq) of each match.
-        let mut found: Vec<(u32, u32, u64)> = Vec::new();
+        let mut found = Vec::new();
         for (i, chunk) in known.chunks(batch).enumerate() {
             let set: UidSet = chunk.iter().filter_map(|&u| Uid::new(u)).collect();
             let messages = match self.service.store.fetch(&session, &name, &set, query).await {
                 Ok(m) => m,
-                Err(e) => return self.fail(&e),
+                Err(e) => {
+                    self.fail(&e)?;
+                    return Ok(None);
+                }
             };
             for m in &messages {
                 let u = m.uid.get();
@@ -332,10 +350,42 @@ impl Conn<'_> {
                     body,
                 };
                 if criteria.iter().all(|k| matches(k, &c, &scope)) {
-                    found.push((seq, u, m.modseq.get()));
+                    found.push(Found {
+                        seq,
+                        uid: u,
+                        modseq: m.modseq.get(),
+                    });
                 }
             }
         }
+        Ok(Some((found, with_modseq)))
+    }
+
+    pub(super) async fn search(
+        &mut self,
+        tag: &Tag<'_>,
+        uid: bool,
+        return_opts: Option<Vec<SearchReturnOpt>>,
+        charset: Option<&Charset<'_>>,
+        criteria: &[SearchKey<'_>],
+    ) -> io::Result<()> {
+        if !self.check_charset(charset)? {
+            return Ok(());
+        }
+        if let Some(what) = unsupported(criteria) {
+            return self.bad(&format!("{what} search keys are not supported"));
+        }
+        if return_opts
+            .iter()
+            .flatten()
+            .any(|o| matches!(o, SearchReturnOpt::Partial(_)))
+        {
+            return self.bad("PARTIAL is not supported");
+        }
+        let Some((found, with_modseq)) = self.find(criteria).await? else {
+            return Ok(());
+        };
+        let found: Vec<(u32, u32, u64)> = found.iter().map(|f| (f.seq, f.uid, f.modseq)).collect();
         let ids: Vec<u32> = found
             .iter()
             .map(|&(s, u, _)| if uid { u } else { s })
