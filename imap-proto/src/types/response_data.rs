@@ -309,6 +309,17 @@ pub struct Thread {
     pub children: Vec<Thread>,
 }
 
+impl Drop for Thread {
+    /// Without recursion: a tree a server built from a mailbox's references can be deeper
+    /// than the stack.
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.children);
+        while let Some(mut t) = pending.pop() {
+            pending.append(&mut t.children);
+        }
+    }
+}
+
 impl TaggedExtVal<'_> {
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> TaggedExtVal<'static> {

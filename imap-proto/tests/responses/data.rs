@@ -664,6 +664,39 @@ fn thread() {
     );
 }
 
+/// A server builds THREAD trees from its messages' references, so their depth is the
+/// mailbox's to choose: encoding and dropping one must not recurse (a stack overflow aborts
+/// the whole server). 100 000 levels on a 256 KiB stack.
+#[test]
+fn deep_thread_encodes_and_drops_without_recursion() {
+    const DEPTH: u32 = 100_000;
+    let out = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            // Each level: a message with two replies, the first of which branches again.
+            let mut t = th(&[2 * DEPTH + 1], vec![]);
+            for level in (1..=DEPTH).rev() {
+                t = th(&[2 * level - 1], vec![t, th(&[2 * level], vec![])]);
+            }
+            encode(&data(Data::Thread(vec![t])))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(out.starts_with(b"* THREAD (1 (3 (5 "), "{:?}", &out[..20]);
+    assert!(
+        out.ends_with(b")(4))(2))\r\n"),
+        "{:?}",
+        &out[out.len() - 20..]
+    );
+    let opens = out.iter().filter(|&&b| b == b'(').count();
+    let closes = out.iter().filter(|&&b| b == b')').count();
+    assert_eq!(
+        (opens, closes),
+        (2 * DEPTH as usize + 1, 2 * DEPTH as usize + 1)
+    );
+}
+
 #[test]
 fn unknown_code_text_may_hold_8bit_utf8() {
     let r = parse("* OK [X-Y café] x\r\n".as_bytes());

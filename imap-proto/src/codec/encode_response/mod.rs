@@ -401,7 +401,26 @@ fn namespace(list: &[NamespaceDescr<'_>], out: &mut EncodeBuf) {
     out.push(b")");
 }
 
+/// `thread-list = "(" (thread-members / thread-nested) ")"`, without recursion: a server
+/// builds the tree from its messages' references, so its depth is the mailbox's to choose.
 fn thread(t: &Thread, out: &mut EncodeBuf) {
+    // Each open list, and the next of its children to write.
+    let mut open: Vec<(&Thread, usize)> = vec![(t, 0)];
+    thread_open(t, out);
+    while let Some((node, next)) = open.last_mut() {
+        if let Some(child) = node.children.get(*next) {
+            *next += 1;
+            thread_open(child, out);
+            open.push((child, 0));
+        } else {
+            out.push(b")");
+            open.pop();
+        }
+    }
+}
+
+/// A thread list's `(` and its chain of ids.
+fn thread_open(t: &Thread, out: &mut EncodeBuf) {
     out.push(b"(");
     for (i, n) in t.ids.iter().enumerate() {
         if i > 0 {
@@ -412,8 +431,4 @@ fn thread(t: &Thread, out: &mut EncodeBuf) {
     if !t.ids.is_empty() && !t.children.is_empty() {
         out.push(b" ");
     }
-    for c in &t.children {
-        thread(c, out);
-    }
-    out.push(b")");
 }
