@@ -14,7 +14,9 @@
 //!   a message seen once keeps its UID in every later round, and messages that arrive after
 //!   a restart get UIDs above every UID before it; UIDNEXT is above the highest UID;
 //! - flags changed during the flood (a client keeps storing flags in bob's INBOX while mail
-//!   arrives there) change nothing of the above;
+//!   arrives there) change nothing of the above; the scratch messages that client appends
+//!   and expunges again stay gone once the expunge was acknowledged (and may be gone if it
+//!   was only asked for);
 //! - at the end, the store opened directly (`MaildirStore`, no server) holds exactly what
 //!   IMAP showed, octet for octet.
 //!
@@ -255,6 +257,8 @@ struct FloodLog {
     smtp_acked: usize,
     imap_acked: usize,
     large_acked: usize,
+    /// Expunges asked for (the kill may come before their answer): (mailbox, id).
+    expunge_tried: Vec<(Mbox, String)>,
     /// Acknowledged expunges: (mailbox, id).
     expunged: Vec<(Mbox, String)>,
     /// Acknowledged UID STOREs.
@@ -506,6 +510,7 @@ fn churn_session(
             .unwrap()
             .acks
             .push((mbox, id.clone(), Some((validity, uid))));
+        f.log.lock().unwrap().expunge_tried.push((mbox, id.clone()));
         if !must(
             &mut c,
             f,
@@ -614,7 +619,9 @@ struct World {
     targets: HashSet<(Mbox, String)>,
     /// (mailbox, id) acknowledged → APPENDUID's UID.
     acked: HashMap<(Mbox, String), Option<u32>>,
-    /// (mailbox, id) whose expunge was acknowledged.
+    /// (mailbox, id) whose expunge was asked for: they may be gone.
+    expunge_tried: HashSet<(Mbox, String)>,
+    /// (mailbox, id) whose expunge was acknowledged: they must be gone.
     expunged: HashSet<(Mbox, String)>,
     /// What each mailbox held at the last verification: id → UID.
     seen: HashMap<Mbox, BTreeMap<String, u32>>,
@@ -751,7 +758,7 @@ fn verify_mailbox(c: &mut Conn, mbox: Mbox, world: &mut World, round: usize) -> 
                 now, uid,
                 "{at}: {id} was UID {uid} in an earlier round, now UID {now}"
             ),
-            None if world.expunged.contains(&(mbox, id.clone())) => {}
+            None if world.expunge_tried.contains(&(mbox, id.clone())) => {}
             None => panic!("{at}: {id} (UID {uid}) was there in an earlier round and is gone"),
         }
     }
@@ -773,7 +780,7 @@ fn verify_mailbox(c: &mut Conn, mbox: Mbox, world: &mut World, round: usize) -> 
     }
     // Acknowledged messages are all there, under the UID APPENDUID named.
     for ((m, id), uid) in &world.acked {
-        if *m != mbox || world.expunged.contains(&(*m, id.clone())) {
+        if *m != mbox || world.expunge_tried.contains(&(*m, id.clone())) {
             continue;
         }
         match (by_id.get(id), uid) {
@@ -1033,6 +1040,9 @@ fn crash_safety() {
         world
             .expunged
             .extend(flood.expunged.iter().map(|(m, id)| (*m, id.clone())));
+        world
+            .expunge_tried
+            .extend(flood.expunge_tried.iter().map(|(m, id)| (*m, id.clone())));
         smtp_acked += flood.smtp_acked;
         stores += flood.stores;
         expunges += flood.expunged.len();
@@ -1111,7 +1121,7 @@ fn crash_safety() {
     let acked_messages = world
         .acked
         .keys()
-        .filter(|k| !world.expunged.contains(k))
+        .filter(|k| !world.expunge_tried.contains(k))
         .count();
     let not_acked = world
         .seen
