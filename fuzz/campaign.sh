@@ -4,7 +4,7 @@
 # without a sanitizer (the crates forbid unsafe code; ASan would only slow the search) but with
 # debug assertions, into its own target dir so run.sh's ASan build stays as it is. Corpora are
 # the same scratch corpora run.sh uses. Prints executions, crashes and seconds per target and
-# writes the table to logs/campaign.txt.
+# appends the table to logs/campaign.txt.
 #
 #   bash fuzz/campaign.sh [RUNS] [CAP_SECONDS] [JOBS] [TARGET...]   (default 10000000 3600 1)
 set -euo pipefail
@@ -31,7 +31,7 @@ nice -n 19 cargo fuzz build "${flags[@]}"
 bin_dir="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 mkdir -p logs
 table=logs/campaign.txt
-: >"$table"
+echo "# $(date -u '+%F %T') runs $runs, cap $cap s, $jobs at a time" >>"$table"
 
 # The one-shot POP3 response decoder rescans a growing multi-line body per call; long inputs
 # only make each execution slower without reaching new code.
