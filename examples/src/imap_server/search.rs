@@ -401,51 +401,62 @@ impl Conn<'_> {
                 modseq: highest,
             })),
             Some(opts) => {
-                let opts = if opts.is_empty() {
-                    vec![SearchReturnOpt::All]
-                } else {
-                    opts
-                };
-                if opts.contains(&SearchReturnOpt::Save) {
-                    self.server
-                        .save_search(found.iter().map(|&(_, u, _)| u).collect());
-                }
-                let mut items = Vec::new();
-                for o in &opts {
-                    match o {
-                        SearchReturnOpt::Min => {
-                            items.extend(ids.first().map(|&n| ESearchItem::Min(n)));
-                        }
-                        SearchReturnOpt::Max => {
-                            items.extend(ids.last().map(|&n| ESearchItem::Max(n)));
-                        }
-                        SearchReturnOpt::All => items.extend(
-                            SequenceSet::from_numbers(ids.iter().copied())
-                                .ok()
-                                .map(ESearchItem::All),
-                        ),
-                        SearchReturnOpt::Count => items.push(ESearchItem::Count(
-                            u32::try_from(ids.len()).unwrap_or(u32::MAX),
-                        )),
-                        SearchReturnOpt::Save | SearchReturnOpt::Partial(_) => {}
-                    }
-                }
-                if let Some(m) = highest {
-                    items.push(ESearchItem::ModSeq(m));
-                }
-                // SAVE alone answers nothing (RFC 5182 §2.4).
-                if opts.iter().any(|o| *o != SearchReturnOpt::Save) {
-                    self.server.send_data(Data::ESearch(ESearch {
-                        tag: Some(AString::String(IString::Quoted(Cow::Owned(
-                            tag.as_str().to_owned(),
-                        )))),
-                        uid,
-                        items,
-                    }));
-                }
+                let all = SequenceSet::from_numbers(ids.iter().copied()).ok();
+                let saved = found.iter().map(|&(_, u, _)| u).collect();
+                self.esearch(tag, uid, opts, &ids, all, saved, highest);
             }
         }
         self.ok(None, "SEARCH completed")
+    }
+
+    /// Answers a SEARCH or SORT with RETURN options (RFC 4731, RFC 5267 §3.1): `ids` in the
+    /// command's order (ascending for SEARCH, sort order for SORT), so MIN and MAX are its
+    /// first and last; `all` is ALL's set; SAVE keeps `saved` (RFC 5182). An empty option
+    /// list means ALL.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn esearch(
+        &mut self,
+        tag: &Tag<'_>,
+        uid: bool,
+        opts: Vec<SearchReturnOpt>,
+        ids: &[u32],
+        mut all: Option<SequenceSet>,
+        saved: Vec<u32>,
+        highest: Option<u64>,
+    ) {
+        let opts = if opts.is_empty() {
+            vec![SearchReturnOpt::All]
+        } else {
+            opts
+        };
+        if opts.contains(&SearchReturnOpt::Save) {
+            self.server.save_search(saved);
+        }
+        let mut items = Vec::new();
+        for o in &opts {
+            match o {
+                SearchReturnOpt::Min => items.extend(ids.first().map(|&n| ESearchItem::Min(n))),
+                SearchReturnOpt::Max => items.extend(ids.last().map(|&n| ESearchItem::Max(n))),
+                SearchReturnOpt::All => items.extend(all.take().map(ESearchItem::All)),
+                SearchReturnOpt::Count => items.push(ESearchItem::Count(
+                    u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                )),
+                SearchReturnOpt::Save | SearchReturnOpt::Partial(_) => {}
+            }
+        }
+        if let Some(m) = highest {
+            items.push(ESearchItem::ModSeq(m));
+        }
+        // SAVE alone answers nothing (RFC 5182 §2.4).
+        if opts.iter().any(|o| *o != SearchReturnOpt::Save) {
+            self.server.send_data(Data::ESearch(ESearch {
+                tag: Some(AString::String(IString::Quoted(Cow::Owned(
+                    tag.as_str().to_owned(),
+                )))),
+                uid,
+                items,
+            }));
+        }
     }
 }
 

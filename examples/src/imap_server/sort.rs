@@ -10,12 +10,12 @@
 //! The same per-message values feed THREAD (`thread`): base subject (RFC 5256 §2.1), sent
 //! date (§2.2), Message-ID, References and In-Reply-To.
 
-use std::{borrow::Cow, cmp::Ordering, io};
+use std::{cmp::Ordering, io};
 
 use imap_proto::types::{
-    core::{AString, IString, Tag},
+    core::Tag,
     response::Data,
-    response_data::{ESearch, ESearchItem, SearchResult},
+    response_data::SearchResult,
     search::{Charset, SearchKey, SearchReturnOpt, SortCriterion, SortKey},
     sequence::{SeqItem, SeqNum, SequenceSet},
 };
@@ -586,47 +586,9 @@ impl Conn<'_> {
                 modseq: highest,
             })),
             Some(opts) => {
-                let opts = if opts.is_empty() {
-                    vec![SearchReturnOpt::All]
-                } else {
-                    opts
-                };
-                if opts.contains(&SearchReturnOpt::Save) {
-                    // The saved result is a set; its order does not matter (RFC 5182 §2.4).
-                    self.server
-                        .save_search(found.iter().map(|f| f.uid).collect());
-                }
-                let mut items = Vec::new();
-                for o in &opts {
-                    match o {
-                        // The first and last message in sort order (RFC 5267 §3.1).
-                        SearchReturnOpt::Min => {
-                            items.extend(ids.first().map(|&n| ESearchItem::Min(n)));
-                        }
-                        SearchReturnOpt::Max => {
-                            items.extend(ids.last().map(|&n| ESearchItem::Max(n)));
-                        }
-                        SearchReturnOpt::All => {
-                            items.extend(ordered_set(&ids).map(ESearchItem::All));
-                        }
-                        SearchReturnOpt::Count => items.push(ESearchItem::Count(
-                            u32::try_from(ids.len()).unwrap_or(u32::MAX),
-                        )),
-                        SearchReturnOpt::Save | SearchReturnOpt::Partial(_) => {}
-                    }
-                }
-                if let Some(m) = highest {
-                    items.push(ESearchItem::ModSeq(m));
-                }
-                if opts.iter().any(|o| *o != SearchReturnOpt::Save) {
-                    self.server.send_data(Data::ESearch(ESearch {
-                        tag: Some(AString::String(IString::Quoted(Cow::Owned(
-                            tag.as_str().to_owned(),
-                        )))),
-                        uid,
-                        items,
-                    }));
-                }
+                // The saved result is a set; its order does not matter (RFC 5182 §2.4).
+                let saved = found.iter().map(|f| f.uid).collect();
+                self.esearch(tag, uid, opts, &ids, ordered_set(&ids), saved, highest);
             }
         }
         self.ok(None, "SORT completed")
