@@ -8,7 +8,7 @@ mod common;
 
 use std::{process::Command, sync::Arc, time::Duration};
 
-use common::{Raw, directory, python, run, run_bytes, start};
+use common::{Raw, directory, dovecot::Dovecot, python, run, run_bytes, start};
 use examples::imap_server::{self, ImapService};
 
 const MULTIPART: &[u8] = b"From: Bob Example <bob@remote.example>\r\nTo: alice@example.org\r\nSubject: py subject\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\nMessage-ID: <m1@remote.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain \xc3\xa9\r\n.leading dot\r\n--xx\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--xx--\r\n";
@@ -692,125 +692,6 @@ fn imap4rev2_after_enable() {
     old.command("b5", "LOGOUT");
 }
 
-// ---- Dovecot as the reference ----
-
-/// Debian's Dovecot with IMAP on a free loopback port, alice:secret, an empty Maildir. Needs
-/// root (to hand the mail folder to the dovecot user), as CI runs.
-struct Dovecot {
-    conf: std::path::PathBuf,
-    child: std::process::Child,
-    imap: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Dovecot {
-    fn start(name: &str) -> Self {
-        use std::{fs, net::TcpListener, time::Instant};
-        let dir = std::env::temp_dir().join(format!("imap-dovecot-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let mail_root = dir.join("mail");
-        fs::create_dir_all(&mail_root).unwrap();
-        let status = Command::new("chown")
-            .args(["-R", "dovecot:dovecot"])
-            .arg(&mail_root)
-            .status()
-            .unwrap();
-        assert!(status.success(), "chown needs root");
-        let imap = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        fs::write(dir.join("passwd"), "alice:{PLAIN}secret\n").unwrap();
-        let conf = dir.join("dovecot.conf");
-        fs::write(
-            &conf,
-            format!(
-                r"instance_name = imap-interop-{pid}-{imap}
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-first_valid_uid = 100
-mail_location = maildir:{root}/%u/Maildir
-namespace inbox {{
-  inbox = yes
-  separator = .
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={root}/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {imap}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-",
-                pid = std::process::id(),
-                d = dir.display(),
-                root = mail_root.display(),
-            ),
-        )
-        .unwrap();
-        let child = Command::new("dovecot")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-F")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start dovecot (.ci/run installs dovecot-imapd)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", imap)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "dovecot did not listen: {}",
-                fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self {
-            conf,
-            child,
-            imap,
-            dir,
-        }
-    }
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        let _ = Command::new("dovecot")
-            .arg("-c")
-            .arg(&self.conf)
-            .arg("stop")
-            .status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// Messages whose ENVELOPE and BODYSTRUCTURE are compared with Dovecot's.
 const COMPARED: &[&[u8]] = &[
     // Plain, with every envelope field.
@@ -926,7 +807,7 @@ print("structures match" if not bad else f"{bad} differences")
 #[test]
 fn envelope_and_bodystructure_match_dovecot() {
     let server = start("dovecot-compare");
-    let dovecot = Dovecot::start("compare");
+    let dovecot = Dovecot::start("compare", &[]);
     let mut args = vec![server.imap.port().to_string(), dovecot.imap.to_string()];
     for (i, m) in COMPARED.iter().enumerate() {
         let file = server.data_dir.join(format!("compare-{i}.eml"));
@@ -1096,7 +977,7 @@ print("answers match" if not bad else f"{bad} differences")
 #[test]
 fn sort_and_thread_match_dovecot() {
     let server = start("dovecot-sort");
-    let dovecot = Dovecot::start("sort");
+    let dovecot = Dovecot::start("sort", &[]);
     let dates = server.data_dir.join("sort-dates.txt");
     let list: Vec<&str> = THREADED.iter().map(|(d, _)| *d).collect();
     std::fs::write(&dates, list.join("\n")).unwrap();

@@ -2,6 +2,8 @@
 //! the real clients against it. A missing client fails the test: `.ci/run` installs them.
 #![allow(dead_code)]
 
+pub mod dovecot;
+
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader, Write},
