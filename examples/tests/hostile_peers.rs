@@ -765,6 +765,18 @@ fn short_timeouts(o: &mut Options) {
 /// Waits for the server to close `c`, sending one octet of `trickle` every 0.5 s meanwhile
 /// (none if it is empty). Returns the lines received and the time it took; panics after
 /// `limit`.
+/// [`closed_within`], asserting that the one line the server sent first starts with
+/// `told` (the protocol's timeout reply); returns how long it took.
+fn told_and_closed(c: &mut Peer, trickle: &[u8], limit: Duration, told: &str) -> Duration {
+    let (lines, took) = closed_within(c, trickle, limit);
+    assert!(
+        lines.len() == 1 && lines[0].starts_with(told),
+        "{}: {lines:?}",
+        c.what
+    );
+    took
+}
+
 fn closed_within(c: &mut Peer, trickle: &[u8], limit: Duration) -> (Vec<String>, Duration) {
     let started = Instant::now();
     c.set_read_timeout(Duration::from_millis(500));
@@ -812,11 +824,7 @@ fn idle_peers_are_disconnected() {
     let mut report = Vec::new();
 
     let mut c = smtp_session("smtp", server.smtp);
-    let (lines, took) = closed_within(&mut c, b"", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("421 4.4.2 "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"", limit, "421 4.4.2 ");
     report.push(format!("smtp command {took:?}"));
 
     let mut c = smtp_session("smtp data", server.smtp);
@@ -824,39 +832,23 @@ fn idle_peers_are_disconnected() {
     c.smtp("RCPT TO:<alice@example.org>", "250");
     c.smtp("DATA", "354");
     c.send("Subject: half\r\n\r\nhalf a mess");
-    let (lines, took) = closed_within(&mut c, b"", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("421 4.4.2 "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"", limit, "421 4.4.2 ");
     report.push(format!("smtp data {took:?}"));
 
     let mut c = Peer::connect("imap", server.imap, "* OK");
-    let (lines, took) = closed_within(&mut c, b"", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("* BYE "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"", limit, "* BYE ");
     report.push(format!("imap before login {took:?}"));
 
     let mut c = Peer::connect("imap", server.imap, "* OK");
     c.imap("a1", "LOGIN alice secret", "OK");
-    let (lines, took) = closed_within(&mut c, b"", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("* BYE "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"", limit, "* BYE ");
     // (Counted from the LOGIN line, a little before `closed_within` started its clock.)
     assert!(took + Duration::from_millis(200) >= TIMEOUT * 2, "{took:?}");
     report.push(format!("imap after login {took:?}"));
 
     let mut c = Peer::connect("pop3", server.pop3, "+OK");
     c.cmd("USER alice", "+OK");
-    let (lines, took) = closed_within(&mut c, b"", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("-ERR"),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"", limit, "-ERR");
     report.push(format!("pop3 {took:?}"));
     assert!(subjects(&server, "alice").is_empty());
     eprintln!("idle timeouts: {}", report.join("; "));
@@ -873,11 +865,7 @@ fn slowloris_peers_are_disconnected() {
     let mut report = Vec::new();
 
     let mut c = smtp_session("smtp", server.smtp);
-    let (lines, took) = closed_within(&mut c, b"NOOP xxxxxxxxxxxxxxx", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("421 4.4.2 "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"NOOP xxxxxxxxxxxxxxx", limit, "421 4.4.2 ");
     report.push(format!("smtp command {took:?}"));
 
     let mut c = smtp_session("smtp data", server.smtp);
@@ -885,48 +873,28 @@ fn slowloris_peers_are_disconnected() {
     c.smtp("RCPT TO:<alice@example.org>", "250");
     c.smtp("DATA", "354");
     // Whole lines of text, slowly: each line ends, the message does not.
-    let (lines, took) = closed_within(&mut c, b"ab\r\n", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("421 4.4.2 "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"ab\r\n", limit, "421 4.4.2 ");
     report.push(format!("smtp data {took:?}"));
 
     let mut c = smtp_session("smtp bdat", server.smtp);
     c.smtp("MAIL FROM:<a@remote.example>", "250");
     c.smtp("RCPT TO:<alice@example.org>", "250");
     c.send("BDAT 100000 LAST\r\n");
-    let (lines, took) = closed_within(&mut c, b"x", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("421 4.4.2 "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"x", limit, "421 4.4.2 ");
     report.push(format!("smtp bdat {took:?}"));
 
     let mut c = Peer::connect("imap", server.imap, "* OK");
-    let (lines, took) = closed_within(&mut c, b"a1 NOOP xxxxxxxxxxxxxxx", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("* BYE "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"a1 NOOP xxxxxxxxxxxxxxx", limit, "* BYE ");
     report.push(format!("imap command {took:?}"));
 
     let mut c = Peer::connect("imap", server.imap, "* OK");
     c.imap("a1", "LOGIN alice secret", "OK");
     c.send("a2 APPEND INBOX {100000+}\r\n");
-    let (lines, took) = closed_within(&mut c, b"ab\r\n", limit * 2);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("* BYE "),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"ab\r\n", limit * 2, "* BYE ");
     report.push(format!("imap literal {took:?}"));
 
     let mut c = Peer::connect("pop3", server.pop3, "+OK");
-    let (lines, took) = closed_within(&mut c, b"USER xxxxxxxxxxxxxxx", limit);
-    assert!(
-        lines.len() == 1 && lines[0].starts_with("-ERR"),
-        "{lines:?}"
-    );
+    let took = told_and_closed(&mut c, b"USER xxxxxxxxxxxxxxx", limit, "-ERR");
     report.push(format!("pop3 command {took:?}"));
     assert!(subjects(&server, "alice").is_empty());
     eprintln!("slowloris: {}", report.join("; "));
