@@ -205,7 +205,16 @@ impl Default for ThrottleConfig {
     }
 }
 
-/// Failed logins per client address, over every protocol and connection.
+/// The address failures are counted under: an IPv4 address (also when IPv4-mapped), or an
+/// IPv6 address's /64 — one host usually has a whole /64 to rotate through.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
+/// Failed logins per client address (IPv6: per /64), over every protocol and connection.
 #[derive(Debug, Default)]
 pub struct Throttle {
     config: ThrottleConfig,
@@ -232,6 +241,7 @@ impl Throttle {
     }
 
     fn current(&self, ip: IpAddr, now: Instant) -> u32 {
+        let ip = bucket(ip);
         let map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         map.get(&ip)
             .filter(|f| now.duration_since(f.last) < self.config.forget_after)
@@ -245,6 +255,7 @@ impl Throttle {
 
     /// Records a failure; returns how long to wait before answering it.
     pub fn failed(&self, ip: IpAddr, now: Instant) -> Duration {
+        let ip = bucket(ip);
         let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_TRACKED && !map.contains_key(&ip) {
             let forget = self.config.forget_after;
@@ -278,7 +289,7 @@ impl Throttle {
     /// A successful login forgets the address's failures.
     pub fn succeeded(&self, ip: IpAddr) {
         let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        map.remove(&ip);
+        map.remove(&bucket(ip));
     }
 }
 
@@ -477,5 +488,27 @@ mod tests {
         t.failed(other, t0);
         t.succeeded(other);
         assert_eq!(t.current(other, t0), 0);
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let config = ThrottleConfig {
+            refuse_after: 2,
+            ..ThrottleConfig::default()
+        };
+        let t = Throttle::new(config);
+        let now = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::7".parse().unwrap();
+        let other_net: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        t.failed(a, now);
+        t.failed(b, now);
+        assert!(t.refused(a, now) && t.refused(b, now), "one /64, one count");
+        assert!(!t.refused(other_net, now));
+        let v4: IpAddr = [192, 0, 2, 9].into();
+        let mapped: IpAddr = "::ffff:192.0.2.9".parse().unwrap();
+        t.failed(v4, now);
+        t.failed(mapped, now);
+        assert!(t.refused(v4, now));
     }
 }
