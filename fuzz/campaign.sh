@@ -43,10 +43,11 @@ max_len_for() {
 }
 
 run_one() {
-  local t="$1" proto="${1%%_*}" start rc execs crashes log="logs/campaign-$1.log"
+  local t="$1" proto="${1%%_*}" start rc execs crashes log
   mkdir -p "corpus/$t" "artifacts/$t"
   [ -d "seeds/$t" ] && cp -n seeds/"$t"/* "corpus/$t"/ 2>/dev/null || true
   start=$(date +%s)
+  log="logs/campaign-$t-$start.log"
   set +e
   nice -n 19 "$bin_dir/$t" "corpus/$t" \
     -runs="$runs" -max_total_time="$cap" -max_len="$(max_len_for "$t")" \
@@ -54,7 +55,7 @@ run_one() {
     -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
   crashes=$(find "artifacts/$t" -type f -newermt "@$start" 2>/dev/null | wc -l)
   printf '%-26s %12s execs %4s crashes %6s s exit %s\n' \
     "$t" "${execs:-?}" "$crashes" "$(( $(date +%s) - start ))" "$rc" | tee -a "$table"

@@ -53,7 +53,7 @@ for t in "${targets[@]}"; do
     >"$log" 2>&1
   rc=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
   crashes=$(find "artifacts/$t" -type f -newermt "@$start" 2>/dev/null | wc -l)
   line=$(printf '%-26s %12s execs %4s crashes %5s s' "$t" "${execs:-?}" "$crashes" "$(( $(date +%s) - start ))")
   echo "fuzz: $line"
