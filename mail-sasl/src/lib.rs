@@ -1,11 +1,11 @@
 //! The SASL pieces the workspace's protocol crates share (RFC 4422, RFC 4616, RFC 4648):
-//! a wrapper that keeps secrets out of `Debug` output, canonical base64, and the PLAIN
-//! message. One copy here instead of one per protocol.
+//! mechanism names, a wrapper that keeps secrets out of `Debug` output, canonical base64, and
+//! the PLAIN message. One copy here instead of one per protocol.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 /// A value that must not appear in logs: passwords, SASL responses. `Debug` prints
 /// `Secret(<redacted>)`.
@@ -34,6 +34,71 @@ impl<T> fmt::Debug for Secret<T> {
         f.write_str("Secret(<redacted>)")
     }
 }
+
+/// A SASL mechanism name: `sasl-mech = 1*20mech-char`, `mech-char = UPPER-ALPHA / DIGIT /
+/// HYPHEN / UNDERSCORE` (RFC 4422 §3.1). Lower case is accepted on input; comparison ignores
+/// case.
+#[derive(Debug, Clone)]
+pub struct Mechanism<'a>(Cow<'a, str>);
+
+impl<'a> Mechanism<'a> {
+    /// `PLAIN` (RFC 4616).
+    pub const PLAIN: Mechanism<'static> = Mechanism(Cow::Borrowed("PLAIN"));
+    /// `LOGIN` (draft-murchison-sasl-login).
+    pub const LOGIN: Mechanism<'static> = Mechanism(Cow::Borrowed("LOGIN"));
+
+    /// Validates a mechanism name.
+    pub fn new(name: impl Into<Cow<'a, str>>) -> Result<Self, InvalidMechanism> {
+        let name = name.into();
+        if is_mechanism(&name) {
+            Ok(Self(name))
+        } else {
+            Err(InvalidMechanism)
+        }
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> Mechanism<'static> {
+        Mechanism(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+/// `sasl-mech = 1*20mech-char` (RFC 4422 §3.1), either case.
+pub fn is_mechanism(s: &str) -> bool {
+    (1..=20).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl PartialEq for Mechanism<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+impl Eq for Mechanism<'_> {}
+
+impl fmt::Display for Mechanism<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A name that is not a SASL mechanism name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidMechanism;
+
+impl fmt::Display for InvalidMechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid SASL mechanism: expected 1 to 20 of A-Z 0-9 - _")
+    }
+}
+
+impl std::error::Error for InvalidMechanism {}
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -137,6 +202,28 @@ pub fn plain_encode(authzid: Option<&str>, authcid: &str, passwd: &str) -> Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mechanism_names() {
+        assert_eq!(
+            Mechanism::new("scram-sha-256").unwrap(),
+            Mechanism::new("SCRAM-SHA-256").unwrap()
+        );
+        assert_eq!(Mechanism::new("X").unwrap().as_str(), "X");
+        for bad in [
+            "",
+            "PLAIN LOGIN",
+            "A23456789012345678901",
+            "GSS.API",
+            "\u{e9}",
+        ] {
+            assert_eq!(Mechanism::new(bad), Err(InvalidMechanism), "{bad:?}");
+        }
+        assert_eq!(
+            Mechanism::new("A2345678901234567890").map(|m| m.as_str().len()),
+            Ok(20)
+        );
+    }
 
     #[test]
     fn base64_known_answers() {

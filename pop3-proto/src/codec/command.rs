@@ -17,7 +17,7 @@ use super::grammar::{
 };
 use crate::types::{
     command::{AuthInitial, Command, MessageNumber},
-    sasl::{Mechanism, Secret, is_base64, is_mechanism},
+    sasl::{Mechanism, Secret, is_base64},
 };
 
 /// Why a command line did not parse.
@@ -139,10 +139,9 @@ fn auth(input: &str) -> PResult<'_, Command<'_>> {
     let (rest, mech) = expect(rest, "sasl-mech", |i| {
         nom::bytes::complete::take_while1(|c: char| c.is_ascii_graphic())(i)
     })?;
-    if !is_mechanism(mech) {
+    let Ok(mechanism) = Mechanism::new(mech) else {
         return fail(&input[1..], "sasl-mech of 1 to 20 of A-Z 0-9 - _");
-    }
-    let mechanism = Mechanism::from_parsed(mech);
+    };
     if rest.is_empty() {
         return Ok((
             "",

@@ -141,7 +141,12 @@ fn typed_capability<'a>(tag: &'a str, params: &[&'a str]) -> Option<Capability<'
             if !params.iter().all(|m| is_mechanism(m)) {
                 return None;
             }
-            Capability::Sasl(params.iter().map(|m| Mechanism::from_parsed(m)).collect())
+            Capability::Sasl(
+                params
+                    .iter()
+                    .filter_map(|m| Mechanism::new(*m).ok())
+                    .collect(),
+            )
         }
         _ if is("LOGIN-DELAY") => {
             let (first, more) = params.split_first()?;

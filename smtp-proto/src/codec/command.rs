@@ -12,7 +12,7 @@ use crate::types::{
     address::{AddressLiteral, Domain, DomainPart, ForwardPath, LocalPart, Mailbox, ReversePath},
     command::{AuthInitial, Command, HelloKind},
     params::{Body, DeliverBy, Hold, MailParams, Notify, Orcpt, RcptParams, Ret, UnknownParam},
-    sasl::{Mechanism, Secret, is_base64, is_mechanism},
+    sasl::{Mechanism, Secret, is_base64},
     xtext::{XText, is_xtext},
 };
 
@@ -528,9 +528,9 @@ fn auth(input: &str) -> PResult<'_, Command<'_>> {
         Some((m, i)) => (m, Some(i)),
         None => (input, None),
     };
-    if !is_mechanism(mech) {
+    let Ok(mechanism) = Mechanism::new(mech) else {
         return fail(input, "sasl-mech");
-    }
+    };
     let initial = match initial {
         None => None,
         Some("=") => Some(AuthInitial::Empty),
@@ -539,13 +539,7 @@ fn auth(input: &str) -> PResult<'_, Command<'_>> {
         }
         Some(b) => return fail(b, "initial-response (base64 or '=')"),
     };
-    Ok((
-        "",
-        Command::Auth {
-            mechanism: Mechanism::from_parsed(mech),
-            initial,
-        },
-    ))
+    Ok(("", Command::Auth { mechanism, initial }))
 }
 
 /// `etrn = "ETRN" SP node-name`, `node-name = domain / "@" domain / "#" String` (RFC 1985)

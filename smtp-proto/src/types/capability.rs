@@ -83,7 +83,10 @@ impl<'a> Capability<'a> {
             "ETRN" => plain(Self::Etrn),
             "HELP" => plain(Self::Help),
             "AUTH" if params.iter().all(|m| is_mechanism(m)) => Some(Self::Auth(
-                params.iter().map(|m| Mechanism::from_parsed(m)).collect(),
+                params
+                    .iter()
+                    .filter_map(|m| Mechanism::new(*m).ok())
+                    .collect(),
             )),
             "DELIVERBY" => match params.as_slice() {
                 [] => Some(Self::DeliverBy(None)),
