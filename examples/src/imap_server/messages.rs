@@ -155,16 +155,7 @@ impl Plan {
                 FetchAttr::BodySection {
                     section, partial, ..
                 } => {
-                    let (data, origin) = match self.section(m, section) {
-                        Some(d) => {
-                            let (d, origin) = section::partial(d, *partial);
-                            (Some(d), origin)
-                        }
-                        None => (
-                            None,
-                            partial.map(|p| u32::try_from(p.offset).unwrap_or(u32::MAX)),
-                        ),
-                    };
+                    let (data, origin) = section::partial(self.section(m, section), *partial);
                     FetchItem::BodySection {
                         section: section.clone(),
                         origin,
@@ -179,16 +170,7 @@ impl Plan {
                     FetchItem::Rfc822Text(nstring(self.section(m, &whole(Some(SectionText::Text)))))
                 }
                 FetchAttr::Binary { part, partial, .. } => {
-                    let (data, origin) = match Self::binary(m, part)? {
-                        Some(d) => {
-                            let (d, origin) = section::partial(d, *partial);
-                            (Some(d), origin)
-                        }
-                        None => (
-                            None,
-                            partial.map(|p| u32::try_from(p.offset).unwrap_or(u32::MAX)),
-                        ),
-                    };
+                    let (data, origin) = section::partial(Self::binary(m, part)?, *partial);
                     FetchItem::Binary {
                         part: part.clone(),
                         origin,

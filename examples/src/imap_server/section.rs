@@ -235,19 +235,18 @@ fn decode_quoted_printable(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Cuts a partial range (`<offset.length>`); the origin to report with it.
-pub(crate) fn partial(data: Vec<u8>, p: Option<Partial>) -> (Vec<u8>, Option<u32>) {
-    match p {
-        None => (data, None),
-        Some(p) => {
-            let from = p.offset;
-            let to = p.offset.saturating_add(p.length);
-            (
-                slice(&data, from, to).to_vec(),
-                Some(u32::try_from(p.offset).unwrap_or(u32::MAX)),
-            )
-        }
-    }
+/// Cuts a partial range (`<offset.length>`) out of a section's octets, if it has any; the
+/// origin to report with it (also for a section that does not exist: `NIL` with its origin).
+pub(crate) fn partial(data: Option<Vec<u8>>, p: Option<Partial>) -> (Option<Vec<u8>>, Option<u32>) {
+    let Some(p) = p else {
+        return (data, None);
+    };
+    let from = p.offset;
+    let to = p.offset.saturating_add(p.length);
+    (
+        data.map(|d| slice(&d, from, to).to_vec()),
+        Some(u32::try_from(p.offset).unwrap_or(u32::MAX)),
+    )
 }
 
 /// The part of the message a section needs: `true` if the header block is enough.
@@ -357,9 +356,17 @@ mod tests {
             b"body\r\n"
         );
         assert_eq!(section_bytes(raw, &info.body, &sec(&[2], None)), None);
-        let (cut, origin) = partial(raw.to_vec(), Some(Partial::new(2, 5).unwrap()));
-        assert_eq!((cut.as_slice(), origin), (&b"bject"[..], Some(2)));
-        let (cut, _) = partial(raw.to_vec(), Some(Partial::new(100, 5).unwrap()));
-        assert!(cut.is_empty());
+        let (cut, origin) = partial(Some(raw.to_vec()), Some(Partial::new(2, 5).unwrap()));
+        assert_eq!((cut.as_deref(), origin), (Some(&b"bject"[..]), Some(2)));
+        let (cut, _) = partial(Some(raw.to_vec()), Some(Partial::new(100, 5).unwrap()));
+        assert_eq!(cut.as_deref(), Some(&b""[..]));
+        assert_eq!(
+            partial(None, Some(Partial::new(7, 5).unwrap())),
+            (None, Some(7))
+        );
+        assert_eq!(
+            partial(Some(b"ab".to_vec()), None),
+            (Some(b"ab".to_vec()), None)
+        );
     }
 }
