@@ -14,6 +14,7 @@
 //! - `section`: the octets of `BODY[...]` sections; `convert`: store values as IMAP types.
 
 mod convert;
+mod date;
 mod mailboxes;
 mod messages;
 mod qresync;

@@ -19,7 +19,7 @@ use imap_proto::types::{
 };
 use mail_store::{FetchQuery, FetchedMessage, Flag, MailStore, Uid, UidSet, model::Content};
 
-use super::{Conn, convert};
+use super::{Conn, convert, date};
 
 /// Messages searched per store call when their octets are needed.
 const CONTENT_BATCH: usize = 64;
@@ -119,28 +119,6 @@ pub(super) fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-
-/// The calendar day of an RFC 5322 `Date:` value (`[day-name ","] day month year ...`).
-fn sent_day(value: &[u8]) -> Option<(u16, u8, u8)> {
-    let text = String::from_utf8_lossy(value);
-    let text = text.split_once(',').map_or(text.as_ref(), |(_, rest)| rest);
-    let mut words = text.split_ascii_whitespace();
-    let day: u8 = words.next()?.parse().ok()?;
-    let month = words.next()?.to_ascii_lowercase();
-    let month = MONTHS.iter().position(|m| month.starts_with(m))?;
-    let year: u16 = words.next()?.parse().ok()?;
-    // Two-digit years (RFC 5322 §4.3, obsolete syntax).
-    let year = match year {
-        0..=49 => year + 2000,
-        50..=999 => year + 1900,
-        y => y,
-    };
-    Some((year, u8::try_from(month + 1).ok()?, day))
-}
-
 fn day(d: Date) -> (u16, u8, u8) {
     (d.year(), d.month(), d.day())
 }
@@ -169,7 +147,8 @@ impl Candidate<'_> {
     fn sent_day(&self) -> Option<(u16, u8, u8)> {
         header_values(self.header, b"Date")
             .first()
-            .and_then(|v| sent_day(v))
+            .and_then(|v| date::sent_day(v))
+            .map(day)
             .or_else(|| self.internal_day())
     }
 }
@@ -473,15 +452,5 @@ mod tests {
         );
         assert!(contains(b"Hello World", b"o wo"));
         assert!(!contains(b"abc", b"abcd"));
-    }
-
-    #[test]
-    fn sent_dates() {
-        assert_eq!(
-            sent_day(b"Tue, 1 Jul 2003 10:52:37 +0200"),
-            Some((2003, 7, 1))
-        );
-        assert_eq!(sent_day(b"21 Nov 97 09:55:06 GMT"), Some((1997, 11, 21)));
-        assert_eq!(sent_day(b"garbage"), None);
     }
 }
