@@ -132,19 +132,6 @@ impl ImapService {
             gate,
         }
     }
-
-    /// What a client over the connection limit is told.
-    pub fn busy_reply(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        if let Ok(text) = Text::new("Too many connections, try again later") {
-            let bye = Response::Status(Status::untagged(StatusKind::Bye, None, text));
-            let mut buf = imap_proto::codec::EncodeBuf::new();
-            let opts = imap_proto::codec::ResponseOptions::default();
-            imap_proto::codec::encode_response(&bye, &opts, &mut buf);
-            out = buf.bytes;
-        }
-        out
-    }
 }
 
 /// The largest message APPEND takes (RFC 7889): the framer refuses a larger literal or
@@ -705,8 +692,17 @@ impl crate::listener::Service for ImapService {
         &self.gate
     }
 
+    /// What a client over the connection limit is told.
     fn busy_reply(&self) -> Vec<u8> {
-        ImapService::busy_reply(self)
+        let mut out = Vec::new();
+        if let Ok(text) = Text::new("Too many connections, try again later") {
+            let bye = Response::Status(Status::untagged(StatusKind::Bye, None, text));
+            let mut buf = imap_proto::codec::EncodeBuf::new();
+            let opts = imap_proto::codec::ResponseOptions::default();
+            imap_proto::codec::encode_response(&bye, &opts, &mut buf);
+            out = buf.bytes;
+        }
+        out
     }
 
     fn handle(

@@ -80,13 +80,6 @@ impl Pop3Service {
             gate,
         }
     }
-
-    /// What a client over the connection limit is told.
-    pub fn busy_reply(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        pop3_proto::codec::encode_response(&responses::sys_temp(), &mut out);
-        out
-    }
 }
 
 /// A unique APOP timestamp for this connection (RFC 1939 §7: `<pid.clock@hostname>`).
@@ -413,8 +406,11 @@ impl crate::listener::Service for Pop3Service {
         &self.gate
     }
 
+    /// What a client over the connection limit is told.
     fn busy_reply(&self) -> Vec<u8> {
-        Pop3Service::busy_reply(self)
+        let mut out = Vec::new();
+        pop3_proto::codec::encode_response(&responses::sys_temp(), &mut out);
+        out
     }
 
     fn handle(

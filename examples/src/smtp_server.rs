@@ -83,18 +83,6 @@ impl SmtpService {
         smtp_proto::codec::encode_reply(&bye, &mut out);
         out
     }
-
-    /// What a client over the connection limit is told.
-    pub fn busy_reply(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let busy = reply(
-            ReplyCode::SERVICE_NOT_AVAILABLE,
-            (4, 7, 0),
-            "Too many connections, try again later",
-        );
-        smtp_proto::codec::encode_reply(&busy, &mut out);
-        out
-    }
 }
 
 /// Whether a password may be sent in plaintext by this peer.
@@ -391,8 +379,16 @@ impl crate::listener::Service for SmtpService {
         &self.gate
     }
 
+    /// What a client over the connection limit is told.
     fn busy_reply(&self) -> Vec<u8> {
-        SmtpService::busy_reply(self)
+        let mut out = Vec::new();
+        let busy = reply(
+            ReplyCode::SERVICE_NOT_AVAILABLE,
+            (4, 7, 0),
+            "Too many connections, try again later",
+        );
+        smtp_proto::codec::encode_reply(&busy, &mut out);
+        out
     }
 
     fn handle(
