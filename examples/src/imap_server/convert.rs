@@ -223,27 +223,22 @@ pub(crate) fn body(b: &BodyStructure, extended: bool) -> Body<'static> {
     };
     // A text part without a charset is us-ascii (RFC 2045 §5.2, RFC 2046 §4.1.2); said
     // explicitly, as Dovecot does, so clients need not know the default.
-    let with_charset;
-    let body_params = if b.media_type.eq_ignore_ascii_case("text")
+    let mut body_params = Cow::Borrowed(b.params.as_slice());
+    if b.media_type.eq_ignore_ascii_case("text")
         && !b
             .params
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("charset"))
     {
-        with_charset = [
-            b.params.clone(),
-            vec![("charset".to_owned(), "us-ascii".to_owned())],
-        ]
-        .concat();
-        &with_charset
-    } else {
-        &b.params
-    };
+        body_params
+            .to_mut()
+            .push(("charset".to_owned(), "us-ascii".to_owned()));
+    }
     Body::Single(SinglePart {
         media_type: plain(&b.media_type),
         subtype: plain(&b.subtype),
         fields: BodyFields {
-            params: params(body_params),
+            params: params(&body_params),
             id: nstring(b.id.as_deref()),
             description: nstring(b.description.as_deref()),
             encoding: Some(plain(&b.encoding)),

@@ -234,9 +234,17 @@ pub(super) struct Found {
     pub modseq: u64,
 }
 
+/// Whether RETURN asks for PARTIAL (RFC 9394), which this server does not offer.
+pub(super) fn partial_requested(return_opts: Option<&[SearchReturnOpt]>) -> bool {
+    return_opts
+        .into_iter()
+        .flatten()
+        .any(|o| matches!(o, SearchReturnOpt::Partial(_)))
+}
+
 /// Whether a `charset` argument names one this server searches in: US-ASCII and UTF-8
 /// (RFC 9051 §6.4.4; UTF-8 is the superset both are compared as).
-pub(super) fn known_charset(charset: &Charset<'_>) -> bool {
+fn known_charset(charset: &Charset<'_>) -> bool {
     let c = charset.to_str_lossy();
     c.eq_ignore_ascii_case("US-ASCII") || c.eq_ignore_ascii_case("UTF-8")
 }
@@ -351,29 +359,17 @@ impl Conn<'_> {
         if !self.check_charset(charset)? {
             return Ok(());
         }
-        if let Some(what) = unsupported(criteria) {
-            return self.bad(&format!("{what} search keys are not supported"));
-        }
-        if return_opts
-            .iter()
-            .flatten()
-            .any(|o| matches!(o, SearchReturnOpt::Partial(_)))
-        {
+        if partial_requested(return_opts.as_deref()) {
             return self.bad("PARTIAL is not supported");
         }
         let Some((found, with_modseq)) = self.find(criteria).await? else {
             return Ok(());
         };
-        let found: Vec<(u32, u32, u64)> = found.iter().map(|f| (f.seq, f.uid, f.modseq)).collect();
         let ids: Vec<u32> = found
             .iter()
-            .map(|&(s, u, _)| if uid { u } else { s })
+            .map(|f| if uid { f.uid } else { f.seq })
             .collect();
-        let highest = found
-            .iter()
-            .map(|&(_, _, m)| m)
-            .max()
-            .filter(|_| with_modseq);
+        let highest = found.iter().map(|f| f.modseq).max().filter(|_| with_modseq);
         match return_opts {
             None => self.server.send_data(Data::Search(SearchResult {
                 ids,
@@ -381,7 +377,7 @@ impl Conn<'_> {
             })),
             Some(opts) => {
                 let all = SequenceSet::from_numbers(ids.iter().copied()).ok();
-                let saved = found.iter().map(|&(_, u, _)| u).collect();
+                let saved = found.iter().map(|f| f.uid).collect();
                 self.esearch(tag, uid, opts, &ids, all, saved, highest);
             }
         }

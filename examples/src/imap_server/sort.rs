@@ -28,7 +28,7 @@ use mail_store::{
 use super::{
     Conn,
     date::parse_date,
-    search::{Found, header_values},
+    search::{Found, header_values, partial_requested},
 };
 
 /// Messages fetched per store call when their header block is needed.
@@ -456,11 +456,7 @@ impl Conn<'_> {
         if !self.check_charset(Some(charset))? {
             return Ok(());
         }
-        if return_opts
-            .iter()
-            .flatten()
-            .any(|o| matches!(o, SearchReturnOpt::Partial(_)))
-        {
+        if partial_requested(return_opts.as_deref()) {
             return self.bad("PARTIAL is not supported");
         }
         let Some((found, with_modseq)) = self.find(keys).await? else {
