@@ -573,17 +573,15 @@ impl Inner {
 
     fn send(&mut self, response: &Response<'_>) {
         let opts = self.response_options();
-        if self.enabled.contains(&Capability::Imap4Rev2) {
+        let response = if self.enabled.contains(&Capability::Imap4Rev2) {
             match rev2_response(response) {
-                Rev2::Same => {}
-                Rev2::Drop => return,
-                Rev2::Changed(r) => {
-                    encode_response(&r, &opts, &mut self.transmit);
-                    return;
-                }
+                Some(r) => r,
+                None => return,
             }
-        }
-        encode_response(response, &opts, &mut self.transmit);
+        } else {
+            Cow::Borrowed(response)
+        };
+        encode_response(&response, &opts, &mut self.transmit);
     }
 
     fn status(
@@ -892,7 +890,7 @@ impl Inner {
             self.bad(Some(cmd.tag), "Command not valid in this state");
             return Step::Continue;
         }
-        if let Some(refusal) = self.qresync_refusal(&cmd.body) {
+        if let Some(refusal) = self.refusal_until_enabled(&cmd.body) {
             self.bad(Some(cmd.tag), refusal);
             return Step::Continue;
         }
@@ -1035,7 +1033,7 @@ impl Inner {
     /// (QRESYNC ...)` needs `ENABLE QRESYNC` (RFC 7162 §3.2.5); the FETCH modifier
     /// `VANISHED` needs it too, and is valid only in UID FETCH with `CHANGEDSINCE` (§3.2.6);
     /// APPEND's `UTF8 (...)` needs `ENABLE UTF8=ACCEPT` (RFC 6855 §4).
-    fn qresync_refusal(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+    fn refusal_until_enabled(&self, body: &CommandBody<'_>) -> Option<&'static str> {
         use crate::types::command::SelectParam;
         let enabled = self.enabled.contains(&Capability::QResync);
         match body {
@@ -1137,17 +1135,11 @@ impl Inner {
     }
 }
 
-/// What IMAP4rev2 makes of a response an application wrote for either revision.
-enum Rev2<'a> {
-    Same,
-    Drop,
-    Changed(Response<'a>),
-}
-
-/// RFC 9051 has no `\Recent` flag, no `RECENT` response and no `UNSEEN` response code
-/// (Appendix E, items 6 and 7): once a client enabled IMAP4rev2 they are left out of what
-/// the application sends.
-fn rev2_response<'a>(response: &Response<'a>) -> Rev2<'a> {
+/// What IMAP4rev2 makes of a response an application wrote for either revision: `None` to
+/// leave it out. RFC 9051 has no `\Recent` flag, no `RECENT` response and no `UNSEEN`
+/// response code (Appendix E, items 6 and 7): once a client enabled IMAP4rev2 they are left
+/// out of what the application sends.
+fn rev2_response<'r, 'a>(response: &'r Response<'a>) -> Option<Cow<'r, Response<'a>>> {
     let no_recent = |flags: &[Flag<'a>]| -> Vec<Flag<'a>> {
         flags
             .iter()
@@ -1161,19 +1153,19 @@ fn rev2_response<'a>(response: &Response<'a>) -> Rev2<'a> {
             tag: None,
             code: Some(ResponseCode::Unseen(_)),
             ..
-        }) => Rev2::Drop,
+        }) => None,
         Response::Data(Data::Flags(flags)) if flags.contains(&Flag::Recent) => {
-            Rev2::Changed(Response::Data(Data::Flags(no_recent(flags))))
+            Some(Cow::Owned(Response::Data(Data::Flags(no_recent(flags)))))
         }
         Response::Status(
             status @ Status {
                 code: Some(ResponseCode::PermanentFlags(flags)),
                 ..
             },
-        ) if flags.contains(&Flag::Recent) => Rev2::Changed(Response::Status(Status {
+        ) if flags.contains(&Flag::Recent) => Some(Cow::Owned(Response::Status(Status {
             code: Some(ResponseCode::PermanentFlags(no_recent(flags))),
             ..status.clone()
-        })),
+        }))),
         Response::Data(Data::Fetch { seq, items })
             if items
                 .iter()
@@ -1186,9 +1178,9 @@ fn rev2_response<'a>(response: &Response<'a>) -> Rev2<'a> {
                     other => other.clone(),
                 })
                 .collect();
-            Rev2::Changed(Response::Data(Data::Fetch { seq: *seq, items }))
+            Some(Cow::Owned(Response::Data(Data::Fetch { seq: *seq, items })))
         }
-        _ => Rev2::Same,
+        _ => Some(Cow::Borrowed(response)),
     }
 }
 
