@@ -19,7 +19,7 @@ use std::{
 };
 
 use libfuzzer_sys::fuzz_target;
-use mail_proto_fuzz::{Rng, SessionInput, Wire, normalize_lines};
+use mail_proto_fuzz::{Rng, SessionInput, Stall, Wire, normalize_lines};
 use pop3_proto::{
     Credentials, MessageNumber, Uid,
     session::{
@@ -66,7 +66,7 @@ fuzz_target!(|input: SessionInput| {
     let mut committed: Option<bool> = None;
     let mut requests = 0;
     let mut quitting = false;
-    let mut idle_rounds = 0;
+    let mut stall = Stall::default();
 
     for _round in 0..10_000 {
         now += Duration::from_millis(10);
@@ -242,12 +242,7 @@ fuzz_target!(|input: SessionInput| {
         if done {
             return;
         }
-        if progressed {
-            idle_rounds = 0;
-        } else {
-            idle_rounds += 1;
-            assert!(idle_rounds < 3, "deadlock: neither side has anything to do");
-        }
+        stall.round(progressed);
     }
     panic!("the session did not end");
 });

@@ -214,3 +214,25 @@ impl Wire {
         self.bytes.is_empty()
     }
 }
+
+/// Deadlock detection for a client and server joined by [`Wire`]s: three rounds in a row in
+/// which neither side did anything fail the run.
+#[derive(Debug, Default)]
+pub struct Stall {
+    idle_rounds: u32,
+}
+
+impl Stall {
+    /// Ends a round; panics on the third one in a row without progress.
+    pub fn round(&mut self, progressed: bool) {
+        if progressed {
+            self.idle_rounds = 0;
+        } else {
+            self.idle_rounds += 1;
+            assert!(
+                self.idle_rounds < 3,
+                "deadlock: neither side has anything to do"
+            );
+        }
+    }
+}
