@@ -370,6 +370,33 @@ fn smtp_session(
     Ok(())
 }
 
+/// `APPEND` of `msg` to `mbox` with a synchronizing literal; the message counts as sent once
+/// the server asked for it. The tagged answer, or `None` when the server refused the literal
+/// (recorded as a problem).
+#[allow(clippy::too_many_arguments)]
+fn append(
+    c: &mut Conn,
+    f: &Flood,
+    who: &str,
+    tag: &str,
+    mbox: Mbox,
+    flags: &str,
+    id: &str,
+    msg: &[u8],
+) -> io::Result<Option<String>> {
+    c.send(&format!("{tag} APPEND {} {flags}{{{}}}", mbox.1, msg.len()))?;
+    let go = c.line()?;
+    if !go.starts_with('+') {
+        f.problem(format!("{who}: APPEND {id} answered {go}"));
+        return Ok(None);
+    }
+    f.sent(id, vec![mbox], msg);
+    c.write(msg)?;
+    c.write(b"\r\n")?;
+    let done = c.imap_until(tag)?;
+    Ok(Some(done.last().unwrap().0.clone()))
+}
+
 /// One IMAP connection: LOGIN, several APPENDs (synchronizing literals, random flags), LOGOUT.
 fn imap_session(
     addr: SocketAddr,
@@ -406,17 +433,11 @@ fn imap_session(
         let flags =
             ["", "(\\Seen) ", "(\\Flagged \\Seen) "][usize::try_from(rng.below(3)).unwrap()];
         let tag = format!("a{k}");
-        c.send(&format!("{tag} APPEND {} {flags}{{{}}}", mbox.1, msg.len()))?;
-        let go = c.line()?;
-        if !go.starts_with('+') {
-            f.problem(format!("imap{t}: APPEND {id} answered {go}"));
+        let who = format!("imap{t}");
+        let Some(last) = append(&mut c, f, &who, &tag, mbox, flags, &id, &msg)? else {
             return Ok(());
-        }
-        f.sent(&id, vec![mbox], &msg);
-        c.write(&msg)?;
-        c.write(b"\r\n")?;
-        let done = c.imap_until(&tag)?;
-        let last = &done.last().unwrap().0;
+        };
+        let last = &last;
         if !last.starts_with(&format!("{tag} OK")) {
             f.problem(format!("imap{t}: APPEND {id} answered {last}"));
             return Ok(());
@@ -490,17 +511,10 @@ fn churn_session(
         *seq += 1;
         let msg = message(&id, "bob@example.org", rng, false);
         let tag = format!("a{k}");
-        c.send(&format!("{tag} APPEND INBOX {{{}}}", msg.len()))?;
-        let go = c.line()?;
-        if !go.starts_with('+') {
-            f.problem(format!("churn: APPEND {id} answered {go}"));
+        let Some(last) = append(&mut c, f, "churn", &tag, mbox, "", &id, &msg)? else {
             return Ok(());
-        }
-        f.sent(&id, vec![mbox], &msg);
-        c.write(&msg)?;
-        c.write(b"\r\n")?;
-        let done = c.imap_until(&tag)?;
-        let last = &done.last().unwrap().0;
+        };
+        let last = &last;
         let Some((validity, uid)) = append_uid(last) else {
             f.problem(format!("churn: APPEND {id} answered {last}"));
             return Ok(());
