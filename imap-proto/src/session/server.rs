@@ -11,7 +11,7 @@
 
 use std::{borrow::Cow, time::Instant};
 
-use mail_sasl::{base64_decode, base64_encode};
+use mail_core::{base64_decode, base64_encode};
 
 use super::{
     config::ServerConfig,
@@ -1186,7 +1186,7 @@ fn rev2_response<'r, 'a>(response: &'r Response<'a>) -> Option<Cow<'r, Response<
 
 /// `[authzid] NUL authcid NUL passwd` (RFC 4616).
 fn plain_credentials(message: &[u8]) -> Option<Credentials> {
-    let (authzid, username, password) = mail_sasl::plain_decode(message)?;
+    let (authzid, username, password) = mail_core::plain_decode(message)?;
     Some(Credentials {
         authzid: authzid.map(str::to_owned),
         username: username.to_owned(),

@@ -3,13 +3,13 @@
 
 use std::borrow::Cow;
 
-pub(crate) use mail_sasl::is_mechanism;
-pub use mail_sasl::{InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64};
+pub(crate) use mail_core::is_mechanism;
+pub use mail_core::{InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64};
 
 use super::InvalidInput;
 
-impl From<mail_sasl::InvalidMechanism> for InvalidInput {
-    fn from(_: mail_sasl::InvalidMechanism) -> Self {
+impl From<mail_core::InvalidMechanism> for InvalidInput {
+    fn from(_: mail_core::InvalidMechanism) -> Self {
         InvalidInput::new("SASL mechanism", "1 to 20 of A-Z 0-9 - _")
     }
 }
@@ -38,7 +38,7 @@ impl<'a> Credentials<'a> {
 
     /// Decodes a PLAIN message (RFC 4616): `[authzid] NUL authcid NUL passwd`.
     pub fn from_plain(message: &[u8]) -> Option<Credentials<'static>> {
-        let (authzid, user, password) = mail_sasl::plain_decode(message)?;
+        let (authzid, user, password) = mail_core::plain_decode(message)?;
         Some(Credentials {
             authzid: authzid.map(|z| Cow::Owned(z.to_owned())),
             user: Cow::Owned(user.to_owned()),
@@ -48,7 +48,7 @@ impl<'a> Credentials<'a> {
 
     /// Encodes a PLAIN message (RFC 4616).
     pub fn to_plain(&self) -> Vec<u8> {
-        mail_sasl::plain_encode(self.authzid.as_deref(), &self.user, self.password.expose())
+        mail_core::plain_encode(self.authzid.as_deref(), &self.user, self.password.expose())
     }
 
     /// Detaches the value from the input it borrows.

@@ -1,12 +1,12 @@
 //! SASL (RFC 4954): mechanism names, secrets that do not leak into logs, and base64.
 
-pub(crate) use mail_sasl::is_mechanism;
-pub use mail_sasl::{InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64};
+pub(crate) use mail_core::is_mechanism;
+pub use mail_core::{InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64};
 
 use super::InvalidInput;
 
-impl From<mail_sasl::InvalidMechanism> for InvalidInput {
-    fn from(_: mail_sasl::InvalidMechanism) -> Self {
+impl From<mail_core::InvalidMechanism> for InvalidInput {
+    fn from(_: mail_core::InvalidMechanism) -> Self {
         InvalidInput::new("SASL mechanism", "1 to 20 of A-Z 0-9 - _")
     }
 }
@@ -25,7 +25,7 @@ pub struct Credentials {
 impl Credentials {
     /// Decodes a PLAIN message (RFC 4616): `[authzid] NUL authcid NUL passwd`.
     pub fn from_plain(message: &[u8]) -> Option<Self> {
-        let (authzid, authcid, password) = mail_sasl::plain_decode(message)?;
+        let (authzid, authcid, password) = mail_core::plain_decode(message)?;
         Some(Self {
             authzid: authzid.map(str::to_owned),
             authcid: authcid.to_owned(),
@@ -35,7 +35,7 @@ impl Credentials {
 
     /// Encodes a PLAIN message (RFC 4616).
     pub fn to_plain(&self) -> Vec<u8> {
-        mail_sasl::plain_encode(
+        mail_core::plain_encode(
             self.authzid.as_deref(),
             &self.authcid,
             self.password.expose(),

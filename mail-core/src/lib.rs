@@ -1,0 +1,29 @@
+//! What the workspace's protocol crates (`smtp-proto`, `imap-proto`, `pop3-proto`) share.
+//!
+//! - [`sasl`]: mechanism names, secrets kept out of `Debug` output, canonical base64 and the
+//!   PLAIN message (RFC 4422, RFC 4616, RFC 4648). Its items are re-exported here.
+//! - [`session`]: the contract every sans-IO session keeps (bytes in, bytes out, time passed
+//!   in), as a trait a driver can be written against once.
+//! - `tls` and `transport` (feature `tokio`): a connection that is plaintext until TLS starts
+//!   (implicit TLS, or STARTTLS/STLS once) over any `AsyncRead + AsyncWrite`, rustls
+//!   configurations for clients and servers, and the cancel-safe read/write loop the protocol
+//!   crates' tokio drivers run their sessions with.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod sasl;
+pub mod session;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tls;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod transport;
+
+pub use sasl::{
+    InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64,
+    is_base64_bytes, is_mechanism, plain_decode, plain_encode,
+};
+pub use session::Session;

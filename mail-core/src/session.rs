@@ -1,0 +1,29 @@
+//! The contract every sans-IO session of the workspace keeps.
+//!
+//! A session never touches a socket or a clock: the driver hands it what it read with
+//! [`handle_input`](Session::handle_input), sends what [`poll_transmit`](Session::poll_transmit)
+//! gives, and calls [`handle_timeout`](Session::handle_timeout) when
+//! [`poll_timeout`](Session::poll_timeout) says. Events and decisions are each protocol's own;
+//! this trait is the part a driver can be written against once (quinn-proto's
+//! `Connection` with `handle_event`/`poll_transmit`/`poll_timeout` is the model).
+
+use std::time::Instant;
+
+/// A protocol session without I/O: SMTP, IMAP and POP3, server and client side.
+pub trait Session {
+    /// Feeds bytes read from the peer. Drain the protocol's events and
+    /// [`poll_transmit`](Self::poll_transmit) afterwards.
+    fn handle_input(&mut self, now: Instant, data: &[u8]);
+
+    /// Moves the bytes to send to the peer into `out`.
+    fn poll_transmit(&mut self, out: &mut Vec<u8>);
+
+    /// When [`handle_timeout`](Self::handle_timeout) is due, if ever.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Tells the session the time; it acts on the timeouts that passed.
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Whether the session is over: close the connection once its last output is sent.
+    fn is_closed(&self) -> bool;
+}

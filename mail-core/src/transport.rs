@@ -1,0 +1,173 @@
+//! The loop every tokio driver runs a sans-IO [`Session`] with: send what it queued, then wait
+//! for the peer or the session's timeout, and hand over what happened.
+//!
+//! Backpressure comes from the order: nothing is read while output is still queued, so a peer
+//! that pipelines commands and never reads its answers stops being read from once the socket's
+//! send buffer fills, and the session never holds more than one read of input.
+//!
+//! Every `async` method here is cancel-safe except the TLS handshakes: a driver can race
+//! [`Transport::exchange`] against its own events (a shutdown signal, a mailbox change) in
+//! `tokio::select!` and call it again later without losing input or output. A cancelled
+//! handshake leaves the stream [`Stream::Broken`].
+
+use std::{
+    io,
+    time::{Duration, Instant},
+};
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::{
+    session::Session,
+    tls::{ProtocolVersion, Stream, TlsAcceptor, TlsConnector},
+};
+
+/// How many octets one read takes at most (a TLS record's plaintext).
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// What one [`Transport::exchange`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exchange {
+    /// This many octets arrived and went to the session.
+    Input(usize),
+    /// The session's timeout passed and it was told.
+    Timeout,
+    /// The peer closed the connection.
+    Eof,
+}
+
+/// A connection and the buffers between it and a session.
+#[derive(Debug)]
+pub struct Transport<IO> {
+    stream: Stream<IO>,
+    read_buf: Vec<u8>,
+    out: Vec<u8>,
+    /// Octets of `out` already written (a cancelled flush resumes here).
+    written: usize,
+}
+
+fn handshake_timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
+    /// A transport over `stream` (plaintext, or TLS already for implicit TLS).
+    pub fn new(stream: Stream<IO>) -> Self {
+        Self {
+            stream,
+            read_buf: Vec::new(),
+            out: Vec::new(),
+            written: 0,
+        }
+    }
+
+    /// The connection.
+    pub fn stream(&self) -> &Stream<IO> {
+        &self.stream
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    /// The TLS version in use, once TLS is active.
+    pub fn tls_version(&self) -> Option<ProtocolVersion> {
+        self.stream.tls_version()
+    }
+
+    /// Queues bytes to send with the next flush (for what no session produced, such as a
+    /// refusal written before any session exists).
+    pub fn queue(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Takes what `session` has to send; the next flush writes it.
+    pub fn take_output<S: Session + ?Sized>(&mut self, session: &mut S) {
+        session.poll_transmit(&mut self.out);
+    }
+
+    /// Whether output is queued and not yet written.
+    pub fn has_output(&self) -> bool {
+        self.written < self.out.len()
+    }
+
+    /// Writes everything queued. Cancel-safe: a later call resumes where this one stopped.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        while self.written < self.out.len() {
+            let n = self.stream.write(&self.out[self.written..]).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.written += n;
+        }
+        self.out.clear();
+        self.written = 0;
+        self.stream.flush().await
+    }
+
+    /// Sends what `session` queued, then waits for input or the session's timeout and hands
+    /// it over. Cancel-safe.
+    pub async fn exchange<S: Session + ?Sized>(&mut self, session: &mut S) -> io::Result<Exchange> {
+        self.take_output(session);
+        self.flush().await?;
+        let deadline = session.poll_timeout();
+        if self.read_buf.len() < READ_CHUNK {
+            self.read_buf.resize(READ_CHUNK, 0);
+        }
+        let read = self.stream.read(&mut self.read_buf);
+        let result = match deadline {
+            Some(at) => tokio::time::timeout_at(tokio::time::Instant::from_std(at), read)
+                .await
+                .ok(),
+            None => Some(read.await),
+        };
+        match result {
+            None => {
+                session.handle_timeout(Instant::now());
+                Ok(Exchange::Timeout)
+            }
+            Some(Ok(0)) => Ok(Exchange::Eof),
+            Some(Ok(n)) => {
+                session.handle_input(Instant::now(), &self.read_buf[..n]);
+                Ok(Exchange::Input(n))
+            }
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// Flushes, then runs the server side of the TLS handshake (after STARTTLS/STLS was
+    /// answered), giving up after `timeout`.
+    pub async fn accept_tls(&mut self, acceptor: &TlsAcceptor, timeout: Duration) -> io::Result<()> {
+        self.flush().await?;
+        tokio::time::timeout(timeout, self.stream.accept_tls(acceptor))
+            .await
+            .map_err(|_| handshake_timed_out())?
+    }
+
+    /// Flushes, then runs the client side of the TLS handshake with `server_name`, giving up
+    /// after `timeout`.
+    pub async fn connect_tls(
+        &mut self,
+        connector: &TlsConnector,
+        server_name: ServerName<'static>,
+        timeout: Duration,
+    ) -> io::Result<()> {
+        self.flush().await?;
+        tokio::time::timeout(timeout, self.stream.connect_tls(connector, server_name))
+            .await
+            .map_err(|_| handshake_timed_out())?
+    }
+
+    /// Sends what is queued, then closes the sending direction (TLS `close_notify` first).
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        self.flush().await?;
+        self.stream.shutdown().await
+    }
+
+    /// The connection, with whatever output was not written yet dropped.
+    pub fn into_stream(self) -> Stream<IO> {
+        self.stream
+    }
+}
