@@ -314,8 +314,8 @@ impl fmt::Debug for Attempt {
     }
 }
 
-impl From<&smtp_proto::types::sasl::Credentials> for Attempt {
-    fn from(c: &smtp_proto::types::sasl::Credentials) -> Self {
+impl From<&mail_core::Credentials> for Attempt {
+    fn from(c: &mail_core::Credentials) -> Self {
         Self {
             authzid: c.authzid.clone(),
             user: c.authcid.clone(),
@@ -330,16 +330,6 @@ impl From<&imap_proto::session::server::Credentials> for Attempt {
             authzid: c.authzid.clone(),
             user: c.username.clone(),
             password: c.password.clone(),
-        }
-    }
-}
-
-impl From<&pop3_proto::types::sasl::Credentials<'_>> for Attempt {
-    fn from(c: &pop3_proto::types::sasl::Credentials<'_>) -> Self {
-        Self {
-            authzid: c.authzid.as_deref().map(str::to_owned),
-            user: c.user.clone().into_owned(),
-            password: c.password.expose().clone().into_owned(),
         }
     }
 }

@@ -260,9 +260,9 @@ impl Conn<'_> {
                     digest,
                     timestamp,
                 }) => Step::Apop {
-                    name: name.into_owned(),
-                    digest: digest.into_owned(),
-                    timestamp: timestamp.to_owned(),
+                    name,
+                    digest,
+                    timestamp,
                 },
                 // Only PLAIN is offered, and the session runs it.
                 Some(Event::AuthExchange { .. }) => Step::Refuse,

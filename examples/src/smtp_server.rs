@@ -2,7 +2,7 @@
 //! `mail-store` (one delivery per message, one result per recipient, durable before the
 //! `250`). No protocol rule lives here; this file only answers the session's decisions.
 
-use std::{io, net::SocketAddr, sync::Arc, time::Instant};
+use std::{io, net::SocketAddr, sync::Arc};
 
 use mail_store::{MailStore, Recipient, StoreError, Upload};
 
@@ -12,14 +12,14 @@ use smtp_proto::{
         ServerConfig, replies,
         server::{Event, Server},
     },
+    tokio::server::Connection,
     types::reply::EnhancedStatus,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub use crate::store_glue::Directory;
 use crate::{
-    auth::{Attempt, Authenticator, Login, ThrottleConfig},
-    listener::{Gate, HANDSHAKE_TIMEOUT},
+    auth::{Authenticator, Login, ThrottleConfig},
+    listener::Gate,
     store_glue::Store,
     tls::{Stream, TlsAcceptor},
 };
@@ -148,145 +148,70 @@ fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> Rcpt {
 
 /// Runs one connection (already TLS on an implicit-TLS port).
 pub async fn handle_connection(
-    mut stream: Stream,
+    stream: Stream,
     peer: SocketAddr,
     service: Arc<SmtpService>,
 ) -> io::Result<()> {
     let mut config = service.config.clone();
-    config.implicit_tls = stream.is_tls();
-    config.extensions.starttls = service.tls.is_some() && !stream.is_tls();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
-    let mut server = Server::new(config, Instant::now());
-    let mut transaction = Transaction::default();
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let starttls = drive(&mut server, &mut transaction, &service, peer).await?;
-        server.poll_transmit(&mut out);
-        if !out.is_empty() {
-            stream.write_all(&out).await?;
-            stream.flush().await?;
-            out.clear();
-        }
-        if server.is_closed() {
-            break;
-        }
-        if starttls {
-            // Every byte read so far went to the session, which dropped what followed
-            // STARTTLS; the handshake reads only its own records, so plaintext sent behind
-            // the command fails it rather than running as a command.
-            let Some(acceptor) = &service.tls else {
-                return Err(io::Error::other("STARTTLS without a TLS configuration"));
-            };
-            tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor))
-                .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
-            server.tls_established().map_err(io::Error::other)?;
-            continue;
-        }
-        let deadline = server.poll_timeout().map(tokio::time::Instant::from_std);
-        let timeout = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        let read = tokio::select! {
-            r = stream.read(&mut buf) => Some(r),
-            () = timeout => None,
-            () = service.gate.shutting_down() => {
-                // Between commands (or mid-message, which the client will send again):
-                // nothing is half-delivered, an unfinished upload is dropped below.
-                stream.write_all(&service.shutdown_reply()).await?;
-                stream.flush().await?;
-                break;
-            }
-        };
-        match read {
-            None => server.handle_timeout(Instant::now()),
-            Some(Ok(0)) => break,
-            Some(Ok(n)) => server.handle_input(Instant::now(), &buf[..n]),
-            Some(Err(e)) => return Err(e),
-        }
-    }
+    let mut conn = Connection::new(stream, config, service.tls.clone());
     // Dropping an unfinished upload removes its spool file.
-    drop(transaction);
-    let _ = stream.shutdown().await;
-    Ok(())
-}
-
-/// What an event asks of the application, detached from the session's input.
-enum Step {
-    Mail,
-    Rcpt(Rcpt),
-    DataStart,
-    MessageEnd(usize),
-    Reset,
-    Auth(Attempt),
-    StartTls,
-    Refuse(Reply<'static>),
-    Nothing,
-}
-
-/// Answers every event the session has; `true` when STARTTLS was accepted (the handshake
-/// runs once its `220` is sent).
-async fn drive(
-    server: &mut Server,
-    t: &mut Transaction,
-    service: &SmtpService,
-    peer: SocketAddr,
-) -> io::Result<bool> {
-    let mut starttls = false;
+    let mut t = Transaction::default();
     loop {
-        let step = match server.poll_event() {
-            None => return Ok(starttls),
-            Some(Event::Mail { .. }) => Step::Mail,
-            Some(Event::Rcpt { to, .. }) => Step::Rcpt(recipient(service, &to)),
-            Some(Event::DataStart) => Step::DataStart,
-            Some(Event::MessageData(data)) => {
-                if let Some(m) = &mut t.message
-                    && m.write(data).is_err()
-                {
-                    t.message = None;
-                    t.broken = true;
-                }
-                Step::Nothing
+        let event = tokio::select! {
+            event = conn.next_event() => event?,
+            // Between commands (or mid-message, which the client will send again): nothing
+            // is half-delivered.
+            () = service.gate.shutting_down() => {
+                conn.shutdown().await;
+                return Ok(());
             }
-            Some(Event::MessageEnd { replies: n, .. }) => Step::MessageEnd(n),
-            Some(Event::MessageAborted { .. } | Event::TransactionReset) => Step::Reset,
-            Some(Event::Auth { credentials, .. }) => Step::Auth((&credentials).into()),
-            Some(Event::AuthExchange { .. }) => Step::Refuse(replies::auth_failed()),
-            Some(Event::StartTls) => Step::StartTls,
-            // Hello needs no answer.
-            Some(_) => Step::Nothing,
         };
-        match step {
-            Step::Mail => {
-                *t = Transaction::default();
+        let Some(event) = event else { return Ok(()) };
+        let server = conn.session_mut();
+        match event {
+            Event::Mail { .. } => {
+                t = Transaction::default();
                 accept(server)?;
             }
-            Step::Rcpt(Rcpt::Local(r)) => {
-                t.recipients.push(r);
-                accept(server)?;
-            }
-            Step::Rcpt(Rcpt::Refused(r)) | Step::Refuse(r) => reject(server, r)?,
-            Step::DataStart => {
+            Event::Rcpt { to, .. } => match recipient(&service, &to) {
+                Rcpt::Local(r) => {
+                    t.recipients.push(r);
+                    accept(server)?;
+                }
+                Rcpt::Refused(r) => reject(server, r)?,
+            },
+            Event::DataStart => {
                 t.message = Some(service.store.upload());
                 t.broken = false;
                 accept(server)?;
             }
-            Step::MessageEnd(n) => finish_message(server, t, service, n).await?,
-            Step::Reset => *t = Transaction::default(),
-            Step::Auth(attempt) => match service.auth.login(peer.ip(), attempt).await {
-                Login::Accepted(account) => {
-                    tracing::info!(%peer, %account, "smtp: authenticated");
-                    accept(server)?;
+            Event::MessageData(data) => {
+                if let Some(m) = &mut t.message
+                    && m.write(&data).is_err()
+                {
+                    t.message = None;
+                    t.broken = true;
                 }
-                Login::Failed => reject(server, replies::auth_failed())?,
-                Login::Refused => reject(server, replies::temp_auth_failure())?,
-            },
-            Step::StartTls => starttls = true,
-            Step::Nothing => {}
+            }
+            Event::MessageEnd { replies, .. } => {
+                finish_message(server, &mut t, &service, replies).await?;
+            }
+            Event::MessageAborted { .. } | Event::TransactionReset => t = Transaction::default(),
+            Event::Auth { credentials, .. } => {
+                match service.auth.login(peer.ip(), (&credentials).into()).await {
+                    Login::Accepted(account) => {
+                        tracing::info!(%peer, %account, "smtp: authenticated");
+                        accept(conn.session_mut())?;
+                    }
+                    Login::Failed => reject(conn.session_mut(), replies::auth_failed())?,
+                    Login::Refused => reject(conn.session_mut(), replies::temp_auth_failure())?,
+                }
+            }
+            // Only PLAIN and LOGIN are offered; the session runs them.
+            Event::AuthExchange { .. } => reject(server, replies::auth_failed())?,
+            // Hello needs no answer.
+            _ => {}
         }
     }
 }

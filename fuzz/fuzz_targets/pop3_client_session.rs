@@ -89,7 +89,7 @@ fuzz_target!(|input: SessionInput| {
                 }
                 Event::MessageData(d) => {
                     assert!(in_message, "MessageData outside a message");
-                    content.extend_from_slice(d);
+                    content.extend_from_slice(&d);
                 }
                 Event::MessageEnd { .. } => {
                     assert!(in_message, "MessageEnd outside a message");

@@ -169,7 +169,7 @@ fuzz_target!(|input: SessionInput| {
                     receiving
                         .as_mut()
                         .expect("data outside a message")
-                        .extend_from_slice(d);
+                        .extend_from_slice(&d);
                 }
                 client::Event::MessageEnd { .. } => {
                     let got = receiving.take().expect("MessageEnd outside a message");

@@ -135,7 +135,7 @@ fuzz_target!(|input: SessionInput| {
                     receiving
                         .as_mut()
                         .expect("data after DataStart")
-                        .extend_from_slice(d);
+                        .extend_from_slice(&d);
                 }
                 server::Event::MessageEnd { replies, .. } => {
                     if lmtp {

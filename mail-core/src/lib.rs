@@ -23,7 +23,7 @@ pub mod tls;
 pub mod transport;
 
 pub use sasl::{
-    InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64,
+    Credentials, InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64,
     is_base64_bytes, is_mechanism, plain_decode, plain_encode,
 };
 pub use session::Session;

@@ -32,6 +32,55 @@ impl<T> fmt::Debug for Secret<T> {
     }
 }
 
+/// A user's credentials: from LOGIN, USER/PASS, or a PLAIN or LOGIN exchange, for a server to
+/// check; or what a client logs in with. The same type in SMTP, IMAP and POP3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The identity to act as, if different from `authcid` (PLAIN's authorization identity).
+    pub authzid: Option<String>,
+    /// The identity whose password is given (the user name).
+    pub authcid: String,
+    /// The password.
+    pub password: Secret<String>,
+}
+
+impl Credentials {
+    /// A user name and password.
+    pub fn new(authcid: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            authzid: None,
+            authcid: authcid.into(),
+            password: Secret::new(password.into()),
+        }
+    }
+
+    /// The same credentials, asking to act as `authzid`.
+    #[must_use]
+    pub fn with_authzid(mut self, authzid: impl Into<String>) -> Self {
+        self.authzid = Some(authzid.into());
+        self
+    }
+
+    /// Decodes a PLAIN message (RFC 4616): `[authzid] NUL authcid NUL passwd`.
+    pub fn from_plain(message: &[u8]) -> Option<Self> {
+        let (authzid, authcid, password) = plain_decode(message)?;
+        Some(Self {
+            authzid: authzid.map(str::to_owned),
+            authcid: authcid.to_owned(),
+            password: Secret::new(password.to_owned()),
+        })
+    }
+
+    /// Encodes a PLAIN message (RFC 4616).
+    pub fn to_plain(&self) -> Vec<u8> {
+        plain_encode(
+            self.authzid.as_deref(),
+            &self.authcid,
+            self.password.expose(),
+        )
+    }
+}
+
 /// A SASL mechanism name: `sasl-mech = 1*20mech-char`, `mech-char = UPPER-ALPHA / DIGIT /
 /// HYPHEN / UNDERSCORE` (RFC 4422 §3.1). Lower case is accepted on input; comparison ignores
 /// case.

@@ -21,11 +21,11 @@ use rustls::{
     ClientConfig, ServerConfig,
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     crypto::CryptoProvider,
-    pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject},
+    pki_types::{CertificateDer, PrivateKeyDer, UnixTime, pem::PemObject},
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub use rustls::ProtocolVersion;
+pub use rustls::{ProtocolVersion, pki_types::ServerName};
 
 /// The server side of TLS: runs handshakes with one server configuration.
 #[derive(Clone)]
@@ -34,6 +34,13 @@ pub struct TlsAcceptor(tokio_rustls::TlsAcceptor);
 impl From<Arc<ServerConfig>> for TlsAcceptor {
     fn from(config: Arc<ServerConfig>) -> Self {
         Self(config.into())
+    }
+}
+
+impl TlsAcceptor {
+    /// An acceptor for the certificate chain and key in PEM files.
+    pub fn from_pem(cert: &Path, key: &Path) -> io::Result<Self> {
+        server_config(cert, key).map(Self::from)
     }
 }
 
@@ -50,6 +57,13 @@ pub struct TlsConnector(tokio_rustls::TlsConnector);
 impl From<Arc<ClientConfig>> for TlsConnector {
     fn from(config: Arc<ClientConfig>) -> Self {
         Self(config.into())
+    }
+}
+
+impl TlsConnector {
+    /// A connector that checks server certificates as `verify` says.
+    pub fn new(verify: &Verify) -> io::Result<Self> {
+        client_config(verify).map(Self::from)
     }
 }
 

@@ -139,7 +139,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
 
     /// Flushes, then runs the server side of the TLS handshake (after STARTTLS/STLS was
     /// answered), giving up after `timeout`.
-    pub async fn accept_tls(&mut self, acceptor: &TlsAcceptor, timeout: Duration) -> io::Result<()> {
+    pub async fn accept_tls(
+        &mut self,
+        acceptor: &TlsAcceptor,
+        timeout: Duration,
+    ) -> io::Result<()> {
         self.flush().await?;
         tokio::time::timeout(timeout, self.stream.accept_tls(acceptor))
             .await

@@ -14,43 +14,18 @@ use pop3_proto::{
     },
 };
 
-/// A client event with message data copied out.
+/// A client event, message data apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
-    Event(client::Event<'static>),
+    Event(client::Event),
     Data(Vec<u8>),
 }
 
-fn own(e: client::Event<'_>) -> Seen {
-    use client::Event as E;
-    Seen::Event(match e {
-        E::MessageData(d) => return Seen::Data(d.to_vec()),
-        E::Greeting(r) => E::Greeting(r),
-        E::Capabilities(c) => E::Capabilities(c),
-        E::StartTls => E::StartTls,
-        E::Authenticated(r) => E::Authenticated(r),
-        E::Ready => E::Ready,
-        E::Stat(s) => E::Stat(s),
-        E::List(l) => E::List(l),
-        E::Scan(s) => E::Scan(s),
-        E::Uidl(u) => E::Uidl(u),
-        E::UniqueId(u) => E::UniqueId(u),
-        E::MessageStart { msg, response } => E::MessageStart { msg, response },
-        E::MessageEnd { msg } => E::MessageEnd { msg },
-        E::Deleted(m) => E::Deleted(m),
-        E::Reset => E::Reset,
-        E::Noop => E::Noop,
-        E::Refused { request, response } => E::Refused { request, response },
-        E::Closed {
-            committed,
-            response,
-        } => E::Closed {
-            committed,
-            response,
-        },
-        E::Failed(e) => E::Failed(e),
-        other => panic!("unknown event {other:?}"),
-    })
+fn own(e: client::Event) -> Seen {
+    match e {
+        client::Event::MessageData(d) => Seen::Data(d),
+        e => Seen::Event(e),
+    }
 }
 
 /// The application behind the server: users, messages, and what happened.
@@ -91,13 +66,13 @@ impl Store {
             let login = match server.poll_event() {
                 None => return,
                 Some(ServerEvent::Login { credentials, .. }) => {
-                    credentials.user == self.user && credentials.password.expose() == self.secret
+                    credentials.authcid == self.user && credentials.password.expose() == self.secret
                 }
                 Some(ServerEvent::Apop {
                     name,
                     digest,
                     timestamp,
-                }) => name == self.user && apop::verify(timestamp, self.secret, &digest),
+                }) => name == self.user && apop::verify(&timestamp, self.secret, &digest),
                 Some(ServerEvent::Retrieve { msg, .. }) => {
                     let body = self.messages[msg.index()].clone();
                     for piece in body.chunks(self.chunk) {
@@ -193,7 +168,7 @@ impl Pair {
         }
     }
 
-    fn events(&self) -> Vec<client::Event<'static>> {
+    fn events(&self) -> Vec<client::Event> {
         self.seen
             .iter()
             .filter_map(|s| match s {
@@ -232,7 +207,7 @@ fn message(size: usize, tag: &str) -> Vec<u8> {
     m
 }
 
-fn login_events(greeting: &str) -> Vec<client::Event<'static>> {
+fn login_events(greeting: &str) -> Vec<client::Event> {
     vec![client::Event::Greeting(
         pop3_proto::Response::ok(greeting.to_owned()).unwrap(),
     )]

@@ -96,8 +96,8 @@ impl Script {
                     credentials,
                 }) => {
                     self.log
-                        .push(format!("login {method:?} {}", credentials.user));
-                    Some(credentials.user == "alice" && credentials.password.expose() == "secret")
+                        .push(format!("login {method:?} {}", credentials.authcid));
+                    Some(credentials.authcid == "alice" && credentials.password.expose() == "secret")
                 }
                 Some(Event::Apop {
                     name,
@@ -105,7 +105,7 @@ impl Script {
                     timestamp,
                 }) => {
                     self.log.push(format!("apop {name}"));
-                    Some(name == "alice" && apop::verify(timestamp, "secret", &digest))
+                    Some(name == "alice" && apop::verify(&timestamp, "secret", &digest))
                 }
                 Some(Event::AuthExchange {
                     mechanism,

@@ -61,7 +61,7 @@ impl App {
                     }
                 }
                 SEvent::DataStart => server.accept().unwrap(),
-                SEvent::MessageData(d) => self.message.extend_from_slice(d),
+                SEvent::MessageData(d) => self.message.extend_from_slice(&d),
                 SEvent::MessageEnd { replies: n, .. } => {
                     let rcpts = std::mem::take(&mut self.accepted_rcpts);
                     assert_eq!(n, if n > 1 || rcpts.len() <= 1 { n } else { 1 });

@@ -54,7 +54,7 @@ pub async fn fetch(ep: &Endpoint, maildir: &Path, delete: bool) -> io::Result<Fe
                     next(&mut client, &mut todo)?;
                 }
                 Event::MessageStart { .. } => message.clear(),
-                Event::MessageData(data) => message.extend_from_slice(data),
+                Event::MessageData(data) => message.extend_from_slice(&data),
                 Event::MessageEnd { msg } => {
                     maildir_deliver(maildir, &message)?;
                     result.saved += 1;

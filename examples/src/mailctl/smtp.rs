@@ -1,14 +1,16 @@
 //! `mailctl send`: one message over SMTP or submission.
 
-use std::{io, time::Instant};
+use std::io;
 
 use smtp_proto::{
     DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, ReversePath,
-    session::client::{Client, ClientConfig, Envelope, Event, TlsPolicy},
-    types::sasl::{Credentials, Secret},
+    session::client::{ClientConfig, Envelope, TlsPolicy},
+    tokio::client::SmtpClient,
+    types::sasl::Credentials,
 };
 
-use super::{Conn, Endpoint, Security, fail};
+use super::{Endpoint, Security, fail};
+use crate::tls::TlsConnector;
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -49,11 +51,10 @@ pub async fn send(ep: &Endpoint, message: &Message) -> io::Result<Outcome> {
         Security::None | Security::Implicit => TlsPolicy::Never,
     };
     config.implicit_tls = ep.security == Security::Implicit;
-    config.credentials = ep.login.as_ref().map(|(user, password)| Credentials {
-        authzid: None,
-        authcid: user.clone(),
-        password: Secret::new(password.clone()),
-    });
+    config.credentials = ep
+        .login
+        .as_ref()
+        .map(|(user, password)| Credentials::new(user, password));
     let from = if message.from.is_empty() {
         ReversePath::Null
     } else {
@@ -72,81 +73,47 @@ pub async fn send(ep: &Endpoint, message: &Message) -> io::Result<Outcome> {
         recipients,
     };
 
-    let mut conn = Conn::open(ep).await?;
-    let mut client = Client::new(config, Instant::now());
-    let mut out = Vec::new();
-    let mut sent = false;
-    let mut outcome = Outcome {
-        refused: Vec::new(),
-        reply: String::new(),
+    let tls = match ep.security {
+        Security::None => None,
+        Security::StartTls | Security::Implicit => Some(TlsConnector::new(&ep.verify)?),
     };
-    let mut result: Option<io::Result<()>> = None;
-    loop {
-        let mut starttls = false;
-        while let Some(event) = client.poll_event() {
-            match event {
-                Event::StartTls => starttls = true,
-                Event::Ready if !sent => {
-                    sent = true;
-                    client.send_mail(&envelope).map_err(io::Error::other)?;
-                }
-                Event::Ready => client.quit().map_err(io::Error::other)?,
-                Event::Recipient { index, reply } if !reply.code().is_positive() => {
-                    outcome
-                        .refused
-                        .push((message.to[index].clone(), reply.to_string()));
-                }
-                Event::SendData => {
-                    client
-                        .send_data(&message.content)
-                        .map_err(io::Error::other)?;
-                    client.end_data().map_err(io::Error::other)?;
-                }
-                Event::Sent { replies } => {
-                    let accepted = replies.iter().any(|(_, r)| r.code().is_positive());
-                    outcome.reply = replies
-                        .iter()
-                        .map(|(_, r)| r.to_string().trim_end().to_owned())
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    result = Some(if accepted {
-                        Ok(())
-                    } else {
-                        Err(fail(format!("message refused: {}", outcome.reply)))
-                    });
-                }
-                Event::TransactionFailed(e) => {
-                    result = Some(Err(fail(format!("{e}"))));
-                }
-                Event::Failed(e) => {
-                    conn.close().await;
-                    return Err(fail(format!("{e}")));
-                }
-                _ => {}
-            }
-        }
-        client.poll_transmit(&mut out);
-        conn.write(&mut out).await?;
-        if client.is_closed() {
-            break;
-        }
-        if starttls {
-            conn.start_tls().await?;
-            client.tls_established().map_err(io::Error::other)?;
-            continue;
-        }
-        match conn.read(client.poll_timeout()).await? {
-            None => client.handle_timeout(Instant::now()),
-            Some([]) => break,
-            Some(data) => client.handle_input(Instant::now(), data),
-        }
+    config.reply_timeout = ep.timeout;
+    let mut client = SmtpClient::connect(&ep.host, ep.port, config, tls)
+        .await
+        .map_err(|e| fail(format!("{}:{}: {e}", ep.host, ep.port)))?;
+    let sent = client
+        .send(&envelope, &message.content)
+        .await
+        .map_err(|e| fail(format!("{e}")))?;
+    let outcome = Outcome {
+        refused: message
+            .to
+            .iter()
+            .zip(&sent.recipients)
+            .filter(|(_, r)| !r.code().is_positive())
+            .map(|(to, r)| (to.clone(), r.to_string()))
+            .collect(),
+        reply: {
+            // SMTP's one verdict covers every accepted recipient; LMTP gives each its own.
+            let mut replies: Vec<String> = sent
+                .recipients
+                .iter()
+                .filter(|r| r.code().is_positive())
+                .map(|r| r.to_string().trim_end().to_owned())
+                .collect();
+            replies.dedup();
+            replies.join("; ")
+        },
+    };
+    client.quit().await.map_err(|e| fail(format!("{e}")))?;
+    if sent.accepted() == 0 {
+        return Err(fail(format!(
+            "message refused: {}",
+            sent.recipients
+                .first()
+                .map(|r| r.to_string().trim_end().to_owned())
+                .unwrap_or_default()
+        )));
     }
-    conn.close().await;
-    match result {
-        Some(Ok(())) => Ok(outcome),
-        Some(Err(e)) => Err(e),
-        None => Err(fail(
-            "the server closed the connection before the message was sent",
-        )),
-    }
+    Ok(outcome)
 }

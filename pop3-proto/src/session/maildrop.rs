@@ -33,12 +33,6 @@ pub(crate) enum DeleteError {
 }
 
 impl Maildrop {
-    pub(crate) const EMPTY: Self = Self {
-        entries: Vec::new(),
-        live: 0,
-        live_size: 0,
-    };
-
     /// An empty maildrop.
     pub fn new() -> Self {
         Self::default()
@@ -100,8 +94,15 @@ impl Maildrop {
     }
 
     /// The messages marked as deleted.
-    pub fn deletions(&self) -> Deletions<'_> {
-        Deletions { maildrop: self }
+    pub fn deletions(&self) -> Deletions {
+        Deletions(
+            self.entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.deleted)
+                .filter_map(|(i, e)| Some((MessageNumber::from_index(i)?, e.uid.to_string())))
+                .collect(),
+        )
     }
 
     pub(crate) fn delete(&mut self, msg: MessageNumber) -> Result<(), DeleteError> {
@@ -133,29 +134,22 @@ impl Maildrop {
 
 /// The messages marked as deleted, which the application removes at QUIT (the UPDATE state,
 /// RFC 1939 §6).
-#[derive(Debug, Clone, Copy)]
-pub struct Deletions<'a> {
-    maildrop: &'a Maildrop,
-}
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deletions(Vec<(MessageNumber, String)>);
 
-impl<'a> Deletions<'a> {
+impl Deletions {
     /// How many messages are marked.
     pub fn len(&self) -> usize {
-        self.iter().count()
+        self.0.len()
     }
 
     /// Whether none is marked.
     pub fn is_empty(&self) -> bool {
-        self.iter().next().is_none()
+        self.0.is_empty()
     }
 
     /// The marked messages with their unique-ids, in message-number order.
-    pub fn iter(&self) -> impl Iterator<Item = (MessageNumber, &'a str)> + use<'a> {
-        self.maildrop
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.deleted)
-            .filter_map(|(i, e)| Some((MessageNumber::from_index(i)?, &*e.uid)))
+    pub fn iter(&self) -> impl Iterator<Item = (MessageNumber, &str)> {
+        self.0.iter().map(|(msg, uid)| (*msg, uid.as_str()))
     }
 }

@@ -89,6 +89,23 @@ pub struct Envelope {
     pub recipients: Vec<(ForwardPath<'static>, RcptParams<'static>)>,
 }
 
+impl Envelope {
+    /// An envelope from `from` to `recipients`, without parameters.
+    pub fn new(
+        from: ReversePath<'static>,
+        recipients: impl IntoIterator<Item = ForwardPath<'static>>,
+    ) -> Self {
+        Self {
+            from,
+            params: MailParams::default(),
+            recipients: recipients
+                .into_iter()
+                .map(|to| (to, RcptParams::default()))
+                .collect(),
+        }
+    }
+}
+
 /// Which step a failure happened in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {

@@ -149,6 +149,10 @@ pub fn too_many_errors() -> Reply<'static> {
 pub fn timeout() -> Reply<'static> {
     r(421, (4, 4, 2), "Timeout exceeded, closing connection")
 }
+/// `421 4.3.2`: the server is shutting down.
+pub fn shutting_down() -> Reply<'static> {
+    r(421, (4, 3, 2), "Server shutting down, try again later")
+}
 /// `221 2.0.0`: closing.
 pub fn closing() -> Reply<'static> {
     r(221, (2, 0, 0), "Bye")

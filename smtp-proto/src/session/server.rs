@@ -46,33 +46,34 @@ use crate::{
 /// `poll_event` returns `None` and no further input is processed.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Event<'a> {
+pub enum Event {
     /// HELO, EHLO or LHLO was answered. Any transaction in progress was reset.
     Hello {
         /// Which verb.
         kind: HelloKind,
         /// The name the client gave.
-        host: DomainPart<'a>,
+        host: DomainPart<'static>,
     },
     /// **Decision**: MAIL FROM. Answer with [`Server::accept`] or [`Server::reject`].
     Mail {
         /// The sender.
-        from: ReversePath<'a>,
+        from: ReversePath<'static>,
         /// The parameters, already checked against the advertised extensions.
-        params: MailParams<'a>,
+        params: MailParams<'static>,
     },
     /// **Decision**: RCPT TO. Answer with [`Server::accept`] or [`Server::reject`].
     Rcpt {
         /// The recipient.
-        to: ForwardPath<'a>,
+        to: ForwardPath<'static>,
         /// The parameters.
-        params: RcptParams<'a>,
+        params: RcptParams<'static>,
     },
     /// **Decision**: the client wants to send the message (DATA, or the first BDAT).
     /// [`Server::accept`] lets it; [`Server::reject`] refuses (BDAT data is then skipped).
     DataStart,
-    /// Message data, unstuffed. Append it to the message being received.
-    MessageData(&'a [u8]),
+    /// Message data, unstuffed (after DATA) or as sent (BDAT). Append it to the message being
+    /// received.
+    MessageData(Vec<u8>),
     /// **Decision**: the message is complete. Make it durable, then answer: once in SMTP,
     /// once per accepted recipient in LMTP, in RCPT order.
     MessageEnd {
@@ -306,6 +307,15 @@ impl Server {
         out.append(&mut self.state.transmit);
     }
 
+    /// Ends the session with `421 4.3.2` because the server is shutting down (RFC 5321 §3.8).
+    /// A transaction in progress is dropped; the client sends it again later.
+    pub fn shutdown(&mut self) {
+        if !matches!(self.state.mode, Mode::Closed) {
+            self.state.send(&replies::shutting_down());
+            self.state.close();
+        }
+    }
+
     /// Whether the session is over; close the connection once the transmit buffer is sent.
     pub fn is_closed(&self) -> bool {
         matches!(self.state.mode, Mode::Closed)
@@ -328,7 +338,7 @@ impl Server {
     }
 
     /// The next event, if any. See [`Event`].
-    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+    pub fn poll_event(&mut self) -> Option<Event> {
         // Release what the previous event borrowed.
         self.data_out.clear();
         if self.state.pos > 0 {
@@ -358,7 +368,7 @@ impl Server {
                     return None;
                 }
                 if !data_out.is_empty() {
-                    return Some(Event::MessageData(data_out));
+                    return Some(Event::MessageData(std::mem::take(data_out)));
                 }
                 continue;
             }
@@ -518,10 +528,10 @@ impl Server {
 
 /// Not boxed: an event is returned at most once per `poll_event`, and boxing would allocate.
 #[allow(clippy::large_enum_variant)]
-enum Step<'a> {
+enum Step {
     Continue,
     Idle,
-    Event(Event<'a>),
+    Event(Event),
 }
 
 impl State {
@@ -556,7 +566,7 @@ impl State {
         self.queued.clear();
     }
 
-    fn dequeue(&mut self, q: Queued) -> Event<'static> {
+    fn dequeue(&mut self, q: Queued) -> Event {
         match q {
             Queued::MessageEnd { size, replies } => {
                 self.pending = Some(Pending::MessageEnd { replies });
@@ -655,7 +665,7 @@ impl State {
     }
 
     /// Processes input until an event, or until nothing more can be done.
-    fn step<'a>(&mut self, input: &'a [u8]) -> Step<'a> {
+    fn step(&mut self, input: &[u8]) -> Step {
         let buf = &input[self.pos..];
         match &mut self.mode {
             Mode::Closed | Mode::AwaitTls => Step::Idle,
@@ -699,7 +709,7 @@ impl State {
                 if chunk.is_empty() {
                     if done { Step::Continue } else { Step::Idle }
                 } else {
-                    Step::Event(Event::MessageData(chunk))
+                    Step::Event(Event::MessageData(chunk.to_vec()))
                 }
             }
             Mode::SkipChunk { rx, reply, copies } => {
@@ -781,7 +791,7 @@ impl State {
         }
     }
 
-    fn command<'a>(&mut self, cmd: Command<'a>) -> Step<'a> {
+    fn command(&mut self, cmd: Command<'_>) -> Step {
         match cmd {
             Command::Hello { kind, host } => self.hello(kind, host),
             Command::Mail { from, params } => self.mail(from, params),
@@ -846,7 +856,7 @@ impl State {
         caps
     }
 
-    fn hello<'a>(&mut self, kind: HelloKind, host: DomainPart<'a>) -> Step<'a> {
+    fn hello(&mut self, kind: HelloKind, host: DomainPart<'_>) -> Step {
         let lmtp = self.config.protocol == Protocol::Lmtp;
         if lmtp != (kind == HelloKind::Lhlo) {
             self.error(&replies::r(500, (5, 5, 1), "Command unrecognized"));
@@ -868,7 +878,10 @@ impl State {
             Ok(r) => self.send(&r),
             Err(_) => self.send(&replies::ok()),
         }
-        Step::Event(Event::Hello { kind, host })
+        Step::Event(Event::Hello {
+            kind,
+            host: host.into_owned(),
+        })
     }
 
     /// Checks parameters against what was advertised (RFC 5321 §4.1.1.11: `555` otherwise).
@@ -890,7 +903,7 @@ impl State {
             && (p.unknown.is_empty() || self.config.accept_unknown_params)
     }
 
-    fn mail<'a>(&mut self, from: ReversePath<'a>, params: MailParams<'a>) -> Step<'a> {
+    fn mail(&mut self, from: ReversePath<'_>, params: MailParams<'_>) -> Step {
         let reply = if self.hello.is_none() {
             Some(replies::bad_sequence("Send HELO/EHLO first"))
         } else if self
@@ -924,10 +937,13 @@ impl State {
             smtputf8: params.smtputf8,
             binary: params.body == Some(Body::BinaryMime),
         });
-        Step::Event(Event::Mail { from, params })
+        Step::Event(Event::Mail {
+            from: from.into_owned(),
+            params: params.into_owned(),
+        })
     }
 
-    fn rcpt<'a>(&mut self, to: ForwardPath<'a>, params: RcptParams<'a>) -> Step<'a> {
+    fn rcpt(&mut self, to: ForwardPath<'_>, params: RcptParams<'_>) -> Step {
         let e = &self.config.extensions;
         let supported = (e.dsn || (params.notify.is_none() && params.orcpt.is_none()))
             && (params.unknown.is_empty() || self.config.accept_unknown_params);
@@ -954,7 +970,10 @@ impl State {
             return Step::Continue;
         }
         self.pending = Some(Pending::Rcpt);
-        Step::Event(Event::Rcpt { to, params })
+        Step::Event(Event::Rcpt {
+            to: to.into_owned(),
+            params: params.into_owned(),
+        })
     }
 
     /// Why the transaction cannot take message data now, if it cannot.
@@ -969,7 +988,7 @@ impl State {
         }
     }
 
-    fn data<'a>(&mut self) -> Step<'a> {
+    fn data(&mut self) -> Step {
         let refusal = self.data_refusal().or_else(|| match &self.transaction {
             Some(t) if t.refused.is_some() => Some(replies::bad_sequence("Need MAIL command")),
             Some(t) if t.binary => Some(replies::bad_sequence("BINARYMIME requires BDAT")),
@@ -984,7 +1003,7 @@ impl State {
         Step::Event(Event::DataStart)
     }
 
-    fn bdat<'a>(&mut self, size: u64, last: bool) -> Step<'a> {
+    fn bdat(&mut self, size: u64, last: bool) -> Step {
         let received = self.transaction.as_ref().map_or(0, |t| t.received);
         if received.saturating_add(size) > self.config.limits.max_message_size {
             // The chunk cannot be accepted, and reading it to resynchronize could take
@@ -1023,7 +1042,7 @@ impl State {
         Step::Event(Event::DataStart)
     }
 
-    fn starttls<'a>(&mut self) -> Step<'a> {
+    fn starttls(&mut self) -> Step {
         if !self.config.extensions.starttls || self.tls {
             self.send(&replies::not_implemented("STARTTLS not available"));
             return Step::Continue;
@@ -1042,11 +1061,7 @@ impl State {
         Step::Continue
     }
 
-    fn auth<'a>(
-        &mut self,
-        mechanism: &Mechanism<'_>,
-        initial: Option<AuthInitial<'_>>,
-    ) -> Step<'a> {
+    fn auth(&mut self, mechanism: &Mechanism<'_>, initial: Option<AuthInitial<'_>>) -> Step {
         let offered = &self.config.extensions.auth;
         let refusal = if offered.is_empty() {
             Some(replies::not_implemented("AUTH not available"))
@@ -1109,7 +1124,7 @@ impl State {
         }
     }
 
-    fn plain<'a>(&mut self, message: &[u8]) -> Step<'a> {
+    fn plain(&mut self, message: &[u8]) -> Step {
         match Credentials::from_plain(message) {
             Some(credentials) => {
                 self.pending = Some(Pending::Auth);
@@ -1125,7 +1140,7 @@ impl State {
         }
     }
 
-    fn login_user<'a>(&mut self, user: &[u8]) -> Step<'a> {
+    fn login_user(&mut self, user: &[u8]) -> Step {
         match String::from_utf8(user.to_vec()) {
             Ok(user) if !user.is_empty() => {
                 self.send(&replies::sasl_prompt("UGFzc3dvcmQ6"));
@@ -1136,7 +1151,7 @@ impl State {
         Step::Continue
     }
 
-    fn sasl_line<'a>(&mut self, state: SaslState, line: &[u8]) -> Step<'a> {
+    fn sasl_line(&mut self, state: SaslState, line: &[u8]) -> Step {
         let data = match codec::parse_sasl_line(line) {
             Ok(SaslLine::Cancel) => {
                 self.send(&replies::auth_cancelled());

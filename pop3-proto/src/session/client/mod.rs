@@ -22,6 +22,7 @@
 //! assert_eq!(wire, b"USER alice\r\n");
 //! ```
 
+use std::borrow::Cow;
 use std::{collections::VecDeque, time::Instant};
 
 use crate::{
@@ -109,7 +110,7 @@ struct State {
     sent: VecDeque<Sent>,
     /// Requests made but not sent (without pipelining).
     queue: VecDeque<Request>,
-    events: VecDeque<Event<'static>>,
+    events: VecDeque<Event>,
     capabilities: Option<Capabilities<'static>>,
     timestamp: Option<String>,
     tls: bool,
@@ -224,7 +225,7 @@ impl Client {
     }
 
     /// The next event, if any. See [`Event`].
-    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+    pub fn poll_event(&mut self) -> Option<Event> {
         // Release what the previous event borrowed.
         self.data_out.clear();
         if self.state.pos > 0 {
@@ -243,7 +244,7 @@ impl Client {
             match state.step(input, data_out) {
                 read::Step::Continue => {}
                 read::Step::Idle => return None,
-                read::Step::Data => return Some(Event::MessageData(data_out)),
+                read::Step::Data => return Some(Event::MessageData(std::mem::take(data_out))),
             }
         }
     }
@@ -404,7 +405,7 @@ impl State {
         if let (true, Some(ts)) = (self.config.apop, self.timestamp.clone()) {
             let digest = crate::apop::digest(&ts, creds.password.expose());
             let cmd = Command::Apop {
-                name: creds.user.clone(),
+                name: Cow::Owned(creds.authcid.clone()),
                 digest: digest.into(),
             };
             self.send(&cmd, Sent::Apop);
@@ -419,7 +420,7 @@ impl State {
             self.send(&cmd, Sent::AuthPlain { ir: with_ir });
         } else if caps.user() || !known {
             let cmd = Command::User {
-                name: creds.user.clone(),
+                name: Cow::Owned(creds.authcid.clone()),
             };
             self.send(&cmd, Sent::User);
         } else {

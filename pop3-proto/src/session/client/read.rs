@@ -1,5 +1,6 @@
 //! Reading the server's responses and routing each to the command it answers.
 
+use std::borrow::Cow;
 use super::{ClientError, Event, Listing, Mode, Phase, Request, Sent, Stage, State};
 use crate::{
     DecodeError,
@@ -249,7 +250,7 @@ impl State {
                     .config
                     .credentials
                     .as_ref()
-                    .map(|c| c.password.clone())
+                    .map(|c| crate::Secret::new(Cow::Owned(c.password.expose().clone())))
                     .unwrap_or_default();
                 self.send(&Command::Pass { password }, Sent::Pass);
             }

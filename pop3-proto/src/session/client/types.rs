@@ -28,7 +28,7 @@ pub enum TlsPolicy {
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The user and password to log in with; `None` to stay in the AUTHORIZATION state.
-    pub credentials: Option<Credentials<'static>>,
+    pub credentials: Option<Credentials>,
     /// Use APOP when the greeting carries a timestamp (the password is then the APOP
     /// secret). Tried first: it keeps the password off the wire.
     pub apop: bool,
@@ -51,7 +51,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Defaults for a client logging in with `credentials`.
-    pub fn new(credentials: Option<Credentials<'static>>) -> Self {
+    pub fn new(credentials: Option<Credentials>) -> Self {
         Self {
             credentials,
             apop: true,
@@ -150,7 +150,7 @@ pub enum ClientError {
 /// What happened in the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Event<'a> {
+pub enum Event {
     /// The server's greeting.
     Greeting(Response<'static>),
     /// The server's CAPA answer (after TLS, the second one).
@@ -180,7 +180,7 @@ pub enum Event<'a> {
         response: Response<'static>,
     },
     /// A piece of the message, unstuffed, lines ending in CRLF.
-    MessageData(&'a [u8]),
+    MessageData(Vec<u8>),
     /// The message is complete.
     MessageEnd {
         /// The message.

@@ -35,7 +35,7 @@ impl State {
     }
 
     /// Processes input until an event, or until nothing more can be done.
-    pub(super) fn step<'a>(&mut self, input: &'a [u8], timestamp: Option<&'a str>) -> Step<'a> {
+    pub(super) fn step(&mut self, input: &[u8], timestamp: Option<&str>) -> Step {
         let buf = &input[self.pos.min(input.len())..];
         match &self.mode {
             Mode::Closed | Mode::AwaitTls => Step::Idle,
@@ -121,7 +121,7 @@ impl State {
         }
     }
 
-    fn command<'a>(&mut self, cmd: Command<'a>, timestamp: Option<&'a str>) -> Step<'a> {
+    fn command(&mut self, cmd: Command<'_>, timestamp: Option<&str>) -> Step {
         match (self.phase, cmd) {
             (_, Command::Capa) => self.capa(),
             (_, Command::Quit) => self.quit(),
@@ -205,7 +205,7 @@ impl State {
         caps
     }
 
-    fn capa<'a>(&mut self) -> Step<'a> {
+    fn capa(&mut self) -> Step {
         let caps = self.capabilities();
         self.send(&responses::r(Status::Ok, None, "Capability list follows"));
         for c in &caps {
@@ -215,7 +215,7 @@ impl State {
         Step::Continue
     }
 
-    fn quit<'a>(&mut self) -> Step<'a> {
+    fn quit(&mut self) -> Step {
         match self.phase {
             Phase::Authorization => {
                 let text = format!("{} POP3 server signing off", self.config.hostname);
@@ -228,7 +228,7 @@ impl State {
         Step::Continue
     }
 
-    fn lang<'a>(&mut self, range: Option<&str>) -> Step<'a> {
+    fn lang(&mut self, range: Option<&str>) -> Step {
         if self.config.languages.is_empty() {
             self.send(&responses::not_available("LANG not available"));
             return Step::Continue;
@@ -260,7 +260,7 @@ impl State {
         Step::Continue
     }
 
-    fn user<'a>(&mut self, name: &str) -> Step<'a> {
+    fn user(&mut self, name: &str) -> Step {
         let refusal = if !self.config.user_pass {
             Some(responses::not_available("USER not available"))
         } else if !self.plaintext_allowed() {
@@ -280,7 +280,7 @@ impl State {
         Step::Continue
     }
 
-    fn pass<'a>(&mut self, password: Secret<Cow<'a, str>>) -> Step<'a> {
+    fn pass(&mut self, password: Secret<Cow<'_, str>>) -> Step {
         let Some(user) = self.user.take() else {
             self.send(&responses::not_available("Send USER first"));
             return Step::Continue;
@@ -293,20 +293,16 @@ impl State {
         self.pending = Some(Pending::Login { exchange: false });
         Step::Event(Event::Login {
             method: LoginMethod::UserPass,
-            credentials: Credentials {
-                authzid: None,
-                user: Cow::Owned(user),
-                password,
-            },
+            credentials: Credentials::new(user, password.into_inner().into_owned()),
         })
     }
 
-    fn apop<'a>(
+    fn apop(
         &mut self,
-        name: Cow<'a, str>,
-        digest: Cow<'a, str>,
-        timestamp: Option<&'a str>,
-    ) -> Step<'a> {
+        name: Cow<'_, str>,
+        digest: Cow<'_, str>,
+        timestamp: Option<&str>,
+    ) -> Step {
         let Some(timestamp) = timestamp else {
             self.send(&responses::not_available("APOP not available"));
             return Step::Continue;
@@ -319,17 +315,17 @@ impl State {
         self.login_name = Some(name.clone().into_owned());
         self.pending = Some(Pending::Login { exchange: false });
         Step::Event(Event::Apop {
-            name,
-            digest,
-            timestamp,
+            name: name.into_owned(),
+            digest: digest.into_owned(),
+            timestamp: timestamp.to_owned(),
         })
     }
 
-    fn auth<'a>(
+    fn auth(
         &mut self,
         mechanism: &Mechanism<'_>,
         initial: Option<AuthInitial<'_>>,
-    ) -> Step<'a> {
+    ) -> Step {
         if !self.config.sasl.contains(mechanism) {
             self.send(&responses::unknown_mechanism());
             return Step::Continue;
@@ -364,13 +360,13 @@ impl State {
         })
     }
 
-    fn plain<'a>(&mut self, message: &[u8]) -> Step<'a> {
+    fn plain(&mut self, message: &[u8]) -> Step {
         match Credentials::from_plain(message) {
             Some(c)
-                if self.credentials_allowed(&c.user)
+                if self.credentials_allowed(&c.authcid)
                     && self.credentials_allowed(c.password.expose()) =>
             {
-                self.login_name = Some(c.user.to_string());
+                self.login_name = Some(c.authcid.clone());
                 self.pending = Some(Pending::Login { exchange: false });
                 Step::Event(Event::Login {
                     method: LoginMethod::Plain,
@@ -384,7 +380,7 @@ impl State {
         }
     }
 
-    fn sasl_line<'a>(&mut self, state: SaslState, line: &[u8]) -> Step<'a> {
+    fn sasl_line(&mut self, state: SaslState, line: &[u8]) -> Step {
         let data = match codec::parse_sasl_line(line) {
             Ok(SaslLine::Cancel) => {
                 self.send(&responses::auth_cancelled());
@@ -410,7 +406,7 @@ impl State {
         }
     }
 
-    fn stls<'a>(&mut self) -> Step<'a> {
+    fn stls(&mut self) -> Step {
         if !self.config.stls || self.tls {
             self.send(&responses::not_available("STLS not available"));
             return Step::Continue;
@@ -421,7 +417,7 @@ impl State {
         Step::Continue
     }
 
-    fn utf8<'a>(&mut self) -> Step<'a> {
+    fn utf8(&mut self) -> Step {
         if !self.config.utf8 {
             self.send(&responses::not_available("UTF8 not available"));
             return Step::Continue;

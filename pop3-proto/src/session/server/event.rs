@@ -1,7 +1,5 @@
 //! What the server session tells the application.
 
-use std::borrow::Cow;
-
 #[cfg(doc)]
 use super::Server;
 #[cfg(doc)]
@@ -28,7 +26,7 @@ pub enum LoginMethod {
 /// `poll_event` returns `None` and no further input is processed.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Event<'a> {
+pub enum Event {
     /// **Decision**: a user name and password (USER/PASS or AUTH PLAIN). Check them, lock
     /// the maildrop, then [`Server::accept_login`]; or [`Server::reject`] with
     /// [`responses::auth_failed`], [`responses::in_use`], [`responses::sys_temp`], ….
@@ -36,18 +34,18 @@ pub enum Event<'a> {
         /// How they were sent.
         method: LoginMethod,
         /// What the client sent.
-        credentials: Credentials<'a>,
+        credentials: Credentials,
     },
     /// **Decision**: APOP. Look up the user's secret and check the digest with
     /// [`apop::verify`](crate::apop::verify)`(timestamp, secret, digest)`, then as for
     /// [`Event::Login`].
     Apop {
         /// The mailbox name.
-        name: Cow<'a, str>,
+        name: String,
         /// The digest the client sent (32 hexadecimal digits, either case).
-        digest: Cow<'a, str>,
+        digest: String,
         /// The timestamp of this session's greeting, brackets included.
-        timestamp: &'a str,
+        timestamp: String,
     },
     /// **Decision**: a step of a SASL exchange for a mechanism the application runs. Answer
     /// with [`Server::auth_challenge`], [`Server::accept_login`] or [`Server::reject`].
@@ -67,7 +65,7 @@ pub enum Event<'a> {
         /// The message.
         msg: MessageNumber,
         /// Its unique-id, as in the maildrop.
-        uid: &'a str,
+        uid: String,
         /// Its size, as in the maildrop.
         size: u64,
         /// `Some(n)` for `TOP msg n`.
@@ -79,7 +77,7 @@ pub enum Event<'a> {
     /// either way.
     Commit {
         /// The messages marked as deleted.
-        deletions: Deletions<'a>,
+        deletions: Deletions,
     },
     /// STLS was accepted and its `+OK` queued. Flush the transmit buffer, run the TLS
     /// handshake, then call [`Server::tls_established`]. Input received so far is discarded.

@@ -310,7 +310,7 @@ impl Server {
     }
 
     /// The next event, if any. See [`Event`].
-    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+    pub fn poll_event(&mut self) -> Option<Event> {
         // Release what the previous event borrowed.
         if self.state.pos > 0 {
             self.input.drain(..self.state.pos.min(self.input.len()));
@@ -508,10 +508,10 @@ impl Server {
 
 /// Not boxed: an event is returned at most once per `poll_event`, and boxing would allocate.
 #[allow(clippy::large_enum_variant)]
-enum Step<'a> {
+enum Step {
     Continue,
     Idle,
-    Event(Event<'a>),
+    Event(Event),
 }
 
 impl State {
@@ -551,16 +551,17 @@ impl State {
         self.queued.clear();
     }
 
-    fn dequeue(&mut self, q: Queued) -> Event<'_> {
+    fn dequeue(&mut self, q: Queued) -> Event {
         match q {
             Queued::StartTls => Event::StartTls,
             Queued::Utf8Enabled => Event::Utf8Enabled,
             Queued::Commit => {
                 self.pending = Some(Pending::Commit);
-                let deletions = match &self.maildrop {
-                    Some(m) => m.deletions(),
-                    None => EMPTY.deletions(),
-                };
+                let deletions = self
+                    .maildrop
+                    .as_ref()
+                    .map(Maildrop::deletions)
+                    .unwrap_or_default();
                 Event::Commit { deletions }
             }
             Queued::Retrieve { msg, top } => {
@@ -568,7 +569,7 @@ impl State {
                     .maildrop
                     .as_ref()
                     .and_then(|m| m.live(msg))
-                    .unwrap_or((0, ""));
+                    .map_or((0, String::new()), |(size, uid)| (size, uid.to_owned()));
                 self.pending = Some(Pending::Retrieve { top, size });
                 Event::Retrieve {
                     msg,
@@ -580,5 +581,3 @@ impl State {
         }
     }
 }
-
-static EMPTY: Maildrop = Maildrop::EMPTY;

@@ -1,0 +1,281 @@
+//! The client driver: a [`Client`] session over a connection, with the operations people use.
+//!
+//! ```no_run
+//! use smtp_proto::session::client::{ClientConfig, Envelope, TlsPolicy};
+//! use smtp_proto::tokio::{client::SmtpClient, tls::{TlsConnector, Verify}};
+//! use smtp_proto::{DomainPart, ForwardPath, Mailbox, ReversePath, types::sasl::Credentials};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = ClientConfig::new(DomainPart::try_from("client.example.org")?.into_owned());
+//! config.starttls = TlsPolicy::Required;
+//! config.credentials = Some(Credentials::new("alice", "secret"));
+//! let tls = TlsConnector::new(&Verify::Platform)?;
+//! let mut smtp = SmtpClient::connect("mail.example.org", 587, config, Some(tls)).await?;
+//!
+//! let envelope = Envelope::new(
+//!     ReversePath::Mailbox(Mailbox::try_from("alice@example.org")?.into_owned()),
+//!     [ForwardPath::Mailbox(Mailbox::try_from("bob@example.net")?.into_owned())],
+//! );
+//! let sent = smtp.send(&envelope, b"Subject: hi\r\n\r\nHello Bob\r\n").await?;
+//! assert!(sent.all_accepted(), "{:?}", sent.recipients);
+//! smtp.quit().await?;
+//! # Ok(()) }
+//! ```
+
+use std::{io, time::Duration, time::Instant};
+
+use mail_core::{
+    tls::{self, ServerName, Stream, TlsConnector},
+    transport::{Exchange, Transport},
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+};
+
+use crate::{
+    session::client::{ApiError, Client, ClientConfig, ClientError, Envelope, Event, TlsPolicy},
+    types::{capability::EhloReply, reply::Reply},
+};
+
+/// How long the TLS handshake may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The server refused a step, broke the protocol, or did not answer in time. The
+    /// session is over unless the failure was a transaction's (see
+    /// [`SmtpClient::send`]).
+    #[error(transparent)]
+    Smtp(#[from] ClientError),
+    /// The server closed the connection.
+    #[error("the server closed the connection")]
+    Closed,
+    /// STARTTLS or implicit TLS is required but no [`TlsConnector`] was given.
+    #[error("TLS is required but no TLS connector was given")]
+    NoTlsConnector,
+    /// The envelope could not be sent (no recipient, a value that cannot be encoded).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+/// The outcome of one message: for each envelope recipient, in envelope order, the reply that
+/// decided it (its refusal at RCPT, or the server's verdict after the message: in SMTP one for
+/// every accepted recipient, in LMTP each recipient's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// One reply per envelope recipient.
+    pub recipients: Vec<Reply<'static>>,
+}
+
+impl Sent {
+    /// Whether recipient `index` has the message.
+    pub fn is_accepted(&self, index: usize) -> bool {
+        self.recipients
+            .get(index)
+            .is_some_and(|r| r.code().is_positive())
+    }
+
+    /// Whether every recipient has the message.
+    pub fn all_accepted(&self) -> bool {
+        self.recipients.iter().all(|r| r.code().is_positive())
+    }
+
+    /// How many recipients have the message.
+    pub fn accepted(&self) -> usize {
+        self.recipients
+            .iter()
+            .filter(|r| r.code().is_positive())
+            .count()
+    }
+
+    fn new(rcpt: Vec<Option<Reply<'static>>>, finals: &[(usize, Reply<'static>)]) -> Self {
+        let fallback = finals.first().map(|(_, r)| r);
+        let recipients = rcpt
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, at_rcpt)| match at_rcpt {
+                Some(r) if !r.code().is_positive() => Some(r),
+                at_rcpt => finals
+                    .iter()
+                    .find(|(j, _)| *j == i)
+                    .map(|(_, r)| r)
+                    .or(fallback)
+                    .cloned()
+                    .or(at_rcpt),
+            })
+            .collect();
+        Self { recipients }
+    }
+}
+
+/// An SMTP, submission or LMTP client session over a connection.
+#[derive(Debug)]
+pub struct SmtpClient<IO> {
+    transport: Transport<IO>,
+    session: Client,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    /// The session waits for a transaction or QUIT.
+    ready: bool,
+}
+
+impl SmtpClient<TcpStream> {
+    /// Connects to `host:port` and makes the session ready to send: TLS at once when
+    /// `config.implicit_tls` is set (ports 465), the greeting, EHLO, STARTTLS as
+    /// `config.starttls` says, AUTH when `config.credentials` is set. The server's
+    /// certificate is checked against `host`; `tls` may be `None` only when no TLS is
+    /// wanted (with [`TlsPolicy::Opportunistic`] that means plaintext).
+    pub async fn connect(
+        host: &str,
+        port: u16,
+        config: ClientConfig,
+        tls: Option<TlsConnector>,
+    ) -> Result<Self, Error> {
+        let tcp = tokio::time::timeout(config.reply_timeout, TcpStream::connect((host, port)))
+            .await
+            .map_err(|_| Error::Smtp(ClientError::Timeout))??;
+        // Commands are small writes answering small reads: do not wait to coalesce them.
+        tcp.set_nodelay(true)?;
+        Self::start(Stream::plain(tcp), tls::server_name(host)?, config, tls).await
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
+    /// Like [`SmtpClient::connect`] over a connection made elsewhere (a proxy, a Unix socket,
+    /// a test's in-memory pipe); `server_name` is what the certificate is checked against.
+    pub async fn start(
+        stream: Stream<IO>,
+        server_name: ServerName<'static>,
+        mut config: ClientConfig,
+        tls: Option<TlsConnector>,
+    ) -> Result<Self, Error> {
+        let mut transport = Transport::new(stream);
+        if tls.is_none() {
+            match config.starttls {
+                TlsPolicy::Opportunistic => config.starttls = TlsPolicy::Never,
+                TlsPolicy::Required if !transport.is_tls() => return Err(Error::NoTlsConnector),
+                _ => {}
+            }
+        }
+        if config.implicit_tls && !transport.is_tls() {
+            let connector = tls.as_ref().ok_or(Error::NoTlsConnector)?;
+            transport
+                .connect_tls(connector, server_name.clone(), HANDSHAKE_TIMEOUT)
+                .await?;
+        }
+        config.implicit_tls = transport.is_tls();
+        let mut client = Self {
+            session: Client::new(config, Instant::now()),
+            transport,
+            tls: tls.map(|t| (t, server_name)),
+            ready: false,
+        };
+        client.until_ready().await?;
+        Ok(client)
+    }
+
+    /// What the server announced in its (last) EHLO reply.
+    pub fn capabilities(&self) -> Option<&EhloReply<'static>> {
+        self.session.capabilities()
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Client {
+        &self.session
+    }
+
+    /// The connection (whether TLS is active, and which version).
+    pub fn transport(&self) -> &Transport<IO> {
+        &self.transport
+    }
+
+    /// Sends one message to the envelope's recipients (pipelined and with BDAT where the
+    /// server offers them). `Ok` once the server gave its verdict for every recipient,
+    /// accepted or not (see [`Sent`]), the refusal of every recipient included; `Err` when
+    /// the transaction failed as a whole (MAIL or DATA refused) or the session did. After a
+    /// failed transaction ([`Error::Smtp`] with the session still open) another may follow.
+    pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Sent, Error> {
+        self.until_ready().await?;
+        self.session.send_mail(envelope)?;
+        self.ready = false;
+        let mut rcpt = vec![None; envelope.recipients.len()];
+        loop {
+            match self.next().await? {
+                Event::Recipient { index, reply } => {
+                    if let Some(slot) = rcpt.get_mut(index) {
+                        *slot = Some(reply);
+                    }
+                }
+                Event::SendData => {
+                    self.session.send_data(message)?;
+                    self.session.end_data()?;
+                }
+                Event::Sent { replies } => return Ok(Sent::new(rcpt, &replies)),
+                Event::TransactionFailed(ClientError::NoValidRecipients) => {
+                    return Ok(Sent::new(rcpt, &[]));
+                }
+                Event::TransactionFailed(e) => return Err(Error::Smtp(e)),
+                Event::Ready => self.ready = true,
+                Event::Closed => return Err(Error::Closed),
+                _ => {}
+            }
+        }
+    }
+
+    /// Says QUIT, waits for the answer and closes the connection.
+    pub async fn quit(mut self) -> Result<(), Error> {
+        self.until_ready().await?;
+        self.session.quit()?;
+        loop {
+            match self.next().await {
+                Ok(Event::Closed) | Err(Error::Closed) => break,
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.transport.take_output(&mut self.session);
+        // The server may close first; that is how QUIT ends.
+        let _ = self.transport.shutdown().await;
+        Ok(())
+    }
+
+    async fn until_ready(&mut self) -> Result<(), Error> {
+        while !self.ready {
+            match self.next().await? {
+                Event::Ready => self.ready = true,
+                Event::Closed => return Err(Error::Closed),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The next event, with STARTTLS's handshake run here and a failed session as `Err`.
+    async fn next(&mut self) -> Result<Event, Error> {
+        loop {
+            match self.session.poll_event() {
+                Some(Event::StartTls) => {
+                    let (connector, name) = self.tls.as_ref().ok_or(Error::NoTlsConnector)?;
+                    self.transport.take_output(&mut self.session);
+                    self.transport
+                        .connect_tls(connector, name.clone(), HANDSHAKE_TIMEOUT)
+                        .await?;
+                    self.session.tls_established()?;
+                }
+                Some(Event::Failed(e)) => return Err(Error::Smtp(e)),
+                Some(event) => return Ok(event),
+                None if self.session.is_closed() => return Err(Error::Closed),
+                None => {
+                    if self.transport.exchange(&mut self.session).await? == Exchange::Eof {
+                        return Err(Error::Closed);
+                    }
+                }
+            }
+        }
+    }
+}
