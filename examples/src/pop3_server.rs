@@ -10,7 +10,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
 use mail_store::{AccountName, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid};
@@ -21,12 +21,13 @@ use pop3_proto::{
         responses::{self},
         server::{Event, Server},
     },
+    tokio::server::Connection,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::{
-    auth::{Attempt, Authenticator, Login, ThrottleConfig},
-    listener::{Gate, HANDSHAKE_TIMEOUT},
+    auth::{Authenticator, Login, ThrottleConfig},
+    listener::Gate,
     smtp_server::plaintext_allowed,
     store_glue::{Directory, Store},
     tls::{Stream, TlsAcceptor},
@@ -107,50 +108,29 @@ struct Leased {
     committed: bool,
 }
 
-/// What an event asks of the application, detached from the session's input.
-enum Step {
-    Login(Attempt),
-    Apop {
-        name: String,
-        digest: String,
-        timestamp: String,
-    },
-    Refuse,
-    Retrieve {
-        index: usize,
-        top: bool,
-    },
-    Commit(Vec<usize>),
-    StartTls,
-    Nothing,
-}
-
 struct Conn<'s> {
     service: &'s Pop3Service,
     peer: SocketAddr,
-    server: Server,
     maildrop: Option<Leased>,
 }
 
 /// Runs one connection (already TLS on an implicit-TLS port).
 pub async fn handle_connection(
-    mut stream: Stream,
+    stream: Stream,
     peer: SocketAddr,
     service: Arc<Pop3Service>,
 ) -> io::Result<()> {
     let service = &*service;
     let mut config = service.config.clone();
-    config.implicit_tls = stream.is_tls();
-    config.stls = service.tls.is_some() && !stream.is_tls();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     config.apop_timestamp = Some(apop_timestamp(&config.hostname));
+    let mut connection = Connection::new(stream, config, service.tls.clone());
     let mut conn = Conn {
         service,
         peer,
-        server: Server::new(config, Instant::now()),
         maildrop: None,
     };
-    let result = conn.run(&mut stream).await;
+    let result = conn.run(&mut connection).await;
     if let Some(d) = conn.maildrop.take()
         && !d.committed
     {
@@ -159,67 +139,60 @@ pub async fn handle_connection(
             tracing::error!(%peer, "pop3: releasing the maildrop: {e}");
         }
     }
-    let _ = stream.shutdown().await;
     result
 }
 
 impl Conn<'_> {
-    async fn run(&mut self, stream: &mut Stream) -> io::Result<()> {
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 16 * 1024];
+    async fn run(&mut self, connection: &mut Connection<TcpStream>) -> io::Result<()> {
         loop {
-            let starttls = self.drive().await?;
-            self.server.poll_transmit(&mut out);
-            if !out.is_empty() {
-                stream.write_all(&out).await?;
-                stream.flush().await?;
-                out.clear();
-            }
-            if self.server.is_closed() {
-                return Ok(());
-            }
-            if starttls {
-                // Every byte read so far went to the session, which dropped what followed
-                // STLS; the handshake reads only its own records.
-                let Some(acceptor) = &self.service.tls else {
-                    return Err(io::Error::other("STLS without a TLS configuration"));
-                };
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor))
-                    .await
-                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
-                self.server.tls_established().map_err(io::Error::other)?;
-                continue;
-            }
-            let deadline = self
-                .server
-                .poll_timeout()
-                .map(tokio::time::Instant::from_std);
-            let timeout = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let read = tokio::select! {
-                r = stream.read(&mut buf) => Some(r),
-                () = timeout => None,
+            let event = tokio::select! {
+                event = connection.next_event() => event?,
+                // Waiting for the client: close without deleting anything (no UPDATE).
                 () = self.service.gate.shutting_down() => {
-                    let mut bye = Vec::new();
-                    pop3_proto::codec::encode_response(&responses::sys_temp(), &mut bye);
-                    stream.write_all(&bye).await?;
-                    stream.flush().await?;
-                    self.server.close();
+                    connection.session_mut().shutdown();
+                    let _ = connection.next_event().await;
                     return Ok(());
                 }
             };
-            match read {
-                None => self.server.handle_timeout(Instant::now()),
-                Some(Ok(0)) => return Ok(()),
-                Some(Ok(n)) => {
-                    self.server.handle_input(Instant::now(), &buf[..n]);
-                    self.renew_lease().await;
+            let Some(event) = event else { return Ok(()) };
+            self.renew_lease().await;
+            let server = connection.session_mut();
+            match event {
+                Event::Login { credentials, .. } => {
+                    let login = self
+                        .service
+                        .auth
+                        .login(self.peer.ip(), (&credentials).into())
+                        .await;
+                    self.answer_login(server, login).await?;
                 }
-                Some(Err(e)) => return Err(e),
+                Event::Apop {
+                    name,
+                    digest,
+                    timestamp,
+                } => {
+                    let directory = Arc::clone(&self.service.directory);
+                    let check = move || {
+                        directory
+                            .password(&name)
+                            .filter(|secret| pop3_proto::apop::verify(&timestamp, secret, &digest))
+                            .and_then(|_| directory.account(&name))
+                    };
+                    let login = self.service.auth.finish(self.peer.ip(), check).await;
+                    self.answer_login(server, login).await?;
+                }
+                // Only PLAIN is offered, and the session runs it.
+                Event::AuthExchange { .. } => reject(server, &responses::auth_failed())?,
+                Event::Retrieve { msg, top, .. } => {
+                    self.retrieve(server, msg.index(), top.is_some()).await?;
+                }
+                Event::Commit { deletions } => {
+                    let indices: Vec<usize> =
+                        deletions.iter().map(|(msg, _)| msg.index()).collect();
+                    self.commit(server, &indices).await?;
+                }
+                // UTF8 needs nothing from us.
+                _ => {}
             }
         }
     }
@@ -247,85 +220,26 @@ impl Conn<'_> {
         }
     }
 
-    /// Answers every event the session has; `true` when STLS was accepted (the handshake
-    /// runs once its `+OK` is sent).
-    async fn drive(&mut self) -> io::Result<bool> {
-        let mut starttls = false;
-        loop {
-            let step = match self.server.poll_event() {
-                None => return Ok(starttls),
-                Some(Event::Login { credentials, .. }) => Step::Login((&credentials).into()),
-                Some(Event::Apop {
-                    name,
-                    digest,
-                    timestamp,
-                }) => Step::Apop {
-                    name,
-                    digest,
-                    timestamp,
-                },
-                // Only PLAIN is offered, and the session runs it.
-                Some(Event::AuthExchange { .. }) => Step::Refuse,
-                Some(Event::Retrieve { msg, top, .. }) => Step::Retrieve {
-                    index: msg.index(),
-                    top: top.is_some(),
-                },
-                Some(Event::Commit { deletions }) => {
-                    Step::Commit(deletions.iter().map(|(msg, _)| msg.index()).collect())
-                }
-                Some(Event::StartTls) => Step::StartTls,
-                // UTF8 needs nothing from us.
-                Some(_) => Step::Nothing,
-            };
-            match step {
-                Step::Login(attempt) => {
-                    let login = self.service.auth.login(self.peer.ip(), attempt).await;
-                    self.answer_login(login).await?;
-                }
-                Step::Apop {
-                    name,
-                    digest,
-                    timestamp,
-                } => {
-                    let directory = Arc::clone(&self.service.directory);
-                    let check = move || {
-                        directory
-                            .password(&name)
-                            .filter(|secret| pop3_proto::apop::verify(&timestamp, secret, &digest))
-                            .and_then(|_| directory.account(&name))
-                    };
-                    let login = self.service.auth.finish(self.peer.ip(), check).await;
-                    self.answer_login(login).await?;
-                }
-                Step::Refuse => reject(&mut self.server, &responses::auth_failed())?,
-                Step::Retrieve { index, top } => self.retrieve(index, top).await?,
-                Step::Commit(indices) => self.commit(&indices).await?,
-                Step::StartTls => starttls = true,
-                Step::Nothing => {}
-            }
-        }
-    }
-
     /// Answers a login attempt: the maildrop for a right password, `-ERR [AUTH]` for a wrong
     /// one, `-ERR [SYS/TEMP]` while the throttle refuses the address.
-    async fn answer_login(&mut self, login: Login) -> io::Result<()> {
+    async fn answer_login(&mut self, server: &mut Server, login: Login) -> io::Result<()> {
         match login {
-            Login::Accepted(account) => self.login(account).await,
-            Login::Failed => reject(&mut self.server, &responses::auth_failed()),
-            Login::Refused => reject(&mut self.server, &responses::sys_temp()),
+            Login::Accepted(account) => self.login(server, account).await,
+            Login::Failed => reject(server, &responses::auth_failed()),
+            Login::Refused => reject(server, &responses::sys_temp()),
         }
     }
 
     /// Takes the maildrop's lease and enters the TRANSACTION state.
-    async fn login(&mut self, account: AccountName) -> io::Result<()> {
+    async fn login(&mut self, server: &mut Server, account: AccountName) -> io::Result<()> {
         let session = Session::new(account);
         let store = &self.service.store;
         let opened = match store.pop3_open(&session, self.service.lease_for).await {
             Ok(m) => m,
-            Err(StoreError::InUse) => return reject(&mut self.server, &responses::in_use()),
+            Err(StoreError::InUse) => return reject(server, &responses::in_use()),
             Err(e) => {
                 tracing::error!("pop3: opening the maildrop of {}: {e}", session.account());
-                return reject(&mut self.server, &responses::sys_temp());
+                return reject(server, &responses::sys_temp());
             }
         };
         let mut maildrop = Maildrop::new();
@@ -345,35 +259,35 @@ impl Conn<'_> {
             uids,
             committed: false,
         });
-        self.server.accept_login(maildrop).map_err(io::Error::other)
+        server.accept_login(maildrop).map_err(io::Error::other)
     }
 
     /// RETR (sets `\Seen`) or TOP (does not).
-    async fn retrieve(&mut self, index: usize, top: bool) -> io::Result<()> {
+    async fn retrieve(&mut self, server: &mut Server, index: usize, top: bool) -> io::Result<()> {
         let Some(d) = &self.maildrop else {
-            return reject(&mut self.server, &responses::message_unavailable());
+            return reject(server, &responses::message_unavailable());
         };
         let Some(&uid) = d.uids.get(index) else {
-            return reject(&mut self.server, &responses::message_unavailable());
+            return reject(server, &responses::message_unavailable());
         };
         let store = &self.service.store;
         match store.pop3_retrieve(&d.session, &d.lease, uid, !top).await {
             Ok(data) => {
-                self.server.message_data(&data).map_err(io::Error::other)?;
-                self.server.message_end().map_err(io::Error::other)
+                server.message_data(&data).map_err(io::Error::other)?;
+                server.message_end().map_err(io::Error::other)
             }
             Err(e) => {
                 // Expunged meanwhile by IMAP, or the lease was lost.
                 tracing::error!("pop3: message {uid} of {}: {e}", d.session.account());
-                reject(&mut self.server, &responses::message_unavailable())
+                reject(server, &responses::message_unavailable())
             }
         }
     }
 
     /// QUIT in the TRANSACTION state: delete what DELE marked, release the lease.
-    async fn commit(&mut self, indices: &[usize]) -> io::Result<()> {
+    async fn commit(&mut self, server: &mut Server, indices: &[usize]) -> io::Result<()> {
         let Some(d) = &mut self.maildrop else {
-            return self.server.accept().map_err(io::Error::other);
+            return server.accept().map_err(io::Error::other);
         };
         let deleted: Vec<StoreUid> = indices
             .iter()
@@ -387,11 +301,11 @@ impl Conn<'_> {
         {
             Ok(_) => {
                 d.committed = true;
-                self.server.accept().map_err(io::Error::other)
+                server.accept().map_err(io::Error::other)
             }
             Err(e) => {
                 tracing::error!("pop3: committing for {}: {e}", d.session.account());
-                reject(&mut self.server, &responses::commit_failed())
+                reject(server, &responses::commit_failed())
             }
         }
     }

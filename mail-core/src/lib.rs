@@ -4,15 +4,18 @@
 //!   PLAIN message (RFC 4422, RFC 4616, RFC 4648). Its items are re-exported here.
 //! - [`session`]: the contract every sans-IO session keeps (bytes in, bytes out, time passed
 //!   in), as a trait a driver can be written against once.
-//! - `tls` and `transport` (feature `tokio`): a connection that is plaintext until TLS starts
-//!   (implicit TLS, or STARTTLS/STLS once) over any `AsyncRead + AsyncWrite`, rustls
-//!   configurations for clients and servers, and the cancel-safe read/write loop the protocol
-//!   crates' tokio drivers run their sessions with.
+//! - `tls`, `transport` and `driver` (feature `tokio`): a connection that is plaintext until
+//!   TLS starts (implicit TLS, or STARTTLS/STLS once) over any `AsyncRead + AsyncWrite`,
+//!   rustls configurations for clients and servers, the cancel-safe send-then-read loop, and
+//!   the event loop every protocol crate's tokio driver runs its session with.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod driver;
 pub mod sasl;
 pub mod session;
 #[cfg(feature = "tokio")]

@@ -27,3 +27,28 @@ pub trait Session {
     /// Whether the session is over: close the connection once its last output is sent.
     fn is_closed(&self) -> bool;
 }
+
+/// Implements [`Session`] for session types whose inherent methods of the same names do the
+/// work (each protocol crate's `Server` and `Client`).
+#[macro_export]
+macro_rules! impl_session {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::Session for $t {
+            fn handle_input(&mut self, now: ::std::time::Instant, data: &[u8]) {
+                <$t>::handle_input(self, now, data);
+            }
+            fn poll_transmit(&mut self, out: &mut ::std::vec::Vec<u8>) {
+                <$t>::poll_transmit(self, out);
+            }
+            fn poll_timeout(&self) -> ::std::option::Option<::std::time::Instant> {
+                <$t>::poll_timeout(self)
+            }
+            fn handle_timeout(&mut self, now: ::std::time::Instant) {
+                <$t>::handle_timeout(self, now);
+            }
+            fn is_closed(&self) -> bool {
+                <$t>::is_closed(self)
+            }
+        }
+    )*};
+}

@@ -346,3 +346,62 @@ impl ServerCertVerifier for NoVerify {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+/// A self-signed certificate and its key, generated on the spot (feature `self-signed`):
+/// for a server's first start without a configured certificate, and for tests.
+#[cfg(feature = "self-signed")]
+#[cfg_attr(docsrs, doc(cfg(feature = "self-signed")))]
+pub struct SelfSigned {
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// The private key (PKCS#8), PEM.
+    pub key_pem: String,
+    cert: CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+#[cfg(feature = "self-signed")]
+impl fmt::Debug for SelfSigned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelfSigned").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "self-signed")]
+impl SelfSigned {
+    /// A certificate for `names` (DNS names or IP addresses).
+    pub fn generate(names: &[&str]) -> io::Result<Self> {
+        let names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
+        let generated = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
+        Ok(Self {
+            cert_pem: generated.cert.pem(),
+            key_pem: generated.key_pair.serialize_pem(),
+            cert: generated.cert.der().clone(),
+            key_der: generated.key_pair.serialize_der(),
+        })
+    }
+
+    /// A server configuration presenting this certificate.
+    pub fn acceptor(&self) -> io::Result<TlsAcceptor> {
+        let key = PrivateKeyDer::Pkcs8(self.key_der.clone().into());
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert.clone()], key)
+            .map_err(io::Error::other)?;
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+
+    /// A client configuration that trusts this certificate (and nothing else).
+    pub fn connector(&self) -> io::Result<TlsConnector> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.cert.clone()).map_err(io::Error::other)?;
+        let config = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(TlsConnector::from(Arc::new(config)))
+    }
+}

@@ -93,6 +93,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         self.written < self.out.len()
     }
 
+    /// Octets queued and not yet written.
+    pub fn pending_output(&self) -> usize {
+        self.out.len() - self.written
+    }
+
     /// Writes everything queued. Cancel-safe: a later call resumes where this one stopped.
     pub async fn flush(&mut self) -> io::Result<()> {
         while self.written < self.out.len() {

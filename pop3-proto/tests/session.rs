@@ -97,7 +97,9 @@ impl Script {
                 }) => {
                     self.log
                         .push(format!("login {method:?} {}", credentials.authcid));
-                    Some(credentials.authcid == "alice" && credentials.password.expose() == "secret")
+                    Some(
+                        credentials.authcid == "alice" && credentials.password.expose() == "secret",
+                    )
                 }
                 Some(Event::Apop {
                     name,

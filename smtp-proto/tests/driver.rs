@@ -2,9 +2,7 @@
 //! a server driver, plaintext, STARTTLS, implicit TLS and LMTP.
 #![cfg(feature = "tokio")]
 
-use std::sync::Arc;
-
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use mail_core::tls::{SelfSigned, ServerName};
 use smtp_proto::{
     ForwardPath, Mailbox, ReversePath,
     session::{
@@ -25,27 +23,8 @@ use tokio::io::DuplexStream;
 /// A self-signed certificate for `localhost`: the server's acceptor and a client connector
 /// that trusts it.
 fn tls_pair() -> (TlsAcceptor, TlsConnector) {
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = CertificateDer::from(generated.cert.der().to_vec());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(generated.key_pair.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (
-        TlsAcceptor::from(Arc::new(server)),
-        TlsConnector::from(Arc::new(client)),
-    )
+    let cert = SelfSigned::generate(&["localhost"]).unwrap();
+    (cert.acceptor().unwrap(), cert.connector().unwrap())
 }
 
 fn mailbox(s: &str) -> Mailbox<'static> {

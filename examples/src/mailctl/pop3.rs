@@ -1,14 +1,16 @@
 //! `mailctl pop3 fetch`: every message into a Maildir, deleted on the server with
 //! `--delete` (after it is safely on disk; the deletions take effect at QUIT).
 
-use std::{io, path::Path, time::Instant};
+use std::{io, path::Path};
 
 use pop3_proto::{
-    session::client::{Client, ClientConfig, Event, TlsPolicy},
-    types::{command::MessageNumber, sasl::Credentials},
+    session::client::{ClientConfig, TlsPolicy},
+    tokio::client::Pop3Client,
+    types::sasl::Credentials,
 };
 
-use super::{Conn, Endpoint, Security, fail, maildir_deliver};
+use super::{Endpoint, Security, fail, maildir_deliver};
+use crate::tls::TlsConnector;
 
 /// What a fetch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,91 +33,29 @@ pub async fn fetch(ep: &Endpoint, maildir: &Path, delete: bool) -> io::Result<Fe
         Security::None | Security::Implicit => TlsPolicy::Never,
     };
     config.implicit_tls = ep.security == Security::Implicit;
-    let mut conn = Conn::open(ep).await?;
-    let mut client = Client::new(config, Instant::now());
-    let mut out = Vec::new();
-    let mut todo: Vec<MessageNumber> = Vec::new();
-    let mut listed = false;
-    let mut message = Vec::new();
+    config.limits.response_timeout = ep.timeout;
+    let tls = match ep.security {
+        Security::None => None,
+        Security::StartTls | Security::Implicit => Some(TlsConnector::new(&ep.verify)?),
+    };
+    let failed = |e: pop3_proto::tokio::client::Error| fail(format!("{e}"));
+    let mut pop = Pop3Client::connect(&ep.host, ep.port, config, tls)
+        .await
+        .map_err(|e| fail(format!("{}:{}: {e}", ep.host, ep.port)))?;
     let mut result = Fetched::default();
-    let mut committed = None;
-    loop {
-        let mut starttls = false;
-        let mut failure = None;
-        while let Some(event) = client.poll_event() {
-            match event {
-                Event::StartTls => starttls = true,
-                Event::Ready if !listed => {
-                    listed = true;
-                    client.list(None).map_err(io::Error::other)?;
-                }
-                Event::List(listing) => {
-                    todo = listing.iter().rev().map(|l| l.msg).collect();
-                    next(&mut client, &mut todo)?;
-                }
-                Event::MessageStart { .. } => message.clear(),
-                Event::MessageData(data) => message.extend_from_slice(&data),
-                Event::MessageEnd { msg } => {
-                    maildir_deliver(maildir, &message)?;
-                    result.saved += 1;
-                    if delete {
-                        client.dele(msg).map_err(io::Error::other)?;
-                    } else {
-                        next(&mut client, &mut todo)?;
-                    }
-                }
-                Event::Deleted(_) => {
-                    result.deleted += 1;
-                    next(&mut client, &mut todo)?;
-                }
-                Event::Refused { request, response } => {
-                    failure = Some(fail(format!("{request:?} refused: {response}")));
-                }
-                Event::Closed {
-                    committed: c,
-                    response,
-                } => {
-                    committed = Some(c);
-                    if !c {
-                        failure = Some(fail(format!("deletions not committed: {response}")));
-                    }
-                }
-                Event::Failed(e) => failure = Some(fail(format!("{e}"))),
-                _ => {}
-            }
-        }
-        client.poll_transmit(&mut out);
-        conn.write(&mut out).await?;
-        if let Some(e) = failure {
-            conn.close().await;
-            return Err(e);
-        }
-        if client.is_closed() {
-            break;
-        }
-        if starttls {
-            conn.start_tls().await?;
-            client.tls_established().map_err(io::Error::other)?;
-            continue;
-        }
-        match conn.read(client.poll_timeout()).await? {
-            None => client.handle_timeout(Instant::now()),
-            Some([]) => break,
-            Some(data) => client.handle_input(Instant::now(), data),
+    for listing in pop.list().await.map_err(failed)? {
+        let message = pop.retr(listing.msg).await.map_err(failed)?;
+        // On disk before the server may delete it.
+        maildir_deliver(maildir, &message)?;
+        result.saved += 1;
+        if delete {
+            pop.dele(listing.msg).await.map_err(failed)?;
+            result.deleted += 1;
         }
     }
-    conn.close().await;
-    match committed {
-        Some(true) => Ok(result),
-        _ => Err(fail("the connection closed before QUIT was answered")),
+    if pop.quit().await.map_err(failed)? {
+        Ok(result)
+    } else {
+        Err(fail("the server did not commit the deletions"))
     }
-}
-
-/// Retrieves the next message, or quits when none is left.
-fn next(client: &mut Client, todo: &mut Vec<MessageNumber>) -> io::Result<()> {
-    match todo.pop() {
-        Some(msg) => client.retr(msg),
-        None => client.quit(),
-    }
-    .map_err(io::Error::other)
 }

@@ -55,6 +55,14 @@ pub fn login_delay() -> Response<'static> {
         "Logging in too soon after the last login",
     )
 }
+/// `-ERR [SYS/TEMP] Server shutting down, try again later` (RFC 3206 §4).
+pub fn shutting_down() -> Response<'static> {
+    r(
+        Status::Err,
+        Some(ResponseCode::SysTemp),
+        "Server shutting down, try again later",
+    )
+}
 /// `-ERR [SYS/TEMP] Temporary failure, try again later` (RFC 3206 §4).
 pub fn sys_temp() -> Response<'static> {
     r(

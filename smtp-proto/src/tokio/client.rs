@@ -22,11 +22,12 @@
 //! # Ok(()) }
 //! ```
 
-use std::{io, time::Duration, time::Instant};
+use std::{io, time::Instant};
 
 use mail_core::{
+    driver::{Driven, Driver, HANDSHAKE_TIMEOUT, TlsRole},
     tls::{self, ServerName, Stream, TlsConnector},
-    transport::{Exchange, Transport},
+    transport::Transport,
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -37,9 +38,6 @@ use crate::{
     session::client::{ApiError, Client, ClientConfig, ClientError, Envelope, Event, TlsPolicy},
     types::{capability::EhloReply, reply::Reply},
 };
-
-/// How long the TLS handshake may take.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,12 +112,27 @@ impl Sent {
     }
 }
 
+impl Driven for Client {
+    type Event = Event;
+    type Error = ApiError;
+
+    fn poll_event(&mut self) -> Option<Event> {
+        Client::poll_event(self)
+    }
+
+    fn is_start_tls(event: &Event) -> bool {
+        matches!(event, Event::StartTls)
+    }
+
+    fn tls_established(&mut self) -> Result<(), ApiError> {
+        Client::tls_established(self)
+    }
+}
+
 /// An SMTP, submission or LMTP client session over a connection.
 #[derive(Debug)]
 pub struct SmtpClient<IO> {
-    transport: Transport<IO>,
-    session: Client,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
+    driver: Driver<Client, IO>,
     /// The session waits for a transaction or QUIT.
     ready: bool,
 }
@@ -169,10 +182,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
                 .await?;
         }
         config.implicit_tls = transport.is_tls();
+        let session = Client::new(config, Instant::now());
+        let tls = tls.map(|t| TlsRole::Connect(t, server_name));
         let mut client = Self {
-            session: Client::new(config, Instant::now()),
-            transport,
-            tls: tls.map(|t| (t, server_name)),
+            driver: Driver::new(transport, session, tls),
             ready: false,
         };
         client.until_ready().await?;
@@ -181,17 +194,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
 
     /// What the server announced in its (last) EHLO reply.
     pub fn capabilities(&self) -> Option<&EhloReply<'static>> {
-        self.session.capabilities()
+        self.driver.session().capabilities()
     }
 
     /// The session.
     pub fn session(&self) -> &Client {
-        &self.session
+        self.driver.session()
     }
 
     /// The connection (whether TLS is active, and which version).
     pub fn transport(&self) -> &Transport<IO> {
-        &self.transport
+        self.driver.transport()
     }
 
     /// Sends one message to the envelope's recipients (pipelined and with BDAT where the
@@ -201,7 +214,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
     /// failed transaction ([`Error::Smtp`] with the session still open) another may follow.
     pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Sent, Error> {
         self.until_ready().await?;
-        self.session.send_mail(envelope)?;
+        self.driver.session_mut().send_mail(envelope)?;
         self.ready = false;
         let mut rcpt = vec![None; envelope.recipients.len()];
         loop {
@@ -212,8 +225,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
                     }
                 }
                 Event::SendData => {
-                    self.session.send_data(message)?;
-                    self.session.end_data()?;
+                    let session = self.driver.session_mut();
+                    session.send_data(message)?;
+                    session.end_data()?;
                 }
                 Event::Sent { replies } => return Ok(Sent::new(rcpt, &replies)),
                 Event::TransactionFailed(ClientError::NoValidRecipients) => {
@@ -230,7 +244,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
     /// Says QUIT, waits for the answer and closes the connection.
     pub async fn quit(mut self) -> Result<(), Error> {
         self.until_ready().await?;
-        self.session.quit()?;
+        self.driver.session_mut().quit()?;
         loop {
             match self.next().await {
                 Ok(Event::Closed) | Err(Error::Closed) => break,
@@ -238,9 +252,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
                 Err(e) => return Err(e),
             }
         }
-        self.transport.take_output(&mut self.session);
         // The server may close first; that is how QUIT ends.
-        let _ = self.transport.shutdown().await;
+        self.driver.close().await;
         Ok(())
     }
 
@@ -255,27 +268,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
         Ok(())
     }
 
-    /// The next event, with STARTTLS's handshake run here and a failed session as `Err`.
+    /// The next event, with a failed session as `Err`.
     async fn next(&mut self) -> Result<Event, Error> {
-        loop {
-            match self.session.poll_event() {
-                Some(Event::StartTls) => {
-                    let (connector, name) = self.tls.as_ref().ok_or(Error::NoTlsConnector)?;
-                    self.transport.take_output(&mut self.session);
-                    self.transport
-                        .connect_tls(connector, name.clone(), HANDSHAKE_TIMEOUT)
-                        .await?;
-                    self.session.tls_established()?;
-                }
-                Some(Event::Failed(e)) => return Err(Error::Smtp(e)),
-                Some(event) => return Ok(event),
-                None if self.session.is_closed() => return Err(Error::Closed),
-                None => {
-                    if self.transport.exchange(&mut self.session).await? == Exchange::Eof {
-                        return Err(Error::Closed);
-                    }
-                }
-            }
+        match self.driver.next_event().await? {
+            Some(Event::Failed(e)) => Err(Error::Smtp(e)),
+            Some(event) => Ok(event),
+            None => Err(Error::Closed),
         }
     }
 }

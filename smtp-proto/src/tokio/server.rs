@@ -29,21 +29,36 @@
 //! # Ok(()) }
 //! ```
 
-use std::{io, time::Duration, time::Instant};
+use std::{io, time::Instant};
 
 use mail_core::{
+    driver::{Driven, Driver, TlsRole},
     tls::{Stream, TlsAcceptor},
-    transport::{Exchange, Transport},
+    transport::Transport,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::session::{
     ServerConfig,
-    server::{Event, Server},
+    server::{ApiError, Event, Server},
 };
 
-/// How long a client has to finish the TLS handshake after STARTTLS.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+impl Driven for Server {
+    type Event = Event;
+    type Error = ApiError;
+
+    fn poll_event(&mut self) -> Option<Event> {
+        Server::poll_event(self)
+    }
+
+    fn is_start_tls(event: &Event) -> bool {
+        matches!(event, Event::StartTls)
+    }
+
+    fn tls_established(&mut self) -> Result<(), ApiError> {
+        Server::tls_established(self)
+    }
+}
 
 /// A [`Server`] session over a connection.
 ///
@@ -53,11 +68,7 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// session's timeouts and backpressure (no reading while answers are unsent) are handled
 /// inside.
 #[derive(Debug)]
-pub struct Connection<IO> {
-    transport: Transport<IO>,
-    session: Server,
-    tls: Option<TlsAcceptor>,
-}
+pub struct Connection<IO>(Driver<Server, IO>);
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
     /// Starts a session over `stream`. `config.implicit_tls` follows the stream; STARTTLS is
@@ -65,70 +76,41 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
     pub fn new(stream: Stream<IO>, mut config: ServerConfig, tls: Option<TlsAcceptor>) -> Self {
         config.implicit_tls = stream.is_tls();
         config.extensions.starttls = tls.is_some() && !stream.is_tls();
-        Self {
-            session: Server::new(config, Instant::now()),
-            transport: Transport::new(stream),
-            tls,
-        }
+        Self(Driver::new(
+            Transport::new(stream),
+            Server::new(config, Instant::now()),
+            tls.map(TlsRole::Accept),
+        ))
     }
 
-    /// The session, for answering decisions and asking about its state.
+    /// The session, for asking about its state.
     pub fn session(&self) -> &Server {
-        &self.session
+        self.0.session()
     }
 
     /// The session, for answering decisions.
     pub fn session_mut(&mut self) -> &mut Server {
-        &mut self.session
+        self.0.session_mut()
     }
 
     /// The connection (whether TLS is active, and which version).
     pub fn transport(&self) -> &Transport<IO> {
-        &self.transport
+        self.0.transport()
     }
 
     /// The next event; `None` once the session is over (its last reply sent) or the client
-    /// closed the connection.
+    /// closed the connection. STARTTLS is run here and not reported.
     ///
     /// Cancel-safe, except while a STARTTLS handshake runs (after which the connection is
     /// unusable): a driver may race it against its own signals in `tokio::select!`.
     pub async fn next_event(&mut self) -> io::Result<Option<Event>> {
-        loop {
-            match self.session.poll_event() {
-                Some(Event::StartTls) => {
-                    let acceptor = self.tls.as_ref().ok_or_else(|| {
-                        io::Error::other("STARTTLS was accepted without a TLS acceptor")
-                    })?;
-                    self.transport.take_output(&mut self.session);
-                    self.transport
-                        .accept_tls(acceptor, HANDSHAKE_TIMEOUT)
-                        .await?;
-                    self.session.tls_established().map_err(io::Error::other)?;
-                }
-                Some(event) => return Ok(Some(event)),
-                None if self.session.is_closed() => {
-                    self.close().await;
-                    return Ok(None);
-                }
-                None => {
-                    if self.transport.exchange(&mut self.session).await? == Exchange::Eof {
-                        return Ok(None);
-                    }
-                }
-            }
-        }
+        self.0.next_event().await
     }
 
     /// Ends the session with `421 4.3.2` (the server is shutting down) and closes the
     /// connection.
     pub async fn shutdown(mut self) {
-        self.session.shutdown();
-        self.close().await;
-    }
-
-    /// Sends the last output and closes; a peer that is gone is no error here.
-    async fn close(&mut self) {
-        self.transport.take_output(&mut self.session);
-        let _ = self.transport.shutdown().await;
+        self.0.session_mut().shutdown();
+        self.0.close().await;
     }
 }

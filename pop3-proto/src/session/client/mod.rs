@@ -22,8 +22,7 @@
 //! assert_eq!(wire, b"USER alice\r\n");
 //! ```
 
-use std::borrow::Cow;
-use std::{collections::VecDeque, time::Instant};
+use std::{borrow::Cow, collections::VecDeque, time::Instant};
 
 use crate::{
     codec::{self, MultiLineReceiver},

@@ -1,6 +1,7 @@
 //! Reading the server's responses and routing each to the command it answers.
 
 use std::borrow::Cow;
+
 use super::{ClientError, Event, Listing, Mode, Phase, Request, Sent, Stage, State};
 use crate::{
     DecodeError,

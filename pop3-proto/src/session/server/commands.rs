@@ -297,12 +297,7 @@ impl State {
         })
     }
 
-    fn apop(
-        &mut self,
-        name: Cow<'_, str>,
-        digest: Cow<'_, str>,
-        timestamp: Option<&str>,
-    ) -> Step {
+    fn apop(&mut self, name: Cow<'_, str>, digest: Cow<'_, str>, timestamp: Option<&str>) -> Step {
         let Some(timestamp) = timestamp else {
             self.send(&responses::not_available("APOP not available"));
             return Step::Continue;
@@ -321,11 +316,7 @@ impl State {
         })
     }
 
-    fn auth(
-        &mut self,
-        mechanism: &Mechanism<'_>,
-        initial: Option<AuthInitial<'_>>,
-    ) -> Step {
+    fn auth(&mut self, mechanism: &Mechanism<'_>, initial: Option<AuthInitial<'_>>) -> Step {
         if !self.config.sasl.contains(mechanism) {
             self.send(&responses::unknown_mechanism());
             return Step::Continue;

@@ -277,6 +277,16 @@ impl Server {
         self.state.close();
     }
 
+    /// Ends the session with `-ERR [SYS/TEMP]` because the server is shutting down: no
+    /// UPDATE state, so nothing marked with DELE is deleted (RFC 1939 §6 deletes only at a
+    /// QUIT the client sent).
+    pub fn shutdown(&mut self) {
+        if !matches!(self.state.mode, Mode::Closed) {
+            self.state.send(&responses::shutting_down());
+            self.state.close();
+        }
+    }
+
     /// Whether TLS is active.
     pub fn is_tls(&self) -> bool {
         self.state.tls
