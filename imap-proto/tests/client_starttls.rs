@@ -18,6 +18,8 @@ fn input_behind_starttls_ok_is_discarded() {
         b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n",
     );
     assert!(matches!(c.poll_event(), Some(Event::Greeting(_))));
+    // Without set-up configured, the application drives STARTTLS itself.
+    assert_eq!(c.poll_event(), Some(Event::Ready));
     assert!(c.has(&Capability::StartTls));
     let tag = c.send(CommandBody::StartTls).unwrap();
     let mut out = Vec::new();
@@ -59,7 +61,8 @@ fn refused_starttls_changes_nothing() {
     let now = Instant::now();
     let mut c = Client::new(ClientConfig::default(), now);
     c.handle_input(now, b"* OK ready\r\n");
-    c.poll_event();
+    assert!(matches!(c.poll_event(), Some(Event::Greeting(_))));
+    assert_eq!(c.poll_event(), Some(Event::Ready));
     let tag = c.send(CommandBody::StartTls).unwrap();
     c.handle_input(
         now,

@@ -9,6 +9,19 @@
 
 use std::time::Instant;
 
+/// Whether a client upgrades a plaintext connection with STARTTLS (SMTP, IMAP) or STLS
+/// (POP3). A connection that is TLS from the start (implicit TLS) needs none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// Never ask for TLS.
+    Never,
+    /// Ask for TLS when the server offers it; go on in plaintext when it does not.
+    #[default]
+    Opportunistic,
+    /// Fail unless the server offers TLS (or TLS is already active).
+    Required,
+}
+
 /// A protocol session without I/O: SMTP, IMAP and POP3, server and client side.
 pub trait Session {
     /// Feeds bytes read from the peer. Drain the protocol's events and

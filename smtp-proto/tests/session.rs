@@ -942,3 +942,26 @@ fn appendix_d2_refused_recipient_through_a_client_server_pair() {
         .collect();
     assert_eq!(refused, [(1, "No such user".to_owned())]);
 }
+
+/// A transaction started long after the last reply waits its full reply timeout: requests
+/// carry no clock, so the session restarts it at the next `handle_timeout`.
+#[test]
+fn client_reply_timeout_counts_from_the_request() {
+    let t0 = Instant::now();
+    let mut c = Client::new(client_config(), t0);
+    c.handle_input(t0, b"220 mx ready\r\n");
+    let mut wire = Vec::new();
+    c.poll_transmit(&mut wire);
+    c.handle_input(t0, b"250 mx\r\n");
+    let ready: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(ready.contains(&CEvent::Ready), "{ready:?}");
+    assert_eq!(c.poll_timeout(), None);
+    let later = t0 + Duration::from_secs(3600);
+    c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+        .unwrap();
+    c.handle_timeout(later);
+    assert!(!c.is_closed());
+    assert_eq!(c.poll_timeout(), Some(later + Duration::from_secs(300)));
+    c.handle_timeout(later + Duration::from_secs(300));
+    assert!(c.is_closed());
+}

@@ -21,17 +21,7 @@ use crate::{
     },
 };
 
-/// Whether to use STARTTLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsPolicy {
-    /// Never send STARTTLS.
-    Never,
-    /// Use STARTTLS when offered.
-    #[default]
-    Opportunistic,
-    /// Fail unless STARTTLS is offered (or TLS is already active).
-    Required,
-}
+pub use mail_core::TlsPolicy;
 
 /// A client session's configuration.
 #[derive(Debug, Clone)]
@@ -286,6 +276,10 @@ pub struct Client {
     /// Without pipelining: the transaction's commands not yet sent.
     pending_commands: VecDeque<Command<'static>>,
     last_activity: Instant,
+    /// Something went out while nothing was awaited (a transaction started long after the
+    /// last reply): the reply timeout starts over at the next [`Client::handle_timeout`],
+    /// since requests carry no clock.
+    restart_clock: bool,
 }
 
 impl Client {
@@ -307,6 +301,7 @@ impl Client {
             held_chunk: Vec::new(),
             pending_commands: VecDeque::new(),
             last_activity: now,
+            restart_clock: false,
         }
     }
 
@@ -328,6 +323,7 @@ impl Client {
     /// Feeds bytes read from the server, then processes every complete reply.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.last_activity = now;
+        self.restart_clock = false;
         if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
             return;
         }
@@ -361,6 +357,8 @@ impl Client {
             _ => self.config.reply_timeout,
         };
         match self.phase {
+            // Due at once: handle_timeout starts the clock at its `now`.
+            Phase::Busy if self.restart_clock => Some(self.last_activity),
             Phase::Busy => Some(self.last_activity + wait),
             _ => None,
         }
@@ -368,6 +366,10 @@ impl Client {
 
     /// Fails the session if the server has not answered in time.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if std::mem::take(&mut self.restart_clock) {
+            self.last_activity = now;
+            return;
+        }
         if self.poll_timeout().is_some_and(|t| now >= t) {
             self.fail(ClientError::Timeout);
         }
@@ -510,6 +512,8 @@ impl Client {
             self.stuffer.finish(&mut self.transmit);
             self.expect_finals();
         }
+        // However long the data took to produce, the verdict is awaited from now.
+        self.restart_clock = true;
         Ok(())
     }
 
@@ -565,6 +569,7 @@ impl Client {
 
     fn send(&mut self, command: &Command<'_>, expect: Expect) {
         let _ = codec::encode_command(command, &mut self.transmit);
+        self.restart_clock |= self.expect.is_empty();
         self.expect.push_back(expect);
     }
 

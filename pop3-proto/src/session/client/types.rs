@@ -11,17 +11,7 @@ use crate::{
     },
 };
 
-/// Whether to use STLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsPolicy {
-    /// Never send STLS.
-    Never,
-    /// Use STLS when offered.
-    #[default]
-    Opportunistic,
-    /// Fail unless STLS is offered (or TLS is already active).
-    Required,
-}
+pub use mail_core::TlsPolicy;
 
 /// A client session's configuration.
 #[derive(Debug, Clone)]

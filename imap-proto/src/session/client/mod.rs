@@ -1,0 +1,688 @@
+//! The client side of an IMAP session, without I/O.
+//!
+//! The client tags commands, sends each up to its first synchronizing literal and the rest
+//! once the server's `+` arrives (or at once, as `{n+}`, when LITERAL+ is advertised, or
+//! LITERAL- and the literal is at most 4096 octets), routes untagged responses to the oldest
+//! command in flight, tracks the connection state and the capabilities, and runs IDLE and
+//! AUTHENTICATE PLAIN.
+//!
+//! Configured with [`ClientConfig::new`], it also sets the connection up as the SMTP and POP3
+//! clients of this workspace do: after the greeting it asks CAPABILITY when the greeting did
+//! not say, upgrades with STARTTLS as [`ClientConfig::starttls`] says, logs in with
+//! AUTHENTICATE PLAIN (SASL-IR when offered) or LOGIN, and reports [`Event::Ready`]. With
+//! [`ClientConfig::default`] the application does all of that itself.
+//!
+//! ```
+//! use std::time::Instant;
+//! use imap_proto::session::client::{Client, ClientConfig, Event};
+//! use mail_core::{Credentials, TlsPolicy};
+//!
+//! let now = Instant::now();
+//! let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+//! config.starttls = TlsPolicy::Never;
+//! let mut client = Client::new(config, now);
+//! client.handle_input(now, b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n");
+//! assert!(matches!(client.poll_event(), Some(Event::Greeting(_))));
+//! let mut wire = Vec::new();
+//! client.poll_transmit(&mut wire);
+//! assert_eq!(wire, b"A0001 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+//! client.handle_input(now, b"A0001 OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n");
+//! assert!(matches!(client.poll_event(), Some(Event::Ready)));
+//! ```
+
+mod setup;
+
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
+
+pub use mail_core::{Credentials, TlsPolicy};
+
+use self::setup::Setup;
+use crate::{
+    codec::{
+        CommandOptions, EncodeBuf, ResponseDecoder, ResponseError, ResponseOptions, encode_command,
+        encode_idle_done, frame::LiteralMode,
+    },
+    types::{
+        capability::Capability,
+        command::{Command, CommandBody, SaslResponse, State},
+        core::Tag,
+        response::{Continue, Data, Response, Status, StatusKind},
+        response_code::ResponseCode,
+    },
+};
+
+/// A client session's configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The letters before the tag's number (`A` gives `A0001`).
+    pub tag_prefix: String,
+    /// How responses are parsed (limits, leniencies).
+    pub response_options: ResponseOptions,
+    /// Log in with these once greeted (and upgraded): AUTHENTICATE PLAIN when the server
+    /// offers it, LOGIN otherwise. `None`: the application logs in, or the server greeted
+    /// with PREAUTH.
+    pub credentials: Option<Credentials>,
+    /// STARTTLS policy for the set-up after the greeting.
+    pub starttls: TlsPolicy,
+    /// The connection is TLS from the start (port 993).
+    pub implicit_tls: bool,
+    /// How long to wait for the server while a command is in flight (IDLE excepted).
+    pub response_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    /// No set-up: the application sends STARTTLS and LOGIN itself ([`Event::Ready`] follows
+    /// the greeting at once).
+    fn default() -> Self {
+        Self {
+            tag_prefix: "A".to_owned(),
+            response_options: ResponseOptions::default(),
+            credentials: None,
+            starttls: TlsPolicy::Never,
+            implicit_tls: false,
+            response_timeout: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// A client that sets the connection up itself: STARTTLS when offered, then a login with
+    /// `credentials` (none: stay unauthenticated, or PREAUTH).
+    pub fn new(credentials: Option<Credentials>) -> Self {
+        Self {
+            credentials,
+            starttls: TlsPolicy::Opportunistic,
+            ..Self::default()
+        }
+    }
+}
+
+/// Which step of the set-up a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The greeting.
+    Greeting,
+    /// CAPABILITY.
+    Capability,
+    /// STARTTLS.
+    StartTls,
+    /// AUTHENTICATE or LOGIN.
+    Login,
+}
+
+/// Why the session failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server refused a step of the set-up (or greeted with BYE).
+    #[error("server refused {stage:?}: {} {}", .status.kind.as_str(), .status.text)]
+    Rejected {
+        /// The step.
+        stage: Stage,
+        /// The server's answer.
+        status: Status<'static>,
+    },
+    /// TLS is required but the server does not offer STARTTLS.
+    #[error("the server does not offer STARTTLS")]
+    TlsNotOffered,
+    /// Credentials are set but the server offers no way to use them (LOGINDISABLED without
+    /// AUTH=PLAIN).
+    #[error("the server offers no usable login method")]
+    NoLoginMethod,
+    /// The server sent something that is not a valid response, or a tagged answer to no
+    /// command in flight.
+    #[error("invalid response: {0}")]
+    Protocol(String),
+    /// No answer in time.
+    #[error("timed out waiting for the server")]
+    Timeout,
+}
+
+/// What happened in the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server's greeting: `OK`, `PREAUTH` (already authenticated) or `BYE`.
+    Greeting(Status<'static>),
+    /// STARTTLS of the set-up was accepted: run the TLS handshake now, then call
+    /// [`Client::tls_established`].
+    StartTls,
+    /// The set-up is done (logged in, when credentials were given): commands may be sent.
+    Ready,
+    /// Untagged data, with the tag of the oldest command in flight (`None` if none is:
+    /// unsolicited news such as EXISTS).
+    Data {
+        /// The command it is taken to answer.
+        tag: Option<Tag<'static>>,
+        /// The data.
+        data: Data<'static>,
+    },
+    /// An untagged status (`* OK [UIDVALIDITY ...]`, `* NO ...`, `* BAD ...`).
+    Untagged(Status<'static>),
+    /// A command finished.
+    Completed {
+        /// Its tag.
+        tag: Tag<'static>,
+        /// Its name (`UID FETCH`, ...).
+        name: &'static str,
+        /// The tagged status.
+        status: Status<'static>,
+    },
+    /// The server accepted IDLE; updates arrive as `Data` until [`Client::idle_done`].
+    Idling,
+    /// A continuation request no literal or exchange of the session was waiting for (an
+    /// AUTHENTICATE exchange the application runs).
+    Continue(Continue<'static>),
+    /// The server said BYE (after LOGOUT, or on its own); close the connection.
+    Closed {
+        /// The BYE's text.
+        reason: String,
+    },
+    /// The session failed and is closed.
+    Failed(ClientError),
+}
+
+/// The API was used out of order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The session is closed.
+    #[error("the session is closed")]
+    Closed,
+    /// A command is waiting for a continuation, IDLE is running, or the set-up is not done.
+    #[error("not now: {0}")]
+    Busy(&'static str),
+    /// No IDLE is running.
+    #[error("no IDLE is running")]
+    NotIdling,
+    /// `tls_established` without a STARTTLS the server accepted.
+    #[error("no STARTTLS is in progress")]
+    NoStartTls,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    tag: Tag<'static>,
+    name: &'static str,
+    body: Kind,
+    /// Sent by the set-up: its data and completion are the session's, not the application's.
+    internal: bool,
+}
+
+/// What completing a command does to the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Login,
+    Select,
+    Close,
+    Logout,
+    Idle,
+    StartTls,
+    Capability,
+    Other,
+}
+
+/// The client session.
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    decoder: ResponseDecoder,
+    input: Vec<u8>,
+    transmit: Vec<u8>,
+    /// The rest of a command held back until the server's `+`, split at each literal.
+    held: VecDeque<Vec<u8>>,
+    held_tag: Option<Tag<'static>>,
+    in_flight: VecDeque<InFlight>,
+    events: VecDeque<Event>,
+    state: State,
+    greeted: bool,
+    capabilities: Vec<Capability<'static>>,
+    idle: Option<Tag<'static>>,
+    /// The server accepted IDLE: no answer is awaited until DONE.
+    idling: bool,
+    /// STARTTLS was accepted: input is discarded until [`Client::tls_established`].
+    await_tls: bool,
+    tls: bool,
+    /// UTF8=ACCEPT was enabled: mailbox names travel as UTF-8.
+    utf8: bool,
+    setup: Setup,
+    next_tag: u32,
+    closed: bool,
+    last_activity: Instant,
+    /// A command went out while nothing was in flight: the response timeout starts over at
+    /// the next [`Client::handle_timeout`] (requests carry no clock).
+    restart_clock: bool,
+}
+
+impl Client {
+    /// A new session, waiting for the greeting.
+    pub fn new(config: ClientConfig, now: Instant) -> Self {
+        Self {
+            decoder: ResponseDecoder::new(config.response_options),
+            tls: config.implicit_tls,
+            setup: Setup::Pending,
+            config,
+            input: Vec::new(),
+            transmit: Vec::new(),
+            held: VecDeque::new(),
+            held_tag: None,
+            in_flight: VecDeque::new(),
+            events: VecDeque::new(),
+            state: State::NotAuthenticated,
+            greeted: false,
+            capabilities: Vec::new(),
+            idle: None,
+            idling: false,
+            await_tls: false,
+            utf8: false,
+            next_tag: 1,
+            closed: false,
+            last_activity: now,
+            restart_clock: false,
+        }
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The capabilities last announced.
+    pub fn capabilities(&self) -> &[Capability<'static>] {
+        &self.capabilities
+    }
+
+    /// Whether the server announced `cap`.
+    pub fn has(&self, cap: &Capability<'_>) -> bool {
+        self.capabilities.iter().any(|c| c == cap)
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Whether the set-up is done ([`Event::Ready`] was reported).
+    pub fn is_ready(&self) -> bool {
+        self.setup.is_done()
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// When the last input arrived.
+    pub fn last_activity(&self) -> Instant {
+        self.last_activity
+    }
+
+    /// Moves the bytes to send into `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.transmit);
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Client::handle_timeout`] should be called: while the greeting or an answer is
+    /// awaited, [`ClientConfig::response_timeout`] after the last input. Never during IDLE
+    /// (the application decides how long to idle) or between commands.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let waiting = !self.greeted || self.in_flight.iter().any(|c| !(c.body == Kind::Idle && self.idling));
+        if self.closed || self.await_tls || !waiting {
+            return None;
+        }
+        if self.restart_clock {
+            // Due at once: handle_timeout starts the clock at its `now`.
+            return Some(self.last_activity);
+        }
+        Some(self.last_activity + self.config.response_timeout)
+    }
+
+    /// Fails the session with [`ClientError::Timeout`] if the server has not answered in
+    /// time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if std::mem::take(&mut self.restart_clock) {
+            self.last_activity = now;
+            return;
+        }
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            self.fail(ClientError::Timeout);
+        }
+    }
+
+    /// Sends a command; returns its tag. Literals go out as the server allows.
+    pub fn send(&mut self, body: CommandBody<'_>) -> Result<Tag<'static>, ApiError> {
+        if !self.setup.is_done() {
+            return Err(ApiError::Busy("the connection set-up comes first"));
+        }
+        self.send_command(body, false)
+    }
+
+    fn send_command(
+        &mut self,
+        body: CommandBody<'_>,
+        internal: bool,
+    ) -> Result<Tag<'static>, ApiError> {
+        if self.closed {
+            return Err(ApiError::Closed);
+        }
+        if self.await_tls {
+            return Err(ApiError::Busy(
+                "the TLS handshake after STARTTLS comes first",
+            ));
+        }
+        if !self.held.is_empty() || self.idle.is_some() {
+            return Err(ApiError::Busy(
+                "a command waits for a continuation, or IDLE runs",
+            ));
+        }
+        let tag = Tag::new(format!("{}{:04}", self.config.tag_prefix, self.next_tag))
+            .map_err(|_| ApiError::Busy("invalid tag prefix"))?;
+        self.next_tag += 1;
+        let kind = match &body {
+            CommandBody::Login { .. } | CommandBody::Authenticate { .. } => Kind::Login,
+            CommandBody::Select { .. } | CommandBody::Examine { .. } => Kind::Select,
+            CommandBody::Close | CommandBody::Unselect => Kind::Close,
+            CommandBody::Logout => Kind::Logout,
+            CommandBody::Idle => Kind::Idle,
+            CommandBody::StartTls => Kind::StartTls,
+            CommandBody::Capability => Kind::Capability,
+            _ => Kind::Other,
+        };
+        let name = body.name();
+        let cmd = Command::new(tag.clone(), body);
+        let mut buf = EncodeBuf::new();
+        let opts = CommandOptions {
+            utf8: self.utf8,
+            ..CommandOptions::default()
+        };
+        encode_command(&cmd, &opts, &mut buf);
+        self.queue(buf, &tag);
+        if kind == Kind::Idle {
+            self.idle = Some(tag.clone());
+            self.idling = false;
+        }
+        if self.in_flight.is_empty() {
+            self.restart_clock = true;
+        }
+        self.in_flight.push_back(InFlight {
+            tag: tag.clone(),
+            name,
+            body: kind,
+            internal,
+        });
+        Ok(tag)
+    }
+
+    /// Ends IDLE with `DONE`.
+    pub fn idle_done(&mut self) -> Result<(), ApiError> {
+        if self.idle.take().is_none() {
+            return Err(ApiError::NotIdling);
+        }
+        self.idling = false;
+        // The answer to IDLE is awaited from now.
+        self.restart_clock = true;
+        let mut buf = EncodeBuf::new();
+        encode_idle_done(&mut buf);
+        self.transmit.append(&mut buf.bytes);
+        Ok(())
+    }
+
+    /// Answers a continuation in an AUTHENTICATE exchange the application runs.
+    pub fn sasl_response(&mut self, response: &SaslResponse<'_>) {
+        let mut buf = EncodeBuf::new();
+        crate::codec::encode_sasl_response(response, &mut buf);
+        self.transmit.append(&mut buf.bytes);
+    }
+
+    /// Splits an encoded command at its literals: synchronizing ones wait for `+` unless
+    /// the server lets them go as `{n+}`.
+    fn queue(&mut self, buf: EncodeBuf, tag: &Tag<'static>) {
+        let literal_plus = self.has(&Capability::LiteralPlus);
+        let literal_minus = self.has(&Capability::LiteralMinus);
+        let mut bytes = buf.bytes;
+        let mut cut_points = Vec::new();
+        let mut shift = 0usize;
+        for mark in &buf.literals {
+            if mark.mode != LiteralMode::Sync {
+                continue;
+            }
+            let start = mark.data_start + shift;
+            let header_end = start - 2; // before CRLF
+            let open = bytes[..header_end]
+                .iter()
+                .rposition(|&b| b == b'{')
+                .unwrap_or(header_end);
+            let len: u64 = std::str::from_utf8(&bytes[open + 1..header_end - 1])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(u64::MAX);
+            if literal_plus || (literal_minus && len <= 4096) {
+                // `{n}` becomes `{n+}`.
+                bytes.insert(header_end - 1, b'+');
+                shift += 1;
+            } else {
+                cut_points.push(start);
+            }
+        }
+        let mut rest = bytes;
+        let mut pieces = Vec::new();
+        for cut in cut_points.iter().rev() {
+            pieces.push(rest.split_off(*cut));
+        }
+        pieces.reverse();
+        self.transmit.extend_from_slice(&rest);
+        if !pieces.is_empty() {
+            self.held = pieces.into();
+            self.held_tag = Some(tag.clone());
+        }
+    }
+
+    /// The TLS handshake after STARTTLS (answered `OK`) succeeded. The capabilities
+    /// learnt before it are forgotten (RFC 9051 §6.2.1); the set-up asks CAPABILITY again,
+    /// an application that sent STARTTLS itself should too.
+    pub fn tls_established(&mut self) -> Result<(), ApiError> {
+        if !self.await_tls {
+            return Err(ApiError::NoStartTls);
+        }
+        self.await_tls = false;
+        self.tls = true;
+        self.input.clear();
+        self.decoder = ResponseDecoder::new(*self.decoder.options());
+        self.capabilities.clear();
+        self.advance_setup();
+        Ok(())
+    }
+
+    /// Feeds bytes from the server and processes every complete response. After the `OK`
+    /// to STARTTLS, the rest of the input is discarded until [`Client::tls_established`]:
+    /// anything there was sent in plaintext before the handshake, where anyone on the path
+    /// could have put it (the client side of CVE-2011-0411).
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.last_activity = now;
+        self.restart_clock = false;
+        if self.closed || self.await_tls {
+            return;
+        }
+        self.input.extend_from_slice(data);
+        let mut used = 0;
+        while !self.closed {
+            match self.decoder.decode(&self.input[used..]) {
+                Ok((n, response)) => {
+                    let response = response.into_owned();
+                    used += n;
+                    self.on_response(response);
+                    if self.await_tls {
+                        used = self.input.len();
+                        break;
+                    }
+                }
+                Err(ResponseError::Incomplete) => break,
+                Err(e) => {
+                    self.fail(ClientError::Protocol(e.to_string()));
+                    break;
+                }
+            }
+        }
+        self.input.drain(..used.min(self.input.len()));
+    }
+
+    fn close(&mut self, reason: String) {
+        self.closed = true;
+        self.state = State::Logout;
+        self.events.push_back(Event::Closed { reason });
+    }
+
+    fn fail(&mut self, error: ClientError) {
+        if !self.closed {
+            self.closed = true;
+            self.state = State::Logout;
+            self.events.push_back(Event::Failed(error));
+        }
+    }
+
+    fn learn(&mut self, code: Option<&ResponseCode<'static>>) {
+        if let Some(ResponseCode::Capability(caps)) = code {
+            self.capabilities.clone_from(caps);
+        }
+    }
+
+    fn on_response(&mut self, response: Response<'static>) {
+        match response {
+            Response::Status(status) if !self.greeted => {
+                self.greeted = true;
+                self.learn(status.code.as_ref());
+                match status.kind {
+                    StatusKind::PreAuth => self.state = State::Authenticated,
+                    StatusKind::Bye => {
+                        self.events.push_back(Event::Greeting(status.clone()));
+                        self.fail(ClientError::Rejected {
+                            stage: Stage::Greeting,
+                            status,
+                        });
+                        return;
+                    }
+                    _ => {}
+                }
+                self.events.push_back(Event::Greeting(status));
+                self.advance_setup();
+            }
+            Response::Status(status) if status.tag.is_none() => {
+                self.learn(status.code.as_ref());
+                if status.kind == StatusKind::Bye {
+                    let reason = status.text.as_str().to_owned();
+                    self.events.push_back(Event::Untagged(status));
+                    // A BYE before LOGOUT's OK: wait for the OK if LOGOUT is in flight.
+                    if !self.in_flight.iter().any(|c| c.body == Kind::Logout) {
+                        self.close(reason);
+                    }
+                } else {
+                    self.events.push_back(Event::Untagged(status));
+                }
+            }
+            Response::Status(status) => self.completed(status),
+            Response::Data(data) => {
+                match &data {
+                    Data::Capability(caps) => self.capabilities.clone_from(caps),
+                    Data::Enabled(caps) if caps.contains(&Capability::Utf8Accept) => {
+                        self.utf8 = true;
+                        let mut opts = *self.decoder.options();
+                        opts.utf8 = true;
+                        self.decoder.set_options(opts);
+                    }
+                    _ => {}
+                }
+                let front = self.in_flight.front();
+                if front.is_some_and(|c| c.internal) {
+                    return;
+                }
+                let tag = front.map(|c| c.tag.clone());
+                self.events.push_back(Event::Data { tag, data });
+            }
+            Response::Continue(cont) => {
+                if let Some(piece) = self.held.pop_front() {
+                    self.transmit.extend_from_slice(&piece);
+                    if self.held.is_empty() {
+                        self.held_tag = None;
+                    }
+                } else if self.idle.is_some()
+                    && self.in_flight.back().is_some_and(|c| c.body == Kind::Idle)
+                {
+                    self.idling = true;
+                    self.events.push_back(Event::Idling);
+                } else if self.in_flight.front().is_some_and(|c| c.internal) {
+                    self.setup_continue();
+                } else {
+                    self.events.push_back(Event::Continue(cont));
+                }
+            }
+        }
+    }
+
+    fn completed(&mut self, status: Status<'static>) {
+        let Some(tag) = status.tag.clone() else {
+            return;
+        };
+        let Some(i) = self.in_flight.iter().position(|c| c.tag == tag) else {
+            self.fail(ClientError::Protocol(format!(
+                "tagged response for unknown command {tag}"
+            )));
+            return;
+        };
+        let Some(cmd) = self.in_flight.remove(i) else {
+            return;
+        };
+        // The server refused the command before its literal: don't send the rest. The
+        // command was never run, so it changes no state (a refused SELECT leaves the
+        // selected mailbox selected, as the server sees it).
+        let refused_early = self.held_tag.as_ref() == Some(&tag);
+        if refused_early {
+            self.held.clear();
+            self.held_tag = None;
+        }
+        if self.idle.as_ref() == Some(&tag) {
+            self.idle = None;
+            self.idling = false;
+        }
+        self.learn(status.code.as_ref());
+        let ok = status.kind == StatusKind::Ok;
+        match cmd.body {
+            _ if refused_early => {}
+            Kind::Login if ok => self.state = State::Authenticated,
+            Kind::Select if ok => self.state = State::Selected,
+            Kind::Select | Kind::Close
+                if self.state == State::Selected && (ok || cmd.body == Kind::Select) =>
+            {
+                self.state = State::Authenticated;
+            }
+            Kind::StartTls if ok => self.await_tls = true,
+            Kind::Logout => {
+                self.events.push_back(Event::Completed {
+                    tag,
+                    name: cmd.name,
+                    status,
+                });
+                self.close("logged out".to_owned());
+                return;
+            }
+            _ => {}
+        }
+        if cmd.internal {
+            self.setup_completed(cmd.body, status);
+        } else {
+            self.events.push_back(Event::Completed {
+                tag,
+                name: cmd.name,
+                status,
+            });
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The client's own connection set-up (CAPABILITY, STARTTLS, AUTHENTICATE PLAIN or LOGIN) and
+//! its response timeout, driven with scripted server lines.
+
+use std::time::{Duration, Instant};
+
+use imap_proto::{
+    session::client::{Client, ClientConfig, ClientError, Event, Stage},
+    types::command::{CommandBody, State},
+};
+use mail_core::{Credentials, TlsPolicy};
+
+fn alice() -> ClientConfig {
+    ClientConfig::new(Some(Credentials::new("alice", "secret")))
+}
+
+/// What the client sends next, as text.
+fn sent(c: &mut Client) -> String {
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    String::from_utf8(out).unwrap()
+}
+
+fn events(c: &mut Client) -> Vec<Event> {
+    std::iter::from_fn(|| c.poll_event()).collect()
+}
+
+#[test]
+fn capability_starttls_capability_then_sasl_ir_login() {
+    let now = Instant::now();
+    let mut c = Client::new(alice(), now);
+    c.handle_input(now, b"* OK ready\r\n");
+    assert!(matches!(events(&mut c)[..], [Event::Greeting(_)]));
+    assert_eq!(sent(&mut c), "A0001 CAPABILITY\r\n");
+    c.handle_input(
+        now,
+        b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\nA0001 OK done\r\n",
+    );
+    // The set-up's own commands are not reported.
+    assert!(events(&mut c).is_empty());
+    assert_eq!(sent(&mut c), "A0002 STARTTLS\r\n");
+    c.handle_input(now, b"A0002 OK go ahead\r\n* OK injected\r\n");
+    assert_eq!(events(&mut c), [Event::StartTls]);
+    assert!(c.send(CommandBody::Noop).is_err());
+    c.tls_established().unwrap();
+    assert!(c.is_tls());
+    assert_eq!(sent(&mut c), "A0003 CAPABILITY\r\n");
+    c.handle_input(
+        now,
+        b"* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\nA0003 OK done\r\n",
+    );
+    assert_eq!(
+        sent(&mut c),
+        "A0004 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n"
+    );
+    c.handle_input(now, b"A0004 OK [CAPABILITY IMAP4rev1 IDLE MOVE] in\r\n");
+    assert_eq!(events(&mut c), [Event::Ready]);
+    assert_eq!(c.state(), State::Authenticated);
+    assert!(c.is_ready());
+    assert_eq!(c.capabilities().len(), 3);
+    // Now the application's commands go out.
+    c.send(CommandBody::Noop).unwrap();
+    assert_eq!(sent(&mut c), "A0005 NOOP\r\n");
+}
+
+#[test]
+fn login_when_plain_is_not_offered_and_capabilities_asked_after_it() {
+    let now = Instant::now();
+    let mut config = alice();
+    config.starttls = TlsPolicy::Never;
+    let mut c = Client::new(config, now);
+    c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1] ready\r\n");
+    assert_eq!(sent(&mut c), "A0001 LOGIN alice secret\r\n");
+    c.handle_input(now, b"A0001 OK logged in\r\n");
+    // The OK said no capabilities: they are asked, since login changes them.
+    assert_eq!(sent(&mut c), "A0002 CAPABILITY\r\n");
+    c.handle_input(now, b"* CAPABILITY IMAP4rev1 IDLE\r\nA0002 OK done\r\n");
+    assert!(matches!(events(&mut c)[..], [Event::Greeting(_), Event::Ready]));
+}
+
+#[test]
+fn plain_without_sasl_ir_answers_the_continuation() {
+    let now = Instant::now();
+    let mut config = alice();
+    config.starttls = TlsPolicy::Never;
+    let mut c = Client::new(config, now);
+    c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n");
+    assert_eq!(sent(&mut c), "A0001 AUTHENTICATE PLAIN\r\n");
+    c.handle_input(now, b"+ \r\n");
+    assert_eq!(sent(&mut c), "AGFsaWNlAHNlY3JldA==\r\n");
+    c.handle_input(now, b"A0001 OK [CAPABILITY IMAP4rev1] in\r\n");
+    assert!(matches!(events(&mut c)[..], [Event::Greeting(_), Event::Ready]));
+}
+
+#[test]
+fn failures_of_the_set_up() {
+    let now = Instant::now();
+    let fail = |config: ClientConfig, script: &[&[u8]]| {
+        let mut c = Client::new(config, now);
+        for line in script {
+            c.handle_input(now, line);
+            sent(&mut c);
+        }
+        assert!(c.is_closed());
+        events(&mut c)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Failed(e) => Some(e),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let mut required = alice();
+    required.starttls = TlsPolicy::Required;
+    assert_eq!(
+        fail(required, &[b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"]),
+        ClientError::TlsNotOffered
+    );
+    let mut plain = alice();
+    plain.starttls = TlsPolicy::Never;
+    assert_eq!(
+        fail(
+            plain.clone(),
+            &[b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] hi\r\n"]
+        ),
+        ClientError::NoLoginMethod
+    );
+    assert!(matches!(
+        fail(
+            plain.clone(),
+            &[
+                b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+                b"A0001 NO [AUTHENTICATIONFAILED] no\r\n"
+            ]
+        ),
+        ClientError::Rejected {
+            stage: Stage::Login,
+            ..
+        }
+    ));
+    assert!(matches!(
+        fail(plain, &[b"* BYE too busy\r\n"]),
+        ClientError::Rejected {
+            stage: Stage::Greeting,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn refused_starttls_goes_on_in_plaintext_when_allowed() {
+    let now = Instant::now();
+    let mut c = Client::new(alice(), now);
+    c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n");
+    assert_eq!(sent(&mut c), "A0001 STARTTLS\r\n");
+    c.handle_input(now, b"A0001 NO not today\r\n");
+    assert_eq!(sent(&mut c), "A0002 LOGIN alice secret\r\n");
+}
+
+#[test]
+fn preauth_skips_the_login() {
+    let now = Instant::now();
+    let mut c = Client::new(alice(), now);
+    c.handle_input(now, b"* PREAUTH [CAPABILITY IMAP4rev1] welcome\r\n");
+    assert_eq!(sent(&mut c), "");
+    assert!(matches!(events(&mut c)[..], [Event::Greeting(_), Event::Ready]));
+}
+
+#[test]
+fn response_timeout_but_not_while_idling_nor_between_commands() {
+    let t0 = Instant::now();
+    let mut config = ClientConfig::default();
+    config.response_timeout = Duration::from_secs(10);
+    let mut c = Client::new(config, t0);
+    // The greeting is awaited.
+    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+    c.handle_input(t0, b"* OK hi\r\n");
+    events(&mut c);
+    assert_eq!(c.poll_timeout(), None);
+    // An hour later a command goes out: its clock starts then, not at the last input.
+    let later = t0 + Duration::from_secs(3600);
+    c.send(CommandBody::Noop).unwrap();
+    let due = c.poll_timeout().unwrap();
+    assert!(due <= later);
+    c.handle_timeout(later);
+    assert!(!c.is_closed());
+    assert_eq!(c.poll_timeout(), Some(later + Duration::from_secs(10)));
+    c.handle_input(later, b"A0001 OK done\r\n");
+    events(&mut c);
+    // IDLE: no timeout once the server accepted it.
+    c.send(CommandBody::Idle).unwrap();
+    c.handle_input(later, b"+ idling\r\n");
+    assert!(events(&mut c).contains(&Event::Idling));
+    assert_eq!(c.poll_timeout(), None);
+    c.handle_timeout(later + Duration::from_secs(7200));
+    assert!(!c.is_closed());
+    // After DONE the answer is awaited, and not forever.
+    c.idle_done().unwrap();
+    let done_at = later + Duration::from_secs(7200);
+    c.handle_timeout(done_at);
+    c.handle_timeout(done_at + Duration::from_secs(11));
+    assert!(c.is_closed());
+    assert_eq!(events(&mut c), [Event::Failed(ClientError::Timeout)]);
+}
