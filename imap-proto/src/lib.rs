@@ -8,6 +8,9 @@
 //!   synchronizing literal so a server can answer `+` or refuse), nom parsers named after the
 //!   RFC's ABNF, and encoders that choose the cheapest valid form.
 //! - `session`: server and client state machines without I/O.
+//! - [`sort`]: SORT (RFC 5256 §3, RFC 5957) and ESORT's ordered set over plain per-message
+//!   records.
+//! - [`thread`]: THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 §4) over those records.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -15,6 +18,8 @@
 pub mod codec;
 pub mod error;
 pub mod session;
+pub mod sort;
+pub mod thread;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod types;
