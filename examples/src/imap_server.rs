@@ -11,10 +11,10 @@
 //! - `sort`: SORT, ESORT and SORT=DISPLAY; `thread`: THREAD=ORDEREDSUBJECT and
 //!   THREAD=REFERENCES.
 //! - `qresync`: QRESYNC's SELECT parameter and `UID FETCH (CHANGEDSINCE n VANISHED)`.
-//! - `section`: the octets of `BODY[...]` sections; `convert`: store values as IMAP types.
+//! - `section`: IMAP's sections as the store's, and partial ranges; `convert`: store values as
+//!   IMAP types.
 
 mod convert;
-mod date;
 mod mailboxes;
 mod messages;
 mod qresync;

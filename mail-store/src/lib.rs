@@ -8,6 +8,10 @@
 //! - [`memory::MemoryStore`] (feature `memory`): for tests and embedding.
 //! - [`testkit`]: the conformance suite every backend (ours or yours) runs.
 //! - [`mime`]: ENVELOPE and BODYSTRUCTURE data, computed once at append time.
+//! - What runs on stored messages, for every protocol: [`search`] (a query tree, its
+//!   evaluation, and [`MailStore::search`]'s default scan), [`section`] (the octets of a body
+//!   section, transfer encodings undone), [`headers`] (field values, encoded words) and
+//!   [`date`] (calendar days, RFC 5322 `Date:` values).
 //!
 //! # Design
 //!
@@ -45,10 +49,12 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod date;
 #[cfg(any(feature = "maildir", feature = "memory"))]
 mod engine;
 pub mod error;
 pub mod exec;
+pub mod headers;
 #[cfg(feature = "maildir")]
 pub mod maildir;
 #[cfg(feature = "memory")]
@@ -56,6 +62,8 @@ pub mod memory;
 pub mod mime;
 pub mod model;
 pub mod notify;
+pub mod search;
+pub mod section;
 pub mod store;
 pub mod testkit;
 pub mod types;
@@ -65,6 +73,7 @@ pub use error::{Result, StoreError};
 pub use exec::{Executor, block_on};
 pub use model::*;
 pub use notify::{ChangeEvent, ChangeHub, ChangeKind, Subscription};
+pub use search::{SearchHit, SearchQuery};
 pub use store::MailStore;
 pub use types::{
     AccountName, Flag, FlagOp, Flags, InternalDate, Keyword, ModSeq, Session, SessionId,

@@ -10,6 +10,7 @@ use crate::{
         QuotaReport, Recipient, Status, StoreResult,
     },
     notify::Subscription,
+    search::{self, SearchHit, SearchQuery},
     types::{AccountName, FlagOp, ModSeq, Session, SpecialUse, Uid, UidSet},
     upload::Upload,
 };
@@ -118,6 +119,23 @@ pub trait MailStore: Send + Sync + 'static {
         uids: &UidSet,
         query: FetchQuery,
     ) -> impl Future<Output = Result<Vec<FetchedMessage>>> + Send;
+
+    /// The messages of `uids` that `query` matches, ascending by UID, each with its modseq.
+    ///
+    /// The default fetches and evaluates ([`search::scan`]): the index data of every message
+    /// at once, then the undecided ones' header block or whole content in batches of
+    /// [`search::CONTENT_BATCH`] when the query needs it. A backend that can answer a query
+    /// itself (a database turning it into its own query language) overrides this and may
+    /// still call [`search::scan`] for what it cannot translate.
+    fn search(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uids: &UidSet,
+        query: &SearchQuery,
+    ) -> impl Future<Output = Result<Vec<SearchHit>>> + Send {
+        search::scan(self, session, mailbox, uids, query)
+    }
 
     /// Changes flags. A message whose modseq is above `unchanged_since` is left alone and
     /// reported in [`StoreResult::modified`]. Each message whose flags change gets a new

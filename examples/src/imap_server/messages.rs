@@ -12,13 +12,14 @@ use imap_proto::{
         mailbox::Mailbox,
         response::Data,
         response_code::ResponseCode,
-        section::{Section, SectionText},
         sequence::{SeqItem, SeqNum, SequenceSet},
     },
 };
 use mail_store::{
     ExpungeScope, FetchQuery, FetchedMessage, Flag, FlagOp, Flags, MailStore, ModSeq, StoreError,
-    Uid, UidSet, model::Content,
+    Uid, UidSet,
+    model::Content,
+    section::{Section, SectionText, UnknownEncoding},
 };
 
 use super::{Conn, convert, mailboxes::canonical, section};
@@ -68,7 +69,7 @@ impl Plan {
             )
         };
         let header = |a: &FetchAttr<'_>| match a {
-            FetchAttr::BodySection { section, .. } => section::header_only(section),
+            FetchAttr::BodySection { section, .. } => section::section(section).header_only(),
             FetchAttr::Rfc822Header => true,
             _ => false,
         };
@@ -94,27 +95,23 @@ impl Plan {
     }
 
     /// The octets of a section, from what the store returned.
-    fn section(&self, m: &FetchedMessage, section: &Section<'_>) -> Option<Vec<u8>> {
+    fn section(&self, m: &FetchedMessage, section: &Section) -> Option<Vec<u8>> {
         let raw = m.content.as_deref()?;
         if self.header_only {
             return match &section.text {
-                Some(SectionText::HeaderFields { not, fields }) => {
-                    let names: Vec<String> = fields
-                        .iter()
-                        .map(|f| f.to_str_lossy().into_owned())
-                        .collect();
-                    Some(section::header_fields(raw, &names, *not))
+                Some(SectionText::HeaderFields { names, not }) => {
+                    Some(mail_store::section::header_fields(raw, names, *not))
                 }
                 _ => Some(raw.to_vec()),
             };
         }
-        section::section_bytes(raw, m.body_structure.as_deref()?, section)
+        section.extract(raw, m.body_structure.as_deref()?)
     }
 
     /// The decoded octets of `BINARY[part]`.
-    fn binary(m: &FetchedMessage, part: &[u32]) -> Result<Option<Vec<u8>>, section::UnknownCte> {
+    fn binary(m: &FetchedMessage, part: &[u32]) -> Result<Option<Vec<u8>>, UnknownEncoding> {
         match (m.content.as_deref(), m.body_structure.as_deref()) {
-            (Some(raw), Some(top)) => section::binary_bytes(raw, top, part),
+            (Some(raw), Some(top)) => mail_store::section::binary(raw, top, part),
             _ => Ok(None),
         }
     }
@@ -124,11 +121,7 @@ impl Plan {
         m: &FetchedMessage,
         recent: bool,
         flags_changed: bool,
-    ) -> Result<Vec<FetchItem<'static>>, section::UnknownCte> {
-        let whole = |text: Option<SectionText<'static>>| Section {
-            part: Vec::new(),
-            text,
-        };
+    ) -> Result<Vec<FetchItem<'static>>, UnknownEncoding> {
         let nstring = |data: Option<Vec<u8>>| data.and_then(convert::istring);
         let mut items = Vec::with_capacity(self.attrs.len() + 1);
         for a in &self.attrs {
@@ -155,20 +148,21 @@ impl Plan {
                 FetchAttr::BodySection {
                     section, partial, ..
                 } => {
-                    let (data, origin) = section::partial(self.section(m, section), *partial);
+                    let data = self.section(m, &section::section(section));
+                    let (data, origin) = section::partial(data, *partial);
                     FetchItem::BodySection {
                         section: section.clone(),
                         origin,
                         data: nstring(data),
                     }
                 }
-                FetchAttr::Rfc822 => FetchItem::Rfc822(nstring(self.section(m, &whole(None)))),
+                FetchAttr::Rfc822 => FetchItem::Rfc822(nstring(self.section(m, &Section::whole()))),
                 FetchAttr::Rfc822Header => FetchItem::Rfc822Header(nstring(
-                    self.section(m, &whole(Some(SectionText::Header))),
+                    self.section(m, &Section::top(SectionText::Header)),
                 )),
-                FetchAttr::Rfc822Text => {
-                    FetchItem::Rfc822Text(nstring(self.section(m, &whole(Some(SectionText::Text)))))
-                }
+                FetchAttr::Rfc822Text => FetchItem::Rfc822Text(nstring(
+                    self.section(m, &Section::top(SectionText::Text)),
+                )),
                 FetchAttr::Binary { part, partial, .. } => {
                     let (data, origin) = section::partial(Self::binary(m, part)?, *partial);
                     FetchItem::Binary {

@@ -1,10 +1,9 @@
-//! SEARCH (and UID SEARCH, ESEARCH's RETURN options, SEARCHRES's SAVE): the keys
-//! evaluated over what the store returns for the selected mailbox's messages. SORT and
-//! THREAD select their messages with the same evaluation ([`Conn::find`]).
+//! SEARCH (and UID SEARCH, ESEARCH's RETURN options, SEARCHRES's SAVE): the keys turned
+//! into `mail-store`'s protocol-neutral query, which the store evaluates over the selected
+//! mailbox's messages. SORT and THREAD select their messages the same way ([`Conn::find`]).
 //!
-//! Text keys compare ASCII case-insensitively against the raw header values and the raw
-//! body (no MIME decoding); date keys compare calendar days, ignoring time and zone
-//! (RFC 9051 §6.4.4).
+//! What only this session knows is resolved here before the store is asked: sequence
+//! numbers, `$` and `\Recent` become UID sets, OLDER and YOUNGER instants from our clock.
 
 use std::{borrow::Cow, io};
 
@@ -17,42 +16,9 @@ use imap_proto::types::{
     search::{Charset, SearchKey, SearchReturnOpt},
     sequence::SequenceSet,
 };
-use mail_store::{FetchQuery, FetchedMessage, Flag, MailStore, Uid, UidSet, model::Content};
+use mail_store::{Flag, Keyword, MailStore, SearchQuery, Uid, UidSet, date::Day, search::DayCmp};
 
-use super::{Conn, convert, date};
-
-/// Messages searched per store call when their octets are needed.
-const CONTENT_BATCH: usize = 64;
-
-/// What the keys need besides the index data.
-fn content_needed(keys: &[SearchKey<'_>]) -> Option<Content> {
-    fn need(k: &SearchKey<'_>) -> Option<Content> {
-        match k {
-            SearchKey::Body(_) | SearchKey::Text(_) => Some(Content::Full),
-            SearchKey::Bcc(_)
-            | SearchKey::Cc(_)
-            | SearchKey::From(_)
-            | SearchKey::To(_)
-            | SearchKey::Subject(_)
-            | SearchKey::Header(..)
-            | SearchKey::SentBefore(_)
-            | SearchKey::SentOn(_)
-            | SearchKey::SentSince(_) => Some(Content::Header),
-            SearchKey::Not(k) => need(k),
-            SearchKey::Or(a, b) => max(need(a), need(b)),
-            SearchKey::And(v) => v.iter().map(need).fold(None, max),
-            _ => None,
-        }
-    }
-    fn max(a: Option<Content>, b: Option<Content>) -> Option<Content> {
-        match (a, b) {
-            (Some(Content::Full), _) | (_, Some(Content::Full)) => Some(Content::Full),
-            (Some(x), _) | (None, Some(x)) => Some(x),
-            (None, None) => None,
-        }
-    }
-    keys.iter().map(need).fold(None, max)
-}
+use super::Conn;
 
 /// The first key this server cannot evaluate, by name.
 fn unsupported(keys: &[SearchKey<'_>]) -> Option<&'static str> {
@@ -71,159 +37,109 @@ fn unsupported(keys: &[SearchKey<'_>]) -> Option<&'static str> {
     })
 }
 
-fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
-    keys.iter().any(|k| match k {
-        SearchKey::ModSeq { .. } => true,
-        SearchKey::Not(k) => uses_modseq(std::slice::from_ref(k)),
-        SearchKey::Or(a, b) => {
-            uses_modseq(std::slice::from_ref(a)) || uses_modseq(std::slice::from_ref(b))
-        }
-        SearchKey::And(v) => uses_modseq(v),
-        _ => false,
-    })
+/// A query no message matches.
+fn nothing() -> SearchQuery {
+    !SearchQuery::All
 }
 
-/// Whether `needle` occurs in `hay`, ASCII case-insensitively. An empty needle matches.
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-/// The values of the header fields called `name` in a header block, unfolded.
-pub(super) fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    for line in header.split_inclusive(|&b| b == b'\n') {
-        let content = line
-            .strip_suffix(b"\n")
-            .map_or(line, |l| l.strip_suffix(b"\r").unwrap_or(l));
-        if content.is_empty() {
-            break;
-        }
-        if matches!(content.first(), Some(b' ' | b'\t')) {
-            if let Some(v) = &mut current {
-                v.extend_from_slice(content);
-            }
-            continue;
-        }
-        out.extend(current.take());
-        if let Some(colon) = content.iter().position(|&b| b == b':')
-            && content[..colon].trim_ascii_end().eq_ignore_ascii_case(name)
-        {
-            current = Some(content[colon + 1..].trim_ascii_start().to_vec());
-        }
-    }
-    out.extend(current);
-    out
-}
-
-fn day(d: Date) -> (u16, u8, u8) {
-    (d.year(), d.month(), d.day())
-}
-
-/// One message as the keys see it.
-struct Candidate<'a> {
-    seq: u32,
-    m: &'a FetchedMessage,
-    recent: bool,
-    header: &'a [u8],
-    body: &'a [u8],
-}
-
-impl Candidate<'_> {
-    fn header_has(&self, name: &[u8], needle: &[u8]) -> bool {
-        header_values(self.header, name)
-            .iter()
-            .any(|v| contains(v, needle))
-    }
-
-    fn internal_day(&self) -> Option<(u16, u8, u8)> {
-        convert::date_time(self.m.internal_date).map(|d| day(d.date()))
-    }
-
-    /// The `Date:` header's day, or the internal date's when there is none.
-    fn sent_day(&self) -> Option<(u16, u8, u8)> {
-        header_values(self.header, b"Date")
-            .first()
-            .and_then(|v| date::sent_day(v))
-            .map(day)
-            .or_else(|| self.internal_day())
-    }
-}
-
-/// Where the numbers of sequence sets point.
+/// What the session-relative keys name.
 struct Scope<'a> {
+    /// The UIDs of the messages the client knows, in mailbox order (sequence number - 1).
+    known: &'a [u32],
+    /// `$`: the UIDs saved by the last SEARCH with SAVE.
     saved: &'a [u32],
-    largest_seq: u32,
-    largest_uid: u32,
+    /// The known messages this session sees as `\Recent`.
+    recent: &'a UidSet,
+    /// Seconds since the epoch, for OLDER and YOUNGER.
     now: i64,
 }
 
-fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, s: &Scope<'_>) -> bool {
-    let flags = &c.m.flags;
-    let uid = c.m.uid.get();
-    let age = s.now - c.m.internal_date.timestamp;
-    match key {
-        SearchKey::All => true,
-        SearchKey::Answered => flags.contains(Flag::Answered),
-        SearchKey::Deleted => flags.contains(Flag::Deleted),
-        SearchKey::Draft => flags.contains(Flag::Draft),
-        SearchKey::Flagged => flags.contains(Flag::Flagged),
-        SearchKey::Seen => flags.contains(Flag::Seen),
-        SearchKey::Unanswered => !flags.contains(Flag::Answered),
-        SearchKey::Undeleted => !flags.contains(Flag::Deleted),
-        SearchKey::Undraft => !flags.contains(Flag::Draft),
-        SearchKey::Unflagged => !flags.contains(Flag::Flagged),
-        SearchKey::Unseen => !flags.contains(Flag::Seen),
-        SearchKey::Keyword(k) => flags.has_keyword(k.as_str()),
-        SearchKey::Unkeyword(k) => !flags.has_keyword(k.as_str()),
-        SearchKey::Recent => c.recent,
-        SearchKey::New => c.recent && !flags.contains(Flag::Seen),
-        SearchKey::Old => !c.recent,
-        SearchKey::Larger(n) => c.m.size > *n,
-        SearchKey::Smaller(n) => c.m.size < *n,
-        SearchKey::Before(d) => c.internal_day().is_some_and(|x| x < day(*d)),
-        SearchKey::On(d) => c.internal_day().is_some_and(|x| x == day(*d)),
-        SearchKey::Since(d) => c.internal_day().is_some_and(|x| x >= day(*d)),
-        SearchKey::SentBefore(d) => c.sent_day().is_some_and(|x| x < day(*d)),
-        SearchKey::SentOn(d) => c.sent_day().is_some_and(|x| x == day(*d)),
-        SearchKey::SentSince(d) => c.sent_day().is_some_and(|x| x >= day(*d)),
-        SearchKey::Older(n) => age > i64::from(*n),
-        SearchKey::Younger(n) => age <= i64::from(*n),
-        SearchKey::ModSeq { modseq, .. } => c.m.modseq.get() >= *modseq,
-        SearchKey::Uid(set) => match set {
-            SequenceSet::Saved => s.saved.binary_search(&uid).is_ok(),
-            set @ SequenceSet::Items(_) => set.contains(uid, s.largest_uid),
-        },
-        SearchKey::SequenceSet(set) => match set {
-            SequenceSet::Saved => s.saved.binary_search(&uid).is_ok(),
-            set @ SequenceSet::Items(_) => set.contains(c.seq, s.largest_seq),
-        },
-        SearchKey::From(v) => c.header_has(b"From", v.as_bytes()),
-        SearchKey::To(v) => c.header_has(b"To", v.as_bytes()),
-        SearchKey::Cc(v) => c.header_has(b"Cc", v.as_bytes()),
-        SearchKey::Bcc(v) => c.header_has(b"Bcc", v.as_bytes()),
-        SearchKey::Subject(v) => c.header_has(b"Subject", v.as_bytes()),
-        SearchKey::Header(name, v) => c.header_has(name.as_bytes(), v.as_bytes()),
-        SearchKey::Body(v) => contains(c.body, v.as_bytes()),
-        SearchKey::Text(v) => contains(c.header, v.as_bytes()) || contains(c.body, v.as_bytes()),
-        SearchKey::Not(k) => !matches(k, c, s),
-        SearchKey::Or(one, other) => matches(one, c, s) || matches(other, c, s),
-        SearchKey::And(keys) => keys.iter().all(|k| matches(k, c, s)),
-        // Refused before searching.
-        _ => false,
+impl Scope<'_> {
+    fn uids(&self, keep: impl Fn(usize, u32) -> bool) -> SearchQuery {
+        SearchQuery::Uids(
+            self.known
+                .iter()
+                .enumerate()
+                .filter(|&(i, &u)| keep(i, u))
+                .filter_map(|(_, &u)| Uid::new(u))
+                .collect(),
+        )
+    }
+
+    /// `key` as a store query.
+    fn query(&self, key: &SearchKey<'_>) -> SearchQuery {
+        use SearchQuery as Q;
+        let unset = |f| !Q::Flag(f);
+        let keyword = |k: &str| Keyword::try_from(k).map_or_else(|_| nothing(), Q::Keyword);
+        let header = |name: &str, v: &AString<'_>| Q::Header {
+            name: name.as_bytes().to_vec(),
+            contains: v.as_bytes().to_vec(),
+        };
+        let internal = |cmp, d: Date| day(d).map_or_else(nothing, |d| Q::InternalDay(cmp, d));
+        let sent = |cmp, d: Date| day(d).map_or_else(nothing, |d| Q::SentDay(cmp, d));
+        match key {
+            SearchKey::All => Q::All,
+            SearchKey::Answered => Q::Flag(Flag::Answered),
+            SearchKey::Deleted => Q::Flag(Flag::Deleted),
+            SearchKey::Draft => Q::Flag(Flag::Draft),
+            SearchKey::Flagged => Q::Flag(Flag::Flagged),
+            SearchKey::Seen => Q::Flag(Flag::Seen),
+            SearchKey::Unanswered => unset(Flag::Answered),
+            SearchKey::Undeleted => unset(Flag::Deleted),
+            SearchKey::Undraft => unset(Flag::Draft),
+            SearchKey::Unflagged => unset(Flag::Flagged),
+            SearchKey::Unseen => unset(Flag::Seen),
+            SearchKey::Keyword(k) => keyword(k.as_str()),
+            SearchKey::Unkeyword(k) => !keyword(k.as_str()),
+            SearchKey::Recent => Q::Uids(self.recent.clone()),
+            SearchKey::New => Q::And(vec![Q::Uids(self.recent.clone()), unset(Flag::Seen)]),
+            SearchKey::Old => !Q::Uids(self.recent.clone()),
+            SearchKey::Larger(n) => Q::Larger(*n),
+            SearchKey::Smaller(n) => Q::Smaller(*n),
+            SearchKey::Before(d) => internal(DayCmp::Before, *d),
+            SearchKey::On(d) => internal(DayCmp::On, *d),
+            SearchKey::Since(d) => internal(DayCmp::Since, *d),
+            SearchKey::SentBefore(d) => sent(DayCmp::Before, *d),
+            SearchKey::SentOn(d) => sent(DayCmp::On, *d),
+            SearchKey::SentSince(d) => sent(DayCmp::Since, *d),
+            // RFC 5032: older is more than n seconds ago, younger n or fewer.
+            SearchKey::Older(n) => Q::ArrivedBefore(self.now - i64::from(*n)),
+            SearchKey::Younger(n) => Q::ArrivedSince(self.now - i64::from(*n)),
+            SearchKey::ModSeq { modseq, .. } => Q::ModSeqAtLeast(*modseq),
+            SearchKey::Uid(SequenceSet::Saved) | SearchKey::SequenceSet(SequenceSet::Saved) => {
+                Q::Uids(self.saved.iter().copied().filter_map(Uid::new).collect())
+            }
+            SearchKey::Uid(set) => {
+                let largest = self.known.last().copied().unwrap_or(0);
+                self.uids(|_, uid| set.contains(uid, largest))
+            }
+            SearchKey::SequenceSet(set) => {
+                let largest = u32::try_from(self.known.len()).unwrap_or(u32::MAX);
+                self.uids(|i, _| set.contains(u32::try_from(i + 1).unwrap_or(u32::MAX), largest))
+            }
+            SearchKey::From(v) => header("From", v),
+            SearchKey::To(v) => header("To", v),
+            SearchKey::Cc(v) => header("Cc", v),
+            SearchKey::Bcc(v) => header("Bcc", v),
+            SearchKey::Subject(v) => header("Subject", v),
+            SearchKey::Header(name, v) => Q::Header {
+                name: name.as_bytes().to_vec(),
+                contains: v.as_bytes().to_vec(),
+            },
+            SearchKey::Body(v) => Q::Body(v.as_bytes().to_vec()),
+            SearchKey::Text(v) => Q::Text(v.as_bytes().to_vec()),
+            SearchKey::Not(k) => !self.query(k),
+            SearchKey::Or(one, other) => Q::or(self.query(one), self.query(other)),
+            SearchKey::And(keys) => Q::And(keys.iter().map(|k| self.query(k)).collect()),
+            // Refused before searching.
+            _ => nothing(),
+        }
     }
 }
 
-/// Splits a stored message at the blank line ending its header.
-fn split(raw: &[u8]) -> (&[u8], &[u8]) {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(raw.len(), |p| p + 4);
-    raw.split_at(end)
+/// A SEARCH date as the store's calendar day (both validate alike, so this never fails).
+fn day(d: Date) -> Option<Day> {
+    Day::new(d.year(), d.month(), d.day()).ok()
 }
 
 /// A message the keys matched: its sequence number, UID and mod-sequence.
@@ -277,7 +193,7 @@ impl Conn<'_> {
             self.bad(&format!("{what} search keys are not supported"))?;
             return Ok(None);
         }
-        let with_modseq = uses_modseq(criteria);
+        let with_modseq = criteria.iter().any(SearchKey::uses_modseq);
         self.condstore |= with_modseq;
         let Some((name, _)) = self.selected_mailbox() else {
             self.no(None, "No mailbox selected")?;
@@ -289,62 +205,50 @@ impl Conn<'_> {
             .view()
             .map(|v| v.uids().to_vec())
             .unwrap_or_default();
-        let mut saved = self.server.saved_search().to_vec();
-        saved.sort_unstable();
+        if known.is_empty() {
+            // Nothing to search: the store is not asked.
+            return Ok(Some((Vec::new(), with_modseq)));
+        }
+        let recent: UidSet = known
+            .iter()
+            .copied()
+            .filter(|&u| self.is_recent(u))
+            .filter_map(Uid::new)
+            .collect();
         let scope = Scope {
-            saved: &saved,
-            largest_seq: u32::try_from(known.len()).unwrap_or(u32::MAX),
-            largest_uid: known.last().copied().unwrap_or(0),
+            known: &known,
+            saved: self.server.saved_search(),
+            recent: &recent,
             now: mail_store::InternalDate::now().timestamp,
         };
-        let query = FetchQuery {
-            content: content_needed(criteria),
-            ..FetchQuery::default()
-        };
-        let batch = if query.content.is_some() {
-            CONTENT_BATCH
-        } else {
-            known.len().max(1)
-        };
-        let mut found = Vec::new();
-        for (i, chunk) in known.chunks(batch).enumerate() {
-            let set: UidSet = chunk.iter().filter_map(|&u| Uid::new(u)).collect();
-            let messages = match self.service.store.fetch(&session, &name, &set, query).await {
-                Ok(m) => m,
-                Err(e) => {
-                    self.fail(&e)?;
-                    return Ok(None);
-                }
-            };
-            for m in &messages {
-                let u = m.uid.get();
-                // Sequence numbers as the client knows them; messages expunged elsewhere
-                // but not yet told are not found.
-                let Ok(pos) = chunk.binary_search(&u) else {
-                    continue;
-                };
-                let seq = u32::try_from(i * batch + pos + 1).unwrap_or(u32::MAX);
-                let raw = m.content.as_deref().unwrap_or_default();
-                let (header, body) = match query.content {
-                    Some(Content::Header) => (raw, &[][..]),
-                    _ => split(raw),
-                };
-                let c = Candidate {
-                    seq,
-                    m,
-                    recent: self.is_recent(u),
-                    header,
-                    body,
-                };
-                if criteria.iter().all(|k| matches(k, &c, &scope)) {
-                    found.push(Found {
-                        seq,
-                        uid: u,
-                        modseq: m.modseq.get(),
-                    });
-                }
+        let query = SearchQuery::And(criteria.iter().map(|k| scope.query(k)).collect());
+        // Only the messages the client knows: one delivered since it was last told is not
+        // found, nor one expunged elsewhere (the store no longer has it).
+        let uids: UidSet = known.iter().copied().filter_map(Uid::new).collect();
+        let hits = match self
+            .service
+            .store
+            .search(&session, &name, &uids, &query)
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                self.fail(&e)?;
+                return Ok(None);
             }
-        }
+        };
+        let found = hits
+            .iter()
+            .filter_map(|h| {
+                let uid = h.uid.get();
+                let pos = known.binary_search(&uid).ok()?;
+                Some(Found {
+                    seq: u32::try_from(pos + 1).unwrap_or(u32::MAX),
+                    uid,
+                    modseq: h.modseq.get(),
+                })
+            })
+            .collect();
         Ok(Some((found, with_modseq)))
     }
 
@@ -437,16 +341,89 @@ impl Conn<'_> {
 
 #[cfg(test)]
 mod tests {
+    use imap_proto::types::{
+        core::Atom,
+        sequence::{SeqItem, SeqNum},
+    };
+
     use super::*;
 
+    fn uids(v: &[u32]) -> SearchQuery {
+        SearchQuery::Uids(v.iter().copied().filter_map(Uid::new).collect())
+    }
+
+    fn set(items: Vec<SeqItem>) -> SequenceSet {
+        SequenceSet::new(items).unwrap()
+    }
+
     #[test]
-    fn header_values_unfold_and_match_names() {
-        let h = b"Subject: hello\r\n world\r\nX-A: 1\r\nsubject : again\r\n\r\nbody";
+    fn session_keys_become_uid_sets() {
+        let recent: UidSet = Uid::new(9).into_iter().collect();
+        let scope = Scope {
+            known: &[3, 5, 9],
+            saved: &[5, 7],
+            recent: &recent,
+            now: 1000,
+        };
+        let q = |k: SearchKey<'_>| scope.query(&k);
+        let from_2 = || set(vec![SeqItem::Range(SeqNum::Value(2), SeqNum::Largest)]);
+        assert_eq!(q(SearchKey::SequenceSet(from_2())), uids(&[5, 9]));
+        // As UIDs, 2:* is every known UID from 2 (and * is the largest known UID).
+        assert_eq!(q(SearchKey::Uid(from_2())), uids(&[3, 5, 9]));
+        let star = || set(vec![SeqItem::Single(SeqNum::Largest)]);
+        assert_eq!(q(SearchKey::Uid(star())), uids(&[9]));
+        assert_eq!(q(SearchKey::SequenceSet(star())), uids(&[9]));
+        assert_eq!(q(SearchKey::SequenceSet(SequenceSet::Saved)), uids(&[5, 7]));
+        assert_eq!(q(SearchKey::Uid(SequenceSet::Saved)), uids(&[5, 7]));
+        assert_eq!(q(SearchKey::Recent), uids(&[9]));
+        assert_eq!(q(SearchKey::Old), !uids(&[9]));
         assert_eq!(
-            header_values(h, b"Subject"),
-            [b"hello world".to_vec(), b"again".to_vec()]
+            q(SearchKey::New),
+            SearchQuery::And(vec![uids(&[9]), !SearchQuery::Flag(Flag::Seen)])
         );
-        assert!(contains(b"Hello World", b"o wo"));
-        assert!(!contains(b"abc", b"abcd"));
+        assert_eq!(q(SearchKey::Older(10)), SearchQuery::ArrivedBefore(990));
+        assert_eq!(q(SearchKey::Younger(10)), SearchQuery::ArrivedSince(990));
+    }
+
+    #[test]
+    fn message_keys_carry_over() {
+        let recent = UidSet::new();
+        let scope = Scope {
+            known: &[],
+            saved: &[],
+            recent: &recent,
+            now: 0,
+        };
+        let q = |k: SearchKey<'_>| scope.query(&k);
+        let date = Date::new(2003, 7, 1).unwrap();
+        let day = Day::new(2003, 7, 1).unwrap();
+        assert_eq!(
+            q(SearchKey::Since(date)),
+            SearchQuery::InternalDay(DayCmp::Since, day)
+        );
+        assert_eq!(
+            q(SearchKey::SentOn(date)),
+            SearchQuery::SentDay(DayCmp::On, day)
+        );
+        assert_eq!(
+            q(SearchKey::From(AString::try_from("Alice").unwrap())),
+            SearchQuery::Header {
+                name: b"From".to_vec(),
+                contains: b"Alice".to_vec()
+            }
+        );
+        assert_eq!(
+            q(SearchKey::Unkeyword(Atom::new("$Work".to_owned()).unwrap())),
+            !SearchQuery::Keyword(Keyword::try_from("$work").unwrap())
+        );
+        assert_eq!(q(SearchKey::Unflagged), !SearchQuery::Flag(Flag::Flagged));
+        assert_eq!(
+            q(SearchKey::ModSeq {
+                entry: None,
+                modseq: 0
+            }),
+            SearchQuery::ModSeqAtLeast(0)
+        );
+        assert_eq!(q(SearchKey::SaveDateSupported), nothing());
     }
 }

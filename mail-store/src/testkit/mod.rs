@@ -24,12 +24,13 @@
 
 mod messages;
 mod pop3;
+mod search;
 mod sync;
 mod tree;
 
 use std::{any::Any, sync::Arc};
 
-pub use self::{messages::*, pop3::*, sync::*, tree::*};
+pub use self::{messages::*, pop3::*, search::*, sync::*, tree::*};
 use crate::{AccountName, AppendItem, Flags, InternalDate, MailStore, Session, Uid, block_on};
 
 /// A store under test plus whatever must live as long as it (a temporary directory).
@@ -101,6 +102,12 @@ pub fn cases<S: MailStore>() -> Vec<Case<S>> {
         pop3_commit_tolerates_missing,
         delivery_per_recipient,
         quota_refusal,
+        search_flags_keywords_and_sizes,
+        search_dates,
+        search_header_body_and_text,
+        search_logic_and_uid_scope,
+        search_modseq,
+        search_across_batches,
     )
 }
 
@@ -116,7 +123,9 @@ macro_rules! conformance_tests {
             unchanged_since, expunge_scopes, uidnext_rules, copy_and_move, move_within_mailbox,
             changes_since_classifies, recent_is_claimed_once, change_events_reach_other_sessions,
             concurrent_writers_and_reader, pop3_maildrop, pop3_lease_contention,
-            pop3_commit_tolerates_missing, delivery_per_recipient, quota_refusal);
+            pop3_commit_tolerates_missing, delivery_per_recipient, quota_refusal,
+            search_flags_keywords_and_sizes, search_dates, search_header_body_and_text,
+            search_logic_and_uid_scope, search_modseq, search_across_batches);
     };
     (@cases $make:expr; $($name:ident),*) => {
         $(

@@ -1,0 +1,466 @@
+//! Searching stored messages: a protocol-neutral query tree ([`SearchQuery`]), its
+//! evaluation over one message ([`SearchQuery::matches`]), and the scan that
+//! [`MailStore::search`] does unless a backend answers queries itself ([`scan`]).
+//!
+//! The query holds what is a property of the stored message. What belongs to a protocol
+//! session is resolved by the caller first: IMAP turns message sequence numbers, `$` and
+//! `\Recent` into [`SearchQuery::Uids`], and `OLDER`/`YOUNGER` into
+//! [`SearchQuery::ArrivedBefore`]/[`SearchQuery::ArrivedSince`] with its own clock. The store
+//! never reads a clock to search.
+//!
+//! Text keys compare ASCII case-insensitively against the raw, unfolded header values and
+//! the raw body, with no MIME decoding; an empty string matches every message. Date keys
+//! compare calendar days (RFC 9051 §6.4.4).
+
+use crate::{
+    date::{Day, parse_day},
+    error::Result,
+    headers::header_values,
+    model::{Content, FetchQuery, FetchedMessage},
+    store::MailStore,
+    types::{Flag, Keyword, ModSeq, Session, Uid, UidSet},
+};
+
+/// Messages fetched per store call by [`scan`] when the query needs their octets.
+pub const CONTENT_BATCH: usize = 64;
+
+/// How a message's day compares with the day a query names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DayCmp {
+    /// Strictly earlier.
+    Before,
+    /// The same day.
+    On,
+    /// The same day or later.
+    Since,
+}
+
+impl DayCmp {
+    /// Whether `day` stands in this relation to `reference`.
+    pub fn holds(self, day: Day, reference: Day) -> bool {
+        match self {
+            DayCmp::Before => day < reference,
+            DayCmp::On => day == reference,
+            DayCmp::Since => day >= reference,
+        }
+    }
+}
+
+/// What a search asks of each message. Build a conjunction with [`SearchQuery::And`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SearchQuery {
+    /// Every message.
+    All,
+    /// The system flag is set (wrap in [`Not`](Self::Not) for "not set").
+    Flag(Flag),
+    /// The keyword is set (case-insensitively).
+    Keyword(Keyword),
+    /// The UID is in the set.
+    Uids(UidSet),
+    /// RFC822.SIZE is greater than this.
+    Larger(u64),
+    /// RFC822.SIZE is less than this.
+    Smaller(u64),
+    /// The internal date's day, in the zone the date was given in, compares so with the day.
+    InternalDay(DayCmp, Day),
+    /// The `Date:` field's day as written (its zone not applied) compares so with the day;
+    /// without a `Date:` field that parses, the internal date's day does.
+    SentDay(DayCmp, Day),
+    /// The internal date is earlier than this instant (seconds since the epoch, UTC).
+    ArrivedBefore(i64),
+    /// The internal date is this instant or later (seconds since the epoch, UTC).
+    ArrivedSince(i64),
+    /// The mod-sequence is at least this.
+    ModSeqAtLeast(u64),
+    /// A header field of this name (ASCII case-insensitively) has a value containing the
+    /// string. With an empty string: the field is present.
+    Header {
+        /// The field name.
+        name: Vec<u8>,
+        /// What the unfolded value must contain.
+        contains: Vec<u8>,
+    },
+    /// The body (everything after the header block) contains the string.
+    Body(Vec<u8>),
+    /// The header block or the body contains the string.
+    Text(Vec<u8>),
+    /// The query does not match.
+    Not(Box<SearchQuery>),
+    /// Either query matches.
+    Or(Box<SearchQuery>, Box<SearchQuery>),
+    /// Every query matches (an empty list: every message).
+    And(Vec<SearchQuery>),
+}
+
+impl std::ops::Not for SearchQuery {
+    type Output = Self;
+
+    /// `NOT query`.
+    fn not(self) -> Self {
+        Self::Not(Box::new(self))
+    }
+}
+
+/// A message a search found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SearchHit {
+    /// Its UID.
+    pub uid: Uid,
+    /// Its mod-sequence when it was searched (CONDSTORE reports the highest).
+    pub modseq: ModSeq,
+}
+
+/// Whether `needle` occurs in `hay`, ASCII case-insensitively. An empty needle matches.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Splits a stored message at the blank line ending its header (a message without one is
+/// all header).
+fn split(raw: &[u8]) -> (&[u8], &[u8]) {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |p| p + 4);
+    raw.split_at(end)
+}
+
+/// The larger need of two: the whole message covers the header.
+fn max_content(a: Option<Content>, b: Option<Content>) -> Option<Content> {
+    match (a, b) {
+        (Some(Content::Full), _) | (_, Some(Content::Full)) => Some(Content::Full),
+        (Some(x), _) | (None, Some(x)) => Some(x),
+        (None, None) => None,
+    }
+}
+
+/// One message as the keys see it.
+struct Candidate<'a> {
+    m: &'a FetchedMessage,
+    header: &'a [u8],
+    body: &'a [u8],
+}
+
+impl Candidate<'_> {
+    fn header_has(&self, name: &[u8], needle: &[u8]) -> bool {
+        header_values(self.header, name)
+            .iter()
+            .any(|v| contains(v, needle))
+    }
+
+    fn sent_day(&self) -> Option<Day> {
+        header_values(self.header, b"Date")
+            .first()
+            .and_then(|v| parse_day(&String::from_utf8_lossy(v)))
+            .or_else(|| Day::of(self.m.internal_date))
+    }
+}
+
+impl SearchQuery {
+    /// `OR a b`.
+    #[must_use]
+    pub fn or(a: SearchQuery, b: SearchQuery) -> Self {
+        Self::Or(Box::new(a), Box::new(b))
+    }
+
+    /// What of the message's octets the query needs besides the index data: `None`,
+    /// [`Content::Header`] or [`Content::Full`].
+    pub fn content_needed(&self) -> Option<Content> {
+        match self {
+            Self::Body(_) | Self::Text(_) => Some(Content::Full),
+            Self::Header { .. } | Self::SentDay(..) => Some(Content::Header),
+            Self::Not(q) => q.content_needed(),
+            Self::Or(a, b) => max_content(a.content_needed(), b.content_needed()),
+            Self::And(v) => v.iter().map(Self::content_needed).fold(None, max_content),
+            Self::All
+            | Self::Flag(_)
+            | Self::Keyword(_)
+            | Self::Uids(_)
+            | Self::Larger(_)
+            | Self::Smaller(_)
+            | Self::InternalDay(..)
+            | Self::ArrivedBefore(_)
+            | Self::ArrivedSince(_)
+            | Self::ModSeqAtLeast(_) => None,
+        }
+    }
+
+    /// Whether `message` matches. Its [`content`](FetchedMessage::content) must be what
+    /// [`content_needed`](Self::content_needed) asks for (the header block or the whole
+    /// message); without it, header and body read as empty.
+    pub fn matches(&self, message: &FetchedMessage) -> bool {
+        let (header, body) = split(message.content.as_deref().unwrap_or_default());
+        self.eval(&Candidate {
+            m: message,
+            header,
+            body,
+        })
+    }
+
+    fn eval(&self, c: &Candidate<'_>) -> bool {
+        match self {
+            Self::Header { name, contains: v } => c.header_has(name, v),
+            Self::Body(v) => contains(c.body, v),
+            Self::Text(v) => contains(c.header, v) || contains(c.body, v),
+            Self::SentDay(cmp, day) => c.sent_day().is_some_and(|d| cmp.holds(d, *day)),
+            Self::Not(q) => !q.eval(c),
+            Self::Or(a, b) => a.eval(c) || b.eval(c),
+            Self::And(v) => v.iter().all(|q| q.eval(c)),
+            _ => self.decide(c.m).unwrap_or(false),
+        }
+    }
+
+    /// The answer from the index data alone (flags, UID, sizes, dates, modseq), or `None`
+    /// when it depends on the message's octets.
+    fn decide(&self, m: &FetchedMessage) -> Option<bool> {
+        Some(match self {
+            Self::All => true,
+            Self::Flag(f) => m.flags.contains(*f),
+            Self::Keyword(k) => m.flags.has_keyword(k.as_str()),
+            Self::Uids(set) => set.contains(m.uid),
+            Self::Larger(n) => m.size > *n,
+            Self::Smaller(n) => m.size < *n,
+            Self::InternalDay(cmp, day) => {
+                Day::of(m.internal_date).is_some_and(|d| cmp.holds(d, *day))
+            }
+            Self::ArrivedBefore(t) => m.internal_date.timestamp < *t,
+            Self::ArrivedSince(t) => m.internal_date.timestamp >= *t,
+            Self::ModSeqAtLeast(n) => m.modseq.get() >= *n,
+            Self::Not(q) => !q.decide(m)?,
+            Self::Or(a, b) => match (a.decide(m), b.decide(m)) {
+                (Some(true), _) | (_, Some(true)) => true,
+                (Some(false), Some(false)) => false,
+                _ => return None,
+            },
+            Self::And(v) => {
+                let mut known = true;
+                for q in v {
+                    match q.decide(m) {
+                        Some(false) => return Some(false),
+                        Some(true) => {}
+                        None => known = false,
+                    }
+                }
+                if !known {
+                    return None;
+                }
+                true
+            }
+            Self::Header { .. } | Self::Body(_) | Self::Text(_) | Self::SentDay(..) => {
+                return None;
+            }
+        })
+    }
+}
+
+/// Searches by fetching and evaluating: what [`MailStore::search`] does by default, and what
+/// a backend that answers some queries itself can fall back to for the others.
+///
+/// The index data of `uids` comes in one fetch and settles every message it can (flags,
+/// sizes, dates, modseq). When the query needs octets, the undecided messages are fetched
+/// again [`CONTENT_BATCH`] at a time, with the header block alone unless a body or text key
+/// needs the whole message. Hits come ascending by UID.
+pub async fn scan<S: MailStore + ?Sized>(
+    store: &S,
+    session: &Session,
+    mailbox: &str,
+    uids: &UidSet,
+    query: &SearchQuery,
+) -> Result<Vec<SearchHit>> {
+    let hit = |m: &FetchedMessage| SearchHit {
+        uid: m.uid,
+        modseq: m.modseq,
+    };
+    let index = store
+        .fetch(session, mailbox, uids, FetchQuery::meta())
+        .await?;
+    let Some(content) = query.content_needed() else {
+        return Ok(index.iter().filter(|m| query.matches(m)).map(hit).collect());
+    };
+    let mut hits = Vec::new();
+    let mut undecided = Vec::new();
+    for m in &index {
+        match query.decide(m) {
+            Some(true) => hits.push(hit(m)),
+            Some(false) => {}
+            None => undecided.push(m.uid),
+        }
+    }
+    let with_content = FetchQuery {
+        content: Some(content),
+        ..FetchQuery::default()
+    };
+    for chunk in undecided.chunks(CONTENT_BATCH) {
+        let set: UidSet = chunk.iter().copied().collect();
+        let messages = store.fetch(session, mailbox, &set, with_content).await?;
+        hits.extend(messages.iter().filter(|m| query.matches(m)).map(hit));
+    }
+    hits.sort_unstable_by_key(|h| h.uid);
+    Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Flags, InternalDate};
+
+    fn message(raw: &[u8]) -> FetchedMessage {
+        FetchedMessage {
+            uid: Uid::MIN,
+            flags: Flags::new().with(Flag::Seen),
+            modseq: ModSeq::new(7).unwrap(),
+            internal_date: InternalDate {
+                // 2003-07-01T23:30:00Z, 2 July in its zone.
+                timestamp: 1_057_102_200,
+                offset_minutes: 60,
+            },
+            size: raw.len() as u64,
+            crlf_size: raw.len() as u64,
+            envelope: None,
+            body_structure: None,
+            content: Some(raw.to_vec()),
+        }
+    }
+
+    fn day(y: u16, m: u8, d: u8) -> Day {
+        Day::new(y, m, d).unwrap()
+    }
+
+    fn header(name: &str, v: &str) -> SearchQuery {
+        SearchQuery::Header {
+            name: name.as_bytes().to_vec(),
+            contains: v.as_bytes().to_vec(),
+        }
+    }
+
+    const RAW: &[u8] =
+        b"Subject: Hello\r\n World\r\nDate: 30 Jun 2003 23:00 -1000\r\n\r\nBody text\r\n";
+
+    #[test]
+    fn text_keys_are_case_insensitive_substrings() {
+        let m = message(RAW);
+        assert!(header("subject", "LO WO").matches(&m));
+        assert!(header("Subject", "").matches(&m));
+        assert!(!header("From", "").matches(&m));
+        assert!(!header("Subject", "body").matches(&m));
+        assert!(SearchQuery::Body(b"BODY T".to_vec()).matches(&m));
+        assert!(!SearchQuery::Body(b"hello".to_vec()).matches(&m));
+        assert!(SearchQuery::Text(b"hello".to_vec()).matches(&m));
+        assert!(SearchQuery::Text(b"xt\r\n".to_vec()).matches(&m));
+        assert!(SearchQuery::Body(Vec::new()).matches(&message(b"")));
+        assert!(contains(b"Hello World", b"o wo"));
+        assert!(!contains(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn days_compare_as_written_or_in_their_zone() {
+        let m = message(RAW);
+        let q = |cmp, d| SearchQuery::InternalDay(cmp, d).matches(&m);
+        assert!(q(DayCmp::On, day(2003, 7, 2)));
+        assert!(q(DayCmp::Before, day(2003, 7, 3)) && !q(DayCmp::Before, day(2003, 7, 2)));
+        assert!(q(DayCmp::Since, day(2003, 7, 2)) && !q(DayCmp::Since, day(2003, 7, 3)));
+        let s = |cmp, d, m: &FetchedMessage| SearchQuery::SentDay(cmp, d).matches(m);
+        assert!(s(DayCmp::On, day(2003, 6, 30), &m));
+        // No Date: field, or one that does not parse: the internal date's day.
+        assert!(s(
+            DayCmp::On,
+            day(2003, 7, 2),
+            &message(b"Subject: x\r\n\r\n")
+        ));
+        assert!(s(
+            DayCmp::On,
+            day(2003, 7, 2),
+            &message(b"Date: soon\r\n\r\n")
+        ));
+        let at = |t| SearchQuery::ArrivedSince(t).matches(&m);
+        assert!(at(1_057_102_200) && !at(1_057_102_201));
+        assert!(SearchQuery::ArrivedBefore(1_057_102_201).matches(&m));
+        assert!(!SearchQuery::ArrivedBefore(1_057_102_200).matches(&m));
+    }
+
+    #[test]
+    fn index_keys_and_logic() {
+        let m = message(RAW);
+        let size = RAW.len() as u64;
+        assert!(SearchQuery::Flag(Flag::Seen).matches(&m));
+        assert!((!SearchQuery::Flag(Flag::Deleted)).matches(&m));
+        assert!(!SearchQuery::Keyword(Keyword::try_from("x").unwrap()).matches(&m));
+        assert!(
+            SearchQuery::Larger(size - 1).matches(&m) && !SearchQuery::Larger(size).matches(&m)
+        );
+        assert!(
+            SearchQuery::Smaller(size + 1).matches(&m) && !SearchQuery::Smaller(size).matches(&m)
+        );
+        assert!(SearchQuery::ModSeqAtLeast(7).matches(&m));
+        assert!(!SearchQuery::ModSeqAtLeast(8).matches(&m));
+        assert!(SearchQuery::Uids(UidSet::all()).matches(&m));
+        assert!(!SearchQuery::Uids(UidSet::new()).matches(&m));
+        assert!(SearchQuery::And(Vec::new()).matches(&m));
+        let never = !SearchQuery::All;
+        assert!(SearchQuery::or(never.clone(), SearchQuery::All).matches(&m));
+        assert!(!SearchQuery::And(vec![SearchQuery::All, never]).matches(&m));
+    }
+
+    #[test]
+    fn what_a_query_needs() {
+        let body = SearchQuery::Body(b"x".to_vec());
+        let head = header("To", "x");
+        assert_eq!(SearchQuery::All.content_needed(), None);
+        assert_eq!(head.content_needed(), Some(Content::Header));
+        assert_eq!(
+            SearchQuery::SentDay(DayCmp::On, day(2003, 1, 1)).content_needed(),
+            Some(Content::Header)
+        );
+        assert_eq!(
+            SearchQuery::or(head.clone(), body.clone()).content_needed(),
+            Some(Content::Full)
+        );
+        assert_eq!(
+            SearchQuery::And(vec![SearchQuery::All, !head.clone()]).content_needed(),
+            Some(Content::Header)
+        );
+        assert_eq!(
+            (!SearchQuery::Text(Vec::new())).content_needed(),
+            Some(Content::Full)
+        );
+        assert_eq!(SearchQuery::And(Vec::new()).content_needed(), None);
+    }
+
+    #[test]
+    fn index_data_decides_what_it_can() {
+        let m = message(RAW);
+        let seen = SearchQuery::Flag(Flag::Seen);
+        let draft = SearchQuery::Flag(Flag::Draft);
+        let body = SearchQuery::Body(b"x".to_vec());
+        assert_eq!(seen.decide(&m), Some(true));
+        assert_eq!(body.decide(&m), None);
+        assert_eq!((!body.clone()).decide(&m), None);
+        assert_eq!(
+            SearchQuery::or(seen.clone(), body.clone()).decide(&m),
+            Some(true)
+        );
+        assert_eq!(
+            SearchQuery::or(draft.clone(), body.clone()).decide(&m),
+            None
+        );
+        assert_eq!(
+            SearchQuery::And(vec![body.clone(), draft.clone()]).decide(&m),
+            Some(false)
+        );
+        assert_eq!(SearchQuery::And(vec![seen, body]).decide(&m), None);
+    }
+
+    #[test]
+    fn messages_split_at_the_first_blank_line() {
+        assert_eq!(
+            split(b"A: b\r\n\r\nc\r\n\r\nd"),
+            (&b"A: b\r\n\r\n"[..], &b"c\r\n\r\nd"[..])
+        );
+        assert_eq!(split(b"A: b\r\n"), (&b"A: b\r\n"[..], &b""[..]));
+        assert_eq!(split(b""), (&b""[..], &b""[..]));
+    }
+}
