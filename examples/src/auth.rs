@@ -16,6 +16,7 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
+use mail_core::Credentials;
 use mail_store::AccountName;
 
 use crate::store_glue::Directory;
@@ -293,47 +294,6 @@ impl Throttle {
     }
 }
 
-/// A login attempt's identities and password, detached from the session that read them (the
-/// three protocol crates each hand them over in their own type).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Attempt {
-    /// The identity to act as, if the client named one (SASL PLAIN).
-    pub authzid: Option<String>,
-    /// The user name.
-    pub user: String,
-    /// The password.
-    pub password: String,
-}
-
-impl fmt::Debug for Attempt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Attempt")
-            .field("authzid", &self.authzid)
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
-}
-
-impl From<&mail_core::Credentials> for Attempt {
-    fn from(c: &mail_core::Credentials) -> Self {
-        Self {
-            authzid: c.authzid.clone(),
-            user: c.authcid.clone(),
-            password: c.password.expose().clone(),
-        }
-    }
-}
-
-impl From<&imap_proto::session::server::Credentials> for Attempt {
-    fn from(c: &imap_proto::session::server::Credentials) -> Self {
-        Self {
-            authzid: c.authzid.clone(),
-            user: c.username.clone(),
-            password: c.password.clone(),
-        }
-    }
-}
-
 /// What a login attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Login {
@@ -365,10 +325,14 @@ impl Authenticator {
 
     /// Checks a password from `peer` (on the blocking pool: hashes are slow on purpose),
     /// waiting as the throttle says before a failure is answered.
-    pub async fn login(&self, peer: IpAddr, attempt: Attempt) -> Login {
+    pub async fn login(&self, peer: IpAddr, credentials: Credentials) -> Login {
         let directory = Arc::clone(&self.directory);
         let check = move || {
-            directory.authenticate(attempt.authzid.as_deref(), &attempt.user, &attempt.password)
+            directory.authenticate(
+                credentials.authzid.as_deref(),
+                &credentials.authcid,
+                credentials.password.expose(),
+            )
         };
         self.finish(peer, check).await
     }

@@ -45,7 +45,7 @@ use mail_store::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    auth::{Attempt, Authenticator, Login, ThrottleConfig},
+    auth::{Authenticator, Login, ThrottleConfig},
     listener::{Gate, HANDSHAKE_TIMEOUT},
     smtp_server::plaintext_allowed,
     store_glue::{Directory, Store},
@@ -223,7 +223,7 @@ enum Wake {
 enum Ev {
     Literal,
     Command(Command<'static>),
-    Login(Attempt),
+    Login(mail_core::Credentials),
     Refuse,
     Idle,
     Enabled,
@@ -322,7 +322,7 @@ impl Conn<'_> {
                 // The framer already refuses literals over the configured limit.
                 Some(Event::LiteralAnnounced { .. }) => Ev::Literal,
                 Some(Event::Command(cmd)) => Ev::Command(cmd.into_owned()),
-                Some(Event::Login { credentials }) => Ev::Login((&credentials).into()),
+                Some(Event::Login { credentials }) => Ev::Login(credentials),
                 // Only PLAIN is offered, and the session runs it.
                 Some(Event::AuthExchange { .. }) => Ev::Refuse,
                 Some(Event::Idle) => Ev::Idle,

@@ -162,7 +162,7 @@ impl Conn<'_> {
                     let login = self
                         .service
                         .auth
-                        .login(self.peer.ip(), (&credentials).into())
+                        .login(self.peer.ip(), credentials)
                         .await;
                     self.answer_login(server, login).await?;
                 }

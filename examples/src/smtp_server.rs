@@ -199,7 +199,7 @@ pub async fn handle_connection(
             }
             Event::MessageAborted { .. } | Event::TransactionReset => t = Transaction::default(),
             Event::Auth { credentials, .. } => {
-                match service.auth.login(peer.ip(), (&credentials).into()).await {
+                match service.auth.login(peer.ip(), credentials).await {
                     Login::Accepted(account) => {
                         tracing::info!(%peer, %account, "smtp: authenticated");
                         accept(conn.session_mut())?;

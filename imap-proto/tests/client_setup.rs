@@ -74,7 +74,10 @@ fn login_when_plain_is_not_offered_and_capabilities_asked_after_it() {
     // The OK said no capabilities: they are asked, since login changes them.
     assert_eq!(sent(&mut c), "A0002 CAPABILITY\r\n");
     c.handle_input(now, b"* CAPABILITY IMAP4rev1 IDLE\r\nA0002 OK done\r\n");
-    assert!(matches!(events(&mut c)[..], [Event::Greeting(_), Event::Ready]));
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Greeting(_), Event::Ready]
+    ));
 }
 
 #[test]
@@ -88,7 +91,10 @@ fn plain_without_sasl_ir_answers_the_continuation() {
     c.handle_input(now, b"+ \r\n");
     assert_eq!(sent(&mut c), "AGFsaWNlAHNlY3JldA==\r\n");
     c.handle_input(now, b"A0001 OK [CAPABILITY IMAP4rev1] in\r\n");
-    assert!(matches!(events(&mut c)[..], [Event::Greeting(_), Event::Ready]));
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Greeting(_), Event::Ready]
+    ));
 }
 
 #[test]
@@ -112,7 +118,10 @@ fn failures_of_the_set_up() {
     let mut required = alice();
     required.starttls = TlsPolicy::Required;
     assert_eq!(
-        fail(required, &[b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"]),
+        fail(
+            required,
+            &[b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"]
+        ),
         ClientError::TlsNotOffered
     );
     let mut plain = alice();
@@ -162,7 +171,10 @@ fn preauth_skips_the_login() {
     let mut c = Client::new(alice(), now);
     c.handle_input(now, b"* PREAUTH [CAPABILITY IMAP4rev1] welcome\r\n");
     assert_eq!(sent(&mut c), "");
-    assert!(matches!(events(&mut c)[..], [Event::Greeting(_), Event::Ready]));
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Greeting(_), Event::Ready]
+    ));
 }
 
 #[test]

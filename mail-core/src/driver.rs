@@ -111,6 +111,12 @@ impl<S: Driven, IO: AsyncRead + AsyncWrite + Unpin> Driver<S, IO> {
         }
     }
 
+    /// Sends what the session queued, without waiting for input. Cancel-safe.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.transport.take_output(&mut self.session);
+        self.transport.flush().await
+    }
+
     /// Sends what is queued and closes the connection; a peer that is gone already is no
     /// error here.
     pub async fn close(&mut self) {

@@ -238,8 +238,5 @@ async fn pipelined_retr_to_a_client_that_never_reads_is_bounded() {
     };
     // The client reads nothing: the server blocks once the pipe and one answer are full.
     let _ = tokio::time::timeout(std::time::Duration::from_millis(300), serving).await;
-    assert!(
-        (1..=3).contains(&answered),
-        "{answered} answers produced"
-    );
+    assert!((1..=3).contains(&answered), "{answered} answers produced");
 }

@@ -10,3 +10,6 @@ pub mod server;
 pub mod view;
 
 pub use config::{Limits, ServerConfig};
+
+// Both sessions keep the workspace's common contract, so one driver loop serves them.
+mail_core::impl_session!(server::Server, client::Client);

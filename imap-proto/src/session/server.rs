@@ -34,45 +34,26 @@ use crate::{
     },
 };
 
-/// Credentials from LOGIN or AUTHENTICATE PLAIN, for the application to check.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// The identity to act as, if different (AUTHENTICATE PLAIN only).
-    pub authzid: Option<String>,
-    /// The user name.
-    pub username: String,
-    /// The password.
-    pub password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("authzid", &self.authzid)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+pub use mail_core::Credentials;
 
 /// What happened in the session. **Decision** events wait for an answer; until then
 /// `poll_event` returns `None` and no further input is read.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Event<'a> {
+pub enum Event {
     /// **Decision**: a synchronizing literal of `len` octets was announced. Answer with
     /// [`Server::accept_literal`] (the client is told to send it) or
     /// [`Server::reject_literal`] (the command fails; the client will not send it).
     LiteralAnnounced {
         /// The command's tag, if it could be read.
-        tag: Option<Tag<'a>>,
+        tag: Option<Tag<'static>>,
         /// The announced size.
         len: u64,
     },
     /// **Decision**: a command for the application. Send untagged data with
     /// [`Server::send`], then finish with [`Server::complete`]. For SELECT and EXAMINE, call
     /// [`Server::select`] before completing with OK.
-    Command(Command<'a>),
+    Command(Command<'static>),
     /// **Decision**: LOGIN or AUTHENTICATE PLAIN. [`Server::accept`] or [`Server::reject`].
     Login {
         /// What the client sent.
@@ -192,7 +173,7 @@ struct Inner {
     conn: State,
     tls: bool,
     pending: Option<Pending>,
-    queued: Vec<Event<'static>>,
+    queued: Vec<Event>,
     view: Option<MailboxView>,
     /// A view given by `select` while SELECT is pending.
     next_view: Option<MailboxView>,
@@ -293,6 +274,15 @@ impl Server {
         }
     }
 
+    /// Ends the session with `* BYE` because the server is shutting down (RFC 9051 §7.1.5).
+    pub fn shutdown(&mut self) {
+        if self.state.mode != Mode::Closed {
+            self.state
+                .status(None, StatusKind::Bye, None, "Server shutting down");
+            self.state.close();
+        }
+    }
+
     /// Whether the session is over.
     pub fn is_closed(&self) -> bool {
         self.state.mode == Mode::Closed
@@ -340,7 +330,7 @@ impl Server {
     }
 
     /// The next event.
-    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+    pub fn poll_event(&mut self) -> Option<Event> {
         if self.state.pos > 0 {
             let pos = self.state.pos.min(self.input.len());
             self.input.drain(..pos);
@@ -545,10 +535,10 @@ impl Server {
     }
 }
 
-enum Step<'a> {
+enum Step {
     Continue,
     Idle,
-    Event(Event<'a>),
+    Event(Event),
 }
 
 const ENABLEABLE: &[Capability<'static>] = &[
@@ -713,7 +703,7 @@ impl Inner {
         self.last_activity = self.last_input;
     }
 
-    fn step<'a>(&mut self, input: &'a [u8]) -> Step<'a> {
+    fn step(&mut self, input: &[u8]) -> Step {
         let buf = &input[self.pos..];
         match &self.mode {
             Mode::Closed | Mode::AwaitTls => Step::Idle,
@@ -733,9 +723,11 @@ impl Inner {
             Mode::Commands => match self.framer.next(buf) {
                 Framed::Incomplete => Step::Idle,
                 Framed::LiteralAnnounced { len, line_end } => {
-                    let tag = crate::codec::core::tag(buf).ok().map(|(_, t)| t);
+                    let tag = crate::codec::core::tag(buf)
+                        .ok()
+                        .map(|(_, t)| t.into_owned());
                     self.pending = Some(Pending::Literal {
-                        tag: tag.clone().map(Tag::into_owned),
+                        tag: tag.clone(),
                         line_end: self.pos + line_end,
                     });
                     Step::Event(Event::LiteralAnnounced { tag, len })
@@ -805,7 +797,7 @@ impl Inner {
     }
 
     /// IDLE's DONE and AUTHENTICATE's responses are plain lines.
-    fn line_step<'a>(&mut self, buf: &'a [u8]) -> Step<'a> {
+    fn line_step(&mut self, buf: &[u8]) -> Step {
         let Some(lf) = memchr::memchr(b'\n', buf) else {
             if buf.len() > self.config.limits.frame.max_line {
                 self.pos += buf.len();
@@ -854,14 +846,14 @@ impl Inner {
     }
 
     /// A SASL response: PLAIN is decoded here, others go to the application.
-    fn sasl_data<'a>(
+    fn sasl_data(
         &mut self,
         tag: Tag<'static>,
         mechanism: Option<Atom<'static>>,
         data: Vec<u8>,
-    ) -> Step<'a> {
+    ) -> Step {
         match mechanism {
-            None => match plain_credentials(&data) {
+            None => match Credentials::from_plain(&data) {
                 Some(credentials) => {
                     self.pending = Some(Pending::Login { tag });
                     Step::Event(Event::Login { credentials })
@@ -885,7 +877,7 @@ impl Inner {
         }
     }
 
-    fn command<'a>(&mut self, mut cmd: Command<'a>) -> Step<'a> {
+    fn command(&mut self, mut cmd: Command<'_>) -> Step {
         if !cmd.body.valid_in(self.conn) {
             self.bad(Some(cmd.tag), "Command not valid in this state");
             return Step::Continue;
@@ -945,11 +937,8 @@ impl Inner {
                     );
                     return Step::Continue;
                 }
-                let credentials = Credentials {
-                    authzid: None,
-                    username: username.to_str_lossy().into_owned(),
-                    password: password.expose().to_str_lossy().into_owned(),
-                };
+                let credentials =
+                    Credentials::new(username.to_str_lossy(), password.expose().to_str_lossy());
                 self.pending = Some(Pending::Login { tag });
                 Step::Event(Event::Login { credentials })
             }
@@ -1024,7 +1013,7 @@ impl Inner {
                     self.enable_implicitly(Capability::CondStore);
                 }
                 self.pending = Some(Pending::Command { tag, kind });
-                Step::Event(Event::Command(cmd))
+                Step::Event(Event::Command(cmd.into_owned()))
             }
         }
     }
@@ -1064,12 +1053,12 @@ impl Inner {
         }
     }
 
-    fn authenticate<'a>(
+    fn authenticate(
         &mut self,
         tag: Tag<'static>,
         mechanism: &Atom<'_>,
         initial: Option<&SaslResponse<'_>>,
-    ) -> Step<'a> {
+    ) -> Step {
         if !self.login_allowed() {
             self.status(
                 Some(tag),
@@ -1184,15 +1173,6 @@ fn rev2_response<'r, 'a>(response: &'r Response<'a>) -> Option<Cow<'r, Response<
     }
 }
 
-/// `[authzid] NUL authcid NUL passwd` (RFC 4616).
-fn plain_credentials(message: &[u8]) -> Option<Credentials> {
-    let (authzid, username, password) = mail_core::plain_decode(message)?;
-    Some(Credentials {
-        authzid: authzid.map(str::to_owned),
-        username: username.to_owned(),
-        password: password.to_owned(),
-    })
-}
 /// Whether a command turns CONDSTORE on by using it (RFC 7162 §3.1): SELECT/EXAMINE
 /// (CONDSTORE), STATUS HIGHESTMODSEQ, FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
 /// UNCHANGEDSINCE.

@@ -127,6 +127,21 @@ impl SequenceSet {
         }
     }
 
+    /// The numbers of the set in the order written, each range expanded low to high, with
+    /// `*` standing for `largest`; `$` yields nothing. For sets a server sent (APPENDUID,
+    /// COPYUID, ESEARCH ALL), which name existing messages; a client's `1:*` would yield
+    /// every number up to `largest`.
+    pub fn iter(&self, largest: u32) -> impl Iterator<Item = u32> + '_ {
+        let items: &[SeqItem] = match self {
+            Self::Items(items) => items,
+            Self::Saved => &[],
+        };
+        items.iter().flat_map(move |i| {
+            let (lo, hi) = i.bounds(largest);
+            lo..=hi
+        })
+    }
+
     /// The numbers in the set that exist in `existing` (sorted ascending), with `*` standing
     /// for the largest of them. Never expands a range beyond what exists, so `1:4294967295`
     /// costs no more than the mailbox.

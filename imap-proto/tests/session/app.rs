@@ -51,7 +51,7 @@ impl App {
                     }
                 }
                 Event::Login { credentials } => {
-                    if credentials.username == "alice" && credentials.password == "secret" {
+                    if credentials.authcid == "alice" && credentials.password.expose() == "secret" {
                         server.accept().unwrap();
                     } else {
                         server

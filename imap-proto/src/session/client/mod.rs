@@ -335,7 +335,11 @@ impl Client {
     /// awaited, [`ClientConfig::response_timeout`] after the last input. Never during IDLE
     /// (the application decides how long to idle) or between commands.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let waiting = !self.greeted || self.in_flight.iter().any(|c| !(c.body == Kind::Idle && self.idling));
+        let waiting = !self.greeted
+            || self
+                .in_flight
+                .iter()
+                .any(|c| !(c.body == Kind::Idle && self.idling));
         if self.closed || self.await_tls || !waiting {
             return None;
         }

@@ -88,8 +88,7 @@ impl Client {
             return None;
         }
         let username = AString::from_bytes(creds.authcid.clone().into_bytes()).ok()?;
-        let password =
-            AString::from_bytes(creds.password.expose().clone().into_bytes()).ok()?;
+        let password = AString::from_bytes(creds.password.expose().clone().into_bytes()).ok()?;
         Some(CommandBody::Login {
             username,
             password: Secret::new(password),

@@ -1,0 +1,603 @@
+//! The client driver: a [`Client`] session over a connection, with the operations people use.
+//!
+//! Each operation sends one command and collects what answers it: its untagged data and its
+//! tagged status. Untagged data nobody asked for (EXISTS, EXPUNGE, flag changes made
+//! elsewhere) is kept for [`ImapClient::take_news`].
+//!
+//! ```no_run
+//! use imap_proto::session::client::ClientConfig;
+//! use imap_proto::tokio::{client::ImapClient, tls::{TlsConnector, Verify}};
+//! use imap_proto::types::{fetch_attr::FetchAttr, sequence::{SeqNum, SequenceSet}};
+//! use mail_core::Credentials;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+//! let tls = TlsConnector::new(&Verify::Platform)?;
+//! let mut imap = ImapClient::connect("imap.example.org", 143, config, Some(tls)).await?;
+//! let inbox = imap.select("INBOX").await?;
+//! println!("{} messages", inbox.exists);
+//! let all = SequenceSet::range(SeqNum::Value(1), SeqNum::Largest)?;
+//! for message in imap.uid_fetch(&all, vec![FetchAttr::Flags, FetchAttr::Envelope]).await? {
+//!     println!("{:?}", message.items);
+//! }
+//! // Wait up to 29 minutes for news (RFC 9051 §6.3.13).
+//! let news = imap.idle(std::time::Duration::from_secs(29 * 60)).await?;
+//! println!("{news:?}");
+//! imap.logout().await?;
+//! # Ok(()) }
+//! ```
+
+use std::{
+    io,
+    time::{Duration, Instant},
+};
+
+use mail_core::{
+    TlsPolicy,
+    driver::{Driven, Driver, HANDSHAKE_TIMEOUT, TlsRole},
+    tls::{self, ServerName, Stream, TlsConnector},
+    transport::Transport,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+};
+
+use crate::{
+    session::client::{ApiError, Client, ClientConfig, ClientError, Event},
+    types::{
+        capability::Capability,
+        command::{AppendData, AppendMessage, CommandBody, ListMailbox, StoreAction},
+        core::{IString, Literal, Tag},
+        datetime::DateTime,
+        fetch::FetchItem,
+        fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
+        flag::Flag,
+        mailbox::Mailbox,
+        response::{Data, Status, StatusKind},
+        response_code::ResponseCode,
+        response_data::{ESearchItem, ListData},
+        search::SearchKey,
+        sequence::SequenceSet,
+    },
+};
+
+impl Driven for Client {
+    type Event = Event;
+    type Error = ApiError;
+
+    fn poll_event(&mut self) -> Option<Event> {
+        Client::poll_event(self)
+    }
+
+    fn is_start_tls(event: &Event) -> bool {
+        matches!(event, Event::StartTls)
+    }
+
+    fn tls_established(&mut self) -> Result<(), ApiError> {
+        Client::tls_established(self)
+    }
+}
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The session failed: a refused set-up step, a broken response, no answer in time.
+    #[error(transparent)]
+    Imap(#[from] ClientError),
+    /// The server answered the command with `NO` (or `BAD`); the session goes on.
+    #[error("{command} refused: {} {}", .status.kind.as_str(), .status.text)]
+    Refused {
+        /// The command's name.
+        command: &'static str,
+        /// The tagged status.
+        status: Box<Status<'static>>,
+    },
+    /// The server said BYE, or closed the connection.
+    #[error("the server closed the connection: {0}")]
+    Closed(String),
+    /// STARTTLS or implicit TLS is required but no [`TlsConnector`] was given.
+    #[error("TLS is required but no TLS connector was given")]
+    NoTlsConnector,
+    /// A command was made out of order (during IDLE, before the set-up).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+/// A command's answer: its untagged data and its `OK`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The untagged data, in order.
+    pub data: Vec<Data<'static>>,
+    /// Untagged statuses while it ran (`* OK [UIDVALIDITY ...]`, `* NO ...`).
+    pub untagged: Vec<Status<'static>>,
+    /// The tagged `OK`.
+    pub status: Status<'static>,
+}
+
+/// What SELECT or EXAMINE tells about the mailbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selected {
+    /// `EXISTS`
+    pub exists: u32,
+    /// `FLAGS`: the flags the mailbox knows.
+    pub flags: Vec<Flag<'static>>,
+    /// `PERMANENTFLAGS`
+    pub permanent_flags: Vec<Flag<'static>>,
+    /// `UIDVALIDITY`
+    pub uid_validity: Option<u32>,
+    /// `UIDNEXT`
+    pub uid_next: Option<u32>,
+    /// `HIGHESTMODSEQ` (CONDSTORE), if the server reports it.
+    pub highest_modseq: Option<u64>,
+    /// Opened read-only (EXAMINE, or `[READ-ONLY]`).
+    pub read_only: bool,
+}
+
+/// One message of a FETCH answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// Its sequence number.
+    pub seq: u32,
+    /// What was fetched (with `UID` for UID FETCH).
+    pub items: Vec<FetchItem<'static>>,
+}
+
+impl Fetched {
+    /// The message's UID, when the answer carries it.
+    pub fn uid(&self) -> Option<u32> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::Uid(u) => Some(*u),
+            _ => None,
+        })
+    }
+
+    /// The message's flags, when the answer carries them.
+    pub fn flags(&self) -> Option<&[Flag<'static>]> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::Flags(f) => Some(f.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The octets of the first body section (`BODY[...]`, `BINARY[...]`, `RFC822`), when
+    /// the answer carries one.
+    pub fn body(&self) -> Option<&[u8]> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::BodySection { data, .. }
+            | FetchItem::Binary { data, .. }
+            | FetchItem::Rfc822(data) => Some(data.as_ref().map_or(&[][..], IString::as_bytes)),
+            _ => None,
+        })
+    }
+}
+
+/// An IMAP client session over a connection.
+#[derive(Debug)]
+pub struct ImapClient<IO> {
+    driver: Driver<Client, IO>,
+    news: Vec<Data<'static>>,
+}
+
+impl ImapClient<TcpStream> {
+    /// Connects to `host:port` and sets the session up as `config` says: TLS at once when
+    /// `config.implicit_tls` is set (port 993), the greeting, CAPABILITY, STARTTLS per
+    /// `config.starttls`, the login with `config.credentials`. The server's certificate is
+    /// checked against `host`; `tls` may be `None` only when no TLS is wanted (with
+    /// [`TlsPolicy::Opportunistic`] that means plaintext).
+    pub async fn connect(
+        host: &str,
+        port: u16,
+        config: ClientConfig,
+        tls: Option<TlsConnector>,
+    ) -> Result<Self, Error> {
+        let connect = TcpStream::connect((host, port));
+        let tcp = tokio::time::timeout(config.response_timeout, connect)
+            .await
+            .map_err(|_| Error::Imap(ClientError::Timeout))??;
+        tcp.set_nodelay(true)?;
+        Self::start(Stream::plain(tcp), tls::server_name(host)?, config, tls).await
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
+    /// Like [`ImapClient::connect`] over a connection made elsewhere; `server_name` is what
+    /// the certificate is checked against.
+    pub async fn start(
+        stream: Stream<IO>,
+        server_name: ServerName<'static>,
+        mut config: ClientConfig,
+        tls: Option<TlsConnector>,
+    ) -> Result<Self, Error> {
+        let mut transport = Transport::new(stream);
+        if tls.is_none() {
+            match config.starttls {
+                TlsPolicy::Opportunistic => config.starttls = TlsPolicy::Never,
+                TlsPolicy::Required if !transport.is_tls() => return Err(Error::NoTlsConnector),
+                _ => {}
+            }
+        }
+        if config.implicit_tls && !transport.is_tls() {
+            let connector = tls.as_ref().ok_or(Error::NoTlsConnector)?;
+            transport
+                .connect_tls(connector, server_name.clone(), HANDSHAKE_TIMEOUT)
+                .await?;
+        }
+        config.implicit_tls = transport.is_tls();
+        let session = Client::new(config, Instant::now());
+        let tls = tls.map(|t| TlsRole::Connect(t, server_name));
+        let mut client = Self {
+            driver: Driver::new(transport, session, tls),
+            news: Vec::new(),
+        };
+        while !client.driver.session().is_ready() {
+            if let Event::Data { data, .. } = client.next().await? {
+                client.news.push(data);
+            }
+        }
+        Ok(client)
+    }
+
+    /// The capabilities the server announced last.
+    pub fn capabilities(&self) -> &[Capability<'static>] {
+        self.driver.session().capabilities()
+    }
+
+    /// The session (state, capabilities).
+    pub fn session(&self) -> &Client {
+        self.driver.session()
+    }
+
+    /// The connection (whether TLS is active, and which version).
+    pub fn transport(&self) -> &Transport<IO> {
+        self.driver.transport()
+    }
+
+    /// Untagged data that answered no command (EXISTS, EXPUNGE, FETCH with new flags,
+    /// VANISHED), oldest first; taken out.
+    pub fn take_news(&mut self) -> Vec<Data<'static>> {
+        std::mem::take(&mut self.news)
+    }
+
+    /// Runs one command to its completion: `Ok` for `OK`, [`Error::Refused`] for `NO` and
+    /// `BAD`.
+    pub async fn run(&mut self, body: CommandBody<'_>) -> Result<Answer, Error> {
+        let tag = self.driver.session_mut().send(body)?;
+        self.answer(&tag).await
+    }
+
+    /// SELECT: opens a mailbox read-write.
+    pub async fn select(&mut self, mailbox: &str) -> Result<Selected, Error> {
+        let mailbox = mailbox_arg(mailbox)?;
+        let answer = self
+            .run(CommandBody::Select {
+                mailbox,
+                params: Vec::new(),
+            })
+            .await?;
+        Ok(selected(&answer, false))
+    }
+
+    /// EXAMINE: opens a mailbox read-only.
+    pub async fn examine(&mut self, mailbox: &str) -> Result<Selected, Error> {
+        let mailbox = mailbox_arg(mailbox)?;
+        let answer = self
+            .run(CommandBody::Examine {
+                mailbox,
+                params: Vec::new(),
+            })
+            .await?;
+        Ok(selected(&answer, true))
+    }
+
+    /// LIST: the mailboxes matching `pattern` (`*` any characters, `%` any but the
+    /// delimiter) under the empty reference.
+    pub async fn list(&mut self, pattern: &str) -> Result<Vec<ListData<'static>>, Error> {
+        let pattern = IString::from_bytes(pattern.as_bytes().to_vec())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let answer = self
+            .run(CommandBody::List {
+                selection: None,
+                reference: mailbox_arg("")?,
+                patterns: vec![ListMailbox::String(pattern)],
+                return_opts: None,
+            })
+            .await?;
+        Ok(answer
+            .data
+            .into_iter()
+            .filter_map(|d| match d {
+                Data::List(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// FETCH by sequence numbers.
+    pub async fn fetch(
+        &mut self,
+        set: &SequenceSet,
+        attrs: Vec<FetchAttr<'_>>,
+    ) -> Result<Vec<Fetched>, Error> {
+        self.fetch_with(false, set, attrs).await
+    }
+
+    /// UID FETCH: by UIDs; every answer carries its UID.
+    pub async fn uid_fetch(
+        &mut self,
+        set: &SequenceSet,
+        attrs: Vec<FetchAttr<'_>>,
+    ) -> Result<Vec<Fetched>, Error> {
+        self.fetch_with(true, set, attrs).await
+    }
+
+    async fn fetch_with(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        attrs: Vec<FetchAttr<'_>>,
+    ) -> Result<Vec<Fetched>, Error> {
+        let items = if attrs.len() == 1 {
+            attrs
+                .into_iter()
+                .next()
+                .map_or(FetchItems::List(Vec::new()), FetchItems::Single)
+        } else {
+            FetchItems::List(attrs)
+        };
+        let answer = self
+            .run(CommandBody::Fetch {
+                uid,
+                set: set.clone(),
+                items,
+                modifiers: FetchModifiers::default(),
+            })
+            .await?;
+        Ok(fetched(answer.data, &mut self.news))
+    }
+
+    /// UID STORE: changes flags by UID; the messages' flags afterwards (none with
+    /// `silent`).
+    pub async fn uid_store(
+        &mut self,
+        set: &SequenceSet,
+        action: StoreAction,
+        flags: Vec<Flag<'_>>,
+        silent: bool,
+    ) -> Result<Vec<Fetched>, Error> {
+        let answer = self
+            .run(CommandBody::Store {
+                uid: true,
+                set: set.clone(),
+                unchanged_since: None,
+                action,
+                silent,
+                flags,
+            })
+            .await?;
+        Ok(fetched(answer.data, &mut self.news))
+    }
+
+    /// UID SEARCH: the UIDs of the selected mailbox's messages the keys (ANDed) match.
+    pub async fn uid_search(&mut self, criteria: Vec<SearchKey<'_>>) -> Result<Vec<u32>, Error> {
+        let answer = self
+            .run(CommandBody::Search {
+                uid: true,
+                return_opts: None,
+                charset: None,
+                criteria,
+            })
+            .await?;
+        let mut uids = Vec::new();
+        for d in answer.data {
+            match d {
+                Data::Search(r) => uids.extend(r.ids),
+                Data::ESearch(e) => {
+                    for item in &e.items {
+                        if let ESearchItem::All(set) = item {
+                            uids.extend(set.iter(u32::MAX));
+                        }
+                    }
+                }
+                other => self.news.push(other),
+            }
+        }
+        Ok(uids)
+    }
+
+    /// APPEND: stores `message` in `mailbox`; its UIDVALIDITY and UID when the server says
+    /// them (UIDPLUS).
+    pub async fn append(
+        &mut self,
+        mailbox: &str,
+        flags: Vec<Flag<'_>>,
+        date: Option<DateTime>,
+        message: &[u8],
+    ) -> Result<Option<(u32, u32)>, Error> {
+        let literal = Literal::new(message.to_vec(), crate::codec::frame::LiteralMode::Sync)
+            .unwrap_or_else(|_| {
+                Literal::binary(message.to_vec(), crate::codec::frame::LiteralMode::Sync)
+            });
+        let answer = self
+            .run(CommandBody::Append {
+                mailbox: mailbox_arg(mailbox)?,
+                messages: vec![AppendMessage {
+                    flags: (!flags.is_empty()).then_some(flags),
+                    date,
+                    data: AppendData::Literal(literal),
+                }],
+            })
+            .await?;
+        Ok(match answer.status.code {
+            Some(ResponseCode::AppendUid { uid_validity, uids }) => {
+                uids.iter(u32::MAX).next().map(|uid| (uid_validity, uid))
+            }
+            _ => None,
+        })
+    }
+
+    /// EXPUNGE: removes the messages flagged `\Deleted`; the sequence numbers (EXPUNGE) or
+    /// UIDs (VANISHED, under QRESYNC) reported.
+    pub async fn expunge(&mut self) -> Result<Vec<Data<'static>>, Error> {
+        self.run(CommandBody::Expunge).await.map(|a| a.data)
+    }
+
+    /// NOOP: lets the server report changes (see [`take_news`](Self::take_news)).
+    pub async fn noop(&mut self) -> Result<(), Error> {
+        let answer = self.run(CommandBody::Noop).await?;
+        self.news.extend(answer.data);
+        Ok(())
+    }
+
+    /// IDLE (RFC 2177): waits until the server reports a change or `max` passes, ends IDLE
+    /// with DONE, and returns the changes reported (also those already waiting in
+    /// [`take_news`](Self::take_news)). Servers drop idle clients after 30 minutes; keep
+    /// `max` below that and idle again.
+    pub async fn idle(&mut self, max: Duration) -> Result<Vec<Data<'static>>, Error> {
+        let tag = self.driver.session_mut().send(CommandBody::Idle)?;
+        let deadline = tokio::time::Instant::now() + max;
+        let mut idling = false;
+        loop {
+            if idling && !self.news.is_empty() {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, self.next()).await {
+                Err(_) => break,
+                Ok(event) => match event? {
+                    Event::Idling => idling = true,
+                    Event::Data { data, .. } => self.news.push(data),
+                    Event::Completed {
+                        tag: t,
+                        status,
+                        name,
+                    } if t == tag => {
+                        return Err(Error::Refused {
+                            command: name,
+                            status: Box::new(status),
+                        });
+                    }
+                    _ => {}
+                },
+            }
+        }
+        if self.driver.session_mut().idle_done().is_ok() {
+            self.answer(&tag).await?;
+        }
+        Ok(self.take_news())
+    }
+
+    /// LOGOUT, and closes the connection.
+    pub async fn logout(mut self) -> Result<(), Error> {
+        self.driver.session_mut().send(CommandBody::Logout)?;
+        loop {
+            match self.next().await {
+                Ok(_) => {}
+                Err(Error::Closed(_)) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        self.driver.close().await;
+        Ok(())
+    }
+
+    /// Collects the answer of the command tagged `tag`.
+    async fn answer(&mut self, tag: &Tag<'static>) -> Result<Answer, Error> {
+        let mut data = Vec::new();
+        let mut untagged = Vec::new();
+        loop {
+            match self.next().await? {
+                Event::Data {
+                    tag: Some(t),
+                    data: d,
+                } if &t == tag => data.push(d),
+                Event::Data { data: d, .. } => self.news.push(d),
+                Event::Untagged(status) => untagged.push(status),
+                Event::Completed {
+                    tag: t,
+                    name,
+                    status,
+                } if &t == tag => {
+                    return if status.kind == StatusKind::Ok {
+                        Ok(Answer {
+                            data,
+                            untagged,
+                            status,
+                        })
+                    } else {
+                        Err(Error::Refused {
+                            command: name,
+                            status: Box::new(status),
+                        })
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The next event, with a failed or closed session as `Err`.
+    async fn next(&mut self) -> Result<Event, Error> {
+        match self.driver.next_event().await? {
+            Some(Event::Failed(e)) => Err(Error::Imap(e)),
+            Some(Event::Closed { reason }) => Err(Error::Closed(reason)),
+            Some(event) => Ok(event),
+            None => Err(Error::Closed("connection closed".to_owned())),
+        }
+    }
+}
+
+fn mailbox_arg(name: &str) -> Result<Mailbox<'static>, Error> {
+    Mailbox::new(name.to_owned()).map_err(|e| {
+        Error::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("mailbox {name:?}: {e}"),
+        ))
+    })
+}
+
+/// The FETCH data of an answer; other data goes to `news`.
+fn fetched(data: Vec<Data<'static>>, news: &mut Vec<Data<'static>>) -> Vec<Fetched> {
+    let mut out = Vec::new();
+    for d in data {
+        match d {
+            Data::Fetch { seq, items } => out.push(Fetched { seq, items }),
+            other => news.push(other),
+        }
+    }
+    out
+}
+
+fn selected(answer: &Answer, read_only: bool) -> Selected {
+    let mut s = Selected {
+        read_only,
+        ..Selected::default()
+    };
+    for d in &answer.data {
+        match d {
+            Data::Exists(n) => s.exists = *n,
+            Data::Flags(f) => s.flags.clone_from(f),
+            _ => {}
+        }
+    }
+    let codes = answer
+        .untagged
+        .iter()
+        .chain([&answer.status])
+        .filter_map(|st| st.code.as_ref());
+    for code in codes {
+        match code {
+            ResponseCode::UidValidity(v) => s.uid_validity = Some(*v),
+            ResponseCode::UidNext(v) => s.uid_next = Some(*v),
+            ResponseCode::HighestModSeq(v) => s.highest_modseq = Some(*v),
+            ResponseCode::PermanentFlags(f) => s.permanent_flags.clone_from(f),
+            ResponseCode::ReadOnly => s.read_only = true,
+            ResponseCode::ReadWrite => s.read_only = false,
+            _ => {}
+        }
+    }
+    s
+}

@@ -1,0 +1,394 @@
+//! The tokio drivers against each other over in-memory pipes: an `ImapClient` on a small
+//! in-memory mailbox served through a server `Connection`, plaintext, STARTTLS and implicit
+//! TLS, with IDLE woken by a change the server side pushes.
+#![cfg(feature = "tokio")]
+
+use std::time::Duration;
+
+use imap_proto::{
+    session::{
+        ServerConfig,
+        client::ClientConfig,
+        server::{Event, Server},
+        view::Update,
+    },
+    tokio::{
+        client::{Error, ImapClient},
+        server::Connection,
+        tls::{Stream, TlsAcceptor, TlsConnector},
+    },
+    types::{
+        command::{CommandBody, StoreAction},
+        core::{IString, Text},
+        fetch::FetchItem,
+        fetch_attr::FetchAttr,
+        flag::Flag,
+        response::{Data, Response, Status, StatusKind},
+        response_code::ResponseCode,
+        response_data::SearchResult,
+        search::SearchKey,
+        sequence::{SeqNum, SequenceSet},
+    },
+};
+use mail_core::{
+    Credentials, TlsPolicy,
+    tls::{SelfSigned, ServerName},
+};
+use tokio::{io::DuplexStream, sync::mpsc};
+
+fn tls_pair() -> (TlsAcceptor, TlsConnector) {
+    let cert = SelfSigned::generate(&["localhost"]).unwrap();
+    (cert.acceptor().unwrap(), cert.connector().unwrap())
+}
+
+/// One message of the test mailbox.
+struct Message {
+    uid: u32,
+    flags: Vec<Flag<'static>>,
+    body: Vec<u8>,
+}
+
+fn untagged_ok(server: &mut Server, code: ResponseCode<'_>) {
+    server.send(&Response::Status(Status::untagged(
+        StatusKind::Ok,
+        Some(code),
+        Text::new("ok").unwrap(),
+    )));
+}
+
+/// A server holding one mailbox, INBOX, for alice/secret. Messages sent on `arrivals` are
+/// delivered while the session runs, and pushed to it as they would be from a store.
+async fn serve(
+    stream: Stream<DuplexStream>,
+    tls: Option<TlsAcceptor>,
+    mut arrivals: mpsc::Receiver<Vec<u8>>,
+) -> Vec<String> {
+    let mut config = ServerConfig::default();
+    config.plaintext_auth_requires_tls = false;
+    let mut conn = Connection::new(stream, config, tls);
+    let mut inbox = vec![
+        Message {
+            uid: 1,
+            flags: vec![Flag::Seen],
+            body: b"Subject: one\r\n\r\nfirst\r\n".to_vec(),
+        },
+        Message {
+            uid: 2,
+            flags: Vec::new(),
+            body: b"Subject: two\r\n\r\nsecond\r\n".to_vec(),
+        },
+    ];
+    let mut log = Vec::new();
+    loop {
+        let event = tokio::select! {
+            event = conn.next_event() => event.unwrap(),
+            Some(body) = arrivals.recv() => {
+                let uid = inbox.last().map_or(1, |m| m.uid + 1);
+                inbox.push(Message { uid, flags: Vec::new(), body });
+                let _ = conn.session_mut().push_update(Update::New(vec![uid]));
+                // In IDLE the session tells the client at once.
+                conn.flush().await.unwrap();
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
+        let tls = conn.transport().is_tls();
+        let s = conn.session_mut();
+        match event {
+            Event::Login { credentials } => {
+                log.push(format!("login {} tls={tls}", credentials.authcid));
+                if credentials.password.expose() == "secret" {
+                    s.accept().unwrap();
+                } else {
+                    s.reject(Some(ResponseCode::AuthenticationFailed), "no")
+                        .unwrap();
+                }
+            }
+            Event::LiteralAnnounced { .. } => s.accept_literal().unwrap(),
+            Event::Idle => s.accept().unwrap(),
+            Event::Command(cmd) => {
+                log.push(cmd.body.name().to_owned());
+                match cmd.body {
+                    CommandBody::Select { .. } => {
+                        s.select(inbox.iter().map(|m| m.uid).collect()).unwrap();
+                        s.send_data(Data::Flags(vec![Flag::Seen, Flag::Deleted]));
+                        s.send_data(Data::Exists(u32::try_from(inbox.len()).unwrap()));
+                        untagged_ok(s, ResponseCode::UidValidity(42));
+                        untagged_ok(s, ResponseCode::UidNext(3));
+                        s.complete(StatusKind::Ok, Some(ResponseCode::ReadWrite), "selected")
+                            .unwrap();
+                    }
+                    CommandBody::Fetch {
+                        uid, set, items, ..
+                    } => {
+                        let view = s.view().unwrap().clone();
+                        for (seq, u) in view.resolve(&set, uid, &[]) {
+                            let m = inbox.iter().find(|m| m.uid == u).unwrap();
+                            let mut out = vec![FetchItem::Uid(u)];
+                            for a in items.attrs() {
+                                match a {
+                                    FetchAttr::Flags => out.push(FetchItem::Flags(m.flags.clone())),
+                                    FetchAttr::BodySection { section, .. } => {
+                                        out.push(FetchItem::BodySection {
+                                            section,
+                                            origin: None,
+                                            data: IString::from_bytes(m.body.clone()).ok(),
+                                        });
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            s.send_data(Data::Fetch { seq, items: out });
+                        }
+                        s.complete(StatusKind::Ok, None, "fetched").unwrap();
+                    }
+                    CommandBody::Store {
+                        set,
+                        action,
+                        flags,
+                        silent,
+                        ..
+                    } => {
+                        let view = s.view().unwrap().clone();
+                        for (seq, u) in view.resolve(&set, true, &[]) {
+                            let m = inbox.iter_mut().find(|m| m.uid == u).unwrap();
+                            match action {
+                                StoreAction::Add => m.flags.extend(flags.iter().cloned()),
+                                StoreAction::Remove => m.flags.retain(|f| !flags.contains(f)),
+                                StoreAction::Replace => m.flags.clone_from(&flags),
+                            }
+                            if !silent {
+                                let items =
+                                    vec![FetchItem::Uid(u), FetchItem::Flags(m.flags.clone())];
+                                s.send_data(Data::Fetch { seq, items });
+                            }
+                        }
+                        s.complete(StatusKind::Ok, None, "stored").unwrap();
+                    }
+                    CommandBody::Search { criteria, .. } => {
+                        let unseen = matches!(criteria[..], [SearchKey::Unseen]);
+                        let ids = inbox
+                            .iter()
+                            .filter(|m| !unseen || !m.flags.contains(&Flag::Seen))
+                            .map(|m| m.uid)
+                            .collect();
+                        s.send_data(Data::Search(SearchResult { ids, modseq: None }));
+                        s.complete(StatusKind::Ok, None, "searched").unwrap();
+                    }
+                    CommandBody::Append { messages, .. } => {
+                        let uid = inbox.last().map_or(1, |m| m.uid + 1);
+                        inbox.push(Message {
+                            uid,
+                            flags: messages[0].flags.clone().unwrap_or_default(),
+                            body: messages[0].data.data().to_vec(),
+                        });
+                        let code = ResponseCode::AppendUid {
+                            uid_validity: 42,
+                            uids: SequenceSet::single(uid).unwrap(),
+                        };
+                        s.complete(StatusKind::Ok, Some(code), "appended").unwrap();
+                    }
+                    _ => s.complete(StatusKind::No, None, "not here").unwrap(),
+                }
+            }
+            _ => {}
+        }
+    }
+    log
+}
+
+fn localhost() -> ServerName<'static> {
+    ServerName::try_from("localhost").unwrap()
+}
+
+fn alice() -> ClientConfig {
+    ClientConfig::new(Some(Credentials::new("alice", "secret")))
+}
+
+fn all() -> SequenceSet {
+    SequenceSet::range(SeqNum::Value(1), SeqNum::Largest).unwrap()
+}
+
+#[tokio::test]
+async fn a_session_of_the_usual_operations() {
+    let (a, b) = tokio::io::duplex(8192);
+    let (deliver, arrivals) = mpsc::channel(4);
+    let server = tokio::spawn(serve(Stream::plain(b), None, arrivals));
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), alice(), None)
+        .await
+        .unwrap();
+    let inbox = imap.select("INBOX").await.unwrap();
+    assert_eq!(inbox.exists, 2);
+    assert_eq!(inbox.uid_validity, Some(42));
+    assert_eq!(inbox.uid_next, Some(3));
+    assert!(!inbox.read_only);
+
+    let fetched = imap
+        .uid_fetch(
+            &all(),
+            vec![
+                FetchAttr::Flags,
+                FetchAttr::BodySection {
+                    peek: true,
+                    section: imap_proto::types::section::Section::default(),
+                    partial: None,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetched.len(), 2);
+    assert_eq!(fetched[1].uid(), Some(2));
+    assert_eq!(
+        fetched[1].body(),
+        Some(&b"Subject: two\r\n\r\nsecond\r\n"[..])
+    );
+    assert_eq!(fetched[0].flags(), Some(&[Flag::Seen][..]));
+
+    assert_eq!(imap.uid_search(vec![SearchKey::Unseen]).await.unwrap(), [2]);
+    let stored = imap
+        .uid_store(
+            &SequenceSet::single(2).unwrap(),
+            StoreAction::Add,
+            vec![Flag::Flagged],
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored[0].flags(), Some(&[Flag::Flagged][..]));
+    let appended = imap
+        .append(
+            "INBOX",
+            vec![Flag::Seen],
+            None,
+            b"Subject: three\r\n\r\nx\r\n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(appended, Some((42, 3)));
+
+    // IDLE returns when the server reports a delivery.
+    let idle = tokio::spawn(async move {
+        let news = imap.idle(Duration::from_secs(30)).await.unwrap();
+        (imap, news)
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    deliver
+        .send(b"Subject: four\r\n\r\ny\r\n".to_vec())
+        .await
+        .unwrap();
+    let (imap, news) = tokio::time::timeout(Duration::from_secs(5), idle)
+        .await
+        .unwrap()
+        .unwrap();
+    // The view held 2 (this server does not report its own APPEND): the delivery is the 3rd.
+    assert!(news.contains(&Data::Exists(3)), "{news:?}");
+
+    // A refusal ends the command, not the session.
+    let mut imap = imap;
+    let err = imap.run(CommandBody::Namespace).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Refused {
+                command: "NAMESPACE",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    imap.logout().await.unwrap();
+    let log = server.await.unwrap();
+    assert_eq!(log[0], "login alice tls=false");
+    assert_eq!(
+        log[1..],
+        [
+            "SELECT",
+            "UID FETCH",
+            "UID SEARCH",
+            "UID STORE",
+            "APPEND",
+            "NAMESPACE"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn idle_without_news_ends_after_its_time() {
+    let (a, b) = tokio::io::duplex(8192);
+    let (_deliver, arrivals) = mpsc::channel(1);
+    let server = tokio::spawn(serve(Stream::plain(b), None, arrivals));
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), alice(), None)
+        .await
+        .unwrap();
+    imap.select("INBOX").await.unwrap();
+    let news = imap.idle(Duration::from_millis(100)).await.unwrap();
+    assert!(news.is_empty(), "{news:?}");
+    // The session goes on after DONE.
+    assert_eq!(imap.uid_search(vec![SearchKey::All]).await.unwrap(), [1, 2]);
+    imap.logout().await.unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn starttls_before_login() {
+    let (acceptor, connector) = tls_pair();
+    let (a, b) = tokio::io::duplex(16 * 1024);
+    let (_deliver, arrivals) = mpsc::channel(1);
+    let server = tokio::spawn(serve(Stream::plain(b), Some(acceptor), arrivals));
+    let mut config = alice();
+    config.starttls = TlsPolicy::Required;
+    let imap = ImapClient::start(Stream::plain(a), localhost(), config, Some(connector))
+        .await
+        .unwrap();
+    assert!(imap.transport().is_tls());
+    imap.logout().await.unwrap();
+    assert_eq!(server.await.unwrap()[0], "login alice tls=true");
+}
+
+#[tokio::test]
+async fn implicit_tls() {
+    let (acceptor, connector) = tls_pair();
+    let (a, b) = tokio::io::duplex(16 * 1024);
+    let (_deliver, arrivals) = mpsc::channel(1);
+    let server = tokio::spawn(async move {
+        let mut stream = Stream::plain(b);
+        stream.accept_tls(&acceptor).await.unwrap();
+        serve(stream, None, arrivals).await
+    });
+    let mut config = alice();
+    config.implicit_tls = true;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, Some(connector))
+        .await
+        .unwrap();
+    assert_eq!(imap.select("INBOX").await.unwrap().exists, 2);
+    imap.logout().await.unwrap();
+    assert_eq!(server.await.unwrap()[0], "login alice tls=true");
+}
+
+#[tokio::test]
+async fn wrong_password_fails_the_set_up() {
+    let (a, b) = tokio::io::duplex(8192);
+    let (_deliver, arrivals) = mpsc::channel(1);
+    let server = tokio::spawn(serve(Stream::plain(b), None, arrivals));
+    let config = ClientConfig::new(Some(Credentials::new("alice", "wrong")));
+    let err = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Imap(_)), "{err}");
+    drop(server);
+}
+
+#[tokio::test]
+async fn shutdown_says_bye() {
+    let (a, b) = tokio::io::duplex(4096);
+    let conn = Connection::new(Stream::plain(b), ServerConfig::default(), None);
+    conn.shutdown().await;
+    let mut wire = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut Stream::plain(a), &mut wire)
+        .await
+        .unwrap();
+    let text = String::from_utf8(wire).unwrap();
+    assert!(text.starts_with("* OK "), "{text}");
+    assert!(text.ends_with("* BYE Server shutting down\r\n"), "{text}");
+}
