@@ -159,11 +159,7 @@ impl Conn<'_> {
             let server = connection.session_mut();
             match event {
                 Event::Login { credentials, .. } => {
-                    let login = self
-                        .service
-                        .auth
-                        .login(self.peer.ip(), credentials)
-                        .await;
+                    let login = self.service.auth.login(self.peer.ip(), credentials).await;
                     self.answer_login(server, login).await?;
                 }
                 Event::Apop {
