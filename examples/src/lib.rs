@@ -1,12 +1,9 @@
-//! Thin drivers shared by the example binaries: sockets in, sans-IO sessions, `mail-store` out.
+//! The example binaries' wiring: `mailserver` (command line, accounts, certificates, the
+//! `mail-server` listeners on a Maildir store), `mailctl` (the protocol crates' client
+//! drivers on a command line) and `protodump`.
 #![forbid(unsafe_code)]
-pub mod auth;
-pub mod imap_server;
-pub mod listener;
+pub mod accounts;
 pub mod mailctl;
-pub mod pop3_server;
 pub mod protodump;
 pub mod server;
-pub mod smtp_server;
-pub mod store_glue;
 pub mod tls;

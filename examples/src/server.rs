@@ -2,19 +2,35 @@
 //! (plaintext with STARTTLS/STLS, and implicit TLS) on it. The `mailserver` binary and the
 //! interop tests both start it this way.
 
-use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    io,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use smtp_proto::session::Protocol;
 
-use crate::{
-    auth::{Authenticator, ThrottleConfig},
-    imap_server::ImapService,
+use mail_server::{
+    auth::{Accounts, Authenticator, ThrottleConfig},
+    imap::ImapService,
     listener::{self, ConnectionLimits, Gate, Service},
-    pop3_server::Pop3Service,
-    smtp_server::SmtpService,
-    store_glue::{self, Directory, Store},
+    pop3::Pop3Service,
+    smtp::SmtpService,
+};
+use mail_store::{
+    AccountName, Executor, MailStore, StoreError,
+    maildir::{MaildirOptions, MaildirStore},
+};
+
+use crate::{
+    accounts::Directory,
     tls::{self, CertSource, TlsAcceptor},
 };
+
+/// The store every listener uses.
+pub type Store = MaildirStore;
 
 /// What to start. [`Options::new`] starts nothing; set the listeners wanted.
 #[derive(Debug, Clone)]
@@ -133,13 +149,13 @@ impl Running {
 /// until [`Running::shutdown`] or until the runtime shuts down.
 pub async fn start(options: Options) -> io::Result<Running> {
     std::fs::create_dir_all(&options.data_dir)?;
-    let store = store_glue::open_store(&options.data_dir, &options.directory)
+    let store = open_store(&options.data_dir, &options.directory)
         .await
         .map_err(|e| io::Error::other(format!("{}: {e}", options.data_dir.display())))?;
     let tls_config = tls::server_config(&options.cert, &options.data_dir, &options.hostname)?;
     let acceptor = TlsAcceptor::from(tls_config);
-    let directory = Arc::new(options.directory);
-    let auth = Arc::new(Authenticator::new(Arc::clone(&directory), options.throttle));
+    let directory: Arc<dyn Accounts> = Arc::new(options.directory);
+    let auth = Arc::new(Authenticator::new(directory, options.throttle));
     let gate = Gate::new(options.limits);
     let mut running = Running {
         smtp: None,
@@ -161,13 +177,12 @@ pub async fn start(options: Options) -> io::Result<Running> {
         let mut s = SmtpService::new(
             hostname,
             kind == SmtpKind::Submission,
-            Arc::clone(&directory),
+            Arc::clone(&auth),
             Arc::clone(&store),
             Arc::clone(&gate),
         );
         s.tls = Some(acceptor.clone());
         s.allow_plaintext_loopback = plain;
-        s.auth = Arc::clone(&auth);
         s.config.limits = options.smtp_limits.clone();
         if kind == SmtpKind::Lmtp {
             s.config.protocol = Protocol::Lmtp;
@@ -197,13 +212,12 @@ pub async fn start(options: Options) -> io::Result<Running> {
     let imap_service = {
         let mut s = ImapService::new(
             hostname,
-            Arc::clone(&directory),
+            Arc::clone(&auth),
             Arc::clone(&store),
             Arc::clone(&gate),
         );
         s.tls = Some(acceptor.clone());
         s.allow_plaintext_loopback = plain;
-        s.auth = Arc::clone(&auth);
         s.config.limits = options.imap_limits.clone();
         Arc::new(s)
     };
@@ -217,13 +231,12 @@ pub async fn start(options: Options) -> io::Result<Running> {
     let pop3_service = {
         let mut s = Pop3Service::new(
             hostname,
-            Arc::clone(&directory),
+            Arc::clone(&auth),
             Arc::clone(&store),
             Arc::clone(&gate),
         );
         s.tls = Some(acceptor.clone());
         s.allow_plaintext_loopback = plain;
-        s.auth = Arc::clone(&auth);
         s.lease_for = options.pop3_limits.idle_timeout + Duration::from_secs(60);
         s.config.limits = options.pop3_limits.clone();
         Arc::new(s)
@@ -262,4 +275,30 @@ impl Running {
         self.tasks.push(task);
         Ok(Some(local))
     }
+}
+
+/// Opens the Maildir store under `data_dir` (its blocking work on tokio's blocking pool) and
+/// creates the accounts of the configured users that do not exist yet. Call it from inside a
+/// tokio runtime.
+pub async fn open_store(data_dir: &Path, directory: &Directory) -> Result<Arc<Store>, StoreError> {
+    let handle = tokio::runtime::Handle::current();
+    let options = MaildirOptions {
+        executor: Executor::from_fn(move |job| {
+            handle.spawn_blocking(job);
+        }),
+        ..MaildirOptions::default()
+    };
+    let root = data_dir.to_owned();
+    let store = tokio::task::spawn_blocking(move || MaildirStore::open(root, options))
+        .await
+        .map_err(|_| StoreError::WorkerGone)??;
+    let mut users: Vec<&String> = directory.users.keys().collect();
+    users.sort();
+    for user in users {
+        let account = AccountName::try_from(user.as_str())?;
+        if !store.account_exists(&account).await? {
+            store.create_account(&account).await?;
+        }
+    }
+    Ok(Arc::new(store))
 }

@@ -13,7 +13,8 @@ use std::{
 };
 
 use common::{Raw, directory, python, start_with};
-use examples::{auth::ThrottleConfig, server};
+use examples::server;
+use mail_server::auth::ThrottleConfig;
 use smtp_proto::types::sasl::base64_encode;
 
 /// The spec's first SHA-crypt example: "Hello world!" under salt "saltstring".

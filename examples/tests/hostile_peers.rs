@@ -18,10 +18,10 @@ use std::{
 
 use common::{TestServer, start_with};
 use examples::{
-    listener::ConnectionLimits,
     server::Options,
     tls::{self, Verify},
 };
+use mail_server::listener::ConnectionLimits;
 use rustls::pki_types::ServerName;
 
 // ---------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ mod common;
 
 use std::{process::Command, sync::Arc, time::Duration};
 
-use common::{Raw, directory, dovecot::Dovecot, python, run, run_bytes, start};
-use examples::imap_server::{self, ImapService};
+use common::{Raw, dovecot::Dovecot, python, run, run_bytes, start};
+use mail_server::imap::{self as imap_server, ImapService};
 
 const MULTIPART: &[u8] = b"From: Bob Example <bob@remote.example>\r\nTo: alice@example.org\r\nSubject: py subject\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\nMessage-ID: <m1@remote.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain \xc3\xa9\r\n.leading dot\r\n--xx\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--xx--\r\n";
 
@@ -350,9 +350,9 @@ fn silent_clients_are_logged_out() {
     let server = start("imap-timeout");
     let mut service = ImapService::new(
         "t",
-        Arc::new(directory()),
+        common::authenticator(),
         Arc::clone(&server.store),
-        examples::listener::Gate::new(examples::listener::ConnectionLimits::default()),
+        mail_server::listener::Gate::new(mail_server::listener::ConnectionLimits::default()),
     );
     service.config.limits.unauthenticated_timeout = Duration::from_millis(300);
     service.config.limits.autologout_timeout = Duration::from_millis(600);

@@ -11,10 +11,8 @@ use std::{
 };
 
 use common::{Raw, directory, start_with};
-use examples::{
-    listener::ConnectionLimits,
-    server::{self, Options},
-};
+use examples::server::{self, Options};
+use mail_server::listener::ConnectionLimits;
 
 /// Retries `f` until it returns true or 10 s pass.
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {

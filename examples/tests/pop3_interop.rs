@@ -8,8 +8,8 @@ mod common;
 
 use std::{process::Command, sync::Arc, time::Duration};
 
-use common::{Raw, directory, python, run, run_bytes, start};
-use examples::pop3_server::{self, Pop3Service};
+use common::{Raw, python, run, run_bytes, start};
+use mail_server::pop3::{self as pop3_server, Pop3Service};
 
 const FIRST: &[u8] =
     b"From: a@remote.example\r\nSubject: one\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n";
@@ -188,9 +188,9 @@ fn silent_clients_time_out_without_deleting() {
     server.deliver(&["alice@example.org"], SECOND);
     let mut service = Pop3Service::new(
         "t",
-        Arc::new(directory()),
+        common::authenticator(),
         Arc::clone(&server.store),
-        examples::listener::Gate::new(examples::listener::ConnectionLimits::default()),
+        mail_server::listener::Gate::new(mail_server::listener::ConnectionLimits::default()),
     );
     service.config.limits.idle_timeout = Duration::from_millis(300);
     let addr = server

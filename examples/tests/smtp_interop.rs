@@ -6,8 +6,9 @@
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::Command, sync::Arc};
 
 use examples::{
+    accounts::Directory,
+    server::Store,
     server::{self, Options},
-    store_glue::{Directory, Store},
 };
 use mail_store::{AccountName, FetchQuery, MailStore, Session, UidSet, model::Content};
 

@@ -29,7 +29,7 @@ use std::{
 };
 
 use examples::{
-    auth,
+    accounts,
     mailctl::{Endpoint, Security, imap, pop3, smtp},
     tls::Verify,
 };
@@ -245,7 +245,7 @@ async fn run(command: &[String], a: Args) -> Result<(), String> {
             if password.is_empty() {
                 return Err("hash-password: the password is empty".to_owned());
             }
-            println!("{}", auth::hash_password(&password).map_err(e)?);
+            println!("{}", accounts::hash_password(&password).map_err(e)?);
         }
         _ => return Err(USAGE.to_owned()),
     }

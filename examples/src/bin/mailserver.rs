@@ -37,12 +37,11 @@ use std::{
 use tracing::Level;
 
 use examples::{
-    auth::{self, Password},
-    listener::ConnectionLimits,
+    accounts::{self, Directory, Password},
     server::{self, Options as ServerOptions},
-    store_glue::Directory,
     tls::CertSource,
 };
+use mail_server::listener::ConnectionLimits;
 
 struct Options {
     smtp: Option<SocketAddr>,
@@ -153,7 +152,9 @@ fn parse_args() -> Result<Options, String> {
             }
             "--max-message-size" => o.max_message_size = Some(count(&flag, &value()?)? as u64),
             "--max-recipients" => o.max_recipients = Some(count(&flag, &value()?)?),
-            "--users" => o.users.extend(auth::read_users_file(Path::new(&value()?))?),
+            "--users" => o
+                .users
+                .extend(accounts::read_users_file(Path::new(&value()?))?),
             "--log" => {
                 let v = value()?;
                 o.log = v.parse().map_err(|_| {

@@ -15,8 +15,9 @@ use std::{
 };
 
 use examples::{
+    accounts::Directory,
+    server::Store,
     server::{self, Options},
-    store_glue::{Directory, Store},
 };
 use mail_store::{
     AccountName, FetchQuery, FetchedMessage, MailStore, Session, UidSet, model::Content,
@@ -53,6 +54,15 @@ pub fn directory() -> Directory {
         ]),
         postmaster: "alice".into(),
     }
+}
+
+/// An authenticator for the users of [`directory`], with the default throttle.
+#[allow(dead_code)]
+pub fn authenticator() -> std::sync::Arc<mail_server::auth::Authenticator> {
+    std::sync::Arc::new(mail_server::auth::Authenticator::new(
+        std::sync::Arc::new(directory()),
+        mail_server::auth::ThrottleConfig::default(),
+    ))
 }
 
 /// Starts every listener (SMTP, SMTPS, submission, IMAP, IMAPS, POP3, POP3S) on one fresh

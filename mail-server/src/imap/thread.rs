@@ -12,9 +12,11 @@ use imap_proto::{
     },
 };
 
+use mail_store::MailStore;
+
 use super::Conn;
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
     /// `["UID" SP] THREAD SP thread-alg SP charset 1*(SP search-key)` (RFC 5256 §5).
     pub(super) async fn thread(
         &mut self,
@@ -45,7 +47,7 @@ impl Conn<'_> {
         } else {
             ordered_subject(&messages, id)
         };
-        self.server.send_data(Data::Thread(threads));
+        self.server_mut().send_data(Data::Thread(threads));
         self.ok(None, "THREAD completed")
     }
 }

@@ -1,6 +1,6 @@
-//! The IMAP listener: sockets into `imap_proto::session::server::Server`, mailboxes from
-//! `mail-store`. The session owns the protocol (states, tags, literals, IDLE, the
-//! client's view of sequence numbers); this driver answers its events with store calls and
+//! IMAP from a store: `imap_proto`'s server driver, its events answered with
+//! [`MailStore`] calls. The session owns the protocol (states, tags, literals, IDLE, the
+//! client's view of sequence numbers); this module answers its events with store calls and
 //! turns the store's change events into [`Update`]s the session tells the client when
 //! RFC 9051 §7.4.1 allows.
 //!
@@ -23,7 +23,7 @@ mod section;
 mod sort;
 mod thread;
 
-use std::{borrow::Cow, io, net::SocketAddr, sync::Arc, time::Instant};
+use std::{borrow::Cow, io, net::SocketAddr, sync::Arc};
 
 use imap_proto::{
     session::{
@@ -31,6 +31,7 @@ use imap_proto::{
         server::{Event, Server},
         view::Update,
     },
+    tokio::server::Connection,
     types::{
         capability::Capability,
         command::{Command, CommandBody, State},
@@ -39,30 +40,28 @@ use imap_proto::{
         response_code::ResponseCode,
     },
 };
+use mail_core::{Credentials, tls::TlsAcceptor};
 use mail_store::{
     ChangeEvent, ChangeKind, FetchQuery, MailStore, Session, StoreError, Subscription, UidSet,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::{
-    auth::{Authenticator, Login, ThrottleConfig},
-    listener::{Gate, HANDSHAKE_TIMEOUT},
-    smtp_server::plaintext_allowed,
-    store_glue::{Directory, Store},
-    tls::{Stream, TlsAcceptor},
+    Stream,
+    auth::{Authenticator, Login},
+    listener::Gate,
+    plaintext_allowed,
 };
 
 /// Settings shared by every connection.
 #[derive(Debug)]
-pub struct ImapService {
+pub struct ImapService<S> {
     /// The session configuration; each connection allows plaintext logins on loopback.
     pub config: ServerConfig,
-    /// Who may log in.
-    pub directory: Arc<Directory>,
     /// Password checks and the failed-login throttle (shared with the other listeners).
     pub auth: Arc<Authenticator>,
     /// The mailboxes.
-    pub store: Arc<Store>,
+    pub store: Arc<S>,
     /// For STARTTLS; `None` offers no STARTTLS.
     pub tls: Option<TlsAcceptor>,
     /// LOGIN and AUTHENTICATE without TLS from a loopback address.
@@ -71,14 +70,9 @@ pub struct ImapService {
     pub gate: Arc<Gate>,
 }
 
-impl ImapService {
+impl<S: MailStore> ImapService<S> {
     /// The capabilities this server implements, for a server called `hostname`.
-    pub fn new(
-        hostname: &str,
-        directory: Arc<Directory>,
-        store: Arc<Store>,
-        gate: Arc<Gate>,
-    ) -> Self {
+    pub fn new(hostname: &str, auth: Arc<Authenticator>, store: Arc<S>, gate: Arc<Gate>) -> Self {
         let mut config = ServerConfig::default();
         config.greeting = format!("{hostname} IMAP server ready");
         config.capabilities = vec![
@@ -121,11 +115,7 @@ impl ImapService {
             .extend(more.into_iter().filter_map(|c| Capability::parse(c).ok()));
         Self {
             config,
-            auth: Arc::new(Authenticator::new(
-                Arc::clone(&directory),
-                ThrottleConfig::default(),
-            )),
-            directory,
+            auth,
             store,
             tls: None,
             allow_plaintext_loopback: true,
@@ -142,15 +132,13 @@ fn append_limit(config: &ServerConfig) -> u64 {
 }
 
 /// Runs one connection (already TLS on an implicit-TLS port).
-pub async fn handle_connection(
+pub async fn handle_connection<S: MailStore>(
     stream: Stream,
     peer: SocketAddr,
-    service: Arc<ImapService>,
+    service: Arc<ImapService<S>>,
 ) -> io::Result<()> {
     let service = &*service;
     let mut config = service.config.clone();
-    config.implicit_tls = stream.is_tls();
-    config.starttls = service.tls.is_some() && !stream.is_tls();
     config.plaintext_auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     let limit = append_limit(&config);
     for c in &mut config.capabilities {
@@ -161,18 +149,13 @@ pub async fn handle_connection(
     let mut conn = Conn {
         service,
         peer,
-        starttls: false,
-        stream,
-        server: Server::new(config, Instant::now()),
-        out: Vec::new(),
+        connection: Connection::new(stream, config, service.tls.clone()),
         session: None,
         selected: None,
         condstore: false,
         closing: false,
     };
-    let result = conn.run().await;
-    let _ = conn.stream.shutdown().await;
-    result
+    conn.run().await
 }
 
 /// The selected mailbox, beside the session's view of it.
@@ -193,14 +176,10 @@ impl Selected {
 }
 
 /// One connection.
-struct Conn<'s> {
-    service: &'s ImapService,
+struct Conn<'s, S> {
+    service: &'s ImapService<S>,
     peer: SocketAddr,
-    stream: Stream,
-    /// STARTTLS was accepted: the handshake runs once its `OK` is sent.
-    starttls: bool,
-    server: Server,
-    out: Vec<u8>,
+    connection: Connection<TcpStream>,
     /// Set at login.
     session: Option<Session>,
     selected: Option<Selected>,
@@ -213,59 +192,33 @@ struct Conn<'s> {
 
 /// What woke the connection up.
 enum Wake {
-    Read(io::Result<usize>),
+    Event(io::Result<Option<Event>>),
     Change(ChangeEvent),
-    Timeout,
     Shutdown,
-}
-
-/// An event, detached from the session's input so the store can be awaited.
-enum Ev {
-    Literal,
-    Command(Command<'static>),
-    Login(mail_core::Credentials),
-    Refuse,
-    Idle,
-    Enabled,
-    Deselected,
-    StartTls,
-    Nothing,
 }
 
 fn api(e: impl std::error::Error + Send + Sync + 'static) -> io::Error {
     io::Error::other(e)
 }
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
+    fn server(&self) -> &Server {
+        self.connection.session()
+    }
+
+    fn server_mut(&mut self) -> &mut Server {
+        self.connection.session_mut()
+    }
+
     async fn run(&mut self) -> io::Result<()> {
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
             self.pump_updates().await?;
-            if !self.closing {
-                self.drive().await?;
-            }
-            self.flush().await?;
-            if self.server.is_closed() || self.closing {
+            if self.closing {
+                self.connection.flush().await?;
                 return Ok(());
             }
-            if std::mem::take(&mut self.starttls) {
-                // Every byte read so far went to the session, which dropped what followed
-                // STARTTLS; the handshake reads only its own records.
-                let Some(acceptor) = &self.service.tls else {
-                    return Err(io::Error::other("STARTTLS without a TLS configuration"));
-                };
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, self.stream.accept_tls(acceptor))
-                    .await
-                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
-                self.server.tls_established().map_err(api)?;
-                continue;
-            }
-            let deadline = self
-                .server
-                .poll_timeout()
-                .map(tokio::time::Instant::from_std);
             let Conn {
-                stream,
+                connection,
                 selected,
                 service,
                 ..
@@ -276,108 +229,88 @@ impl Conn<'_> {
                     None => std::future::pending().await,
                 }
             };
-            let timeout = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
             let wake = tokio::select! {
-                r = stream.read(&mut buf) => Wake::Read(r),
+                event = connection.next_event() => Wake::Event(event),
                 ev = change => Wake::Change(ev),
-                () = timeout => Wake::Timeout,
                 () = service.gate.shutting_down() => Wake::Shutdown,
             };
             match wake {
-                Wake::Read(Ok(0)) => return Ok(()),
-                Wake::Read(Ok(n)) => self.server.handle_input(Instant::now(), &buf[..n]),
-                Wake::Read(Err(e)) => return Err(e),
-                Wake::Change(ev) => self.apply_change(ev).await?,
-                Wake::Timeout => self.server.handle_timeout(Instant::now()),
+                Wake::Event(event) => match event? {
+                    Some(event) => self.event(event).await?,
+                    None => return Ok(()),
+                },
+                Wake::Change(ev) => {
+                    self.apply_change(ev).await?;
+                    // In IDLE the session tells the client at once.
+                    self.connection.flush().await?;
+                }
                 Wake::Shutdown => {
-                    self.bye("Server shutting down");
-                    self.flush().await?;
+                    self.server_mut().shutdown();
+                    self.connection.flush().await?;
                     return Ok(());
                 }
             }
         }
     }
 
-    /// Sends what the session has queued.
+    /// Writes what the session has queued (the data of a long FETCH, as it is produced).
     async fn flush(&mut self) -> io::Result<()> {
-        self.server.poll_transmit(&mut self.out);
-        if !self.out.is_empty() {
-            self.stream.write_all(&self.out).await?;
-            self.stream.flush().await?;
-            self.out.clear();
-        }
-        Ok(())
+        self.connection.flush().await
     }
 
-    /// Answers every event the session has.
-    async fn drive(&mut self) -> io::Result<()> {
-        loop {
-            let ev = match self.server.poll_event() {
-                None => return Ok(()),
-                // The framer already refuses literals over the configured limit.
-                Some(Event::LiteralAnnounced { .. }) => Ev::Literal,
-                Some(Event::Command(cmd)) => Ev::Command(cmd.into_owned()),
-                Some(Event::Login { credentials }) => Ev::Login(credentials),
-                // Only PLAIN is offered, and the session runs it.
-                Some(Event::AuthExchange { .. }) => Ev::Refuse,
-                Some(Event::Idle) => Ev::Idle,
-                Some(Event::Enabled(_)) => Ev::Enabled,
-                Some(Event::Deselected) => Ev::Deselected,
-                Some(Event::StartTls) => Ev::StartTls,
-                // IDLE's end, LOGOUT: answered by the session.
-                Some(_) => Ev::Nothing,
-            };
-            match ev {
-                Ev::Literal => self.server.accept_literal().map_err(api)?,
-                Ev::Command(cmd) => self.command(cmd).await?,
-                Ev::Login(attempt) => {
-                    match self.service.auth.login(self.peer.ip(), attempt).await {
-                        Login::Accepted(account) => {
-                            self.session = Some(Session::new(account));
-                            self.server.accept().map_err(api)?;
-                        }
-                        Login::Failed => self
-                            .server
-                            .reject(
-                                Some(ResponseCode::AuthenticationFailed),
-                                "Authentication failed",
-                            )
-                            .map_err(api)?,
-                        Login::Refused => self
-                            .server
-                            .reject(
-                                Some(ResponseCode::Unavailable),
-                                "Too many failed logins from your address, try again later",
-                            )
-                            .map_err(api)?,
-                    }
-                }
-                Ev::Refuse => self
-                    .server
-                    .reject(None, "Unsupported mechanism")
-                    .map_err(api)?,
-                Ev::Idle => self.server.accept().map_err(api)?,
-                // ENABLE QRESYNC turns CONDSTORE on too (RFC 7162 §3.2.3).
-                Ev::Enabled => self.condstore |= self.server.is_enabled(&Capability::CondStore),
-                // A SELECT of another mailbox reports the old one closed after the SELECT
-                // itself (possibly completed already): only a session that is no longer in
-                // the Selected state has nothing selected.
-                Ev::Deselected => {
-                    if self.server.connection_state() != State::Selected {
-                        self.selected = None;
-                    }
-                }
-                Ev::StartTls => self.starttls = true,
-                Ev::Nothing => {}
+    /// Answers one event of the session.
+    async fn event(&mut self, event: Event) -> io::Result<()> {
+        match event {
+            // The framer already refuses literals over the configured limit.
+            Event::LiteralAnnounced { .. } => self.server_mut().accept_literal().map_err(api),
+            Event::Command(cmd) => self.command(cmd).await,
+            Event::Login { credentials } => self.login(credentials).await,
+            // Only PLAIN is offered, and the session runs it.
+            Event::AuthExchange { .. } => self
+                .server_mut()
+                .reject(None, "Unsupported mechanism")
+                .map_err(api),
+            Event::Idle => self.server_mut().accept().map_err(api),
+            // ENABLE QRESYNC turns CONDSTORE on too (RFC 7162 §3.2.3).
+            Event::Enabled(_) => {
+                self.condstore |= self.server().is_enabled(&Capability::CondStore);
+                Ok(())
             }
-            if self.closing {
-                return Ok(());
+            // A SELECT of another mailbox reports the old one closed after the SELECT
+            // itself (possibly completed already): only a session that is no longer in
+            // the Selected state has nothing selected.
+            Event::Deselected => {
+                if self.server().connection_state() != State::Selected {
+                    self.selected = None;
+                }
+                Ok(())
             }
+            // IDLE's end, LOGOUT: answered by the session.
+            _ => Ok(()),
+        }
+    }
+
+    async fn login(&mut self, credentials: Credentials) -> io::Result<()> {
+        let login = self.service.auth.login(self.peer.ip(), credentials).await;
+        let server = self.connection.session_mut();
+        match login {
+            Login::Accepted(account) => {
+                tracing::info!(peer = %self.peer, %account, "imap: logged in");
+                self.session = Some(Session::new(account));
+                server.accept().map_err(api)
+            }
+            Login::Failed => server
+                .reject(
+                    Some(ResponseCode::AuthenticationFailed),
+                    "Authentication failed",
+                )
+                .map_err(api),
+            Login::Refused => server
+                .reject(
+                    Some(ResponseCode::Unavailable),
+                    "Too many failed logins from your address, try again later",
+                )
+                .map_err(api),
         }
     }
 
@@ -490,7 +423,7 @@ impl Conn<'_> {
         code: Option<ResponseCode<'_>>,
         text: &str,
     ) -> io::Result<()> {
-        self.server.complete(kind, code, text).map_err(api)
+        self.server_mut().complete(kind, code, text).map_err(api)
     }
 
     fn ok(&mut self, code: Option<ResponseCode<'_>>, text: &str) -> io::Result<()> {
@@ -517,7 +450,7 @@ impl Conn<'_> {
     /// An untagged `OK` with a response code (`* OK [UIDNEXT 5]`).
     fn untagged_ok(&mut self, code: ResponseCode<'_>, text: &'static str) {
         if let Ok(text) = Text::new(text) {
-            self.server.send(&Response::Status(Status::untagged(
+            self.server_mut().send(&Response::Status(Status::untagged(
                 StatusKind::Ok,
                 Some(code),
                 text,
@@ -528,7 +461,7 @@ impl Conn<'_> {
     /// Ends the connection with `* BYE`.
     fn bye(&mut self, text: &'static str) {
         if let Ok(text) = Text::new(text) {
-            self.server.send(&Response::Status(Status::untagged(
+            self.server_mut().send(&Response::Status(Status::untagged(
                 StatusKind::Bye,
                 None,
                 text,
@@ -546,7 +479,7 @@ impl Conn<'_> {
 
     /// Whether the client enabled IMAP4rev2 (RFC 9051 rules from then on).
     fn rev2(&self) -> bool {
-        self.server.is_enabled(&Capability::Imap4Rev2)
+        self.server().is_enabled(&Capability::Imap4Rev2)
     }
 
     /// The APPENDLIMIT this server advertises.
@@ -557,7 +490,7 @@ impl Conn<'_> {
     fn namespace(&mut self) -> io::Result<()> {
         use imap_proto::types::response_data::{NamespaceDescr, Namespaces};
         let delimiter = self.service.store.hierarchy_delimiter();
-        self.server.send_data(Data::Namespace(Namespaces {
+        self.server_mut().send_data(Data::Namespace(Namespaces {
             personal: vec![NamespaceDescr {
                 prefix: IString::Quoted(Cow::Borrowed("")),
                 delimiter: Some(delimiter),
@@ -576,7 +509,7 @@ impl Conn<'_> {
                 Some(IString::Quoted(Cow::Borrowed(v))),
             )
         };
-        self.server.send_data(Data::Id(Some(vec![
+        self.server_mut().send_data(Data::Id(Some(vec![
             pair("name", "mailserver"),
             pair("vendor", "examples"),
             pair("version", env!("CARGO_PKG_VERSION")),
@@ -636,14 +569,14 @@ impl Conn<'_> {
     /// Queues a change for the client. Nothing is selected in the session only while a
     /// selection is being replaced or closed, when there is nobody to tell.
     fn push(&mut self, update: Update) {
-        if self.server.push_update(update).is_err() {
+        if self.server_mut().push_update(update).is_err() {
             self.selected = None;
         }
     }
 
     /// After missed change events: compares the view with the store.
     async fn resync(&mut self) -> io::Result<Vec<Update>> {
-        let (Some(sel), Some(view)) = (&self.selected, self.server.view()) else {
+        let (Some(sel), Some(view)) = (&self.selected, self.server().view()) else {
             return Ok(Vec::new());
         };
         let known = view.uids().to_vec();
@@ -687,7 +620,7 @@ impl Conn<'_> {
     }
 }
 
-impl crate::listener::Service for ImapService {
+impl<S: MailStore> crate::listener::Service for ImapService<S> {
     fn gate(&self) -> &Arc<Gate> {
         &self.gate
     }
@@ -715,9 +648,11 @@ impl crate::listener::Service for ImapService {
 }
 
 /// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
-/// serves it in the background, returning the bound address. [`crate::server::start`]
-/// starts every listener; this is for one with a service of its own.
-pub async fn spawn(addr: SocketAddr, service: Arc<ImapService>) -> io::Result<SocketAddr> {
+/// serves it in the background, returning the bound address.
+pub async fn spawn<S: MailStore>(
+    addr: SocketAddr,
+    service: Arc<ImapService<S>>,
+) -> io::Result<SocketAddr> {
     crate::listener::spawn("imap", addr, None, service)
         .await
         .map(|(local, _)| local)

@@ -191,7 +191,7 @@ impl Plan {
     }
 }
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
     /// The selected mailbox's name and whether it is read-only.
     pub(super) fn selected_mailbox(&self) -> Option<(String, bool)> {
         self.selected
@@ -205,16 +205,16 @@ impl Conn<'_> {
 
     /// `(seq, uid)` of the messages a set names, as the client knows them.
     fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<(u32, u32)> {
-        self.server
+        self.server()
             .view()
-            .map(|v| v.resolve(set, uid, self.server.saved_search()))
+            .map(|v| v.resolve(set, uid, self.server().saved_search()))
             .unwrap_or_default()
     }
 
     /// Whether a sequence-number set names a number past the last message (`BAD`).
     fn bad_sequence(&self, set: &SequenceSet, uid: bool) -> bool {
         let len = self
-            .server
+            .server()
             .view()
             .map_or(0, imap_proto::session::view::MailboxView::len);
         let past = |n: &SeqNum| matches!(n, SeqNum::Value(v) if *v > len);
@@ -329,7 +329,7 @@ impl Conn<'_> {
                     );
                 };
                 if !items.is_empty() {
-                    self.server.send_data(Data::Fetch { seq, items });
+                    self.server_mut().send_data(Data::Fetch { seq, items });
                 }
             }
             self.flush().await?;
@@ -374,7 +374,7 @@ impl Conn<'_> {
                 items.push(FetchItem::ModSeq(m.modseq.get()));
             }
             if !items.is_empty() {
-                self.server.send_data(Data::Fetch { seq, items });
+                self.server_mut().send_data(Data::Fetch { seq, items });
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ use imap_proto::{
 use mail_store::{
     FetchQuery, FetchedMessage, MailStore, Uid, UidSet,
     date::parse_timestamp as parse_date,
-    headers::header_values,
+    headers::{decode_encoded_words, header_values},
     mime::{Envelope, EnvelopeAddress},
     model::Content,
 };
@@ -32,23 +32,6 @@ use super::{
 
 /// Messages fetched per store call when their header block is needed.
 const HEADER_BATCH: usize = 256;
-
-/// Decodes the encoded words (RFC 2047) of an unstructured header value to UTF-8; the value
-/// as it is when it has none or the parser gives up.
-fn decode_words(raw: &str) -> String {
-    if !raw.contains("=?") {
-        return raw.to_owned();
-    }
-    let line: String = raw
-        .chars()
-        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
-        .collect();
-    let header = format!("Subject: {line}\r\n\r\n");
-    mail_parser::MessageParser::new()
-        .parse(header.as_bytes())
-        .and_then(|m| m.subject().map(str::to_owned))
-        .unwrap_or(line)
-}
 
 /// addr-mailbox of the first address (a group's name for a group), or empty.
 fn first_mailbox(list: &[EnvelopeAddress]) -> String {
@@ -64,7 +47,7 @@ fn display_name(list: &[EnvelopeAddress]) -> String {
         return String::new();
     };
     match (&a.name, &a.mailbox, &a.host) {
-        (Some(n), ..) if !n.trim().is_empty() => decode_words(n),
+        (Some(n), ..) if !n.trim().is_empty() => decode_encoded_words(n),
         (_, Some(m), Some(h)) => format!("{m}@{h}"),
         (_, Some(m), None) => m.clone(),
         _ => String::new(),
@@ -77,7 +60,8 @@ fn message(seq: u32, m: &FetchedMessage, header: Option<&[u8]>) -> Message {
     let empty = Envelope::default();
     let env = m.envelope.as_deref().unwrap_or(&empty);
     let arrival = m.internal_date.timestamp;
-    let (base_subject, reply) = base_subject(&decode_words(env.subject.as_deref().unwrap_or("")));
+    let (base_subject, reply) =
+        base_subject(&decode_encoded_words(env.subject.as_deref().unwrap_or("")));
     let references = header
         .map(|h| {
             header_values(h, b"References")
@@ -111,7 +95,7 @@ fn message(seq: u32, m: &FetchedMessage, header: Option<&[u8]>) -> Message {
     }
 }
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
     /// The SORT and THREAD records of the messages found; `None` when a store error was
     /// answered.
     pub(super) async fn records(
@@ -184,7 +168,7 @@ impl Conn<'_> {
             .map(|m| if uid { m.uid } else { m.seq })
             .collect();
         match return_opts {
-            None => self.server.send_data(Data::Sort(SearchResult {
+            None => self.server_mut().send_data(Data::Sort(SearchResult {
                 ids,
                 modseq: highest,
             })),
@@ -204,10 +188,10 @@ mod tests {
 
     #[test]
     fn encoded_words_are_decoded_before_extraction() {
-        let s = decode_words("=?UTF-8?Q?Re=3A_caf=C3=A9?=");
+        let s = decode_encoded_words("=?UTF-8?Q?Re=3A_caf=C3=A9?=");
         assert_eq!(s, "Re: caf\u{e9}");
         assert_eq!(base_subject(&s).0, "caf\u{e9}");
-        assert_eq!(decode_words("plain"), "plain");
+        assert_eq!(decode_encoded_words("plain"), "plain");
     }
 
     #[test]

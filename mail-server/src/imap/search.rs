@@ -165,7 +165,7 @@ fn known_charset(charset: &Charset<'_>) -> bool {
     c.eq_ignore_ascii_case("US-ASCII") || c.eq_ignore_ascii_case("UTF-8")
 }
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
     /// `NO [BADCHARSET (US-ASCII UTF-8)]` for a charset other than those, answering the
     /// command; `false` then.
     pub(super) fn check_charset(&mut self, charset: Option<&Charset<'_>>) -> io::Result<bool> {
@@ -201,7 +201,7 @@ impl Conn<'_> {
         };
         let session = self.session()?;
         let known: Vec<u32> = self
-            .server
+            .server()
             .view()
             .map(|v| v.uids().to_vec())
             .unwrap_or_default();
@@ -217,7 +217,7 @@ impl Conn<'_> {
             .collect();
         let scope = Scope {
             known: &known,
-            saved: self.server.saved_search(),
+            saved: self.server().saved_search(),
             recent: &recent,
             now: mail_store::InternalDate::now().timestamp,
         };
@@ -275,7 +275,7 @@ impl Conn<'_> {
             .collect();
         let highest = found.iter().map(|f| f.modseq).max().filter(|_| with_modseq);
         match return_opts {
-            None => self.server.send_data(Data::Search(SearchResult {
+            None => self.server_mut().send_data(Data::Search(SearchResult {
                 ids,
                 modseq: highest,
             })),
@@ -309,7 +309,7 @@ impl Conn<'_> {
             opts
         };
         if opts.contains(&SearchReturnOpt::Save) {
-            self.server.save_search(saved);
+            self.server_mut().save_search(saved);
         }
         let mut items = Vec::new();
         for o in &opts {
@@ -328,7 +328,7 @@ impl Conn<'_> {
         }
         // SAVE alone answers nothing (RFC 5182 §2.4).
         if opts.iter().any(|o| *o != SearchReturnOpt::Save) {
-            self.server.send_data(Data::ESearch(ESearch {
+            self.server_mut().send_data(Data::ESearch(ESearch {
                 tag: Some(AString::String(IString::Quoted(Cow::Owned(
                     tag.as_str().to_owned(),
                 )))),

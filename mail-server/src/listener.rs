@@ -16,7 +16,9 @@ use tokio::{
     sync::watch,
 };
 
-use crate::tls::{Stream, TlsAcceptor};
+use mail_core::tls::TlsAcceptor;
+
+use crate::Stream;
 
 /// How long a client has to finish a TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -163,7 +165,8 @@ impl Gate {
     }
 }
 
-/// A protocol's settings shared by its connections, which the accept loop serves.
+/// A protocol's settings shared by its connections, which the accept loop serves: the
+/// services of this crate, or a server's own.
 pub trait Service: Send + Sync + Sized + 'static {
     /// The connection limits and the shutdown signal.
     fn gate(&self) -> &Arc<Gate>;

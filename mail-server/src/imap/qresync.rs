@@ -30,7 +30,7 @@ pub(super) fn earlier(
         .collect()
 }
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
     /// UIDs expunged from `name` after `since`, ascending.
     pub(super) async fn expunged_since(
         &self,
@@ -59,7 +59,7 @@ impl Conn<'_> {
         messages: &[FetchedMessage],
     ) {
         if let Ok(uids) = SequenceSet::from_numbers(vanished) {
-            self.server.send_data(Data::Vanished {
+            self.server_mut().send_data(Data::Vanished {
                 earlier: true,
                 uids,
             });
@@ -70,14 +70,12 @@ impl Conn<'_> {
             }
             let u = m.uid.get();
             let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            self.server.send_data(Data::Fetch {
-                seq,
-                items: vec![
-                    FetchItem::Uid(u),
-                    FetchItem::Flags(convert::imap_flags(&m.flags, self.is_recent(u))),
-                    FetchItem::ModSeq(m.modseq.get()),
-                ],
-            });
+            let items = vec![
+                FetchItem::Uid(u),
+                FetchItem::Flags(convert::imap_flags(&m.flags, self.is_recent(u))),
+                FetchItem::ModSeq(m.modseq.get()),
+            ];
+            self.server_mut().send_data(Data::Fetch { seq, items });
         }
     }
 
@@ -91,9 +89,9 @@ impl Conn<'_> {
         since: u64,
     ) -> Result<(), StoreError> {
         let expunged = self.expunged_since(name, since).await?;
-        let saved = self.server.saved_search();
+        let saved = self.server().saved_search();
         let view = self
-            .server
+            .server()
             .view()
             .map(|v| v.uids().to_vec())
             .unwrap_or_default();
@@ -105,7 +103,7 @@ impl Conn<'_> {
         };
         let gone = earlier(&expunged, wanted, &view);
         if let Ok(uids) = SequenceSet::from_numbers(gone) {
-            self.server.send_data(Data::Vanished {
+            self.server_mut().send_data(Data::Vanished {
                 earlier: true,
                 uids,
             });

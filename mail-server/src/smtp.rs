@@ -1,11 +1,12 @@
-//! The SMTP listener: sockets into `smtp_proto::session::server::Server`, messages into
-//! `mail-store` (one delivery per message, one result per recipient, durable before the
-//! `250`). No protocol rule lives here; this file only answers the session's decisions.
+//! SMTP, submission and LMTP into a store: `smtp_proto`'s server driver, with each accepted
+//! message delivered through [`MailStore::deliver`] (one result per recipient, every copy
+//! durable before its `250`). No protocol rule lives here; this module only answers the
+//! session's decisions.
 
 use std::{io, net::SocketAddr, sync::Arc};
 
+use mail_core::tls::TlsAcceptor;
 use mail_store::{MailStore, Recipient, StoreError, Upload};
-
 use smtp_proto::{
     ForwardPath, Mechanism, Reply, ReplyCode,
     session::{
@@ -16,27 +17,25 @@ use smtp_proto::{
     types::reply::EnhancedStatus,
 };
 
-pub use crate::store_glue::Directory;
 use crate::{
-    auth::{Authenticator, Login, ThrottleConfig},
+    Stream,
+    auth::{Authenticator, Login, Refusal},
     listener::Gate,
-    store_glue::Store,
-    tls::{Stream, TlsAcceptor},
+    plaintext_allowed,
 };
 
 /// Settings shared by every connection.
 #[derive(Debug)]
-pub struct SmtpService {
+pub struct SmtpService<S> {
     /// The session configuration. Per connection, STARTTLS is offered when `tls` is set and
     /// the connection is not TLS already, and AUTH needs TLS unless plaintext is allowed
     /// from this peer.
     pub config: ServerConfig,
-    /// Local users and domains.
-    pub directory: Arc<Directory>,
-    /// Password checks and the failed-login throttle (shared with the other listeners).
+    /// Password checks, the failed-login throttle (shared with the other listeners), and
+    /// which recipients are local.
     pub auth: Arc<Authenticator>,
     /// Where messages go.
-    pub store: Arc<Store>,
+    pub store: Arc<S>,
     /// For STARTTLS; `None` offers no STARTTLS.
     pub tls: Option<TlsAcceptor>,
     /// AUTH without TLS from a loopback address.
@@ -45,14 +44,14 @@ pub struct SmtpService {
     pub gate: Arc<Gate>,
 }
 
-impl SmtpService {
-    /// SMTP (port 25 or 2525) or submission (`require_auth`: MAIL only after AUTH), with
+impl<S: MailStore> SmtpService<S> {
+    /// SMTP (port 25) or submission (`submission`: MAIL only after AUTH, RFC 6409), with
     /// AUTH PLAIN and LOGIN.
     pub fn new(
         hostname: &str,
         submission: bool,
-        directory: Arc<Directory>,
-        store: Arc<Store>,
+        auth: Arc<Authenticator>,
+        store: Arc<S>,
         gate: Arc<Gate>,
     ) -> Self {
         let mut config = ServerConfig::new(hostname);
@@ -60,34 +59,13 @@ impl SmtpService {
         config.require_auth = submission;
         Self {
             config,
-            auth: Arc::new(Authenticator::new(
-                Arc::clone(&directory),
-                ThrottleConfig::default(),
-            )),
-            directory,
+            auth,
             store,
             tls: None,
             allow_plaintext_loopback: true,
             gate,
         }
     }
-
-    /// What a connection is told when the server shuts down.
-    pub fn shutdown_reply(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let bye = reply(
-            ReplyCode::SERVICE_NOT_AVAILABLE,
-            (4, 3, 2),
-            "Server shutting down, try again later",
-        );
-        smtp_proto::codec::encode_reply(&bye, &mut out);
-        out
-    }
-}
-
-/// Whether a password may be sent in plaintext by this peer.
-pub(crate) fn plaintext_allowed(allow_loopback: bool, peer: SocketAddr) -> bool {
-    allow_loopback && peer.ip().to_canonical().is_loopback()
 }
 
 /// The state of the transaction the application keeps beside the session.
@@ -99,46 +77,26 @@ struct Transaction {
     broken: bool,
 }
 
-enum Rcpt {
-    Local(Recipient),
-    Refused(Reply<'static>),
-}
-
 fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> {
     let status = EnhancedStatus::new(status.0, status.1, status.2).ok();
     Reply::new(code, status, text.to_owned()).unwrap_or_else(|_| replies::ok())
 }
 
-fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> Rcpt {
-    let dir = &service.directory;
-    let user = match to.mailbox() {
-        None => dir.postmaster.clone(),
-        Some(m) => {
-            let Some(domain) = m.domain().domain() else {
-                return Rcpt::Refused(reply(
-                    ReplyCode::MAILBOX_UNAVAILABLE,
-                    (5, 1, 2),
-                    "Address literals are not local here",
-                ));
-            };
-            if !dir.is_local_domain(domain.as_str()) {
-                return Rcpt::Refused(reply(
-                    ReplyCode::TRANSACTION_FAILED,
-                    (5, 7, 1),
-                    "Relay access denied",
-                ));
-            }
-            let local = m.local_part().unquoted().to_lowercase();
-            if local == "postmaster" {
-                dir.postmaster.clone()
-            } else {
-                local
-            }
-        }
-    };
-    match dir.account(&user) {
-        Some(account) => Rcpt::Local(Recipient::inbox(account)),
-        None => Rcpt::Refused(reply(
+/// The local recipient `to` names, or the reply refusing it.
+fn recipient(auth: &Authenticator, to: &ForwardPath<'_>) -> Result<Recipient, Reply<'static>> {
+    match auth.accounts.recipient(to) {
+        Ok(account) => Ok(Recipient::inbox(account)),
+        Err(Refusal::AddressLiteral) => Err(reply(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            (5, 1, 2),
+            "Address literals are not local here",
+        )),
+        Err(Refusal::NotLocal) => Err(reply(
+            ReplyCode::TRANSACTION_FAILED,
+            (5, 7, 1),
+            "Relay access denied",
+        )),
+        Err(_) => Err(reply(
             ReplyCode::MAILBOX_UNAVAILABLE,
             (5, 1, 1),
             "No such user here",
@@ -147,10 +105,10 @@ fn recipient(service: &SmtpService, to: &ForwardPath<'_>) -> Rcpt {
 }
 
 /// Runs one connection (already TLS on an implicit-TLS port).
-pub async fn handle_connection(
+pub async fn handle_connection<S: MailStore>(
     stream: Stream,
     peer: SocketAddr,
-    service: Arc<SmtpService>,
+    service: Arc<SmtpService<S>>,
 ) -> io::Result<()> {
     let mut config = service.config.clone();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
@@ -174,12 +132,12 @@ pub async fn handle_connection(
                 t = Transaction::default();
                 accept(server)?;
             }
-            Event::Rcpt { to, .. } => match recipient(&service, &to) {
-                Rcpt::Local(r) => {
+            Event::Rcpt { to, .. } => match recipient(&service.auth, &to) {
+                Ok(r) => {
                     t.recipients.push(r);
                     accept(server)?;
                 }
-                Rcpt::Refused(r) => reject(server, r)?,
+                Err(r) => reject(server, r)?,
             },
             Event::DataStart => {
                 t.message = Some(service.store.upload());
@@ -244,10 +202,10 @@ fn failure(e: &StoreError) -> Reply<'static> {
 
 /// The message is complete: deliver it through the store, then acknowledge. A `250` goes
 /// out only for a recipient whose copy the store reports durable.
-async fn finish_message(
+async fn finish_message<S: MailStore>(
     server: &mut Server,
     t: &mut Transaction,
-    service: &SmtpService,
+    service: &SmtpService<S>,
     answers: usize,
 ) -> io::Result<()> {
     let recipients = std::mem::take(&mut t.recipients);
@@ -299,7 +257,7 @@ fn reject(server: &mut Server, reply: Reply<'_>) -> io::Result<()> {
     server.reject(reply).map_err(io::Error::other)
 }
 
-impl crate::listener::Service for SmtpService {
+impl<S: MailStore> crate::listener::Service for SmtpService<S> {
     fn gate(&self) -> &Arc<Gate> {
         &self.gate
     }
@@ -326,9 +284,11 @@ impl crate::listener::Service for SmtpService {
 }
 
 /// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
-/// serves it in the background, returning the bound address. [`crate::server::start`]
-/// starts every listener; this is for one with a service of its own.
-pub async fn spawn(addr: SocketAddr, service: Arc<SmtpService>) -> io::Result<SocketAddr> {
+/// serves it in the background, returning the bound address.
+pub async fn spawn<S: MailStore>(
+    addr: SocketAddr,
+    service: Arc<SmtpService<S>>,
+) -> io::Result<SocketAddr> {
     crate::listener::spawn("smtp", addr, None, service)
         .await
         .map(|(local, _)| local)

@@ -1,7 +1,7 @@
-//! The POP3 listener: sockets into `pop3_proto::session::server::Server`, the maildrop from
-//! `mail-store`'s POP3 view. The session answers STAT, LIST, UIDL, DELE, RSET and NOOP from
-//! the maildrop it was given; this file only logs users in (taking the store's exclusive
-//! lease), hands out message contents, and commits the deletions at QUIT.
+//! POP3 from a store: `pop3_proto`'s server driver on the store's POP3 view. The session
+//! answers STAT, LIST, UIDL, DELE, RSET and NOOP from the maildrop it was given; this module
+//! only logs users in (taking the store's exclusive lease), hands out message contents, and
+//! commits the deletions at QUIT.
 
 use std::{
     io,
@@ -25,26 +25,25 @@ use pop3_proto::{
 };
 use tokio::net::TcpStream;
 
+use mail_core::tls::TlsAcceptor;
+
 use crate::{
-    auth::{Authenticator, Login, ThrottleConfig},
+    Stream,
+    auth::{Authenticator, Login},
     listener::Gate,
-    smtp_server::plaintext_allowed,
-    store_glue::{Directory, Store},
-    tls::{Stream, TlsAcceptor},
+    plaintext_allowed,
 };
 
 /// Settings shared by every connection.
 #[derive(Debug)]
-pub struct Pop3Service {
+pub struct Pop3Service<S> {
     /// The session configuration; each connection gets its own APOP timestamp and, on
     /// loopback, plaintext logins.
     pub config: ServerConfig,
-    /// Who may log in.
-    pub directory: Arc<Directory>,
     /// Password checks and the failed-login throttle (shared with the other listeners).
     pub auth: Arc<Authenticator>,
     /// The mail.
-    pub store: Arc<Store>,
+    pub store: Arc<S>,
     /// How long the maildrop lease lasts without activity; renewed while the client talks.
     pub lease_for: Duration,
     /// For STLS; `None` offers no STLS.
@@ -56,24 +55,15 @@ pub struct Pop3Service {
     pub gate: Arc<Gate>,
 }
 
-impl Pop3Service {
+impl<S: MailStore> Pop3Service<S> {
     /// The default configuration for a server called `hostname`.
-    pub fn new(
-        hostname: &str,
-        directory: Arc<Directory>,
-        store: Arc<Store>,
-        gate: Arc<Gate>,
-    ) -> Self {
+    pub fn new(hostname: &str, auth: Arc<Authenticator>, store: Arc<S>, gate: Arc<Gate>) -> Self {
         let config = ServerConfig::new(hostname);
         // A lease outlives the session's idle timeout, so only a vanished client loses it.
         let lease_for = config.limits.idle_timeout + Duration::from_secs(60);
         Self {
             config,
-            auth: Arc::new(Authenticator::new(
-                Arc::clone(&directory),
-                ThrottleConfig::default(),
-            )),
-            directory,
+            auth,
             store,
             lease_for,
             tls: None,
@@ -108,17 +98,17 @@ struct Leased {
     committed: bool,
 }
 
-struct Conn<'s> {
-    service: &'s Pop3Service,
+struct Conn<'s, S> {
+    service: &'s Pop3Service<S>,
     peer: SocketAddr,
     maildrop: Option<Leased>,
 }
 
 /// Runs one connection (already TLS on an implicit-TLS port).
-pub async fn handle_connection(
+pub async fn handle_connection<S: MailStore>(
     stream: Stream,
     peer: SocketAddr,
-    service: Arc<Pop3Service>,
+    service: Arc<Pop3Service<S>>,
 ) -> io::Result<()> {
     let service = &*service;
     let mut config = service.config.clone();
@@ -142,7 +132,7 @@ pub async fn handle_connection(
     result
 }
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
     async fn run(&mut self, connection: &mut Connection<TcpStream>) -> io::Result<()> {
         loop {
             let event = tokio::select! {
@@ -167,14 +157,8 @@ impl Conn<'_> {
                     digest,
                     timestamp,
                 } => {
-                    let directory = Arc::clone(&self.service.directory);
-                    let check = move || {
-                        directory
-                            .password(&name)
-                            .filter(|secret| pop3_proto::apop::verify(&timestamp, secret, &digest))
-                            .and_then(|_| directory.account(&name))
-                    };
-                    let login = self.service.auth.finish(self.peer.ip(), check).await;
+                    let auth = &self.service.auth;
+                    let login = auth.apop(self.peer.ip(), name, timestamp, digest).await;
                     self.answer_login(server, login).await?;
                 }
                 // Only PLAIN is offered, and the session runs it.
@@ -311,7 +295,7 @@ fn reject(server: &mut Server, response: &pop3_proto::Response<'_>) -> io::Resul
     server.reject(response).map_err(io::Error::other)
 }
 
-impl crate::listener::Service for Pop3Service {
+impl<S: MailStore> crate::listener::Service for Pop3Service<S> {
     fn gate(&self) -> &Arc<Gate> {
         &self.gate
     }
@@ -333,9 +317,11 @@ impl crate::listener::Service for Pop3Service {
 }
 
 /// Binds a plaintext listener for `service` (under the limits and shutdown of its gate) and
-/// serves it in the background, returning the bound address. [`crate::server::start`]
-/// starts every listener; this is for one with a service of its own.
-pub async fn spawn(addr: SocketAddr, service: Arc<Pop3Service>) -> io::Result<SocketAddr> {
+/// serves it in the background, returning the bound address.
+pub async fn spawn<S: MailStore>(
+    addr: SocketAddr,
+    service: Arc<Pop3Service<S>>,
+) -> io::Result<SocketAddr> {
     crate::listener::spawn("pop3", addr, None, service)
         .await
         .map(|(local, _)| local)

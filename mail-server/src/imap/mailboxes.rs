@@ -59,7 +59,7 @@ fn status_items(
         .collect()
 }
 
-impl Conn<'_> {
+impl<S: MailStore> Conn<'_, S> {
     /// `pump_updates` after this session added `own` (UIDs) to the selected mailbox. Our own
     /// changes are not echoed to us, so ours are told in their place: before the first
     /// queued change that appended higher UIDs. The view only takes UIDs above those it has;
@@ -162,12 +162,12 @@ impl Conn<'_> {
             },
             None => Vec::new(),
         };
-        self.server.select(uids.clone()).map_err(super::api)?;
+        self.server_mut().select(uids.clone()).map_err(super::api)?;
         let flags = convert::mailbox_flags(&status.keywords);
-        self.server.send_data(Data::Flags(flags.clone()));
-        self.server
+        self.server_mut().send_data(Data::Flags(flags.clone()));
+        self.server_mut()
             .send_data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
-        self.server.send_data(Data::Recent(recent_count));
+        self.server_mut().send_data(Data::Recent(recent_count));
         if let Some(i) = messages.iter().position(|m| !m.flags.contains(Flag::Seen)) {
             let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
             self.untagged_ok(ResponseCode::Unseen(seq), "First unseen");
@@ -201,7 +201,7 @@ impl Conn<'_> {
                 .await
                 .and_then(|info| self.list_data(&info, true, false, false))
             {
-                self.server.send_data(Data::List(data));
+                self.server_mut().send_data(Data::List(data));
             }
         }
         self.selected = Some(Selected {
@@ -387,7 +387,7 @@ impl Conn<'_> {
         {
             // The hierarchy delimiter and the root of the reference (RFC 9051 §6.3.9).
             if let Ok(root) = Mailbox::new("") {
-                self.server.send_data(Data::List(ListData {
+                self.server_mut().send_data(Data::List(ListData {
                     attributes: vec![MailboxAttr::NoSelect],
                     delimiter: Some(d),
                     mailbox: root,
@@ -434,7 +434,7 @@ impl Conn<'_> {
                 continue;
             }
             if let Some(data) = self.list_data(&info, extended, show_subscribed, childinfo) {
-                self.server.send_data(Data::List(data));
+                self.server_mut().send_data(Data::List(data));
             }
             if let Some(attrs) = &status_attrs
                 && info.exists
@@ -444,7 +444,7 @@ impl Conn<'_> {
                     Mailbox::new(info.name),
                 )
             {
-                self.server.send_data(Data::Status { mailbox, items });
+                self.server_mut().send_data(Data::Status { mailbox, items });
             }
         }
         self.ok(None, "LIST completed")
@@ -475,7 +475,7 @@ impl Conn<'_> {
                 vec![MailboxAttr::NoSelect]
             };
             if let Ok(mailbox) = Mailbox::new(info.name) {
-                self.server.send_data(Data::Lsub(ListData {
+                self.server_mut().send_data(Data::Lsub(ListData {
                     attributes,
                     delimiter: Some(d),
                     mailbox,
@@ -499,7 +499,7 @@ impl Conn<'_> {
         let Some(items) = status_items(&s, attrs, Some(self.append_limit())) else {
             return self.bad("Unsupported STATUS attribute");
         };
-        self.server.send_data(Data::Status {
+        self.server_mut().send_data(Data::Status {
             mailbox: mailbox.clone().into_owned(),
             items,
         });
@@ -566,7 +566,7 @@ impl Conn<'_> {
             })
             .collect();
         if let Ok(root) = AString::from_bytes(report.root.clone().into_bytes()) {
-            self.server.send_data(Data::Quota { root, resources });
+            self.server_mut().send_data(Data::Quota { root, resources });
         }
     }
 
@@ -581,7 +581,7 @@ impl Conn<'_> {
             Err(e) => return self.fail(&e),
         };
         if let Ok(root) = AString::from_bytes(report.root.clone().into_bytes()) {
-            self.server.send_data(Data::QuotaRoot {
+            self.server_mut().send_data(Data::QuotaRoot {
                 mailbox: mailbox.clone().into_owned(),
                 roots: vec![root],
             });

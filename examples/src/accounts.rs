@@ -1,0 +1,299 @@
+//! This server's accounts: who receives mail (local domains, users, the postmaster), the
+//! stored password forms (`--user` plaintext, `--users FILE` hashes) and the users file. The
+//! [`Directory`] is the [`Accounts`] policy the `mail-server` listeners ask.
+
+use std::{collections::HashMap, fmt, io, path::Path};
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+};
+use mail_core::Credentials;
+use mail_server::auth::{Accounts, Refusal};
+use mail_store::AccountName;
+use smtp_proto::ForwardPath;
+
+/// Who receives mail here and who may log in.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    /// Domains whose users are local (compared case-insensitively).
+    pub domains: Vec<String>,
+    /// User names (lower case) and passwords.
+    pub users: HashMap<String, Password>,
+    /// The user that receives mail for `<Postmaster>` and `postmaster@<local domain>`.
+    pub postmaster: String,
+}
+
+impl Directory {
+    /// Whether mail for `domain` is delivered here.
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    /// The account of a configured user (names compare case-insensitively).
+    pub fn account(&self, user: &str) -> Option<AccountName> {
+        let user = user.to_lowercase();
+        if !self.users.contains_key(&user) {
+            return None;
+        }
+        AccountName::try_from(user.as_str()).ok()
+    }
+}
+
+impl Accounts for Directory {
+    /// An authorization identity other than the user is refused: no user may act as another
+    /// here.
+    fn verify(&self, credentials: &Credentials) -> Option<AccountName> {
+        let user = &credentials.authcid;
+        if credentials
+            .authzid
+            .as_deref()
+            .is_some_and(|z| !z.eq_ignore_ascii_case(user))
+        {
+            return None;
+        }
+        let known = self.users.get(&user.to_lowercase())?;
+        if known.verify(credentials.password.expose()) {
+            self.account(user)
+        } else {
+            None
+        }
+    }
+
+    fn apop_secret(&self, user: &str) -> Option<String> {
+        self.users
+            .get(&user.to_lowercase())?
+            .plaintext()
+            .map(str::to_owned)
+    }
+
+    fn recipient(&self, to: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
+        let user = match to.mailbox() {
+            None => self.postmaster.clone(),
+            Some(m) => {
+                let domain = m.domain().domain().ok_or(Refusal::AddressLiteral)?;
+                if !self.is_local_domain(domain.as_str()) {
+                    return Err(Refusal::NotLocal);
+                }
+                let local = m.local_part().unquoted().to_lowercase();
+                if local == "postmaster" {
+                    self.postmaster.clone()
+                } else {
+                    local
+                }
+            }
+        };
+        self.account(&user).ok_or(Refusal::NoSuchUser)
+    }
+}
+
+/// A user's password as the server keeps it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Password {
+    /// Given on the command line (`--user NAME:PASSWORD`). The only form APOP can use.
+    Plain(String),
+    /// An Argon2 PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+    Argon2(String),
+    /// A SHA512-CRYPT string (`$6$[rounds=N$]salt$hash`).
+    Sha512Crypt(String),
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print a secret, not even a hash (offline guessing).
+        f.write_str(match self {
+            Self::Plain(_) => "Password::Plain(..)",
+            Self::Argon2(_) => "Password::Argon2(..)",
+            Self::Sha512Crypt(_) => "Password::Sha512Crypt(..)",
+        })
+    }
+}
+
+impl From<&str> for Password {
+    fn from(plain: &str) -> Self {
+        Self::Plain(plain.to_owned())
+    }
+}
+
+impl Password {
+    /// A stored hash: `$argon2id$…` (or `$argon2i$`, `$argon2d$`) or `$6$…`, optionally
+    /// behind the scheme prefix Dovecot's passwd-files use (`{ARGON2ID}`, `{SHA512-CRYPT}`).
+    /// Anything else, plaintext included, is refused: a users file holds hashes only.
+    pub fn parse_hash(stored: &str) -> Result<Self, String> {
+        let hash = match stored.strip_prefix('{') {
+            Some(rest) => {
+                let (scheme, hash) = rest
+                    .split_once('}')
+                    .ok_or_else(|| "unterminated {SCHEME} prefix".to_owned())?;
+                let expected = match scheme.to_ascii_uppercase().as_str() {
+                    "ARGON2ID" | "ARGON2I" | "ARGON2D" | "ARGON2" => "$argon2",
+                    "SHA512-CRYPT" => "$6$",
+                    other => return Err(format!("unsupported scheme {{{other}}}")),
+                };
+                if !hash.starts_with(expected) {
+                    return Err(format!(
+                        "{{{scheme}}} but the hash does not start with {expected}"
+                    ));
+                }
+                hash
+            }
+            None => stored,
+        };
+        if hash.starts_with("$argon2") {
+            PasswordHash::new(hash).map_err(|e| format!("bad Argon2 hash: {e}"))?;
+            Ok(Self::Argon2(hash.to_owned()))
+        } else if let Some(rest) = hash.strip_prefix("$6$") {
+            // salt$hash, or rounds=N$salt$hash; the hash is 86 characters of crypt base64.
+            let digest = rest.rsplit('$').next().unwrap_or_default();
+            let well_formed = rest.contains('$')
+                && digest.len() == 86
+                && digest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+            if !well_formed {
+                return Err(
+                    "bad SHA512-CRYPT hash: expected $6$[rounds=N$]salt$<86 characters>".into(),
+                );
+            }
+            Ok(Self::Sha512Crypt(hash.to_owned()))
+        } else {
+            Err(
+                "not a password hash: expected $argon2id$… or $6$… (see `mailctl hash-password`)"
+                    .to_owned(),
+            )
+        }
+    }
+
+    /// Whether `candidate` is this password. Hash checks cost milliseconds on purpose: call it
+    /// off the async workers.
+    pub fn verify(&self, candidate: &str) -> bool {
+        match self {
+            Self::Plain(known) => {
+                // Compare every octet so the time taken does not tell where a guess went wrong.
+                known.len() == candidate.len()
+                    && known
+                        .bytes()
+                        .zip(candidate.bytes())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0
+            }
+            Self::Argon2(phc) => PasswordHash::new(phc).is_ok_and(|hash| {
+                Argon2::default()
+                    .verify_password(candidate.as_bytes(), &hash)
+                    .is_ok()
+            }),
+            Self::Sha512Crypt(hash) => sha_crypt::sha512_check(candidate, hash).is_ok(),
+        }
+    }
+
+    /// The secret itself, which only a plaintext password has (APOP needs it).
+    pub fn plaintext(&self) -> Option<&str> {
+        match self {
+            Self::Plain(p) => Some(p),
+            Self::Argon2(_) | Self::Sha512Crypt(_) => None,
+        }
+    }
+}
+
+/// An Argon2id hash of `password` with the crate's default (OWASP-recommended) parameters
+/// and a random salt, as a PHC string for a users file.
+pub fn hash_password(password: &str) -> io::Result<String> {
+    let mut salt = [0u8; 16];
+    {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
+    }
+    let salt = SaltString::encode_b64(&salt).map_err(|e| io::Error::other(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Reads a users file: one `name:hash` a line (a Dovecot passwd-file's first two fields also
+/// work: whatever follows a second `:` is ignored), `#` comments and blank lines skipped. User
+/// names are lower-cased. Errors name the file and line.
+pub fn read_users_file(path: &Path) -> Result<Vec<(String, Password)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_users(&text).map_err(|(line, e)| format!("{}:{line}: {e}", path.display()))
+}
+
+/// [`read_users_file`]'s parser; errors carry the 1-based line number.
+pub fn parse_users(text: &str) -> Result<Vec<(String, Password)>, (usize, String)> {
+    let mut users = Vec::new();
+    let mut seen = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split(':');
+        let name = fields.next().unwrap_or_default().to_lowercase();
+        let hash = fields
+            .next()
+            .ok_or_else(|| (n, "expected NAME:HASH".to_owned()))?;
+        AccountName::try_from(name.as_str())
+            .map_err(|e| (n, format!("user name {name:?}: {e}")))?;
+        if let Some(first) = seen.insert(name.clone(), n) {
+            return Err((n, format!("user {name} already defined on line {first}")));
+        }
+        let password = Password::parse_hash(hash).map_err(|e| (n, format!("user {name}: {e}")))?;
+        users.push((name, password));
+    }
+    Ok(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2_round_trip() {
+        let phc = hash_password("correct horse").unwrap();
+        let p = Password::parse_hash(&phc).unwrap();
+        assert!(matches!(p, Password::Argon2(_)));
+        assert!(p.verify("correct horse"));
+        assert!(!p.verify("correct hors"));
+        assert!(!p.verify(""));
+        assert_eq!(p.plaintext(), None);
+        // A salt is drawn each time.
+        assert_ne!(phc, hash_password("correct horse").unwrap());
+    }
+
+    #[test]
+    fn sha512_crypt_known_answer() {
+        // The first example of the SHA-crypt specification (Drepper), "Hello world!".
+        let h = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
+        let p = Password::parse_hash(h).unwrap();
+        assert!(p.verify("Hello world!"));
+        assert!(!p.verify("Hello world"));
+        let prefixed = Password::parse_hash(&format!("{{SHA512-CRYPT}}{h}")).unwrap();
+        assert_eq!(prefixed, p);
+    }
+
+    #[test]
+    fn users_file_errors_name_the_line() {
+        let phc = hash_password("x").unwrap();
+        let text = format!("# users\n\nAlice:{phc}\nbob:secret\n");
+        let (line, msg) = parse_users(&text).unwrap_err();
+        assert_eq!(line, 4);
+        assert!(
+            msg.contains("bob") && msg.contains("not a password hash"),
+            "{msg}"
+        );
+        let dup = format!("alice:{phc}\nALICE:{phc}\n");
+        let (line, msg) = parse_users(&dup).unwrap_err();
+        assert_eq!((line, msg.contains("line 1")), (2, true), "{msg}");
+        assert_eq!(parse_users("carol\n").unwrap_err().0, 1);
+        assert!(
+            parse_users("x:{MD5}abc\n")
+                .unwrap_err()
+                .1
+                .contains("unsupported scheme")
+        );
+        let ok = parse_users(&format!("Alice:{phc}:1000:1000::/home/alice\n")).unwrap();
+        assert_eq!(ok[0].0, "alice");
+        assert!(ok[0].1.verify("x"));
+    }
+}
