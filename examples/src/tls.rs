@@ -8,6 +8,7 @@ use std::{
     sync::Arc,
 };
 
+use mail_core::tls::SelfSigned;
 pub use mail_core::tls::{TlsAcceptor, TlsConnector, Verify, client_config, load_pem};
 use rustls::ServerConfig;
 use tokio::net::TcpStream;
@@ -39,10 +40,10 @@ pub fn self_signed(dir: &Path, hostname: &str) -> io::Result<(PathBuf, PathBuf)>
         return Ok((cert_path, key_path));
     }
     std::fs::create_dir_all(dir)?;
-    let mut names = vec![hostname.to_owned(), "localhost".to_owned()];
+    let mut names = vec![hostname, "localhost"];
     names.dedup();
-    names.extend(["127.0.0.1".to_owned(), "::1".to_owned()]);
-    let generated = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
+    names.extend(["127.0.0.1", "::1"]);
+    let generated = SelfSigned::generate(&names)?;
     // Written beside, then renamed: a crash never leaves half a key to be reused.
     let write = |path: &Path, text: &str, private: bool| -> io::Result<()> {
         let tmp = path.with_extension("pem.tmp");
@@ -63,8 +64,8 @@ pub fn self_signed(dir: &Path, hostname: &str) -> io::Result<(PathBuf, PathBuf)>
         }
         std::fs::rename(&tmp, path)
     };
-    write(&key_path, &generated.key_pair.serialize_pem(), true)?;
-    write(&cert_path, &generated.cert.pem(), false)?;
+    write(&key_path, &generated.key_pem, true)?;
+    write(&cert_path, &generated.cert_pem, false)?;
     Ok((cert_path, key_path))
 }
 

@@ -51,6 +51,12 @@ fn handshake_timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
 }
 
+/// Says which step failed: a refused certificate reads "TLS handshake: invalid peer
+/// certificate: ...", not as a bare read error.
+fn handshake_failed(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("TLS handshake: {e}"))
+}
+
 impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     /// A transport over `stream` (plaintext, or TLS already for implicit TLS).
     pub fn new(stream: Stream<IO>) -> Self {
@@ -153,6 +159,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         tokio::time::timeout(timeout, self.stream.accept_tls(acceptor))
             .await
             .map_err(|_| handshake_timed_out())?
+            .map_err(handshake_failed)
     }
 
     /// Flushes, then runs the client side of the TLS handshake with `server_name`, giving up
@@ -167,6 +174,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         tokio::time::timeout(timeout, self.stream.connect_tls(connector, server_name))
             .await
             .map_err(|_| handshake_timed_out())?
+            .map_err(handshake_failed)
     }
 
     /// Sends what is queued, then closes the sending direction (TLS `close_notify` first).
