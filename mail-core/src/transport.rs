@@ -53,7 +53,7 @@ fn handshake_timed_out() -> io::Error {
 
 /// Says which step failed: a refused certificate reads "TLS handshake: invalid peer
 /// certificate: ...", not as a bare read error.
-fn handshake_failed(e: io::Error) -> io::Error {
+fn handshake_failed(e: &io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("TLS handshake: {e}"))
 }
 
@@ -159,7 +159,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         tokio::time::timeout(timeout, self.stream.accept_tls(acceptor))
             .await
             .map_err(|_| handshake_timed_out())?
-            .map_err(handshake_failed)
+            .map_err(|e| handshake_failed(&e))
     }
 
     /// Flushes, then runs the client side of the TLS handshake with `server_name`, giving up
@@ -174,7 +174,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         tokio::time::timeout(timeout, self.stream.connect_tls(connector, server_name))
             .await
             .map_err(|_| handshake_timed_out())?
-            .map_err(handshake_failed)
+            .map_err(|e| handshake_failed(&e))
     }
 
     /// Sends what is queued, then closes the sending direction (TLS `close_notify` first).
