@@ -60,6 +60,9 @@ pub struct ServerConfig {
     pub plaintext_auth_requires_tls: bool,
     /// Limits.
     pub limits: Limits,
+    /// What `ID` (RFC 2971) answers, field by field (`name`, `vendor`, `version`, ...);
+    /// `None` answers `* ID NIL`.
+    pub id: Option<Vec<(String, String)>>,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             implicit_tls: false,
             plaintext_auth_requires_tls: true,
             limits: Limits::default(),
+            id: None,
         }
     }
 }

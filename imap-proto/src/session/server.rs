@@ -26,7 +26,7 @@ use crate::{
     types::{
         capability::Capability,
         command::{Command, CommandBody, SaslResponse, State},
-        core::{Atom, Tag, Text},
+        core::{Atom, IString, Tag, Text},
         fetch::FetchItem,
         flag::Flag,
         response::{Continue, Data, Response, Status, StatusKind},
@@ -562,6 +562,14 @@ impl Inner {
     }
 
     fn send(&mut self, response: &Response<'_>) {
+        if let Response::Data(Data::Fetch { seq, items }) = response
+            && let Some(folded) = self.fold_flags(*seq, items)
+        {
+            return self.send(&Response::Data(Data::Fetch {
+                seq: *seq,
+                items: folded,
+            }));
+        }
         let opts = self.response_options();
         let response = if self.enabled.contains(&Capability::Imap4Rev2) {
             match rev2_response(response) {
@@ -572,6 +580,28 @@ impl Inner {
             Cow::Borrowed(response)
         };
         encode_response(&response, &opts, &mut self.transmit);
+    }
+
+    /// A FETCH response about a message whose flags changed and are not told yet (the
+    /// `\Seen` a body fetch set, pushed as an update by the application): the response with
+    /// FLAGS (and MODSEQ under CONDSTORE) added, the queued change taken. `None` to send the
+    /// response as it is.
+    fn fold_flags<'a>(&mut self, seq: u32, items: &[FetchItem<'a>]) -> Option<Vec<FetchItem<'a>>> {
+        if items.iter().any(|i| matches!(i, FetchItem::Flags(_))) {
+            return None;
+        }
+        let condstore = self.enabled.contains(&Capability::CondStore);
+        let view = self.view.as_mut()?;
+        let uid = view.uid(seq)?;
+        let (flags, modseq) = view.take_flags(uid)?;
+        let mut items = items.to_vec();
+        items.push(FetchItem::Flags(flags));
+        if let (true, Some(m)) = (condstore, modseq)
+            && !items.iter().any(|i| matches!(i, FetchItem::ModSeq(_)))
+        {
+            items.push(FetchItem::ModSeq(m));
+        }
+        Some(items)
     }
 
     fn status(
@@ -973,6 +1003,27 @@ impl Inner {
                 self.pending = Some(Pending::Idle { tag });
                 Step::Event(Event::Idle)
             }
+            // RFC 2971: valid in every state; what the server says of itself is configured.
+            CommandBody::Id { .. } => {
+                let fields = self.config.id.as_ref().map(|fields| {
+                    fields
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            let k = IString::from_bytes(k.as_bytes().to_vec()).ok()?;
+                            Some((k, IString::from_bytes(v.as_bytes().to_vec()).ok()))
+                        })
+                        .collect()
+                });
+                self.send(&Response::Data(Data::Id(fields)));
+                self.status(Some(tag), StatusKind::Ok, None, "ID completed");
+                Step::Continue
+            }
+            body if self.past_last_message(body) => {
+                // RFC 9051 §6.4: a sequence number past the last message is a BAD; UID sets
+                // may name what does not exist.
+                self.bad(Some(tag), "Invalid message sequence number");
+                Step::Continue
+            }
             body => {
                 let kind = match body {
                     CommandBody::Select { .. } => Kind::Select { read_only: false },
@@ -1015,6 +1066,36 @@ impl Inner {
                 self.pending = Some(Pending::Command { tag, kind });
                 Step::Event(Event::Command(cmd.into_owned()))
             }
+        }
+    }
+
+    /// Whether a command's sequence-number set names a number past the last message the
+    /// client knows (a range counts only when both ends are past it: `5:*` is fine).
+    fn past_last_message(&self, body: &CommandBody<'_>) -> bool {
+        use crate::types::sequence::{SeqItem, SeqNum, SequenceSet};
+        let set = match body {
+            CommandBody::Fetch {
+                uid: false, set, ..
+            }
+            | CommandBody::Store {
+                uid: false, set, ..
+            }
+            | CommandBody::Copy {
+                uid: false, set, ..
+            }
+            | CommandBody::Move {
+                uid: false, set, ..
+            } => set,
+            _ => return false,
+        };
+        let len = self.view.as_ref().map_or(0, MailboxView::len);
+        let past = |n: &SeqNum| matches!(n, SeqNum::Value(v) if *v > len);
+        match set {
+            SequenceSet::Items(items) => items.iter().any(|i| match i {
+                SeqItem::Single(n) => past(n),
+                SeqItem::Range(a, b) => past(a) && past(b),
+            }),
+            SequenceSet::Saved => false,
         }
     }
 

@@ -122,6 +122,25 @@ impl MailboxView {
         self.pending.push_back(update);
     }
 
+    /// Takes the flag changes queued for `uid`: the last one's flags and modseq. For folding
+    /// them into a FETCH response about the message (RFC 9051 §6.4.5: flags a FETCH changed
+    /// go out with it).
+    pub(crate) fn take_flags(&mut self, uid: u32) -> Option<(Vec<Flag<'static>>, Option<u64>)> {
+        let mut found = None;
+        self.pending.retain(|u| match u {
+            Update::Flags {
+                uid: u,
+                flags,
+                modseq,
+            } if *u == uid => {
+                found = Some((flags.clone(), *modseq));
+                false
+            }
+            _ => true,
+        });
+        found
+    }
+
     /// Whether anything waits to be told.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()

@@ -225,6 +225,20 @@ impl<'a> FetchItems<'a> {
         }
     }
 
+    /// The attributes a server's FETCH responses carry: those asked for (macros expanded),
+    /// with `UID` first for UID FETCH (RFC 9051 §6.4.9: "the UID ... MUST be included") and
+    /// `MODSEQ` under `CHANGEDSINCE` (RFC 7162 §3.1.4.1).
+    pub fn response_attrs(&self, uid: bool, modifiers: &FetchModifiers) -> Vec<FetchAttr<'a>> {
+        let mut attrs = self.attrs();
+        if uid && !attrs.contains(&FetchAttr::Uid) {
+            attrs.insert(0, FetchAttr::Uid);
+        }
+        if modifiers.changed_since.is_some() && !attrs.contains(&FetchAttr::ModSeq) {
+            attrs.push(FetchAttr::ModSeq);
+        }
+        attrs
+    }
+
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> FetchItems<'static> {
         match self {

@@ -611,3 +611,80 @@ fn append_utf8_needs_enable_utf8_accept() {
     );
     assert_eq!(s.app.appended, [b"hello".to_vec()]);
 }
+
+#[test]
+fn sequence_numbers_past_the_last_message_are_bad() {
+    let mut s = Session::plain();
+    s.login_select();
+    let bad = "BAD Invalid message sequence number\r\n";
+    assert_eq!(s.feed(b"a3 FETCH 4 FLAGS\r\n"), format!("a3 {bad}"));
+    assert_eq!(
+        s.feed(b"a4 STORE 2,7 +FLAGS (\\Seen)\r\n"),
+        format!("a4 {bad}")
+    );
+    assert_eq!(s.feed(b"a5 COPY 4:5 Trash\r\n"), format!("a5 {bad}"));
+    // A range reaching into the mailbox, `*`, and UID sets are fine.
+    assert!(
+        s.feed(b"a6 FETCH 3:9 FLAGS\r\n")
+            .ends_with("a6 OK FETCH completed\r\n")
+    );
+    assert!(
+        s.feed(b"a7 FETCH 2:* FLAGS\r\n")
+            .ends_with("a7 OK FETCH completed\r\n")
+    );
+    assert!(
+        s.feed(b"a8 UID FETCH 99 FLAGS\r\n")
+            .ends_with("a8 OK FETCH completed\r\n")
+    );
+    // None of the refused ones reached the application.
+    let fetches = s.app.events.iter().filter(|e| e.contains("Fetch")).count();
+    assert_eq!(fetches, 3);
+}
+
+#[test]
+fn id_is_answered_by_the_session_in_every_state() {
+    let mut config = ServerConfig::default();
+    config.id = Some(vec![("name".into(), "test server".into())]);
+    let (mut s, _) = Session::new(config);
+    assert_eq!(
+        s.feed(b"a1 ID (\"name\" \"client\")\r\n"),
+        "* ID (\"name\" \"test server\")\r\na1 OK ID completed\r\n"
+    );
+    let mut s = Session::plain();
+    s.login_select();
+    assert_eq!(
+        s.feed(b"a3 ID NIL\r\n"),
+        "* ID NIL\r\na3 OK ID completed\r\n"
+    );
+    assert!(!s.app.events.iter().any(|e| e.contains("Id")));
+}
+
+/// Flags a FETCH changed (`\Seen` set by BODY[]) travel in that message's FETCH response,
+/// not as a second response after it (RFC 9051 §6.4.5).
+#[test]
+fn flags_changed_by_a_fetch_go_out_with_its_response() {
+    use imap_proto::types::fetch::FetchItem;
+    let mut s = Session::plain();
+    s.login_select();
+    s.server
+        .handle_input(s.now, b"a3 FETCH 1 (BODY.PEEK[] UID)\r\n");
+    assert!(s.server.poll_event().is_some());
+    s.server
+        .push_update(Update::Flags {
+            uid: 10,
+            flags: vec![Flag::Seen],
+            modseq: Some(7),
+        })
+        .unwrap();
+    s.server.send_data(Data::Fetch {
+        seq: 1,
+        items: vec![FetchItem::Uid(10)],
+    });
+    s.server
+        .complete(StatusKind::Ok, None, "FETCH completed")
+        .unwrap();
+    assert_eq!(
+        s.out(),
+        "* 1 FETCH (UID 10 FLAGS (\\Seen))\r\na3 OK FETCH completed\r\n"
+    );
+}

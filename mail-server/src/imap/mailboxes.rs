@@ -105,9 +105,6 @@ impl<S: MailStore> Conn<'_, S> {
             SelectParam::QResync(q) => Some(q.clone()),
             SelectParam::CondStore => None,
         });
-        if params.contains(&SelectParam::CondStore) || qresync.is_some() {
-            self.condstore = true;
-        }
         let rev2 = self.rev2();
         let session = self.session()?;
         let store = &self.service.store;

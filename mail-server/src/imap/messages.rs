@@ -12,7 +12,7 @@ use imap_proto::{
         mailbox::Mailbox,
         response::Data,
         response_code::ResponseCode,
-        sequence::{SeqItem, SeqNum, SequenceSet},
+        sequence::SequenceSet,
     },
 };
 use mail_store::{
@@ -50,13 +50,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(mut attrs: Vec<FetchAttr<'static>>, uid: bool, modseq: bool) -> Self {
-        if uid && !attrs.contains(&FetchAttr::Uid) {
-            attrs.insert(0, FetchAttr::Uid);
-        }
-        if modseq && !attrs.contains(&FetchAttr::ModSeq) {
-            attrs.push(FetchAttr::ModSeq);
-        }
+    fn new(attrs: Vec<FetchAttr<'static>>) -> Self {
         let content = |a: &FetchAttr<'_>| {
             matches!(
                 a,
@@ -120,7 +114,6 @@ impl Plan {
         &self,
         m: &FetchedMessage,
         recent: bool,
-        flags_changed: bool,
     ) -> Result<Vec<FetchItem<'static>>, UnknownEncoding> {
         let nstring = |data: Option<Vec<u8>>| data.and_then(convert::istring);
         let mut items = Vec::with_capacity(self.attrs.len() + 1);
@@ -183,10 +176,6 @@ impl Plan {
             };
             items.push(item);
         }
-        if flags_changed && !self.attrs.contains(&FetchAttr::Flags) {
-            // \Seen was just set: the client learns it with the data (RFC 9051 §6.4.5).
-            items.push(FetchItem::Flags(convert::imap_flags(&m.flags, recent)));
-        }
         Ok(items)
     }
 }
@@ -211,22 +200,6 @@ impl<S: MailStore> Conn<'_, S> {
             .unwrap_or_default()
     }
 
-    /// Whether a sequence-number set names a number past the last message (`BAD`).
-    fn bad_sequence(&self, set: &SequenceSet, uid: bool) -> bool {
-        let len = self
-            .server()
-            .view()
-            .map_or(0, imap_proto::session::view::MailboxView::len);
-        let past = |n: &SeqNum| matches!(n, SeqNum::Value(v) if *v > len);
-        !uid && match set {
-            SequenceSet::Items(items) => items.iter().any(|i| match i {
-                SeqItem::Single(n) => past(n),
-                SeqItem::Range(a, b) => past(a) && past(b),
-            }),
-            SequenceSet::Saved => false,
-        }
-    }
-
     pub(super) async fn fetch(
         &mut self,
         uid: bool,
@@ -234,9 +207,6 @@ impl<S: MailStore> Conn<'_, S> {
         items: &FetchItems<'static>,
         modifiers: FetchModifiers,
     ) -> io::Result<()> {
-        if self.bad_sequence(set, uid) {
-            return self.bad("Invalid message sequence number");
-        }
         let attrs = items.attrs();
         if let Some(a) = attrs.iter().find(|a| {
             matches!(
@@ -253,10 +223,8 @@ impl<S: MailStore> Conn<'_, S> {
             };
             return self.bad(&format!("{what} is not supported"));
         }
-        let modseq = attrs.contains(&FetchAttr::ModSeq) || modifiers.changed_since.is_some();
-        self.condstore |= modseq;
         let set_seen = attrs.iter().any(FetchAttr::sets_seen);
-        let plan = Plan::new(attrs, uid, self.condstore && modseq);
+        let plan = Plan::new(items.response_attrs(uid, &modifiers));
         let Some((name, read_only)) = self.selected_mailbox() else {
             return self.no(None, "No mailbox selected");
         };
@@ -284,8 +252,8 @@ impl<S: MailStore> Conn<'_, S> {
                 Ok(v) => v,
                 Err(e) => return self.fail(&e),
             };
-            // A non-peek body fetch sets \Seen (RFC 9051 §6.4.5); the client is told.
-            let mut seen_now = HashSet::new();
+            // A non-peek body fetch sets \Seen (RFC 9051 §6.4.5). The change goes to the session,
+            // which puts the new flags into the message's FETCH response.
             let unseen: UidSet = found
                 .iter()
                 .filter(|m| !m.flags.contains(Flag::Seen))
@@ -303,10 +271,18 @@ impl<S: MailStore> Conn<'_, S> {
                     Err(e) => return self.fail(&e),
                 };
                 for u in updated {
+                    if !plan.attrs.contains(&FetchAttr::Flags) {
+                        let uid = u.uid.get();
+                        let flags = convert::imap_flags(&u.flags, self.is_recent(uid));
+                        self.push(Update::Flags {
+                            uid,
+                            flags,
+                            modseq: Some(u.modseq.get()),
+                        });
+                    }
                     if let Some(m) = found.iter_mut().find(|m| m.uid == u.uid) {
                         m.flags = u.flags;
                         m.modseq = u.modseq;
-                        seen_now.insert(u.uid.get());
                     }
                 }
             }
@@ -322,7 +298,7 @@ impl<S: MailStore> Conn<'_, S> {
                 let Some(seq) = seq_of(chunk, u) else {
                     continue;
                 };
-                let Ok(items) = plan.items(&m, self.is_recent(u), seen_now.contains(&u)) else {
+                let Ok(items) = plan.items(&m, self.is_recent(u)) else {
                     return self.no(
                         Some(ResponseCode::UnknownCte),
                         "Cannot decode the part's Content-Transfer-Encoding",
@@ -370,7 +346,7 @@ impl<S: MailStore> Conn<'_, S> {
             if uid {
                 items.push(FetchItem::Uid(u));
             }
-            if self.condstore {
+            if self.condstore() {
                 items.push(FetchItem::ModSeq(m.modseq.get()));
             }
             if !items.is_empty() {
@@ -389,9 +365,6 @@ impl<S: MailStore> Conn<'_, S> {
         silent: bool,
         flags: &[ImapFlag<'static>],
     ) -> io::Result<()> {
-        if self.bad_sequence(set, uid) {
-            return self.bad("Invalid message sequence number");
-        }
         let flags = match convert::store_flags(flags) {
             Ok(f) => f,
             Err(text) => return self.bad(&text),
@@ -402,7 +375,6 @@ impl<S: MailStore> Conn<'_, S> {
         if read_only {
             return self.no(Some(ResponseCode::Cannot), "The mailbox is read-only");
         }
-        self.condstore |= unchanged_since.is_some();
         let session = self.session()?;
         let pairs = self.resolve(set, uid);
         let op = match action {
@@ -438,7 +410,7 @@ impl<S: MailStore> Conn<'_, S> {
             pairs
                 .iter()
                 .copied()
-                .filter(|(_, u)| self.condstore && updated.contains(u))
+                .filter(|(_, u)| self.condstore() && updated.contains(u))
                 .collect()
         } else {
             pairs
@@ -473,9 +445,6 @@ impl<S: MailStore> Conn<'_, S> {
         mailbox: &Mailbox<'_>,
         moving: bool,
     ) -> io::Result<()> {
-        if self.bad_sequence(set, uid) {
-            return self.bad("Invalid message sequence number");
-        }
         let Some((name, read_only)) = self.selected_mailbox() else {
             return self.no(None, "No mailbox selected");
         };

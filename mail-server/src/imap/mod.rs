@@ -75,6 +75,10 @@ impl<S: MailStore> ImapService<S> {
     pub fn new(hostname: &str, auth: Arc<Authenticator>, store: Arc<S>, gate: Arc<Gate>) -> Self {
         let mut config = ServerConfig::default();
         config.greeting = format!("{hostname} IMAP server ready");
+        config.id = Some(vec![
+            ("name".to_owned(), "mail-server".to_owned()),
+            ("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+        ]);
         config.capabilities = vec![
             Capability::Imap4Rev1,
             Capability::Imap4Rev2,
@@ -152,7 +156,6 @@ pub async fn handle_connection<S: MailStore>(
         connection: Connection::new(stream, config, service.tls.clone()),
         session: None,
         selected: None,
-        condstore: false,
         closing: false,
     };
     conn.run().await
@@ -183,9 +186,6 @@ struct Conn<'s, S> {
     /// Set at login.
     session: Option<Session>,
     selected: Option<Selected>,
-    /// CONDSTORE was enabled (ENABLE, SELECT (CONDSTORE), or a command using it): FETCH
-    /// responses carry MODSEQ.
-    condstore: bool,
     /// A `BYE` was sent: close once it is out.
     closing: bool,
 }
@@ -271,11 +271,6 @@ impl<S: MailStore> Conn<'_, S> {
                 .reject(None, "Unsupported mechanism")
                 .map_err(api),
             Event::Idle => self.server_mut().accept().map_err(api),
-            // ENABLE QRESYNC turns CONDSTORE on too (RFC 7162 §3.2.3).
-            Event::Enabled(_) => {
-                self.condstore |= self.server().is_enabled(&Capability::CondStore);
-                Ok(())
-            }
             // A SELECT of another mailbox reports the old one closed after the SELECT
             // itself (possibly completed already): only a session that is no longer in
             // the Selected state has nothing selected.
@@ -315,11 +310,6 @@ impl<S: MailStore> Conn<'_, S> {
     }
 
     async fn command(&mut self, cmd: Command<'static>) -> io::Result<()> {
-        // ID is valid in every state (RFC 2971); the session lets nothing else through
-        // before login.
-        if let CommandBody::Id { .. } = cmd.body {
-            return self.id();
-        }
         if self.session.is_none() {
             return self.bad("Log in first");
         }
@@ -477,6 +467,12 @@ impl<S: MailStore> Conn<'_, S> {
             .ok_or_else(|| io::Error::other("command before login"))
     }
 
+    /// Whether CONDSTORE is on (ENABLE, SELECT (CONDSTORE), or a command using it, RFC 7162
+    /// §3.1; the session keeps track): FETCH responses carry MODSEQ.
+    fn condstore(&self) -> bool {
+        self.server().is_enabled(&Capability::CondStore)
+    }
+
     /// Whether the client enabled IMAP4rev2 (RFC 9051 rules from then on).
     fn rev2(&self) -> bool {
         self.server().is_enabled(&Capability::Imap4Rev2)
@@ -500,21 +496,6 @@ impl<S: MailStore> Conn<'_, S> {
             shared: Vec::new(),
         }));
         self.ok(None, "NAMESPACE completed")
-    }
-
-    fn id(&mut self) -> io::Result<()> {
-        let pair = |k: &'static str, v: &'static str| {
-            (
-                IString::Quoted(Cow::Borrowed(k)),
-                Some(IString::Quoted(Cow::Borrowed(v))),
-            )
-        };
-        self.server_mut().send_data(Data::Id(Some(vec![
-            pair("name", "mailserver"),
-            pair("vendor", "examples"),
-            pair("version", env!("CARGO_PKG_VERSION")),
-        ])));
-        self.ok(None, "ID completed")
     }
 
     // ---- changes from other sessions ----

@@ -194,7 +194,6 @@ impl<S: MailStore> Conn<'_, S> {
             return Ok(None);
         }
         let with_modseq = criteria.iter().any(SearchKey::uses_modseq);
-        self.condstore |= with_modseq;
         let Some((name, _)) = self.selected_mailbox() else {
             self.no(None, "No mailbox selected")?;
             return Ok(None);
