@@ -1073,20 +1073,20 @@ impl Inner {
     /// client knows (a range counts only when both ends are past it: `5:*` is fine).
     fn past_last_message(&self, body: &CommandBody<'_>) -> bool {
         use crate::types::sequence::{SeqItem, SeqNum, SequenceSet};
-        let set = match body {
-            CommandBody::Fetch {
-                uid: false, set, ..
-            }
-            | CommandBody::Store {
-                uid: false, set, ..
-            }
-            | CommandBody::Copy {
-                uid: false, set, ..
-            }
-            | CommandBody::Move {
-                uid: false, set, ..
-            } => set,
-            _ => return false,
+        let (CommandBody::Fetch {
+            uid: false, set, ..
+        }
+        | CommandBody::Store {
+            uid: false, set, ..
+        }
+        | CommandBody::Copy {
+            uid: false, set, ..
+        }
+        | CommandBody::Move {
+            uid: false, set, ..
+        }) = body
+        else {
+            return false;
         };
         let len = self.view.as_ref().map_or(0, MailboxView::len);
         let past = |n: &SeqNum| matches!(n, SeqNum::Value(v) if *v > len);
