@@ -17,6 +17,56 @@
 //! The protocol rules are the sessions' (`smtp-proto`, `imap-proto`, `pop3-proto`); the
 //! algorithms on stored messages are `mail-store`'s and `imap-proto`'s. What is here is the
 //! answer to each event: which store call, and what it means on the wire.
+//!
+//! # A whole mail server
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use mail_core::Credentials;
+//! use mail_server::{
+//!     auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
+//!     imap::ImapService, listener::{self, ConnectionLimits, Gate}, pop3::Pop3Service,
+//!     smtp::SmtpService,
+//! };
+//! use mail_store::{AccountName, MailStore, memory::MemoryStore};
+//! use smtp_proto::ForwardPath;
+//!
+//! /// The policy: who logs in, and which addresses are delivered here.
+//! struct Users;
+//!
+//! impl Accounts for Users {
+//!     fn verify(&self, c: &Credentials) -> Option<AccountName> {
+//!         let ok = c.authcid == "alice" && c.password.expose() == "secret";
+//!         ok.then(|| AccountName::try_from("alice").ok()).flatten()
+//!     }
+//!
+//!     fn recipient(&self, to: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
+//!         match to.mailbox() {
+//!             Some(m) if m.to_string() == "alice@example.org" => {
+//!                 AccountName::try_from("alice").map_err(|_| Refusal::NoSuchUser)
+//!             }
+//!             _ => Err(Refusal::NotLocal),
+//!         }
+//!     }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let store = Arc::new(MemoryStore::new());
+//! store.create_account(&AccountName::try_from("alice").unwrap()).await.ok();
+//! let auth = Arc::new(Authenticator::new(Arc::new(Users), ThrottleConfig::default()));
+//! let gate = Gate::new(ConnectionLimits::default());
+//! let host = "mail.example.org";
+//! let smtp = SmtpService::new(host, false, auth.clone(), store.clone(), gate.clone());
+//! let imap = ImapService::new(host, auth.clone(), store.clone(), gate.clone());
+//! let pop3 = Pop3Service::new(host, auth, store, gate.clone());
+//! listener::spawn("smtp", "127.0.0.1:2525".parse().unwrap(), None, Arc::new(smtp)).await?;
+//! listener::spawn("imap", "127.0.0.1:2143".parse().unwrap(), None, Arc::new(imap)).await?;
+//! listener::spawn("pop3", "127.0.0.1:2110".parse().unwrap(), None, Arc::new(pop3)).await?;
+//! tokio::signal::ctrl_c().await?;
+//! gate.shutdown();
+//! gate.drained().await;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
