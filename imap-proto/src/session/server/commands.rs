@@ -1,0 +1,401 @@
+//! Each command against the connection state: what the session answers itself (CAPABILITY,
+//! NOOP, LOGOUT, STARTTLS, ENABLE, ID, LOGIN and AUTHENTICATE up to the decision), what it
+//! refuses, and what goes to the application.
+
+use mail_core::{Credentials, base64_decode};
+
+use super::{Event, Inner, Kind, Mode, Pending, Step};
+use crate::{
+    session::view::MailboxView,
+    types::{
+        capability::Capability,
+        command::{Command, CommandBody, SaslResponse, State},
+        core::{Atom, IString, Tag},
+        response::{Data, Response, StatusKind},
+        response_code::ResponseCode,
+    },
+};
+
+const ENABLEABLE: &[Capability<'static>] = &[
+    Capability::CondStore,
+    Capability::QResync,
+    Capability::Utf8Accept,
+    Capability::Imap4Rev2,
+];
+
+impl Inner {
+    pub(super) fn close(&mut self) {
+        self.mode = Mode::Closed;
+        self.conn = State::Logout;
+        self.pending = None;
+    }
+
+    pub(super) fn deselect(&mut self) {
+        if self.view.take().is_some() {
+            self.queued.push(Event::Deselected);
+        }
+        if self.conn == State::Selected {
+            self.conn = State::Authenticated;
+        }
+    }
+
+    /// Turns an extension on without ENABLE (CONDSTORE by its first use, RFC 7162 §3.1),
+    /// if it is offered.
+    pub(super) fn enable_implicitly(&mut self, cap: Capability<'static>) {
+        if self.config.capabilities.contains(&cap) && !self.enabled.contains(&cap) {
+            self.enabled.push(cap);
+        }
+    }
+
+    /// The capabilities to advertise now.
+    pub(super) fn capabilities(&self) -> Vec<Capability<'static>> {
+        let c = &self.config;
+        let mut caps = c.capabilities.clone();
+        if self.conn == State::NotAuthenticated {
+            if c.starttls && !self.tls {
+                caps.push(Capability::StartTls);
+            }
+            if self.login_allowed() {
+                caps.extend(c.auth_mechanisms.iter().cloned().map(Capability::Auth));
+                caps.push(Capability::SaslIr);
+            } else {
+                caps.push(Capability::LoginDisabled);
+            }
+        }
+        caps
+    }
+
+    pub(super) fn login_allowed(&self) -> bool {
+        self.tls || !self.config.plaintext_auth_requires_tls
+    }
+
+    pub(super) fn command(&mut self, mut cmd: Command<'_>) -> Step {
+        if !cmd.body.valid_in(self.conn) {
+            self.bad(Some(cmd.tag), "Command not valid in this state");
+            return Step::Continue;
+        }
+        if let Some(refusal) = self.refusal_until_enabled(&cmd.body) {
+            self.bad(Some(cmd.tag), refusal);
+            return Step::Continue;
+        }
+        if let CommandBody::Search { return_opts, .. } = &mut cmd.body
+            && return_opts.is_none()
+            && self.enabled.contains(&Capability::Imap4Rev2)
+        {
+            // IMAP4rev2 answers every SEARCH with ESEARCH, `ALL` when no return option is
+            // given (RFC 9051 §6.4.4).
+            *return_opts = Some(Vec::new());
+        }
+        let tag = cmd.tag.clone().into_owned();
+        match &cmd.body {
+            CommandBody::Capability => {
+                let caps = self.capabilities();
+                self.send(&Response::Data(Data::Capability(caps)));
+                self.status(Some(tag), StatusKind::Ok, None, "CAPABILITY completed");
+                Step::Continue
+            }
+            CommandBody::Noop | CommandBody::Check => {
+                self.tell_updates(true);
+                self.status(Some(tag), StatusKind::Ok, None, "NOOP completed");
+                Step::Continue
+            }
+            CommandBody::Logout => {
+                self.status(None, StatusKind::Bye, None, "Logging out");
+                self.status(Some(tag), StatusKind::Ok, None, "LOGOUT completed");
+                self.close();
+                self.queued.push(Event::Logout);
+                Step::Continue
+            }
+            CommandBody::StartTls => {
+                if !self.config.starttls || self.tls {
+                    self.bad(Some(tag), "STARTTLS not available");
+                    return Step::Continue;
+                }
+                self.status(Some(tag), StatusKind::Ok, None, "Begin TLS negotiation now");
+                // Bytes pipelined behind STARTTLS were sent in plaintext before the
+                // handshake (CVE-2011-0411 class): drop them.
+                self.pos = usize::MAX;
+                self.mode = Mode::AwaitTls;
+                self.queued.push(Event::StartTls);
+                Step::Continue
+            }
+            CommandBody::Login { username, password } => {
+                if !self.login_allowed() {
+                    self.status(
+                        Some(tag),
+                        StatusKind::No,
+                        Some(ResponseCode::PrivacyRequired),
+                        "Use STARTTLS first",
+                    );
+                    return Step::Continue;
+                }
+                let credentials =
+                    Credentials::new(username.to_str_lossy(), password.expose().to_str_lossy());
+                self.pending = Some(Pending::Login { tag });
+                Step::Event(Event::Login { credentials })
+            }
+            CommandBody::Authenticate { mechanism, initial } => {
+                self.authenticate(tag, mechanism, initial.as_ref())
+            }
+            CommandBody::Enable { capabilities } => {
+                let mut newly = Vec::new();
+                for cap in capabilities {
+                    let cap = cap.clone().into_owned();
+                    let offered =
+                        ENABLEABLE.contains(&cap) && self.config.capabilities.contains(&cap);
+                    if offered && !self.enabled.contains(&cap) {
+                        // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+                        if cap == Capability::QResync
+                            && !self.enabled.contains(&Capability::CondStore)
+                        {
+                            self.enabled.push(Capability::CondStore);
+                        }
+                        self.enabled.push(cap.clone());
+                        newly.push(cap);
+                    }
+                }
+                self.send(&Response::Data(Data::Enabled(newly.clone())));
+                self.status(Some(tag), StatusKind::Ok, None, "ENABLE completed");
+                if !newly.is_empty() {
+                    self.queued.push(Event::Enabled(newly));
+                }
+                Step::Continue
+            }
+            CommandBody::Idle => {
+                self.pending = Some(Pending::Idle { tag });
+                Step::Event(Event::Idle)
+            }
+            // RFC 2971: valid in every state; what the server says of itself is configured.
+            CommandBody::Id { .. } => {
+                let fields = self.config.id.as_ref().map(|fields| {
+                    fields
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            let k = IString::from_bytes(k.as_bytes().to_vec()).ok()?;
+                            Some((k, IString::from_bytes(v.as_bytes().to_vec()).ok()))
+                        })
+                        .collect()
+                });
+                self.send(&Response::Data(Data::Id(fields)));
+                self.status(Some(tag), StatusKind::Ok, None, "ID completed");
+                Step::Continue
+            }
+            body if self.past_last_message(body) => {
+                // RFC 9051 §6.4: a sequence number past the last message is a BAD; UID sets
+                // may name what does not exist.
+                self.bad(Some(tag), "Invalid message sequence number");
+                Step::Continue
+            }
+            body => {
+                let kind = match body {
+                    CommandBody::Select { .. } => Kind::Select { read_only: false },
+                    CommandBody::Examine { .. } => Kind::Select { read_only: true },
+                    CommandBody::Close | CommandBody::Unselect => Kind::Close,
+                    CommandBody::Fetch { uid: false, .. }
+                    | CommandBody::Store { uid: false, .. }
+                    | CommandBody::Search { uid: false, .. }
+                    | CommandBody::Sort { uid: false, .. }
+                    | CommandBody::Thread { uid: false, .. } => Kind::NoExpunge,
+                    _ => Kind::Other,
+                };
+                if matches!(kind, Kind::Select { .. }) {
+                    // Selecting closes the current mailbox first (RFC 9051 §6.3.2); the
+                    // command itself tells the application, so no Deselected event.
+                    let was_selected = self.view.take().is_some();
+                    if self.conn == State::Selected {
+                        self.conn = State::Authenticated;
+                    }
+                    // `* OK [CLOSED]` separates the old mailbox's responses from the new
+                    // one's (RFC 7162 §3.2.11 for CONDSTORE and QRESYNC servers, RFC 9051
+                    // §6.3.2).
+                    let c = &self.config.capabilities;
+                    if was_selected
+                        && (c.contains(&Capability::CondStore)
+                            || c.contains(&Capability::QResync)
+                            || c.contains(&Capability::Imap4Rev2))
+                    {
+                        self.status(
+                            None,
+                            StatusKind::Ok,
+                            Some(ResponseCode::Closed),
+                            "Previous mailbox closed",
+                        );
+                    }
+                }
+                if enables_condstore(body) {
+                    self.enable_implicitly(Capability::CondStore);
+                }
+                self.pending = Some(Pending::Command { tag, kind });
+                Step::Event(Event::Command(cmd.into_owned()))
+            }
+        }
+    }
+
+    /// Whether a command's sequence-number set names a number past the last message the
+    /// client knows (a range counts only when both ends are past it: `5:*` is fine).
+    pub(super) fn past_last_message(&self, body: &CommandBody<'_>) -> bool {
+        use crate::types::sequence::{SeqItem, SeqNum, SequenceSet};
+        let (CommandBody::Fetch {
+            uid: false, set, ..
+        }
+        | CommandBody::Store {
+            uid: false, set, ..
+        }
+        | CommandBody::Copy {
+            uid: false, set, ..
+        }
+        | CommandBody::Move {
+            uid: false, set, ..
+        }) = body
+        else {
+            return false;
+        };
+        let len = self.view.as_ref().map_or(0, MailboxView::len);
+        let past = |n: &SeqNum| matches!(n, SeqNum::Value(v) if *v > len);
+        match set {
+            SequenceSet::Items(items) => items.iter().any(|i| match i {
+                SeqItem::Single(n) => past(n),
+                SeqItem::Range(a, b) => past(a) && past(b),
+            }),
+            SequenceSet::Saved => false,
+        }
+    }
+
+    /// Why a command using an extension that must be enabled first is refused: `SELECT/EXAMINE
+    /// (QRESYNC ...)` needs `ENABLE QRESYNC` (RFC 7162 §3.2.5); the FETCH modifier
+    /// `VANISHED` needs it too, and is valid only in UID FETCH with `CHANGEDSINCE` (§3.2.6);
+    /// APPEND's `UTF8 (...)` needs `ENABLE UTF8=ACCEPT` (RFC 6855 §4).
+    pub(super) fn refusal_until_enabled(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+        use crate::types::command::SelectParam;
+        let enabled = self.enabled.contains(&Capability::QResync);
+        match body {
+            CommandBody::Select { params, .. } | CommandBody::Examine { params, .. }
+                if !enabled && params.iter().any(|p| matches!(p, SelectParam::QResync(_))) =>
+            {
+                Some("QRESYNC is not enabled")
+            }
+            // RFC 6855 §4: APPEND's `UTF8 (literal8)` only after ENABLE UTF8=ACCEPT.
+            CommandBody::Append { messages, .. }
+                if !self.enabled.contains(&Capability::Utf8Accept)
+                    && messages
+                        .iter()
+                        .any(|m| matches!(m.data, crate::types::command::AppendData::Utf8(_))) =>
+            {
+                Some("UTF8 needs ENABLE UTF8=ACCEPT")
+            }
+            CommandBody::Fetch { uid, modifiers, .. } if modifiers.vanished => {
+                if !enabled {
+                    Some("VANISHED needs ENABLE QRESYNC")
+                } else if !*uid || modifiers.changed_since.is_none() {
+                    Some("VANISHED is valid in UID FETCH with CHANGEDSINCE only")
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn authenticate(
+        &mut self,
+        tag: Tag<'static>,
+        mechanism: &Atom<'_>,
+        initial: Option<&SaslResponse<'_>>,
+    ) -> Step {
+        if !self.login_allowed() {
+            self.status(
+                Some(tag),
+                StatusKind::No,
+                Some(ResponseCode::PrivacyRequired),
+                "Use STARTTLS first",
+            );
+            return Step::Continue;
+        }
+        let Some(offered) = self
+            .config
+            .auth_mechanisms
+            .iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(mechanism.as_str()))
+            .cloned()
+        else {
+            self.status(
+                Some(tag),
+                StatusKind::No,
+                None,
+                "Unsupported authentication mechanism",
+            );
+            return Step::Continue;
+        };
+        let app_mechanism = (!offered.as_str().eq_ignore_ascii_case("PLAIN")).then_some(offered);
+        let initial = match initial {
+            None => None,
+            Some(SaslResponse::Empty) => Some(Vec::new()),
+            Some(SaslResponse::Base64(d)) => match base64_decode(d.expose()) {
+                Some(b) => Some(b),
+                None => {
+                    self.status(Some(tag), StatusKind::Bad, None, "Invalid base64");
+                    return Step::Continue;
+                }
+            },
+            Some(SaslResponse::Cancel) => {
+                self.status(Some(tag), StatusKind::Bad, None, "Authentication cancelled");
+                return Step::Continue;
+            }
+        };
+        match (initial, app_mechanism) {
+            (Some(data), mechanism) => self.sasl_data(tag, mechanism, data),
+            (None, None) => {
+                self.continuation("");
+                self.mode = Mode::Sasl {
+                    tag,
+                    mechanism: None,
+                };
+                Step::Continue
+            }
+            (None, Some(mechanism)) => {
+                self.mode = Mode::Sasl {
+                    tag: tag.clone(),
+                    mechanism: Some(mechanism.clone()),
+                };
+                self.pending = Some(Pending::AuthExchange { tag });
+                Step::Event(Event::AuthExchange {
+                    mechanism,
+                    response: None,
+                })
+            }
+        }
+    }
+}
+
+/// Whether a command turns CONDSTORE on by using it (RFC 7162 §3.1): SELECT/EXAMINE
+/// (CONDSTORE), STATUS HIGHESTMODSEQ, FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
+/// UNCHANGEDSINCE.
+fn enables_condstore(body: &CommandBody<'_>) -> bool {
+    use crate::types::{
+        command::SelectParam,
+        fetch_attr::{FetchAttr, FetchItems},
+        search::SearchKey,
+        status::StatusAttr,
+    };
+    match body {
+        CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } => {
+            params.iter().any(|p| matches!(p, SelectParam::CondStore))
+        }
+        CommandBody::Status { attrs, .. } => attrs.contains(&StatusAttr::HighestModSeq),
+        CommandBody::Fetch {
+            items, modifiers, ..
+        } => {
+            modifiers.changed_since.is_some()
+                || match items {
+                    FetchItems::Single(a) => *a == FetchAttr::ModSeq,
+                    FetchItems::List(v) => v.contains(&FetchAttr::ModSeq),
+                    FetchItems::Macro(_) => false,
+                }
+        }
+        CommandBody::Search { criteria, .. } => criteria.iter().any(SearchKey::uses_modseq),
+        CommandBody::Store {
+            unchanged_since, ..
+        } => unchanged_since.is_some(),
+        _ => false,
+    }
+}

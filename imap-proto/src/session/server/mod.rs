@@ -1,0 +1,496 @@
+//! The server side of an IMAP session, without I/O.
+//!
+//! The session frames input (deciding each synchronizing literal with the application),
+//! checks every command against the connection state, answers what needs no mailbox itself
+//! (CAPABILITY, NOOP, CHECK, LOGOUT, STARTTLS, ENABLE, the AUTHENTICATE exchange, IDLE's
+//! continuation) and hands the rest to the application as events. The application answers
+//! with untagged data and one completion. The selected mailbox's numbering lives in the
+//! session's [`MailboxView`], so changes pushed from other sessions reach the client only
+//! where RFC 9051 §7.4.1 allows: never an EXPUNGE during FETCH, STORE or SEARCH, at once
+//! during IDLE.
+
+use std::time::Instant;
+
+use mail_core::base64_encode;
+
+use super::{
+    config::ServerConfig,
+    view::{MailboxView, Update},
+};
+use crate::{
+    codec::{
+        EncodeBuf,
+        frame::{Framer, Side},
+    },
+    types::{
+        capability::Capability,
+        command::State,
+        core::{Atom, Tag},
+        response::{Data, Response, StatusKind},
+        response_code::ResponseCode,
+    },
+};
+
+pub use event::Event;
+pub use mail_core::Credentials;
+
+mod commands;
+mod event;
+mod input;
+mod output;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    Literal {
+        tag: Option<Tag<'static>>,
+        line_end: usize,
+    },
+    Command {
+        tag: Tag<'static>,
+        kind: Kind,
+    },
+    Login {
+        tag: Tag<'static>,
+    },
+    AuthExchange {
+        tag: Tag<'static>,
+    },
+    Idle {
+        tag: Tag<'static>,
+    },
+}
+
+/// What completing a command does to the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Select {
+        read_only: bool,
+    },
+    Close,
+    /// FETCH, STORE, SEARCH, SORT, THREAD by sequence number: no EXPUNGE while answering.
+    NoExpunge,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    Commands,
+    /// In IDLE: waiting for DONE.
+    Idling {
+        tag: Tag<'static>,
+    },
+    /// In an AUTHENTICATE exchange: waiting for the client's response line.
+    Sasl {
+        tag: Tag<'static>,
+        mechanism: Option<Atom<'static>>,
+    },
+    /// Discarding the rest of a line longer than the limit, already answered with BAD.
+    SkipLine,
+    AwaitTls,
+    Closed,
+}
+
+/// The application used the API out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No decision of this kind is pending.
+    #[error("no such decision is pending")]
+    NothingPending,
+    /// The status does not fit (`complete` takes OK, NO or BAD).
+    #[error("a tagged status is OK, NO or BAD")]
+    BadStatus,
+    /// SELECT or EXAMINE completed with OK before [`Server::select`].
+    #[error("call select() before completing SELECT/EXAMINE with OK")]
+    NoView,
+    /// Nothing is selected.
+    #[error("no mailbox is selected")]
+    NotSelected,
+    /// `tls_established` without a STARTTLS.
+    #[error("no STARTTLS is in progress")]
+    NoStartTls,
+}
+
+/// The server session.
+#[derive(Debug)]
+pub struct Server {
+    input: Vec<u8>,
+    state: Inner,
+}
+
+/// Everything but the input buffer, so that an event can borrow the input.
+#[derive(Debug)]
+struct Inner {
+    config: ServerConfig,
+    framer: Framer,
+    mode: Mode,
+    conn: State,
+    tls: bool,
+    pending: Option<Pending>,
+    queued: Vec<Event>,
+    view: Option<MailboxView>,
+    /// A view given by `select` while SELECT is pending.
+    next_view: Option<MailboxView>,
+    enabled: Vec<Capability<'static>>,
+    saved_search: Vec<u32>,
+    /// Octets of `input` already consumed.
+    pos: usize,
+    bad_commands: usize,
+    transmit: EncodeBuf,
+    /// Where the timeouts count from: the end of the last complete command or continuation
+    /// line, moved forward by the time partial input earns (see
+    /// [`Limits::min_input_rate`](super::config::Limits::min_input_rate)).
+    last_activity: Instant,
+    /// When input last arrived.
+    last_input: Instant,
+}
+
+impl Server {
+    /// A new session; the greeting (`* OK [CAPABILITY ...]`) is queued.
+    pub fn new(config: ServerConfig, now: Instant) -> Self {
+        let mut limits = config.limits.frame;
+        // Non-synchronizing literals: unlimited under LITERAL+, at most 4096 octets under
+        // LITERAL- (RFC 7888 §5), none at all without either.
+        limits.max_nonsync_literal = if config.capabilities.contains(&Capability::LiteralPlus) {
+            limits.max_literal
+        } else if config.capabilities.contains(&Capability::LiteralMinus) {
+            4096
+        } else {
+            0
+        };
+        let framer = Framer::new(Side::Server, limits);
+        let mut state = Inner {
+            tls: config.implicit_tls,
+            framer,
+            config,
+            mode: Mode::Commands,
+            conn: State::NotAuthenticated,
+            pending: None,
+            queued: Vec::new(),
+            view: None,
+            next_view: None,
+            enabled: Vec::new(),
+            saved_search: Vec::new(),
+            pos: 0,
+            bad_commands: 0,
+            transmit: EncodeBuf::new(),
+            last_activity: now,
+            last_input: now,
+        };
+        let caps = state.capabilities();
+        let text = state.config.greeting.clone();
+        state.status(
+            None,
+            StatusKind::Ok,
+            Some(ResponseCode::Capability(caps)),
+            &text,
+        );
+        Self {
+            input: Vec::new(),
+            state,
+        }
+    }
+
+    /// Feeds bytes from the client; then drain [`Server::poll_event`] and
+    /// [`Server::poll_transmit`].
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.state.earn(now, data.len());
+        if matches!(self.state.mode, Mode::AwaitTls | Mode::Closed) {
+            return;
+        }
+        self.input.extend_from_slice(data);
+    }
+
+    /// Moves the bytes to send into `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.state.transmit.bytes);
+        self.state.transmit.literals.clear();
+    }
+
+    /// When [`Server::handle_timeout`] should be called (RFC 9051 §5.4 autologout).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let l = &self.state.config.limits;
+        match (&self.state.mode, self.state.conn) {
+            (Mode::Closed | Mode::AwaitTls, _) => None,
+            (_, State::NotAuthenticated) => {
+                Some(self.state.last_activity + l.unauthenticated_timeout)
+            }
+            _ => Some(self.state.last_activity + l.autologout_timeout),
+        }
+    }
+
+    /// Logs the client out with `* BYE` if it has been silent too long.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            self.state
+                .status(None, StatusKind::Bye, None, "Autologout; idle for too long");
+            self.state.close();
+        }
+    }
+
+    /// Ends the session with `* BYE` because the server is shutting down (RFC 9051 §7.1.5).
+    pub fn shutdown(&mut self) {
+        if self.state.mode != Mode::Closed {
+            self.state
+                .status(None, StatusKind::Bye, None, "Server shutting down");
+            self.state.close();
+        }
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.state.mode == Mode::Closed
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.state.tls
+    }
+
+    /// The connection state.
+    pub fn connection_state(&self) -> State {
+        self.state.conn
+    }
+
+    /// Turns on an extension the application saw used (for example CONDSTORE by a command
+    /// the session does not inspect), if it is offered.
+    pub fn enable(&mut self, cap: Capability<'static>) {
+        self.state.enable_implicitly(cap);
+    }
+
+    /// Whether an extension is on: by ENABLE, or CONDSTORE by its first use.
+    pub fn is_enabled(&self, cap: &Capability<'_>) -> bool {
+        self.state.enabled.iter().any(|c| c == cap)
+    }
+
+    /// The selected mailbox as the client knows it.
+    pub fn view(&self) -> Option<&MailboxView> {
+        self.state.view.as_ref()
+    }
+
+    /// The UIDs saved by the last `SEARCH RETURN (SAVE)` (RFC 5182), for resolving `$`.
+    pub fn saved_search(&self) -> &[u32] {
+        &self.state.saved_search
+    }
+
+    /// Saves a search result for `$`.
+    pub fn save_search(&mut self, uids: Vec<u32>) {
+        self.state.saved_search = uids;
+    }
+
+    /// Octets of input held by the session (bounded by one read plus one message).
+    pub fn buffered_len(&self) -> usize {
+        self.input.len()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if self.state.pos > 0 {
+            let pos = self.state.pos.min(self.input.len());
+            self.input.drain(..pos);
+            self.state.pos = 0;
+        }
+        if !self.state.queued.is_empty() {
+            return Some(self.state.queued.remove(0));
+        }
+        let Self { input, state } = self;
+        loop {
+            if state.pending.is_some() || matches!(state.mode, Mode::Closed | Mode::AwaitTls) {
+                return None;
+            }
+            match state.step(input) {
+                Step::Continue => {}
+                Step::Idle => return None,
+                Step::Event(e) => return Some(e),
+            }
+            if !state.queued.is_empty() {
+                return Some(state.queued.remove(0));
+            }
+        }
+    }
+
+    /// Sends an untagged response for the command being answered.
+    pub fn send(&mut self, response: &Response<'_>) {
+        self.state.send(response);
+    }
+
+    /// Sends untagged data.
+    pub fn send_data(&mut self, data: Data<'_>) {
+        self.state.send(&Response::Data(data));
+    }
+
+    /// Gives the session the mailbox a pending SELECT or EXAMINE opens (its UIDs in order).
+    /// Send the SELECT responses (FLAGS, EXISTS, UIDVALIDITY, ...) and complete with OK.
+    pub fn select(&mut self, uids: Vec<u32>) -> Result<(), ApiError> {
+        match &self.state.pending {
+            Some(Pending::Command {
+                kind: Kind::Select { read_only },
+                ..
+            }) => {
+                self.state.next_view = Some(MailboxView::new(uids, *read_only));
+                Ok(())
+            }
+            _ => Err(ApiError::NothingPending),
+        }
+    }
+
+    /// Queues a change made elsewhere to the selected mailbox. It reaches the client when
+    /// the rules allow: at once in IDLE, otherwise before the next command's completion
+    /// (expunges not before that of a FETCH, STORE or SEARCH).
+    pub fn push_update(&mut self, update: Update) -> Result<(), ApiError> {
+        let view = self.state.view.as_mut().ok_or(ApiError::NotSelected)?;
+        view.push(update);
+        if matches!(self.state.mode, Mode::Idling { .. }) {
+            self.state.tell_updates(true);
+        }
+        Ok(())
+    }
+
+    /// Finishes the command being answered: any updates that may go out now, then
+    /// `tag OK/NO/BAD [code] text`, and the state change the command implies.
+    pub fn complete(
+        &mut self,
+        kind: StatusKind,
+        code: Option<ResponseCode<'_>>,
+        text: &str,
+    ) -> Result<(), ApiError> {
+        if !matches!(kind, StatusKind::Ok | StatusKind::No | StatusKind::Bad) {
+            return Err(ApiError::BadStatus);
+        }
+        let Some(Pending::Command { tag, kind: what }) = self.state.pending.clone() else {
+            return Err(ApiError::NothingPending);
+        };
+        let s = &mut self.state;
+        match what {
+            Kind::Select { .. } => {
+                if kind == StatusKind::Ok {
+                    let view = s.next_view.take().ok_or(ApiError::NoView)?;
+                    s.view = Some(view);
+                    s.conn = State::Selected;
+                } else {
+                    s.next_view = None;
+                    s.deselect();
+                }
+            }
+            Kind::Close if kind == StatusKind::Ok => s.deselect(),
+            Kind::NoExpunge => s.tell_updates(false),
+            Kind::Close | Kind::Other => s.tell_updates(true),
+        }
+        s.pending = None;
+        s.status(Some(tag), kind, code, text);
+        Ok(())
+    }
+
+    /// Accepts a pending login, literal or IDLE.
+    pub fn accept(&mut self) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        match s.pending.take() {
+            Some(Pending::Login { tag } | Pending::AuthExchange { tag }) => {
+                s.conn = State::Authenticated;
+                s.mode = Mode::Commands;
+                let caps = s.capabilities();
+                s.status(
+                    Some(tag),
+                    StatusKind::Ok,
+                    Some(ResponseCode::Capability(caps)),
+                    "Logged in",
+                );
+                Ok(())
+            }
+            Some(Pending::Idle { tag }) => {
+                s.mode = Mode::Idling { tag };
+                s.continuation("idling");
+                s.tell_updates(true);
+                Ok(())
+            }
+            Some(Pending::Literal { .. }) => {
+                s.continuation("Ready for literal data");
+                Ok(())
+            }
+            other => {
+                s.pending = other;
+                Err(ApiError::NothingPending)
+            }
+        }
+    }
+
+    /// Accepts a pending synchronizing literal.
+    pub fn accept_literal(&mut self) -> Result<(), ApiError> {
+        match self.state.pending {
+            Some(Pending::Literal { .. }) => self.accept(),
+            _ => Err(ApiError::NothingPending),
+        }
+    }
+
+    /// Refuses a pending synchronizing literal: `tag NO [code] text` (or `BAD` without a
+    /// tag); the command is dropped.
+    pub fn reject_literal(
+        &mut self,
+        code: Option<ResponseCode<'_>>,
+        text: &str,
+    ) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        let Some(Pending::Literal { tag, line_end }) = s.pending.take() else {
+            return Err(ApiError::NothingPending);
+        };
+        s.pos = line_end;
+        s.framer.reset();
+        match tag {
+            Some(tag) => s.status(Some(tag), StatusKind::No, code, text),
+            None => s.status(None, StatusKind::Bad, code, text),
+        }
+        Ok(())
+    }
+
+    /// Refuses a pending login (`NO [AUTHENTICATIONFAILED]` is usual) or IDLE.
+    pub fn reject(&mut self, code: Option<ResponseCode<'_>>, text: &str) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        match s.pending.take() {
+            Some(
+                Pending::Login { tag } | Pending::AuthExchange { tag } | Pending::Idle { tag },
+            ) => {
+                s.mode = Mode::Commands;
+                s.status(Some(tag), StatusKind::No, code, text);
+                Ok(())
+            }
+            other => {
+                s.pending = other;
+                Err(ApiError::NothingPending)
+            }
+        }
+    }
+
+    /// Sends a SASL challenge for an [`Event::AuthExchange`].
+    pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        let Some(Pending::AuthExchange { tag }) = s.pending.take() else {
+            return Err(ApiError::NothingPending);
+        };
+        let mechanism = match &s.mode {
+            Mode::Sasl { mechanism, .. } => mechanism.clone(),
+            _ => None,
+        };
+        s.continuation(&base64_encode(challenge));
+        s.mode = Mode::Sasl { tag, mechanism };
+        Ok(())
+    }
+
+    /// The TLS handshake after [`Event::StartTls`] succeeded.
+    pub fn tls_established(&mut self) -> Result<(), ApiError> {
+        if self.state.mode != Mode::AwaitTls {
+            return Err(ApiError::NoStartTls);
+        }
+        self.input.clear();
+        self.state.pos = 0;
+        self.state.framer.reset();
+        self.state.tls = true;
+        self.state.mode = Mode::Commands;
+        Ok(())
+    }
+}
+
+enum Step {
+    Continue,
+    Idle,
+    Event(Event),
+}
