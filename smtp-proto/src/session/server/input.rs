@@ -1,0 +1,165 @@
+//! Reading the client: command lines, DATA (dot-unstuffed, ending only at CRLF.CRLF), BDAT
+//! chunks of exactly their size, SASL lines, and the input clock that keeps a trickling client
+//! (slowloris) from holding the session.
+
+use std::time::Instant;
+
+use super::{Event, Mode, Queued, State, Step};
+use crate::{
+    DecodeError,
+    codec::{
+        self,
+        line::{Frame, find_line},
+    },
+    session::replies,
+};
+
+impl State {
+    /// `len` octets arrived at `now`: they move the timeouts' start forward by the time they
+    /// earn at the minimum rate, up to `now`. Only a complete command, message or chunk
+    /// ([`State::progress`]) restarts them.
+    pub(super) fn earn(&mut self, now: Instant, len: usize) {
+        self.last_input = now;
+        let per_octet = 1_000_000_000u64
+            .checked_div(self.config.limits.min_input_rate)
+            .unwrap_or(0);
+        let earned = std::time::Duration::from_nanos((len as u64).saturating_mul(per_octet));
+        self.last_activity = self
+            .last_activity
+            .checked_add(earned)
+            .map_or(now, |t| t.min(now));
+    }
+
+    /// A command line, message or chunk is complete: the timeouts restart from when its
+    /// last octets arrived.
+    pub(super) fn progress(&mut self) {
+        self.last_activity = self.last_input;
+    }
+
+    /// Processes input until an event, or until nothing more can be done.
+    pub(super) fn step(&mut self, input: &[u8]) -> Step {
+        let buf = &input[self.pos..];
+        match &mut self.mode {
+            Mode::Closed | Mode::AwaitTls => Step::Idle,
+            // Handled by the caller, which owns the output buffer.
+            Mode::Data(_) => Step::Continue,
+            Mode::SkipLine { sasl } => {
+                let sasl = *sasl;
+                let Some(lf) = memchr::memchr(b'\n', buf) else {
+                    self.pos += buf.len();
+                    return Step::Idle;
+                };
+                self.pos += lf + 1;
+                self.mode = Mode::Commands;
+                self.progress();
+                if sasl {
+                    self.send(&replies::auth_line_too_long());
+                } else {
+                    self.error(&DecodeError::LineTooLong { max: 0 }.to_reply());
+                }
+                Step::Continue
+            }
+            Mode::Chunk { rx, last } => {
+                let last = *last;
+                let chunk = rx.take(buf);
+                let done = rx.remaining() == 0;
+                self.pos += chunk.len();
+                if let Some(t) = &mut self.transaction {
+                    t.received += chunk.len() as u64;
+                }
+                if done {
+                    self.mode = Mode::Commands;
+                    self.progress();
+                    if last {
+                        let size = self.transaction.as_ref().map_or(0, |t| t.received);
+                        let replies = self.replies_owed();
+                        self.queued.push_back(Queued::MessageEnd { size, replies });
+                    } else {
+                        self.send(&replies::ok());
+                    }
+                }
+                if chunk.is_empty() {
+                    if done { Step::Continue } else { Step::Idle }
+                } else {
+                    Step::Event(Event::MessageData(chunk.to_vec()))
+                }
+            }
+            Mode::SkipChunk { rx, reply, copies } => {
+                let skipped = rx.take(buf).len();
+                self.pos += skipped;
+                if rx.remaining() > 0 {
+                    return Step::Idle;
+                }
+                let (reply, copies) = (reply.clone(), *copies);
+                self.mode = Mode::Commands;
+                self.progress();
+                for _ in 1..copies {
+                    self.send(&reply);
+                }
+                self.error(&reply);
+                Step::Continue
+            }
+            Mode::Commands | Mode::Sasl(_) => {
+                let sasl = matches!(self.mode, Mode::Sasl(_));
+                let limits = &self.config.limits;
+                let max = if sasl {
+                    limits.max_sasl_line
+                } else {
+                    codec::command_line_limit(buf, limits)
+                };
+                match find_line(buf, max, self.scanned) {
+                    Frame::Partial => {
+                        self.scanned = buf.len();
+                        Step::Idle
+                    }
+                    Frame::TooLongSoFar => {
+                        self.pos += buf.len();
+                        self.scanned = 0;
+                        self.mode = Mode::SkipLine { sasl };
+                        Step::Idle
+                    }
+                    Frame::Invalid { error, consumed } => {
+                        self.pos += consumed;
+                        self.scanned = 0;
+                        self.progress();
+                        if sasl {
+                            self.mode = Mode::Commands;
+                            self.send(&if matches!(error, DecodeError::LineTooLong { .. }) {
+                                replies::auth_line_too_long()
+                            } else {
+                                replies::auth_bad_response()
+                            });
+                        } else {
+                            self.error(&error.to_reply());
+                        }
+                        Step::Continue
+                    }
+                    Frame::Line { len, consumed } => {
+                        self.pos += consumed;
+                        self.scanned = 0;
+                        self.progress();
+                        let line = &buf[..len];
+                        if let Mode::Sasl(state) = &self.mode {
+                            let state = state.clone();
+                            self.mode = Mode::Commands;
+                            self.sasl_line(state, line)
+                        } else {
+                            let step = match codec::parse_command_line(line) {
+                                Ok(cmd) => self.command(cmd),
+                                Err(e) => {
+                                    self.error(&e.to_reply());
+                                    Step::Continue
+                                }
+                            };
+                            if matches!(self.mode, Mode::AwaitTls) {
+                                // Bytes pipelined behind STARTTLS are dropped.
+                                self.pos = input.len();
+                            }
+                            step
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
