@@ -1,0 +1,412 @@
+//! The client side of an SMTP or LMTP session, without I/O.
+//!
+//! The client drives greeting → EHLO (HELO if EHLO is refused) → STARTTLS → AUTH, then one
+//! transaction per [`Client::send_mail`]: MAIL, RCPT…, and DATA or BDAT. It pipelines MAIL and
+//! RCPT (and DATA) when the server offers PIPELINING, uses BDAT when it offers CHUNKING and
+//! PIPELINING, and reads every reply in order.
+
+use std::{collections::VecDeque, time::Instant};
+
+mod read;
+mod types;
+
+use super::config::Protocol;
+use crate::{
+    DecodeError,
+    codec::{self, CrlfNormalizer, DotStuffer},
+    types::{capability::EhloReply, command::Command, reply::Reply},
+};
+
+pub use types::{ClientConfig, ClientError, Envelope, Event, Stage, TlsPolicy};
+
+/// A reply the client waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    AuthPlain,
+    AuthLoginUser,
+    AuthLoginPassword,
+    AuthDone,
+    Mail,
+    Rcpt(usize),
+    Data,
+    Bdat { last: bool },
+    DataEnd,
+    Rset,
+    Quit,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Working through the connection set-up or a transaction.
+    Busy,
+    /// Waiting for the application to start a transaction or quit.
+    Idle,
+    /// Waiting for the application's message data.
+    Data,
+    AwaitTls,
+    Closed,
+}
+
+/// The API was used out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The session is not in the state this call needs.
+    #[error("not valid now: {0}")]
+    WrongState(&'static str),
+    /// The envelope could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] codec::EncodeError),
+    /// The envelope has no recipient.
+    #[error("the envelope has no recipients")]
+    NoRecipients,
+}
+
+#[derive(Debug, Default)]
+struct Transaction {
+    rcpts: usize,
+    accepted: Vec<usize>,
+    mail_failed: Option<Reply<'static>>,
+    rcpts_pending: usize,
+    bdat: bool,
+    /// BODY=BINARYMIME: the data goes out exactly as given.
+    binary: bool,
+    failed: bool,
+    finals: Vec<(usize, Reply<'static>)>,
+}
+
+/// The client session.
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    input: Vec<u8>,
+    transmit: Vec<u8>,
+    expect: VecDeque<Expect>,
+    events: VecDeque<Event>,
+    phase: Phase,
+    tls: bool,
+    ehlo: Option<EhloReply<'static>>,
+    authenticated: bool,
+    transaction: Option<Transaction>,
+    stuffer: DotStuffer,
+    normalizer: CrlfNormalizer,
+    /// A BDAT chunk held back so that the last one can carry LAST.
+    held_chunk: Vec<u8>,
+    /// Without pipelining: the transaction's commands not yet sent.
+    pending_commands: VecDeque<Command<'static>>,
+    last_activity: Instant,
+    /// Something went out while nothing was awaited (a transaction started long after the
+    /// last reply): the reply timeout starts over at the next [`Client::handle_timeout`],
+    /// since requests carry no clock.
+    restart_clock: bool,
+}
+
+impl Client {
+    /// A new session, waiting for the server's greeting.
+    pub fn new(config: ClientConfig, now: Instant) -> Self {
+        Self {
+            tls: config.implicit_tls,
+            config,
+            input: Vec::new(),
+            transmit: Vec::new(),
+            expect: VecDeque::from([Expect::Greeting]),
+            events: VecDeque::new(),
+            phase: Phase::Busy,
+            ehlo: None,
+            authenticated: false,
+            transaction: None,
+            stuffer: DotStuffer::new(),
+            normalizer: CrlfNormalizer::default(),
+            held_chunk: Vec::new(),
+            pending_commands: VecDeque::new(),
+            last_activity: now,
+            restart_clock: false,
+        }
+    }
+
+    /// The server's capabilities, once known.
+    pub fn capabilities(&self) -> Option<&EhloReply<'static>> {
+        self.ehlo.as_ref()
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// Feeds bytes read from the server, then processes every complete reply.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.last_activity = now;
+        self.restart_clock = false;
+        if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
+            return;
+        }
+        self.input.extend_from_slice(data);
+        let mut used = 0;
+        while !matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
+            match codec::decode_reply_with(&self.input[used..], self.config.reply_limits) {
+                Ok((rest, reply)) => {
+                    let reply = reply.into_owned();
+                    used = self.input.len() - rest.len();
+                    self.on_reply(reply);
+                }
+                Err(DecodeError::Incomplete) => break,
+                Err(e) => {
+                    self.fail(ClientError::Protocol(e));
+                    break;
+                }
+            }
+        }
+        self.input.drain(..used.min(self.input.len()));
+        if matches!(self.phase, Phase::AwaitTls) {
+            // The server must not send anything between its 220 and the handshake.
+            self.input.clear();
+        }
+    }
+
+    /// When [`Client::handle_timeout`] should be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let wait = match self.expect.front()? {
+            Expect::DataEnd => self.config.data_end_timeout,
+            _ => self.config.reply_timeout,
+        };
+        match self.phase {
+            // Due at once: handle_timeout starts the clock at its `now`.
+            Phase::Busy if self.restart_clock => Some(self.last_activity),
+            Phase::Busy => Some(self.last_activity + wait),
+            _ => None,
+        }
+    }
+
+    /// Fails the session if the server has not answered in time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if std::mem::take(&mut self.restart_clock) {
+            self.last_activity = now;
+            return;
+        }
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            self.fail(ClientError::Timeout);
+        }
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Moves the bytes to send to the server into `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.transmit);
+    }
+
+    /// The TLS handshake after [`Event::StartTls`] succeeded: EHLO is sent again.
+    pub fn tls_established(&mut self) -> Result<(), ApiError> {
+        if !matches!(self.phase, Phase::AwaitTls) {
+            return Err(ApiError::WrongState("no STARTTLS in progress"));
+        }
+        self.tls = true;
+        self.ehlo = None;
+        self.phase = Phase::Busy;
+        self.hello();
+        Ok(())
+    }
+
+    /// Starts a transaction. Valid after [`Event::Ready`].
+    pub fn send_mail(&mut self, envelope: &Envelope) -> Result<(), ApiError> {
+        if !matches!(self.phase, Phase::Idle) {
+            return Err(ApiError::WrongState("send_mail needs the Ready state"));
+        }
+        if envelope.recipients.is_empty() {
+            return Err(ApiError::NoRecipients);
+        }
+        let ehlo = self.ehlo.as_ref();
+        let has = |k: &str| ehlo.is_some_and(|e| e.has(k));
+        if let (Some(size), Some(limit)) =
+            (envelope.params.size, ehlo.and_then(EhloReply::size_limit))
+        {
+            if size > limit {
+                self.events
+                    .push_back(Event::TransactionFailed(ClientError::TooLarge {
+                        size,
+                        limit,
+                    }));
+                self.events.push_back(Event::Ready);
+                return Ok(());
+            }
+        }
+        let mut params = envelope.params.clone();
+        if !has("SIZE") {
+            params.size = None;
+        }
+        let dsn = has("DSN");
+        if !dsn {
+            params.ret = None;
+            params.envid = None;
+        }
+        let pipelining = self.config.pipelining && has("PIPELINING");
+        let bdat = self.config.chunking && pipelining && has("CHUNKING");
+        let start = self.transmit.len();
+        let mut commands = vec![Command::Mail {
+            from: envelope.from.clone(),
+            params,
+        }];
+        for (to, p) in &envelope.recipients {
+            let mut p = p.clone();
+            if !dsn {
+                p.notify = None;
+                p.orcpt = None;
+            }
+            commands.push(Command::Rcpt {
+                to: to.clone(),
+                params: p,
+            });
+        }
+        let mut encoded = Vec::new();
+        for c in &commands {
+            codec::encode_command(c, &mut encoded)
+                .inspect_err(|_| self.transmit.truncate(start))?;
+        }
+        self.transaction = Some(Transaction {
+            rcpts: envelope.recipients.len(),
+            rcpts_pending: envelope.recipients.len(),
+            bdat,
+            binary: envelope.params.body == Some(crate::types::params::Body::BinaryMime),
+            ..Transaction::default()
+        });
+        self.phase = Phase::Busy;
+        if pipelining {
+            self.transmit.extend_from_slice(&encoded);
+            self.expect.push_back(Expect::Mail);
+            self.expect
+                .extend((0..envelope.recipients.len()).map(Expect::Rcpt));
+            if !bdat {
+                self.send(&Command::Data, Expect::Data);
+            }
+        } else {
+            // One command at a time: keep the rest for after each reply.
+            self.pending_commands = commands.into_iter().map(Command::into_owned).collect();
+            self.send_next_pending();
+        }
+        Ok(())
+    }
+
+    /// Sends a piece of the message. Valid after [`Event::SendData`]. Line endings are made
+    /// CRLF; with DATA, lines starting with `.` are stuffed.
+    pub fn send_data(&mut self, data: &[u8]) -> Result<(), ApiError> {
+        if !matches!(self.phase, Phase::Data) {
+            return Err(ApiError::WrongState("send_data needs the SendData state"));
+        }
+        if self.transaction.as_ref().is_some_and(|t| t.bdat) {
+            if !self.held_chunk.is_empty() {
+                self.flush_chunk(false);
+            }
+            if self.transaction.as_ref().is_some_and(|t| t.binary) {
+                self.held_chunk.extend_from_slice(data);
+            } else {
+                self.normalizer.encode(data, &mut self.held_chunk);
+            }
+        } else {
+            self.stuffer.encode(data, &mut self.transmit);
+        }
+        Ok(())
+    }
+
+    /// Ends the message and waits for the server's verdict.
+    pub fn end_data(&mut self) -> Result<(), ApiError> {
+        if !matches!(self.phase, Phase::Data) {
+            return Err(ApiError::WrongState("end_data needs the SendData state"));
+        }
+        self.phase = Phase::Busy;
+        if self.transaction.as_ref().is_some_and(|t| t.bdat) {
+            if !self.transaction.as_ref().is_some_and(|t| t.binary) {
+                self.normalizer.finish(&mut self.held_chunk);
+            }
+            self.flush_chunk(true);
+        } else {
+            self.stuffer.finish(&mut self.transmit);
+            self.expect_finals();
+        }
+        // However long the data took to produce, the verdict is awaited from now.
+        self.restart_clock = true;
+        Ok(())
+    }
+
+    /// Ends the session. Valid after [`Event::Ready`].
+    pub fn quit(&mut self) -> Result<(), ApiError> {
+        if !matches!(self.phase, Phase::Idle) {
+            return Err(ApiError::WrongState("quit needs the Ready state"));
+        }
+        self.phase = Phase::Busy;
+        self.send(&Command::Quit, Expect::Quit);
+        Ok(())
+    }
+
+    fn flush_chunk(&mut self, last: bool) {
+        let chunk = std::mem::take(&mut self.held_chunk);
+        let _ = codec::encode_command(
+            &Command::Bdat {
+                size: chunk.len() as u64,
+                last,
+            },
+            &mut self.transmit,
+        );
+        self.transmit.extend_from_slice(&chunk);
+        self.expect.push_back(Expect::Bdat { last });
+        if last {
+            self.expect_finals_after_bdat();
+        }
+    }
+
+    /// LMTP answers once per accepted recipient after the data; SMTP once.
+    fn expect_finals(&mut self) {
+        let n = match self.config.protocol {
+            Protocol::Smtp => 1,
+            Protocol::Lmtp => self
+                .transaction
+                .as_ref()
+                .map_or(1, |t| t.accepted.len().max(1)),
+        };
+        self.expect.extend(std::iter::repeat_n(Expect::DataEnd, n));
+    }
+
+    /// With BDAT, the reply to `BDAT … LAST` is the first (SMTP: only) final reply.
+    fn expect_finals_after_bdat(&mut self) {
+        if self.config.protocol == Protocol::Lmtp {
+            let n = self
+                .transaction
+                .as_ref()
+                .map_or(1, |t| t.accepted.len().max(1));
+            self.expect
+                .extend(std::iter::repeat_n(Expect::DataEnd, n - 1));
+        }
+    }
+
+    fn send(&mut self, command: &Command<'_>, expect: Expect) {
+        let _ = codec::encode_command(command, &mut self.transmit);
+        self.restart_clock |= self.expect.is_empty();
+        self.expect.push_back(expect);
+    }
+
+    fn send_next_pending(&mut self) {
+        let Some(cmd) = self.pending_commands.pop_front() else {
+            return;
+        };
+        let expect = match &cmd {
+            Command::Mail { .. } => Expect::Mail,
+            _ => {
+                let t = self.transaction.as_ref().map_or(0, |t| t.rcpts);
+                Expect::Rcpt(t - 1 - self.pending_commands.len())
+            }
+        };
+        self.send(&cmd, expect);
+    }
+}
