@@ -22,6 +22,7 @@ mod search;
 mod section;
 mod sort;
 mod thread;
+mod updates;
 
 use std::{borrow::Cow, io, net::SocketAddr, sync::Arc};
 
@@ -29,7 +30,6 @@ use imap_proto::{
     session::{
         ServerConfig,
         server::{Event, Server},
-        view::Update,
     },
     tokio::server::Connection,
     types::{
@@ -41,9 +41,7 @@ use imap_proto::{
     },
 };
 use mail_core::{Credentials, tls::TlsAcceptor};
-use mail_store::{
-    ChangeEvent, ChangeKind, FetchQuery, MailStore, Session, StoreError, Subscription, UidSet,
-};
+use mail_store::{ChangeEvent, MailStore, Session, StoreError, Subscription};
 use tokio::net::TcpStream;
 
 use crate::{
@@ -496,108 +494,6 @@ impl<S: MailStore> Conn<'_, S> {
             shared: Vec::new(),
         }));
         self.ok(None, "NAMESPACE completed")
-    }
-
-    // ---- changes from other sessions ----
-
-    /// Hands the session every change queued for the selected mailbox.
-    async fn pump_updates(&mut self) -> io::Result<()> {
-        while let Some(ev) = self.selected.as_ref().and_then(|s| s.sub.try_next()) {
-            self.apply_change(ev).await?;
-            if self.closing {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// One change made by another session, as the updates the session tells the client.
-    async fn apply_change(&mut self, ev: ChangeEvent) -> io::Result<()> {
-        let Some(sel) = &self.selected else {
-            return Ok(());
-        };
-        let updates = match ev.kind {
-            ChangeKind::Appended { messages } => {
-                vec![Update::New(messages.iter().map(|m| m.uid.get()).collect())]
-            }
-            ChangeKind::FlagsChanged(list) => list
-                .iter()
-                .map(|m| Update::Flags {
-                    uid: m.uid.get(),
-                    flags: convert::imap_flags(&m.flags, sel.is_recent(m.uid.get())),
-                    modseq: Some(m.modseq.get()),
-                })
-                .collect(),
-            ChangeKind::Expunged { uids, .. } => {
-                vec![Update::Expunged(uids.iter().map(|u| u.get()).collect())]
-            }
-            ChangeKind::Renamed { .. } => {
-                self.bye("The selected mailbox was renamed");
-                return Ok(());
-            }
-            ChangeKind::Deleted { .. } => {
-                self.bye("The selected mailbox was deleted");
-                return Ok(());
-            }
-            ChangeKind::Lagged => self.resync().await?,
-        };
-        for u in updates {
-            self.push(u);
-        }
-        Ok(())
-    }
-
-    /// Queues a change for the client. Nothing is selected in the session only while a
-    /// selection is being replaced or closed, when there is nobody to tell.
-    fn push(&mut self, update: Update) {
-        if self.server_mut().push_update(update).is_err() {
-            self.selected = None;
-        }
-    }
-
-    /// After missed change events: compares the view with the store.
-    async fn resync(&mut self) -> io::Result<Vec<Update>> {
-        let (Some(sel), Some(view)) = (&self.selected, self.server().view()) else {
-            return Ok(Vec::new());
-        };
-        let known = view.uids().to_vec();
-        let session = self.session()?;
-        let name = sel.name.clone();
-        let now = match self
-            .service
-            .store
-            .fetch(&session, &name, &UidSet::all(), FetchQuery::meta())
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!("imap resync of {name}: {e}");
-                self.bye("Cannot resynchronise the mailbox");
-                return Ok(Vec::new());
-            }
-        };
-        let present: Vec<u32> = now.iter().map(|m| m.uid.get()).collect();
-        let floor = known.last().copied().unwrap_or(0);
-        let gone: Vec<u32> = known
-            .iter()
-            .copied()
-            .filter(|u| present.binary_search(u).is_err())
-            .collect();
-        let mut updates = vec![Update::Expunged(gone)];
-        for m in &now {
-            let uid = m.uid.get();
-            if uid <= floor {
-                updates.push(Update::Flags {
-                    uid,
-                    flags: convert::imap_flags(&m.flags, false),
-                    modseq: Some(m.modseq.get()),
-                });
-            }
-        }
-        updates.push(Update::New(
-            present.into_iter().filter(|&u| u > floor).collect(),
-        ));
-        Ok(updates)
     }
 }
 

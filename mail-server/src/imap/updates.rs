@@ -1,0 +1,111 @@
+//! Changes other sessions make to the selected mailbox: the store's change events as the
+//! session's updates, and a resynchronisation from the store after events were missed.
+
+use std::io;
+
+use imap_proto::session::view::Update;
+use mail_store::{ChangeEvent, ChangeKind, FetchQuery, MailStore, UidSet};
+
+use super::{Conn, convert};
+
+impl<S: MailStore> Conn<'_, S> {
+    /// Hands the session every change queued for the selected mailbox.
+    pub(super) async fn pump_updates(&mut self) -> io::Result<()> {
+        while let Some(ev) = self.selected.as_ref().and_then(|s| s.sub.try_next()) {
+            self.apply_change(ev).await?;
+            if self.closing {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One change made by another session, as the updates the session tells the client.
+    pub(super) async fn apply_change(&mut self, ev: ChangeEvent) -> io::Result<()> {
+        let Some(sel) = &self.selected else {
+            return Ok(());
+        };
+        let updates = match ev.kind {
+            ChangeKind::Appended { messages } => {
+                vec![Update::New(messages.iter().map(|m| m.uid.get()).collect())]
+            }
+            ChangeKind::FlagsChanged(list) => list
+                .iter()
+                .map(|m| Update::Flags {
+                    uid: m.uid.get(),
+                    flags: convert::imap_flags(&m.flags, sel.is_recent(m.uid.get())),
+                    modseq: Some(m.modseq.get()),
+                })
+                .collect(),
+            ChangeKind::Expunged { uids, .. } => {
+                vec![Update::Expunged(uids.iter().map(|u| u.get()).collect())]
+            }
+            ChangeKind::Renamed { .. } => {
+                self.bye("The selected mailbox was renamed");
+                return Ok(());
+            }
+            ChangeKind::Deleted { .. } => {
+                self.bye("The selected mailbox was deleted");
+                return Ok(());
+            }
+            ChangeKind::Lagged => self.resync().await?,
+        };
+        for u in updates {
+            self.push(u);
+        }
+        Ok(())
+    }
+
+    /// Queues a change for the client. Nothing is selected in the session only while a
+    /// selection is being replaced or closed, when there is nobody to tell.
+    pub(super) fn push(&mut self, update: Update) {
+        if self.server_mut().push_update(update).is_err() {
+            self.selected = None;
+        }
+    }
+
+    /// After missed change events: compares the view with the store.
+    async fn resync(&mut self) -> io::Result<Vec<Update>> {
+        let (Some(sel), Some(view)) = (&self.selected, self.server().view()) else {
+            return Ok(Vec::new());
+        };
+        let known = view.uids().to_vec();
+        let session = self.session()?;
+        let name = sel.name.clone();
+        let now = match self
+            .service
+            .store
+            .fetch(&session, &name, &UidSet::all(), FetchQuery::meta())
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!("imap resync of {name}: {e}");
+                self.bye("Cannot resynchronise the mailbox");
+                return Ok(Vec::new());
+            }
+        };
+        let present: Vec<u32> = now.iter().map(|m| m.uid.get()).collect();
+        let floor = known.last().copied().unwrap_or(0);
+        let gone: Vec<u32> = known
+            .iter()
+            .copied()
+            .filter(|u| present.binary_search(u).is_err())
+            .collect();
+        let mut updates = vec![Update::Expunged(gone)];
+        for m in &now {
+            let uid = m.uid.get();
+            if uid <= floor {
+                updates.push(Update::Flags {
+                    uid,
+                    flags: convert::imap_flags(&m.flags, false),
+                    modseq: Some(m.modseq.get()),
+                });
+            }
+        }
+        updates.push(Update::New(
+            present.into_iter().filter(|&u| u > floor).collect(),
+        ));
+        Ok(updates)
+    }
+}
