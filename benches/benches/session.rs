@@ -154,7 +154,7 @@ mod imap {
         pub fn new(header: Vec<u8>) -> Self {
             let now = Instant::now();
             let mut config = ServerConfig::default();
-            config.plaintext_auth_requires_tls = false;
+            config.auth_requires_tls = false;
             let mut pair = Self {
                 client: Client::new(ClientConfig::default(), now),
                 server: Server::new(config, now),

@@ -69,7 +69,7 @@ pub struct Options {
     /// timeouts).
     pub smtp_limits: smtp_proto::Limits,
     /// IMAP sessions' limits (lines, literals, nesting, bad commands, timeouts).
-    pub imap_limits: imap_proto::session::Limits,
+    pub imap_limits: imap_proto::Limits,
     /// POP3 sessions' limits (lines, errors, failed logins, idle timeout).
     pub pop3_limits: pop3_proto::Limits,
     /// Failed logins per client address, over all listeners: slowed down, then refused.
@@ -96,7 +96,7 @@ impl Options {
             hostname: hostname.to_owned(),
             directory,
             smtp_limits: smtp_proto::Limits::default(),
-            imap_limits: imap_proto::session::Limits::default(),
+            imap_limits: imap_proto::Limits::default(),
             pop3_limits: pop3_proto::Limits::default(),
             throttle: ThrottleConfig::default(),
         }

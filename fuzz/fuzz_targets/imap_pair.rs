@@ -80,7 +80,7 @@ fuzz_target!(|input: SessionInput| {
     let mut now = Instant::now();
 
     let mut sc = ServerConfig::default();
-    sc.plaintext_auth_requires_tls = false;
+    sc.auth_requires_tls = false;
     if flags & 1 != 0 {
         sc.capabilities.retain(|c| *c != Capability::LiteralPlus);
     }

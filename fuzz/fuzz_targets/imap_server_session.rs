@@ -36,14 +36,14 @@ use mail_proto_fuzz::{MAX_CHUNK, Rng, SessionInput, split};
 fn config(flags: u8) -> ServerConfig {
     let mut c = ServerConfig::default();
     c.starttls = flags & 1 != 0;
-    c.plaintext_auth_requires_tls = flags & 2 == 0;
+    c.auth_requires_tls = flags & 2 == 0;
     if flags & 4 != 0 {
         c.limits.frame.max_line = 200;
         c.limits.frame.max_literal = 100;
         c.limits.frame.max_message = 1000;
-        c.limits.max_bad_commands = 5;
+        c.limits.max_errors = 5;
     } else {
-        c.limits.max_bad_commands = 1000;
+        c.limits.max_errors = 1000;
     }
     if flags & 8 != 0 {
         c.auth_mechanisms.push(Atom::new("X-TEST").expect("atom"));

@@ -41,7 +41,7 @@ fuzz_target!(|input: SessionInput| {
     if flags & 1 != 0 {
         sc.apop_timestamp = Some("<1896.697170952@pop.example.org>".to_owned());
     }
-    sc.stls = flags & 4 != 0;
+    sc.starttls = flags & 4 != 0;
     sc.pipelining = flags & 8 == 0;
     sc.utf8 = flags & 64 != 0;
     sc.user_pass = flags & 128 == 0;

@@ -26,7 +26,7 @@ use pop3_proto::{
 
 fn config(flags: u8) -> ServerConfig {
     let mut c = ServerConfig::new("pop.example.org");
-    c.stls = flags & 1 != 0;
+    c.starttls = flags & 1 != 0;
     c.auth_requires_tls = flags & 2 == 0;
     if flags & 4 != 0 {
         c.apop_timestamp = Some("<1896.697170952@pop.example.org>".to_owned());
@@ -176,9 +176,9 @@ fuzz_target!(|input: SessionInput| {
         server.handle_input(now, chunk);
         drain(&mut server, &mut rng);
         assert!(
-            server.buffered() <= max_line + MAX_CHUNK,
+            server.buffered_len() <= max_line + MAX_CHUNK,
             "buffered {} octets",
-            server.buffered()
+            server.buffered_len()
         );
         if rng.chance(1, 200) {
             server.handle_timeout(now);

@@ -60,7 +60,7 @@ fuzz_target!(|input: SessionInput| {
         sc.extensions.auth = vec![Mechanism::PLAIN, Mechanism::LOGIN];
         sc.auth_requires_tls = false;
     }
-    sc.extensions.starttls = flags & 4 != 0;
+    sc.starttls = flags & 4 != 0;
     sc.extensions.chunking = flags & 32 == 0;
     if flags & 64 != 0 {
         sc.bare_line_endings = BareLineEndings::Normalize;
@@ -112,7 +112,7 @@ fuzz_target!(|input: SessionInput| {
                     if rng.chance(7, 8) {
                         server.accept().expect("accept");
                     } else {
-                        server.reject(negative()).expect("reject");
+                        server.reject(&negative()).expect("reject");
                     }
                 }
                 server::Event::Rcpt { .. } => {
@@ -120,7 +120,7 @@ fuzz_target!(|input: SessionInput| {
                         accepted_rcpts += 1;
                         server.accept().expect("accept rcpt");
                     } else {
-                        server.reject(negative()).expect("reject rcpt");
+                        server.reject(&negative()).expect("reject rcpt");
                     }
                 }
                 server::Event::DataStart => {
@@ -128,7 +128,7 @@ fuzz_target!(|input: SessionInput| {
                         receiving = Some(Vec::new());
                         server.accept().expect("accept data");
                     } else {
-                        server.reject(negative()).expect("reject data");
+                        server.reject(&negative()).expect("reject data");
                     }
                 }
                 server::Event::MessageData(d) => {
@@ -150,7 +150,7 @@ fuzz_target!(|input: SessionInput| {
                         if yes {
                             server.accept().expect("accept message");
                         } else {
-                            server.reject(negative()).expect("reject message");
+                            server.reject(&negative()).expect("reject message");
                         }
                     }
                     verdicts.push_back(Verdict {

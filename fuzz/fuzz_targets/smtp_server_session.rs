@@ -33,7 +33,7 @@ fn config(flags: u8) -> ServerConfig {
     if flags & 2 != 0 {
         c.bare_line_endings = BareLineEndings::Normalize;
     }
-    c.extensions.starttls = flags & 4 != 0;
+    c.starttls = flags & 4 != 0;
     if flags & 8 != 0 {
         c.extensions.auth = vec![
             Mechanism::PLAIN,
@@ -100,7 +100,7 @@ impl App {
                     if rng.chance(3, 4) {
                         server.accept().expect("accept");
                     } else {
-                        server.reject(negative(rng)).expect("reject");
+                        server.reject(&negative(rng)).expect("reject");
                     }
                 }
                 Event::DataStart => {
@@ -108,7 +108,7 @@ impl App {
                     if rng.chance(3, 4) {
                         server.accept().expect("accept DataStart");
                     } else {
-                        server.reject(negative(rng)).expect("reject DataStart");
+                        server.reject(&negative(rng)).expect("reject DataStart");
                     }
                 }
                 Event::MessageData(d) => self.message += d.len() as u64,
@@ -123,14 +123,14 @@ impl App {
                         if rng.chance(3, 4) {
                             server.accept().expect("accept MessageEnd");
                         } else {
-                            server.reject(negative(rng)).expect("reject MessageEnd");
+                            server.reject(&negative(rng)).expect("reject MessageEnd");
                         }
                     }
                     assert!(server.accept().is_err(), "a decision left pending");
                 }
                 Event::AuthExchange { .. } => match rng.below(3) {
                     0 => server.accept().expect("accept exchange"),
-                    1 => server.reject(negative(rng)).expect("reject exchange"),
+                    1 => server.reject(&negative(rng)).expect("reject exchange"),
                     _ => server.auth_challenge(b"challenge").expect("challenge"),
                 },
                 Event::MessageAborted { reply } => {

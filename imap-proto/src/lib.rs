@@ -86,7 +86,7 @@
 //!
 //! let now = Instant::now();
 //! let mut config = ServerConfig::default();
-//! config.plaintext_auth_requires_tls = false;
+//! config.auth_requires_tls = false;
 //! let mut server = Server::new(config, now);
 //! let mut wire = Vec::new();
 //! server.poll_transmit(&mut wire); // the greeting
@@ -119,6 +119,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod limits;
 pub mod session;
 pub mod sort;
 pub mod thread;
@@ -126,3 +127,5 @@ pub mod thread;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 pub mod types;
+
+pub use limits::Limits;

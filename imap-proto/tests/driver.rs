@@ -64,7 +64,7 @@ async fn serve(
     mut arrivals: mpsc::Receiver<Vec<u8>>,
 ) -> Vec<String> {
     let mut config = ServerConfig::default();
-    config.plaintext_auth_requires_tls = false;
+    config.auth_requires_tls = false;
     let mut conn = Connection::new(stream, config, tls);
     let mut inbox = vec![
         Message {

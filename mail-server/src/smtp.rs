@@ -137,7 +137,7 @@ pub async fn handle_connection<S: MailStore>(
                     t.recipients.push(r);
                     accept(server)?;
                 }
-                Err(r) => reject(server, r)?,
+                Err(r) => reject(server, &r)?,
             },
             Event::DataStart => {
                 t.message = Some(service.store.upload());
@@ -162,12 +162,12 @@ pub async fn handle_connection<S: MailStore>(
                         tracing::info!(%peer, %account, "smtp: authenticated");
                         accept(conn.session_mut())?;
                     }
-                    Login::Failed => reject(conn.session_mut(), replies::auth_failed())?,
-                    Login::Refused => reject(conn.session_mut(), replies::temp_auth_failure())?,
+                    Login::Failed => reject(conn.session_mut(), &replies::auth_failed())?,
+                    Login::Refused => reject(conn.session_mut(), &replies::temp_auth_failure())?,
                 }
             }
             // Only PLAIN and LOGIN are offered; the session runs them.
-            Event::AuthExchange { .. } => reject(server, replies::auth_failed())?,
+            Event::AuthExchange { .. } => reject(server, &replies::auth_failed())?,
             // Hello needs no answer.
             _ => {}
         }
@@ -233,16 +233,16 @@ async fn finish_message<S: MailStore>(
         let first_error = results.iter().find_map(|r| r.as_ref().err().cloned());
         match first_error {
             None if results.len() == recipients.len() => accept(server),
-            None => reject(server, failure(&StoreError::WorkerGone)),
-            Some(r) => reject(server, r),
+            None => reject(server, &failure(&StoreError::WorkerGone)),
+            Some(r) => reject(server, &r),
         }
     } else {
         // LMTP: one answer per recipient, in RCPT order.
         for i in 0..answers {
             match results.get(i) {
                 Some(Ok(())) => accept(server)?,
-                Some(Err(r)) => reject(server, r.clone())?,
-                None => reject(server, failure(&StoreError::WorkerGone))?,
+                Some(Err(r)) => reject(server, r)?,
+                None => reject(server, &failure(&StoreError::WorkerGone))?,
             }
         }
         Ok(())
@@ -253,7 +253,7 @@ fn accept(server: &mut Server) -> io::Result<()> {
     server.accept().map_err(io::Error::other)
 }
 
-fn reject(server: &mut Server, reply: Reply<'_>) -> io::Result<()> {
+fn reject(server: &mut Server, reply: &Reply<'_>) -> io::Result<()> {
     server.reject(reply).map_err(io::Error::other)
 }
 

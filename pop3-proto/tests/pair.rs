@@ -475,7 +475,7 @@ fn user_pass_without_pipelining_sends_one_request_at_a_time() {
 #[test]
 fn stls_then_login_over_tls() {
     let mut config = ServerConfig::new("pop.test");
-    config.stls = true;
+    config.starttls = true;
     let mut pair = Pair::new(config, client_config(), Store::new(vec![]));
     pair.run(|c, seen| {
         if *seen == Seen::Event(client::Event::Ready) {

@@ -80,7 +80,7 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
 fn server_config() -> ServerConfig {
     let mut c = ServerConfig::new("pop.test");
     c.auth_requires_tls = false;
-    c.stls = true;
+    c.starttls = true;
     c.utf8 = true;
     c.apop_timestamp = Some("<1.2@pop.test>".to_owned());
     c.sasl.push(Mechanism::new("X-TEST").unwrap());
@@ -161,7 +161,7 @@ proptest! {
             rest = &rest[n..];
             answer(&mut server, || choice.next().unwrap_or(true));
             // Nothing is left undecided, and what is buffered is at most one partial line.
-            prop_assert!(server.buffered() <= 12 * 1024, "{}", server.buffered());
+            prop_assert!(server.buffered_len() <= 12 * 1024, "{}", server.buffered_len());
             server.poll_transmit(&mut out);
         }
         server.handle_timeout(now + Duration::from_secs(3600));

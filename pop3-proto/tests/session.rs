@@ -385,7 +385,7 @@ fn other_mechanisms_are_exchanged_with_the_application() {
 fn plaintext_logins_wait_for_tls_when_required() {
     let mut c = config();
     c.auth_requires_tls = true;
-    c.stls = true;
+    c.starttls = true;
     let mut s = Script::new(c);
     let capa = s.feed(b"CAPA\r\n");
     assert!(
@@ -413,7 +413,7 @@ fn plaintext_logins_wait_for_tls_when_required() {
 #[test]
 fn stls_discards_pipelined_commands() {
     let mut c = config();
-    c.stls = true;
+    c.starttls = true;
     let mut s = Script::new(c);
     // The injected USER and PASS ride in the same packet as STLS (CVE-2011-0411 class).
     assert_eq!(
@@ -427,7 +427,7 @@ fn stls_discards_pipelined_commands() {
     assert_eq!(s.log, ["starttls"]);
     // A USER given before STLS is forgotten as well.
     let mut c = config();
-    c.stls = true;
+    c.starttls = true;
     let mut s = Script::new(c);
     s.feed(b"USER alice\r\n");
     s.feed(b"STLS\r\n");
@@ -438,7 +438,7 @@ fn stls_discards_pipelined_commands() {
 #[test]
 fn capa_lists_what_the_configuration_offers() {
     let mut c = config();
-    c.stls = true;
+    c.starttls = true;
     c.utf8 = true;
     c.utf8_user = true;
     c.languages = vec![Language::new("en", "English").unwrap()];
@@ -525,9 +525,9 @@ fn a_long_line_is_refused_and_memory_stays_flat() {
     for _ in 0..16 {
         assert_eq!(s.feed(&chunk), "", "nothing to say until the line ends");
         assert!(
-            s.server.buffered() <= 255,
+            s.server.buffered_len() <= 255,
             "{} octets held",
-            s.server.buffered()
+            s.server.buffered_len()
         );
     }
     assert_eq!(
@@ -546,7 +546,7 @@ fn a_long_line_is_refused_and_memory_stays_flat() {
     s.feed(b"AUTH PLAIN\r\n");
     for _ in 0..4 {
         s.feed(&chunk);
-        assert!(s.server.buffered() <= 12 * 1024);
+        assert!(s.server.buffered_len() <= 12 * 1024);
     }
     assert_eq!(s.feed(b"\r\n"), "-ERR Authentication line too long\r\n");
 }

@@ -75,7 +75,7 @@ async fn serve(
                         "no such user".to_owned(),
                     )
                     .unwrap();
-                    s.reject(no).unwrap();
+                    s.reject(&no).unwrap();
                 } else {
                     s.accept().unwrap();
                 }
@@ -93,7 +93,7 @@ async fn serve(
                     seen.logins.push(credentials.authcid);
                     s.accept().unwrap();
                 } else {
-                    s.reject(replies::auth_failed()).unwrap();
+                    s.reject(&replies::auth_failed()).unwrap();
                 }
             }
             _ => {}
@@ -251,7 +251,7 @@ async fn lmtp_gives_each_recipient_its_own_verdict() {
                     assert_eq!(n, 2);
                     s.accept().unwrap();
                     s.reject(
-                        smtp_proto::Reply::new(
+                        &smtp_proto::Reply::new(
                             ReplyCode::EXCEEDED_STORAGE,
                             None,
                             "mailbox full".to_owned(),

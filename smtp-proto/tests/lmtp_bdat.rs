@@ -34,7 +34,7 @@ fn refuse_data(server: &mut Server, input: &[u8]) -> Vec<u16> {
     while let Some(event) = server.poll_event() {
         match event {
             SEvent::Mail { .. } | SEvent::Rcpt { .. } => server.accept().unwrap(),
-            SEvent::DataStart => server.reject(busy()).unwrap(),
+            SEvent::DataStart => server.reject(&busy()).unwrap(),
             SEvent::MessageData(_) | SEvent::MessageEnd { .. } => {
                 panic!("refused data was delivered")
             }
@@ -162,14 +162,14 @@ fn pair_with(
             match e {
                 SEvent::Mail { .. } | SEvent::Rcpt { .. } => server.accept().unwrap(),
                 SEvent::DataStart if accept_data => server.accept().unwrap(),
-                SEvent::DataStart => server.reject(busy()).unwrap(),
+                SEvent::DataStart => server.reject(&busy()).unwrap(),
                 SEvent::MessageEnd { replies, .. } => {
                     assert_eq!(replies, finals.len());
                     for &ok in finals {
                         if ok {
                             server.accept().unwrap();
                         } else {
-                            server.reject(busy()).unwrap();
+                            server.reject(&busy()).unwrap();
                         }
                     }
                 }

@@ -51,7 +51,7 @@ impl App {
                     if self.refuse.contains(&local.as_str()) {
                         server
                             .reject(
-                                Reply::new(ReplyCode::MAILBOX_UNAVAILABLE, None, "No such user")
+                                &Reply::new(ReplyCode::MAILBOX_UNAVAILABLE, None, "No such user")
                                     .unwrap(),
                             )
                             .unwrap();
@@ -70,7 +70,7 @@ impl App {
                             if self.lmtp_fail.contains(&r.as_str()) {
                                 server
                                     .reject(
-                                        Reply::new(
+                                        &Reply::new(
                                             ReplyCode::INSUFFICIENT_STORAGE,
                                             None,
                                             "Mailbox full",
@@ -92,7 +92,7 @@ impl App {
                     if Some(credentials.password.expose().as_str()) == self.password {
                         server.accept().unwrap();
                     } else {
-                        server.reject(replies::auth_failed()).unwrap();
+                        server.reject(&replies::auth_failed()).unwrap();
                     }
                 }
                 SEvent::StartTls => self.starttls = true,
@@ -350,7 +350,7 @@ fn pair_lmtp_gives_one_reply_per_recipient() {
 #[test]
 fn pair_starttls_then_auth_plain() {
     let mut server = ServerConfig::new("mx.example.org");
-    server.extensions.starttls = true;
+    server.starttls = true;
     server.extensions.auth = vec![Mechanism::PLAIN, Mechanism::LOGIN];
     server.require_auth = true;
     let mut client = client_config();
@@ -595,7 +595,7 @@ fn every_split_of_a_session_gives_the_same_answers() {
 #[test]
 fn starttls_discards_pipelined_commands() {
     let mut config = ServerConfig::new("mx");
-    config.extensions.starttls = true;
+    config.starttls = true;
     let mut s = Script::new(config);
     let out = s.feed(
         b"EHLO c\r\nSTARTTLS\r\nMAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.org>\r\n",
@@ -854,7 +854,7 @@ fn api_misuse_is_an_error_not_a_panic() {
     let _ = s.server.poll_event();
     let _ = s.server.poll_event();
     assert!(
-        s.server.reject(replies::ok()).is_err(),
+        s.server.reject(&replies::ok()).is_err(),
         "reject needs a negative reply"
     );
     assert!(s.server.accept_with(&replies::auth_failed()).is_err());

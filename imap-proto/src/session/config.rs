@@ -1,43 +1,9 @@
 //! What a server offers and enforces.
 
-use std::time::Duration;
-
 use crate::{
-    codec::frame::FrameLimits,
+    Limits,
     types::{capability::Capability, core::Atom},
 };
-
-/// Limits on input, errors and time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// Line, literal and message limits of the framer.
-    pub frame: FrameLimits,
-    /// Invalid commands tolerated before `* BYE`.
-    pub max_bad_commands: usize,
-    /// Silence allowed before login.
-    pub unauthenticated_timeout: Duration,
-    /// Silence allowed after login: at least 30 minutes (RFC 9051 §5.4).
-    pub autologout_timeout: Duration,
-    /// The slowest input that keeps a session alive, in octets per second. The timeouts
-    /// restart when a command (its literals included) or a continuation line is complete;
-    /// octets of one that is not complete yet only earn `1/min_input_rate` seconds each,
-    /// never more than the timeout, so a peer trickling a line or literal that never ends
-    /// (slowloris) runs out of time. `0`: partial input earns nothing.
-    pub min_input_rate: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            frame: FrameLimits::default(),
-            max_bad_commands: 20,
-            unauthenticated_timeout: Duration::from_secs(5 * 60),
-            autologout_timeout: Duration::from_secs(30 * 60),
-            min_input_rate: 500,
-        }
-    }
-}
 
 /// A server session's configuration.
 #[derive(Debug, Clone)]
@@ -57,7 +23,7 @@ pub struct ServerConfig {
     /// The connection is TLS from the start (implicit TLS, port 993).
     pub implicit_tls: bool,
     /// Refuse LOGIN and AUTHENTICATE (and advertise LOGINDISABLED) until TLS is active.
-    pub plaintext_auth_requires_tls: bool,
+    pub auth_requires_tls: bool,
     /// Limits.
     pub limits: Limits,
     /// What `ID` (RFC 2971) answers, field by field (`name`, `vendor`, `version`, ...);
@@ -65,10 +31,11 @@ pub struct ServerConfig {
     pub id: Option<Vec<(String, String)>>,
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
+impl ServerConfig {
+    /// A configuration with RFC defaults for a server called `hostname`.
+    pub fn new(hostname: &str) -> Self {
         Self {
-            greeting: "IMAP server ready".to_owned(),
+            greeting: format!("{hostname} IMAP server ready"),
             capabilities: vec![
                 Capability::Imap4Rev1,
                 Capability::Imap4Rev2,
@@ -89,9 +56,16 @@ impl Default for ServerConfig {
             auth_mechanisms: vec![Atom::from_parsed("PLAIN")],
             starttls: false,
             implicit_tls: false,
-            plaintext_auth_requires_tls: true,
+            auth_requires_tls: true,
             limits: Limits::default(),
             id: None,
         }
+    }
+}
+
+impl Default for ServerConfig {
+    /// [`ServerConfig::new`] for `localhost`.
+    fn default() -> Self {
+        Self::new("localhost")
     }
 }

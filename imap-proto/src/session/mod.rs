@@ -9,7 +9,7 @@ mod config;
 pub mod server;
 pub mod view;
 
-pub use config::{Limits, ServerConfig};
+pub use config::ServerConfig;
 
 // Both sessions keep the workspace's common contract, so one driver loop serves them.
 mail_core::impl_session!(server::Server, client::Client);

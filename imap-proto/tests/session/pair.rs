@@ -49,7 +49,7 @@ impl Pair {
 
     fn plain() -> Self {
         let mut config = ServerConfig::default();
-        config.plaintext_auth_requires_tls = false;
+        config.auth_requires_tls = false;
         Self::new(config)
     }
 
@@ -164,7 +164,7 @@ fn rfc9051_section8_style_session() {
 #[test]
 fn synchronizing_literal_waits_for_continuation() {
     let mut config = ServerConfig::default();
-    config.plaintext_auth_requires_tls = false;
+    config.auth_requires_tls = false;
     config
         .capabilities
         .retain(|c| *c != Capability::LiteralPlus);
@@ -191,7 +191,7 @@ fn literal_plus_sends_at_once() {
 #[test]
 fn refused_literal_is_never_sent() {
     let mut config = ServerConfig::default();
-    config.plaintext_auth_requires_tls = false;
+    config.auth_requires_tls = false;
     config
         .capabilities
         .retain(|c| *c != Capability::LiteralPlus);

@@ -36,7 +36,7 @@ impl Session {
 
     fn plain() -> Self {
         let mut config = ServerConfig::default();
-        config.plaintext_auth_requires_tls = false;
+        config.auth_requires_tls = false;
         Self::new(config).0
     }
 
@@ -441,7 +441,7 @@ fn append_literal_content_is_passed_whole() {
 #[test]
 fn literal_minus_caps_non_synchronizing_literals() {
     let mut config = ServerConfig::default();
-    config.plaintext_auth_requires_tls = false;
+    config.auth_requires_tls = false;
     config
         .capabilities
         .retain(|c| *c != Capability::LiteralPlus);
@@ -512,7 +512,7 @@ fn selecting_another_mailbox_says_closed_first() {
     assert!(!out.contains("CLOSED"), "{out}");
     // A server offering neither CONDSTORE, QRESYNC nor IMAP4rev2 does not send it.
     let mut config = ServerConfig::default();
-    config.plaintext_auth_requires_tls = false;
+    config.auth_requires_tls = false;
     config.capabilities = vec![Capability::Imap4Rev1];
     let (mut s, _) = Session::new(config);
     s.login_select();
@@ -595,7 +595,7 @@ fn imap4rev2_drops_recent_and_answers_search_with_esearch() {
 #[test]
 fn append_utf8_needs_enable_utf8_accept() {
     let mut config = ServerConfig::default();
-    config.plaintext_auth_requires_tls = false;
+    config.auth_requires_tls = false;
     config.capabilities.push(Capability::Utf8Accept);
     let (mut s, _) = Session::new(config);
     s.feed(b"a1 LOGIN alice secret\r\n");

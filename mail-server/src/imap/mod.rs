@@ -141,7 +141,7 @@ pub async fn handle_connection<S: MailStore>(
 ) -> io::Result<()> {
     let service = &*service;
     let mut config = service.config.clone();
-    config.plaintext_auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
+    config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     let limit = append_limit(&config);
     for c in &mut config.capabilities {
         if let Capability::AppendLimit(n) = c {

@@ -25,7 +25,7 @@ pub struct ServerConfig {
     /// any other is handed to the application as an exchange of challenges and responses.
     pub sasl: Vec<Mechanism<'static>>,
     /// Offer STLS (RFC 2595) until TLS is active.
-    pub stls: bool,
+    pub starttls: bool,
     /// The connection is TLS from the start (POP3S, RFC 8314).
     pub implicit_tls: bool,
     /// Refuse USER/PASS and AUTH PLAIN until TLS is active (RFC 2595 §2.2). APOP and other
@@ -58,7 +58,7 @@ impl ServerConfig {
             limits: Limits::default(),
             user_pass: true,
             sasl: vec![Mechanism::PLAIN],
-            stls: false,
+            starttls: false,
             implicit_tls: false,
             auth_requires_tls: true,
             pipelining: true,

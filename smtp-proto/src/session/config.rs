@@ -31,8 +31,6 @@ pub struct Extensions {
     pub dsn: bool,
     /// `ENHANCEDSTATUSCODES` (RFC 2034)
     pub enhanced_status_codes: bool,
-    /// `STARTTLS` (RFC 3207), advertised until TLS is active.
-    pub starttls: bool,
     /// `REQUIRETLS` (RFC 8689), advertised once TLS is active.
     pub requiretls: bool,
     /// SASL mechanisms for `AUTH` (RFC 4954). PLAIN and LOGIN are run by the session; any
@@ -50,7 +48,6 @@ impl Default for Extensions {
             binary_mime: true,
             dsn: true,
             enhanced_status_codes: true,
-            starttls: false,
             requiretls: false,
             auth: Vec::new(),
         }
@@ -69,6 +66,8 @@ pub struct ServerConfig {
     pub extensions: Extensions,
     /// Limits on lines, sizes, recipients, errors and time.
     pub limits: Limits,
+    /// Offer STARTTLS (RFC 3207) until TLS is active.
+    pub starttls: bool,
     /// What to do with bare CR and LF in message data.
     pub bare_line_endings: BareLineEndings,
     /// Refuse AUTH with `538 5.7.11` until TLS is active.
@@ -90,6 +89,7 @@ impl ServerConfig {
             protocol: Protocol::Smtp,
             extensions: Extensions::default(),
             limits: Limits::default(),
+            starttls: false,
             bare_line_endings: BareLineEndings::Reject,
             auth_requires_tls: true,
             require_auth: false,

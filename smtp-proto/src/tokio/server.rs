@@ -75,7 +75,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
     /// offered when `tls` is given and the stream is not TLS already.
     pub fn new(stream: Stream<IO>, mut config: ServerConfig, tls: Option<TlsAcceptor>) -> Self {
         config.implicit_tls = stream.is_tls();
-        config.extensions.starttls = tls.is_some() && !stream.is_tls();
+        config.starttls = tls.is_some() && !stream.is_tls();
         Self(Driver::new(
             Transport::new(stream),
             Server::new(config, Instant::now()),

@@ -66,7 +66,7 @@ impl Inner {
     }
 
     pub(super) fn login_allowed(&self) -> bool {
-        self.tls || !self.config.plaintext_auth_requires_tls
+        self.tls || !self.config.auth_requires_tls
     }
 
     pub(super) fn command(&mut self, mut cmd: Command<'_>) -> Step {

@@ -135,7 +135,7 @@ struct Inner {
     saved_search: Vec<u32>,
     /// Octets of `input` already consumed.
     pos: usize,
-    bad_commands: usize,
+    errors: usize,
     transmit: EncodeBuf,
     /// Where the timeouts count from: the end of the last complete command or continuation
     /// line, moved forward by the time partial input earns (see
@@ -172,7 +172,7 @@ impl Server {
             enabled: Vec::new(),
             saved_search: Vec::new(),
             pos: 0,
-            bad_commands: 0,
+            errors: 0,
             transmit: EncodeBuf::new(),
             last_activity: now,
             last_input: now,

@@ -133,8 +133,8 @@ impl Inner {
 
     pub(super) fn bad(&mut self, tag: Option<Tag<'_>>, text: &str) {
         self.status(tag, StatusKind::Bad, None, text);
-        self.bad_commands += 1;
-        if self.bad_commands >= self.config.limits.max_bad_commands {
+        self.errors += 1;
+        if self.errors >= self.config.limits.max_errors {
             self.status(None, StatusKind::Bye, None, "Too many invalid commands");
             self.close();
         }

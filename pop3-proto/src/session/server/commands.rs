@@ -192,7 +192,7 @@ impl State {
         if c.pipelining {
             caps.push(Capability::Pipelining);
         }
-        if c.stls && !self.tls && auth {
+        if c.starttls && !self.tls && auth {
             caps.push(Capability::Stls);
         }
         if c.utf8 {
@@ -398,7 +398,7 @@ impl State {
     }
 
     fn stls(&mut self) -> Step {
-        if !self.config.stls || self.tls {
+        if !self.config.starttls || self.tls {
             self.send(&responses::not_available("STLS not available"));
             return Step::Continue;
         }

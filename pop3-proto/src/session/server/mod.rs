@@ -315,7 +315,7 @@ impl Server {
     }
 
     /// Octets of client input held by the session, not yet processed.
-    pub fn buffered(&self) -> usize {
+    pub fn buffered_len(&self) -> usize {
         self.input.len() - self.state.pos
     }
 

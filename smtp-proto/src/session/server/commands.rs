@@ -72,7 +72,7 @@ impl State {
             (e.chunking && e.binary_mime, Capability::BinaryMime),
             (e.dsn, Capability::Dsn),
             (e.enhanced_status_codes, Capability::EnhancedStatusCodes),
-            (e.starttls && !self.tls, Capability::StartTls),
+            (self.config.starttls && !self.tls, Capability::StartTls),
             (e.requiretls && self.tls, Capability::RequireTls),
         ];
         caps.extend(flags.into_iter().filter_map(|(on, c)| on.then_some(c)));
@@ -269,7 +269,7 @@ impl State {
     }
 
     pub(super) fn starttls(&mut self) -> Step {
-        if !self.config.extensions.starttls || self.tls {
+        if !self.config.starttls || self.tls {
             self.send(&replies::not_implemented("STARTTLS not available"));
             return Step::Continue;
         }

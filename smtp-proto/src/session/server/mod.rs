@@ -454,7 +454,7 @@ impl Server {
     }
 
     /// Refuses the pending decision with `reply`, which must be negative (4xx or 5xx).
-    pub fn reject(&mut self, reply: Reply<'_>) -> Result<(), ApiError> {
+    pub fn reject(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
         let pending = self.state.pending.ok_or(ApiError::NothingPending)?;
         if !reply.code().is_negative() {
             return Err(ApiError::WrongReplyCode("reject needs 4xx or 5xx"));
@@ -463,16 +463,16 @@ impl Server {
         match pending {
             Pending::Rcpt => {
                 s.pending = None;
-                s.send(&reply);
+                s.send(reply);
             }
             Pending::DataStart {
                 bdat: Some((size, last)),
             } => {
                 s.pending = None;
-                s.skip_refused_chunk(size, last, reply.into_owned());
+                s.skip_refused_chunk(size, last, reply.clone().into_owned());
             }
             Pending::MessageEnd { replies } => {
-                s.send(&reply);
+                s.send(reply);
                 s.answered_message(replies);
             }
             Pending::Mail { .. }
@@ -480,7 +480,7 @@ impl Server {
             | Pending::Auth
             | Pending::AuthExchange => {
                 s.pending = None;
-                s.send(&reply);
+                s.send(reply);
                 if matches!(pending, Pending::DataStart { .. }) {
                     s.transaction = None;
                 }

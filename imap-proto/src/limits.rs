@@ -1,0 +1,37 @@
+//! Limits on input, errors and time.
+
+use std::time::Duration;
+
+use crate::codec::frame::FrameLimits;
+
+/// Limits on input, errors and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Line, literal and message limits of the framer.
+    pub frame: FrameLimits,
+    /// Invalid commands (BAD) tolerated before `* BYE`.
+    pub max_errors: usize,
+    /// Silence allowed before login.
+    pub unauthenticated_timeout: Duration,
+    /// Silence allowed after login: at least 30 minutes (RFC 9051 §5.4).
+    pub autologout_timeout: Duration,
+    /// The slowest input that keeps a session alive, in octets per second. The timeouts
+    /// restart when a command (its literals included) or a continuation line is complete;
+    /// octets of one that is not complete yet only earn `1/min_input_rate` seconds each,
+    /// never more than the timeout, so a peer trickling a line or literal that never ends
+    /// (slowloris) runs out of time. `0`: partial input earns nothing.
+    pub min_input_rate: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            frame: FrameLimits::default(),
+            max_errors: 20,
+            unauthenticated_timeout: Duration::from_secs(5 * 60),
+            autologout_timeout: Duration::from_secs(30 * 60),
+            min_input_rate: 500,
+        }
+    }
+}
