@@ -4,6 +4,8 @@
 //!   PLAIN message (RFC 4422, RFC 4616, RFC 4648). Its items are re-exported here.
 //! - [`session`]: the contract every sans-IO session keeps (bytes in, bytes out, time passed
 //!   in), as a trait a driver can be written against once.
+//! - [`utf7`]: modified UTF-7 (RFC 3501 §5.1.3), the form of IMAP mailbox names on the wire
+//!   and of Maildir++ folder names on disk.
 //! - `tls`, `transport` and `driver` (feature `tokio`): a connection that is plaintext until
 //!   TLS starts (implicit TLS, or STARTTLS/STLS once) over any `AsyncRead + AsyncWrite`,
 //!   rustls configurations for clients and servers, the cancel-safe send-then-read loop, and
@@ -24,6 +26,7 @@ pub mod tls;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod transport;
+pub mod utf7;
 
 pub use sasl::{
     Credentials, InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64,

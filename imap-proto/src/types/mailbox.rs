@@ -117,113 +117,12 @@ impl fmt::Display for Mailbox<'_> {
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-/// Encodes a name in modified UTF-7: printable ASCII stands for itself (`&` as `&-`), other
-/// characters are UTF-16 in modified base64 between `&` and `-`.
-pub fn encode_utf7(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut pending: Vec<u16> = Vec::new();
-    let flush = |pending: &mut Vec<u16>, out: &mut String| {
-        if pending.is_empty() {
-            return;
-        }
-        out.push('&');
-        let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-            let chars = chunk.len() + 1;
-            for i in 0..chars {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 0x3F) as usize]));
-            }
-        }
-        out.push('-');
-        pending.clear();
-    };
-    for c in name.chars() {
-        if (' '..='~').contains(&c) {
-            flush(&mut pending, &mut out);
-            if c == '&' {
-                out.push_str("&-");
-            } else {
-                out.push(c);
-            }
-        } else {
-            let mut buf = [0u16; 2];
-            pending.extend_from_slice(c.encode_utf16(&mut buf));
-        }
-    }
-    flush(&mut pending, &mut out);
-    out
-}
-
-/// Decodes modified UTF-7; `None` if `s` is not valid (bad base64, unterminated shift,
-/// unpaired surrogates, or ASCII that should not have been encoded).
-pub fn decode_utf7(s: &str) -> Option<String> {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let dash = after.find('-')?;
-        let encoded = &after[..dash];
-        if encoded.is_empty() {
-            out.push('&');
-        } else {
-            let mut bits = 0u32;
-            let mut nbits = 0;
-            let mut units = Vec::new();
-            for b in encoded.bytes() {
-                let v = u32::try_from(B64.iter().position(|&c| c == b)?).ok()?;
-                bits = bits << 6 | v;
-                nbits += 6;
-                if nbits >= 16 {
-                    nbits -= 16;
-                    units.push(((bits >> nbits) & 0xFFFF) as u16);
-                }
-            }
-            // Leftover bits must be zero padding, fewer than 6.
-            if nbits >= 6 || bits & ((1 << nbits) - 1) != 0 {
-                return None;
-            }
-            let decoded = String::from_utf16(&units).ok()?;
-            if decoded.chars().any(|c| (' '..='~').contains(&c)) {
-                return None;
-            }
-            out.push_str(&decoded);
-        }
-        rest = &after[dash + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
+// One implementation for the workspace, shared with mail-store's Maildir folder names.
+pub use mail_core::utf7::{decode as decode_utf7, encode as encode_utf7};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utf7_known_answers() {
-        assert_eq!(decode_utf7("&AMQ-rger").as_deref(), Some("Ärger"));
-        assert_eq!(encode_utf7("Ärger"), "&AMQ-rger");
-        assert_eq!(
-            encode_utf7("~peter/mail/台北/日本語"),
-            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
-        );
-        assert_eq!(
-            decode_utf7("~peter/mail/&U,BTFw-/&ZeVnLIqe-").as_deref(),
-            Some("~peter/mail/台北/日本語")
-        );
-        assert_eq!(encode_utf7("a&b"), "a&-b");
-        assert_eq!(decode_utf7("a&-b").as_deref(), Some("a&b"));
-        assert_eq!(decode_utf7("&AGE-"), None, "ASCII must not be encoded");
-        assert_eq!(decode_utf7("&AMQ"), None, "unterminated");
-        assert_eq!(encode_utf7("😀"), "&2D3eAA-");
-        assert_eq!(decode_utf7("&2D3eAA-").as_deref(), Some("😀"));
-    }
 
     #[test]
     fn inbox_is_case_insensitive() {
