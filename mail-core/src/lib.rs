@@ -32,4 +32,4 @@ pub use sasl::{
     Credentials, InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64,
     is_base64_bytes, is_mechanism, plain_decode, plain_encode,
 };
-pub use session::{Session, TlsPolicy};
+pub use session::{CloseReason, Session, TlsPolicy};

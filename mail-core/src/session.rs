@@ -22,6 +22,38 @@ pub enum TlsPolicy {
     Required,
 }
 
+/// Why a session ended. A closed session keeps it (`close_reason()`), as rustls keeps the
+/// error that ended a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The peer said goodbye: QUIT, LOGOUT.
+    Quit,
+    /// The peer was silent (or trickled input) too long.
+    Timeout,
+    /// Too many invalid commands.
+    TooManyErrors,
+    /// The server is shutting down.
+    Shutdown,
+    /// The peer broke the protocol in a way no answer can repair; what it did.
+    Protocol(&'static str),
+    /// The application ended the session.
+    Application,
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Quit => f.write_str("the peer quit"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::TooManyErrors => f.write_str("too many invalid commands"),
+            Self::Shutdown => f.write_str("the server is shutting down"),
+            Self::Protocol(what) => write!(f, "protocol violation: {what}"),
+            Self::Application => f.write_str("closed by the application"),
+        }
+    }
+}
+
 /// A protocol session without I/O: SMTP, IMAP and POP3, server and client side.
 pub trait Session {
     /// Feeds bytes read from the peer. Drain the protocol's events and

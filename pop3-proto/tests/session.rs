@@ -755,3 +755,33 @@ fn an_unsendable_greeting_falls_back_and_keeps_the_timestamp() {
     server.poll_transmit(&mut out);
     assert_eq!(out, b"+OK Welcome\r\n");
 }
+
+/// A closed session keeps why it closed.
+#[test]
+fn the_reason_a_session_closed_stays() {
+    use mail_core::CloseReason;
+    use pop3_proto::session::server::Server;
+    let now = Instant::now();
+    let why = |input: &[u8], then: fn(&mut Server, Instant)| {
+        let mut s = Server::new(config(), now);
+        s.handle_input(now, input);
+        while s.poll_event().is_some() {}
+        then(&mut s, now);
+        assert!(s.is_closed());
+        s.close_reason().cloned()
+    };
+    assert_eq!(why(b"QUIT\r\n", |_, _| {}), Some(CloseReason::Quit));
+    assert_eq!(
+        why(&b"FOO\r\n".repeat(20), |_, _| {}),
+        Some(CloseReason::TooManyErrors)
+    );
+    assert_eq!(
+        why(b"", |s, now| {
+            s.handle_timeout(now);
+            s.handle_timeout(now + Duration::from_secs(3600));
+        }),
+        Some(CloseReason::Timeout)
+    );
+    assert_eq!(why(b"", |s, _| s.shutdown()), Some(CloseReason::Shutdown));
+    assert_eq!(why(b"", |s, _| s.close()), Some(CloseReason::Application));
+}

@@ -965,3 +965,32 @@ fn client_reply_timeout_counts_from_the_request() {
     c.handle_timeout(later + Duration::from_secs(300));
     assert!(c.is_closed());
 }
+
+/// A closed session keeps why it closed.
+#[test]
+fn the_reason_a_session_closed_stays() {
+    use mail_core::CloseReason;
+    let now = Instant::now();
+    let why = |input: &[u8], then: fn(&mut Server, Instant)| {
+        let mut s = Server::new(ServerConfig::new("mx.example"), now);
+        s.handle_input(now, input);
+        while s.poll_event().is_some() {}
+        then(&mut s, now);
+        assert!(s.is_closed());
+        s.close_reason().cloned()
+    };
+    assert_eq!(why(b"QUIT\r\n", |_, _| {}), Some(CloseReason::Quit));
+    assert_eq!(
+        why(&b"FOO\r\n".repeat(20), |_, _| {}),
+        Some(CloseReason::TooManyErrors)
+    );
+    assert_eq!(
+        why(b"", |s, now| s.handle_timeout(now + Duration::from_secs(3600))),
+        Some(CloseReason::Timeout)
+    );
+    assert_eq!(why(b"", |s, _| s.shutdown()), Some(CloseReason::Shutdown));
+    // The first reason stays: a shutdown after QUIT does not replace it.
+    assert_eq!(why(b"QUIT\r\n", |s, _| s.shutdown()), Some(CloseReason::Quit));
+    let open = Server::new(ServerConfig::new("mx.example"), now);
+    assert_eq!(open.close_reason(), None);
+}

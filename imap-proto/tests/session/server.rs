@@ -688,3 +688,25 @@ fn flags_changed_by_a_fetch_go_out_with_its_response() {
         "* 1 FETCH (UID 10 FLAGS (\\Seen))\r\na3 OK FETCH completed\r\n"
     );
 }
+
+/// A closed session keeps why it closed.
+#[test]
+fn the_reason_a_session_closed_stays() {
+    use mail_core::CloseReason;
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGOUT\r\n");
+    assert_eq!(s.server.close_reason(), Some(&CloseReason::Quit));
+    s.server.shutdown();
+    assert_eq!(s.server.close_reason(), Some(&CloseReason::Quit));
+    let mut s = Session::plain();
+    s.feed(&b"a1 FOO\r\n".repeat(25));
+    assert_eq!(s.server.close_reason(), Some(&CloseReason::TooManyErrors));
+    let mut s = Session::plain();
+    s.server
+        .handle_timeout(s.now + std::time::Duration::from_secs(24 * 3600));
+    assert_eq!(s.server.close_reason(), Some(&CloseReason::Timeout));
+    let mut s = Session::plain();
+    s.server.shutdown();
+    assert_eq!(s.server.close_reason(), Some(&CloseReason::Shutdown));
+    assert_eq!(Session::plain().server.close_reason(), None);
+}

@@ -2,7 +2,7 @@
 //! NOOP, LOGOUT, STARTTLS, ENABLE, ID, LOGIN and AUTHENTICATE up to the decision), what it
 //! refuses, and what goes to the application.
 
-use mail_core::{Credentials, base64_decode};
+use mail_core::{CloseReason, Credentials, base64_decode};
 
 use super::{Event, Inner, Kind, Mode, Pending, Step};
 use crate::{
@@ -24,10 +24,11 @@ const ENABLEABLE: &[Capability<'static>] = &[
 ];
 
 impl Inner {
-    pub(super) fn close(&mut self) {
+    pub(super) fn close(&mut self, why: CloseReason) {
         self.mode = Mode::Closed;
         self.conn = State::Logout;
         self.pending = None;
+        self.closed.get_or_insert(why);
     }
 
     pub(super) fn deselect(&mut self) {
@@ -102,7 +103,7 @@ impl Inner {
             CommandBody::Logout => {
                 self.status(None, StatusKind::Bye, None, "Logging out");
                 self.status(Some(tag), StatusKind::Ok, None, "LOGOUT completed");
-                self.close();
+                self.close(CloseReason::Quit);
                 self.queued.push(Event::Logout);
                 Step::Continue
             }

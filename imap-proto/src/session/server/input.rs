@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use mail_core::{Credentials, base64_decode};
+use mail_core::{CloseReason, Credentials, base64_decode};
 
 use super::{Event, Inner, Mode, Pending, Step};
 use crate::{
@@ -92,7 +92,9 @@ impl Inner {
                                 Some(ResponseCode::TooBig),
                                 "Literal too large",
                             );
-                            self.close();
+                            self.close(CloseReason::Protocol(
+                                "a non-synchronizing literal or message over the limit",
+                            ));
                         }
                         FrameError::LiteralTooLarge { .. } => {
                             self.status(
@@ -141,7 +143,7 @@ impl Inner {
             if buf.len() > self.config.limits.frame.max_line {
                 self.pos += buf.len();
                 self.status(None, StatusKind::Bye, None, "Line too long");
-                self.close();
+                self.close(CloseReason::Protocol("a continuation line over the limit"));
             }
             return Step::Idle;
         };

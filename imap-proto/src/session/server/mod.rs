@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use mail_core::CloseReason;
 use mail_core::base64_encode;
 
 use super::{
@@ -121,6 +122,8 @@ pub struct Server {
 /// Everything but the input buffer, so that an event can borrow the input.
 #[derive(Debug)]
 struct Inner {
+    /// Why the session closed, once it has.
+    closed: Option<CloseReason>,
     config: ServerConfig,
     framer: Framer,
     mode: Mode,
@@ -173,6 +176,7 @@ impl Server {
             saved_search: Vec::new(),
             pos: 0,
             errors: 0,
+            closed: None,
             transmit: EncodeBuf::new(),
             last_activity: now,
             last_input: now,
@@ -224,7 +228,7 @@ impl Server {
         if self.poll_timeout().is_some_and(|t| now >= t) {
             self.state
                 .status(None, StatusKind::Bye, None, "Autologout; idle for too long");
-            self.state.close();
+            self.state.close(CloseReason::Timeout);
         }
     }
 
@@ -233,8 +237,13 @@ impl Server {
         if self.state.mode != Mode::Closed {
             self.state
                 .status(None, StatusKind::Bye, None, "Server shutting down");
-            self.state.close();
+            self.state.close(CloseReason::Shutdown);
         }
+    }
+
+    /// Why the session ended, once it has (it stays the same afterwards).
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.state.closed.as_ref()
     }
 
     /// Whether the session is over.

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use mail_core::CloseReason;
+
 use super::Inner;
 use crate::{
     codec::{ResponseOptions, encode_response},
@@ -136,7 +138,7 @@ impl Inner {
         self.errors += 1;
         if self.errors >= self.config.limits.max_errors {
             self.status(None, StatusKind::Bye, None, "Too many invalid commands");
-            self.close();
+            self.close(CloseReason::TooManyErrors);
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use mail_core::CloseReason;
+
 use super::{Event, LoginMethod, Mode, Pending, Phase, Queued, SaslState, State, Step};
 use crate::{
     DecodeError,
@@ -24,7 +26,7 @@ impl State {
         self.errors += 1;
         if self.errors >= self.config.limits.max_errors {
             self.send(&responses::too_many_errors());
-            self.close();
+            self.close(CloseReason::TooManyErrors);
         } else {
             self.send(response);
         }
@@ -220,7 +222,7 @@ impl State {
             Phase::Authorization => {
                 let text = format!("{} POP3 server signing off", self.config.hostname);
                 self.ok(text);
-                self.close();
+                self.close(CloseReason::Quit);
             }
             // The UPDATE state: the application commits the deletions.
             Phase::Transaction => self.queued.push_back(Queued::Commit),

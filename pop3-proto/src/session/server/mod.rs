@@ -34,6 +34,8 @@
 
 use std::{collections::VecDeque, time::Instant};
 
+use mail_core::CloseReason;
+
 use super::{config::ServerConfig, maildrop::Maildrop, responses};
 use crate::{
     codec::Stuffer,
@@ -107,6 +109,8 @@ enum Queued {
 /// Everything but the input buffer, so an event can borrow the input while this changes.
 #[derive(Debug)]
 struct State {
+    /// Why the session closed, once it has.
+    closed: Option<CloseReason>,
     config: ServerConfig,
     phase: Phase,
     mode: Mode,
@@ -189,6 +193,7 @@ impl Server {
             pos: 0,
             scanned: 0,
             errors: 0,
+            closed: None,
             auth_failures: 0,
             tls: config.implicit_tls,
             utf8: false,
@@ -256,7 +261,7 @@ impl Server {
             self.state.last_activity = Some(now);
         } else if now >= deadline {
             self.state.send(&responses::timeout());
-            self.state.close();
+            self.state.close(CloseReason::Timeout);
         }
     }
 
@@ -274,7 +279,12 @@ impl Server {
     /// Ends the session now, without UPDATE (for example when the store fails in the middle
     /// of a message, after which no valid response can follow).
     pub fn close(&mut self) {
-        self.state.close();
+        self.state.close(CloseReason::Application);
+    }
+
+    /// Why the session ended, once it has (it stays the same afterwards).
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.state.closed.as_ref()
     }
 
     /// Ends the session with `-ERR [SYS/TEMP]` because the server is shutting down: no
@@ -283,7 +293,7 @@ impl Server {
     pub fn shutdown(&mut self) {
         if !matches!(self.state.mode, Mode::Closed) {
             self.state.send(&responses::shutting_down());
-            self.state.close();
+            self.state.close(CloseReason::Shutdown);
         }
     }
 
@@ -378,7 +388,7 @@ impl Server {
                     text,
                     "POP3 server signing off",
                 ));
-                s.close();
+                s.close(CloseReason::Quit);
                 Ok(())
             }
             Pending::Login { .. } | Pending::Content => Err(ApiError::WrongDecision),
@@ -444,10 +454,10 @@ impl Server {
                 s.login_name = None;
                 s.auth_failures += 1;
                 if s.auth_failures >= s.config.limits.max_auth_failures {
-                    s.close();
+                    s.close(CloseReason::TooManyErrors);
                 }
             }
-            Pending::Commit => s.close(),
+            Pending::Commit => s.close(CloseReason::Quit),
             Pending::Retrieve { .. } | Pending::Content => {}
         }
         Ok(())
@@ -555,10 +565,11 @@ impl State {
         }
     }
 
-    fn close(&mut self) {
+    fn close(&mut self, why: CloseReason) {
         self.mode = Mode::Closed;
         self.pending = None;
         self.queued.clear();
+        self.closed.get_or_insert(why);
     }
 
     fn dequeue(&mut self, q: Queued) -> Event {

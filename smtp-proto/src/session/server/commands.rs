@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use mail_core::CloseReason;
+
 use super::{Event, Mode, Pending, Queued, State, Step};
 use crate::session::{config::Protocol, replies};
 use crate::{
@@ -36,8 +38,7 @@ impl State {
             Command::Quit => {
                 self.send(&replies::closing());
                 self.reset_transaction();
-                self.mode = Mode::Closed;
-                self.pending = None;
+                self.close(CloseReason::Quit);
                 Step::Continue
             }
             Command::Vrfy { .. } => {
@@ -236,7 +237,9 @@ impl State {
             // forever (BDAT 2^63): refuse and close.
             self.send(&replies::too_large());
             self.reset_transaction();
-            self.close();
+            self.close(CloseReason::Protocol(
+                "BDAT chunk larger than the message size limit",
+            ));
             return Step::Continue;
         }
         let refusal = if self.config.extensions.chunking {

@@ -22,6 +22,8 @@
 
 use std::{collections::VecDeque, time::Instant};
 
+use mail_core::CloseReason;
+
 use super::{
     config::{Protocol, ServerConfig},
     replies,
@@ -183,6 +185,8 @@ enum Queued {
 /// Everything but the input buffer, so an event can borrow the input while this changes.
 #[derive(Debug)]
 struct State {
+    /// Why the session closed, once it has.
+    closed: Option<CloseReason>,
     config: ServerConfig,
     mode: Mode,
     hello: Option<HelloKind>,
@@ -250,6 +254,7 @@ impl Server {
             pos: 0,
             scanned: 0,
             errors: 0,
+            closed: None,
             transmit: Vec::new(),
             last_activity: now,
             last_input: now,
@@ -298,7 +303,7 @@ impl Server {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.poll_timeout().is_some_and(|t| now >= t) {
             self.state.send(&replies::timeout());
-            self.state.close();
+            self.state.close(CloseReason::Timeout);
         }
     }
 
@@ -312,8 +317,13 @@ impl Server {
     pub fn shutdown(&mut self) {
         if !matches!(self.state.mode, Mode::Closed) {
             self.state.send(&replies::shutting_down());
-            self.state.close();
+            self.state.close(CloseReason::Shutdown);
         }
+    }
+
+    /// Why the session ended, once it has (it stays the same afterwards).
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.state.closed.as_ref()
     }
 
     /// Whether the session is over; close the connection once the transmit buffer is sent.
@@ -539,10 +549,11 @@ impl State {
         codec::encode_reply(reply, &mut self.transmit);
     }
 
-    fn close(&mut self) {
+    fn close(&mut self, why: CloseReason) {
         self.mode = Mode::Closed;
         self.pending = None;
         self.queued.clear();
+        self.closed.get_or_insert(why);
     }
 
     /// A bad command: answered, counted, and the session closed after too many.
@@ -551,7 +562,7 @@ impl State {
         self.errors += 1;
         if self.errors >= self.config.limits.max_errors {
             self.send(&replies::too_many_errors());
-            self.close();
+            self.close(CloseReason::TooManyErrors);
         }
     }
 }
