@@ -58,24 +58,16 @@ mod disk;
 mod index;
 mod names;
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
 use self::disk::Disk;
 use crate::{
-    engine::{Backend, Engine},
+    engine::{Engine, Handle, impl_mail_store},
     error::Result,
     exec::Executor,
-    model::{
-        AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope, Expunged, FetchQuery,
-        FetchedMessage, ListScope, MailboxInfo, Maildrop, Pop3Committed, Pop3Lease, QuotaLimits,
-        QuotaReport, Recipient, Status, StoreResult,
-    },
-    notify::Subscription,
-    store::MailStore,
-    types::{AccountName, FlagOp, ModSeq, Session, SpecialUse, Uid, UidSet},
-    upload::Upload,
+    types::AccountName,
 };
 
 /// Where a message's file is. Persisted in the index.
@@ -117,14 +109,13 @@ impl Default for MaildirOptions {
 
 /// The Maildir store. See the [module documentation](self).
 pub struct MaildirStore {
-    engine: Arc<Engine<Disk>>,
-    exec: Executor,
+    handle: Handle<Disk>,
 }
 
 impl std::fmt::Debug for MaildirStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MaildirStore")
-            .field("root", &self.engine.backend.root)
+            .field("root", &self.handle.engine.backend.root)
             .finish_non_exhaustive()
     }
 }
@@ -138,204 +129,14 @@ impl MaildirStore {
         let disk = Disk::new(root, options);
         disk.clean_spool()?;
         Ok(Self {
-            engine: Arc::new(Engine::new(disk, '.')),
-            exec,
+            handle: Handle::new(Engine::new(disk, '.'), Some(exec)),
         })
     }
 
     /// The Maildir directory of an account (`<root>/<account>/Maildir`).
     pub fn maildir_path(&self, account: &AccountName) -> PathBuf {
-        self.engine.backend.account_dir(account)
+        self.handle.engine.backend.account_dir(account)
     }
 }
 
-/// Runs an engine call on the executor with owned copies of the arguments.
-macro_rules! on_exec {
-    ($self:ident, |$e:ident| $body:expr) => {{
-        let $e = Arc::clone(&$self.engine);
-        $self.exec.run(move || $body).await?
-    }};
-}
-
-impl MailStore for MaildirStore {
-    fn hierarchy_delimiter(&self) -> char {
-        self.engine.delimiter()
-    }
-    fn upload(&self) -> Upload {
-        self.engine.backend.upload()
-    }
-    async fn create_account(&self, account: &AccountName) -> Result<()> {
-        let a = account.clone();
-        on_exec!(self, |e| e.create_account(&a))
-    }
-    async fn account_exists(&self, account: &AccountName) -> Result<bool> {
-        let a = account.clone();
-        on_exec!(self, |e| e.account_exists(&a))
-    }
-    async fn set_quota(&self, account: &AccountName, limits: QuotaLimits) -> Result<()> {
-        let a = account.clone();
-        on_exec!(self, |e| e.set_quota(&a, limits))
-    }
-    async fn quota(&self, session: &Session) -> Result<QuotaReport> {
-        let s = session.clone();
-        on_exec!(self, |e| e.quota(&s))
-    }
-    async fn list(
-        &self,
-        session: &Session,
-        pattern: &str,
-        scope: ListScope,
-    ) -> Result<Vec<MailboxInfo>> {
-        let (s, p) = (session.clone(), pattern.to_owned());
-        on_exec!(self, |e| e.list(&s, &p, scope))
-    }
-    async fn create_mailbox(
-        &self,
-        session: &Session,
-        name: &str,
-        special_use: Option<SpecialUse>,
-    ) -> Result<()> {
-        let (s, n) = (session.clone(), name.to_owned());
-        on_exec!(self, |e| e.create_mailbox(&s, &n, special_use))
-    }
-    async fn delete_mailbox(&self, session: &Session, name: &str) -> Result<()> {
-        let (s, n) = (session.clone(), name.to_owned());
-        on_exec!(self, |e| e.delete_mailbox(&s, &n))
-    }
-    async fn rename_mailbox(&self, session: &Session, from: &str, to: &str) -> Result<()> {
-        let (s, f, t) = (session.clone(), from.to_owned(), to.to_owned());
-        on_exec!(self, |e| e.rename_mailbox(&s, &f, &t))
-    }
-    async fn subscribe(&self, session: &Session, name: &str) -> Result<()> {
-        let (s, n) = (session.clone(), name.to_owned());
-        on_exec!(self, |e| e.subscribe(&s, &n, true))
-    }
-    async fn unsubscribe(&self, session: &Session, name: &str) -> Result<()> {
-        let (s, n) = (session.clone(), name.to_owned());
-        on_exec!(self, |e| e.subscribe(&s, &n, false))
-    }
-    async fn status(&self, session: &Session, mailbox: &str) -> Result<Status> {
-        let (s, m) = (session.clone(), mailbox.to_owned());
-        on_exec!(self, |e| e.status(&s, &m))
-    }
-    async fn append(
-        &self,
-        session: &Session,
-        mailbox: &str,
-        items: Vec<AppendItem>,
-    ) -> Result<Appended> {
-        let (s, m) = (session.clone(), mailbox.to_owned());
-        on_exec!(self, |e| e.append(&s, &m, items))
-    }
-    async fn fetch(
-        &self,
-        session: &Session,
-        mailbox: &str,
-        uids: &UidSet,
-        query: FetchQuery,
-    ) -> Result<Vec<FetchedMessage>> {
-        let (s, m, u) = (session.clone(), mailbox.to_owned(), uids.clone());
-        on_exec!(self, |e| e.fetch(&s, &m, &u, query))
-    }
-    async fn store_flags(
-        &self,
-        session: &Session,
-        mailbox: &str,
-        uids: &UidSet,
-        op: FlagOp,
-        unchanged_since: Option<ModSeq>,
-    ) -> Result<StoreResult> {
-        let (s, m, u) = (session.clone(), mailbox.to_owned(), uids.clone());
-        on_exec!(self, |e| e.store_flags(&s, &m, &u, &op, unchanged_since))
-    }
-    async fn expunge(
-        &self,
-        session: &Session,
-        mailbox: &str,
-        scope: ExpungeScope,
-    ) -> Result<Expunged> {
-        let (s, m) = (session.clone(), mailbox.to_owned());
-        on_exec!(self, |e| e.expunge(&s, &m, &scope))
-    }
-    async fn copy(&self, session: &Session, from: &str, uids: &UidSet, to: &str) -> Result<Copied> {
-        let (s, f, u, t) = (
-            session.clone(),
-            from.to_owned(),
-            uids.clone(),
-            to.to_owned(),
-        );
-        on_exec!(self, |e| e.copy_or_move(&s, &f, &u, &t, false))
-    }
-    async fn move_messages(
-        &self,
-        session: &Session,
-        from: &str,
-        uids: &UidSet,
-        to: &str,
-    ) -> Result<Copied> {
-        let (s, f, u, t) = (
-            session.clone(),
-            from.to_owned(),
-            uids.clone(),
-            to.to_owned(),
-        );
-        on_exec!(self, |e| e.copy_or_move(&s, &f, &u, &t, true))
-    }
-    async fn changes_since(&self, session: &Session, mailbox: &str, since: u64) -> Result<Changes> {
-        let (s, m) = (session.clone(), mailbox.to_owned());
-        on_exec!(self, |e| e.changes_since(&s, &m, since))
-    }
-    async fn take_recent(&self, session: &Session, mailbox: &str) -> Result<Vec<Uid>> {
-        let (s, m) = (session.clone(), mailbox.to_owned());
-        on_exec!(self, |e| e.take_recent(&s, &m))
-    }
-    async fn watch(&self, session: &Session, mailbox: &str) -> Result<Subscription> {
-        let (s, m) = (session.clone(), mailbox.to_owned());
-        on_exec!(self, |e| e.watch(&s, &m))
-    }
-    async fn pop3_open(&self, session: &Session, lease_for: Duration) -> Result<Maildrop> {
-        let s = session.clone();
-        on_exec!(self, |e| e.pop3_open(&s, lease_for))
-    }
-    async fn pop3_renew(
-        &self,
-        session: &Session,
-        lease: &Pop3Lease,
-        lease_for: Duration,
-    ) -> Result<Pop3Lease> {
-        let (s, l) = (session.clone(), lease.clone());
-        on_exec!(self, |e| e.pop3_renew(&s, &l, lease_for))
-    }
-    async fn pop3_retrieve(
-        &self,
-        session: &Session,
-        lease: &Pop3Lease,
-        uid: Uid,
-        mark_seen: bool,
-    ) -> Result<Vec<u8>> {
-        let (s, l) = (session.clone(), lease.clone());
-        on_exec!(self, |e| e.pop3_retrieve(&s, &l, uid, mark_seen))
-    }
-    async fn pop3_commit(
-        &self,
-        session: &Session,
-        lease: &Pop3Lease,
-        deleted: &[Uid],
-    ) -> Result<Pop3Committed> {
-        let (s, l, d) = (session.clone(), lease.clone(), deleted.to_vec());
-        on_exec!(self, |e| e.pop3_commit(&s, &l, &d))
-    }
-    async fn pop3_release(&self, session: &Session, lease: &Pop3Lease) -> Result<()> {
-        let (s, l) = (session.clone(), lease.clone());
-        on_exec!(self, |e| e.pop3_release(&s, &l))
-    }
-    async fn deliver(&self, message: Upload, recipients: &[Recipient]) -> Vec<Result<Delivered>> {
-        let e = Arc::clone(&self.engine);
-        let r = recipients.to_vec();
-        let n = r.len();
-        match self.exec.run(move || e.deliver(message, &r)).await {
-            Ok(v) => v,
-            Err(_) => (0..n).map(|_| Err(crate::StoreError::WorkerGone)).collect(),
-        }
-    }
-}
+impl_mail_store!(MaildirStore, handle);

@@ -1,0 +1,357 @@
+//! One mailbox's messages: STATUS, APPEND, FETCH, STORE, EXPUNGE, the changes since a
+//! modseq, `\Recent` and change subscriptions.
+
+use std::sync::Arc;
+
+use super::{
+    Arrival, Backend, Engine, crlf_size, lock,
+    state::{Header, MessageMeta, Record},
+    to_crlf, uid, uid_space,
+};
+use crate::{
+    error::{Result, StoreError},
+    mime::MimeInfo,
+    model::{
+        AppendItem, Appended, Changes, Content, ExpungeScope, Expunged, FetchQuery, FetchedMessage,
+        MessageFlags, Status, StoreResult,
+    },
+    notify::Subscription,
+    types::{AccountName, Flag, FlagOp, Flags, InternalDate, ModSeq, Session, Uid, UidSet},
+    upload::Upload,
+};
+
+impl<K: Backend> Engine<K> {
+    pub fn status(&self, s: &Session, name: &str) -> Result<Status> {
+        let name = self.canonical(name)?;
+        let a = self.account(s.account())?;
+        let mut acct = lock(&a);
+        let mb = self.open(s.account(), &mut acct, &name)?;
+        let recent = mb.messages.len()
+            - mb.messages
+                .partition_point(|m| m.uid.get() < mb.header.first_recent);
+        Ok(Status {
+            messages: u32::try_from(mb.messages.len()).unwrap_or(u32::MAX),
+            recent: u32::try_from(recent).unwrap_or(u32::MAX),
+            uidnext: uid(mb.header.uidnext)?,
+            uidvalidity: mb.header.uidvalidity,
+            unseen: mb.count_flag(Flag::Seen, false),
+            deleted: mb.count_flag(Flag::Deleted, true),
+            size: mb.size,
+            highest_modseq: mb.highest_modseq(),
+            keywords: mb.keywords.clone(),
+            new_keywords_allowed: true,
+            special_use: mb.header.special_use,
+        })
+    }
+
+    #[allow(clippy::explicit_counter_loop)]
+    pub fn append(&self, s: &Session, name: &str, items: Vec<AppendItem>) -> Result<Appended> {
+        if items.is_empty() {
+            return Err(StoreError::InvalidArgument("nothing to append"));
+        }
+        let name = self.canonical(name)?;
+        let account = s.account();
+        let a = self.account(account)?;
+        let mut acct = lock(&a);
+        acct.mailbox(&name)?;
+        let total: u64 = items.iter().map(|i| i.data.len()).sum();
+        acct.check_quota(total, items.len() as u64)?;
+        let mb = self.open(account, &mut acct, &name)?;
+        uid_space(mb.header.uidnext, items.len())?;
+        let modseq = mb.next_modseq();
+        let mut records = Vec::with_capacity(items.len());
+        let mut uids = Vec::with_capacity(items.len());
+        let mut next = mb.header.uidnext;
+        for mut item in items {
+            let meta = prepare(
+                &mut item.data,
+                uid(next)?,
+                modseq,
+                item.flags,
+                item.internal_date,
+            )?;
+            let written = meta.0.clone();
+            match self.backend.write_message(
+                account,
+                &name,
+                &mut item.data,
+                &meta.1,
+                &written,
+                Arrival::Append,
+            ) {
+                Ok(blob) => {
+                    uids.push(written.uid);
+                    records.push(Record::Append(written.with_blob(blob)));
+                }
+                Err(e) => {
+                    self.discard_all(account, &name, &records);
+                    return Err(e);
+                }
+            }
+            next += 1;
+        }
+        let uidvalidity = mb.header.uidvalidity;
+        let keep = records.clone();
+        if let Err(e) = self.commit(account, &name, mb, records, s.id()) {
+            self.discard_all(account, &name, &keep);
+            return Err(e);
+        }
+        Ok(Appended { uidvalidity, uids })
+    }
+
+    /// Undoes the writes of a transaction that failed.
+    pub(super) fn discard_all(
+        &self,
+        account: &AccountName,
+        name: &str,
+        records: &[Record<K::Blob>],
+    ) {
+        for r in records {
+            if let Record::Append(m) = r {
+                self.backend.discard(account, name, &m.blob);
+            }
+        }
+    }
+
+    #[allow(clippy::many_single_char_names)]
+    pub fn fetch(
+        &self,
+        s: &Session,
+        name: &str,
+        uids: &UidSet,
+        q: FetchQuery,
+    ) -> Result<Vec<FetchedMessage>> {
+        let name = self.canonical(name)?;
+        let account = s.account();
+        let a = self.account(account)?;
+        let mut acct = lock(&a);
+        let mb = self.open(account, &mut acct, &name)?;
+        let mut out = Vec::new();
+        for i in mb.select(uids) {
+            let m = &mb.messages[i];
+            let mime = if q.envelope || q.body_structure {
+                Some(self.backend.read_mime(account, &name, &m.blob)?)
+            } else {
+                None
+            };
+            let content = match q.content {
+                None => None,
+                Some(c) => {
+                    let raw = self.backend.read_message(account, &name, &m.blob)?;
+                    Some(slice_content(raw, c))
+                }
+            };
+            out.push(FetchedMessage {
+                uid: m.uid,
+                flags: m.flags.clone(),
+                modseq: m.modseq,
+                internal_date: m.date,
+                size: m.size,
+                crlf_size: m.vsize,
+                envelope: mime
+                    .as_ref()
+                    .filter(|_| q.envelope)
+                    .map(|m| Arc::new(m.envelope.clone())),
+                body_structure: mime
+                    .as_ref()
+                    .filter(|_| q.body_structure)
+                    .map(|m| Arc::new(m.body.clone())),
+                content,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn store_flags(
+        &self,
+        s: &Session,
+        name: &str,
+        uids: &UidSet,
+        op: &FlagOp,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<StoreResult> {
+        let name = self.canonical(name)?;
+        let account = s.account();
+        let a = self.account(account)?;
+        let mut acct = lock(&a);
+        let mb = self.open(account, &mut acct, &name)?;
+        let modseq = mb.next_modseq();
+        let mut result = StoreResult::default();
+        let mut records = Vec::new();
+        for i in mb.select(uids) {
+            let m = &mb.messages[i];
+            if let Some(limit) = unchanged_since
+                && m.modseq > limit
+            {
+                result.modified.push(m.uid);
+                continue;
+            }
+            let flags = m.flags.apply(op);
+            if flags == m.flags {
+                continue;
+            }
+            let blob = self.backend.set_flags(account, &name, &m.blob, &flags)?;
+            result.updated.push(MessageFlags {
+                uid: m.uid,
+                flags: flags.clone(),
+                modseq,
+            });
+            records.push(Record::Flags {
+                uid: m.uid,
+                modseq,
+                flags,
+                blob,
+            });
+        }
+        self.commit(account, &name, mb, records, s.id())?;
+        Ok(result)
+    }
+
+    pub fn expunge(&self, s: &Session, name: &str, scope: &ExpungeScope) -> Result<Expunged> {
+        let name = self.canonical(name)?;
+        let account = s.account();
+        let a = self.account(account)?;
+        let mut acct = lock(&a);
+        let mb = self.open(account, &mut acct, &name)?;
+        let picked: Vec<usize> = match scope {
+            ExpungeScope::Deleted => (0..mb.messages.len())
+                .filter(|&i| mb.messages[i].flags.contains(Flag::Deleted))
+                .collect(),
+            ExpungeScope::DeletedIn(set) => mb
+                .select(set)
+                .into_iter()
+                .filter(|&i| mb.messages[i].flags.contains(Flag::Deleted))
+                .collect(),
+            ExpungeScope::Uids(set) => mb.select(set),
+        };
+        if picked.is_empty() {
+            return Ok(Expunged {
+                uids: Vec::new(),
+                modseq: None,
+            });
+        }
+        let modseq = mb.next_modseq();
+        let mut records = Vec::with_capacity(picked.len());
+        for i in picked {
+            let m = &mb.messages[i];
+            self.backend.remove_message(account, &name, &m.blob)?;
+            records.push(Record::Expunge { uid: m.uid, modseq });
+        }
+        let uids = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Expunge { uid, .. } => Some(*uid),
+                _ => None,
+            })
+            .collect();
+        self.commit(account, &name, mb, records, s.id())?;
+        Ok(Expunged {
+            uids,
+            modseq: Some(modseq),
+        })
+    }
+
+    pub fn changes_since(&self, s: &Session, name: &str, since: u64) -> Result<Changes> {
+        let name = self.canonical(name)?;
+        let a = self.account(s.account())?;
+        let mut acct = lock(&a);
+        let mb = self.open(s.account(), &mut acct, &name)?;
+        let mut new = Vec::new();
+        let mut changed = Vec::new();
+        for m in &mb.messages {
+            if m.created.get() > since {
+                new.push(m.flags_entry());
+            } else if m.modseq.get() > since {
+                changed.push(m.flags_entry());
+            }
+        }
+        let mut expunged: Vec<Uid> = mb
+            .expunged
+            .iter()
+            .filter(|(_, m)| m.get() > since)
+            .map(|(u, _)| *u)
+            .collect();
+        expunged.sort_unstable();
+        expunged.dedup();
+        Ok(Changes {
+            uidvalidity: mb.header.uidvalidity,
+            highest_modseq: mb.highest_modseq(),
+            new,
+            changed,
+            expunged,
+        })
+    }
+
+    pub fn take_recent(&self, s: &Session, name: &str) -> Result<Vec<Uid>> {
+        let name = self.canonical(name)?;
+        let a = self.account(s.account())?;
+        let mut acct = lock(&a);
+        let mb = self.open(s.account(), &mut acct, &name)?;
+        let first = mb.header.first_recent;
+        if first >= mb.header.uidnext {
+            return Ok(Vec::new());
+        }
+        let start = mb.messages.partition_point(|m| m.uid.get() < first);
+        let uids = mb.messages[start..].iter().map(|m| m.uid).collect();
+        let header = Header {
+            first_recent: mb.header.uidnext,
+            ..mb.header.clone()
+        };
+        self.commit(s.account(), &name, mb, vec![Record::Header(header)], s.id())?;
+        Ok(uids)
+    }
+
+    pub fn watch(&self, s: &Session, name: &str) -> Result<Subscription> {
+        let name = self.canonical(name)?;
+        let a = self.account(s.account())?;
+        let mut acct = lock(&a);
+        acct.mailbox(&name)?;
+        Ok(self.hub.subscribe(s.account(), &name, s.id()))
+    }
+}
+
+/// Computes what the index keeps about a new message.
+pub(super) fn prepare(
+    data: &mut Upload,
+    uid: Uid,
+    modseq: ModSeq,
+    flags: Flags,
+    date: Option<InternalDate>,
+) -> Result<(MessageMeta<()>, MimeInfo)> {
+    // The store keeps and serves messages with CRLF line ends, the form IMAP and POP3 send,
+    // so that sizes, BODYSTRUCTURE offsets and the octets served always agree.
+    if let Some(fixed) = to_crlf(&data.bytes()?) {
+        let spool = std::mem::replace(data, Upload::from_bytes(fixed));
+        drop(spool);
+    }
+    let bytes = data.bytes()?;
+    let mime = MimeInfo::parse(&bytes);
+    let meta = MessageMeta {
+        uid,
+        modseq,
+        created: modseq,
+        flags,
+        date: date.unwrap_or_else(InternalDate::now),
+        size: bytes.len() as u64,
+        vsize: crlf_size(&bytes),
+        blob: (),
+    };
+    Ok((meta, mime))
+}
+
+fn slice_content(raw: Vec<u8>, c: Content) -> Vec<u8> {
+    let len = raw.len();
+    let hl = usize::try_from(crate::mime::header_len(&raw)).unwrap_or(len);
+    match c {
+        Content::Full => raw,
+        Content::Header => raw[..hl.min(len)].to_vec(),
+        Content::Text => raw[hl.min(len)..].to_vec(),
+        Content::Range { offset, len: n } => {
+            let start = usize::try_from(offset).unwrap_or(len).min(len);
+            let end = start
+                .saturating_add(usize::try_from(n).unwrap_or(usize::MAX))
+                .min(len);
+            raw[start..end].to_vec()
+        }
+    }
+}
