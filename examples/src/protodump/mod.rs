@@ -1,25 +1,6 @@
-//! `protodump`: decode one direction of a protocol session, re-encode every message, and
-//! report what does not decode.
-//!
-//! ```text
-//! protodump smtp client|server [FILE]
-//! protodump imap client|server [FILE]
-//! protodump pop3 client [FILE]
-//! protodump pop3 server [FILE] --client CLIENTFILE
-//! ```
-//!
-//! The input (FILE, or stdin when FILE is absent or `-`) is read in chunks and fed to a
-//! per-protocol [`StreamDecoder`]. The re-encoded form of every message that decodes goes to
-//! stdout; for every message that does not, `error at byte N: <reason>` goes to stderr, where
-//! N is the offset of the start of that message in the input, and decoding resumes after it
-//! (a bad line is skipped through its LF). The last line on stderr is
-//! `N messages, M errors`. Exit status: 0 without errors, 1 with errors, 2 for a usage error
-//! or when the input cannot be read or the output written.
-//!
-//! Each protocol lives in its own module with its own argument parsing, so a protocol that
-//! needs both directions at once (`protodump pop3 server FILE --client CLIENTFILE`: whether
-//! a `+OK` starts a multi-line body depends on the command it answers) can take extra
-//! arguments without touching the others.
+//! `protodump`: decode one direction of a protocol session with the protocol crates'
+//! `codec::transcript` decoders, re-encode every message, and report what does not decode.
+//! See [`USAGE`].
 
 pub mod imap;
 pub mod pop3;
@@ -58,79 +39,52 @@ or I/O errors.
 /// How many bytes the driver reads at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// The bytes a decoder is offered.
-#[derive(Debug, Clone, Copy)]
-pub struct Input<'a> {
-    /// The unconsumed input buffered so far.
-    pub bytes: &'a [u8],
-    /// Offset of `bytes[0]` in the whole input.
-    pub offset: u64,
-    /// No more bytes will follow `bytes`.
-    pub eof: bool,
-}
-
 /// The outcome of one [`StreamDecoder::decode`] call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// Bytes of the input the decoder is done with.
     pub consumed: usize,
-    /// What happened, if a message ended.
+    /// What happened. `None` with nothing consumed: more input is needed.
     pub event: Option<Event>,
 }
 
-impl Step {
-    /// No message ended: `consumed` bytes were used. With nothing consumed, the decoder
-    /// needs more input to go on.
-    pub const fn more(consumed: usize) -> Self {
-        Self {
-            consumed,
-            event: None,
-        }
-    }
-
-    /// A message ended and decoded.
-    pub const fn message(consumed: usize) -> Self {
-        Self {
-            consumed,
-            event: Some(Event::Message),
-        }
-    }
-
-    /// A message that starts at offset `at` did not decode.
-    pub fn error(consumed: usize, at: u64, reason: impl fmt::Display) -> Self {
-        Self {
-            consumed,
-            event: Some(Event::Error {
-                at,
-                reason: reason.to_string(),
-            }),
-        }
-    }
-}
-
-/// A message boundary.
+/// What a decoder found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A message decoded; its re-encoding is in the output buffer.
+    /// A piece of a message decoded; its re-encoding is in the output buffer.
+    Piece,
+    /// A message ended and decoded; its re-encoding is in the output buffer.
     Message,
-    /// A message did not decode. Whatever it left in the output buffer is discarded.
-    Error {
-        /// Offset of the start of the message in the whole input.
-        at: u64,
-        /// Why.
-        reason: String,
-    },
+    /// A message did not decode: `at byte N: reason`. What it left in the output buffer is
+    /// discarded.
+    Error(String),
 }
 
-/// A decoder for one direction of a session, fed from a buffer that grows as input arrives.
-///
-/// A call may consume some bytes without ending a message (a DATA payload arrives in
-/// pieces); the re-encoding accumulates in `out` until the message ends. A call that
-/// consumes nothing and reports nothing asks for more input. At `eof` the decoder must
-/// eventually consume everything, reporting a truncated message as an error.
+/// A decoder for one direction of a session that re-encodes what it decodes.
 pub trait StreamDecoder {
-    /// Decodes from the start of `input`, appending re-encoded bytes to `out`.
-    fn decode(&mut self, input: Input<'_>, out: &mut Vec<u8>) -> Step;
+    /// Decodes from the start of `input` (`eof`: nothing follows it), appending re-encoded
+    /// bytes to `out`.
+    fn decode(&mut self, input: &[u8], eof: bool, out: &mut Vec<u8>) -> Step;
+}
+
+/// Turns what a crate's transcript decoder found into a [`Step`]. `encode` appends an item's
+/// re-encoding to `out` and says whether the item ended a message; when it cannot, the reason
+/// is reported at `at`, the offset of the input's first byte.
+pub fn reencode<I, E: fmt::Display>(
+    at: u64,
+    consumed: usize,
+    found: Option<Result<I, E>>,
+    encode: impl FnOnce(I) -> Result<bool, String>,
+) -> Step {
+    let event = found.map(|found| match found {
+        Err(e) => Event::Error(e.to_string()),
+        Ok(item) => match encode(item) {
+            Ok(true) => Event::Message,
+            Ok(false) => Event::Piece,
+            Err(e) => Event::Error(format!("at byte {at}: cannot re-encode: {e}")),
+        },
+    });
+    Step { consumed, event }
 }
 
 /// What a run found.
@@ -158,39 +112,25 @@ pub fn dump(
 ) -> io::Result<Summary> {
     let mut summary = Summary::default();
     let mut chunk = vec![0; READ_CHUNK];
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut pos = 0;
-    let mut offset = 0u64;
-    let mut eof = false;
+    let (mut buf, mut pos, mut eof) = (Vec::with_capacity(READ_CHUNK), 0, false);
     let mut encoded = Vec::new();
     loop {
-        let step = decoder.decode(
-            Input {
-                bytes: &buf[pos..],
-                offset,
-                eof,
-            },
-            &mut encoded,
-        );
-        debug_assert!(step.consumed <= buf.len() - pos);
+        let step = decoder.decode(&buf[pos..], eof, &mut encoded);
         pos += step.consumed;
-        offset += step.consumed as u64;
         match step.event {
+            Some(Event::Piece) => {}
             Some(Event::Message) => {
                 out.write_all(&encoded)?;
                 encoded.clear();
                 summary.messages += 1;
             }
-            Some(Event::Error { at, reason }) => {
+            Some(Event::Error(e)) => {
                 encoded.clear();
                 summary.errors += 1;
-                writeln!(err, "error at byte {at}: {reason}")?;
+                writeln!(err, "error {e}")?;
             }
             None if step.consumed > 0 => {}
-            None if eof => {
-                debug_assert_eq!(pos, buf.len(), "the decoder left input at the end");
-                break;
-            }
+            None if eof => break,
             None => {
                 buf.drain(..pos);
                 pos = 0;
@@ -218,55 +158,50 @@ pub enum Direction {
     Server,
 }
 
-/// A command line that does not fit the usage.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
+/// Why a command line does not fit the usage.
+pub type UsageError = String;
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Where the input comes from.
+/// Where the input comes from: a file, or stdin (`None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// Standard input.
-    Stdin,
-    /// A file.
-    File(PathBuf),
-}
+pub struct Source(pub Option<PathBuf>);
 
 impl Source {
     /// `-` is stdin, anything else a path.
     pub fn from_arg(arg: OsString) -> Self {
-        if arg == "-" {
-            Self::Stdin
-        } else {
-            Self::File(arg.into())
-        }
+        Self((arg != "-").then(|| arg.into()))
     }
 
     /// Opens the input.
     pub fn open(&self) -> io::Result<Box<dyn Read>> {
-        Ok(match self {
-            Self::Stdin => Box::new(io::stdin().lock()),
-            Self::File(path) => Box::new(File::open(path)?),
+        Ok(match &self.0 {
+            None => Box::new(io::stdin().lock()),
+            Some(path) => Box::new(File::open(path)?),
         })
     }
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Stdin => f.write_str("stdin"),
-            Self::File(path) => write!(f, "{}", path.display()),
+        match &self.0 {
+            None => f.write_str("stdin"),
+            Some(path) => write!(f, "{}", path.display()),
         }
     }
 }
 
-/// The common arguments `client|server [FILE]`, in this order. Used by protocols whose
-/// input is one direction of a session.
+/// `client|server [FILE]`, for a protocol whose directions decode apart.
+fn one_direction<C: StreamDecoder, S: StreamDecoder>(
+    args: impl IntoIterator<Item = OsString>,
+    client: fn() -> C,
+    server: fn() -> S,
+) -> Result<ExitCode, UsageError> {
+    Ok(match direction_and_source(args)? {
+        (Direction::Client, source) => run(&mut client(), &source),
+        (Direction::Server, source) => run(&mut server(), &source),
+    })
+}
+
+/// The common arguments `client|server [FILE]`, in this order.
 pub fn direction_and_source(
     args: impl IntoIterator<Item = OsString>,
 ) -> Result<(Direction, Source), UsageError> {
@@ -275,28 +210,22 @@ pub fn direction_and_source(
         Some(d) if d == "client" => Direction::Client,
         Some(d) if d == "server" => Direction::Server,
         Some(d) => {
-            return Err(UsageError(format!(
-                "expected 'client' or 'server', not '{}'",
-                d.to_string_lossy()
-            )));
+            let d = d.to_string_lossy();
+            return Err(format!("expected 'client' or 'server', not '{d}'"));
         }
-        None => return Err(UsageError("expected 'client' or 'server'".into())),
+        None => return Err("expected 'client' or 'server'".into()),
     };
     let source = match args.next() {
-        None => Source::Stdin,
+        None => Source(None),
         Some(a) if a != "-" && a.to_string_lossy().starts_with('-') => {
-            return Err(UsageError(format!(
-                "unknown option '{}'",
-                a.to_string_lossy()
-            )));
+            let a = a.to_string_lossy();
+            return Err(format!("unknown option '{a}'"));
         }
         Some(a) => Source::from_arg(a),
     };
     if let Some(extra) = args.next() {
-        return Err(UsageError(format!(
-            "unexpected argument '{}'",
-            extra.to_string_lossy()
-        )));
+        let extra = extra.to_string_lossy();
+        return Err(format!("unexpected argument '{extra}'"));
     }
     Ok((direction, source))
 }
@@ -313,18 +242,17 @@ pub fn run(decoder: &mut dyn StreamDecoder, source: &Source) -> ExitCode {
     let stdout = io::BufWriter::new(io::stdout().lock());
     let mut stderr = io::BufWriter::new(io::stderr().lock());
     let result = dump(decoder, input, stdout, &mut stderr);
-    let status = match &result {
-        Ok(summary) if summary.errors == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(_) => ExitCode::from(2),
-    };
     // A failing stderr leaves nothing to report to.
-    let _ = match result {
+    let _ = match &result {
         Ok(summary) => writeln!(stderr, "{summary}"),
         Err(e) => writeln!(stderr, "protodump: {source}: {e}"),
     };
     let _ = stderr.flush();
-    status
+    match result {
+        Ok(summary) if summary.errors == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(_) => ExitCode::from(2),
+    }
 }
 
 /// The entry point: `args` without the program name.
@@ -338,14 +266,19 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let result = match args.next() {
-        Some(p) if p == "smtp" => smtp::main(args),
-        Some(p) if p == "imap" => imap::main(args),
+        Some(p) if p == "smtp" => one_direction(
+            args,
+            smtp::ClientDecoder::default,
+            smtp::ServerDecoder::default,
+        ),
+        Some(p) if p == "imap" => one_direction(
+            args,
+            imap::ClientDecoder::default,
+            imap::ServerDecoder::default,
+        ),
         Some(p) if p == "pop3" => pop3::main(args),
-        Some(p) => Err(UsageError(format!(
-            "unknown protocol '{}'",
-            p.to_string_lossy()
-        ))),
-        None => Err(UsageError("expected a protocol".into())),
+        Some(p) => Err(format!("unknown protocol '{}'", p.to_string_lossy())),
+        None => Err("expected a protocol".into()),
     };
     result.unwrap_or_else(|e| {
         eprint!("protodump: {e}\n{USAGE}");

@@ -10,6 +10,7 @@ mod fetch;
 pub mod frame;
 pub mod response;
 mod search;
+pub mod transcript;
 
 pub use command::{
     CommandError, CommandErrorKind, CommandOptions, decode_command, parse_command, parse_idle_done,

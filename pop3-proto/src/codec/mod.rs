@@ -15,6 +15,7 @@ pub(crate) mod grammar;
 pub mod line;
 mod multiline;
 pub(crate) mod response;
+pub mod transcript;
 
 use std::borrow::Cow;
 

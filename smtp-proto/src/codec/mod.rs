@@ -9,6 +9,7 @@ mod encode;
 pub(crate) mod grammar;
 pub mod line;
 pub(crate) mod reply;
+pub mod transcript;
 
 pub use command::SaslLine;
 pub use data::{BareLineEndings, ChunkReceiver, CrlfNormalizer, DataEnd, DataReceiver, DotStuffer};
