@@ -5,17 +5,20 @@
 //! protocol rule to the caller. A synchronizing literal is reported as
 //! [`Inbound::LiteralAnnounced`]: write a continuation request (or a refusal) and keep reading.
 //! [`ClientCodec`] writes a command whole, so use it with servers that advertise LITERAL+ or
-//! with commands without synchronizing literals; the client session handles the rest.
+//! with commands without synchronizing literals; the client session handles the rest. It reads
+//! with a [`transcript::ServerDecoder`]. [`ServerCodec`] reports synchronizing literals
+//! instead of expecting their octets, so it frames with the codec's [`Framer`].
 
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{
     codec::{
-        CommandError, CommandOptions, EncodeBuf, ResponseDecoder, ResponseError, ResponseOptions,
-        encode_command, encode_response,
+        CommandError, CommandOptions, EncodeBuf, ResponseError, ResponseOptions, encode_command,
+        encode_response,
         frame::{FrameError, FrameLimits, Framed, Framer, Side},
         parse_command,
+        transcript::{self, ServerItem, TranscriptError, TranscriptErrorKind},
     },
     types::{command::Command, core::Tag, response::Response},
 };
@@ -36,6 +39,20 @@ pub enum CodecError {
     /// A response did not parse; it has been skipped.
     #[error(transparent)]
     Response(#[from] ResponseError),
+    /// The end of the stream cut a response short.
+    #[error(transparent)]
+    Transcript(TranscriptError),
+}
+
+impl From<TranscriptError> for CodecError {
+    fn from(e: TranscriptError) -> Self {
+        match e.kind {
+            TranscriptErrorKind::Frame(e) => Self::Frame(e),
+            TranscriptErrorKind::Command(e) => Self::Command(e),
+            TranscriptErrorKind::Response(e) => Self::Response(e),
+            _ => Self::Transcript(e),
+        }
+    }
 }
 
 /// What a server reads.
@@ -59,6 +76,8 @@ pub struct ServerCodec {
     framer: Framer,
     commands: CommandOptions,
     responses: ResponseOptions,
+    /// Dropping the rest of an overlong line, already reported: its tail is no command.
+    skip_line: bool,
 }
 
 impl ServerCodec {
@@ -68,6 +87,7 @@ impl ServerCodec {
             framer: Framer::new(Side::Server, limits),
             commands,
             responses,
+            skip_line: false,
         }
     }
 }
@@ -87,6 +107,14 @@ impl Decoder for ServerCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Inbound>, CodecError> {
+        if self.skip_line {
+            let Some(lf) = memchr::memchr(b'\n', src) else {
+                src.clear();
+                return Ok(None);
+            };
+            src.advance(lf + 1);
+            self.skip_line = false;
+        }
         match self.framer.next(src) {
             Framed::Incomplete => Ok(None),
             Framed::LiteralAnnounced { len, line_end } => {
@@ -101,7 +129,10 @@ impl Decoder for ServerCodec {
             }
             Framed::Invalid { error, skip } => {
                 self.framer.reset();
-                src.advance(skip.min(src.len()));
+                let skip = skip.min(src.len());
+                // An overlong line reported before its end arrived.
+                self.skip_line = skip > 0 && src[skip - 1] != b'\n';
+                src.advance(skip);
                 Err(error.into())
             }
             Framed::Complete { len } => {
@@ -128,7 +159,7 @@ impl Encoder<&Response<'_>> for ServerCodec {
 /// Decodes responses; encodes commands.
 #[derive(Debug)]
 pub struct ClientCodec {
-    decoder: ResponseDecoder,
+    responses: transcript::ServerDecoder,
     commands: CommandOptions,
 }
 
@@ -136,8 +167,32 @@ impl ClientCodec {
     /// A codec with these options.
     pub fn new(responses: ResponseOptions, commands: CommandOptions) -> Self {
         Self {
-            decoder: ResponseDecoder::new(responses),
+            responses: transcript::ServerDecoder::new(responses),
             commands,
+        }
+    }
+
+    /// The next response in `src`; `more_follows` is `false` at the end of the stream, where
+    /// a response cut short is an error.
+    fn next_response(
+        &mut self,
+        src: &mut BytesMut,
+        more_follows: bool,
+    ) -> Result<Option<Response<'static>>, CodecError> {
+        loop {
+            let step = self.responses.decode(src, more_follows);
+            let consumed = step.consumed;
+            let found = step
+                .found
+                .map(|found| found.map(|ServerItem::Response(r)| r.into_owned()));
+            src.advance(consumed);
+            match found {
+                Some(Ok(response)) => return Ok(Some(response)),
+                Some(Err(e)) => return Err(e.into()),
+                None if consumed == 0 => return Ok(None),
+                // The rest of an overlong line already reported, dropped.
+                None => {}
+            }
         }
     }
 }
@@ -153,16 +208,11 @@ impl Decoder for ClientCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Response<'static>>, CodecError> {
-        let (used, response) = match self.decoder.decode(src) {
-            Ok((used, r)) => (used, r.into_owned()),
-            Err(ResponseError::Incomplete) => return Ok(None),
-            Err(e) => {
-                src.advance(e.skip().clamp(1, src.len().max(1)).min(src.len()));
-                return Err(e.into());
-            }
-        };
-        src.advance(used);
-        Ok(Some(response))
+        self.next_response(src, true)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Response<'static>>, CodecError> {
+        self.next_response(src, false)
     }
 }
 
@@ -202,6 +252,30 @@ mod tests {
     }
 
     #[test]
+    fn server_codec_drops_the_tail_of_an_overlong_line() {
+        let limits = FrameLimits {
+            max_line: 100,
+            ..FrameLimits::default()
+        };
+        let mut codec = ServerCodec::new(
+            limits,
+            CommandOptions::default(),
+            ResponseOptions::default(),
+        );
+        // Past the limit, the line goes on with what looks like a command.
+        let mut src = BytesMut::from(&[b'x'; 200][..]);
+        assert!(matches!(
+            codec.decode(&mut src),
+            Err(CodecError::Frame(FrameError::LineTooLong { max: 100 }))
+        ));
+        src.extend_from_slice(b" a1 DELETE INBOX\r\na2 NOOP\r\n");
+        let Some(Inbound::Command(c)) = codec.decode(&mut src).unwrap() else {
+            panic!()
+        };
+        assert_eq!((c.tag.as_str(), c.body), ("a2", CommandBody::Noop));
+    }
+
+    #[test]
     fn client_codec_reads_responses_and_resynchronizes() {
         let mut codec = ClientCodec::default();
         let mut src = BytesMut::from(&b"* 3 EXISTS\r\n\x01garbage\r\na1 OK done\r\n"[..]);
@@ -213,6 +287,46 @@ mod tests {
         assert!(matches!(
             codec.decode(&mut src).unwrap(),
             Some(Response::Status(_))
+        ));
+    }
+
+    #[test]
+    fn client_codec_skips_an_overlong_line_whole() {
+        let limits = FrameLimits {
+            max_line: 100,
+            ..FrameLimits::default()
+        };
+        let responses = ResponseOptions {
+            limits,
+            ..ResponseOptions::default()
+        };
+        let mut codec = ClientCodec::new(responses, CommandOptions::default());
+        let stream = [
+            &b"* OK "[..],
+            &[b'x'; 300],
+            b" a1 OK done\r\n",
+            b"a2 OK done\r\n",
+        ]
+        .concat();
+        let (mut src, mut errors, mut tags) = (BytesMut::new(), 0, Vec::new());
+        for chunk in stream.chunks(7) {
+            src.extend_from_slice(chunk);
+            loop {
+                match codec.decode(&mut src) {
+                    Err(CodecError::Response(ResponseError::Frame { .. })) => errors += 1,
+                    Ok(Some(Response::Status(s))) => tags.push(s.tag.map(|t| t.to_string())),
+                    Ok(None) => break,
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        // The tail of the long line is not taken for a response.
+        assert_eq!((errors, tags), (1, vec![Some("a2".to_string())]));
+        let mut src = BytesMut::from(&b"* 1 FETCH (BODY[] {5}\r\nab"[..]);
+        assert_eq!(codec.decode(&mut src).unwrap(), None);
+        assert!(matches!(
+            codec.decode_eof(&mut src),
+            Err(CodecError::Transcript(_))
         ));
     }
 }

@@ -2,14 +2,21 @@
 //!
 //! [`ServerCodec`] reads commands (and, when told, message data) and writes replies;
 //! [`ClientCodec`] reads replies and writes commands. They apply the same framing and limits
-//! as the sessions, but leave every protocol rule to the caller.
+//! as the sessions, but leave every protocol rule to the caller. [`ClientCodec`] reads with
+//! a [`transcript::ServerDecoder`], so a reply that trickles in is scanned once and a bad one
+//! is skipped whole. [`ServerCodec`] is told what follows a command rather than deciding it
+//! from the command, as the server decides on `354`, so it frames with the codec's parts.
 
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{
     DecodeError, Limits,
-    codec::{self, DataEnd, DataReceiver, EncodeError, ReplyLimits, line::Frame},
+    codec::{
+        self, DataEnd, DataReceiver, EncodeError, ReplyLimits,
+        line::Frame,
+        transcript::{self, ServerItem, TranscriptError, TranscriptErrorKind},
+    },
     types::{command::Command, reply::Reply},
 };
 
@@ -26,6 +33,19 @@ pub enum CodecError {
     /// A value could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// A reply that is not one (its first line has no reply code), or that the end of the
+    /// stream cut short; it has been skipped.
+    #[error(transparent)]
+    Transcript(TranscriptError),
+}
+
+impl From<TranscriptError> for CodecError {
+    fn from(e: TranscriptError) -> Self {
+        match e.kind {
+            TranscriptErrorKind::Decode(e) => Self::Decode(e),
+            _ => Self::Transcript(e),
+        }
+    }
 }
 
 /// What a server reads.
@@ -53,6 +73,9 @@ pub struct ServerCodec {
     limits: Limits,
     mode: Mode,
     pending_end: Option<DataEnd>,
+    /// Dropping the rest of an overlong command line, already reported: its tail is no
+    /// command.
+    skip_line: bool,
 }
 
 impl ServerCodec {
@@ -62,6 +85,7 @@ impl ServerCodec {
             limits,
             mode: Mode::Commands,
             pending_end: None,
+            skip_line: false,
         }
     }
 
@@ -120,11 +144,20 @@ impl Decoder for ServerCodec {
                 Ok(Some(Inbound::Data(src.split_to(n).to_vec())))
             }
             Mode::Commands => {
+                if self.skip_line {
+                    let Some(lf) = memchr::memchr(b'\n', src) else {
+                        src.clear();
+                        return Ok(None);
+                    };
+                    src.advance(lf + 1);
+                    self.skip_line = false;
+                }
                 let max = codec::command_line_limit(src, &self.limits);
                 match codec::line::find_line(src, max, 0) {
                     Frame::Partial => Ok(None),
                     Frame::TooLongSoFar => {
                         src.clear();
+                        self.skip_line = true;
                         Err(DecodeError::LineTooLong { max }.into())
                     }
                     Frame::Invalid { error, consumed } => {
@@ -157,13 +190,41 @@ impl Encoder<&Reply<'_>> for ServerCodec {
 /// Decodes replies; encodes commands.
 #[derive(Debug, Default)]
 pub struct ClientCodec {
-    limits: ReplyLimits,
+    replies: transcript::ServerDecoder,
 }
 
 impl ClientCodec {
     /// A codec with these reply limits.
     pub fn new(limits: ReplyLimits) -> Self {
-        Self { limits }
+        Self {
+            replies: transcript::ServerDecoder::new(limits),
+        }
+    }
+}
+
+impl ClientCodec {
+    /// The next reply in `src`; `more_follows` is `false` at the end of the stream, where a
+    /// reply cut short is an error.
+    fn next_reply(
+        &mut self,
+        src: &mut BytesMut,
+        more_follows: bool,
+    ) -> Result<Option<Reply<'static>>, CodecError> {
+        loop {
+            let step = self.replies.decode(src, more_follows);
+            let consumed = step.consumed;
+            let found = step
+                .found
+                .map(|found| found.map(|ServerItem::Reply(r)| r.into_owned()));
+            src.advance(consumed);
+            match found {
+                Some(Ok(reply)) => return Ok(Some(reply)),
+                Some(Err(e)) => return Err(e.into()),
+                None if consumed == 0 => return Ok(None),
+                // The rest of a reply already reported, dropped.
+                None => {}
+            }
+        }
     }
 }
 
@@ -172,18 +233,11 @@ impl Decoder for ClientCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Reply<'static>>, CodecError> {
-        let (used, reply) = match codec::decode_reply_with(src, self.limits) {
-            Ok((rest, reply)) => (src.len() - rest.len(), reply.into_owned()),
-            Err(DecodeError::Incomplete) => return Ok(None),
-            Err(e) => {
-                // Resynchronize after the offending line.
-                let skip = memchr::memchr(b'\n', src).map_or(src.len(), |i| i + 1);
-                src.advance(skip);
-                return Err(e.into());
-            }
-        };
-        src.advance(used);
-        Ok(Some(reply))
+        self.next_reply(src, true)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Reply<'static>>, CodecError> {
+        self.next_reply(src, false)
     }
 }
 
@@ -244,6 +298,22 @@ mod tests {
     }
 
     #[test]
+    fn server_codec_drops_the_tail_of_an_overlong_line() {
+        let mut codec = ServerCodec::new(Limits::default());
+        // Past the 512-octet limit, the line goes on with what looks like a command.
+        let mut src = BytesMut::from(&[b'x'; 600][..]);
+        assert!(matches!(
+            codec.decode(&mut src),
+            Err(CodecError::Decode(DecodeError::LineTooLong { max: 512 }))
+        ));
+        src.extend_from_slice(b"RCPT TO:<a@b.example>\r\nQUIT\r\n");
+        assert_eq!(
+            codec.decode(&mut src).unwrap(),
+            Some(Inbound::Command(Command::Quit))
+        );
+    }
+
+    #[test]
     fn client_codec_reads_multiline_replies() {
         let mut codec = ClientCodec::default();
         let mut src = BytesMut::from(&b"250-a\r\n250 b\r\n354 go\r\n"[..]);
@@ -262,5 +332,40 @@ mod tests {
             codec.decode(&mut bad).unwrap().map(|r| r.code().get()),
             Some(220)
         );
+    }
+
+    #[test]
+    fn client_codec_skips_a_bad_reply_whole() {
+        let mut codec = ClientCodec::default();
+        // The second line of the first reply is no reply of its own.
+        let mut src = BytesMut::from(&b"250-a\r\n251 b\r\n221 bye\r\n"[..]);
+        assert!(matches!(
+            codec.decode(&mut src),
+            Err(CodecError::Decode(DecodeError::Syntax { .. }))
+        ));
+        assert_eq!(
+            codec.decode(&mut src).unwrap().map(|r| r.code().get()),
+            Some(221)
+        );
+        // An overlong line, trickling in, is one error; its end is not taken for a reply.
+        let mut src = BytesMut::new();
+        let (mut errors, mut replies) = (0, Vec::new());
+        for &b in &[&[b'2'; 5000][..], b"\r\n250 ok\r\n"].concat() {
+            src.extend_from_slice(&[b]);
+            match codec.decode(&mut src) {
+                Err(CodecError::Decode(DecodeError::LineTooLong { .. })) => errors += 1,
+                Ok(Some(reply)) => replies.push(reply.code().get()),
+                other => assert!(matches!(other, Ok(None)), "{other:?}"),
+            }
+        }
+        assert_eq!((errors, replies), (1, vec![250]));
+        // At the end of the stream, a reply cut short is an error, not leftover bytes.
+        let mut src = BytesMut::from(&b"250-more to come\r\n"[..]);
+        assert_eq!(codec.decode(&mut src).unwrap(), None);
+        assert!(matches!(
+            codec.decode_eof(&mut src),
+            Err(CodecError::Transcript(e)) if e.kind == TranscriptErrorKind::UnterminatedReply
+        ));
+        assert_eq!(codec.decode_eof(&mut src).unwrap(), None);
     }
 }
