@@ -4,7 +4,6 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use super::{
@@ -17,7 +16,7 @@ use super::{
 use crate::{
     error::{Result, StoreError},
     model::{QuotaLimits, QuotaReport, QuotaResource, QuotaResourceName},
-    types::{AccountName, Session, UidValidity},
+    types::{AccountName, Session},
 };
 
 pub(super) type SharedAccount<B> = Arc<Mutex<Account<B>>>;
@@ -58,16 +57,6 @@ impl<B: Clone> Account<B> {
         }
         Ok(())
     }
-
-    /// A UIDVALIDITY larger than any this account handed out, time-based when possible.
-    pub(super) fn next_uidvalidity(&mut self) -> UidValidity {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-        let v = now.max(self.meta.last_uidvalidity.saturating_add(1)).max(1);
-        self.meta.last_uidvalidity = v;
-        UidValidity::new(v).unwrap_or_else(|| unreachable!())
-    }
 }
 
 impl<K: Backend> Engine<K> {
@@ -106,7 +95,7 @@ impl<K: Backend> Engine<K> {
             meta: AccountMeta::default(),
             lease: None,
         };
-        let header = Header::new(acct.next_uidvalidity(), None);
+        let header = Header::new(acct.meta.next_uidvalidity(), None);
         self.backend.create_account(account, &acct.meta, &header)?;
         acct.mailboxes
             .insert("INBOX".to_owned(), MailboxState::new(header));

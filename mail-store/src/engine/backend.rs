@@ -1,7 +1,12 @@
 //! The persistence contract: what a backend does for the engine, and what it hands back
 //! when it opens an account.
 
-use std::{collections::BTreeSet, fmt, sync::Arc};
+use std::{
+    collections::BTreeSet,
+    fmt,
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +15,7 @@ use crate::{
     error::Result,
     mime::MimeInfo,
     model::QuotaLimits,
-    types::{AccountName, Flags},
+    types::{AccountName, Flags, UidValidity},
     upload::Upload,
 };
 
@@ -21,6 +26,18 @@ pub(crate) struct AccountMeta {
     pub last_uidvalidity: u32,
     #[serde(default)]
     pub quota: QuotaLimits,
+}
+
+impl AccountMeta {
+    /// A UIDVALIDITY larger than any this account handed out, time-based when possible.
+    pub fn next_uidvalidity(&mut self) -> UidValidity {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+        let v = now.max(self.last_uidvalidity.saturating_add(1)).max(1);
+        self.last_uidvalidity = v;
+        UidValidity::new(v).unwrap_or(UidValidity::MIN)
+    }
 }
 
 /// What a backend finds when it opens an account.

@@ -84,7 +84,7 @@ impl<K: Backend> Engine<K> {
             .map(|p| (p, None))
             .chain(std::iter::once((name.clone(), special_use)))
         {
-            let header = Header::new(acct.next_uidvalidity(), role);
+            let header = Header::new(acct.meta.next_uidvalidity(), role);
             self.backend.save_meta(s.account(), &acct.meta)?;
             self.backend.create_mailbox(s.account(), &n, &header)?;
             acct.mailboxes.insert(n, MailboxState::new(header));
@@ -144,7 +144,7 @@ impl<K: Backend> Engine<K> {
         let mut acct = lock(&a);
         if from == "INBOX" {
             // RFC 3501 §6.3.5: INBOX's messages move to the new mailbox, INBOX stays (empty).
-            let header = Header::new(acct.next_uidvalidity(), None);
+            let header = Header::new(acct.meta.next_uidvalidity(), None);
             self.backend.save_meta(account, &acct.meta)?;
             self.backend.create_mailbox(account, &to, &header)?;
             acct.mailboxes.insert(to.clone(), MailboxState::new(header));

@@ -74,7 +74,9 @@ pub(crate) struct Engine<K: Backend> {
     lease_ids: AtomicU64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, ignoring poisoning: one call that panicked must not make an account (or the
+/// whole store) unusable for every later call.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 

@@ -1,27 +1,32 @@
-//! The Maildir backend's files: messages, folders, recovery and external changes.
+//! The Maildir backend: [`Disk`], its per-mailbox journal state and account locks, and the
+//! engine's persistence contract over Maildir directories. Opening a mailbox (recovery) and
+//! message files have their own modules.
 
 use std::{
-    collections::{BTreeSet, HashMap, HashSet},
+    collections::{BTreeSet, HashMap},
     fs::{self, File},
     io::{self, Write},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::SystemTime,
 };
 
 use super::{
     FileRef, MaildirOptions,
     index::{self, sync_dir, write_atomic},
-    names::{flags_from_info, folder_dir, folder_name, info_for, info_matches, split_info},
+    names::{
+        dovecot_keywords, dovecot_letters, folder_dir, folder_name, info_for, info_matches,
+        split_info,
+    },
 };
 use crate::{
     engine::{
-        AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Record,
-        crlf_size, to_crlf,
+        AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Record, lock,
+        to_crlf,
     },
     error::{Result, StoreError},
     mime::MimeInfo,
-    types::{AccountName, Flags, InternalDate, Keyword, UidValidity},
+    types::{AccountName, Flags},
     upload::{Upload, unique_name},
 };
 
@@ -29,33 +34,31 @@ const ACCOUNT_META: &str = "mailstore-account";
 const SUBSCRIPTIONS: &str = "mailstore-subscriptions";
 const LOCK: &str = "mailstore.lock";
 /// Journal transactions before the snapshot is rewritten.
-const COMPACT_AFTER: usize = 2000;
+pub(super) const COMPACT_AFTER: usize = 2000;
 
 /// Per-mailbox runtime state.
-struct Runtime {
-    log: File,
-    generation: u64,
-    log_lines: usize,
+pub(super) struct Runtime {
+    pub(super) log: File,
+    pub(super) generation: u64,
+    pub(super) log_lines: usize,
     /// mtimes of `cur/` and `new/` when we last looked.
-    mtimes: Option<(SystemTime, SystemTime)>,
+    pub(super) mtimes: Option<(SystemTime, SystemTime)>,
 }
 
+/// The Maildir backend: accounts live under `root`.
 pub(crate) struct Disk {
     pub root: PathBuf,
     pub opts: MaildirOptions,
-    rt: Mutex<HashMap<(AccountName, String), Runtime>>,
+    pub(super) rt: Mutex<HashMap<(AccountName, String), Runtime>>,
     locks: Mutex<HashMap<AccountName, File>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn not_found(e: &io::Error) -> bool {
+pub(super) fn not_found(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
 }
 
-fn mtimes(dir: &Path) -> Option<(SystemTime, SystemTime)> {
+/// The mtimes of `cur/` and `new/`: when they move, another program changed the mailbox.
+pub(super) fn mtimes(dir: &Path) -> Option<(SystemTime, SystemTime)> {
     let c = fs::metadata(dir.join("cur")).ok()?.modified().ok()?;
     let n = fs::metadata(dir.join("new")).ok()?.modified().ok()?;
     Some((c, n))
@@ -79,7 +82,7 @@ impl Disk {
         self.root.join(a.as_str()).join("Maildir")
     }
 
-    fn mailbox_dir(&self, a: &AccountName, name: &str) -> PathBuf {
+    pub(super) fn mailbox_dir(&self, a: &AccountName, name: &str) -> PathBuf {
         let d = folder_dir(name);
         if d.is_empty() {
             self.account_dir(a)
@@ -88,7 +91,7 @@ impl Disk {
         }
     }
 
-    fn durable(&self) -> bool {
+    pub(super) fn durable(&self) -> bool {
         self.opts.fsync
     }
 
@@ -117,7 +120,7 @@ impl Disk {
     }
 
     /// Removes `tmp/` files older than the configured age (left by a crash).
-    fn clean_tmp(&self, dir: &Path) {
+    pub(super) fn clean_tmp(&self, dir: &Path) {
         let Ok(entries) = fs::read_dir(dir) else {
             return;
         };
@@ -144,300 +147,12 @@ impl Disk {
         Ok(())
     }
 
-    fn ensure_dirs(dir: &Path) -> io::Result<()> {
+    pub(super) fn ensure_dirs(dir: &Path) -> io::Result<()> {
         for sub in ["cur", "new", "tmp"] {
             fs::create_dir_all(dir.join(sub))?;
         }
         Ok(())
     }
-
-    fn new_uidvalidity(meta: &mut AccountMeta) -> UidValidity {
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(1, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-        let v = now.max(meta.last_uidvalidity.saturating_add(1)).max(1);
-        meta.last_uidvalidity = v;
-        UidValidity::new(v).unwrap_or(UidValidity::MIN)
-    }
-
-    /// Opens one mailbox: snapshot, journal replay, directory scan, fresh snapshot.
-    fn load_mailbox(
-        &self,
-        a: &AccountName,
-        name: &str,
-        meta: &mut AccountMeta,
-    ) -> Result<MailboxState<FileRef>> {
-        let dir = self.mailbox_dir(a, name);
-        Self::ensure_dirs(&dir)?;
-        self.clean_tmp(&dir.join("tmp"));
-        let (mut state, generation) = match index::read_snapshot(&dir) {
-            Ok(Some(found)) => found,
-            // No index (a Maildir another program wrote) or one we cannot trust: UIDs start
-            // over under a new UIDVALIDITY.
-            Ok(None) | Err(StoreError::Corrupt(_)) => (
-                MailboxState::new(Header::new(Self::new_uidvalidity(meta), None)),
-                0,
-            ),
-            Err(e) => return Err(e),
-        };
-        let mut replayed = 0;
-        let mut valid_len = None;
-        if let Some((txs, len)) = index::read_log(&dir, generation)? {
-            replayed = txs.len();
-            valid_len = Some(len);
-            for tx in txs {
-                state.apply_all(tx);
-            }
-        }
-        let records = Self::scan(&dir, &state)?;
-        let (log, generation, log_lines) = match valid_len {
-            // A clean snapshot and journal: keep appending to the journal.
-            Some(len) if records.is_empty() && replayed < COMPACT_AFTER => (
-                index::open_log(&dir, len, self.durable())?,
-                generation,
-                replayed,
-            ),
-            // Otherwise fold everything into a new snapshot.
-            _ => {
-                state.apply_all(records);
-                let generation = generation + 1;
-                index::write_snapshot(&dir, &state, generation, self.durable())?;
-                (
-                    index::reset_log(&dir, generation, self.durable())?,
-                    generation,
-                    0,
-                )
-            }
-        };
-        lock(&self.rt).insert(
-            (a.clone(), name.to_owned()),
-            Runtime {
-                log,
-                generation,
-                log_lines,
-                mtimes: mtimes(&dir),
-            },
-        );
-        Ok(state)
-    }
-
-    /// Lists `cur/` and `new/`: base name → (file name, in `new/`).
-    fn list_files(dir: &Path) -> io::Result<HashMap<String, (String, bool)>> {
-        let mut out = HashMap::new();
-        for (sub, is_new) in [("new", true), ("cur", false)] {
-            for e in fs::read_dir(dir.join(sub))? {
-                let e = e?;
-                let Ok(file) = e.file_name().into_string() else {
-                    continue;
-                };
-                if file.starts_with('.') {
-                    continue;
-                }
-                let base = split_info(&file).0.to_owned();
-                out.insert(base, (file, is_new));
-            }
-        }
-        Ok(out)
-    }
-
-    fn dovecot_keywords(dir: &Path) -> Vec<String> {
-        let Ok(text) = fs::read_to_string(dir.join("dovecot-keywords")) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for line in text.lines() {
-            if let Some((n, kw)) = line.split_once(' ')
-                && let Ok(n) = n.parse::<usize>()
-            {
-                if out.len() <= n {
-                    out.resize(n + 1, String::new());
-                }
-                kw.clone_into(&mut out[n]);
-            }
-        }
-        out
-    }
-
-    /// Compares the directory with the index: files that vanished are expunged, files renamed
-    /// by other programs change flags, files not indexed get UIDs.
-    fn scan(dir: &Path, state: &MailboxState<FileRef>) -> Result<Vec<Record<FileRef>>> {
-        let files = Self::list_files(dir)?;
-        let dovecot_kw = Self::dovecot_keywords(dir);
-        let modseq = state.next_modseq();
-        let mut records = Vec::new();
-        let mut known = HashSet::with_capacity(state.messages.len());
-        for m in &state.messages {
-            let base = split_info(&m.blob.file).0;
-            match files.get(base) {
-                None => records.push(Record::Expunge { uid: m.uid, modseq }),
-                Some((file, is_new)) => {
-                    known.insert(base);
-                    if *file != m.blob.file || *is_new != m.blob.new {
-                        let (sys, letters) = flags_from_info(split_info(file).1);
-                        let mut flags = sys;
-                        // Keywords Dovecot keeps as letters come from the name; the others
-                        // live only in our index.
-                        for k in m.flags.keywords() {
-                            let lettered = dovecot_kw
-                                .iter()
-                                .any(|d| d.eq_ignore_ascii_case(k.as_str()));
-                            if !k.as_str().eq_ignore_ascii_case(Keyword::FORWARDED) && !lettered {
-                                flags.insert_keyword(k.clone());
-                            }
-                        }
-                        for i in letters {
-                            if let Some(k) = dovecot_kw
-                                .get(i)
-                                .and_then(|k| Keyword::try_from(k.as_str()).ok())
-                            {
-                                flags.insert_keyword(k);
-                            }
-                        }
-                        records.push(Record::Flags {
-                            uid: m.uid,
-                            modseq,
-                            flags,
-                            blob: FileRef {
-                                file: file.clone(),
-                                new: *is_new,
-                                cache: m.blob.cache,
-                            },
-                        });
-                    }
-                }
-            }
-        }
-        let mut fresh: Vec<(&String, &(String, bool))> = files
-            .iter()
-            .filter(|(b, _)| !known.contains(b.as_str()))
-            .collect();
-        if fresh.is_empty() {
-            return Ok(records);
-        }
-        // Maildir names start with the delivery time: sorting by it keeps arrival order.
-        fresh.sort_by(|a, b| arrival_key(a.0).cmp(&arrival_key(b.0)));
-        let keywords = &dovecot_kw;
-        let mut next = state.header.uidnext;
-        for (base, (file, is_new)) in fresh {
-            let path = dir.join(if *is_new { "new" } else { "cur" }).join(file);
-            let data = match fs::read(&path) {
-                // Other programs (Dovecot, MDAs) store LF line ends; we serve CRLF.
-                Ok(d) => to_crlf(&d).unwrap_or(d),
-                Err(e) if not_found(&e) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let date = fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .map_or_else(|_| InternalDate::now(), InternalDate::from_system_time);
-            let (mut flags, kw_idx) = flags_from_info(split_info(file).1);
-            for i in kw_idx {
-                if let Some(k) = keywords
-                    .get(i)
-                    .and_then(|k| Keyword::try_from(k.as_str()).ok())
-                {
-                    flags.insert_keyword(k);
-                }
-            }
-            let mime = MimeInfo::parse(&data);
-            let Some(uid) = crate::types::Uid::new(next) else {
-                break;
-            };
-            next += 1;
-            records.push(Record::Append(MessageMeta {
-                uid,
-                modseq,
-                created: modseq,
-                flags,
-                date,
-                size: data.len() as u64,
-                vsize: crlf_size(&data),
-                blob: FileRef {
-                    file: file.clone(),
-                    new: *is_new,
-                    cache: index::append_cache(dir, base, &mime),
-                },
-            }));
-        }
-        Ok(records)
-    }
-
-    fn path_of(dir: &Path, blob: &FileRef) -> PathBuf {
-        dir.join(if blob.new { "new" } else { "cur" })
-            .join(&blob.file)
-    }
-
-    /// The message's current path, following a rename by another program.
-    fn locate(dir: &Path, blob: &FileRef) -> io::Result<PathBuf> {
-        let p = Self::path_of(dir, blob);
-        if p.exists() {
-            return Ok(p);
-        }
-        let base = split_info(&blob.file).0;
-        for sub in ["cur", "new"] {
-            for e in fs::read_dir(dir.join(sub))?.flatten() {
-                if let Ok(f) = e.file_name().into_string()
-                    && split_info(&f).0 == base
-                {
-                    return Ok(e.path());
-                }
-            }
-        }
-        Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            "message file is gone",
-        ))
-    }
-
-    fn mime_of(dir: &Path, blob: &FileRef) -> Result<MimeInfo> {
-        if let Some(off) = blob.cache
-            && let Some(m) = index::read_cache(dir, off, split_info(&blob.file).0)
-        {
-            return Ok(m);
-        }
-        let data = fs::read(Self::locate(dir, blob)?)?;
-        Ok(MimeInfo::parse(&to_crlf(&data).unwrap_or(data)))
-    }
-
-    fn new_base(meta: &MessageMeta<()>) -> String {
-        format!("{},S={},W={}", unique_name(), meta.size, meta.vsize)
-    }
-
-    /// Links (or copies) `src` to `dst` durably.
-    fn link_or_copy(&self, src: &Path, dst: &Path, tmp_dir: &Path) -> Result<()> {
-        if fs::hard_link(src, dst).is_ok() {
-            return Ok(());
-        }
-        let tmp = tmp_dir.join(unique_name());
-        fs::copy(src, &tmp)?;
-        if self.durable() {
-            File::open(&tmp)?.sync_all()?;
-        }
-        fs::rename(&tmp, dst)?;
-        Ok(())
-    }
-}
-
-/// The other programs' letters of `old_info`, with the letters of Dovecot's keywords set to
-/// match `flags` (`dovecot-keywords` maps `a`–`z` to keywords).
-fn dovecot_letters(dovecot_kw: &[String], flags: &Flags, old_info: &str) -> String {
-    if dovecot_kw.is_empty() {
-        return old_info.to_owned();
-    }
-    let mut out: String = old_info
-        .chars()
-        .filter(|c| {
-            !c.is_ascii_lowercase()
-                || dovecot_kw
-                    .get((*c as usize) - ('a' as usize))
-                    .is_none_or(String::is_empty)
-        })
-        .collect();
-    for (i, k) in dovecot_kw.iter().enumerate().take(26) {
-        if !k.is_empty() && flags.has_keyword(k) {
-            out.push(char::from(b'a' + u8::try_from(i).unwrap_or(0)));
-        }
-    }
-    out
 }
 
 fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
@@ -739,7 +454,7 @@ impl Backend for Disk {
     ) -> Result<FileRef> {
         let dir = self.mailbox_dir(a, mailbox);
         let (base, info) = split_info(&blob.file);
-        let info = dovecot_letters(&Self::dovecot_keywords(&dir), flags, info);
+        let info = dovecot_letters(&dovecot_keywords(&dir), flags, info);
         let file = format!("{base}{}", info_for(flags, &info));
         if file == blob.file && !blob.new {
             return Ok(blob.clone());
@@ -842,42 +557,5 @@ impl Backend for Disk {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
         Self::scan(&dir, state)
-    }
-}
-
-/// The delivery time in a Maildir base name (`<secs>.M<micros>P<pid>...` or `<secs>.<...>`),
-/// as numbers, then the name: plain string order would put `M99999` after `M682796`.
-fn arrival_key(base: &str) -> (u64, u64, &str) {
-    let (secs, rest) = base.split_once('.').unwrap_or((base, ""));
-    let micros = rest.strip_prefix('M').map_or(0, |r| {
-        r.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
-            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-        })
-    });
-    (secs.parse().unwrap_or(u64::MAX), micros, base)
-}
-
-#[cfg(test)]
-mod arrival_tests {
-    use super::arrival_key;
-
-    #[test]
-    fn arrival_order_is_numeric() {
-        let mut names = vec![
-            "1700000000.M682796P1.h",
-            "1700000000.M99999P1.h",
-            "999999999.M5P1.h",
-            "1700000001.x",
-        ];
-        names.sort_by_key(|n| arrival_key(n));
-        assert_eq!(
-            names,
-            [
-                "999999999.M5P1.h",
-                "1700000000.M99999P1.h",
-                "1700000000.M682796P1.h",
-                "1700000001.x"
-            ]
-        );
     }
 }

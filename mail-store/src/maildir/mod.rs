@@ -55,8 +55,10 @@
 //! tokio's blocking pool: `Executor::from_fn(|job| { tokio::task::spawn_blocking(job); })`.
 
 mod disk;
+mod files;
 mod index;
 mod names;
+mod recovery;
 
 use std::{path::PathBuf, time::Duration};
 

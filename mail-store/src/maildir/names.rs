@@ -1,5 +1,7 @@
 //! Names on disk: Maildir++ folder names (modified UTF-7, as Dovecot and Courier write them)
-//! and the `:2,` flag suffix of message files.
+//! and the `:2,` flag suffix of message files, with Dovecot's keyword letters.
+
+use std::{fs, path::Path};
 
 use mail_core::utf7;
 
@@ -103,6 +105,49 @@ pub(crate) fn info_matches(file: &str, flags: &Flags) -> bool {
         }
     }
     f == ours
+}
+
+/// The keywords of Dovecot's letters `a`–`z`, by index, from its `dovecot-keywords` file (none
+/// if there is no such file).
+pub(crate) fn dovecot_keywords(dir: &Path) -> Vec<String> {
+    let Ok(text) = fs::read_to_string(dir.join("dovecot-keywords")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some((n, kw)) = line.split_once(' ')
+            && let Ok(n) = n.parse::<usize>()
+        {
+            if out.len() <= n {
+                out.resize(n + 1, String::new());
+            }
+            kw.clone_into(&mut out[n]);
+        }
+    }
+    out
+}
+
+/// The other programs' letters of `old_info`, with the letters of Dovecot's keywords set to
+/// match `flags` (`dovecot-keywords` maps `a`–`z` to keywords).
+pub(crate) fn dovecot_letters(dovecot_kw: &[String], flags: &Flags, old_info: &str) -> String {
+    if dovecot_kw.is_empty() {
+        return old_info.to_owned();
+    }
+    let mut out: String = old_info
+        .chars()
+        .filter(|c| {
+            !c.is_ascii_lowercase()
+                || dovecot_kw
+                    .get((*c as usize) - ('a' as usize))
+                    .is_none_or(String::is_empty)
+        })
+        .collect();
+    for (i, k) in dovecot_kw.iter().enumerate().take(26) {
+        if !k.is_empty() && flags.has_keyword(k) {
+            out.push(char::from(b'a' + u8::try_from(i).unwrap_or(0)));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,76 @@
+//! Message files: finding one another program may have renamed, its structure, names for
+//! new ones, and linking (or copying) durably.
+
+use std::{
+    fs::{self, File},
+    io,
+    path::{Path, PathBuf},
+};
+
+use super::{FileRef, disk::Disk, index, names::split_info};
+use crate::{
+    engine::{MessageMeta, to_crlf},
+    error::Result,
+    mime::MimeInfo,
+    upload::unique_name,
+};
+
+impl Disk {
+    /// Where the index last saw the message file.
+    pub(super) fn path_of(dir: &Path, blob: &FileRef) -> PathBuf {
+        dir.join(if blob.new { "new" } else { "cur" })
+            .join(&blob.file)
+    }
+
+    /// The message's current path, following a rename by another program.
+    pub(super) fn locate(dir: &Path, blob: &FileRef) -> io::Result<PathBuf> {
+        let p = Self::path_of(dir, blob);
+        if p.exists() {
+            return Ok(p);
+        }
+        let base = split_info(&blob.file).0;
+        for sub in ["cur", "new"] {
+            for e in fs::read_dir(dir.join(sub))?.flatten() {
+                if let Ok(f) = e.file_name().into_string()
+                    && split_info(&f).0 == base
+                {
+                    return Ok(e.path());
+                }
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "message file is gone",
+        ))
+    }
+
+    /// The message's structure: from the cache, or parsed from the file.
+    pub(super) fn mime_of(dir: &Path, blob: &FileRef) -> Result<MimeInfo> {
+        if let Some(off) = blob.cache
+            && let Some(m) = index::read_cache(dir, off, split_info(&blob.file).0)
+        {
+            return Ok(m);
+        }
+        let data = fs::read(Self::locate(dir, blob)?)?;
+        Ok(MimeInfo::parse(&to_crlf(&data).unwrap_or(data)))
+    }
+
+    /// A new, unique base name, with the sizes Dovecot reads from it (`S=`, `W=`).
+    pub(super) fn new_base(meta: &MessageMeta<()>) -> String {
+        format!("{},S={},W={}", unique_name(), meta.size, meta.vsize)
+    }
+
+    /// Links (or copies) `src` to `dst` durably.
+    pub(super) fn link_or_copy(&self, src: &Path, dst: &Path, tmp_dir: &Path) -> Result<()> {
+        if fs::hard_link(src, dst).is_ok() {
+            return Ok(());
+        }
+        let tmp = tmp_dir.join(unique_name());
+        fs::copy(src, &tmp)?;
+        if self.durable() {
+            File::open(&tmp)?.sync_all()?;
+        }
+        fs::rename(&tmp, dst)?;
+        Ok(())
+    }
+}
