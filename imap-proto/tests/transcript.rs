@@ -9,6 +9,7 @@ use imap_proto::codec::{
         ClientDecoder, ClientItem, ServerDecoder, ServerItem, TranscriptError, TranscriptErrorKind,
     },
 };
+use proptest::prelude::*;
 
 /// What a decoder found: an item as `Debug` shows it, or an error as it displays.
 type Found = Result<String, String>;
@@ -335,4 +336,42 @@ fn trickled_literal_is_scanned_once() {
     let found = client(&stream, &every);
     assert_eq!(found.len(), 2);
     assert!(found.iter().all(Result::is_ok));
+}
+
+/// Protocol fragments, good and bad, that streams are made of.
+const TOKENS: &[&str] = &[
+    "a1 NOOP\r\n",
+    "a2 LOGIN {3}\r\n",
+    "a3 APPEND INBOX {5+}\r\n",
+    "~{2}\r\n",
+    "bob",
+    "a4 IDLE\r\n",
+    "DONE\r\n",
+    "a5 AUTHENTICATE LOGIN\r\n",
+    "Ym9i\r\n",
+    "*\r\n",
+    "* 1 EXISTS\r\n",
+    "* OK x\r\n",
+    "* 1 FETCH (BODY[] {2}\r\n",
+    ")\r\n",
+    "+ go\r\n",
+    "a1 OK done\r\n",
+    "\r\n",
+    "\n",
+    "x",
+    " ",
+];
+
+proptest! {
+    #[test]
+    fn any_stream_cut_anywhere_decodes_the_same(
+        tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..40),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let stream = tokens.concat().into_bytes();
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
+        cuts.sort_unstable();
+        prop_assert_eq!(client(&stream, &cuts), client(&stream, &[]));
+        prop_assert_eq!(server(&stream, &cuts), server(&stream, &[]));
+    }
 }

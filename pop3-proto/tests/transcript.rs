@@ -8,6 +8,7 @@ use pop3_proto::{
         ClientDecoder, ClientItem, ServerDecoder, ServerItem, TranscriptError, TranscriptErrorKind,
     },
 };
+use proptest::prelude::*;
 
 /// What a decoder found, owned, with the pieces of message content joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,4 +404,48 @@ fn trickled_content_is_scanned_once() {
         found[2],
         Found::Content(b"some line of content\r\n".repeat(20_000))
     );
+}
+
+/// Protocol fragments, good and bad, that streams are made of.
+const TOKENS: &[&str] = &[
+    "+OK hi\r\n",
+    "+OK\r\n",
+    "-ERR no\r\n",
+    "+ \r\n",
+    "+ VXNlcg==\r\n",
+    "1 10\r\n",
+    "2 abc\r\n",
+    "SASL PLAIN\r\n",
+    "en English\r\n",
+    ".\r\n",
+    "..x\r\n",
+    "\r\n",
+    "\n",
+    "\r",
+    ".",
+    "x",
+    " ",
+];
+
+/// Client streams the server streams answer.
+const CLIENTS: &[&str] = &[
+    "CAPA\r\nLIST\r\nUIDL\r\nLANG\r\nRETR 1\r\nTOP 1 2\r\nSTAT\r\nQUIT\r\nLIST\r\n",
+    "AUTH PLAIN\r\nAGEAYg==\r\nAUTH LOGIN\r\nYQ==\r\nYg==\r\nRETR 1\r\nbogus\r\nQUIT\r\nCAPA\r\n",
+    "RETR 1\r\nRETR 2\r\nRETR 3\r\nRETR 4\r\n",
+];
+
+proptest! {
+    #[test]
+    fn any_stream_cut_anywhere_decodes_the_same(
+        tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..40),
+        commands in proptest::sample::select(CLIENTS),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let stream = tokens.concat().into_bytes();
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
+        cuts.sort_unstable();
+        let commands = commands.as_bytes();
+        prop_assert_eq!(server(commands, &stream, &cuts), server(commands, &stream, &[]));
+        prop_assert_eq!(client(&stream, &cuts), client(&stream, &[]));
+    }
 }

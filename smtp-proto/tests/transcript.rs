@@ -2,6 +2,7 @@
 //! Known answers, errors with their offsets and the resynchronisation after them, and the
 //! same results however the input is cut.
 
+use proptest::prelude::*;
 use smtp_proto::{
     Command, DecodeError, Limits,
     codec::{
@@ -418,4 +419,44 @@ fn overlong_or_too_many_reply_lines_are_one_error() {
     let found = server_with(ReplyLimits::default(), &stream, &[64]);
     assert_eq!(found.len(), 2, "{found:?}");
     assert_eq!(found[0], error(0, DecodeError::ReplyTooLarge));
+}
+
+/// Protocol fragments, good and bad, that streams are made of.
+const TOKENS: &[&str] = &[
+    "EHLO a.example\r\n",
+    "MAIL FROM:<a@b.example>\r\n",
+    "DATA\r\n",
+    "BDAT 5\r\n",
+    "BDAT 0 LAST\r\n",
+    "AUTH LOGIN\r\n",
+    "AUTH PLAIN\r\n",
+    "dXNlcg==\r\n",
+    "*\r\n",
+    "QUIT\r\n",
+    ".\r\n",
+    "..x\r\n",
+    "\r\n",
+    "\n",
+    "\r",
+    ".",
+    "x",
+    "250-a\r\n",
+    "250 b\r\n",
+    "251 c\r\n",
+    "garbage\r\n",
+    "{5}\r\n",
+];
+
+proptest! {
+    #[test]
+    fn any_stream_cut_anywhere_decodes_the_same(
+        tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..40),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let stream = tokens.concat().into_bytes();
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
+        cuts.sort_unstable();
+        prop_assert_eq!(client(&stream, &cuts), client(&stream, &[]));
+        prop_assert_eq!(server(&stream, &cuts), server(&stream, &[]));
+    }
 }
