@@ -10,9 +10,11 @@ pub enum BareLineEndings {
     /// Refuse the message: the data is read to its end and then rejected.
     #[default]
     Reject,
-    /// Turn each bare CR and bare LF into CRLF in the delivered data. A dot after a bare
-    /// line ending is kept as data: only a real CRLF starts a line for unstuffing and for the
-    /// end marker.
+    /// Turn each bare CR and bare LF into CRLF in the delivered data, as Postfix's
+    /// `smtpd_forbid_bare_newline = normalize` does. Only a real CRLF starts a line for the end
+    /// marker. A line after a bare LF is unstuffed as the client meant it (clients that send
+    /// bare LF, Python's smtplib among them, stuff the dots of such lines), except a lone
+    /// dot, which is kept as data.
     Normalize,
 }
 
@@ -33,6 +35,11 @@ pub struct DataEnd {
 enum State {
     /// At the start of a line (after a real CRLF, or at the very beginning).
     LineStart,
+    /// At the start of a line after a bare LF, under `Normalize`: it can be stuffed but
+    /// cannot end the data.
+    BareLineStart,
+    /// Saw `.` at the start of a line after a bare LF.
+    BareDot,
     /// Saw `.` at the start of a line.
     Dot,
     /// Saw `.` CR at the start of a line.
@@ -135,6 +142,22 @@ impl DataReceiver {
                         }
                     }
                 }
+                State::BareLineStart => match input[i] {
+                    b'.' => {
+                        i += 1;
+                        self.state = State::BareDot;
+                    }
+                    // Whatever else: an ordinary line start, which sees no dot here.
+                    _ => self.state = State::Text,
+                },
+                State::BareDot => {
+                    if matches!(input[i], b'\r' | b'\n') {
+                        // A lone dot is data: it never ends the data, nor is it unstuffed away.
+                        self.emit(out, b".");
+                    }
+                    // Otherwise the dot was stuffing: drop it, the rest of the line is data.
+                    self.state = State::Text;
+                }
                 State::Dot => match input[i] {
                     b'\r' => {
                         i += 1;
@@ -201,17 +224,23 @@ impl DataReceiver {
         self.state = State::LineStart;
     }
 
-    /// A bare CR or LF: normalized to CRLF or flagged, never a line start for unstuffing.
+    /// A bare CR or LF: flagged, or normalized to CRLF (a bare LF then starts a line that can
+    /// be stuffed). Never a line start for the end marker.
     fn bare(&mut self, out: &mut Vec<u8>, raw: &'static [u8]) {
+        self.line_len = 0;
+        self.state = State::Text;
         match self.policy {
             BareLineEndings::Reject => {
                 self.end.bare_line_ending = true;
                 self.push(out, raw);
             }
-            BareLineEndings::Normalize => self.push(out, b"\r\n"),
+            BareLineEndings::Normalize => {
+                self.push(out, b"\r\n");
+                if raw == b"\n" {
+                    self.state = State::BareLineStart;
+                }
+            }
         }
-        self.line_len = 0;
-        self.state = State::Text;
     }
 }
 
