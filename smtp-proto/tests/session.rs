@@ -985,12 +985,16 @@ fn the_reason_a_session_closed_stays() {
         Some(CloseReason::TooManyErrors)
     );
     assert_eq!(
-        why(b"", |s, now| s.handle_timeout(now + Duration::from_secs(3600))),
+        why(b"", |s, now| s
+            .handle_timeout(now + Duration::from_secs(3600))),
         Some(CloseReason::Timeout)
     );
     assert_eq!(why(b"", |s, _| s.shutdown()), Some(CloseReason::Shutdown));
     // The first reason stays: a shutdown after QUIT does not replace it.
-    assert_eq!(why(b"QUIT\r\n", |s, _| s.shutdown()), Some(CloseReason::Quit));
+    assert_eq!(
+        why(b"QUIT\r\n", |s, _| s.shutdown()),
+        Some(CloseReason::Quit)
+    );
     let open = Server::new(ServerConfig::new("mx.example"), now);
     assert_eq!(open.close_reason(), None);
 }

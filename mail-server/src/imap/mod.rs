@@ -1,7 +1,7 @@
 //! IMAP from a store: `imap_proto`'s server driver, its events answered with
 //! [`MailStore`] calls. The session owns the protocol (states, tags, literals, IDLE, the
 //! client's view of sequence numbers); this module answers its events with store calls and
-//! turns the store's change events into [`Update`]s the session tells the client when
+//! turns the store's change events into [`Update`](imap_proto::session::view::Update)s the session tells the client when
 //! RFC 9051 §7.4.1 allows.
 //!
 //! - `mailboxes`: SELECT/EXAMINE, LIST/LSUB, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, STATUS,

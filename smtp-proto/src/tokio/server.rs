@@ -21,7 +21,7 @@
 //!         Event::MessageAborted { .. } | Event::TransactionReset => message.clear(),
 //!         Event::Auth { .. } | Event::AuthExchange { .. } => {
 //!             let refused = smtp_proto::session::replies::auth_failed();
-//!             conn.session_mut().reject(refused).map_err(std::io::Error::other)?;
+//!             conn.session_mut().reject(&refused).map_err(std::io::Error::other)?;
 //!         }
 //!         _ => {}
 //!     }

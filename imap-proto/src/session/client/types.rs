@@ -1,5 +1,7 @@
 //! The client's configuration, its events and errors.
 
+#[cfg(doc)]
+use super::Client;
 use std::time::Duration;
 
 use mail_core::{Credentials, TlsPolicy};

@@ -1,5 +1,7 @@
 //! The client's configuration, the envelope it sends, its events and errors.
 
+#[cfg(doc)]
+use super::Client;
 use std::time::Duration;
 
 use crate::{
