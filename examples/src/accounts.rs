@@ -11,7 +11,7 @@ use argon2::{
 use mail_core::Credentials;
 use mail_server::auth::{Accounts, Refusal};
 use mail_store::AccountName;
-use smtp_proto::ForwardPath;
+use smtp_proto::{ForwardPath, Mailbox, ReversePath};
 
 /// Who receives mail here and who may log in.
 #[derive(Debug, Clone)]
@@ -22,6 +22,8 @@ pub struct Directory {
     pub users: HashMap<String, Password>,
     /// The user that receives mail for `<Postmaster>` and `postmaster@<local domain>`.
     pub postmaster: String,
+    /// Addresses a user may send as besides their own (lower case), from the users file.
+    pub senders: HashMap<String, Vec<String>>,
 }
 
 impl Directory {
@@ -65,6 +67,21 @@ impl Accounts for Directory {
             .get(&user.to_lowercase())?
             .plaintext()
             .map(str::to_owned)
+    }
+
+    /// Their own addresses (those delivered to them), `<>`, and the `senders=` of their line
+    /// in the users file.
+    fn may_send_as(&self, account: &AccountName, from: &ReversePath<'_>) -> bool {
+        let Some(mailbox) = from.mailbox() else {
+            return true;
+        };
+        if self.recipient(&ForwardPath::Mailbox(mailbox.clone())) == Ok(account.clone()) {
+            return true;
+        }
+        let address = mailbox.to_string().to_lowercase();
+        self.senders
+            .get(account.as_str())
+            .is_some_and(|list| list.contains(&address))
     }
 
     fn recipient(&self, to: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
@@ -213,13 +230,25 @@ pub fn hash_password(password: &str) -> io::Result<String> {
 /// Reads a users file: one `name:hash` a line (a Dovecot passwd-file's first two fields also
 /// work: whatever follows a second `:` is ignored), `#` comments and blank lines skipped. User
 /// names are lower-cased. Errors name the file and line.
-pub fn read_users_file(path: &Path) -> Result<Vec<(String, Password)>, String> {
+pub fn read_users_file(path: &Path) -> Result<Vec<User>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse_users(&text).map_err(|(line, e)| format!("{}:{line}: {e}", path.display()))
 }
 
+/// One account of a users file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The name, lower case.
+    pub name: String,
+    /// The password hash.
+    pub password: Password,
+    /// Addresses the user may send as besides their own (`senders=a@x,b@y` among the
+    /// passwd-file's extra fields, the eighth), lower case.
+    pub senders: Vec<String>,
+}
+
 /// [`read_users_file`]'s parser; errors carry the 1-based line number.
-pub fn parse_users(text: &str) -> Result<Vec<(String, Password)>, (usize, String)> {
+pub fn parse_users(text: &str) -> Result<Vec<User>, (usize, String)> {
     let mut users = Vec::new();
     let mut seen = HashMap::new();
     for (i, line) in text.lines().enumerate() {
@@ -239,7 +268,24 @@ pub fn parse_users(text: &str) -> Result<Vec<(String, Password)>, (usize, String
             return Err((n, format!("user {name} already defined on line {first}")));
         }
         let password = Password::parse_hash(hash).map_err(|e| (n, format!("user {name}: {e}")))?;
-        users.push((name, password));
+        // uid, gid, gecos, home, shell, then Dovecot's space-separated extra fields.
+        let extra = fields.nth(5).unwrap_or_default();
+        let mut senders = Vec::new();
+        for field in extra.split_ascii_whitespace() {
+            let Some(list) = field.strip_prefix("senders=") else {
+                continue;
+            };
+            for address in list.split(',').filter(|a| !a.is_empty()) {
+                Mailbox::try_from(address)
+                    .map_err(|e| (n, format!("user {name}: sender {address:?}: {e}")))?;
+                senders.push(address.to_lowercase());
+            }
+        }
+        users.push(User {
+            name,
+            password,
+            senders,
+        });
     }
     Ok(users)
 }
@@ -293,7 +339,15 @@ mod tests {
                 .contains("unsupported scheme")
         );
         let ok = parse_users(&format!("Alice:{phc}:1000:1000::/home/alice\n")).unwrap();
-        assert_eq!(ok[0].0, "alice");
-        assert!(ok[0].1.verify("x"));
+        assert_eq!(ok[0].name, "alice");
+        assert!(ok[0].password.verify("x"));
+        assert!(ok[0].senders.is_empty());
+        let with = parse_users(&format!(
+            "bob:{phc}::::::userdb_x=1 senders=Bob@Example.NET,b@example.com\n"
+        ))
+        .unwrap();
+        assert_eq!(with[0].senders, ["bob@example.net", "b@example.com"]);
+        let bad = parse_users(&format!("bob:{phc}::::::senders=not-an-address\n"));
+        assert!(bad.unwrap_err().1.contains("sender"));
     }
 }

@@ -68,6 +68,9 @@ pub struct Options {
     /// SMTP and submission sessions' limits (line lengths, message size, recipients, errors,
     /// timeouts).
     pub smtp_limits: smtp_proto::Limits,
+    /// Bare CR or LF in message data: stored as CRLF (the default, Postfix 3.9's), or the
+    /// message refused with `550 5.6.0`. Only CRLF.CRLF ends the data either way.
+    pub bare_line_endings: smtp_proto::codec::BareLineEndings,
     /// IMAP sessions' limits (lines, literals, nesting, bad commands, timeouts).
     pub imap_limits: imap_proto::Limits,
     /// POP3 sessions' limits (lines, errors, failed logins, idle timeout).
@@ -96,6 +99,7 @@ impl Options {
             hostname: hostname.to_owned(),
             directory,
             smtp_limits: smtp_proto::Limits::default(),
+            bare_line_endings: smtp_proto::codec::BareLineEndings::Normalize,
             imap_limits: imap_proto::Limits::default(),
             pop3_limits: pop3_proto::Limits::default(),
             throttle: ThrottleConfig::default(),
@@ -184,6 +188,7 @@ pub async fn start(options: Options) -> io::Result<Running> {
         s.tls = Some(acceptor.clone());
         s.allow_plaintext_loopback = plain;
         s.config.limits = options.smtp_limits.clone();
+        s.config.bare_line_endings = options.bare_line_endings;
         if kind == SmtpKind::Lmtp {
             s.config.protocol = Protocol::Lmtp;
             s.config.extensions.auth.clear();

@@ -23,6 +23,7 @@ use examples::{
 };
 use mail_server::listener::ConnectionLimits;
 use rustls::pki_types::ServerName;
+use smtp_proto::codec::BareLineEndings;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -349,9 +350,10 @@ const PLAIN_ALICE: &str = "AGFsaWNlAHNlY3JldA==";
 // 1. SMTP smuggling and bare line endings
 
 /// The end-of-data lookalikes of the SMTP smuggling attacks (CVE-2023-51764/5/6). Only
-/// CRLF "." CRLF ends DATA; each of these is a bare CR or LF, so the whole message is
-/// refused with `550 5.6.0` once its real end arrives (smtp-proto's default
-/// `BareLineEndings::Reject`) and the smuggled transaction behind it is message text.
+/// CRLF "." CRLF ends DATA; each of these holds a bare CR or LF, so the smuggled transaction
+/// behind it is message text. With `--bare-line-endings reject` the whole message is refused
+/// with `550 5.6.0` once its real end arrives; by default (`normalize`, Postfix 3.9's) it is
+/// delivered, one message, its line ends made CRLF.
 const SMUGGLING: &[&str] = &[
     "\n.\n",
     "\r.\n",
@@ -373,7 +375,9 @@ fn smuggled_tail() -> &'static str {
 #[test]
 fn smtp_smuggling_is_refused_and_never_executed() {
     let _g = shared();
-    let server = server("smuggling", |_| {});
+    let server = server("smuggling", |o| {
+        o.bare_line_endings = BareLineEndings::Reject;
+    });
     let mut c = smtp_session("smtp", server.smtp);
     for (i, end) in SMUGGLING.iter().enumerate() {
         c.smtp("MAIL FROM:<a@remote.example>", "250");
@@ -419,12 +423,58 @@ fn smtp_smuggling_is_refused_and_never_executed() {
     );
 }
 
+/// By default bare line endings are made CRLF, and still nothing is smuggled: each vector's
+/// message is delivered whole (the smuggled transaction inside it as text), nothing reaches
+/// bob, and the stored copy has no bare CR or LF left.
+#[test]
+fn smtp_smuggling_is_never_executed_when_line_ends_are_normalized() {
+    let _g = shared();
+    let server = server("smuggling-normalized", |_| {});
+    let mut c = smtp_session("smtp", server.smtp);
+    for (i, end) in SMUGGLING.iter().enumerate() {
+        c.smtp("MAIL FROM:<a@remote.example>", "250");
+        c.smtp("RCPT TO:<alice@example.org>", "250");
+        c.smtp("DATA", "354");
+        c.send(format!(
+            "Subject: vector {i}\r\n\r\nbody{end}{}",
+            smuggled_tail()
+        ));
+        c.expect("250 ");
+        let noop = c.smtp("NOOP", "250");
+        assert_eq!(noop.len(), 1, "vector {i} {end:?}: {noop:?}");
+    }
+    c.smtp("QUIT", "221");
+    let stored = server.messages("alice", "INBOX");
+    assert_eq!(stored.len(), SMUGGLING.len());
+    for m in &stored {
+        let raw = m.content.as_deref().unwrap_or_default();
+        let text = String::from_utf8_lossy(raw);
+        assert!(
+            text.contains("MAIL FROM:<evil@remote.example>\r\n"),
+            "{text:?}"
+        );
+        for (i, b) in raw.iter().enumerate() {
+            match b {
+                b'\r' => assert_eq!(raw.get(i + 1), Some(&b'\n'), "bare CR in {text:?}"),
+                b'\n' => assert_eq!(raw[..i].last(), Some(&b'\r'), "bare LF in {text:?}"),
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        subjects(&server, "bob").is_empty(),
+        "a smuggled message was delivered to bob"
+    );
+}
+
 /// The same over LMTP, where the end of data is answered once per recipient: two
 /// recipients, two `550 5.6.0`, and nothing smuggled.
 #[test]
 fn lmtp_smuggling_is_refused_per_recipient() {
     let _g = shared();
-    let server = server("lmtp-smuggling", |_| {});
+    let server = server("lmtp-smuggling", |o| {
+        o.bare_line_endings = BareLineEndings::Reject;
+    });
     let mut c = Peer::connect("lmtp", server.lmtp.unwrap(), "220 ");
     c.smtp("LHLO client.test", "250");
     for end in ["\n.\n", "\r\n.\r", "\r.\r\n"] {
@@ -439,6 +489,37 @@ fn lmtp_smuggling_is_refused_per_recipient() {
     }
     assert!(subjects(&server, "alice").is_empty());
     assert!(subjects(&server, "bob").is_empty());
+}
+
+/// An authenticated user sends only as an address of their own (Postfix's
+/// `reject_sender_login_mismatch`): another user's address or a foreign one is refused at
+/// MAIL with `553 5.7.1`; their own, in any case, and the null sender are accepted.
+#[test]
+fn authenticated_users_cannot_send_as_someone_else() {
+    let _g = shared();
+    let server = server("spoofing", |_| {});
+    let mut c = smtp_session("submission", server.submission);
+    c.smtp(&format!("AUTH PLAIN {PLAIN_ALICE}"), "235 ");
+    for from in [
+        "<bob@example.org>",
+        "<ceo@elsewhere.example>",
+        "<postmaster@example.org2>",
+    ] {
+        c.smtp(&format!("MAIL FROM:{from}"), "553 5.7.1 ");
+    }
+    // postmaster@ is delivered to alice here, so it is hers to send as.
+    for from in [
+        "<alice@example.org>",
+        "<ALICE@example.org>",
+        "<postmaster@example.org>",
+        "<>",
+    ] {
+        c.smtp(&format!("MAIL FROM:{from}"), "250 ");
+        c.smtp("RSET", "250");
+    }
+    // Unauthenticated SMTP (port 25) is not a login: any sender, as ever.
+    let mut c = smtp_session("smtp", server.smtp);
+    c.smtp("MAIL FROM:<bob@example.org>", "250 ");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1116,8 +1197,8 @@ fn no_open_relay_on_any_listener() {
         ("<victim@[192.0.2.1]>", "550 5.1.2 "),
         ("<victim@example.org.elsewhere.example>", "554 5.7.1 "),
     ];
-    let relay_attempts = |c: &mut Peer| {
-        c.smtp("MAIL FROM:<a@remote.example>", "250");
+    let relay_attempts = |c: &mut Peer, from: &str| {
+        c.smtp(&format!("MAIL FROM:{from}"), "250");
         for (to, code) in tricks {
             c.smtp(&format!("RCPT TO:{to}"), code);
         }
@@ -1127,13 +1208,13 @@ fn no_open_relay_on_any_listener() {
     };
 
     let mut c = smtp_session("smtp", server.smtp);
-    relay_attempts(&mut c);
+    relay_attempts(&mut c, "<a@remote.example>");
     let mut c = Peer::connect_tls("smtps", server.smtps, "220 ");
     c.smtp("EHLO client.test", "250");
-    relay_attempts(&mut c);
+    relay_attempts(&mut c, "<a@remote.example>");
     let mut c = Peer::connect("lmtp", server.lmtp.unwrap(), "220 ");
     c.smtp("LHLO client.test", "250");
-    relay_attempts(&mut c);
+    relay_attempts(&mut c, "<a@remote.example>");
 
     // Submission: nothing at all without AUTH; with it, still no relaying (the server has
     // no outgoing queue).
@@ -1141,7 +1222,7 @@ fn no_open_relay_on_any_listener() {
     c.smtp("MAIL FROM:<a@remote.example>", "530 5.7.0 ");
     c.smtp("RCPT TO:<victim@elsewhere.example>", "503 ");
     c.smtp(&format!("AUTH PLAIN {PLAIN_ALICE}"), "235 ");
-    relay_attempts(&mut c);
+    relay_attempts(&mut c, "<alice@example.org>");
 
     assert!(subjects(&server, "alice").is_empty());
     assert!(subjects(&server, "bob").is_empty());

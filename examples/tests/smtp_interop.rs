@@ -3,12 +3,13 @@
 //! These need the clients installed; `.ci/run` installs them. A missing client fails the test
 //! rather than skipping it, so CI cannot pass without having run it.
 
+mod common;
+
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::Command, sync::Arc};
 
 use examples::{
     accounts::Directory,
-    server::Store,
-    server::{self, Options},
+    server::{self, Options, Store},
 };
 use mail_store::{AccountName, FetchQuery, MailStore, Session, UidSet, model::Content};
 
@@ -36,6 +37,7 @@ fn start(name: &str) -> TestServer {
             ("bob".into(), "hunter2".into()),
         ]),
         postmaster: "alice".into(),
+        senders: HashMap::new(),
     };
     let mut options = Options::new(data_dir.clone(), "mx.example.org", directory);
     options.smtp = Some("127.0.0.1:0".parse().unwrap());
@@ -60,7 +62,7 @@ fn messages(server: &TestServer, user: &str) -> Vec<Vec<u8>> {
         .block_on(server.store.fetch(&session, "INBOX", &UidSet::all(), query))
         .unwrap()
         .into_iter()
-        .map(|m| m.content.unwrap())
+        .map(|m| common::strip_trace(&m.content.unwrap()).to_vec())
         .collect()
 }
 
@@ -172,6 +174,51 @@ s.quit()
     assert!(
         alice.iter().any(|m| m.ends_with(b"null sender\r\n")),
         "postmaster goes to alice"
+    );
+}
+
+/// smtplib sends `bytes` as they are, so bare LF line ends reach the server; they are stored
+/// as CRLF, the trace fields in front, as Postfix's default `smtpd_forbid_bare_newline =
+/// normalize` does.
+#[test]
+fn python_smtplib_bare_lf_is_stored_as_crlf_with_trace_fields() {
+    let server = start("python-lf");
+    let script = r#"
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.ehlo("client.test")
+s.sendmail("a@remote.example", ["bob@example.org"], b"Subject: lf\n\nbare\nline feeds\n.dot\n")
+s.quit()
+"#;
+    let (ok, log) =
+        run(Command::new("python3").args(["-c", script, &server.addr.port().to_string()]));
+    assert!(ok, "smtplib failed:\n{log}");
+    let session = Session::new(AccountName::try_from("bob").unwrap());
+    let query = FetchQuery {
+        content: Some(Content::Full),
+        ..FetchQuery::default()
+    };
+    let stored = server
+        .runtime
+        .block_on(server.store.fetch(&session, "INBOX", &UidSet::all(), query))
+        .unwrap()
+        .remove(0)
+        .content
+        .unwrap();
+    let text = String::from_utf8(stored.clone()).unwrap();
+    assert!(
+        text.starts_with("Return-Path: <a@remote.example>\r\nReceived: from client.test ([127.0.0.1])\r\n\tby mx.example.org (sansmail) with ESMTP id "),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("\r\n\tfor <bob@example.org>;\r\n\t"),
+        "{text:?}"
+    );
+    // smtplib stuffed `.dot` after its LF, and ended the data with a CRLF of its own after
+    // the last LF.
+    assert_eq!(
+        String::from_utf8_lossy(common::strip_trace(&stored)),
+        "Subject: lf\r\n\r\nbare\r\nline feeds\r\n.dot\r\n\r\n"
     );
 }
 

@@ -26,7 +26,7 @@ fn swaks(server: &TestServer, port: u16, extra: &[&str]) -> (bool, String) {
         "--port",
         &port,
         "--from",
-        "a@remote.example",
+        "alice@example.org",
         "--to",
         "alice@example.org",
         "--helo",
@@ -411,11 +411,11 @@ s.starttls(context=ctx)
 s.ehlo("client.test")
 assert not s.has_extn("starttls")
 s.login("alice", "secret")
-assert not s.sendmail("a@example.org", ["alice@example.org"], raw)
+assert not s.sendmail("alice@example.org", ["alice@example.org"], raw)
 s.quit()
 s = smtplib.SMTP_SSL("127.0.0.1", smtps, timeout=10, context=ctx)
 s.login("alice", "secret")
-assert not s.sendmail("a@example.org", ["alice@example.org"], raw)
+assert not s.sendmail("alice@example.org", ["alice@example.org"], raw)
 s.quit()
 "#,
         &[
@@ -441,7 +441,7 @@ s.quit()
             "-u",
             "alice:secret",
             "--mail-from",
-            "a@example.org",
+            "alice@example.org",
             "--mail-rcpt",
             "alice@example.org",
             "--upload-file",

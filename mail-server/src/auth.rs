@@ -12,7 +12,7 @@ use std::{
 
 use mail_core::Credentials;
 use mail_store::AccountName;
-use smtp_proto::ForwardPath;
+use smtp_proto::{ForwardPath, ReversePath};
 
 /// How failed logins from one client address are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +158,18 @@ pub trait Accounts: Send + Sync + 'static {
 
     /// Where mail to `to` is delivered here: a local account's INBOX, or why not.
     fn recipient(&self, to: &ForwardPath<'_>) -> Result<AccountName, Refusal>;
+
+    /// Whether `account`, logged in, may send with `from` as the envelope sender (Postfix's
+    /// `reject_sender_login_mismatch`). By default: an address that is delivered to the
+    /// account itself, and the null sender `<>`.
+    fn may_send_as(&self, account: &AccountName, from: &ReversePath<'_>) -> bool {
+        match from.mailbox() {
+            None => true,
+            Some(m) => self
+                .recipient(&ForwardPath::Mailbox(m.clone()))
+                .is_ok_and(|owner| &owner == account),
+        }
+    }
 }
 
 /// Why an address is not delivered here.

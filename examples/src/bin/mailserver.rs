@@ -10,6 +10,7 @@
 //!            [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no]
 //!            [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECONDS]
 //!            [--max-message-size OCTETS] [--max-recipients N] [--data-dir DIR]
+//!            [--bare-line-endings normalize|reject]
 //!            [--hostname NAME] [--domain DOMAIN]... [--user NAME:PASSWORD]...
 //!            [--users FILE] [--log error|warn|info|debug|trace]
 //! ```
@@ -34,10 +35,11 @@ use std::{
     time::Duration,
 };
 
+use smtp_proto::codec::BareLineEndings;
 use tracing::Level;
 
 use examples::{
-    accounts::{self, Directory, Password},
+    accounts::{self, Directory, User},
     server::{self, Options as ServerOptions},
     tls::CertSource,
 };
@@ -59,10 +61,11 @@ struct Options {
     data_dir: PathBuf,
     hostname: String,
     domains: Vec<String>,
-    users: Vec<(String, Password)>,
+    users: Vec<User>,
     idle_timeout: Option<Duration>,
     max_message_size: Option<u64>,
     max_recipients: Option<usize>,
+    bare_line_endings: BareLineEndings,
     log: Level,
 }
 
@@ -72,7 +75,8 @@ const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--submission ADDR|non
                      [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no] \
                      [--max-connections N] [--max-connections-per-ip N] \
                      [--idle-timeout SECONDS] [--max-message-size OCTETS] \
-                     [--max-recipients N] [--data-dir DIR] [--hostname NAME] \
+                     [--max-recipients N] [--bare-line-endings normalize|reject] \
+                     [--data-dir DIR] [--hostname NAME] \
                      [--domain DOMAIN]... [--user NAME:PASSWORD]... [--users FILE] \
                      [--log error|warn|info|debug|trace]";
 
@@ -122,6 +126,7 @@ fn parse_args() -> Result<Options, String> {
         idle_timeout: None,
         max_message_size: None,
         max_recipients: None,
+        bare_line_endings: BareLineEndings::Normalize,
         log: Level::INFO,
     };
     let mut args = std::env::args().skip(1);
@@ -152,6 +157,13 @@ fn parse_args() -> Result<Options, String> {
             }
             "--max-message-size" => o.max_message_size = Some(count(&flag, &value()?)? as u64),
             "--max-recipients" => o.max_recipients = Some(count(&flag, &value()?)?),
+            "--bare-line-endings" => {
+                o.bare_line_endings = match value()?.as_str() {
+                    "normalize" => BareLineEndings::Normalize,
+                    "reject" => BareLineEndings::Reject,
+                    v => return Err(format!("{flag}: expected normalize or reject, not {v}")),
+                };
+            }
             "--users" => o
                 .users
                 .extend(accounts::read_users_file(Path::new(&value()?))?),
@@ -169,7 +181,11 @@ fn parse_args() -> Result<Options, String> {
                 let (name, password) = v
                     .split_once(':')
                     .ok_or_else(|| format!("--user {v}: expected NAME:PASSWORD"))?;
-                o.users.push((name.to_lowercase(), password.into()));
+                o.users.push(User {
+                    name: name.to_lowercase(),
+                    password: password.into(),
+                    senders: Vec::new(),
+                });
             }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
@@ -179,8 +195,8 @@ fn parse_args() -> Result<Options, String> {
         return Err(format!("--cert and --key go together\n{USAGE}"));
     }
     let mut names = HashSet::new();
-    if let Some((name, _)) = o.users.iter().find(|(name, _)| !names.insert(name)) {
-        return Err(format!("user {name} is given twice"));
+    if let Some(u) = o.users.iter().find(|u| !names.insert(&u.name)) {
+        return Err(format!("user {} is given twice", u.name));
     }
     Ok(o)
 }
@@ -227,12 +243,25 @@ async fn main() -> ExitCode {
             "no --user given: demo account demo@{} with password {password}",
             o.domains[0]
         );
-        o.users.push(("demo".to_owned(), password.as_str().into()));
+        o.users.push(User {
+            name: "demo".to_owned(),
+            password: password.as_str().into(),
+            senders: Vec::new(),
+        });
     }
     let directory = Directory {
         domains: o.domains.clone(),
-        postmaster: o.users[0].0.clone(),
-        users: o.users.into_iter().collect::<HashMap<_, _>>(),
+        postmaster: o.users[0].name.clone(),
+        senders: o
+            .users
+            .iter()
+            .map(|u| (u.name.clone(), u.senders.clone()))
+            .collect(),
+        users: o
+            .users
+            .into_iter()
+            .map(|u| (u.name, u.password))
+            .collect::<HashMap<_, _>>(),
     };
     let mut options = ServerOptions::new(o.data_dir.clone(), &o.hostname, directory);
     options.smtp = o.smtp;
@@ -258,6 +287,7 @@ async fn main() -> ExitCode {
     if let Some(n) = o.max_recipients {
         options.smtp_limits.max_recipients = n;
     }
+    options.bare_line_endings = o.bare_line_endings;
     if let (Some(cert), Some(key)) = (o.cert, o.key) {
         options.cert = CertSource::Files { cert, key };
     }

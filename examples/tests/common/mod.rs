@@ -16,11 +16,10 @@ use std::{
 
 use examples::{
     accounts::Directory,
-    server::Store,
-    server::{self, Options},
+    server::{self, Options, Store},
 };
 use mail_store::{
-    AccountName, FetchQuery, FetchedMessage, MailStore, Session, UidSet, model::Content,
+    AccountName, FetchQuery, FetchedMessage, MailStore, Recipient, Session, UidSet, model::Content,
 };
 
 pub struct TestServer {
@@ -53,6 +52,7 @@ pub fn directory() -> Directory {
             ("bob".into(), "hunter2".into()),
         ]),
         postmaster: "alice".into(),
+        senders: HashMap::new(),
     }
 }
 
@@ -115,22 +115,50 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Delivers `raw` to `to` over SMTP with Python's smtplib (byte for byte).
+    /// Delivers `raw` to the local users `to` names (`alice@example.org`) through the store,
+    /// byte for byte, as the SMTP listener does but without its trace fields: the IMAP and
+    /// POP3 tests see exactly what they put in. SMTP's own path is `smtp_interop`'s.
     pub fn deliver(&self, to: &[&str], raw: &[u8]) {
-        let script = r#"
-import smtplib, sys
-raw = sys.stdin.buffer.read()
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
-refused = s.sendmail("sender@remote.example", sys.argv[2:], raw)
-assert not refused, refused
-s.quit()
-"#;
-        let port = self.smtp.port().to_string();
-        let mut args = vec!["-c", script, &port];
-        args.extend_from_slice(to);
-        let (ok, log) = run_with_input(Command::new("python3").args(&args), raw);
-        assert!(ok, "smtplib failed:\n{log}");
+        let recipients: Vec<Recipient> = to
+            .iter()
+            .map(|t| {
+                let user = t.split('@').next().unwrap().to_lowercase();
+                Recipient::inbox(AccountName::try_from(user.as_str()).unwrap())
+            })
+            .collect();
+        let mut upload = self.store.upload();
+        upload.write(raw).unwrap();
+        for r in self
+            .runtime
+            .block_on(self.store.deliver(upload, &recipients))
+        {
+            r.unwrap();
+        }
     }
+}
+
+/// The message as the client sent it: the trace fields the server prepends at delivery
+/// (`Return-Path:`, then `Received:` with its continuation lines; RFC 5321 §4.4), checked to
+/// be there and removed.
+#[allow(dead_code)]
+pub fn strip_trace(stored: &[u8]) -> &[u8] {
+    let line_end = |b: &[u8]| b.windows(2).position(|w| w == b"\r\n").map(|p| p + 2);
+    assert!(
+        stored.starts_with(b"Return-Path: <"),
+        "no Return-Path: {:?}",
+        String::from_utf8_lossy(stored)
+    );
+    let mut rest = &stored[line_end(stored).unwrap()..];
+    assert!(
+        rest.starts_with(b"Received: from "),
+        "no Received: {:?}",
+        String::from_utf8_lossy(stored)
+    );
+    rest = &rest[line_end(rest).unwrap()..];
+    while rest.starts_with(b"\t") || rest.starts_with(b" ") {
+        rest = &rest[line_end(rest).unwrap()..];
+    }
+    rest
 }
 
 /// Runs a command; its success and what it printed (stdout, then stderr).

@@ -3,17 +3,19 @@
 //! durable before its `250`). No protocol rule lives here; this module only answers the
 //! session's decisions.
 
-use std::{io, net::SocketAddr, sync::Arc};
+use std::{io, net::SocketAddr, sync::Arc, time::SystemTime};
 
 use mail_core::tls::TlsAcceptor;
-use mail_store::{MailStore, Recipient, StoreError, Upload};
+use mail_store::{AccountName, MailStore, Recipient, StoreError, Upload};
 use smtp_proto::{
     ForwardPath, Mechanism, Reply, ReplyCode,
+    codec::BareLineEndings,
     session::{
-        ServerConfig, replies,
+        Protocol, ServerConfig, replies,
         server::{Event, Server},
     },
     tokio::server::Connection,
+    types::command::HelloKind,
     types::reply::EnhancedStatus,
 };
 
@@ -23,6 +25,8 @@ use crate::{
     listener::Gate,
     plaintext_allowed,
 };
+
+mod trace;
 
 /// Settings shared by every connection.
 #[derive(Debug)]
@@ -57,6 +61,10 @@ impl<S: MailStore> SmtpService<S> {
         let mut config = ServerConfig::new(hostname);
         config.extensions.auth = vec![Mechanism::PLAIN, Mechanism::LOGIN];
         config.require_auth = submission;
+        // Postfix 3.9's default (`smtpd_forbid_bare_newline = normalize`): stock clients
+        // (Python's smtplib.sendmail with LF line ends) are served, lines end in CRLF in the
+        // store, and still only CRLF.CRLF ends the data, so nothing can be smuggled.
+        config.bare_line_endings = BareLineEndings::Normalize;
         Self {
             config,
             auth,
@@ -71,6 +79,10 @@ impl<S: MailStore> SmtpService<S> {
 /// The state of the transaction the application keeps beside the session.
 #[derive(Default)]
 struct Transaction {
+    /// The envelope sender, as written.
+    reverse_path: String,
+    /// The recipients as written, for the trace field.
+    forward_paths: Vec<String>,
     recipients: Vec<Recipient>,
     message: Option<Upload>,
     /// Writing the message failed: it is refused at the end, nothing half-delivered.
@@ -112,9 +124,12 @@ pub async fn handle_connection<S: MailStore>(
 ) -> io::Result<()> {
     let mut config = service.config.clone();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
+    let lmtp = config.protocol == Protocol::Lmtp;
     let mut conn = Connection::new(stream, config, service.tls.clone());
     // Dropping an unfinished upload removes its spool file.
     let mut t = Transaction::default();
+    let mut helo: Option<(String, bool)> = None;
+    let mut account: Option<AccountName> = None;
     loop {
         let event = tokio::select! {
             event = conn.next_event() => event?,
@@ -126,22 +141,57 @@ pub async fn handle_connection<S: MailStore>(
             }
         };
         let Some(event) = event else { return Ok(()) };
+        let tls = conn.transport().is_tls();
         let server = conn.session_mut();
         match event {
-            Event::Mail { .. } => {
+            Event::Hello { kind, host } => {
+                helo = Some((host.to_string(), kind != HelloKind::Helo));
+            }
+            Event::Mail { from, .. } => {
                 t = Transaction::default();
-                accept(server)?;
+                match account.as_ref() {
+                    Some(a) if !service.auth.accounts.may_send_as(a, &from) => {
+                        tracing::warn!(%peer, account = %a, sender = %from, "smtp: sender refused");
+                        reject(server, &not_owned(a))?;
+                    }
+                    _ => {
+                        t.reverse_path = from.to_string();
+                        accept(server)?;
+                    }
+                }
             }
             Event::Rcpt { to, .. } => match recipient(&service.auth, &to) {
                 Ok(r) => {
                     t.recipients.push(r);
+                    t.forward_paths.push(to.to_string());
                     accept(server)?;
                 }
                 Err(r) => reject(server, &r)?,
             },
             Event::DataStart => {
-                t.message = Some(service.store.upload());
-                t.broken = false;
+                let (helo, extended) = helo
+                    .as_ref()
+                    .map_or((None, true), |(h, e)| (Some(h.as_str()), *e));
+                let fields = trace::Trace {
+                    helo,
+                    peer: peer.ip(),
+                    hostname: &service.config.hostname,
+                    protocol: trace::Protocol {
+                        lmtp,
+                        extended,
+                        tls,
+                        authenticated: account.is_some(),
+                    },
+                    reverse_path: &t.reverse_path,
+                    for_recipient: match t.forward_paths.as_slice() {
+                        [one] => Some(one.as_str()),
+                        _ => None,
+                    },
+                }
+                .fields(SystemTime::now());
+                let mut upload = service.store.upload();
+                t.broken = upload.write(fields.as_bytes()).is_err();
+                t.message = Some(upload);
                 accept(server)?;
             }
             Event::MessageData(data) => {
@@ -158,8 +208,9 @@ pub async fn handle_connection<S: MailStore>(
             Event::MessageAborted { .. } | Event::TransactionReset => t = Transaction::default(),
             Event::Auth { credentials, .. } => {
                 match service.auth.login(peer.ip(), credentials).await {
-                    Login::Accepted(account) => {
-                        tracing::info!(%peer, %account, "smtp: authenticated");
+                    Login::Accepted(a) => {
+                        tracing::info!(%peer, account = %a, "smtp: authenticated");
+                        account = Some(a);
                         accept(conn.session_mut())?;
                     }
                     Login::Failed => reject(conn.session_mut(), &replies::auth_failed())?,
@@ -168,10 +219,19 @@ pub async fn handle_connection<S: MailStore>(
             }
             // Only PLAIN and LOGIN are offered; the session runs them.
             Event::AuthExchange { .. } => reject(server, &replies::auth_failed())?,
-            // Hello needs no answer.
             _ => {}
         }
     }
+}
+
+/// `553 5.7.1`: an authenticated user may send only as an address of their own (Postfix's
+/// `reject_sender_login_mismatch`).
+fn not_owned(account: &AccountName) -> Reply<'static> {
+    reply(
+        ReplyCode::MAILBOX_NAME_NOT_ALLOWED,
+        (5, 7, 1),
+        &format!("Sender address not owned by user {account}"),
+    )
 }
 
 /// The reply for a recipient whose copy could not be stored.

@@ -1,0 +1,195 @@
+//! Trace fields a receiving server prepends to each message it delivers (RFC 5321 §4.4):
+//! `Return-Path:` with the envelope sender, and `Received:` saying from whom, by whom, with
+//! which protocol (RFC 3848's `ESMTPSA` and kin) and when.
+
+use std::{
+    fmt::Write as _,
+    net::IpAddr,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use mail_store::date::Day;
+
+/// How the message came in, for `with` (RFC 3848).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Protocol {
+    /// LMTP rather than SMTP.
+    pub lmtp: bool,
+    /// The client said EHLO/LHLO (ESMTP) rather than HELO.
+    pub extended: bool,
+    /// Over TLS.
+    pub tls: bool,
+    /// The client authenticated.
+    pub authenticated: bool,
+}
+
+impl Protocol {
+    /// `SMTP`, `ESMTP`, `ESMTPS`, `ESMTPA`, `ESMTPSA`, `LMTP`, `LMTPS`, `LMTPA`, `LMTPSA`.
+    fn keyword(self) -> String {
+        let mut k = String::from(match (self.lmtp, self.extended) {
+            (true, _) => "LMTP",
+            (false, true) => "ESMTP",
+            (false, false) => "SMTP",
+        });
+        // RFC 3848 has no SMTPS/SMTPA: those need ESMTP.
+        if self.lmtp || self.extended {
+            if self.tls {
+                k.push('S');
+            }
+            if self.authenticated {
+                k.push('A');
+            }
+        }
+        k
+    }
+}
+
+/// What a `Received:` field says.
+#[derive(Debug)]
+pub(super) struct Trace<'a> {
+    /// The name the client gave in HELO/EHLO/LHLO.
+    pub helo: Option<&'a str>,
+    /// The client's address.
+    pub peer: IpAddr,
+    /// This server's name.
+    pub hostname: &'a str,
+    /// How the message came in.
+    pub protocol: Protocol,
+    /// The envelope sender, as written (`<a@example.org>` or `<>`).
+    pub reverse_path: &'a str,
+    /// The recipient, when there is exactly one (naming several would tell each the others).
+    pub for_recipient: Option<&'a str>,
+}
+
+impl Trace<'_> {
+    /// `Return-Path:` and `Received:`, each line ended with CRLF, folded under 78 octets.
+    pub(super) fn fields(&self, now: SystemTime) -> String {
+        let mut out = String::new();
+        let _ = write!(out, "Return-Path: {}\r\n", self.reverse_path);
+        let from = self.helo.unwrap_or("unknown");
+        let literal = match self.peer.to_canonical() {
+            IpAddr::V4(v4) => format!("[{v4}]"),
+            IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+        };
+        let _ = write!(
+            out,
+            "Received: from {from} ({literal})\r\n\tby {} (sansmail) with {} id {}",
+            self.hostname,
+            self.protocol.keyword(),
+            message_id(now),
+        );
+        if let Some(rcpt) = self.for_recipient {
+            let _ = write!(out, "\r\n\tfor {rcpt}");
+        }
+        let _ = write!(out, ";\r\n\t{}\r\n", date_time(now));
+        out
+    }
+}
+
+/// An id for the `Received:` field, unique within this process and over time.
+fn message_id(now: SystemTime) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!(
+        "{:x}{:05x}",
+        since.as_secs(),
+        COUNTER.fetch_add(1, Ordering::Relaxed) & 0xF_FFFF
+    )
+}
+
+/// `date-time` (RFC 5322 §3.3) in UTC: `Fri, 04 Dec 2026 19:50:04 +0000`.
+pub(super) fn date_time(now: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let Some(day) = Day::from_days_since_epoch(days) else {
+        return "Thu, 01 Jan 1970 00:00:00 +0000".to_owned();
+    };
+    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let month = MONTHS[usize::from(day.month().clamp(1, 12) - 1)];
+    format!(
+        "{weekday}, {:02} {month} {} {:02}:{:02}:{:02} +0000",
+        day.day(),
+        day.year(),
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc_5322() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_796_413_804); // 2026-12-04 19:50:04 UTC
+        assert_eq!(date_time(t), "Fri, 04 Dec 2026 19:50:04 +0000");
+        assert_eq!(date_time(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 +0000");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(date_time(leap), "Tue, 29 Feb 2000 00:00:00 +0000");
+    }
+
+    #[test]
+    fn protocol_keywords_follow_rfc_3848() {
+        let p = |lmtp, extended, tls, authenticated| {
+            Protocol {
+                lmtp,
+                extended,
+                tls,
+                authenticated,
+            }
+            .keyword()
+        };
+        assert_eq!(p(false, false, false, false), "SMTP");
+        assert_eq!(p(false, false, true, true), "SMTP");
+        assert_eq!(p(false, true, false, false), "ESMTP");
+        assert_eq!(p(false, true, true, false), "ESMTPS");
+        assert_eq!(p(false, true, false, true), "ESMTPA");
+        assert_eq!(p(false, true, true, true), "ESMTPSA");
+        assert_eq!(p(true, true, true, false), "LMTPS");
+    }
+
+    #[test]
+    fn fields_name_the_client_and_one_recipient() {
+        let t = Trace {
+            helo: Some("client.example"),
+            peer: "192.0.2.7".parse().unwrap(),
+            hostname: "mx.example.org",
+            protocol: Protocol {
+                lmtp: false,
+                extended: true,
+                tls: true,
+                authenticated: false,
+            },
+            reverse_path: "<a@example.net>",
+            for_recipient: Some("<b@example.org>"),
+        };
+        let now = UNIX_EPOCH + Duration::from_secs(1_796_413_804);
+        let f = t.fields(now);
+        assert!(f.starts_with("Return-Path: <a@example.net>\r\nReceived: from client.example ([192.0.2.7])\r\n\tby mx.example.org (sansmail) with ESMTPS id "), "{f}");
+        assert!(
+            f.ends_with("\r\n\tfor <b@example.org>;\r\n\tFri, 04 Dec 2026 19:50:04 +0000\r\n"),
+            "{f}"
+        );
+        assert!(f.lines().all(|l| l.len() < 78), "{f}");
+        let v6 = Trace {
+            peer: "::1".parse().unwrap(),
+            for_recipient: None,
+            helo: None,
+            ..t
+        };
+        let f = v6.fields(now);
+        assert!(f.contains("from unknown ([IPv6:::1])"), "{f}");
+        assert!(!f.contains("for "), "{f}");
+    }
+}
