@@ -29,7 +29,7 @@ $render || {
   cargo bench -p benches --bench smtp --bench imap --bench pop3 --bench session -- $args
   # The Maildir store lives in mail-store's own benchmark (one copy of that code).
   # shellcheck disable=SC2086
-  cargo bench -p mail-store --bench store -- $args maildir_
+  cargo bench -p sansmail-store --bench store -- $args maildir_
 } >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 allocs=$(cargo test -q -p benches --release --test allocations -- --nocapture --test-threads 1 2>/dev/null | grep -o 'allocations:.*' || true)
 

@@ -15,7 +15,7 @@ use std::hint::black_box;
 use benches::corpus;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imap_codec::{CommandCodec, IdleDoneCodec, ResponseCodec, decode::Decoder};
-use imap_proto::codec::{
+use sansmail_imap::codec::{
     CommandOptions, ResponseOptions, decode_command, decode_response,
     frame::{FrameLimits, Framed, Framer, Side},
     parse_idle_done,

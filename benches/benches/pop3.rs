@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use benches::{corpus, lines};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pop3_proto::{
+use sansmail_pop3::{
     codec::{decode_command, decode_response},
     types::response::Expect,
 };
@@ -62,7 +62,7 @@ fn expectations(client: &[u8]) -> Vec<Expect> {
     while !rest.is_empty() {
         let (tail, cmd) = decode_command(rest).unwrap();
         out.push(cmd.response_kind());
-        let quit = matches!(cmd, pop3_proto::Command::Quit);
+        let quit = matches!(cmd, sansmail_pop3::Command::Quit);
         rest = tail;
         if quit && !rest.is_empty() {
             out.push(Expect::SingleLine);

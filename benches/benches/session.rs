@@ -19,7 +19,7 @@ use benches::realistic_message;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 mod smtp {
-    use smtp_proto::{
+    use sansmail_smtp::{
         DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, ReversePath,
         session::{
             ServerConfig,
@@ -115,7 +115,7 @@ mod smtp {
 mod imap {
     use std::borrow::Cow;
 
-    use imap_proto::{
+    use sansmail_imap::{
         codec::frame::LiteralMode,
         session::{
             ServerConfig,
@@ -292,7 +292,7 @@ mod imap {
 }
 
 mod pop3 {
-    use pop3_proto::{
+    use sansmail_pop3::{
         Credentials, MessageNumber, Uid,
         session::{
             Maildrop, ServerConfig,

@@ -14,7 +14,7 @@ use std::hint::black_box;
 
 use benches::{corpus, dot_stuff, realistic_message, smtp_command_lines};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use smtp_proto::{
+use sansmail_smtp::{
     Limits,
     codec::{self, BareLineEndings},
 };

@@ -34,7 +34,7 @@ fn main() {
                 Box::new(move || {
                     let mut i = &input[..];
                     while !i.is_empty() {
-                        let (rest, c) = smtp_proto::codec::decode_command(i).unwrap();
+                        let (rest, c) = sansmail_smtp::codec::decode_command(i).unwrap();
                         black_box(&c);
                         i = rest;
                     }
@@ -54,8 +54,8 @@ fn main() {
             if case.ends_with("ours") {
                 Box::new(move || {
                     out.clear();
-                    let mut rx = smtp_proto::codec::DataReceiver::new(
-                        smtp_proto::codec::BareLineEndings::Reject,
+                    let mut rx = sansmail_smtp::codec::DataReceiver::new(
+                        sansmail_smtp::codec::BareLineEndings::Reject,
                         35 << 20,
                         Some(1000),
                     );
@@ -73,12 +73,12 @@ fn main() {
             let input = corpus("imap-server-stream.txt");
             let ours = case.ends_with("ours");
             Box::new(move || {
-                let opts = imap_proto::codec::ResponseOptions::default();
+                let opts = sansmail_imap::codec::ResponseOptions::default();
                 let codec = imap_codec::ResponseCodec::default();
                 let mut i = &input[..];
                 while !i.is_empty() {
                     i = if ours {
-                        let (rest, r) = imap_proto::codec::decode_response(i, &opts).unwrap();
+                        let (rest, r) = sansmail_imap::codec::decode_response(i, &opts).unwrap();
                         black_box(&r);
                         rest
                     } else {
@@ -94,7 +94,7 @@ fn main() {
             let input = corpus("imap-client-stream.txt");
             let ours = case.ends_with("ours");
             Box::new(move || {
-                let opts = imap_proto::codec::CommandOptions::default();
+                let opts = sansmail_imap::codec::CommandOptions::default();
                 let codec = imap_codec::CommandCodec::default();
                 let mut i = &input[..];
                 while !i.is_empty() {
@@ -103,7 +103,7 @@ fn main() {
                         continue;
                     }
                     i = if ours {
-                        let (rest, c) = imap_proto::codec::decode_command(i, &opts).unwrap();
+                        let (rest, c) = sansmail_imap::codec::decode_command(i, &opts).unwrap();
                         black_box(&c);
                         rest
                     } else {

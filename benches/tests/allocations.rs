@@ -33,7 +33,7 @@ fn smtp_commands_allocate_nothing() {
     let lines = smtp_command_lines(&stream);
     let ours = allocations(|| {
         for line in &lines {
-            black_box(smtp_proto::codec::decode_command(line).unwrap());
+            black_box(sansmail_smtp::codec::decode_command(line).unwrap());
         }
     });
     let theirs = allocations(|| {
@@ -51,7 +51,7 @@ fn pop3_commands_allocate_nothing() {
     let lines = lines(&stream);
     let ours = allocations(|| {
         for line in &lines {
-            black_box(pop3_proto::codec::decode_command(line).unwrap());
+            black_box(sansmail_pop3::codec::decode_command(line).unwrap());
         }
     });
     let theirs = allocations(|| {

@@ -5,11 +5,11 @@
 #![allow(missing_docs, clippy::all, clippy::pedantic)]
 
 use benches::{Rng, dot_stuff, realistic_message};
-use smtp_proto::codec::{BareLineEndings, DataEnd, DataReceiver};
+use sansmail_smtp::codec::{BareLineEndings, DataEnd, DataReceiver};
 
 #[allow(dead_code)]
 mod reference {
-    use smtp_proto::codec::{BareLineEndings, DataEnd};
+    use sansmail_smtp::codec::{BareLineEndings, DataEnd};
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum State {
         /// At the start of a line (after a real CRLF, or at the very beginning).

@@ -8,10 +8,10 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
-use mail_core::Credentials;
-use mail_server::auth::{Accounts, Refusal};
-use mail_store::AccountName;
-use smtp_proto::{ForwardPath, Mailbox, ReversePath};
+use sansmail_core::Credentials;
+use sansmail_server::auth::{Accounts, Refusal};
+use sansmail_smtp::{ForwardPath, Mailbox, ReversePath};
+use sansmail_store::AccountName;
 
 /// Who receives mail here and who may log in.
 #[derive(Debug, Clone)]

@@ -10,16 +10,16 @@ use std::{
     time::Duration,
 };
 
-use smtp_proto::session::Protocol;
+use sansmail_smtp::session::Protocol;
 
-use mail_server::{
+use sansmail_server::{
     auth::{Accounts, Authenticator, ThrottleConfig},
     imap::ImapService,
     listener::{self, ConnectionLimits, Gate, Service},
     pop3::Pop3Service,
     smtp::SmtpService,
 };
-use mail_store::{
+use sansmail_store::{
     AccountName, Executor, MailStore, StoreError,
     maildir::{MaildirOptions, MaildirStore},
 };
@@ -67,14 +67,14 @@ pub struct Options {
     pub directory: Directory,
     /// SMTP and submission sessions' limits (line lengths, message size, recipients, errors,
     /// timeouts).
-    pub smtp_limits: smtp_proto::Limits,
+    pub smtp_limits: sansmail_smtp::Limits,
     /// Bare CR or LF in message data: stored as CRLF (the default, Postfix 3.9's), or the
     /// message refused with `550 5.6.0`. Only CRLF.CRLF ends the data either way.
-    pub bare_line_endings: smtp_proto::codec::BareLineEndings,
+    pub bare_line_endings: sansmail_smtp::codec::BareLineEndings,
     /// IMAP sessions' limits (lines, literals, nesting, bad commands, timeouts).
-    pub imap_limits: imap_proto::Limits,
+    pub imap_limits: sansmail_imap::Limits,
     /// POP3 sessions' limits (lines, errors, failed logins, idle timeout).
-    pub pop3_limits: pop3_proto::Limits,
+    pub pop3_limits: sansmail_pop3::Limits,
     /// Failed logins per client address, over all listeners: slowed down, then refused.
     pub throttle: ThrottleConfig,
 }
@@ -98,10 +98,10 @@ impl Options {
             data_dir: data_dir.into(),
             hostname: hostname.to_owned(),
             directory,
-            smtp_limits: smtp_proto::Limits::default(),
-            bare_line_endings: smtp_proto::codec::BareLineEndings::Normalize,
-            imap_limits: imap_proto::Limits::default(),
-            pop3_limits: pop3_proto::Limits::default(),
+            smtp_limits: sansmail_smtp::Limits::default(),
+            bare_line_endings: sansmail_smtp::codec::BareLineEndings::Normalize,
+            imap_limits: sansmail_imap::Limits::default(),
+            pop3_limits: sansmail_pop3::Limits::default(),
             throttle: ThrottleConfig::default(),
         }
     }

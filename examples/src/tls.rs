@@ -1,6 +1,6 @@
 //! The server's certificate: `--cert`/`--key` PEM files, or a self-signed one generated at
 //! first start and kept in the data directory. The plaintext-or-TLS connection and the rustls
-//! configurations are `mail_core::tls`'s.
+//! configurations are `sansmail_core::tls`'s.
 
 use std::{
     io,
@@ -8,13 +8,13 @@ use std::{
     sync::Arc,
 };
 
-use mail_core::tls::SelfSigned;
-pub use mail_core::tls::{TlsAcceptor, TlsConnector, Verify, client_config, load_pem};
 use rustls::ServerConfig;
+use sansmail_core::tls::SelfSigned;
+pub use sansmail_core::tls::{TlsAcceptor, TlsConnector, Verify, client_config, load_pem};
 use tokio::net::TcpStream;
 
 /// A connection of the listeners and of `mailctl`: plaintext until TLS starts.
-pub type Stream = mail_core::tls::Stream<TcpStream>;
+pub type Stream = sansmail_core::tls::Stream<TcpStream>;
 
 /// Where the server's certificate comes from.
 #[derive(Debug, Clone)]
@@ -79,5 +79,5 @@ pub fn server_config(
         CertSource::Files { cert, key } => (cert.clone(), key.clone()),
         CertSource::SelfSigned => self_signed(&data_dir.join("tls"), hostname)?,
     };
-    mail_core::tls::server_config(&cert, &key)
+    sansmail_core::tls::server_config(&cert, &key)
 }

@@ -14,8 +14,8 @@ use std::{
 
 use common::{Raw, directory, python, start_with};
 use examples::server;
-use mail_server::auth::ThrottleConfig;
-use smtp_proto::types::sasl::base64_encode;
+use sansmail_server::auth::ThrottleConfig;
+use sansmail_smtp::types::sasl::base64_encode;
 
 /// The spec's first SHA-crypt example: "Hello world!" under salt "saltstring".
 const SHA512_HELLO: &str = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
@@ -271,17 +271,18 @@ s.quit()
         out.contains("refused [('nobody@example.org', 550), ('x@elsewhere.example', 554)]"),
         "{out}"
     );
-    let session = |u: &str| mail_store::Session::new(mail_store::AccountName::try_from(u).unwrap());
+    let session =
+        |u: &str| sansmail_store::Session::new(sansmail_store::AccountName::try_from(u).unwrap());
     for user in ["alice", "bob"] {
         let messages = runtime
-            .block_on(mail_store::MailStore::fetch(
+            .block_on(sansmail_store::MailStore::fetch(
                 &*running.store,
                 &session(user),
                 "INBOX",
-                &mail_store::UidSet::all(),
-                mail_store::FetchQuery {
-                    content: Some(mail_store::model::Content::Full),
-                    ..mail_store::FetchQuery::default()
+                &sansmail_store::UidSet::all(),
+                sansmail_store::FetchQuery {
+                    content: Some(sansmail_store::model::Content::Full),
+                    ..sansmail_store::FetchQuery::default()
                 },
             ))
             .unwrap();

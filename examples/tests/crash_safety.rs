@@ -426,7 +426,7 @@ fn imap_session(
     seq: &mut u64,
     rng: &mut Rng,
 ) -> io::Result<()> {
-    let user = if t % 2 == 0 { "alice" } else { "bob" };
+    let user = if t.is_multiple_of(2) { "alice" } else { "bob" };
     let mut c = Conn::connect(addr)?;
     let greeting = c.line()?;
     if !greeting.starts_with("* OK") {
@@ -877,7 +877,7 @@ fn verify_mailbox(c: &mut Conn, mbox: Mbox, world: &mut World, round: usize) -> 
 
 /// Opens the store directly (no server) and compares it with what IMAP showed.
 fn verify_store(data_dir: &Path, world: &World) {
-    use mail_store::{
+    use sansmail_store::{
         AccountName, FetchQuery, MailStore, Session, UidSet,
         maildir::{MaildirOptions, MaildirStore},
         model::Content,

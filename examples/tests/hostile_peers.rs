@@ -21,9 +21,9 @@ use examples::{
     server::Options,
     tls::{self, Verify},
 };
-use mail_server::listener::ConnectionLimits;
 use rustls::pki_types::ServerName;
-use smtp_proto::codec::BareLineEndings;
+use sansmail_server::listener::ConnectionLimits;
+use sansmail_smtp::codec::BareLineEndings;
 
 // ---------------------------------------------------------------------------------------
 // Helpers

@@ -9,7 +9,7 @@ mod common;
 use std::{process::Command, sync::Arc, time::Duration};
 
 use common::{Raw, dovecot::Dovecot, python, run, run_bytes, start};
-use mail_server::imap::{self as imap_server, ImapService};
+use sansmail_server::imap::{self as imap_server, ImapService};
 
 const MULTIPART: &[u8] = b"From: Bob Example <bob@remote.example>\r\nTo: alice@example.org\r\nSubject: py subject\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\nMessage-ID: <m1@remote.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain \xc3\xa9\r\n.leading dot\r\n--xx\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--xx--\r\n";
 
@@ -179,7 +179,7 @@ fn curl_lists_fetches_and_appends() {
     assert!(search.contains("* SEARCH 2"), "{search}");
     // The non-peek fetch set \Seen.
     let inbox = server.messages("alice", "INBOX");
-    assert!(inbox[0].flags.contains(mail_store::Flag::Seen));
+    assert!(inbox[0].flags.contains(sansmail_store::Flag::Seen));
     assert_eq!(
         inbox[1].content.as_deref(),
         Some(&b"Subject: via curl\r\n\r\nuploaded\r\n"[..])
@@ -352,7 +352,7 @@ fn silent_clients_are_logged_out() {
         "t",
         common::authenticator(),
         Arc::clone(&server.store),
-        mail_server::listener::Gate::new(mail_server::listener::ConnectionLimits::default()),
+        sansmail_server::listener::Gate::new(sansmail_server::listener::ConnectionLimits::default()),
     );
     service.config.limits.unauthenticated_timeout = Duration::from_millis(300);
     service.config.limits.autologout_timeout = Duration::from_millis(600);
@@ -444,8 +444,8 @@ fn mbsync_syncs_both_ways() {
     sync();
     let far = server.messages("alice", "INBOX");
     assert_eq!(far.len(), 3);
-    assert!(far[0].flags.contains(mail_store::Flag::Flagged));
-    assert!(far[0].flags.contains(mail_store::Flag::Seen));
+    assert!(far[0].flags.contains(sansmail_store::Flag::Flagged));
+    assert!(far[0].flags.contains(sansmail_store::Flag::Seen));
     // mbsync adds its X-TUID header to what it uploads.
     let uploaded = far[2].content.as_deref().unwrap();
     assert!(uploaded.starts_with(b"Subject: near\r\n"));

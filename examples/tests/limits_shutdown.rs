@@ -12,7 +12,7 @@ use std::{
 
 use common::{Raw, directory, start_with};
 use examples::server::{self, Options};
-use mail_server::listener::ConnectionLimits;
+use sansmail_server::listener::ConnectionLimits;
 
 /// Retries `f` until it returns true or 10 s pass.
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
@@ -161,14 +161,15 @@ fn graceful_shutdown_in_process() {
     }
     // The kept message is still there (POP3 did not commit), the half one never arrived,
     // and nothing is left in the spool or a tmp/ folder.
-    let session = mail_store::Session::new(mail_store::AccountName::try_from("alice").unwrap());
+    let session =
+        sansmail_store::Session::new(sansmail_store::AccountName::try_from("alice").unwrap());
     let messages = runtime
-        .block_on(mail_store::MailStore::fetch(
+        .block_on(sansmail_store::MailStore::fetch(
             &*store,
             &session,
             "INBOX",
-            &mail_store::UidSet::all(),
-            mail_store::FetchQuery::meta(),
+            &sansmail_store::UidSet::all(),
+            sansmail_store::FetchQuery::meta(),
         ))
         .unwrap();
     assert_eq!(messages.len(), 1);

@@ -187,7 +187,7 @@ fn imap_list_fetch_flag_and_watch() {
         server
             .messages("alice", "INBOX")
             .iter()
-            .all(|m| !m.flags.contains(mail_store::Flag::Seen))
+            .all(|m| !m.flags.contains(sansmail_store::Flag::Seen))
     );
 
     let (ok, log) = run(login(&mut mailctl(
@@ -215,8 +215,8 @@ fn imap_list_fetch_flag_and_watch() {
     )));
     assert!(ok, "{log}");
     let first = &server.messages("alice", "INBOX")[0];
-    assert!(first.flags.contains(mail_store::Flag::Flagged));
-    assert!(!first.flags.contains(mail_store::Flag::Seen));
+    assert!(first.flags.contains(sansmail_store::Flag::Flagged));
+    assert!(!first.flags.contains(sansmail_store::Flag::Seen));
 
     // watch: two messages arrive while it idles; it prints them and exits.
     let mut watch = login(&mut mailctl(

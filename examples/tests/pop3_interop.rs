@@ -9,7 +9,7 @@ mod common;
 use std::{process::Command, sync::Arc, time::Duration};
 
 use common::{Raw, python, run, run_bytes, start};
-use mail_server::pop3::{self as pop3_server, Pop3Service};
+use sansmail_server::pop3::{self as pop3_server, Pop3Service};
 
 const FIRST: &[u8] =
     b"From: a@remote.example\r\nSubject: one\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n";
@@ -111,7 +111,7 @@ fn python_poplib_session() {
     let left = server.messages("alice", "INBOX");
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].content.as_deref(), Some(SECOND));
-    assert!(left[0].flags.contains(mail_store::Flag::Seen));
+    assert!(left[0].flags.contains(sansmail_store::Flag::Seen));
     let mut imap = Raw::connect(server.imap);
     imap.command("a1", "LOGIN alice secret");
     let select = imap.command("a2", "SELECT INBOX");
@@ -190,7 +190,7 @@ fn silent_clients_time_out_without_deleting() {
         "t",
         common::authenticator(),
         Arc::clone(&server.store),
-        mail_server::listener::Gate::new(mail_server::listener::ConnectionLimits::default()),
+        sansmail_server::listener::Gate::new(sansmail_server::listener::ConnectionLimits::default()),
     );
     service.config.limits.idle_timeout = Duration::from_millis(300);
     let addr = server

@@ -779,7 +779,7 @@ fn imap_and_pop3_decoders_do_not_depend_on_how_input_arrives() {
 
 #[test]
 fn imap_and_pop3_overlong_lines_are_skipped_whole() {
-    use imap_proto::codec::{CommandOptions, ResponseOptions, frame::FrameLimits};
+    use sansmail_imap::codec::{CommandOptions, ResponseOptions, frame::FrameLimits};
     let limits = FrameLimits {
         max_line: 100,
         ..FrameLimits::default()

@@ -8,14 +8,14 @@ mod common;
 use std::{net::SocketAddr, sync::Arc};
 
 use common::{Raw, start};
-use mail_core::Credentials;
-use mail_server::{
+use sansmail_core::Credentials;
+use sansmail_server::{
     auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
     imap::{self, ImapService},
     listener::{ConnectionLimits, Gate},
 };
-use mail_store::{AccountName, MailStore, memory::MemoryStore};
-use smtp_proto::ForwardPath;
+use sansmail_smtp::ForwardPath;
+use sansmail_store::{AccountName, MailStore, memory::MemoryStore};
 
 /// The second server's whole policy: one user.
 struct OneUser;

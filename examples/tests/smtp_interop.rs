@@ -11,7 +11,7 @@ use examples::{
     accounts::Directory,
     server::{self, Options, Store},
 };
-use mail_store::{AccountName, FetchQuery, MailStore, Session, UidSet, model::Content};
+use sansmail_store::{AccountName, FetchQuery, MailStore, Session, UidSet, model::Content};
 
 struct TestServer {
     addr: SocketAddr,

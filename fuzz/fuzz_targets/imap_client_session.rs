@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{self, CommandOptions, Leniency, frame::FrameLimits},
     session::client::{ApiError, Client, ClientConfig, Event},
     types::command::{CommandBody, SaslResponse},
@@ -121,7 +121,7 @@ fuzz_target!(|input: SessionInput| {
                     let resp = match rng.below(3) {
                         0 => SaslResponse::Cancel,
                         1 => SaslResponse::Empty,
-                        _ => SaslResponse::Base64(imap_proto::types::command::Secret::new(
+                        _ => SaslResponse::Base64(sansmail_imap::types::command::Secret::new(
                             "AGFsaWNlAHNlY3JldA==".into(),
                         )),
                     };

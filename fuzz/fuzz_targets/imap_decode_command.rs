@@ -2,7 +2,7 @@
 //! within the input, and the line parsers of IDLE and AUTHENTICATE.
 #![no_main]
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{self, CommandOptions},
     error::DecodeError,
 };

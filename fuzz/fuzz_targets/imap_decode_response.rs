@@ -3,7 +3,7 @@
 //! panic, progress and skips within the input.
 #![no_main]
 
-use imap_proto::codec::{
+use sansmail_imap::codec::{
     self, Leniency, ResponseDecoder, ResponseError, ResponseOptions, frame::FrameLimits,
 };
 use libfuzzer_sys::fuzz_target;

@@ -14,7 +14,7 @@ use imap_codec::{
         response::{Greeting as TheirGreeting, Response as TheirResponse},
     },
 };
-use imap_proto::{
+use sansmail_imap::{
     codec::{
         self, CommandErrorKind, CommandOptions, ResponseError, ResponseOptions, frame::FrameError,
     },

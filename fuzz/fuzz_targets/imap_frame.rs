@@ -6,7 +6,7 @@
 //! Flags: bit 0 client side, bit 1 small limits.
 #![no_main]
 
-use imap_proto::codec::frame::{FrameError, FrameLimits, Framed, Framer, Side};
+use sansmail_imap::codec::frame::{FrameError, FrameLimits, Framed, Framer, Side};
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{ChunkedInput, split};
 

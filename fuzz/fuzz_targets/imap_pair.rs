@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{self, CommandOptions, Leniency},
     session::{
         ServerConfig,

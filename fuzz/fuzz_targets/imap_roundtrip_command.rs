@@ -2,7 +2,7 @@
 //! encoding is a fixed point. With and without UTF-8 mailbox names.
 #![no_main]
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{self, CommandOptions, EncodeBuf},
     error::DecodeError,
 };

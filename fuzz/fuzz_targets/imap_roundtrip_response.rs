@@ -3,7 +3,7 @@
 //! too.
 #![no_main]
 
-use imap_proto::codec::{self, EncodeBuf, Leniency, ResponseOptions};
+use sansmail_imap::codec::{self, EncodeBuf, Leniency, ResponseOptions};
 use libfuzzer_sys::fuzz_target;
 
 fn stream(data: &[u8], opts: &ResponseOptions) {

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{self, ResponseOptions},
     session::{
         ServerConfig,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{Rng, SessionInput, split};
-use pop3_proto::{
+use sansmail_pop3::{
     Credentials, MessageNumber, codec,
     session::client::{Client, ClientConfig, Event, TlsPolicy},
 };

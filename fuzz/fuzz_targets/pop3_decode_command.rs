@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pop3_proto::{Limits, codec};
+use sansmail_pop3::{Limits, codec};
 
 fn stream(data: &[u8], limits: &Limits) {
     let mut rest = data;

@@ -13,7 +13,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{ChunkedInput, end_marker, normalize_lines, split};
-use pop3_proto::{Body, Expect, Reply, codec, codec::MultiLineReceiver, codec::Stuffer};
+use sansmail_pop3::{Body, Expect, Reply, codec, codec::MultiLineReceiver, codec::Stuffer};
 
 fn receive(pieces: &[&[u8]]) -> (usize, bool, Vec<u8>) {
     let mut rx = MultiLineReceiver::new();

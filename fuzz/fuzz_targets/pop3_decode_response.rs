@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pop3_proto::{Expect, Limits, Reply, codec};
+use sansmail_pop3::{Expect, Limits, Reply, codec};
 
 fn stream(data: &[u8], expect: Expect, limits: &Limits) {
     let mut rest = data;

@@ -20,7 +20,7 @@ use std::{
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{Rng, SessionInput, Stall, Wire, normalize_lines};
-use pop3_proto::{
+use sansmail_pop3::{
     Credentials, MessageNumber, Uid,
     session::{
         Maildrop, ServerConfig,

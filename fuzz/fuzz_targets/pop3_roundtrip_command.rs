@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pop3_proto::codec;
+use sansmail_pop3::codec;
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pop3_proto::{DecodeError, Expect, codec};
+use sansmail_pop3::{DecodeError, Expect, codec};
 
 fn stream(data: &[u8], expect: Expect) {
     let mut rest = data;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{CONTENT_ALPHABET, MAX_CHUNK, Rng, SessionInput, normalize_lines, split};
-use pop3_proto::{
+use sansmail_pop3::{
     Expect, Language, Mechanism, Reply, Uid, codec,
     session::{
         Maildrop, ServerConfig, responses,

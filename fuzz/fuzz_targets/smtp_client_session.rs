@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{CONTENT_ALPHABET, Rng, SessionInput, normalize_lines, split};
-use smtp_proto::{
+use sansmail_smtp::{
     Body, DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, ReversePath, Secret,
     codec::{self, BareLineEndings, DataReceiver, ReplyLimits},
     session::{
@@ -129,7 +129,7 @@ fn check_message(wire: &[u8], content: &[u8], binary: bool) {
         let mut data = Vec::new();
         loop {
             let (after, cmd) = codec::decode_command(rest).expect("BDAT line");
-            let smtp_proto::Command::Bdat { size, last } = cmd else {
+            let sansmail_smtp::Command::Bdat { size, last } = cmd else {
                 panic!("expected BDAT, got {cmd:?}");
             };
             let size = usize::try_from(size).expect("size");

@@ -14,7 +14,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{ChunkedInput, end_marker, normalize_lines, only_crlf, split};
-use smtp_proto::codec::{
+use sansmail_smtp::codec::{
     BareLineEndings, ChunkReceiver, CrlfNormalizer, DataEnd, DataReceiver, DotStuffer,
 };
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtp_proto::{
+use sansmail_smtp::{
     EhloReply,
     codec::{self, ReplyLimits},
 };

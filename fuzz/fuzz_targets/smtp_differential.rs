@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use libfuzzer_sys::fuzz_target;
-use smtp_proto::{Command, DomainPart, Mailbox, codec};
+use sansmail_smtp::{Command, DomainPart, Mailbox, codec};
 use stalwart_smtp::{Request, response::parser::ResponseReceiver};
 
 /// Stalwart's address for our mailbox, where comparable.

@@ -21,7 +21,7 @@ use std::{
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{Rng, SessionInput, Stall, Wire, normalize_lines};
-use smtp_proto::{
+use sansmail_smtp::{
     DomainPart, ForwardPath, MailParams, Mailbox, Mechanism, RcptParams, Reply, ReplyCode,
     ReversePath, Secret,
     codec::BareLineEndings,

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtp_proto::{Command, codec};
+use sansmail_smtp::{Command, codec};
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtp_proto::codec;
+use sansmail_smtp::codec;
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;

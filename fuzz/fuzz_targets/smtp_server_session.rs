@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{MAX_CHUNK, Rng, SessionInput, split};
-use smtp_proto::{
+use sansmail_smtp::{
     Mechanism, Reply, ReplyCode,
     codec::{self, BareLineEndings},
     session::{

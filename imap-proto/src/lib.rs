@@ -25,9 +25,9 @@
 //! # #[cfg(feature = "tokio")]
 //! # async fn read() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use imap_proto::session::client::{ClientConfig, Credentials};
-//! use imap_proto::tokio::{client::ImapClient, tls::{TlsConnector, Verify}};
-//! use imap_proto::types::{fetch_attr::FetchAttr, search::SearchKey, sequence::SequenceSet};
+//! use sansmail_imap::session::client::{ClientConfig, Credentials};
+//! use sansmail_imap::tokio::{client::ImapClient, tls::{TlsConnector, Verify}};
+//! use sansmail_imap::types::{fetch_attr::FetchAttr, search::SearchKey, sequence::SequenceSet};
 //!
 //! let config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
 //! let tls = TlsConnector::new(&Verify::Platform)?;
@@ -51,9 +51,9 @@
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
 //! # async fn serve(tcp: tokio::net::TcpStream) -> std::io::Result<()> {
-//! use imap_proto::session::{ServerConfig, server::Event};
-//! use imap_proto::tokio::{server::Connection, tls::Stream};
-//! use imap_proto::types::{command::CommandBody, response::StatusKind, response_code::ResponseCode};
+//! use sansmail_imap::session::{ServerConfig, server::Event};
+//! use sansmail_imap::tokio::{server::Connection, tls::Stream};
+//! use sansmail_imap::types::{command::CommandBody, response::StatusKind, response_code::ResponseCode};
 //!
 //! let mut conn = Connection::new(Stream::plain(tcp), ServerConfig::default(), None);
 //! while let Some(event) = conn.next_event().await? {
@@ -82,7 +82,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use imap_proto::session::{ServerConfig, server::{Event, Server}};
+//! use sansmail_imap::session::{ServerConfig, server::{Event, Server}};
 //!
 //! let now = Instant::now();
 //! let mut config = ServerConfig::default();
@@ -105,8 +105,8 @@
 //! And the codec alone:
 //!
 //! ```
-//! use imap_proto::codec::{CommandOptions, parse_command};
-//! use imap_proto::types::command::CommandBody;
+//! use sansmail_imap::codec::{CommandOptions, parse_command};
+//! use sansmail_imap::types::command::CommandBody;
 //!
 //! let cmd = parse_command(b"a2 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER])\r\n", &CommandOptions::default()).unwrap();
 //! assert_eq!(cmd.tag.as_str(), "a2");

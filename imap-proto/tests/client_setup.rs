@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use imap_proto::{
+use sansmail_core::{Credentials, TlsPolicy};
+use sansmail_imap::{
     session::client::{Client, ClientConfig, ClientError, Event, Stage},
     types::command::{CommandBody, State},
 };
-use mail_core::{Credentials, TlsPolicy};
 
 fn alice() -> ClientConfig {
     ClientConfig::new(Some(Credentials::new("alice", "secret")))

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use imap_proto::{
+use sansmail_imap::{
     session::client::{ApiError, Client, ClientConfig, Event},
     types::{capability::Capability, command::CommandBody, response::StatusKind},
 };

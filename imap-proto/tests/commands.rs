@@ -10,7 +10,7 @@ mod roundtrip;
 
 use std::borrow::Cow;
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{
         CommandErrorKind, CommandOptions, EncodeBuf, decode_command, encode_command,
         encode_idle_done, encode_sasl_response,
@@ -484,7 +484,7 @@ fn utf8_accept_mailbox_names() {
 fn hand_built_values_cannot_inject_lines() {
     let body = CommandBody::Login {
         username: AString::Atom(Cow::Borrowed("a\r\nA2 DELETE INBOX")),
-        password: imap_proto::types::command::Secret::new(AString::String(IString::Quoted(
+        password: sansmail_imap::types::command::Secret::new(AString::String(IString::Quoted(
             Cow::Borrowed("x\r\ny"),
         ))),
     };
@@ -623,11 +623,11 @@ fn literal_marks_tell_a_client_where_to_wait() {
     assert_eq!(&out.bytes[40..45], b"hello");
     assert_eq!(
         out.literals[0].mode,
-        imap_proto::codec::frame::LiteralMode::Sync
+        sansmail_imap::codec::frame::LiteralMode::Sync
     );
     assert_eq!(
         out.literals[1].mode,
-        imap_proto::codec::frame::LiteralMode::NonSync
+        sansmail_imap::codec::frame::LiteralMode::NonSync
     );
     assert_eq!(&out.bytes[out.literals[1].data_start..][..2], b"hi");
 }

@@ -5,7 +5,11 @@
 
 use std::time::Duration;
 
-use imap_proto::{
+use sansmail_core::{
+    Credentials, TlsPolicy,
+    tls::{SelfSigned, ServerName},
+};
+use sansmail_imap::{
     session::{
         ServerConfig,
         client::ClientConfig,
@@ -29,10 +33,6 @@ use imap_proto::{
         search::SearchKey,
         sequence::{SeqNum, SequenceSet},
     },
-};
-use mail_core::{
-    Credentials, TlsPolicy,
-    tls::{SelfSigned, ServerName},
 };
 use tokio::{io::DuplexStream, sync::mpsc};
 
@@ -230,7 +230,7 @@ async fn a_session_of_the_usual_operations() {
                 FetchAttr::Flags,
                 FetchAttr::BodySection {
                     peek: true,
-                    section: imap_proto::types::section::Section::default(),
+                    section: sansmail_imap::types::section::Section::default(),
                     partial: None,
                 },
             ],

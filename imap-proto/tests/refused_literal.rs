@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{CommandOptions, parse_command},
     session::client::{Client, ClientConfig, Event},
     types::command::{CommandBody, State},

@@ -2,7 +2,7 @@
 //! ties, ESORT's ordered set, both threading algorithms (loops, dummies, subject gathering, a
 //! reference chain deeper than any stack), and RFC 5256's own THREAD examples.
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{EncodeBuf, ResponseOptions, encode_response},
     sort::{Message, base_subject, casemap_cmp, ordered_set, sort},
     thread::{message_ids, ordered_subject, references},

@@ -2,14 +2,14 @@
 //! Known answers, errors with their offsets and the resynchronisation after them, and the
 //! same results however the input is cut.
 
-use imap_proto::codec::{
+use proptest::prelude::*;
+use sansmail_imap::codec::{
     CommandOptions, ResponseOptions,
     frame::{FrameError, FrameLimits},
     transcript::{
         ClientDecoder, ClientItem, ServerDecoder, ServerItem, TranscriptError, TranscriptErrorKind,
     },
 };
-use proptest::prelude::*;
 
 /// What a decoder found: an item as `Debug` shows it, or an error as it displays.
 type Found = Result<String, String>;
@@ -85,7 +85,7 @@ fn assert_cut_anywhere(stream: &[u8], decode: fn(&[u8], &[usize]) -> Vec<Found>)
 
 /// What the client decoder shows for the command `message`.
 fn command(message: &[u8]) -> String {
-    let command = imap_proto::codec::parse_command(message, &CommandOptions::default()).unwrap();
+    let command = sansmail_imap::codec::parse_command(message, &CommandOptions::default()).unwrap();
     format!("{:?}", ClientItem::Command(command))
 }
 

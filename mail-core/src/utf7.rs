@@ -7,7 +7,7 @@
 //! between `&` and `-`.
 //!
 //! ```
-//! use mail_core::utf7;
+//! use sansmail_core::utf7;
 //!
 //! assert_eq!(utf7::encode("Entwürfe & Co"), "Entw&APw-rfe &- Co");
 //! assert_eq!(utf7::decode("Entw&APw-rfe &- Co").as_deref(), Some("Entwürfe & Co"));

@@ -10,9 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use mail_core::Credentials;
-use mail_store::AccountName;
-use smtp_proto::{ForwardPath, ReversePath};
+use sansmail_core::Credentials;
+use sansmail_smtp::{ForwardPath, ReversePath};
+use sansmail_store::AccountName;
 
 /// How failed logins from one client address are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +228,7 @@ impl Authenticator {
         let accounts = Arc::clone(&self.accounts);
         let check = move || {
             let secret = accounts.apop_secret(&user)?;
-            if !pop3_proto::apop::verify(&timestamp, &secret, &digest) {
+            if !sansmail_pop3::apop::verify(&timestamp, &secret, &digest) {
                 return None;
             }
             accounts.verify(&Credentials::new(user, secret))

@@ -1,4 +1,4 @@
-//! Mail served from a [`MailStore`](mail_store::MailStore): SMTP and LMTP delivery, IMAP and
+//! Mail served from a [`MailStore`](sansmail_store::MailStore): SMTP and LMTP delivery, IMAP and
 //! POP3, each a protocol crate's tokio driver answered with store calls.
 //!
 //! A server project supplies its policy (who its users are, which addresses are local: the
@@ -22,14 +22,14 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use mail_core::Credentials;
-//! use mail_server::{
+//! use sansmail_core::Credentials;
+//! use sansmail_server::{
 //!     auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
 //!     imap::ImapService, listener::{self, ConnectionLimits, Gate}, pop3::Pop3Service,
 //!     smtp::SmtpService,
 //! };
-//! use mail_store::{AccountName, MailStore, memory::MemoryStore};
-//! use smtp_proto::ForwardPath;
+//! use sansmail_store::{AccountName, MailStore, memory::MemoryStore};
+//! use sansmail_smtp::ForwardPath;
 //!
 //! /// The policy: who logs in, and which addresses are delivered here.
 //! struct Users;
@@ -78,7 +78,7 @@ pub mod pop3;
 pub mod smtp;
 
 /// A connection of the listeners: plaintext until TLS starts.
-pub type Stream = mail_core::tls::Stream<tokio::net::TcpStream>;
+pub type Stream = sansmail_core::tls::Stream<tokio::net::TcpStream>;
 
 /// Whether `peer` may send a password without TLS: only from a loopback address, and only
 /// while the server allows it.

@@ -16,7 +16,7 @@ use tokio::{
     sync::watch,
 };
 
-use mail_core::tls::TlsAcceptor;
+use sansmail_core::tls::TlsAcceptor;
 
 use crate::Stream;
 

@@ -1,4 +1,4 @@
-//! POP3 from a store: `pop3_proto`'s server driver on the store's POP3 view. The session
+//! POP3 from a store: `sansmail_pop3`'s server driver on the store's POP3 view. The session
 //! answers STAT, LIST, UIDL, DELE, RSET and NOOP from the maildrop it was given; this module
 //! only logs users in (taking the store's exclusive lease), hands out message contents, and
 //! commits the deletions at QUIT.
@@ -13,8 +13,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use mail_store::{AccountName, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid};
-use pop3_proto::{
+use sansmail_pop3::{
     Uid,
     session::{
         Maildrop, ServerConfig,
@@ -23,9 +22,10 @@ use pop3_proto::{
     },
     tokio::server::Connection,
 };
+use sansmail_store::{AccountName, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid};
 use tokio::net::TcpStream;
 
-use mail_core::tls::TlsAcceptor;
+use sansmail_core::tls::TlsAcceptor;
 
 use crate::{
     Stream,
@@ -291,7 +291,7 @@ impl<S: MailStore> Conn<'_, S> {
     }
 }
 
-fn reject(server: &mut Server, response: &pop3_proto::Response<'_>) -> io::Result<()> {
+fn reject(server: &mut Server, response: &sansmail_pop3::Response<'_>) -> io::Result<()> {
     server.reject(response).map_err(io::Error::other)
 }
 
@@ -303,7 +303,7 @@ impl<S: MailStore> crate::listener::Service for Pop3Service<S> {
     /// What a client over the connection limit is told.
     fn busy_reply(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        pop3_proto::codec::encode_response(&responses::sys_temp(), &mut out);
+        sansmail_pop3::codec::encode_response(&responses::sys_temp(), &mut out);
         out
     }
 

@@ -17,7 +17,7 @@ use std::{
 };
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mail_store::{
+use sansmail_store::{
     AccountName, AppendItem, FetchQuery, Flag, FlagOp, Flags, MailStore, Session, Uid, UidSet,
     block_on,
     maildir::{MaildirOptions, MaildirStore},

@@ -33,7 +33,7 @@
 //!   Maildir index, `thiserror` for the error type. No async runtime.
 //!
 //! ```
-//! use mail_store::{block_on, memory::MemoryStore, AccountName, AppendItem, FetchQuery, MailStore, Session, UidSet, Upload};
+//! use sansmail_store::{block_on, memory::MemoryStore, AccountName, AppendItem, FetchQuery, MailStore, Session, UidSet, Upload};
 //!
 //! let store = MemoryStore::new();
 //! let alice = AccountName::try_from("alice").unwrap();

@@ -18,7 +18,7 @@ use std::{
 };
 
 use common::{TempDir, maildir_store};
-use mail_store::{
+use sansmail_store::{
     AccountName, AppendItem, FetchQuery, Flag, Flags, Keyword, MailStore, Recipient, Session,
     SpecialUse, UidSet, block_on,
     maildir::MaildirStore,
@@ -215,7 +215,7 @@ type Dump = BTreeMap<String, Vec<(String, Vec<String>, u64)>>;
 /// What our store holds, in the same shape as the Python dump.
 fn ours(store: &MaildirStore, s: &Session) -> Dump {
     let mut out = Dump::new();
-    for m in block_on(store.list(s, "*", mail_store::ListScope::All)).unwrap() {
+    for m in block_on(store.list(s, "*", sansmail_store::ListScope::All)).unwrap() {
         let q = FetchQuery {
             envelope: true,
             ..FetchQuery::default()
@@ -275,7 +275,7 @@ fn check_bodystructures(mail_root: &Path, dovecot: &BTreeMap<String, String>) {
         ..FetchQuery::default()
     };
     let mut checked = 0;
-    for m in block_on(store.list(&s, "*", mail_store::ListScope::All)).unwrap() {
+    for m in block_on(store.list(&s, "*", sansmail_store::ListScope::All)).unwrap() {
         for f in block_on(store.fetch(&s, &m.name, &UidSet::all(), q)).unwrap() {
             let subject = f.envelope.as_ref().unwrap().subject.clone().unwrap();
             let theirs = dovecot[&subject].to_ascii_lowercase();

@@ -2,4 +2,4 @@
 
 mod common;
 
-mail_store::conformance_tests!(common::maildir_fixture());
+sansmail_store::conformance_tests!(common::maildir_fixture());

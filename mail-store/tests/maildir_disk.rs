@@ -10,7 +10,7 @@ use std::{
 };
 
 use common::{TempDir, maildir_store};
-use mail_store::{
+use sansmail_store::{
     AccountName, AppendItem, ChangeKind, Content, ExpungeScope, FetchQuery, Flag, FlagOp, Flags,
     Keyword, ListScope, MailStore, Session, SpecialUse, UidSet, block_on,
     maildir::{MaildirOptions, MaildirStore},
@@ -34,7 +34,7 @@ fn append(
     mailbox: &str,
     subject: &str,
     flags: Flags,
-) -> mail_store::Uid {
+) -> sansmail_store::Uid {
     let mut up = store.upload();
     up.write(&msg(subject)).unwrap();
     let item = AppendItem {
@@ -121,7 +121,7 @@ fn real_maildir_layout() {
     // Delivery without flags lands in new/.
     let mut up = store.upload();
     up.write(&msg("delivered")).unwrap();
-    let r = block_on(store.deliver(up, &[mail_store::Recipient::inbox(s.account().clone())]));
+    let r = block_on(store.deliver(up, &[sansmail_store::Recipient::inbox(s.account().clone())]));
     assert!(r[0].is_ok());
     let new = files(&md.join("new"));
     assert_eq!(new.len(), 1);
@@ -149,7 +149,7 @@ fn everything_survives_reopen() {
         block_on(store.subscribe(&s, "Sent")).unwrap();
         block_on(store.set_quota(
             s.account(),
-            mail_store::QuotaLimits {
+            sansmail_store::QuotaLimits {
                 storage_bytes: Some(1 << 20),
                 messages: None,
             },
@@ -308,7 +308,7 @@ fn crash_recovery() {
     let m = block_on(store.fetch(
         &s,
         "INBOX",
-        &UidSet::single(mail_store::Uid::new(uids[1]).unwrap()),
+        &UidSet::single(sansmail_store::Uid::new(uids[1]).unwrap()),
         full,
     ))
     .unwrap();
@@ -392,7 +392,7 @@ fn changes_by_other_programs() {
     assert_eq!(got[1].0, "external");
     let mut kinds = Vec::new();
     while let Some(ev) = watcher.recv_timeout(Duration::from_millis(200)) {
-        assert_eq!(ev.origin, mail_store::SessionId::EXTERNAL);
+        assert_eq!(ev.origin, sansmail_store::SessionId::EXTERNAL);
         kinds.push(ev.kind);
     }
     assert!(
@@ -425,7 +425,7 @@ fn runs_on_tokio_from_spawned_tasks() {
         .unwrap();
     rt.block_on(async {
         let opts = MaildirOptions {
-            executor: mail_store::Executor::from_fn(|job| {
+            executor: sansmail_store::Executor::from_fn(|job| {
                 tokio::task::spawn_blocking(job);
             }),
             ..MaildirOptions::default()

@@ -1,3 +1,3 @@
 //! The conformance kit against the in-memory backend.
 
-mail_store::conformance_tests!(mail_store::memory::MemoryStore::new());
+sansmail_store::conformance_tests!(sansmail_store::memory::MemoryStore::new());

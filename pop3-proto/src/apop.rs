@@ -20,7 +20,7 @@
 /// ```
 /// // RFC 1939 §7's example.
 /// assert_eq!(
-///     pop3_proto::apop::digest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf"),
+///     sansmail_pop3::apop::digest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf"),
 ///     "c4c9334bac560ecc979e58001b3e22fb",
 /// );
 /// ```

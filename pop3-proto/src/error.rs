@@ -79,7 +79,7 @@ impl DecodeError {
 }
 
 impl DecodeError {
-    /// The same as a whole [`Reply`], as `smtp_proto::DecodeError::to_reply` gives one.
+    /// The same as a whole [`Reply`], as `sansmail_smtp::DecodeError::to_reply` gives one.
     pub fn to_reply(&self) -> Reply<'static> {
         Reply::Single(self.to_response())
     }

@@ -23,8 +23,8 @@
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
 //! # async fn download() -> Result<(), Box<dyn std::error::Error>> {
-//! use pop3_proto::{Credentials, session::client::ClientConfig};
-//! use pop3_proto::tokio::{client::Pop3Client, tls::{TlsConnector, Verify}};
+//! use sansmail_pop3::{Credentials, session::client::ClientConfig};
+//! use sansmail_pop3::tokio::{client::Pop3Client, tls::{TlsConnector, Verify}};
 //!
 //! let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
 //! config.implicit_tls = true;
@@ -44,8 +44,8 @@
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
 //! # async fn serve(tcp: tokio::net::TcpStream) -> std::io::Result<()> {
-//! use pop3_proto::{Uid, session::{Maildrop, ServerConfig, responses, server::Event}};
-//! use pop3_proto::tokio::{server::Connection, tls::Stream};
+//! use sansmail_pop3::{Uid, session::{Maildrop, ServerConfig, responses, server::Event}};
+//! use sansmail_pop3::tokio::{server::Connection, tls::Stream};
 //!
 //! let message = b"Subject: hi\r\n\r\nhello\r\n";
 //! let mut conn = Connection::new(Stream::plain(tcp), ServerConfig::new("pop.example.org"), None);
@@ -74,7 +74,7 @@
 //! # The bare codec
 //!
 //! ```
-//! use pop3_proto::{codec, Command, Expect, MessageNumber, Reply};
+//! use sansmail_pop3::{codec, Command, Expect, MessageNumber, Reply};
 //!
 //! let (rest, cmd) = codec::decode_command(b"TOP 1 10\r\nQUIT\r\n").unwrap();
 //! assert_eq!(cmd, Command::Top { msg: MessageNumber::new(1).unwrap(), lines: 10 });

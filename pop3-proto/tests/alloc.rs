@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use pop3_proto::{
+use sansmail_pop3::{
     Command, Expect, Reply,
     codec::{self, MultiLineReceiver, SaslLine, Stuffer},
 };

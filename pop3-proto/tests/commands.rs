@@ -8,11 +8,11 @@ mod common;
 use std::borrow::Cow;
 
 use common::{ClientItem, assert_strict_prefixes_incomplete, chunkings, read_commands};
-use pop3_proto::{
+use proptest::prelude::*;
+use sansmail_pop3::{
     AuthInitial, Command, DecodeError, Expect, Limits, Mechanism, MessageNumber, Secret, Status,
     codec::{self, SaslLine},
 };
-use proptest::prelude::*;
 
 fn n(i: u32) -> MessageNumber {
     MessageNumber::new(i).unwrap()
@@ -349,7 +349,7 @@ fn negative_table_says_what_and_where() {
         );
         let response = want.to_response();
         assert_eq!(response.status(), Status::Err);
-        assert_eq!(want.to_reply(), pop3_proto::Reply::Single(response));
+        assert_eq!(want.to_reply(), sansmail_pop3::Reply::Single(response));
     }
 }
 
@@ -551,7 +551,7 @@ fn name_strategy() -> impl Strategy<Value = String> {
 
 fn command_strategy() -> impl Strategy<Value = Command<'static>> {
     let base64 = proptest::collection::vec(any::<u8>(), 1..100)
-        .prop_map(|b| pop3_proto::types::sasl::base64_encode(&b));
+        .prop_map(|b| sansmail_pop3::types::sasl::base64_encode(&b));
     prop_oneof![
         name_strategy().prop_map(|n| Command::User { name: n.into() }),
         "[ -~\t]{0,200}".prop_map(|p| Command::Pass {

@@ -8,7 +8,7 @@ mod common;
 use common::{
     ClientItem, ServerItem, expectations, irregular_chunkings, read_commands, read_replies,
 };
-use pop3_proto::{Command, Expect, Limits, Reply, codec};
+use sansmail_pop3::{Command, Expect, Limits, Reply, codec};
 
 const CLIENT: &[u8] = include_bytes!("fixtures/pop3-client-stream.txt");
 const SERVER: &[u8] = include_bytes!("fixtures/pop3-server-stream.txt");

@@ -2,8 +2,8 @@
 //! deleting through a server driver, plaintext, STLS and implicit TLS.
 #![cfg(feature = "tokio")]
 
-use mail_core::tls::{SelfSigned, ServerName};
-use pop3_proto::{
+use sansmail_core::tls::{SelfSigned, ServerName};
+use sansmail_pop3::{
     Credentials, MessageNumber, Uid,
     session::{
         Maildrop, ServerConfig,

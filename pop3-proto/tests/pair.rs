@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use pop3_proto::{
+use sansmail_pop3::{
     Credentials, DropListing, MessageNumber, ResponseCode, ScanListing, Uid, apop,
     session::{
         Maildrop, ServerConfig,
@@ -209,7 +209,7 @@ fn message(size: usize, tag: &str) -> Vec<u8> {
 
 fn login_events(greeting: &str) -> Vec<client::Event> {
     vec![client::Event::Greeting(
-        pop3_proto::Response::ok(greeting.to_owned()).unwrap(),
+        sansmail_pop3::Response::ok(greeting.to_owned()).unwrap(),
     )]
 }
 
@@ -259,7 +259,7 @@ fn rfc1939_example_session() {
     );
     assert_eq!(String::from_utf8(pair.s2c.clone()).unwrap(), want);
     let events = pair.events();
-    let ok = |t: &str| pop3_proto::Response::ok(t.to_owned()).unwrap();
+    let ok = |t: &str| sansmail_pop3::Response::ok(t.to_owned()).unwrap();
     assert_eq!(
         events,
         [
@@ -778,11 +778,11 @@ fn client_timeouts_and_api_misuse() {
     assert_eq!(c.poll_timeout(), None);
 }
 
-/// Reads a recorded session from both sides by the rules in [`pop3_proto::Expect`]'s
+/// Reads a recorded session from both sides by the rules in [`sansmail_pop3::Expect`]'s
 /// documentation, as a protocol dump would, and checks that every reply re-encodes to the
 /// same bytes. Returns how many replies there were.
 fn read_transcript(mut c2s: &[u8], mut s2c: &[u8]) -> usize {
-    use pop3_proto::{Command, Expect, Reply, codec};
+    use sansmail_pop3::{Command, Expect, Reply, codec};
     let mut replies = 0;
     let mut reply = |s2c: &mut &[u8], kind: Expect| {
         let (rest, r) = codec::decode_response(s2c, kind).unwrap();

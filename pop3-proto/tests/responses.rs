@@ -6,12 +6,12 @@
 mod common;
 
 use common::{ServerItem, assert_strict_prefixes_incomplete, chunkings, read_replies};
-use pop3_proto::{
+use proptest::prelude::*;
+use sansmail_pop3::{
     Body, Capabilities, Capability, Continuation, DecodeError, DropListing, Expect, Limits,
     Mechanism, MessageNumber, Reply, Response, ResponseCode, ScanListing, Status, Text, Uid,
     UniqueIdListing, codec,
 };
-use proptest::prelude::*;
 
 fn resp(
     status: Status,

@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use pop3_proto::{
+use proptest::prelude::*;
+use sansmail_pop3::{
     Credentials, Mechanism, MessageNumber, Uid,
     session::{
         Maildrop, ServerConfig,
@@ -13,7 +14,6 @@ use pop3_proto::{
         server::{Event, Server},
     },
 };
-use proptest::prelude::*;
 
 const CLIENT_FRAGMENTS: &[&[u8]] = &[
     b"USER alice\r\n",
@@ -84,7 +84,7 @@ fn server_config() -> ServerConfig {
     c.utf8 = true;
     c.apop_timestamp = Some("<1.2@pop.test>".to_owned());
     c.sasl.push(Mechanism::new("X-TEST").unwrap());
-    c.languages = vec![pop3_proto::Language::new("en", "English").unwrap()];
+    c.languages = vec![sansmail_pop3::Language::new("en", "English").unwrap()];
     c.limits.max_errors = 1000;
     c.limits.max_auth_failures = 1000;
     c
@@ -195,12 +195,12 @@ proptest! {
         for chunk in stream.chunks(cut) {
             client.handle_input(now, chunk);
             while let Some(e) = client.poll_event() {
-                if matches!(e, pop3_proto::session::client::Event::Ready) {
+                if matches!(e, sansmail_pop3::session::client::Event::Ready) {
                     client.stat().unwrap();
                     client.list(None).unwrap();
                     client.retr(msg).unwrap();
                     client.uidl(Some(msg)).unwrap();
-                } else if matches!(e, pop3_proto::session::client::Event::StartTls) {
+                } else if matches!(e, sansmail_pop3::session::client::Event::StartTls) {
                     client.tls_established().unwrap();
                 }
             }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use pop3_proto::{
+use sansmail_pop3::{
     Language, Mechanism, MessageNumber, Response, ResponseCode, Uid, apop,
     session::{
         Maildrop, ServerConfig, responses,
@@ -443,11 +443,11 @@ fn capa_lists_what_the_configuration_offers() {
     c.utf8_user = true;
     c.languages = vec![Language::new("en", "English").unwrap()];
     c.extra_capabilities = vec![
-        pop3_proto::Capability::Expire {
+        sansmail_pop3::Capability::Expire {
             days: None,
             per_user: false,
         },
-        pop3_proto::Capability::parse("IMPLEMENTATION pop3-proto")
+        sansmail_pop3::Capability::parse("IMPLEMENTATION pop3-proto")
             .unwrap()
             .into_owned(),
     ];
@@ -759,8 +759,8 @@ fn an_unsendable_greeting_falls_back_and_keeps_the_timestamp() {
 /// A closed session keeps why it closed.
 #[test]
 fn the_reason_a_session_closed_stays() {
-    use mail_core::CloseReason;
-    use pop3_proto::session::server::Server;
+    use sansmail_core::CloseReason;
+    use sansmail_pop3::session::server::Server;
     let now = Instant::now();
     let why = |input: &[u8], then: fn(&mut Server, Instant)| {
         let mut s = Server::new(config(), now);

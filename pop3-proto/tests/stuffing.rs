@@ -6,11 +6,11 @@
 mod common;
 
 use common::chunkings;
-use pop3_proto::{
+use proptest::prelude::*;
+use sansmail_pop3::{
     Expect, Reply,
     codec::{self, MultiLineReceiver, Stuffer},
 };
-use proptest::prelude::*;
 
 fn stuff(chunks: &[&[u8]]) -> Vec<u8> {
     let mut s = Stuffer::new();

@@ -2,13 +2,13 @@
 //! server's together with the client's. Known answers, errors with their offsets and the
 //! resynchronisation after them, and the same results however the input is cut.
 
-use pop3_proto::{
+use proptest::prelude::*;
+use sansmail_pop3::{
     DecodeError, Limits,
     codec::transcript::{
         ClientDecoder, ClientItem, ServerDecoder, ServerItem, TranscriptError, TranscriptErrorKind,
     },
 };
-use proptest::prelude::*;
 
 /// What a decoder found, owned, with the pieces of message content joined.
 #[derive(Debug, Clone, PartialEq, Eq)]

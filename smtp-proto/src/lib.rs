@@ -22,9 +22,9 @@
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
 //! # async fn send() -> Result<(), Box<dyn std::error::Error>> {
-//! use smtp_proto::{DomainPart, ForwardPath, Mailbox, ReversePath, types::sasl::Credentials};
-//! use smtp_proto::session::client::{ClientConfig, Envelope, TlsPolicy};
-//! use smtp_proto::tokio::{client::SmtpClient, tls::{TlsConnector, Verify}};
+//! use sansmail_smtp::{DomainPart, ForwardPath, Mailbox, ReversePath, types::sasl::Credentials};
+//! use sansmail_smtp::session::client::{ClientConfig, Envelope, TlsPolicy};
+//! use sansmail_smtp::tokio::{client::SmtpClient, tls::{TlsConnector, Verify}};
 //!
 //! let mut config = ClientConfig::new(DomainPart::try_from("laptop.example.org")?.into_owned());
 //! config.starttls = TlsPolicy::Required;
@@ -48,8 +48,8 @@
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
 //! # async fn serve() -> std::io::Result<()> {
-//! use smtp_proto::session::{ServerConfig, server::Event};
-//! use smtp_proto::tokio::{server::Connection, tls::Stream};
+//! use sansmail_smtp::session::{ServerConfig, server::Event};
+//! use sansmail_smtp::tokio::{server::Connection, tls::Stream};
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:2525").await?;
 //! let (tcp, _) = listener.accept().await?;
@@ -78,7 +78,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use smtp_proto::session::{ServerConfig, server::{Event, Server}};
+//! use sansmail_smtp::session::{ServerConfig, server::{Event, Server}};
 //!
 //! let now = Instant::now();
 //! let mut server = Server::new(ServerConfig::new("mx.example.org"), now);
@@ -98,7 +98,7 @@
 //! And the codec alone:
 //!
 //! ```
-//! use smtp_proto::{codec, Command};
+//! use sansmail_smtp::{codec, Command};
 //!
 //! let (rest, cmd) = codec::decode_command(b"MAIL FROM:<a@example.org> SIZE=1000\r\nQUIT\r\n").unwrap();
 //! let Command::Mail { from, params } = cmd else { panic!() };

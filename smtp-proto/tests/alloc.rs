@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use smtp_proto::{
+use sansmail_smtp::{
     Command,
     codec::{self, BareLineEndings, DataReceiver, DotStuffer, SaslLine},
 };

@@ -10,7 +10,7 @@ use std::{
 };
 
 use common::{ClientEvent, assert_strict_prefixes_incomplete, chunkings, read_client};
-use smtp_proto::{
+use sansmail_smtp::{
     AddressLiteral, AuthInitial, Body, Command, DecodeError, Domain, DomainPart, ForwardPath,
     HelloKind, Limits, LocalPart, MailParams, Mailbox, Mechanism, Notify, RcptParams, Ret,
     ReversePath, Secret, UnknownParam, XText,
@@ -858,7 +858,7 @@ fn syntax_errors_say_what_was_expected() {
         DecodeError::LineTooLong { max: 512 },
         err,
     ] {
-        let reply = smtp_proto::Reply::from(e);
+        let reply = sansmail_smtp::Reply::from(e);
         assert_eq!(reply.code().get() / 100, 5, "{e:?}");
     }
     assert_eq!(DecodeError::UnknownCommand.to_reply().code().get(), 500);

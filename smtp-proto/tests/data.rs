@@ -6,7 +6,7 @@ mod common;
 
 use common::chunkings;
 use proptest::prelude::*;
-use smtp_proto::codec::{
+use sansmail_smtp::codec::{
     BareLineEndings, ChunkReceiver, CrlfNormalizer, DataEnd, DataReceiver, DotStuffer,
 };
 

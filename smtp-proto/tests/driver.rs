@@ -2,8 +2,8 @@
 //! a server driver, plaintext, STARTTLS, implicit TLS and LMTP.
 #![cfg(feature = "tokio")]
 
-use mail_core::tls::{SelfSigned, ServerName};
-use smtp_proto::{
+use sansmail_core::tls::{SelfSigned, ServerName};
+use sansmail_smtp::{
     ForwardPath, Mailbox, ReversePath,
     session::{
         Protocol, ServerConfig,
@@ -69,7 +69,7 @@ async fn serve(
                     .mailbox()
                     .is_some_and(|m| m.domain().to_string() == "refused.example");
                 if refused {
-                    let no = smtp_proto::Reply::new(
+                    let no = sansmail_smtp::Reply::new(
                         ReplyCode::MAILBOX_UNAVAILABLE,
                         None,
                         "no such user".to_owned(),
@@ -104,7 +104,7 @@ async fn serve(
 
 fn client_config() -> ClientConfig {
     ClientConfig::new(
-        smtp_proto::DomainPart::try_from("client.example")
+        sansmail_smtp::DomainPart::try_from("client.example")
             .unwrap()
             .into_owned(),
     )
@@ -166,7 +166,7 @@ async fn starttls_then_auth() {
     let (acceptor, connector) = tls_pair();
     let (a, b) = tokio::io::duplex(16 * 1024);
     let mut config = ServerConfig::new("mx.example");
-    config.extensions.auth = vec![smtp_proto::Mechanism::PLAIN];
+    config.extensions.auth = vec![sansmail_smtp::Mechanism::PLAIN];
     let server = tokio::spawn(serve(Stream::plain(b), config, Some(acceptor)));
     let mut cc = client_config();
     cc.starttls = TlsPolicy::Required;
@@ -191,7 +191,7 @@ async fn wrong_password_fails_the_session() {
     let (acceptor, connector) = tls_pair();
     let (a, b) = tokio::io::duplex(16 * 1024);
     let mut config = ServerConfig::new("mx.example");
-    config.extensions.auth = vec![smtp_proto::Mechanism::PLAIN];
+    config.extensions.auth = vec![sansmail_smtp::Mechanism::PLAIN];
     let server = tokio::spawn(serve(Stream::plain(b), config, Some(acceptor)));
     let mut cc = client_config();
     cc.credentials = Some(Credentials::new("alice", "wrong"));
@@ -251,7 +251,7 @@ async fn lmtp_gives_each_recipient_its_own_verdict() {
                     assert_eq!(n, 2);
                     s.accept().unwrap();
                     s.reject(
-                        &smtp_proto::Reply::new(
+                        &sansmail_smtp::Reply::new(
                             ReplyCode::EXCEEDED_STORAGE,
                             None,
                             "mailbox full".to_owned(),

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use smtp_proto::{
+use sansmail_smtp::{
     DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
     session::{
         Protocol, ServerConfig,

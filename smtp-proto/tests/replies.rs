@@ -7,7 +7,7 @@ mod common;
 use std::borrow::Cow;
 
 use common::{ServerEvent, assert_strict_prefixes_incomplete, chunkings, read_replies};
-use smtp_proto::{
+use sansmail_smtp::{
     Capability, DecodeError, EhloReply, EnhancedStatus, Mechanism, Reply, ReplyCode,
     codec::{self, ReplyLimits},
 };

@@ -8,7 +8,7 @@ use std::{
 };
 
 use proptest::{option, prelude::*};
-use smtp_proto::{
+use sansmail_smtp::{
     AddressLiteral, AuthInitial, Body, Capability, Command, Domain, DomainPart, EhloReply,
     EnhancedStatus, ForwardPath, HelloKind, LocalPart, MailParams, Mailbox, Mechanism, Notify,
     RcptParams, Reply, ReplyCode, Ret, ReversePath, Secret, UnknownParam, XText,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use smtp_proto::{
+use sansmail_smtp::{
     DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
     codec::BareLineEndings,
     session::{
@@ -969,7 +969,7 @@ fn client_reply_timeout_counts_from_the_request() {
 /// A closed session keeps why it closed.
 #[test]
 fn the_reason_a_session_closed_stays() {
-    use mail_core::CloseReason;
+    use sansmail_core::CloseReason;
     let now = Instant::now();
     let why = |input: &[u8], then: fn(&mut Server, Instant)| {
         let mut s = Server::new(ServerConfig::new("mx.example"), now);

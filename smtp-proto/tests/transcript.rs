@@ -3,7 +3,7 @@
 //! same results however the input is cut.
 
 use proptest::prelude::*;
-use smtp_proto::{
+use sansmail_smtp::{
     Command, DecodeError, Limits,
     codec::{
         ReplyLimits,
@@ -98,7 +98,7 @@ fn item(item: &ClientItem<'_>) -> Found {
 }
 
 fn command(line: &[u8]) -> Found {
-    let (_, command) = smtp_proto::codec::decode_command(line).unwrap();
+    let (_, command) = sansmail_smtp::codec::decode_command(line).unwrap();
     item(&ClientItem::Command(command))
 }
 
@@ -198,7 +198,7 @@ fn sasl_lines_follow_auth() {
     let found = assert_cut_anywhere(stream, client);
     let sasl = |data: Option<&[u8]>| {
         item(&ClientItem::SaslResponse(
-            data.map(|d| smtp_proto::Secret::new(d.to_vec())),
+            data.map(|d| sansmail_smtp::Secret::new(d.to_vec())),
         ))
     };
     assert_eq!(

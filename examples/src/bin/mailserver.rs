@@ -35,7 +35,7 @@ use std::{
     time::Duration,
 };
 
-use smtp_proto::codec::BareLineEndings;
+use sansmail_smtp::codec::BareLineEndings;
 use tracing::Level;
 
 use examples::{
@@ -43,7 +43,7 @@ use examples::{
     server::{self, Options as ServerOptions},
     tls::CertSource,
 };
-use mail_server::listener::ConnectionLimits;
+use sansmail_server::listener::ConnectionLimits;
 
 struct Options {
     smtp: Option<SocketAddr>,

@@ -1,8 +1,9 @@
-//! `mailctl imap list|fetch|watch|flag`, on `imap_proto`'s client driver.
+//! `mailctl imap list|fetch|watch|flag`, on `sansmail_imap`'s client driver.
 
 use std::{io, time::Duration};
 
-use imap_proto::{
+use sansmail_core::Credentials;
+use sansmail_imap::{
     session::client::{ClientConfig, TlsPolicy},
     tokio::client::{Fetched, ImapClient},
     types::{
@@ -13,7 +14,6 @@ use imap_proto::{
         sequence::{SeqNum, SequenceSet},
     },
 };
-use mail_core::Credentials;
 use tokio::net::TcpStream;
 
 use super::{Endpoint, Security, fail};
@@ -176,7 +176,7 @@ impl Session {
             not: false,
             fields: ["FROM", "SUBJECT"]
                 .into_iter()
-                .filter_map(|f| imap_proto::types::core::AString::try_from(f).ok())
+                .filter_map(|f| sansmail_imap::types::core::AString::try_from(f).ok())
                 .collect(),
         };
         let mut count = 0;

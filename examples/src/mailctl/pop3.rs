@@ -3,7 +3,7 @@
 
 use std::{io, path::Path};
 
-use pop3_proto::{
+use sansmail_pop3::{
     session::client::{ClientConfig, TlsPolicy},
     tokio::client::Pop3Client,
     types::sasl::Credentials,
@@ -38,7 +38,7 @@ pub async fn fetch(ep: &Endpoint, maildir: &Path, delete: bool) -> io::Result<Fe
         Security::None => None,
         Security::StartTls | Security::Implicit => Some(TlsConnector::new(&ep.verify)?),
     };
-    let failed = |e: pop3_proto::tokio::client::Error| fail(format!("{e}"));
+    let failed = |e: sansmail_pop3::tokio::client::Error| fail(format!("{e}"));
     let mut pop = Pop3Client::connect(&ep.host, ep.port, config, tls)
         .await
         .map_err(|e| fail(format!("{}:{}: {e}", ep.host, ep.port)))?;

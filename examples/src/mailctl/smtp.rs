@@ -2,7 +2,7 @@
 
 use std::io;
 
-use smtp_proto::{
+use sansmail_smtp::{
     DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, ReversePath,
     session::client::{ClientConfig, Envelope, TlsPolicy},
     tokio::client::SmtpClient,

@@ -1,7 +1,7 @@
-//! `protodump imap client|server [FILE]`: [`imap_proto::codec::transcript`], re-encoded.
+//! `protodump imap client|server [FILE]`: [`sansmail_imap::codec::transcript`], re-encoded.
 
-pub use imap_proto::codec::transcript::{ClientDecoder, ServerDecoder};
-use imap_proto::codec::{
+pub use sansmail_imap::codec::transcript::{ClientDecoder, ServerDecoder};
+use sansmail_imap::codec::{
     EncodeBuf, encode_command, encode_idle_done, encode_response, encode_sasl_response,
     transcript::{self, ClientItem, ServerItem},
 };

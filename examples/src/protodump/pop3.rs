@@ -1,10 +1,10 @@
 //! `protodump pop3 client [FILE]` and `protodump pop3 server [FILE] --client CLIENTFILE`:
-//! [`pop3_proto::codec::transcript`], re-encoded. The server stream is decoded together with
+//! [`sansmail_pop3::codec::transcript`], re-encoded. The server stream is decoded together with
 //! the client's, which tells which replies are multi-line.
 
 use std::{ffi::OsString, io::Read, process::ExitCode};
 
-use pop3_proto::{
+use sansmail_pop3::{
     Limits,
     codec::{
         self, Stuffer,
@@ -12,7 +12,7 @@ use pop3_proto::{
     },
 };
 
-pub use pop3_proto::codec::transcript::ClientDecoder;
+pub use sansmail_pop3::codec::transcript::ClientDecoder;
 
 use super::{Direction, Event, Source, Step, StreamDecoder, UsageError, reencode, run};
 

@@ -1,7 +1,7 @@
-//! `protodump smtp client|server [FILE]`: [`smtp_proto::codec::transcript`], re-encoded.
+//! `protodump smtp client|server [FILE]`: [`sansmail_smtp::codec::transcript`], re-encoded.
 
-pub use smtp_proto::codec::transcript::ServerDecoder;
-use smtp_proto::codec::{
+pub use sansmail_smtp::codec::transcript::ServerDecoder;
+use sansmail_smtp::codec::{
     DotStuffer, encode_command, encode_reply, encode_sasl_response,
     transcript::{self, ClientItem, ServerItem},
 };

@@ -18,7 +18,7 @@ use examples::{
     accounts::Directory,
     server::{self, Options, Store},
 };
-use mail_store::{
+use sansmail_store::{
     AccountName, FetchQuery, FetchedMessage, MailStore, Recipient, Session, UidSet, model::Content,
 };
 
@@ -58,10 +58,10 @@ pub fn directory() -> Directory {
 
 /// An authenticator for the users of [`directory`], with the default throttle.
 #[allow(dead_code)]
-pub fn authenticator() -> std::sync::Arc<mail_server::auth::Authenticator> {
-    std::sync::Arc::new(mail_server::auth::Authenticator::new(
+pub fn authenticator() -> std::sync::Arc<sansmail_server::auth::Authenticator> {
+    std::sync::Arc::new(sansmail_server::auth::Authenticator::new(
         std::sync::Arc::new(directory()),
-        mail_server::auth::ThrottleConfig::default(),
+        sansmail_server::auth::ThrottleConfig::default(),
     ))
 }
 

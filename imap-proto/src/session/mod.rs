@@ -12,4 +12,4 @@ pub mod view;
 pub use config::ServerConfig;
 
 // Both sessions keep the workspace's common contract, so one driver loop serves them.
-mail_core::impl_session!(server::Server, client::Client);
+sansmail_core::impl_session!(server::Server, client::Client);

@@ -177,10 +177,8 @@ impl MailboxView {
                             gone.push(uid);
                         }
                     }
-                    if vanished {
-                        if let Ok(set) = SequenceSet::from_numbers(gone) {
-                            out.push(Notice::Vanished(set));
-                        }
+                    if vanished && let Ok(set) = SequenceSet::from_numbers(gone) {
+                        out.push(Notice::Vanished(set));
                     }
                 }
                 held_update @ Update::Expunged(_) => held.push_back(held_update),

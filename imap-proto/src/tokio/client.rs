@@ -5,10 +5,10 @@
 //! elsewhere) is kept for [`ImapClient::take_news`].
 //!
 //! ```no_run
-//! use imap_proto::session::client::ClientConfig;
-//! use imap_proto::tokio::{client::ImapClient, tls::{TlsConnector, Verify}};
-//! use imap_proto::types::{fetch_attr::FetchAttr, sequence::{SeqNum, SequenceSet}};
-//! use mail_core::Credentials;
+//! use sansmail_imap::session::client::ClientConfig;
+//! use sansmail_imap::tokio::{client::ImapClient, tls::{TlsConnector, Verify}};
+//! use sansmail_imap::types::{fetch_attr::FetchAttr, sequence::{SeqNum, SequenceSet}};
+//! use sansmail_core::Credentials;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
@@ -32,7 +32,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use mail_core::{
+use sansmail_core::{
     TlsPolicy,
     driver::{Driven, Driver, HANDSHAKE_TIMEOUT, TlsRole},
     tls::{self, ServerName, Stream, TlsConnector},

@@ -5,9 +5,9 @@
 //! [`Server::push_update`]; the session tells the client when RFC 9051 §7.4.1 allows.
 //!
 //! ```no_run
-//! use imap_proto::session::{ServerConfig, server::Event};
-//! use imap_proto::tokio::{server::Connection, tls::Stream};
-//! use imap_proto::types::{command::CommandBody, response::StatusKind, response_code::ResponseCode};
+//! use sansmail_imap::session::{ServerConfig, server::Event};
+//! use sansmail_imap::tokio::{server::Connection, tls::Stream};
+//! use sansmail_imap::types::{command::CommandBody, response::StatusKind, response_code::ResponseCode};
 //!
 //! # async fn serve(tcp: tokio::net::TcpStream) -> std::io::Result<()> {
 //! let mut conn = Connection::new(Stream::plain(tcp), ServerConfig::default(), None);
@@ -34,7 +34,7 @@
 
 use std::{io, time::Instant};
 
-use mail_core::{
+use sansmail_core::{
     driver::{Driven, Driver, TlsRole},
     tls::{Stream, TlsAcceptor},
     transport::Transport,

@@ -138,10 +138,10 @@ impl<'a> Capability<'a> {
         }
         if let Some(digits) = atom.strip_prefix("APPENDLIMIT=") {
             // Only the canonical spelling (no leading zeros) is lifted, so it re-encodes as is.
-            if let Ok(n) = digits.parse::<u64>() {
-                if n.to_string() == digits {
-                    return Ok(Self::AppendLimit(Some(n)));
-                }
+            if let Ok(n) = digits.parse::<u64>()
+                && n.to_string() == digits
+            {
+                return Ok(Self::AppendLimit(Some(n)));
             }
         }
         Atom::new(atom).map(Self::Other)

@@ -118,7 +118,7 @@ impl fmt::Display for Mailbox<'_> {
 }
 
 // One implementation for the workspace, shared with mail-store's Maildir folder names.
-pub use mail_core::utf7::{decode as decode_utf7, encode as encode_utf7};
+pub use sansmail_core::utf7::{decode as decode_utf7, encode as encode_utf7};
 
 #[cfg(test)]
 mod tests {

@@ -183,7 +183,7 @@ pub struct Continue<'a> {
     pub text: Text<'a>,
 }
 
-pub use mail_core::is_base64;
+pub use sansmail_core::is_base64;
 
 impl<'a> Continue<'a> {
     /// A continuation request with this text and no code.

@@ -227,13 +227,13 @@ impl<'a> ResponseCode<'a> {
                 "a name that is not a known code",
             ));
         }
-        if let Some(t) = &text {
-            if t.is_empty() || t.bytes().any(|b| matches!(b, b']' | b'\r' | b'\n' | 0)) {
-                return Err(InvalidInput::new(
-                    "response code text",
-                    "1*<any TEXT-CHAR except \"]\">",
-                ));
-            }
+        if let Some(t) = &text
+            && (t.is_empty() || t.bytes().any(|b| matches!(b, b']' | b'\r' | b'\n' | 0)))
+        {
+            return Err(InvalidInput::new(
+                "response code text",
+                "1*<any TEXT-CHAR except \"]\">",
+            ));
         }
         Ok(Self::Other { name, text })
     }

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{CommandOptions, decode_command, frame::LiteralMode, parse_command},
     types::{
         capability::Capability,
@@ -146,7 +146,7 @@ fn append1(
 /// (input, expected, whether encoding the expected value gives the input back)
 fn table() -> Vec<(
     &'static [u8],
-    imap_proto::types::command::Command<'static>,
+    sansmail_imap::types::command::Command<'static>,
     bool,
 )> {
     use LiteralMode::{NonSync, Sync};

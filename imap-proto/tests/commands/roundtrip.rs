@@ -1,6 +1,7 @@
 //! proptest: `parse(encode(x)) == x` for generated commands, and encoding is stable.
 
-use imap_proto::{
+use proptest::{collection::vec, option, prelude::*, strategy::Union};
+use sansmail_imap::{
     codec::{
         CommandOptions, EncodeBuf, decode_command, encode_command, frame::LiteralMode,
         parse_command,
@@ -27,7 +28,6 @@ use imap_proto::{
         status::StatusAttr,
     },
 };
-use proptest::{collection::vec, option, prelude::*, strategy::Union};
 
 fn tag() -> impl Strategy<Value = Tag<'static>> {
     "[A-Za-z0-9.]{1,6}".prop_map(|s| Tag::new(s).unwrap())

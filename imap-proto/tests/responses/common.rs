@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{EncodeBuf, ResponseOptions, encode_response, frame::LiteralMode, parse_response},
     types::{
         core::{AString, Atom, IString, Literal, NString, Tag, Text},

@@ -1,6 +1,6 @@
 //! Every message of the server-stream corpus decodes and re-encodes to the same octets.
 
-use imap_proto::codec::{ResponseOptions, decode_response};
+use sansmail_imap::codec::{ResponseOptions, decode_response};
 
 use super::common::encode;
 

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use imap_proto::{
+use sansmail_imap::{
     codec::ResponseOptions,
     types::{
         capability::Capability,
@@ -202,7 +202,7 @@ fn list_and_lsub() {
 #[test]
 fn mailbox_names_modified_utf7_and_utf8() {
     let r = parse(b"* LIST () \"/\" &AMQ-rger\r\n");
-    let imap_proto::types::response::Response::Data(Data::List(l)) = &r else {
+    let sansmail_imap::types::response::Response::Data(Data::List(l)) = &r else {
         panic!()
     };
     assert_eq!(l.mailbox.name(), "Ärger");
@@ -212,7 +212,7 @@ fn mailbox_names_modified_utf7_and_utf8() {
         ..ResponseOptions::default()
     };
     let r = parse_with("* LIST () \"/\" \"Ärger\"\r\n".as_bytes(), &utf8);
-    let imap_proto::types::response::Response::Data(Data::List(l)) = &r else {
+    let sansmail_imap::types::response::Response::Data(Data::List(l)) = &r else {
         panic!()
     };
     assert_eq!(l.mailbox.name(), "Ärger");
@@ -608,7 +608,7 @@ fn metadata() {
     );
     // `value = nstring / literal8`
     let r = parse(b"* METADATA INBOX (/private/x ~{3}\r\na\0b)\r\n");
-    let imap_proto::types::response::Response::Data(Data::Metadata {
+    let sansmail_imap::types::response::Response::Data(Data::Metadata {
         entries: MetadataEntries::Values(v),
         ..
     }) = &r
@@ -700,12 +700,12 @@ fn deep_thread_encodes_and_drops_without_recursion() {
 #[test]
 fn unknown_code_text_may_hold_8bit_utf8() {
     let r = parse("* OK [X-Y café] x\r\n".as_bytes());
-    let imap_proto::types::response::Response::Status(s) = r else {
+    let sansmail_imap::types::response::Response::Status(s) = r else {
         panic!()
     };
     assert_eq!(
         s.code,
-        Some(imap_proto::types::response_code::ResponseCode::Other {
+        Some(sansmail_imap::types::response_code::ResponseCode::Other {
             name: atom("X-Y"),
             text: Some(Cow::Borrowed("café"))
         })

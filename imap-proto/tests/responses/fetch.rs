@@ -1,6 +1,6 @@
 //! Known answers: FETCH items, ENVELOPE and BODY/BODYSTRUCTURE.
 
-use imap_proto::{
+use sansmail_imap::{
     codec::frame::LiteralMode,
     types::{
         body::{
@@ -347,9 +347,9 @@ fn body_sections() {
         b"* 1 FETCH (BINARY[1] ~{3}\r\na\0b)\r\n"
     );
     assert!(
-        imap_proto::codec::parse_response(
+        sansmail_imap::codec::parse_response(
             b"* 1 FETCH (BODY[] ~{3}\r\nabc)\r\n",
-            &imap_proto::codec::ResponseOptions::default()
+            &sansmail_imap::codec::ResponseOptions::default()
         )
         .is_err()
     );

@@ -1,7 +1,7 @@
 //! Framing: every strict prefix is incomplete; every split point and byte-at-a-time input
 //! gives the same responses as the whole stream.
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{
         ResponseDecoder, ResponseError, ResponseOptions, decode_response,
         frame::{FrameError, FrameLimits},
@@ -145,7 +145,7 @@ fn frame_errors_and_resynchronization() {
     let (_, r) = decode_response(&long[err.skip()..], &opts).unwrap();
     assert_eq!(
         r,
-        super::common::data(imap_proto::types::response::Data::Exists(1))
+        super::common::data(sansmail_imap::types::response::Data::Exists(1))
     );
 
     let bare = b"* 1 EXISTS\n* 2 EXISTS\r\n";

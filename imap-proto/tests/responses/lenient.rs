@@ -1,6 +1,6 @@
 //! Each leniency: off (the default) the deviation is an error, on it is accepted.
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{Leniency, ResponseOptions, parse_greeting, parse_response},
     types::{
         body::{Body, SinglePart},

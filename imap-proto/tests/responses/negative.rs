@@ -1,9 +1,9 @@
 //! Input that must be refused, nesting bombs, and arbitrary input that must not panic.
 
-use imap_proto::codec::{
+use proptest::prelude::*;
+use sansmail_imap::codec::{
     ResponseError, ResponseOptions, decode_response, parse_greeting, parse_response,
 };
-use proptest::prelude::*;
 
 const BAD: &[&[u8]] = &[
     b"\r\n",
@@ -168,7 +168,7 @@ fn nesting_bombs_are_errors() {
         }
         // Through the framer as well (with room for the long line).
         let roomy = ResponseOptions {
-            limits: imap_proto::codec::frame::FrameLimits {
+            limits: sansmail_imap::codec::frame::FrameLimits {
                 max_line: 1 << 24,
                 ..Default::default()
             },
@@ -244,7 +244,7 @@ proptest! {
         let _ = parse_response(&input, &opts);
         let _ = decode_response(&input, &opts);
         let _ = parse_greeting(&input, &opts);
-        let lenient = ResponseOptions { lenient: imap_proto::codec::Leniency::all(), utf8: true, ..opts };
+        let lenient = ResponseOptions { lenient: sansmail_imap::codec::Leniency::all(), utf8: true, ..opts };
         let _ = parse_response(&input, &lenient);
     }
 
@@ -263,7 +263,7 @@ proptest! {
             1 if i < msg.len() => msg[i] = byte,
             _ => { msg.truncate(i); msg.extend_from_slice(b"\r\n"); }
         }
-        for opts in [ResponseOptions::default(), ResponseOptions { lenient: imap_proto::codec::Leniency::all(), ..ResponseOptions::default() }] {
+        for opts in [ResponseOptions::default(), ResponseOptions { lenient: sansmail_imap::codec::Leniency::all(), ..ResponseOptions::default() }] {
             if let Ok(r) = parse_response(&msg, &opts) {
                 // Whatever parses re-encodes to something that parses to the same value.
                 let bytes = super::common::encode_with(&r, &opts);

@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use imap_proto::{
+use proptest::{collection::vec, option, prelude::*};
+use sansmail_imap::{
     codec::{ResponseOptions, frame::LiteralMode, parse_response},
     types::{
         body::{
@@ -29,7 +30,6 @@ use imap_proto::{
         sequence::{SeqItem, SeqNum, SequenceSet},
     },
 };
-use proptest::{collection::vec, option, prelude::*};
 
 use super::common::encode_with;
 
@@ -894,7 +894,7 @@ proptest! {
         prop_assert!(parsed.is_ok(), "{:?} for {:?}", parsed, String::from_utf8_lossy(&bytes));
         prop_assert_eq!(parsed.unwrap(), resp.clone());
         // Through the framer too: the encoded response is exactly one message.
-        let (rest, framed) = imap_proto::codec::decode_response(&bytes, &opts).unwrap();
+        let (rest, framed) = sansmail_imap::codec::decode_response(&bytes, &opts).unwrap();
         prop_assert!(rest.is_empty());
         prop_assert_eq!(framed.into_owned(), resp);
     }

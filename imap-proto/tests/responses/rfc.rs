@@ -1,6 +1,6 @@
 //! The server side of the RFC 9051 §8 sample session, replayed.
 
-use imap_proto::codec::{Leniency, ResponseOptions, decode_greeting, decode_response};
+use sansmail_imap::codec::{Leniency, ResponseOptions, decode_greeting, decode_response};
 
 use super::common::encode_with;
 

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use imap_proto::{
+use sansmail_imap::{
     codec::{EncodeBuf, ResponseOptions, decode_greeting, encode_greeting, parse_greeting},
     types::{
         capability::Capability,
@@ -135,11 +135,11 @@ fn continuation_requests() {
     for (wire, expected, identical) in cases {
         check(wire, &expected, identical);
     }
-    let imap_proto::types::response::Response::Continue(c) = parse(b"+ dGVzdA==\r\n") else {
+    let sansmail_imap::types::response::Response::Continue(c) = parse(b"+ dGVzdA==\r\n") else {
         panic!()
     };
     assert_eq!(c.base64(), Some("dGVzdA=="));
-    let imap_proto::types::response::Response::Continue(c) = parse(b"+ Ready for literal\r\n")
+    let sansmail_imap::types::response::Response::Continue(c) = parse(b"+ Ready for literal\r\n")
     else {
         panic!()
     };
@@ -360,7 +360,7 @@ fn known_names_with_bad_arguments_fall_back_to_the_catch_all() {
     ] {
         let wire = format!("* OK [{code}] x\r\n");
         let r = parse(wire.as_bytes());
-        let imap_proto::types::response::Response::Status(s) = &r else {
+        let sansmail_imap::types::response::Response::Status(s) = &r else {
             panic!()
         };
         match &s.code {

@@ -1,6 +1,6 @@
 //! The application used by the session tests: a small in-memory INBOX.
 
-use imap_proto::{
+use sansmail_imap::{
     session::server::{Event, Server},
     types::{
         command::CommandBody,

@@ -2,7 +2,7 @@
 
 use std::{borrow::Cow, time::Instant};
 
-use imap_proto::{
+use sansmail_imap::{
     codec::frame::LiteralMode,
     session::{
         ServerConfig,
@@ -252,8 +252,8 @@ fn failed_select_leaves_authenticated_state() {
 /// to the commands that caused them.
 #[test]
 fn rfc9051_section8_through_the_pair() {
-    use imap_proto::codec::{Leniency, ResponseOptions, decode_response};
-    use imap_proto::types::response::Response;
+    use sansmail_imap::codec::{Leniency, ResponseOptions, decode_response};
+    use sansmail_imap::types::response::Response;
 
     const HEADER: &str = "Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\r\nFrom: Terry Gray <gray@cac.washington.edu>\r\nSubject: IMAP4rev2 WG mtg summary and minutes\r\nTo: imap@cac.washington.edu\r\ncc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>\r\nMessage-Id: <B27397-0100000@cac.washington.edu>\r\nMIME-Version: 1.0\r\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\n";
     let select = "* 18 EXISTS\r\n* OK [UIDVALIDITY 3857529045] UIDs valid\r\n* OK [UIDNEXT 4392] Predicted next UID\r\n* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n* LIST () \"/\" INBOX\r\n".to_owned();
@@ -292,23 +292,23 @@ fn rfc9051_section8_through_the_pair() {
             mailbox: Mailbox::inbox(),
             params: vec![],
         },
-        imap_proto::codec::parse_command(
+        sansmail_imap::codec::parse_command(
             b"a003 fetch 12 full\r\n",
-            &imap_proto::codec::CommandOptions::default(),
+            &sansmail_imap::codec::CommandOptions::default(),
         )
         .unwrap()
         .body
         .into_owned(),
-        imap_proto::codec::parse_command(
+        sansmail_imap::codec::parse_command(
             b"a004 fetch 12 body[header]\r\n",
-            &imap_proto::codec::CommandOptions::default(),
+            &sansmail_imap::codec::CommandOptions::default(),
         )
         .unwrap()
         .body
         .into_owned(),
-        imap_proto::codec::parse_command(
+        sansmail_imap::codec::parse_command(
             b"a005 store 12 +flags \\deleted\r\n",
-            &imap_proto::codec::CommandOptions::default(),
+            &sansmail_imap::codec::CommandOptions::default(),
         )
         .unwrap()
         .body
@@ -321,7 +321,7 @@ fn rfc9051_section8_through_the_pair() {
         p.client.poll_transmit(&mut wire);
         p.server.handle_input(p.now, &wire);
         match p.server.poll_event() {
-            Some(imap_proto::session::server::Event::Command(_)) => {}
+            Some(sansmail_imap::session::server::Event::Command(_)) => {}
             other => panic!("expected the command, got {other:?}"),
         }
         for r in answer {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use imap_proto::{
+use sansmail_imap::{
     session::{ServerConfig, server::Server, view::Update},
     types::{
         capability::Capability,
@@ -663,7 +663,7 @@ fn id_is_answered_by_the_session_in_every_state() {
 /// not as a second response after it (RFC 9051 §6.4.5).
 #[test]
 fn flags_changed_by_a_fetch_go_out_with_its_response() {
-    use imap_proto::types::fetch::FetchItem;
+    use sansmail_imap::types::fetch::FetchItem;
     let mut s = Session::plain();
     s.login_select();
     s.server
@@ -692,7 +692,7 @@ fn flags_changed_by_a_fetch_go_out_with_its_response() {
 /// A closed session keeps why it closed.
 #[test]
 fn the_reason_a_session_closed_stays() {
-    use mail_core::CloseReason;
+    use sansmail_core::CloseReason;
     let mut s = Session::plain();
     s.feed(b"a1 LOGOUT\r\n");
     assert_eq!(s.server.close_reason(), Some(&CloseReason::Quit));

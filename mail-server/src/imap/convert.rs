@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use imap_proto::types::{
+use sansmail_imap::types::{
     body::{
         Body, BodyFields, BodyParams, Disposition as ImapDisposition, ExtDisposition, ExtLanguage,
         ExtLocation, Language, MultiPart, MultiPartExt, SinglePart, SinglePartExt, SinglePartKind,
@@ -14,7 +14,7 @@ use imap_proto::types::{
     flag::{Flag as ImapFlag, MailboxAttr},
     response_code::ResponseCode,
 };
-use mail_store::{
+use sansmail_store::{
     Flag, Flags, InternalDate, Keyword, SpecialUse, StoreError,
     mime::{BodyKind, BodyStructure, Envelope, EnvelopeAddress},
 };
@@ -115,7 +115,7 @@ pub(crate) fn istring(s: impl Into<Vec<u8>>) -> Option<IString<'static>> {
 /// Decoded BINARY octets: a `literal8` when they hold NUL (RFC 3516 §4.2), otherwise a
 /// string.
 pub(crate) fn binary_string(data: Vec<u8>) -> Option<IString<'static>> {
-    use imap_proto::{codec::frame::LiteralMode, types::core::Literal};
+    use sansmail_imap::{codec::frame::LiteralMode, types::core::Literal};
     if data.contains(&0) {
         Some(IString::Literal(Literal::binary(data, LiteralMode::Sync)))
     } else {

@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, io};
 
-use imap_proto::{
+use sansmail_imap::{
     session::view::Update,
     types::{
         command::{AppendMessage, ListMailbox, ListReturnOpt, ListSelectOpt, SelectParam},
@@ -17,7 +17,7 @@ use imap_proto::{
         status::StatusAttr,
     },
 };
-use mail_store::{
+use sansmail_store::{
     AppendItem, FetchQuery, Flag, ListScope, MailStore, MailboxInfo, QuotaResourceName, StoreError,
     UidSet,
 };
@@ -36,7 +36,7 @@ pub(super) fn canonical(name: &str, delimiter: char) -> String {
 
 /// The STATUS items asked for; `None` for an attribute this server does not report.
 fn status_items(
-    s: &mail_store::Status,
+    s: &sansmail_store::Status,
     attrs: &[StatusAttr],
     append_limit: Option<u64>,
 ) -> Option<Vec<StatusItem<'static>>> {
@@ -69,7 +69,7 @@ impl<S: MailStore> Conn<'_, S> {
         let first = own.iter().copied().min().unwrap_or(0);
         let mut own = Some(own).filter(|o| !o.is_empty());
         while let Some(ev) = self.selected.as_ref().and_then(|s| s.sub.try_next()) {
-            if let mail_store::ChangeKind::Appended { messages } = &ev.kind
+            if let sansmail_store::ChangeKind::Appended { messages } = &ev.kind
                 && messages.iter().any(|m| m.uid.get() > first)
                 && let Some(own) = own.take()
             {
@@ -549,7 +549,7 @@ impl<S: MailStore> Conn<'_, S> {
         self.ok(code, "APPEND completed")
     }
 
-    fn send_quota(&mut self, report: &mail_store::QuotaReport) {
+    fn send_quota(&mut self, report: &sansmail_store::QuotaReport) {
         let resources = report
             .resources
             .iter()

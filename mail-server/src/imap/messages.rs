@@ -2,7 +2,7 @@
 
 use std::{collections::HashSet, io};
 
-use imap_proto::{
+use sansmail_imap::{
     session::view::Update,
     types::{
         command::StoreAction,
@@ -15,7 +15,7 @@ use imap_proto::{
         sequence::SequenceSet,
     },
 };
-use mail_store::{
+use sansmail_store::{
     ExpungeScope, FetchQuery, FetchedMessage, Flag, FlagOp, Flags, MailStore, ModSeq, StoreError,
     Uid, UidSet,
     model::Content,
@@ -94,7 +94,7 @@ impl Plan {
         if self.header_only {
             return match &section.text {
                 Some(SectionText::HeaderFields { names, not }) => {
-                    Some(mail_store::section::header_fields(raw, names, *not))
+                    Some(sansmail_store::section::header_fields(raw, names, *not))
                 }
                 _ => Some(raw.to_vec()),
             };
@@ -105,7 +105,7 @@ impl Plan {
     /// The decoded octets of `BINARY[part]`.
     fn binary(m: &FetchedMessage, part: &[u32]) -> Result<Option<Vec<u8>>, UnknownEncoding> {
         match (m.content.as_deref(), m.body_structure.as_deref()) {
-            (Some(raw), Some(top)) => mail_store::section::binary(raw, top, part),
+            (Some(raw), Some(top)) => sansmail_store::section::binary(raw, top, part),
             _ => Ok(None),
         }
     }

@@ -1,7 +1,7 @@
-//! IMAP from a store: `imap_proto`'s server driver, its events answered with
+//! IMAP from a store: `sansmail_imap`'s server driver, its events answered with
 //! [`MailStore`] calls. The session owns the protocol (states, tags, literals, IDLE, the
 //! client's view of sequence numbers); this module answers its events with store calls and
-//! turns the store's change events into [`Update`](imap_proto::session::view::Update)s the session tells the client when
+//! turns the store's change events into [`Update`](sansmail_imap::session::view::Update)s the session tells the client when
 //! RFC 9051 §7.4.1 allows.
 //!
 //! - `mailboxes`: SELECT/EXAMINE, LIST/LSUB, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, STATUS,
@@ -26,7 +26,8 @@ mod updates;
 
 use std::{borrow::Cow, io, net::SocketAddr, sync::Arc};
 
-use imap_proto::{
+use sansmail_core::{Credentials, tls::TlsAcceptor};
+use sansmail_imap::{
     session::{
         ServerConfig,
         server::{Event, Server},
@@ -40,8 +41,7 @@ use imap_proto::{
         response_code::ResponseCode,
     },
 };
-use mail_core::{Credentials, tls::TlsAcceptor};
-use mail_store::{ChangeEvent, MailStore, Session, StoreError, Subscription};
+use sansmail_store::{ChangeEvent, MailStore, Session, StoreError, Subscription};
 use tokio::net::TcpStream;
 
 use crate::{
@@ -482,7 +482,7 @@ impl<S: MailStore> Conn<'_, S> {
     }
 
     fn namespace(&mut self) -> io::Result<()> {
-        use imap_proto::types::response_data::{NamespaceDescr, Namespaces};
+        use sansmail_imap::types::response_data::{NamespaceDescr, Namespaces};
         let delimiter = self.service.store.hierarchy_delimiter();
         self.server_mut().send_data(Data::Namespace(Namespaces {
             personal: vec![NamespaceDescr {
@@ -507,9 +507,9 @@ impl<S: MailStore> crate::listener::Service for ImapService<S> {
         let mut out = Vec::new();
         if let Ok(text) = Text::new("Too many connections, try again later") {
             let bye = Response::Status(Status::untagged(StatusKind::Bye, None, text));
-            let mut buf = imap_proto::codec::EncodeBuf::new();
-            let opts = imap_proto::codec::ResponseOptions::default();
-            imap_proto::codec::encode_response(&bye, &opts, &mut buf);
+            let mut buf = sansmail_imap::codec::EncodeBuf::new();
+            let opts = sansmail_imap::codec::ResponseOptions::default();
+            sansmail_imap::codec::encode_response(&bye, &opts, &mut buf);
             out = buf.bytes;
         }
         out

@@ -8,10 +8,10 @@
 
 use std::io;
 
-use imap_proto::types::{
+use sansmail_imap::types::{
     command::QResync, fetch::FetchItem, response::Data, sequence::SequenceSet,
 };
-use mail_store::{FetchedMessage, MailStore, StoreError};
+use sansmail_store::{FetchedMessage, MailStore, StoreError};
 
 use super::{Conn, convert};
 
@@ -19,7 +19,7 @@ use super::{Conn, convert};
 /// that `wanted` names. UIDs the client's view still holds are left out: their expunge
 /// reaches the client as a plain `VANISHED` when the session may tell it.
 pub(super) fn earlier(
-    expunged: &[mail_store::Uid],
+    expunged: &[sansmail_store::Uid],
     wanted: impl Fn(u32) -> bool,
     view: &[u32],
 ) -> Vec<u32> {
@@ -36,7 +36,7 @@ impl<S: MailStore> Conn<'_, S> {
         &self,
         name: &str,
         since: u64,
-    ) -> Result<Vec<mail_store::Uid>, StoreError> {
+    ) -> Result<Vec<sansmail_store::Uid>, StoreError> {
         let session = self
             .session
             .clone()
@@ -118,9 +118,9 @@ mod tests {
 
     #[test]
     fn earlier_leaves_out_unwanted_and_still_visible_uids() {
-        let uids: Vec<mail_store::Uid> = [2, 5, 7, 9]
+        let uids: Vec<sansmail_store::Uid> = [2, 5, 7, 9]
             .iter()
-            .filter_map(|&u| mail_store::Uid::new(u))
+            .filter_map(|&u| sansmail_store::Uid::new(u))
             .collect();
         assert_eq!(earlier(&uids, |u| u < 9, &[1, 7, 8]), [2, 5]);
         assert_eq!(earlier(&uids, |_| true, &[]), [2, 5, 7, 9]);

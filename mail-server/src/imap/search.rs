@@ -7,7 +7,7 @@
 
 use std::{borrow::Cow, io};
 
-use imap_proto::types::{
+use sansmail_imap::types::{
     core::{AString, IString, Tag},
     datetime::Date,
     response::Data,
@@ -16,7 +16,9 @@ use imap_proto::types::{
     search::{Charset, SearchKey, SearchReturnOpt},
     sequence::SequenceSet,
 };
-use mail_store::{Flag, Keyword, MailStore, SearchQuery, Uid, UidSet, date::Day, search::DayCmp};
+use sansmail_store::{
+    Flag, Keyword, MailStore, SearchQuery, Uid, UidSet, date::Day, search::DayCmp,
+};
 
 use super::Conn;
 
@@ -218,7 +220,7 @@ impl<S: MailStore> Conn<'_, S> {
             known: &known,
             saved: self.server().saved_search(),
             recent: &recent,
-            now: mail_store::InternalDate::now().timestamp,
+            now: sansmail_store::InternalDate::now().timestamp,
         };
         let query = SearchQuery::And(criteria.iter().map(|k| scope.query(k)).collect());
         // Only the messages the client knows: one delivered since it was last told is not
@@ -340,7 +342,7 @@ impl<S: MailStore> Conn<'_, S> {
 
 #[cfg(test)]
 mod tests {
-    use imap_proto::types::{
+    use sansmail_imap::types::{
         core::Atom,
         sequence::{SeqItem, SeqNum},
     };

@@ -2,11 +2,11 @@
 //! the octets from the stored message, and the partial range (`<origin.length>`) cut from
 //! those.
 
-use imap_proto::types::{
+use sansmail_imap::types::{
     fetch_attr::Partial,
     section::{Section as ImapSection, SectionText as ImapText},
 };
-use mail_store::section::{Section, SectionText};
+use sansmail_store::section::{Section, SectionText};
 
 /// The section a FETCH names, as the store's.
 pub(crate) fn section(s: &ImapSection<'_>) -> Section {
@@ -51,7 +51,7 @@ pub(crate) fn partial(data: Option<Vec<u8>>, p: Option<Partial>) -> (Option<Vec<
 
 #[cfg(test)]
 mod tests {
-    use imap_proto::types::core::AString;
+    use sansmail_imap::types::core::AString;
 
     use super::*;
 

@@ -1,5 +1,5 @@
 //! SORT and UID SORT with ESORT's RETURN options, over the messages the SEARCH keys match:
-//! the glue between the store and `imap_proto::sort`.
+//! the glue between the store and `sansmail_imap::sort`.
 //!
 //! The records come from the stored ENVELOPE (header values as written), with encoded words
 //! decoded (mail-parser) where the subject and display names need it, and the `References:`
@@ -7,7 +7,7 @@
 
 use std::io;
 
-use imap_proto::{
+use sansmail_imap::{
     sort::{Message, base_subject, ordered_set, sort},
     thread::message_ids,
     types::{
@@ -17,7 +17,7 @@ use imap_proto::{
         search::{Charset, SearchKey, SearchReturnOpt, SortCriterion},
     },
 };
-use mail_store::{
+use sansmail_store::{
     FetchQuery, FetchedMessage, MailStore, Uid, UidSet,
     date::parse_timestamp as parse_date,
     headers::{decode_encoded_words, header_values},

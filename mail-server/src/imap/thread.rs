@@ -1,9 +1,9 @@
 //! THREAD and UID THREAD over the messages the SEARCH keys match: the glue between the store
-//! and `imap_proto::thread`.
+//! and `sansmail_imap::thread`.
 
 use std::io;
 
-use imap_proto::{
+use sansmail_imap::{
     sort::Message,
     thread::{ordered_subject, references},
     types::{
@@ -12,7 +12,7 @@ use imap_proto::{
     },
 };
 
-use mail_store::MailStore;
+use sansmail_store::MailStore;
 
 use super::Conn;
 

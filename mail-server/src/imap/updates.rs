@@ -3,8 +3,8 @@
 
 use std::io;
 
-use imap_proto::session::view::Update;
-use mail_store::{ChangeEvent, ChangeKind, FetchQuery, MailStore, UidSet};
+use sansmail_imap::session::view::Update;
+use sansmail_store::{ChangeEvent, ChangeKind, FetchQuery, MailStore, UidSet};
 
 use super::{Conn, convert};
 

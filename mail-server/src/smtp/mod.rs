@@ -1,13 +1,12 @@
-//! SMTP, submission and LMTP into a store: `smtp_proto`'s server driver, with each accepted
+//! SMTP, submission and LMTP into a store: `sansmail_smtp`'s server driver, with each accepted
 //! message delivered through [`MailStore::deliver`] (one result per recipient, every copy
 //! durable before its `250`). No protocol rule lives here; this module only answers the
 //! session's decisions.
 
 use std::{io, net::SocketAddr, sync::Arc, time::SystemTime};
 
-use mail_core::tls::TlsAcceptor;
-use mail_store::{AccountName, MailStore, Recipient, StoreError, Upload};
-use smtp_proto::{
+use sansmail_core::tls::TlsAcceptor;
+use sansmail_smtp::{
     ForwardPath, Mechanism, Reply, ReplyCode,
     codec::BareLineEndings,
     session::{
@@ -18,6 +17,7 @@ use smtp_proto::{
     types::command::HelloKind,
     types::reply::EnhancedStatus,
 };
+use sansmail_store::{AccountName, MailStore, Recipient, StoreError, Upload};
 
 use crate::{
     Stream,
@@ -330,7 +330,7 @@ impl<S: MailStore> crate::listener::Service for SmtpService<S> {
             (4, 7, 0),
             "Too many connections, try again later",
         );
-        smtp_proto::codec::encode_reply(&busy, &mut out);
+        sansmail_smtp::codec::encode_reply(&busy, &mut out);
         out
     }
 

@@ -9,7 +9,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use mail_store::date::Day;
+use sansmail_store::date::Day;
 
 /// How the message came in, for `with` (RFC 3848).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

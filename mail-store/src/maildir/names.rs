@@ -3,7 +3,7 @@
 
 use std::{fs, path::Path};
 
-use mail_core::utf7;
+use sansmail_core::utf7;
 
 use crate::types::{Flag, Flags, Keyword};
 

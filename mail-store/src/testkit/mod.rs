@@ -5,7 +5,7 @@
 //! `#[test]` per case:
 //!
 //! ```ignore
-//! mail_store::conformance_tests!(mail_store::memory::MemoryStore::new());
+//! sansmail_store::conformance_tests!(sansmail_store::memory::MemoryStore::new());
 //! ```
 //!
 //! The expression is evaluated once per case and must give a [`Fixture`] or a store. Futures

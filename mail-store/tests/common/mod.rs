@@ -6,7 +6,7 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
 };
 
-use mail_store::maildir::{MaildirOptions, MaildirStore};
+use sansmail_store::maildir::{MaildirOptions, MaildirStore};
 
 /// A directory removed when dropped.
 #[derive(Debug)]
@@ -40,8 +40,8 @@ pub fn maildir_store(dir: &Path) -> MaildirStore {
     MaildirStore::open(dir, MaildirOptions::default()).unwrap()
 }
 
-pub fn maildir_fixture() -> mail_store::testkit::Fixture<MaildirStore> {
+pub fn maildir_fixture() -> sansmail_store::testkit::Fixture<MaildirStore> {
     let dir = TempDir::new("kit");
     let store = maildir_store(dir.path());
-    mail_store::testkit::Fixture::new(store).with_guard(dir)
+    sansmail_store::testkit::Fixture::new(store).with_guard(dir)
 }

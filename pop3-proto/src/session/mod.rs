@@ -14,4 +14,4 @@ pub use config::ServerConfig;
 pub use maildrop::{Deletions, Maildrop};
 
 // Both sessions keep the workspace's common contract, so one driver loop serves them.
-mail_core::impl_session!(server::Server, client::Client);
+sansmail_core::impl_session!(server::Server, client::Client);

@@ -1,8 +1,8 @@
 //! The client driver: a [`Client`] session over a connection, with the operations people use.
 //!
 //! ```no_run
-//! use pop3_proto::{Credentials, session::client::{ClientConfig, TlsPolicy}};
-//! use pop3_proto::tokio::{client::Pop3Client, tls::{TlsConnector, Verify}};
+//! use sansmail_pop3::{Credentials, session::client::{ClientConfig, TlsPolicy}};
+//! use sansmail_pop3::tokio::{client::Pop3Client, tls::{TlsConnector, Verify}};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
@@ -21,7 +21,7 @@
 
 use std::{io, time::Instant};
 
-use mail_core::{
+use sansmail_core::{
     driver::{Driven, Driver, HANDSHAKE_TIMEOUT, TlsRole},
     tls::{self, ServerName, Stream, TlsConnector},
     transport::Transport,

@@ -8,7 +8,7 @@
 //! - [`ServerCodec`] and [`ClientCodec`]: tokio-util `Decoder`/`Encoder`s that frame a stream
 //!   without the session layer.
 //!
-//! [`tls`] is `mail_core::tls`, re-exported: the plaintext-or-TLS [`Stream`](tls::Stream) and
+//! [`tls`] is `sansmail_core::tls`, re-exported: the plaintext-or-TLS [`Stream`](tls::Stream) and
 //! the rustls configurations shared with the workspace's SMTP and IMAP drivers.
 
 pub mod client;
@@ -19,4 +19,4 @@ pub use codec::{
     ClientCodec, ClientInbound, ClientOutbound, CodecError, ServerCodec, ServerInbound,
     ServerOutbound,
 };
-pub use mail_core::{tls, transport::Transport};
+pub use sansmail_core::{tls, transport::Transport};

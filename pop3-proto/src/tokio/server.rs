@@ -1,8 +1,8 @@
 //! The server driver: a [`Server`] session over a connection.
 //!
 //! ```no_run
-//! use pop3_proto::session::{Maildrop, ServerConfig, responses, server::Event};
-//! use pop3_proto::tokio::{server::Connection, tls::Stream};
+//! use sansmail_pop3::session::{Maildrop, ServerConfig, responses, server::Event};
+//! use sansmail_pop3::tokio::{server::Connection, tls::Stream};
 //!
 //! # async fn serve(tcp: tokio::net::TcpStream) -> std::io::Result<()> {
 //! let mut conn = Connection::new(Stream::plain(tcp), ServerConfig::new("pop.example.org"), None);
@@ -28,7 +28,7 @@
 
 use std::{io, time::Instant};
 
-use mail_core::{
+use sansmail_core::{
     driver::{Driven, Driver, TlsRole},
     tls::{Stream, TlsAcceptor},
     transport::Transport,

@@ -5,7 +5,7 @@
 
 use std::fmt::Debug;
 
-use pop3_proto::{
+use sansmail_pop3::{
     Command, DecodeError, Expect, Limits, Reply, Response,
     codec::{self, MultiLineReceiver, SaslLine},
 };
@@ -95,7 +95,7 @@ pub fn read_commands(chunks: &[&[u8]], limits: &Limits) -> (Vec<ClientItem>, usi
                 codec::decode_sasl_line(&buf, limits.max_sasl_line).map(|(rest, l)| {
                     let owned = match l {
                         SaslLine::Cancel => SaslLine::Cancel,
-                        SaslLine::Response(s) => SaslLine::Response(pop3_proto::Secret::new(
+                        SaslLine::Response(s) => SaslLine::Response(sansmail_pop3::Secret::new(
                             s.expose().to_string().into(),
                         )),
                     };

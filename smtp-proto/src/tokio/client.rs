@@ -1,9 +1,9 @@
 //! The client driver: a [`Client`] session over a connection, with the operations people use.
 //!
 //! ```no_run
-//! use smtp_proto::session::client::{ClientConfig, Envelope, TlsPolicy};
-//! use smtp_proto::tokio::{client::SmtpClient, tls::{TlsConnector, Verify}};
-//! use smtp_proto::{DomainPart, ForwardPath, Mailbox, ReversePath, types::sasl::Credentials};
+//! use sansmail_smtp::session::client::{ClientConfig, Envelope, TlsPolicy};
+//! use sansmail_smtp::tokio::{client::SmtpClient, tls::{TlsConnector, Verify}};
+//! use sansmail_smtp::{DomainPart, ForwardPath, Mailbox, ReversePath, types::sasl::Credentials};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut config = ClientConfig::new(DomainPart::try_from("client.example.org")?.into_owned());
@@ -24,7 +24,7 @@
 
 use std::{io, time::Instant};
 
-use mail_core::{
+use sansmail_core::{
     driver::{Driven, Driver, HANDSHAKE_TIMEOUT, TlsRole},
     tls::{self, ServerName, Stream, TlsConnector},
     transport::Transport,

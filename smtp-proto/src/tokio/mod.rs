@@ -8,7 +8,7 @@
 //! - [`ServerCodec`] and [`ClientCodec`]: tokio-util `Decoder`/`Encoder`s that frame a stream
 //!   without the session layer.
 //!
-//! [`tls`] is `mail_core::tls`, re-exported: the plaintext-or-TLS [`Stream`](tls::Stream) and
+//! [`tls`] is `sansmail_core::tls`, re-exported: the plaintext-or-TLS [`Stream`](tls::Stream) and
 //! the rustls configurations shared with the workspace's IMAP and POP3 drivers.
 
 pub mod client;
@@ -16,4 +16,4 @@ mod codec;
 pub mod server;
 
 pub use codec::{ClientCodec, CodecError, Inbound, ServerCodec};
-pub use mail_core::{tls, transport::Transport};
+pub use sansmail_core::{tls, transport::Transport};

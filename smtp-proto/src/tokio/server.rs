@@ -1,8 +1,8 @@
 //! The server driver: a [`Server`] session over a connection.
 //!
 //! ```no_run
-//! use smtp_proto::session::{ServerConfig, server::Event};
-//! use smtp_proto::tokio::{server::Connection, tls::Stream};
+//! use sansmail_smtp::session::{ServerConfig, server::Event};
+//! use sansmail_smtp::tokio::{server::Connection, tls::Stream};
 //!
 //! # async fn serve(tcp: tokio::net::TcpStream) -> std::io::Result<()> {
 //! let mut conn = Connection::new(Stream::plain(tcp), ServerConfig::new("mx.example.org"), None);
@@ -20,7 +20,7 @@
 //!         }
 //!         Event::MessageAborted { .. } | Event::TransactionReset => message.clear(),
 //!         Event::Auth { .. } | Event::AuthExchange { .. } => {
-//!             let refused = smtp_proto::session::replies::auth_failed();
+//!             let refused = sansmail_smtp::session::replies::auth_failed();
 //!             conn.session_mut().reject(&refused).map_err(std::io::Error::other)?;
 //!         }
 //!         _ => {}
@@ -31,7 +31,7 @@
 
 use std::{io, time::Instant};
 
-use mail_core::{
+use sansmail_core::{
     driver::{Driven, Driver, TlsRole},
     tls::{Stream, TlsAcceptor},
     transport::Transport,

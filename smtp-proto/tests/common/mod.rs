@@ -5,7 +5,7 @@
 
 use std::fmt::Debug;
 
-use smtp_proto::{
+use sansmail_smtp::{
     Command, DecodeError, Reply,
     codec::{self, BareLineEndings, ChunkReceiver, DataEnd, DataReceiver, ReplyLimits},
 };

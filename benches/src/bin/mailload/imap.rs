@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use imap_proto::{
+use sansmail_imap::{
     codec::frame::LiteralMode,
     session::client::{Client, ClientConfig, Event},
     types::{

@@ -4,8 +4,8 @@
 //! FETCH flags / FETCH ten headers / FETCH one body / APPEND / STORE \Deleted / EXPUNGE, then
 //! LOGOUT) and S concurrent SMTP sessions delivering M messages in all, and reports
 //! operations per second and latency percentiles per kind of operation, as Markdown rows.
-//! The sessions are our sans-IO client sessions (`imap_proto::session::client`,
-//! `smtp_proto::session::client`) over tokio.
+//! The sessions are our sans-IO client sessions (`sansmail_imap::session::client`,
+//! `sansmail_smtp::session::client`) over tokio.
 //!
 //! ```text
 //! mailload [--label NAME] [--imap ADDR] [--smtp ADDR]

@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use smtp_proto::{
+use sansmail_smtp::{
     DomainPart, ForwardPath, MailParams, Mailbox, RcptParams, ReversePath,
     session::client::{Client, ClientConfig, Envelope, Event, TlsPolicy},
 };

@@ -141,10 +141,10 @@ fn body_fields<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, BodyFields<'a>> {
 
 /// A `string`, or `NIL` under [`Leniency::nil_for_string`](super::Leniency::nil_for_string).
 fn string_or_lenient_nil<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, NString<'a>> {
-    if cx.lenient().nil_for_string {
-        if let Ok((r, ())) = nil(input) {
-            return Ok((r, None));
-        }
+    if cx.lenient().nil_for_string
+        && let Ok((r, ())) = nil(input)
+    {
+        return Ok((r, None));
     }
     string(input).map(|(r, s)| (r, Some(s)))
 }

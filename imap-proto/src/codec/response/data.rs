@@ -95,10 +95,10 @@ fn message_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 /// `\*` only where `perm`. Under [`Leniency::gmail_flags`](super::Leniency::gmail_flags)
 /// a flag may also hold `]`.
 pub(crate) fn flag<'a>(cx: Cx<'_>, input: &'a [u8], perm: bool) -> PResult<'a, Flag<'a>> {
-    if cx.lenient().gmail_flags {
-        if let Some(f) = gmail_flag(input) {
-            return Ok(f);
-        }
+    if cx.lenient().gmail_flags
+        && let Some(f) = gmail_flag(input)
+    {
+        return Ok(f);
     }
     let (rest, f) = core::flag(input)?;
     if f == Flag::Wildcard && !perm {
@@ -222,13 +222,12 @@ fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
         out.tag = Some(t);
         rest = r;
     }
-    if let Some(r) = rest.strip_prefix(b" ") {
-        if let Ok((after, k)) = keyword(r) {
-            if k.eq_ignore_ascii_case("UID") {
-                out.uid = true;
-                rest = after;
-            }
-        }
+    if let Some(r) = rest.strip_prefix(b" ")
+        && let Ok((after, k)) = keyword(r)
+        && k.eq_ignore_ascii_case("UID")
+    {
+        out.uid = true;
+        rest = after;
     }
     while let Some(r) = rest.strip_prefix(b" ") {
         let (r, item) = search_return_data(cx, r)?;

@@ -21,10 +21,11 @@ pub(crate) fn tagged_ext_val<'a>(
         let (rest, comps) = paren_list(input, |i| tagged_ext_comp(cx, i, depth))?;
         return Ok((rest, TaggedExtVal::Comp(comps)));
     }
-    if let Ok((rest, n)) = number64(input) {
-        if !rest.starts_with(b":") && !rest.starts_with(b",") {
-            return Ok((rest, TaggedExtVal::Number(n)));
-        }
+    if let Ok((rest, n)) = number64(input)
+        && !rest.starts_with(b":")
+        && !rest.starts_with(b",")
+    {
+        return Ok((rest, TaggedExtVal::Number(n)));
     }
     sequence_set(input).map(|(r, s)| (r, TaggedExtVal::Set(s)))
 }

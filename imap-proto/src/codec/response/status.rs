@@ -190,10 +190,10 @@ pub(crate) fn greeting<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Greeting<
 /// last alternative allows.
 fn resp_text_code<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
     let (after_name, name) = atom(input)?;
-    if let Ok((rest, code)) = known_code(cx, name, after_name) {
-        if rest.starts_with(b"]") {
-            return Ok((rest, code));
-        }
+    if let Ok((rest, code)) = known_code(cx, name, after_name)
+        && rest.starts_with(b"]")
+    {
+        return Ok((rest, code));
     }
     let (rest, text) = match after_name.strip_prefix(b" ") {
         Some(r) => {

@@ -21,7 +21,7 @@
 //! trickles in one octet at a time is scanned once.
 //!
 //! ```
-//! use imap_proto::codec::transcript::{ClientDecoder, ClientItem};
+//! use sansmail_imap::codec::transcript::{ClientDecoder, ClientItem};
 //!
 //! let stream = b"a1 LOGIN {3}\r\nbob {2+}\r\npw\r\na2 IDLE\r\nDONE\r\n";
 //! let mut decoder = ClientDecoder::default();

@@ -14,8 +14,8 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use imap_proto::session::client::{Client, ClientConfig, Event};
-//! use mail_core::{Credentials, TlsPolicy};
+//! use sansmail_imap::session::client::{Client, ClientConfig, Event};
+//! use sansmail_core::{Credentials, TlsPolicy};
 //!
 //! let now = Instant::now();
 //! let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
@@ -35,7 +35,7 @@ mod types;
 
 use std::{collections::VecDeque, time::Instant};
 
-pub use mail_core::{Credentials, TlsPolicy};
+pub use sansmail_core::{Credentials, TlsPolicy};
 
 use self::setup::Setup;
 use crate::{

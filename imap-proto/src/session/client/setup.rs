@@ -6,7 +6,7 @@
 //! offers?), not from a fixed script, so PREAUTH, implicit TLS and capabilities announced in
 //! the greeting or in the login's `OK` skip what they make needless.
 
-use mail_core::{TlsPolicy, base64_encode};
+use sansmail_core::{TlsPolicy, base64_encode};
 
 use super::{Client, ClientError, Event, Kind, Stage};
 use crate::types::{

@@ -4,7 +4,7 @@
 use super::Client;
 use std::time::Duration;
 
-use mail_core::{Credentials, TlsPolicy};
+use sansmail_core::{Credentials, TlsPolicy};
 
 use crate::{
     codec::ResponseOptions,

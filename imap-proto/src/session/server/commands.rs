@@ -2,7 +2,7 @@
 //! NOOP, LOGOUT, STARTTLS, ENABLE, ID, LOGIN and AUTHENTICATE up to the decision), what it
 //! refuses, and what goes to the application.
 
-use mail_core::{CloseReason, Credentials, base64_decode};
+use sansmail_core::{CloseReason, Credentials, base64_decode};
 
 use super::{Event, Inner, Kind, Mode, Pending, Step};
 use crate::{

@@ -1,6 +1,6 @@
 //! What the server session tells the application.
 
-use mail_core::Credentials;
+use sansmail_core::Credentials;
 
 #[cfg(doc)]
 use super::Server;

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use mail_core::{CloseReason, Credentials, base64_decode};
+use sansmail_core::{CloseReason, Credentials, base64_decode};
 
 use super::{Event, Inner, Mode, Pending, Step};
 use crate::{

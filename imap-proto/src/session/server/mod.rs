@@ -11,8 +11,8 @@
 
 use std::time::Instant;
 
-use mail_core::CloseReason;
-use mail_core::base64_encode;
+use sansmail_core::CloseReason;
+use sansmail_core::base64_encode;
 
 use super::{
     config::ServerConfig,
@@ -33,7 +33,7 @@ use crate::{
 };
 
 pub use event::Event;
-pub use mail_core::Credentials;
+pub use sansmail_core::Credentials;
 
 mod commands;
 mod event;

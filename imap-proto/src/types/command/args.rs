@@ -13,7 +13,7 @@ use crate::types::{
     status::StatusAttr,
 };
 
-pub use mail_core::{Secret, is_base64_bytes as is_base64};
+pub use sansmail_core::{Secret, is_base64_bytes as is_base64};
 
 /// Base64 SASL data, validated, not decoded. `Debug` redacts it.
 pub type SaslData<'a> = Secret<Cow<'a, str>>;

@@ -24,7 +24,7 @@
 //! time is scanned once.
 //!
 //! ```
-//! use pop3_proto::codec::transcript::{ServerDecoder, ServerItem};
+//! use sansmail_pop3::codec::transcript::{ServerDecoder, ServerItem};
 //!
 //! let client = b"LIST\r\nQUIT\r\n".to_vec();
 //! let server = b"+OK hi\r\n+OK\r\n1 120\r\n.\r\n+OK bye\r\n";

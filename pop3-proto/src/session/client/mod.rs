@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use pop3_proto::{Credentials, session::client::{Client, ClientConfig, Event}};
+//! use sansmail_pop3::{Credentials, session::client::{Client, ClientConfig, Event}};
 //!
 //! let now = Instant::now();
 //! let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));

@@ -11,7 +11,7 @@ use crate::{
     },
 };
 
-pub use mail_core::TlsPolicy;
+pub use sansmail_core::TlsPolicy;
 
 /// A client session's configuration.
 #[derive(Debug, Clone)]

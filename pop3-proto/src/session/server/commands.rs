@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use mail_core::CloseReason;
+use sansmail_core::CloseReason;
 
 use super::{Event, LoginMethod, Mode, Pending, Phase, Queued, SaslState, State, Step};
 use crate::{

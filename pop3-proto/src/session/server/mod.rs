@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use pop3_proto::{Uid, session::{Maildrop, ServerConfig, server::{Event, Server}}};
+//! use sansmail_pop3::{Uid, session::{Maildrop, ServerConfig, server::{Event, Server}}};
 //!
 //! let now = Instant::now();
 //! let mut config = ServerConfig::new("pop.example.org");
@@ -34,7 +34,7 @@
 
 use std::{collections::VecDeque, time::Instant};
 
-use mail_core::CloseReason;
+use sansmail_core::CloseReason;
 
 use super::{config::ServerConfig, maildrop::Maildrop, responses};
 use crate::{

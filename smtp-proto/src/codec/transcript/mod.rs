@@ -20,7 +20,7 @@
 //! so input that trickles in one octet at a time is scanned once.
 //!
 //! ```
-//! use smtp_proto::codec::transcript::{ClientDecoder, ClientItem};
+//! use sansmail_smtp::codec::transcript::{ClientDecoder, ClientItem};
 //!
 //! let mut decoder = ClientDecoder::default();
 //! let mut input = &b"DATA\r\n..a\r\n.\r\nQUIT\r\n"[..];

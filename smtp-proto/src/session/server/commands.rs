@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use mail_core::CloseReason;
+use sansmail_core::CloseReason;
 
 use super::{Event, Mode, Pending, Queued, State, Step};
 use crate::session::{config::Protocol, replies};

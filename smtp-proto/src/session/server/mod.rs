@@ -2,8 +2,8 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use smtp_proto::session::server::{Event, Server};
-//! use smtp_proto::session::ServerConfig;
+//! use sansmail_smtp::session::server::{Event, Server};
+//! use sansmail_smtp::session::ServerConfig;
 //!
 //! let now = Instant::now();
 //! let mut server = Server::new(ServerConfig::new("mx.example.org"), now);
@@ -22,7 +22,7 @@
 
 use std::{collections::VecDeque, time::Instant};
 
-use mail_core::CloseReason;
+use sansmail_core::CloseReason;
 
 use super::{
     config::{Protocol, ServerConfig},
