@@ -14,6 +14,10 @@ mod reference {
     enum State {
         /// At the start of a line (after a real CRLF, or at the very beginning).
         LineStart,
+        /// At the start of a line after a bare LF, under `Normalize`.
+        BareLineStart,
+        /// Saw `.` at the start of a line after a bare LF.
+        BareDot,
         /// Saw `.` at the start of a line.
         Dot,
         /// Saw `.` CR at the start of a line.
@@ -98,6 +102,21 @@ mod reference {
                             }
                         }
                     }
+                    State::BareLineStart => {
+                        if input[i] == b'.' {
+                            i += 1;
+                            self.state = State::BareDot;
+                        } else {
+                            self.state = State::Text;
+                        }
+                    }
+                    State::BareDot => {
+                        // A lone dot is data; any other dot here is stuffing.
+                        if input[i] == b'\r' || input[i] == b'\n' {
+                            self.emit(out, b".");
+                        }
+                        self.state = State::Text;
+                    }
                     State::Dot => match input[i] {
                         b'\r' => {
                             i += 1;
@@ -164,17 +183,23 @@ mod reference {
             self.state = State::LineStart;
         }
 
-        /// A bare CR or LF: normalized to CRLF or flagged, never a line start for unstuffing.
+        /// A bare CR or LF: flagged, or normalized to CRLF (a bare LF then starts a line that
+        /// can be stuffed but never ends the data).
         fn bare(&mut self, out: &mut Vec<u8>, raw: &'static [u8]) {
+            self.line_len = 0;
+            self.state = State::Text;
             match self.policy {
                 BareLineEndings::Reject => {
                     self.end.bare_line_ending = true;
                     self.push(out, raw);
                 }
-                BareLineEndings::Normalize => self.push(out, b"\r\n"),
+                BareLineEndings::Normalize => {
+                    self.push(out, b"\r\n");
+                    if raw == b"\n" {
+                        self.state = State::BareLineStart;
+                    }
+                }
             }
-            self.line_len = 0;
-            self.state = State::Text;
         }
     }
 }
