@@ -27,7 +27,7 @@ fn stream(data: &[u8], opts: &CommandOptions) {
                 );
                 break;
             }
-            Err(DecodeError::Frame { skip, .. } | DecodeError::Command { skip, .. }) => {
+            Err(DecodeError::Frame { skip, .. } | DecodeError::Syntax { skip, .. }) => {
                 assert!(
                     skip > 0 && skip <= rest.len(),
                     "skip {skip} of {}",

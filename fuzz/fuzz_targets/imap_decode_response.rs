@@ -4,7 +4,7 @@
 #![no_main]
 
 use sansmail_imap::codec::{
-    self, Leniency, ResponseDecoder, ResponseError, ResponseOptions, frame::FrameLimits,
+    self, DecodeError, Leniency, ResponseDecoder, ResponseOptions, frame::FrameLimits,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -17,7 +17,7 @@ fn stream(data: &[u8], opts: &ResponseOptions) {
                 let _ = resp.into_owned();
                 rest = r;
             }
-            Err(ResponseError::Incomplete) => break,
+            Err(DecodeError::Incomplete) => break,
             Err(e) => {
                 let skip = e.skip();
                 assert!(

@@ -16,7 +16,7 @@ use imap_codec::{
 };
 use sansmail_imap::{
     codec::{
-        self, CommandErrorKind, CommandOptions, ResponseError, ResponseOptions, frame::FrameError,
+        self, CommandOptions, ResponseOptions, SyntaxErrorKind, frame::FrameError,
     },
     error::DecodeError,
     types::response::Response,
@@ -67,21 +67,17 @@ fn over_limit(e: &FrameError) -> bool {
 
 fn deliberate_command(e: &DecodeError) -> bool {
     match e {
-        DecodeError::Command { error, .. } => {
-            error.kind == CommandErrorKind::TooDeep || DELIBERATE.contains(&error.expected)
+        DecodeError::Syntax { error, .. } => {
+            error.kind == SyntaxErrorKind::TooDeep || DELIBERATE.contains(&error.expected)
         }
         DecodeError::Frame { error, .. } => over_limit(error),
         _ => false,
     }
 }
 
-fn deliberate_response(e: &ResponseError) -> bool {
-    match e {
-        ResponseError::Syntax { expected, .. } => DELIBERATE.contains(expected),
-        ResponseError::TooDeep { .. } => true,
-        ResponseError::Frame { error, .. } => over_limit(error),
-        _ => false,
-    }
+/// Responses refuse what commands refuse, the same way.
+fn deliberate_response(e: &DecodeError) -> bool {
+    deliberate_command(e)
 }
 
 fuzz_target!(|data: &[u8]| {

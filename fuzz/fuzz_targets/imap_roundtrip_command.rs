@@ -28,7 +28,7 @@ fn stream(data: &[u8], opts: &CommandOptions) {
                 assert_eq!(wire2, wire, "encoding is not stable");
                 rest = r;
             }
-            Err(DecodeError::Frame { skip, .. } | DecodeError::Command { skip, .. }) => {
+            Err(DecodeError::Frame { skip, .. } | DecodeError::Syntax { skip, .. }) => {
                 rest = &rest[skip..];
             }
             Err(_) => break,

@@ -128,4 +128,5 @@ pub mod thread;
 pub mod tokio;
 pub mod types;
 
+pub use error::{DecodeError, SyntaxError, SyntaxErrorKind};
 pub use limits::Limits;

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use sansmail_imap::{
     codec::{
-        CommandErrorKind, CommandOptions, EncodeBuf, decode_command, encode_command,
+        CommandOptions, EncodeBuf, SyntaxErrorKind, decode_command, encode_command,
         encode_idle_done, encode_sasl_response,
         frame::{FrameLimits, Framed, Framer, Side},
         parse_command, parse_idle_done, parse_sasl_response,
@@ -157,8 +157,8 @@ fn frame_bytewise(input: &[u8]) -> usize {
 
 #[test]
 fn negative_table() {
-    use CommandErrorKind::{Syntax, UnknownCommand};
-    let cases: &[(&[u8], CommandErrorKind, Option<&str>, usize)] = &[
+    use SyntaxErrorKind::{Syntax, UnknownCommand};
+    let cases: &[(&[u8], SyntaxErrorKind, Option<&str>, usize)] = &[
         (b"A1 FOO\r\n", UnknownCommand, Some("A1"), 3),
         (b"A1 XYZZY arg\r\n", UnknownCommand, Some("A1"), 3),
         (b"A1 UID FROB 1\r\n", Syntax, Some("A1"), 7),
@@ -278,10 +278,10 @@ fn negative_table() {
 #[test]
 fn unknown_command_reports_tag_through_decode() {
     let err = decode_command(b"t42 FROB x\r\nrest", &CommandOptions::default()).unwrap_err();
-    let DecodeError::Command { error, skip } = &err else {
+    let DecodeError::Syntax { error, skip } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!((error.kind, *skip), (CommandErrorKind::UnknownCommand, 12));
+    assert_eq!((error.kind, *skip), (SyntaxErrorKind::UnknownCommand, 12));
     assert_eq!(err.tag().map(Tag::as_str), Some("t42"));
     assert_eq!(
         error.to_string(),
@@ -329,7 +329,7 @@ fn idle_done_and_sasl_lines() {
         b"A1 DONE\r\n",
     ] {
         let e = parse_idle_done(bad).unwrap_err();
-        assert_eq!(e.kind, CommandErrorKind::Syntax);
+        assert_eq!(e.kind, SyntaxErrorKind::Syntax);
         assert_eq!(e.tag, None);
     }
     let mut out = EncodeBuf::new();
@@ -378,7 +378,7 @@ fn nesting_bomb_is_an_error_not_a_stack_overflow() {
     for bomb in &bombs {
         let input = search_with(bomb);
         let err = parse_command(&input, &opts).unwrap_err();
-        assert_eq!(err.kind, CommandErrorKind::TooDeep, "{err}");
+        assert_eq!(err.kind, SyntaxErrorKind::TooDeep, "{err}");
         assert_eq!(err.tag, Some(tag("A1")));
         // Through the framer the line is too long before anything is parsed.
         assert!(matches!(
@@ -394,14 +394,14 @@ fn nesting_bomb_is_an_error_not_a_stack_overflow() {
     let over = search_with(&format!("{}ALL{}", "(".repeat(d), ")".repeat(d)));
     assert_eq!(
         parse_command(&over, &opts).unwrap_err().kind,
-        CommandErrorKind::TooDeep
+        SyntaxErrorKind::TooDeep
     );
     let nots = search_with(&format!("{}ALL", "NOT ".repeat(d - 1)));
     assert!(parse_command(&nots, &opts).is_ok());
     let nots = search_with(&format!("{}ALL", "NOT ".repeat(d)));
     assert_eq!(
         parse_command(&nots, &opts).unwrap_err().kind,
-        CommandErrorKind::TooDeep
+        SyntaxErrorKind::TooDeep
     );
     // A smaller limit is honoured.
     let shallow = CommandOptions {
@@ -676,4 +676,74 @@ fn frame_all(stream: &[u8], chunk: usize) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// One mapping from a decode error to what a server says: BAD with the tag where it was read,
+/// NO [TOOBIG] for a synchronizing literal the client has not sent, BYE when the octets of a
+/// refused literal are already on their way.
+#[test]
+fn decode_errors_map_to_the_response_a_server_sends() {
+    use sansmail_imap::codec::{ResponseOptions, encode_response};
+    let say = |err: &DecodeError| -> Option<String> {
+        let response = err.to_response(None)?;
+        let mut out = EncodeBuf::new();
+        encode_response(&response, &ResponseOptions::default(), &mut out);
+        Some(String::from_utf8(out.bytes).unwrap())
+    };
+    let opts = CommandOptions::default();
+    let decode = |input: &[u8]| decode_command(input, &opts).unwrap_err();
+
+    let unknown = decode(b"a1 FROB\r\n");
+    assert_eq!(
+        say(&unknown).unwrap(),
+        "a1 BAD unknown command: expected a command name at octet 3\r\n"
+    );
+    let syntax = decode(b"a2 SELECT\r\n");
+    assert!(
+        say(&syntax).unwrap().starts_with("a2 BAD syntax error: "),
+        "{syntax}"
+    );
+    let untagged = decode(b"*\r\n");
+    assert!(say(&untagged).unwrap().starts_with("* BAD "), "{untagged}");
+    assert!(!unknown.closes_connection() && !syntax.closes_connection());
+
+    // More input is no error to answer.
+    assert_eq!(say(&decode(b"a3 NOOP")), None);
+    assert_eq!(say(&decode(b"a4 APPEND INBOX {5}\r\n")), None);
+
+    // Framing errors, through a framer with small limits; the caller supplies the tag it read.
+    let limits = FrameLimits {
+        max_line: 32,
+        max_literal: 10,
+        max_nonsync_literal: 10,
+        max_message: 64,
+    };
+    let frame = |input: &[u8]| {
+        let mut framer = Framer::new(Side::Server, limits);
+        match framer.next(input) {
+            Framed::Invalid { error, skip } => DecodeError::Frame { error, skip },
+            other => panic!("{other:?}"),
+        }
+    };
+    let tag = Tag::new("t1").unwrap();
+    let sync = frame(b"t1 APPEND INBOX {100}\r\n");
+    assert!(!sync.closes_connection());
+    assert_eq!(
+        sync.to_response(Some(&tag)).map(|r| {
+            let mut out = EncodeBuf::new();
+            encode_response(&r, &ResponseOptions::default(), &mut out);
+            String::from_utf8(out.bytes).unwrap()
+        }),
+        Some("t1 NO [TOOBIG] Literal too large\r\n".to_string())
+    );
+    let nonsync = frame(b"t1 APPEND INBOX {100+}\r\n");
+    assert!(nonsync.closes_connection());
+    assert_eq!(
+        say(&nonsync).unwrap(),
+        "* BYE [TOOBIG] Literal too large\r\n"
+    );
+    let long = frame(&[b'x'; 40]);
+    assert_eq!(say(&long).unwrap(), "* BAD Line too long\r\n");
+    let bare = frame(b"t1 NOOP\n");
+    assert_eq!(say(&bare).unwrap(), "* BAD Lines end with CRLF\r\n");
 }

@@ -15,11 +15,11 @@ use super::{
     search,
 };
 use crate::{
-    error::DecodeError,
+    error::{DecodeError, SyntaxError, SyntaxErrorKind},
     types::{
         capability::Capability,
         command::{Command, CommandBody, SaslResponse, Secret, is_base64},
-        core::{Atom, Tag},
+        core::Atom,
         mailbox::Mailbox,
     },
 };
@@ -30,7 +30,7 @@ pub struct CommandOptions {
     /// UTF8=ACCEPT is enabled (RFC 6855/9051): mailbox names are UTF-8, not modified UTF-7.
     pub utf8: bool,
     /// The deepest nesting of search keys (parenthesized lists, NOT, OR) accepted. Deeper
-    /// input is refused with [`CommandErrorKind::TooDeep`] instead of exhausting the stack.
+    /// input is refused with [`SyntaxErrorKind::TooDeep`] instead of exhausting the stack.
     pub max_depth: usize,
 }
 
@@ -43,86 +43,19 @@ impl Default for CommandOptions {
     }
 }
 
-/// What kind of problem a command has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CommandErrorKind {
-    /// The command name is not one this crate knows (`tag BAD` with "unknown command").
-    UnknownCommand,
-    /// The arguments do not match the grammar.
-    Syntax,
-    /// Nesting deeper than [`CommandOptions::max_depth`].
-    TooDeep,
-}
-
-/// Why a framed command could not be parsed. The server answers `tag BAD ...` (or
-/// `* BAD ...` when even the tag could not be read).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: expected {expected} at octet {offset}", match kind {
-    CommandErrorKind::UnknownCommand => "unknown command",
-    CommandErrorKind::Syntax => "syntax error",
-    CommandErrorKind::TooDeep => "nesting too deep",
-})]
-pub struct CommandError {
-    /// What went wrong.
-    pub kind: CommandErrorKind,
-    /// The command's tag, if it could be read.
-    pub tag: Option<Tag<'static>>,
-    /// Offset in the message of the first octet that could not be parsed.
-    pub offset: usize,
-    /// What the grammar wanted there.
-    pub expected: &'static str,
-}
-
-/// The `expected` text of a nesting error; parsers return it as a `nom::Err::Failure`.
-pub(crate) const TOO_DEEP: &str = "less nesting";
-
-impl CommandError {
-    fn new(
-        kind: CommandErrorKind,
-        tag: Option<&Tag<'_>>,
-        message: &[u8],
-        at: &[u8],
-        expected: &'static str,
-    ) -> Self {
-        let kind = if expected == TOO_DEEP {
-            CommandErrorKind::TooDeep
-        } else {
-            kind
-        };
-        Self {
-            kind,
-            tag: tag.map(|t| t.clone().into_owned()),
-            offset: message.len().saturating_sub(at.len()),
-            expected,
-        }
-    }
-
-    fn from_nom(tag: Option<&Tag<'_>>, message: &[u8], err: &nom::Err<PError<'_>>) -> Self {
-        match err {
-            nom::Err::Error(e) | nom::Err::Failure(e) => {
-                Self::new(CommandErrorKind::Syntax, tag, message, e.input, e.expected)
-            }
-            nom::Err::Incomplete(_) => {
-                Self::new(CommandErrorKind::Syntax, tag, message, &[], "more input")
-            }
-        }
-    }
-}
-
 /// Parses one complete framed command: `tag SP command-name [SP arguments] CRLF`, literals
 /// included.
 pub fn parse_command<'a>(
     message: &'a [u8],
     opts: &CommandOptions,
-) -> Result<Command<'a>, CommandError> {
-    let (rest, tag) = core::tag(message).map_err(|e| CommandError::from_nom(None, message, &e))?;
-    let syntax = |e: nom::Err<PError<'_>>| CommandError::from_nom(Some(&tag), message, &e);
+) -> Result<Command<'a>, SyntaxError> {
+    let (rest, tag) = core::tag(message).map_err(|e| SyntaxError::from_nom(None, message, &e))?;
+    let syntax = |e: nom::Err<PError<'_>>| SyntaxError::from_nom(Some(&tag), message, &e);
     let (rest, ()) = sp(rest).map_err(syntax)?;
     let (args, name) = command_name(rest).map_err(syntax)?;
     let Some(parsed) = dispatch(name, args, opts) else {
-        return Err(CommandError::new(
-            CommandErrorKind::UnknownCommand,
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::UnknownCommand,
             Some(&tag),
             message,
             rest,
@@ -141,8 +74,8 @@ pub fn parse_command<'a>(
         } else {
             "CRLF"
         };
-        return Err(CommandError::new(
-            CommandErrorKind::Syntax,
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Syntax,
             Some(&tag),
             message,
             at,
@@ -169,7 +102,7 @@ pub fn decode_command<'a>(
                 let (message, rest) = input.split_at(len);
                 return match parse_command(message, opts) {
                     Ok(cmd) => Ok((rest, cmd)),
-                    Err(error) => Err(DecodeError::Command { error, skip: len }),
+                    Err(error) => Err(DecodeError::Syntax { error, skip: len }),
                 };
             }
             Framed::Incomplete => return Err(DecodeError::Incomplete),
@@ -186,7 +119,7 @@ pub fn decode_command<'a>(
 }
 
 /// Parses the line that ends IDLE: `"DONE" CRLF` (RFC 2177, case-insensitive).
-pub fn parse_idle_done(line: &[u8]) -> Result<(), CommandError> {
+pub fn parse_idle_done(line: &[u8]) -> Result<(), SyntaxError> {
     if line.len() == 6 && line[..4].eq_ignore_ascii_case(b"DONE") && &line[4..] == b"\r\n" {
         return Ok(());
     }
@@ -195,8 +128,8 @@ pub fn parse_idle_done(line: &[u8]) -> Result<(), CommandError> {
         .zip(b"DONE\r\n")
         .position(|(a, b)| !a.eq_ignore_ascii_case(b))
         .unwrap_or(line.len().min(6));
-    Err(CommandError::new(
-        CommandErrorKind::Syntax,
+    Err(SyntaxError::new(
+        SyntaxErrorKind::Syntax,
         None,
         line,
         &line[at..],
@@ -206,10 +139,10 @@ pub fn parse_idle_done(line: &[u8]) -> Result<(), CommandError> {
 
 /// Parses a line a client sends during AUTHENTICATE after a continuation request:
 /// `base64 CRLF` (possibly empty) or `"*" CRLF` to cancel (RFC 9051 §6.2.2).
-pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, CommandError> {
+pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, SyntaxError> {
     let Some(body) = line.strip_suffix(b"\r\n") else {
-        return Err(CommandError::new(
-            CommandErrorKind::Syntax,
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Syntax,
             None,
             line,
             &line[line.len()..],
@@ -220,8 +153,8 @@ pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, CommandError
         return Ok(SaslResponse::Cancel);
     }
     if !is_base64(body) {
-        return Err(CommandError::new(
-            CommandErrorKind::Syntax,
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Syntax,
             None,
             line,
             line,

@@ -13,13 +13,14 @@ mod search;
 pub mod transcript;
 
 pub use command::{
-    CommandError, CommandErrorKind, CommandOptions, decode_command, parse_command, parse_idle_done,
-    parse_sasl_response,
+    CommandOptions, decode_command, parse_command, parse_idle_done, parse_sasl_response,
 };
 pub use encode::{EncodeBuf, LiteralMark};
 pub use encode_command::{encode_command, encode_idle_done, encode_sasl_response};
 pub use encode_response::{encode_greeting, encode_response};
 pub use response::{
-    Leniency, ResponseDecoder, ResponseError, ResponseOptions, decode_greeting, decode_response,
-    parse_greeting, parse_response,
+    Leniency, ResponseDecoder, ResponseOptions, decode_greeting, decode_response, parse_greeting,
+    parse_response,
 };
+
+pub use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};

@@ -8,13 +8,14 @@
 use std::borrow::Cow;
 
 use super::{
-    command::{CommandOptions, TOO_DEEP, keyword, label, upper},
+    command::{CommandOptions, keyword, label, upper},
     command_args::paren_list1,
     core::{
         PError, PResult, ascii, astring, atom, byte, date, fail, number64, nz_number, quoted,
         sequence_set, sp, tag_no_case,
     },
 };
+use crate::error::TOO_DEEP;
 use crate::types::{
     command::CommandBody,
     core::{AString, Atom, IString},

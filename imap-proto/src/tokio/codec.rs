@@ -14,8 +14,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{
     codec::{
-        CommandError, CommandOptions, EncodeBuf, ResponseError, ResponseOptions, encode_command,
-        encode_response,
+        CommandOptions, EncodeBuf, ResponseOptions, SyntaxError, encode_command, encode_response,
         frame::{FrameError, FrameLimits, Framed, Framer, Side},
         parse_command,
         transcript::{self, ServerItem, TranscriptError, TranscriptErrorKind},
@@ -33,12 +32,9 @@ pub enum CodecError {
     /// A message could not be framed; it has been skipped.
     #[error(transparent)]
     Frame(#[from] FrameError),
-    /// A command did not parse; it has been skipped.
+    /// A command or response did not parse; it has been skipped.
     #[error(transparent)]
-    Command(#[from] CommandError),
-    /// A response did not parse; it has been skipped.
-    #[error(transparent)]
-    Response(#[from] ResponseError),
+    Syntax(#[from] SyntaxError),
     /// The end of the stream cut a response short.
     #[error(transparent)]
     Transcript(TranscriptError),
@@ -48,8 +44,7 @@ impl From<TranscriptError> for CodecError {
     fn from(e: TranscriptError) -> Self {
         match e.kind {
             TranscriptErrorKind::Frame(e) => Self::Frame(e),
-            TranscriptErrorKind::Command(e) => Self::Command(e),
-            TranscriptErrorKind::Response(e) => Self::Response(e),
+            TranscriptErrorKind::Syntax(e) => Self::Syntax(e),
             _ => Self::Transcript(e),
         }
     }
@@ -313,7 +308,7 @@ mod tests {
             src.extend_from_slice(chunk);
             loop {
                 match codec.decode(&mut src) {
-                    Err(CodecError::Response(ResponseError::Frame { .. })) => errors += 1,
+                    Err(CodecError::Frame(_)) => errors += 1,
                     Ok(Some(Response::Status(s))) => tags.push(s.tag.map(|t| t.to_string())),
                     Ok(None) => break,
                     other => panic!("{other:?}"),

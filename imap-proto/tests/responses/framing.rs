@@ -3,7 +3,8 @@
 
 use sansmail_imap::{
     codec::{
-        ResponseDecoder, ResponseError, ResponseOptions, decode_response,
+        DecodeError, ResponseDecoder, ResponseOptions, SyntaxError, SyntaxErrorKind,
+        decode_response,
         frame::{FrameError, FrameLimits},
     },
     types::response::Response,
@@ -69,7 +70,7 @@ fn every_strict_prefix_is_incomplete() {
         for i in 0..msg.len() {
             assert_eq!(
                 decode_response(&msg[..i], &opts).map(|_| ()),
-                Err(ResponseError::Incomplete),
+                Err(DecodeError::Incomplete),
                 "prefix {i} of {:?}",
                 String::from_utf8_lossy(msg)
             );
@@ -92,7 +93,7 @@ fn decode_chunked(chunks: &[&[u8]]) -> Vec<Response<'static>> {
                     out.push(r.into_owned());
                     buf.drain(..len);
                 }
-                Err(ResponseError::Incomplete) => break,
+                Err(DecodeError::Incomplete) => break,
                 Err(e) => panic!("{e}"),
             }
         }
@@ -135,7 +136,7 @@ fn frame_errors_and_resynchronization() {
     assert!(
         matches!(
             err,
-            ResponseError::Frame {
+            DecodeError::Frame {
                 error: FrameError::LineTooLong { max: 64 },
                 ..
             }
@@ -153,7 +154,7 @@ fn frame_errors_and_resynchronization() {
     assert!(
         matches!(
             err,
-            ResponseError::Frame {
+            DecodeError::Frame {
                 error: FrameError::BareLf,
                 skip: 11
             }
@@ -166,9 +167,13 @@ fn frame_errors_and_resynchronization() {
     let err = decode_response(bad, &opts).unwrap_err();
     assert_eq!(
         err,
-        ResponseError::Syntax {
-            at: 4,
-            expected: "EXISTS, RECENT, EXPUNGE or FETCH",
+        DecodeError::Syntax {
+            error: SyntaxError {
+                kind: SyntaxErrorKind::Syntax,
+                tag: None,
+                offset: 4,
+                expected: "EXISTS, RECENT, EXPUNGE or FETCH",
+            },
             skip: 11
         }
     );

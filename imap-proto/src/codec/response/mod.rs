@@ -22,11 +22,14 @@ mod status;
 
 use super::{
     core::{self, PError, PResult},
-    frame::{FrameError, FrameLimits, Framed, Framer, Side},
+    frame::{FrameLimits, Framed, Framer, Side},
 };
-use crate::types::{
-    core::{AString, IString, NString},
-    response::{Greeting, Response},
+use crate::{
+    error::{DecodeError, SyntaxError, SyntaxErrorKind, TOO_DEEP},
+    types::{
+        core::{AString, IString, NString},
+        response::{Greeting, Response},
+    },
 };
 
 /// Deviations from the grammar that real servers are known for. All off by default.
@@ -105,63 +108,6 @@ impl Default for ResponseOptions {
         }
     }
 }
-
-/// Why a response could not be decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ResponseError {
-    /// More input is needed.
-    #[error("incomplete response")]
-    Incomplete,
-    /// The framer refused the message (line or literal too long, bare LF).
-    #[error("{error}")]
-    Frame {
-        /// What is wrong.
-        error: FrameError,
-        /// Octets to drop to resynchronize.
-        skip: usize,
-    },
-    /// The message does not match the grammar.
-    #[error("syntax error at octet {at}: expected {expected}")]
-    Syntax {
-        /// Offset of the first octet that could not be parsed, from the message's start.
-        at: usize,
-        /// What the grammar expected there.
-        expected: &'static str,
-        /// The message's length: octets to drop to go on with the next one.
-        skip: usize,
-    },
-    /// Parentheses are nested deeper than [`ResponseOptions::max_depth`].
-    #[error("nesting deeper than {max} at octet {at}")]
-    TooDeep {
-        /// The limit.
-        max: usize,
-        /// Where the limit was passed.
-        at: usize,
-        /// The message's length: octets to drop to go on with the next one.
-        skip: usize,
-    },
-}
-
-impl ResponseError {
-    /// Whether more input could still make the message decodable.
-    pub fn is_incomplete(&self) -> bool {
-        matches!(self, Self::Incomplete)
-    }
-
-    /// Octets to drop before decoding the next message (0 for `Incomplete`).
-    pub fn skip(&self) -> usize {
-        match *self {
-            Self::Incomplete => 0,
-            Self::Frame { skip, .. } | Self::Syntax { skip, .. } | Self::TooDeep { skip, .. } => {
-                skip
-            }
-        }
-    }
-}
-
-/// The `expected` of the error that reports a nesting bomb.
-pub(crate) const TOO_DEEP: &str = "nesting within max_depth";
 
 fn no_literal8<'a>(input: &'a [u8], s: &IString<'a>) -> Result<(), nom::Err<PError<'a>>> {
     match s {
@@ -252,31 +198,27 @@ fn parse_message<'a, O>(
     message: &'a [u8],
     opts: &ResponseOptions,
     parser: impl FnOnce(Cx<'_>, &'a [u8]) -> PResult<'a, O>,
-) -> Result<O, ResponseError> {
-    let skip = message.len();
+) -> Result<O, SyntaxError> {
+    // The tag of a tagged response, so that a client can fail the command it answers.
+    let tag = core::tag(message).ok().map(|(_, t)| t);
     let Some(line) = message.strip_suffix(b"\r\n") else {
-        return Err(ResponseError::Syntax {
-            at: message.len(),
-            expected: "CRLF at the end of the message",
-            skip,
-        });
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Syntax,
+            tag.as_ref(),
+            message,
+            &[],
+            "CRLF at the end of the message",
+        ));
     };
     let cx = Cx { opts };
     core::all_consuming(line, |i| parser(cx, i)).map_err(|e| {
-        let at = line.len().saturating_sub(e.input.len());
-        if e.expected == TOO_DEEP {
-            ResponseError::TooDeep {
-                max: opts.max_depth,
-                at,
-                skip,
-            }
-        } else {
-            ResponseError::Syntax {
-                at,
-                expected: e.expected,
-                skip,
-            }
-        }
+        SyntaxError::new(
+            SyntaxErrorKind::Syntax,
+            tag.as_ref(),
+            message,
+            &message[line.len() - e.input.len()..],
+            e.expected,
+        )
     })
 }
 
@@ -284,7 +226,7 @@ fn parse_message<'a, O>(
 pub fn parse_response<'a>(
     message: &'a [u8],
     opts: &ResponseOptions,
-) -> Result<Response<'a>, ResponseError> {
+) -> Result<Response<'a>, SyntaxError> {
     parse_message(message, opts, status::response)
 }
 
@@ -292,38 +234,42 @@ pub fn parse_response<'a>(
 pub fn parse_greeting<'a>(
     message: &'a [u8],
     opts: &ResponseOptions,
-) -> Result<Greeting<'a>, ResponseError> {
+) -> Result<Greeting<'a>, SyntaxError> {
     parse_message(message, opts, status::greeting)
 }
 
 /// Finds the end of the response at the start of `input`.
-fn frame(input: &[u8], opts: &ResponseOptions) -> Result<usize, ResponseError> {
+fn frame(input: &[u8], opts: &ResponseOptions) -> Result<usize, DecodeError> {
     match Framer::new(Side::Client, opts.limits).next(input) {
         Framed::Complete { len } => Ok(len),
-        Framed::Incomplete | Framed::LiteralAnnounced { .. } => Err(ResponseError::Incomplete),
-        Framed::Invalid { error, skip } => Err(ResponseError::Frame { error, skip }),
+        Framed::Incomplete | Framed::LiteralAnnounced { .. } => Err(DecodeError::Incomplete),
+        Framed::Invalid { error, skip } => Err(DecodeError::Frame { error, skip }),
     }
 }
 
 /// Frames and parses the response at the start of `input`: the rest of the input and the
-/// response, or [`ResponseError::Incomplete`] when more input is needed.
+/// response, or [`DecodeError::Incomplete`] when more input is needed.
 pub fn decode_response<'a>(
     input: &'a [u8],
     opts: &ResponseOptions,
-) -> Result<(&'a [u8], Response<'a>), ResponseError> {
+) -> Result<(&'a [u8], Response<'a>), DecodeError> {
     let len = frame(input, opts)?;
     let (message, rest) = input.split_at(len);
-    Ok((rest, parse_response(message, opts)?))
+    let response =
+        parse_response(message, opts).map_err(|error| DecodeError::Syntax { error, skip: len })?;
+    Ok((rest, response))
 }
 
 /// Frames and parses the greeting at the start of `input`.
 pub fn decode_greeting<'a>(
     input: &'a [u8],
     opts: &ResponseOptions,
-) -> Result<(&'a [u8], Greeting<'a>), ResponseError> {
+) -> Result<(&'a [u8], Greeting<'a>), DecodeError> {
     let len = frame(input, opts)?;
     let (message, rest) = input.split_at(len);
-    Ok((rest, parse_greeting(message, opts)?))
+    let greeting =
+        parse_greeting(message, opts).map_err(|error| DecodeError::Syntax { error, skip: len })?;
+    Ok((rest, greeting))
 }
 
 /// A resumable response decoder: keeps its framer between calls, so a response that
@@ -357,18 +303,20 @@ impl ResponseDecoder {
     /// Decodes the response at the start of `buf`, which holds everything received since the
     /// previous response was consumed. Call again with more octets after `Incomplete`; after
     /// any other outcome, drop the octets it covers (the response's length, or
-    /// [`ResponseError::skip`]).
-    pub fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<(usize, Response<'a>), ResponseError> {
+    /// [`DecodeError::skip`]).
+    pub fn decode<'a>(&mut self, buf: &'a [u8]) -> Result<(usize, Response<'a>), DecodeError> {
         match self.framer.next(buf) {
-            Framed::Incomplete | Framed::LiteralAnnounced { .. } => Err(ResponseError::Incomplete),
+            Framed::Incomplete | Framed::LiteralAnnounced { .. } => Err(DecodeError::Incomplete),
             Framed::Invalid { error, skip } => {
                 self.framer.reset();
-                Err(ResponseError::Frame { error, skip })
+                Err(DecodeError::Frame { error, skip })
             }
             Framed::Complete { len } => {
                 self.framer.reset();
                 let message = &buf[..len];
-                parse_response(message, &self.opts).map(|r| (len, r))
+                parse_response(message, &self.opts)
+                    .map(|r| (len, r))
+                    .map_err(|error| DecodeError::Syntax { error, skip: len })
             }
         }
     }

@@ -46,7 +46,7 @@ mod server;
 pub use client::{ClientDecoder, ClientItem};
 pub use server::{ServerDecoder, ServerItem};
 
-use super::{CommandError, ResponseError, frame::FrameError};
+use super::{DecodeError, SyntaxError, frame::FrameError};
 
 /// What one call to a decoder's `decode` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,22 +106,29 @@ pub struct TranscriptError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TranscriptErrorKind {
-    /// A command, `DONE` or SASL line that cannot be framed: too long, a literal or message
-    /// over the limits, a bare LF.
+    /// A message that cannot be framed: too long, a literal or message over the limits, a
+    /// bare LF.
     #[error(transparent)]
     Frame(#[from] FrameError),
-    /// A command, `DONE` or SASL line that does not parse.
+    /// A command, response, `DONE` or SASL line that does not parse.
     #[error(transparent)]
-    Command(#[from] CommandError),
-    /// A response that cannot be framed or does not parse.
-    #[error(transparent)]
-    Response(#[from] ResponseError),
+    Syntax(#[from] SyntaxError),
     /// The input ends inside a line.
     #[error("input ends inside a line (no CRLF)")]
     UnterminatedLine,
     /// The input ends inside a literal, or inside the line after one.
     #[error("input ends inside a literal or the line after it")]
     UnterminatedLiteral,
+}
+
+/// What a decode error that is not about missing input says about the message.
+fn invalid(e: DecodeError, input: &[u8]) -> TranscriptErrorKind {
+    match e {
+        DecodeError::Frame { error, .. } => TranscriptErrorKind::Frame(error),
+        DecodeError::Syntax { error, .. } => TranscriptErrorKind::Syntax(error),
+        // Missing input, which callers handle before: said as such.
+        _ => truncated(input),
+    }
 }
 
 /// Why input that ends inside a message is refused.

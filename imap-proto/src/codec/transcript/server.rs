@@ -1,8 +1,8 @@
 //! What a server sends: responses with their literals.
 
-use super::{Step, is_mid_line, skip_line, truncated};
+use super::{Step, invalid, is_mid_line, skip_line, truncated};
 use crate::{
-    codec::{ResponseDecoder, ResponseError, ResponseOptions},
+    codec::{DecodeError, ResponseDecoder, ResponseOptions},
     types::response::Response,
 };
 
@@ -79,16 +79,16 @@ impl ServerDecoder {
         }
         match self.decoder.decode(input) {
             Ok((len, response)) => Step::item(len, ServerItem::Response(response)),
-            Err(ResponseError::Incomplete) if eof => {
+            Err(DecodeError::Incomplete) if eof => {
                 // Nothing follows: start afresh rather than resume the framer.
                 self.decoder = ResponseDecoder::new(*self.decoder.options());
                 Step::error(input.len(), at, truncated(input))
             }
-            Err(ResponseError::Incomplete) => Step::more(0),
+            Err(DecodeError::Incomplete) => Step::more(0),
             Err(e) => {
                 let skip = e.skip();
                 self.skip_line = is_mid_line(input, skip);
-                Step::error(skip, at, e)
+                Step::error(skip, at, invalid(e, input))
             }
         }
     }

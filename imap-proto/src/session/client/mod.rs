@@ -40,8 +40,8 @@ pub use sansmail_core::{Credentials, TlsPolicy};
 use self::setup::Setup;
 use crate::{
     codec::{
-        CommandOptions, EncodeBuf, ResponseDecoder, ResponseError, encode_command,
-        encode_idle_done, frame::LiteralMode,
+        CommandOptions, DecodeError, EncodeBuf, ResponseDecoder, encode_command, encode_idle_done,
+        frame::LiteralMode,
     },
     types::{
         capability::Capability,
@@ -379,7 +379,7 @@ impl Client {
                         break;
                     }
                 }
-                Err(ResponseError::Incomplete) => break,
+                Err(DecodeError::Incomplete) => break,
                 Err(e) => {
                     self.fail(ClientError::Protocol(e.to_string()));
                     break;

@@ -7,6 +7,7 @@ use sansmail_core::{CloseReason, Credentials, base64_decode};
 
 use super::{Event, Inner, Mode, Pending, Step};
 use crate::{
+    DecodeError,
     codec::{
         CommandOptions,
         frame::{FrameError, Framed},
@@ -16,7 +17,6 @@ use crate::{
         command::SaslResponse,
         core::{Atom, Tag},
         response::StatusKind,
-        response_code::ResponseCode,
     },
 };
 
@@ -78,42 +78,15 @@ impl Inner {
                     let tag = crate::codec::core::tag(buf)
                         .ok()
                         .map(|(_, t)| t.into_owned());
-                    match error {
-                        FrameError::LiteralTooLarge {
-                            mode: crate::codec::frame::LiteralMode::NonSync,
-                            ..
-                        }
-                        | FrameError::MessageTooLarge { .. } => {
-                            // The octets are already on their way and cannot be told apart
-                            // from commands: end the session (RFC 7888 §4).
-                            self.status(
-                                None,
-                                StatusKind::Bye,
-                                Some(ResponseCode::TooBig),
-                                "Literal too large",
-                            );
-                            self.close(CloseReason::Protocol(
-                                "a non-synchronizing literal or message over the limit",
-                            ));
-                        }
-                        FrameError::LiteralTooLarge { .. } => {
-                            self.status(
-                                tag,
-                                StatusKind::No,
-                                Some(ResponseCode::TooBig),
-                                "Literal too large",
-                            );
-                        }
-                        FrameError::LineTooLong { .. } => {
-                            // Without its line end yet, the rest of the line is skipped
-                            // when it comes: it is no command of its own.
-                            if skip > 0 && buf.get(skip - 1) != Some(&b'\n') {
-                                self.mode = Mode::SkipLine;
-                            }
-                            self.bad(tag, "Line too long");
-                        }
-                        FrameError::BareLf => self.bad(tag, "Lines end with CRLF"),
+                    // Without its line end yet, the rest of an overlong line is skipped
+                    // when it comes: it is no command of its own.
+                    if matches!(error, FrameError::LineTooLong { .. })
+                        && skip > 0
+                        && buf.get(skip - 1) != Some(&b'\n')
+                    {
+                        self.mode = Mode::SkipLine;
                     }
+                    self.refuse(&DecodeError::Frame { error, skip }, tag.as_ref());
                     Step::Continue
                 }
                 Framed::Complete { len } => {
@@ -126,9 +99,8 @@ impl Inner {
                     };
                     match parse_command(&buf[..len], &opts) {
                         Ok(cmd) => self.command(cmd),
-                        Err(e) => {
-                            let text = format!("{e}");
-                            self.bad(e.tag, &text);
+                        Err(error) => {
+                            self.refuse(&DecodeError::Syntax { error, skip: len }, None);
                             Step::Continue
                         }
                     }

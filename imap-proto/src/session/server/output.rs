@@ -7,6 +7,7 @@ use sansmail_core::CloseReason;
 
 use super::Inner;
 use crate::{
+    DecodeError,
     codec::{ResponseOptions, encode_response},
     session::view::Notice,
     types::{
@@ -135,6 +136,27 @@ impl Inner {
 
     pub(super) fn bad(&mut self, tag: Option<Tag<'_>>, text: &str) {
         self.status(tag, StatusKind::Bad, None, text);
+        self.count_error();
+    }
+
+    /// Answers input that failed to decode as [`DecodeError::to_response`] says; `tag` is the
+    /// command's, where the session read it from the message.
+    pub(super) fn refuse(&mut self, error: &DecodeError, tag: Option<&Tag<'_>>) {
+        let Some(response) = error.to_response(tag) else {
+            return;
+        };
+        self.send(&response);
+        if error.closes_connection() {
+            self.close(CloseReason::Protocol(
+                "a non-synchronizing literal or message over the limit",
+            ));
+        } else if matches!(&response, Response::Status(s) if s.kind == StatusKind::Bad) {
+            self.count_error();
+        }
+    }
+
+    /// One more error against the budget; past it the session says BYE and closes.
+    fn count_error(&mut self) {
         self.errors += 1;
         if self.errors >= self.config.limits.max_errors {
             self.status(None, StatusKind::Bye, None, "Too many invalid commands");
