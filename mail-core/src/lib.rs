@@ -1,9 +1,12 @@
-//! What the workspace's protocol crates (`smtp-proto`, `imap-proto`, `pop3-proto`) share.
+//! What the sansmail protocol crates (`sansmail-smtp`, `sansmail-imap`, `sansmail-pop3`) share.
 //!
 //! - [`sasl`]: mechanism names, secrets kept out of `Debug` output, canonical base64 and the
 //!   PLAIN message (RFC 4422, RFC 4616, RFC 4648). Its items are re-exported here.
 //! - [`session`]: the contract every sans-IO session keeps (bytes in, bytes out, time passed
 //!   in), as a trait a driver can be written against once.
+//! - [`line`], [`parse`] and [`clock`]: the machinery of the protocol crates' codecs and
+//!   sessions: CRLF line framing under a limit, the nom parse error with what was expected,
+//!   and the input clock that keeps a trickling client (slowloris) from holding a session.
 //! - [`utf7`]: modified UTF-7 (RFC 3501 §5.1.3), the form of IMAP mailbox names on the wire
 //!   and of Maildir++ folder names on disk.
 //! - `tls`, `transport` and `driver` (feature `tokio`): a connection that is plaintext until
@@ -15,9 +18,12 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod clock;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
+pub mod line;
+pub mod parse;
 pub mod sasl;
 pub mod session;
 #[cfg(feature = "tokio")]

@@ -16,7 +16,7 @@ use sansmail_smtp::{
     ReversePath, Secret, UnknownParam, XText,
     codec::{
         self, BareLineEndings, DotStuffer, SaslLine,
-        line::{Frame, find_line},
+        line::{Frame, LineError, find_line},
     },
     types::params::{DeliverBy, Hold, Orcpt},
 };
@@ -1001,14 +1001,14 @@ fn find_line_resumes_where_it_stopped() {
     assert_eq!(
         find_line(b"abc\nrest", 512, 0),
         Frame::Invalid {
-            error: DecodeError::BareLineEnding,
+            error: LineError::BareLineEnding,
             consumed: 4
         }
     );
     assert_eq!(
         find_line(b"abcdef\r\n", 7, 0),
         Frame::Invalid {
-            error: DecodeError::LineTooLong { max: 7 },
+            error: LineError::TooLong { max: 7 },
             consumed: 8
         }
     );

@@ -3,11 +3,7 @@
 
 use std::borrow::Cow;
 
-use nom::{
-    IResult,
-    bytes::complete::take_while1,
-    error::{ErrorKind, ParseError},
-};
+use nom::bytes::complete::take_while1;
 
 use super::frame::LiteralMode;
 use crate::types::{
@@ -19,40 +15,12 @@ use crate::types::{
 };
 
 /// The crate's internal parse error: where it went wrong and what was expected there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PError<'a> {
-    pub input: &'a [u8],
-    pub expected: &'static str,
-}
+pub(crate) type PError<'a> = Expected<&'a [u8]>;
 
-impl<'a> ParseError<&'a [u8]> for PError<'a> {
-    fn from_error_kind(input: &'a [u8], _kind: ErrorKind) -> Self {
-        Self {
-            input,
-            expected: "valid syntax",
-        }
-    }
+pub(crate) type PResult<'a, O> = sansmail_core::parse::PResult<&'a [u8], O>;
 
-    fn append(_input: &'a [u8], _kind: ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-pub(crate) type PResult<'a, O> = IResult<&'a [u8], O, PError<'a>>;
-
-/// Fails at `input` saying `expected` was wanted there.
-pub(crate) fn fail<'a, O>(input: &'a [u8], expected: &'static str) -> PResult<'a, O> {
-    Err(nom::Err::Error(PError { input, expected }))
-}
-
-/// Runs `parser`; on failure reports `expected` at the position where it started.
-pub(crate) fn expect<'a, O>(
-    input: &'a [u8],
-    expected: &'static str,
-    parser: impl FnOnce(&'a [u8]) -> PResult<'a, O>,
-) -> PResult<'a, O> {
-    parser(input).map_err(|e| e.map(|_| PError { input, expected }))
-}
+use sansmail_core::parse::Expected;
+pub(crate) use sansmail_core::parse::{expect, fail};
 
 /// A fixed string, ignoring ASCII case (ABNF literal strings are case-insensitive).
 pub(crate) fn tag_no_case<'a>(input: &'a [u8], word: &'static str) -> PResult<'a, &'a [u8]> {

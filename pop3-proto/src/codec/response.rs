@@ -198,7 +198,7 @@ fn trailer(rest: &str) -> Result<&str, nom::Err<super::grammar::PError<'_>>> {
     if rest.is_empty() || rest.starts_with(' ') {
         Ok("")
     } else {
-        fail::<()>(rest, "SP or end of line").map(|_| "")
+        fail::<_, ()>(rest, "SP or end of line").map(|_| "")
     }
 }
 

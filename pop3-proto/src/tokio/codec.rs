@@ -123,6 +123,7 @@ impl Decoder for ServerCodec {
                 Ok(None)
             }
             Frame::Invalid { error, consumed } => {
+                let error = DecodeError::from(error);
                 src.advance(consumed);
                 self.sasl = false;
                 Err(error.into())
@@ -250,6 +251,7 @@ impl Decoder for ClientCodec {
                 return Err(DecodeError::LineTooLong { max }.into());
             }
             Frame::Invalid { error, consumed } => {
+                let error = DecodeError::from(error);
                 src.advance(consumed);
                 self.expect.pop_front();
                 return Err(error.into());

@@ -4,49 +4,15 @@
 //! (SMTPUTF8) extends `atext`, `qtextSMTP` and `sub-domain` with UTF-8; the parsers accept
 //! UTF-8 there and leave the decision whether it is allowed to the session.
 
-use nom::{
-    IResult,
-    bytes::complete::{take_while, take_while1},
-    error::{ErrorKind, ParseError},
-};
+use nom::bytes::complete::{take_while, take_while1};
 
 /// The crate's internal parse error: where it went wrong and what was expected there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PError<'a> {
-    pub input: &'a str,
-    pub expected: &'static str,
-}
+pub(crate) type PError<'a> = Expected<&'a str>;
 
-impl<'a> ParseError<&'a str> for PError<'a> {
-    fn from_error_kind(input: &'a str, _kind: ErrorKind) -> Self {
-        Self {
-            input,
-            expected: "valid syntax",
-        }
-    }
+pub(crate) type PResult<'a, O> = sansmail_core::parse::PResult<&'a str, O>;
 
-    fn append(_input: &'a str, _kind: ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-pub(crate) type PResult<'a, O> = IResult<&'a str, O, PError<'a>>;
-
-/// Fails at `input` saying `expected` was wanted there.
-#[inline]
-pub(crate) fn fail<'a, O>(input: &'a str, expected: &'static str) -> PResult<'a, O> {
-    Err(nom::Err::Error(PError { input, expected }))
-}
-
-/// Runs `parser`; on failure, reports `expected` at the position where it started.
-#[inline]
-pub(crate) fn expect<'a, O>(
-    input: &'a str,
-    expected: &'static str,
-    parser: impl FnOnce(&'a str) -> PResult<'a, O>,
-) -> PResult<'a, O> {
-    parser(input).map_err(|e| e.map(|_| PError { input, expected }))
-}
+use sansmail_core::parse::Expected;
+pub(crate) use sansmail_core::parse::{expect, fail};
 
 /// Matches a fixed ASCII string, ignoring case (ABNF literal strings are case-insensitive).
 #[inline]

@@ -64,7 +64,7 @@ fn frame_reply(input: &[u8], limits: ReplyLimits) -> Result<usize, DecodeError> 
                     return Ok(at);
                 }
             }
-            Frame::Invalid { error, .. } => return Err(error),
+            Frame::Invalid { error, .. } => return Err(error.into()),
             Frame::TooLongSoFar => {
                 return Err(DecodeError::LineTooLong {
                     max: limits.max_line,

@@ -161,6 +161,7 @@ impl Decoder for ServerCodec {
                         Err(DecodeError::LineTooLong { max }.into())
                     }
                     Frame::Invalid { error, consumed } => {
+                        let error = DecodeError::from(error);
                         src.advance(consumed);
                         Err(error.into())
                     }

@@ -25,21 +25,13 @@ impl Inner {
     /// earn at the minimum rate, up to `now`. Only a complete command or line
     /// ([`Inner::progress`]) restarts them.
     pub(super) fn earn(&mut self, now: Instant, len: usize) {
-        self.last_input = now;
-        let per_octet = 1_000_000_000u64
-            .checked_div(self.config.limits.min_input_rate)
-            .unwrap_or(0);
-        let earned = std::time::Duration::from_nanos((len as u64).saturating_mul(per_octet));
-        self.last_activity = self
-            .last_activity
-            .checked_add(earned)
-            .map_or(now, |t| t.min(now));
+        self.clock.earn(now, len, self.config.limits.min_input_rate);
     }
 
     /// A command or line is complete: the timeouts restart from when its last octets
     /// arrived.
     pub(super) fn progress(&mut self) {
-        self.last_activity = self.last_input;
+        self.clock.progress();
     }
 
     pub(super) fn step(&mut self, input: &[u8]) -> Step {

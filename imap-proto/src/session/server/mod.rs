@@ -11,8 +11,8 @@
 
 use std::time::Instant;
 
-use sansmail_core::CloseReason;
 use sansmail_core::base64_encode;
+use sansmail_core::{CloseReason, clock::InputClock};
 
 use super::{
     config::ServerConfig,
@@ -143,9 +143,7 @@ struct Inner {
     /// Where the timeouts count from: the end of the last complete command or continuation
     /// line, moved forward by the time partial input earns (see
     /// [`Limits::min_input_rate`](super::config::Limits::min_input_rate)).
-    last_activity: Instant,
-    /// When input last arrived.
-    last_input: Instant,
+    clock: InputClock,
 }
 
 impl Server {
@@ -178,8 +176,7 @@ impl Server {
             errors: 0,
             closed: None,
             transmit: EncodeBuf::new(),
-            last_activity: now,
-            last_input: now,
+            clock: InputClock::new(now),
         };
         let caps = state.capabilities();
         let text = state.config.greeting.clone();
@@ -216,10 +213,12 @@ impl Server {
         let l = &self.state.config.limits;
         match (&self.state.mode, self.state.conn) {
             (Mode::Closed | Mode::AwaitTls, _) => None,
-            (_, State::NotAuthenticated) => {
-                Some(self.state.last_activity + l.unauthenticated_timeout)
-            }
-            _ => Some(self.state.last_activity + l.autologout_timeout),
+            (_, State::NotAuthenticated) => self
+                .state
+                .clock
+                .start()
+                .map(|t| t + l.unauthenticated_timeout),
+            _ => self.state.clock.start().map(|t| t + l.autologout_timeout),
         }
     }
 

@@ -133,7 +133,9 @@ impl ClientDecoder {
                     Err(kind) => Step::error(consumed, at, kind),
                 }
             }
-            Frame::Invalid { error, consumed } => Step::error(consumed, at, error),
+            Frame::Invalid { error, consumed } => {
+                Step::error(consumed, at, DecodeError::from(error))
+            }
             Frame::TooLongSoFar => {
                 self.state = State::SkipLine;
                 Step::error(input.len(), at, DecodeError::LineTooLong { max })

@@ -500,7 +500,9 @@ impl ServerDecoder {
         let at = self.offset;
         let (len, consumed) = match frame {
             Frame::Line { len, consumed } => (len, consumed),
-            Frame::Invalid { error, consumed } => return Step::error(consumed, at, error),
+            Frame::Invalid { error, consumed } => {
+                return Step::error(consumed, at, DecodeError::from(error));
+            }
             Frame::TooLongSoFar => {
                 self.state = State::SkipLine;
                 return Step::error(input.len(), at, DecodeError::LineTooLong { max });

@@ -77,6 +77,7 @@ impl State {
                 return Step::Continue;
             }
             Frame::Invalid { error, .. } => {
+                let error = DecodeError::from(error);
                 self.fail(ClientError::Protocol(error));
                 return Step::Continue;
             }

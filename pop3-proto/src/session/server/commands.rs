@@ -79,6 +79,7 @@ impl State {
                         Step::Idle
                     }
                     Frame::Invalid { error, consumed } => {
+                        let error = DecodeError::from(error);
                         self.pos += consumed;
                         self.scanned = 0;
                         self.progress();

@@ -232,7 +232,9 @@ impl ClientDecoder {
                     Err(kind) => Step::error(consumed, at, kind),
                 }
             }
-            Frame::Invalid { error, consumed } => Step::error(consumed, at, error.into()),
+            Frame::Invalid { error, consumed } => {
+                Step::error(consumed, at, DecodeError::from(error).into())
+            }
             Frame::TooLongSoFar => {
                 self.state = State::SkipLine;
                 Step::error(input.len(), at, DecodeError::LineTooLong { max }.into())

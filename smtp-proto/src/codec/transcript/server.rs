@@ -125,6 +125,7 @@ impl ServerDecoder {
                 // A bad line ends the reply unless it looks like a continuation line: then the
                 // rest of the reply goes with it.
                 Frame::Invalid { error, consumed } => {
+                    let error = DecodeError::from(error);
                     let framed = self.framed + consumed;
                     let reported = std::mem::replace(&mut self.skipping, looks_continued(rest));
                     self.reset();

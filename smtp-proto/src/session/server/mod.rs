@@ -22,7 +22,7 @@
 
 use std::{collections::VecDeque, time::Instant};
 
-use sansmail_core::CloseReason;
+use sansmail_core::{CloseReason, clock::InputClock};
 
 use super::{
     config::{Protocol, ServerConfig},
@@ -207,9 +207,7 @@ struct State {
     /// chunk, moved forward by the time partial input earns (see [`Limits::min_input_rate`]).
     ///
     /// [`Limits::min_input_rate`]: crate::Limits::min_input_rate
-    last_activity: Instant,
-    /// When input last arrived.
-    last_input: Instant,
+    clock: InputClock,
 }
 
 /// The server session.
@@ -256,8 +254,7 @@ impl Server {
             errors: 0,
             closed: None,
             transmit: Vec::new(),
-            last_activity: now,
-            last_input: now,
+            clock: InputClock::new(now),
         };
         let banner = match state.config.protocol {
             Protocol::Smtp => "ESMTP ready",
@@ -293,9 +290,9 @@ impl Server {
         match self.state.mode {
             Mode::Closed | Mode::AwaitTls => None,
             Mode::Data(_) | Mode::Chunk { .. } | Mode::SkipChunk { .. } => {
-                Some(self.state.last_activity + limits.data_timeout)
+                self.state.clock.start().map(|t| t + limits.data_timeout)
             }
-            _ => Some(self.state.last_activity + limits.command_timeout),
+            _ => self.state.clock.start().map(|t| t + limits.command_timeout),
         }
     }
 
