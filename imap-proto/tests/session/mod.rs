@@ -1,3 +1,4 @@
 pub mod app;
 mod pair;
 mod server;
+mod updates;

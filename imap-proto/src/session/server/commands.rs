@@ -203,6 +203,7 @@ impl Inner {
                     // Selecting closes the current mailbox first (RFC 9051 §6.3.2); the
                     // command itself tells the application, so no Deselected event.
                     let was_selected = self.view.take().is_some();
+                    self.forget_told();
                     if self.conn == State::Selected {
                         self.conn = State::Authenticated;
                     }
@@ -223,8 +224,11 @@ impl Inner {
                         );
                     }
                 }
-                if enables_condstore(body) {
+                if enables_condstore(body) && !self.enabled.contains(&Capability::CondStore) {
                     self.enable_implicitly(Capability::CondStore);
+                    if self.enabled.contains(&Capability::CondStore) {
+                        self.condstore_enabled_now();
+                    }
                 }
                 self.pending = Some(Pending::Command { tag, kind });
                 Step::Event(Event::Command(cmd.into_owned()))

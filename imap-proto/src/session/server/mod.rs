@@ -16,7 +16,7 @@ use sansmail_core::{CloseReason, clock::InputClock};
 
 use super::{
     config::ServerConfig,
-    view::{MailboxView, Update},
+    view::{MailboxView, MessageState, Update},
 };
 use crate::{
     codec::{
@@ -27,6 +27,7 @@ use crate::{
         capability::Capability,
         command::State,
         core::{Atom, Tag},
+        fetch::FetchItem,
         response::{Data, Response, StatusKind},
         response_code::ResponseCode,
     },
@@ -38,6 +39,7 @@ pub use sansmail_core::Credentials;
 mod commands;
 mod event;
 mod input;
+mod mailbox;
 mod output;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +136,8 @@ struct Inner {
     view: Option<MailboxView>,
     /// A view given by `select` while SELECT is pending.
     next_view: Option<MailboxView>,
+    /// What the client was told of the selected mailbox's flags and mod-sequences.
+    told: mailbox::Told,
     enabled: Vec<Capability<'static>>,
     saved_search: Vec<u32>,
     /// Octets of `input` already consumed.
@@ -170,6 +174,7 @@ impl Server {
             queued: Vec::new(),
             view: None,
             next_view: None,
+            told: mailbox::Told::default(),
             enabled: Vec::new(),
             saved_search: Vec::new(),
             pos: 0,
@@ -322,9 +327,57 @@ impl Server {
         self.state.send(response);
     }
 
-    /// Sends untagged data.
+    /// Sends untagged data. A FETCH response about a message whose flags changed and are
+    /// not told yet gets them added (RFC 9051 §6.4.5); prefer [`Server::send_fetch`], which
+    /// also keeps the client from seeing a state older than one it was told.
     pub fn send_data(&mut self, data: Data<'_>) {
-        self.state.send(&Response::Data(data));
+        match data {
+            Data::Fetch { seq, items } => self.state.send_fetch(seq, items, None),
+            data => self.state.send(&Response::Data(data)),
+        }
+    }
+
+    /// Sends a FETCH response about message `seq`, with the message's flags and
+    /// mod-sequence as the application read them (`state`), so that the client never sees
+    /// a message go back to an older state:
+    ///
+    /// - a change to the message queued by [`Server::push_update`] that `state` includes
+    ///   is dropped (a response without FLAGS then carries `state`'s flags); a newer one
+    ///   goes out after the response, or in it when the response has no FLAGS;
+    /// - a change older than `state` pushed later is told as `state`.
+    ///
+    /// The session also adds `\Recent` (IMAP4rev1) to the FLAGS of a message recent in
+    /// this session, and announces keywords the client was not told of with FLAGS and
+    /// PERMANENTFLAGS first (RFC 9051 §7.3.5).
+    pub fn send_fetch(&mut self, seq: u32, items: Vec<FetchItem<'_>>, state: MessageState) {
+        self.state.send_fetch(seq, items, Some(state));
+    }
+
+    /// Tells the session a state of a message the application changed without telling the
+    /// client (`STORE .SILENT`): a change made elsewhere that it includes and that is queued
+    /// or pushed later is told as this state, so the client learns of the other change
+    /// without losing its own (RFC 3501 §6.4.6: an external change is reported even after
+    /// .SILENT).
+    pub fn note_state(&mut self, uid: u32, state: MessageState) -> Result<(), ApiError> {
+        let view = self.state.view.as_mut().ok_or(ApiError::NotSelected)?;
+        if let Some(m) = state.modseq {
+            view.learn(uid, state.flags, m);
+        }
+        Ok(())
+    }
+
+    /// Marks messages `\Recent` in this session (IMAP4rev1: it is the first session told
+    /// of them; the application arbitrates between sessions). For the mailbox a pending
+    /// SELECT opens (after [`Server::select`]) or the selected one. The session adds
+    /// `\Recent` to their FLAGS and sends `* n RECENT` when the count the client knows
+    /// changes.
+    pub fn claim_recent(&mut self, uids: impl IntoIterator<Item = u32>) -> Result<(), ApiError> {
+        let s = &mut self.state;
+        let Some(view) = s.next_view.as_mut().or(s.view.as_mut()) else {
+            return Err(ApiError::NotSelected);
+        };
+        view.claim_recent(uids);
+        Ok(())
     }
 
     /// Gives the session the mailbox a pending SELECT or EXAMINE opens (its UIDs in order).

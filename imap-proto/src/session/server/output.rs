@@ -9,7 +9,6 @@ use super::Inner;
 use crate::{
     DecodeError,
     codec::{ResponseOptions, encode_response},
-    session::view::Notice,
     types::{
         capability::Capability,
         core::{Tag, Text},
@@ -33,15 +32,18 @@ impl Inner {
         }
     }
 
+    /// Sends a response the application or the session wrote. A FETCH response goes
+    /// through [`Inner::send_fetch`] (the view's checks, `\Recent`, new keywords).
     pub(super) fn send(&mut self, response: &Response<'_>) {
-        if let Response::Data(Data::Fetch { seq, items }) = response
-            && let Some(folded) = self.fold_flags(*seq, items)
-        {
-            return self.send(&Response::Data(Data::Fetch {
-                seq: *seq,
-                items: folded,
-            }));
+        if let Response::Data(Data::Fetch { seq, items }) = response {
+            return self.send_fetch(*seq, items.clone(), None);
         }
+        self.observe(response);
+        self.encode(response);
+    }
+
+    /// Encodes a response as it is (rewritten for IMAP4rev2).
+    pub(super) fn encode(&mut self, response: &Response<'_>) {
         let opts = self.response_options();
         let response = if self.enabled.contains(&Capability::Imap4Rev2) {
             match rev2_response(response) {
@@ -52,32 +54,6 @@ impl Inner {
             Cow::Borrowed(response)
         };
         encode_response(&response, &opts, &mut self.transmit);
-    }
-
-    /// A FETCH response about a message whose flags changed and are not told yet (the
-    /// `\Seen` a body fetch set, pushed as an update by the application): the response with
-    /// FLAGS (and MODSEQ under CONDSTORE) added, the queued change taken. `None` to send the
-    /// response as it is.
-    pub(super) fn fold_flags<'a>(
-        &mut self,
-        seq: u32,
-        items: &[FetchItem<'a>],
-    ) -> Option<Vec<FetchItem<'a>>> {
-        if items.iter().any(|i| matches!(i, FetchItem::Flags(_))) {
-            return None;
-        }
-        let condstore = self.enabled.contains(&Capability::CondStore);
-        let view = self.view.as_mut()?;
-        let uid = view.uid(seq)?;
-        let (flags, modseq) = view.take_flags(uid)?;
-        let mut items = items.to_vec();
-        items.push(FetchItem::Flags(flags));
-        if let (true, Some(m)) = (condstore, modseq)
-            && !items.iter().any(|i| matches!(i, FetchItem::ModSeq(_)))
-        {
-            items.push(FetchItem::ModSeq(m));
-        }
-        Some(items)
     }
 
     pub(super) fn status(
@@ -100,38 +76,6 @@ impl Inner {
     pub(super) fn continuation(&mut self, text: &str) {
         let text = Text::new(Cow::Borrowed(text)).unwrap_or_else(|_| Text::from_parsed(""));
         self.send(&Response::Continue(Continue::new(text)));
-    }
-
-    /// Tells the client the queued changes that may be told now.
-    pub(super) fn tell_updates(&mut self, expunges_allowed: bool) {
-        let vanished = self.enabled.contains(&Capability::QResync);
-        let condstore = vanished || self.enabled.contains(&Capability::CondStore);
-        let Some(view) = self.view.as_mut() else {
-            return;
-        };
-        for notice in view.drain(expunges_allowed, vanished) {
-            let data = match notice {
-                Notice::Exists(n) => Data::Exists(n),
-                Notice::Expunge(seq) => Data::Expunge(seq),
-                Notice::Vanished(uids) => Data::Vanished {
-                    earlier: false,
-                    uids,
-                },
-                Notice::Flags {
-                    seq,
-                    uid,
-                    flags,
-                    modseq,
-                } => {
-                    let mut items = vec![FetchItem::Uid(uid), FetchItem::Flags(flags)];
-                    if let (true, Some(m)) = (condstore, modseq) {
-                        items.push(FetchItem::ModSeq(m));
-                    }
-                    Data::Fetch { seq, items }
-                }
-            };
-            self.send(&Response::Data(data));
-        }
     }
 
     pub(super) fn bad(&mut self, tag: Option<Tag<'_>>, text: &str) {
