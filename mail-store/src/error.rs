@@ -36,6 +36,15 @@ pub enum StoreError {
     /// The operation would exceed the account's quota (IMAP `[OVERQUOTA]`, SMTP `552 5.2.2`).
     #[error("over quota: {0}")]
     OverQuota(crate::QuotaResourceName),
+    /// The file system is full (or the process's disk quota is used up): nothing was
+    /// changed. Reads still work, and so does deleting, which the Maildir backend keeps room
+    /// for (IMAP `[OVERQUOTA]`, SMTP `452 4.3.1`, POP3 `-ERR [SYS/TEMP]`).
+    #[error("no space left on the mail store's disk")]
+    NoSpace,
+    /// On a full disk, the change is larger than the room kept for it: nothing was changed,
+    /// and the same change on fewer messages at a time may work (IMAP `[LIMIT]`).
+    #[error("too large for the space left: {0}")]
+    Limit(&'static str),
     /// Another session holds the POP3 maildrop lease (POP3 `-ERR [IN-USE]`).
     #[error("maildrop in use")]
     InUse,
@@ -54,9 +63,30 @@ pub enum StoreError {
     /// The backend's worker went away before answering.
     #[error("backend worker stopped")]
     WorkerGone,
-    /// An I/O error from the backend.
+    /// An I/O error from the backend. A full disk is [`NoSpace`](Self::NoSpace) instead
+    /// (`From<io::Error>` tells them apart).
     #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(#[source] io::Error),
+}
+
+impl From<io::Error> for StoreError {
+    /// [`NoSpace`](Self::NoSpace) for a full file system or an exhausted disk quota
+    /// (`ENOSPC`, `EDQUOT`), [`Io`](Self::Io) for the rest.
+    fn from(e: io::Error) -> Self {
+        if is_no_space(&e) {
+            Self::NoSpace
+        } else {
+            Self::Io(e)
+        }
+    }
+}
+
+/// Whether an I/O error says the disk (or the disk quota) is full.
+pub fn is_no_space(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
 }
 
 impl StoreError {
@@ -67,7 +97,8 @@ impl StoreError {
             Self::MailboxExists(_) => "ALREADYEXISTS",
             Self::HasChildren(_) => "HASCHILDREN",
             Self::InUse => "INUSE",
-            Self::OverQuota(_) => "OVERQUOTA",
+            Self::OverQuota(_) | Self::NoSpace => "OVERQUOTA",
+            Self::Limit(_) => "LIMIT",
             Self::NotAllowed(_) | Self::InvalidName(_) => "CANNOT",
             Self::Io(_) | Self::WorkerGone => "SERVERBUG",
             Self::Corrupt(_) => "CORRUPTION",
@@ -80,7 +111,7 @@ impl StoreError {
     pub fn is_temporary(&self) -> bool {
         matches!(
             self,
-            Self::Io(_) | Self::WorkerGone | Self::InUse | Self::Corrupt(_)
+            Self::Io(_) | Self::WorkerGone | Self::InUse | Self::Corrupt(_) | Self::NoSpace
         )
     }
 }

@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, sync::Arc};
 use crate::{
     engine::{
         AccountMeta, Arrival, Backend, Engine, Handle, Header, Loaded, MailboxState, MessageMeta,
-        Record, impl_mail_store,
+        Part, Purpose, Record, impl_mail_store,
     },
     error::Result,
     mime::MimeInfo,
@@ -78,7 +78,7 @@ impl Backend for Mem {
     ) -> Result<Self::Blob> {
         Ok(Arc::clone(blob))
     }
-    fn move_message(
+    fn plan_move(
         &self,
         _: &AccountName,
         _: &str,
@@ -89,7 +89,7 @@ impl Backend for Mem {
         Ok(Arc::clone(blob))
     }
     fn discard(&self, _: &AccountName, _: &str, _: &Self::Blob) {}
-    fn set_flags(
+    fn plan_flags(
         &self,
         _: &AccountName,
         _: &str,
@@ -98,16 +98,13 @@ impl Backend for Mem {
     ) -> Result<Self::Blob> {
         Ok(Arc::clone(blob))
     }
-    fn remove_message(&self, _: &AccountName, _: &str, _: &Self::Blob) -> Result<()> {
-        Ok(())
-    }
     fn read_message(&self, _: &AccountName, _: &str, blob: &Self::Blob) -> Result<Vec<u8>> {
         Ok(blob.data.clone())
     }
     fn read_mime(&self, _: &AccountName, _: &str, blob: &Self::Blob) -> Result<Arc<MimeInfo>> {
         Ok(Arc::clone(&blob.mime))
     }
-    fn commit(&self, _: &AccountName, _: &str, _: &[Record<Self::Blob>]) -> Result<()> {
+    fn commit(&self, _: &AccountName, _: &[Part<'_, Self::Blob>], _: Purpose) -> Result<()> {
         Ok(())
     }
     fn applied(&self, _: &AccountName, _: &str, _: &MailboxState<Self::Blob>) {}

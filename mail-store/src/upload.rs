@@ -44,6 +44,22 @@ pub(crate) fn unique_name() -> String {
     )
 }
 
+/// Whether `name` is one [`unique_name`] makes (the `Q<counter>` part is ours: Dovecot's
+/// names are `<secs>.M<micros>P<pid>.<host>`, and other deliverers differ more).
+pub(crate) fn is_own_name(name: &str) -> bool {
+    fn digits(s: &str) -> Option<&str> {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        (n > 0).then(|| &s[n..])
+    }
+    (|| {
+        let s = digits(name)?.strip_prefix(".M")?;
+        let s = digits(s)?.strip_prefix('P')?;
+        let s = digits(s)?.strip_prefix('Q')?;
+        digits(s)?.strip_prefix('.')
+    })()
+    .is_some()
+}
+
 fn hostname() -> &'static str {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {

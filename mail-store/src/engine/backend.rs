@@ -56,7 +56,26 @@ pub(crate) enum Arrival {
     Delivery,
 }
 
+/// How much of the room a backend keeps for deletions on a full disk a transaction may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Adding or changing: must leave the room kept for deleting.
+    Ordinary,
+    /// Deleting, or how clients delete (`\Deleted`, EXPUNGE, MOVE, POP3 QUIT): may use all
+    /// of it.
+    Deleting,
+}
+
+/// One mailbox's records in a transaction.
+pub(crate) type Part<'a, B> = (&'a str, &'a [Record<B>]);
+
 /// Persistence for the engine. Every method is blocking and may do I/O.
+///
+/// A transaction is prepared first (new octets staged where no reader sees them, new
+/// locations planned) and then committed: [`commit`](Self::commit) makes its records durable
+/// in one step and only then moves, renames or removes message octets, so a transaction that
+/// fails changed nothing and one that was committed is carried out, by recovery if a crash
+/// interrupted it.
 pub(crate) trait Backend: Send + Sync + 'static {
     type Blob: Clone + Send + Sync + fmt::Debug + 'static;
 
@@ -75,7 +94,8 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn create_mailbox(&self, account: &AccountName, name: &str, header: &Header) -> Result<()>;
     fn delete_mailbox(&self, account: &AccountName, name: &str) -> Result<()>;
     fn rename_mailbox(&self, account: &AccountName, from: &str, to: &str) -> Result<()>;
-    /// Stores a message durably (but not yet indexed).
+    /// Stages a message durably where no reader sees it; committing its `Append` record puts
+    /// it in place, [`discard`](Self::discard) removes it.
     fn write_message(
         &self,
         account: &AccountName,
@@ -85,6 +105,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
         meta: &MessageMeta<()>,
         arrival: Arrival,
     ) -> Result<Self::Blob>;
+    /// Stages a copy of a message into `to`, as [`write_message`](Self::write_message) does.
     fn copy_message(
         &self,
         account: &AccountName,
@@ -93,7 +114,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
         to: &str,
         meta: &MessageMeta<()>,
     ) -> Result<Self::Blob>;
-    fn move_message(
+    /// Where a message moved from `from` to `to` will be; committing the source's `Expunge`
+    /// record with `to` moves it there.
+    fn plan_move(
         &self,
         account: &AccountName,
         from: &str,
@@ -101,18 +124,17 @@ pub(crate) trait Backend: Send + Sync + 'static {
         to: &str,
         meta: &MessageMeta<()>,
     ) -> Result<Self::Blob>;
-    /// Undoes a `write_message`/`copy_message` whose transaction failed.
+    /// Removes what `write_message`/`copy_message` staged for a transaction that failed.
     fn discard(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob);
-    fn set_flags(
+    /// The blob of a message once its flags are `flags`; committing the `Flags` record (with
+    /// the old blob as `from`) makes the change.
+    fn plan_flags(
         &self,
         account: &AccountName,
         mailbox: &str,
         blob: &Self::Blob,
         flags: &Flags,
     ) -> Result<Self::Blob>;
-    /// Removes a message's octets; a message already gone is not an error.
-    fn remove_message(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob)
-    -> Result<()>;
     fn read_message(
         &self,
         account: &AccountName,
@@ -125,16 +147,20 @@ pub(crate) trait Backend: Send + Sync + 'static {
         mailbox: &str,
         blob: &Self::Blob,
     ) -> Result<Arc<MimeInfo>>;
-    /// Makes a transaction durable; the engine applies it afterwards.
+    /// Makes a transaction durable, every part or none, then carries out what its records
+    /// say about message octets. The engine applies it afterwards. An `Err` means nothing
+    /// changed.
     fn commit(
         &self,
         account: &AccountName,
-        mailbox: &str,
-        records: &[Record<Self::Blob>],
+        parts: &[Part<'_, Self::Blob>],
+        purpose: Purpose,
     ) -> Result<()>;
     /// Called after a transaction was applied (the Maildir backend compacts its journal).
     fn applied(&self, account: &AccountName, mailbox: &str, state: &MailboxState<Self::Blob>);
-    /// Changes made to the mailbox by other programs since the last call.
+    /// Changes made to the mailbox by other programs since the last call, already recorded
+    /// by the backend (or kept to be recorded first at the next commit): the engine applies
+    /// them.
     fn refresh(
         &self,
         account: &AccountName,

@@ -1,19 +1,19 @@
 //! COPY and MOVE: messages into another mailbox of the account, with the UID map.
 
 use super::{
-    Backend, Engine,
-    accounts::Account,
-    lock,
+    Backend, Engine, Purpose, lock,
     state::{MessageMeta, Record},
     uid, uid_space,
 };
 use crate::{
     error::Result,
     model::Copied,
-    types::{Session, Uid, UidSet},
+    types::{Session, UidSet},
 };
 
 impl<K: Backend> Engine<K> {
+    /// COPY, or MOVE: one transaction over both mailboxes, so a move is whole or not at all
+    /// (RFC 6851 §3.3: the messages are copied, then expunged from the source, atomically).
     #[allow(clippy::explicit_counter_loop)]
     pub fn copy_or_move(
         &self,
@@ -35,6 +35,7 @@ impl<K: Backend> Engine<K> {
             .into_iter()
             .map(|i| src.messages[i].clone())
             .collect();
+        let src_modseq = src.next_modseq();
         let dst = self.open(account, &mut acct, &to)?;
         let uidvalidity = dst.header.uidvalidity;
         if picked.is_empty() {
@@ -51,7 +52,8 @@ impl<K: Backend> Engine<K> {
         uid_space(dst.header.uidnext, picked.len())?;
         let modseq = dst.next_modseq();
         let mut next = dst.header.uidnext;
-        let mut records = Vec::with_capacity(picked.len());
+        let mut appended = Vec::with_capacity(picked.len());
+        let mut expunged = Vec::new();
         let mut map = Vec::with_capacity(picked.len());
         for m in &picked {
             let new_meta = MessageMeta {
@@ -62,7 +64,7 @@ impl<K: Backend> Engine<K> {
             };
             let res = if is_move {
                 self.backend
-                    .move_message(account, &from, &m.blob, &to, &new_meta)
+                    .plan_move(account, &from, &m.blob, &to, &new_meta)
             } else {
                 self.backend
                     .copy_message(account, &from, &m.blob, &to, &new_meta)
@@ -70,56 +72,53 @@ impl<K: Backend> Engine<K> {
             match res {
                 Ok(blob) => {
                     map.push((m.uid, new_meta.uid));
-                    records.push(Record::Append(new_meta.with_blob(blob)));
+                    if is_move {
+                        expunged.push(Record::Expunge {
+                            uid: m.uid,
+                            // Within one mailbox the move is one transaction of one modseq.
+                            modseq: if from == to { modseq } else { src_modseq },
+                            file: Some(m.blob.clone()),
+                            to: Some((to.clone(), blob.clone())),
+                        });
+                    }
+                    appended.push(Record::Append(new_meta.with_blob(blob)));
                 }
                 Err(e) => {
                     if !is_move {
-                        self.discard_all(account, &to, &records);
-                    }
-                    // A partial move leaves the moved files in the destination unindexed;
-                    // the Maildir backend's recovery indexes them there (nothing lost, nothing
-                    // duplicated), so commit what moved before failing.
-                    if is_move && !records.is_empty() {
-                        let moved: Vec<Uid> = map.iter().map(|(u, _)| *u).collect();
-                        self.finish_move(s, &mut acct, &from, &to, records, &moved)?;
+                        self.discard_all(account, &to, &appended);
                     }
                     return Err(e);
                 }
             }
             next += 1;
         }
-        if is_move {
-            let moved: Vec<Uid> = map.iter().map(|(u, _)| *u).collect();
-            self.finish_move(s, &mut acct, &from, &to, records, &moved)?;
-        } else {
-            let keep = records.clone();
+        if !is_move {
+            let keep = appended.clone();
             let dst = acct.mailbox(&to)?;
-            if let Err(e) = self.commit(account, &to, dst, records, s.id()) {
+            if let Err(e) = self.commit(account, &to, dst, appended, s.id(), Purpose::Ordinary) {
                 self.discard_all(account, &to, &keep);
                 return Err(e);
             }
+            return Ok(Copied { uidvalidity, map });
+        }
+        // Moving to a Trash folder is how many clients delete: the room kept for deleting
+        // may be used.
+        if from == to {
+            let mut records = appended;
+            records.extend(expunged);
+            let mb = acct.mailbox(&to)?;
+            self.commit(account, &to, mb, records, s.id(), Purpose::Deleting)?;
+        } else {
+            self.backend.commit(
+                account,
+                &[(to.as_str(), &appended), (from.as_str(), &expunged)],
+                Purpose::Deleting,
+            )?;
+            let dst = acct.mailbox(&to)?;
+            self.apply(account, &to, dst, appended, s.id());
+            let src = acct.mailbox(&from)?;
+            self.apply(account, &from, src, expunged, s.id());
         }
         Ok(Copied { uidvalidity, map })
-    }
-
-    fn finish_move(
-        &self,
-        s: &Session,
-        acct: &mut Account<K::Blob>,
-        from: &str,
-        to: &str,
-        appended: Vec<Record<K::Blob>>,
-        moved: &[Uid],
-    ) -> Result<()> {
-        let account = s.account();
-        let dst = acct.mailbox(to)?;
-        self.commit(account, to, dst, appended, s.id())?;
-        let src = acct.mailbox(from)?;
-        let modseq = src.next_modseq();
-        let records = moved
-            .iter()
-            .map(|&uid| Record::Expunge { uid, modseq })
-            .collect();
-        self.commit(account, from, src, records, s.id())
     }
 }

@@ -1,7 +1,7 @@
 //! Delivery (SMTP/LMTP): one message to several recipients, each copy its own transaction.
 
 use super::{
-    Arrival, Backend, Engine, lock,
+    Arrival, Backend, Engine, Purpose, lock,
     messages::prepare,
     state::{MessageMeta, Record},
     uid, uid_space,
@@ -20,10 +20,17 @@ impl<K: Backend> Engine<K> {
         let prepared = match prepare(&mut upload, Uid::MIN, ModSeq::MIN, Flags::new(), None) {
             Ok(p) => p,
             Err(e) => {
+                let no_space = matches!(e, StoreError::NoSpace);
                 let msg = e.to_string();
                 return recipients
                     .iter()
-                    .map(|_| Err(StoreError::Io(std::io::Error::other(msg.clone()))))
+                    .map(|_| {
+                        Err(if no_space {
+                            StoreError::NoSpace
+                        } else {
+                            StoreError::Io(std::io::Error::other(msg.clone()))
+                        })
+                    })
                     .collect();
             }
         };
@@ -61,7 +68,7 @@ impl<K: Backend> Engine<K> {
                 .write_message(account, &name, upload, mime, &meta, Arrival::Delivery)?;
         let rec = Record::Append(meta.with_blob(blob));
         let keep = vec![rec.clone()];
-        if let Err(e) = self.commit(account, &name, mb, vec![rec], origin) {
+        if let Err(e) = self.commit(account, &name, mb, vec![rec], origin, Purpose::Ordinary) {
             self.discard_all(account, &name, &keep);
             return Err(e);
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{
-    Arrival, Backend, Engine, crlf_size, lock,
+    Arrival, Backend, Engine, Purpose, crlf_size, lock,
     state::{Header, MessageMeta, Record},
     to_crlf, uid, uid_space,
 };
@@ -92,7 +92,7 @@ impl<K: Backend> Engine<K> {
         }
         let uidvalidity = mb.header.uidvalidity;
         let keep = records.clone();
-        if let Err(e) = self.commit(account, &name, mb, records, s.id()) {
+        if let Err(e) = self.commit(account, &name, mb, records, s.id(), Purpose::Ordinary) {
             self.discard_all(account, &name, &keep);
             return Err(e);
         }
@@ -178,6 +178,11 @@ impl<K: Backend> Engine<K> {
         let modseq = mb.next_modseq();
         let mut result = StoreResult::default();
         let mut records = Vec::new();
+        // Setting \Deleted is how IMAP deletes: it may use the room kept for deleting.
+        let purpose = match op {
+            FlagOp::Add(f) | FlagOp::Replace(f) if f.contains(Flag::Deleted) => Purpose::Deleting,
+            _ => Purpose::Ordinary,
+        };
         for i in mb.select(uids) {
             let m = &mb.messages[i];
             if let Some(limit) = unchanged_since
@@ -190,7 +195,7 @@ impl<K: Backend> Engine<K> {
             if flags == m.flags {
                 continue;
             }
-            let blob = self.backend.set_flags(account, &name, &m.blob, &flags)?;
+            let blob = self.backend.plan_flags(account, &name, &m.blob, &flags)?;
             result.updated.push(MessageFlags {
                 uid: m.uid,
                 flags: flags.clone(),
@@ -201,9 +206,10 @@ impl<K: Backend> Engine<K> {
                 modseq,
                 flags,
                 blob,
+                from: Some(m.blob.clone()),
             });
         }
-        self.commit(account, &name, mb, records, s.id())?;
+        self.commit(account, &name, mb, records, s.id(), purpose)?;
         Ok(result)
     }
 
@@ -231,12 +237,10 @@ impl<K: Backend> Engine<K> {
             });
         }
         let modseq = mb.next_modseq();
-        let mut records = Vec::with_capacity(picked.len());
-        for i in picked {
-            let m = &mb.messages[i];
-            self.backend.remove_message(account, &name, &m.blob)?;
-            records.push(Record::Expunge { uid: m.uid, modseq });
-        }
+        let records: Vec<Record<K::Blob>> = picked
+            .into_iter()
+            .map(|i| expunge_record(&mb.messages[i], modseq))
+            .collect();
         let uids = records
             .iter()
             .filter_map(|r| match r {
@@ -244,7 +248,7 @@ impl<K: Backend> Engine<K> {
                 _ => None,
             })
             .collect();
-        self.commit(account, &name, mb, records, s.id())?;
+        self.commit(account, &name, mb, records, s.id(), Purpose::Deleting)?;
         Ok(Expunged {
             uids,
             modseq: Some(modseq),
@@ -297,7 +301,21 @@ impl<K: Backend> Engine<K> {
             first_recent: mb.header.uidnext,
             ..mb.header.clone()
         };
-        self.commit(s.account(), &name, mb, vec![Record::Header(header)], s.id())?;
+        let records = vec![Record::Header(header)];
+        match self.commit(
+            s.account(),
+            &name,
+            mb,
+            records.clone(),
+            s.id(),
+            Purpose::Ordinary,
+        ) {
+            Ok(()) => {}
+            // On a full disk the claim holds for this run only: after a restart these
+            // messages are \Recent once more, which RFC 3501 allows. SELECT still works.
+            Err(StoreError::NoSpace | StoreError::Limit(_)) => mb.apply_all(records),
+            Err(e) => return Err(e),
+        }
         Ok(uids)
     }
 
@@ -307,6 +325,16 @@ impl<K: Backend> Engine<K> {
         let mut acct = lock(&a);
         acct.mailbox(&name)?;
         Ok(self.hub.subscribe(s.account(), &name, s.id()))
+    }
+}
+
+/// The record that expunges `m`, removing its octets once committed.
+pub(super) fn expunge_record<B: Clone>(m: &MessageMeta<B>, modseq: ModSeq) -> Record<B> {
+    Record::Expunge {
+        uid: m.uid,
+        modseq,
+        file: Some(m.blob.clone()),
+        to: None,
     }
 }
 

@@ -40,7 +40,7 @@ use std::{
 
 use self::accounts::{Account, SharedAccount};
 pub(crate) use self::{
-    backend::{AccountMeta, Arrival, Backend, Loaded},
+    backend::{AccountMeta, Arrival, Backend, Loaded, Part, Purpose},
     crlf::{crlf_size, to_crlf},
     handle::{Handle, impl_mail_store},
     state::{Header, MailboxState, MessageMeta, Record},
@@ -144,7 +144,7 @@ impl<K: Backend> Engine<K> {
         );
     }
 
-    /// Makes a transaction durable, applies it and tells the watchers.
+    /// Makes a transaction on one mailbox durable, applies it and tells the watchers.
     fn commit(
         &self,
         account: &AccountName,
@@ -152,18 +152,34 @@ impl<K: Backend> Engine<K> {
         mb: &mut MailboxState<K::Blob>,
         records: Vec<Record<K::Blob>>,
         origin: SessionId,
+        purpose: Purpose,
     ) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
-        self.backend.commit(account, name, &records)?;
+        self.backend.commit(account, &[(name, &records)], purpose)?;
+        self.apply(account, name, mb, records, origin);
+        Ok(())
+    }
+
+    /// Applies a transaction the backend made durable and tells the watchers.
+    fn apply(
+        &self,
+        account: &AccountName,
+        name: &str,
+        mb: &mut MailboxState<K::Blob>,
+        records: Vec<Record<K::Blob>>,
+        origin: SessionId,
+    ) {
+        if records.is_empty() {
+            return;
+        }
         let events = events_of(&records);
         mb.apply_all(records);
         self.backend.applied(account, name, mb);
         for kind in events {
             self.publish(account, name, origin, kind);
         }
-        Ok(())
     }
 
     /// Picks up changes other programs made to the mailbox.
@@ -174,7 +190,8 @@ impl<K: Backend> Engine<K> {
         mb: &mut MailboxState<K::Blob>,
     ) -> Result<()> {
         let records = self.backend.refresh(account, name, mb)?;
-        self.commit(account, name, mb, records, SessionId::EXTERNAL)
+        self.apply(account, name, mb, records, SessionId::EXTERNAL);
+        Ok(())
     }
 
     fn open<'a>(
@@ -208,7 +225,7 @@ fn events_of<B>(records: &[Record<B>]) -> Vec<ChangeKind> {
                 flags: f.clone(),
                 modseq: *modseq,
             }),
-            Record::Expunge { uid, modseq } => {
+            Record::Expunge { uid, modseq, .. } => {
                 expunged.push(*uid);
                 expunge_modseq = Some(*modseq);
             }

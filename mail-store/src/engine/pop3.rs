@@ -5,7 +5,9 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use super::{Backend, Engine, accounts::Account, lock, state::Record};
+use super::{
+    Backend, Engine, Purpose, accounts::Account, lock, messages::expunge_record, state::Record,
+};
 use crate::{
     error::{Result, StoreError},
     model::{Maildrop, Pop3Committed, Pop3Lease, Pop3Message},
@@ -95,19 +97,27 @@ impl<K: Backend> Engine<K> {
         let mut acct = lock(&a);
         Self::check_lease(&acct, lease)?;
         let mb = self.open(account, &mut acct, "INBOX")?;
-        let m = mb.get(u).ok_or(StoreError::NoSuchMessage(u.get()))?.clone();
-        let data = self.backend.read_message(account, "INBOX", &m.blob)?;
-        if mark_seen && !m.flags.contains(Flag::Seen) {
-            let flags = m.flags.clone().with(Flag::Seen);
-            let blob = self.backend.set_flags(account, "INBOX", &m.blob, &flags)?;
+        let msg = mb.get(u).ok_or(StoreError::NoSuchMessage(u.get()))?.clone();
+        let data = self.backend.read_message(account, "INBOX", &msg.blob)?;
+        if mark_seen && !msg.flags.contains(Flag::Seen) {
+            let flags = msg.flags.clone().with(Flag::Seen);
+            let blob = self
+                .backend
+                .plan_flags(account, "INBOX", &msg.blob, &flags)?;
             let modseq = mb.next_modseq();
             let rec = Record::Flags {
                 uid: u,
                 modseq,
                 flags,
                 blob,
+                from: Some(msg.blob.clone()),
             };
-            self.commit(account, "INBOX", mb, vec![rec], s.id())?;
+            match self.commit(account, "INBOX", mb, vec![rec], s.id(), Purpose::Ordinary) {
+                // On a full disk the message is still served, only not marked \Seen (POP3
+                // shows no flags, so the answer claims nothing that did not happen).
+                Ok(()) | Err(StoreError::NoSpace | StoreError::Limit(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(data)
     }
@@ -131,14 +141,14 @@ impl<K: Backend> Engine<K> {
             already_gone,
         };
         if !present.is_empty() {
+            // One transaction: every deletion or none (RFC 1939 §6, the UPDATE state), also
+            // when the process dies half-way through removing the files.
             let modseq = mb.next_modseq();
-            let mut records = Vec::new();
-            for i in present {
-                let m = &mb.messages[i];
-                self.backend.remove_message(account, "INBOX", &m.blob)?;
-                records.push(Record::Expunge { uid: m.uid, modseq });
-            }
-            self.commit(account, "INBOX", mb, records, s.id())?;
+            let records = present
+                .into_iter()
+                .map(|i| expunge_record(&mb.messages[i], modseq))
+                .collect();
+            self.commit(account, "INBOX", mb, records, s.id(), Purpose::Deleting)?;
         } else {
             out.deleted = 0;
         }

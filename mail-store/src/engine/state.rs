@@ -83,6 +83,12 @@ impl Header {
 }
 
 /// One change to a mailbox; a transaction is a list of them.
+///
+/// A record also says what the backend does to the message octets once the transaction is
+/// durable (the Maildir backend renames and removes files after its journal line is written,
+/// and its recovery redoes what a crash interrupted): an `Append`'s blob is put in place, a
+/// `Flags` record's blob replaces `from`, an `Expunge` removes `file` or moves it to `to`.
+/// Records that only describe what another program did carry no `from` and no `file`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Record<B> {
     #[serde(rename = "A")]
@@ -93,11 +99,51 @@ pub(crate) enum Record<B> {
         modseq: ModSeq,
         flags: Flags,
         blob: B,
+        /// The blob before the change, when the change moves the octets.
+        #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+        from: Option<B>,
     },
     #[serde(rename = "X")]
-    Expunge { uid: Uid, modseq: ModSeq },
+    Expunge {
+        uid: Uid,
+        modseq: ModSeq,
+        /// The octets to remove.
+        #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+        file: Option<B>,
+        /// For a move: the mailbox and blob the octets go to instead of being removed.
+        #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+        to: Option<(String, B)>,
+    },
     #[serde(rename = "H")]
     Header(Header),
+}
+
+/// A missing optional field (without asking `B: Default` as `#[serde(default)]` would).
+fn none<T>() -> Option<T> {
+    None
+}
+
+impl<B> Record<B> {
+    /// Gives the record the modseq `m` (folding a change into a transaction not yet written).
+    pub fn set_modseq(&mut self, m: ModSeq) {
+        match self {
+            Record::Append(meta) => {
+                meta.modseq = m;
+                meta.created = m;
+            }
+            Record::Flags { modseq, .. } | Record::Expunge { modseq, .. } => *modseq = m,
+            Record::Header(_) => {}
+        }
+    }
+
+    /// The record's modseq (none for a header).
+    pub fn modseq(&self) -> Option<ModSeq> {
+        match self {
+            Record::Append(meta) => Some(meta.modseq),
+            Record::Flags { modseq, .. } | Record::Expunge { modseq, .. } => Some(*modseq),
+            Record::Header(_) => None,
+        }
+    }
 }
 
 /// The index of one mailbox.
@@ -197,6 +243,7 @@ impl<B: Clone> MailboxState<B> {
                     modseq,
                     flags,
                     blob,
+                    ..
                 } => {
                     self.bump(modseq);
                     self.note_keywords(&flags);
@@ -207,7 +254,7 @@ impl<B: Clone> MailboxState<B> {
                         m.blob = blob;
                     }
                 }
-                Record::Expunge { uid, modseq } => {
+                Record::Expunge { uid, modseq, .. } => {
                     self.bump(modseq);
                     self.expunged.push((uid, modseq));
                     gone.push(uid);

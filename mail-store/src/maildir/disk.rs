@@ -1,9 +1,9 @@
 //! The Maildir backend: [`Disk`], its per-mailbox journal state and account locks, and the
-//! engine's persistence contract over Maildir directories. Opening a mailbox (recovery) and
-//! message files have their own modules.
+//! engine's persistence contract over Maildir directories. Opening a mailbox (recovery),
+//! message files, the journal and carrying out transactions have their own modules.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeSet, HashMap, HashSet},
     fs::{self, File},
     io::{self, Write},
     path::{Path, PathBuf},
@@ -14,35 +14,59 @@ use std::{
 use super::{
     FileRef, MaildirOptions,
     index::{self, sync_dir, write_atomic},
-    names::{
-        dovecot_keywords, dovecot_letters, folder_dir, folder_name, info_for, info_matches,
-        split_info,
-    },
+    journal::{self, Journal},
+    names::{dovecot_keywords, dovecot_letters, folder_dir, info_for, info_matches, split_info},
 };
 use crate::{
     engine::{
-        AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Record, lock,
-        to_crlf,
+        AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Part, Purpose,
+        Record, lock, to_crlf,
     },
     error::{Result, StoreError},
     mime::MimeInfo,
     types::{AccountName, Flags},
-    upload::{Upload, unique_name},
+    upload::{Upload, is_own_name, unique_name},
 };
 
 const ACCOUNT_META: &str = "mailstore-account";
 const SUBSCRIPTIONS: &str = "mailstore-subscriptions";
 const LOCK: &str = "mailstore.lock";
+/// A deleted folder on its way out (renamed, then removed).
+pub(super) const DELETED_PREFIX: &str = "..deleted-";
 /// Journal transactions before the snapshot is rewritten.
 pub(super) const COMPACT_AFTER: usize = 2000;
 
+/// Journal lines after a compaction that failed (a full disk) before it is tried again.
+const COMPACT_RETRY: usize = 200;
+
 /// Per-mailbox runtime state.
 pub(super) struct Runtime {
-    pub(super) log: File,
+    /// The journal; `None` while the mailbox has none for its snapshot (the disk was full
+    /// when it was opened): changes fail with [`StoreError::NoSpace`] until one is written.
+    pub(super) log: Option<Journal>,
     pub(super) generation: u64,
     pub(super) log_lines: usize,
     /// mtimes of `cur/` and `new/` when we last looked.
     pub(super) mtimes: Option<(SystemTime, SystemTime)>,
+    /// Changes other programs made, applied but not yet in the journal (it was full): one
+    /// transaction, written first at the next commit. Recovery finds the same changes again
+    /// if the process ends before.
+    pub(super) pending: Vec<Record<FileRef>>,
+    /// Journal lines before compaction is tried again.
+    pub(super) compact_at: usize,
+}
+
+impl Runtime {
+    pub(super) fn new(generation: u64) -> Self {
+        Self {
+            log: None,
+            generation,
+            log_lines: 0,
+            mtimes: None,
+            pending: Vec::new(),
+            compact_at: 0,
+        }
+    }
 }
 
 /// The Maildir backend: accounts live under `root`.
@@ -51,6 +75,8 @@ pub(crate) struct Disk {
     pub opts: MaildirOptions,
     pub(super) rt: Mutex<HashMap<(AccountName, String), Runtime>>,
     locks: Mutex<HashMap<AccountName, File>>,
+    /// Directories changed since their last fsync, by account.
+    pub(super) unsynced: Mutex<HashMap<AccountName, HashSet<PathBuf>>>,
 }
 
 pub(super) fn not_found(e: &io::Error) -> bool {
@@ -71,6 +97,7 @@ impl Disk {
             opts,
             rt: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
+            unsynced: Mutex::new(HashMap::new()),
         }
     }
 
@@ -119,8 +146,16 @@ impl Disk {
         }
     }
 
-    /// Removes `tmp/` files older than the configured age (left by a crash).
+    /// Removes abandoned files from a `tmp/` directory: ours at once (one store serves an
+    /// account at a time, so a file of ours there was left by a crash), other programs'
+    /// after the configured age (the Maildir rule: they may still be writing them).
     pub(super) fn clean_tmp(&self, dir: &Path) {
+        self.clean_dir(dir, |_| true);
+    }
+
+    /// Removes abandoned files from `dir`: those `ours` accepts among our own names at once,
+    /// the others after the configured age.
+    fn clean_dir(&self, dir: &Path, ours: impl Fn(&str) -> bool) {
         let Ok(entries) = fs::read_dir(dir) else {
             return;
         };
@@ -130,20 +165,27 @@ impl Disk {
             if !meta.is_file() {
                 continue;
             }
+            let name = e.file_name();
+            let name = name.to_string_lossy();
             let age = meta
                 .modified()
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .unwrap_or_default();
-            if age >= self.opts.stale_tmp_age {
+            if (is_own_name(&name) && ours(&name)) || age >= self.opts.stale_tmp_age {
                 let _ = fs::remove_file(e.path());
             }
         }
     }
 
+    /// Creates the spool and removes what it holds of processes that are gone.
     pub fn clean_spool(&self) -> io::Result<()> {
         fs::create_dir_all(self.spool_dir())?;
-        self.clean_tmp(&self.spool_dir());
+        // Several stores may share a root (one account each): only a spool file whose
+        // process is gone is abandoned.
+        self.clean_dir(&self.spool_dir(), |name| {
+            own_pid(name).is_some_and(|pid| pid != std::process::id() && !process_alive(pid))
+        });
         Ok(())
     }
 
@@ -153,6 +195,20 @@ impl Disk {
         }
         Ok(())
     }
+}
+
+/// The process id in one of our file names (`<secs>.M<micros>P<pid>Q<n>.<host>`).
+fn own_pid(name: &str) -> Option<u32> {
+    let rest = &name[name.find('P')? + 1..];
+    rest[..rest.find('Q')?].parse().ok()
+}
+
+/// Whether process `pid` runs (on Linux, where `/proc` tells); elsewhere assumed.
+fn process_alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new("/proc").join(pid.to_string()).exists()
 }
 
 fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
@@ -198,30 +254,17 @@ impl Backend for Disk {
         self.lock_account(a)?;
         let mut meta: AccountMeta = read_json(&dir.join(ACCOUNT_META))?;
         let before = meta.clone();
-        let mut mailboxes = vec![(
-            "INBOX".to_owned(),
-            self.load_mailbox(a, "INBOX", &mut meta)?,
-        )];
-        let mut folders = Vec::new();
-        for e in fs::read_dir(&dir)? {
-            let e = e?;
-            if !e.file_type()?.is_dir() {
-                continue;
-            }
-            if let Some(name) = e.file_name().to_str().and_then(folder_name) {
-                folders.push(name);
-            }
-        }
-        folders.sort();
-        for name in folders {
-            let state = self.load_mailbox(a, &name, &mut meta)?;
-            mailboxes.push((name, state));
-        }
+        let mailboxes = self.load_mailboxes(a, &mut meta)?;
         for (_, m) in &mailboxes {
             meta.last_uidvalidity = meta.last_uidvalidity.max(m.header.uidvalidity.get());
         }
         if meta != before {
-            self.save_meta(a, &meta)?;
+            // On a full disk the account still opens: the counter is also kept in each
+            // mailbox's index, and the next change of the account's values writes it.
+            match self.save_meta(a, &meta) {
+                Ok(()) | Err(StoreError::NoSpace) => {}
+                Err(e) => return Err(e),
+            }
         }
         let subscriptions: BTreeSet<String> = match fs::read_to_string(dir.join(SUBSCRIPTIONS)) {
             Ok(s) => s
@@ -241,20 +284,33 @@ impl Backend for Disk {
 
     fn create_account(&self, a: &AccountName, meta: &AccountMeta, inbox: &Header) -> Result<()> {
         let dir = self.account_dir(a);
-        Self::ensure_dirs(&dir)?;
-        self.lock_account(a)?;
-        self.save_meta(a, meta)?;
-        self.create_mailbox(a, "INBOX", inbox)?;
-        if self.durable() {
-            // create_mailbox syncs Maildir/ itself; the entries naming it (`<account>/Maildir`
-            // and `<root>/<account>`) need their directories synced too, or a power loss can
-            // drop the new account with the mail acknowledged into it.
-            if let Some(account) = dir.parent() {
-                sync_dir(account)?;
+        let res = (|| {
+            Self::ensure_dirs(&dir)?;
+            self.lock_account(a)?;
+            self.save_meta(a, meta)?;
+            self.create_mailbox(a, "INBOX", inbox)?;
+            if self.durable() {
+                // create_mailbox syncs Maildir/ itself; the entries naming it
+                // (`<account>/Maildir` and `<root>/<account>`) need their directories synced
+                // too, or a power loss can drop the new account with the mail acknowledged
+                // into it.
+                if let Some(account) = dir.parent() {
+                    sync_dir(account)?;
+                }
+                sync_dir(&self.root)?;
             }
-            sync_dir(&self.root)?;
+            Ok(())
+        })();
+        if res.is_err() {
+            // Not half an account (a full disk): it would look like one at the next start.
+            lock(&self.locks).remove(a);
+            lock(&self.rt).remove(&(a.clone(), "INBOX".to_owned()));
+            let _ = fs::remove_dir_all(&dir);
+            if let Some(account) = dir.parent() {
+                let _ = fs::remove_dir(account);
+            }
         }
-        Ok(())
+        res
     }
 
     fn save_meta(&self, a: &AccountName, meta: &AccountMeta) -> Result<()> {
@@ -288,37 +344,49 @@ impl Backend for Disk {
                 return Err(StoreError::MailboxExists(name.to_owned()));
             }
             fs::create_dir(&dir)?;
-            File::create(dir.join("maildirfolder"))?;
         }
-        Self::ensure_dirs(&dir)?;
-        let state = MailboxState::new(header.clone());
-        index::write_snapshot(&dir, &state, 1, self.durable())?;
-        let log = index::reset_log(&dir, 1, self.durable())?;
-        if self.durable() {
-            for sub in ["cur", "new", "tmp"] {
-                sync_dir(&dir.join(sub))?;
+        let res = (|| {
+            if name != "INBOX" {
+                File::create(dir.join("maildirfolder"))?;
             }
-            sync_dir(&dir)?;
-            sync_dir(&self.account_dir(a))?;
-        }
-        lock(&self.rt).insert(
-            (a.clone(), name.to_owned()),
-            Runtime {
-                log,
-                generation: 1,
-                log_lines: 0,
-                mtimes: mtimes(&dir),
-            },
-        );
+            Self::ensure_dirs(&dir)?;
+            let state = MailboxState::new(header.clone());
+            index::write_snapshot(&dir, &state, 1, self.durable())?;
+            let log = Journal::stage(&dir, 1, self.opts.journal_reserve, self.durable())?
+                .install(&dir)?;
+            if self.durable() {
+                for sub in ["cur", "new", "tmp"] {
+                    sync_dir(&dir.join(sub))?;
+                }
+                sync_dir(&dir)?;
+                sync_dir(&self.account_dir(a))?;
+            }
+            Ok(log)
+        })();
+        let log = match res {
+            Ok(log) => log,
+            Err(e) => {
+                // Not half a folder (a full disk): it would be a mailbox at the next start.
+                if name != "INBOX" {
+                    let _ = fs::remove_dir_all(&dir);
+                }
+                return Err(e);
+            }
+        };
+        let mut rt = Runtime::new(1);
+        rt.log = Some(log);
+        rt.mtimes = mtimes(&dir);
+        lock(&self.rt).insert((a.clone(), name.to_owned()), rt);
         Ok(())
     }
 
     fn delete_mailbox(&self, a: &AccountName, name: &str) -> Result<()> {
         let dir = self.mailbox_dir(a, name);
-        // Rename first (atomic: the folder is gone for every reader), then remove.
+        // Rename first (atomic: the folder is gone for every reader), then remove. What a
+        // crash leaves of it is removed when the account is opened.
         let trash = self
             .account_dir(a)
-            .join(format!("..deleted-{}", unique_name()));
+            .join(format!("{DELETED_PREFIX}{}", unique_name()));
         fs::rename(&dir, &trash)?;
         if self.durable() {
             sync_dir(&self.account_dir(a))?;
@@ -334,6 +402,8 @@ impl Backend for Disk {
         if dst.exists() {
             return Err(StoreError::MailboxExists(to.to_owned()));
         }
+        // Renames still to be made durable name the old directory.
+        self.sync_pending_dirs(a)?;
         fs::rename(&src, &dst)?;
         if self.durable() {
             sync_dir(&self.account_dir(a))?;
@@ -361,27 +431,28 @@ impl Backend for Disk {
         } else {
             ("cur", format!("{base}{}", info_for(&meta.flags, "")))
         };
-        let target = dir.join(sub).join(&file);
+        // Staged in tmp/ (Maildir's rule: readers never see a partial message); the commit
+        // renames it into place.
+        let staged = dir.join("tmp").join(&base);
         let mtime = meta.date.to_system_time();
         if let Some(spool) = upload.finish_file()? {
             let spool = spool.to_owned();
             if let Ok(f) = File::options().write(true).open(&spool) {
                 let _ = f.set_modified(mtime);
             }
-            self.link_or_copy(&spool, &target, &dir.join("tmp"))?;
+            self.stage_copy(&spool, &staged)?;
         } else {
-            let tmp = dir.join("tmp").join(&base);
-            let mut f = File::options().write(true).create_new(true).open(&tmp)?;
             let res = (|| -> io::Result<()> {
+                let mut f = File::options().write(true).create_new(true).open(&staged)?;
                 f.write_all(&upload.bytes()?)?;
                 let _ = f.set_modified(mtime);
                 if self.durable() {
                     f.sync_all()?;
                 }
-                fs::rename(&tmp, &target)
+                Ok(())
             })();
             if let Err(e) = res {
-                let _ = fs::remove_file(&tmp);
+                let _ = fs::remove_file(&staged);
                 return Err(e.into());
             }
         }
@@ -405,7 +476,7 @@ impl Backend for Disk {
         let src = Self::locate(&sdir, blob)?;
         let base = Self::new_base(meta);
         let file = format!("{base}{}", info_for(&meta.flags, split_info(&blob.file).1));
-        self.link_or_copy(&src, &ddir.join("cur").join(&file), &ddir.join("tmp"))?;
+        self.stage_copy(&src, &ddir.join("tmp").join(&base))?;
         let mime = Self::mime_of(&sdir, blob)?;
         Ok(FileRef {
             cache: index::append_cache(&ddir, &base, &mime),
@@ -414,7 +485,7 @@ impl Backend for Disk {
         })
     }
 
-    fn move_message(
+    fn plan_move(
         &self,
         a: &AccountName,
         from: &str,
@@ -424,16 +495,11 @@ impl Backend for Disk {
     ) -> Result<FileRef> {
         let sdir = self.mailbox_dir(a, from);
         let ddir = self.mailbox_dir(a, to);
-        let src = Self::locate(&sdir, blob)?;
         let mime = Self::mime_of(&sdir, blob)?;
-        // A new base: moving within one mailbox must not look like the same file.
-        let base = if from == to {
-            Self::new_base(meta)
-        } else {
-            split_info(&blob.file).0.to_owned()
-        };
+        // A new base name, as for a copy: names are never reused, so recovery can tell
+        // which file a journal line meant.
+        let base = Self::new_base(meta);
         let file = format!("{base}{}", info_for(&meta.flags, split_info(&blob.file).1));
-        fs::rename(&src, ddir.join("cur").join(&file))?;
         Ok(FileRef {
             cache: index::append_cache(&ddir, &base, &mime),
             file,
@@ -442,10 +508,11 @@ impl Backend for Disk {
     }
 
     fn discard(&self, a: &AccountName, mailbox: &str, blob: &FileRef) {
-        let _ = fs::remove_file(Self::path_of(&self.mailbox_dir(a, mailbox), blob));
+        let dir = self.mailbox_dir(a, mailbox);
+        let _ = fs::remove_file(dir.join("tmp").join(split_info(&blob.file).0));
     }
 
-    fn set_flags(
+    fn plan_flags(
         &self,
         a: &AccountName,
         mailbox: &str,
@@ -463,22 +530,11 @@ impl Backend for Disk {
             // Only keywords changed: the file can stay in new/.
             return Ok(blob.clone());
         }
-        let src = Self::locate(&dir, blob)?;
-        fs::rename(&src, dir.join("cur").join(&file))?;
         Ok(FileRef {
             file,
             new: false,
             cache: blob.cache,
         })
-    }
-
-    fn remove_message(&self, a: &AccountName, mailbox: &str, blob: &FileRef) -> Result<()> {
-        let dir = self.mailbox_dir(a, mailbox);
-        match Self::locate(&dir, blob).and_then(fs::remove_file) {
-            Ok(()) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
     }
 
     fn read_message(&self, a: &AccountName, mailbox: &str, blob: &FileRef) -> Result<Vec<u8>> {
@@ -494,23 +550,67 @@ impl Backend for Disk {
         )?))
     }
 
-    fn commit(&self, a: &AccountName, mailbox: &str, records: &[Record<FileRef>]) -> Result<()> {
-        let dir = self.mailbox_dir(a, mailbox);
-        let touches_files = records.iter().any(|r| !matches!(r, Record::Header(_)));
-        if touches_files && self.durable() {
-            // The renames and unlinks of this transaction reach the disk before the journal
-            // says they happened.
-            sync_dir(&dir.join("cur"))?;
-            sync_dir(&dir.join("new"))?;
+    fn commit(&self, a: &AccountName, parts: &[Part<'_, FileRef>], purpose: Purpose) -> Result<()> {
+        // The file operations of earlier transactions reach the disk before this one is
+        // written: only the last transaction of a journal can be unfinished after a crash.
+        self.sync_pending_dirs(a)?;
+        if self.durable() {
+            // Staged messages (in tmp/) are in their directory before the journal names them.
+            for (mailbox, records) in parts {
+                if records.iter().any(|r| matches!(r, Record::Append(_))) {
+                    sync_dir(&self.mailbox_dir(a, mailbox).join("tmp"))?;
+                }
+            }
+        }
+        let key = |mailbox: &str| (a.clone(), mailbox.to_owned());
+        {
+            let mut rt = lock(&self.rt);
+            let mut lines = Vec::with_capacity(parts.len());
+            for (mailbox, records) in parts {
+                let r = rt
+                    .get_mut(&key(mailbox))
+                    .ok_or_else(|| StoreError::NoSuchMailbox((*mailbox).to_owned()))?;
+                let mut bytes = Vec::new();
+                if !r.pending.is_empty() {
+                    bytes.extend(journal::encode(&r.pending)?);
+                }
+                bytes.extend(journal::encode(records)?);
+                // Room in every journal before any is written.
+                r.log
+                    .as_mut()
+                    .ok_or(StoreError::NoSpace)?
+                    .fit(bytes.len(), purpose)?;
+                lines.push(bytes);
+            }
+            for ((mailbox, _), bytes) in parts.iter().zip(&lines) {
+                let r = rt
+                    .get_mut(&key(mailbox))
+                    .ok_or_else(|| StoreError::NoSuchMailbox((*mailbox).to_owned()))?;
+                // The room is there: only an I/O error can stop this. After the first part
+                // it leaves a part in a journal whose files were never moved, which recovery
+                // drops again (its messages have no files).
+                r.log.as_mut().ok_or(StoreError::NoSpace)?.append(bytes)?;
+                r.log_lines += usize::from(!r.pending.is_empty()) + 1;
+                r.pending.clear();
+            }
+        }
+        // Durable: what the records say about files happens now. A failure here is redone
+        // when the account is next opened.
+        for (mailbox, records) in parts {
+            let _ = self.carry_out(a, mailbox, records);
         }
         let mut rt = lock(&self.rt);
-        let r = rt
-            .get_mut(&(a.clone(), mailbox.to_owned()))
-            .ok_or_else(|| StoreError::NoSuchMailbox(mailbox.to_owned()))?;
-        index::append_log(&mut r.log, records, self.durable())?;
-        r.log_lines += 1;
-        if touches_files {
-            r.mtimes = mtimes(&dir);
+        for (mailbox, _) in parts {
+            let dir = self.mailbox_dir(a, mailbox);
+            if let Some(r) = rt.get_mut(&key(mailbox)) {
+                r.mtimes = mtimes(&dir);
+                if purpose == Purpose::Deleting
+                    && let Some(log) = &mut r.log
+                {
+                    // The deletion freed space: room for the next one.
+                    log.top_up();
+                }
+            }
         }
         Ok(())
     }
@@ -521,18 +621,10 @@ impl Backend for Disk {
         let Some(r) = rt.get_mut(&(a.clone(), mailbox.to_owned())) else {
             return;
         };
-        if r.log_lines < COMPACT_AFTER.max(state.messages.len() / 8) {
+        if r.log_lines < COMPACT_AFTER.max(state.messages.len() / 8) || r.log_lines < r.compact_at {
             return;
         }
-        let generation = r.generation + 1;
-        // A failure here loses nothing: the journal of the old generation is still whole.
-        if index::write_snapshot(&dir, state, generation, self.durable()).is_ok()
-            && let Ok(log) = index::reset_log(&dir, generation, self.durable())
-        {
-            r.log = log;
-            r.generation = generation;
-            r.log_lines = 0;
-        }
+        self.compact(a, &dir, r, state);
     }
 
     fn refresh(
@@ -548,6 +640,10 @@ impl Backend for Disk {
             let Some(r) = rt.get_mut(&(a.clone(), mailbox.to_owned())) else {
                 return Ok(Vec::new());
             };
+            if r.log.is_none() {
+                // Opened on a full disk: write the index as soon as there is room.
+                self.compact(a, &dir, r, state);
+            }
             if now.is_some() && r.mtimes == now {
                 return Ok(Vec::new());
             }
@@ -556,6 +652,65 @@ impl Backend for Disk {
         if now.is_none() {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
-        Self::scan(&dir, state)
+        let mut records = Self::scan(&dir, state)?;
+        if !records.is_empty() {
+            let mut rt = lock(&self.rt);
+            if let Some(r) = rt.get_mut(&(a.clone(), mailbox.to_owned())) {
+                Self::record_found(r, &mut records);
+            }
+        }
+        Ok(records)
+    }
+}
+
+impl Disk {
+    /// Records what a scan found (other programs' changes): in the journal if it takes them,
+    /// else with the changes pending, under the same modseq, for the next commit.
+    pub(super) fn record_found(r: &mut Runtime, records: &mut [Record<FileRef>]) {
+        if let Some(m) = r.pending.iter().find_map(Record::modseq) {
+            for rec in records.iter_mut() {
+                rec.set_modseq(m);
+            }
+        }
+        r.pending.extend(records.iter().cloned());
+        let Some(log) = &mut r.log else { return };
+        let Ok(bytes) = journal::encode(&r.pending) else {
+            return;
+        };
+        if log.fit(bytes.len(), Purpose::Deleting).is_ok() && log.append(&bytes).is_ok() {
+            r.pending.clear();
+            r.log_lines += 1;
+        }
+    }
+
+    /// Folds the journal into a new snapshot and starts a new journal. On a full disk the
+    /// old ones stay (nothing is lost) and it is tried again later.
+    pub(super) fn compact(
+        &self,
+        a: &AccountName,
+        dir: &Path,
+        r: &mut Runtime,
+        state: &MailboxState<FileRef>,
+    ) {
+        r.compact_at = r.log_lines + COMPACT_RETRY;
+        // The journal about to go may hold the only record of renames not yet durable.
+        if self.sync_pending_dirs(a).is_err() {
+            return;
+        }
+        let generation = r.generation + 1;
+        let Ok(staged) = Journal::stage(dir, generation, self.opts.journal_reserve, self.durable())
+        else {
+            return;
+        };
+        if index::write_snapshot(dir, state, generation, self.durable()).is_err() {
+            staged.abandon();
+            return;
+        }
+        // The snapshot holds everything now, pending changes included.
+        r.generation = generation;
+        r.log_lines = 0;
+        r.compact_at = 0;
+        r.pending.clear();
+        r.log = staged.install(dir).ok();
     }
 }

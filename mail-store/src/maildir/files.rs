@@ -60,17 +60,22 @@ impl Disk {
         format!("{},S={},W={}", unique_name(), meta.size, meta.vsize)
     }
 
-    /// Links (or copies) `src` to `dst` durably.
-    pub(super) fn link_or_copy(&self, src: &Path, dst: &Path, tmp_dir: &Path) -> Result<()> {
-        if fs::hard_link(src, dst).is_ok() {
+    /// Stages a copy of `src` as `staged` (in a `tmp/` directory) durably: a hard link, or
+    /// where the file system has none, a copy written and fsynced.
+    pub(super) fn stage_copy(&self, src: &Path, staged: &Path) -> Result<()> {
+        if fs::hard_link(src, staged).is_ok() {
             return Ok(());
         }
-        let tmp = tmp_dir.join(unique_name());
-        fs::copy(src, &tmp)?;
-        if self.durable() {
-            File::open(&tmp)?.sync_all()?;
+        let res = fs::copy(src, staged).and_then(|_| {
+            if self.durable() {
+                File::open(staged)?.sync_all()?;
+            }
+            Ok(())
+        });
+        if let Err(e) = res {
+            let _ = fs::remove_file(staged);
+            return Err(e.into());
         }
-        fs::rename(&tmp, dst)?;
         Ok(())
     }
 }

@@ -4,17 +4,16 @@
 //! - `mailstore-index`: one JSON line with the mailbox header, keywords and expunge log, then
 //!   one JSON line per message. Written to a temporary file, fsynced, renamed over the old
 //!   one, and the directory fsynced.
-//! - `mailstore-log`: a first line `mailstore-log <generation>`, then one line per
-//!   transaction: a 16-digit hex FNV-1a checksum, a space, and the JSON array of records.
-//!   Appended and fsynced before a call returns. A snapshot records the generation it
-//!   contains; a journal of an older generation is ignored (the crash happened between
-//!   writing a snapshot and starting its journal). A torn or corrupt last line is cut off.
+//! - `mailstore-log`: the journal of transactions since the snapshot (see
+//!   [`journal`](super::journal)). A snapshot records the generation it contains; a journal
+//!   of an older generation is ignored (the crash happened between writing a snapshot and
+//!   installing its journal).
 //! - `mailstore-cache`: ENVELOPE/BODYSTRUCTURE JSON lines, appended without fsync and found
 //!   by offset; a missing or damaged entry is recomputed from the message file.
 
 use std::{
     fs::{self, File},
-    io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write},
+    io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write},
     path::Path,
 };
 
@@ -22,25 +21,14 @@ use serde::{Deserialize, Serialize};
 
 use super::FileRef;
 use crate::{
-    engine::{Header, MailboxState, MessageMeta, Record},
+    engine::{Header, MailboxState, MessageMeta},
     error::{Result, StoreError},
     mime::MimeInfo,
     types::{Keyword, ModSeq, Uid},
 };
 
 pub(crate) const INDEX: &str = "mailstore-index";
-pub(crate) const LOG: &str = "mailstore-log";
 pub(crate) const CACHE: &str = "mailstore-cache";
-
-/// FNV-1a, 64 bits: enough to tell a torn line from a whole one.
-pub(crate) fn checksum(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
 
 #[derive(Serialize, Deserialize)]
 struct Head {
@@ -57,15 +45,22 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+/// A temporary file that could not be written whole (a full disk) is removed.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    if durable {
-        f.sync_all()?;
+    let res = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        if durable {
+            f.sync_all()?;
+        }
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    drop(f);
-    fs::rename(&tmp, path)?;
     if durable && let Some(dir) = path.parent() {
         sync_dir(dir)?;
     }
@@ -81,28 +76,35 @@ pub(crate) fn write_snapshot(
 ) -> Result<()> {
     let path = dir.join(INDEX);
     let tmp = dir.join(format!("{INDEX}.tmp"));
-    let file = File::create(&tmp)?;
-    let mut w = BufWriter::with_capacity(1 << 16, file);
-    let head = Head {
-        v: 1,
-        generation,
-        count: state.messages.len(),
-        header: state.header.clone(),
-        keywords: state.keywords.clone(),
-        expunged: state.expunged.clone(),
-    };
-    serde_json::to_writer(&mut w, &head).map_err(io::Error::other)?;
-    w.write_all(b"\n")?;
-    for m in &state.messages {
-        serde_json::to_writer(&mut w, m).map_err(io::Error::other)?;
+    let res = (|| -> io::Result<()> {
+        let file = File::create(&tmp)?;
+        let mut w = BufWriter::with_capacity(1 << 16, file);
+        let head = Head {
+            v: 1,
+            generation,
+            count: state.messages.len(),
+            header: state.header.clone(),
+            keywords: state.keywords.clone(),
+            expunged: state.expunged.clone(),
+        };
+        serde_json::to_writer(&mut w, &head).map_err(io::Error::from)?;
         w.write_all(b"\n")?;
+        for m in &state.messages {
+            serde_json::to_writer(&mut w, m).map_err(io::Error::from)?;
+            w.write_all(b"\n")?;
+        }
+        let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+        if durable {
+            file.sync_all()?;
+        }
+        drop(file);
+        fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = res {
+        // A full disk: what was written of the new snapshot goes; the old one stays.
+        let _ = fs::remove_file(&tmp);
+        return Err(e.into());
     }
-    let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
-    if durable {
-        file.sync_all()?;
-    }
-    drop(file);
-    fs::rename(&tmp, &path)?;
     if durable {
         sync_dir(dir)?;
     }
@@ -143,94 +145,6 @@ pub(crate) fn read_snapshot(dir: &Path) -> Result<Option<(MailboxState<FileRef>,
         return Err(corrupt("UIDs out of order"));
     }
     Ok(Some((state, head.generation)))
-}
-
-type Transactions = Vec<Vec<Record<FileRef>>>;
-
-/// The transactions of journal generation `generation`, and the length of its valid prefix.
-/// `None` if the journal is missing or of another generation.
-pub(crate) fn read_log(dir: &Path, generation: u64) -> Result<Option<(Transactions, u64)>> {
-    let mut data = Vec::new();
-    match File::open(dir.join(LOG)) {
-        Ok(mut f) => {
-            f.read_to_end(&mut data)?;
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.into()),
-    }
-    let Some(first_nl) = data.iter().position(|&b| b == b'\n') else {
-        return Ok(None);
-    };
-    let head = String::from_utf8_lossy(&data[..first_nl]);
-    if head
-        .strip_prefix("mailstore-log ")
-        .and_then(|g| g.parse::<u64>().ok())
-        != Some(generation)
-    {
-        return Ok(None);
-    }
-    let mut txs = Vec::new();
-    let mut pos = first_nl + 1;
-    while pos < data.len() {
-        let Some(len) = data[pos..].iter().position(|&b| b == b'\n') else {
-            break; // torn last line
-        };
-        let line = &data[pos..pos + len];
-        if line.len() < 18 || line[16] != b' ' {
-            break;
-        }
-        let Some(sum) = std::str::from_utf8(&line[..16])
-            .ok()
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-        else {
-            break;
-        };
-        let body = &line[17..];
-        if checksum(body) != sum {
-            break;
-        }
-        let Ok(tx) = serde_json::from_slice::<Vec<Record<FileRef>>>(body) else {
-            break;
-        };
-        txs.push(tx);
-        pos += len + 1;
-    }
-    Ok(Some((txs, pos as u64)))
-}
-
-/// Starts an empty journal of `generation` (atomically) and opens it for appending.
-pub(crate) fn reset_log(dir: &Path, generation: u64, durable: bool) -> Result<File> {
-    write_atomic(
-        &dir.join(LOG),
-        format!("mailstore-log {generation}\n").as_bytes(),
-        durable,
-    )?;
-    Ok(File::options().append(true).open(dir.join(LOG))?)
-}
-
-/// Opens the journal for appending after cutting off a torn tail at `valid_len`.
-pub(crate) fn open_log(dir: &Path, valid_len: u64, durable: bool) -> Result<File> {
-    let f = File::options().append(true).open(dir.join(LOG))?;
-    if f.metadata()?.len() != valid_len {
-        f.set_len(valid_len)?;
-        if durable {
-            f.sync_all()?;
-        }
-    }
-    Ok(f)
-}
-
-/// Appends one transaction to the journal.
-pub(crate) fn append_log(log: &mut File, records: &[Record<FileRef>], durable: bool) -> Result<()> {
-    let body = serde_json::to_vec(records).map_err(io::Error::other)?;
-    let mut line = format!("{:016x} ", checksum(&body)).into_bytes();
-    line.extend_from_slice(&body);
-    line.push(b'\n');
-    log.write_all(&line)?;
-    if durable {
-        log.sync_data()?;
-    }
-    Ok(())
 }
 
 #[derive(Serialize, Deserialize)]

@@ -20,22 +20,43 @@
 //!
 //! # Durability
 //!
-//! A message is written to `tmp/`, fsynced and renamed into `cur/` (append) or `new/`
-//! (delivery without flags); flags live in the file name as `:2,` and the letters `DFPRST`
-//! in ASCII order (`P` is `$Forwarded`); other keywords live only in our index. Before a call
-//! returns, the directories it changed are fsynced and its transaction is appended to the
-//! journal and fsynced, so an acknowledged write survives a crash. The snapshot is rewritten
-//! atomically (write, fsync, rename) when the journal grows.
+//! Each mailbox has a journal (`mailstore-log`): every transaction is one line, written with
+//! one `write` and one `fdatasync`, and that line is the moment the transaction happens. What
+//! comes before it changes nothing a reader sees: a new message is written to `tmp/` and
+//! fsynced (the Maildir rule), a flag change or a move only computes the new file name.
+//! What comes after it carries the transaction out: staged messages are renamed into `cur/`
+//! (append) or `new/` (delivery without flags), files are renamed for their flags (`:2,` and
+//! the letters `DFPRST` in ASCII order, `P` being `$Forwarded`; other keywords live only in
+//! our index), moved to another folder, or removed. So a call that fails changed nothing,
+//! and a call that returned is durable; a COPY, MOVE, multi-APPEND, STORE, EXPUNGE or POP3
+//! QUIT is whole or not at all, also when the process dies in the middle of it (recovery
+//! carries out the last transaction of each journal). File names are never reused (a copy
+//! or a move gets a new one), which makes carrying a transaction out twice harmless.
+//!
+//! # A full disk
+//!
+//! The journal keeps room written in advance (zeros after its last line,
+//! [`MaildirOptions::journal_reserve`]), which a transaction overwrites in place: on a full
+//! disk (on ext4, XFS or tmpfs; a copy-on-write file system needs space for any write)
+//! flagging messages `\Deleted`, expunging them, moving them to Trash and the POP3 commit
+//! still work, and free space; changes other than deleting leave half of the room unused.
+//! Writes that need new space fail with [`StoreError::NoSpace`](crate::StoreError::NoSpace)
+//! and leave nothing behind. Opening an account writes nothing it needs before it can serve:
+//! on a full disk the store opens, serves what it holds, and records what recovery found as
+//! soon as the journal takes it. The snapshot is rewritten atomically (write, fsync, rename)
+//! when the journal grows, and again later if the disk was full.
 //!
 //! # Recovery and other programs
 //!
-//! Opening an account replays each mailbox's journal over its snapshot, removes stale `tmp/`
-//! files, and compares the index with the directory: files not indexed (delivered by another
-//! program, or written before a crash) get new UIDs, index entries whose file is gone are
-//! expunged, and files renamed by another program change flags. The same comparison runs
-//! before each operation when the mtime of `cur/` or `new/` moved, so deliveries by other
-//! programs show up without a restart. Opening 100 000 messages reads the index and lists the
-//! directories; it does not open message files.
+//! Opening an account replays each mailbox's journal over its snapshot, carries out each
+//! journal's last transaction, removes what crashes left (our own `tmp/` files at once,
+//! other programs' after 36 hours, half-written index files, half-deleted folders), and
+//! compares the index with the directory: files not indexed (delivered by another program)
+//! get new UIDs, index entries whose file is gone are expunged, and files renamed by another
+//! program change flags. The same comparison runs before each operation when the mtime of
+//! `cur/` or `new/` moved, so deliveries by other programs show up without a restart.
+//! Opening 100 000 messages reads the index and lists the directories; it does not open
+//! message files.
 //!
 //! One store process serves an account at a time: it holds an exclusive lock on
 //! `mailstore.lock` while the store lives. POP3 leases and change subscriptions are
@@ -57,8 +78,10 @@
 mod disk;
 mod files;
 mod index;
+mod journal;
 mod names;
 mod recovery;
+mod redo;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -97,6 +120,11 @@ pub struct MaildirOptions {
     pub stale_tmp_age: Duration,
     /// Where blocking work runs (default: a pool of two threads).
     pub executor: Executor,
+    /// Octets of each mailbox's journal written in advance (default 256 KiB), so that on a
+    /// full disk messages can still be flagged `\Deleted`, expunged, moved and deleted over
+    /// POP3: about a thousand messages at a time. Other changes leave half of it unused.
+    /// `0` keeps no room: on a full disk every change then fails.
+    pub journal_reserve: u64,
 }
 
 impl Default for MaildirOptions {
@@ -105,6 +133,7 @@ impl Default for MaildirOptions {
             fsync: true,
             stale_tmp_age: Duration::from_secs(36 * 3600),
             executor: Executor::thread_pool(2),
+            journal_reserve: 256 * 1024,
         }
     }
 }

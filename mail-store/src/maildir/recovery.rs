@@ -1,18 +1,25 @@
-//! Recovery and other programs: opening a mailbox replays its journal over its snapshot and
-//! compares the index with the directory, so messages delivered, renamed or removed by
-//! another program (or written before a crash) are picked up.
+//! Recovery and other programs: opening an account replays each mailbox's journal over its
+//! snapshot, carries out what the last transaction of each journal committed (a crash may
+//! have interrupted it), removes what crashes left behind, and compares the index with the
+//! directory, so messages delivered, renamed or removed by another program (or written
+//! before a crash) are picked up.
+//!
+//! Opening writes nothing before the account can be served: on a full disk the mailboxes
+//! open from what is on disk, and what could not be recorded is recorded as soon as there is
+//! room.
 
 use std::{
     collections::{HashMap, HashSet},
     fs, io,
-    path::Path,
+    path::{Path, PathBuf},
 };
 
 use super::{
     FileRef,
-    disk::{COMPACT_AFTER, Disk, Runtime, mtimes, not_found},
+    disk::{COMPACT_AFTER, DELETED_PREFIX, Disk, Runtime, mtimes, not_found},
     index,
-    names::{dovecot_keywords, flags_from_info, split_info},
+    journal::{self, Journal},
+    names::{dovecot_keywords, flags_from_info, folder_name, split_info},
 };
 use crate::{
     engine::{AccountMeta, Header, MailboxState, MessageMeta, Record, crlf_size, lock, to_crlf},
@@ -21,17 +28,84 @@ use crate::{
     types::{AccountName, InternalDate, Keyword, Uid},
 };
 
+/// A mailbox between reading its index and scanning its directory.
+struct Opening {
+    name: String,
+    dir: PathBuf,
+    state: MailboxState<FileRef>,
+    generation: u64,
+    journal: Option<journal::Found>,
+}
+
+/// Removes what an interrupted write or delete of ours left in `dir`: `mailstore-*.tmp`
+/// files (a snapshot, journal or account file being replaced) and folders being deleted.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("mailstore-") && name.ends_with(".tmp") {
+            let _ = fs::remove_file(e.path());
+        } else if name.starts_with(DELETED_PREFIX) && e.path().is_dir() {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 impl Disk {
-    /// Opens one mailbox: snapshot, journal replay, directory scan, fresh snapshot.
-    pub(super) fn load_mailbox(
+    /// Opens every mailbox of an account (INBOX first, then the folders in name order).
+    pub(super) fn load_mailboxes(
         &self,
         a: &AccountName,
-        name: &str,
         meta: &mut AccountMeta,
-    ) -> Result<MailboxState<FileRef>> {
-        let dir = self.mailbox_dir(a, name);
+    ) -> Result<Vec<(String, MailboxState<FileRef>)>> {
+        let root = self.account_dir(a);
+        remove_leftovers(&root);
+        let mut names = Vec::new();
+        for e in fs::read_dir(&root)? {
+            let e = e?;
+            if !e.file_type()?.is_dir() {
+                continue;
+            }
+            if let Some(name) = e.file_name().to_str().and_then(folder_name) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        names.insert(0, "INBOX".to_owned());
+        // First every index and journal, then what the journals' last transactions left
+        // undone (a move spans two mailboxes), then each directory.
+        let mut opening = Vec::with_capacity(names.len());
+        for name in names {
+            opening.push(self.read_mailbox(a, name, meta)?);
+        }
+        for o in &opening {
+            if let Some(last) = o.journal.as_ref().and_then(|j| j.transactions.last()) {
+                // What fails here stays as the directory shows it; the scan agrees.
+                let _ = self.carry_out(a, &o.name, last);
+            }
+        }
+        let _ = self.sync_pending_dirs(a);
+        opening
+            .into_iter()
+            .map(|o| self.open_mailbox(a, o))
+            .collect()
+    }
+
+    /// Reads a mailbox's snapshot and replays its journal.
+    fn read_mailbox(
+        &self,
+        a: &AccountName,
+        name: String,
+        meta: &mut AccountMeta,
+    ) -> Result<Opening> {
+        let dir = self.mailbox_dir(a, &name);
         Self::ensure_dirs(&dir)?;
-        self.clean_tmp(&dir.join("tmp"));
+        if name != "INBOX" {
+            remove_leftovers(&dir);
+        }
         let (mut state, generation) = match index::read_snapshot(&dir) {
             Ok(Some(found)) => found,
             // No index (a Maildir another program wrote) or one we cannot trust: UIDs start
@@ -42,45 +116,53 @@ impl Disk {
             ),
             Err(e) => return Err(e),
         };
-        let mut replayed = 0;
-        let mut valid_len = None;
-        if let Some((txs, len)) = index::read_log(&dir, generation)? {
-            replayed = txs.len();
-            valid_len = Some(len);
-            for tx in txs {
-                state.apply_all(tx);
+        let journal = journal::read(&dir, generation)?;
+        if let Some(j) = &journal {
+            for tx in &j.transactions {
+                state.apply_all(tx.iter().cloned());
             }
         }
-        let records = Self::scan(&dir, &state)?;
-        let (log, generation, log_lines) = match valid_len {
-            // A clean snapshot and journal: keep appending to the journal.
-            Some(len) if records.is_empty() && replayed < COMPACT_AFTER => (
-                index::open_log(&dir, len, self.durable())?,
-                generation,
-                replayed,
-            ),
-            // Otherwise fold everything into a new snapshot.
-            _ => {
-                state.apply_all(records);
-                let generation = generation + 1;
-                index::write_snapshot(&dir, &state, generation, self.durable())?;
-                (
-                    index::reset_log(&dir, generation, self.durable())?,
-                    generation,
-                    0,
-                )
-            }
-        };
-        lock(&self.rt).insert(
-            (a.clone(), name.to_owned()),
-            Runtime {
-                log,
-                generation,
-                log_lines,
-                mtimes: mtimes(&dir),
-            },
-        );
-        Ok(state)
+        Ok(Opening {
+            name,
+            dir,
+            state,
+            generation,
+            journal,
+        })
+    }
+
+    /// Compares a replayed mailbox with its directory and records what differs: in the
+    /// journal, or on a full disk pending, to be recorded with the next change.
+    fn open_mailbox(&self, a: &AccountName, o: Opening) -> Result<(String, MailboxState<FileRef>)> {
+        let Opening {
+            name,
+            dir,
+            mut state,
+            generation,
+            journal,
+        } = o;
+        self.clean_tmp(&dir.join("tmp"));
+        let mut records = Self::scan(&dir, &state)?;
+        let mut rt = Runtime::new(generation);
+        if let Some(found) = &journal {
+            rt.log = Some(Journal::open(
+                &dir,
+                found,
+                self.opts.journal_reserve,
+                self.durable(),
+            )?);
+            rt.log_lines = found.transactions.len();
+        }
+        if !records.is_empty() {
+            state.apply_all(records.clone());
+            Self::record_found(&mut rt, &mut records);
+        }
+        if rt.log.is_none() || rt.log_lines >= COMPACT_AFTER {
+            self.compact(a, &dir, &mut rt, &state);
+        }
+        rt.mtimes = mtimes(&dir);
+        lock(&self.rt).insert((a.clone(), name.clone()), rt);
+        Ok((name, state))
     }
 
     /// Lists `cur/` and `new/`: base name → (file name, in `new/`).
@@ -113,7 +195,12 @@ impl Disk {
         for m in &state.messages {
             let base = split_info(&m.blob.file).0;
             match files.get(base) {
-                None => records.push(Record::Expunge { uid: m.uid, modseq }),
+                None => records.push(Record::Expunge {
+                    uid: m.uid,
+                    modseq,
+                    file: None,
+                    to: None,
+                }),
                 Some((file, is_new)) => {
                     known.insert(base);
                     if *file != m.blob.file || *is_new != m.blob.new {
@@ -146,6 +233,7 @@ impl Disk {
                                 new: *is_new,
                                 cache: m.blob.cache,
                             },
+                            from: None,
                         });
                     }
                 }
