@@ -201,19 +201,33 @@ fn idle_session_sees_delivery_flags_and_expunge() {
     assert!(idler.line().starts_with("+ "));
 
     server.deliver(&["alice@example.org"], b"Subject: second\r\n\r\ntwo\r\n");
+    // The first session told of a message has it \Recent (IMAP4rev1), and hears so.
     assert_eq!(idler.line(), "* 2 EXISTS");
+    assert_eq!(idler.line(), "* 2 RECENT");
 
     let mut other = Raw::connect(server.imap);
     other.command("b1", "LOGIN alice secret");
-    other.command("b2", "SELECT INBOX");
+    let selected = other.command("b2", "SELECT INBOX");
+    assert!(selected.contains(&"* 0 RECENT".to_owned()), "{selected:?}");
+    // A keyword new to the mailbox is announced before a FETCH carries it (RFC 9051 §7.3.5).
     let stored = other.command("b3", "STORE 1 +FLAGS (\\Seen $Forwarded)");
     assert!(
-        stored[0].starts_with("* 1 FETCH (FLAGS (\\Seen $Forwarded)"),
+        stored[0].starts_with("* FLAGS (") && stored[0].contains(" $Forwarded)"),
         "{stored:?}"
     );
+    assert!(
+        stored[1].starts_with("* OK [PERMANENTFLAGS (") && stored[1].contains(" $Forwarded \\*)"),
+        "{stored:?}"
+    );
+    assert!(
+        stored[2].starts_with("* 1 FETCH (FLAGS (\\Seen $Forwarded)"),
+        "{stored:?}"
+    );
+    assert!(idler.line().starts_with("* FLAGS ("));
+    assert!(idler.line().starts_with("* OK [PERMANENTFLAGS ("));
     let told = idler.line();
     assert!(
-        told.starts_with("* 1 FETCH (") && told.contains("FLAGS (\\Seen $Forwarded"),
+        told.starts_with("* 1 FETCH (") && told.contains("FLAGS (\\Seen \\Recent $Forwarded)"),
         "{told}"
     );
 
@@ -223,6 +237,8 @@ fn idle_session_sees_delivery_flags_and_expunge() {
     let expunged = other.command("b5", "EXPUNGE");
     assert_eq!(expunged[0], "* 2 EXPUNGE");
     assert_eq!(idler.line(), "* 2 EXPUNGE");
+    // One \Recent message fewer (as Dovecot tells it).
+    assert_eq!(idler.line(), "* 1 RECENT");
     idler.send("DONE");
     assert_eq!(idler.line(), "a3 OK IDLE terminated");
 

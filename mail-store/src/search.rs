@@ -81,6 +81,17 @@ pub enum SearchQuery {
         /// What the unfolded value must contain.
         contains: Vec<u8>,
     },
+    /// An address field of this name (`From`, `To`, `Cc`, `Bcc`) holds an address whose
+    /// written form contains the string: `Display Name <local@domain>` with comments and
+    /// folding removed and encoded words decoded (IMAP SEARCH FROM/TO/CC/BCC, as Dovecot
+    /// matches them). A field that holds no `local@domain` address is compared as written. With an empty
+    /// string: the field is present.
+    Address {
+        /// The field name.
+        name: Vec<u8>,
+        /// What an address must contain.
+        contains: Vec<u8>,
+    },
     /// The body (everything after the header block) contains the string.
     Body(Vec<u8>),
     /// The header block or the body contains the string.
@@ -152,6 +163,17 @@ impl Candidate<'_> {
             .any(|v| contains(v, needle))
     }
 
+    fn address_has(&self, name: &[u8], needle: &[u8]) -> bool {
+        header_values(self.header, name).iter().any(|v| {
+            let forms = crate::mime::search_forms(&String::from_utf8_lossy(v));
+            if forms.iter().any(|f| f.contains('@')) {
+                forms.iter().any(|f| contains(f.as_bytes(), needle))
+            } else {
+                contains(v, needle)
+            }
+        })
+    }
+
     fn sent_day(&self) -> Option<Day> {
         header_values(self.header, b"Date")
             .first()
@@ -172,7 +194,7 @@ impl SearchQuery {
     pub fn content_needed(&self) -> Option<Content> {
         match self {
             Self::Body(_) | Self::Text(_) => Some(Content::Full),
-            Self::Header { .. } | Self::SentDay(..) => Some(Content::Header),
+            Self::Header { .. } | Self::Address { .. } | Self::SentDay(..) => Some(Content::Header),
             Self::Not(q) => q.content_needed(),
             Self::Or(a, b) => max_content(a.content_needed(), b.content_needed()),
             Self::And(v) => v.iter().map(Self::content_needed).fold(None, max_content),
@@ -204,6 +226,7 @@ impl SearchQuery {
     fn eval(&self, c: &Candidate<'_>) -> bool {
         match self {
             Self::Header { name, contains: v } => c.header_has(name, v),
+            Self::Address { name, contains: v } => c.address_has(name, v),
             Self::Body(v) => contains(c.body, v),
             Self::Text(v) => contains(c.header, v) || contains(c.body, v),
             Self::SentDay(cmp, day) => c.sent_day().is_some_and(|d| cmp.holds(d, *day)),
@@ -250,7 +273,11 @@ impl SearchQuery {
                 }
                 true
             }
-            Self::Header { .. } | Self::Body(_) | Self::Text(_) | Self::SentDay(..) => {
+            Self::Header { .. }
+            | Self::Address { .. }
+            | Self::Body(_)
+            | Self::Text(_)
+            | Self::SentDay(..) => {
                 return None;
             }
         })
@@ -354,6 +381,29 @@ mod tests {
         assert!(SearchQuery::Body(Vec::new()).matches(&message(b"")));
         assert!(contains(b"Hello World", b"o wo"));
         assert!(!contains(b"abc", b"abcd"));
+    }
+
+    /// SEARCH FROM/TO/CC compare addresses without their comments, and find the display
+    /// name a comment gives; a field that holds no address is compared as written.
+    #[test]
+    fn address_keys_read_addresses() {
+        let m = message(
+            b"From: user@domain.example (Real Name)\r\nTo: <user-from (comment)@ (comment) domain.org>\r\nCc: not an address\r\n\r\nbody\r\n",
+        );
+        let q = |name: &str, v: &str| SearchQuery::Address {
+            name: name.as_bytes().to_vec(),
+            contains: v.as_bytes().to_vec(),
+        };
+        assert!(q("To", "user-from@domain.org").matches(&m));
+        assert!(q("to", "USER-FROM@domain").matches(&m));
+        assert!(!q("To", "comment").matches(&m));
+        assert!(q("From", "real name").matches(&m));
+        assert!(q("From", "Real Name <user@domain.example>").matches(&m));
+        assert!(q("Cc", "an addr").matches(&m));
+        assert!(q("Cc", "").matches(&m) && !q("Bcc", "").matches(&m));
+        // The raw comparison found the comment and missed the address.
+        assert!(!header("To", "user-from@domain.org").matches(&m));
+        assert_eq!(q("To", "x").content_needed(), Some(Content::Header));
     }
 
     #[test]

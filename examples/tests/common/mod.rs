@@ -244,6 +244,11 @@ impl Raw {
         self.writer.write_all(b"\r\n").unwrap();
     }
 
+    /// Sends octets as they are (a literal's data).
+    pub fn send_bytes(&mut self, data: &[u8]) {
+        self.writer.write_all(data).unwrap();
+    }
+
     /// Lines up to and including the first that starts with `prefix`.
     pub fn until(&mut self, prefix: &str) -> Vec<String> {
         let mut lines = Vec::new();

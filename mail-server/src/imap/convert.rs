@@ -279,14 +279,18 @@ pub(crate) fn special_use(a: &MailboxAttr<'_>) -> Option<SpecialUse> {
     })
 }
 
-/// The response code and text of a `NO` for a store error (RFC 5530 codes).
+/// The response code and text of a `NO` for a store error (RFC 5530 codes): the one place
+/// where a store error becomes an IMAP answer.
 pub(crate) fn error_code(e: &StoreError) -> (Option<ResponseCode<'static>>, String) {
     let code = match e {
         StoreError::NoSuchMailbox(_) => Some(ResponseCode::NonExistent),
         StoreError::MailboxExists(_) => Some(ResponseCode::AlreadyExists),
         StoreError::HasChildren(_) => Some(ResponseCode::HasChildren),
         StoreError::InUse => Some(ResponseCode::InUse),
-        StoreError::OverQuota(_) => Some(ResponseCode::OverQuota),
+        // A full disk is OVERQUOTA as in Dovecot ("Not enough disk space"): the client's
+        // remedy is the same, deleting mail.
+        StoreError::OverQuota(_) | StoreError::NoSpace => Some(ResponseCode::OverQuota),
+        StoreError::Limit(_) => Some(ResponseCode::Limit),
         StoreError::NotAllowed(_) | StoreError::InvalidName(_) => Some(ResponseCode::Cannot),
         StoreError::UidValidityChanged => Some(ResponseCode::ExpungeIssued),
         StoreError::Corrupt(_) => Some(ResponseCode::Corruption),
@@ -301,9 +305,11 @@ pub(crate) fn error_code(e: &StoreError) -> (Option<ResponseCode<'static>>, Stri
         StoreError::HasChildren(_) => "Mailbox has children",
         StoreError::InUse => "Mailbox in use",
         StoreError::OverQuota(_) => "Over quota",
+        StoreError::NoSpace => "Not enough disk space; deleting mail still works",
         StoreError::NotAllowed(why)
         | StoreError::InvalidName(why)
-        | StoreError::InvalidArgument(why) => why,
+        | StoreError::InvalidArgument(why)
+        | StoreError::Limit(why) => why,
         StoreError::UidValidityChanged => "Mailbox changed during the operation",
         StoreError::NoSuchAccount => "No such account",
         // Internal details go to the log, not to the client.

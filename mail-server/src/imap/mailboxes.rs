@@ -59,20 +59,58 @@ fn status_items(
         .collect()
 }
 
+/// The parents RECURSIVEMATCH (RFC 5258 §3.5) and LSUB with `%` (RFC 3501 §6.3.9) report
+/// for subscribed mailboxes the patterns do not match: for each such subscription, its
+/// nearest parent that a pattern matches (`matching`), as Dovecot does; a parent whose
+/// subscribed child a pattern matches itself (one of `found`) is not reported for it. A
+/// subscribed mailbox that is reported (in `found`) and has subscribed children is reported
+/// too (RECURSIVEMATCH gives it CHILDINFO, as Dovecot does).
+fn subscribed_parents(
+    subscribed: &[MailboxInfo],
+    found: &BTreeMap<String, (MailboxInfo, bool)>,
+    matching: &BTreeMap<String, MailboxInfo>,
+    d: char,
+) -> Vec<(String, MailboxInfo)> {
+    let mut out: BTreeMap<String, MailboxInfo> = BTreeMap::new();
+    for s in subscribed {
+        let mut cut = s.name.as_str();
+        let matched = found.contains_key(cut);
+        while let Some(i) = cut.rfind(d) {
+            cut = &cut[..i];
+            if let Some((info, _)) = found.get(cut) {
+                out.insert(cut.to_owned(), info.clone());
+                if !matched {
+                    break;
+                }
+            } else if !matched && let Some(info) = matching.get(cut) {
+                out.insert(cut.to_owned(), info.clone());
+                break;
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 impl<S: MailStore> Conn<'_, S> {
     /// `pump_updates` after this session added `own` (UIDs) to the selected mailbox. Our own
     /// changes are not echoed to us, so ours are told in their place: before the first
-    /// queued change that appended higher UIDs. The view only takes UIDs above those it has;
-    /// told after a delivery that committed later, ours were dropped, and the session could
-    /// neither see nor touch its own message (UID STORE and UID EXPUNGE of it did nothing).
+    /// queued change about a UID as high (another session's append after ours, or a flag
+    /// change or expunge of our message by a session that saw it). The view only takes UIDs
+    /// above those it has; told after a delivery that committed later, ours were dropped,
+    /// and the session could neither see nor touch its own message (UID STORE and UID
+    /// EXPUNGE of it did nothing).
     pub(super) async fn pump_updates_with_own(&mut self, own: Vec<u32>) -> io::Result<()> {
+        use sansmail_store::ChangeKind;
         let first = own.iter().copied().min().unwrap_or(0);
         let mut own = Some(own).filter(|o| !o.is_empty());
         while let Some(ev) = self.selected.as_ref().and_then(|s| s.sub.try_next()) {
-            if let sansmail_store::ChangeKind::Appended { messages } = &ev.kind
-                && messages.iter().any(|m| m.uid.get() > first)
-                && let Some(own) = own.take()
-            {
+            let about_ours = match &ev.kind {
+                ChangeKind::Appended { messages } => messages.iter().any(|m| m.uid.get() > first),
+                ChangeKind::FlagsChanged(list) => list.iter().any(|m| m.uid.get() >= first),
+                ChangeKind::Expunged { uids, .. } => uids.iter().any(|u| u.get() >= first),
+                _ => false,
+            };
+            if about_ours && let Some(own) = own.take() {
                 self.push(Update::New(own));
             }
             self.apply_change(ev).await?;
@@ -128,18 +166,18 @@ impl<S: MailStore> Conn<'_, S> {
         };
         // IMAP4rev1 \Recent: SELECT claims it; EXAMINE must not (RFC 3501 §6.3.2).
         // IMAP4rev2 has no \Recent, and leaves it to IMAP4rev1 sessions.
-        let (recent, recent_count) = if read_only || rev2 {
-            (Vec::new(), status.recent)
-        } else {
+        let claims_recent = !read_only && !rev2;
+        let (recent, recent_count) = if claims_recent {
             match store.take_recent(&session, &name).await {
                 Ok(uids) => {
-                    let mut v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
-                    v.sort_unstable();
+                    let v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
                     let n = u32::try_from(v.len()).unwrap_or(u32::MAX);
                     (v, n)
                 }
                 Err(e) => return self.fail(&e),
             }
+        } else {
+            (Vec::new(), status.recent)
         };
         let uids: Vec<u32> = messages.iter().map(|m| m.uid.get()).collect();
         // QRESYNC with the mailbox's UIDVALIDITY; with another one the client resynchronises
@@ -160,6 +198,7 @@ impl<S: MailStore> Conn<'_, S> {
             None => Vec::new(),
         };
         self.server_mut().select(uids.clone()).map_err(super::api)?;
+        self.server_mut().claim_recent(recent).map_err(super::api)?;
         let flags = convert::mailbox_flags(&status.keywords);
         self.server_mut().send_data(Data::Flags(flags.clone()));
         self.server_mut()
@@ -205,7 +244,7 @@ impl<S: MailStore> Conn<'_, S> {
             name: name.clone(),
             read_only,
             sub,
-            recent,
+            claims_recent,
         });
         if let Some(q) = qresync {
             self.qresync_select(&q, vanished, &messages);
@@ -400,6 +439,8 @@ impl<S: MailStore> Conn<'_, S> {
             ListScope::All
         };
         let mut found: BTreeMap<String, (MailboxInfo, bool)> = BTreeMap::new();
+        // What every pattern matches, whatever the selection (RECURSIVEMATCH's parents).
+        let mut matching: BTreeMap<String, MailboxInfo> = BTreeMap::new();
         for p in patterns {
             let pattern = format!("{}{}", reference.name(), p.to_name(false));
             let infos = match store.list(&session, &pattern, scope).await {
@@ -410,20 +451,22 @@ impl<S: MailStore> Conn<'_, S> {
                 found.insert(i.name.clone(), (i, false));
             }
             if recursive && by_subscription {
-                // Parents that are not subscribed but have subscribed children.
-                let all = store.list(&session, &pattern, ListScope::All).await;
-                let subscribed = store.list(&session, "*", ListScope::Subscribed).await;
-                let (Ok(all), Ok(subscribed)) = (all, subscribed) else {
-                    return self.no(Some(ResponseCode::ServerBug), "LIST failed");
-                };
-                for m in all {
-                    let prefix = format!("{}{d}", m.name);
-                    if !found.contains_key(&m.name)
-                        && subscribed.iter().any(|s| s.name.starts_with(&prefix))
-                    {
-                        found.insert(m.name.clone(), (m, true));
-                    }
+                match store.list(&session, &pattern, ListScope::All).await {
+                    Ok(all) => matching.extend(all.into_iter().map(|i| (i.name.clone(), i))),
+                    Err(e) => return self.fail(&e),
                 }
+            }
+        }
+        if recursive && by_subscription {
+            let subscribed = match store.list(&session, "*", ListScope::Subscribed).await {
+                Ok(v) => v,
+                Err(e) => return self.fail(&e),
+            };
+            for (parent, info) in subscribed_parents(&subscribed, &found, &matching, d) {
+                found
+                    .entry(parent)
+                    .and_modify(|(_, childinfo)| *childinfo = true)
+                    .or_insert((info, true));
             }
         }
         for (info, childinfo) in found.into_values() {
@@ -456,17 +499,28 @@ impl<S: MailStore> Conn<'_, S> {
         let session = self.session()?;
         let d = self.delimiter();
         let pattern = format!("{}{}", reference.name(), pattern.to_name(false));
-        let infos = match self
-            .service
-            .store
-            .list(&session, &pattern, ListScope::Subscribed)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return self.fail(&e),
+        let store = &self.service.store;
+        let (matched, matching, subscribed) = match (
+            store.list(&session, &pattern, ListScope::Subscribed).await,
+            store.list(&session, &pattern, ListScope::All).await,
+            store.list(&session, "*", ListScope::Subscribed).await,
+        ) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return self.fail(&e),
         };
-        for info in infos {
-            let attributes = if info.exists {
+        let mut found: BTreeMap<String, (MailboxInfo, bool)> = matched
+            .into_iter()
+            .map(|i| (i.name.clone(), (i, true)))
+            .collect();
+        let matching: BTreeMap<String, MailboxInfo> =
+            matching.into_iter().map(|i| (i.name.clone(), i)).collect();
+        // RFC 3501 §6.3.9: with "foo/bar" subscribed and "foo" not, "%" returns "foo" as
+        // \Noselect (the nearest parent the pattern matches, as Dovecot picks it).
+        for (parent, info) in subscribed_parents(&subscribed, &found, &matching, d) {
+            found.entry(parent).or_insert((info, false));
+        }
+        for (info, own) in found.into_values() {
+            let attributes = if info.exists && own {
                 Vec::new()
             } else {
                 vec![MailboxAttr::NoSelect]
@@ -489,10 +543,21 @@ impl<S: MailStore> Conn<'_, S> {
         attrs: &[StatusAttr],
     ) -> io::Result<()> {
         let session = self.session()?;
-        let s = match self.service.store.status(&session, mailbox.name()).await {
+        let mut s = match self.service.store.status(&session, mailbox.name()).await {
             Ok(s) => s,
             Err(e) => return self.fail(&e),
         };
+        // The selected mailbox's RECENT is this session's (as Dovecot answers): the
+        // messages it claimed are no longer recent for anyone else.
+        let name = canonical(mailbox.name(), self.delimiter());
+        if self
+            .selected
+            .as_ref()
+            .is_some_and(|sel| sel.claims_recent && sel.name == name)
+            && let Some(view) = self.server().view()
+        {
+            s.recent = view.recent_count();
+        }
         let Some(items) = status_items(&s, attrs, Some(self.append_limit())) else {
             return self.bad("Unsupported STATUS attribute");
         };
@@ -519,7 +584,7 @@ impl<S: MailStore> Conn<'_, S> {
             };
             let mut data = store.upload();
             if let Err(e) = data.write(m.data.data()) {
-                return self.fail(&StoreError::Io(e));
+                return self.fail(&StoreError::from(e));
             }
             items.push(AppendItem {
                 data,
@@ -539,6 +604,7 @@ impl<S: MailStore> Conn<'_, S> {
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             // Our own append is not echoed to us: tell the view in its place.
             self.pump_updates_with_own(uids.clone()).await?;
+            self.claim_recent().await?;
         }
         let code = SequenceSet::from_numbers(uids)
             .ok()

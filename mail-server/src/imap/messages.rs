@@ -1,16 +1,18 @@
 //! Commands on the selected mailbox's messages: FETCH, STORE, COPY, MOVE, EXPUNGE, CLOSE.
 
-use std::{collections::HashSet, io};
+use std::{
+    collections::{HashMap, HashSet},
+    io,
+};
 
 use sansmail_imap::{
-    session::view::Update,
+    session::view::{MessageState, Update},
     types::{
         command::StoreAction,
         fetch::FetchItem,
         fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
         flag::Flag as ImapFlag,
         mailbox::Mailbox,
-        response::Data,
         response_code::ResponseCode,
         sequence::SequenceSet,
     },
@@ -23,6 +25,14 @@ use sansmail_store::{
 };
 
 use super::{Conn, convert, mailboxes::canonical, section};
+
+/// A message's flags and modseq as the session's view takes them.
+fn state(flags: &Flags, modseq: ModSeq) -> MessageState {
+    MessageState {
+        flags: convert::imap_flags(flags, false),
+        modseq: Some(modseq.get()),
+    }
+}
 
 /// Messages fetched per store call when their octets are wanted.
 const CONTENT_BATCH: usize = 32;
@@ -110,17 +120,13 @@ impl Plan {
         }
     }
 
-    fn items(
-        &self,
-        m: &FetchedMessage,
-        recent: bool,
-    ) -> Result<Vec<FetchItem<'static>>, UnknownEncoding> {
+    fn items(&self, m: &FetchedMessage) -> Result<Vec<FetchItem<'static>>, UnknownEncoding> {
         let nstring = |data: Option<Vec<u8>>| data.and_then(convert::istring);
         let mut items = Vec::with_capacity(self.attrs.len() + 1);
         for a in &self.attrs {
             let item = match a {
                 FetchAttr::Uid => FetchItem::Uid(m.uid.get()),
-                FetchAttr::Flags => FetchItem::Flags(convert::imap_flags(&m.flags, recent)),
+                FetchAttr::Flags => FetchItem::Flags(convert::imap_flags(&m.flags, false)),
                 FetchAttr::InternalDate => match convert::date_time(m.internal_date) {
                     Some(d) => FetchItem::InternalDate(d),
                     None => continue,
@@ -188,8 +194,9 @@ impl<S: MailStore> Conn<'_, S> {
             .map(|s| (s.name.clone(), s.read_only))
     }
 
+    /// Whether `uid` is `\Recent` in this session (the session keeps track).
     pub(super) fn is_recent(&self, uid: u32) -> bool {
-        self.selected.as_ref().is_some_and(|s| s.is_recent(uid))
+        self.server().view().is_some_and(|v| v.is_recent(uid))
     }
 
     /// `(seq, uid)` of the messages a set names, as the client knows them.
@@ -268,12 +275,15 @@ impl<S: MailStore> Conn<'_, S> {
                     .await
                 {
                     Ok(r) => r.updated,
+                    // On a full disk the messages are still served, without \Seen (their
+                    // FLAGS say so).
+                    Err(StoreError::NoSpace | StoreError::Limit(_)) => Vec::new(),
                     Err(e) => return self.fail(&e),
                 };
                 for u in updated {
                     if !plan.attrs.contains(&FetchAttr::Flags) {
                         let uid = u.uid.get();
-                        let flags = convert::imap_flags(&u.flags, self.is_recent(uid));
+                        let flags = convert::imap_flags(&u.flags, false);
                         self.push(Update::Flags {
                             uid,
                             flags,
@@ -298,14 +308,15 @@ impl<S: MailStore> Conn<'_, S> {
                 let Some(seq) = seq_of(chunk, u) else {
                     continue;
                 };
-                let Ok(items) = plan.items(&m, self.is_recent(u)) else {
+                let Ok(items) = plan.items(&m) else {
                     return self.no(
                         Some(ResponseCode::UnknownCte),
                         "Cannot decode the part's Content-Transfer-Encoding",
                     );
                 };
                 if !items.is_empty() {
-                    self.server_mut().send_data(Data::Fetch { seq, items });
+                    self.server_mut()
+                        .send_fetch(seq, items, state(&m.flags, m.modseq));
                 }
             }
             self.flush().await?;
@@ -313,45 +324,60 @@ impl<S: MailStore> Conn<'_, S> {
         self.ok(None, "FETCH completed")
     }
 
-    /// `* n FETCH (FLAGS ...)` for messages whose flags this session changed.
+    /// `* n FETCH (FLAGS ...)` for messages whose flags this session changed (`updated`
+    /// gives their new state; the others are read from the store). With `silent`, only
+    /// MODSEQ goes out (CONDSTORE, RFC 7162 §3.2), or nothing: the session is told the new
+    /// state instead, so that a change made elsewhere before ours reaches the client as the
+    /// state that includes both.
     async fn report_flags(
         &mut self,
         name: &str,
         pairs: &[(u32, u32)],
         uid: bool,
-        with_flags: bool,
+        silent: bool,
+        updated: &HashMap<u32, (Flags, ModSeq)>,
     ) -> io::Result<()> {
         let session = self.session()?;
-        let found = match self
-            .service
-            .store
-            .fetch(&session, name, &uid_set(pairs), FetchQuery::meta())
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return self.fail(&e),
-        };
-        for m in found {
-            let u = m.uid.get();
-            let Some(seq) = seq_of(pairs, u) else {
+        let unchanged: Vec<(u32, u32)> = pairs
+            .iter()
+            .copied()
+            .filter(|(_, u)| !updated.contains_key(u))
+            .collect();
+        let mut found: HashMap<u32, (Flags, ModSeq)> = HashMap::new();
+        if !silent && !unchanged.is_empty() {
+            match self
+                .service
+                .store
+                .fetch(&session, name, &uid_set(&unchanged), FetchQuery::meta())
+                .await
+            {
+                Ok(v) => found.extend(v.into_iter().map(|m| (m.uid.get(), (m.flags, m.modseq)))),
+                Err(e) => return self.fail(&e),
+            }
+        }
+        let condstore = self.condstore();
+        for &(seq, u) in pairs {
+            let Some((flags, modseq)) = updated.get(&u).or_else(|| found.get(&u)) else {
                 continue;
             };
+            let state = state(flags, *modseq);
+            if silent && !(condstore && updated.contains_key(&u)) {
+                if updated.contains_key(&u) && self.server_mut().note_state(u, state).is_err() {
+                    self.selected = None;
+                }
+                continue;
+            }
             let mut items = Vec::new();
-            if with_flags {
-                items.push(FetchItem::Flags(convert::imap_flags(
-                    &m.flags,
-                    self.is_recent(u),
-                )));
+            if !silent {
+                items.push(FetchItem::Flags(state.flags.clone()));
             }
             if uid {
                 items.push(FetchItem::Uid(u));
             }
-            if self.condstore() {
-                items.push(FetchItem::ModSeq(m.modseq.get()));
+            if condstore {
+                items.push(FetchItem::ModSeq(modseq.get()));
             }
-            if !items.is_empty() {
-                self.server_mut().send_data(Data::Fetch { seq, items });
-            }
+            self.server_mut().send_fetch(seq, items, state);
         }
         Ok(())
     }
@@ -382,45 +408,41 @@ impl<S: MailStore> Conn<'_, S> {
             StoreAction::Add => FlagOp::Add(flags),
             StoreAction::Remove => FlagOp::Remove(flags),
         };
-        let (updated, modified): (HashSet<u32>, HashSet<u32>) = match unchanged_since {
-            // Every message has a modseq above 0 (RFC 7162 §3.1.3).
-            Some(0) => (HashSet::new(), pairs.iter().map(|&(_, u)| u).collect()),
-            _ if pairs.is_empty() => (HashSet::new(), HashSet::new()),
-            since => match self
-                .service
-                .store
-                .store_flags(
-                    &session,
-                    &name,
-                    &uid_set(&pairs),
-                    op,
-                    since.and_then(ModSeq::new),
-                )
-                .await
-            {
-                Ok(r) => (
-                    r.updated.iter().map(|m| m.uid.get()).collect(),
-                    r.modified.iter().map(|u| u.get()).collect(),
-                ),
-                Err(e) => return self.fail(&e),
-            },
-        };
-        let told: Vec<(u32, u32)> = if silent {
-            // .SILENT still reports new modseqs under CONDSTORE (RFC 7162 §3.2).
-            pairs
-                .iter()
-                .copied()
-                .filter(|(_, u)| self.condstore() && updated.contains(u))
-                .collect()
-        } else {
-            pairs
-                .iter()
-                .copied()
-                .filter(|(_, u)| !modified.contains(u))
-                .collect()
-        };
+        let (updated, modified): (HashMap<u32, (Flags, ModSeq)>, HashSet<u32>) =
+            match unchanged_since {
+                // Every message has a modseq above 0 (RFC 7162 §3.1.3).
+                Some(0) => (HashMap::new(), pairs.iter().map(|&(_, u)| u).collect()),
+                _ if pairs.is_empty() => (HashMap::new(), HashSet::new()),
+                since => match self
+                    .service
+                    .store
+                    .store_flags(
+                        &session,
+                        &name,
+                        &uid_set(&pairs),
+                        op,
+                        since.and_then(ModSeq::new),
+                    )
+                    .await
+                {
+                    Ok(r) => (
+                        r.updated
+                            .into_iter()
+                            .map(|m| (m.uid.get(), (m.flags, m.modseq)))
+                            .collect(),
+                        r.modified.iter().map(|u| u.get()).collect(),
+                    ),
+                    Err(e) => return self.fail(&e),
+                },
+            };
+        let told: Vec<(u32, u32)> = pairs
+            .iter()
+            .copied()
+            .filter(|(_, u)| !modified.contains(u))
+            .collect();
         if !told.is_empty() {
-            self.report_flags(&name, &told, uid, !silent).await?;
+            self.report_flags(&name, &told, uid, silent, &updated)
+                .await?;
         }
         let code = if modified.is_empty() {
             None
@@ -488,6 +510,7 @@ impl<S: MailStore> Conn<'_, S> {
         // Our own changes are not echoed to us: tell the view in their place.
         if target == name {
             self.pump_updates_with_own(destination).await?;
+            self.claim_recent().await?;
         } else {
             self.pump_updates().await?;
         }

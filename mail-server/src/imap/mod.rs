@@ -166,14 +166,9 @@ struct Selected {
     read_only: bool,
     /// Changes made by other sessions.
     sub: Subscription,
-    /// UIDs whose `\Recent` this session claimed (IMAP4rev1), ascending.
-    recent: Vec<u32>,
-}
-
-impl Selected {
-    fn is_recent(&self, uid: u32) -> bool {
-        self.recent.binary_search(&uid).is_ok()
-    }
+    /// Whether this session claims `\Recent` (IMAP4rev1 SELECT: the first session told of
+    /// a message gets it; EXAMINE and IMAP4rev2 leave it to others).
+    claims_recent: bool,
 }
 
 /// One connection.

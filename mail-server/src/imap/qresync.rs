@@ -8,8 +8,9 @@
 
 use std::io;
 
-use sansmail_imap::types::{
-    command::QResync, fetch::FetchItem, response::Data, sequence::SequenceSet,
+use sansmail_imap::{
+    session::view::MessageState,
+    types::{command::QResync, fetch::FetchItem, response::Data, sequence::SequenceSet},
 };
 use sansmail_store::{FetchedMessage, MailStore, StoreError};
 
@@ -70,12 +71,17 @@ impl<S: MailStore> Conn<'_, S> {
             }
             let u = m.uid.get();
             let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let flags = convert::imap_flags(&m.flags, false);
             let items = vec![
                 FetchItem::Uid(u),
-                FetchItem::Flags(convert::imap_flags(&m.flags, self.is_recent(u))),
+                FetchItem::Flags(flags.clone()),
                 FetchItem::ModSeq(m.modseq.get()),
             ];
-            self.server_mut().send_data(Data::Fetch { seq, items });
+            let state = MessageState {
+                flags,
+                modseq: Some(m.modseq.get()),
+            };
+            self.server_mut().send_fetch(seq, items, state);
         }
     }
 

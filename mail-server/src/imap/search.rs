@@ -77,6 +77,10 @@ impl Scope<'_> {
             name: name.as_bytes().to_vec(),
             contains: v.as_bytes().to_vec(),
         };
+        let address = |name: &str, v: &AString<'_>| Q::Address {
+            name: name.as_bytes().to_vec(),
+            contains: v.as_bytes().to_vec(),
+        };
         let internal = |cmp, d: Date| day(d).map_or_else(nothing, |d| Q::InternalDay(cmp, d));
         let sent = |cmp, d: Date| day(d).map_or_else(nothing, |d| Q::SentDay(cmp, d));
         match key {
@@ -119,10 +123,10 @@ impl Scope<'_> {
                 let largest = u32::try_from(self.known.len()).unwrap_or(u32::MAX);
                 self.uids(|i, _| set.contains(u32::try_from(i + 1).unwrap_or(u32::MAX), largest))
             }
-            SearchKey::From(v) => header("From", v),
-            SearchKey::To(v) => header("To", v),
-            SearchKey::Cc(v) => header("Cc", v),
-            SearchKey::Bcc(v) => header("Bcc", v),
+            SearchKey::From(v) => address("From", v),
+            SearchKey::To(v) => address("To", v),
+            SearchKey::Cc(v) => address("Cc", v),
+            SearchKey::Bcc(v) => address("Bcc", v),
             SearchKey::Subject(v) => header("Subject", v),
             SearchKey::Header(name, v) => Q::Header {
                 name: name.as_bytes().to_vec(),
@@ -136,6 +140,30 @@ impl Scope<'_> {
             // Refused before searching.
             _ => nothing(),
         }
+    }
+}
+
+/// The MODSEQ of an ESEARCH answer (RFC 7162 §3.1.5 with RFC 4731): with only MIN and/or
+/// MAX asked, the highest mod-sequence of the messages returned (the first and/or last);
+/// otherwise that of every message found. `None` when nothing was found.
+pub(super) fn esearch_modseq(opts: &[SearchReturnOpt], modseqs: &[u64]) -> Option<u64> {
+    let (min, max) = (
+        opts.contains(&SearchReturnOpt::Min),
+        opts.contains(&SearchReturnOpt::Max),
+    );
+    let only_min_max = (min || max)
+        && opts.iter().all(|o| {
+            matches!(
+                o,
+                SearchReturnOpt::Min | SearchReturnOpt::Max | SearchReturnOpt::Save
+            )
+        });
+    if only_min_max {
+        let first = modseqs.first().filter(|_| min);
+        let last = modseqs.last().filter(|_| max);
+        first.into_iter().chain(last).copied().max()
+    } else {
+        modseqs.iter().copied().max()
     }
 }
 
@@ -283,7 +311,9 @@ impl<S: MailStore> Conn<'_, S> {
             Some(opts) => {
                 let all = SequenceSet::from_numbers(ids.iter().copied()).ok();
                 let saved = found.iter().map(|f| f.uid).collect();
-                self.esearch(tag, uid, opts, &ids, all, saved, highest);
+                let modseqs: Vec<u64> = found.iter().map(|f| f.modseq).collect();
+                let modseqs = with_modseq.then_some(&modseqs[..]);
+                self.esearch(tag, uid, opts, &ids, all, saved, modseqs);
             }
         }
         self.ok(None, "SEARCH completed")
@@ -292,7 +322,8 @@ impl<S: MailStore> Conn<'_, S> {
     /// Answers a SEARCH or SORT with RETURN options (RFC 4731, RFC 5267 §3.1): `ids` in the
     /// command's order (ascending for SEARCH, sort order for SORT), so MIN and MAX are its
     /// first and last; `all` is ALL's set; SAVE keeps `saved` (RFC 5182). An empty option
-    /// list means ALL.
+    /// list means ALL. `modseqs` (beside `ids`) when a MODSEQ key was used: see
+    /// [`esearch_modseq`].
     #[allow(clippy::too_many_arguments)]
     pub(super) fn esearch(
         &mut self,
@@ -302,13 +333,14 @@ impl<S: MailStore> Conn<'_, S> {
         ids: &[u32],
         mut all: Option<SequenceSet>,
         saved: Vec<u32>,
-        highest: Option<u64>,
+        modseqs: Option<&[u64]>,
     ) {
         let opts = if opts.is_empty() {
             vec![SearchReturnOpt::All]
         } else {
             opts
         };
+        let highest = modseqs.and_then(|m| esearch_modseq(&opts, m));
         if opts.contains(&SearchReturnOpt::Save) {
             self.server_mut().save_search(saved);
         }
@@ -342,6 +374,22 @@ impl<S: MailStore> Conn<'_, S> {
 
 #[cfg(test)]
 mod tests {
+    /// RFC 7162 §3.1.5: MIN or MAX alone reports the returned message's MODSEQ, as Dovecot
+    /// does (`MIN 1 MODSEQ 7` where the highest of all is 8); with ALL or COUNT, the highest.
+    #[test]
+    fn esearch_modseq_is_that_of_what_is_returned() {
+        use SearchReturnOpt::{All, Count, Max, Min, Save};
+        let m = [7, 8, 7];
+        assert_eq!(super::esearch_modseq(&[Min], &m), Some(7));
+        assert_eq!(super::esearch_modseq(&[Max], &m), Some(7));
+        assert_eq!(super::esearch_modseq(&[Min, Max], &[7, 8, 9]), Some(9));
+        assert_eq!(super::esearch_modseq(&[Min, Save], &[5, 8]), Some(5));
+        assert_eq!(super::esearch_modseq(&[Min, Count], &m), Some(8));
+        assert_eq!(super::esearch_modseq(&[Max, All], &m), Some(8));
+        assert_eq!(super::esearch_modseq(&[All], &m), Some(8));
+        assert_eq!(super::esearch_modseq(&[Min], &[]), None);
+    }
+
     use sansmail_imap::types::{
         core::Atom,
         sequence::{SeqItem, SeqNum},
@@ -408,9 +456,16 @@ mod tests {
         );
         assert_eq!(
             q(SearchKey::From(AString::try_from("Alice").unwrap())),
-            SearchQuery::Header {
+            SearchQuery::Address {
                 name: b"From".to_vec(),
                 contains: b"Alice".to_vec()
+            }
+        );
+        assert_eq!(
+            q(SearchKey::Subject(AString::try_from("Hi").unwrap())),
+            SearchQuery::Header {
+                name: b"Subject".to_vec(),
+                contains: b"Hi".to_vec()
             }
         );
         assert_eq!(

@@ -159,6 +159,8 @@ impl<S: MailStore> Conn<'_, S> {
             return Ok(());
         };
         let highest = found.iter().map(|f| f.modseq).max().filter(|_| with_modseq);
+        let modseq_of: std::collections::HashMap<u32, u64> =
+            found.iter().map(|f| (f.uid, f.modseq)).collect();
         let Some(mut messages) = self.records(&found, false).await? else {
             return Ok(());
         };
@@ -175,7 +177,12 @@ impl<S: MailStore> Conn<'_, S> {
             Some(opts) => {
                 // The saved result is a set; its order does not matter (RFC 5182 §2.4).
                 let saved = found.iter().map(|f| f.uid).collect();
-                self.esearch(tag, uid, opts, &ids, ordered_set(&ids), saved, highest);
+                let modseqs: Vec<u64> = messages
+                    .iter()
+                    .map(|m| modseq_of.get(&m.uid).copied().unwrap_or(0))
+                    .collect();
+                let modseqs = with_modseq.then_some(&modseqs[..]);
+                self.esearch(tag, uid, opts, &ids, ordered_set(&ids), saved, modseqs);
             }
         }
         self.ok(None, "SORT completed")

@@ -22,18 +22,20 @@ impl<S: MailStore> Conn<'_, S> {
 
     /// One change made by another session, as the updates the session tells the client.
     pub(super) async fn apply_change(&mut self, ev: ChangeEvent) -> io::Result<()> {
-        let Some(sel) = &self.selected else {
+        if self.selected.is_none() {
             return Ok(());
-        };
+        }
         let updates = match ev.kind {
             ChangeKind::Appended { messages } => {
+                // Claimed first, so that an idling client hears RECENT with EXISTS.
+                self.claim_recent().await?;
                 vec![Update::New(messages.iter().map(|m| m.uid.get()).collect())]
             }
             ChangeKind::FlagsChanged(list) => list
                 .iter()
                 .map(|m| Update::Flags {
                     uid: m.uid.get(),
-                    flags: convert::imap_flags(&m.flags, sel.is_recent(m.uid.get())),
+                    flags: convert::imap_flags(&m.flags, false),
                     modseq: Some(m.modseq.get()),
                 })
                 .collect(),
@@ -48,10 +50,38 @@ impl<S: MailStore> Conn<'_, S> {
                 self.bye("The selected mailbox was deleted");
                 return Ok(());
             }
-            ChangeKind::Lagged => self.resync().await?,
+            ChangeKind::Lagged => {
+                for u in self.resync().await? {
+                    self.push(u);
+                }
+                return self.claim_recent().await;
+            }
         };
         for u in updates {
             self.push(u);
+        }
+        Ok(())
+    }
+
+    /// IMAP4rev1 `\Recent`: messages that arrived in the selected mailbox and that no
+    /// session has been told of yet are claimed for this one (the store arbitrates, so each
+    /// is `\Recent` in exactly one session); the session announces them with RECENT.
+    pub(super) async fn claim_recent(&mut self) -> io::Result<()> {
+        let Some(sel) = self.selected.as_ref().filter(|s| s.claims_recent) else {
+            return Ok(());
+        };
+        let name = sel.name.clone();
+        let session = self.session()?;
+        match self.service.store.take_recent(&session, &name).await {
+            Ok(uids) if uids.is_empty() => {}
+            Ok(uids) => {
+                let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+                if self.server_mut().claim_recent(uids).is_err() {
+                    self.selected = None;
+                }
+            }
+            // Nobody gets them now; the next SELECT does.
+            Err(e) => tracing::warn!("imap: claiming \\Recent in {name}: {e}"),
         }
         Ok(())
     }

@@ -8,6 +8,9 @@ enum Tok {
     Word(String),
     Quoted(String),
     Special(char),
+    /// A comment's text (nested parentheses kept, whitespace runs as one space, trimmed):
+    /// no part of an address, but the display name of one that has no phrase.
+    Comment(String),
 }
 
 fn tokenize(s: &str) -> Vec<Tok> {
@@ -19,23 +22,34 @@ fn tokenize(s: &str) -> Vec<Tok> {
                 it.next();
             }
             '(' => {
-                // A comment, possibly nested: skipped.
-                let mut depth = 0usize;
+                // A comment, possibly nested.
+                it.next();
+                let mut depth = 1usize;
+                let mut text = String::new();
                 while let Some(c) = it.next() {
                     match c {
                         '\\' => {
-                            it.next();
+                            if let Some(n) = it.next() {
+                                text.push(n);
+                            }
                         }
-                        '(' => depth += 1,
+                        '(' => {
+                            depth += 1;
+                            text.push(c);
+                        }
                         ')' => {
                             depth -= 1;
                             if depth == 0 {
                                 break;
                             }
+                            text.push(c);
                         }
-                        _ => {}
+                        c => text.push(c),
                     }
                 }
+                out.push(Tok::Comment(
+                    text.split_whitespace().collect::<Vec<_>>().join(" "),
+                ));
             }
             '"' => {
                 it.next();
@@ -78,6 +92,7 @@ fn join_spec(toks: &[Tok]) -> String {
     let mut s = String::new();
     for t in toks {
         match t {
+            Tok::Comment(_) => {}
             Tok::Word(w) => s.push_str(w),
             Tok::Quoted(q) => {
                 s.push('"');
@@ -93,17 +108,27 @@ fn join_spec(toks: &[Tok]) -> String {
 fn phrase(toks: &[Tok]) -> Option<String> {
     let words: Vec<String> = toks
         .iter()
-        .map(|t| match t {
-            Tok::Word(w) | Tok::Quoted(w) => w.clone(),
-            Tok::Special(c) => c.to_string(),
+        .filter_map(|t| match t {
+            Tok::Word(w) | Tok::Quoted(w) => Some(w.clone()),
+            Tok::Special(c) => Some(c.to_string()),
+            Tok::Comment(_) => None,
         })
         .collect();
     let s = words.join(" ").replace(" . ", ".");
     (!s.is_empty()).then_some(s)
 }
 
+/// The last comment among `toks`: the display name of an address without a phrase, as
+/// Dovecot reads `user@domain (Real Name)`.
+fn comment_name(toks: &[Tok]) -> Option<String> {
+    toks.iter().rev().find_map(|t| match t {
+        Tok::Comment(c) if !c.is_empty() => Some(c.clone()),
+        _ => None,
+    })
+}
+
 fn addr_spec(name: Option<String>, adl: Option<String>, toks: &[Tok]) -> Option<EnvelopeAddress> {
-    if toks.is_empty() {
+    if toks.iter().all(|t| matches!(t, Tok::Comment(_))) {
         return None;
     }
     let at = toks.iter().rposition(|t| *t == Tok::Special('@'));
@@ -147,13 +172,18 @@ pub fn parse_address_list(value: &str) -> Vec<EnvelopeAddress> {
                     }
                     _ => (None, inner),
                 };
-                if let Some(a) = addr_spec(phrase(head), adl, spec) {
-                    out.push(a);
-                }
-                i = close + 1;
+                let after = (close + 1).min(toks.len());
+                i = after;
                 // skip to the separator
                 while i < toks.len() && !matches!(toks[i], Tok::Special(',' | ';')) {
                     i += 1;
+                }
+                // Without a phrase, a comment names the address (`<a@b> (Name)`).
+                let name = phrase(head)
+                    .or_else(|| comment_name(&toks[after..i]))
+                    .or_else(|| comment_name(head));
+                if let Some(a) = addr_spec(name, adl, spec) {
+                    out.push(a);
                 }
             }
             Some(Tok::Special(':')) if !in_group => {
@@ -167,7 +197,7 @@ pub fn parse_address_list(value: &str) -> Vec<EnvelopeAddress> {
                 i += 1;
             }
             Some(Tok::Special(';')) if in_group => {
-                if let Some(a) = addr_spec(None, None, head) {
+                if let Some(a) = addr_spec(comment_name(head), None, head) {
                     out.push(a);
                 }
                 out.push(EnvelopeAddress::default());
@@ -175,7 +205,7 @@ pub fn parse_address_list(value: &str) -> Vec<EnvelopeAddress> {
                 i += 1;
             }
             _ => {
-                if let Some(a) = addr_spec(None, None, head) {
+                if let Some(a) = addr_spec(comment_name(head), None, head) {
                     out.push(a);
                 }
                 i += 1;
@@ -186,6 +216,27 @@ pub fn parse_address_list(value: &str) -> Vec<EnvelopeAddress> {
         out.push(EnvelopeAddress::default());
     }
     out
+}
+
+/// The addresses of an address-list header value as SEARCH FROM/TO/CC/BCC compares them:
+/// `Display Name <local@domain>` (the name with its encoded words decoded), or
+/// `local@domain`; comments and folding are gone, so `<user (c)@ (c) domain.org>` is found
+/// as `user@domain.org` (as Dovecot finds it). Group markers are left out.
+pub(crate) fn search_forms(value: &str) -> Vec<String> {
+    parse_address_list(value)
+        .into_iter()
+        .filter_map(|a| {
+            let mailbox = a.mailbox?;
+            let spec = match a.host {
+                Some(host) => format!("{mailbox}@{host}"),
+                None => mailbox,
+            };
+            Some(match a.name {
+                Some(name) => format!("{} <{spec}>", crate::headers::decode_encoded_words(&name)),
+                None => spec,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -199,6 +250,52 @@ mod tests {
             mailbox: Some(mailbox.into()),
             host: Some(host.into()),
         }
+    }
+
+    /// A comment names an address that has no phrase (Dovecot's answers); it is never part
+    /// of the address itself.
+    #[test]
+    fn comments() {
+        assert_eq!(
+            parse_address_list("user@domain (Real Name)"),
+            vec![a(Some("Real Name"), "user", "domain")]
+        );
+        assert_eq!(
+            parse_address_list("<user-from (comment)@ (comment) domain.org>"),
+            vec![a(None, "user-from", "domain.org")]
+        );
+        assert_eq!(
+            parse_address_list(
+                "(lead) a@b.c (Name (nested) here), d@e.f (  spaced   name ), \"Q\" <q@x.org> (c2)"
+            ),
+            vec![
+                a(Some("Name (nested) here"), "a", "b.c"),
+                a(Some("spaced name"), "d", "e.f"),
+                a(Some("Q"), "q", "x.org")
+            ]
+        );
+        assert_eq!(
+            parse_address_list("<a@b.c> (After), Real (not this) Name <d@e.f>"),
+            vec![
+                a(Some("After"), "a", "b.c"),
+                a(Some("Real Name"), "d", "e.f")
+            ]
+        );
+        assert_eq!(parse_address_list("(only a comment)"), vec![]);
+    }
+
+    #[test]
+    fn search_forms_drop_comments() {
+        assert_eq!(
+            search_forms(
+                "<user-from (comment)@ (comment) domain.org>, =?utf-8?q?J=C3=B6rg?= <j@x.y>"
+            ),
+            ["user-from@domain.org", "Jörg <j@x.y>"]
+        );
+        assert_eq!(
+            search_forms("user@domain (Real Name)"),
+            ["Real Name <user@domain>"]
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod structure;
 use mail_parser::{MessageParser, MessagePart};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use self::address::search_forms;
 pub use self::{
     address::parse_address_list,
     envelope::{Envelope, EnvelopeAddress},

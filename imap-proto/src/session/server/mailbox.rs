@@ -129,7 +129,8 @@ impl Inner {
         state: Option<MessageState>,
     ) {
         let condstore = self.enabled.contains(&Capability::CondStore);
-        let Some(view) = self.view.as_mut() else {
+        // During SELECT (QRESYNC's changed messages), the view being opened.
+        let Some(view) = self.view.as_mut().or(self.next_view.as_mut()) else {
             return;
         };
         let Some(uid) = view.uid(seq) else {
@@ -241,7 +242,7 @@ impl Inner {
     /// `\Recent` in the FLAGS of a message recent in this session (IMAP4rev1), after the
     /// system flags as Dovecot writes it.
     fn add_recent(&self, seq: u32, items: &mut [FetchItem<'_>]) {
-        let Some(view) = &self.view else {
+        let Some(view) = self.view.as_ref().or(self.next_view.as_ref()) else {
             return;
         };
         if !view.uid(seq).is_some_and(|u| view.is_recent(u)) {

@@ -1,0 +1,315 @@
+//! RFC rules of a mailbox that several sessions use at once (#14), over raw sockets, each
+//! checked against our server and against Dovecot, the reference: `\Recent` in exactly one
+//! session, new keywords announced before use, MOVE within the selected mailbox, the first
+//! CONDSTORE-enabling command, ESEARCH MIN/MAX with MODSEQ, ENVELOPE and SEARCH of
+//! addresses with comments, LSUB and RECURSIVEMATCH parents. Dovecot needs root (CI runs as
+//! root; `.ci/run` installs it).
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{Raw, dovecot::Dovecot, start};
+
+/// Runs `check` against our server and Dovecot, each with a fresh mailbox tree.
+fn both(name: &str, check: impl Fn(&str, SocketAddr)) {
+    let server = start(name);
+    check("ours", server.imap);
+    let dovecot = Dovecot::start(name, &[]);
+    check("dovecot", SocketAddr::from(([127, 0, 0, 1], dovecot.imap)));
+}
+
+fn login(addr: SocketAddr, tag: &str) -> Raw {
+    let mut c = Raw::connect(addr);
+    c.command(&format!("{tag}0"), "LOGIN alice secret");
+    c
+}
+
+/// APPEND of a text message with a non-synchronizing literal (LITERAL+, both servers).
+fn append(c: &mut Raw, tag: &str, mailbox: &str, message: &str) -> Vec<String> {
+    c.send(&format!(
+        "{tag} APPEND {mailbox} {{{}+}}\r\n{message}",
+        message.len()
+    ));
+    let lines = c.until(&format!("{tag} "));
+    assert!(
+        lines.last().unwrap().starts_with(&format!("{tag} OK")),
+        "{lines:?}"
+    );
+    lines
+}
+
+fn message(i: usize) -> String {
+    format!("From: a@example.org\r\nSubject: m{i}\r\n\r\nbody {i}\r\n")
+}
+
+/// The number in `* n RECENT` lines (the last one), 0 without any.
+fn recent(lines: &[String]) -> u32 {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("* ")?.strip_suffix(" RECENT")?.parse().ok())
+        .next_back()
+        .unwrap_or(0)
+}
+
+/// IMAP4rev1 `\Recent` (RFC 3501 §2.3.2): a message that arrives while sessions have the
+/// mailbox selected is recent in exactly one of them, which hears `* n RECENT`; STATUS
+/// from elsewhere then counts it as seen (RECENT 0).
+#[test]
+fn recent_in_exactly_one_session() {
+    both("rules-recent", |who, addr| {
+        let mut a = login(addr, "a");
+        let mut b = login(addr, "b");
+        let mut c = login(addr, "c");
+        c.command("c1", "CREATE Shared");
+        a.command("a1", "SELECT Shared");
+        b.command("b1", "SELECT Shared");
+        append(&mut c, "c2", "Shared", &message(1));
+        append(&mut c, "c3", "Shared", &message(2));
+        // Our server tells each session as soon as it hears of the change; Dovecot at the
+        // session's next command.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let told_a = a.command("a2", "NOOP");
+        let told_b = b.command("b2", "NOOP");
+        assert_eq!(
+            recent(&told_a) + recent(&told_b),
+            2,
+            "{who}: {told_a:?} {told_b:?}"
+        );
+        let flags_a = a.command("a3", "FETCH 1:2 (FLAGS)");
+        let flags_b = b.command("b3", "FETCH 1:2 (FLAGS)");
+        for seq in 1..=2 {
+            let has = |lines: &[String]| {
+                lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("* {seq} FETCH")) && l.contains("\\Recent"))
+            };
+            assert!(
+                has(&flags_a) != has(&flags_b),
+                "{who}: message {seq} is \\Recent in exactly one session: {flags_a:?} {flags_b:?}"
+            );
+        }
+        let status = c.command("c4", "STATUS Shared (MESSAGES RECENT)");
+        assert_eq!(status[0], "* STATUS Shared (MESSAGES 2 RECENT 0)", "{who}");
+    });
+}
+
+/// RFC 9051 §7.3.5, RFC 3501 §7.2.6: a new keyword is announced with FLAGS (and
+/// PERMANENTFLAGS) before a FETCH carries it, to the session that set it and to the others.
+#[test]
+fn new_keywords_are_announced() {
+    both("rules-keywords", |who, addr| {
+        let mut a = login(addr, "a");
+        let mut b = login(addr, "b");
+        a.command("a1", "CREATE Kw");
+        append(&mut a, "a2", "Kw", &message(1));
+        a.command("a3", "SELECT Kw");
+        b.command("b1", "SELECT Kw");
+        let stored = a.command("a4", "STORE 1 +FLAGS ($kw1)");
+        let flags = stored.iter().position(|l| l.starts_with("* FLAGS ("));
+        let fetch = stored.iter().position(|l| l.starts_with("* 1 FETCH"));
+        assert!(
+            flags.is_some() && flags < fetch && stored[flags.unwrap()].contains("$kw1"),
+            "{who}: {stored:?}"
+        );
+        assert!(
+            stored
+                .iter()
+                .any(|l| l.starts_with("* OK [PERMANENTFLAGS (") && l.contains("$kw1 \\*)")),
+            "{who}: {stored:?}"
+        );
+        let told = b.command("b2", "NOOP");
+        let flags = told.iter().position(|l| l.starts_with("* FLAGS ("));
+        let fetch = told.iter().position(|l| l.starts_with("* 1 FETCH"));
+        assert!(
+            flags.is_some() && flags < fetch && told[flags.unwrap()].contains("$kw1"),
+            "{who}: {told:?}"
+        );
+    });
+}
+
+/// MOVE into the selected mailbox: the source's EXPUNGE before the copy's EXISTS.
+#[test]
+fn move_within_the_selected_mailbox() {
+    both("rules-move", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Mv");
+        append(&mut a, "a2", "Mv", &message(1));
+        append(&mut a, "a3", "Mv", &message(2));
+        a.command("a4", "SELECT Mv");
+        let moved = a.command("a5", "MOVE 1 Mv");
+        let expunge = moved.iter().position(|l| l == "* 1 EXPUNGE");
+        let exists = moved.iter().position(|l| l == "* 2 EXISTS");
+        assert!(
+            expunge.is_some() && exists.is_some() && expunge < exists,
+            "{who}: {moved:?}"
+        );
+    });
+}
+
+/// RFC 7162 §3.1: the first CONDSTORE-enabling command with a mailbox selected (here FETCH
+/// with MODSEQ) gets `* OK [HIGHESTMODSEQ n]`, before its FETCH responses.
+#[test]
+fn implicit_condstore_reports_highestmodseq() {
+    both("rules-condstore", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Cs");
+        append(&mut a, "a2", "Cs", &message(1));
+        a.command("a3", "SELECT Cs");
+        let fetched = a.command("a4", "FETCH 1 (MODSEQ)");
+        assert!(
+            fetched[0].starts_with("* OK [HIGHESTMODSEQ ") && fetched[1].starts_with("* 1 FETCH"),
+            "{who}: {fetched:?}"
+        );
+        let again = a.command("a5", "FETCH 1 (MODSEQ)");
+        assert!(again[0].starts_with("* 1 FETCH"), "{who}: {again:?}");
+    });
+}
+
+/// RFC 7162 §3.1.5 with RFC 4731: SEARCH RETURN (MIN) or (MAX) with a MODSEQ key reports
+/// the returned message's MODSEQ, not the highest of every match.
+#[test]
+fn esearch_min_max_report_their_own_modseq() {
+    both("rules-esearch", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Es");
+        for i in 1..=3 {
+            append(&mut a, &format!("a2{i}"), "Es", &message(i));
+        }
+        // Dovecot counts modseqs once CONDSTORE is on.
+        a.command("a30", "ENABLE CONDSTORE");
+        a.command("a3", "SELECT Es");
+        // Message 2 changes last: it has the highest modseq.
+        a.command("a4", "STORE 2 +FLAGS (\\Seen)");
+        let modseq = |a: &mut Raw, tag: &str, seq: u32| -> u64 {
+            let f = a.command(tag, &format!("FETCH {seq} (MODSEQ)"));
+            let l = f.iter().find(|l| l.contains("MODSEQ (")).unwrap();
+            l.split("MODSEQ (")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches("))")
+                .parse()
+                .unwrap()
+        };
+        let (m1, m2, m3) = (
+            modseq(&mut a, "a5", 1),
+            modseq(&mut a, "a6", 2),
+            modseq(&mut a, "a7", 3),
+        );
+        assert!(m2 > m1 && m2 > m3, "{who}: {m1} {m2} {m3}");
+        let min = a.command("a8", "SEARCH RETURN (MIN) MODSEQ 1");
+        assert!(
+            min[0].ends_with(&format!("MIN 1 MODSEQ {m1}")),
+            "{who}: {min:?}"
+        );
+        let max = a.command("a9", "SEARCH RETURN (MAX) MODSEQ 1");
+        assert!(
+            max[0].ends_with(&format!("MAX 3 MODSEQ {m3}")),
+            "{who}: {max:?}"
+        );
+        let count = a.command("a10", "SEARCH RETURN (MIN COUNT) MODSEQ 1");
+        assert!(
+            count[0].ends_with(&format!("MODSEQ {m2}")),
+            "{who}: {count:?}"
+        );
+    });
+}
+
+/// ENVELOPE names an address by its comment when it has no phrase; SEARCH TO finds an
+/// address written with comments inside it.
+#[test]
+fn addresses_with_comments() {
+    both("rules-address", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Ad");
+        append(
+            &mut a,
+            "a2",
+            "Ad",
+            "From: user@domain.example (Real Name)\r\nTo: <user-from (comment)@ (comment) domain.org>\r\nSubject: s\r\n\r\nbody\r\n",
+        );
+        a.command("a3", "SELECT Ad");
+        let env = a.command("a4", "FETCH 1 (ENVELOPE)");
+        assert!(
+            env[0].contains(r#"(("Real Name" NIL "user" "domain.example"))"#)
+                && env[0].contains(r#"((NIL NIL "user-from" "domain.org"))"#),
+            "{who}: {env:?}"
+        );
+        for (key, found) in [
+            ("TO user-from@domain.org", true),
+            ("FROM \"Real Name\"", true),
+            ("TO comment", false),
+        ] {
+            let r = a.command("a5", &format!("SEARCH {key}"));
+            assert_eq!(r[0] == "* SEARCH 1", found, "{who}: {key}: {r:?}");
+        }
+    });
+}
+
+/// The names, with `\Noselect` or CHILDINFO marked, of LSUB or LIST responses.
+fn names(lines: &[String], marker: &str) -> Vec<String> {
+    let mut v: Vec<String> = lines
+        .iter()
+        .filter(|l| l.starts_with("* LSUB") || l.starts_with("* LIST"))
+        .map(|l| {
+            let name = l
+                .split("\".\" ")
+                .nth(1)
+                .unwrap_or_default()
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_owned();
+            if l.contains(marker) {
+                format!("{name}+")
+            } else {
+                name
+            }
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// RFC 3501 §6.3.9: LSUB with `%` returns the unsubscribed parent of a subscribed child as
+/// `\Noselect`. RFC 5258 §3.5: with several patterns, RECURSIVEMATCH gives CHILDINFO only to
+/// a parent whose subscribed child no pattern matches (its nearest parent a pattern matches).
+#[test]
+fn lsub_and_recursivematch_parents() {
+    both("rules-lsub", |who, addr| {
+        let mut a = login(addr, "a");
+        for m in ["P1.C1", "P2.C2.D2", "P3", "Q.C"] {
+            a.command("a1", &format!("CREATE {m}"));
+        }
+        for m in ["P1.C1", "P2.C2.D2", "P3", "Q.C"] {
+            a.command("a2", &format!("SUBSCRIBE {m}"));
+        }
+        let lsub = a.command("a3", "LSUB \"\" \"%\"");
+        assert_eq!(
+            names(&lsub, "\\Noselect"),
+            ["P1+", "P2+", "P3", "Q+"],
+            "{who}: {lsub:?}"
+        );
+        let lsub = a.command("a4", "LSUB \"\" \"P2.%\"");
+        assert_eq!(names(&lsub, "\\Noselect"), ["P2.C2+"], "{who}: {lsub:?}");
+        let list = a.command(
+            "a5",
+            "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"P1\" \"P1.%\" \"P2\" \"P2.%\")",
+        );
+        assert_eq!(
+            names(&list, "CHILDINFO"),
+            ["P1.C1", "P2.C2+"],
+            "{who}: {list:?}"
+        );
+        let list = a.command(
+            "a6",
+            "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"P1.%\" \"%\")",
+        );
+        assert_eq!(
+            names(&list, "CHILDINFO"),
+            ["P1.C1", "P2+", "P3", "Q+"],
+            "{who}: {list:?}"
+        );
+    });
+}
