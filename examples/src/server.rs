@@ -77,6 +77,9 @@ pub struct Options {
     pub pop3_limits: sansmail_pop3::Limits,
     /// Failed logins per client address, over all listeners: slowed down, then refused.
     pub throttle: ThrottleConfig,
+    /// Octets of each mailbox's journal written in advance, so that deleting mail works on
+    /// a full disk ([`MaildirOptions::journal_reserve`]).
+    pub journal_reserve: u64,
 }
 
 impl Options {
@@ -103,6 +106,7 @@ impl Options {
             imap_limits: sansmail_imap::Limits::default(),
             pop3_limits: sansmail_pop3::Limits::default(),
             throttle: ThrottleConfig::default(),
+            journal_reserve: MaildirOptions::default().journal_reserve,
         }
     }
 }
@@ -153,9 +157,13 @@ impl Running {
 /// until [`Running::shutdown`] or until the runtime shuts down.
 pub async fn start(options: Options) -> io::Result<Running> {
     std::fs::create_dir_all(&options.data_dir)?;
-    let store = open_store(&options.data_dir, &options.directory)
-        .await
-        .map_err(|e| io::Error::other(format!("{}: {e}", options.data_dir.display())))?;
+    let store = open_store(
+        &options.data_dir,
+        &options.directory,
+        options.journal_reserve,
+    )
+    .await
+    .map_err(|e| io::Error::other(format!("{}: {e}", options.data_dir.display())))?;
     let tls_config = tls::server_config(&options.cert, &options.data_dir, &options.hostname)?;
     let acceptor = TlsAcceptor::from(tls_config);
     let directory: Arc<dyn Accounts> = Arc::new(options.directory);
@@ -284,13 +292,19 @@ impl Running {
 
 /// Opens the Maildir store under `data_dir` (its blocking work on tokio's blocking pool) and
 /// creates the accounts of the configured users that do not exist yet. Call it from inside a
-/// tokio runtime.
-pub async fn open_store(data_dir: &Path, directory: &Directory) -> Result<Arc<Store>, StoreError> {
+/// tokio runtime. On a full disk it opens all the same (reads and deleting work), and the
+/// accounts that could not be created are created at a later start.
+pub async fn open_store(
+    data_dir: &Path,
+    directory: &Directory,
+    journal_reserve: u64,
+) -> Result<Arc<Store>, StoreError> {
     let handle = tokio::runtime::Handle::current();
     let options = MaildirOptions {
         executor: Executor::from_fn(move |job| {
             handle.spawn_blocking(job);
         }),
+        journal_reserve,
         ..MaildirOptions::default()
     };
     let root = data_dir.to_owned();
@@ -302,7 +316,14 @@ pub async fn open_store(data_dir: &Path, directory: &Directory) -> Result<Arc<St
     for user in users {
         let account = AccountName::try_from(user.as_str())?;
         if !store.account_exists(&account).await? {
-            store.create_account(&account).await?;
+            match store.create_account(&account).await {
+                Ok(()) => {}
+                // On a full disk the others are served; this one is created at a later start.
+                Err(StoreError::NoSpace) => {
+                    tracing::error!("cannot create the mailbox of {account}: the disk is full");
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(Arc::new(store))

@@ -14,7 +14,7 @@ use std::{
 };
 
 use sansmail_pop3::{
-    Uid,
+    Response, ResponseCode, Uid,
     session::{
         Maildrop, ServerConfig,
         responses::{self},
@@ -216,10 +216,9 @@ impl<S: MailStore> Conn<'_, S> {
         let store = &self.service.store;
         let opened = match store.pop3_open(&session, self.service.lease_for).await {
             Ok(m) => m,
-            Err(StoreError::InUse) => return reject(server, &responses::in_use()),
             Err(e) => {
                 tracing::error!("pop3: opening the maildrop of {}: {e}", session.account());
-                return reject(server, &responses::sys_temp());
+                return reject(server, &failure(&e, Failed::Login));
             }
         };
         let mut maildrop = Maildrop::new();
@@ -259,7 +258,7 @@ impl<S: MailStore> Conn<'_, S> {
             Err(e) => {
                 // Expunged meanwhile by IMAP, or the lease was lost.
                 tracing::error!("pop3: message {uid} of {}: {e}", d.session.account());
-                reject(server, &responses::message_unavailable())
+                reject(server, &failure(&e, Failed::Message))
             }
         }
     }
@@ -285,10 +284,34 @@ impl<S: MailStore> Conn<'_, S> {
             }
             Err(e) => {
                 tracing::error!("pop3: committing for {}: {e}", d.session.account());
-                reject(server, &responses::commit_failed())
+                reject(server, &failure(&e, Failed::Commit))
             }
         }
     }
+}
+
+/// What a store error stopped.
+#[derive(Clone, Copy)]
+enum Failed {
+    Login,
+    Message,
+    Commit,
+}
+
+/// The one place where a store error becomes a POP3 answer: `-ERR [IN-USE]` for a maildrop
+/// another session holds (RFC 2449 §8.1.1), `-ERR [SYS/TEMP]` for the rest, a full disk
+/// included (RFC 3206 §4: trying again later may work).
+fn failure(e: &StoreError, what: Failed) -> Response<'static> {
+    let no_space = matches!(e, StoreError::NoSpace | StoreError::Limit(_));
+    let text = match what {
+        Failed::Login if matches!(e, StoreError::InUse) => return responses::in_use(),
+        Failed::Login => return responses::sys_temp(),
+        Failed::Message => return responses::message_unavailable(),
+        // The store commits every deletion or none: none happened.
+        Failed::Commit if no_space => "Not enough disk space: no message deleted, try again later",
+        Failed::Commit => "No message deleted, try again later",
+    };
+    Response::err(Some(ResponseCode::SysTemp), text).unwrap_or_else(|_| responses::sys_temp())
 }
 
 fn reject(server: &mut Server, response: &sansmail_pop3::Response<'_>) -> io::Result<()> {

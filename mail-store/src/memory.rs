@@ -4,8 +4,8 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use crate::{
     engine::{
-        AccountMeta, Arrival, Backend, Engine, Handle, Header, Loaded, MailboxState, MessageMeta,
-        Part, Purpose, Record, impl_mail_store,
+        AccountMeta, Arrival, Backend, DeliveryMark, Engine, Handle, Header, Loaded, MailboxState,
+        MessageMeta, Part, Purpose, Record, impl_mail_store,
     },
     error::Result,
     mime::MimeInfo,
@@ -88,6 +88,10 @@ impl Backend for Mem {
     ) -> Result<Self::Blob> {
         Ok(Arc::clone(blob))
     }
+    fn begin_delivery(&self, _: &[(&AccountName, &str, &Self::Blob)]) -> Result<DeliveryMark> {
+        Ok(DeliveryMark(None))
+    }
+    fn end_delivery(&self, _: DeliveryMark) {}
     fn discard(&self, _: &AccountName, _: &str, _: &Self::Blob) {}
     fn plan_flags(
         &self,

@@ -10,10 +10,13 @@
 //!            [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no]
 //!            [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECONDS]
 //!            [--max-message-size OCTETS] [--max-recipients N] [--data-dir DIR]
-//!            [--bare-line-endings normalize|reject]
+//!            [--bare-line-endings normalize|reject] [--journal-reserve OCTETS]
 //!            [--hostname NAME] [--domain DOMAIN]... [--user NAME:PASSWORD]...
 //!            [--users FILE] [--log error|warn|info|debug|trace]
 //! ```
+//!
+//! `--journal-reserve` sets the room each mailbox's journal keeps written in advance (default
+//! 256 KiB) so that deleting mail works on a full disk; `0` keeps none.
 //!
 //! `--users FILE` holds `name:hash` lines: Argon2 PHC strings (`mailctl hash-password`
 //! writes them) or SHA512-CRYPT (`$6$`, as `mkpasswd -m sha-512` writes), also with Dovecot's
@@ -66,6 +69,7 @@ struct Options {
     max_message_size: Option<u64>,
     max_recipients: Option<usize>,
     bare_line_endings: BareLineEndings,
+    journal_reserve: Option<u64>,
     log: Level,
 }
 
@@ -76,7 +80,7 @@ const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--submission ADDR|non
                      [--max-connections N] [--max-connections-per-ip N] \
                      [--idle-timeout SECONDS] [--max-message-size OCTETS] \
                      [--max-recipients N] [--bare-line-endings normalize|reject] \
-                     [--data-dir DIR] [--hostname NAME] \
+                     [--journal-reserve OCTETS] [--data-dir DIR] [--hostname NAME] \
                      [--domain DOMAIN]... [--user NAME:PASSWORD]... [--users FILE] \
                      [--log error|warn|info|debug|trace]";
 
@@ -127,6 +131,7 @@ fn parse_args() -> Result<Options, String> {
         max_message_size: None,
         max_recipients: None,
         bare_line_endings: BareLineEndings::Normalize,
+        journal_reserve: None,
         log: Level::INFO,
     };
     let mut args = std::env::args().skip(1);
@@ -163,6 +168,13 @@ fn parse_args() -> Result<Options, String> {
                     "reject" => BareLineEndings::Reject,
                     v => return Err(format!("{flag}: expected normalize or reject, not {v}")),
                 };
+            }
+            "--journal-reserve" => {
+                let v = value()?;
+                o.journal_reserve = Some(
+                    v.parse()
+                        .map_err(|_| format!("{flag} {v}: expected a number of octets"))?,
+                );
             }
             "--users" => o
                 .users
@@ -288,6 +300,9 @@ async fn main() -> ExitCode {
         options.smtp_limits.max_recipients = n;
     }
     options.bare_line_endings = o.bare_line_endings;
+    if let Some(n) = o.journal_reserve {
+        options.journal_reserve = n;
+    }
     if let (Some(cert), Some(key)) = (o.cert, o.key) {
         options.cert = CertSource::Files { cert, key };
     }

@@ -17,7 +17,9 @@ use sansmail_smtp::{
     types::command::HelloKind,
     types::reply::EnhancedStatus,
 };
-use sansmail_store::{AccountName, MailStore, Recipient, StoreError, Upload};
+use sansmail_store::{
+    AccountName, Delivered, ExpungeScope, MailStore, Recipient, Session, StoreError, UidSet, Upload,
+};
 
 use crate::{
     Stream,
@@ -85,8 +87,8 @@ struct Transaction {
     forward_paths: Vec<String>,
     recipients: Vec<Recipient>,
     message: Option<Upload>,
-    /// Writing the message failed: it is refused at the end, nothing half-delivered.
-    broken: bool,
+    /// Writing the message failed (why): it is refused at the end, nothing half-delivered.
+    broken: Option<StoreError>,
 }
 
 fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> {
@@ -190,16 +192,16 @@ pub async fn handle_connection<S: MailStore>(
                 }
                 .fields(SystemTime::now());
                 let mut upload = service.store.upload();
-                t.broken = upload.write(fields.as_bytes()).is_err();
+                t.broken = upload.write(fields.as_bytes()).err().map(StoreError::from);
                 t.message = Some(upload);
                 accept(server)?;
             }
             Event::MessageData(data) => {
                 if let Some(m) = &mut t.message
-                    && m.write(&data).is_err()
+                    && let Err(e) = m.write(&data)
                 {
                     t.message = None;
-                    t.broken = true;
+                    t.broken = Some(e.into());
                 }
             }
             Event::MessageEnd { replies, .. } => {
@@ -234,13 +236,22 @@ fn not_owned(account: &AccountName) -> Reply<'static> {
     )
 }
 
-/// The reply for a recipient whose copy could not be stored.
+/// The reply for a recipient whose copy could not be stored: the one place where a store
+/// error becomes an SMTP reply.
 fn failure(e: &StoreError) -> Reply<'static> {
     match e {
+        // RFC 5321 §4.2.2 "exceeded storage allocation", RFC 3463 X.2.2 "Mailbox full".
         StoreError::OverQuota(_) => reply(
             ReplyCode::EXCEEDED_STORAGE,
             (5, 2, 2),
             "Mailbox full: over quota",
+        ),
+        // RFC 5321 §4.2.2 "insufficient system storage", RFC 3463 X.3.1 "Mail system full":
+        // temporary, the client tries again later.
+        StoreError::NoSpace | StoreError::Limit(_) => reply(
+            ReplyCode::INSUFFICIENT_STORAGE,
+            (4, 3, 1),
+            "Insufficient system storage; try again later",
         ),
         StoreError::NoSuchAccount => reply(
             ReplyCode::MAILBOX_UNAVAILABLE,
@@ -269,43 +280,60 @@ async fn finish_message<S: MailStore>(
     answers: usize,
 ) -> io::Result<()> {
     let recipients = std::mem::take(&mut t.recipients);
-    let results: Vec<Result<(), Reply<'static>>> = match t.message.take() {
-        Some(m) if !t.broken => service
-            .store
-            .deliver(m, &recipients)
-            .await
-            .into_iter()
-            .map(|r| {
-                r.map(|_| ()).map_err(|e| {
-                    tracing::error!("smtp delivery: {e}");
-                    failure(&e)
-                })
-            })
-            .collect(),
-        _ => vec![Err(failure(&StoreError::Io(io::Error::other(
+    let results: Vec<Result<Delivered, StoreError>> = match (t.message.take(), t.broken.take()) {
+        (Some(m), None) => service.store.deliver(m, &recipients).await,
+        (_, Some(e)) => vec![Err(e)],
+        (None, None) => vec![Err(StoreError::Io(io::Error::other(
             "message could not be spooled",
-        ))))],
+        )))],
     };
-    t.broken = false;
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        tracing::error!("smtp delivery: {e}");
+    }
     if answers == 1 {
-        // SMTP: one answer for all. It can be positive only if every copy is durable; if
-        // some failed, the client retries the whole message (the durable copies repeat).
-        let first_error = results.iter().find_map(|r| r.as_ref().err().cloned());
+        // SMTP: one answer for all, so every copy or none: the copies already stored are
+        // taken back when another failed (the client sends the message again later).
+        let first_error = results.iter().find_map(|r| r.as_ref().err());
         match first_error {
             None if results.len() == recipients.len() => accept(server),
             None => reject(server, &failure(&StoreError::WorkerGone)),
-            Some(r) => reject(server, &r),
+            Some(e) => {
+                let reply = failure(e);
+                take_back(service, &recipients, &results).await;
+                reject(server, &reply)
+            }
         }
     } else {
         // LMTP: one answer per recipient, in RCPT order.
         for i in 0..answers {
             match results.get(i) {
-                Some(Ok(())) => accept(server)?,
-                Some(Err(r)) => reject(server, r)?,
+                Some(Ok(_)) => accept(server)?,
+                Some(Err(e)) => reject(server, &failure(e))?,
                 None => reject(server, &failure(&StoreError::WorkerGone))?,
             }
         }
         Ok(())
+    }
+}
+
+/// Removes the copies of a message that SMTP answers with a failure (another copy could not
+/// be stored). Removing needs no free space in the store; if it fails all the same, the copy
+/// stays and comes again with the client's retry (logged).
+async fn take_back<S: MailStore>(
+    service: &SmtpService<S>,
+    recipients: &[Recipient],
+    results: &[Result<Delivered, StoreError>],
+) {
+    for (r, d) in recipients.iter().zip(results) {
+        let Ok(d) = d else { continue };
+        let session = Session::new(r.account.clone());
+        let one = ExpungeScope::Uids(UidSet::single(d.uid));
+        if let Err(e) = service.store.expunge(&session, &d.mailbox, one).await {
+            tracing::error!(
+                "smtp: taking back the copy for {} of a refused message: {e}",
+                r.account
+            );
+        }
     }
 }
 

@@ -69,6 +69,10 @@ pub(crate) enum Purpose {
 /// One mailbox's records in a transaction.
 pub(crate) type Part<'a, B> = (&'a str, &'a [Record<B>]);
 
+/// What a backend keeps while the copies of one delivery are committed (the Maildir
+/// backend's marker file); see [`Backend::begin_delivery`].
+pub(crate) struct DeliveryMark(pub Option<std::path::PathBuf>);
+
 /// Persistence for the engine. Every method is blocking and may do I/O.
 ///
 /// A transaction is prepared first (new octets staged where no reader sees them, new
@@ -124,6 +128,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
         to: &str,
         meta: &MessageMeta<()>,
     ) -> Result<Self::Blob>;
+    /// Makes the copies of one message staged for several mailboxes (and accounts) one
+    /// delivery: from now on, if the process dies before each is committed, recovery puts
+    /// every one of them in place. [`end_delivery`](Self::end_delivery) once each copy was
+    /// committed or discarded.
+    fn begin_delivery(&self, copies: &[(&AccountName, &str, &Self::Blob)]) -> Result<DeliveryMark>;
+    fn end_delivery(&self, mark: DeliveryMark);
     /// Removes what `write_message`/`copy_message` staged for a transaction that failed.
     fn discard(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob);
     /// The blob of a message once its flags are `flags`; committing the `Flags` record (with

@@ -1,4 +1,12 @@
-//! Delivery (SMTP/LMTP): one message to several recipients, each copy its own transaction.
+//! Delivery (SMTP/LMTP): one message to several recipients, each copy its own transaction,
+//! and the copies one unit across a crash.
+//!
+//! Every copy is staged first (written and fsynced where no reader sees it); with more than
+//! one, the backend then marks them as one delivery ([`Backend::begin_delivery`]), and each
+//! is committed in its own account. Should the process die in between, recovery puts the
+//! marked copies in place: a message the client sent once arrives for every recipient or
+//! for none, whatever happened before its answer. A copy that fails on its own (an account
+//! over quota) fails alone; SMTP, which has one answer for all, takes the others back.
 
 use super::{
     Arrival, Backend, Engine, Purpose, lock,
@@ -14,68 +22,161 @@ use crate::{
     upload::Upload,
 };
 
+/// A recipient's staged copy: its mailbox and blob.
+type Staged<B> = (String, B);
+
 impl<K: Backend> Engine<K> {
     pub fn deliver(&self, mut upload: Upload, recipients: &[Recipient]) -> Vec<Result<Delivered>> {
         let origin = SessionId::new();
         let prepared = match prepare(&mut upload, Uid::MIN, ModSeq::MIN, Flags::new(), None) {
             Ok(p) => p,
-            Err(e) => {
-                let no_space = matches!(e, StoreError::NoSpace);
-                let msg = e.to_string();
-                return recipients
-                    .iter()
-                    .map(|_| {
-                        Err(if no_space {
-                            StoreError::NoSpace
-                        } else {
-                            StoreError::Io(std::io::Error::other(msg.clone()))
-                        })
-                    })
-                    .collect();
-            }
+            Err(e) => return recipients.iter().map(|_| Err(copy_of(&e))).collect(),
         };
-        recipients
+        let mut staged: Vec<Result<Staged<K::Blob>>> = recipients
             .iter()
-            .map(|r| self.deliver_one(&mut upload, &prepared, r, origin))
-            .collect()
+            .map(|r| self.stage_delivery(&mut upload, &prepared, r))
+            .collect();
+        let marked: Vec<(&Recipient, &Staged<K::Blob>)> = recipients
+            .iter()
+            .zip(&staged)
+            .filter_map(|(r, s)| s.as_ref().ok().map(|s| (r, s)))
+            .collect();
+        let mark = if marked.len() > 1 {
+            let list: Vec<_> = marked
+                .iter()
+                .map(|(r, (mailbox, blob))| (&r.account, mailbox.as_str(), blob))
+                .collect();
+            match self.backend.begin_delivery(&list) {
+                Ok(mark) => Some(mark),
+                Err(e) => {
+                    for (r, s) in recipients.iter().zip(&mut staged) {
+                        if let Ok((mailbox, blob)) = s {
+                            self.backend.discard(&r.account, mailbox, blob);
+                            *s = Err(copy_of(&e));
+                        }
+                    }
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let results = recipients
+            .iter()
+            .zip(staged)
+            .map(|(r, s)| s.and_then(|s| self.commit_delivery(&prepared.0, r, s, origin)))
+            .collect();
+        if let Some(mark) = mark {
+            self.backend.end_delivery(mark);
+        }
+        results
     }
 
-    fn deliver_one(
+    /// Stages one recipient's copy (no UID yet: that is given at the commit).
+    fn stage_delivery(
         &self,
         upload: &mut Upload,
         (meta, mime): &(MessageMeta<()>, MimeInfo),
         r: &Recipient,
-        origin: SessionId,
-    ) -> Result<Delivered> {
+    ) -> Result<Staged<K::Blob>> {
         let account = &r.account;
         let name = self.canonical(r.mailbox.as_deref().unwrap_or("INBOX"))?;
         let a = self.account(account)?;
         let mut acct = lock(&a);
         acct.mailbox(&name)?;
         acct.check_quota(meta.size, 1)?;
-        let mb = self.open(account, &mut acct, &name)?;
-        uid_space(mb.header.uidnext, 1)?;
-        let modseq = mb.next_modseq();
         let meta = MessageMeta {
-            uid: uid(mb.header.uidnext)?,
-            modseq,
-            created: modseq,
             flags: r.flags.clone(),
             ..meta.clone()
         };
         let blob =
             self.backend
                 .write_message(account, &name, upload, mime, &meta, Arrival::Delivery)?;
-        let rec = Record::Append(meta.with_blob(blob));
-        let keep = vec![rec.clone()];
-        if let Err(e) = self.commit(account, &name, mb, vec![rec], origin, Purpose::Ordinary) {
-            self.discard_all(account, &name, &keep);
-            return Err(e);
+        Ok((name, blob))
+    }
+
+    /// Commits one recipient's staged copy in its mailbox (removing it if that fails).
+    fn commit_delivery(
+        &self,
+        meta: &MessageMeta<()>,
+        r: &Recipient,
+        (name, blob): Staged<K::Blob>,
+        origin: SessionId,
+    ) -> Result<Delivered> {
+        let account = &r.account;
+        let res = (|| {
+            let a = self.account(account)?;
+            let mut acct = lock(&a);
+            // Checked again: another delivery may have come in since the copy was staged.
+            acct.check_quota(meta.size, 1)?;
+            let mb = self.open(account, &mut acct, &name)?;
+            uid_space(mb.header.uidnext, 1)?;
+            let modseq = mb.next_modseq();
+            let meta = MessageMeta {
+                uid: uid(mb.header.uidnext)?,
+                modseq,
+                created: modseq,
+                flags: r.flags.clone(),
+                ..meta.clone()
+            };
+            let rec = Record::Append(meta.with_blob(blob.clone()));
+            self.commit(account, &name, mb, vec![rec], origin, Purpose::Ordinary)?;
+            Ok(Delivered {
+                uidvalidity: mb.header.uidvalidity,
+                uid: meta.uid,
+                mailbox: name.clone(),
+            })
+        })();
+        if res.is_err() {
+            self.backend.discard(account, &name, &blob);
         }
-        Ok(Delivered {
-            uidvalidity: mb.header.uidvalidity,
-            uid: meta.uid,
-            mailbox: name,
-        })
+        res
+    }
+}
+
+/// Where [`Engine::deliver_until`] stops, as if the process died there.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Crash {
+    /// Every copy staged, no marker yet.
+    BeforeMark,
+    /// The marker written and the first copy committed.
+    AfterFirstCommit,
+}
+
+#[cfg(test)]
+impl<K: Backend> Engine<K> {
+    /// A delivery that stops at `crash` (the backend's recovery is left to deal with it).
+    pub(crate) fn deliver_until(&self, mut upload: Upload, recipients: &[Recipient], crash: Crash) {
+        let origin = SessionId::new();
+        let Ok(prepared) = prepare(&mut upload, Uid::MIN, ModSeq::MIN, Flags::new(), None) else {
+            return;
+        };
+        let staged: Vec<Staged<K::Blob>> = recipients
+            .iter()
+            .filter_map(|r| self.stage_delivery(&mut upload, &prepared, r).ok())
+            .collect();
+        if let Crash::BeforeMark = crash {
+            return;
+        }
+        let list: Vec<_> = recipients
+            .iter()
+            .zip(&staged)
+            .map(|(r, (m, b))| (&r.account, m.as_str(), b))
+            .collect();
+        if self.backend.begin_delivery(&list).is_ok()
+            && let (Some(r), Some(s)) = (recipients.first(), staged.into_iter().next())
+        {
+            let _ = self.commit_delivery(&prepared.0, r, s, origin);
+        }
+    }
+}
+
+/// The same error for another recipient (a store error is not `Clone`).
+fn copy_of(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NoSpace => StoreError::NoSpace,
+        StoreError::Limit(why) => StoreError::Limit(why),
+        e => StoreError::Io(std::io::Error::other(e.to_string())),
     }
 }

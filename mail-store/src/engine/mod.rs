@@ -24,7 +24,7 @@ mod accounts;
 mod backend;
 mod copy;
 mod crlf;
-mod delivery;
+pub(crate) mod delivery;
 mod handle;
 mod mailboxes;
 mod messages;
@@ -40,7 +40,7 @@ use std::{
 
 use self::accounts::{Account, SharedAccount};
 pub(crate) use self::{
-    backend::{AccountMeta, Arrival, Backend, Loaded, Part, Purpose},
+    backend::{AccountMeta, Arrival, Backend, DeliveryMark, Loaded, Part, Purpose},
     crlf::{crlf_size, to_crlf},
     handle::{Handle, impl_mail_store},
     state::{Header, MailboxState, MessageMeta, Record},

@@ -13,14 +13,15 @@ use std::{
 
 use super::{
     FileRef, MaildirOptions,
+    delivery::MARK_EXT,
     index::{self, sync_dir, write_atomic},
     journal::{self, Journal},
     names::{dovecot_keywords, dovecot_letters, folder_dir, info_for, info_matches, split_info},
 };
 use crate::{
     engine::{
-        AccountMeta, Arrival, Backend, Header, Loaded, MailboxState, MessageMeta, Part, Purpose,
-        Record, lock, to_crlf,
+        AccountMeta, Arrival, Backend, DeliveryMark, Header, Loaded, MailboxState, MessageMeta,
+        Part, Purpose, Record, lock, to_crlf,
     },
     error::{Result, StoreError},
     mime::MimeInfo,
@@ -38,6 +39,8 @@ pub(super) const COMPACT_AFTER: usize = 2000;
 
 /// Journal lines after a compaction that failed (a full disk) before it is tried again.
 const COMPACT_RETRY: usize = 200;
+/// How long a mailbox without a journal waits before trying to write one again.
+const NO_JOURNAL_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Per-mailbox runtime state.
 pub(super) struct Runtime {
@@ -54,6 +57,8 @@ pub(super) struct Runtime {
     pub(super) pending: Vec<Record<FileRef>>,
     /// Journal lines before compaction is tried again.
     pub(super) compact_at: usize,
+    /// When a mailbox without a journal tries to write one again (after a full disk).
+    pub(super) retry_at: Option<SystemTime>,
 }
 
 impl Runtime {
@@ -65,6 +70,7 @@ impl Runtime {
             mtimes: None,
             pending: Vec::new(),
             compact_at: 0,
+            retry_at: None,
         }
     }
 }
@@ -183,8 +189,10 @@ impl Disk {
         fs::create_dir_all(self.spool_dir())?;
         // Several stores may share a root (one account each): only a spool file whose
         // process is gone is abandoned.
+        // Delivery markers are settled when the accounts open (or go after 36 hours).
         self.clean_dir(&self.spool_dir(), |name| {
-            own_pid(name).is_some_and(|pid| pid != std::process::id() && !process_alive(pid))
+            Path::new(name).extension().is_none_or(|x| x != MARK_EXT)
+                && own_pid(name).is_some_and(|pid| pid != std::process::id() && !process_alive(pid))
         });
         Ok(())
     }
@@ -252,6 +260,8 @@ impl Backend for Disk {
             return Ok(None);
         }
         self.lock_account(a)?;
+        // Copies of deliveries a crash interrupted go in place before tmp/ is cleaned.
+        self.finish_deliveries(a);
         let mut meta: AccountMeta = read_json(&dir.join(ACCOUNT_META))?;
         let before = meta.clone();
         let mailboxes = self.load_mailboxes(a, &mut meta)?;
@@ -507,6 +517,14 @@ impl Backend for Disk {
         })
     }
 
+    fn begin_delivery(&self, copies: &[(&AccountName, &str, &FileRef)]) -> Result<DeliveryMark> {
+        self.mark_delivery(copies)
+    }
+
+    fn end_delivery(&self, mark: DeliveryMark) {
+        Self::unmark_delivery(mark);
+    }
+
     fn discard(&self, a: &AccountName, mailbox: &str, blob: &FileRef) {
         let dir = self.mailbox_dir(a, mailbox);
         let _ = fs::remove_file(dir.join("tmp").join(split_info(&blob.file).0));
@@ -640,9 +658,13 @@ impl Backend for Disk {
             let Some(r) = rt.get_mut(&(a.clone(), mailbox.to_owned())) else {
                 return Ok(Vec::new());
             };
-            if r.log.is_none() {
-                // Opened on a full disk: write the index as soon as there is room.
+            if r.log.is_none() && r.retry_at.is_none_or(|t| SystemTime::now() >= t) {
+                // Opened on a full disk: write the index as soon as there is room (trying
+                // again every few seconds, not at every call).
                 self.compact(a, &dir, r, state);
+                if r.log.is_none() {
+                    r.retry_at = Some(SystemTime::now() + NO_JOURNAL_RETRY);
+                }
             }
             if now.is_some() && r.mtimes == now {
                 return Ok(Vec::new());

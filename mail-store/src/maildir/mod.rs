@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! ```text
-//! <root>/.spool/                   large uploads, linked into place on delivery
+//! <root>/.spool/                   large uploads, linked into place on delivery, and the
+//!                                  markers of deliveries to several mailboxes
 //! <root>/<account>/Maildir/        INBOX: cur/ new/ tmp/
 //!     mailstore-index              our index snapshot (UIDs, modseqs, flags, keywords)
 //!     mailstore-log                our journal since that snapshot
@@ -75,6 +76,7 @@
 //! store from an async runtime never blocks the runtime's threads. With tokio, hand it
 //! tokio's blocking pool: `Executor::from_fn(|job| { tokio::task::spawn_blocking(job); })`.
 
+mod delivery;
 mod disk;
 mod files;
 mod index;

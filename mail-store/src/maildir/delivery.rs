@@ -1,0 +1,185 @@
+//! One delivery to several mailboxes as a unit: before the staged copies are committed one
+//! account at a time, a marker file in the spool (`<unique>.deliver`, written atomically)
+//! lists them. If the process dies before every copy is committed, opening an account puts
+//! its marked copies that are still staged in place (the directory scan then indexes them),
+//! and a marker goes once none of its copies is staged any more. Without the marker, staged
+//! copies are removed as abandoned: a message is delivered to all its recipients or to none.
+
+use std::{collections::BTreeSet, fs, io, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    FileRef,
+    disk::Disk,
+    index::{sync_dir, write_atomic},
+    names::split_info,
+};
+use crate::{engine::DeliveryMark, error::Result, types::AccountName, upload::unique_name};
+
+/// The extension of delivery markers.
+pub(super) const MARK_EXT: &str = "deliver";
+
+/// One copy of a marked delivery.
+#[derive(Serialize, Deserialize)]
+struct Copy {
+    #[serde(rename = "a")]
+    account: String,
+    #[serde(rename = "m")]
+    mailbox: String,
+    #[serde(rename = "b")]
+    blob: FileRef,
+}
+
+impl Disk {
+    /// Writes the marker for copies staged in several mailboxes.
+    pub(super) fn mark_delivery(
+        &self,
+        copies: &[(&AccountName, &str, &FileRef)],
+    ) -> Result<DeliveryMark> {
+        if self.durable() {
+            // The marker promises staged files: they are in their directories first.
+            let dirs: BTreeSet<PathBuf> = copies
+                .iter()
+                .map(|(a, m, _)| self.mailbox_dir(a, m).join("tmp"))
+                .collect();
+            for d in dirs {
+                sync_dir(&d)?;
+            }
+        }
+        let list: Vec<Copy> = copies
+            .iter()
+            .map(|(a, m, b)| Copy {
+                account: a.as_str().to_owned(),
+                mailbox: (*m).to_owned(),
+                blob: (*b).clone(),
+            })
+            .collect();
+        let bytes = serde_json::to_vec(&list).map_err(io::Error::other)?;
+        let path = self
+            .spool_dir()
+            .join(format!("{}.{MARK_EXT}", unique_name()));
+        write_atomic(&path, &bytes, self.durable())?;
+        Ok(DeliveryMark(Some(path)))
+    }
+
+    /// Every copy was committed or discarded: the marker goes.
+    pub(super) fn unmark_delivery(mark: DeliveryMark) {
+        if let Some(path) = mark.0 {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    /// Opening account `a`: its copies of interrupted deliveries go in place; markers with no
+    /// copy staged any more go.
+    pub(super) fn finish_deliveries(&self, a: &AccountName) {
+        let Ok(entries) = fs::read_dir(self.spool_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().is_none_or(|x| x != MARK_EXT) {
+                continue;
+            }
+            let Ok(list) = fs::read(&path)
+                .map_err(|_| ())
+                .and_then(|b| serde_json::from_slice::<Vec<Copy>>(&b).map_err(|_| ()))
+            else {
+                continue; // damaged: removed by age with the spool's other leftovers
+            };
+            let mut settled = true;
+            for c in &list {
+                let Ok(account) = AccountName::try_from(c.account.as_str()) else {
+                    continue;
+                };
+                let dir = self.mailbox_dir(&account, &c.mailbox);
+                let staged = dir.join("tmp").join(split_info(&c.blob.file).0);
+                let target = Self::path_of(&dir, &c.blob);
+                if account == *a && staged.exists() && !target.exists() {
+                    let _ = fs::rename(&staged, &target);
+                }
+                if staged.exists() {
+                    settled = false;
+                }
+            }
+            if settled {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{path::Path, sync::Arc};
+
+    use super::super::{MaildirOptions, MaildirStore};
+    use crate::{
+        AccountName, FetchQuery, MailStore, Recipient, Session, UidSet, Upload, block_on,
+        engine::delivery::Crash, model::Content,
+    };
+
+    fn open(root: &Path) -> MaildirStore {
+        let store = MaildirStore::open(root, MaildirOptions::default()).unwrap();
+        for a in ["alice", "bob"] {
+            let a = AccountName::try_from(a).unwrap();
+            if !block_on(store.account_exists(&a)).unwrap() {
+                block_on(store.create_account(&a)).unwrap();
+            }
+        }
+        store
+    }
+
+    fn inbox(store: &MaildirStore, who: &str) -> Vec<Vec<u8>> {
+        let s = Session::new(AccountName::try_from(who).unwrap());
+        let q = FetchQuery {
+            content: Some(Content::Full),
+            ..FetchQuery::default()
+        };
+        block_on(store.fetch(&s, "INBOX", &UidSet::all(), q))
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| m.content)
+            .collect()
+    }
+
+    /// A delivery to two accounts the process dies in reaches both after a restart once its
+    /// marker was written, and neither before.
+    #[test]
+    fn an_interrupted_delivery_reaches_every_recipient_or_none() {
+        for (crash, expect) in [(Crash::AfterFirstCommit, 1), (Crash::BeforeMark, 0)] {
+            let root = std::env::temp_dir().join(format!(
+                "mail-store-delivery-{}-{crash:?}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&root);
+            let msg = b"Subject: to both\r\n\r\nhello\r\n".to_vec();
+            {
+                let store = open(&root);
+                let to: Vec<Recipient> = ["alice", "bob"]
+                    .iter()
+                    .map(|a| Recipient::inbox(AccountName::try_from(*a).unwrap()))
+                    .collect();
+                let engine = Arc::clone(&store.handle.engine);
+                engine.deliver_until(Upload::from_bytes(msg.clone()), &to, crash);
+                let mark = std::fs::read_dir(root.join(".spool"))
+                    .unwrap()
+                    .flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == super::MARK_EXT));
+                assert_eq!(mark, expect == 1, "{crash:?}: the marker");
+            }
+            let store = open(&root);
+            for who in ["alice", "bob"] {
+                let got = inbox(&store, who);
+                assert_eq!(got.len(), expect, "{crash:?}: {who}'s INBOX");
+                assert!(got.iter().all(|m| *m == msg), "{crash:?}");
+                let tmp = root.join(who).join("Maildir/tmp");
+                assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0, "{crash:?}");
+            }
+            let left = std::fs::read_dir(root.join(".spool")).unwrap().count();
+            assert_eq!(left, 0, "{crash:?}: the marker is gone once settled");
+            drop(store);
+            let _ = std::fs::remove_dir_all(&root);
+        }
+    }
+}
