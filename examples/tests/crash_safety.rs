@@ -18,7 +18,8 @@
 //!   and expunges again stay gone once the expunge was acknowledged (and may be gone if it
 //!   was only asked for);
 //! - at the end, the store opened directly (`MaildirStore`, no server) holds exactly what
-//!   IMAP showed, octet for octet.
+//!   IMAP showed, octet for octet;
+//! - after each restart nothing is left in `tmp/` folders or the spool.
 //!
 //! Rounds: `CRASH_SAFETY_ROUNDS` (default 3). Random choices (kill delay, message sizes,
 //! recipients, flags) come from a seed printed at the start; `CRASH_SAFETY_SEED` replays it
@@ -925,8 +926,7 @@ fn verify_store(data_dir: &Path, world: &World) {
     }
 }
 
-/// Files in `tmp/` folders and the spool (left by the kills; younger than the 36 h after
-/// which the store removes them).
+/// Files in `tmp/` folders and the spool (what a kill left; recovery removes ours at once).
 fn leftovers(dir: &Path) -> usize {
     let mut n = 0;
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -1104,6 +1104,12 @@ fn crash_safety() {
         let restart = restart.elapsed();
         let verify_started = Instant::now();
         let held = verify(server.imap, &mut world, round);
+        // Recovery removes what the kills left in tmp/ and the spool (issue #15 item 7).
+        let left = leftovers(&store_dir);
+        assert_eq!(
+            left, 0,
+            "round {round}: {left} files left in tmp/ and the spool"
+        );
         // UIDs given out are never given again, also those expunged since: later arrivals
         // must be above this round's APPENDUIDs too.
         for (m, _, uid) in &flood.acks {

@@ -1,5 +1,7 @@
 //! The fault suite's harness: a tmpfs of its own, the `mailserver` process on it, plain
-//! protocol connections, and what IMAP shows of a mailbox.
+//! protocol connections, and what IMAP shows of a mailbox. (`fault_suite.rs` and
+//! `full_disk.rs` each use part of it.)
+#![allow(dead_code)]
 
 use std::{
     collections::BTreeMap,
