@@ -313,3 +313,21 @@ fn lsub_and_recursivematch_parents() {
         );
     });
 }
+/// APPEND with a `~{n}` literal8 (RFC 3516): the octets are stored as sent, bare LFs
+/// included. Dovecot turns bare LFs into CRLF here (9 octets); we keep the 7.
+#[test]
+fn binary_append_is_stored_octet_for_octet() {
+    let server = start("rules-binary");
+    let mut a = login(server.imap, "a");
+    let body: &[u8] = &[0x00, 0x2d, 0xe4, 0x0a, 0x0d, 0x0a, 0x0a];
+    a.send_bytes(b"a1 APPEND INBOX ~{7+}\r\n");
+    a.send_bytes(body);
+    a.send("");
+    let done = a.until("a1 ");
+    assert!(done.last().unwrap().starts_with("a1 OK"), "{done:?}");
+    a.command("a2", "SELECT INBOX");
+    let size = a.command("a3", "FETCH 1 (RFC822.SIZE)");
+    assert!(size[0].contains("RFC822.SIZE 7"), "{size:?}");
+    let stored = server.messages("alice", "INBOX");
+    assert_eq!(stored[0].content.as_deref(), Some(body));
+}

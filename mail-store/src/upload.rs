@@ -24,6 +24,8 @@ pub struct Upload {
     spool_dir: Option<PathBuf>,
     file: Option<(PathBuf, io::BufWriter<File>)>,
     len: u64,
+    /// Stored as it is, bare LFs included (see [`Upload::keep_line_ends`]).
+    keep_line_ends: bool,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -87,6 +89,7 @@ impl Upload {
             spool_dir: None,
             file: None,
             len: 0,
+            keep_line_ends: false,
         }
     }
 
@@ -97,6 +100,7 @@ impl Upload {
             spool_dir: Some(dir.into()),
             file: None,
             len: 0,
+            keep_line_ends: false,
         }
     }
 
@@ -108,7 +112,20 @@ impl Upload {
             buf,
             spool_dir: None,
             file: None,
+            keep_line_ends: false,
         }
+    }
+
+    /// Has the message stored octet for octet: its bare LFs are not turned into CRLF as
+    /// they otherwise are. For binary content, as an IMAP APPEND with a `literal8` sends it
+    /// (RFC 3516 §4.3, RFC 9051 §6.3.12).
+    pub fn keep_line_ends(&mut self) {
+        self.keep_line_ends = true;
+    }
+
+    /// Whether the message is stored octet for octet ([`Upload::keep_line_ends`]).
+    pub fn keeps_line_ends(&self) -> bool {
+        self.keep_line_ends
     }
 
     /// Appends a chunk.

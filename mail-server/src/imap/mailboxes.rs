@@ -6,7 +6,9 @@ use std::{collections::BTreeMap, io};
 use sansmail_imap::{
     session::view::Update,
     types::{
-        command::{AppendMessage, ListMailbox, ListReturnOpt, ListSelectOpt, SelectParam},
+        command::{
+            AppendData, AppendMessage, ListMailbox, ListReturnOpt, ListSelectOpt, SelectParam,
+        },
         core::AString,
         flag::{Flag as ImapFlag, MailboxAttr},
         mailbox::Mailbox,
@@ -245,6 +247,7 @@ impl<S: MailStore> Conn<'_, S> {
             read_only,
             sub,
             claims_recent,
+            uidvalidity: status.uidvalidity.get(),
         });
         if let Some(q) = qresync {
             self.qresync_select(&q, vanished, &messages);
@@ -586,6 +589,11 @@ impl<S: MailStore> Conn<'_, S> {
             if let Err(e) = data.write(m.data.data()) {
                 return self.fail(&StoreError::from(e));
             }
+            // A `~{n}` literal8 (RFC 3516 §4.3): binary content, stored octet for octet
+            // (Dovecot turns its bare LFs into CRLF; a binary part would not survive that).
+            if matches!(&m.data, AppendData::Literal(l) if l.is_binary()) {
+                data.keep_line_ends();
+            }
             items.push(AppendItem {
                 data,
                 flags,
@@ -604,7 +612,7 @@ impl<S: MailStore> Conn<'_, S> {
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             // Our own append is not echoed to us: tell the view in its place.
             self.pump_updates_with_own(uids.clone()).await?;
-            self.claim_recent().await?;
+            self.claim_recent(uids.iter().copied().max()).await?;
         }
         let code = SequenceSet::from_numbers(uids)
             .ok()

@@ -509,8 +509,9 @@ impl<S: MailStore> Conn<'_, S> {
         };
         // Our own changes are not echoed to us: tell the view in their place.
         if target == name {
+            let top = destination.iter().copied().max();
             self.pump_updates_with_own(destination).await?;
-            self.claim_recent().await?;
+            self.claim_recent(top).await?;
         } else {
             self.pump_updates().await?;
         }

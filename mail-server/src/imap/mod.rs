@@ -66,6 +66,9 @@ pub struct ImapService<S> {
     pub allow_plaintext_loopback: bool,
     /// Shutdown: a connection waiting for the client (IDLE included) ends with `* BYE`.
     pub gate: Arc<Gate>,
+    /// By account, mailbox and UIDVALIDITY: the highest UID some session claimed `\Recent`
+    /// up to, so that the other sessions told of a new message do not each ask the store.
+    recent_claimed: std::sync::Mutex<std::collections::HashMap<(String, String, u32), u32>>,
 }
 
 impl<S: MailStore> ImapService<S> {
@@ -122,6 +125,7 @@ impl<S: MailStore> ImapService<S> {
             tls: None,
             allow_plaintext_loopback: true,
             gate,
+            recent_claimed: std::sync::Mutex::default(),
         }
     }
 }
@@ -169,6 +173,7 @@ struct Selected {
     /// Whether this session claims `\Recent` (IMAP4rev1 SELECT: the first session told of
     /// a message gets it; EXAMINE and IMAP4rev2 leave it to others).
     claims_recent: bool,
+    uidvalidity: u32,
 }
 
 /// One connection.

@@ -28,7 +28,8 @@ impl<S: MailStore> Conn<'_, S> {
         let updates = match ev.kind {
             ChangeKind::Appended { messages } => {
                 // Claimed first, so that an idling client hears RECENT with EXISTS.
-                self.claim_recent().await?;
+                self.claim_recent(messages.iter().map(|m| m.uid.get()).max())
+                    .await?;
                 vec![Update::New(messages.iter().map(|m| m.uid.get()).collect())]
             }
             ChangeKind::FlagsChanged(list) => list
@@ -54,7 +55,7 @@ impl<S: MailStore> Conn<'_, S> {
                 for u in self.resync().await? {
                     self.push(u);
                 }
-                return self.claim_recent().await;
+                return self.claim_recent(None).await;
             }
         };
         for u in updates {
@@ -66,17 +67,42 @@ impl<S: MailStore> Conn<'_, S> {
     /// IMAP4rev1 `\Recent`: messages that arrived in the selected mailbox and that no
     /// session has been told of yet are claimed for this one (the store arbitrates, so each
     /// is `\Recent` in exactly one session); the session announces them with RECENT.
-    pub(super) async fn claim_recent(&mut self) -> io::Result<()> {
+    /// `upto`: the highest UID that arrived; if another session already claimed (or is
+    /// claiming) that far, the store is not asked (`None`: ask anyway).
+    pub(super) async fn claim_recent(&mut self, upto: Option<u32>) -> io::Result<()> {
         let Some(sel) = self.selected.as_ref().filter(|s| s.claims_recent) else {
             return Ok(());
         };
         let name = sel.name.clone();
         let session = self.session()?;
+        let key = (session.account().to_string(), name.clone(), sel.uidvalidity);
+        if let Some(u) = upto {
+            // Reserved before asking, so that of the sessions told at once only the first
+            // asks the store (the others skip: it is claimed, by that one).
+            let mut map = self
+                .service
+                .recent_claimed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let hint = map.entry(key.clone()).or_insert(0);
+            if *hint >= u {
+                return Ok(());
+            }
+            *hint = u;
+        }
         match self.service.store.take_recent(&session, &name).await {
-            Ok(uids) if uids.is_empty() => {}
             Ok(uids) => {
                 let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
-                if self.server_mut().claim_recent(uids).is_err() {
+                let top = uids.iter().copied().chain(upto).max().unwrap_or(0);
+                let mut map = self
+                    .service
+                    .recent_claimed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let hint = map.entry(key).or_insert(0);
+                *hint = (*hint).max(top);
+                drop(map);
+                if !uids.is_empty() && self.server_mut().claim_recent(uids).is_err() {
                     self.selected = None;
                 }
             }

@@ -347,8 +347,11 @@ pub(super) fn prepare(
     date: Option<InternalDate>,
 ) -> Result<(MessageMeta<()>, MimeInfo)> {
     // The store keeps and serves messages with CRLF line ends, the form IMAP and POP3 send,
-    // so that sizes, BODYSTRUCTURE offsets and the octets served always agree.
-    if let Some(fixed) = to_crlf(&data.bytes()?) {
+    // so that sizes, BODYSTRUCTURE offsets and the octets served always agree. Binary content
+    // (an IMAP literal8) is kept as it came.
+    if !data.keeps_line_ends()
+        && let Some(fixed) = to_crlf(&data.bytes()?)
+    {
         let spool = std::mem::replace(data, Upload::from_bytes(fixed));
         drop(spool);
     }

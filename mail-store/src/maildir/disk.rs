@@ -470,6 +470,7 @@ impl Backend for Disk {
             cache: index::append_cache(&dir, &base, mime),
             file,
             new: sub == "new",
+            raw: upload.keeps_line_ends(),
         })
     }
 
@@ -492,6 +493,7 @@ impl Backend for Disk {
             cache: index::append_cache(&ddir, &base, &mime),
             file,
             new: false,
+            raw: blob.raw,
         })
     }
 
@@ -514,6 +516,7 @@ impl Backend for Disk {
             cache: index::append_cache(&ddir, &base, &mime),
             file,
             new: false,
+            raw: blob.raw,
         })
     }
 
@@ -552,12 +555,16 @@ impl Backend for Disk {
             file,
             new: false,
             cache: blob.cache,
+            raw: blob.raw,
         })
     }
 
     fn read_message(&self, a: &AccountName, mailbox: &str, blob: &FileRef) -> Result<Vec<u8>> {
         let dir = self.mailbox_dir(a, mailbox);
         let data = fs::read(Self::locate(&dir, blob)?)?;
+        if blob.raw {
+            return Ok(data);
+        }
         Ok(to_crlf(&data).unwrap_or(data))
     }
 

@@ -52,6 +52,9 @@ impl Disk {
             return Ok(m);
         }
         let data = fs::read(Self::locate(dir, blob)?)?;
+        if blob.raw {
+            return Ok(MimeInfo::parse(&data));
+        }
         Ok(MimeInfo::parse(&to_crlf(&data).unwrap_or(data)))
     }
 

@@ -109,6 +109,12 @@ pub(crate) struct FileRef {
     /// Offset of its structure in `mailstore-cache`.
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     cache: Option<u64>,
+    /// Stored octet for octet (binary content, [`Upload::keep_line_ends`]): read as it is,
+    /// where files other programs write are read with bare LFs as CRLF.
+    ///
+    /// [`Upload::keep_line_ends`]: crate::Upload::keep_line_ends
+    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    raw: bool,
 }
 
 /// Settings of a [`MaildirStore`].

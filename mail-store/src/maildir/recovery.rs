@@ -232,6 +232,7 @@ impl Disk {
                                 file: file.clone(),
                                 new: *is_new,
                                 cache: m.blob.cache,
+                                raw: m.blob.raw,
                             },
                             from: None,
                         });
@@ -287,6 +288,7 @@ impl Disk {
                     file: file.clone(),
                     new: *is_new,
                     cache: index::append_cache(dir, base, &mime),
+                    raw: false,
                 },
             }));
         }
