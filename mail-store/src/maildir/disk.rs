@@ -39,6 +39,9 @@ pub(super) const COMPACT_AFTER: usize = 2000;
 
 /// Journal lines after a compaction that failed (a full disk) before it is tried again.
 const COMPACT_RETRY: usize = 200;
+/// How long opening an account waits for its lock before it is taken as held by another
+/// store.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long a mailbox without a journal waits before trying to write one again.
 const NO_JOURNAL_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -139,16 +142,27 @@ impl Disk {
             .truncate(false)
             .write(true)
             .open(self.account_dir(a).join(LOCK))?;
-        match f.try_lock() {
-            Ok(()) => {
-                locks.insert(a.clone(), f);
-                Ok(())
+        // A lock can outlive its store for a moment: a child process forked by another
+        // thread holds a copy of the descriptor until it execs. A store that really holds
+        // it still does after this wait.
+        let deadline = SystemTime::now() + LOCK_WAIT;
+        loop {
+            match f.try_lock() {
+                Ok(()) => {
+                    locks.insert(a.clone(), f);
+                    return Ok(());
+                }
+                Err(fs::TryLockError::WouldBlock) if SystemTime::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Io(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "the account's Maildir is in use by another store",
+                    )));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(e.into()),
             }
-            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Io(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "the account's Maildir is in use by another store",
-            ))),
-            Err(fs::TryLockError::Error(e)) => Err(e.into()),
         }
     }
 

@@ -130,8 +130,13 @@ pub struct MaildirOptions {
     pub executor: Executor,
     /// Octets of each mailbox's journal written in advance (default 256 KiB), so that on a
     /// full disk messages can still be flagged `\Deleted`, expunged, moved and deleted over
-    /// POP3: about a thousand messages at a time. Other changes leave half of it unused.
-    /// `0` keeps no room: on a full disk every change then fails.
+    /// POP3: about 500 messages flagged and expunged at a time (a record takes 100 to 300
+    /// octets; a larger change is refused whole with [`StoreError::Limit`]). Other changes
+    /// leave half of it unused. It costs that much disk per mailbox. `0` keeps no room: on
+    /// a full disk every change then fails with [`StoreError::NoSpace`].
+    ///
+    /// [`StoreError::Limit`]: crate::StoreError::Limit
+    /// [`StoreError::NoSpace`]: crate::StoreError::NoSpace
     pub journal_reserve: u64,
 }
 

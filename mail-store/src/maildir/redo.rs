@@ -79,6 +79,16 @@ impl Locator {
     }
 }
 
+/// Notes the directories of `paths` as changed.
+fn touch(dirs: &mut HashSet<PathBuf>, paths: &[&Path]) {
+    dirs.extend(
+        paths
+            .iter()
+            .filter_map(|p| p.parent())
+            .map(Path::to_path_buf),
+    );
+}
+
 fn ignore_missing(r: io::Result<()>) -> io::Result<()> {
     match r {
         Err(e) if not_found(&e) => Ok(()),
@@ -106,7 +116,9 @@ impl Disk {
                     let staged = dir.join("tmp").join(split_info(&m.blob.file).0);
                     let dst = Self::path_of(&dir, &m.blob);
                     if staged.exists() && !dst.exists() {
-                        touched.insert(dir.clone());
+                        // (The rename's two directories change in one file-system
+                        // transaction on ext4 and XFS; an entry left in tmp/ would be ours.)
+                        touch(&mut touched, &[&dst]);
                         ignore_missing(fs::rename(&staged, &dst))
                     } else {
                         Ok(())
@@ -119,7 +131,7 @@ impl Disk {
                 } if from != blob => match locator.locate(&dir, from) {
                     Some(src) => {
                         let dst = Self::path_of(&dir, blob);
-                        touched.insert(dir.clone());
+                        touch(&mut touched, &[&src, &dst]);
                         let res = ignore_missing(fs::rename(&src, &dst));
                         locator.moved(&dir, split_info(&blob.file).0, Some(dst));
                         res
@@ -132,7 +144,7 @@ impl Disk {
                     ..
                 } => match locator.locate(&dir, file) {
                     Some(src) => {
-                        touched.insert(dir.clone());
+                        touch(&mut touched, &[&src]);
                         let base = split_info(&file.file).0;
                         match to {
                             None => {
@@ -142,7 +154,7 @@ impl Disk {
                             Some((dest, blob)) => {
                                 let ddir = self.mailbox_dir(a, dest);
                                 let dst = Self::path_of(&ddir, blob);
-                                touched.insert(ddir);
+                                touch(&mut touched, &[&dst]);
                                 locator.moved(&dir, base, None);
                                 if dst.exists() {
                                     Ok(())
@@ -161,13 +173,10 @@ impl Disk {
             }
         }
         if !touched.is_empty() {
-            let mut pending = lock(&self.unsynced);
-            let set = pending.entry(a.clone()).or_default();
-            for d in touched {
-                set.insert(d.join("cur"));
-                set.insert(d.join("new"));
-                set.insert(d.join("tmp"));
-            }
+            lock(&self.unsynced)
+                .entry(a.clone())
+                .or_default()
+                .extend(touched);
         }
         first_error.map_or(Ok(()), Err)
     }
