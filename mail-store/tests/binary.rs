@@ -6,8 +6,8 @@ mod common;
 
 use common::{TempDir, maildir_store};
 use sansmail_store::{
-    AccountName, AppendItem, Content, FetchQuery, Flag, FlagOp, Flags, MailStore, Session,
-    UidSet, block_on, maildir::MaildirStore,
+    AccountName, AppendItem, Content, FetchQuery, Flag, FlagOp, Flags, MailStore, Session, UidSet,
+    block_on, maildir::MaildirStore,
 };
 
 const BINARY: &[u8] = &[0x00, 0x2d, 0xe4, 0x0a, 0x0d, 0x0a, 0x0a];
