@@ -86,7 +86,10 @@ impl<S: Driven, IO: AsyncRead + AsyncWrite + Unpin> Driver<S, IO> {
     /// connection closed) or the peer closed the connection.
     ///
     /// Output is sent before input is read, and before more events are taken once
-    /// [`OUTPUT_HIGH_WATER`] octets are queued. Cancel-safe, except during a TLS handshake,
+    /// [`OUTPUT_HIGH_WATER`] octets are queued; input is read only when the session has
+    /// nothing to do without it (it gave no event and no output). So a peer that pipelines
+    /// commands and reads none of the answers stops being read from, and answered, once the
+    /// connection's send buffer is full. Cancel-safe, except during a TLS handshake,
     /// after which the connection is unusable: a driver may race this against its own
     /// signals in `tokio::select!`.
     pub async fn next_event(&mut self) -> io::Result<Option<S::Event>> {
@@ -103,6 +106,15 @@ impl<S: Driven, IO: AsyncRead + AsyncWrite + Unpin> Driver<S, IO> {
                     return Ok(None);
                 }
                 None => {
+                    // A session may stop answering because its output is not drained yet
+                    // (POP3's `max_queued_output`) while commands wait in its buffer: send,
+                    // then ask again. Reading now instead could wait forever for a client
+                    // that waits for those answers.
+                    self.transport.take_output(&mut self.session);
+                    if self.transport.has_output() {
+                        self.transport.flush().await?;
+                        continue;
+                    }
                     if self.transport.exchange(&mut self.session).await? == Exchange::Eof {
                         return Ok(None);
                     }

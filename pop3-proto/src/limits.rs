@@ -38,6 +38,11 @@ pub struct Limits {
     pub min_input_rate: u64,
     /// Client: how long to wait for a response.
     pub response_timeout: Duration,
+    /// Server: octets of output queued and not yet taken with `poll_transmit` above which
+    /// the session takes no further command and asks for no more message content. A client
+    /// that pipelines commands (`RETR` after `RETR`, `LIST` after `LIST`) and reads none of
+    /// the answers then costs this plus one answer, not one answer per command it sent.
+    pub max_queued_output: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +58,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(10 * 60),
             min_input_rate: 500,
             response_timeout: Duration::from_secs(10 * 60),
+            max_queued_output: 64 * 1024,
         }
     }
 }

@@ -2,6 +2,14 @@
 //! deleting through a server driver, plaintext, STLS and implicit TLS.
 #![cfg(feature = "tokio")]
 
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
 use sansmail_core::tls::{SelfSigned, ServerName};
 use sansmail_pop3::{
     Credentials, MessageNumber, Uid,
@@ -17,7 +25,7 @@ use sansmail_pop3::{
         tls::{Stream, TlsAcceptor, TlsConnector},
     },
 };
-use tokio::io::DuplexStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 const MESSAGES: [&[u8]; 3] = [
     b"Subject: one\r\n\r\nfirst\r\n.dot\r\n",
@@ -199,44 +207,205 @@ async fn shutdown_deletes_nothing_and_tells_the_client() {
     );
 }
 
-/// A client that pipelines RETR of a large message and never reads: the server stops
-/// producing answers while they are unsent, so its buffers stay near one answer.
+/// What the streaming server below has done, for the test to watch from outside.
+#[derive(Debug, Default)]
+struct Watch {
+    /// RETRs started.
+    started: AtomicUsize,
+    /// The most octets held at once between the client and the server: output queued in the
+    /// driver and in the session, and input read but not processed.
+    peak_held: AtomicUsize,
+}
+
+const PIECE: usize = 64 * 1024;
+
+/// Serves `body` as the only message, read in pieces of [`PIECE`] octets as the session asks
+/// for them (as `mail-server` reads a store).
+async fn serve_in_pieces(
+    mut conn: Connection<DuplexStream>,
+    body: Arc<Vec<u8>>,
+    watch: Arc<Watch>,
+) {
+    loop {
+        // The client hangs up at the test's end.
+        let Ok(Some(event)) = conn.next_event().await else {
+            return;
+        };
+        let s = conn.session_mut();
+        let offset = match event {
+            Event::Login { .. } => {
+                let mut drop = Maildrop::new();
+                drop.push(body.len() as u64, Uid::new("u").unwrap());
+                s.accept_login(drop).unwrap();
+                continue;
+            }
+            Event::Retrieve { .. } => {
+                watch.started.fetch_add(1, Ordering::Relaxed);
+                0
+            }
+            Event::RetrieveMore { offset, .. } => usize::try_from(offset).unwrap(),
+            _ => continue,
+        };
+        let end = (offset + PIECE).min(body.len());
+        s.message_data(&body[offset..end]).unwrap();
+        if end == body.len() {
+            s.message_end().unwrap();
+        }
+        let held = conn.transport().pending_output()
+            + conn.session().queued_output()
+            + conn.session().buffered_len();
+        watch.peak_held.fetch_max(held, Ordering::Relaxed);
+    }
+}
+
+/// A 1 MiB message whose lines start with a dot every third line, at every offset into a
+/// piece, and what RETR sends for it.
+fn dotted_message() -> (Vec<u8>, Vec<u8>) {
+    let mut body = b"Subject: big\r\n\r\n".to_vec();
+    let mut stuffed = body.clone();
+    let mut i = 0;
+    while body.len() < 1024 * 1024 - 200 {
+        let line = if i % 3 == 0 {
+            format!(".{}\r\n", "x".repeat(i % 97))
+        } else {
+            format!("{}\r\n", "y".repeat(i % 89))
+        };
+        if line.starts_with('.') {
+            stuffed.push(b'.');
+        }
+        body.extend_from_slice(line.as_bytes());
+        stuffed.extend_from_slice(line.as_bytes());
+        i += 1;
+    }
+    let answer = [
+        format!("+OK {} octets\r\n", body.len()).into_bytes(),
+        stuffed,
+        b".\r\n".to_vec(),
+    ]
+    .concat();
+    (body, answer)
+}
+
+/// A client pipelines 20 000 `RETR 1` of a 1 MiB message and reads nothing: the server stops
+/// reading and answering, and holds a few pieces, not an answer per command (a server that
+/// answered a whole read's worth of commands held gigabytes). Once the client reads, every
+/// answer comes whole and byte-exact.
 #[tokio::test]
 async fn pipelined_retr_to_a_client_that_never_reads_is_bounded() {
-    let big = vec![b'x'; 256 * 1024];
+    let (body, answer) = dotted_message();
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let mut config = ServerConfig::new("pop.example");
+    config.auth_requires_tls = false;
+    let conn = Connection::new(Stream::plain(b), config, None);
+    let watch = Arc::new(Watch::default());
+    let server = tokio::spawn(serve_in_pieces(conn, Arc::new(body), Arc::clone(&watch)));
+    let (mut rx, mut tx) = tokio::io::split(Stream::plain(a));
+    let mut script = b"USER alice\r\nPASS secret\r\n".to_vec();
+    for _ in 0..20_000 {
+        script.extend_from_slice(b"RETR 1\r\n");
+    }
+    // The server stops reading: the write blocks, so it runs on its own.
+    let writer = tokio::spawn(async move {
+        let _ = tx.write_all(&script).await;
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = watch.started.load(Ordering::Relaxed);
+    let peak = watch.peak_held.load(Ordering::Relaxed);
+    assert_eq!(started, 1, "RETRs started while nothing was read");
+    assert!(peak <= 4 * PIECE, "{peak} octets held");
+    // Now the client reads: each answer whole, in order.
+    let mut greeting = Vec::new();
+    for want in [
+        "+OK POP3 server ready\r\n",
+        "+OK\r\n",
+        "+OK alice's maildrop",
+    ] {
+        let mut line = vec![0u8; want.len()];
+        rx.read_exact(&mut line).await.unwrap();
+        greeting.extend_from_slice(&line);
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&greeting),
+        "+OK POP3 server ready\r\n+OK\r\n+OK alice's maildrop"
+    );
+    let mut rest = Vec::new();
+    loop {
+        let mut b = [0u8];
+        rx.read_exact(&mut b).await.unwrap();
+        rest.push(b[0]);
+        if rest.ends_with(b"\r\n") {
+            break;
+        }
+    }
+    let reading = async {
+        let mut got = vec![0u8; answer.len()];
+        for i in 0..12 {
+            rx.read_exact(&mut got).await.unwrap();
+            assert!(got == answer, "answer {i} differs");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), reading)
+        .await
+        .expect("the answers come once the client reads");
+    assert!(watch.started.load(Ordering::Relaxed) >= 12);
+    let peak = watch.peak_held.load(Ordering::Relaxed);
+    assert!(
+        peak <= 4 * PIECE,
+        "{peak} octets held while the client read"
+    );
+    // Hanging up (the writer is still blocked on the commands the server has not read).
+    writer.abort();
+    let _ = writer.await;
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server notices the client is gone")
+        .unwrap();
+}
+
+/// Commands pipelined beyond what the session answers at once are answered once the client
+/// reads, even when it sent them all before reading: the driver asks the session again
+/// after each drain instead of waiting for input that never comes.
+#[tokio::test]
+async fn pipelined_listings_all_come_to_a_client_that_reads_after_sending() {
     let (a, b) = tokio::io::duplex(64 * 1024);
     let mut config = ServerConfig::new("pop.example");
     config.auth_requires_tls = false;
     let mut conn = Connection::new(Stream::plain(b), config, None);
-    let mut client = Stream::plain(a);
-    let mut script = b"USER alice\r\nPASS secret\r\n".to_vec();
-    for _ in 0..400 {
-        script.extend_from_slice(b"RETR 1\r\n");
-    }
-    tokio::io::AsyncWriteExt::write_all(&mut client, &script)
-        .await
-        .unwrap();
-    let mut answered = 0;
-    let serving = async {
-        while let Some(event) = conn.next_event().await.unwrap() {
-            let s = conn.session_mut();
+    let server = tokio::spawn(async move {
+        while let Ok(Some(event)) = conn.next_event().await {
             match event {
                 Event::Login { .. } => {
                     let mut drop = Maildrop::new();
-                    drop.push(big.len() as u64, Uid::new("u").unwrap());
-                    s.accept_login(drop).unwrap();
+                    for i in 0..500 {
+                        drop.push(1000 + i, Uid::new(format!("u{i}")).unwrap());
+                    }
+                    conn.session_mut().accept_login(drop).unwrap();
                 }
-                Event::Retrieve { .. } => {
-                    s.accept().unwrap();
-                    s.message_data(&big).unwrap();
-                    s.message_end().unwrap();
-                    answered += 1;
-                }
+                Event::Commit { .. } => conn.session_mut().accept().unwrap(),
                 _ => {}
             }
         }
-    };
-    // The client reads nothing: the server blocks once the pipe and one answer are full.
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(300), serving).await;
-    assert!((1..=3).contains(&answered), "{answered} answers produced");
+    });
+    let mut client = Stream::plain(a);
+    let mut script = b"USER alice\r\nPASS secret\r\n".to_vec();
+    for _ in 0..3000 {
+        script.extend_from_slice(b"LIST\r\n");
+    }
+    script.extend_from_slice(b"QUIT\r\n");
+    // 18 KB: the pipe takes it all before the client reads anything.
+    client.write_all(&script).await.unwrap();
+    let mut wire = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), client.read_to_end(&mut wire))
+        .await
+        .expect("every answer comes")
+        .unwrap();
+    let text = String::from_utf8(wire).unwrap();
+    assert_eq!(text.matches("+OK 500 messages").count(), 3000);
+    assert!(
+        text.ends_with("POP3 server signing off (500 messages left)\r\n"),
+        "{}",
+        &text[text.len() - 100..]
+    );
+    server.await.unwrap();
 }

@@ -61,6 +61,9 @@ pub enum Event {
     /// with [`Server::message_end`]; or refuse with [`Server::reject`] (for example
     /// [`responses::message_unavailable`]). For TOP the session cuts the content after the
     /// requested number of body lines; `message_data` returns `false` once it has enough.
+    ///
+    /// A large message need not be read whole: give its first piece (or only
+    /// [`Server::accept`]) and return; [`Event::RetrieveMore`] asks for each next piece.
     Retrieve {
         /// The message.
         msg: MessageNumber,
@@ -70,6 +73,19 @@ pub enum Event {
         size: u64,
         /// `Some(n)` for `TOP msg n`.
         top: Option<u64>,
+    },
+    /// **Decision**: the next piece of the RETR or TOP in progress, asked once what was
+    /// given so far has been taken with [`Server::poll_transmit`] (down to
+    /// [`Limits::max_queued_output`](crate::Limits::max_queued_output)). Give it with
+    /// [`Server::message_data`], or end the message with [`Server::message_end`]. No
+    /// `-ERR` can follow any more: if the content cannot be read now, [`Server::close`].
+    RetrieveMore {
+        /// The message.
+        msg: MessageNumber,
+        /// `Some(n)` for `TOP msg n`.
+        top: Option<u64>,
+        /// Octets of content given so far: where the next piece starts.
+        offset: u64,
     },
     /// **Decision**: QUIT in the TRANSACTION state (the UPDATE state, RFC 1939 §6). Remove the
     /// messages listed, release the maildrop lock, then [`Server::accept`]; if some could not

@@ -5,8 +5,12 @@
 //! and NOOP are answered without the application). It asks the application only what it
 //! cannot know: whether credentials are good and the maildrop could be locked
 //! ([`Event::Login`], [`Event::Apop`], [`Event::AuthExchange`]), a message's content
-//! ([`Event::Retrieve`]) and whether the deletions were committed at QUIT
-//! ([`Event::Commit`]).
+//! ([`Event::Retrieve`], then piece by piece [`Event::RetrieveMore`]) and whether the
+//! deletions were committed at QUIT ([`Event::Commit`]).
+//!
+//! Output is bounded: once [`Limits::max_queued_output`](crate::Limits::max_queued_output)
+//! octets wait in the transmit buffer, [`Server::poll_event`] takes no further command and
+//! asks for no more content until [`Server::poll_transmit`] drains it.
 //!
 //! ```
 //! use std::time::Instant;
@@ -60,11 +64,19 @@ enum Pending {
         exchange: bool,
     },
     Retrieve {
+        msg: MessageNumber,
         top: Option<u64>,
         size: u64,
     },
     /// Content is being streamed.
-    Content,
+    Content {
+        msg: MessageNumber,
+        top: Option<u64>,
+        /// Octets given with `message_data` so far.
+        given: u64,
+        /// An [`Event::RetrieveMore`] is out and not answered yet.
+        asked: bool,
+    },
     Commit,
 }
 
@@ -290,11 +302,17 @@ impl Server {
     /// Ends the session with `-ERR [SYS/TEMP]` because the server is shutting down: no
     /// UPDATE state, so nothing marked with DELE is deleted (RFC 1939 §6 deletes only at a
     /// QUIT the client sent).
+    ///
+    /// In the middle of a message's content no response can follow (it would read as
+    /// content): the session closes without one, and the client sees the message cut short.
     pub fn shutdown(&mut self) {
-        if !matches!(self.state.mode, Mode::Closed) {
-            self.state.send(&responses::shutting_down());
-            self.state.close(CloseReason::Shutdown);
+        if matches!(self.state.mode, Mode::Closed) {
+            return;
         }
+        if !matches!(self.state.pending, Some(Pending::Content { .. })) {
+            self.state.send(&responses::shutting_down());
+        }
+        self.state.close(CloseReason::Shutdown);
     }
 
     /// Whether TLS is active.
@@ -329,7 +347,18 @@ impl Server {
         self.input.len() - self.state.pos
     }
 
+    /// Octets queued for the client and not yet taken with [`Server::poll_transmit`].
+    pub fn queued_output(&self) -> usize {
+        self.state.transmit.len()
+    }
+
     /// The next event, if any. See [`Event`].
+    ///
+    /// `None` also while more than [`Limits::max_queued_output`] octets are queued: drain
+    /// [`Server::poll_transmit`] and ask again before reading more input, since commands
+    /// already received may be waiting.
+    ///
+    /// [`Limits::max_queued_output`]: crate::Limits::max_queued_output
     pub fn poll_event(&mut self) -> Option<Event> {
         // Release what the previous event borrowed.
         if self.state.pos > 0 {
@@ -343,11 +372,29 @@ impl Server {
         } = self;
         let timestamp = timestamp.as_deref();
         loop {
+            // Backpressure: no new answer while the client has not taken the last ones.
+            if state.transmit.len() > state.config.limits.max_queued_output {
+                return None;
+            }
             if let Some(q) = state.queued.pop_front() {
                 return Some(state.dequeue(q));
             }
-            if state.pending.is_some() {
-                return None;
+            match &mut state.pending {
+                Some(Pending::Content {
+                    msg,
+                    top,
+                    given,
+                    asked,
+                }) if !*asked => {
+                    *asked = true;
+                    return Some(Event::RetrieveMore {
+                        msg: *msg,
+                        top: *top,
+                        offset: *given,
+                    });
+                }
+                Some(_) => return None,
+                None => {}
             }
             match state.step(input, timestamp) {
                 Step::Continue => {}
@@ -358,11 +405,12 @@ impl Server {
     }
 
     /// Accepts the pending decision: a RETR/TOP (sends the `+OK`; the content follows with
-    /// [`Server::message_data`]) or a commit at QUIT (signs off and closes).
+    /// [`Server::message_data`], now or at [`Event::RetrieveMore`]) or a commit at QUIT
+    /// (signs off and closes).
     pub fn accept(&mut self) -> Result<(), ApiError> {
         let s = &mut self.state;
         match s.pending.clone().ok_or(ApiError::NothingPending)? {
-            Pending::Retrieve { top, size } => {
+            Pending::Retrieve { msg, top, size } => {
                 s.send(&match top {
                     None => responses::formatted(
                         Status::Ok,
@@ -372,7 +420,12 @@ impl Server {
                     Some(_) => responses::ok(),
                 });
                 s.stuffer = top.map_or_else(Stuffer::new, Stuffer::top);
-                s.pending = Some(Pending::Content);
+                s.pending = Some(Pending::Content {
+                    msg,
+                    top,
+                    given: 0,
+                    asked: false,
+                });
                 Ok(())
             }
             Pending::Commit => {
@@ -391,7 +444,7 @@ impl Server {
                 s.close(CloseReason::Quit);
                 Ok(())
             }
-            Pending::Login { .. } | Pending::Content => Err(ApiError::WrongDecision),
+            Pending::Login { .. } | Pending::Content { .. } => Err(ApiError::WrongDecision),
         }
     }
 
@@ -442,7 +495,7 @@ impl Server {
         if line.len() > s.config.limits.max_response_line {
             return Err(ApiError::ResponseTooLong);
         }
-        if pending == Pending::Content {
+        if matches!(pending, Pending::Content { .. }) {
             return Err(ApiError::WrongDecision);
         }
         s.transmit.extend_from_slice(&line);
@@ -458,7 +511,7 @@ impl Server {
                 }
             }
             Pending::Commit => s.close(CloseReason::Quit),
-            Pending::Retrieve { .. } | Pending::Content => {}
+            Pending::Retrieve { .. } | Pending::Content { .. } => {}
         }
         Ok(())
     }
@@ -479,16 +532,22 @@ impl Server {
 
     /// Sends a piece of the message for the pending [`Event::Retrieve`] (the `+OK` goes
     /// first if [`Server::accept`] was not called). Line ends may be CRLF or LF; lines
-    /// starting with `.` are stuffed. Returns whether more content is wanted: `false` once
-    /// TOP has its lines.
+    /// starting with `.` are stuffed, and line ends and dots split across pieces are handled.
+    /// Returns whether more content is wanted: `false` once TOP has its lines.
+    ///
+    /// Give the whole message now, or one piece per [`Event::RetrieveMore`] so that a large
+    /// message is never held whole: the session asks for the next piece once the previous
+    /// ones have been taken with [`Server::poll_transmit`].
     pub fn message_data(&mut self, data: &[u8]) -> Result<bool, ApiError> {
         if matches!(self.state.pending, Some(Pending::Retrieve { .. })) {
             self.accept()?;
         }
         let s = &mut self.state;
-        if s.pending != Some(Pending::Content) {
+        let Some(Pending::Content { given, asked, .. }) = &mut s.pending else {
             return Err(ApiError::WrongDecision);
-        }
+        };
+        *given = given.saturating_add(data.len() as u64);
+        *asked = false;
         Ok(s.stuffer.encode(data, &mut s.transmit))
     }
 
@@ -499,7 +558,7 @@ impl Server {
             self.accept()?;
         }
         let s = &mut self.state;
-        if s.pending != Some(Pending::Content) {
+        if !matches!(s.pending, Some(Pending::Content { .. })) {
             return Err(ApiError::WrongDecision);
         }
         s.stuffer.finish(&mut s.transmit);
@@ -591,7 +650,7 @@ impl State {
                     .as_ref()
                     .and_then(|m| m.live(msg))
                     .map_or((0, String::new()), |(size, uid)| (size, uid.to_owned()));
-                self.pending = Some(Pending::Retrieve { top, size });
+                self.pending = Some(Pending::Retrieve { msg, top, size });
                 Event::Retrieve {
                     msg,
                     uid,
