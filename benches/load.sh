@@ -3,16 +3,30 @@
 # loopback, one after the other in the same run, and prints the Markdown tables.
 #
 #   bash benches/load.sh [IMAP_SESSIONS] [ROUNDS] [SMTP_SESSIONS] [MESSAGES]
+#   bash benches/load.sh --stress [CLIENTS] [SECONDS]
+#
+# --stress runs the consistency mode instead (mailload --stress): CLIENTS clients (default
+# 10) of one user on two shared mailboxes for SECONDS (default 60), against each server; it
+# prints the latency table and the violations each server's clients found.
 #
 # Both servers keep mail in fresh Maildirs under a temporary folder and fsync what they
 # acknowledge (Dovecot's default fsync_mode, our store's default). Dovecot must be installed
 # (apt-get install dovecot-imapd); it runs unprivileged-ish as in INTEROP.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sessions=${1:-8}
-rounds=${2:-25}
-smtp_sessions=${3:-4}
-messages=${4:-400}
+stress=false
+if [ "${1:-}" = "--stress" ]; then
+  stress=true
+  shift
+  clients=${1:-10}
+  seconds=${2:-60}
+  sessions=1
+else
+  sessions=${1:-8}
+  rounds=${2:-25}
+  smtp_sessions=${3:-4}
+  messages=${4:-400}
+fi
 users=()
 for i in $(seq 1 "$sessions"); do users+=("load$i"); done
 
@@ -48,6 +62,7 @@ ours_imap=$(free_port)
 ours_smtp=$(free_port)
 ./target/release/mailserver --imap "127.0.0.1:$ours_imap" --smtp "127.0.0.1:$ours_smtp" \
   --pop3 none --data-dir "$dir/ours" --domain example.com "${user_flags[@]}" \
+  --max-connections-per-ip 1000 \
   >"$dir/ours.log" 2>&1 &
 pids+=($!)
 wait_port "$ours_imap"
@@ -70,6 +85,10 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 100
 mail_location = maildir:$dir/dmail/%u/Maildir
+# One user's clients all come from 127.0.0.1 (Dovecot's default allows 10).
+protocol imap {
+  mail_max_userip_connections = 1000
+}
 namespace inbox {
   inbox = yes
   separator = .
@@ -95,6 +114,18 @@ CONF
 dovecot -c "$dir/dovecot.conf" -F >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$dove_imap"
+
+if $stress; then
+  echo "IMAP stress: $clients clients of one user on two shared mailboxes for $seconds s, against each server."
+  echo
+  status=0
+  ./target/release/mailload --stress --label ours --clients "$clients" --seconds "$seconds" \
+    "${user_flags[@]}" --imap "127.0.0.1:$ours_imap" || status=1
+  echo
+  ./target/release/mailload --stress --label dovecot --clients "$clients" --seconds "$seconds" \
+    "${user_flags[@]}" --imap "127.0.0.1:$dove_imap" || true
+  exit $status
+fi
 
 common=(--imap-sessions "$sessions" --rounds "$rounds" --seed-messages 50 "${user_flags[@]}" --max-seconds 300)
 echo "IMAP: $sessions sessions (one user each), $rounds rounds each after 50 seeded messages;"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints RESULTS.md on stdout: the machine, then a table of
 # group / ours / theirs / ratio (medians from this one run), the allocation counts, and
-# (with --load) the mailload runs against our server and Dovecot.
+# (with --load) the mailload runs against our server and Dovecot: the mixed workload, then
+# the consistency stress (--stress) with 10 and 50 clients.
 #
 #   bash benches/report.sh [--load] [--render] > benches/RESULTS.md
 #
@@ -153,6 +154,14 @@ if $load; then
   echo "## mailload: our mailserver and Dovecot, same machine, same run"
   echo
   bash benches/load.sh 2>/dev/null
+  echo
+  echo "## mailload --stress: 10 and 50 clients on shared mailboxes, 60 s, ours then Dovecot"
+  echo
+  echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for clients in 10 50; do
+    echo
+    bash benches/load.sh --stress "$clients" 60 2>/dev/null || true
+  done
 fi
 echo
 echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -21,6 +21,7 @@
 mod imap;
 mod smtp;
 mod stats;
+mod stress;
 
 use std::{
     net::SocketAddr,
@@ -44,11 +45,18 @@ struct Options {
     to: Vec<String>,
     max_seconds: u64,
     threads: usize,
+    /// `--stress`: the consistency run instead of the mixed workload.
+    stress: bool,
+    clients: usize,
+    seconds: u64,
+    seed: u64,
 }
 
 const USAGE: &str = "usage: mailload [--label NAME] [--imap ADDR] [--smtp ADDR] \
 [--imap-sessions N] [--rounds R] [--seed-messages K] [--user NAME:PASSWORD]... \
-[--smtp-sessions S] [--messages M] [--from ADDR] [--to ADDR]... [--max-seconds T] [--threads K]";
+[--smtp-sessions S] [--messages M] [--from ADDR] [--to ADDR]... [--max-seconds T] [--threads K]\n\
+       mailload --stress --imap ADDR [--clients N] [--seconds T] [--seed S] \
+[--user NAME:PASSWORD]... [--label NAME] [--threads K]";
 
 fn loopback(flag: &str, v: &str) -> Result<SocketAddr, String> {
     let addr: SocketAddr = v.parse().map_err(|e| format!("{flag} {v}: {e}"))?;
@@ -75,6 +83,10 @@ fn parse_args() -> Result<Options, String> {
         to: Vec::new(),
         max_seconds: 120,
         threads: 2,
+        stress: false,
+        clients: 10,
+        seconds: 5,
+        seed: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -106,9 +118,16 @@ fn parse_args() -> Result<Options, String> {
             "--to" => o.to.push(value()?),
             "--max-seconds" => o.max_seconds = num(value()?)? as u64,
             "--threads" => o.threads = num(value()?)?.max(1),
+            "--stress" => o.stress = true,
+            "--clients" => o.clients = num(value()?)?.max(1),
+            "--seconds" => o.seconds = num(value()?)? as u64,
+            "--seed" => o.seed = num(value()?)? as u64,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
+    }
+    if o.stress && o.imap.is_none() {
+        return Err(format!("--stress needs --imap\n{USAGE}"));
     }
     if o.imap.is_none() && o.smtp.is_none() {
         return Err(format!("nothing to do: give --imap and/or --smtp\n{USAGE}"));
@@ -197,6 +216,58 @@ fn report(o: &Options, protocol: &str, sessions: usize, wall: Duration, stats: &
     );
 }
 
+/// `--stress`: the latency table, then what the clients found; fails if they found a
+/// violation (remarks do not count) or could not run.
+fn stress_main(o: &Options, addr: SocketAddr, rt: &tokio::runtime::Runtime) -> ExitCode {
+    let so = stress::Options {
+        addr,
+        clients: o.clients,
+        duration: Duration::from_secs(o.seconds),
+        users: o.users.clone(),
+        seed: o.seed,
+        timeout: Duration::from_secs(30),
+    };
+    let (wall, stats, found) = rt.block_on(stress::run(&so));
+    println!("{}", stats::HEADER);
+    report(o, "IMAP stress", o.clients, wall, &stats);
+    println!();
+    println!("| target | clients | seconds | violation | count |\n|---|---:|---:|---|---:|");
+    for (what, n) in &found.counts {
+        println!(
+            "| {} | {} | {} | {what} | {n} |",
+            o.label, o.clients, o.seconds
+        );
+    }
+    for (what, examples) in &found.examples {
+        for e in examples {
+            eprintln!("{} {what}: {e}", o.label);
+        }
+    }
+    let total = found.total();
+    let failed: usize = stats
+        .errors
+        .iter()
+        .filter(|(what, _)| what.starts_with(stress::CLIENT_FAILED))
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "\n{}: {total} violations with {} clients in {:.0} s{}",
+        o.label,
+        o.clients,
+        wall.as_secs_f64(),
+        if failed > 0 {
+            format!(" ({failed} clients failed)")
+        } else {
+            String::new()
+        }
+    );
+    if total > 0 || failed > 0 || stats.count() == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn main() -> ExitCode {
     let o = match parse_args() {
         Ok(o) => o,
@@ -216,6 +287,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if o.stress
+        && let Some(addr) = o.imap
+    {
+        return stress_main(&o, addr, &rt);
+    }
     let deadline = Instant::now() + Duration::from_secs(o.max_seconds);
     let mut failed = false;
     println!("{}", stats::HEADER);
