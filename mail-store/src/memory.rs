@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, sync::Arc};
 use crate::{
     engine::{
         AccountMeta, Arrival, Backend, DeliveryMark, Engine, Handle, Header, Loaded, MailboxState,
-        MessageMeta, Part, Purpose, Record, impl_mail_store,
+        MessageMeta, Part, Purpose, RangeRead, Record, impl_mail_store,
     },
     error::Result,
     mime::MimeInfo,
@@ -119,6 +119,23 @@ impl Backend for Mem {
         _: &MailboxState<Self::Blob>,
     ) -> Result<Vec<Record<Self::Blob>>> {
         Ok(Vec::new())
+    }
+}
+
+impl RangeRead for Mem {
+    fn read_range(
+        &self,
+        _: &AccountName,
+        _: &str,
+        blob: &Self::Blob,
+        _: u64,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
+        let data = &blob.data;
+        let start = usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
+        let end = start.saturating_add(len).min(data.len());
+        Ok(data[start..end].to_vec())
     }
 }
 

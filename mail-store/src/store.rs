@@ -3,11 +3,11 @@
 use std::{future::Future, time::Duration};
 
 use crate::{
-    error::Result,
+    error::{Result, StoreError},
     model::{
-        AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope, Expunged, FetchQuery,
-        FetchedMessage, ListScope, MailboxInfo, Maildrop, Pop3Committed, Pop3Lease, QuotaLimits,
-        QuotaReport, Recipient, Status, StoreResult,
+        AppendItem, Appended, Changes, Content, Copied, Delivered, ExpungeScope, Expunged,
+        FetchQuery, FetchedMessage, ListScope, MailboxInfo, Maildrop, Pop3Committed, Pop3Lease,
+        QuotaLimits, QuotaReport, Recipient, Status, StoreResult,
     },
     notify::Subscription,
     search::{self, SearchHit, SearchQuery},
@@ -119,6 +119,41 @@ pub trait MailStore: Send + Sync + 'static {
         uids: &UidSet,
         query: FetchQuery,
     ) -> impl Future<Output = Result<Vec<FetchedMessage>>> + Send;
+
+    /// Octets `offset..offset + len` of one message as [`fetch`](Self::fetch) serves it
+    /// (CRLF line ends), without reading the rest: for sending a large message in bounded
+    /// pieces (POP3 RETR and TOP, an IMAP literal). Shorter than `len` only at the end of
+    /// the message, and empty from there on. A message that is not there is
+    /// [`StoreError::NoSuchMessage`](crate::StoreError::NoSuchMessage).
+    ///
+    /// The default asks [`fetch`](Self::fetch) for [`Content::Range`], so it costs what the
+    /// backend's range fetch costs; the embedded backends override it to read only the
+    /// range.
+    fn read_range(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uid: Uid,
+        offset: u64,
+        len: usize,
+    ) -> impl Future<Output = Result<Vec<u8>>> + Send {
+        async move {
+            let uids: UidSet = std::iter::once(uid).collect();
+            let query = FetchQuery {
+                content: Some(Content::Range {
+                    offset,
+                    len: len as u64,
+                }),
+                ..FetchQuery::default()
+            };
+            self.fetch(session, mailbox, &uids, query)
+                .await?
+                .into_iter()
+                .find(|m| m.uid == uid)
+                .and_then(|m| m.content)
+                .ok_or(StoreError::NoSuchMessage(uid.get()))
+        }
+    }
 
     /// The messages of `uids` that `query` matches, ascending by UID, each with its modseq.
     ///

@@ -212,6 +212,20 @@ macro_rules! impl_mail_store {
                     self.$handle.run(move |e| e.fetch(&s, &m, &u, query)).await
                 }
 
+                async fn read_range(
+                    &self,
+                    session: &Session,
+                    mailbox: &str,
+                    uid: Uid,
+                    offset: u64,
+                    len: usize,
+                ) -> Result<Vec<u8>> {
+                    let (s, m) = (session.clone(), mailbox.to_owned());
+                    self.$handle
+                        .run(move |e| e.read_range(&s, &m, uid, offset, len))
+                        .await
+                }
+
                 async fn store_flags(
                     &self,
                     session: &Session,

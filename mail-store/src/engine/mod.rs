@@ -15,6 +15,7 @@
 //! - [`messages`]: one mailbox's messages (status, append, fetch, flags, expunge, changes);
 //! - [`copy`]: COPY and MOVE between mailboxes;
 //! - [`pop3`]: the POP3 maildrop and its lease;
+//! - [`range`]: part of a message, for serving a large one in pieces;
 //! - [`delivery`]: SMTP/LMTP delivery to several recipients;
 //! - [`handle`]: the [`MailStore`](crate::MailStore) implementation of the public store
 //!   types, written once;
@@ -30,6 +31,7 @@ mod mailboxes;
 mod messages;
 pub(crate) mod pattern;
 mod pop3;
+mod range;
 pub(crate) mod state;
 
 use std::{
@@ -43,6 +45,7 @@ pub(crate) use self::{
     backend::{AccountMeta, Arrival, Backend, DeliveryMark, Loaded, Part, Purpose},
     crlf::{crlf_size, to_crlf},
     handle::{Handle, impl_mail_store},
+    range::RangeRead,
     state::{Header, MailboxState, MessageMeta, Record},
 };
 use crate::{

@@ -82,6 +82,7 @@ mod files;
 mod index;
 mod journal;
 mod names;
+mod range;
 mod recovery;
 mod redo;
 

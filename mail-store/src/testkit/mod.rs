@@ -24,13 +24,14 @@
 
 mod messages;
 mod pop3;
+mod range;
 mod search;
 mod sync;
 mod tree;
 
 use std::{any::Any, sync::Arc};
 
-pub use self::{messages::*, pop3::*, search::*, sync::*, tree::*};
+pub use self::{messages::*, pop3::*, range::*, search::*, sync::*, tree::*};
 use crate::{AccountName, AppendItem, Flags, InternalDate, MailStore, Session, Uid, block_on};
 
 /// A store under test plus whatever must live as long as it (a temporary directory).
@@ -100,6 +101,7 @@ pub fn cases<S: MailStore>() -> Vec<Case<S>> {
         pop3_maildrop,
         pop3_lease_contention,
         pop3_commit_tolerates_missing,
+        read_range_in_pieces,
         delivery_per_recipient,
         quota_refusal,
         search_flags_keywords_and_sizes,
@@ -123,8 +125,8 @@ macro_rules! conformance_tests {
             unchanged_since, expunge_scopes, uidnext_rules, copy_and_move, move_within_mailbox,
             changes_since_classifies, recent_is_claimed_once, change_events_reach_other_sessions,
             concurrent_writers_and_reader, pop3_maildrop, pop3_lease_contention,
-            pop3_commit_tolerates_missing, delivery_per_recipient, quota_refusal,
-            search_flags_keywords_and_sizes, search_dates, search_header_body_and_text,
+            pop3_commit_tolerates_missing, read_range_in_pieces, delivery_per_recipient,
+            quota_refusal, search_flags_keywords_and_sizes, search_dates, search_header_body_and_text,
             search_logic_and_uid_scope, search_modseq, search_across_batches);
     };
     (@cases $make:expr; $($name:ident),*) => {

@@ -1,0 +1,48 @@
+//! Reading part of a stored message, so that a large one is served in bounded pieces
+//! ([`MailStore::read_range`](crate::MailStore::read_range)).
+
+use super::{Backend, Engine, lock};
+use crate::{
+    error::{Result, StoreError},
+    types::{AccountName, Session, Uid},
+};
+
+/// A backend that reads part of a message without reading the rest.
+pub(crate) trait RangeRead: Backend {
+    /// Octets `offset..offset + len` of the message as it is served, which is `size` octets
+    /// long (the index's size); the engine keeps `offset + len` within it.
+    fn read_range(
+        &self,
+        account: &AccountName,
+        mailbox: &str,
+        blob: &Self::Blob,
+        size: u64,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>>;
+}
+
+impl<K: RangeRead> Engine<K> {
+    pub fn read_range(
+        &self,
+        s: &Session,
+        name: &str,
+        uid: Uid,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
+        let name = self.canonical(name)?;
+        let account = s.account();
+        let a = self.account(account)?;
+        let mut acct = lock(&a);
+        let mb = self.open(account, &mut acct, &name)?;
+        let m = mb.get(uid).ok_or(StoreError::NoSuchMessage(uid.get()))?;
+        let left = m.size.saturating_sub(offset);
+        let len = usize::try_from(left).map_or(len, |left| len.min(left));
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        self.backend
+            .read_range(account, &name, &m.blob, m.size, offset, len)
+    }
+}
