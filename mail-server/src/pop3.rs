@@ -1,7 +1,8 @@
 //! POP3 from a store: `sansmail_pop3`'s server driver on the store's POP3 view. The session
 //! answers STAT, LIST, UIDL, DELE, RSET and NOOP from the maildrop it was given; this module
-//! only logs users in (taking the store's exclusive lease), hands out message contents, and
-//! commits the deletions at QUIT.
+//! only logs users in (taking the store's exclusive lease), hands out message contents (read
+//! from the store a piece at a time, as the session asks for them), and commits the
+//! deletions at QUIT.
 
 use std::{
     io,
@@ -22,7 +23,10 @@ use sansmail_pop3::{
     },
     tokio::server::Connection,
 };
-use sansmail_store::{AccountName, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid};
+use sansmail_store::{
+    AccountName, Flag, FlagOp, Flags, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid,
+    UidSet,
+};
 use tokio::net::TcpStream;
 
 use sansmail_core::tls::TlsAcceptor;
@@ -53,6 +57,10 @@ pub struct Pop3Service<S> {
     /// Shutdown: a connection waiting for the client's next command closes (without
     /// deleting anything: no QUIT, no UPDATE state).
     pub gate: Arc<Gate>,
+    /// Octets of a message read from the store at a time for RETR and TOP (default 64 KiB):
+    /// a connection holds a few pieces however large the message, and the next is read
+    /// only once the client took the last.
+    pub retrieve_piece: usize,
 }
 
 impl<S: MailStore> Pop3Service<S> {
@@ -69,6 +77,7 @@ impl<S: MailStore> Pop3Service<S> {
             tls: None,
             allow_plaintext_loopback: true,
             gate,
+            retrieve_piece: 64 * 1024,
         }
     }
 }
@@ -164,7 +173,12 @@ impl<S: MailStore> Conn<'_, S> {
                 // Only PLAIN is offered, and the session runs it.
                 Event::AuthExchange { .. } => reject(server, &responses::auth_failed())?,
                 Event::Retrieve { msg, top, .. } => {
-                    self.retrieve(server, msg.index(), top.is_some()).await?;
+                    self.retrieve(server, msg.index(), top.is_some(), None)
+                        .await?;
+                }
+                Event::RetrieveMore { msg, top, offset } => {
+                    self.retrieve(server, msg.index(), top.is_some(), Some(offset))
+                        .await?;
                 }
                 Event::Commit { deletions } => {
                     let indices: Vec<usize> =
@@ -241,26 +255,67 @@ impl<S: MailStore> Conn<'_, S> {
         server.accept_login(maildrop).map_err(io::Error::other)
     }
 
-    /// RETR (sets `\Seen`) or TOP (does not).
-    async fn retrieve(&mut self, server: &mut Server, index: usize, top: bool) -> io::Result<()> {
-        let Some(d) = &self.maildrop else {
-            return reject(server, &responses::message_unavailable());
-        };
-        let Some(&uid) = d.uids.get(index) else {
-            return reject(server, &responses::message_unavailable());
+    /// A piece of a message for RETR or TOP: the first (`from` is `None`) or the one from
+    /// `from` on. The message ends with a piece shorter than asked or once TOP has its
+    /// lines; then RETR sets `\Seen` (TOP does not).
+    async fn retrieve(
+        &mut self,
+        server: &mut Server,
+        index: usize,
+        top: bool,
+        from: Option<u64>,
+    ) -> io::Result<()> {
+        let found = self
+            .maildrop
+            .as_ref()
+            .and_then(|d| Some((d, *d.uids.get(index)?)));
+        let Some((d, uid)) = found else {
+            return match from {
+                None => reject(server, &responses::message_unavailable()),
+                // Not reachable: the session asks only for the message it was given.
+                Some(_) => {
+                    server.close();
+                    Ok(())
+                }
+            };
         };
         let store = &self.service.store;
-        match store.pop3_retrieve(&d.session, &d.lease, uid, !top).await {
-            Ok(data) => {
-                server.message_data(&data).map_err(io::Error::other)?;
-                server.message_end().map_err(io::Error::other)
-            }
+        let piece = self.service.retrieve_piece.max(1);
+        let offset = from.unwrap_or(0);
+        let data = match store
+            .read_range(&d.session, "INBOX", uid, offset, piece)
+            .await
+        {
+            Ok(data) => data,
             Err(e) => {
-                // Expunged meanwhile by IMAP, or the lease was lost.
+                // Expunged meanwhile by IMAP, or the disk failed.
                 tracing::error!("pop3: message {uid} of {}: {e}", d.session.account());
-                reject(server, &failure(&e, Failed::Message))
+                if from.is_none() {
+                    return reject(server, &failure(&e, Failed::Message));
+                }
+                // Part of the message is out: no -ERR can follow, only the end of the
+                // connection (the client sees the message cut short).
+                server.close();
+                return Ok(());
+            }
+        };
+        let more = server.message_data(&data).map_err(io::Error::other)?;
+        if more && data.len() == piece {
+            // The session asks for the next piece once this one is on its way.
+            return Ok(());
+        }
+        server.message_end().map_err(io::Error::other)?;
+        if !top {
+            let uids: UidSet = std::iter::once(uid).collect();
+            let seen = FlagOp::Add(Flags::new().with(Flag::Seen));
+            if let Err(e) = store
+                .store_flags(&d.session, "INBOX", &uids, seen, None)
+                .await
+            {
+                tracing::error!("pop3: marking {uid} of {} seen: {e}", d.session.account());
             }
         }
+        Ok(())
     }
 
     /// QUIT in the TRANSACTION state: delete what DELE marked, release the lease.
