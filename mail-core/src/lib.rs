@@ -22,6 +22,7 @@ pub mod clock;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
+pub mod error;
 pub mod line;
 pub mod parse;
 pub mod sasl;
@@ -34,8 +35,9 @@ pub mod tls;
 pub mod transport;
 pub mod utf7;
 
+pub use error::InvalidInput;
 pub use sasl::{
-    Credentials, InvalidMechanism, Mechanism, Secret, base64_decode, base64_encode, is_base64,
-    is_base64_bytes, is_mechanism, plain_decode, plain_encode,
+    Credentials, Mechanism, Secret, base64_decode, base64_encode, is_base64, is_base64_bytes,
+    is_mechanism, plain_decode, plain_encode,
 };
 pub use session::{CloseReason, Session, TlsPolicy};

@@ -4,6 +4,8 @@
 
 use std::{borrow::Cow, fmt};
 
+use crate::InvalidInput;
+
 /// A value that must not appear in logs: passwords, SASL responses. `Debug` prints
 /// `Secret(<redacted>)`.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
@@ -94,12 +96,15 @@ impl<'a> Mechanism<'a> {
     pub const LOGIN: Mechanism<'static> = Mechanism(Cow::Borrowed("LOGIN"));
 
     /// Validates a mechanism name.
-    pub fn new(name: impl Into<Cow<'a, str>>) -> Result<Self, InvalidMechanism> {
+    pub fn new(name: impl Into<Cow<'a, str>>) -> Result<Self, InvalidInput> {
         let name = name.into();
         if is_mechanism(&name) {
             Ok(Self(name))
         } else {
-            Err(InvalidMechanism)
+            Err(InvalidInput::new(
+                "SASL mechanism",
+                "1 to 20 of A-Z 0-9 - _",
+            ))
         }
     }
 
@@ -133,18 +138,6 @@ impl fmt::Display for Mechanism<'_> {
         f.write_str(&self.0)
     }
 }
-
-/// A name that is not a SASL mechanism name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidMechanism;
-
-impl fmt::Display for InvalidMechanism {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("invalid SASL mechanism: expected 1 to 20 of A-Z 0-9 - _")
-    }
-}
-
-impl std::error::Error for InvalidMechanism {}
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -263,7 +256,7 @@ mod tests {
             "GSS.API",
             "\u{e9}",
         ] {
-            assert_eq!(Mechanism::new(bad), Err(InvalidMechanism), "{bad:?}");
+            assert!(Mechanism::new(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
             Mechanism::new("A2345678901234567890").map(|m| m.as_str().len()),

@@ -113,6 +113,7 @@
 
 pub mod codec;
 pub mod error;
+mod grammar;
 pub mod limits;
 pub mod session;
 #[cfg(feature = "tokio")]

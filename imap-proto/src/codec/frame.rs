@@ -7,14 +7,7 @@
 //! allocates: an announced `{4294967295}` costs nothing until octets arrive. It resumes where
 //! it stopped, so input that trickles in one byte at a time is scanned once.
 
-/// Whether a literal needs the server's `+` first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LiteralMode {
-    /// `{n}`: the client waits for a continuation request.
-    Sync,
-    /// `{n+}` (LITERAL+/LITERAL-, RFC 7888): the octets follow at once.
-    NonSync,
-}
+pub use crate::types::core::LiteralMode;
 
 /// Which side is reading: a server reads commands, a client reads responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,6 @@
 use std::{borrow::Cow, fmt};
 
 use super::InvalidInput;
-use crate::codec::frame::LiteralMode;
 
 /// `ATOM-CHAR = <any CHAR except atom-specials>`;
 /// `atom-specials = "(" / ")" / "{" / SP / CTL / list-wildcards / quoted-specials / resp-specials`
@@ -354,4 +353,13 @@ impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whether a literal needs the server's `+` first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LiteralMode {
+    /// `{n}`: the client waits for a continuation request.
+    Sync,
+    /// `{n+}` (LITERAL+/LITERAL-, RFC 7888): the octets follow at once.
+    NonSync,
 }

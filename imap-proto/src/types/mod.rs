@@ -22,18 +22,4 @@ pub mod section;
 pub mod sequence;
 pub mod status;
 
-/// A value given to a constructor does not match the grammar it must follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {what}: expected {expected}")]
-pub struct InvalidInput {
-    /// Which kind of value.
-    pub what: &'static str,
-    /// What the grammar wants.
-    pub expected: &'static str,
-}
-
-impl InvalidInput {
-    pub(crate) const fn new(what: &'static str, expected: &'static str) -> Self {
-        Self { what, expected }
-    }
-}
+pub use sansmail_core::InvalidInput;

@@ -11,21 +11,7 @@ pub mod sasl;
 
 use std::{borrow::Cow, fmt};
 
-/// A value given to a constructor does not match the grammar it must follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {what}: {reason}")]
-pub struct InvalidInput {
-    /// Which kind of value.
-    pub what: &'static str,
-    /// What was wrong with it.
-    pub reason: &'static str,
-}
-
-impl InvalidInput {
-    pub(crate) const fn new(what: &'static str, reason: &'static str) -> Self {
-        Self { what, reason }
-    }
-}
+pub use sansmail_core::InvalidInput;
 
 /// Free text on one line, as in response text, `IMPLEMENTATION` and language descriptions:
 /// HT, SP, printable ASCII and (RFC 6856) UTF-8, never CR, LF or another control character.

@@ -4,12 +4,12 @@
 
 use std::borrow::Cow;
 
-use super::grammar::{
-    PResult, address_literal, domain, esmtp_keyword, esmtp_value, expect, fail, keyword,
-    local_part, number, string,
+use crate::grammar::{
+    PResult, domain, domain_part, esmtp_keyword, esmtp_value, expect, fail, keyword, mailbox,
+    number, string,
 };
 use crate::types::{
-    address::{AddressLiteral, Domain, DomainPart, ForwardPath, LocalPart, Mailbox, ReversePath},
+    address::{Domain, DomainPart, ForwardPath, Mailbox, ReversePath},
     command::{AuthInitial, Command, HelloKind},
     params::{Body, DeliverBy, Hold, MailParams, Notify, Orcpt, RcptParams, Ret, UnknownParam},
     sasl::{Mechanism, Secret, is_base64},
@@ -47,12 +47,12 @@ fn with<'a>(
     parser: impl FnOnce(&'a str) -> PResult<'a, Command<'a>>,
 ) -> Result<Command<'a>, CommandError<'a>> {
     let Some(args) = args else {
-        return Err(CommandError::Syntax(super::grammar::PError {
+        return Err(CommandError::Syntax(crate::grammar::PError {
             input: &line[line.len()..],
             expected: "SP and arguments",
         }));
     };
-    super::grammar::all_consuming(args, parser).map_err(CommandError::Syntax)
+    crate::grammar::all_consuming(args, parser).map_err(CommandError::Syntax)
 }
 
 /// A verb without arguments.
@@ -60,7 +60,7 @@ fn with<'a>(
 fn no_args<'a>(args: Option<&'a str>, cmd: Command<'a>) -> Result<Command<'a>, CommandError<'a>> {
     match args {
         None => Ok(cmd),
-        Some(a) => Err(CommandError::Syntax(super::grammar::PError {
+        Some(a) => Err(CommandError::Syntax(crate::grammar::PError {
             input: a,
             expected: "end of line",
         })),
@@ -123,7 +123,7 @@ pub(crate) fn command(line: &str) -> Result<Command<'_>, CommandError<'_>> {
 #[derive(Debug)]
 pub(crate) enum CommandError<'a> {
     UnknownVerb,
-    Syntax(super::grammar::PError<'a>),
+    Syntax(crate::grammar::PError<'a>),
 }
 
 /// ```text
@@ -139,30 +139,6 @@ fn hello(input: &str, kind: HelloKind) -> PResult<'_, Command<'_>> {
         domain_part(input)?
     };
     Ok((rest, Command::Hello { kind, host }))
-}
-
-/// `Domain / address-literal`
-pub(crate) fn domain_part(input: &str) -> PResult<'_, DomainPart<'_>> {
-    if input.starts_with('[') {
-        let (rest, inner) = address_literal(input)?;
-        match AddressLiteral::from_inner(inner) {
-            Ok(lit) => Ok((rest, DomainPart::Literal(lit))),
-            Err(what) => fail(input, what),
-        }
-    } else {
-        let (rest, d) = expect(input, "Domain or address-literal", domain)?;
-        Ok((rest, DomainPart::Domain(Domain::from_parsed(d))))
-    }
-}
-
-/// `Mailbox = Local-part "@" ( Domain / address-literal )`
-pub(crate) fn mailbox(input: &str) -> PResult<'_, Mailbox<'_>> {
-    let (rest, local) = local_part(input)?;
-    let Some(rest) = rest.strip_prefix('@') else {
-        return fail(rest, "'@'");
-    };
-    let (rest, domain) = domain_part(rest)?;
-    Ok((rest, Mailbox::new(LocalPart::from_parsed(local), domain)))
 }
 
 /// ```text
@@ -246,7 +222,7 @@ fn rcpt(input: &str) -> PResult<'_, Command<'_>> {
 fn esmtp_params<'a>(
     mut input: &'a str,
     mut each: impl FnMut(&'a str, Option<&'a str>, &'a str) -> Result<(), &'static str>,
-) -> Result<&'a str, nom::Err<super::grammar::PError<'a>>> {
+) -> Result<&'a str, nom::Err<crate::grammar::PError<'a>>> {
     while let Some(after_sp) = input.strip_prefix(' ') {
         let at = after_sp;
         let (rest, kw) = esmtp_keyword(after_sp)?;
@@ -258,7 +234,7 @@ fn esmtp_params<'a>(
             None => (rest, None),
         };
         if let Err(expected) = each(kw, value, at) {
-            return Err(nom::Err::Error(super::grammar::PError {
+            return Err(nom::Err::Error(crate::grammar::PError {
                 input: at,
                 expected,
             }));
@@ -445,7 +421,7 @@ fn rcpt_param<'a>(
         // original-recipient-address = addr-type ";" xtext
         let v = need(value)?;
         let (addr_type, addr) = v.split_once(';').ok_or("ORCPT=addr-type;xtext")?;
-        if super::grammar::all_consuming(addr_type, super::grammar::atom).is_err()
+        if crate::grammar::all_consuming(addr_type, crate::grammar::atom).is_err()
             || !is_xtext(addr)
         {
             return Err("ORCPT=addr-type;xtext");
@@ -515,7 +491,7 @@ fn string_arg(input: &str) -> PResult<'_, Cow<'_, str>> {
     if let Ok(("", s)) = string(input) {
         return Ok(("", Cow::Borrowed(s)));
     }
-    if !input.is_empty() && super::grammar::is_text(input) && !input.starts_with(' ') {
+    if !input.is_empty() && crate::grammar::is_text(input) && !input.starts_with(' ') {
         return Ok(("", Cow::Borrowed(input)));
     }
     fail(input, "String")
@@ -545,10 +521,10 @@ fn auth(input: &str) -> PResult<'_, Command<'_>> {
 /// `etrn = "ETRN" SP node-name`, `node-name = domain / "@" domain / "#" String` (RFC 1985)
 pub(crate) fn etrn(input: &str) -> PResult<'_, Command<'_>> {
     let ok = if let Some(q) = input.strip_prefix('#') {
-        super::grammar::all_consuming(q, string).is_ok()
+        crate::grammar::all_consuming(q, string).is_ok()
     } else {
         let d = input.strip_prefix('@').unwrap_or(input);
-        super::grammar::all_consuming(d, domain).is_ok()
+        crate::grammar::all_consuming(d, domain).is_ok()
     };
     if !ok {
         return fail(input, "node-name");

@@ -25,7 +25,7 @@ pub struct EncodeError {
 /// other control character may reach the wire (command injection), and no leading SP, which
 /// the decoder refuses (`NOOP  x`).
 fn checked<'s>(verb: &'static str, what: &'static str, s: &'s str) -> Result<&'s str, EncodeError> {
-    if !s.is_empty() && super::grammar::is_text(s) && !s.contains('\t') && !s.starts_with(' ') {
+    if !s.is_empty() && crate::grammar::is_text(s) && !s.contains('\t') && !s.starts_with(' ') {
         Ok(s)
     } else {
         Err(EncodeError { verb, what })
@@ -140,7 +140,7 @@ fn write_unknown(
             verb,
             what: "parameter",
         };
-        super::grammar::all_consuming(&p.keyword, super::grammar::esmtp_keyword)
+        crate::grammar::all_consuming(&p.keyword, crate::grammar::esmtp_keyword)
             .map_err(|_| bad())?;
         if known.iter().any(|k| k.eq_ignore_ascii_case(&p.keyword)) {
             return Err(bad());
@@ -148,7 +148,7 @@ fn write_unknown(
         out.push(b' ');
         out.extend_from_slice(p.keyword.as_bytes());
         if let Some(v) = &p.value {
-            super::grammar::all_consuming(v, super::grammar::esmtp_value).map_err(|_| bad())?;
+            crate::grammar::all_consuming(v, crate::grammar::esmtp_value).map_err(|_| bad())?;
             out.push(b'=');
             out.extend_from_slice(v.as_bytes());
         }
@@ -213,7 +213,7 @@ fn write_mail_params(p: &MailParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
             let _ = write!(out, " HOLDFOR={secs}");
         }
         Some(Hold::Until(t)) => {
-            super::grammar::all_consuming(t, super::grammar::esmtp_value).map_err(|_| {
+            crate::grammar::all_consuming(t, crate::grammar::esmtp_value).map_err(|_| {
                 EncodeError {
                     verb: "MAIL",
                     what: "HOLDUNTIL",
@@ -257,7 +257,7 @@ fn write_rcpt_params(p: &RcptParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
             verb: "RCPT",
             what: "ORCPT address type",
         };
-        super::grammar::all_consuming(&orcpt.addr_type, super::grammar::atom).map_err(|_| bad())?;
+        crate::grammar::all_consuming(&orcpt.addr_type, crate::grammar::atom).map_err(|_| bad())?;
         if orcpt.addr_type.contains('=') {
             return Err(bad());
         }
@@ -298,4 +298,13 @@ pub fn encode_sasl_response(data: Option<&[u8]>, out: &mut Vec<u8>) {
         None => out.push(b'*'),
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// The reply as it goes on the wire, without its final CRLF.
+impl std::fmt::Display for Reply<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = Vec::new();
+        encode_reply(self, &mut buf);
+        f.write_str(String::from_utf8_lossy(&buf).trim_end())
+    }
 }

@@ -6,7 +6,6 @@
 pub(crate) mod command;
 mod data;
 mod encode;
-pub(crate) mod grammar;
 pub mod line;
 pub(crate) mod reply;
 pub mod transcript;
@@ -16,7 +15,7 @@ pub use data::{BareLineEndings, ChunkReceiver, CrlfNormalizer, DataEnd, DataRece
 pub use encode::{EncodeError, encode_command, encode_reply, encode_sasl_response};
 pub use reply::{ReplyLimits, decode_reply_with};
 
-use crate::{DecodeError, Limits, types::command::Command, types::reply::Reply};
+use crate::{DecodeError, Limits, grammar, types::command::Command, types::reply::Reply};
 
 /// The line limit that applies to a command line starting with `prefix`: the AUTH command
 /// may carry an initial response as long as a SASL line (RFC 4954 §4), every other command

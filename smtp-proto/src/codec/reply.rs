@@ -12,9 +12,10 @@
 use std::borrow::Cow;
 
 use super::line::{Frame, find_line};
+use crate::types::reply::lift_status;
 use crate::{
     DecodeError,
-    types::reply::{EnhancedStatus, Reply, ReplyCode},
+    types::reply::{Reply, ReplyCode},
 };
 
 /// The limits a reply decoder enforces.
@@ -91,42 +92,6 @@ fn reply_code(line: &[u8]) -> Option<ReplyCode> {
     }
 }
 
-/// `status-code = class "." subject "." detail` at the start of `text`, followed by SP or the
-/// end. Returns the status and the text after it.
-pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
-    let b = text.as_bytes();
-    let class = match b.first()? {
-        c @ (b'2' | b'4' | b'5') => c - b'0',
-        _ => return None,
-    };
-    if b.get(1) != Some(&b'.') {
-        return None;
-    }
-    // 1*3digit starting at `from`: the value and where it ends.
-    let number = |from: usize| -> Option<(u16, usize)> {
-        let len = b[from.min(b.len())..]
-            .iter()
-            .take(3)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if len == 0 || b.get(from + len).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        Some((text[from..from + len].parse().ok()?, from + len))
-    };
-    let (subject, at) = number(2)?;
-    if b.get(at) != Some(&b'.') {
-        return None;
-    }
-    let (detail, at) = number(at + 1)?;
-    let rest = match b.get(at) {
-        None => "",
-        Some(b' ') if at + 1 < b.len() => &text[at + 1..],
-        _ => return None,
-    };
-    Some((EnhancedStatus::new_unchecked(class, subject, detail), rest))
-}
-
 /// Decodes one complete reply from the start of `input`.
 pub fn decode_reply_with(
     input: &[u8],
@@ -163,7 +128,7 @@ pub fn decode_reply_with(
         };
         let text = std::str::from_utf8(text)
             .ok()
-            .filter(|t| super::grammar::is_text(t))
+            .filter(|t| crate::grammar::is_text(t))
             .ok_or(DecodeError::Syntax {
                 at: at + 4,
                 expected: "textstring",
@@ -174,29 +139,4 @@ pub fn decode_reply_with(
     let code = code.ok_or(DecodeError::Incomplete)?;
     let status = lift_status(&mut lines);
     Ok((&input[end..], Reply::from_parsed(code, status, lines)))
-}
-
-/// If every line starts with the same enhanced status code (followed by text, or alone),
-/// removes it from the lines and returns it.
-pub(crate) fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> {
-    let mut common = None;
-    for line in lines.iter() {
-        let (status, _) = enhanced_status(line)?;
-        if *common.get_or_insert(status) != status {
-            return None;
-        }
-    }
-    for line in lines.iter_mut() {
-        match line {
-            Cow::Borrowed(l) => {
-                let rest = enhanced_status(l).map_or(*l, |(_, rest)| rest);
-                *line = Cow::Borrowed(rest);
-            }
-            Cow::Owned(l) => {
-                let start = enhanced_status(l).map_or(0, |(_, rest)| l.len() - rest.len());
-                l.drain(..start);
-            }
-        }
-    }
-    common
 }

@@ -7,7 +7,7 @@ use std::{
 };
 
 use super::{InvalidInput, validate};
-use crate::codec::grammar;
+use crate::grammar;
 
 /// A domain name (RFC 5321 `Domain`, with RFC 6531 U-labels).
 ///
@@ -350,7 +350,7 @@ impl<'a> TryFrom<&'a str> for Mailbox<'a> {
 
     /// Parses `local@domain` (wire form, without angle brackets).
     fn try_from(s: &'a str) -> Result<Self, InvalidInput> {
-        validate("mailbox", s, crate::codec::command::mailbox)
+        validate("mailbox", s, crate::grammar::mailbox)
     }
 }
 

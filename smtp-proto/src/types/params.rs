@@ -120,13 +120,9 @@ impl<'a> UnknownParam<'a> {
         value: Option<Cow<'a, str>>,
     ) -> Result<Self, InvalidInput> {
         let keyword = keyword.into();
-        super::validate(
-            "parameter keyword",
-            &keyword,
-            crate::codec::grammar::esmtp_keyword,
-        )?;
+        super::validate("parameter keyword", &keyword, crate::grammar::esmtp_keyword)?;
         if let Some(v) = &value {
-            super::validate("parameter value", v, crate::codec::grammar::esmtp_value)?;
+            super::validate("parameter value", v, crate::grammar::esmtp_value)?;
         }
         Ok(Self { keyword, value })
     }

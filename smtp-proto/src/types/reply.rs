@@ -3,7 +3,7 @@
 use std::{borrow::Cow, fmt};
 
 use super::InvalidInput;
-use crate::codec::grammar::is_text;
+use crate::grammar::is_text;
 
 /// A three-digit reply code: `Reply-code = %x32-35 %x30-35 %x30-39`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -243,7 +243,7 @@ impl<'a> Reply<'a> {
                 "HT, SP and printable characters only",
             ));
         }
-        let status = status.or_else(|| crate::codec::reply::lift_status(&mut lines));
+        let status = status.or_else(|| lift_status(&mut lines));
         Ok(Self {
             code,
             status,
@@ -315,10 +315,63 @@ impl<'a> Reply<'a> {
     }
 }
 
-impl fmt::Display for Reply<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = Vec::new();
-        crate::codec::encode_reply(self, &mut buf);
-        f.write_str(String::from_utf8_lossy(&buf).trim_end())
+/// `status-code = class "." subject "." detail` at the start of `text`, followed by SP or the
+/// end. Returns the status and the text after it.
+pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
+    let b = text.as_bytes();
+    let class = match b.first()? {
+        c @ (b'2' | b'4' | b'5') => c - b'0',
+        _ => return None,
+    };
+    if b.get(1) != Some(&b'.') {
+        return None;
     }
+    // 1*3digit starting at `from`: the value and where it ends.
+    let number = |from: usize| -> Option<(u16, usize)> {
+        let len = b[from.min(b.len())..]
+            .iter()
+            .take(3)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if len == 0 || b.get(from + len).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        Some((text[from..from + len].parse().ok()?, from + len))
+    };
+    let (subject, at) = number(2)?;
+    if b.get(at) != Some(&b'.') {
+        return None;
+    }
+    let (detail, at) = number(at + 1)?;
+    let rest = match b.get(at) {
+        None => "",
+        Some(b' ') if at + 1 < b.len() => &text[at + 1..],
+        _ => return None,
+    };
+    Some((EnhancedStatus::new_unchecked(class, subject, detail), rest))
+}
+
+/// If every line starts with the same enhanced status code (followed by text, or alone),
+/// removes it from the lines and returns it.
+pub(crate) fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> {
+    let mut common = None;
+    for line in lines.iter() {
+        let (status, _) = enhanced_status(line)?;
+        if *common.get_or_insert(status) != status {
+            return None;
+        }
+    }
+    for line in lines.iter_mut() {
+        match line {
+            Cow::Borrowed(l) => {
+                let rest = enhanced_status(l).map_or(*l, |(_, rest)| rest);
+                *line = Cow::Borrowed(rest);
+            }
+            Cow::Owned(l) => {
+                let start = enhanced_status(l).map_or(0, |(_, rest)| l.len() - rest.len());
+                l.drain(..start);
+            }
+        }
+    }
+    common
 }

@@ -6,6 +6,8 @@
 
 use nom::bytes::complete::{take_while, take_while1};
 
+use crate::types::address::{AddressLiteral, Domain, DomainPart, LocalPart, Mailbox};
+
 /// The crate's internal parse error: where it went wrong and what was expected there.
 pub(crate) type PError<'a> = Expected<&'a str>;
 
@@ -310,4 +312,28 @@ pub(crate) fn all_consuming<'a, O>(
             expected: "more input",
         }),
     }
+}
+
+/// `Domain / address-literal`
+pub(crate) fn domain_part(input: &str) -> PResult<'_, DomainPart<'_>> {
+    if input.starts_with('[') {
+        let (rest, inner) = address_literal(input)?;
+        match AddressLiteral::from_inner(inner) {
+            Ok(lit) => Ok((rest, DomainPart::Literal(lit))),
+            Err(what) => fail(input, what),
+        }
+    } else {
+        let (rest, d) = expect(input, "Domain or address-literal", domain)?;
+        Ok((rest, DomainPart::Domain(Domain::from_parsed(d))))
+    }
+}
+
+/// `Mailbox = Local-part "@" ( Domain / address-literal )`
+pub(crate) fn mailbox(input: &str) -> PResult<'_, Mailbox<'_>> {
+    let (rest, local) = local_part(input)?;
+    let Some(rest) = rest.strip_prefix('@') else {
+        return fail(rest, "'@'");
+    };
+    let (rest, domain) = domain_part(rest)?;
+    Ok((rest, Mailbox::new(LocalPart::from_parsed(local), domain)))
 }
