@@ -53,7 +53,7 @@ pub fn verify(timestamp: &str, secret: &str, digest: &str) -> bool {
 /// Whether `timestamp` can be put in a greeting: `"<" 1*VCHAR ">"` holding an `@` and no
 /// other `<` or `>`, like `<1896.697170952@dbc.mtview.ca.us>`.
 pub fn is_timestamp(timestamp: &str) -> bool {
-    crate::codec::grammar::find_timestamp(timestamp) == Some(timestamp)
+    crate::grammar::find_timestamp(timestamp) == Some(timestamp)
 }
 
 #[cfg(test)]

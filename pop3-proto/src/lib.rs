@@ -96,6 +96,7 @@
 pub mod apop;
 pub mod codec;
 pub mod error;
+mod grammar;
 pub mod limits;
 mod md5;
 pub mod session;

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::grammar::{
+use crate::grammar::{
     PError, PResult, all_consuming, digest, expect, fail, is_language_tag, is_text, keyword, msg,
     number, param, param_utf8, sp,
 };

@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 
-use super::grammar::{is_language_tag, is_text, is_vchar_utf8};
+use crate::grammar::{is_language_tag, is_text, is_vchar_utf8};
 use crate::types::{
     capability::Capability,
     command::{AuthInitial, Command},

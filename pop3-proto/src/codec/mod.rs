@@ -11,7 +11,6 @@
 
 mod command;
 mod encode;
-pub(crate) mod grammar;
 pub mod line;
 mod multiline;
 pub(crate) mod response;
@@ -27,7 +26,7 @@ pub use encode::{
 pub use multiline::{MultiLineReceiver, Stuffer};
 
 use crate::{
-    DecodeError, Limits,
+    DecodeError, Limits, grammar,
     types::{
         capability::Capability,
         command::Command,

@@ -9,6 +9,10 @@
 //!
 //! Only CRLF ends a line: a bare CR or LF is data, and a `.` after it starts nothing.
 
+use std::borrow::Cow;
+
+use crate::types::response::Body;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RxState {
     /// At the start of a line (after a CRLF, or at the start of the body).
@@ -234,5 +238,17 @@ impl Stuffer {
                 self.full = limit.remaining == 0;
             }
         }
+    }
+}
+
+impl Body<'_> {
+    /// A body holding `data`: lines starting with `.` are stuffed, bare CR and LF become
+    /// CRLF, and a last line without its line end gets one.
+    pub fn from_unstuffed(data: &[u8]) -> Body<'static> {
+        let mut out = Vec::with_capacity(data.len() + 2);
+        let mut stuffer = Stuffer::new();
+        stuffer.encode(data, &mut out);
+        stuffer.finish_body(&mut out);
+        Body(Cow::Owned(out))
     }
 }

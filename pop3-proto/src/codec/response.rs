@@ -7,12 +7,12 @@ use std::borrow::Cow;
 
 use nom::bytes::complete::take_while1;
 
-use super::grammar::{
-    PResult, capa_tag, expect, fail, is_language_tag, is_text, is_vchar, msg, number, param,
+use crate::grammar::{
+    self, PResult, capa_tag, expect, fail, is_language_tag, is_text, is_vchar, msg, number, param,
     resp_code, sp, tag_no_case, unique_id,
 };
 use crate::types::{
-    Text,
+    InvalidInput, Text,
     capability::{Capability, OtherCapability},
     listing::{DropListing, Language, ScanListing, Uid, UniqueIdListing},
     response::{Continuation, Response, ResponseCode, Status},
@@ -172,7 +172,7 @@ fn typed_capability<'a>(tag: &'a str, params: &[&'a str]) -> Option<Capability<'
 }
 
 fn digits(s: &str) -> Option<u64> {
-    super::grammar::all_consuming(s, number).ok()
+    crate::grammar::all_consuming(s, number).ok()
 }
 
 /// `drop-listing = count SP size [SP *CHAR]` (RFC 1939 §5: "makes no requirement on what
@@ -194,7 +194,7 @@ pub(crate) fn scan_listing(input: &str) -> PResult<'_, ScanListing> {
 }
 
 /// Text after a listing: nothing, or SP and anything.
-fn trailer(rest: &str) -> Result<&str, nom::Err<super::grammar::PError<'_>>> {
+fn trailer(rest: &str) -> Result<&str, nom::Err<crate::grammar::PError<'_>>> {
     if rest.is_empty() || rest.starts_with(' ') {
         Ok("")
     } else {
@@ -227,4 +227,44 @@ pub(crate) fn language_listing(input: &str) -> PResult<'_, Language<'_>> {
         return fail(description, "description of printable characters");
     }
     Ok(("", Language::from_parsed(tag, description)))
+}
+
+impl DropListing {
+    /// Reads a STAT response. Text after the size is allowed and ignored (RFC 1939 §5).
+    pub fn from_response(response: &Response<'_>) -> Option<Self> {
+        if !response.is_ok() || response.code().is_some() {
+            return None;
+        }
+        let text = response.text()?;
+        grammar::all_consuming(text, drop_listing).ok()
+    }
+}
+
+impl ScanListing {
+    /// Reads the response to `LIST msg`. Text after the size is allowed and ignored.
+    pub fn from_response(response: &Response<'_>) -> Option<Self> {
+        if !response.is_ok() || response.code().is_some() {
+            return None;
+        }
+        grammar::all_consuming(response.text()?, scan_listing).ok()
+    }
+}
+
+impl<'a> UniqueIdListing<'a> {
+    /// Reads the response to `UIDL msg`.
+    pub fn from_response(response: &'a Response<'_>) -> Option<Self> {
+        if !response.is_ok() || response.code().is_some() {
+            return None;
+        }
+        grammar::all_consuming(response.text()?, unique_id_listing).ok()
+    }
+}
+
+impl<'a> Capability<'a> {
+    /// Parses one capability line (without CRLF). This is also how to build an
+    /// [`OtherCapability`]: a known tag comes back typed.
+    pub fn parse(line: &'a str) -> Result<Self, InvalidInput> {
+        grammar::all_consuming(line, capability)
+            .map_err(|e| InvalidInput::new("capability", e.expected))
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::{InvalidInput, Text, own, sasl::Mechanism};
+use super::{Text, own, sasl::Mechanism};
 
 /// One line of a CAPA response.
 ///
@@ -90,13 +90,6 @@ impl<'a> OtherCapability<'a> {
 }
 
 impl<'a> Capability<'a> {
-    /// Parses one capability line (without CRLF). This is also how to build an
-    /// [`OtherCapability`]: a known tag comes back typed.
-    pub fn parse(line: &'a str) -> Result<Self, InvalidInput> {
-        crate::codec::grammar::all_consuming(line, crate::codec::response::capability)
-            .map_err(|e| InvalidInput::new("capability", e.expected))
-    }
-
     /// The tag, upper case for known capabilities.
     pub fn tag(&self) -> &str {
         match self {

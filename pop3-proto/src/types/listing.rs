@@ -2,8 +2,8 @@
 
 use std::{borrow::Cow, fmt};
 
-use super::{InvalidInput, Text, command::MessageNumber, own, response::Response};
-use crate::codec::{grammar, response as parse};
+use super::{InvalidInput, Text, command::MessageNumber, own};
+use crate::grammar;
 
 /// A unique-id: `unique-id = 1*70 %x21-7E` (RFC 1939 §7). The server never reuses it for
 /// another message of the maildrop.
@@ -60,17 +60,6 @@ pub struct DropListing {
     pub size: u64,
 }
 
-impl DropListing {
-    /// Reads a STAT response. Text after the size is allowed and ignored (RFC 1939 §5).
-    pub fn from_response(response: &Response<'_>) -> Option<Self> {
-        if !response.is_ok() || response.code().is_some() {
-            return None;
-        }
-        let text = response.text()?;
-        grammar::all_consuming(text, parse::drop_listing).ok()
-    }
-}
-
 /// One message in a LIST answer: `scan-listing = msg SP size` (RFC 1939 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanListing {
@@ -78,16 +67,6 @@ pub struct ScanListing {
     pub msg: MessageNumber,
     /// Its exact size in octets, with CRLF line ends, before stuffing.
     pub size: u64,
-}
-
-impl ScanListing {
-    /// Reads the response to `LIST msg`. Text after the size is allowed and ignored.
-    pub fn from_response(response: &Response<'_>) -> Option<Self> {
-        if !response.is_ok() || response.code().is_some() {
-            return None;
-        }
-        grammar::all_consuming(response.text()?, parse::scan_listing).ok()
-    }
 }
 
 /// One message in a UIDL answer: `unique-id-listing = msg SP unique-id` (RFC 1939 §7).
@@ -100,14 +79,6 @@ pub struct UniqueIdListing<'a> {
 }
 
 impl<'a> UniqueIdListing<'a> {
-    /// Reads the response to `UIDL msg`.
-    pub fn from_response(response: &'a Response<'_>) -> Option<Self> {
-        if !response.is_ok() || response.code().is_some() {
-            return None;
-        }
-        grammar::all_consuming(response.text()?, parse::unique_id_listing).ok()
-    }
-
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> UniqueIdListing<'static> {
         UniqueIdListing {

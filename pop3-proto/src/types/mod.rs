@@ -26,7 +26,7 @@ impl<'a> Text<'a> {
     /// Validates the text.
     pub fn new(text: impl Into<Cow<'a, str>>) -> Result<Self, InvalidInput> {
         let text = text.into();
-        if crate::codec::grammar::is_text(&text) {
+        if crate::grammar::is_text(&text) {
             Ok(Self(text))
         } else {
             Err(InvalidInput::new(

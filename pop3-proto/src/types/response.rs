@@ -4,7 +4,7 @@
 use std::{borrow::Cow, fmt};
 
 use super::{InvalidInput, Text};
-use crate::codec::grammar;
+use crate::grammar;
 
 /// `status = "+OK" / "-ERR"`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -290,7 +290,7 @@ impl<'a> Continuation<'a> {
 ///
 /// Only CRLF ends a line; a bare CR or LF is part of the line's data.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Body<'a>(Cow<'a, [u8]>);
+pub struct Body<'a>(pub(crate) Cow<'a, [u8]>);
 
 impl<'a> Body<'a> {
     /// A body from its stuffed wire form: empty, or lines each ending in CRLF, none of them
@@ -307,16 +307,6 @@ impl<'a> Body<'a> {
             ));
         }
         Ok(Self(raw))
-    }
-
-    /// A body holding `data`: lines starting with `.` are stuffed, bare CR and LF become
-    /// CRLF, and a last line without its line end gets one.
-    pub fn from_unstuffed(data: &[u8]) -> Body<'static> {
-        let mut out = Vec::with_capacity(data.len() + 2);
-        let mut stuffer = crate::codec::Stuffer::new();
-        stuffer.encode(data, &mut out);
-        stuffer.finish_body(&mut out);
-        Body(Cow::Owned(out))
     }
 
     pub(crate) fn from_parsed(raw: &'a [u8]) -> Self {
