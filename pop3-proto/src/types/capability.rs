@@ -89,7 +89,7 @@ impl<'a> OtherCapability<'a> {
     }
 }
 
-impl<'a> Capability<'a> {
+impl Capability<'_> {
     /// The tag, upper case for known capabilities.
     pub fn tag(&self) -> &str {
         match self {

@@ -78,7 +78,7 @@ pub struct UniqueIdListing<'a> {
     pub uid: Uid<'a>,
 }
 
-impl<'a> UniqueIdListing<'a> {
+impl UniqueIdListing<'_> {
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> UniqueIdListing<'static> {
         UniqueIdListing {
