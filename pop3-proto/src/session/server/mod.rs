@@ -38,7 +38,7 @@
 
 use std::{collections::VecDeque, time::Instant};
 
-use sansmail_core::CloseReason;
+use sansmail_core::{CloseReason, clock::InputClock};
 
 use super::{config::ServerConfig, maildrop::Maildrop, responses};
 use crate::{
@@ -150,9 +150,7 @@ struct State {
     /// time.
     ///
     /// [`Limits::min_input_rate`]: crate::Limits::min_input_rate
-    last_activity: Option<Instant>,
-    /// When input last arrived.
-    last_input: Instant,
+    clock: InputClock,
     created: Instant,
 }
 
@@ -211,8 +209,7 @@ impl Server {
             utf8: false,
             language: None,
             transmit: Vec::new(),
-            last_activity: Some(now),
-            last_input: now,
+            clock: InputClock::new(now),
             created: now,
             config,
         };
@@ -239,8 +236,8 @@ impl Server {
 
     /// Feeds bytes read from the client. Drain [`Server::poll_event`] and
     /// [`Server::poll_transmit`] afterwards. The session buffers what it cannot process yet;
-    /// feed more only after draining events, so the buffer stays bounded by one read plus one
-    /// line.
+    /// feed more only once `poll_event` gives `None` with the transmit buffer drained, so the
+    /// buffer stays bounded by one read plus one line.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.state.earn(now, data.len());
         if matches!(self.state.mode, Mode::AwaitTls | Mode::Closed) {
@@ -258,7 +255,8 @@ impl Server {
         }
         // Right after a decision the time is unknown: ask for a call now to learn it.
         Some(
-            s.last_activity
+            s.clock
+                .start()
                 .map_or(s.created, |t| t + s.config.limits.idle_timeout),
         )
     }
@@ -269,8 +267,8 @@ impl Server {
         let Some(deadline) = self.poll_timeout() else {
             return;
         };
-        if self.state.last_activity.is_none() {
-            self.state.last_activity = Some(now);
+        if self.state.clock.start().is_none() {
+            self.state.clock.resume(now);
         } else if now >= deadline {
             self.state.send(&responses::timeout());
             self.state.close(CloseReason::Timeout);
@@ -474,7 +472,7 @@ impl Server {
             "maildrop locked and ready",
         ));
         s.pending = None;
-        s.last_activity = None;
+        s.clock.pause();
         s.end_sasl();
         s.phase = Phase::Transaction;
         s.maildrop = Some(maildrop);
@@ -500,7 +498,7 @@ impl Server {
         }
         s.transmit.extend_from_slice(&line);
         s.pending = None;
-        s.last_activity = None;
+        s.clock.pause();
         s.end_sasl();
         match pending {
             Pending::Login { .. } => {
@@ -524,7 +522,7 @@ impl Server {
             return Err(ApiError::WrongDecision);
         };
         s.pending = None;
-        s.last_activity = None;
+        s.clock.pause();
         let c = crate::types::response::Continuation::new(challenge);
         crate::codec::encode_continuation(&c, &mut s.transmit);
         Ok(())
@@ -563,7 +561,7 @@ impl Server {
         }
         s.stuffer.finish(&mut s.transmit);
         s.pending = None;
-        s.last_activity = None;
+        s.clock.pause();
         Ok(())
     }
 
@@ -580,7 +578,7 @@ impl Server {
         s.tls = true;
         s.user = None;
         s.mode = Mode::Commands;
-        s.last_activity = None;
+        s.clock.pause();
         Ok(())
     }
 }
@@ -602,19 +600,13 @@ impl State {
     /// they earn at the minimum rate, up to `now`. Only a complete line
     /// ([`State::progress`]) restarts it.
     fn earn(&mut self, now: Instant, len: usize) {
-        self.last_input = now;
-        let per_octet = 1_000_000_000u64
-            .checked_div(self.config.limits.min_input_rate)
-            .unwrap_or(0);
-        let earned = std::time::Duration::from_nanos((len as u64).saturating_mul(per_octet));
-        let from = self.last_activity.unwrap_or(now);
-        self.last_activity = Some(from.checked_add(earned).map_or(now, |t| t.min(now)));
+        self.clock.earn(now, len, self.config.limits.min_input_rate);
     }
 
     /// A command line is complete: the idle timeout restarts from when its last octets
     /// arrived.
     fn progress(&mut self) {
-        self.last_activity = Some(self.last_input);
+        self.clock.progress();
     }
 
     /// Leaves a SASL exchange the application was running.
