@@ -124,7 +124,7 @@ pub trait MailStore: Send + Sync + 'static {
     /// (CRLF line ends), without reading the rest: for sending a large message in bounded
     /// pieces (POP3 RETR and TOP, an IMAP literal). Shorter than `len` only at the end of
     /// the message, and empty from there on. A message that is not there is
-    /// [`StoreError::NoSuchMessage`](crate::StoreError::NoSuchMessage).
+    /// [`StoreError::NoSuchMessage`].
     ///
     /// The default asks [`fetch`](Self::fetch) for [`Content::Range`], so it costs what the
     /// backend's range fetch costs; the embedded backends override it to read only the
@@ -236,7 +236,7 @@ pub trait MailStore: Send + Sync + 'static {
 
     /// Opens the account's INBOX as a POP3 maildrop under an exclusive lease of `lease_for`.
     /// While another session's lease is live this fails with
-    /// [`StoreError::InUse`](crate::StoreError::InUse).
+    /// [`StoreError::InUse`].
     fn pop3_open(
         &self,
         session: &Session,
