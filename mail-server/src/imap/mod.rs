@@ -74,31 +74,16 @@ pub struct ImapService<S> {
 impl<S: MailStore> ImapService<S> {
     /// The capabilities this server implements, for a server called `hostname`.
     pub fn new(hostname: &str, auth: Arc<Authenticator>, store: Arc<S>, gate: Arc<Gate>) -> Self {
-        let mut config = ServerConfig::default();
-        config.greeting = format!("{hostname} IMAP server ready");
+        let mut config = ServerConfig::new(hostname);
         config.id = Some(vec![
-            ("name".to_owned(), "mail-server".to_owned()),
+            ("name".to_owned(), "sansmail".to_owned()),
             ("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
         ]);
-        config.capabilities = vec![
-            Capability::Imap4Rev1,
-            Capability::Imap4Rev2,
-            Capability::LiteralPlus,
-            Capability::Idle,
-            Capability::Namespace,
-            Capability::Enable,
-            Capability::Id,
-            Capability::UidPlus,
-            Capability::Move,
-            Capability::Unselect,
-            Capability::Children,
+        // What this service implements beyond the session's own defaults.
+        config.capabilities.extend([
             Capability::ListExtended,
             Capability::ListStatus,
-            Capability::SpecialUse,
             Capability::CreateSpecialUse,
-            Capability::CondStore,
-            Capability::QResync,
-            Capability::ESearch,
             Capability::SearchRes,
             Capability::Sort,
             Capability::Quota,
@@ -107,7 +92,7 @@ impl<S: MailStore> ImapService<S> {
             Capability::AppendLimit(None),
             Capability::Binary,
             Capability::Utf8Accept,
-        ];
+        ]);
         // RFC 5957, RFC 5267 §3.1, RFC 5256 §4.
         let more = [
             "SORT=DISPLAY",
