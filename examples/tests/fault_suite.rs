@@ -527,6 +527,8 @@ struct Figures {
     disk_full: usize,
     kills: usize,
     kills_on_full_disk: usize,
+    /// Kills after which staged files or a delivery marker waited for recovery.
+    kills_mid_write: usize,
     answers: BTreeMap<&'static str, usize>,
     outcomes: BTreeMap<Outcome, usize>,
     by_op: BTreeMap<Op, (usize, usize, usize)>,
@@ -539,13 +541,14 @@ impl fmt::Display for Figures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} rounds: {} full-disk faults and {} kill -9 ({} of them on a full disk); \
-             answers {:?}; outcomes {:?}; per operation (OK, refused, no answer) {:?}; \
+            "{} rounds: {} full-disk faults and {} kill -9 ({} of them on a full disk, {} left \
+             staged files or a delivery marker for recovery); answers {:?}; outcomes {:?}; per operation (OK, refused, no answer) {:?}; \
              {} restarts ({} on a full disk), all served the same mailboxes; {} leftover files",
             self.rounds,
             self.disk_full,
             self.kills,
             self.kills_on_full_disk,
+            self.kills_mid_write,
             self.answers,
             self.outcomes,
             self.by_op,
@@ -673,6 +676,7 @@ fn fault_suite() {
                 let sent = sent_rx.recv_timeout(Duration::from_secs(30));
                 std::thread::sleep(after);
                 running.kill();
+                figures.kills_mid_write += usize::from(!leftovers(&store).is_empty());
                 let (answer, at) = runner.join().unwrap();
                 if let (Answer::Ok(_), Ok(t)) = (&answer, sent) {
                     let e = took.entry(op).or_default();

@@ -633,8 +633,9 @@ impl Backend for Disk {
                 r.pending.clear();
             }
         }
-        // Durable: what the records say about files happens now. A failure here is redone
-        // when the account is next opened.
+        // Durable: what the records say about files happens now. A step that fails (an I/O
+        // error) leaves its file as it was: recovery redoes it while this is the journal's
+        // last transaction, and otherwise the next directory scan records what is there.
         for (mailbox, records) in parts {
             let _ = self.carry_out(a, mailbox, records);
         }
