@@ -82,6 +82,11 @@ impl<S: Driven, IO: AsyncRead + AsyncWrite + Unpin> Driver<S, IO> {
         &self.transport
     }
 
+    /// The connection, for its settings ([`Transport::set_send_timeout`]).
+    pub fn transport_mut(&mut self) -> &mut Transport<IO> {
+        &mut self.transport
+    }
+
     /// The next event; `None` once the session is over (its last output sent and the
     /// connection closed) or the peer closed the connection.
     ///

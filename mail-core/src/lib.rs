@@ -4,7 +4,7 @@
 //!   PLAIN message (RFC 4422, RFC 4616, RFC 4648). Its items are re-exported here.
 //! - [`session`]: the contract every sans-IO session keeps (bytes in, bytes out, time passed
 //!   in), as a trait a driver can be written against once.
-//! - [`line`], [`parse`] and [`clock`]: the machinery of the protocol crates' codecs and
+//! - [`line`](mod@line), [`parse`] and [`clock`]: the machinery of the protocol crates' codecs and
 //!   sessions: CRLF line framing under a limit, the nom parse error with what was expected,
 //!   and the input clock that keeps a trickling client (slowloris) from holding a session.
 //! - [`utf7`]: modified UTF-7 (RFC 3501 §5.1.3), the form of IMAP mailbox names on the wire

@@ -45,6 +45,20 @@ pub struct Transport<IO> {
     out: Vec<u8>,
     /// Octets of `out` already written (a cancelled flush resumes here).
     written: usize,
+    /// How long a write may make no progress before the peer counts as gone.
+    send_timeout: Option<Duration>,
+}
+
+/// How long a peer may leave its answers unread before the connection is given up: Postfix's
+/// `smtpd_timeout` (300 s) applies to writes as to reads. Without it a client that never
+/// reads would hold its connection, and what the application holds for it, forever.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn send_timed_out(limit: Duration) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("the peer read nothing for {} s", limit.as_secs()),
+    )
 }
 
 fn handshake_timed_out() -> io::Error {
@@ -65,7 +79,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             read_buf: Vec::new(),
             out: Vec::new(),
             written: 0,
+            send_timeout: Some(DEFAULT_SEND_TIMEOUT),
         }
+    }
+
+    /// How long a write may make no progress (the peer reads nothing) before
+    /// [`flush`](Self::flush) fails with [`io::ErrorKind::TimedOut`]; `None` waits forever.
+    /// [`DEFAULT_SEND_TIMEOUT`] unless set.
+    pub fn set_send_timeout(&mut self, timeout: Option<Duration>) {
+        self.send_timeout = timeout;
     }
 
     /// The connection.
@@ -105,9 +127,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     }
 
     /// Writes everything queued. Cancel-safe: a later call resumes where this one stopped.
+    /// Fails with [`io::ErrorKind::TimedOut`] when a write makes no progress for the send
+    /// timeout.
     pub async fn flush(&mut self) -> io::Result<()> {
         while self.written < self.out.len() {
-            let n = self.stream.write(&self.out[self.written..]).await?;
+            let write = self.stream.write(&self.out[self.written..]);
+            let n = match self.send_timeout {
+                Some(limit) => tokio::time::timeout(limit, write)
+                    .await
+                    .map_err(|_| send_timed_out(limit))??,
+                None => write.await?,
+            };
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }

@@ -95,6 +95,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
         self.0.transport()
     }
 
+    /// The connection, for its settings (the send timeout:
+    /// [`Transport::set_send_timeout`]).
+    pub fn transport_mut(&mut self) -> &mut Transport<IO> {
+        self.0.transport_mut()
+    }
+
     /// The next event; `None` once the session is over (its last response sent) or the
     /// client closed the connection. STLS is run here and not reported.
     ///
