@@ -9,6 +9,7 @@
 //! `FETCH 1:*` newer than the view). Latencies per command go to the usual table.
 
 mod client;
+mod commands;
 mod view;
 
 use std::{
@@ -19,13 +20,13 @@ use std::{
 };
 
 use client::{Conn, Done, Mode, append};
+use commands::{Rng, fetch, mailbox, message, meta, one, random_flag, set, store};
 use sansmail_imap::types::{
     capability::Capability,
     command::{CommandBody, Secret, StoreAction},
     core::{AString, Atom},
-    fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
+    fetch_attr::FetchAttr,
     flag::Flag,
-    mailbox::Mailbox,
     response::StatusKind,
     search::SearchKey,
     section::Section,
@@ -53,103 +54,6 @@ pub struct Options {
     pub users: Vec<(String, String)>,
     pub seed: u64,
     pub timeout: Duration,
-}
-
-/// A small, seeded random number generator (xorshift64*): runs can be repeated.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// `0..n` (`n` > 0).
-    fn below(&mut self, n: u32) -> u32 {
-        u32::try_from(self.next() % u64::from(n.max(1))).unwrap_or(0)
-    }
-
-    fn chance(&mut self, percent: u32) -> bool {
-        self.below(100) < percent
-    }
-}
-
-fn keyword(i: u32) -> Flag<'static> {
-    Atom::new(format!("$kw{i}")).map_or(Flag::Flagged, Flag::Keyword)
-}
-
-/// One of the flags the clients play with: four system flags and eight keywords.
-fn random_flag(rng: &mut Rng) -> Flag<'static> {
-    match rng.below(12) {
-        0 => Flag::Seen,
-        1 => Flag::Flagged,
-        2 => Flag::Answered,
-        3 => Flag::Draft,
-        n => keyword(n - 3),
-    }
-}
-
-fn message(client: usize, i: u64) -> Vec<u8> {
-    let mut m = format!(
-        "From: Stress <stress@example.org>\r\nTo: alice@example.com\r\nSubject: stress {client} {i}\r\n\
-Date: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <stress.{client}.{i}@example.org>\r\n\r\n"
-    )
-    .into_bytes();
-    while m.len() < 2000 {
-        m.extend_from_slice(b"The quick brown fox jumps over the lazy dog, once more.\r\n");
-    }
-    m
-}
-
-fn mailbox(name: &str) -> Mailbox<'static> {
-    Mailbox::new(name.to_owned()).unwrap_or_else(|_| Mailbox::inbox())
-}
-
-fn set(from: u32, to: u32) -> SequenceSet {
-    SequenceSet::range(SeqNum::Value(from.max(1)), SeqNum::Value(to.max(1)))
-        .unwrap_or(SequenceSet::Items(Vec::new()))
-}
-
-fn one(n: u32) -> SequenceSet {
-    set(n, n)
-}
-
-fn fetch(uid: bool, s: SequenceSet, attrs: Vec<FetchAttr<'static>>) -> CommandBody<'static> {
-    CommandBody::Fetch {
-        uid,
-        set: s,
-        items: FetchItems::List(attrs),
-        modifiers: FetchModifiers::default(),
-    }
-}
-
-fn meta() -> Vec<FetchAttr<'static>> {
-    vec![FetchAttr::Uid, FetchAttr::Flags, FetchAttr::ModSeq]
-}
-
-fn store(
-    uid: bool,
-    s: SequenceSet,
-    action: StoreAction,
-    silent: bool,
-    flag: Flag<'static>,
-) -> CommandBody<'static> {
-    CommandBody::Store {
-        uid,
-        set: s,
-        unchanged_since: None,
-        action,
-        silent,
-        flags: vec![flag],
-    }
 }
 
 /// Cross-session state: who saw which message `\Recent`.
