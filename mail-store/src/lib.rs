@@ -6,6 +6,8 @@
 //! - [`maildir::MaildirStore`] (feature `maildir`, the embedded default): Maildir++ on disk
 //!   that other tools read, plus our own index and journal beside the messages.
 //! - [`memory::MemoryStore`] (feature `memory`): for tests and embedding.
+//! - `postgres::PostgresStore` (feature `postgres`): PostgreSQL, for several server
+//!   processes over one database, change events through `LISTEN`/`NOTIFY`, SEARCH in SQL.
 //! - [`testkit`]: the conformance suite every backend (ours or yours) runs.
 //! - [`mime`]: ENVELOPE and BODYSTRUCTURE data, computed once at append time.
 //! - What runs on stored messages, for every protocol: [`search`] (a query tree, its
@@ -49,6 +51,12 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+// Shared by the backends; without one, nothing calls them.
+#[cfg_attr(
+    not(any(feature = "maildir", feature = "memory", feature = "postgres")),
+    allow(dead_code)
+)]
+mod crlf;
 pub mod date;
 #[cfg(any(feature = "maildir", feature = "memory"))]
 mod engine;
@@ -61,7 +69,14 @@ pub mod maildir;
 pub mod memory;
 pub mod mime;
 pub mod model;
+#[cfg_attr(
+    not(any(feature = "maildir", feature = "memory", feature = "postgres")),
+    allow(dead_code)
+)]
+mod names;
 pub mod notify;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod search;
 pub mod section;
 pub mod store;

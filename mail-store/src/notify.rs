@@ -106,6 +106,21 @@ impl Shared {
         drop(q);
         self.ready.notify_all();
     }
+
+    /// Drops what is queued and tells the subscriber it lagged.
+    fn lag(&self) {
+        let mut q = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        q.events.clear();
+        q.lagged = true;
+        if let Some(w) = q.waker.take() {
+            w.wake();
+        }
+        drop(q);
+        self.ready.notify_all();
+    }
 }
 
 type Routes = HashMap<(AccountName, String), Vec<Weak<Shared>>>;
@@ -168,6 +183,29 @@ impl ChangeHub {
             if s.session != event.origin {
                 s.push(event);
             }
+        }
+    }
+}
+
+impl ChangeHub {
+    /// Tells every subscription that it lagged ([`ChangeKind::Lagged`]), so each one
+    /// resynchronises with [`MailStore::changes_since`](crate::MailStore::changes_since):
+    /// what a transport that may have lost events does (a `LISTEN` connection that dropped
+    /// and came back).
+    pub fn lag_all(&self) {
+        let targets: Vec<Arc<Shared>> = {
+            let mut subs = self
+                .subs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            subs.retain(|_, list| {
+                list.retain(|w| w.strong_count() > 0);
+                !list.is_empty()
+            });
+            subs.values().flatten().filter_map(Weak::upgrade).collect()
+        };
+        for s in targets {
+            s.lag();
         }
     }
 }
@@ -296,5 +334,21 @@ mod tests {
         drop(theirs);
         hub.publish(&acct, &ev(me));
         assert_eq!(hub.subs.lock().unwrap().values().next().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lag_all_reaches_every_subscription() {
+        let hub = ChangeHub::new();
+        let acct = AccountName::try_from("a").unwrap();
+        let a = hub.subscribe(&acct, "INBOX", SessionId::new());
+        let b = hub.subscribe(&acct, "Other", SessionId::new());
+        hub.publish(&acct, &ev(SessionId::new()));
+        hub.lag_all();
+        assert_eq!(a.try_next().unwrap().kind, ChangeKind::Lagged);
+        assert!(a.try_next().is_none(), "queued events are dropped");
+        assert_eq!(b.try_next().unwrap().kind, ChangeKind::Lagged);
+        let other = SessionId::new();
+        hub.publish(&acct, &ev(other));
+        assert_eq!(a.try_next(), Some(ev(other)));
     }
 }

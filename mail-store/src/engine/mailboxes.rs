@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Backend, Engine, lock, pattern,
+    Backend, Engine, lock,
     state::{Header, MailboxState},
 };
 use crate::{
     error::{Result, StoreError},
     model::{ListScope, MailboxInfo},
+    names,
     notify::ChangeKind,
     types::{Session, SpecialUse, UidSet},
 };
@@ -17,44 +18,18 @@ impl<K: Backend> Engine<K> {
     pub fn list(&self, s: &Session, pattern: &str, scope: ListScope) -> Result<Vec<MailboxInfo>> {
         let a = self.account(s.account())?;
         let acct = lock(&a);
-        let d = self.delimiter;
-        let mut names: BTreeMap<String, bool> = BTreeMap::new();
-        match scope {
-            ListScope::All => {
-                for name in acct.mailboxes.keys() {
-                    names.insert(name.clone(), true);
-                    let mut cut = name.as_str();
-                    while let Some(i) = cut.rfind(d) {
-                        cut = &cut[..i];
-                        names.entry(cut.to_owned()).or_insert(false);
-                    }
-                }
-            }
-            ListScope::Subscribed => {
-                for name in &acct.subscriptions {
-                    names.insert(name.clone(), acct.mailboxes.contains_key(name));
-                }
-            }
-        }
-        let mut out = Vec::new();
-        for (name, exists) in names {
-            if !pattern::matches(pattern, &name, d) {
-                continue;
-            }
-            let has_children = acct
-                .mailboxes
-                .range(format!("{name}{d}")..)
-                .next()
-                .is_some_and(|(n, _)| self.is_child(n, &name));
-            out.push(MailboxInfo {
-                special_use: acct.mailboxes.get(&name).and_then(|m| m.header.special_use),
-                subscribed: acct.subscriptions.contains(&name),
-                name,
-                exists,
-                has_children,
-            });
-        }
-        Ok(out)
+        let mailboxes: BTreeMap<String, Option<SpecialUse>> = acct
+            .mailboxes
+            .iter()
+            .map(|(n, m)| (n.clone(), m.header.special_use))
+            .collect();
+        Ok(names::list(
+            &mailboxes,
+            &acct.subscriptions,
+            pattern,
+            scope,
+            self.delimiter,
+        ))
     }
 
     pub fn create_mailbox(

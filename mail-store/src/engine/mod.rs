@@ -19,17 +19,16 @@
 //! - [`delivery`]: SMTP/LMTP delivery to several recipients;
 //! - [`handle`]: the [`MailStore`](crate::MailStore) implementation of the public store
 //!   types, written once;
-//! - [`state`], [`pattern`], [`crlf`]: one mailbox's index, LIST patterns, line ends.
+//! - [`state`]: one mailbox's index (mailbox names and LIST patterns are in
+//!   [`crate::names`], line ends in [`crate::crlf`], shared with the PostgreSQL backend).
 
 mod accounts;
 mod backend;
 mod copy;
-mod crlf;
 pub(crate) mod delivery;
 mod handle;
 mod mailboxes;
 mod messages;
-pub(crate) mod pattern;
 mod pop3;
 mod range;
 pub(crate) mod state;
@@ -43,11 +42,11 @@ use std::{
 use self::accounts::{Account, SharedAccount};
 pub(crate) use self::{
     backend::{AccountMeta, Arrival, Backend, DeliveryMark, Loaded, Part, Purpose},
-    crlf::{crlf_size, to_crlf},
     handle::{Handle, impl_mail_store},
     range::RangeRead,
     state::{Header, MailboxState, MessageMeta, Record},
 };
+pub(crate) use crate::crlf::{crlf_size, to_crlf};
 use crate::{
     error::{Result, StoreError},
     model::MessageFlags,
@@ -103,29 +102,7 @@ impl<K: Backend> Engine<K> {
 
     /// Validates a mailbox name and makes `INBOX` canonical.
     pub fn canonical(&self, name: &str) -> Result<String> {
-        let d = self.delimiter;
-        if name.is_empty() || name.len() > 1000 {
-            return Err(StoreError::InvalidName("mailbox name must be 1-1000 bytes"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(StoreError::InvalidName(
-                "mailbox name has a control character",
-            ));
-        }
-        if name.split(d).any(str::is_empty) {
-            return Err(StoreError::InvalidName(
-                "mailbox name has an empty hierarchy level",
-            ));
-        }
-        if name.contains(['*', '%']) {
-            return Err(StoreError::InvalidName("mailbox name has a wildcard"));
-        }
-        let first_end = name.find(d).unwrap_or(name.len());
-        let canon = if name[..first_end].eq_ignore_ascii_case("INBOX") {
-            format!("INBOX{}", &name[first_end..])
-        } else {
-            name.to_owned()
-        };
+        let canon = crate::names::canonical(name, self.delimiter)?;
         self.backend.check_name(&canon)?;
         Ok(canon)
     }

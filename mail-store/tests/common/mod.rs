@@ -45,3 +45,82 @@ pub fn maildir_fixture() -> sansmail_store::testkit::Fixture<MaildirStore> {
     let store = maildir_store(dir.path());
     sansmail_store::testkit::Fixture::new(store).with_guard(dir)
 }
+
+/// The test cluster's URL from `SANSMAIL_TEST_POSTGRES`, or a failure telling how to start
+/// one: these tests never skip silently.
+#[cfg(feature = "postgres")]
+pub fn postgres_url() -> String {
+    std::env::var("SANSMAIL_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "SANSMAIL_TEST_POSTGRES is not set: start a private PostgreSQL cluster with \
+             `. .ci/postgres.sh` (from the workspace root; it installs Debian's postgresql \
+             if missing) and run the tests from that shell"
+        )
+    })
+}
+
+/// A PostgreSQL store in a schema of its own, dropped with the fixture.
+#[cfg(feature = "postgres")]
+pub fn postgres_store(tag: &str) -> (sansmail_store::postgres::PostgresStore, String) {
+    use sansmail_store::postgres::{PostgresOptions, PostgresStore};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let schema = format!(
+        "t_{tag}_{}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            % 1_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let store = sansmail_store::block_on(PostgresStore::open(
+        &postgres_url(),
+        PostgresOptions {
+            schema: Some(schema.clone()),
+            pool_size: 4,
+            ..PostgresOptions::default()
+        },
+    ))
+    .unwrap();
+    (store, schema)
+}
+
+/// Drops a test schema when dropped.
+#[cfg(feature = "postgres")]
+pub struct SchemaGuard(pub String);
+
+#[cfg(feature = "postgres")]
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        // A store of its own (the fixture's may be gone first): the schema goes with it.
+        let url = postgres_url();
+        let schema = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                {
+                    tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[cfg(feature = "postgres")]
+pub fn postgres_fixture()
+-> sansmail_store::testkit::Fixture<sansmail_store::postgres::PostgresStore> {
+    let (store, schema) = postgres_store("kit");
+    sansmail_store::testkit::Fixture::new(store).with_guard(SchemaGuard(schema))
+}
