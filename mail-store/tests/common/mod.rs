@@ -124,3 +124,31 @@ pub fn postgres_fixture()
     let (store, schema) = postgres_store("kit");
     sansmail_store::testkit::Fixture::new(store).with_guard(SchemaGuard(schema))
 }
+
+/// Runs one SQL statement on the test cluster and returns its first column as text.
+#[cfg(feature = "postgres")]
+pub fn postgres_sql(sql: &str) -> String {
+    let url = postgres_url();
+    let sql = sql.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let rows = client.simple_query(&sql).await.unwrap();
+            rows.iter()
+                .find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        })
+    })
+    .join()
+    .unwrap()
+}

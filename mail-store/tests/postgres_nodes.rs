@@ -1,0 +1,388 @@
+//! Two PostgreSQL stores on one schema, as two server nodes on one database: change events
+//! cross between them through LISTEN/NOTIFY within a bounded delay, a subscriber whose
+//! LISTEN connection dropped is told it lagged and resynchronises, concurrent appends from
+//! both get unique increasing UIDs, the POP3 lease holds across them, and SEARCH in SQL
+//! answers what the scan answers. Needs `SANSMAIL_TEST_POSTGRES` (`. .ci/postgres.sh`).
+#![cfg(feature = "postgres")]
+#![allow(
+    clippy::range_plus_one,
+    clippy::manual_is_multiple_of,
+    clippy::format_push_string
+)]
+
+mod common;
+
+use std::{
+    sync::Arc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use sansmail_store::{
+    AccountName, AppendItem, ChangeKind, ExpungeScope, FetchQuery, Flag, FlagOp, Flags,
+    InternalDate, Keyword, MailStore, Session, StoreError, Uid, UidSet, block_on,
+    date::Day,
+    postgres::{PostgresOptions, PostgresStore},
+    search::{DayCmp, SearchQuery},
+};
+
+/// Two stores (nodes) on one fresh schema, and the guard that drops it.
+fn two_nodes() -> (Arc<PostgresStore>, Arc<PostgresStore>, common::SchemaGuard) {
+    let (a, schema) = common::postgres_store("nodes");
+    let b = block_on(PostgresStore::open(
+        &common::postgres_url(),
+        PostgresOptions {
+            schema: Some(schema.clone()),
+            pool_size: 4,
+            ..PostgresOptions::default()
+        },
+    ))
+    .unwrap();
+    (Arc::new(a), Arc::new(b), common::SchemaGuard(schema))
+}
+
+fn append(store: &PostgresStore, s: &Session, mailbox: &str, raw: &[u8], flags: Flags) -> Uid {
+    let mut up = store.upload();
+    up.write(raw).unwrap();
+    let item = AppendItem {
+        data: up,
+        flags,
+        internal_date: None,
+    };
+    block_on(store.append(s, mailbox, vec![item])).unwrap().uids[0]
+}
+
+/// The limit on how long a change takes to reach another node's subscriber.
+const BOUND: Duration = Duration::from_secs(2);
+
+#[test]
+fn events_cross_nodes_within_a_bounded_delay() {
+    let (a, b, _guard) = two_nodes();
+    let alice = AccountName::try_from("alice").unwrap();
+    block_on(a.create_account(&alice)).unwrap();
+    let on_a = Session::new(alice.clone());
+    let on_b = Session::new(alice.clone());
+    let sub = block_on(a.watch(&on_a, "INBOX")).unwrap();
+    let mut worst = Duration::ZERO;
+    for i in 0..20 {
+        let t = Instant::now();
+        let u = append(
+            &b,
+            &on_b,
+            "INBOX",
+            format!("Subject: {i}\r\n\r\nx\r\n").as_bytes(),
+            Flags::new(),
+        );
+        let ev = sub
+            .recv_timeout(BOUND)
+            .expect("node A hears node B's append");
+        worst = worst.max(t.elapsed());
+        let ChangeKind::Appended { messages } = ev.kind else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(messages[0].uid, u);
+        assert_eq!(ev.origin, on_b.id());
+    }
+    assert!(worst < BOUND, "slowest event took {worst:?}");
+    // Flags set on B are seen on A, as an event and in a fetch.
+    let uids = UidSet::all();
+    block_on(b.store_flags(
+        &on_b,
+        "INBOX",
+        &uids,
+        FlagOp::Add(Flags::new().with(Flag::Flagged)),
+        None,
+    ))
+    .unwrap();
+    let ev = sub.recv_timeout(BOUND).expect("flags event");
+    let ChangeKind::FlagsChanged(changed) = ev.kind else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(changed.len(), 20);
+    let got = block_on(a.fetch(&on_a, "INBOX", &uids, FetchQuery::meta())).unwrap();
+    assert!(got.iter().all(|m| m.flags.contains(Flag::Flagged)));
+    // A session does not hear its own changes, on either node.
+    let own = block_on(b.watch(&on_b, "INBOX")).unwrap();
+    append(
+        &b,
+        &on_b,
+        "INBOX",
+        b"Subject: mine\r\n\r\nx\r\n",
+        Flags::new(),
+    );
+    assert!(sub.recv_timeout(BOUND).is_some());
+    assert!(own.recv_timeout(Duration::from_millis(300)).is_none());
+}
+
+#[test]
+fn a_dropped_listener_makes_subscribers_resynchronise() {
+    let (a, b, guard) = two_nodes();
+    let alice = AccountName::try_from("alice").unwrap();
+    block_on(a.create_account(&alice)).unwrap();
+    let on_a = Session::new(alice.clone());
+    let on_b = Session::new(alice.clone());
+    let sub = block_on(a.watch(&on_a, "INBOX")).unwrap();
+    let first = append(&b, &on_b, "INBOX", b"Subject: 1\r\n\r\nx\r\n", Flags::new());
+    assert!(sub.recv_timeout(BOUND).is_some());
+    let mark = block_on(a.status(&on_a, "INBOX")).unwrap().highest_modseq;
+    // Cut every LISTEN connection on this schema's channel (both nodes').
+    let killed = common::postgres_sql(&format!(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE query = 'LISTEN \"sansmail_{}\"'",
+        guard.0.replace('_', "")
+    ));
+    assert!(killed.trim() != "0", "no listener found: {killed}");
+    let ev = sub.recv_timeout(Duration::from_secs(5)).expect("lagged");
+    assert_eq!(ev.kind, ChangeKind::Lagged);
+    // What the subscriber missed comes from changes_since; events flow again afterwards.
+    let second = append(&b, &on_b, "INBOX", b"Subject: 2\r\n\r\nx\r\n", Flags::new());
+    let ch = block_on(a.changes_since(&on_a, "INBOX", mark.get())).unwrap();
+    assert_eq!(
+        ch.new.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![second]
+    );
+    assert!(first < second);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        append(&b, &on_b, "INBOX", b"Subject: 3\r\n\r\nx\r\n", Flags::new());
+        match sub.recv_timeout(Duration::from_millis(500)) {
+            Some(ev) if matches!(ev.kind, ChangeKind::Appended { .. }) => break,
+            _ if Instant::now() > deadline => panic!("no event after the listener came back"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn concurrent_appends_from_two_nodes_get_unique_increasing_uids() {
+    let (a, b, _guard) = two_nodes();
+    let alice = AccountName::try_from("alice").unwrap();
+    block_on(a.create_account(&alice)).unwrap();
+    let per_writer = 25;
+    let writers: Vec<_> = [&a, &b, &a, &b]
+        .into_iter()
+        .enumerate()
+        .map(|(w, store)| {
+            let store = Arc::clone(store);
+            let s = Session::new(alice.clone());
+            thread::spawn(move || {
+                (0..per_writer)
+                    .map(|i| {
+                        append(
+                            &store,
+                            &s,
+                            "INBOX",
+                            format!("Subject: w{w} {i}\r\n\r\nx\r\n").as_bytes(),
+                            Flags::new(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in writers {
+        let uids = w.join().unwrap();
+        assert!(
+            uids.windows(2).all(|p| p[0] < p[1]),
+            "each writer's UIDs increase"
+        );
+        all.extend(uids);
+    }
+    let n = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), n, "UIDs are unique");
+    // No gap: the UIDs are 1..=n, and UIDNEXT follows.
+    assert_eq!(all.first().map(|u| u.get()), Some(1));
+    assert_eq!(all.last().map(|u| u.get()), Some(u32::try_from(n).unwrap()));
+    let s = Session::new(alice);
+    let st = block_on(b.status(&s, "INBOX")).unwrap();
+    assert_eq!(
+        (st.messages as usize, st.uidnext.get() as usize),
+        (n, n + 1)
+    );
+}
+
+#[test]
+fn the_pop3_lease_holds_across_nodes() {
+    let (a, b, _guard) = two_nodes();
+    let alice = AccountName::try_from("alice").unwrap();
+    block_on(a.create_account(&alice)).unwrap();
+    let s1 = Session::new(alice.clone());
+    let s2 = Session::new(alice);
+    let u = append(&a, &s1, "INBOX", b"Subject: p\r\n\r\nx\r\n", Flags::new());
+    let drop1 = block_on(a.pop3_open(&s1, Duration::from_secs(60))).unwrap();
+    assert!(matches!(
+        block_on(b.pop3_open(&s2, Duration::from_secs(60))),
+        Err(StoreError::InUse)
+    ));
+    block_on(a.pop3_release(&s1, &drop1.lease)).unwrap();
+    // A released lease is dead on every node.
+    assert!(matches!(
+        block_on(b.pop3_commit(&s2, &drop1.lease, &[u])),
+        Err(StoreError::LeaseExpired)
+    ));
+    let drop2 = block_on(b.pop3_open(&s2, Duration::from_secs(60))).unwrap();
+    assert_eq!(drop2.messages.len(), 1);
+    let done = block_on(b.pop3_commit(&s2, &drop2.lease, &[u])).unwrap();
+    assert_eq!(done.deleted, 1);
+    assert_eq!(block_on(a.status(&s1, "INBOX")).unwrap().messages, 0);
+}
+
+/// A small xorshift, so runs repeat.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[usize::try_from(self.next() % v.len() as u64).unwrap()]
+    }
+}
+
+const WORDS: &[&str] = &["alpha", "Beta", "gamma", "DELTA", "eps"];
+const PEOPLE: &[&str] = &[
+    "Alice Example <alice@example.org>",
+    "bob@example.net (Bob Builder)",
+    "\"Carol Q\" <carol@q.example>",
+    "undisclosed-recipients:;",
+    "dave",
+];
+
+fn random_query(rng: &mut Rng, depth: u32) -> SearchQuery {
+    let leaf = rng.next() % 14;
+    if depth > 0 && leaf < 4 {
+        return match leaf {
+            0 => !random_query(rng, depth - 1),
+            1 => SearchQuery::or(random_query(rng, depth - 1), random_query(rng, depth - 1)),
+            _ => SearchQuery::And(vec![
+                random_query(rng, depth - 1),
+                random_query(rng, depth - 1),
+            ]),
+        };
+    }
+    let word = rng.pick(WORDS).to_string();
+    let part = word[..1 + usize::try_from(rng.next() % 3).unwrap()].to_ascii_uppercase();
+    let day = Day::new(
+        2024,
+        1 + u8::try_from(rng.next() % 3).unwrap(),
+        1 + u8::try_from(rng.next() % 28).unwrap(),
+    )
+    .unwrap();
+    let cmp = *rng.pick(&[DayCmp::Before, DayCmp::On, DayCmp::Since]);
+    match rng.next() % 16 {
+        0 => SearchQuery::Flag(*rng.pick(&Flag::ALL)),
+        1 => SearchQuery::Keyword(
+            Keyword::try_from(rng.pick(&["$Work", "todo", "Later"])[..].to_owned()).unwrap(),
+        ),
+        2 => SearchQuery::Larger(rng.next() % 400),
+        3 => SearchQuery::Smaller(rng.next() % 400),
+        4 => SearchQuery::InternalDay(cmp, day),
+        5 => SearchQuery::SentDay(cmp, day),
+        6 => SearchQuery::Header {
+            name: b"Subject".to_vec(),
+            contains: part.into_bytes(),
+        },
+        7 => SearchQuery::Header {
+            name: b"x-tag".to_vec(),
+            contains: Vec::new(),
+        },
+        8 => SearchQuery::Address {
+            name: b"From".to_vec(),
+            contains: rng
+                .pick(&["alice@", "BOB", "carol q", "dave", ""])
+                .as_bytes()
+                .to_vec(),
+        },
+        9 => SearchQuery::Address {
+            name: b"X-Addr".to_vec(),
+            contains: b"alice".to_vec(),
+        },
+        10 => SearchQuery::Body(part.into_bytes()),
+        11 => SearchQuery::Text(word.into_bytes()),
+        12 => SearchQuery::ModSeqAtLeast(rng.next() % 60),
+        13 => SearchQuery::Uids(UidSet::range(
+            Uid::new(1 + u32::try_from(rng.next() % 30).unwrap()).unwrap(),
+            Uid::new(1 + u32::try_from(rng.next() % 30).unwrap()).unwrap(),
+        )),
+        14 => SearchQuery::ArrivedSince(
+            1_706_000_000 + i64::try_from(rng.next() % 5_000_000).unwrap(),
+        ),
+        _ => SearchQuery::All,
+    }
+}
+
+/// SEARCH in SQL finds exactly what evaluating every message finds, for random queries
+/// over random messages.
+#[test]
+fn sql_search_answers_as_the_scan_does() {
+    let (a, _b, _guard) = two_nodes();
+    let alice = AccountName::try_from("alice").unwrap();
+    block_on(a.create_account(&alice)).unwrap();
+    let s = Session::new(alice);
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    for i in 0..40 {
+        let mut raw = format!(
+            "From: {}\r\nTo: {}\r\nSubject: {} {}\r\n",
+            rng.pick(PEOPLE),
+            rng.pick(PEOPLE),
+            rng.pick(WORDS),
+            rng.pick(WORDS)
+        );
+        if rng.next() % 2 == 0 {
+            raw.push_str(&format!(
+                "Date: {} Feb 2024 10:00 +0100\r\n",
+                1 + rng.next() % 28
+            ));
+        }
+        if rng.next() % 3 == 0 {
+            raw.push_str("X-Tag: yes\r\n X-Addr: alice\r\n");
+        }
+        raw.push_str(&format!("\r\n{} body {i}\r\n", rng.pick(WORDS)));
+        let mut flags = Flags::new();
+        for f in Flag::ALL {
+            if rng.next() % 3 == 0 {
+                flags.insert(f);
+            }
+        }
+        if rng.next() % 2 == 0 {
+            flags.insert_keyword(Keyword::try_from(*rng.pick(&["$work", "TODO"])).unwrap());
+        }
+        let mut up = a.upload();
+        up.write(raw.as_bytes()).unwrap();
+        block_on(a.append(
+            &s,
+            "INBOX",
+            vec![AppendItem {
+                data: up,
+                flags,
+                internal_date: Some(InternalDate {
+                    timestamp: 1_706_000_000 + i64::try_from(rng.next() % 6_000_000).unwrap(),
+                    offset_minutes: *rng.pick(&[-600i16, 0, 90, 720]),
+                }),
+            }],
+        ))
+        .unwrap();
+    }
+    block_on(a.expunge(
+        &s,
+        "INBOX",
+        ExpungeScope::Uids(UidSet::single(Uid::new(3).unwrap())),
+    ))
+    .unwrap();
+    let scope = UidSet::range(Uid::new(2).unwrap(), Uid::new(35).unwrap());
+    let mut nonempty = 0;
+    for _ in 0..300 {
+        let q = random_query(&mut rng, 3);
+        let sql = block_on(a.search(&s, "INBOX", &scope, &q)).unwrap();
+        let scan = block_on(sansmail_store::search::scan(&*a, &s, "INBOX", &scope, &q)).unwrap();
+        assert_eq!(sql, scan, "{q:?}");
+        nonempty += usize::from(!sql.is_empty() && sql.len() < 33);
+    }
+    assert!(nonempty > 50, "the queries should discriminate: {nonempty}");
+}
