@@ -74,6 +74,7 @@
 pub mod auth;
 pub mod imap;
 pub mod listener;
+pub mod outbound;
 pub mod pop3;
 pub mod smtp;
 
