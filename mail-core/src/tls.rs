@@ -236,6 +236,84 @@ pub fn server_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
+/// A server certificate that can be replaced while the server runs (a reload after the
+/// certificate was renewed): handshakes from then on use the new one, connections already
+/// running keep theirs. [`ReloadableCert::server_config`] gives the configuration whose
+/// acceptor stays the same across reloads.
+pub struct ReloadableCert {
+    current: std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>,
+}
+
+impl fmt::Debug for ReloadableCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReloadableCert")
+    }
+}
+
+impl ReloadableCert {
+    /// The certificate chain and key in PEM files.
+    pub fn load(cert: &Path, key: &Path) -> io::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            current: std::sync::RwLock::new(certified_key(cert, key)?),
+        }))
+    }
+
+    /// Replaces the certificate with the one in these files; on an error the old one stays.
+    pub fn reload(&self, cert: &Path, key: &Path) -> io::Result<()> {
+        let new = certified_key(cert, key)?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = new;
+        Ok(())
+    }
+
+    /// A server configuration (safe default versions, no client certificates) that always
+    /// presents the certificate in force.
+    pub fn server_config(self: &Arc<Self>) -> io::Result<Arc<ServerConfig>> {
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::clone(self) as Arc<dyn rustls::server::ResolvesServerCert>);
+        Ok(Arc::new(config))
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ReloadableCert {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ))
+    }
+}
+
+/// The chain and key in PEM files, checked to belong together.
+fn certified_key(cert: &Path, key: &Path) -> io::Result<Arc<rustls::sign::CertifiedKey>> {
+    let (chain, key_der) = load_pem(cert, key)?;
+    let signing = provider()
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| pem_error(key, e))?;
+    let certified = rustls::sign::CertifiedKey::new(chain, signing);
+    certified.keys_match().map_err(|e| {
+        pem_error(
+            cert,
+            format!(
+                "{e} (the key in {} is not this certificate's)",
+                key.display()
+            ),
+        )
+    })?;
+    Ok(Arc::new(certified))
+}
+
 /// How a client checks the server's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -184,7 +184,9 @@ pub enum Refusal {
     AddressLiteral,
 }
 
-/// The accounts and the throttle, which every listener shares.
+/// The accounts and the throttle, which every listener shares. It does not log: each
+/// connection's [`ConnectionRecord::login`](crate::record::ConnectionRecord::login) does, with
+/// the protocol and the account.
 pub struct Authenticator {
     /// Users and their passwords.
     pub accounts: Arc<dyn Accounts>,
@@ -243,7 +245,6 @@ impl Authenticator {
         check: impl FnOnce() -> Option<AccountName> + Send + 'static,
     ) -> Login {
         if self.throttle.refused(peer, Instant::now()) {
-            tracing::warn!(%peer, "login refused: too many failures from this address");
             return Login::Refused;
         }
         let account = tokio::task::spawn_blocking(check).await.ok().flatten();
@@ -254,7 +255,7 @@ impl Authenticator {
             }
             None => {
                 let wait = self.throttle.failed(peer, Instant::now());
-                tracing::info!(%peer, delay_ms = wait.as_millis(), "login failed");
+                tracing::debug!(%peer, delay_ms = wait.as_millis(), "login failed: answer delayed");
                 tokio::time::sleep(wait).await;
                 Login::Failed
             }

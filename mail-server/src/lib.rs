@@ -13,6 +13,10 @@
 //! - [`listener`]: the accept loop: connection limits in total and per address, implicit
 //!   TLS, graceful shutdown.
 //! - [`auth`]: logins checked off the async workers and throttled per address.
+//! - [`record`]: one log line per connection (protocol, peer, account, TLS, commands, octets,
+//!   duration, outcome) and login events; [`metrics`]: the counters behind them, a store
+//!   wrapper timing every call, and a Prometheus endpoint.
+//! - [`reload`]: settings replaced while the server runs (users, certificates, limits).
 //!
 //! The protocol rules are the sessions' (`smtp-proto`, `imap-proto`, `pop3-proto`); the
 //! algorithms on stored messages are `mail-store`'s and `imap-proto`'s. What is here is the
@@ -74,12 +78,17 @@
 pub mod auth;
 pub mod imap;
 pub mod listener;
-pub mod outbound;
+pub mod metrics;
 pub mod pop3;
+pub mod record;
+pub mod reload;
 pub mod smtp;
 
+/// A client's socket, its octets counted into the connection's record.
+pub type Socket = record::Metered<tokio::net::TcpStream>;
+
 /// A connection of the listeners: plaintext until TLS starts.
-pub type Stream = sansmail_core::tls::Stream<tokio::net::TcpStream>;
+pub type Stream = sansmail_core::tls::Stream<Socket>;
 
 /// Whether `peer` may send a password without TLS: only from a loopback address, and only
 /// while the server allows it.

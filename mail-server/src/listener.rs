@@ -1,5 +1,11 @@
 //! The accept loop every listener shares: connection limits (in total and per client
-//! address), implicit TLS, and shutdown (stop accepting, let connections finish).
+//! address), implicit TLS, shutdown (stop accepting, let connections finish), and for each
+//! connection its [`ConnectionRecord`]: one log line when it closes, and the listener's
+//! counters in [`Metrics`].
+//!
+//! A listener serves the service a [`Swap`] holds ([`spawn_swappable`]): a reload stores a
+//! service built from new settings, and connections accepted from then on get it, while
+//! those already open keep theirs.
 
 use std::{
     collections::HashMap,
@@ -18,7 +24,12 @@ use tokio::{
 
 use sansmail_core::tls::TlsAcceptor;
 
-use crate::Stream;
+use crate::{
+    Stream,
+    metrics::{Metrics, Turned},
+    record::{ConnectionRecord, Metered},
+    reload::Swap,
+};
 
 /// How long a client has to finish a TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,15 +54,16 @@ impl Default for ConnectionLimits {
 
 #[derive(Debug, Default)]
 struct Counts {
+    limits: ConnectionLimits,
     total: usize,
     per_ip: HashMap<IpAddr, usize>,
 }
 
-/// What the listeners share: the open connections and the shutdown signal.
+/// What the listeners share: the open connections, the shutdown signal and the counters.
 #[derive(Debug)]
 pub struct Gate {
-    limits: ConnectionLimits,
     counts: Mutex<Counts>,
+    metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
     /// Bumped whenever a connection ends, for [`Gate::drained`].
     closed: watch::Sender<usize>,
@@ -96,14 +108,43 @@ pub enum Refusal {
 }
 
 impl Gate {
-    /// A gate with these limits.
+    /// A gate with these limits, counting into metrics of its own.
     pub fn new(limits: ConnectionLimits) -> Arc<Self> {
+        Self::with_metrics(limits, Metrics::new())
+    }
+
+    /// A gate with these limits, counting into `metrics`.
+    pub fn with_metrics(limits: ConnectionLimits, metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new(Self {
-            limits,
-            counts: Mutex::default(),
+            counts: Mutex::new(Counts {
+                limits,
+                ..Counts::default()
+            }),
+            metrics,
             shutdown: watch::channel(false).0,
             closed: watch::channel(0).0,
         })
+    }
+
+    /// The counters of every listener of this gate.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// New limits (a reload): connections open now stay, new ones are admitted under these.
+    pub fn set_limits(&self, limits: ConnectionLimits) {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .limits
     }
 
     /// Admits a connection from `ip`, or says why not.
@@ -115,11 +156,12 @@ impl Gate {
             .counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if c.total >= self.limits.total {
+        if c.total >= c.limits.total {
             return Err(Refusal::Busy);
         }
+        let per_ip = c.limits.per_ip;
         let from_ip = c.per_ip.entry(ip).or_insert(0);
-        if *from_ip >= self.limits.per_ip {
+        if *from_ip >= per_ip {
             return Err(Refusal::TooManyFromYou);
         }
         *from_ip += 1;
@@ -171,14 +213,18 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// The connection limits and the shutdown signal.
     fn gate(&self) -> &Arc<Gate>;
 
+    /// The protocol, for logs and metrics (`smtp`, `lmtp`, `imap`, `pop3`).
+    fn protocol(&self) -> &'static str;
+
     /// What an over-the-limit client is told before the connection closes (one encoded
     /// response, built with the protocol crate's encoder).
     fn busy_reply(&self) -> Vec<u8>;
 
-    /// Runs one admitted connection (already TLS on an implicit-TLS port).
+    /// Runs one admitted connection (already TLS on an implicit-TLS port). `record` has the
+    /// peer's address; the service writes the account and the session's end into it.
     fn handle(
         stream: Stream,
-        peer: SocketAddr,
+        record: Arc<ConnectionRecord>,
         service: Arc<Self>,
     ) -> impl Future<Output = io::Result<()>> + Send;
 }
@@ -193,6 +239,19 @@ pub async fn spawn<S: Service>(
     service: Arc<S>,
 ) -> io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = bind(name, addr).await?;
+    spawn_swappable(name, listener, implicit_tls, Arc::new(Swap::new(service)))
+}
+
+/// Serves the service in `service` on a socket already bound (by [`bind`], or handed over
+/// by systemd), in the background: each accepted connection gets the service stored in the
+/// [`Swap`] at that moment. Returns the bound address and the accept loop's task, which
+/// ends at shutdown.
+pub fn spawn_swappable<S: Service>(
+    name: &'static str,
+    listener: TcpListener,
+    implicit_tls: Option<TlsAcceptor>,
+    service: Arc<Swap<S>>,
+) -> io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let local = listener.local_addr()?;
     tracing::info!(listener = name, address = %local, "listening");
     let task = tokio::spawn(async move {
@@ -209,10 +268,12 @@ async fn serve<S: Service>(
     listener: TcpListener,
     name: &'static str,
     implicit_tls: Option<TlsAcceptor>,
-    service: Arc<S>,
+    services: Arc<Swap<S>>,
 ) -> io::Result<()> {
-    let gate = Arc::clone(service.gate());
-    let busy: Arc<[u8]> = service.busy_reply().into();
+    let first = services.load();
+    let gate = Arc::clone(first.gate());
+    let stats = gate.metrics().listener(name, first.protocol());
+    drop(first);
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -230,38 +291,49 @@ async fn serve<S: Service>(
         };
         // Replies are small writes answering small reads: do not wait to coalesce them.
         let _ = tcp.set_nodelay(true);
-        let slot = gate.enter(peer.ip().to_canonical());
-        let service = Arc::clone(&service);
+        let service = services.load();
+        let slot = service.gate().enter(peer.ip().to_canonical());
         let implicit_tls = implicit_tls.clone();
-        let busy = Arc::clone(&busy);
+        let stats = Arc::clone(&stats);
         tokio::spawn(async move {
             let _slot = match slot {
                 Ok(slot) => slot,
                 Err(why) => {
-                    refuse(tcp, implicit_tls.as_ref(), &busy).await;
+                    refuse(tcp, implicit_tls.as_ref(), &service.busy_reply()).await;
+                    stats.turned_away(match why {
+                        Refusal::Busy => Turned::Busy,
+                        Refusal::TooManyFromYou => Turned::PerIp,
+                        Refusal::ShuttingDown => Turned::ShuttingDown,
+                    });
                     if why != Refusal::ShuttingDown {
                         tracing::warn!(listener = name, %peer, "connection refused: {why:?}");
                     }
                     return;
                 }
             };
-            let mut stream = Stream::Plain(tcp);
+            stats.opened();
+            let record = ConnectionRecord::new(service.protocol(), peer, stats);
+            let mut stream = Stream::Plain(Metered::new(tcp, Arc::clone(&record)));
             if let Some(acceptor) = &implicit_tls {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        return tracing::info!(listener = name, %peer, "TLS handshake: {e}");
-                    }
-                    Err(_) => {
-                        return tracing::info!(listener = name, %peer, "TLS handshake timed out");
-                    }
+                let handshake =
+                    tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.accept_tls(acceptor));
+                let result = match handshake.await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(io::Error::new(e.kind(), format!("TLS handshake: {e}"))),
+                    Err(_) => Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "TLS handshake timed out",
+                    )),
+                };
+                if result.is_err() {
+                    record.finish(&result);
+                    return;
                 }
+                record.tls(stream.tls_version());
             }
             tracing::debug!(listener = name, %peer, "connected");
-            match S::handle(stream, peer, service).await {
-                Ok(()) => tracing::debug!(listener = name, %peer, "closed"),
-                Err(e) => tracing::info!(listener = name, %peer, "closed: {e}"),
-            }
+            let result = S::handle(stream, Arc::clone(&record), service).await;
+            record.finish(&result);
         });
     }
 }
@@ -275,7 +347,7 @@ fn is_transient(e: &io::Error) -> bool {
 
 /// Tells an over-the-limit client so (over TLS on an implicit-TLS port), then closes.
 async fn refuse(tcp: TcpStream, implicit_tls: Option<&TlsAcceptor>, busy: &[u8]) {
-    let mut stream = Stream::Plain(tcp);
+    let mut stream = sansmail_core::tls::Stream::Plain(tcp);
     let told = async {
         if let Some(acceptor) = implicit_tls {
             stream.accept_tls(acceptor).await?;

@@ -14,6 +14,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use sansmail_core::tls::TlsAcceptor;
 use sansmail_pop3::{
     Response, ResponseCode, Uid,
     session::{
@@ -27,15 +28,13 @@ use sansmail_store::{
     AccountName, Flag, FlagOp, Flags, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid,
     UidSet,
 };
-use tokio::net::TcpStream;
-
-use sansmail_core::tls::TlsAcceptor;
 
 use crate::{
-    Stream,
+    Socket, Stream,
     auth::{Authenticator, Login},
     listener::Gate,
     plaintext_allowed,
+    record::ConnectionRecord,
 };
 
 /// Settings shared by every connection.
@@ -110,16 +109,19 @@ struct Leased {
 struct Conn<'s, S> {
     service: &'s Pop3Service<S>,
     peer: SocketAddr,
+    record: &'s ConnectionRecord,
     maildrop: Option<Leased>,
 }
 
-/// Runs one connection (already TLS on an implicit-TLS port).
+/// Runs one connection (already TLS on an implicit-TLS port), writing the account and the
+/// session's end into `record`.
 pub async fn handle_connection<S: MailStore>(
     stream: Stream,
-    peer: SocketAddr,
+    record: Arc<ConnectionRecord>,
     service: Arc<Pop3Service<S>>,
 ) -> io::Result<()> {
     let service = &*service;
+    let peer = record.peer();
     let mut config = service.config.clone();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     config.apop_timestamp = Some(apop_timestamp(&config.hostname));
@@ -127,9 +129,16 @@ pub async fn handle_connection<S: MailStore>(
     let mut conn = Conn {
         service,
         peer,
+        record: &record,
         maildrop: None,
     };
     let result = conn.run(&mut connection).await;
+    let server = connection.session();
+    record.session_state(
+        server.commands(),
+        connection.transport().tls_version(),
+        server.close_reason(),
+    );
     if let Some(d) = conn.maildrop.take()
         && !d.committed
     {
@@ -142,7 +151,7 @@ pub async fn handle_connection<S: MailStore>(
 }
 
 impl<S: MailStore> Conn<'_, S> {
-    async fn run(&mut self, connection: &mut Connection<TcpStream>) -> io::Result<()> {
+    async fn run(&mut self, connection: &mut Connection<Socket>) -> io::Result<()> {
         loop {
             let event = tokio::select! {
                 event = connection.next_event() => event?,
@@ -158,7 +167,9 @@ impl<S: MailStore> Conn<'_, S> {
             let server = connection.session_mut();
             match event {
                 Event::Login { credentials, .. } => {
+                    let user = credentials.authcid.clone();
                     let login = self.service.auth.login(self.peer.ip(), credentials).await;
+                    self.record.login(&user, &login);
                     self.answer_login(server, login).await?;
                 }
                 Event::Apop {
@@ -167,7 +178,9 @@ impl<S: MailStore> Conn<'_, S> {
                     timestamp,
                 } => {
                     let auth = &self.service.auth;
+                    let user = name.clone();
                     let login = auth.apop(self.peer.ip(), name, timestamp, digest).await;
+                    self.record.login(&user, &login);
                     self.answer_login(server, login).await?;
                 }
                 // Only PLAIN is offered, and the session runs it.
@@ -378,6 +391,10 @@ impl<S: MailStore> crate::listener::Service for Pop3Service<S> {
         &self.gate
     }
 
+    fn protocol(&self) -> &'static str {
+        "pop3"
+    }
+
     /// What a client over the connection limit is told.
     fn busy_reply(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -387,10 +404,10 @@ impl<S: MailStore> crate::listener::Service for Pop3Service<S> {
 
     fn handle(
         stream: Stream,
-        peer: SocketAddr,
+        record: Arc<ConnectionRecord>,
         service: Arc<Self>,
     ) -> impl Future<Output = io::Result<()>> + Send {
-        handle_connection(stream, peer, service)
+        handle_connection(stream, record, service)
     }
 }
 

@@ -26,6 +26,13 @@ mod updates;
 
 use std::{borrow::Cow, io, net::SocketAddr, sync::Arc};
 
+use crate::{
+    Socket, Stream,
+    auth::{Authenticator, Login},
+    listener::Gate,
+    plaintext_allowed,
+    record::ConnectionRecord,
+};
 use sansmail_core::{Credentials, tls::TlsAcceptor};
 use sansmail_imap::{
     session::{
@@ -42,14 +49,6 @@ use sansmail_imap::{
     },
 };
 use sansmail_store::{ChangeEvent, MailStore, Session, StoreError, Subscription};
-use tokio::net::TcpStream;
-
-use crate::{
-    Stream,
-    auth::{Authenticator, Login},
-    listener::Gate,
-    plaintext_allowed,
-};
 
 /// Settings shared by every connection.
 #[derive(Debug)]
@@ -122,13 +121,15 @@ fn append_limit(config: &ServerConfig) -> u64 {
     frame.max_literal.min(frame.max_message)
 }
 
-/// Runs one connection (already TLS on an implicit-TLS port).
+/// Runs one connection (already TLS on an implicit-TLS port), writing the account and the
+/// session's end into `record`.
 pub async fn handle_connection<S: MailStore>(
     stream: Stream,
-    peer: SocketAddr,
+    record: Arc<ConnectionRecord>,
     service: Arc<ImapService<S>>,
 ) -> io::Result<()> {
     let service = &*service;
+    let peer = record.peer();
     let mut config = service.config.clone();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     let limit = append_limit(&config);
@@ -140,12 +141,20 @@ pub async fn handle_connection<S: MailStore>(
     let mut conn = Conn {
         service,
         peer,
+        record: &record,
         connection: Connection::new(stream, config, service.tls.clone()),
         session: None,
         selected: None,
         closing: false,
     };
-    conn.run().await
+    let result = conn.run().await;
+    let server = conn.connection.session();
+    record.session_state(
+        server.commands(),
+        conn.connection.transport().tls_version(),
+        server.close_reason(),
+    );
+    result
 }
 
 /// The selected mailbox, beside the session's view of it.
@@ -165,7 +174,8 @@ struct Selected {
 struct Conn<'s, S> {
     service: &'s ImapService<S>,
     peer: SocketAddr,
-    connection: Connection<TcpStream>,
+    record: &'s ConnectionRecord,
+    connection: Connection<Socket>,
     /// Set at login.
     session: Option<Session>,
     selected: Option<Selected>,
@@ -269,11 +279,12 @@ impl<S: MailStore> Conn<'_, S> {
     }
 
     async fn login(&mut self, credentials: Credentials) -> io::Result<()> {
+        let user = credentials.authcid.clone();
         let login = self.service.auth.login(self.peer.ip(), credentials).await;
+        self.record.login(&user, &login);
         let server = self.connection.session_mut();
         match login {
             Login::Accepted(account) => {
-                tracing::info!(peer = %self.peer, %account, "imap: logged in");
                 self.session = Some(Session::new(account));
                 server.accept().map_err(api)
             }
@@ -487,6 +498,10 @@ impl<S: MailStore> crate::listener::Service for ImapService<S> {
         &self.gate
     }
 
+    fn protocol(&self) -> &'static str {
+        "imap"
+    }
+
     /// What a client over the connection limit is told.
     fn busy_reply(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -502,10 +517,10 @@ impl<S: MailStore> crate::listener::Service for ImapService<S> {
 
     fn handle(
         stream: Stream,
-        peer: SocketAddr,
+        record: Arc<ConnectionRecord>,
         service: Arc<Self>,
     ) -> impl Future<Output = io::Result<()>> + Send {
-        handle_connection(stream, peer, service)
+        handle_connection(stream, record, service)
     }
 }
 

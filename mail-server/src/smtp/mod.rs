@@ -5,9 +5,7 @@
 
 use std::{io, net::SocketAddr, sync::Arc, time::SystemTime};
 
-use sansmail_smtp::types::params::{Body, MailParams, Notify as SmtpNotify, RcptParams, Ret};
-
-use sansmail_core::tls::TlsAcceptor;
+use sansmail_core::{CloseReason, tls::TlsAcceptor};
 use sansmail_smtp::{
     ForwardPath, Mechanism, Reply, ReplyCode,
     codec::BareLineEndings,
@@ -27,16 +25,12 @@ use crate::{
     Stream,
     auth::{Authenticator, Login, Refusal},
     listener::Gate,
-    outbound::{
-        Relay,
-        queue::{BodyType, Notify, QueueEntry, QueuedRecipient, Return},
-    },
+    metrics::Rejection,
     plaintext_allowed,
+    record::ConnectionRecord,
 };
 
 mod trace;
-
-pub(crate) use trace::date_time;
 
 /// Settings shared by every connection.
 #[derive(Debug)]
@@ -56,9 +50,6 @@ pub struct SmtpService<S> {
     pub allow_plaintext_loopback: bool,
     /// Shutdown: a connection waiting for the client's next command closes with `421`.
     pub gate: Arc<Gate>,
-    /// Relaying to other systems through the outbound queue; `None` (the default) refuses
-    /// every recipient that is not local (`554 5.7.1`). Never in LMTP.
-    pub relay: Option<Arc<Relay>>,
 }
 
 impl<S: MailStore> SmtpService<S> {
@@ -85,7 +76,6 @@ impl<S: MailStore> SmtpService<S> {
             tls: None,
             allow_plaintext_loopback: true,
             gate,
-            relay: None,
         }
     }
 }
@@ -95,22 +85,12 @@ impl<S: MailStore> SmtpService<S> {
 struct Transaction {
     /// The envelope sender, as written.
     reverse_path: String,
-    /// The envelope sender's address (empty for `<>`).
-    sender: String,
     /// The recipients as written, for the trace field.
     forward_paths: Vec<String>,
     recipients: Vec<Recipient>,
     message: Option<Upload>,
-    /// The MAIL parameters, for the queue.
-    params: MailParams<'static>,
-    /// Recipients elsewhere, for the outbound queue.
-    remote: Vec<QueuedRecipient>,
-    /// The queue's copy of the message (only with remote recipients).
-    spool: Option<Upload>,
     /// Writing the message failed (why): it is refused at the end, nothing half-delivered.
     broken: Option<StoreError>,
-    /// The client, as a DSN names it (`Received-From-MTA`).
-    received_from: Option<String>,
 }
 
 fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> {
@@ -118,70 +98,36 @@ fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> 
     Reply::new(code, status, text.to_owned()).unwrap_or_else(|_| replies::ok())
 }
 
-/// Where `to` goes: a local recipient, one for the outbound queue (when `relay` allows), or
-/// the reply refusing it.
-fn recipient(
-    auth: &Authenticator,
-    relay: bool,
-    to: &ForwardPath<'_>,
-    params: &RcptParams<'_>,
-) -> Result<Result<Recipient, QueuedRecipient>, Reply<'static>> {
+/// The local recipient `to` names, or the reply refusing it.
+fn recipient(auth: &Authenticator, to: &ForwardPath<'_>) -> Result<Recipient, Reply<'static>> {
     match auth.accounts.recipient(to) {
-        Ok(account) => Ok(Ok(Recipient::inbox(account))),
-        Err(Refusal::NotLocal) if relay => match to.mailbox() {
-            Some(m) => {
-                let mut r = QueuedRecipient::new(m.to_string());
-                r.notify = params.notify.map(|n| match n {
-                    SmtpNotify::Never => Notify::NEVER,
-                    SmtpNotify::On {
-                        success,
-                        failure,
-                        delay,
-                    } => Notify {
-                        success,
-                        failure,
-                        delay,
-                    },
-                });
-                r.orcpt = params
-                    .orcpt
-                    .as_ref()
-                    .map(|o| format!("{};{}", o.addr_type, o.addr.as_encoded()));
-                Ok(Err(r))
-            }
-            None => Err(refusal(Refusal::NoSuchUser)),
-        },
-        Err(r) => Err(refusal(r)),
-    }
-}
-
-/// The reply refusing a recipient.
-fn refusal(why: Refusal) -> Reply<'static> {
-    match why {
-        Refusal::AddressLiteral => reply(
+        Ok(account) => Ok(Recipient::inbox(account)),
+        Err(Refusal::AddressLiteral) => Err(reply(
             ReplyCode::MAILBOX_UNAVAILABLE,
             (5, 1, 2),
             "Address literals are not local here",
-        ),
-        Refusal::NotLocal => reply(
+        )),
+        Err(Refusal::NotLocal) => Err(reply(
             ReplyCode::TRANSACTION_FAILED,
             (5, 7, 1),
             "Relay access denied",
-        ),
-        _ => reply(
+        )),
+        Err(_) => Err(reply(
             ReplyCode::MAILBOX_UNAVAILABLE,
             (5, 1, 1),
             "No such user here",
-        ),
+        )),
     }
 }
 
-/// Runs one connection (already TLS on an implicit-TLS port).
+/// Runs one connection (already TLS on an implicit-TLS port), writing the account and the
+/// session's end into `record`.
 pub async fn handle_connection<S: MailStore>(
     stream: Stream,
-    peer: SocketAddr,
+    record: Arc<ConnectionRecord>,
     service: Arc<SmtpService<S>>,
 ) -> io::Result<()> {
+    let peer = record.peer();
     let mut config = service.config.clone();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
     let lmtp = config.protocol == Protocol::Lmtp;
@@ -196,10 +142,15 @@ pub async fn handle_connection<S: MailStore>(
             // Between commands (or mid-message, which the client will send again): nothing
             // is half-delivered.
             () = service.gate.shutting_down() => {
+                let (commands, tls) = (conn.session().commands(), conn.transport().tls_version());
+                record.session_state(commands, tls, Some(&CloseReason::Shutdown));
                 conn.shutdown().await;
                 return Ok(());
             }
         };
+        let server = conn.session();
+        let (commands, close) = (server.commands(), server.close_reason());
+        record.session_state(commands, conn.transport().tls_version(), close);
         let Some(event) = event else { return Ok(()) };
         let tls = conn.transport().is_tls();
         let server = conn.session_mut();
@@ -207,39 +158,31 @@ pub async fn handle_connection<S: MailStore>(
             Event::Hello { kind, host } => {
                 helo = Some((host.to_string(), kind != HelloKind::Helo));
             }
-            Event::Mail { from, params } => {
+            Event::Mail { from, .. } => {
                 t = Transaction::default();
                 match account.as_ref() {
                     Some(a) if !service.auth.accounts.may_send_as(a, &from) => {
                         tracing::warn!(%peer, account = %a, sender = %from, "smtp: sender refused");
+                        record.rejected(Rejection::SenderNotOwned);
                         reject(server, &not_owned(a))?;
                     }
                     _ => {
                         t.reverse_path = from.to_string();
-                        t.sender = from.mailbox().map(ToString::to_string).unwrap_or_default();
-                        t.params = params;
                         accept(server)?;
                     }
                 }
             }
-            Event::Rcpt { to, params } => {
-                let relay = !lmtp
-                    && service
-                        .relay
-                        .as_ref()
-                        .is_some_and(|r| r.allows(peer.ip(), account.is_some()));
-                match recipient(&service.auth, relay, &to, &params) {
-                    Ok(r) => {
-                        match r {
-                            Ok(local) => t.recipients.push(local),
-                            Err(remote) => t.remote.push(remote),
-                        }
-                        t.forward_paths.push(to.to_string());
-                        accept(server)?;
-                    }
-                    Err(r) => reject(server, &r)?,
+            Event::Rcpt { to, .. } => match recipient(&service.auth, &to) {
+                Ok(r) => {
+                    t.recipients.push(r);
+                    t.forward_paths.push(to.to_string());
+                    accept(server)?;
                 }
-            }
+                Err(r) => {
+                    record.rejected(rejection(&r));
+                    reject(server, &r)?;
+                }
+            },
             Event::DataStart => {
                 let (helo, extended) = helo
                     .as_ref()
@@ -261,20 +204,9 @@ pub async fn handle_connection<S: MailStore>(
                     },
                 }
                 .fields(SystemTime::now());
-                if !t.recipients.is_empty() {
-                    let mut upload = service.store.upload();
-                    t.broken = upload.write(fields.as_bytes()).err().map(StoreError::from);
-                    t.message = Some(upload);
-                }
-                if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
-                    // Return-Path is the final delivery's to add (RFC 5321 §4.4), not a relay's.
-                    let received = fields.split_once("\r\n").map_or("", |(_, r)| r);
-                    let mut spool = relay.queue.spool();
-                    if let Err(e) = spool.write(received.as_bytes()) {
-                        t.broken = Some(e.into());
-                    }
-                    t.spool = Some(spool);
-                }
+                let mut upload = service.store.upload();
+                t.broken = upload.write(fields.as_bytes()).err().map(StoreError::from);
+                t.message = Some(upload);
                 accept(server)?;
             }
             Event::MessageData(data) => {
@@ -284,23 +216,21 @@ pub async fn handle_connection<S: MailStore>(
                     t.message = None;
                     t.broken = Some(e.into());
                 }
-                if let Some(m) = &mut t.spool
-                    && let Err(e) = m.write(&data)
-                {
-                    t.spool = None;
-                    t.broken = Some(e.into());
-                }
             }
             Event::MessageEnd { replies, .. } => {
-                let from = helo.as_ref().map_or("unknown", |(h, _)| h.as_str());
-                t.received_from = Some(format!("dns; {from} ([{}])", peer.ip().to_canonical()));
-                finish_message(server, &mut t, &service, replies).await?;
+                finish_message(server, &mut t, &service, replies, &record).await?;
             }
-            Event::MessageAborted { .. } | Event::TransactionReset => t = Transaction::default(),
+            Event::MessageAborted { reply } => {
+                record.rejected(rejection(&reply));
+                t = Transaction::default();
+            }
+            Event::TransactionReset => t = Transaction::default(),
             Event::Auth { credentials, .. } => {
-                match service.auth.login(peer.ip(), credentials).await {
+                let user = credentials.authcid.clone();
+                let login = service.auth.login(peer.ip(), credentials).await;
+                record.login(&user, &login);
+                match login {
                     Login::Accepted(a) => {
-                        tracing::info!(%peer, account = %a, "smtp: authenticated");
                         account = Some(a);
                         accept(conn.session_mut())?;
                     }
@@ -312,6 +242,23 @@ pub async fn handle_connection<S: MailStore>(
             Event::AuthExchange { .. } => reject(server, &replies::auth_failed())?,
             _ => {}
         }
+    }
+}
+
+/// What a refusal counts as in `sansmail_messages_rejected_total`, by its enhanced status
+/// code (RFC 3463).
+fn rejection(reply: &Reply<'_>) -> Rejection {
+    let status = reply.status().map(|s| (s.subject(), s.detail()));
+    match (reply.code().get(), status) {
+        (554, Some((7, 1))) => Rejection::RelayDenied,
+        (553, Some((7, 1))) => Rejection::SenderNotOwned,
+        (_, Some((1, 1))) => Rejection::NoSuchUser,
+        (_, Some((1, 2))) => Rejection::AddressLiteral,
+        (_, Some((2, 2))) => Rejection::OverQuota,
+        (_, Some((3, 1))) => Rejection::NoSpace,
+        (552, _) | (_, Some((3, 4))) => Rejection::TooBig,
+        (500 | 501, _) | (_, Some((6, _))) => Rejection::InvalidMessage,
+        _ => Rejection::StoreError,
     }
 }
 
@@ -360,56 +307,35 @@ fn failure(e: &StoreError) -> Reply<'static> {
     }
 }
 
-/// The message is complete: deliver it through the store (local recipients) and queue it
-/// (remote ones), then acknowledge. A `250` goes out only once every copy is durable: the
-/// store's and the queue's.
+/// The message is complete: deliver it through the store, then acknowledge. A `250` goes
+/// out only for a recipient whose copy the store reports durable.
 async fn finish_message<S: MailStore>(
     server: &mut Server,
     t: &mut Transaction,
     service: &SmtpService<S>,
     answers: usize,
+    record: &ConnectionRecord,
 ) -> io::Result<()> {
     let recipients = std::mem::take(&mut t.recipients);
-    let results: Vec<Result<Delivered, StoreError>> = if let Some(e) = t.broken.take() {
-        vec![Err(e)]
-    } else if recipients.is_empty() {
-        Vec::new()
-    } else {
-        match t.message.take() {
-            Some(m) => service.store.deliver(m, &recipients).await,
-            None => vec![Err(StoreError::Io(io::Error::other(
-                "message could not be spooled",
-            )))],
-        }
+    let results: Vec<Result<Delivered, StoreError>> = match (t.message.take(), t.broken.take()) {
+        (Some(m), None) => service.store.deliver(m, &recipients).await,
+        (_, Some(e)) => vec![Err(e)],
+        (None, None) => vec![Err(StoreError::Io(io::Error::other(
+            "message could not be spooled",
+        )))],
     };
     for e in results.iter().filter_map(|r| r.as_ref().err()) {
         tracing::error!("smtp delivery: {e}");
+        record.rejected(rejection(&failure(e)));
     }
+    record.delivered(results.iter().filter(|r| r.is_ok()).count() as u64);
     if answers == 1 {
         // SMTP: one answer for all, so every copy or none: the copies already stored are
         // taken back when another failed (the client sends the message again later).
         let first_error = results.iter().find_map(|r| r.as_ref().err());
         match first_error {
-            None if results.len() == recipients.len() => {
-                if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
-                    match enqueue(relay, t).await {
-                        Ok((id, n)) => {
-                            tracing::info!(id, recipients = n, "queue: message queued");
-                            relay.wakeup.queued(id);
-                        }
-                        Err(e) => {
-                            tracing::error!("queue: cannot queue a message: {e}");
-                            take_back(service, &recipients, &results).await;
-                            return reject(server, &failure(&StoreError::from(e)));
-                        }
-                    }
-                }
-                accept(server)
-            }
-            None => {
-                take_back(service, &recipients, &results).await;
-                reject(server, &failure(&StoreError::WorkerGone))
-            }
+            None if results.len() == recipients.len() => accept(server),
+            None => reject(server, &failure(&StoreError::WorkerGone)),
             Some(e) => {
                 let reply = failure(e);
                 take_back(service, &recipients, &results).await;
@@ -427,34 +353,6 @@ async fn finish_message<S: MailStore>(
         }
         Ok(())
     }
-}
-
-/// Puts the transaction's remote recipients and its spooled copy into the outbound queue,
-/// durably; returns the queue id and the number of recipients queued.
-async fn enqueue(relay: &Relay, t: &mut Transaction) -> io::Result<(String, usize)> {
-    let spool = t
-        .spool
-        .take()
-        .ok_or_else(|| io::Error::other("message could not be spooled"))?;
-    let mut entry = QueueEntry::new(t.sender.clone(), std::mem::take(&mut t.remote));
-    entry.envid = t.params.envid.as_ref().map(|x| x.as_encoded().to_owned());
-    entry.ret = t.params.ret.map(|r| match r {
-        Ret::Full => Return::Full,
-        Ret::Hdrs => Return::Headers,
-    });
-    entry.body = match t.params.body {
-        Some(Body::EightBitMime) => BodyType::EightBit,
-        Some(Body::BinaryMime) => BodyType::Binary,
-        Some(Body::SevenBit) | None => BodyType::SevenBit,
-    };
-    entry.smtputf8 = t.params.smtputf8;
-    entry.received_from = t.received_from.take();
-    let n = entry.recipients.len();
-    let queue = Arc::clone(&relay.queue);
-    tokio::task::spawn_blocking(move || queue.commit(spool, &mut entry))
-        .await
-        .map_err(io::Error::other)?
-        .map(|id| (id, n))
 }
 
 /// Removes the copies of a message that SMTP answers with a failure (another copy could not
@@ -491,6 +389,13 @@ impl<S: MailStore> crate::listener::Service for SmtpService<S> {
         &self.gate
     }
 
+    fn protocol(&self) -> &'static str {
+        match self.config.protocol {
+            Protocol::Lmtp => "lmtp",
+            Protocol::Smtp => "smtp",
+        }
+    }
+
     /// What a client over the connection limit is told.
     fn busy_reply(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -505,10 +410,10 @@ impl<S: MailStore> crate::listener::Service for SmtpService<S> {
 
     fn handle(
         stream: Stream,
-        peer: SocketAddr,
+        record: Arc<ConnectionRecord>,
         service: Arc<Self>,
     ) -> impl Future<Output = io::Result<()>> + Send {
-        handle_connection(stream, peer, service)
+        handle_connection(stream, record, service)
     }
 }
 

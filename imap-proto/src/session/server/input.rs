@@ -89,6 +89,7 @@ impl Inner {
                         utf8: self.utf8(),
                         ..CommandOptions::default()
                     };
+                    self.commands += 1;
                     match parse_command(&buf[..len], &opts) {
                         Ok(cmd) => self.command(cmd),
                         Err(error) => {

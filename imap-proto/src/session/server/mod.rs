@@ -143,6 +143,8 @@ struct Inner {
     /// Octets of `input` already consumed.
     pos: usize,
     errors: usize,
+    /// Command lines taken, valid or not (for the application's connection records).
+    commands: u64,
     transmit: EncodeBuf,
     /// Where the timeouts count from: the end of the last complete command or continuation
     /// line, moved forward by the time partial input earns (see
@@ -179,6 +181,7 @@ impl Server {
             saved_search: Vec::new(),
             pos: 0,
             errors: 0,
+            commands: 0,
             closed: None,
             transmit: EncodeBuf::new(),
             clock: InputClock::new(now),
@@ -289,6 +292,12 @@ impl Server {
     /// Saves a search result for `$`.
     pub fn save_search(&mut self, uids: Vec<u32>) {
         self.state.saved_search = uids;
+    }
+
+    /// Command lines the session took so far, valid or not (SASL responses and message
+    /// data are not commands), for the application's connection records.
+    pub fn commands(&self) -> u64 {
+        self.state.commands
     }
 
     /// Octets of input held by the session (bounded by one read plus one message).

@@ -105,6 +105,7 @@ impl State {
                             self.mode = Mode::Commands;
                             return self.sasl_line(state, line);
                         }
+                        self.commands += 1;
                         let step = match codec::parse_command_line(line, &self.config.limits) {
                             Ok(cmd) => self.command(cmd, timestamp),
                             Err(e) => {

@@ -139,6 +139,8 @@ struct State {
     /// Octets after `pos` known to hold no LF.
     scanned: usize,
     errors: usize,
+    /// Command lines taken, valid or not (for the application's connection records).
+    commands: u64,
     auth_failures: usize,
     tls: bool,
     utf8: bool,
@@ -203,6 +205,7 @@ impl Server {
             pos: 0,
             scanned: 0,
             errors: 0,
+            commands: 0,
             closed: None,
             auth_failures: 0,
             tls: config.implicit_tls,
@@ -338,6 +341,12 @@ impl Server {
     /// The maildrop view, after login.
     pub fn maildrop(&self) -> Option<&Maildrop> {
         self.state.maildrop.as_ref()
+    }
+
+    /// Command lines the session took so far, valid or not (SASL responses and message
+    /// data are not commands), for the application's connection records.
+    pub fn commands(&self) -> u64 {
+        self.state.commands
     }
 
     /// Octets of client input held by the session, not yet processed.

@@ -137,6 +137,7 @@ impl State {
                             self.mode = Mode::Commands;
                             self.sasl_line(state, line)
                         } else {
+                            self.commands += 1;
                             let step = match codec::parse_command_line(line) {
                                 Ok(cmd) => self.command(cmd),
                                 Err(e) => {

@@ -202,6 +202,8 @@ struct State {
     /// Octets after `pos` known to hold no LF.
     scanned: usize,
     errors: usize,
+    /// Command lines taken, valid or not (for the application's connection records).
+    commands: u64,
     transmit: Vec<u8>,
     /// Where the timeouts count from: the end of the last complete command, message or
     /// chunk, moved forward by the time partial input earns (see [`Limits::min_input_rate`]).
@@ -252,6 +254,7 @@ impl Server {
             pos: 0,
             scanned: 0,
             errors: 0,
+            commands: 0,
             closed: None,
             transmit: Vec::new(),
             clock: InputClock::new(now),
@@ -331,6 +334,12 @@ impl Server {
     /// Whether TLS is active.
     pub fn is_tls(&self) -> bool {
         self.state.tls
+    }
+
+    /// Command lines the session took so far, valid or not (SASL responses and message
+    /// data are not commands), for the application's connection records.
+    pub fn commands(&self) -> u64 {
+        self.state.commands
     }
 
     /// Octets of input held by the session (for memory accounting: bounded by one read plus
