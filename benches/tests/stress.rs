@@ -29,14 +29,24 @@ fn ten_clients_see_no_violation() {
     let imap = running.imap.unwrap().to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_mailload"))
         .args(["--stress", "--label", "ours", "--imap", &imap])
-        .args(["--clients", "10", "--seconds", "4", "--user", "alice:secret"])
+        .args([
+            "--clients",
+            "10",
+            "--seconds",
+            "4",
+            "--user",
+            "alice:secret",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("ours: 0 violations with 10 clients"), "{stdout}");
+    assert!(
+        stdout.contains("ours: 0 violations with 10 clients"),
+        "{stdout}"
+    );
     // The clients did work: writes of each kind, answered without errors.
     for kind in ["APPEND", "STORE", "EXPUNGE", "MOVE", "COPY", "FETCH"] {
         assert!(

@@ -5,18 +5,24 @@
 //! types, which add the protocol's configuration and operations; the loop itself is written
 //! once.
 
-use std::io;
+use std::{
+    io,
+    time::{Duration, Instant},
+};
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+};
 
 use crate::{
-    session::Session,
-    tls::{ServerName, TlsAcceptor, TlsConnector},
+    session::{Session, TlsPolicy},
+    tls::{ServerName, Stream, TlsAcceptor, TlsConnector},
     transport::{Exchange, Transport},
 };
 
 /// How long a TLS handshake may take.
-pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Output queued beyond this is written before the next event is taken. A peer that
 /// pipelines many commands with large answers (POP3 `RETR` after `RETR`) and reads none of
@@ -162,4 +168,136 @@ impl<S: Driven, IO: AsyncRead + AsyncWrite + Unpin> Driver<S, IO> {
         }
         self.session.tls_established().map_err(io::Error::other)
     }
+}
+
+/// A server session that a [`Connection`] can start and stop: the protocol crates' server
+/// sessions implement it.
+pub trait ServerSession: Driven {
+    /// The session's configuration.
+    type Config;
+
+    /// A session at `now` for a connection that is TLS already (`implicit_tls`, ports 465,
+    /// 993, 995), offering STARTTLS/STLS when `starttls`.
+    fn start(config: Self::Config, implicit_tls: bool, starttls: bool, now: Instant) -> Self;
+
+    /// Says the server is shutting down (SMTP `421`, IMAP `* BYE`, POP3 `-ERR [SYS/TEMP]`)
+    /// and ends the session.
+    fn shut_down(&mut self);
+}
+
+/// A server session over a connection: what a server runs per client.
+///
+/// [`next_event`](Self::next_event) sends what the session queued, reads when the session
+/// needs input, and returns each event; answer decisions through
+/// [`session_mut`](Self::session_mut) before asking for the next event. STARTTLS/STLS, the
+/// session's timeouts and backpressure (no reading while answers are unsent) are handled
+/// inside.
+#[derive(Debug)]
+pub struct Connection<S, IO>(Driver<S, IO>);
+
+impl<S: ServerSession, IO: AsyncRead + AsyncWrite + Unpin> Connection<S, IO> {
+    /// Starts a session over `stream`. The session is told whether the stream is TLS
+    /// already; STARTTLS/STLS is offered when `tls` is given and the stream is not TLS.
+    pub fn new(stream: Stream<IO>, config: S::Config, tls: Option<TlsAcceptor>) -> Self {
+        let implicit_tls = stream.is_tls();
+        let starttls = tls.is_some() && !implicit_tls;
+        Self(Driver::new(
+            Transport::new(stream),
+            S::start(config, implicit_tls, starttls, Instant::now()),
+            tls.map(TlsRole::Accept),
+        ))
+    }
+
+    /// The session, for asking about its state.
+    pub fn session(&self) -> &S {
+        self.0.session()
+    }
+
+    /// The session, for answering decisions (and pushing updates, in IMAP).
+    pub fn session_mut(&mut self) -> &mut S {
+        self.0.session_mut()
+    }
+
+    /// The connection (whether TLS is active, and which version).
+    pub fn transport(&self) -> &Transport<IO> {
+        self.0.transport()
+    }
+
+    /// The connection, for its settings ([`Transport::set_send_timeout`]).
+    pub fn transport_mut(&mut self) -> &mut Transport<IO> {
+        self.0.transport_mut()
+    }
+
+    /// The next event; `None` once the session is over (its last answer sent) or the client
+    /// closed the connection. STARTTLS/STLS is run here and not reported.
+    ///
+    /// Cancel-safe, except while a TLS handshake runs (after which the connection is
+    /// unusable): a server may race it against its own signals (store notifications,
+    /// shutdown) in `tokio::select!`.
+    pub async fn next_event(&mut self) -> io::Result<Option<S::Event>> {
+        self.0.next_event().await
+    }
+
+    /// Sends what the session queued (IMAP updates pushed during IDLE) without waiting for
+    /// input. Cancel-safe.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().await
+    }
+
+    /// Ends the session with the protocol's shutdown answer and closes the connection.
+    pub async fn shutdown(mut self) {
+        self.0.session_mut().shut_down();
+        self.0.close().await;
+    }
+}
+
+/// Connects to `host:port` over TCP within `timeout` (`None` when it passed), with Nagle's
+/// algorithm off: a client's commands are small writes that wait for small answers.
+pub async fn connect_tcp(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> io::Result<Option<TcpStream>> {
+    match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
+        Err(_) => Ok(None),
+        Ok(tcp) => {
+            let tcp = tcp?;
+            tcp.set_nodelay(true)?;
+            Ok(Some(tcp))
+        }
+    }
+}
+
+/// A client's connection made ready for its session: the STARTTLS/STLS policy resolved
+/// against the connector given (without one, [`TlsPolicy::Opportunistic`] means plaintext
+/// and [`TlsPolicy::Required`] is refused with `no_connector` unless the stream is TLS
+/// already), and the TLS handshake run first when `implicit_tls` asks for it. Returns the
+/// transport and the policy the session is to follow.
+pub async fn client_transport<IO, E>(
+    stream: Stream<IO>,
+    server_name: &ServerName<'static>,
+    starttls: TlsPolicy,
+    implicit_tls: bool,
+    tls: Option<&TlsConnector>,
+    no_connector: E,
+) -> Result<(Transport<IO>, TlsPolicy), E>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+    E: From<io::Error>,
+{
+    let mut transport = Transport::new(stream);
+    let policy = match (tls, starttls) {
+        (None, TlsPolicy::Opportunistic) => TlsPolicy::Never,
+        (None, TlsPolicy::Required) if !transport.is_tls() => return Err(no_connector),
+        (_, policy) => policy,
+    };
+    if implicit_tls && !transport.is_tls() {
+        let Some(connector) = tls else {
+            return Err(no_connector);
+        };
+        transport
+            .connect_tls(connector, server_name.clone(), HANDSHAKE_TIMEOUT)
+            .await?;
+    }
+    Ok((transport, policy))
 }

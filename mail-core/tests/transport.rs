@@ -4,10 +4,7 @@
 
 use std::time::Duration;
 
-use sansmail_core::{
-    tls::Stream,
-    transport::Transport,
-};
+use sansmail_core::{tls::Stream, transport::Transport};
 use tokio::io::AsyncReadExt;
 
 #[tokio::test(start_paused = true)]

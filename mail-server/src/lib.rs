@@ -79,6 +79,7 @@ pub mod auth;
 pub mod imap;
 pub mod listener;
 pub mod metrics;
+pub mod outbound;
 pub mod pop3;
 pub mod record;
 pub mod reload;

@@ -9,6 +9,8 @@
 //! - `postgres::PostgresStore` (feature `postgres`): PostgreSQL, for several server
 //!   processes over one database, change events through `LISTEN`/`NOTIFY`, SEARCH in SQL.
 //! - [`testkit`]: the conformance suite every backend (ours or yours) runs.
+//! - [`either::EitherStore`]: one store type for a backend chosen at start;
+//!   [`migrate`]: an account from one store into another.
 //! - [`mime`]: ENVELOPE and BODYSTRUCTURE data, computed once at append time.
 //! - What runs on stored messages, for every protocol: [`search`] (a query tree, its
 //!   evaluation, and [`MailStore::search`]'s default scan), [`section`] (the octets of a body
@@ -58,6 +60,7 @@
 )]
 mod crlf;
 pub mod date;
+pub mod either;
 #[cfg(any(feature = "maildir", feature = "memory"))]
 mod engine;
 pub mod error;
@@ -67,6 +70,7 @@ pub mod headers;
 pub mod maildir;
 #[cfg(feature = "memory")]
 pub mod memory;
+pub mod migrate;
 pub mod mime;
 pub mod model;
 #[cfg_attr(

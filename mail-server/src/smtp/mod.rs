@@ -5,6 +5,8 @@
 
 use std::{io, net::SocketAddr, sync::Arc, time::SystemTime};
 
+use sansmail_smtp::types::params::{Body, MailParams, Notify as SmtpNotify, RcptParams, Ret};
+
 use sansmail_core::{CloseReason, tls::TlsAcceptor};
 use sansmail_smtp::{
     ForwardPath, Mechanism, Reply, ReplyCode,
@@ -26,11 +28,17 @@ use crate::{
     auth::{Authenticator, Login, Refusal},
     listener::Gate,
     metrics::Rejection,
+    outbound::{
+        Relay,
+        queue::{BodyType, Notify, QueueEntry, QueuedRecipient, Return},
+    },
     plaintext_allowed,
     record::ConnectionRecord,
 };
 
 mod trace;
+
+pub(crate) use trace::date_time;
 
 /// Settings shared by every connection.
 #[derive(Debug)]
@@ -50,6 +58,9 @@ pub struct SmtpService<S> {
     pub allow_plaintext_loopback: bool,
     /// Shutdown: a connection waiting for the client's next command closes with `421`.
     pub gate: Arc<Gate>,
+    /// Relaying to other systems through the outbound queue; `None` (the default) refuses
+    /// every recipient that is not local (`554 5.7.1`). Never in LMTP.
+    pub relay: Option<Arc<Relay>>,
 }
 
 impl<S: MailStore> SmtpService<S> {
@@ -76,6 +87,7 @@ impl<S: MailStore> SmtpService<S> {
             tls: None,
             allow_plaintext_loopback: true,
             gate,
+            relay: None,
         }
     }
 }
@@ -85,12 +97,22 @@ impl<S: MailStore> SmtpService<S> {
 struct Transaction {
     /// The envelope sender, as written.
     reverse_path: String,
+    /// The envelope sender's address (empty for `<>`).
+    sender: String,
     /// The recipients as written, for the trace field.
     forward_paths: Vec<String>,
     recipients: Vec<Recipient>,
     message: Option<Upload>,
+    /// The MAIL parameters, for the queue.
+    params: MailParams<'static>,
+    /// Recipients elsewhere, for the outbound queue.
+    remote: Vec<QueuedRecipient>,
+    /// The queue's copy of the message (only with remote recipients).
+    spool: Option<Upload>,
     /// Writing the message failed (why): it is refused at the end, nothing half-delivered.
     broken: Option<StoreError>,
+    /// The client, as a DSN names it (`Received-From-MTA`).
+    received_from: Option<String>,
 }
 
 fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> {
@@ -98,25 +120,61 @@ fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> 
     Reply::new(code, status, text.to_owned()).unwrap_or_else(|_| replies::ok())
 }
 
-/// The local recipient `to` names, or the reply refusing it.
-fn recipient(auth: &Authenticator, to: &ForwardPath<'_>) -> Result<Recipient, Reply<'static>> {
+/// Where `to` goes: a local recipient, one for the outbound queue (when `relay` allows), or
+/// the reply refusing it.
+fn recipient(
+    auth: &Authenticator,
+    relay: bool,
+    to: &ForwardPath<'_>,
+    params: &RcptParams<'_>,
+) -> Result<Result<Recipient, QueuedRecipient>, Reply<'static>> {
     match auth.accounts.recipient(to) {
-        Ok(account) => Ok(Recipient::inbox(account)),
-        Err(Refusal::AddressLiteral) => Err(reply(
+        Ok(account) => Ok(Ok(Recipient::inbox(account))),
+        Err(Refusal::NotLocal) if relay => match to.mailbox() {
+            Some(m) => {
+                let mut r = QueuedRecipient::new(m.to_string());
+                r.notify = params.notify.map(|n| match n {
+                    SmtpNotify::Never => Notify::NEVER,
+                    SmtpNotify::On {
+                        success,
+                        failure,
+                        delay,
+                    } => Notify {
+                        success,
+                        failure,
+                        delay,
+                    },
+                });
+                r.orcpt = params
+                    .orcpt
+                    .as_ref()
+                    .map(|o| format!("{};{}", o.addr_type, o.addr.as_encoded()));
+                Ok(Err(r))
+            }
+            None => Err(refusal(Refusal::NoSuchUser)),
+        },
+        Err(r) => Err(refusal(r)),
+    }
+}
+
+/// The reply refusing a recipient.
+fn refusal(why: Refusal) -> Reply<'static> {
+    match why {
+        Refusal::AddressLiteral => reply(
             ReplyCode::MAILBOX_UNAVAILABLE,
             (5, 1, 2),
             "Address literals are not local here",
-        )),
-        Err(Refusal::NotLocal) => Err(reply(
+        ),
+        Refusal::NotLocal => reply(
             ReplyCode::TRANSACTION_FAILED,
             (5, 7, 1),
             "Relay access denied",
-        )),
-        Err(_) => Err(reply(
+        ),
+        _ => reply(
             ReplyCode::MAILBOX_UNAVAILABLE,
             (5, 1, 1),
             "No such user here",
-        )),
+        ),
     }
 }
 
@@ -158,7 +216,7 @@ pub async fn handle_connection<S: MailStore>(
             Event::Hello { kind, host } => {
                 helo = Some((host.to_string(), kind != HelloKind::Helo));
             }
-            Event::Mail { from, .. } => {
+            Event::Mail { from, params } => {
                 t = Transaction::default();
                 match account.as_ref() {
                     Some(a) if !service.auth.accounts.may_send_as(a, &from) => {
@@ -168,21 +226,33 @@ pub async fn handle_connection<S: MailStore>(
                     }
                     _ => {
                         t.reverse_path = from.to_string();
+                        t.sender = from.mailbox().map(ToString::to_string).unwrap_or_default();
+                        t.params = params;
                         accept(server)?;
                     }
                 }
             }
-            Event::Rcpt { to, .. } => match recipient(&service.auth, &to) {
-                Ok(r) => {
-                    t.recipients.push(r);
-                    t.forward_paths.push(to.to_string());
-                    accept(server)?;
+            Event::Rcpt { to, params } => {
+                let relay = !lmtp
+                    && service
+                        .relay
+                        .as_ref()
+                        .is_some_and(|r| r.allows(peer.ip(), account.is_some()));
+                match recipient(&service.auth, relay, &to, &params) {
+                    Ok(r) => {
+                        match r {
+                            Ok(local) => t.recipients.push(local),
+                            Err(remote) => t.remote.push(remote),
+                        }
+                        t.forward_paths.push(to.to_string());
+                        accept(server)?;
+                    }
+                    Err(r) => {
+                        record.rejected(rejection(&r));
+                        reject(server, &r)?;
+                    }
                 }
-                Err(r) => {
-                    record.rejected(rejection(&r));
-                    reject(server, &r)?;
-                }
-            },
+            }
             Event::DataStart => {
                 let (helo, extended) = helo
                     .as_ref()
@@ -204,9 +274,20 @@ pub async fn handle_connection<S: MailStore>(
                     },
                 }
                 .fields(SystemTime::now());
-                let mut upload = service.store.upload();
-                t.broken = upload.write(fields.as_bytes()).err().map(StoreError::from);
-                t.message = Some(upload);
+                if !t.recipients.is_empty() {
+                    let mut upload = service.store.upload();
+                    t.broken = upload.write(fields.as_bytes()).err().map(StoreError::from);
+                    t.message = Some(upload);
+                }
+                if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
+                    // Return-Path is the final delivery's to add (RFC 5321 §4.4), not a relay's.
+                    let received = fields.split_once("\r\n").map_or("", |(_, r)| r);
+                    let mut spool = relay.queue.spool();
+                    if let Err(e) = spool.write(received.as_bytes()) {
+                        t.broken = Some(e.into());
+                    }
+                    t.spool = Some(spool);
+                }
                 accept(server)?;
             }
             Event::MessageData(data) => {
@@ -216,8 +297,16 @@ pub async fn handle_connection<S: MailStore>(
                     t.message = None;
                     t.broken = Some(e.into());
                 }
+                if let Some(m) = &mut t.spool
+                    && let Err(e) = m.write(&data)
+                {
+                    t.spool = None;
+                    t.broken = Some(e.into());
+                }
             }
             Event::MessageEnd { replies, .. } => {
+                let from = helo.as_ref().map_or("unknown", |(h, _)| h.as_str());
+                t.received_from = Some(format!("dns; {from} ([{}])", peer.ip().to_canonical()));
                 finish_message(server, &mut t, &service, replies, &record).await?;
             }
             Event::MessageAborted { reply } => {
@@ -307,8 +396,9 @@ fn failure(e: &StoreError) -> Reply<'static> {
     }
 }
 
-/// The message is complete: deliver it through the store, then acknowledge. A `250` goes
-/// out only for a recipient whose copy the store reports durable.
+/// The message is complete: deliver it through the store (local recipients) and queue it
+/// (remote ones), then acknowledge. A `250` goes out only once every copy is durable: the
+/// store's and the queue's.
 async fn finish_message<S: MailStore>(
     server: &mut Server,
     t: &mut Transaction,
@@ -317,12 +407,17 @@ async fn finish_message<S: MailStore>(
     record: &ConnectionRecord,
 ) -> io::Result<()> {
     let recipients = std::mem::take(&mut t.recipients);
-    let results: Vec<Result<Delivered, StoreError>> = match (t.message.take(), t.broken.take()) {
-        (Some(m), None) => service.store.deliver(m, &recipients).await,
-        (_, Some(e)) => vec![Err(e)],
-        (None, None) => vec![Err(StoreError::Io(io::Error::other(
-            "message could not be spooled",
-        )))],
+    let results: Vec<Result<Delivered, StoreError>> = if let Some(e) = t.broken.take() {
+        vec![Err(e)]
+    } else if recipients.is_empty() {
+        Vec::new()
+    } else {
+        match t.message.take() {
+            Some(m) => service.store.deliver(m, &recipients).await,
+            None => vec![Err(StoreError::Io(io::Error::other(
+                "message could not be spooled",
+            )))],
+        }
     };
     for e in results.iter().filter_map(|r| r.as_ref().err()) {
         tracing::error!("smtp delivery: {e}");
@@ -334,8 +429,26 @@ async fn finish_message<S: MailStore>(
         // taken back when another failed (the client sends the message again later).
         let first_error = results.iter().find_map(|r| r.as_ref().err());
         match first_error {
-            None if results.len() == recipients.len() => accept(server),
-            None => reject(server, &failure(&StoreError::WorkerGone)),
+            None if results.len() == recipients.len() => {
+                if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
+                    match enqueue(relay, t).await {
+                        Ok((id, n)) => {
+                            tracing::info!(id, recipients = n, "queue: message queued");
+                            relay.wakeup.queued(id);
+                        }
+                        Err(e) => {
+                            tracing::error!("queue: cannot queue a message: {e}");
+                            take_back(service, &recipients, &results).await;
+                            return reject(server, &failure(&StoreError::from(e)));
+                        }
+                    }
+                }
+                accept(server)
+            }
+            None => {
+                take_back(service, &recipients, &results).await;
+                reject(server, &failure(&StoreError::WorkerGone))
+            }
             Some(e) => {
                 let reply = failure(e);
                 take_back(service, &recipients, &results).await;
@@ -353,6 +466,34 @@ async fn finish_message<S: MailStore>(
         }
         Ok(())
     }
+}
+
+/// Puts the transaction's remote recipients and its spooled copy into the outbound queue,
+/// durably; returns the queue id and the number of recipients queued.
+async fn enqueue(relay: &Relay, t: &mut Transaction) -> io::Result<(String, usize)> {
+    let spool = t
+        .spool
+        .take()
+        .ok_or_else(|| io::Error::other("message could not be spooled"))?;
+    let mut entry = QueueEntry::new(t.sender.clone(), std::mem::take(&mut t.remote));
+    entry.envid = t.params.envid.as_ref().map(|x| x.as_encoded().to_owned());
+    entry.ret = t.params.ret.map(|r| match r {
+        Ret::Full => Return::Full,
+        Ret::Hdrs => Return::Headers,
+    });
+    entry.body = match t.params.body {
+        Some(Body::EightBitMime) => BodyType::EightBit,
+        Some(Body::BinaryMime) => BodyType::Binary,
+        Some(Body::SevenBit) | None => BodyType::SevenBit,
+    };
+    entry.smtputf8 = t.params.smtputf8;
+    entry.received_from = t.received_from.take();
+    let n = entry.recipients.len();
+    let queue = Arc::clone(&relay.queue);
+    tokio::task::spawn_blocking(move || queue.commit(spool, &mut entry))
+        .await
+        .map_err(io::Error::other)?
+        .map(|id| (id, n))
 }
 
 /// Removes the copies of a message that SMTP answers with a failure (another copy could not

@@ -99,7 +99,7 @@ fn message_id(now: SystemTime) -> String {
 }
 
 /// `date-time` (RFC 5322 §3.3) in UTC: `Fri, 04 Dec 2026 19:50:04 +0000`.
-pub(super) fn date_time(now: SystemTime) -> String {
+pub(crate) fn date_time(now: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

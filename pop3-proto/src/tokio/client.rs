@@ -22,7 +22,7 @@
 use std::{io, time::Instant};
 
 use sansmail_core::{
-    driver::{Driven, Driver, HANDSHAKE_TIMEOUT, TlsRole},
+    driver::{self, Driven, Driver, TlsRole},
     tls::{self, ServerName, Stream, TlsConnector},
     transport::Transport,
 };
@@ -32,7 +32,7 @@ use tokio::{
 };
 
 use crate::{
-    session::client::{ApiError, Client, ClientConfig, ClientError, Event, Request, TlsPolicy},
+    session::client::{ApiError, Client, ClientConfig, ClientError, Event, Request},
     types::{
         capability::Capabilities,
         command::MessageNumber,
@@ -98,18 +98,16 @@ impl Pop3Client<TcpStream> {
     /// (port 995), the greeting, CAPA, STLS as `config.starttls` says, then APOP, AUTH PLAIN
     /// or USER/PASS when `config.credentials` is set. The server's certificate is checked
     /// against `host`; `tls` may be `None` only when no TLS is wanted (with
-    /// [`TlsPolicy::Opportunistic`] that means plaintext).
+    /// [`TlsPolicy::Opportunistic`](sansmail_core::TlsPolicy::Opportunistic) that means plaintext).
     pub async fn connect(
         host: &str,
         port: u16,
         config: ClientConfig,
         tls: Option<TlsConnector>,
     ) -> Result<Self, Error> {
-        let connect = TcpStream::connect((host, port));
-        let tcp = tokio::time::timeout(config.limits.response_timeout, connect)
-            .await
-            .map_err(|_| Error::Pop3(ClientError::Timeout))??;
-        tcp.set_nodelay(true)?;
+        let tcp = driver::connect_tcp(host, port, config.limits.response_timeout)
+            .await?
+            .ok_or(Error::Pop3(ClientError::Timeout))?;
         Self::start(Stream::plain(tcp), tls::server_name(host)?, config, tls).await
     }
 }
@@ -123,20 +121,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Pop3Client<IO> {
         mut config: ClientConfig,
         tls: Option<TlsConnector>,
     ) -> Result<Self, Error> {
-        let mut transport = Transport::new(stream);
-        if tls.is_none() {
-            match config.starttls {
-                TlsPolicy::Opportunistic => config.starttls = TlsPolicy::Never,
-                TlsPolicy::Required if !transport.is_tls() => return Err(Error::NoTlsConnector),
-                _ => {}
-            }
-        }
-        if config.implicit_tls && !transport.is_tls() {
-            let connector = tls.as_ref().ok_or(Error::NoTlsConnector)?;
-            transport
-                .connect_tls(connector, server_name.clone(), HANDSHAKE_TIMEOUT)
-                .await?;
-        }
+        let (transport, starttls) = driver::client_transport(
+            stream,
+            &server_name,
+            config.starttls,
+            config.implicit_tls,
+            tls.as_ref(),
+            Error::NoTlsConnector,
+        )
+        .await?;
+        config.starttls = starttls;
         config.implicit_tls = transport.is_tls();
         let session = Client::new(config, Instant::now());
         let tls = tls.map(|t| TlsRole::Connect(t, server_name));

@@ -25,7 +25,7 @@
 use std::{io, time::Instant};
 
 use sansmail_core::{
-    driver::{Driven, Driver, HANDSHAKE_TIMEOUT, TlsRole},
+    driver::{self, Driven, Driver, TlsRole},
     tls::{self, ServerName, Stream, TlsConnector},
     transport::Transport,
 };
@@ -35,7 +35,7 @@ use tokio::{
 };
 
 use crate::{
-    session::client::{ApiError, Client, ClientConfig, ClientError, Envelope, Event, TlsPolicy},
+    session::client::{ApiError, Client, ClientConfig, ClientError, Envelope, Event},
     types::{capability::EhloReply, reply::Reply},
 };
 
@@ -142,18 +142,16 @@ impl SmtpClient<TcpStream> {
     /// `config.implicit_tls` is set (ports 465), the greeting, EHLO, STARTTLS as
     /// `config.starttls` says, AUTH when `config.credentials` is set. The server's
     /// certificate is checked against `host`; `tls` may be `None` only when no TLS is
-    /// wanted (with [`TlsPolicy::Opportunistic`] that means plaintext).
+    /// wanted (with [`TlsPolicy::Opportunistic`](sansmail_core::TlsPolicy::Opportunistic) that means plaintext).
     pub async fn connect(
         host: &str,
         port: u16,
         config: ClientConfig,
         tls: Option<TlsConnector>,
     ) -> Result<Self, Error> {
-        let tcp = tokio::time::timeout(config.reply_timeout, TcpStream::connect((host, port)))
-            .await
-            .map_err(|_| Error::Smtp(ClientError::Timeout))??;
-        // Commands are small writes answering small reads: do not wait to coalesce them.
-        tcp.set_nodelay(true)?;
+        let tcp = driver::connect_tcp(host, port, config.reply_timeout)
+            .await?
+            .ok_or(Error::Smtp(ClientError::Timeout))?;
         Self::start(Stream::plain(tcp), tls::server_name(host)?, config, tls).await
     }
 }
@@ -167,20 +165,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
         mut config: ClientConfig,
         tls: Option<TlsConnector>,
     ) -> Result<Self, Error> {
-        let mut transport = Transport::new(stream);
-        if tls.is_none() {
-            match config.starttls {
-                TlsPolicy::Opportunistic => config.starttls = TlsPolicy::Never,
-                TlsPolicy::Required if !transport.is_tls() => return Err(Error::NoTlsConnector),
-                _ => {}
-            }
-        }
-        if config.implicit_tls && !transport.is_tls() {
-            let connector = tls.as_ref().ok_or(Error::NoTlsConnector)?;
-            transport
-                .connect_tls(connector, server_name.clone(), HANDSHAKE_TIMEOUT)
-                .await?;
-        }
+        let (transport, starttls) = driver::client_transport(
+            stream,
+            &server_name,
+            config.starttls,
+            config.implicit_tls,
+            tls.as_ref(),
+            Error::NoTlsConnector,
+        )
+        .await?;
+        config.starttls = starttls;
         config.implicit_tls = transport.is_tls();
         let session = Client::new(config, Instant::now());
         let tls = tls.map(|t| TlsRole::Connect(t, server_name));

@@ -1,0 +1,389 @@
+//! Delivery status notifications (RFC 3464) for the envelope sender, honouring the DSN
+//! parameters the message came with (RFC 3461): `NOTIFY` chooses which recipients are
+//! reported, `RET` whether the message or only its header is returned, `ENVID` and `ORCPT`
+//! are given back as `Original-Envelope-Id` and `Original-Recipient`.
+//!
+//! The message is `multipart/report; report-type=delivery-status` (RFC 6522): a text for
+//! people, the `message/delivery-status` part with one per-message and one per-recipient
+//! block per recipient reported, and the returned message as `message/rfc822` or
+//! `text/rfc822-headers`. It is sent from the null sender `<>`, so it never causes another
+//! (RFC 3461 §6.2, RFC 5321 §6.1).
+
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use sansmail_smtp::types::xtext::XText;
+
+use super::queue::{QueueEntry, QueuedRecipient, Return};
+use crate::smtp::date_time;
+
+/// What a DSN reports (its `Action`, RFC 3464 §2.3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Could not be delivered, and will not be.
+    Failed,
+    /// Not delivered yet; still trying.
+    Delayed,
+    /// Delivered here.
+    Delivered,
+    /// Passed to a next hop that does not offer DSN: nothing further will be reported.
+    Relayed,
+}
+
+impl Action {
+    /// The keyword in `Action:`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Delayed => "delayed",
+            Self::Delivered => "delivered",
+            Self::Relayed => "relayed",
+        }
+    }
+}
+
+/// The longest returned message; past it only the header is returned (RFC 3461 §4.3 leaves
+/// the limit to the implementation).
+pub const MAX_RETURNED: usize = 1 << 20;
+
+/// A DSN about `recipients` (indices into `entry.recipients`, all with `action`).
+#[derive(Debug)]
+pub struct Report<'a> {
+    /// This server's name (`Reporting-MTA`, `From: MAILER-DAEMON@…`, the Message-ID).
+    pub reporting_mta: &'a str,
+    /// The queued message reported on.
+    pub entry: &'a QueueEntry,
+    /// Its octets (the trace fields this server added first).
+    pub message: &'a [u8],
+    /// What happened to the recipients reported.
+    pub action: Action,
+    /// Which recipients (indices into the entry).
+    pub recipients: &'a [usize],
+    /// For `delayed`: until when delivery is tried (`Will-Retry-Until`).
+    pub retry_until: Option<SystemTime>,
+}
+
+fn unix(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// An xtext value decoded for a report (RFC 3461 §4.2, §4.4: ORCPT and ENVID are reported
+/// decoded), with CR, LF and other controls dropped so no field can be injected.
+fn decoded(xtext: &str) -> String {
+    let text =
+        XText::from_encoded(xtext).map_or_else(|_| xtext.to_owned(), |x| x.decode().into_owned());
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// Text from the peer or from here, safe in a header field: no controls, bounded.
+fn field_text(s: &str) -> String {
+    let mut t: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if t.len() > 900 {
+        let mut end = 900;
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.truncate(end);
+    }
+    t
+}
+
+/// The header section of `message` (through the empty line that ends it, or all of it).
+pub fn header_section(message: &[u8]) -> &[u8] {
+    message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message, |p| &message[..p + 4])
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Report<'_> {
+    /// The subject line.
+    fn subject(&self) -> &'static str {
+        match self.action {
+            Action::Failed => "Undelivered Mail Returned to Sender",
+            Action::Delayed => "Delayed Mail (still being retried)",
+            Action::Delivered | Action::Relayed => "Successful Mail Delivery Report",
+        }
+    }
+
+    /// The notification as a message, CRLF line ends, ready to queue from `<>` to the
+    /// entry's sender. `now` dates it.
+    pub fn build(&self, now: SystemTime) -> Vec<u8> {
+        let e = self.entry;
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let boundary = format!("{}.{secs}.{n}/{}", e.id, self.reporting_mta);
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "From: Mail Delivery System <MAILER-DAEMON@{mta}>\r\n\
+             To: <{to}>\r\n\
+             Subject: {subject}\r\n\
+             Date: {date}\r\n\
+             Message-ID: <{id}.{secs}.{n}.dsn@{mta}>\r\n\
+             Auto-Submitted: auto-replied\r\n\
+             MIME-Version: 1.0\r\n\
+             Content-Type: multipart/report; report-type=delivery-status;\r\n\
+             \tboundary=\"{boundary}\"\r\n\
+             \r\n\
+             This is a MIME-encapsulated delivery status notification.\r\n\
+             \r\n",
+            mta = self.reporting_mta,
+            to = e.sender,
+            subject = self.subject(),
+            date = date_time(now),
+            id = e.id,
+        );
+        // The part for people.
+        let _ = write!(
+            out,
+            "--{boundary}\r\n\
+             Content-Description: Notification\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\
+             \r\n\
+             This is the mail system at host {mta}.\r\n\
+             \r\n",
+            mta = self.reporting_mta
+        );
+        out.push_str(match self.action {
+            Action::Failed => {
+                "Your message could not be delivered to one or more recipients.\r\n\
+                 It is attached below.\r\n"
+            }
+            Action::Delayed => {
+                "Your message could not be delivered yet to one or more recipients.\r\n\
+                 This is only a warning: delivery will be tried again, and you need not\r\n\
+                 send the message again.\r\n"
+            }
+            Action::Delivered | Action::Relayed => {
+                "Your message was delivered (or passed on to a system that sends no\r\n\
+                 further notifications) for the recipients below.\r\n"
+            }
+        });
+        out.push_str("\r\n");
+        for &i in self.recipients {
+            if let Some(r) = e.recipients.get(i) {
+                let why = r.last_reply.as_deref().map(field_text).unwrap_or_default();
+                let _ = write!(out, "<{}>: {why}\r\n", r.address);
+            }
+        }
+        out.push_str("\r\n");
+        // The machine-readable part (RFC 3464 §2).
+        let _ = write!(
+            out,
+            "--{boundary}\r\n\
+             Content-Description: Delivery report\r\n\
+             Content-Type: message/delivery-status\r\n\
+             \r\n\
+             Reporting-MTA: dns; {}\r\n",
+            self.reporting_mta
+        );
+        if let Some(envid) = &e.envid {
+            let _ = write!(out, "Original-Envelope-Id: {}\r\n", decoded(envid));
+        }
+        if let Some(from) = &e.received_from {
+            let _ = write!(out, "Received-From-MTA: {}\r\n", field_text(from));
+        }
+        let _ = write!(out, "Arrival-Date: {}\r\n", date_time(unix(e.queued_at)));
+        for &i in self.recipients {
+            if let Some(r) = e.recipients.get(i) {
+                self.recipient_fields(&mut out, r);
+            }
+        }
+        out.push_str("\r\n");
+        // The message, or its header (RET, RFC 3461 §4.3). Without RET: the whole message on
+        // failure, the header on delay and success.
+        let full = match e.ret {
+            Some(Return::Full) => true,
+            Some(Return::Headers) => false,
+            None => self.action == Action::Failed,
+        } && self.message.len() <= MAX_RETURNED;
+        let (content_type, description, body) = if full {
+            ("message/rfc822", "Undelivered Message", self.message)
+        } else {
+            (
+                "text/rfc822-headers",
+                "Undelivered Message Headers",
+                header_section(self.message),
+            )
+        };
+        let _ = write!(
+            out,
+            "--{boundary}\r\n\
+             Content-Description: {description}\r\n\
+             Content-Type: {content_type}\r\n\
+             \r\n"
+        );
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(body);
+        if !bytes.ends_with(b"\r\n") {
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        bytes
+    }
+
+    /// One per-recipient block (RFC 3464 §2.3).
+    fn recipient_fields(&self, out: &mut String, r: &QueuedRecipient) {
+        out.push_str("\r\n");
+        if let Some(orcpt) = &r.orcpt
+            && let Some((kind, addr)) = orcpt.split_once(';')
+        {
+            let _ = write!(out, "Original-Recipient: {kind}; {}\r\n", decoded(addr));
+        }
+        let _ = write!(out, "Final-Recipient: rfc822; {}\r\n", r.address);
+        let _ = write!(out, "Action: {}\r\n", self.action.as_str());
+        let status = r.status.clone().unwrap_or_else(|| {
+            match self.action {
+                Action::Failed => "5.0.0",
+                Action::Delayed => "4.0.0",
+                Action::Delivered | Action::Relayed => "2.0.0",
+            }
+            .to_owned()
+        });
+        let _ = write!(out, "Status: {status}\r\n");
+        if let Some(mta) = &r.remote_mta {
+            let _ = write!(out, "Remote-MTA: dns; {}\r\n", field_text(mta));
+        }
+        if let Some(reply) = &r.last_reply {
+            // A reply from a peer is an SMTP diagnostic; our own words are "X-Sansmail".
+            let kind = if r.remote_mta.is_some() && reply.starts_with(|c: char| c.is_ascii_digit())
+            {
+                "smtp"
+            } else {
+                "x-sansmail"
+            };
+            let _ = write!(out, "Diagnostic-Code: {kind}; {}\r\n", field_text(reply));
+        }
+        if let Some(t) = self.entry.last_attempt {
+            let _ = write!(out, "Last-Attempt-Date: {}\r\n", date_time(unix(t)));
+        }
+        if let (Action::Delayed, Some(until)) = (self.action, self.retry_until) {
+            let _ = write!(out, "Will-Retry-Until: {}\r\n", date_time(until));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::queue::{Notify, RecipientState};
+
+    fn entry() -> QueueEntry {
+        let mut a = QueuedRecipient::new("bob@example.net");
+        a.state = RecipientState::Failed;
+        a.status = Some("5.1.1".into());
+        a.last_reply = Some("550 5.1.1 <bob@example.net>: no such user".into());
+        a.remote_mta = Some("mx.example.net".into());
+        a.orcpt = Some("rfc822;bob+2Bx@example.net".into());
+        let mut b = QueuedRecipient::new("carol@example.net");
+        b.notify = Some(Notify::NEVER);
+        let mut e = QueueEntry::new("alice@example.org", vec![a, b]);
+        e.id = "abc123".into();
+        e.envid = Some("QQ+2B314".into());
+        e.received_from = Some("dns; client.example ([192.0.2.1])".into());
+        e.last_attempt = Some(1_796_413_804);
+        e
+    }
+
+    const MESSAGE: &[u8] = b"Received: from x\r\nSubject: hello\r\n\r\nbody line\r\n";
+
+    #[test]
+    fn failure_report_has_every_rfc_3464_field() {
+        let e = entry();
+        let report = Report {
+            reporting_mta: "mail.example.org",
+            entry: &e,
+            message: MESSAGE,
+            action: Action::Failed,
+            recipients: &[0],
+            retry_until: None,
+        };
+        let dsn = String::from_utf8(report.build(UNIX_EPOCH + Duration::from_secs(1_796_413_804)))
+            .unwrap();
+        assert!(dsn.contains("To: <alice@example.org>\r\n"), "{dsn}");
+        assert!(
+            dsn.contains(
+                "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\""
+            ),
+            "{dsn}"
+        );
+        assert!(dsn.contains("Auto-Submitted: auto-replied\r\n"));
+        for field in [
+            "Reporting-MTA: dns; mail.example.org\r\n",
+            "Original-Envelope-Id: QQ+314\r\n",
+            "Received-From-MTA: dns; client.example ([192.0.2.1])\r\n",
+            "Original-Recipient: rfc822; bob+x@example.net\r\n",
+            "Final-Recipient: rfc822; bob@example.net\r\n",
+            "Action: failed\r\n",
+            "Status: 5.1.1\r\n",
+            "Remote-MTA: dns; mx.example.net\r\n",
+            "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.net>: no such user\r\n",
+            "Last-Attempt-Date: Fri, 04 Dec 2026 19:50:04 +0000\r\n",
+        ] {
+            assert!(dsn.contains(field), "missing {field:?} in\n{dsn}");
+        }
+        assert!(!dsn.contains("carol"), "only the recipients asked for");
+        // No RET: the whole message comes back with a failure.
+        assert!(dsn.contains("Content-Type: message/rfc822\r\n\r\nReceived: from x\r\nSubject: hello\r\n\r\nbody line\r\n"), "{dsn}");
+        assert!(dsn.ends_with("--\r\n"));
+        // Every line within the SMTP limit, every line CRLF-ended.
+        assert!(
+            dsn.split("\r\n")
+                .all(|l| l.len() <= 998 && !l.contains('\n'))
+        );
+    }
+
+    #[test]
+    fn ret_hdrs_and_delay() {
+        let mut e = entry();
+        e.ret = Some(Return::Headers);
+        e.recipients[0].state = RecipientState::Pending;
+        e.recipients[0].status = Some("4.4.1".into());
+        e.recipients[0].last_reply = Some("connection refused".into());
+        e.recipients[0].remote_mta = None;
+        let report = Report {
+            reporting_mta: "mail.example.org",
+            entry: &e,
+            message: MESSAGE,
+            action: Action::Delayed,
+            recipients: &[0],
+            retry_until: Some(UNIX_EPOCH + Duration::from_secs(1_796_413_804)),
+        };
+        let dsn = String::from_utf8(report.build(SystemTime::now())).unwrap();
+        assert!(
+            dsn.contains("Action: delayed\r\nStatus: 4.4.1\r\n"),
+            "{dsn}"
+        );
+        assert!(dsn.contains("Diagnostic-Code: x-sansmail; connection refused\r\n"));
+        assert!(dsn.contains("Will-Retry-Until: Fri, 04 Dec 2026 19:50:04 +0000\r\n"));
+        assert!(dsn.contains(
+            "Content-Type: text/rfc822-headers\r\n\r\nReceived: from x\r\nSubject: hello\r\n\r\n"
+        ));
+        assert!(!dsn.contains("body line"), "RET=HDRS returns no body");
+    }
+
+    #[test]
+    fn nothing_injected_from_the_peer() {
+        let mut e = entry();
+        e.recipients[0].last_reply = Some("550 bad\r\nBcc: x@evil.example".into());
+        let report = Report {
+            reporting_mta: "m",
+            entry: &e,
+            message: MESSAGE,
+            action: Action::Failed,
+            recipients: &[0],
+            retry_until: None,
+        };
+        let dsn = String::from_utf8(report.build(SystemTime::now())).unwrap();
+        assert!(!dsn.contains("\r\nBcc:"), "{dsn}");
+    }
+}

@@ -1,0 +1,603 @@
+//! Outbound mail end to end on loopback, without DNS: a submission listener with relaying,
+//! the disk queue, the queue runner, and scripted SMTP peers (found through a
+//! `StaticResolver`) that answer 4xx then 2xx, 5xx, lack an extension, or are not there.
+//! Retries here are a second apart.
+#![allow(
+    clippy::many_single_char_names,
+    clippy::type_complexity,
+    clippy::format_push_string
+)]
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use mail_parser::MimeHeaders;
+use sansmail_core::Credentials;
+use sansmail_server::{
+    auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
+    listener::{ConnectionLimits, Gate},
+    outbound::{
+        Relay,
+        delivery::{Delivery, DeliveryConfig},
+        dns::{DnsError, Mx, Resolver, StaticResolver},
+        queue::{DiskQueue, QueueStore},
+        schedule::{QueueRunner, RetryPolicy, StoreDelivery},
+    },
+    smtp::{self, SmtpService},
+};
+use sansmail_smtp::{
+    DomainPart, ForwardPath, Mailbox, ReversePath,
+    session::client::{ClientConfig, Envelope, TlsPolicy},
+    tokio::client::SmtpClient,
+    types::{
+        params::{Body, Notify, Ret},
+        xtext::XText,
+    },
+};
+use sansmail_store::{
+    AccountName, FetchQuery, MailStore, Session, UidSet, memory::MemoryStore, model::Content,
+};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+};
+
+/// alice and bob at example.org.
+struct Users;
+
+impl Accounts for Users {
+    fn verify(&self, c: &Credentials) -> Option<AccountName> {
+        (c.authcid == "alice" && c.password.expose() == "secret")
+            .then(|| AccountName::try_from("alice").ok())
+            .flatten()
+    }
+
+    fn recipient(&self, to: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
+        let Some(m) = to.mailbox() else {
+            return AccountName::try_from("alice").map_err(|_| Refusal::NoSuchUser);
+        };
+        let s = m.to_string().to_lowercase();
+        match s.split_once('@') {
+            Some((user @ ("alice" | "bob"), "example.org")) => {
+                AccountName::try_from(user).map_err(|_| Refusal::NoSuchUser)
+            }
+            Some((_, "example.org")) => Err(Refusal::NoSuchUser),
+            _ => Err(Refusal::NotLocal),
+        }
+    }
+}
+
+/// How a scripted peer answers, per connection (numbered from 0).
+#[derive(Clone)]
+struct Script {
+    ehlo: &'static [&'static str],
+    rcpt: fn(usize) -> &'static str,
+    data_end: fn(usize) -> &'static str,
+}
+
+const CAPS: &[&str] = &["PIPELINING", "8BITMIME", "SIZE 10000000", "DSN"];
+
+/// A scripted SMTP peer: counts connections and keeps each message accepted.
+struct Peer {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    messages: Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>>,
+}
+
+async fn peer(script: Script) -> Peer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let messages: Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>> = Arc::default();
+    let (c, m) = (Arc::clone(&connections), Arc::clone(&messages));
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            let (script, m) = (script.clone(), Arc::clone(&m));
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 peer.test ESMTP\r\n").await.ok();
+                let mut rcpts = Vec::new();
+                let mut accepted = Vec::new();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_ascii_uppercase();
+                    let reply: String = if cmd.starts_with("EHLO") {
+                        let mut s = String::from("250-peer.test\r\n");
+                        for (i, cap) in script.ehlo.iter().enumerate() {
+                            let sep = if i + 1 == script.ehlo.len() { ' ' } else { '-' };
+                            s += &format!("250{sep}{cap}\r\n");
+                        }
+                        if script.ehlo.is_empty() {
+                            s = "250 peer.test\r\n".into();
+                        }
+                        s
+                    } else if cmd.starts_with("MAIL") {
+                        rcpts.clear();
+                        accepted.clear();
+                        "250 2.1.0 ok\r\n".into()
+                    } else if cmd.starts_with("RCPT") {
+                        let reply = (script.rcpt)(n);
+                        rcpts.push(line.trim_end().to_owned());
+                        if reply.starts_with('2') {
+                            accepted.push(line.trim_end().to_owned());
+                        }
+                        format!("{reply}\r\n")
+                    } else if cmd == "DATA" {
+                        if accepted.is_empty() {
+                            "554 5.5.1 no valid recipients\r\n".into()
+                        } else {
+                            w.write_all(b"354 go on\r\n").await.ok();
+                            let mut data = Vec::new();
+                            while !data.ends_with(b"\r\n.\r\n") {
+                                let mut b = [0u8; 4096];
+                                let k = r.read(&mut b).await.unwrap_or(0);
+                                if k == 0 {
+                                    return;
+                                }
+                                data.extend_from_slice(&b[..k]);
+                            }
+                            let reply = (script.data_end)(n);
+                            if reply.starts_with('2') {
+                                m.lock().unwrap().push((accepted.clone(), data));
+                            }
+                            format!("{reply}\r\n")
+                        }
+                    } else if cmd == "QUIT" {
+                        w.write_all(b"221 bye\r\n").await.ok();
+                        return;
+                    } else if cmd == "RSET" || cmd == "NOOP" {
+                        "250 ok\r\n".into()
+                    } else {
+                        "502 5.5.1 not implemented\r\n".into()
+                    };
+                    if w.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Peer {
+        addr,
+        connections,
+        messages,
+    }
+}
+
+struct Server {
+    submission: SocketAddr,
+    smtp: SocketAddr,
+    store: Arc<MemoryStore>,
+    queue: Arc<DiskQueue>,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(2),
+        lifetime: Duration::from_secs(3600),
+        delay_warning: None,
+        rescan: Duration::from_secs(1),
+        max_parallel: 8,
+    }
+}
+
+/// A submission and an SMTP listener relaying into a disk queue, a runner delivering
+/// `example.net` (MX `mx.example.net`) to `peer_port` on 127.0.0.1.
+async fn server(name: &str, peer_port: u16, policy: RetryPolicy) -> Server {
+    let dir = std::env::temp_dir().join(format!("outbound-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    start_on(dir, peer_port, policy).await
+}
+
+async fn start_on(dir: PathBuf, peer_port: u16, policy: RetryPolicy) -> Server {
+    let store = Arc::new(MemoryStore::new());
+    for u in ["alice", "bob"] {
+        store
+            .create_account(&AccountName::try_from(u).unwrap())
+            .await
+            .unwrap();
+    }
+    let accounts: Arc<dyn Accounts> = Arc::new(Users);
+    let auth = Arc::new(Authenticator::new(
+        Arc::clone(&accounts),
+        ThrottleConfig::default(),
+    ));
+    let gate = Gate::new(ConnectionLimits::default());
+    let queue = Arc::new(DiskQueue::open(dir.join("queue")).unwrap());
+    let relay = Arc::new(Relay::new(queue.clone()));
+    let mut resolver = StaticResolver::default();
+    resolver.mx.insert(
+        "example.net".into(),
+        vec![Mx {
+            preference: 10,
+            exchange: "mx.example.net".into(),
+        }],
+    );
+    let lo: IpAddr = [127, 0, 0, 1].into();
+    resolver.hosts.insert("mx.example.net".into(), vec![lo]);
+    // example.com: no MX, no address.
+    resolver.mx.insert(
+        "null.example".into(),
+        vec![Mx {
+            preference: 0,
+            exchange: ".".into(),
+        }],
+    );
+    let mut config = DeliveryConfig::new("mail.example.org");
+    config.port = peer_port;
+    config.reply_timeout = Duration::from_secs(5);
+    config.connect_timeout = Duration::from_secs(2);
+    let delivery = Arc::new(Delivery::new(config, Arc::new(resolver)).unwrap());
+    let local = Arc::new(StoreDelivery {
+        store: Arc::clone(&store),
+        accounts,
+    });
+    let runner = QueueRunner::new(
+        queue.clone(),
+        delivery,
+        Some(local),
+        policy,
+        "mail.example.org",
+        Arc::clone(&relay.wakeup),
+    );
+    tokio::spawn(runner.run(std::future::pending()));
+    let mut sub = SmtpService::new(
+        "mail.example.org",
+        true,
+        auth.clone(),
+        store.clone(),
+        gate.clone(),
+    );
+    sub.relay = Some(Arc::clone(&relay));
+    let mut mx = SmtpService::new("mail.example.org", false, auth, store.clone(), gate);
+    mx.relay = Some(relay);
+    let any = "127.0.0.1:0".parse().unwrap();
+    Server {
+        submission: smtp::spawn(any, Arc::new(sub)).await.unwrap(),
+        smtp: smtp::spawn(any, Arc::new(mx)).await.unwrap(),
+        store,
+        queue,
+        dir,
+    }
+}
+
+fn mailbox(s: &str) -> Mailbox<'static> {
+    Mailbox::try_from(s).unwrap().into_owned()
+}
+
+/// Submits a message as alice (AUTH PLAIN, no TLS on loopback); the reply per recipient.
+async fn submit(at: SocketAddr, envelope: &Envelope, message: &[u8]) -> Vec<u16> {
+    let mut config = ClientConfig::new(DomainPart::try_from("client.test").unwrap().into_owned());
+    config.starttls = TlsPolicy::Never;
+    config.credentials = Some(Credentials::new("alice", "secret"));
+    let mut c = SmtpClient::connect("127.0.0.1", at.port(), config, None)
+        .await
+        .unwrap();
+    let sent = c.send(envelope, message).await.unwrap();
+    c.quit().await.unwrap();
+    sent.recipients.iter().map(|r| r.code().get()).collect()
+}
+
+fn envelope(to: &[&str]) -> Envelope {
+    Envelope::new(
+        ReversePath::Mailbox(mailbox("alice@example.org")),
+        to.iter().map(|t| ForwardPath::Mailbox(mailbox(t))),
+    )
+}
+
+const MESSAGE: &[u8] =
+    b"From: alice@example.org\r\nTo: carol@example.net\r\nSubject: outbound\r\n\r\nHello there\r\n";
+
+async fn inbox(store: &MemoryStore, user: &str) -> Vec<Vec<u8>> {
+    let session = Session::new(AccountName::try_from(user).unwrap());
+    let query = FetchQuery {
+        content: Some(Content::Full),
+        ..FetchQuery::default()
+    };
+    store
+        .fetch(&session, "INBOX", &UidSet::all(), query)
+        .await
+        .map(|v| v.into_iter().filter_map(|m| m.content).collect())
+        .unwrap_or_default()
+}
+
+/// Waits until `check` holds, for up to `secs` seconds.
+async fn until(secs: u64, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn queue_len(q: &DiskQueue) -> usize {
+    q.entries().unwrap().len()
+}
+
+#[tokio::test]
+async fn tempfail_then_delivered_exactly_once() {
+    let p = peer(Script {
+        ehlo: CAPS,
+        rcpt: |n| {
+            if n == 0 {
+                "451 4.3.0 try later"
+            } else {
+                "250 2.1.5 ok"
+            }
+        },
+        data_end: |_| "250 2.0.0 queued",
+    })
+    .await;
+    let s = server("tempfail", p.addr.port(), policy()).await;
+    let codes = submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await;
+    assert_eq!(codes, [250]);
+    assert!(
+        until(15, async || p.messages.lock().unwrap().len() == 1).await,
+        "not delivered"
+    );
+    assert!(
+        until(5, async || queue_len(&s.queue) == 0).await,
+        "still queued"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = p.messages.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "delivered once");
+    assert!(
+        p.connections.load(Ordering::SeqCst) >= 2,
+        "a retry happened"
+    );
+    let data = String::from_utf8_lossy(&got[0].1).into_owned();
+    assert!(data.starts_with("Received: from client.test"), "{data}");
+    assert!(
+        !data.contains("Return-Path"),
+        "a relay adds no Return-Path: {data}"
+    );
+    assert!(data.contains("Hello there"));
+    assert!(got[0].0[0].contains("carol@example.net"));
+    assert!(
+        inbox(&s.store, "alice").await.is_empty(),
+        "no DSN on success"
+    );
+}
+
+#[tokio::test]
+async fn permanent_failure_gives_one_dsn() {
+    let p = peer(Script {
+        ehlo: CAPS,
+        rcpt: |_| "550 5.1.1 <carol@example.net>: no such user",
+        data_end: |_| "250 ok",
+    })
+    .await;
+    let s = server("permfail", p.addr.port(), policy()).await;
+    let mut env = envelope(&["carol@example.net", "bob@example.org"]);
+    env.params.envid = Some(XText::encode("ENV 42"));
+    env.params.ret = Some(Ret::Hdrs);
+    env.recipients[0].1.orcpt = Some(sansmail_smtp::types::params::Orcpt {
+        addr_type: "rfc822".into(),
+        addr: XText::encode("carol@example.net"),
+    });
+    let codes = submit(s.submission, &env, MESSAGE).await;
+    assert_eq!(codes, [250, 250]);
+    // The local recipient has it at once.
+    assert_eq!(inbox(&s.store, "bob").await.len(), 1);
+    assert!(
+        until(15, async || !inbox(&s.store, "alice").await.is_empty()).await,
+        "no DSN"
+    );
+    assert!(until(5, async || queue_len(&s.queue) == 0).await);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let dsns = inbox(&s.store, "alice").await;
+    assert_eq!(dsns.len(), 1, "one DSN");
+    assert!(p.messages.lock().unwrap().is_empty());
+    let raw = &dsns[0];
+    let text = String::from_utf8_lossy(raw);
+    assert!(text.starts_with("Return-Path: <>\r\n"), "{text}");
+    let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let ct = msg.content_type().unwrap();
+    assert_eq!(ct.ctype(), "multipart");
+    assert_eq!(ct.subtype(), Some("report"));
+    assert_eq!(ct.attribute("report-type"), Some("delivery-status"));
+    let parts: Vec<String> = msg
+        .parts
+        .iter()
+        .filter_map(|p| p.content_type())
+        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            "multipart/report",
+            "text/plain",
+            "message/delivery-status",
+            "text/rfc822-headers"
+        ]
+    );
+    for field in [
+        "Reporting-MTA: dns; mail.example.org",
+        "Original-Envelope-Id: ENV 42",
+        "Original-Recipient: rfc822; carol@example.net",
+        "Final-Recipient: rfc822; carol@example.net",
+        "Action: failed",
+        "Status: 5.1.1",
+        "Remote-MTA: dns; mx.example.net",
+        "Diagnostic-Code: smtp; 550 5.1.1 <carol@example.net>: no such user",
+    ] {
+        assert!(text.contains(field), "missing {field} in {text}");
+    }
+    assert!(
+        !text.contains("bob@example.org>:"),
+        "the delivered recipient is not reported"
+    );
+    assert!(text.contains("Subject: outbound"), "the header is returned");
+    assert!(!text.contains("Hello there"), "RET=HDRS: no body");
+}
+
+#[tokio::test]
+async fn unreachable_warns_then_expires_and_null_sender_gets_nothing() {
+    // A port nothing listens on.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut p = policy();
+    p.lifetime = Duration::from_secs(4);
+    p.delay_warning = Some(Duration::from_secs(1));
+    let s = server("expire", port, p).await;
+    let mut env = envelope(&["carol@example.net"]);
+    env.recipients[0].1.notify = Some(Notify::On {
+        success: false,
+        failure: true,
+        delay: true,
+    });
+    assert_eq!(submit(s.submission, &env, MESSAGE).await, [250]);
+    // And a bounce-like message from <>: never a DSN for it.
+    let mut null = envelope(&["dave@example.net"]);
+    null.from = ReversePath::Null;
+    assert_eq!(submit(s.submission, &null, MESSAGE).await, [250]);
+    assert!(
+        until(25, async || queue_len(&s.queue) == 0).await,
+        "not expired"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let dsns: Vec<String> = inbox(&s.store, "alice")
+        .await
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .collect();
+    assert_eq!(dsns.len(), 2, "one delay warning, one failure: {dsns:#?}");
+    let delayed = dsns
+        .iter()
+        .find(|d| d.contains("Action: delayed"))
+        .expect("delay DSN");
+    assert!(delayed.contains("Final-Recipient: rfc822; carol@example.net"));
+    assert!(delayed.contains("Will-Retry-Until: "));
+    assert!(delayed.contains("Content-Type: text/rfc822-headers"));
+    let failed = dsns
+        .iter()
+        .find(|d| d.contains("Action: failed"))
+        .expect("failure DSN");
+    assert!(failed.contains("Status: 4.4.7"), "{failed}");
+    assert!(failed.contains("connection refused"), "{failed}");
+    assert!(
+        failed.contains("Content-Type: message/rfc822"),
+        "the message returned"
+    );
+    assert!(!dsns.iter().any(|d| d.contains("dave@")), "no DSN to <>");
+}
+
+#[tokio::test]
+async fn refuses_rather_than_mangles_8bit_and_relays_only_when_allowed() {
+    let p = peer(Script {
+        ehlo: &["PIPELINING", "SIZE 10000000"],
+        rcpt: |_| "250 ok",
+        data_end: |_| "250 ok",
+    })
+    .await;
+    let s = server("8bit", p.addr.port(), policy()).await;
+    let mut env = envelope(&["carol@example.net"]);
+    env.params.body = Some(Body::EightBitMime);
+    let msg = "Subject: caf\u{e9}\r\n\r\nd\u{e9}j\u{e0} vu\r\n";
+    assert_eq!(submit(s.submission, &env, msg.as_bytes()).await, [250]);
+    assert!(until(15, async || !inbox(&s.store, "alice").await.is_empty()).await);
+    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
+    assert!(dsn.contains("Status: 5.6.3"), "{dsn}");
+    assert!(dsn.contains("8BITMIME"), "{dsn}");
+    assert!(
+        p.messages.lock().unwrap().is_empty(),
+        "nothing sent altered"
+    );
+
+    // Port 25 without login: no relaying.
+    let mut config = ClientConfig::new(DomainPart::try_from("client.test").unwrap().into_owned());
+    config.starttls = TlsPolicy::Never;
+    let mut c = SmtpClient::connect("127.0.0.1", s.smtp.port(), config, None)
+        .await
+        .unwrap();
+    let sent = c
+        .send(
+            &envelope(&["carol@example.net", "bob@example.org"]),
+            MESSAGE,
+        )
+        .await
+        .unwrap();
+    let codes: Vec<u16> = sent.recipients.iter().map(|r| r.code().get()).collect();
+    assert_eq!(codes, [554, 250]);
+    assert_eq!(sent.recipients[0].status().unwrap().to_string(), "5.7.1");
+}
+
+#[tokio::test]
+async fn null_mx_and_a_queue_that_outlives_its_server() {
+    let s = server("restart", 1, policy()).await;
+    // Null MX: refused for good at the first attempt.
+    assert_eq!(
+        submit(s.submission, &envelope(&["x@null.example"]), MESSAGE).await,
+        [250]
+    );
+    assert!(until(15, async || !inbox(&s.store, "alice").await.is_empty()).await);
+    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
+    assert!(dsn.contains("Status: 5.1.10"), "{dsn}");
+
+    // Queued while the peer is down (port 1 refuses)...
+    assert_eq!(
+        submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await,
+        [250]
+    );
+    assert!(until(5, async || queue_len(&s.queue) == 1).await);
+    let dir = s.dir.clone();
+    // ...the server goes (its runner keeps failing on port 1)...
+    let p = peer(Script {
+        ehlo: CAPS,
+        rcpt: |_| "250 ok",
+        data_end: |_| "250 ok",
+    })
+    .await;
+    // ...and a new one on the same queue delivers it, once.
+    let s2 = start_on(dir, p.addr.port(), policy()).await;
+    assert!(until(15, async || p.messages.lock().unwrap().len() == 1).await);
+    assert!(until(5, async || queue_len(&s2.queue) == 0).await);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(p.messages.lock().unwrap().len(), 1);
+    drop(s);
+}
+
+#[test]
+fn deliveries_without_dns_entries_are_routed_by_the_table() {
+    // The resolver table itself: an unknown domain is NotFound, a failing one temporary.
+    let mut r = StaticResolver::default();
+    r.failing.push("broken.example".into());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(matches!(
+        rt.block_on(r.mx("nowhere.example")),
+        Err(DnsError::NotFound(_))
+    ));
+    assert!(matches!(
+        rt.block_on(r.mx("broken.example")),
+        Err(DnsError::Temporary { .. })
+    ));
+}
