@@ -7,6 +7,7 @@
 //! - [`line`](mod@line), [`parse`] and [`clock`]: the machinery of the protocol crates' codecs and
 //!   sessions: CRLF line framing under a limit, the nom parse error with what was expected,
 //!   and the input clock that keeps a trickling client (slowloris) from holding a session.
+//! - [`transcript`]: the steps and errors of the protocol crates' transcript decoders.
 //! - [`utf7`]: modified UTF-7 (RFC 3501 §5.1.3), the form of IMAP mailbox names on the wire
 //!   and of Maildir++ folder names on disk.
 //! - `tls`, `transport` and `driver` (feature `tokio`): a connection that is plaintext until
@@ -30,6 +31,7 @@ pub mod session;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tls;
+pub mod transcript;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod transport;

@@ -59,60 +59,12 @@ use crate::{
     types::sasl::{Secret, base64_decode},
 };
 
-/// What one call to a decoder's `decode` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-pub struct Step<I> {
-    /// Octets at the start of the input the decoder is done with: drop them before the next
-    /// call.
-    pub consumed: usize,
-    /// What was found. `None` with nothing consumed: more input is needed (or, when none
-    /// follows, everything has been decoded).
-    pub found: Option<Result<I, TranscriptError>>,
-}
+/// What one call to a decoder's `decode` did ([`sansmail_core::transcript::Step`]).
+pub type Step<I> = sansmail_core::transcript::Step<I, TranscriptErrorKind>;
 
-impl<I> Step<I> {
-    /// Whether the decoder can go no further without more input.
-    pub fn needs_input(&self) -> bool {
-        self.consumed == 0 && self.found.is_none()
-    }
-
-    /// Nothing found; `consumed` octets used.
-    pub(crate) const fn more(consumed: usize) -> Self {
-        Self {
-            consumed,
-            found: None,
-        }
-    }
-
-    pub(crate) const fn item(consumed: usize, item: I) -> Self {
-        Self {
-            consumed,
-            found: Some(Ok(item)),
-        }
-    }
-
-    pub(crate) fn error(consumed: usize, at: u64, kind: impl Into<TranscriptErrorKind>) -> Self {
-        Self {
-            consumed,
-            found: Some(Err(TranscriptError {
-                at,
-                kind: kind.into(),
-            })),
-        }
-    }
-}
-
-/// A message that does not decode, and where it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("at byte {at}: {kind}")]
-pub struct TranscriptError {
-    /// Offset of the start of the message in the whole stream (for a multi-line reply, of its
-    /// first line).
-    pub at: u64,
-    /// What is wrong with it.
-    pub kind: TranscriptErrorKind,
-}
+/// A message that does not decode, and where it starts
+/// ([`sansmail_core::transcript::TranscriptError`]).
+pub type TranscriptError = sansmail_core::transcript::TranscriptError<TranscriptErrorKind>;
 
 /// What is wrong with a message of a transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -233,11 +233,11 @@ impl ClientDecoder {
                 }
             }
             Frame::Invalid { error, consumed } => {
-                Step::error(consumed, at, DecodeError::from(error).into())
+                Step::error(consumed, at, DecodeError::from(error))
             }
             Frame::TooLongSoFar => {
                 self.state = State::SkipLine;
-                Step::error(input.len(), at, DecodeError::LineTooLong { max }.into())
+                Step::error(input.len(), at, DecodeError::LineTooLong { max })
             }
             Frame::Partial => Step::error(input.len(), at, TranscriptErrorKind::UnterminatedLine),
         }

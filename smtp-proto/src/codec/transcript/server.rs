@@ -111,7 +111,7 @@ impl ServerDecoder {
                     if self.lines > self.limits.max_lines || framed > self.limits.max_size {
                         self.skipping = looks_continued(line);
                         self.reset();
-                        return Step::error(framed, at, DecodeError::ReplyTooLarge.into());
+                        return Step::error(framed, at, DecodeError::ReplyTooLarge);
                     }
                     if continues(line) {
                         continue;
@@ -119,7 +119,7 @@ impl ServerDecoder {
                     self.reset();
                     return match codec::decode_reply_with(&input[..framed], self.limits) {
                         Ok((_, reply)) => Step::item(framed, ServerItem::Reply(reply)),
-                        Err(e) => Step::error(framed, at, e.into()),
+                        Err(e) => Step::error(framed, at, e),
                     };
                 }
                 // A bad line ends the reply unless it looks like a continuation line: then the
@@ -132,7 +132,7 @@ impl ServerDecoder {
                     return if reported {
                         Step::more(framed)
                     } else {
-                        Step::error(framed, at, error.into())
+                        Step::error(framed, at, error)
                     };
                 }
                 Frame::TooLongSoFar => {
@@ -143,7 +143,7 @@ impl ServerDecoder {
                     return if reported {
                         Step::more(input.len())
                     } else {
-                        Step::error(input.len(), at, DecodeError::LineTooLong { max }.into())
+                        Step::error(input.len(), at, DecodeError::LineTooLong { max })
                     };
                 }
                 Frame::Partial if eof && !input.is_empty() => {
