@@ -155,8 +155,11 @@ fn users_file_with_hashes() {
     for expected in [
         "listening",
         "listener=\"imap\"",
-        "smtp: authenticated",
-        "login failed",
+        // Each login and failure with its protocol and account (#16).
+        "login protocol=\"smtp\" listener=\"smtp\"",
+        "login protocol=\"pop3\" listener=\"pop3\"",
+        "login failed protocol=\"imap\" listener=\"imap\"",
+        "account=\"demo\"",
     ] {
         assert!(log.contains(expected), "no {expected:?} in the log:\n{log}");
     }
@@ -273,7 +276,7 @@ s.quit()
     );
     let session =
         |u: &str| sansmail_store::Session::new(sansmail_store::AccountName::try_from(u).unwrap());
-    for user in ["alice", "bob"] {
+    for (user, address) in [("alice", "alice@example.org"), ("bob", "Bob@Example.Org")] {
         let messages = runtime
             .block_on(sansmail_store::MailStore::fetch(
                 &*running.store,
@@ -287,6 +290,12 @@ s.quit()
             ))
             .unwrap();
         assert_eq!(messages.len(), 1, "{user}");
+        // Each copy names its own recipient, after Return-Path and before Received.
+        let text = String::from_utf8_lossy(messages[0].content.as_deref().unwrap()).into_owned();
+        let expected =
+            format!("Return-Path: <a@remote.example>\r\nDelivered-To: {address}\r\nReceived: ");
+        assert!(text.starts_with(&expected), "{user}: {text}");
+        assert_eq!(text.matches("Delivered-To:").count(), 1, "{user}: {text}");
     }
 
     // Raw: LHLO, and a reply per accepted recipient after the data.

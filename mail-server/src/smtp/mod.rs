@@ -102,7 +102,12 @@ struct Transaction {
     /// The recipients as written, for the trace field.
     forward_paths: Vec<String>,
     recipients: Vec<Recipient>,
-    message: Option<Upload>,
+    /// The local recipients' addresses (LMTP's `Delivered-To:`), in step with `recipients`.
+    addresses: Vec<String>,
+    /// The store's copies being written: one for all recipients in SMTP, one per recipient
+    /// in LMTP (each with its own `Delivered-To:`). A copy that could not be written is the
+    /// error that refuses its recipients.
+    copies: Vec<Result<Upload, StoreError>>,
     /// The MAIL parameters, for the queue.
     params: MailParams<'static>,
     /// Recipients elsewhere, for the outbound queue.
@@ -241,7 +246,12 @@ pub async fn handle_connection<S: MailStore>(
                 match recipient(&service.auth, relay, &to, &params) {
                     Ok(r) => {
                         match r {
-                            Ok(local) => t.recipients.push(local),
+                            Ok(local) => {
+                                t.recipients.push(local);
+                                t.addresses.push(
+                                    to.mailbox().map(ToString::to_string).unwrap_or_default(),
+                                );
+                            }
                             Err(remote) => t.remote.push(remote),
                         }
                         t.forward_paths.push(to.to_string());
@@ -274,11 +284,20 @@ pub async fn handle_connection<S: MailStore>(
                     },
                 }
                 .fields(SystemTime::now());
-                if !t.recipients.is_empty() {
+                let start = |extra: &str| {
                     let mut upload = service.store.upload();
-                    t.broken = upload.write(fields.as_bytes()).err().map(StoreError::from);
-                    t.message = Some(upload);
-                }
+                    upload
+                        .write(trace::with_delivered_to(&fields, extra).as_bytes())
+                        .map(|()| upload)
+                        .map_err(StoreError::from)
+                };
+                t.copies = match (lmtp, t.recipients.is_empty()) {
+                    (_, true) => Vec::new(),
+                    // Dovecot's and Postfix's local delivery name the recipient in each
+                    // copy, so LMTP writes one copy per recipient.
+                    (true, false) => t.addresses.iter().map(|a| start(a)).collect(),
+                    (false, false) => vec![start("")],
+                };
                 if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
                     // Return-Path is the final delivery's to add (RFC 5321 §4.4), not a relay's.
                     let received = fields.split_once("\r\n").map_or("", |(_, r)| r);
@@ -291,11 +310,12 @@ pub async fn handle_connection<S: MailStore>(
                 accept(server)?;
             }
             Event::MessageData(data) => {
-                if let Some(m) = &mut t.message
-                    && let Err(e) = m.write(&data)
-                {
-                    t.message = None;
-                    t.broken = Some(e.into());
+                for copy in &mut t.copies {
+                    if let Ok(m) = copy
+                        && let Err(e) = m.write(&data)
+                    {
+                        *copy = Err(e.into());
+                    }
                 }
                 if let Some(m) = &mut t.spool
                     && let Err(e) = m.write(&data)
@@ -407,18 +427,24 @@ async fn finish_message<S: MailStore>(
     record: &ConnectionRecord,
 ) -> io::Result<()> {
     let recipients = std::mem::take(&mut t.recipients);
-    let results: Vec<Result<Delivered, StoreError>> = if let Some(e) = t.broken.take() {
-        vec![Err(e)]
-    } else if recipients.is_empty() {
-        Vec::new()
-    } else {
-        match t.message.take() {
-            Some(m) => service.store.deliver(m, &recipients).await,
-            None => vec![Err(StoreError::Io(io::Error::other(
-                "message could not be spooled",
-            )))],
+    let copies = std::mem::take(&mut t.copies);
+    let mut results: Vec<Result<Delivered, StoreError>> = Vec::with_capacity(recipients.len());
+    if let Some(e) = t.broken.take() {
+        results.push(Err(e));
+    } else if copies.len() == recipients.len() {
+        // A copy per recipient: LMTP, or SMTP with one recipient.
+        for (copy, r) in copies.into_iter().zip(&recipients) {
+            match copy {
+                Ok(m) => results.extend(service.store.deliver(m, std::slice::from_ref(r)).await),
+                Err(e) => results.push(Err(e)),
+            }
         }
-    };
+    } else if let Some(copy) = copies.into_iter().next() {
+        match copy {
+            Ok(m) => results = service.store.deliver(m, &recipients).await,
+            Err(e) => results.push(Err(e)),
+        }
+    }
     for e in results.iter().filter_map(|r| r.as_ref().err()) {
         tracing::error!("smtp delivery: {e}");
         record.rejected(rejection(&failure(e)));

@@ -3,6 +3,7 @@
 //! which protocol (RFC 3848's `ESMTPSA` and kin) and when.
 
 use std::{
+    borrow::Cow,
     fmt::Write as _,
     net::IpAddr,
     sync::atomic::{AtomicU64, Ordering},
@@ -43,6 +44,18 @@ impl Protocol {
         }
         k
     }
+}
+
+/// `fields` (from [`Trace::fields`]) with `Delivered-To: address` after its `Return-Path:`,
+/// where Dovecot's LMTP and Postfix's local delivery put it; unchanged for an empty address.
+pub(super) fn with_delivered_to<'a>(fields: &'a str, address: &str) -> Cow<'a, str> {
+    if address.is_empty() {
+        return Cow::Borrowed(fields);
+    }
+    let (return_path, rest) = fields.split_once("\r\n").unwrap_or((fields, ""));
+    Cow::Owned(format!(
+        "{return_path}\r\nDelivered-To: {address}\r\n{rest}"
+    ))
 }
 
 /// What a `Received:` field says.
