@@ -20,8 +20,9 @@ use sansmail_server::{
     smtp::SmtpService,
 };
 use sansmail_store::{
-    AccountName, Executor, MailStore, StoreError,
+    AccountName, Executor, MailStore, Session, StoreError,
     maildir::{MaildirOptions, MaildirStore},
+    provision::{DEFAULT_MAILBOXES, ensure_special_use},
 };
 
 use crate::{
@@ -317,7 +318,15 @@ pub async fn open_store(
         let account = AccountName::try_from(user.as_str())?;
         if !store.account_exists(&account).await? {
             match store.create_account(&account).await {
-                Ok(()) => {}
+                // Drafts, Sent, Trash, Junk and Archive beside INBOX (#14): a client's first
+                // "save to Sent" must not fail with [TRYCREATE].
+                Ok(()) => {
+                    let session = Session::new(account.clone());
+                    // Not fatal: the account works without them (a full disk, say).
+                    if let Err(e) = ensure_special_use(&store, &session, &DEFAULT_MAILBOXES).await {
+                        tracing::error!("cannot create the mailboxes of {account}: {e}");
+                    }
+                }
                 // On a full disk the others are served; this one is created at a later start.
                 Err(StoreError::NoSpace) => {
                     tracing::error!("cannot create the mailbox of {account}: the disk is full");

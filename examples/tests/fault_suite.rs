@@ -615,8 +615,9 @@ fn fault_suite() {
             reserve = PHASES[phase];
             store = fs_.path().join(format!("store-{reserve}"));
             let s = restart(&store, &log, reserve);
+            // A new account has its Trash (and the other special-use mailboxes) already.
             let mut c = Conn::imap_login(s.imap, "alice").unwrap();
-            c.imap_ok("c", "CREATE Trash");
+            c.imap_ok("c", "SELECT Trash");
             server = Some(s);
         }
         let k = round - (phase * rounds).div_ceil(PHASES.len());

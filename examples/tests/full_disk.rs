@@ -152,7 +152,7 @@ fn starts_serves_and_deletes_on_a_full_disk() {
         go
     };
     assert!(last.starts_with("a NO [OVERQUOTA]"), "APPEND: {last}");
-    let r = c.imap("c", "CREATE Archive").unwrap();
+    let r = c.imap("c", "CREATE Projects").unwrap();
     assert!(r.last().unwrap().0.starts_with("c NO [OVERQUOTA]"), "{r:?}");
 
     // Deleting works with 0 octets free.

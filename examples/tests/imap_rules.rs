@@ -287,7 +287,7 @@ fn lsub_and_recursivematch_parents() {
         }
         let lsub = a.command("a3", "LSUB \"\" \"%\"");
         assert_eq!(
-            names(&lsub, "\\Noselect"),
+            own(names(&lsub, "\\Noselect")),
             ["P1+", "P2+", "P3", "Q+"],
             "{who}: {lsub:?}"
         );
@@ -307,12 +307,18 @@ fn lsub_and_recursivematch_parents() {
             "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"P1.%\" \"%\")",
         );
         assert_eq!(
-            names(&list, "CHILDINFO"),
+            own(names(&list, "CHILDINFO")),
             ["P1.C1", "P2+", "P3", "Q+"],
             "{who}: {list:?}"
         );
     });
 }
+/// `names` without the special-use mailboxes a new account of ours starts with.
+fn own(mut names: Vec<String>) -> Vec<String> {
+    names.retain(|n| !["Archive", "Drafts", "Junk", "Sent", "Trash"].contains(&n.as_str()));
+    names
+}
+
 /// APPEND with a `~{n}` literal8 (RFC 3516): the octets are stored as sent, bare LFs
 /// included. Dovecot turns bare LFs into CRLF here (9 octets); we keep the 7.
 #[test]
@@ -330,4 +336,41 @@ fn binary_append_is_stored_octet_for_octet() {
     assert!(size[0].contains("RFC822.SIZE 7"), "{size:?}");
     let stored = server.messages("alice", "INBOX");
     assert_eq!(stored[0].content.as_deref(), Some(body));
+}
+
+/// A new account has Drafts, Sent, Trash, Junk and Archive with their special-use attributes
+/// (RFC 6154), subscribed: a client's first "save a copy in Sent" needs no CREATE.
+#[test]
+fn new_accounts_have_special_use_mailboxes() {
+    let server = start("rules-special-use");
+    let mut c = login(server.imap, "s");
+    let lines = c.command("s1", r#"LIST (SPECIAL-USE) "" "*""#);
+    let mut found: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("* LIST "))
+        .map(String::as_str)
+        .collect();
+    found.sort_unstable();
+    let expected = [
+        ("Archive", "\\Archive"),
+        ("Drafts", "\\Drafts"),
+        ("Junk", "\\Junk"),
+        ("Sent", "\\Sent"),
+        ("Trash", "\\Trash"),
+    ];
+    assert_eq!(found.len(), expected.len(), "{lines:?}");
+    for ((name, attr), line) in expected.iter().zip(&found) {
+        assert!(
+            line.contains(attr) && line.ends_with(&format!(" {name}")),
+            "{line}"
+        );
+    }
+    let subscribed = c.command("s2", r#"LSUB "" "*""#);
+    for (name, _) in expected {
+        assert!(
+            subscribed.iter().any(|l| l.ends_with(&format!(" {name}"))),
+            "{name} not subscribed: {subscribed:?}"
+        );
+    }
+    append(&mut c, "s3", "Sent", &message(1));
 }

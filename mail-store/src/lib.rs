@@ -11,6 +11,8 @@
 //! - [`testkit`]: the conformance suite every backend (ours or yours) runs.
 //! - [`either::EitherStore`]: one store type for a backend chosen at start;
 //!   [`migrate`]: an account from one store into another.
+//! - [`provision`]: the special-use mailboxes (Drafts, Sent, Trash, Junk, Archive) an
+//!   account is given besides INBOX.
 //! - [`mime`]: ENVELOPE and BODYSTRUCTURE data, computed once at append time.
 //! - What runs on stored messages, for every protocol: [`search`] (a query tree, its
 //!   evaluation, and [`MailStore::search`]'s default scan), [`section`] (the octets of a body
@@ -81,6 +83,7 @@ mod names;
 pub mod notify;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod provision;
 pub mod search;
 pub mod section;
 pub mod store;
