@@ -374,3 +374,36 @@ fn new_accounts_have_special_use_mailboxes() {
     }
     append(&mut c, "s3", "Sent", &message(1));
 }
+
+/// MULTIAPPEND (RFC 3502): several messages in one APPEND get consecutive UIDs in one
+/// APPENDUID; when one of them cannot be stored, none is.
+#[test]
+fn multiappend_is_all_or_nothing() {
+    let server = start("rules-multiappend");
+    let mut c = login(server.imap, "m");
+    let caps = c.command("m1", "CAPABILITY");
+    assert!(caps[0].contains(" MULTIAPPEND"), "{caps:?}");
+    let (one, two) = (message(1), message(2));
+    c.send(&format!(
+        "m2 APPEND INBOX (\\Seen) {{{}+}}\r\n{one} {{{}+}}\r\n{two}",
+        one.len(),
+        two.len()
+    ));
+    let done = c.until("m2 ");
+    let last = done.last().unwrap();
+    assert!(last.starts_with("m2 OK [APPENDUID "), "{done:?}");
+    assert!(last.contains(" 1:2]"), "{last}");
+    // The second message's flag list is bad: the command fails and the first is not kept.
+    c.send(&format!(
+        "m3 APPEND INBOX {{{}+}}\r\n{one} (\\Bogus) {{{}+}}\r\n{two}",
+        one.len(),
+        two.len()
+    ));
+    let refused = c.until("m3 ");
+    assert!(!refused.last().unwrap().starts_with("m3 OK"), "{refused:?}");
+    let status = c.command("m4", "STATUS INBOX (MESSAGES UIDNEXT)");
+    assert_eq!(
+        status[0], "* STATUS INBOX (MESSAGES 2 UIDNEXT 3)",
+        "{status:?}"
+    );
+}

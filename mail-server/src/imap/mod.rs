@@ -83,6 +83,8 @@ impl<S: MailStore> ImapService<S> {
             Capability::ListExtended,
             Capability::ListStatus,
             Capability::CreateSpecialUse,
+            // RFC 3502: the messages of one APPEND are one store transaction.
+            Capability::MultiAppend,
             Capability::SearchRes,
             Capability::Sort,
             Capability::Quota,
