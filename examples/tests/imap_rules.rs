@@ -407,3 +407,134 @@ fn multiappend_is_all_or_nothing() {
         "{status:?}"
     );
 }
+
+/// A client's side of COMPRESS=DEFLATE written with flate2 alone (not our codec): raw
+/// DEFLATE both ways, each write ended with a sync flush.
+struct Deflated {
+    stream: std::net::TcpStream,
+    tx: flate2::Compress,
+    rx: flate2::Decompress,
+    plain: Vec<u8>,
+}
+
+impl Deflated {
+    fn new(stream: std::net::TcpStream, already: &[u8]) -> Self {
+        let mut d = Self {
+            stream,
+            tx: flate2::Compress::new(flate2::Compression::fast(), false),
+            rx: flate2::Decompress::new(false),
+            plain: Vec::new(),
+        };
+        d.inflate(already);
+        d
+    }
+
+    fn compressed(&mut self, text: &str) -> Vec<u8> {
+        let mut wire = Vec::with_capacity(text.len() + 64);
+        self.tx
+            .compress_vec(text.as_bytes(), &mut wire, flate2::FlushCompress::Sync)
+            .unwrap();
+        wire
+    }
+
+    fn send(&mut self, text: &str) {
+        use std::io::Write;
+        let wire = self.compressed(text);
+        self.stream.write_all(&wire).unwrap();
+    }
+
+    fn inflate(&mut self, mut wire: &[u8]) {
+        while !wire.is_empty() {
+            let mut out = Vec::with_capacity(64 * 1024);
+            let before = self.rx.total_in();
+            self.rx
+                .decompress_vec(wire, &mut out, flate2::FlushDecompress::Sync)
+                .unwrap();
+            let taken = usize::try_from(self.rx.total_in() - before).unwrap();
+            wire = &wire[taken..];
+            self.plain.extend_from_slice(&out);
+        }
+    }
+
+    /// Lines up to and including the one starting with `tag`.
+    fn until(&mut self, tag: &str) -> Vec<String> {
+        use std::io::Read;
+        loop {
+            let text = String::from_utf8_lossy(&self.plain).into_owned();
+            let lines: Vec<String> = text.split("\r\n").map(str::to_owned).collect();
+            if let Some(i) = lines.iter().position(|l| l.starts_with(tag)) {
+                return lines[..=i].to_vec();
+            }
+            let mut buf = [0; 16 * 1024];
+            let n = self.stream.read(&mut buf).unwrap();
+            assert!(n > 0, "closed; so far: {text}");
+            self.inflate(&buf[..n]);
+        }
+    }
+}
+
+/// COMPRESS=DEFLATE (RFC 4978) with a flate2 client: after the tagged OK everything is
+/// compressed both ways, including a command the client pipelined behind COMPRESS; a
+/// second COMPRESS is refused with [COMPRESSIONACTIVE]; a message comes back intact.
+#[test]
+fn compress_deflate_end_to_end() {
+    use std::io::{Read, Write};
+    let server = start("rules-compress");
+    let body = "x".repeat(200_000);
+    let mut c = login(server.imap, "z");
+    append(
+        &mut c,
+        "z1",
+        "INBOX",
+        &format!("Subject: big\r\n\r\n{body}\r\n"),
+    );
+    let caps = c.command("z2", "CAPABILITY");
+    assert!(caps[0].contains(" COMPRESS=DEFLATE"), "{caps:?}");
+    drop(c);
+
+    let mut stream = std::net::TcpStream::connect(server.imap).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let read_until = |stream: &mut std::net::TcpStream, got: &mut Vec<u8>, tag: &[u8]| {
+        while !got.windows(tag.len()).any(|w| w == tag) {
+            let mut buf = [0; 4096];
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    stream.write_all(b"a1 LOGIN alice secret\r\n").unwrap();
+    read_until(&mut stream, &mut got, b"a1 OK");
+    got.clear();
+    // COMPRESS and, pipelined behind it, a compressed SELECT.
+    let mut d = Deflated::new(stream.try_clone().unwrap(), &[]);
+    let mut wire = b"a2 COMPRESS DEFLATE\r\n".to_vec();
+    wire.extend(d.compressed("a3 SELECT INBOX\r\n"));
+    stream.write_all(&wire).unwrap();
+    read_until(&mut stream, &mut got, b"a2 OK DEFLATE active\r\n");
+    let end = got.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    assert_eq!(&got[..end], b"a2 OK DEFLATE active\r\n");
+    let mut d = Deflated::new(stream, &got[end..]);
+    let selected = d.until("a3 ");
+    assert!(selected.contains(&"* 1 EXISTS".to_owned()), "{selected:?}");
+    assert!(
+        selected.last().unwrap().starts_with("a3 OK"),
+        "{selected:?}"
+    );
+    d.plain.clear();
+
+    d.send("a4 UID FETCH 1 BODY.PEEK[TEXT]\r\n");
+    let fetched = d.until("a4 ");
+    assert!(fetched.last().unwrap().starts_with("a4 OK"), "{fetched:?}");
+    assert!(fetched.contains(&body), "the body did not come back intact");
+    d.plain.clear();
+    d.send("a5 COMPRESS DEFLATE\r\n");
+    let again = d.until("a5 ");
+    assert_eq!(again, ["a5 NO [COMPRESSIONACTIVE] DEFLATE active already"]);
+    d.plain.clear();
+    d.send("a6 LOGOUT\r\n");
+    let bye = d.until("a6 ");
+    assert!(bye[0].starts_with("* BYE"), "{bye:?}");
+}

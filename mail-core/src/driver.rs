@@ -44,6 +44,19 @@ pub trait Driven: Session {
 
     /// The handshake after a STARTTLS event succeeded.
     fn tls_established(&mut self) -> Result<(), Self::Error>;
+
+    /// Whether `event` says COMPRESS=DEFLATE (IMAP, RFC 4978) was agreed: the driver
+    /// compresses from here on. Never, unless a protocol has it.
+    fn is_start_deflate(_event: &Self::Event) -> bool {
+        false
+    }
+
+    /// The driver compresses from now on; returns what the session had read past the
+    /// command that agreed it (compressed octets, which the driver decompresses and hands
+    /// back as input).
+    fn deflate_established(&mut self) -> Result<Vec<u8>, Self::Error> {
+        Ok(Vec::new())
+    }
 }
 
 /// Which side of TLS the driver runs when the session asks for it.
@@ -111,6 +124,13 @@ impl<S: Driven, IO: AsyncRead + AsyncWrite + Unpin> Driver<S, IO> {
             }
             match self.session.poll_event() {
                 Some(event) if S::is_start_tls(&event) => self.start_tls().await?,
+                Some(event) if S::is_start_deflate(&event) => {
+                    let rest = self
+                        .session
+                        .deflate_established()
+                        .map_err(io::Error::other)?;
+                    self.transport.start_deflate(&mut self.session, &rest)?;
+                }
                 Some(event) => return Ok(Some(event)),
                 None if self.session.is_closed() => {
                     self.close().await;

@@ -7,6 +7,8 @@
 //! - [`line`](mod@line), [`parse`] and [`clock`]: the machinery of the protocol crates' codecs and
 //!   sessions: CRLF line framing under a limit, the nom parse error with what was expected,
 //!   and the input clock that keeps a trickling client (slowloris) from holding a session.
+//! - `deflate` (feature `deflate`, part of `tokio`): raw DEFLATE both ways, IMAP's
+//!   COMPRESS=DEFLATE (RFC 4978).
 //! - [`transcript`]: the steps and errors of the protocol crates' transcript decoders.
 //! - [`utf7`]: modified UTF-7 (RFC 3501 §5.1.3), the form of IMAP mailbox names on the wire
 //!   and of Maildir++ folder names on disk.
@@ -20,6 +22,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+#[cfg(feature = "deflate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "deflate")))]
+pub mod deflate;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;

@@ -19,6 +19,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::{
+    deflate::Deflate,
     session::Session,
     tls::{ProtocolVersion, Stream, TlsAcceptor, TlsConnector},
 };
@@ -47,6 +48,11 @@ pub struct Transport<IO> {
     written: usize,
     /// How long a write may make no progress before the peer counts as gone.
     send_timeout: Option<Duration>,
+    /// COMPRESS=DEFLATE, once agreed: `out` is compressed into `wire` when flushed.
+    deflate: Option<Box<Deflate>>,
+    wire: Vec<u8>,
+    /// Octets of `wire` already written.
+    wire_written: usize,
 }
 
 /// How long a peer may leave its answers unread before the connection is given up: Postfix's
@@ -80,7 +86,38 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             out: Vec::new(),
             written: 0,
             send_timeout: Some(DEFAULT_SEND_TIMEOUT),
+            deflate: None,
+            wire: Vec::new(),
+            wire_written: 0,
         }
+    }
+
+    /// Compresses from here on (IMAP COMPRESS=DEFLATE, RFC 4978): what is queued now (the
+    /// tagged OK) goes out as it is, everything after it compressed, and all input is
+    /// decompressed. `compressed_input` is what the session had read past the COMPRESS
+    /// command: it was compressed already, and is decompressed into `session` now. Nothing
+    /// here waits, so a driver cancelled around it cannot leave the two sides disagreeing.
+    pub fn start_deflate<S: Session + ?Sized>(
+        &mut self,
+        session: &mut S,
+        compressed_input: &[u8],
+    ) -> io::Result<()> {
+        self.take_output(session);
+        self.wire.extend_from_slice(&self.out[self.written..]);
+        self.out.clear();
+        self.written = 0;
+        let deflate = self.deflate.insert(Box::default());
+        if !compressed_input.is_empty() {
+            deflate.decompress(compressed_input, |plain| {
+                session.handle_input(Instant::now(), plain);
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether COMPRESS=DEFLATE is active.
+    pub fn is_deflate(&self) -> bool {
+        self.deflate.is_some()
     }
 
     /// How long a write may make no progress (the peer reads nothing) before
@@ -118,20 +155,32 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
 
     /// Whether output is queued and not yet written.
     pub fn has_output(&self) -> bool {
-        self.written < self.out.len()
+        self.pending_output() > 0
     }
 
-    /// Octets queued and not yet written.
+    /// Octets queued and not yet written (compressed ones counted as they are).
     pub fn pending_output(&self) -> usize {
-        self.out.len() - self.written
+        self.out.len() - self.written + self.wire.len() - self.wire_written
     }
 
     /// Writes everything queued. Cancel-safe: a later call resumes where this one stopped.
     /// Fails with [`io::ErrorKind::TimedOut`] when a write makes no progress for the send
     /// timeout.
     pub async fn flush(&mut self) -> io::Result<()> {
-        while self.written < self.out.len() {
-            let write = self.stream.write(&self.out[self.written..]);
+        if let Some(deflate) = &mut self.deflate
+            && !self.out.is_empty()
+        {
+            // Compressed whole before any of it is written, so a cancelled flush resumes
+            // in `wire`; `out` holds nothing written in this mode.
+            deflate.compress(&self.out, &mut self.wire)?;
+            self.out.clear();
+        }
+        let (buf, written) = match self.deflate {
+            Some(_) => (&mut self.wire, &mut self.wire_written),
+            None => (&mut self.out, &mut self.written),
+        };
+        while *written < buf.len() {
+            let write = self.stream.write(&buf[*written..]);
             let n = match self.send_timeout {
                 Some(limit) => tokio::time::timeout(limit, write)
                     .await
@@ -141,10 +190,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
-            self.written += n;
+            *written += n;
         }
-        self.out.clear();
-        self.written = 0;
+        buf.clear();
+        *written = 0;
         self.stream.flush().await
     }
 
@@ -171,7 +220,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             }
             Some(Ok(0)) => Ok(Exchange::Eof),
             Some(Ok(n)) => {
-                session.handle_input(Instant::now(), &self.read_buf[..n]);
+                let now = Instant::now();
+                match &mut self.deflate {
+                    Some(deflate) => deflate.decompress(&self.read_buf[..n], |plain| {
+                        session.handle_input(now, plain);
+                    })?,
+                    None => session.handle_input(now, &self.read_buf[..n]),
+                }
                 Ok(Exchange::Input(n))
             }
             Some(Err(e)) => Err(e),

@@ -56,6 +56,14 @@ impl Driven for Server {
     fn tls_established(&mut self) -> Result<(), ApiError> {
         Server::tls_established(self)
     }
+
+    fn is_start_deflate(event: &Event) -> bool {
+        matches!(event, Event::Compress)
+    }
+
+    fn deflate_established(&mut self) -> Result<Vec<u8>, ApiError> {
+        Server::deflate_established(self)
+    }
 }
 
 impl ServerSession for Server {

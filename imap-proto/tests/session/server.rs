@@ -4,7 +4,11 @@
 use std::time::Instant;
 
 use sansmail_imap::{
-    session::{ServerConfig, server::Server, view::Update},
+    session::{
+        ServerConfig,
+        server::{ApiError, Server},
+        view::Update,
+    },
     types::{
         capability::Capability,
         core::Text,
@@ -709,4 +713,50 @@ fn the_reason_a_session_closed_stays() {
     s.server.shutdown();
     assert_eq!(s.server.close_reason(), Some(&CloseReason::Shutdown));
     assert_eq!(Session::plain().server.close_reason(), None);
+}
+
+/// COMPRESS=DEFLATE (RFC 4978): offered only when configured, valid only after login, only
+/// DEFLATE, only once; nothing behind the command is parsed, it is handed back (compressed,
+/// for the driver's decompressor).
+#[test]
+fn compress_deflate_rules() {
+    let mut s = Session::plain();
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    assert_eq!(
+        s.feed(b"a2 COMPRESS DEFLATE\r\n"),
+        "a2 BAD COMPRESS not available\r\n"
+    );
+
+    let mut config = ServerConfig::default();
+    config.auth_requires_tls = false;
+    config.capabilities.push(Capability::CompressDeflate);
+    let (mut s, greeting) = Session::new(config);
+    assert!(greeting.contains(" COMPRESS=DEFLATE"), "{greeting}");
+    assert_eq!(
+        s.feed(b"a0 COMPRESS DEFLATE\r\n"),
+        "a0 BAD Command not valid in this state\r\n"
+    );
+    s.feed(b"a1 LOGIN alice secret\r\n");
+    assert_eq!(
+        s.feed(b"a2 COMPRESS GZIP\r\n"),
+        "a2 NO Unknown compression algorithm\r\n"
+    );
+    let out = s.feed(b"a3 COMPRESS deflate\r\n\x01\x02compressed");
+    assert_eq!(out, "a3 OK DEFLATE active\r\n");
+    assert_eq!(s.app.events.last().map(String::as_str), Some("Compress"));
+    assert_eq!(
+        s.feed(b"a4 NOOP\r\n"),
+        "",
+        "nothing parsed before the switch"
+    );
+    assert_eq!(
+        s.server.deflate_established().unwrap(),
+        b"\x01\x02compresseda4 NOOP\r\n"
+    );
+    assert_eq!(s.server.deflate_established(), Err(ApiError::NoCompress));
+    assert_eq!(
+        s.feed(b"a5 COMPRESS DEFLATE\r\n"),
+        "a5 NO [COMPRESSIONACTIVE] DEFLATE active already\r\n"
+    );
+    assert_eq!(s.feed(b"a6 NOOP\r\n"), "a6 OK NOOP completed\r\n");
 }

@@ -85,6 +85,8 @@ impl<S: MailStore> ImapService<S> {
             Capability::CreateSpecialUse,
             // RFC 3502: the messages of one APPEND are one store transaction.
             Capability::MultiAppend,
+            // RFC 4978: the session agrees, the driver compresses.
+            Capability::CompressDeflate,
             Capability::SearchRes,
             Capability::Sort,
             Capability::Quota,

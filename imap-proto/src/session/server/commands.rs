@@ -120,6 +120,35 @@ impl Inner {
                 self.queued.push(Event::StartTls);
                 Step::Continue
             }
+            CommandBody::Compress { algorithm } => {
+                if !self
+                    .config
+                    .capabilities
+                    .contains(&Capability::CompressDeflate)
+                {
+                    self.bad(Some(tag), "COMPRESS not available");
+                } else if self.deflate {
+                    self.status(
+                        Some(tag),
+                        StatusKind::No,
+                        Some(ResponseCode::CompressionActive),
+                        "DEFLATE active already",
+                    );
+                } else if !algorithm.as_str().eq_ignore_ascii_case("DEFLATE") {
+                    self.status(
+                        Some(tag),
+                        StatusKind::No,
+                        None,
+                        "Unknown compression algorithm",
+                    );
+                } else {
+                    self.status(Some(tag), StatusKind::Ok, None, "DEFLATE active");
+                    self.deflate = true;
+                    self.mode = Mode::AwaitDeflate;
+                    self.queued.push(Event::Compress);
+                }
+                Step::Continue
+            }
             CommandBody::Login { username, password } => {
                 if !self.login_allowed() {
                     self.status(

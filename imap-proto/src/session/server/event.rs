@@ -51,6 +51,12 @@ pub enum Event {
     /// STARTTLS was accepted: flush the transmit buffer, run the handshake, then call
     /// [`Server::tls_established`].
     StartTls,
+    /// COMPRESS DEFLATE was accepted (RFC 4978; offered with `COMPRESS=DEFLATE` among the
+    /// configured capabilities): send the transmit buffer as it is, compress everything
+    /// after it and decompress all input, starting with what
+    /// [`Server::deflate_established`](super::Server::deflate_established) returns. The
+    /// tokio driver does this itself.
+    Compress,
     /// The selected mailbox was closed by CLOSE, UNSELECT or a failed SELECT (a SELECT of
     /// another mailbox replaces it without this event). For CLOSE, the application expunges
     /// before completing.

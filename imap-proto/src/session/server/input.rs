@@ -37,7 +37,7 @@ impl Inner {
     pub(super) fn step(&mut self, input: &[u8]) -> Step {
         let buf = &input[self.pos..];
         match &self.mode {
-            Mode::Closed | Mode::AwaitTls => Step::Idle,
+            Mode::Closed | Mode::AwaitTls | Mode::AwaitDeflate => Step::Idle,
             Mode::Idling { .. } | Mode::Sasl { .. } => self.line_step(buf),
             Mode::SkipLine => match memchr::memchr(b'\n', buf) {
                 Some(lf) => {

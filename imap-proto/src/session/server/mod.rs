@@ -90,6 +90,8 @@ enum Mode {
     /// Discarding the rest of a line longer than the limit, already answered with BAD.
     SkipLine,
     AwaitTls,
+    /// COMPRESS was answered: what follows in `input` is compressed, for the driver.
+    AwaitDeflate,
     Closed,
 }
 
@@ -112,6 +114,9 @@ pub enum ApiError {
     /// `tls_established` without a STARTTLS.
     #[error("no STARTTLS is in progress")]
     NoStartTls,
+    /// `deflate_established` without a COMPRESS.
+    #[error("no COMPRESS is in progress")]
+    NoCompress,
 }
 
 /// The server session.
@@ -131,6 +136,8 @@ struct Inner {
     mode: Mode,
     conn: State,
     tls: bool,
+    /// COMPRESS=DEFLATE is active (RFC 4978): a second COMPRESS is refused.
+    deflate: bool,
     pending: Option<Pending>,
     queued: Vec<Event>,
     view: Option<MailboxView>,
@@ -168,6 +175,7 @@ impl Server {
         let framer = Framer::new(Side::Server, limits);
         let mut state = Inner {
             tls: config.implicit_tls,
+            deflate: false,
             framer,
             config,
             mode: Mode::Commands,
@@ -220,7 +228,7 @@ impl Server {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let l = &self.state.config.limits;
         match (&self.state.mode, self.state.conn) {
-            (Mode::Closed | Mode::AwaitTls, _) => None,
+            (Mode::Closed | Mode::AwaitTls | Mode::AwaitDeflate, _) => None,
             (_, State::NotAuthenticated) => self
                 .state
                 .clock
@@ -317,7 +325,12 @@ impl Server {
         }
         let Self { input, state } = self;
         loop {
-            if state.pending.is_some() || matches!(state.mode, Mode::Closed | Mode::AwaitTls) {
+            if state.pending.is_some()
+                || matches!(
+                    state.mode,
+                    Mode::Closed | Mode::AwaitTls | Mode::AwaitDeflate
+                )
+            {
                 return None;
             }
             match state.step(input) {
@@ -556,6 +569,25 @@ impl Server {
         self.state.tls = true;
         self.state.mode = Mode::Commands;
         Ok(())
+    }
+
+    /// The driver compresses from now on, after [`Event::Compress`]; returns the octets the
+    /// session had taken past the COMPRESS command, which the client sent compressed: feed
+    /// them back through the decompressor.
+    pub fn deflate_established(&mut self) -> Result<Vec<u8>, ApiError> {
+        if self.state.mode != Mode::AwaitDeflate {
+            return Err(ApiError::NoCompress);
+        }
+        let rest = self
+            .input
+            .get(self.state.pos..)
+            .unwrap_or_default()
+            .to_vec();
+        self.input.clear();
+        self.state.pos = 0;
+        self.state.framer.reset();
+        self.state.mode = Mode::Commands;
+        Ok(rest)
     }
 }
 
