@@ -151,12 +151,14 @@ fn users_file_with_hashes() {
     assert!(imap_login(imap, "demo", "x").starts_with("a1 NO"));
 
     let log = server.stop();
-    // tracing: each listener says where it is; logins and failures are logged.
+    // tracing: each listener says where it is; logins and failures are logged with their
+    // protocol and account.
     for expected in [
         "listening",
         "listener=\"imap\"",
-        "smtp: authenticated",
-        "login failed",
+        "login protocol=\"smtp\" listener=\"smtp\"",
+        "account=bob",
+        "login failed protocol=\"imap\"",
     ] {
         assert!(log.contains(expected), "no {expected:?} in the log:\n{log}");
     }
