@@ -411,8 +411,8 @@ async fn apply_quotas(store: &Store, quotas: &[(String, sansmail_store::QuotaLim
 impl Running {
     /// Applies `new`: users and passwords, the certificate (read again from its files), the
     /// connection limits and the sessions' limits and settings (host name, plaintext
-    /// logins, timeouts, sizes). Listener addresses, the data directory and the journal
-    /// reserve need a restart: a change to them is refused with an error and nothing
+    /// logins, timeouts, sizes). Listener addresses, the data directory, the store and the
+    /// journal reserve need a restart: a change to them is refused with an error and nothing
     /// applied. On any error the settings in force stay.
     pub async fn reload(&self, new: Options) -> io::Result<()> {
         let live = &self.live;
@@ -435,13 +435,14 @@ impl Running {
                 ],
                 o.metrics,
                 o.data_dir.clone(),
+                o.store.clone(),
                 o.journal_reserve,
             )
         };
         if fixed(&old) != fixed(&new) {
             return Err(io::Error::other(
-                "listener addresses, metrics, data-dir and journal-reserve change only at a \
-                 restart",
+                "listener addresses, metrics, data-dir, store and journal-reserve change only \
+                 at a restart",
             ));
         }
         match (&new.cert, &live.cert) {

@@ -1,7 +1,8 @@
 //! Two `mailserver` processes on one PostgreSQL database (`--store postgres://...`), as
 //! issue #18 asks: IMAP IDLE on one node hears SMTP deliveries made to the other, flags set
 //! on one are seen on the other, POP3 answers `[IN-USE]` across nodes, and APPENDs from
-//! both nodes at once get unique UIDs that increase. Needs `SANSMAIL_TEST_POSTGRES`
+//! both nodes at once get unique UIDs that increase. And `mailctl migrate` moving an
+//! account from a Maildir into the database and back. Needs `SANSMAIL_TEST_POSTGRES`
 //! (`. .ci/postgres.sh`; CI sets it).
 
 mod common_pg;
@@ -12,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common_pg::{Conn, Database, Node, TempDir, append_uid, smtp_send};
+use common_pg::{Conn, Database, Node, TempDir, append_uid, mailctl, smtp_send};
 
 /// How long a change may take to reach the other node's IDLE.
 const BOUND: Duration = Duration::from_secs(3);
@@ -141,4 +142,126 @@ fn idle_flags_pop3_and_appends_across_nodes() {
             && lines[0].contains(&format!("UIDNEXT {}", 4 * per + 1)),
         "{lines:?}"
     );
+}
+
+/// What a client sees of an account: per mailbox, each message's UID, flags (sorted, without
+/// `\\Recent`, which belongs to a session), internal date, size and length of its octets;
+/// mailbox names with `.` as the delimiter (Maildir's; PostgreSQL's is `/`).
+fn snapshot(node: &Node) -> Vec<(String, Vec<String>)> {
+    let mut c = Conn::login(node.imap, "alice").unwrap();
+    let (list, ok) = c.imap("LIST \"\" \"*\"").unwrap();
+    assert!(ok.starts_with("OK"), "{ok}");
+    let mut names: Vec<String> = list
+        .iter()
+        .filter_map(|l| Some(l.rsplit_once(' ')?.1.trim_matches('"').to_owned()))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let (_, ok) = c.imap(&format!("EXAMINE \"{name}\"")).unwrap();
+            assert!(ok.starts_with("OK"), "{name}: {ok}");
+            let (lines, ok) = c
+                .imap("UID FETCH 1:* (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
+                .unwrap();
+            assert!(ok.starts_with("OK"), "{ok}");
+            let messages = lines
+                .iter()
+                .filter(|l| l.contains(" FETCH ("))
+                .map(|l| {
+                    let uid = common_pg::number_after(l, "UID ").unwrap();
+                    let flags = l
+                        .split_once("FLAGS (")
+                        .and_then(|(_, r)| r.split_once(')'))
+                        .unwrap()
+                        .0;
+                    let mut flags: Vec<&str> =
+                        flags.split(' ').filter(|f| *f != "\\Recent").collect();
+                    flags.sort_unstable();
+                    let date = l.split_once("INTERNALDATE \"").unwrap().1;
+                    let date = date.split_once('"').unwrap().0;
+                    let size = common_pg::number_after(l, "RFC822.SIZE ").unwrap();
+                    let body = l.split_once("BODY[] {").unwrap().1;
+                    format!("{uid} {flags:?} {date} {size} {}", body.len())
+                })
+                .collect();
+            (name.replace('/', "."), messages)
+        })
+        .collect()
+}
+
+/// `mailctl migrate`: an account from a Maildir into PostgreSQL and back into a fresh
+/// Maildir, each step served by a mailserver that shows the same mailboxes, UIDs (with the
+/// gap an expunge left), flags, keywords, dates and messages.
+#[test]
+fn mailctl_migrate_moves_an_account_to_postgres_and_back() {
+    let db = Database::new("migrate");
+    let dir = TempDir::new("migrate");
+    let (first, back) = (dir.0.join("first"), dir.0.join("back"));
+    let mut on_maildir = Node::start("maildir", &first, None);
+    for i in 1..=4 {
+        let msg = format!("Subject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nbody {i}\r\n");
+        let r = smtp_send(on_maildir.smtp, "alice@example.org", msg.as_bytes()).unwrap();
+        assert!(r.starts_with("250"), "{r}");
+    }
+    let mut c = Conn::login(on_maildir.imap, "alice").unwrap();
+    for command in [
+        "SELECT INBOX",
+        "UID STORE 2 +FLAGS (\\Deleted)",
+        "EXPUNGE",
+        "UID STORE 3 +FLAGS (\\Seen $Label1)",
+        "CREATE Work.2026",
+        "SUBSCRIBE Work.2026",
+    ] {
+        let (_, ok) = c.imap(command).unwrap();
+        assert!(ok.starts_with("OK"), "{command}: {ok}");
+    }
+    let r = c
+        .append(
+            "Work.2026",
+            "\\Flagged $Project",
+            b"Subject: filed\r\n\r\nx\r\n",
+        )
+        .unwrap();
+    assert!(r.starts_with("OK"), "{r}");
+    drop(c);
+    let before = snapshot(&on_maildir);
+    assert_eq!(before.len(), 3, "INBOX, Work, Work.2026: {before:?}");
+    assert_eq!(before[0].1.len(), 3, "{before:?}");
+    on_maildir.kill();
+
+    let (ok, out) = mailctl(&[
+        "migrate",
+        "--user",
+        "alice",
+        "--from",
+        first.to_str().unwrap(),
+        "--to",
+        &db.url,
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("alice: 3 mailboxes, 4 messages, 1 subscriptions"),
+        "{out}"
+    );
+    let mut on_postgres = Node::start(&db.url, &dir.0.join("pg"), None);
+    assert_eq!(snapshot(&on_postgres), before);
+    // The target holds messages now: a second migration is refused.
+    let (ok, out) = mailctl(&[
+        "migrate",
+        "--user",
+        "alice",
+        "--from",
+        first.to_str().unwrap(),
+        "--to",
+        &db.url,
+    ]);
+    assert!(!ok && out.contains("already holds messages"), "{out}");
+    on_postgres.kill();
+
+    let to = format!("maildir:{}", back.display());
+    let (ok, out) = mailctl(&["migrate", "--user", "alice", "--from", &db.url, "--to", &to]);
+    assert!(ok, "{out}");
+    let on_maildir = Node::start("maildir", &back, None);
+    assert_eq!(snapshot(&on_maildir), before);
 }

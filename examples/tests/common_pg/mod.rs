@@ -1,5 +1,5 @@
-//! Two or more `mailserver` processes on one PostgreSQL database (`--store postgres://...`),
-//! and line clients for SMTP, IMAP and POP3. The database is a fresh one per test on the
+//! `mailserver` processes on one PostgreSQL database (`--store postgres://...`) or on a
+//! Maildir, `mailctl`, and line clients for SMTP, IMAP and POP3. The database is a fresh one per test on the
 //! cluster `SANSMAIL_TEST_POSTGRES` names (`. .ci/postgres.sh` starts one; CI does).
 #![allow(dead_code)]
 
@@ -104,8 +104,9 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts a node on `url` with its own data folder (uploads spool there) and waits
-    /// until it listens. `ports` reuses the addresses of a node that was killed.
+    /// Starts a node on `url` (a `postgres://` URL, or `maildir` for the Maildir under
+    /// `dir`) with its own data folder (uploads spool there) and waits until it listens.
+    /// `ports` reuses the addresses of a node that was killed.
     pub fn start(
         url: &str,
         dir: &Path,
@@ -344,4 +345,15 @@ pub fn append_uid(text: &str) -> Option<u32> {
     let rest = &text[i..];
     let sp = rest.find(' ')?;
     number_after(&rest[sp..], " ")
+}
+
+/// Runs `mailctl ARGS`: its exit status and what it printed (both streams).
+pub fn mailctl(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mailctl"))
+        .args(args)
+        .output()
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
 }
