@@ -96,8 +96,9 @@ pub struct Settings {
     pub run_as: Option<String>,
     /// ... and this group (default: the user's).
     pub run_as_group: Option<String>,
-    /// The admin socket (`mailctl admin`), or `none`; default `<data-dir>/admin.sock`.
-    pub admin_socket: Option<PathBuf>,
+    /// Where the server writes its process id at start, for `mailctl admin` (which
+    /// signals a reload after changing the users file) and scripts.
+    pub pid_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -133,7 +134,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             run_as: None,
             run_as_group: None,
-            admin_socket: None,
+            pid_file: None,
         }
     }
 }
@@ -312,13 +313,19 @@ impl Settings {
         Ok(())
     }
 
-    /// The admin socket's path, unless it is off (`none`).
-    pub fn admin_socket_path(&self) -> Option<PathBuf> {
-        match &self.admin_socket {
-            Some(p) if p.as_os_str() == "none" => None,
-            Some(p) => Some(p.clone()),
-            None => Some(self.data_dir.join("admin.sock")),
-        }
+    /// Every listener's name and address (`None`: off), the metrics endpoint's too.
+    pub fn listeners(&self) -> [crate::service::Configured; 9] {
+        [
+            ("smtp", self.smtp.addr()),
+            ("submission", self.submission.addr()),
+            ("smtps", self.smtps.addr()),
+            ("lmtp", self.lmtp.addr()),
+            ("imap", self.imap.addr()),
+            ("imaps", self.imaps.addr()),
+            ("pop3", self.pop3.addr()),
+            ("pop3s", self.pop3s.addr()),
+            ("metrics", self.metrics.addr()),
+        ]
     }
 
     /// The keys of every setting, as in the file (the flags are `--` + key).

@@ -7,4 +7,5 @@ pub mod config;
 pub mod mailctl;
 pub mod protodump;
 pub mod server;
+pub mod service;
 pub mod tls;

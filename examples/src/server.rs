@@ -211,8 +211,8 @@ pub async fn start(options: Options) -> io::Result<Running> {
 }
 
 /// [`start`] with sockets already bound (systemd socket activation, or bound before
-/// dropping root), by listener name (`smtp`, `imaps`...): a listener with a socket here
-/// serves on it instead of binding its address.
+/// dropping root), by listener name (`smtp`, `imaps`..., `metrics`): a listener with a
+/// socket here serves on it instead of binding its address.
 pub async fn start_with(
     options: Options,
     mut sockets: Vec<(String, std::net::TcpListener)>,
@@ -310,15 +310,28 @@ pub async fn start_with(
     running.pop3s = running
         .listen("pop3s", o.pop3s, &mut sockets, tls(), pop3)
         .await?;
+    let metrics_socket = sockets
+        .iter()
+        .position(|(n, _)| n == "metrics")
+        .map(|i| sockets.swap_remove(i).1);
     if let Some((name, _)) = sockets.first() {
         return Err(io::Error::other(format!(
             "a socket was handed over for {name:?}, which is no listener (smtp, submission, \
-             smtps, lmtp, imap, imaps, pop3, pop3s)"
+             smtps, lmtp, imap, imaps, pop3, pop3s, metrics)"
         )));
     }
-    if let Some(addr) = o.metrics {
+    let metrics_listener = match (metrics_socket, o.metrics) {
+        (Some(socket), _) => {
+            socket.set_nonblocking(true)?;
+            Some(tokio::net::TcpListener::from_std(socket)?)
+        }
+        (None, Some(addr)) => Some(listener::bind("metrics", addr).await?),
+        (None, None) => None,
+    };
+    if let Some(socket) = metrics_listener {
+        let local = socket.local_addr()?;
         let metrics = Arc::clone(gate.metrics());
-        let (local, task) = sansmail_server::metrics::http::spawn(addr, metrics, gate).await?;
+        let task = tokio::spawn(sansmail_server::metrics::http::serve(socket, metrics, gate));
         tracing::info!(listener = "metrics", address = %local, "listening");
         running.metrics = Some(local);
         running.tasks.push(task);

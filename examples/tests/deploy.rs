@@ -7,7 +7,7 @@
 
 mod deploy_support;
 
-use std::{path::Path, time::Duration};
+use std::{collections::BTreeMap, os::unix::fs::MetadataExt, path::Path, time::Duration};
 
 use deploy_support::{Imap, Mailserver, Tmp, hash, http_get, wait_for};
 
@@ -94,7 +94,7 @@ fn sighup_changes_a_password_while_an_imap_session_stays_open() {
                 "data-dir = \"{}\"\nusers = \"{}\"\ndomain = \"example.org\"\n\
                  smtp = \"127.0.0.1:0\"\nsubmission = \"none\"\nsmtps = \"none\"\n\
                  imap = \"127.0.0.1:0\"\nimaps = \"none\"\npop3 = \"127.0.0.1:0\"\n\
-                 pop3s = \"none\"\nmax-connections-per-ip = {max}\nadmin-socket = \"none\"\n",
+                 pop3s = \"none\"\nmax-connections-per-ip = {max}\n",
                 dir.path().join("data").display(),
                 users.display()
             ),
@@ -156,7 +156,7 @@ fn sighup_reloads_the_certificate() {
     let first = sansmail_core::tls::SelfSigned::generate(&["localhost"]).unwrap();
     std::fs::write(&cert, &first.cert_pem).unwrap();
     std::fs::write(&key, &first.key_pem).unwrap();
-    let server = Mailserver::start(&[
+    let server = Mailserver::start_on_any_ports(&[
         "--data-dir",
         dir.path().join("data").to_str().unwrap(),
         "--cert",
@@ -196,7 +196,7 @@ fn sighup_reloads_the_certificate() {
 #[test]
 fn json_logs_have_one_record_per_connection_and_logins_with_their_account() {
     let dir = Tmp::new("logs");
-    let server = Mailserver::start(&[
+    let server = Mailserver::start_on_any_ports(&[
         "--data-dir",
         dir.path().join("data").to_str().unwrap(),
         "--user",
@@ -309,7 +309,7 @@ fn json_logs_have_one_record_per_connection_and_logins_with_their_account() {
 #[test]
 fn the_metrics_endpoint_counts_what_clients_did() {
     let dir = Tmp::new("metrics");
-    let server = Mailserver::start(&[
+    let server = Mailserver::start_on_any_ports(&[
         "--data-dir",
         dir.path().join("data").to_str().unwrap(),
         "--user",
@@ -427,4 +427,218 @@ p.user("alice"); p.pass_("secret"); p.stat(); p.quit()
         1
     );
     assert!(http_get(metrics, "/nothing").starts_with("HTTP/1.1 404"));
+}
+
+/// The process-wide identity lines of `/proc/PID/task/*/status` (`Uid`, `Gid`, `Groups`,
+/// `CapEff`), one set per thread.
+fn identities(pid: u32) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        out.push(
+            status
+                .lines()
+                .filter(|l| {
+                    ["Uid:", "Gid:", "Groups:", "CapEff:"]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                })
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect(),
+        );
+    }
+    out
+}
+
+/// As root, `run-as nobody`: the server binds a port below 1024, then every thread runs as
+/// nobody/nogroup with no capability, and it still serves (mail written as nobody into a
+/// data folder made for it) and reloads. CI runs as root; elsewhere this says it skipped.
+#[test]
+fn run_as_binds_a_privileged_port_then_drops_root() {
+    if !nix::unistd::Uid::effective().is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root"
+        );
+        eprintln!("skipped: dropping privileges needs root");
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let dir = Tmp::new("run-as");
+    let data = dir.path().join("data");
+    // A free port below 1024.
+    let port = (600..1000)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .unwrap();
+    let imap = format!("127.0.0.1:{port}");
+    let server = Mailserver::start_on_any_ports(&[
+        "--run-as",
+        "nobody",
+        "--imap",
+        &imap,
+        "--smtp",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--user",
+        "alice:secret",
+        "--domain",
+        "example.org",
+    ]);
+    assert_eq!(server.addr("imap"), Some(imap.parse().unwrap()));
+    let (uid, gid) = (nobody.uid.as_raw(), nobody.gid.as_raw());
+    let want = [
+        format!("Uid: {uid} {uid} {uid} {uid}"),
+        format!("Gid: {gid} {gid} {gid} {gid}"),
+        format!("Groups: {gid}"),
+        "CapEff: 0000000000000000".to_owned(),
+    ];
+    let threads = identities(server.pid());
+    assert!(threads.len() > 1, "the runtime's threads: {threads:?}");
+    for t in &threads {
+        assert_eq!(t, &want, "every thread dropped root");
+    }
+    let mut c = Imap::connect(server.addr("imap").unwrap());
+    c.ok("LOGIN alice secret");
+    c.ok("SELECT INBOX");
+    c.send("a APPEND INBOX {15+}\r\nSubject: x\r\n\r\nx");
+    let done = std::iter::repeat_with(|| c.line())
+        .find(|l| l.starts_with("a ") || l.is_empty())
+        .unwrap();
+    assert!(done.starts_with("a OK"), "{done}");
+    assert_eq!(std::fs::metadata(&data).unwrap().uid(), uid);
+    assert_eq!(
+        std::fs::metadata(data.join("alice/Maildir")).unwrap().uid(),
+        uid
+    );
+    server.reload_and_wait("reloaded");
+    c.ok("NOOP");
+    // A user that does not exist stops the server before it binds anything.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailserver"))
+        .args([
+            "--run-as",
+            "no-such-user-here",
+            "--smtp",
+            &imap,
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run-as: no user no-such-user-here"), "{err}");
+}
+
+/// Socket activation as systemd does it (sd_listen_fds(3)): the sockets at descriptors 3
+/// and 4, `LISTEN_PID` the server's own, `LISTEN_FDNAMES` naming the first `imap` and the
+/// second after its unit. The named one serves IMAP although the configuration turns IMAP
+/// off; the other serves the listener configured at its address (which the server would
+/// fail to bind, being taken). A socket that fits no listener stops the server.
+#[test]
+fn socket_activation_serves_the_handed_sockets() {
+    let dir = Tmp::new("activation");
+    // Python binds, moves the sockets to 3 and 4 and execs the server in its place (so
+    // LISTEN_PID is the server's).
+    let exec = |names: &str, smtp_at_second: bool| {
+        let script = format!(
+            r#"
+import os, socket, sys
+socks = [socket.socket(), socket.socket()]
+for i, s in enumerate(socks):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0)); s.listen(16)
+    os.dup2(s.fileno(), 3 + i)
+    os.set_inheritable(3 + i, True)
+second = socks[1].getsockname()[1]
+args = sys.argv[1:] + (["--smtp", "127.0.0.1:%d" % second] if {smtp} else [])
+os.environ.update(LISTEN_FDS="2", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="{names}")
+os.execv(args[0], args)
+"#,
+            smtp = if smtp_at_second { "True" } else { "False" },
+        );
+        let mut cmd = std::process::Command::new("python3");
+        cmd.args(["-c", &script, env!("CARGO_BIN_EXE_mailserver")])
+            .args(["--imap", "none", "--submission", "none", "--smtps", "none"])
+            .args(["--imaps", "none", "--pop3", "none", "--pop3s", "none"])
+            .args(["--user", "alice:secret", "--data-dir"])
+            .arg(dir.path().join("data"));
+        cmd
+    };
+    let server = Mailserver::spawn(&mut exec("imap:mailserver.socket", true));
+    let imap = server.addr("imap").expect("IMAP on the socket named imap");
+    let smtp = server
+        .addr("smtp")
+        .expect("SMTP on the socket at its address");
+    assert_ne!(imap, smtp);
+    let mut c = Imap::connect(imap);
+    c.ok("LOGIN alice secret");
+    let mut s = Imap::connect_raw(smtp);
+    let greeting = s.line();
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    drop(server);
+
+    let out = exec("imap:mailserver.socket", false).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("socket-activated fd 4") && err.contains("is no listener's"),
+        "{err}"
+    );
+}
+
+/// contrib/: the units pass `systemd-analyze verify` (where systemd is installed; with the
+/// binary built here as ExecStart) without a warning, and contrib/mailserver.toml is valid
+/// and puts its listeners at the socket unit's addresses, so each socket finds its listener.
+#[test]
+fn the_systemd_units_verify_and_match_the_contrib_configuration() {
+    let contrib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contrib");
+    let file = examples::config::ConfigFile::read(&contrib.join("mailserver.toml")).unwrap();
+    let settings = examples::config::resolve(Some(&file), &BTreeMap::new()).unwrap();
+    let socket = std::fs::read_to_string(contrib.join("mailserver.socket")).unwrap();
+    let mut streams: Vec<std::net::SocketAddr> = socket
+        .lines()
+        .filter_map(|l| l.strip_prefix("ListenStream="))
+        .map(|a| a.parse().unwrap())
+        .collect();
+    let mut configured: Vec<std::net::SocketAddr> = settings
+        .listeners()
+        .iter()
+        .filter(|(name, _)| *name != "metrics")
+        .filter_map(|(_, a)| *a)
+        .collect();
+    streams.sort();
+    configured.sort();
+    assert_eq!(streams, configured);
+    assert_eq!(streams.len(), 7);
+
+    if std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped systemd-analyze verify: systemd-analyze is not installed");
+        return;
+    }
+    let dir = Tmp::new("units");
+    let service = std::fs::read_to_string(contrib.join("mailserver.service")).unwrap();
+    assert!(service.contains("ExecStart=/usr/local/bin/mailserver "));
+    let service = service.replace(
+        "/usr/local/bin/mailserver",
+        env!("CARGO_BIN_EXE_mailserver"),
+    );
+    std::fs::write(dir.path().join("mailserver.service"), service).unwrap();
+    std::fs::write(dir.path().join("mailserver.socket"), socket).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(dir.path().join("mailserver.socket"))
+        .arg(dir.path().join("mailserver.service"))
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
 }

@@ -12,6 +12,11 @@
 //! repository lists them all with their defaults) and a flag: `--max-connections 64` is
 //! `max-connections = 64`. Flags override the file. See `examples::config::Settings`.
 //!
+//! On the real ports: `run-as` (with `run-as-group`) binds every listener as root, then
+//! becomes that user before any thread starts; under systemd socket activation
+//! (`LISTEN_FDS`) the listeners serve the sockets handed over, matched by name
+//! (`FileDescriptorName=`) or else by address (`contrib/` has the units).
+//!
 //! Signals: `SIGHUP` reloads the file, the users files and the certificate (a reload that
 //! fails keeps what is in force and logs why); `SIGTERM` and Ctrl-C shut down gracefully:
 //! no new connections, idle ones are told so and closed, deliveries in progress finish (for
@@ -19,7 +24,10 @@
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
-use examples::config::{CommandLine, ConfigError, ConfigFile, LogFormat, Settings, resolve};
+use examples::{
+    config::{CommandLine, ConfigError, ConfigFile, LogFormat, Settings, resolve},
+    service,
+};
 
 /// A line on standard output, for whoever started the server (tests read the addresses from
 /// it). Unlike `println!`, a reader that went away does not stop the server.
@@ -74,8 +82,7 @@ fn init_logs(settings: &Settings) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = match CommandLine::parse(std::env::args().skip(1)) {
         Ok(cli) => cli,
         Err(e) if e.0.is_empty() => {
@@ -115,13 +122,74 @@ async fn main() -> ExitCode {
             options.directory.domains[0]
         );
     }
-    let running = match examples::server::start(options).await {
+    // The sockets first, while the privileged ports can be had: from systemd, or bound now
+    // if the process is to drop root; then the user changes, before any thread exists.
+    let listeners = settings.listeners();
+    let mut sockets = match service::activated_sockets(&listeners) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(user) = &settings.run_as {
+        let dropped =
+            service::RunAs::lookup(user, settings.run_as_group.as_deref()).and_then(|r| {
+                service::bind_remaining(&listeners, &mut sockets)?;
+                r.drop_privileges(&settings.data_dir)?;
+                Ok(r)
+            });
+        match dropped {
+            Ok(r) => tracing::info!(user = %r.user, uid = %r.uid, gid = %r.gid, "running as"),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(&cli, &settings, options, sockets, &demo))
+}
+
+/// Starts the listeners on `sockets` (binding those without one) and serves until `SIGTERM`
+/// or Ctrl-C, reloading at each `SIGHUP`.
+async fn serve(
+    cli: &CommandLine,
+    settings: &Settings,
+    options: examples::server::Options,
+    sockets: Vec<(String, std::net::TcpListener)>,
+    demo: &str,
+) -> ExitCode {
+    let running = match examples::server::start_with(options, sockets).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
+    // Before anyone learns the addresses: a SIGHUP from then on reloads.
+    let mut signals = match Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot wait for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = &settings.pid_file
+        && let Err(e) = std::fs::write(path, format!("{}\n", std::process::id()))
+    {
+        tracing::error!("pid-file {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     say!("mail store: {}", settings.data_dir.display());
     for (what, addr) in [
         ("smtp", running.smtp),
@@ -139,20 +207,16 @@ async fn main() -> ExitCode {
             None => say!("{what} off"),
         }
     }
-    let mut signals = match Signals::new() {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("cannot wait for signals: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     while let Signal::Reload = signals.next().await {
-        reload(&cli, &demo, &running).await;
+        reload(cli, demo, &running).await;
     }
     say!("shutting down");
     let left = running.shutdown(Duration::from_secs(30)).await;
     if left > 0 {
         tracing::warn!("{left} connections still busy after 30 s; closing them");
+    }
+    if let Some(path) = &settings.pid_file {
+        let _ = std::fs::remove_file(path);
     }
     say!("stopped");
     ExitCode::SUCCESS

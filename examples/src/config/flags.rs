@@ -200,6 +200,15 @@ impl<'de> Deserializer<'de> for FlagValue<'_> {
         deserialize_f64 visit_f64 f64
     }
 
+    /// A field read from text takes the last value given: `--imap A --imap B` is B.
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConfigError> {
+        visitor.visit_string(self.last().to_owned())
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConfigError> {
+        self.deserialize_str(visitor)
+    }
+
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConfigError> {
         visitor.visit_some(self)
     }
@@ -227,7 +236,7 @@ impl<'de> Deserializer<'de> for FlagValue<'_> {
     }
 
     forward_to_deserialize_any! {
-        i128 u128 char str string bytes byte_buf unit unit_struct tuple tuple_struct map struct
+        i128 u128 char bytes byte_buf unit unit_struct tuple tuple_struct map struct
         identifier ignored_any
     }
 }

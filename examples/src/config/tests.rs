@@ -19,10 +19,7 @@ fn defaults_are_what_cargo_run_starts() {
     assert_eq!(s.smtp.addr(), Some("127.0.0.1:2525".parse().unwrap()));
     assert_eq!(s.lmtp, Listen::Off);
     assert_eq!(s.metrics, Listen::Off);
-    assert_eq!(
-        s.admin_socket_path(),
-        Some(PathBuf::from("./mail-data/admin.sock"))
-    );
+    assert_eq!((s.pid_file, s.run_as), (None, None));
 }
 
 #[test]
@@ -63,6 +60,19 @@ fn every_key_is_a_flag_and_flags_override_the_file() {
         .map(|u| (&*u.name, &*u.password))
         .collect();
     assert_eq!(names, [("a", "x"), ("b", "y:z")]);
+    // A single-valued flag given twice: the last one counts.
+    let twice = flags(&[
+        "--imap",
+        "127.0.0.1:1",
+        "--imap",
+        "none",
+        "--hostname",
+        "a",
+        "--hostname",
+        "b",
+    ]);
+    let twice = resolve(None, &twice).unwrap();
+    assert_eq!((twice.imap, &*twice.hostname), (Listen::Off, "b"));
     // Every key has a flag: each is accepted on the command line.
     for key in Settings::keys() {
         let err = resolve(None, &flags(&[&format!("--{key}"), "%bad%"])).err();

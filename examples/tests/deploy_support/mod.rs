@@ -66,6 +66,26 @@ impl Mailserver {
         Self::spawn(Command::new(env!("CARGO_BIN_EXE_mailserver")).args(args))
     }
 
+    /// [`Mailserver::start`] with every listener on a free loopback port (the tests run at
+    /// once, and the defaults are fixed ports) and `args` after, overriding.
+    pub fn start_on_any_ports(args: &[&str]) -> Self {
+        let any = "127.0.0.1:0";
+        let mut all = Vec::new();
+        for listener in [
+            "smtp",
+            "submission",
+            "smtps",
+            "imap",
+            "imaps",
+            "pop3",
+            "pop3s",
+        ] {
+            all.extend([format!("--{listener}"), any.to_owned()]);
+        }
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_mailserver")).args(all))
+    }
+
     /// [`Mailserver::start`] in the directory `dir`.
     pub fn start_in(dir: &Path, args: &[&str]) -> Self {
         Self::spawn(
