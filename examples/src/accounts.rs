@@ -11,7 +11,7 @@ use argon2::{
 use sansmail_core::Credentials;
 use sansmail_server::auth::{Accounts, Refusal};
 use sansmail_smtp::{ForwardPath, Mailbox, ReversePath};
-use sansmail_store::AccountName;
+use sansmail_store::{AccountName, QuotaLimits};
 
 /// Who receives mail here and who may log in.
 #[derive(Debug, Clone)]
@@ -245,6 +245,53 @@ pub struct User {
     /// Addresses the user may send as besides their own (`senders=a@x,b@y` among the
     /// passwd-file's extra fields, the eighth), lower case.
     pub senders: Vec<String>,
+    /// The quota, from Dovecot's `quota_rule=*:storage=1G` (and `quota_rule2=*:messages=N`,
+    /// also with the `userdb_` prefix) among the extra fields; `None`: unlimited.
+    pub quota: Option<QuotaLimits>,
+}
+
+/// A Dovecot quota rule's limits for all mailboxes (`*:storage=1G`, `*:messages=1000`,
+/// `*:bytes=N`; storage without a unit in KiB as Dovecot reads it) added to `limits`.
+fn quota_rule(rule: &str, limits: &mut QuotaLimits) -> Result<(), String> {
+    let Some(rest) = rule.strip_prefix("*:") else {
+        return Err(format!(
+            "quota rule {rule:?}: only rules for all mailboxes (*:storage=SIZE, \
+             *:messages=N) are supported"
+        ));
+    };
+    for part in rest.split(':') {
+        let (what, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("quota rule {rule:?}: expected storage=SIZE or messages=N"))?;
+        let bad = || format!("quota rule {rule:?}: bad value {value:?}");
+        match what {
+            "storage" | "bytes" => {
+                let (digits, unit) = value.split_at(
+                    value
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(value.len()),
+                );
+                let n: u64 = digits.parse().map_err(|_| bad())?;
+                let shift = match (what, unit) {
+                    ("bytes", "") | (_, "b" | "B") => 0,
+                    ("storage", "") | (_, "k" | "K") => 10,
+                    (_, "M") => 20,
+                    (_, "G") => 30,
+                    (_, "T") => 40,
+                    _ => return Err(bad()),
+                };
+                let octets = n.checked_mul(1 << shift).ok_or_else(bad)?;
+                // 0 means unlimited, as in Dovecot.
+                limits.storage_bytes = (octets > 0).then_some(octets);
+            }
+            "messages" => {
+                let n: u64 = value.parse().map_err(|_| bad())?;
+                limits.messages = (n > 0).then_some(n);
+            }
+            _ => return Err(format!("quota rule {rule:?}: unknown limit {what:?}")),
+        }
+    }
+    Ok(())
 }
 
 /// [`read_users_file`]'s parser; errors carry the 1-based line number.
@@ -257,7 +304,8 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, (usize, String)> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let mut fields = line.split(':');
+        // name, hash, uid, gid, gecos, home, shell, extra fields (which may hold colons).
+        let mut fields = line.splitn(8, ':');
         let name = fields.next().unwrap_or_default().to_lowercase();
         let hash = fields
             .next()
@@ -271,7 +319,19 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, (usize, String)> {
         // uid, gid, gecos, home, shell, then Dovecot's space-separated extra fields.
         let extra = fields.nth(5).unwrap_or_default();
         let mut senders = Vec::new();
+        let mut quota: Option<QuotaLimits> = None;
         for field in extra.split_ascii_whitespace() {
+            let field = field.strip_prefix("userdb_").unwrap_or(field);
+            if let Some((key, rule)) = field.split_once('=')
+                && (key == "quota_rule"
+                    || key
+                        .strip_prefix("quota_rule")
+                        .is_some_and(|n| n.parse::<u8>().is_ok()))
+            {
+                quota_rule(rule, quota.get_or_insert_with(QuotaLimits::default))
+                    .map_err(|e| (n, format!("user {name}: {e}")))?;
+                continue;
+            }
             let Some(list) = field.strip_prefix("senders=") else {
                 continue;
             };
@@ -285,6 +345,7 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, (usize, String)> {
             name,
             password,
             senders,
+            quota,
         });
     }
     Ok(users)
@@ -349,5 +410,40 @@ mod tests {
         assert_eq!(with[0].senders, ["bob@example.net", "b@example.com"]);
         let bad = parse_users(&format!("bob:{phc}::::::senders=not-an-address\n"));
         assert!(bad.unwrap_err().1.contains("sender"));
+    }
+
+    #[test]
+    fn quota_rules_among_the_extra_fields() {
+        let phc = hash_password("x").unwrap();
+        let users = parse_users(&format!(
+            "a:{phc}::::::userdb_quota_rule=*:storage=1G quota_rule2=*:messages=500\n\
+             b:{phc}::::::quota_rule=*:storage=2048\n\
+             c:{phc}::::::quota_rule=*:bytes=5000:messages=0\n\
+             d:{phc}\n"
+        ))
+        .unwrap();
+        let q: Vec<_> = users.iter().map(|u| u.quota).collect();
+        assert_eq!(
+            q,
+            [
+                Some(QuotaLimits {
+                    storage_bytes: Some(1 << 30),
+                    messages: Some(500)
+                }),
+                Some(QuotaLimits {
+                    storage_bytes: Some(2 << 20),
+                    messages: None
+                }),
+                Some(QuotaLimits {
+                    storage_bytes: Some(5000),
+                    messages: None
+                }),
+                None,
+            ]
+        );
+        let bad = parse_users(&format!("a:{phc}::::::quota_rule=INBOX:storage=1G\n"));
+        assert!(bad.unwrap_err().1.contains("all mailboxes"));
+        let bad = parse_users(&format!("a:{phc}::::::quota_rule=*:storage=lots\n"));
+        assert_eq!(bad.unwrap_err().0, 1);
     }
 }

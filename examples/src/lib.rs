@@ -3,7 +3,9 @@
 //! drivers on a command line) and `protodump`.
 #![forbid(unsafe_code)]
 pub mod accounts;
+pub mod config;
 pub mod mailctl;
 pub mod protodump;
 pub mod server;
+pub mod service;
 pub mod tls;

@@ -151,13 +151,15 @@ fn users_file_with_hashes() {
     assert!(imap_login(imap, "demo", "x").starts_with("a1 NO"));
 
     let log = server.stop();
-    // tracing: each listener says where it is; logins and failures are logged.
+    // tracing: each listener says where it is; logins and failures are logged with their
+    // protocol and account.
     for expected in [
         "listening",
         "listener=\"imap\"",
         // Each login and failure with its protocol and account (#16).
         "login protocol=\"smtp\" listener=\"smtp\"",
         "login protocol=\"pop3\" listener=\"pop3\"",
+        "account=bob",
         "login failed protocol=\"imap\" listener=\"imap\"",
         "account=\"demo\"",
     ] {

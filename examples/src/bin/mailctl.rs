@@ -8,6 +8,7 @@
 //! mailctl imap flag [CONN] [--mailbox NAME] --uid N [--add FLAG]... [--remove FLAG]...
 //! mailctl pop3 fetch [CONN] --maildir DIR [--delete]
 //! mailctl hash-password [--password PASSWORD]
+//! mailctl migrate --user NAME --from STORE --to STORE
 //!
 //! CONN: [--host HOST] [--port PORT] [--tls starttls|implicit|none] [--ca PEM | --insecure]
 //!       [--user NAME] [--password PASSWORD] [--timeout SECONDS]
@@ -20,6 +21,9 @@
 //! (IMAPS 2993), POP3 2110 (POP3S 2995). The password can also come from `MAILCTL_PASSWORD`.
 //! `hash-password` prints an Argon2id hash for a `mailserver --users` file (the password
 //! from `--password`, `MAILCTL_PASSWORD` or the first line of standard input).
+//! `migrate` copies an account between stores (STORE: a `postgres://` URL, or a Maildir data
+//! folder, `maildir:DIR` or `DIR`): mailboxes, flags, keywords and UIDs where possible
+//! (`sansmail_store::migrate`). Stop the servers on both stores first.
 
 use std::{
     io::{Read, Write},
@@ -28,9 +32,12 @@ use std::{
     time::Duration,
 };
 
+use sansmail_store::{AccountName, StoreError, migrate};
+
 use examples::{
     accounts,
     mailctl::{Endpoint, Security, imap, pop3, smtp},
+    server,
     tls::Verify,
 };
 
@@ -42,6 +49,7 @@ const USAGE: &str = "usage:
   mailctl imap flag [CONN] [--mailbox NAME] --uid N [--add FLAG]... [--remove FLAG]...
   mailctl pop3 fetch [CONN] --maildir DIR [--delete]
   mailctl hash-password [--password PASSWORD]
+  mailctl migrate --user NAME --from STORE --to STORE
 CONN: [--host HOST] [--port PORT] [--tls starttls|implicit|none] [--ca PEM | --insecure]
       [--user NAME] [--password PASSWORD] [--timeout SECONDS]";
 
@@ -226,6 +234,27 @@ async fn run(command: &[String], a: Args) -> Result<(), String> {
                 "{} messages saved, {} deleted on the server",
                 r.saved, r.deleted
             );
+        }
+        [c] if c == "migrate" => {
+            let user = a.user.clone().ok_or("migrate needs --user NAME")?;
+            let from = a.from.clone().ok_or("migrate needs --from STORE")?;
+            let to = a.to.first().cloned().ok_or("migrate needs --to STORE")?;
+            let account = AccountName::try_from(user.as_str()).map_err(|e| e.to_string())?;
+            let what = |s: &str, e: StoreError| format!("{s}: {e}");
+            let src = server::open_location(&from)
+                .await
+                .map_err(|e| what(&from, e))?;
+            let dst = server::open_location(&to).await.map_err(|e| what(&to, e))?;
+            let done = migrate::migrate_account(&src, &dst, &account)
+                .await
+                .map_err(|e| format!("migrate {user}: {e}"))?;
+            println!(
+                "{user}: {} mailboxes, {} messages, {} subscriptions copied",
+                done.mailboxes, done.messages, done.subscriptions
+            );
+            if !done.renumbered.is_empty() {
+                println!("new UIDs in: {}", done.renumbered.join(", "));
+            }
         }
         [c] if c == "hash-password" => {
             let password = match a

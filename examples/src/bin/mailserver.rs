@@ -1,217 +1,33 @@
 //! The mail server, all listeners on one `mail-store` Maildir store under `./mail-data`. By
 //! default on 127.0.0.1: SMTP 2525, submission 2587 (AUTH required), SMTPS 2465, IMAP 2143,
 //! IMAPS 2993, POP3 2110, POP3S 2995. The plaintext ports offer STARTTLS (STLS for POP3).
-//! Without `--cert`/`--key` a self-signed certificate is generated at first start and kept
-//! as `<data-dir>/tls/cert.pem` and `key.pem`.
+//! Without `cert`/`key` a self-signed certificate is generated at first start and kept as
+//! `<data-dir>/tls/cert.pem` and `key.pem`.
 //!
 //! ```text
-//! mailserver [--smtp ADDR|none] [--submission ADDR|none] [--smtps ADDR|none] [--lmtp ADDR|none]
-//!            [--imap ADDR|none] [--imaps ADDR|none] [--pop3 ADDR|none] [--pop3s ADDR|none]
-//!            [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no]
-//!            [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECONDS]
-//!            [--max-message-size OCTETS] [--max-recipients N] [--data-dir DIR]
-//!            [--bare-line-endings normalize|reject] [--journal-reserve OCTETS]
-//!            [--hostname NAME] [--domain DOMAIN]... [--user NAME:PASSWORD]...
-//!            [--users FILE] [--log error|warn|info|debug|trace]
+//! mailserver [--config FILE] [--check-config] [--KEY VALUE]...
 //! ```
 //!
-//! `--journal-reserve` sets the room each mailbox's journal keeps written in advance (default
-//! 256 KiB) so that deleting mail works on a full disk; `0` keeps none.
+//! Every setting is a key of the configuration file (TOML, `mailserver.toml` in the
+//! repository lists them all with their defaults) and a flag: `--max-connections 64` is
+//! `max-connections = 64`. Flags override the file. See `examples::config::Settings`.
 //!
-//! `--users FILE` holds `name:hash` lines: Argon2 PHC strings (`mailctl hash-password`
-//! writes them) or SHA512-CRYPT (`$6$`, as `mkpasswd -m sha-512` writes), also with Dovecot's
-//! `{SCHEME}` prefix. LMTP is off unless `--lmtp` names an address.
+//! On the real ports: `run-as` (with `run-as-group`) binds every listener as root, then
+//! becomes that user before any thread starts; under systemd socket activation
+//! (`LISTEN_FDS`) the listeners serve the sockets handed over, matched by name
+//! (`FileDescriptorName=`) or else by address (`contrib/` has the units).
 //!
-//! Passwords (AUTH, LOGIN, USER/PASS) are refused without TLS, except from loopback
-//! addresses while `--allow-plaintext-loopback` is `yes` (the default). Repeated failed
-//! logins from one address are answered ever more slowly and then refused for a while.
-//! `--idle-timeout` shortens every protocol's idle timeouts (by default those the RFCs set:
-//! SMTP 5 min, IMAP 5 min before login and 30 after, POP3 10 min). Ctrl-C shuts down
-//! gracefully: no new connections, idle ones are told so and closed, deliveries in progress
-//! finish (for up to 30 s). Logs go to standard error (`--log`, default `info`).
+//! Signals: `SIGHUP` reloads the file, the users files and the certificate (a reload that
+//! fails keeps what is in force and logs why); `SIGTERM` and Ctrl-C shut down gracefully:
+//! no new connections, idle ones are told so and closed, deliveries in progress finish (for
+//! up to 30 s).
 
-use std::{
-    collections::{HashMap, HashSet},
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::ExitCode,
-    time::Duration,
-};
-
-use sansmail_smtp::codec::BareLineEndings;
-use tracing::Level;
+use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use examples::{
-    accounts::{self, Directory, User},
-    server::{self, Options as ServerOptions},
-    tls::CertSource,
+    config::{CommandLine, ConfigError, ConfigFile, LogFormat, Settings, resolve},
+    service,
 };
-use sansmail_server::listener::ConnectionLimits;
-
-struct Options {
-    smtp: Option<SocketAddr>,
-    submission: Option<SocketAddr>,
-    smtps: Option<SocketAddr>,
-    lmtp: Option<SocketAddr>,
-    imap: Option<SocketAddr>,
-    imaps: Option<SocketAddr>,
-    pop3: Option<SocketAddr>,
-    pop3s: Option<SocketAddr>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-    allow_plaintext_loopback: bool,
-    limits: ConnectionLimits,
-    data_dir: PathBuf,
-    hostname: String,
-    domains: Vec<String>,
-    users: Vec<User>,
-    idle_timeout: Option<Duration>,
-    max_message_size: Option<u64>,
-    max_recipients: Option<usize>,
-    bare_line_endings: BareLineEndings,
-    journal_reserve: Option<u64>,
-    log: Level,
-}
-
-const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--submission ADDR|none] \
-                     [--smtps ADDR|none] [--lmtp ADDR|none] [--imap ADDR|none] \
-                     [--imaps ADDR|none] [--pop3 ADDR|none] [--pop3s ADDR|none] \
-                     [--cert PEM --key PEM] [--allow-plaintext-loopback yes|no] \
-                     [--max-connections N] [--max-connections-per-ip N] \
-                     [--idle-timeout SECONDS] [--max-message-size OCTETS] \
-                     [--max-recipients N] [--bare-line-endings normalize|reject] \
-                     [--journal-reserve OCTETS] [--data-dir DIR] [--hostname NAME] \
-                     [--domain DOMAIN]... [--user NAME:PASSWORD]... [--users FILE] \
-                     [--log error|warn|info|debug|trace]";
-
-fn yes_no(flag: &str, v: &str) -> Result<bool, String> {
-    match v {
-        "yes" | "on" | "true" => Ok(true),
-        "no" | "off" | "false" => Ok(false),
-        _ => Err(format!("{flag} {v}: expected yes or no")),
-    }
-}
-
-fn count(flag: &str, v: &str) -> Result<usize, String> {
-    match v.parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag} {v}: expected a positive number")),
-    }
-}
-
-/// `ADDR` or `none`.
-fn listen_addr(flag: &str, v: &str) -> Result<Option<SocketAddr>, String> {
-    if v == "none" {
-        Ok(None)
-    } else {
-        v.parse().map(Some).map_err(|e| format!("{flag} {v}: {e}"))
-    }
-}
-
-fn parse_args() -> Result<Options, String> {
-    let local = |port| Some(SocketAddr::from(([127, 0, 0, 1], port)));
-    let mut o = Options {
-        smtp: local(2525),
-        submission: local(2587),
-        smtps: local(2465),
-        lmtp: None,
-        imap: local(2143),
-        imaps: local(2993),
-        pop3: local(2110),
-        pop3s: local(2995),
-        cert: None,
-        key: None,
-        allow_plaintext_loopback: true,
-        limits: ConnectionLimits::default(),
-        data_dir: PathBuf::from("./mail-data"),
-        hostname: "localhost".to_owned(),
-        domains: Vec::new(),
-        users: Vec::new(),
-        idle_timeout: None,
-        max_message_size: None,
-        max_recipients: None,
-        bare_line_endings: BareLineEndings::Normalize,
-        journal_reserve: None,
-        log: Level::INFO,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "--smtp" => o.smtp = listen_addr(&flag, &value()?)?,
-            "--imap" => o.imap = listen_addr(&flag, &value()?)?,
-            "--pop3" => o.pop3 = listen_addr(&flag, &value()?)?,
-            "--submission" => o.submission = listen_addr(&flag, &value()?)?,
-            "--smtps" => o.smtps = listen_addr(&flag, &value()?)?,
-            "--lmtp" => o.lmtp = listen_addr(&flag, &value()?)?,
-            "--imaps" => o.imaps = listen_addr(&flag, &value()?)?,
-            "--pop3s" => o.pop3s = listen_addr(&flag, &value()?)?,
-            "--cert" => o.cert = Some(PathBuf::from(value()?)),
-            "--key" => o.key = Some(PathBuf::from(value()?)),
-            "--allow-plaintext-loopback" => {
-                o.allow_plaintext_loopback = yes_no(&flag, &value()?)?;
-            }
-            "--max-connections" => o.limits.total = count(&flag, &value()?)?,
-            "--max-connections-per-ip" => o.limits.per_ip = count(&flag, &value()?)?,
-            "--idle-timeout" => {
-                let secs = count(&flag, &value()?)?;
-                o.idle_timeout = Some(Duration::from_secs(secs as u64));
-            }
-            "--max-message-size" => o.max_message_size = Some(count(&flag, &value()?)? as u64),
-            "--max-recipients" => o.max_recipients = Some(count(&flag, &value()?)?),
-            "--bare-line-endings" => {
-                o.bare_line_endings = match value()?.as_str() {
-                    "normalize" => BareLineEndings::Normalize,
-                    "reject" => BareLineEndings::Reject,
-                    v => return Err(format!("{flag}: expected normalize or reject, not {v}")),
-                };
-            }
-            "--journal-reserve" => {
-                let v = value()?;
-                o.journal_reserve = Some(
-                    v.parse()
-                        .map_err(|_| format!("{flag} {v}: expected a number of octets"))?,
-                );
-            }
-            "--users" => o
-                .users
-                .extend(accounts::read_users_file(Path::new(&value()?))?),
-            "--log" => {
-                let v = value()?;
-                o.log = v.parse().map_err(|_| {
-                    format!("--log {v}: expected error, warn, info, debug or trace")
-                })?;
-            }
-            "--data-dir" => o.data_dir = PathBuf::from(value()?),
-            "--hostname" => o.hostname = value()?,
-            "--domain" => o.domains.push(value()?.to_lowercase()),
-            "--user" => {
-                let v = value()?;
-                let (name, password) = v
-                    .split_once(':')
-                    .ok_or_else(|| format!("--user {v}: expected NAME:PASSWORD"))?;
-                o.users.push(User {
-                    name: name.to_lowercase(),
-                    password: password.into(),
-                    senders: Vec::new(),
-                });
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown option {other}\n{USAGE}")),
-        }
-    }
-    if o.cert.is_some() != o.key.is_some() {
-        return Err(format!("--cert and --key go together\n{USAGE}"));
-    }
-    let mut names = HashSet::new();
-    if let Some(u) = o.users.iter().find(|u| !names.insert(&u.name)) {
-        return Err(format!("user {} is given twice", u.name));
-    }
-    Ok(o)
-}
 
 /// A line on standard output, for whoever started the server (tests read the addresses from
 /// it). Unlike `println!`, a reader that went away does not stop the server.
@@ -220,6 +36,19 @@ macro_rules! say {
         use std::io::Write as _;
         let _ = writeln!(std::io::stdout(), $($arg)*);
     }};
+}
+
+fn usage() -> String {
+    let mut out = String::from(
+        "usage: mailserver [--config FILE] [--check-config] [--KEY VALUE]...\n\
+         Every key of the configuration file is a flag (see mailserver.toml):\n",
+    );
+    for key in Settings::keys() {
+        out.push_str("  --");
+        out.push_str(key);
+        out.push('\n');
+    }
+    out
 }
 
 fn demo_password() -> String {
@@ -232,88 +61,136 @@ fn demo_password() -> String {
     format!("demo-{seed:08x}")
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let mut o = match parse_args() {
-        Ok(o) => o,
-        Err(msg) => {
-            eprintln!("{msg}");
+/// The settings from the command line and the file it names.
+fn load(cli: &CommandLine) -> Result<Settings, ConfigError> {
+    let file = cli.config.as_deref().map(ConfigFile::read).transpose()?;
+    resolve(file.as_ref(), &cli.flags)
+}
+
+fn init_logs(settings: &Settings) {
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(settings.log.0)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match settings.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match CommandLine::parse(std::env::args().skip(1)) {
+        Ok(cli) => cli,
+        Err(e) if e.0.is_empty() => {
+            say!("{}", usage().trim_end());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{e}\n{}", usage());
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_max_level(o.log)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-    if o.domains.is_empty() {
-        o.domains = vec!["localhost".to_owned(), "example.org".to_owned()];
-    }
-    if o.users.is_empty() {
-        let password = demo_password();
-        say!(
-            "no --user given: demo account demo@{} with password {password}",
-            o.domains[0]
-        );
-        o.users.push(User {
-            name: "demo".to_owned(),
-            password: password.as_str().into(),
-            senders: Vec::new(),
-        });
-    }
-    let directory = Directory {
-        domains: o.domains.clone(),
-        postmaster: o.users[0].name.clone(),
-        senders: o
-            .users
-            .iter()
-            .map(|u| (u.name.clone(), u.senders.clone()))
-            .collect(),
-        users: o
-            .users
-            .into_iter()
-            .map(|u| (u.name, u.password))
-            .collect::<HashMap<_, _>>(),
+    let settings = match load(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mailserver: {e}");
+            return ExitCode::from(2);
+        }
     };
-    let mut options = ServerOptions::new(o.data_dir.clone(), &o.hostname, directory);
-    options.smtp = o.smtp;
-    options.submission = o.submission;
-    options.smtps = o.smtps;
-    options.lmtp = o.lmtp;
-    options.imap = o.imap;
-    options.imaps = o.imaps;
-    options.pop3 = o.pop3;
-    options.pop3s = o.pop3s;
-    options.allow_plaintext_loopback = o.allow_plaintext_loopback;
-    options.limits = o.limits;
-    if let Some(t) = o.idle_timeout {
-        options.smtp_limits.command_timeout = t;
-        options.smtp_limits.data_timeout = t;
-        options.imap_limits.unauthenticated_timeout = t;
-        options.imap_limits.autologout_timeout = t;
-        options.pop3_limits.idle_timeout = t;
+    let demo = demo_password();
+    let options = match settings.server_options(Some(&demo)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("mailserver: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.check {
+        say!("configuration ok");
+        return ExitCode::SUCCESS;
     }
-    if let Some(n) = o.max_message_size {
-        options.smtp_limits.max_message_size = n;
+    init_logs(&settings);
+    if options.directory.users.contains_key("demo")
+        && settings.accounts(None).is_ok_and(|u| u.is_empty())
+    {
+        say!(
+            "no user configured: demo account demo@{} with password {demo}",
+            options.directory.domains[0]
+        );
     }
-    if let Some(n) = o.max_recipients {
-        options.smtp_limits.max_recipients = n;
+    // The sockets first, while the privileged ports can be had: from systemd, or bound now
+    // if the process is to drop root; then the user changes, before any thread exists.
+    let listeners = settings.listeners();
+    let mut sockets = match service::activated_sockets(&listeners) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(user) = &settings.run_as {
+        let dropped =
+            service::RunAs::lookup(user, settings.run_as_group.as_deref()).and_then(|r| {
+                service::bind_remaining(&listeners, &mut sockets)?;
+                r.drop_privileges(&settings.data_dir)?;
+                Ok(r)
+            });
+        match dropped {
+            Ok(r) => tracing::info!(user = %r.user, uid = %r.uid, gid = %r.gid, "running as"),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
-    options.bare_line_endings = o.bare_line_endings;
-    if let Some(n) = o.journal_reserve {
-        options.journal_reserve = n;
-    }
-    if let (Some(cert), Some(key)) = (o.cert, o.key) {
-        options.cert = CertSource::Files { cert, key };
-    }
-    let running = match server::start(options).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(&cli, &settings, options, sockets, &demo))
+}
+
+/// Starts the listeners on `sockets` (binding those without one) and serves until `SIGTERM`
+/// or Ctrl-C, reloading at each `SIGHUP`.
+async fn serve(
+    cli: &CommandLine,
+    settings: &Settings,
+    options: examples::server::Options,
+    sockets: Vec<(String, std::net::TcpListener)>,
+    demo: &str,
+) -> ExitCode {
+    let running = match examples::server::start_with(options, sockets).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    say!("mail store: {}", o.data_dir.display());
+    // Before anyone learns the addresses: a SIGHUP from then on reloads.
+    let mut signals = match Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot wait for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = &settings.pid_file
+        && let Err(e) = std::fs::write(path, format!("{}\n", std::process::id()))
+    {
+        tracing::error!("pid-file {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    say!("mail store: {}", settings.data_dir.display());
     for (what, addr) in [
         ("smtp", running.smtp),
         ("submission", running.submission),
@@ -323,20 +200,85 @@ async fn main() -> ExitCode {
         ("imaps", running.imaps),
         ("pop3", running.pop3),
         ("pop3s", running.pop3s),
+        ("metrics", running.metrics),
     ] {
         match addr {
             Some(a) => say!("{what} listening on {a}"),
             None => say!("{what} off"),
         }
     }
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => say!("shutting down"),
-        Err(e) => tracing::error!("cannot wait for Ctrl-C: {e}"),
+    while let Signal::Reload = signals.next().await {
+        reload(cli, demo, &running).await;
     }
+    say!("shutting down");
     let left = running.shutdown(Duration::from_secs(30)).await;
     if left > 0 {
         tracing::warn!("{left} connections still busy after 30 s; closing them");
     }
+    if let Some(path) = &settings.pid_file {
+        let _ = std::fs::remove_file(path);
+    }
     say!("stopped");
     ExitCode::SUCCESS
+}
+
+/// `SIGHUP`: the file and the users files again, with the same flags over them.
+async fn reload(cli: &CommandLine, demo: &str, running: &examples::server::Running) {
+    let config = cli.config.as_ref().map_or_else(PathBuf::new, Clone::clone);
+    tracing::info!(config = %config.display(), "reloading");
+    let result = async {
+        let settings = load(cli).map_err(|e| e.to_string())?;
+        let options = settings
+            .server_options(Some(demo))
+            .map_err(|e| e.to_string())?;
+        running.reload(options).await.map_err(|e| e.to_string())
+    };
+    match result.await {
+        Ok(()) => tracing::info!("reloaded: users, certificate and limits in force"),
+        Err(e) => tracing::error!("reload failed, the configuration in force stays: {e}"),
+    }
+}
+
+enum Signal {
+    Reload,
+    Stop,
+}
+
+/// SIGHUP, SIGTERM and SIGINT (Ctrl-C).
+struct Signals {
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                hup: signal(SignalKind::hangup())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.hup.recv() => Signal::Reload,
+                _ = self.term.recv() => Signal::Stop,
+                _ = tokio::signal::ctrl_c() => Signal::Stop,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Stop
+        }
+    }
 }
