@@ -3,6 +3,7 @@
 //! drivers on a command line) and `protodump`.
 #![forbid(unsafe_code)]
 pub mod accounts;
+pub mod admin;
 pub mod config;
 pub mod mailctl;
 pub mod protodump;

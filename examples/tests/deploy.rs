@@ -642,3 +642,113 @@ fn the_systemd_units_verify_and_match_the_contrib_configuration() {
     );
     assert!(out.status.success() && said.trim().is_empty(), "{said}");
 }
+
+/// Runs `mailctl ARGS`; its standard output, after asserting it succeeded (or failed).
+fn mailctl(args: &[&str], ok: bool) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailctl"))
+        .args(args)
+        .env_remove("MAILCTL_PASSWORD")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.success(), ok, "mailctl {args:?}: {text}");
+    text
+}
+
+/// `mailctl admin` on the users file of a running server: each change is written, the
+/// server (found through its pid-file) reloads, and the next login or append sees it; the
+/// listing shows each account's mail.
+#[test]
+fn mailctl_admin_changes_users_and_quotas_of_a_running_server() {
+    let dir = Tmp::new("admin");
+    let users = dir.path().join("users");
+    std::fs::write(&users, format!("alice:{}\n", hash("a"))).unwrap();
+    let config = dir.path().join("mail.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = \"{}\"\nusers = \"{}\"\npid-file = \"{}\"\ndomain = \"example.org\"\n\
+             smtp = \"127.0.0.1:0\"\nsubmission = \"none\"\nsmtps = \"none\"\n\
+             imap = \"127.0.0.1:0\"\nimaps = \"none\"\npop3 = \"none\"\npop3s = \"none\"\n",
+            dir.path().join("data").display(),
+            users.display(),
+            dir.path().join("pid").display(),
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let server = Mailserver::start(&["--config", cfg]);
+    let imap = server.addr("imap").unwrap();
+    let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
+    assert_eq!(pid.trim(), server.pid().to_string());
+    let reloads = || server.stderr().matches("reloaded:").count();
+    let admin = |args: &[&str]| {
+        let before = reloads();
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend(["--config", cfg]);
+        let out = mailctl(&all, true);
+        assert!(out.contains("reload signalled"), "{out}");
+        wait_for(Duration::from_secs(10), || {
+            (reloads() > before).then_some(())
+        })
+        .expect("the server reloaded");
+    };
+
+    admin(&["add-user", "carol", "--password", "c1"]);
+    Imap::connect(imap).ok("LOGIN carol c1");
+    admin(&["set-password", "carol", "--password", "c2"]);
+    Imap::connect(imap).no("LOGIN carol c1");
+    let mut carol = Imap::connect(imap);
+    carol.ok("LOGIN carol c2");
+    admin(&["set-quota", "carol", "--storage", "1K"]);
+    let big = "x".repeat(2000);
+    carol.send(&format!("q APPEND INBOX {{{}+}}\r\n{big}", big.len()));
+    let refused = std::iter::repeat_with(|| carol.line())
+        .find(|l| l.starts_with("q ") || l.is_empty())
+        .unwrap();
+    assert!(refused.starts_with("q NO [OVERQUOTA]"), "{refused}");
+
+    let mut smtp = Imap::connect_raw(server.addr("smtp").unwrap());
+    smtp.line();
+    for line in [
+        "EHLO client.test",
+        "MAIL FROM:<x@example.net>",
+        "RCPT TO:<alice@example.org>",
+        "DATA",
+        "Subject: hi\r\n\r\nhello\r\n.",
+    ] {
+        smtp.send(line);
+        let mut reply = smtp.line();
+        while reply.as_bytes().get(3) == Some(&b'-') {
+            reply = smtp.line();
+        }
+        assert!(reply.starts_with('2') || reply.starts_with('3'), "{reply}");
+    }
+    let listing = mailctl(&["admin", "list", "--config", cfg], true);
+    let row = |name: &str| -> Vec<String> {
+        listing
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{listing}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(row("alice")[3], "1", "{listing}");
+    assert!(row("alice")[1].parse::<u64>().unwrap() > 20, "{listing}");
+    assert_eq!(row("carol")[1..], ["0", "B", "0"], "{listing}");
+
+    admin(&["remove-user", "carol"]);
+    Imap::connect(imap).no("LOGIN carol c2");
+    let out = mailctl(&["admin", "remove-user", "carol", "--config", cfg], false);
+    assert!(out.contains("no user carol"), "{out}");
+    assert!(
+        !std::fs::read_to_string(&users).unwrap().contains("carol"),
+        "carol's line is gone"
+    );
+}

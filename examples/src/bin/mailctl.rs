@@ -9,6 +9,13 @@
 //! mailctl pop3 fetch [CONN] --maildir DIR [--delete]
 //! mailctl hash-password [--password PASSWORD]
 //! mailctl migrate --user NAME --from STORE --to STORE
+//! mailctl admin add-user|set-password NAME [--password PASSWORD] ADMIN
+//! mailctl admin remove-user NAME ADMIN
+//! mailctl admin set-quota NAME [--storage SIZE] [--messages N] ADMIN
+//! mailctl admin list ADMIN
+//!
+//! ADMIN: --config FILE (the server's: its first users file, data-dir, store, pid-file)
+//!        or --users FILE [--data-dir DIR]
 //!
 //! CONN: [--host HOST] [--port PORT] [--tls starttls|implicit|none] [--ca PEM | --insecure]
 //!       [--user NAME] [--password PASSWORD] [--timeout SECONDS]
@@ -24,6 +31,10 @@
 //! `migrate` copies an account between stores (STORE: a `postgres://` URL, or a Maildir data
 //! folder, `maildir:DIR` or `DIR`): mailboxes, flags, keywords and UIDs where possible
 //! (`sansmail_store::migrate`). Stop the servers on both stores first.
+//! `admin` edits the users file in place (checked with the server's parser, replaced
+//! atomically) and then sends the server in the configuration's `pid-file` a `SIGHUP`;
+//! `list` shows each account with the octets and messages its mail takes. A password comes
+//! from `--password`, `MAILCTL_PASSWORD` or the first line of standard input.
 
 use std::{
     io::{Read, Write},
@@ -50,6 +61,11 @@ const USAGE: &str = "usage:
   mailctl pop3 fetch [CONN] --maildir DIR [--delete]
   mailctl hash-password [--password PASSWORD]
   mailctl migrate --user NAME --from STORE --to STORE
+  mailctl admin add-user|set-password NAME [--password PASSWORD] ADMIN
+  mailctl admin remove-user NAME ADMIN
+  mailctl admin set-quota NAME [--storage SIZE] [--messages N] ADMIN
+  mailctl admin list ADMIN
+ADMIN: --config FILE | --users FILE [--data-dir DIR]
 CONN: [--host HOST] [--port PORT] [--tls starttls|implicit|none] [--ca PEM | --insecure]
       [--user NAME] [--password PASSWORD] [--timeout SECONDS]";
 
@@ -75,6 +91,11 @@ struct Args {
     maildir: Option<PathBuf>,
     delete: bool,
     file: Option<String>,
+    config: Option<PathBuf>,
+    users: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    storage: Option<u64>,
+    messages: Option<u64>,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -118,6 +139,16 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--remove" => a.remove.push(value()?),
             "--maildir" => a.maildir = Some(PathBuf::from(value()?)),
             "--delete" => a.delete = true,
+            "--config" => a.config = Some(PathBuf::from(value()?)),
+            "--users" => a.users = Some(PathBuf::from(value()?)),
+            "--data-dir" => a.data_dir = Some(PathBuf::from(value()?)),
+            "--storage" => {
+                let v = value()?;
+                let examples::config::Octets(n) =
+                    v.parse().map_err(|e| format!("--storage: {e}"))?;
+                a.storage = Some(n);
+            }
+            "--messages" => a.messages = Some(number(value()?)?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             f if f.starts_with("--") => return Err(format!("unknown option {f}\n{USAGE}")),
             _ if a.file.is_none() => a.file = Some(flag),
@@ -256,6 +287,7 @@ async fn run(command: &[String], a: Args) -> Result<(), String> {
                 println!("new UIDs in: {}", done.renumbered.join(", "));
             }
         }
+        [c, sub] if c == "admin" => admin(sub, &a).await?,
         [c] if c == "hash-password" => {
             let password = match a
                 .password
@@ -353,4 +385,96 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The password for `add-user` and `set-password`: `--password`, `MAILCTL_PASSWORD` or the
+/// first line of standard input.
+fn new_password(a: &Args) -> Result<String, String> {
+    if let Some(p) = a
+        .password
+        .clone()
+        .or_else(|| std::env::var("MAILCTL_PASSWORD").ok())
+    {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("stdin: {e}"))?;
+    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    if p.is_empty() {
+        return Err("no password: give --password, MAILCTL_PASSWORD or a line on stdin".into());
+    }
+    Ok(p)
+}
+
+/// `mailctl admin SUB`: the users file edited, then a reload signalled; or the listing.
+async fn admin(sub: &str, a: &Args) -> Result<(), String> {
+    use examples::{admin, config};
+    let mut settings = match &a.config {
+        Some(path) => {
+            let file = config::ConfigFile::read(path).map_err(|e| e.to_string())?;
+            config::resolve(Some(&file), &std::collections::BTreeMap::new())
+                .map_err(|e| e.to_string())?
+        }
+        None => config::Settings::default(),
+    };
+    if let Some(users) = &a.users {
+        settings.users = vec![users.clone()];
+    }
+    if let Some(dir) = &a.data_dir {
+        settings.data_dir.clone_from(dir);
+    }
+    let path = settings
+        .users
+        .first()
+        .cloned()
+        .ok_or("admin needs a users file: --users FILE, or --config FILE with `users`")?;
+    let mut file = admin::UsersFile::read(&path)?;
+    let name = || {
+        a.file
+            .clone()
+            .ok_or(format!("admin {sub} needs a user name"))
+    };
+    match sub {
+        "list" => {
+            println!("{:<24} {:>12} {:>10}", "ACCOUNT", "SIZE", "MESSAGES");
+            for user in file.names()? {
+                match admin::usage(&settings, &user).await? {
+                    Some(u) => println!(
+                        "{user:<24} {:>12} {:>10}",
+                        admin::human(u.octets),
+                        u.messages
+                    ),
+                    None => println!("{user:<24} {:>12} {:>10}", "-", "-"),
+                }
+            }
+            return Ok(());
+        }
+        "add-user" => file.add(&name()?, &new_password(a)?)?,
+        "remove-user" => file.remove(&name()?)?,
+        "set-password" => file.set_password(&name()?, &new_password(a)?)?,
+        "set-quota" => file.set_quota(
+            &name()?,
+            sansmail_store::QuotaLimits {
+                storage_bytes: a.storage.filter(|n| *n > 0),
+                messages: a.messages.filter(|n| *n > 0),
+            },
+        )?,
+        other => return Err(format!("unknown admin command {other}\n{USAGE}")),
+    }
+    file.write()?;
+    println!(
+        "{}: {sub} {}",
+        path.display(),
+        a.file.as_deref().unwrap_or("")
+    );
+    match &settings.pid_file {
+        Some(pid_file) if pid_file.exists() => {
+            let pid = admin::signal_reload(pid_file)?;
+            println!("reload signalled to process {pid}");
+        }
+        _ => println!("no pid-file of a running server: it reads the change at its next start"),
+    }
+    Ok(())
 }
