@@ -226,8 +226,10 @@ fn mailctl_migrate_moves_an_account_to_postgres_and_back() {
     assert!(r.starts_with("OK"), "{r}");
     drop(c);
     let before = snapshot(&on_maildir);
-    assert_eq!(before.len(), 3, "INBOX, Work, Work.2026: {before:?}");
-    assert_eq!(before[0].1.len(), 3, "{before:?}");
+    // INBOX, Work, Work.2026 and a new account's five special-use mailboxes.
+    assert_eq!(before.len(), 8, "{before:?}");
+    let inbox = before.iter().find(|(name, _)| name == "INBOX").unwrap();
+    assert_eq!(inbox.1.len(), 3, "{before:?}");
     on_maildir.kill();
 
     let (ok, out) = mailctl(&[
@@ -241,7 +243,7 @@ fn mailctl_migrate_moves_an_account_to_postgres_and_back() {
     ]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("alice: 3 mailboxes, 4 messages, 1 subscriptions"),
+        out.contains("alice: 8 mailboxes, 4 messages, 6 subscriptions"),
         "{out}"
     );
     let mut on_postgres = Node::start(&db.url, &dir.0.join("pg"), None);
