@@ -469,3 +469,46 @@ fn items_get_the_views_checks_and_imap4rev2_rewriting() {
         "* 1 FETCH (FLAGS (\\Seen) BODY[] {1}\r\nx)\r\nc OK done\r\n"
     );
 }
+
+/// Backpressure holds for whole responses too: with answers larger than the limit, each
+/// pipelined command is taken only once what the last one queued was taken.
+#[test]
+fn pipelined_commands_wait_for_whole_responses_to_be_taken() {
+    const LIMIT: usize = 100;
+    let msg = message();
+    assert!(msg.len() > LIMIT);
+    let mut server = selected(LIMIT);
+    server.handle_input(Instant::now(), "c FETCH 1 BODY[]\r\n".repeat(50).as_bytes());
+    let mut taken = 0;
+    let mut out = Vec::new();
+    loop {
+        match server.poll_event() {
+            Some(Event::Command(_)) => {
+                assert_eq!(
+                    server.queued_output(),
+                    0,
+                    "a command was taken over the limit"
+                );
+                let data = Literal::new(msg.clone(), LiteralMode::Sync).unwrap();
+                server.send_fetch(
+                    1,
+                    vec![FetchItem::BodySection {
+                        section: whole_section(),
+                        origin: None,
+                        data: Some(IString::Literal(data)),
+                    }],
+                    state(),
+                );
+                server.complete(StatusKind::Ok, None, "FETCH done").unwrap();
+                taken += 1;
+                // Not one more command until the answer is taken.
+                assert!(server.poll_event().is_none());
+            }
+            Some(other) => panic!("unexpected {other:?}"),
+            None if server.queued_output() > 0 => out.extend(drain(&mut server)),
+            None => break,
+        }
+    }
+    assert_eq!(taken, 50);
+    assert_eq!(out, answered(&[], &msg).repeat(50));
+}
