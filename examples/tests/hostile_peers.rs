@@ -1265,9 +1265,8 @@ fn read_answer(c: &mut Peer, want: &[u8]) {
 /// Clients that pipeline 20 000 retrievals of a large message and read none of the answers
 /// (issue #15: a POP3 client doing this took a server from 2 MB to 981 MB in 3 s). Each
 /// server stops reading and answering while its output is unsent, so the process does not
-/// grow with the commands; POP3 reads the message from the store a piece at a time, so it
-/// does not grow with a 32 MiB message either. IMAP still builds one FETCH answer whole
-/// (about three copies of the message): it gets 1 MiB. Once the client reads, the answers
+/// grow with the commands; POP3 and IMAP read the message from the store a piece at a time,
+/// so they do not grow with a 32 MiB message either. Once the client reads, the answers
 /// come, byte for byte.
 #[test]
 fn pipelined_retrievals_to_a_client_that_never_reads_are_bounded() {
@@ -1279,11 +1278,6 @@ fn pipelined_retrievals_to_a_client_that_never_reads_are_bounded() {
         big.extend_from_slice(line);
     }
     server.deliver(&["alice@example.org"], &big);
-    let mut small = b"Subject: small\r\n\r\n".to_vec();
-    while small.len() < 1 << 20 {
-        small.extend_from_slice(line);
-    }
-    server.deliver(&["alice@example.org"], &small);
     let mut report = Vec::new();
 
     let mut c = Peer::connect("pop3", server.pop3, "+OK");
@@ -1300,11 +1294,11 @@ fn pipelined_retrievals_to_a_client_that_never_reads_are_bounded() {
     let mut c = Peer::connect("imap", server.imap, "* OK");
     c.imap("a", "LOGIN alice secret", "OK");
     c.imap("b", "SELECT INBOX", "OK");
-    let growth = pipeline_unread(&mut c, "c FETCH 2 BODY.PEEK[]\r\n", 20_000);
+    let growth = pipeline_unread(&mut c, "c FETCH 1 BODY.PEEK[]\r\n", 20_000);
     report.push(format!("imap {growth:.1} MiB"));
     assert!(growth < 16.0, "imap: grew by {growth:.1} MiB");
-    c.expect(&format!("* 2 FETCH (BODY[] {{{}}}", small.len()));
-    read_answer(&mut c, &small);
+    c.expect(&format!("* 1 FETCH (BODY[] {{{}}}", big.len()));
+    read_answer(&mut c, &big);
     c.expect(")");
     c.expect("c OK");
 
@@ -1314,4 +1308,148 @@ fn pipelined_retrievals_to_a_client_that_never_reads_are_bounded() {
     assert!(growth < 16.0, "smtp: grew by {growth:.1} MiB");
     c.expect("250-");
     eprintln!("never-reading clients: {}", report.join("; "));
+}
+
+/// A message of about `size` octets of numbered lines: a range cut at the wrong offset
+/// cannot compare equal.
+fn numbered(subject: &str, size: usize) -> Vec<u8> {
+    let mut m = format!("Subject: {subject}\r\n\r\n").into_bytes();
+    let mut n = 0u32;
+    while m.len() < size {
+        m.extend_from_slice(format!("line {n:08} of a message fetched unread\r\n").as_bytes());
+        n += 1;
+    }
+    m
+}
+
+/// An IMAP client that pipelines `FETCH 1 BODY[]` (which also sets `\Seen`) of a 1 MiB
+/// message 5 000 times, and on another connection partial, TEXT and BINARY fetches of a
+/// 32 MiB message 2 000 times, reading none of the answers (issue #15). The server takes no
+/// command while its output is unsent and streams each whole-message section from the store
+/// a piece at a time, so the process grows by neither the commands nor the message (building
+/// one 32 MiB answer whole took about three copies of it). Once the client reads, each
+/// answer is byte for byte the range it names, every literal as long as it says.
+#[test]
+fn imap_pipelined_fetches_to_a_client_that_never_reads_are_bounded() {
+    let _g = exclusive();
+    let server = server("imap-never-reads", |_| {});
+    let small = numbered("one megabyte", 1 << 20);
+    let big = numbered("thirty-two megabytes", 32 << 20);
+    server.deliver(&["alice@example.org"], &small);
+    server.deliver(&["alice@example.org"], &big);
+    let mut report = Vec::new();
+
+    let mut c = Peer::connect("imap BODY[]", server.imap, "* OK");
+    c.imap("a", "LOGIN alice secret", "OK");
+    c.imap("b", "SELECT INBOX", "OK");
+    let growth = pipeline_unread(&mut c, "c FETCH 1 BODY[]\r\n", 5_000);
+    report.push(format!("BODY[] of 1 MiB x5000: {growth:.1} MiB"));
+    assert!(growth < 16.0, "imap BODY[]: grew by {growth:.1} MiB");
+    // The first answer sets \Seen and says so (before or after the literal); the next ones
+    // have nothing more to say.
+    let head = c.expect("* 1 FETCH (");
+    assert!(
+        head.ends_with(&format!("BODY[] {{{}}}", small.len())),
+        "{head}"
+    );
+    read_answer(&mut c, &small);
+    let tail = c.line();
+    assert!(
+        tail.ends_with(')') && format!("{head}{tail}").contains("FLAGS (\\Seen"),
+        "{head} ... {tail}"
+    );
+    c.expect("c OK");
+    for _ in 0..3 {
+        c.expect(&format!("* 1 FETCH (BODY[] {{{}}}", small.len()));
+        read_answer(&mut c, &small);
+        c.expect(")");
+        c.expect("c OK");
+    }
+    drop(c);
+
+    let mut c = Peer::connect("imap ranges", server.imap, "* OK");
+    c.imap("a", "LOGIN alice secret", "OK");
+    c.imap("b", "EXAMINE INBOX", "OK");
+    let command = "d FETCH 2 (BODY.PEEK[TEXT]<7.80> BODY.PEEK[]<1000.20000000> BINARY.PEEK[])\r\n";
+    let growth = pipeline_unread(&mut c, command, 2_000);
+    report.push(format!("ranges of 32 MiB x2000: {growth:.1} MiB"));
+    assert!(growth < 16.0, "imap ranges: grew by {growth:.1} MiB");
+    let body = big.len() - big.windows(4).position(|w| w == b"\r\n\r\n").unwrap() - 4;
+    let text = &big[big.len() - body..];
+    for _ in 0..2 {
+        c.expect("* 2 FETCH (BODY[TEXT]<7> {80}");
+        read_answer(&mut c, &text[7..87]);
+        c.expect(" BODY[]<1000> {20000000}");
+        read_answer(&mut c, &big[1000..20_001_000]);
+        c.expect(&format!(" BINARY[] ~{{{}}}", big.len()));
+        read_answer(&mut c, &big);
+        c.expect(")");
+        c.expect("d OK");
+    }
+    eprintln!("IMAP clients that never read: {}", report.join("; "));
+}
+
+/// The store fails in the middle of a streamed literal: the message file is removed while
+/// its answer waits for a client that stopped reading. A literal cannot be taken back (a
+/// `NO` after part of it would be read as more of the message), so the server closes the
+/// connection: the client gets a prefix of the message, fewer octets than announced, and no
+/// completion.
+#[test]
+fn imap_store_failing_in_the_middle_of_a_literal_closes_the_connection() {
+    let _g = shared();
+    let server = server("imap-mid-literal", |_| {});
+    let big = numbered("removed while sent", 32 << 20);
+    server.deliver(&["alice@example.org"], &big);
+    let mut c = Peer::connect("imap mid-literal", server.imap, "* OK");
+    c.imap("a", "LOGIN alice secret", "OK");
+    c.imap("b", "EXAMINE INBOX", "OK");
+    c.send("c FETCH 1 BODY.PEEK[]\r\n");
+    c.expect(&format!("* 1 FETCH (BODY[] {{{}}}", big.len()));
+    // The server fills the socket's buffers, far less than 32 MiB, and waits.
+    std::thread::sleep(Duration::from_millis(500));
+    let files = message_files(&server.data_dir, big.len() as u64);
+    assert_eq!(files.len(), 1, "message files: {files:?}");
+    std::fs::remove_file(&files[0]).unwrap();
+
+    let mut got = std::mem::take(&mut c.buf);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match c.io.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // A reset: the server closed with our bytes unread.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the server did not close the connection: {e}"),
+        }
+    }
+    assert!(
+        got.len() < big.len(),
+        "{} octets of a message removed while its {} octets were being sent",
+        got.len(),
+        big.len()
+    );
+    assert!(got == big[..got.len()], "not a prefix of the message");
+    eprintln!(
+        "store failing mid-literal: closed after {} of {} octets",
+        got.len(),
+        big.len()
+    );
+}
+
+/// The files under `dir` of exactly `size` octets.
+fn message_files(dir: &std::path::Path, size: u64) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                dirs.push(e.path());
+            } else if meta.len() == size {
+                found.push(e.path());
+            }
+        }
+    }
+    found
 }

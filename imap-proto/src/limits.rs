@@ -22,6 +22,12 @@ pub struct Limits {
     /// never more than the timeout, so a peer trickling a line or literal that never ends
     /// (slowloris) runs out of time. `0`: partial input earns nothing.
     pub min_input_rate: u64,
+    /// Server: octets of output queued and not yet taken with `poll_transmit` above which
+    /// the session takes no further command and asks for no more of a streamed FETCH
+    /// literal ([`Event::FetchMore`](crate::session::server::Event::FetchMore)). A client
+    /// that pipelines `FETCH 1 BODY[]` and reads none of the answers then costs this plus
+    /// one piece, not one message per command it sent.
+    pub max_queued_output: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +38,7 @@ impl Default for Limits {
             unauthenticated_timeout: Duration::from_secs(5 * 60),
             autologout_timeout: Duration::from_secs(30 * 60),
             min_input_rate: 500,
+            max_queued_output: 64 * 1024,
         }
     }
 }

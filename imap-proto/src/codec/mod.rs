@@ -18,6 +18,7 @@ pub use command::{
 pub use encode::{EncodeBuf, LiteralMark};
 pub use encode_command::{encode_command, encode_idle_done, encode_sasl_response};
 pub use encode_response::{encode_greeting, encode_response};
+pub(crate) use encode_response::{fetch_open, literal_head};
 pub use response::{
     Leniency, ResponseDecoder, ResponseOptions, decode_greeting, decode_response, parse_greeting,
     parse_response,

@@ -150,3 +150,39 @@ impl FetchItem<'_> {
         }
     }
 }
+
+/// An item of a FETCH response whose value a server streams as a literal, piece by piece
+/// (`BODY[] {n}` CRLF, then the octets): its name and origin; the length is given beside
+/// it. See [`Server::fetch_literal`](crate::session::server::Server::fetch_literal).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LiteralItem<'a> {
+    /// `BODY[section]<origin>`
+    BodySection {
+        /// The section.
+        section: Section<'a>,
+        /// `<number>`: where a partial fetch started.
+        origin: Option<u32>,
+    },
+    /// `BINARY[part]<origin>`, always as a `literal8` (`~{n}`): its octets may hold NUL
+    /// (RFC 3516 §4.2), and a server streaming them cannot know beforehand.
+    Binary {
+        /// `section-binary = "[" [section-part] "]"`
+        part: Vec<u32>,
+        /// `<number>`: where a partial fetch started.
+        origin: Option<u32>,
+    },
+    /// `RFC822` (IMAP4rev1)
+    Rfc822,
+    /// `RFC822.HEADER` (IMAP4rev1)
+    Rfc822Header,
+    /// `RFC822.TEXT` (IMAP4rev1)
+    Rfc822Text,
+}
+
+impl LiteralItem<'_> {
+    /// Whether the literal is a `literal8`, which may hold NUL.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Self::Binary { .. })
+    }
+}

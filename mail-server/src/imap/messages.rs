@@ -1,4 +1,5 @@
-//! Commands on the selected mailbox's messages: FETCH, STORE, COPY, MOVE, EXPUNGE, CLOSE.
+//! Commands on the selected mailbox's messages: STORE, COPY, MOVE, EXPUNGE, CLOSE (FETCH is
+//! in `fetch`).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -8,182 +9,34 @@ use std::{
 use sansmail_imap::{
     session::view::{MessageState, Update},
     types::{
-        command::StoreAction,
-        fetch::FetchItem,
-        fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
-        flag::Flag as ImapFlag,
-        mailbox::Mailbox,
-        response_code::ResponseCode,
-        sequence::SequenceSet,
+        command::StoreAction, fetch::FetchItem, flag::Flag as ImapFlag, mailbox::Mailbox,
+        response_code::ResponseCode, sequence::SequenceSet,
     },
 };
 use sansmail_store::{
-    ExpungeScope, FetchQuery, FetchedMessage, Flag, FlagOp, Flags, MailStore, ModSeq, StoreError,
-    Uid, UidSet,
-    model::Content,
-    section::{Section, SectionText, UnknownEncoding},
+    ExpungeScope, FetchQuery, FlagOp, Flags, MailStore, ModSeq, StoreError, Uid, UidSet,
 };
 
-use super::{Conn, convert, mailboxes::canonical, section};
+use super::{Conn, convert, mailboxes::canonical};
 
 /// A message's flags and modseq as the session's view takes them.
-fn state(flags: &Flags, modseq: ModSeq) -> MessageState {
+pub(super) fn state(flags: &Flags, modseq: ModSeq) -> MessageState {
     MessageState {
         flags: convert::imap_flags(flags, false),
         modseq: Some(modseq.get()),
     }
 }
 
-/// Messages fetched per store call when their octets are wanted.
-const CONTENT_BATCH: usize = 32;
-/// Messages fetched per store call otherwise.
-const META_BATCH: usize = 4096;
-
 /// The sequence number of `uid` in `(seq, uid)` pairs (ascending, as the view resolves them).
-fn seq_of(pairs: &[(u32, u32)], uid: u32) -> Option<u32> {
+pub(super) fn seq_of(pairs: &[(u32, u32)], uid: u32) -> Option<u32> {
     pairs
         .binary_search_by_key(&uid, |&(_, u)| u)
         .ok()
         .map(|i| pairs[i].0)
 }
 
-fn uid_set(pairs: &[(u32, u32)]) -> UidSet {
+pub(super) fn uid_set(pairs: &[(u32, u32)]) -> UidSet {
     pairs.iter().filter_map(|&(_, u)| Uid::new(u)).collect()
-}
-
-/// What one FETCH needs from the store.
-struct Plan {
-    attrs: Vec<FetchAttr<'static>>,
-    query: FetchQuery,
-    /// The store returns only the header block.
-    header_only: bool,
-}
-
-impl Plan {
-    fn new(attrs: Vec<FetchAttr<'static>>) -> Self {
-        let content = |a: &FetchAttr<'_>| {
-            matches!(
-                a,
-                FetchAttr::BodySection { .. }
-                    | FetchAttr::Rfc822
-                    | FetchAttr::Rfc822Header
-                    | FetchAttr::Rfc822Text
-                    | FetchAttr::Binary { .. }
-                    | FetchAttr::BinarySize { .. }
-            )
-        };
-        let header = |a: &FetchAttr<'_>| match a {
-            FetchAttr::BodySection { section, .. } => section::section(section).header_only(),
-            FetchAttr::Rfc822Header => true,
-            _ => false,
-        };
-        let wants_content = attrs.iter().any(content);
-        let header_only = wants_content && attrs.iter().filter(|a| content(a)).all(header);
-        let query = FetchQuery {
-            envelope: attrs.contains(&FetchAttr::Envelope),
-            body_structure: attrs
-                .iter()
-                .any(|a| matches!(a, FetchAttr::Body | FetchAttr::BodyStructure))
-                || (wants_content && !header_only),
-            content: wants_content.then_some(if header_only {
-                Content::Header
-            } else {
-                Content::Full
-            }),
-        };
-        Self {
-            attrs,
-            query,
-            header_only,
-        }
-    }
-
-    /// The octets of a section, from what the store returned.
-    fn section(&self, m: &FetchedMessage, section: &Section) -> Option<Vec<u8>> {
-        let raw = m.content.as_deref()?;
-        if self.header_only {
-            return match &section.text {
-                Some(SectionText::HeaderFields { names, not }) => {
-                    Some(sansmail_store::section::header_fields(raw, names, *not))
-                }
-                _ => Some(raw.to_vec()),
-            };
-        }
-        section.extract(raw, m.body_structure.as_deref()?)
-    }
-
-    /// The decoded octets of `BINARY[part]`.
-    fn binary(m: &FetchedMessage, part: &[u32]) -> Result<Option<Vec<u8>>, UnknownEncoding> {
-        match (m.content.as_deref(), m.body_structure.as_deref()) {
-            (Some(raw), Some(top)) => sansmail_store::section::binary(raw, top, part),
-            _ => Ok(None),
-        }
-    }
-
-    fn items(&self, m: &FetchedMessage) -> Result<Vec<FetchItem<'static>>, UnknownEncoding> {
-        let nstring = |data: Option<Vec<u8>>| data.and_then(convert::istring);
-        let mut items = Vec::with_capacity(self.attrs.len() + 1);
-        for a in &self.attrs {
-            let item = match a {
-                FetchAttr::Uid => FetchItem::Uid(m.uid.get()),
-                FetchAttr::Flags => FetchItem::Flags(convert::imap_flags(&m.flags, false)),
-                FetchAttr::InternalDate => match convert::date_time(m.internal_date) {
-                    Some(d) => FetchItem::InternalDate(d),
-                    None => continue,
-                },
-                FetchAttr::Rfc822Size => FetchItem::Rfc822Size(m.size),
-                FetchAttr::ModSeq => FetchItem::ModSeq(m.modseq.get()),
-                FetchAttr::Envelope => match &m.envelope {
-                    Some(e) => FetchItem::Envelope(Box::new(convert::envelope(e))),
-                    None => continue,
-                },
-                FetchAttr::Body | FetchAttr::BodyStructure => match &m.body_structure {
-                    Some(b) if *a == FetchAttr::Body => {
-                        FetchItem::Body(Box::new(convert::body(b, false)))
-                    }
-                    Some(b) => FetchItem::BodyStructure(Box::new(convert::body(b, true))),
-                    None => continue,
-                },
-                FetchAttr::BodySection {
-                    section, partial, ..
-                } => {
-                    let data = self.section(m, &section::section(section));
-                    let (data, origin) = section::partial(data, *partial);
-                    FetchItem::BodySection {
-                        section: section.clone(),
-                        origin,
-                        data: nstring(data),
-                    }
-                }
-                FetchAttr::Rfc822 => FetchItem::Rfc822(nstring(self.section(m, &Section::whole()))),
-                FetchAttr::Rfc822Header => FetchItem::Rfc822Header(nstring(
-                    self.section(m, &Section::top(SectionText::Header)),
-                )),
-                FetchAttr::Rfc822Text => FetchItem::Rfc822Text(nstring(
-                    self.section(m, &Section::top(SectionText::Text)),
-                )),
-                FetchAttr::Binary { part, partial, .. } => {
-                    let (data, origin) = section::partial(Self::binary(m, part)?, *partial);
-                    FetchItem::Binary {
-                        part: part.clone(),
-                        origin,
-                        data: data.and_then(convert::binary_string),
-                    }
-                }
-                FetchAttr::BinarySize { part } => match Self::binary(m, part)? {
-                    Some(d) => FetchItem::BinarySize {
-                        part: part.clone(),
-                        size: u32::try_from(d.len()).unwrap_or(u32::MAX),
-                    },
-                    None => continue,
-                },
-                // Refused before the store was asked.
-                _ => continue,
-            };
-            items.push(item);
-        }
-        Ok(items)
-    }
 }
 
 impl<S: MailStore> Conn<'_, S> {
@@ -200,128 +53,11 @@ impl<S: MailStore> Conn<'_, S> {
     }
 
     /// `(seq, uid)` of the messages a set names, as the client knows them.
-    fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<(u32, u32)> {
+    pub(super) fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<(u32, u32)> {
         self.server()
             .view()
             .map(|v| v.resolve(set, uid, self.server().saved_search()))
             .unwrap_or_default()
-    }
-
-    pub(super) async fn fetch(
-        &mut self,
-        uid: bool,
-        set: &SequenceSet,
-        items: &FetchItems<'static>,
-        modifiers: FetchModifiers,
-    ) -> io::Result<()> {
-        let attrs = items.attrs();
-        if let Some(a) = attrs.iter().find(|a| {
-            matches!(
-                a,
-                FetchAttr::EmailId
-                    | FetchAttr::ThreadId
-                    | FetchAttr::SaveDate
-                    | FetchAttr::Preview { .. }
-            )
-        }) {
-            let what = match a {
-                FetchAttr::Preview { .. } => "PREVIEW",
-                other => other.simple_name().unwrap_or("This item"),
-            };
-            return self.bad(&format!("{what} is not supported"));
-        }
-        let set_seen = attrs.iter().any(FetchAttr::sets_seen);
-        let plan = Plan::new(items.response_attrs(uid, &modifiers));
-        let Some((name, read_only)) = self.selected_mailbox() else {
-            return self.no(None, "No mailbox selected");
-        };
-        let session = self.session()?;
-        // The session let VANISHED through only in UID FETCH with CHANGEDSINCE, under
-        // QRESYNC.
-        if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since)
-            && let Err(e) = self.vanished_since(&name, set, since).await
-        {
-            return self.fail(&e);
-        }
-        let pairs = self.resolve(set, uid);
-        let batch = if plan.query.content.is_some() {
-            CONTENT_BATCH
-        } else {
-            META_BATCH
-        };
-        for chunk in pairs.chunks(batch) {
-            let mut found = match self
-                .service
-                .store
-                .fetch(&session, &name, &uid_set(chunk), plan.query)
-                .await
-            {
-                Ok(v) => v,
-                Err(e) => return self.fail(&e),
-            };
-            // A non-peek body fetch sets \Seen (RFC 9051 §6.4.5). The change goes to the session,
-            // which puts the new flags into the message's FETCH response.
-            let unseen: UidSet = found
-                .iter()
-                .filter(|m| !m.flags.contains(Flag::Seen))
-                .map(|m| m.uid)
-                .collect();
-            if set_seen && !read_only && !unseen.is_empty() {
-                let seen = FlagOp::Add(Flags::new().with(Flag::Seen));
-                let updated = match self
-                    .service
-                    .store
-                    .store_flags(&session, &name, &unseen, seen, None)
-                    .await
-                {
-                    Ok(r) => r.updated,
-                    // On a full disk the messages are still served, without \Seen (their
-                    // FLAGS say so).
-                    Err(StoreError::NoSpace | StoreError::Limit(_)) => Vec::new(),
-                    Err(e) => return self.fail(&e),
-                };
-                for u in updated {
-                    if !plan.attrs.contains(&FetchAttr::Flags) {
-                        let uid = u.uid.get();
-                        let flags = convert::imap_flags(&u.flags, false);
-                        self.push(Update::Flags {
-                            uid,
-                            flags,
-                            modseq: Some(u.modseq.get()),
-                        });
-                    }
-                    if let Some(m) = found.iter_mut().find(|m| m.uid == u.uid) {
-                        m.flags = u.flags;
-                        m.modseq = u.modseq;
-                    }
-                }
-            }
-            for m in found {
-                let u = m.uid.get();
-                if modifiers
-                    .changed_since
-                    .is_some_and(|since| m.modseq.get() <= since)
-                {
-                    continue;
-                }
-                // Messages expunged elsewhere but not yet told are left out.
-                let Some(seq) = seq_of(chunk, u) else {
-                    continue;
-                };
-                let Ok(items) = plan.items(&m) else {
-                    return self.no(
-                        Some(ResponseCode::UnknownCte),
-                        "Cannot decode the part's Content-Transfer-Encoding",
-                    );
-                };
-                if !items.is_empty() {
-                    self.server_mut()
-                        .send_fetch(seq, items, state(&m.flags, m.modseq));
-                }
-            }
-            self.flush().await?;
-        }
-        self.ok(None, "FETCH completed")
     }
 
     /// `* n FETCH (FLAGS ...)` for messages whose flags this session changed (`updated`

@@ -6,7 +6,8 @@
 //!
 //! - `mailboxes`: SELECT/EXAMINE, LIST/LSUB, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, STATUS,
 //!   APPEND, NAMESPACE, QUOTA.
-//! - `messages`: FETCH, STORE, COPY, MOVE, EXPUNGE, CLOSE.
+//! - `fetch`: FETCH, whole-message sections streamed a piece at a time.
+//! - `messages`: STORE, COPY, MOVE, EXPUNGE, CLOSE.
 //! - `search`: SEARCH and ESEARCH.
 //! - `sort`: SORT, ESORT and SORT=DISPLAY; `thread`: THREAD=ORDEREDSUBJECT and
 //!   THREAD=REFERENCES.
@@ -15,6 +16,7 @@
 //!   IMAP types.
 
 mod convert;
+mod fetch;
 mod mailboxes;
 mod messages;
 mod qresync;
@@ -149,6 +151,7 @@ pub async fn handle_connection<S: MailStore>(
         connection: Connection::new(stream, config, service.tls.clone()),
         session: None,
         selected: None,
+        fetching: None,
         closing: false,
     };
     let result = conn.run().await;
@@ -183,6 +186,9 @@ struct Conn<'s, S> {
     /// Set at login.
     session: Option<Session>,
     selected: Option<Selected>,
+    /// The FETCH being answered while a streamed literal waits for the session's
+    /// `FetchMore`.
+    fetching: Option<fetch::FetchRun>,
     /// A `BYE` was sent: close once it is out.
     closing: bool,
 }
@@ -268,6 +274,7 @@ impl<S: MailStore> Conn<'_, S> {
                 .reject(None, "Unsupported mechanism")
                 .map_err(api),
             Event::Idle => self.server_mut().accept().map_err(api),
+            Event::FetchMore { .. } => self.fetch_more().await,
             // A SELECT of another mailbox reports the old one closed after the SELECT
             // itself (possibly completed already): only a session that is no longer in
             // the Selected state has nothing selected.

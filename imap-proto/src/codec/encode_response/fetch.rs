@@ -8,7 +8,7 @@ use crate::types::{
     },
     core::{IString, NString},
     envelope::{Address, Envelope},
-    fetch::FetchItem,
+    fetch::{FetchItem, LiteralItem},
 };
 
 fn nstring(s: &NString<'_>, out: &mut EncodeBuf) {
@@ -101,6 +101,35 @@ pub(super) fn fetch_item(out: &mut EncodeBuf, item: &FetchItem<'_>) {
             nstring(s, out);
         }
     }
+}
+
+/// The start of a FETCH response whose last items are streamed literals:
+/// `* seq FETCH (item SP item` (no space after the last).
+pub(crate) fn fetch_open(seq: u32, items: &[FetchItem<'_>], out: &mut EncodeBuf) {
+    out.push_display(format_args!("* {seq} FETCH ("));
+    out.push_separated(items, fetch_item);
+}
+
+/// A streamed literal's item name and length: `BODY[section]<origin> {len}` CRLF (`~{len}`
+/// for BINARY), its octets to follow.
+pub(crate) fn literal_head(item: &LiteralItem<'_>, len: u64, out: &mut EncodeBuf) {
+    match item {
+        LiteralItem::BodySection { section, origin: o } => {
+            out.push(b"BODY");
+            out.push_section(section);
+            origin(*o, out);
+        }
+        LiteralItem::Binary { part, origin: o } => {
+            out.push(b"BINARY");
+            section_part(part, out);
+            origin(*o, out);
+        }
+        LiteralItem::Rfc822 => out.push(b"RFC822"),
+        LiteralItem::Rfc822Header => out.push(b"RFC822.HEADER"),
+        LiteralItem::Rfc822Text => out.push(b"RFC822.TEXT"),
+    }
+    let tilde = if item.is_binary() { "~" } else { "" };
+    out.push_display(format_args!(" {tilde}{{{len}}}\r\n"));
 }
 
 fn envelope(e: &Envelope<'_>, out: &mut EncodeBuf) {

@@ -9,6 +9,7 @@
 mod fetch;
 
 use fetch::fetch_item;
+pub(crate) use fetch::{fetch_open, literal_head};
 
 use super::{EncodeBuf, response::ResponseOptions};
 use crate::types::{

@@ -63,4 +63,19 @@ pub enum Event {
     Deselected,
     /// LOGOUT was answered; close the connection once the transmit buffer is sent.
     Logout,
+    /// **Decision**: the next piece of the FETCH response being streamed
+    /// ([`Server::fetch_begin`]), asked once what was given so far has been taken with
+    /// [`Server::poll_transmit`] (down to
+    /// [`Limits::max_queued_output`](crate::Limits::max_queued_output)). Give it with
+    /// [`Server::message_data`]; once the literal is complete, start another with
+    /// [`Server::fetch_literal`] or end the response with [`Server::fetch_end`] (and go on
+    /// with the command). No `NO` can follow part of a literal: if the octets cannot be read
+    /// now, [`Server::close`].
+    FetchMore {
+        /// The message the response is about.
+        seq: u32,
+        /// Octets given so far of the literal last started: where its next piece starts
+        /// (its length once it is complete; 0 before the first).
+        offset: u64,
+    },
 }

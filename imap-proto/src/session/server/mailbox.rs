@@ -110,15 +110,26 @@ impl Inner {
         mut items: Vec<FetchItem<'_>>,
         state: Option<MessageState>,
     ) {
-        self.check_fetch(seq, &mut items, state);
-        self.announce_keywords(&items);
-        self.add_recent(seq, &mut items);
-        for item in &items {
+        self.prepare_fetch(seq, &mut items, state);
+        self.encode(&Response::Data(Data::Fetch { seq, items }));
+    }
+
+    /// [`Self::send_fetch`] up to the encoding: the view's checks, new keywords announced,
+    /// `\Recent` added (also for a streamed response's items).
+    pub(super) fn prepare_fetch(
+        &mut self,
+        seq: u32,
+        items: &mut Vec<FetchItem<'_>>,
+        state: Option<MessageState>,
+    ) {
+        self.check_fetch(seq, items, state);
+        self.announce_keywords(items);
+        self.add_recent(seq, items);
+        for item in items.iter() {
             if let FetchItem::ModSeq(m) = item {
                 self.told.raise(*m);
             }
         }
-        self.encode(&Response::Data(Data::Fetch { seq, items }));
     }
 
     /// The view's part of [`Self::send_fetch`]: queued changes and told states.

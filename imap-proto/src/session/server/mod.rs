@@ -41,6 +41,7 @@ mod event;
 mod input;
 mod mailbox;
 mod output;
+mod stream;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pending {
@@ -117,6 +118,18 @@ pub enum ApiError {
     /// `deflate_established` without a COMPRESS.
     #[error("no COMPRESS is in progress")]
     NoCompress,
+    /// A streamed FETCH response is open: end it with [`Server::fetch_end`] first.
+    #[error("a streamed FETCH response is open")]
+    FetchOpen,
+    /// No streamed FETCH response (or no literal in it) is open.
+    #[error("no streamed FETCH response or literal is open")]
+    NoFetch,
+    /// The literal in progress has octets left to give.
+    #[error("the streamed literal is not complete")]
+    LiteralIncomplete,
+    /// More octets than the literal in progress announced.
+    #[error("more octets than the streamed literal announced")]
+    LiteralOverrun,
 }
 
 /// The server session.
@@ -153,6 +166,8 @@ struct Inner {
     /// Command lines taken, valid or not (for the application's connection records).
     commands: u64,
     transmit: EncodeBuf,
+    /// A FETCH response being streamed.
+    stream: Option<stream::Streaming>,
     /// Where the timeouts count from: the end of the last complete command or continuation
     /// line, moved forward by the time partial input earns (see
     /// [`Limits::min_input_rate`](super::config::Limits::min_input_rate)).
@@ -192,6 +207,7 @@ impl Server {
             commands: 0,
             closed: None,
             transmit: EncodeBuf::new(),
+            stream: None,
             clock: InputClock::new(now),
         };
         let caps = state.capabilities();
@@ -227,6 +243,11 @@ impl Server {
     /// When [`Server::handle_timeout`] should be called (RFC 9051 §5.4 autologout).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let l = &self.state.config.limits;
+        if self.state.stream.is_some() {
+            // Sending a message is no silence of the client's; one that stops reading is the
+            // driver's send timeout's to end.
+            return None;
+        }
         match (&self.state.mode, self.state.conn) {
             (Mode::Closed | Mode::AwaitTls | Mode::AwaitDeflate, _) => None,
             (_, State::NotAuthenticated) => self
@@ -241,8 +262,10 @@ impl Server {
     /// Logs the client out with `* BYE` if it has been silent too long.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.poll_timeout().is_some_and(|t| now >= t) {
-            self.state
-                .status(None, StatusKind::Bye, None, "Autologout; idle for too long");
+            if self.state.end_stream_for_close() {
+                self.state
+                    .status(None, StatusKind::Bye, None, "Autologout; idle for too long");
+            }
             self.state.close(CloseReason::Timeout);
         }
     }
@@ -250,8 +273,11 @@ impl Server {
     /// Ends the session with `* BYE` because the server is shutting down (RFC 9051 §7.1.5).
     pub fn shutdown(&mut self) {
         if self.state.mode != Mode::Closed {
-            self.state
-                .status(None, StatusKind::Bye, None, "Server shutting down");
+            // In the middle of a streamed literal a BYE would read as its octets.
+            if self.state.end_stream_for_close() {
+                self.state
+                    .status(None, StatusKind::Bye, None, "Server shutting down");
+            }
             self.state.close(CloseReason::Shutdown);
         }
     }
@@ -313,12 +339,30 @@ impl Server {
         self.input.len()
     }
 
+    /// Octets queued for the client and not yet taken with [`Server::poll_transmit`].
+    pub fn queued_output(&self) -> usize {
+        self.state.transmit.bytes.len()
+    }
+
     /// The next event.
+    ///
+    /// `None` also while more than [`Limits::max_queued_output`] octets are queued: drain
+    /// [`Server::poll_transmit`] and ask again before reading more input, since commands
+    /// already received may be waiting.
+    ///
+    /// [`Limits::max_queued_output`]: crate::Limits::max_queued_output
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.state.pos > 0 {
             let pos = self.state.pos.min(self.input.len());
             self.input.drain(..pos);
             self.state.pos = 0;
+        }
+        // Backpressure: no new answer while the client has not taken the last ones.
+        if self.state.transmit.bytes.len() > self.state.config.limits.max_queued_output {
+            return None;
+        }
+        if let Some(more) = self.state.fetch_more() {
+            return Some(more);
         }
         if !self.state.queued.is_empty() {
             return Some(self.state.queued.remove(0));
@@ -443,6 +487,9 @@ impl Server {
         let Some(Pending::Command { tag, kind: what }) = self.state.pending.clone() else {
             return Err(ApiError::NothingPending);
         };
+        if self.state.stream.is_some() {
+            return Err(ApiError::FetchOpen);
+        }
         let s = &mut self.state;
         match what {
             Kind::Select { .. } => {

@@ -53,7 +53,12 @@ impl Inner {
         } else {
             Cow::Borrowed(response)
         };
-        encode_response(&response, &opts, &mut self.transmit);
+        // Nothing goes between the octets of a streamed FETCH response: held until it ends.
+        let out = match &mut self.stream {
+            Some(stream) => &mut stream.held,
+            None => &mut self.transmit,
+        };
+        encode_response(&response, &opts, out);
     }
 
     pub(super) fn status(
@@ -113,7 +118,7 @@ impl Inner {
 /// leave it out. RFC 9051 has no `\Recent` flag, no `RECENT` response and no `UNSEEN`
 /// response code (Appendix E, items 6 and 7): once a client enabled IMAP4rev2 they are left
 /// out of what the application sends.
-fn rev2_response<'r, 'a>(response: &'r Response<'a>) -> Option<Cow<'r, Response<'a>>> {
+pub(super) fn rev2_response<'r, 'a>(response: &'r Response<'a>) -> Option<Cow<'r, Response<'a>>> {
     let no_recent = |flags: &[Flag<'a>]| -> Vec<Flag<'a>> {
         flags
             .iter()

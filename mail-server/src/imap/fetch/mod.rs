@@ -1,0 +1,422 @@
+//! FETCH, with whole-message sections streamed.
+//!
+//! `BODY[]`, `BODY.PEEK[]`, `RFC822`, `BODY[TEXT]`, `RFC822.TEXT`, `BINARY[]` of a message
+//! that needs no decoding, and partial ranges (`<n.m>`) of them are ranges of the stored
+//! message. For a message larger than one piece they are read with
+//! [`MailStore::read_range`] a piece ([`FETCH_PIECE`]) at a time and streamed: the response
+//! is opened with the other items (`* n FETCH (UID 5 BODY[] {size}`), each next piece is
+//! read only when the session asks for it ([`Event::FetchMore`], once the last one was sent),
+//! so a client fetching a 32 MiB message, or pipelining a thousand such FETCHes and reading
+//! none, costs one piece, not three copies of the message.
+//!
+//! Sections that need the message parsed or decoded (parts, `HEADER.FIELDS`, `BINARY[1]`)
+//! are cut from the whole message, fetched a few messages at a time ([`CONTENT_BUDGET`]
+//! octets at most, or one message).
+//!
+//! [`Event::FetchMore`]: sansmail_imap::session::server::Event::FetchMore
+
+mod plan;
+
+use std::{collections::VecDeque, io};
+
+use sansmail_imap::{
+    session::view::Update,
+    types::{
+        fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
+        response_code::ResponseCode,
+        sequence::SequenceSet,
+    },
+};
+use sansmail_store::{
+    FetchQuery, FetchedMessage, Flag, FlagOp, Flags, MailStore, Session, StoreError, Uid, UidSet,
+    model::Content,
+};
+
+use self::plan::{Literal, Plan};
+use super::{
+    Conn, api, convert,
+    messages::{seq_of, state, uid_set},
+};
+
+/// Octets read from the store per piece of a streamed literal.
+pub(crate) const FETCH_PIECE: usize = 64 * 1024;
+/// Octets of whole messages fetched per store call (or one message, if larger).
+const CONTENT_BUDGET: u64 = 4 << 20;
+/// Messages per store call when no octets are wanted.
+const META_BATCH: usize = 4096;
+/// Messages per store call when some octets are wanted (their index data, envelope and
+/// structure; the octets are fetched within [`CONTENT_BUDGET`]).
+const CONTENT_META_BATCH: usize = 256;
+
+/// A message fetched from the store, not answered yet.
+struct Ready {
+    seq: u32,
+    m: FetchedMessage,
+    /// Its literals, if it is streamed.
+    literals: Option<Vec<Literal>>,
+    /// The whole message is needed (and, once `full`, held in `m.content`).
+    needs_full: bool,
+    /// `m.content` holds the whole message (not the header block).
+    full: bool,
+}
+
+/// The message whose response is being streamed.
+struct Streaming {
+    uid: Uid,
+    literals: VecDeque<Literal>,
+    current: Option<Literal>,
+}
+
+/// A FETCH in progress: the messages left, those fetched, and the response being streamed.
+pub(super) struct FetchRun {
+    session: Session,
+    name: String,
+    read_only: bool,
+    set_seen: bool,
+    changed_since: Option<u64>,
+    plan: Plan,
+    /// `(seq, uid)` not asked of the store yet.
+    pending: VecDeque<(u32, u32)>,
+    ready: VecDeque<Ready>,
+    streaming: Option<Streaming>,
+}
+
+/// What one step of a FETCH came to.
+enum Step {
+    Continue,
+    /// A streamed literal waits for the session's `FetchMore`.
+    Wait,
+    /// The command was completed (or the session closed).
+    Done,
+}
+
+impl<S: MailStore> Conn<'_, S> {
+    pub(super) async fn fetch(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        items: &FetchItems<'static>,
+        modifiers: FetchModifiers,
+    ) -> io::Result<()> {
+        let attrs = items.attrs();
+        if let Some(a) = attrs.iter().find(|a| {
+            matches!(
+                a,
+                FetchAttr::EmailId
+                    | FetchAttr::ThreadId
+                    | FetchAttr::SaveDate
+                    | FetchAttr::Preview { .. }
+            )
+        }) {
+            let what = match a {
+                FetchAttr::Preview { .. } => "PREVIEW",
+                other => other.simple_name().unwrap_or("This item"),
+            };
+            return self.bad(&format!("{what} is not supported"));
+        }
+        let set_seen = attrs.iter().any(FetchAttr::sets_seen);
+        let plan = Plan::new(items.response_attrs(uid, &modifiers));
+        let Some((name, read_only)) = self.selected_mailbox() else {
+            return self.no(None, "No mailbox selected");
+        };
+        let session = self.session()?;
+        // The session let VANISHED through only in UID FETCH with CHANGEDSINCE, under
+        // QRESYNC.
+        if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since)
+            && let Err(e) = self.vanished_since(&name, set, since).await
+        {
+            return self.fail(&e);
+        }
+        let pending = self.resolve(set, uid).into();
+        self.fetching = Some(FetchRun {
+            session,
+            name,
+            read_only,
+            set_seen,
+            changed_since: modifiers.changed_since,
+            plan,
+            pending,
+            ready: VecDeque::new(),
+            streaming: None,
+        });
+        self.fetch_more().await
+    }
+
+    /// Goes on with the FETCH in progress (at its start, and at each `FetchMore`) until a
+    /// streamed literal waits for its next piece or the command is complete.
+    pub(super) async fn fetch_more(&mut self) -> io::Result<()> {
+        let Some(mut run) = self.fetching.take() else {
+            return Ok(());
+        };
+        loop {
+            match self.fetch_step(&mut run).await? {
+                Step::Continue => {}
+                Step::Wait => {
+                    self.fetching = Some(run);
+                    return Ok(());
+                }
+                Step::Done => return Ok(()),
+            }
+        }
+    }
+
+    async fn fetch_step(&mut self, run: &mut FetchRun) -> io::Result<Step> {
+        if run.streaming.is_some() {
+            return self.stream_step(run).await;
+        }
+        let Some(next) = run.ready.front() else {
+            if run.pending.is_empty() {
+                self.ok(None, "FETCH completed")?;
+                return Ok(Step::Done);
+            }
+            // What the last batch produced goes out before the next is read.
+            self.flush().await?;
+            return self.fetch_batch(run).await;
+        };
+        if next.needs_full && !next.full {
+            return self.fetch_content(run).await;
+        }
+        let Some(r) = run.ready.pop_front() else {
+            return Ok(Step::Continue);
+        };
+        self.answer(run, r).await
+    }
+
+    /// The index data (and envelope, structure, header) of the next batch, with `\Seen` set
+    /// where the FETCH sets it.
+    async fn fetch_batch(&mut self, run: &mut FetchRun) -> io::Result<Step> {
+        let n = run.plan.batch().min(run.pending.len());
+        let chunk: Vec<(u32, u32)> = run.pending.drain(..n).collect();
+        let store = &self.service.store;
+        let query = run.plan.meta_query();
+        let mut found = match store
+            .fetch(&run.session, &run.name, &uid_set(&chunk), query)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                self.fail(&e)?;
+                return Ok(Step::Done);
+            }
+        };
+        // A non-peek body fetch sets \Seen (RFC 9051 §6.4.5). The change goes to the
+        // session, which puts the new flags into the message's FETCH response.
+        let unseen: UidSet = found
+            .iter()
+            .filter(|m| !m.flags.contains(Flag::Seen))
+            .map(|m| m.uid)
+            .collect();
+        if run.set_seen && !run.read_only && !unseen.is_empty() {
+            let seen = FlagOp::Add(Flags::new().with(Flag::Seen));
+            let updated = match store
+                .store_flags(&run.session, &run.name, &unseen, seen, None)
+                .await
+            {
+                Ok(r) => r.updated,
+                // On a full disk the messages are still served, without \Seen (their
+                // FLAGS say so).
+                Err(StoreError::NoSpace | StoreError::Limit(_)) => Vec::new(),
+                Err(e) => {
+                    self.fail(&e)?;
+                    return Ok(Step::Done);
+                }
+            };
+            for u in updated {
+                if !run.plan.attrs.contains(&FetchAttr::Flags) {
+                    self.push(Update::Flags {
+                        uid: u.uid.get(),
+                        flags: convert::imap_flags(&u.flags, false),
+                        modseq: Some(u.modseq.get()),
+                    });
+                }
+                if let Some(m) = found.iter_mut().find(|m| m.uid == u.uid) {
+                    m.flags = u.flags;
+                    m.modseq = u.modseq;
+                }
+            }
+        }
+        for m in found {
+            if run
+                .changed_since
+                .is_some_and(|since| m.modseq.get() <= since)
+            {
+                continue;
+            }
+            // Messages expunged elsewhere but not yet told are left out.
+            let Some(seq) = seq_of(&chunk, m.uid.get()) else {
+                continue;
+            };
+            let literals = run.plan.literals(&m);
+            let needs_full = run.plan.full || (literals.is_none() && run.plan.streamable);
+            run.ready.push_back(Ready {
+                seq,
+                m,
+                literals,
+                needs_full,
+                full: false,
+            });
+        }
+        Ok(Step::Continue)
+    }
+
+    /// The whole octets of the next messages that need them, [`CONTENT_BUDGET`] at a time.
+    async fn fetch_content(&mut self, run: &mut FetchRun) -> io::Result<Step> {
+        let mut uids = UidSet::new();
+        let mut octets = 0u64;
+        for r in run.ready.iter().take_while(|r| r.needs_full && !r.full) {
+            if !uids.is_empty() && octets.saturating_add(r.m.size) > CONTENT_BUDGET {
+                break;
+            }
+            octets = octets.saturating_add(r.m.size);
+            uids.insert(r.m.uid);
+        }
+        let query = FetchQuery {
+            envelope: false,
+            body_structure: true,
+            content: Some(Content::Full),
+        };
+        let got = match self
+            .service
+            .store
+            .fetch(&run.session, &run.name, &uids, query)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                self.fail(&e)?;
+                return Ok(Step::Done);
+            }
+        };
+        let mut got: std::collections::HashMap<Uid, FetchedMessage> =
+            got.into_iter().map(|m| (m.uid, m)).collect();
+        // Those asked for and not found were expunged meanwhile: left out.
+        run.ready.retain_mut(|r| {
+            if !uids.contains(r.m.uid) {
+                return true;
+            }
+            let Some(c) = got.remove(&r.m.uid) else {
+                return false;
+            };
+            r.m.content = c.content;
+            if r.m.body_structure.is_none() {
+                r.m.body_structure = c.body_structure;
+            }
+            r.full = true;
+            true
+        });
+        Ok(Step::Continue)
+    }
+
+    /// One message's response: whole, or opened for streaming.
+    async fn answer(&mut self, run: &mut FetchRun, r: Ready) -> io::Result<Step> {
+        let streamed = r.literals.is_some();
+        let Ok(items) = run.plan.items(&r.m, r.full, streamed) else {
+            self.no(
+                Some(ResponseCode::UnknownCte),
+                "Cannot decode the part's Content-Transfer-Encoding",
+            )?;
+            return Ok(Step::Done);
+        };
+        let state = state(&r.m.flags, r.m.modseq);
+        let Some(mut literals) = r.literals else {
+            if !items.is_empty() {
+                self.server_mut().send_fetch(r.seq, items, state);
+            }
+            return Ok(Step::Continue);
+        };
+        // The first piece is read before the response is opened: a message expunged
+        // meanwhile is left out, and a failing store is still a NO.
+        if let Some(first) = literals.iter_mut().find(|l| l.len > 0) {
+            let len = first.len.min(FETCH_PIECE as u64);
+            match self
+                .service
+                .store
+                .read_range(&run.session, &run.name, r.m.uid, first.start, piece(len))
+                .await
+            {
+                Ok(data) => first.first = Some(data),
+                Err(StoreError::NoSuchMessage(_)) => return Ok(Step::Continue),
+                Err(e) => {
+                    self.fail(&e)?;
+                    return Ok(Step::Done);
+                }
+            }
+        }
+        self.server_mut()
+            .fetch_begin(r.seq, items, state)
+            .map_err(api)?;
+        run.streaming = Some(Streaming {
+            uid: r.m.uid,
+            literals: literals.into(),
+            current: None,
+        });
+        Ok(Step::Continue)
+    }
+
+    /// The next piece of the response being streamed, the next literal, or its end.
+    async fn stream_step(&mut self, run: &mut FetchRun) -> io::Result<Step> {
+        let Some(st) = run.streaming.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        let Some(lit) = st.current.as_mut() else {
+            if let Some(next) = st.literals.pop_front() {
+                self.server_mut()
+                    .fetch_literal(&next.item, next.len)
+                    .map_err(api)?;
+                st.current = Some(next);
+            } else {
+                self.server_mut().fetch_end().map_err(api)?;
+                run.streaming = None;
+            }
+            return Ok(Step::Continue);
+        };
+        if lit.done == lit.len {
+            st.current = None;
+            return Ok(Step::Continue);
+        }
+        let want = (lit.len - lit.done).min(FETCH_PIECE as u64);
+        let data = match lit.first.take() {
+            Some(data) => Ok(data),
+            None => {
+                self.service
+                    .store
+                    .read_range(
+                        &run.session,
+                        &run.name,
+                        st.uid,
+                        lit.start + lit.done,
+                        piece(want),
+                    )
+                    .await
+            }
+        };
+        let mut data = match data {
+            Ok(d) if !d.is_empty() => d,
+            // A literal cannot be taken back: its length is announced and part of its octets
+            // may be out, so whatever followed (a NO, a BYE) would be read as more of them.
+            // The only honest answer left is closing the connection; the client sees the
+            // response cut short and no completion.
+            failed => {
+                let why = failed.map_or_else(|e| e.to_string(), |_| "it ended early".to_owned());
+                tracing::error!(
+                    "imap: message {} of {} in {}: {why}; closing the connection",
+                    st.uid,
+                    run.session.account(),
+                    run.name
+                );
+                self.server_mut().close();
+                return Ok(Step::Done);
+            }
+        };
+        data.truncate(piece(want));
+        lit.done += data.len() as u64;
+        let more = lit.done < lit.len;
+        self.server_mut().message_data(&data).map_err(api)?;
+        Ok(if more { Step::Wait } else { Step::Continue })
+    }
+}
+
+/// A piece length as `usize` (at most [`FETCH_PIECE`]).
+fn piece(len: u64) -> usize {
+    usize::try_from(len).map_or(FETCH_PIECE, |n| n.min(FETCH_PIECE))
+}
