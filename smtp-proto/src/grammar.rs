@@ -457,10 +457,42 @@ pub(crate) fn all_digits(b: &[u8]) -> bool {
 /// Whether `s` consists of characters allowed in a free-form argument or reply text:
 /// `%d09 / %d32-126`, plus UTF-8 (RFC 6531).
 pub(crate) fn is_text(s: &str) -> bool {
-    // Octet by octet: `s` is valid UTF-8, so its octets from 0x80 are exactly its non-ASCII
-    // characters.
-    s.bytes()
-        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    text_end(s.as_bytes(), 0) == s.len()
+}
+
+/// Where the run of text octets (HT, SP to `~`, and from 0x80: the octets of UTF-8
+/// characters, when `b` is known to be UTF-8) that starts at `from` ends: at the first CR,
+/// LF, other control character or DEL, or at the end of `b`.
+///
+/// Eight octets at a time: in a word, `(w - 0x20..) & !w & 0x80..` has the high bit of the
+/// first octet below 0x20 set (octets after it may be flagged falsely, through the borrow,
+/// but they are never the lowest), and the same on `w ^ 0x7f..` finds the first DEL.
+#[inline]
+pub(crate) fn text_end(b: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let del = w ^ (ONES * 0x7f);
+        let stop = ((w.wrapping_sub(ONES * 0x20) & !w) | (del.wrapping_sub(ONES) & !del)) & HIGH;
+        if stop == 0 {
+            i += 8;
+            continue;
+        }
+        i += (stop.trailing_zeros() / 8) as usize;
+        if b[i] != b'\t' {
+            return i;
+        }
+        i += 1;
+    }
+    while let Some(&c) = b.get(i) {
+        if (c < b' ' && c != b'\t') || c == 0x7f {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Runs `parser` and requires it to consume all of `input`.
@@ -528,4 +560,30 @@ pub(crate) fn mailbox_at(s: &str, at: usize) -> Step<Mailbox<'_>> {
 /// `Mailbox = Local-part "@" ( Domain / address-literal )`
 pub(crate) fn mailbox(input: &str) -> PResult<'_, Mailbox<'_>> {
     lift(input, mailbox_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The word-at-a-time search stops where an octet-by-octet one does.
+        #[test]
+        fn text_end_matches_octet_by_octet(
+            b in prop::collection::vec(
+                prop::sample::select(vec![b'a', b' ', b'\t', b'\r', b'\n', 0x00, 0x1f, 0x7f, 0x80, 0xff]),
+                0..40,
+            ),
+            from in 0usize..40,
+        ) {
+            let from = from.min(b.len());
+            let expected = b[from..]
+                .iter()
+                .position(|&c| (c < b' ' && c != b'\t') || c == 0x7f)
+                .map_or(b.len(), |i| from + i);
+            prop_assert_eq!(text_end(&b, from), expected);
+        }
+    }
 }
