@@ -15,7 +15,7 @@ use benches::{corpus, dot_stuff, realistic_message, smtp_command_lines};
 use imap_codec::decode::Decoder;
 
 const CASES: &str = "smtp_commands/{ours,smtp-proto} smtp_data/{ours,smtp-proto} \
-                     imap_responses/{ours,imap-codec} imap_commands/{ours,imap-codec}";
+                     smtp_replies/{ours,smtp-proto} imap_responses/{ours,imap-codec} imap_commands/{ours,imap-codec}";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -66,6 +66,28 @@ fn main() {
                     out.clear();
                     let mut rx = stalwart_smtp::request::receiver::DataReceiver::new();
                     black_box(rx.ingest(&mut stuffed.iter(), &mut out));
+                })
+            }
+        }
+        "smtp_replies/ours" | "smtp_replies/smtp-proto" => {
+            let input = corpus("smtp-server-stream.txt");
+            if case.ends_with("ours") {
+                Box::new(move || {
+                    let mut i = &input[..];
+                    while !i.is_empty() {
+                        let (rest, r) = sansmail_smtp::codec::decode_reply(i).unwrap();
+                        black_box(&r);
+                        i = rest;
+                    }
+                })
+            } else {
+                Box::new(move || {
+                    let mut rx = stalwart_smtp::response::parser::ResponseReceiver::default();
+                    let mut it = input.iter();
+                    while !it.as_slice().is_empty() {
+                        black_box(rx.parse(&mut it).unwrap());
+                        rx.reset();
+                    }
                 })
             }
         }

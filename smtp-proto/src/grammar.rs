@@ -14,20 +14,7 @@ pub(crate) type PError<'a> = Expected<&'a str>;
 pub(crate) type PResult<'a, O> = sansmail_core::parse::PResult<&'a str, O>;
 
 use sansmail_core::parse::Expected;
-pub(crate) use sansmail_core::parse::{expect, fail};
-
-/// Matches a fixed ASCII string, ignoring case (ABNF literal strings are case-insensitive).
-#[inline]
-pub(crate) fn keyword<'a>(input: &'a str, word: &'static str) -> PResult<'a, &'a str> {
-    match input.get(..word.len()) {
-        Some(head) if head.eq_ignore_ascii_case(word) => Ok((&input[word.len()..], head)),
-        _ => fail(input, word),
-    }
-}
-
-pub(crate) fn is_utf8_non_ascii(c: char) -> bool {
-    !c.is_ascii()
-}
+pub(crate) use sansmail_core::parse::fail;
 
 /// Byte classes for the hot productions, so that a run of characters is one table lookup per
 /// octet instead of a UTF-8 decode and a character-set search per character. A class that
@@ -41,6 +28,10 @@ mod class {
     pub const ESMTP_VALUE: u8 = 4;
     pub const KEYWORD: u8 = 8;
     pub const DIGIT: u8 = 16;
+    /// `xchar`: `!` to `~` except `+` and `=` (RFC 3461 §4).
+    pub const XCHAR: u8 = 32;
+    /// An upper-case hexadecimal digit, as `hexchar` wants.
+    pub const HEX_UPPER: u8 = 64;
 
     pub static TABLE: [u8; 256] = {
         let mut t = [0u8; 256];
@@ -86,7 +77,13 @@ mod class {
                 v |= ESMTP_VALUE;
             }
             if c.is_ascii_digit() {
-                v |= DIGIT;
+                v |= DIGIT | HEX_UPPER;
+            }
+            if matches!(c, b'A'..=b'F') {
+                v |= HEX_UPPER;
+            }
+            if matches!(c, b'!'..=b'~') && c != b'+' && c != b'=' {
+                v |= XCHAR;
             }
             t[b] = v;
             b += 1;
@@ -95,14 +92,73 @@ mod class {
     };
 }
 
+/// Where a production failed: the offset into the text being parsed and what the grammar
+/// expected there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fail {
+    pub(crate) at: usize,
+    pub(crate) expected: &'static str,
+}
+
+/// What an offset-based production returns: where it ended, and its value.
+pub(crate) type Step<T> = Result<(usize, T), Fail>;
+
+/// Fails at `at`, expecting `expected`.
+#[inline]
+pub(crate) fn fail_at<T>(at: usize, expected: &'static str) -> Result<T, Fail> {
+    Err(Fail { at, expected })
+}
+
+/// Runs an offset-based production as a nom parser over `input`.
+#[inline]
+fn lift<'a, O>(input: &'a str, step: impl FnOnce(&'a str, usize) -> Step<O>) -> PResult<'a, O> {
+    match step(input, 0) {
+        Ok((end, v)) => Ok((&input[end..], v)),
+        Err(Fail { at, expected }) => fail(&input[at..], expected),
+    }
+}
+
+/// ```text
+/// xtext   = *( xchar / hexchar )
+/// xchar   = any ASCII CHAR between "!" (33) and "~" (126) inclusive, except "+" and "="
+/// hexchar = "+" 2(%x30-39 / %x41-46)
+/// ```
+pub(crate) fn is_xtext(b: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        i = run_end(b, i, class::XCHAR);
+        match b.get(i) {
+            None => return true,
+            Some(b'+')
+                if b.get(i + 1..i + 3).is_some_and(|h| {
+                    h.iter()
+                        .all(|&c| class::TABLE[usize::from(c)] & class::HEX_UPPER != 0)
+                }) =>
+            {
+                i += 3;
+            }
+            Some(_) => return false,
+        }
+    }
+}
+
+/// Where the run of octets of `class` that starts at `from` ends.
+#[inline]
+pub(crate) fn run_end(b: &[u8], from: usize, class: u8) -> usize {
+    let mut i = from;
+    while let Some(&c) = b.get(i) {
+        if class::TABLE[usize::from(c)] & class == 0 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// The length of the run of octets of `class` at the start of `input`.
 #[inline]
 fn run(input: &str, class: u8) -> usize {
-    input
-        .as_bytes()
-        .iter()
-        .position(|&b| class::TABLE[usize::from(b)] & class == 0)
-        .unwrap_or(input.len())
+    run_end(input.as_bytes(), 0, class)
 }
 
 /// `1*` octets of `class`, or an error saying `expected`.
@@ -125,15 +181,50 @@ pub(crate) fn atom(input: &str) -> PResult<'_, &str> {
     run1(input, class::ATEXT, "Atom")
 }
 
+/// [`dot_string`] at offset `at` of `s`.
+#[inline]
+pub(crate) fn dot_string_at(s: &str, at: usize) -> Step<&str> {
+    let b = s.as_bytes();
+    let mut i = at;
+    loop {
+        let start = i;
+        i = run_end(b, i, class::ATEXT);
+        if i == start {
+            return fail_at(start, "Atom");
+        }
+        if b.get(i) != Some(&b'.') {
+            return Ok((i, &s[at..i]));
+        }
+        i += 1;
+    }
+}
+
 /// `Dot-string = Atom *("." Atom)`
 #[inline]
 pub(crate) fn dot_string(input: &str) -> PResult<'_, &str> {
-    let (mut rest, _) = atom(input)?;
-    while let Some(after_dot) = rest.strip_prefix('.') {
-        let (after, _) = atom(after_dot)?;
-        rest = after;
+    lift(input, dot_string_at)
+}
+
+/// [`quoted_string`] at offset `at` of `s`.
+pub(crate) fn quoted_string_at(s: &str, at: usize) -> Step<&str> {
+    let b = s.as_bytes();
+    if b.get(at) != Some(&b'"') {
+        return fail_at(at, "Quoted-string");
     }
-    Ok((rest, &input[..input.len() - rest.len()]))
+    let mut i = at + 1;
+    loop {
+        match b.get(i) {
+            None => return fail_at(at, "closing DQUOTE"),
+            Some(b'"') => return Ok((i + 1, &s[at..=i])),
+            Some(b'\\') => match b.get(i + 1) {
+                Some(b' '..=b'~') => i += 2,
+                _ => return fail_at(i, "quoted-pairSMTP"),
+            },
+            // The text is UTF-8, so octets from 0x80 are exactly its non-ASCII characters.
+            Some(b' '..=b'~' | 0x80..) => i += 1,
+            Some(_) => return fail_at(i, "qtextSMTP"),
+        }
+    }
 }
 
 /// ```text
@@ -144,26 +235,7 @@ pub(crate) fn dot_string(input: &str) -> PResult<'_, &str> {
 /// ```
 /// Returns the whole string, quotes included.
 pub(crate) fn quoted_string(input: &str) -> PResult<'_, &str> {
-    let Some(body) = input.strip_prefix('"') else {
-        return fail(input, "Quoted-string");
-    };
-    let mut chars = body.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => {
-                let end = 1 + i + 1;
-                return Ok((&input[end..], &input[..end]));
-            }
-            '\\' => match chars.next() {
-                Some((_, ' '..='~')) => {}
-                _ => return fail(&body[i..], "quoted-pairSMTP"),
-            },
-            ' '..='~' => {}
-            c if is_utf8_non_ascii(c) => {}
-            _ => return fail(&body[i..], "qtextSMTP"),
-        }
-    }
-    fail(input, "closing DQUOTE")
+    lift(input, quoted_string_at)
 }
 
 /// `String = Atom / Quoted-string`
@@ -176,28 +248,23 @@ pub(crate) fn string(input: &str) -> PResult<'_, &str> {
     }
 }
 
-/// `Local-part = Dot-string / Quoted-string`
+/// [`local_part`] at offset `at` of `s`.
 #[inline]
-pub(crate) fn local_part(input: &str) -> PResult<'_, &str> {
-    if input.starts_with('"') {
-        quoted_string(input)
+pub(crate) fn local_part_at(s: &str, at: usize) -> Step<&str> {
+    if s.as_bytes().get(at) == Some(&b'"') {
+        quoted_string_at(s, at)
     } else {
-        expect(input, "Local-part", dot_string)
+        dot_string_at(s, at).map_err(|_| Fail {
+            at,
+            expected: "Local-part",
+        })
     }
 }
 
-/// ```text
-/// sub-domain = Let-dig [Ldh-str]         ; =/ U-label (RFC 6531)
-/// Let-dig    = ALPHA / DIGIT
-/// Ldh-str    = *( ALPHA / DIGIT / "-" ) Let-dig
-/// ```
+/// `Local-part = Dot-string / Quoted-string`
 #[inline]
-pub(crate) fn sub_domain(input: &str) -> PResult<'_, &str> {
-    let (rest, label) = run1(input, class::LDH, "sub-domain")?;
-    if label.starts_with('-') || label.ends_with('-') {
-        return fail(input, "sub-domain not starting or ending with '-'");
-    }
-    Ok((rest, label))
+pub(crate) fn local_part(input: &str) -> PResult<'_, &str> {
+    lift(input, local_part_at)
 }
 
 /// Longest domain name in octets (RFC 5321 §4.5.3.1.2).
@@ -205,24 +272,43 @@ pub(crate) const MAX_DOMAIN: usize = 255;
 /// Longest label in octets (RFC 1035 §2.3.4).
 pub(crate) const MAX_LABEL: usize = 63;
 
+/// [`domain`] at offset `at` of `s`: one pass over the octets, label by label.
+///
+/// ```text
+/// sub-domain = Let-dig [Ldh-str]         ; =/ U-label (RFC 6531)
+/// Let-dig    = ALPHA / DIGIT
+/// Ldh-str    = *( ALPHA / DIGIT / "-" ) Let-dig
+/// ```
+#[inline]
+pub(crate) fn domain_at(s: &str, at: usize) -> Step<&str> {
+    let b = s.as_bytes();
+    let mut i = at;
+    loop {
+        let start = i;
+        i = run_end(b, i, class::LDH);
+        if i == start {
+            return fail_at(start, "sub-domain");
+        }
+        if b[start] == b'-' || b[i - 1] == b'-' {
+            return fail_at(start, "sub-domain not starting or ending with '-'");
+        }
+        if i - start > MAX_LABEL {
+            return fail_at(start, "label of at most 63 octets");
+        }
+        if b.get(i) != Some(&b'.') {
+            break;
+        }
+        i += 1;
+    }
+    if i - at > MAX_DOMAIN {
+        return fail_at(at, "domain of at most 255 octets");
+    }
+    Ok((i, &s[at..i]))
+}
+
 /// `Domain = sub-domain *("." sub-domain)`
 pub(crate) fn domain(input: &str) -> PResult<'_, &str> {
-    let (mut rest, first) = sub_domain(input)?;
-    if first.len() > MAX_LABEL {
-        return fail(input, "label of at most 63 octets");
-    }
-    while let Some(after_dot) = rest.strip_prefix('.') {
-        let (after, label) = sub_domain(after_dot)?;
-        if label.len() > MAX_LABEL {
-            return fail(after_dot, "label of at most 63 octets");
-        }
-        rest = after;
-    }
-    let domain = &input[..input.len() - rest.len()];
-    if domain.len() > MAX_DOMAIN {
-        return fail(input, "domain of at most 255 octets");
-    }
-    Ok((rest, domain))
+    lift(input, domain_at)
 }
 
 /// `Ldh-str` as it appears in `Standardized-tag`: letters, digits and hyphens, not ending in
@@ -258,13 +344,32 @@ pub(crate) fn address_literal(input: &str) -> PResult<'_, &str> {
     Ok((rest, inner))
 }
 
+/// Where the [`esmtp_keyword`] at offset `at` of `b` ends.
+#[inline]
+pub(crate) fn esmtp_keyword_end(b: &[u8], at: usize) -> Result<usize, Fail> {
+    let end = run_end(b, at, class::KEYWORD);
+    if end == at || b[at] == b'-' {
+        return fail_at(at, "esmtp-keyword");
+    }
+    Ok(end)
+}
+
 /// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`
 #[inline]
 pub(crate) fn esmtp_keyword(input: &str) -> PResult<'_, &str> {
-    if !input.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return fail(input, "esmtp-keyword");
+    lift(input, |s, at| {
+        esmtp_keyword_end(s.as_bytes(), at).map(|end| (end, &s[at..end]))
+    })
+}
+
+/// Where the [`esmtp_value`] at offset `at` of `b` ends.
+#[inline]
+pub(crate) fn esmtp_value_end(b: &[u8], at: usize) -> Result<usize, Fail> {
+    let end = run_end(b, at, class::ESMTP_VALUE);
+    if end == at {
+        return fail_at(at, "esmtp-value");
     }
-    run1(input, class::KEYWORD, "esmtp-keyword")
+    Ok(end)
 }
 
 /// ```text
@@ -273,25 +378,121 @@ pub(crate) fn esmtp_keyword(input: &str) -> PResult<'_, &str> {
 /// ```
 #[inline]
 pub(crate) fn esmtp_value(input: &str) -> PResult<'_, &str> {
-    run1(input, class::ESMTP_VALUE, "esmtp-value")
+    lift(input, |s, at| {
+        esmtp_value_end(s.as_bytes(), at).map(|end| (end, &s[at..end]))
+    })
 }
 
-/// `1*DIGIT` as a `u64`; overflow is an error, never a wrap.
-pub(crate) fn number(input: &str) -> PResult<'_, u64> {
-    let (rest, digits) = run1(input, class::DIGIT, "DIGIT")?;
-    match digits.parse::<u64>() {
-        Ok(n) => Ok((rest, n)),
-        Err(_) => fail(input, "a number that fits in 64 bits"),
+/// Up to 16 octets of `b[at..end]` as a little-endian `u128` with bit 5 set in each octet,
+/// for matching a keyword against [`folded`] constants in one comparison; `None` when longer.
+/// Reading is cheapest when `b` goes on for 16 octets after `at` (the octets past `end` are
+/// masked off): pass the input the line was cut from, not only the line.
+///
+/// Setting bit 5 lower-cases ASCII letters and leaves digits and `-` as they are; the octets
+/// it could confuse with those (control characters) are never part of a keyword or value.
+/// No folded octet is zero, so words of different lengths never compare equal.
+#[inline]
+pub(crate) fn fold16(b: &[u8], at: usize, end: usize) -> Option<u128> {
+    let len = end - at;
+    if len > 16 {
+        return None;
     }
+    let w = match b.get(at..at + 16) {
+        Some(s) => u128::from_le_bytes(s.try_into().ok()?),
+        None => {
+            let mut buf = [0u8; 16];
+            buf[..len].copy_from_slice(&b[at..end]);
+            u128::from_le_bytes(buf)
+        }
+    };
+    let mask = if len == 16 {
+        u128::MAX
+    } else {
+        (1u128 << (len * 8)) - 1
+    };
+    Some((w | 0x2020_2020_2020_2020_2020_2020_2020_2020) & mask)
+}
+
+/// A keyword of at most 16 octets as [`fold16`] reads it.
+pub(crate) const fn folded(word: &str) -> u128 {
+    let b = word.as_bytes();
+    assert!(b.len() <= 16);
+    let mut v = 0u128;
+    let mut i = 0;
+    while i < b.len() {
+        v |= ((b[i] | 0x20) as u128) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
+/// `1*DIGIT` as a `u64` from the octets of a digit run; `None` on overflow.
+#[inline]
+pub(crate) fn digits_u64(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?
+            .checked_add(u64::from(d.wrapping_sub(b'0')))
+    })
+}
+
+/// `1*DIGIT` as a `u64` at offset `at` of `b`; overflow is an error, never a wrap.
+#[inline]
+pub(crate) fn number_at(b: &[u8], at: usize) -> Step<u64> {
+    let end = run_end(b, at, class::DIGIT);
+    if end == at {
+        return fail_at(at, "DIGIT");
+    }
+    match digits_u64(&b[at..end]) {
+        Some(n) => Ok((end, n)),
+        None => fail_at(at, "a number that fits in 64 bits"),
+    }
+}
+
+/// Whether every octet of `b` is a digit (and there is at least one).
+#[inline]
+pub(crate) fn all_digits(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(u8::is_ascii_digit)
 }
 
 /// Whether `s` consists of characters allowed in a free-form argument or reply text:
 /// `%d09 / %d32-126`, plus UTF-8 (RFC 6531).
 pub(crate) fn is_text(s: &str) -> bool {
-    // Octet by octet: `s` is valid UTF-8, so its octets from 0x80 are exactly its non-ASCII
-    // characters.
-    s.bytes()
-        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    text_end(s.as_bytes(), 0) == s.len()
+}
+
+/// Where the run of text octets (HT, SP to `~`, and from 0x80: the octets of UTF-8
+/// characters, when `b` is known to be UTF-8) that starts at `from` ends: at the first CR,
+/// LF, other control character or DEL, or at the end of `b`.
+///
+/// Eight octets at a time: in a word, `(w - 0x20..) & !w & 0x80..` has the high bit of the
+/// first octet below 0x20 set (octets after it may be flagged falsely, through the borrow,
+/// but they are never the lowest), and the same on `w ^ 0x7f..` finds the first DEL.
+#[inline]
+pub(crate) fn text_end(b: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let del = w ^ (ONES * 0x7f);
+        let stop = ((w.wrapping_sub(ONES * 0x20) & !w) | (del.wrapping_sub(ONES) & !del)) & HIGH;
+        if stop == 0 {
+            i += 8;
+            continue;
+        }
+        i += (stop.trailing_zeros() / 8) as usize;
+        if b[i] != b'\t' {
+            return i;
+        }
+        i += 1;
+    }
+    while let Some(&c) = b.get(i) {
+        if (c < b' ' && c != b'\t') || c == 0x7f {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Runs `parser` and requires it to consume all of `input`.
@@ -314,26 +515,75 @@ pub(crate) fn all_consuming<'a, O>(
     }
 }
 
-/// `Domain / address-literal`
-pub(crate) fn domain_part(input: &str) -> PResult<'_, DomainPart<'_>> {
-    if input.starts_with('[') {
-        let (rest, inner) = address_literal(input)?;
-        match AddressLiteral::from_inner(inner) {
-            Ok(lit) => Ok((rest, DomainPart::Literal(lit))),
-            Err(what) => fail(input, what),
-        }
-    } else {
-        let (rest, d) = expect(input, "Domain or address-literal", domain)?;
-        Ok((rest, DomainPart::Domain(Domain::from_parsed(d))))
+/// [`domain_part`] at offset `at` of `s`.
+#[inline]
+pub(crate) fn domain_part_at(s: &str, at: usize) -> Step<DomainPart<'_>> {
+    if s.as_bytes().get(at) == Some(&b'[') {
+        return address_literal_at(s, at);
     }
+    match domain_at(s, at) {
+        Ok((end, d)) => Ok((end, DomainPart::Domain(Domain::from_parsed(d)))),
+        Err(_) => fail_at(at, "Domain or address-literal"),
+    }
+}
+
+/// An `address-literal` at offset `at` of `s`, as a [`DomainPart`].
+#[inline(never)]
+fn address_literal_at(s: &str, at: usize) -> Step<DomainPart<'_>> {
+    let (rest, inner) = address_literal(&s[at..]).map_err(|e| match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => Fail {
+            at: s.len() - e.input.len(),
+            expected: e.expected,
+        },
+        nom::Err::Incomplete(_) => Fail {
+            at: s.len(),
+            expected: "more input",
+        },
+    })?;
+    match AddressLiteral::from_inner(inner) {
+        Ok(lit) => Ok((s.len() - rest.len(), DomainPart::Literal(lit))),
+        Err(what) => fail_at(at, what),
+    }
+}
+
+/// [`mailbox`] at offset `at` of `s`.
+#[inline]
+pub(crate) fn mailbox_at(s: &str, at: usize) -> Step<Mailbox<'_>> {
+    let (i, local) = local_part_at(s, at)?;
+    if s.as_bytes().get(i) != Some(&b'@') {
+        return fail_at(i, "'@'");
+    }
+    let (end, domain) = domain_part_at(s, i + 1)?;
+    Ok((end, Mailbox::new(LocalPart::from_parsed(local), domain)))
 }
 
 /// `Mailbox = Local-part "@" ( Domain / address-literal )`
 pub(crate) fn mailbox(input: &str) -> PResult<'_, Mailbox<'_>> {
-    let (rest, local) = local_part(input)?;
-    let Some(rest) = rest.strip_prefix('@') else {
-        return fail(rest, "'@'");
-    };
-    let (rest, domain) = domain_part(rest)?;
-    Ok((rest, Mailbox::new(LocalPart::from_parsed(local), domain)))
+    lift(input, mailbox_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The word-at-a-time search stops where an octet-by-octet one does.
+        #[test]
+        fn text_end_matches_octet_by_octet(
+            b in prop::collection::vec(
+                prop::sample::select(vec![b'a', b' ', b'\t', b'\r', b'\n', 0x00, 0x1f, 0x7f, 0x80, 0xff]),
+                0..40,
+            ),
+            from in 0usize..40,
+        ) {
+            let from = from.min(b.len());
+            let expected = b[from..]
+                .iter()
+                .position(|&c| (c < b' ' && c != b'\t') || c == 0x7f)
+                .map_or(b.len(), |i| from + i);
+            prop_assert_eq!(text_end(&b, from), expected);
+        }
+    }
 }

@@ -39,24 +39,24 @@ pub fn decode_command_with<'a>(
     input: &'a [u8],
     limits: &Limits,
 ) -> Result<(&'a [u8], Command<'a>), DecodeError> {
-    let (line, rest) = line::split_line(input, command_line_limit(input, limits))?;
-    Ok((rest, parse_command_line(line)?))
+    let max = command_line_limit(input, limits);
+    // The common case inline: the first control character is the CR of a CRLF within the
+    // limit (a short line is found faster eight octets at a time than by a vector search).
+    // Anything else goes through the framer, which gives the exact answer.
+    let window = &input[..input.len().min(max)];
+    let cr = grammar::text_end(window, 0);
+    let (line, rest) = if window.get(cr..cr + 2) == Some(b"\r\n") {
+        (&input[..cr], &input[cr + 2..])
+    } else {
+        line::split_line(input, max)?
+    };
+    command::command(line, input, |cmd| (rest, cmd))
 }
 
 /// Parses one command line, without its CRLF.
 #[inline]
 pub fn parse_command_line(line: &[u8]) -> Result<Command<'_>, DecodeError> {
-    let text = std::str::from_utf8(line).map_err(|e| DecodeError::Syntax {
-        at: e.valid_up_to(),
-        expected: "UTF-8",
-    })?;
-    command::command(text).map_err(|e| match e {
-        command::CommandError::UnknownVerb => DecodeError::UnknownCommand,
-        command::CommandError::Syntax(p) => DecodeError::Syntax {
-            at: text.len() - p.input.len(),
-            expected: p.expected,
-        },
-    })
+    command::command(line, line, |cmd| cmd)
 }
 
 /// Decodes the reply at the start of `input` under the default [`ReplyLimits`].

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use super::line::{Frame, find_line};
-use crate::types::reply::lift_status;
+use crate::types::reply::{enhanced_status, lift_status};
 use crate::{
     DecodeError,
     types::reply::{Reply, ReplyCode},
@@ -97,6 +97,89 @@ pub fn decode_reply_with(
     input: &[u8],
     limits: ReplyLimits,
 ) -> Result<(&[u8], Reply<'_>), DecodeError> {
+    match one_pass(input, limits) {
+        Some((end, reply)) => Ok((&input[end..], reply)),
+        None => framed(input, limits),
+    }
+}
+
+/// Most lines [`one_pass`] takes; longer replies go the framed way.
+const ONE_PASS_LINES: usize = 32;
+
+/// A complete, well-formed reply at the start of `input` in one pass over its octets: each
+/// line's code, separator and text are checked as the line end is searched for, and the text
+/// is checked to be UTF-8 once for the whole reply. `None` for anything else (incomplete,
+/// invalid, over a limit, many lines): [`framed`] then gives the answer, errors included. So
+/// this accepts exactly what [`framed`] accepts, and builds the same value.
+#[inline]
+fn one_pass(input: &[u8], limits: ReplyLimits) -> Option<(usize, Reply<'_>)> {
+    let code = reply_code(input)?;
+    // Where each line's CR is; the text starts after the code and separator (3 or 4 octets
+    // into the line). Offsets are `u32` so that the array is cheap to set up.
+    let mut crs = [0u32; ONE_PASS_LINES];
+    let mut n = 0;
+    let mut at = 0;
+    loop {
+        let line = &input[at..];
+        if line.get(..3)? != &input[..3] {
+            return None;
+        }
+        let (text_at, last) = text_start(*line.get(3)?)?;
+        // No text octet is CR or LF, so the text runs to the line end or to an error.
+        let cr = crate::grammar::text_end(line, text_at);
+        if line.get(cr..cr + 2)? != b"\r\n" || cr + 2 > limits.max_line {
+            return None;
+        }
+        *crs.get_mut(n)? = u32::try_from(at + cr).ok()?;
+        n += 1;
+        at += cr + 2;
+        if n > limits.max_lines || at > limits.max_size {
+            return None;
+        }
+        if last {
+            break;
+        }
+    }
+    let text = std::str::from_utf8(&input[..at]).ok()?;
+    // Each line's text, from where its code ends to its CR.
+    let line = |start: usize, cr: u32| {
+        let from = start + text_start(input[start + 3]).map_or(3, |(t, _)| t);
+        &text[from..cr as usize]
+    };
+    if n == 1 {
+        let line = line(0, crs[0]);
+        let reply = match enhanced_status(line) {
+            Some((status, rest)) => Reply::from_parsed_line(code, Some(status), rest),
+            None => Reply::from_parsed_line(code, None, line),
+        };
+        return Some((at, reply));
+    }
+    let mut lines = Vec::with_capacity(n);
+    let mut start = 0;
+    for &cr in &crs[..n] {
+        lines.push(Cow::Borrowed(line(start, cr)));
+        start = cr as usize + 2;
+    }
+    let status = lift_status(&mut lines);
+    Some((at, Reply::from_parsed(code, status, lines)))
+}
+
+/// Where a line's text starts, from the octet after its code, and whether the line is the
+/// last: `"-"` (more lines follow), `SP` (the last line) or the CR of a code-only last line.
+#[inline]
+fn text_start(separator: u8) -> Option<(usize, bool)> {
+    match separator {
+        b'-' => Some((4, false)),
+        b' ' => Some((4, true)),
+        b'\r' => Some((3, true)),
+        _ => None,
+    }
+}
+
+/// Frames the reply at the start of `input`, then parses its lines: the exact answer for any
+/// input, errors included.
+#[inline(never)]
+fn framed(input: &[u8], limits: ReplyLimits) -> Result<(&[u8], Reply<'_>), DecodeError> {
     let end = frame_reply(input, limits)?;
     let mut code = None;
     let mut lines = Vec::new();
@@ -139,4 +222,92 @@ pub fn decode_reply_with(
     let code = code.ok_or(DecodeError::Incomplete)?;
     let status = lift_status(&mut lines);
     Ok((&input[end..], Reply::from_parsed(code, status, lines)))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::types::reply::EnhancedStatus;
+
+    /// Line by line: a code, a separator, text, a line end; mostly well-formed, with every
+    /// way of breaking one among the choices.
+    const CODES: &[&[u8]] = &[b"250", b"250", b"250", b"251", b"550", b"25"];
+    const SEPARATORS: &[&[u8]] = &[b"-", b"-", b" ", b"", b"x"];
+    const TEXT: &[&[u8]] = &[
+        b"2.1.0",
+        b"2.1.0 ",
+        b"2.01.0 ",
+        b"5.1.1 ",
+        b"2.1.1000 ",
+        b"ok",
+        b"x y",
+        b"\t",
+        b"\xc3\xa9",
+        b"\xc3",
+        b"\x01",
+        b"\x7f",
+        b"\r",
+        b"\n",
+    ];
+    const ENDS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\n", b"\r", b""];
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        (
+            0..CODES.len(),
+            0..SEPARATORS.len(),
+            prop::collection::vec(0..TEXT.len(), 0..4),
+            0..ENDS.len(),
+        )
+            .prop_map(|(c, s, t, e)| {
+                let mut v = [CODES[c], SEPARATORS[s]].concat();
+                for &i in &t {
+                    v.extend_from_slice(TEXT[i]);
+                }
+                v.extend_from_slice(ENDS[e]);
+                v
+            })
+    }
+
+    fn limits() -> ReplyLimits {
+        ReplyLimits {
+            max_line: 24,
+            max_size: 96,
+            max_lines: 5,
+        }
+    }
+
+    proptest! {
+        /// What the one-pass decoder accepts, the framed decoder accepts too, with the same
+        /// value and length.
+        #[test]
+        fn one_pass_agrees_with_framed(lines in prop::collection::vec(line(), 1..7)) {
+            let input = lines.concat();
+            if let Some((end, reply)) = one_pass(&input, limits()) {
+                let (rest, framed_reply) = framed(&input, limits()).unwrap();
+                prop_assert_eq!(input.len() - rest.len(), end);
+                prop_assert_eq!(reply, framed_reply);
+            }
+        }
+    }
+
+    #[test]
+    fn one_pass_takes_well_formed_replies() {
+        let cases: &[&[u8]] = &[
+            b"250 2.1.0 Sender OK\r\n",
+            b"334\r\n",
+            b"220 mx ESMTP \xc3\xa9\r\nNOOP",
+            b"250-mx\r\n250-SIZE 100\r\n250 8BITMIME\r\n",
+            b"550-5.1.1 no\r\n550 5.1.1 such user\r\n",
+        ];
+        for input in cases {
+            let (end, fast) = one_pass(input, ReplyLimits::default()).unwrap();
+            let (rest, slow) = framed(input, ReplyLimits::default()).unwrap();
+            assert_eq!((end, &fast), (input.len() - rest.len(), &slow));
+        }
+        let (_, r) = one_pass(cases[4], ReplyLimits::default()).unwrap();
+        assert_eq!(r.status(), EnhancedStatus::new(5, 1, 1).ok());
+        assert_eq!(r.lines(), ["no", "such user"]);
+    }
 }

@@ -200,11 +200,60 @@ impl fmt::Display for EnhancedStatus {
 /// When every line starts with the same enhanced status code, it is lifted into
 /// [`Reply::status`] and removed from the lines; encoding puts it back on each line.
 /// A reply always has at least one line, which may be empty (a code-only reply).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Reply<'a> {
     code: ReplyCode,
     status: Option<EnhancedStatus>,
-    lines: Vec<Cow<'a, str>>,
+    lines: Lines<'a>,
+}
+
+/// The lines of a reply. Most replies have one line: it is held in place, so decoding such a
+/// reply allocates nothing.
+#[derive(Clone)]
+enum Lines<'a> {
+    One([Cow<'a, str>; 1]),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> Lines<'a> {
+    fn from_vec(mut lines: Vec<Cow<'a, str>>) -> Self {
+        match (lines.pop(), lines.is_empty()) {
+            (Some(line), true) => Self::One([line]),
+            (Some(line), false) => {
+                lines.push(line);
+                Self::Many(lines)
+            }
+            (None, _) => Self::Many(lines),
+        }
+    }
+
+    fn as_slice(&self) -> &[Cow<'a, str>] {
+        match self {
+            Self::One(line) => line,
+            Self::Many(lines) => lines,
+        }
+    }
+}
+
+// By the lines, not by how they are held.
+impl PartialEq for Reply<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && self.status == other.status
+            && self.lines.as_slice() == other.lines.as_slice()
+    }
+}
+
+impl Eq for Reply<'_> {}
+
+impl fmt::Debug for Reply<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("code", &self.code)
+            .field("status", &self.status)
+            .field("lines", &self.lines.as_slice())
+            .finish()
+    }
 }
 
 impl<'a> Reply<'a> {
@@ -247,10 +296,11 @@ impl<'a> Reply<'a> {
         Ok(Self {
             code,
             status,
-            lines,
+            lines: Lines::from_vec(lines),
         })
     }
 
+    /// A decoded reply of several lines, already checked.
     pub(crate) fn from_parsed(
         code: ReplyCode,
         status: Option<EnhancedStatus>,
@@ -259,7 +309,20 @@ impl<'a> Reply<'a> {
         Self {
             code,
             status,
-            lines,
+            lines: Lines::from_vec(lines),
+        }
+    }
+
+    /// A decoded reply of one line, already checked.
+    pub(crate) fn from_parsed_line(
+        code: ReplyCode,
+        status: Option<EnhancedStatus>,
+        line: &'a str,
+    ) -> Self {
+        Self {
+            code,
+            status,
+            lines: Lines::One([Cow::Borrowed(line)]),
         }
     }
 
@@ -273,7 +336,7 @@ impl<'a> Reply<'a> {
         Reply {
             code,
             status,
-            lines: vec![Cow::Borrowed(text)],
+            lines: Lines::One([Cow::Borrowed(text)]),
         }
     }
 
@@ -289,15 +352,14 @@ impl<'a> Reply<'a> {
 
     /// The lines of text, without code and status.
     pub fn lines(&self) -> &[Cow<'a, str>] {
-        &self.lines
+        self.lines.as_slice()
     }
 
     /// All lines joined with `\n`.
     pub fn text(&self) -> Cow<'_, str> {
-        if self.lines.len() == 1 {
-            Cow::Borrowed(&self.lines[0])
-        } else {
-            Cow::Owned(self.lines.join("\n"))
+        match self.lines.as_slice() {
+            [line] => Cow::Borrowed(line),
+            lines => Cow::Owned(lines.join("\n")),
         }
     }
 
@@ -306,11 +368,15 @@ impl<'a> Reply<'a> {
         Reply {
             code: self.code,
             status: self.status,
-            lines: self
-                .lines
-                .into_iter()
-                .map(|l| Cow::Owned(l.into_owned()))
-                .collect(),
+            lines: match self.lines {
+                Lines::One([line]) => Lines::One([Cow::Owned(line.into_owned())]),
+                Lines::Many(lines) => Lines::Many(
+                    lines
+                        .into_iter()
+                        .map(|l| Cow::Owned(l.into_owned()))
+                        .collect(),
+                ),
+            },
         }
     }
 }
@@ -323,32 +389,52 @@ pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
         c @ (b'2' | b'4' | b'5') => c - b'0',
         _ => return None,
     };
+    // The usual form, one digit each, at once.
+    if let [_, b'.', s @ b'0'..=b'9', b'.', d @ b'0'..=b'9', after @ ..] = b {
+        let rest = match after {
+            [] => "",
+            [b' ', _, ..] => &text[6..],
+            _ if after[0].is_ascii_digit() => return enhanced_status_long(text, class),
+            _ => return None,
+        };
+        let status = EnhancedStatus::new_unchecked(class, u16::from(s - b'0'), u16::from(d - b'0'));
+        return Some((status, rest));
+    }
+    enhanced_status_long(text, class)
+}
+
+/// [`enhanced_status`] after its class, for subjects and details of any length.
+fn enhanced_status_long(text: &str, class: u8) -> Option<(EnhancedStatus, &str)> {
+    let b = text.as_bytes();
     if b.get(1) != Some(&b'.') {
         return None;
     }
-    // 1*3digit starting at `from`: the value and where it ends.
-    let number = |from: usize| -> Option<(u16, usize)> {
-        let len = b[from.min(b.len())..]
-            .iter()
-            .take(3)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if len == 0 || b.get(from + len).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        Some((text[from..from + len].parse().ok()?, from + len))
-    };
-    let (subject, at) = number(2)?;
+    let (subject, at) = status_number(b, 2)?;
     if b.get(at) != Some(&b'.') {
         return None;
     }
-    let (detail, at) = number(at + 1)?;
+    let (detail, at) = status_number(b, at + 1)?;
     let rest = match b.get(at) {
         None => "",
         Some(b' ') if at + 1 < b.len() => &text[at + 1..],
         _ => return None,
     };
     Some((EnhancedStatus::new_unchecked(class, subject, detail), rest))
+}
+
+/// `1*3digit` at `from`, not followed by a fourth digit: the value and where it ends.
+#[inline]
+fn status_number(b: &[u8], from: usize) -> Option<(u16, usize)> {
+    let mut n = 0u16;
+    let mut i = from;
+    while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+        if i - from == 3 {
+            return None;
+        }
+        n = n * 10 + u16::from(d - b'0');
+        i += 1;
+    }
+    (i > from).then_some((n, i))
 }
 
 /// If every line starts with the same enhanced status code (followed by text, or alone),

@@ -18,27 +18,9 @@ fn is_xchar(b: u8) -> bool {
     (b'!'..=b'~').contains(&b) && b != b'+' && b != b'='
 }
 
-fn is_upper_hex(b: u8) -> bool {
-    b.is_ascii_digit() || (b'A'..=b'F').contains(&b)
-}
-
 /// Checks `s` against the xtext grammar.
 pub(crate) fn is_xtext(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => {
-                if !(i + 2 < b.len() && is_upper_hex(b[i + 1]) && is_upper_hex(b[i + 2])) {
-                    return false;
-                }
-                i += 3;
-            }
-            c if is_xchar(c) => i += 1,
-            _ => return false,
-        }
-    }
-    true
+    crate::grammar::is_xtext(s.as_bytes())
 }
 
 impl<'a> XText<'a> {
