@@ -22,6 +22,7 @@ use sansmail_imap::{
         tls::{Stream, TlsAcceptor, TlsConnector},
     },
     types::{
+        capability::Capability,
         command::{CommandBody, StoreAction},
         core::{IString, Text},
         fetch::FetchItem,
@@ -65,6 +66,7 @@ async fn serve(
 ) -> Vec<String> {
     let mut config = ServerConfig::default();
     config.auth_requires_tls = false;
+    config.capabilities.push(Capability::CompressDeflate);
     let mut conn = Connection::new(stream, config, tls);
     let mut inbox = vec![
         Message {
@@ -391,4 +393,47 @@ async fn shutdown_says_bye() {
     let text = String::from_utf8(wire).unwrap();
     assert!(text.starts_with("* OK "), "{text}");
     assert!(text.ends_with("* BYE Server shutting down\r\n"), "{text}");
+}
+
+/// COMPRESS=DEFLATE with both drivers: after `compress()` everything goes compressed both
+/// ways (SELECT, news pushed during IDLE, SEARCH), a second COMPRESS is refused with
+/// [COMPRESSIONACTIVE], and LOGOUT ends it cleanly.
+#[tokio::test]
+async fn compress_deflate_both_ways() {
+    let (a, b) = tokio::io::duplex(8192);
+    let (deliver, arrivals) = mpsc::channel(4);
+    let server = tokio::spawn(serve(Stream::plain(b), None, arrivals));
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), alice(), None)
+        .await
+        .unwrap();
+    assert!(!imap.transport().is_deflate());
+    imap.compress().await.unwrap();
+    assert!(imap.transport().is_deflate());
+    assert_eq!(imap.select("INBOX").await.unwrap().exists, 2);
+    let err = imap.compress().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Refused { status, .. }
+            if status.code == Some(ResponseCode::CompressionActive)),
+        "{err}"
+    );
+    let idle = tokio::spawn(async move {
+        let news = imap.idle(Duration::from_secs(30)).await.unwrap();
+        (imap, news)
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    deliver
+        .send(b"Subject: three\r\n\r\nz\r\n".to_vec())
+        .await
+        .unwrap();
+    let (mut imap, news) = tokio::time::timeout(Duration::from_secs(5), idle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(news.contains(&Data::Exists(3)), "{news:?}");
+    assert_eq!(
+        imap.uid_search(vec![SearchKey::All]).await.unwrap(),
+        [1, 2, 3]
+    );
+    imap.logout().await.unwrap();
+    server.await.unwrap();
 }

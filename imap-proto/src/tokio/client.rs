@@ -47,7 +47,7 @@ use crate::{
     types::{
         capability::Capability,
         command::{AppendData, AppendMessage, CommandBody, ListMailbox, StoreAction},
-        core::{IString, Literal, Tag},
+        core::{Atom, IString, Literal, Tag},
         datetime::DateTime,
         fetch::FetchItem,
         fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
@@ -75,6 +75,14 @@ impl Driven for Client {
 
     fn tls_established(&mut self) -> Result<(), ApiError> {
         Client::tls_established(self)
+    }
+
+    fn is_start_deflate(event: &Event) -> bool {
+        matches!(event, Event::Compress)
+    }
+
+    fn deflate_established(&mut self) -> Result<Vec<u8>, ApiError> {
+        Client::deflate_established(self)
     }
 }
 
@@ -444,6 +452,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
         let answer = self.run(CommandBody::Noop).await?;
         self.news.extend(answer.data);
         Ok(())
+    }
+
+    /// COMPRESS=DEFLATE (RFC 4978): from the server's OK on, both directions are compressed.
+    /// Fails with [`Error::Refused`] when the server says NO (it does not offer it, or
+    /// compression is active already).
+    pub async fn compress(&mut self) -> Result<(), Error> {
+        self.run(CommandBody::Compress {
+            algorithm: Atom::from_parsed("DEFLATE"),
+        })
+        .await
+        .map(drop)
     }
 
     /// IDLE (RFC 2177): waits until the server reports a change or `max` passes, ends IDLE

@@ -72,6 +72,7 @@ enum Kind {
     Logout,
     Idle,
     StartTls,
+    Compress,
     Capability,
     Other,
 }
@@ -96,6 +97,10 @@ pub struct Client {
     idling: bool,
     /// STARTTLS was accepted: input is discarded until [`Client::tls_established`].
     await_tls: bool,
+    /// COMPRESS was answered OK: the rest of the input is compressed, for the driver.
+    await_deflate: bool,
+    /// COMPRESS=DEFLATE is active.
+    deflate: bool,
     tls: bool,
     /// UTF8=ACCEPT was enabled: mailbox names travel as UTF-8.
     utf8: bool,
@@ -128,6 +133,8 @@ impl Client {
             idle: None,
             idling: false,
             await_tls: false,
+            await_deflate: false,
+            deflate: false,
             utf8: false,
             next_tag: 1,
             closed: false,
@@ -190,7 +197,7 @@ impl Client {
                 .in_flight
                 .iter()
                 .any(|c| !(c.body == Kind::Idle && self.idling));
-        if self.closed || self.await_tls || !waiting {
+        if self.closed || self.await_tls || self.await_deflate || !waiting {
             return None;
         }
         if self.restart_clock {
@@ -233,6 +240,11 @@ impl Client {
                 "the TLS handshake after STARTTLS comes first",
             ));
         }
+        if self.await_deflate {
+            return Err(ApiError::Busy(
+                "the switch to DEFLATE after COMPRESS comes first",
+            ));
+        }
         if !self.held.is_empty() || self.idle.is_some() {
             return Err(ApiError::Busy(
                 "a command waits for a continuation, or IDLE runs",
@@ -248,6 +260,7 @@ impl Client {
             CommandBody::Logout => Kind::Logout,
             CommandBody::Idle => Kind::Idle,
             CommandBody::StartTls => Kind::StartTls,
+            CommandBody::Compress { .. } => Kind::Compress,
             CommandBody::Capability => Kind::Capability,
             _ => Kind::Other,
         };
@@ -356,6 +369,24 @@ impl Client {
         Ok(())
     }
 
+    /// The driver compresses from now on, after [`Event::Compress`]: returns the input
+    /// already taken past the tagged OK, which the server sent compressed, to be fed back
+    /// through the decompressor.
+    pub fn deflate_established(&mut self) -> Result<Vec<u8>, ApiError> {
+        if !self.await_deflate {
+            return Err(ApiError::NoCompress);
+        }
+        self.await_deflate = false;
+        self.deflate = true;
+        self.decoder = ResponseDecoder::new(*self.decoder.options());
+        Ok(std::mem::take(&mut self.input))
+    }
+
+    /// Whether COMPRESS=DEFLATE is active on this connection.
+    pub fn is_deflate(&self) -> bool {
+        self.deflate
+    }
+
     /// Feeds bytes from the server and processes every complete response. After the `OK`
     /// to STARTTLS, the rest of the input is discarded until [`Client::tls_established`]:
     /// anything there was sent in plaintext before the handshake, where anyone on the path
@@ -368,7 +399,7 @@ impl Client {
         }
         self.input.extend_from_slice(data);
         let mut used = 0;
-        while !self.closed {
+        while !self.closed && !self.await_deflate {
             match self.decoder.decode(&self.input[used..]) {
                 Ok((n, response)) => {
                     let response = response.into_owned();
@@ -376,6 +407,10 @@ impl Client {
                     self.on_response(response);
                     if self.await_tls {
                         used = self.input.len();
+                        break;
+                    }
+                    if self.await_deflate {
+                        // Kept for `deflate_established`: compressed already.
                         break;
                     }
                 }
@@ -518,6 +553,11 @@ impl Client {
                 self.state = State::Authenticated;
             }
             Kind::StartTls if ok => self.await_tls = true,
+            Kind::Compress if ok => {
+                // RFC 4978 §3: the server compresses right after this CRLF.
+                self.await_deflate = true;
+                self.events.push_back(Event::Compress);
+            }
             Kind::Logout => {
                 self.events.push_back(Event::Completed {
                     tag,

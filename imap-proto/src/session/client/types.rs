@@ -111,6 +111,11 @@ pub enum Event {
     /// STARTTLS of the set-up was accepted: run the TLS handshake now, then call
     /// [`Client::tls_established`].
     StartTls,
+    /// COMPRESS DEFLATE was answered OK (its `Completed` follows): compress everything sent
+    /// from now on and decompress all input, starting with what
+    /// [`Client::deflate_established`](super::Client::deflate_established) returns. The
+    /// tokio driver does this itself.
+    Compress,
     /// The set-up is done (logged in, when credentials were given): commands may be sent.
     Ready,
     /// Untagged data, with the tag of the oldest command in flight (`None` if none is:
@@ -162,4 +167,7 @@ pub enum ApiError {
     /// `tls_established` without a STARTTLS the server accepted.
     #[error("no STARTTLS is in progress")]
     NoStartTls,
+    /// `deflate_established` without a COMPRESS the server accepted.
+    #[error("no COMPRESS is in progress")]
+    NoCompress,
 }
