@@ -16,6 +16,8 @@ use sansmail_server::{
     auth::{Accounts, Authenticator, ThrottleConfig},
     imap::ImapService,
     listener::{self, ConnectionLimits, Gate, Service},
+    mailauth::{DnsRecord, KeyDir, KeyType, Signer, Verifier},
+    outbound::dns::HickoryResolver,
     pop3::Pop3Service,
     smtp::SmtpService,
 };
@@ -81,6 +83,13 @@ pub struct Options {
     /// Octets of each mailbox's journal written in advance, so that deleting mail works on
     /// a full disk ([`MaildirOptions::journal_reserve`]).
     pub journal_reserve: u64,
+    /// DKIM signing keys of the local domains, generated at the first start; `None` signs
+    /// nothing. Their records are in [`Running::dkim_records`].
+    pub dkim_keys: Option<PathBuf>,
+    /// The DKIM selector (`sansmail`): `<selector>._domainkey.<domain>`.
+    pub dkim_selector: String,
+    /// SPF, DKIM and DMARC checks on SMTP (25, 465) with the system's resolvers.
+    pub check_inbound: bool,
 }
 
 impl Options {
@@ -108,6 +117,9 @@ impl Options {
             pop3_limits: sansmail_pop3::Limits::default(),
             throttle: ThrottleConfig::default(),
             journal_reserve: MaildirOptions::default().journal_reserve,
+            dkim_keys: None,
+            dkim_selector: "sansmail".to_owned(),
+            check_inbound: false,
         }
     }
 }
@@ -137,6 +149,10 @@ pub struct Running {
     pub gate: Arc<Gate>,
     /// The listener tasks, which end at shutdown.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Signs mail of the local domains (for the outbound queue's `SigningQueue`).
+    pub dkim: Option<Arc<Signer>>,
+    /// Each domain's DKIM record, and whether its key is new (to publish).
+    pub dkim_records: Vec<(DnsRecord, bool)>,
 }
 
 impl Running {
@@ -167,6 +183,26 @@ pub async fn start(options: Options) -> io::Result<Running> {
     .map_err(|e| io::Error::other(format!("{}: {e}", options.data_dir.display())))?;
     let tls_config = tls::server_config(&options.cert, &options.data_dir, &options.hostname)?;
     let acceptor = TlsAcceptor::from(tls_config);
+    let (dkim, dkim_records) = match &options.dkim_keys {
+        Some(dir) => {
+            let keys = KeyDir::open(dir)?;
+            let (signer, records) = Signer::from_dir(
+                &keys,
+                &options.directory.domains,
+                &options.dkim_selector,
+                KeyType::default(),
+            )
+            .map_err(io::Error::other)?;
+            (Some(Arc::new(signer)), records)
+        }
+        None => (None, Vec::new()),
+    };
+    let verifier = if options.check_inbound {
+        let resolver = HickoryResolver::system()?;
+        Some(Arc::new(Verifier::new(&resolver, &options.hostname)))
+    } else {
+        None
+    };
     let directory: Arc<dyn Accounts> = Arc::new(options.directory);
     let auth = Arc::new(Authenticator::new(directory, options.throttle));
     let gate = Gate::new(options.limits);
@@ -182,6 +218,8 @@ pub async fn start(options: Options) -> io::Result<Running> {
         store: Arc::clone(&store),
         gate: Arc::clone(&gate),
         tasks: Vec::new(),
+        dkim,
+        dkim_records,
     };
     let hostname = &options.hostname;
     let plain = options.allow_plaintext_loopback;
@@ -198,6 +236,9 @@ pub async fn start(options: Options) -> io::Result<Running> {
         s.allow_plaintext_loopback = plain;
         s.config.limits = options.smtp_limits.clone();
         s.config.bare_line_endings = options.bare_line_endings;
+        if kind == SmtpKind::Relay {
+            s.verify.clone_from(&verifier);
+        }
         if kind == SmtpKind::Lmtp {
             s.config.protocol = Protocol::Lmtp;
             s.config.extensions.auth.clear();

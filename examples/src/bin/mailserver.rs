@@ -11,12 +11,18 @@
 //!            [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECONDS]
 //!            [--max-message-size OCTETS] [--max-recipients N] [--data-dir DIR]
 //!            [--bare-line-endings normalize|reject] [--journal-reserve OCTETS]
+//!            [--dkim-keys DIR] [--dkim-selector NAME] [--check-inbound yes|no]
 //!            [--hostname NAME] [--domain DOMAIN]... [--user NAME:PASSWORD]...
 //!            [--users FILE] [--log error|warn|info|debug|trace]
 //! ```
 //!
 //! `--journal-reserve` sets the room each mailbox's journal keeps written in advance (default
 //! 256 KiB) so that deleting mail works on a full disk; `0` keeps none.
+//!
+//! `--dkim-keys DIR` keeps a DKIM key per `--domain` (`<selector>._domainkey.<domain>.pem`,
+//! generated at the first start; each TXT record to publish is printed). `--check-inbound yes`
+//! checks SPF, DKIM and DMARC on SMTP with the system's resolvers: an `Authentication-Results:`
+//! field per message, DMARC `p=reject` failures refused.
 //!
 //! `--users FILE` holds `name:hash` lines: Argon2 PHC strings (`mailctl hash-password`
 //! writes them) or SHA512-CRYPT (`$6$`, as `mkpasswd -m sha-512` writes), also with Dovecot's
@@ -70,6 +76,9 @@ struct Options {
     max_recipients: Option<usize>,
     bare_line_endings: BareLineEndings,
     journal_reserve: Option<u64>,
+    dkim_keys: Option<PathBuf>,
+    dkim_selector: Option<String>,
+    check_inbound: bool,
     log: Level,
 }
 
@@ -80,7 +89,8 @@ const USAGE: &str = "usage: mailserver [--smtp ADDR|none] [--submission ADDR|non
                      [--max-connections N] [--max-connections-per-ip N] \
                      [--idle-timeout SECONDS] [--max-message-size OCTETS] \
                      [--max-recipients N] [--bare-line-endings normalize|reject] \
-                     [--journal-reserve OCTETS] [--data-dir DIR] [--hostname NAME] \
+                     [--journal-reserve OCTETS] [--dkim-keys DIR] [--dkim-selector NAME] \
+                     [--check-inbound yes|no] [--data-dir DIR] [--hostname NAME] \
                      [--domain DOMAIN]... [--user NAME:PASSWORD]... [--users FILE] \
                      [--log error|warn|info|debug|trace]";
 
@@ -132,6 +142,9 @@ fn parse_args() -> Result<Options, String> {
         max_recipients: None,
         bare_line_endings: BareLineEndings::Normalize,
         journal_reserve: None,
+        dkim_keys: None,
+        dkim_selector: None,
+        check_inbound: false,
         log: Level::INFO,
     };
     let mut args = std::env::args().skip(1);
@@ -176,6 +189,9 @@ fn parse_args() -> Result<Options, String> {
                         .map_err(|_| format!("{flag} {v}: expected a number of octets"))?,
                 );
             }
+            "--dkim-keys" => o.dkim_keys = Some(PathBuf::from(value()?)),
+            "--dkim-selector" => o.dkim_selector = Some(value()?),
+            "--check-inbound" => o.check_inbound = yes_no(&flag, &value()?)?,
             "--users" => o
                 .users
                 .extend(accounts::read_users_file(Path::new(&value()?))?),
@@ -303,6 +319,11 @@ async fn main() -> ExitCode {
     if let Some(n) = o.journal_reserve {
         options.journal_reserve = n;
     }
+    options.dkim_keys = o.dkim_keys;
+    if let Some(s) = o.dkim_selector {
+        options.dkim_selector = s;
+    }
+    options.check_inbound = o.check_inbound;
     if let (Some(cert), Some(key)) = (o.cert, o.key) {
         options.cert = CertSource::Files { cert, key };
     }
@@ -314,6 +335,14 @@ async fn main() -> ExitCode {
         }
     };
     say!("mail store: {}", o.data_dir.display());
+    for (record, new) in &running.dkim_records {
+        let what = if *new {
+            "new DKIM key; publish"
+        } else {
+            "DKIM key"
+        };
+        say!("{what}: {}", record.zone_line());
+    }
     for (what, addr) in [
         ("smtp", running.smtp),
         ("submission", running.submission),

@@ -18,7 +18,7 @@ use mail_auth::{
 };
 use sansmail_store::Upload;
 
-use super::keys::{DnsRecord, DomainKey, PrivateKey};
+use super::keys::{DnsRecord, DomainKey, KeyDir, KeyError, KeyType, PrivateKey};
 use crate::outbound::queue::{QueueEntry, QueueStore};
 
 /// The fields signed when present (RFC 6376 §5.4.1's list, less the trace fields that change
@@ -112,6 +112,25 @@ impl Signer {
             })
             .collect();
         Self { keys }
+    }
+
+    /// A signer for `domains` with their keys in `keys` under `selector`, generating (as
+    /// `kind`) those that are missing; with each domain's record and whether it is new (to
+    /// be published before mail signed with it goes out). Blocks while generating.
+    pub fn from_dir(
+        keys: &KeyDir,
+        domains: &[String],
+        selector: &str,
+        kind: KeyType,
+    ) -> Result<(Self, Vec<(DnsRecord, bool)>), KeyError> {
+        let mut loaded = Vec::with_capacity(domains.len());
+        let mut records = Vec::with_capacity(domains.len());
+        for domain in domains {
+            let (key, generated) = keys.load_or_generate(domain, selector, kind)?;
+            records.push((key.record().clone(), generated));
+            loaded.push(key);
+        }
+        Ok((Self::new(loaded), records))
     }
 
     /// The DNS records of the keys, to publish.
