@@ -10,6 +10,8 @@
 //! - [`pop3::Pop3Service`]: POP3 on the store's maildrop lease, deletions at QUIT only.
 //! - [`smtp::SmtpService`]: SMTP, submission and LMTP into the store, every copy durable
 //!   before its `250`.
+//! - [`outbound`]: the queue of mail for other systems, its delivery, retries and DSNs;
+//!   [`mailauth`]: DKIM signing of what leaves, SPF/DKIM/DMARC checks of what arrives.
 //! - [`listener`]: the accept loop: connection limits in total and per address, implicit
 //!   TLS, graceful shutdown.
 //! - [`auth`]: logins checked off the async workers and throttled per address.
@@ -78,6 +80,7 @@
 pub mod auth;
 pub mod imap;
 pub mod listener;
+pub mod mailauth;
 pub mod metrics;
 pub mod outbound;
 pub mod pop3;

@@ -27,6 +27,7 @@ use crate::{
     Stream,
     auth::{Authenticator, Login, Refusal},
     listener::Gate,
+    mailauth::{Client, Verifier, results::without_own_results},
     metrics::Rejection,
     outbound::{
         Relay,
@@ -61,6 +62,11 @@ pub struct SmtpService<S> {
     /// Relaying to other systems through the outbound queue; `None` (the default) refuses
     /// every recipient that is not local (`554 5.7.1`). Never in LMTP.
     pub relay: Option<Arc<Relay>>,
+    /// SPF, DKIM and DMARC checks (port 25): each message from a client that neither logged
+    /// in nor may relay gets an `Authentication-Results:` field, and a DMARC `p=reject`
+    /// failure is refused (`550 5.7.1`). `None` (the default, and for submission and LMTP)
+    /// checks nothing.
+    pub verify: Option<Arc<Verifier>>,
 }
 
 impl<S: MailStore> SmtpService<S> {
@@ -88,6 +94,7 @@ impl<S: MailStore> SmtpService<S> {
             allow_plaintext_loopback: true,
             gate,
             relay: None,
+            verify: None,
         }
     }
 }
@@ -118,6 +125,16 @@ struct Transaction {
     broken: Option<StoreError>,
     /// The client, as a DSN names it (`Received-From-MTA`).
     received_from: Option<String>,
+    /// A message held back for verification: no copy is written before its checks are
+    /// done, since their field goes above the message.
+    held: Option<Held>,
+}
+
+/// A message being received for verification: the trace fields for its copies, and its
+/// octets as the client sent them (spilling to the store's spool past a megabyte).
+struct Held {
+    fields: String,
+    raw: Upload,
 }
 
 fn reply(code: ReplyCode, status: (u8, u16, u16), text: &str) -> Reply<'static> {
@@ -264,11 +281,11 @@ pub async fn handle_connection<S: MailStore>(
                 }
             }
             Event::DataStart => {
-                let (helo, extended) = helo
+                let (helo_name, extended) = helo
                     .as_ref()
                     .map_or((None, true), |(h, e)| (Some(h.as_str()), *e));
                 let fields = trace::Trace {
-                    helo,
+                    helo: helo_name,
                     peer: peer.ip(),
                     hostname: &service.config.hostname,
                     protocol: trace::Protocol {
@@ -284,49 +301,49 @@ pub async fn handle_connection<S: MailStore>(
                     },
                 }
                 .fields(SystemTime::now());
-                let start = |extra: &str| {
-                    let mut upload = service.store.upload();
-                    upload
-                        .write(trace::with_delivered_to(&fields, extra).as_bytes())
-                        .map(|()| upload)
-                        .map_err(StoreError::from)
-                };
-                t.copies = match (lmtp, t.recipients.is_empty()) {
-                    (_, true) => Vec::new(),
-                    // Dovecot's and Postfix's local delivery name the recipient in each
-                    // copy, so LMTP writes one copy per recipient.
-                    (true, false) => t.addresses.iter().map(|a| start(a)).collect(),
-                    (false, false) => vec![start("")],
-                };
-                if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
-                    // Return-Path is the final delivery's to add (RFC 5321 §4.4), not a relay's.
-                    let received = fields.split_once("\r\n").map_or("", |(_, r)| r);
-                    let mut spool = relay.queue.spool();
-                    if let Err(e) = spool.write(received.as_bytes()) {
-                        t.broken = Some(e.into());
-                    }
-                    t.spool = Some(spool);
+                // Checked: mail from other systems, not from our own users or hosts.
+                let trusted = service
+                    .relay
+                    .as_ref()
+                    .is_some_and(|r| r.allows(peer.ip(), false));
+                if service.verify.is_some() && !lmtp && account.is_none() && !trusted {
+                    t.held = Some(Held {
+                        fields,
+                        raw: service.store.upload(),
+                    });
+                } else {
+                    open_copies(&service, &mut t, &fields, lmtp);
                 }
                 accept(server)?;
             }
-            Event::MessageData(data) => {
-                for copy in &mut t.copies {
-                    if let Ok(m) = copy
-                        && let Err(e) = m.write(&data)
-                    {
-                        *copy = Err(e.into());
+            Event::MessageData(data) => match &mut t.held {
+                Some(held) => {
+                    if let Err(e) = held.raw.write(&data) {
+                        t.held = None;
+                        t.broken = Some(e.into());
                     }
                 }
-                if let Some(m) = &mut t.spool
-                    && let Err(e) = m.write(&data)
-                {
-                    t.spool = None;
-                    t.broken = Some(e.into());
-                }
-            }
+                None => write_data(&mut t, &data),
+            },
             Event::MessageEnd { replies, .. } => {
                 let from = helo.as_ref().map_or("unknown", |(h, _)| h.as_str());
                 t.received_from = Some(format!("dns; {from} ([{}])", peer.ip().to_canonical()));
+                if let (Some(held), Some(verifier)) = (t.held.take(), &service.verify) {
+                    let sender = t.sender.clone();
+                    let client = Client {
+                        ip: peer.ip().to_canonical(),
+                        helo: from,
+                        mail_from: &sender,
+                    };
+                    if let Some(reply) =
+                        release(&service, verifier, &mut t, held, &client, lmtp).await
+                    {
+                        record.rejected(Rejection::InvalidMessage);
+                        t = Transaction::default();
+                        reject(server, &reply)?;
+                        continue;
+                    }
+                }
                 finish_message(server, &mut t, &service, replies, &record).await?;
             }
             Event::MessageAborted { reply } => {
@@ -352,6 +369,105 @@ pub async fn handle_connection<S: MailStore>(
             _ => {}
         }
     }
+}
+
+/// Starts the copies of a message: the store's (one, or one per recipient in LMTP) and the
+/// queue's when some recipients are elsewhere, each beginning with the trace `fields`.
+fn open_copies<S: MailStore>(
+    service: &SmtpService<S>,
+    t: &mut Transaction,
+    fields: &str,
+    lmtp: bool,
+) {
+    let start = |extra: &str| {
+        let mut upload = service.store.upload();
+        upload
+            .write(trace::with_delivered_to(fields, extra).as_bytes())
+            .map(|()| upload)
+            .map_err(StoreError::from)
+    };
+    t.copies = match (lmtp, t.recipients.is_empty()) {
+        (_, true) => Vec::new(),
+        // Dovecot's and Postfix's local delivery name the recipient in each
+        // copy, so LMTP writes one copy per recipient.
+        (true, false) => t.addresses.iter().map(|a| start(a)).collect(),
+        (false, false) => vec![start("")],
+    };
+    if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
+        // Return-Path is the final delivery's to add (RFC 5321 §4.4), not a relay's.
+        let received = fields.split_once("\r\n").map_or("", |(_, r)| r);
+        let mut spool = relay.queue.spool();
+        if let Err(e) = spool.write(received.as_bytes()) {
+            t.broken = Some(e.into());
+        }
+        t.spool = Some(spool);
+    }
+}
+
+/// Writes message octets to every copy; a copy that fails is the error for its recipients.
+fn write_data(t: &mut Transaction, data: &[u8]) {
+    for copy in &mut t.copies {
+        if let Ok(m) = copy
+            && let Err(e) = m.write(data)
+        {
+            *copy = Err(e.into());
+        }
+    }
+    if let Some(m) = &mut t.spool
+        && let Err(e) = m.write(data)
+    {
+        t.spool = None;
+        t.broken = Some(e.into());
+    }
+}
+
+/// Verifies a held message and, unless DMARC refuses it (the reply returned), writes its
+/// copies: the trace fields with `Authentication-Results:` between `Return-Path:` and
+/// `Received:` (above what this server received, below what final delivery adds), then the
+/// message without any results that claim to be ours (RFC 8601 §5).
+async fn release<S: MailStore>(
+    service: &SmtpService<S>,
+    verifier: &Verifier,
+    t: &mut Transaction,
+    mut held: Held,
+    client: &Client<'_>,
+    lmtp: bool,
+) -> Option<Reply<'static>> {
+    // At most the session's size limit: the checks need the whole message at once.
+    let raw = match held.raw.bytes() {
+        Ok(raw) => raw,
+        Err(e) => {
+            t.broken = Some(e.into());
+            return None;
+        }
+    };
+    let verdict = verifier.verify(client, &raw).await;
+    tracing::info!(
+        peer = %client.ip,
+        helo = client.helo,
+        sender = client.mail_from,
+        spf = %verdict.spf,
+        dkim = %verdict.dkim,
+        dmarc = %verdict.dmarc,
+        from_domain = verdict.from_domain.as_deref().unwrap_or(""),
+        refused = verdict.refuse,
+        "smtp: message authentication"
+    );
+    if verdict.refuse {
+        let domain = verdict
+            .from_domain
+            .as_deref()
+            .unwrap_or("the sender's domain");
+        return Some(reply(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            (5, 7, 1),
+            &format!("Message refused: it fails DMARC, and {domain} asks for rejection"),
+        ));
+    }
+    let fields = trace::with_results(&held.fields, &verdict.field);
+    open_copies(service, t, &fields, lmtp);
+    write_data(t, &without_own_results(&raw, verifier.authserv_id()));
+    None
 }
 
 /// What a refusal counts as in `sansmail_messages_rejected_total`, by its enhanced status

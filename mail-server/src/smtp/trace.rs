@@ -58,6 +58,13 @@ pub(super) fn with_delivered_to<'a>(fields: &'a str, address: &str) -> Cow<'a, s
     ))
 }
 
+/// `fields` (from [`Trace::fields`]) with `results` (whole header fields, CRLF-ended) after
+/// its `Return-Path:`: above this server's `Received:`, as a field added after it.
+pub(super) fn with_results(fields: &str, results: &str) -> String {
+    let (return_path, rest) = fields.split_once("\r\n").unwrap_or((fields, ""));
+    format!("{return_path}\r\n{results}{rest}")
+}
+
 /// What a `Received:` field says.
 #[derive(Debug)]
 pub(super) struct Trace<'a> {
