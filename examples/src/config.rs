@@ -25,7 +25,7 @@ use sansmail_smtp::codec::BareLineEndings;
 
 use crate::{
     accounts::{self, Directory, User},
-    server::Options as ServerOptions,
+    server::{Options as ServerOptions, Outbound},
     tls::CertSource,
 };
 
@@ -52,6 +52,26 @@ pub struct Settings {
     pub pop3s: Listen,
     /// The Prometheus endpoint (`GET /metrics`), off by default.
     pub metrics: Listen,
+    /// Mail from logged-in clients (and `relay-networks`) to other systems goes into the
+    /// outbound queue and out by MX; `no` refuses it (`554 5.7.1`).
+    pub relay: YesNo,
+    /// Networks (`192.0.2.0/24`, `2001:db8::/32`) whose clients may relay without logging in.
+    #[serde(deserialize_with = "values::one_or_many")]
+    pub relay_networks: Vec<String>,
+    /// Send everything through this host (`HOST:PORT`) instead of MX lookups.
+    pub smarthost: Option<String>,
+    /// DNS servers (`IP` or `IP:PORT`) for MX lookups and inbound checks; default: the
+    /// system's.
+    #[serde(deserialize_with = "values::one_or_many")]
+    pub dns_server: Vec<String>,
+    /// DKIM keys of the local domains (`<selector>._domainkey.<domain>.pem`), generated at
+    /// the first start with their TXT records printed; outgoing mail is signed.
+    pub dkim_keys: Option<PathBuf>,
+    /// The DKIM selector.
+    pub dkim_selector: String,
+    /// SPF, DKIM and DMARC checks on port 25 (`Authentication-Results:`, DMARC `p=reject`
+    /// refused).
+    pub check_inbound: YesNo,
     /// The certificate chain (PEM); with `key`, or neither for a self-signed one.
     pub cert: Option<PathBuf>,
     /// The private key (PEM).
@@ -114,6 +134,13 @@ impl Default for Settings {
             pop3: local(2110),
             pop3s: local(2995),
             metrics: Listen::Off,
+            relay: YesNo(true),
+            relay_networks: Vec::new(),
+            smarthost: None,
+            dns_server: Vec::new(),
+            dkim_keys: None,
+            dkim_selector: "sansmail".to_owned(),
+            check_inbound: YesNo(false),
             cert: None,
             key: None,
             allow_plaintext_loopback: YesNo(true),
@@ -378,6 +405,48 @@ impl Settings {
         Ok(users)
     }
 
+    /// Relaying, DNS, DKIM and inbound checks, their values checked.
+    fn outbound(&self) -> Result<Outbound, ConfigError> {
+        let networks = self
+            .relay_networks
+            .iter()
+            .map(|n| {
+                n.parse()
+                    .map_err(|e| ConfigError(format!("relay-networks: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let smarthost = match &self.smarthost {
+            None => None,
+            Some(hp) => {
+                let bad = || ConfigError(format!("smarthost: {hp:?} is not HOST:PORT"));
+                let (host, port) = hp.rsplit_once(':').ok_or_else(bad)?;
+                let port = port.parse().map_err(|_| bad())?;
+                if host.is_empty() {
+                    return Err(bad());
+                }
+                Some((host.trim_matches(['[', ']']).to_owned(), port))
+            }
+        };
+        let dns_servers = self
+            .dns_server
+            .iter()
+            .map(|s| {
+                s.parse::<std::net::SocketAddr>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
+                    .map_err(|_| ConfigError(format!("dns-server: {s:?} is not IP or IP:PORT")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Outbound {
+            relay: self.relay.0,
+            relay_networks: networks,
+            smarthost,
+            dns_servers,
+            dkim_keys: self.dkim_keys.clone(),
+            dkim_selector: self.dkim_selector.clone(),
+            check_inbound: self.check_inbound.0,
+        })
+    }
+
     /// The server's options: the accounts read as [`Settings::accounts`] says.
     pub fn server_options(
         &self,
@@ -434,6 +503,7 @@ impl Settings {
         if let Some(Octets(n)) = self.journal_reserve {
             o.journal_reserve = n;
         }
+        o.outbound = self.outbound()?;
         if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
             o.cert = CertSource::Files {
                 cert: cert.clone(),

@@ -21,7 +21,15 @@ use sansmail_server::{
     auth::{Accounts, Authenticator, ThrottleConfig},
     imap::ImapService,
     listener::{self, ConnectionLimits, Gate, Service},
+    mailauth::{DnsRecord, KeyDir, KeyType, Signer, SigningQueue, Verifier},
     metrics::{Instrumented, Metrics},
+    outbound::{
+        Network, Relay,
+        delivery::{Delivery, DeliveryConfig, Smarthost},
+        dns::HickoryResolver,
+        queue::{DiskQueue, QueueStore},
+        schedule::{QueueRunner, RetryPolicy, StoreDelivery},
+    },
     pop3::Pop3Service,
     reload::Swap,
     smtp::SmtpService,
@@ -101,6 +109,50 @@ pub struct Options {
     pub metrics: Option<SocketAddr>,
     /// Quotas from the users file, applied to the store at start and at each reload.
     pub quotas: Vec<(String, sansmail_store::QuotaLimits)>,
+    /// Sending to other systems, DKIM and inbound checks.
+    pub outbound: Outbound,
+}
+
+/// Mail to and from other systems.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// Logged-in clients (and `relay_networks`) may send to other systems: the mail goes
+    /// into the queue under `<data-dir>/queue` and out by MX (or `smarthost`). Off: `554
+    /// 5.7.1` for every recipient that is not local.
+    pub relay: bool,
+    /// Clients that may relay without logging in.
+    pub relay_networks: Vec<Network>,
+    /// Everything out through this host and port instead of MX lookups.
+    pub smarthost: Option<(String, u16)>,
+    /// DNS servers for MX lookups and inbound checks; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
+    /// DKIM keys of the local domains (generated at the first start); `None` signs nothing.
+    pub dkim_keys: Option<PathBuf>,
+    /// The DKIM selector.
+    pub dkim_selector: String,
+    /// SPF, DKIM and DMARC checks on SMTP (25, 465).
+    pub check_inbound: bool,
+}
+
+impl Default for Outbound {
+    fn default() -> Self {
+        Self {
+            relay: true,
+            relay_networks: Vec::new(),
+            smarthost: None,
+            dns_servers: Vec::new(),
+            dkim_keys: None,
+            dkim_selector: "sansmail".to_owned(),
+            check_inbound: false,
+        }
+    }
+}
+
+/// The outbound pieces built at start, which every reload's services share.
+#[derive(Debug, Default)]
+struct Wired {
+    relay: Option<Arc<Relay>>,
+    verifier: Option<Arc<Verifier>>,
 }
 
 impl Options {
@@ -131,6 +183,7 @@ impl Options {
             journal_reserve: MaildirOptions::default().journal_reserve,
             metrics: None,
             quotas: Vec::new(),
+            outbound: Outbound::default(),
         }
     }
 }
@@ -156,6 +209,9 @@ pub struct Running {
     pub pop3s: Option<SocketAddr>,
     /// The metrics endpoint's address.
     pub metrics: Option<SocketAddr>,
+    /// Each local domain's DKIM record (a TXT record to publish), and whether its key was
+    /// made at this start.
+    pub dkim_records: Vec<(DnsRecord, bool)>,
     /// The store.
     pub store: Arc<Store>,
     /// Connection counts, shutdown and the metrics.
@@ -178,6 +234,7 @@ struct Live {
     auth: Arc<Authenticator>,
     served: Arc<Served>,
     acceptor: TlsAcceptor,
+    wired: Wired,
 }
 
 /// The services every listener of a kind shares, each in the swap its listeners read.
@@ -247,7 +304,8 @@ pub async fn start_with(
         Arc::clone(&store),
         Arc::clone(gate.metrics()),
     ));
-    let built = build_services(&options, &auth, &served, &gate, &acceptor);
+    let (wired, runner, dkim_records) = wire_outbound(&options, &served, &directory)?;
+    let built = build_services(&options, &auth, &served, &gate, &acceptor, &wired);
     let services = Services {
         smtp: Arc::new(Swap::new(built.smtp)),
         submission: Arc::new(Swap::new(built.submission)),
@@ -265,6 +323,7 @@ pub async fn start_with(
         pop3: None,
         pop3s: None,
         metrics: None,
+        dkim_records,
         store: Arc::clone(&store),
         gate: Arc::clone(&gate),
         tasks: Vec::new(),
@@ -276,8 +335,15 @@ pub async fn start_with(
             auth,
             served,
             acceptor: acceptor.clone(),
+            wired,
         },
     };
+    if let Some(runner) = runner {
+        let gate = Arc::clone(&gate);
+        running.tasks.push(tokio::spawn(async move {
+            runner.run(async move { gate.shutting_down().await }).await;
+        }));
+    }
     let tls = || Some(acceptor.clone());
     let s = &running.live.services;
     let (smtp, submission, lmtp) = (
@@ -355,6 +421,7 @@ fn build_services(
     store: &Arc<Served>,
     gate: &Arc<Gate>,
     acceptor: &TlsAcceptor,
+    wired: &Wired,
 ) -> Built {
     let hostname = &options.hostname;
     let plain = options.allow_plaintext_loopback;
@@ -373,6 +440,11 @@ fn build_services(
         if kind == SmtpKind::Lmtp {
             s.config.protocol = Protocol::Lmtp;
             s.config.extensions.auth.clear();
+        } else {
+            s.relay.clone_from(&wired.relay);
+        }
+        if kind == SmtpKind::Relay {
+            s.verify.clone_from(&wired.verifier);
         }
         Arc::new(s)
     };
@@ -408,6 +480,87 @@ fn build_services(
         imap,
         pop3,
     }
+}
+
+/// The outbound queue (under `<data-dir>/queue`, DKIM-signing when keys are set) with its
+/// runner, and the inbound checker, as `options.outbound` says.
+#[allow(clippy::type_complexity)]
+fn wire_outbound(
+    options: &Options,
+    store: &Arc<Served>,
+    directory: &Arc<Swap<Directory>>,
+) -> io::Result<(Wired, Option<Arc<QueueRunner>>, Vec<(DnsRecord, bool)>)> {
+    let o = &options.outbound;
+    let resolver = if o.dns_servers.is_empty() {
+        HickoryResolver::system()?
+    } else {
+        HickoryResolver::with_servers(&o.dns_servers, Duration::from_secs(5))
+    };
+    let (signer, records) = match &o.dkim_keys {
+        Some(dir) => {
+            let keys = KeyDir::open(dir)?;
+            let (signer, records) = Signer::from_dir(
+                &keys,
+                &options.directory.domains,
+                &o.dkim_selector,
+                KeyType::default(),
+            )
+            .map_err(io::Error::other)?;
+            for (record, new) in &records {
+                let line = record.zone_line();
+                if *new {
+                    tracing::warn!(record = %line, "new DKIM key; publish its TXT record");
+                } else {
+                    tracing::info!(record = %line, "DKIM key");
+                }
+            }
+            (Some(Arc::new(signer)), records)
+        }
+        None => (None, Vec::new()),
+    };
+    let verifier = o
+        .check_inbound
+        .then(|| Arc::new(Verifier::new(&resolver, &options.hostname)));
+    if !o.relay {
+        let wired = Wired {
+            relay: None,
+            verifier,
+        };
+        return Ok((wired, None, records));
+    }
+    let disk: Arc<dyn QueueStore> = Arc::new(DiskQueue::open(options.data_dir.join("queue"))?);
+    let queue: Arc<dyn QueueStore> = match signer {
+        Some(signer) => Arc::new(SigningQueue::new(disk, signer)),
+        None => disk,
+    };
+    let mut relay = Relay::new(Arc::clone(&queue));
+    relay.trusted_networks.clone_from(&o.relay_networks);
+    let relay = Arc::new(relay);
+    let mut config = DeliveryConfig::new(&options.hostname);
+    config.smarthost = o.smarthost.as_ref().map(|(host, port)| Smarthost {
+        host: host.clone(),
+        port: *port,
+        credentials: None,
+        implicit_tls: *port == 465,
+    });
+    let delivery = Arc::new(Delivery::new(config, Arc::new(resolver))?);
+    let local = Arc::new(StoreDelivery {
+        store: Arc::clone(store),
+        accounts: Arc::clone(directory) as Arc<dyn Accounts>,
+    });
+    let runner = QueueRunner::new(
+        queue,
+        delivery,
+        Some(local),
+        RetryPolicy::default(),
+        &options.hostname,
+        Arc::clone(&relay.wakeup),
+    );
+    let wired = Wired {
+        relay: Some(relay),
+        verifier,
+    };
+    Ok((wired, Some(runner), records))
 }
 
 /// Sets each listed account's quota in the store where it differs (logged, not fatal).
@@ -451,12 +604,13 @@ impl Running {
                 o.data_dir.clone(),
                 o.store.clone(),
                 o.journal_reserve,
+                o.outbound.clone(),
             )
         };
         if fixed(&old) != fixed(&new) {
             return Err(io::Error::other(
-                "listener addresses, metrics, data-dir, store and journal-reserve change only \
-                 at a restart",
+                "listener addresses, metrics, data-dir, store, journal-reserve and the relay, \
+                 DNS, DKIM and inbound-check settings change only at a restart",
             ));
         }
         match (&new.cert, &live.cert) {
@@ -473,7 +627,14 @@ impl Running {
             .await
             .map_err(|e| io::Error::other(format!("creating the new accounts: {e}")))?;
         apply_quotas(&self.store, &new.quotas).await;
-        let built = build_services(&new, &live.auth, &live.served, &self.gate, &live.acceptor);
+        let built = build_services(
+            &new,
+            &live.auth,
+            &live.served,
+            &self.gate,
+            &live.acceptor,
+            &live.wired,
+        );
         live.directory.store(Arc::new(new.directory.clone()));
         self.gate.set_limits(new.limits);
         let s = &live.services;

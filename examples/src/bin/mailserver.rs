@@ -207,6 +207,14 @@ async fn serve(
             None => say!("{what} off"),
         }
     }
+    for (record, new) in &running.dkim_records {
+        let what = if *new {
+            "new DKIM key; publish"
+        } else {
+            "DKIM"
+        };
+        say!("{what}: {}", record.zone_line());
+    }
     while let Signal::Reload = signals.next().await {
         reload(cli, demo, &running).await;
     }

@@ -322,11 +322,16 @@ impl QueueRunner {
             Ok(entries) => {
                 let mut state = self.state();
                 let pending: usize = entries.iter().map(|e| e.pending().count()).sum();
-                tracing::info!(
-                    messages = entries.len(),
-                    recipients = pending,
-                    "queue: scanned"
-                );
+                // An empty queue is routine; one that holds mail is what an operator watches.
+                if entries.is_empty() {
+                    tracing::debug!("queue: scanned, empty");
+                } else {
+                    tracing::info!(
+                        messages = entries.len(),
+                        recipients = pending,
+                        "queue: scanned"
+                    );
+                }
                 state.due = entries
                     .into_iter()
                     .filter(|e| !state.in_flight.contains(&e.id))
