@@ -7,6 +7,7 @@ pub mod admin;
 pub mod config;
 pub mod mailctl;
 pub mod protodump;
+pub mod queue;
 pub mod server;
 pub mod service;
 pub mod tls;

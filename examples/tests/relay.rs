@@ -139,3 +139,72 @@ except smtplib.SMTPRecipientsRefused as e:
     assert!(out.contains("refused 554"), "{out}");
     assert!(received.recv_timeout(Duration::from_secs(2)).is_err());
 }
+
+fn mailctl(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailctl"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `mailctl queue`: a message the next hop did not take (nothing listens there) is listed
+/// as pending with the failure, made due again, and deleted.
+#[test]
+fn mailctl_lists_retries_and_deletes_queued_mail() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = start_with("relay-queue", |o| {
+        o.outbound.smarthost = Some(("127.0.0.1".to_owned(), closed.port()));
+    });
+    let out = python(SUBMIT, &[&server.submission.port().to_string()]);
+    assert!(out.contains("refused {}"), "{out}");
+    let dir = server.data_dir.to_str().unwrap();
+    // The first attempt fails at once (connection refused) and is recorded.
+    let mut listed = String::new();
+    for _ in 0..100 {
+        let (ok, text) = mailctl(&["queue", "list", "--data-dir", dir]);
+        assert!(ok, "{text}");
+        listed = text;
+        if listed.contains("1/1") && listed.contains(" in ") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(listed.contains("1 messages"), "{listed}");
+    assert!(listed.contains("<alice@example.org>"), "{listed}");
+    let id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (ok, shown) = mailctl(&["queue", "show", &id, "--data-dir", dir]);
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("<carol@elsewhere.example> pending"),
+        "{shown}"
+    );
+    assert!(shown.contains("attempts:     1"), "{shown}");
+    assert!(
+        !shown.contains("bob@example.org"),
+        "local copies are not queued: {shown}"
+    );
+    let (ok, text) = mailctl(&["queue", "retry", &id, "--data-dir", dir]);
+    assert!(ok && text.contains(&format!("{id}: due now")), "{text}");
+    let (ok, text) = mailctl(&["queue", "delete", &id, "--data-dir", dir]);
+    assert!(ok && text.contains("deleted"), "{text}");
+    let (ok, text) = mailctl(&["queue", "list", "--data-dir", dir]);
+    assert!(ok && text.contains("0 messages"), "{text}");
+    let (ok, text) = mailctl(&["queue", "show", "../etc", "--data-dir", dir]);
+    assert!(!ok && text.contains("not a queue id"), "{text}");
+}

@@ -13,6 +13,7 @@
 //! mailctl admin remove-user NAME ADMIN
 //! mailctl admin set-quota NAME [--storage SIZE] [--messages N] ADMIN
 //! mailctl admin list ADMIN
+//! mailctl queue list|show ID|retry [ID]|delete ID (--config FILE | --data-dir DIR)
 //!
 //! ADMIN: --config FILE (the server's: its first users file, data-dir, store, pid-file)
 //!        or --users FILE [--data-dir DIR]
@@ -33,7 +34,10 @@
 //! (`sansmail_store::migrate`). Stop the servers on both stores first.
 //! `admin` edits the users file in place (checked with the server's parser, replaced
 //! atomically) and then sends the server in the configuration's `pid-file` a `SIGHUP`;
-//! `list` shows each account with the octets and messages its mail takes. A password comes
+//! `list` shows each account with the octets and messages its mail takes.
+//! `queue` shows the outbound queue (`list`, `show ID`), makes messages due now (`retry`,
+//! all of them without an ID) or removes one without a bounce (`delete ID`); the server
+//! acts on the change at its next scan of the queue (within a minute). A password comes
 //! from `--password`, `MAILCTL_PASSWORD` or the first line of standard input.
 
 use std::{
@@ -65,6 +69,7 @@ const USAGE: &str = "usage:
   mailctl admin remove-user NAME ADMIN
   mailctl admin set-quota NAME [--storage SIZE] [--messages N] ADMIN
   mailctl admin list ADMIN
+  mailctl queue list|show ID|retry [ID]|delete ID (--config FILE | --data-dir DIR)
 ADMIN: --config FILE | --users FILE [--data-dir DIR]
 CONN: [--host HOST] [--port PORT] [--tls starttls|implicit|none] [--ca PEM | --insecure]
       [--user NAME] [--password PASSWORD] [--timeout SECONDS]";
@@ -288,6 +293,7 @@ async fn run(command: &[String], a: Args) -> Result<(), String> {
             }
         }
         [c, sub] if c == "admin" => admin(sub, &a).await?,
+        [c, sub] if c == "queue" => queue(sub, &a)?,
         [c] if c == "hash-password" => {
             let password = match a
                 .password
@@ -406,6 +412,42 @@ fn new_password(a: &Args) -> Result<String, String> {
         return Err("no password: give --password, MAILCTL_PASSWORD or a line on stdin".into());
     }
     Ok(p)
+}
+
+/// `mailctl queue SUB` on the queue of the configuration's (or `--data-dir`'s) data folder.
+fn queue(sub: &str, a: &Args) -> Result<(), String> {
+    use examples::{config, queue};
+    let data_dir = match (&a.data_dir, &a.config) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(path)) => {
+            let file = config::ConfigFile::read(path).map_err(|e| e.to_string())?;
+            config::resolve(Some(&file), &std::collections::BTreeMap::new())
+                .map_err(|e| e.to_string())?
+                .data_dir
+        }
+        (None, None) => config::Settings::default().data_dir,
+    };
+    let id = || {
+        a.file
+            .clone()
+            .ok_or(format!("queue {sub} needs a queue id"))
+    };
+    match sub {
+        "list" => print!("{}", queue::list(&data_dir)?),
+        "show" => print!("{}", queue::show(&data_dir, &id()?)?),
+        "retry" => {
+            for id in queue::retry(&data_dir, a.file.as_deref())? {
+                println!("{id}: due now");
+            }
+        }
+        "delete" => {
+            let id = id()?;
+            queue::delete(&data_dir, &id)?;
+            println!("{id}: deleted");
+        }
+        other => return Err(format!("unknown queue command {other}\n{USAGE}")),
+    }
+    Ok(())
 }
 
 /// `mailctl admin SUB`: the users file edited, then a reload signalled; or the listing.
