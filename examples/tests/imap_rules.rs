@@ -538,3 +538,66 @@ fn compress_deflate_end_to_end() {
     let bye = d.until("a6 ");
     assert!(bye[0].starts_with("* BYE"), "{bye:?}");
 }
+
+/// CATENATE (RFC 4469): a message made of text and parts of one already stored, named by
+/// absolute and relative IMAP URLs; a URL from another UIDVALIDITY is `NO [BADURL ...]`.
+#[test]
+fn catenate_builds_a_message_from_parts() {
+    let server = start("rules-catenate");
+    let mut c = login(server.imap, "k");
+    let caps = c.command("k1", "CAPABILITY");
+    assert!(caps[0].contains(" CATENATE"), "{caps:?}");
+    append(
+        &mut c,
+        "k2",
+        "INBOX",
+        "From: a@example.org\r\nSubject: old\r\n\r\nthe old body\r\n",
+    );
+    let status = c.command("k3", "STATUS INBOX (UIDVALIDITY)");
+    let validity: u32 = status[0]
+        .split("UIDVALIDITY ")
+        .nth(1)
+        .and_then(|v| v.trim_end_matches(')').parse().ok())
+        .unwrap();
+    let head = "Subject: new\r\n\r\n";
+    let done = c.command(
+        "k4",
+        &format!(
+            "APPEND Drafts CATENATE (TEXT {{{}+}}\r\n{head} URL \"/INBOX;UIDVALIDITY={validity}/;UID=1/;SECTION=TEXT\")",
+            head.len()
+        ),
+    );
+    assert!(done.last().unwrap().contains("[APPENDUID "), "{done:?}");
+    c.command("k5", "SELECT Drafts");
+    let body = c.command("k6", "FETCH 1 BODY.PEEK[]");
+    assert!(
+        body.iter().any(|l| l == "the old body") && body.iter().any(|l| l == "Subject: new"),
+        "{body:?}"
+    );
+    // Relative to the selected mailbox (Drafts now), a header field of its message.
+    c.command(
+        "k7",
+        "APPEND Drafts CATENATE (URL \";UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)\" TEXT {4+}\r\nxyz\n)",
+    );
+    let second = c.command("k8", "FETCH 2 BODY.PEEK[]");
+    assert!(second.iter().any(|l| l == "Subject: new"), "{second:?}");
+    // Another UIDVALIDITY, a missing message, a bad section: BADURL, nothing appended.
+    for (tag, url) in [
+        (
+            "k9",
+            format!("/INBOX;UIDVALIDITY={}/;UID=1", validity.wrapping_add(1)),
+        ),
+        ("k10", "/INBOX/;UID=99".to_owned()),
+        ("k11", "/INBOX/;UID=1/;SECTION=7.9".to_owned()),
+    ] {
+        c.send(&format!("{tag} APPEND Drafts CATENATE (URL \"{url}\")"));
+        let refused = c.until(&format!("{tag} "));
+        let last = refused.last().unwrap();
+        assert!(
+            last.starts_with(&format!("{tag} NO [BADURL {url}]")),
+            "{last}"
+        );
+    }
+    let status = c.command("k12", "STATUS Drafts (MESSAGES)");
+    assert_eq!(status[0], "* STATUS Drafts (MESSAGES 2)");
+}

@@ -17,7 +17,8 @@
 //!
 //! And the IMAP algorithms over plain data: [`sort`] (SORT, RFC 5256 §3, RFC 5957, and
 //! ESORT's ordered set) and [`thread`] (THREAD=ORDEREDSUBJECT and THREAD=REFERENCES,
-//! RFC 5256 §4). A server on `mail-store` gets everything else from the `mail-server` crate.
+//! RFC 5256 §4), and [`url`] (IMAP URLs naming a message part, RFC 5092, for CATENATE). A
+//! server on `mail-store` gets everything else from the `mail-server` crate.
 //!
 //! # Reading mail (feature `tokio`)
 //!
@@ -127,6 +128,7 @@ pub mod thread;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 pub mod types;
+pub mod url;
 
 pub use error::{DecodeError, SyntaxError, SyntaxErrorKind};
 pub use limits::Limits;

@@ -178,6 +178,14 @@ fn negative_table() {
             16,
         ),
         (b"A1 APPEND INBOX\r\n", Syntax, Some("A1"), 15),
+        // CATENATE needs at least one part, each TEXT or URL.
+        (b"A1 APPEND Drafts CATENATE ()\r\n", Syntax, Some("A1"), 27),
+        (
+            b"A1 APPEND Drafts CATENATE (DATA x)\r\n",
+            Syntax,
+            Some("A1"),
+            27,
+        ),
         (
             b"A1 APPEND INBOX (\\Recent) {1}\r\nx\r\n",
             Syntax,

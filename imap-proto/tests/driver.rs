@@ -182,7 +182,7 @@ async fn serve(
                         inbox.push(Message {
                             uid,
                             flags: messages[0].flags.clone().unwrap_or_default(),
-                            body: messages[0].data.data().to_vec(),
+                            body: messages[0].data.data().unwrap_or_default().to_vec(),
                         });
                         let code = ResponseCode::AppendUid {
                             uid_validity: 42,

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::types::{
     command::{
-        AppendData, AppendMessage, CommandBody, ListMailbox, ListReturnOpt, ListSelectOpt,
+        AppendData, AppendMessage, CatPart, CommandBody, ListMailbox, ListReturnOpt, ListSelectOpt,
         MetadataDepth, MetadataOptions, QResync, QuotaLimit, SelectParam, is_list_char,
     },
     core::Atom,
@@ -296,6 +296,8 @@ pub(crate) fn status<'a>(input: &'a [u8], opts: &CommandOptions) -> PResult<'a, 
 /// append-message = append-opts SP append-data
 /// append-opts    = [SP flag-list] [SP date-time]
 /// append-data    = literal / literal8 / "UTF8" SP "(" literal8 ")"  ; RFC 3516, RFC 6855
+/// append-data    =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")"  ; RFC 4469
+/// cat-part       = "TEXT" SP literal / "URL" SP astring
 /// ```
 pub(crate) fn append<'a>(input: &'a [u8], opts: &CommandOptions) -> PResult<'a, CommandBody<'a>> {
     let (mut rest, mailbox) = mailbox(input, opts)?;
@@ -326,6 +328,11 @@ pub(crate) fn append<'a>(input: &'a [u8], opts: &CommandOptions) -> PResult<'a, 
 }
 
 fn append_data(input: &[u8]) -> PResult<'_, AppendData<'_>> {
+    if let Ok((r, _)) = tag_no_case(input, "CATENATE") {
+        let (r, ()) = sp(r)?;
+        let (r, parts) = paren_list1(r, "cat-part", cat_part)?;
+        return Ok((r, AppendData::Catenate(parts)));
+    }
     if let Ok((r, _)) = tag_no_case(input, "UTF8") {
         let (r, ()) = sp(r)?;
         let (r, ()) = byte(r, b'(')?;
@@ -341,6 +348,22 @@ fn append_data(input: &[u8]) -> PResult<'_, AppendData<'_>> {
     }
     let (r, lit) = literal(input)?;
     Ok((r, AppendData::Literal(lit)))
+}
+
+/// `cat-part = text-literal / url`, `text-literal = "TEXT" SP literal`, `url = "URL" SP
+/// astring` (RFC 4469)
+fn cat_part(input: &[u8]) -> PResult<'_, CatPart<'_>> {
+    if let Ok((r, _)) = tag_no_case(input, "TEXT") {
+        let (r, ()) = sp(r)?;
+        let (r, lit) = literal(r)?;
+        return Ok((r, CatPart::Text(lit)));
+    }
+    if let Ok((r, _)) = tag_no_case(input, "URL") {
+        let (r, ()) = sp(r)?;
+        let (r, url) = astring(r)?;
+        return Ok((r, CatPart::Url(url)));
+    }
+    fail(input, "TEXT or URL")
 }
 
 /// `id = "ID" SP id-params-list`, `id-params-list = "(" *(string SP nstring) ")" / nil`

@@ -10,8 +10,8 @@
 use super::{CommandOptions, EncodeBuf, frame::LiteralMode};
 use crate::types::{
     command::{
-        AppendData, Command, CommandBody, ListMailbox, ListReturnOpt, MetadataDepth, SaslResponse,
-        SelectParam, StoreAction, is_list_char,
+        AppendData, CatPart, Command, CommandBody, ListMailbox, ListReturnOpt, MetadataDepth,
+        SaslResponse, SelectParam, StoreAction, is_list_char,
     },
     core::{AString, IString, Literal, is_astring_char, is_atom_char, is_quotable, is_text_char},
     fetch_attr::{FetchAttr, FetchItems, FetchModifiers, Partial},
@@ -167,6 +167,25 @@ fn encode_body(body: &CommandBody<'_>, opts: &CommandOptions, out: &mut EncodeBu
                         out.push(b"UTF8 (");
                         let binary = Literal::binary(l.data(), l.mode());
                         out.push_literal(&binary);
+                        out.push(b")");
+                    }
+                    AppendData::Catenate(parts) => {
+                        out.push(b"CATENATE (");
+                        for (i, part) in parts.iter().enumerate() {
+                            if i > 0 {
+                                out.push(b" ");
+                            }
+                            match part {
+                                CatPart::Text(l) => {
+                                    out.push(b"TEXT ");
+                                    out.push_literal(l);
+                                }
+                                CatPart::Url(u) => {
+                                    out.push(b"URL ");
+                                    out.push_astring(u);
+                                }
+                            }
+                        }
                         out.push(b")");
                     }
                 }

@@ -1,7 +1,7 @@
 //! IMAP commands (RFC 9051 §6, RFC 3501 §6, and the extensions).
 
 pub use self::args::{
-    AppendData, AppendMessage, ListMailbox, ListReturnOpt, ListSelectOpt, MetadataDepth,
+    AppendData, AppendMessage, CatPart, ListMailbox, ListReturnOpt, ListSelectOpt, MetadataDepth,
     MetadataOptions, QResync, QuotaLimit, SaslData, SaslResponse, Secret, SelectParam, StoreAction,
     is_base64, is_list_char,
 };

@@ -7,9 +7,9 @@ use sansmail_imap::{
     types::{
         capability::Capability,
         command::{
-            AppendData, AppendMessage, CommandBody as B, ListMailbox, ListReturnOpt, ListSelectOpt,
-            MetadataDepth, MetadataOptions, QResync, QuotaLimit, SaslResponse, Secret, SelectParam,
-            StoreAction,
+            AppendData, AppendMessage, CatPart, CommandBody as B, ListMailbox, ListReturnOpt,
+            ListSelectOpt, MetadataDepth, MetadataOptions, QResync, QuotaLimit, SaslResponse,
+            Secret, SelectParam, StoreAction,
         },
         core::{AString, Atom, IString, Literal},
         datetime::DateTime,
@@ -384,6 +384,16 @@ fn table() -> Vec<(
         (
             b"A1 APPEND INBOX UTF8 (~{5+}\r\nh\xc3\xa9lo)\r\n",
             cmd("A1", append1(a("INBOX"), None, None, AppendData::Utf8(Literal::binary(&b"h\xc3\xa9lo"[..], NonSync)))),
+            true,
+        ),
+        // CATENATE (RFC 4469): text and URL parts, the URL an astring.
+        (
+            b"A1 APPEND Drafts CATENATE (URL \"/INBOX;UIDVALIDITY=3/;UID=20/;SECTION=1\" TEXT {3+}\r\nabc URL ;UID=4)\r\n",
+            cmd("A1", append1(a("Drafts"), None, None, AppendData::Catenate(vec![
+                CatPart::Url(AString::String(IString::Quoted(Cow::Borrowed("/INBOX;UIDVALIDITY=3/;UID=20/;SECTION=1")))),
+                CatPart::Text(lit(b"abc", NonSync)),
+                CatPart::Url(a(";UID=4")),
+            ]))),
             true,
         ),
         (

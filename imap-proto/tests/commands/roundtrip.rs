@@ -9,9 +9,9 @@ use sansmail_imap::{
     types::{
         capability::Capability,
         command::{
-            AppendData, AppendMessage, Command, CommandBody as B, ListMailbox, ListReturnOpt,
-            ListSelectOpt, MetadataDepth, MetadataOptions, QResync, QuotaLimit, SaslResponse,
-            Secret, SelectParam, StoreAction,
+            AppendData, AppendMessage, CatPart, Command, CommandBody as B, ListMailbox,
+            ListReturnOpt, ListSelectOpt, MetadataDepth, MetadataOptions, QResync, QuotaLimit,
+            SaslResponse, Secret, SelectParam, StoreAction,
         },
         core::{AString, Atom, IString, Literal, Tag},
         datetime::{Date, DateTime},
@@ -294,6 +294,15 @@ fn append_message() -> impl Strategy<Value = AppendMessage<'static>> {
             .prop_map(|(b, m)| AppendData::Literal(Literal::binary(b, m))),
         (vec(any::<u8>(), 0..20), mode())
             .prop_map(|(b, m)| AppendData::Utf8(Literal::binary(b, m))),
+        vec(
+            prop_oneof![
+                (vec(1u8..=255, 0..20), mode())
+                    .prop_map(|(b, m)| CatPart::Text(Literal::new(b, m).unwrap())),
+                astring().prop_map(CatPart::Url),
+            ],
+            1..4
+        )
+        .prop_map(AppendData::Catenate),
     ];
     (option::of(vec(flag(), 0..3)), option::of(date_time()), data)
         .prop_map(|(flags, date, data)| AppendMessage { flags, date, data })

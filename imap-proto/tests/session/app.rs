@@ -114,7 +114,8 @@ impl App {
             }
             CommandBody::Append { messages, .. } => {
                 for m in messages {
-                    self.appended.push(m.data.data().to_vec());
+                    self.appended
+                        .push(m.data.data().unwrap_or_default().to_vec());
                 }
                 server
                     .complete(StatusKind::Ok, None, "APPEND completed")

@@ -24,7 +24,7 @@ use sansmail_store::{
     UidSet,
 };
 
-use super::{Conn, Selected, convert};
+use super::{Conn, Selected, catenate::Refusal, convert};
 
 /// The name as the store keys it: `INBOX` (and its children's first level) in upper case.
 pub(super) fn canonical(name: &str, delimiter: char) -> String {
@@ -585,10 +585,26 @@ impl<S: MailStore> Conn<'_, S> {
                 Ok(f) => f,
                 Err(text) => return self.bad(&text),
             };
-            let mut data = store.upload();
-            if let Err(e) = data.write(m.data.data()) {
-                return self.fail(&StoreError::from(e));
-            }
+            let mut data = match &m.data {
+                AppendData::Catenate(parts) => {
+                    let limit = self.append_limit();
+                    match self.catenate(&session, parts, limit).await {
+                        Ok(upload) => upload,
+                        Err(Refusal::Store(e)) => return self.fail(&e),
+                        Err(refusal) => {
+                            let code = refusal.code();
+                            return self.no(code, "CATENATE: a part cannot be put in");
+                        }
+                    }
+                }
+                AppendData::Literal(l) | AppendData::Utf8(l) => {
+                    let mut data = store.upload();
+                    if let Err(e) = data.write(l.data()) {
+                        return self.fail(&StoreError::from(e));
+                    }
+                    data
+                }
+            };
             // A `~{n}` literal8 (RFC 3516 §4.3): binary content, stored octet for octet
             // (Dovecot turns its bare LFs into CRLF; a binary part would not survive that).
             if matches!(&m.data, AppendData::Literal(l) if l.is_binary()) {

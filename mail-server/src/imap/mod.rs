@@ -15,6 +15,7 @@
 //! - `section`: IMAP's sections as the store's, and partial ranges; `convert`: store values as
 //!   IMAP types.
 
+mod catenate;
 mod convert;
 mod fetch;
 mod mailboxes;
@@ -98,12 +99,13 @@ impl<S: MailStore> ImapService<S> {
             Capability::Binary,
             Capability::Utf8Accept,
         ]);
-        // RFC 5957, RFC 5267 §3.1, RFC 5256 §4.
+        // RFC 5957, RFC 5267 §3.1, RFC 5256 §4, RFC 4469.
         let more = [
             "SORT=DISPLAY",
             "ESORT",
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
+            "CATENATE",
         ];
         config
             .capabilities

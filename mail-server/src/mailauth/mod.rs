@@ -4,9 +4,9 @@
 //!
 //! - [`keys`]: a signing key per local domain, generated at the first start, and the TXT
 //!   record that publishes it;
-//! - [`sign`]: [`Signer`](sign::Signer), and [`SigningQueue`](sign::SigningQueue), which signs
-//!   each message once as it enters the outbound queue;
-//! - [`verify`]: [`Verifier`](verify::Verifier), which the port-25
+//! - [`sign`]: [`Signer`], and [`SigningQueue`], which signs each message once as it enters
+//!   the outbound queue;
+//! - [`verify`]: [`Verifier`], which the port-25
 //!   [`SmtpService`](crate::smtp::SmtpService) runs on each message before storing it;
 //! - [`results`]: the `Authentication-Results:` field (RFC 8601).
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::types::{
     InvalidInput,
-    core::{Atom, IString, Literal, is_atom_char},
+    core::{AString, Atom, IString, Literal, is_atom_char},
     datetime::DateTime,
     flag::Flag,
     mailbox::{decode_utf7, encode_utf7},
@@ -195,20 +195,25 @@ impl AppendMessage<'_> {
     }
 }
 
-/// `append-data = literal / literal8 / "UTF8" SP "(" literal8 ")"` (RFC 3516, RFC 6855).
+/// `append-data = literal / literal8 / "UTF8" SP "(" literal8 ")" / "CATENATE" SP "("
+/// cat-part *(SP cat-part) ")"` (RFC 3516, RFC 6855, RFC 4469).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AppendData<'a> {
     /// `literal` or (BINARY) `literal8`.
     Literal(Literal<'a>),
     /// `UTF8 (literal8)` (RFC 6855): a message with UTF-8 headers.
     Utf8(Literal<'a>),
+    /// `CATENATE (...)` (RFC 4469): the message made of these parts, in order.
+    Catenate(Vec<CatPart<'a>>),
 }
 
 impl AppendData<'_> {
-    /// The message octets.
-    pub fn data(&self) -> &[u8] {
+    /// The message octets, when the client sent them whole (not for CATENATE, whose parts
+    /// the server puts together).
+    pub fn data(&self) -> Option<&[u8]> {
         match self {
-            Self::Literal(l) | Self::Utf8(l) => l.data(),
+            Self::Literal(l) | Self::Utf8(l) => Some(l.data()),
+            Self::Catenate(_) => None,
         }
     }
 
@@ -217,6 +222,29 @@ impl AppendData<'_> {
         match self {
             Self::Literal(l) => AppendData::Literal(l.into_owned()),
             Self::Utf8(l) => AppendData::Utf8(l.into_owned()),
+            Self::Catenate(parts) => {
+                AppendData::Catenate(parts.into_iter().map(CatPart::into_owned).collect())
+            }
+        }
+    }
+}
+
+/// `cat-part = text-literal / url`, `text-literal = "TEXT" SP literal`, `url = "URL" SP
+/// astring` (RFC 4469 §5; the astring holds an IMAP URL, RFC 5092).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CatPart<'a> {
+    /// Octets the client sends.
+    Text(Literal<'a>),
+    /// A message or part of one already on the server.
+    Url(AString<'a>),
+}
+
+impl CatPart<'_> {
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> CatPart<'static> {
+        match self {
+            Self::Text(l) => CatPart::Text(l.into_owned()),
+            Self::Url(u) => CatPart::Url(u.into_owned()),
         }
     }
 }
