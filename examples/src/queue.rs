@@ -8,12 +8,10 @@ use sansmail_server::outbound::queue::{
     DiskQueue, QueueEntry, QueueStore, RecipientState, unix_now, valid_id,
 };
 
+/// The queue as it is: the running server's crash recovery is not this tool's to run (it
+/// would take a message the server is writing for a leftover).
 fn open(data_dir: &Path) -> Result<DiskQueue, String> {
-    let dir = data_dir.join("queue");
-    if !dir.is_dir() {
-        return Err(format!("{}: no queue here", dir.display()));
-    }
-    DiskQueue::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))
+    DiskQueue::attach(data_dir.join("queue")).map_err(|e| e.to_string())
 }
 
 fn entry(queue: &DiskQueue, id: &str) -> Result<QueueEntry, String> {

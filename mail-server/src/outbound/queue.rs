@@ -349,6 +349,20 @@ impl DiskQueue {
         Ok(Self { dir, tmp })
     }
 
+    /// The queue in `dir` as it is, for a tool beside a running server (`mailctl queue`):
+    /// nothing is removed, since what looks half-done may be the server writing it now.
+    pub fn attach(dir: impl Into<PathBuf>) -> io::Result<Self> {
+        let dir = dir.into();
+        let tmp = dir.join("tmp");
+        if !tmp.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no queue here", dir.display()),
+            ));
+        }
+        Ok(Self { dir, tmp })
+    }
+
     /// The queue's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -524,6 +538,14 @@ mod tests {
         fs::write(dir.join("deadbeef.eml"), b"half").unwrap();
         fs::write(dir.join("tmp").join("spooling"), b"half").unwrap();
         drop(q);
+
+        // A tool beside the server sees the queue and removes nothing: to it, those may be
+        // what the server is writing now.
+        let beside = DiskQueue::attach(&dir).unwrap();
+        assert_eq!(beside.entries().unwrap().len(), 2);
+        assert!(dir.join("deadbeef.eml").exists());
+        assert!(dir.join("tmp").join("spooling").exists());
+        assert!(DiskQueue::attach(dir.join("nowhere")).is_err());
 
         let q = DiskQueue::open(&dir).unwrap();
         assert!(!dir.join("deadbeef.eml").exists());
