@@ -64,6 +64,8 @@ pub struct Settings {
     /// system's.
     #[serde(deserialize_with = "values::one_or_many")]
     pub dns_server: Vec<String>,
+    /// The port MX hosts are reached on (25; tests and private networks use others).
+    pub mx_port: u16,
     /// DKIM keys of the local domains (`<selector>._domainkey.<domain>.pem`), generated at
     /// the first start with their TXT records printed; outgoing mail is signed.
     pub dkim_keys: Option<PathBuf>,
@@ -138,6 +140,7 @@ impl Default for Settings {
             relay_networks: Vec::new(),
             smarthost: None,
             dns_server: Vec::new(),
+            mx_port: 25,
             dkim_keys: None,
             dkim_selector: "sansmail".to_owned(),
             check_inbound: YesNo(false),
@@ -441,6 +444,7 @@ impl Settings {
             relay_networks: networks,
             smarthost,
             dns_servers,
+            mx_port: self.mx_port,
             dkim_keys: self.dkim_keys.clone(),
             dkim_selector: self.dkim_selector.clone(),
             check_inbound: self.check_inbound.0,

@@ -126,6 +126,8 @@ pub struct Outbound {
     pub smarthost: Option<(String, u16)>,
     /// DNS servers for MX lookups and inbound checks; empty: the system's.
     pub dns_servers: Vec<SocketAddr>,
+    /// The port MX hosts are reached on (25).
+    pub mx_port: u16,
     /// DKIM keys of the local domains (generated at the first start); `None` signs nothing.
     pub dkim_keys: Option<PathBuf>,
     /// The DKIM selector.
@@ -141,6 +143,7 @@ impl Default for Outbound {
             relay_networks: Vec::new(),
             smarthost: None,
             dns_servers: Vec::new(),
+            mx_port: 25,
             dkim_keys: None,
             dkim_selector: "sansmail".to_owned(),
             check_inbound: false,
@@ -537,6 +540,7 @@ fn wire_outbound(
     relay.trusted_networks.clone_from(&o.relay_networks);
     let relay = Arc::new(relay);
     let mut config = DeliveryConfig::new(&options.hostname);
+    config.port = o.mx_port;
     config.smarthost = o.smarthost.as_ref().map(|(host, port)| Smarthost {
         host: host.clone(),
         port: *port,
