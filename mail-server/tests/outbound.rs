@@ -80,6 +80,8 @@ struct Script {
     ehlo: &'static [&'static str],
     rcpt: fn(usize) -> &'static str,
     data_end: fn(usize) -> &'static str,
+    /// Milliseconds the peer waits before the greeting and each reply.
+    pause: fn(usize) -> u64,
 }
 
 const CAPS: &[&str] = &["PIPELINING", "8BITMIME", "SIZE 10000000", "DSN"];
@@ -107,6 +109,8 @@ async fn peer(script: Script) -> Peer {
             tokio::spawn(async move {
                 let (r, mut w) = sock.into_split();
                 let mut r = BufReader::new(r);
+                let pause = Duration::from_millis((script.pause)(n));
+                tokio::time::sleep(pause).await;
                 w.write_all(b"220 peer.test ESMTP\r\n").await.ok();
                 let mut rcpts = Vec::new();
                 let mut accepted = Vec::new();
@@ -166,6 +170,7 @@ async fn peer(script: Script) -> Peer {
                     } else {
                         "502 5.5.1 not implemented\r\n".into()
                     };
+                    tokio::time::sleep(pause).await;
                     if w.write_all(reply.as_bytes()).await.is_err() {
                         return;
                     }
@@ -353,6 +358,7 @@ async fn tempfail_then_delivered_exactly_once() {
             }
         },
         data_end: |_| "250 2.0.0 queued",
+        pause: |_| 0,
     })
     .await;
     let s = server("tempfail", p.addr.port(), policy()).await;
@@ -387,12 +393,56 @@ async fn tempfail_then_delivered_exactly_once() {
     );
 }
 
+/// A next hop that answers slowly (but within the reply timeout) is waited for: delivered on
+/// the first connection. One that says nothing at first is given up on at the timeout and
+/// tried again: delivered once, on the second connection.
+#[tokio::test]
+async fn slow_peers_are_waited_for_and_silent_ones_retried() {
+    let slow = peer(Script {
+        ehlo: CAPS,
+        rcpt: |_| "250 2.1.5 ok",
+        data_end: |_| "250 2.0.0 queued",
+        pause: |_| 400,
+    })
+    .await;
+    let s = server("slow", slow.addr.port(), policy()).await;
+    let codes = submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await;
+    assert_eq!(codes, [250]);
+    assert!(
+        until(15, async || slow.messages.lock().unwrap().len() == 1).await,
+        "the slow peer never got it"
+    );
+    assert_eq!(slow.connections.load(Ordering::SeqCst), 1);
+    drop(s);
+
+    let silent = peer(Script {
+        ehlo: CAPS,
+        rcpt: |_| "250 2.1.5 ok",
+        data_end: |_| "250 2.0.0 queued",
+        // Past the 5 s reply timeout on the first connection, prompt afterwards.
+        pause: |n| if n == 0 { 60_000 } else { 0 },
+    })
+    .await;
+    let s = server("silent", silent.addr.port(), policy()).await;
+    let codes = submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await;
+    assert_eq!(codes, [250]);
+    assert!(
+        until(20, async || silent.messages.lock().unwrap().len() == 1).await,
+        "not delivered after the silent first try"
+    );
+    assert!(until(5, async || queue_len(&s.queue) == 0).await);
+    assert!(silent.connections.load(Ordering::SeqCst) >= 2);
+    assert_eq!(silent.messages.lock().unwrap().len(), 1, "delivered once");
+    assert!(inbox(&s.store, "alice").await.is_empty(), "no DSN");
+}
+
 #[tokio::test]
 async fn permanent_failure_gives_one_dsn() {
     let p = peer(Script {
         ehlo: CAPS,
         rcpt: |_| "550 5.1.1 <carol@example.net>: no such user",
         data_end: |_| "250 ok",
+        pause: |_| 0,
     })
     .await;
     let s = server("permfail", p.addr.port(), policy()).await;
@@ -517,6 +567,7 @@ async fn refuses_rather_than_mangles_8bit_and_relays_only_when_allowed() {
         ehlo: &["PIPELINING", "SIZE 10000000"],
         rcpt: |_| "250 ok",
         data_end: |_| "250 ok",
+        pause: |_| 0,
     })
     .await;
     let s = server("8bit", p.addr.port(), policy()).await;
@@ -575,6 +626,7 @@ async fn null_mx_and_a_queue_that_outlives_its_server() {
         ehlo: CAPS,
         rcpt: |_| "250 ok",
         data_end: |_| "250 ok",
+        pause: |_| 0,
     })
     .await;
     // ...and a new one on the same queue delivers it, once.
