@@ -4,10 +4,16 @@
 #
 #   bash benches/load.sh [IMAP_SESSIONS] [ROUNDS] [SMTP_SESSIONS] [MESSAGES]
 #   bash benches/load.sh --stress [CLIENTS] [SECONDS]
+#   bash benches/load.sh --postgres [IMAP_SESSIONS] [ROUNDS] [SMTP_SESSIONS] [MESSAGES]
 #
 # --stress runs the consistency mode instead (mailload --stress): CLIENTS clients (default
 # 10) of one user on two shared mailboxes for SECONDS (default 60), against each server; it
 # prints the latency table and the violations each server's clients found.
+#
+# --postgres compares our server with itself instead of Dovecot (issue #18): one node on a
+# Maildir, then two nodes on one PostgreSQL database (a fresh one on the cluster
+# SANSMAIL_TEST_POSTGRES names; `. .ci/postgres.sh` starts one), the same load spread over
+# both nodes' addresses.
 #
 # Both servers keep mail in fresh Maildirs under a temporary folder and fsync what they
 # acknowledge (Dovecot's default fsync_mode, our store's default). Dovecot must be installed
@@ -15,6 +21,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stress=false
+postgres=false
+if [ "${1:-}" = "--postgres" ]; then
+  postgres=true
+  shift
+  : "${SANSMAIL_TEST_POSTGRES:?--postgres needs a cluster: . .ci/postgres.sh}"
+fi
 if [ "${1:-}" = "--stress" ]; then
   stress=true
   shift
@@ -30,14 +42,21 @@ fi
 users=()
 for i in $(seq 1 "$sessions"); do users+=("load$i"); done
 
+# Where cargo puts the binaries (CARGO_TARGET_DIR when set).
+bin="${CARGO_TARGET_DIR:-target}/release"
 cargo build --release -q -p examples --bin mailserver
 cargo build --release -q -p benches --bin mailload
 
 dir=$(mktemp -d /tmp/mailload.XXXXXX)
 chmod 755 "$dir"
+# Our own copies: a target folder shared by several checkouts may get another one's build.
+cp "$bin"/mailserver "$bin"/mailload "$dir"/
+bin=$dir
 pids=()
+database=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "$database" ] && psql "$SANSMAIL_TEST_POSTGRES" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true
   [ -f "$dir/dovecot.conf" ] && dovecot -c "$dir/dovecot.conf" stop 2>/dev/null || true
   sleep 0.5
   rm -rf "$dir"
@@ -60,12 +79,42 @@ for u in "${users[@]}"; do user_flags+=(--user "$u:secret"); done
 # Our server.
 ours_imap=$(free_port)
 ours_smtp=$(free_port)
-./target/release/mailserver --imap "127.0.0.1:$ours_imap" --smtp "127.0.0.1:$ours_smtp" \
+"$bin"/mailserver --imap "127.0.0.1:$ours_imap" --smtp "127.0.0.1:$ours_smtp" \
   --pop3 none --data-dir "$dir/ours" --domain example.com "${user_flags[@]}" \
   --max-connections-per-ip 1000 \
   >"$dir/ours.log" 2>&1 &
 pids+=($!)
 wait_port "$ours_imap"
+
+if $postgres; then
+  database="mailload_$$"
+  psql "$SANSMAIL_TEST_POSTGRES" -qc "CREATE DATABASE $database"
+  url="${SANSMAIL_TEST_POSTGRES%/*}/$database"
+  pg_imap=()
+  pg_smtp=()
+  for node in a b; do
+    imap=$(free_port)
+    smtp=$(free_port)
+    "$bin"/mailserver --imap "127.0.0.1:$imap" --smtp "127.0.0.1:$smtp" \
+      --pop3 none --data-dir "$dir/pg-$node" --store "$url" --domain example.com \
+      "${user_flags[@]}" --max-connections-per-ip 1000 >"$dir/pg-$node.log" 2>&1 &
+    pids+=($!)
+    wait_port "$imap"
+    pg_imap+=(--imap "127.0.0.1:$imap")
+    pg_smtp+=(--smtp "127.0.0.1:$smtp")
+  done
+  common=(--imap-sessions "$sessions" --rounds "$rounds" --seed-messages 50 "${user_flags[@]}" --max-seconds 300)
+  smtp=(--smtp-sessions "$smtp_sessions" --messages "$messages" --to load1@example.com --to load2@example.com)
+  echo "IMAP: $sessions sessions (one user each), $rounds rounds each after 50 seeded messages;"
+  echo "SMTP: $smtp_sessions sessions delivering $messages messages of 8 KB to 2 local recipients."
+  echo "maildir: one node on a Maildir; postgres-2: two nodes on one PostgreSQL database, sessions alternating."
+  echo
+  "$bin"/mailload --label maildir "${common[@]}" --imap "127.0.0.1:$ours_imap" \
+    --smtp "127.0.0.1:$ours_smtp" "${smtp[@]}"
+  "$bin"/mailload --label postgres-2 "${common[@]}" "${pg_imap[@]}" "${pg_smtp[@]}" \
+    "${smtp[@]}" | tail -n +3
+  exit 0
+fi
 
 # Dovecot.
 dove_imap=$(free_port)
@@ -119,10 +168,10 @@ if $stress; then
   echo "IMAP stress: $clients clients of one user on two shared mailboxes for $seconds s, against each server."
   echo
   status=0
-  ./target/release/mailload --stress --label ours --clients "$clients" --seconds "$seconds" \
+  "$bin"/mailload --stress --label ours --clients "$clients" --seconds "$seconds" \
     "${user_flags[@]}" --imap "127.0.0.1:$ours_imap" || status=1
   echo
-  ./target/release/mailload --stress --label dovecot --clients "$clients" --seconds "$seconds" \
+  "$bin"/mailload --stress --label dovecot --clients "$clients" --seconds "$seconds" \
     "${user_flags[@]}" --imap "127.0.0.1:$dove_imap" || true
   exit $status
 fi
@@ -131,7 +180,7 @@ common=(--imap-sessions "$sessions" --rounds "$rounds" --seed-messages 50 "${use
 echo "IMAP: $sessions sessions (one user each), $rounds rounds each after 50 seeded messages;"
 echo "SMTP: $smtp_sessions sessions delivering $messages messages of 8 KB to 2 local recipients."
 echo
-./target/release/mailload --label ours "${common[@]}" --imap "127.0.0.1:$ours_imap" \
+"$bin"/mailload --label ours "${common[@]}" --imap "127.0.0.1:$ours_imap" \
   --smtp "127.0.0.1:$ours_smtp" --smtp-sessions "$smtp_sessions" --messages "$messages" \
   --to load1@example.com --to load2@example.com
-./target/release/mailload --label dovecot "${common[@]}" --imap "127.0.0.1:$dove_imap" | tail -n +3
+"$bin"/mailload --label dovecot "${common[@]}" --imap "127.0.0.1:$dove_imap" | tail -n +3

@@ -1,9 +1,9 @@
-//! What every call does with the database: errors, retrying a transaction that lost a
-//! conflict, prepared statements, finding an account and a mailbox, sending change events.
+//! What every call does with the database: errors, running a transaction again when it lost
+//! a conflict or its connection broke before it committed, prepared statements, finding an account and a mailbox, sending change events.
 
 use std::{future::Future, time::Duration};
 
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::{Row, error::SqlState, types::ToSql};
 
 use super::Inner;
@@ -22,6 +22,9 @@ pub(crate) enum DbError {
     Pg(tokio_postgres::Error),
     /// No connection could be had.
     Pool(String),
+    /// The connection broke while `COMMIT` was on its way: the transaction may have
+    /// committed or not, so it is not run again (an APPEND would be stored twice).
+    CommitUnknown(tokio_postgres::Error),
 }
 
 impl From<StoreError> for DbError {
@@ -37,11 +40,15 @@ impl From<tokio_postgres::Error> for DbError {
 }
 
 impl DbError {
-    /// A conflict with a concurrent transaction: running it again may succeed.
-    fn is_conflict(&self) -> bool {
-        matches!(self, Self::Pg(e) if e.code().is_some_and(|c| {
-            *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
-        }))
+    /// Running the transaction again may succeed, and is safe: it lost a conflict with a
+    /// concurrent one, or its connection broke before it committed (the database rolls
+    /// back what it had not committed; the next try takes another connection, waiting for
+    /// a restarting database to come back).
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Pg(e) => is_conflict(e) || is_broken(e),
+            Self::Store(_) | Self::Pool(_) | Self::CommitUnknown(_) => false,
+        }
     }
 
     pub fn into_store(self) -> StoreError {
@@ -57,14 +64,49 @@ impl DbError {
             Self::Pool(e) => {
                 StoreError::Io(std::io::Error::other(format!("database unavailable: {e}")))
             }
+            Self::CommitUnknown(e) => StoreError::Io(std::io::Error::other(format!(
+                "database: connection lost during COMMIT, outcome unknown: {e}"
+            ))),
         }
     }
+}
+
+/// A serialization failure or a deadlock: the transaction was rolled back.
+fn is_conflict(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    })
+}
+
+/// The connection is gone: closed, cut (an I/O error), or the server is shutting down or
+/// restarting (SQLSTATE class 57P: admin and crash shutdown, cannot connect now).
+fn is_broken(e: &tokio_postgres::Error) -> bool {
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+        })
+        || std::error::Error::source(e).is_some_and(<dyn std::error::Error>::is::<std::io::Error>)
+}
+
+/// Commits `tx`. A conflict reported by `COMMIT` is a rollback (run it again); any other
+/// failure leaves the outcome unknown ([`DbError::CommitUnknown`]), which is never retried.
+pub(crate) async fn commit(tx: Transaction<'_>) -> R<()> {
+    tx.commit().await.map_err(|e| {
+        if is_conflict(&e) {
+            DbError::Pg(e)
+        } else {
+            DbError::CommitUnknown(e)
+        }
+    })
 }
 
 pub(crate) type R<T> = std::result::Result<T, DbError>;
 
 /// Runs `op` (one transaction), again when it lost a conflict with a concurrent one
-/// (serialization failure, deadlock), up to a few times.
+/// (serialization failure, deadlock) or its connection broke before it committed, up to a
+/// few times.
 pub(crate) async fn retry<T, F, Fut>(mut op: F) -> crate::Result<T>
 where
     F: FnMut() -> Fut,
@@ -73,7 +115,7 @@ where
     let mut pause = Duration::from_millis(2);
     for _ in 0..8 {
         match op().await {
-            Err(e) if e.is_conflict() => {
+            Err(e) if e.is_retryable() => {
                 tokio::time::sleep(pause).await;
                 pause *= 2;
             }

@@ -6,7 +6,7 @@ use deadpool_postgres::GenericClient;
 
 use super::{
     Inner,
-    db::{R, execute, query, query_opt},
+    db::{R, commit, execute, query, query_opt},
 };
 use crate::{
     error::StoreError,
@@ -42,7 +42,7 @@ impl Inner {
             &[&id, &uidvalidity],
         )
         .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         self.cache_account(account, id);
         Ok(())
     }
@@ -67,7 +67,7 @@ impl Inner {
             &[&id, &limit(limits.storage_bytes), &limit(limits.messages)],
         )
         .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -193,7 +193,7 @@ impl Inner {
         {
             subs.insert(row.try_get::<_, String>(0)?);
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(crate::names::list(
             &mailboxes,
             &subs,
@@ -263,7 +263,7 @@ impl Inner {
         let tx = c.transaction().await?;
         let account = self.lock_account(&tx, s.account()).await?;
         self.create_in(&tx, account, &name, special_use).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -308,7 +308,7 @@ impl Inner {
             vec![ChangeKind::Deleted { uidvalidity }],
         )
         .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -344,7 +344,7 @@ impl Inner {
             let dst = self.mailbox(&tx, s.account(), &to, true).await?;
             self.transfer(&tx, s, ("INBOX", &src), (&to, &dst), &UidSet::all(), true)
                 .await?;
-            tx.commit().await?;
+            commit(tx).await?;
             return Ok(());
         }
         // Missing parents of the target come first, as CREATE makes them.
@@ -388,7 +388,7 @@ impl Inner {
             )
             .await?;
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -403,7 +403,7 @@ impl Inner {
             "DELETE FROM subscriptions WHERE account_id = $1 AND name = $2"
         };
         execute(&tx, sql, &[&account, &name]).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 }

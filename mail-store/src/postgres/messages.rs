@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 use super::{
     Inner,
     blobs::{self, Prepared, day_number},
-    db::{DbError, MAX_UID, MailboxRow, R, bounds, execute, modseq, query, query_opt, uid},
+    db::{DbError, MAX_UID, MailboxRow, R, bounds, commit, execute, modseq, query, query_opt, uid},
 };
 use crate::{
     date::Day,
@@ -295,7 +295,7 @@ impl Inner {
         let uids = self
             .insert_messages(&tx, s, s.id(), &name, &mb, items)
             .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(Appended {
             uidvalidity: super::db::uidvalidity(mb.uidvalidity)?,
             uids,
@@ -491,7 +491,7 @@ impl Inner {
             }
         }
         result.updated = self.write_flags(&tx, s, &name, mb.id, &changes).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(result)
     }
 
@@ -568,7 +568,7 @@ impl Inner {
             .map(|m| i64::from(m.uid.get()))
             .collect();
         let done = self.remove(&tx, s, &name, mb.id, &picked, None).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(match done {
             Some((uids, modseq)) => Expunged {
                 uids,
@@ -769,7 +769,7 @@ impl Inner {
         let copied = self
             .transfer(&tx, s, (&from, &src), (&to, &dst), uids, is_move)
             .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(copied)
     }
 
@@ -813,7 +813,7 @@ impl Inner {
         .iter()
         .map(|r| uid(r.try_get(0)?))
         .collect::<R<Vec<Uid>>>()?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(Changes {
             uidvalidity: super::db::uidvalidity(mb.uidvalidity)?,
             highest_modseq: modseq(mb.highest_modseq)?,
@@ -846,7 +846,7 @@ impl Inner {
         .iter()
         .map(|r| uid(r.try_get(0)?))
         .collect::<R<Vec<Uid>>>()?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(uids)
     }
 

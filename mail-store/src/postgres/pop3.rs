@@ -9,7 +9,7 @@ use std::{
 use super::{
     Inner,
     blobs::Prepared,
-    db::{R, execute, query, query_opt},
+    db::{R, commit, execute, query, query_opt},
     messages::NewMessage,
 };
 use crate::{
@@ -102,7 +102,7 @@ impl Inner {
                 uidl: format!("{:08X}{:08X}", uid.get(), uidvalidity),
             });
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(Maildrop {
             lease: Pop3Lease {
                 id: u64::try_from(id).unwrap_or(0),
@@ -130,7 +130,7 @@ impl Inner {
         .await?
         .ok_or(StoreError::NoSuchAccount)?;
         let expires = expiry(row.try_get(0)?);
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(Pop3Lease {
             id: lease.id,
             expires,
@@ -163,7 +163,7 @@ impl Inner {
             self.write_flags(&tx, s, "INBOX", mb.id, &[(u, flags)])
                 .await?;
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(data)
     }
 
@@ -201,7 +201,7 @@ impl Inner {
             &[&account],
         )
         .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(out)
     }
 
@@ -216,7 +216,7 @@ impl Inner {
             &[&account, &lease_id(lease)],
         )
         .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -249,7 +249,7 @@ impl Inner {
                 Err(e) => return Err(e),
             }
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(results)
     }
 

@@ -14,8 +14,10 @@
 //!          [--from ADDR] [--to ADDR]... [--max-seconds T] [--threads K]
 //! ```
 //!
-//! IMAP session `i` logs in as the `i mod len`-th `--user` (default `alice:secret`). Only
-//! loopback addresses are accepted, and every run stops by itself after `--max-seconds`.
+//! IMAP session `i` logs in as the `i mod len`-th `--user` (default `alice:secret`).
+//! `--imap` and `--smtp` may be given several times (nodes serving the same mailboxes):
+//! session `i` connects to the `i mod len`-th address. Only loopback addresses are
+//! accepted, and every run stops by itself after `--max-seconds`.
 #![forbid(unsafe_code)]
 
 mod imap;
@@ -33,8 +35,9 @@ use stats::Stats;
 
 struct Options {
     label: String,
-    imap: Option<SocketAddr>,
-    smtp: Option<SocketAddr>,
+    /// Sessions are spread over these, round robin.
+    imap: Vec<SocketAddr>,
+    smtp: Vec<SocketAddr>,
     imap_sessions: usize,
     rounds: usize,
     seed_messages: u32,
@@ -52,7 +55,7 @@ struct Options {
     seed: u64,
 }
 
-const USAGE: &str = "usage: mailload [--label NAME] [--imap ADDR] [--smtp ADDR] \
+const USAGE: &str = "usage: mailload [--label NAME] [--imap ADDR]... [--smtp ADDR]... \
 [--imap-sessions N] [--rounds R] [--seed-messages K] [--user NAME:PASSWORD]... \
 [--smtp-sessions S] [--messages M] [--from ADDR] [--to ADDR]... [--max-seconds T] [--threads K]\n\
        mailload --stress --imap ADDR [--clients N] [--seconds T] [--seed S] \
@@ -71,8 +74,8 @@ fn loopback(flag: &str, v: &str) -> Result<SocketAddr, String> {
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
         label: "server".to_owned(),
-        imap: None,
-        smtp: None,
+        imap: Vec::new(),
+        smtp: Vec::new(),
         imap_sessions: 8,
         rounds: 20,
         seed_messages: 50,
@@ -98,8 +101,8 @@ fn parse_args() -> Result<Options, String> {
             |v: String| -> Result<usize, String> { v.parse().map_err(|e| format!("{v}: {e}")) };
         match flag.as_str() {
             "--label" => o.label = value()?,
-            "--imap" => o.imap = Some(loopback(&flag, &value()?)?),
-            "--smtp" => o.smtp = Some(loopback(&flag, &value()?)?),
+            "--imap" => o.imap.push(loopback(&flag, &value()?)?),
+            "--smtp" => o.smtp.push(loopback(&flag, &value()?)?),
             "--imap-sessions" => o.imap_sessions = num(value()?)?,
             "--rounds" => o.rounds = num(value()?)?,
             "--seed-messages" => {
@@ -126,10 +129,10 @@ fn parse_args() -> Result<Options, String> {
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
-    if o.stress && o.imap.is_none() {
+    if o.stress && o.imap.is_empty() {
         return Err(format!("--stress needs --imap\n{USAGE}"));
     }
-    if o.imap.is_none() && o.smtp.is_none() {
+    if o.imap.is_empty() && o.smtp.is_empty() {
         return Err(format!("nothing to do: give --imap and/or --smtp\n{USAGE}"));
     }
     if o.users.is_empty() {
@@ -141,11 +144,12 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
-async fn run_imap(o: &Options, addr: SocketAddr, deadline: Instant) -> (Duration, Stats) {
+async fn run_imap(o: &Options, addrs: &[SocketAddr], deadline: Instant) -> (Duration, Stats) {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..o.imap_sessions {
         let (user, password) = o.users[i % o.users.len()].clone();
+        let addr = addrs[i % addrs.len()];
         let w = imap::Workload {
             user,
             password,
@@ -172,11 +176,12 @@ async fn run_imap(o: &Options, addr: SocketAddr, deadline: Instant) -> (Duration
     (start.elapsed(), all)
 }
 
-async fn run_smtp(o: &Options, addr: SocketAddr, deadline: Instant) -> (Duration, Stats) {
+async fn run_smtp(o: &Options, addrs: &[SocketAddr], deadline: Instant) -> (Duration, Stats) {
     let start = Instant::now();
     let mut tasks = Vec::new();
     let sessions = o.smtp_sessions.max(1);
     for i in 0..sessions {
+        let addr = addrs[i % addrs.len()];
         let w = smtp::Workload {
             from: o.from.clone(),
             to: o.to.clone(),
@@ -288,7 +293,7 @@ fn main() -> ExitCode {
         }
     };
     if o.stress
-        && let Some(addr) = o.imap
+        && let Some(&addr) = o.imap.first()
     {
         return stress_main(&o, addr, &rt);
     }
@@ -296,13 +301,13 @@ fn main() -> ExitCode {
     let mut failed = false;
     println!("{}", stats::HEADER);
     // One protocol at a time, so each has the machine to itself.
-    if let Some(addr) = o.imap {
-        let (wall, stats) = rt.block_on(run_imap(&o, addr, deadline));
+    if !o.imap.is_empty() {
+        let (wall, stats) = rt.block_on(run_imap(&o, &o.imap, deadline));
         report(&o, "IMAP", o.imap_sessions, wall, &stats);
         failed |= stats.count() == 0;
     }
-    if let Some(addr) = o.smtp {
-        let (wall, stats) = rt.block_on(run_smtp(&o, addr, deadline));
+    if !o.smtp.is_empty() {
+        let (wall, stats) = rt.block_on(run_smtp(&o, &o.smtp, deadline));
         report(&o, "SMTP", o.smtp_sessions, wall, &stats);
         failed |= stats.count() == 0;
     }
