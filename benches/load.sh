@@ -80,7 +80,7 @@ for u in "${users[@]}"; do user_flags+=(--user "$u:secret"); done
 ours_imap=$(free_port)
 ours_smtp=$(free_port)
 "$bin"/mailserver --imap "127.0.0.1:$ours_imap" --smtp "127.0.0.1:$ours_smtp" \
-  --pop3 none --data-dir "$dir/ours" --domain example.com "${user_flags[@]}" \
+  --pop3 none --submission none --smtps none --imaps none --pop3s none --data-dir "$dir/ours" --domain example.com "${user_flags[@]}" \
   --max-connections-per-ip 1000 \
   >"$dir/ours.log" 2>&1 &
 pids+=($!)
@@ -96,7 +96,7 @@ if $postgres; then
     imap=$(free_port)
     smtp=$(free_port)
     "$bin"/mailserver --imap "127.0.0.1:$imap" --smtp "127.0.0.1:$smtp" \
-      --pop3 none --data-dir "$dir/pg-$node" --store "$url" --domain example.com \
+      --pop3 none --submission none --smtps none --imaps none --pop3s none --data-dir "$dir/pg-$node" --store "$url" --domain example.com \
       "${user_flags[@]}" --max-connections-per-ip 1000 >"$dir/pg-$node.log" 2>&1 &
     pids+=($!)
     wait_port "$imap"
