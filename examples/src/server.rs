@@ -495,7 +495,12 @@ fn wire_outbound(
 ) -> io::Result<(Wired, Option<Arc<QueueRunner>>, Vec<(DnsRecord, bool)>)> {
     let o = &options.outbound;
     let resolver = if o.dns_servers.is_empty() {
-        HickoryResolver::system()?
+        // A machine without /etc/resolv.conf still serves its own users: outbound mail then
+        // asks a resolver on this host, and waits in the queue if there is none.
+        HickoryResolver::system().unwrap_or_else(|e| {
+            tracing::warn!("no system DNS configuration ({e}): using 127.0.0.1:53");
+            HickoryResolver::with_servers(&[([127, 0, 0, 1], 53).into()], Duration::from_secs(5))
+        })
     } else {
         HickoryResolver::with_servers(&o.dns_servers, Duration::from_secs(5))
     };
