@@ -203,10 +203,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         self.take_output(session);
         self.flush().await?;
         let deadline = session.poll_timeout();
-        if self.read_buf.len() < READ_CHUNK {
-            self.read_buf.resize(READ_CHUNK, 0);
-        }
-        let read = self.stream.read(&mut self.read_buf);
+        // Read into spare capacity, never zero-filled: an idle connection then keeps only the
+        // pages its last reads touched resident, not a whole chunk.
+        self.read_buf.clear();
+        self.read_buf.reserve(READ_CHUNK);
+        let read = self.stream.read_buf(&mut self.read_buf);
         let result = match deadline {
             Some(at) => tokio::time::timeout_at(tokio::time::Instant::from_std(at), read)
                 .await
