@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use common::{python, start_with};
+use common::{python, run, start_with};
 
 /// A next hop that accepts everything and hands each message (envelope and data) over.
 fn peer() -> (SocketAddr, mpsc::Receiver<(Vec<String>, String)>) {
@@ -141,16 +141,7 @@ except smtplib.SMTPRecipientsRefused as e:
 }
 
 fn mailctl(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailctl"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    run(std::process::Command::new(env!("CARGO_BIN_EXE_mailctl")).args(args))
 }
 
 /// `mailctl queue`: a message the next hop did not take (nothing listens there) is listed
