@@ -21,15 +21,9 @@ use sansmail_server::{
     auth::{Accounts, Authenticator, ThrottleConfig},
     imap::ImapService,
     listener::{self, ConnectionLimits, Gate, Service},
-    mailauth::{DnsRecord, KeyDir, KeyType, Signer, SigningQueue, Verifier},
+    mailauth::DnsRecord,
     metrics::{Instrumented, Metrics},
-    outbound::{
-        Network, Relay,
-        delivery::{Delivery, DeliveryConfig, Smarthost},
-        dns::HickoryResolver,
-        queue::{DiskQueue, QueueStore},
-        schedule::{QueueRunner, RetryPolicy, StoreDelivery},
-    },
+    outbound::setup::{Outbound as OutboundPieces, OutboundSettings},
     pop3::Pop3Service,
     reload::Swap,
     smtp::SmtpService,
@@ -53,6 +47,10 @@ pub type Store = EitherStore<MaildirStore, PostgresStore>;
 
 /// The store as the services see it: every call timed into the metrics.
 pub type Served = Instrumented<Store>;
+
+/// Mail to and from other systems: the settings the example server passes to
+/// [`OutboundPieces::start`].
+pub type Outbound = OutboundSettings;
 
 /// What to start. [`Options::new`] starts nothing; set the listeners wanted.
 #[derive(Debug, Clone)]
@@ -111,51 +109,6 @@ pub struct Options {
     pub quotas: Vec<(String, sansmail_store::QuotaLimits)>,
     /// Sending to other systems, DKIM and inbound checks.
     pub outbound: Outbound,
-}
-
-/// Mail to and from other systems.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outbound {
-    /// Logged-in clients (and `relay_networks`) may send to other systems: the mail goes
-    /// into the queue under `<data-dir>/queue` and out by MX (or `smarthost`). Off: `554
-    /// 5.7.1` for every recipient that is not local.
-    pub relay: bool,
-    /// Clients that may relay without logging in.
-    pub relay_networks: Vec<Network>,
-    /// Everything out through this host and port instead of MX lookups.
-    pub smarthost: Option<(String, u16)>,
-    /// DNS servers for MX lookups and inbound checks; empty: the system's.
-    pub dns_servers: Vec<SocketAddr>,
-    /// The port MX hosts are reached on (25).
-    pub mx_port: u16,
-    /// DKIM keys of the local domains (generated at the first start); `None` signs nothing.
-    pub dkim_keys: Option<PathBuf>,
-    /// The DKIM selector.
-    pub dkim_selector: String,
-    /// SPF, DKIM and DMARC checks on SMTP (25, 465).
-    pub check_inbound: bool,
-}
-
-impl Default for Outbound {
-    fn default() -> Self {
-        Self {
-            relay: true,
-            relay_networks: Vec::new(),
-            smarthost: None,
-            dns_servers: Vec::new(),
-            mx_port: 25,
-            dkim_keys: None,
-            dkim_selector: "sansmail".to_owned(),
-            check_inbound: false,
-        }
-    }
-}
-
-/// The outbound pieces built at start, which every reload's services share.
-#[derive(Debug, Default)]
-struct Wired {
-    relay: Option<Arc<Relay>>,
-    verifier: Option<Arc<Verifier>>,
 }
 
 impl Options {
@@ -237,7 +190,8 @@ struct Live {
     auth: Arc<Authenticator>,
     served: Arc<Served>,
     acceptor: TlsAcceptor,
-    wired: Wired,
+    /// The outbound relay and inbound checker every reload's services share.
+    wired: OutboundPieces,
 }
 
 /// The services every listener of a kind shares, each in the swap its listeners read.
@@ -307,7 +261,15 @@ pub async fn start_with(
         Arc::clone(&store),
         Arc::clone(gate.metrics()),
     ));
-    let (wired, runner, dkim_records) = wire_outbound(&options, &served, &directory)?;
+    let mut wired = OutboundPieces::start(
+        &options.outbound,
+        &options.hostname,
+        &options.directory.domains,
+        &options.data_dir.join("queue"),
+        Arc::clone(&served),
+        Arc::clone(&directory) as Arc<dyn Accounts>,
+    )?;
+    let (runner, dkim_records) = (wired.runner.take(), std::mem::take(&mut wired.dkim_records));
     let built = build_services(&options, &auth, &served, &gate, &acceptor, &wired);
     let services = Services {
         smtp: Arc::new(Swap::new(built.smtp)),
@@ -424,7 +386,7 @@ fn build_services(
     store: &Arc<Served>,
     gate: &Arc<Gate>,
     acceptor: &TlsAcceptor,
-    wired: &Wired,
+    wired: &OutboundPieces,
 ) -> Built {
     let hostname = &options.hostname;
     let plain = options.allow_plaintext_loopback;
@@ -483,93 +445,6 @@ fn build_services(
         imap,
         pop3,
     }
-}
-
-/// The outbound queue (under `<data-dir>/queue`, DKIM-signing when keys are set) with its
-/// runner, and the inbound checker, as `options.outbound` says.
-#[allow(clippy::type_complexity)]
-fn wire_outbound(
-    options: &Options,
-    store: &Arc<Served>,
-    directory: &Arc<Swap<Directory>>,
-) -> io::Result<(Wired, Option<Arc<QueueRunner>>, Vec<(DnsRecord, bool)>)> {
-    let o = &options.outbound;
-    let resolver = if o.dns_servers.is_empty() {
-        // A machine without /etc/resolv.conf still serves its own users: outbound mail then
-        // asks a resolver on this host, and waits in the queue if there is none.
-        HickoryResolver::system().unwrap_or_else(|e| {
-            tracing::warn!("no system DNS configuration ({e}): using 127.0.0.1:53");
-            HickoryResolver::with_servers(&[([127, 0, 0, 1], 53).into()], Duration::from_secs(5))
-        })
-    } else {
-        HickoryResolver::with_servers(&o.dns_servers, Duration::from_secs(5))
-    };
-    let (signer, records) = match &o.dkim_keys {
-        Some(dir) => {
-            let keys = KeyDir::open(dir)?;
-            let (signer, records) = Signer::from_dir(
-                &keys,
-                &options.directory.domains,
-                &o.dkim_selector,
-                KeyType::default(),
-            )
-            .map_err(io::Error::other)?;
-            for (record, new) in &records {
-                let line = record.zone_line();
-                if *new {
-                    tracing::warn!(record = %line, "new DKIM key; publish its TXT record");
-                } else {
-                    tracing::info!(record = %line, "DKIM key");
-                }
-            }
-            (Some(Arc::new(signer)), records)
-        }
-        None => (None, Vec::new()),
-    };
-    let verifier = o
-        .check_inbound
-        .then(|| Arc::new(Verifier::new(&resolver, &options.hostname)));
-    if !o.relay {
-        let wired = Wired {
-            relay: None,
-            verifier,
-        };
-        return Ok((wired, None, records));
-    }
-    let disk: Arc<dyn QueueStore> = Arc::new(DiskQueue::open(options.data_dir.join("queue"))?);
-    let queue: Arc<dyn QueueStore> = match signer {
-        Some(signer) => Arc::new(SigningQueue::new(disk, signer)),
-        None => disk,
-    };
-    let mut relay = Relay::new(Arc::clone(&queue));
-    relay.trusted_networks.clone_from(&o.relay_networks);
-    let relay = Arc::new(relay);
-    let mut config = DeliveryConfig::new(&options.hostname);
-    config.port = o.mx_port;
-    config.smarthost = o.smarthost.as_ref().map(|(host, port)| Smarthost {
-        host: host.clone(),
-        port: *port,
-        credentials: None,
-        implicit_tls: *port == 465,
-    });
-    let delivery = Arc::new(Delivery::new(config, Arc::new(resolver))?);
-    let local = Arc::new(StoreDelivery {
-        store: Arc::clone(store),
-        accounts: Arc::clone(directory) as Arc<dyn Accounts>,
-    });
-    let runner = QueueRunner::new(
-        queue,
-        delivery,
-        Some(local),
-        RetryPolicy::default(),
-        &options.hostname,
-        Arc::clone(&relay.wakeup),
-    );
-    let wired = Wired {
-        relay: Some(relay),
-        verifier,
-    };
-    Ok((wired, Some(runner), records))
 }
 
 /// Sets each listed account's quota in the store where it differs (logged, not fatal).
@@ -733,19 +608,7 @@ pub async fn open_store_at(
         ..PostgresOptions::default()
     };
     let store = EitherStore::Right(PostgresStore::open(url, options).await?);
-    let mut users: Vec<&String> = directory.users.keys().collect();
-    users.sort();
-    for user in users {
-        let account = AccountName::try_from(user.as_str())?;
-        if !store.account_exists(&account).await? {
-            match store.create_account(&account).await {
-                Ok(()) => give_mailboxes(&store, &account).await,
-                // Another node created it meanwhile (and gives it its mailboxes).
-                Err(StoreError::AccountExists) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
+    create_accounts(&store, directory).await?;
     Ok(Arc::new(store))
 }
 
@@ -814,6 +677,9 @@ pub async fn create_accounts(store: &Store, directory: &Directory) -> Result<(),
                 // Drafts, Sent, Trash, Junk and Archive beside INBOX (#14): a client's first
                 // "save to Sent" must not fail with [TRYCREATE].
                 Ok(()) => give_mailboxes(store, &account).await,
+                // Another node on the same database created it meanwhile (and gives it its
+                // mailboxes).
+                Err(StoreError::AccountExists) => {}
                 // On a full disk the others are served; this one is created at a later start.
                 Err(StoreError::NoSpace) => {
                     tracing::error!("cannot create the mailbox of {account}: the disk is full");

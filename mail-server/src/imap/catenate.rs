@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use sansmail_imap::{
-    types::{command::CatPart, response_code::ResponseCode},
+    types::{command::CatPart, fetch_attr::Partial, response_code::ResponseCode},
     url::parse_message_url,
 };
 use sansmail_store::{FetchQuery, MailStore, Session, StoreError, UidSet, Upload, model::Content};
@@ -111,18 +111,11 @@ impl<S: MailStore> Conn<'_, S> {
         let octets = section::section(&section)
             .extract(raw, tree)
             .ok_or_else(bad)?;
-        Ok(match parsed.partial {
-            None => octets,
-            Some((offset, len)) => {
-                let from = usize::try_from(offset)
-                    .unwrap_or(usize::MAX)
-                    .min(octets.len());
-                let to = len
-                    .and_then(|l| usize::try_from(offset.saturating_add(l)).ok())
-                    .unwrap_or(usize::MAX)
-                    .clamp(from, octets.len());
-                octets[from..to].to_vec()
-            }
-        })
+        // The same cut as a FETCH partial; without a length, to the end.
+        let range = parsed.partial.map(|(offset, length)| Partial {
+            offset,
+            length: length.unwrap_or(u64::MAX),
+        });
+        Ok(section::partial(Some(octets), range).0.unwrap_or_default())
     }
 }

@@ -20,6 +20,7 @@ pub mod dns;
 pub mod dsn;
 pub mod queue;
 pub mod schedule;
+pub mod setup;
 
 use queue::QueueStore;
 
