@@ -323,6 +323,91 @@ fn crash_recovery() {
     assert!(st2.uidvalidity > uidvalidity);
 }
 
+/// Moves the message file whose content is `content` from `cur/` back to `tmp/` under its
+/// base name: its append's rename never reached the disk.
+fn unrename(md: &Path, content: &[u8]) {
+    let cur = files(&md.join("cur"));
+    let f = cur
+        .iter()
+        .find(|f| fs::read(md.join("cur").join(f)).unwrap() == content)
+        .unwrap();
+    let base = f.split(':').next().unwrap();
+    fs::rename(md.join("cur").join(f), md.join("tmp").join(base)).unwrap();
+}
+
+/// A transaction's renames are not fsynced before the next transaction: after a power cut
+/// that lost several of them, opening carries out every transaction of the journal again.
+#[test]
+fn renames_lost_in_a_power_cut_are_carried_out_again() {
+    let dir = TempDir::new("lost-renames");
+    let md = maildir(dir.path());
+    {
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        let one = append(&store, &s, "INBOX", "one", Flags::new());
+        append(&store, &s, "INBOX", "two", Flags::new());
+        let seen = Flags::new().with(Flag::Seen);
+        block_on(store.store_flags(&s, "INBOX", &UidSet::single(one), FlagOp::Add(seen), None))
+            .unwrap();
+        append(&store, &s, "INBOX", "three", Flags::new());
+    }
+    // As the disk may have it after a power cut: the journal holds all four transactions,
+    // the directories only the last one's rename.
+    unrename(&md, &msg("one"));
+    unrename(&md, &msg("two"));
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let got = subjects(&store, &s, "INBOX");
+    let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(names, ["one", "two", "three"]);
+    assert!(got[0].1.contains(Flag::Seen), "{got:?}");
+    assert!(files(&md.join("tmp")).is_empty());
+    let cur = files(&md.join("cur"));
+    assert_eq!(cur.len(), 3, "{cur:?}");
+    assert_eq!(
+        cur.iter().filter(|f| f.ends_with(":2,S")).count(),
+        1,
+        "{cur:?}"
+    );
+}
+
+/// Carrying out an earlier transaction again never undoes what another program did to its
+/// file afterwards.
+#[test]
+fn recovery_keeps_renames_by_other_programs() {
+    let dir = TempDir::new("redo-other");
+    let md = maildir(dir.path());
+    {
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        let one = append(&store, &s, "INBOX", "one", Flags::new());
+        let flagged = Flags::new().with(Flag::Flagged);
+        block_on(store.store_flags(
+            &s,
+            "INBOX",
+            &UidSet::single(one),
+            FlagOp::Add(flagged),
+            None,
+        ))
+        .unwrap();
+        append(&store, &s, "INBOX", "two", Flags::new());
+    }
+    // A mail reader marks it read while the server is down.
+    let cur = files(&md.join("cur"));
+    let f = cur.iter().find(|f| f.ends_with(":2,F")).unwrap();
+    let read = f.replace(":2,F", ":2,FS");
+    fs::rename(md.join("cur").join(f), md.join("cur").join(&read)).unwrap();
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let got = subjects(&store, &s, "INBOX");
+    assert_eq!(got[0].0, "one");
+    assert!(
+        got[0].1.contains(Flag::Seen) && got[0].1.contains(Flag::Flagged),
+        "{got:?}"
+    );
+    assert!(md.join("cur").join(&read).exists());
+}
+
 /// The snapshot is rewritten as the journal grows and what it holds is the same.
 #[test]
 fn journal_compaction() {

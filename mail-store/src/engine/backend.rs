@@ -134,6 +134,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// committed or discarded.
     fn begin_delivery(&self, copies: &[(&AccountName, &str, &Self::Blob)]) -> Result<DeliveryMark>;
     fn end_delivery(&self, mark: DeliveryMark);
+    /// Makes what `write_message`/`copy_message` staged for `mailbox` durable where it is
+    /// (Maildir: one fsync of `tmp/` for whatever was staged before it). The engine calls it
+    /// before taking the account's lock to commit; the commit makes sure again, at no cost
+    /// when nothing was staged since.
+    fn sync_staged(&self, _account: &AccountName, _mailbox: &str) -> Result<()> {
+        Ok(())
+    }
     /// Removes what `write_message`/`copy_message` staged for a transaction that failed.
     fn discard(&self, account: &AccountName, mailbox: &str, blob: &Self::Blob);
     /// The blob of a message once its flags are `flags`; committing the `Flags` record (with

@@ -1,7 +1,8 @@
 //! Delivery (SMTP/LMTP): one message to several recipients, each copy its own transaction,
 //! and the copies one unit across a crash.
 //!
-//! Every copy is staged first (written and fsynced where no reader sees it); with more than
+//! Every copy is staged first (written and fsynced where no reader sees it, without the
+//! account's lock); with more than
 //! one, the backend then marks them as one delivery ([`Backend::begin_delivery`]), and each
 //! is committed in its own account. Should the process die in between, recovery puts the
 //! marked copies in place: a message the client sent once arrives for every recipient or
@@ -36,6 +37,16 @@ impl<K: Backend> Engine<K> {
             .iter()
             .map(|r| self.stage_delivery(&mut upload, &prepared, r))
             .collect();
+        // Durable where they are before anything names them; outside the accounts' locks,
+        // so that one fsync serves the deliveries staged meanwhile.
+        for (r, s) in recipients.iter().zip(&mut staged) {
+            if let Ok((mailbox, blob)) = s
+                && let Err(e) = self.backend.sync_staged(&r.account, mailbox)
+            {
+                self.backend.discard(&r.account, mailbox, blob);
+                *s = Err(e);
+            }
+        }
         let marked: Vec<(&Recipient, &Staged<K::Blob>)> = recipients
             .iter()
             .zip(&staged)
@@ -82,9 +93,12 @@ impl<K: Backend> Engine<K> {
         let account = &r.account;
         let name = self.canonical(r.mailbox.as_deref().unwrap_or("INBOX"))?;
         let a = self.account(account)?;
-        let mut acct = lock(&a);
-        acct.mailbox(&name)?;
-        acct.check_quota(meta.size, 1)?;
+        {
+            // Checked again at the commit; the copy is written without the lock.
+            let mut acct = lock(&a);
+            acct.mailbox(&name)?;
+            acct.check_quota(meta.size, 1)?;
+        }
         let meta = MessageMeta {
             flags: r.flags.clone(),
             ..meta.clone()

@@ -44,7 +44,6 @@ impl<K: Backend> Engine<K> {
         })
     }
 
-    #[allow(clippy::explicit_counter_loop)]
     pub fn append(&self, s: &Session, name: &str, items: Vec<AppendItem>) -> Result<Appended> {
         if items.is_empty() {
             return Err(StoreError::InvalidArgument("nothing to append"));
@@ -52,51 +51,66 @@ impl<K: Backend> Engine<K> {
         let name = self.canonical(name)?;
         let account = s.account();
         let a = self.account(account)?;
-        let mut acct = lock(&a);
-        acct.mailbox(&name)?;
         let total: u64 = items.iter().map(|i| i.data.len()).sum();
-        acct.check_quota(total, items.len() as u64)?;
-        let mb = self.open(account, &mut acct, &name)?;
-        uid_space(mb.header.uidnext, items.len())?;
-        let modseq = mb.next_modseq();
-        let mut records = Vec::with_capacity(items.len());
-        let mut uids = Vec::with_capacity(items.len());
-        let mut next = mb.header.uidnext;
-        for mut item in items {
-            let meta = prepare(
-                &mut item.data,
-                uid(next)?,
-                modseq,
-                item.flags,
-                item.internal_date,
-            )?;
-            let written = meta.0.clone();
-            match self.backend.write_message(
-                account,
-                &name,
-                &mut item.data,
-                &meta.1,
-                &written,
-                Arrival::Append,
-            ) {
-                Ok(blob) => {
-                    uids.push(written.uid);
-                    records.push(Record::Append(written.with_blob(blob)));
-                }
-                Err(e) => {
-                    self.discard_all(account, &name, &records);
-                    return Err(e);
-                }
+        let count = items.len() as u64;
+        {
+            // Refused before anything is written; checked again at the commit.
+            let mut acct = lock(&a);
+            acct.mailbox(&name)?;
+            acct.check_quota(total, count)?;
+        }
+        // Parsed, written and made durable without the account's lock: sessions stage in
+        // parallel, and the lock is held for the commit alone. UIDs are given there.
+        let mut staged: Vec<MessageMeta<K::Blob>> = Vec::with_capacity(items.len());
+        let res = (|| {
+            for mut item in items {
+                let (meta, mime) = prepare(
+                    &mut item.data,
+                    Uid::MIN,
+                    ModSeq::MIN,
+                    item.flags,
+                    item.internal_date,
+                )?;
+                let blob = self.backend.write_message(
+                    account,
+                    &name,
+                    &mut item.data,
+                    &mime,
+                    &meta,
+                    Arrival::Append,
+                )?;
+                staged.push(meta.with_blob(blob));
             }
-            next += 1;
+            self.backend.sync_staged(account, &name)?;
+            let mut acct = lock(&a);
+            acct.check_quota(total, count)?;
+            let mb = self.open(account, &mut acct, &name)?;
+            uid_space(mb.header.uidnext, staged.len())?;
+            let modseq = mb.next_modseq();
+            let mut next = mb.header.uidnext;
+            let mut records = Vec::with_capacity(staged.len());
+            let mut uids = Vec::with_capacity(staged.len());
+            for m in &staged {
+                let uid = uid(next)?;
+                next = next.wrapping_add(1);
+                uids.push(uid);
+                records.push(Record::Append(MessageMeta {
+                    uid,
+                    modseq,
+                    created: modseq,
+                    ..m.clone()
+                }));
+            }
+            let uidvalidity = mb.header.uidvalidity;
+            self.commit(account, &name, mb, records, s.id(), Purpose::Ordinary)?;
+            Ok(Appended { uidvalidity, uids })
+        })();
+        if res.is_err() {
+            for m in &staged {
+                self.backend.discard(account, &name, &m.blob);
+            }
         }
-        let uidvalidity = mb.header.uidvalidity;
-        let keep = records.clone();
-        if let Err(e) = self.commit(account, &name, mb, records, s.id(), Purpose::Ordinary) {
-            self.discard_all(account, &name, &keep);
-            return Err(e);
-        }
-        Ok(Appended { uidvalidity, uids })
+        res
     }
 
     /// Undoes the writes of a transaction that failed.

@@ -17,6 +17,7 @@ use super::{
     index::{self, sync_dir, write_atomic},
     journal::{self, Journal},
     names::{dovecot_keywords, dovecot_letters, folder_dir, info_for, info_matches, split_info},
+    redo::Redo,
 };
 use crate::{
     engine::{
@@ -86,7 +87,14 @@ pub(crate) struct Disk {
     locks: Mutex<HashMap<AccountName, File>>,
     /// Directories changed since their last fsync, by account.
     pub(super) unsynced: Mutex<HashMap<AccountName, HashSet<PathBuf>>>,
+    /// Per `tmp/` directory: whether it holds staged entries not yet fsynced.
+    pub(super) staged: StagedDirs,
 }
+
+/// Each `tmp/` directory's "staged since its last fsync", behind a lock of its own that is
+/// held through the fsync: one fsync serves every session that staged before it started,
+/// and no session takes a staged entry as durable while that fsync runs.
+pub(super) type StagedDirs = Mutex<HashMap<PathBuf, Arc<Mutex<bool>>>>;
 
 pub(super) fn not_found(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
@@ -107,6 +115,7 @@ impl Disk {
             rt: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
             unsynced: Mutex::new(HashMap::new()),
+            staged: Mutex::new(HashMap::new()),
         }
     }
 
@@ -209,6 +218,17 @@ impl Disk {
                 && own_pid(name).is_some_and(|pid| pid != std::process::id() && !process_alive(pid))
         });
         Ok(())
+    }
+
+    fn staged_flag(&self, tmp: &Path) -> Arc<Mutex<bool>> {
+        Arc::clone(lock(&self.staged).entry(tmp.to_owned()).or_default())
+    }
+
+    /// Notes a new entry, written and fsynced, in the `tmp/` directory `tmp`.
+    pub(super) fn note_staged(&self, tmp: &Path) {
+        if self.durable() {
+            *lock(&self.staged_flag(tmp)) = true;
+        }
     }
 
     pub(super) fn ensure_dirs(dir: &Path) -> io::Result<()> {
@@ -479,6 +499,7 @@ impl Backend for Disk {
                 let _ = fs::remove_file(&staged);
                 return Err(e.into());
             }
+            self.note_staged(&dir.join("tmp"));
         }
         Ok(FileRef {
             cache: index::append_cache(&dir, &base, mime),
@@ -542,6 +563,20 @@ impl Backend for Disk {
         Self::unmark_delivery(mark);
     }
 
+    fn sync_staged(&self, a: &AccountName, mailbox: &str) -> Result<()> {
+        if !self.durable() {
+            return Ok(());
+        }
+        let tmp = self.mailbox_dir(a, mailbox).join("tmp");
+        let flag = self.staged_flag(&tmp);
+        let mut dirty = lock(&flag);
+        if *dirty {
+            sync_dir(&tmp)?;
+            *dirty = false;
+        }
+        Ok(())
+    }
+
     fn discard(&self, a: &AccountName, mailbox: &str, blob: &FileRef) {
         let dir = self.mailbox_dir(a, mailbox);
         let _ = fs::remove_file(dir.join("tmp").join(split_info(&blob.file).0));
@@ -590,15 +625,13 @@ impl Backend for Disk {
     }
 
     fn commit(&self, a: &AccountName, parts: &[Part<'_, FileRef>], purpose: Purpose) -> Result<()> {
-        // The file operations of earlier transactions reach the disk before this one is
-        // written: only the last transaction of a journal can be unfinished after a crash.
-        self.sync_pending_dirs(a)?;
-        if self.durable() {
-            // Staged messages (in tmp/) are in their directory before the journal names them.
-            for (mailbox, records) in parts {
-                if records.iter().any(|r| matches!(r, Record::Append(_))) {
-                    sync_dir(&self.mailbox_dir(a, mailbox).join("tmp"))?;
-                }
+        // Staged messages (in tmp/) are in their directory before the journal names them;
+        // the engine usually made them so before it took the account's lock. The renames of
+        // earlier transactions need no fsync here: recovery carries out every transaction
+        // of the journal again.
+        for (mailbox, records) in parts {
+            if records.iter().any(|r| matches!(r, Record::Append(_))) {
+                self.sync_staged(a, mailbox)?;
             }
         }
         let key = |mailbox: &str| (a.clone(), mailbox.to_owned());
@@ -634,10 +667,10 @@ impl Backend for Disk {
             }
         }
         // Durable: what the records say about files happens now. A step that fails (an I/O
-        // error) leaves its file as it was: recovery redoes it while this is the journal's
-        // last transaction, and otherwise the next directory scan records what is there.
+        // error) leaves its file as it was: the next directory scan records what is there,
+        // and recovery carries the step out again before that record.
         for (mailbox, records) in parts {
-            let _ = self.carry_out(a, mailbox, records);
+            let _ = self.carry_out(a, mailbox, records, Redo::Follow);
         }
         let mut rt = lock(&self.rt);
         for (mailbox, _) in parts {

@@ -66,18 +66,20 @@ impl Disk {
     /// Stages a copy of `src` as `staged` (in a `tmp/` directory) durably: a hard link, or
     /// where the file system has none, a copy written and fsynced.
     pub(super) fn stage_copy(&self, src: &Path, staged: &Path) -> Result<()> {
-        if fs::hard_link(src, staged).is_ok() {
-            return Ok(());
-        }
-        let res = fs::copy(src, staged).and_then(|_| {
-            if self.durable() {
-                File::open(staged)?.sync_all()?;
+        if fs::hard_link(src, staged).is_err() {
+            let res = fs::copy(src, staged).and_then(|_| {
+                if self.durable() {
+                    File::open(staged)?.sync_all()?;
+                }
+                Ok(())
+            });
+            if let Err(e) = res {
+                let _ = fs::remove_file(staged);
+                return Err(e.into());
             }
-            Ok(())
-        });
-        if let Err(e) = res {
-            let _ = fs::remove_file(staged);
-            return Err(e.into());
+        }
+        if let Some(tmp) = staged.parent() {
+            self.note_staged(tmp);
         }
         Ok(())
     }

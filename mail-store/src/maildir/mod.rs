@@ -31,8 +31,15 @@
 //! our index), moved to another folder, or removed. So a call that fails changed nothing,
 //! and a call that returned is durable; a COPY, MOVE, multi-APPEND, STORE, EXPUNGE or POP3
 //! QUIT is whole or not at all, also when the process dies in the middle of it (recovery
-//! carries out the last transaction of each journal). File names are never reused (a copy
-//! or a move gets a new one), which makes carrying a transaction out twice harmless.
+//! carries out every transaction of each journal again). File names are never reused (a
+//! copy or a move gets a new one), which makes carrying a transaction out twice harmless.
+//!
+//! What a transaction waits for is therefore one journal write: messages are written and
+//! fsynced in `tmp/` before the account's lock is taken (one fsync of `tmp/` serves every
+//! session that staged meanwhile), and the renames that follow the journal line are fsynced
+//! only before the journal is folded into a new snapshot. An APPEND costs the message's
+//! fsync, a shared `tmp/` fsync and the journal's `fdatasync`; a STORE or EXPUNGE the
+//! `fdatasync` alone, whatever the size of the mailbox.
 //!
 //! # A full disk
 //!

@@ -1,6 +1,6 @@
 //! Recovery and other programs: opening an account replays each mailbox's journal over its
-//! snapshot, carries out what the last transaction of each journal committed (a crash may
-//! have interrupted it), removes what crashes left behind, and compares the index with the
+//! snapshot, carries out again what each journal's transactions committed (a crash may
+//! have interrupted them, or their renames may not have reached the disk), removes what crashes left behind, and compares the index with the
 //! directory, so messages delivered, renamed or removed by another program (or written
 //! before a crash) are picked up.
 //!
@@ -20,6 +20,7 @@ use super::{
     index,
     journal::{self, Journal},
     names::{dovecot_keywords, flags_from_info, folder_name, split_info},
+    redo::Redo,
 };
 use crate::{
     engine::{AccountMeta, Header, MailboxState, MessageMeta, Record, crlf_size, lock, to_crlf},
@@ -75,16 +76,19 @@ impl Disk {
         }
         names.sort();
         names.insert(0, "INBOX".to_owned());
-        // First every index and journal, then what the journals' last transactions left
+        // First every index and journal, then what the journals' transactions may have left
         // undone (a move spans two mailboxes), then each directory.
         let mut opening = Vec::with_capacity(names.len());
         for name in names {
             opening.push(self.read_mailbox(a, name, meta)?);
         }
         for o in &opening {
-            if let Some(last) = o.journal.as_ref().and_then(|j| j.transactions.last()) {
+            let Some(journal) = &o.journal else { continue };
+            let last = journal.transactions.len().saturating_sub(1);
+            for (i, tx) in journal.transactions.iter().enumerate() {
+                let redo = if i == last { Redo::Follow } else { Redo::Exact };
                 // What fails here stays as the directory shows it; the scan agrees.
-                let _ = self.carry_out(a, &o.name, last);
+                let _ = self.carry_out(a, &o.name, tx, redo);
             }
         }
         let _ = self.sync_pending_dirs(a);

@@ -1,23 +1,24 @@
 //! Carrying out a committed transaction: what its records say about message files, done
 //! once the journal holds them. The same code runs right after each commit and, at
-//! recovery, on the last transaction of each journal, which a crash may have interrupted.
+//! recovery, on every transaction of each journal, which a crash may have left undone.
 //!
 //! Every step looks before it acts, so carrying a transaction out twice changes nothing:
 //!
 //! - `Append`: the message staged as `tmp/<base>` is renamed to its place in `cur/` or
 //!   `new/` (a message moved in from another mailbox has nothing staged: the source's
 //!   `Expunge` brings it);
-//! - `Flags` with a `from`: the file, wherever it is (another program may have renamed it),
-//!   is renamed to the new name;
+//! - `Flags` with a `from`: the file is renamed to the new name;
 //! - `Expunge` with a `file`: the file is removed, or for a move renamed into the other
 //!   mailbox under its planned name.
 //!
 //! File names are never reused (a copy or move gets a new base name), so a file found under
 //! a transaction's base name is the file that transaction meant.
 //!
-//! Before the next journal line is written, the directories this touched are fsynced
-//! ([`Disk::sync_pending_dirs`]): only the last transaction of a journal can be unfinished
-//! after a crash or a power cut.
+//! The renames are not fsynced one transaction at a time: the journal line is the only
+//! write a transaction waits for. The directories they touched are fsynced before the
+//! journal is folded into a snapshot ([`Disk::sync_pending_dirs`]), and until then recovery
+//! carries out every transaction of the journal again, in order ([`Redo`] says how it finds
+//! the files).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -42,6 +43,8 @@ use crate::{
 #[derive(Default)]
 struct Locator {
     listed: HashMap<PathBuf, HashMap<String, PathBuf>>,
+    /// Only the exact name ([`Redo::Exact`]).
+    exact: bool,
 }
 
 impl Locator {
@@ -49,6 +52,9 @@ impl Locator {
         let p = Disk::path_of(dir, blob);
         if p.exists() {
             return Some(p);
+        }
+        if self.exact {
+            return None;
         }
         let listing = self.listed.entry(dir.to_owned()).or_insert_with(|| {
             let mut m = HashMap::new();
@@ -96,6 +102,19 @@ fn ignore_missing(r: io::Result<()>) -> io::Result<()> {
     }
 }
 
+/// How [`Disk::carry_out`] finds the file a step acts on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Redo {
+    /// Where the transaction left it, or wherever its base name is now: another program may
+    /// have renamed it since the index was read (right after a commit, and for the journal's
+    /// last transaction at recovery).
+    Follow,
+    /// Only under the exact name the transaction started from: an earlier transaction of
+    /// the journal, whose file may since have been renamed by a later one or by another
+    /// program, and must then be left as it is.
+    Exact,
+}
+
 impl Disk {
     /// Carries out `records` of `mailbox` (a transaction the journal holds). Returns the
     /// first error, after trying every step; the directories touched are noted for
@@ -105,9 +124,13 @@ impl Disk {
         a: &AccountName,
         mailbox: &str,
         records: &[Record<FileRef>],
+        redo: Redo,
     ) -> io::Result<()> {
         let dir = self.mailbox_dir(a, mailbox);
-        let mut locator = Locator::default();
+        let mut locator = Locator {
+            exact: redo == Redo::Exact,
+            ..Locator::default()
+        };
         let mut touched: HashSet<PathBuf> = HashSet::new();
         let mut first_error = None;
         for r in records {
@@ -181,8 +204,8 @@ impl Disk {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Fsyncs the directories the account's earlier transactions changed, so that only the
-    /// transaction about to be written can be unfinished after a power cut.
+    /// Fsyncs the directories the account's earlier transactions changed, so that none of
+    /// them needs carrying out again after a power cut (before their journal goes).
     pub(super) fn sync_pending_dirs(&self, a: &AccountName) -> Result<()> {
         if !self.durable() {
             lock(&self.unsynced).remove(a);
