@@ -290,6 +290,12 @@ fn encode_body(body: &CommandBody<'_>, opts: &CommandOptions, out: &mut EncodeBu
             out.push(b" ");
             out.push(algorithm.as_str().as_bytes());
         }
+        CommandBody::CancelUpdate { tags } => {
+            for t in tags {
+                out.push(b" ");
+                out.push_quoted(t.as_str());
+            }
+        }
         CommandBody::Sort {
             return_opts,
             criteria,

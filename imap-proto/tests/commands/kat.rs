@@ -11,7 +11,7 @@ use sansmail_imap::{
             ListSelectOpt, MetadataDepth, MetadataOptions, QResync, QuotaLimit, SaslResponse,
             Secret, SelectParam, StoreAction,
         },
-        core::{AString, Atom, IString, Literal},
+        core::{AString, Atom, IString, Literal, Tag},
         datetime::DateTime,
         fetch_attr::{FetchAttr, FetchItems, FetchMacro, FetchModifiers, Partial},
         flag::{Flag, MailboxAttr},
@@ -29,6 +29,10 @@ use super::{
     a, assert_strict_prefixes_incomplete, cmd, date, encode, frame_bytewise, frame_split, mbx, q,
     qs, seq,
 };
+
+fn tag(s: &'static str) -> Tag<'static> {
+    Tag::new(s).unwrap()
+}
 
 fn atom(s: &'static str) -> Atom<'static> {
     Atom::new(s).unwrap()
@@ -610,6 +614,52 @@ fn table() -> Vec<(
                 charset: charset("UTF-8").unwrap(),
                 keys: vec![K::Undeleted, K::Unkeyword(atom("$Junk"))],
             }),
+            true,
+        ),
+        // RFC 5267 §4.3 (B01, B02), §4.3.5 (B04), RFC 9394 §3.1.
+        (
+            b"B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk\r\n",
+            cmd("B01", B::Search {
+                uid: true,
+                return_opts: Some(vec![SearchReturnOpt::Update, SearchReturnOpt::Count]),
+                charset: None,
+                criteria: vec![K::Deleted, K::Keyword(atom("$Junk"))],
+            }),
+            true,
+        ),
+        (
+            b"B02 UID SORT RETURN (CONTEXT UPDATE PARTIAL 23500:24000) (REVERSE DATE) UTF-8 UNDELETED\r\n",
+            cmd("B02", B::Sort {
+                uid: true,
+                return_opts: Some(vec![
+                    SearchReturnOpt::Context,
+                    SearchReturnOpt::Update,
+                    SearchReturnOpt::Partial(PartialRange::new(false, 23500, 24000).unwrap()),
+                ]),
+                criteria: vec![SortCriterion { reverse: true, key: SortKey::Date }],
+                charset: charset("UTF-8").unwrap(),
+                keys: vec![K::Undeleted],
+            }),
+            true,
+        ),
+        (
+            b"b03 search return (context update) all\r\n",
+            cmd("b03", B::Search {
+                uid: false,
+                return_opts: Some(vec![SearchReturnOpt::Context, SearchReturnOpt::Update]),
+                charset: None,
+                criteria: vec![K::All],
+            }),
+            false,
+        ),
+        (
+            b"B04 CANCELUPDATE \"B01\"\r\n",
+            cmd("B04", B::CancelUpdate { tags: vec![tag("B01")] }),
+            true,
+        ),
+        (
+            b"B05 CANCELUPDATE \"B01\" \"B02\"\r\n",
+            cmd("B05", B::CancelUpdate { tags: vec![tag("B01"), tag("B02")] }),
             true,
         ),
         (

@@ -201,6 +201,8 @@ fn search_return_opts() -> impl Strategy<Value = Option<Vec<SearchReturnOpt>>> {
             Just(SearchReturnOpt::All),
             Just(SearchReturnOpt::Count),
             Just(SearchReturnOpt::Save),
+            Just(SearchReturnOpt::Context),
+            Just(SearchReturnOpt::Update),
             (any::<bool>(), 1u32.., 1u32..).prop_map(|(l, a, b)| SearchReturnOpt::Partial(
                 PartialRange::new(l, a, b).unwrap()
             )),
@@ -546,6 +548,9 @@ fn body() -> impl Strategy<Value = B<'static>> {
             .boxed(),
         atom()
             .prop_map(|algorithm| B::Compress { algorithm })
+            .boxed(),
+        vec(tag(), 1..3)
+            .prop_map(|tags| B::CancelUpdate { tags })
             .boxed(),
         (
             uid(),
