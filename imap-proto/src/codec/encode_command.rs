@@ -545,5 +545,12 @@ fn push_fetch_modifiers(out: &mut EncodeBuf, m: FetchModifiers) {
     if m.vanished {
         out.push(b"VANISHED");
     }
+    if let Some(p) = m.partial {
+        if m.changed_since.is_some() || m.vanished {
+            out.push(b" ");
+        }
+        out.push(b"PARTIAL ");
+        out.push_display(p);
+    }
     out.push(b")");
 }

@@ -521,13 +521,34 @@ fn table() -> Vec<(
                 uid: true,
                 set: seq("300:500"),
                 items: FetchItems::List(vec![FetchAttr::Flags]),
-                modifiers: FetchModifiers { changed_since: Some(12345), vanished: true },
+                modifiers: FetchModifiers { changed_since: Some(12345), vanished: true, partial: None },
             }),
             true,
         ),
         (
             b"A1 FETCH 1:* FLAGS (CHANGEDSINCE 7)\r\n",
-            cmd("A1", B::Fetch { uid: false, set: seq("1:*"), items: FetchItems::Single(FetchAttr::Flags), modifiers: FetchModifiers { changed_since: Some(7), vanished: false } }),
+            cmd("A1", B::Fetch { uid: false, set: seq("1:*"), items: FetchItems::Single(FetchAttr::Flags), modifiers: FetchModifiers { changed_since: Some(7), vanished: false, partial: None } }),
+            true,
+        ),
+        // RFC 9394 §3.3.
+        (
+            b"10 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)\r\n",
+            cmd("10", B::Fetch {
+                uid: true,
+                set: seq("25900:26600"),
+                items: FetchItems::List(vec![FetchAttr::Uid, FetchAttr::Flags]),
+                modifiers: FetchModifiers { changed_since: None, vanished: false, partial: Some(PartialRange::new(true, 1, 3).unwrap()) },
+            }),
+            true,
+        ),
+        (
+            b"11 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 9 PARTIAL 1:5)\r\n",
+            cmd("11", B::Fetch {
+                uid: true,
+                set: seq("1:*"),
+                items: FetchItems::List(vec![FetchAttr::Flags]),
+                modifiers: FetchModifiers { changed_since: Some(9), vanished: false, partial: Some(PartialRange::new(false, 1, 5).unwrap()) },
+            }),
             true,
         ),
         (b"A1 fetch 1 body[]\r\n", cmd("A1", fetch(false, "1", FetchItems::Single(body_section(false, vec![], None, None)))), false),

@@ -490,16 +490,20 @@ fn body() -> impl Strategy<Value = B<'static>> {
             fetch_items(),
             option::of(1..=i64::MAX as u64),
             any::<bool>(),
+            option::of((any::<bool>(), 1u32.., 1u32..)),
         )
-            .prop_map(|(uid, set, items, changed_since, vanished)| B::Fetch {
-                uid,
-                set,
-                items,
-                modifiers: FetchModifiers {
-                    changed_since,
-                    vanished,
+            .prop_map(
+                |(uid, set, items, changed_since, vanished, partial)| B::Fetch {
+                    uid,
+                    set,
+                    items,
+                    modifiers: FetchModifiers {
+                        changed_since,
+                        vanished,
+                        partial: partial.map(|(l, a, b)| PartialRange::new(l, a, b).unwrap()),
+                    },
                 },
-            })
+            )
             .boxed(),
         (
             uid(),

@@ -237,6 +237,22 @@ fn partial_and_all_exclude_each_other() {
 }
 
 #[test]
+fn fetch_partial_is_for_uid_fetch() {
+    let mut s = Session::selected(true, 8);
+    assert_eq!(
+        s.answered("f1 FETCH 1:* (FLAGS) (PARTIAL 1:2)"),
+        "f1 BAD PARTIAL is valid in UID FETCH only\r\n"
+    );
+    s.input(b"f2 UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)\r\n");
+    assert!(matches!(s.command(), CommandBody::Fetch { .. }));
+    let mut s = Session::selected(false, 8);
+    assert_eq!(
+        s.answered("f3 UID FETCH 1:* (FLAGS) (PARTIAL 1:2)"),
+        "f3 BAD PARTIAL is not offered\r\n"
+    );
+}
+
+#[test]
 fn context_options_need_the_capability() {
     let mut s = Session::selected(false, 8);
     assert_eq!(

@@ -123,6 +123,8 @@ impl<S: MailStore> Conn<'_, S> {
         if let Some(own) = own {
             self.push(Update::New(own));
         }
+        // Ours may match updating searches (RFC 5267 §4.3).
+        self.refresh_searches().await;
         Ok(())
     }
 

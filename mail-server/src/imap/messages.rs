@@ -192,6 +192,8 @@ impl<S: MailStore> Conn<'_, S> {
                 .ok()
                 .map(ResponseCode::Modified)
         };
+        // Our own flag changes may move messages in or out of updating searches.
+        self.refresh_searches().await;
         self.ok(code, "STORE completed")
     }
 

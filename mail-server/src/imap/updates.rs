@@ -1,5 +1,6 @@
 //! Changes other sessions make to the selected mailbox: the store's change events as the
-//! session's updates, and a resynchronisation from the store after events were missed.
+//! session's updates, a resynchronisation from the store after events were missed, and the
+//! new results of updating searches (RFC 5267 §4.3) that the changes bring.
 
 use std::io;
 
@@ -25,6 +26,10 @@ impl<S: MailStore> Conn<'_, S> {
         if self.selected.is_none() {
             return Ok(());
         }
+        let refresh = matches!(
+            ev.kind,
+            ChangeKind::Appended { .. } | ChangeKind::FlagsChanged(_)
+        );
         let updates = match ev.kind {
             ChangeKind::Appended { messages } => {
                 // Claimed first, so that an idling client hears RECENT with EXISTS.
@@ -55,13 +60,33 @@ impl<S: MailStore> Conn<'_, S> {
                 for u in self.resync().await? {
                     self.push(u);
                 }
-                return self.claim_recent(None).await;
+                self.claim_recent(None).await?;
+                self.refresh_searches().await;
+                return Ok(());
             }
         };
         for u in updates {
             self.push(u);
         }
+        // The session takes expunged messages out of the results itself.
+        if refresh {
+            self.refresh_searches().await;
+        }
         Ok(())
+    }
+
+    /// Evaluates the updating searches again (RFC 5267 §4.3) after messages arrived or
+    /// flags changed; the session tells the client the difference when updates may go out.
+    pub(super) async fn refresh_searches(&mut self) {
+        let searches: Vec<_> = self.server().updating_searches().cloned().collect();
+        for search in searches {
+            if let Some(result) = self.evaluate(&search).await {
+                // Only fails when the search ended meanwhile: nothing to tell then.
+                let _ = self
+                    .server_mut()
+                    .refresh_search(search.tag.as_str(), result);
+            }
+        }
     }
 
     /// IMAP4rev1 `\Recent`: messages that arrived in the selected mailbox and that no

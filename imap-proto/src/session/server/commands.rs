@@ -87,7 +87,10 @@ impl Inner {
             // given (RFC 9051 §6.4.4).
             *return_opts = Some(Vec::new());
         }
-        if let Some(refusal) = self.return_opts_refusal(&cmd.tag, &cmd.body) {
+        if let Some(refusal) = self
+            .return_opts_refusal(&cmd.tag, &cmd.body)
+            .or_else(|| self.fetch_partial_refusal(&cmd.body))
+        {
             self.bad(Some(cmd.tag), refusal);
             return Step::Continue;
         }

@@ -1,6 +1,6 @@
-//! The rules of SEARCH and SORT return options the session enforces before the application
-//! sees the command (RFC 4731, RFC 5267, RFC 9394), and CANCELUPDATE, which it answers
-//! itself.
+//! The rules of SEARCH and SORT return options and of FETCH's PARTIAL modifier the session
+//! enforces before the application sees the command (RFC 4731, RFC 5267, RFC 9394), and
+//! CANCELUPDATE, which it answers itself.
 
 use super::{Inner, Step};
 use crate::{
@@ -65,6 +65,23 @@ impl Inner {
             return Some("Tag reuse: a search with this tag is still updating");
         }
         None
+    }
+
+    /// Why a FETCH's PARTIAL modifier is refused (a BAD), if it is: it is valid in UID FETCH
+    /// only (RFC 9394 §3.3), and only where the server offers PARTIAL.
+    pub(super) fn fetch_partial_refusal(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+        match body {
+            CommandBody::Fetch { uid, modifiers, .. } if modifiers.partial.is_some() => {
+                if !self.config.capabilities.contains(&Capability::Partial) {
+                    Some("PARTIAL is not offered")
+                } else if !*uid {
+                    Some("PARTIAL is valid in UID FETCH only")
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
     }
 
     /// Remembers what a SEARCH or SORT with UPDATE asked for, for
