@@ -115,7 +115,7 @@ impl<S: MailStore> Conn<'_, S> {
             if about_ours && let Some(own) = own.take() {
                 self.push(Update::New(own));
             }
-            self.apply_change(ev).await?;
+            self.apply_one(ev).await?;
             if self.closing {
                 break;
             }
