@@ -45,6 +45,9 @@ pub(crate) struct Context {
     /// The newest result the application computed, as UIDs in result order; `None` until
     /// it computed one after the search.
     target: Option<Vec<u32>>,
+    /// `target` holds what the client was not told yet (a new result, or messages waiting
+    /// for their EXISTS): without it, and with nothing leaving, a drain has nothing to do.
+    pending: bool,
 }
 
 impl Context {
@@ -53,11 +56,13 @@ impl Context {
             search,
             told: result,
             target: None,
+            pending: false,
         }
     }
 
     pub(crate) fn set_target(&mut self, result: Vec<u32>) {
         self.target = Some(result);
+        self.pending = true;
     }
 
     fn sorted(&self) -> bool {
@@ -72,6 +77,9 @@ impl Context {
         leaving: &HashSet<u32>,
         number: impl Fn(u32) -> Option<u32>,
     ) -> Vec<ContextUpdate> {
+        if !self.pending && leaving.is_empty() {
+            return Vec::new();
+        }
         if let Some(t) = &mut self.target {
             t.retain(|u| !leaving.contains(u));
         }
@@ -123,7 +131,7 @@ impl Context {
     /// client knows of (`number` gives their numbers; a message not told by EXISTS yet has
     /// none and waits). The told result is updated.
     pub(crate) fn additions(&mut self, number: impl Fn(u32) -> Option<u32>) -> Vec<ContextUpdate> {
-        let Some(target) = &self.target else {
+        let Some(target) = self.target.as_ref().filter(|_| self.pending) else {
             return Vec::new();
         };
         let had: HashSet<u32> = self.told.iter().copied().collect();
@@ -132,6 +140,8 @@ impl Context {
             .copied()
             .filter(|&u| had.contains(&u) || number(u).is_some())
             .collect();
+        // Messages not told by EXISTS yet keep the result pending.
+        self.pending = next.len() != target.len();
         if next.len() == self.told.len() {
             return Vec::new();
         }
