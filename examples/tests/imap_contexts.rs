@@ -210,10 +210,17 @@ fn sort_update_tells_positions() {
         first.contains(&"* ESEARCH (TAG \"s1\") UID ALL 3,2,1".to_owned()),
         "{first:?}"
     );
+    // IMAP4rev1 `\Recent`: arrivals this session claims join a search for NEW.
+    let new = a.command("r1", "UID SEARCH RETURN (UPDATE COUNT) NEW");
+    assert!(
+        new.contains(&"* ESEARCH (TAG \"r1\") UID COUNT 3".to_owned()),
+        "{new:?}"
+    );
     append(&mut b, "b3", "Sorted", 4);
     append(&mut b, "b4", "Sorted", 5);
     settle();
     let told = a.command("a2", "NOOP");
+    assert_eq!(named(&updates(&told, "r1"), "ADDTO"), [4, 5], "{told:?}");
     assert!(
         told.contains(&"* ESEARCH (TAG \"s1\") UID ADDTO (1 5,4)".to_owned()),
         "{told:?}"

@@ -316,12 +316,13 @@ impl<S: MailStore> Conn<'_, S> {
     /// `criteria` as a store query, with the session-relative keys resolved against the
     /// messages the client knows (`known`, their UIDs in mailbox order).
     fn query(&self, criteria: &[SearchKey<'_>], known: &[u32]) -> SearchQuery {
-        let recent: UidSet = known
-            .iter()
-            .copied()
-            .filter(|&u| self.is_recent(u))
-            .filter_map(Uid::new)
-            .collect();
+        // Every message `\Recent` in this session, those claimed but not told yet too (an
+        // updating search for RECENT or NEW takes them in as they arrive).
+        let recent: UidSet = self
+            .server()
+            .view()
+            .map(|v| v.recent().iter().copied().filter_map(Uid::new).collect())
+            .unwrap_or_default();
         let scope = Scope {
             known,
             saved: self.server().saved_search(),
