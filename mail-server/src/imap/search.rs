@@ -54,7 +54,7 @@ struct Scope<'a> {
     known: &'a [u32],
     /// `$`: the UIDs saved by the last SEARCH with SAVE.
     saved: &'a [u32],
-    /// The known messages this session sees as `\Recent`.
+    /// The messages this session sees as `\Recent`.
     recent: &'a UidSet,
     /// Seconds since the epoch, for OLDER and YOUNGER.
     now: i64,
@@ -334,9 +334,9 @@ impl<S: MailStore> Conn<'_, S> {
 
     /// The result of an updating search now (RFC 5267 §4.3), as UIDs in its order: over
     /// every message of the mailbox, those the client is not told of yet too (the session
-    /// holds their ADDTO back until their EXISTS is out). Sequence numbers and `$` in the
-    /// keys name what they named for the client at the time. `None` after a store error,
-    /// which is logged: the search keeps the result it had.
+    /// holds their ADDTO back until their EXISTS is out). Sequence numbers in the keys name
+    /// the messages the client knows now, `$` the result saved now. `None` after a store
+    /// error, which is logged: the search keeps the result it had.
     pub(super) async fn evaluate(&self, search: &UpdatingSearch) -> Option<Vec<u32>> {
         let (name, _) = self.selected_mailbox()?;
         let session = self.session().ok()?;
