@@ -1089,7 +1089,13 @@ fn sort_and_thread_over_the_socket() {
     assert!(charset[0].starts_with("a14 NO [BADCHARSET"), "{charset:?}");
     let unknown = c.refused("a15", "THREAD NEWALGO UTF-8 ALL");
     assert!(unknown[0].starts_with("a15 BAD"), "{unknown:?}");
-    let partial = c.refused("a16", "SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL");
-    assert!(partial[0].starts_with("a16 BAD"), "{partial:?}");
+    // RFC 9394: PARTIAL takes positions in the sort order, and excludes ALL.
+    let partial = c.command("a16", "SORT RETURN (PARTIAL 1:2) (REVERSE FROM) UTF-8 ALL");
+    assert_eq!(
+        partial[0], "* ESEARCH (TAG \"a16\") PARTIAL (1:2 4,3)",
+        "{partial:?}"
+    );
+    let both = c.refused("a18", "SORT RETURN (PARTIAL 1:2 ALL) (DATE) UTF-8 ALL");
+    assert!(both[0].starts_with("a18 BAD"), "{both:?}");
     c.command("a17", "LOGOUT");
 }

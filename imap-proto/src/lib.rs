@@ -10,7 +10,8 @@
 //!   RFC's ABNF, and encoders that choose the cheapest valid form.
 //! - [`session`]: server and client state machines without I/O. The server session owns the
 //!   protocol's rules: states, tags, literals, IDLE, the client's view of sequence numbers
-//!   and when changes made elsewhere may be told (RFC 9051 §7.4.1), CONDSTORE/QRESYNC state.
+//!   and when changes made elsewhere may be told (RFC 9051 §7.4.1), CONDSTORE/QRESYNC state,
+//!   updating searches (RFC 5267 CONTEXT=SEARCH/SORT) and the rules of PARTIAL (RFC 9394).
 //! - `tokio` (feature `tokio`): the sessions over a socket — [`ImapClient`](tokio::client::ImapClient)
 //!   with the operations people use, [`Connection`](tokio::server::Connection) serving one
 //!   client — with STARTTLS or implicit TLS (tokio-rustls), timeouts and backpressure handled.

@@ -257,6 +257,16 @@ fn negative_table() {
         ),
         (b"A1 SETMETADATA INBOX ()\r\n", Syntax, Some("A1"), 22),
         (b"A1 SELECT \"a\r\nb\"\r\n", Syntax, Some("A1"), 10),
+        // RFC 5267 §5: `CANCELUPDATE 1*(SP quoted)`; a tag is no quoted string.
+        (b"A1 CANCELUPDATE\r\n", Syntax, Some("A1"), 15),
+        (b"A1 CANCELUPDATE B01\r\n", Syntax, Some("A1"), 16),
+        (b"A1 CANCELUPDATE \"a b\"\r\n", Syntax, Some("A1"), 16),
+        (
+            b"A1 SEARCH RETURN (PARTIAL 1:-5) ALL\r\n",
+            Syntax,
+            Some("A1"),
+            28,
+        ),
     ];
     let opts = CommandOptions::default();
     for &(input, kind, t, offset) in cases {

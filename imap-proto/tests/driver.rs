@@ -24,13 +24,13 @@ use sansmail_imap::{
     types::{
         capability::Capability,
         command::{CommandBody, StoreAction},
-        core::{IString, Text},
+        core::{AString, IString, Text},
         fetch::FetchItem,
         fetch_attr::FetchAttr,
         flag::Flag,
         response::{Data, Response, Status, StatusKind},
         response_code::ResponseCode,
-        response_data::SearchResult,
+        response_data::{ContextUpdate, ESearch, ESearchItem, SearchResult},
         search::SearchKey,
         sequence::{SeqNum, SequenceSet},
     },
@@ -40,6 +40,18 @@ use tokio::{io::DuplexStream, sync::mpsc};
 fn tls_pair() -> (TlsAcceptor, TlsConnector) {
     let cert = SelfSigned::generate(&["localhost"]).unwrap();
     (cert.acceptor().unwrap(), cert.connector().unwrap())
+}
+
+/// `* ESEARCH (TAG "u1") UID ADDTO (0 7)`: news of another search, not an answer.
+fn update_news() -> ESearch<'static> {
+    ESearch {
+        tag: Some(AString::try_from("u1").unwrap()),
+        uid: true,
+        items: vec![ESearchItem::AddTo(vec![ContextUpdate {
+            position: 0,
+            set: SequenceSet::single(7).unwrap(),
+        }])],
+    }
 }
 
 /// One message of the test mailbox.
@@ -167,6 +179,18 @@ async fn serve(
                         }
                         s.complete(StatusKind::Ok, None, "stored").unwrap();
                     }
+                    // An updating search's news (RFC 5267) arrives with the answer.
+                    CommandBody::Search { criteria, .. }
+                        if matches!(criteria[..], [SearchKey::Seen]) =>
+                    {
+                        s.send_data(Data::ESearch(update_news()));
+                        s.send_data(Data::ESearch(ESearch {
+                            tag: None,
+                            uid: true,
+                            items: vec![ESearchItem::All(SequenceSet::single(1).unwrap())],
+                        }));
+                        s.complete(StatusKind::Ok, None, "searched").unwrap();
+                    }
                     CommandBody::Search { criteria, .. } => {
                         let unseen = matches!(criteria[..], [SearchKey::Unseen]);
                         let ids = inbox
@@ -248,6 +272,12 @@ async fn a_session_of_the_usual_operations() {
     assert_eq!(fetched[0].flags(), Some(&[Flag::Seen][..]));
 
     assert_eq!(imap.uid_search(vec![SearchKey::Unseen]).await.unwrap(), [2]);
+    // An updating search's ADDTO is news, not part of this search's answer.
+    assert_eq!(imap.uid_search(vec![SearchKey::Seen]).await.unwrap(), [1]);
+    assert!(
+        imap.take_news().contains(&Data::ESearch(update_news())),
+        "RFC 5267 updates go to take_news"
+    );
     let stored = imap
         .uid_store(
             &SequenceSet::single(2).unwrap(),
@@ -307,6 +337,7 @@ async fn a_session_of_the_usual_operations() {
         [
             "SELECT",
             "UID FETCH",
+            "UID SEARCH",
             "UID SEARCH",
             "UID STORE",
             "APPEND",

@@ -234,6 +234,7 @@ fn dispatch<'a>(
         b"COMPRESS" => with_sp(args, compress),
         b"SORT" => search::sort(args, opts, false),
         b"THREAD" => with_sp(args, |i| search::thread(i, opts, false)),
+        b"CANCELUPDATE" => search::cancel_update(args),
         b"GETMETADATA" => with_sp(args, |i| mbox::getmetadata(i, opts)),
         b"SETMETADATA" => with_sp(args, |i| mbox::setmetadata(i, opts)),
         _ => return None,

@@ -290,6 +290,12 @@ fn encode_body(body: &CommandBody<'_>, opts: &CommandOptions, out: &mut EncodeBu
             out.push(b" ");
             out.push(algorithm.as_str().as_bytes());
         }
+        CommandBody::CancelUpdate { tags } => {
+            for t in tags {
+                out.push(b" ");
+                out.push_quoted(t.as_str());
+            }
+        }
         CommandBody::Sort {
             return_opts,
             criteria,
@@ -538,6 +544,13 @@ fn push_fetch_modifiers(out: &mut EncodeBuf, m: FetchModifiers) {
     }
     if m.vanished {
         out.push(b"VANISHED");
+    }
+    if let Some(p) = m.partial {
+        if m.changed_since.is_some() || m.vanished {
+            out.push(b" ");
+        }
+        out.push(b"PARTIAL ");
+        out.push_display(p);
     }
     out.push(b")");
 }

@@ -16,6 +16,8 @@ use crate::types::{
 ///                   fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]
 /// fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
 /// fetch-modifier  = "CHANGEDSINCE" SP mod-sequence-value / "VANISHED"   ; RFC 7162
+/// fetch-modifier  =/ modifier-partial                                  ; RFC 9394
+/// modifier-partial = "PARTIAL" SP partial-range
 /// ```
 pub(crate) fn fetch(input: &[u8], uid: bool) -> PResult<'_, CommandBody<'_>> {
     let (rest, set) = sequence_set(input)?;
@@ -60,7 +62,7 @@ fn fetch_items(input: &[u8]) -> PResult<'_, FetchItems<'_>> {
 fn fetch_modifiers(input: &[u8]) -> PResult<'_, FetchModifiers> {
     let mut m = FetchModifiers::default();
     let (rest, _) = paren_list1(input, "fetch-modifier", |i| {
-        let (r, k) = label(i, "CHANGEDSINCE or VANISHED", keyword)?;
+        let (r, k) = label(i, "CHANGEDSINCE, VANISHED or PARTIAL", keyword)?;
         if k.eq_ignore_ascii_case(b"CHANGEDSINCE") && m.changed_since.is_none() {
             let (r, ()) = sp(r)?;
             let (r, n) = mod_sequence_value(r)?;
@@ -69,8 +71,13 @@ fn fetch_modifiers(input: &[u8]) -> PResult<'_, FetchModifiers> {
         } else if k.eq_ignore_ascii_case(b"VANISHED") && !m.vanished {
             m.vanished = true;
             Ok((r, ()))
+        } else if k.eq_ignore_ascii_case(b"PARTIAL") && m.partial.is_none() {
+            let (r, ()) = sp(r)?;
+            let (r, range) = super::search::partial_range(r)?;
+            m.partial = Some(range);
+            Ok((r, ()))
         } else {
-            fail(i, "CHANGEDSINCE or VANISHED, once each")
+            fail(i, "CHANGEDSINCE, VANISHED or PARTIAL, once each")
         }
     })?;
     Ok((rest, m))

@@ -9,7 +9,7 @@ mod encode_response;
 mod fetch;
 pub mod frame;
 pub mod response;
-mod search;
+pub(crate) mod search;
 pub mod transcript;
 
 pub use command::{

@@ -18,7 +18,7 @@ use super::{
 use crate::error::TOO_DEEP;
 use crate::types::{
     command::CommandBody,
-    core::{AString, Atom, IString},
+    core::{AString, Atom, IString, Tag},
     flag::Flag,
     objectid::{ObjectId, is_objectid_char},
     search::{
@@ -68,9 +68,15 @@ fn search_return_opts(input: &[u8]) -> PResult<'_, Option<Vec<SearchReturnOpt>>>
     Ok((r, Some(v)))
 }
 
-/// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / "PARTIAL" SP partial-range`
+/// ```text
+/// search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" /  ; RFC 4731, RFC 5182
+///                     modifier-context / modifier-partial / modifier-update ; RFC 5267
+/// modifier-context  = "CONTEXT"
+/// modifier-partial  = "PARTIAL" SP partial-range
+/// modifier-update   = "UPDATE"
+/// ```
 fn search_return_opt(input: &[u8]) -> PResult<'_, SearchReturnOpt> {
-    const EXPECTED: &str = "MIN, MAX, ALL, COUNT, SAVE or PARTIAL";
+    const EXPECTED: &str = "MIN, MAX, ALL, COUNT, SAVE, CONTEXT, UPDATE or PARTIAL";
     let (rest, k) = label(input, EXPECTED, keyword)?;
     let mut buf = [0; 24];
     let opt = match upper(k, &mut buf) {
@@ -79,6 +85,8 @@ fn search_return_opt(input: &[u8]) -> PResult<'_, SearchReturnOpt> {
         b"ALL" => SearchReturnOpt::All,
         b"COUNT" => SearchReturnOpt::Count,
         b"SAVE" => SearchReturnOpt::Save,
+        b"CONTEXT" => SearchReturnOpt::Context,
+        b"UPDATE" => SearchReturnOpt::Update,
         b"PARTIAL" => {
             let (r, ()) = sp(rest)?;
             let (r, range) = partial_range(r)?;
@@ -90,10 +98,12 @@ fn search_return_opt(input: &[u8]) -> PResult<'_, SearchReturnOpt> {
 }
 
 /// ```text
+/// partial-range       = partial-range-first / partial-range-last
 /// partial-range-first = nz-number ":" nz-number
-/// partial-range-last  = "-" nz-number ":" "-" nz-number
+/// partial-range-last  = MINUS nz-number ":" MINUS nz-number
 /// ```
-fn partial_range(input: &[u8]) -> PResult<'_, PartialRange> {
+/// (RFC 9394 §4; the command's return option and the response's PARTIAL item share it.)
+pub(crate) fn partial_range(input: &[u8]) -> PResult<'_, PartialRange> {
     let (r, from_last) = match input.strip_prefix(b"-") {
         Some(r) => (r, true),
         None => (input, false),
@@ -106,6 +116,32 @@ fn partial_range(input: &[u8]) -> PResult<'_, PartialRange> {
         Ok(p) => Ok((r, p)),
         Err(_) => fail(input, "partial-range"),
     }
+}
+
+/// A `quoted` that holds a command tag: CANCELUPDATE's arguments and the NOUPDATE code's
+/// (RFC 5267 §5).
+pub(crate) fn quoted_tag(input: &[u8]) -> PResult<'_, Tag<'_>> {
+    let (r, q) = quoted(input)?;
+    match Tag::new(q) {
+        Ok(t) => Ok((r, t)),
+        Err(_) => fail(input, "a quoted tag"),
+    }
+}
+
+/// `command-select =/ "CANCELUPDATE" 1*(SP quoted)` (RFC 5267 §4.3.5); `input` starts after
+/// `CANCELUPDATE`.
+pub(crate) fn cancel_update(input: &[u8]) -> PResult<'_, CommandBody<'_>> {
+    let mut tags = Vec::new();
+    let mut rest = input;
+    while let Some(r) = rest.strip_prefix(b" ") {
+        let (r, t) = quoted_tag(r)?;
+        tags.push(t);
+        rest = r;
+    }
+    if tags.is_empty() {
+        return fail(input, "SP quoted (the tag of an updating search)");
+    }
+    Ok((rest, CommandBody::CancelUpdate { tags }))
 }
 
 /// `charset = atom / quoted`

@@ -29,6 +29,9 @@ pub struct ServerConfig {
     /// What `ID` (RFC 2971) answers, field by field (`name`, `vendor`, `version`, ...);
     /// `None` answers `* ID NIL`.
     pub id: Option<Vec<(String, String)>>,
+    /// How many updating searches (RFC 5267 `RETURN (UPDATE)`) one session keeps at once;
+    /// one more is answered `NO [NOUPDATE]`. RFC 5267 §4.3.1 asks for at least one.
+    pub max_updating_searches: usize,
 }
 
 impl ServerConfig {
@@ -59,6 +62,7 @@ impl ServerConfig {
             auth_requires_tls: true,
             limits: Limits::default(),
             id: None,
+            max_updating_searches: 8,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod client;
 mod config;
+pub mod contexts;
 pub mod server;
 pub mod view;
 

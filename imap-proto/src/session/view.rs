@@ -11,9 +11,18 @@
 //! STORE answer) is dropped, and of several queued changes to one message only the newest
 //! goes out.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::{
+    borrow::Cow,
+    collections::{BTreeMap, HashSet, VecDeque},
+};
 
-use crate::types::{flag::Flag, sequence::SequenceSet};
+use super::contexts::Context;
+use crate::types::{
+    core::{AString, IString},
+    flag::Flag,
+    response_data::{ContextUpdate, ESearch, ESearchItem},
+    sequence::SequenceSet,
+};
 
 /// A change to the selected mailbox made elsewhere (another session, a delivery).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +67,8 @@ pub(crate) enum Notice {
         flags: Vec<Flag<'static>>,
         modseq: Option<u64>,
     },
+    /// ADDTO or REMOVEFROM for an updating search (RFC 5267 §4.3).
+    Context(ESearch<'static>),
 }
 
 /// The selected mailbox's UIDs in sequence order, and the updates not yet told.
@@ -78,6 +89,8 @@ pub struct MailboxView {
     known: BTreeMap<u32, (Vec<Flag<'static>>, u64)>,
     /// UIDs that are `\Recent` in this session (IMAP4rev1), ascending.
     recent: Vec<u32>,
+    /// Updating searches (RFC 5267): they end with the selection.
+    pub(crate) contexts: Vec<Context>,
 }
 
 impl MailboxView {
@@ -93,6 +106,7 @@ impl MailboxView {
             flags: BTreeMap::new(),
             known: BTreeMap::new(),
             recent: Vec::new(),
+            contexts: Vec::new(),
         }
     }
 
@@ -279,8 +293,32 @@ impl MailboxView {
     /// Tells what may be told now, applying it to the view, in the order Dovecot uses:
     /// expunges, then `EXISTS`, then flag changes. Expunges stay queued unless
     /// `expunges_allowed`; with `vanished` (QRESYNC) they are told as `VANISHED`.
+    ///
+    /// Updating searches are told around them (RFC 5267 §4.3.3, §4.3.4): REMOVEFROM first,
+    /// while the numbers of the messages leaving are still valid, ADDTO after EXISTS.
     pub(crate) fn drain(&mut self, expunges_allowed: bool, vanished: bool) -> Vec<Notice> {
         let mut out = Vec::new();
+        if !self.contexts.is_empty() {
+            let leaving: HashSet<u32> = if expunges_allowed {
+                self.pending
+                    .iter()
+                    .filter_map(|u| match u {
+                        Update::Expunged(uids) => Some(uids.iter().copied()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect()
+            } else {
+                HashSet::new()
+            };
+            let mut contexts = std::mem::take(&mut self.contexts);
+            for c in &mut contexts {
+                let uid = c.search.uid;
+                let pairs = c.removals(&leaving, |u| self.number(u, uid));
+                out.extend(context_notice(c, pairs, ESearchItem::RemoveFrom));
+            }
+            self.contexts = contexts;
+        }
         let mut held = VecDeque::new();
         let mut news: Vec<u32> = Vec::new();
         while let Some(update) = self.pending.pop_front() {
@@ -353,8 +391,38 @@ impl MailboxView {
                 Err(_) => {}
             }
         }
+        let mut contexts = std::mem::take(&mut self.contexts);
+        for c in &mut contexts {
+            let uid = c.search.uid;
+            let pairs = c.additions(|u| self.number(u, uid));
+            out.extend(context_notice(c, pairs, ESearchItem::AddTo));
+        }
+        self.contexts = contexts;
         out
     }
+
+    /// A message's UID, or its sequence number, if the client knows it.
+    fn number(&self, uid: u32, as_uid: bool) -> Option<u32> {
+        let seq = self.seq(uid)?;
+        Some(if as_uid { uid } else { seq })
+    }
+}
+
+/// `ESEARCH (TAG "tag") [UID] ADDTO/REMOVEFROM (...)`, unless there is nothing to tell.
+fn context_notice(
+    c: &Context,
+    pairs: Vec<ContextUpdate>,
+    item: fn(Vec<ContextUpdate>) -> ESearchItem<'static>,
+) -> Option<Notice> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let tag = c.search.tag.as_str().to_owned();
+    Some(Notice::Context(ESearch {
+        tag: Some(AString::String(IString::Quoted(Cow::Owned(tag)))),
+        uid: c.search.uid,
+        items: vec![item(pairs)],
+    }))
 }
 
 #[cfg(test)]

@@ -397,7 +397,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
         for d in answer.data {
             match d {
                 Data::Search(r) => uids.extend(r.ids),
-                Data::ESearch(e) => {
+                // An updating search's news (RFC 5267) is not this command's answer.
+                Data::ESearch(e) if !e.is_update() => {
                     for item in &e.items {
                         if let ESearchItem::All(set) = item {
                             uids.extend(set.iter(u32::MAX));

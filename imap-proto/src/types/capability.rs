@@ -79,6 +79,14 @@ pub enum Capability<'a> {
     Metadata,
     /// `SORT` (RFC 5256)
     Sort,
+    /// `ESORT` (RFC 5267 §3): SORT takes RETURN options.
+    ESort,
+    /// `CONTEXT=SEARCH` (RFC 5267 §4): SEARCH takes CONTEXT, UPDATE and PARTIAL.
+    ContextSearch,
+    /// `CONTEXT=SORT` (RFC 5267 §4): SORT takes them too.
+    ContextSort,
+    /// `PARTIAL` (RFC 9394)
+    Partial,
     /// `THREAD=algorithm` (RFC 5256)
     Thread(Atom<'a>),
     /// Anything else.
@@ -119,6 +127,10 @@ const SIMPLE: &[(&str, Capability<'static>)] = &[
     ("SAVEDATE", Capability::SaveDate),
     ("METADATA", Capability::Metadata),
     ("SORT", Capability::Sort),
+    ("ESORT", Capability::ESort),
+    ("CONTEXT=SEARCH", Capability::ContextSearch),
+    ("CONTEXT=SORT", Capability::ContextSort),
+    ("PARTIAL", Capability::Partial),
     ("APPENDLIMIT", Capability::AppendLimit(None)),
 ];
 

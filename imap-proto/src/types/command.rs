@@ -280,6 +280,12 @@ pub enum CommandBody<'a> {
         /// The search keys; never empty.
         keys: Vec<SearchKey<'a>>,
     },
+    /// `CANCELUPDATE 1*(SP quoted)` (RFC 5267 §4.3.5): stop the updates of the searches
+    /// with these tags.
+    CancelUpdate {
+        /// The tags of the updating SEARCH or SORT commands; never empty.
+        tags: Vec<Tag<'a>>,
+    },
     /// `["UID" SP] THREAD SP thread-alg SP charset 1*(SP search-key)` (RFC 5256)
     Thread {
         /// `UID THREAD`
@@ -354,6 +360,7 @@ impl CommandBody<'_> {
             Self::Compress { .. } => "COMPRESS",
             Self::Sort { uid, .. } => uid_name(*uid, "SORT", "UID SORT"),
             Self::Thread { uid, .. } => uid_name(*uid, "THREAD", "UID THREAD"),
+            Self::CancelUpdate { .. } => "CANCELUPDATE",
             Self::GetMetadata { .. } => "GETMETADATA",
             Self::SetMetadata { .. } => "SETMETADATA",
         }
@@ -415,7 +422,8 @@ impl CommandBody<'_> {
             | Self::Copy { .. }
             | Self::Move { .. }
             | Self::Sort { .. }
-            | Self::Thread { .. } => state == Selected,
+            | Self::Thread { .. }
+            | Self::CancelUpdate { .. } => state == Selected,
         }
     }
 

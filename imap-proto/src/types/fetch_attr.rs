@@ -1,7 +1,7 @@
 //! What a FETCH command asks for (RFC 9051 §6.4.5, RFC 3501 §6.4.5, and the extensions:
-//! BINARY, CONDSTORE, QRESYNC, OBJECTID, SAVEDATE, PREVIEW).
+//! BINARY, CONDSTORE, QRESYNC, OBJECTID, SAVEDATE, PREVIEW, PARTIAL).
 
-use super::section::Section;
+use super::{search::PartialRange, section::Section};
 
 /// `partial = "<" number64 "." nz-number64 ">"`: a byte range of a section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -257,11 +257,14 @@ pub struct FetchModifiers {
     pub changed_since: Option<u64>,
     /// `VANISHED` (RFC 7162 QRESYNC; UID FETCH with CHANGEDSINCE only)
     pub vanished: bool,
+    /// `PARTIAL partial-range` (RFC 9394 §3.3; UID FETCH only): only the messages at these
+    /// positions among those the command would answer, in UID order.
+    pub partial: Option<PartialRange>,
 }
 
 impl FetchModifiers {
     /// Whether there is no modifier at all (nothing is written).
     pub fn is_empty(&self) -> bool {
-        self.changed_since.is_none() && !self.vanished
+        self.changed_since.is_none() && !self.vanished && self.partial.is_none()
     }
 }

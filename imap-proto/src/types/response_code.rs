@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use super::{
     InvalidInput,
     capability::Capability,
-    core::{AString, Atom},
+    core::{AString, Atom, Tag},
     flag::Flag,
     objectid::ObjectId,
     sequence::SequenceSet,
@@ -93,6 +93,9 @@ pub enum ResponseCode<'a> {
     Modified(SequenceSet),
     /// `NOMODSEQ` (RFC 7162)
     NoModSeq,
+    /// `NOUPDATE quoted` (RFC 5267 §4.3.1): the tag of a SEARCH or SORT whose UPDATE the
+    /// server will not honour.
+    NoUpdate(Tag<'a>),
     /// `NONEXISTENT` (RFC 5530)
     NonExistent,
     /// `NOPERM` (RFC 5530)
@@ -199,6 +202,7 @@ pub(crate) const CODES_WITH_ARGS: &[&str] = &[
     "MAILBOXID",
     "METADATA",
     "MODIFIED",
+    "NOUPDATE",
     "PERMANENTFLAGS",
     "UIDNEXT",
     "UIDVALIDITY",
@@ -271,6 +275,7 @@ impl<'a> ResponseCode<'a> {
             Self::MailboxId(id) => ResponseCode::MailboxId(id.into_owned()),
             Self::Metadata(m) => ResponseCode::Metadata(m),
             Self::Modified(s) => ResponseCode::Modified(s),
+            Self::NoUpdate(t) => ResponseCode::NoUpdate(t.into_owned()),
             Self::PermanentFlags(f) => {
                 ResponseCode::PermanentFlags(f.into_iter().map(Flag::into_owned).collect())
             }

@@ -6,6 +6,7 @@ use super::{
     flag::MailboxAttr,
     mailbox::Mailbox,
     objectid::ObjectId,
+    search::PartialRange,
     sequence::SequenceSet,
     status::StatusAttr,
 };
@@ -198,6 +199,11 @@ pub enum ESearchItem<'a> {
         /// `partial-results = sequence-set / "NIL"`
         results: Option<SequenceSet>,
     },
+    /// `ADDTO (position set ...)` (RFC 5267 §4.3.3): messages now in an updating
+    /// search's result; never empty.
+    AddTo(Vec<ContextUpdate>),
+    /// `REMOVEFROM (position set ...)` (RFC 5267 §4.3.4): messages no longer in it.
+    RemoveFrom(Vec<ContextUpdate>),
     /// `search-ret-data-ext = search-modifier-name SP search-return-value`
     Other {
         /// `search-modifier-name`
@@ -207,15 +213,15 @@ pub enum ESearchItem<'a> {
     },
 }
 
-/// `partial-range = nz-number ":" nz-number / "-" nz-number ":" "-" nz-number` (RFC 9394)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PartialRange {
-    /// Counted from the end of the result (`-1:-100`).
-    pub from_end: bool,
-    /// The first position.
-    pub first: u32,
-    /// The last position.
-    pub last: u32,
+/// One pair of an ADDTO or REMOVEFROM item (RFC 5267 §4.3.3, §4.3.4):
+/// `context-position SP sequence-set`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContextUpdate {
+    /// `context-position = number`: where in the result (1 is the first), or 0 for a SEARCH
+    /// result kept in mailbox order.
+    pub position: u32,
+    /// The message numbers or UIDs, in the result's order.
+    pub set: SequenceSet,
 }
 
 /// `namespace-response = "NAMESPACE" SP namespace SP namespace SP namespace`; a `NIL`
@@ -380,6 +386,15 @@ impl ListExtItem<'_> {
 }
 
 impl ESearch<'_> {
+    /// Whether this tells how an updating search's result changed (ADDTO, REMOVEFROM; RFC
+    /// 5267 §4.3) rather than answering a command: such responses come unsolicited, at any
+    /// time, tagged with the search they update.
+    pub fn is_update(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, ESearchItem::AddTo(_) | ESearchItem::RemoveFrom(_)))
+    }
+
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> ESearch<'static> {
         ESearch {
@@ -404,6 +419,8 @@ impl ESearchItem<'_> {
             Self::Count(n) => ESearchItem::Count(n),
             Self::ModSeq(n) => ESearchItem::ModSeq(n),
             Self::Partial { range, results } => ESearchItem::Partial { range, results },
+            Self::AddTo(v) => ESearchItem::AddTo(v),
+            Self::RemoveFrom(v) => ESearchItem::RemoveFrom(v),
             Self::Other { name, value } => ESearchItem::Other {
                 name: name.into_owned(),
                 value: value.into_owned(),

@@ -1,5 +1,6 @@
 //! SEARCH criteria (RFC 9051 §6.4.4, RFC 3501 §6.4.4 and the extensions: CONDSTORE MODSEQ,
-//! WITHIN, SAVEDATE, OBJECTID), ESEARCH return options (RFC 4731, RFC 5182, RFC 9394), and the
+//! WITHIN, SAVEDATE, OBJECTID), ESEARCH return options (RFC 4731, RFC 5182, RFC 5267, RFC 9394),
+//! and the
 //! SORT and THREAD criteria (RFC 5256).
 
 use std::{borrow::Cow, fmt};
@@ -266,8 +267,10 @@ impl ModSeqEntry<'_> {
     }
 }
 
-/// `search-return-opt` (RFC 4731 ESEARCH, RFC 5182 SEARCHRES, RFC 9394 PARTIAL).
+/// `search-return-opt` (RFC 4731 ESEARCH, RFC 5182 SEARCHRES, RFC 5267 CONTEXT, RFC 9394
+/// PARTIAL); SORT takes the same options (RFC 5267 ESORT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SearchReturnOpt {
     /// `MIN`
     Min,
@@ -281,6 +284,10 @@ pub enum SearchReturnOpt {
     Save,
     /// `PARTIAL partial-range` (RFC 9394)
     Partial(PartialRange),
+    /// `CONTEXT` (RFC 5267 §4.2): the client will likely search with these criteria again.
+    Context,
+    /// `UPDATE` (RFC 5267 §4.3): keep telling the client how the result changes.
+    Update,
 }
 
 /// `partial-range = partial-range-first / partial-range-last` (RFC 9394): `1:100` counts
@@ -309,6 +316,26 @@ impl PartialRange {
             start,
             end,
         })
+    }
+}
+
+impl PartialRange {
+    /// The positions the range names in a result of `len` messages, as a half-open range
+    /// of 0-based indices in result order; `None` when none of them exists. Either end may
+    /// come first (`5:1` is `1:5`, as in a sequence set).
+    pub fn indices(&self, len: usize) -> Option<std::ops::Range<usize>> {
+        let (lo, hi) = (self.start.min(self.end), self.start.max(self.end));
+        let (lo, hi) = (
+            usize::try_from(lo).ok()?,
+            usize::try_from(hi).unwrap_or(usize::MAX),
+        );
+        let (first, last) = if self.from_last {
+            // -1 is the last result, -hi the first one wanted.
+            (len.saturating_sub(hi), len.checked_sub(lo)?)
+        } else {
+            (lo.checked_sub(1)?, hi.min(len).checked_sub(1)?)
+        };
+        (first <= last && last < len).then_some(first..last + 1)
     }
 }
 
@@ -437,4 +464,36 @@ pub fn charset(name: &str) -> Result<Charset<'_>, InvalidInput> {
         )));
     }
     Err(InvalidInput::new("charset", "atom / quoted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PartialRange;
+
+    fn at(from_last: bool, start: u32, end: u32, len: usize) -> Option<std::ops::Range<usize>> {
+        PartialRange::new(from_last, start, end)
+            .unwrap()
+            .indices(len)
+    }
+
+    /// RFC 9394 §3.1: 1 is the first result, -1 the last; a range past the results gives
+    /// what exists of it, or nothing.
+    #[test]
+    fn partial_ranges_name_positions_in_the_result() {
+        assert_eq!(at(false, 1, 10, 30), Some(0..10));
+        assert_eq!(at(true, 1, 5, 30), Some(25..30));
+        assert_eq!(at(true, 5, 1, 30), Some(25..30));
+        assert_eq!(at(false, 25, 40, 30), Some(24..30));
+        assert_eq!(at(true, 20, 40, 30), Some(0..11));
+        assert_eq!(at(false, 31, 40, 30), None);
+        assert_eq!(at(true, 31, 40, 30), None);
+        assert_eq!(at(false, 1, 1, 0), None);
+        assert_eq!(at(false, 1, u32::MAX, 3), Some(0..3));
+        let zero = PartialRange {
+            from_last: false,
+            start: 0,
+            end: 2,
+        };
+        assert_eq!(zero.indices(3), None);
+    }
 }

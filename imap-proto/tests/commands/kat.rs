@@ -11,7 +11,7 @@ use sansmail_imap::{
             ListSelectOpt, MetadataDepth, MetadataOptions, QResync, QuotaLimit, SaslResponse,
             Secret, SelectParam, StoreAction,
         },
-        core::{AString, Atom, IString, Literal},
+        core::{AString, Atom, IString, Literal, Tag},
         datetime::DateTime,
         fetch_attr::{FetchAttr, FetchItems, FetchMacro, FetchModifiers, Partial},
         flag::{Flag, MailboxAttr},
@@ -29,6 +29,10 @@ use super::{
     a, assert_strict_prefixes_incomplete, cmd, date, encode, frame_bytewise, frame_split, mbx, q,
     qs, seq,
 };
+
+fn tag(s: &'static str) -> Tag<'static> {
+    Tag::new(s).unwrap()
+}
 
 fn atom(s: &'static str) -> Atom<'static> {
     Atom::new(s).unwrap()
@@ -517,13 +521,34 @@ fn table() -> Vec<(
                 uid: true,
                 set: seq("300:500"),
                 items: FetchItems::List(vec![FetchAttr::Flags]),
-                modifiers: FetchModifiers { changed_since: Some(12345), vanished: true },
+                modifiers: FetchModifiers { changed_since: Some(12345), vanished: true, partial: None },
             }),
             true,
         ),
         (
             b"A1 FETCH 1:* FLAGS (CHANGEDSINCE 7)\r\n",
-            cmd("A1", B::Fetch { uid: false, set: seq("1:*"), items: FetchItems::Single(FetchAttr::Flags), modifiers: FetchModifiers { changed_since: Some(7), vanished: false } }),
+            cmd("A1", B::Fetch { uid: false, set: seq("1:*"), items: FetchItems::Single(FetchAttr::Flags), modifiers: FetchModifiers { changed_since: Some(7), vanished: false, partial: None } }),
+            true,
+        ),
+        // RFC 9394 §3.3.
+        (
+            b"10 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)\r\n",
+            cmd("10", B::Fetch {
+                uid: true,
+                set: seq("25900:26600"),
+                items: FetchItems::List(vec![FetchAttr::Uid, FetchAttr::Flags]),
+                modifiers: FetchModifiers { changed_since: None, vanished: false, partial: Some(PartialRange::new(true, 1, 3).unwrap()) },
+            }),
+            true,
+        ),
+        (
+            b"11 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 9 PARTIAL 1:5)\r\n",
+            cmd("11", B::Fetch {
+                uid: true,
+                set: seq("1:*"),
+                items: FetchItems::List(vec![FetchAttr::Flags]),
+                modifiers: FetchModifiers { changed_since: Some(9), vanished: false, partial: Some(PartialRange::new(false, 1, 5).unwrap()) },
+            }),
             true,
         ),
         (b"A1 fetch 1 body[]\r\n", cmd("A1", fetch(false, "1", FetchItems::Single(body_section(false, vec![], None, None)))), false),
@@ -610,6 +635,52 @@ fn table() -> Vec<(
                 charset: charset("UTF-8").unwrap(),
                 keys: vec![K::Undeleted, K::Unkeyword(atom("$Junk"))],
             }),
+            true,
+        ),
+        // RFC 5267 §4.3 (B01, B02), §4.3.5 (B04), RFC 9394 §3.1.
+        (
+            b"B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk\r\n",
+            cmd("B01", B::Search {
+                uid: true,
+                return_opts: Some(vec![SearchReturnOpt::Update, SearchReturnOpt::Count]),
+                charset: None,
+                criteria: vec![K::Deleted, K::Keyword(atom("$Junk"))],
+            }),
+            true,
+        ),
+        (
+            b"B02 UID SORT RETURN (CONTEXT UPDATE PARTIAL 23500:24000) (REVERSE DATE) UTF-8 UNDELETED\r\n",
+            cmd("B02", B::Sort {
+                uid: true,
+                return_opts: Some(vec![
+                    SearchReturnOpt::Context,
+                    SearchReturnOpt::Update,
+                    SearchReturnOpt::Partial(PartialRange::new(false, 23500, 24000).unwrap()),
+                ]),
+                criteria: vec![SortCriterion { reverse: true, key: SortKey::Date }],
+                charset: charset("UTF-8").unwrap(),
+                keys: vec![K::Undeleted],
+            }),
+            true,
+        ),
+        (
+            b"b03 search return (context update) all\r\n",
+            cmd("b03", B::Search {
+                uid: false,
+                return_opts: Some(vec![SearchReturnOpt::Context, SearchReturnOpt::Update]),
+                charset: None,
+                criteria: vec![K::All],
+            }),
+            false,
+        ),
+        (
+            b"B04 CANCELUPDATE \"B01\"\r\n",
+            cmd("B04", B::CancelUpdate { tags: vec![tag("B01")] }),
+            true,
+        ),
+        (
+            b"B05 CANCELUPDATE \"B01\" \"B02\"\r\n",
+            cmd("B05", B::CancelUpdate { tags: vec![tag("B01"), tag("B02")] }),
             true,
         ),
         (

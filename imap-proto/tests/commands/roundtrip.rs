@@ -201,6 +201,8 @@ fn search_return_opts() -> impl Strategy<Value = Option<Vec<SearchReturnOpt>>> {
             Just(SearchReturnOpt::All),
             Just(SearchReturnOpt::Count),
             Just(SearchReturnOpt::Save),
+            Just(SearchReturnOpt::Context),
+            Just(SearchReturnOpt::Update),
             (any::<bool>(), 1u32.., 1u32..).prop_map(|(l, a, b)| SearchReturnOpt::Partial(
                 PartialRange::new(l, a, b).unwrap()
             )),
@@ -488,16 +490,20 @@ fn body() -> impl Strategy<Value = B<'static>> {
             fetch_items(),
             option::of(1..=i64::MAX as u64),
             any::<bool>(),
+            option::of((any::<bool>(), 1u32.., 1u32..)),
         )
-            .prop_map(|(uid, set, items, changed_since, vanished)| B::Fetch {
-                uid,
-                set,
-                items,
-                modifiers: FetchModifiers {
-                    changed_since,
-                    vanished,
+            .prop_map(
+                |(uid, set, items, changed_since, vanished, partial)| B::Fetch {
+                    uid,
+                    set,
+                    items,
+                    modifiers: FetchModifiers {
+                        changed_since,
+                        vanished,
+                        partial: partial.map(|(l, a, b)| PartialRange::new(l, a, b).unwrap()),
+                    },
                 },
-            })
+            )
             .boxed(),
         (
             uid(),
@@ -546,6 +552,9 @@ fn body() -> impl Strategy<Value = B<'static>> {
             .boxed(),
         atom()
             .prop_map(|algorithm| B::Compress { algorithm })
+            .boxed(),
+        vec(tag(), 1..3)
+            .prop_map(|tags| B::CancelUpdate { tags })
             .boxed(),
         (
             uid(),

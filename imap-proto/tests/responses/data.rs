@@ -12,10 +12,11 @@ use sansmail_imap::{
         objectid::ObjectId,
         response::Data,
         response_data::{
-            ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries, NamespaceDescr,
-            Namespaces, PartialRange, QuotaResource, ResourceName, SearchResult, StatusItem,
+            ContextUpdate, ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries,
+            NamespaceDescr, Namespaces, QuotaResource, ResourceName, SearchResult, StatusItem,
             TaggedExtComp, TaggedExtVal, Thread,
         },
+        search::PartialRange,
         status::StatusAttr,
     },
 };
@@ -362,37 +363,37 @@ fn esearch() {
                 true,
                 vec![
                     ESearchItem::Partial {
-                        range: PartialRange {
-                            from_end: true,
-                            first: 1,
-                            last: 100,
-                        },
+                        range: PartialRange::new(true, 1, 100).unwrap(),
                         results: Some(set("200:250,252:300")),
                     },
                     ESearchItem::Partial {
-                        range: PartialRange {
-                            from_end: false,
-                            first: 1,
-                            last: 10,
-                        },
+                        range: PartialRange::new(false, 1, 10).unwrap(),
                         results: None,
                     },
                 ],
             ),
         ),
+        // RFC 5267 §4.3.3 and §4.3.4: several pairs in one item, several items in order.
         (
-            b"* ESEARCH (TAG \"C01\") UID ADDTO (1 2733) X-N 4\r\n",
+            b"* ESEARCH (TAG \"C01\") UID ADDTO (1 2733 3 2731:2732) REMOVEFROM (0 32768) X-N 4\r\n",
             e(
                 Some(aq("C01")),
                 true,
                 vec![
-                    ESearchItem::Other {
-                        name: atom("ADDTO"),
-                        value: TaggedExtVal::Comp(vec![
-                            TaggedExtComp::AString(aa("1")),
-                            TaggedExtComp::AString(aa("2733")),
-                        ]),
-                    },
+                    ESearchItem::AddTo(vec![
+                        ContextUpdate {
+                            position: 1,
+                            set: set("2733"),
+                        },
+                        ContextUpdate {
+                            position: 3,
+                            set: set("2731:2732"),
+                        },
+                    ]),
+                    ESearchItem::RemoveFrom(vec![ContextUpdate {
+                        position: 0,
+                        set: set("32768"),
+                    }]),
                     ESearchItem::Other {
                         name: atom("X-N"),
                         value: TaggedExtVal::Number(4),
@@ -400,10 +401,40 @@ fn esearch() {
                 ],
             ),
         ),
+        (
+            b"* ESEARCH (TAG \"B01\") ADDTO (2 7,5,6)\r\n",
+            e(
+                Some(aq("B01")),
+                false,
+                vec![ESearchItem::AddTo(vec![ContextUpdate {
+                    position: 2,
+                    set: set("7,5,6"),
+                }])],
+            ),
+        ),
     ];
     for (wire, expected) in cases {
         check(wire, &data(expected), true);
     }
+}
+
+#[test]
+fn esearch_updates_are_told_apart_from_answers() {
+    let update = ESearch {
+        tag: Some(aq("B01")),
+        uid: true,
+        items: vec![ESearchItem::RemoveFrom(vec![ContextUpdate {
+            position: 0,
+            set: set("7"),
+        }])],
+    };
+    assert!(update.is_update());
+    let answer = ESearch {
+        tag: Some(aq("B01")),
+        uid: true,
+        items: vec![ESearchItem::Count(3), ESearchItem::All(set("1:3"))],
+    };
+    assert!(!answer.is_update());
 }
 
 #[test]

@@ -102,6 +102,13 @@ const BAD: &[&[u8]] = &[
     b"* METADATA INBOX ()\r\n",
     b"* METADATA INBOX\r\n",
     b"* CAPABILITY  IMAP4rev1\r\n",
+    // RFC 5267: ADDTO and REMOVEFROM hold at least one position and set.
+    b"* ESEARCH ADDTO ()\r\n",
+    b"* ESEARCH ADDTO (1)\r\n",
+    b"* ESEARCH ADDTO (1 2 3)\r\n",
+    b"* ESEARCH REMOVEFROM (x 2)\r\n",
+    b"* ESEARCH (TAG \"A\") PARTIAL (1:-2 NIL)\r\n",
+    b"* ESEARCH PARTIAL (0:5 1)\r\n",
 ];
 
 #[test]

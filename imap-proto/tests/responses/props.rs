@@ -22,10 +22,11 @@ use sansmail_imap::{
         response::{Continue, Data, Response, Status, StatusKind},
         response_code::{MetadataCode, ResponseCode},
         response_data::{
-            ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries, NamespaceDescr,
-            Namespaces, PartialRange, QuotaResource, ResourceName, SearchResult, StatusItem,
+            ContextUpdate, ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries,
+            NamespaceDescr, Namespaces, QuotaResource, ResourceName, SearchResult, StatusItem,
             TaggedExtComp, TaggedExtVal, Thread,
         },
+        search::PartialRange,
         section::{Section, SectionText},
         sequence::{SeqItem, SeqNum, SequenceSet},
     },
@@ -323,6 +324,7 @@ fn response_code_unboxed() -> impl Strategy<Value = ResponseCode<'static>> {
         ]
         .prop_map(C::Metadata),
         sequence_set().prop_map(C::Modified),
+        "[A-Za-z0-9.]{1,8}".prop_map(|t| C::NoUpdate(Tag::new(t).unwrap())),
         vec(flag(true), 0..4).prop_map(C::PermanentFlags),
         nz().prop_map(C::UidNext),
         nz().prop_map(C::UidValidity),
@@ -501,18 +503,21 @@ fn esearch_unboxed() -> impl Strategy<Value = ESearch<'static>> {
         u63().prop_map(ESearchItem::ModSeq),
         (prop::bool::ANY, nz(), nz(), option::of(sequence_set())).prop_map(
             |(from_end, first, last, results)| ESearchItem::Partial {
-                range: PartialRange {
-                    from_end,
-                    first,
-                    last
-                },
+                range: PartialRange::new(from_end, first, last).unwrap(),
                 results,
             }
         ),
+        vec(context_update(), 1..3).prop_map(ESearchItem::AddTo),
+        vec(context_update(), 1..3).prop_map(ESearchItem::RemoveFrom),
         (x_atom(), tagged_ext_val()).prop_map(|(name, value)| ESearchItem::Other { name, value }),
     ];
     (option::of(astring()), prop::bool::ANY, vec(item, 0..4))
         .prop_map(|(tag, uid, items)| ESearch { tag, uid, items })
+}
+
+/// RFC 5267: a position (0 for SEARCH) and a set of numbers.
+fn context_update() -> impl Strategy<Value = ContextUpdate> {
+    (any::<u32>(), sequence_set()).prop_map(|(position, set)| ContextUpdate { position, set })
 }
 
 fn namespaces() -> BoxedStrategy<Namespaces<'static>> {

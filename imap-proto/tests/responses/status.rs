@@ -6,6 +6,7 @@ use sansmail_imap::{
     codec::{EncodeBuf, ResponseOptions, decode_greeting, encode_greeting, parse_greeting},
     types::{
         capability::Capability,
+        core::Tag,
         flag::Flag,
         objectid::ObjectId,
         response::{Greeting, GreetingKind, StatusKind},
@@ -271,6 +272,7 @@ fn codes() -> Vec<(&'static str, ResponseCode<'static>)> {
         ("METADATA NOPRIVATE", C::Metadata(MetadataCode::NoPrivate)),
         ("MODIFIED 7,9", C::Modified(set("7,9"))),
         ("NOMODSEQ", C::NoModSeq),
+        ("NOUPDATE \"B02\"", C::NoUpdate(Tag::new("B02").unwrap())),
         ("NONEXISTENT", C::NonExistent),
         ("NOPERM", C::NoPerm),
         ("NOTSAVED", C::NotSaved),
@@ -316,8 +318,8 @@ fn codes() -> Vec<(&'static str, ResponseCode<'static>)> {
             .unwrap(),
         ),
         (
-            "NOUPDATE \"B02\"",
-            C::other("NOUPDATE", Some(Cow::Borrowed("\"B02\""))).unwrap(),
+            "X-NOUPDATE \"B02\"",
+            C::other("X-NOUPDATE", Some(Cow::Borrowed("\"B02\""))).unwrap(),
         ),
     ]
 }
@@ -357,6 +359,9 @@ fn known_names_with_bad_arguments_fall_back_to_the_catch_all() {
         ("ALERT now", "ALERT", Some("now")),
         ("COPYUID 1 2:*", "COPYUID", Some("1 2:*")),
         ("HIGHESTMODSEQ", "HIGHESTMODSEQ", None),
+        // RFC 5267's argument is a quoted tag.
+        ("NOUPDATE B02", "NOUPDATE", Some("B02")),
+        ("NOUPDATE \"a b\"", "NOUPDATE", Some("\"a b\"")),
     ] {
         let wire = format!("* OK [{code}] x\r\n");
         let r = parse(wire.as_bytes());

@@ -1,4 +1,5 @@
 pub mod app;
+mod contexts;
 mod pair;
 mod server;
 mod updates;

@@ -115,7 +115,7 @@ impl<S: MailStore> Conn<'_, S> {
             if about_ours && let Some(own) = own.take() {
                 self.push(Update::New(own));
             }
-            self.apply_change(ev).await?;
+            self.apply_one(ev).await?;
             if self.closing {
                 break;
             }
@@ -123,6 +123,8 @@ impl<S: MailStore> Conn<'_, S> {
         if let Some(own) = own {
             self.push(Update::New(own));
         }
+        // Ours may match updating searches (RFC 5267 §4.3).
+        self.refresh_searches().await;
         Ok(())
     }
 

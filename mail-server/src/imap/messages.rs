@@ -47,11 +47,6 @@ impl<S: MailStore> Conn<'_, S> {
             .map(|s| (s.name.clone(), s.read_only))
     }
 
-    /// Whether `uid` is `\Recent` in this session (the session keeps track).
-    pub(super) fn is_recent(&self, uid: u32) -> bool {
-        self.server().view().is_some_and(|v| v.is_recent(uid))
-    }
-
     /// `(seq, uid)` of the messages a set names, as the client knows them.
     pub(super) fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<(u32, u32)> {
         self.server()
@@ -192,6 +187,8 @@ impl<S: MailStore> Conn<'_, S> {
                 .ok()
                 .map(ResponseCode::Modified)
         };
+        // Our own flag changes may move messages in or out of updating searches.
+        self.refresh_searches().await;
         self.ok(code, "STORE completed")
     }
 

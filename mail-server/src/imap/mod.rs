@@ -8,7 +8,7 @@
 //!   APPEND, NAMESPACE, QUOTA.
 //! - `fetch`: FETCH, whole-message sections streamed a piece at a time.
 //! - `messages`: STORE, COPY, MOVE, EXPUNGE, CLOSE.
-//! - `search`: SEARCH and ESEARCH.
+//! - `search`: SEARCH, ESEARCH and PARTIAL; `updates` refreshes updating searches (CONTEXT=).
 //! - `sort`: SORT, ESORT and SORT=DISPLAY; `thread`: THREAD=ORDEREDSUBJECT and
 //!   THREAD=REFERENCES.
 //! - `qresync`: QRESYNC's SELECT parameter and `UID FETCH (CHANGEDSINCE n VANISHED)`.
@@ -103,6 +103,9 @@ impl<S: MailStore> ImapService<S> {
         let more = [
             "SORT=DISPLAY",
             "ESORT",
+            "CONTEXT=SEARCH",
+            "CONTEXT=SORT",
+            "PARTIAL",
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
             "CATENATE",

@@ -7,20 +7,24 @@
 
 use std::{borrow::Cow, io};
 
-use sansmail_imap::types::{
-    core::{AString, IString, Tag},
-    datetime::Date,
-    response::Data,
-    response_code::ResponseCode,
-    response_data::{ESearch, ESearchItem, SearchResult},
-    search::{Charset, SearchKey, SearchReturnOpt},
-    sequence::SequenceSet,
+use sansmail_imap::{
+    session::contexts::UpdatingSearch,
+    sort::ordered_set,
+    types::{
+        core::{AString, IString, Tag},
+        datetime::Date,
+        response::Data,
+        response_code::ResponseCode,
+        response_data::{ESearch, ESearchItem, SearchResult},
+        search::{Charset, SearchKey, SearchReturnOpt},
+        sequence::SequenceSet,
+    },
 };
 use sansmail_store::{
     Flag, Keyword, MailStore, SearchQuery, Uid, UidSet, date::Day, search::DayCmp,
 };
 
-use super::Conn;
+use super::{Conn, api};
 
 /// The first key this server cannot evaluate, by name.
 fn unsupported(keys: &[SearchKey<'_>]) -> Option<&'static str> {
@@ -50,7 +54,7 @@ struct Scope<'a> {
     known: &'a [u32],
     /// `$`: the UIDs saved by the last SEARCH with SAVE.
     saved: &'a [u32],
-    /// The known messages this session sees as `\Recent`.
+    /// The messages this session sees as `\Recent`.
     recent: &'a UidSet,
     /// Seconds since the epoch, for OLDER and YOUNGER.
     now: i64,
@@ -180,12 +184,52 @@ pub(super) struct Found {
     pub modseq: u64,
 }
 
-/// Whether RETURN asks for PARTIAL (RFC 9394), which this server does not offer.
-pub(super) fn partial_requested(return_opts: Option<&[SearchReturnOpt]>) -> bool {
-    return_opts
-        .into_iter()
-        .flatten()
-        .any(|o| matches!(o, SearchReturnOpt::Partial(_)))
+/// What a SEARCH or SORT with RETURN answers (RFC 4731, RFC 5267 §3.1, RFC 9394): the
+/// numbers found in the command's order (ascending for SEARCH, sort order for SORT), their
+/// UIDs beside them, and whether the order is a sort order (then sets keep it).
+pub(super) struct Results<'r> {
+    pub ids: &'r [u32],
+    pub uids: &'r [u32],
+    pub sorted: bool,
+}
+
+impl Results<'_> {
+    /// A set of some of the numbers: ascending for SEARCH, in sort order for SORT.
+    fn set(&self, ids: &[u32]) -> Option<SequenceSet> {
+        if self.sorted {
+            ordered_set(ids)
+        } else {
+            SequenceSet::from_numbers(ids.iter().copied()).ok()
+        }
+    }
+}
+
+/// The UIDs SAVE keeps (RFC 9394 §3.2, Table 1; RFC 5182 §2.4): every message found when
+/// ALL or COUNT is asked for, or SAVE alone; otherwise those PARTIAL, MIN and MAX return.
+fn saved_uids(opts: &[SearchReturnOpt], r: &Results<'_>) -> Vec<u32> {
+    use SearchReturnOpt as O;
+    let everything = opts.iter().any(|o| matches!(o, O::All | O::Count))
+        || !opts
+            .iter()
+            .any(|o| matches!(o, O::Min | O::Max | O::Partial(_)));
+    if everything {
+        return r.uids.to_vec();
+    }
+    let mut picked: Vec<usize> = Vec::new();
+    for o in opts {
+        match o {
+            O::Min if !r.uids.is_empty() => picked.push(0),
+            O::Max if !r.uids.is_empty() => picked.push(r.uids.len() - 1),
+            O::Partial(range) => picked.extend(range.indices(r.uids.len()).into_iter().flatten()),
+            _ => {}
+        }
+    }
+    picked.sort_unstable();
+    picked.dedup();
+    picked
+        .iter()
+        .filter_map(|&i| r.uids.get(i).copied())
+        .collect()
 }
 
 /// Whether a `charset` argument names one this server searches in: US-ASCII and UTF-8
@@ -238,19 +282,7 @@ impl<S: MailStore> Conn<'_, S> {
             // Nothing to search: the store is not asked.
             return Ok(Some((Vec::new(), with_modseq)));
         }
-        let recent: UidSet = known
-            .iter()
-            .copied()
-            .filter(|&u| self.is_recent(u))
-            .filter_map(Uid::new)
-            .collect();
-        let scope = Scope {
-            known: &known,
-            saved: self.server().saved_search(),
-            recent: &recent,
-            now: sansmail_store::InternalDate::now().timestamp,
-        };
-        let query = SearchQuery::And(criteria.iter().map(|k| scope.query(k)).collect());
+        let query = self.query(criteria, &known);
         // Only the messages the client knows: one delivered since it was last told is not
         // found, nor one expunged elsewhere (the store no longer has it).
         let uids: UidSet = known.iter().copied().filter_map(Uid::new).collect();
@@ -281,6 +313,62 @@ impl<S: MailStore> Conn<'_, S> {
         Ok(Some((found, with_modseq)))
     }
 
+    /// `criteria` as a store query, with the session-relative keys resolved against the
+    /// messages the client knows (`known`, their UIDs in mailbox order).
+    fn query(&self, criteria: &[SearchKey<'_>], known: &[u32]) -> SearchQuery {
+        // Every message `\Recent` in this session, those claimed but not told yet too (an
+        // updating search for RECENT or NEW takes them in as they arrive).
+        let recent: UidSet = self
+            .server()
+            .view()
+            .map(|v| v.recent().iter().copied().filter_map(Uid::new).collect())
+            .unwrap_or_default();
+        let scope = Scope {
+            known,
+            saved: self.server().saved_search(),
+            recent: &recent,
+            now: sansmail_store::InternalDate::now().timestamp,
+        };
+        SearchQuery::And(criteria.iter().map(|k| scope.query(k)).collect())
+    }
+
+    /// The result of an updating search now (RFC 5267 §4.3), as UIDs in its order: over
+    /// every message of the mailbox, those the client is not told of yet too (the session
+    /// holds their ADDTO back until their EXISTS is out). Sequence numbers in the keys name
+    /// the messages the client knows now, `$` the result saved now. `None` after a store
+    /// error, which is logged: the search keeps the result it had.
+    pub(super) async fn evaluate(&self, search: &UpdatingSearch) -> Option<Vec<u32>> {
+        let (name, _) = self.selected_mailbox()?;
+        let session = self.session().ok()?;
+        let known = self.server().view().map(|v| v.uids().to_vec())?;
+        let query = self.query(&search.keys, &known);
+        let hits = match self
+            .service
+            .store
+            .search(&session, &name, &UidSet::all(), &query)
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("imap: updating search {} in {name}: {e}", search.tag);
+                return None;
+            }
+        };
+        let mut uids: Vec<u32> = hits.iter().map(|h| h.uid.get()).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        match &search.sort {
+            None => Some(uids),
+            Some(criteria) => match self.sort_uids(&uids, criteria).await {
+                Ok(sorted) => Some(sorted),
+                Err(e) => {
+                    tracing::warn!("imap: updating sort {} in {name}: {e}", search.tag);
+                    None
+                }
+            },
+        }
+    }
+
     pub(super) async fn search(
         &mut self,
         tag: &Tag<'_>,
@@ -291,9 +379,6 @@ impl<S: MailStore> Conn<'_, S> {
     ) -> io::Result<()> {
         if !self.check_charset(charset)? {
             return Ok(());
-        }
-        if partial_requested(return_opts.as_deref()) {
-            return self.bad("PARTIAL is not supported");
         }
         let Some((found, with_modseq)) = self.find(criteria).await? else {
             return Ok(());
@@ -309,58 +394,69 @@ impl<S: MailStore> Conn<'_, S> {
                 modseq: highest,
             })),
             Some(opts) => {
-                let all = SequenceSet::from_numbers(ids.iter().copied()).ok();
-                let saved = found.iter().map(|f| f.uid).collect();
+                let uids: Vec<u32> = found.iter().map(|f| f.uid).collect();
                 let modseqs: Vec<u64> = found.iter().map(|f| f.modseq).collect();
                 let modseqs = with_modseq.then_some(&modseqs[..]);
-                self.esearch(tag, uid, opts, &ids, all, saved, modseqs);
+                let results = Results {
+                    ids: &ids,
+                    uids: &uids,
+                    sorted: false,
+                };
+                self.esearch(tag, uid, &opts, &results, modseqs)?;
             }
         }
         self.ok(None, "SEARCH completed")
     }
 
-    /// Answers a SEARCH or SORT with RETURN options (RFC 4731, RFC 5267 §3.1): `ids` in the
-    /// command's order (ascending for SEARCH, sort order for SORT), so MIN and MAX are its
-    /// first and last; `all` is ALL's set; SAVE keeps `saved` (RFC 5182). An empty option
-    /// list means ALL. `modseqs` (beside `ids`) when a MODSEQ key was used: see
-    /// [`esearch_modseq`].
-    #[allow(clippy::too_many_arguments)]
+    /// Answers a SEARCH or SORT with RETURN options (RFC 4731, RFC 5267, RFC 9394): MIN and
+    /// MAX are the first and last of `results`, PARTIAL takes positions in its order, SAVE
+    /// keeps what [`saved_uids`] says, UPDATE starts the session's updates of it. Options
+    /// that return nothing alone (an empty list, or only CONTEXT and UPDATE) mean ALL.
+    /// `modseqs` (beside the results) when a MODSEQ key was used: see [`esearch_modseq`].
     pub(super) fn esearch(
         &mut self,
         tag: &Tag<'_>,
         uid: bool,
-        opts: Vec<SearchReturnOpt>,
-        ids: &[u32],
-        mut all: Option<SequenceSet>,
-        saved: Vec<u32>,
+        opts: &[SearchReturnOpt],
+        results: &Results<'_>,
         modseqs: Option<&[u64]>,
-    ) {
-        let opts = if opts.is_empty() {
-            vec![SearchReturnOpt::All]
-        } else {
-            opts
-        };
+    ) -> io::Result<()> {
+        use SearchReturnOpt as O;
+        let mut opts = opts.to_vec();
+        if opts.iter().all(|o| matches!(o, O::Context | O::Update)) {
+            opts.push(O::All);
+        }
+        let ids = results.ids;
         let highest = modseqs.and_then(|m| esearch_modseq(&opts, m));
-        if opts.contains(&SearchReturnOpt::Save) {
-            self.server_mut().save_search(saved);
+        if opts.contains(&O::Save) {
+            self.server_mut().save_search(saved_uids(&opts, results));
         }
         let mut items = Vec::new();
         for o in &opts {
             match o {
-                SearchReturnOpt::Min => items.extend(ids.first().map(|&n| ESearchItem::Min(n))),
-                SearchReturnOpt::Max => items.extend(ids.last().map(|&n| ESearchItem::Max(n))),
-                SearchReturnOpt::All => items.extend(all.take().map(ESearchItem::All)),
-                SearchReturnOpt::Count => items.push(ESearchItem::Count(
+                O::Min => items.extend(ids.first().map(|&n| ESearchItem::Min(n))),
+                O::Max => items.extend(ids.last().map(|&n| ESearchItem::Max(n))),
+                O::All => items.extend(results.set(ids).map(ESearchItem::All)),
+                O::Count => items.push(ESearchItem::Count(
                     u32::try_from(ids.len()).unwrap_or(u32::MAX),
                 )),
-                SearchReturnOpt::Save | SearchReturnOpt::Partial(_) => {}
+                O::Partial(range) => items.push(ESearchItem::Partial {
+                    range: *range,
+                    results: range
+                        .indices(ids.len())
+                        .and_then(|i| results.set(ids.get(i).unwrap_or_default())),
+                }),
+                _ => {}
             }
         }
         if let Some(m) = highest {
             items.push(ESearchItem::ModSeq(m));
         }
         // SAVE alone answers nothing (RFC 5182 §2.4).
-        if opts.iter().any(|o| *o != SearchReturnOpt::Save) {
+        if opts
+            .iter()
+            .any(|o| !matches!(o, O::Save | O::Context | O::Update))
+        {
             self.server_mut().send_data(Data::ESearch(ESearch {
                 tag: Some(AString::String(IString::Quoted(Cow::Owned(
                     tag.as_str().to_owned(),
@@ -369,6 +465,13 @@ impl<S: MailStore> Conn<'_, S> {
                 items,
             }));
         }
+        if opts.contains(&O::Update) {
+            // Refused with NO [NOUPDATE] by the session past its limit (RFC 5267 §4.3.1).
+            self.server_mut()
+                .start_updating(results.uids.to_vec())
+                .map_err(api)?;
+        }
+        Ok(())
     }
 }
 
@@ -388,6 +491,29 @@ mod tests {
         assert_eq!(super::esearch_modseq(&[Max, All], &m), Some(8));
         assert_eq!(super::esearch_modseq(&[All], &m), Some(8));
         assert_eq!(super::esearch_modseq(&[Min], &[]), None);
+    }
+
+    /// RFC 9394 §3.2, Table 1: with PARTIAL, SAVE keeps the page (and MIN and MAX), unless
+    /// COUNT or ALL is asked for, which keep everything found.
+    #[test]
+    fn save_keeps_what_partial_min_and_max_return() {
+        use SearchReturnOpt::{All, Count, Max, Min, Partial, Save};
+        use sansmail_imap::types::search::PartialRange;
+        let uids = [10, 20, 30, 40, 50, 60];
+        let r = Results {
+            ids: &[1, 2, 3, 4, 5, 6],
+            uids: &uids,
+            sorted: false,
+        };
+        let last2 = Partial(PartialRange::new(true, 1, 2).unwrap());
+        assert_eq!(saved_uids(&[Save, last2], &r), [50, 60]);
+        assert_eq!(saved_uids(&[Save, last2, Min], &r), [10, 50, 60]);
+        assert_eq!(saved_uids(&[Save, Min, Max], &r), [10, 60]);
+        assert_eq!(saved_uids(&[Save, last2, Count], &r), uids);
+        assert_eq!(saved_uids(&[Save, All], &r), uids);
+        assert_eq!(saved_uids(&[Save], &r), uids);
+        let none = Partial(PartialRange::new(false, 7, 9).unwrap());
+        assert!(saved_uids(&[Save, none], &r).is_empty());
     }
 
     use sansmail_imap::types::{

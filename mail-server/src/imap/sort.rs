@@ -8,7 +8,7 @@
 use std::io;
 
 use sansmail_imap::{
-    sort::{Message, base_subject, ordered_set, sort},
+    sort::{Message, base_subject, sort},
     thread::message_ids,
     types::{
         core::Tag,
@@ -18,7 +18,7 @@ use sansmail_imap::{
     },
 };
 use sansmail_store::{
-    FetchQuery, FetchedMessage, MailStore, Uid, UidSet,
+    FetchQuery, FetchedMessage, MailStore, StoreError, Uid, UidSet,
     date::parse_timestamp as parse_date,
     headers::{decode_encoded_words, header_values},
     mime::{Envelope, EnvelopeAddress},
@@ -27,7 +27,7 @@ use sansmail_store::{
 
 use super::{
     Conn,
-    search::{Found, partial_requested},
+    search::{Found, Results},
 };
 
 /// Messages fetched per store call when their header block is needed.
@@ -107,6 +107,22 @@ impl<S: MailStore> Conn<'_, S> {
             self.no(None, "No mailbox selected")?;
             return Ok(None);
         };
+        match self.load_records(&name, found, references).await? {
+            Ok(records) => Ok(Some(records)),
+            Err(e) => {
+                self.fail(&e)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The records of `found` in mailbox `name`, fetched in batches.
+    async fn load_records(
+        &self,
+        name: &str,
+        found: &[Found],
+        references: bool,
+    ) -> io::Result<Result<Vec<Message>, StoreError>> {
         let session = self.session()?;
         let query = FetchQuery {
             envelope: true,
@@ -121,12 +137,9 @@ impl<S: MailStore> Conn<'_, S> {
         let mut out = Vec::with_capacity(found.len());
         for chunk in found.chunks(batch) {
             let set: UidSet = chunk.iter().filter_map(|f| Uid::new(f.uid)).collect();
-            let messages = match self.service.store.fetch(&session, &name, &set, query).await {
+            let messages = match self.service.store.fetch(&session, name, &set, query).await {
                 Ok(m) => m,
-                Err(e) => {
-                    self.fail(&e)?;
-                    return Ok(None);
-                }
+                Err(e) => return Ok(Err(e)),
             };
             for m in &messages {
                 // `found` is in mailbox order, so ascending by UID.
@@ -135,7 +148,35 @@ impl<S: MailStore> Conn<'_, S> {
                 }
             }
         }
-        Ok(Some(out))
+        Ok(Ok(out))
+    }
+
+    /// `uids` (ascending) in the order of `criteria`, for an updating SORT (RFC 5267 §4.3).
+    /// Messages the client is not told of yet have no sequence number; their rank stands
+    /// in for it, which orders alike.
+    pub(super) async fn sort_uids(
+        &self,
+        uids: &[u32],
+        criteria: &[SortCriterion],
+    ) -> Result<Vec<u32>, StoreError> {
+        let Some((name, _)) = self.selected_mailbox() else {
+            return Ok(Vec::new());
+        };
+        let found: Vec<Found> = uids
+            .iter()
+            .zip(1u32..)
+            .map(|(&uid, seq)| Found {
+                seq,
+                uid,
+                modseq: 0,
+            })
+            .collect();
+        let mut messages = self
+            .load_records(&name, &found, false)
+            .await
+            .map_err(StoreError::from)??;
+        sort(&mut messages, criteria);
+        Ok(messages.iter().map(|m| m.uid).collect())
     }
 
     /// `["UID" SP] SORT [search-return-opts] SP sort-criteria SP charset 1*(SP search-key)`
@@ -151,9 +192,6 @@ impl<S: MailStore> Conn<'_, S> {
     ) -> io::Result<()> {
         if !self.check_charset(Some(charset))? {
             return Ok(());
-        }
-        if partial_requested(return_opts.as_deref()) {
-            return self.bad("PARTIAL is not supported");
         }
         let Some((found, with_modseq)) = self.find(keys).await? else {
             return Ok(());
@@ -175,14 +213,18 @@ impl<S: MailStore> Conn<'_, S> {
                 modseq: highest,
             })),
             Some(opts) => {
-                // The saved result is a set; its order does not matter (RFC 5182 §2.4).
-                let saved = found.iter().map(|f| f.uid).collect();
+                let uids: Vec<u32> = messages.iter().map(|m| m.uid).collect();
                 let modseqs: Vec<u64> = messages
                     .iter()
                     .map(|m| modseq_of.get(&m.uid).copied().unwrap_or(0))
                     .collect();
                 let modseqs = with_modseq.then_some(&modseqs[..]);
-                self.esearch(tag, uid, opts, &ids, ordered_set(&ids), saved, modseqs);
+                let results = Results {
+                    ids: &ids,
+                    uids: &uids,
+                    sorted: true,
+                };
+                self.esearch(tag, uid, &opts, &results, modseqs)?;
             }
         }
         self.ok(None, "SORT completed")

@@ -1,5 +1,6 @@
 //! Changes other sessions make to the selected mailbox: the store's change events as the
-//! session's updates, and a resynchronisation from the store after events were missed.
+//! session's updates, a resynchronisation from the store after events were missed, and the
+//! new results of updating searches (RFC 5267 §4.3) that the changes bring.
 
 use std::io;
 
@@ -11,20 +12,42 @@ use super::{Conn, convert};
 impl<S: MailStore> Conn<'_, S> {
     /// Hands the session every change queued for the selected mailbox.
     pub(super) async fn pump_updates(&mut self) -> io::Result<()> {
+        self.pump_after(false).await
+    }
+
+    /// One change made by another session, and those queued behind it: a burst of changes
+    /// costs one evaluation of the updating searches.
+    pub(super) async fn apply_change(&mut self, ev: ChangeEvent) -> io::Result<()> {
+        let stale = self.apply_one(ev).await?;
+        self.pump_after(stale).await
+    }
+
+    /// The queued changes; then the updating searches are evaluated again if any of them
+    /// (or what came before, `stale`) may have changed their results.
+    async fn pump_after(&mut self, mut stale: bool) -> io::Result<()> {
         while let Some(ev) = self.selected.as_ref().and_then(|s| s.sub.try_next()) {
-            self.apply_change(ev).await?;
+            stale |= self.apply_one(ev).await?;
             if self.closing {
                 break;
             }
         }
+        if stale && !self.closing {
+            self.refresh_searches().await;
+        }
         Ok(())
     }
 
-    /// One change made by another session, as the updates the session tells the client.
-    pub(super) async fn apply_change(&mut self, ev: ChangeEvent) -> io::Result<()> {
+    /// One change made by another session, as the updates the session tells the client;
+    /// whether it may change the results of updating searches (arrivals, flags: expunged
+    /// messages the session takes out of them itself).
+    pub(super) async fn apply_one(&mut self, ev: ChangeEvent) -> io::Result<bool> {
         if self.selected.is_none() {
-            return Ok(());
+            return Ok(false);
         }
+        let refresh = matches!(
+            ev.kind,
+            ChangeKind::Appended { .. } | ChangeKind::FlagsChanged(_)
+        );
         let updates = match ev.kind {
             ChangeKind::Appended { messages } => {
                 // Claimed first, so that an idling client hears RECENT with EXISTS.
@@ -45,23 +68,38 @@ impl<S: MailStore> Conn<'_, S> {
             }
             ChangeKind::Renamed { .. } => {
                 self.bye("The selected mailbox was renamed");
-                return Ok(());
+                return Ok(false);
             }
             ChangeKind::Deleted { .. } => {
                 self.bye("The selected mailbox was deleted");
-                return Ok(());
+                return Ok(false);
             }
             ChangeKind::Lagged => {
                 for u in self.resync().await? {
                     self.push(u);
                 }
-                return self.claim_recent(None).await;
+                self.claim_recent(None).await?;
+                return Ok(true);
             }
         };
         for u in updates {
             self.push(u);
         }
-        Ok(())
+        Ok(refresh)
+    }
+
+    /// Evaluates the updating searches again (RFC 5267 §4.3) after messages arrived or
+    /// flags changed; the session tells the client the difference when updates may go out.
+    pub(super) async fn refresh_searches(&mut self) {
+        let searches: Vec<_> = self.server().updating_searches().cloned().collect();
+        for search in searches {
+            if let Some(result) = self.evaluate(&search).await {
+                // Only fails when the search ended meanwhile: nothing to tell then.
+                let _ = self
+                    .server_mut()
+                    .refresh_search(search.tag.as_str(), result);
+            }
+        }
     }
 
     /// IMAP4rev1 `\Recent`: messages that arrived in the selected mailbox and that no

@@ -19,6 +19,8 @@ pub(super) fn push_search_return_opts(out: &mut EncodeBuf, opts: Option<&[Search
         SearchReturnOpt::All => o.push(b"ALL"),
         SearchReturnOpt::Count => o.push(b"COUNT"),
         SearchReturnOpt::Save => o.push(b"SAVE"),
+        SearchReturnOpt::Context => o.push(b"CONTEXT"),
+        SearchReturnOpt::Update => o.push(b"UPDATE"),
         SearchReturnOpt::Partial(p) => {
             o.push(b"PARTIAL ");
             o.push_display(p);

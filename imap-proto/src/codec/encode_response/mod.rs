@@ -17,8 +17,8 @@ use crate::types::{
     response::{Continue, Data, Greeting, GreetingKind, Response, Status},
     response_code::{MetadataCode, ResponseCode},
     response_data::{
-        ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries, NamespaceDescr, SearchResult,
-        StatusItem, TaggedExtComp, TaggedExtVal, Thread,
+        ContextUpdate, ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries,
+        NamespaceDescr, SearchResult, StatusItem, TaggedExtComp, TaggedExtVal, Thread,
     },
 };
 
@@ -118,6 +118,10 @@ fn response_code(code: &ResponseCode<'_>, out: &mut EncodeBuf) {
             MetadataCode::NoPrivate => out.push(b"METADATA NOPRIVATE"),
         },
         ResponseCode::Modified(set) => out.push_display(format_args!("MODIFIED {set}")),
+        ResponseCode::NoUpdate(tag) => {
+            out.push(b"NOUPDATE ");
+            out.push_quoted(tag.as_str());
+        }
         ResponseCode::PermanentFlags(flags) => {
             out.push(b"PERMANENTFLAGS ");
             out.push_flag_list(flags);
@@ -359,17 +363,15 @@ fn esearch(e: &ESearch<'_>, out: &mut EncodeBuf) {
             ESearchItem::Count(n) => out.push_display(format_args!("COUNT {n}")),
             ESearchItem::ModSeq(n) => out.push_display(format_args!("MODSEQ {n}")),
             ESearchItem::Partial { range, results } => {
-                let m = if range.from_end { "-" } else { "" };
-                out.push_display(format_args!(
-                    "PARTIAL ({m}{}:{m}{} ",
-                    range.first, range.last
-                ));
+                out.push_display(format_args!("PARTIAL ({range} "));
                 match results {
                     Some(s) => out.push_sequence_set(s),
                     None => out.push(b"NIL"),
                 }
                 out.push(b")");
             }
+            ESearchItem::AddTo(pairs) => context_updates(b"ADDTO (", pairs, out),
+            ESearchItem::RemoveFrom(pairs) => context_updates(b"REMOVEFROM (", pairs, out),
             ESearchItem::Other { name, value } => {
                 out.push(name.as_str().as_bytes());
                 out.push(b" ");
@@ -377,6 +379,17 @@ fn esearch(e: &ESearch<'_>, out: &mut EncodeBuf) {
             }
         }
     }
+}
+
+/// `"ADDTO" / "REMOVEFROM" SP "(" context-position SP sequence-set
+/// *(SP context-position SP sequence-set) ")"`
+fn context_updates(opening: &[u8], pairs: &[ContextUpdate], out: &mut EncodeBuf) {
+    out.push(opening);
+    out.push_separated(pairs, |o, p| {
+        o.push_display(format_args!("{} ", p.position));
+        o.push_sequence_set(&p.set);
+    });
+    out.push(b")");
 }
 
 fn namespace(list: &[NamespaceDescr<'_>], out: &mut EncodeBuf) {

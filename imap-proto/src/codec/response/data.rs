@@ -20,7 +20,7 @@ use crate::{
         flag::Flag,
         response::Data,
         response_data::{
-            ESearch, ESearchItem, MetadataEntries, PartialRange, QuotaResource, ResourceName,
+            ContextUpdate, ESearch, ESearchItem, MetadataEntries, QuotaResource, ResourceName,
             SearchResult, StatusItem, Thread,
         },
     },
@@ -209,7 +209,8 @@ fn search_result(mut input: &[u8]) -> PResult<'_, SearchResult> {
 /// search-correlator  = SP "(" "TAG" SP tag-string ")"
 /// search-return-data = "MIN" SP nz-number / "MAX" SP nz-number / "ALL" SP sequence-set /
 ///                      "COUNT" SP number / "MODSEQ" SP mod-sequence-value /
-///                      "PARTIAL" SP "(" partial-range SP partial-results ")" / search-ret-data-ext
+///                      "PARTIAL" SP "(" partial-range SP partial-results ")" /
+///                      ret-data-addto / ret-data-removefrom / search-ret-data-ext
 /// ```
 fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
     let mut out = ESearch::default();
@@ -248,7 +249,7 @@ fn search_return_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearchIte
         "MODSEQ" => number64(rest).map(|(r, n)| (r, ESearchItem::ModSeq(n))),
         "PARTIAL" => {
             let (r, ()) = byte(rest, b'(')?;
-            let (r, range) = partial_range(r)?;
+            let (r, range) = crate::codec::search::partial_range(r)?;
             let (r, ()) = sp(r)?;
             let (r, results) = match nil(r) {
                 Ok((r, ())) => (r, None),
@@ -257,6 +258,8 @@ fn search_return_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearchIte
             let (r, ()) = byte(r, b')')?;
             Ok((r, ESearchItem::Partial { range, results }))
         }
+        "ADDTO" => context_updates(rest).map(|(r, v)| (r, ESearchItem::AddTo(v))),
+        "REMOVEFROM" => context_updates(rest).map(|(r, v)| (r, ESearchItem::RemoveFrom(v))),
         _ => {
             let (r, value) = tagged_ext_val(cx, rest, 0)?;
             Ok((
@@ -270,22 +273,27 @@ fn search_return_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearchIte
     }
 }
 
-/// `partial-range = nz-number ":" nz-number / "-" nz-number ":" "-" nz-number` (RFC 9394)
-fn partial_range(input: &[u8]) -> PResult<'_, PartialRange> {
-    let from_end = input.starts_with(b"-");
-    let r = if from_end { &input[1..] } else { input };
-    let (r, first) = nz_number(r)?;
-    let (r, ()) = byte(r, b':')?;
-    let (r, ()) = if from_end { byte(r, b'-')? } else { (r, ()) };
-    let (r, last) = nz_number(r)?;
-    Ok((
-        r,
-        PartialRange {
-            from_end,
-            first,
-            last,
-        },
-    ))
+/// ```text
+/// ret-data-addto      = "ADDTO" SP "(" context-position SP sequence-set
+///                       *(SP context-position SP sequence-set) ")"
+/// ret-data-removefrom = "REMOVEFROM" SP "(" context-position SP sequence-set
+///                       *(SP context-position SP sequence-set) ")"
+/// context-position    = number
+/// ```
+/// (RFC 5267 §5); `input` starts at the `(`.
+fn context_updates(input: &[u8]) -> PResult<'_, Vec<ContextUpdate>> {
+    let (mut rest, ()) = byte(input, b'(')?;
+    let mut pairs = Vec::new();
+    loop {
+        let (r, position) = number(rest)?;
+        let (r, ()) = sp(r)?;
+        let (r, set) = sequence_set(r)?;
+        pairs.push(ContextUpdate { position, set });
+        rest = match r.strip_prefix(b" ") {
+            Some(r) => r,
+            None => return Ok((byte(r, b')')?.0, pairs)),
+        };
+    }
 }
 
 /// `expunged-resp = "VANISHED" [SP "(EARLIER)"] SP known-uids` (RFC 7162)

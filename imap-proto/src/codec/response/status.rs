@@ -269,6 +269,10 @@ fn known_code<'a>(cx: Cx<'_>, name: &'a str, input: &'a [u8]) -> PResult<'a, Res
         "MAILBOXID" => paren_objectid(rest).map(|(r, id)| (r, ResponseCode::MailboxId(id))),
         "METADATA" => metadata_code(rest).map(|(r, m)| (r, ResponseCode::Metadata(m))),
         "MODIFIED" => sequence_set(rest).map(|(r, s)| (r, ResponseCode::Modified(s))),
+        // `"NOUPDATE" SP quoted` (RFC 5267): the quoted string is a search's tag.
+        "NOUPDATE" => {
+            crate::codec::search::quoted_tag(rest).map(|(r, t)| (r, ResponseCode::NoUpdate(t)))
+        }
         "PERMANENTFLAGS" => {
             let (r, flags) = paren_list(rest, |i| data::flag(cx, i, true))?;
             Ok((r, ResponseCode::PermanentFlags(flags)))

@@ -87,8 +87,16 @@ impl Inner {
             // given (RFC 9051 §6.4.4).
             *return_opts = Some(Vec::new());
         }
+        if let Some(refusal) = self
+            .return_opts_refusal(&cmd.tag, &cmd.body)
+            .or_else(|| self.fetch_partial_refusal(&cmd.body))
+        {
+            self.bad(Some(cmd.tag), refusal);
+            return Step::Continue;
+        }
         let tag = cmd.tag.clone().into_owned();
         match &cmd.body {
+            CommandBody::CancelUpdate { tags } => self.cancel_update(tag, tags),
             CommandBody::Capability => {
                 let caps = self.capabilities();
                 self.send(&Response::Data(Data::Capability(caps)));
@@ -259,6 +267,7 @@ impl Inner {
                         self.condstore_enabled_now();
                     }
                 }
+                self.note_updating(&tag, body);
                 self.pending = Some(Pending::Command { tag, kind });
                 Step::Event(Event::Command(cmd.into_owned()))
             }

@@ -289,6 +289,7 @@ impl Inner {
         for notice in notices {
             let data = match notice {
                 Notice::Exists(n) => Data::Exists(n),
+                Notice::Context(e) => Data::ESearch(e),
                 Notice::Expunge(seq) => Data::Expunge(seq),
                 Notice::Vanished(uids) => Data::Vanished {
                     earlier: false,

@@ -16,6 +16,7 @@ use sansmail_core::{CloseReason, clock::InputClock};
 
 use super::{
     config::ServerConfig,
+    contexts::{Context, UpdatingSearch},
     view::{MailboxView, MessageState, Update},
 };
 use crate::{
@@ -42,6 +43,7 @@ mod input;
 mod mailbox;
 mod output;
 mod stream;
+mod updating;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pending {
@@ -127,6 +129,9 @@ pub enum ApiError {
     /// The literal in progress has octets left to give.
     #[error("the streamed literal is not complete")]
     LiteralIncomplete,
+    /// No updating search has this tag.
+    #[error("no updating search has this tag")]
+    NoSuchSearch,
     /// More octets than the literal in progress announced.
     #[error("more octets than the streamed literal announced")]
     LiteralOverrun,
@@ -160,6 +165,8 @@ struct Inner {
     told: mailbox::Told,
     enabled: Vec<Capability<'static>>,
     saved_search: Vec<u32>,
+    /// The SEARCH or SORT being answered asked for UPDATE (RFC 5267 §4.3).
+    updating: Option<UpdatingSearch>,
     /// Octets of `input` already consumed.
     pos: usize,
     errors: usize,
@@ -202,6 +209,7 @@ impl Server {
             told: mailbox::Told::default(),
             enabled: Vec::new(),
             saved_search: Vec::new(),
+            updating: None,
             pos: 0,
             errors: 0,
             commands: 0,
@@ -473,6 +481,61 @@ impl Server {
         Ok(())
     }
 
+    /// Starts the updating search being answered (a SEARCH or SORT with `RETURN (UPDATE)`,
+    /// RFC 5267 §4.3) with its `result`: UIDs in the command's order (mailbox order for a
+    /// SEARCH, sort order for a SORT). From now on, each result given to
+    /// [`Server::refresh_search`] is told to the client as ADDTO and REMOVEFROM.
+    ///
+    /// `Ok(false)` when the session already keeps
+    /// [`ServerConfig::max_updating_searches`](super::ServerConfig::max_updating_searches):
+    /// it then tells the client `* NO [NOUPDATE "tag"]` (§4.3.1); the other return options
+    /// are answered as usual.
+    pub fn start_updating(&mut self, result: Vec<u32>) -> Result<bool, ApiError> {
+        let s = &mut self.state;
+        let search = s.updating.take().ok_or(ApiError::NothingPending)?;
+        let limit = s.config.max_updating_searches;
+        let view = s.view.as_mut().ok_or(ApiError::NotSelected)?;
+        if view.contexts.len() >= limit {
+            let code = ResponseCode::NoUpdate(search.tag.clone());
+            s.status(
+                None,
+                StatusKind::No,
+                Some(code),
+                "Too many updating searches",
+            );
+            return Ok(false);
+        }
+        view.contexts.push(Context::new(search, result));
+        Ok(true)
+    }
+
+    /// The updating searches of the selected mailbox, for the application to evaluate again
+    /// when the mailbox changes.
+    pub fn updating_searches(&self) -> impl Iterator<Item = &UpdatingSearch> {
+        self.state
+            .view
+            .iter()
+            .flat_map(|v| v.contexts.iter().map(|c| &c.search))
+    }
+
+    /// The result of the updating search `tag` now, as UIDs in its order, including
+    /// messages the client is not told of yet. The difference from what the client knows
+    /// goes out with the other updates: at once in IDLE, otherwise when updates may be
+    /// told.
+    pub fn refresh_search(&mut self, tag: &str, result: Vec<u32>) -> Result<(), ApiError> {
+        let view = self.state.view.as_mut().ok_or(ApiError::NotSelected)?;
+        let context = view
+            .contexts
+            .iter_mut()
+            .find(|c| c.search.tag.as_str() == tag)
+            .ok_or(ApiError::NoSuchSearch)?;
+        context.set_target(result);
+        if matches!(self.state.mode, Mode::Idling { .. }) {
+            self.state.tell_updates(true);
+        }
+        Ok(())
+    }
+
     /// Finishes the command being answered: any updates that may go out now, then
     /// `tag OK/NO/BAD [code] text`, and the state change the command implies.
     pub fn complete(
@@ -507,6 +570,7 @@ impl Server {
             Kind::Close | Kind::Other => s.tell_updates(true),
         }
         s.pending = None;
+        s.updating = None;
         s.status(Some(tag), kind, code, text);
         Ok(())
     }

@@ -3,7 +3,7 @@
 use super::{AppendMessage, CommandBody, ListMailbox, QuotaLimit, SaslResponse, Secret};
 use crate::types::{
     capability::Capability,
-    core::{AString, IString},
+    core::{AString, IString, Tag},
     flag::{Flag, MailboxAttr},
     search::SearchKey,
 };
@@ -92,6 +92,9 @@ pub(super) fn body_into_owned(body: CommandBody<'_>) -> CommandBody<'static> {
         B::Check => B::Check,
         B::Close => B::Close,
         B::Unselect => B::Unselect,
+        B::CancelUpdate { tags } => B::CancelUpdate {
+            tags: tags.into_iter().map(Tag::into_owned).collect(),
+        },
         B::Expunge => B::Expunge,
         B::UidExpunge { set } => B::UidExpunge { set },
         B::Search {

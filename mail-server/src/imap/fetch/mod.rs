@@ -24,6 +24,7 @@ use sansmail_imap::{
     types::{
         fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
         response_code::ResponseCode,
+        search::PartialRange,
         sequence::SequenceSet,
     },
 };
@@ -127,7 +128,17 @@ impl<S: MailStore> Conn<'_, S> {
         {
             return self.fail(&e);
         }
-        let pending = self.resolve(set, uid).into();
+        let mut pending = self.resolve(set, uid);
+        if let Some(range) = modifiers.partial {
+            match self
+                .fetch_partial(&session, &name, pending, range, modifiers.changed_since)
+                .await
+            {
+                Ok(p) => pending = p,
+                Err(e) => return self.fail(&e),
+            }
+        }
+        let pending = pending.into();
         self.fetching = Some(FetchRun {
             session,
             name,
@@ -140,6 +151,38 @@ impl<S: MailStore> Conn<'_, S> {
             streaming: None,
         });
         self.fetch_more().await
+    }
+
+    /// UID FETCH's PARTIAL (RFC 9394 §3.3): of the messages `pending` names (in UID order),
+    /// those at the range's positions; with CHANGEDSINCE, positions among the messages that
+    /// changed since (RFC 9394 §3.4 combines them), which the store is asked for first.
+    async fn fetch_partial(
+        &self,
+        session: &Session,
+        name: &str,
+        mut pending: Vec<(u32, u32)>,
+        range: PartialRange,
+        changed_since: Option<u64>,
+    ) -> Result<Vec<(u32, u32)>, StoreError> {
+        if let Some(since) = changed_since {
+            let set: UidSet = pending.iter().filter_map(|&(_, u)| Uid::new(u)).collect();
+            let meta = self
+                .service
+                .store
+                .fetch(session, name, &set, FetchQuery::meta())
+                .await?;
+            let changed: std::collections::HashSet<u32> = meta
+                .iter()
+                .filter(|m| m.modseq.get() > since)
+                .map(|m| m.uid.get())
+                .collect();
+            pending.retain(|(_, u)| changed.contains(u));
+        }
+        Ok(range
+            .indices(pending.len())
+            .and_then(|i| pending.get(i))
+            .map(<[(u32, u32)]>::to_vec)
+            .unwrap_or_default())
     }
 
     /// Goes on with the FETCH in progress (at its start, and at each `FetchMore`) until a
