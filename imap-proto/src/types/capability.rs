@@ -79,6 +79,8 @@ pub enum Capability<'a> {
     Metadata,
     /// `SORT` (RFC 5256)
     Sort,
+    /// `URLAUTH` (RFC 4467); a server offering it answers URLFETCH too.
+    UrlAuth,
     /// `THREAD=algorithm` (RFC 5256)
     Thread(Atom<'a>),
     /// Anything else.
@@ -120,6 +122,7 @@ const SIMPLE: &[(&str, Capability<'static>)] = &[
     ("METADATA", Capability::Metadata),
     ("SORT", Capability::Sort),
     ("APPENDLIMIT", Capability::AppendLimit(None)),
+    ("URLAUTH", Capability::UrlAuth),
 ];
 
 impl<'a> Capability<'a> {

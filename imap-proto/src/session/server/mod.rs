@@ -159,6 +159,9 @@ struct Inner {
     /// What the client was told of the selected mailbox's flags and mod-sequences.
     told: mailbox::Told,
     enabled: Vec<Capability<'static>>,
+    /// Who logged in, when the application said ([`Server::accept_user`]): the only user
+    /// whose URLs GENURLAUTH authorizes.
+    user: Option<String>,
     saved_search: Vec<u32>,
     /// Octets of `input` already consumed.
     pos: usize,
@@ -201,6 +204,7 @@ impl Server {
             next_view: None,
             told: mailbox::Told::default(),
             enabled: Vec::new(),
+            user: None,
             saved_search: Vec::new(),
             pos: 0,
             errors: 0,
@@ -497,6 +501,15 @@ impl Server {
                     let view = s.next_view.take().ok_or(ApiError::NoView)?;
                     s.view = Some(view);
                     s.conn = State::Selected;
+                    // RFC 4467 §3: a URLAUTH server names the mailbox's mechanisms.
+                    if s.config.capabilities.contains(&Capability::UrlAuth) {
+                        s.status(
+                            None,
+                            StatusKind::Ok,
+                            Some(ResponseCode::UrlMech(Vec::new())),
+                            "URLAUTH mechanisms",
+                        );
+                    }
                 } else {
                     s.next_view = None;
                     s.deselect();
@@ -542,6 +555,25 @@ impl Server {
                 Err(ApiError::NothingPending)
             }
         }
+    }
+
+    /// Accepts a pending login (LOGIN or AUTHENTICATE) of `user`, the identity the
+    /// application authorized: as [`accept`](Self::accept), and from now on GENURLAUTH
+    /// authorizes only URLs of `user` (RFC 4467 §6.1).
+    pub fn accept_user(&mut self, user: &str) -> Result<(), ApiError> {
+        if !matches!(
+            self.state.pending,
+            Some(Pending::Login { .. } | Pending::AuthExchange { .. })
+        ) {
+            return Err(ApiError::NothingPending);
+        }
+        self.state.user = Some(user.to_owned());
+        self.accept()
+    }
+
+    /// The user given to [`accept_user`](Self::accept_user), once logged in.
+    pub fn user(&self) -> Option<&str> {
+        self.state.user.as_deref()
     }
 
     /// Accepts a pending synchronizing literal.
