@@ -168,7 +168,14 @@ fn expiry_access_identifiers_and_resetkey() {
     assert_eq!(first(&urlfetch(&mut bob, "b6", &urls[5])), Some(true));
 
     // RESETKEY of the mailbox: every URL made before is dead; new ones work.
-    alice.command("a5", "RESETKEY INBOX");
+    let reset = alice.command("a5", "RESETKEY INBOX");
+    assert!(
+        reset
+            .last()
+            .unwrap()
+            .starts_with("a5 OK [URLMECH INTERNAL]"),
+        "{reset:?}"
+    );
     assert_eq!(urlfetch(&mut bob, "b7", &urls[5]), None, "after RESETKEY");
     let again = genurlauth(&mut alice, "a6", &[&anonymous]);
     assert_ne!(again[0], urls[5], "a new key");

@@ -421,8 +421,16 @@ fn session_refuses_what_genurlauth_cannot_authorize() {
         "{events:?}"
     );
     s.complete(StatusKind::Ok, None, "done").unwrap();
+    out(&mut s);
     let events = feed(&mut s, "b3 RESETKEY\r\nb4 URLFETCH anything\r\n");
     assert!(matches!(&events[..], [Event::Command(c)] if c.body.name() == "RESETKEY"));
+    // RESETKEY's OK names the mechanisms (RFC 4467 §8).
+    s.complete(StatusKind::Ok, None, "done").unwrap();
+    assert_eq!(out(&mut s), "b3 OK [URLMECH INTERNAL] done\r\n");
+    let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(matches!(&events[..], [Event::Command(c)] if c.body.name() == "URLFETCH"));
+    s.complete(StatusKind::Ok, None, "done").unwrap();
+    assert_eq!(out(&mut s), "b4 OK done\r\n");
 }
 
 #[test]

@@ -50,10 +50,10 @@ impl<S: MailStore> Conn<'_, S> {
     }
 
     /// `URLFETCH`: each URL with what it names, `NIL` for one that is not valid for this
-    /// user now (RFC 4467 §6.3).
+    /// user now (RFC 4467 §6.3). One `* URLFETCH` response per URL, written out before the
+    /// next is read, so a command naming many large messages holds one at a time.
     pub(super) async fn urlfetch(&mut self, urls: &[AString<'_>]) -> io::Result<()> {
         let session = self.session()?;
-        let mut items = Vec::with_capacity(urls.len());
         for url in urls {
             let data = match parse_auth_url(&url.to_str_lossy()) {
                 Ok(auth) => match self.authorized_octets(&session, &auth).await {
@@ -62,10 +62,12 @@ impl<S: MailStore> Conn<'_, S> {
                 },
                 Err(_) => None,
             };
+            // A part with NUL cannot be an nstring: NIL, as for any URL not served.
             let data = data.and_then(|d| IString::from_bytes(d).ok());
-            items.push((url.clone().into_owned(), data));
+            self.server_mut()
+                .send_data(Data::UrlFetch(vec![(url.clone(), data)]));
+            self.flush().await?;
         }
-        self.server_mut().send_data(Data::UrlFetch(items));
         self.ok(None, "URLFETCH completed")
     }
 

@@ -230,6 +230,7 @@ impl Inner {
                     | CommandBody::Search { uid: false, .. }
                     | CommandBody::Sort { uid: false, .. }
                     | CommandBody::Thread { uid: false, .. } => Kind::NoExpunge,
+                    CommandBody::ResetKey { .. } => Kind::ResetKey,
                     _ => Kind::Other,
                 };
                 if matches!(kind, Kind::Select { .. }) {

@@ -73,6 +73,8 @@ enum Kind {
     Close,
     /// FETCH, STORE, SEARCH, SORT, THREAD by sequence number: no EXPUNGE while answering.
     NoExpunge,
+    /// RESETKEY: its OK names the URLAUTH mechanisms (RFC 4467 §8, URLMECH).
+    ResetKey,
     Other,
 }
 
@@ -517,8 +519,12 @@ impl Server {
             }
             Kind::Close if kind == StatusKind::Ok => s.deselect(),
             Kind::NoExpunge => s.tell_updates(false),
-            Kind::Close | Kind::Other => s.tell_updates(true),
+            Kind::Close | Kind::ResetKey | Kind::Other => s.tell_updates(true),
         }
+        let code = match (what, kind, code) {
+            (Kind::ResetKey, StatusKind::Ok, None) => Some(ResponseCode::UrlMech(Vec::new())),
+            (_, _, code) => code,
+        };
         s.pending = None;
         s.status(Some(tag), kind, code, text);
         Ok(())
