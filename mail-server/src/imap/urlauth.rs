@@ -39,13 +39,12 @@ impl<S: MailStore> Conn<'_, S> {
                 Err(e) => return self.fail(&e),
             };
             let token = internal_token(key.as_bytes(), url.rump());
-            authorized.push(url.authorized(INTERNAL, &token));
+            match AString::from_bytes(url.authorized(INTERNAL, &token).into_bytes()) {
+                Ok(full) => authorized.push(full),
+                Err(_) => return self.bad("A URL that cannot be sent back"),
+            }
         }
-        let urls = authorized
-            .into_iter()
-            .filter_map(|u| AString::from_bytes(u.into_bytes()).ok())
-            .collect();
-        self.server_mut().send_data(Data::GenUrlAuth(urls));
+        self.server_mut().send_data(Data::GenUrlAuth(authorized));
         self.ok(None, "GENURLAUTH completed")
     }
 
