@@ -18,7 +18,8 @@
 //!
 //! And the IMAP algorithms over plain data: [`sort`] (SORT, RFC 5256 §3, RFC 5957, and
 //! ESORT's ordered set) and [`thread`] (THREAD=ORDEREDSUBJECT and THREAD=REFERENCES,
-//! RFC 5256 §4), and [`url`] (IMAP URLs naming a message part, RFC 5092, for CATENATE). A
+//! RFC 5256 §4), and [`url`] (IMAP URLs naming a message part, RFC 5092, for CATENATE, and
+//! URLAUTH's authorized URLs and `INTERNAL` tokens, RFC 4467). A
 //! server on `mail-store` gets everything else from the `mail-server` crate.
 //!
 //! # Reading mail (feature `tokio`)

@@ -19,10 +19,19 @@
 //! Besides the absolute form, the two relative forms a client sends to the server it is
 //! talking to: an absolute path (`/INBOX;UIDVALIDITY=7/;UID=20`) and one relative to the
 //! selected mailbox (`;UID=20/;SECTION=1.2`), whose [`MessageUrl::mailbox`] is `None`.
+//!
+//! URLAUTH (RFC 4467) adds an expiry, an access identifier and a token to the absolute form:
+//! [`parse_auth_url`] reads them, [`internal_token`] computes the `INTERNAL` mechanism's token.
 
 use std::fmt;
 
 use crate::types::section::Section;
+
+pub use self::auth::{AuthUrl, UrlAccess, Verifier, is_mechanism, parse_auth_url};
+pub use self::token::{INTERNAL, internal_token, verify_internal_token};
+
+mod auth;
+mod token;
 
 /// What a message URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]

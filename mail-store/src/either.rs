@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::{
+    access_key::AccessKey,
     error::Result,
     model::{
         AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope, Expunged, FetchQuery,
@@ -224,5 +225,17 @@ impl<A: MailStore, B: MailStore> MailStore for EitherStore<A, B> {
 
     async fn deliver(&self, message: Upload, recipients: &[Recipient]) -> Vec<Result<Delivered>> {
         both!(self, s => s.deliver(message, recipients).await)
+    }
+
+    async fn access_key(&self, session: &Session, mailbox: &str) -> Result<Option<AccessKey>> {
+        both!(self, s => s.access_key(session, mailbox).await)
+    }
+
+    async fn make_access_key(&self, session: &Session, mailbox: &str) -> Result<AccessKey> {
+        both!(self, s => s.make_access_key(session, mailbox).await)
+    }
+
+    async fn reset_access_keys(&self, session: &Session, mailbox: Option<&str>) -> Result<()> {
+        both!(self, s => s.reset_access_keys(session, mailbox).await)
     }
 }

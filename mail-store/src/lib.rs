@@ -60,6 +60,7 @@
     not(any(feature = "maildir", feature = "memory", feature = "postgres")),
     allow(dead_code)
 )]
+pub mod access_key;
 mod crlf;
 pub mod date;
 pub mod either;
@@ -91,6 +92,7 @@ pub mod testkit;
 pub mod types;
 pub mod upload;
 
+pub use access_key::AccessKey;
 pub use error::{Result, StoreError};
 pub use exec::{Executor, block_on};
 pub use model::*;

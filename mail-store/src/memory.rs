@@ -1,11 +1,15 @@
 //! The in-memory backend, for tests and embedding. Nothing survives the process.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex},
+};
 
 use crate::{
+    access_key::AccessKey,
     engine::{
         AccountMeta, Arrival, Backend, DeliveryMark, Engine, Handle, Header, Loaded, MailboxState,
-        MessageMeta, Part, Purpose, RangeRead, Record, impl_mail_store,
+        MessageMeta, Part, Purpose, RangeRead, Record, impl_mail_store, lock,
     },
     error::Result,
     mime::MimeInfo,
@@ -21,7 +25,10 @@ pub struct MemBlob {
 }
 
 #[derive(Debug, Default)]
-struct Mem;
+struct Mem {
+    /// URLAUTH access keys by account and mailbox.
+    access_keys: Mutex<HashMap<(AccountName, String), AccessKey>>,
+}
 
 impl Backend for Mem {
     type Blob = Arc<MemBlob>;
@@ -48,10 +55,34 @@ impl Backend for Mem {
     fn create_mailbox(&self, _: &AccountName, _: &str, _: &Header) -> Result<()> {
         Ok(())
     }
-    fn delete_mailbox(&self, _: &AccountName, _: &str) -> Result<()> {
+    fn load_access_key(&self, account: &AccountName, mailbox: &str) -> Result<Option<AccessKey>> {
+        let keys = lock(&self.access_keys);
+        Ok(keys.get(&(account.clone(), mailbox.to_owned())).cloned())
+    }
+    fn save_access_key(
+        &self,
+        account: &AccountName,
+        mailbox: &str,
+        key: Option<&AccessKey>,
+    ) -> Result<()> {
+        let mut keys = lock(&self.access_keys);
+        let at = (account.clone(), mailbox.to_owned());
+        match key {
+            Some(k) => keys.insert(at, k.clone()),
+            None => keys.remove(&at),
+        };
         Ok(())
     }
-    fn rename_mailbox(&self, _: &AccountName, _: &str, _: &str) -> Result<()> {
+    fn delete_mailbox(&self, account: &AccountName, name: &str) -> Result<()> {
+        lock(&self.access_keys).remove(&(account.clone(), name.to_owned()));
+        Ok(())
+    }
+    fn rename_mailbox(&self, account: &AccountName, from: &str, to: &str) -> Result<()> {
+        // The key goes with the mailbox, as a Maildir folder's file does.
+        let mut keys = lock(&self.access_keys);
+        if let Some(k) = keys.remove(&(account.clone(), from.to_owned())) {
+            keys.insert((account.clone(), to.to_owned()), k);
+        }
         Ok(())
     }
     fn write_message(
@@ -163,7 +194,7 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self {
-            handle: Handle::new(Engine::new(Mem, '/'), None),
+            handle: Handle::new(Engine::new(Mem::default(), '/'), None),
         }
     }
 }

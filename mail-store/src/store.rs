@@ -3,6 +3,7 @@
 use std::{future::Future, time::Duration};
 
 use crate::{
+    access_key::AccessKey,
     error::{Result, StoreError},
     model::{
         AppendItem, Appended, Changes, Content, Copied, Delivered, ExpungeScope, Expunged,
@@ -283,4 +284,30 @@ pub trait MailStore: Send + Sync + 'static {
         message: Upload,
         recipients: &[Recipient],
     ) -> impl Future<Output = Vec<Result<Delivered>>> + Send;
+
+    /// The mailbox's URLAUTH access key (RFC 4467 §7), `None` while it has none (never made,
+    /// or reset since). [`StoreError::NoSuchMailbox`] if the mailbox does not exist.
+    fn access_key(
+        &self,
+        session: &Session,
+        mailbox: &str,
+    ) -> impl Future<Output = Result<Option<AccessKey>>> + Send;
+
+    /// The mailbox's access key, made from fresh random octets and stored durably first if
+    /// it has none. Concurrent calls agree on one key.
+    fn make_access_key(
+        &self,
+        session: &Session,
+        mailbox: &str,
+    ) -> impl Future<Output = Result<AccessKey>> + Send;
+
+    /// Forgets access keys (RESETKEY): the mailbox's, or with `None` those of every mailbox of
+    /// the account. URLs authorized with them no longer verify; the next
+    /// [`make_access_key`](Self::make_access_key) makes a new key. A deleted mailbox's key
+    /// goes with it.
+    fn reset_access_keys(
+        &self,
+        session: &Session,
+        mailbox: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
 }

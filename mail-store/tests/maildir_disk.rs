@@ -649,3 +649,54 @@ fn open_and_list_does_not_read_message_files() {
         n
     );
 }
+
+/// URLAUTH access keys: a private file in the mailbox's folder, the same key after reopen,
+/// gone after a reset, and a damaged file reported as corruption rather than used.
+#[test]
+fn access_keys_on_disk() {
+    let dir = TempDir::new("access-keys");
+    let inbox_file = maildir(dir.path()).join("mailstore-urlauth-key");
+    let sent_file = maildir(dir.path())
+        .join(".Sent")
+        .join("mailstore-urlauth-key");
+    let (inbox, sent) = {
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        block_on(store.create_mailbox(&s, "Sent", None)).unwrap();
+        let inbox = block_on(store.make_access_key(&s, "INBOX")).unwrap();
+        let sent = block_on(store.make_access_key(&s, "Sent")).unwrap();
+        (inbox, sent)
+    };
+    let text = fs::read_to_string(&inbox_file).unwrap();
+    assert_eq!(text.len(), 65, "{text:?}");
+    assert!(text.ends_with('\n') && text[..64].bytes().all(|b| b.is_ascii_hexdigit()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&inbox_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by others: {mode:o}");
+    }
+    assert!(sent_file.exists());
+    assert!(
+        !files(&maildir(dir.path()))
+            .iter()
+            .any(|f| f == "mailstore-urlauth-key.tmp")
+    );
+
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    assert_eq!(
+        block_on(store.access_key(&s, "INBOX")).unwrap(),
+        Some(inbox)
+    );
+    assert_eq!(block_on(store.access_key(&s, "Sent")).unwrap(), Some(sent));
+    block_on(store.reset_access_keys(&s, Some("Sent"))).unwrap();
+    assert!(!sent_file.exists());
+    assert!(inbox_file.exists());
+
+    fs::write(&inbox_file, "not a key\n").unwrap();
+    assert!(matches!(
+        block_on(store.access_key(&s, "INBOX")),
+        Err(sansmail_store::StoreError::Corrupt(_))
+    ));
+}

@@ -12,7 +12,7 @@ use super::{
     core::{self, PError, PResult, ascii, astring, atom, fail, sequence_set, sp},
     fetch,
     frame::{FrameLimits, Framed, Framer, Side},
-    search,
+    search, urlauth,
 };
 use crate::{
     error::{DecodeError, SyntaxError, SyntaxErrorKind},
@@ -237,6 +237,9 @@ fn dispatch<'a>(
         b"CANCELUPDATE" => search::cancel_update(args),
         b"GETMETADATA" => with_sp(args, |i| mbox::getmetadata(i, opts)),
         b"SETMETADATA" => with_sp(args, |i| mbox::setmetadata(i, opts)),
+        b"RESETKEY" => urlauth::resetkey(args, opts),
+        b"GENURLAUTH" => urlauth::genurlauth(args),
+        b"URLFETCH" => urlauth::urlfetch(args),
         _ => return None,
     })
 }

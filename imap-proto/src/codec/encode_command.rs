@@ -371,6 +371,32 @@ fn encode_body(body: &CommandBody<'_>, opts: &CommandOptions, out: &mut EncodeBu
             });
             out.push(b")");
         }
+        CommandBody::ResetKey {
+            mailbox,
+            mechanisms,
+        } => {
+            if let Some(m) = mailbox {
+                sp_mailbox(out, m, utf8);
+                for mech in mechanisms {
+                    out.push(b" ");
+                    out.push(mech.as_str().as_bytes());
+                }
+            }
+        }
+        CommandBody::GenUrlAuth { urls } => {
+            for (url, mech) in urls {
+                out.push(b" ");
+                push_astring(out, url);
+                out.push(b" ");
+                out.push(mech.as_str().as_bytes());
+            }
+        }
+        CommandBody::UrlFetch { urls } => {
+            for url in urls {
+                out.push(b" ");
+                push_astring(out, url);
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod frame;
 pub mod response;
 pub(crate) mod search;
 pub mod transcript;
+mod urlauth;
 
 pub use command::{
     CommandOptions, decode_command, parse_command, parse_idle_done, parse_sasl_response,

@@ -47,7 +47,7 @@ use crate::{
     types::{
         capability::Capability,
         command::{AppendData, AppendMessage, CommandBody, ListMailbox, StoreAction},
-        core::{Atom, IString, Literal, Tag},
+        core::{AString, Atom, IString, Literal, Tag},
         datetime::DateTime,
         fetch::FetchItem,
         fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
@@ -455,6 +455,71 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
         Ok(())
     }
 
+    /// GENURLAUTH (RFC 4467 §6.1): authorizes each URL rump
+    /// (`imap://user@host/mailbox/;UID=n;URLAUTH=access`) with the `INTERNAL` mechanism;
+    /// the authorized URLs, in the same order.
+    pub async fn genurlauth(&mut self, rumps: &[&str]) -> Result<Vec<String>, Error> {
+        let mechanism = Atom::new(crate::url::INTERNAL).map_err(invalid_input)?;
+        let urls = rumps
+            .iter()
+            .map(|r| {
+                let url = AString::from_bytes(r.as_bytes().to_vec()).map_err(invalid_input)?;
+                Ok((url, mechanism.clone()))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let answer = self.run(CommandBody::GenUrlAuth { urls }).await?;
+        let mut full = Vec::new();
+        for d in answer.data {
+            match d {
+                Data::GenUrlAuth(urls) => {
+                    full.extend(urls.iter().map(|u| u.to_str_lossy().into_owned()));
+                }
+                other => self.news.push(other),
+            }
+        }
+        Ok(full)
+    }
+
+    /// URLFETCH (RFC 4467 §6.3): each URL with the octets it names, `None` where the server
+    /// answered `NIL` (an invalid, expired or unauthorized URL).
+    pub async fn urlfetch(
+        &mut self,
+        urls: &[&str],
+    ) -> Result<Vec<(String, Option<Vec<u8>>)>, Error> {
+        let urls = urls
+            .iter()
+            .map(|u| AString::from_bytes(u.as_bytes().to_vec()).map_err(invalid_input))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let answer = self.run(CommandBody::UrlFetch { urls }).await?;
+        let mut fetched = Vec::new();
+        for d in answer.data {
+            match d {
+                Data::UrlFetch(items) => fetched.extend(items.into_iter().map(|(url, data)| {
+                    (
+                        url.to_str_lossy().into_owned(),
+                        data.map(|d| d.as_bytes().to_vec()),
+                    )
+                })),
+                other => self.news.push(other),
+            }
+        }
+        Ok(fetched)
+    }
+
+    /// RESETKEY (RFC 4467 §6.2): new access keys for `mailbox`, or for every mailbox with
+    /// `None`; the URLs authorized before stop working.
+    pub async fn resetkey(&mut self, mailbox: Option<&str>) -> Result<(), Error> {
+        let mailbox = mailbox.map(mailbox_arg).transpose()?;
+        let answer = self
+            .run(CommandBody::ResetKey {
+                mailbox,
+                mechanisms: Vec::new(),
+            })
+            .await?;
+        self.news.extend(answer.data);
+        Ok(())
+    }
+
     /// COMPRESS=DEFLATE (RFC 4978): from the server's OK on, both directions are compressed.
     /// Fails with [`Error::Refused`] when the server says NO (it does not offer it, or
     /// compression is active already).
@@ -570,6 +635,10 @@ fn mailbox_arg(name: &str) -> Result<Mailbox<'static>, Error> {
             format!("mailbox {name:?}: {e}"),
         ))
     })
+}
+
+fn invalid_input(e: impl std::fmt::Display) -> Error {
+    Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
 }
 
 /// The FETCH data of an answer; other data goes to `news`.

@@ -87,6 +87,8 @@ pub enum Capability<'a> {
     ContextSort,
     /// `PARTIAL` (RFC 9394)
     Partial,
+    /// `URLAUTH` (RFC 4467); a server offering it answers URLFETCH too.
+    UrlAuth,
     /// `THREAD=algorithm` (RFC 5256)
     Thread(Atom<'a>),
     /// Anything else.
@@ -132,6 +134,7 @@ const SIMPLE: &[(&str, Capability<'static>)] = &[
     ("CONTEXT=SORT", Capability::ContextSort),
     ("PARTIAL", Capability::Partial),
     ("APPENDLIMIT", Capability::AppendLimit(None)),
+    ("URLAUTH", Capability::UrlAuth),
 ];
 
 impl<'a> Capability<'a> {

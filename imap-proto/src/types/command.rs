@@ -313,6 +313,25 @@ pub enum CommandBody<'a> {
         /// Entry names and values (`NIL` removes; a value may be a `literal8`). Never empty.
         entries: Vec<(AString<'a>, NString<'a>)>,
     },
+    /// `RESETKEY [SP mailbox *(SP mechanism)]` (RFC 4467): without a mailbox, every access
+    /// key of the user.
+    ResetKey {
+        /// The mailbox whose keys to reset; `None` for all of them.
+        mailbox: Option<Mailbox<'a>>,
+        /// The mechanisms (`INTERNAL`) whose keys to reset; empty for all. Only with a
+        /// mailbox.
+        mechanisms: Vec<Atom<'a>>,
+    },
+    /// `GENURLAUTH 1*(SP url-rump SP mechanism)` (RFC 4467); never empty.
+    GenUrlAuth {
+        /// `url-rump = astring` and `mechanism` pairs.
+        urls: Vec<(AString<'a>, Atom<'a>)>,
+    },
+    /// `URLFETCH 1*(SP url-full)` (RFC 4467); never empty.
+    UrlFetch {
+        /// `url-full = astring`
+        urls: Vec<AString<'a>>,
+    },
 }
 
 fn uid_name(uid: bool, plain: &'static str, with_uid: &'static str) -> &'static str {
@@ -363,6 +382,9 @@ impl CommandBody<'_> {
             Self::CancelUpdate { .. } => "CANCELUPDATE",
             Self::GetMetadata { .. } => "GETMETADATA",
             Self::SetMetadata { .. } => "SETMETADATA",
+            Self::ResetKey { .. } => "RESETKEY",
+            Self::GenUrlAuth { .. } => "GENURLAUTH",
+            Self::UrlFetch { .. } => "URLFETCH",
         }
     }
 
@@ -411,6 +433,10 @@ impl CommandBody<'_> {
             | Self::Compress { .. }
             | Self::GetMetadata { .. }
             | Self::SetMetadata { .. } => matches!(state, Authenticated | Selected),
+            // RFC 4467 §9: command-auth and command-select.
+            Self::ResetKey { .. } | Self::GenUrlAuth { .. } | Self::UrlFetch { .. } => {
+                matches!(state, Authenticated | Selected)
+            }
             Self::Check
             | Self::Close
             | Self::Unselect

@@ -280,6 +280,11 @@ pub enum Data<'a> {
     },
     /// `THREAD (thread-list)...` (RFC 5256)
     Thread(Vec<Thread>),
+    /// `GENURLAUTH 1*(SP url-full)` (RFC 4467): the authorized URLs, in the command's order.
+    GenUrlAuth(Vec<AString<'a>>),
+    /// `URLFETCH 1*(SP url-full SP nstring)` (RFC 4467): each URL with its data, `NIL`
+    /// where it could not be fetched.
+    UrlFetch(Vec<(AString<'a>, NString<'a>)>),
 }
 
 impl Data<'_> {
@@ -330,6 +335,15 @@ impl Data<'_> {
                 entries: entries.into_owned(),
             },
             Self::Thread(t) => Data::Thread(t),
+            Self::GenUrlAuth(urls) => {
+                Data::GenUrlAuth(urls.into_iter().map(AString::into_owned).collect())
+            }
+            Self::UrlFetch(items) => Data::UrlFetch(
+                items
+                    .into_iter()
+                    .map(|(u, d)| (u.into_owned(), d.map(IString::into_owned)))
+                    .collect(),
+            ),
         }
     }
 }

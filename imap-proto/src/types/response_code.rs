@@ -132,6 +132,10 @@ pub enum ResponseCode<'a> {
     UnknownCte,
     /// `UNSEEN nz-number` (IMAP4rev1 only)
     Unseen(u32),
+    /// `URLMECH SP "INTERNAL" *(SP mechanism ["=" base64])` (RFC 4467): the URLAUTH
+    /// mechanisms for the selected mailbox. `INTERNAL` is always there and not in the list;
+    /// the list holds the others, with their base64 parameters.
+    UrlMech(Vec<(Atom<'a>, Option<Cow<'a, str>>)>),
     /// `USEATTR` (RFC 6154)
     UseAttr,
     /// Any other code: `atom [SP 1*<any TEXT-CHAR except "]">]`.
@@ -207,6 +211,7 @@ pub(crate) const CODES_WITH_ARGS: &[&str] = &[
     "UIDNEXT",
     "UIDVALIDITY",
     "UNSEEN",
+    "URLMECH",
 ];
 
 /// Whether `name` is a code this crate knows (case-insensitively).
@@ -282,6 +287,11 @@ impl<'a> ResponseCode<'a> {
             Self::UidNext(n) => ResponseCode::UidNext(n),
             Self::UidValidity(n) => ResponseCode::UidValidity(n),
             Self::Unseen(n) => ResponseCode::Unseen(n),
+            Self::UrlMech(m) => ResponseCode::UrlMech(
+                m.into_iter()
+                    .map(|(a, d)| (a.into_owned(), d.map(|d| Cow::Owned(d.into_owned()))))
+                    .collect(),
+            ),
             Self::Other { name, text } => ResponseCode::Other {
                 name: name.into_owned(),
                 text: text.map(|t| Cow::Owned(t.into_owned())),

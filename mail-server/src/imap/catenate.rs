@@ -1,11 +1,12 @@
 //! CATENATE (RFC 4469): an APPEND whose message is put together from text the client sends
-//! and parts of messages already here, named by IMAP URLs (RFC 5092).
+//! and parts of messages already here, named by IMAP URLs (RFC 5092), this user's or
+//! URLAUTH-authorized ones (RFC 4469 §4).
 
 use std::borrow::Cow;
 
 use sansmail_imap::{
     types::{command::CatPart, fetch_attr::Partial, response_code::ResponseCode},
-    url::parse_message_url,
+    url::{MessageUrl, parse_auth_url, parse_message_url},
 };
 use sansmail_store::{FetchQuery, MailStore, Session, StoreError, UidSet, Upload, model::Content};
 
@@ -62,9 +63,18 @@ impl<S: MailStore> Conn<'_, S> {
 
     /// The octets `url` names: a message of this user's (in the selected mailbox when the URL
     /// is relative), checked against the URL's UIDVALIDITY, cut to its section and partial
-    /// range.
+    /// range; or, for a URLAUTH-authorized URL (RFC 4469 §4), what URLFETCH would return.
     async fn url_octets(&self, session: &Session, url: &str) -> Result<Vec<u8>, Refusal> {
         let bad = || Refusal::BadUrl(url.to_owned());
+        if let Ok(auth) = parse_auth_url(url)
+            && auth.verifier.is_some()
+        {
+            return match self.authorized_octets(session, &auth).await {
+                Ok(Some(octets)) => Ok(octets),
+                Ok(None) => Err(bad()),
+                Err(e) => Err(Refusal::Store(e)),
+            };
+        }
         let parsed = parse_message_url(url).map_err(|_| bad())?;
         if parsed
             .user
@@ -78,44 +88,64 @@ impl<S: MailStore> Conn<'_, S> {
             (None, Some(selected)) => selected.name.clone(),
             (None, None) => return Err(bad()),
         };
+        match self.part_octets(session, &mailbox, &parsed).await {
+            Ok(Some(octets)) => Ok(octets),
+            Ok(None) => Err(bad()),
+            Err(e) => Err(Refusal::Store(e)),
+        }
+    }
+
+    /// The octets of the message part `url` names in `session`'s `mailbox` (the store's
+    /// name): checked against the URL's UIDVALIDITY, cut to its section and partial range.
+    /// `None` when the URL names nothing there. Reads only: no `\Seen` is set.
+    pub(super) async fn part_octets(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        url: &MessageUrl,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let store = &self.service.store;
-        let status = match store.status(session, &mailbox).await {
+        let status = match store.status(session, mailbox).await {
             Ok(s) => s,
-            Err(StoreError::NoSuchMailbox(_)) => return Err(bad()),
-            Err(e) => return Err(Refusal::Store(e)),
+            Err(StoreError::NoSuchMailbox(_) | StoreError::NoSuchAccount) => return Ok(None),
+            Err(e) => return Err(e),
         };
-        if parsed
+        if url
             .uid_validity
             .is_some_and(|v| v != status.uidvalidity.get())
         {
-            return Err(bad());
+            return Ok(None);
         }
-        let section = parsed.body_section().map_err(|_| bad())?;
+        let Ok(section) = url.body_section() else {
+            return Ok(None);
+        };
+        let Some(uid) = sansmail_store::Uid::new(url.uid) else {
+            return Ok(None);
+        };
         let query = FetchQuery {
             body_structure: true,
             content: Some(Content::Full),
             ..FetchQuery::default()
         };
-        let uid = sansmail_store::Uid::new(parsed.uid).ok_or_else(bad)?;
-        let found = match store
-            .fetch(session, &mailbox, &UidSet::single(uid), query)
-            .await
-        {
-            Ok(found) => found,
-            Err(e) => return Err(Refusal::Store(e)),
+        let found = store
+            .fetch(session, mailbox, &UidSet::single(uid), query)
+            .await?;
+        let Some(message) = found.into_iter().next() else {
+            return Ok(None);
         };
-        let message = found.into_iter().next().ok_or_else(bad)?;
         let (Some(raw), Some(tree)) = (&message.content, &message.body_structure) else {
-            return Err(bad());
+            return Ok(None);
         };
-        let octets = section::section(&section)
-            .extract(raw, tree)
-            .ok_or_else(bad)?;
+        let Some(octets) = section::section(&section).extract(raw, tree) else {
+            return Ok(None);
+        };
         // The same cut as a FETCH partial; without a length, to the end.
-        let range = parsed.partial.map(|(offset, length)| Partial {
+        let range = url.partial.map(|(offset, length)| Partial {
             offset,
             length: length.unwrap_or(u64::MAX),
         });
-        Ok(section::partial(Some(octets), range).0.unwrap_or_default())
+        Ok(Some(
+            section::partial(Some(octets), range).0.unwrap_or_default(),
+        ))
     }
 }

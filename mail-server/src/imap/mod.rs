@@ -12,6 +12,7 @@
 //! - `sort`: SORT, ESORT and SORT=DISPLAY; `thread`: THREAD=ORDEREDSUBJECT and
 //!   THREAD=REFERENCES.
 //! - `qresync`: QRESYNC's SELECT parameter and `UID FETCH (CHANGEDSINCE n VANISHED)`.
+//! - `urlauth`: GENURLAUTH, URLFETCH and RESETKEY (URLAUTH); `catenate`: CATENATE.
 //! - `section`: IMAP's sections as the store's, and partial ranges; `convert`: store values as
 //!   IMAP types.
 
@@ -26,6 +27,7 @@ mod section;
 mod sort;
 mod thread;
 mod updates;
+mod urlauth;
 
 use std::{borrow::Cow, io, net::SocketAddr, sync::Arc};
 
@@ -98,6 +100,8 @@ impl<S: MailStore> ImapService<S> {
             Capability::AppendLimit(None),
             Capability::Binary,
             Capability::Utf8Accept,
+            // RFC 4467, with URLFETCH; URLs of the user's own mailboxes.
+            Capability::UrlAuth,
         ]);
         // RFC 5957, RFC 5267 §3.1, RFC 5256 §4, RFC 4469.
         let more = [
@@ -301,8 +305,9 @@ impl<S: MailStore> Conn<'_, S> {
         let server = self.connection.session_mut();
         match login {
             Login::Accepted(account) => {
+                let accepted = server.accept_user(account.as_str()).map_err(api);
                 self.session = Some(Session::new(account));
-                server.accept().map_err(api)
+                accepted
             }
             Login::Failed => server
                 .reject(
@@ -411,6 +416,9 @@ impl<S: MailStore> Conn<'_, S> {
             CommandBody::Move { uid, set, mailbox } => {
                 self.copy_or_move(uid, &set, &mailbox, true).await
             }
+            CommandBody::GenUrlAuth { urls } => self.genurlauth(&urls).await,
+            CommandBody::UrlFetch { urls } => self.urlfetch(&urls).await,
+            CommandBody::ResetKey { mailbox, .. } => self.resetkey(mailbox.as_ref()).await,
             other => self.bad(&format!("{} is not supported", other.name())),
         }
     }

@@ -3,10 +3,10 @@
 use std::{future::Future, sync::Arc, time::Duration, time::Instant};
 
 use sansmail_store::{
-    AccountName, AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope, Expunged,
-    FetchQuery, FetchedMessage, FlagOp, ListScope, MailStore, MailboxInfo, Maildrop, ModSeq,
-    Pop3Committed, Pop3Lease, QuotaLimits, QuotaReport, Recipient, Result, SearchHit, SearchQuery,
-    Session, SpecialUse, Status, StoreResult, Subscription, Uid, UidSet, Upload,
+    AccessKey, AccountName, AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope,
+    Expunged, FetchQuery, FetchedMessage, FlagOp, ListScope, MailStore, MailboxInfo, Maildrop,
+    ModSeq, Pop3Committed, Pop3Lease, QuotaLimits, QuotaReport, Recipient, Result, SearchHit,
+    SearchQuery, Session, SpecialUse, Status, StoreResult, Subscription, Uid, UidSet, Upload,
 };
 
 use super::Metrics;
@@ -66,6 +66,9 @@ store_ops! {
     Pop3Commit = "pop3_commit",
     Pop3Release = "pop3_release",
     Deliver = "deliver",
+    AccessKey = "access_key",
+    MakeAccessKey = "make_access_key",
+    ResetAccessKeys = "reset_access_keys",
 }
 
 impl StoreOp {
@@ -392,6 +395,36 @@ impl<S: MailStore> MailStore for Instrumented<S> {
         recipients: &[Recipient],
     ) -> impl Future<Output = Vec<Result<Delivered>>> + Send {
         self.timed(StoreOp::Deliver, self.inner.deliver(message, recipients))
+    }
+
+    fn access_key(
+        &self,
+        session: &Session,
+        mailbox: &str,
+    ) -> impl Future<Output = Result<Option<AccessKey>>> + Send {
+        self.timed(StoreOp::AccessKey, self.inner.access_key(session, mailbox))
+    }
+
+    fn make_access_key(
+        &self,
+        session: &Session,
+        mailbox: &str,
+    ) -> impl Future<Output = Result<AccessKey>> + Send {
+        self.timed(
+            StoreOp::MakeAccessKey,
+            self.inner.make_access_key(session, mailbox),
+        )
+    }
+
+    fn reset_access_keys(
+        &self,
+        session: &Session,
+        mailbox: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.timed(
+            StoreOp::ResetAccessKeys,
+            self.inner.reset_access_keys(session, mailbox),
+        )
     }
 }
 

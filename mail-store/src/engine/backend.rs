@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{Header, MailboxState, MessageMeta, Record};
 use crate::{
+    access_key::AccessKey,
     error::Result,
     mime::MimeInfo,
     model::QuotaLimits,
@@ -95,6 +96,16 @@ pub(crate) trait Backend: Send + Sync + 'static {
     ) -> Result<()>;
     fn save_meta(&self, account: &AccountName, meta: &AccountMeta) -> Result<()>;
     fn save_subscriptions(&self, account: &AccountName, subs: &BTreeSet<String>) -> Result<()>;
+    /// The mailbox's URLAUTH access key, if it has one.
+    fn load_access_key(&self, account: &AccountName, mailbox: &str) -> Result<Option<AccessKey>>;
+    /// Stores the mailbox's access key durably, or removes it (`None`). A key goes with its
+    /// mailbox when [`delete_mailbox`](Self::delete_mailbox) removes it.
+    fn save_access_key(
+        &self,
+        account: &AccountName,
+        mailbox: &str,
+        key: Option<&AccessKey>,
+    ) -> Result<()>;
     fn create_mailbox(&self, account: &AccountName, name: &str, header: &Header) -> Result<()>;
     fn delete_mailbox(&self, account: &AccountName, name: &str) -> Result<()>;
     fn rename_mailbox(&self, account: &AccountName, from: &str, to: &str) -> Result<()>;

@@ -364,6 +364,35 @@ macro_rules! impl_mail_store {
                 ) -> Vec<Result<Delivered>> {
                     self.$handle.deliver(message, recipients).await
                 }
+
+                async fn access_key(
+                    &self,
+                    session: &Session,
+                    mailbox: &str,
+                ) -> Result<Option<$crate::AccessKey>> {
+                    let (s, m) = (session.clone(), mailbox.to_owned());
+                    self.$handle.run(move |e| e.access_key(&s, &m)).await
+                }
+
+                async fn make_access_key(
+                    &self,
+                    session: &Session,
+                    mailbox: &str,
+                ) -> Result<$crate::AccessKey> {
+                    let (s, m) = (session.clone(), mailbox.to_owned());
+                    self.$handle.run(move |e| e.make_access_key(&s, &m)).await
+                }
+
+                async fn reset_access_keys(
+                    &self,
+                    session: &Session,
+                    mailbox: Option<&str>,
+                ) -> Result<()> {
+                    let (s, m) = (session.clone(), mailbox.map(str::to_owned));
+                    self.$handle
+                        .run(move |e| e.reset_access_keys(&s, m.as_deref()))
+                        .await
+                }
             }
         };
     };

@@ -22,6 +22,7 @@
 //! - [`state`]: one mailbox's index (mailbox names and LIST patterns are in
 //!   [`crate::names`], line ends in [`crate::crlf`], shared with the PostgreSQL backend).
 
+mod access_keys;
 mod accounts;
 mod backend;
 mod copy;

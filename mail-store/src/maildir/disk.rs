@@ -12,7 +12,7 @@ use std::{
 };
 
 use super::{
-    FileRef, MaildirOptions,
+    FileRef, MaildirOptions, access_key,
     delivery::MARK_EXT,
     index::{self, sync_dir, write_atomic},
     journal::{self, Journal},
@@ -20,6 +20,7 @@ use super::{
     redo::Redo,
 };
 use crate::{
+    access_key::AccessKey,
     engine::{
         AccountMeta, Arrival, Backend, DeliveryMark, Header, Loaded, MailboxState, MessageMeta,
         Part, Purpose, Record, lock, to_crlf,
@@ -379,6 +380,19 @@ impl Backend for Disk {
             self.durable(),
         )?;
         Ok(())
+    }
+
+    fn load_access_key(&self, a: &AccountName, mailbox: &str) -> Result<Option<AccessKey>> {
+        access_key::load(&self.mailbox_dir(a, mailbox))
+    }
+
+    fn save_access_key(
+        &self,
+        a: &AccountName,
+        mailbox: &str,
+        key: Option<&AccessKey>,
+    ) -> Result<()> {
+        access_key::save(&self.mailbox_dir(a, mailbox), key, self.durable())
     }
 
     fn create_mailbox(&self, a: &AccountName, name: &str, header: &Header) -> Result<()> {

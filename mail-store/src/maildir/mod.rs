@@ -83,6 +83,7 @@
 //! store from an async runtime never blocks the runtime's threads. With tokio, hand it
 //! tokio's blocking pool: `Executor::from_fn(|job| { tokio::task::spawn_blocking(job); })`.
 
+mod access_key;
 mod delivery;
 mod disk;
 mod files;

@@ -40,6 +40,7 @@
 //! # Ok::<(), sansmail_store::StoreError>(())
 //! ```
 
+mod access_keys;
 mod blobs;
 mod db;
 pub mod listen;

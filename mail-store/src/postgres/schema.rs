@@ -11,7 +11,10 @@ use super::{db::DbError, quote_ident};
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order: (version, SQL).
-pub(crate) const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_access_keys.sql")),
+];
 
 /// Applies the migrations not yet applied to `schema` (created if missing).
 pub(crate) async fn migrate(config: &Config, schema: Option<&str>) -> Result<()> {

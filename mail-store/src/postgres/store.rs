@@ -11,6 +11,7 @@ use super::{
     messages::NewMessage,
 };
 use crate::{
+    access_key::AccessKey,
     error::{Result, StoreError},
     model::{
         AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope, Expunged, FetchQuery,
@@ -307,6 +308,24 @@ impl MailStore for PostgresStore {
     async fn pop3_release(&self, session: &Session, lease: &Pop3Lease) -> Result<()> {
         let (s, l) = (session.clone(), lease.clone());
         self.run(move |db| async move { retry(|| db.pop3_release(&s, &l)).await })
+            .await
+    }
+
+    async fn access_key(&self, session: &Session, mailbox: &str) -> Result<Option<AccessKey>> {
+        let (s, m) = (session.clone(), mailbox.to_owned());
+        self.run(move |db| async move { retry(|| db.access_key(&s, &m)).await })
+            .await
+    }
+
+    async fn make_access_key(&self, session: &Session, mailbox: &str) -> Result<AccessKey> {
+        let (s, m) = (session.clone(), mailbox.to_owned());
+        self.run(move |db| async move { retry(|| db.make_access_key(&s, &m)).await })
+            .await
+    }
+
+    async fn reset_access_keys(&self, session: &Session, mailbox: Option<&str>) -> Result<()> {
+        let (s, m) = (session.clone(), mailbox.map(str::to_owned));
+        self.run(move |db| async move { retry(|| db.reset_access_keys(&s, m.as_deref())).await })
             .await
     }
 

@@ -22,6 +22,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod access_keys;
 mod messages;
 mod pop3;
 mod range;
@@ -31,7 +32,7 @@ mod tree;
 
 use std::{any::Any, sync::Arc};
 
-pub use self::{messages::*, pop3::*, range::*, search::*, sync::*, tree::*};
+pub use self::{access_keys::*, messages::*, pop3::*, range::*, search::*, sync::*, tree::*};
 use crate::{AccountName, AppendItem, Flags, InternalDate, MailStore, Session, Uid, block_on};
 
 /// A store under test plus whatever must live as long as it (a temporary directory).
@@ -110,6 +111,8 @@ pub fn cases<S: MailStore>() -> Vec<Case<S>> {
         search_logic_and_uid_scope,
         search_modseq,
         search_across_batches,
+        access_keys,
+        access_key_made_once,
     )
 }
 
@@ -127,7 +130,8 @@ macro_rules! conformance_tests {
             concurrent_writers_and_reader, pop3_maildrop, pop3_lease_contention,
             pop3_commit_tolerates_missing, read_range_in_pieces, delivery_per_recipient,
             quota_refusal, search_flags_keywords_and_sizes, search_dates, search_header_body_and_text,
-            search_logic_and_uid_scope, search_modseq, search_across_batches);
+            search_logic_and_uid_scope, search_modseq, search_across_batches, access_keys,
+            access_key_made_once);
     };
     (@cases $make:expr; $($name:ident),*) => {
         $(

@@ -129,6 +129,17 @@ fn response_code(code: &ResponseCode<'_>, out: &mut EncodeBuf) {
         ResponseCode::UidNext(n) => out.push_display(format_args!("UIDNEXT {n}")),
         ResponseCode::UidValidity(n) => out.push_display(format_args!("UIDVALIDITY {n}")),
         ResponseCode::Unseen(n) => out.push_display(format_args!("UNSEEN {n}")),
+        ResponseCode::UrlMech(others) => {
+            out.push(b"URLMECH INTERNAL");
+            for (name, data) in others {
+                out.push(b" ");
+                out.push(name.as_str().as_bytes());
+                if let Some(d) = data {
+                    out.push(b"=");
+                    out.push(d.as_bytes());
+                }
+            }
+        }
         ResponseCode::Other { name, text } => {
             out.push(name.as_str().as_bytes());
             if let Some(t) = text {
@@ -246,6 +257,22 @@ fn data(d: &Data<'_>, opts: &ResponseOptions, out: &mut EncodeBuf) {
                     out.push(b")");
                 }
                 MetadataEntries::Names(names) => out.push_separated(names, EncodeBuf::push_astring),
+            }
+        }
+        Data::GenUrlAuth(urls) => {
+            out.push(b"GENURLAUTH");
+            for url in urls {
+                out.push(b" ");
+                out.push_astring(url);
+            }
+        }
+        Data::UrlFetch(items) => {
+            out.push(b"URLFETCH");
+            for (url, data) in items {
+                out.push(b" ");
+                out.push_astring(url);
+                out.push(b" ");
+                out.push_nstring(data.as_ref());
             }
         }
         Data::Thread(threads) => {

@@ -52,6 +52,8 @@ pub(crate) fn response_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data
         "QUOTAROOT" => quotaroot(cx, rest),
         "METADATA" => metadata(cx, rest),
         "THREAD" => thread_data(cx, rest),
+        "GENURLAUTH" => genurlauth_data(rest),
+        "URLFETCH" => urlfetch_data(rest),
         _ => fail(input, "a known untagged response"),
     }
 }
@@ -465,4 +467,36 @@ fn thread_list<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, Thr
     }
     let (rest, ()) = byte(rest, b')')?;
     Ok((rest, thread))
+}
+
+/// `genurlauth-data = "*" SP "GENURLAUTH" 1*(SP url-full)`, `url-full = astring`
+/// (RFC 4467 §9), after the name.
+fn genurlauth_data(mut input: &[u8]) -> PResult<'_, Data<'_>> {
+    let mut urls = Vec::new();
+    while let Ok((r, ())) = sp(input) {
+        let (r, url) = astring(r)?;
+        urls.push(url);
+        input = r;
+    }
+    if urls.is_empty() {
+        return fail(input, "SP url-full");
+    }
+    Ok((input, Data::GenUrlAuth(urls)))
+}
+
+/// `urlfetch-data = "*" SP "URLFETCH" 1*(SP url-full SP nstring)` (RFC 4467 §9), after the
+/// name.
+fn urlfetch_data(mut input: &[u8]) -> PResult<'_, Data<'_>> {
+    let mut items = Vec::new();
+    while let Ok((r, ())) = sp(input) {
+        let (r, url) = astring(r)?;
+        let (r, ()) = sp(r)?;
+        let (r, data) = nstring(r)?;
+        items.push((url, data));
+        input = r;
+    }
+    if items.is_empty() {
+        return fail(input, "SP url-full SP nstring");
+    }
+    Ok((input, Data::UrlFetch(items)))
 }

@@ -280,8 +280,40 @@ fn known_code<'a>(cx: Cx<'_>, name: &'a str, input: &'a [u8]) -> PResult<'a, Res
         "UIDNEXT" => nz_number(rest).map(|(r, n)| (r, ResponseCode::UidNext(n))),
         "UIDVALIDITY" => nz_number(rest).map(|(r, n)| (r, ResponseCode::UidValidity(n))),
         "UNSEEN" => nz_number(rest).map(|(r, n)| (r, ResponseCode::Unseen(n))),
+        "URLMECH" => urlmech(rest),
         _ => fail(input, "a known response code"),
     }
+}
+
+/// ```text
+/// resp-text-code =/ "URLMECH" SP "INTERNAL" *(SP mechanism ["=" base64])
+/// ```
+/// (RFC 4467 §9), after `URLMECH SP`.
+fn urlmech(input: &[u8]) -> PResult<'_, ResponseCode<'_>> {
+    let (mut rest, _) = core::tag_no_case(input, "INTERNAL")?;
+    if rest.first().is_some_and(|b| !matches!(b, b' ' | b']')) {
+        return fail(input, "INTERNAL");
+    }
+    let mut others = Vec::new();
+    while let Ok((r, ())) = sp(rest) {
+        let (r, name) = crate::codec::urlauth::mechanism(r)?;
+        let (r, data) = match r.strip_prefix(b"=") {
+            Some(after) => {
+                let end = after
+                    .iter()
+                    .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+                    .unwrap_or(after.len());
+                if !crate::types::command::is_base64(&after[..end]) {
+                    return fail(after, "base64");
+                }
+                (&after[end..], Some(Cow::Borrowed(ascii(&after[..end]))))
+            }
+            None => (r, None),
+        };
+        others.push((name, data));
+        rest = r;
+    }
+    Ok((rest, ResponseCode::UrlMech(others)))
 }
 
 /// `*(SP capability)`, `capability = ("AUTH=" auth-type) / atom`

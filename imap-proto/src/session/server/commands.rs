@@ -79,6 +79,10 @@ impl Inner {
             self.bad(Some(cmd.tag), refusal);
             return Step::Continue;
         }
+        if let Some(refusal) = self.urlauth_refusal(&cmd.body) {
+            self.bad(Some(cmd.tag), refusal);
+            return Step::Continue;
+        }
         if let CommandBody::Search { return_opts, .. } = &mut cmd.body
             && return_opts.is_none()
             && self.enabled.contains(&Capability::Imap4Rev2)
@@ -234,6 +238,7 @@ impl Inner {
                     | CommandBody::Search { uid: false, .. }
                     | CommandBody::Sort { uid: false, .. }
                     | CommandBody::Thread { uid: false, .. } => Kind::NoExpunge,
+                    CommandBody::ResetKey { .. } => Kind::ResetKey,
                     _ => Kind::Other,
                 };
                 if matches!(kind, Kind::Select { .. }) {
@@ -334,6 +339,38 @@ impl Inner {
                 } else {
                     None
                 }
+            }
+            _ => None,
+        }
+    }
+
+    /// Why a URLAUTH command is refused (RFC 4467 §6): GENURLAUTH takes absolute URL rumps
+    /// with `;URLAUTH=` (no verifier yet) of the user who logged in, and mechanisms this
+    /// server has; RESETKEY only mechanisms it has.
+    pub(super) fn urlauth_refusal(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+        use crate::url::{INTERNAL, parse_auth_url};
+        let known = |m: &Atom<'_>| m.as_str().eq_ignore_ascii_case(INTERNAL);
+        match body {
+            CommandBody::GenUrlAuth { urls } => urls.iter().find_map(|(url, mechanism)| {
+                let Ok(url) = parse_auth_url(&url.to_str_lossy()) else {
+                    return Some("Not an absolute IMAP URL with ;URLAUTH=");
+                };
+                if url.verifier.is_some() {
+                    Some("A URL rump ends at the access identifier")
+                } else if self
+                    .user
+                    .as_deref()
+                    .is_some_and(|u| !u.eq_ignore_ascii_case(url.owner()))
+                {
+                    Some("Only your own URLs can be authorized")
+                } else if !known(mechanism) {
+                    Some("Unknown URLAUTH mechanism")
+                } else {
+                    None
+                }
+            }),
+            CommandBody::ResetKey { mechanisms, .. } if !mechanisms.iter().all(known) => {
+                Some("Unknown URLAUTH mechanism")
             }
             _ => None,
         }

@@ -75,6 +75,8 @@ enum Kind {
     Close,
     /// FETCH, STORE, SEARCH, SORT, THREAD by sequence number: no EXPUNGE while answering.
     NoExpunge,
+    /// RESETKEY: its OK names the URLAUTH mechanisms (RFC 4467 §8, URLMECH).
+    ResetKey,
     Other,
 }
 
@@ -164,6 +166,9 @@ struct Inner {
     /// What the client was told of the selected mailbox's flags and mod-sequences.
     told: mailbox::Told,
     enabled: Vec<Capability<'static>>,
+    /// Who logged in, when the application said ([`Server::accept_user`]): the only user
+    /// whose URLs GENURLAUTH authorizes.
+    user: Option<String>,
     saved_search: Vec<u32>,
     /// The SEARCH or SORT being answered asked for UPDATE (RFC 5267 §4.3).
     updating: Option<UpdatingSearch>,
@@ -208,6 +213,7 @@ impl Server {
             next_view: None,
             told: mailbox::Told::default(),
             enabled: Vec::new(),
+            user: None,
             saved_search: Vec::new(),
             updating: None,
             pos: 0,
@@ -560,6 +566,15 @@ impl Server {
                     let view = s.next_view.take().ok_or(ApiError::NoView)?;
                     s.view = Some(view);
                     s.conn = State::Selected;
+                    // RFC 4467 §3: a URLAUTH server names the mailbox's mechanisms.
+                    if s.config.capabilities.contains(&Capability::UrlAuth) {
+                        s.status(
+                            None,
+                            StatusKind::Ok,
+                            Some(ResponseCode::UrlMech(Vec::new())),
+                            "URLAUTH mechanisms",
+                        );
+                    }
                 } else {
                     s.next_view = None;
                     s.deselect();
@@ -567,8 +582,12 @@ impl Server {
             }
             Kind::Close if kind == StatusKind::Ok => s.deselect(),
             Kind::NoExpunge => s.tell_updates(false),
-            Kind::Close | Kind::Other => s.tell_updates(true),
+            Kind::Close | Kind::ResetKey | Kind::Other => s.tell_updates(true),
         }
+        let code = match (what, kind, code) {
+            (Kind::ResetKey, StatusKind::Ok, None) => Some(ResponseCode::UrlMech(Vec::new())),
+            (_, _, code) => code,
+        };
         s.pending = None;
         s.updating = None;
         s.status(Some(tag), kind, code, text);
@@ -606,6 +625,25 @@ impl Server {
                 Err(ApiError::NothingPending)
             }
         }
+    }
+
+    /// Accepts a pending login (LOGIN or AUTHENTICATE) of `user`, the identity the
+    /// application authorized: as [`accept`](Self::accept), and from now on GENURLAUTH
+    /// authorizes only URLs of `user` (RFC 4467 §6.1).
+    pub fn accept_user(&mut self, user: &str) -> Result<(), ApiError> {
+        if !matches!(
+            self.state.pending,
+            Some(Pending::Login { .. } | Pending::AuthExchange { .. })
+        ) {
+            return Err(ApiError::NothingPending);
+        }
+        self.state.user = Some(user.to_owned());
+        self.accept()
+    }
+
+    /// The user given to [`accept_user`](Self::accept_user), once logged in.
+    pub fn user(&self) -> Option<&str> {
+        self.state.user.as_deref()
     }
 
     /// Accepts a pending synchronizing literal.

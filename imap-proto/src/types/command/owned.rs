@@ -3,8 +3,9 @@
 use super::{AppendMessage, CommandBody, ListMailbox, QuotaLimit, SaslResponse, Secret};
 use crate::types::{
     capability::Capability,
-    core::{AString, IString, Tag},
+    core::{AString, Atom, IString, Tag},
     flag::{Flag, MailboxAttr},
+    mailbox::Mailbox,
     search::SearchKey,
 };
 
@@ -209,6 +210,22 @@ pub(super) fn body_into_owned(body: CommandBody<'_>) -> CommandBody<'static> {
                 .into_iter()
                 .map(|(k, v)| (k.into_owned(), v.map(IString::into_owned)))
                 .collect(),
+        },
+        B::ResetKey {
+            mailbox,
+            mechanisms,
+        } => B::ResetKey {
+            mailbox: mailbox.map(Mailbox::into_owned),
+            mechanisms: mechanisms.into_iter().map(Atom::into_owned).collect(),
+        },
+        B::GenUrlAuth { urls } => B::GenUrlAuth {
+            urls: urls
+                .into_iter()
+                .map(|(u, m)| (u.into_owned(), m.into_owned()))
+                .collect(),
+        },
+        B::UrlFetch { urls } => B::UrlFetch {
+            urls: urls.into_iter().map(AString::into_owned).collect(),
         },
     }
 }
