@@ -236,6 +236,7 @@ fn dispatch<'a>(
         b"THREAD" => with_sp(args, |i| search::thread(i, opts, false)),
         b"GETMETADATA" => with_sp(args, |i| mbox::getmetadata(i, opts)),
         b"SETMETADATA" => with_sp(args, |i| mbox::setmetadata(i, opts)),
+        b"NOTIFY" => with_sp(args, |i| super::notify::notify(i, opts)),
         _ => return None,
     })
 }

@@ -19,8 +19,10 @@ use crate::types::{
     search::Charset,
 };
 
+mod notify;
 mod search;
 
+pub(crate) use notify::push_event;
 use search::{push_search_keys, push_search_return_opts};
 
 /// Appends `cmd` (tag, command, arguments, final CRLF) to `out`.
@@ -365,6 +367,7 @@ fn encode_body(body: &CommandBody<'_>, opts: &CommandOptions, out: &mut EncodeBu
             });
             out.push(b")");
         }
+        CommandBody::Notify { set } => notify::push_notify(out, set.as_ref(), utf8),
     }
 }
 

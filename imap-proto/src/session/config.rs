@@ -2,7 +2,7 @@
 
 use crate::{
     Limits,
-    types::{capability::Capability, core::Atom},
+    types::{capability::Capability, core::Atom, notify::NotifyEvent},
 };
 
 /// A server session's configuration.
@@ -29,6 +29,10 @@ pub struct ServerConfig {
     /// What `ID` (RFC 2971) answers, field by field (`name`, `vendor`, `version`, ...);
     /// `None` answers `* ID NIL`.
     pub id: Option<Vec<(String, String)>>,
+    /// The NOTIFY events (RFC 5465) the application reports, when `NOTIFY` is among the
+    /// capabilities; a NOTIFY asking for another is refused with `NO [BADEVENT (these)]`.
+    /// MessageNew's fetch attributes are ignored here.
+    pub notify_events: Vec<NotifyEvent<'static>>,
 }
 
 impl ServerConfig {
@@ -59,6 +63,13 @@ impl ServerConfig {
             auth_requires_tls: true,
             limits: Limits::default(),
             id: None,
+            notify_events: vec![
+                NotifyEvent::MessageNew(Vec::new()),
+                NotifyEvent::MessageExpunge,
+                NotifyEvent::FlagChange,
+                NotifyEvent::MailboxName,
+                NotifyEvent::SubscriptionChange,
+            ],
         }
     }
 }

@@ -79,6 +79,8 @@ pub enum Capability<'a> {
     Metadata,
     /// `SORT` (RFC 5256)
     Sort,
+    /// `NOTIFY` (RFC 5465)
+    Notify,
     /// `THREAD=algorithm` (RFC 5256)
     Thread(Atom<'a>),
     /// Anything else.
@@ -119,6 +121,7 @@ const SIMPLE: &[(&str, Capability<'static>)] = &[
     ("SAVEDATE", Capability::SaveDate),
     ("METADATA", Capability::Metadata),
     ("SORT", Capability::Sort),
+    ("NOTIFY", Capability::Notify),
     ("APPENDLIMIT", Capability::AppendLimit(None)),
 ];
 

@@ -11,6 +11,7 @@ use super::{
     fetch_attr::{FetchItems, FetchModifiers},
     flag::{Flag, MailboxAttr},
     mailbox::Mailbox,
+    notify::NotifySet,
     search::{Charset, SearchKey, SearchReturnOpt, SortCriterion, ThreadAlgorithm},
     sequence::SequenceSet,
     status::StatusAttr,
@@ -307,6 +308,11 @@ pub enum CommandBody<'a> {
         /// Entry names and values (`NIL` removes; a value may be a `literal8`). Never empty.
         entries: Vec<(AString<'a>, NString<'a>)>,
     },
+    /// `NOTIFY SP (notify-set / notify-none)` (RFC 5465)
+    Notify {
+        /// `SET ...`, or `None` for `NONE`.
+        set: Option<NotifySet<'a>>,
+    },
 }
 
 fn uid_name(uid: bool, plain: &'static str, with_uid: &'static str) -> &'static str {
@@ -356,6 +362,7 @@ impl CommandBody<'_> {
             Self::Thread { uid, .. } => uid_name(*uid, "THREAD", "UID THREAD"),
             Self::GetMetadata { .. } => "GETMETADATA",
             Self::SetMetadata { .. } => "SETMETADATA",
+            Self::Notify { .. } => "NOTIFY",
         }
     }
 
@@ -403,7 +410,8 @@ impl CommandBody<'_> {
             | Self::SetQuota { .. }
             | Self::Compress { .. }
             | Self::GetMetadata { .. }
-            | Self::SetMetadata { .. } => matches!(state, Authenticated | Selected),
+            | Self::SetMetadata { .. }
+            | Self::Notify { .. } => matches!(state, Authenticated | Selected),
             Self::Check
             | Self::Close
             | Self::Unselect

@@ -40,6 +40,7 @@ mod commands;
 mod event;
 mod input;
 mod mailbox;
+mod notify;
 mod output;
 mod stream;
 
@@ -73,6 +74,8 @@ enum Kind {
     Close,
     /// FETCH, STORE, SEARCH, SORT, THREAD by sequence number: no EXPUNGE while answering.
     NoExpunge,
+    /// NOTIFY: its set takes effect when completed with OK.
+    Notify,
     Other,
 }
 
@@ -130,6 +133,9 @@ pub enum ApiError {
     /// More octets than the literal in progress announced.
     #[error("more octets than the streamed literal announced")]
     LiteralOverrun,
+    /// No NOTIFY is in effect: nothing may be sent unasked.
+    #[error("no NOTIFY is in effect")]
+    NotifyOff,
 }
 
 /// The server session.
@@ -168,6 +174,8 @@ struct Inner {
     transmit: EncodeBuf,
     /// A FETCH response being streamed.
     stream: Option<stream::Streaming>,
+    /// The NOTIFY in effect (RFC 5465), and one waiting for its command's completion.
+    notify: notify::NotifyState,
     /// Where the timeouts count from: the end of the last complete command or continuation
     /// line, moved forward by the time partial input earns (see
     /// [`Limits::min_input_rate`](super::config::Limits::min_input_rate)).
@@ -208,6 +216,7 @@ impl Server {
             closed: None,
             transmit: EncodeBuf::new(),
             stream: None,
+            notify: notify::NotifyState::default(),
             clock: InputClock::new(now),
         };
         let caps = state.capabilities();
@@ -469,6 +478,8 @@ impl Server {
         view.push(update);
         if matches!(self.state.mode, Mode::Idling { .. }) {
             self.state.tell_updates(true);
+        } else if let Some(expunges) = self.state.notify_selected_now() {
+            self.state.tell_updates(expunges);
         }
         Ok(())
     }
@@ -504,6 +515,10 @@ impl Server {
             }
             Kind::Close if kind == StatusKind::Ok => s.deselect(),
             Kind::NoExpunge => s.tell_updates(false),
+            Kind::Notify => {
+                s.notify.completed(kind == StatusKind::Ok);
+                s.tell_updates(true);
+            }
             Kind::Close | Kind::Other => s.tell_updates(true),
         }
         s.pending = None;
