@@ -11,6 +11,7 @@
 //! - `search`: SEARCH and ESEARCH.
 //! - `sort`: SORT, ESORT and SORT=DISPLAY; `thread`: THREAD=ORDEREDSUBJECT and
 //!   THREAD=REFERENCES.
+//! - `notify`: NOTIFY's STATUS and LIST responses about the other mailboxes.
 //! - `qresync`: QRESYNC's SELECT parameter and `UID FETCH (CHANGEDSINCE n VANISHED)`.
 //! - `section`: IMAP's sections as the store's, and partial ranges; `convert`: store values as
 //!   IMAP types.
@@ -20,6 +21,7 @@ mod convert;
 mod fetch;
 mod mailboxes;
 mod messages;
+mod notify;
 mod qresync;
 mod search;
 mod section;
@@ -98,6 +100,8 @@ impl<S: MailStore> ImapService<S> {
             Capability::AppendLimit(None),
             Capability::Binary,
             Capability::Utf8Accept,
+            // RFC 5465: the account's changes from the store's account-wide subscription.
+            Capability::Notify,
         ]);
         // RFC 5957, RFC 5267 §3.1, RFC 5256 §4, RFC 4469.
         let more = [
@@ -154,6 +158,7 @@ pub async fn handle_connection<S: MailStore>(
         session: None,
         selected: None,
         fetching: None,
+        notify: None,
         closing: false,
     };
     let result = conn.run().await;
@@ -191,6 +196,8 @@ struct Conn<'s, S> {
     /// The FETCH being answered while a streamed literal waits for the session's
     /// `FetchMore`.
     fetching: Option<fetch::FetchRun>,
+    /// NOTIFY (RFC 5465) in effect: the account's changes.
+    notify: Option<notify::Notifying>,
     /// A `BYE` was sent: close once it is out.
     closing: bool,
 }
@@ -199,6 +206,8 @@ struct Conn<'s, S> {
 enum Wake {
     Event(io::Result<Option<Event>>),
     Change(ChangeEvent),
+    /// A change of the account, under NOTIFY.
+    Notify(ChangeEvent),
     Shutdown,
 }
 
@@ -226,6 +235,7 @@ impl<S: MailStore> Conn<'_, S> {
                 connection,
                 selected,
                 service,
+                notify,
                 ..
             } = self;
             let change = async {
@@ -234,9 +244,16 @@ impl<S: MailStore> Conn<'_, S> {
                     None => std::future::pending().await,
                 }
             };
+            let account_change = async {
+                match notify {
+                    Some(n) => n.sub.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let wake = tokio::select! {
                 event = connection.next_event() => Wake::Event(event),
                 ev = change => Wake::Change(ev),
+                ev = account_change => Wake::Notify(ev),
                 () = service.gate.shutting_down() => Wake::Shutdown,
             };
             match wake {
@@ -247,6 +264,11 @@ impl<S: MailStore> Conn<'_, S> {
                 Wake::Change(ev) => {
                     self.apply_change(ev).await?;
                     // In IDLE the session tells the client at once.
+                    self.connection.flush().await?;
+                }
+                Wake::Notify(ev) => {
+                    // Between commands: sent at once (RFC 5465 §3).
+                    self.apply_notifications(ev).await?;
                     self.connection.flush().await?;
                 }
                 Wake::Shutdown => {
@@ -356,6 +378,7 @@ impl<S: MailStore> Conn<'_, S> {
                 Some(ResponseCode::NoPerm),
                 "Quota is set by the administrator",
             ),
+            CommandBody::Notify { set } => self.notify(set).await,
             CommandBody::Close => self.close().await,
             CommandBody::Unselect => self.ok(None, "UNSELECT completed"),
             CommandBody::Expunge => self.expunge(None).await,

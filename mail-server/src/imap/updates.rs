@@ -51,6 +51,8 @@ impl<S: MailStore> Conn<'_, S> {
                 self.bye("The selected mailbox was deleted");
                 return Ok(());
             }
+            // The mailbox list's changes are NOTIFY's (see `notify`).
+            ChangeKind::Created | ChangeKind::Subscribed { .. } => return Ok(()),
             ChangeKind::Lagged => {
                 for u in self.resync().await? {
                     self.push(u);

@@ -97,6 +97,7 @@ pub fn cases<S: MailStore>() -> Vec<Case<S>> {
         changes_since_classifies,
         recent_is_claimed_once,
         change_events_reach_other_sessions,
+        account_events_cover_every_mailbox,
         concurrent_writers_and_reader,
         pop3_maildrop,
         pop3_lease_contention,
@@ -124,7 +125,7 @@ macro_rules! conformance_tests {
             multi_append_all_or_nothing, fetch_structure, store_flags_and_modseq,
             unchanged_since, expunge_scopes, uidnext_rules, copy_and_move, move_within_mailbox,
             changes_since_classifies, recent_is_claimed_once, change_events_reach_other_sessions,
-            concurrent_writers_and_reader, pop3_maildrop, pop3_lease_contention,
+            account_events_cover_every_mailbox, concurrent_writers_and_reader, pop3_maildrop, pop3_lease_contention,
             pop3_commit_tolerates_missing, read_range_in_pieces, delivery_per_recipient,
             quota_refusal, search_flags_keywords_and_sizes, search_dates, search_header_body_and_text,
             search_logic_and_uid_scope, search_modseq, search_across_batches);
