@@ -11,17 +11,22 @@
 
 use std::{collections::BTreeSet, io};
 
-use sansmail_imap::types::{
-    flag::MailboxAttr,
-    mailbox::Mailbox,
-    notify::{FilterMailboxes, NotifyEvent, NotifySet},
-    response::{Data, Response},
-    response_data::{ListData, ListExtItem},
-    status::StatusAttr,
+use sansmail_imap::{
+    session::view::MessageState,
+    types::{
+        flag::MailboxAttr,
+        mailbox::Mailbox,
+        notify::{FilterMailboxes, NotifyEvent, NotifySet},
+        response::{Data, Response},
+        response_data::{ListData, ListExtItem},
+        status::StatusAttr,
+    },
 };
-use sansmail_store::{ChangeEvent, ChangeKind, ListScope, MailStore, Subscription};
+use sansmail_store::{
+    ChangeEvent, ChangeKind, Content, ListScope, MailStore, Subscription, Uid, UidSet,
+};
 
-use super::{Conn, mailboxes::status_items};
+use super::{Conn, convert, fetch::plan::Plan, mailboxes::status_items};
 
 /// The most mailboxes owed a STATUS at once before NOTIFY gives up (RFC 5465 §3.1
 /// NOTIFICATIONOVERFLOW).
@@ -268,6 +273,65 @@ impl<S: MailStore> Conn<'_, S> {
             self.tell(data);
         } else {
             self.server_mut().send_data(data);
+        }
+    }
+
+    /// RFC 5465 §5.2: under a selected group asking MessageNew with fetch attributes, the
+    /// new messages of the selected mailbox the client was just told of (EXISTS) are sent
+    /// as FETCH of those attributes. Bodies are read as with `.PEEK`: a notification does
+    /// not set `\Seen`.
+    pub(super) async fn fetch_new(&mut self, uids: &[u32]) {
+        let Some(attrs) = self
+            .server()
+            .notify_set()
+            .and_then(NotifySet::selected)
+            .and_then(|g| {
+                g.events.iter().find_map(|e| match e {
+                    NotifyEvent::MessageNew(a) if !a.is_empty() => Some(a.clone()),
+                    _ => None,
+                })
+            })
+        else {
+            return;
+        };
+        let (Some(sel), Ok(session)) = (self.selected.as_ref(), self.session()) else {
+            return;
+        };
+        let name = sel.name.clone();
+        // Only messages the client knows of by now: they have a sequence number.
+        let told: UidSet = uids
+            .iter()
+            .filter(|u| self.server().view().is_some_and(|v| v.seq(**u).is_some()))
+            .filter_map(|u| Uid::new(*u))
+            .collect();
+        if told.is_empty() {
+            return;
+        }
+        let plan = Plan::new(attrs);
+        let mut query = plan.meta_query();
+        if plan.full || plan.streamable {
+            query.content = Some(Content::Full);
+        }
+        let Ok(found) = self
+            .service
+            .store
+            .fetch(&session, &name, &told, query)
+            .await
+        else {
+            return;
+        };
+        for m in found {
+            let (Some(seq), Ok(items)) = (
+                self.server().view().and_then(|v| v.seq(m.uid.get())),
+                plan.items(&m, true, false),
+            ) else {
+                continue;
+            };
+            let state = MessageState {
+                flags: convert::imap_flags(&m.flags, false),
+                modseq: Some(m.modseq.get()),
+            };
+            self.server_mut().send_fetch(seq, items, state);
         }
     }
 

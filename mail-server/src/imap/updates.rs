@@ -60,8 +60,15 @@ impl<S: MailStore> Conn<'_, S> {
                 return self.claim_recent(None).await;
             }
         };
+        let new = match updates.first() {
+            Some(Update::New(uids)) => uids.clone(),
+            _ => Vec::new(),
+        };
         for u in updates {
             self.push(u);
+        }
+        if !new.is_empty() {
+            self.fetch_new(&new).await;
         }
         Ok(())
     }

@@ -1,0 +1,293 @@
+//! NOTIFY (RFC 5465) over the socket against the `mailserver` binary: one session asks for
+//! the account's events, another changes the account, and the first hears of it without
+//! sending a command (read with a timeout). Also BADEVENT, the §5 rules, and NOTIFY NONE.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::{SocketAddr, TcpStream},
+    time::{Duration, Instant},
+};
+
+use common::start;
+
+/// A raw session whose reads give up after a while, to tell "nothing came" from a line.
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn login(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let writer = stream.try_clone().unwrap();
+        let mut c = Self {
+            reader: BufReader::new(stream),
+            writer,
+        };
+        c.line().expect("greeting");
+        c.ok("l0", "LOGIN alice secret");
+        c
+    }
+
+    fn line(&mut self) -> Option<String> {
+        let mut s = String::new();
+        match self.reader.read_line(&mut s) {
+            Ok(0) => panic!("connection closed"),
+            Ok(_) => Some(s.trim_end_matches(['\r', '\n']).to_owned()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The command's responses, the tagged one last.
+    fn command(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.writer
+            .write_all(format!("{tag} {command}\r\n").as_bytes())
+            .unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line().expect("an answer");
+            let done = l.starts_with(&format!("{tag} "));
+            lines.push(l);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    fn ok(&mut self, tag: &str, command: &str) -> Vec<String> {
+        let lines = self.command(tag, command);
+        assert!(
+            lines.last().unwrap().starts_with(&format!("{tag} OK")),
+            "{command}: {lines:?}"
+        );
+        lines
+    }
+
+    /// Lines that arrive unasked within `wait` (until `count` of them came).
+    fn unasked(&mut self, count: usize, wait: Duration) -> Vec<String> {
+        let deadline = Instant::now() + wait;
+        let mut lines = Vec::new();
+        while lines.len() < count && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.reader
+                .get_ref()
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            if let Some(l) = self.line() {
+                lines.push(l);
+            }
+        }
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        lines
+    }
+
+    fn append(&mut self, tag: &str, mailbox: &str) {
+        let message = "From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n";
+        self.writer
+            .write_all(
+                format!(
+                    "{tag} APPEND {mailbox} {{{}+}}\r\n{message}\r\n",
+                    message.len()
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+        let mut last = String::new();
+        while !last.starts_with(&format!("{tag} ")) {
+            last = self.line().expect("APPEND's answer");
+        }
+        assert!(last.starts_with(&format!("{tag} OK")), "{last}");
+    }
+}
+
+/// The number after `key` in a STATUS line.
+fn item(line: &str, key: &str) -> Option<u64> {
+    let at = line.find(&format!("{key} "))? + key.len() + 1;
+    line[at..]
+        .split([' ', ')'])
+        .next()
+        .and_then(|n| n.parse().ok())
+}
+
+#[test]
+fn notify_reports_other_mailboxes_and_the_mailbox_list() {
+    let server = start("notify-main");
+    let mut a = Client::login(server.imap);
+    let mut b = Client::login(server.imap);
+    b.ok("b1", "CREATE Lists");
+    b.append("b2", "Lists");
+
+    let caps = a.ok("a1", "CAPABILITY");
+    assert!(caps[0].split(' ').any(|c| c == "NOTIFY"), "{caps:?}");
+    a.ok("a2", "SELECT INBOX");
+    // SET STATUS: the current STATUS of every matching mailbox but the selected one.
+    let set = a.ok(
+        "a3",
+        "NOTIFY SET STATUS (selected (MessageNew (UID) MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))",
+    );
+    let lists = set
+        .iter()
+        .find(|l| l.starts_with("* STATUS Lists "))
+        .unwrap_or_else(|| panic!("{set:?}"));
+    assert_eq!(item(lists, "MESSAGES"), Some(1), "{lists}");
+    for key in ["UIDNEXT", "UIDVALIDITY", "UNSEEN"] {
+        assert!(item(lists, key).is_some(), "{key}: {lists}");
+    }
+    assert!(
+        !set.iter().any(|l| l.starts_with("* STATUS INBOX")),
+        "the selected mailbox is told with EXISTS, not STATUS: {set:?}"
+    );
+    assert!(a.unasked(1, Duration::from_millis(300)).is_empty());
+
+    // Another session appends to another mailbox: STATUS, without a command.
+    b.append("b3", "Lists");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0].starts_with("* STATUS Lists ("), "{heard:?}");
+    assert_eq!(item(&heard[0], "MESSAGES"), Some(2), "{heard:?}");
+    assert_eq!(item(&heard[0], "UNSEEN"), Some(2), "{heard:?}");
+
+    // ... creates and deletes a mailbox: LIST, then LIST with \NonExistent.
+    b.ok("b4", "CREATE Fresh");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(
+        heard[0].starts_with("* LIST (") && heard[0].ends_with(" Fresh"),
+        "{heard:?}"
+    );
+    b.ok("b5", "DELETE Fresh");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(
+        heard[0].starts_with("* LIST (\\NonExistent)") && heard[0].ends_with(" Fresh"),
+        "{heard:?}"
+    );
+
+    // ... renames one: LIST with OLDNAME.
+    b.ok("b6", "RENAME Lists Reading");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(
+        heard[0].contains(" Reading (\"OLDNAME\" (\"Lists\"))")
+            || heard[0].contains(" Reading (\"OLDNAME\" (Lists))"),
+        "{heard:?}"
+    );
+
+    // ... delivers to the selected mailbox: EXISTS at once (the `selected` filter), then
+    // the FETCH MessageNew asked for (`* 1 RECENT` between them, IMAP4rev1), as Dovecot.
+    b.append("b7", "INBOX");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert_eq!(heard, vec!["* 1 EXISTS".to_owned()]);
+    let mut rest = a.unasked(1, Duration::from_secs(5));
+    if rest == ["* 1 RECENT"] {
+        rest = a.unasked(1, Duration::from_secs(5));
+    }
+    assert_eq!(rest, vec!["* 1 FETCH (UID 1)".to_owned()]);
+
+    // A flood into one mailbox collapses: at most one STATUS per batch, ending at the
+    // last count.
+    for i in 0..20 {
+        b.append(&format!("f{i}"), "Reading");
+    }
+    let mut last = None;
+    let mut seen = 0;
+    while last != Some(22) {
+        let heard = a.unasked(1, Duration::from_secs(5));
+        assert_eq!(heard.len(), 1, "STATUS up to 22 messages, got {last:?}");
+        assert!(heard[0].starts_with("* STATUS Reading ("), "{heard:?}");
+        last = item(&heard[0], "MESSAGES");
+        seen += 1;
+    }
+    assert!(seen <= 20, "one STATUS per change at most: {seen}");
+
+    // NOTIFY NONE: nothing more.
+    a.ok("a4", "NOTIFY NONE");
+    b.append("b8", "Reading");
+    b.ok("b9", "CREATE Quiet");
+    assert!(
+        a.unasked(1, Duration::from_millis(800)).is_empty(),
+        "nothing after NOTIFY NONE"
+    );
+}
+
+#[test]
+fn notify_refusals() {
+    let server = start("notify-refusals");
+    let mut a = Client::login(server.imap);
+    let bad = a.command(
+        "a1",
+        "NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))",
+    );
+    assert!(
+        bad.last().unwrap().starts_with("a1 NO [BADEVENT ("),
+        "{bad:?}"
+    );
+    let listed = bad.last().unwrap();
+    for e in [
+        "MessageNew",
+        "MessageExpunge",
+        "MailboxName",
+        "SubscriptionChange",
+    ] {
+        assert!(listed.contains(e), "{e}: {listed}");
+    }
+    assert!(!listed.contains("AnnotationChange"), "{listed}");
+    for (tag, command) in [
+        ("a2", "NOTIFY SET (personal (MessageNew))"),
+        ("a3", "NOTIFY SET (selected (FlagChange))"),
+        (
+            "a4",
+            "NOTIFY SET (selected (MessageNew MessageExpunge MailboxName))",
+        ),
+        ("a5", "NOTIFY SET (selected NONE) (selected-delayed NONE)"),
+        ("a6", "NOTIFY SET"),
+    ] {
+        let lines = a.command(tag, command);
+        assert!(
+            lines.last().unwrap().starts_with(&format!("{tag} BAD")),
+            "{command}: {lines:?}"
+        );
+    }
+    // An unknown mailbox is no error; the subscription filter follows SUBSCRIBE.
+    a.ok(
+        "a7",
+        "NOTIFY SET (mailboxes Nowhere (MessageNew MessageExpunge)) (subscribed (MessageNew MessageExpunge SubscriptionChange))",
+    );
+    let mut b = Client::login(server.imap);
+    b.ok("b1", "CREATE Sub");
+    b.append("b2", "Sub");
+    assert!(
+        a.unasked(1, Duration::from_millis(500)).is_empty(),
+        "Sub is not subscribed"
+    );
+    b.ok("b3", "SUBSCRIBE Sub");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert!(
+        heard.len() == 1
+            && heard[0].starts_with("* LIST (\\Subscribed) ")
+            && heard[0].ends_with(" Sub"),
+        "{heard:?}"
+    );
+    b.append("b4", "Sub");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert!(
+        heard.len() == 1 && heard[0].starts_with("* STATUS Sub (MESSAGES 2 "),
+        "{heard:?}"
+    );
+}
