@@ -291,3 +291,88 @@ fn notify_refusals() {
         "{heard:?}"
     );
 }
+
+/// A client that stops reading: the server stops at the first notification it cannot
+/// write, the changes made meanwhile wait in the store's bounded queue and collapse into
+/// one STATUS per mailbox when the client reads again; more changes than the queue holds
+/// end NOTIFY with `* OK [NOTIFICATIONOVERFLOW]` (RFC 5465 §3.1) instead of growing memory.
+#[test]
+fn a_client_that_does_not_read_gets_collapsed_status_then_overflow() {
+    let server = start("notify-flood");
+    let mut a = Client::login(server.imap);
+    let mut b = Client::login(server.imap);
+    b.ok("b1", "CREATE Lists");
+    // A message larger than the socket buffers: its FETCH blocks the server while A does
+    // not read.
+    let line = format!("{}\r\n", "x".repeat(998));
+    let big = format!(
+        "From: a@example.org\r\nSubject: big\r\n\r\n{}",
+        line.repeat(24 * 1024)
+    );
+    b.writer
+        .write_all(format!("b2 APPEND INBOX {{{}+}}\r\n", big.len()).as_bytes())
+        .unwrap();
+    b.writer.write_all(big.as_bytes()).unwrap();
+    b.writer.write_all(b"\r\n").unwrap();
+    assert!(b.line().unwrap().starts_with("b2 OK"));
+    a.ok("a1", "SELECT INBOX");
+    a.ok(
+        "a2",
+        "NOTIFY SET (personal (MessageNew MessageExpunge FlagChange MailboxName))",
+    );
+    a.writer.write_all(b"a3 FETCH 1 BODY.PEEK[]\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    // 30 appends while A does not read.
+    for i in 0..30 {
+        b.append(&format!("c{i}"), "Lists");
+    }
+    let mut lines = Vec::new();
+    while !lines.last().is_some_and(|l: &String| l.starts_with("a3 ")) {
+        lines.push(a.line().expect("FETCH's answer"));
+    }
+    lines.extend(a.unasked(40, Duration::from_secs(2)));
+    let status: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("* STATUS Lists "))
+        .collect();
+    assert!(
+        !status.is_empty() && status.len() <= 3,
+        "collapsed into one STATUS or a few: {status:?}"
+    );
+    assert_eq!(item(status[status.len() - 1], "MESSAGES"), Some(30));
+
+    // Again, with more changes than the queue holds (4096): overflow, and NOTIFY is off.
+    a.writer.write_all(b"a4 FETCH 1 BODY.PEEK[]\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    b.ok("b3", "SELECT Lists");
+    let flags: String = (0..4200)
+        .map(|i| {
+            let op = if i % 2 == 0 { '+' } else { '-' };
+            format!("f{i} STORE 1 {op}FLAGS.SILENT (\\Flagged)\r\n")
+        })
+        .collect();
+    b.writer.write_all(flags.as_bytes()).unwrap();
+    let mut last = String::new();
+    while !last.starts_with("f4199 ") {
+        last = b.line().expect("STORE's answers");
+    }
+    assert!(last.starts_with("f4199 OK"), "{last}");
+    let mut lines = Vec::new();
+    while !lines.last().is_some_and(|l: &String| l.starts_with("a4 ")) {
+        lines.push(a.line().expect("FETCH's answer"));
+    }
+    lines.extend(a.unasked(10, Duration::from_secs(2)));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("* OK [NOTIFICATIONOVERFLOW]")),
+        "{:?}",
+        &lines[lines.len().saturating_sub(5)..]
+    );
+    b.append("b4", "Lists");
+    assert!(
+        a.unasked(1, Duration::from_millis(800)).is_empty(),
+        "NOTIFY is off after the overflow"
+    );
+}
