@@ -5,6 +5,7 @@
 mod common;
 
 use std::{
+    fmt::Write as _,
     io::{BufRead, BufReader, Write},
     net::{SocketAddr, TcpStream},
     time::{Duration, Instant},
@@ -346,12 +347,11 @@ fn a_client_that_does_not_read_gets_collapsed_status_then_overflow() {
     a.writer.write_all(b"a4 FETCH 1 BODY.PEEK[]\r\n").unwrap();
     std::thread::sleep(Duration::from_millis(500));
     b.ok("b3", "SELECT Lists");
-    let flags: String = (0..4200)
-        .map(|i| {
-            let op = if i % 2 == 0 { '+' } else { '-' };
-            format!("f{i} STORE 1 {op}FLAGS.SILENT (\\Flagged)\r\n")
-        })
-        .collect();
+    let mut flags = String::new();
+    for i in 0..4200 {
+        let op = if i % 2 == 0 { '+' } else { '-' };
+        let _ = write!(flags, "f{i} STORE 1 {op}FLAGS.SILENT (\\Flagged)\r\n");
+    }
     b.writer.write_all(flags.as_bytes()).unwrap();
     let mut last = String::new();
     while !last.starts_with("f4199 ") {
