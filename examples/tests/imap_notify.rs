@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::start;
+use common::{dovecot::Dovecot, start};
 
 /// A raw session whose reads give up after a while, to tell "nothing came" from a line.
 struct Client {
@@ -169,7 +169,7 @@ fn notify_reports_other_mailboxes_and_the_mailbox_list() {
     let heard = a.unasked(1, Duration::from_secs(5));
     assert_eq!(heard.len(), 1, "{heard:?}");
     assert!(
-        heard[0].starts_with("* LIST (") && heard[0].ends_with(" Fresh"),
+        heard[0].starts_with("* LIST () ") && heard[0].ends_with(" Fresh"),
         "{heard:?}"
     );
     b.ok("b5", "DELETE Fresh");
@@ -375,4 +375,121 @@ fn a_client_that_does_not_read_gets_collapsed_status_then_overflow() {
         a.unasked(1, Duration::from_millis(800)).is_empty(),
         "NOTIFY is off after the overflow"
     );
+}
+
+/// One line as a shape to compare between servers: numbers as `N`, quotes dropped, the
+/// hierarchy delimiter as `D`; a STATUS line as its mailbox and item names.
+fn shape(line: &str) -> String {
+    let line = line.replace('"', "");
+    let mut out = String::new();
+    let mut digits = false;
+    for c in line.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                out.push('N');
+            }
+            digits = true;
+        } else {
+            digits = false;
+            out.push(c);
+        }
+    }
+    out.replace(" / ", " D ").replace(" . ", " D ")
+}
+
+/// The sequence of the main test, as shapes, against the server at `addr`.
+fn notify_sequence(addr: SocketAddr) -> Vec<(String, Vec<String>)> {
+    let mut a = Client::login(addr);
+    let mut b = Client::login(addr);
+    b.ok("b1", "CREATE Lists");
+    b.append("b2", "Lists");
+    a.ok("a1", "SELECT INBOX");
+    let mut steps = Vec::new();
+    let set = a.ok(
+        "a2",
+        "NOTIFY SET STATUS (selected (MessageNew (UID) MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))",
+    );
+    let untagged = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.starts_with("* STATUS Lists") || l.starts_with("* LIST"))
+            .map(|l| shape(l))
+            .collect()
+    };
+    steps.push(("NOTIFY SET STATUS".to_owned(), untagged(&set)));
+    let wait = Duration::from_secs(3);
+    b.append("b3", "Lists");
+    steps.push(("APPEND Lists".to_owned(), shapes(&a.unasked(1, wait))));
+    b.ok("b4", "CREATE Fresh");
+    steps.push(("CREATE".to_owned(), shapes(&a.unasked(1, wait))));
+    b.ok("b5", "DELETE Fresh");
+    steps.push(("DELETE".to_owned(), shapes(&a.unasked(1, wait))));
+    b.ok("b6", "RENAME Lists Reading");
+    steps.push(("RENAME".to_owned(), shapes(&a.unasked(1, wait))));
+    b.append("b7", "INBOX");
+    let mut lines = a.unasked(3, wait);
+    lines.retain(|l| !l.ends_with(" RECENT"));
+    steps.push(("APPEND INBOX".to_owned(), shapes(&lines)));
+    let bad = a.command(
+        "a3",
+        "NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))",
+    );
+    let refusal = bad
+        .last()
+        .unwrap()
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    steps.push(("BADEVENT".to_owned(), vec![shape(&refusal)]));
+    steps
+}
+
+fn shapes(lines: &[String]) -> Vec<String> {
+    lines.iter().map(|l| shape(l)).collect()
+}
+
+/// The STATUS items named in a STATUS shape.
+fn status_keys(shape: &str) -> Vec<&str> {
+    let Some(open) = shape.find('(') else {
+        return Vec::new();
+    };
+    shape[open + 1..]
+        .trim_end_matches(')')
+        .split(' ')
+        .filter(|w| *w != "N")
+        .collect()
+}
+
+/// The same sequence against Dovecot (NOTIFY needs its notify plugin): the same responses
+/// in shape. Where Dovecot differs, RFC 5465 is followed and the difference is checked as
+/// such: a changed mailbox's STATUS also carries UIDVALIDITY (Dovecot leaves it out after
+/// the first), and BADEVENT lists the supported events in parentheses (§3.1; Dovecot lists
+/// the unsupported ones, bare).
+#[test]
+fn responses_have_dovecots_shape() {
+    let server = start("notify-shape");
+    let ours = notify_sequence(server.imap);
+    let dovecot = Dovecot::start_with("notify-shape", &[], "mail_plugins = notify\n");
+    let theirs = notify_sequence(SocketAddr::from(([127, 0, 0, 1], dovecot.imap)));
+    assert_eq!(ours.len(), theirs.len());
+    for ((step, o), (_, t)) in ours.iter().zip(&theirs) {
+        match step.as_str() {
+            "APPEND Lists" => {
+                assert_eq!(o.len(), 1, "{step}: ours {o:?}");
+                assert_eq!(t.len(), 1, "{step}: dovecot {t:?}");
+                for key in status_keys(&t[0]) {
+                    assert!(
+                        status_keys(&o[0]).contains(&key),
+                        "{step}: {key} in {o:?}, dovecot {t:?}"
+                    );
+                }
+            }
+            "BADEVENT" => {
+                assert_eq!(o, &["aN NO [BADEVENT".to_owned()], "{step}");
+                assert!(t[0].starts_with("aN NO [BADEVENT"), "{step}: dovecot {t:?}");
+            }
+            _ => assert_eq!(o, t, "{step}: ours {o:?}, dovecot {t:?}"),
+        }
+    }
 }

@@ -184,7 +184,7 @@ impl<S: MailStore> Conn<'_, S> {
             }
             ChangeKind::Created => {
                 if self.matching(set, &name, Want::Names) {
-                    self.send_list(&name, vec![MailboxAttr::HasNoChildren], None);
+                    self.send_list(&name, Vec::new(), None);
                 }
             }
             ChangeKind::Deleted { .. } => {
