@@ -540,3 +540,131 @@ fn hand_built_notify_encodes_quoted_mailboxes() {
         b"A1 NOTIFY SET (mailboxes (a \"b c\") (MailboxName))\r\n"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The tokio drivers: ImapClient::notify and wait_news against a server Connection.
+
+#[cfg(feature = "tokio")]
+mod driver {
+    use std::time::Duration;
+
+    use sansmail_core::{Credentials, tls::ServerName};
+    use sansmail_imap::{
+        session::{ServerConfig, client::ClientConfig, server::Event},
+        tokio::{
+            client::{Error, ImapClient},
+            server::Connection,
+            tls::Stream,
+        },
+        types::{
+            capability::Capability,
+            command::CommandBody,
+            notify::{EventGroup, FilterMailboxes, NotifyEvent, NotifySet},
+            response::{Response, StatusKind},
+            response_code::ResponseCode,
+        },
+    };
+    use tokio::sync::mpsc;
+
+    use super::status;
+
+    /// A server that accepts alice, answers NOTIFY SET with one STATUS, and sends a STATUS
+    /// unasked for each name sent on `changes` while NOTIFY is on.
+    async fn serve(
+        stream: Stream<tokio::io::DuplexStream>,
+        mut changes: mpsc::Receiver<&'static str>,
+    ) {
+        let mut config = ServerConfig::default();
+        config.auth_requires_tls = false;
+        config.capabilities.push(Capability::Notify);
+        let mut conn = Connection::new(stream, config, None);
+        loop {
+            tokio::select! {
+                ev = conn.next_event() => match ev.unwrap() {
+                    None => return,
+                    Some(Event::Login { .. }) => conn.session_mut().accept().unwrap(),
+                    Some(Event::Command(c)) => {
+                        let s = conn.session_mut();
+                        if let CommandBody::Notify { set: Some(set) } = &c.body
+                            && set.status
+                        {
+                            s.send_data(status("Other", 1));
+                        }
+                        s.complete(StatusKind::Ok, None, "done").unwrap();
+                    }
+                    Some(_) => {}
+                },
+                Some(name) = changes.recv() => {
+                    let _ = conn
+                        .session_mut()
+                        .send_notification(&Response::Data(status(name, 2)));
+                    conn.flush().await.unwrap();
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn client_asks_and_hears_without_a_command() {
+        let (a, b) = tokio::io::duplex(8192);
+        let (tx, rx) = mpsc::channel(4);
+        let server = tokio::spawn(serve(Stream::plain(b), rx));
+        let config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut imap = ImapClient::start(Stream::plain(a), name, config, None)
+            .await
+            .unwrap();
+        // Refused by the session: the client sees NO [BADEVENT (the supported events)].
+        let refused = imap
+            .notify(Some(NotifySet {
+                status: false,
+                groups: vec![EventGroup {
+                    filter: FilterMailboxes::Personal,
+                    events: vec![NotifyEvent::MailboxMetadataChange],
+                }],
+            }))
+            .await;
+        let Err(Error::Refused { status: s, .. }) = refused else {
+            panic!("{refused:?}")
+        };
+        assert!(
+            matches!(&s.code, Some(ResponseCode::BadEvent(e)) if e.len() == 5),
+            "{s:?}"
+        );
+        // Accepted: the initial STATUS is the answer's data.
+        let initial = imap
+            .notify(Some(NotifySet {
+                status: true,
+                groups: vec![EventGroup {
+                    filter: FilterMailboxes::Personal,
+                    events: vec![
+                        NotifyEvent::MessageNew(Vec::new()),
+                        NotifyEvent::MessageExpunge,
+                    ],
+                }],
+            }))
+            .await
+            .unwrap();
+        assert_eq!(initial, vec![status("Other", 1)]);
+        assert!(
+            imap.wait_news(Duration::from_millis(100))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        tx.send("Lists").await.unwrap();
+        let news = imap.wait_news(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(news, vec![status("Lists", 2)]);
+        imap.notify(None).await.unwrap();
+        // NOTIFY NONE: the server may no longer send any.
+        tx.send("Quiet").await.unwrap();
+        assert!(
+            imap.wait_news(Duration::from_millis(200))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        imap.logout().await.unwrap();
+        server.await.unwrap();
+    }
+}
