@@ -7,7 +7,9 @@
 //! with untagged data and one completion. The selected mailbox's numbering lives in the
 //! session's [`MailboxView`], so changes pushed from other sessions reach the client only
 //! where RFC 9051 §7.4.1 allows: never an EXPUNGE during FETCH, STORE or SEARCH, at once
-//! during IDLE.
+//! during IDLE, and between commands under a NOTIFY (RFC 5465) with a `selected` group
+//! (expunges held under `selected-delayed`). NOTIFY's own checks, and what it lets the
+//! application send unasked, are in `notify`.
 
 use std::time::Instant;
 
