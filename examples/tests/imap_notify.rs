@@ -291,6 +291,18 @@ fn notify_refusals() {
         heard.len() == 1 && heard[0].starts_with("* STATUS Sub (MESSAGES 2 "),
         "{heard:?}"
     );
+    // The first group that matches a mailbox applies: Sub's NONE hides it from `personal`.
+    a.ok(
+        "a8",
+        "NOTIFY SET (mailboxes Sub NONE) (personal (MessageNew MessageExpunge))",
+    );
+    b.append("b5", "Sub");
+    b.append("b6", "INBOX");
+    let heard = a.unasked(2, Duration::from_secs(2));
+    assert!(
+        heard.len() == 1 && heard[0].starts_with("* STATUS INBOX ("),
+        "only INBOX: {heard:?}"
+    );
 }
 
 /// A client that stops reading: the server stops at the first notification it cannot

@@ -104,9 +104,11 @@ impl<S: MailStore> Conn<'_, S> {
         self.ok(None, "NOTIFY completed")
     }
 
-    /// Whether a group of `set` other than the selected one matches mailbox `name` and asks
-    /// for `want`. The selected mailbox's message changes are told as EXISTS and EXPUNGE,
-    /// never as STATUS (§6).
+    /// Whether the group of `set` that applies to mailbox `name` asks for `want`. The first
+    /// group whose filter matches applies (Archiveopteryx's reading, by an RFC 5465 author), so
+    /// that `(mailboxes Spam NONE) (personal ...)` leaves Spam out; for the selected mailbox a
+    /// `selected` group matches. Its message changes are told as EXISTS and EXPUNGE, never
+    /// as STATUS (§6).
     fn matching(&self, set: &NotifySet<'_>, name: &str, want: Want) -> bool {
         let delimiter = self.service.store.hierarchy_delimiter();
         let selected = self.selected.as_ref().is_some_and(|s| s.name == name);
@@ -114,25 +116,26 @@ impl<S: MailStore> Conn<'_, S> {
             return false;
         }
         let subscribed = self.notify.as_ref().and_then(|n| n.subscribed.as_ref());
-        let is = |m: &Mailbox<'_>| super::mailboxes::canonical(m.name(), delimiter) == name;
-        set.groups.iter().any(|g| {
-            let hit = match &g.filter {
-                FilterMailboxes::Selected | FilterMailboxes::SelectedDelayed => false,
-                // Delivery goes to INBOX only.
-                FilterMailboxes::Inboxes => name == "INBOX",
-                FilterMailboxes::Personal => true,
-                FilterMailboxes::Subscribed => subscribed.is_some_and(|s| s.contains(name)),
-                FilterMailboxes::Subtree(list) => list.iter().any(|m| {
-                    let top = super::mailboxes::canonical(m.name(), delimiter);
-                    name == top
-                        || name
-                            .strip_prefix(top.as_str())
-                            .is_some_and(|r| r.starts_with(delimiter))
-                }),
-                FilterMailboxes::Mailboxes(list) => list.iter().any(is),
-            };
-            hit && wants(&g.events, want)
-        })
+        let canonical = |m: &Mailbox<'_>| super::mailboxes::canonical(m.name(), delimiter);
+        let applies = |filter: &FilterMailboxes<'_>| match filter {
+            FilterMailboxes::Selected | FilterMailboxes::SelectedDelayed => selected,
+            // Delivery goes to INBOX only.
+            FilterMailboxes::Inboxes => name == "INBOX",
+            FilterMailboxes::Personal => true,
+            FilterMailboxes::Subscribed => subscribed.is_some_and(|s| s.contains(name)),
+            FilterMailboxes::Subtree(list) => list.iter().any(|m| {
+                let top = canonical(m);
+                name == top
+                    || name
+                        .strip_prefix(top.as_str())
+                        .is_some_and(|r| r.starts_with(delimiter))
+            }),
+            FilterMailboxes::Mailboxes(list) => list.iter().any(|m| canonical(m) == name),
+        };
+        set.groups
+            .iter()
+            .find(|g| applies(&g.filter))
+            .is_some_and(|g| wants(&g.events, want))
     }
 
     /// The changes waiting on the account's subscription, `first` among them: the mailbox
