@@ -187,6 +187,10 @@ impl<A: MailStore, B: MailStore> MailStore for EitherStore<A, B> {
         both!(self, s => s.watch(session, mailbox).await)
     }
 
+    async fn watch_account(&self, session: &Session) -> Result<Subscription> {
+        both!(self, s => s.watch_account(session).await)
+    }
+
     async fn pop3_open(&self, session: &Session, lease_for: Duration) -> Result<Maildrop> {
         both!(self, s => s.pop3_open(session, lease_for).await)
     }

@@ -6,6 +6,11 @@
 //! its own transport (PostgreSQL: a `LISTEN` task calling [`ChangeHub::publish`] with the
 //! decoded `NOTIFY` payload, which is why events are plain serializable data).
 //!
+//! A subscription to a whole account ([`ChangeHub::subscribe_account`]) receives the events
+//! of every mailbox of the account, and those about the mailbox list itself
+//! ([`ChangeKind::Created`], [`ChangeKind::Subscribed`], renames and deletions): what IMAP
+//! NOTIFY (RFC 5465) reports for mailboxes other than the selected one.
+//!
 //! Queues are bounded: a subscriber that falls behind gets [`ChangeKind::Lagged`] once and
 //! should resynchronise with [`MailStore::changes_since`](crate::MailStore::changes_since).
 
@@ -67,6 +72,13 @@ pub enum ChangeKind {
         /// The UIDVALIDITY the mailbox had.
         uidvalidity: UidValidity,
     },
+    /// The mailbox was created (by CREATE, or as a missing parent or a RENAME's target).
+    Created,
+    /// The mailbox was subscribed (`on`) or unsubscribed; it need not exist.
+    Subscribed {
+        /// Subscribed rather than unsubscribed.
+        on: bool,
+    },
     /// Events were dropped because the subscriber fell behind: resynchronise.
     Lagged,
 }
@@ -125,10 +137,26 @@ impl Shared {
 
 type Routes = HashMap<(AccountName, String), Vec<Weak<Shared>>>;
 
-/// Routes events to the subscriptions of each (account, mailbox).
+/// Routes events to the subscriptions of each (account, mailbox), and to those of each
+/// account as a whole.
 #[derive(Debug, Default)]
 pub struct ChangeHub {
     subs: Mutex<Routes>,
+    accounts: Mutex<HashMap<AccountName, Vec<Weak<Shared>>>>,
+}
+
+/// The live subscriptions of `list`, dropping the dead ones.
+fn live(list: &mut Vec<Weak<Shared>>) -> Vec<Arc<Shared>> {
+    list.retain(|w| w.strong_count() > 0);
+    list.iter().filter_map(Weak::upgrade).collect()
+}
+
+fn new_shared(session: SessionId) -> Arc<Shared> {
+    Arc::new(Shared {
+        session,
+        queue: Mutex::new(Queue::default()),
+        ready: Condvar::new(),
+    })
 }
 
 impl ChangeHub {
@@ -144,11 +172,7 @@ impl ChangeHub {
         mailbox: &str,
         session: SessionId,
     ) -> Subscription {
-        let shared = Arc::new(Shared {
-            session,
-            queue: Mutex::new(Queue::default()),
-            ready: Condvar::new(),
-        });
+        let shared = new_shared(session);
         let mut subs = self
             .subs
             .lock()
@@ -161,8 +185,44 @@ impl ChangeHub {
         Subscription { shared }
     }
 
-    /// Delivers `event` to every subscriber of its mailbox except its origin.
+    /// Subscribes `session` to the changes of every mailbox of `account` and of its
+    /// mailbox list.
+    pub fn subscribe_account(&self, account: &AccountName, session: SessionId) -> Subscription {
+        let shared = new_shared(session);
+        let mut accounts = self
+            .accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = accounts.entry(account.clone()).or_default();
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Arc::downgrade(&shared));
+        Subscription { shared }
+    }
+
+    /// Delivers `event` to every subscriber of its mailbox and of its account, except its
+    /// origin.
     pub fn publish(&self, account: &AccountName, event: &ChangeEvent) {
+        let whole: Vec<Arc<Shared>> = {
+            let mut accounts = self
+                .accounts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match accounts.get_mut(account) {
+                Some(list) => {
+                    let t = live(list);
+                    if list.is_empty() {
+                        accounts.remove(account);
+                    }
+                    t
+                }
+                None => Vec::new(),
+            }
+        };
+        for s in whole {
+            if s.session != event.origin {
+                s.push(event);
+            }
+        }
         let targets: Vec<Arc<Shared>> = {
             let mut subs = self
                 .subs
@@ -202,7 +262,18 @@ impl ChangeHub {
                 list.retain(|w| w.strong_count() > 0);
                 !list.is_empty()
             });
-            subs.values().flatten().filter_map(Weak::upgrade).collect()
+            let mut t: Vec<Arc<Shared>> =
+                subs.values().flatten().filter_map(Weak::upgrade).collect();
+            drop(subs);
+            let mut accounts = self
+                .accounts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            accounts.retain(|_, list| {
+                t.extend(live(list));
+                !list.is_empty()
+            });
+            t
         };
         for s in targets {
             s.lag();
@@ -334,6 +405,41 @@ mod tests {
         drop(theirs);
         hub.publish(&acct, &ev(me));
         assert_eq!(hub.subs.lock().unwrap().values().next().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn account_subscription_sees_every_mailbox_but_its_own_changes() {
+        let hub = ChangeHub::new();
+        let (acct, other_acct) = (
+            AccountName::try_from("a").unwrap(),
+            AccountName::try_from("b").unwrap(),
+        );
+        let (me, other) = (SessionId::new(), SessionId::new());
+        let all = hub.subscribe_account(&acct, me);
+        let created = ChangeEvent {
+            mailbox: "New".into(),
+            origin: other,
+            kind: ChangeKind::Created,
+        };
+        hub.publish(&acct, &created);
+        hub.publish(&acct, &ev(other));
+        hub.publish(&acct, &ev(me));
+        hub.publish(&other_acct, &ev(other));
+        assert_eq!(all.try_next(), Some(created));
+        assert_eq!(all.try_next(), Some(ev(other)));
+        assert!(
+            all.try_next().is_none(),
+            "its own and other accounts' changes"
+        );
+        for _ in 0..=QUEUE_CAPACITY {
+            hub.publish(&acct, &ev(other));
+        }
+        assert_eq!(all.try_next().unwrap().kind, ChangeKind::Lagged);
+        hub.lag_all();
+        assert_eq!(all.try_next().unwrap().kind, ChangeKind::Lagged);
+        drop(all);
+        hub.publish(&acct, &ev(other));
+        assert!(hub.accounts.lock().unwrap().is_empty(), "dropped, unrouted");
     }
 
     #[test]

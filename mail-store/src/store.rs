@@ -235,6 +235,12 @@ pub trait MailStore: Send + Sync + 'static {
         mailbox: &str,
     ) -> impl Future<Output = Result<Subscription>> + Send;
 
+    /// Subscribes to the changes other sessions make to every mailbox of the account and
+    /// to its mailbox list (created, deleted, renamed, (un)subscribed): what IMAP NOTIFY
+    /// reports.
+    fn watch_account(&self, session: &Session)
+    -> impl Future<Output = Result<Subscription>> + Send;
+
     /// Opens the account's INBOX as a POP3 maildrop under an exclusive lease of `lease_for`.
     /// While another session's lease is live this fails with
     /// [`StoreError::InUse`].

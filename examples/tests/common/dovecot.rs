@@ -35,6 +35,12 @@ impl Dovecot {
     /// Dovecot with IMAP and POP3 on loopback, alice:secret, her Maildir under the test's
     /// folder with `messages` in it.
     pub fn start(name: &str, messages: &[&[u8]]) -> Self {
+        Self::start_with(name, messages, "")
+    }
+
+    /// [`Dovecot::start`], with `extra` appended to the configuration (`mail_plugins =
+    /// notify` for NOTIFY).
+    pub fn start_with(name: &str, messages: &[&[u8]], extra: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("dovecot-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
@@ -99,6 +105,7 @@ service pop3-login {{
     port = 0
   }}
 }}
+{extra}
 ",
                 pid = std::process::id(),
                 d = dir.display(),

@@ -240,6 +240,7 @@ fn dispatch<'a>(
         b"RESETKEY" => urlauth::resetkey(args, opts),
         b"GENURLAUTH" => urlauth::genurlauth(args),
         b"URLFETCH" => urlauth::urlfetch(args),
+        b"NOTIFY" => with_sp(args, |i| super::notify::notify(i, opts)),
         _ => return None,
     })
 }

@@ -19,8 +19,10 @@ use crate::types::{
     search::Charset,
 };
 
+mod notify;
 mod search;
 
+pub(crate) use notify::push_event;
 use search::{push_search_keys, push_search_return_opts};
 
 /// Appends `cmd` (tag, command, arguments, final CRLF) to `out`.
@@ -397,6 +399,7 @@ fn encode_body(body: &CommandBody<'_>, opts: &CommandOptions, out: &mut EncodeBu
                 push_astring(out, url);
             }
         }
+        CommandBody::Notify { set } => notify::push_notify(out, set.as_ref(), utf8),
     }
 }
 

@@ -8,6 +8,7 @@ mod encode_command;
 mod encode_response;
 mod fetch;
 pub mod frame;
+mod notify;
 pub mod response;
 pub(crate) mod search;
 pub mod transcript;

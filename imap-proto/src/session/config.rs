@@ -2,7 +2,7 @@
 
 use crate::{
     Limits,
-    types::{capability::Capability, core::Atom},
+    types::{capability::Capability, core::Atom, notify::NotifyEvent},
 };
 
 /// A server session's configuration.
@@ -32,6 +32,10 @@ pub struct ServerConfig {
     /// How many updating searches (RFC 5267 `RETURN (UPDATE)`) one session keeps at once;
     /// one more is answered `NO [NOUPDATE]`. RFC 5267 §4.3.1 asks for at least one.
     pub max_updating_searches: usize,
+    /// The NOTIFY events (RFC 5465) the application reports, when `NOTIFY` is among the
+    /// capabilities; a NOTIFY asking for another is refused with `NO [BADEVENT (these)]`.
+    /// MessageNew's fetch attributes are ignored here.
+    pub notify_events: Vec<NotifyEvent<'static>>,
 }
 
 impl ServerConfig {
@@ -63,6 +67,13 @@ impl ServerConfig {
             limits: Limits::default(),
             id: None,
             max_updating_searches: 8,
+            notify_events: vec![
+                NotifyEvent::MessageNew(Vec::new()),
+                NotifyEvent::MessageExpunge,
+                NotifyEvent::FlagChange,
+                NotifyEvent::MailboxName,
+                NotifyEvent::SubscriptionChange,
+            ],
         }
     }
 }

@@ -53,6 +53,7 @@ use crate::{
         fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
         flag::Flag,
         mailbox::Mailbox,
+        notify::NotifySet,
         response::{Data, Status, StatusKind},
         response_code::ResponseCode,
         response_data::{ESearchItem, ListData},
@@ -518,6 +519,36 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
             .await?;
         self.news.extend(answer.data);
         Ok(())
+    }
+
+    /// NOTIFY (RFC 5465): `Some(set)` asks the server to report the events of `set` without
+    /// being asked, `None` (`NOTIFY NONE`) stops it. Returns the untagged data of the answer
+    /// (the STATUS of each matching mailbox for `NOTIFY SET STATUS`); what comes later
+    /// arrives through [`wait_news`](Self::wait_news) or with the next command, in
+    /// [`take_news`](Self::take_news). A server without the events asked for answers
+    /// `NO [BADEVENT (...)]` ([`Error::Refused`]).
+    pub async fn notify(
+        &mut self,
+        set: Option<NotifySet<'_>>,
+    ) -> Result<Vec<Data<'static>>, Error> {
+        self.run(CommandBody::Notify { set }).await.map(|a| a.data)
+    }
+
+    /// Waits up to `max` for untagged data sent unasked (under NOTIFY), without sending a
+    /// command; returns it with what was already waiting in [`take_news`](Self::take_news).
+    pub async fn wait_news(&mut self, max: Duration) -> Result<Vec<Data<'static>>, Error> {
+        let deadline = tokio::time::Instant::now() + max;
+        while self.news.is_empty() {
+            match tokio::time::timeout_at(deadline, self.next()).await {
+                Err(_) => break,
+                Ok(event) => {
+                    if let Event::Data { data, .. } = event? {
+                        self.news.push(data);
+                    }
+                }
+            }
+        }
+        Ok(self.take_news())
     }
 
     /// COMPRESS=DEFLATE (RFC 4978): from the server's OK on, both directions are compressed.

@@ -89,6 +89,8 @@ pub enum Capability<'a> {
     Partial,
     /// `URLAUTH` (RFC 4467); a server offering it answers URLFETCH too.
     UrlAuth,
+    /// `NOTIFY` (RFC 5465)
+    Notify,
     /// `THREAD=algorithm` (RFC 5256)
     Thread(Atom<'a>),
     /// Anything else.
@@ -133,6 +135,7 @@ const SIMPLE: &[(&str, Capability<'static>)] = &[
     ("CONTEXT=SEARCH", Capability::ContextSearch),
     ("CONTEXT=SORT", Capability::ContextSort),
     ("PARTIAL", Capability::Partial),
+    ("NOTIFY", Capability::Notify),
     ("APPENDLIMIT", Capability::AppendLimit(None)),
     ("URLAUTH", Capability::UrlAuth),
 ];

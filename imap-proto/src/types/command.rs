@@ -11,6 +11,7 @@ use super::{
     fetch_attr::{FetchItems, FetchModifiers},
     flag::{Flag, MailboxAttr},
     mailbox::Mailbox,
+    notify::NotifySet,
     search::{Charset, SearchKey, SearchReturnOpt, SortCriterion, ThreadAlgorithm},
     sequence::SequenceSet,
     status::StatusAttr,
@@ -332,6 +333,11 @@ pub enum CommandBody<'a> {
         /// `url-full = astring`
         urls: Vec<AString<'a>>,
     },
+    /// `NOTIFY SP (notify-set / notify-none)` (RFC 5465)
+    Notify {
+        /// `SET ...`, or `None` for `NONE`.
+        set: Option<NotifySet<'a>>,
+    },
 }
 
 fn uid_name(uid: bool, plain: &'static str, with_uid: &'static str) -> &'static str {
@@ -385,6 +391,7 @@ impl CommandBody<'_> {
             Self::ResetKey { .. } => "RESETKEY",
             Self::GenUrlAuth { .. } => "GENURLAUTH",
             Self::UrlFetch { .. } => "URLFETCH",
+            Self::Notify { .. } => "NOTIFY",
         }
     }
 
@@ -432,7 +439,8 @@ impl CommandBody<'_> {
             | Self::SetQuota { .. }
             | Self::Compress { .. }
             | Self::GetMetadata { .. }
-            | Self::SetMetadata { .. } => matches!(state, Authenticated | Selected),
+            | Self::SetMetadata { .. }
+            | Self::Notify { .. } => matches!(state, Authenticated | Selected),
             // RFC 4467 §9: command-auth and command-select.
             Self::ResetKey { .. } | Self::GenUrlAuth { .. } | Self::UrlFetch { .. } => {
                 matches!(state, Authenticated | Selected)

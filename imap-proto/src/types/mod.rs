@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod fetch_attr;
 pub mod flag;
 pub mod mailbox;
+pub mod notify;
 pub mod objectid;
 pub mod response;
 pub mod response_code;

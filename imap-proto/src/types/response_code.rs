@@ -11,7 +11,9 @@
 //!                  "PRIVACYREQUIRED" / "CONTACTADMIN" / "NOPERM" / "INUSE" / "EXPUNGEISSUED" /
 //!                  "CORRUPTION" / "SERVERBUG" / "CLIENTBUG" / "CANNOT" / "LIMIT" / "OVERQUOTA" /
 //!                  "ALREADYEXISTS" / "NONEXISTENT" / "NOTSAVED" / "HASCHILDREN" / "CLOSED" /
-//!                  "UNKNOWN-CTE" / atom [SP 1*<any TEXT-CHAR except "]">]
+//!                  "UNKNOWN-CTE" / "NOTIFICATIONOVERFLOW" / unsupported-events-code /
+//!                  atom [SP 1*<any TEXT-CHAR except "]">]
+//! unsupported-events-code = "BADEVENT" SP "(" event *(SP event) ")"   ; RFC 5465
 //! ```
 
 use std::borrow::Cow;
@@ -21,6 +23,7 @@ use super::{
     capability::Capability,
     core::{AString, Atom, Tag},
     flag::Flag,
+    notify::NotifyEvent,
     objectid::ObjectId,
     sequence::SequenceSet,
 };
@@ -50,6 +53,9 @@ pub enum ResponseCode<'a> {
     AuthorizationFailed,
     /// `BADCHARSET [(charset ...)]`; `charset = atom / quoted`
     BadCharset(Vec<AString<'a>>),
+    /// `BADEVENT (event ...)` (RFC 5465): the events the server supports, after a NOTIFY
+    /// asking for others; never empty.
+    BadEvent(Vec<NotifyEvent<'a>>),
     /// `CANNOT` (RFC 5530)
     Cannot,
     /// `CAPABILITY cap ...`
@@ -100,6 +106,8 @@ pub enum ResponseCode<'a> {
     NonExistent,
     /// `NOPERM` (RFC 5530)
     NoPerm,
+    /// `NOTIFICATIONOVERFLOW` (RFC 5465): the server stopped NOTIFY, too much to tell.
+    NotificationOverflow,
     /// `NOTSAVED` (RFC 5182 SEARCHRES)
     NotSaved,
     /// `OVERQUOTA` (RFC 5530)
@@ -181,6 +189,7 @@ pub(crate) const SIMPLE_CODES: &[(&str, ResponseCode<'static>)] = &[
     ("NOMODSEQ", ResponseCode::NoModSeq),
     ("NONEXISTENT", ResponseCode::NonExistent),
     ("NOPERM", ResponseCode::NoPerm),
+    ("NOTIFICATIONOVERFLOW", ResponseCode::NotificationOverflow),
     ("NOTSAVED", ResponseCode::NotSaved),
     ("OVERQUOTA", ResponseCode::OverQuota),
     ("PARSE", ResponseCode::Parse),
@@ -200,6 +209,7 @@ pub(crate) const SIMPLE_CODES: &[(&str, ResponseCode<'static>)] = &[
 pub(crate) const CODES_WITH_ARGS: &[&str] = &[
     "APPENDUID",
     "BADCHARSET",
+    "BADEVENT",
     "CAPABILITY",
     "COPYUID",
     "HIGHESTMODSEQ",
@@ -263,6 +273,9 @@ impl<'a> ResponseCode<'a> {
             }
             Self::BadCharset(c) => {
                 ResponseCode::BadCharset(c.into_iter().map(AString::into_owned).collect())
+            }
+            Self::BadEvent(e) => {
+                ResponseCode::BadEvent(e.into_iter().map(NotifyEvent::into_owned).collect())
             }
             Self::Capability(c) => {
                 ResponseCode::Capability(c.into_iter().map(Capability::into_owned).collect())

@@ -37,7 +37,7 @@ pub(super) fn canonical(name: &str, delimiter: char) -> String {
 }
 
 /// The STATUS items asked for; `None` for an attribute this server does not report.
-fn status_items(
+pub(super) fn status_items(
     s: &sansmail_store::Status,
     attrs: &[StatusAttr],
     append_limit: Option<u64>,

@@ -11,6 +11,7 @@
 //! - `search`: SEARCH, ESEARCH and PARTIAL; `updates` refreshes updating searches (CONTEXT=).
 //! - `sort`: SORT, ESORT and SORT=DISPLAY; `thread`: THREAD=ORDEREDSUBJECT and
 //!   THREAD=REFERENCES.
+//! - `notify`: NOTIFY's STATUS and LIST responses about the other mailboxes.
 //! - `qresync`: QRESYNC's SELECT parameter and `UID FETCH (CHANGEDSINCE n VANISHED)`.
 //! - `urlauth`: GENURLAUTH, URLFETCH and RESETKEY (URLAUTH); `catenate`: CATENATE.
 //! - `section`: IMAP's sections as the store's, and partial ranges; `convert`: store values as
@@ -21,6 +22,7 @@ mod convert;
 mod fetch;
 mod mailboxes;
 mod messages;
+mod notify;
 mod qresync;
 mod search;
 mod section;
@@ -102,6 +104,8 @@ impl<S: MailStore> ImapService<S> {
             Capability::Utf8Accept,
             // RFC 4467, with URLFETCH; URLs of the user's own mailboxes.
             Capability::UrlAuth,
+            // RFC 5465: the account's changes from the store's account-wide subscription.
+            Capability::Notify,
         ]);
         // RFC 5957, RFC 5267 §3.1, RFC 5256 §4, RFC 4469.
         let more = [
@@ -161,6 +165,7 @@ pub async fn handle_connection<S: MailStore>(
         session: None,
         selected: None,
         fetching: None,
+        notify: None,
         closing: false,
     };
     let result = conn.run().await;
@@ -198,6 +203,8 @@ struct Conn<'s, S> {
     /// The FETCH being answered while a streamed literal waits for the session's
     /// `FetchMore`.
     fetching: Option<fetch::FetchRun>,
+    /// NOTIFY (RFC 5465) in effect: the account's changes.
+    notify: Option<notify::Notifying>,
     /// A `BYE` was sent: close once it is out.
     closing: bool,
 }
@@ -206,6 +213,8 @@ struct Conn<'s, S> {
 enum Wake {
     Event(io::Result<Option<Event>>),
     Change(ChangeEvent),
+    /// A change of the account, under NOTIFY.
+    Notify(ChangeEvent),
     Shutdown,
 }
 
@@ -233,6 +242,7 @@ impl<S: MailStore> Conn<'_, S> {
                 connection,
                 selected,
                 service,
+                notify,
                 ..
             } = self;
             let change = async {
@@ -241,9 +251,16 @@ impl<S: MailStore> Conn<'_, S> {
                     None => std::future::pending().await,
                 }
             };
+            let account_change = async {
+                match notify {
+                    Some(n) => n.sub.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let wake = tokio::select! {
                 event = connection.next_event() => Wake::Event(event),
                 ev = change => Wake::Change(ev),
+                ev = account_change => Wake::Notify(ev),
                 () = service.gate.shutting_down() => Wake::Shutdown,
             };
             match wake {
@@ -254,6 +271,11 @@ impl<S: MailStore> Conn<'_, S> {
                 Wake::Change(ev) => {
                     self.apply_change(ev).await?;
                     // In IDLE the session tells the client at once.
+                    self.connection.flush().await?;
+                }
+                Wake::Notify(ev) => {
+                    // Between commands: sent at once (RFC 5465 §3).
+                    self.apply_notifications(ev).await?;
                     self.connection.flush().await?;
                 }
                 Wake::Shutdown => {
@@ -364,6 +386,7 @@ impl<S: MailStore> Conn<'_, S> {
                 Some(ResponseCode::NoPerm),
                 "Quota is set by the administrator",
             ),
+            CommandBody::Notify { set } => self.notify(set).await,
             CommandBody::Close => self.close().await,
             CommandBody::Unselect => self.ok(None, "UNSELECT completed"),
             CommandBody::Expunge => self.expunge(None).await,

@@ -74,6 +74,8 @@ impl<S: MailStore> Conn<'_, S> {
                 self.bye("The selected mailbox was deleted");
                 return Ok(false);
             }
+            // The mailbox list's changes are NOTIFY's (see `notify`).
+            ChangeKind::Created | ChangeKind::Subscribed { .. } => return Ok(false),
             ChangeKind::Lagged => {
                 for u in self.resync().await? {
                     self.push(u);
@@ -82,8 +84,15 @@ impl<S: MailStore> Conn<'_, S> {
                 return Ok(true);
             }
         };
+        let new = match updates.first() {
+            Some(Update::New(uids)) => uids.clone(),
+            _ => Vec::new(),
+        };
         for u in updates {
             self.push(u);
+        }
+        if !new.is_empty() {
+            self.fetch_new(&new).await;
         }
         Ok(refresh)
     }

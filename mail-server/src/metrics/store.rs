@@ -339,6 +339,13 @@ impl<S: MailStore> MailStore for Instrumented<S> {
         self.timed(StoreOp::Watch, self.inner.watch(session, mailbox))
     }
 
+    fn watch_account(
+        &self,
+        session: &Session,
+    ) -> impl Future<Output = Result<Subscription>> + Send {
+        self.timed(StoreOp::Watch, self.inner.watch_account(session))
+    }
+
     fn pop3_open(
         &self,
         session: &Session,

@@ -308,6 +308,11 @@ macro_rules! impl_mail_store {
                     self.$handle.run(move |e| e.watch(&s, &m)).await
                 }
 
+                async fn watch_account(&self, session: &Session) -> Result<Subscription> {
+                    let s = session.clone();
+                    self.$handle.run(move |e| e.watch_account(&s)).await
+                }
+
                 async fn pop3_open(
                     &self,
                     session: &Session,

@@ -62,7 +62,8 @@ impl<K: Backend> Engine<K> {
             let header = Header::new(acct.meta.next_uidvalidity(), role);
             self.backend.save_meta(s.account(), &acct.meta)?;
             self.backend.create_mailbox(s.account(), &n, &header)?;
-            acct.mailboxes.insert(n, MailboxState::new(header));
+            acct.mailboxes.insert(n.clone(), MailboxState::new(header));
+            self.publish(s.account(), &n, s.id(), ChangeKind::Created);
         }
         Ok(())
     }
@@ -123,6 +124,7 @@ impl<K: Backend> Engine<K> {
             self.backend.save_meta(account, &acct.meta)?;
             self.backend.create_mailbox(account, &to, &header)?;
             acct.mailboxes.insert(to.clone(), MailboxState::new(header));
+            self.publish(account, &to, s.id(), ChangeKind::Created);
             drop(acct);
             self.copy_or_move(s, "INBOX", &UidSet::all(), &to, true)?;
             return Ok(());
@@ -156,13 +158,14 @@ impl<K: Backend> Engine<K> {
         let mut acct = lock(&a);
         let mut subs = acct.subscriptions.clone();
         let changed = if on {
-            subs.insert(name)
+            subs.insert(name.clone())
         } else {
             subs.remove(&name)
         };
         if changed {
             self.backend.save_subscriptions(s.account(), &subs)?;
             acct.subscriptions = subs;
+            self.publish(s.account(), &name, s.id(), ChangeKind::Subscribed { on });
         }
         Ok(())
     }

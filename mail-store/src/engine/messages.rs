@@ -340,6 +340,11 @@ impl<K: Backend> Engine<K> {
         acct.mailbox(&name)?;
         Ok(self.hub.subscribe(s.account(), &name, s.id()))
     }
+
+    pub fn watch_account(&self, s: &Session) -> Result<Subscription> {
+        self.account(s.account())?;
+        Ok(self.hub.subscribe_account(s.account(), s.id()))
+    }
 }
 
 /// The record that expunges `m`, removing its octets once committed.

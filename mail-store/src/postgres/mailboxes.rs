@@ -207,6 +207,7 @@ impl Inner {
     async fn create_in(
         &self,
         tx: &impl GenericClient,
+        s: &Session,
         account: i64,
         name: &str,
         special_use: Option<SpecialUse>,
@@ -235,6 +236,8 @@ impl Inner {
                     &[&account, &parent, &uv],
                 )
                 .await?;
+                self.notify(tx, s.account(), parent, s.id(), vec![ChangeKind::Created])
+                    .await?;
             }
         }
         let uv = self.next_uidvalidity(tx, account).await?;
@@ -249,7 +252,8 @@ impl Inner {
         if created == 0 {
             return Err(StoreError::MailboxExists(name.to_owned()).into());
         }
-        Ok(())
+        self.notify(tx, s.account(), name, s.id(), vec![ChangeKind::Created])
+            .await
     }
 
     pub async fn create_mailbox(
@@ -262,7 +266,7 @@ impl Inner {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let account = self.lock_account(&tx, s.account()).await?;
-        self.create_in(&tx, account, &name, special_use).await?;
+        self.create_in(&tx, s, account, &name, special_use).await?;
         commit(tx).await?;
         Ok(())
     }
@@ -339,7 +343,7 @@ impl Inner {
         }
         if from == "INBOX" {
             // RFC 3501 §6.3.5: INBOX's messages move to the new mailbox, INBOX stays (empty).
-            self.create_in(&tx, account, &to, None).await?;
+            self.create_in(&tx, s, account, &to, None).await?;
             let src = self.mailbox(&tx, s.account(), "INBOX", true).await?;
             let dst = self.mailbox(&tx, s.account(), &to, true).await?;
             self.transfer(&tx, s, ("INBOX", &src), (&to, &dst), &UidSet::all(), true)
@@ -351,7 +355,7 @@ impl Inner {
         if let Some(i) = to.rfind(self.delimiter) {
             let parent = &to[..i];
             if !exists(parent.to_owned()).await? {
-                self.create_in(&tx, account, parent, None).await?;
+                self.create_in(&tx, s, account, parent, None).await?;
             }
         }
         let prefix = format!("{from}{}", self.delimiter);
@@ -402,7 +406,16 @@ impl Inner {
         } else {
             "DELETE FROM subscriptions WHERE account_id = $1 AND name = $2"
         };
-        execute(&tx, sql, &[&account, &name]).await?;
+        if execute(&tx, sql, &[&account, &name]).await? > 0 {
+            self.notify(
+                &tx,
+                s.account(),
+                &name,
+                s.id(),
+                vec![ChangeKind::Subscribed { on }],
+            )
+            .await?;
+        }
         commit(tx).await?;
         Ok(())
     }

@@ -858,6 +858,13 @@ impl Inner {
         self.mailbox_id(&c, s, &name).await?;
         Ok(sub)
     }
+
+    pub async fn watch_account(&self, s: &Session) -> R<Subscription> {
+        let c = self.client().await?;
+        let sub = self.hub.subscribe_account(s.account(), s.id());
+        self.account_id(&c, s.account()).await?;
+        Ok(sub)
+    }
 }
 
 impl From<DbError> for StoreError {

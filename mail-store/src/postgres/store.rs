@@ -265,6 +265,12 @@ impl MailStore for PostgresStore {
             .await
     }
 
+    async fn watch_account(&self, session: &Session) -> Result<Subscription> {
+        let s = session.clone();
+        self.run(move |db| async move { retry(|| db.watch_account(&s)).await })
+            .await
+    }
+
     async fn pop3_open(&self, session: &Session, lease_for: Duration) -> Result<Maildrop> {
         let s = session.clone();
         self.run(move |db| async move { retry(|| db.pop3_open(&s, lease_for)).await })

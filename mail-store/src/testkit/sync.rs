@@ -127,6 +127,55 @@ pub fn change_events_reach_other_sessions<S: MailStore>(fx: Fixture<S>) {
     assert!(block_on(store.watch(&reader, "Nope")).is_err());
 }
 
+/// A session watching the whole account hears the changes other sessions make to every
+/// mailbox and to the mailbox list: created (parents too), subscribed, renamed, deleted;
+/// not its own.
+pub fn account_events_cover_every_mailbox<S: MailStore>(fx: Fixture<S>) {
+    let store = &*fx.store;
+    let writer = account(store, "alice");
+    let reader = Session::new(writer.account().clone());
+    let all = block_on(store.watch_account(&reader)).unwrap();
+    let wait = Duration::from_secs(5);
+    let child = format!("Lists{}Rust", store.hierarchy_delimiter());
+    let child = child.as_str();
+    let next = || {
+        let ev = all.recv_timeout(wait).expect("an event");
+        assert_eq!(ev.origin, writer.id());
+        (ev.mailbox, ev.kind)
+    };
+    block_on(store.create_mailbox(&writer, child, None)).unwrap();
+    assert_eq!(next(), ("Lists".into(), ChangeKind::Created));
+    assert_eq!(next(), (child.into(), ChangeKind::Created));
+    let u = put(store, &writer, child, "a", Flags::new());
+    let (name, kind) = next();
+    assert_eq!(name, child);
+    assert!(
+        matches!(&kind, ChangeKind::Appended { messages } if messages[0].uid == u),
+        "{kind:?}"
+    );
+    put(store, &writer, "INBOX", "b", Flags::new());
+    assert_eq!(next().0, "INBOX");
+    block_on(store.subscribe(&writer, child)).unwrap();
+    assert_eq!(next(), (child.into(), ChangeKind::Subscribed { on: true }));
+    // Subscribing again changes nothing and tells nothing.
+    block_on(store.subscribe(&writer, child)).unwrap();
+    block_on(store.unsubscribe(&writer, child)).unwrap();
+    assert_eq!(next(), (child.into(), ChangeKind::Subscribed { on: false }));
+    block_on(store.rename_mailbox(&writer, child, "Rust")).unwrap();
+    assert_eq!(
+        next(),
+        (child.into(), ChangeKind::Renamed { to: "Rust".into() })
+    );
+    block_on(store.delete_mailbox(&writer, "Rust")).unwrap();
+    let (name, kind) = next();
+    assert_eq!(name, "Rust");
+    assert!(matches!(kind, ChangeKind::Deleted { .. }), "{kind:?}");
+    // The watcher's own changes are not echoed.
+    block_on(store.create_mailbox(&reader, "Mine", None)).unwrap();
+    put(store, &reader, "Mine", "c", Flags::new());
+    assert!(all.recv_timeout(Duration::from_millis(200)).is_none());
+}
+
 /// Two writers append and change flags at the same time while a third session watches:
 /// every UID is unique, nothing is lost, and the watcher hears every append.
 pub fn concurrent_writers_and_reader<S: MailStore>(fx: Fixture<S>) {

@@ -96,6 +96,11 @@ fn response_code(code: &ResponseCode<'_>, out: &mut EncodeBuf) {
                 out.push(b")");
             }
         }
+        ResponseCode::BadEvent(events) => {
+            out.push(b"BADEVENT (");
+            out.push_separated(events, crate::codec::encode_command::push_event);
+            out.push(b")");
+        }
         ResponseCode::Capability(caps) => {
             out.push(b"CAPABILITY");
             capabilities(caps, out);

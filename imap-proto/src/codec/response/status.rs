@@ -243,6 +243,13 @@ fn known_code<'a>(cx: Cx<'_>, name: &'a str, input: &'a [u8]) -> PResult<'a, Res
             let (rest, uids) = uid_set(rest)?;
             Ok((rest, ResponseCode::AppendUid { uid_validity, uids }))
         }
+        "BADEVENT" => {
+            let (rest, list) = paren_list(rest, crate::codec::notify::event)?;
+            if list.is_empty() {
+                return fail(rest, "at least one event");
+            }
+            Ok((rest, ResponseCode::BadEvent(list)))
+        }
         "BADCHARSET" => {
             let (rest, list) = paren_list(rest, charset)?;
             if list.is_empty() {

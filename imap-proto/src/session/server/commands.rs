@@ -222,6 +222,10 @@ impl Inner {
                 self.status(Some(tag), StatusKind::Ok, None, "ID completed");
                 Step::Continue
             }
+            // Refused here, or handed to the application (its set takes effect on OK).
+            CommandBody::Notify { set } if !self.notify_allowed(&tag, set.as_ref()) => {
+                Step::Continue
+            }
             body if self.past_last_message(body) => {
                 // RFC 9051 §6.4: a sequence number past the last message is a BAD; UID sets
                 // may name what does not exist.
@@ -239,6 +243,7 @@ impl Inner {
                     | CommandBody::Sort { uid: false, .. }
                     | CommandBody::Thread { uid: false, .. } => Kind::NoExpunge,
                     CommandBody::ResetKey { .. } => Kind::ResetKey,
+                    CommandBody::Notify { .. } => Kind::Notify,
                     _ => Kind::Other,
                 };
                 if matches!(kind, Kind::Select { .. }) {

@@ -7,7 +7,9 @@
 //! with untagged data and one completion. The selected mailbox's numbering lives in the
 //! session's [`MailboxView`], so changes pushed from other sessions reach the client only
 //! where RFC 9051 §7.4.1 allows: never an EXPUNGE during FETCH, STORE or SEARCH, at once
-//! during IDLE.
+//! during IDLE, and between commands under a NOTIFY (RFC 5465) with a `selected` group
+//! (expunges held under `selected-delayed`). NOTIFY's own checks, and what it lets the
+//! application send unasked, are in `notify`.
 
 use std::time::Instant;
 
@@ -41,6 +43,7 @@ mod commands;
 mod event;
 mod input;
 mod mailbox;
+mod notify;
 mod output;
 mod stream;
 mod updating;
@@ -77,6 +80,8 @@ enum Kind {
     NoExpunge,
     /// RESETKEY: its OK names the URLAUTH mechanisms (RFC 4467 §8, URLMECH).
     ResetKey,
+    /// NOTIFY: its set takes effect when completed with OK.
+    Notify,
     Other,
 }
 
@@ -137,6 +142,9 @@ pub enum ApiError {
     /// More octets than the literal in progress announced.
     #[error("more octets than the streamed literal announced")]
     LiteralOverrun,
+    /// No NOTIFY is in effect: nothing may be sent unasked.
+    #[error("no NOTIFY is in effect")]
+    NotifyOff,
 }
 
 /// The server session.
@@ -180,6 +188,8 @@ struct Inner {
     transmit: EncodeBuf,
     /// A FETCH response being streamed.
     stream: Option<stream::Streaming>,
+    /// The NOTIFY in effect (RFC 5465), and one waiting for its command's completion.
+    notify: notify::NotifyState,
     /// Where the timeouts count from: the end of the last complete command or continuation
     /// line, moved forward by the time partial input earns (see
     /// [`Limits::min_input_rate`](super::config::Limits::min_input_rate)).
@@ -222,6 +232,7 @@ impl Server {
             closed: None,
             transmit: EncodeBuf::new(),
             stream: None,
+            notify: notify::NotifyState::default(),
             clock: InputClock::new(now),
         };
         let caps = state.capabilities();
@@ -483,6 +494,8 @@ impl Server {
         view.push(update);
         if matches!(self.state.mode, Mode::Idling { .. }) {
             self.state.tell_updates(true);
+        } else if let Some(expunges) = self.state.notify_selected_now() {
+            self.state.tell_updates(expunges);
         }
         Ok(())
     }
@@ -582,6 +595,10 @@ impl Server {
             }
             Kind::Close if kind == StatusKind::Ok => s.deselect(),
             Kind::NoExpunge => s.tell_updates(false),
+            Kind::Notify => {
+                s.notify.completed(kind == StatusKind::Ok);
+                s.tell_updates(true);
+            }
             Kind::Close | Kind::ResetKey | Kind::Other => s.tell_updates(true),
         }
         let code = match (what, kind, code) {

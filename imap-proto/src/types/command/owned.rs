@@ -204,6 +204,9 @@ pub(super) fn body_into_owned(body: CommandBody<'_>) -> CommandBody<'static> {
             mailbox: mailbox.into_owned(),
             entries: entries.into_iter().map(AString::into_owned).collect(),
         },
+        B::Notify { set } => B::Notify {
+            set: set.map(super::NotifySet::into_owned),
+        },
         B::SetMetadata { mailbox, entries } => B::SetMetadata {
             mailbox: mailbox.into_owned(),
             entries: entries

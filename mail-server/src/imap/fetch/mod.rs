@@ -15,7 +15,7 @@
 //!
 //! [`Event::FetchMore`]: sansmail_imap::session::server::Event::FetchMore
 
-mod plan;
+pub(super) mod plan;
 
 use std::{collections::VecDeque, io};
 

@@ -114,22 +114,22 @@ pub(super) struct Literal {
 }
 
 /// What one FETCH needs from the store.
-pub(super) struct Plan {
+pub(in crate::imap) struct Plan {
     pub(super) attrs: Vec<FetchAttr<'static>>,
     /// Attributes that cannot be streamed need the whole message.
-    pub(super) full: bool,
+    pub(in crate::imap) full: bool,
     /// Attributes that cannot be streamed need the header block (and none the whole
     /// message).
     header: bool,
     /// Some attribute can be streamed.
-    pub(super) streamable: bool,
+    pub(in crate::imap) streamable: bool,
     /// The top part's structure is needed beside the message octets (TEXT's offset,
     /// BINARY[]'s encoding).
     top: bool,
 }
 
 impl Plan {
-    pub(super) fn new(attrs: Vec<FetchAttr<'static>>) -> Self {
+    pub(in crate::imap) fn new(attrs: Vec<FetchAttr<'static>>) -> Self {
         let mut full = false;
         let mut header = false;
         let mut streams = false;
@@ -155,7 +155,7 @@ impl Plan {
 
     /// The first store call for a batch: index data, ENVELOPE, the structure where it is
     /// needed, the header block where it is all that is needed.
-    pub(super) fn meta_query(&self) -> FetchQuery {
+    pub(in crate::imap) fn meta_query(&self) -> FetchQuery {
         FetchQuery {
             envelope: self.attrs.contains(&FetchAttr::Envelope),
             body_structure: self
@@ -242,7 +242,7 @@ impl Plan {
     }
 
     /// The response items for `m`, all of them (`streamed` false) or those not streamed.
-    pub(super) fn items(
+    pub(in crate::imap) fn items(
         &self,
         m: &FetchedMessage,
         full: bool,
