@@ -9,12 +9,7 @@
 //! for none, whatever happened before its answer. A copy that fails on its own (an account
 //! over quota) fails alone; SMTP, which has one answer for all, takes the others back.
 
-use super::{
-    Arrival, Backend, Engine, Purpose, lock,
-    messages::prepare,
-    state::{MessageMeta, Record},
-    uid, uid_space,
-};
+use super::{Arrival, Backend, Engine, copy_of, messages::prepare, state::MessageMeta};
 use crate::{
     error::{Result, StoreError},
     mime::MimeInfo,
@@ -93,23 +88,20 @@ impl<K: Backend> Engine<K> {
         let account = &r.account;
         let name = self.canonical(r.mailbox.as_deref().unwrap_or("INBOX"))?;
         let a = self.account(account)?;
-        {
-            // Checked again at the commit; the copy is written without the lock.
-            let mut acct = lock(&a);
-            acct.mailbox(&name)?;
-            acct.check_quota(meta.size, 1)?;
-        }
+        Self::precheck(&a, &name, meta.size, 1)?;
         let meta = MessageMeta {
             flags: r.flags.clone(),
             ..meta.clone()
         };
-        let blob =
-            self.backend
-                .write_message(account, &name, upload, mime, &meta, Arrival::Delivery)?;
+        let blob = self
+            .backend
+            .write_message(account, &name, upload, mime, &meta, Arrival::Delivery)
+            .map_err(|e| Self::staging_error(&a, &name, e))?;
         Ok((name, blob))
     }
 
-    /// Commits one recipient's staged copy in its mailbox (removing it if that fails).
+    /// Commits one recipient's staged copy in its mailbox (removing it if that fails),
+    /// together with the arrivals other sessions staged for the account meanwhile.
     fn commit_delivery(
         &self,
         meta: &MessageMeta<()>,
@@ -118,29 +110,25 @@ impl<K: Backend> Engine<K> {
         origin: SessionId,
     ) -> Result<Delivered> {
         let account = &r.account;
-        let res = (|| {
-            let a = self.account(account)?;
-            let mut acct = lock(&a);
-            // Checked again: another delivery may have come in since the copy was staged.
-            acct.check_quota(meta.size, 1)?;
-            let mb = self.open(account, &mut acct, &name)?;
-            uid_space(mb.header.uidnext, 1)?;
-            let modseq = mb.next_modseq();
-            let meta = MessageMeta {
-                uid: uid(mb.header.uidnext)?,
-                modseq,
-                created: modseq,
-                flags: r.flags.clone(),
-                ..meta.clone()
-            };
-            let rec = Record::Append(meta.with_blob(blob.clone()));
-            self.commit(account, &name, mb, vec![rec], origin, Purpose::Ordinary)?;
-            Ok(Delivered {
-                uidvalidity: mb.header.uidvalidity,
-                uid: meta.uid,
-                mailbox: name.clone(),
-            })
-        })();
+        let copy = MessageMeta {
+            flags: r.flags.clone(),
+            ..meta.clone()
+        }
+        .with_blob(blob.clone());
+        let res = self
+            .account(account)
+            .and_then(|a| self.commit_arrival(account, &a, &name, vec![copy], origin))
+            .and_then(|appended| {
+                Ok(Delivered {
+                    uidvalidity: appended.uidvalidity,
+                    uid: appended
+                        .uids
+                        .first()
+                        .copied()
+                        .ok_or(StoreError::InvalidArgument("no UID given"))?,
+                    mailbox: name.clone(),
+                })
+            });
         if res.is_err() {
             self.backend.discard(account, &name, &blob);
         }
@@ -183,14 +171,5 @@ impl<K: Backend> Engine<K> {
         {
             let _ = self.commit_delivery(&prepared.0, r, s, origin);
         }
-    }
-}
-
-/// The same error for another recipient (a store error is not `Clone`).
-fn copy_of(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::NoSpace => StoreError::NoSpace,
-        StoreError::Limit(why) => StoreError::Limit(why),
-        e => StoreError::Io(std::io::Error::other(e.to_string())),
     }
 }

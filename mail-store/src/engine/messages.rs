@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{
     Arrival, Backend, Engine, Purpose, crlf_size, lock,
     state::{Header, MessageMeta, Record},
-    to_crlf, uid, uid_space,
+    to_crlf, uid,
 };
 use crate::{
     error::{Result, StoreError},
@@ -53,12 +53,7 @@ impl<K: Backend> Engine<K> {
         let a = self.account(account)?;
         let total: u64 = items.iter().map(|i| i.data.len()).sum();
         let count = items.len() as u64;
-        {
-            // Refused before anything is written; checked again at the commit.
-            let mut acct = lock(&a);
-            acct.mailbox(&name)?;
-            acct.check_quota(total, count)?;
-        }
+        Self::precheck(&a, &name, total, count)?;
         // Parsed, written and made durable without the account's lock: sessions stage in
         // parallel, and the lock is held for the commit alone. UIDs are given there.
         let mut staged: Vec<MessageMeta<K::Blob>> = Vec::with_capacity(items.len());
@@ -82,35 +77,14 @@ impl<K: Backend> Engine<K> {
                 staged.push(meta.with_blob(blob));
             }
             self.backend.sync_staged(account, &name)?;
-            let mut acct = lock(&a);
-            acct.check_quota(total, count)?;
-            let mb = self.open(account, &mut acct, &name)?;
-            uid_space(mb.header.uidnext, staged.len())?;
-            let modseq = mb.next_modseq();
-            let mut next = mb.header.uidnext;
-            let mut records = Vec::with_capacity(staged.len());
-            let mut uids = Vec::with_capacity(staged.len());
-            for m in &staged {
-                let uid = uid(next)?;
-                next = next.wrapping_add(1);
-                uids.push(uid);
-                records.push(Record::Append(MessageMeta {
-                    uid,
-                    modseq,
-                    created: modseq,
-                    ..m.clone()
-                }));
-            }
-            let uidvalidity = mb.header.uidvalidity;
-            self.commit(account, &name, mb, records, s.id(), Purpose::Ordinary)?;
-            Ok(Appended { uidvalidity, uids })
+            self.commit_arrival(account, &a, &name, staged.clone(), s.id())
         })();
         if res.is_err() {
             for m in &staged {
                 self.backend.discard(account, &name, &m.blob);
             }
         }
-        res
+        res.map_err(|e| Self::staging_error(&a, &name, e))
     }
 
     /// Undoes the writes of a transaction that failed.

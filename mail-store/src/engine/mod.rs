@@ -13,6 +13,7 @@
 //! - [`accounts`]: loaded accounts, creating one, quota;
 //! - [`mailboxes`]: the mailbox tree and subscriptions;
 //! - [`messages`]: one mailbox's messages (status, append, fetch, flags, expunge, changes);
+//! - [`arrivals`]: APPEND and delivery committed together (group commit);
 //! - [`copy`]: COPY and MOVE between mailboxes;
 //! - [`pop3`]: the POP3 maildrop and its lease;
 //! - [`range`]: part of a message, for serving a large one in pieces;
@@ -24,6 +25,7 @@
 
 mod access_keys;
 mod accounts;
+mod arrivals;
 mod backend;
 mod copy;
 pub(crate) mod delivery;
@@ -68,11 +70,22 @@ fn uid_space(next: u32, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// The same error for another caller (a store error is not `Clone`).
+fn copy_of(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NoSpace => StoreError::NoSpace,
+        StoreError::Limit(why) => StoreError::Limit(why),
+        e => StoreError::Io(std::io::Error::other(e.to_string())),
+    }
+}
+
 /// The engine: the store's rules over a [`Backend`].
 pub(crate) struct Engine<K: Backend> {
     pub backend: K,
     delimiter: char,
     accounts: Mutex<HashMap<AccountName, SharedAccount<K::Blob>>>,
+    /// Arrivals waiting for their account's lock ([`arrivals`]).
+    arrivals: arrivals::Queues<K::Blob>,
     pub hub: ChangeHub,
     lease_ids: AtomicU64,
 }
@@ -92,6 +105,7 @@ impl<K: Backend> Engine<K> {
             backend,
             delimiter,
             accounts: Mutex::new(HashMap::new()),
+            arrivals: Mutex::new(HashMap::new()),
             hub: ChangeHub::new(),
             lease_ids: AtomicU64::new(seed | 1),
         }

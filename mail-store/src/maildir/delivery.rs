@@ -143,6 +143,62 @@ mod tests {
             .collect()
     }
 
+    /// The transaction lines of INBOX's journal.
+    fn journal_lines(root: &Path, who: &str) -> usize {
+        let log = std::fs::read(root.join(who).join("Maildir").join("mailstore-log")).unwrap();
+        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+        log[..end].iter().filter(|&&b| b == b'\n').count() - 1
+    }
+
+    /// Deliveries and an APPEND that wait while another transaction holds the account are
+    /// committed together: one journal line, each with its own UID and answer.
+    #[test]
+    fn arrivals_waiting_for_the_account_share_one_commit() {
+        let root = std::env::temp_dir().join(format!("mail-store-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let alice = AccountName::try_from("alice").unwrap();
+        let engine = Arc::clone(&store.handle.engine);
+        let before = journal_lines(&root, "alice");
+        let msg = |i: usize| format!("Subject: {i}\r\n\r\nbody {i}\r\n").into_bytes();
+        let mut uids: Vec<u32> = std::thread::scope(|sc| {
+            let waiting = engine.while_locked(&alice, || {
+                let mut threads = Vec::new();
+                for i in 0..2 {
+                    let (engine, to) = (&engine, vec![Recipient::inbox(alice.clone())]);
+                    threads.push(sc.spawn(move || {
+                        let mut got = engine.deliver(Upload::from_bytes(msg(i)), &to);
+                        got.remove(0).unwrap().uid.get()
+                    }));
+                }
+                let (engine, s) = (&engine, Session::new(alice.clone()));
+                threads.push(sc.spawn(move || {
+                    let item = crate::AppendItem::new(Upload::from_bytes(msg(2)));
+                    engine.append(&s, "INBOX", vec![item]).unwrap().uids[0].get()
+                }));
+                let start = std::time::Instant::now();
+                while engine.arrivals_waiting(&alice) < 3 {
+                    assert!(start.elapsed().as_secs() < 30, "the arrivals never queued");
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                threads
+            });
+            waiting.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        uids.sort_unstable();
+        assert_eq!(uids, [1, 2, 3]);
+        assert_eq!(journal_lines(&root, "alice"), before + 1, "one transaction");
+        let mut got = inbox(&store, "alice");
+        got.sort();
+        assert_eq!(got, [msg(0), msg(1), msg(2)]);
+        drop((engine, store));
+        // And the same after a restart, from the journal.
+        let mut got = inbox(&open(&root), "alice");
+        got.sort();
+        assert_eq!(got, [msg(0), msg(1), msg(2)]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// A delivery to two accounts the process dies in reaches both after a restart once its
     /// marker was written, and neither before.
     #[test]
