@@ -14,21 +14,7 @@ messages=${1:-5000}
 sessions=${2:-20}
 size=${3:-5120}
 
-cargo build --release -q -p examples --bin mailserver
-target=${CARGO_TARGET_DIR:-target}
-
-dir=$(mktemp -d /tmp/inbound.XXXXXX)
-chmod 755 "$dir"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. benches/peers.sh inbound
 smtp_port=$(free_port)
 sink_port=$(free_port)
 

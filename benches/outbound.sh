@@ -13,21 +13,7 @@ cd "$(dirname "$0")/.."
 messages=${1:-2000}
 sessions=${2:-10}
 
-cargo build --release -q -p examples --bin mailserver
-target=${CARGO_TARGET_DIR:-target}
-
-dir=$(mktemp -d /tmp/outbound.XXXXXX)
-chmod 755 "$dir"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. benches/peers.sh outbound
 sink_port=$(free_port)
 smtp_port=$(free_port)
 

@@ -37,38 +37,39 @@ pub(crate) fn resetkey<'a>(input: &'a [u8], opts: &CommandOptions) -> PResult<'a
 /// `genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism)`, `url-rump = astring`, after
 /// the name.
 pub(crate) fn genurlauth(input: &[u8]) -> PResult<'_, CommandBody<'_>> {
-    let mut urls = Vec::new();
-    let mut rest = input;
-    loop {
-        let (r, ()) = match sp(rest) {
-            Ok(ok) => ok,
-            Err(_) if !urls.is_empty() => break,
-            Err(e) => return Err(e),
-        };
-        let (r, url) = astring(r)?;
-        let (r, ()) = sp(r)?;
-        let (r, mech) = mechanism(r)?;
-        urls.push((url, mech));
-        rest = r;
-    }
+    let (rest, urls) = one_or_more_after_sp(input, |i| {
+        let (i, url) = astring(i)?;
+        let (i, ()) = sp(i)?;
+        let (i, mech) = mechanism(i)?;
+        Ok((i, (url, mech)))
+    })?;
     Ok((rest, CommandBody::GenUrlAuth { urls }))
 }
 
 /// `urlfetch = "URLFETCH" 1*(SP url-full)`, `url-full = astring`, after the name.
 pub(crate) fn urlfetch(input: &[u8]) -> PResult<'_, CommandBody<'_>> {
-    let mut urls = Vec::new();
+    let (rest, urls) = one_or_more_after_sp(input, astring)?;
+    Ok((rest, CommandBody::UrlFetch { urls }))
+}
+
+/// `1*(SP item)`: stops before the first SP not followed by an item only when one was read.
+fn one_or_more_after_sp<'a, T>(
+    input: &'a [u8],
+    item: impl Fn(&'a [u8]) -> PResult<'a, T>,
+) -> PResult<'a, Vec<T>> {
+    let mut items = Vec::new();
     let mut rest = input;
     loop {
         let (r, ()) = match sp(rest) {
             Ok(ok) => ok,
-            Err(_) if !urls.is_empty() => break,
+            Err(_) if !items.is_empty() => break,
             Err(e) => return Err(e),
         };
-        let (r, url) = astring(r)?;
-        urls.push(url);
+        let (r, value) = item(r)?;
+        items.push(value);
         rest = r;
     }
-    Ok((rest, CommandBody::UrlFetch { urls }))
+    Ok((rest, items))
 }
 
 /// `mechanism = "INTERNAL" / 1*(ALPHA / DIGIT / "-" / ".")`

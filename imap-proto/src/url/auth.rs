@@ -15,6 +15,7 @@
 //! ```
 
 use super::{MessageUrl, UrlError, parse_message_url, percent_decode, strip_prefix_ignore_case};
+use crate::types::datetime::days_from_civil;
 
 /// Who may fetch a URLAUTH-authorized URL (`access`, RFC 4467 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -249,18 +250,6 @@ pub fn rfc3339_date_time(s: &str) -> Result<i64, UrlError> {
     }
     let days = days_from_civil(year, month, day);
     Ok(days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60)
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    // Years counted from March, so that February's leap day ends the year.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
