@@ -27,6 +27,10 @@ use crate::{
 /// How many octets one read takes at most (a TLS record's plaintext).
 pub const READ_CHUNK: usize = 16 * 1024;
 
+/// How many octets one read takes at least: what a connection that only sends commands
+/// keeps (an idle IMAP session holds one of these, not a [`READ_CHUNK`]).
+const MIN_READ: usize = 512;
+
 /// What one [`Transport::exchange`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exchange {
@@ -43,6 +47,10 @@ pub enum Exchange {
 pub struct Transport<IO> {
     stream: Stream<IO>,
     read_buf: Vec<u8>,
+    /// How much the next read takes: doubled after a read that filled it (a message or a
+    /// literal arriving), halved after one that used under a quarter, between [`MIN_READ`]
+    /// and [`READ_CHUNK`].
+    read_size: usize,
     out: Vec<u8>,
     /// Octets of `out` already written (a cancelled flush resumes here).
     written: usize,
@@ -83,6 +91,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         Self {
             stream,
             read_buf: Vec::new(),
+            read_size: MIN_READ,
             out: Vec::new(),
             written: 0,
             send_timeout: Some(DEFAULT_SEND_TIMEOUT),
@@ -193,6 +202,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             *written += n;
         }
         buf.clear();
+        if buf.capacity() > READ_CHUNK {
+            // A large answer's buffer is not kept for the life of the connection.
+            *buf = Vec::new();
+        }
         *written = 0;
         self.stream.flush().await
     }
@@ -203,10 +216,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         self.take_output(session);
         self.flush().await?;
         let deadline = session.poll_timeout();
-        // Read into spare capacity, never zero-filled: an idle connection then keeps only the
-        // pages its last reads touched resident, not a whole chunk.
+        // Read into spare capacity (never zero-filled) sized to what the peer has been
+        // sending: an idle connection keeps a small buffer, a transfer reads whole chunks.
         self.read_buf.clear();
-        self.read_buf.reserve(READ_CHUNK);
+        if self.read_buf.capacity() > self.read_size {
+            self.read_buf = Vec::new();
+        }
+        self.read_buf.reserve_exact(self.read_size);
         let read = self.stream.read_buf(&mut self.read_buf);
         let result = match deadline {
             Some(at) => tokio::time::timeout_at(tokio::time::Instant::from_std(at), read)
@@ -221,6 +237,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
             }
             Some(Ok(0)) => Ok(Exchange::Eof),
             Some(Ok(n)) => {
+                if n >= self.read_size {
+                    self.read_size = (self.read_size * 2).min(READ_CHUNK);
+                } else if n < self.read_size / 4 {
+                    self.read_size = (self.read_size / 2).max(MIN_READ);
+                }
                 let now = Instant::now();
                 match &mut self.deflate {
                     Some(deflate) => deflate.decompress(&self.read_buf[..n], |plain| {
@@ -272,5 +293,78 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     /// The connection, with whatever output was not written yet dropped.
     pub fn into_stream(self) -> Stream<IO> {
         self.stream
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    /// Takes every octet it is given.
+    #[derive(Default)]
+    struct Sink(Vec<u8>);
+
+    impl Session for Sink {
+        fn handle_input(&mut self, _: Instant, data: &[u8]) {
+            self.0.extend_from_slice(data);
+        }
+        fn poll_transmit(&mut self, _: &mut Vec<u8>) {}
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+        fn handle_timeout(&mut self, _: Instant) {}
+        fn is_closed(&self) -> bool {
+            false
+        }
+    }
+
+    /// A transfer reads whole chunks; once the peer only sends commands again, the buffer
+    /// an idle connection keeps shrinks back to the smallest read.
+    #[tokio::test]
+    async fn the_read_buffer_follows_what_the_peer_sends() {
+        let (ours, mut theirs) = tokio::io::duplex(256 * 1024);
+        let mut transport = Transport::new(Stream::plain(ours));
+        let mut sink = Sink::default();
+        theirs.write_all(&vec![b'x'; 200 * 1024]).await.unwrap();
+        while sink.0.len() < 200 * 1024 {
+            transport.exchange(&mut sink).await.unwrap();
+        }
+        assert_eq!(
+            transport.read_size, READ_CHUNK,
+            "a transfer reads whole chunks"
+        );
+        for _ in 0..8 {
+            theirs.write_all(b"a NOOP\r\n").await.unwrap();
+            transport.exchange(&mut sink).await.unwrap();
+        }
+        assert_eq!(transport.read_size, MIN_READ);
+        assert!(
+            transport.read_buf.capacity() <= MIN_READ,
+            "{}",
+            transport.read_buf.capacity()
+        );
+        assert_eq!(sink.0.len(), 200 * 1024 + 8 * 8);
+    }
+
+    /// A large answer's buffer is let go once it is written.
+    #[tokio::test]
+    async fn a_large_answer_is_not_kept() {
+        let (ours, mut theirs) = tokio::io::duplex(256 * 1024);
+        let mut transport = Transport::new(Stream::plain(ours));
+        transport.queue(&vec![b'y'; 100 * 1024]);
+        transport.flush().await.unwrap();
+        assert!(
+            transport.out.capacity() <= READ_CHUNK,
+            "{}",
+            transport.out.capacity()
+        );
+        let mut got = vec![0; 100 * 1024];
+        tokio::io::AsyncReadExt::read_exact(&mut theirs, &mut got)
+            .await
+            .unwrap();
     }
 }

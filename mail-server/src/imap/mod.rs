@@ -233,7 +233,7 @@ impl<S: MailStore> Conn<'_, S> {
 
     async fn run(&mut self) -> io::Result<()> {
         loop {
-            self.pump_updates().await?;
+            Box::pin(self.pump_updates()).await?;
             if self.closing {
                 self.connection.flush().await?;
                 return Ok(());
@@ -263,19 +263,21 @@ impl<S: MailStore> Conn<'_, S> {
                 ev = account_change => Wake::Notify(ev),
                 () = service.gate.shutting_down() => Wake::Shutdown,
             };
+            // The handlers' futures are boxed: inline, the largest of them (a command's)
+            // would make every connection's task that large while it waits.
             match wake {
                 Wake::Event(event) => match event? {
-                    Some(event) => self.event(event).await?,
+                    Some(event) => Box::pin(self.event(event)).await?,
                     None => return Ok(()),
                 },
                 Wake::Change(ev) => {
-                    self.apply_change(ev).await?;
+                    Box::pin(self.apply_change(ev)).await?;
                     // In IDLE the session tells the client at once.
                     self.connection.flush().await?;
                 }
                 Wake::Notify(ev) => {
                     // Between commands: sent at once (RFC 5465 §3).
-                    self.apply_notifications(ev).await?;
+                    Box::pin(self.apply_notifications(ev)).await?;
                     self.connection.flush().await?;
                 }
                 Wake::Shutdown => {
