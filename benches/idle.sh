@@ -25,13 +25,7 @@ log = "warn"
 max-connections = $((sessions + 100))
 max-connections-per-ip = $((sessions + 100))
 EOF
-"$target/release/mailserver" --config "$dir/mail.toml" >"$dir/server.out" 2>&1 &
-server=$!
-pids+=("$server")
-for _ in $(seq 1 100); do
-  grep -q "^imap listening" "$dir/server.out" 2>/dev/null && break
-  sleep 0.1
-done
+start_mailserver
 
 python3 - "$server" "$imap_port" "$sessions" <<'PY'
 import socket, sys, time

@@ -32,12 +32,7 @@ pop3 = "none"
 pop3s = "none"
 log = "warn"
 EOF
-"$target/release/mailserver" --config "$dir/mail.toml" >"$dir/server.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  grep -q "^metrics " "$dir/server.out" 2>/dev/null && break
-  sleep 0.1
-done
+start_mailserver
 
 as_user=()
 [ "$(id -u)" -eq 0 ] && as_user=(-u nobody)

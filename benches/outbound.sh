@@ -39,12 +39,7 @@ relay-networks = ["127.0.0.0/8"]
 smarthost = "127.0.0.1:$sink_port"
 log = "warn"
 EOF
-"$target/release/mailserver" --config "$dir/mail.toml" >"$dir/server.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  grep -q "^metrics " "$dir/server.out" 2>/dev/null && break
-  sleep 0.1
-done
+start_mailserver
 
 # smtp-sink -c rewrites one line (`sess=N quit=N mesg=N`) with carriage returns.
 delivered() {

@@ -1,6 +1,6 @@
-# Sourced by the load scripts (outbound.sh, inbound.sh): a scratch folder `$dir` removed at
-# exit with the processes whose pids are added to `pids`, free loopback ports, and the
-# release mailserver built once.
+# Sourced by the load scripts (outbound.sh, inbound.sh, idle.sh): a scratch folder `$dir`
+# removed at exit with the processes whose pids are added to `pids`, free loopback ports, and
+# the release mailserver built once and started on `$dir/mail.toml`.
 # shellcheck shell=bash
 dir=$(mktemp -d "/tmp/${1:-bench}.XXXXXX")
 chmod 755 "$dir"
@@ -17,3 +17,15 @@ free_port() {
 
 cargo build --release -q -p examples --bin mailserver
 target=${CARGO_TARGET_DIR:-target}
+
+# Starts the release mailserver on "$dir/mail.toml" and waits until it has said where it
+# listens (its last line at start is the metrics endpoint's); its pid is `$server`.
+start_mailserver() {
+  "$target/release/mailserver" --config "$dir/mail.toml" >"$dir/server.out" 2>&1 &
+  server=$!
+  pids+=("$server")
+  for _ in $(seq 1 100); do
+    grep -q "^metrics " "$dir/server.out" 2>/dev/null && return
+    sleep 0.1
+  done
+}
