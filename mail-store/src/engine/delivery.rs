@@ -1,10 +1,11 @@
-//! Delivery (SMTP/LMTP): one message to several recipients, each copy its own transaction,
-//! and the copies one unit across a crash.
+//! Delivery (SMTP/LMTP): one message to several recipients, each copy committed in its own
+//! account (with the arrivals queued there, [`super::arrivals`]), and the copies one unit
+//! across a crash.
 //!
 //! Every copy is staged first (written and fsynced where no reader sees it, without the
-//! account's lock); with more than
-//! one, the backend then marks them as one delivery ([`Backend::begin_delivery`]), and each
-//! is committed in its own account. Should the process die in between, recovery puts the
+//! account's lock); with more than one, the backend then marks them as one delivery
+//! ([`Backend::begin_delivery`]), and each is committed in its own account. Should the
+//! process die in between, recovery puts the
 //! marked copies in place: a message the client sent once arrives for every recipient or
 //! for none, whatever happened before its answer. A copy that fails on its own (an account
 //! over quota) fails alone; SMTP, which has one answer for all, takes the others back.
