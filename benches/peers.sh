@@ -15,13 +15,16 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-cargo build --release -q -p examples --bin mailserver
-target=${CARGO_TARGET_DIR:-target}
+# MAILSERVER=path runs that binary instead (an earlier build, for a before/after comparison).
+if [ -z "${MAILSERVER:-}" ]; then
+  cargo build --release -q -p examples --bin mailserver
+  MAILSERVER=${CARGO_TARGET_DIR:-target}/release/mailserver
+fi
 
 # Starts the release mailserver on "$dir/mail.toml" and waits until it has said where it
 # listens (its last line at start is the metrics endpoint's); its pid is `$server`.
 start_mailserver() {
-  "$target/release/mailserver" --config "$dir/mail.toml" >"$dir/server.out" 2>&1 &
+  "$MAILSERVER" --config "$dir/mail.toml" >"$dir/server.out" 2>&1 &
   server=$!
   pids+=("$server")
   for _ in $(seq 1 100); do

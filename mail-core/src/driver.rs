@@ -217,13 +217,15 @@ pub struct Connection<S, IO>(Driver<S, IO>);
 
 impl<S: ServerSession, IO: AsyncRead + AsyncWrite + Unpin> Connection<S, IO> {
     /// Starts a session over `stream`. The session is told whether the stream is TLS
-    /// already; STARTTLS/STLS is offered when `tls` is given and the stream is not TLS.
-    pub fn new(stream: Stream<IO>, config: S::Config, tls: Option<TlsAcceptor>) -> Self {
+    /// already; STARTTLS/STLS is offered when `tls` is given and the stream is not TLS. A
+    /// configuration shared by many connections (an `Arc`) is copied only when its TLS
+    /// settings differ from this connection's.
+    pub fn new(stream: Stream<IO>, config: impl Into<S::Config>, tls: Option<TlsAcceptor>) -> Self {
         let implicit_tls = stream.is_tls();
         let starttls = tls.is_some() && !implicit_tls;
         Self(Driver::new(
             Transport::new(stream),
-            S::start(config, implicit_tls, starttls, Instant::now()),
+            S::start(config.into(), implicit_tls, starttls, Instant::now()),
             tls.map(TlsRole::Accept),
         ))
     }

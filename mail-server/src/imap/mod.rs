@@ -60,7 +60,9 @@ use sansmail_store::{ChangeEvent, MailStore, Session, StoreError, Subscription};
 /// Settings shared by every connection.
 #[derive(Debug)]
 pub struct ImapService<S> {
-    /// The session configuration; each connection allows plaintext logins on loopback.
+    /// The session configuration; each connection allows plaintext logins on loopback. Read
+    /// when the first connection of each kind (TLS from the start or not, plaintext login
+    /// allowed or not) comes: change it before serving.
     pub config: ServerConfig,
     /// Password checks and the failed-login throttle (shared with the other listeners).
     pub auth: Arc<Authenticator>,
@@ -75,6 +77,9 @@ pub struct ImapService<S> {
     /// By account, mailbox and UIDVALIDITY: the highest UID some session claimed `\Recent`
     /// up to, so that the other sessions told of a new message do not each ask the store.
     recent_claimed: std::sync::Mutex<std::collections::HashMap<(String, String, u32), u32>>,
+    /// `config` as each kind of connection runs it, made from `config` when the first such
+    /// connection comes, then shared: see [`ImapService::session_config`].
+    session_configs: [std::sync::OnceLock<Arc<ServerConfig>>; 4],
 }
 
 impl<S: MailStore> ImapService<S> {
@@ -129,7 +134,30 @@ impl<S: MailStore> ImapService<S> {
             allow_plaintext_loopback: true,
             gate,
             recent_claimed: std::sync::Mutex::default(),
+            session_configs: Default::default(),
         }
+    }
+
+    /// The session configuration for a connection that must (or need not) use TLS before
+    /// logging in and that is (or is not) TLS from the start: `config` with those settings,
+    /// STARTTLS when offered and the APPENDLIMIT in force. One copy of each kind is shared
+    /// by all its connections (the capability list alone is about a kilobyte).
+    fn session_config(&self, auth_requires_tls: bool, implicit_tls: bool) -> Arc<ServerConfig> {
+        let kind = usize::from(auth_requires_tls) * 2 + usize::from(implicit_tls);
+        let config = self.session_configs[kind].get_or_init(|| {
+            let mut config = self.config.clone();
+            config.auth_requires_tls = auth_requires_tls;
+            config.implicit_tls = implicit_tls;
+            config.starttls = self.tls.is_some() && !implicit_tls;
+            let limit = append_limit(&config);
+            for c in &mut config.capabilities {
+                if let Capability::AppendLimit(n) = c {
+                    *n = Some(limit);
+                }
+            }
+            Arc::new(config)
+        });
+        Arc::clone(config)
     }
 }
 
@@ -149,14 +177,10 @@ pub async fn handle_connection<S: MailStore>(
 ) -> io::Result<()> {
     let service = &*service;
     let peer = record.peer();
-    let mut config = service.config.clone();
-    config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
-    let limit = append_limit(&config);
-    for c in &mut config.capabilities {
-        if let Capability::AppendLimit(n) = c {
-            *n = Some(limit);
-        }
-    }
+    let config = service.session_config(
+        !plaintext_allowed(service.allow_plaintext_loopback, peer),
+        stream.is_tls(),
+    );
     let mut conn = Conn {
         service,
         peer,
@@ -582,4 +606,63 @@ pub async fn spawn<S: MailStore>(
     crate::listener::spawn("imap", addr, None, service)
         .await
         .map(|(local, _)| local)
+}
+
+#[cfg(test)]
+mod tests {
+    use sansmail_core::Credentials;
+    use sansmail_smtp::ForwardPath;
+    use sansmail_store::{AccountName, memory::MemoryStore};
+
+    use super::*;
+    use crate::{
+        auth::{Accounts, Refusal, ThrottleConfig},
+        listener::{ConnectionLimits, Gate},
+    };
+
+    struct Nobody;
+
+    impl Accounts for Nobody {
+        fn verify(&self, _: &Credentials) -> Option<AccountName> {
+            None
+        }
+
+        fn recipient(&self, _: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
+            Err(Refusal::NotLocal)
+        }
+    }
+
+    fn service() -> ImapService<MemoryStore> {
+        let auth = Authenticator::new(Arc::new(Nobody), ThrottleConfig::default());
+        let gate = Gate::new(ConnectionLimits::default());
+        ImapService::new(
+            "imap.example",
+            Arc::new(auth),
+            Arc::new(MemoryStore::new()),
+            gate,
+        )
+    }
+
+    #[test]
+    fn connections_of_one_kind_share_one_configuration() {
+        let service = service();
+        let first = service.session_config(true, false);
+        assert!(Arc::ptr_eq(&first, &service.session_config(true, false)));
+        for (tls_first, implicit) in [(false, false), (true, true), (false, true)] {
+            let other = service.session_config(tls_first, implicit);
+            assert!(!Arc::ptr_eq(&first, &other));
+            assert_eq!(
+                (other.auth_requires_tls, other.implicit_tls),
+                (tls_first, implicit)
+            );
+        }
+        // No TLS acceptor: no STARTTLS, whatever the connection.
+        assert!(!first.starttls);
+        let limit = append_limit(&service.config);
+        assert!(
+            first
+                .capabilities
+                .contains(&Capability::AppendLimit(Some(limit)))
+        );
+    }
 }

@@ -26,7 +26,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use sansmail_core::driver::{self, Driven, ServerSession};
 
@@ -53,11 +53,20 @@ impl Driven for Server {
 }
 
 impl ServerSession for Server {
-    type Config = ServerConfig;
+    type Config = Arc<ServerConfig>;
 
-    fn start(mut config: ServerConfig, implicit_tls: bool, starttls: bool, now: Instant) -> Self {
-        config.implicit_tls = implicit_tls;
-        config.starttls = starttls;
+    fn start(
+        mut config: Arc<ServerConfig>,
+        implicit_tls: bool,
+        starttls: bool,
+        now: Instant,
+    ) -> Self {
+        // Shared by every connection unless this one's TLS differs from it.
+        if (config.implicit_tls, config.starttls) != (implicit_tls, starttls) {
+            let config = Arc::make_mut(&mut config);
+            config.implicit_tls = implicit_tls;
+            config.starttls = starttls;
+        }
         Server::new(config, now)
     }
 

@@ -11,7 +11,7 @@
 //! (expunges held under `selected-delayed`). NOTIFY's own checks, and what it lets the
 //! application send unasked, are in `notify`.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use sansmail_core::base64_encode;
 use sansmail_core::{CloseReason, clock::InputClock};
@@ -159,7 +159,7 @@ pub struct Server {
 struct Inner {
     /// Why the session closed, once it has.
     closed: Option<CloseReason>,
-    config: ServerConfig,
+    config: Arc<ServerConfig>,
     framer: Framer,
     mode: Mode,
     conn: State,
@@ -198,7 +198,8 @@ struct Inner {
 
 impl Server {
     /// A new session; the greeting (`* OK [CAPABILITY ...]`) is queued.
-    pub fn new(config: ServerConfig, now: Instant) -> Self {
+    pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Self {
+        let config = config.into();
         let mut limits = config.limits.frame;
         // Non-synchronizing literals: unlimited under LITERAL+, at most 4096 octets under
         // LITERAL- (RFC 7888 §5), none at all without either.

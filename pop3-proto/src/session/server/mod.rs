@@ -36,7 +36,7 @@
 //! assert!(wire.ends_with(b"+OK 1 120\r\n"));
 //! ```
 
-use std::{collections::VecDeque, time::Instant};
+use std::{collections::VecDeque, sync::Arc, time::Instant};
 
 use sansmail_core::{CloseReason, clock::InputClock};
 
@@ -123,7 +123,7 @@ enum Queued {
 struct State {
     /// Why the session closed, once it has.
     closed: Option<CloseReason>,
-    config: ServerConfig,
+    config: Arc<ServerConfig>,
     phase: Phase,
     mode: Mode,
     pending: Option<Pending>,
@@ -188,10 +188,11 @@ pub enum ApiError {
 
 impl Server {
     /// A new session; the greeting is queued for transmission.
-    pub fn new(mut config: ServerConfig, now: Instant) -> Self {
+    pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Self {
+        let config = config.into();
         let timestamp = config
             .apop_timestamp
-            .take()
+            .clone()
             .filter(|t| crate::apop::is_timestamp(t));
         let mut state = State {
             phase: Phase::Authorization,

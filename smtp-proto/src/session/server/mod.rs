@@ -20,7 +20,7 @@
 //! assert!(wire.ends_with(b"250 2.1.0 Sender OK\r\n"));
 //! ```
 
-use std::{collections::VecDeque, time::Instant};
+use std::{collections::VecDeque, sync::Arc, time::Instant};
 
 use sansmail_core::{CloseReason, clock::InputClock};
 
@@ -187,7 +187,7 @@ enum Queued {
 struct State {
     /// Why the session closed, once it has.
     closed: Option<CloseReason>,
-    config: ServerConfig,
+    config: Arc<ServerConfig>,
     mode: Mode,
     hello: Option<HelloKind>,
     transaction: Option<Transaction>,
@@ -240,7 +240,8 @@ pub enum ApiError {
 
 impl Server {
     /// A new session; the greeting is queued for transmission.
-    pub fn new(config: ServerConfig, now: Instant) -> Self {
+    pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Self {
+        let config = config.into();
         let mut state = State {
             tls: config.implicit_tls,
             config,
