@@ -3,11 +3,13 @@
 # SIZE octets over SESSIONS parallel sessions into our port 25, for one local user; the
 # release mailserver writes each into the user's Maildir, fsynced, before its 250. Then the
 # same smtp-source run against Postfix's smtp-sink (which keeps nothing), the ceiling of what
-# the client and loopback allow. Prints both rates and their ratio.
+# the client and loopback allow. Prints both rates and their ratio. Where Dovecot is installed
+# (apt-get install dovecot-lmtpd), the same run over LMTP into Dovecot's Maildir on the same
+# disk too: what a Maildir delivery costs there.
 #
 #   bash benches/inbound.sh [MESSAGES] [SESSIONS] [SIZE]
 #
-# Needs smtp-sink and smtp-source (apt-get install postfix).
+# Needs smtp-sink and smtp-source (apt-get install postfix). TMPDIR chooses the disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 messages=${1:-5000}
@@ -40,25 +42,74 @@ smtp-sink "${as_user[@]}" "127.0.0.1:$sink_port" 256 >"$dir/sink.out" 2>&1 &
 pids+=($!)
 sleep 0.3
 
-# Seconds smtp-source takes for the whole run against 127.0.0.1:$1.
+# Seconds smtp-source takes for the whole run against 127.0.0.1:$1 (more options before it).
 run() {
   local a b
   a=$(date +%s.%N)
   smtp-source -m "$messages" -s "$sessions" -l "$size" -f bench@example.org \
-    -t alice@example.org "127.0.0.1:$1"
+    -t alice@example.org "$@"
   b=$(date +%s.%N)
   echo "$b - $a" | bc
 }
-ours=$(run "$smtp_port")
-sink=$(run "$sink_port")
-stored=$(find "$dir/data/alice/Maildir/new" "$dir/data/alice/Maildir/cur" -type f | wc -l)
-if [ "$stored" -ne "$messages" ]; then
-  echo "the Maildir holds $stored messages, not $messages" >&2
-  exit 1
+# Fails unless the Maildir under $1 holds every message.
+check_stored() {
+  local stored
+  stored=$(find "$1/new" "$1/cur" -type f | wc -l)
+  if [ "$stored" -ne "$messages" ]; then
+    echo "$1 holds $stored messages, not $messages" >&2
+    tail -5 "$dir/dovecot/dovecot.log" 2>/dev/null >&2 || true
+    exit 1
+  fi
+}
+ours=$(run "127.0.0.1:$smtp_port")
+sink=$(run "127.0.0.1:$sink_port")
+check_stored "$dir/data/alice/Maildir"
+
+dove=""
+if command -v dovecot >/dev/null; then
+  lmtp_port=$(free_port)
+  mkdir -p "$dir/dovecot" "$dir/dmail"
+  chown dovecot:dovecot "$dir/dmail" 2>/dev/null || chmod 777 "$dir/dmail"
+  cat >"$dir/dovecot.conf" <<CONF
+instance_name = inbound-$$
+base_dir = $dir/dovecot/run
+state_dir = $dir/dovecot/state
+log_path = $dir/dovecot/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+first_valid_uid = 100
+mail_location = maildir:$dir/dmail/%n/Maildir
+mail_fsync = always
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=$dir/dmail/%n allow_all_users=yes
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $lmtp_port
+  }
+  process_min_avail = $sessions
+}
+CONF
+  dovecot -c "$dir/dovecot.conf" -F >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$lmtp_port") 2>/dev/null && break
+    sleep 0.1
+  done
+  dove=$(run -L "127.0.0.1:$lmtp_port")
+  check_stored "$dir/dmail/alice/Maildir"
 fi
 
-awk -v m="$messages" -v s="$sessions" -v z="$size" -v o="$ours" -v k="$sink" 'BEGIN {
-  printf "| messages | sessions | size | mailserver (s) | msg/s | smtp-sink (s) | msg/s | ratio |\n"
-  printf "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-  printf "| %d | %d | %d | %.2f | %.0f | %.2f | %.0f | %.2f× |\n", m, s, z, o, m / o, k, m / k, k / o
+awk -v m="$messages" -v s="$sessions" -v z="$size" -v o="$ours" -v k="$sink" -v d="$dove" 'BEGIN {
+  printf "| messages | sessions | size | mailserver (s) | msg/s | smtp-sink (s) | msg/s | ratio | Dovecot LMTP (s) | msg/s |\n"
+  printf "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+  dv = d == "" ? "— | —" : sprintf("%.2f | %.0f", d, m / d)
+  printf "| %d | %d | %d | %.2f | %.0f | %.2f | %.0f | %.2f× | %s |\n", m, s, z, o, m / o, k, m / k, k / o, dv
 }'

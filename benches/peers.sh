@@ -2,7 +2,7 @@
 # removed at exit with the processes whose pids are added to `pids`, free loopback ports, and
 # the release mailserver built once and started on `$dir/mail.toml`.
 # shellcheck shell=bash
-dir=$(mktemp -d "/tmp/${1:-bench}.XXXXXX")
+dir=$(mktemp -d "${TMPDIR:-/tmp}/${1:-bench}.XXXXXX")
 chmod 755 "$dir"
 pids=()
 cleanup() {
