@@ -17,7 +17,9 @@
 #
 # Both servers keep mail in fresh Maildirs under a temporary folder and fsync what they
 # acknowledge (Dovecot's default fsync_mode, our store's default). Dovecot must be installed
-# (apt-get install dovecot-imapd); it runs unprivileged-ish as in INTEROP.md.
+# (apt-get install dovecot-imapd); it runs unprivileged-ish as in INTEROP.md. DOVECOT_FSYNC
+# sets its mail_fsync (optimized, its default, fsyncs new mail but not flag changes nor
+# expunges; always fsyncs every change, as our store does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stress=false
@@ -134,6 +136,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 100
 mail_location = maildir:$dir/dmail/%u/Maildir
+mail_fsync = ${DOVECOT_FSYNC:-optimized}
 # One user's clients all come from 127.0.0.1 (Dovecot's default allows 10).
 protocol imap {
   mail_max_userip_connections = 1000
