@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use super::line::{Frame, find_line};
-use crate::types::reply::{enhanced_status, lift_status};
+use crate::types::reply::{enhanced_status_at, lift_status};
 use crate::{
     DecodeError,
     types::reply::{Reply, ReplyCode},
@@ -114,22 +114,66 @@ const ONE_PASS_LINES: usize = 32;
 #[inline]
 fn one_pass(input: &[u8], limits: ReplyLimits) -> Option<(usize, Reply<'_>)> {
     let code = reply_code(input)?;
+    let (text_at, last) = text_start(*input.get(3)?)?;
+    let cr = line_end(input, text_at, limits.max_line)?;
+    let at = cr + 2;
+    if at > limits.max_size || limits.max_lines == 0 {
+        return None;
+    }
+    if !last {
+        return many_lines(input, code, at, limits);
+    }
+    // The status is read from the octets; only the text after it needs the UTF-8 check.
+    let (status, from) = match enhanced_status_at(&input[text_at..cr]) {
+        Some((status, rest)) => (Some(status), text_at + rest),
+        None => (None, text_at),
+    };
+    let text = utf8_after_ascii(&input[..cr], from)?;
+    Some((at, Reply::from_parsed_line(code, status, text)))
+}
+
+/// `b[from..]` as text, checked to be UTF-8, where `b[..from]` is known to be ASCII.
+///
+/// `str::from_utf8` goes octet by octet up to the first address that is a multiple of 8, and
+/// then a word at a time; the check starts at such an address in the ASCII prefix when
+/// there is one, so that it goes a word at a time from the start.
+#[inline]
+fn utf8_after_ascii(b: &[u8], from: usize) -> Option<&str> {
+    let back = b.as_ptr().addr().wrapping_add(from) % 8;
+    let start = from.checked_sub(back).unwrap_or(from);
+    let text = std::str::from_utf8(&b[start..]).ok()?;
+    text.get(from - start..)
+}
+
+/// Where the CR of the line whose text starts at `text_at` is, when the line ends in CRLF
+/// within `max_line` octets and its text is all `textstring` (or UTF-8) octets.
+#[inline]
+fn line_end(line: &[u8], text_at: usize, max_line: usize) -> Option<usize> {
+    // No text octet is CR or LF, so the text runs to the line end or to an error.
+    let cr = crate::grammar::text_end(line, text_at);
+    (line.get(cr..cr + 2)? == b"\r\n" && cr + 2 <= max_line).then_some(cr)
+}
+
+/// [`one_pass`] after the first line, `at` octets long, when more lines follow.
+#[inline(never)]
+fn many_lines(
+    input: &[u8],
+    code: ReplyCode,
+    mut at: usize,
+    limits: ReplyLimits,
+) -> Option<(usize, Reply<'_>)> {
     // Where each line's CR is; the text starts after the code and separator (3 or 4 octets
     // into the line). Offsets are `u32` so that the array is cheap to set up.
     let mut crs = [0u32; ONE_PASS_LINES];
-    let mut n = 0;
-    let mut at = 0;
+    crs[0] = u32::try_from(at - 2).ok()?;
+    let mut n = 1;
     loop {
         let line = &input[at..];
         if line.get(..3)? != &input[..3] {
             return None;
         }
         let (text_at, last) = text_start(*line.get(3)?)?;
-        // No text octet is CR or LF, so the text runs to the line end or to an error.
-        let cr = crate::grammar::text_end(line, text_at);
-        if line.get(cr..cr + 2)? != b"\r\n" || cr + 2 > limits.max_line {
-            return None;
-        }
+        let cr = line_end(line, text_at, limits.max_line)?;
         *crs.get_mut(n)? = u32::try_from(at + cr).ok()?;
         n += 1;
         at += cr + 2;
@@ -140,24 +184,13 @@ fn one_pass(input: &[u8], limits: ReplyLimits) -> Option<(usize, Reply<'_>)> {
             break;
         }
     }
-    let text = std::str::from_utf8(&input[..at]).ok()?;
-    // Each line's text, from where its code ends to its CR.
-    let line = |start: usize, cr: u32| {
-        let from = start + text_start(input[start + 3]).map_or(3, |(t, _)| t);
-        &text[from..cr as usize]
-    };
-    if n == 1 {
-        let line = line(0, crs[0]);
-        let reply = match enhanced_status(line) {
-            Some((status, rest)) => Reply::from_parsed_line(code, Some(status), rest),
-            None => Reply::from_parsed_line(code, None, line),
-        };
-        return Some((at, reply));
-    }
+    let text = utf8_after_ascii(&input[..at], 0)?;
     let mut lines = Vec::with_capacity(n);
     let mut start = 0;
     for &cr in &crs[..n] {
-        lines.push(Cow::Borrowed(line(start, cr)));
+        // Each line's text, from where its code ends to its CR.
+        let from = start + text_start(input[start + 3]).map_or(3, |(t, _)| t);
+        lines.push(Cow::Borrowed(&text[from..cr as usize]));
         start = cr as usize + 2;
     }
     let status = lift_status(&mut lines);

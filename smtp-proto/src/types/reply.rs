@@ -384,7 +384,14 @@ impl<'a> Reply<'a> {
 /// `status-code = class "." subject "." detail` at the start of `text`, followed by SP or the
 /// end. Returns the status and the text after it.
 pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
-    let b = text.as_bytes();
+    let (status, rest) = enhanced_status_at(text.as_bytes())?;
+    // The status is ASCII, so `rest` is a character boundary.
+    Some((status, text.get(rest..)?))
+}
+
+/// [`enhanced_status`] on octets: the status and where the text after it starts.
+#[inline]
+pub(crate) fn enhanced_status_at(b: &[u8]) -> Option<(EnhancedStatus, usize)> {
     let class = match b.first()? {
         c @ (b'2' | b'4' | b'5') => c - b'0',
         _ => return None,
@@ -392,20 +399,19 @@ pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
     // The usual form, one digit each, at once.
     if let [_, b'.', s @ b'0'..=b'9', b'.', d @ b'0'..=b'9', after @ ..] = b {
         let rest = match after {
-            [] => "",
-            [b' ', _, ..] => &text[6..],
-            _ if after[0].is_ascii_digit() => return enhanced_status_long(text, class),
+            [] => 5,
+            [b' ', _, ..] => 6,
+            _ if after[0].is_ascii_digit() => return enhanced_status_long(b, class),
             _ => return None,
         };
         let status = EnhancedStatus::new_unchecked(class, u16::from(s - b'0'), u16::from(d - b'0'));
         return Some((status, rest));
     }
-    enhanced_status_long(text, class)
+    enhanced_status_long(b, class)
 }
 
-/// [`enhanced_status`] after its class, for subjects and details of any length.
-fn enhanced_status_long(text: &str, class: u8) -> Option<(EnhancedStatus, &str)> {
-    let b = text.as_bytes();
+/// [`enhanced_status_at`] after its class, for subjects and details of any length.
+fn enhanced_status_long(b: &[u8], class: u8) -> Option<(EnhancedStatus, usize)> {
     if b.get(1) != Some(&b'.') {
         return None;
     }
@@ -415,8 +421,8 @@ fn enhanced_status_long(text: &str, class: u8) -> Option<(EnhancedStatus, &str)>
     }
     let (detail, at) = status_number(b, at + 1)?;
     let rest = match b.get(at) {
-        None => "",
-        Some(b' ') if at + 1 < b.len() => &text[at + 1..],
+        None => at,
+        Some(b' ') if at + 1 < b.len() => at + 1,
         _ => return None,
     };
     Some((EnhancedStatus::new_unchecked(class, subject, detail), rest))
