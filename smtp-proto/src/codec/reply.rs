@@ -128,21 +128,8 @@ fn one_pass(input: &[u8], limits: ReplyLimits) -> Option<(usize, Reply<'_>)> {
         Some((status, rest)) => (Some(status), text_at + rest),
         None => (None, text_at),
     };
-    let text = utf8_after_ascii(&input[..cr], from)?;
+    let text = crate::grammar::utf8_span(input, 0, from, cr).ok()?;
     Some((at, Reply::from_parsed_line(code, status, text)))
-}
-
-/// `b[from..]` as text, checked to be UTF-8, where `b[..from]` is known to be ASCII.
-///
-/// `str::from_utf8` goes octet by octet up to the first address that is a multiple of 8, and
-/// then a word at a time; the check starts at such an address in the ASCII prefix when
-/// there is one, so that it goes a word at a time from the start.
-#[inline]
-fn utf8_after_ascii(b: &[u8], from: usize) -> Option<&str> {
-    let back = b.as_ptr().addr().wrapping_add(from) % 8;
-    let start = from.checked_sub(back).unwrap_or(from);
-    let text = std::str::from_utf8(&b[start..]).ok()?;
-    text.get(from - start..)
 }
 
 /// Where the CR of the line whose text starts at `text_at` is, when the line ends in CRLF
@@ -184,7 +171,7 @@ fn many_lines(
             break;
         }
     }
-    let text = utf8_after_ascii(&input[..at], 0)?;
+    let text = crate::grammar::utf8_span(input, 0, 0, at).ok()?;
     let mut lines = Vec::with_capacity(n);
     let mut start = 0;
     for &cr in &crs[..n] {
