@@ -269,13 +269,8 @@ impl<'r> Iterator for ReplyLines<'r> {
                 left,
             } => {
                 let text = rest.take()?;
-                let line = match text.split_once("\r\n") {
-                    Some((line, after)) => {
-                        *rest = Some(after);
-                        line
-                    }
-                    None => text,
-                };
+                let (line, after) = split_line(text);
+                *rest = after;
                 // `Reply-code "-"` or `Reply-code SP` before the text, or the code alone.
                 let line = if *coded {
                     line.get(4..).unwrap_or("")
@@ -303,6 +298,16 @@ impl<'r> Iterator for ReplyLines<'r> {
 }
 
 impl ExactSizeIterator for ReplyLines<'_> {}
+
+/// The first line of `text` and what follows its CRLF, if anything. Text has no CR but the
+/// one of each CRLF.
+#[inline]
+fn split_line(text: &str) -> (&str, Option<&str>) {
+    match memchr::memchr(b'\r', text.as_bytes()) {
+        Some(cr) => (text.get(..cr).unwrap_or(text), text.get(cr + 2..)),
+        None => (text, None),
+    }
+}
 
 // By the lines, not by how they are held.
 impl PartialEq for Reply<'_> {
@@ -388,7 +393,10 @@ impl<'a> Reply<'a> {
             status: None,
             lines: Lines::Raw { text, count },
         };
-        reply.status = common_status(reply.lines());
+        // Most multi-line replies (EHLO's) have none: the first line says so.
+        if enhanced_status_at(split_line(text).0.as_bytes()).is_some() {
+            reply.status = common_status(reply.lines());
+        }
         reply
     }
 
