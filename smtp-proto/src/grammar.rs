@@ -472,8 +472,14 @@ pub(crate) fn text_end(b: &[u8], from: usize) -> usize {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     let mut i = from;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    // While a whole word is left: `i <= last` keeps `i + 8` in bounds and from overflowing,
+    // so the loop carries no other check.
+    let last = b.len().checked_sub(8);
+    while last.is_some_and(|last| i <= last) {
+        let w = b
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            .map_or(0, u64::from_le_bytes);
         let del = w ^ (ONES * 0x7f);
         let stop = ((w.wrapping_sub(ONES * 0x20) & !w) | (del.wrapping_sub(ONES) & !del)) & HIGH;
         if stop == 0 {
@@ -481,7 +487,7 @@ pub(crate) fn text_end(b: &[u8], from: usize) -> usize {
             continue;
         }
         i += (stop.trailing_zeros() / 8) as usize;
-        if b[i] != b'\t' {
+        if b.get(i) != Some(&b'\t') {
             return i;
         }
         i += 1;
