@@ -315,4 +315,25 @@ mod tests {
         assert_eq!(r.status(), EnhancedStatus::new(5, 1, 1).ok());
         assert!(r.lines().eq(["no", "such user"]));
     }
+
+    /// A multi-line reply held as its text reads back line by line, owned, joined and
+    /// encoded as it arrived.
+    #[test]
+    fn multi_line_reply_reads_back() {
+        let input = b"250-2.1.0 a\r\n250-2.1.0 b c\r\n250 2.1.0\r\n";
+        let (end, r) = one_pass(input, ReplyLimits::default()).unwrap();
+        assert_eq!(end, input.len());
+        assert_eq!(r.status(), EnhancedStatus::new(2, 1, 0).ok());
+        assert_eq!(r.lines().len(), 3);
+        assert!(r.lines().eq(["a", "b c", ""]));
+        assert_eq!(r.text(), "a\nb c\n");
+        assert_eq!(r.clone().into_owned(), r);
+        let mut out = Vec::new();
+        crate::codec::encode_reply(&r, &mut out);
+        assert_eq!(out, input);
+        // Without a common status, and with a code-only last line.
+        let (_, r) = one_pass(b"220-2.1.0 a\r\n220-b\r\n220\r\n", ReplyLimits::default()).unwrap();
+        assert_eq!(r.status(), None);
+        assert!(r.lines().eq(["2.1.0 a", "b", ""]));
+    }
 }
