@@ -532,7 +532,8 @@ pub(crate) fn utf8_span(
     if let Some(body) = (to - start).checked_sub(lead) {
         let end = to + (body.wrapping_neg() & 15);
         if let Some(Ok(wide)) = b.get(start..end).map(std::str::from_utf8)
-            && let Some(text) = wide.get(from - start..to - start)
+            && let Some((_, text)) = wide.split_at_checked(from - start)
+            && let Some((text, _)) = text.split_at_checked(to - from)
         {
             return Ok(text);
         }
