@@ -128,7 +128,7 @@ pub use types::{
     capability::{Capability, EhloReply},
     command::{AuthInitial, Command, HelloKind},
     params::{Body, MailParams, Notify, RcptParams, Ret, UnknownParam},
-    reply::{EnhancedStatus, Reply, ReplyCode},
+    reply::{EnhancedStatus, Reply, ReplyCode, ReplyLines},
     sasl::{Mechanism, Secret},
     xtext::XText,
 };

@@ -172,7 +172,7 @@ fn constructor_and_decoder_agree_on_status() {
     // Where a line lacks it, nothing is lifted.
     let r = reply(550, None, &["5.1.1 a", "b"]);
     assert_eq!(r.status(), None);
-    assert_eq!(r.lines(), ["5.1.1 a", "b"]);
+    assert!(r.lines().eq(["5.1.1 a", "b"]));
 }
 
 #[test]
@@ -191,9 +191,11 @@ fn constructors_validate() {
     assert!(Reply::new(code(250), None, "a\0b").is_err());
     assert!(Reply::from_lines(code(250), None, vec![Cow::Borrowed("a\nb")]).is_err());
     assert!(Reply::from_lines(code(250), None, vec![]).is_err());
-    assert_eq!(
-        Reply::new(code(250), None, "a\nb").unwrap().lines(),
-        ["a", "b"]
+    assert!(
+        Reply::new(code(250), None, "a\nb")
+            .unwrap()
+            .lines()
+            .eq(["a", "b"])
     );
 }
 

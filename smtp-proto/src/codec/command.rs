@@ -83,6 +83,16 @@ pub(crate) fn utf8(line: &[u8]) -> Result<&str, DecodeError> {
     })
 }
 
+/// [`utf8`] for a line that `raw` starts with: the check may run past the line
+/// ([`crate::grammar::utf8_span`]).
+#[inline]
+fn text<'a>(line: &'a [u8], raw: &'a [u8]) -> Result<&'a str, DecodeError> {
+    crate::grammar::utf8_span(raw, 0, 0, line.len()).map_err(|e| DecodeError::Syntax {
+        at: e.valid_up_to(),
+        expected: "UTF-8",
+    })
+}
+
 /// `command = verb [SP arguments]`, dispatched on the verb (case-insensitive). `line` is the
 /// line without its CRLF.
 ///
@@ -139,9 +149,9 @@ pub(crate) fn command<'a, R>(
         return unknown();
     };
     match verb {
-        RCPT => rcpt(utf8(line)?, raw, need()?, wrap),
-        MAIL => mail(utf8(line)?, raw, need()?, wrap),
-        EHLO | HELO | LHLO => hello(utf8(line)?, need()?, verb, wrap),
+        RCPT => rcpt(text(line, raw)?, raw, need()?, wrap),
+        MAIL => mail(text(line, raw)?, raw, need()?, wrap),
+        EHLO | HELO | LHLO => hello(text(line, raw)?, need()?, verb, wrap),
         DATA => bare(Command::Data).map(wrap),
         QUIT => bare(Command::Quit).map(wrap),
         RSET => bare(Command::Rset).map(wrap),
@@ -155,7 +165,7 @@ pub(crate) fn command<'a, R>(
         NOOP if args.is_none() => Ok(wrap(Command::Noop { arg: None })),
         HELP if args.is_none() => Ok(wrap(Command::Help { topic: None })),
         NOOP | HELP | VRFY | EXPN | AUTH | ETRN => {
-            let text = utf8(line)?;
+            let text = text(line, raw)?;
             let at = need()?;
             Ok(wrap(match verb {
                 NOOP => Command::Noop {

@@ -277,8 +277,9 @@ fn write_rcpt_params(p: &RcptParams<'_>, out: &mut Vec<u8>) -> Result<(), Encode
 pub fn encode_reply(reply: &Reply<'_>, out: &mut Vec<u8>) {
     let code = reply.code().get();
     let lines = reply.lines();
-    for (i, line) in lines.iter().enumerate() {
-        let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+    let n = lines.len();
+    for (i, line) in lines.enumerate() {
+        let sep = if i + 1 == n { ' ' } else { '-' };
         let _ = write!(out, "{code}{sep}");
         if let Some(status) = reply.status() {
             let _ = write!(out, "{status}");

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use super::line::{Frame, find_line};
-use crate::types::reply::{enhanced_status, lift_status};
+use crate::types::reply::{enhanced_status_at, lift_status};
 use crate::{
     DecodeError,
     types::reply::{Reply, ReplyCode},
@@ -103,36 +103,60 @@ pub fn decode_reply_with(
     }
 }
 
-/// Most lines [`one_pass`] takes; longer replies go the framed way.
-const ONE_PASS_LINES: usize = 32;
-
 /// A complete, well-formed reply at the start of `input` in one pass over its octets: each
 /// line's code, separator and text are checked as the line end is searched for, and the text
 /// is checked to be UTF-8 once for the whole reply. `None` for anything else (incomplete,
-/// invalid, over a limit, many lines): [`framed`] then gives the answer, errors included. So
+/// invalid, over a limit): [`framed`] then gives the answer, errors included. So
 /// this accepts exactly what [`framed`] accepts, and builds the same value.
 #[inline]
 fn one_pass(input: &[u8], limits: ReplyLimits) -> Option<(usize, Reply<'_>)> {
     let code = reply_code(input)?;
-    // Where each line's CR is; the text starts after the code and separator (3 or 4 octets
-    // into the line). Offsets are `u32` so that the array is cheap to set up.
-    let mut crs = [0u32; ONE_PASS_LINES];
-    let mut n = 0;
-    let mut at = 0;
+    let (text_at, last) = text_start(*input.get(3)?)?;
+    let cr = line_end(input, text_at, limits.max_line)?;
+    let at = cr + 2;
+    if at > limits.max_size || limits.max_lines == 0 {
+        return None;
+    }
+    if !last {
+        return many_lines(input, code, at, limits);
+    }
+    // The status is read from the octets; only the text after it needs the UTF-8 check.
+    let (status, from) = match enhanced_status_at(&input[text_at..cr]) {
+        Some((status, rest)) => (Some(status), text_at + rest),
+        None => (None, text_at),
+    };
+    let text = crate::grammar::utf8_span(input, 0, from, cr).ok()?;
+    Some((at, Reply::from_parsed_line(code, status, text)))
+}
+
+/// Where the CR of the line whose text starts at `text_at` is, when the line ends in CRLF
+/// within `max_line` octets and its text is all `textstring` (or UTF-8) octets.
+#[inline]
+fn line_end(line: &[u8], text_at: usize, max_line: usize) -> Option<usize> {
+    // No text octet is CR or LF, so the text runs to the line end or to an error.
+    let cr = crate::grammar::text_end(line, text_at);
+    (line.get(cr..cr + 2)? == b"\r\n" && cr + 2 <= max_line).then_some(cr)
+}
+
+/// [`one_pass`] after the first line, `at` octets long, when more lines follow.
+#[inline(never)]
+fn many_lines(
+    input: &[u8],
+    code: ReplyCode,
+    mut at: usize,
+    limits: ReplyLimits,
+) -> Option<(usize, Reply<'_>)> {
+    let mut n = 1;
+    let mut cr;
     loop {
         let line = &input[at..];
         if line.get(..3)? != &input[..3] {
             return None;
         }
         let (text_at, last) = text_start(*line.get(3)?)?;
-        // No text octet is CR or LF, so the text runs to the line end or to an error.
-        let cr = crate::grammar::text_end(line, text_at);
-        if line.get(cr..cr + 2)? != b"\r\n" || cr + 2 > limits.max_line {
-            return None;
-        }
-        *crs.get_mut(n)? = u32::try_from(at + cr).ok()?;
+        cr = at + line_end(line, text_at, limits.max_line)?;
         n += 1;
-        at += cr + 2;
+        at = cr + 2;
         if n > limits.max_lines || at > limits.max_size {
             return None;
         }
@@ -140,28 +164,9 @@ fn one_pass(input: &[u8], limits: ReplyLimits) -> Option<(usize, Reply<'_>)> {
             break;
         }
     }
-    let text = std::str::from_utf8(&input[..at]).ok()?;
-    // Each line's text, from where its code ends to its CR.
-    let line = |start: usize, cr: u32| {
-        let from = start + text_start(input[start + 3]).map_or(3, |(t, _)| t);
-        &text[from..cr as usize]
-    };
-    if n == 1 {
-        let line = line(0, crs[0]);
-        let reply = match enhanced_status(line) {
-            Some((status, rest)) => Reply::from_parsed_line(code, Some(status), rest),
-            None => Reply::from_parsed_line(code, None, line),
-        };
-        return Some((at, reply));
-    }
-    let mut lines = Vec::with_capacity(n);
-    let mut start = 0;
-    for &cr in &crs[..n] {
-        lines.push(Cow::Borrowed(line(start, cr)));
-        start = cr as usize + 2;
-    }
-    let status = lift_status(&mut lines);
-    Some((at, Reply::from_parsed(code, status, lines)))
+    // From the first line's text (after `Reply-code "-"`) to the last line's CR.
+    let text = crate::grammar::utf8_span(input, 0, 4, cr).ok()?;
+    Some((at, Reply::from_raw(code, text, n)))
 }
 
 /// Where a line's text starts, from the octet after its code, and whether the line is the
@@ -308,6 +313,27 @@ mod tests {
         }
         let (_, r) = one_pass(cases[4], ReplyLimits::default()).unwrap();
         assert_eq!(r.status(), EnhancedStatus::new(5, 1, 1).ok());
-        assert_eq!(r.lines(), ["no", "such user"]);
+        assert!(r.lines().eq(["no", "such user"]));
+    }
+
+    /// A multi-line reply held as its text reads back line by line, owned, joined and
+    /// encoded as it arrived.
+    #[test]
+    fn multi_line_reply_reads_back() {
+        let input = b"250-2.1.0 a\r\n250-2.1.0 b c\r\n250 2.1.0\r\n";
+        let (end, r) = one_pass(input, ReplyLimits::default()).unwrap();
+        assert_eq!(end, input.len());
+        assert_eq!(r.status(), EnhancedStatus::new(2, 1, 0).ok());
+        assert_eq!(r.lines().len(), 3);
+        assert!(r.lines().eq(["a", "b c", ""]));
+        assert_eq!(r.text(), "a\nb c\n");
+        assert_eq!(r.clone().into_owned(), r);
+        let mut out = Vec::new();
+        crate::codec::encode_reply(&r, &mut out);
+        assert_eq!(out, input);
+        // Without a common status, and with a code-only last line.
+        let (_, r) = one_pass(b"220-2.1.0 a\r\n220-b\r\n220\r\n", ReplyLimits::default()).unwrap();
+        assert_eq!(r.status(), None);
+        assert!(r.lines().eq(["2.1.0 a", "b", ""]));
     }
 }

@@ -240,13 +240,13 @@ impl<'a> EhloReply<'a> {
                 "a 250 reply without status code",
             ));
         }
-        let (first, rest) = reply
-            .lines()
-            .split_first()
+        let mut rest = reply.lines();
+        let first = rest
+            .next()
             .ok_or(InvalidInput::new("EHLO reply", "at least one line"))?;
         let (domain, greeting) = match first.split_once(' ') {
             Some((d, g)) => (d, Some(Cow::Borrowed(g))),
-            None => (first.as_ref(), None),
+            None => (first, None),
         };
         if domain.is_empty() {
             return Err(InvalidInput::new("EHLO reply", "the server's domain"));
@@ -254,7 +254,7 @@ impl<'a> EhloReply<'a> {
         Ok(Self {
             domain: Cow::Borrowed(domain),
             greeting,
-            capabilities: rest.iter().map(|l| Capability::parse(l)).collect(),
+            capabilities: rest.map(Capability::parse).collect(),
         })
     }
 

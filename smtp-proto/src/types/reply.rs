@@ -208,11 +208,19 @@ pub struct Reply<'a> {
 }
 
 /// The lines of a reply. Most replies have one line: it is held in place, so decoding such a
-/// reply allocates nothing.
+/// reply allocates nothing. A decoded reply of several lines is held as the text it was
+/// decoded from, so that it allocates nothing either.
 #[derive(Clone)]
 enum Lines<'a> {
     One([Cow<'a, str>; 1]),
     Many(Vec<Cow<'a, str>>),
+    /// Decoded lines as they arrived, from the first line's text to the last line's CR:
+    /// `count` lines separated by CRLF, each after the first starting with its code and
+    /// separator, and with the lifted status when the reply has one.
+    Raw {
+        text: &'a str,
+        count: usize,
+    },
 }
 
 impl<'a> Lines<'a> {
@@ -226,21 +234,85 @@ impl<'a> Lines<'a> {
             (None, _) => Self::Many(lines),
         }
     }
+}
 
-    fn as_slice(&self) -> &[Cow<'a, str>] {
-        match self {
-            Self::One(line) => line,
-            Self::Many(lines) => lines,
+/// The lines of a [`Reply`], without code and status: [`Reply::lines`].
+#[derive(Clone, Debug)]
+pub struct ReplyLines<'r> {
+    inner: LinesIter<'r>,
+}
+
+#[derive(Clone, Debug)]
+enum LinesIter<'r> {
+    Held(std::slice::Iter<'r, Cow<'r, str>>),
+    Raw {
+        /// What is left of the text; `None` when done.
+        rest: Option<&'r str>,
+        /// Whether `rest` starts with a line's code and separator.
+        coded: bool,
+        /// Whether each line starts with the lifted status.
+        status: bool,
+        left: usize,
+    },
+}
+
+impl<'r> Iterator for ReplyLines<'r> {
+    type Item = &'r str;
+
+    fn next(&mut self) -> Option<&'r str> {
+        match &mut self.inner {
+            LinesIter::Held(lines) => lines.next().map(|l| &**l),
+            LinesIter::Raw {
+                rest,
+                coded,
+                status,
+                left,
+            } => {
+                let text = rest.take()?;
+                let (line, after) = split_line(text);
+                *rest = after;
+                // `Reply-code "-"` or `Reply-code SP` before the text, or the code alone.
+                let line = if *coded {
+                    line.get(4..).unwrap_or("")
+                } else {
+                    line
+                };
+                *coded = true;
+                *left = left.saturating_sub(1);
+                Some(if *status {
+                    enhanced_status(line).map_or(line, |(_, rest)| rest)
+                } else {
+                    line
+                })
+            }
         }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = match &self.inner {
+            LinesIter::Held(lines) => lines.len(),
+            LinesIter::Raw { left, .. } => *left,
+        };
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for ReplyLines<'_> {}
+
+/// The first line of `text` and what follows its CRLF, if anything. Text has no CR but the
+/// one of each CRLF.
+#[inline]
+fn split_line(text: &str) -> (&str, Option<&str>) {
+    match memchr::memchr(b'\r', text.as_bytes()) {
+        Some(cr) => (text.get(..cr).unwrap_or(text), text.get(cr + 2..)),
+        None => (text, None),
     }
 }
 
 // By the lines, not by how they are held.
 impl PartialEq for Reply<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.code == other.code
-            && self.status == other.status
-            && self.lines.as_slice() == other.lines.as_slice()
+        self.code == other.code && self.status == other.status && self.lines().eq(other.lines())
     }
 }
 
@@ -251,7 +323,7 @@ impl fmt::Debug for Reply<'_> {
         f.debug_struct("Reply")
             .field("code", &self.code)
             .field("status", &self.status)
-            .field("lines", &self.lines.as_slice())
+            .field("lines", &self.lines().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -313,6 +385,21 @@ impl<'a> Reply<'a> {
         }
     }
 
+    /// A decoded reply of `count` lines held as `text` (see [`Lines::Raw`]), already
+    /// checked; a status code that starts every line is lifted.
+    pub(crate) fn from_raw(code: ReplyCode, text: &'a str, count: usize) -> Self {
+        let mut reply = Self {
+            code,
+            status: None,
+            lines: Lines::Raw { text, count },
+        };
+        // Most multi-line replies (EHLO's) have none: the first line says so.
+        if enhanced_status_at(split_line(text).0.as_bytes()).is_some() {
+            reply.status = common_status(reply.lines());
+        }
+        reply
+    }
+
     /// A decoded reply of one line, already checked.
     pub(crate) fn from_parsed_line(
         code: ReplyCode,
@@ -351,15 +438,26 @@ impl<'a> Reply<'a> {
     }
 
     /// The lines of text, without code and status.
-    pub fn lines(&self) -> &[Cow<'a, str>] {
-        self.lines.as_slice()
+    pub fn lines(&self) -> ReplyLines<'_> {
+        ReplyLines {
+            inner: match &self.lines {
+                Lines::One(line) => LinesIter::Held(line.iter()),
+                Lines::Many(lines) => LinesIter::Held(lines.iter()),
+                Lines::Raw { text, count } => LinesIter::Raw {
+                    rest: Some(text),
+                    coded: false,
+                    status: self.status.is_some(),
+                    left: *count,
+                },
+            },
+        }
     }
 
     /// All lines joined with `\n`.
     pub fn text(&self) -> Cow<'_, str> {
-        match self.lines.as_slice() {
-            [line] => Cow::Borrowed(line),
-            lines => Cow::Owned(lines.join("\n")),
+        match &self.lines {
+            Lines::One([line]) => Cow::Borrowed(line),
+            _ => Cow::Owned(self.lines().collect::<Vec<_>>().join("\n")),
         }
     }
 
@@ -376,6 +474,9 @@ impl<'a> Reply<'a> {
                         .map(|l| Cow::Owned(l.into_owned()))
                         .collect(),
                 ),
+                Lines::Raw { .. } => {
+                    Lines::Many(self.lines().map(|l| Cow::Owned(l.to_owned())).collect())
+                }
             },
         }
     }
@@ -384,7 +485,14 @@ impl<'a> Reply<'a> {
 /// `status-code = class "." subject "." detail` at the start of `text`, followed by SP or the
 /// end. Returns the status and the text after it.
 pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
-    let b = text.as_bytes();
+    let (status, rest) = enhanced_status_at(text.as_bytes())?;
+    // The status is ASCII, so `rest` is a character boundary.
+    Some((status, text.get(rest..)?))
+}
+
+/// [`enhanced_status`] on octets: the status and where the text after it starts.
+#[inline]
+pub(crate) fn enhanced_status_at(b: &[u8]) -> Option<(EnhancedStatus, usize)> {
     let class = match b.first()? {
         c @ (b'2' | b'4' | b'5') => c - b'0',
         _ => return None,
@@ -392,20 +500,19 @@ pub(crate) fn enhanced_status(text: &str) -> Option<(EnhancedStatus, &str)> {
     // The usual form, one digit each, at once.
     if let [_, b'.', s @ b'0'..=b'9', b'.', d @ b'0'..=b'9', after @ ..] = b {
         let rest = match after {
-            [] => "",
-            [b' ', _, ..] => &text[6..],
-            _ if after[0].is_ascii_digit() => return enhanced_status_long(text, class),
+            [] => 5,
+            [b' ', _, ..] => 6,
+            _ if after[0].is_ascii_digit() => return enhanced_status_long(b, class),
             _ => return None,
         };
         let status = EnhancedStatus::new_unchecked(class, u16::from(s - b'0'), u16::from(d - b'0'));
         return Some((status, rest));
     }
-    enhanced_status_long(text, class)
+    enhanced_status_long(b, class)
 }
 
-/// [`enhanced_status`] after its class, for subjects and details of any length.
-fn enhanced_status_long(text: &str, class: u8) -> Option<(EnhancedStatus, &str)> {
-    let b = text.as_bytes();
+/// [`enhanced_status_at`] after its class, for subjects and details of any length.
+fn enhanced_status_long(b: &[u8], class: u8) -> Option<(EnhancedStatus, usize)> {
     if b.get(1) != Some(&b'.') {
         return None;
     }
@@ -415,8 +522,8 @@ fn enhanced_status_long(text: &str, class: u8) -> Option<(EnhancedStatus, &str)>
     }
     let (detail, at) = status_number(b, at + 1)?;
     let rest = match b.get(at) {
-        None => "",
-        Some(b' ') if at + 1 < b.len() => &text[at + 1..],
+        None => at,
+        Some(b' ') if at + 1 < b.len() => at + 1,
         _ => return None,
     };
     Some((EnhancedStatus::new_unchecked(class, subject, detail), rest))
@@ -440,13 +547,7 @@ fn status_number(b: &[u8], from: usize) -> Option<(u16, usize)> {
 /// If every line starts with the same enhanced status code (followed by text, or alone),
 /// removes it from the lines and returns it.
 pub(crate) fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> {
-    let mut common = None;
-    for line in lines.iter() {
-        let (status, _) = enhanced_status(line)?;
-        if *common.get_or_insert(status) != status {
-            return None;
-        }
-    }
+    let common = common_status(lines.iter().map(|l| &**l))?;
     for line in lines.iter_mut() {
         match line {
             Cow::Borrowed(l) => {
@@ -457,6 +558,18 @@ pub(crate) fn lift_status(lines: &mut [Cow<'_, str>]) -> Option<EnhancedStatus> 
                 let start = enhanced_status(l).map_or(0, |(_, rest)| l.len() - rest.len());
                 l.drain(..start);
             }
+        }
+    }
+    Some(common)
+}
+
+/// The enhanced status code every line starts with, if they all start with the same one.
+fn common_status<'s>(lines: impl Iterator<Item = &'s str>) -> Option<EnhancedStatus> {
+    let mut common = None;
+    for line in lines {
+        let (status, _) = enhanced_status(line)?;
+        if *common.get_or_insert(status) != status {
+            return None;
         }
     }
     common
