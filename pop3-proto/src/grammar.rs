@@ -17,8 +17,7 @@ pub(crate) type PResult<'a, O> = sansmail_core::parse::PResult<&'a str, O>;
 use sansmail_core::parse::Expected;
 pub(crate) use sansmail_core::parse::{expect, fail};
 
-/// The `expected` of an argument over the length limit; mapped to
-/// [`DecodeError::ArgumentTooLong`](crate::DecodeError::ArgumentTooLong).
+/// The `expected` of an argument over the length limit.
 pub(crate) const ARGUMENT_TOO_LONG: &str = "a shorter argument";
 
 /// Runs `parser` and requires it to consume all of `input`.
@@ -66,27 +65,9 @@ pub(crate) fn is_vchar_utf8(c: char) -> bool {
     is_vchar(c) || !c.is_ascii()
 }
 
-/// `keyword = 3*4VCHAR`
-pub(crate) fn keyword(input: &str) -> PResult<'_, &str> {
-    let (rest, kw) = expect(input, "keyword", take_while1(is_vchar))?;
-    if !(3..=4).contains(&kw.len()) {
-        return fail(input, "keyword of 3 or 4 characters");
-    }
-    Ok((rest, kw))
-}
-
 /// `param = 1*VCHAR`, at most `max` characters.
 pub(crate) fn param(input: &str, max: usize) -> PResult<'_, &str> {
     limited(input, max, expect(input, "param", take_while1(is_vchar))?)
-}
-
-/// `param = 1*(VCHAR / UTF8-non-ascii)` (RFC 6856), at most `max` characters.
-pub(crate) fn param_utf8(input: &str, max: usize) -> PResult<'_, &str> {
-    limited(
-        input,
-        max,
-        expect(input, "param", take_while1(is_vchar_utf8))?,
-    )
 }
 
 fn limited<'a>(input: &'a str, max: usize, (rest, p): (&'a str, &'a str)) -> PResult<'a, &'a str> {
@@ -191,17 +172,4 @@ pub(crate) fn unique_id(input: &str) -> PResult<'_, &str> {
 /// The full RFC 5646 grammar is left to the application.
 pub(crate) fn is_language_tag(s: &str) -> bool {
     (1..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// `digest = 32HEXDIG` (RFC 1939 §7, APOP; lower case by the RFC, either case accepted)
-pub(crate) fn digest(input: &str) -> PResult<'_, &str> {
-    let (rest, d) = expect(
-        input,
-        "digest",
-        take_while1(|c: char| c.is_ascii_hexdigit()),
-    )?;
-    if d.len() != 32 {
-        return fail(input, "digest of 32 hexadecimal digits");
-    }
-    Ok((rest, d))
 }
