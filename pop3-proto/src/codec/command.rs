@@ -20,7 +20,6 @@ use crate::types::{
     command::{AuthInitial, Command, MessageNumber},
     sasl::{Mechanism, Secret},
 };
-use sansmail_core::is_base64_bytes;
 
 /// A position in a command line.
 ///
@@ -287,20 +286,30 @@ fn sasl_mech<'a, const S: bool>(cur: &mut Cursor<'a, S>) -> Result<Mechanism<'a>
 }
 
 /// `initial-response = base64 / "="`, up to the end of the line.
+///
+/// ```text
+/// base64      = base64-terminal / ( 1*(4base64-char) [base64-terminal] )   ; RFC 5034 §4
+/// base64-char = ALPHA / DIGIT / "+" / "/"
+/// ```
+/// Read in one pass as the base64-chars, then at most two `=`, four octets to a group.
 fn initial_response<'a, const S: bool>(
     cur: &mut Cursor<'a, S>,
 ) -> Result<AuthInitial<'a>, DecodeError> {
     const EXPECTED: &str = "initial-response (base64 or '=')";
     let start = cur.pos;
-    let ir = cur.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    let chars = cur
+        .take_while(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        .len();
+    let pad = cur.take_while(|b| b == b'=').len();
     if !cur.at_end() {
         return fail_at(start, EXPECTED);
     }
-    match ir {
-        b"=" => Ok(AuthInitial::Empty),
-        _ if !ir.is_empty() && is_base64_bytes(ir) => Ok(AuthInitial::Base64(Secret::new(
-            Cow::Borrowed(utf8(ir, start)?),
-        ))),
+    match (chars, pad) {
+        (0, 1) => Ok(AuthInitial::Empty),
+        (1.., 0..=2) if (chars + pad) % 4 == 0 => {
+            let ir = utf8(&cur.input[start..cur.pos], start)?;
+            Ok(AuthInitial::Base64(Secret::new(Cow::Borrowed(ir))))
+        }
         _ => fail_at(start, EXPECTED),
     }
 }
@@ -409,4 +418,343 @@ fn param_utf8<'a, const S: bool>(
 /// The octets at offset `at` of the line as text: the UTF-8 error where they are not.
 fn utf8(octets: &[u8], at: usize) -> Result<&str, DecodeError> {
     std::str::from_utf8(octets).or_else(|e| fail_at(at + e.valid_up_to(), "UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, codec};
+
+    fn n(i: u32) -> MessageNumber {
+        MessageNumber::new(i).unwrap_or_else(|| panic!("{i}"))
+    }
+
+    /// Parses `line` both ways: as a line (no CRLF) and straight from a stream (CRLF and
+    /// the next command after it). They must agree.
+    fn parse(line: &[u8]) -> Result<Command<'_>, DecodeError> {
+        let as_line = codec::parse_command_line(line, &Limits::default());
+        let mut wire = line.to_vec();
+        wire.extend_from_slice(b"\r\nNOOP\r\n");
+        let streamed = codec::decode_command(&wire).map(|(rest, cmd)| {
+            assert_eq!(rest, b"NOOP\r\n", "{:?}", String::from_utf8_lossy(line));
+            cmd.into_owned()
+        });
+        assert_eq!(as_line, streamed, "{:?}", String::from_utf8_lossy(line));
+        as_line
+    }
+
+    fn syntax(at: usize, expected: &'static str) -> DecodeError {
+        DecodeError::Syntax { at, expected }
+    }
+
+    #[test]
+    fn keywords_ignore_case_in_every_octet() {
+        let words: [(&[u8], Command<'static>); 17] = [
+            (b"USER a", Command::User { name: "a".into() }),
+            (
+                b"PASS a",
+                Command::Pass {
+                    password: Secret::new("a".into()),
+                },
+            ),
+            (
+                b"APOP a c4c9334bac560ecc979e58001b3e22fb",
+                Command::Apop {
+                    name: "a".into(),
+                    digest: "c4c9334bac560ecc979e58001b3e22fb".into(),
+                },
+            ),
+            (b"AUTH", Command::AuthList),
+            (b"QUIT", Command::Quit),
+            (b"STAT", Command::Stat),
+            (b"LIST", Command::List { msg: None }),
+            (b"RETR 1", Command::Retr { msg: n(1) }),
+            (b"DELE 1", Command::Dele { msg: n(1) }),
+            (b"NOOP", Command::Noop),
+            (b"RSET", Command::Rset),
+            (
+                b"TOP 1 2",
+                Command::Top {
+                    msg: n(1),
+                    lines: 2,
+                },
+            ),
+            (b"UIDL", Command::Uidl { msg: None }),
+            (b"CAPA", Command::Capa),
+            (b"STLS", Command::Stls),
+            (b"UTF8", Command::Utf8),
+            (b"LANG", Command::Lang { range: None }),
+        ];
+        for (line, want) in words {
+            let len = if line.starts_with(b"TOP") { 3 } else { 4 };
+            for mask in 0..1u32 << len {
+                let mut line = line.to_vec();
+                for (i, b) in line[..len].iter_mut().enumerate() {
+                    if mask & 1 << i != 0 {
+                        *b = b.to_ascii_lowercase();
+                    }
+                }
+                assert_eq!(parse(&line), Ok(want.clone()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_keyword_is_every_vchar_up_to_the_first_other_octet() {
+        for line in [
+            &b"QUITX"[..],
+            b"QUIT1",
+            b"TOPX 1 2",
+            b"TOP1 2",
+            b"QUI",
+            b"TO",
+            b"",
+            b" QUIT",
+            b"\tQUIT",
+            b"QU\tT",
+            b"\xc3\xa9TAT",
+            // 0x18 folds onto the `8` of UTF8 (0x38) without being it.
+            b"UTF\x18",
+        ] {
+            assert_eq!(
+                parse(line),
+                Err(DecodeError::UnknownCommand),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        // Ended by an octet that is not a VCHAR, the keyword stands and the octet is refused.
+        assert_eq!(parse(b"QUIT\t"), Err(syntax(4, "end of line")));
+        assert_eq!(parse(b"LIST\t1"), Err(syntax(4, "SP")));
+        assert_eq!(parse(b"TOP\t1 2"), Err(syntax(3, "SP")));
+        assert_eq!(parse(b"AUTH\x01"), Err(syntax(4, "SP")));
+        assert_eq!(parse(b"RETR\x7f1"), Err(syntax(4, "SP")));
+        assert_eq!(
+            parse("STAT\u{e9}".as_bytes()),
+            Err(syntax(4, "end of line"))
+        );
+    }
+
+    #[test]
+    fn every_command_with_its_arguments() {
+        let table: [(&[u8], Command<'static>); 16] = [
+            (
+                b"USER mrose",
+                Command::User {
+                    name: "mrose".into(),
+                },
+            ),
+            (
+                "USER j\u{f6}rg".as_bytes(),
+                Command::User {
+                    name: "j\u{f6}rg".into(),
+                },
+            ),
+            (
+                b"PASS  two  spaces ",
+                Command::Pass {
+                    password: Secret::new(" two  spaces ".into()),
+                },
+            ),
+            (
+                "PASS \u{e9}t\u{e9}\tx".as_bytes(),
+                Command::Pass {
+                    password: Secret::new("\u{e9}t\u{e9}\tx".into()),
+                },
+            ),
+            (
+                b"AUTH PLAIN",
+                Command::Auth {
+                    mechanism: Mechanism::PLAIN,
+                    initial: None,
+                },
+            ),
+            (
+                b"AUTH plain =",
+                Command::Auth {
+                    mechanism: Mechanism::PLAIN,
+                    initial: Some(AuthInitial::Empty),
+                },
+            ),
+            (
+                b"AUTH PLAIN AB==",
+                Command::Auth {
+                    mechanism: Mechanism::PLAIN,
+                    initial: Some(AuthInitial::Base64(Secret::new("AB==".into()))),
+                },
+            ),
+            (
+                b"AUTH PLAIN a+/9ABC=",
+                Command::Auth {
+                    mechanism: Mechanism::PLAIN,
+                    initial: Some(AuthInitial::Base64(Secret::new("a+/9ABC=".into()))),
+                },
+            ),
+            (b"LIST 42", Command::List { msg: Some(n(42)) }),
+            (b"UIDL 007", Command::Uidl { msg: Some(n(7)) }),
+            (b"RETR 4294967295", Command::Retr { msg: n(u32::MAX) }),
+            (b"DELE 3", Command::Dele { msg: n(3) }),
+            (
+                b"TOP 2 18446744073709551615",
+                Command::Top {
+                    msg: n(2),
+                    lines: u64::MAX,
+                },
+            ),
+            (
+                b"LANG *",
+                Command::Lang {
+                    range: Some("*".into()),
+                },
+            ),
+            (
+                b"LANG de-CH",
+                Command::Lang {
+                    range: Some("de-CH".into()),
+                },
+            ),
+            (
+                b"APOP j\xc3\xb6rg C4C9334BAC560ECC979E58001B3E22FB",
+                Command::Apop {
+                    name: "j\u{f6}rg".into(),
+                    digest: "C4C9334BAC560ECC979E58001B3E22FB".into(),
+                },
+            ),
+        ];
+        for (line, want) in table {
+            assert_eq!(parse(line), Ok(want), "{:?}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn bad_arguments_say_what_and_where() {
+        let table: [(&[u8], DecodeError); 20] = [
+            // Extra or missing spaces.
+            (b"QUIT ", syntax(4, "end of line")),
+            (b"LIST ", syntax(5, "message number")),
+            (b"LIST 1 ", syntax(6, "end of line")),
+            (b"RETR  1", syntax(5, "message number")),
+            (b"TOP 1  2", syntax(6, "number of lines")),
+            (b"TOP 1 2 ", syntax(7, "end of line")),
+            (b"USER  a", syntax(5, "param")),
+            (
+                b"APOP a  c4c9334bac560ecc979e58001b3e22fb",
+                syntax(7, "digest"),
+            ),
+            (b"AUTH  PLAIN", syntax(5, "sasl-mech")),
+            (
+                b"AUTH PLAIN  AB==",
+                syntax(11, "initial-response (base64 or '=')"),
+            ),
+            (b"LANG  en", syntax(5, "param")),
+            // Numbers.
+            (b"TOP 1 18446744073709551616", syntax(6, "number of lines")),
+            (b"DELE 0", syntax(5, "message number from 1 to 4294967295")),
+            // Base64: at most two '=', four octets to a group, '=' alone only by itself.
+            (
+                b"AUTH PLAIN A===",
+                syntax(11, "initial-response (base64 or '=')"),
+            ),
+            (
+                b"AUTH PLAIN ==",
+                syntax(11, "initial-response (base64 or '=')"),
+            ),
+            (
+                b"AUTH PLAIN AB=A",
+                syntax(11, "initial-response (base64 or '=')"),
+            ),
+            (
+                b"AUTH PLAIN ABC",
+                syntax(11, "initial-response (base64 or '=')"),
+            ),
+            // Non-ASCII where only ASCII goes, and text that is not UTF-8 (which comes first).
+            ("LANG \u{e9}".as_bytes(), syntax(5, "param")),
+            (b"RETR 1 \xff", syntax(7, "UTF-8")),
+            (b"\xc3QUIT", syntax(0, "UTF-8")),
+        ];
+        for (line, want) in table {
+            assert_eq!(
+                parse(line),
+                Err(want),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        assert_eq!(parse(b"USER j\xc3("), Err(syntax(6, "UTF-8")));
+        assert_eq!(parse(b"PASS \xff"), Err(syntax(5, "UTF-8")));
+        assert_eq!(parse(b"APOP \xe4\xb8 x"), Err(syntax(5, "UTF-8")));
+    }
+
+    #[test]
+    fn arguments_are_counted_in_characters() {
+        let ok = format!("USER {}", "\u{f6}".repeat(40));
+        assert!(parse(ok.as_bytes()).is_ok());
+        let long = format!("USER {}", "\u{f6}".repeat(41));
+        assert_eq!(
+            parse(long.as_bytes()),
+            Err(DecodeError::ArgumentTooLong { at: 5, max: 40 })
+        );
+        let long = format!("LANG {}", "a".repeat(41));
+        assert_eq!(
+            parse(long.as_bytes()),
+            Err(DecodeError::ArgumentTooLong { at: 5, max: 40 })
+        );
+    }
+
+    /// A line given without its CRLF ends where the slice does: a CR in it is an octet like
+    /// any other that no production takes, not the end of the line.
+    #[test]
+    fn a_cr_inside_a_given_line_is_refused() {
+        let limits = Limits::default();
+        for (line, want) in [
+            (&b"QUIT\r"[..], syntax(4, "end of line")),
+            (b"LIST\rX", syntax(4, "SP")),
+            (b"AUTH PLAIN\r", syntax(10, "SP")),
+            (b"PASS a\rb", syntax(5, "password of printable characters")),
+        ] {
+            assert_eq!(codec::parse_command_line(line, &limits), Err(want));
+        }
+    }
+
+    /// Parsed straight from the input, a command the grammar takes is returned only when its
+    /// CRLF follows within the line limit; anything else is framed as before.
+    #[test]
+    fn from_the_stream_a_command_needs_its_crlf_within_the_limit() {
+        let table: [(&[u8], DecodeError); 9] = [
+            (b"RETR 1", DecodeError::Incomplete),
+            (b"RETR 1\r", DecodeError::Incomplete),
+            (b"QUIT", DecodeError::Incomplete),
+            (b"TOP", DecodeError::Incomplete),
+            (b"RETR 1\n", DecodeError::BareLineEnding),
+            (b"RETR 1\nQUIT\r\n", DecodeError::BareLineEnding),
+            (b"QUIT\rX\r\n", DecodeError::BareLineEnding),
+            (b"QUIT\r\r\n", DecodeError::BareLineEnding),
+            (b"RETR 1\r\r\n", DecodeError::BareLineEnding),
+        ];
+        for (wire, want) in table {
+            assert_eq!(
+                codec::decode_command(wire).map(|(_, c)| c),
+                Err(want),
+                "{:?}",
+                String::from_utf8_lossy(wire)
+            );
+        }
+        // 255 octets with the CRLF fit; 256 do not, though the command itself is fine.
+        let fits = format!("PASS {}\r\n", "p".repeat(248));
+        assert!(codec::decode_command(fits.as_bytes()).is_ok());
+        let long = format!("PASS {}\r\n", "p".repeat(249));
+        assert_eq!(
+            codec::decode_command(long.as_bytes()).map(|(_, c)| c),
+            Err(DecodeError::LineTooLong { max: 255 })
+        );
+        let limits = Limits {
+            max_command_line: 8,
+            ..Limits::default()
+        };
+        assert!(codec::decode_command_with(b"RETR 1\r\n", &limits).is_ok());
+        assert_eq!(
+            codec::decode_command_with(b"RETR 12\r\n", &limits).map(|(_, c)| c),
+            Err(DecodeError::LineTooLong { max: 8 })
+        );
+    }
 }
