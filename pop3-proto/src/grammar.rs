@@ -47,14 +47,6 @@ pub(crate) fn sp(input: &str) -> PResult<'_, ()> {
     }
 }
 
-/// Matches a fixed ASCII string, ignoring case (RFC 2449 §9: keywords are case-insensitive).
-pub(crate) fn tag_no_case<'a>(input: &'a str, word: &'static str) -> PResult<'a, &'a str> {
-    match input.get(..word.len()) {
-        Some(head) if head.eq_ignore_ascii_case(word) => Ok((&input[word.len()..], head)),
-        _ => fail(input, word),
-    }
-}
-
 /// `VCHAR = %x21-7E`
 pub(crate) fn is_vchar(c: char) -> bool {
     c.is_ascii_graphic()
@@ -133,8 +125,10 @@ pub(crate) fn capa_tag(input: &str) -> PResult<'_, &str> {
 
 /// Whether `s` is response or free text: `*( HTAB / %x20-7E / UTF8-non-ascii )`.
 pub(crate) fn is_text(s: &str) -> bool {
-    s.chars()
-        .all(|c| c == '\t' || (' '..='~').contains(&c) || !c.is_ascii())
+    // Octet by octet: in a `str`, the octets from 0x80 up are exactly those of the non-ASCII
+    // characters, so nothing needs decoding.
+    s.bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }
 
 /// `timestamp = "<" *VCHAR ">"`, conforming to an RFC 822 msg-id (so with an `@`): the first

@@ -152,7 +152,7 @@ pub fn parse_reply_line(line: &[u8], expect: Expect) -> Result<Reply<'_>, Decode
 
 /// Decodes a whole reply at the start of `input` under the default [`Limits`].
 pub fn decode_response(input: &[u8], expect: Expect) -> Result<(&[u8], Reply<'_>), DecodeError> {
-    decode_response_with(input, expect, &Limits::default())
+    decode_response_with(input, expect, &Limits::DEFAULT)
 }
 
 /// Decodes a whole reply at the start of `input`: the first line, and under
@@ -181,7 +181,10 @@ pub fn decode_response_with<'a>(
     let (body_len, consumed) = if rest.starts_with(b".\r\n") {
         (0, 3)
     } else {
-        match memchr::memmem::find(rest, b"\r\n.\r\n") {
+        // Built once: building a finder costs more than searching a short body.
+        static BODY_END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n.\r\n"));
+        match BODY_END.find(rest) {
             Some(i) => (i + 2, i + 5),
             None if rest.len() > max => return Err(DecodeError::ResponseTooLarge { max }),
             None => return Err(DecodeError::Incomplete),
