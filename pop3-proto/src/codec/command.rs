@@ -8,9 +8,9 @@
 //! ```
 //!
 //! The parsers read a [`Cursor`] and report the first error with its offset from the start
-//! of the line. A line that is not UTF-8 fails as such before anything else
-//! ([`super::parse_command_line`] checks it when a parser fails); where UTF-8 is allowed
-//! (user names, passwords) the parsers validate it, so a line they accept is UTF-8 whole.
+//! of the line. A line that is not UTF-8 fails as such before anything else (the caller
+//! checks the whole line once a parser fails); where UTF-8 is allowed (user names,
+//! passwords) the parsers validate it, so a line they accept is UTF-8 whole.
 
 use std::borrow::Cow;
 
@@ -24,9 +24,10 @@ use crate::types::{
 /// A position in a command line.
 ///
 /// With `STREAM` false the line is the whole slice (its CRLF already split off). With
-/// `STREAM` true the slice is the input itself and the line ends at its first CR, so a
-/// command is parsed without searching for the line end first; no production takes a CR
-/// (or an LF), so both read the same octets up to there and agree on every line they accept.
+/// `STREAM` true the slice is the input itself (or its first `max_line` octets) and the line
+/// ends at its first CR, so a command is parsed without searching for the line end first; no
+/// production takes a CR (or an LF), so both read the same octets up to there and agree on
+/// every line they accept.
 pub(crate) struct Cursor<'a, const STREAM: bool> {
     input: &'a [u8],
     pos: usize,
@@ -745,6 +746,12 @@ mod tests {
         let long = format!("PASS {}\r\n", "p".repeat(249));
         assert_eq!(
             codec::decode_command(long.as_bytes()).map(|(_, c)| c),
+            Err(DecodeError::LineTooLong { max: 255 })
+        );
+        // Without an end in sight, over the limit is too long already.
+        let endless = format!("PASS {}", "p".repeat(1000));
+        assert_eq!(
+            codec::decode_command(endless.as_bytes()).map(|(_, c)| c),
             Err(DecodeError::LineTooLong { max: 255 })
         );
         let limits = Limits {

@@ -51,16 +51,17 @@ pub fn decode_command_with<'a>(
 }
 
 /// One pass for a line that is valid: the command is parsed straight from `input` up to its
-/// CR, which must start the CRLF within `max_line`. Anything else (a bad command, a bare CR
-/// or LF, a line too long or not complete yet) is framed first and parsed again as a line,
-/// which gives the error exactly.
+/// CR, which must start the CRLF within `max_line` (so no more than `max_line` octets are
+/// read). Anything else (a bad command, a bare CR or LF, a line too long or not complete yet)
+/// is framed first and parsed again as a line, which gives the error exactly.
 #[inline]
 fn decode_command_in(
     input: &[u8],
     max_line: usize,
     max_arg: usize,
 ) -> Result<(&[u8], Command<'_>), DecodeError> {
-    let mut cur = command::Cursor::<true>::new(input);
+    let head = &input[..input.len().min(max_line)];
+    let mut cur = command::Cursor::<true>::new(head);
     if let Ok(cmd) = command::command(&mut cur, max_arg) {
         let end = cur.pos();
         if input.get(end..end + 2) == Some(b"\r\n") && end + 2 <= max_line {
