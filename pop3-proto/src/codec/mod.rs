@@ -68,6 +68,18 @@ fn decode_command_in(
             return Ok((&input[end + 2..], cmd));
         }
     }
+    decode_command_framed(input, max_line, max_arg)
+}
+
+/// The line is framed first, then parsed: for everything but a valid complete line, kept out
+/// of the one-pass path so that it stays small.
+#[cold]
+#[inline(never)]
+fn decode_command_framed(
+    input: &[u8],
+    max_line: usize,
+    max_arg: usize,
+) -> Result<(&[u8], Command<'_>), DecodeError> {
     let (line, rest) = line::split_line(input, max_line)?;
     Ok((rest, parse_line(line, max_arg)?))
 }
