@@ -60,14 +60,10 @@ impl<'a, const STREAM: bool> Cursor<'a, STREAM> {
     #[inline]
     fn take_while(&mut self, class: impl Fn(u8) -> bool) -> &'a [u8] {
         debug_assert!(!class(b'\r') && !class(b'\n'));
-        let start = self.pos;
-        while let Some(&b) = self.input.get(self.pos) {
-            if !class(b) {
-                break;
-            }
-            self.pos += 1;
-        }
-        &self.input[start..self.pos]
+        let rest = self.input.get(self.pos..).unwrap_or_default();
+        let len = rest.iter().position(|&b| !class(b)).unwrap_or(rest.len());
+        self.pos += len;
+        &rest[..len]
     }
 
     /// A syntax error here.
