@@ -125,8 +125,11 @@ pub(crate) fn command<'a, const S: bool>(
 /// word followed by one more VCHAR is an unknown keyword. The four octets are compared at
 /// once, with A-Z folded to a-z: octets that fold to a letter are that letter in either case,
 /// and the one digit (`8` of `UTF8`) is checked as it is.
+///
+/// Stops where the arguments do: the caller checks that the line ends there ([`command`],
+/// or from a stream, that the CRLF follows).
 #[inline]
-fn keyword_and_arguments<'a, const S: bool>(
+pub(crate) fn keyword_and_arguments<'a, const S: bool>(
     cur: &mut Cursor<'a, S>,
     max_arg: usize,
 ) -> Result<Command<'a>, DecodeError> {

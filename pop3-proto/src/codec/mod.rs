@@ -62,7 +62,8 @@ fn decode_command_in(
 ) -> Result<(&[u8], Command<'_>), DecodeError> {
     let head = &input[..input.len().min(max_line)];
     let mut cur = command::Cursor::<true>::new(head);
-    if let Ok(cmd) = command::command(&mut cur, max_arg) {
+    // The CRLF is the end of the line `command::command` would check for.
+    if let Ok(cmd) = command::keyword_and_arguments(&mut cur, max_arg) {
         let end = cur.pos();
         if input.get(end..end + 2) == Some(b"\r\n") && end + 2 <= max_line {
             return Ok((&input[end + 2..], cmd));
