@@ -107,6 +107,44 @@ fn is_vchar(b: u8) -> bool {
     b.is_ascii_graphic()
 }
 
+/// Octet classes of the longer arguments, as bits of a table indexed by octet: a run costs a
+/// load and a test an octet instead of a chain of range comparisons.
+mod class {
+    /// `HEXDIG`, either case.
+    pub(super) const HEXDIG: u8 = 1;
+    /// `base64-char = ALPHA / DIGIT / "+" / "/"`
+    pub(super) const BASE64: u8 = 2;
+    /// A password's octets: HTAB, SP, printable ASCII, and the octets of non-ASCII UTF-8.
+    pub(super) const TEXT: u8 = 4;
+
+    static TABLE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut b = 0usize;
+        while b < 256 {
+            #[allow(clippy::cast_possible_truncation)] // b < 256
+            let c = b as u8;
+            let mut v = 0;
+            if c.is_ascii_hexdigit() {
+                v |= HEXDIG;
+            }
+            if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+                v |= BASE64;
+            }
+            if c == b'\t' || (c >= b' ' && c <= b'~') || c >= 0x80 {
+                v |= TEXT;
+            }
+            t[b] = v;
+            b += 1;
+        }
+        t
+    };
+
+    /// Whether `b` is of `class`.
+    pub(super) fn is(class: u8, b: u8) -> bool {
+        TABLE[usize::from(b)] & class != 0
+    }
+}
+
 /// `command = keyword *(SP param)`, dispatched on the keyword (case-insensitive, RFC 2449
 /// §9), up to the end of the line. `max_arg` is the longest argument in characters.
 #[inline]
@@ -216,7 +254,7 @@ fn user<'a, const S: bool>(
 fn pass<'a, const S: bool>(cur: &mut Cursor<'a, S>) -> Result<Command<'a>, DecodeError> {
     sp(cur)?;
     let start = cur.pos;
-    let password = cur.take_while(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80);
+    let password = cur.take_while(|b| class::is(class::TEXT, b));
     if !cur.at_end() {
         return fail_at(start, "password of printable characters");
     }
@@ -243,7 +281,7 @@ fn apop<'a, const S: bool>(
 /// `digest = 32HEXDIG` (RFC 1939 §7, APOP; lower case by the RFC, either case accepted)
 fn digest<'a, const S: bool>(cur: &mut Cursor<'a, S>) -> Result<&'a str, DecodeError> {
     let start = cur.pos;
-    let d = cur.take_while(|b| b.is_ascii_hexdigit());
+    let d = cur.take_while(|b| class::is(class::HEXDIG, b));
     if d.is_empty() {
         return fail_at(start, "digest");
     }
@@ -297,9 +335,7 @@ fn initial_response<'a, const S: bool>(
 ) -> Result<AuthInitial<'a>, DecodeError> {
     const EXPECTED: &str = "initial-response (base64 or '=')";
     let start = cur.pos;
-    let chars = cur
-        .take_while(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        .len();
+    let chars = cur.take_while(|b| class::is(class::BASE64, b)).len();
     let pad = cur.take_while(|b| b == b'=').len();
     if !cur.at_end() {
         return fail_at(start, EXPECTED);
@@ -354,6 +390,7 @@ fn number<const S: bool>(cur: &mut Cursor<'_, S>) -> Option<u64> {
 }
 
 /// `"TOP" SP msg SP n`, `n = 1*DIGIT` (lines of the body, 0 for the header only)
+#[inline]
 fn top<'a, const S: bool>(cur: &mut Cursor<'a, S>) -> Result<Command<'a>, DecodeError> {
     let msg = required_msg(cur)?;
     sp(cur)?;
@@ -445,6 +482,17 @@ mod tests {
 
     fn syntax(at: usize, expected: &'static str) -> DecodeError {
         DecodeError::Syntax { at, expected }
+    }
+
+    #[test]
+    fn the_class_table_holds_each_class() {
+        for b in 0..=u8::MAX {
+            assert_eq!(class::is(class::HEXDIG, b), b.is_ascii_hexdigit(), "{b:#x}");
+            let base64 = b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+            assert_eq!(class::is(class::BASE64, b), base64, "{b:#x}");
+            let text = b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80;
+            assert_eq!(class::is(class::TEXT, b), text, "{b:#x}");
+        }
     }
 
     #[test]
