@@ -15,7 +15,8 @@ use benches::{corpus, dot_stuff, realistic_message, smtp_command_lines};
 use imap_codec::decode::Decoder;
 
 const CASES: &str = "smtp_commands/{ours,smtp-proto} smtp_data/{ours,smtp-proto} \
-                     smtp_replies/{ours,smtp-proto} imap_responses/{ours,imap-codec} imap_commands/{ours,imap-codec}";
+                     smtp_replies/{ours,smtp-proto} imap_responses/{ours,imap-codec} imap_commands/{ours,imap-codec} \
+                     pop3_commands/{ours,pop3-codec} pop3_responses/ours";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -136,6 +137,37 @@ fn main() {
                 }
             })
         }
+        "pop3_commands/ours" | "pop3_commands/pop3-codec" => {
+            let input = corpus("pop3-client-stream.txt");
+            let ours = case.ends_with("ours");
+            Box::new(move || {
+                let mut i = &input[..];
+                while !i.is_empty() {
+                    i = if ours {
+                        let (rest, c) = sansmail_pop3::codec::decode_command(i).unwrap();
+                        black_box(&c);
+                        rest
+                    } else {
+                        let (rest, c) = pop3_codec::parse::command(i).unwrap();
+                        black_box(&c);
+                        rest
+                    };
+                }
+            })
+        }
+        "pop3_responses/ours" => {
+            let input = corpus("pop3-server-stream.txt");
+            let expect = pop3_expectations(&corpus("pop3-client-stream.txt"));
+            Box::new(move || {
+                let mut i = &input[..];
+                for &e in &expect {
+                    let (rest, r) = sansmail_pop3::codec::decode_response(i, e).unwrap();
+                    black_box(&r);
+                    i = rest;
+                }
+                assert!(i.is_empty());
+            })
+        }
         _ => {
             eprintln!("unknown case {case}\ncases: {CASES}");
             std::process::exit(2);
@@ -144,4 +176,22 @@ fn main() {
     for _ in 0..n {
         run();
     }
+}
+
+/// The kind of reply each reply of `pop3-server-stream.txt` is, as `benches/pop3.rs` works
+/// it out: a greeting opens every session, then one reply per command.
+fn pop3_expectations(client: &[u8]) -> Vec<sansmail_pop3::types::response::Expect> {
+    use sansmail_pop3::{Command, codec::decode_command, types::response::Expect};
+    let mut out = vec![Expect::SingleLine];
+    let mut rest = client;
+    while !rest.is_empty() {
+        let (tail, cmd) = decode_command(rest).unwrap();
+        out.push(cmd.response_kind());
+        let quit = matches!(cmd, Command::Quit);
+        rest = tail;
+        if quit && !rest.is_empty() {
+            out.push(Expect::SingleLine);
+        }
+    }
+    out
 }

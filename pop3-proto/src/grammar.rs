@@ -17,8 +17,7 @@ pub(crate) type PResult<'a, O> = sansmail_core::parse::PResult<&'a str, O>;
 use sansmail_core::parse::Expected;
 pub(crate) use sansmail_core::parse::{expect, fail};
 
-/// The `expected` of an argument over the length limit; mapped to
-/// [`DecodeError::ArgumentTooLong`](crate::DecodeError::ArgumentTooLong).
+/// The `expected` of an argument over the length limit.
 pub(crate) const ARGUMENT_TOO_LONG: &str = "a shorter argument";
 
 /// Runs `parser` and requires it to consume all of `input`.
@@ -48,14 +47,6 @@ pub(crate) fn sp(input: &str) -> PResult<'_, ()> {
     }
 }
 
-/// Matches a fixed ASCII string, ignoring case (RFC 2449 §9: keywords are case-insensitive).
-pub(crate) fn tag_no_case<'a>(input: &'a str, word: &'static str) -> PResult<'a, &'a str> {
-    match input.get(..word.len()) {
-        Some(head) if head.eq_ignore_ascii_case(word) => Ok((&input[word.len()..], head)),
-        _ => fail(input, word),
-    }
-}
-
 /// `VCHAR = %x21-7E`
 pub(crate) fn is_vchar(c: char) -> bool {
     c.is_ascii_graphic()
@@ -66,27 +57,9 @@ pub(crate) fn is_vchar_utf8(c: char) -> bool {
     is_vchar(c) || !c.is_ascii()
 }
 
-/// `keyword = 3*4VCHAR`
-pub(crate) fn keyword(input: &str) -> PResult<'_, &str> {
-    let (rest, kw) = expect(input, "keyword", take_while1(is_vchar))?;
-    if !(3..=4).contains(&kw.len()) {
-        return fail(input, "keyword of 3 or 4 characters");
-    }
-    Ok((rest, kw))
-}
-
 /// `param = 1*VCHAR`, at most `max` characters.
 pub(crate) fn param(input: &str, max: usize) -> PResult<'_, &str> {
     limited(input, max, expect(input, "param", take_while1(is_vchar))?)
-}
-
-/// `param = 1*(VCHAR / UTF8-non-ascii)` (RFC 6856), at most `max` characters.
-pub(crate) fn param_utf8(input: &str, max: usize) -> PResult<'_, &str> {
-    limited(
-        input,
-        max,
-        expect(input, "param", take_while1(is_vchar_utf8))?,
-    )
 }
 
 fn limited<'a>(input: &'a str, max: usize, (rest, p): (&'a str, &'a str)) -> PResult<'a, &'a str> {
@@ -152,8 +125,13 @@ pub(crate) fn capa_tag(input: &str) -> PResult<'_, &str> {
 
 /// Whether `s` is response or free text: `*( HTAB / %x20-7E / UTF8-non-ascii )`.
 pub(crate) fn is_text(s: &str) -> bool {
-    s.chars()
-        .all(|c| c == '\t' || (' '..='~').contains(&c) || !c.is_ascii())
+    // Octet by octet: in a `str`, the octets from 0x80 up are exactly those of the non-ASCII
+    // characters, so nothing needs decoding. What is refused is the controls but HT, and DEL;
+    // in chunks without an early exit inside, which the compiler turns into vector code.
+    s.as_bytes().chunks(32).all(|chunk| {
+        let refused = |b: u8| (b < b' ' && b != b'\t') || b == 0x7f;
+        chunk.iter().fold(0u8, |bad, &b| bad | u8::from(refused(b))) == 0
+    })
 }
 
 /// `timestamp = "<" *VCHAR ">"`, conforming to an RFC 822 msg-id (so with an `@`): the first
@@ -193,15 +171,28 @@ pub(crate) fn is_language_tag(s: &str) -> bool {
     (1..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-/// `digest = 32HEXDIG` (RFC 1939 §7, APOP; lower case by the RFC, either case accepted)
-pub(crate) fn digest(input: &str) -> PResult<'_, &str> {
-    let (rest, d) = expect(
-        input,
-        "digest",
-        take_while1(|c: char| c.is_ascii_hexdigit()),
-    )?;
-    if d.len() != 32 {
-        return fail(input, "digest of 32 hexadecimal digits");
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_ht_sp_printable_ascii_and_non_ascii() {
+        for c in (0..=0x7f_u8).map(char::from) {
+            let want = c == '\t' || (' '..='~').contains(&c);
+            assert_eq!(is_text(&c.to_string()), want, "{c:?}");
+        }
+        assert!(is_text(""));
+        assert!(is_text("gr\u{fc}\u{df}e \u{4e00}\u{1f600}\tok"));
+        // A refused octet anywhere, across the chunks the check works in.
+        let long = "x".repeat(100);
+        assert!(is_text(&long));
+        for at in [0, 1, 31, 32, 33, 63, 64, 99] {
+            for bad in ['\r', '\n', '\0', '\u{7f}', '\u{1b}'] {
+                let mut s: Vec<char> = long.chars().collect();
+                s[at] = bad;
+                let s: String = s.into_iter().collect();
+                assert!(!is_text(&s), "{bad:?} at {at}");
+            }
+        }
     }
-    Ok((rest, d))
 }

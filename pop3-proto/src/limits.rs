@@ -47,18 +47,23 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_command_line: 255,
-            max_argument: 40,
-            max_response_line: 512,
-            max_sasl_line: 12 * 1024,
-            max_response_size: 32 * 1024 * 1024,
-            max_errors: 10,
-            max_auth_failures: 3,
-            idle_timeout: Duration::from_secs(10 * 60),
-            min_input_rate: 500,
-            response_timeout: Duration::from_secs(10 * 60),
-            max_queued_output: 64 * 1024,
-        }
+        Self::DEFAULT
     }
+}
+
+impl Limits {
+    /// The defaults, as a constant the decoders read without building a value per call.
+    pub(crate) const DEFAULT: Self = Self {
+        max_command_line: 255,
+        max_argument: 40,
+        max_response_line: 512,
+        max_sasl_line: 12 * 1024,
+        max_response_size: 32 * 1024 * 1024,
+        max_errors: 10,
+        max_auth_failures: 3,
+        idle_timeout: Duration::from_secs(10 * 60),
+        min_input_rate: 500,
+        response_timeout: Duration::from_secs(10 * 60),
+        max_queued_output: 64 * 1024,
+    };
 }

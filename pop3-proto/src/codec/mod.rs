@@ -38,7 +38,8 @@ use crate::{
 
 /// Decodes the command line at the start of `input` under the default [`Limits`].
 pub fn decode_command(input: &[u8]) -> Result<(&[u8], Command<'_>), DecodeError> {
-    decode_command_with(input, &Limits::default())
+    let limits = Limits::DEFAULT;
+    decode_command_in(input, limits.max_command_line, limits.max_argument)
 }
 
 /// Decodes the command line at the start of `input`.
@@ -46,8 +47,42 @@ pub fn decode_command_with<'a>(
     input: &'a [u8],
     limits: &Limits,
 ) -> Result<(&'a [u8], Command<'a>), DecodeError> {
-    let (line, rest) = line::split_line(input, limits.max_command_line)?;
-    Ok((rest, parse_command_line(line, limits)?))
+    decode_command_in(input, limits.max_command_line, limits.max_argument)
+}
+
+/// One pass for a line that is valid: the command is parsed straight from `input` up to its
+/// CR, which must start the CRLF within `max_line` (so no more than `max_line` octets are
+/// read). Anything else (a bad command, a bare CR or LF, a line too long or not complete yet)
+/// is framed first and parsed again as a line, which gives the error exactly.
+#[inline]
+fn decode_command_in(
+    input: &[u8],
+    max_line: usize,
+    max_arg: usize,
+) -> Result<(&[u8], Command<'_>), DecodeError> {
+    let head = &input[..input.len().min(max_line)];
+    let mut cur = command::Cursor::<true>::new(head);
+    // The CRLF is the end of the line `command::command` would check for.
+    if let Ok(cmd) = command::keyword_and_arguments(&mut cur, max_arg) {
+        let end = cur.pos();
+        if input.get(end..end + 2) == Some(b"\r\n") && end + 2 <= max_line {
+            return Ok((&input[end + 2..], cmd));
+        }
+    }
+    decode_command_framed(input, max_line, max_arg)
+}
+
+/// The line is framed first, then parsed: for everything but a valid complete line, kept out
+/// of the one-pass path so that it stays small.
+#[cold]
+#[inline(never)]
+fn decode_command_framed(
+    input: &[u8],
+    max_line: usize,
+    max_arg: usize,
+) -> Result<(&[u8], Command<'_>), DecodeError> {
+    let (line, rest) = line::split_line(input, max_line)?;
+    Ok((rest, parse_line(line, max_arg)?))
 }
 
 /// Converts a line to `&str`, reporting where the UTF-8 breaks.
@@ -68,17 +103,14 @@ fn syntax(text: &str, e: &grammar::PError<'_>) -> DecodeError {
 
 /// Parses one command line, without its CRLF.
 pub fn parse_command_line<'a>(line: &'a [u8], limits: &Limits) -> Result<Command<'a>, DecodeError> {
-    let text = utf8(line, "UTF-8")?;
-    command::command(text, limits.max_argument).map_err(|e| match e {
-        command::CommandError::UnknownVerb => DecodeError::UnknownCommand,
-        command::CommandError::Syntax(p) if p.expected == grammar::ARGUMENT_TOO_LONG => {
-            DecodeError::ArgumentTooLong {
-                at: text.len().saturating_sub(p.input.len()),
-                max: limits.max_argument,
-            }
-        }
-        command::CommandError::Syntax(p) => syntax(text, &p),
-    })
+    parse_line(line, limits.max_argument)
+}
+
+/// A line that is not UTF-8 fails as such, wherever else it goes wrong first; the parsers
+/// check UTF-8 only where they take text, so it is checked here once one fails.
+fn parse_line(line: &[u8], max_arg: usize) -> Result<Command<'_>, DecodeError> {
+    command::command(&mut command::Cursor::<false>::new(line), max_arg)
+        .map_err(|e| utf8(line, "UTF-8").err().unwrap_or(e))
 }
 
 /// A client's line during AUTH (RFC 5034 §4): a response, or `*` to cancel.
@@ -134,7 +166,7 @@ pub fn parse_reply_line(line: &[u8], expect: Expect) -> Result<Reply<'_>, Decode
 
 /// Decodes a whole reply at the start of `input` under the default [`Limits`].
 pub fn decode_response(input: &[u8], expect: Expect) -> Result<(&[u8], Reply<'_>), DecodeError> {
-    decode_response_with(input, expect, &Limits::default())
+    decode_response_with(input, expect, &Limits::DEFAULT)
 }
 
 /// Decodes a whole reply at the start of `input`: the first line, and under
@@ -163,7 +195,10 @@ pub fn decode_response_with<'a>(
     let (body_len, consumed) = if rest.starts_with(b".\r\n") {
         (0, 3)
     } else {
-        match memchr::memmem::find(rest, b"\r\n.\r\n") {
+        // Built once: building a finder costs more than searching a short body.
+        static BODY_END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n.\r\n"));
+        match BODY_END.find(rest) {
             Some(i) => (i + 2, i + 5),
             None if rest.len() > max => return Err(DecodeError::ResponseTooLarge { max }),
             None => return Err(DecodeError::Incomplete),

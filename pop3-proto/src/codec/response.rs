@@ -9,7 +9,7 @@ use nom::bytes::complete::take_while1;
 
 use crate::grammar::{
     self, PResult, capa_tag, expect, fail, is_language_tag, is_text, is_vchar, msg, number, param,
-    resp_code, sp, tag_no_case, unique_id,
+    resp_code, sp, unique_id,
 };
 use crate::types::{
     InvalidInput, Text,
@@ -56,13 +56,16 @@ pub(crate) fn single_line(input: &str) -> PResult<'_, Response<'_>> {
 
 /// `status = "+OK" / "-ERR"` (case-insensitive, RFC 2449 §9)
 pub(crate) fn status(input: &str) -> PResult<'_, Status> {
-    if let Ok((rest, _)) = tag_no_case(input, "+OK") {
-        return Ok((rest, Status::Ok));
+    let b = input.as_bytes();
+    match b.first() {
+        Some(b'+') if b.get(1..3).is_some_and(|k| k.eq_ignore_ascii_case(b"OK")) => {
+            Ok((&input[3..], Status::Ok))
+        }
+        Some(b'-') if b.get(1..4).is_some_and(|e| e.eq_ignore_ascii_case(b"ERR")) => {
+            Ok((&input[4..], Status::Err))
+        }
+        _ => fail(input, "\"+OK\" or \"-ERR\""),
     }
-    if let Ok((rest, _)) = tag_no_case(input, "-ERR") {
-        return Ok((rest, Status::Err));
-    }
-    fail(input, "\"+OK\" or \"-ERR\"")
 }
 
 /// `continue-req = "+" SP [base64]` (RFC 5034 §4)
