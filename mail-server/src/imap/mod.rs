@@ -185,6 +185,7 @@ pub async fn handle_connection<S: MailStore>(
         service,
         peer,
         record: &record,
+        append_limit: append_limit(&config),
         connection: Connection::new(stream, config, service.tls.clone()),
         session: None,
         selected: None,
@@ -221,6 +222,8 @@ struct Conn<'s, S> {
     peer: SocketAddr,
     record: &'s ConnectionRecord,
     connection: Connection<Socket>,
+    /// The APPENDLIMIT advertised, from the session's configuration.
+    append_limit: u64,
     /// Set at login.
     session: Option<Session>,
     selected: Option<Selected>,
@@ -545,9 +548,9 @@ impl<S: MailStore> Conn<'_, S> {
         self.server().is_enabled(&Capability::Imap4Rev2)
     }
 
-    /// The APPENDLIMIT this server advertises.
+    /// The APPENDLIMIT this connection advertises.
     fn append_limit(&self) -> u64 {
-        append_limit(&self.service.config)
+        self.append_limit
     }
 
     fn namespace(&mut self) -> io::Result<()> {

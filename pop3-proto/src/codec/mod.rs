@@ -65,7 +65,7 @@ fn decode_command_in(
     // The CRLF is the end of the line `command::command` would check for.
     if let Ok(cmd) = command::keyword_and_arguments(&mut cur, max_arg) {
         let end = cur.pos();
-        if input.get(end..end + 2) == Some(b"\r\n") && end + 2 <= max_line {
+        if end + 2 <= max_line && input.get(end..end + 2) == Some(b"\r\n") {
             return Ok((&input[end + 2..], cmd));
         }
     }

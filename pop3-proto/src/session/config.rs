@@ -15,7 +15,10 @@ pub struct ServerConfig {
     pub greeting: String,
     /// The APOP timestamp for this connection, like `<pid.clock@hostname>` (RFC 1939 §7): it
     /// must be unique per connection, so the application makes it (the crate has no clock).
-    /// `None`, or a value that is not `"<" 1*VCHAR ">"` with an `@`, disables APOP.
+    /// `None`, or a value that is not `"<" 1*VCHAR ">"` with an `@`, disables APOP. A
+    /// configuration shared by several connections (one `Arc` given to each) would give them
+    /// all the same timestamp, which lets a captured APOP digest be replayed: set it on a copy
+    /// per connection, or leave it `None` in a shared one.
     pub apop_timestamp: Option<String>,
     /// Limits on lines, arguments, errors and time.
     pub limits: Limits,
