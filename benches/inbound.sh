@@ -99,10 +99,7 @@ service lmtp {
 CONF
   dovecot -c "$dir/dovecot.conf" -F >/dev/null 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$lmtp_port") 2>/dev/null && break
-    sleep 0.1
-  done
+  wait_port "$lmtp_port"
   dove=$(run -L "127.0.0.1:$lmtp_port")
   check_stored "$dir/dmail/alice/Maildir"
 fi

@@ -1,6 +1,7 @@
 # Sourced by the load scripts (outbound.sh, inbound.sh, idle.sh): a scratch folder `$dir`
-# removed at exit with the processes whose pids are added to `pids`, free loopback ports, and
-# the release mailserver built once and started on `$dir/mail.toml`.
+# removed at exit with the processes whose pids are added to `pids`, free loopback ports and
+# waiting for one to listen, and the release mailserver built once and started on
+# `$dir/mail.toml`.
 # shellcheck shell=bash
 dir=$(mktemp -d "${TMPDIR:-/tmp}/${1:-bench}.XXXXXX")
 chmod 755 "$dir"
@@ -13,6 +14,16 @@ trap cleanup EXIT
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until something listens on loopback port $1 (10 s at most).
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2
+  return 1
 }
 
 # MAILSERVER=path runs that binary instead (an earlier build, for a before/after comparison).
