@@ -11,7 +11,7 @@
 //! - what crashes and full disks leave behind is removed.
 
 mod common;
-#[path = "common/tmpfs.rs"]
+#[path = "../src/maildir/tmpfs.rs"]
 mod tmpfs;
 
 use std::{

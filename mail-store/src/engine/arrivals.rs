@@ -1,17 +1,16 @@
-//! Group commit for arrivals (APPEND and delivery): messages that sessions staged for one
-//! account while another transaction held its lock become one transaction, written with one
-//! journal write by whichever of their callers takes the lock first. Each arrival keeps its
-//! own checks (mailbox, quota, UID space), its own UIDs, its own modseq and its own answer.
+//! Group commit ([`group`]) for arrivals (APPEND and delivery): messages that sessions staged
+//! for one account while another transaction held its lock become one transaction. Each
+//! arrival keeps its own checks (mailbox, quota, UID space), its own UIDs, its own modseq and
+//! its own answer.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, TryLockError},
-};
+use std::{collections::HashMap, sync::TryLockError};
 
 use super::{
     Backend, Engine, Purpose,
     accounts::{Account, SharedAccount},
-    copy_of, lock,
+    copy_of,
+    group::{self, Queued},
+    lock,
     state::{MessageMeta, Record},
     uid, uid_space,
 };
@@ -21,18 +20,15 @@ use crate::{
     types::{AccountName, ModSeq, SessionId},
 };
 
-/// Messages staged for a mailbox, waiting for the account's lock; the caller that commits
-/// them leaves the answer in `result`.
-pub(super) struct Waiting<B> {
+/// Messages staged for a mailbox, waiting for the account's lock.
+pub(super) struct Staged<B> {
     mailbox: String,
     /// UIDs and modseqs are given at the commit.
     messages: Vec<MessageMeta<B>>,
-    origin: SessionId,
-    result: Mutex<Option<Result<Appended>>>,
 }
 
 /// The arrivals waiting, by account.
-pub(super) type Queues<B> = Mutex<HashMap<AccountName, Vec<Arc<Waiting<B>>>>>;
+pub(super) type Queues<B> = group::Queues<Staged<B>, Appended>;
 
 impl<K: Backend> Engine<K> {
     /// Commits `messages`, staged (and made durable where they are) for `mailbox`, together
@@ -45,30 +41,14 @@ impl<K: Backend> Engine<K> {
         messages: Vec<MessageMeta<K::Blob>>,
         origin: SessionId,
     ) -> Result<Appended> {
-        let me = Arc::new(Waiting {
+        let staged = Staged {
             mailbox: mailbox.to_owned(),
             messages,
-            origin,
-            result: Mutex::new(None),
-        });
-        lock(&self.arrivals)
-            .entry(account.clone())
-            .or_default()
-            .push(Arc::clone(&me));
-        let mut acct = lock(a);
-        // Committed by the previous holder of the lock, or still queued: then this call
-        // commits the queue, itself included.
-        if let Some(done) = lock(&me.result).take() {
-            return done;
-        }
-        let batch = lock(&self.arrivals).remove(account).unwrap_or_default();
-        self.commit_batch(account, &mut acct, &batch);
-        drop(acct);
-        lock(&me.result).take().unwrap_or_else(|| {
-            Err(StoreError::Io(std::io::Error::other(
-                "an arrival was left out of its group commit",
-            )))
-        })
+        };
+        self.arrivals
+            .commit(account, a, staged, origin, |acct, batch| {
+                self.commit_batch(account, acct, batch);
+            })
     }
 
     /// What can be refused before a message is staged: a missing mailbox, a full quota.
@@ -106,7 +86,7 @@ impl<K: Backend> Engine<K> {
         &self,
         account: &AccountName,
         acct: &mut Account<K::Blob>,
-        batch: &[Arc<Waiting<K::Blob>>],
+        batch: &[Queued<Staged<K::Blob>, Appended>],
     ) {
         // Each arrival checked against the state the earlier ones of the batch leave.
         let mut added = (0u64, 0u64);
@@ -114,24 +94,25 @@ impl<K: Backend> Engine<K> {
         let mut next: HashMap<&str, (u32, u64)> = HashMap::new();
         let mut accepted = Vec::with_capacity(batch.len());
         for w in batch {
+            let s = &w.item;
             let res = (|| {
-                let bytes: u64 = w.messages.iter().map(|m| m.size).sum();
-                let count = w.messages.len() as u64;
+                let bytes: u64 = s.messages.iter().map(|m| m.size).sum();
+                let count = s.messages.len() as u64;
                 acct.check_quota(added.0 + bytes, added.1 + count)?;
-                let mb = self.open(account, acct, &w.mailbox)?;
+                let mb = self.open(account, acct, &s.mailbox)?;
                 let (first, modseq) = next
-                    .get(w.mailbox.as_str())
+                    .get(s.mailbox.as_str())
                     .copied()
                     .unwrap_or((mb.header.uidnext, mb.next_modseq().get()));
-                uid_space(first, w.messages.len())?;
+                uid_space(first, s.messages.len())?;
                 // Its own modseq (RFC 7162: another session's change is another value).
                 let modseq_next = modseq.saturating_add(1);
                 let modseq = ModSeq::new(modseq)
                     .ok_or(StoreError::InvalidArgument("modseq space exhausted"))?;
-                let mut records = Vec::with_capacity(w.messages.len());
-                let mut uids = Vec::with_capacity(w.messages.len());
+                let mut records = Vec::with_capacity(s.messages.len());
+                let mut uids = Vec::with_capacity(s.messages.len());
                 let mut n = first;
-                for m in &w.messages {
+                for m in &s.messages {
                     let uid = uid(n)?;
                     n = n.wrapping_add(1);
                     uids.push(uid);
@@ -146,13 +127,13 @@ impl<K: Backend> Engine<K> {
                     uidvalidity: mb.header.uidvalidity,
                     uids,
                 };
-                next.insert(w.mailbox.as_str(), (n, modseq_next));
+                next.insert(s.mailbox.as_str(), (n, modseq_next));
                 added = (added.0 + bytes, added.1 + count);
                 Ok((records, appended))
             })();
             match res {
                 Ok((records, appended)) => accepted.push((w, records, appended)),
-                Err(e) => *lock(&w.result) = Some(Err(e)),
+                Err(e) => w.answer(Err(e)),
             }
         }
         if accepted.is_empty() {
@@ -161,24 +142,24 @@ impl<K: Backend> Engine<K> {
         // One part a mailbox, its arrivals in order.
         let mut parts: Vec<(&str, Vec<Record<K::Blob>>)> = Vec::new();
         for (w, records, _) in &accepted {
-            match parts.iter_mut().find(|(m, _)| *m == w.mailbox) {
+            match parts.iter_mut().find(|(m, _)| *m == w.item.mailbox) {
                 Some((_, all)) => all.extend(records.iter().cloned()),
-                None => parts.push((w.mailbox.as_str(), records.clone())),
+                None => parts.push((w.item.mailbox.as_str(), records.clone())),
             }
         }
         let parts: Vec<_> = parts.iter().map(|(m, r)| (*m, r.as_slice())).collect();
         match self.backend.commit(account, &parts, Purpose::Ordinary) {
             Err(e) => {
                 for (w, _, _) in &accepted {
-                    *lock(&w.result) = Some(Err(copy_of(&e)));
+                    w.answer(Err(copy_of(&e)));
                 }
             }
             Ok(()) => {
                 for (w, records, appended) in accepted {
-                    if let Ok(mb) = acct.mailbox(&w.mailbox) {
-                        self.apply(account, &w.mailbox, mb, records, w.origin);
+                    if let Ok(mb) = acct.mailbox(&w.item.mailbox) {
+                        self.apply(account, &w.item.mailbox, mb, records, w.origin);
                     }
-                    *lock(&w.result) = Some(Ok(appended));
+                    w.answer(Ok(appended));
                 }
             }
         }
@@ -196,6 +177,11 @@ impl<K: Backend> Engine<K> {
 
     /// How many arrivals wait for `account`'s lock.
     pub(crate) fn arrivals_waiting(&self, account: &AccountName) -> usize {
-        lock(&self.arrivals).get(account).map_or(0, Vec::len)
+        self.arrivals.waiting(account)
+    }
+
+    /// How many flag changes and expunges wait for `account`'s lock.
+    pub(crate) fn changes_waiting(&self, account: &AccountName) -> usize {
+        self.changes.waiting(account)
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use super::{
-    Arrival, Backend, Engine, Purpose, crlf_size, lock,
+    Arrival, Backend, Engine, Purpose,
+    changes::{Change, ChangeOp, Changed},
+    crlf_size, lock,
     state::{Header, MessageMeta, Record},
     to_crlf, uid,
 };
@@ -13,7 +15,7 @@ use crate::{
     mime::MimeInfo,
     model::{
         AppendItem, Appended, Changes, Content, ExpungeScope, Expunged, FetchQuery, FetchedMessage,
-        MessageFlags, Status, StoreResult,
+        Status, StoreResult,
     },
     notify::Subscription,
     types::{AccountName, Flag, FlagOp, Flags, InternalDate, ModSeq, Session, Uid, UidSet},
@@ -158,89 +160,35 @@ impl<K: Backend> Engine<K> {
         op: &FlagOp,
         unchanged_since: Option<ModSeq>,
     ) -> Result<StoreResult> {
-        let name = self.canonical(name)?;
-        let account = s.account();
-        let a = self.account(account)?;
-        let mut acct = lock(&a);
-        let mb = self.open(account, &mut acct, &name)?;
-        let modseq = mb.next_modseq();
-        let mut result = StoreResult::default();
-        let mut records = Vec::new();
-        // Setting \Deleted is how IMAP deletes: it may use the room kept for deleting.
-        let purpose = match op {
-            FlagOp::Add(f) | FlagOp::Replace(f) if f.contains(Flag::Deleted) => Purpose::Deleting,
-            _ => Purpose::Ordinary,
+        let change = Change {
+            mailbox: self.canonical(name)?,
+            op: ChangeOp::Flags {
+                uids: uids.clone(),
+                op: op.clone(),
+                unchanged_since,
+            },
         };
-        for i in mb.select(uids) {
-            let m = &mb.messages[i];
-            if let Some(limit) = unchanged_since
-                && m.modseq > limit
-            {
-                result.modified.push(m.uid);
-                continue;
-            }
-            let flags = m.flags.apply(op);
-            if flags == m.flags {
-                continue;
-            }
-            let blob = self.backend.plan_flags(account, &name, &m.blob, &flags)?;
-            result.updated.push(MessageFlags {
-                uid: m.uid,
-                flags: flags.clone(),
-                modseq,
-            });
-            records.push(Record::Flags {
-                uid: m.uid,
-                modseq,
-                flags,
-                blob,
-                from: Some(m.blob.clone()),
-            });
+        let a = self.account(s.account())?;
+        match self.commit_change(s.account(), &a, change, s.id())? {
+            Changed::Stored(result) => Ok(result),
+            Changed::Expunged(_) => Err(StoreError::Io(std::io::Error::other(
+                "a flag change was answered as an expunge",
+            ))),
         }
-        self.commit(account, &name, mb, records, s.id(), purpose)?;
-        Ok(result)
     }
 
     pub fn expunge(&self, s: &Session, name: &str, scope: &ExpungeScope) -> Result<Expunged> {
-        let name = self.canonical(name)?;
-        let account = s.account();
-        let a = self.account(account)?;
-        let mut acct = lock(&a);
-        let mb = self.open(account, &mut acct, &name)?;
-        let picked: Vec<usize> = match scope {
-            ExpungeScope::Deleted => (0..mb.messages.len())
-                .filter(|&i| mb.messages[i].flags.contains(Flag::Deleted))
-                .collect(),
-            ExpungeScope::DeletedIn(set) => mb
-                .select(set)
-                .into_iter()
-                .filter(|&i| mb.messages[i].flags.contains(Flag::Deleted))
-                .collect(),
-            ExpungeScope::Uids(set) => mb.select(set),
+        let change = Change {
+            mailbox: self.canonical(name)?,
+            op: ChangeOp::Expunge(scope.clone()),
         };
-        if picked.is_empty() {
-            return Ok(Expunged {
-                uids: Vec::new(),
-                modseq: None,
-            });
+        let a = self.account(s.account())?;
+        match self.commit_change(s.account(), &a, change, s.id())? {
+            Changed::Expunged(result) => Ok(result),
+            Changed::Stored(_) => Err(StoreError::Io(std::io::Error::other(
+                "an expunge was answered as a flag change",
+            ))),
         }
-        let modseq = mb.next_modseq();
-        let records: Vec<Record<K::Blob>> = picked
-            .into_iter()
-            .map(|i| expunge_record(&mb.messages[i], modseq))
-            .collect();
-        let uids = records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Expunge { uid, .. } => Some(*uid),
-                _ => None,
-            })
-            .collect();
-        self.commit(account, &name, mb, records, s.id(), Purpose::Deleting)?;
-        Ok(Expunged {
-            uids,
-            modseq: Some(modseq),
-        })
     }
 
     pub fn changes_since(&self, s: &Session, name: &str, since: u64) -> Result<Changes> {

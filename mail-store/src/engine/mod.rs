@@ -13,7 +13,9 @@
 //! - [`accounts`]: loaded accounts, creating one, quota;
 //! - [`mailboxes`]: the mailbox tree and subscriptions;
 //! - [`messages`]: one mailbox's messages (status, append, fetch, flags, expunge, changes);
-//! - [`arrivals`]: APPEND and delivery committed together (group commit);
+//! - [`group`]: group commit, transactions queued for a busy account carried out together;
+//! - [`arrivals`]: APPEND and delivery committed together;
+//! - [`changes`]: flag changes and expunges committed together;
 //! - [`copy`]: COPY and MOVE between mailboxes;
 //! - [`pop3`]: the POP3 maildrop and its lease;
 //! - [`range`]: part of a message, for serving a large one in pieces;
@@ -27,8 +29,10 @@ mod access_keys;
 mod accounts;
 mod arrivals;
 mod backend;
+pub(crate) mod changes;
 mod copy;
 pub(crate) mod delivery;
+mod group;
 mod handle;
 mod mailboxes;
 mod messages;
@@ -86,6 +90,8 @@ pub(crate) struct Engine<K: Backend> {
     accounts: Mutex<HashMap<AccountName, SharedAccount<K::Blob>>>,
     /// Arrivals waiting for their account's lock ([`arrivals`]).
     arrivals: arrivals::Queues<K::Blob>,
+    /// Flag changes and expunges waiting for their account's lock ([`changes`]).
+    changes: changes::Queues,
     pub hub: ChangeHub,
     lease_ids: AtomicU64,
 }
@@ -105,7 +111,8 @@ impl<K: Backend> Engine<K> {
             backend,
             delimiter,
             accounts: Mutex::new(HashMap::new()),
-            arrivals: Mutex::new(HashMap::new()),
+            arrivals: group::Queues::new(),
+            changes: group::Queues::new(),
             hub: ChangeHub::new(),
             lease_ids: AtomicU64::new(seed | 1),
         }

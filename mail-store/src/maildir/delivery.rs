@@ -113,6 +113,7 @@ impl Disk {
 mod tests {
     use std::{path::Path, sync::Arc};
 
+    use super::super::tmpfs::Tmpfs;
     use super::super::{MaildirOptions, MaildirStore};
     use crate::{
         AccountName, FetchQuery, MailStore, Recipient, Session, UidSet, Upload, block_on,
@@ -148,6 +149,211 @@ mod tests {
         let log = std::fs::read(root.join(who).join("Maildir").join("mailstore-log")).unwrap();
         let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
         log[..end].iter().filter(|&&b| b == b'\n').count() - 1
+    }
+
+    /// Flag changes and expunges that wait while another transaction holds the account are
+    /// committed together, each worked out against what the earlier ones leave: an expunge
+    /// sees the `\Deleted` a STORE before it set, a STORE skips what an expunge before it
+    /// removed, UNCHANGEDSINCE sees the modseq a STORE before it gave.
+    #[test]
+    fn changes_waiting_for_the_account_share_one_commit() {
+        use crate::{ExpungeScope, Flag, FlagOp, Flags, ModSeq, Uid, engine::changes::Changed};
+        let root = std::env::temp_dir().join(format!("mail-store-changes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let alice = AccountName::try_from("alice").unwrap();
+        let s = Session::new(alice.clone());
+        let engine = Arc::clone(&store.handle.engine);
+        for i in 0..4 {
+            let item = crate::AppendItem::new(Upload::from_bytes(
+                format!("Subject: {i}\r\n\r\n").into_bytes(),
+            ));
+            engine.append(&s, "INBOX", vec![item]).unwrap();
+        }
+        let m0 = engine.status(&s, "INBOX").unwrap().highest_modseq.get() + 1;
+        let before = journal_lines(&root, "alice");
+        let uids = |a: u32, b: u32| UidSet::range(Uid::new(a).unwrap(), Uid::new(b).unwrap());
+        let add = |f: Flag| FlagOp::Add(Flags::new().with(f));
+        let changes: Vec<Box<dyn Fn() -> Changed + Send + Sync>> = vec![
+            Box::new(|| {
+                Changed::Stored(
+                    engine
+                        .store_flags(&s, "INBOX", &uids(1, 2), &add(Flag::Seen), None)
+                        .unwrap(),
+                )
+            }),
+            Box::new(|| {
+                Changed::Stored(
+                    engine
+                        .store_flags(&s, "INBOX", &uids(2, 2), &add(Flag::Flagged), None)
+                        .unwrap(),
+                )
+            }),
+            Box::new(|| {
+                Changed::Stored(
+                    engine
+                        .store_flags(&s, "INBOX", &uids(3, 3), &add(Flag::Deleted), None)
+                        .unwrap(),
+                )
+            }),
+            Box::new(|| {
+                Changed::Expunged(engine.expunge(&s, "INBOX", &ExpungeScope::Deleted).unwrap())
+            }),
+            Box::new(|| {
+                Changed::Stored(
+                    engine
+                        .store_flags(&s, "INBOX", &uids(3, 3), &add(Flag::Answered), None)
+                        .unwrap(),
+                )
+            }),
+            Box::new(|| {
+                let since = ModSeq::new(m0);
+                let op = FlagOp::Remove(Flags::new().with(Flag::Seen));
+                Changed::Stored(
+                    engine
+                        .store_flags(&s, "INBOX", &uids(2, 2), &op, since)
+                        .unwrap(),
+                )
+            }),
+        ];
+        let answers: Vec<Changed> = std::thread::scope(|sc| {
+            let waiting = engine.while_locked(&alice, || {
+                let mut threads = Vec::new();
+                for (i, change) in changes.iter().enumerate() {
+                    threads.push(sc.spawn(change));
+                    // Queued in this order.
+                    let start = std::time::Instant::now();
+                    while engine.changes_waiting(&alice) < i + 1 {
+                        assert!(start.elapsed().as_secs() < 30, "the changes never queued");
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                }
+                threads
+            });
+            waiting.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let stored = |c: &Changed| match c {
+            Changed::Stored(r) => (
+                r.updated
+                    .iter()
+                    .map(|f| (f.uid.get(), f.modseq.get() - m0))
+                    .collect::<Vec<_>>(),
+                r.modified.iter().map(|u| u.get()).collect::<Vec<_>>(),
+            ),
+            Changed::Expunged(_) => panic!("a STORE answered as an expunge"),
+        };
+        assert_eq!(stored(&answers[0]), (vec![(1, 0), (2, 0)], vec![]));
+        assert_eq!(stored(&answers[1]), (vec![(2, 1)], vec![]));
+        assert_eq!(stored(&answers[2]), (vec![(3, 2)], vec![]));
+        match &answers[3] {
+            Changed::Expunged(e) => {
+                assert_eq!(e.uids, [Uid::new(3).unwrap()]);
+                assert_eq!(e.modseq, ModSeq::new(m0 + 3));
+            }
+            Changed::Stored(_) => panic!("an expunge answered as a STORE"),
+        }
+        assert_eq!(stored(&answers[4]), (vec![], vec![]), "uid 3 is gone");
+        assert_eq!(
+            stored(&answers[5]),
+            (vec![], vec![2]),
+            "uid 2 changed after m0"
+        );
+        assert_eq!(journal_lines(&root, "alice"), before + 1, "one transaction");
+        let flags = |store: &MaildirStore| {
+            block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta()))
+                .unwrap()
+                .into_iter()
+                .map(|m| {
+                    (
+                        m.uid.get(),
+                        m.flags.system().collect::<Vec<_>>(),
+                        m.modseq.get(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![
+            (1, vec![Flag::Seen], m0),
+            (2, vec![Flag::Seen, Flag::Flagged], m0 + 1),
+            (4, vec![], m0 - 1),
+        ];
+        assert_eq!(flags(&store), expected);
+        drop(changes);
+        drop((engine, store));
+        // And the same after a restart, from the journal and the files' names.
+        assert_eq!(flags(&open(&root)), expected);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A batch that fails as a whole is carried out again one change at a time: on a full
+    /// disk, a `\Deleted` queued behind a change that needs room of its own still succeeds,
+    /// as it would alone (only deleting may use the journal's room kept for it).
+    #[test]
+    fn a_batch_that_fails_whole_is_carried_out_one_by_one() {
+        use crate::{Flag, FlagOp, Flags, StoreError, Uid};
+        let fs_ = Tmpfs::mount("group", 8 << 20);
+        let root = fs_.path().join("store");
+        let options = MaildirOptions {
+            journal_reserve: 16 * 1024,
+            ..MaildirOptions::default()
+        };
+        let store = MaildirStore::open(&root, options).unwrap();
+        let alice = AccountName::try_from("alice").unwrap();
+        block_on(store.create_account(&alice)).unwrap();
+        let s = Session::new(alice.clone());
+        let engine = Arc::clone(&store.handle.engine);
+        for i in 0..2 {
+            let item = crate::AppendItem::new(Upload::from_bytes(
+                format!("Subject: {i}\r\n\r\n").into_bytes(),
+            ));
+            engine.append(&s, "INBOX", vec![item]).unwrap();
+        }
+        let one = |u: u32| UidSet::single(Uid::new(u).unwrap());
+        let op = |add: bool, f: Flag| {
+            let f = Flags::new().with(f);
+            if add {
+                FlagOp::Add(f)
+            } else {
+                FlagOp::Remove(f)
+            }
+        };
+        fs_.fill();
+        // Ordinary changes until the room they may use is spent.
+        let spent = (0..10_000).find_map(|i| {
+            let flagged = op(i % 2 == 0, Flag::Flagged);
+            engine
+                .store_flags(&s, "INBOX", &one(1), &flagged, None)
+                .err()
+        });
+        assert!(matches!(spent, Some(StoreError::NoSpace)), "{spent:?}");
+        let (seen, deleted) = std::thread::scope(|sc| {
+            let (seen, deleted) = engine.while_locked(&alice, || {
+                let seen = sc.spawn(|| {
+                    engine.store_flags(&s, "INBOX", &one(1), &op(true, Flag::Seen), None)
+                });
+                while engine.changes_waiting(&alice) < 1 {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                let deleted = sc.spawn(|| {
+                    engine.store_flags(&s, "INBOX", &one(2), &op(true, Flag::Deleted), None)
+                });
+                while engine.changes_waiting(&alice) < 2 {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                (seen, deleted)
+            });
+            (seen.join().unwrap(), deleted.join().unwrap())
+        });
+        assert!(matches!(seen, Err(StoreError::NoSpace)), "{seen:?}");
+        let deleted = deleted.unwrap();
+        assert_eq!(deleted.updated.len(), 1, "{deleted:?}");
+        let flags: Vec<bool> =
+            block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta()))
+                .unwrap()
+                .iter()
+                .map(|m| m.flags.contains(Flag::Deleted))
+                .collect();
+        assert_eq!(flags, [false, true]);
     }
 
     /// Deliveries and an APPEND that wait while another transaction holds the account are

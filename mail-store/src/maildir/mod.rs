@@ -93,6 +93,10 @@ mod names;
 mod range;
 mod recovery;
 mod redo;
+// Also tests/disk_full.rs's, which uses all of it.
+#[cfg(test)]
+#[allow(dead_code)]
+mod tmpfs;
 
 use std::{path::PathBuf, time::Duration};
 
