@@ -8,7 +8,9 @@
 #
 # --stress runs the consistency mode instead (mailload --stress): CLIENTS clients (default
 # 10) of one user on two shared mailboxes for SECONDS (default 60), against each server; it
-# prints the latency table and the violations each server's clients found.
+# prints the latency table and the violations each server's clients found. RATE=R paces each
+# client to R steps a second (mailload --rate) instead of back to back, so that the two
+# servers' latencies compare at the same load (one both keep up with).
 #
 # --postgres compares our server with itself instead of Dovecot (issue #18): one node on a
 # Maildir, then two nodes on one PostgreSQL database (a fresh one on the cluster
@@ -171,10 +173,12 @@ if $stress; then
   echo "IMAP stress: $clients clients of one user on two shared mailboxes for $seconds s, against each server."
   echo
   status=0
-  "$bin"/mailload --stress --label ours --clients "$clients" --seconds "$seconds" \
+  pace=()
+  [ -n "${RATE:-}" ] && pace=(--rate "$RATE") && echo "Each client paced to $RATE steps a second." && echo
+  "$bin"/mailload --stress --label ours --clients "$clients" --seconds "$seconds" "${pace[@]}" \
     "${user_flags[@]}" --imap "127.0.0.1:$ours_imap" || status=1
   echo
-  "$bin"/mailload --stress --label dovecot --clients "$clients" --seconds "$seconds" \
+  "$bin"/mailload --stress --label dovecot --clients "$clients" --seconds "$seconds" "${pace[@]}" \
     "${user_flags[@]}" --imap "127.0.0.1:$dove_imap" || true
   exit $status
 fi

@@ -53,13 +53,15 @@ struct Options {
     clients: usize,
     seconds: u64,
     seed: u64,
+    /// `--rate`: steps a second each stress client starts at most (0: back to back).
+    rate: f64,
 }
 
 const USAGE: &str = "usage: mailload [--label NAME] [--imap ADDR]... [--smtp ADDR]... \
 [--imap-sessions N] [--rounds R] [--seed-messages K] [--user NAME:PASSWORD]... \
 [--smtp-sessions S] [--messages M] [--from ADDR] [--to ADDR]... [--max-seconds T] [--threads K]\n\
        mailload --stress --imap ADDR [--clients N] [--seconds T] [--seed S] \
-[--user NAME:PASSWORD]... [--label NAME] [--threads K]";
+[--rate R] [--user NAME:PASSWORD]... [--label NAME] [--threads K]";
 
 fn loopback(flag: &str, v: &str) -> Result<SocketAddr, String> {
     let addr: SocketAddr = v.parse().map_err(|e| format!("{flag} {v}: {e}"))?;
@@ -90,6 +92,7 @@ fn parse_args() -> Result<Options, String> {
         clients: 10,
         seconds: 5,
         seed: 1,
+        rate: 0.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -125,6 +128,14 @@ fn parse_args() -> Result<Options, String> {
             "--clients" => o.clients = num(value()?)?.max(1),
             "--seconds" => o.seconds = num(value()?)? as u64,
             "--seed" => o.seed = num(value()?)? as u64,
+            "--rate" => {
+                let v = value()?;
+                o.rate = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r >= 0.0)
+                    .ok_or_else(|| format!("--rate {v}: expected steps a second, 0 or more"))?;
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
@@ -231,6 +242,7 @@ fn stress_main(o: &Options, addr: SocketAddr, rt: &tokio::runtime::Runtime) -> E
         users: o.users.clone(),
         seed: o.seed,
         timeout: Duration::from_secs(30),
+        pace: (o.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / o.rate)),
     };
     let (wall, stats, found) = rt.block_on(stress::run(&so));
     println!("{}", stats::HEADER);

@@ -54,6 +54,9 @@ pub struct Options {
     pub users: Vec<(String, String)>,
     pub seed: u64,
     pub timeout: Duration,
+    /// Each client starts a step this often, whatever the last one took (`None`: back to
+    /// back). At a rate both servers keep up with, their latencies compare at the same load.
+    pub pace: Option<Duration>,
 }
 
 /// Cross-session state: who saw which message `\Recent`.
@@ -496,7 +499,17 @@ async fn player(
     start.wait().await;
     let mut failed = setup.err();
     if failed.is_none() {
+        // Paced clients start spread over one interval, not all at once.
+        let mut next = o.pace.map(|every| {
+            let (id, clients) = (u32::try_from(id), u32::try_from(o.clients.max(1)));
+            Instant::now() + every * id.unwrap_or(0) / clients.unwrap_or(1)
+        });
         while Instant::now() < deadline {
+            if let (Some(at), Some(every)) = (&mut next, o.pace) {
+                tokio::time::sleep_until((*at).into()).await;
+                // Behind schedule (a slow server): the next step starts at once.
+                *at += every;
+            }
             if let Err(e) = p.step().await {
                 failed = Some(e);
                 break;
