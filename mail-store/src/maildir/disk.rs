@@ -605,7 +605,15 @@ impl Backend for Disk {
     ) -> Result<FileRef> {
         let dir = self.mailbox_dir(a, mailbox);
         let (base, info) = split_info(&blob.file);
-        let info = dovecot_letters(&dovecot_keywords(&dir), flags, info);
+        // Dovecot's keyword letters are lowercase: without any, and without keywords to
+        // set, its keyword file (read at every call) changes nothing.
+        let letters = !flags.keywords().is_empty() || info.bytes().any(|b| b.is_ascii_lowercase());
+        let keywords = if letters {
+            dovecot_keywords(&dir)
+        } else {
+            Vec::new()
+        };
+        let info = dovecot_letters(&keywords, flags, info);
         let file = format!("{base}{}", info_for(flags, &info));
         if file == blob.file && !blob.new {
             return Ok(blob.clone());
