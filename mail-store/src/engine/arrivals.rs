@@ -155,10 +155,14 @@ impl<K: Backend> Engine<K> {
                 }
             }
             Ok(()) => {
+                let mut answers = Vec::with_capacity(accepted.len());
+                let mut group = Vec::with_capacity(accepted.len());
                 for (w, records, appended) in accepted {
-                    if let Ok(mb) = acct.mailbox(&w.item.mailbox) {
-                        self.apply(account, &w.item.mailbox, mb, records, w.origin);
-                    }
+                    group.push((w.item.mailbox.as_str(), records, w.origin));
+                    answers.push((w, appended));
+                }
+                self.apply_group(account, acct, group);
+                for (w, appended) in answers {
                     w.answer(Ok(appended));
                 }
             }

@@ -194,11 +194,14 @@ impl<K: Backend> Engine<K> {
             let parts: Vec<_> = parts.iter().map(|(m, r)| (*m, r.as_slice())).collect();
             self.backend.commit(account, &parts, purpose)?;
         }
+        let mut answers = Vec::with_capacity(accepted.len());
+        let mut group = Vec::with_capacity(accepted.len());
         for (w, records, answer) in accepted {
-            let name = w.item.mailbox.as_str();
-            if let Ok(mb) = acct.mailbox(name) {
-                self.apply(account, name, mb, records, w.origin);
-            }
+            group.push((w.item.mailbox.as_str(), records, w.origin));
+            answers.push((w, answer));
+        }
+        self.apply_group(account, acct, group);
+        for (w, answer) in answers {
             w.answer(Ok(answer));
         }
         Ok(())

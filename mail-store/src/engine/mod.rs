@@ -176,9 +176,49 @@ impl<K: Backend> Engine<K> {
         if records.is_empty() {
             return;
         }
+        self.apply_records(account, name, mb, records, origin);
+        self.backend.applied(account, name, mb);
+    }
+
+    /// Applies the transactions of a group commit in order, then tells the backend, once a
+    /// mailbox: it may compact a mailbox's journal into a snapshot of its state, which must
+    /// hold every transaction of the journal write they shared.
+    fn apply_group<'a>(
+        &self,
+        account: &AccountName,
+        acct: &mut Account<K::Blob>,
+        group: impl IntoIterator<Item = (&'a str, Vec<Record<K::Blob>>, SessionId)>,
+    ) {
+        let mut touched: Vec<&str> = Vec::new();
+        for (name, records, origin) in group {
+            if records.is_empty() {
+                continue;
+            }
+            if let Ok(mb) = acct.mailbox(name) {
+                self.apply_records(account, name, mb, records, origin);
+            }
+            if !touched.contains(&name) {
+                touched.push(name);
+            }
+        }
+        for name in touched {
+            if let Ok(mb) = acct.mailbox(name) {
+                self.backend.applied(account, name, mb);
+            }
+        }
+    }
+
+    /// Applies durable records to the index and tells the watchers.
+    fn apply_records(
+        &self,
+        account: &AccountName,
+        name: &str,
+        mb: &mut MailboxState<K::Blob>,
+        records: Vec<Record<K::Blob>>,
+        origin: SessionId,
+    ) {
         let events = events_of(&records);
         mb.apply_all(records);
-        self.backend.applied(account, name, mb);
         for kind in events {
             self.publish(account, name, origin, kind);
         }

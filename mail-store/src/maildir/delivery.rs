@@ -356,6 +356,142 @@ mod tests {
         assert_eq!(flags, [false, true]);
     }
 
+    /// A group commit whose journal write reaches the compaction threshold is in the snapshot
+    /// whole: the journal is compacted only once every transaction of the write is applied.
+    /// (The second transaction of each group sets a keyword, which only the index holds: a
+    /// file's name has no room for it without Dovecot's keyword file.)
+    #[test]
+    fn a_group_commit_that_compacts_the_journal_is_kept_whole() {
+        use super::super::disk::COMPACT_AFTER;
+        use super::super::disk::Disk;
+        use crate::{Flag, FlagOp, Flags, Keyword, Uid, engine::Engine};
+        let root = std::env::temp_dir().join(format!("mail-store-compact-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let open = || {
+            let options = MaildirOptions {
+                fsync: false,
+                ..MaildirOptions::default()
+            };
+            let store = MaildirStore::open(&root, options).unwrap();
+            let engine = Arc::clone(&store.handle.engine);
+            (store, engine)
+        };
+        let alice = AccountName::try_from("alice").unwrap();
+        let s = Session::new(alice.clone());
+        let work = || Flags::new().with_keyword(Keyword::try_from("work").unwrap());
+        let append = |engine: &Engine<Disk>, flags: Flags| {
+            let m = b"Subject: x\r\n\r\n".to_vec();
+            let mut item = crate::AppendItem::new(Upload::from_bytes(m));
+            item.flags = flags;
+            engine.append(&s, "INBOX", vec![item]).unwrap().uids[0].get()
+        };
+        let add = |engine: &Engine<Disk>, u: u32, f: Flags| {
+            let r = engine.store_flags(
+                &s,
+                "INBOX",
+                &UidSet::single(Uid::new(u).unwrap()),
+                &FlagOp::Add(f),
+                None,
+            );
+            r.unwrap().updated[0].modseq.get()
+        };
+        // Transactions until one short of compacting.
+        let fill = |engine: &Engine<Disk>, u: u32| {
+            let mut on = true;
+            while journal_lines(&root, "alice") + 1 < COMPACT_AFTER {
+                let f = Flags::new().with(Flag::Flagged);
+                let op = if on {
+                    FlagOp::Add(f)
+                } else {
+                    FlagOp::Remove(f)
+                };
+                engine
+                    .store_flags(
+                        &s,
+                        "INBOX",
+                        &UidSet::single(Uid::new(u).unwrap()),
+                        &op,
+                        None,
+                    )
+                    .unwrap();
+                on = !on;
+            }
+        };
+        // Two calls queued while the account is busy, in this order: one group commit.
+        let queued = |engine: &Engine<Disk>,
+                      calls: [&(dyn Fn() -> u64 + Sync); 2],
+                      waiting: &dyn Fn() -> usize| {
+            let got = std::thread::scope(|sc| {
+                let threads = engine.while_locked(&alice, || {
+                    calls.map(|call| {
+                        let n = waiting();
+                        let t = sc.spawn(call);
+                        while waiting() == n {
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                        t
+                    })
+                });
+                threads.map(|t| t.join().unwrap())
+            });
+            assert!(
+                journal_lines(&root, "alice") < 10,
+                "the journal was compacted"
+            );
+            got
+        };
+        // (uid, keyword "work", modseq) of each message, after a restart.
+        let reopened = || {
+            let (store, _) = open();
+            block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::meta()))
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        u64::from(m.uid.get()),
+                        m.flags.has_keyword("work"),
+                        m.modseq.get(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+
+        let (store, engine) = open();
+        block_on(store.create_account(&alice)).unwrap();
+        let uids = [append(&engine, Flags::new()), append(&engine, Flags::new())];
+        fill(&engine, uids[0]);
+        let modseqs = queued(
+            &engine,
+            [
+                &|| add(&engine, uids[0], Flags::new().with(Flag::Seen)),
+                &|| add(&engine, uids[1], work()),
+            ],
+            &|| engine.changes_waiting(&alice),
+        );
+        drop((engine, store));
+        let got = reopened();
+        assert_eq!(got[1], (u64::from(uids[1]), true, modseqs[1]), "{got:?}");
+
+        let (store, engine) = open();
+        fill(&engine, uids[0]);
+        let arrived = queued(
+            &engine,
+            [&|| u64::from(append(&engine, Flags::new())), &|| {
+                u64::from(append(&engine, work()))
+            }],
+            &|| engine.arrivals_waiting(&alice),
+        );
+        drop((engine, store));
+        let got = reopened();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(
+            (got[2].0, got[3].0, got[3].1),
+            (arrived[0], arrived[1], true),
+            "{got:?}"
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// Deliveries and an APPEND that wait while another transaction holds the account are
     /// committed together: one journal line, each with its own UID and answer.
     #[test]
