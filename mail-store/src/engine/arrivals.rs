@@ -155,16 +155,7 @@ impl<K: Backend> Engine<K> {
                 }
             }
             Ok(()) => {
-                let mut answers = Vec::with_capacity(accepted.len());
-                let mut group = Vec::with_capacity(accepted.len());
-                for (w, records, appended) in accepted {
-                    group.push((w.item.mailbox.as_str(), records, w.origin));
-                    answers.push((w, appended));
-                }
-                self.apply_group(account, acct, group);
-                for (w, appended) in answers {
-                    w.answer(Ok(appended));
-                }
+                self.apply_group(account, acct, accepted, |s| s.mailbox.as_str());
             }
         }
     }

@@ -194,16 +194,7 @@ impl<K: Backend> Engine<K> {
             let parts: Vec<_> = parts.iter().map(|(m, r)| (*m, r.as_slice())).collect();
             self.backend.commit(account, &parts, purpose)?;
         }
-        let mut answers = Vec::with_capacity(accepted.len());
-        let mut group = Vec::with_capacity(accepted.len());
-        for (w, records, answer) in accepted {
-            group.push((w.item.mailbox.as_str(), records, w.origin));
-            answers.push((w, answer));
-        }
-        self.apply_group(account, acct, group);
-        for (w, answer) in answers {
-            w.answer(Ok(answer));
-        }
+        self.apply_group(account, acct, accepted, |c| c.mailbox.as_str());
         Ok(())
     }
 

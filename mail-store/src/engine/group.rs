@@ -11,7 +11,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use super::{accounts::SharedAccount, lock};
+use super::{accounts::SharedAccount, lock, state::Record};
 use crate::{
     error::{Result, StoreError},
     types::{AccountName, SessionId},
@@ -37,6 +37,9 @@ impl<T, R> Waiting<T, R> {
 
 /// A transaction in a queue, shared by its caller and the caller that carries it out.
 pub(super) type Queued<T, R> = Arc<Waiting<T, R>>;
+
+/// A queued transaction carried out: its records (durable) and its answer.
+pub(super) type Done<'a, T, R, B> = (&'a Queued<T, R>, Vec<Record<B>>, R);
 
 /// The transactions of one kind waiting, by account.
 pub(super) struct Queues<T, R>(Mutex<HashMap<AccountName, Vec<Queued<T, R>>>>);

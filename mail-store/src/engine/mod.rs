@@ -180,31 +180,37 @@ impl<K: Backend> Engine<K> {
         self.backend.applied(account, name, mb);
     }
 
-    /// Applies the transactions of a group commit in order, then tells the backend, once a
-    /// mailbox: it may compact a mailbox's journal into a snapshot of its state, which must
-    /// hold every transaction of the journal write they shared.
-    fn apply_group<'a>(
+    /// Applies the transactions of a group commit in order, tells the backend once a mailbox
+    /// (it may compact a mailbox's journal into a snapshot of its state, which must hold every
+    /// transaction of the journal write they shared), then answers their callers.
+    fn apply_group<T, R>(
         &self,
         account: &AccountName,
         acct: &mut Account<K::Blob>,
-        group: impl IntoIterator<Item = (&'a str, Vec<Record<K::Blob>>, SessionId)>,
+        group: Vec<group::Done<'_, T, R, K::Blob>>,
+        mailbox: impl Fn(&T) -> &str,
     ) {
         let mut touched: Vec<&str> = Vec::new();
-        for (name, records, origin) in group {
-            if records.is_empty() {
-                continue;
+        let mut answers = Vec::with_capacity(group.len());
+        for (w, records, answer) in group {
+            let name = mailbox(&w.item);
+            if !records.is_empty() {
+                if let Ok(mb) = acct.mailbox(name) {
+                    self.apply_records(account, name, mb, records, w.origin);
+                }
+                if !touched.contains(&name) {
+                    touched.push(name);
+                }
             }
-            if let Ok(mb) = acct.mailbox(name) {
-                self.apply_records(account, name, mb, records, origin);
-            }
-            if !touched.contains(&name) {
-                touched.push(name);
-            }
+            answers.push((w, answer));
         }
         for name in touched {
             if let Ok(mb) = acct.mailbox(name) {
                 self.backend.applied(account, name, mb);
             }
+        }
+        for (w, answer) in answers {
+            w.answer(Ok(answer));
         }
     }
 
