@@ -152,21 +152,22 @@ pub(crate) struct Upper {
 }
 
 impl Upper {
-    pub fn new(word: &str) -> Self {
+    pub fn new(word: &[u8]) -> Self {
         let mut buf = [0; 24];
-        let len = if word.len() <= buf.len() {
-            for (d, s) in buf.iter_mut().zip(word.bytes()) {
-                *d = s.to_ascii_uppercase();
+        let len = match buf.get_mut(..word.len()) {
+            Some(b) => {
+                b.copy_from_slice(word);
+                b.make_ascii_uppercase();
+                word.len()
             }
-            word.len()
-        } else {
-            0
+            None => 0,
         };
         Self { buf, len }
     }
 
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    /// The word in upper case, matched as bytes (no UTF-8 check: keywords are ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
