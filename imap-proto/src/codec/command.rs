@@ -305,14 +305,7 @@ pub(crate) fn upper<'b>(word: &[u8], buf: &'b mut [u8; 24]) -> &'b [u8] {
 
 /// A keyword (letters, digits, `.`, `-`, `=`), for matching case-insensitively.
 pub(crate) fn keyword(input: &[u8]) -> PResult<'_, &[u8]> {
-    let end = input
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'=')))
-        .unwrap_or(input.len());
-    if end == 0 {
-        return fail(input, "a keyword");
-    }
-    Ok((&input[end..], &input[..end]))
+    core::run1(input, core::KEYWORD_CHAR, "a keyword")
 }
 
 /// ```text

@@ -23,11 +23,7 @@ use crate::{
 
 /// A keyword: letters, digits, `-`, `.` and `=` (response names, FETCH item names, codes).
 pub(crate) fn keyword(input: &[u8]) -> PResult<'_, &[u8]> {
-    expect(
-        input,
-        "a keyword",
-        take_while1(|b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'=')),
-    )
+    core::run1(input, core::KEYWORD_CHAR, "a keyword")
 }
 
 /// ```text
