@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// The data after `"*" SP`.
-pub(crate) fn response_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+pub(crate) fn response_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     if input.first().is_some_and(u8::is_ascii_digit) {
         return message_data(cx, input);
     }
@@ -62,7 +62,7 @@ pub(crate) fn response_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data
 /// message-data  = nz-number SP ("EXPUNGE" / ("FETCH" SP msg-att))
 /// mailbox-data  =/ number SP "EXISTS" / number SP "RECENT"
 /// ```
-fn message_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn message_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, n) = number(input)?;
     let (rest, ()) = sp(rest)?;
     let (after, name) = keyword(rest)?;
@@ -96,7 +96,7 @@ fn message_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 /// ```
 /// `\*` only where `perm`. Under [`Leniency::gmail_flags`](super::Leniency::gmail_flags)
 /// a flag may also hold `]`.
-pub(crate) fn flag<'a>(cx: Cx<'_>, input: &'a [u8], perm: bool) -> PResult<'a, Flag<'a>> {
+pub(crate) fn flag<'a>(cx: Cx<'_, 'a>, input: &'a [u8], perm: bool) -> PResult<'a, Flag<'a>> {
     if cx.lenient().gmail_flags
         && let Some(f) = gmail_flag(input)
     {
@@ -131,7 +131,7 @@ fn gmail_flag(input: &[u8]) -> Option<(&[u8], Flag<'_>)> {
 }
 
 /// `flag-list = "(" [flag *(SP flag)] ")"` (and the FETCH flags, `flag-fetch`)
-pub(crate) fn flag_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<Flag<'a>>> {
+pub(crate) fn flag_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<Flag<'a>>> {
     if cx.lenient().gmail_flags {
         return paren_list(input, |i| flag(cx, i, false));
     }
@@ -146,7 +146,7 @@ pub(crate) fn flag_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<Flag
 /// mailbox-data =/ "STATUS" SP mailbox SP "(" [status-att-list] ")"
 /// status-att-list = status-att-val *(SP status-att-val)
 /// ```
-fn status<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn status<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
     let (rest, mailbox) = mailbox_name(cx, rest)?;
     let (rest, ()) = sp(rest)?;
@@ -214,7 +214,7 @@ fn search_result(mut input: &[u8]) -> PResult<'_, SearchResult> {
 ///                      "PARTIAL" SP "(" partial-range SP partial-results ")" /
 ///                      ret-data-addto / ret-data-removefrom / search-ret-data-ext
 /// ```
-fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
+fn esearch<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
     let mut out = ESearch::default();
     let mut rest = input;
     if let Some(r) = rest.strip_prefix(b" (") {
@@ -240,7 +240,7 @@ fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
     Ok((rest, out))
 }
 
-fn search_return_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearchItem<'a>> {
+fn search_return_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ESearchItem<'a>> {
     let (after, name) = atom(input)?;
     let (rest, ()) = sp(after)?;
     match super::Upper::new(name.as_bytes()).as_bytes() {
@@ -355,7 +355,7 @@ fn quota(input: &[u8]) -> PResult<'_, Data<'_>> {
 }
 
 /// `quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)`
-fn quotaroot<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn quotaroot<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
     let (mut rest, mailbox) = mailbox_name(cx, rest)?;
     let mut roots = Vec::new();
@@ -374,7 +374,7 @@ fn quotaroot<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 /// entry-list    = entry *(SP entry)
 /// value         = nstring / literal8
 /// ```
-fn metadata<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn metadata<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
     let (rest, mailbox) = mailbox_name(cx, rest)?;
     let (rest, ()) = sp(rest)?;
@@ -414,7 +414,7 @@ fn metadata<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 }
 
 /// `thread-data = "THREAD" [SP 1*thread-list]`
-fn thread_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn thread_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let Some(mut rest) = input.strip_prefix(b" ") else {
         return Ok((input, Data::Thread(Vec::new())));
     };
@@ -436,7 +436,7 @@ fn thread_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 /// ```
 /// One nested list is accepted too: it means the same as its members appended to the chain,
 /// and some servers send it.
-fn thread_list<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, Thread> {
+fn thread_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8], depth: usize) -> PResult<'a, Thread> {
     let depth = cx.nest(input, depth)?;
     let (mut rest, ()) = byte(input, b'(')?;
     let mut thread = Thread::default();

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic / msg-att-static)) ")"`
-pub(crate) fn msg_att<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<FetchItem<'a>>> {
+pub(crate) fn msg_att<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<FetchItem<'a>>> {
     let (mut rest, ()) = byte(input, b'(')?;
     // A FETCH response for a message list carries half a dozen items or more.
     let mut items = Vec::with_capacity(8);
@@ -28,7 +28,7 @@ pub(crate) fn msg_att<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<FetchI
 }
 
 /// One `msg-att-dynamic` or `msg-att-static`.
-fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
+fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
     let (rest, name) = keyword(input)?;
     let upper = super::Upper::new(name);
     match upper.as_bytes() {

@@ -29,7 +29,7 @@ pub(crate) fn keyword(input: &[u8]) -> PResult<'_, &[u8]> {
 /// ```text
 /// response = continue-req / response-data / response-tagged    ; one message of it
 /// ```
-pub(crate) fn response<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Response<'a>> {
+pub(crate) fn response<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Response<'a>> {
     match input.first() {
         Some(b'+') => continue_req(cx, input).map(|(r, c)| (r, Response::Continue(c))),
         Some(b'*') => {
@@ -92,7 +92,7 @@ fn status_keyword(input: &[u8]) -> PResult<'_, StatusKind> {
 /// `SP resp-text` after a status keyword or `+`; nothing at all under
 /// [`Leniency::missing_text`](super::Leniency::missing_text).
 fn resp_text_after_keyword<'a>(
-    cx: Cx<'_>,
+    cx: Cx<'_, 'a>,
     input: &'a [u8],
 ) -> PResult<'a, (Option<ResponseCode<'a>>, Text<'a>)> {
     if input.is_empty() && cx.lenient().missing_text {
@@ -106,7 +106,7 @@ fn resp_text_after_keyword<'a>(
 /// resp-text = ["[" resp-text-code "]" SP] [text]
 /// ```
 pub(crate) fn resp_text<'a>(
-    cx: Cx<'_>,
+    cx: Cx<'_, 'a>,
     input: &'a [u8],
 ) -> PResult<'a, (Option<ResponseCode<'a>>, Text<'a>)> {
     if !input.starts_with(b"[") {
@@ -125,7 +125,7 @@ pub(crate) fn resp_text<'a>(
 /// `text = 1*(TEXT-CHAR / UTF8-2 / UTF8-3 / UTF8-4)` up to the end of the line, here also
 /// empty (IMAP4rev2's `[text]`). 8-bit octets need UTF-8 mode or the `eight_bit_text`
 /// leniency.
-fn text<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Text<'a>> {
+fn text<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Text<'a>> {
     let lenient = cx.lenient().eight_bit_text;
     let (rest, t) = match core::text(input) {
         Ok(ok) => ok,
@@ -152,7 +152,7 @@ fn text<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Text<'a>> {
 /// continue-req = "+" SP (resp-text / base64) CRLF
 /// ```
 /// Base64 is kept as text; see [`Continue`].
-fn continue_req<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Continue<'a>> {
+fn continue_req<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Continue<'a>> {
     let (rest, ()) = byte(input, b'+')?;
     let (rest, (code, text)) = resp_text_after_keyword(cx, rest)?;
     Ok((rest, Continue { code, text }))
@@ -163,7 +163,7 @@ fn continue_req<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Continue<'a>> {
 /// resp-cond-auth = ("OK" / "PREAUTH") SP resp-text
 /// resp-cond-bye  = "BYE" SP resp-text
 /// ```
-pub(crate) fn greeting<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Greeting<'a>> {
+pub(crate) fn greeting<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Greeting<'a>> {
     let (rest, ()) = byte(input, b'*')?;
     let (rest, ()) = sp(rest)?;
     let (after, kind) = status_keyword(rest)?;
@@ -183,7 +183,7 @@ pub(crate) fn greeting<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Greeting<
 /// ```
 /// A known name whose arguments do not parse falls back to the catch-all, as the ABNF's
 /// last alternative allows.
-fn resp_text_code<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
+fn resp_text_code<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
     let (after_name, name) = atom(input)?;
     if let Ok((rest, code)) = known_code(cx, name, after_name)
         && rest.starts_with(b"]")
@@ -211,7 +211,7 @@ fn resp_text_code<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ResponseCode<'
 }
 
 /// The codes this crate knows, by name; the input starts after the name.
-fn known_code<'a>(cx: Cx<'_>, name: &'a str, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
+fn known_code<'a>(cx: Cx<'_, 'a>, name: &'a str, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
     let upper = super::Upper::new(name.as_bytes());
     if let Some((_, code)) = crate::types::response_code::SIMPLE_CODES
         .iter()
