@@ -316,6 +316,10 @@ pub(crate) fn nstring_in<'a>(
     input: &'a [u8],
     text: Option<&'a str>,
 ) -> PResult<'a, Option<IString<'a>>> {
+    // Most values are quoted: tried before NIL.
+    if input.first() == Some(&b'"') {
+        return quoted_in(input, text).map(|(r, q)| (r, Some(IString::Quoted(q))));
+    }
     if let Ok((rest, ())) = nil(input) {
         return Ok((rest, None));
     }
