@@ -423,7 +423,9 @@ pub(crate) fn paren_list<'a, O>(
     input: &'a [u8],
     item: impl FnMut(&'a [u8]) -> PResult<'a, O>,
 ) -> PResult<'a, Vec<O>> {
-    paren_list_with(input, 0, item)
+    // Room for eight from the start: one allocation, where growing from four would
+    // reallocate for the five-item lists (STATUS attributes, FETCH items) clients send.
+    paren_list_with(input, 8, item)
 }
 
 /// [`paren_list`] into a Vec made with `capacity`, for lists that are usually long.
