@@ -68,6 +68,8 @@ pub(crate) const ASTRING_CHAR: u8 = 1 << 1;
 pub(crate) const TAG_CHAR: u8 = 1 << 2;
 /// The octets of the keywords this crate matches: letters, digits, `.`, `-` and `=`.
 pub(crate) const KEYWORD_CHAR: u8 = 1 << 3;
+/// `ALPHA`: the octets of a command name.
+pub(crate) const ALPHA: u8 = 1 << 5;
 /// `TEXT-CHAR` (with 8-bit octets) except the `quoted-specials`: taken as they are in a
 /// quoted string.
 const QUOTED_PLAIN: u8 = 1 << 4;
@@ -94,6 +96,9 @@ const fn classes() -> [u8; 256] {
         }
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'=') {
             c |= KEYWORD_CHAR;
+        }
+        if b.is_ascii_alphabetic() {
+            c |= ALPHA;
         }
         if is_text_char(b) && b != b'"' && b != b'\\' {
             c |= QUOTED_PLAIN;
@@ -643,6 +648,7 @@ mod tests {
             assert_eq!(has(ATOM_CHAR), is_atom_char(b), "{b}");
             assert_eq!(has(ASTRING_CHAR), is_astring_char(b), "{b}");
             assert_eq!(has(TAG_CHAR), is_astring_char(b) && b != b'+', "{b}");
+            assert_eq!(has(ALPHA), b.is_ascii_alphabetic(), "{b}");
             assert_eq!(
                 has(QUOTED_PLAIN),
                 is_text_char(b) && b != b'"' && b != b'\\',
