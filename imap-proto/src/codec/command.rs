@@ -168,14 +168,7 @@ pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, SyntaxError>
 
 /// The command name: letters (`STARTTLS`, `GETQUOTAROOT`, `UID`).
 fn command_name(input: &[u8]) -> PResult<'_, &[u8]> {
-    let end = input
-        .iter()
-        .position(|b| !b.is_ascii_alphabetic())
-        .unwrap_or(input.len());
-    if end == 0 {
-        return fail(input, "a command name");
-    }
-    Ok((&input[end..], &input[..end]))
+    core::run1(input, core::ALPHA, "a command name")
 }
 
 /// The parsed arguments, or `None` if `name` is not a command.
@@ -305,14 +298,7 @@ pub(crate) fn upper<'b>(word: &[u8], buf: &'b mut [u8; 24]) -> &'b [u8] {
 
 /// A keyword (letters, digits, `.`, `-`, `=`), for matching case-insensitively.
 pub(crate) fn keyword(input: &[u8]) -> PResult<'_, &[u8]> {
-    let end = input
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'=')))
-        .unwrap_or(input.len());
-    if end == 0 {
-        return fail(input, "a keyword");
-    }
-    Ok((&input[end..], &input[..end]))
+    core::run1(input, core::KEYWORD_CHAR, "a keyword")
 }
 
 /// ```text

@@ -272,6 +272,20 @@ impl<'a> AString<'a> {
         }
     }
 
+    /// The value as text borrowed from the input it was parsed from, if it is that and UTF-8.
+    pub(crate) fn as_input_str(&self) -> Option<&'a str> {
+        match self {
+            Self::Atom(Cow::Borrowed(a)) | Self::String(IString::Quoted(Cow::Borrowed(a))) => {
+                Some(a)
+            }
+            Self::String(IString::Literal(Literal {
+                data: Cow::Borrowed(d),
+                ..
+            })) => std::str::from_utf8(d).ok(),
+            _ => None,
+        }
+    }
+
     /// The value as text, replacing invalid UTF-8.
     pub fn to_str_lossy(&self) -> Cow<'_, str> {
         match self {

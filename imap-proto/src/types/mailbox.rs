@@ -19,7 +19,7 @@ impl<'a> Mailbox<'a> {
     /// A mailbox with this (UTF-8) name.
     pub fn new(name: impl Into<Cow<'a, str>>) -> Result<Self, InvalidInput> {
         let name = name.into();
-        if name.contains(['\r', '\n', '\0']) {
+        if name.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             return Err(InvalidInput::new("mailbox", "no CR, LF or NUL"));
         }
         let name = if name.eq_ignore_ascii_case("INBOX") {
@@ -42,14 +42,19 @@ impl<'a> Mailbox<'a> {
     /// on. A name that is not valid modified UTF-7 is taken as it is (RFC 3501 lets servers
     /// accept such names; many clients send them).
     pub fn from_wire(wire: AString<'a>, utf8: bool) -> Result<Self, InvalidInput> {
-        let raw = wire.to_str_lossy().into_owned();
-        let name = if utf8 {
-            Cow::Owned(raw)
-        } else {
-            decode_utf7(&raw).map_or(Cow::Owned(raw), Cow::Owned)
+        let name = match wire.as_input_str() {
+            // The name as it arrived when modified UTF-7 leaves it unchanged (no `&`): borrowed.
+            Some(s) if utf8 || !s.contains('&') => Cow::Borrowed(s),
+            _ => {
+                let raw = wire.to_str_lossy().into_owned();
+                if utf8 {
+                    Cow::Owned(raw)
+                } else {
+                    decode_utf7(&raw).map_or(Cow::Owned(raw), Cow::Owned)
+                }
+            }
         };
         let mut mailbox = Mailbox::new(name)?;
-        mailbox.name = Cow::Owned(mailbox.name.into_owned());
         mailbox.wire = Some(wire);
         Ok(mailbox)
     }

@@ -1,6 +1,6 @@
 //! BODY/BODYSTRUCTURE and ENVELOPE (RFC 9051 §9).
 
-use super::{Cx, nstring, string};
+use super::Cx;
 use crate::{
     codec::core::{PResult, byte, nil, number, number64, sp},
     types::{
@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// `body = "(" (body-type-1part / body-type-mpart) ")"`
-pub(crate) fn body<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, Body<'a>> {
+pub(crate) fn body<'a>(cx: Cx<'_, 'a>, input: &'a [u8], depth: usize) -> PResult<'a, Body<'a>> {
     let depth = cx.nest(input, depth)?;
     let (rest, ()) = byte(input, b'(')?;
     let (rest, body) = if rest.starts_with(b"(") {
@@ -28,7 +28,11 @@ pub(crate) fn body<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a,
 }
 
 /// `body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]`
-fn body_type_mpart<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, MultiPart<'a>> {
+fn body_type_mpart<'a>(
+    cx: Cx<'_, 'a>,
+    input: &'a [u8],
+    depth: usize,
+) -> PResult<'a, MultiPart<'a>> {
     let mut parts = Vec::new();
     let mut rest = input;
     while rest.starts_with(b"(") {
@@ -37,7 +41,7 @@ fn body_type_mpart<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a,
         rest = skip_list_space(cx, r);
     }
     let (rest, ()) = sp(rest)?;
-    let (rest, subtype) = string(rest)?;
+    let (rest, subtype) = cx.string(rest)?;
     let (rest, ext) = match rest.strip_prefix(b" ") {
         Some(r) => {
             // `body-ext-mpart = body-fld-param [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`
@@ -63,10 +67,14 @@ fn body_type_mpart<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a,
 /// body-type-msg   = media-message SP body-fields SP envelope SP body SP body-fld-lines
 /// body-type-text  = media-text SP body-fields SP body-fld-lines
 /// ```
-fn body_type_1part<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, SinglePart<'a>> {
-    let (rest, media_type) = string(input)?;
+fn body_type_1part<'a>(
+    cx: Cx<'_, 'a>,
+    input: &'a [u8],
+    depth: usize,
+) -> PResult<'a, SinglePart<'a>> {
+    let (rest, media_type) = cx.string(input)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, subtype) = string(rest)?;
+    let (rest, subtype) = cx.string(rest)?;
     let (rest, ()) = sp(rest)?;
     let (rest, fields) = body_fields(cx, rest)?;
     let is = |s: &crate::types::core::IString<'_>, v: &str| {
@@ -97,7 +105,7 @@ fn body_type_1part<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a,
     let (rest, ext) = match rest.strip_prefix(b" ") {
         Some(r) => {
             // `body-ext-1part = body-fld-md5 [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`
-            let (r, md5) = nstring(r)?;
+            let (r, md5) = cx.nstring(r)?;
             let (r, more) = ext_disposition(cx, r, depth)?;
             (r, Some(SinglePartExt { md5, more }))
         }
@@ -116,12 +124,12 @@ fn body_type_1part<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a,
 }
 
 /// `body-fields = body-fld-param SP body-fld-id SP body-fld-desc SP body-fld-enc SP body-fld-octets`
-fn body_fields<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, BodyFields<'a>> {
+fn body_fields<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, BodyFields<'a>> {
     let (rest, params) = body_fld_param(cx, input)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, id) = nstring(rest)?;
+    let (rest, id) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, description) = nstring(rest)?;
+    let (rest, description) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
     // `body-fld-enc = (DQUOTE ("7BIT" / "8BIT" / "BINARY" / "BASE64"/ "QUOTED-PRINTABLE") DQUOTE) / string`
     let (rest, encoding) = string_or_lenient_nil(cx, rest)?;
@@ -140,24 +148,24 @@ fn body_fields<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, BodyFields<'a>> {
 }
 
 /// A `string`, or `NIL` under [`Leniency::nil_for_string`](super::Leniency::nil_for_string).
-fn string_or_lenient_nil<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, NString<'a>> {
+fn string_or_lenient_nil<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, NString<'a>> {
     if cx.lenient().nil_for_string
         && let Ok((r, ())) = nil(input)
     {
         return Ok((r, None));
     }
-    string(input).map(|(r, s)| (r, Some(s)))
+    cx.string(input).map(|(r, s)| (r, Some(s)))
 }
 
 /// `body-fld-param = "(" string SP string *(SP string SP string) ")" / nil`
-fn body_fld_param<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, BodyParams<'a>> {
+fn body_fld_param<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, BodyParams<'a>> {
     if let Ok((r, ())) = nil(input) {
         return Ok((r, None));
     }
     let (mut rest, ()) = byte(input, b'(')?;
     let mut params = Vec::new();
     loop {
-        let (r, key) = string(rest)?;
+        let (r, key) = cx.string(rest)?;
         let (r, ()) = sp(r)?;
         let (r, value) = string_or_lenient_nil(cx, r)?;
         params.push((key, value));
@@ -171,7 +179,7 @@ fn body_fld_param<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, BodyParams<'a>
 
 /// `[SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`
 fn ext_disposition<'a>(
-    cx: Cx<'_>,
+    cx: Cx<'_, 'a>,
     input: &'a [u8],
     depth: usize,
 ) -> PResult<'a, Option<ExtDisposition<'a>>> {
@@ -188,7 +196,7 @@ fn ext_disposition<'a>(
             }),
         ));
     };
-    let (rest, language) = body_fld_lang(rest)?;
+    let (rest, language) = body_fld_lang(cx, rest)?;
     let Some(rest) = rest.strip_prefix(b" ") else {
         return Ok((
             rest,
@@ -201,7 +209,7 @@ fn ext_disposition<'a>(
             }),
         ));
     };
-    let (mut rest, location) = nstring(rest)?;
+    let (mut rest, location) = cx.nstring(rest)?;
     let mut extensions = Vec::new();
     while let Some(r) = rest.strip_prefix(b" ") {
         let (r, e) = body_extension(cx, r, depth)?;
@@ -224,12 +232,12 @@ fn ext_disposition<'a>(
 }
 
 /// `body-fld-dsp = "(" string SP body-fld-param ")" / nil`
-fn body_fld_dsp<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Option<Disposition<'a>>> {
+fn body_fld_dsp<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Option<Disposition<'a>>> {
     if let Ok((r, ())) = nil(input) {
         return Ok((r, None));
     }
     let (rest, ()) = byte(input, b'(')?;
-    let (rest, kind) = string(rest)?;
+    let (rest, kind) = cx.string(rest)?;
     let (rest, ()) = sp(rest)?;
     let (rest, params) = body_fld_param(cx, rest)?;
     let (rest, ()) = byte(rest, b')')?;
@@ -237,13 +245,13 @@ fn body_fld_dsp<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Option<Dispositi
 }
 
 /// `body-fld-lang = nstring / "(" string *(SP string) ")"`
-fn body_fld_lang(input: &[u8]) -> PResult<'_, Language<'_>> {
+fn body_fld_lang<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Language<'a>> {
     let Some(mut rest) = input.strip_prefix(b"(") else {
-        return nstring(input).map(|(r, s)| (r, Language::Single(s)));
+        return cx.nstring(input).map(|(r, s)| (r, Language::Single(s)));
     };
     let mut list = Vec::new();
     loop {
-        let (r, s) = string(rest)?;
+        let (r, s) = cx.string(rest)?;
         list.push(s);
         if let Some(r) = r.strip_prefix(b")") {
             return Ok((r, Language::List(list)));
@@ -254,12 +262,18 @@ fn body_fld_lang(input: &[u8]) -> PResult<'_, Language<'_>> {
 }
 
 /// `body-extension = nstring / number / number64 / "(" body-extension *(SP body-extension) ")"`
-fn body_extension<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, BodyExtension<'a>> {
+fn body_extension<'a>(
+    cx: Cx<'_, 'a>,
+    input: &'a [u8],
+    depth: usize,
+) -> PResult<'a, BodyExtension<'a>> {
     if input.first().is_some_and(u8::is_ascii_digit) {
         return number64(input).map(|(r, n)| (r, BodyExtension::Number(n)));
     }
     let Some(mut rest) = input.strip_prefix(b"(") else {
-        return nstring(input).map(|(r, s)| (r, BodyExtension::String(s)));
+        return cx
+            .nstring(input)
+            .map(|(r, s)| (r, BodyExtension::String(s)));
     };
     let depth = cx.nest(input, depth)?;
     let mut list = Vec::new();
@@ -278,11 +292,11 @@ fn body_extension<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, 
 /// envelope = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP env-to
 ///            SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
 /// ```
-pub(crate) fn envelope<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Envelope<'a>> {
+pub(crate) fn envelope<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Envelope<'a>> {
     let (rest, ()) = byte(input, b'(')?;
-    let (rest, date) = nstring(rest)?;
+    let (rest, date) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, subject) = nstring(rest)?;
+    let (rest, subject) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
     let (rest, from) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
@@ -296,9 +310,9 @@ pub(crate) fn envelope<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Envelope<
     let (rest, ()) = sp(rest)?;
     let (rest, bcc) = address_list(cx, rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, in_reply_to) = nstring(rest)?;
+    let (rest, in_reply_to) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, message_id) = nstring(rest)?;
+    let (rest, message_id) = cx.nstring(rest)?;
     let (rest, ()) = byte(rest, b')')?;
     Ok((
         rest,
@@ -318,14 +332,14 @@ pub(crate) fn envelope<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Envelope<
 }
 
 /// `env-from = "(" 1*address ")" / nil` (and the other address lists)
-fn address_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<Address<'a>>> {
+fn address_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<Address<'a>>> {
     if let Ok((r, ())) = nil(input) {
         return Ok((r, Vec::new()));
     }
     let (mut rest, ()) = byte(input, b'(')?;
     let mut list = Vec::new();
     loop {
-        let (r, a) = address(rest)?;
+        let (r, a) = address(cx, rest)?;
         list.push(a);
         if let Some(r) = r.strip_prefix(b")") {
             return Ok((r, list));
@@ -336,7 +350,7 @@ fn address_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<Address<'a>>
 
 /// Under [`Leniency::spaces_in_lists`](super::Leniency::spaces_in_lists), the SP before the
 /// next `(` of a list whose items the grammar writes without separators.
-pub(crate) fn skip_list_space<'a>(cx: Cx<'_>, input: &'a [u8]) -> &'a [u8] {
+pub(crate) fn skip_list_space<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> &'a [u8] {
     match input.strip_prefix(b" ") {
         Some(r) if cx.lenient().spaces_in_lists && r.starts_with(b"(") => r,
         _ => input,
@@ -344,15 +358,15 @@ pub(crate) fn skip_list_space<'a>(cx: Cx<'_>, input: &'a [u8]) -> &'a [u8] {
 }
 
 /// `address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`
-fn address(input: &[u8]) -> PResult<'_, Address<'_>> {
+fn address<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Address<'a>> {
     let (rest, ()) = byte(input, b'(')?;
-    let (rest, name) = nstring(rest)?;
+    let (rest, name) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, adl) = nstring(rest)?;
+    let (rest, adl) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, mailbox) = nstring(rest)?;
+    let (rest, mailbox) = cx.nstring(rest)?;
     let (rest, ()) = sp(rest)?;
-    let (rest, host) = nstring(rest)?;
+    let (rest, host) = cx.nstring(rest)?;
     let (rest, ()) = byte(rest, b')')?;
     Ok((
         rest,

@@ -27,33 +27,33 @@ use crate::{
 };
 
 /// The data after `"*" SP`.
-pub(crate) fn response_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+pub(crate) fn response_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     if input.first().is_some_and(u8::is_ascii_digit) {
         return message_data(cx, input);
     }
     let (rest, name) = keyword(input)?;
-    match super::Upper::new(name).as_str() {
-        "CAPABILITY" => capabilities(rest).map(|(r, c)| (r, Data::Capability(c))),
-        "ENABLED" => capabilities(rest).map(|(r, c)| (r, Data::Enabled(c))),
-        "LIST" => mailbox_list(cx, rest).map(|(r, l)| (r, Data::List(l))),
-        "LSUB" => mailbox_list(cx, rest).map(|(r, l)| (r, Data::Lsub(l))),
-        "STATUS" => status(cx, rest),
-        "SEARCH" => search_result(rest).map(|(r, s)| (r, Data::Search(s))),
-        "SORT" => search_result(rest).map(|(r, s)| (r, Data::Sort(s))),
-        "ESEARCH" => esearch(cx, rest).map(|(r, e)| (r, Data::ESearch(e))),
-        "FLAGS" => {
+    match super::Upper::new(name).as_bytes() {
+        b"CAPABILITY" => capabilities(rest).map(|(r, c)| (r, Data::Capability(c))),
+        b"ENABLED" => capabilities(rest).map(|(r, c)| (r, Data::Enabled(c))),
+        b"LIST" => mailbox_list(cx, rest).map(|(r, l)| (r, Data::List(l))),
+        b"LSUB" => mailbox_list(cx, rest).map(|(r, l)| (r, Data::Lsub(l))),
+        b"STATUS" => status(cx, rest),
+        b"SEARCH" => search_result(rest).map(|(r, s)| (r, Data::Search(s))),
+        b"SORT" => search_result(rest).map(|(r, s)| (r, Data::Sort(s))),
+        b"ESEARCH" => esearch(cx, rest).map(|(r, e)| (r, Data::ESearch(e))),
+        b"FLAGS" => {
             let (rest, ()) = sp(rest)?;
             flag_list(cx, rest).map(|(r, f)| (r, Data::Flags(f)))
         }
-        "VANISHED" => vanished(rest),
-        "ID" => id(rest),
-        "NAMESPACE" => namespace_response(cx, rest),
-        "QUOTA" => quota(rest),
-        "QUOTAROOT" => quotaroot(cx, rest),
-        "METADATA" => metadata(cx, rest),
-        "THREAD" => thread_data(cx, rest),
-        "GENURLAUTH" => genurlauth_data(rest),
-        "URLFETCH" => urlfetch_data(rest),
+        b"VANISHED" => vanished(rest),
+        b"ID" => id(rest),
+        b"NAMESPACE" => namespace_response(cx, rest),
+        b"QUOTA" => quota(rest),
+        b"QUOTAROOT" => quotaroot(cx, rest),
+        b"METADATA" => metadata(cx, rest),
+        b"THREAD" => thread_data(cx, rest),
+        b"GENURLAUTH" => genurlauth_data(rest),
+        b"URLFETCH" => urlfetch_data(rest),
         _ => fail(input, "a known untagged response"),
     }
 }
@@ -62,7 +62,7 @@ pub(crate) fn response_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data
 /// message-data  = nz-number SP ("EXPUNGE" / ("FETCH" SP msg-att))
 /// mailbox-data  =/ number SP "EXISTS" / number SP "RECENT"
 /// ```
-fn message_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn message_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, n) = number(input)?;
     let (rest, ()) = sp(rest)?;
     let (after, name) = keyword(rest)?;
@@ -73,11 +73,11 @@ fn message_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
             Ok((after, d))
         }
     };
-    match super::Upper::new(name).as_str() {
-        "EXISTS" => Ok((after, Data::Exists(n))),
-        "RECENT" => Ok((after, Data::Recent(n))),
-        "EXPUNGE" => nz(Data::Expunge(n)),
-        "FETCH" => {
+    match super::Upper::new(name).as_bytes() {
+        b"EXISTS" => Ok((after, Data::Exists(n))),
+        b"RECENT" => Ok((after, Data::Recent(n))),
+        b"EXPUNGE" => nz(Data::Expunge(n)),
+        b"FETCH" => {
             if n == 0 {
                 return fail(input, "nz-number");
             }
@@ -96,7 +96,7 @@ fn message_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 /// ```
 /// `\*` only where `perm`. Under [`Leniency::gmail_flags`](super::Leniency::gmail_flags)
 /// a flag may also hold `]`.
-pub(crate) fn flag<'a>(cx: Cx<'_>, input: &'a [u8], perm: bool) -> PResult<'a, Flag<'a>> {
+pub(crate) fn flag<'a>(cx: Cx<'_, 'a>, input: &'a [u8], perm: bool) -> PResult<'a, Flag<'a>> {
     if cx.lenient().gmail_flags
         && let Some(f) = gmail_flag(input)
     {
@@ -131,7 +131,7 @@ fn gmail_flag(input: &[u8]) -> Option<(&[u8], Flag<'_>)> {
 }
 
 /// `flag-list = "(" [flag *(SP flag)] ")"` (and the FETCH flags, `flag-fetch`)
-pub(crate) fn flag_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<Flag<'a>>> {
+pub(crate) fn flag_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<Flag<'a>>> {
     if cx.lenient().gmail_flags {
         return paren_list(input, |i| flag(cx, i, false));
     }
@@ -146,7 +146,7 @@ pub(crate) fn flag_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<Flag
 /// mailbox-data =/ "STATUS" SP mailbox SP "(" [status-att-list] ")"
 /// status-att-list = status-att-val *(SP status-att-val)
 /// ```
-fn status<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn status<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
     let (rest, mailbox) = mailbox_name(cx, rest)?;
     let (rest, ()) = sp(rest)?;
@@ -164,21 +164,21 @@ fn status<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 fn status_att_val(input: &[u8]) -> PResult<'_, StatusItem<'_>> {
     let (rest, name) = keyword(input)?;
     let (rest, ()) = sp(rest)?;
-    match super::Upper::new(name).as_str() {
-        "MESSAGES" => number(rest).map(|(r, n)| (r, StatusItem::Messages(n))),
-        "UIDNEXT" => nz_number(rest).map(|(r, n)| (r, StatusItem::UidNext(n))),
-        "UIDVALIDITY" => nz_number(rest).map(|(r, n)| (r, StatusItem::UidValidity(n))),
-        "UNSEEN" => number(rest).map(|(r, n)| (r, StatusItem::Unseen(n))),
-        "DELETED" => number(rest).map(|(r, n)| (r, StatusItem::Deleted(n))),
-        "SIZE" => number64(rest).map(|(r, n)| (r, StatusItem::Size(n))),
-        "RECENT" => number(rest).map(|(r, n)| (r, StatusItem::Recent(n))),
-        "HIGHESTMODSEQ" => number64(rest).map(|(r, n)| (r, StatusItem::HighestModSeq(n))),
-        "APPENDLIMIT" => match nil(rest) {
+    match super::Upper::new(name).as_bytes() {
+        b"MESSAGES" => number(rest).map(|(r, n)| (r, StatusItem::Messages(n))),
+        b"UIDNEXT" => nz_number(rest).map(|(r, n)| (r, StatusItem::UidNext(n))),
+        b"UIDVALIDITY" => nz_number(rest).map(|(r, n)| (r, StatusItem::UidValidity(n))),
+        b"UNSEEN" => number(rest).map(|(r, n)| (r, StatusItem::Unseen(n))),
+        b"DELETED" => number(rest).map(|(r, n)| (r, StatusItem::Deleted(n))),
+        b"SIZE" => number64(rest).map(|(r, n)| (r, StatusItem::Size(n))),
+        b"RECENT" => number(rest).map(|(r, n)| (r, StatusItem::Recent(n))),
+        b"HIGHESTMODSEQ" => number64(rest).map(|(r, n)| (r, StatusItem::HighestModSeq(n))),
+        b"APPENDLIMIT" => match nil(rest) {
             Ok((r, ())) => Ok((r, StatusItem::AppendLimit(None))),
             Err(_) => number64(rest).map(|(r, n)| (r, StatusItem::AppendLimit(Some(n)))),
         },
-        "MAILBOXID" => paren_objectid(rest).map(|(r, id)| (r, StatusItem::MailboxId(id))),
-        "DELETED-STORAGE" => number64(rest).map(|(r, n)| (r, StatusItem::DeletedStorage(n))),
+        b"MAILBOXID" => paren_objectid(rest).map(|(r, id)| (r, StatusItem::MailboxId(id))),
+        b"DELETED-STORAGE" => number64(rest).map(|(r, n)| (r, StatusItem::DeletedStorage(n))),
         _ => fail(input, "status-att"),
     }
 }
@@ -214,7 +214,7 @@ fn search_result(mut input: &[u8]) -> PResult<'_, SearchResult> {
 ///                      "PARTIAL" SP "(" partial-range SP partial-results ")" /
 ///                      ret-data-addto / ret-data-removefrom / search-ret-data-ext
 /// ```
-fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
+fn esearch<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
     let mut out = ESearch::default();
     let mut rest = input;
     if let Some(r) = rest.strip_prefix(b" (") {
@@ -227,7 +227,7 @@ fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
     }
     if let Some(r) = rest.strip_prefix(b" ")
         && let Ok((after, k)) = keyword(r)
-        && k.eq_ignore_ascii_case("UID")
+        && k.eq_ignore_ascii_case(b"UID")
     {
         out.uid = true;
         rest = after;
@@ -240,16 +240,16 @@ fn esearch<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearch<'a>> {
     Ok((rest, out))
 }
 
-fn search_return_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearchItem<'a>> {
+fn search_return_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ESearchItem<'a>> {
     let (after, name) = atom(input)?;
     let (rest, ()) = sp(after)?;
-    match super::Upper::new(name).as_str() {
-        "MIN" => nz_number(rest).map(|(r, n)| (r, ESearchItem::Min(n))),
-        "MAX" => nz_number(rest).map(|(r, n)| (r, ESearchItem::Max(n))),
-        "ALL" => sequence_set(rest).map(|(r, s)| (r, ESearchItem::All(s))),
-        "COUNT" => number(rest).map(|(r, n)| (r, ESearchItem::Count(n))),
-        "MODSEQ" => number64(rest).map(|(r, n)| (r, ESearchItem::ModSeq(n))),
-        "PARTIAL" => {
+    match super::Upper::new(name.as_bytes()).as_bytes() {
+        b"MIN" => nz_number(rest).map(|(r, n)| (r, ESearchItem::Min(n))),
+        b"MAX" => nz_number(rest).map(|(r, n)| (r, ESearchItem::Max(n))),
+        b"ALL" => sequence_set(rest).map(|(r, s)| (r, ESearchItem::All(s))),
+        b"COUNT" => number(rest).map(|(r, n)| (r, ESearchItem::Count(n))),
+        b"MODSEQ" => number64(rest).map(|(r, n)| (r, ESearchItem::ModSeq(n))),
+        b"PARTIAL" => {
             let (r, ()) = byte(rest, b'(')?;
             let (r, range) = crate::codec::search::partial_range(r)?;
             let (r, ()) = sp(r)?;
@@ -260,8 +260,8 @@ fn search_return_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ESearchIte
             let (r, ()) = byte(r, b')')?;
             Ok((r, ESearchItem::Partial { range, results }))
         }
-        "ADDTO" => context_updates(rest).map(|(r, v)| (r, ESearchItem::AddTo(v))),
-        "REMOVEFROM" => context_updates(rest).map(|(r, v)| (r, ESearchItem::RemoveFrom(v))),
+        b"ADDTO" => context_updates(rest).map(|(r, v)| (r, ESearchItem::AddTo(v))),
+        b"REMOVEFROM" => context_updates(rest).map(|(r, v)| (r, ESearchItem::RemoveFrom(v))),
         _ => {
             let (r, value) = tagged_ext_val(cx, rest, 0)?;
             Ok((
@@ -342,11 +342,11 @@ fn quota(input: &[u8]) -> PResult<'_, Data<'_>> {
         let (r, usage) = number64(r)?;
         let (r, ()) = sp(r)?;
         let (r, limit) = number64(r)?;
-        let name = match super::Upper::new(name).as_str() {
-            "STORAGE" => ResourceName::Storage,
-            "MESSAGE" => ResourceName::Message,
-            "MAILBOX" => ResourceName::Mailbox,
-            "ANNOTATION-STORAGE" => ResourceName::AnnotationStorage,
+        let name = match super::Upper::new(name.as_bytes()).as_bytes() {
+            b"STORAGE" => ResourceName::Storage,
+            b"MESSAGE" => ResourceName::Message,
+            b"MAILBOX" => ResourceName::Mailbox,
+            b"ANNOTATION-STORAGE" => ResourceName::AnnotationStorage,
             _ => ResourceName::Other(Atom::from_parsed(name)),
         };
         Ok((r, QuotaResource { name, usage, limit }))
@@ -355,7 +355,7 @@ fn quota(input: &[u8]) -> PResult<'_, Data<'_>> {
 }
 
 /// `quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)`
-fn quotaroot<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn quotaroot<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
     let (mut rest, mailbox) = mailbox_name(cx, rest)?;
     let mut roots = Vec::new();
@@ -374,7 +374,7 @@ fn quotaroot<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 /// entry-list    = entry *(SP entry)
 /// value         = nstring / literal8
 /// ```
-fn metadata<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn metadata<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
     let (rest, mailbox) = mailbox_name(cx, rest)?;
     let (rest, ()) = sp(rest)?;
@@ -414,7 +414,7 @@ fn metadata<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 }
 
 /// `thread-data = "THREAD" [SP 1*thread-list]`
-fn thread_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+fn thread_data<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let Some(mut rest) = input.strip_prefix(b" ") else {
         return Ok((input, Data::Thread(Vec::new())));
     };
@@ -436,7 +436,7 @@ fn thread_data<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
 /// ```
 /// One nested list is accepted too: it means the same as its members appended to the chain,
 /// and some servers send it.
-fn thread_list<'a>(cx: Cx<'_>, input: &'a [u8], depth: usize) -> PResult<'a, Thread> {
+fn thread_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8], depth: usize) -> PResult<'a, Thread> {
     let depth = cx.nest(input, depth)?;
     let (mut rest, ()) = byte(input, b'(')?;
     let mut thread = Thread::default();

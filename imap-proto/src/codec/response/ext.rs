@@ -12,7 +12,7 @@ use crate::{
 /// tagged-ext-simple = sequence-set / number / number64
 /// ```
 pub(crate) fn tagged_ext_val<'a>(
-    cx: Cx<'_>,
+    cx: Cx<'_, 'a>,
     input: &'a [u8],
     depth: usize,
 ) -> PResult<'a, TaggedExtVal<'a>> {
@@ -32,7 +32,7 @@ pub(crate) fn tagged_ext_val<'a>(
 
 /// `tagged-ext-comp = astring / tagged-ext-comp *(SP tagged-ext-comp) / "(" tagged-ext-comp ")"`
 fn tagged_ext_comp<'a>(
-    cx: Cx<'_>,
+    cx: Cx<'_, 'a>,
     input: &'a [u8],
     depth: usize,
 ) -> PResult<'a, TaggedExtComp<'a>> {

@@ -12,9 +12,10 @@ use crate::{
 };
 
 /// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic / msg-att-static)) ")"`
-pub(crate) fn msg_att<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<FetchItem<'a>>> {
+pub(crate) fn msg_att<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<FetchItem<'a>>> {
     let (mut rest, ()) = byte(input, b'(')?;
-    let mut items = Vec::new();
+    // A FETCH response for a message list carries half a dozen items or more.
+    let mut items = Vec::with_capacity(8);
     loop {
         let (r, item) = msg_att_item(cx, rest)?;
         items.push(item);
@@ -27,11 +28,11 @@ pub(crate) fn msg_att<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<FetchI
 }
 
 /// One `msg-att-dynamic` or `msg-att-static`.
-fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
+fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
     let (rest, name) = keyword(input)?;
     let upper = super::Upper::new(name);
-    match upper.as_str() {
-        "BODY" if rest.starts_with(b"[") => {
+    match upper.as_bytes() {
+        b"BODY" if rest.starts_with(b"[") => {
             let (r, section) = section(rest)?;
             let (r, origin) = origin(r)?;
             let (r, ()) = sp(r)?;
@@ -45,7 +46,7 @@ fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
                 },
             ));
         }
-        "BINARY" => {
+        b"BINARY" => {
             let (r, part) = section_binary(rest)?;
             let (r, origin) = origin(r)?;
             let (r, ()) = sp(r)?;
@@ -53,7 +54,7 @@ fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
             let (r, data) = core::nstring(r)?;
             return Ok((r, FetchItem::Binary { part, origin, data }));
         }
-        "BINARY.SIZE" => {
+        b"BINARY.SIZE" => {
             let (r, part) = section_binary(rest)?;
             let (r, ()) = sp(r)?;
             let (r, size) = number(r)?;
@@ -62,25 +63,25 @@ fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
         _ => {}
     }
     let (rest, ()) = sp(rest)?;
-    match upper.as_str() {
-        "FLAGS" => data::flag_list(cx, rest).map(|(r, f)| (r, FetchItem::Flags(f))),
-        "UID" => nz_number(rest).map(|(r, n)| (r, FetchItem::Uid(n))),
-        "INTERNALDATE" => date_time(rest).map(|(r, d)| (r, FetchItem::InternalDate(d))),
-        "RFC822.SIZE" => number64(rest).map(|(r, n)| (r, FetchItem::Rfc822Size(n))),
-        "ENVELOPE" => body::envelope(cx, rest).map(|(r, e)| (r, FetchItem::Envelope(Box::new(e)))),
-        "BODY" => body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::Body(Box::new(b)))),
-        "BODYSTRUCTURE" => {
+    match upper.as_bytes() {
+        b"FLAGS" => data::flag_list(cx, rest).map(|(r, f)| (r, FetchItem::Flags(f))),
+        b"UID" => nz_number(rest).map(|(r, n)| (r, FetchItem::Uid(n))),
+        b"INTERNALDATE" => date_time(rest).map(|(r, d)| (r, FetchItem::InternalDate(d))),
+        b"RFC822.SIZE" => number64(rest).map(|(r, n)| (r, FetchItem::Rfc822Size(n))),
+        b"ENVELOPE" => body::envelope(cx, rest).map(|(r, e)| (r, FetchItem::Envelope(Box::new(e)))),
+        b"BODY" => body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::Body(Box::new(b)))),
+        b"BODYSTRUCTURE" => {
             body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::BodyStructure(Box::new(b))))
         }
-        "MODSEQ" => {
+        b"MODSEQ" => {
             // `"MODSEQ" SP "(" permsg-modsequence ")"`
             let (r, ()) = byte(rest, b'(')?;
             let (r, n) = number64(r)?;
             let (r, ()) = byte(r, b')')?;
             Ok((r, FetchItem::ModSeq(n)))
         }
-        "EMAILID" => paren_objectid(rest).map(|(r, id)| (r, FetchItem::EmailId(id))),
-        "THREADID" => match nil(rest) {
+        b"EMAILID" => paren_objectid(rest).map(|(r, id)| (r, FetchItem::EmailId(id))),
+        b"THREADID" => match nil(rest) {
             Ok((r, ())) => Ok((r, FetchItem::ThreadId(None))),
             Err(_) => {
                 let (r, ()) = byte(rest, b'(')?;
@@ -89,14 +90,14 @@ fn msg_att_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, FetchItem<'a>> {
                 Ok((r, FetchItem::ThreadId(Some(id))))
             }
         },
-        "SAVEDATE" => match nil(rest) {
+        b"SAVEDATE" => match nil(rest) {
             Ok((r, ())) => Ok((r, FetchItem::SaveDate(None))),
             Err(_) => date_time(rest).map(|(r, d)| (r, FetchItem::SaveDate(Some(d)))),
         },
-        "RFC822" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822(s))),
-        "RFC822.HEADER" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
-        "RFC822.TEXT" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
-        "PREVIEW" => nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
+        b"RFC822" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822(s))),
+        b"RFC822.HEADER" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
+        b"RFC822.TEXT" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
+        b"PREVIEW" => nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
         _ => fail(input, "a FETCH item"),
     }
 }

@@ -26,7 +26,7 @@ pub(crate) fn delimiter(input: &[u8]) -> PResult<'_, Option<char>> {
 }
 
 /// Interprets a `mailbox` astring.
-pub(crate) fn mailbox_name<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Mailbox<'a>> {
+pub(crate) fn mailbox_name<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Mailbox<'a>> {
     let (rest, a) = expect(input, "mailbox", astring)?;
     match Mailbox::from_wire(a, cx.opts.utf8) {
         Ok(m) => Ok((rest, m)),
@@ -41,7 +41,7 @@ pub(crate) fn mailbox_name<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Mailb
 /// mbox-list-extended = "(" [mbox-list-extended-item *(SP mbox-list-extended-item)] ")"
 /// mbox-list-extended-item = mbox-list-extended-item-tag SP tagged-ext-val
 /// ```
-pub(crate) fn mailbox_list<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ListData<'a>> {
+pub(crate) fn mailbox_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ListData<'a>> {
     let (rest, ()) = sp(input)?;
     let (rest, attributes) = paren_list(rest, mbx_list_flag)?;
     let (rest, ()) = sp(rest)?;
@@ -77,7 +77,7 @@ fn mbx_list_flag(input: &[u8]) -> PResult<'_, MailboxAttr<'_>> {
 }
 
 /// `CHILDINFO (...)`, `OLDNAME (mailbox)`, or any `astring SP tagged-ext-val`.
-fn list_ext_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ListExtItem<'a>> {
+fn list_ext_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ListExtItem<'a>> {
     let (rest, name) = astring(input)?;
     let (rest, ()) = sp(rest)?;
     // The tags are recognized in any form; servers and the RFCs quote them.
@@ -104,7 +104,7 @@ fn list_ext_item<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ListExtItem<'a>
 /// namespace-descr    = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil)
 ///                      *(SP string SP "(" string *(SP string) ")") ")"
 /// ```
-pub(crate) fn namespace_response<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
+pub(crate) fn namespace_response<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Data<'a>> {
     let (rest, ()) = sp(input)?;
     let (rest, personal) = namespace(cx, rest)?;
     let (rest, ()) = sp(rest)?;
@@ -121,7 +121,7 @@ pub(crate) fn namespace_response<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a,
     ))
 }
 
-fn namespace<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Vec<NamespaceDescr<'a>>> {
+fn namespace<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<NamespaceDescr<'a>>> {
     if let Ok((r, ())) = nil(input) {
         return Ok((r, Vec::new()));
     }

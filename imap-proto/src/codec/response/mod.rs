@@ -152,31 +152,51 @@ pub(crate) struct Upper {
 }
 
 impl Upper {
-    pub fn new(word: &str) -> Self {
+    pub fn new(word: &[u8]) -> Self {
         let mut buf = [0; 24];
-        let len = if word.len() <= buf.len() {
-            for (d, s) in buf.iter_mut().zip(word.bytes()) {
-                *d = s.to_ascii_uppercase();
+        let len = match buf.get_mut(..word.len()) {
+            Some(b) => {
+                b.copy_from_slice(word);
+                b.make_ascii_uppercase();
+                word.len()
             }
-            word.len()
-        } else {
-            0
+            None => 0,
         };
         Self { buf, len }
     }
 
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    /// The word in upper case, matched as bytes (no UTF-8 check: keywords are ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
 /// What the parsers of this module need besides their input.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Cx<'o> {
+pub(crate) struct Cx<'o, 'a> {
     pub opts: &'o ResponseOptions,
+    /// The message as text when it is UTF-8 (nearly always): strings are sliced from it
+    /// rather than checked one by one.
+    text: Option<&'a str>,
 }
 
-impl<'o> Cx<'o> {
+impl<'o, 'a> Cx<'o, 'a> {
+    /// `string = quoted / literal` (not `literal8`).
+    pub fn string(self, input: &'a [u8]) -> PResult<'a, IString<'a>> {
+        let (rest, s) = core::string_in(input, self.text)?;
+        no_literal8(input, &s)?;
+        Ok((rest, s))
+    }
+
+    /// `nstring = string / nil` (not `literal8`).
+    pub fn nstring(self, input: &'a [u8]) -> PResult<'a, NString<'a>> {
+        let (rest, s) = core::nstring_in(input, self.text)?;
+        if let Some(s) = &s {
+            no_literal8(input, s)?;
+        }
+        Ok((rest, s))
+    }
+
     pub fn lenient(self) -> &'o Leniency {
         &self.opts.lenient
     }
@@ -197,7 +217,7 @@ impl<'o> Cx<'o> {
 fn parse_message<'a, O>(
     message: &'a [u8],
     opts: &ResponseOptions,
-    parser: impl FnOnce(Cx<'_>, &'a [u8]) -> PResult<'a, O>,
+    parser: impl FnOnce(Cx<'_, 'a>, &'a [u8]) -> PResult<'a, O>,
 ) -> Result<O, SyntaxError> {
     // The tag of a tagged response, so that a client can fail the command it answers.
     let tag = core::tag(message).ok().map(|(_, t)| t);
@@ -210,7 +230,14 @@ fn parse_message<'a, O>(
             "CRLF at the end of the message",
         ));
     };
-    let cx = Cx { opts };
+    // One check of the whole line is far cheaper than one per string; a long message (a
+    // large literal) is left to the per-string checks.
+    let text = if line.len() <= 16 * 1024 {
+        std::str::from_utf8(line).ok()
+    } else {
+        None
+    };
+    let cx = Cx { opts, text };
     core::all_consuming(line, |i| parser(cx, i)).map_err(|e| {
         SyntaxError::new(
             SyntaxErrorKind::Syntax,

@@ -22,19 +22,14 @@ use crate::{
 };
 
 /// A keyword: letters, digits, `-`, `.` and `=` (response names, FETCH item names, codes).
-pub(crate) fn keyword(input: &[u8]) -> PResult<'_, &str> {
-    let (rest, k) = expect(
-        input,
-        "a keyword",
-        take_while1(|b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'=')),
-    )?;
-    Ok((rest, ascii(k)))
+pub(crate) fn keyword(input: &[u8]) -> PResult<'_, &[u8]> {
+    core::run1(input, core::KEYWORD_CHAR, "a keyword")
 }
 
 /// ```text
 /// response = continue-req / response-data / response-tagged    ; one message of it
 /// ```
-pub(crate) fn response<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Response<'a>> {
+pub(crate) fn response<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Response<'a>> {
     match input.first() {
         Some(b'+') => continue_req(cx, input).map(|(r, c)| (r, Response::Continue(c))),
         Some(b'*') => {
@@ -80,12 +75,12 @@ fn trim_trailing_spaces(input: &[u8]) -> &[u8] {
 /// `"OK" / "NO" / "BAD" / "PREAUTH" / "BYE"`, followed by SP or the end of the line.
 fn status_keyword(input: &[u8]) -> PResult<'_, StatusKind> {
     let (rest, k) = keyword(input)?;
-    let kind = match super::Upper::new(k).as_str() {
-        "OK" => StatusKind::Ok,
-        "NO" => StatusKind::No,
-        "BAD" => StatusKind::Bad,
-        "PREAUTH" => StatusKind::PreAuth,
-        "BYE" => StatusKind::Bye,
+    let kind = match super::Upper::new(k).as_bytes() {
+        b"OK" => StatusKind::Ok,
+        b"NO" => StatusKind::No,
+        b"BAD" => StatusKind::Bad,
+        b"PREAUTH" => StatusKind::PreAuth,
+        b"BYE" => StatusKind::Bye,
         _ => return fail(input, "OK, NO, BAD, PREAUTH or BYE"),
     };
     if !rest.is_empty() && !rest.starts_with(b" ") {
@@ -97,7 +92,7 @@ fn status_keyword(input: &[u8]) -> PResult<'_, StatusKind> {
 /// `SP resp-text` after a status keyword or `+`; nothing at all under
 /// [`Leniency::missing_text`](super::Leniency::missing_text).
 fn resp_text_after_keyword<'a>(
-    cx: Cx<'_>,
+    cx: Cx<'_, 'a>,
     input: &'a [u8],
 ) -> PResult<'a, (Option<ResponseCode<'a>>, Text<'a>)> {
     if input.is_empty() && cx.lenient().missing_text {
@@ -111,7 +106,7 @@ fn resp_text_after_keyword<'a>(
 /// resp-text = ["[" resp-text-code "]" SP] [text]
 /// ```
 pub(crate) fn resp_text<'a>(
-    cx: Cx<'_>,
+    cx: Cx<'_, 'a>,
     input: &'a [u8],
 ) -> PResult<'a, (Option<ResponseCode<'a>>, Text<'a>)> {
     if !input.starts_with(b"[") {
@@ -130,7 +125,7 @@ pub(crate) fn resp_text<'a>(
 /// `text = 1*(TEXT-CHAR / UTF8-2 / UTF8-3 / UTF8-4)` up to the end of the line, here also
 /// empty (IMAP4rev2's `[text]`). 8-bit octets need UTF-8 mode or the `eight_bit_text`
 /// leniency.
-fn text<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Text<'a>> {
+fn text<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Text<'a>> {
     let lenient = cx.lenient().eight_bit_text;
     let (rest, t) = match core::text(input) {
         Ok(ok) => ok,
@@ -157,7 +152,7 @@ fn text<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Text<'a>> {
 /// continue-req = "+" SP (resp-text / base64) CRLF
 /// ```
 /// Base64 is kept as text; see [`Continue`].
-fn continue_req<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Continue<'a>> {
+fn continue_req<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Continue<'a>> {
     let (rest, ()) = byte(input, b'+')?;
     let (rest, (code, text)) = resp_text_after_keyword(cx, rest)?;
     Ok((rest, Continue { code, text }))
@@ -168,7 +163,7 @@ fn continue_req<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Continue<'a>> {
 /// resp-cond-auth = ("OK" / "PREAUTH") SP resp-text
 /// resp-cond-bye  = "BYE" SP resp-text
 /// ```
-pub(crate) fn greeting<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Greeting<'a>> {
+pub(crate) fn greeting<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Greeting<'a>> {
     let (rest, ()) = byte(input, b'*')?;
     let (rest, ()) = sp(rest)?;
     let (after, kind) = status_keyword(rest)?;
@@ -188,7 +183,7 @@ pub(crate) fn greeting<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, Greeting<
 /// ```
 /// A known name whose arguments do not parse falls back to the catch-all, as the ABNF's
 /// last alternative allows.
-fn resp_text_code<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
+fn resp_text_code<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
     let (after_name, name) = atom(input)?;
     if let Ok((rest, code)) = known_code(cx, name, after_name)
         && rest.starts_with(b"]")
@@ -216,48 +211,48 @@ fn resp_text_code<'a>(cx: Cx<'_>, input: &'a [u8]) -> PResult<'a, ResponseCode<'
 }
 
 /// The codes this crate knows, by name; the input starts after the name.
-fn known_code<'a>(cx: Cx<'_>, name: &'a str, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
-    let upper = super::Upper::new(name);
+fn known_code<'a>(cx: Cx<'_, 'a>, name: &'a str, input: &'a [u8]) -> PResult<'a, ResponseCode<'a>> {
+    let upper = super::Upper::new(name.as_bytes());
     if let Some((_, code)) = crate::types::response_code::SIMPLE_CODES
         .iter()
-        .find(|(n, _)| *n == upper.as_str())
+        .find(|(n, _)| n.as_bytes() == upper.as_bytes())
     {
         return Ok((input, code.clone()));
     }
-    let (rest, ()) = match upper.as_str() {
+    let (rest, ()) = match upper.as_bytes() {
         // BADCHARSET's list is optional.
-        "BADCHARSET" if !input.starts_with(b" ") => {
+        b"BADCHARSET" if !input.starts_with(b" ") => {
             return Ok((input, ResponseCode::BadCharset(Vec::new())));
         }
         // CAPABILITY's list starts with its own SP.
-        "CAPABILITY" => {
+        b"CAPABILITY" => {
             let (rest, caps) = capabilities(input)?;
             return Ok((rest, ResponseCode::Capability(caps)));
         }
         _ => sp(input)?,
     };
-    match upper.as_str() {
-        "APPENDUID" => {
+    match upper.as_bytes() {
+        b"APPENDUID" => {
             let (rest, uid_validity) = nz_number(rest)?;
             let (rest, ()) = sp(rest)?;
             let (rest, uids) = uid_set(rest)?;
             Ok((rest, ResponseCode::AppendUid { uid_validity, uids }))
         }
-        "BADEVENT" => {
+        b"BADEVENT" => {
             let (rest, list) = paren_list(rest, crate::codec::notify::event)?;
             if list.is_empty() {
                 return fail(rest, "at least one event");
             }
             Ok((rest, ResponseCode::BadEvent(list)))
         }
-        "BADCHARSET" => {
+        b"BADCHARSET" => {
             let (rest, list) = paren_list(rest, charset)?;
             if list.is_empty() {
                 return fail(rest, "at least one charset");
             }
             Ok((rest, ResponseCode::BadCharset(list)))
         }
-        "COPYUID" => {
+        b"COPYUID" => {
             let (rest, uid_validity) = nz_number(rest)?;
             let (rest, ()) = sp(rest)?;
             let (rest, source) = uid_set(rest)?;
@@ -272,22 +267,22 @@ fn known_code<'a>(cx: Cx<'_>, name: &'a str, input: &'a [u8]) -> PResult<'a, Res
                 },
             ))
         }
-        "HIGHESTMODSEQ" => number64(rest).map(|(r, n)| (r, ResponseCode::HighestModSeq(n))),
-        "MAILBOXID" => paren_objectid(rest).map(|(r, id)| (r, ResponseCode::MailboxId(id))),
-        "METADATA" => metadata_code(rest).map(|(r, m)| (r, ResponseCode::Metadata(m))),
-        "MODIFIED" => sequence_set(rest).map(|(r, s)| (r, ResponseCode::Modified(s))),
+        b"HIGHESTMODSEQ" => number64(rest).map(|(r, n)| (r, ResponseCode::HighestModSeq(n))),
+        b"MAILBOXID" => paren_objectid(rest).map(|(r, id)| (r, ResponseCode::MailboxId(id))),
+        b"METADATA" => metadata_code(rest).map(|(r, m)| (r, ResponseCode::Metadata(m))),
+        b"MODIFIED" => sequence_set(rest).map(|(r, s)| (r, ResponseCode::Modified(s))),
         // `"NOUPDATE" SP quoted` (RFC 5267): the quoted string is a search's tag.
-        "NOUPDATE" => {
+        b"NOUPDATE" => {
             crate::codec::search::quoted_tag(rest).map(|(r, t)| (r, ResponseCode::NoUpdate(t)))
         }
-        "PERMANENTFLAGS" => {
+        b"PERMANENTFLAGS" => {
             let (r, flags) = paren_list(rest, |i| data::flag(cx, i, true))?;
             Ok((r, ResponseCode::PermanentFlags(flags)))
         }
-        "UIDNEXT" => nz_number(rest).map(|(r, n)| (r, ResponseCode::UidNext(n))),
-        "UIDVALIDITY" => nz_number(rest).map(|(r, n)| (r, ResponseCode::UidValidity(n))),
-        "UNSEEN" => nz_number(rest).map(|(r, n)| (r, ResponseCode::Unseen(n))),
-        "URLMECH" => urlmech(rest),
+        b"UIDNEXT" => nz_number(rest).map(|(r, n)| (r, ResponseCode::UidNext(n))),
+        b"UIDVALIDITY" => nz_number(rest).map(|(r, n)| (r, ResponseCode::UidValidity(n))),
+        b"UNSEEN" => nz_number(rest).map(|(r, n)| (r, ResponseCode::Unseen(n))),
+        b"URLMECH" => urlmech(rest),
         _ => fail(input, "a known response code"),
     }
 }
@@ -390,17 +385,17 @@ pub(crate) fn paren_objectid(input: &[u8]) -> PResult<'_, ObjectId<'_>> {
 /// ```
 fn metadata_code(input: &[u8]) -> PResult<'_, MetadataCode> {
     let (rest, k) = keyword(input)?;
-    match super::Upper::new(k).as_str() {
-        "LONGENTRIES" => {
+    match super::Upper::new(k).as_bytes() {
+        b"LONGENTRIES" => {
             let (rest, ()) = sp(rest)?;
             number(rest).map(|(r, n)| (r, MetadataCode::LongEntries(n)))
         }
-        "MAXSIZE" => {
+        b"MAXSIZE" => {
             let (rest, ()) = sp(rest)?;
             number(rest).map(|(r, n)| (r, MetadataCode::MaxSize(n)))
         }
-        "TOOMANY" => Ok((rest, MetadataCode::TooMany)),
-        "NOPRIVATE" => Ok((rest, MetadataCode::NoPrivate)),
+        b"TOOMANY" => Ok((rest, MetadataCode::TooMany)),
+        b"NOPRIVATE" => Ok((rest, MetadataCode::NoPrivate)),
         _ => fail(input, "LONGENTRIES, MAXSIZE, TOOMANY or NOPRIVATE"),
     }
 }
