@@ -7,6 +7,7 @@ pub(crate) mod command;
 mod data;
 mod encode;
 pub mod line;
+mod one_pass;
 pub(crate) mod reply;
 pub mod transcript;
 
@@ -40,23 +41,26 @@ pub fn decode_command_with<'a>(
     limits: &Limits,
 ) -> Result<(&'a [u8], Command<'a>), DecodeError> {
     let max = command_line_limit(input, limits);
-    // The common case inline: the first control character is the CR of a CRLF within the
-    // limit (a short line is found faster eight octets at a time than by a vector search).
-    // Anything else goes through the framer, which gives the exact answer.
-    let window = &input[..input.len().min(max)];
-    let cr = grammar::text_end(window, 0);
-    let (line, rest) = if window.get(cr..cr + 2) == Some(b"\r\n") {
-        (&input[..cr], &input[cr + 2..])
-    } else {
-        line::split_line(input, max)?
-    };
-    command::command(line, input, |cmd| (rest, cmd))
+    one_pass::command(
+        input,
+        one_pass::End::Crlf { max },
+        |n, cmd| Ok((input.get(n..).unwrap_or_default(), cmd)),
+        || {
+            let (line, rest) = line::split_line(input, max)?;
+            command::command(line, input, |cmd| (rest, cmd))
+        },
+    )
 }
 
 /// Parses one command line, without its CRLF.
 #[inline]
 pub fn parse_command_line(line: &[u8]) -> Result<Command<'_>, DecodeError> {
-    command::command(line, line, |cmd| cmd)
+    one_pass::command(
+        line,
+        one_pass::End::Slice,
+        |_, cmd| Ok(cmd),
+        || command::command(line, line, |cmd| cmd),
+    )
 }
 
 /// Decodes the reply at the start of `input` under the default [`ReplyLimits`].
