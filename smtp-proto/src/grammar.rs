@@ -161,29 +161,26 @@ pub(crate) fn is_base64(s: &str) -> bool {
 /// Where the run of octets of `class` that starts at `from` ends.
 ///
 /// Eight octets a round, unrolled: a table lookup and a test per octet, and the loop's
-/// bookkeeping once per eight.
+/// bookkeeping once per eight. Most runs are short (labels, keywords), so the set-up is
+/// kept to one bounds check.
 #[inline]
 pub(crate) fn run_end(b: &[u8], from: usize, class: u8) -> usize {
-    let Some(rest) = b.get(from..) else {
-        return from;
-    };
-    let mut chunks = rest.chunks_exact(8);
-    let mut at = from;
-    for chunk in chunks.by_ref() {
-        if let Ok(w) = <&[u8; 8]>::try_from(chunk) {
-            for (j, &c) in w.iter().enumerate() {
-                if class::TABLE[usize::from(c)] & class == 0 {
-                    return at + j;
-                }
+    let mut i = from;
+    while let Some(w) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        for (j, &c) in w.iter().enumerate() {
+            if class::TABLE[usize::from(c)] & class == 0 {
+                return i + j;
             }
         }
-        at += 8;
+        i += 8;
     }
-    let tail = chunks.remainder();
-    at + tail
-        .iter()
-        .position(|&c| class::TABLE[usize::from(c)] & class == 0)
-        .unwrap_or(tail.len())
+    while let Some(&c) = b.get(i) {
+        if class::TABLE[usize::from(c)] & class == 0 {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Where the run of `atext` octets that starts at `from` ends.
