@@ -21,8 +21,10 @@ use crate::{DecodeError, Limits, grammar, types::command::Command, types::reply:
 /// The line limit that applies to a command line starting with `prefix`: the AUTH command
 /// may carry an initial response as long as a SASL line (RFC 4954 §4), every other command
 /// `max_command_line` (RFC 5321 §4.5.3.1.4).
+#[inline]
 pub fn command_line_limit(prefix: &[u8], limits: &Limits) -> usize {
-    if prefix.len() >= 5 && prefix[..5].eq_ignore_ascii_case(b"AUTH ") {
+    // `AUTH ` in any case: the verb read as one word (see `command::word4`), then the SP.
+    if command::word4(prefix, 0) == Some(command::AUTH) && prefix.get(4) == Some(&b' ') {
         limits.max_sasl_line.max(limits.max_command_line)
     } else {
         limits.max_command_line
