@@ -11,15 +11,16 @@ use std::borrow::Cow;
 
 use crate::DecodeError;
 use crate::grammar::{
-    Fail, PResult, Step, all_digits, digits_u64, domain_at, domain_part_at, esmtp_keyword_end,
-    esmtp_value_end, fail, fail_at, fold16, folded, mailbox_at, number_at, string,
+    Fail, Host, MailboxAt, PResult, Step, Text, all_digits, digits_u64, domain_at, domain_end,
+    esmtp_keyword_end, esmtp_value_end, fail, fail_at, fold16, folded, host_at, is_base64,
+    is_xtext, mailbox_spans, number_at, string,
 };
 use crate::types::{
-    address::{Domain, DomainPart, ForwardPath, Mailbox, ReversePath},
+    address::{ForwardPath, ReversePath},
     command::{AuthInitial, Command, HelloKind},
     params::{Body, DeliverBy, Hold, MailParams, Notify, Orcpt, RcptParams, Ret, UnknownParam},
-    sasl::{Mechanism, Secret, is_base64},
-    xtext::{XText, is_xtext},
+    sasl::{Mechanism, Secret},
+    xtext::XText,
 };
 
 /// The verb as a big-endian `u32` with ASCII letters upper-cased. A non-letter octet can
@@ -31,26 +32,26 @@ const fn verb4(v: [u8; 4]) -> u32 {
 
 /// The four octets at `at` as [`verb4`] would read them, or `None` past the end.
 #[inline]
-fn word4(b: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn word4(b: &[u8], at: usize) -> Option<u32> {
     let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
     Some(verb4(w))
 }
 
-const MAIL: u32 = verb4(*b"MAIL");
-const RCPT: u32 = verb4(*b"RCPT");
-const EHLO: u32 = verb4(*b"EHLO");
-const HELO: u32 = verb4(*b"HELO");
-const LHLO: u32 = verb4(*b"LHLO");
-const DATA: u32 = verb4(*b"DATA");
-const BDAT: u32 = verb4(*b"BDAT");
-const RSET: u32 = verb4(*b"RSET");
-const QUIT: u32 = verb4(*b"QUIT");
-const NOOP: u32 = verb4(*b"NOOP");
-const HELP: u32 = verb4(*b"HELP");
-const VRFY: u32 = verb4(*b"VRFY");
-const EXPN: u32 = verb4(*b"EXPN");
-const AUTH: u32 = verb4(*b"AUTH");
-const ETRN: u32 = verb4(*b"ETRN");
+pub(crate) const MAIL: u32 = verb4(*b"MAIL");
+pub(crate) const RCPT: u32 = verb4(*b"RCPT");
+pub(crate) const EHLO: u32 = verb4(*b"EHLO");
+pub(crate) const HELO: u32 = verb4(*b"HELO");
+pub(crate) const LHLO: u32 = verb4(*b"LHLO");
+pub(crate) const DATA: u32 = verb4(*b"DATA");
+pub(crate) const BDAT: u32 = verb4(*b"BDAT");
+pub(crate) const RSET: u32 = verb4(*b"RSET");
+pub(crate) const QUIT: u32 = verb4(*b"QUIT");
+pub(crate) const NOOP: u32 = verb4(*b"NOOP");
+pub(crate) const HELP: u32 = verb4(*b"HELP");
+pub(crate) const VRFY: u32 = verb4(*b"VRFY");
+pub(crate) const EXPN: u32 = verb4(*b"EXPN");
+pub(crate) const AUTH: u32 = verb4(*b"AUTH");
+pub(crate) const ETRN: u32 = verb4(*b"ETRN");
 const FROM: u32 = verb4(*b"FROM");
 const LAST: u32 = verb4(*b"LAST");
 
@@ -66,7 +67,7 @@ impl From<Fail> for DecodeError {
 
 /// The arguments must end the line.
 #[inline]
-fn at_end(line: &str, end: usize) -> Result<(), Fail> {
+fn at_end(line: &[u8], end: usize) -> Result<(), Fail> {
     if end == line.len() {
         Ok(())
     } else {
@@ -96,11 +97,10 @@ fn text<'a>(line: &'a [u8], raw: &'a [u8]) -> Result<&'a str, DecodeError> {
 /// `command = verb [SP arguments]`, dispatched on the verb (case-insensitive). `line` is the
 /// line without its CRLF.
 ///
-/// The command is built once, as `wrap`'s argument, so that a caller returning
-/// `Ok((rest, command))` has it built where it is returned. Commands that carry no text
-/// (QUIT, DATA, BDAT, ...) are parsed from the octets; the others from the line checked once
-/// to be UTF-8. Invalid UTF-8 anywhere in a line is reported before any other error.
-/// `raw` is the input the line was cut from (the line, or more).
+/// This is the exact parser: [`one_pass`] handles the common lines before they are framed
+/// and leaves the rest, errors included, to this one. Invalid UTF-8 anywhere in a line is
+/// reported before any other error. `raw` is the input the line was cut from (the line, or
+/// more).
 #[inline]
 pub(crate) fn command<'a, R>(
     line: &'a [u8],
@@ -148,10 +148,37 @@ pub(crate) fn command<'a, R>(
     let Some(verb) = word4(line, 0) else {
         return unknown();
     };
+    // The text of the line, from offset 0.
+    let line_text = || text(line, raw).map(|s| Text { s, base: 0 });
+    // Any spans the parsers return lie inside the line, at ASCII octets.
+    let built = || DecodeError::Syntax {
+        at: 0,
+        expected: "UTF-8",
+    };
     match verb {
-        RCPT => rcpt(text(line, raw)?, raw, need()?, wrap),
-        MAIL => mail(text(line, raw)?, raw, need()?, wrap),
-        EHLO | HELO | LHLO => hello(text(line, raw)?, need()?, verb, wrap),
+        RCPT => {
+            let t = line_text()?;
+            let (end, to, params) = rcpt_args(line, raw, need()?)?;
+            at_end(line, end)?;
+            let to = to.build(t).ok_or_else(built)?;
+            let params = params.build(t, line, raw).ok_or_else(built)?;
+            Ok(wrap(Command::Rcpt { to, params }))
+        }
+        MAIL => {
+            let t = line_text()?;
+            let (end, from, params) = mail_args(line, raw, need()?)?;
+            at_end(line, end)?;
+            let from = from.build(t).ok_or_else(built)?;
+            let params = params.build(t, line, raw).ok_or_else(built)?;
+            Ok(wrap(Command::Mail { from, params }))
+        }
+        EHLO | HELO | LHLO => {
+            let t = line_text()?;
+            let (end, kind, host) = hello_args(line, need()?, verb)?;
+            at_end(line, end)?;
+            let host = host.build(t).ok_or_else(built)?;
+            Ok(wrap(Command::Hello { kind, host }))
+        }
         DATA => bare(Command::Data).map(wrap),
         QUIT => bare(Command::Quit).map(wrap),
         RSET => bare(Command::Rset).map(wrap),
@@ -167,64 +194,68 @@ pub(crate) fn command<'a, R>(
         NOOP | HELP | VRFY | EXPN | AUTH | ETRN => {
             let text = text(line, raw)?;
             let at = need()?;
-            Ok(wrap(match verb {
-                NOOP => Command::Noop {
-                    arg: Some(string_arg(text, at)?),
-                },
-                HELP => Command::Help {
-                    topic: Some(string_arg(text, at)?),
-                },
-                VRFY => Command::Vrfy {
-                    arg: string_arg(text, at)?,
-                },
-                EXPN => Command::Expn {
-                    arg: string_arg(text, at)?,
-                },
-                AUTH => {
-                    let (mechanism, initial) = auth(text, at)?;
-                    Command::Auth { mechanism, initial }
-                }
-                _ => Command::Etrn {
-                    node: Cow::Borrowed(etrn_at(text, at)?),
-                },
-            }))
+            Ok(wrap(text_command(verb, text, at)?))
         }
         _ => unknown(),
     }
 }
 
-/// `rcpt = "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" / Forward-path )
-///         [SP Rcpt-parameters] CRLF`
-///
-/// Each command with large arguments is built in a function of its own, so that it is
-/// written where it is returned instead of being copied there.
-#[inline(never)]
-fn rcpt<'a, R>(
-    line: &'a str,
-    raw: &'a [u8],
-    at: usize,
-    wrap: impl FnOnce(Command<'a>) -> R,
-) -> Result<R, DecodeError> {
-    let (i, to) = forward_path(line, at)?;
-    let mut params = RcptParams::default();
-    let end = esmtp_params(line, raw, i, |p| rcpt_param(&mut params, p))?;
-    at_end(line, end)?;
-    Ok(wrap(Command::Rcpt { to, params }))
+/// The commands whose argument is the rest of the line as text (NOOP, HELP, VRFY, EXPN,
+/// AUTH, ETRN), from offset `at` of `text`.
+#[inline]
+pub(crate) fn text_command(verb: u32, text: &str, at: usize) -> Result<Command<'_>, Fail> {
+    Ok(match verb {
+        NOOP => Command::Noop {
+            arg: Some(string_arg(text, at)?),
+        },
+        HELP => Command::Help {
+            topic: Some(string_arg(text, at)?),
+        },
+        VRFY => Command::Vrfy {
+            arg: string_arg(text, at)?,
+        },
+        EXPN => Command::Expn {
+            arg: string_arg(text, at)?,
+        },
+        AUTH => {
+            let (mechanism, initial) = auth(text, at)?;
+            Command::Auth { mechanism, initial }
+        }
+        _ => Command::Etrn {
+            node: Cow::Borrowed(etrn_at(text, at)?),
+        },
+    })
 }
 
-/// `mail = "MAIL FROM:" Reverse-path [SP Mail-parameters] CRLF`
-#[inline(never)]
-fn mail<'a, R>(
-    line: &'a str,
-    raw: &'a [u8],
+/// The arguments of `rcpt = "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" /
+/// Forward-path ) [SP Rcpt-parameters] CRLF`, from offset `at`: where they end, and what
+/// they are.
+#[inline]
+pub(crate) fn rcpt_args(b: &[u8], raw: &[u8], at: usize) -> Result<(usize, ToAt, RcptArgs), Fail> {
+    let (i, to) = forward_path(b, at)?;
+    let mut params = RcptArgs {
+        at: i,
+        ..RcptArgs::default()
+    };
+    let end = esmtp_params(b, i, |p| rcpt_param(&mut params, raw, p))?;
+    Ok((end, to, params))
+}
+
+/// The arguments of `mail = "MAIL FROM:" Reverse-path [SP Mail-parameters] CRLF`, from
+/// offset `at`.
+#[inline]
+pub(crate) fn mail_args(
+    b: &[u8],
+    raw: &[u8],
     at: usize,
-    wrap: impl FnOnce(Command<'a>) -> R,
-) -> Result<R, DecodeError> {
-    let (i, from) = reverse_path(line, at)?;
-    let mut params = MailParams::default();
-    let end = esmtp_params(line, raw, i, |p| mail_param(&mut params, p))?;
-    at_end(line, end)?;
-    Ok(wrap(Command::Mail { from, params }))
+) -> Result<(usize, FromAt, MailArgs), Fail> {
+    let (i, from) = reverse_path(b, at)?;
+    let mut params = MailArgs {
+        at: i,
+        ..MailArgs::default()
+    };
+    let end = esmtp_params(b, i, |p| mail_param(&mut params, raw, p))?;
+    Ok((end, from, params))
 }
 
 /// ```text
@@ -232,31 +263,23 @@ fn mail<'a, R>(
 /// helo = "HELO" SP Domain CRLF
 /// lhlo = "LHLO" SP ( Domain / address-literal ) CRLF      ; RFC 2033
 /// ```
-#[inline(never)]
-fn hello<'a, R>(
-    line: &'a str,
-    at: usize,
-    verb: u32,
-    wrap: impl FnOnce(Command<'a>) -> R,
-) -> Result<R, DecodeError> {
-    let (kind, (end, host)) = match verb {
-        HELO => (
-            HelloKind::Helo,
-            match domain_at(line, at) {
-                Ok((end, d)) => (end, DomainPart::Domain(Domain::from_parsed(d))),
-                Err(_) => {
-                    return Err(DecodeError::from(Fail {
-                        at,
-                        expected: "Domain",
-                    }));
-                }
-            },
-        ),
-        EHLO => (HelloKind::Ehlo, domain_part_at(line, at)?),
-        _ => (HelloKind::Lhlo, domain_part_at(line, at)?),
-    };
-    at_end(line, end)?;
-    Ok(wrap(Command::Hello { kind, host }))
+/// The argument from offset `at`.
+#[inline]
+pub(crate) fn hello_args(b: &[u8], at: usize, verb: u32) -> Result<(usize, HelloKind, Host), Fail> {
+    Ok(match verb {
+        HELO => match domain_end(b, at) {
+            Ok(end) => (end, HelloKind::Helo, Host::Domain(at, end)),
+            Err(_) => return fail_at(at, "Domain"),
+        },
+        EHLO => {
+            let (end, host) = host_at(b, at)?;
+            (end, HelloKind::Ehlo, host)
+        }
+        _ => {
+            let (end, host) = host_at(b, at)?;
+            (end, HelloKind::Lhlo, host)
+        }
+    })
 }
 
 /// ```text
@@ -264,82 +287,70 @@ fn hello<'a, R>(
 /// A-d-l     = At-domain *( "," At-domain )
 /// At-domain = "@" Domain
 /// ```
-/// The source route is checked and dropped (RFC 5321 §4.1.1.2, Appendix C).
+/// The source route is checked and dropped (RFC 5321 §4.1.1.2, Appendix C). Its callers
+/// report any error at the path's start, so there is no detail to keep.
 #[inline]
-fn path(line: &str, at: usize) -> Step<Mailbox<'_>> {
-    let b = line.as_bytes();
+fn path(b: &[u8], at: usize) -> Option<(usize, MailboxAt)> {
     if b.get(at) != Some(&b'<') {
-        return fail_at(at, "'<'");
+        return None;
     }
     let mut i = at + 1;
     if b.get(i) == Some(&b'@') {
         loop {
             if b.get(i) != Some(&b'@') {
-                return fail_at(i, "At-domain");
+                return None;
             }
-            let (after, _) = domain_at(line, i + 1).map_err(|_| Fail {
-                at: i + 1,
-                expected: "Domain",
-            })?;
+            let after = domain_end(b, i + 1).ok()?;
             match b.get(after) {
                 Some(b',') => i = after + 1,
                 Some(b':') => {
                     i = after + 1;
                     break;
                 }
-                _ => return fail_at(after, "',' or ':'"),
+                _ => return None,
             }
         }
     }
-    let (end, mbox) = mailbox_at(line, i)?;
+    let (end, mbox) = mailbox_spans(b, i).ok()?;
     if b.get(end) != Some(&b'>') {
-        return fail_at(end, "'>'");
+        return None;
     }
-    Ok((end + 1, mbox))
+    Some((end + 1, mbox))
 }
 
 /// One `esmtp-param`: the offsets of its keyword and value in the line.
 #[derive(Clone, Copy)]
-struct Param<'a> {
-    line: &'a str,
-    /// The input the line starts, for reading keywords a word at a time.
-    raw: &'a [u8],
+pub(crate) struct Param {
     kw: (usize, usize),
     value: Option<(usize, usize)>,
 }
 
-impl<'a> Param<'a> {
-    /// The keyword as [`fold16`] reads it.
+impl Param {
+    /// The keyword as [`fold16`] reads it from `raw`, the input the line starts (read a
+    /// word at a time).
     #[inline]
-    fn key(&self) -> Option<u128> {
-        fold16(self.raw, self.kw.0, self.kw.1)
+    fn key(&self, raw: &[u8]) -> Option<u128> {
+        fold16(raw, self.kw.0, self.kw.1)
     }
 
-    fn keyword(&self) -> &'a str {
-        &self.line[self.kw.0..self.kw.1]
+    /// The value's offsets, required.
+    #[inline]
+    fn need(&self) -> Result<(usize, usize), &'static str> {
+        self.value.ok_or("'=' and a value")
     }
 
-    /// The value, required.
+    /// The value's octets, required.
     #[inline]
-    fn need(&self) -> Result<&'a str, &'static str> {
-        self.value
-            .map(|(a, e)| &self.line[a..e])
-            .ok_or("'=' and a value")
+    fn need_octets<'r>(&self, raw: &'r [u8]) -> Result<&'r [u8], &'static str> {
+        let (a, e) = self.need()?;
+        raw.get(a..e).ok_or("'=' and a value")
     }
 
     /// The value's octets as [`fold16`] reads them, required.
     #[inline]
-    fn need_key(&self) -> Result<Option<u128>, &'static str> {
-        let (a, e) = self.value.ok_or("'=' and a value")?;
-        Ok(fold16(self.raw, a, e))
-    }
-
-    /// Kept as an unknown parameter.
-    fn unknown(&self) -> UnknownParam<'a> {
-        UnknownParam {
-            keyword: Cow::Borrowed(self.keyword()),
-            value: self.value.map(|(a, e)| Cow::Borrowed(&self.line[a..e])),
-        }
+    fn need_key(&self, raw: &[u8]) -> Result<Option<u128>, &'static str> {
+        let (a, e) = self.need()?;
+        Ok(fold16(raw, a, e))
     }
 }
 
@@ -350,13 +361,11 @@ impl<'a> Param<'a> {
 /// Calls `each` with every parameter, from offset `at` (where the first SP would be), and
 /// returns where the last one ends. An error of `each` is reported at its keyword.
 #[inline]
-fn esmtp_params<'a>(
-    line: &'a str,
-    raw: &'a [u8],
+fn esmtp_params(
+    b: &[u8],
     at: usize,
-    mut each: impl FnMut(Param<'a>) -> Result<(), &'static str>,
+    mut each: impl FnMut(Param) -> Result<(), &'static str>,
 ) -> Result<usize, Fail> {
-    let b = line.as_bytes();
     let mut i = at;
     while b.get(i) == Some(&b' ') {
         let kw_at = i + 1;
@@ -368,8 +377,6 @@ fn esmtp_params<'a>(
             (kw_end, None)
         };
         each(Param {
-            line,
-            raw,
             kw: (kw_at, kw_end),
             value,
         })
@@ -382,29 +389,93 @@ fn esmtp_params<'a>(
     Ok(i)
 }
 
+/// The parameters of a line that [`esmtp_params`] parsed without error, from offset `at`,
+/// with `keep` choosing those to collect.
+fn unknown_params<'a>(
+    t: Text<'a>,
+    b: &[u8],
+    raw: &[u8],
+    at: usize,
+    keep: impl Fn(Option<u128>) -> bool,
+) -> Option<Vec<UnknownParam<'a>>> {
+    let mut out = Vec::new();
+    let mut failed = false;
+    let _ = esmtp_params(b, at, |p| {
+        if keep(p.key(raw)) {
+            let keyword = t.get(p.kw.0, p.kw.1);
+            let value = p.value.map(|(a, e)| t.get(a, e));
+            match (keyword, value) {
+                (Some(k), None) => out.push(UnknownParam {
+                    keyword: Cow::Borrowed(k),
+                    value: None,
+                }),
+                (Some(k), Some(Some(v))) => out.push(UnknownParam {
+                    keyword: Cow::Borrowed(k),
+                    value: Some(Cow::Borrowed(v)),
+                }),
+                _ => failed = true,
+            }
+        }
+        Ok(())
+    });
+    (!failed).then_some(out)
+}
+
+/// `Reverse-path = Path / "<>"`, as offsets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FromAt {
+    Null,
+    Mailbox(MailboxAt),
+}
+
+impl FromAt {
+    #[inline]
+    pub(crate) fn build(self, t: Text<'_>) -> Option<ReversePath<'_>> {
+        Some(match self {
+            Self::Null => ReversePath::Null,
+            Self::Mailbox(m) => ReversePath::Mailbox(m.build(t)?),
+        })
+    }
+}
+
+/// The forward path of RCPT, as offsets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ToAt {
+    Postmaster,
+    Mailbox(MailboxAt),
+}
+
+impl ToAt {
+    #[inline]
+    pub(crate) fn build(self, t: Text<'_>) -> Option<ForwardPath<'_>> {
+        Some(match self {
+            Self::Postmaster => ForwardPath::Postmaster,
+            Self::Mailbox(m) => ForwardPath::Mailbox(m.build(t)?),
+        })
+    }
+}
+
 /// The `"FROM:" Reverse-path` of `mail = "MAIL FROM:" Reverse-path [SP Mail-parameters]
 /// CRLF`, with `Reverse-path = Path / "<>"`.
 #[inline]
-fn reverse_path(line: &str, at: usize) -> Step<ReversePath<'_>> {
-    let b = line.as_bytes();
+fn reverse_path(b: &[u8], at: usize) -> Step<FromAt> {
     if word4(b, at) != Some(FROM) || b.get(at + 4) != Some(&b':') {
         return fail_at(at, "FROM:");
     }
     let p = at + 5;
     if b.get(p..p + 2) == Some(b"<>") {
-        return Ok((p + 2, ReversePath::Null));
+        return Ok((p + 2, FromAt::Null));
     }
-    match path(line, p) {
-        Ok((i, m)) => Ok((i, ReversePath::Mailbox(m))),
-        Err(_) => fail_at(p, "Reverse-path"),
+    match path(b, p) {
+        Some((i, m)) => Ok((i, FromAt::Mailbox(m))),
+        None => fail_at(p, "Reverse-path"),
     }
 }
 
 /// The `"TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" / Forward-path )` of
 /// `rcpt = "RCPT TO:" ( ... ) [SP Rcpt-parameters] CRLF`.
 #[inline]
-fn forward_path(line: &str, at: usize) -> Step<ForwardPath<'_>> {
-    let b = line.as_bytes();
+fn forward_path(b: &[u8], at: usize) -> Step<ToAt> {
     if !b
         .get(at..at + 2)
         .is_some_and(|w| w.eq_ignore_ascii_case(b"TO"))
@@ -416,11 +487,11 @@ fn forward_path(line: &str, at: usize) -> Step<ForwardPath<'_>> {
     if b.get(p..p + 12)
         .is_some_and(|w| w.eq_ignore_ascii_case(b"<Postmaster>"))
     {
-        return Ok((p + 12, ForwardPath::Postmaster));
+        return Ok((p + 12, ToAt::Postmaster));
     }
-    match path(line, p) {
-        Ok((i, m)) => Ok((i, ForwardPath::Mailbox(m))),
-        Err(_) => fail_at(p, "Forward-path"),
+    match path(b, p) {
+        Some((i, m)) => Ok((i, ToAt::Mailbox(m))),
+        None => fail_at(p, "Forward-path"),
     }
 }
 
@@ -443,10 +514,10 @@ fn set_flag(flag: &mut bool, has_value: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn xtext<'a>(p: &Param<'a>) -> Result<XText<'a>, &'static str> {
-    let v = p.need()?;
-    if is_xtext(v) {
-        Ok(XText::from_parsed(v))
+/// An xtext value's offsets.
+fn xtext(p: &Param, raw: &[u8]) -> Result<(usize, usize), &'static str> {
+    if is_xtext(p.need_octets(raw)?) {
+        p.need()
     } else {
         Err("xtext")
     }
@@ -495,11 +566,88 @@ const HDRS: u128 = folded("HDRS");
 const NOTIFY: u128 = folded("NOTIFY");
 const ORCPT: u128 = folded("ORCPT");
 
-fn mail_param<'a>(p: &mut MailParams<'a>, param: Param<'a>) -> Result<(), &'static str> {
-    match param.key() {
+/// Whether [`mail_param`] interprets the keyword `key` ([`fold16`]).
+fn is_mail_keyword(key: Option<u128>) -> bool {
+    matches!(
+        key,
+        Some(
+            SIZE | BODY
+                | SMTPUTF8
+                | REQUIRETLS
+                | RET
+                | ENVID
+                | AUTH_PARAM
+                | MT_PRIORITY
+                | BY
+                | HOLDFOR
+                | HOLDUNTIL
+        )
+    )
+}
+
+/// The MAIL parameters as [`mail_param`] reads them, the text ones as offsets.
+#[derive(Debug, Default)]
+pub(crate) struct MailArgs {
+    size: Option<u64>,
+    body: Option<Body>,
+    smtputf8: bool,
+    ret: Option<Ret>,
+    envid: Option<(usize, usize)>,
+    auth: Option<(usize, usize)>,
+    mt_priority: Option<i8>,
+    by: Option<DeliverBy>,
+    hold: Option<HoldAt>,
+    requiretls: bool,
+    /// Whether there is any parameter [`mail_param`] does not interpret.
+    unknown: bool,
+    /// Where the parameters start.
+    at: usize,
+}
+
+/// `HOLDFOR=` or `HOLDUNTIL=` (with the offsets of its value).
+#[derive(Debug, Clone, Copy)]
+enum HoldAt {
+    For(u64),
+    Until(usize, usize),
+}
+
+impl MailArgs {
+    /// The parameters, with their text from `t`; `b` and `raw` as [`mail_args`] read them.
+    #[inline]
+    pub(crate) fn build<'a>(self, t: Text<'a>, b: &[u8], raw: &[u8]) -> Option<MailParams<'a>> {
+        let xtext = |s: Option<(usize, usize)>| match s {
+            None => Some(None),
+            Some((a, e)) => Some(Some(XText::from_parsed(t.get(a, e)?))),
+        };
+        Some(MailParams {
+            size: self.size,
+            body: self.body,
+            smtputf8: self.smtputf8,
+            ret: self.ret,
+            envid: xtext(self.envid)?,
+            auth: xtext(self.auth)?,
+            mt_priority: self.mt_priority,
+            by: self.by,
+            hold: match self.hold {
+                None => None,
+                Some(HoldAt::For(n)) => Some(Hold::For(n)),
+                Some(HoldAt::Until(a, e)) => Some(Hold::Until(Cow::Borrowed(t.get(a, e)?))),
+            },
+            requiretls: self.requiretls,
+            unknown: if self.unknown {
+                unknown_params(t, b, raw, self.at, |k| !is_mail_keyword(k))?
+            } else {
+                Vec::new()
+            },
+        })
+    }
+}
+
+fn mail_param(p: &mut MailArgs, raw: &[u8], param: Param) -> Result<(), &'static str> {
+    match param.key(raw) {
         Some(SIZE) => {
             // size-value = 1*20DIGIT (RFC 1870)
-            let v = param.need()?.as_bytes();
+            let v = param.need_octets(raw)?;
             let n = (v.len() <= 20 && all_digits(v))
                 .then(|| digits_u64(v))
                 .flatten()
@@ -507,7 +655,7 @@ fn mail_param<'a>(p: &mut MailParams<'a>, param: Param<'a>) -> Result<(), &'stat
             set_once(&mut p.size, n)
         }
         Some(BODY) => {
-            let body = match param.need_key()? {
+            let body = match param.need_key(raw)? {
                 Some(SEVEN_BIT) => Body::SevenBit,
                 Some(EIGHT_BIT_MIME) => Body::EightBitMime,
                 Some(BINARY_MIME) => Body::BinaryMime,
@@ -518,7 +666,7 @@ fn mail_param<'a>(p: &mut MailParams<'a>, param: Param<'a>) -> Result<(), &'stat
         Some(SMTPUTF8) => set_flag(&mut p.smtputf8, param.value.is_some()),
         Some(REQUIRETLS) => set_flag(&mut p.requiretls, param.value.is_some()),
         Some(RET) => {
-            let ret = match param.need_key()? {
+            let ret = match param.need_key(raw)? {
                 Some(FULL) => Ret::Full,
                 Some(HDRS) => Ret::Hdrs,
                 _ => return Err("RET=FULL or HDRS"),
@@ -527,16 +675,16 @@ fn mail_param<'a>(p: &mut MailParams<'a>, param: Param<'a>) -> Result<(), &'stat
         }
         Some(ENVID) => {
             // envid-value = xtext, at most 100 characters (RFC 3461 §4.4)
-            let x = xtext(&param)?;
-            if x.as_encoded().len() > MAX_ENVID {
+            let (a, e) = xtext(&param, raw)?;
+            if e - a > MAX_ENVID {
                 return Err("ENVID of at most 100 characters");
             }
-            set_once(&mut p.envid, x)
+            set_once(&mut p.envid, (a, e))
         }
-        Some(AUTH_PARAM) => set_once(&mut p.auth, xtext(&param)?),
+        Some(AUTH_PARAM) => set_once(&mut p.auth, xtext(&param, raw)?),
         Some(MT_PRIORITY) => {
             // priority-value = %x2D %x39 / ... / [ %x2B ] %x39   (RFC 6710: -9 to 9)
-            let (negative, d) = match *param.need()?.as_bytes() {
+            let (negative, d) = match *param.need_octets(raw)? {
                 [d] | [b'+', d] if d.is_ascii_digit() => (false, d),
                 [b'-', d] if d.is_ascii_digit() => (true, d),
                 _ => return Err("MT-PRIORITY=-9..9"),
@@ -544,18 +692,21 @@ fn mail_param<'a>(p: &mut MailParams<'a>, param: Param<'a>) -> Result<(), &'stat
             let n = i8::try_from(d - b'0').map_err(|_| "MT-PRIORITY=-9..9")?;
             set_once(&mut p.mt_priority, if negative { -n } else { n })
         }
-        Some(BY) => set_once(&mut p.by, deliver_by(param.need()?)?),
+        Some(BY) => set_once(&mut p.by, deliver_by(param.need_octets(raw)?)?),
         Some(HOLDFOR) => {
-            let v = param.need()?.as_bytes();
+            let v = param.need_octets(raw)?;
             let n = all_digits(v)
                 .then(|| digits_u64(v))
                 .flatten()
                 .ok_or("HOLDFOR=1*DIGIT")?;
-            set_once(&mut p.hold, Hold::For(n))
+            set_once(&mut p.hold, HoldAt::For(n))
         }
-        Some(HOLDUNTIL) => set_once(&mut p.hold, Hold::Until(Cow::Borrowed(param.need()?))),
+        Some(HOLDUNTIL) => {
+            let (a, e) = param.need()?;
+            set_once(&mut p.hold, HoldAt::Until(a, e))
+        }
         _ => {
-            p.unknown.push(param.unknown());
+            p.unknown = true;
             Ok(())
         }
     }
@@ -563,16 +714,20 @@ fn mail_param<'a>(p: &mut MailParams<'a>, param: Param<'a>) -> Result<(), &'stat
 
 /// `by-value = by-time ";" by-mode [ by-trace ]`, `by-time = [ "-" / "+" ] 1*9digit`,
 /// `by-mode = "N" / "R"`, `by-trace = "T"` (RFC 2852 §4)
-fn deliver_by(v: &str) -> Result<DeliverBy, &'static str> {
+fn deliver_by(v: &[u8]) -> Result<DeliverBy, &'static str> {
     const WHAT: &str = "BY=time;N|R[T]";
-    let (time, mode) = v.split_once(';').ok_or(WHAT)?;
-    let digits = time.strip_prefix(['-', '+']).unwrap_or(time);
-    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let semi = memchr::memchr(b';', v).ok_or(WHAT)?;
+    let (time, mode) = (&v[..semi], &v[semi + 1..]);
+    let (negative, digits) = match time {
+        [b'-', d @ ..] => (true, d),
+        [b'+', d @ ..] | d => (false, d),
+    };
+    if digits.is_empty() || digits.len() > 9 || !all_digits(digits) {
         return Err(WHAT);
     }
-    let time: i64 = time.parse().map_err(|_| WHAT)?;
-    // Case-insensitive without `to_ascii_uppercase`, which would allocate.
-    let (mode, trace) = match mode.as_bytes() {
+    let n = i64::try_from(digits_u64(digits).ok_or(WHAT)?).map_err(|_| WHAT)?;
+    let time = if negative { -n } else { n };
+    let (mode, trace) = match mode {
         [m] => (m.to_ascii_uppercase(), false),
         [m, b'T' | b't'] => (m.to_ascii_uppercase(), true),
         _ => return Err(WHAT),
@@ -589,32 +744,59 @@ fn deliver_by(v: &str) -> Result<DeliverBy, &'static str> {
     })
 }
 
-fn rcpt_param<'a>(p: &mut RcptParams<'a>, param: Param<'a>) -> Result<(), &'static str> {
-    match param.key() {
+/// The RCPT parameters as [`rcpt_param`] reads them, the text ones as offsets.
+#[derive(Debug, Default)]
+pub(crate) struct RcptArgs {
+    notify: Option<Notify>,
+    /// The offsets of `addr-type` and of the xtext.
+    orcpt: Option<((usize, usize), (usize, usize))>,
+    unknown: bool,
+    at: usize,
+}
+
+impl RcptArgs {
+    /// The parameters, with their text from `t`; `b` and `raw` as [`rcpt_args`] read them.
+    #[inline]
+    pub(crate) fn build<'a>(self, t: Text<'a>, b: &[u8], raw: &[u8]) -> Option<RcptParams<'a>> {
+        Some(RcptParams {
+            notify: self.notify,
+            orcpt: match self.orcpt {
+                None => None,
+                Some(((a, e), (xa, xe))) => Some(Orcpt {
+                    addr_type: Cow::Borrowed(t.get(a, e)?),
+                    addr: XText::from_parsed(t.get(xa, xe)?),
+                }),
+            },
+            unknown: if self.unknown {
+                unknown_params(t, b, raw, self.at, |k| !matches!(k, Some(NOTIFY | ORCPT)))?
+            } else {
+                Vec::new()
+            },
+        })
+    }
+}
+
+fn rcpt_param(p: &mut RcptArgs, raw: &[u8], param: Param) -> Result<(), &'static str> {
+    match param.key(raw) {
         Some(NOTIFY) => {
-            let (a, e) = param.value.ok_or("'=' and a value")?;
-            set_once(&mut p.notify, notify(param.raw, a, e)?)
+            let (a, e) = param.need()?;
+            set_once(&mut p.notify, notify(raw, a, e)?)
         }
         Some(ORCPT) => {
             // orcpt-parameter = "ORCPT=" original-recipient-address
             // original-recipient-address = addr-type ";" xtext
-            let v = param.need()?;
-            let (addr_type, addr) = v.split_once(';').ok_or("ORCPT=addr-type;xtext")?;
-            if crate::grammar::all_consuming(addr_type, crate::grammar::atom).is_err()
-                || !is_xtext(addr)
-            {
-                return Err("ORCPT=addr-type;xtext");
+            const WHAT: &str = "ORCPT=addr-type;xtext";
+            let (a, e) = param.need()?;
+            let v = param.need_octets(raw)?;
+            let semi = memchr::memchr(b';', v).ok_or(WHAT)?;
+            // addr-type = atom
+            if semi == 0 || crate::grammar::atext_end(v, 0) != semi || !is_xtext(&v[semi + 1..]) {
+                return Err(WHAT);
             }
-            set_once(
-                &mut p.orcpt,
-                Orcpt {
-                    addr_type: Cow::Borrowed(addr_type),
-                    addr: XText::from_parsed(addr),
-                },
-            )
+            set_once(&mut p.orcpt, ((a, a + semi), (a + semi + 1, e)))
         }
         _ => {
-            p.unknown.push(param.unknown());
+            p.unknown = true;
             Ok(())
         }
     }
@@ -664,22 +846,27 @@ fn notify(b: &[u8], at: usize, end: usize) -> Result<Notify, &'static str> {
 /// `end-marker = "LAST"` (RFC 3030 §2)
 #[inline]
 fn bdat(line: &[u8], at: usize) -> Result<(u64, bool), Fail> {
-    let (i, size) = number_at(line, at).map_err(|_| Fail {
-        at,
-        expected: "chunk-size",
-    })?;
-    let (end, last) = if line.get(i) == Some(&b' ') {
-        if word4(line, i + 1) != Some(LAST) {
-            return fail_at(i + 1, "LAST");
-        }
-        (i + 5, true)
-    } else {
-        (i, false)
-    };
+    let (end, size, last) = bdat_args(line, at)?;
     if end != line.len() {
         return fail_at(end, "end of input");
     }
     Ok((size, last))
+}
+
+/// The arguments of [`bdat`] from offset `at`: where they end, the size and `LAST`.
+#[inline]
+pub(crate) fn bdat_args(b: &[u8], at: usize) -> Result<(usize, u64, bool), Fail> {
+    let (i, size) = number_at(b, at).map_err(|_| Fail {
+        at,
+        expected: "chunk-size",
+    })?;
+    if b.get(i) == Some(&b' ') {
+        if word4(b, i + 1) != Some(LAST) {
+            return fail_at(i + 1, "LAST");
+        }
+        return Ok((i + 5, size, true));
+    }
+    Ok((i, size, false))
 }
 
 /// The argument of NOOP, HELP, VRFY and EXPN, the rest of the line:

@@ -7,6 +7,7 @@ pub(crate) mod command;
 mod data;
 mod encode;
 pub mod line;
+mod one_pass;
 pub(crate) mod reply;
 pub mod transcript;
 
@@ -20,8 +21,10 @@ use crate::{DecodeError, Limits, grammar, types::command::Command, types::reply:
 /// The line limit that applies to a command line starting with `prefix`: the AUTH command
 /// may carry an initial response as long as a SASL line (RFC 4954 §4), every other command
 /// `max_command_line` (RFC 5321 §4.5.3.1.4).
+#[inline]
 pub fn command_line_limit(prefix: &[u8], limits: &Limits) -> usize {
-    if prefix.len() >= 5 && prefix[..5].eq_ignore_ascii_case(b"AUTH ") {
+    // `AUTH ` in any case: the verb read as one word (see `command::word4`), then the SP.
+    if command::word4(prefix, 0) == Some(command::AUTH) && prefix.get(4) == Some(&b' ') {
         limits.max_sasl_line.max(limits.max_command_line)
     } else {
         limits.max_command_line
@@ -40,23 +43,26 @@ pub fn decode_command_with<'a>(
     limits: &Limits,
 ) -> Result<(&'a [u8], Command<'a>), DecodeError> {
     let max = command_line_limit(input, limits);
-    // The common case inline: the first control character is the CR of a CRLF within the
-    // limit (a short line is found faster eight octets at a time than by a vector search).
-    // Anything else goes through the framer, which gives the exact answer.
-    let window = &input[..input.len().min(max)];
-    let cr = grammar::text_end(window, 0);
-    let (line, rest) = if window.get(cr..cr + 2) == Some(b"\r\n") {
-        (&input[..cr], &input[cr + 2..])
-    } else {
-        line::split_line(input, max)?
-    };
-    command::command(line, input, |cmd| (rest, cmd))
+    one_pass::command(
+        input,
+        one_pass::End::Crlf { max },
+        |n, cmd| Ok((input.get(n..).unwrap_or_default(), cmd)),
+        || {
+            let (line, rest) = line::split_line(input, max)?;
+            command::command(line, input, |cmd| (rest, cmd))
+        },
+    )
 }
 
 /// Parses one command line, without its CRLF.
 #[inline]
 pub fn parse_command_line(line: &[u8]) -> Result<Command<'_>, DecodeError> {
-    command::command(line, line, |cmd| cmd)
+    one_pass::command(
+        line,
+        one_pass::End::Slice,
+        |_, cmd| Ok(cmd),
+        || command::command(line, line, |cmd| cmd),
+    )
 }
 
 /// Decodes the reply at the start of `input` under the default [`ReplyLimits`].
