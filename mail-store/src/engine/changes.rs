@@ -2,7 +2,7 @@
 //! sessions queue for one account while another transaction holds its lock are worked out
 //! one after another, each against what the earlier ones of the batch leave (an [`Overlay`]
 //! over the mailbox, since nothing is applied before it is durable), and written as one
-//! transaction. Each keeps its own modseq and its own answer.
+//! transaction a mailbox. Each keeps its own modseq and its own answer.
 //!
 //! Should the batch fail as a whole (a full journal, an I/O error), its changes are carried
 //! out again one at a time, so that each gets the answer it would have got alone.
@@ -120,7 +120,8 @@ impl<B: Clone> Overlay<B> {
 
 impl<K: Backend> Engine<K> {
     /// Commits `change` together with the changes other sessions queued for the account
-    /// meanwhile.
+    /// meanwhile: one transaction a mailbox (a journal line is written whole or not at all;
+    /// two mailboxes' journals are two writes).
     pub(super) fn commit_change(
         &self,
         account: &AccountName,
@@ -130,42 +131,55 @@ impl<K: Backend> Engine<K> {
     ) -> Result<Changed> {
         self.changes
             .commit(account, a, change, origin, |acct, batch| {
-                let Err(e) = self.change_batch(account, acct, batch) else {
-                    return;
-                };
-                if let [only] = batch {
-                    only.answer(Err(e));
-                    return;
+                let mut mailboxes: Vec<(&str, Vec<&Queued>)> = Vec::new();
+                for w in batch {
+                    let name = w.item.mailbox.as_str();
+                    match mailboxes.iter_mut().find(|(m, _)| *m == name) {
+                        Some((_, changes)) => changes.push(w),
+                        None => mailboxes.push((name, vec![w])),
+                    }
                 }
-                for w in batch.iter().filter(|w| !w.answered()) {
-                    if let Err(e) = self.change_batch(account, acct, std::slice::from_ref(w)) {
-                        w.answer(Err(e));
+                for (name, changes) in mailboxes {
+                    let Err(e) = self.change_group(account, acct, name, &changes) else {
+                        continue;
+                    };
+                    let left: Vec<&Queued> =
+                        changes.into_iter().filter(|w| !w.answered()).collect();
+                    if let [only] = left.as_slice() {
+                        only.answer(Err(e));
+                        continue;
+                    }
+                    // Failed as a whole: each again alone, for the answer it would get alone.
+                    for w in left {
+                        if let Err(e) = self.change_group(account, acct, name, &[w]) {
+                            w.answer(Err(e));
+                        }
                     }
                 }
             })
     }
 
-    /// Works out each change of `batch` against what the earlier ones leave and commits them
-    /// as one transaction. Answers a change that cannot be made at once; `Err` (the commit
-    /// failed) leaves the others unanswered and the mailboxes as they were.
-    fn change_batch(
+    /// Works out each of `changes` to the mailbox `name` against what the earlier ones leave
+    /// and commits them as one transaction. Answers a change that cannot be made at once;
+    /// `Err` (the commit failed) leaves the others unanswered and the mailbox as it was.
+    fn change_group(
         &self,
         account: &AccountName,
         acct: &mut Account<K::Blob>,
-        batch: &[Queued],
+        name: &str,
+        changes: &[&Queued],
     ) -> Result<()> {
-        let mut overlays: HashMap<&str, Overlay<K::Blob>> = HashMap::new();
-        let mut accepted = Vec::with_capacity(batch.len());
+        let mut overlay: Option<Overlay<K::Blob>> = None;
+        let mut accepted = Vec::with_capacity(changes.len());
         let mut purpose = Purpose::Deleting;
-        for w in batch {
-            let name = w.item.mailbox.as_str();
-            let worked = match overlays.get_mut(name) {
+        for &w in changes {
+            let worked = match &mut overlay {
                 Some(ov) => acct
                     .mailbox(name)
                     .and_then(|mb| self.work_out(account, name, mb, ov, &w.item.op)),
-                // The first change of a mailbox picks up what other programs did to it.
+                // The first change picks up what other programs did to the mailbox.
                 None => self.open(account, acct, name).and_then(|mb| {
-                    let ov = overlays.entry(name).or_insert_with(|| Overlay::new(mb));
+                    let ov = overlay.insert(Overlay::new(mb));
                     self.work_out(account, name, mb, ov, &w.item.op)
                 }),
             };
@@ -179,20 +193,12 @@ impl<K: Backend> Engine<K> {
                 Err(e) => w.answer(Err(e)),
             }
         }
-        // One part a mailbox, its changes in order.
-        let mut parts: Vec<(&str, Vec<Record<K::Blob>>)> = Vec::new();
-        for (w, records, _) in &accepted {
-            if records.is_empty() {
-                continue;
-            }
-            match parts.iter_mut().find(|(m, _)| *m == w.item.mailbox) {
-                Some((_, all)) => all.extend(records.iter().cloned()),
-                None => parts.push((w.item.mailbox.as_str(), records.clone())),
-            }
-        }
-        if !parts.is_empty() {
-            let parts: Vec<_> = parts.iter().map(|(m, r)| (*m, r.as_slice())).collect();
-            self.backend.commit(account, &parts, purpose)?;
+        let records: Vec<Record<K::Blob>> = accepted
+            .iter()
+            .flat_map(|(_, records, _)| records.iter().cloned())
+            .collect();
+        if !records.is_empty() {
+            self.backend.commit(account, &[(name, &records)], purpose)?;
         }
         self.apply_group(account, acct, accepted, |c| c.mailbox.as_str());
         Ok(())

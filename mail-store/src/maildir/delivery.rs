@@ -151,6 +151,15 @@ mod tests {
         log[..end].iter().filter(|&&b| b == b'\n').count() - 1
     }
 
+    /// Waits for `ready` (another thread's progress), failing the test after 30 s.
+    fn wait_until(what: &str, ready: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !ready() {
+            assert!(start.elapsed().as_secs() < 30, "{what} never happened");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     /// Flag changes and expunges that wait while another transaction holds the account are
     /// committed together, each worked out against what the earlier ones leave: an expunge
     /// sees the `\Deleted` a STORE before it set, a STORE skips what an expunge before it
@@ -222,11 +231,7 @@ mod tests {
                 for (i, change) in changes.iter().enumerate() {
                     threads.push(sc.spawn(change));
                     // Queued in this order.
-                    let start = std::time::Instant::now();
-                    while engine.changes_waiting(&alice) < i + 1 {
-                        assert!(start.elapsed().as_secs() < 30, "the changes never queued");
-                        std::thread::sleep(std::time::Duration::from_millis(2));
-                    }
+                    wait_until("queueing", || engine.changes_waiting(&alice) > i);
                 }
                 threads
             });
@@ -331,15 +336,11 @@ mod tests {
                 let seen = sc.spawn(|| {
                     engine.store_flags(&s, "INBOX", &one(1), &op(true, Flag::Seen), None)
                 });
-                while engine.changes_waiting(&alice) < 1 {
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                }
+                wait_until("queueing", || engine.changes_waiting(&alice) >= 1);
                 let deleted = sc.spawn(|| {
                     engine.store_flags(&s, "INBOX", &one(2), &op(true, Flag::Deleted), None)
                 });
-                while engine.changes_waiting(&alice) < 2 {
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                }
+                wait_until("queueing", || engine.changes_waiting(&alice) >= 2);
                 (seen, deleted)
             });
             (seen.join().unwrap(), deleted.join().unwrap())
@@ -398,6 +399,8 @@ mod tests {
         // Transactions until one short of compacting.
         let fill = |engine: &Engine<Disk>, u: u32| {
             let mut on = true;
+            // (Counted from the file each time: the first commit after a restart may write
+            // a line more, for what the restart found.)
             while journal_lines(&root, "alice") + 1 < COMPACT_AFTER {
                 let f = Flags::new().with(Flag::Flagged);
                 let op = if on {
@@ -426,9 +429,7 @@ mod tests {
                     calls.map(|call| {
                         let n = waiting();
                         let t = sc.spawn(call);
-                        while waiting() == n {
-                            std::thread::sleep(std::time::Duration::from_millis(2));
-                        }
+                        wait_until("queueing", || waiting() > n);
                         t
                     })
                 });
@@ -518,11 +519,7 @@ mod tests {
                     let item = crate::AppendItem::new(Upload::from_bytes(msg(2)));
                     engine.append(&s, "INBOX", vec![item]).unwrap().uids[0].get()
                 }));
-                let start = std::time::Instant::now();
-                while engine.arrivals_waiting(&alice) < 3 {
-                    assert!(start.elapsed().as_secs() < 30, "the arrivals never queued");
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                }
+                wait_until("queueing", || engine.arrivals_waiting(&alice) >= 3);
                 threads
             });
             waiting.into_iter().map(|t| t.join().unwrap()).collect()

@@ -695,13 +695,16 @@ impl Backend for Disk {
             let _ = self.carry_out(a, mailbox, records, Redo::Follow);
         }
         let mut rt = lock(&self.rt);
-        for (mailbox, _) in parts {
+        for (mailbox, records) in parts {
             let dir = self.mailbox_dir(a, mailbox);
+            // (A group of flag changes commits as ordinary and may hold expunges too.)
+            let freed = purpose == Purpose::Deleting
+                || records
+                    .iter()
+                    .any(|r| matches!(r, Record::Expunge { file: Some(_), .. }));
             if let Some(r) = rt.get_mut(&key(mailbox)) {
                 r.mtimes = mtimes(&dir);
-                if purpose == Purpose::Deleting
-                    && let Some(log) = &mut r.log
-                {
+                if freed && let Some(log) = &mut r.log {
                     // The deletion freed space: room for the next one.
                     log.top_up();
                 }
