@@ -79,7 +79,7 @@
 //! # Threads
 //!
 //! The work is blocking file I/O. Each call runs on the store's [`Executor`] (by default a
-//! pool of two threads of its own) and the returned future only waits for it, so calling the
+//! pool of sixteen threads of its own) and the returned future only waits for it, so calling the
 //! store from an async runtime never blocks the runtime's threads. With tokio, hand it
 //! tokio's blocking pool: `Executor::from_fn(|job| { tokio::task::spawn_blocking(job); })`.
 
@@ -139,7 +139,9 @@ pub struct MaildirOptions {
     /// `tmp/` files at least this old are removed when an account is opened (default 36
     /// hours, the Maildir convention; another program may be writing younger ones).
     pub stale_tmp_age: Duration,
-    /// Where blocking work runs (default: a pool of two threads).
+    /// Where blocking work runs (default: a pool of sixteen threads, so that one account's
+    /// fsync does not hold up the others, and the changes that sessions send one account
+    /// while it is busy wait together and are committed as a group).
     pub executor: Executor,
     /// Octets of each mailbox's journal written in advance (default 256 KiB), so that on a
     /// full disk messages can still be flagged `\Deleted`, expunged, moved and deleted over
@@ -158,7 +160,7 @@ impl Default for MaildirOptions {
         Self {
             fsync: true,
             stale_tmp_age: Duration::from_secs(36 * 3600),
-            executor: Executor::thread_pool(2),
+            executor: Executor::thread_pool(16),
             journal_reserve: 256 * 1024,
         }
     }
