@@ -241,7 +241,10 @@ impl Framer {
         if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        if self.side == Side::Client && is_status_text(&line[..open]) {
+        // Only a message's first line says what kind of response it is: after a literal, a
+        // line that begins with `BAD` is an astring, not a status (`* QUOTAROOT "" {3}`,
+        // `aaa BAD {2}`).
+        if self.side == Side::Client && self.line_start == 0 && is_status_text(&line[..open]) {
             return None;
         }
         let len = digits
@@ -273,6 +276,24 @@ mod tests {
 
     fn frame(side: Side, input: &[u8]) -> Framed {
         Framer::new(side, FrameLimits::default()).next(input)
+    }
+
+    /// A line after a literal that looks like a status response still announces one: only
+    /// the message's first line says what it is (found by the differential fuzz target).
+    #[test]
+    fn status_words_after_a_literal_are_data() {
+        let msg = b"* QUOTAROOT \"\" {3}\r\naaa BAD {2}\r\nbb\r\n";
+        assert_eq!(
+            frame(Side::Client, msg),
+            Framed::Complete { len: msg.len() }
+        );
+        // On the first line the same words are a status response's text.
+        let line = b"* BAD not a literal {2}\r\n";
+        let status = [&line[..], b"bb\r\n"].concat();
+        assert_eq!(
+            frame(Side::Client, &status),
+            Framed::Complete { len: line.len() }
+        );
     }
 
     #[test]
