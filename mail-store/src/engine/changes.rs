@@ -193,12 +193,21 @@ impl<K: Backend> Engine<K> {
                 Err(e) => w.answer(Err(e)),
             }
         }
-        let records: Vec<Record<K::Blob>> = accepted
-            .iter()
-            .flat_map(|(_, records, _)| records.iter().cloned())
-            .collect();
+        // The journal line holds every change's records; a change alone (the common case,
+        // and a STORE over a whole mailbox is one) is written without a copy of them.
+        let joined: Vec<Record<K::Blob>>;
+        let records: &[Record<K::Blob>] = match accepted.as_slice() {
+            [(_, records, _)] => records,
+            _ => {
+                joined = accepted
+                    .iter()
+                    .flat_map(|(_, records, _)| records.iter().cloned())
+                    .collect();
+                &joined
+            }
+        };
         if !records.is_empty() {
-            self.backend.commit(account, &[(name, &records)], purpose)?;
+            self.backend.commit(account, &[(name, records)], purpose)?;
         }
         self.apply_group(account, acct, accepted, |c| c.mailbox.as_str());
         Ok(())
