@@ -146,9 +146,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn begin_delivery(&self, copies: &[(&AccountName, &str, &Self::Blob)]) -> Result<DeliveryMark>;
     fn end_delivery(&self, mark: DeliveryMark);
     /// Makes what `write_message`/`copy_message` staged for `mailbox` durable where it is
-    /// (Maildir: one fsync of `tmp/` for whatever was staged before it). The engine calls it
-    /// before taking the account's lock to commit; the commit makes sure again, at no cost
-    /// when nothing was staged since.
+    /// (Maildir: one fsync of `tmp/` for whatever was staged before it). [`commit`] does so
+    /// for the messages it appends, once for a whole group of arrivals; the engine calls it
+    /// itself only before [`begin_delivery`] names the copies.
+    ///
+    /// [`commit`]: Self::commit
+    /// [`begin_delivery`]: Self::begin_delivery
     fn sync_staged(&self, _account: &AccountName, _mailbox: &str) -> Result<()> {
         Ok(())
     }
@@ -175,9 +178,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
         mailbox: &str,
         blob: &Self::Blob,
     ) -> Result<Arc<MimeInfo>>;
-    /// Makes a transaction durable, every part or none, then carries out what its records
-    /// say about message octets. The engine applies it afterwards. An `Err` means nothing
-    /// changed.
+    /// Makes a transaction durable, every part or none (the messages it appends included,
+    /// where they were staged), then carries out what its records say about message octets.
+    /// The engine applies it afterwards. An `Err` means nothing changed.
     fn commit(
         &self,
         account: &AccountName,

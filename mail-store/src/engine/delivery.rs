@@ -2,9 +2,11 @@
 //! account (with the arrivals queued there, [`super::arrivals`]), and the copies one unit
 //! across a crash.
 //!
-//! Every copy is staged first (written and fsynced where no reader sees it, without the
-//! account's lock); with more than one, the backend then marks them as one delivery
-//! ([`Backend::begin_delivery`]), and each is committed in its own account. Should the
+//! Every copy is staged first (written where no reader sees it, without the account's
+//! lock); a single copy is made durable by its commit, with the group it commits in. With
+//! more than one, the copies are made durable where they are and the backend marks them as
+//! one delivery ([`Backend::begin_delivery`]), and each is committed in its own account.
+//! Should the
 //! process die in between, recovery puts the
 //! marked copies in place: a message the client sent once arrives for every recipient or
 //! for none, whatever happened before its answer. A copy that fails on its own (an account
@@ -33,9 +35,10 @@ impl<K: Backend> Engine<K> {
             .iter()
             .map(|r| self.stage_delivery(&mut upload, &prepared, r))
             .collect();
-        // Durable where they are before anything names them; outside the accounts' locks,
-        // so that one fsync serves the deliveries staged meanwhile.
-        for (r, s) in recipients.iter().zip(&mut staged) {
+        // Copies marked as one delivery are durable where they are before the mark names
+        // them. A single copy is made so by its commit, with the group it commits in.
+        let several = staged.iter().filter(|s| s.is_ok()).count() > 1;
+        for (r, s) in recipients.iter().zip(&mut staged).filter(|_| several) {
             if let Ok((mailbox, blob)) = s
                 && let Err(e) = self.backend.sync_staged(&r.account, mailbox)
             {

@@ -56,8 +56,9 @@ impl<K: Backend> Engine<K> {
         let total: u64 = items.iter().map(|i| i.data.len()).sum();
         let count = items.len() as u64;
         Self::precheck(&a, &name, total, count)?;
-        // Parsed, written and made durable without the account's lock: sessions stage in
-        // parallel, and the lock is held for the commit alone. UIDs are given there.
+        // Parsed and written without the account's lock: sessions stage in parallel, and the
+        // lock is held for the commit alone, which makes the group's staged messages durable
+        // where they are before its journal line (one fsync for all). UIDs are given there.
         let mut staged: Vec<MessageMeta<K::Blob>> = Vec::with_capacity(items.len());
         let res = (|| {
             for mut item in items {
@@ -78,7 +79,6 @@ impl<K: Backend> Engine<K> {
                 )?;
                 staged.push(meta.with_blob(blob));
             }
-            self.backend.sync_staged(account, &name)?;
             self.commit_arrival(account, &a, &name, staged.clone(), s.id())
         })();
         if res.is_err() {

@@ -538,6 +538,65 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// One account's journal write holds up no other: while alice's commit is held between
+    /// taking her journal and writing it, a delivery to bob is committed and answered.
+    #[test]
+    fn a_commit_holds_up_no_other_account() {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        let root = std::env::temp_dir().join(format!("mail-store-apart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let engine = Arc::clone(&store.handle.engine);
+        let held = Arc::new(AtomicBool::new(false));
+        let release = Arc::new(AtomicBool::new(false));
+        let hook: super::super::disk::CommitHook = {
+            let (held, release) = (Arc::clone(&held), Arc::clone(&release));
+            Arc::new(move |a: &AccountName| {
+                if a.as_str() == "alice" {
+                    held.store(true, SeqCst);
+                    while !release.load(SeqCst) {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+            })
+        };
+        *engine.backend.commit_hook.lock().unwrap() = Some(hook);
+        let msg = |who: &str| format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes();
+        let to = |who: &str| vec![Recipient::inbox(AccountName::try_from(who).unwrap())];
+        let bob_done = AtomicBool::new(false);
+        let bob_first = std::thread::scope(|sc| {
+            let (engine, bob_done) = (&engine, &bob_done);
+            let alice =
+                sc.spawn(move || engine.deliver(Upload::from_bytes(msg("alice")), &to("alice")));
+            wait_until("alice's commit", || held.load(SeqCst));
+            let bob = sc.spawn(move || {
+                let got = engine.deliver(Upload::from_bytes(msg("bob")), &to("bob"));
+                bob_done.store(true, SeqCst);
+                got
+            });
+            let start = std::time::Instant::now();
+            while !bob_done.load(SeqCst) && start.elapsed().as_secs() < 10 {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            let bob_first = bob_done.load(SeqCst);
+            release.store(true, SeqCst);
+            for got in [alice.join().unwrap(), bob.join().unwrap()] {
+                assert!(got.iter().all(Result::is_ok), "{got:?}");
+            }
+            bob_first
+        });
+        assert!(bob_first, "bob's delivery waited for alice's journal write");
+        *engine.backend.commit_hook.lock().unwrap() = None;
+        assert_eq!(inbox(&store, "alice"), [msg("alice")]);
+        assert_eq!(inbox(&store, "bob"), [msg("bob")]);
+        drop((engine, store));
+        // And the same after a restart, from the journals.
+        let store = open(&root);
+        assert_eq!(inbox(&store, "alice"), [msg("alice")]);
+        assert_eq!(inbox(&store, "bob"), [msg("bob")]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// A delivery to two accounts the process dies in reaches both after a restart once its
     /// marker was written, and neither before.
     #[test]

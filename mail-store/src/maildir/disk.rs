@@ -90,12 +90,70 @@ pub(crate) struct Disk {
     pub(super) unsynced: Mutex<HashMap<AccountName, HashSet<PathBuf>>>,
     /// Per `tmp/` directory: whether it holds staged entries not yet fsynced.
     pub(super) staged: StagedDirs,
+    /// Called by a commit between taking its mailboxes' runtimes and writing their journals
+    /// (tests hold one there).
+    #[cfg(test)]
+    pub(super) commit_hook: Mutex<Option<CommitHook>>,
 }
+
+#[cfg(test)]
+pub(super) type CommitHook = Arc<dyn Fn(&AccountName) + Send + Sync>;
 
 /// Each `tmp/` directory's "staged since its last fsync", behind a lock of its own that is
 /// held through the fsync: one fsync serves every session that staged before it started,
 /// and no session takes a staged entry as durable while that fsync runs.
 pub(super) type StagedDirs = Mutex<HashMap<PathBuf, Arc<Mutex<bool>>>>;
+
+/// The runtimes of some mailboxes of one account, out of the map that every account shares
+/// while a call that holds the account's lock (under which alone they are used) works with
+/// them, so that its I/O (a journal's fdatasync, a compaction) holds up no other account.
+/// They go back when it is dropped.
+pub(super) struct Taken<'a> {
+    disk: &'a Disk,
+    account: &'a AccountName,
+    list: Vec<(String, Runtime)>,
+}
+
+impl<'a> Taken<'a> {
+    /// Takes the runtimes of `mailboxes`, or none: a mailbox without one (or named twice)
+    /// is [`StoreError::NoSuchMailbox`].
+    pub(super) fn new<'m>(
+        disk: &'a Disk,
+        account: &'a AccountName,
+        mailboxes: impl IntoIterator<Item = &'m str>,
+    ) -> Result<Self> {
+        let mut taken = Taken {
+            disk,
+            account,
+            list: Vec::new(),
+        };
+        let mut rt = lock(&disk.rt);
+        for mailbox in mailboxes {
+            match rt.remove(&(account.clone(), mailbox.to_owned())) {
+                Some(r) => taken.list.push((mailbox.to_owned(), r)),
+                None => {
+                    drop(rt);
+                    return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// The runtimes, in the order their mailboxes were named.
+    pub(super) fn runtimes(&mut self) -> impl Iterator<Item = &mut Runtime> {
+        self.list.iter_mut().map(|(_, r)| r)
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        let mut rt = lock(&self.disk.rt);
+        for (mailbox, r) in self.list.drain(..) {
+            rt.insert((self.account.clone(), mailbox), r);
+        }
+    }
+}
 
 pub(super) fn not_found(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
@@ -117,6 +175,8 @@ impl Disk {
             locks: Mutex::new(HashMap::new()),
             unsynced: Mutex::new(HashMap::new()),
             staged: Mutex::new(HashMap::new()),
+            #[cfg(test)]
+            commit_hook: Mutex::new(None),
         }
     }
 
@@ -647,46 +707,51 @@ impl Backend for Disk {
     }
 
     fn commit(&self, a: &AccountName, parts: &[Part<'_, FileRef>], purpose: Purpose) -> Result<()> {
-        // Staged messages (in tmp/) are in their directory before the journal names them;
-        // the engine usually made them so before it took the account's lock. The renames of
-        // earlier transactions need no fsync here: recovery carries out every transaction
-        // of the journal again.
-        for (mailbox, records) in parts {
-            if records.iter().any(|r| matches!(r, Record::Append(_))) {
-                self.sync_staged(a, mailbox)?;
+        let mut taken = Taken::new(self, a, parts.iter().map(|(mailbox, _)| *mailbox))?;
+        let mut lines = Vec::with_capacity(parts.len());
+        for ((_, records), r) in parts.iter().zip(taken.runtimes()) {
+            let mut bytes = Vec::new();
+            if !r.pending.is_empty() {
+                bytes.extend(journal::encode(&r.pending)?);
+            }
+            bytes.extend(journal::encode(records)?);
+            // Room in every journal before any is written.
+            r.log
+                .as_mut()
+                .ok_or(StoreError::NoSpace)?
+                .fit(bytes.len(), purpose)?;
+            lines.push(bytes);
+        }
+        #[cfg(test)]
+        {
+            let hook = lock(&self.commit_hook).clone();
+            if let Some(hook) = hook {
+                hook(a);
             }
         }
-        let key = |mailbox: &str| (a.clone(), mailbox.to_owned());
-        {
-            let mut rt = lock(&self.rt);
-            let mut lines = Vec::with_capacity(parts.len());
-            for (mailbox, records) in parts {
-                let r = rt
-                    .get_mut(&key(mailbox))
-                    .ok_or_else(|| StoreError::NoSuchMailbox((*mailbox).to_owned()))?;
-                let mut bytes = Vec::new();
-                if !r.pending.is_empty() {
-                    bytes.extend(journal::encode(&r.pending)?);
-                }
-                bytes.extend(journal::encode(records)?);
-                // Room in every journal before any is written.
-                r.log
-                    .as_mut()
-                    .ok_or(StoreError::NoSpace)?
-                    .fit(bytes.len(), purpose)?;
-                lines.push(bytes);
-            }
-            for ((mailbox, _), bytes) in parts.iter().zip(&lines) {
-                let r = rt
-                    .get_mut(&key(mailbox))
-                    .ok_or_else(|| StoreError::NoSuchMailbox((*mailbox).to_owned()))?;
-                // The room is there: only an I/O error can stop this. After the first part
-                // it leaves a part in a journal whose files were never moved, which recovery
-                // drops again (its messages have no files).
-                r.log.as_mut().ok_or(StoreError::NoSpace)?.append(bytes)?;
-                r.log_lines += usize::from(!r.pending.is_empty()) + 1;
-                r.pending.clear();
-            }
+        // The room is there: only an I/O error can stop this. After the first part it leaves
+        // a part in a journal whose files were never moved, which recovery drops again (its
+        // messages have no files).
+        //
+        // Staged messages (in tmp/) are in their directory before the transaction is
+        // answered: one fsync of `tmp/` for the group, after the line is written and before
+        // its fdatasync (a line that reaches the disk before the entries it names is no
+        // harm: the transaction was not answered, and recovery drops what has no file). The
+        // renames of earlier transactions need no fsync here: recovery carries out every
+        // transaction of the journal again.
+        for (((mailbox, records), r), bytes) in parts.iter().zip(taken.runtimes()).zip(&lines) {
+            let appends = records.iter().any(|r| matches!(r, Record::Append(_)));
+            r.log
+                .as_mut()
+                .ok_or(StoreError::NoSpace)?
+                .append_with(bytes, || {
+                    if appends {
+                        self.sync_staged(a, mailbox)?;
+                    }
+                    Ok(())
+                })?;
+            r.log_lines += usize::from(!r.pending.is_empty()) + 1;
+            r.pending.clear();
         }
         // Durable: what the records say about files happens now. A step that fails (an I/O
         // error) leaves its file as it was: the next directory scan records what is there,
@@ -694,35 +759,32 @@ impl Backend for Disk {
         for (mailbox, records) in parts {
             let _ = self.carry_out(a, mailbox, records, Redo::Follow);
         }
-        let mut rt = lock(&self.rt);
-        for (mailbox, records) in parts {
-            let dir = self.mailbox_dir(a, mailbox);
+        for ((mailbox, records), r) in parts.iter().zip(taken.runtimes()) {
             // (A group of flag changes commits as ordinary and may hold expunges too.)
             let freed = purpose == Purpose::Deleting
                 || records
                     .iter()
                     .any(|r| matches!(r, Record::Expunge { file: Some(_), .. }));
-            if let Some(r) = rt.get_mut(&key(mailbox)) {
-                r.mtimes = mtimes(&dir);
-                if freed && let Some(log) = &mut r.log {
-                    // The deletion freed space: room for the next one.
-                    log.top_up();
-                }
+            r.mtimes = mtimes(&self.mailbox_dir(a, mailbox));
+            if freed && let Some(log) = &mut r.log {
+                // The deletion freed space: room for the next one.
+                log.top_up();
             }
         }
         Ok(())
     }
 
     fn applied(&self, a: &AccountName, mailbox: &str, state: &MailboxState<FileRef>) {
-        let dir = self.mailbox_dir(a, mailbox);
-        let mut rt = lock(&self.rt);
-        let Some(r) = rt.get_mut(&(a.clone(), mailbox.to_owned())) else {
+        let Ok(mut taken) = Taken::new(self, a, [mailbox]) else {
+            return;
+        };
+        let Some(r) = taken.runtimes().next() else {
             return;
         };
         if r.log_lines < COMPACT_AFTER.max(state.messages.len() / 8) || r.log_lines < r.compact_at {
             return;
         }
-        self.compact(a, &dir, r, state);
+        self.compact(a, &self.mailbox_dir(a, mailbox), r, state);
     }
 
     fn refresh(
@@ -734,8 +796,10 @@ impl Backend for Disk {
         let dir = self.mailbox_dir(a, mailbox);
         let now = mtimes(&dir);
         {
-            let mut rt = lock(&self.rt);
-            let Some(r) = rt.get_mut(&(a.clone(), mailbox.to_owned())) else {
+            let Ok(mut taken) = Taken::new(self, a, [mailbox]) else {
+                return Ok(Vec::new());
+            };
+            let Some(r) = taken.runtimes().next() else {
                 return Ok(Vec::new());
             };
             if r.log.is_none() && r.retry_at.is_none_or(|t| SystemTime::now() >= t) {
@@ -755,11 +819,11 @@ impl Backend for Disk {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
         let mut records = Self::scan(&dir, state)?;
-        if !records.is_empty() {
-            let mut rt = lock(&self.rt);
-            if let Some(r) = rt.get_mut(&(a.clone(), mailbox.to_owned())) {
-                Self::record_found(r, &mut records);
-            }
+        if !records.is_empty()
+            && let Ok(mut taken) = Taken::new(self, a, [mailbox])
+            && let Some(r) = taken.runtimes().next()
+        {
+            Self::record_found(r, &mut records);
         }
         Ok(records)
     }

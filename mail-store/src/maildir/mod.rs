@@ -35,11 +35,14 @@
 //! copy or a move gets a new one), which makes carrying a transaction out twice harmless.
 //!
 //! What a transaction waits for is therefore one journal write: messages are written and
-//! fsynced in `tmp/` before the account's lock is taken (one fsync of `tmp/` serves every
-//! session that staged meanwhile), and the renames that follow the journal line are fsynced
-//! only before the journal is folded into a new snapshot. An APPEND costs the message's
-//! fsync, a shared `tmp/` fsync and the journal's `fdatasync`; a STORE or EXPUNGE the
-//! `fdatasync` alone, whatever the size of the mailbox.
+//! fsynced in `tmp/` before the account's lock is taken, the commit fsyncs `tmp/` once for
+//! the whole group of arrivals it writes (between writing its journal line and the line's
+//! `fdatasync`, so that a journalling file system commits both at once), and the renames
+//! that follow the journal line are fsynced only before the journal is folded into a new
+//! snapshot. An APPEND costs the message's fsync and its share of one `tmp/` fsync and one
+//! `fdatasync`; a STORE or EXPUNGE its share of the `fdatasync` alone, whatever the size of
+//! the mailbox. The journal is written outside the lock the accounts share, so one
+//! account's `fdatasync` holds up no other.
 //!
 //! # A full disk
 //!
