@@ -12,6 +12,9 @@
 # client to R steps a second (mailload --rate) instead of back to back, so that the two
 # servers' latencies compare at the same load (one both keep up with).
 #
+# MAILSERVER=path runs that mailserver binary (an earlier build, for a before/after
+# comparison); TMPDIR chooses the disk both servers keep their mail on.
+#
 # --postgres compares our server with itself instead of Dovecot (issue #18): one node on a
 # Maildir, then two nodes on one PostgreSQL database (a fresh one on the cluster
 # SANSMAIL_TEST_POSTGRES names; `. .ci/postgres.sh` starts one), the same load spread over
@@ -51,10 +54,12 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 cargo build --release -q -p examples --bin mailserver
 cargo build --release -q -p benches --bin mailload
 
-dir=$(mktemp -d /tmp/mailload.XXXXXX)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/mailload.XXXXXX")
 chmod 755 "$dir"
 # Our own copies: a target folder shared by several checkouts may get another one's build.
-cp "$bin"/mailserver "$bin"/mailload "$dir"/
+# MAILSERVER=path runs that binary instead (an earlier build, for a before/after comparison).
+cp "${MAILSERVER:-$bin/mailserver}" "$dir"/mailserver
+cp "$bin"/mailload "$dir"/
 bin=$dir
 pids=()
 database=""
