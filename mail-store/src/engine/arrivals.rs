@@ -31,8 +31,9 @@ pub(super) struct Staged<B> {
 pub(super) type Queues<B> = group::Queues<Staged<B>, Appended>;
 
 impl<K: Backend> Engine<K> {
-    /// Commits `messages`, staged (and made durable where they are) for `mailbox`, together
-    /// with the arrivals other sessions staged for the account meanwhile.
+    /// Commits `messages`, staged for `mailbox` (the commit makes them durable where they are
+    /// first, for the whole group), together with the arrivals other sessions staged for the
+    /// account meanwhile.
     pub(super) fn commit_arrival(
         &self,
         account: &AccountName,

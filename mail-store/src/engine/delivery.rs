@@ -6,9 +6,7 @@
 //! lock); a single copy is made durable by its commit, with the group it commits in. With
 //! more than one, the copies are made durable where they are and the backend marks them as
 //! one delivery ([`Backend::begin_delivery`]), and each is committed in its own account.
-//! Should the
-//! process die in between, recovery puts the
-//! marked copies in place: a message the client sent once arrives for every recipient or
+//! Should the process die in between, recovery puts the marked copies in place: a message the client sent once arrives for every recipient or
 //! for none, whatever happened before its answer. A copy that fails on its own (an account
 //! over quota) fails alone; SMTP, which has one answer for all, takes the others back.
 

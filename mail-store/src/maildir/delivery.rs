@@ -543,6 +543,14 @@ mod tests {
     #[test]
     fn a_commit_holds_up_no_other_account() {
         use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        /// Lets alice's commit go however the scope ends (a failed wait included), so that
+        /// a failing test ends instead of hanging.
+        struct Release<'a>(&'a AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, SeqCst);
+            }
+        }
         let root = std::env::temp_dir().join(format!("mail-store-apart-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let store = open(&root);
@@ -565,6 +573,7 @@ mod tests {
         let to = |who: &str| vec![Recipient::inbox(AccountName::try_from(who).unwrap())];
         let bob_done = AtomicBool::new(false);
         let bob_first = std::thread::scope(|sc| {
+            let _release = Release(&release);
             let (engine, bob_done) = (&engine, &bob_done);
             let alice =
                 sc.spawn(move || engine.deliver(Upload::from_bytes(msg("alice")), &to("alice")));

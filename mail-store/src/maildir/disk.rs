@@ -729,27 +729,21 @@ impl Backend for Disk {
                 hook(a);
             }
         }
+        // Staged messages (in tmp/) are in their directory before any journal line names
+        // them, so that a line on disk means all its messages are (a multi-APPEND or COPY is
+        // whole after a crash): one fsync of each `tmp/` for the whole group of arrivals. The
+        // renames of earlier transactions need no fsync here: recovery carries out every
+        // transaction of the journal again.
+        for (mailbox, records) in parts {
+            if records.iter().any(|r| matches!(r, Record::Append(_))) {
+                self.sync_staged(a, mailbox)?;
+            }
+        }
         // The room is there: only an I/O error can stop this. After the first part it leaves
         // a part in a journal whose files were never moved, which recovery drops again (its
         // messages have no files).
-        //
-        // Staged messages (in tmp/) are in their directory before the transaction is
-        // answered: one fsync of `tmp/` for the group, after the line is written and before
-        // its fdatasync (a line that reaches the disk before the entries it names is no
-        // harm: the transaction was not answered, and recovery drops what has no file). The
-        // renames of earlier transactions need no fsync here: recovery carries out every
-        // transaction of the journal again.
-        for (((mailbox, records), r), bytes) in parts.iter().zip(taken.runtimes()).zip(&lines) {
-            let appends = records.iter().any(|r| matches!(r, Record::Append(_)));
-            r.log
-                .as_mut()
-                .ok_or(StoreError::NoSpace)?
-                .append_with(bytes, || {
-                    if appends {
-                        self.sync_staged(a, mailbox)?;
-                    }
-                    Ok(())
-                })?;
+        for (r, bytes) in taken.runtimes().zip(&lines) {
+            r.log.as_mut().ok_or(StoreError::NoSpace)?.append(bytes)?;
             r.log_lines += usize::from(!r.pending.is_empty()) + 1;
             r.pending.clear();
         }

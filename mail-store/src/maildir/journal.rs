@@ -249,21 +249,9 @@ impl Journal {
     /// Writes one or more transaction lines (already [`fit`](Self::fit)) as one write, and
     /// makes them durable.
     pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
-        self.append_with(bytes, || Ok(()))
-    }
-
-    /// [`append`](Self::append), running `before_sync` between the write and its
-    /// `fdatasync`: on a journalling file system an fsync it does commits the line with it,
-    /// and the `fdatasync` finds nothing left to do. Should it fail, nothing was appended.
-    pub fn append_with(
-        &mut self,
-        bytes: &[u8],
-        before_sync: impl FnOnce() -> Result<()>,
-    ) -> Result<()> {
-        let res = (|| -> Result<()> {
+        let res = (|| -> io::Result<()> {
             self.file.seek(SeekFrom::Start(self.pos))?;
             self.file.write_all(bytes)?;
-            before_sync()?;
             if self.durable {
                 self.file.sync_data()?;
             }
@@ -282,7 +270,7 @@ impl Journal {
                     let n = bytes.len().min(usize::try_from(self.room()).unwrap_or(0));
                     self.file.write_all(&vec![0; n])
                 });
-                Err(e)
+                Err(e.into())
             }
         }
     }

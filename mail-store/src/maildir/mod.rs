@@ -36,9 +36,8 @@
 //!
 //! What a transaction waits for is therefore one journal write: messages are written and
 //! fsynced in `tmp/` before the account's lock is taken, the commit fsyncs `tmp/` once for
-//! the whole group of arrivals it writes (between writing its journal line and the line's
-//! `fdatasync`, so that a journalling file system commits both at once), and the renames
-//! that follow the journal line are fsynced only before the journal is folded into a new
+//! the whole group of arrivals it writes (before its journal line), and the renames that
+//! follow the journal line are fsynced only before the journal is folded into a new
 //! snapshot. An APPEND costs the message's fsync and its share of one `tmp/` fsync and one
 //! `fdatasync`; a STORE or EXPUNGE its share of the `fdatasync` alone, whatever the size of
 //! the mailbox. The journal is written outside the lock the accounts share, so one
