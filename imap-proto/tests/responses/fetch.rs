@@ -592,6 +592,39 @@ fn message_rfc822_part() {
     );
 }
 
+/// `media-basic` may be any string, "TEXT" and "MESSAGE" "RFC822" included: without lines
+/// (or without an envelope) such a part is `body-type-basic`, possibly with extension data
+/// (imap-codec sends one this way; found by `imap_differential`).
+#[test]
+fn text_and_message_types_without_lines_are_basic() {
+    fn basic(wire: &[u8]) -> (bool, Option<u64>, bool) {
+        match one(wire) {
+            FetchItem::Body(b) | FetchItem::BodyStructure(b) => match &*b {
+                Body::Single(s) => match s.specific {
+                    SinglePartKind::Basic => (true, None, s.ext.is_some()),
+                    SinglePartKind::Text { lines } => (false, Some(lines), s.ext.is_some()),
+                    SinglePartKind::Message { .. } => (false, None, s.ext.is_some()),
+                },
+                other @ Body::Multi(_) => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+    let wire = b"* 1 FETCH (BODY (\"TEXT\" \"\" (\"\" {3}\r\n{1}) NIL NIL \"\" 35))\r\n";
+    assert_eq!(basic(wire), (true, None, false));
+    let wire = b"* 1 FETCH (BODYSTRUCTURE (\"text\" \"plain\" NIL NIL NIL \"7BIT\" 35 NIL))\r\n";
+    assert_eq!(basic(wire), (true, None, true));
+    let wire = b"* 1 FETCH (BODY (\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 35 \"md5\"))\r\n";
+    assert_eq!(basic(wire), (true, None, true));
+    // With lines (or an envelope) they are what they say.
+    let wire = b"* 1 FETCH (BODY (\"TEXT\" \"plain\" NIL NIL NIL \"7BIT\" 35 2 NIL))\r\n";
+    assert_eq!(basic(wire), (false, Some(2), true));
+    // A number where the lines go is lines; anything else after the fields must be an nstring.
+    let wire = b"* 1 FETCH (BODY (\"TEXT\" \"plain\" NIL NIL NIL \"7BIT\" 35 (1)))\r\n";
+    let opts = sansmail_imap::codec::ResponseOptions::default();
+    assert!(sansmail_imap::codec::decode_response(wire, &opts).is_err());
+}
+
 #[test]
 fn gmail_style_full_fetch() {
     let wire = b"* 1 FETCH (UID 1000 RFC822.SIZE 23444 FLAGS (\\Seen $Forwarded) INTERNALDATE \"17-Jul-2025 02:44:25 -0700\" MODSEQ (58384) BODY[HEADER.FIELDS (FROM)] {22}\r\nFrom: erin@example.com)\r\n";

@@ -50,7 +50,8 @@ const BAD: &[&[u8]] = &[
     b"* 1 FETCH (ENVELOPE (NIL NIL () NIL NIL NIL NIL NIL NIL NIL))\r\n",
     b"* 1 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL))\r\n",
     b"* 1 FETCH (ENVELOPE (NIL NIL ((NIL NIL NIL)) NIL NIL NIL NIL NIL NIL NIL))\r\n",
-    b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 10))\r\n",
+    // (Without lines a "TEXT" part is `body-type-basic`: `media-basic` may be any string.)
+    b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 10 x))\r\n",
     b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" () NIL NIL \"7BIT\" 10 1))\r\n",
     b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"a\") NIL NIL \"7BIT\" 10 1))\r\n",
     b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"a\" NIL) NIL NIL \"7BIT\" 10 1))\r\n",

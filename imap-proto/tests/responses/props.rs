@@ -710,6 +710,9 @@ fn leaf_body_unboxed() -> impl Strategy<Value = Body<'static>> {
         ("image", "png"),
         ("MESSAGE", "DELIVERY-STATUS"),
         ("X-A", "B"),
+        // `media-basic` may be any string: without lines or an envelope these are basic.
+        ("TEXT", "PLAIN"),
+        ("message", "rfc822"),
     ]);
     let single_ext = || {
         option::of(

@@ -66,7 +66,13 @@ fn body_type_mpart<'a>(
 /// body-type-basic = media-basic SP body-fields
 /// body-type-msg   = media-message SP body-fields SP envelope SP body SP body-fld-lines
 /// body-type-text  = media-text SP body-fields SP body-fld-lines
+/// media-basic     = ((DQUOTE ("APPLICATION" / "AUDIO" / "IMAGE" / "FONT" / "MESSAGE" /
+///                    "MODEL" / "VIDEO") DQUOTE) / string) SP media-subtype
 /// ```
+///
+/// `media-basic` may be any string, `"TEXT"` and `"MESSAGE" "RFC822"` included, so the ABNF
+/// is ambiguous: what follows the fields decides. Lines are a number and an envelope a
+/// list; `body-ext-1part` starts with an nstring, which is neither.
 fn body_type_1part<'a>(
     cx: Cx<'_, 'a>,
     input: &'a [u8],
@@ -80,11 +86,15 @@ fn body_type_1part<'a>(
     let is = |s: &crate::types::core::IString<'_>, v: &str| {
         s.as_bytes().eq_ignore_ascii_case(v.as_bytes())
     };
-    let (rest, specific) = if is(&media_type, "TEXT") {
+    let next = rest.strip_prefix(b" ").and_then(<[u8]>::first);
+    let (rest, specific) = if is(&media_type, "TEXT") && next.is_some_and(u8::is_ascii_digit) {
         let (r, ()) = sp(rest)?;
         let (r, lines) = number64(r)?;
         (r, SinglePartKind::Text { lines })
-    } else if is(&media_type, "MESSAGE") && (is(&subtype, "RFC822") || is(&subtype, "GLOBAL")) {
+    } else if is(&media_type, "MESSAGE")
+        && (is(&subtype, "RFC822") || is(&subtype, "GLOBAL"))
+        && next == Some(&b'(')
+    {
         let (r, ()) = sp(rest)?;
         let (r, envelope) = envelope(cx, r)?;
         let (r, ()) = sp(r)?;
