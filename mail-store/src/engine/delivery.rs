@@ -6,8 +6,9 @@
 //! lock); a single copy is made durable by its commit, with the group it commits in. With
 //! more than one, the copies are made durable where they are and the backend marks them as
 //! one delivery ([`Backend::begin_delivery`]), and each is committed in its own account.
-//! Should the process die in between, recovery puts the marked copies in place: a message the client sent once arrives for every recipient or
-//! for none, whatever happened before its answer. A copy that fails on its own (an account
+//! Should the process die in between, recovery puts the marked copies in place: a message
+//! the client sent once arrives for every recipient or for none, whatever happened before
+//! its answer. A copy that fails on its own (an account
 //! over quota) fails alone; SMTP, which has one answer for all, takes the others back.
 
 use super::{Arrival, Backend, Engine, copy_of, messages::prepare, state::MessageMeta};
@@ -35,13 +36,14 @@ impl<K: Backend> Engine<K> {
             .collect();
         // Copies marked as one delivery are durable where they are before the mark names
         // them. A single copy is made so by its commit, with the group it commits in.
-        let several = staged.iter().filter(|s| s.is_ok()).count() > 1;
-        for (r, s) in recipients.iter().zip(&mut staged).filter(|_| several) {
-            if let Ok((mailbox, blob)) = s
-                && let Err(e) = self.backend.sync_staged(&r.account, mailbox)
-            {
-                self.backend.discard(&r.account, mailbox, blob);
-                *s = Err(e);
+        if staged.iter().filter(|s| s.is_ok()).count() > 1 {
+            for (r, s) in recipients.iter().zip(&mut staged) {
+                if let Ok((mailbox, blob)) = s
+                    && let Err(e) = self.backend.sync_staged(&r.account, mailbox)
+                {
+                    self.backend.discard(&r.account, mailbox, blob);
+                    *s = Err(e);
+                }
             }
         }
         let marked: Vec<(&Recipient, &Staged<K::Blob>)> = recipients

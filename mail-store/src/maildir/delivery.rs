@@ -5,17 +5,17 @@
 //! and a marker goes once none of its copies is staged any more. Without the marker, staged
 //! copies are removed as abandoned: a message is delivered to all its recipients or to none.
 
-use std::{collections::BTreeSet, fs, io, path::PathBuf};
+use std::{collections::BTreeSet, fs, io};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    FileRef,
-    disk::Disk,
-    index::{sync_dir, write_atomic},
-    names::split_info,
+use super::{FileRef, disk::Disk, index::write_atomic, names::split_info};
+use crate::{
+    engine::{Backend, DeliveryMark},
+    error::Result,
+    types::AccountName,
+    upload::unique_name,
 };
-use crate::{engine::DeliveryMark, error::Result, types::AccountName, upload::unique_name};
 
 /// The extension of delivery markers.
 pub(super) const MARK_EXT: &str = "deliver";
@@ -37,15 +37,12 @@ impl Disk {
         &self,
         copies: &[(&AccountName, &str, &FileRef)],
     ) -> Result<DeliveryMark> {
-        if self.durable() {
-            // The marker promises staged files: they are in their directories first.
-            let dirs: BTreeSet<PathBuf> = copies
-                .iter()
-                .map(|(a, m, _)| self.mailbox_dir(a, m).join("tmp"))
-                .collect();
-            for d in dirs {
-                sync_dir(&d)?;
-            }
+        // The marker promises staged files: they are in their directories first (at no cost
+        // for a `tmp/` nothing was staged in since its last fsync).
+        let dirs: BTreeSet<(&AccountName, &str)> =
+            copies.iter().map(|(a, m, _)| (*a, *m)).collect();
+        for (a, m) in dirs {
+            self.sync_staged(a, m)?;
         }
         let list: Vec<Copy> = copies
             .iter()

@@ -146,6 +146,20 @@ impl<'a> Taken<'a> {
     }
 }
 
+impl Disk {
+    /// `f` on the runtime of one mailbox, taken out of the shared map ([`Taken`]); `None`
+    /// when the mailbox has none.
+    fn with_runtime<T>(
+        &self,
+        a: &AccountName,
+        mailbox: &str,
+        f: impl FnOnce(&mut Runtime) -> T,
+    ) -> Option<T> {
+        let mut taken = Taken::new(self, a, [mailbox]).ok()?;
+        taken.runtimes().next().map(f)
+    }
+}
+
 impl Drop for Taken<'_> {
     fn drop(&mut self) {
         let mut rt = lock(&self.disk.rt);
@@ -769,16 +783,13 @@ impl Backend for Disk {
     }
 
     fn applied(&self, a: &AccountName, mailbox: &str, state: &MailboxState<FileRef>) {
-        let Ok(mut taken) = Taken::new(self, a, [mailbox]) else {
-            return;
-        };
-        let Some(r) = taken.runtimes().next() else {
-            return;
-        };
-        if r.log_lines < COMPACT_AFTER.max(state.messages.len() / 8) || r.log_lines < r.compact_at {
-            return;
-        }
-        self.compact(a, &self.mailbox_dir(a, mailbox), r, state);
+        self.with_runtime(a, mailbox, |r| {
+            if r.log_lines >= COMPACT_AFTER.max(state.messages.len() / 8)
+                && r.log_lines >= r.compact_at
+            {
+                self.compact(a, &self.mailbox_dir(a, mailbox), r, state);
+            }
+        });
     }
 
     fn refresh(
@@ -789,13 +800,7 @@ impl Backend for Disk {
     ) -> Result<Vec<Record<FileRef>>> {
         let dir = self.mailbox_dir(a, mailbox);
         let now = mtimes(&dir);
-        {
-            let Ok(mut taken) = Taken::new(self, a, [mailbox]) else {
-                return Ok(Vec::new());
-            };
-            let Some(r) = taken.runtimes().next() else {
-                return Ok(Vec::new());
-            };
+        let changed = self.with_runtime(a, mailbox, |r| {
             if r.log.is_none() && r.retry_at.is_none_or(|t| SystemTime::now() >= t) {
                 // Opened on a full disk: write the index as soon as there is room (trying
                 // again every few seconds, not at every call).
@@ -804,20 +809,19 @@ impl Backend for Disk {
                     r.retry_at = Some(SystemTime::now() + NO_JOURNAL_RETRY);
                 }
             }
-            if now.is_some() && r.mtimes == now {
-                return Ok(Vec::new());
-            }
+            let changed = now.is_none() || r.mtimes != now;
             r.mtimes = now;
+            changed
+        });
+        if changed != Some(true) {
+            return Ok(Vec::new());
         }
         if now.is_none() {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
         let mut records = Self::scan(&dir, state)?;
-        if !records.is_empty()
-            && let Ok(mut taken) = Taken::new(self, a, [mailbox])
-            && let Some(r) = taken.runtimes().next()
-        {
-            Self::record_found(r, &mut records);
+        if !records.is_empty() {
+            self.with_runtime(a, mailbox, |r| Self::record_found(r, &mut records));
         }
         Ok(records)
     }
