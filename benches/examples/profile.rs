@@ -30,7 +30,13 @@ fn main() {
     let mut run: Box<dyn FnMut()> = match case.as_str() {
         "smtp_commands/ours" | "smtp_commands/smtp-proto" => {
             let stream = corpus("smtp-client-stream.txt");
-            let input: Vec<u8> = smtp_command_lines(&stream).concat();
+            // `ONLY=RCPT` keeps the lines that start with that verb, to profile one command.
+            let only = std::env::var("ONLY").unwrap_or_default();
+            let input: Vec<u8> = smtp_command_lines(&stream)
+                .into_iter()
+                .filter(|l| l.starts_with(only.as_bytes()))
+                .collect::<Vec<_>>()
+                .concat();
             if case.ends_with("ours") {
                 Box::new(move || {
                     let mut i = &input[..];

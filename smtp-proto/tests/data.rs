@@ -559,3 +559,49 @@ proptest! {
         prop_assert!(out.ends_with(b"x\r\n") && out.len() == expected_after_transfer(&data).len() + 3);
     }
 }
+
+/// Messages of several bulk-check chunks (8 KiB each): ordinary lines with, at random
+/// places, a line that needs the careful path (a stuffed dot, a bare CR or LF, a line over
+/// the limit).
+fn long_data() -> impl Strategy<Value = Vec<u8>> {
+    let line = prop_oneof![
+        20 => (1usize..90).prop_map(|n| {
+            let mut l = vec![b'x'; n];
+            l.extend_from_slice(b"\r\n");
+            l
+        }),
+        1 => Just(b"..stuffed\r\n".to_vec()),
+        1 => Just(b"bare\rCR\r\n".to_vec()),
+        1 => Just(b"bare LF\n".to_vec()),
+        1 => (150usize..9000).prop_map(|n| {
+            let mut l = vec![b'y'; n];
+            l.extend_from_slice(b"\r\n");
+            l
+        }),
+    ];
+    prop::collection::vec(line, 200..800).prop_map(|lines| lines.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Across chunk boundaries of the bulk check, the receiver delivers what it delivers one
+    /// octet at a time (where there is no bulk check), flags included.
+    #[test]
+    fn long_messages_match_octet_by_octet(
+        data in long_data(),
+        cuts in prop::collection::vec(any::<usize>(), 0..3),
+    ) {
+        let mut wire = data;
+        // A real CRLF before the marker: after a bare LF, "." CRLF is not the end.
+        wire.extend_from_slice(b"end\r\n.\r\nQUIT\r\n");
+        for policy in POLICIES {
+            let rx = || DataReceiver::new(policy, u64::MAX, Some(100));
+            let whole = receive_with(&[&wire], rx());
+            let octets: Vec<&[u8]> = wire.chunks(1).collect();
+            prop_assert_eq!(&receive_with(&octets, rx()), &whole);
+            prop_assert_eq!(&receive_with(&cut(&wire, &cuts), rx()), &whole);
+            prop_assert_eq!(whole.consumed, wire.len() - b"QUIT\r\n".len());
+        }
+    }
+}

