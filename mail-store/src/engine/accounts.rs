@@ -2,8 +2,8 @@
 //! (create, exists, quota).
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::{Arc, Mutex},
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{Arc, Condvar, Mutex},
 };
 
 use super::{
@@ -59,13 +59,93 @@ impl<B: Clone> Account<B> {
     }
 }
 
+/// What the engine's account map holds for a name.
+pub(super) enum Slot<B> {
+    Loaded(SharedAccount<B>),
+    /// One caller is loading or creating the account, without the map's lock; others wait
+    /// on [`Accounts::settled`] instead of loading it a second time.
+    Busy,
+}
+
+/// The accounts in memory, by name.
+pub(super) struct Accounts<B> {
+    pub(super) map: Mutex<HashMap<AccountName, Slot<B>>>,
+    /// Signalled whenever a [`Slot::Busy`] is settled.
+    settled: Condvar,
+}
+
+impl<B> Accounts<B> {
+    pub(super) fn new() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            settled: Condvar::new(),
+        }
+    }
+}
+
+/// What [`Engine::lookup`] found: the account in memory, or the right to load or create it.
+enum Lookup<'e, B> {
+    Loaded(SharedAccount<B>),
+    Claimed(Claim<'e, B>),
+}
+
+/// The right to load or create one account, held by one caller at a time. Dropped without
+/// [`Claim::settle`] (an error, or unwinding), it frees the name for the next caller.
+struct Claim<'e, B> {
+    accounts: &'e Accounts<B>,
+    name: AccountName,
+}
+
+impl<B> Claim<'_, B> {
+    fn settle(self, account: &SharedAccount<B>) {
+        lock(&self.accounts.map).insert(self.name.clone(), Slot::Loaded(Arc::clone(account)));
+    }
+}
+
+impl<B> Drop for Claim<'_, B> {
+    fn drop(&mut self) {
+        let mut map = lock(&self.accounts.map);
+        if matches!(map.get(&self.name), Some(Slot::Busy)) {
+            map.remove(&self.name);
+        }
+        drop(map);
+        self.accounts.settled.notify_all();
+    }
+}
+
 impl<K: Backend> Engine<K> {
+    /// The account if it is in memory; else the claim to load or create it, once no other
+    /// caller holds that claim. The map's lock is never held across the backend's I/O, so
+    /// loading one account (its journals, a scan of its directories) holds up no other.
+    fn lookup(&self, name: &AccountName) -> Lookup<'_, K::Blob> {
+        let mut map = lock(&self.accounts.map);
+        loop {
+            match map.get(name) {
+                Some(Slot::Loaded(a)) => return Lookup::Loaded(Arc::clone(a)),
+                Some(Slot::Busy) => {
+                    map = self
+                        .accounts
+                        .settled
+                        .wait(map)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+                None => {
+                    map.insert(name.clone(), Slot::Busy);
+                    return Lookup::Claimed(Claim {
+                        accounts: &self.accounts,
+                        name: name.clone(),
+                    });
+                }
+            }
+        }
+    }
+
     /// The account, loaded from the backend the first time.
     pub(super) fn account(&self, name: &AccountName) -> Result<SharedAccount<K::Blob>> {
-        let mut accounts = lock(&self.accounts);
-        if let Some(a) = accounts.get(name) {
-            return Ok(Arc::clone(a));
-        }
+        let claim = match self.lookup(name) {
+            Lookup::Loaded(a) => return Ok(a),
+            Lookup::Claimed(claim) => claim,
+        };
         let loaded = self
             .backend
             .load_account(name)?
@@ -80,13 +160,16 @@ impl<K: Backend> Engine<K> {
             meta,
             lease: None,
         }));
-        accounts.insert(name.clone(), Arc::clone(&acct));
+        claim.settle(&acct);
         Ok(acct)
     }
 
     pub fn create_account(&self, account: &AccountName) -> Result<()> {
-        let mut accounts = lock(&self.accounts);
-        if accounts.contains_key(account) || self.backend.load_account(account)?.is_some() {
+        let claim = match self.lookup(account) {
+            Lookup::Loaded(_) => return Err(StoreError::AccountExists),
+            Lookup::Claimed(claim) => claim,
+        };
+        if self.backend.load_account(account)?.is_some() {
             return Err(StoreError::AccountExists);
         }
         let mut acct = Account {
@@ -99,7 +182,7 @@ impl<K: Backend> Engine<K> {
         self.backend.create_account(account, &acct.meta, &header)?;
         acct.mailboxes
             .insert("INBOX".to_owned(), MailboxState::new(header));
-        accounts.insert(account.clone(), Arc::new(Mutex::new(acct)));
+        claim.settle(&Arc::new(Mutex::new(acct)));
         Ok(())
     }
 

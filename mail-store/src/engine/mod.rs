@@ -41,7 +41,6 @@ mod range;
 pub(crate) mod state;
 
 use std::{
-    collections::HashMap,
     sync::{Mutex, MutexGuard, atomic::AtomicU64},
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -87,7 +86,7 @@ fn copy_of(e: &StoreError) -> StoreError {
 pub(crate) struct Engine<K: Backend> {
     pub backend: K,
     delimiter: char,
-    accounts: Mutex<HashMap<AccountName, SharedAccount<K::Blob>>>,
+    accounts: accounts::Accounts<K::Blob>,
     /// Arrivals waiting for their account's lock ([`arrivals`]).
     arrivals: arrivals::Queues<K::Blob>,
     /// Flag changes and expunges waiting for their account's lock ([`changes`]).
@@ -110,7 +109,7 @@ impl<K: Backend> Engine<K> {
         Self {
             backend,
             delimiter,
-            accounts: Mutex::new(HashMap::new()),
+            accounts: accounts::Accounts::new(),
             arrivals: group::Queues::new(),
             changes: group::Queues::new(),
             hub: ChangeHub::new(),

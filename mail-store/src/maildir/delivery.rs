@@ -108,7 +108,13 @@ impl Disk {
 
 #[cfg(test)]
 mod tests {
-    use std::{path::Path, sync::Arc};
+    use std::{
+        path::Path,
+        sync::{
+            Arc,
+            atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
+        },
+    };
 
     use super::super::tmpfs::Tmpfs;
     use super::super::{MaildirOptions, MaildirStore};
@@ -535,37 +541,55 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// Lets a held hook go however a scope ends (a failed wait included), so that a failing
+    /// test ends instead of hanging.
+    struct Release<'a>(&'a AtomicBool);
+
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, SeqCst);
+        }
+    }
+
+    /// A hook that holds alice's calls until `release`, counting them and setting `held`.
+    fn hold_alice(
+        held: &Arc<AtomicBool>,
+        release: &Arc<AtomicBool>,
+        calls: &Arc<AtomicUsize>,
+    ) -> super::super::disk::TestHook {
+        let (held, release, calls) = (Arc::clone(held), Arc::clone(release), Arc::clone(calls));
+        Arc::new(move |a: &AccountName| {
+            if a.as_str() == "alice" {
+                calls.fetch_add(1, SeqCst);
+                held.store(true, SeqCst);
+                while !release.load(SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        })
+    }
+
+    /// Whether `done` is set within ten seconds.
+    fn within_ten_seconds(done: &AtomicBool) -> bool {
+        let start = std::time::Instant::now();
+        while !done.load(SeqCst) && start.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        done.load(SeqCst)
+    }
+
     /// One account's journal write holds up no other: while alice's commit is held between
     /// taking her journal and writing it, a delivery to bob is committed and answered.
     #[test]
     fn a_commit_holds_up_no_other_account() {
-        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-        /// Lets alice's commit go however the scope ends (a failed wait included), so that
-        /// a failing test ends instead of hanging.
-        struct Release<'a>(&'a AtomicBool);
-        impl Drop for Release<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, SeqCst);
-            }
-        }
         let root = std::env::temp_dir().join(format!("mail-store-apart-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let store = open(&root);
         let engine = Arc::clone(&store.handle.engine);
         let held = Arc::new(AtomicBool::new(false));
         let release = Arc::new(AtomicBool::new(false));
-        let hook: super::super::disk::CommitHook = {
-            let (held, release) = (Arc::clone(&held), Arc::clone(&release));
-            Arc::new(move |a: &AccountName| {
-                if a.as_str() == "alice" {
-                    held.store(true, SeqCst);
-                    while !release.load(SeqCst) {
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                    }
-                }
-            })
-        };
-        *engine.backend.commit_hook.lock().unwrap() = Some(hook);
+        let calls = Arc::new(AtomicUsize::new(0));
+        *engine.backend.commit_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
         let msg = |who: &str| format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes();
         let to = |who: &str| vec![Recipient::inbox(AccountName::try_from(who).unwrap())];
         let bob_done = AtomicBool::new(false);
@@ -580,11 +604,7 @@ mod tests {
                 bob_done.store(true, SeqCst);
                 got
             });
-            let start = std::time::Instant::now();
-            while !bob_done.load(SeqCst) && start.elapsed().as_secs() < 10 {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            let bob_first = bob_done.load(SeqCst);
+            let bob_first = within_ten_seconds(bob_done);
             release.store(true, SeqCst);
             for got in [alice.join().unwrap(), bob.join().unwrap()] {
                 assert!(got.iter().all(Result::is_ok), "{got:?}");
@@ -600,6 +620,98 @@ mod tests {
         let store = open(&root);
         assert_eq!(inbox(&store, "alice"), [msg("alice")]);
         assert_eq!(inbox(&store, "bob"), [msg("bob")]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// Loading one account holds up no other: while alice's account is held in the middle of
+    /// its load, bob's is loaded and a delivery to him committed and answered.
+    #[test]
+    fn a_load_holds_up_no_other_account() {
+        let root = std::env::temp_dir().join(format!("mail-store-load-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        drop(open(&root));
+        // Both accounts are on disk; neither is in memory.
+        let store = MaildirStore::open(&root, MaildirOptions::default()).unwrap();
+        let engine = Arc::clone(&store.handle.engine);
+        let (held, release) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let calls = Arc::new(AtomicUsize::new(0));
+        *engine.backend.load_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
+        let msg = |who: &str| format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes();
+        let to = |who: &str| vec![Recipient::inbox(AccountName::try_from(who).unwrap())];
+        let bob_done = AtomicBool::new(false);
+        let bob_first = std::thread::scope(|sc| {
+            let _release = Release(&release);
+            let (engine, bob_done) = (&engine, &bob_done);
+            let alice =
+                sc.spawn(move || engine.deliver(Upload::from_bytes(msg("alice")), &to("alice")));
+            wait_until("alice's load", || held.load(SeqCst));
+            let bob = sc.spawn(move || {
+                let got = engine.deliver(Upload::from_bytes(msg("bob")), &to("bob"));
+                bob_done.store(true, SeqCst);
+                got
+            });
+            let bob_first = within_ten_seconds(bob_done);
+            release.store(true, SeqCst);
+            for got in [alice.join().unwrap(), bob.join().unwrap()] {
+                assert!(got.iter().all(Result::is_ok), "{got:?}");
+            }
+            bob_first
+        });
+        assert!(
+            bob_first,
+            "bob's delivery waited for alice's account to load"
+        );
+        *engine.backend.load_hook.lock().unwrap() = None;
+        assert_eq!(inbox(&store, "alice"), [msg("alice")]);
+        assert_eq!(inbox(&store, "bob"), [msg("bob")]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// Callers that need an account while it loads wait for that load instead of loading it
+    /// again: four deliveries to alice at once load her account once, and all four arrive.
+    #[test]
+    fn an_account_is_loaded_once() {
+        let root = std::env::temp_dir().join(format!("mail-store-once-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        drop(open(&root));
+        let store = MaildirStore::open(&root, MaildirOptions::default()).unwrap();
+        let engine = Arc::clone(&store.handle.engine);
+        let (held, release) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let calls = Arc::new(AtomicUsize::new(0));
+        *engine.backend.load_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
+        let msg = |n: usize| format!("Subject: {n}\r\n\r\nhello\r\n").into_bytes();
+        let to = vec![Recipient::inbox(AccountName::try_from("alice").unwrap())];
+        std::thread::scope(|sc| {
+            let _release = Release(&release);
+            let (engine, to) = (&engine, &to);
+            let first = sc.spawn(move || engine.deliver(Upload::from_bytes(msg(0)), to));
+            wait_until("alice's load", || held.load(SeqCst));
+            let others: Vec<_> = (1..4)
+                .map(|n| sc.spawn(move || engine.deliver(Upload::from_bytes(msg(n)), to)))
+                .collect();
+            // Time for the others to find the load under way.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            release.store(true, SeqCst);
+            for t in std::iter::once(first).chain(others) {
+                let got = t.join().unwrap();
+                assert!(got.iter().all(Result::is_ok), "{got:?}");
+            }
+        });
+        assert_eq!(
+            calls.load(SeqCst),
+            1,
+            "alice's account was loaded more than once"
+        );
+        *engine.backend.load_hook.lock().unwrap() = None;
+        let mut got = inbox(&store, "alice");
+        got.sort();
+        assert_eq!(got, (0..4).map(msg).collect::<Vec<_>>());
         let _ = std::fs::remove_dir_all(&root);
     }
 

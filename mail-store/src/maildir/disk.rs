@@ -93,11 +93,14 @@ pub(crate) struct Disk {
     /// Called by a commit between taking its mailboxes' runtimes and writing their journals
     /// (tests hold one there).
     #[cfg(test)]
-    pub(super) commit_hook: Mutex<Option<CommitHook>>,
+    pub(super) commit_hook: Mutex<Option<TestHook>>,
+    /// Called when an account starts loading (tests hold one there).
+    #[cfg(test)]
+    pub(super) load_hook: Mutex<Option<TestHook>>,
 }
 
 #[cfg(test)]
-pub(super) type CommitHook = Arc<dyn Fn(&AccountName) + Send + Sync>;
+pub(super) type TestHook = Arc<dyn Fn(&AccountName) + Send + Sync>;
 
 /// Each `tmp/` directory's "staged since its last fsync", behind a lock of its own that is
 /// held through the fsync: one fsync serves every session that staged before it started,
@@ -191,6 +194,8 @@ impl Disk {
             staged: Mutex::new(HashMap::new()),
             #[cfg(test)]
             commit_hook: Mutex::new(None),
+            #[cfg(test)]
+            load_hook: Mutex::new(None),
         }
     }
 
@@ -367,6 +372,13 @@ impl Backend for Disk {
         let dir = self.account_dir(a);
         if !dir.join("cur").is_dir() {
             return Ok(None);
+        }
+        #[cfg(test)]
+        {
+            let hook = lock(&self.load_hook).clone();
+            if let Some(hook) = hook {
+                hook(a);
+            }
         }
         self.lock_account(a)?;
         // Copies of deliveries a crash interrupted go in place before tmp/ is cleaned.
