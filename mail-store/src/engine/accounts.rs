@@ -8,7 +8,7 @@ use std::{
 
 use super::{
     Engine,
-    backend::{AccountMeta, Backend},
+    backend::{AccountMeta, Backend, Loaded},
     lock,
     pop3::Lease,
     state::{Header, MailboxState},
@@ -113,6 +113,20 @@ impl<B> Drop for Claim<'_, B> {
     }
 }
 
+/// An account as the backend loaded it, ready to be shared.
+fn in_memory<B>(loaded: Loaded<B>) -> SharedAccount<B> {
+    let mut meta = loaded.meta;
+    for (_, m) in &loaded.mailboxes {
+        meta.last_uidvalidity = meta.last_uidvalidity.max(m.header.uidvalidity.get());
+    }
+    Arc::new(Mutex::new(Account {
+        mailboxes: loaded.mailboxes.into_iter().collect(),
+        subscriptions: loaded.subscriptions,
+        meta,
+        lease: None,
+    }))
+}
+
 impl<K: Backend> Engine<K> {
     /// The account if it is in memory; else the claim to load or create it, once no other
     /// caller holds that claim. The map's lock is never held across the backend's I/O, so
@@ -150,16 +164,7 @@ impl<K: Backend> Engine<K> {
             .backend
             .load_account(name)?
             .ok_or(StoreError::NoSuchAccount)?;
-        let mut meta = loaded.meta;
-        for (_, m) in &loaded.mailboxes {
-            meta.last_uidvalidity = meta.last_uidvalidity.max(m.header.uidvalidity.get());
-        }
-        let acct = Arc::new(Mutex::new(Account {
-            mailboxes: loaded.mailboxes.into_iter().collect(),
-            subscriptions: loaded.subscriptions,
-            meta,
-            lease: None,
-        }));
+        let acct = in_memory(loaded);
         claim.settle(&acct);
         Ok(acct)
     }
@@ -169,7 +174,9 @@ impl<K: Backend> Engine<K> {
             Lookup::Loaded(_) => return Err(StoreError::AccountExists),
             Lookup::Claimed(claim) => claim,
         };
-        if self.backend.load_account(account)?.is_some() {
+        if let Some(loaded) = self.backend.load_account(account)? {
+            // Loaded now, so kept: the next call for it need not load it again.
+            claim.settle(&in_memory(loaded));
             return Err(StoreError::AccountExists);
         }
         let mut acct = Account {

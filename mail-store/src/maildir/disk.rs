@@ -221,9 +221,12 @@ impl Disk {
     }
 
     /// Takes the per-account process lock: one process serves an account's Maildir.
+    ///
+    /// The map of held locks is not held while waiting for another process's lock, so that a
+    /// contended account holds up no other account's load. (The engine loads an account once
+    /// at a time, so no two calls wait for the same one.)
     fn lock_account(&self, a: &AccountName) -> Result<()> {
-        let mut locks = lock(&self.locks);
-        if locks.contains_key(a) {
+        if lock(&self.locks).contains_key(a) {
             return Ok(());
         }
         let f = File::options()
@@ -238,7 +241,7 @@ impl Disk {
         loop {
             match f.try_lock() {
                 Ok(()) => {
-                    locks.insert(a.clone(), f);
+                    lock(&self.locks).entry(a.clone()).or_insert(f);
                     return Ok(());
                 }
                 Err(fs::TryLockError::WouldBlock) if SystemTime::now() < deadline => {
