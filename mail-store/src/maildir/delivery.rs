@@ -9,7 +9,12 @@ use std::{collections::BTreeSet, fs, io};
 
 use serde::{Deserialize, Serialize};
 
-use super::{FileRef, disk::Disk, index::write_atomic, names::split_info};
+use super::{
+    FileRef,
+    disk::Disk,
+    index::{sync_dir, write_atomic},
+    names::split_info,
+};
 use crate::{
     engine::{Backend, DeliveryMark},
     error::Result,
@@ -85,6 +90,8 @@ impl Disk {
                 continue; // damaged: removed by age with the spool's other leftovers
             };
             let mut settled = true;
+            // The directories the copies were renamed between.
+            let mut dirs = BTreeSet::new();
             for c in &list {
                 let Ok(account) = AccountName::try_from(c.account.as_str()) else {
                     continue;
@@ -98,8 +105,20 @@ impl Disk {
                 if staged.exists() {
                     settled = false;
                 }
+                if let Some(parent) = target.parent() {
+                    dirs.insert(parent.to_owned());
+                }
+                dirs.insert(dir.join("tmp"));
             }
-            if settled {
+            // Without the marker, a copy back in tmp/ after a crash would be removed as
+            // abandoned: every rename is on disk before the marker goes, whichever account's
+            // load made it (another may be loading at the same time).
+            // (A directory that is gone went with its mailbox: nothing can come back there.)
+            let synced = |d: &std::path::PathBuf| match sync_dir(d) {
+                Ok(()) => true,
+                Err(e) => e.kind() == io::ErrorKind::NotFound,
+            };
+            if settled && (!self.durable() || dirs.iter().all(synced)) {
                 let _ = fs::remove_file(&path);
             }
         }
