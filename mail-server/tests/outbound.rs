@@ -25,9 +25,9 @@ use sansmail_server::{
     listener::{ConnectionLimits, Gate},
     outbound::{
         Relay,
-        delivery::{Delivery, DeliveryConfig},
-        dns::{DnsError, Mx, Resolver, StaticResolver},
-        queue::{DiskQueue, QueueStore},
+        delivery::{Delivery, DeliveryConfig, Outcome},
+        dns::{DnsError, Lookup, Mx, Resolver, StaticResolver},
+        queue::{DiskQueue, QueueEntry, QueueStore, QueuedRecipient},
         schedule::{QueueRunner, RetryPolicy, StoreDelivery},
     },
     smtp::{self, SmtpService},
@@ -652,4 +652,77 @@ fn deliveries_without_dns_entries_are_routed_by_the_table() {
         rt.block_on(r.mx("broken.example")),
         Err(DnsError::Temporary { .. })
     ));
+}
+
+/// Names every domain's mail server `mx.example.net` at loopback; the first address lookup
+/// waits until `release` is notified.
+struct SlowFirstLookup {
+    lookups: AtomicUsize,
+    release: tokio::sync::Notify,
+}
+
+impl Resolver for SlowFirstLookup {
+    fn mx<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<Mx>> {
+        Box::pin(async {
+            Ok(vec![Mx {
+                preference: 10,
+                exchange: "mx.example.net".into(),
+            }])
+        })
+    }
+
+    fn ips<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<IpAddr>> {
+        Box::pin(async {
+            if self.lookups.fetch_add(1, Ordering::SeqCst) == 0 {
+                self.release.notified().await;
+            }
+            Ok(vec![[127, 0, 0, 1].into()])
+        })
+    }
+}
+
+/// With one connection allowed to a destination, a delivery waiting for its name server
+/// holds no connection slot: a second delivery to the same destination goes meanwhile.
+#[tokio::test]
+async fn a_slow_lookup_holds_no_connection_slot() {
+    let p = peer(Script {
+        ehlo: CAPS,
+        rcpt: |_| "250 2.1.5 ok",
+        data_end: |_| "250 2.0.0 queued",
+        pause: |_| 0,
+    })
+    .await;
+    let mut config = DeliveryConfig::new("mail.example.org");
+    config.port = p.addr.port();
+    config.max_connections_per_destination = 1;
+    config.reply_timeout = Duration::from_secs(5);
+    let resolver = Arc::new(SlowFirstLookup {
+        lookups: AtomicUsize::new(0),
+        release: tokio::sync::Notify::new(),
+    });
+    let delivery = Arc::new(Delivery::new(config, resolver.clone()).unwrap());
+    let entry = QueueEntry::new(
+        "alice@example.org",
+        vec![QueuedRecipient::new("carol@example.net")],
+    );
+    let delivered = |got: &[(usize, Outcome)]| matches!(got, [(0, Outcome::Delivered { .. })]);
+    let first = {
+        let (delivery, entry) = (Arc::clone(&delivery), entry.clone());
+        tokio::spawn(async move { delivery.deliver("example.net", &entry, MESSAGE, &[0]).await })
+    };
+    assert!(
+        until(5, async || resolver.lookups.load(Ordering::SeqCst) == 1).await,
+        "the first delivery never looked its host up"
+    );
+    let second = tokio::time::timeout(
+        Duration::from_secs(5),
+        delivery.deliver("example.net", &entry, MESSAGE, &[0]),
+    )
+    .await
+    .expect("the second delivery waited for the first one's lookup");
+    assert!(delivered(&second), "{second:?}");
+    resolver.release.notify_one();
+    let first = first.await.unwrap();
+    assert!(delivered(&first), "{first:?}");
+    assert_eq!(p.messages.lock().unwrap().len(), 2);
 }

@@ -268,14 +268,7 @@ impl Delivery {
             Ok(h) => h,
             Err(o) => return all(o),
         };
-        let permit = self.semaphore(destination).acquire_owned().await;
-        let Ok(_permit) = permit else {
-            return all(Outcome::deferred(
-                "4.3.0",
-                "delivery is shutting down",
-                None,
-            ));
-        };
+        let slots = self.semaphore(destination);
         let mut last = Outcome::deferred("4.4.4", "no host to deliver to", None);
         let mut any_address = false;
         for host in &hosts {
@@ -289,6 +282,15 @@ impl Delivery {
             };
             any_address = true;
             for ip in addrs {
+                // A connection slot is held for the connection only, never across a lookup:
+                // a slow name server holds up no other delivery to the destination.
+                let Ok(_permit) = slots.acquire().await else {
+                    return all(Outcome::deferred(
+                        "4.3.0",
+                        "delivery is shutting down",
+                        None,
+                    ));
+                };
                 let addr = SocketAddr::new(ip, host.port);
                 match self
                     .transaction(host, addr, destination, entry, message, indices)
