@@ -7,7 +7,7 @@
 //! one failure DSN per attempt, to the envelope sender, never to the null sender.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeSet, HashMap, HashSet},
     future::Future,
     io,
     pin::Pin,
@@ -181,9 +181,59 @@ pub struct QueueRunner {
 
 #[derive(Default)]
 struct State {
-    /// id → when due (Unix seconds), for the entries not being delivered.
-    due: HashMap<String, u64>,
+    /// When each entry not being delivered is due.
+    due: Due,
     in_flight: HashSet<String>,
+}
+
+/// Entries by when they are due (Unix seconds), earliest first, and by id: a pass of the
+/// runner looks at the entries it starts and no others, however long the queue.
+#[derive(Default)]
+struct Due {
+    by_id: HashMap<String, u64>,
+    order: BTreeSet<(u64, String)>,
+}
+
+impl Due {
+    fn insert(&mut self, id: String, at: u64) {
+        if let Some(old) = self.by_id.insert(id.clone(), at) {
+            self.order.remove(&(old, id.clone()));
+        }
+        self.order.insert((at, id));
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(at) = self.by_id.remove(id) {
+            self.order.remove(&(at, id.to_owned()));
+        }
+    }
+
+    /// Up to `max` of the entries due by `now`, earliest first, skipping those `busy`; and
+    /// when the first entry due after `now` is.
+    fn take_due(
+        &mut self,
+        now: u64,
+        max: usize,
+        busy: &HashSet<String>,
+    ) -> (Vec<String>, Option<u64>) {
+        let started: Vec<String> = self
+            .order
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .filter(|(_, id)| !busy.contains(id))
+            .take(max)
+            .map(|(_, id)| id.clone())
+            .collect();
+        for id in &started {
+            self.remove(id);
+        }
+        let next = self
+            .order
+            .range((now.saturating_add(1), String::new())..)
+            .next()
+            .map(|(at, _)| *at);
+        (started, next)
+    }
 }
 
 impl std::fmt::Debug for QueueRunner {
@@ -254,34 +304,15 @@ impl QueueRunner {
                     Err(e) => tracing::error!(id, "queue: cannot read the entry: {e}"),
                 }
             }
-            let now = unix_now();
-            let mut next_due: Option<u64> = None;
-            let started: Vec<String> = {
-                let mut state = self.state();
+            let (started, next_due) = {
+                let state = &mut *self.state();
                 let free = self
                     .policy
                     .max_parallel
                     .saturating_sub(state.in_flight.len());
-                let mut due: Vec<(u64, String)> = state
-                    .due
-                    .iter()
-                    .filter(|(id, _)| !state.in_flight.contains(*id))
-                    .map(|(id, t)| (*t, id.clone()))
-                    .collect();
-                due.sort();
-                let mut started = Vec::new();
-                for (t, id) in due {
-                    if t <= now && started.len() < free {
-                        started.push(id);
-                    } else if t > now {
-                        next_due = Some(next_due.map_or(t, |n| n.min(t)));
-                    }
-                }
-                for id in &started {
-                    state.due.remove(id);
-                    state.in_flight.insert(id.clone());
-                }
-                started
+                let (started, next_due) = state.due.take_due(unix_now(), free, &state.in_flight);
+                state.in_flight.extend(started.iter().cloned());
+                (started, next_due)
             };
             for id in started {
                 let runner = Arc::clone(&self);
@@ -332,11 +363,13 @@ impl QueueRunner {
                         "queue: scanned"
                     );
                 }
-                state.due = entries
-                    .into_iter()
-                    .filter(|e| !state.in_flight.contains(&e.id))
-                    .map(|e| (e.id, e.next_attempt))
-                    .collect();
+                let mut due = Due::default();
+                for e in entries {
+                    if !state.in_flight.contains(&e.id) {
+                        due.insert(e.id, e.next_attempt);
+                    }
+                }
+                state.due = due;
             }
             Err(e) => tracing::error!("queue: cannot list the queue: {e}"),
         }
@@ -617,5 +650,35 @@ mod tests {
         let waits: Vec<u64> = (1..=7).map(|n| p.backoff(n).as_secs()).collect();
         assert_eq!(waits, [300, 600, 1200, 2400, 4000, 4000, 4000]);
         assert_eq!(p.backoff(u32::MAX).as_secs(), 4000);
+    }
+
+    /// Entries come out earliest first, at most as many as asked, none being delivered and
+    /// none not yet due; a new time replaces the old one; the next time is the first after
+    /// `now`.
+    #[test]
+    fn due_entries_come_out_earliest_first() {
+        let mut due = Due::default();
+        for (id, at) in [("a", 30), ("b", 10), ("c", 20), ("d", 50), ("e", 10)] {
+            due.insert(id.to_owned(), at);
+        }
+        due.insert("d".to_owned(), 5); // rescheduled: now the earliest
+        due.insert("f".to_owned(), 40);
+        due.remove("f");
+        let busy: HashSet<String> = ["e".to_owned()].into();
+        assert_eq!(
+            due.take_due(25, 2, &busy),
+            (vec!["d".to_owned(), "b".to_owned()], Some(30))
+        );
+        // "c" is due and "e" is due but busy; "a" not yet.
+        assert_eq!(
+            due.take_due(25, 10, &busy),
+            (vec!["c".to_owned()], Some(30))
+        );
+        assert_eq!(
+            due.take_due(25, 10, &HashSet::new()),
+            (vec!["e".to_owned()], Some(30))
+        );
+        assert_eq!(due.take_due(100, 10, &busy), (vec!["a".to_owned()], None));
+        assert!(due.by_id.is_empty() && due.order.is_empty());
     }
 }
