@@ -65,8 +65,13 @@ struct Failures {
 }
 
 /// The most addresses remembered; past it, the entries that expired are dropped first and, if
-/// that is not enough, the oldest.
+/// that is not enough, the oldest [`EVICT`].
 const MAX_TRACKED: usize = 65_536;
+/// How many of the oldest entries go at once when every remembered address is still fresh:
+/// the scan that finds them is then paid once per that many new addresses, not for each
+/// failure from a new one (an attacker rotating through addresses), under the lock that
+/// every login's check takes.
+const EVICT: usize = MAX_TRACKED / 8;
 
 impl Throttle {
     /// A throttle with `config`.
@@ -97,10 +102,10 @@ impl Throttle {
         if map.len() >= MAX_TRACKED && !map.contains_key(&ip) {
             let forget = self.config.forget_after;
             map.retain(|_, f| now.duration_since(f.last) < forget);
-            if map.len() >= MAX_TRACKED
-                && let Some(oldest) = map.iter().min_by_key(|(_, f)| f.last).map(|(ip, _)| *ip)
-            {
-                map.remove(&oldest);
+            if map.len() >= MAX_TRACKED {
+                let mut last: Vec<Instant> = map.values().map(|f| f.last).collect();
+                let (_, &mut cutoff, _) = last.select_nth_unstable(EVICT - 1);
+                map.retain(|_, f| f.last > cutoff);
             }
         }
         let entry = map.entry(ip).or_insert(Failures {
@@ -314,5 +319,31 @@ mod tests {
         t.failed(v4, now);
         t.failed(mapped, now);
         assert!(t.refused(v4, now));
+    }
+
+    /// With every remembered address still fresh, a failure from one more drops the oldest
+    /// eighth at once: the next new addresses are taken without another scan, and the
+    /// newest failures are still counted.
+    #[test]
+    fn a_full_throttle_drops_its_oldest_entries_in_a_batch() {
+        let t = Throttle::new(ThrottleConfig::default());
+        let t0 = Instant::now();
+        let ip = |i: usize| IpAddr::from((0x0a00_0000 + u32::try_from(i).unwrap()).to_be_bytes());
+        let at = |i: usize| t0 + Duration::from_millis(u64::try_from(i).unwrap());
+        for i in 0..MAX_TRACKED {
+            t.failed(ip(i), at(i));
+        }
+        let len = || t.failures.lock().unwrap().len();
+        assert_eq!(len(), MAX_TRACKED);
+        let now = at(MAX_TRACKED);
+        t.failed(ip(MAX_TRACKED), now);
+        assert_eq!(len(), MAX_TRACKED - EVICT + 1);
+        assert_eq!(t.current(ip(0), now), 0);
+        assert_eq!(t.current(ip(EVICT - 1), now), 0);
+        assert_eq!(t.current(ip(EVICT), now), 1);
+        assert_eq!(t.current(ip(MAX_TRACKED - 1), now), 1);
+        assert_eq!(t.current(ip(MAX_TRACKED), now), 1);
+        t.failed(ip(MAX_TRACKED + 1), now);
+        assert_eq!(len(), MAX_TRACKED - EVICT + 2, "no second eviction");
     }
 }
