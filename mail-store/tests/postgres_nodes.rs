@@ -20,7 +20,7 @@ use std::{
 
 use sansmail_store::{
     AccountName, AppendItem, ChangeKind, ExpungeScope, FetchQuery, Flag, FlagOp, Flags,
-    InternalDate, Keyword, MailStore, Session, StoreError, Uid, UidSet, block_on,
+    InternalDate, Keyword, MailStore, Recipient, Session, StoreError, Uid, UidSet, block_on,
     date::Day,
     postgres::{PostgresOptions, PostgresStore},
     search::{DayCmp, SearchQuery},
@@ -202,6 +202,105 @@ fn concurrent_appends_from_two_nodes_get_unique_increasing_uids() {
         (st.messages as usize, st.uidnext.get() as usize),
         (n, n + 1)
     );
+}
+
+/// A delivery locks its recipients' mailboxes in one order, whatever the order it is given
+/// them in: while alice's INBOX is held by another transaction, a delivery to bob and alice
+/// (bob first) waits for alice's with bob's still free. So a delivery listing them the other
+/// way round, holding alice's, can never be waiting for bob's at the same time (a deadlock).
+#[test]
+fn a_delivery_locks_mailboxes_in_one_order() {
+    let (a, _b, guard) = two_nodes();
+    let (alice, bob) = (
+        AccountName::try_from("alice").unwrap(),
+        AccountName::try_from("bob").unwrap(),
+    );
+    block_on(a.create_account(&alice)).unwrap();
+    block_on(a.create_account(&bob)).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let connect = || {
+        rt.block_on(async {
+            let (client, conn) =
+                tokio_postgres::connect(&common::postgres_url(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("SET search_path TO \"{}\"", guard.0))
+                .await
+                .unwrap();
+            client
+        })
+    };
+    let inbox_of = |who: &str| {
+        format!(
+            "SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id \
+             WHERE a.name = '{who}' AND m.name = 'INBOX' FOR UPDATE OF m"
+        )
+    };
+    let holder = connect();
+    let holder_pid: i32 = rt.block_on(async {
+        holder.batch_execute("BEGIN").await.unwrap();
+        holder.batch_execute(&inbox_of("alice")).await.unwrap();
+        holder
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0)
+    });
+    let delivery = {
+        let (a, to) = (
+            Arc::clone(&a),
+            vec![
+                Recipient::inbox(bob.clone()),
+                Recipient::inbox(alice.clone()),
+            ],
+        );
+        thread::spawn(move || {
+            let mut up = a.upload();
+            up.write(b"Subject: to both\r\n\r\nhello\r\n").unwrap();
+            block_on(a.deliver(up, &to))
+        })
+    };
+    // Until the delivery waits for the holder's lock.
+    let probe = connect();
+    let start = Instant::now();
+    loop {
+        let waiting: i64 = rt.block_on(async {
+            probe
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                    &[&holder_pid],
+                )
+                .await
+                .unwrap()
+                .get(0)
+        });
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the delivery never waited"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let bob_free = rt.block_on(async {
+        probe.batch_execute("BEGIN").await.unwrap();
+        let got = probe
+            .batch_execute(&format!("{} NOWAIT", inbox_of("bob")))
+            .await;
+        probe.batch_execute("ROLLBACK").await.unwrap();
+        got
+    });
+    rt.block_on(holder.batch_execute("ROLLBACK")).unwrap();
+    let results = delivery.join().unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert!(
+        bob_free.is_ok(),
+        "bob's INBOX was locked while the delivery waited for alice's: {bob_free:?}"
+    );
+    drop(guard);
 }
 
 #[test]

@@ -231,26 +231,42 @@ impl Inner {
         recipients: &[Recipient],
     ) -> R<Vec<crate::Result<Delivered>>> {
         let origin = SessionId::new();
+        // The rows are locked in one order in every delivery, by account name and then by
+        // mailbox name (an account's row before its mailboxes', as every other transaction
+        // takes them), so that two deliveries to the same recipients listed in different
+        // orders never wait for each other in a cycle (a deadlock, which PostgreSQL breaks
+        // after a second by failing one of them).
+        let mut order: Vec<(&str, Option<String>, usize)> = recipients
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mailbox = self.canonical(r.mailbox.as_deref().unwrap_or("INBOX")).ok();
+                (r.account.as_str(), mailbox, i)
+            })
+            .collect();
+        order.sort();
         let mut c = self.client().await?;
         let mut tx = c.transaction().await?;
         let mut results = Vec::with_capacity(recipients.len());
-        for r in recipients {
+        for (_, _, i) in order {
+            let r = &recipients[i];
             let sp = tx.savepoint("rcpt").await?;
             match self.deliver_one(&sp, blob, date, r, origin).await {
                 Ok(d) => {
                     sp.commit().await?;
-                    results.push(Ok(d));
+                    results.push((i, Ok(d)));
                 }
                 Err(super::db::DbError::Store(e)) => {
                     sp.rollback().await?;
-                    results.push(Err(e));
+                    results.push((i, Err(e)));
                 }
                 // A database failure fails the whole delivery (and may be retried).
                 Err(e) => return Err(e),
             }
         }
         commit(tx).await?;
-        Ok(results)
+        results.sort_by_key(|(i, _)| *i);
+        Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 
     async fn deliver_one(
