@@ -102,9 +102,13 @@ impl Throttle {
         if map.len() >= MAX_TRACKED && !map.contains_key(&ip) {
             let forget = self.config.forget_after;
             map.retain(|_, f| now.duration_since(f.last) < forget);
-            if map.len() >= MAX_TRACKED {
+            // Down to `EVICT` under the limit whatever expired, so that the next scan is that
+            // many new addresses away.
+            if let Some(excess) = (map.len() + EVICT).checked_sub(MAX_TRACKED)
+                && excess > 0
+            {
                 let mut last: Vec<Instant> = map.values().map(|f| f.last).collect();
-                let (_, &mut cutoff, _) = last.select_nth_unstable(EVICT - 1);
+                let (_, &mut cutoff, _) = last.select_nth_unstable(excess - 1);
                 map.retain(|_, f| f.last > cutoff);
             }
         }
@@ -345,5 +349,26 @@ mod tests {
         assert_eq!(t.current(ip(MAX_TRACKED), now), 1);
         t.failed(ip(MAX_TRACKED + 1), now);
         assert_eq!(len(), MAX_TRACKED - EVICT + 2, "no second eviction");
+    }
+
+    /// When some remembered failures have expired, the map still goes down to `EVICT` under
+    /// the limit, the expired ones first: not just by what expired, which would make the
+    /// next new address scan the map again.
+    #[test]
+    fn a_full_throttle_drops_to_an_eighth_under_the_limit_when_some_expired() {
+        let t = Throttle::new(ThrottleConfig::default());
+        let forget = ThrottleConfig::default().forget_after;
+        let t0 = Instant::now();
+        let ip = |i: usize| IpAddr::from((0x0a00_0000 + u32::try_from(i).unwrap()).to_be_bytes());
+        let at = |i: usize| t0 + Duration::from_millis(u64::try_from(i).unwrap());
+        for i in 0..MAX_TRACKED {
+            t.failed(ip(i), at(i));
+        }
+        // The first ten have expired by then.
+        let now = at(10) + forget;
+        t.failed(ip(MAX_TRACKED), now);
+        assert_eq!(t.failures.lock().unwrap().len(), MAX_TRACKED - EVICT + 1);
+        assert_eq!(t.current(ip(EVICT - 1), now), 0);
+        assert_eq!(t.current(ip(EVICT), now), 1);
     }
 }

@@ -230,7 +230,7 @@ impl Due {
         let next = self
             .order
             .range((now.saturating_add(1), String::new())..)
-            .next()
+            .find(|(_, id)| !busy.contains(id))
             .map(|(at, _)| *at);
         (started, next)
     }
@@ -680,5 +680,9 @@ mod tests {
         );
         assert_eq!(due.take_due(100, 10, &busy), (vec!["a".to_owned()], None));
         assert!(due.by_id.is_empty() && due.order.is_empty());
+        // An entry being delivered says nothing of when the runner is next due.
+        due.insert("g".to_owned(), 200);
+        due.insert("e".to_owned(), 150);
+        assert_eq!(due.take_due(100, 10, &busy), (vec![], Some(200)));
     }
 }

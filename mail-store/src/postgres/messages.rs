@@ -748,11 +748,10 @@ impl Inner {
         if quota {
             self.lock_account(&tx, s.account()).await?;
         }
-        // Both rows, locked in id order so two moves in opposite directions wait instead of
-        // deadlocking.
-        let dst_id = self.mailbox(&tx, s.account(), &to, false).await?.id;
-        let src_id = self.mailbox(&tx, s.account(), &from, false).await?.id;
-        let (first, second) = if src_id <= dst_id {
+        // Both rows, locked in name order, the order a delivery to several mailboxes takes
+        // them in too: two transactions that lock the same two rows wait for each other
+        // instead of deadlocking.
+        let (first, second) = if from <= to {
             (&from, &to)
         } else {
             (&to, &from)

@@ -232,10 +232,10 @@ impl Inner {
     ) -> R<Vec<crate::Result<Delivered>>> {
         let origin = SessionId::new();
         // The rows are locked in one order in every delivery, by account name and then by
-        // mailbox name (an account's row before its mailboxes', as every other transaction
-        // takes them), so that two deliveries to the same recipients listed in different
-        // orders never wait for each other in a cycle (a deadlock, which PostgreSQL breaks
-        // after a second by failing one of them).
+        // mailbox name (an account's row before its mailboxes'; COPY and MOVE take their two
+        // mailboxes in name order too), so that two transactions taking the same rows never
+        // wait for each other in a cycle (a deadlock, which PostgreSQL breaks after a second
+        // by failing one of them).
         let mut order: Vec<(&str, Option<String>, usize)> = recipients
             .iter()
             .enumerate()
