@@ -203,8 +203,19 @@ pub struct Delivery {
     resolver: Arc<dyn Resolver>,
     insecure: TlsConnector,
     verified: TlsConnector,
-    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    limits: Mutex<Slots>,
 }
+
+/// The connection slots of each destination a delivery is going to or went to lately.
+#[derive(Default)]
+struct Slots {
+    by_destination: HashMap<String, Arc<Semaphore>>,
+    /// How many destinations there may be before those no delivery holds are dropped.
+    prune_at: usize,
+}
+
+/// The fewest destinations kept before idle ones are dropped.
+const MIN_PRUNE_AT: usize = 1024;
 
 impl std::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -246,12 +257,24 @@ impl Delivery {
     }
 
     fn semaphore(&self, destination: &str) -> Arc<Semaphore> {
-        let mut map = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(map.entry(destination.to_owned()).or_insert_with(|| {
-            Arc::new(Semaphore::new(
-                self.config.max_connections_per_destination.max(1),
-            ))
-        }))
+        let mut slots = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = slots.by_destination.get(destination) {
+            return Arc::clone(s);
+        }
+        // One entry for every domain ever mailed would grow without end: when the map has
+        // doubled since the last look, the destinations no delivery holds go (a delivery
+        // holds its destination's `Arc` for as long as it may hold a slot).
+        if slots.by_destination.len() >= slots.prune_at {
+            slots.by_destination.retain(|_, s| Arc::strong_count(s) > 1);
+            slots.prune_at = (2 * slots.by_destination.len()).max(MIN_PRUNE_AT);
+        }
+        let s = Arc::new(Semaphore::new(
+            self.config.max_connections_per_destination.max(1),
+        ));
+        slots
+            .by_destination
+            .insert(destination.to_owned(), Arc::clone(&s));
+        s
     }
 
     /// Delivers `message` (queued as `entry`) to the recipients at `indices` of the entry,
@@ -641,4 +664,28 @@ fn envelope(entry: &QueueEntry, indices: &[usize], size: usize) -> Result<Envelo
         .as_deref()
         .and_then(|e| XText::from_encoded(e.to_owned()).ok());
     Ok(envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::dns::StaticResolver;
+
+    /// Destinations no delivery holds are dropped once the map has grown, so the map stays
+    /// bounded however many domains are mailed; one still held keeps its slots.
+    #[test]
+    fn idle_destinations_are_dropped() {
+        let d = Delivery::new(
+            DeliveryConfig::new("mail.example.org"),
+            Arc::new(StaticResolver::default()),
+        )
+        .unwrap();
+        let held = d.semaphore("held.example");
+        for i in 0..10 * MIN_PRUNE_AT {
+            drop(d.semaphore(&format!("d{i}.example")));
+        }
+        let len = || d.limits.lock().unwrap().by_destination.len();
+        assert!(len() <= MIN_PRUNE_AT, "{} destinations kept", len());
+        assert!(Arc::ptr_eq(&held, &d.semaphore("held.example")));
+    }
 }
