@@ -159,6 +159,27 @@ impl RunAs {
 }
 
 /// An OS error with what was being done.
+/// The most open files asked for, whatever the hard limit allows.
+const MAX_OPEN_FILES: u64 = 1 << 20;
+
+/// Raises the soft limit on open files to the hard one (at most [`MAX_OPEN_FILES`]) and
+/// returns the limit now in force. The Maildir store keeps each loaded account's lock file
+/// and each loaded mailbox's journal open, and every connection is one more descriptor: the
+/// soft limit of 1,024 that a login shell gives runs out at about two hundred users with a
+/// few folders each, and then every new connection and message file fails.
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) =
+        getrlimit(Resource::RLIMIT_NOFILE).map_err(os("getrlimit(RLIMIT_NOFILE)".to_owned()))?;
+    let want = hard.min(MAX_OPEN_FILES);
+    if want <= soft {
+        return Ok(soft);
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, want, hard)
+        .map_err(os("setrlimit(RLIMIT_NOFILE)".to_owned()))?;
+    Ok(want)
+}
+
 fn os(what: String) -> impl FnOnce(nix::Error) -> io::Error {
     move |e| io::Error::other(format!("{what}: {e}"))
 }

@@ -431,6 +431,49 @@ p.user("alice"); p.pass_("secret"); p.stat(); p.quit()
 
 /// The process-wide identity lines of `/proc/PID/task/*/status` (`Uid`, `Gid`, `Groups`,
 /// `CapEff`), one set per thread.
+/// The soft and hard limits on open files of process `pid`.
+fn open_file_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (n[0], n[1])
+}
+
+/// Started from a shell whose soft limit on open files is low (1,024 is usual; 256 here),
+/// the server raises it to the hard limit: the store holds a descriptor for each loaded
+/// account and mailbox, and a low limit would run out at a few hundred users.
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_one() {
+    let any = "127.0.0.1:0";
+    let dir = Tmp::new("nofile");
+    let data = dir.path().join("data");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -Sn 256 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_mailserver"));
+    for listener in [
+        "smtp",
+        "submission",
+        "smtps",
+        "imap",
+        "imaps",
+        "pop3",
+        "pop3s",
+    ] {
+        cmd.args([format!("--{listener}"), any.to_owned()]);
+    }
+    cmd.arg("--data-dir").arg(&data);
+    let server = Mailserver::spawn(&mut cmd);
+    let (soft, hard) = open_file_limits(server.pid());
+    assert!(soft > 256, "the soft limit stayed at {soft}");
+    assert_eq!(soft, hard.min(1 << 20));
+}
+
 fn identities(pid: u32) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {

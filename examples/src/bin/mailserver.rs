@@ -114,6 +114,16 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logs(&settings);
+    match service::raise_open_file_limit() {
+        Ok(n) if n < 4096 => {
+            tracing::warn!(
+                open_files = n,
+                "the open-file limit is low for a mail server"
+            );
+        }
+        Ok(n) => tracing::debug!(open_files = n, "open-file limit"),
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
     if options.directory.users.contains_key("demo")
         && settings.accounts(None).is_ok_and(|u| u.is_empty())
     {

@@ -71,7 +71,13 @@
 //! One store process serves an account at a time: it holds an exclusive lock on
 //! `mailstore.lock` while the store lives. POP3 leases and change subscriptions are
 //! therefore kept in memory. Operations on one account are serialised (one transaction at a
-//! time per account); different accounts proceed in parallel on the executor.
+//! time per account); different accounts proceed in parallel on the executor, and loading
+//! one account from disk holds up no other.
+//!
+//! An account stays loaded once used, with its lock file and each of its mailboxes'
+//! journals open: a process needs about one descriptor per mailbox in use beside those of
+//! its connections, so a server raises its soft limit on open files (`RLIMIT_NOFILE`; the
+//! example server does so at start, to the hard limit).
 //!
 //! Interoperation: Dovecot (`mail_location = maildir:<root>/%u/Maildir`) reads a Maildir this
 //! backend wrote, and this backend reads what Dovecot wrote, including its keyword letters
