@@ -5,8 +5,10 @@
 //! operation to an [`Executor`] and awaits the answer, so the caller's runtime thread is never
 //! blocked:
 //!
-//! - [`Executor::thread_pool`] (the default): a few dedicated threads of our own, no runtime
-//!   needed;
+//! - [`Executor::growing_pool`] (the default): dedicated threads of our own, no runtime
+//!   needed, one more whenever every thread is busy (up to a limit), so that calls waiting
+//!   for one busy account never leave the others without a thread;
+//! - [`Executor::thread_pool`]: a fixed number of dedicated threads;
 //! - [`Executor::from_fn`]: the caller's pool, e.g. tokio's
 //!   `Executor::from_fn(|job| { tokio::task::spawn_blocking(job); })`;
 //! - [`Executor::inline`]: run on the polling thread (tests, single-threaded tools).
@@ -18,9 +20,10 @@ use std::{
     fmt,
     future::Future,
     pin::{Pin, pin},
-    sync::{Arc, Mutex, mpsc},
+    sync::{Arc, Condvar, Mutex, mpsc},
     task::{Context, Poll, Wake, Waker},
     thread,
+    time::Duration,
 };
 
 use crate::error::StoreError;
@@ -74,6 +77,43 @@ impl Executor {
         }))
     }
 
+    /// A pool of `core` dedicated threads that starts one more whenever a job arrives while
+    /// every thread is busy, up to `max` threads; a thread beyond `core` ends after
+    /// `keep_alive` without work. Calls that wait (for an account another call holds, or
+    /// that is being loaded) hold a thread each, so a fixed pool can fill with the callers of
+    /// one busy account while other accounts' calls queue behind them. The threads end when
+    /// the last clone of the executor is dropped.
+    pub fn growing_pool(core: usize, max: usize, keep_alive: Duration) -> Self {
+        Self::growing(core, max, keep_alive).0
+    }
+
+    fn growing(core: usize, max: usize, keep_alive: Duration) -> (Self, Arc<Workers>) {
+        let core = core.max(1);
+        let workers = Arc::new(Workers {
+            state: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            max: max.max(core),
+            keep_alive,
+        });
+        for _ in 0..core {
+            Workers::start(&workers, false);
+        }
+        let close = Close(Arc::clone(&workers));
+        let executor = Self(Arc::new(move |job: Job| {
+            let pool = &close.0;
+            let more = {
+                let mut q = pool.lock();
+                q.jobs.push_back(job);
+                q.jobs.len() > q.idle
+            };
+            pool.ready.notify_one();
+            if more {
+                Workers::start(pool, true);
+            }
+        }));
+        (executor, workers)
+    }
+
     /// Jobs go to `spawn`, which must eventually run each one (or drop it: the waiting call
     /// then fails with [`StoreError::WorkerGone`]).
     pub fn from_fn(spawn: impl Fn(Job) + Send + Sync + 'static) -> Self {
@@ -98,6 +138,99 @@ impl Executor {
             guard.complete(Some(v));
         }));
         Pending { slot }
+    }
+}
+
+/// The threads of a [`Executor::growing_pool`] and their queue.
+struct Workers {
+    state: Mutex<Queue>,
+    /// Signalled for each job queued, and when the executor is dropped.
+    ready: Condvar,
+    max: usize,
+    keep_alive: Duration,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: std::collections::VecDeque<Job>,
+    threads: usize,
+    /// Threads waiting for a job: while fewer than the jobs queued, a job would wait behind
+    /// a busy thread.
+    idle: usize,
+    /// The executor is gone: the threads end once the queue is empty.
+    closed: bool,
+}
+
+/// Owned by the executor's closure: dropping the last clone of the executor ends the threads.
+struct Close(Arc<Workers>);
+
+impl Drop for Close {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.ready.notify_all();
+    }
+}
+
+impl Workers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts a thread if there are fewer than `max`; `extra` ones end after `keep_alive`
+    /// without work.
+    fn start(this: &Arc<Self>, extra: bool) {
+        let n = {
+            let mut q = this.lock();
+            if q.threads >= this.max {
+                return;
+            }
+            q.threads += 1;
+            q.threads
+        };
+        let workers = Arc::clone(this);
+        let started = thread::Builder::new()
+            .name(format!("mail-store-{n}"))
+            .spawn(move || workers.work(extra));
+        if started.is_err() {
+            this.lock().threads -= 1;
+        }
+    }
+
+    fn work(&self, extra: bool) {
+        let mut q = self.lock();
+        loop {
+            if let Some(job) = q.jobs.pop_front() {
+                drop(q);
+                job();
+                q = self.lock();
+                continue;
+            }
+            if q.closed {
+                break;
+            }
+            q.idle += 1;
+            let timed_out;
+            (q, timed_out) = if extra {
+                let (q, t) = self
+                    .ready
+                    .wait_timeout(q, self.keep_alive)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                (q, t.timed_out())
+            } else {
+                let q = self
+                    .ready
+                    .wait(q)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                (q, false)
+            };
+            q.idle -= 1;
+            if timed_out && q.jobs.is_empty() {
+                break;
+            }
+        }
+        q.threads -= 1;
     }
 }
 
@@ -188,5 +321,59 @@ mod tests {
             block_on(dropping.run(|| 1)),
             Err(StoreError::WorkerGone)
         ));
+    }
+
+    /// With its one thread busy (blocked until released), a growing pool runs the next job
+    /// on a new thread; the extra thread ends once idle, and no more than `max` start.
+    #[test]
+    fn a_growing_pool_runs_a_job_while_every_thread_is_busy() {
+        let (pool, workers) = Executor::growing(1, 2, Duration::from_millis(50));
+        let (started, running) = mpsc::channel::<()>();
+        let hold = |started: mpsc::Sender<()>| {
+            let (release, held) = mpsc::channel::<()>();
+            let job = pool.run(move || started.send(()).is_ok() && held.recv().is_ok());
+            (release, job)
+        };
+        let (release, blocked) = hold(started.clone());
+        // A job finishes although the first thread is still held.
+        let (done, finished) = mpsc::channel();
+        drop(pool.run(move || done.send(()).is_ok()));
+        assert!(
+            finished.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "the second job waited for the first"
+        );
+        assert_eq!(workers.lock().threads, 2);
+        // At the limit: a third job waits for a thread instead of starting one.
+        let (release2, blocked2) = hold(started);
+        for _ in 0..2 {
+            running.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        let third = pool.run(|| 3);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(workers.lock().threads, 2);
+        release.send(()).unwrap();
+        assert!(block_on(blocked).unwrap());
+        release2.send(()).unwrap();
+        assert!(block_on(blocked2).unwrap());
+        assert_eq!(block_on(third).unwrap(), 3);
+        // The extra thread ends after its keep-alive; the core one stays.
+        let start = std::time::Instant::now();
+        while workers.lock().threads > 1 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the extra thread stayed"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Dropping the executor ends the core thread too.
+        drop(pool);
+        let start = std::time::Instant::now();
+        while workers.lock().threads > 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the core thread stayed"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }

@@ -149,7 +149,9 @@ pub struct MaildirOptions {
     pub stale_tmp_age: Duration,
     /// Where blocking work runs (default: a pool of sixteen threads, so that one account's
     /// fsync does not hold up the others, and the changes that sessions send one account
-    /// while it is busy wait together and are committed as a group).
+    /// while it is busy wait together and are committed as a group; it grows up to 256
+    /// threads while every thread is busy, so that calls waiting for one busy account never
+    /// leave the other accounts without a thread).
     pub executor: Executor,
     /// Octets of each mailbox's journal written in advance (default 256 KiB), so that on a
     /// full disk messages can still be flagged `\Deleted`, expunged, moved and deleted over
@@ -168,7 +170,7 @@ impl Default for MaildirOptions {
         Self {
             fsync: true,
             stale_tmp_age: Duration::from_secs(36 * 3600),
-            executor: Executor::thread_pool(16),
+            executor: Executor::growing_pool(16, 256, Duration::from_secs(10)),
             journal_reserve: 256 * 1024,
         }
     }
