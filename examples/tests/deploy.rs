@@ -450,24 +450,14 @@ fn open_file_limits(pid: u32) -> (u64, u64) {
 /// account and mailbox, and a low limit would run out at a few hundred users.
 #[test]
 fn the_open_file_limit_is_raised_to_the_hard_one() {
-    let any = "127.0.0.1:0";
     let dir = Tmp::new("nofile");
     let data = dir.path().join("data");
     let mut cmd = std::process::Command::new("sh");
     cmd.args(["-c", "ulimit -Sn 256 && exec \"$0\" \"$@\""])
-        .arg(env!("CARGO_BIN_EXE_mailserver"));
-    for listener in [
-        "smtp",
-        "submission",
-        "smtps",
-        "imap",
-        "imaps",
-        "pop3",
-        "pop3s",
-    ] {
-        cmd.args([format!("--{listener}"), any.to_owned()]);
-    }
-    cmd.arg("--data-dir").arg(&data);
+        .arg(env!("CARGO_BIN_EXE_mailserver"))
+        .args(Mailserver::any_ports())
+        .arg("--data-dir")
+        .arg(&data);
     let server = Mailserver::spawn(&mut cmd);
     let (soft, hard) = open_file_limits(server.pid());
     assert!(soft > 256, "the soft limit stayed at {soft}");

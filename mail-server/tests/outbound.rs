@@ -86,6 +86,18 @@ struct Script {
 
 const CAPS: &[&str] = &["PIPELINING", "8BITMIME", "SIZE 10000000", "DSN"];
 
+impl Script {
+    /// A peer that takes every recipient and message, pausing as `pause` says.
+    fn accepting(pause: fn(usize) -> u64) -> Self {
+        Self {
+            ehlo: CAPS,
+            rcpt: |_| "250 2.1.5 ok",
+            data_end: |_| "250 2.0.0 queued",
+            pause,
+        }
+    }
+}
+
 /// A scripted SMTP peer: counts connections and keeps each message accepted.
 struct Peer {
     addr: SocketAddr,
@@ -398,13 +410,7 @@ async fn tempfail_then_delivered_exactly_once() {
 /// tried again: delivered once, on the second connection.
 #[tokio::test]
 async fn slow_peers_are_waited_for_and_silent_ones_retried() {
-    let slow = peer(Script {
-        ehlo: CAPS,
-        rcpt: |_| "250 2.1.5 ok",
-        data_end: |_| "250 2.0.0 queued",
-        pause: |_| 400,
-    })
-    .await;
+    let slow = peer(Script::accepting(|_| 400)).await;
     let s = server("slow", slow.addr.port(), policy()).await;
     let codes = submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await;
     assert_eq!(codes, [250]);
@@ -415,14 +421,8 @@ async fn slow_peers_are_waited_for_and_silent_ones_retried() {
     assert_eq!(slow.connections.load(Ordering::SeqCst), 1);
     drop(s);
 
-    let silent = peer(Script {
-        ehlo: CAPS,
-        rcpt: |_| "250 2.1.5 ok",
-        data_end: |_| "250 2.0.0 queued",
-        // Past the 5 s reply timeout on the first connection, prompt afterwards.
-        pause: |n| if n == 0 { 60_000 } else { 0 },
-    })
-    .await;
+    // Past the 5 s reply timeout on the first connection, prompt afterwards.
+    let silent = peer(Script::accepting(|n| if n == 0 { 60_000 } else { 0 })).await;
     let s = server("silent", silent.addr.port(), policy()).await;
     let codes = submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await;
     assert_eq!(codes, [250]);
@@ -685,13 +685,7 @@ impl Resolver for SlowFirstLookup {
 /// holds no connection slot: a second delivery to the same destination goes meanwhile.
 #[tokio::test]
 async fn a_slow_lookup_holds_no_connection_slot() {
-    let p = peer(Script {
-        ehlo: CAPS,
-        rcpt: |_| "250 2.1.5 ok",
-        data_end: |_| "250 2.0.0 queued",
-        pause: |_| 0,
-    })
-    .await;
+    let p = peer(Script::accepting(|_| 0)).await;
     let mut config = DeliveryConfig::new("mail.example.org");
     config.port = p.addr.port();
     config.max_connections_per_destination = 1;

@@ -356,24 +356,15 @@ mod tests {
         release2.send(()).unwrap();
         assert!(block_on(blocked2).unwrap());
         assert_eq!(block_on(third).unwrap(), 3);
-        // The extra thread ends after its keep-alive; the core one stays.
-        let start = std::time::Instant::now();
-        while workers.lock().threads > 1 {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "the extra thread stayed"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        // Dropping the executor ends the core thread too.
+        let down_to = |n: usize, what: &str| {
+            let start = std::time::Instant::now();
+            while workers.lock().threads > n {
+                assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        down_to(1, "the extra thread outlived its keep-alive");
         drop(pool);
-        let start = std::time::Instant::now();
-        while workers.lock().threads > 0 {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "the core thread stayed"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        down_to(0, "the core thread outlived the executor");
     }
 }

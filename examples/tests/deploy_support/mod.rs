@@ -69,7 +69,15 @@ impl Mailserver {
     /// [`Mailserver::start`] with every listener on a free loopback port (the tests run at
     /// once, and the defaults are fixed ports) and `args` after, overriding.
     pub fn start_on_any_ports(args: &[&str]) -> Self {
-        let any = "127.0.0.1:0";
+        Self::spawn(
+            Command::new(env!("CARGO_BIN_EXE_mailserver"))
+                .args(Self::any_ports())
+                .args(args),
+        )
+    }
+
+    /// The arguments that put every listener on a free loopback port.
+    pub fn any_ports() -> Vec<String> {
         let mut all = Vec::new();
         for listener in [
             "smtp",
@@ -80,10 +88,9 @@ impl Mailserver {
             "pop3",
             "pop3s",
         ] {
-            all.extend([format!("--{listener}"), any.to_owned()]);
+            all.extend([format!("--{listener}"), "127.0.0.1:0".to_owned()]);
         }
-        all.extend(args.iter().map(|a| (*a).to_owned()));
-        Self::spawn(Command::new(env!("CARGO_BIN_EXE_mailserver")).args(all))
+        all
     }
 
     /// [`Mailserver::start`] in the directory `dir`.

@@ -597,6 +597,40 @@ mod tests {
         done.load(SeqCst)
     }
 
+    /// Delivers to alice and, once `held` says a hook holds her delivery, to bob: whether
+    /// bob's was answered while alice's was still held (within ten seconds). Both succeed.
+    fn bob_while_alice_is_held(
+        engine: &crate::engine::Engine<super::super::disk::Disk>,
+        held: &AtomicBool,
+        release: &AtomicBool,
+    ) -> bool {
+        let to = |who: &str| vec![Recipient::inbox(AccountName::try_from(who).unwrap())];
+        let bob_done = AtomicBool::new(false);
+        std::thread::scope(|sc| {
+            let _release = Release(release);
+            let bob_done = &bob_done;
+            let alice =
+                sc.spawn(move || engine.deliver(Upload::from_bytes(msg("alice")), &to("alice")));
+            wait_until("alice's hook", || held.load(SeqCst));
+            let bob = sc.spawn(move || {
+                let got = engine.deliver(Upload::from_bytes(msg("bob")), &to("bob"));
+                bob_done.store(true, SeqCst);
+                got
+            });
+            let bob_first = within_ten_seconds(bob_done);
+            release.store(true, SeqCst);
+            for got in [alice.join().unwrap(), bob.join().unwrap()] {
+                assert!(got.iter().all(Result::is_ok), "{got:?}");
+            }
+            bob_first
+        })
+    }
+
+    /// What [`bob_while_alice_is_held`] delivers to `who`.
+    fn msg(who: &str) -> Vec<u8> {
+        format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes()
+    }
+
     /// One account's journal write holds up no other: while alice's commit is held between
     /// taking her journal and writing it, a delivery to bob is committed and answered.
     #[test]
@@ -609,27 +643,7 @@ mod tests {
         let release = Arc::new(AtomicBool::new(false));
         let calls = Arc::new(AtomicUsize::new(0));
         *engine.backend.commit_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
-        let msg = |who: &str| format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes();
-        let to = |who: &str| vec![Recipient::inbox(AccountName::try_from(who).unwrap())];
-        let bob_done = AtomicBool::new(false);
-        let bob_first = std::thread::scope(|sc| {
-            let _release = Release(&release);
-            let (engine, bob_done) = (&engine, &bob_done);
-            let alice =
-                sc.spawn(move || engine.deliver(Upload::from_bytes(msg("alice")), &to("alice")));
-            wait_until("alice's commit", || held.load(SeqCst));
-            let bob = sc.spawn(move || {
-                let got = engine.deliver(Upload::from_bytes(msg("bob")), &to("bob"));
-                bob_done.store(true, SeqCst);
-                got
-            });
-            let bob_first = within_ten_seconds(bob_done);
-            release.store(true, SeqCst);
-            for got in [alice.join().unwrap(), bob.join().unwrap()] {
-                assert!(got.iter().all(Result::is_ok), "{got:?}");
-            }
-            bob_first
-        });
+        let bob_first = bob_while_alice_is_held(&engine, &held, &release);
         assert!(bob_first, "bob's delivery waited for alice's journal write");
         *engine.backend.commit_hook.lock().unwrap() = None;
         assert_eq!(inbox(&store, "alice"), [msg("alice")]);
@@ -642,14 +656,22 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
-    /// Loading one account holds up no other: while alice's account is held in the middle of
-    /// its load, bob's is loaded and a delivery to him committed and answered.
-    #[test]
-    fn a_load_holds_up_no_other_account() {
-        let root = std::env::temp_dir().join(format!("mail-store-load-{}", std::process::id()));
+    /// A store over accounts alice and bob that are on disk and not yet in memory, with a
+    /// load hook that holds alice's load ([`hold_alice`]).
+    #[allow(clippy::type_complexity)]
+    fn alice_held_while_loading(
+        tag: &str,
+    ) -> (
+        std::path::PathBuf,
+        MaildirStore,
+        Arc<crate::engine::Engine<super::super::disk::Disk>>,
+        Arc<AtomicBool>,
+        Arc<AtomicBool>,
+        Arc<AtomicUsize>,
+    ) {
+        let root = std::env::temp_dir().join(format!("mail-store-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         drop(open(&root));
-        // Both accounts are on disk; neither is in memory.
         let store = MaildirStore::open(&root, MaildirOptions::default()).unwrap();
         let engine = Arc::clone(&store.handle.engine);
         let (held, release) = (
@@ -658,31 +680,20 @@ mod tests {
         );
         let calls = Arc::new(AtomicUsize::new(0));
         *engine.backend.load_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
-        let msg = |who: &str| format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes();
-        let to = |who: &str| vec![Recipient::inbox(AccountName::try_from(who).unwrap())];
-        let bob_done = AtomicBool::new(false);
-        let bob_first = std::thread::scope(|sc| {
-            let _release = Release(&release);
-            let (engine, bob_done) = (&engine, &bob_done);
-            let alice =
-                sc.spawn(move || engine.deliver(Upload::from_bytes(msg("alice")), &to("alice")));
-            wait_until("alice's load", || held.load(SeqCst));
-            let bob = sc.spawn(move || {
-                let got = engine.deliver(Upload::from_bytes(msg("bob")), &to("bob"));
-                bob_done.store(true, SeqCst);
-                got
-            });
-            let bob_first = within_ten_seconds(bob_done);
-            release.store(true, SeqCst);
-            for got in [alice.join().unwrap(), bob.join().unwrap()] {
-                assert!(got.iter().all(Result::is_ok), "{got:?}");
-            }
-            bob_first
-        });
+        (root, store, engine, held, release, calls)
+    }
+
+    /// Loading one account holds up no other: while alice's account is held in the middle of
+    /// its load, bob's is loaded and a delivery to him committed and answered.
+    #[test]
+    fn a_load_holds_up_no_other_account() {
+        let (root, store, engine, held, release, calls) = alice_held_while_loading("load");
+        let bob_first = bob_while_alice_is_held(&engine, &held, &release);
         assert!(
             bob_first,
             "bob's delivery waited for alice's account to load"
         );
+        assert_eq!(calls.load(SeqCst), 1, "alice's account loaded once");
         *engine.backend.load_hook.lock().unwrap() = None;
         assert_eq!(inbox(&store, "alice"), [msg("alice")]);
         assert_eq!(inbox(&store, "bob"), [msg("bob")]);
@@ -693,17 +704,7 @@ mod tests {
     /// again: four deliveries to alice at once load her account once, and all four arrive.
     #[test]
     fn an_account_is_loaded_once() {
-        let root = std::env::temp_dir().join(format!("mail-store-once-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        drop(open(&root));
-        let store = MaildirStore::open(&root, MaildirOptions::default()).unwrap();
-        let engine = Arc::clone(&store.handle.engine);
-        let (held, release) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let calls = Arc::new(AtomicUsize::new(0));
-        *engine.backend.load_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
+        let (root, store, engine, held, release, calls) = alice_held_while_loading("once");
         let msg = |n: usize| format!("Subject: {n}\r\n\r\nhello\r\n").into_bytes();
         let to = vec![Recipient::inbox(AccountName::try_from("alice").unwrap())];
         std::thread::scope(|sc| {
