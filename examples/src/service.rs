@@ -162,7 +162,7 @@ impl RunAs {
 /// The most open files asked for, whatever the hard limit allows.
 const MAX_OPEN_FILES: u64 = 1 << 20;
 
-/// Raises the soft limit on open files to the hard one (at most [`MAX_OPEN_FILES`]) and
+/// Raises the soft limit on open files to the hard one (at most 2^20) and
 /// returns the limit now in force. The Maildir store keeps each loaded account's lock file
 /// and each loaded mailbox's journal open, and every connection is one more descriptor: the
 /// soft limit of 1,024 that a login shell gives runs out at about two hundred users with a

@@ -204,12 +204,94 @@ fn concurrent_appends_from_two_nodes_get_unique_increasing_uids() {
     );
 }
 
-/// A delivery locks its recipients' mailboxes in one order, whatever the order it is given
-/// them in: while alice's INBOX is held by another transaction, a delivery to bob and alice
-/// (bob first) waits for alice's with bob's still free. So a delivery listing them the other
-/// way round, holding alice's, can never be waiting for bob's at the same time (a deadlock).
-#[test]
-fn a_delivery_locks_mailboxes_in_one_order() {
+/// Plain connections to a test schema, to hold and watch row locks beside a store.
+struct Raw {
+    rt: tokio::runtime::Runtime,
+    schema: String,
+}
+
+impl Raw {
+    fn new(schema: &str) -> Self {
+        Self {
+            rt: tokio::runtime::Runtime::new().unwrap(),
+            schema: schema.to_owned(),
+        }
+    }
+
+    fn connect(&self) -> tokio_postgres::Client {
+        self.rt.block_on(async {
+            let (client, conn) =
+                tokio_postgres::connect(&common::postgres_url(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("SET search_path TO \"{}\"", self.schema))
+                .await
+                .unwrap();
+            client
+        })
+    }
+
+    /// Locks `who`'s INBOX row in a transaction left open on a new connection; returns the
+    /// connection and its backend's pid.
+    fn hold_inbox(&self, who: &str) -> (tokio_postgres::Client, i32) {
+        let holder = self.connect();
+        let pid = self.rt.block_on(async {
+            holder.batch_execute("BEGIN").await.unwrap();
+            holder.batch_execute(&inbox_row(who)).await.unwrap();
+            holder
+                .query_one("SELECT pg_backend_pid()", &[])
+                .await
+                .unwrap()
+                .get(0)
+        });
+        (holder, pid)
+    }
+
+    /// Returns once a session waits for a lock that backend `pid` holds.
+    fn until_waited_for(&self, probe: &tokio_postgres::Client, pid: i32, what: &str) {
+        let start = Instant::now();
+        loop {
+            let waiting: i64 = self.rt.block_on(async {
+                probe
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity \
+                         WHERE $1 = ANY(pg_blocking_pids(pid))",
+                        &[&pid],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0)
+            });
+            if waiting > 0 {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{what} never waited"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// The statement that locks `who`'s INBOX row.
+fn inbox_row(who: &str) -> String {
+    format!(
+        "SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id \
+         WHERE a.name = '{who}' AND m.name = 'INBOX' FOR UPDATE OF m"
+    )
+}
+
+/// Two nodes on a fresh schema with accounts alice and bob, and a [`Raw`] beside them.
+fn alice_and_bob() -> (
+    Arc<PostgresStore>,
+    common::SchemaGuard,
+    Raw,
+    AccountName,
+    AccountName,
+) {
     let (a, _b, guard) = two_nodes();
     let (alice, bob) = (
         AccountName::try_from("alice").unwrap(),
@@ -217,44 +299,22 @@ fn a_delivery_locks_mailboxes_in_one_order() {
     );
     block_on(a.create_account(&alice)).unwrap();
     block_on(a.create_account(&bob)).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let connect = || {
-        rt.block_on(async {
-            let (client, conn) =
-                tokio_postgres::connect(&common::postgres_url(), tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-            tokio::spawn(conn);
-            client
-                .batch_execute(&format!("SET search_path TO \"{}\"", guard.0))
-                .await
-                .unwrap();
-            client
-        })
-    };
-    let inbox_of = |who: &str| {
-        format!(
-            "SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id \
-             WHERE a.name = '{who}' AND m.name = 'INBOX' FOR UPDATE OF m"
-        )
-    };
-    let holder = connect();
-    let holder_pid: i32 = rt.block_on(async {
-        holder.batch_execute("BEGIN").await.unwrap();
-        holder.batch_execute(&inbox_of("alice")).await.unwrap();
-        holder
-            .query_one("SELECT pg_backend_pid()", &[])
-            .await
-            .unwrap()
-            .get(0)
-    });
+    let raw = Raw::new(&guard.0);
+    (a, guard, raw, alice, bob)
+}
+
+/// A delivery locks its recipients' mailboxes in one order, whatever the order it is given
+/// them in: while alice's INBOX is held by another transaction, a delivery to bob and alice
+/// (bob first) waits for alice's with bob's still free. So a delivery listing them the other
+/// way round, holding alice's, can never be waiting for bob's at the same time (a deadlock).
+#[test]
+fn a_delivery_locks_mailboxes_in_one_order() {
+    let (a, guard, raw, alice, bob) = alice_and_bob();
+    let (holder, holder_pid) = raw.hold_inbox("alice");
     let delivery = {
         let (a, to) = (
             Arc::clone(&a),
-            vec![
-                Recipient::inbox(bob.clone()),
-                Recipient::inbox(alice.clone()),
-            ],
+            vec![Recipient::inbox(bob), Recipient::inbox(alice)],
         );
         thread::spawn(move || {
             let mut up = a.upload();
@@ -262,44 +322,61 @@ fn a_delivery_locks_mailboxes_in_one_order() {
             block_on(a.deliver(up, &to))
         })
     };
-    // Until the delivery waits for the holder's lock.
-    let probe = connect();
-    let start = Instant::now();
-    loop {
-        let waiting: i64 = rt.block_on(async {
-            probe
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-                    &[&holder_pid],
-                )
-                .await
-                .unwrap()
-                .get(0)
-        });
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the delivery never waited"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    let bob_free = rt.block_on(async {
+    let probe = raw.connect();
+    raw.until_waited_for(&probe, holder_pid, "the delivery");
+    let bob_free = raw.rt.block_on(async {
         probe.batch_execute("BEGIN").await.unwrap();
         let got = probe
-            .batch_execute(&format!("{} NOWAIT", inbox_of("bob")))
+            .batch_execute(&format!("{} NOWAIT", inbox_row("bob")))
             .await;
         probe.batch_execute("ROLLBACK").await.unwrap();
         got
     });
-    rt.block_on(holder.batch_execute("ROLLBACK")).unwrap();
+    raw.rt.block_on(holder.batch_execute("ROLLBACK")).unwrap();
     let results = delivery.join().unwrap();
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert!(
         bob_free.is_ok(),
         "bob's INBOX was locked while the delivery waited for alice's: {bob_free:?}"
     );
+    drop(guard);
+}
+
+/// Callers waiting for one account's rows wait for their turn without a connection: with a
+/// pool of four and alice's INBOX row held by another transaction, six appends to alice
+/// leave connections for bob, whose STATUS is answered meanwhile.
+#[test]
+fn waiting_writers_of_one_account_leave_the_pool_to_others() {
+    let (a, guard, raw, alice, bob) = alice_and_bob();
+    let (holder, holder_pid) = raw.hold_inbox("alice");
+    let appends: Vec<_> = (0..6)
+        .map(|i| {
+            let (a, s) = (Arc::clone(&a), Session::new(alice.clone()));
+            thread::spawn(move || {
+                let mut up = a.upload();
+                up.write(format!("Subject: {i}\r\n\r\nx\r\n").as_bytes())
+                    .unwrap();
+                block_on(a.append(&s, "INBOX", vec![AppendItem::new(up)]))
+            })
+        })
+        .collect();
+    // An append waits for the holder's lock; a moment for the others to queue.
+    raw.until_waited_for(&raw.connect(), holder_pid, "an append");
+    thread::sleep(Duration::from_millis(200));
+    let status = {
+        let (a, s) = (Arc::clone(&a), Session::new(bob));
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || tx.send(block_on(a.status(&s, "INBOX"))));
+        rx.recv_timeout(Duration::from_secs(5))
+    };
+    raw.rt.block_on(holder.batch_execute("ROLLBACK")).unwrap();
+    for t in appends {
+        t.join().unwrap().unwrap();
+    }
+    let status = status.expect("bob's STATUS waited for a connection");
+    assert_eq!(status.unwrap().messages, 0);
+    let st = block_on(a.status(&Session::new(alice), "INBOX")).unwrap();
+    assert_eq!(st.messages, 6);
     drop(guard);
 }
 

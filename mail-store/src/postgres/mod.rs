@@ -111,6 +111,15 @@ pub(crate) struct Inner {
     pub delimiter: char,
     pub connect_timeout: Duration,
     accounts: Mutex<std::collections::HashMap<AccountName, i64>>,
+    /// Each account's turn to write, on this node ([`Inner::write_turn`]).
+    turns: Mutex<Turns>,
+}
+
+/// One async lock per account that wrote lately, and when to drop those no call holds.
+#[derive(Default)]
+struct Turns {
+    by_account: std::collections::HashMap<AccountName, Arc<tokio::sync::Mutex<()>>>,
+    prune_at: usize,
 }
 
 /// The PostgreSQL backend. Cheap to share behind an `Arc`; dropping the last handle stops
@@ -196,6 +205,7 @@ impl PostgresStore {
             delimiter: options.delimiter,
             connect_timeout: options.connect_timeout,
             accounts: Mutex::new(std::collections::HashMap::new()),
+            turns: Mutex::default(),
         });
         let schema = options.schema.clone();
         let start = {
@@ -277,6 +287,39 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// Waits for the accounts' turn to write on this node, in name order, and holds it until
+    /// the guards are dropped. A write transaction locks its account's rows and keeps a
+    /// pooled connection while it waits for them: taken before the connection, the turn
+    /// makes the callers of one busy account (a long EXPUNGE, a burst of deliveries) wait
+    /// here with no connection, rather than fill the pool that every account shares.
+    pub async fn write_turn(
+        &self,
+        accounts: &[&AccountName],
+    ) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        let mut names: Vec<&AccountName> = accounts.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        let locks: Vec<_> = {
+            let mut turns = self
+                .turns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if turns.by_account.len() >= turns.prune_at {
+                turns.by_account.retain(|_, l| Arc::strong_count(l) > 1);
+                turns.prune_at = (2 * turns.by_account.len()).max(1024);
+            }
+            names
+                .iter()
+                .map(|a| Arc::clone(turns.by_account.entry((*a).clone()).or_default()))
+                .collect()
+        };
+        let mut held = Vec::with_capacity(locks.len());
+        for l in locks {
+            held.push(l.lock_owned().await);
+        }
+        held
     }
 
     pub fn cached_account(&self, name: &AccountName) -> Option<i64> {

@@ -96,20 +96,35 @@ impl MailStore for PostgresStore {
         special_use: Option<SpecialUse>,
     ) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move { retry(|| db.create_mailbox(&s, &n, special_use)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.create_mailbox(&s, &n, special_use)).await
+            }
+        })
+        .await
     }
 
     async fn delete_mailbox(&self, session: &Session, name: &str) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move { retry(|| db.delete_mailbox(&s, &n)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.delete_mailbox(&s, &n)).await
+            }
+        })
+        .await
     }
 
     async fn rename_mailbox(&self, session: &Session, from: &str, to: &str) -> Result<()> {
         let (s, f, t) = (session.clone(), from.to_owned(), to.to_owned());
-        self.run(move |db| async move { retry(|| db.rename_mailbox(&s, &f, &t)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.rename_mailbox(&s, &f, &t)).await
+            }
+        })
+        .await
     }
 
     async fn subscribe(&self, session: &Session, name: &str) -> Result<()> {
@@ -139,6 +154,7 @@ impl MailStore for PostgresStore {
         let (s, m) = (session.clone(), mailbox.to_owned());
         self.run(move |db| async move {
             let items = prepare(items).await?;
+            let _turn = db.write_turn(&[s.account()]).await;
             retry(|| db.append(&s, &m, &items)).await
         })
         .await
@@ -203,7 +219,10 @@ impl MailStore for PostgresStore {
     ) -> Result<StoreResult> {
         let (s, m, u) = (session.clone(), mailbox.to_owned(), uids.clone());
         self.run(move |db| async move {
-            retry(|| db.store_flags(&s, &m, &u, &op, unchanged_since)).await
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.store_flags(&s, &m, &u, &op, unchanged_since)).await
+            }
         })
         .await
     }
@@ -215,8 +234,13 @@ impl MailStore for PostgresStore {
         scope: ExpungeScope,
     ) -> Result<Expunged> {
         let (s, m) = (session.clone(), mailbox.to_owned());
-        self.run(move |db| async move { retry(|| db.expunge(&s, &m, &scope)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.expunge(&s, &m, &scope)).await
+            }
+        })
+        .await
     }
 
     async fn copy(&self, session: &Session, from: &str, uids: &UidSet, to: &str) -> Result<Copied> {
@@ -226,8 +250,13 @@ impl MailStore for PostgresStore {
             uids.clone(),
             to.to_owned(),
         );
-        self.run(move |db| async move { retry(|| db.copy_or_move(&s, &f, &u, &t, false)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.copy_or_move(&s, &f, &u, &t, false)).await
+            }
+        })
+        .await
     }
 
     async fn move_messages(
@@ -243,8 +272,13 @@ impl MailStore for PostgresStore {
             uids.clone(),
             to.to_owned(),
         );
-        self.run(move |db| async move { retry(|| db.copy_or_move(&s, &f, &u, &t, true)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.copy_or_move(&s, &f, &u, &t, true)).await
+            }
+        })
+        .await
     }
 
     async fn changes_since(&self, session: &Session, mailbox: &str, since: u64) -> Result<Changes> {
@@ -255,8 +289,13 @@ impl MailStore for PostgresStore {
 
     async fn take_recent(&self, session: &Session, mailbox: &str) -> Result<Vec<Uid>> {
         let (s, m) = (session.clone(), mailbox.to_owned());
-        self.run(move |db| async move { retry(|| db.take_recent(&s, &m)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.take_recent(&s, &m)).await
+            }
+        })
+        .await
     }
 
     async fn watch(&self, session: &Session, mailbox: &str) -> Result<Subscription> {
@@ -273,8 +312,13 @@ impl MailStore for PostgresStore {
 
     async fn pop3_open(&self, session: &Session, lease_for: Duration) -> Result<Maildrop> {
         let s = session.clone();
-        self.run(move |db| async move { retry(|| db.pop3_open(&s, lease_for)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.pop3_open(&s, lease_for)).await
+            }
+        })
+        .await
     }
 
     async fn pop3_renew(
@@ -284,8 +328,13 @@ impl MailStore for PostgresStore {
         lease_for: Duration,
     ) -> Result<Pop3Lease> {
         let (s, l) = (session.clone(), lease.clone());
-        self.run(move |db| async move { retry(|| db.pop3_renew(&s, &l, lease_for)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.pop3_renew(&s, &l, lease_for)).await
+            }
+        })
+        .await
     }
 
     async fn pop3_retrieve(
@@ -307,14 +356,24 @@ impl MailStore for PostgresStore {
         deleted: &[Uid],
     ) -> Result<Pop3Committed> {
         let (s, l, d) = (session.clone(), lease.clone(), deleted.to_vec());
-        self.run(move |db| async move { retry(|| db.pop3_commit(&s, &l, &d)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.pop3_commit(&s, &l, &d)).await
+            }
+        })
+        .await
     }
 
     async fn pop3_release(&self, session: &Session, lease: &Pop3Lease) -> Result<()> {
         let (s, l) = (session.clone(), lease.clone());
-        self.run(move |db| async move { retry(|| db.pop3_release(&s, &l)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await;
+                retry(|| db.pop3_release(&s, &l)).await
+            }
+        })
+        .await
     }
 
     async fn access_key(&self, session: &Session, mailbox: &str) -> Result<Option<AccessKey>> {
@@ -345,6 +404,8 @@ impl MailStore for PostgresStore {
                 let Some(m) = prepared.pop() else {
                     return Err(StoreError::InvalidArgument("nothing to deliver"));
                 };
+                let accounts: Vec<&AccountName> = rcpts.iter().map(|r| &r.account).collect();
+                let _turn = db.write_turn(&accounts).await;
                 retry(|| db.deliver(&m.blob, m.date, &rcpts)).await
             })
             .await;
