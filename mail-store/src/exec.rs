@@ -194,7 +194,14 @@ impl Workers {
             .name(format!("mail-store-{n}"))
             .spawn(move || workers.work(extra));
         if started.is_err() {
-            this.lock().threads -= 1;
+            let mut q = this.lock();
+            q.threads -= 1;
+            if q.threads == 0 {
+                // No thread will take them: their callers fail with `WorkerGone`.
+                let orphans = std::mem::take(&mut q.jobs);
+                drop(q);
+                drop(orphans);
+            }
         }
     }
 
@@ -203,7 +210,9 @@ impl Workers {
         loop {
             if let Some(job) = q.jobs.pop_front() {
                 drop(q);
-                job();
+                // A job that panics fails its own call (its result is dropped unset, which
+                // the caller sees as `WorkerGone`), not the thread that ran it.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 q = self.lock();
                 continue;
             }
@@ -327,7 +336,7 @@ mod tests {
     /// on a new thread; the extra thread ends once idle, and no more than `max` start.
     #[test]
     fn a_growing_pool_runs_a_job_while_every_thread_is_busy() {
-        let (pool, workers) = Executor::growing(1, 2, Duration::from_millis(50));
+        let (pool, workers) = Executor::growing(1, 2, Duration::from_millis(500));
         let (started, running) = mpsc::channel::<()>();
         let hold = |started: mpsc::Sender<()>| {
             let (release, held) = mpsc::channel::<()>();
@@ -342,7 +351,6 @@ mod tests {
             finished.recv_timeout(Duration::from_secs(10)).is_ok(),
             "the second job waited for the first"
         );
-        assert_eq!(workers.lock().threads, 2);
         // At the limit: a third job waits for a thread instead of starting one.
         let (release2, blocked2) = hold(started);
         for _ in 0..2 {
@@ -350,7 +358,11 @@ mod tests {
         }
         let third = pool.run(|| 3);
         std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(workers.lock().threads, 2);
+        assert_eq!(
+            workers.lock().jobs.len(),
+            1,
+            "the third job waits for a thread"
+        );
         release.send(()).unwrap();
         assert!(block_on(blocked).unwrap());
         release2.send(()).unwrap();
@@ -364,6 +376,12 @@ mod tests {
             }
         };
         down_to(1, "the extra thread outlived its keep-alive");
+        // A job that panics fails alone: the thread goes on to the next one.
+        assert!(matches!(
+            block_on(pool.run(|| panic!("a job that panics"))),
+            Err(StoreError::WorkerGone)
+        ));
+        assert_eq!(block_on(pool.run(|| 4)).unwrap(), 4);
         drop(pool);
         down_to(0, "the core thread outlived the executor");
     }

@@ -87,8 +87,9 @@
 //! # Threads
 //!
 //! The work is blocking file I/O. Each call runs on the store's [`Executor`] (by default a
-//! pool of sixteen threads of its own) and the returned future only waits for it, so calling the
-//! store from an async runtime never blocks the runtime's threads. With tokio, hand it
+//! pool of threads of its own, sixteen and more while calls wait, up to 256) and the returned
+//! future only waits for it, so calling the store from an async runtime never blocks the
+//! runtime's threads. With tokio, hand it
 //! tokio's blocking pool: `Executor::from_fn(|job| { tokio::task::spawn_blocking(job); })`.
 
 mod access_key;
@@ -149,9 +150,9 @@ pub struct MaildirOptions {
     pub stale_tmp_age: Duration,
     /// Where blocking work runs (default: a pool of sixteen threads, so that one account's
     /// fsync does not hold up the others, and the changes that sessions send one account
-    /// while it is busy wait together and are committed as a group; it grows up to 256
-    /// threads while every thread is busy, so that calls waiting for one busy account never
-    /// leave the other accounts without a thread).
+    /// while it is busy wait together and are committed as a group; it starts more threads,
+    /// up to 256, while jobs wait and no thread is idle, so that the calls waiting for one
+    /// busy account do not leave the others without a thread).
     pub executor: Executor,
     /// Octets of each mailbox's journal written in advance (default 256 KiB), so that on a
     /// full disk messages can still be flagged `\Deleted`, expunged, moved and deleted over

@@ -293,11 +293,14 @@ impl Inner {
     /// the guards are dropped. A write transaction locks its account's rows and keeps a
     /// pooled connection while it waits for them: taken before the connection, the turn
     /// makes the callers of one busy account (a long EXPUNGE, a burst of deliveries) wait
-    /// here with no connection, rather than fill the pool that every account shares.
+    /// here with no connection, rather than fill the pool that every account shares. (The
+    /// turn is the whole account's: its writes to different mailboxes take turns too.) A
+    /// caller waits for a turn as long as for a connection, the connect timeout, and then
+    /// fails with a temporary error.
     pub async fn write_turn(
         &self,
         accounts: &[&AccountName],
-    ) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+    ) -> crate::Result<Vec<tokio::sync::OwnedMutexGuard<()>>> {
         let mut names: Vec<&AccountName> = accounts.to_vec();
         names.sort_unstable();
         names.dedup();
@@ -315,11 +318,20 @@ impl Inner {
                 .map(|a| Arc::clone(turns.by_account.entry((*a).clone()).or_default()))
                 .collect()
         };
+        let deadline = tokio::time::Instant::now() + self.connect_timeout;
         let mut held = Vec::with_capacity(locks.len());
         for l in locks {
-            held.push(l.lock_owned().await);
+            match tokio::time::timeout_at(deadline, l.lock_owned()).await {
+                Ok(guard) => held.push(guard),
+                Err(_) => {
+                    return Err(DbError::Pool(
+                        "timed out waiting for the account's other writes on this node".into(),
+                    )
+                    .into_store());
+                }
+            }
         }
-        held
+        Ok(held)
     }
 
     pub fn cached_account(&self, name: &AccountName) -> Option<i64> {

@@ -68,8 +68,13 @@ impl MailStore for PostgresStore {
 
     async fn set_quota(&self, account: &AccountName, limits: QuotaLimits) -> Result<()> {
         let a = account.clone();
-        self.run(move |db| async move { retry(|| db.set_quota(&a, limits)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[&a]).await?;
+                retry(|| db.set_quota(&a, limits)).await
+            }
+        })
+        .await
     }
 
     async fn quota(&self, session: &Session) -> Result<QuotaReport> {
@@ -98,7 +103,7 @@ impl MailStore for PostgresStore {
         let (s, n) = (session.clone(), name.to_owned());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.create_mailbox(&s, &n, special_use)).await
             }
         })
@@ -109,7 +114,7 @@ impl MailStore for PostgresStore {
         let (s, n) = (session.clone(), name.to_owned());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.delete_mailbox(&s, &n)).await
             }
         })
@@ -120,7 +125,7 @@ impl MailStore for PostgresStore {
         let (s, f, t) = (session.clone(), from.to_owned(), to.to_owned());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.rename_mailbox(&s, &f, &t)).await
             }
         })
@@ -129,14 +134,24 @@ impl MailStore for PostgresStore {
 
     async fn subscribe(&self, session: &Session, name: &str) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move { retry(|| db.subscribe(&s, &n, true)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await?;
+                retry(|| db.subscribe(&s, &n, true)).await
+            }
+        })
+        .await
     }
 
     async fn unsubscribe(&self, session: &Session, name: &str) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move { retry(|| db.subscribe(&s, &n, false)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await?;
+                retry(|| db.subscribe(&s, &n, false)).await
+            }
+        })
+        .await
     }
 
     async fn status(&self, session: &Session, mailbox: &str) -> Result<Status> {
@@ -154,7 +169,7 @@ impl MailStore for PostgresStore {
         let (s, m) = (session.clone(), mailbox.to_owned());
         self.run(move |db| async move {
             let items = prepare(items).await?;
-            let _turn = db.write_turn(&[s.account()]).await;
+            let _turn = db.write_turn(&[s.account()]).await?;
             retry(|| db.append(&s, &m, &items)).await
         })
         .await
@@ -220,7 +235,7 @@ impl MailStore for PostgresStore {
         let (s, m, u) = (session.clone(), mailbox.to_owned(), uids.clone());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.store_flags(&s, &m, &u, &op, unchanged_since)).await
             }
         })
@@ -236,7 +251,7 @@ impl MailStore for PostgresStore {
         let (s, m) = (session.clone(), mailbox.to_owned());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.expunge(&s, &m, &scope)).await
             }
         })
@@ -252,7 +267,7 @@ impl MailStore for PostgresStore {
         );
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.copy_or_move(&s, &f, &u, &t, false)).await
             }
         })
@@ -274,7 +289,7 @@ impl MailStore for PostgresStore {
         );
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.copy_or_move(&s, &f, &u, &t, true)).await
             }
         })
@@ -291,7 +306,7 @@ impl MailStore for PostgresStore {
         let (s, m) = (session.clone(), mailbox.to_owned());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.take_recent(&s, &m)).await
             }
         })
@@ -314,7 +329,7 @@ impl MailStore for PostgresStore {
         let s = session.clone();
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.pop3_open(&s, lease_for)).await
             }
         })
@@ -330,7 +345,7 @@ impl MailStore for PostgresStore {
         let (s, l) = (session.clone(), lease.clone());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.pop3_renew(&s, &l, lease_for)).await
             }
         })
@@ -345,8 +360,13 @@ impl MailStore for PostgresStore {
         mark_seen: bool,
     ) -> Result<Vec<u8>> {
         let (s, l) = (session.clone(), lease.clone());
-        self.run(move |db| async move { retry(|| db.pop3_retrieve(&s, &l, uid, mark_seen)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await?;
+                retry(|| db.pop3_retrieve(&s, &l, uid, mark_seen)).await
+            }
+        })
+        .await
     }
 
     async fn pop3_commit(
@@ -358,7 +378,7 @@ impl MailStore for PostgresStore {
         let (s, l, d) = (session.clone(), lease.clone(), deleted.to_vec());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.pop3_commit(&s, &l, &d)).await
             }
         })
@@ -369,7 +389,7 @@ impl MailStore for PostgresStore {
         let (s, l) = (session.clone(), lease.clone());
         self.run(move |db| async move {
             {
-                let _turn = db.write_turn(&[s.account()]).await;
+                let _turn = db.write_turn(&[s.account()]).await?;
                 retry(|| db.pop3_release(&s, &l)).await
             }
         })
@@ -384,14 +404,24 @@ impl MailStore for PostgresStore {
 
     async fn make_access_key(&self, session: &Session, mailbox: &str) -> Result<AccessKey> {
         let (s, m) = (session.clone(), mailbox.to_owned());
-        self.run(move |db| async move { retry(|| db.make_access_key(&s, &m)).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await?;
+                retry(|| db.make_access_key(&s, &m)).await
+            }
+        })
+        .await
     }
 
     async fn reset_access_keys(&self, session: &Session, mailbox: Option<&str>) -> Result<()> {
         let (s, m) = (session.clone(), mailbox.map(str::to_owned));
-        self.run(move |db| async move { retry(|| db.reset_access_keys(&s, m.as_deref())).await })
-            .await
+        self.run(move |db| async move {
+            {
+                let _turn = db.write_turn(&[s.account()]).await?;
+                retry(|| db.reset_access_keys(&s, m.as_deref())).await
+            }
+        })
+        .await
     }
 
     async fn deliver(&self, message: Upload, recipients: &[Recipient]) -> Vec<Result<Delivered>> {
@@ -405,7 +435,7 @@ impl MailStore for PostgresStore {
                     return Err(StoreError::InvalidArgument("nothing to deliver"));
                 };
                 let accounts: Vec<&AccountName> = rcpts.iter().map(|r| &r.account).collect();
-                let _turn = db.write_turn(&accounts).await;
+                let _turn = db.write_turn(&accounts).await?;
                 retry(|| db.deliver(&m.blob, m.date, &rcpts)).await
             })
             .await;
