@@ -135,14 +135,49 @@ impl Shared {
     }
 }
 
-type Routes = HashMap<(AccountName, String), Vec<Weak<Shared>>>;
-
 /// Routes events to the subscriptions of each (account, mailbox), and to those of each
 /// account as a whole.
 #[derive(Debug, Default)]
 pub struct ChangeHub {
-    subs: Mutex<Routes>,
-    accounts: Mutex<HashMap<AccountName, Vec<Weak<Shared>>>>,
+    subs: Mutex<Pruned<(AccountName, String)>>,
+    accounts: Mutex<Pruned<AccountName>>,
+}
+
+/// Subscriptions by key, swept of keys with no live subscription each time the map has
+/// doubled: a key is otherwise only cleaned when a change to it is published, which a
+/// mailbox that does not exist (a SELECT of a random name) never sees.
+#[derive(Debug)]
+struct Pruned<K> {
+    routes: HashMap<K, Vec<Weak<Shared>>>,
+    sweep_at: usize,
+}
+
+impl<K> Default for Pruned<K> {
+    fn default() -> Self {
+        Self {
+            routes: HashMap::new(),
+            sweep_at: MIN_SWEEP_AT,
+        }
+    }
+}
+
+/// The fewest keys kept before a sweep.
+const MIN_SWEEP_AT: usize = 1024;
+
+impl<K: std::hash::Hash + Eq> Pruned<K> {
+    /// Adds `sub` under `key`, sweeping first if the map has doubled since the last sweep.
+    fn add(&mut self, key: K, sub: Weak<Shared>) {
+        if self.routes.len() >= self.sweep_at && !self.routes.contains_key(&key) {
+            self.routes.retain(|_, list| {
+                list.retain(|w| w.strong_count() > 0);
+                !list.is_empty()
+            });
+            self.sweep_at = (2 * self.routes.len()).max(MIN_SWEEP_AT);
+        }
+        let list = self.routes.entry(key).or_default();
+        list.retain(|w| w.strong_count() > 0);
+        list.push(sub);
+    }
 }
 
 /// The live subscriptions of `list`, dropping the dead ones.
@@ -173,15 +208,13 @@ impl ChangeHub {
         session: SessionId,
     ) -> Subscription {
         let shared = new_shared(session);
-        let mut subs = self
-            .subs
+        self.subs
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = subs
-            .entry((account.clone(), mailbox.to_owned()))
-            .or_default();
-        list.retain(|w| w.strong_count() > 0);
-        list.push(Arc::downgrade(&shared));
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(
+                (account.clone(), mailbox.to_owned()),
+                Arc::downgrade(&shared),
+            );
         Subscription { shared }
     }
 
@@ -189,13 +222,10 @@ impl ChangeHub {
     /// mailbox list.
     pub fn subscribe_account(&self, account: &AccountName, session: SessionId) -> Subscription {
         let shared = new_shared(session);
-        let mut accounts = self
-            .accounts
+        self.accounts
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = accounts.entry(account.clone()).or_default();
-        list.retain(|w| w.strong_count() > 0);
-        list.push(Arc::downgrade(&shared));
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(account.clone(), Arc::downgrade(&shared));
         Subscription { shared }
     }
 
@@ -207,11 +237,11 @@ impl ChangeHub {
                 .accounts
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match accounts.get_mut(account) {
+            match accounts.routes.get_mut(account) {
                 Some(list) => {
                     let t = live(list);
                     if list.is_empty() {
-                        accounts.remove(account);
+                        accounts.routes.remove(account);
                     }
                     t
                 }
@@ -229,13 +259,13 @@ impl ChangeHub {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let key = (account.clone(), event.mailbox.clone());
-            let Some(list) = subs.get_mut(&key) else {
+            let Some(list) = subs.routes.get_mut(&key) else {
                 return;
             };
             list.retain(|w| w.strong_count() > 0);
             let t = list.iter().filter_map(Weak::upgrade).collect();
             if list.is_empty() {
-                subs.remove(&key);
+                subs.routes.remove(&key);
             }
             t
         };
@@ -258,18 +288,22 @@ impl ChangeHub {
                 .subs
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            subs.retain(|_, list| {
+            subs.routes.retain(|_, list| {
                 list.retain(|w| w.strong_count() > 0);
                 !list.is_empty()
             });
-            let mut t: Vec<Arc<Shared>> =
-                subs.values().flatten().filter_map(Weak::upgrade).collect();
+            let mut t: Vec<Arc<Shared>> = subs
+                .routes
+                .values()
+                .flatten()
+                .filter_map(Weak::upgrade)
+                .collect();
             drop(subs);
             let mut accounts = self
                 .accounts
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            accounts.retain(|_, list| {
+            accounts.routes.retain(|_, list| {
                 t.extend(live(list));
                 !list.is_empty()
             });
@@ -404,7 +438,17 @@ mod tests {
         assert!(mine.recv_timeout(Duration::from_millis(10)).is_some());
         drop(theirs);
         hub.publish(&acct, &ev(me));
-        assert_eq!(hub.subs.lock().unwrap().values().next().unwrap().len(), 1);
+        assert_eq!(
+            hub.subs
+                .lock()
+                .unwrap()
+                .routes
+                .values()
+                .next()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -439,7 +483,28 @@ mod tests {
         assert_eq!(all.try_next().unwrap().kind, ChangeKind::Lagged);
         drop(all);
         hub.publish(&acct, &ev(other));
-        assert!(hub.accounts.lock().unwrap().is_empty(), "dropped, unrouted");
+        assert!(
+            hub.accounts.lock().unwrap().routes.is_empty(),
+            "dropped, unrouted"
+        );
+    }
+
+    /// Subscriptions to mailboxes that never change (a SELECT of a name that does not
+    /// exist) are dropped by the time the map has doubled, so the map stays bounded by the
+    /// live ones; a live one is kept and still routed.
+    #[test]
+    fn dead_subscriptions_to_quiet_mailboxes_are_swept() {
+        let hub = ChangeHub::new();
+        let acct = AccountName::try_from("a").unwrap();
+        let (me, other) = (SessionId::new(), SessionId::new());
+        let live = hub.subscribe(&acct, "INBOX", me);
+        for i in 0..10 * MIN_SWEEP_AT {
+            drop(hub.subscribe(&acct, &format!("nowhere{i}"), me));
+        }
+        let keys = hub.subs.lock().unwrap().routes.len();
+        assert!(keys <= MIN_SWEEP_AT, "{keys} keys kept");
+        hub.publish(&acct, &ev(other));
+        assert_eq!(live.try_next(), Some(ev(other)));
     }
 
     #[test]

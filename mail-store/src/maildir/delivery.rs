@@ -735,6 +735,39 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// The map of `tmp/` directories with staged entries follows DELETE and RENAME: nothing
+    /// is left for a folder that is gone (a user creating, filling and deleting folders
+    /// would grow it), and a renamed folder's entry moves with it.
+    #[test]
+    fn staged_entries_follow_deleted_and_renamed_folders() {
+        let root = std::env::temp_dir().join(format!("mail-store-staged-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let engine = Arc::clone(&store.handle.engine);
+        let alice = AccountName::try_from("alice").unwrap();
+        let s = Session::new(alice.clone());
+        for name in ["Gone", "Moved"] {
+            block_on(store.create_mailbox(&s, name, None)).unwrap();
+            let mut up = store.upload();
+            up.write(b"Subject: x\r\n\r\nx\r\n").unwrap();
+            block_on(store.append(&s, name, vec![crate::AppendItem::new(up)])).unwrap();
+        }
+        let tmp = |name: &str| engine.backend.mailbox_dir(&alice, name).join("tmp");
+        let staged = |name: &str| {
+            engine
+                .backend
+                .staged
+                .lock()
+                .unwrap()
+                .contains_key(&tmp(name))
+        };
+        assert!(staged("Gone") && staged("Moved"));
+        block_on(store.delete_mailbox(&s, "Gone")).unwrap();
+        block_on(store.rename_mailbox(&s, "Moved", "Kept")).unwrap();
+        assert!(!staged("Gone") && !staged("Moved") && staged("Kept"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// A delivery to two accounts the process dies in reaches both after a restart once its
     /// marker was written, and neither before.
     #[test]

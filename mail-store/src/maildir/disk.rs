@@ -539,6 +539,7 @@ impl Backend for Disk {
             sync_dir(&self.account_dir(a))?;
         }
         lock(&self.rt).remove(&(a.clone(), name.to_owned()));
+        lock(&self.staged).remove(&dir.join("tmp"));
         let _ = fs::remove_dir_all(&trash);
         Ok(())
     }
@@ -558,6 +559,12 @@ impl Backend for Disk {
         let mut rt = lock(&self.rt);
         if let Some(r) = rt.remove(&(a.clone(), from.to_owned())) {
             rt.insert((a.clone(), to.to_owned()), r);
+        }
+        drop(rt);
+        // What was staged and not yet synced moved with the folder.
+        let mut staged = lock(&self.staged);
+        if let Some(flag) = staged.remove(&src.join("tmp")) {
+            staged.insert(dst.join("tmp"), flag);
         }
         Ok(())
     }
