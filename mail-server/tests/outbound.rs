@@ -28,7 +28,7 @@ use sansmail_server::{
         delivery::{Delivery, DeliveryConfig, Outcome},
         dns::{DnsError, Lookup, Mx, Resolver, StaticResolver},
         queue::{DiskQueue, QueueEntry, QueueStore, QueuedRecipient},
-        schedule::{QueueRunner, RetryPolicy, StoreDelivery},
+        schedule::{Delivering, LocalDelivery, QueueRunner, RetryPolicy, StoreDelivery},
     },
     smtp::{self, SmtpService},
 };
@@ -719,4 +719,86 @@ async fn a_slow_lookup_holds_no_connection_slot() {
     let first = first.await.unwrap();
     assert!(delivered(&first), "{first:?}");
     assert_eq!(p.messages.lock().unwrap().len(), 2);
+}
+
+/// Local delivery whose first call panics; later ones take every message.
+struct PanicsOnce {
+    calls: AtomicUsize,
+    delivered: Mutex<Vec<Vec<u8>>>,
+}
+
+impl LocalDelivery for PanicsOnce {
+    fn is_local(&self, _: &str) -> bool {
+        true
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        _sender: &'a str,
+        message: &'a [u8],
+        addresses: &'a [String],
+    ) -> Delivering<'a> {
+        Box::pin(async move {
+            assert!(
+                self.calls.fetch_add(1, Ordering::SeqCst) > 0,
+                "a local delivery that panics"
+            );
+            self.delivered.lock().unwrap().push(message.to_vec());
+            addresses
+                .iter()
+                .map(|_| Outcome::Delivered {
+                    reply: "250 2.0.0 stored".into(),
+                    mta: "local".into(),
+                    dsn_passed: false,
+                })
+                .collect()
+        })
+    }
+}
+
+/// An attempt that panics fails alone: the message is tried again and delivered, instead of
+/// staying in flight for good.
+#[tokio::test]
+async fn an_attempt_that_panics_is_retried() {
+    let dir = std::env::temp_dir().join(format!("outbound-panic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let queue = Arc::new(DiskQueue::open(dir.join("queue")).unwrap());
+    let delivery = Arc::new(
+        Delivery::new(
+            DeliveryConfig::new("mail.example.org"),
+            Arc::new(StaticResolver::default()),
+        )
+        .unwrap(),
+    );
+    let local = Arc::new(PanicsOnce {
+        calls: AtomicUsize::new(0),
+        delivered: Mutex::default(),
+    });
+    let relay = Relay::new(queue.clone());
+    let runner = QueueRunner::new(
+        queue.clone(),
+        delivery,
+        Some(local.clone()),
+        policy(),
+        "mail.example.org",
+        Arc::clone(&relay.wakeup),
+    );
+    tokio::spawn(runner.run(std::future::pending()));
+    let up = sansmail_store::Upload::from_bytes(MESSAGE.to_vec());
+    let mut entry = QueueEntry::new(
+        "carol@example.net",
+        vec![QueuedRecipient::new("alice@example.org")],
+    );
+    let id = queue.commit(up, &mut entry).unwrap();
+    relay.wakeup.queued(id);
+    assert!(
+        until(15, async || local.delivered.lock().unwrap().len() == 1).await,
+        "not delivered after the attempt that panicked"
+    );
+    assert!(local.calls.load(Ordering::SeqCst) >= 2);
+    assert!(
+        until(5, async || queue_len(&queue) == 0).await,
+        "still queued"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -317,10 +317,20 @@ impl QueueRunner {
             for id in started {
                 let runner = Arc::clone(&self);
                 tokio::spawn(async move {
-                    let next = match runner.attempt(&id).await {
-                        Ok(next) => next,
-                        Err(e) => {
+                    // In a task of its own: an attempt that panics fails alone and is tried
+                    // again like one that failed, instead of staying in flight for good.
+                    let attempt = {
+                        let (runner, id) = (Arc::clone(&runner), id.clone());
+                        tokio::spawn(async move { runner.attempt(&id).await })
+                    };
+                    let next = match attempt.await {
+                        Ok(Ok(next)) => next,
+                        Ok(Err(e)) => {
                             tracing::error!(id, "queue: attempt failed: {e}");
+                            Some(unix_now() + runner.policy.first.as_secs().max(1))
+                        }
+                        Err(e) => {
+                            tracing::error!(id, "queue: attempt panicked: {e}");
                             Some(unix_now() + runner.policy.first.as_secs().max(1))
                         }
                     };
