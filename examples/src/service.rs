@@ -158,7 +158,6 @@ impl RunAs {
     }
 }
 
-/// An OS error with what was being done.
 /// The most open files asked for, whatever the hard limit allows.
 const MAX_OPEN_FILES: u64 = 1 << 20;
 
@@ -180,6 +179,7 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
     Ok(want)
 }
 
+/// An OS error with what was being done.
 fn os(what: String) -> impl FnOnce(nix::Error) -> io::Error {
     move |e| io::Error::other(format!("{what}: {e}"))
 }

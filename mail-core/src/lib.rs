@@ -10,6 +10,8 @@
 //! - `deflate` (feature `deflate`, part of `tokio`): raw DEFLATE both ways, IMAP's
 //!   COMPRESS=DEFLATE (RFC 4978).
 //! - [`transcript`]: the steps and errors of the protocol crates' transcript decoders.
+//! - [`swept`]: a map for long-lived server state keyed by what clients choose, swept of
+//!   the entries no longer in use as it grows.
 //! - [`utf7`]: modified UTF-7 (RFC 3501 §5.1.3), the form of IMAP mailbox names on the wire
 //!   and of Maildir++ folder names on disk.
 //! - `tls`, `transport` and `driver` (feature `tokio`): a connection that is plaintext until
@@ -33,6 +35,7 @@ pub mod line;
 pub mod parse;
 pub mod sasl;
 pub mod session;
+pub mod swept;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tls;

@@ -20,7 +20,7 @@ use std::{
     fmt,
     future::Future,
     pin::{Pin, pin},
-    sync::{Arc, Condvar, Mutex, mpsc},
+    sync::{Arc, Condvar, Mutex},
     task::{Context, Poll, Wake, Waker},
     thread,
     time::Duration,
@@ -50,31 +50,8 @@ impl Executor {
     /// A pool of `threads` dedicated threads (at least one). The threads end when the last
     /// clone of the executor is dropped.
     pub fn thread_pool(threads: usize) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..threads.max(1) {
-            let rx = Arc::clone(&rx);
-            let _ = thread::Builder::new()
-                .name(format!("mail-store-{i}"))
-                .spawn(move || {
-                    loop {
-                        let job = {
-                            let guard =
-                                rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                            guard.recv()
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => break,
-                        }
-                    }
-                });
-        }
-        let tx = Mutex::new(tx);
-        Self(Arc::new(move |job: Job| {
-            let tx = tx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let _ = tx.send(job);
-        }))
+        // A growing pool that may not grow: no thread beyond the first ones ever starts.
+        Self::growing(threads, threads, Duration::MAX).0
     }
 
     /// A pool of `core` dedicated threads that starts one more whenever a job arrives while
@@ -318,6 +295,8 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+
     use super::*;
 
     #[test]

@@ -14,8 +14,9 @@
 //! Queues are bounded: a subscriber that falls behind gets [`ChangeKind::Lagged`] once and
 //! should resynchronise with [`MailStore::changes_since`](crate::MailStore::changes_since).
 
+use sansmail_core::swept::SweptMap;
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     future::Future,
     pin::Pin,
     sync::{Arc, Condvar, Mutex, Weak},
@@ -139,45 +140,25 @@ impl Shared {
 /// account as a whole.
 #[derive(Debug, Default)]
 pub struct ChangeHub {
-    subs: Mutex<Pruned<(AccountName, String)>>,
-    accounts: Mutex<Pruned<AccountName>>,
+    // A key is otherwise cleaned only when a change to it is published, which a mailbox
+    // that does not exist (a SELECT of a random name) never sees.
+    subs: Mutex<Routes<(AccountName, String)>>,
+    accounts: Mutex<Routes<AccountName>>,
 }
 
-/// Subscriptions by key, swept of keys with no live subscription each time the map has
-/// doubled: a key is otherwise only cleaned when a change to it is published, which a
-/// mailbox that does not exist (a SELECT of a random name) never sees.
-#[derive(Debug)]
-struct Pruned<K> {
-    routes: HashMap<K, Vec<Weak<Shared>>>,
-    sweep_at: usize,
-}
+/// The subscriptions under each key.
+type Routes<K> = SweptMap<K, Vec<Weak<Shared>>>;
 
-impl<K> Default for Pruned<K> {
-    fn default() -> Self {
-        Self {
-            routes: HashMap::new(),
-            sweep_at: MIN_SWEEP_AT,
-        }
-    }
-}
-
-/// The fewest keys kept before a sweep.
-const MIN_SWEEP_AT: usize = 1024;
-
-impl<K: std::hash::Hash + Eq> Pruned<K> {
-    /// Adds `sub` under `key`, sweeping first if the map has doubled since the last sweep.
-    fn add(&mut self, key: K, sub: Weak<Shared>) {
-        if self.routes.len() >= self.sweep_at && !self.routes.contains_key(&key) {
-            self.routes.retain(|_, list| {
-                list.retain(|w| w.strong_count() > 0);
-                !list.is_empty()
-            });
-            self.sweep_at = (2 * self.routes.len()).max(MIN_SWEEP_AT);
-        }
-        let list = self.routes.entry(key).or_default();
+/// Adds `sub` to `key`'s list in `routes`, the lists with no live subscription swept as
+/// the map grows.
+fn route<K: std::hash::Hash + Eq>(routes: &mut Routes<K>, key: K, sub: Weak<Shared>) {
+    let in_use = |list: &mut Vec<Weak<Shared>>| {
         list.retain(|w| w.strong_count() > 0);
-        list.push(sub);
-    }
+        !list.is_empty()
+    };
+    let list = routes.get_or_insert_with(key, in_use, Vec::new);
+    list.retain(|w| w.strong_count() > 0);
+    list.push(sub);
 }
 
 /// The live subscriptions of `list`, dropping the dead ones.
@@ -208,13 +189,15 @@ impl ChangeHub {
         session: SessionId,
     ) -> Subscription {
         let shared = new_shared(session);
-        self.subs
+        let mut subs = self
+            .subs
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .add(
-                (account.clone(), mailbox.to_owned()),
-                Arc::downgrade(&shared),
-            );
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        route(
+            &mut subs,
+            (account.clone(), mailbox.to_owned()),
+            Arc::downgrade(&shared),
+        );
         Subscription { shared }
     }
 
@@ -222,10 +205,11 @@ impl ChangeHub {
     /// mailbox list.
     pub fn subscribe_account(&self, account: &AccountName, session: SessionId) -> Subscription {
         let shared = new_shared(session);
-        self.accounts
+        let mut accounts = self
+            .accounts
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .add(account.clone(), Arc::downgrade(&shared));
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        route(&mut accounts, account.clone(), Arc::downgrade(&shared));
         Subscription { shared }
     }
 
@@ -237,11 +221,11 @@ impl ChangeHub {
                 .accounts
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match accounts.routes.get_mut(account) {
+            match accounts.get_mut(account) {
                 Some(list) => {
                     let t = live(list);
                     if list.is_empty() {
-                        accounts.routes.remove(account);
+                        accounts.remove(account);
                     }
                     t
                 }
@@ -259,13 +243,12 @@ impl ChangeHub {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let key = (account.clone(), event.mailbox.clone());
-            let Some(list) = subs.routes.get_mut(&key) else {
+            let Some(list) = subs.get_mut(&key) else {
                 return;
             };
-            list.retain(|w| w.strong_count() > 0);
-            let t = list.iter().filter_map(Weak::upgrade).collect();
+            let t = live(list);
             if list.is_empty() {
-                subs.routes.remove(&key);
+                subs.remove(&key);
             }
             t
         };
@@ -288,22 +271,17 @@ impl ChangeHub {
                 .subs
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            subs.routes.retain(|_, list| {
-                list.retain(|w| w.strong_count() > 0);
+            let mut t = Vec::new();
+            subs.retain(|_, list| {
+                t.extend(live(list));
                 !list.is_empty()
             });
-            let mut t: Vec<Arc<Shared>> = subs
-                .routes
-                .values()
-                .flatten()
-                .filter_map(Weak::upgrade)
-                .collect();
             drop(subs);
             let mut accounts = self
                 .accounts
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            accounts.routes.retain(|_, list| {
+            accounts.retain(|_, list| {
                 t.extend(live(list));
                 !list.is_empty()
             });
@@ -438,17 +416,7 @@ mod tests {
         assert!(mine.recv_timeout(Duration::from_millis(10)).is_some());
         drop(theirs);
         hub.publish(&acct, &ev(me));
-        assert_eq!(
-            hub.subs
-                .lock()
-                .unwrap()
-                .routes
-                .values()
-                .next()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(hub.subs.lock().unwrap().values().next().unwrap().len(), 1);
     }
 
     #[test]
@@ -483,10 +451,7 @@ mod tests {
         assert_eq!(all.try_next().unwrap().kind, ChangeKind::Lagged);
         drop(all);
         hub.publish(&acct, &ev(other));
-        assert!(
-            hub.accounts.lock().unwrap().routes.is_empty(),
-            "dropped, unrouted"
-        );
+        assert!(hub.accounts.lock().unwrap().is_empty(), "dropped, unrouted");
     }
 
     /// Subscriptions to mailboxes that never change (a SELECT of a name that does not
@@ -498,11 +463,11 @@ mod tests {
         let acct = AccountName::try_from("a").unwrap();
         let (me, other) = (SessionId::new(), SessionId::new());
         let live = hub.subscribe(&acct, "INBOX", me);
-        for i in 0..10 * MIN_SWEEP_AT {
+        for i in 0..10 * SweptMap::<(), ()>::MIN {
             drop(hub.subscribe(&acct, &format!("nowhere{i}"), me));
         }
-        let keys = hub.subs.lock().unwrap().routes.len();
-        assert!(keys <= MIN_SWEEP_AT, "{keys} keys kept");
+        let keys = hub.subs.lock().unwrap().len();
+        assert!(keys <= SweptMap::<(), ()>::MIN, "{keys} keys kept");
         hub.publish(&acct, &ev(other));
         assert_eq!(live.try_next(), Some(ev(other)));
     }

@@ -19,6 +19,7 @@ use std::{
 
 use sansmail_core::{
     Credentials,
+    swept::SweptMap,
     tls::{self, Stream, TlsConnector, Verify},
 };
 use sansmail_smtp::{
@@ -203,19 +204,9 @@ pub struct Delivery {
     resolver: Arc<dyn Resolver>,
     insecure: TlsConnector,
     verified: TlsConnector,
-    limits: Mutex<Slots>,
+    /// The connection slots of each destination a delivery is going to or went to lately.
+    limits: Mutex<SweptMap<String, Arc<Semaphore>>>,
 }
-
-/// The connection slots of each destination a delivery is going to or went to lately.
-#[derive(Default)]
-struct Slots {
-    by_destination: HashMap<String, Arc<Semaphore>>,
-    /// How many destinations there may be before those no delivery holds are dropped.
-    prune_at: usize,
-}
-
-/// The fewest destinations kept before idle ones are dropped.
-const MIN_PRUNE_AT: usize = 1024;
 
 impl std::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -258,23 +249,18 @@ impl Delivery {
 
     fn semaphore(&self, destination: &str) -> Arc<Semaphore> {
         let mut slots = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = slots.by_destination.get(destination) {
+        if let Some(s) = slots.get(destination) {
             return Arc::clone(s);
         }
-        // One entry for every domain ever mailed would grow without end: when the map has
-        // doubled since the last look, the destinations no delivery holds go (a delivery
-        // holds its destination's `Arc` for as long as it may hold a slot).
-        if slots.by_destination.len() >= slots.prune_at {
-            slots.by_destination.retain(|_, s| Arc::strong_count(s) > 1);
-            slots.prune_at = (2 * slots.by_destination.len()).max(MIN_PRUNE_AT);
-        }
-        let s = Arc::new(Semaphore::new(
-            self.config.max_connections_per_destination.max(1),
-        ));
-        slots
-            .by_destination
-            .insert(destination.to_owned(), Arc::clone(&s));
-        s
+        // A delivery holds its destination's `Arc` for as long as it may hold a slot: one that
+        // only the map holds is idle, and goes as the map grows.
+        let in_use = |s: &mut Arc<Semaphore>| Arc::strong_count(s) > 1;
+        let max = self.config.max_connections_per_destination.max(1);
+        Arc::clone(
+            slots.get_or_insert_with(destination.to_owned(), in_use, || {
+                Arc::new(Semaphore::new(max))
+            }),
+        )
     }
 
     /// Delivers `message` (queued as `entry`) to the recipients at `indices` of the entry,
@@ -681,11 +667,15 @@ mod tests {
         )
         .unwrap();
         let held = d.semaphore("held.example");
-        for i in 0..10 * MIN_PRUNE_AT {
+        for i in 0..10 * SweptMap::<(), ()>::MIN {
             drop(d.semaphore(&format!("d{i}.example")));
         }
-        let len = || d.limits.lock().unwrap().by_destination.len();
-        assert!(len() <= MIN_PRUNE_AT, "{} destinations kept", len());
+        let len = || d.limits.lock().unwrap().len();
+        assert!(
+            len() <= SweptMap::<(), ()>::MIN,
+            "{} destinations kept",
+            len()
+        );
         assert!(Arc::ptr_eq(&held, &d.semaphore("held.example")));
     }
 }

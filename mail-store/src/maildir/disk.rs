@@ -102,6 +102,15 @@ pub(crate) struct Disk {
 #[cfg(test)]
 pub(super) type TestHook = Arc<dyn Fn(&AccountName) + Send + Sync>;
 
+/// Calls the hook a test set, if any, outside its lock (the hook may block).
+#[cfg(test)]
+fn call_hook(hook: &Mutex<Option<TestHook>>, a: &AccountName) {
+    let hook = lock(hook).clone();
+    if let Some(hook) = hook {
+        hook(a);
+    }
+}
+
 /// Each `tmp/` directory's "staged since its last fsync", behind a lock of its own that is
 /// held through the fsync: one fsync serves every session that staged before it started,
 /// and no session takes a staged entry as durable while that fsync runs.
@@ -377,12 +386,7 @@ impl Backend for Disk {
             return Ok(None);
         }
         #[cfg(test)]
-        {
-            let hook = lock(&self.load_hook).clone();
-            if let Some(hook) = hook {
-                hook(a);
-            }
-        }
+        call_hook(&self.load_hook, a);
         self.lock_account(a)?;
         // Copies of deliveries a crash interrupted go in place before tmp/ is cleaned.
         self.finish_deliveries(a);
@@ -759,12 +763,7 @@ impl Backend for Disk {
             lines.push(bytes);
         }
         #[cfg(test)]
-        {
-            let hook = lock(&self.commit_hook).clone();
-            if let Some(hook) = hook {
-                hook(a);
-            }
-        }
+        call_hook(&self.commit_hook, a);
         // Staged messages (in tmp/) are in their directory before any journal line names
         // them, so that a line on disk means all its messages are (a multi-APPEND or COPY is
         // whole after a crash): one fsync of each `tmp/` for the whole group of arrivals. The

@@ -59,6 +59,7 @@ use std::{
 };
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use sansmail_core::swept::SweptMap;
 use tokio_postgres::NoTls;
 
 use self::db::DbError;
@@ -111,15 +112,9 @@ pub(crate) struct Inner {
     pub delimiter: char,
     pub connect_timeout: Duration,
     accounts: Mutex<std::collections::HashMap<AccountName, i64>>,
-    /// Each account's turn to write, on this node ([`Inner::write_turn`]).
-    turns: Mutex<Turns>,
-}
-
-/// One async lock per account that wrote lately, and when to drop those no call holds.
-#[derive(Default)]
-struct Turns {
-    by_account: std::collections::HashMap<AccountName, Arc<tokio::sync::Mutex<()>>>,
-    prune_at: usize,
+    /// Each account's turn to write, on this node ([`Inner::write_turn`]): one async lock per
+    /// account that wrote lately.
+    turns: Mutex<SweptMap<AccountName, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The PostgreSQL backend. Cheap to share behind an `Arc`; dropping the last handle stops
@@ -248,6 +243,22 @@ impl PostgresStore {
         }
     }
 
+    /// [`Self::run`] for a write transaction of `account`, in that account's turn on this
+    /// node ([`Inner::write_turn`]).
+    async fn write<T, F, Fut>(&self, account: &AccountName, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Inner>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let account = account.clone();
+        self.run(move |db| async move {
+            let _turn = db.write_turn(&[&account]).await?;
+            f(db).await
+        })
+        .await
+    }
+
     /// Drops the schema this store uses, with everything in it (for tests: each case's own
     /// schema). The store must not be used afterwards.
     pub async fn drop_schema(&self, schema: &str) -> Result<()> {
@@ -309,13 +320,11 @@ impl Inner {
                 .turns
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if turns.by_account.len() >= turns.prune_at {
-                turns.by_account.retain(|_, l| Arc::strong_count(l) > 1);
-                turns.prune_at = (2 * turns.by_account.len()).max(1024);
-            }
+            // A turn no call holds is in the map alone.
+            let held = |l: &mut Arc<_>| Arc::strong_count(l) > 1;
             names
                 .iter()
-                .map(|a| Arc::clone(turns.by_account.entry((*a).clone()).or_default()))
+                .map(|a| Arc::clone(turns.get_or_insert_with((*a).clone(), held, Arc::default)))
                 .collect()
         };
         let deadline = tokio::time::Instant::now() + self.connect_timeout;

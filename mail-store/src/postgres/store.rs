@@ -68,11 +68,8 @@ impl MailStore for PostgresStore {
 
     async fn set_quota(&self, account: &AccountName, limits: QuotaLimits) -> Result<()> {
         let a = account.clone();
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[&a]).await?;
-                retry(|| db.set_quota(&a, limits)).await
-            }
+        self.write(account, move |db| async move {
+            retry(|| db.set_quota(&a, limits)).await
         })
         .await
     }
@@ -101,55 +98,40 @@ impl MailStore for PostgresStore {
         special_use: Option<SpecialUse>,
     ) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.create_mailbox(&s, &n, special_use)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.create_mailbox(&s, &n, special_use)).await
         })
         .await
     }
 
     async fn delete_mailbox(&self, session: &Session, name: &str) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.delete_mailbox(&s, &n)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.delete_mailbox(&s, &n)).await
         })
         .await
     }
 
     async fn rename_mailbox(&self, session: &Session, from: &str, to: &str) -> Result<()> {
         let (s, f, t) = (session.clone(), from.to_owned(), to.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.rename_mailbox(&s, &f, &t)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.rename_mailbox(&s, &f, &t)).await
         })
         .await
     }
 
     async fn subscribe(&self, session: &Session, name: &str) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.subscribe(&s, &n, true)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.subscribe(&s, &n, true)).await
         })
         .await
     }
 
     async fn unsubscribe(&self, session: &Session, name: &str) -> Result<()> {
         let (s, n) = (session.clone(), name.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.subscribe(&s, &n, false)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.subscribe(&s, &n, false)).await
         })
         .await
     }
@@ -233,11 +215,8 @@ impl MailStore for PostgresStore {
         unchanged_since: Option<ModSeq>,
     ) -> Result<StoreResult> {
         let (s, m, u) = (session.clone(), mailbox.to_owned(), uids.clone());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.store_flags(&s, &m, &u, &op, unchanged_since)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.store_flags(&s, &m, &u, &op, unchanged_since)).await
         })
         .await
     }
@@ -249,11 +228,8 @@ impl MailStore for PostgresStore {
         scope: ExpungeScope,
     ) -> Result<Expunged> {
         let (s, m) = (session.clone(), mailbox.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.expunge(&s, &m, &scope)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.expunge(&s, &m, &scope)).await
         })
         .await
     }
@@ -265,11 +241,8 @@ impl MailStore for PostgresStore {
             uids.clone(),
             to.to_owned(),
         );
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.copy_or_move(&s, &f, &u, &t, false)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.copy_or_move(&s, &f, &u, &t, false)).await
         })
         .await
     }
@@ -287,11 +260,8 @@ impl MailStore for PostgresStore {
             uids.clone(),
             to.to_owned(),
         );
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.copy_or_move(&s, &f, &u, &t, true)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.copy_or_move(&s, &f, &u, &t, true)).await
         })
         .await
     }
@@ -304,11 +274,8 @@ impl MailStore for PostgresStore {
 
     async fn take_recent(&self, session: &Session, mailbox: &str) -> Result<Vec<Uid>> {
         let (s, m) = (session.clone(), mailbox.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.take_recent(&s, &m)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.take_recent(&s, &m)).await
         })
         .await
     }
@@ -327,11 +294,8 @@ impl MailStore for PostgresStore {
 
     async fn pop3_open(&self, session: &Session, lease_for: Duration) -> Result<Maildrop> {
         let s = session.clone();
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.pop3_open(&s, lease_for)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.pop3_open(&s, lease_for)).await
         })
         .await
     }
@@ -343,11 +307,8 @@ impl MailStore for PostgresStore {
         lease_for: Duration,
     ) -> Result<Pop3Lease> {
         let (s, l) = (session.clone(), lease.clone());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.pop3_renew(&s, &l, lease_for)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.pop3_renew(&s, &l, lease_for)).await
         })
         .await
     }
@@ -360,11 +321,8 @@ impl MailStore for PostgresStore {
         mark_seen: bool,
     ) -> Result<Vec<u8>> {
         let (s, l) = (session.clone(), lease.clone());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.pop3_retrieve(&s, &l, uid, mark_seen)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.pop3_retrieve(&s, &l, uid, mark_seen)).await
         })
         .await
     }
@@ -376,22 +334,16 @@ impl MailStore for PostgresStore {
         deleted: &[Uid],
     ) -> Result<Pop3Committed> {
         let (s, l, d) = (session.clone(), lease.clone(), deleted.to_vec());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.pop3_commit(&s, &l, &d)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.pop3_commit(&s, &l, &d)).await
         })
         .await
     }
 
     async fn pop3_release(&self, session: &Session, lease: &Pop3Lease) -> Result<()> {
         let (s, l) = (session.clone(), lease.clone());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.pop3_release(&s, &l)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.pop3_release(&s, &l)).await
         })
         .await
     }
@@ -404,22 +356,16 @@ impl MailStore for PostgresStore {
 
     async fn make_access_key(&self, session: &Session, mailbox: &str) -> Result<AccessKey> {
         let (s, m) = (session.clone(), mailbox.to_owned());
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.make_access_key(&s, &m)).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.make_access_key(&s, &m)).await
         })
         .await
     }
 
     async fn reset_access_keys(&self, session: &Session, mailbox: Option<&str>) -> Result<()> {
         let (s, m) = (session.clone(), mailbox.map(str::to_owned));
-        self.run(move |db| async move {
-            {
-                let _turn = db.write_turn(&[s.account()]).await?;
-                retry(|| db.reset_access_keys(&s, m.as_deref())).await
-            }
+        self.write(session.account(), move |db| async move {
+            retry(|| db.reset_access_keys(&s, m.as_deref())).await
         })
         .await
     }
