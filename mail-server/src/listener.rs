@@ -57,6 +57,8 @@ struct Counts {
     limits: ConnectionLimits,
     total: usize,
     per_ip: HashMap<IpAddr, usize>,
+    /// Refused connections being told so ([`Telling`]).
+    telling: usize,
 }
 
 /// What the listeners share: the open connections, the shutdown signal and the counters.
@@ -93,6 +95,23 @@ impl Drop for Slot {
             }
         }
         self.gate.closed.send_modify(|n| *n += 1);
+    }
+}
+
+/// The right to tell one refused client why before closing its connection ([`Gate::tell`]);
+/// released when dropped.
+#[derive(Debug)]
+pub struct Telling {
+    gate: Arc<Gate>,
+}
+
+impl Drop for Telling {
+    fn drop(&mut self) {
+        self.gate
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .telling -= 1;
     }
 }
 
@@ -159,16 +178,34 @@ impl Gate {
         if c.total >= c.limits.total {
             return Err(Refusal::Busy);
         }
-        let per_ip = c.limits.per_ip;
-        let from_ip = c.per_ip.entry(ip).or_insert(0);
-        if *from_ip >= per_ip {
+        // Looked up before it is counted, so that a refusal leaves no entry behind.
+        if c.per_ip.get(&ip).copied().unwrap_or(0) >= c.limits.per_ip {
             return Err(Refusal::TooManyFromYou);
         }
-        *from_ip += 1;
+        *c.per_ip.entry(ip).or_insert(0) += 1;
         c.total += 1;
         Ok(Slot {
             gate: Arc::clone(self),
             ip,
+        })
+    }
+
+    /// The right to tell a refused client why (which holds its socket, and on an
+    /// implicit-TLS port runs a handshake, for up to [`REFUSAL_TIMEOUT`]), or `None` when as
+    /// many refusals are being told as connections may be open: past that the connection is
+    /// closed untold, so that a flood of connections over the limits holds at most as many
+    /// sockets again as the limit allows, and waits for no handshake.
+    pub fn tell(self: &Arc<Self>) -> Option<Telling> {
+        let mut c = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if c.telling >= c.limits.total {
+            return None;
+        }
+        c.telling += 1;
+        Some(Telling {
+            gate: Arc::clone(self),
         })
     }
 
@@ -292,25 +329,32 @@ async fn serve<S: Service>(
         // Replies are small writes answering small reads: do not wait to coalesce them.
         let _ = tcp.set_nodelay(true);
         let service = services.load();
-        let slot = service.gate().enter(peer.ip().to_canonical());
+        let slot = match service.gate().enter(peer.ip().to_canonical()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                stats.turned_away(match why {
+                    Refusal::Busy => Turned::Busy,
+                    Refusal::TooManyFromYou => Turned::PerIp,
+                    Refusal::ShuttingDown => Turned::ShuttingDown,
+                });
+                if why != Refusal::ShuttingDown {
+                    tracing::warn!(listener = name, %peer, "connection refused: {why:?}");
+                }
+                // Told in a task of its own while few are; else closed here and now.
+                if let Some(telling) = service.gate().tell() {
+                    let implicit_tls = implicit_tls.clone();
+                    tokio::spawn(async move {
+                        refuse(tcp, implicit_tls.as_ref(), &service.busy_reply()).await;
+                        drop(telling);
+                    });
+                }
+                continue;
+            }
+        };
         let implicit_tls = implicit_tls.clone();
         let stats = Arc::clone(&stats);
         tokio::spawn(async move {
-            let _slot = match slot {
-                Ok(slot) => slot,
-                Err(why) => {
-                    refuse(tcp, implicit_tls.as_ref(), &service.busy_reply()).await;
-                    stats.turned_away(match why {
-                        Refusal::Busy => Turned::Busy,
-                        Refusal::TooManyFromYou => Turned::PerIp,
-                        Refusal::ShuttingDown => Turned::ShuttingDown,
-                    });
-                    if why != Refusal::ShuttingDown {
-                        tracing::warn!(listener = name, %peer, "connection refused: {why:?}");
-                    }
-                    return;
-                }
-            };
+            let _slot = slot;
             stats.opened();
             let record = ConnectionRecord::new(service.protocol(), peer, stats);
             let mut stream = Stream::Plain(Metered::new(tcp, Arc::clone(&record)));
@@ -345,6 +389,9 @@ fn is_transient(e: &io::Error) -> bool {
     )
 }
 
+/// How long telling a refused client why may take, TLS handshake included.
+pub const REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Tells an over-the-limit client so (over TLS on an implicit-TLS port), then closes.
 async fn refuse(tcp: TcpStream, implicit_tls: Option<&TlsAcceptor>, busy: &[u8]) {
     let mut stream = sansmail_core::tls::Stream::Plain(tcp);
@@ -356,7 +403,7 @@ async fn refuse(tcp: TcpStream, implicit_tls: Option<&TlsAcceptor>, busy: &[u8])
         stream.flush().await?;
         stream.shutdown().await
     };
-    let _ = tokio::time::timeout(Duration::from_secs(5), told).await;
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, told).await;
 }
 
 /// Binds `addr`, naming the listener in the error.
