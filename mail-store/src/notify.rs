@@ -34,6 +34,10 @@ use crate::{
 /// Events queued per subscription before it is told it lagged.
 pub const QUEUE_CAPACITY: usize = 4096;
 
+/// Messages and UIDs (see [`ChangeKind::items`]) queued per subscription before it is told
+/// it lagged: one `STORE 1:*` on a large mailbox is one event, but as large as the mailbox.
+pub const QUEUE_ITEMS: usize = 1 << 16;
+
 /// A change to one mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeEvent {
@@ -84,11 +88,35 @@ pub enum ChangeKind {
     Lagged,
 }
 
+impl ChangeKind {
+    /// How many messages or UIDs the event lists (at least one): what a queued event
+    /// weighs against [`QUEUE_ITEMS`].
+    pub fn items(&self) -> usize {
+        match self {
+            Self::Appended { messages } | Self::FlagsChanged(messages) => messages.len(),
+            Self::Expunged { uids, .. } => uids.len(),
+            _ => 1,
+        }
+        .max(1)
+    }
+}
+
 #[derive(Debug, Default)]
 struct Queue {
-    events: VecDeque<ChangeEvent>,
+    /// Shared with the other subscriptions the event went to: published once, cloned
+    /// only by those that take it while another still holds it.
+    events: VecDeque<Arc<ChangeEvent>>,
+    /// The [`ChangeKind::items`] of `events`.
+    items: usize,
     lagged: bool,
     waker: Option<Waker>,
+}
+
+impl Queue {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.items = 0;
+    }
 }
 
 #[derive(Debug)]
@@ -99,7 +127,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn push(&self, ev: &ChangeEvent) {
+    fn push(&self, ev: &Arc<ChangeEvent>) {
         let mut q = self
             .queue
             .lock()
@@ -107,11 +135,13 @@ impl Shared {
         if q.lagged {
             return;
         }
-        if q.events.len() >= QUEUE_CAPACITY {
-            q.events.clear();
+        let items = ev.kind.items();
+        if q.events.len() >= QUEUE_CAPACITY || q.items + items > QUEUE_ITEMS {
+            q.clear();
             q.lagged = true;
         } else {
-            q.events.push_back(ev.clone());
+            q.events.push_back(Arc::clone(ev));
+            q.items += items;
         }
         if let Some(w) = q.waker.take() {
             w.wake();
@@ -126,7 +156,7 @@ impl Shared {
             .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        q.events.clear();
+        q.clear();
         q.lagged = true;
         if let Some(w) = q.waker.take() {
             w.wake();
@@ -216,7 +246,7 @@ impl ChangeHub {
     /// Delivers `event` to every subscriber of its mailbox and of its account, except its
     /// origin.
     pub fn publish(&self, account: &AccountName, event: &ChangeEvent) {
-        let whole: Vec<Arc<Shared>> = {
+        let mut targets: Vec<Arc<Shared>> = {
             let mut accounts = self
                 .accounts
                 .lock()
@@ -232,30 +262,26 @@ impl ChangeHub {
                 None => Vec::new(),
             }
         };
-        for s in whole {
-            if s.session != event.origin {
-                s.push(event);
-            }
-        }
-        let targets: Vec<Arc<Shared>> = {
+        {
             let mut subs = self
                 .subs
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let key = (account.clone(), event.mailbox.clone());
-            let Some(list) = subs.get_mut(&key) else {
-                return;
-            };
-            let t = live(list);
-            if list.is_empty() {
-                subs.remove(&key);
+            if let Some(list) = subs.get_mut(&key) {
+                targets.extend(live(list));
+                if list.is_empty() {
+                    subs.remove(&key);
+                }
             }
-            t
-        };
+        }
+        targets.retain(|s| s.session != event.origin);
+        if targets.is_empty() {
+            return;
+        }
+        let event = Arc::new(event.clone());
         for s in targets {
-            if s.session != event.origin {
-                s.push(event);
-            }
+            s.push(&event);
         }
     }
 }
@@ -318,7 +344,9 @@ impl Subscription {
                 kind: ChangeKind::Lagged,
             });
         }
-        q.events.pop_front()
+        let ev = q.events.pop_front()?;
+        q.items -= ev.kind.items();
+        Some(Arc::unwrap_or_clone(ev))
     }
 
     /// The next event if one is queued.
@@ -470,6 +498,43 @@ mod tests {
         assert!(keys <= SweptMap::<(), ()>::MIN, "{keys} keys kept");
         hub.publish(&acct, &ev(other));
         assert_eq!(live.try_next(), Some(ev(other)));
+    }
+
+    /// A subscriber that does not read is told it lagged once the messages its queued
+    /// events list pass [`QUEUE_ITEMS`], however few the events; one that reads keeps up.
+    #[test]
+    fn queues_are_bounded_by_the_messages_they_list() {
+        let hub = ChangeHub::new();
+        let acct = AccountName::try_from("a").unwrap();
+        let (slow, reader) = (
+            hub.subscribe(&acct, "INBOX", SessionId::new()),
+            hub.subscribe(&acct, "INBOX", SessionId::new()),
+        );
+        let flags = |n: usize| ChangeEvent {
+            mailbox: "INBOX".into(),
+            origin: SessionId::new(),
+            kind: ChangeKind::FlagsChanged(
+                (1..=n)
+                    .map(|u| MessageFlags {
+                        uid: Uid::new(u32::try_from(u).unwrap()).unwrap(),
+                        flags: crate::types::Flags::new(),
+                        modseq: ModSeq::new(7).unwrap(),
+                    })
+                    .collect(),
+            ),
+        };
+        let half = flags(QUEUE_ITEMS / 2);
+        hub.publish(&acct, &half);
+        assert_eq!(reader.try_next().as_ref(), Some(&half));
+        hub.publish(&acct, &half);
+        assert_eq!(reader.try_next().as_ref(), Some(&half));
+        hub.publish(&acct, &flags(1));
+        assert_eq!(reader.try_next().unwrap().kind.items(), 1);
+        assert_eq!(slow.try_next().unwrap().kind, ChangeKind::Lagged);
+        assert!(slow.try_next().is_none(), "what was queued is dropped");
+        // Read, it is served again.
+        hub.publish(&acct, &half);
+        assert_eq!(slow.try_next().as_ref(), Some(&half));
     }
 
     #[test]
