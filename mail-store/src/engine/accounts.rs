@@ -3,7 +3,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Arc, Condvar, Mutex},
+    sync::{Arc, Condvar, Mutex, TryLockError},
 };
 
 use super::{
@@ -61,15 +61,26 @@ impl<B: Clone> Account<B> {
 
 /// What the engine's account map holds for a name.
 pub(super) enum Slot<B> {
-    Loaded(SharedAccount<B>),
-    /// One caller is loading or creating the account, without the map's lock; others wait
-    /// on [`Accounts::settled`] instead of loading it a second time.
+    Loaded {
+        account: SharedAccount<B>,
+        /// [`Map::clock`] when it was last looked up.
+        used: u64,
+    },
+    /// One caller is loading, creating or unloading the account, without the map's lock;
+    /// others wait on [`Accounts::settled`] instead of loading it meanwhile.
     Busy,
 }
 
 /// The accounts in memory, by name.
+pub(super) struct Map<B> {
+    pub(super) slots: HashMap<AccountName, Slot<B>>,
+    /// Counts lookups: the order in which accounts were last used.
+    clock: u64,
+}
+
+/// The accounts in memory, and their calls' coming and going.
 pub(super) struct Accounts<B> {
-    pub(super) map: Mutex<HashMap<AccountName, Slot<B>>>,
+    pub(super) map: Mutex<Map<B>>,
     /// Signalled whenever a [`Slot::Busy`] is settled.
     settled: Condvar,
 }
@@ -77,7 +88,10 @@ pub(super) struct Accounts<B> {
 impl<B> Accounts<B> {
     pub(super) fn new() -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(Map {
+                slots: HashMap::new(),
+                clock: 0,
+            }),
             settled: Condvar::new(),
         }
     }
@@ -98,19 +112,78 @@ struct Claim<'e, B> {
 
 impl<B> Claim<'_, B> {
     fn settle(self, account: &SharedAccount<B>) {
-        lock(&self.accounts.map).insert(self.name.clone(), Slot::Loaded(Arc::clone(account)));
+        let mut map = lock(&self.accounts.map);
+        map.clock += 1;
+        let used = map.clock;
+        map.slots.insert(
+            self.name.clone(),
+            Slot::Loaded {
+                account: Arc::clone(account),
+                used,
+            },
+        );
     }
 }
 
 impl<B> Drop for Claim<'_, B> {
     fn drop(&mut self) {
         let mut map = lock(&self.accounts.map);
-        if matches!(map.get(&self.name), Some(Slot::Busy)) {
-            map.remove(&self.name);
+        if matches!(map.slots.get(&self.name), Some(Slot::Busy)) {
+            map.slots.remove(&self.name);
         }
         drop(map);
         self.accounts.settled.notify_all();
     }
+}
+
+/// An account being unloaded: what its slot held, and whether the backend kept it.
+struct Victim<B> {
+    name: AccountName,
+    account: SharedAccount<B>,
+    used: u64,
+    kept: bool,
+}
+
+/// Accounts being unloaded, their slots [`Slot::Busy`]. Dropped, it puts back those the
+/// backend kept and frees the others' names (after a panic too: a later call loads them
+/// again, as a new process would).
+struct Unloading<'e, B> {
+    accounts: &'e Accounts<B>,
+    victims: Vec<Victim<B>>,
+}
+
+impl<B> Drop for Unloading<'_, B> {
+    fn drop(&mut self) {
+        let mut map = lock(&self.accounts.map);
+        for v in self.victims.drain(..) {
+            if v.kept {
+                let slot = Slot::Loaded {
+                    account: v.account,
+                    used: v.used,
+                };
+                map.slots.insert(v.name, slot);
+            } else {
+                map.slots.remove(&v.name);
+            }
+        }
+        drop(map);
+        self.accounts.settled.notify_all();
+    }
+}
+
+/// Whether no call holds `account` (the map's is the only reference, and no other can be
+/// made while the map is locked) and no POP3 session holds its lease, live or expired (an
+/// expired one still holds until another session takes it).
+fn is_idle<B>(account: &SharedAccount<B>) -> bool {
+    if Arc::strong_count(account) != 1 {
+        return false;
+    }
+    let acct = match account.try_lock() {
+        Ok(a) => a,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(TryLockError::WouldBlock) => return false,
+    };
+    acct.lease.is_none()
 }
 
 /// An account as the backend loaded it, ready to be shared.
@@ -128,14 +201,29 @@ fn in_memory<B>(loaded: Loaded<B>) -> SharedAccount<B> {
 }
 
 impl<K: Backend> Engine<K> {
+    /// How many accounts are loaded.
+    #[cfg(test)]
+    pub(crate) fn loaded_accounts(&self) -> usize {
+        lock(&self.accounts.map)
+            .slots
+            .values()
+            .filter(|s| matches!(s, Slot::Loaded { .. }))
+            .count()
+    }
+
     /// The account if it is in memory; else the claim to load or create it, once no other
     /// caller holds that claim. The map's lock is never held across the backend's I/O, so
     /// loading one account (its journals, a scan of its directories) holds up no other.
     fn lookup(&self, name: &AccountName) -> Lookup<'_, K::Blob> {
         let mut map = lock(&self.accounts.map);
         loop {
-            match map.get(name) {
-                Some(Slot::Loaded(a)) => return Lookup::Loaded(Arc::clone(a)),
+            map.clock += 1;
+            let now = map.clock;
+            match map.slots.get_mut(name) {
+                Some(Slot::Loaded { account, used }) => {
+                    *used = now;
+                    return Lookup::Loaded(Arc::clone(account));
+                }
                 Some(Slot::Busy) => {
                     map = self
                         .accounts
@@ -144,7 +232,7 @@ impl<K: Backend> Engine<K> {
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
                 None => {
-                    map.insert(name.clone(), Slot::Busy);
+                    map.slots.insert(name.clone(), Slot::Busy);
                     return Lookup::Claimed(Claim {
                         accounts: &self.accounts,
                         name: name.clone(),
@@ -160,13 +248,81 @@ impl<K: Backend> Engine<K> {
             Lookup::Loaded(a) => return Ok(a),
             Lookup::Claimed(claim) => claim,
         };
-        let loaded = self
-            .backend
-            .load_account(name)?
-            .ok_or(StoreError::NoSuchAccount)?;
+        let loaded = match self.backend.load_account(name) {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => return Err(StoreError::NoSuchAccount),
+            Err(e) => return Err(self.failed_load(name, e)),
+        };
         let acct = in_memory(loaded);
         claim.settle(&acct);
+        self.unload_idle();
         Ok(acct)
+    }
+
+    /// Once more accounts are loaded than the backend keeps
+    /// ([`Backend::max_loaded_accounts`]), unloads those no call is using, least recently
+    /// used first, down to seven eighths of the limit (so the map is sorted once per many
+    /// loads). An account is in use while a call holds it (a delivery from staging its copy
+    /// to committing it, too) or while a POP3 session holds its lease.
+    fn unload_idle(&self) {
+        let Some(max) = self.backend.max_loaded_accounts() else {
+            return;
+        };
+        let mut unloading = {
+            let mut map = lock(&self.accounts.map);
+            let loaded = map
+                .slots
+                .values()
+                .filter(|s| matches!(s, Slot::Loaded { .. }))
+                .count();
+            if loaded <= max {
+                return;
+            }
+            let mut idle: Vec<(u64, &AccountName)> = map
+                .slots
+                .iter()
+                .filter_map(|(name, slot)| match slot {
+                    Slot::Loaded { account, used } if is_idle(account) => Some((*used, name)),
+                    _ => None,
+                })
+                .collect();
+            idle.sort_unstable();
+            idle.truncate(loaded - (max - max / 8));
+            let names: Vec<AccountName> = idle.into_iter().map(|(_, n)| n.clone()).collect();
+            let mut victims = Vec::with_capacity(names.len());
+            for name in names {
+                // Unloaded without the map's lock; a call for it waits until it is done.
+                if let Some(Slot::Loaded { account, used }) =
+                    map.slots.insert(name.clone(), Slot::Busy)
+                {
+                    victims.push(Victim {
+                        name,
+                        account,
+                        used,
+                        kept: false,
+                    });
+                }
+            }
+            Unloading {
+                accounts: &self.accounts,
+                victims,
+            }
+        };
+        if unloading.victims.is_empty() {
+            return;
+        }
+        let names: Vec<AccountName> = unloading.victims.iter().map(|v| v.name.clone()).collect();
+        let kept = self.backend.unload_accounts(&names);
+        for v in &mut unloading.victims {
+            v.kept = kept.contains(&v.name);
+        }
+    }
+
+    /// `e`, once the backend has let go of what a load or creation of `name` that failed
+    /// took (its lock, the journals it opened), so that the account is not held for good.
+    fn failed_load(&self, name: &AccountName, e: StoreError) -> StoreError {
+        self.backend.unload_accounts(std::slice::from_ref(name));
+        e
     }
 
     pub fn create_account(&self, account: &AccountName) -> Result<()> {
@@ -174,9 +330,14 @@ impl<K: Backend> Engine<K> {
             Lookup::Loaded(_) => return Err(StoreError::AccountExists),
             Lookup::Claimed(claim) => claim,
         };
-        if let Some(loaded) = self.backend.load_account(account)? {
+        let found = self
+            .backend
+            .load_account(account)
+            .map_err(|e| self.failed_load(account, e))?;
+        if let Some(loaded) = found {
             // Loaded now, so kept: the next call for it need not load it again.
             claim.settle(&in_memory(loaded));
+            self.unload_idle();
             return Err(StoreError::AccountExists);
         }
         let mut acct = Account {
@@ -186,10 +347,13 @@ impl<K: Backend> Engine<K> {
             lease: None,
         };
         let header = Header::new(acct.meta.next_uidvalidity(), None);
-        self.backend.create_account(account, &acct.meta, &header)?;
+        self.backend
+            .create_account(account, &acct.meta, &header)
+            .map_err(|e| self.failed_load(account, e))?;
         acct.mailboxes
             .insert("INBOX".to_owned(), MailboxState::new(header));
         claim.settle(&Arc::new(Mutex::new(acct)));
+        self.unload_idle();
         Ok(())
     }
 

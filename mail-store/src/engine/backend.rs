@@ -88,6 +88,19 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn check_name(&self, name: &str) -> Result<()>;
     fn upload(&self) -> Upload;
     fn load_account(&self, account: &AccountName) -> Result<Option<Loaded<Self::Blob>>>;
+    /// At most how many accounts the engine keeps loaded; past it, it unloads those no call
+    /// is using ([`unload_accounts`](Self::unload_accounts)). `None` (the default): every
+    /// account it ever loaded, for a backend that keeps accounts nowhere else.
+    fn max_loaded_accounts(&self) -> Option<usize> {
+        None
+    }
+    /// Lets go of what the backend holds for accounts the engine unloads, which no call is
+    /// using (open files, locks), or for one whose load failed: a later
+    /// [`load_account`](Self::load_account) loads one as a new process would. Returns those
+    /// it could not let go of (they stay loaded).
+    fn unload_accounts(&self, _accounts: &[AccountName]) -> Vec<AccountName> {
+        Vec::new()
+    }
     fn create_account(
         &self,
         account: &AccountName,

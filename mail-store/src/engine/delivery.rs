@@ -11,7 +11,9 @@
 //! its answer. A copy that fails on its own (an account
 //! over quota) fails alone; SMTP, which has one answer for all, takes the others back.
 
-use super::{Arrival, Backend, Engine, copy_of, messages::prepare, state::MessageMeta};
+use super::{
+    Arrival, Backend, Engine, SharedAccount, copy_of, messages::prepare, state::MessageMeta,
+};
 use crate::{
     error::{Result, StoreError},
     mime::MimeInfo,
@@ -20,8 +22,10 @@ use crate::{
     upload::Upload,
 };
 
-/// A recipient's staged copy: its mailbox and blob.
-type Staged<B> = (String, B);
+/// A recipient's staged copy: its mailbox and blob, and its account, held from staging to
+/// commit so that the account stays loaded in between (unloaded and loaded again, it would
+/// take the copy in `tmp/` for one a crash abandoned).
+type Staged<B> = (String, B, SharedAccount<B>);
 
 impl<K: Backend> Engine<K> {
     pub fn deliver(&self, mut upload: Upload, recipients: &[Recipient]) -> Vec<Result<Delivered>> {
@@ -38,7 +42,7 @@ impl<K: Backend> Engine<K> {
         // them. A single copy is made so by its commit, with the group it commits in.
         if staged.iter().filter(|s| s.is_ok()).count() > 1 {
             for (r, s) in recipients.iter().zip(&mut staged) {
-                if let Ok((mailbox, blob)) = s
+                if let Ok((mailbox, blob, _)) = s
                     && let Err(e) = self.backend.sync_staged(&r.account, mailbox)
                 {
                     self.backend.discard(&r.account, mailbox, blob);
@@ -54,13 +58,13 @@ impl<K: Backend> Engine<K> {
         let mark = if marked.len() > 1 {
             let list: Vec<_> = marked
                 .iter()
-                .map(|(r, (mailbox, blob))| (&r.account, mailbox.as_str(), blob))
+                .map(|(r, (mailbox, blob, _))| (&r.account, mailbox.as_str(), blob))
                 .collect();
             match self.backend.begin_delivery(&list) {
                 Ok(mark) => Some(mark),
                 Err(e) => {
                     for (r, s) in recipients.iter().zip(&mut staged) {
-                        if let Ok((mailbox, blob)) = s {
+                        if let Ok((mailbox, blob, _)) = s {
                             self.backend.discard(&r.account, mailbox, blob);
                             *s = Err(copy_of(&e));
                         }
@@ -101,7 +105,7 @@ impl<K: Backend> Engine<K> {
             .backend
             .write_message(account, &name, upload, mime, &meta, Arrival::Delivery)
             .map_err(|e| Self::staging_error(&a, &name, e))?;
-        Ok((name, blob))
+        Ok((name, blob, a))
     }
 
     /// Commits one recipient's staged copy in its mailbox (removing it if that fails),
@@ -110,7 +114,7 @@ impl<K: Backend> Engine<K> {
         &self,
         meta: &MessageMeta<()>,
         r: &Recipient,
-        (name, blob): Staged<K::Blob>,
+        (name, blob, a): Staged<K::Blob>,
         origin: SessionId,
     ) -> Result<Delivered> {
         let account = &r.account;
@@ -120,8 +124,7 @@ impl<K: Backend> Engine<K> {
         }
         .with_blob(blob.clone());
         let res = self
-            .account(account)
-            .and_then(|a| self.commit_arrival(account, &a, &name, vec![copy], origin))
+            .commit_arrival(account, &a, &name, vec![copy], origin)
             .and_then(|appended| {
                 Ok(Delivered {
                     uidvalidity: appended.uidvalidity,
@@ -168,7 +171,7 @@ impl<K: Backend> Engine<K> {
         let list: Vec<_> = recipients
             .iter()
             .zip(&staged)
-            .map(|(r, (m, b))| (&r.account, m.as_str(), b))
+            .map(|(r, (m, b, _))| (&r.account, m.as_str(), b))
             .collect();
         if self.backend.begin_delivery(&list).is_ok()
             && let (Some(r), Some(s)) = (recipients.first(), staged.into_iter().next())

@@ -420,6 +420,42 @@ impl Backend for Disk {
         }))
     }
 
+    fn max_loaded_accounts(&self) -> Option<usize> {
+        Some(self.opts.max_loaded_accounts.max(1))
+    }
+
+    /// Closes the accounts' journals and releases their locks, once the directories their
+    /// last transactions renamed in are fsynced: another store may take an account then,
+    /// and would not know which of our renames its journal still has to make durable. An
+    /// account whose directories cannot be fsynced is kept.
+    fn unload_accounts(&self, accounts: &[AccountName]) -> Vec<AccountName> {
+        let mut gone: HashSet<&AccountName> = HashSet::new();
+        let mut kept = Vec::new();
+        for a in accounts {
+            if self.sync_pending_dirs(a).is_ok() {
+                gone.insert(a);
+            } else {
+                kept.push(a.clone());
+            }
+        }
+        lock(&self.rt).retain(|(a, _), _| !gone.contains(a));
+        // Every `tmp/` is under `<root>/<account>/`.
+        lock(&self.staged).retain(|tmp, _| {
+            let account = tmp
+                .strip_prefix(&self.root)
+                .ok()
+                .and_then(|p| p.iter().next())
+                .and_then(|a| a.to_str())
+                .and_then(|a| AccountName::try_from(a).ok());
+            account.is_none_or(|a| !gone.contains(&a))
+        });
+        let mut locks = lock(&self.locks);
+        for a in &gone {
+            locks.remove(*a);
+        }
+        kept
+    }
+
     fn create_account(&self, a: &AccountName, meta: &AccountMeta, inbox: &Header) -> Result<()> {
         let dir = self.account_dir(a);
         let res = (|| {

@@ -106,6 +106,8 @@ mod redo;
 #[cfg(test)]
 #[allow(dead_code)]
 mod tmpfs;
+#[cfg(test)]
+mod unload;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -164,6 +166,15 @@ pub struct MaildirOptions {
     /// [`StoreError::Limit`]: crate::StoreError::Limit
     /// [`StoreError::NoSpace`]: crate::StoreError::NoSpace
     pub journal_reserve: u64,
+    /// Accounts kept loaded (default 1024): each holds its index in memory, a descriptor per
+    /// mailbox (its journal) and one for its lock, so the process needs a few descriptors
+    /// per account on top of those of its connections. Past it, those no call is using and
+    /// no POP3 session holds are unloaded, least recently used first, their lock released
+    /// (loaded again from their snapshots and journals when next used). Accounts in use are
+    /// never unloaded, so more may be loaded for a while (a delivery to many recipients
+    /// holds them all). Keep it above the number of accounts with sessions open at once, or
+    /// their accounts are loaded over and over.
+    pub max_loaded_accounts: usize,
 }
 
 impl Default for MaildirOptions {
@@ -173,6 +184,7 @@ impl Default for MaildirOptions {
             stale_tmp_age: Duration::from_secs(36 * 3600),
             executor: Executor::growing_pool(16, 256, Duration::from_secs(10)),
             journal_reserve: 256 * 1024,
+            max_loaded_accounts: 1024,
         }
     }
 }

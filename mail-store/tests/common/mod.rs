@@ -46,6 +46,18 @@ pub fn maildir_fixture() -> sansmail_store::testkit::Fixture<MaildirStore> {
     sansmail_store::testkit::Fixture::new(store).with_guard(dir)
 }
 
+/// A Maildir store that keeps one account loaded: every call for another account unloads
+/// the idle ones, and loads its own again.
+pub fn maildir_fixture_one_loaded() -> sansmail_store::testkit::Fixture<MaildirStore> {
+    let dir = TempDir::new("kit-one");
+    let opts = MaildirOptions {
+        max_loaded_accounts: 1,
+        ..MaildirOptions::default()
+    };
+    let store = MaildirStore::open(dir.path(), opts).unwrap();
+    sansmail_store::testkit::Fixture::new(store).with_guard(dir)
+}
+
 /// The test cluster's URL from `SANSMAIL_TEST_POSTGRES`, or a failure telling how to start
 /// one: these tests never skip silently.
 #[cfg(feature = "postgres")]
