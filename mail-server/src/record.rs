@@ -34,6 +34,9 @@ use crate::{
     metrics::{ListenerStats, LoginResult, Rejection},
 };
 
+/// Octets of a login name that a log line shows.
+pub const MAX_LOGGED_NAME: usize = 256;
+
 /// How a connection ended, as logged and counted in `sansmail_sessions_total{outcome}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -195,10 +198,12 @@ impl ConnectionRecord {
         self.said().account.clone()
     }
 
-    /// A login attempt as `user` came to `login`: logged (INFO; a throttled address at
+    /// A login attempt as `user` (logged up to [`MAX_LOGGED_NAME`] octets) came to `login`: logged (INFO; a throttled address at
     /// WARN) with protocol, listener, peer and account, and counted.
     pub fn login(&self, user: &str, login: &Login) {
         let (protocol, listener, peer) = (self.protocol, self.listener, self.peer);
+        // The name the client sent, which may be as long as a line or an IMAP literal.
+        let user = &user[..user.floor_char_boundary(MAX_LOGGED_NAME)];
         match login {
             Login::Accepted(account) => {
                 self.said().account = Some(account.to_string());

@@ -4,10 +4,10 @@
 #![allow(clippy::too_many_lines)]
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     net::{IpAddr, SocketAddr},
     path::PathBuf,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -20,7 +20,7 @@ use sansmail_core::Credentials;
 use sansmail_server::{
     auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
     listener::{ConnectionLimits, Gate},
-    mailauth::{KeyDir, KeyType, Signer, SigningQueue, Verifier},
+    mailauth::{AuthResult, Client, KeyDir, KeyType, Signer, SigningQueue, Verifier},
     outbound::{
         Relay,
         delivery::{Delivery, DeliveryConfig},
@@ -561,5 +561,99 @@ async fn spf_dkim_and_dmarc_results_for_honest_and_spoofed_senders() {
             "{m}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A name server on UDP that answers every query NXDOMAIN (or, `silent`, none at all), and
+/// the names of the DKIM keys it was asked for.
+async fn counting_dns(silent: bool) -> (SocketAddr, Arc<Mutex<HashSet<String>>>) {
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = udp.local_addr().unwrap();
+    let keys = Arc::new(Mutex::new(HashSet::new()));
+    let seen = Arc::clone(&keys);
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let Ok((n, from)) = udp.recv_from(&mut buf).await else {
+                return;
+            };
+            if let Some(name) = Message::from_vec(&buf[..n])
+                .ok()
+                .and_then(|q| q.queries().first().map(|q| q.name().to_ascii()))
+                .filter(|name| name.contains("._domainkey."))
+            {
+                seen.lock().unwrap().insert(name);
+            }
+            if !silent && let Some(answer) = answer(&HashMap::new(), &buf[..n]) {
+                udp.send_to(&answer, from).await.ok();
+            }
+        }
+    });
+    (addr, keys)
+}
+
+/// The sender chooses how many DKIM signatures a message carries, and so how many keys are
+/// looked up, and its name servers choose how slowly they answer: eight signatures are
+/// checked, and all the checks of a message end at the verifier's deadline.
+#[tokio::test]
+async fn dkim_checks_are_bounded_in_number_and_time() {
+    let dir = temp_dir("flood");
+    let keys = KeyDir::open(dir.join("dkim")).unwrap();
+    let key = fixture_key(&keys, "flood.example", "k", KEY_1);
+    let message = "From: x@flood.example\r\nTo: bob@example.net\r\nSubject: flood\r\n\r\nhi\r\n";
+    let field = Signer::new([key])
+        .sign(message.as_bytes())
+        .unwrap()
+        .unwrap();
+    assert!(field.contains(" s=k;"), "{field}");
+    // Twenty signatures whose body hashes hold, each naming a key of its own.
+    let flood: String = (0..20)
+        .map(|i| field.replacen(" s=k;", &format!(" s=k{i};"), 1))
+        .chain([message.to_owned()])
+        .collect();
+    let client = Client {
+        ip: IpAddr::from([127, 0, 0, 1]),
+        helo: "client.test",
+        mail_from: "x@flood.example",
+    };
+
+    let (dns, asked) = counting_dns(false).await;
+    let resolver = HickoryResolver::with_servers(&[dns], Duration::from_secs(2));
+    let verdict = Verifier::new(&resolver, "mx.example.net")
+        .verify(&client, flood.as_bytes())
+        .await;
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 8, "{asked:?}");
+    assert_eq!(
+        verdict.field.matches("dkim=").count(),
+        8,
+        "{}",
+        verdict.field
+    );
+
+    let (silent, _) = counting_dns(true).await;
+    let resolver = HickoryResolver::with_servers(&[silent], Duration::from_secs(1));
+    let mut verifier = Verifier::new(&resolver, "mx.example.net");
+    verifier.deadline = Duration::from_secs(3);
+    let verdict = tokio::time::timeout(
+        Duration::from_secs(30),
+        verifier.verify(&client, flood.as_bytes()),
+    )
+    .await
+    .expect("the checks ran past their deadline");
+    assert_eq!(
+        (verdict.spf, verdict.dkim, verdict.dmarc, verdict.refuse),
+        (
+            AuthResult::TempError,
+            AuthResult::TempError,
+            AuthResult::TempError,
+            false
+        )
+    );
+    assert!(
+        verdict.field.contains("dkim=temperror"),
+        "{}",
+        verdict.field
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,6 +4,7 @@
 use std::{
     net::IpAddr,
     sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
 };
 
 use mail_auth::{
@@ -66,6 +67,14 @@ pub struct Verifier {
     /// Refuse mail that fails DMARC when its domain says `p=reject` (on by default). Off,
     /// the failure is only recorded.
     pub enforce_reject: bool,
+    /// DKIM signatures checked a message (default 8), in the order they appear: each costs
+    /// a key lookup, and the sender chooses how many there are (RFC 6376 §6.1 lets a
+    /// verifier limit them). The others are not reported.
+    pub max_signatures: usize,
+    /// How long all the checks of one message may take (default 60 s), however many
+    /// lookups they make and however slowly the sender's name servers answer; past it each
+    /// check is a `temperror` and nothing is refused.
+    pub deadline: Duration,
     /// For `pct=` sampling (RFC 7489 §6.6.4): a count, not a clock.
     sampled: AtomicU64,
 }
@@ -142,6 +151,8 @@ impl Verifier {
             auth: MessageAuthenticator(resolver.inner().clone()),
             authserv_id: authserv_id.to_ascii_lowercase(),
             enforce_reject: true,
+            max_signatures: 8,
+            deadline: Duration::from_secs(60),
             sampled: AtomicU64::new(0),
         }
     }
@@ -156,8 +167,45 @@ impl Verifier {
         pct >= 100 || self.sampled.fetch_add(1, Ordering::Relaxed) % 100 < u64::from(pct)
     }
 
-    /// Checks `message` (as the client sent it, without this server's trace fields).
+    /// Checks `message` (as the client sent it, without this server's trace fields), within
+    /// [`deadline`](Self::deadline).
     pub async fn verify(&self, client: &Client<'_>, message: &[u8]) -> Verdict {
+        match tokio::time::timeout(self.deadline, self.check(client, message)).await {
+            Ok(verdict) => verdict,
+            Err(_) => self.timed_out(client),
+        }
+    }
+
+    /// The verdict when the checks took too long: each a `temperror`, nothing refused.
+    fn timed_out(&self, client: &Client<'_>) -> Verdict {
+        const WHY: &str = "the checks took too long";
+        let mut field = ResultsField::new(&self.authserv_id);
+        let (prop, value) = if client.mail_from.is_empty() {
+            ("smtp.helo", client.helo)
+        } else {
+            ("smtp.mailfrom", client.mail_from)
+        };
+        field.method(
+            "spf",
+            AuthResult::TempError,
+            Some(WHY),
+            None,
+            &[(prop, value)],
+        );
+        field.method("dkim", AuthResult::TempError, Some(WHY), None, &[]);
+        field.method("dmarc", AuthResult::TempError, Some(WHY), None, &[]);
+        Verdict {
+            spf: AuthResult::TempError,
+            dkim: AuthResult::TempError,
+            dmarc: AuthResult::TempError,
+            from_domain: None,
+            policy: None,
+            refuse: false,
+            field: field.finish(),
+        }
+    }
+
+    async fn check(&self, client: &Client<'_>, message: &[u8]) -> Verdict {
         // RFC 7208 §2.4: for the null sender, the HELO name's postmaster is checked.
         let sender = if client.mail_from.is_empty() {
             format!("postmaster@{}", client.helo)
@@ -178,7 +226,10 @@ impl Verifier {
             .map_or(client.helo, |(_, d)| d)
             .to_ascii_lowercase();
 
-        let parsed = AuthenticatedMessage::parse(message);
+        let mut parsed = AuthenticatedMessage::parse(message);
+        if let Some(m) = &mut parsed {
+            m.dkim_headers.truncate(self.max_signatures);
+        }
         let dkim: Vec<DkimOutput<'_>> = match &parsed {
             Some(m) => self.auth.verify_dkim(m).await,
             None => Vec::new(),
