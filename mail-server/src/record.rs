@@ -203,7 +203,11 @@ impl ConnectionRecord {
     pub fn login(&self, user: &str, login: &Login) {
         let (protocol, listener, peer) = (self.protocol, self.listener, self.peer);
         // The name the client sent, which may be as long as a line or an IMAP literal.
-        let user = &user[..user.floor_char_boundary(MAX_LOGGED_NAME)];
+        let shown = (0..=MAX_LOGGED_NAME.min(user.len()))
+            .rev()
+            .find(|&i| user.is_char_boundary(i))
+            .unwrap_or(0);
+        let user = user.get(..shown).unwrap_or_default();
         match login {
             Login::Accepted(account) => {
                 self.said().account = Some(account.to_string());
