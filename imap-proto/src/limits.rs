@@ -10,6 +10,11 @@ use crate::codec::frame::FrameLimits;
 pub struct Limits {
     /// Line, literal and message limits of the framer.
     pub frame: FrameLimits,
+    /// Server: the framer's limits before login, each capped by `frame`'s. What a client
+    /// needs then (LOGIN, AUTHENTICATE, ID, STARTTLS) is small, so that a client nobody has
+    /// authenticated cannot make the session hold an APPEND's worth of octets (default:
+    /// literals of 16 KiB and messages of 64 KiB).
+    pub unauthenticated_frame: FrameLimits,
     /// Invalid commands (BAD) tolerated before `* BYE`.
     pub max_errors: usize,
     /// Silence allowed before login.
@@ -34,6 +39,12 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             frame: FrameLimits::default(),
+            unauthenticated_frame: FrameLimits {
+                max_literal: 16 * 1024,
+                max_nonsync_literal: 16 * 1024,
+                max_message: 64 * 1024,
+                ..FrameLimits::default()
+            },
             max_errors: 20,
             unauthenticated_timeout: Duration::from_secs(5 * 60),
             autologout_timeout: Duration::from_secs(30 * 60),

@@ -760,3 +760,23 @@ fn compress_deflate_rules() {
     );
     assert_eq!(s.feed(b"a6 NOOP\r\n"), "a6 OK NOOP completed\r\n");
 }
+
+/// Before login, literals are held to `Limits::unauthenticated_frame` (16 KiB by default):
+/// a LOGIN announcing 20,000 octets is refused before they are sent, or the connection
+/// closed if they are already on their way; after login an APPEND of that size is welcome.
+#[test]
+fn literals_before_login_are_small() {
+    let mut s = Session::plain();
+    let out = s.feed(b"a1 LOGIN {20000}\r\n");
+    assert_eq!(out, "a1 NO [TOOBIG] Literal too large\r\n");
+    let out = s.feed(b"a2 LOGIN {5}\r\n");
+    assert_eq!(out, "+ Ready for literal data\r\n");
+    let out = s.feed(b"alice secret\r\n");
+    assert!(out.contains("a2 OK"), "{out}");
+    let out = s.feed(b"a3 APPEND INBOX {20000}\r\n");
+    assert!(out.starts_with("+ "), "{out}");
+
+    let mut s = Session::plain();
+    let out = s.feed(b"a1 LOGIN {20000+}\r\n");
+    assert!(out.starts_with("* BYE [TOOBIG]"), "{out}");
+}

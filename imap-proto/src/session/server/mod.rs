@@ -24,7 +24,7 @@ use super::{
 use crate::{
     codec::{
         EncodeBuf,
-        frame::{Framer, Side},
+        frame::{FrameLimits, Framer, Side},
     },
     types::{
         capability::Capability,
@@ -196,21 +196,37 @@ struct Inner {
     clock: InputClock,
 }
 
+/// The framer's limits before login (`authenticated` false) or after.
+fn frame_limits(config: &ServerConfig, authenticated: bool) -> FrameLimits {
+    let all = config.limits.frame;
+    let mut limits = if authenticated {
+        all
+    } else {
+        let before = config.limits.unauthenticated_frame;
+        FrameLimits {
+            max_line: before.max_line.min(all.max_line),
+            max_literal: before.max_literal.min(all.max_literal),
+            max_nonsync_literal: before.max_nonsync_literal.min(all.max_nonsync_literal),
+            max_message: before.max_message.min(all.max_message),
+        }
+    };
+    // Non-synchronizing literals: as large as others under LITERAL+, at most 4096 octets
+    // under LITERAL- (RFC 7888 §5), none at all without either.
+    limits.max_nonsync_literal = if config.capabilities.contains(&Capability::LiteralPlus) {
+        limits.max_literal.min(limits.max_nonsync_literal)
+    } else if config.capabilities.contains(&Capability::LiteralMinus) {
+        limits.max_literal.min(4096)
+    } else {
+        0
+    };
+    limits
+}
+
 impl Server {
     /// A new session; the greeting (`* OK [CAPABILITY ...]`) is queued.
     pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Self {
         let config = config.into();
-        let mut limits = config.limits.frame;
-        // Non-synchronizing literals: unlimited under LITERAL+, at most 4096 octets under
-        // LITERAL- (RFC 7888 §5), none at all without either.
-        limits.max_nonsync_literal = if config.capabilities.contains(&Capability::LiteralPlus) {
-            limits.max_literal
-        } else if config.capabilities.contains(&Capability::LiteralMinus) {
-            4096
-        } else {
-            0
-        };
-        let framer = Framer::new(Side::Server, limits);
+        let framer = Framer::new(Side::Server, frame_limits(&config, false));
         let mut state = Inner {
             tls: config.implicit_tls,
             deflate: false,
@@ -618,6 +634,7 @@ impl Server {
         match s.pending.take() {
             Some(Pending::Login { tag } | Pending::AuthExchange { tag }) => {
                 s.conn = State::Authenticated;
+                s.framer.set_limits(frame_limits(&s.config, true));
                 s.mode = Mode::Commands;
                 let caps = s.capabilities();
                 s.status(
