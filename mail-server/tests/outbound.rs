@@ -802,3 +802,54 @@ async fn an_attempt_that_panics_is_retried() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Twenty MX hosts, each at an address where nothing listens; counts the address lookups.
+struct ManyDeadHosts {
+    lookups: AtomicUsize,
+}
+
+impl Resolver for ManyDeadHosts {
+    fn mx<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<Mx>> {
+        Box::pin(async {
+            Ok((0..20)
+                .map(|i| Mx {
+                    preference: 10,
+                    exchange: format!("mx{i}.example.net"),
+                })
+                .collect())
+        })
+    }
+
+    fn ips<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<IpAddr>> {
+        Box::pin(async {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![[127, 0, 0, 1].into()])
+        })
+    }
+}
+
+/// One attempt tries at most `max_addresses` addresses, however many hosts the
+/// destination's DNS names (each may take the whole connect timeout); the rest wait for the
+/// next attempt.
+#[tokio::test]
+async fn an_attempt_tries_a_bounded_number_of_addresses() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut config = DeliveryConfig::new("mail.example.org");
+    config.port = port;
+    let resolver = Arc::new(ManyDeadHosts {
+        lookups: AtomicUsize::new(0),
+    });
+    let delivery = Delivery::new(config, resolver.clone()).unwrap();
+    let entry = QueueEntry::new(
+        "alice@example.org",
+        vec![QueuedRecipient::new("carol@example.net")],
+    );
+    let got = delivery.deliver("example.net", &entry, MESSAGE, &[0]).await;
+    assert!(
+        matches!(got[..], [(0, Outcome::Deferred { .. })]),
+        "{got:?}"
+    );
+    assert_eq!(resolver.lookups.load(Ordering::SeqCst), 5);
+}

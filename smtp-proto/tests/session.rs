@@ -966,6 +966,31 @@ fn client_reply_timeout_counts_from_the_request() {
     assert!(c.is_closed());
 }
 
+/// A server that trickles its reply an octet at a time does not restart the client's reply
+/// timeout with each octet: the reply must be complete within it.
+#[test]
+fn client_reply_timeout_is_for_the_whole_reply() {
+    let t0 = Instant::now();
+    let mut c = Client::new(client_config(), t0);
+    let greeting = b"220 mx.example.org ready, slowly\r\n";
+    let step = Duration::from_secs(60);
+    let mut now = t0;
+    for &octet in &greeting[..greeting.len() - 1] {
+        now += step;
+        c.handle_input(now, &[octet]);
+        c.handle_timeout(now);
+        if c.is_closed() {
+            break;
+        }
+    }
+    assert!(c.is_closed(), "a reply trickled over {:?}", now - t0);
+    assert!(
+        now - t0 <= Duration::from_secs(300) + step,
+        "{:?}",
+        now - t0
+    );
+}
+
 /// A closed session keeps why it closed.
 #[test]
 fn the_reason_a_session_closed_stays() {

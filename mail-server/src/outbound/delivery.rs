@@ -102,6 +102,10 @@ pub struct DeliveryConfig {
     pub data_timeout: Duration,
     /// Simultaneous connections to one destination (domain, or the smarthost).
     pub max_connections_per_destination: usize,
+    /// Addresses tried in one attempt, over all the destination's MX hosts (Postfix's
+    /// `smtp_mx_address_limit`, 5): the destination's DNS decides how many there are, and
+    /// each may take the whole connect timeout.
+    pub max_addresses: usize,
 }
 
 impl DeliveryConfig {
@@ -119,6 +123,7 @@ impl DeliveryConfig {
             reply_timeout: Duration::from_secs(5 * 60),
             data_timeout: Duration::from_secs(10 * 60),
             max_connections_per_destination: 10,
+            max_addresses: 5,
         }
     }
 }
@@ -280,7 +285,11 @@ impl Delivery {
         let slots = self.semaphore(destination);
         let mut last = Outcome::deferred("4.4.4", "no host to deliver to", None);
         let mut any_address = false;
+        let mut tries = self.config.max_addresses.max(1);
         for host in &hosts {
+            if tries == 0 {
+                break;
+            }
             let addrs = match self.addresses(&host.name).await {
                 Ok(a) => a,
                 Err(DnsError::NotFound(_)) => continue,
@@ -291,6 +300,10 @@ impl Delivery {
             };
             any_address = true;
             for ip in addrs {
+                if tries == 0 {
+                    break;
+                }
+                tries -= 1;
                 // A connection slot is held for the connection only, never across a lookup:
                 // a slow name server holds up no other delivery to the destination.
                 let Ok(_permit) = slots.acquire().await else {

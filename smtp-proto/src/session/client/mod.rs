@@ -144,9 +144,10 @@ impl Client {
     }
 
     /// Feeds bytes read from the server, then processes every complete reply.
+    ///
+    /// Only a complete reply restarts the reply timeout: a server that sends its reply an
+    /// octet at a time has the timeout for all of it, not for each octet.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        self.last_activity = now;
-        self.restart_clock = false;
         if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
             return;
         }
@@ -155,6 +156,8 @@ impl Client {
         while !matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
             match codec::decode_reply_with(&self.input[used..], self.config.reply_limits) {
                 Ok((rest, reply)) => {
+                    self.last_activity = now;
+                    self.restart_clock = false;
                     let reply = reply.into_owned();
                     used = self.input.len() - rest.len();
                     self.on_reply(reply);
