@@ -2,7 +2,7 @@
 //! session's updates, a resynchronisation from the store after events were missed, and the
 //! new results of updating searches (RFC 5267 §4.3) that the changes bring.
 
-use std::io;
+use std::{collections::HashMap, io};
 
 use sansmail_imap::session::view::Update;
 use sansmail_store::{ChangeEvent, ChangeKind, FetchQuery, MailStore, UidSet};
@@ -131,7 +131,7 @@ impl<S: MailStore> Conn<'_, S> {
                 .recent_claimed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let hint = map.entry(key.clone()).or_insert(0);
+            let hint = recent_hint(&mut map, key.clone());
             if *hint >= u {
                 return Ok(());
             }
@@ -146,7 +146,7 @@ impl<S: MailStore> Conn<'_, S> {
                     .recent_claimed
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let hint = map.entry(key).or_insert(0);
+                let hint = recent_hint(&mut map, key);
                 *hint = (*hint).max(top);
                 drop(map);
                 if !uids.is_empty() && self.server_mut().claim_recent(uids).is_err() {
@@ -210,5 +210,43 @@ impl<S: MailStore> Conn<'_, S> {
             present.into_iter().filter(|&u| u > floor).collect(),
         ));
         Ok(updates)
+    }
+}
+
+/// Mailboxes whose `\Recent` claims the service remembers (each key names a mailbox, so a
+/// client that creates, selects and deletes mailboxes in a loop would add one each time).
+const MAX_RECENT_HINTS: usize = 1 << 16;
+
+/// The highest UID some session claimed `\Recent` up to in the mailbox `key`. The hints only
+/// spare other sessions a call to the store, which decides the claims: when there are
+/// [`MAX_RECENT_HINTS`] of them, they are forgotten all at once.
+fn recent_hint(
+    map: &mut HashMap<(String, String, u32), u32>,
+    key: (String, String, u32),
+) -> &mut u32 {
+    if map.len() >= MAX_RECENT_HINTS && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.entry(key).or_insert(0)
+}
+
+#[cfg(test)]
+mod recent_hint_tests {
+    use super::*;
+
+    #[test]
+    fn recent_hints_are_bounded() {
+        let mut map = HashMap::new();
+        for i in 0..3 * MAX_RECENT_HINTS {
+            *recent_hint(&mut map, ("alice".into(), format!("box{i}"), 1)) = 7;
+            assert!(map.len() <= MAX_RECENT_HINTS);
+        }
+        let key = ("alice".to_owned(), "INBOX".to_owned(), 1);
+        *recent_hint(&mut map, key.clone()) = 9;
+        assert_eq!(
+            *recent_hint(&mut map, key),
+            9,
+            "a hint stays until the map is full"
+        );
     }
 }
