@@ -780,3 +780,31 @@ fn literals_before_login_are_small() {
     let out = s.feed(b"a1 LOGIN {20000+}\r\n");
     assert!(out.starts_with("* BYE [TOOBIG]"), "{out}");
 }
+
+/// Commands the session answers itself wait for the client to take their answers, as those
+/// the application answers do: a read bringing thousands of CAPABILITY commands (a
+/// decompressed read may bring a million) queues at most `max_queued_output` and one answer
+/// more, and the rest are answered as the client reads.
+#[test]
+fn answers_the_session_gives_itself_wait_for_the_client() {
+    let mut s = Session::plain();
+    let n = 20_000;
+    let flood = b"a CAPABILITY\r\n".repeat(n);
+    s.server.handle_input(s.now, &flood);
+    s.app.handle(&mut s.server);
+    let limit = ServerConfig::default().limits.max_queued_output;
+    let queued = s.server.queued_output();
+    assert!(queued <= limit + 1024, "{queued} octets queued");
+    let mut answered = 0;
+    loop {
+        let out = s.out();
+        if out.is_empty() {
+            break;
+        }
+        answered += out.matches("a OK").count();
+        s.app.handle(&mut s.server);
+        assert!(s.server.queued_output() <= limit + 1024);
+    }
+    assert_eq!(answered, n);
+    assert_eq!(s.server.buffered_len(), 0);
+}

@@ -376,9 +376,10 @@ impl Server {
         self.state.commands
     }
 
-    /// Octets of input held by the session (bounded by one read plus one message).
+    /// Octets of input held by the session and not taken yet (bounded by one read plus one
+    /// message).
     pub fn buffered_len(&self) -> usize {
-        self.input.len()
+        self.input.len().saturating_sub(self.state.pos)
     }
 
     /// Octets queued for the client and not yet taken with [`Server::poll_transmit`].
@@ -394,13 +395,16 @@ impl Server {
     ///
     /// [`Limits::max_queued_output`]: crate::Limits::max_queued_output
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.state.pos > 0 {
-            let pos = self.state.pos.min(self.input.len());
+        // What was taken goes once it is at least half the buffer, so that each octet is
+        // moved at most once however many commands one read brought (a decompressed read
+        // may bring a million).
+        let pos = self.state.pos.min(self.input.len());
+        if pos > 0 && pos * 2 >= self.input.len() {
             self.input.drain(..pos);
             self.state.pos = 0;
         }
         // Backpressure: no new answer while the client has not taken the last ones.
-        if self.state.transmit.bytes.len() > self.state.config.limits.max_queued_output {
+        if self.state.over_output_limit() {
             return None;
         }
         if let Some(more) = self.state.fetch_more() {
@@ -426,6 +430,11 @@ impl Server {
             }
             if !state.queued.is_empty() {
                 return Some(state.queued.remove(0));
+            }
+            // Commands the session answers itself (CAPABILITY, NOOP before login...) wait
+            // for the client to take their answers too.
+            if state.over_output_limit() {
+                return None;
             }
         }
     }
