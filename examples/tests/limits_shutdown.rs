@@ -86,36 +86,40 @@ fn total_limit() {
     });
 }
 
-/// Refused clients are told why only as many at a time as connections may be open: past
-/// that a refused connection is closed at once. On an implicit-TLS port each refusal waits
-/// for the client's handshake, so without the bound every silent client over the limit would
-/// hold a socket and a task for the whole refusal timeout.
+/// Refused clients are told why only as many at a time as connections may be open (at
+/// least `MIN_TELLING`): past that a refused connection is closed at once. On an
+/// implicit-TLS port each refusal waits for the client's handshake, so without the bound
+/// every silent client over the limit would hold a socket and a task for the whole refusal
+/// timeout.
 #[test]
 fn refusals_past_the_limit_are_closed_untold() {
+    use sansmail_server::listener::{MIN_TELLING, REFUSAL_TIMEOUT};
     let server = start_with("limit-telling", |o| {
         o.limits = ConnectionLimits {
             total: 1,
-            per_ip: 10,
+            per_ip: 1000,
         };
     });
     let _held = Raw::connect(server.imap);
-    // Accepted in the order they connect: this one's refusal waits for its handshake...
-    let silent = std::net::TcpStream::connect(server.imaps).unwrap();
-    silent
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
+    // Accepted in the order they connect: these refusals wait for their handshakes...
+    let silent: Vec<std::net::TcpStream> = (0..MIN_TELLING)
+        .map(|_| std::net::TcpStream::connect(server.imaps).unwrap())
+        .collect();
     // ...so this one is closed untold, well before the refusal timeout.
     let next = std::net::TcpStream::connect(server.imaps).unwrap();
-    next.set_read_timeout(Some(sansmail_server::listener::REFUSAL_TIMEOUT / 2))
-        .unwrap();
+    next.set_read_timeout(Some(REFUSAL_TIMEOUT / 2)).unwrap();
     let mut buf = [0u8; 64];
     match (&next).read(&mut buf) {
         Ok(0) => {}
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-        other => panic!("the second refused connection was not closed: {other:?}"),
+        other => panic!("the refused connection past the bound was not closed: {other:?}"),
     }
     // The first is still being told.
-    let waiting = (&silent).read(&mut buf);
+    let first = &silent[0];
+    first
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let waiting = (&*first).read(&mut buf);
     assert!(
         waiting.as_ref().is_err_and(|e| matches!(
             e.kind(),

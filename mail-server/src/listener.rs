@@ -192,15 +192,15 @@ impl Gate {
 
     /// The right to tell a refused client why (which holds its socket, and on an
     /// implicit-TLS port runs a handshake, for up to [`REFUSAL_TIMEOUT`]), or `None` when as
-    /// many refusals are being told as connections may be open: past that the connection is
-    /// closed untold, so that a flood of connections over the limits holds at most as many
-    /// sockets again as the limit allows, and waits for no handshake.
+    /// many refusals are being told as connections may be open (at least [`MIN_TELLING`]):
+    /// past that the connection is closed untold, so that a flood of connections over the
+    /// limits holds at most that many sockets more, and waits for no handshake.
     pub fn tell(self: &Arc<Self>) -> Option<Telling> {
         let mut c = self
             .counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if c.telling >= c.limits.total {
+        if c.telling >= c.limits.total.max(MIN_TELLING) {
             return None;
         }
         c.telling += 1;
@@ -388,6 +388,10 @@ fn is_transient(e: &io::Error) -> bool {
         io::ErrorKind::InvalidInput | io::ErrorKind::NotConnected | io::ErrorKind::Unsupported
     )
 }
+
+/// Refused clients told why at once, at least ([`Gate::tell`]): a burst over a small
+/// connection limit is still told (over plain TCP a refusal takes microseconds).
+pub const MIN_TELLING: usize = 64;
 
 /// How long telling a refused client why may take, TLS handshake included.
 pub const REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
