@@ -19,6 +19,12 @@ pub struct Deflate {
     tx: Compress,
     rx: Decompress,
     piece: Vec<u8>,
+    /// What arrived and was not decompressed yet ([`Deflate::inflate`] stops at its budget),
+    /// from `held_at` on.
+    held: Vec<u8>,
+    held_at: usize,
+    /// The last piece came out full: the decompressor may hold more for it.
+    more: bool,
 }
 
 impl std::fmt::Debug for Deflate {
@@ -51,6 +57,9 @@ impl Deflate {
             tx: Compress::new(Compression::default(), false),
             rx: Decompress::new(false),
             piece: Vec::with_capacity(PIECE),
+            held: Vec::new(),
+            held_at: 0,
+            more: false,
         }
     }
 
@@ -78,29 +87,64 @@ impl Deflate {
     /// Decompresses `wire` (what arrived), handing the plain octets to `sink` in pieces of
     /// at most [`PIECE`] octets. Fails on input that is not raw DEFLATE, or that ends the
     /// stream (RFC 4978 has no end: a final block is a protocol error).
-    pub fn decompress(&mut self, wire: &[u8], mut sink: impl FnMut(&[u8])) -> io::Result<()> {
-        let mut rest = wire;
-        loop {
+    pub fn decompress(&mut self, wire: &[u8], sink: impl FnMut(&[u8])) -> io::Result<()> {
+        self.receive(wire);
+        self.inflate(usize::MAX, sink)
+    }
+
+    /// Keeps `wire` (what arrived) for [`inflate`](Self::inflate).
+    pub fn receive(&mut self, wire: &[u8]) {
+        self.held.extend_from_slice(wire);
+    }
+
+    /// Whether [`inflate`](Self::inflate) has more to give without more input.
+    pub fn has_input(&self) -> bool {
+        self.held_at < self.held.len() || self.more
+    }
+
+    /// Decompresses what was received, handing the plain octets to `sink` in pieces of at
+    /// most [`PIECE`] octets, and stops once `budget` octets went out (the rest waits for
+    /// the next call): 16 KiB that arrived may stand for 16 MB, which the reader takes a
+    /// budget at a time, after the session answered what it had. Fails as
+    /// [`decompress`](Self::decompress) does.
+    pub fn inflate(&mut self, budget: usize, mut sink: impl FnMut(&[u8])) -> io::Result<()> {
+        let mut given = 0usize;
+        while given < budget {
             self.piece.clear();
+            let rest = self.held.get(self.held_at..).unwrap_or_default();
             let before = self.rx.total_in();
             let status = self
                 .rx
                 .decompress_vec(rest, &mut self.piece, FlushDecompress::Sync)
                 .map_err(corrupt)?;
             let taken = usize::try_from(self.rx.total_in() - before).unwrap_or(rest.len());
-            rest = &rest[taken.min(rest.len())..];
-            if !self.piece.is_empty() {
+            self.held_at = (self.held_at + taken).min(self.held.len());
+            let all_taken = self.held_at == self.held.len();
+            if all_taken {
+                self.held.clear();
+                self.held_at = 0;
+            }
+            let produced = self.piece.len();
+            if produced > 0 {
                 sink(&self.piece);
+                given = given.saturating_add(produced);
             }
             match status {
                 Status::StreamEnd => return Err(corrupt("the stream ended")),
                 // All input taken and the piece not full: nothing more comes out of it.
-                _ if rest.is_empty() && self.piece.len() < PIECE => return Ok(()),
+                _ if all_taken && produced < PIECE => {
+                    self.more = false;
+                    return Ok(());
+                }
                 // No progress either way: the decompressor needs input it does not have.
-                Status::BufError if taken == 0 && self.piece.is_empty() => return Ok(()),
-                _ => {}
+                Status::BufError if taken == 0 && produced == 0 => {
+                    self.more = false;
+                    return Ok(());
+                }
+                _ => self.more = true,
             }
         }
+        Ok(())
     }
 }
 
@@ -167,6 +211,35 @@ mod tests {
             .unwrap();
         assert_eq!(total, plain.len());
         assert!(largest <= PIECE && pieces >= plain.len() / PIECE);
+    }
+
+    /// What arrived comes out a budget at a time, all of it in the end, whether the budget
+    /// ends inside the input or inside what the decompressor holds for it.
+    #[test]
+    fn a_bomb_comes_out_a_budget_at_a_time() {
+        let plain: Vec<u8> = b"a CAPABILITY\r\n".repeat(600_000);
+        let mut wire = Vec::new();
+        Deflate::new().compress(&plain, &mut wire).unwrap();
+        assert!(wire.len() < 64 * 1024, "{}", wire.len());
+        let budget = 4 * PIECE;
+        let mut d = Deflate::new();
+        let mut got = Vec::new();
+        let mut calls = 0;
+        for chunk in wire.chunks(16 * 1024) {
+            d.receive(chunk);
+            while d.has_input() {
+                let before = got.len();
+                d.inflate(budget, |p| got.extend_from_slice(p)).unwrap();
+                assert!(
+                    got.len() - before <= budget + PIECE,
+                    "{}",
+                    got.len() - before
+                );
+                calls += 1;
+            }
+        }
+        assert!(got == plain, "{} of {}", got.len(), plain.len());
+        assert!(calls >= plain.len() / (budget + PIECE), "{calls}");
     }
 
     #[test]

@@ -27,6 +27,10 @@ use crate::{
 /// How many octets one read takes at most (a TLS record's plaintext).
 pub const READ_CHUNK: usize = 16 * 1024;
 
+/// Decompressed octets handed to the session per exchange under COMPRESS=DEFLATE, at most
+/// (plus one piece): a read of 16 KiB may inflate to 16 MB, which then waits compressed.
+const INFLATE_BUDGET: usize = 4 * READ_CHUNK;
+
 /// How many octets one read takes at least: what a connection that only sends commands
 /// keeps (an idle IMAP session holds one of these, not a [`READ_CHUNK`]).
 const MIN_READ: usize = 512;
@@ -34,7 +38,8 @@ const MIN_READ: usize = 512;
 /// What one [`Transport::exchange`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exchange {
-    /// This many octets arrived and went to the session.
+    /// This many octets arrived and went to the session (0: decompressed input that had
+    /// arrived before went).
     Input(usize),
     /// The session's timeout passed and it was told.
     Timeout,
@@ -116,12 +121,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         self.out.clear();
         self.written = 0;
         let deflate = self.deflate.insert(Box::default());
-        if !compressed_input.is_empty() {
-            deflate.decompress(compressed_input, |plain| {
-                session.handle_input(Instant::now(), plain);
-            })?;
-        }
-        Ok(())
+        deflate.receive(compressed_input);
+        let now = Instant::now();
+        deflate.inflate(INFLATE_BUDGET, |plain| session.handle_input(now, plain))
     }
 
     /// Whether COMPRESS=DEFLATE is active.
@@ -215,6 +217,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
     pub async fn exchange<S: Session + ?Sized>(&mut self, session: &mut S) -> io::Result<Exchange> {
         self.take_output(session);
         self.flush().await?;
+        // Decompressed input not handed over yet comes before anything new is read: the
+        // session has answered what it had, and its answers are written.
+        if let Some(deflate) = &mut self.deflate
+            && deflate.has_input()
+        {
+            let now = Instant::now();
+            deflate.inflate(INFLATE_BUDGET, |plain| session.handle_input(now, plain))?;
+            return Ok(Exchange::Input(0));
+        }
         let deadline = session.poll_timeout();
         // Read into spare capacity (never zero-filled) sized to what the peer has been
         // sending: an idle connection keeps a small buffer, a transfer reads whole chunks.
@@ -244,9 +255,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
                 }
                 let now = Instant::now();
                 match &mut self.deflate {
-                    Some(deflate) => deflate.decompress(&self.read_buf[..n], |plain| {
-                        session.handle_input(now, plain);
-                    })?,
+                    Some(deflate) => {
+                        deflate.receive(&self.read_buf[..n]);
+                        deflate
+                            .inflate(INFLATE_BUDGET, |plain| session.handle_input(now, plain))?;
+                    }
                     None => session.handle_input(now, &self.read_buf[..n]),
                 }
                 Ok(Exchange::Input(n))
@@ -348,6 +361,31 @@ mod tests {
             transport.read_buf.capacity()
         );
         assert_eq!(sink.0.len(), 200 * 1024 + 8 * 8);
+    }
+
+    /// Under COMPRESS=DEFLATE a read that inflates to megabytes reaches the session a
+    /// budget at a time, one exchange after another, and all of it in the end.
+    #[tokio::test]
+    async fn inflated_input_comes_a_budget_at_a_time() {
+        let (ours, mut theirs) = tokio::io::duplex(256 * 1024);
+        let mut transport = Transport::new(Stream::plain(ours));
+        let mut sink = Sink::default();
+        transport.start_deflate(&mut sink, &[]).unwrap();
+        let plain = vec![b'x'; 8 << 20];
+        let mut wire = Vec::new();
+        Deflate::new().compress(&plain, &mut wire).unwrap();
+        assert!(wire.len() <= READ_CHUNK, "{}", wire.len());
+        theirs.write_all(&wire).await.unwrap();
+        let mut exchanges = 0;
+        while sink.0.len() < plain.len() {
+            let before = sink.0.len();
+            transport.exchange(&mut sink).await.unwrap();
+            let given = sink.0.len() - before;
+            assert!(given <= INFLATE_BUDGET + crate::deflate::PIECE, "{given}");
+            exchanges += 1;
+        }
+        assert!(sink.0 == plain);
+        assert!(exchanges >= plain.len() / (INFLATE_BUDGET + crate::deflate::PIECE));
     }
 
     /// A large answer's buffer is let go once it is written.
