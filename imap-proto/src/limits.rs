@@ -33,6 +33,14 @@ pub struct Limits {
     /// that pipelines `FETCH 1 BODY[]` and reads none of the answers then costs this plus
     /// one piece, not one message per command it sent.
     pub max_queued_output: usize,
+    /// Server: messages whose arrival, expunge or flag change a selected session holds
+    /// untold, above which it ends with `* BYE` ([`CloseReason::Backlog`]). Expunges wait
+    /// for a command that may report them, so a client that only sends FETCH (or nothing,
+    /// until the autologout) while other sessions change the mailbox would otherwise hold
+    /// every change for good.
+    ///
+    /// [`CloseReason::Backlog`]: sansmail_core::CloseReason::Backlog
+    pub max_untold_changes: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +58,7 @@ impl Default for Limits {
             autologout_timeout: Duration::from_secs(30 * 60),
             min_input_rate: 500,
             max_queued_output: 64 * 1024,
+            max_untold_changes: 1 << 17,
         }
     }
 }

@@ -39,6 +39,9 @@ pub enum CloseReason {
     Protocol(&'static str),
     /// The application ended the session.
     Application,
+    /// What the session had to tell the peer piled up past its limit: the peer never let
+    /// it be told (an IMAP client that only sends FETCH while others expunge).
+    Backlog,
 }
 
 impl std::fmt::Display for CloseReason {
@@ -50,6 +53,7 @@ impl std::fmt::Display for CloseReason {
             Self::Shutdown => f.write_str("the server is shutting down"),
             Self::Protocol(what) => write!(f, "protocol violation: {what}"),
             Self::Application => f.write_str("closed by the application"),
+            Self::Backlog => f.write_str("too many changes waiting to be told"),
         }
     }
 }

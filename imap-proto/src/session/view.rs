@@ -285,6 +285,19 @@ impl MailboxView {
         self.flags.remove(&uid)
     }
 
+    /// How many messages the changes waiting to be told name.
+    pub(crate) fn untold(&self) -> usize {
+        let listed: usize = self
+            .pending
+            .iter()
+            .map(|u| match u {
+                Update::New(uids) | Update::Expunged(uids) => uids.len(),
+                Update::Flags { .. } => 1,
+            })
+            .sum();
+        listed + self.flags.len()
+    }
+
     /// Whether anything waits to be told.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty() || !self.flags.is_empty()

@@ -808,3 +808,37 @@ fn answers_the_session_gives_itself_wait_for_the_client() {
     assert_eq!(answered, n);
     assert_eq!(s.server.buffered_len(), 0);
 }
+
+/// Expunges wait for a command that may report them; a client that only sends FETCH while
+/// other sessions append and expunge would have the session hold every change for good.
+/// Past `max_untold_changes` messages waiting, the session ends with BYE.
+#[test]
+fn a_backlog_of_untold_changes_ends_the_session() {
+    let mut config = ServerConfig::default();
+    config.auth_requires_tls = false;
+    config.limits.max_untold_changes = 10;
+    let (mut s, _) = Session::new(config);
+    s.login_select();
+    let first = 10_000;
+    for uid in first..first + 5 {
+        s.server.push_update(Update::New(vec![uid])).unwrap();
+        s.server.push_update(Update::Expunged(vec![uid])).unwrap();
+        let out = s.feed(b"f FETCH 1 FLAGS\r\n");
+        assert!(out.contains("f OK"), "{out}");
+        assert!(!out.contains("EXPUNGE"), "{out}");
+    }
+    // Five expunges held: five more are still told later, six are too many.
+    assert!(!s.server.is_closed());
+    s.server
+        .push_update(Update::Expunged((first..first + 5).collect()))
+        .unwrap();
+    assert!(!s.server.is_closed());
+    s.server.push_update(Update::Expunged(vec![first])).unwrap();
+    let out = s.out();
+    assert!(out.starts_with("* BYE "), "{out}");
+    assert!(s.server.is_closed());
+    assert_eq!(
+        s.server.close_reason(),
+        Some(&sansmail_core::CloseReason::Backlog)
+    );
+}

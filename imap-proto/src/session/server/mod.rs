@@ -514,7 +514,9 @@ impl Server {
 
     /// Queues a change made elsewhere to the selected mailbox. It reaches the client when
     /// the rules allow: at once in IDLE, otherwise before the next command's completion
-    /// (expunges not before that of a FETCH, STORE or SEARCH).
+    /// (expunges not before that of a FETCH, STORE or SEARCH). Past
+    /// [`Limits::max_untold_changes`](crate::Limits::max_untold_changes) messages waiting,
+    /// the session ends with `* BYE`.
     pub fn push_update(&mut self, update: Update) -> Result<(), ApiError> {
         let view = self.state.view.as_mut().ok_or(ApiError::NotSelected)?;
         view.push(update);
@@ -522,6 +524,14 @@ impl Server {
             self.state.tell_updates(true);
         } else if let Some(expunges) = self.state.notify_selected_now() {
             self.state.tell_updates(expunges);
+        }
+        let untold = self.state.view.as_ref().map_or(0, MailboxView::untold);
+        if untold > self.state.config.limits.max_untold_changes && self.state.mode != Mode::Closed {
+            if self.state.end_stream_for_close() {
+                let text = "Too many changes waiting to be told; select the mailbox again";
+                self.state.status(None, StatusKind::Bye, None, text);
+            }
+            self.state.close(CloseReason::Backlog);
         }
         Ok(())
     }
