@@ -73,6 +73,13 @@ pub struct Transport<IO> {
 /// reads would hold its connection, and what the application holds for it, forever.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Hands the session at most [`INFLATE_BUDGET`] octets (and a piece) of what `deflate`
+/// received; the rest waits for the next exchange.
+fn hand_over<S: Session + ?Sized>(deflate: &mut Deflate, session: &mut S) -> io::Result<()> {
+    let now = Instant::now();
+    deflate.inflate(INFLATE_BUDGET, |plain| session.handle_input(now, plain))
+}
+
 fn send_timed_out(limit: Duration) -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
@@ -122,8 +129,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         self.written = 0;
         let deflate = self.deflate.insert(Box::default());
         deflate.receive(compressed_input);
-        let now = Instant::now();
-        deflate.inflate(INFLATE_BUDGET, |plain| session.handle_input(now, plain))
+        hand_over(deflate, session)
     }
 
     /// Whether COMPRESS=DEFLATE is active.
@@ -222,8 +228,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
         if let Some(deflate) = &mut self.deflate
             && deflate.has_input()
         {
-            let now = Instant::now();
-            deflate.inflate(INFLATE_BUDGET, |plain| session.handle_input(now, plain))?;
+            hand_over(deflate, session)?;
             return Ok(Exchange::Input(0));
         }
         let deadline = session.poll_timeout();
@@ -253,14 +258,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Transport<IO> {
                 } else if n < self.read_size / 4 {
                     self.read_size = (self.read_size / 2).max(MIN_READ);
                 }
-                let now = Instant::now();
                 match &mut self.deflate {
                     Some(deflate) => {
                         deflate.receive(&self.read_buf[..n]);
-                        deflate
-                            .inflate(INFLATE_BUDGET, |plain| session.handle_input(now, plain))?;
+                        hand_over(deflate, session)?;
                     }
-                    None => session.handle_input(now, &self.read_buf[..n]),
+                    None => session.handle_input(Instant::now(), &self.read_buf[..n]),
                 }
                 Ok(Exchange::Input(n))
             }

@@ -94,6 +94,16 @@ pub type Socket = record::Metered<tokio::net::TcpStream>;
 /// A connection of the listeners: plaintext until TLS starts.
 pub type Stream = sansmail_core::tls::Stream<Socket>;
 
+/// The longest start of `s` of at most `max` octets that ends between characters: text from
+/// a peer, bounded for a log line or a header field.
+pub(crate) fn clipped(s: &str, max: usize) -> &str {
+    let end = (0..=max.min(s.len()))
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
+    s.get(..end).unwrap_or_default()
+}
+
 /// Whether `peer` may send a password without TLS: only from a loopback address, and only
 /// while the server allows it.
 pub fn plaintext_allowed(allow_loopback: bool, peer: std::net::SocketAddr) -> bool {

@@ -198,16 +198,13 @@ impl ConnectionRecord {
         self.said().account.clone()
     }
 
-    /// A login attempt as `user` (logged up to [`MAX_LOGGED_NAME`] octets) came to `login`: logged (INFO; a throttled address at
-    /// WARN) with protocol, listener, peer and account, and counted.
+    /// A login attempt as `user` (logged up to [`MAX_LOGGED_NAME`] octets) came to `login`:
+    /// logged (INFO; a throttled address at WARN) with protocol, listener, peer and account,
+    /// and counted.
     pub fn login(&self, user: &str, login: &Login) {
         let (protocol, listener, peer) = (self.protocol, self.listener, self.peer);
         // The name the client sent, which may be as long as a line or an IMAP literal.
-        let shown = (0..=MAX_LOGGED_NAME.min(user.len()))
-            .rev()
-            .find(|&i| user.is_char_boundary(i))
-            .unwrap_or(0);
-        let user = user.get(..shown).unwrap_or_default();
+        let user = crate::clipped(user, MAX_LOGGED_NAME);
         match login {
             Login::Accepted(account) => {
                 self.said().account = Some(account.to_string());

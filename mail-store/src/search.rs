@@ -122,45 +122,57 @@ pub struct SearchHit {
     pub modseq: ModSeq,
 }
 
+/// Needles up to this long are compared at every offset: at most this many comparisons an
+/// octet, and nothing to build or allocate for each message a search looks at.
+const SHORT_NEEDLE: usize = 32;
+
 /// Whether `needle` occurs in `hay`, ASCII case-insensitively. An empty needle matches.
 ///
-/// Knuth–Morris–Pratt over case-folded octets: each octet of `hay` is looked at once, however
-/// the client chose the needle (comparing at every offset cost `hay × needle`, days of CPU
-/// for a 32 MB needle of `a`s ending in `b` against a 60 MB message of `a`s).
+/// A longer needle is looked for with Knuth–Morris–Pratt ([`contains_long`]): compared at
+/// every offset it could cost `hay × needle`, days of CPU for a 32 MB needle of `a`s ending
+/// in `b` against a 60 MB message of `a`s.
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let fold = |c: &u8| c.to_ascii_lowercase();
+    if needle.len() <= SHORT_NEEDLE {
+        return needle.is_empty()
+            || hay
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle));
+    }
+    contains_long(hay, needle)
+}
+
+/// [`contains`] by Knuth–Morris–Pratt over case-folded octets: each octet of `hay` is looked
+/// at once, whatever the needle.
+fn contains_long(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return true;
     }
     if needle.len() > hay.len() {
         return false;
     }
-    let needle: Vec<u8> = needle.iter().map(fold).collect();
+    let at = |k: usize| needle.get(k).map(u8::to_ascii_lowercase);
     // `border[i]`: the length of the longest proper prefix of `needle[..=i]` that is also
     // its suffix, where a partial match of `i + 1` octets resumes after a mismatch.
     let mut border = vec![0usize; needle.len()];
-    let mut k = 0;
-    for (i, &c) in needle.iter().enumerate().skip(1) {
-        while k > 0 && needle.get(k) != Some(&c) {
+    // The partial match of `k` octets, extended by `c` (folded).
+    let step = |border: &[usize], mut k: usize, c: u8| {
+        while k > 0 && at(k) != Some(c) {
             k = border.get(k - 1).copied().unwrap_or(0);
         }
-        if needle.get(k) == Some(&c) {
-            k += 1;
-        }
+        if at(k) == Some(c) { k + 1 } else { k }
+    };
+    let mut k = 0;
+    for i in 1..needle.len() {
+        k = step(&border, k, at(i).unwrap_or_default());
         if let Some(b) = border.get_mut(i) {
             *b = k;
         }
     }
     let mut k = 0;
-    for c in hay.iter().map(fold) {
-        while k > 0 && needle.get(k) != Some(&c) {
-            k = border.get(k - 1).copied().unwrap_or(0);
-        }
-        if needle.get(k) == Some(&c) {
-            k += 1;
-            if k == needle.len() {
-                return true;
-            }
+    for &c in hay {
+        k = step(&border, k, c.to_ascii_lowercase());
+        if k == needle.len() {
+            return true;
         }
     }
     false
@@ -383,6 +395,7 @@ mod tests {
             let naive = needle.is_empty()
                 || hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(&needle));
             prop_assert_eq!(contains(&hay, &needle), naive);
+            prop_assert_eq!(contains_long(&hay, &needle), naive);
         }
     }
 

@@ -44,6 +44,16 @@ pub enum Update {
     },
 }
 
+impl Update {
+    /// The messages an arrival or expunge names (a flag change is kept apart).
+    fn uids(&self) -> &[u32] {
+        match self {
+            Self::New(uids) | Self::Expunged(uids) => uids,
+            Self::Flags { .. } => &[],
+        }
+    }
+}
+
 /// A message's flags and mod-sequence as the application read them from its store, given
 /// with a FETCH response about the message
 /// ([`Server::send_fetch`](super::server::Server::send_fetch)).
@@ -81,6 +91,8 @@ pub struct MailboxView {
     read_only: bool,
     /// New messages and expunges not yet told, in the order they happened.
     pending: VecDeque<Update>,
+    /// The messages the arrivals and expunges in `pending` name.
+    pending_uids: usize,
     /// Flag changes not yet told: the newest state of each message, by UID.
     flags: BTreeMap<u32, (Vec<Flag<'static>>, Option<u64>)>,
     /// States the application read that are newer than what the client was told of the
@@ -103,6 +115,7 @@ impl MailboxView {
             uids,
             read_only,
             pending: VecDeque::new(),
+            pending_uids: 0,
             flags: BTreeMap::new(),
             known: BTreeMap::new(),
             recent: Vec::new(),
@@ -269,7 +282,10 @@ impl MailboxView {
                 }
                 self.flags.insert(uid, (flags, Some(m)));
             }
-            other => self.pending.push_back(other),
+            other => {
+                self.pending_uids += other.uids().len();
+                self.pending.push_back(other);
+            }
         }
     }
 
@@ -287,15 +303,7 @@ impl MailboxView {
 
     /// How many messages the changes waiting to be told name.
     pub(crate) fn untold(&self) -> usize {
-        let listed: usize = self
-            .pending
-            .iter()
-            .map(|u| match u {
-                Update::New(uids) | Update::Expunged(uids) => uids.len(),
-                Update::Flags { .. } => 1,
-            })
-            .sum();
-        listed + self.flags.len()
+        self.pending_uids + self.flags.len()
     }
 
     /// Whether anything waits to be told.
@@ -333,6 +341,7 @@ impl MailboxView {
             self.contexts = contexts;
         }
         let mut held = VecDeque::new();
+        let mut held_uids = 0;
         let mut news: Vec<u32> = Vec::new();
         while let Some(update) = self.pending.pop_front() {
             match update {
@@ -363,12 +372,16 @@ impl MailboxView {
                         out.push(Notice::Vanished(set));
                     }
                 }
-                held_update @ Update::Expunged(_) => held.push_back(held_update),
+                held_update @ Update::Expunged(_) => {
+                    held_uids += held_update.uids().len();
+                    held.push_back(held_update);
+                }
                 // Kept in `flags`, never queued here.
                 Update::Flags { .. } => {}
             }
         }
         self.pending = held;
+        self.pending_uids = held_uids;
         news.sort_unstable();
         news.dedup();
         let floor = self.uids.last().copied().unwrap_or(0);

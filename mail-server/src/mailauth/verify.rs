@@ -28,6 +28,18 @@ pub struct Client<'a> {
     pub mail_from: &'a str,
 }
 
+impl Client<'_> {
+    /// The identity SPF checked, as an `Authentication-Results:` property: the `MAIL FROM`
+    /// address, or the HELO name for the null sender (RFC 8601 §2.7.2).
+    fn spf_identity(&self) -> (&'static str, &str) {
+        if self.mail_from.is_empty() {
+            ("smtp.helo", self.helo)
+        } else {
+            ("smtp.mailfrom", self.mail_from)
+        }
+    }
+}
+
 /// A DMARC policy (RFC 7489 §6.3 `p=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DmarcPolicy {
@@ -180,17 +192,12 @@ impl Verifier {
     fn timed_out(&self, client: &Client<'_>) -> Verdict {
         const WHY: &str = "the checks took too long";
         let mut field = ResultsField::new(&self.authserv_id);
-        let (prop, value) = if client.mail_from.is_empty() {
-            ("smtp.helo", client.helo)
-        } else {
-            ("smtp.mailfrom", client.mail_from)
-        };
         field.method(
             "spf",
             AuthResult::TempError,
             Some(WHY),
             None,
-            &[(prop, value)],
+            &[client.spf_identity()],
         );
         field.method("dkim", AuthResult::TempError, Some(WHY), None, &[]);
         field.method("dmarc", AuthResult::TempError, Some(WHY), None, &[]);
@@ -248,17 +255,7 @@ impl Verifier {
 
         let mut field = ResultsField::new(&self.authserv_id);
         let spf_r = spf_result(spf.result());
-        if client.mail_from.is_empty() {
-            field.method("spf", spf_r, None, None, &[("smtp.helo", client.helo)]);
-        } else {
-            field.method(
-                "spf",
-                spf_r,
-                None,
-                None,
-                &[("smtp.mailfrom", client.mail_from)],
-            );
-        }
+        field.method("spf", spf_r, None, None, &[client.spf_identity()]);
         if dkim.is_empty() {
             field.method("dkim", AuthResult::None, None, None, &[]);
         }

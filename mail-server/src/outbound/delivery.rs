@@ -299,10 +299,7 @@ impl Delivery {
                 }
             };
             any_address = true;
-            for ip in addrs {
-                if tries == 0 {
-                    break;
-                }
+            for ip in addrs.into_iter().take(tries) {
                 tries -= 1;
                 // A connection slot is held for the connection only, never across a lookup:
                 // a slow name server holds up no other delivery to the destination.

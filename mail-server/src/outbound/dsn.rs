@@ -84,13 +84,7 @@ fn field_text(s: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if t.len() > 900 {
-        let mut end = 900;
-        while !t.is_char_boundary(end) {
-            end -= 1;
-        }
-        t.truncate(end);
-    }
+    t.truncate(crate::clipped(&t, 900).len());
     t
 }
 

@@ -78,6 +78,16 @@ pub(super) struct Map<B> {
     clock: u64,
 }
 
+impl<B> Map<B> {
+    /// How many accounts are loaded.
+    fn loaded(&self) -> usize {
+        self.slots
+            .values()
+            .filter(|s| matches!(s, Slot::Loaded { .. }))
+            .count()
+    }
+}
+
 /// The accounts in memory, and their calls' coming and going.
 pub(super) struct Accounts<B> {
     pub(super) map: Mutex<Map<B>>,
@@ -204,11 +214,7 @@ impl<K: Backend> Engine<K> {
     /// How many accounts are loaded.
     #[cfg(test)]
     pub(crate) fn loaded_accounts(&self) -> usize {
-        lock(&self.accounts.map)
-            .slots
-            .values()
-            .filter(|s| matches!(s, Slot::Loaded { .. }))
-            .count()
+        lock(&self.accounts.map).loaded()
     }
 
     /// The account if it is in memory; else the claim to load or create it, once no other
@@ -270,11 +276,7 @@ impl<K: Backend> Engine<K> {
         };
         let mut unloading = {
             let mut map = lock(&self.accounts.map);
-            let loaded = map
-                .slots
-                .values()
-                .filter(|s| matches!(s, Slot::Loaded { .. }))
-                .count();
+            let loaded = map.loaded();
             if loaded <= max {
                 return;
             }

@@ -24,14 +24,6 @@ const ENABLEABLE: &[Capability<'static>] = &[
 ];
 
 impl Inner {
-    /// Whether more output is queued than [`Limits::max_queued_output`] allows: no further
-    /// command is taken until the client takes some.
-    ///
-    /// [`Limits::max_queued_output`]: crate::Limits::max_queued_output
-    pub(super) fn over_output_limit(&self) -> bool {
-        self.transmit.bytes.len() > self.config.limits.max_queued_output
-    }
-
     pub(super) fn close(&mut self, why: CloseReason) {
         self.mode = Mode::Closed;
         self.conn = State::Logout;

@@ -104,6 +104,14 @@ impl Inner {
         }
     }
 
+    /// Whether more output is queued than [`Limits::max_queued_output`] allows: no further
+    /// command is taken until the client takes some.
+    ///
+    /// [`Limits::max_queued_output`]: crate::Limits::max_queued_output
+    pub(super) fn over_output_limit(&self) -> bool {
+        self.transmit.bytes.len() > self.config.limits.max_queued_output
+    }
+
     /// One more error against the budget; past it the session says BYE and closes.
     fn count_error(&mut self) {
         self.errors += 1;
