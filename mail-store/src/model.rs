@@ -217,8 +217,12 @@ pub struct Changes {
     pub new: Vec<MessageFlags>,
     /// Older messages whose flags changed after the modseq, ascending.
     pub changed: Vec<MessageFlags>,
-    /// Messages expunged after the modseq (QRESYNC `VANISHED (EARLIER)`), ascending.
-    pub expunged: Vec<Uid>,
+    /// Messages expunged after the modseq (QRESYNC `VANISHED (EARLIER)`). A store keeps a
+    /// bounded history of expunges: asked about a modseq older than it reaches, it answers
+    /// every UID below UIDNEXT that is not in the mailbox, a superset that RFC 7162 allows
+    /// (§3.2.6: a server need not remember when each message was expunged; clients ignore
+    /// UIDs they do not know).
+    pub expunged: UidSet,
 }
 
 /// A POP3 lease on an account's INBOX.

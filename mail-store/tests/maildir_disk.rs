@@ -187,7 +187,7 @@ fn everything_survives_reopen() {
     assert_eq!(again, status);
     assert_eq!(subjects(&store, &s, "INBOX"), subjects_before);
     let ch = block_on(store.changes_since(&s, "INBOX", 0)).unwrap();
-    assert_eq!(ch.expunged.len(), 1, "the expunge log survives");
+    assert_eq!(ch.expunged.ranges().count(), 1, "the expunge log survives");
     let list = block_on(store.list(&s, "*", ListScope::Subscribed)).unwrap();
     assert_eq!(list[0].name, "Sent");
     assert_eq!(list[0].special_use, Some(SpecialUse::Sent));
@@ -299,7 +299,11 @@ fn crash_recovery() {
         "new files get new UIDs: {uids:?}"
     );
     let ch = block_on(store.changes_since(&s, "INBOX", 0)).unwrap();
-    assert_eq!(ch.expunged.len(), 1, "the missing file is expunged");
+    assert_eq!(
+        ch.expunged.ranges().count(),
+        1,
+        "the missing file is expunged"
+    );
     // Content of a recovered message is served.
     let full = FetchQuery {
         content: Some(Content::Full),
@@ -699,4 +703,65 @@ fn access_keys_on_disk() {
         block_on(store.access_key(&s, "INBOX")),
         Err(sansmail_store::StoreError::Corrupt(_))
     ));
+}
+
+/// The expunge history is bounded (`MaildirOptions::expunge_history`): the latest expunges
+/// are answered exactly, a modseq older than the history reaches with every UID that is not
+/// in the mailbox (a superset, as RFC 7162 §3.2.6 allows), and both hold across a reopen.
+#[test]
+fn expunge_history_is_bounded() {
+    let dir = TempDir::new("history");
+    let options = || MaildirOptions {
+        expunge_history: 4,
+        ..MaildirOptions::default()
+    };
+    let uid_set = |uids: &[u32]| -> UidSet {
+        uids.iter()
+            .map(|&u| sansmail_store::Uid::new(u).unwrap())
+            .collect()
+    };
+    let store = MaildirStore::open(dir.path(), options()).unwrap();
+    let s = alice(&store);
+    let uids: Vec<u32> = (0..12)
+        .map(|i| append(&store, &s, "INBOX", &format!("m{i}"), Flags::new()).get())
+        .collect();
+    assert_eq!(uids, (1..=12).collect::<Vec<_>>());
+    // Expunge 1..=10 but 5, one at a time: nine expunges, each at its own modseq.
+    let mut after = Vec::new();
+    for u in (1..=10).filter(|&u| u != 5) {
+        let e = block_on(store.expunge(&s, "INBOX", ExpungeScope::Uids(uid_set(&[u])))).unwrap();
+        after.push((u, e.modseq.unwrap().get()));
+    }
+    let changes = |store: &MaildirStore, since: u64| {
+        block_on(store.changes_since(&s, "INBOX", since))
+            .unwrap()
+            .expunged
+    };
+    let check = |store: &MaildirStore| {
+        // The last expunge is always remembered: exact.
+        assert_eq!(changes(store, after[7].1), uid_set(&[10]));
+        // Before the history: every UID not in the mailbox, those expunged earlier too.
+        assert_eq!(
+            changes(store, after[0].1),
+            uid_set(&[1, 2, 3, 4, 6, 7, 8, 9, 10])
+        );
+        assert_eq!(changes(store, 0), uid_set(&[1, 2, 3, 4, 6, 7, 8, 9, 10]));
+        // Every answer holds every UID expunged after the modseq and none still present.
+        for (i, &(_, since)) in after.iter().enumerate() {
+            let got = changes(store, since);
+            for &(u, _) in &after[i + 1..] {
+                assert!(
+                    got.contains(sansmail_store::Uid::new(u).unwrap()),
+                    "{u} after {since}"
+                );
+            }
+            for u in [5, 11, 12] {
+                assert!(!got.contains(sansmail_store::Uid::new(u).unwrap()));
+            }
+        }
+    };
+    check(&store);
+    drop(store);
+    let store = MaildirStore::open(dir.path(), options()).unwrap();
+    check(&store);
 }

@@ -190,12 +190,11 @@ impl<S: MailStore> Conn<'_, S> {
         let vanished = match &qresync {
             Some(q) => match self.expunged_since(&name, q.modseq).await {
                 Ok(gone) => {
-                    let known = |u: u32| {
-                        q.known_uids
-                            .as_ref()
-                            .is_none_or(|k| k.contains(u, u32::MAX))
+                    let known = match &q.known_uids {
+                        Some(k) => super::qresync::ranges_of(k, &[]),
+                        None => vec![(1, u32::MAX)],
                     };
-                    super::qresync::earlier(&gone, known, &uids)
+                    super::qresync::earlier(&gone, &known, &uids)
                 }
                 Err(e) => return self.fail(&e),
             },
@@ -252,7 +251,7 @@ impl<S: MailStore> Conn<'_, S> {
             uidvalidity: status.uidvalidity.get(),
         });
         if let Some(q) = qresync {
-            self.qresync_select(&q, vanished, &messages);
+            self.qresync_select(&q, &vanished, &messages);
         }
         if read_only {
             self.ok(Some(ResponseCode::ReadOnly), "EXAMINE completed")

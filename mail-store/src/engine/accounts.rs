@@ -254,11 +254,16 @@ impl<K: Backend> Engine<K> {
             Lookup::Loaded(a) => return Ok(a),
             Lookup::Claimed(claim) => claim,
         };
-        let loaded = match self.backend.load_account(name) {
+        let mut loaded = match self.backend.load_account(name) {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Err(StoreError::NoSuchAccount),
             Err(e) => return Err(self.failed_load(name, e)),
         };
+        // Snapshots of earlier versions kept every expunge.
+        let keep = self.backend.expunge_history();
+        for (_, mb) in &mut loaded.mailboxes {
+            mb.trim_expunged(keep);
+        }
         let acct = in_memory(loaded);
         claim.settle(&acct);
         self.unload_idle();

@@ -81,6 +81,9 @@ pub(crate) struct DeliveryMark(pub Option<std::path::PathBuf>);
 /// in one step and only then moves, renames or removes message octets, so a transaction that
 /// fails changed nothing and one that was committed is carried out, by recovery if a crash
 /// interrupted it.
+/// The default of [`Backend::expunge_history`]: at most 256 KiB of history a mailbox.
+pub(crate) const DEFAULT_EXPUNGE_HISTORY: usize = 16_384;
+
 pub(crate) trait Backend: Send + Sync + 'static {
     type Blob: Clone + Send + Sync + fmt::Debug + 'static;
 
@@ -93,6 +96,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// account it ever loaded, for a backend that keeps accounts nowhere else.
     fn max_loaded_accounts(&self) -> Option<usize> {
         None
+    }
+    /// How many expunges each mailbox remembers with their modseqs
+    /// ([`MailboxState::trim_expunged`]); asked about older ones, the engine answers with a
+    /// superset.
+    fn expunge_history(&self) -> usize {
+        DEFAULT_EXPUNGE_HISTORY
     }
     /// Lets go of what the backend holds for accounts the engine unloads, which no call is
     /// using (open files, locks), or for one whose load failed: a later

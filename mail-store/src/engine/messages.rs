@@ -205,20 +205,12 @@ impl<K: Backend> Engine<K> {
                 changed.push(m.flags_entry());
             }
         }
-        let mut expunged: Vec<Uid> = mb
-            .expunged
-            .iter()
-            .filter(|(_, m)| m.get() > since)
-            .map(|(u, _)| *u)
-            .collect();
-        expunged.sort_unstable();
-        expunged.dedup();
         Ok(Changes {
             uidvalidity: mb.header.uidvalidity,
             highest_modseq: mb.highest_modseq(),
             new,
             changed,
-            expunged,
+            expunged: mb.expunged_since(since),
         })
     }
 

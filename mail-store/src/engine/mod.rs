@@ -47,7 +47,9 @@ use std::{
 
 use self::accounts::{Account, SharedAccount};
 pub(crate) use self::{
-    backend::{AccountMeta, Arrival, Backend, DeliveryMark, Loaded, Part, Purpose},
+    backend::{
+        AccountMeta, Arrival, Backend, DEFAULT_EXPUNGE_HISTORY, DeliveryMark, Loaded, Part, Purpose,
+    },
     handle::{Handle, impl_mail_store},
     range::RangeRead,
     state::{Header, MailboxState, MessageMeta, Record},
@@ -224,6 +226,7 @@ impl<K: Backend> Engine<K> {
     ) {
         let events = events_of(&records);
         mb.apply_all(records);
+        mb.trim_expunged(self.backend.expunge_history());
         for kind in events {
             self.publish(account, name, origin, kind);
         }

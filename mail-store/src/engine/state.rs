@@ -152,8 +152,12 @@ pub(crate) struct MailboxState<B> {
     pub header: Header,
     /// Sorted by UID.
     pub messages: Vec<MessageMeta<B>>,
-    /// (UID, modseq of its expunge), in expunge order.
+    /// (UID, modseq of its expunge), in expunge order: the expunges after
+    /// [`expunged_floor`](Self::expunged_floor).
     pub expunged: Vec<(Uid, ModSeq)>,
+    /// The history of expunges is complete above this modseq; older entries were let go of
+    /// ([`trim_expunged`](Self::trim_expunged)). 0: nothing was.
+    pub expunged_floor: u64,
     /// Keywords ever used in this mailbox, sorted.
     pub keywords: Vec<Keyword>,
     /// Sum of message sizes.
@@ -166,6 +170,7 @@ impl<B: Clone> MailboxState<B> {
             header,
             messages: Vec::new(),
             expunged: Vec::new(),
+            expunged_floor: 0,
             keywords: Vec::new(),
             size: 0,
         }
@@ -288,6 +293,64 @@ impl<B: Clone> MailboxState<B> {
         }
     }
 
+    /// Keeps at most `keep` entries of the expunge history. Past it, the oldest entries go,
+    /// down to half of `keep` (so trimming happens once per many expunges), and the floor
+    /// rises to the modseq of the last one that went.
+    pub fn trim_expunged(&mut self, keep: usize) {
+        if self.expunged.len() <= keep {
+            return;
+        }
+        let drop = self.expunged.len() - keep / 2;
+        // Entries are in expunge order, so their modseqs ascend.
+        let floor = self.expunged[..drop]
+            .iter()
+            .map(|(_, m)| m.get())
+            .max()
+            .unwrap_or(0);
+        self.expunged.drain(..drop);
+        self.expunged.shrink_to(keep / 2 + keep / 8);
+        self.expunged_floor = self.expunged_floor.max(floor);
+    }
+
+    /// The UIDs expunged after modseq `since`. When the history no longer reaches back that
+    /// far, every UID below UIDNEXT that is not in the mailbox: a superset, which is what a
+    /// server that keeps no expunge history answers (RFC 7162 §3.2.6, RFC 5162 §4.1), and
+    /// at most one range more than the mailbox has messages.
+    pub fn expunged_since(&self, since: u64) -> UidSet {
+        let mut set = UidSet::new();
+        if since >= self.expunged_floor {
+            let mut uids: Vec<Uid> = self
+                .expunged
+                .iter()
+                .filter(|(_, m)| m.get() > since)
+                .map(|(u, _)| *u)
+                .collect();
+            uids.sort_unstable();
+            uids.dedup();
+            for u in uids {
+                set.insert(u);
+            }
+            return set;
+        }
+        let mut next = 1u32;
+        let end = self.header.uidnext; // exclusive
+        for m in &self.messages {
+            let u = m.uid.get();
+            if let (Some(a), Some(b)) = (Uid::new(next), Uid::new(u.wrapping_sub(1)))
+                && next < u
+            {
+                set.insert_range(a, b);
+            }
+            next = u.saturating_add(1);
+        }
+        if let (Some(a), Some(b)) = (Uid::new(next), Uid::new(end.wrapping_sub(1)))
+            && next < end
+        {
+            set.insert_range(a, b);
+        }
+        set
+    }
+
     pub fn count_flag(&self, flag: Flag, set: bool) -> u32 {
         u32::try_from(
             self.messages
@@ -296,5 +359,93 @@ impl<B: Clone> MailboxState<B> {
                 .count(),
         )
         .unwrap_or(u32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uid(n: u32) -> Uid {
+        Uid::new(n).unwrap()
+    }
+
+    fn append(mb: &mut MailboxState<()>, n: u32) {
+        let modseq = mb.next_modseq();
+        mb.apply_all([Record::Append(MessageMeta {
+            uid: uid(n),
+            modseq,
+            created: modseq,
+            flags: Flags::new(),
+            date: InternalDate::now(),
+            size: 1,
+            vsize: 1,
+            blob: (),
+        })]);
+    }
+
+    fn expunge(mb: &mut MailboxState<()>, n: u32) -> u64 {
+        let modseq = mb.next_modseq();
+        mb.apply_all([Record::Expunge {
+            uid: uid(n),
+            modseq,
+            file: None,
+            to: None,
+        }]);
+        modseq.get()
+    }
+
+    fn ranges(set: &UidSet) -> Vec<(u32, u32)> {
+        set.ranges().map(|(a, b)| (a.get(), b.get())).collect()
+    }
+
+    #[test]
+    fn expunge_history_is_trimmed_to_half_past_its_limit() {
+        let mut mb = MailboxState::new(Header::new(UidValidity::new(1).unwrap(), None));
+        for n in 1..=2_000 {
+            append(&mut mb, n);
+        }
+        let mut at = Vec::new();
+        for n in 1..=1_990 {
+            at.push(expunge(&mut mb, n));
+            mb.trim_expunged(16);
+            assert!(mb.expunged.len() <= 16 && mb.expunged.capacity() <= 64);
+        }
+        // Trimmed to 8 whenever it passed 16.
+        let kept = mb.expunged.len();
+        assert!((8..=16).contains(&kept), "{kept}");
+        let first_kept = u32::try_from(1_990 - kept + 1).unwrap();
+        assert_eq!(mb.expunged_floor, at[1_990 - kept - 1]);
+        // Within the history: exact.
+        assert_eq!(ranges(&mb.expunged_since(at[1_990 - 3])), [(1_989, 1_990)]);
+        assert_eq!(
+            ranges(&mb.expunged_since(mb.expunged_floor)),
+            [(first_kept, 1_990)]
+        );
+        // Before it: every UID not in the mailbox, as ranges.
+        assert_eq!(
+            ranges(&mb.expunged_since(mb.expunged_floor - 1)),
+            [(1, 1_990)]
+        );
+        assert_eq!(ranges(&mb.expunged_since(0)), [(1, 1_990)]);
+    }
+
+    #[test]
+    fn a_superset_is_the_gaps_between_present_uids_below_uidnext() {
+        let mut mb = MailboxState::new(Header::new(UidValidity::new(1).unwrap(), None));
+        for n in [2, 3, 5, 9] {
+            append(&mut mb, n);
+        }
+        let first = expunge(&mut mb, 3);
+        expunge(&mut mb, 9);
+        assert_eq!(ranges(&mb.expunged_since(0)), [(3, 3), (9, 9)]);
+        mb.trim_expunged(0);
+        assert_eq!(mb.expunged_floor, first + 1);
+        assert!(mb.expunged.is_empty());
+        // UIDs 1, 4 and 6 to 8 were never used: a client ignores what it does not know.
+        assert_eq!(ranges(&mb.expunged_since(first)), [(1, 1), (3, 4), (6, 9)]);
+        assert!(mb.expunged_since(first + 1).is_empty());
+        let empty = MailboxState::<()>::new(Header::new(UidValidity::new(1).unwrap(), None));
+        assert!(empty.expunged_since(0).is_empty());
     }
 }

@@ -424,6 +424,10 @@ impl Backend for Disk {
         Some(self.opts.max_loaded_accounts.max(1))
     }
 
+    fn expunge_history(&self) -> usize {
+        self.opts.expunge_history
+    }
+
     /// Closes the accounts' journals and releases their locks, once the directories their
     /// last transactions renamed in are fsynced: another store may take an account then,
     /// and would not know which of our renames its journal still has to make durable. An

@@ -38,6 +38,14 @@ struct Head {
     header: Header,
     keywords: Vec<Keyword>,
     expunged: Vec<(Uid, ModSeq)>,
+    /// Where the expunge history starts (absent in snapshots of earlier versions: all of it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    expunged_floor: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -86,6 +94,7 @@ pub(crate) fn write_snapshot(
             header: state.header.clone(),
             keywords: state.keywords.clone(),
             expunged: state.expunged.clone(),
+            expunged_floor: state.expunged_floor,
         };
         serde_json::to_writer(&mut w, &head).map_err(io::Error::from)?;
         w.write_all(b"\n")?;
@@ -127,6 +136,7 @@ pub(crate) fn read_snapshot(dir: &Path) -> Result<Option<(MailboxState<FileRef>,
     let mut state = MailboxState::new(head.header);
     state.keywords = head.keywords;
     state.expunged = head.expunged;
+    state.expunged_floor = head.expunged_floor;
     state.messages.reserve(head.count);
     loop {
         line.clear();

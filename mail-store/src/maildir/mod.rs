@@ -175,6 +175,12 @@ pub struct MaildirOptions {
     /// holds them all). Keep it above the number of accounts with sessions open at once, or
     /// their accounts are loaded over and over.
     pub max_loaded_accounts: usize,
+    /// Expunges each mailbox remembers with the modseq they happened at (default 16,384;
+    /// 16 octets each in memory and in its snapshot). QRESYNC asks which messages were
+    /// expunged since a modseq; past this many, the oldest are let go of, and a question
+    /// about a modseq before the remembered ones is answered with every UID below UIDNEXT
+    /// that is not in the mailbox, as Dovecot does once its transaction log has rotated.
+    pub expunge_history: usize,
 }
 
 impl Default for MaildirOptions {
@@ -185,6 +191,7 @@ impl Default for MaildirOptions {
             executor: Executor::growing_pool(16, 256, Duration::from_secs(10)),
             journal_reserve: 256 * 1024,
             max_loaded_accounts: 1024,
+            expunge_history: crate::engine::DEFAULT_EXPUNGE_HISTORY,
         }
     }
 }

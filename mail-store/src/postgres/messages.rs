@@ -811,7 +811,7 @@ impl Inner {
         .await?
         .iter()
         .map(|r| uid(r.try_get(0)?))
-        .collect::<R<Vec<Uid>>>()?;
+        .collect::<R<UidSet>>()?;
         commit(tx).await?;
         Ok(Changes {
             uidvalidity: super::db::uidvalidity(mb.uidvalidity)?,

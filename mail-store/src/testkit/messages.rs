@@ -454,12 +454,12 @@ pub fn expunge_scopes<S: MailStore>(fx: Fixture<S>) {
         .collect();
     assert_eq!(left, vec![u[3], u[5]]);
     let ch = block_on(store.changes_since(&s, "INBOX", h0.get())).unwrap();
-    assert_eq!(ch.expunged, vec![u[0], u[1], u[2], u[4]]);
+    assert_eq!(ch.expunged, UidSet::from_iter([u[0], u[1], u[2], u[4]]));
     assert_eq!(
         block_on(store.changes_since(&s, "INBOX", m1.get()))
             .unwrap()
             .expunged,
-        vec![u[1], u[4]]
+        UidSet::from_iter([u[1], u[4]])
     );
 }
 

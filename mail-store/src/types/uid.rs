@@ -101,6 +101,17 @@ impl UidSet {
         } else {
             (b.get(), a.get())
         };
+        // Ranges added in ascending order (how the store builds sets) are appended or merged
+        // with the last one, without sorting the whole set again.
+        match self.ranges.last_mut() {
+            None => return self.ranges.push((lo, hi)),
+            Some(last) if lo > last.1.saturating_add(1) => return self.ranges.push((lo, hi)),
+            Some(last) if lo >= last.0 => {
+                last.1 = last.1.max(hi);
+                return;
+            }
+            Some(_) => {}
+        }
         self.ranges.push((lo, hi));
         self.ranges.sort_unstable();
         let mut merged: Vec<(u32, u32)> = Vec::with_capacity(self.ranges.len());
@@ -178,5 +189,30 @@ mod tests {
         assert!(UidSet::all().contains(u(u32::MAX)));
         let c: UidSet = [u(1), u(2), u(4)].into_iter().collect();
         assert_eq!(c.ranges().count(), 2);
+    }
+
+    proptest::proptest! {
+        /// Ranges inserted in any order give the set of the UIDs they cover, as the fewest
+        /// sorted, disjoint ranges.
+        #[test]
+        fn insert_range_keeps_sorted_merged_ranges(
+            ranges in proptest::collection::vec((1u32..60, 0u32..6), 0..12)
+        ) {
+            let mut s = UidSet::new();
+            let mut model = std::collections::BTreeSet::new();
+            for &(lo, len) in &ranges {
+                s.insert_range(u(lo + len), u(lo));
+                model.extend(lo..=lo + len);
+            }
+            let got: Vec<(u32, u32)> = s.ranges().map(|(a, b)| (a.get(), b.get())).collect();
+            let mut want: Vec<(u32, u32)> = Vec::new();
+            for n in model {
+                match want.last_mut() {
+                    Some(last) if last.1 + 1 == n => last.1 = n,
+                    _ => want.push((n, n)),
+                }
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }
