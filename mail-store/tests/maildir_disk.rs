@@ -715,53 +715,10 @@ fn expunge_history_is_bounded() {
         expunge_history: 4,
         ..MaildirOptions::default()
     };
-    let uid_set = |uids: &[u32]| -> UidSet {
-        uids.iter()
-            .map(|&u| sansmail_store::Uid::new(u).unwrap())
-            .collect()
-    };
     let store = MaildirStore::open(dir.path(), options()).unwrap();
-    let s = alice(&store);
-    let uids: Vec<u32> = (0..12)
-        .map(|i| append(&store, &s, "INBOX", &format!("m{i}"), Flags::new()).get())
-        .collect();
-    assert_eq!(uids, (1..=12).collect::<Vec<_>>());
-    // Expunge 1..=10 but 5, one at a time: nine expunges, each at its own modseq.
-    let mut after = Vec::new();
-    for u in (1..=10).filter(|&u| u != 5) {
-        let e = block_on(store.expunge(&s, "INBOX", ExpungeScope::Uids(uid_set(&[u])))).unwrap();
-        after.push((u, e.modseq.unwrap().get()));
-    }
-    let changes = |store: &MaildirStore, since: u64| {
-        block_on(store.changes_since(&s, "INBOX", since))
-            .unwrap()
-            .expunged
-    };
-    let check = |store: &MaildirStore| {
-        // The last expunge is always remembered: exact.
-        assert_eq!(changes(store, after[7].1), uid_set(&[10]));
-        // Before the history: every UID not in the mailbox, those expunged earlier too.
-        assert_eq!(
-            changes(store, after[0].1),
-            uid_set(&[1, 2, 3, 4, 6, 7, 8, 9, 10])
-        );
-        assert_eq!(changes(store, 0), uid_set(&[1, 2, 3, 4, 6, 7, 8, 9, 10]));
-        // Every answer holds every UID expunged after the modseq and none still present.
-        for (i, &(_, since)) in after.iter().enumerate() {
-            let got = changes(store, since);
-            for &(u, _) in &after[i + 1..] {
-                assert!(
-                    got.contains(sansmail_store::Uid::new(u).unwrap()),
-                    "{u} after {since}"
-                );
-            }
-            for u in [5, 11, 12] {
-                assert!(!got.contains(sansmail_store::Uid::new(u).unwrap()));
-            }
-        }
-    };
-    check(&store);
+    let history = sansmail_store::testkit::bounded_expunge_history(&store);
+    history.check(&store);
     drop(store);
     let store = MaildirStore::open(dir.path(), options()).unwrap();
-    check(&store);
+    history.check(&store);
 }

@@ -562,3 +562,28 @@ fn sql_search_answers_as_the_scan_does() {
     }
     assert!(nonempty > 50, "the queries should discriminate: {nonempty}");
 }
+
+/// The expunge history is bounded (`PostgresOptions::expunge_history`), on either node.
+#[test]
+fn expunge_history_is_bounded() {
+    let (a, schema) = common::postgres_store("history");
+    let _guard = common::SchemaGuard(schema.clone());
+    let small = || {
+        block_on(PostgresStore::open(
+            &common::postgres_url(),
+            PostgresOptions {
+                schema: Some(schema.clone()),
+                pool_size: 2,
+                expunge_history: 4,
+                ..PostgresOptions::default()
+            },
+        ))
+        .unwrap()
+    };
+    let b = small();
+    let history = sansmail_store::testkit::bounded_expunge_history(&b);
+    history.check(&b);
+    history.check(&a);
+    drop(b);
+    history.check(&small());
+}

@@ -332,23 +332,8 @@ impl<B: Clone> MailboxState<B> {
             }
             return set;
         }
-        let mut next = 1u32;
-        let end = self.header.uidnext; // exclusive
-        for m in &self.messages {
-            let u = m.uid.get();
-            if let (Some(a), Some(b)) = (Uid::new(next), Uid::new(u.wrapping_sub(1)))
-                && next < u
-            {
-                set.insert_range(a, b);
-            }
-            next = u.saturating_add(1);
-        }
-        if let (Some(a), Some(b)) = (Uid::new(next), Uid::new(end.wrapping_sub(1)))
-            && next < end
-        {
-            set.insert_range(a, b);
-        }
-        set
+        let present: Vec<u32> = self.messages.iter().map(|m| m.uid.get()).collect();
+        UidSet::gaps(&present, self.header.uidnext)
     }
 
     pub fn count_flag(&self, flag: Flag, set: bool) -> u32 {

@@ -190,6 +190,8 @@ pub(crate) struct MailboxRow {
     pub uidnext: i64,
     pub highest_modseq: i64,
     pub first_recent: i64,
+    /// The expunge history is complete above this modseq.
+    pub expunged_floor: i64,
 }
 
 impl Inner {
@@ -235,11 +237,11 @@ impl Inner {
     ) -> R<MailboxRow> {
         let id = self.account_id(tx, account).await?;
         let sql = if lock {
-            "SELECT id, uidvalidity, uidnext, highest_modseq, first_recent FROM mailboxes \
-             WHERE account_id = $1 AND name = $2 FOR UPDATE"
+            "SELECT id, uidvalidity, uidnext, highest_modseq, first_recent, expunged_floor \
+             FROM mailboxes WHERE account_id = $1 AND name = $2 FOR UPDATE"
         } else {
-            "SELECT id, uidvalidity, uidnext, highest_modseq, first_recent FROM mailboxes \
-             WHERE account_id = $1 AND name = $2"
+            "SELECT id, uidvalidity, uidnext, highest_modseq, first_recent, expunged_floor \
+             FROM mailboxes WHERE account_id = $1 AND name = $2"
         };
         let row = query_opt(tx, sql, &[&id, &name])
             .await?
@@ -250,6 +252,7 @@ impl Inner {
             uidnext: row.try_get(2)?,
             highest_modseq: row.try_get(3)?,
             first_recent: row.try_get(4)?,
+            expunged_floor: row.try_get(5)?,
         })
     }
 

@@ -495,6 +495,60 @@ impl Inner {
         Ok(result)
     }
 
+    /// Records the expunges of `uids` at modseq `ms` in the history of a locked mailbox. Past
+    /// [`PostgresOptions::expunge_history`] rows, the oldest go down to half of it and the
+    /// mailbox's floor rises to the modseq they reached (once per many expunges: the rows
+    /// are counted in the mailbox row, and recounted only when trimmed).
+    ///
+    /// [`PostgresOptions::expunge_history`]: super::PostgresOptions::expunge_history
+    async fn record_expunged(
+        &self,
+        tx: &impl GenericClient,
+        mailbox: i64,
+        uids: &[i64],
+        ms: i64,
+    ) -> R<()> {
+        execute(
+            tx,
+            "INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u \
+             ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq",
+            &[&mailbox, &uids, &ms],
+        )
+        .await?;
+        let added = i64::try_from(uids.len()).unwrap_or(i64::MAX);
+        let count: i64 = query(
+            tx,
+            "UPDATE mailboxes SET expunged_count = expunged_count + $2 WHERE id = $1 \
+             RETURNING expunged_count",
+            &[&mailbox, &added],
+        )
+        .await?
+        .first()
+        .map(|r| r.try_get(0))
+        .transpose()?
+        .unwrap_or(0);
+        let keep = i64::try_from(self.expunge_history).unwrap_or(i64::MAX);
+        if count <= keep {
+            return Ok(());
+        }
+        execute(
+            tx,
+            "WITH gone AS ( \
+                 DELETE FROM expunged WHERE mailbox_id = $1 AND uid IN ( \
+                     SELECT uid FROM expunged WHERE mailbox_id = $1 \
+                     ORDER BY modseq, uid \
+                     LIMIT GREATEST((SELECT count(*) FROM expunged WHERE mailbox_id = $1) - $2::bigint / 2, 0)) \
+                 RETURNING modseq) \
+             UPDATE mailboxes SET \
+                 expunged_floor = GREATEST(expunged_floor, (SELECT COALESCE(max(modseq), 0) FROM gone)), \
+                 expunged_count = (SELECT count(*) FROM expunged WHERE mailbox_id = $1) - (SELECT count(*) FROM gone) \
+             WHERE id = $1",
+            &[&mailbox, &keep],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Removes messages of a locked mailbox at one modseq, recording the expunges, and tells
     /// the watchers. `None` when none of `uids` is there.
     pub(crate) async fn remove(
@@ -527,13 +581,7 @@ impl Inner {
             hashes.push(r.try_get::<_, Vec<u8>>(1)?);
         }
         gone.sort_unstable();
-        execute(
-            tx,
-            "INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u \
-             ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq",
-            &[&mailbox, &gone, &ms],
-        )
-        .await?;
+        self.record_expunged(tx, mailbox, &gone, ms).await?;
         blobs::adjust(tx, &hashes, -1).await?;
         let gone: Vec<Uid> = gone.into_iter().map(uid).collect::<R<_>>()?;
         self.notify(
@@ -713,13 +761,7 @@ impl Inner {
             &[&mailbox, &uids],
         )
         .await?;
-        execute(
-            tx,
-            "INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u \
-             ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq",
-            &[&mailbox, &uids, &ms],
-        )
-        .await?;
+        self.record_expunged(tx, mailbox, uids, ms).await?;
         let gone: Vec<Uid> = uids.iter().map(|u| uid(*u)).collect::<R<_>>()?;
         self.notify(
             tx,
@@ -803,15 +845,29 @@ impl Inner {
                 changed.push(flags_entry(&m));
             }
         }
-        let expunged = query(
-            &tx,
-            "SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
-            &[&mb.id, &since],
-        )
-        .await?
-        .iter()
-        .map(|r| uid(r.try_get(0)?))
-        .collect::<R<UidSet>>()?;
+        let expunged = if since >= mb.expunged_floor {
+            query(
+                &tx,
+                "SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
+                &[&mb.id, &since],
+            )
+            .await?
+            .iter()
+            .map(|r| uid(r.try_get(0)?))
+            .collect::<R<UidSet>>()?
+        } else {
+            // Older than the history: every UID not in the mailbox (RFC 7162 §3.2.6).
+            let present = query(
+                &tx,
+                "SELECT uid FROM messages WHERE mailbox_id = $1 ORDER BY uid",
+                &[&mb.id],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok(uid(r.try_get(0)?)?.get()))
+            .collect::<R<Vec<u32>>>()?;
+            UidSet::gaps(&present, u32::try_from(mb.uidnext).unwrap_or(u32::MAX))
+        };
         commit(tx).await?;
         Ok(Changes {
             uidvalidity: super::db::uidvalidity(mb.uidvalidity)?,

@@ -87,6 +87,11 @@ pub struct PostgresOptions {
     /// How long a call waits for the database (a free connection, a connection to a
     /// restarting server) before it fails with a temporary error.
     pub connect_timeout: Duration,
+    /// Expunges each mailbox remembers with the modseq they happened at (default 16,384
+    /// rows): past it, the oldest go, and QRESYNC questions about an older modseq are
+    /// answered with every UID not in the mailbox, as
+    /// [`MaildirOptions::expunge_history`](crate::maildir::MaildirOptions::expunge_history).
+    pub expunge_history: usize,
 }
 
 impl Default for PostgresOptions {
@@ -98,6 +103,7 @@ impl Default for PostgresOptions {
             delimiter: '/',
             spool_dir: None,
             connect_timeout: Duration::from_secs(10),
+            expunge_history: crate::engine::DEFAULT_EXPUNGE_HISTORY,
         }
     }
 }
@@ -111,6 +117,7 @@ pub(crate) struct Inner {
     pub channel: String,
     pub delimiter: char,
     pub connect_timeout: Duration,
+    pub expunge_history: usize,
     accounts: Mutex<std::collections::HashMap<AccountName, i64>>,
     /// Each account's turn to write, on this node ([`Inner::write_turn`]): one async lock per
     /// account that wrote lately.
@@ -199,6 +206,7 @@ impl PostgresStore {
             channel,
             delimiter: options.delimiter,
             connect_timeout: options.connect_timeout,
+            expunge_history: options.expunge_history,
             accounts: Mutex::new(std::collections::HashMap::new()),
             turns: Mutex::default(),
         });

@@ -14,6 +14,7 @@ use crate::error::{Result, StoreError};
 pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_access_keys.sql")),
+    (3, include_str!("migrations/0003_expunge_history.sql")),
 ];
 
 /// Applies the migrations not yet applied to `schema` (created if missing).

@@ -266,3 +266,58 @@ pub fn concurrent_writers_and_reader<S: MailStore>(fx: Fixture<S>) {
     seqs.dedup();
     assert_eq!(seqs.len(), k, "each append transaction has its own modseq");
 }
+
+/// What [`bounded_expunge_history`] did, to check now and again after the store reopens.
+#[derive(Debug, Clone)]
+pub struct ExpungeHistory {
+    session: Session,
+    /// Each expunged UID with the modseq of its expunge, in order.
+    expunges: Vec<(u32, u64)>,
+}
+
+/// For a store set to remember four expunges with their modseqs (its `expunge_history`
+/// option), not a case of [`cases`](super::cases): twelve messages, nine of them expunged
+/// one at a time. Check the answers with [`ExpungeHistory::check`].
+pub fn bounded_expunge_history<S: MailStore>(store: &S) -> ExpungeHistory {
+    let session = account(store, "alice");
+    let uids: Vec<u32> = (0..12)
+        .map(|i| put(store, &session, "INBOX", &format!("m{i}"), Flags::new()).get())
+        .collect();
+    assert_eq!(uids, (1..=12).collect::<Vec<_>>());
+    let expunges = (1..=10)
+        .filter(|&u| u != 5)
+        .map(|u| {
+            let scope = ExpungeScope::Uids(UidSet::single(super::uid(u)));
+            let e = block_on(store.expunge(&session, "INBOX", scope)).unwrap();
+            (u, e.modseq.unwrap().get())
+        })
+        .collect();
+    ExpungeHistory { session, expunges }
+}
+
+impl ExpungeHistory {
+    /// The latest expunge is answered exactly; a modseq older than the history with every
+    /// UID not in the mailbox (those expunged before it too, as RFC 7162 §3.2.6 allows);
+    /// every answer holds each UID expunged after its modseq and none still present.
+    pub fn check<S: MailStore>(&self, store: &S) {
+        let changes = |since: u64| {
+            block_on(store.changes_since(&self.session, "INBOX", since))
+                .unwrap()
+                .expunged
+        };
+        let set = |uids: &[u32]| uids.iter().map(|&u| super::uid(u)).collect::<UidSet>();
+        let gone = set(&[1, 2, 3, 4, 6, 7, 8, 9, 10]);
+        assert_eq!(changes(self.expunges[7].1), set(&[10]));
+        assert_eq!(changes(self.expunges[0].1), gone);
+        assert_eq!(changes(0), gone);
+        for (i, &(_, since)) in self.expunges.iter().enumerate() {
+            let got = changes(since);
+            for &(u, _) in &self.expunges[i + 1..] {
+                assert!(got.contains(super::uid(u)), "{u} after {since}: {got:?}");
+            }
+            for u in [5, 11, 12] {
+                assert!(!got.contains(super::uid(u)), "{u} is present: {got:?}");
+            }
+        }
+    }
+}

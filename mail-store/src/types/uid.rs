@@ -129,6 +129,23 @@ impl UidSet {
         self.insert_range(uid, uid);
     }
 
+    /// The UIDs below `uidnext` that are not in `present` (ascending): what a mailbox no
+    /// longer holds, or never held. At most one range more than `present` has UIDs.
+    pub fn gaps(present: &[u32], uidnext: u32) -> Self {
+        let mut ranges = Vec::new();
+        let mut next = 1u32;
+        for &u in present {
+            if next < u {
+                ranges.push((next, u - 1));
+            }
+            next = next.max(u.saturating_add(1));
+        }
+        if next < uidnext {
+            ranges.push((next, uidnext - 1));
+        }
+        Self { ranges }
+    }
+
     /// Whether `uid` is in the set.
     pub fn contains(&self, uid: Uid) -> bool {
         let u = uid.get();
@@ -189,6 +206,23 @@ mod tests {
         assert!(UidSet::all().contains(u(u32::MAX)));
         let c: UidSet = [u(1), u(2), u(4)].into_iter().collect();
         assert_eq!(c.ranges().count(), 2);
+    }
+
+    #[test]
+    fn gaps_are_the_uids_below_uidnext_not_present() {
+        let r = |s: UidSet| {
+            s.ranges()
+                .map(|(a, b)| (a.get(), b.get()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            r(UidSet::gaps(&[2, 3, 5, 9], 12)),
+            [(1, 1), (4, 4), (6, 8), (10, 11)]
+        );
+        assert_eq!(r(UidSet::gaps(&[1, 2], 3)), []);
+        assert_eq!(r(UidSet::gaps(&[], 1)), []);
+        assert_eq!(r(UidSet::gaps(&[], 4)), [(1, 3)]);
+        assert_eq!(r(UidSet::gaps(&[u32::MAX], u32::MAX)), [(1, u32::MAX - 1)]);
     }
 
     proptest::proptest! {
