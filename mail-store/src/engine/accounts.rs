@@ -254,20 +254,25 @@ impl<K: Backend> Engine<K> {
             Lookup::Loaded(a) => return Ok(a),
             Lookup::Claimed(claim) => claim,
         };
-        let mut loaded = match self.backend.load_account(name) {
+        let loaded = match self.backend.load_account(name) {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Err(StoreError::NoSuchAccount),
             Err(e) => return Err(self.failed_load(name, e)),
         };
-        // Snapshots of earlier versions kept every expunge.
+        let acct = self.hold(loaded);
+        claim.settle(&acct);
+        self.unload_idle();
+        Ok(acct)
+    }
+
+    /// A loaded account as the engine holds it. Snapshots of earlier versions kept every
+    /// expunge: the history is trimmed to the backend's bound here.
+    fn hold(&self, mut loaded: Loaded<K::Blob>) -> SharedAccount<K::Blob> {
         let keep = self.backend.expunge_history();
         for (_, mb) in &mut loaded.mailboxes {
             mb.trim_expunged(keep);
         }
-        let acct = in_memory(loaded);
-        claim.settle(&acct);
-        self.unload_idle();
-        Ok(acct)
+        in_memory(loaded)
     }
 
     /// Once more accounts are loaded than the backend keeps
@@ -343,7 +348,7 @@ impl<K: Backend> Engine<K> {
             .map_err(|e| self.failed_load(account, e))?;
         if let Some(loaded) = found {
             // Loaded now, so kept: the next call for it need not load it again.
-            claim.settle(&in_memory(loaded));
+            claim.settle(&self.hold(loaded));
             self.unload_idle();
             return Err(StoreError::AccountExists);
         }

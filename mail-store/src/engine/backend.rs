@@ -74,6 +74,9 @@ pub(crate) type Part<'a, B> = (&'a str, &'a [Record<B>]);
 /// backend's marker file); see [`Backend::begin_delivery`].
 pub(crate) struct DeliveryMark(pub Option<std::path::PathBuf>);
 
+/// The default of [`Backend::expunge_history`]: at most 256 KiB of history a mailbox.
+pub(crate) const DEFAULT_EXPUNGE_HISTORY: usize = 16_384;
+
 /// Persistence for the engine. Every method is blocking and may do I/O.
 ///
 /// A transaction is prepared first (new octets staged where no reader sees them, new
@@ -81,9 +84,6 @@ pub(crate) struct DeliveryMark(pub Option<std::path::PathBuf>);
 /// in one step and only then moves, renames or removes message octets, so a transaction that
 /// fails changed nothing and one that was committed is carried out, by recovery if a crash
 /// interrupted it.
-/// The default of [`Backend::expunge_history`]: at most 256 KiB of history a mailbox.
-pub(crate) const DEFAULT_EXPUNGE_HISTORY: usize = 16_384;
-
 pub(crate) trait Backend: Send + Sync + 'static {
     type Blob: Clone + Send + Sync + fmt::Debug + 'static;
 

@@ -180,6 +180,8 @@ pub struct MaildirOptions {
     /// expunged since a modseq; past this many, the oldest are let go of, and a question
     /// about a modseq before the remembered ones is answered with every UID below UIDNEXT
     /// that is not in the mailbox, as Dovecot does once its transaction log has rotated.
+    /// (Versions before this option read a trimmed history as complete: after a downgrade
+    /// they may leave out expunges older than it when a client resynchronises.)
     pub expunge_history: usize,
 }
 

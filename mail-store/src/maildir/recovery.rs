@@ -276,7 +276,8 @@ impl Disk {
                 }
             }
             let mime = MimeInfo::parse(&data);
-            let Some(uid) = Uid::new(next) else {
+            // UIDNEXT must stay a UID: the last one given is u32::MAX - 1.
+            let Some(uid) = Uid::new(next).filter(|u| u.get() < u32::MAX) else {
                 break;
             };
             next += 1;
