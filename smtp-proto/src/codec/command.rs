@@ -52,7 +52,7 @@ pub(crate) const VRFY: u32 = verb4(*b"VRFY");
 pub(crate) const EXPN: u32 = verb4(*b"EXPN");
 pub(crate) const AUTH: u32 = verb4(*b"AUTH");
 pub(crate) const ETRN: u32 = verb4(*b"ETRN");
-const FROM: u32 = verb4(*b"FROM");
+pub(crate) const FROM: u32 = verb4(*b"FROM");
 const LAST: u32 = verb4(*b"LAST");
 
 impl From<Fail> for DecodeError {
@@ -250,12 +250,19 @@ pub(crate) fn mail_args(
     at: usize,
 ) -> Result<(usize, FromAt, MailArgs), Fail> {
     let (i, from) = reverse_path(b, at)?;
+    let (end, params) = mail_params(b, raw, i)?;
+    Ok((end, from, params))
+}
+
+/// `[SP Mail-parameters]` from offset `at`: where they end, and what they are.
+#[inline]
+pub(crate) fn mail_params(b: &[u8], raw: &[u8], at: usize) -> Result<(usize, MailArgs), Fail> {
     let mut params = MailArgs {
-        at: i,
+        at,
         ..MailArgs::default()
     };
-    let end = esmtp_params(b, i, |p| mail_param(&mut params, raw, p))?;
-    Ok((end, from, params))
+    let end = esmtp_params(b, at, |p| mail_param(&mut params, raw, p))?;
+    Ok((end, params))
 }
 
 /// ```text
@@ -563,8 +570,8 @@ const EIGHT_BIT_MIME: u128 = folded("8BITMIME");
 const BINARY_MIME: u128 = folded("BINARYMIME");
 const FULL: u128 = folded("FULL");
 const HDRS: u128 = folded("HDRS");
-const NOTIFY: u128 = folded("NOTIFY");
-const ORCPT: u128 = folded("ORCPT");
+pub(crate) const NOTIFY: u128 = folded("NOTIFY");
+pub(crate) const ORCPT: u128 = folded("ORCPT");
 
 /// Whether [`mail_param`] interprets the keyword `key` ([`fold16`]).
 fn is_mail_keyword(key: Option<u128>) -> bool {
@@ -749,7 +756,7 @@ fn deliver_by(v: &[u8]) -> Result<DeliverBy, &'static str> {
 pub(crate) struct RcptArgs {
     notify: Option<Notify>,
     /// The offsets of `addr-type` and of the xtext.
-    orcpt: Option<((usize, usize), (usize, usize))>,
+    orcpt: Option<OrcptAt>,
     unknown: bool,
     at: usize,
 }
@@ -783,17 +790,8 @@ fn rcpt_param(p: &mut RcptArgs, raw: &[u8], param: Param) -> Result<(), &'static
             set_once(&mut p.notify, notify(raw, a, e)?)
         }
         Some(ORCPT) => {
-            // orcpt-parameter = "ORCPT=" original-recipient-address
-            // original-recipient-address = addr-type ";" xtext
-            const WHAT: &str = "ORCPT=addr-type;xtext";
             let (a, e) = param.need()?;
-            let v = param.need_octets(raw)?;
-            let semi = memchr::memchr(b';', v).ok_or(WHAT)?;
-            // addr-type = atom
-            if semi == 0 || crate::grammar::atext_end(v, 0) != semi || !is_xtext(&v[semi + 1..]) {
-                return Err(WHAT);
-            }
-            set_once(&mut p.orcpt, ((a, a + semi), (a + semi + 1, e)))
+            set_once(&mut p.orcpt, orcpt(raw, a, e)?)
         }
         _ => {
             p.unknown = true;
@@ -802,16 +800,59 @@ fn rcpt_param(p: &mut RcptArgs, raw: &[u8], param: Param) -> Result<(), &'static
     }
 }
 
+/// The offsets of an ORCPT value's `addr-type` and of its xtext.
+pub(crate) type OrcptAt = ((usize, usize), (usize, usize));
+
+/// The offsets of `addr-type` and of the xtext in the `ORCPT` value `b[a..e]`:
+///
+/// ```text
+/// orcpt-parameter            = "ORCPT=" original-recipient-address    ; RFC 3461 §4.2
+/// original-recipient-address = addr-type ";" xtext
+/// addr-type                  = atom
+/// ```
+#[inline]
+pub(crate) fn orcpt(b: &[u8], a: usize, e: usize) -> Result<OrcptAt, &'static str> {
+    const WHAT: &str = "ORCPT=addr-type;xtext";
+    let v = b.get(a..e).ok_or(WHAT)?;
+    // `atext` holds no ";": the atom ends at the first one.
+    let semi = crate::grammar::atext_end(v, 0);
+    if semi == 0 || v.get(semi) != Some(&b';') || !is_xtext(&v[semi + 1..]) {
+        return Err(WHAT);
+    }
+    Ok(((a, a + semi), (a + semi + 1, e)))
+}
+
 /// `notify-esmtp-value = "NEVER" / 1#notify-list-element`,
 /// `notify-list-element = "SUCCESS" / "FAILURE" / "DELAY"` (RFC 3461 §4.1)
-fn notify(b: &[u8], at: usize, end: usize) -> Result<Notify, &'static str> {
+pub(crate) fn notify(b: &[u8], at: usize, end: usize) -> Result<Notify, &'static str> {
     const WHAT: &str = "NOTIFY=NEVER or SUCCESS,FAILURE,DELAY";
     const NEVER: u128 = folded("NEVER");
     const SUCCESS: u128 = folded("SUCCESS");
     const FAILURE: u128 = folded("FAILURE");
     const DELAY: u128 = folded("DELAY");
-    if fold16(b, at, end) == Some(NEVER) {
-        return Ok(Notify::Never);
+    const SUCCESS_FAILURE: u128 = folded("SUCCESS,FAILURE");
+    const FAILURE_SUCCESS: u128 = folded("FAILURE,SUCCESS");
+    const SUCCESS_DELAY: u128 = folded("SUCCESS,DELAY");
+    const DELAY_SUCCESS: u128 = folded("DELAY,SUCCESS");
+    const FAILURE_DELAY: u128 = folded("FAILURE,DELAY");
+    const DELAY_FAILURE: u128 = folded("DELAY,FAILURE");
+    // Lists of one or two elements fit in one word: matched whole.
+    let on = |success, failure, delay| {
+        Ok(Notify::On {
+            success,
+            failure,
+            delay,
+        })
+    };
+    match fold16(b, at, end) {
+        Some(NEVER) => return Ok(Notify::Never),
+        Some(SUCCESS) => return on(true, false, false),
+        Some(FAILURE) => return on(false, true, false),
+        Some(DELAY) => return on(false, false, true),
+        Some(SUCCESS_FAILURE | FAILURE_SUCCESS) => return on(true, true, false),
+        Some(SUCCESS_DELAY | DELAY_SUCCESS) => return on(true, false, true),
+        Some(FAILURE_DELAY | DELAY_FAILURE) => return on(false, true, true),
+        _ => {}
     }
     let (mut success, mut failure, mut delay) = (false, false, false);
     let mut item = at;
@@ -953,4 +994,46 @@ pub(crate) fn sasl_line(line: &str) -> PResult<'_, SaslLine<'_>> {
         return Ok(("", SaslLine::Response(Secret::new(Cow::Borrowed(line)))));
     }
     fail(line, "base64 or '*'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every list of up to three elements, in any order and case, with repeats: the whole-word
+    /// matches of one and two elements agree with reading the list element by element.
+    #[test]
+    fn notify_lists_of_every_order() {
+        let words = ["SUCCESS", "failure", "Delay", "NEVER", "x"];
+        let mut lists: Vec<Vec<&str>> = words.iter().map(|w| vec![*w]).collect();
+        for _ in 0..2 {
+            let longer: Vec<Vec<&str>> = lists
+                .iter()
+                .flat_map(|l| words.iter().map(move |w| [l.clone(), vec![*w]].concat()))
+                .collect();
+            lists.extend(longer);
+        }
+        for list in lists {
+            let value = list.join(",");
+            let upper: Vec<String> = list.iter().map(|w| w.to_ascii_uppercase()).collect();
+            let has = |w: &str| upper.iter().any(|u| u == w);
+            let distinct = upper
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            let want = if upper == ["NEVER"] {
+                Ok(Notify::Never)
+            } else if distinct == upper.len() && !has("NEVER") && !has("X") {
+                Ok(Notify::On {
+                    success: has("SUCCESS"),
+                    failure: has("FAILURE"),
+                    delay: has("DELAY"),
+                })
+            } else {
+                Err(())
+            };
+            let b = value.as_bytes();
+            assert_eq!(notify(b, 0, b.len()).map_err(|_| ()), want, "{value}");
+        }
+    }
 }

@@ -9,12 +9,22 @@
 //! [`super::command::command`]: both run the same productions, so this path accepts a subset
 //! of what that one accepts, with the same values, and never decides an error.
 
+use std::borrow::Cow;
+
 use super::command::{
-    self, AUTH, BDAT, DATA, EHLO, ETRN, EXPN, HELO, HELP, LHLO, MAIL, NOOP, QUIT, RCPT, RSET, VRFY,
-    word4,
+    self, AUTH, BDAT, DATA, EHLO, ETRN, EXPN, FROM, HELO, HELP, LHLO, MAIL, NOOP, NOTIFY, ORCPT,
+    OrcptAt, QUIT, RCPT, RSET, VRFY, word4,
 };
-use crate::grammar::{Text, text_end, utf8_span};
-use crate::types::command::Command;
+use crate::grammar::{
+    Text, domain_end, esmtp_keyword_end, esmtp_value_end, fold16, local_part_end, text_end,
+    utf8_span,
+};
+use crate::types::{
+    address::{Domain, DomainPart, ForwardPath, LocalPart, Mailbox, ReversePath},
+    command::Command,
+    params::{Notify, Orcpt, RcptParams},
+    xtext::XText,
+};
 
 /// Where the line must end.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +105,37 @@ fn rcpt<'a, R>(
     ok: impl FnOnce(usize, Command<'a>) -> R,
     slow: impl FnOnce() -> R,
 ) -> R {
+    if let Some(r) = CommonRcpt::parse(b, end)
+        // "RCPT TO:" is ASCII.
+        && let Some(t) = text(b, 8, r.end)
+    {
+        let to = match r.to {
+            None => Some(ForwardPath::Postmaster),
+            Some(spans) => common_mailbox(t, spans).map(ForwardPath::Mailbox),
+        };
+        let orcpt = match r.orcpt {
+            None => Some(None),
+            Some(((a, e), (xa, xe))) => t.get(a, e).zip(t.get(xa, xe)).map(|(a, x)| {
+                Some(Orcpt {
+                    addr_type: Cow::Borrowed(a),
+                    addr: XText::from_parsed(x),
+                })
+            }),
+        };
+        if let (Some(to), Some(orcpt)) = (to, orcpt) {
+            return ok(
+                r.n,
+                Command::Rcpt {
+                    to,
+                    params: RcptParams {
+                        notify: r.notify,
+                        orcpt,
+                        unknown: Vec::new(),
+                    },
+                },
+            );
+        }
+    }
     if let Ok((i, to, params)) = command::rcpt_args(b, b, 5)
         && let Some(n) = end.at(b, i)
         // "RCPT TO:" is ASCII.
@@ -107,6 +148,100 @@ fn rcpt<'a, R>(
     slow()
 }
 
+/// The offsets of a mailbox's local part and of its domain.
+type MailboxSpans = ((usize, usize), (usize, usize));
+
+/// `"<" Local-part "@" Domain ">"` at offset `at`, the common `Path` (no source route, no
+/// address literal): where it ends, and its spans.
+#[inline]
+fn common_path(b: &[u8], at: usize) -> Option<(usize, MailboxSpans)> {
+    if b.get(at) != Some(&b'<') {
+        return None;
+    }
+    let local_end = local_part_end(b, at + 1).ok()?;
+    if b.get(local_end) != Some(&b'@') {
+        return None;
+    }
+    let host_end = domain_end(b, local_end + 1).ok()?;
+    if b.get(host_end) != Some(&b'>') {
+        return None;
+    }
+    Some((
+        host_end + 1,
+        ((at + 1, local_end), (local_end + 1, host_end)),
+    ))
+}
+
+/// The mailbox of [`common_path`]'s spans, with its text from `t`.
+#[inline]
+fn common_mailbox(t: Text<'_>, ((l, le), (h, he)): MailboxSpans) -> Option<Mailbox<'_>> {
+    Some(Mailbox::new(
+        LocalPart::from_parsed(t.get(l, le)?),
+        DomainPart::Domain(Domain::from_parsed(t.get(h, he)?)),
+    ))
+}
+
+/// A RCPT line of the common shape, parsed: `RCPT TO:<Postmaster>` or `RCPT TO:<`
+/// Local-part `@` Domain `>`, then NOTIFY and ORCPT at most once each.
+struct CommonRcpt {
+    /// Octets taken.
+    n: usize,
+    /// Where the line's text ends.
+    end: usize,
+    /// `None` for `<Postmaster>`.
+    to: Option<MailboxSpans>,
+    notify: Option<Notify>,
+    orcpt: Option<OrcptAt>,
+}
+
+impl CommonRcpt {
+    /// `RCPT TO:` (one octet of it before `at`) and the rest of the line, in one function
+    /// instead of through the offsets [`command::rcpt_args`] returns. `None` for any other
+    /// shape, and for errors: the exact path reports them.
+    #[inline]
+    fn parse(b: &[u8], end: End) -> Option<Self> {
+        let w: [u8; 4] = b.get(5..9)?.try_into().ok()?;
+        // "TO" in either case, then ":<" exactly.
+        if u32::from_le_bytes(w) | 0x2020 != u32::from_le_bytes(*b"to:<") {
+            return None;
+        }
+        let (mut i, to) = if b
+            .get(8..20)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"<Postmaster>"))
+        {
+            (20, None)
+        } else {
+            let (i, to) = common_path(b, 8)?;
+            (i, Some(to))
+        };
+        let mut notify = None;
+        let mut orcpt = None;
+        while b.get(i) == Some(&b' ') {
+            let kw = i + 1;
+            let kw_end = esmtp_keyword_end(b, kw).ok()?;
+            if b.get(kw_end) != Some(&b'=') {
+                return None;
+            }
+            let v = kw_end + 1;
+            i = esmtp_value_end(b, v).ok()?;
+            match fold16(b, kw, kw_end) {
+                Some(NOTIFY) if notify.is_none() => {
+                    notify = Some(command::notify(b, v, i).ok()?);
+                }
+                Some(ORCPT) if orcpt.is_none() => orcpt = Some(command::orcpt(b, v, i).ok()?),
+                _ => return None,
+            }
+        }
+        Some(Self {
+            n: end.at(b, i)?,
+            end: i,
+            to,
+            notify,
+            orcpt,
+        })
+    }
+}
+
 /// `mail = "MAIL FROM:" Reverse-path [SP Mail-parameters] CRLF`
 #[inline(never)]
 fn mail<'a, R>(
@@ -115,6 +250,26 @@ fn mail<'a, R>(
     ok: impl FnOnce(usize, Command<'a>) -> R,
     slow: impl FnOnce() -> R,
 ) -> R {
+    // The common shape first: "FROM:" then "<>" or a common path, read without the
+    // offsets of the general path being returned through its productions.
+    if word4(b, 5) == Some(FROM)
+        && b.get(9) == Some(&b':')
+        && let Some((i, from)) = match b.get(10..12) {
+            Some(b"<>") => Some((12, None)),
+            _ => common_path(b, 10).map(|(i, m)| (i, Some(m))),
+        }
+        && let Ok((i, params)) = command::mail_params(b, b, i)
+        && let Some(n) = end.at(b, i)
+        // "MAIL FROM:" is ASCII.
+        && let Some(t) = text(b, 10, i)
+        && let Some(from) = match from {
+            None => Some(ReversePath::Null),
+            Some(spans) => common_mailbox(t, spans).map(ReversePath::Mailbox),
+        }
+        && let Some(params) = params.build(t, b, b)
+    {
+        return ok(n, Command::Mail { from, params });
+    }
     if let Ok((i, from, params)) = command::mail_args(b, b, 5)
         && let Some(n) = end.at(b, i)
         // "MAIL FROM:" is ASCII.
