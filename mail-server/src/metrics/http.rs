@@ -1,7 +1,9 @@
 //! The metrics endpoint: a minimal HTTP/1.x responder for Prometheus' scrapes. `GET /metrics`
 //! (and `/`) gets [`Metrics::render`]; anything else a 404 or 405. One request per
 //! connection, answered with `Connection: close`; a request head over 8 KiB or slower than
-//! 5 s is dropped. Meant for a loopback or management address, not the internet.
+//! 5 s is dropped, and past 16 connections at once a new one is closed unanswered, so that
+//! connections left open cannot take the descriptors the mail listeners need. Meant for a
+//! loopback or management address, not the internet.
 
 use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -15,9 +17,12 @@ use crate::listener::Gate;
 
 const MAX_HEAD: usize = 8 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections served at once (a scraper needs one).
+const MAX_CONNECTIONS: usize = 16;
 
 /// Serves `metrics` on `listener` until the gate shuts down, each scrape as its own task.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, gate: Arc<Gate>) {
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -25,11 +30,16 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, gate: Arc<Gate>
         };
         match accepted {
             Ok((tcp, peer)) => {
+                let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+                    tracing::debug!(%peer, "metrics: {MAX_CONNECTIONS} connections open, closed");
+                    continue;
+                };
                 let metrics = Arc::clone(&metrics);
                 tokio::spawn(async move {
                     if let Err(e) = tokio::time::timeout(TIMEOUT, answer(tcp, &metrics)).await {
                         tracing::debug!(%peer, "metrics: {e}");
                     }
+                    drop(permit);
                 });
             }
             Err(e) => {
@@ -99,11 +109,13 @@ mod tests {
     use super::*;
     use crate::listener::ConnectionLimits;
 
+    /// The answer to `request`; empty when the connection was closed (or reset) unanswered.
     async fn get(addr: SocketAddr, request: &str) -> String {
         let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(request.as_bytes()).await.unwrap();
         let mut out = String::new();
-        tcp.read_to_string(&mut out).await.unwrap();
+        if tcp.write_all(request.as_bytes()).await.is_ok() {
+            let _ = tcp.read_to_string(&mut out).await;
+        }
         out
     }
 
@@ -131,6 +143,50 @@ mod tests {
         assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
         let post = get(addr, "POST /metrics HTTP/1.0\r\n\r\n").await;
         assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
+        gate.shutdown();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_limit_are_closed_unanswered() {
+        let metrics = Metrics::new();
+        let gate = Gate::new(ConnectionLimits::default());
+        let (addr, task) = spawn("127.0.0.1:0".parse().unwrap(), metrics, Arc::clone(&gate))
+            .await
+            .unwrap();
+        // Connections that send nothing hold every place.
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            idle.push(TcpStream::connect(addr).await.unwrap());
+        }
+        // Until the server has accepted them all, a new one may still be among them.
+        let refused = tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                let out = get(addr, "GET /metrics HTTP/1.1\r\n\r\n").await;
+                if out.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(refused.is_ok(), "a scrape past the limit was answered");
+        // Their places come back when they close.
+        drop(idle);
+        let ok = tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                let out = get(addr, "GET /metrics HTTP/1.1\r\n\r\n").await;
+                if out.starts_with("HTTP/1.1 200 OK") {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(
+            ok.is_ok(),
+            "no scrape answered after the idle connections closed"
+        );
         gate.shutdown();
         task.await.unwrap();
     }
