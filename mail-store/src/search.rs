@@ -24,6 +24,29 @@ use crate::{
 /// Messages fetched per store call by [`scan`] when the query needs their octets.
 pub const CONTENT_BATCH: usize = 64;
 
+/// Octets of content [`scan`] compares before it lets other tasks on its thread run.
+const SCAN_SLICE: u64 = 256 * 1024;
+
+/// Returns `Pending` once, having asked to be polled again: the executor runs other tasks
+/// in between. (The store is independent of any runtime, so not `tokio::task::yield_now`.)
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
 /// How a message's day compares with the day a query names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DayCmp {
@@ -338,7 +361,9 @@ impl SearchQuery {
 /// The index data of `uids` comes in one fetch and settles every message it can (flags,
 /// sizes, dates, modseq). When the query needs octets, the undecided messages are fetched
 /// again [`CONTENT_BATCH`] at a time, with the header block alone unless a body or text key
-/// needs the whole message. Hits come ascending by UID.
+/// needs the whole message. Hits come ascending by UID. Comparing runs on the caller's
+/// task, which lets others run after every 256 KiB compared, so that a search through large
+/// messages holds up no other session on its thread for long.
 pub async fn scan<S: MailStore + ?Sized>(
     store: &S,
     session: &Session,
@@ -369,10 +394,20 @@ pub async fn scan<S: MailStore + ?Sized>(
         content: Some(content),
         ..FetchQuery::default()
     };
+    let mut compared = 0u64;
     for chunk in undecided.chunks(CONTENT_BATCH) {
         let set: UidSet = chunk.iter().copied().collect();
         let messages = store.fetch(session, mailbox, &set, with_content).await?;
-        hits.extend(messages.iter().filter(|m| query.matches(m)).map(hit));
+        for m in &messages {
+            if query.matches(m) {
+                hits.push(hit(m));
+            }
+            compared += m.size;
+            if compared >= SCAN_SLICE {
+                compared = 0;
+                YieldNow(false).await;
+            }
+        }
     }
     hits.sort_unstable_by_key(|h| h.uid);
     Ok(hits)
@@ -589,5 +624,65 @@ mod tests {
         );
         assert_eq!(split(b"A: b\r\n"), (&b"A: b\r\n"[..], &b""[..]));
         assert_eq!(split(b""), (&b""[..], &b""[..]));
+    }
+
+    /// A scan through large messages lets other tasks run in between: it returns `Pending`
+    /// (having woken itself) once per 256 KiB compared, even on a store that never waits.
+    #[test]
+    fn a_scan_through_large_messages_yields() {
+        use std::{
+            future::Future,
+            sync::{Arc, atomic::AtomicUsize, atomic::Ordering},
+            task::{Context, Poll, Wake, Waker},
+        };
+
+        use crate::{AccountName, AppendItem, memory::MemoryStore};
+
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+
+        let store = MemoryStore::new();
+        let account = AccountName::try_from("alice").unwrap();
+        crate::block_on(store.create_account(&account)).unwrap();
+        let session = Session::new(account);
+        let body = "a line of body text that does not hold the word searched for\r\n".repeat(2_000);
+        let items = (0..8)
+            .map(|i| {
+                let mut up = store.upload();
+                up.write(format!("Subject: {i}\r\n\r\n{body}").as_bytes())
+                    .unwrap();
+                AppendItem {
+                    data: up,
+                    flags: Flags::new(),
+                    internal_date: None,
+                }
+            })
+            .collect();
+        crate::block_on(store.append(&session, "INBOX", items)).unwrap();
+
+        let query = SearchQuery::Body(b"needle".to_vec());
+        let all = UidSet::all();
+        let mut search = std::pin::pin!(scan(&store, &session, "INBOX", &all, &query));
+        let wakes = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&wakes));
+        let mut cx = Context::from_waker(&waker);
+        let mut pending = 0;
+        let hits = loop {
+            match search.as_mut().poll(&mut cx) {
+                Poll::Ready(hits) => break hits.unwrap(),
+                Poll::Pending => pending += 1,
+            }
+        };
+        assert!(hits.is_empty());
+        // Eight messages of 121 KiB: a slice of 256 KiB is passed after every third.
+        assert_eq!(pending, 2, "{pending}");
+        assert_eq!(wakes.0.load(Ordering::Relaxed), pending);
     }
 }
