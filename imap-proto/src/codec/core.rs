@@ -112,10 +112,24 @@ const fn classes() -> [u8; 256] {
 /// The length of the run of octets of `class` at the start of `input`.
 #[inline]
 pub(crate) fn run(input: &[u8], class: u8) -> usize {
-    input
-        .iter()
-        .position(|&b| CLASS[usize::from(b)] & class == 0)
-        .unwrap_or(input.len())
+    // Eight octets a round, unrolled: a lookup and a test per octet, the loop's bookkeeping
+    // once per eight.
+    let mut i = 0;
+    while let Some(w) = input.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        for (j, &c) in w.iter().enumerate() {
+            if CLASS[usize::from(c)] & class == 0 {
+                return i + j;
+            }
+        }
+        i += 8;
+    }
+    while let Some(&c) = input.get(i) {
+        if CLASS[usize::from(c)] & class == 0 {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// A non-empty run of `class`, or `expected` at `input`.
@@ -659,6 +673,25 @@ mod tests {
                 b.is_ascii_alphanumeric() || b"-.=".contains(&b),
                 "{b}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The unrolled run stops where an octet-by-octet one does, for every class.
+        #[test]
+        fn run_matches_octet_by_octet(
+            b in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'Z', b'0', b'-', b'.', b'"', b'\\', b' ', b'(', b'+', 0x80, b'\r']),
+                0..40,
+            ),
+        ) {
+            for class in [ATOM_CHAR, ASTRING_CHAR, TAG_CHAR, KEYWORD_CHAR, ALPHA, QUOTED_PLAIN] {
+                let expected = b
+                    .iter()
+                    .position(|&c| CLASS[usize::from(c)] & class == 0)
+                    .unwrap_or(b.len());
+                proptest::prop_assert_eq!(run(&b, class), expected);
+            }
         }
     }
 
