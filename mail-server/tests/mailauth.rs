@@ -58,17 +58,7 @@ async fn dns_server(table: HashMap<String, Vec<String>>) -> SocketAddr {
     };
     let table = Arc::new(table);
     let t = Arc::clone(&table);
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 4096];
-        loop {
-            let Ok((n, from)) = udp.recv_from(&mut buf).await else {
-                return;
-            };
-            if let Some(answer) = answer(&t, &buf[..n]) {
-                udp.send_to(&answer, from).await.ok();
-            }
-        }
-    });
+    serve_udp(udp, move |query| answer(&t, query));
     tokio::spawn(async move {
         loop {
             let Ok((mut sock, _)) = tcp.accept().await else {
@@ -571,25 +561,32 @@ async fn counting_dns(silent: bool) -> (SocketAddr, Arc<Mutex<HashSet<String>>>)
     let addr = udp.local_addr().unwrap();
     let keys = Arc::new(Mutex::new(HashSet::new()));
     let seen = Arc::clone(&keys);
+    serve_udp(udp, move |query| {
+        if let Some(name) = Message::from_vec(query)
+            .ok()
+            .and_then(|q| q.queries().first().map(|q| q.name().to_ascii()))
+            .filter(|name| name.contains("._domainkey."))
+        {
+            seen.lock().unwrap().insert(name);
+        }
+        (!silent).then(|| answer(&HashMap::new(), query)).flatten()
+    });
+    (addr, keys)
+}
+
+/// Answers each datagram `udp` receives with what `answer` makes of it, if anything.
+fn serve_udp(udp: UdpSocket, answer: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + 'static) {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
         loop {
             let Ok((n, from)) = udp.recv_from(&mut buf).await else {
                 return;
             };
-            if let Some(name) = Message::from_vec(&buf[..n])
-                .ok()
-                .and_then(|q| q.queries().first().map(|q| q.name().to_ascii()))
-                .filter(|name| name.contains("._domainkey."))
-            {
-                seen.lock().unwrap().insert(name);
-            }
-            if !silent && let Some(answer) = answer(&HashMap::new(), &buf[..n]) {
-                udp.send_to(&answer, from).await.ok();
+            if let Some(reply) = answer(&buf[..n]) {
+                udp.send_to(&reply, from).await.ok();
             }
         }
     });
-    (addr, keys)
 }
 
 /// The sender chooses how many DKIM signatures a message carries, and so how many keys are

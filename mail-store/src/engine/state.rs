@@ -317,20 +317,13 @@ impl<B: Clone> MailboxState<B> {
     /// server that keeps no expunge history answers (RFC 7162 §3.2.6, RFC 5162 §4.1), and
     /// at most one range more than the mailbox has messages.
     pub fn expunged_since(&self, since: u64) -> UidSet {
-        let mut set = UidSet::new();
         if since >= self.expunged_floor {
-            let mut uids: Vec<Uid> = self
+            return self
                 .expunged
                 .iter()
                 .filter(|(_, m)| m.get() > since)
                 .map(|(u, _)| *u)
                 .collect();
-            uids.sort_unstable();
-            uids.dedup();
-            for u in uids {
-                set.insert(u);
-            }
-            return set;
         }
         let present: Vec<u32> = self.messages.iter().map(|m| m.uid.get()).collect();
         UidSet::gaps(&present, self.header.uidnext)

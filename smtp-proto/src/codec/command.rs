@@ -769,10 +769,7 @@ impl RcptArgs {
             notify: self.notify,
             orcpt: match self.orcpt {
                 None => None,
-                Some(((a, e), (xa, xe))) => Some(Orcpt {
-                    addr_type: Cow::Borrowed(t.get(a, e)?),
-                    addr: XText::from_parsed(t.get(xa, xe)?),
-                }),
+                Some(at) => Some(orcpt_value(t, at)?),
             },
             unknown: if self.unknown {
                 unknown_params(t, b, raw, self.at, |k| !matches!(k, Some(NOTIFY | ORCPT)))?
@@ -802,6 +799,15 @@ fn rcpt_param(p: &mut RcptArgs, raw: &[u8], param: Param) -> Result<(), &'static
 
 /// The offsets of an ORCPT value's `addr-type` and of its xtext.
 pub(crate) type OrcptAt = ((usize, usize), (usize, usize));
+
+/// The ORCPT value at offsets `at`, with its text from `t`.
+#[inline]
+pub(crate) fn orcpt_value(t: Text<'_>, ((a, e), (xa, xe)): OrcptAt) -> Option<Orcpt<'_>> {
+    Some(Orcpt {
+        addr_type: Cow::Borrowed(t.get(a, e)?),
+        addr: XText::from_parsed(t.get(xa, xe)?),
+    })
+}
 
 /// The offsets of `addr-type` and of the xtext in the `ORCPT` value `b[a..e]`:
 ///

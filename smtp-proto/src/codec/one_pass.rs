@@ -9,21 +9,17 @@
 //! [`super::command::command`]: both run the same productions, so this path accepts a subset
 //! of what that one accepts, with the same values, and never decides an error.
 
-use std::borrow::Cow;
-
 use super::command::{
-    self, AUTH, BDAT, DATA, EHLO, ETRN, EXPN, FROM, HELO, HELP, LHLO, MAIL, NOOP, NOTIFY, ORCPT,
-    OrcptAt, QUIT, RCPT, RSET, VRFY, word4,
+    self, AUTH, BDAT, DATA, EHLO, ETRN, EXPN, FROM, FromAt, HELO, HELP, LHLO, MAIL, NOOP, NOTIFY,
+    ORCPT, OrcptAt, QUIT, RCPT, RSET, ToAt, VRFY, word4,
 };
 use crate::grammar::{
-    Text, domain_end, esmtp_keyword_end, esmtp_value_end, fold16, local_part_end, text_end,
-    utf8_span,
+    Host, MailboxAt, Text, domain_end, esmtp_keyword_end, esmtp_value_end, fold16, local_part_end,
+    text_end, utf8_span,
 };
 use crate::types::{
-    address::{Domain, DomainPart, ForwardPath, LocalPart, Mailbox, ReversePath},
     command::Command,
-    params::{Notify, Orcpt, RcptParams},
-    xtext::XText,
+    params::{Notify, RcptParams},
 };
 
 /// Where the line must end.
@@ -108,33 +104,15 @@ fn rcpt<'a, R>(
     if let Some(r) = CommonRcpt::parse(b, end)
         // "RCPT TO:" is ASCII.
         && let Some(t) = text(b, 8, r.end)
+        && let Some(to) = r.to.build(t)
+        && let Some(orcpt) = r.orcpt.map_or(Some(None), |o| command::orcpt_value(t, o).map(Some))
     {
-        let to = match r.to {
-            None => Some(ForwardPath::Postmaster),
-            Some(spans) => common_mailbox(t, spans).map(ForwardPath::Mailbox),
+        let params = RcptParams {
+            notify: r.notify,
+            orcpt,
+            unknown: Vec::new(),
         };
-        let orcpt = match r.orcpt {
-            None => Some(None),
-            Some(((a, e), (xa, xe))) => t.get(a, e).zip(t.get(xa, xe)).map(|(a, x)| {
-                Some(Orcpt {
-                    addr_type: Cow::Borrowed(a),
-                    addr: XText::from_parsed(x),
-                })
-            }),
-        };
-        if let (Some(to), Some(orcpt)) = (to, orcpt) {
-            return ok(
-                r.n,
-                Command::Rcpt {
-                    to,
-                    params: RcptParams {
-                        notify: r.notify,
-                        orcpt,
-                        unknown: Vec::new(),
-                    },
-                },
-            );
-        }
+        return ok(r.n, Command::Rcpt { to, params });
     }
     if let Ok((i, to, params)) = command::rcpt_args(b, b, 5)
         && let Some(n) = end.at(b, i)
@@ -148,13 +126,10 @@ fn rcpt<'a, R>(
     slow()
 }
 
-/// The offsets of a mailbox's local part and of its domain.
-type MailboxSpans = ((usize, usize), (usize, usize));
-
-/// `"<" Local-part "@" Domain ">"` at offset `at`, the common `Path` (no source route, no
-/// address literal): where it ends, and its spans.
+/// `"<" Local-part "@" Domain ">"` at offset `at`: the common `Path`, without the source
+/// route and address literal [`command::path`] also reads.
 #[inline]
-fn common_path(b: &[u8], at: usize) -> Option<(usize, MailboxSpans)> {
+fn common_path(b: &[u8], at: usize) -> Option<(usize, MailboxAt)> {
     if b.get(at) != Some(&b'<') {
         return None;
     }
@@ -166,38 +141,32 @@ fn common_path(b: &[u8], at: usize) -> Option<(usize, MailboxSpans)> {
     if b.get(host_end) != Some(&b'>') {
         return None;
     }
+    let host = Host::Domain(local_end + 1, host_end);
     Some((
         host_end + 1,
-        ((at + 1, local_end), (local_end + 1, host_end)),
+        MailboxAt {
+            local: (at + 1, local_end),
+            host,
+        },
     ))
 }
 
-/// The mailbox of [`common_path`]'s spans, with its text from `t`.
-#[inline]
-fn common_mailbox(t: Text<'_>, ((l, le), (h, he)): MailboxSpans) -> Option<Mailbox<'_>> {
-    Some(Mailbox::new(
-        LocalPart::from_parsed(t.get(l, le)?),
-        DomainPart::Domain(Domain::from_parsed(t.get(h, he)?)),
-    ))
-}
-
-/// A RCPT line of the common shape, parsed: `RCPT TO:<Postmaster>` or `RCPT TO:<`
-/// Local-part `@` Domain `>`, then NOTIFY and ORCPT at most once each.
+/// A RCPT line of the common shape: `TO:<Postmaster>` or a [`common_path`], then NOTIFY
+/// and ORCPT at most once each, as offsets.
 struct CommonRcpt {
     /// Octets taken.
     n: usize,
     /// Where the line's text ends.
     end: usize,
-    /// `None` for `<Postmaster>`.
-    to: Option<MailboxSpans>,
+    to: ToAt,
     notify: Option<Notify>,
     orcpt: Option<OrcptAt>,
 }
 
 impl CommonRcpt {
-    /// `RCPT TO:` (one octet of it before `at`) and the rest of the line, in one function
-    /// instead of through the offsets [`command::rcpt_args`] returns. `None` for any other
-    /// shape, and for errors: the exact path reports them.
+    /// The line after `RCPT`, read in one function instead of through the offsets
+    /// [`command::rcpt_args`] returns. `None` for any other shape and for errors, which the
+    /// general path reports.
     #[inline]
     fn parse(b: &[u8], end: End) -> Option<Self> {
         let w: [u8; 4] = b.get(5..9)?.try_into().ok()?;
@@ -209,10 +178,10 @@ impl CommonRcpt {
             .get(8..20)
             .is_some_and(|p| p.eq_ignore_ascii_case(b"<Postmaster>"))
         {
-            (20, None)
+            (20, ToAt::Postmaster)
         } else {
-            let (i, to) = common_path(b, 8)?;
-            (i, Some(to))
+            let (i, m) = common_path(b, 8)?;
+            (i, ToAt::Mailbox(m))
         };
         let mut notify = None;
         let mut orcpt = None;
@@ -255,17 +224,14 @@ fn mail<'a, R>(
     if word4(b, 5) == Some(FROM)
         && b.get(9) == Some(&b':')
         && let Some((i, from)) = match b.get(10..12) {
-            Some(b"<>") => Some((12, None)),
-            _ => common_path(b, 10).map(|(i, m)| (i, Some(m))),
+            Some(b"<>") => Some((12, FromAt::Null)),
+            _ => common_path(b, 10).map(|(i, m)| (i, FromAt::Mailbox(m))),
         }
         && let Ok((i, params)) = command::mail_params(b, b, i)
         && let Some(n) = end.at(b, i)
         // "MAIL FROM:" is ASCII.
         && let Some(t) = text(b, 10, i)
-        && let Some(from) = match from {
-            None => Some(ReversePath::Null),
-            Some(spans) => common_mailbox(t, spans).map(ReversePath::Mailbox),
-        }
+        && let Some(from) = from.build(t)
         && let Some(params) = params.build(t, b, b)
     {
         return ok(n, Command::Mail { from, params });
