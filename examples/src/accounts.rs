@@ -92,11 +92,10 @@ impl Accounts for Directory {
                 if !self.is_local_domain(domain.as_str()) {
                     return Err(Refusal::NotLocal);
                 }
-                let local = m.local_part().unquoted().to_lowercase();
-                if local == "postmaster" {
+                if m.local_part().is_postmaster() {
                     self.postmaster.clone()
                 } else {
-                    local
+                    m.local_part().unquoted().to_lowercase()
                 }
             }
         };

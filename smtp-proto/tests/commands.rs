@@ -542,6 +542,30 @@ fn parsed_values_have_the_expected_meaning() {
     assert_eq!(lp, LocalPart::from_wire("\"a\\ b\"").unwrap());
     assert_eq!(lp.unquoted(), "a b");
 
+    // The postmaster in any case, quoted or not (RFC 5321 §4.5.1); nothing else.
+    for wire in [
+        "postmaster",
+        "PostMaster",
+        "\"POSTMASTER\"",
+        "\"post\\master\"",
+    ] {
+        assert!(
+            LocalPart::from_wire(wire).unwrap().is_postmaster(),
+            "{wire}"
+        );
+    }
+    for wire in [
+        "postmaster2",
+        "post.master",
+        "\"postmaster \"",
+        "p\u{f6}stmaster",
+    ] {
+        assert!(
+            !LocalPart::from_wire(wire).unwrap().is_postmaster(),
+            "{wire}"
+        );
+    }
+
     // UTF-8 addresses need SMTPUTF8.
     let (_, cmd) =
         codec::decode_command("MAIL FROM:<j\u{fc}rgen@example.com>\r\n".as_bytes()).unwrap();

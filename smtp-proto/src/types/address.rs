@@ -263,6 +263,13 @@ impl<'a> LocalPart<'a> {
         &self.0
     }
 
+    /// Whether this names the postmaster: `Postmaster` in any case, quoted or not (RFC 5321
+    /// §4.5.1: a server accepts it for every domain it is the destination of, whatever the
+    /// case, though other local parts may be case-sensitive).
+    pub fn is_postmaster(&self) -> bool {
+        self.unquoted().eq_ignore_ascii_case("postmaster")
+    }
+
     /// Whether this is a `Quoted-string`.
     pub fn is_quoted(&self) -> bool {
         self.0.starts_with('"')
