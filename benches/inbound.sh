@@ -7,11 +7,21 @@
 # (apt-get install dovecot-lmtpd), the same run over LMTP into Dovecot's Maildir on the same
 # disk too: what a Maildir delivery costs there.
 #
-#   bash benches/inbound.sh [MESSAGES] [SESSIONS] [SIZE]
+#   bash benches/inbound.sh [--postgres] [MESSAGES] [SESSIONS] [SIZE]
+#
+# --postgres keeps the messages in PostgreSQL instead (the cluster SANSMAIL_TEST_POSTGRES
+# names, at its default fsync and synchronous_commit; `. .ci/postgres.sh` starts one on
+# TMPDIR's disk): each message committed before its 250, no file created for it.
 #
 # Needs smtp-sink and smtp-source (apt-get install postfix). TMPDIR chooses the disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+postgres=false
+if [ "${1:-}" = "--postgres" ]; then
+  postgres=true
+  shift
+  : "${SANSMAIL_TEST_POSTGRES:?--postgres needs a cluster: . .ci/postgres.sh}"
+fi
 messages=${1:-5000}
 sessions=${2:-20}
 size=${3:-5120}
@@ -34,6 +44,11 @@ pop3 = "none"
 pop3s = "none"
 log = "warn"
 EOF
+if $postgres; then
+  database="inbound_$$"
+  psql "$SANSMAIL_TEST_POSTGRES" -qc "CREATE DATABASE $database"
+  echo "store = \"${SANSMAIL_TEST_POSTGRES%/*}/$database\"" >>"$dir/mail.toml"
+fi
 start_mailserver
 
 as_user=()
@@ -51,10 +66,15 @@ run() {
   b=$(date +%s.%N)
   echo "$b - $a" | bc
 }
-# Fails unless the Maildir under $1 holds every message.
+# Fails unless the Maildir under $1 (or the database, for ours with --postgres) holds
+# every message.
 check_stored() {
   local stored
-  stored=$(find "$1/new" "$1/cur" -type f | wc -l)
+  if $postgres && [ "$1" = "$dir/data/alice/Maildir" ]; then
+    stored=$(psql "${SANSMAIL_TEST_POSTGRES%/*}/$database" -tAc "SELECT count(*) FROM messages")
+  else
+    stored=$(find "$1/new" "$1/cur" -type f | wc -l)
+  fi
   if [ "$stored" -ne "$messages" ]; then
     echo "$1 holds $stored messages, not $messages" >&2
     tail -5 "$dir/dovecot/dovecot.log" 2>/dev/null >&2 || true

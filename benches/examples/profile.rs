@@ -119,8 +119,33 @@ fn main() {
             })
         }
         "imap_commands/ours" | "imap_commands/imap-codec" => {
-            // Commands only (the DONE lines after IDLE are skipped on both sides).
-            let input = corpus("imap-client-stream.txt");
+            // Commands only (the DONE lines after IDLE are skipped on both sides). `ONLY=UID
+            // FETCH` keeps the commands whose text after the tag starts with that.
+            let stream = corpus("imap-client-stream.txt");
+            let only = std::env::var("ONLY").unwrap_or_default();
+            let opts = sansmail_imap::codec::CommandOptions::default();
+            let mut input = Vec::new();
+            let mut i = &stream[..];
+            while !i.is_empty() {
+                let len = if i.starts_with(b"DONE\r\n") {
+                    6
+                } else {
+                    i.len()
+                        - sansmail_imap::codec::decode_command(i, &opts)
+                            .unwrap()
+                            .0
+                            .len()
+                };
+                let (msg, rest) = i.split_at(len);
+                let body = msg.splitn(2, |&b| b == b' ').nth(1).unwrap_or(msg);
+                if msg.starts_with(b"DONE\r\n") && only.is_empty()
+                    || body.len() >= only.len()
+                        && body[..only.len()].eq_ignore_ascii_case(only.as_bytes())
+                {
+                    input.extend_from_slice(msg);
+                }
+                i = rest;
+            }
             let ours = case.ends_with("ours");
             Box::new(move || {
                 let opts = sansmail_imap::codec::CommandOptions::default();

@@ -587,3 +587,45 @@ fn expunge_history_is_bounded() {
     drop(b);
     history.check(&small());
 }
+
+/// The last UID a mailbox gives is `u32::MAX - 1`, as on Maildir, so that UIDNEXT stays a
+/// UID: past it APPEND and COPY fail and STATUS still answers. (`u32::MAX` used to be
+/// given, after which UIDNEXT was 2^32: STATUS failed, and the expunge history's gaps,
+/// which end below `u32::MAX`, left that UID out.)
+#[test]
+fn the_last_uid_leaves_room_for_uidnext() {
+    let (a, _guard, raw, alice, _bob) = alice_and_bob();
+    let s = Session::new(alice);
+    block_on(a.create_mailbox(&s, "Other", None)).unwrap();
+    let other = append(&a, &s, "Other", b"Subject: other\r\n\r\n", Flags::new());
+    append(&a, &s, "INBOX", b"Subject: 1\r\n\r\n", Flags::new());
+    let c = raw.connect();
+    raw.rt
+        .block_on(c.batch_execute(&format!(
+            "UPDATE mailboxes SET uidnext = {} WHERE name = 'INBOX'",
+            u32::MAX - 1
+        )))
+        .unwrap();
+    let last = append(&a, &s, "INBOX", b"Subject: 2\r\n\r\n", Flags::new());
+    assert_eq!(last.get(), u32::MAX - 1);
+    assert_eq!(
+        block_on(a.status(&s, "INBOX")).unwrap().uidnext.get(),
+        u32::MAX
+    );
+    let mut up = a.upload();
+    up.write(b"Subject: 3\r\n\r\n").unwrap();
+    let refused = block_on(a.append(&s, "INBOX", vec![AppendItem::new(up)]));
+    assert!(
+        matches!(refused, Err(StoreError::InvalidArgument(_))),
+        "{refused:?}"
+    );
+    let refused = block_on(a.copy(&s, "Other", &UidSet::single(other), "INBOX"));
+    assert!(
+        matches!(refused, Err(StoreError::InvalidArgument(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        block_on(a.status(&s, "INBOX")).unwrap().uidnext.get(),
+        u32::MAX
+    );
+}

@@ -123,29 +123,6 @@ fn none<T>() -> Option<T> {
     None
 }
 
-impl<B> Record<B> {
-    /// Gives the record the modseq `m` (folding a change into a transaction not yet written).
-    pub fn set_modseq(&mut self, m: ModSeq) {
-        match self {
-            Record::Append(meta) => {
-                meta.modseq = m;
-                meta.created = m;
-            }
-            Record::Flags { modseq, .. } | Record::Expunge { modseq, .. } => *modseq = m,
-            Record::Header(_) => {}
-        }
-    }
-
-    /// The record's modseq (none for a header).
-    pub fn modseq(&self) -> Option<ModSeq> {
-        match self {
-            Record::Append(meta) => Some(meta.modseq),
-            Record::Flags { modseq, .. } | Record::Expunge { modseq, .. } => Some(*modseq),
-            Record::Header(_) => None,
-        }
-    }
-}
-
 /// The index of one mailbox.
 #[derive(Debug, Clone)]
 pub(crate) struct MailboxState<B> {

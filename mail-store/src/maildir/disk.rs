@@ -57,7 +57,7 @@ pub(super) struct Runtime {
     /// mtimes of `cur/` and `new/` when we last looked.
     pub(super) mtimes: Option<(SystemTime, SystemTime)>,
     /// Changes other programs made, applied but not yet in the journal (it was full): one
-    /// transaction, written first at the next commit. Recovery finds the same changes again
+    /// line, written first at the next commit, its records each with their own modseq. Recovery finds the same changes again
     /// if the process ends before.
     pub(super) pending: Vec<Record<FileRef>>,
     /// Journal lines before compaction is tried again.
@@ -880,9 +880,9 @@ impl Backend for Disk {
         if now.is_none() {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
-        let mut records = Self::scan(&dir, state)?;
+        let records = Self::scan(&dir, state)?;
         if !records.is_empty() {
-            self.with_runtime(a, mailbox, |r| Self::record_found(r, &mut records));
+            self.with_runtime(a, mailbox, |r| Self::record_found(r, &records));
         }
         Ok(records)
     }
@@ -890,13 +890,10 @@ impl Backend for Disk {
 
 impl Disk {
     /// Records what a scan found (other programs' changes): in the journal if it takes them,
-    /// else with the changes pending, under the same modseq, for the next commit.
-    pub(super) fn record_found(r: &mut Runtime, records: &mut [Record<FileRef>]) {
-        if let Some(m) = r.pending.iter().find_map(Record::modseq) {
-            for rec in records.iter_mut() {
-                rec.set_modseq(m);
-            }
-        }
+    /// else with the changes pending, for the next commit. Each scan's records keep the
+    /// modseq the scan gave them: the changes pending before were applied under theirs,
+    /// which clients may have seen as HIGHESTMODSEQ since.
+    pub(super) fn record_found(r: &mut Runtime, records: &[Record<FileRef>]) {
         r.pending.extend(records.iter().cloned());
         let Some(log) = &mut r.log else { return };
         let Ok(bytes) = journal::encode(&r.pending) else {
@@ -937,5 +934,88 @@ impl Disk {
         r.compact_at = 0;
         r.pending.clear();
         r.log = staged.install(dir).ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{fs, path::Path, time::Duration};
+
+    use super::{
+        super::{MaildirOptions, MaildirStore},
+        *,
+    };
+    use crate::{AppendItem, MailStore, Session, block_on};
+
+    /// The message files of a Maildir, by the text of their `Subject`.
+    fn file_of(md: &Path, subject: &str) -> PathBuf {
+        ["new", "cur"]
+            .iter()
+            .flat_map(|sub| fs::read_dir(md.join(sub)).unwrap().flatten())
+            .map(|e| e.path())
+            .find(|p| {
+                fs::read(p)
+                    .unwrap()
+                    .starts_with(format!("Subject: {subject}\r\n").as_bytes())
+            })
+            .unwrap()
+    }
+
+    /// Changes another program makes while the journal takes nothing (a full disk) wait in
+    /// the runtime for the next commit; each scan that finds some still gives them a modseq
+    /// of their own, above the HIGHESTMODSEQ a client may already have seen. (They used to
+    /// take the modseq of the changes already waiting, which a client that synchronised in
+    /// between had seen: it never heard of the later expunge.)
+    #[test]
+    fn changes_found_while_the_journal_is_full_get_new_modseqs() {
+        let root = std::env::temp_dir().join(format!("mail-store-found-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let store = MaildirStore::open(&root, MaildirOptions::default()).unwrap();
+        let alice = AccountName::try_from("alice").unwrap();
+        block_on(store.create_account(&alice)).unwrap();
+        let s = Session::new(alice.clone());
+        let items = (0..3)
+            .map(|i| {
+                AppendItem::new(Upload::from_bytes(
+                    format!("Subject: {i}\r\n\r\n").into_bytes(),
+                ))
+            })
+            .collect();
+        let uids = block_on(store.append(&s, "INBOX", items)).unwrap().uids;
+        let backend = &store.handle.engine.backend;
+        {
+            // What a full disk leaves: no journal, and no retry for a while.
+            let mut rts = lock(&backend.rt);
+            let r = rts.get_mut(&(alice.clone(), "INBOX".to_owned())).unwrap();
+            r.log = None;
+            r.retry_at = Some(SystemTime::now() + Duration::from_secs(3600));
+        }
+        let md = root.join("alice").join("Maildir");
+        let highest = || block_on(store.status(&s, "INBOX")).unwrap().highest_modseq;
+        let m0 = highest();
+
+        fs::remove_file(file_of(&md, "0")).unwrap();
+        let m1 = highest();
+        assert!(m1 > m0, "{m1:?} after {m0:?}");
+        fs::remove_file(file_of(&md, "1")).unwrap();
+        let m2 = highest();
+        assert!(
+            m2 > m1,
+            "the second scan's expunge needs a modseq above {m1:?}"
+        );
+        let since_m1 = block_on(store.changes_since(&s, "INBOX", m1.get())).unwrap();
+        assert!(since_m1.expunged.contains(uids[1]), "{since_m1:?}");
+        assert!(!since_m1.expunged.contains(uids[0]), "{since_m1:?}");
+        let pending: Vec<_> = lock(&backend.rt)[&(alice, "INBOX".to_owned())]
+            .pending
+            .iter()
+            .filter_map(|r| match r {
+                Record::Expunge { modseq, .. } => Some(*modseq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pending, [m1, m2], "both wait for the next commit");
+        drop(store);
+        let _ = fs::remove_dir_all(&root);
     }
 }

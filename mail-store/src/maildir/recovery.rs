@@ -146,7 +146,7 @@ impl Disk {
             journal,
         } = o;
         self.clean_tmp(&dir.join("tmp"));
-        let mut records = Self::scan(&dir, &state)?;
+        let records = Self::scan(&dir, &state)?;
         let mut rt = Runtime::new(generation);
         if let Some(found) = &journal {
             rt.log = Some(Journal::open(
@@ -159,7 +159,7 @@ impl Disk {
         }
         if !records.is_empty() {
             state.apply_all(records.clone());
-            Self::record_found(&mut rt, &mut records);
+            Self::record_found(&mut rt, &records);
         }
         if rt.log.is_none() || rt.log_lines >= COMPACT_AFTER {
             self.compact(a, &dir, &mut rt, &state);

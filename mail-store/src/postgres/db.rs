@@ -179,8 +179,9 @@ pub(crate) fn uid(v: i64) -> R<crate::types::Uid> {
         .ok_or_else(|| DbError::Store(StoreError::Corrupt("UID 0".into())))
 }
 
-/// The largest UID a mailbox may give.
-pub(crate) const MAX_UID: i64 = u32::MAX as i64;
+/// The largest UID a mailbox may give: one below `u32::MAX`, so that UIDNEXT after it is
+/// still a 32-bit UID (as the Maildir engine gives them).
+pub(crate) const MAX_UID: i64 = u32::MAX as i64 - 1;
 
 /// A mailbox row found (and locked, when asked) inside a transaction.
 #[derive(Debug, Clone)]

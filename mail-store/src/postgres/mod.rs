@@ -91,6 +91,9 @@ pub struct PostgresOptions {
     /// rows): past it, the oldest go, and QRESYNC questions about an older modseq are
     /// answered with every UID not in the mailbox, as
     /// [`MaildirOptions::expunge_history`](crate::maildir::MaildirOptions::expunge_history).
+    /// Upgrade every node before one trims: a node of a version before this option (its
+    /// schema check stops it from starting after the migration, not while it runs) reads
+    /// a trimmed history as complete and may leave out older expunges in its answers.
     pub expunge_history: usize,
 }
 
