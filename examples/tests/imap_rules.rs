@@ -166,6 +166,127 @@ fn implicit_condstore_reports_highestmodseq() {
     });
 }
 
+/// RFC 7162 §3.2.4: once CONDSTORE is on, a server with QRESYNC gives the FETCH responses
+/// a STORE, a FETCH that sets `\Seen`, or another session's change causes both UID and
+/// MODSEQ. Dovecot does so once QRESYNC is enabled; ours from the first CONDSTORE-enabling
+/// command, as the RFC says (checked on ours alone at the end).
+#[test]
+fn condstore_fetch_responses_carry_uid_and_modseq() {
+    both("rules-condstore-uid", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Cu");
+        for i in 1..=2 {
+            append(&mut a, &format!("a2{i}"), "Cu", &message(i));
+        }
+        a.command("a3", "ENABLE QRESYNC");
+        a.command("a4", "SELECT Cu");
+        // The FETCH responses about `seq` (their literals' lines included) tell both
+        // (Dovecot sends them in a FETCH of their own after one with a body).
+        let full = |lines: &[String], seq: u32| {
+            let prefix = format!("* {seq} FETCH ");
+            let mut told: Vec<String> = Vec::new();
+            let mut open = false;
+            for l in &lines[..lines.len() - 1] {
+                if l.starts_with("* ") {
+                    open = l.starts_with(&prefix);
+                    if open {
+                        told.push(l.clone());
+                    }
+                } else if let (true, Some(last)) = (open, told.last_mut()) {
+                    last.push_str(l);
+                }
+            }
+            let all = told.concat();
+            all.contains("UID ") && all.contains("MODSEQ (")
+        };
+        let stored = a.command("a5", "STORE 1 +FLAGS (\\Flagged)");
+        assert!(full(&stored, 1), "{who}: {stored:?}");
+        let seen = a.command("a6", "FETCH 2 (FLAGS BODY[])");
+        assert!(full(&seen, 2), "{who}: {seen:?}");
+        let mut b = login(addr, "b");
+        b.command("b1", "SELECT Cu");
+        b.command("b2", "STORE 1 +FLAGS (\\Answered)");
+        let told = a.command("a7", "FETCH 1 (INTERNALDATE)");
+        let flags: Vec<&String> = told.iter().filter(|l| l.contains("FLAGS (")).collect();
+        assert!(
+            !flags.is_empty()
+                && flags
+                    .iter()
+                    .all(|l| l.contains("UID ") && l.contains("MODSEQ (")),
+            "{who}: {told:?}"
+        );
+        if who == "ours" {
+            let mut c = login(addr, "c");
+            c.command("c1", "SELECT Cu (CONDSTORE)");
+            let stored = c.command("c2", "STORE 2 +FLAGS (\\Flagged)");
+            assert!(full(&stored, 2), "{who}: {stored:?}");
+        }
+    });
+}
+
+/// RFC 7162 §3.2.7: under QRESYNC the tagged OK of EXPUNGE and UID EXPUNGE carries
+/// HIGHESTMODSEQ (VANISHED has no mod-sequence of its own).
+#[test]
+fn expunge_under_qresync_reports_highestmodseq() {
+    both("rules-expunge-modseq", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Ex");
+        for i in 1..=3 {
+            append(&mut a, &format!("a2{i}"), "Ex", &message(i));
+        }
+        a.command("a3", "ENABLE QRESYNC");
+        a.command("a4", "SELECT Ex");
+        a.command("a5", "STORE 1:2 +FLAGS.SILENT (\\Deleted)");
+        let gone = a.command("a6", "EXPUNGE");
+        assert!(
+            gone.last().unwrap().starts_with("a6 OK [HIGHESTMODSEQ "),
+            "{who}: {gone:?}"
+        );
+        let uid = a.command("a7", "FETCH 1 (UID)");
+        let u = uid[0].split("UID ").nth(1).unwrap().trim_end_matches(')');
+        a.command("a8", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+        let gone = a.command("a9", &format!("UID EXPUNGE {u}"));
+        assert!(
+            gone.last().unwrap().starts_with("a9 OK [HIGHESTMODSEQ "),
+            "{who}: {gone:?}"
+        );
+    });
+}
+
+/// RFC 2180 §4.1 and RFC 5530: a FETCH of a message another session expunged, which this
+/// one has not been told of, returns the data still kept or says `EXPUNGEISSUED` (not a
+/// plain OK that leaves it out unexplained).
+#[test]
+fn fetch_of_a_message_expunged_elsewhere() {
+    both("rules-expungeissued", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Ei");
+        for i in 1..=3 {
+            append(&mut a, &format!("a2{i}"), "Ei", &message(i));
+        }
+        a.command("a3", "SELECT Ei");
+        let mut b = login(addr, "b");
+        b.command("b1", "SELECT Ei");
+        b.command("b2", "STORE 2 +FLAGS.SILENT (\\Deleted)");
+        b.command("b3", "EXPUNGE");
+        let fetched = a.command("a4", "FETCH 1:3 (BODY.PEEK[])");
+        let tagged = fetched.last().unwrap();
+        assert!(tagged.starts_with("a4 OK"), "{who}: {fetched:?}");
+        // (Its flag change, `\Deleted`, may come as a FETCH of its own: not the data.)
+        let kept = fetched
+            .iter()
+            .any(|l| l.starts_with("* 2 FETCH") && l.contains("BODY[]"));
+        assert!(
+            kept || tagged.starts_with("a4 OK [EXPUNGEISSUED]"),
+            "{who}: {fetched:?}"
+        );
+        assert!(fetched.iter().any(|l| l.starts_with("* 3 FETCH")), "{who}");
+        // The expunge is told at the next command that allows it.
+        let noop = a.command("a5", "NOOP");
+        assert!(noop.iter().any(|l| l == "* 2 EXPUNGE"), "{who}: {noop:?}");
+    });
+}
+
 /// RFC 7162 §3.1.5 with RFC 4731: SEARCH RETURN (MIN) or (MAX) with a MODSEQ key reports
 /// the returned message's MODSEQ, not the highest of every match.
 #[test]

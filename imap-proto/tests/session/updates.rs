@@ -225,7 +225,8 @@ fn silent_store_then_an_older_change() {
 }
 
 /// A FETCH without FLAGS about a message with a queued change the application's state
-/// already includes carries that state's flags, and the stale change is dropped.
+/// already includes carries that state's flags, and the stale change is dropped. Under
+/// CONDSTORE it says the UID too, as for any change made elsewhere (RFC 7162 §3.2.4).
 #[test]
 fn fetch_without_flags_carries_the_newer_state() {
     let mut s = Session::selected("CONDSTORE", &[]);
@@ -248,7 +249,7 @@ fn fetch_without_flags_carries_the_newer_state() {
         .unwrap();
     assert_eq!(
         s.out(),
-        "* 1 FETCH (MODSEQ (12) FLAGS (\\Seen \\Deleted))\r\na4 OK FETCH completed\r\n"
+        "* 1 FETCH (MODSEQ (12) FLAGS (\\Seen \\Deleted) UID 1)\r\na4 OK FETCH completed\r\n"
     );
 }
 

@@ -152,8 +152,16 @@ impl<S: MailStore> Conn<'_, S> {
         let store = &self.service.store;
         let name = canonical(mailbox.name(), self.delimiter());
         // Subscribe first: a change racing with the snapshot below arrives as an update the
-        // view ignores if it already holds it.
+        // view ignores if it already holds it. The status is read before the snapshot, so
+        // that its UIDNEXT and HIGHESTMODSEQ are never past what the snapshot shows: a
+        // client that keeps them and leaves before hearing of a racing change would
+        // otherwise never learn of it (RFC 7162 §3.1.2.1: no change below the HIGHESTMODSEQ
+        // it was given may be unseen).
         let sub = match store.watch(&session, &name).await {
+            Ok(s) => s,
+            Err(e) => return self.fail(&e),
+        };
+        let status = match store.status(&session, &name).await {
             Ok(s) => s,
             Err(e) => return self.fail(&e),
         };
@@ -164,26 +172,25 @@ impl<S: MailStore> Conn<'_, S> {
             Ok(m) => m,
             Err(e) => return self.fail(&e),
         };
-        let status = match store.status(&session, &name).await {
-            Ok(s) => s,
-            Err(e) => return self.fail(&e),
-        };
         // IMAP4rev1 \Recent: SELECT claims it; EXAMINE must not (RFC 3501 §6.3.2).
         // IMAP4rev2 has no \Recent, and leaves it to IMAP4rev1 sessions.
         let claims_recent = !read_only && !rev2;
+        let uids: Vec<u32> = messages.iter().map(|m| m.uid.get()).collect();
+        let exists = u32::try_from(uids.len()).unwrap_or(u32::MAX);
+        // RECENT counts messages of the snapshot (RFC 3501 §7.3.2: never more than EXISTS);
+        // one claimed that arrived after it is counted when its EXISTS goes out.
         let (recent, recent_count) = if claims_recent {
             match store.take_recent(&session, &name).await {
-                Ok(uids) => {
-                    let v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
-                    let n = u32::try_from(v.len()).unwrap_or(u32::MAX);
-                    (v, n)
+                Ok(claimed) => {
+                    let v: Vec<u32> = claimed.iter().map(|u| u.get()).collect();
+                    let shown = v.iter().filter(|u| uids.binary_search(u).is_ok()).count();
+                    (v, u32::try_from(shown).unwrap_or(u32::MAX))
                 }
                 Err(e) => return self.fail(&e),
             }
         } else {
-            (Vec::new(), status.recent)
+            (Vec::new(), status.recent.min(exists))
         };
-        let uids: Vec<u32> = messages.iter().map(|m| m.uid.get()).collect();
         // QRESYNC with the mailbox's UIDVALIDITY; with another one the client resynchronises
         // fully and the parameter is ignored (RFC 7162 §3.2.5).
         let qresync = qresync.filter(|q| q.uid_validity == status.uidvalidity.get());
@@ -204,8 +211,7 @@ impl<S: MailStore> Conn<'_, S> {
         self.server_mut().claim_recent(recent).map_err(super::api)?;
         let flags = convert::mailbox_flags(&status.keywords);
         self.server_mut().send_data(Data::Flags(flags.clone()));
-        self.server_mut()
-            .send_data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
+        self.server_mut().send_data(Data::Exists(exists));
         self.server_mut().send_data(Data::Recent(recent_count));
         if let Some(i) = messages.iter().position(|m| !m.flags.contains(Flag::Seen)) {
             let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);

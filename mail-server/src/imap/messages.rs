@@ -9,8 +9,8 @@ use std::{
 use sansmail_imap::{
     session::view::{MessageState, Update},
     types::{
-        command::StoreAction, fetch::FetchItem, flag::Flag as ImapFlag, mailbox::Mailbox,
-        response_code::ResponseCode, sequence::SequenceSet,
+        capability::Capability, command::StoreAction, fetch::FetchItem, flag::Flag as ImapFlag,
+        mailbox::Mailbox, response_code::ResponseCode, sequence::SequenceSet,
     },
 };
 use sansmail_store::{
@@ -102,7 +102,9 @@ impl<S: MailStore> Conn<'_, S> {
             if !silent {
                 items.push(FetchItem::Flags(state.flags.clone()));
             }
-            if uid {
+            // Under CONDSTORE a STORE's FETCH responses carry UID and MODSEQ (RFC 7162
+            // §3.2.4), for STORE as for UID STORE.
+            if uid || condstore {
                 items.push(FetchItem::Uid(u));
             }
             if condstore {
@@ -286,7 +288,13 @@ impl<S: MailStore> Conn<'_, S> {
         self.push(Update::Expunged(
             gone.uids.iter().map(|u| u.get()).collect(),
         ));
-        self.ok(None, "EXPUNGE completed")
+        // VANISHED carries no mod-sequence: under QRESYNC the tagged OK says where the
+        // mailbox stands after the expunge (RFC 7162 §3.2.7, as Dovecot does).
+        let code = gone
+            .modseq
+            .filter(|_| self.server().is_enabled(&Capability::QResync))
+            .map(|m| ResponseCode::HighestModSeq(m.get()));
+        self.ok(code, "EXPUNGE completed")
     }
 
     /// CLOSE: expunges silently (unless read-only), then the session deselects.

@@ -181,6 +181,11 @@ impl Inner {
         let mut told = None;
         if let Some((flags, modseq)) = fold {
             items.push(FetchItem::Flags(flags));
+            // A change made elsewhere: under CONDSTORE its FETCH carries UID and MODSEQ
+            // (RFC 7162 §3.2.4).
+            if condstore && !items.iter().any(|i| matches!(i, FetchItem::Uid(_))) {
+                items.push(FetchItem::Uid(uid));
+            }
             if let Some(m) = modseq {
                 if let Some(FetchItem::ModSeq(sent)) =
                     items.iter_mut().find(|i| matches!(i, FetchItem::ModSeq(_)))

@@ -22,6 +22,7 @@ use std::{collections::VecDeque, io};
 use sansmail_imap::{
     session::view::Update,
     types::{
+        fetch::FetchItem,
         fetch_attr::{FetchAttr, FetchItems, FetchModifiers},
         response_code::ResponseCode,
         search::PartialRange,
@@ -59,6 +60,8 @@ struct Ready {
     needs_full: bool,
     /// `m.content` holds the whole message (not the header block).
     full: bool,
+    /// This FETCH set its `\Seen`.
+    seen_now: bool,
 }
 
 /// The message whose response is being streamed.
@@ -80,6 +83,9 @@ pub(super) struct FetchRun {
     pending: VecDeque<(u32, u32)>,
     ready: VecDeque<Ready>,
     streaming: Option<Streaming>,
+    /// Messages the client was told of were found expunged and left out (the tagged OK
+    /// says `EXPUNGEISSUED`, as Dovecot's does; RFC 2180 §4.1, RFC 5530).
+    skipped: bool,
 }
 
 /// What one step of a FETCH came to.
@@ -149,6 +155,7 @@ impl<S: MailStore> Conn<'_, S> {
             pending,
             ready: VecDeque::new(),
             streaming: None,
+            skipped: false,
         });
         self.fetch_more().await
     }
@@ -209,7 +216,14 @@ impl<S: MailStore> Conn<'_, S> {
         }
         let Some(next) = run.ready.front() else {
             if run.pending.is_empty() {
-                self.ok(None, "FETCH completed")?;
+                if run.skipped {
+                    self.ok(
+                        Some(ResponseCode::ExpungeIssued),
+                        "Some messages were already expunged",
+                    )?;
+                } else {
+                    self.ok(None, "FETCH completed")?;
+                }
                 return Ok(Step::Done);
             }
             // What the last batch produced goes out before the next is read.
@@ -242,8 +256,12 @@ impl<S: MailStore> Conn<'_, S> {
                 return Ok(Step::Done);
             }
         };
+        if found.len() < chunk.len() {
+            run.skipped = true;
+        }
         // A non-peek body fetch sets \Seen (RFC 9051 §6.4.5). The change goes to the
         // session, which puts the new flags into the message's FETCH response.
+        let mut seen_now = Vec::new();
         let unseen: UidSet = found
             .iter()
             .filter(|m| !m.flags.contains(Flag::Seen))
@@ -265,6 +283,7 @@ impl<S: MailStore> Conn<'_, S> {
                 }
             };
             for u in updated {
+                seen_now.push(u.uid);
                 if !run.plan.attrs.contains(&FetchAttr::Flags) {
                     self.push(Update::Flags {
                         uid: u.uid.get(),
@@ -293,6 +312,7 @@ impl<S: MailStore> Conn<'_, S> {
             let needs_full = run.plan.full || (literals.is_none() && run.plan.streamable);
             run.ready.push_back(Ready {
                 seq,
+                seen_now: seen_now.contains(&m.uid),
                 m,
                 literals,
                 needs_full,
@@ -333,11 +353,13 @@ impl<S: MailStore> Conn<'_, S> {
         let mut got: std::collections::HashMap<Uid, FetchedMessage> =
             got.into_iter().map(|m| (m.uid, m)).collect();
         // Those asked for and not found were expunged meanwhile: left out.
+        let mut skipped = false;
         run.ready.retain_mut(|r| {
             if !uids.contains(r.m.uid) {
                 return true;
             }
             let Some(c) = got.remove(&r.m.uid) else {
+                skipped = true;
                 return false;
             };
             r.m.content = c.content;
@@ -347,19 +369,30 @@ impl<S: MailStore> Conn<'_, S> {
             r.full = true;
             true
         });
+        run.skipped |= skipped;
         Ok(Step::Continue)
     }
 
     /// One message's response: whole, or opened for streaming.
     async fn answer(&mut self, run: &mut FetchRun, r: Ready) -> io::Result<Step> {
         let streamed = r.literals.is_some();
-        let Ok(items) = run.plan.items(&r.m, r.full, streamed) else {
+        let Ok(mut items) = run.plan.items(&r.m, r.full, streamed) else {
             self.no(
                 Some(ResponseCode::UnknownCte),
                 "Cannot decode the part's Content-Transfer-Encoding",
             )?;
             return Ok(Step::Done);
         };
+        if r.seen_now && self.condstore() {
+            // A FETCH that sets \Seen says the message's UID and MODSEQ under CONDSTORE
+            // (RFC 7162 §3.2.4).
+            if !items.iter().any(|i| matches!(i, FetchItem::ModSeq(_))) {
+                items.insert(0, FetchItem::ModSeq(r.m.modseq.get()));
+            }
+            if !items.iter().any(|i| matches!(i, FetchItem::Uid(_))) {
+                items.insert(0, FetchItem::Uid(r.m.uid.get()));
+            }
+        }
         let state = state(&r.m.flags, r.m.modseq);
         let Some(mut literals) = r.literals else {
             if !items.is_empty() {
@@ -378,7 +411,10 @@ impl<S: MailStore> Conn<'_, S> {
                 .await
             {
                 Ok(data) => first.first = Some(data),
-                Err(StoreError::NoSuchMessage(_)) => return Ok(Step::Continue),
+                Err(StoreError::NoSuchMessage(_)) => {
+                    run.skipped = true;
+                    return Ok(Step::Continue);
+                }
                 Err(e) => {
                     self.fail(&e)?;
                     return Ok(Step::Done);
