@@ -306,26 +306,27 @@ mod tests {
     }
 
     /// This path accepts only what the exact one accepts, with the same value, framed or not.
+    /// The one-pass parser takes `input` as the framed path does, or not at all. Values are
+    /// compared by their `Debug` text too: `Domain` equality ignores ASCII case, and the
+    /// two paths must hand out the same octets.
     fn agrees(input: &[u8]) {
         for max in [512, 24] {
             let fast = command(input, End::Crlf { max }, |n, c| Some((n, c)), || None);
             if let Some(fast) = fast {
-                assert_eq!(
-                    Ok(fast),
-                    exact(input, max),
-                    "{:?}",
-                    String::from_utf8_lossy(input)
-                );
+                let fast = Ok(fast);
+                let exact = exact(input, max);
+                let shown = String::from_utf8_lossy(input);
+                assert_eq!(format!("{fast:?}"), format!("{exact:?}"), "{shown:?}");
+                assert_eq!(fast, exact, "{shown:?}");
             }
         }
         let line = input.split(|&c| c == b'\r').next().unwrap_or(input);
         if let Some(fast) = command(line, End::Slice, |_, c| Some(c), || None) {
-            assert_eq!(
-                Ok(fast),
-                command::command(line, line, |c| c),
-                "{:?}",
-                String::from_utf8_lossy(line)
-            );
+            let fast = Ok(fast);
+            let exact = command::command(line, line, |c| c);
+            let shown = String::from_utf8_lossy(line);
+            assert_eq!(format!("{fast:?}"), format!("{exact:?}"), "{shown:?}");
+            assert_eq!(fast, exact, "{shown:?}");
         }
     }
 
@@ -416,6 +417,11 @@ mod tests {
             .prop_map(|p| p.concat().into_bytes())
     }
 
+    macro_rules! label63 {
+        () => {
+            "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+        };
+    }
     const LOCALS: &[&str] = &[
         "a",
         "a.b",
@@ -428,6 +434,12 @@ mod tests {
         ".a",
         "",
         "\"a",
+        "Postmaster",
+        "postmaster",
+        "rEsUlT",
+        // 64 and 65 octets: the local part's limit.
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ];
     const DOMAINS: &[&str] = &[
         "example.org",
@@ -446,6 +458,29 @@ mod tests {
         "A.B.C.D.E",
         "",
         "x.example.net",
+        "EXAMPLE.Org",
+        // A label of 63 octets and one of 64; domains of 255 octets and of 257.
+        concat!(label63!(), ".org"),
+        concat!(label63!(), "c.org"),
+        concat!(
+            label63!(),
+            ".",
+            label63!(),
+            ".",
+            label63!(),
+            ".",
+            label63!()
+        ),
+        concat!(
+            label63!(),
+            ".",
+            label63!(),
+            ".",
+            label63!(),
+            ".",
+            label63!(),
+            ".a"
+        ),
     ];
     const PARAMS: &[&str] = &[
         " SIZE=123",
@@ -485,6 +520,19 @@ mod tests {
         " NOTIFY=failure",
         " NOTIFY=SUCCESS,SUCCESS",
         " NOTIFY=",
+        " notify=success",
+        " Notify=Delay,Failure",
+        " NOTIFY=SUCCESS,FAILURE,DELAY",
+        " NOTIFY=DELAY,SUCCESS,FAILURE",
+        " NOTIFY=NEVER,SUCCESS",
+        " NOTIFY=SUCCESS,,DELAY",
+        " NOTIFY=SUCCESS,",
+        " NOTIFY",
+        " orcpt=rfc822;a@b",
+        " Orcpt=RFC822;x+2By",
+        " ORCPT=rfc822;",
+        " ORCPT=utf-8;a\\x{E9}b",
+        " ORCPT",
         " ORCPT=rfc822;a@b",
         " ORCPT=rfc822;a+2Bb",
         " ORCPT=;a",
@@ -541,12 +589,14 @@ mod tests {
     fn near_line() -> impl Strategy<Value = Vec<u8>> {
         let local = prop::sample::select(LOCALS);
         let domain = prop::sample::select(DOMAINS);
-        let path = (0..6u8, local, domain, prop::sample::select(DOMAINS)).prop_map(
+        let path = (0..8u8, local, domain, prop::sample::select(DOMAINS)).prop_map(
             |(k, l, d, r)| match k {
                 0 => "<>".to_owned(),
                 1 => "<Postmaster>".to_owned(),
                 2 => format!("<@{r},@{d}:{l}@{d}>"),
                 3 => format!("{l}@{d}"),
+                4 => "<POSTMASTER>".to_owned(),
+                5 => "<postmaster>x".to_owned(),
                 _ => format!("<{l}@{d}>"),
             },
         );
@@ -582,16 +632,21 @@ mod tests {
                 prop::sample::select(
                     &[
                         b' ', b'\r', b'\n', 0, b'.', b'@', b'<', b'>', b'"', 0xc3, 0xa9, 0xff,
-                        b'\t', b'=',
+                        b'\t', b'=', b':', b',', b';', 0x1a, 0x1c, b'O', b'o',
                     ][..],
                 ),
+                any::<bool>(),
             ),
         );
         (line, end, mangle).prop_map(|(l, e, m)| {
             let mut b = format!("{l}{e}").into_bytes();
-            if let Some((at, c)) = m {
+            // One octet inserted, or put in place of one.
+            if let Some((at, c, replace)) = m {
                 let at = at.index(b.len() + 1);
-                b.insert(at, c);
+                match b.get_mut(at) {
+                    Some(o) if replace => *o = c,
+                    _ => b.insert(at, c),
+                }
             }
             b
         })
