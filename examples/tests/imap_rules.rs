@@ -1,9 +1,11 @@
 //! RFC rules of a mailbox that several sessions use at once (#14), over raw sockets, each
 //! checked against our server and against Dovecot, the reference: `\Recent` in exactly one
 //! session, new keywords announced before use, MOVE within the selected mailbox, the first
-//! CONDSTORE-enabling command, ESEARCH MIN/MAX with MODSEQ, ENVELOPE and SEARCH of
-//! addresses with comments, LSUB and RECURSIVEMATCH parents. Dovecot needs root (CI runs as
-//! root; `.ci/run` installs it).
+//! CONDSTORE-enabling command, UID and MODSEQ in the FETCH responses CONDSTORE causes,
+//! HIGHESTMODSEQ after EXPUNGE under QRESYNC, EXPUNGEISSUED for a message expunged
+//! elsewhere, ESEARCH MIN/MAX with MODSEQ, ENVELOPE and SEARCH of addresses with comments,
+//! LSUB and RECURSIVEMATCH parents. Dovecot needs root (CI runs as root; `.ci/run` installs
+//! it).
 
 mod common;
 

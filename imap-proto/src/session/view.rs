@@ -143,6 +143,19 @@ impl MailboxView {
         &self.uids
     }
 
+    /// The UIDs of arrivals queued and not told yet, in the order they came (after a
+    /// missed change event, the application compares these too with the mailbox: one
+    /// expunged meanwhile needs its expunge queued after it).
+    pub fn queued_new(&self) -> impl Iterator<Item = u32> + '_ {
+        self.pending
+            .iter()
+            .filter_map(|u| match u {
+                Update::New(uids) => Some(uids.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+    }
+
     /// The UID of sequence number `seq`.
     pub fn uid(&self, seq: u32) -> Option<u32> {
         let i = usize::try_from(seq.checked_sub(1)?).ok()?;
@@ -576,6 +589,21 @@ mod tests {
         let told = v.drain(true, false);
         assert_eq!(told[0], Notice::Exists(2));
         assert_eq!(told_flags(&told), [(5, vec![Flag::Seen], Some(9))]);
+    }
+
+    /// An arrival queued and then found gone (by an application that missed the event,
+    /// comparing [`MailboxView::queued_new`] with the mailbox) is never told as EXISTS
+    /// without its expunge.
+    #[test]
+    fn a_queued_arrival_found_gone_is_not_told() {
+        let mut v = MailboxView::new(vec![1, 2], false);
+        v.push(Update::New(vec![3, 4]));
+        assert_eq!(v.queued_new().collect::<Vec<_>>(), [3, 4]);
+        v.push(Update::Expunged(vec![4]));
+        let told = v.drain(true, false);
+        assert_eq!(v.uids(), [1, 2, 3]);
+        assert_eq!(told, [Notice::Exists(3)]);
+        assert_eq!(v.queued_new().count(), 0);
     }
 
     #[test]

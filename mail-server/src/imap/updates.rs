@@ -172,7 +172,12 @@ impl<S: MailStore> Conn<'_, S> {
         let (Some(sel), Some(view)) = (&self.selected, self.server().view()) else {
             return Ok(Vec::new());
         };
-        let known = view.uids().to_vec();
+        // What the client was told of, and the arrivals queued for it: one of those gone
+        // by now needs its expunge queued too, or EXISTS would count it for good.
+        let mut known = view.uids().to_vec();
+        known.extend(view.queued_new());
+        known.sort_unstable();
+        known.dedup();
         let session = self.session()?;
         let name = sel.name.clone();
         let now = match self
