@@ -81,6 +81,18 @@ fn chunks_after_a_refused_one_are_skipped_and_last_answered_per_recipient() {
     assert_eq!(codes, [250, 250, 250, 450, 250]);
 }
 
+/// After its data was refused the transaction is over for the client: RCPT is out of
+/// sequence (it used to reach the application and be accepted).
+#[test]
+fn rcpt_after_a_refused_chunk_is_out_of_sequence() {
+    let mut server = lmtp_server();
+    let codes = refuse_data(
+        &mut server,
+        b"LHLO c\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nBDAT 2\r\nabRCPT TO:<c@x.org>\r\n",
+    );
+    assert_eq!(codes, [250, 250, 250, 450, 503]);
+}
+
 #[test]
 fn smtp_refused_bdat_last_is_answered_once() {
     let mut config = ServerConfig::new("mx.example.org");

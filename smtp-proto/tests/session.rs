@@ -697,17 +697,57 @@ fn recipient_limit() {
     );
 }
 
+/// A BDAT chunk past the message size limit is read and discarded (its octets never run
+/// as commands), answered 552, and so are the chunks behind it up to LAST (RFC 3030 §2);
+/// the application drops what it had; the session goes on.
 #[test]
-fn huge_bdat_is_refused_and_closes() {
-    let mut s = Script::new(ServerConfig::new("mx"));
-    let out = s.feed(
-        b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 9223372036854775808 LAST\r\n",
+fn an_oversized_bdat_chunk_is_read_and_refused() {
+    let mut config = ServerConfig::new("mx");
+    config.limits.max_message_size = 10;
+    let mut s = Script::new(config);
+    assert_eq!(
+        s.codes(
+            b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 5\r\nabcde\
+              BDAT 20\r\nQUIT\r\nQUIT\r\nQUIT\r\nxxBDAT 3 LAST\r\nxyzNOOP\r\n"
+        ),
+        [250, 250, 250, 250, 552, 552, 250]
     );
+    assert!(!s.server.is_closed());
+    assert!(s.app.delivered.is_empty());
     assert!(
-        out.ends_with("552 5.3.4 Message size exceeds fixed maximum message size\r\n"),
-        "{out}"
+        s.app.events.iter().any(|e| e.starts_with("MessageAborted")),
+        "{:?}",
+        s.app.events
     );
-    assert!(s.server.is_closed());
+    // A new transaction goes through.
+    assert_eq!(
+        s.codes(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 2 LAST\r\nok"),
+        [250, 250, 250]
+    );
+    assert_eq!(s.app.delivered.len(), 1);
+    // One announced past any limit is read too: nothing is answered before its octets.
+    let out = s
+        .feed(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 9223372036854775808 LAST\r\nQUIT\r\n");
+    assert!(!out.contains("552") && !out.contains("221"), "{out}");
+    assert!(!s.server.is_closed());
+}
+
+/// RFC 3030 §2: chunks already in the pipeline behind a refused one are read, discarded
+/// and answered alike, and a client that sends them is not counted as making errors.
+#[test]
+fn chunks_after_a_refused_one_are_not_errors() {
+    let mut config = ServerConfig::new("mx");
+    config.limits.max_errors = 3;
+    let mut s = Script::new(config);
+    s.app.refuse = vec!["nouser"];
+    assert_eq!(
+        s.codes(
+            b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<nouser@b.c>\r\n\
+              BDAT 1\r\naBDAT 1\r\nbBDAT 1\r\ncBDAT 1\r\ndBDAT 1 LAST\r\neNOOP\r\n"
+        ),
+        [250, 250, 550, 554, 554, 554, 554, 554, 250]
+    );
+    assert!(!s.server.is_closed());
 }
 
 #[test]

@@ -179,6 +179,8 @@ impl State {
             Some(t) if t.data_started => {
                 Some(replies::bad_sequence("RCPT not allowed during BDAT"))
             }
+            // Its data was refused: the transaction is over for the client.
+            Some(t) if t.refused.is_some() => Some(replies::bad_sequence("Need MAIL command")),
             Some(t) => {
                 t.rcpts_tried += 1;
                 if t.rcpts_accepted >= self.config.limits.max_recipients {
@@ -230,19 +232,13 @@ impl State {
         Step::Event(Event::DataStart)
     }
 
+    /// `BDAT size [LAST]`. A chunk that cannot be taken is still read (and discarded),
+    /// so that the octets never run as commands, and answered when it has been; the
+    /// chunks behind it up to LAST get the same answer (RFC 3030 §2). Reading costs no
+    /// memory, and a client that trickles them runs into the session's timeouts.
     pub(super) fn bdat(&mut self, size: u64, last: bool) -> Step {
-        let received = self.transaction.as_ref().map_or(0, |t| t.received);
-        if received.saturating_add(size) > self.config.limits.max_message_size {
-            // The chunk cannot be accepted, and reading it to resynchronize could take
-            // forever (BDAT 2^63): refuse and close.
-            self.send(&replies::too_large());
-            self.reset_transaction();
-            self.close(CloseReason::Protocol(
-                "BDAT chunk larger than the message size limit",
-            ));
-            return Step::Continue;
-        }
-        let refusal = if self.config.extensions.chunking {
+        let chunking = self.config.extensions.chunking;
+        let refusal = if chunking {
             self.data_refusal()
         } else {
             Some(replies::not_implemented("BDAT not available"))
@@ -253,12 +249,28 @@ impl State {
             return Step::Continue;
         }
         if let Some(reply) = refusal {
-            self.mode = Mode::SkipChunk {
-                rx: ChunkReceiver::new(size),
-                reply,
-                copies: 1,
-            };
-            self.transaction = None;
+            if chunking && self.transaction.is_some() {
+                // No recipient to take it: the transaction fails with this chunk.
+                self.skip_refused_chunk(size, last, reply);
+            } else {
+                self.mode = Mode::SkipChunk {
+                    rx: ChunkReceiver::new(size),
+                    reply,
+                    copies: 1,
+                    counted: true,
+                };
+                self.transaction = None;
+            }
+            return Step::Continue;
+        }
+        let received = self.transaction.as_ref().map_or(0, |t| t.received);
+        if received.saturating_add(size) > self.config.limits.max_message_size {
+            let reply = replies::too_large();
+            if self.transaction.as_ref().is_some_and(|t| t.data_started) {
+                // The application has the chunks before this one.
+                self.queued.push_back(Queued::MessageAborted(reply.clone()));
+            }
+            self.skip_refused_chunk(size, last, reply);
             return Step::Continue;
         }
         if self.transaction.as_ref().is_some_and(|t| t.data_started) {

@@ -76,19 +76,28 @@ impl State {
                     Step::Event(Event::MessageData(chunk.to_vec()))
                 }
             }
-            Mode::SkipChunk { rx, reply, copies } => {
+            Mode::SkipChunk {
+                rx,
+                reply,
+                copies,
+                counted,
+            } => {
                 let skipped = rx.take(buf).len();
                 self.pos += skipped;
                 if rx.remaining() > 0 {
                     return Step::Idle;
                 }
-                let (reply, copies) = (reply.clone(), *copies);
+                let (reply, copies, counted) = (reply.clone(), *copies, *counted);
                 self.mode = Mode::Commands;
                 self.progress();
                 for _ in 1..copies {
                     self.send(&reply);
                 }
-                self.error(&reply);
+                if counted {
+                    self.error(&reply);
+                } else {
+                    self.send(&reply);
+                }
                 Step::Continue
             }
             Mode::Commands | Mode::Sasl(_) => {

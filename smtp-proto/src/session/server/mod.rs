@@ -142,11 +142,14 @@ enum Mode {
     },
     /// Skipping a refused BDAT chunk; the reply goes out once it has been read, `copies`
     /// times (in LMTP, a refused `BDAT ... LAST` is answered once per accepted recipient,
-    /// as the end of DATA is).
+    /// as the end of DATA is). `counted`: the reply counts toward `max_errors` (not for
+    /// the chunks of a transaction that could not take them: a client that pipelines
+    /// sends them before it sees the first refusal, RFC 3030 §2).
     SkipChunk {
         rx: ChunkReceiver,
         reply: Reply<'static>,
         copies: usize,
+        counted: bool,
     },
     AwaitTls,
     Closed,

@@ -87,6 +87,7 @@ impl State {
             rx: ChunkReceiver::new(size),
             reply,
             copies,
+            counted: false,
         };
     }
 
