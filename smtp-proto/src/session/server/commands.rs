@@ -77,7 +77,11 @@ impl State {
             (e.requiretls && self.tls, Capability::RequireTls),
         ];
         caps.extend(flags.into_iter().filter_map(|(on, c)| on.then_some(c)));
-        if !e.auth.is_empty() && !self.authenticated {
+        // AUTH that would be refused until TLS is not offered before it (as Postfix's
+        // smtpd_tls_auth_only): a client trusting the list would send its password in the
+        // clear before hearing 538 (RFC 4954 §4).
+        let auth_now = self.tls || !self.config.auth_requires_tls;
+        if !e.auth.is_empty() && !self.authenticated && auth_now {
             caps.push(Capability::Auth(e.auth.clone()));
         }
         caps
