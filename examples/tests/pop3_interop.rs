@@ -218,6 +218,52 @@ fn silent_clients_time_out_without_deleting() {
     assert!(ok.starts_with("+OK"), "{ok}");
 }
 
+/// The maildrop's lease lasts as long as the session, however the client keeps it busy:
+/// the session answers NOOP (and STAT, LIST, UIDL, DELE, RSET) without asking the server,
+/// and the lease used to be renewed only on what it asks (RETR, TOP, QUIT), so a second
+/// login got the maildrop of a session still in use (RFC 1939 §8, RFC 2449 §8.1.1).
+#[test]
+fn the_lease_outlives_a_busy_session() {
+    let server = start("pop3-lease");
+    server.deliver(&["alice@example.org"], SECOND);
+    let mut service = Pop3Service::new(
+        "t",
+        common::authenticator(),
+        Arc::clone(&server.store),
+        sansmail_server::listener::Gate::new(sansmail_server::listener::ConnectionLimits::default()),
+    );
+    service.lease_for = Duration::from_millis(600);
+    let addr = server
+        .runtime
+        .block_on(pop3_server::spawn(
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::new(service),
+        ))
+        .unwrap();
+    let login = |c: &mut Raw| {
+        c.send("USER alice");
+        assert!(c.line().starts_with("+OK"));
+        c.send("PASS secret");
+        c.line()
+    };
+    let mut first = Raw::connect(addr);
+    assert!(login(&mut first).starts_with("+OK"));
+    first.send("DELE 1");
+    assert!(first.line().starts_with("+OK"));
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(200));
+        first.send("NOOP");
+        assert!(first.line().starts_with("+OK"));
+    }
+    let mut second = Raw::connect(addr);
+    let refused = login(&mut second);
+    assert!(refused.starts_with("-ERR [IN-USE]"), "{refused}");
+    first.send("QUIT");
+    let quit = first.line();
+    assert!(quit.starts_with("+OK"), "{quit}");
+    assert!(server.messages("alice", "INBOX").is_empty());
+}
+
 /// Runs fetchmail with its rc on stdin (it has no password flag), delivering with an MDA
 /// that appends to `mbox`; returns its output.
 fn fetchmail(dir: &std::path::Path, port: u16, server: &str, options: &str) -> (bool, String) {

@@ -161,6 +161,12 @@ impl<S: MailStore> Conn<'_, S> {
                     let _ = connection.next_event().await;
                     return Ok(());
                 }
+                // The session answers STAT, LIST, NOOP and the like itself, without an
+                // event: the lease is renewed on time however the client keeps busy.
+                () = self.renewal_due() => {
+                    self.renew_lease().await;
+                    continue;
+                }
             };
             let Some(event) = event else { return Ok(()) };
             self.renew_lease().await;
@@ -204,7 +210,27 @@ impl<S: MailStore> Conn<'_, S> {
         }
     }
 
-    /// Keeps the lease while the client is active (renewed once half of it has passed).
+    /// Returns once half of the maildrop's lease has passed (never without one), and not
+    /// sooner than a second (half the lease, if shorter) after a renewal that failed.
+    async fn renewal_due(&self) {
+        let half = self.service.lease_for / 2;
+        let least = half.min(Duration::from_secs(1));
+        match &self.maildrop {
+            Some(d) if !d.committed => {
+                let left = d
+                    .lease
+                    .expires
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default();
+                tokio::time::sleep(left.saturating_sub(half).max(least)).await;
+            }
+            _ => std::future::pending().await,
+        }
+    }
+
+    /// Keeps the lease while the session lasts (renewed once half of it has passed): a
+    /// client that goes silent is signed off by the idle timeout first, and one that
+    /// vanishes with the process loses it when it expires.
     async fn renew_lease(&mut self) {
         let lease_for = self.service.lease_for;
         let Some(d) = &mut self.maildrop else { return };

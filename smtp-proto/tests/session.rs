@@ -767,7 +767,10 @@ fn auth_refused_before_tls_by_default() {
     let mut s = Script::new(config);
     // Not offered before TLS either (a client trusting the list would send its password).
     let ehlo = s.feed(b"EHLO c\r\n");
-    assert!(ehlo.starts_with("250-mx\r\n") && !ehlo.contains("AUTH"), "{ehlo}");
+    assert!(
+        ehlo.starts_with("250-mx\r\n") && !ehlo.contains("AUTH"),
+        "{ehlo}"
+    );
     assert_eq!(s.codes(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"), [538]);
 }
 
