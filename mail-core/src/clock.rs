@@ -40,9 +40,14 @@ impl InputClock {
     }
 
     /// A command, line, message or chunk is complete: the timeouts restart from when its
-    /// last octets arrived.
+    /// last octets arrived, or from when the session last resumed if that is later (a
+    /// command pipelined behind one the application took long over, a RETR of a large
+    /// message, was read long before its turn came).
     pub fn progress(&mut self) {
-        self.start = Some(self.last_input);
+        self.start = Some(
+            self.start
+                .map_or(self.last_input, |s| s.max(self.last_input)),
+        );
     }
 
     /// The session waits on the application: the timeouts pause until [`resume`].
@@ -92,5 +97,24 @@ mod tests {
         // Resuming a running clock changes nothing.
         clock.resume(t0 + Duration::from_secs(40));
         assert_eq!(clock.start(), Some(t0 + Duration::from_secs(30)));
+    }
+
+    /// A command that arrived with the one before it, and whose turn comes after the
+    /// application took its time over that one, restarts the timeouts from when the
+    /// session resumed, not from when its octets arrived.
+    #[test]
+    fn a_pipelined_command_after_a_long_wait_restarts_from_the_resume() {
+        let t0 = Instant::now();
+        let mut clock = InputClock::new(t0);
+        clock.earn(t0, 20, 0);
+        clock.progress();
+        clock.pause();
+        clock.resume(t0 + Duration::from_secs(750));
+        clock.progress();
+        assert_eq!(clock.start(), Some(t0 + Duration::from_secs(750)));
+        // Octets that arrive later still count from their arrival.
+        clock.earn(t0 + Duration::from_secs(800), 6, 0);
+        clock.progress();
+        assert_eq!(clock.start(), Some(t0 + Duration::from_secs(800)));
     }
 }
