@@ -389,15 +389,20 @@ fn number<const S: bool>(cur: &mut Cursor<'_, S>) -> Option<u64> {
     })
 }
 
-/// `"TOP" SP msg SP n`, `n = 1*DIGIT` (lines of the body, 0 for the header only)
+/// `"TOP" SP msg SP n`, `n = 1*DIGIT` (lines of the body, 0 for the header only). An `n`
+/// past `u64::MAX` is taken as `u64::MAX`: more lines than any body has, which RFC 1939
+/// §7 answers with the whole message.
 #[inline]
 fn top<'a, const S: bool>(cur: &mut Cursor<'a, S>) -> Result<Command<'a>, DecodeError> {
     let msg = required_msg(cur)?;
     sp(cur)?;
-    let start = cur.pos;
-    let Some(lines) = number(cur) else {
-        return fail_at(start, "number of lines");
-    };
+    let digits = cur.take_while(|b| b.is_ascii_digit());
+    if digits.is_empty() {
+        return fail_at(cur.pos, "number of lines");
+    }
+    let lines = digits.iter().fold(0u64, |n, &d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    });
     Ok(Command::Top { msg, lines })
 }
 
@@ -585,7 +590,7 @@ mod tests {
 
     #[test]
     fn every_command_with_its_arguments() {
-        let table: [(&[u8], Command<'static>); 16] = [
+        let table: [(&[u8], Command<'static>); 17] = [
             (
                 b"USER mrose",
                 Command::User {
@@ -650,6 +655,13 @@ mod tests {
                 },
             ),
             (
+                b"TOP 2 18446744073709551616",
+                Command::Top {
+                    msg: n(2),
+                    lines: u64::MAX,
+                },
+            ),
+            (
                 b"LANG *",
                 Command::Lang {
                     range: Some("*".into()),
@@ -676,7 +688,7 @@ mod tests {
 
     #[test]
     fn bad_arguments_say_what_and_where() {
-        let table: [(&[u8], DecodeError); 20] = [
+        let table: [(&[u8], DecodeError); 19] = [
             // Extra or missing spaces.
             (b"QUIT ", syntax(4, "end of line")),
             (b"LIST ", syntax(5, "message number")),
@@ -696,7 +708,6 @@ mod tests {
             ),
             (b"LANG  en", syntax(5, "param")),
             // Numbers.
-            (b"TOP 1 18446744073709551616", syntax(6, "number of lines")),
             (b"DELE 0", syntax(5, "message number from 1 to 4294967295")),
             // Base64: at most two '=', four octets to a group, '=' alone only by itself.
             (
