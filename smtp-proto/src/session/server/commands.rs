@@ -239,8 +239,18 @@ impl State {
     /// `BDAT size [LAST]`. A chunk that cannot be taken is still read (and discarded),
     /// so that the octets never run as commands, and answered when it has been; the
     /// chunks behind it up to LAST get the same answer (RFC 3030 §2). Reading costs no
-    /// memory, and a client that trickles them runs into the session's timeouts.
+    /// memory, and a client that trickles them runs into the session's timeouts. Only a
+    /// chunk larger than any message may be is refused at once, and the connection closed.
     pub(super) fn bdat(&mut self, size: u64, last: bool) -> Step {
+        if size > self.config.limits.max_message_size {
+            // Reading it to stay in step could take forever (BDAT 2^63).
+            self.send(&replies::too_large());
+            self.reset_transaction();
+            self.close(CloseReason::Protocol(
+                "BDAT chunk larger than the message size limit",
+            ));
+            return Step::Continue;
+        }
         let chunking = self.config.extensions.chunking;
         let refusal = if chunking {
             self.data_refusal()
