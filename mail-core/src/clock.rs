@@ -42,12 +42,12 @@ impl InputClock {
     /// A command, line, message or chunk is complete: the timeouts restart from when its
     /// last octets arrived, or from when the session last resumed if that is later (a
     /// command pipelined behind one the application took long over, a RETR of a large
-    /// message, was read long before its turn came).
+    /// message, was read long before its turn came). While paused they stay paused: they
+    /// restart at the next call that knows the time.
     pub fn progress(&mut self) {
-        self.start = Some(
-            self.start
-                .map_or(self.last_input, |s| s.max(self.last_input)),
-        );
+        if let Some(start) = self.start {
+            self.start = Some(start.max(self.last_input));
+        }
     }
 
     /// The session waits on the application: the timeouts pause until [`resume`].
@@ -109,6 +109,12 @@ mod tests {
         clock.earn(t0, 20, 0);
         clock.progress();
         clock.pause();
+        clock.progress();
+        assert_eq!(
+            clock.start(),
+            None,
+            "the pause holds until the time is known"
+        );
         clock.resume(t0 + Duration::from_secs(750));
         clock.progress();
         assert_eq!(clock.start(), Some(t0 + Duration::from_secs(750)));

@@ -213,6 +213,9 @@ struct State {
     ///
     /// [`Limits::min_input_rate`]: crate::Limits::min_input_rate
     clock: InputClock,
+    /// When the session started: a deadline already past, to be asked for a call that
+    /// restarts the paused clock.
+    created: Instant,
 }
 
 /// The server session.
@@ -262,6 +265,7 @@ impl Server {
             closed: None,
             transmit: Vec::new(),
             clock: InputClock::new(now),
+            created: now,
         };
         let banner = match state.config.protocol {
             Protocol::Smtp => "ESMTP ready",
@@ -291,21 +295,35 @@ impl Server {
         self.input.extend_from_slice(data);
     }
 
-    /// When [`Server::handle_timeout`] should be called next, if ever.
+    /// When [`Server::handle_timeout`] should be called next, if ever. None while a
+    /// decision is pending: the time the application takes does not count against the
+    /// client, and the timeouts restart once it has answered.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let limits = &self.state.config.limits;
-        match self.state.mode {
-            Mode::Closed | Mode::AwaitTls => None,
-            Mode::Data(_) | Mode::Chunk { .. } | Mode::SkipChunk { .. } => {
-                self.state.clock.start().map(|t| t + limits.data_timeout)
-            }
-            _ => self.state.clock.start().map(|t| t + limits.command_timeout),
+        let s = &self.state;
+        let limits = &s.config.limits;
+        if matches!(s.mode, Mode::Closed | Mode::AwaitTls) || s.pending.is_some() {
+            return None;
         }
+        // Right after a decision the time is unknown: ask for a call now to learn it.
+        let Some(start) = s.clock.start() else {
+            return Some(s.created);
+        };
+        Some(match s.mode {
+            Mode::Data(_) | Mode::Chunk { .. } | Mode::SkipChunk { .. } => {
+                start + limits.data_timeout
+            }
+            _ => start + limits.command_timeout,
+        })
     }
 
     /// Closes the session with `421 4.4.2` if the client has been silent too long.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.poll_timeout().is_some_and(|t| now >= t) {
+        let Some(deadline) = self.poll_timeout() else {
+            return;
+        };
+        if self.state.clock.start().is_none() {
+            self.state.clock.resume(now);
+        } else if now >= deadline {
             self.state.send(&replies::timeout());
             self.state.close(CloseReason::Timeout);
         }
@@ -425,6 +443,7 @@ impl Server {
             return Err(ApiError::WrongReplyCode("accept needs 2xx (354 for DATA)"));
         }
         let s = &mut self.state;
+        s.clock.pause();
         match pending {
             Pending::Mail { smtputf8, binary } => {
                 s.pending = None;
@@ -480,6 +499,7 @@ impl Server {
             return Err(ApiError::WrongReplyCode("reject needs 4xx or 5xx"));
         }
         let s = &mut self.state;
+        s.clock.pause();
         match pending {
             Pending::Rcpt => {
                 s.pending = None;
@@ -517,6 +537,7 @@ impl Server {
             return Err(ApiError::WrongDecision);
         }
         s.pending = None;
+        s.clock.pause();
         let text = base64_encode(challenge);
         if let Ok(reply) = Reply::new(crate::ReplyCode::AUTH_CONTINUE, None, text) {
             s.send(&reply);
