@@ -1116,3 +1116,115 @@ fn the_applications_time_does_not_count_against_the_client() {
     server.handle_timeout(later + 4 * minute);
     assert!(!server.is_closed());
 }
+
+/// A client past EHLO with the server's `extensions`, its output drained.
+fn ready_client(t0: Instant, extensions: &str) -> Client {
+    let mut c = Client::new(client_config(), t0);
+    c.handle_input(t0, b"220 mx ready\r\n");
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(
+        t0,
+        format!("250-mx\r\n{extensions}250 8BITMIME\r\n").as_bytes(),
+    );
+    c.poll_transmit(&mut Vec::new());
+    let ready: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(ready.contains(&CEvent::Ready), "{ready:?}");
+    c
+}
+
+/// RFC 5321 §4.3.2: only 354 lets the message go. A server that answers DATA with 250
+/// has not taken a message that was never sent: the transaction fails, it is not `Sent`.
+#[test]
+fn client_takes_no_250_to_data_as_delivery() {
+    for extensions in ["", "250-PIPELINING\r\n"] {
+        let t0 = Instant::now();
+        let mut c = ready_client(t0, extensions);
+        c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+            .unwrap();
+        c.handle_input(t0, b"250 sender ok\r\n");
+        c.handle_input(t0, b"250 recipient ok\r\n");
+        c.handle_input(t0, b"250 ok\r\n");
+        let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert!(
+            !events.iter().any(|e| matches!(e, CEvent::Sent { .. })),
+            "{extensions:?}: {events:?}"
+        );
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                CEvent::TransactionFailed(ClientError::Unexpected(r)) if r.code().get() == 250
+            )),
+            "{extensions:?}: {events:?}"
+        );
+    }
+}
+
+/// RFC 5321 §4.5.3.2: a pipelined MAIL (and the RCPTs with it) waits its full reply
+/// timeout from when it was sent, however long the session sat idle before.
+#[test]
+fn client_pipelined_mail_timeout_counts_from_the_request() {
+    let t0 = Instant::now();
+    let mut c = ready_client(t0, "250-PIPELINING\r\n");
+    let later = t0 + Duration::from_secs(240);
+    c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+        .unwrap();
+    c.handle_timeout(later);
+    assert!(!c.is_closed());
+    assert_eq!(c.poll_timeout(), Some(later + Duration::from_secs(300)));
+}
+
+/// The reply to `BDAT … LAST` is the verdict on the message, as after DATA's dot: it gets
+/// the 10-minute data-end timeout (RFC 5321 §4.5.3.2.6), not the 5-minute one.
+#[test]
+fn client_waits_for_bdat_last_as_for_the_dot() {
+    let t0 = Instant::now();
+    let mut c = ready_client(t0, "250-PIPELINING\r\n250-CHUNKING\r\n");
+    c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+        .unwrap();
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(t0, b"250 sender ok\r\n250 recipient ok\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(events.contains(&CEvent::SendData), "{events:?}");
+    // The message is handed over a minute later: the wait counts from then.
+    let later = t0 + Duration::from_secs(60);
+    c.send_data(b"Subject: x\r\n\r\nhi\r\n").unwrap();
+    c.end_data().unwrap();
+    let mut wire = Vec::new();
+    c.poll_transmit(&mut wire);
+    assert!(
+        wire.starts_with(b"BDAT "),
+        "{}",
+        String::from_utf8_lossy(&wire)
+    );
+    c.handle_timeout(later);
+    assert_eq!(c.poll_timeout(), Some(later + Duration::from_secs(600)));
+}
+
+/// RFC 3030 §3: BODY=BINARYMIME goes with BDAT, also to a server without PIPELINING, where
+/// each chunk would wait for the last one's reply: the message goes as one `BDAT n LAST`,
+/// exactly as given (not with DATA, dot-stuffed and line ends changed).
+#[test]
+fn client_sends_binarymime_with_bdat_without_pipelining() {
+    let t0 = Instant::now();
+    let mut c = ready_client(t0, "250-CHUNKING\r\n250-BINARYMIME\r\n");
+    let mut env = envelope("a@example.org", &["b@example.org"]);
+    env.params.body = Some(sansmail_smtp::Body::BinaryMime);
+    c.send_mail(&env).unwrap();
+    let mut wire = Vec::new();
+    c.poll_transmit(&mut wire);
+    c.handle_input(t0, b"250 sender ok\r\n");
+    c.poll_transmit(&mut wire);
+    c.handle_input(t0, b"250 recipient ok\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(events.contains(&CEvent::SendData), "{events:?}");
+    c.send_data(b"\x00\xff.\n").unwrap();
+    c.send_data(b"bare\rcr").unwrap();
+    c.end_data().unwrap();
+    c.poll_transmit(&mut wire);
+    let wire = String::from_utf8_lossy(&wire).into_owned();
+    assert!(!wire.contains("DATA\r\n"), "{wire}");
+    assert!(
+        wire.ends_with("BDAT 11 LAST\r\n\u{0}\u{fffd}.\nbare\rcr"),
+        "{wire:?}"
+    );
+}

@@ -183,8 +183,11 @@ impl Outcome {
     fn from_reply(reply: &Reply<'_>, mta: &str, dsn_passed: bool) -> Self {
         let text = one_line(reply);
         let code = reply.code().get();
+        // An enhanced code of another class than the reply's says nothing reliable (RFC
+        // 3463 §2: the class matches the reply's first digit): `452 5.2.2` is a deferral.
         let status = reply
             .status()
+            .filter(|s| u16::from(s.class()) == code / 100)
             .map_or_else(|| format!("{}.0.0", code / 100), |s| s.to_string());
         match code / 100 {
             2 => Self::Delivered {
@@ -472,7 +475,10 @@ impl Delivery {
                     (i, o)
                 })
                 .collect(),
-            Err(ClientFailure::Smtp(ClientError::Rejected { reply, .. })) => {
+            // A refusal is negative; anything else is no verdict on the message.
+            Err(ClientFailure::Smtp(ClientError::Rejected { reply, .. }))
+                if reply.code().is_negative() =>
+            {
                 let o = Outcome::from_reply(&reply, mta, dsn_passed);
                 indices.iter().map(|&i| (i, o.clone())).collect()
             }
@@ -666,6 +672,7 @@ fn envelope(entry: &QueueEntry, indices: &[usize], size: usize) -> Result<Envelo
 mod tests {
     use super::*;
     use crate::outbound::dns::StaticResolver;
+    use sansmail_smtp::{EnhancedStatus, ReplyCode};
 
     /// Destinations no delivery holds are dropped once the map has grown, so the map stays
     /// bounded however many domains are mailed; one still held keeps its slots.
@@ -687,5 +694,25 @@ mod tests {
             len()
         );
         assert!(Arc::ptr_eq(&held, &d.semaphore("held.example")));
+    }
+
+    /// A reply's enhanced code counts only when its class is the reply's (RFC 3463 §2);
+    /// the reply's first digit decides between delivered, failed and deferred.
+    #[test]
+    fn an_enhanced_code_of_another_class_is_not_the_status() {
+        let reply = |code, status: Option<(u8, u16, u16)>| {
+            let status = status.map(|(c, s, d)| EnhancedStatus::new(c, s, d).unwrap());
+            Reply::new(ReplyCode::new(code).unwrap(), status, "text").unwrap()
+        };
+        let status = |o: Outcome| match o {
+            Outcome::Deferred { status, .. } | Outcome::Failed { status, .. } => status,
+            Outcome::Delivered { .. } => "delivered".to_owned(),
+        };
+        let o = |r| Outcome::from_reply(&r, "mx", false);
+        assert_eq!(status(o(reply(452, Some((5, 2, 2))))), "4.0.0");
+        assert_eq!(status(o(reply(452, Some((4, 2, 2))))), "4.2.2");
+        assert_eq!(status(o(reply(550, Some((4, 7, 1))))), "5.0.0");
+        assert_eq!(status(o(reply(550, Some((5, 1, 1))))), "5.1.1");
+        assert_eq!(status(o(reply(451, None))), "4.0.0");
     }
 }

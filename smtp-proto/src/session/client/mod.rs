@@ -73,6 +73,9 @@ struct Transaction {
     mail_failed: Option<Reply<'static>>,
     rcpts_pending: usize,
     bdat: bool,
+    /// Without PIPELINING a BDAT chunk waits for the last one's reply (RFC 3030 §4.2): the
+    /// message goes as one chunk, `BDAT n LAST`.
+    one_chunk: bool,
     /// BODY=BINARYMIME: the data goes out exactly as given.
     binary: bool,
     failed: bool,
@@ -179,7 +182,8 @@ impl Client {
     /// When [`Client::handle_timeout`] should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let wait = match self.expect.front()? {
-            Expect::DataEnd => self.config.data_end_timeout,
+            // The reply to BDAT LAST is the verdict on the message, as after DATA's dot.
+            Expect::DataEnd | Expect::Bdat { last: true } => self.config.data_end_timeout,
             _ => self.config.reply_timeout,
         };
         match self.phase {
@@ -256,7 +260,9 @@ impl Client {
             params.envid = None;
         }
         let pipelining = self.config.pipelining && has("PIPELINING");
-        let bdat = self.config.chunking && pipelining && has("CHUNKING");
+        let binary = envelope.params.body == Some(crate::types::params::Body::BinaryMime);
+        // BINARYMIME needs BDAT (RFC 3030 §3), with PIPELINING or without it.
+        let bdat = self.config.chunking && has("CHUNKING") && (pipelining || binary);
         let start = self.transmit.len();
         let mut commands = vec![Command::Mail {
             from: envelope.from.clone(),
@@ -282,11 +288,14 @@ impl Client {
             rcpts: envelope.recipients.len(),
             rcpts_pending: envelope.recipients.len(),
             bdat,
-            binary: envelope.params.body == Some(crate::types::params::Body::BinaryMime),
+            one_chunk: bdat && !pipelining,
+            binary,
             ..Transaction::default()
         });
         self.phase = Phase::Busy;
         if pipelining {
+            // The first reply awaited counts from now, not from the last one received.
+            self.restart_clock |= self.expect.is_empty();
             self.transmit.extend_from_slice(&encoded);
             self.expect.push_back(Expect::Mail);
             self.expect
@@ -308,8 +317,8 @@ impl Client {
         if !matches!(self.phase, Phase::Data) {
             return Err(ApiError::WrongState("send_data needs the SendData state"));
         }
-        if self.transaction.as_ref().is_some_and(|t| t.bdat) {
-            if !self.held_chunk.is_empty() {
+        if let Some(t) = self.transaction.as_ref().filter(|t| t.bdat) {
+            if !t.one_chunk && !self.held_chunk.is_empty() {
                 self.flush_chunk(false);
             }
             if self.transaction.as_ref().is_some_and(|t| t.binary) {
@@ -363,6 +372,7 @@ impl Client {
             &mut self.transmit,
         );
         self.transmit.extend_from_slice(&chunk);
+        self.restart_clock |= self.expect.is_empty();
         self.expect.push_back(Expect::Bdat { last });
         if last {
             self.expect_finals_after_bdat();

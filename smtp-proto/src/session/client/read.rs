@@ -195,6 +195,10 @@ impl Client {
                         self.expect.push_back(Expect::Rset);
                         self.mark_failed();
                     }
+                } else if usable && code.is_positive() {
+                    // Only 354 goes on to the message (RFC 5321 §4.3.2): a 250 here would
+                    // read as the verdict on a message never sent.
+                    self.finish_transaction_with(ClientError::Unexpected(reply));
                 } else if usable {
                     self.finish_transaction_with(rejected(Stage::Data));
                 } else {
