@@ -23,7 +23,7 @@ use super::{
     Wakeup,
     delivery::{Delivery, Outcome},
     dsn::{Action, Report},
-    queue::{QueueEntry, QueueStore, QueuedRecipient, RecipientState, unix_now},
+    queue::{BodyType, QueueEntry, QueueStore, QueuedRecipient, RecipientState, unix_now},
 };
 use crate::auth::Accounts;
 
@@ -588,6 +588,10 @@ impl QueueRunner {
     async fn queue_dsn(&self, to: &str, dsn: Vec<u8>) -> io::Result<()> {
         let queue = Arc::clone(&self.queue);
         let mut entry = QueueEntry::new("", vec![QueuedRecipient::new(to)]);
+        // What the DSN needs of the next hop: SMTPUTF8 for a UTF-8 address (RFC 6531 §3.4),
+        // and the body type of what it returns of the message.
+        entry.smtputf8 = !to.is_ascii();
+        entry.body = body_type_of(&dsn);
         let id = blocking(move || {
             let mut upload = queue.spool();
             upload.write(&dsn)?;
@@ -597,6 +601,23 @@ impl QueueRunner {
         tracing::info!(id, to, "queue: DSN queued");
         self.wakeup.queued(id);
         Ok(())
+    }
+}
+
+/// The least `BODY=` that carries `data` unchanged: binary with a NUL or a bare CR or LF,
+/// 8-bit with octets past 127, else 7-bit.
+fn body_type_of(data: &[u8]) -> BodyType {
+    let binary = data.iter().enumerate().any(|(i, &b)| {
+        b == 0
+            || b == b'\r' && data.get(i + 1) != Some(&b'\n')
+            || b == b'\n' && (i == 0 || data[i - 1] != b'\r')
+    });
+    if binary {
+        BodyType::Binary
+    } else if data.iter().any(|&b| b > 127) {
+        BodyType::EightBit
+    } else {
+        BodyType::SevenBit
     }
 }
 
@@ -653,6 +674,19 @@ fn apply(r: &mut QueuedRecipient, o: Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A DSN returning an 8-bit or binary message asks the next hop for 8BITMIME or
+    /// BINARYMIME (it went as 7-bit, whatever it held).
+    #[test]
+    fn a_dsn_declares_the_body_it_carries() {
+        assert_eq!(body_type_of(b"a\r\nb\r\n"), BodyType::SevenBit);
+        assert_eq!(body_type_of("\u{e9}\r\n".as_bytes()), BodyType::EightBit);
+        assert_eq!(body_type_of(b"a\x00b\r\n"), BodyType::Binary);
+        assert_eq!(body_type_of(b"a\rb\r\n"), BodyType::Binary);
+        assert_eq!(body_type_of(b"a\nb\r\n"), BodyType::Binary);
+        assert_eq!(body_type_of(b"\n"), BodyType::Binary);
+        assert_eq!(body_type_of(b"end\r"), BodyType::Binary);
+    }
 
     #[test]
     fn backoff_doubles_to_the_maximum() {
