@@ -180,26 +180,36 @@ print("refused ok")
     assert!(out.contains("refused ok"), "{out}");
 }
 
-/// A silent client is signed off with `-ERR` after the idle timeout; its deletions are not
-/// committed and its lease is released.
-#[test]
-fn silent_clients_time_out_without_deleting() {
-    let server = start("pop3-timeout");
-    server.deliver(&["alice@example.org"], SECOND);
+/// A POP3 listener of its own on `server`'s store, with its service `adjust`ed.
+fn own_pop3(
+    server: &common::TestServer,
+    adjust: impl FnOnce(&mut Pop3Service<examples::server::Store>),
+) -> std::net::SocketAddr {
     let mut service = Pop3Service::new(
         "t",
         common::authenticator(),
         Arc::clone(&server.store),
         sansmail_server::listener::Gate::new(sansmail_server::listener::ConnectionLimits::default()),
     );
-    service.config.limits.idle_timeout = Duration::from_millis(300);
-    let addr = server
+    adjust(&mut service);
+    server
         .runtime
         .block_on(pop3_server::spawn(
             "127.0.0.1:0".parse().unwrap(),
             Arc::new(service),
         ))
-        .unwrap();
+        .unwrap()
+}
+
+/// A silent client is signed off with `-ERR` after the idle timeout; its deletions are not
+/// committed and its lease is released.
+#[test]
+fn silent_clients_time_out_without_deleting() {
+    let server = start("pop3-timeout");
+    server.deliver(&["alice@example.org"], SECOND);
+    let addr = own_pop3(&server, |s| {
+        s.config.limits.idle_timeout = Duration::from_millis(300);
+    });
     let mut c = Raw::connect(addr);
     c.send("USER alice");
     assert!(c.line().starts_with("+OK"));
@@ -226,20 +236,7 @@ fn silent_clients_time_out_without_deleting() {
 fn the_lease_outlives_a_busy_session() {
     let server = start("pop3-lease");
     server.deliver(&["alice@example.org"], SECOND);
-    let mut service = Pop3Service::new(
-        "t",
-        common::authenticator(),
-        Arc::clone(&server.store),
-        sansmail_server::listener::Gate::new(sansmail_server::listener::ConnectionLimits::default()),
-    );
-    service.lease_for = Duration::from_millis(600);
-    let addr = server
-        .runtime
-        .block_on(pop3_server::spawn(
-            "127.0.0.1:0".parse().unwrap(),
-            Arc::new(service),
-        ))
-        .unwrap();
+    let addr = own_pop3(&server, |s| s.lease_for = Duration::from_millis(600));
     let login = |c: &mut Raw| {
         c.send("USER alice");
         assert!(c.line().starts_with("+OK"));
