@@ -373,6 +373,27 @@ impl Delivery {
                         None,
                     ));
                 }
+                // RFC 5321 §5.1: a client that is itself an MX of the domain drops the
+                // records at its own preference and above; as the best, it has nowhere to
+                // send the mail (Postfix: "mail for … loops back to myself").
+                let me = self.config.hello_name.trim_end_matches('.');
+                if let Some(own) = mx
+                    .iter()
+                    .filter(|m| m.exchange.trim_end_matches('.').eq_ignore_ascii_case(me))
+                    .map(|m| m.preference)
+                    .min()
+                {
+                    mx.retain(|m| m.preference < own);
+                    if mx.is_empty() {
+                        return Err(Outcome::failed(
+                            "5.4.6",
+                            format!(
+                                "{destination}: mail loops back to this host, its best MX ({me})"
+                            ),
+                            None,
+                        ));
+                    }
+                }
                 shuffle(&mut mx);
                 mx.sort_by_key(|m| m.preference);
                 Ok(mx.into_iter().map(|m| host(m.exchange, false)).collect())
@@ -671,7 +692,7 @@ fn envelope(entry: &QueueEntry, indices: &[usize], size: usize) -> Result<Envelo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbound::dns::StaticResolver;
+    use crate::outbound::dns::{Mx, StaticResolver};
     use sansmail_smtp::{EnhancedStatus, ReplyCode};
 
     /// Destinations no delivery holds are dropped once the map has grown, so the map stays
@@ -694,6 +715,38 @@ mod tests {
             len()
         );
         assert!(Arc::ptr_eq(&held, &d.semaphore("held.example")));
+    }
+
+    /// RFC 5321 §5.1: this host, an MX of the destination, sends only to better MXs, and
+    /// as the best one refuses the mail instead of sending it to itself.
+    #[tokio::test]
+    async fn mx_records_at_or_below_our_own_are_dropped() {
+        let mx = |p, e: &str| Mx {
+            preference: p,
+            exchange: e.to_owned(),
+        };
+        let mut resolver = StaticResolver::default();
+        resolver.mx.insert(
+            "backup.example".into(),
+            vec![
+                mx(30, "mx3.example"),
+                mx(10, "mx1.example"),
+                mx(20, "Mail.Example.org."),
+                mx(20, "mx2.example"),
+            ],
+        );
+        resolver.mx.insert(
+            "primary.example".into(),
+            vec![mx(10, "mail.example.org"), mx(20, "mx2.example")],
+        );
+        let d = Delivery::new(DeliveryConfig::new("mail.example.org"), Arc::new(resolver)).unwrap();
+        let hosts = d.route("backup.example").await.unwrap();
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["mx1.example"]);
+        match d.route("primary.example").await {
+            Err(Outcome::Failed { status, .. }) => assert_eq!(status, "5.4.6"),
+            other => panic!("{other:?}"),
+        }
     }
 
     /// A reply's enhanced code counts only when its class is the reply's (RFC 3463 §2);
