@@ -84,7 +84,13 @@ struct Script {
     pause: fn(usize) -> u64,
 }
 
-const CAPS: &[&str] = &["PIPELINING", "8BITMIME", "SIZE 10000000", "DSN"];
+const CAPS: &[&str] = &[
+    "PIPELINING",
+    "8BITMIME",
+    "SIZE 10000000",
+    "DSN",
+    "ENHANCEDSTATUSCODES",
+];
 
 impl Script {
     /// A peer that takes every recipient and message, pausing as `pause` says.

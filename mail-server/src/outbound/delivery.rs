@@ -179,15 +179,16 @@ impl Outcome {
         }
     }
 
-    /// The outcome a reply to a recipient means.
-    fn from_reply(reply: &Reply<'_>, mta: &str, dsn_passed: bool) -> Self {
+    /// The outcome a reply to a recipient means. `enhanced`: the server offered
+    /// ENHANCEDSTATUSCODES, without which a reply's text is only text (RFC 2034).
+    fn from_reply(reply: &Reply<'_>, mta: &str, dsn_passed: bool, enhanced: bool) -> Self {
         let text = one_line(reply);
         let code = reply.code().get();
         // An enhanced code of another class than the reply's says nothing reliable (RFC
         // 3463 §2: the class matches the reply's first digit): `452 5.2.2` is a deferral.
         let status = reply
             .status()
-            .filter(|s| u16::from(s.class()) == code / 100)
+            .filter(|s| enhanced && u16::from(s.class()) == code / 100)
             .map_or_else(|| format!("{}.0.0", code / 100), |s| s.to_string());
         match code / 100 {
             2 => Self::Delivered {
@@ -474,6 +475,7 @@ impl Delivery {
             return Ok(refuse(status, why));
         }
         let dsn_passed = has("DSN");
+        let enhanced = has("ENHANCEDSTATUSCODES");
         let envelope = match envelope(entry, indices, message.len()) {
             Ok(e) => e,
             Err(why) => {
@@ -488,7 +490,7 @@ impl Delivery {
                 .enumerate()
                 .map(|(n, &i)| {
                     let o = match sent.recipients.get(n) {
-                        Some(r) => Outcome::from_reply(r, mta, dsn_passed),
+                        Some(r) => Outcome::from_reply(r, mta, dsn_passed, enhanced),
                         None => {
                             Outcome::deferred("4.4.2", "no answer for this recipient", Some(mta))
                         }
@@ -500,7 +502,7 @@ impl Delivery {
             Err(ClientFailure::Smtp(ClientError::Rejected { reply, .. }))
                 if reply.code().is_negative() =>
             {
-                let o = Outcome::from_reply(&reply, mta, dsn_passed);
+                let o = Outcome::from_reply(&reply, mta, dsn_passed, enhanced);
                 indices.iter().map(|&i| (i, o.clone())).collect()
             }
             Err(ClientFailure::Smtp(ClientError::TooLarge { size, limit })) => {
@@ -761,11 +763,14 @@ mod tests {
             Outcome::Deferred { status, .. } | Outcome::Failed { status, .. } => status,
             Outcome::Delivered { .. } => "delivered".to_owned(),
         };
-        let o = |r| Outcome::from_reply(&r, "mx", false);
+        let o = |r| Outcome::from_reply(&r, "mx", false, true);
         assert_eq!(status(o(reply(452, Some((5, 2, 2))))), "4.0.0");
         assert_eq!(status(o(reply(452, Some((4, 2, 2))))), "4.2.2");
         assert_eq!(status(o(reply(550, Some((4, 7, 1))))), "5.0.0");
         assert_eq!(status(o(reply(550, Some((5, 1, 1))))), "5.1.1");
         assert_eq!(status(o(reply(451, None))), "4.0.0");
+        // Without ENHANCEDSTATUSCODES offered, the text is not read for a code (RFC 2034).
+        let plain = Outcome::from_reply(&reply(550, Some((5, 1, 1))), "mx", false, false);
+        assert_eq!(status(plain), "5.0.0");
     }
 }
