@@ -289,6 +289,37 @@ fn fetch_of_a_message_expunged_elsewhere() {
     });
 }
 
+/// RFC 5182 §2.1: a SELECT empties `$` (the UIDs it holds belong to the mailbox before),
+/// and so does a SEARCH with SAVE that fails with NO.
+#[test]
+fn the_saved_search_result_is_emptied() {
+    both("rules-searchres", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Sr");
+        for i in 1..=3 {
+            append(&mut a, &format!("a2{i}"), "INBOX", &message(i));
+            append(&mut a, &format!("a3{i}"), "Sr", &message(i));
+        }
+        a.command("a4", "SELECT INBOX");
+        a.command("a5", "UID SEARCH RETURN (SAVE) ALL");
+        let fetched = a.command("a6", "FETCH $ (UID)");
+        assert_eq!(fetched.len(), 4, "{who}: {fetched:?}");
+        a.command("a7", "SELECT Sr");
+        let fetched = a.command("a8", "FETCH $ (UID)");
+        assert_eq!(fetched.len(), 1, "{who}: {fetched:?}");
+        assert!(fetched[0].starts_with("a8 OK"), "{who}: {fetched:?}");
+        a.command("a9", "SEARCH RETURN (SAVE) ALL");
+        a.send("a10 SEARCH RETURN (SAVE) CHARSET X-NONE ALL");
+        let refused = a.until("a10 ");
+        assert!(
+            refused.last().unwrap().starts_with("a10 NO"),
+            "{who}: {refused:?}"
+        );
+        let fetched = a.command("a11", "FETCH $ (UID)");
+        assert_eq!(fetched.len(), 1, "{who}: {fetched:?}");
+    });
+}
+
 /// RFC 7162 §3.1.5 with RFC 4731: SEARCH RETURN (MIN) or (MAX) with a MODSEQ key reports
 /// the returned message's MODSEQ, not the highest of every match.
 #[test]

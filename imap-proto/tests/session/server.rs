@@ -627,22 +627,42 @@ fn sequence_numbers_past_the_last_message_are_bad() {
         format!("a4 {bad}")
     );
     assert_eq!(s.feed(b"a5 COPY 4:5 Trash\r\n"), format!("a5 {bad}"));
-    // A range reaching into the mailbox, `*`, and UID sets are fine.
-    assert!(
-        s.feed(b"a6 FETCH 3:9 FLAGS\r\n")
-            .ends_with("a6 OK FETCH completed\r\n")
-    );
+    // A range with one end past the last message names it too (RFC 9051 §9; Dovecot
+    // answers BAD as well).
+    assert_eq!(s.feed(b"a6 FETCH 3:9 FLAGS\r\n"), format!("a6 {bad}"));
+    // `n:*` is fine, also past the end (the last message, as Dovecot reads it), and
+    // UID sets may name what does not exist.
     assert!(
         s.feed(b"a7 FETCH 2:* FLAGS\r\n")
             .ends_with("a7 OK FETCH completed\r\n")
     );
     assert!(
-        s.feed(b"a8 UID FETCH 99 FLAGS\r\n")
+        s.feed(b"a8 FETCH 9:* FLAGS\r\n")
             .ends_with("a8 OK FETCH completed\r\n")
+    );
+    assert!(
+        s.feed(b"a9 UID FETCH 99 FLAGS\r\n")
+            .ends_with("a9 OK FETCH completed\r\n")
     );
     // None of the refused ones reached the application.
     let fetches = s.app.events.iter().filter(|e| e.contains("Fetch")).count();
     assert_eq!(fetches, 3);
+}
+
+/// RFC 9051 §9: in an empty mailbox every sequence number, `*` included, is past the last
+/// message.
+#[test]
+fn sequence_sets_of_an_empty_mailbox_are_bad() {
+    let mut s = Session::plain();
+    s.app.messages.clear();
+    s.login_select();
+    let bad = "BAD Invalid message sequence number\r\n";
+    assert_eq!(s.feed(b"a3 FETCH 1:* FLAGS\r\n"), format!("a3 {bad}"));
+    assert_eq!(s.feed(b"a4 FETCH * FLAGS\r\n"), format!("a4 {bad}"));
+    assert!(
+        s.feed(b"a5 UID FETCH 1:* FLAGS\r\n")
+            .ends_with("a5 OK FETCH completed\r\n")
+    );
 }
 
 #[test]

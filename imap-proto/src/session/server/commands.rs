@@ -13,6 +13,7 @@ use crate::{
         core::{Atom, IString, Tag},
         response::{Data, Response, StatusKind},
         response_code::ResponseCode,
+        search::SearchReturnOpt,
     },
 };
 
@@ -278,6 +279,12 @@ impl Inner {
                     }
                 }
                 self.note_updating(&tag, body);
+                self.saving_search = matches!(
+                    body,
+                    CommandBody::Search { return_opts: Some(o), .. }
+                        | CommandBody::Sort { return_opts: Some(o), .. }
+                        if o.contains(&SearchReturnOpt::Save)
+                );
                 self.pending = Some(Pending::Command { tag, kind });
                 Step::Event(Event::Command(cmd.into_owned()))
             }
@@ -303,12 +310,19 @@ impl Inner {
         else {
             return false;
         };
+        // RFC 9051 §9 (seq-number): any number past the last message, and `*` in an
+        // empty mailbox, is an error. A range ending in `*` is `n:*`, the last message
+        // when `n` is past it (Dovecot's reading too: an expunge the client has not seen).
         let len = self.view.as_ref().map_or(0, MailboxView::len);
-        let past = |n: &SeqNum| matches!(n, SeqNum::Value(v) if *v > len);
+        let past = |n: &SeqNum| match n {
+            SeqNum::Value(v) => *v > len,
+            SeqNum::Largest => len == 0,
+        };
         match set {
             SequenceSet::Items(items) => items.iter().any(|i| match i {
                 SeqItem::Single(n) => past(n),
-                SeqItem::Range(a, b) => past(a) && past(b),
+                SeqItem::Range(SeqNum::Largest, _) | SeqItem::Range(_, SeqNum::Largest) => len == 0,
+                SeqItem::Range(a, b) => past(a) || past(b),
             }),
             SequenceSet::Saved => false,
         }

@@ -178,6 +178,9 @@ struct Inner {
     /// whose URLs GENURLAUTH authorizes.
     user: Option<String>,
     saved_search: Vec<u32>,
+    /// The command in progress saves its result for `$` (`RETURN (SAVE)`): a NO empties
+    /// `$` (RFC 5182 §2.1).
+    saving_search: bool,
     /// The SEARCH or SORT being answered asked for UPDATE (RFC 5267 §4.3).
     updating: Option<UpdatingSearch>,
     /// Octets of `input` already consumed.
@@ -242,6 +245,7 @@ impl Server {
             enabled: Vec::new(),
             user: None,
             saved_search: Vec::new(),
+            saving_search: false,
             updating: None,
             pos: 0,
             errors: 0,
@@ -609,12 +613,17 @@ impl Server {
             return Err(ApiError::FetchOpen);
         }
         let s = &mut self.state;
+        if std::mem::take(&mut s.saving_search) && kind == StatusKind::No {
+            s.saved_search.clear();
+        }
         match what {
             Kind::Select { .. } => {
                 if kind == StatusKind::Ok {
                     let view = s.next_view.take().ok_or(ApiError::NoView)?;
                     s.view = Some(view);
                     s.conn = State::Selected;
+                    // RFC 5182 §2.1: `$` of another mailbox means nothing here.
+                    s.saved_search.clear();
                     // RFC 4467 §3: a URLAUTH server names the mailbox's mechanisms.
                     if s.config.capabilities.contains(&Capability::UrlAuth) {
                         s.status(
