@@ -320,6 +320,42 @@ fn the_saved_search_result_is_emptied() {
     });
 }
 
+/// The selected mailbox under mailbox commands of the same session: RENAME INBOX tells of
+/// its messages leaving (RFC 9051 §6.3.6), RENAME of a mailbox above the selected one
+/// keeps it selected under its new name, and DELETE of it closes it, so the next command
+/// is BAD. (Ours only: the reference Dovecot refuses RENAME INBOX here and disconnects a
+/// session whose selected mailbox is renamed or deleted.)
+#[test]
+fn mailbox_commands_and_the_selected_mailbox() {
+    let server = start("rules-selected");
+    let mut a = login(server.imap, "a");
+    for i in 3..=4 {
+        append(&mut a, &format!("d{i}"), "INBOX", &message(i));
+    }
+    a.command("d5", "SELECT INBOX");
+    let mut told = a.command("d6", "RENAME INBOX Former");
+    told.extend(a.command("d7", "NOOP"));
+    let expunges = told.iter().filter(|l| l.ends_with(" EXPUNGE")).count();
+    assert_eq!(expunges, 2, "{told:?}");
+    let status = a.command("d8", "STATUS Former (MESSAGES)");
+    assert!(status[0].ends_with("(MESSAGES 2)"), "{status:?}");
+
+    a.command("b1", "CREATE Top.Sub");
+    append(&mut a, "b2", "Top.Sub", &message(2));
+    a.command("b3", "SELECT Top.Sub");
+    a.command("b4", "RENAME Top Moved");
+    let fetched = a.command("b5", "FETCH 1 (FLAGS)");
+    assert!(fetched[0].starts_with("* 1 FETCH"), "{fetched:?}");
+
+    a.command("a1", "CREATE Gone");
+    append(&mut a, "a2", "Gone", &message(1));
+    a.command("a3", "SELECT Gone");
+    a.command("a4", "DELETE Gone");
+    a.send("a5 FETCH 1 (FLAGS)");
+    let after = a.until("a5 ");
+    assert!(after.last().unwrap().starts_with("a5 BAD"), "{after:?}");
+}
+
 /// RFC 7162 §3.1.5 with RFC 4731: SEARCH RETURN (MIN) or (MAX) with a MODSEQ key reports
 /// the returned message's MODSEQ, not the highest of every match.
 #[test]

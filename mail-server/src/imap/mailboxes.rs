@@ -302,7 +302,16 @@ impl<S: MailStore> Conn<'_, S> {
             .delete_mailbox(&session, mailbox.name())
             .await
         {
-            Ok(()) => self.ok(None, "DELETE completed"),
+            Ok(()) => {
+                // Deleting the selected mailbox closes it (as Dovecot does): its view
+                // would otherwise serve a mailbox of the same name created later.
+                let name = canonical(mailbox.name(), self.delimiter());
+                if self.selected.as_ref().is_some_and(|s| s.name == name) {
+                    self.selected = None;
+                    self.server_mut().deselect().map_err(super::api)?;
+                }
+                self.ok(None, "DELETE completed")
+            }
             Err(e) => self.fail(&e),
         }
     }
@@ -314,14 +323,27 @@ impl<S: MailStore> Conn<'_, S> {
         if let Err(e) = store.rename_mailbox(&session, from.name(), to.name()).await {
             return self.fail(&e);
         }
-        // Renaming the selected mailbox: follow it (our own change is not echoed to us).
+        // Renaming the selected mailbox or one above it: follow it (our own change is not
+        // echoed to us). RENAME INBOX moves its messages out and leaves it selected, empty:
+        // the client is told they went (RFC 9051 §6.3.6).
         let from = canonical(from.name(), d);
-        let renamed_selected = self
-            .selected
-            .as_ref()
-            .is_some_and(|s| s.name == from && from != "INBOX");
-        if renamed_selected {
-            let to = canonical(to.name(), d);
+        let to = canonical(to.name(), d);
+        let followed = self.selected.as_ref().and_then(|s| {
+            if from == "INBOX" {
+                return None;
+            }
+            let rest = s.name.strip_prefix(from.as_str())?;
+            (rest.is_empty() || rest.starts_with(d)).then(|| format!("{to}{rest}"))
+        });
+        if from == "INBOX" && self.selected.as_ref().is_some_and(|s| s.name == "INBOX") {
+            let gone: Vec<u32> = self
+                .server()
+                .view()
+                .map(|v| v.uids().iter().copied().chain(v.queued_new()).collect())
+                .unwrap_or_default();
+            self.push(Update::Expunged(gone));
+        }
+        if let Some(to) = followed {
             match store.watch(&session, &to).await {
                 Ok(sub) => {
                     if let Some(s) = &mut self.selected {

@@ -103,7 +103,8 @@ impl<K: Backend> Engine<K> {
         if to == "INBOX" {
             return Err(StoreError::MailboxExists(to));
         }
-        if self.is_child(&to, &from) {
+        // (INBOX's messages may move under it: its children stay where they are.)
+        if from != "INBOX" && self.is_child(&to, &from) {
             return Err(StoreError::NotAllowed(
                 "cannot rename a mailbox into itself",
             ));

@@ -338,8 +338,16 @@ impl Inner {
         if to == "INBOX" || exists(to.clone()).await? {
             return Err(StoreError::MailboxExists(to).into());
         }
-        if self.is_child(&to, &from) {
+        // (INBOX's messages may move under it: its children stay where they are.)
+        if from != "INBOX" && self.is_child(&to, &from) {
             return Err(StoreError::NotAllowed("cannot rename a mailbox into itself").into());
+        }
+        // Missing parents of the target come first, as CREATE makes them.
+        if let Some(i) = to.rfind(self.delimiter) {
+            let parent = &to[..i];
+            if !exists(parent.to_owned()).await? {
+                self.create_in(&tx, s, account, parent, None).await?;
+            }
         }
         if from == "INBOX" {
             // RFC 3501 §6.3.5: INBOX's messages move to the new mailbox, INBOX stays (empty).
@@ -350,13 +358,6 @@ impl Inner {
                 .await?;
             commit(tx).await?;
             return Ok(());
-        }
-        // Missing parents of the target come first, as CREATE makes them.
-        if let Some(i) = to.rfind(self.delimiter) {
-            let parent = &to[..i];
-            if !exists(parent.to_owned()).await? {
-                self.create_in(&tx, s, account, parent, None).await?;
-            }
         }
         let prefix = format!("{from}{}", self.delimiter);
         let moving: Vec<String> = query(

@@ -208,6 +208,17 @@ pub fn rename_inbox_moves_messages<S: MailStore>(fx: Fixture<S>) {
     );
     put(store, &s, "INBOX", "three", Flags::new());
     assert_eq!(block_on(store.status(&s, "INBOX")).unwrap().messages, 1);
+    // Into a child of its own (RFC 9051 §6.3.6 allows it: INBOX's children stay where
+    // they are), and into a mailbox whose parent does not exist yet.
+    let under = join(store, &["INBOX", "old"]);
+    block_on(store.rename_mailbox(&s, "INBOX", &under)).unwrap();
+    assert_eq!(block_on(store.status(&s, &under)).unwrap().messages, 1);
+    assert_eq!(block_on(store.status(&s, "INBOX")).unwrap().messages, 0);
+    put(store, &s, "INBOX", "four", Flags::new());
+    let deep = join(store, &["Archive", "2026"]);
+    block_on(store.rename_mailbox(&s, "INBOX", &deep)).unwrap();
+    assert_eq!(block_on(store.status(&s, &deep)).unwrap().messages, 1);
+    assert!(names(store, &s, "*").contains(&"Archive".to_owned()));
 }
 
 /// DELETE: refused for INBOX, for a mailbox with children and for unknown names; removes

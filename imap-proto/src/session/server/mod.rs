@@ -364,6 +364,17 @@ impl Server {
         self.state.view.as_ref()
     }
 
+    /// The selected mailbox is gone by the command in progress (a DELETE of it: Dovecot
+    /// closes it first): the session leaves the Selected state as after UNSELECT, and the
+    /// next command that needs a mailbox is refused. An [`Event::Deselected`] follows.
+    pub fn deselect(&mut self) -> Result<(), ApiError> {
+        if !matches!(self.state.pending, Some(Pending::Command { .. })) {
+            return Err(ApiError::NothingPending);
+        }
+        self.state.deselect();
+        Ok(())
+    }
+
     /// The UIDs saved by the last `SEARCH RETURN (SAVE)` (RFC 5182), for resolving `$`.
     pub fn saved_search(&self) -> &[u32] {
         &self.state.saved_search
