@@ -356,6 +356,31 @@ fn mailbox_commands_and_the_selected_mailbox() {
     assert!(after.last().unwrap().starts_with("a5 BAD"), "{after:?}");
 }
 
+/// RFC 9051 §6.4.4: SEARCH matches the decoded text: a Subject in encoded words (RFC 2047)
+/// and a base64 body (RFC 2045), searched for in UTF-8.
+#[test]
+fn search_matches_decoded_text() {
+    both("rules-search-decoded", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Dec");
+        append(
+            &mut a,
+            "a2",
+            "Dec",
+            "From: a@example.org\r\nSubject: =?UTF-8?Q?Un_caf=C3=A9?=\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nVW4gY2Fmw6kgYXUgbGFpdA0K\r\n",
+        );
+        append(&mut a, "a3", "Dec", &message(2));
+        a.command("a4", "SELECT Dec");
+        for (tag, key) in [("a5", "SUBJECT"), ("a6", "BODY"), ("a7", "TEXT")] {
+            a.send(&format!("{tag} SEARCH CHARSET UTF-8 {key} {{5+}}\r\ncafé"));
+            let found = a.until(&format!("{tag} "));
+            assert_eq!(found[0], "* SEARCH 1", "{who} {key}: {found:?}");
+        }
+    });
+}
+
 /// RFC 7162 §3.1.5 with RFC 4731: SEARCH RETURN (MIN) or (MAX) with a MODSEQ key reports
 /// the returned message's MODSEQ, not the highest of every match.
 #[test]

@@ -8,9 +8,11 @@
 //! [`SearchQuery::ArrivedBefore`]/[`SearchQuery::ArrivedSince`] with its own clock. The store
 //! never reads a clock to search.
 //!
-//! Text keys compare ASCII case-insensitively against the raw, unfolded header values and
-//! the raw body, with no MIME decoding; an empty string matches every message. Date keys
-//! compare calendar days (RFC 9051 §6.4.4).
+//! Text keys compare ASCII case-insensitively against the unfolded header values and the
+//! body, raw and decoded (RFC 9051 §6.4.4 matches "the associated text"): a header value
+//! also with its encoded words decoded (RFC 2047), the body also as its text parts read
+//! once their transfer encoding and charset are undone (RFC 2045). An empty string matches
+//! every message. Date keys compare calendar days.
 
 use crate::{
     date::{Day, parse_day},
@@ -225,13 +227,64 @@ struct Candidate<'a> {
     m: &'a FetchedMessage,
     header: &'a [u8],
     body: &'a [u8],
+    /// The text parts decoded, worked out when a key first needs them.
+    texts: std::cell::OnceCell<Vec<String>>,
+}
+
+/// Whether a message's body may read otherwise once decoded: an encoded or non-UTF-8
+/// part, or parts.
+fn encoded(header: &[u8]) -> bool {
+    let field = |name: &[u8]| {
+        header_values(header, name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    field(b"Content-Transfer-Encoding")
+        .iter()
+        .any(|v| v.contains("base64") || v.contains("quoted-printable"))
+        || field(b"Content-Type").iter().any(|v| {
+            v.starts_with("multipart/")
+                || v.contains("charset") && !v.contains("utf-8") && !v.contains("us-ascii")
+        })
 }
 
 impl Candidate<'_> {
     fn header_has(&self, name: &[u8], needle: &[u8]) -> bool {
-        header_values(self.header, name)
-            .iter()
-            .any(|v| contains(v, needle))
+        header_values(self.header, name).iter().any(|v| {
+            contains(v, needle)
+                || v.windows(2).any(|w| w == b"=?")
+                    && contains(
+                        crate::headers::decode_encoded_words(&String::from_utf8_lossy(v))
+                            .as_bytes(),
+                        needle,
+                    )
+        })
+    }
+
+    /// Whether a text part of the body, decoded, holds `needle`.
+    fn decoded_body_has(&self, needle: &[u8]) -> bool {
+        let texts = self.texts.get_or_init(|| {
+            if self.body.is_empty() || !encoded(self.header) {
+                return Vec::new();
+            }
+            let raw = [self.header, self.body].concat();
+            mail_parser::MessageParser::new()
+                .parse(&raw[..])
+                .map(|m| {
+                    m.parts
+                        .iter()
+                        .filter_map(|p| match &p.body {
+                            mail_parser::PartType::Text(t) | mail_parser::PartType::Html(t) => {
+                                Some(t.to_string())
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        texts.iter().any(|t| contains(t.as_bytes(), needle))
     }
 
     fn address_has(&self, name: &[u8], needle: &[u8]) -> bool {
@@ -291,6 +344,7 @@ impl SearchQuery {
             m: message,
             header,
             body,
+            texts: std::cell::OnceCell::new(),
         })
     }
 
@@ -298,8 +352,17 @@ impl SearchQuery {
         match self {
             Self::Header { name, contains: v } => c.header_has(name, v),
             Self::Address { name, contains: v } => c.address_has(name, v),
-            Self::Body(v) => contains(c.body, v),
-            Self::Text(v) => contains(c.header, v) || contains(c.body, v),
+            Self::Body(v) => contains(c.body, v) || c.decoded_body_has(v),
+            Self::Text(v) => {
+                contains(c.header, v)
+                    || contains(
+                        crate::headers::decode_encoded_words(&String::from_utf8_lossy(c.header))
+                            .as_bytes(),
+                        v,
+                    )
+                    || contains(c.body, v)
+                    || c.decoded_body_has(v)
+            }
             Self::SentDay(cmp, day) => c.sent_day().is_some_and(|d| cmp.holds(d, *day)),
             Self::Not(q) => !q.eval(c),
             Self::Or(a, b) => a.eval(c) || b.eval(c),
@@ -497,6 +560,35 @@ mod tests {
 
     /// SEARCH FROM/TO/CC compare addresses without their comments, and find the display
     /// name a comment gives; a field that holds no address is compared as written.
+    /// RFC 9051 §6.4.4: the text keys match the text, decoded: encoded words in header
+    /// fields (RFC 2047), and text parts' transfer encodings and charsets (RFC 2045).
+    #[test]
+    fn text_keys_match_decoded_text() {
+        let m = message(b"Subject: =?UTF-8?Q?Un_caf=C3=A9?=\r\n\r\nplain\r\n");
+        assert!(header("Subject", "un café").matches(&m));
+        assert!(header("Subject", "=?utf-8").matches(&m), "the raw form too");
+        assert!(SearchQuery::Text("café".into()).matches(&m));
+        assert!(!header("Subject", "thé").matches(&m));
+        let base64 = message(
+            b"Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\
+              Content-Transfer-Encoding: base64\r\n\r\nVW4gY2Fmw6kgYXUgbGFpdA0K\r\n",
+        );
+        assert!(SearchQuery::Body("café au".into()).matches(&base64));
+        assert!(SearchQuery::Text("CAFÉ AU".to_lowercase().into()).matches(&base64));
+        assert!(!SearchQuery::Body("thé".into()).matches(&base64));
+        let latin1 = message(
+            b"Subject: x\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+              Content-Transfer-Encoding: quoted-printable\r\n\r\nUn caf=E9 =\r\nnoir\r\n",
+        );
+        assert!(SearchQuery::Body("café noir".into()).matches(&latin1));
+        let parts = message(
+            b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\
+              Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+              VW4gY2Fmw6kgYXUgbGFpdA0K\r\n--b--\r\n",
+        );
+        assert!(SearchQuery::Body("au lait".into()).matches(&parts));
+    }
+
     #[test]
     fn address_keys_read_addresses() {
         let m = message(

@@ -137,12 +137,24 @@ impl Condition {
                 Ok(n) => format!("m.modseq >= {}", self.param(n)),
                 Err(_) => "FALSE".into(),
             },
-            SearchQuery::Header { name, contains } => format!(
-                "EXISTS (SELECT 1 FROM header_fields h WHERE h.hash = m.hash AND h.name = {} \
-                 AND position({} IN h.value) > 0)",
-                self.param(name.to_ascii_lowercase()),
-                self.param(contains.to_ascii_lowercase())
-            ),
+            SearchQuery::Header { name, contains } => {
+                // The value as stored decides where it matches; one with encoded words may
+                // match only decoded (RFC 2047), which the scan decides.
+                self.inexact = true;
+                let name = self.param(name.to_ascii_lowercase());
+                let exact = format!(
+                    "EXISTS (SELECT 1 FROM header_fields h WHERE h.hash = m.hash AND h.name = {name} \
+                     AND position({} IN h.value) > 0)",
+                    self.param(contains.to_ascii_lowercase())
+                );
+                match bound {
+                    Bound::Lower => exact,
+                    Bound::Upper => format!(
+                        "({exact} OR EXISTS (SELECT 1 FROM header_fields h WHERE h.hash = m.hash \
+                         AND h.name = {name} AND position('=?' IN h.value) > 0))"
+                    ),
+                }
+            }
             SearchQuery::Address { name, contains }
                 if ADDRESS_FIELDS
                     .iter()
