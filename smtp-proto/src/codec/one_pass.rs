@@ -422,6 +422,20 @@ mod tests {
             "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
         };
     }
+    /// Four labels of 63 octets: a domain of 255.
+    macro_rules! domain255 {
+        () => {
+            concat!(
+                label63!(),
+                ".",
+                label63!(),
+                ".",
+                label63!(),
+                ".",
+                label63!()
+            )
+        };
+    }
     const LOCALS: &[&str] = &[
         "a",
         "a.b",
@@ -462,25 +476,8 @@ mod tests {
         // A label of 63 octets and one of 64; domains of 255 octets and of 257.
         concat!(label63!(), ".org"),
         concat!(label63!(), "c.org"),
-        concat!(
-            label63!(),
-            ".",
-            label63!(),
-            ".",
-            label63!(),
-            ".",
-            label63!()
-        ),
-        concat!(
-            label63!(),
-            ".",
-            label63!(),
-            ".",
-            label63!(),
-            ".",
-            label63!(),
-            ".a"
-        ),
+        domain255!(),
+        concat!(domain255!(), ".a"),
     ];
     const PARAMS: &[&str] = &[
         " SIZE=123",
