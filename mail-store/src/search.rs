@@ -225,10 +225,14 @@ fn max_content(a: Option<Content>, b: Option<Content>) -> Option<Content> {
 /// One message as the keys see it.
 struct Candidate<'a> {
     m: &'a FetchedMessage,
+    /// The whole content: `header` then `body`.
+    raw: &'a [u8],
     header: &'a [u8],
     body: &'a [u8],
     /// The text parts decoded, worked out when a key first needs them.
     texts: std::cell::OnceCell<Vec<String>>,
+    /// The header block with its encoded words decoded, likewise.
+    decoded_header: std::cell::OnceCell<String>,
 }
 
 /// Whether a message's body may read otherwise once decoded: an encoded or non-UTF-8
@@ -268,9 +272,8 @@ impl Candidate<'_> {
             if self.body.is_empty() || !encoded(self.header) {
                 return Vec::new();
             }
-            let raw = [self.header, self.body].concat();
             mail_parser::MessageParser::new()
-                .parse(&raw[..])
+                .parse(self.raw)
                 .map(|m| {
                     m.parts
                         .iter()
@@ -339,12 +342,15 @@ impl SearchQuery {
     /// [`content_needed`](Self::content_needed) asks for (the header block or the whole
     /// message); without it, header and body read as empty.
     pub fn matches(&self, message: &FetchedMessage) -> bool {
-        let (header, body) = split(message.content.as_deref().unwrap_or_default());
+        let raw = message.content.as_deref().unwrap_or_default();
+        let (header, body) = split(raw);
         self.eval(&Candidate {
             m: message,
+            raw,
             header,
             body,
             texts: std::cell::OnceCell::new(),
+            decoded_header: std::cell::OnceCell::new(),
         })
     }
 
@@ -356,7 +362,12 @@ impl SearchQuery {
             Self::Text(v) => {
                 contains(c.header, v)
                     || contains(
-                        crate::headers::decode_encoded_words(&String::from_utf8_lossy(c.header))
+                        c.decoded_header
+                            .get_or_init(|| {
+                                crate::headers::decode_encoded_words(&String::from_utf8_lossy(
+                                    c.header,
+                                ))
+                            })
                             .as_bytes(),
                         v,
                     )

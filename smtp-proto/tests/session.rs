@@ -752,6 +752,12 @@ fn chunks_after_a_refused_one_are_not_errors() {
         [250, 250, 550, 554, 554, 554, 554, 554, 250]
     );
     assert!(!s.server.is_closed());
+    // The same behind a MAIL that failed (here: none at all).
+    assert_eq!(
+        s.codes(b"BDAT 1\r\naBDAT 1\r\nbBDAT 1\r\ncBDAT 1 LAST\r\ndNOOP\r\n"),
+        [503, 503, 503, 503, 250]
+    );
+    assert!(!s.server.is_closed());
 }
 
 #[test]

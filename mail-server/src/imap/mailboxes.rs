@@ -231,10 +231,12 @@ impl<S: MailStore> Conn<'_, S> {
             ResponseCode::UidValidity(status.uidvalidity.get()),
             "UIDs valid",
         );
-        self.untagged_ok(
-            ResponseCode::UidNext(status.uidnext.get()),
-            "Predicted next UID",
-        );
+        // Above every UID shown, also one that arrived between the status and the
+        // snapshot (clients fetch UIDNEXT:* for what is new).
+        let uidnext = uids.last().map_or(status.uidnext.get(), |&u| {
+            status.uidnext.get().max(u.saturating_add(1))
+        });
+        self.untagged_ok(ResponseCode::UidNext(uidnext), "Predicted next UID");
         self.untagged_ok(
             ResponseCode::HighestModSeq(status.highest_modseq.get()),
             "Highest",
@@ -336,6 +338,8 @@ impl<S: MailStore> Conn<'_, S> {
             (rest.is_empty() || rest.starts_with(d)).then(|| format!("{to}{rest}"))
         });
         if from == "INBOX" && self.selected.as_ref().is_some_and(|s| s.name == "INBOX") {
+            // Arrivals told by events before the move are queued first: they moved too.
+            self.pump_updates().await?;
             let gone: Vec<u32> = self
                 .server()
                 .view()

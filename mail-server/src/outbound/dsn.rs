@@ -195,11 +195,14 @@ impl Report<'_> {
         out.push_str("\r\n");
         // The message, or its header (RET, RFC 3461 §4.3). Without RET: the whole message on
         // failure, the header on delay and success.
+        // A binary message (a NUL, a bare CR or LF: BINARYMIME) would make the DSN need
+        // BINARYMIME of every hop back, which most lack: its header goes instead.
         let full = match e.ret {
             Some(Return::Full) => true,
             Some(Return::Headers) => false,
             None => self.action == Action::Failed,
-        } && self.message.len() <= MAX_RETURNED;
+        } && self.message.len() <= MAX_RETURNED
+            && !is_binary(self.message);
         let (content_type, description, body) = if full {
             ("message/rfc822", "Undelivered Message", self.message)
         } else {
@@ -266,6 +269,15 @@ impl Report<'_> {
     }
 }
 
+/// Whether `data` holds a NUL or a bare CR or LF: what only BINARYMIME carries.
+pub(super) fn is_binary(data: &[u8]) -> bool {
+    data.iter().enumerate().any(|(i, &b)| {
+        b == 0
+            || b == b'\r' && data.get(i + 1) != Some(&b'\n')
+            || b == b'\n' && (i == 0 || data[i - 1] != b'\r')
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +301,30 @@ mod tests {
     }
 
     const MESSAGE: &[u8] = b"Received: from x\r\nSubject: hello\r\n\r\nbody line\r\n";
+
+    /// A failure DSN returns a binary message's header only: with its octets the DSN would
+    /// need BINARYMIME of every hop back to the sender, and most have none.
+    #[test]
+    fn a_binary_message_is_returned_as_its_header() {
+        let e = entry();
+        let binary = b"Subject: bin\r\n\r\nraw\x00octets\nhere\r\n";
+        let report = Report {
+            reporting_mta: "mail.example.org",
+            entry: &e,
+            message: binary,
+            action: Action::Failed,
+            recipients: &[0],
+            retry_until: None,
+        };
+        let dsn = report.build(UNIX_EPOCH + Duration::from_secs(1_796_413_804));
+        assert!(!is_binary(&dsn), "{}", String::from_utf8_lossy(&dsn));
+        let text = String::from_utf8_lossy(&dsn);
+        assert!(text.contains("text/rfc822-headers"), "{text}");
+        assert!(
+            text.contains("Subject: bin") && !text.contains("octets"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn failure_report_has_every_rfc_3464_field() {

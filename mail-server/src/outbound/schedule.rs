@@ -607,12 +607,7 @@ impl QueueRunner {
 /// The least `BODY=` that carries `data` unchanged: binary with a NUL or a bare CR or LF,
 /// 8-bit with octets past 127, else 7-bit.
 fn body_type_of(data: &[u8]) -> BodyType {
-    let binary = data.iter().enumerate().any(|(i, &b)| {
-        b == 0
-            || b == b'\r' && data.get(i + 1) != Some(&b'\n')
-            || b == b'\n' && (i == 0 || data[i - 1] != b'\r')
-    });
-    if binary {
+    if super::dsn::is_binary(data) {
         BodyType::Binary
     } else if data.iter().any(|&b| b > 127) {
         BodyType::EightBit

@@ -271,7 +271,9 @@ impl State {
                     rx: ChunkReceiver::new(size),
                     reply,
                     copies: 1,
-                    counted: true,
+                    // Behind a refused MAIL a pipelining client's chunks come as they do
+                    // behind a refused chunk; only BDAT where there is none is an error.
+                    counted: !chunking,
                 };
                 self.transaction = None;
             }
