@@ -210,21 +210,25 @@ impl<S: MailStore> Conn<'_, S> {
         }
     }
 
+    /// How long until half of the maildrop's lease has passed (zero once it has), or
+    /// `None` with no lease to keep.
+    fn until_renewal(&self) -> Option<Duration> {
+        let d = self.maildrop.as_ref().filter(|d| !d.committed)?;
+        let left = d
+            .lease
+            .expires
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Some(left.saturating_sub(self.service.lease_for / 2))
+    }
+
     /// Returns once half of the maildrop's lease has passed (never without one), and not
     /// sooner than a second (half the lease, if shorter) after a renewal that failed.
     async fn renewal_due(&self) {
-        let half = self.service.lease_for / 2;
-        let least = half.min(Duration::from_secs(1));
-        match &self.maildrop {
-            Some(d) if !d.committed => {
-                let left = d
-                    .lease
-                    .expires
-                    .duration_since(SystemTime::now())
-                    .unwrap_or_default();
-                tokio::time::sleep(left.saturating_sub(half).max(least)).await;
-            }
-            _ => std::future::pending().await,
+        let least = (self.service.lease_for / 2).min(Duration::from_secs(1));
+        match self.until_renewal() {
+            Some(wait) => tokio::time::sleep(wait.max(least)).await,
+            None => std::future::pending().await,
         }
     }
 
@@ -232,16 +236,11 @@ impl<S: MailStore> Conn<'_, S> {
     /// client that goes silent is signed off by the idle timeout first, and one that
     /// vanishes with the process loses it when it expires.
     async fn renew_lease(&mut self) {
-        let lease_for = self.service.lease_for;
-        let Some(d) = &mut self.maildrop else { return };
-        let half_left = d
-            .lease
-            .expires
-            .duration_since(SystemTime::now())
-            .is_ok_and(|left| left > lease_for / 2);
-        if d.committed || half_left {
+        if self.until_renewal() != Some(Duration::ZERO) {
             return;
         }
+        let lease_for = self.service.lease_for;
+        let Some(d) = &mut self.maildrop else { return };
         match self
             .service
             .store
