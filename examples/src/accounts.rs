@@ -62,6 +62,10 @@ impl Accounts for Directory {
         }
     }
 
+    fn offers_apop(&self) -> bool {
+        self.users.values().any(|u| u.plaintext().is_some())
+    }
+
     fn apop_secret(&self, user: &str) -> Option<String> {
         self.users
             .get(&user.to_lowercase())?
@@ -365,6 +369,24 @@ mod tests {
         assert_eq!(p.plaintext(), None);
         // A salt is drawn each time.
         assert_ne!(phc, hash_password("correct horse").unwrap());
+    }
+
+    /// The POP3 greeting offers APOP (its timestamp) only where some user can use it.
+    #[test]
+    fn apop_is_offered_only_with_a_plaintext_password() {
+        let hashed = Password::parse_hash(&hash_password("pw").unwrap()).unwrap();
+        let mut d = Directory {
+            domains: vec!["example.org".to_owned()],
+            users: HashMap::from([("alice".to_owned(), hashed)]),
+            postmaster: "alice".to_owned(),
+            senders: HashMap::new(),
+        };
+        assert!(!d.offers_apop());
+        assert_eq!(d.apop_secret("alice"), None);
+        d.users
+            .insert("bob".to_owned(), Password::Plain("pw".to_owned()));
+        assert!(d.offers_apop());
+        assert_eq!(d.apop_secret("bob").as_deref(), Some("pw"));
     }
 
     #[test]

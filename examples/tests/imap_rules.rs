@@ -816,3 +816,52 @@ fn catenate_builds_a_message_from_parts() {
     let status = c.command("k12", "STATUS Drafts (MESSAGES)");
     assert_eq!(status[0], "* STATUS Drafts (MESSAGES 2)");
 }
+
+/// LIST patterns: one of 60,000 wildcards is answered and the session goes on (a recursive
+/// matcher overflowed its thread's stack and took the server down); under UTF8=ACCEPT a
+/// pattern is UTF-8, not modified UTF-7 (RFC 6855 §3); LIST-STATUS answers as STATUS
+/// does, refusing an item STATUS refuses (RFC 5819 §2).
+#[test]
+fn list_patterns() {
+    both("rules-list-patterns", |who, addr| {
+        let mut c = login(addr, "a");
+        let wild = "%".repeat(60_000);
+        c.send(&format!("a1 LIST \"\" {{{}+}}\r\n{wild}", wild.len()));
+        // `%%…%` is `%`: the top level.
+        let lines = c.until("a1 ");
+        assert!(
+            lines.iter().any(|l| l.ends_with(" INBOX")),
+            "{who}: {lines:?}"
+        );
+        c.command("a2", "NOOP");
+        if who != "ours" {
+            return;
+        }
+        c.command("a3", "ENABLE UTF8=ACCEPT");
+        c.command("a4", "CREATE \"A&-B\"");
+        let lines = c.command("a5", "LIST \"\" \"A&-B\"");
+        let listed: Vec<&String> = lines.iter().filter(|l| l.starts_with("* LIST")).collect();
+        assert!(
+            listed.len() == 1 && listed[0].trim_end_matches('"').ends_with("A&-B"),
+            "{lines:?}"
+        );
+        let lines = c.command("a6", "SELECT INBOX");
+        assert!(
+            lines.iter().any(|l| l.starts_with("* OK [UIDNEXT")),
+            "{lines:?}"
+        );
+        let status = c.command("a7", "STATUS INBOX (MESSAGES RECENT)");
+        let listed = c.command("a8", "LIST \"\" INBOX RETURN (STATUS (MESSAGES RECENT))");
+        let status_line = |lines: &[String]| {
+            lines
+                .iter()
+                .find(|l| l.starts_with("* STATUS"))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(status_line(&status), status_line(&listed), "{listed:?}");
+        c.send("a9 LIST \"\" INBOX RETURN (STATUS (MAILBOXID))");
+        let lines = c.until("a9 ");
+        assert!(lines.last().unwrap().starts_with("a9 BAD"), "{lines:?}");
+    });
+}

@@ -213,3 +213,162 @@ fn response_timeout_but_not_while_idling_nor_between_commands() {
     assert!(c.is_closed());
     assert_eq!(events(&mut c), [Event::Failed(ClientError::Timeout)]);
 }
+
+/// RFC 9051 §7.1.4: a client that requires TLS closes on a PREAUTH greeting in plaintext,
+/// where STARTTLS is no longer possible (the downgrade of CVE-2020-12398).
+#[test]
+fn preauth_in_plaintext_fails_when_tls_is_required() {
+    let now = Instant::now();
+    let mut config = alice();
+    config.starttls = TlsPolicy::Required;
+    let mut c = Client::new(config, now);
+    c.handle_input(
+        now,
+        b"* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n",
+    );
+    assert!(matches!(
+        events(&mut c)[..],
+        [
+            Event::Greeting(_),
+            Event::Failed(ClientError::TlsNotOffered)
+        ]
+    ));
+    assert_eq!(sent(&mut c), "");
+    assert!(c.is_closed());
+    // With implicit TLS, PREAUTH is fine.
+    let mut config = alice();
+    config.starttls = TlsPolicy::Required;
+    config.implicit_tls = true;
+    let mut c = Client::new(config, now);
+    c.handle_input(now, b"* PREAUTH welcome\r\n");
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Greeting(_), Event::Ready]
+    ));
+}
+
+/// A `+` to the set-up's CAPABILITY or STARTTLS (before TLS: anyone on the path may have
+/// sent it) does not draw the credentials; only AUTHENTICATE PLAIN's one challenge does.
+#[test]
+fn credentials_answer_only_the_authenticate_challenge() {
+    let now = Instant::now();
+    let mut config = alice();
+    config.starttls = TlsPolicy::Required;
+    let mut c = Client::new(config, now);
+    c.handle_input(now, b"* OK ready\r\n");
+    assert_eq!(sent(&mut c), "A0001 CAPABILITY\r\n");
+    c.handle_input(now, b"+ \r\n");
+    assert_eq!(sent(&mut c), "");
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Greeting(_), Event::Failed(ClientError::Protocol(_))]
+    ));
+
+    // A second challenge to AUTHENTICATE PLAIN cancels the exchange.
+    let mut config = alice();
+    config.starttls = TlsPolicy::Never;
+    let mut c = Client::new(config, now);
+    c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n");
+    assert_eq!(sent(&mut c), "A0001 AUTHENTICATE PLAIN\r\n");
+    c.handle_input(now, b"+ \r\n");
+    assert_eq!(sent(&mut c), "AGFsaWNlAHNlY3JldA==\r\n");
+    c.handle_input(now, b"+ again\r\n");
+    assert_eq!(sent(&mut c), "*\r\n");
+}
+
+/// RFC 9051 §2.2.2: a client accepts any response. The ready-made configuration parses
+/// what real servers send (Gmail's code without text, Exchange's trailing space), and an
+/// untagged response that still does not parse is reported and skipped.
+#[test]
+fn real_servers_responses_do_not_end_the_session() {
+    let now = Instant::now();
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut c = Client::new(config, now);
+    c.handle_input(now, b"* OK ready\r\n");
+    events(&mut c);
+    let tag = c.send(CommandBody::Noop).unwrap();
+    sent(&mut c);
+    c.handle_input(
+        now,
+        b"* OK [HIGHESTMODSEQ 9]\r\n* SEARCH 1 2 \r\n* 1 FETCH (FLAGS (\\Seen) junk\r\nA0001 OK done\r\n",
+    );
+    let ev = events(&mut c);
+    assert!(
+        matches!(&ev[0], Event::Untagged(s) if s.code.is_some()),
+        "{ev:?}"
+    );
+    assert!(matches!(&ev[1], Event::Data { .. }), "{ev:?}");
+    assert!(
+        matches!(&ev[2], Event::Unparsed { response, .. } if response.starts_with(b"* 1 FETCH")),
+        "{ev:?}"
+    );
+    assert!(
+        matches!(&ev[3], Event::Completed { tag: t, .. } if *t == tag),
+        "{ev:?}"
+    );
+    assert!(!c.is_closed());
+    // A tagged response that does not parse still ends it.
+    c.send(CommandBody::Noop).unwrap();
+    c.handle_input(now, b"A0002 WHAT\r\n");
+    assert!(matches!(events(&mut c)[..], [Event::Failed(_)]));
+}
+
+/// DONE answers IDLE's `+` (RFC 2177 §3): asked for before it, DONE waits for it, and is
+/// never sent when IDLE is refused (the server would read it as a command).
+#[test]
+fn done_waits_for_the_continuation() {
+    let now = Instant::now();
+    let mut c = Client::new(ClientConfig::default(), now);
+    c.handle_input(now, b"* OK ready\r\n");
+    events(&mut c);
+    c.send(CommandBody::Idle).unwrap();
+    assert_eq!(sent(&mut c), "A0001 IDLE\r\n");
+    c.idle_done().unwrap();
+    assert_eq!(sent(&mut c), "");
+    assert!(c.send(CommandBody::Noop).is_err());
+    c.handle_input(now, b"A0001 BAD unknown command\r\n");
+    assert_eq!(sent(&mut c), "");
+    assert!(matches!(events(&mut c)[..], [Event::Completed { .. }]));
+    // Accepted late: DONE goes with the `+`.
+    c.send(CommandBody::Idle).unwrap();
+    sent(&mut c);
+    c.idle_done().unwrap();
+    c.handle_input(now, b"+ idling\r\n");
+    assert_eq!(sent(&mut c), "DONE\r\n");
+    c.handle_input(now, b"A0002 OK done\r\n");
+    assert!(matches!(events(&mut c)[..], [Event::Completed { .. }]));
+    c.send(CommandBody::Noop).unwrap();
+}
+
+/// IMAP4rev2 puts UTF-8 in force (RFC 9051 §5.1): names go as UTF-8, and a name learnt
+/// in modified UTF-7 before is sent in UTF-8 from then on.
+#[test]
+fn imap4rev2_switches_names_to_utf8() {
+    use sansmail_imap::types::{capability::Capability, mailbox::Mailbox};
+    let now = Instant::now();
+    let mut c = Client::new(ClientConfig::default(), now);
+    c.handle_input(now, b"* OK ready\r\n");
+    events(&mut c);
+    c.send(CommandBody::Enable {
+        capabilities: vec![Capability::Imap4Rev2],
+    })
+    .unwrap();
+    sent(&mut c);
+    c.handle_input(now, b"* ENABLED IMAP4rev2\r\nA0001 OK done\r\n");
+    events(&mut c);
+    c.send(CommandBody::Select {
+        mailbox: Mailbox::new("Ärger").unwrap(),
+        params: vec![],
+    })
+    .unwrap();
+    assert_eq!(sent(&mut c), "A0002 SELECT \"Ärger\"\r\n");
+    let learnt = Mailbox::from_wire(
+        sansmail_imap::types::core::AString::from_bytes(&b"&AMQ-rger"[..]).unwrap(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(learnt.name(), "Ärger");
+    assert_eq!(learnt.to_wire(true).as_bytes(), "Ärger".as_bytes());
+    assert_eq!(learnt.to_wire(false).as_bytes(), b"&AMQ-rger");
+}

@@ -527,8 +527,12 @@ proptest! {
     #[test]
     fn commands_round_trip(body in body()) {
         let c = Command::new(Tag::new("t1").unwrap(), body);
-        let wire = encode_cmd(&c);
-        let parsed = parse_command(&wire, &CommandOptions::default())
+        // Under UTF-8, so that 8-bit text keeps its quoted form.
+        let opts = CommandOptions { utf8: true, ..CommandOptions::default() };
+        let mut out = EncodeBuf::new();
+        encode_command(&c, &opts, &mut out);
+        let wire = out.bytes;
+        let parsed = parse_command(&wire, &opts)
             .map_err(|e| TestCaseError::fail(format!("{e} in {:?}", String::from_utf8_lossy(&wire))))?;
         prop_assert_eq!(parsed.into_owned(), c);
     }

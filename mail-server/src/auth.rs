@@ -165,6 +165,13 @@ pub trait Accounts: Send + Sync + 'static {
         None
     }
 
+    /// Whether APOP can work for anyone here (some user has a plaintext secret): the POP3
+    /// greeting carries the APOP timestamp only then, since the timestamp is how APOP is
+    /// offered (RFC 1939 §7) and clients that see it try APOP first.
+    fn offers_apop(&self) -> bool {
+        false
+    }
+
     /// Where mail to `to` is delivered here: a local account's INBOX, or why not.
     fn recipient(&self, to: &ForwardPath<'_>) -> Result<AccountName, Refusal>;
 

@@ -124,7 +124,11 @@ pub async fn handle_connection<S: MailStore>(
     let peer = record.peer();
     let mut config = service.config.clone();
     config.auth_requires_tls = !plaintext_allowed(service.allow_plaintext_loopback, peer);
-    config.apop_timestamp = Some(apop_timestamp(&config.hostname));
+    config.apop_timestamp = service
+        .auth
+        .accounts
+        .offers_apop()
+        .then(|| apop_timestamp(&config.hostname));
     let mut connection = Connection::new(stream, config, service.tls.clone());
     let mut conn = Conn {
         service,

@@ -63,6 +63,10 @@ impl<A: Accounts + ?Sized> Accounts for Swap<A> {
         self.load().apop_secret(user)
     }
 
+    fn offers_apop(&self) -> bool {
+        self.load().offers_apop()
+    }
+
     fn recipient(&self, to: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
         self.load().recipient(to)
     }

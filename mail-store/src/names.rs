@@ -90,10 +90,16 @@ pub(crate) fn list(
 
 /// Whether `name` matches `pattern`. A leading `INBOX` in the pattern matches
 /// case-insensitively (names reach here with INBOX already canonical).
+///
+/// A pattern may be as long as a command line or a literal allows, so its cost is bounded
+/// by the name: runs of wildcards are collapsed, a pattern with more ordinary characters
+/// than the name has matches nothing, and the matcher neither recurses nor remembers more
+/// than one flag per position of the name.
 pub(crate) fn matches(pattern: &str, name: &str, delim: char) -> bool {
-    let p: Vec<char> = canonical_inbox(pattern, delim).chars().collect();
+    let p = collapse_wildcards(&canonical_inbox(pattern, delim));
     let n: Vec<char> = name.chars().collect();
-    glob(&p, &n, delim)
+    let ordinary = p.iter().filter(|c| !matches!(c, '*' | '%')).count();
+    ordinary <= n.len() && glob(&p, &n, delim)
 }
 
 fn canonical_inbox(pattern: &str, delim: char) -> String {
@@ -105,42 +111,127 @@ fn canonical_inbox(pattern: &str, delim: char) -> String {
     }
 }
 
-fn glob(p: &[char], n: &[char], delim: char) -> bool {
-    // Iterative matcher with memoisation over (pattern index, name index).
-    let mut memo = vec![None::<bool>; (p.len() + 1) * (n.len() + 1)];
-    go(p, n, 0, 0, delim, &mut memo)
+/// The pattern with each run of wildcards as one: a run holding `*` matches what `*`
+/// does, a run of `%` what `%` does.
+fn collapse_wildcards(pattern: &str) -> Vec<char> {
+    let mut out: Vec<char> = Vec::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        match (out.last_mut(), c) {
+            (Some(last @ ('*' | '%')), '*' | '%') => {
+                if c == '*' {
+                    *last = '*';
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
-#[allow(clippy::many_single_char_names)]
-fn go(p: &[char], n: &[char], i: usize, j: usize, delim: char, memo: &mut [Option<bool>]) -> bool {
-    let key = i * (n.len() + 1) + j;
-    if let Some(v) = memo[key] {
-        return v;
-    }
-    let v = match p.get(i) {
-        None => j == n.len(),
-        Some('*') => (j..=n.len()).any(|k| go(p, n, i + 1, k, delim, memo)),
-        Some('%') => {
-            let mut k = j;
-            loop {
-                if go(p, n, i + 1, k, delim, memo) {
-                    break true;
+/// Carries the set of name positions that the pattern read so far can end at through the
+/// pattern, one element at a time: O(|p|·|n|) time, O(|n|) memory.
+fn glob(p: &[char], n: &[char], delim: char) -> bool {
+    let mut at = vec![false; n.len() + 1];
+    at[0] = true;
+    for &c in p {
+        match c {
+            // Any position at or after one reached.
+            '*' => {
+                let mut reached = false;
+                for a in &mut at {
+                    reached |= *a;
+                    *a = reached;
                 }
-                if k == n.len() || n[k] == delim {
-                    break false;
+            }
+            // The same, without crossing a delimiter.
+            '%' => {
+                let mut reached = false;
+                for (j, a) in at.iter_mut().enumerate() {
+                    let carried = j > 0 && reached && n[j - 1] != delim;
+                    reached = *a || carried;
+                    *a = reached;
                 }
-                k += 1;
+            }
+            // One position on, where the name has this character.
+            c => {
+                for j in (0..n.len()).rev() {
+                    at[j + 1] = at[j] && n[j] == c;
+                }
+                at[0] = false;
             }
         }
-        Some(c) => n.get(j) == Some(c) && go(p, n, i + 1, j + 1, delim, memo),
-    };
-    memo[key] = Some(v);
-    v
+        if !at.contains(&true) {
+            return false;
+        }
+    }
+    at[n.len()]
 }
 
 #[cfg(test)]
 mod tests {
     use super::matches;
+
+    /// The definition, recursively: the reference for the matcher on short inputs.
+    fn reference(p: &[char], n: &[char], d: char) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|k| reference(rest, &n[k..], d)),
+            Some(('%', rest)) => (0..=n.len())
+                .take_while(|&k| k == 0 || n[k - 1] != d)
+                .any(|k| reference(rest, &n[k..], d)),
+            Some((c, rest)) => n.first() == Some(c) && reference(rest, &n[1..], d),
+        }
+    }
+
+    /// Every string of up to `len` characters from `alphabet`.
+    fn strings(alphabet: &[char], len: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..len {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn agrees_with_the_definition() {
+        let patterns = strings(&['a', 'b', '/', '*', '%'], 5);
+        let names = strings(&['a', 'b', '/'], 5);
+        for p in &patterns {
+            let pc: Vec<char> = p.chars().collect();
+            for n in &names {
+                let nc: Vec<char> = n.chars().collect();
+                assert_eq!(
+                    matches(p, n, '/'),
+                    reference(&pc, &nc, '/'),
+                    "pattern {p:?}, name {n:?}"
+                );
+            }
+        }
+    }
+
+    /// A pattern of a whole command line's wildcards, on a thread with the stack of the
+    /// executors that list mailboxes: the recursive matcher overflowed it from about 20,000.
+    #[test]
+    fn long_patterns_are_cheap() {
+        let t = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let name = format!("{}x", "a/".repeat(499));
+                (
+                    matches(&"%".repeat(60_000), "INBOX", '/'),
+                    matches(&"*a".repeat(30_000), &name, '/'),
+                    matches(&format!("{}x", "*a/".repeat(499)), &name, '/'),
+                    matches(&"%a".repeat(30_000), &"a".repeat(1000), '/'),
+                )
+            })
+            .expect("spawn");
+        assert_eq!(t.join().expect("no overflow"), (true, false, true, false));
+    }
 
     #[test]
     fn wildcards() {

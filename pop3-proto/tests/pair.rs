@@ -34,6 +34,8 @@ struct Store {
     secret: &'static str,
     messages: Vec<Vec<u8>>,
     in_use: bool,
+    /// Whether APOP can succeed (a server keeping only password hashes refuses it).
+    apop: bool,
     commit_ok: bool,
     chunk: usize,
     committed: Vec<(MessageNumber, String)>,
@@ -46,6 +48,7 @@ impl Store {
             secret: "secret",
             messages,
             in_use: false,
+            apop: true,
             commit_ok: true,
             chunk: 5,
             committed: Vec::new(),
@@ -72,7 +75,9 @@ impl Store {
                     name,
                     digest,
                     timestamp,
-                }) => name == self.user && apop::verify(&timestamp, self.secret, &digest),
+                }) => {
+                    self.apop && name == self.user && apop::verify(&timestamp, self.secret, &digest)
+                }
                 Some(ServerEvent::Retrieve { msg, .. }) => {
                     let body = self.messages[msg.index()].clone();
                     for piece in body.chunks(self.chunk) {
@@ -576,6 +581,34 @@ fn apop_is_preferred_when_the_greeting_has_a_timestamp() {
     assert_eq!(
         String::from_utf8(pair.c2s.clone()).unwrap(),
         format!("CAPA\r\nAPOP alice {digest}\r\n")
+    );
+    assert!(pair.client.is_authenticated());
+}
+
+/// A refused APOP (a server that keeps only password hashes refuses every one) falls back
+/// to the password methods; under TLS AUTH PLAIN comes first and APOP is not tried.
+#[test]
+fn a_refused_apop_falls_back_to_the_password() {
+    let mut config = server_config();
+    config.apop_timestamp = Some("<42.1@pop.test>".to_owned());
+    let mut store = Store::new(vec![]);
+    store.apop = false;
+    let mut pair = Pair::new(config.clone(), client_config(), store);
+    pair.run(|_, _| {});
+    let digest = apop::digest("<42.1@pop.test>", "secret");
+    assert_eq!(
+        String::from_utf8(pair.c2s.clone()).unwrap(),
+        format!("CAPA\r\nAPOP alice {digest}\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n")
+    );
+    assert!(pair.client.is_authenticated());
+
+    let mut client = client_config();
+    client.implicit_tls = true;
+    let mut pair = Pair::new(config, client, Store::new(vec![]));
+    pair.run(|_, _| {});
+    assert_eq!(
+        String::from_utf8(pair.c2s.clone()).unwrap(),
+        "CAPA\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"
     );
     assert!(pair.client.is_authenticated());
 }

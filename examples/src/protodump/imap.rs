@@ -12,7 +12,7 @@ use super::{Step, StreamDecoder, reencode};
 fn encode_into(out: &mut Vec<u8>, encode: impl FnOnce(&mut EncodeBuf)) {
     let mut buf = EncodeBuf {
         bytes: std::mem::take(out),
-        literals: Vec::new(),
+        ..EncodeBuf::default()
     };
     encode(&mut buf);
     *out = buf.bytes;

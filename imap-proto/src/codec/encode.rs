@@ -32,6 +32,11 @@ pub struct EncodeBuf {
     pub bytes: Vec<u8>,
     /// Literal marks, in order.
     pub literals: Vec<LiteralMark>,
+    /// UTF-8 is in force (IMAP4rev2, UTF8=ACCEPT): a quoted string may hold 8-bit text.
+    /// Without it, [`EncodeBuf::push_text`] sends such text as a literal, since a quoted
+    /// string is 7-bit (RFC 3501 §4.3). [`encode_command`](super::encode_command) and
+    /// [`encode_response`](super::encode_response) set it from their options.
+    pub utf8: bool,
 }
 
 impl EncodeBuf {
@@ -68,7 +73,21 @@ impl EncodeBuf {
         self.bytes.extend_from_slice(lit.data());
     }
 
-    /// Appends a quoted string, escaping `\` and `"`.
+    /// A `string` holding `value`: quoted, or a synchronizing literal for 8-bit text while
+    /// [`EncodeBuf::utf8`] is off.
+    pub fn push_text(&mut self, value: &str) {
+        if !self.utf8
+            && !value.is_ascii()
+            && let Ok(lit) = Literal::new(value.as_bytes(), LiteralMode::Sync)
+        {
+            self.push_literal(&lit);
+        } else {
+            self.push_quoted(value);
+        }
+    }
+
+    /// Appends a quoted string, escaping `\` and `"`, as it is: for the productions that
+    /// are quoted only (`QUOTED-CHAR`, `charset`); [`EncodeBuf::push_text`] for a `string`.
     pub fn push_quoted(&mut self, value: &str) {
         self.bytes.push(b'"');
         for b in value.bytes() {
@@ -83,7 +102,7 @@ impl EncodeBuf {
     /// `string`
     pub fn push_string(&mut self, s: &IString<'_>) {
         match s {
-            IString::Quoted(q) => self.push_quoted(q),
+            IString::Quoted(q) => self.push_text(q),
             IString::Literal(l) => self.push_literal(l),
         }
     }

@@ -27,6 +27,7 @@ use search::{push_search_keys, push_search_return_opts};
 
 /// Appends `cmd` (tag, command, arguments, final CRLF) to `out`.
 pub fn encode_command(cmd: &Command<'_>, opts: &CommandOptions, out: &mut EncodeBuf) {
+    out.utf8 = opts.utf8;
     out.push(cmd.tag.as_str().as_bytes());
     out.push(b" ");
     encode_body(&cmd.body, opts, out);
@@ -422,7 +423,7 @@ pub(crate) fn push_astring(out: &mut EncodeBuf, s: &AString<'_>) {
 /// `string`, in its form if the form can hold the value.
 pub(crate) fn push_string(out: &mut EncodeBuf, s: &IString<'_>) {
     match s {
-        IString::Quoted(q) if q.bytes().all(is_text_char) => out.push_quoted(q),
+        IString::Quoted(q) if q.bytes().all(is_text_char) => out.push_text(q),
         IString::Quoted(q) => push_value(out, q.as_bytes()),
         IString::Literal(l) => out.push_literal(l),
     }
@@ -438,7 +439,7 @@ fn push_nstring(out: &mut EncodeBuf, s: Option<&IString<'_>>) {
 /// The cheapest string form for `value`: quoted, literal, or (with NUL) literal8.
 fn push_value(out: &mut EncodeBuf, value: &[u8]) {
     if is_quotable(value) {
-        out.push_quoted(&String::from_utf8_lossy(value));
+        out.push_text(&String::from_utf8_lossy(value));
         return;
     }
     match Literal::new(value, LiteralMode::Sync) {

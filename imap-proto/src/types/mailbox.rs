@@ -69,11 +69,21 @@ impl<'a> Mailbox<'a> {
         self.name == "INBOX"
     }
 
-    /// The astring to send: the form it arrived in, or the cheapest form of the modified
-    /// UTF-7 (or, with `utf8`, UTF-8) name.
+    /// The astring to send: the form it arrived in while that form still reads as this
+    /// name (a name learnt in modified UTF-7 is sent in UTF-8 once UTF-8 is in force, and
+    /// the other way round), or else the cheapest form of the modified UTF-7 (or, with
+    /// `utf8`, UTF-8) name.
     pub fn to_wire(&self, utf8: bool) -> AString<'_> {
         if let Some(w) = &self.wire {
-            return w.clone();
+            let text = w.to_str_lossy();
+            let reads_as_name = if utf8 {
+                text == self.name
+            } else {
+                text.is_ascii()
+            };
+            if reads_as_name {
+                return w.clone();
+            }
         }
         let encoded: Cow<'_, str> = if utf8 || self.name.is_ascii() && !self.name.contains('&') {
             Cow::Borrowed(&self.name)

@@ -896,7 +896,8 @@ proptest! {
 
     #[test]
     fn round_trip(resp in response()) {
-        let opts = ResponseOptions::default();
+        // Under UTF-8 every value keeps its form (8-bit text stays quoted).
+        let opts = ResponseOptions { utf8: true, ..ResponseOptions::default() };
         let bytes = encode_with(&resp, &opts);
         let parsed = parse_response(&bytes, &opts);
         prop_assert!(parsed.is_ok(), "{:?} for {:?}", parsed, String::from_utf8_lossy(&bytes));
@@ -904,14 +905,32 @@ proptest! {
         // Through the framer too: the encoded response is exactly one message.
         let (rest, framed) = sansmail_imap::codec::decode_response(&bytes, &opts).unwrap();
         prop_assert!(rest.is_empty());
-        prop_assert_eq!(framed.into_owned(), resp);
+        prop_assert_eq!(framed.into_owned(), resp.clone());
+        seven_bit_round_trip(&resp)?;
     }
 
     #[test]
     fn round_trip_bodies(b in body()) {
         let resp = Response::Data(Data::Fetch { seq: 1, items: vec![FetchItem::BodyStructure(Box::new(b))] });
-        let opts = ResponseOptions::default();
+        let opts = ResponseOptions { utf8: true, ..ResponseOptions::default() };
         let bytes = encode_with(&resp, &opts);
-        prop_assert_eq!(parse_response(&bytes, &opts).unwrap(), resp);
+        prop_assert_eq!(parse_response(&bytes, &opts).unwrap(), resp.clone());
+        seven_bit_round_trip(&resp)?;
     }
+}
+
+/// IMAP4rev1 (RFC 3501 §4.3): 8-bit quoted text goes as a literal, which parses, and
+/// re-encoding what was parsed gives the same octets.
+fn seven_bit_round_trip(resp: &Response<'static>) -> Result<(), TestCaseError> {
+    let opts = ResponseOptions::default();
+    let bytes = encode_with(resp, &opts);
+    let parsed = parse_response(&bytes, &opts);
+    prop_assert!(
+        parsed.is_ok(),
+        "{:?} for {:?}",
+        parsed,
+        String::from_utf8_lossy(&bytes)
+    );
+    prop_assert_eq!(encode_with(&parsed.unwrap(), &opts), bytes);
+    Ok(())
 }

@@ -37,6 +37,11 @@ pub(super) fn canonical(name: &str, delimiter: char) -> String {
 }
 
 /// The STATUS items asked for; `None` for an attribute this server does not report.
+/// Whether this server reports a STATUS item (MAILBOXID and DELETED-STORAGE it does not).
+fn status_supported(a: StatusAttr) -> bool {
+    !matches!(a, StatusAttr::MailboxId | StatusAttr::DeletedStorage)
+}
+
 pub(super) fn status_items(
     s: &sansmail_store::Status,
     attrs: &[StatusAttr],
@@ -450,10 +455,17 @@ impl<S: MailStore> Conn<'_, S> {
         }
         let show_subscribed = by_subscription || ret.contains(&ListReturnOpt::Subscribed);
         let append_limit = Some(self.append_limit());
+        let utf8 = self.server().utf8_names();
         let status_attrs = ret.iter().find_map(|r| match r {
             ListReturnOpt::Status(a) => Some(a.clone()),
             _ => None,
         });
+        // An item STATUS would refuse is refused here too, not left out of every answer.
+        if let Some(attrs) = &status_attrs
+            && !attrs.iter().copied().all(status_supported)
+        {
+            return self.bad("Unsupported STATUS attribute");
+        }
         if let [only] = patterns
             && only.as_bytes().is_empty()
         {
@@ -478,7 +490,7 @@ impl<S: MailStore> Conn<'_, S> {
         // What every pattern matches, whatever the selection (RECURSIVEMATCH's parents).
         let mut matching: BTreeMap<String, MailboxInfo> = BTreeMap::new();
         for p in patterns {
-            let pattern = format!("{}{}", reference.name(), p.to_name(false));
+            let pattern = format!("{}{}", reference.name(), p.to_name(utf8));
             let infos = match store.list(&session, &pattern, scope).await {
                 Ok(v) => v,
                 Err(e) => return self.fail(&e),
@@ -514,7 +526,7 @@ impl<S: MailStore> Conn<'_, S> {
             }
             if let Some(attrs) = &status_attrs
                 && info.exists
-                && let Ok(s) = store.status(&session, &info.name).await
+                && let Ok(s) = self.mailbox_status(&session, &info.name).await
                 && let (Some(items), Ok(mailbox)) = (
                     status_items(&s, attrs, append_limit),
                     Mailbox::new(info.name),
@@ -534,7 +546,11 @@ impl<S: MailStore> Conn<'_, S> {
     ) -> io::Result<()> {
         let session = self.session()?;
         let d = self.delimiter();
-        let pattern = format!("{}{}", reference.name(), pattern.to_name(false));
+        let pattern = format!(
+            "{}{}",
+            reference.name(),
+            pattern.to_name(self.server().utf8_names())
+        );
         let store = &self.service.store;
         let (matched, matching, subscribed) = match (
             store.list(&session, &pattern, ListScope::Subscribed).await,
@@ -579,21 +595,10 @@ impl<S: MailStore> Conn<'_, S> {
         attrs: &[StatusAttr],
     ) -> io::Result<()> {
         let session = self.session()?;
-        let mut s = match self.service.store.status(&session, mailbox.name()).await {
+        let s = match self.mailbox_status(&session, mailbox.name()).await {
             Ok(s) => s,
             Err(e) => return self.fail(&e),
         };
-        // The selected mailbox's RECENT is this session's (as Dovecot answers): the
-        // messages it claimed are no longer recent for anyone else.
-        let name = canonical(mailbox.name(), self.delimiter());
-        if self
-            .selected
-            .as_ref()
-            .is_some_and(|sel| sel.claims_recent && sel.name == name)
-            && let Some(view) = self.server().view()
-        {
-            s.recent = view.recent_count();
-        }
         let Some(items) = status_items(&s, attrs, Some(self.append_limit())) else {
             return self.bad("Unsupported STATUS attribute");
         };
@@ -602,6 +607,27 @@ impl<S: MailStore> Conn<'_, S> {
             items,
         });
         self.ok(None, "STATUS completed")
+    }
+
+    /// A mailbox's status as STATUS and LIST-STATUS give it (RFC 5819 §2: the same answer).
+    /// The selected mailbox's RECENT is this session's (as Dovecot answers): the messages it
+    /// claimed are no longer recent for anyone else.
+    async fn mailbox_status(
+        &self,
+        session: &sansmail_store::Session,
+        name: &str,
+    ) -> sansmail_store::Result<sansmail_store::Status> {
+        let mut s = self.service.store.status(session, name).await?;
+        let name = canonical(name, self.delimiter());
+        if self
+            .selected
+            .as_ref()
+            .is_some_and(|sel| sel.claims_recent && sel.name == name)
+            && let Some(view) = self.server().view()
+        {
+            s.recent = view.recent_count();
+        }
+        Ok(s)
     }
 
     /// APPEND (and MULTIAPPEND's several messages in one transaction), with APPENDUID.

@@ -24,6 +24,7 @@ use crate::types::{
 
 /// Appends one response, final CRLF included.
 pub fn encode_response(resp: &Response<'_>, opts: &ResponseOptions, out: &mut EncodeBuf) {
+    out.utf8 = opts.utf8;
     match resp {
         Response::Status(s) => status(s, out),
         Response::Continue(c) => continue_req(c, out),

@@ -95,6 +95,12 @@ pub struct Client {
     idle: Option<Tag<'static>>,
     /// The server accepted IDLE: no answer is awaited until DONE.
     idling: bool,
+    /// [`Client::idle_done`] was called before the server's `+`: DONE answers that `+`
+    /// (RFC 2177 §3), and is never sent if IDLE is refused.
+    done_pending: bool,
+    /// The set-up's AUTHENTICATE PLAIN went without an initial response: the one `+` the
+    /// set-up answers, with the credentials.
+    setup_challenge: bool,
     /// STARTTLS was accepted: input is discarded until [`Client::tls_established`].
     await_tls: bool,
     /// COMPRESS was answered OK: the rest of the input is compressed, for the driver.
@@ -132,6 +138,8 @@ impl Client {
             capabilities: Vec::new(),
             idle: None,
             idling: false,
+            done_pending: false,
+            setup_challenge: false,
             await_tls: false,
             await_deflate: false,
             deflate: false,
@@ -245,7 +253,7 @@ impl Client {
                 "the switch to DEFLATE after COMPRESS comes first",
             ));
         }
-        if !self.held.is_empty() || self.idle.is_some() {
+        if !self.held.is_empty() || self.idle.is_some() || self.done_pending {
             return Err(ApiError::Busy(
                 "a command waits for a continuation, or IDLE runs",
             ));
@@ -294,13 +302,21 @@ impl Client {
         if self.idle.take().is_none() {
             return Err(ApiError::NotIdling);
         }
-        self.idling = false;
+        if !std::mem::take(&mut self.idling) {
+            // Not accepted yet: DONE goes with the `+`, or not at all.
+            self.done_pending = true;
+            return Ok(());
+        }
+        self.send_done();
+        Ok(())
+    }
+
+    fn send_done(&mut self) {
         // The answer to IDLE is awaited from now.
         self.restart_clock = true;
         let mut buf = EncodeBuf::new();
         encode_idle_done(&mut buf);
         self.transmit.append(&mut buf.bytes);
-        Ok(())
     }
 
     /// Answers a continuation in an AUTHENTICATE exchange the application runs.
@@ -415,6 +431,19 @@ impl Client {
                     }
                 }
                 Err(DecodeError::Incomplete) => break,
+                // An untagged response this parser cannot read is skipped, not fatal: a
+                // client must accept any response at all times (RFC 9051 §2.2.2), and the
+                // command it belongs to still completes.
+                Err(DecodeError::Syntax { error, skip })
+                    if self.greeted && skip > 0 && self.input[used..].starts_with(b"* ") =>
+                {
+                    let end = (used + skip).min(self.input.len());
+                    self.events.push_back(Event::Unparsed {
+                        response: self.input[used..end].to_vec(),
+                        error: error.to_string(),
+                    });
+                    used = end;
+                }
                 Err(e) => {
                     self.fail(ClientError::Protocol(e.to_string()));
                     break;
@@ -450,6 +479,15 @@ impl Client {
                 self.greeted = true;
                 self.learn(status.code.as_ref());
                 match status.kind {
+                    // RFC 9051 §7.1.4: PREAUTH in plaintext leaves no way to STARTTLS; a
+                    // client that requires TLS closes the connection.
+                    StatusKind::PreAuth
+                        if !self.tls && self.config.starttls == TlsPolicy::Required =>
+                    {
+                        self.events.push_back(Event::Greeting(status));
+                        self.fail(ClientError::TlsNotOffered);
+                        return;
+                    }
                     StatusKind::PreAuth => self.state = State::Authenticated,
                     StatusKind::Bye => {
                         self.events.push_back(Event::Greeting(status.clone()));
@@ -481,7 +519,12 @@ impl Client {
             Response::Data(data) => {
                 match &data {
                     Data::Capability(caps) => self.capabilities.clone_from(caps),
-                    Data::Enabled(caps) if caps.contains(&Capability::Utf8Accept) => {
+                    // IMAP4rev2 puts UTF-8 in force as UTF8=ACCEPT does (RFC 9051 §5.1).
+                    Data::Enabled(caps)
+                        if caps.iter().any(|c| {
+                            matches!(c, Capability::Utf8Accept | Capability::Imap4Rev2)
+                        }) =>
+                    {
                         self.utf8 = true;
                         let mut opts = *self.decoder.options();
                         opts.utf8 = true;
@@ -502,6 +545,11 @@ impl Client {
                     if self.held.is_empty() {
                         self.held_tag = None;
                     }
+                } else if self.done_pending
+                    && self.in_flight.back().is_some_and(|c| c.body == Kind::Idle)
+                {
+                    self.done_pending = false;
+                    self.send_done();
                 } else if self.idle.is_some()
                     && self.in_flight.back().is_some_and(|c| c.body == Kind::Idle)
                 {
@@ -540,6 +588,9 @@ impl Client {
         if self.idle.as_ref() == Some(&tag) {
             self.idle = None;
             self.idling = false;
+        }
+        if cmd.body == Kind::Idle {
+            self.done_pending = false;
         }
         self.learn(status.code.as_ref());
         let ok = status.kind == StatusKind::Ok;

@@ -96,20 +96,32 @@ impl Client {
     }
 
     fn setup_send(&mut self, body: CommandBody<'static>) {
+        self.setup_challenge = matches!(body, CommandBody::Authenticate { initial: None, .. });
         match self.send_command(body, true) {
             Ok(_) => self.setup = Setup::InFlight,
             Err(e) => self.fail(ClientError::Protocol(format!("set-up: {e}"))),
         }
     }
 
-    /// A `+` for the set-up's AUTHENTICATE PLAIN sent without initial response.
+    /// A `+` while a set-up command is in flight. Only the challenge of the set-up's
+    /// AUTHENTICATE PLAIN sent without initial response is answered with the credentials,
+    /// once; a further challenge cancels the exchange, and a `+` to any other command
+    /// (CAPABILITY, STARTTLS: before TLS, perhaps not from the server) fails the session
+    /// rather than have the credentials go out.
     pub(super) fn setup_continue(&mut self) {
+        let authenticating = self
+            .in_flight
+            .front()
+            .is_some_and(|c| c.body == Kind::Login);
         match &self.config.credentials {
-            Some(creds) => {
+            Some(creds) if std::mem::take(&mut self.setup_challenge) => {
                 let plain = base64_encode(&creds.to_plain());
                 self.sasl_response(&SaslResponse::Base64(Secret::new(plain.into())));
             }
-            None => self.sasl_response(&SaslResponse::Cancel),
+            _ if authenticating => self.sasl_response(&SaslResponse::Cancel),
+            _ => self.fail(ClientError::Protocol(
+                "continuation request to a command that takes none".to_owned(),
+            )),
         }
     }
 

@@ -51,11 +51,16 @@ impl Default for ClientConfig {
 
 impl ClientConfig {
     /// A client that sets the connection up itself: STARTTLS when offered, then a login with
-    /// `credentials` (none: stay unauthenticated, or PREAUTH).
+    /// `credentials` (none: stay unauthenticated, or PREAUTH). Responses are parsed with
+    /// every [`Leniency`](crate::codec::Leniency) on, for the servers it will meet.
     pub fn new(credentials: Option<Credentials>) -> Self {
         Self {
             credentials,
             starttls: TlsPolicy::Opportunistic,
+            response_options: ResponseOptions {
+                lenient: crate::codec::Leniency::all(),
+                ..ResponseOptions::default()
+            },
             ..Self::default()
         }
     }
@@ -86,7 +91,8 @@ pub enum ClientError {
         /// The server's answer.
         status: Status<'static>,
     },
-    /// TLS is required but the server does not offer STARTTLS.
+    /// TLS is required but the server does not offer STARTTLS, or greeted with PREAUTH on
+    /// a plaintext connection (where STARTTLS is no longer possible).
     #[error("the server does not offer STARTTLS")]
     TlsNotOffered,
     /// Credentials are set but the server offers no way to use them (LOGINDISABLED without
@@ -128,6 +134,13 @@ pub enum Event {
     },
     /// An untagged status (`* OK [UIDVALIDITY ...]`, `* NO ...`, `* BAD ...`).
     Untagged(Status<'static>),
+    /// An untagged response that does not parse, skipped: the session goes on.
+    Unparsed {
+        /// The response as it came, literals included.
+        response: Vec<u8>,
+        /// What the parser found wrong.
+        error: String,
+    },
     /// A command finished.
     Completed {
         /// Its tag.

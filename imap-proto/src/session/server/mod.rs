@@ -359,6 +359,13 @@ impl Server {
         self.state.enabled.iter().any(|c| c == cap)
     }
 
+    /// Whether mailbox names and LIST patterns are UTF-8 rather than modified UTF-7: after
+    /// `ENABLE UTF8=ACCEPT` (RFC 6855 §3) or `ENABLE IMAP4rev2` (RFC 9051 §5.1). Pass it to
+    /// [`ListMailbox::to_name`](crate::types::command::ListMailbox::to_name).
+    pub fn utf8_names(&self) -> bool {
+        self.state.utf8()
+    }
+
     /// The selected mailbox as the client knows it.
     pub fn view(&self) -> Option<&MailboxView> {
         self.state.view.as_ref()

@@ -39,6 +39,15 @@ mod types;
 
 pub use types::{ClientConfig, ClientError, Event, Request, Stage, TlsPolicy};
 
+/// The ways of sending the password itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PasswordMethod {
+    /// `AUTH PLAIN` (RFC 5034).
+    SaslPlain,
+    /// `USER` and `PASS` (RFC 1939 §7).
+    User,
+}
+
 /// What a sent command waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Sent {
@@ -398,17 +407,20 @@ impl State {
             self.ready();
             return;
         };
-        let caps = self.capabilities.clone();
-        let known = caps.is_some();
-        let caps = caps.unwrap_or_default();
-        if let (true, Some(ts)) = (self.config.apop, self.timestamp.clone()) {
+        let method = self.password_method();
+        // APOP keeps the password off a plaintext connection; under TLS a password method
+        // is as safe and works with servers keeping only hashes.
+        let apop = self.timestamp.clone().filter(|_| {
+            self.config.apop && !(self.tls && method == Some(PasswordMethod::SaslPlain))
+        });
+        if let Some(ts) = apop {
             let digest = crate::apop::digest(&ts, creds.password.expose());
             let cmd = Command::Apop {
                 name: Cow::Owned(creds.authcid.clone()),
                 digest: digest.into(),
             };
             self.send(&cmd, Sent::Apop);
-        } else if self.config.sasl_plain && caps.sasl().contains(&Mechanism::PLAIN) {
+        } else if method == Some(PasswordMethod::SaslPlain) {
             let ir = base64_encode(&creds.to_plain());
             // RFC 5034 §4: no initial response if the command would exceed 255 octets.
             let with_ir = "AUTH PLAIN ".len() + ir.len() + 2 <= 255;
@@ -417,13 +429,25 @@ impl State {
                 initial: with_ir.then(|| AuthInitial::Base64(Secret::new(ir.into()))),
             };
             self.send(&cmd, Sent::AuthPlain { ir: with_ir });
-        } else if caps.user() || !known {
+        } else if method == Some(PasswordMethod::User) {
             let cmd = Command::User {
                 name: Cow::Owned(creds.authcid.clone()),
             };
             self.send(&cmd, Sent::User);
         } else {
             self.fail(ClientError::NoLoginMethod);
+        }
+    }
+
+    /// How the password itself can be sent: AUTH PLAIN when offered (and allowed), USER
+    /// when offered or when the capabilities are unknown (RFC 1939 servers without CAPA).
+    pub(super) fn password_method(&self) -> Option<PasswordMethod> {
+        match &self.capabilities {
+            Some(caps) if self.config.sasl_plain && caps.sasl().contains(&Mechanism::PLAIN) => {
+                Some(PasswordMethod::SaslPlain)
+            }
+            Some(caps) if !caps.user() => None,
+            _ => Some(PasswordMethod::User),
         }
     }
 }

@@ -261,6 +261,12 @@ impl State {
                 self.events.push_back(Event::Authenticated(response));
                 self.ready();
             }
+            // APOP refused (a server keeping only password hashes refuses every APOP): the
+            // next method, as other clients fall back.
+            Sent::Apop if self.password_method().is_some() => {
+                self.timestamp = None;
+                self.login();
+            }
             Sent::User | Sent::Pass | Sent::Apop | Sent::AuthPlain { .. } => {
                 self.fail(ClientError::Rejected {
                     stage: Stage::Login,
