@@ -251,6 +251,67 @@ fn over_quota_replies() {
     );
 }
 
+/// The replies to `commands` in one SMTP session after EHLO; `DATA` sends `msg` after 354.
+fn smtp_replies(smtp: SocketAddr, commands: &[&str], msg: &[u8]) -> Vec<String> {
+    let mut c = Conn::connect(smtp).unwrap();
+    c.smtp_reply().unwrap();
+    c.send("EHLO full.test").unwrap();
+    c.smtp_reply().unwrap();
+    let mut out = Vec::new();
+    for cmd in commands {
+        c.send(cmd).unwrap();
+        let r = c.smtp_reply().unwrap();
+        if *cmd == "DATA" && r.starts_with("354") {
+            c.write(&dot_stuffed(msg)).unwrap();
+            out.push(c.smtp_reply().unwrap());
+        } else {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// SMTP answers one reply for all recipients of a message: one full mailbox must not have
+/// the message refused permanently for the others (RFC 5321 §4.2.5). The copies stored are
+/// taken back and the client told to try again (452 4.2.2); with SIZE, or once the mailbox
+/// is full, the refusal comes at RCPT, for that recipient alone (552 5.2.2), as Dovecot's
+/// LMTP gives it.
+#[test]
+fn over_quota_is_the_recipients_alone() {
+    let server = common::start("over-quota-one");
+    let alice = AccountName::try_from("alice").unwrap();
+    let limits = QuotaLimits {
+        storage_bytes: Some(4096),
+        messages: None,
+    };
+    server
+        .runtime
+        .block_on(server.store.set_quota(&alice, limits))
+        .unwrap();
+    let m = message("two@quota.test", 8000);
+    let both = [
+        "MAIL FROM:<someone@remote.example>",
+        "RCPT TO:<alice@example.org>",
+        "RCPT TO:<bob@example.org>",
+        "DATA",
+    ];
+    let r = smtp_replies(server.smtp, &both, &m);
+    assert!(r[1].starts_with("250") && r[2].starts_with("250"), "{r:?}");
+    assert!(r[3].starts_with("452 4.2.2"), "{r:?}");
+    assert!(view(server.imap, "bob", "INBOX").unwrap().is_empty());
+    let sized = [
+        "MAIL FROM:<someone@remote.example> SIZE=8000",
+        "RCPT TO:<alice@example.org>",
+        "RCPT TO:<bob@example.org>",
+        "DATA",
+    ];
+    let r = smtp_replies(server.smtp, &sized, &m);
+    assert!(r[1].starts_with("552 5.2.2"), "{r:?}");
+    assert!(r[2].starts_with("250") && r[3].starts_with("250"), "{r:?}");
+    assert_eq!(view(server.imap, "bob", "INBOX").unwrap().len(), 1);
+    assert!(view(server.imap, "alice", "INBOX").unwrap().is_empty());
+}
+
 /// A work directory for one test (its server log stays there if it fails).
 fn common_dir(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("full-disk-{tag}-{}", std::process::id()));

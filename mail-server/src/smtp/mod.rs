@@ -20,7 +20,8 @@ use sansmail_smtp::{
     types::reply::EnhancedStatus,
 };
 use sansmail_store::{
-    AccountName, Delivered, ExpungeScope, MailStore, Recipient, Session, StoreError, UidSet, Upload,
+    AccountName, Delivered, ExpungeScope, MailStore, QuotaResourceName, Recipient, Session,
+    StoreError, UidSet, Upload,
 };
 
 use crate::{
@@ -260,7 +261,15 @@ pub async fn handle_connection<S: MailStore>(
                         .relay
                         .as_ref()
                         .is_some_and(|r| r.allows(peer.ip(), account.is_some()));
-                match recipient(&service.auth, relay, &to, &params) {
+                let found = match recipient(&service.auth, relay, &to, &params) {
+                    Ok(Ok(local)) => match over_quota(&*service.store, &local, t.params.size).await
+                    {
+                        Some(e) => Err(failure(&e)),
+                        None => Ok(Ok(local)),
+                    },
+                    other => other,
+                };
+                match found {
                     Ok(r) => {
                         match r {
                             Ok(local) => {
@@ -497,6 +506,26 @@ fn not_owned(account: &AccountName) -> Reply<'static> {
     )
 }
 
+/// Whether `r`'s account is certainly too full for a message of `size` octets (the
+/// client's SIZE estimate, or none): checked at RCPT, where the refusal is this
+/// recipient's alone (as Dovecot's `lmtp_rcpt_check_quota`). The report's storage is in
+/// KiB, so a message that might still fit is let through to the store's exact check.
+async fn over_quota<S: MailStore>(store: &S, r: &Recipient, size: Option<u64>) -> Option<StoreError> {
+    let report = store.quota(&Session::new(r.account.clone())).await.ok()?;
+    let size = size.unwrap_or(0).max(1);
+    report
+        .resources
+        .iter()
+        .find(|q| match q.name {
+            QuotaResourceName::Storage => {
+                report.used_bytes.saturating_add(size)
+                    > q.limit.saturating_mul(1024).saturating_add(1023)
+            }
+            QuotaResourceName::Message => report.used_messages.saturating_add(1) > q.limit,
+        })
+        .map(|q| StoreError::OverQuota(q.name))
+}
+
 /// The reply for a recipient whose copy could not be stored: the one place where a store
 /// error becomes an SMTP reply.
 fn failure(e: &StoreError) -> Reply<'static> {
@@ -529,6 +558,24 @@ fn failure(e: &StoreError) -> Reply<'static> {
             (4, 3, 0),
             "Local error in processing; try again later",
         ),
+    }
+}
+
+/// [`failure`], made temporary: for the one answer SMTP gives a message whose other
+/// recipients' copies were stored (and taken back).
+fn retry_later(e: &StoreError) -> Reply<'static> {
+    match e {
+        StoreError::OverQuota(_) => reply(
+            ReplyCode::INSUFFICIENT_STORAGE,
+            (4, 2, 2),
+            "Mailbox full for a recipient; try again later",
+        ),
+        e if !e.is_temporary() => reply(
+            ReplyCode::LOCAL_ERROR,
+            (4, 3, 0),
+            "A recipient's copy could not be stored; try again later",
+        ),
+        e => failure(e),
     }
 }
 
@@ -592,7 +639,15 @@ async fn finish_message<S: MailStore>(
                 reject(server, &failure(&StoreError::WorkerGone))
             }
             Some(e) => {
-                let reply = failure(e);
+                // A recipient's permanent failure is not the others': with their copies
+                // taken back, the client is asked to try again (RFC 5321 §4.2.5 lets
+                // SMTP report one outcome only), and the refusal at RCPT then is that
+                // recipient's alone.
+                let reply = if results.iter().any(Result::is_ok) {
+                    retry_later(e)
+                } else {
+                    failure(e)
+                };
                 take_back(service, &recipients, &results).await;
                 reject(server, &reply)
             }
