@@ -450,6 +450,23 @@ fn addresses_with_comments() {
                 && env[0].contains(r#"((NIL NIL "user-from" "domain.org"))"#),
             "{who}: {env:?}"
         );
+        // A dotted phrase keeps its spaces; an address without a domain has a host, not
+        // NIL, which would start a group (RFC 9051 §7.5.2): ours "", Dovecot 2.3's
+        // "MISSING_DOMAIN" (later versions "").
+        append(
+            &mut a,
+            "a6",
+            "Ad",
+            "From: Dr. Smith <s@x.org>\r\nTo: root\r\nSubject: t\r\n\r\nbody\r\n",
+        );
+        let env = a.command("a7", "FETCH 2 (ENVELOPE)");
+        assert!(
+            env[0].contains(r#"(("Dr. Smith" NIL "s" "x.org"))"#)
+                && (env[0].contains(r#"((NIL NIL "root" ""))"#)
+                    || who == "dovecot"
+                        && env[0].contains(r#"((NIL NIL "root" "MISSING_DOMAIN"))"#)),
+            "{who}: {env:?}"
+        );
         for (key, found) in [
             ("TO user-from@domain.org", true),
             ("FROM \"Real Name\"", true),

@@ -50,6 +50,7 @@ fn config(flags: u8) -> ClientConfig {
             max_line: 40,
             max_size: 200,
             max_lines: 4,
+            any_text: flags & 64 != 0,
         };
     }
     c.implicit_tls = flags & 128 != 0;

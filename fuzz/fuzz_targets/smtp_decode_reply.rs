@@ -48,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
             max_line: 20,
             max_size: 64,
             max_lines: 3,
+            any_text: true,
         },
     );
 });

@@ -210,12 +210,13 @@ pub fn base64_encode(data: &[u8]) -> String {
 }
 
 /// A PLAIN message (RFC 4616 §2): `[authzid] NUL authcid NUL passwd`, split into its UTF-8
-/// parts. `None` if it has not exactly three parts, the authentication identity is empty, or
-/// a part is not UTF-8. An empty authzid is `None`.
+/// parts. `None` if it has not exactly three parts, the authentication identity or the
+/// password is empty (`authcid = 1*SAFE`, `passwd = 1*SAFE`), or a part is not UTF-8. An
+/// empty authzid is `None`.
 pub fn plain_decode(message: &[u8]) -> Option<(Option<&str>, &str, &str)> {
     let mut parts = message.split(|&b| b == 0);
     let (authzid, authcid, passwd) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || authcid.is_empty() {
+    if parts.next().is_some() || authcid.is_empty() || passwd.is_empty() {
         return None;
     }
     let text = |b| std::str::from_utf8(b).ok();
@@ -297,6 +298,8 @@ mod tests {
         assert_eq!(plain_decode(b"\0\0secret"), None);
         assert_eq!(plain_decode(b"\0alice\0secret\0x"), None);
         assert_eq!(plain_decode(b"\0alice"), None);
+        // RFC 4616 §2: passwd = 1*SAFE.
+        assert_eq!(plain_decode(b"\0alice\0"), None);
         assert_eq!(
             plain_encode(Some("admin"), "alice", "pw"),
             b"admin\0alice\0pw"

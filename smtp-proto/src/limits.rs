@@ -11,6 +11,11 @@ use std::time::Duration;
 pub struct Limits {
     /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4: 512).
     pub max_command_line: usize,
+    /// Longest MAIL or RCPT line, CRLF included: the 512 octets of a command line plus what
+    /// the parameters of the extensions add (RFC 5321 §4.5.3.1.4; SIZE, DSN's ENVID and
+    /// ORCPT, RFC 3461 §4: 100 and 500; AUTH=, RFC 4954 §5: 500). Postfix's
+    /// `line_length_limit` is 2048.
+    pub max_mail_rcpt_line: usize,
     /// Longest line of message text, CRLF included (RFC 5321 §4.5.3.1.6: 1000). `None`
     /// disables the check.
     pub max_text_line: Option<usize>,
@@ -43,6 +48,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_command_line: 512,
+            max_mail_rcpt_line: 2048,
             max_text_line: Some(1000),
             max_sasl_line: 12 * 1024,
             max_message_size: 35 * 1024 * 1024,

@@ -910,6 +910,34 @@ fn line_limits() {
         Err(DecodeError::LineTooLong { max: 512 })
     );
 
+    // MAIL and RCPT may be longer by what their parameters add (RFC 5321 §4.5.3.1.4, RFC
+    // 3461 §4): a DSN relay's RCPT with a long ORCPT is read, up to 2048 octets.
+    let addr = format!(
+        "{}@{}.example",
+        "l".repeat(64),
+        vec!["d".repeat(60); 4].join(".")
+    );
+    let rcpt = format!("RCPT TO:<{addr}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;{addr}\r\n");
+    assert!(rcpt.len() > 512);
+    assert!(matches!(
+        codec::decode_command(rcpt.as_bytes()),
+        Ok((rest, Command::Rcpt { .. })) if rest.is_empty()
+    ));
+    let mail = format!(
+        "mail FROM:<{addr}> ENVID={} AUTH={addr}\r\n",
+        "e".repeat(100)
+    );
+    assert!(mail.len() > 512);
+    assert!(codec::decode_command(mail.as_bytes()).is_ok());
+    let too_long = format!(
+        "RCPT TO:<a@b.example> ORCPT=rfc822;{}\r\n",
+        "x".repeat(2020)
+    );
+    assert_eq!(
+        codec::decode_command(too_long.as_bytes()),
+        Err(DecodeError::LineTooLong { max: 2048 })
+    );
+
     // A 1 MiB line without LF.
     let huge = vec![b'A'; 1 << 20];
     assert_eq!(

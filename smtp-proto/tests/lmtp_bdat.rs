@@ -260,3 +260,33 @@ fn smtp_verdict_after_data_or_bdat_last_is_sent() {
         }
     }
 }
+
+/// RFC 2033 §4.2: LMTP's DATA after no successful RCPT MUST fail with 503 (SMTP's 554 is
+/// RFC 2920's suggestion), BDAT alike.
+#[test]
+fn data_without_a_valid_recipient_is_503() {
+    let mut server = lmtp_server();
+    server.handle_input(
+        Instant::now(),
+        b"LHLO c\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nDATA\r\nBDAT 1 LAST\r\nx",
+    );
+    while let Some(event) = server.poll_event() {
+        match event {
+            SEvent::Mail { .. } => server.accept().unwrap(),
+            SEvent::Rcpt { .. } => server.reject(&busy()).unwrap(),
+            SEvent::DataStart | SEvent::MessageData(_) | SEvent::MessageEnd { .. } => {
+                panic!("data without a recipient")
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    server.poll_transmit(&mut out);
+    let text = String::from_utf8(out).unwrap();
+    let codes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.as_bytes().get(3) != Some(&b'-'))
+        .map(|l| &l[..3])
+        .collect();
+    assert_eq!(codes, ["250", "250", "450", "503", "503"], "{text}");
+}

@@ -271,6 +271,7 @@ fn reply_limits() {
         max_line: 20,
         max_size: 100,
         max_lines: 3,
+        any_text: false,
     };
     let dec = |b: &'static [u8]| codec::decode_reply_with(b, limits).map(|(r, rep)| (r.len(), rep));
     // Lines.
@@ -300,6 +301,7 @@ fn reply_limits() {
         max_line: 100,
         max_size: 30,
         max_lines: 10,
+        any_text: false,
     };
     let dec = |b: &'static [u8]| codec::decode_reply_with(b, limits).map(|(r, rep)| (r.len(), rep));
     assert!(dec(b"250-0123456789\r\n250 01234567\r\n").is_ok()); // 30 octets
@@ -585,5 +587,64 @@ fn server_stream_any_chunking() {
             "split {:?} differs",
             chunks.first().map(|c| c.len())
         );
+    }
+}
+
+/// RFC 5321 §4.2: a client acts on the code alone. Text that is not `textstring` (Latin-1
+/// from a localized server, control characters) fails the reply by default, and is taken,
+/// made printable, under `any_text`, which the client's configuration turns on.
+#[test]
+fn any_text_takes_latin1_and_control_characters() {
+    let latin1 = b"550 5.1.1 Empf\xe4nger\x07 unbekannt\r\n";
+    assert!(matches!(
+        codec::decode_reply(latin1),
+        Err(DecodeError::Syntax { .. })
+    ));
+    let limits = ReplyLimits {
+        any_text: true,
+        ..ReplyLimits::default()
+    };
+    let (rest, reply) = codec::decode_reply_with(latin1, limits).unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(reply.code().get(), 550);
+    assert_eq!(
+        reply.status().map(|s| s.to_string()).as_deref(),
+        Some("5.1.1")
+    );
+    assert_eq!(reply.text(), "Empf?nger? unbekannt");
+    let (_, many) =
+        codec::decode_reply_with(b"250-mx.example \xa9\r\n250 SIZE 10\r\n", limits).unwrap();
+    assert_eq!(many.lines().count(), 2);
+    // Valid UTF-8 (SMTPUTF8 servers) is kept as it is.
+    let (_, utf8) = codec::decode_reply_with("250 café\r\n".as_bytes(), limits).unwrap();
+    assert_eq!(utf8.text(), "café");
+    let config = sansmail_smtp::session::client::ClientConfig::new(
+        sansmail_smtp::types::address::DomainPart::Domain(
+            sansmail_smtp::types::address::Domain::new("client.example").unwrap(),
+        ),
+    );
+    assert!(config.reply_limits.any_text);
+}
+
+/// Clients read the AUTH line as written by real servers: a trailing or doubled space, any
+/// case, or only the pre-RFC `AUTH=` line.
+#[test]
+fn offers_auth_reads_real_servers_lines() {
+    use sansmail_smtp::{EhloReply, types::sasl::Mechanism};
+    for (text, plain, login) in [
+        (
+            &b"250-mx\r\n250-AUTH PLAIN LOGIN \r\n250 8BITMIME\r\n"[..],
+            true,
+            true,
+        ),
+        (b"250-mx\r\n250 AUTH  login\r\n", false, true),
+        (b"250-mx\r\n250 AUTH=PLAIN LOGIN\r\n", true, true),
+        (b"250-mx\r\n250 AUTH PLAIN\r\n", true, false),
+        (b"250-mx\r\n250 XAUTH PLAIN\r\n", false, false),
+    ] {
+        let (_, reply) = codec::decode_reply(text).unwrap();
+        let ehlo = EhloReply::from_reply(&reply).unwrap();
+        assert_eq!(ehlo.offers_auth(&Mechanism::PLAIN), plain, "{text:?}");
+        assert_eq!(ehlo.offers_auth(&Mechanism::LOGIN), login, "{text:?}");
     }
 }

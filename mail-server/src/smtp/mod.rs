@@ -510,7 +510,11 @@ fn not_owned(account: &AccountName) -> Reply<'static> {
 /// client's SIZE estimate, or none): checked at RCPT, where the refusal is this
 /// recipient's alone (as Dovecot's `lmtp_rcpt_check_quota`). The report's storage is in
 /// KiB, so a message that might still fit is let through to the store's exact check.
-async fn over_quota<S: MailStore>(store: &S, r: &Recipient, size: Option<u64>) -> Option<StoreError> {
+async fn over_quota<S: MailStore>(
+    store: &S,
+    r: &Recipient,
+    size: Option<u64>,
+) -> Option<StoreError> {
     let report = store.quota(&Session::new(r.account.clone())).await.ok()?;
     let size = size.unwrap_or(0).max(1);
     report

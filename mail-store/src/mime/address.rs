@@ -67,14 +67,16 @@ fn tokenize(s: &str) -> Vec<Tok> {
                 }
                 out.push(Tok::Quoted(q));
             }
-            '<' | '>' | '@' | ',' | ';' | ':' | '.' | '[' | ']' => {
+            // `.` is no separator: it belongs to the word it is in, so a phrase keeps its
+            // spacing (`Dr. Smith`, obs-phrase) and an addr-spec joins as before.
+            '<' | '>' | '@' | ',' | ';' | ':' | '[' | ']' => {
                 it.next();
                 out.push(Tok::Special(c));
             }
             _ => {
                 let mut w = String::new();
                 while let Some(&c) = it.peek() {
-                    if c.is_whitespace() || "()<>@,;:\".[]".contains(c) {
+                    if c.is_whitespace() || "()<>@,;:\"[]".contains(c) {
                         break;
                     }
                     w.push(c);
@@ -114,7 +116,7 @@ fn phrase(toks: &[Tok]) -> Option<String> {
             Tok::Comment(_) => None,
         })
         .collect();
-    let s = words.join(" ").replace(" . ", ".");
+    let s = words.join(" ");
     (!s.is_empty()).then_some(s)
 }
 
@@ -132,15 +134,17 @@ fn addr_spec(name: Option<String>, adl: Option<String>, toks: &[Tok]) -> Option<
         return None;
     }
     let at = toks.iter().rposition(|t| *t == Tok::Special('@'));
+    // Without a domain (`From: root`) the host is empty, not NIL: NIL marks a group
+    // (RFC 9051 §7.5.2). Dovecot answers "" too.
     let (local, host) = match at {
-        Some(i) => (join_spec(&toks[..i]), Some(join_spec(&toks[i + 1..]))),
-        None => (join_spec(toks), None),
+        Some(i) => (join_spec(&toks[..i]), join_spec(&toks[i + 1..])),
+        None => (join_spec(toks), String::new()),
     };
     Some(EnvelopeAddress {
         name,
         adl,
         mailbox: Some(local),
-        host,
+        host: Some(host),
     })
 }
 
@@ -282,6 +286,42 @@ mod tests {
             ]
         );
         assert_eq!(parse_address_list("(only a comment)"), vec![]);
+    }
+
+    /// A phrase keeps its words' spacing around dots (RFC 5322 obs-phrase), as Dovecot
+    /// reads it; dotted addr-specs are unchanged.
+    #[test]
+    fn dotted_phrases() {
+        assert_eq!(
+            parse_address_list("Dr. Smith <s@x.org>, John Q. Public <jqp@x.org>"),
+            vec![
+                a(Some("Dr. Smith"), "s", "x.org"),
+                a(Some("John Q. Public"), "jqp", "x.org")
+            ]
+        );
+        assert_eq!(
+            parse_address_list("A.B. Name <first.last@mail.x.org>"),
+            vec![a(Some("A.B. Name"), "first.last", "mail.x.org")]
+        );
+        assert_eq!(
+            parse_address_list("first . last @ x . org, \"q d\".x@[10.0.0.1]"),
+            vec![
+                a(None, "first.last", "x.org"),
+                a(None, "\"q d\".x", "[10.0.0.1]")
+            ]
+        );
+    }
+
+    /// An address without a domain keeps a host of "" (NIL would start a group).
+    #[test]
+    fn no_domain() {
+        assert_eq!(
+            parse_address_list("root, MAILER-DAEMON (Mail Delivery System)"),
+            vec![
+                a(None, "root", ""),
+                a(Some("Mail Delivery System"), "MAILER-DAEMON", "")
+            ]
+        );
     }
 
     #[test]

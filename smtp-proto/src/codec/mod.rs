@@ -19,15 +19,21 @@ pub use reply::{ReplyLimits, decode_reply_with};
 use crate::{DecodeError, Limits, grammar, types::command::Command, types::reply::Reply};
 
 /// The line limit that applies to a command line starting with `prefix`: the AUTH command
-/// may carry an initial response as long as a SASL line (RFC 4954 §4), every other command
-/// `max_command_line` (RFC 5321 §4.5.3.1.4).
+/// may carry an initial response as long as a SASL line (RFC 4954 §4), MAIL and RCPT their
+/// extensions' parameters (`max_mail_rcpt_line`), every other command `max_command_line`
+/// (RFC 5321 §4.5.3.1.4).
 #[inline]
 pub fn command_line_limit(prefix: &[u8], limits: &Limits) -> usize {
-    // `AUTH ` in any case: the verb read as one word (see `command::word4`), then the SP.
-    if command::word4(prefix, 0) == Some(command::AUTH) && prefix.get(4) == Some(&b' ') {
-        limits.max_sasl_line.max(limits.max_command_line)
-    } else {
-        limits.max_command_line
+    // The verb in any case, read as one word (see `command::word4`), then the SP.
+    if prefix.get(4) != Some(&b' ') {
+        return limits.max_command_line;
+    }
+    match command::word4(prefix, 0) {
+        Some(command::AUTH) => limits.max_sasl_line.max(limits.max_command_line),
+        Some(command::MAIL | command::RCPT) => {
+            limits.max_mail_rcpt_line.max(limits.max_command_line)
+        }
+        _ => limits.max_command_line,
     }
 }
 

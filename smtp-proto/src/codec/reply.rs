@@ -27,6 +27,12 @@ pub struct ReplyLimits {
     pub max_size: usize,
     /// Most lines in one reply.
     pub max_lines: usize,
+    /// Text that is not `textstring` (octets that are not UTF-8, control characters) is
+    /// taken, each such character made `?`, instead of failing the reply: a client acts on
+    /// the code alone (RFC 5321 §4.2), and localized servers send Latin-1 text. Off by
+    /// default; [`ClientConfig::new`](crate::session::client::ClientConfig::new) turns it
+    /// on, as Postfix's client reads replies.
+    pub any_text: bool,
 }
 
 impl Default for ReplyLimits {
@@ -36,6 +42,7 @@ impl Default for ReplyLimits {
             max_line: 4096,
             max_size: l.max_reply_size,
             max_lines: l.max_reply_lines,
+            any_text: false,
         }
     }
 }
@@ -214,19 +221,39 @@ fn framed(input: &[u8], limits: ReplyLimits) -> Result<(&[u8], Reply<'_>), Decod
                 });
             }
         };
-        let text = std::str::from_utf8(text)
+        let text = match std::str::from_utf8(text)
             .ok()
             .filter(|t| crate::grammar::is_text(t))
-            .ok_or(DecodeError::Syntax {
-                at: at + 4,
-                expected: "textstring",
-            })?;
-        lines.push(Cow::Borrowed(text));
+        {
+            Some(t) => Cow::Borrowed(t),
+            None if limits.any_text => Cow::Owned(printable(text)),
+            None => {
+                return Err(DecodeError::Syntax {
+                    at: at + 4,
+                    expected: "textstring",
+                });
+            }
+        };
+        lines.push(text);
         at += lf + 1;
     }
     let code = code.ok_or(DecodeError::Incomplete)?;
     let status = lift_status(&mut lines);
     Ok((&input[end..], Reply::from_parsed(code, status, lines)))
+}
+
+/// `text` with each octet that is not UTF-8 and each control character but HT made `?`.
+fn printable(text: &[u8]) -> String {
+    String::from_utf8_lossy(text)
+        .chars()
+        .map(|c| {
+            if c == char::REPLACEMENT_CHARACTER || (c.is_control() && c != '\t') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -280,6 +307,7 @@ mod tests {
             max_line: 24,
             max_size: 96,
             max_lines: 5,
+            any_text: false,
         }
     }
 

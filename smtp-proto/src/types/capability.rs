@@ -312,6 +312,27 @@ impl<'a> EhloReply<'a> {
         }
     }
 
+    /// Whether the server offers SASL `mechanism`: in the AUTH line, read as clients read
+    /// it (words separated by runs of spaces, in any case), or in the pre-RFC `AUTH=` line
+    /// old servers send (`AUTH=PLAIN LOGIN`), as Postfix's client reads them too.
+    pub fn offers_auth(&self, mechanism: &Mechanism<'_>) -> bool {
+        self.capabilities.iter().any(|c| match c {
+            Capability::Auth(m) => m.contains(mechanism),
+            Capability::Other { keyword, params } => {
+                let legacy = keyword
+                    .get(..5)
+                    .filter(|k| k.eq_ignore_ascii_case("AUTH="))
+                    .map(|_| &keyword[5..]);
+                (keyword.eq_ignore_ascii_case("AUTH") || legacy.is_some())
+                    && legacy
+                        .into_iter()
+                        .chain(params.iter().map(AsRef::as_ref))
+                        .any(|w| w.eq_ignore_ascii_case(mechanism.as_str()))
+            }
+            _ => false,
+        })
+    }
+
     /// Detaches the value from the input it borrows.
     pub fn into_owned(self) -> EhloReply<'static> {
         EhloReply {

@@ -48,19 +48,18 @@ impl Client {
             }
         }
         if let (Some(creds), false) = (&self.config.credentials, self.authenticated) {
-            let mechs = self
-                .ehlo
-                .as_ref()
-                .map(EhloReply::auth_mechanisms)
-                .unwrap_or_default();
-            if mechs.contains(&Mechanism::PLAIN) {
+            let offers = |m: &Mechanism<'_>| self.ehlo.as_ref().is_some_and(|e| e.offers_auth(m));
+            if offers(&Mechanism::PLAIN) {
                 let ir = base64_encode(&creds.to_plain());
+                // RFC 4954 §4: no initial response that would take the line past 512
+                // octets; it follows the server's 334 instead.
+                let fits = "AUTH PLAIN ".len() + ir.len() + 2 <= 512;
                 let cmd = Command::Auth {
                     mechanism: Mechanism::PLAIN,
-                    initial: Some(AuthInitial::Base64(Secret::new(ir.into()))),
+                    initial: fits.then(|| AuthInitial::Base64(Secret::new(ir.into()))),
                 };
                 self.send(&cmd, Expect::AuthPlain);
-            } else if mechs.contains(&Mechanism::LOGIN) {
+            } else if offers(&Mechanism::LOGIN) {
                 let cmd = Command::Auth {
                     mechanism: Mechanism::LOGIN,
                     initial: None,

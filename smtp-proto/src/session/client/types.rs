@@ -37,7 +37,8 @@ pub struct ClientConfig {
     pub pipelining: bool,
     /// Use BDAT when the server offers CHUNKING (and PIPELINING).
     pub chunking: bool,
-    /// Limits on the replies accepted.
+    /// Limits on the replies accepted; [`ClientConfig::new`] accepts any text in them
+    /// ([`ReplyLimits::any_text`]).
     pub reply_limits: ReplyLimits,
     /// How long to wait for a reply (RFC 5321 §4.5.3.2: 5 minutes for most commands).
     pub reply_timeout: Duration,
@@ -56,7 +57,10 @@ impl ClientConfig {
             credentials: None,
             pipelining: true,
             chunking: true,
-            reply_limits: ReplyLimits::default(),
+            reply_limits: ReplyLimits {
+                any_text: true,
+                ..ReplyLimits::default()
+            },
             reply_timeout: Duration::from_secs(5 * 60),
             data_end_timeout: Duration::from_secs(10 * 60),
         }

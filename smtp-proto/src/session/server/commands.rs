@@ -213,8 +213,14 @@ impl State {
     pub(super) fn data_refusal(&self) -> Option<Reply<'static>> {
         match &self.transaction {
             None => Some(replies::bad_sequence("Need MAIL command")),
+            // RFC 2033 §4.2: LMTP MUST answer 503; for SMTP RFC 2920 §3.1 suggests 554.
             Some(t) if t.rcpts_accepted == 0 && t.rcpts_tried > 0 => {
-                Some(replies::r(554, (5, 5, 1), "No valid recipients"))
+                let code = if self.config.protocol == Protocol::Lmtp {
+                    503
+                } else {
+                    554
+                };
+                Some(replies::r(code, (5, 5, 1), "No valid recipients"))
             }
             Some(t) if t.rcpts_accepted == 0 => Some(replies::bad_sequence("Need RCPT command")),
             Some(_) => None,
