@@ -469,12 +469,20 @@ fn leftovers_are_removed_at_open() {
         append_n(&store, &s, "Work", 0, 2);
     }
     fs::write(
-        md.join("tmp").join("1700000000.M12P345Q6.host,S=5,W=5"),
+        md.join("tmp")
+            .join("1700000000.M12P999999345Q6.host,S=5,W=5"),
         b"ours",
     )
     .unwrap();
     fs::write(md.join("tmp").join("1700000000.M12P345.host"), b"Dovecot's").unwrap();
-    fs::write(md.join(".Work/tmp").join("1700000000.M1P2Q3.h"), b"ours").unwrap();
+    // Our form of name, from a process that still runs (Python's mailbox.Maildir writes
+    // these): not ours.
+    fs::write(md.join("tmp").join("1700000000.M7P1Q0.host"), b"Python's").unwrap();
+    fs::write(
+        md.join(".Work/tmp").join("1700000000.M1P999999992Q3.h"),
+        b"ours",
+    )
+    .unwrap();
     fs::write(md.join("mailstore-account.tmp"), b"").unwrap();
     fs::write(md.join(".Work/mailstore-index.tmp"), b"{").unwrap();
     fs::write(md.join(".Work/mailstore-log.tmp"), b"mailstore-log 9\n").unwrap();
@@ -487,7 +495,10 @@ fn leftovers_are_removed_at_open() {
     let store = open(root, 4096);
     let s = alice(&store);
     assert_eq!(uids(&store, &s, "Work").len(), 2);
-    assert_eq!(names(&md.join("tmp")), ["1700000000.M12P345.host"]);
+    assert_eq!(
+        names(&md.join("tmp")),
+        ["1700000000.M12P345.host", "1700000000.M7P1Q0.host"]
+    );
     assert!(names(&md.join(".Work/tmp")).is_empty());
     assert!(!md.join("mailstore-account.tmp").exists());
     assert!(!md.join(".Work/mailstore-index.tmp").exists());

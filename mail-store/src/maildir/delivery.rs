@@ -631,6 +631,33 @@ mod tests {
         format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes()
     }
 
+    /// A message another program delivers while one of our commits is under way is seen at
+    /// the next call: the mtimes our renames leave do not stand for the other program's
+    /// change.
+    #[test]
+    fn a_delivery_by_another_program_during_a_commit_is_seen() {
+        use crate::{Flag, FlagOp, Flags};
+        let root = std::env::temp_dir().join(format!("mail-store-other-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let alice = AccountName::try_from("alice").unwrap();
+        let s = Session::new(alice.clone());
+        let item = crate::AppendItem::new(Upload::from_bytes(msg("alice")));
+        block_on(store.append(&s, "INBOX", vec![item])).unwrap();
+        assert_eq!(inbox(&store, "alice").len(), 1);
+        let new = root.join("alice/Maildir/new");
+        let engine = Arc::clone(&store.handle.engine);
+        *engine.backend.commit_hook.lock().unwrap() = Some(Arc::new(move |_: &AccountName| {
+            std::fs::write(new.join("1800000000.M1P9Q1.other"), msg("procmail")).unwrap();
+        }));
+        let seen = FlagOp::Add(Flags::new().with(Flag::Seen));
+        block_on(store.store_flags(&s, "INBOX", &UidSet::all(), seen, None)).unwrap();
+        *engine.backend.commit_hook.lock().unwrap() = None;
+        assert_eq!(inbox(&store, "alice"), [msg("alice"), msg("procmail")]);
+        drop((engine, store));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// One account's journal write holds up no other: while alice's commit is held between
     /// taking her journal and writing it, a delivery to bob is committed and answered.
     #[test]

@@ -269,9 +269,13 @@ impl Disk {
 
     /// Removes abandoned files from a `tmp/` directory: ours at once (one store serves an
     /// account at a time, so a file of ours there was left by a crash), other programs'
-    /// after the configured age (the Maildir rule: they may still be writing them).
+    /// after the configured age (the Maildir rule: they may still be writing them). Other
+    /// programs use our form of name too (Python's `mailbox.Maildir`): one whose process
+    /// still runs, and is not this one, is theirs.
     pub(super) fn clean_tmp(&self, dir: &Path) {
-        self.clean_dir(dir, |_| true);
+        self.clean_dir(dir, |name| {
+            own_pid(name).is_none_or(|pid| pid == std::process::id() || !process_alive(pid))
+        });
     }
 
     /// Removes abandoned files from `dir`: those `ours` accepts among our own names at once,
@@ -822,19 +826,29 @@ impl Backend for Disk {
             r.log_lines += usize::from(!r.pending.is_empty()) + 1;
             r.pending.clear();
         }
+        // What the directories were before our renames: if another program changed them
+        // since we last looked, the mtimes our renames leave must not stand for that change.
+        let before: Vec<_> = parts
+            .iter()
+            .map(|(mailbox, _)| mtimes(&self.mailbox_dir(a, mailbox)))
+            .collect();
         // Durable: what the records say about files happens now. A step that fails (an I/O
         // error) leaves its file as it was: the next directory scan records what is there,
         // and recovery carries the step out again before that record.
         for (mailbox, records) in parts {
             let _ = self.carry_out(a, mailbox, records, Redo::Follow);
         }
-        for ((mailbox, records), r) in parts.iter().zip(taken.runtimes()) {
+        for (((mailbox, records), r), before) in parts.iter().zip(taken.runtimes()).zip(before) {
             // (A group of flag changes commits as ordinary and may hold expunges too.)
             let freed = purpose == Purpose::Deleting
                 || records
                     .iter()
                     .any(|r| matches!(r, Record::Expunge { file: Some(_), .. }));
-            r.mtimes = mtimes(&self.mailbox_dir(a, mailbox));
+            // Only our own renames moved them: what they are now is what we know. Otherwise
+            // the old mtimes stay, and the next refresh scans.
+            if before.is_some() && before == r.mtimes {
+                r.mtimes = mtimes(&self.mailbox_dir(a, mailbox));
+            }
             if freed && let Some(log) = &mut r.log {
                 // The deletion freed space: room for the next one.
                 log.top_up();

@@ -146,6 +146,9 @@ impl Disk {
             journal,
         } = o;
         self.clean_tmp(&dir.join("tmp"));
+        // Taken before the scan: a change another program makes during the scan (or the
+        // compaction below) moves them again, and the first refresh scans once more.
+        let seen = mtimes(&dir);
         let records = Self::scan(&dir, &state)?;
         let mut rt = Runtime::new(generation);
         if let Some(found) = &journal {
@@ -164,7 +167,7 @@ impl Disk {
         if rt.log.is_none() || rt.log_lines >= COMPACT_AFTER {
             self.compact(a, &dir, &mut rt, &state);
         }
-        rt.mtimes = mtimes(&dir);
+        rt.mtimes = seen;
         lock(&self.rt).insert((a.clone(), name.clone()), rt);
         Ok((name, state))
     }
