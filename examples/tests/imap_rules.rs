@@ -882,3 +882,67 @@ fn list_patterns() {
         assert!(lines.last().unwrap().starts_with("a9 BAD"), "{lines:?}");
     });
 }
+
+/// A section the message does not have is empty, not NIL, and its BINARY.SIZE is 0, as
+/// Dovecot answers (RFC 9051 §7.5.2 asks for the item; imap-msgpart returns an empty part).
+#[test]
+fn missing_sections_are_empty() {
+    both("rules-missing-section", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Sec");
+        append(&mut a, "a2", "Sec", &message(1));
+        a.command("a3", "SELECT Sec");
+        let r = a.command(
+            "a4",
+            "FETCH 1 (BODY.PEEK[5] BODY.PEEK[1.HEADER] BINARY.PEEK[7] BINARY.SIZE[7])",
+        );
+        // Ours quotes the empty string, Dovecot sends it as the literal {0}.
+        let text = r.concat().replace("{0}", "\"\"");
+        for item in [
+            "BODY[5] \"\"",
+            "BODY[1.HEADER] \"\"",
+            "BINARY[7] \"\"",
+            "BINARY.SIZE[7] 0",
+        ] {
+            assert!(text.contains(item), "{who}: {item}: {r:?}");
+        }
+    });
+}
+
+/// A multipart without parts is still `body-type-mpart`, holding an empty text part, and a
+/// message/rfc822 part that does not parse is still `body-type-msg` (RFC 9051 §9), as
+/// Dovecot answers.
+#[test]
+fn bodystructure_of_empty_parts() {
+    both("rules-empty-parts", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Parts");
+        append(
+            &mut a,
+            "a2",
+            "Parts",
+            "Subject: m\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"foo\"\r\n\r\n",
+        );
+        append(
+            &mut a,
+            "a3",
+            "Parts",
+            "Subject: e\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n\r\n--b--\r\n",
+        );
+        a.command("a4", "SELECT Parts");
+        let r = a.command("a5", "FETCH 1:2 (BODYSTRUCTURE)");
+        let first = r[0].to_ascii_lowercase();
+        assert!(
+            first.contains(
+                r#"(bodystructure (("text" "plain" ("charset" "us-ascii") nil nil "7bit" 0 0"#
+            ) && first.contains(r#" "mixed" ("boundary" "foo")"#),
+            "{who}: {r:?}"
+        );
+        let second = r[1].to_ascii_lowercase();
+        assert!(
+            second.contains(r#"(("message" "rfc822" nil nil nil "7bit" "#)
+                && second.contains(r#"(nil nil nil nil nil nil nil nil nil nil) ("text" "plain""#),
+            "{who}: {r:?}"
+        );
+    });
+}

@@ -194,11 +194,39 @@ fn ext_disposition(b: &BodyStructure) -> ExtDisposition<'static> {
     }
 }
 
-/// BODYSTRUCTURE (`extended`) or BODY.
+/// An empty `text/plain` part: what a multipart without parts holds, and the body of a
+/// `message/rfc822` that did not parse, as Dovecot reports them.
+fn empty_text() -> BodyStructure {
+    BodyStructure {
+        media_type: "text".to_owned(),
+        subtype: "plain".to_owned(),
+        params: Vec::new(),
+        id: None,
+        description: None,
+        encoding: "7bit".to_owned(),
+        size: 0,
+        lines: Some(0),
+        md5: None,
+        disposition: None,
+        language: Vec::new(),
+        location: None,
+        header_offset: 0,
+        body_offset: 0,
+        kind: BodyKind::Text,
+    }
+}
+
+/// BODYSTRUCTURE (`extended`) or BODY. A `multipart/*` part is always `body-type-mpart`
+/// and a `message/rfc822` part always `body-type-msg` (RFC 9051 §9), whatever their
+/// content: one without parts gets an empty text part, one whose message did not parse an
+/// empty envelope and body, as Dovecot answers.
 pub(crate) fn body(b: &BodyStructure, extended: bool) -> Body<'static> {
-    if let BodyKind::Multipart(children) = &b.kind
-        && !children.is_empty()
-    {
+    let multipart = b.kind.is_multipart() || b.media_type.eq_ignore_ascii_case("multipart");
+    if multipart {
+        let children = match &b.kind {
+            BodyKind::Multipart(children) if !children.is_empty() => Cow::Borrowed(children),
+            _ => Cow::Owned(vec![empty_text()]),
+        };
         return Body::Multi(MultiPart {
             parts: children.iter().map(|c| body(c, extended)).collect(),
             subtype: plain(&b.subtype),
@@ -219,6 +247,16 @@ pub(crate) fn body(b: &BodyStructure, extended: bool) -> Body<'static> {
             body: Box::new(body(inner, extended)),
             lines,
         },
+        BodyKind::Basic
+            if b.media_type.eq_ignore_ascii_case("message")
+                && b.subtype.eq_ignore_ascii_case("rfc822") =>
+        {
+            SinglePartKind::Message {
+                envelope: Box::new(envelope(&Envelope::default())),
+                body: Box::new(body(&empty_text(), extended)),
+                lines,
+            }
+        }
         BodyKind::Basic | BodyKind::Multipart(_) => SinglePartKind::Basic,
     };
     // A text part without a charset is us-ascii (RFC 2045 §5.2, RFC 2046 §4.1.2); said

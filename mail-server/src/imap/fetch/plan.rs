@@ -230,13 +230,20 @@ impl Plan {
                 _ => Some(raw.to_vec()),
             };
         }
-        section.extract(raw, m.body_structure.as_deref()?)
+        // A part the message does not have is empty, not NIL, as Dovecot answers
+        // (imap-msgpart: "MIME part not found. return an empty part"); NIL stays for
+        // content the store could not give.
+        let top = m.body_structure.as_deref()?;
+        Some(section.extract(raw, top).unwrap_or_default())
     }
 
-    /// The decoded octets of `BINARY[part]`.
+    /// The decoded octets of `BINARY[part]`: empty for a part the message does not have
+    /// (so `BINARY.SIZE` 0, as Dovecot answers).
     fn binary(m: &FetchedMessage, part: &[u32]) -> Result<Option<Vec<u8>>, UnknownEncoding> {
         match (m.content.as_deref(), m.body_structure.as_deref()) {
-            (Some(raw), Some(top)) => sansmail_store::section::binary(raw, top, part),
+            (Some(raw), Some(top)) => {
+                sansmail_store::section::binary(raw, top, part).map(|d| Some(d.unwrap_or_default()))
+            }
             _ => Ok(None),
         }
     }
