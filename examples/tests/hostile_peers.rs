@@ -1197,24 +1197,25 @@ fn no_open_relay_on_any_listener() {
         ("<victim@[192.0.2.1]>", "550 5.1.2 "),
         ("<victim@example.org.elsewhere.example>", "554 5.7.1 "),
     ];
-    let relay_attempts = |c: &mut Peer, from: &str| {
+    // No recipient was accepted: DATA has nothing to deliver to (SMTP 554, RFC 2920
+    // §3.1; LMTP 503, RFC 2033 §4.2).
+    let relay_attempts = |c: &mut Peer, from: &str, no_recipient: &str| {
         c.smtp(&format!("MAIL FROM:{from}"), "250");
         for (to, code) in tricks {
             c.smtp(&format!("RCPT TO:{to}"), code);
         }
-        // No recipient was accepted: DATA has nothing to deliver to.
-        c.smtp("DATA", "554 ");
+        c.smtp("DATA", no_recipient);
         c.smtp("RSET", "250");
     };
 
     let mut c = smtp_session("smtp", server.smtp);
-    relay_attempts(&mut c, "<a@remote.example>");
+    relay_attempts(&mut c, "<a@remote.example>", "554 ");
     let mut c = Peer::connect_tls("smtps", server.smtps, "220 ");
     c.smtp("EHLO client.test", "250");
-    relay_attempts(&mut c, "<a@remote.example>");
+    relay_attempts(&mut c, "<a@remote.example>", "554 ");
     let mut c = Peer::connect("lmtp", server.lmtp.unwrap(), "220 ");
     c.smtp("LHLO client.test", "250");
-    relay_attempts(&mut c, "<a@remote.example>");
+    relay_attempts(&mut c, "<a@remote.example>", "503 ");
 
     // Submission: nothing at all without AUTH. With it, a logged-in user may send to other
     // systems (the outbound queue, #17), but the tricks through a local domain stay refused.
@@ -1227,6 +1228,20 @@ fn no_open_relay_on_any_listener() {
         let code = if code == "554 5.7.1 " { "250 " } else { code };
         c.smtp(&format!("RCPT TO:{to}"), code);
     }
+    c.smtp("RSET", "250");
+
+    // A login in plaintext (allowed from loopback) does not outlive STARTTLS (RFC 3207
+    // §4.2): relaying, which it allowed, is refused after the handshake until AUTH again.
+    let mut c = smtp_session("smtp", server.smtp);
+    c.smtp(&format!("AUTH PLAIN {PLAIN_ALICE}"), "235 ");
+    c.smtp("MAIL FROM:<alice@example.org>", "250");
+    c.smtp("RCPT TO:<victim@elsewhere.example>", "250 ");
+    c.smtp("RSET", "250");
+    c.smtp("STARTTLS", "220 ");
+    c.start_tls();
+    c.smtp("EHLO client.test", "250 ");
+    c.smtp("MAIL FROM:<alice@example.org>", "250");
+    c.smtp("RCPT TO:<victim@elsewhere.example>", "554 5.7.1 ");
     c.smtp("RSET", "250");
 
     assert!(subjects(&server, "alice").is_empty());

@@ -162,7 +162,7 @@ fn starts_and_serves_reads_on_a_full_disk() {
         // account file.
         fs::write(md.join("new").join("1700000001.M1P1.other"), msg(99)).unwrap();
         fs::write(
-            md.join("tmp").join("1700000002.M3P4Q5.host"),
+            md.join("tmp").join("1700000002.M3P999999004Q5.host"),
             b"Subject: half",
         )
         .unwrap();

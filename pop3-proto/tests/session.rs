@@ -493,6 +493,18 @@ fn utf8_and_lang() {
     assert_eq!(s.log, ["utf8"]);
 }
 
+/// Command lines ended by LF alone are read, as Dovecot reads them (`nc` without -C); a CR
+/// inside a line is still refused.
+#[test]
+fn lines_ended_by_lf_alone_are_commands() {
+    let mut s = Script::new(config());
+    assert!(s.feed(b"CAPA\n").starts_with("+OK"));
+    assert!(s.feed(b"QUIT\r\n").starts_with("+OK"));
+    let mut s = Script::new(config());
+    assert_eq!(s.feed(b"BOG\rUS\n"), "-ERR Bare CR or LF not allowed\r\n");
+    assert!(!s.server.is_closed());
+}
+
 #[test]
 fn bad_commands_are_answered_without_echo_and_limited() {
     let mut s = Script::new(config());
@@ -501,7 +513,7 @@ fn bad_commands_are_answered_without_echo_and_limited() {
         s.feed(b"RETR hunter2\r\n"),
         "-ERR Syntax error at octet 5: expected message number\r\n"
     );
-    assert_eq!(s.feed(b"NOOP\n"), "-ERR Bare CR or LF not allowed\r\n");
+    assert_eq!(s.feed(b"NO\rOP\r\n"), "-ERR Bare CR or LF not allowed\r\n");
     let too_long = format!("USER {}\r\n", "a".repeat(41));
     assert_eq!(
         s.feed(too_long.as_bytes()),

@@ -85,6 +85,22 @@ fn login_requires_tls_by_default() {
     assert!(s.app.events.iter().all(|e| !e.contains("Login")));
 }
 
+/// A password that is not UTF-8 is refused, not made U+FFFD (two Latin-1 passwords would
+/// be the same one); the application never sees it.
+#[test]
+fn login_with_octets_that_are_not_utf8_is_refused() {
+    let mut s = Session::plain();
+    let out = s.feed(b"a1 LOGIN alice {4}\r\n");
+    assert!(out.starts_with('+'), "{out}");
+    let out = s.feed(b"p\xe4ss\r\n");
+    assert_eq!(
+        out,
+        "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
+    assert!(s.app.events.iter().all(|e| !e.contains("Login")));
+    assert!(s.feed(b"a2 LOGIN alice secret\r\n").starts_with("a2 OK"));
+}
+
 #[test]
 fn login_and_state_rules() {
     let mut s = Session::plain();

@@ -217,6 +217,7 @@ pub async fn handle_connection<S: MailStore>(
     let mut t = Transaction::default();
     let mut helo: Option<(String, bool)> = None;
     let mut account: Option<AccountName> = None;
+    let mut was_tls = conn.transport().is_tls();
     loop {
         let event = tokio::select! {
             event = conn.next_event() => event?,
@@ -234,6 +235,14 @@ pub async fn handle_connection<S: MailStore>(
         record.session_state(commands, conn.transport().tls_version(), close);
         let Some(event) = event else { return Ok(()) };
         let tls = conn.transport().is_tls();
+        if tls && !was_tls {
+            // After STARTTLS, what the client said in plaintext is forgotten (RFC 3207
+            // §4.2), a login included: the session resets its own state, and so does this.
+            helo = None;
+            account = None;
+            t = Transaction::default();
+        }
+        was_tls = tls;
         let server = conn.session_mut();
         match event {
             Event::Hello { kind, host } => {

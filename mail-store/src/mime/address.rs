@@ -232,8 +232,8 @@ pub(crate) fn search_forms(value: &str) -> Vec<String> {
         .filter_map(|a| {
             let mailbox = a.mailbox?;
             let spec = match a.host {
-                Some(host) => format!("{mailbox}@{host}"),
-                None => mailbox,
+                Some(host) if !host.is_empty() => format!("{mailbox}@{host}"),
+                _ => mailbox,
             };
             Some(match a.name {
                 Some(name) => format!("{} <{spec}>", crate::headers::decode_encoded_words(&name)),

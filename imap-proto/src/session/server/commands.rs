@@ -172,8 +172,21 @@ impl Inner {
                     );
                     return Step::Continue;
                 }
-                let credentials =
-                    Credentials::new(username.to_str_lossy(), password.expose().to_str_lossy());
+                // Credentials are UTF-8 text: octets that are not cannot be compared (made
+                // U+FFFD, two Latin-1 passwords would be the same one).
+                let (Ok(user), Ok(pass)) = (
+                    std::str::from_utf8(username.as_bytes()),
+                    std::str::from_utf8(password.expose().as_bytes()),
+                ) else {
+                    self.status(
+                        Some(tag),
+                        StatusKind::No,
+                        Some(ResponseCode::AuthenticationFailed),
+                        "Authentication failed",
+                    );
+                    return Step::Continue;
+                };
+                let credentials = Credentials::new(user, pass);
                 self.pending = Some(Pending::Login { tag });
                 Step::Event(Event::Login { credentials })
             }

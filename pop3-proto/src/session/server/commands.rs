@@ -9,7 +9,7 @@ use crate::{
     DecodeError,
     codec::{
         self, SaslLine,
-        line::{Frame, find_line},
+        line::{Frame, LineError, find_line},
     },
     session::{maildrop::DeleteError, responses},
     types::{
@@ -66,7 +66,21 @@ impl State {
                 } else {
                     limits.max_command_line
                 };
-                match find_line(buf, max, self.scanned) {
+                let frame = match find_line(buf, max, self.scanned) {
+                    // A line ended by LF alone, with no CR in it, is taken as Dovecot takes
+                    // it (`nc` without -C, scripts): POP3 carries no message data from the
+                    // client, so there is nothing to smuggle. A CR inside a line is still
+                    // refused.
+                    Frame::Invalid {
+                        error: LineError::BareLineEnding,
+                        consumed,
+                    } if !buf[..consumed].contains(&b'\r') => Frame::Line {
+                        len: consumed - 1,
+                        consumed,
+                    },
+                    frame => frame,
+                };
+                match frame {
                     Frame::Partial => {
                         self.scanned = buf.len();
                         Step::Idle
