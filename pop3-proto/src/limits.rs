@@ -43,6 +43,10 @@ pub struct Limits {
     /// that pipelines commands (`RETR` after `RETR`, `LIST` after `LIST`) and reads none of
     /// the answers then costs this plus one answer, not one answer per command it sent.
     pub max_queued_output: usize,
+    /// Client: the largest message content (RETR, TOP) the tokio client's `retr` and `top`
+    /// collect; a larger one fails with [`DecodeError::ResponseTooLarge`](crate::DecodeError).
+    /// The session itself hands content out in pieces and holds none of it.
+    pub max_message_size: usize,
 }
 
 impl Default for Limits {
@@ -65,5 +69,6 @@ impl Limits {
         min_input_rate: 500,
         response_timeout: Duration::from_secs(10 * 60),
         max_queued_output: 64 * 1024,
+        max_message_size: 256 * 1024 * 1024,
     };
 }

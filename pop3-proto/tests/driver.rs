@@ -409,3 +409,72 @@ async fn pipelined_listings_all_come_to_a_client_that_reads_after_sending() {
     );
     server.await.unwrap();
 }
+
+/// A server that takes any login and answers RETR with `+OK` and `body`, then says
+/// nothing more.
+async fn stalling(mut io: DuplexStream, body: Vec<u8>) {
+    io.write_all(b"+OK ready\r\n").await.unwrap();
+    let mut buf = vec![0; 4096];
+    let mut pending = Vec::new();
+    loop {
+        let n = io.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        pending.extend_from_slice(&buf[..n]);
+        while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            let reply = if line.starts_with(b"CAPA") {
+                b"+OK\r\nUSER\r\n.\r\n".to_vec()
+            } else if line.starts_with(b"RETR") {
+                [&b"+OK\r\n"[..], &body].concat()
+            } else {
+                b"+OK\r\n".to_vec()
+            };
+            if io.write_all(&reply).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A message whose content stops coming fails with a timeout, as any answer does (the
+/// session stopped asking for one once the `+OK` came); one larger than the limit fails
+/// instead of growing memory.
+#[tokio::test]
+async fn a_stalled_message_times_out_and_a_large_one_is_bounded() {
+    use sansmail_pop3::{DecodeError, session::client::ClientError};
+    let mut config = alice();
+    config.starttls = TlsPolicy::Never;
+    config.limits.response_timeout = Duration::from_millis(300);
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(stalling(b, b"Subject: x\r\n\r\nbody\r\n".to_vec()));
+    let mut pop = Pop3Client::start(Stream::plain(a), localhost(), config.clone(), None)
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(10), pop.retr(n(1)))
+        .await
+        .expect("retr hung")
+        .unwrap_err();
+    assert!(matches!(e, Error::Pop3(ClientError::Timeout)), "{e}");
+
+    config.limits.max_message_size = 1024;
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(stalling(
+        b,
+        format!("{}\r\n", "x".repeat(100)).repeat(20).into_bytes(),
+    ));
+    let mut pop = Pop3Client::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    let e = pop.retr(n(1)).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Pop3(ClientError::Protocol(DecodeError::ResponseTooLarge {
+                max: 1024
+            }))
+        ),
+        "{e}"
+    );
+}

@@ -258,7 +258,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Pop3Client<IO> {
     }
 
     /// A message's content after RETR or TOP.
+    /// A message's content, at most [`Limits::max_message_size`](crate::Limits) octets:
+    /// past it, the connection is of no further use (the rest of the message is still on
+    /// its way).
     async fn content(&mut self, request: Request) -> Result<Vec<u8>, Error> {
+        let max = self.driver.session().limits().max_message_size;
         let mut content = Vec::new();
         match self.answer(request).await? {
             Event::MessageStart { .. } => {}
@@ -266,6 +270,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Pop3Client<IO> {
         }
         loop {
             match self.next().await? {
+                Event::MessageData(data) if content.len() + data.len() > max => {
+                    return Err(Error::Pop3(ClientError::Protocol(
+                        crate::DecodeError::ResponseTooLarge { max },
+                    )));
+                }
                 Event::MessageData(data) => content.extend_from_slice(&data),
                 Event::MessageEnd { .. } => return Ok(content),
                 _ => {}

@@ -188,6 +188,11 @@ impl Client {
         self.state.utf8
     }
 
+    /// The limits in force.
+    pub fn limits(&self) -> &crate::Limits {
+        &self.state.config.limits
+    }
+
     /// Whether the session is over.
     pub fn is_closed(&self) -> bool {
         self.state.phase == Phase::Closed
@@ -206,7 +211,9 @@ impl Client {
     /// When [`Client::handle_timeout`] should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let s = &self.state;
-        if s.sent.is_empty() || matches!(s.phase, Phase::Closed | Phase::AwaitTls) {
+        // A message's content is awaited until its final `.` as any answer is.
+        let awaiting = !s.sent.is_empty() || matches!(s.mode, Mode::Body { .. });
+        if !awaiting || matches!(s.phase, Phase::Closed | Phase::AwaitTls) {
             return None;
         }
         Some(
