@@ -69,6 +69,13 @@ pub enum StoreError {
     Io(#[source] io::Error),
 }
 
+impl StoreError {
+    /// Whether this is a file that is not there (another program removed it).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Io(e) if e.kind() == io::ErrorKind::NotFound)
+    }
+}
+
 impl From<io::Error> for StoreError {
     /// [`NoSpace`](Self::NoSpace) for a full file system or an exhausted disk quota
     /// (`ENOSPC`, `EDQUOT`), [`Io`](Self::Io) for the rest.

@@ -211,6 +211,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     ) -> Result<()>;
     /// Called after a transaction was applied (the Maildir backend compacts its journal).
     fn applied(&self, account: &AccountName, mailbox: &str, state: &MailboxState<Self::Blob>);
+    /// A message's octets were found gone (another program removed the file): the next
+    /// [`Backend::refresh`] looks at the mailbox again, whatever it thinks changed.
+    fn rescan(&self, account: &AccountName, mailbox: &str) {
+        let _ = (account, mailbox);
+    }
     /// Changes made to the mailbox by other programs since the last call, already recorded
     /// by the backend (or kept to be recorded first at the next commit): the engine applies
     /// them.

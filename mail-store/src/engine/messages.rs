@@ -117,19 +117,36 @@ impl<K: Backend> Engine<K> {
         let mut acct = lock(&a);
         let mb = self.open(account, &mut acct, &name)?;
         let mut out = Vec::new();
+        let mut gone = false;
         for i in mb.select(uids) {
             let m = &mb.messages[i];
-            let mime = if q.envelope || q.body_structure {
-                Some(self.backend.read_mime(account, &name, &m.blob)?)
-            } else {
-                None
-            };
-            let content = match q.content {
-                None => None,
-                Some(c) => {
-                    let raw = self.backend.read_message(account, &name, &m.blob)?;
-                    Some(slice_content(raw, c))
+            // A message whose file another program removed is left out (the answer tells
+            // the client so, RFC 5530 EXPUNGEISSUED), not the whole FETCH failed: the
+            // mailbox is read again below and the message expunged.
+            let mime = match (q.envelope || q.body_structure)
+                .then(|| self.backend.read_mime(account, &name, &m.blob))
+                .transpose()
+            {
+                Err(e) if e.is_not_found() => {
+                    gone = true;
+                    continue;
                 }
+                other => other?,
+            };
+            let content = match q
+                .content
+                .map(|c| {
+                    self.backend
+                        .read_message(account, &name, &m.blob)
+                        .map(|raw| slice_content(raw, c))
+                })
+                .transpose()
+            {
+                Err(e) if e.is_not_found() => {
+                    gone = true;
+                    continue;
+                }
+                other => other?,
             };
             out.push(FetchedMessage {
                 uid: m.uid,
@@ -148,6 +165,10 @@ impl<K: Backend> Engine<K> {
                     .map(|m| Arc::new(m.body.clone())),
                 content,
             });
+        }
+        if gone {
+            self.backend.rescan(account, &name);
+            self.refresh(account, &name, mb)?;
         }
         Ok(out)
     }

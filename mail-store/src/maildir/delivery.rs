@@ -631,6 +631,44 @@ mod tests {
         format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes()
     }
 
+    /// A message file another program removed without the directory showing it (its
+    /// mtime as we last saw it) is left out of a FETCH and expunged, not the whole FETCH
+    /// failed.
+    #[test]
+    fn a_message_file_gone_unnoticed_is_left_out_and_expunged() {
+        let root = std::env::temp_dir().join(format!("mail-store-gone-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let s = Session::new(AccountName::try_from("alice").unwrap());
+        for who in ["one", "two", "three"] {
+            let item = crate::AppendItem::new(Upload::from_bytes(msg(who)));
+            block_on(store.append(&s, "INBOX", vec![item])).unwrap();
+        }
+        assert_eq!(inbox(&store, "alice").len(), 3);
+        let md = root.join("alice/Maildir");
+        let (dir, file) = ["new", "cur"]
+            .iter()
+            .flat_map(|sub| {
+                let dir = md.join(sub);
+                std::fs::read_dir(&dir)
+                    .unwrap()
+                    .flatten()
+                    .map(move |e| (dir.clone(), e.path()))
+            })
+            .find(|(_, p)| std::fs::read(p).unwrap() == msg("two"))
+            .unwrap();
+        let seen = std::fs::metadata(&dir).unwrap().modified().unwrap();
+        std::fs::remove_file(file).unwrap();
+        std::fs::File::open(&dir)
+            .unwrap()
+            .set_modified(seen)
+            .unwrap();
+        assert_eq!(inbox(&store, "alice"), [msg("one"), msg("three")]);
+        let status = block_on(store.status(&s, "INBOX")).unwrap();
+        assert_eq!(status.messages, 2);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// A message another program delivers while one of our commits is under way is seen at
     /// the next call: the mtimes our renames leave do not stand for the other program's
     /// change.

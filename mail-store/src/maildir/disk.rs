@@ -867,6 +867,10 @@ impl Backend for Disk {
         });
     }
 
+    fn rescan(&self, a: &AccountName, mailbox: &str) {
+        self.with_runtime(a, mailbox, |r| r.mtimes = None);
+    }
+
     fn refresh(
         &self,
         a: &AccountName,
