@@ -156,13 +156,40 @@ fn failures_of_the_set_up() {
 }
 
 #[test]
-fn refused_starttls_goes_on_in_plaintext_when_allowed() {
+fn refused_starttls_goes_on_in_plaintext_without_a_password() {
     let now = Instant::now();
+    let mut c = Client::new(ClientConfig::new(None), now);
+    c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n");
+    assert_eq!(sent(&mut c), "A0001 STARTTLS\r\n");
+    c.handle_input(now, b"A0001 NO not today\r\n");
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Greeting(_), Event::Ready]
+    ));
+    // With one, opportunistic TLS sends it only over TLS (RFC 8314): refused or missing
+    // STARTTLS ends the session, as it would under Required.
     let mut c = Client::new(alice(), now);
     c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n");
     assert_eq!(sent(&mut c), "A0001 STARTTLS\r\n");
     c.handle_input(now, b"A0001 NO not today\r\n");
-    assert_eq!(sent(&mut c), "A0002 LOGIN alice secret\r\n");
+    assert_eq!(sent(&mut c), "");
+    assert!(matches!(
+        events(&mut c)[..],
+        [
+            Event::Greeting(_),
+            Event::Failed(ClientError::TlsNotOffered)
+        ]
+    ));
+    let mut c = Client::new(alice(), now);
+    c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1] hi\r\n");
+    assert_eq!(sent(&mut c), "");
+    assert!(c.is_closed());
+    // Chosen plaintext logs in.
+    let mut config = alice();
+    config.starttls = TlsPolicy::Never;
+    let mut c = Client::new(config, now);
+    c.handle_input(now, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n");
+    assert_eq!(sent(&mut c), "A0001 LOGIN alice secret\r\n");
 }
 
 #[test]

@@ -13,9 +13,11 @@ use std::time::Instant;
 /// (POP3). A connection that is TLS from the start (implicit TLS) needs none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TlsPolicy {
-    /// Never ask for TLS.
+    /// Never ask for TLS: a login goes in plaintext, as the application chose.
     Never,
-    /// Ask for TLS when the server offers it; go on in plaintext when it does not.
+    /// Ask for TLS when the server offers it; go on in plaintext when it does not, but
+    /// send no credentials there: whoever removed STARTTLS from the server's answer would
+    /// get them (RFC 8314). A session that would log in then fails as under `Required`.
     #[default]
     Opportunistic,
     /// Fail unless the server offers TLS (or TLS is already active).

@@ -365,8 +365,11 @@ fn server_config() -> ServerConfig {
     c
 }
 
+/// Logs in over the in-memory plaintext pipe, as the application allows ([`TlsPolicy::Never`]).
 fn client_config() -> ClientConfig {
-    ClientConfig::new(Some(Credentials::new("alice", "secret")))
+    let mut c = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+    c.starttls = TlsPolicy::Never;
+    c
 }
 
 #[test]
@@ -481,7 +484,8 @@ fn user_pass_without_pipelining_sends_one_request_at_a_time() {
 fn stls_then_login_over_tls() {
     let mut config = ServerConfig::new("pop.test");
     config.starttls = true;
-    let mut pair = Pair::new(config, client_config(), Store::new(vec![]));
+    let opportunistic = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+    let mut pair = Pair::new(config, opportunistic, Store::new(vec![]));
     pair.run(|c, seen| {
         if *seen == Seen::Event(client::Event::Ready) {
             c.quit().unwrap();
@@ -609,6 +613,32 @@ fn a_refused_apop_falls_back_to_the_password() {
     assert_eq!(
         String::from_utf8(pair.c2s.clone()).unwrap(),
         "CAPA\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"
+    );
+    assert!(pair.client.is_authenticated());
+}
+
+/// Opportunistic TLS sends no password in the clear (RFC 8314): without STLS, only APOP
+/// (which sends a digest) is tried; a refused APOP or no APOP ends the session.
+#[test]
+fn opportunistic_sends_no_password_without_tls() {
+    let opportunistic = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+    let mut pair = Pair::new(server_config(), opportunistic.clone(), Store::new(vec![]));
+    pair.run(|_, _| {});
+    assert_eq!(String::from_utf8(pair.c2s.clone()).unwrap(), "CAPA\r\n");
+    assert!(
+        pair.events()
+            .contains(&client::Event::Failed(ClientError::TlsNotOffered)),
+        "{:?}",
+        pair.events()
+    );
+    let mut config = server_config();
+    config.apop_timestamp = Some("<42.1@pop.test>".to_owned());
+    let mut pair = Pair::new(config, opportunistic, Store::new(vec![]));
+    pair.run(|_, _| {});
+    let digest = apop::digest("<42.1@pop.test>", "secret");
+    assert_eq!(
+        String::from_utf8(pair.c2s.clone()).unwrap(),
+        format!("CAPA\r\nAPOP alice {digest}\r\n")
     );
     assert!(pair.client.is_authenticated());
 }

@@ -379,12 +379,39 @@ fn pair_starttls_then_auth_plain() {
     assert!(wire.contains("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"));
 }
 
+/// Opportunistic TLS sends no password in the clear (RFC 8314): a server without STARTTLS
+/// ends a session that would log in, as under `Required`, before AUTH goes out.
+#[test]
+fn pair_opportunistic_sends_no_password_without_tls() {
+    let mut server = ServerConfig::new("mx.example.org");
+    server.extensions.auth = vec![Mechanism::PLAIN];
+    server.auth_requires_tls = false;
+    let mut client = client_config();
+    assert_eq!(client.starttls, TlsPolicy::Opportunistic);
+    client.credentials = Some(Credentials {
+        authzid: None,
+        authcid: "alice".into(),
+        password: Secret::new("secret".into()),
+    });
+    let mut pair = Pair::new(server, client);
+    pair.app.password = Some("secret");
+    pair.drive();
+    assert!(
+        pair.client_events
+            .contains(&CEvent::Failed(ClientError::TlsNotOffered)),
+        "{:?}",
+        pair.client_events
+    );
+    assert!(!String::from_utf8_lossy(&pair.wire_c2s).contains("AUTH"));
+}
+
 #[test]
 fn pair_auth_login_and_wrong_password() {
     let mut server = ServerConfig::new("mx.example.org");
     server.extensions.auth = vec![Mechanism::LOGIN];
     server.auth_requires_tls = false;
     let mut client = client_config();
+    client.starttls = TlsPolicy::Never;
     client.credentials = Some(Credentials {
         authzid: None,
         authcid: "alice".into(),

@@ -549,9 +549,14 @@ impl Delivery {
         if let Some(s) = self.config.smarthost.as_ref().filter(|_| host.smarthost) {
             config.credentials.clone_from(&s.credentials);
             config.implicit_tls = s.implicit_tls;
-            // Credentials go only over TLS, or to a smarthost on this machine.
-            if s.credentials.is_some() && !addr.ip().is_loopback() {
-                config.starttls = TlsPolicy::Required;
+            // Credentials go only over TLS, or to a smarthost on this machine (in plaintext:
+            // the client sends none in the clear unless told to).
+            if s.credentials.is_some() {
+                config.starttls = if addr.ip().is_loopback() {
+                    TlsPolicy::Never
+                } else {
+                    TlsPolicy::Required
+                };
             }
             if mode == TlsMode::Verified || s.credentials.is_some() {
                 connector = self.verified.clone();

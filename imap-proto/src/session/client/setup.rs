@@ -61,6 +61,10 @@ impl Client {
                 return self.fail(ClientError::TlsNotOffered);
             }
         }
+        // No password in the clear unless the application chose plaintext (RFC 8314).
+        if wants_login && !self.tls && self.config.starttls != TlsPolicy::Never {
+            return self.fail(ClientError::TlsNotOffered);
+        }
         if wants_login {
             return match self.login_command() {
                 Some(body) => self.setup_send(body),

@@ -91,8 +91,10 @@ pub enum ClientError {
         /// The server's answer.
         status: Status<'static>,
     },
-    /// TLS is required but the server does not offer STARTTLS, or greeted with PREAUTH on
-    /// a plaintext connection (where STARTTLS is no longer possible).
+    /// TLS is required (by the policy, or by credentials under
+    /// [`TlsPolicy::Opportunistic`]) but the server does not offer STARTTLS or refused it,
+    /// or greeted with PREAUTH on a plaintext connection (where STARTTLS is no longer
+    /// possible).
     #[error("the server does not offer STARTTLS")]
     TlsNotOffered,
     /// Credentials are set but the server offers no way to use them (LOGINDISABLED without

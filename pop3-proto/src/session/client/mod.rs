@@ -9,11 +9,13 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use sansmail_pop3::{Credentials, session::client::{Client, ClientConfig, Event}};
+//! use sansmail_pop3::{Credentials, session::client::{Client, ClientConfig, Event, TlsPolicy}};
 //!
 //! let now = Instant::now();
 //! let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
 //! config.capa = false;
+//! // A password in plaintext only when asked for: on loopback, say.
+//! config.starttls = TlsPolicy::Never;
 //! let mut client = Client::new(config, now);
 //! client.handle_input(now, b"+OK POP3 server ready\r\n");
 //! assert!(matches!(client.poll_event(), Some(Event::Greeting(_))));
@@ -122,6 +124,9 @@ struct State {
     capabilities: Option<Capabilities<'static>>,
     timestamp: Option<String>,
     tls: bool,
+    /// The application chose plaintext ([`TlsPolicy::Never`]): the password may go without
+    /// TLS. (The policy itself becomes `Never` once an opportunistic STLS failed.)
+    clear_login: bool,
     utf8: bool,
     authenticated: bool,
     transmit: Vec<u8>,
@@ -149,6 +154,7 @@ impl Client {
             data_out: Vec::new(),
             state: State {
                 tls: config.implicit_tls,
+                clear_login: config.starttls == TlsPolicy::Never,
                 config,
                 phase: Phase::Setup,
                 mode: Mode::Line,
@@ -427,6 +433,10 @@ impl State {
                 digest: digest.into(),
             };
             self.send(&cmd, Sent::Apop);
+        } else if !self.tls && !self.clear_login {
+            // No password in the clear unless the application chose plaintext (RFC 8314);
+            // APOP, above, sends none.
+            self.fail(ClientError::TlsNotOffered);
         } else if method == Some(PasswordMethod::SaslPlain) {
             let ir = base64_encode(&creds.to_plain());
             // RFC 5034 §4: no initial response if the command would exceed 255 octets.

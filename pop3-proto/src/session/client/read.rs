@@ -263,7 +263,7 @@ impl State {
             }
             // APOP refused (a server keeping only password hashes refuses every APOP): the
             // next method, as other clients fall back.
-            Sent::Apop if self.password_method().is_some() => {
+            Sent::Apop if self.password_method().is_some() && (self.tls || self.clear_login) => {
                 self.timestamp = None;
                 self.login();
             }

@@ -119,7 +119,8 @@ pub enum ClientError {
         /// The server's response.
         response: Response<'static>,
     },
-    /// TLS is required but the server does not offer STLS.
+    /// TLS is required (by the policy, or by a password under
+    /// [`TlsPolicy::Opportunistic`]) but the server does not offer STLS or refused it.
     #[error("the server does not offer STLS")]
     TlsNotOffered,
     /// Credentials are set but the server offers no way to use them.

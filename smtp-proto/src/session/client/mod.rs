@@ -92,6 +92,9 @@ pub struct Client {
     events: VecDeque<Event>,
     phase: Phase,
     tls: bool,
+    /// The application chose plaintext ([`TlsPolicy::Never`]): credentials may go without
+    /// TLS. (The policy itself becomes `Never` once an opportunistic STARTTLS failed.)
+    clear_login: bool,
     ehlo: Option<EhloReply<'static>>,
     authenticated: bool,
     transaction: Option<Transaction>,
@@ -113,6 +116,7 @@ impl Client {
     pub fn new(config: ClientConfig, now: Instant) -> Self {
         Self {
             tls: config.implicit_tls,
+            clear_login: config.starttls == TlsPolicy::Never,
             config,
             input: Vec::new(),
             transmit: Vec::new(),

@@ -47,6 +47,15 @@ impl Client {
                 return;
             }
         }
+        if self.config.credentials.is_some()
+            && !self.authenticated
+            && !self.tls
+            && !self.clear_login
+        {
+            // No password in the clear unless the application chose plaintext.
+            self.fail(ClientError::TlsNotOffered);
+            return;
+        }
         if let (Some(creds), false) = (&self.config.credentials, self.authenticated) {
             let offers = |m: &Mechanism<'_>| self.ehlo.as_ref().is_some_and(|e| e.offers_auth(m));
             if offers(&Mechanism::PLAIN) {

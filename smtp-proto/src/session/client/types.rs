@@ -130,7 +130,8 @@ pub enum ClientError {
     /// Every recipient was refused; the replies are in the `Recipient` events.
     #[error("all recipients were refused")]
     NoValidRecipients,
-    /// TLS is required but the server does not offer STARTTLS.
+    /// TLS is required (by the policy, or by credentials under
+    /// [`TlsPolicy::Opportunistic`]) but the server does not offer STARTTLS or refused it.
     #[error("the server does not offer STARTTLS")]
     TlsNotOffered,
     /// Credentials are set but the server offers neither PLAIN nor LOGIN.
