@@ -712,6 +712,8 @@ fn imap4rev2_after_enable() {
 
 /// Messages whose ENVELOPE and BODYSTRUCTURE are compared with Dovecot's.
 const COMPARED: &[&[u8]] = &[
+    // A dotted phrase, 8-bit header text (a literal to an IMAP4rev1 client), one language.
+    b"From: Dr. Smith <s@x.org>\r\nTo: John Q. Public <jqp@x.org>\r\nSubject: Gr\xc3\xbc\xc3\x9fe\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Language: la\r\n\r\nLorem ipsum\r\n",
     // Plain, with every envelope field.
     b"Date: Wed, 2 Jul 2025 08:00:00 +0000\r\nFrom: Alice Example <alice@example.org>\r\nSender: secretary@example.org\r\nReply-To: replies@example.org\r\nTo: bob@example.net\r\nCc: carol@example.net, \"Dave, Jr.\" <dave@example.net>\r\nBcc: eve@example.net\r\nSubject: plain one\r\nMessage-ID: <plain@example.org>\r\nIn-Reply-To: <earlier@example.net>\r\n\r\nJust text.\r\nTwo lines.\r\n",
     // multipart/alternative.

@@ -399,3 +399,27 @@ fn imap4rev2_switches_names_to_utf8() {
     assert_eq!(learnt.to_wire(true).as_bytes(), "Ärger".as_bytes());
     assert_eq!(learnt.to_wire(false).as_bytes(), b"&AMQ-rger");
 }
+
+/// RFC 9051 §2.2.1: no command starts while an AUTHENTICATE exchange runs: the server's `+`
+/// is the exchange's, not another command's literal.
+#[test]
+fn no_command_during_an_authenticate_exchange() {
+    use sansmail_imap::types::core::Atom;
+    let now = Instant::now();
+    let mut c = Client::new(ClientConfig::default(), now);
+    c.handle_input(now, b"* OK ready\r\n");
+    events(&mut c);
+    c.send(CommandBody::Authenticate {
+        mechanism: Atom::new("XOAUTH2").unwrap(),
+        initial: None,
+    })
+    .unwrap();
+    assert_eq!(sent(&mut c), "A0001 AUTHENTICATE XOAUTH2\r\n");
+    assert!(c.send(CommandBody::Noop).is_err());
+    c.handle_input(now, b"+ \r\n");
+    assert!(matches!(events(&mut c)[..], [Event::Continue(_)]));
+    c.handle_input(now, b"A0001 NO denied\r\n");
+    events(&mut c);
+    c.send(CommandBody::Noop).unwrap();
+    assert_eq!(sent(&mut c), "A0002 NOOP\r\n");
+}

@@ -174,10 +174,10 @@ fn plain(s: &str) -> IString<'static> {
 /// The extension data shared by single parts and multiparts: disposition, language,
 /// location (always written out, as Dovecot does).
 fn ext_disposition(b: &BodyStructure) -> ExtDisposition<'static> {
+    // A list even of one tag, as Dovecot writes it (`("en")`); NIL for none.
     let language = match b.language.as_slice() {
         [] => Language::Single(None),
-        [one] => Language::Single(istring(one.as_bytes())),
-        many => Language::List(many.iter().map(|l| plain(l)).collect()),
+        tags => Language::List(tags.iter().map(|l| plain(l)).collect()),
     };
     ExtDisposition {
         disposition: b.disposition.as_ref().map(|d| ImapDisposition {

@@ -253,9 +253,12 @@ impl Client {
                 "the switch to DEFLATE after COMPRESS comes first",
             ));
         }
-        if !self.held.is_empty() || self.idle.is_some() || self.done_pending {
+        // RFC 9051 §2.2.1: a command and its continuations are done before the next; an
+        // AUTHENTICATE exchange answers the server's `+` lines until its tagged result.
+        let authenticating = self.in_flight.iter().any(|c| c.name == "AUTHENTICATE");
+        if !self.held.is_empty() || self.idle.is_some() || self.done_pending || authenticating {
             return Err(ApiError::Busy(
-                "a command waits for a continuation, or IDLE runs",
+                "a command waits for a continuation, an AUTHENTICATE exchange or IDLE runs",
             ));
         }
         let tag = Tag::new(format!("{}{:04}", self.config.tag_prefix, self.next_tag))
