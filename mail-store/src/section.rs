@@ -319,6 +319,26 @@ mod tests {
         }
     }
 
+    /// A base64-encoded message/rfc822 is not descended into: its parts would be cut from
+    /// the encoded octets. Part 1 is the encoded body; it has no HEADER of its own.
+    #[test]
+    fn an_encoded_attached_message_is_a_leaf() {
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaW5uZXINCg0KYm9keQ0K\r\n--b--\r\n";
+        let info = MimeInfo::parse(raw);
+        let crate::mime::BodyKind::Multipart(parts) = &info.body.kind else {
+            panic!("{:?}", info.body.kind)
+        };
+        assert_eq!(parts[0].kind, crate::mime::BodyKind::Basic);
+        assert_eq!(
+            sec(&[1], None).extract(raw, &info.body).as_deref(),
+            Some(&b"U3ViamVjdDogaW5uZXINCg0KYm9keQ0K"[..])
+        );
+        assert_eq!(
+            sec(&[1], Some(SectionText::Header)).extract(raw, &info.body),
+            None
+        );
+    }
+
     #[test]
     fn sections_of_a_nested_message() {
         let info = MimeInfo::parse(NESTED);

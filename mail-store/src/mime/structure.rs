@@ -80,6 +80,13 @@ pub struct BodyStructure {
     pub kind: BodyKind,
 }
 
+/// Whether a Content-Transfer-Encoding leaves the octets as they are (RFC 2045 §6.1).
+fn is_identity(encoding: &str) -> bool {
+    ["7bit", "8bit", "binary"]
+        .iter()
+        .any(|e| encoding.trim().eq_ignore_ascii_case(e))
+}
+
 /// The slice of `raw` that is `part`'s body, without the CRLF that belongs to the next
 /// boundary line.
 fn part_body<'r>(part: &MessagePart<'_>, raw: &'r [u8]) -> &'r [u8] {
@@ -151,7 +158,12 @@ pub(super) fn structure(
                 })
                 .collect(),
         ),
-        PartType::Message(inner) if depth < 64 && !inner.parts.is_empty() => {
+        // A transfer-encoded message/rfc822 (which RFC 2046 §5.2.1 forbids, and mail still
+        // has) is left unparsed: its parts' offsets would be into the decoded copy, which
+        // section numbers cannot address in the stored octets.
+        PartType::Message(inner)
+            if depth < 64 && !inner.parts.is_empty() && is_identity(&encoding) =>
+        {
             // mail-parser gives a nested message either offsets into the outer message (when
             // it met the message inside a multipart) or offsets into its own decoded copy
             // (when the part was the top level or transfer-encoded).
