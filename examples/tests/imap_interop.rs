@@ -712,6 +712,8 @@ fn imap4rev2_after_enable() {
 
 /// Messages whose ENVELOPE and BODYSTRUCTURE are compared with Dovecot's.
 const COMPARED: &[&[u8]] = &[
+    // RFC 2231 continuations, plain and extended: joined.
+    b"From: a@example.org\r\nSubject: continued\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/pdf; name*0*=utf-8''%C3; name*1*=%A9.pdf\r\nContent-Disposition: attachment; filename*0=\"very long \"; filename*1=\"name.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n",
     // A dotted phrase, 8-bit header text (a literal to an IMAP4rev1 client), one language.
     b"From: Dr. Smith <s@x.org>\r\nTo: John Q. Public <jqp@x.org>\r\nSubject: Gr\xc3\xbc\xc3\x9fe\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Language: la\r\n\r\nLorem ipsum\r\n",
     // Plain, with every envelope field.

@@ -29,8 +29,9 @@ fn comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 /// value     := token / quoted-string
 /// ```
 ///
-/// Names are kept as given and quoted values unquoted. RFC 2231 parameters (`filename*`,
-/// `name*0*`) and encoded words stay as they are, as Dovecot reports them: the client
+/// Names are kept as given and quoted values unquoted. RFC 2231 continuations (`name*0`,
+/// `name*1*`) are joined into one parameter, as Dovecot reports them
+/// ([`merge_continuations`]); values stay encoded (`filename*`, encoded words): the client
 /// decodes them with the charset they name. Comments are skipped; a parameter without `=`
 /// is dropped.
 pub(super) fn raw_params(value: &str) -> Vec<(String, String)> {
@@ -64,7 +65,7 @@ pub(super) fn raw_params(value: &str) -> Vec<(String, String)> {
             }
         }
         if chars.peek().is_none() {
-            return out;
+            return merge_continuations(out);
         }
         let mut name = String::new();
         while let Some(&c) = chars.peek() {
@@ -113,9 +114,121 @@ pub(super) fn raw_params(value: &str) -> Vec<(String, String)> {
     }
 }
 
+/// Joins RFC 2231 §3 continuations, as Dovecot's rfc2231-parser does: `key*0="a";
+/// key*1="b"` becomes `key="ab"`, and when any section is extended (`key*1*=%41`) `key*`
+/// with the plain sections %-escaped (and `''` before them when section 0 is plain), so the
+/// value stays one RFC 2231 §4 extended value. A key whose sections are not exactly 0..n
+/// stays as written.
+fn merge_continuations(params: Vec<(String, String)>) -> Vec<(String, String)> {
+    /// `key*N` or `key*N*`: the key, N, and whether the section is extended.
+    fn section(name: &str) -> Option<(&str, usize, bool)> {
+        let (name, extended) = match name.strip_suffix('*') {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        let (key, n) = name.rsplit_once('*')?;
+        let digits = !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit());
+        (digits && !key.is_empty() && (n == "0" || !n.starts_with('0')))
+            .then(|| Some((key, n.parse().ok()?, extended)))
+            .flatten()
+    }
+    if !params.iter().any(|(n, _)| section(n).is_some()) {
+        return params;
+    }
+    let mut out: Vec<(String, String)> = Vec::with_capacity(params.len());
+    let mut done: Vec<String> = Vec::new();
+    for (name, value) in &params {
+        let Some((key, _, _)) = section(name) else {
+            out.push((name.clone(), value.clone()));
+            continue;
+        };
+        let folded = key.to_ascii_lowercase();
+        if done.contains(&folded) {
+            continue;
+        }
+        done.push(folded);
+        let mut parts: Vec<(usize, bool, &str, &str)> = params
+            .iter()
+            .filter_map(|(n, v)| {
+                let (k, i, ext) = section(n)?;
+                k.eq_ignore_ascii_case(key)
+                    .then_some((i, ext, n.as_str(), v.as_str()))
+            })
+            .collect();
+        parts.sort_by_key(|p| p.0);
+        let whole = parts.iter().enumerate().all(|(i, p)| p.0 == i);
+        if !whole {
+            out.extend(parts.iter().map(|p| (p.2.to_owned(), p.3.to_owned())));
+            continue;
+        }
+        if parts.iter().any(|p| p.1) {
+            let mut v = String::new();
+            if !parts[0].1 {
+                v.push_str("''");
+            }
+            for p in &parts {
+                if p.1 {
+                    v.push_str(p.3);
+                } else {
+                    percent_escape(p.3, &mut v);
+                }
+            }
+            out.push((format!("{key}*"), v));
+        } else {
+            out.push((key.to_owned(), parts.iter().map(|p| p.3).collect()));
+        }
+    }
+    out
+}
+
+/// Appends `text` with each octet that is not an RFC 2231 `attribute-char` as `%XX`.
+fn percent_escape(text: &str, out: &mut String) {
+    for b in text.bytes() {
+        let attribute_char = b.is_ascii_graphic() && !b"*'%()<>@,;:\\\"/[]?=".contains(&b);
+        if attribute_char {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::raw_params;
+
+    /// RFC 2231 continuations joined as Dovecot joins them.
+    #[test]
+    fn continuations_are_joined() {
+        let p = |v: &str| raw_params(v);
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            p("attachment; filename*1=\"name.pdf\"; size=3; filename*0=\"very long \""),
+            pairs(&[("filename", "very long name.pdf"), ("size", "3")])
+        );
+        assert_eq!(
+            p("text/plain; NAME*0*=utf-8''%C3; name*1*=%A9.txt"),
+            pairs(&[("NAME*", "utf-8''%C3%A9.txt")])
+        );
+        assert_eq!(
+            p("x/y; k*0=\"a b\"; k*1*=%41"),
+            pairs(&[("k*", "''a%20b%41")])
+        );
+        // Not 0..n: left as written; a lone extended value is no continuation.
+        assert_eq!(
+            p("x/y; k*0=a; k*2=c; n*=utf-8''x; m*01=z"),
+            pairs(&[
+                ("k*0", "a"),
+                ("k*2", "c"),
+                ("n*", "utf-8''x"),
+                ("m*01", "z")
+            ])
+        );
+    }
     use crate::mime::{BodyKind, MimeInfo};
 
     #[test]
@@ -138,7 +251,7 @@ mod tests {
             p(
                 "application/x (a (nested) comment); name*0=\"a;b\"; name*1=c ;; x; \tQ = \"q\\\"t\" junk"
             ),
-            pairs(&[("name*0", "a;b"), ("name*1", "c"), ("Q", "q\"t")])
+            pairs(&[("name", "a;bc"), ("Q", "q\"t")])
         );
         assert_eq!(p("text/plain"), pairs(&[]));
         assert_eq!(p("text/plain;"), pairs(&[]));
