@@ -296,7 +296,7 @@ mod pop3 {
         Credentials, MessageNumber, Uid,
         session::{
             Maildrop, ServerConfig,
-            client::{Client, ClientConfig, Event as CEvent},
+            client::{Client, ClientConfig, Event as CEvent, TlsPolicy},
             server::{Event as SEvent, Server},
         },
     };
@@ -318,11 +318,10 @@ mod pop3 {
             let now = Instant::now();
             let mut sc = ServerConfig::new("pop.example.com");
             sc.auth_requires_tls = false;
+            let mut cc = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+            cc.starttls = TlsPolicy::Never;
             let mut pair = Self {
-                client: Client::new(
-                    ClientConfig::new(Some(Credentials::new("alice", "secret"))),
-                    now,
-                ),
+                client: Client::new(cc, now),
                 server: Server::new(sc, now),
                 message,
                 now,

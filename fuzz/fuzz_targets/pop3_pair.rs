@@ -52,6 +52,10 @@ fuzz_target!(|input: SessionInput| {
     cc.pipelining = flags & 16 == 0;
     cc.capa = flags & 32 == 0;
     cc.utf8 = flags & 64 != 0;
+    // A password goes in plaintext only when asked for: without STLS, say so.
+    if flags & 4 == 0 {
+        cc.starttls = sansmail_pop3::session::client::TlsPolicy::Never;
+    }
     let mut client = Client::new(cc, now);
 
     // The maildrop's messages: the fuzz input, cut at 0xFF octets.

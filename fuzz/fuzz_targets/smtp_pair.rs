@@ -79,6 +79,10 @@ fuzz_target!(|input: SessionInput| {
     }
     cc.pipelining = flags & 8 == 0;
     cc.chunking = flags & 16 == 0;
+    // A password goes in plaintext only when asked for: without STARTTLS, say so.
+    if flags & 4 == 0 {
+        cc.starttls = sansmail_smtp::session::client::TlsPolicy::Never;
+    }
     let mut client = Client::new(cc, now);
 
     // Message contents: the fuzz input, cut into messages at 0xFF octets.

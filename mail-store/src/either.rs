@@ -63,6 +63,10 @@ impl<A: MailStore, B: MailStore> MailStore for EitherStore<A, B> {
         both!(self, s => s.quota(session).await)
     }
 
+    async fn check_quota(&self, session: &Session, octets: u64, messages: u64) -> Result<()> {
+        both!(self, s => s.check_quota(session, octets, messages).await)
+    }
+
     async fn list(
         &self,
         session: &Session,

@@ -55,6 +55,17 @@ pub trait MailStore: Send + Sync + 'static {
     /// The account's quota usage and limits (RFC 9208).
     fn quota(&self, session: &Session) -> impl Future<Output = Result<QuotaReport>> + Send;
 
+    /// Whether `messages` more messages of `octets` octets in all fit the account's quota
+    /// now: [`StoreError::OverQuota`](crate::StoreError::OverQuota) if they do not. For a
+    /// refusal before the message is there (SMTP RCPT with SIZE, as Dovecot's LMTP checks);
+    /// storing the message checks again.
+    fn check_quota(
+        &self,
+        session: &Session,
+        octets: u64,
+        messages: u64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Mailboxes whose names match `pattern`, sorted by name. `*` matches any characters,
     /// `%` any but the delimiter; the leading `INBOX` matches case-insensitively.
     fn list(

@@ -154,6 +154,18 @@ impl<S: MailStore> MailStore for Instrumented<S> {
         self.timed(StoreOp::Quota, self.inner.quota(session))
     }
 
+    fn check_quota(
+        &self,
+        session: &Session,
+        octets: u64,
+        messages: u64,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.timed(
+            StoreOp::Quota,
+            self.inner.check_quota(session, octets, messages),
+        )
+    }
+
     fn list(
         &self,
         session: &Session,

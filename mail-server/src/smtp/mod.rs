@@ -20,8 +20,7 @@ use sansmail_smtp::{
     types::reply::EnhancedStatus,
 };
 use sansmail_store::{
-    AccountName, Delivered, ExpungeScope, MailStore, QuotaResourceName, Recipient, Session,
-    StoreError, UidSet, Upload,
+    AccountName, Delivered, ExpungeScope, MailStore, Recipient, Session, StoreError, UidSet, Upload,
 };
 
 use crate::{
@@ -515,28 +514,24 @@ fn not_owned(account: &AccountName) -> Reply<'static> {
     )
 }
 
-/// Whether `r`'s account is certainly too full for a message of `size` octets (the
-/// client's SIZE estimate, or none): checked at RCPT, where the refusal is this
-/// recipient's alone (as Dovecot's `lmtp_rcpt_check_quota`). The report's storage is in
-/// KiB, so a message that might still fit is let through to the store's exact check.
+/// Whether `r`'s account has room for a message of `size` octets (the client's SIZE
+/// estimate; one octet when it gave none): checked at RCPT, where the refusal is this
+/// recipient's alone, as Dovecot's LMTP checks (`lmtp_rcpt_check_quota`). The 552 it gets
+/// is read as 452 by clients (RFC 5321 §4.5.3.1.10): the sender tries again later, when
+/// the mailbox may have room. The delivery checks again.
 async fn over_quota<S: MailStore>(
     store: &S,
     r: &Recipient,
     size: Option<u64>,
 ) -> Option<StoreError> {
-    let report = store.quota(&Session::new(r.account.clone())).await.ok()?;
-    let size = size.unwrap_or(0).max(1);
-    report
-        .resources
-        .iter()
-        .find(|q| match q.name {
-            QuotaResourceName::Storage => {
-                report.used_bytes.saturating_add(size)
-                    > q.limit.saturating_mul(1024).saturating_add(1023)
-            }
-            QuotaResourceName::Message => report.used_messages.saturating_add(1) > q.limit,
-        })
-        .map(|q| StoreError::OverQuota(q.name))
+    let session = Session::new(r.account.clone());
+    match store
+        .check_quota(&session, size.unwrap_or(0).max(1), 1)
+        .await
+    {
+        Err(e @ StoreError::OverQuota(_)) => Some(e),
+        _ => None,
+    }
 }
 
 /// The reply for a recipient whose copy could not be stored: the one place where a store
@@ -653,9 +648,9 @@ async fn finish_message<S: MailStore>(
             }
             Some(e) => {
                 // A recipient's permanent failure is not the others': with their copies
-                // taken back, the client is asked to try again (RFC 5321 §4.2.5 lets
-                // SMTP report one outcome only), and the refusal at RCPT then is that
-                // recipient's alone.
+                // taken back, the client is asked to try again (SMTP gives one outcome
+                // for all), and at the next try, with SIZE (which Postfix and most MTAs
+                // send), the refusal comes at RCPT, for that recipient alone.
                 let reply = if results.iter().any(Result::is_ok) {
                     retry_later(e)
                 } else {

@@ -387,6 +387,11 @@ impl<K: Backend> Engine<K> {
         Ok(())
     }
 
+    pub fn check_quota(&self, s: &Session, octets: u64, messages: u64) -> Result<()> {
+        let a = self.account(s.account())?;
+        lock(&a).check_quota(octets, messages)
+    }
+
     pub fn quota(&self, s: &Session) -> Result<QuotaReport> {
         let a = self.account(s.account())?;
         let acct = lock(&a);

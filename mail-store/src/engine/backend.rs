@@ -211,6 +211,20 @@ pub(crate) trait Backend: Send + Sync + 'static {
     ) -> Result<()>;
     /// Called after a transaction was applied (the Maildir backend compacts its journal).
     fn applied(&self, account: &AccountName, mailbox: &str, state: &MailboxState<Self::Blob>);
+    /// Mailboxes other programs created or removed since the account was loaded (Maildir++
+    /// folders that maildrop, mutt or mbsync made): those not among `known`, opened, and the
+    /// names among `known` that are gone. The engine asks before LIST and when a name it
+    /// does not know is used.
+    #[allow(clippy::type_complexity)]
+    fn discover(
+        &self,
+        account: &AccountName,
+        known: &BTreeSet<String>,
+        meta: &mut AccountMeta,
+    ) -> Result<(Vec<(String, MailboxState<Self::Blob>)>, Vec<String>)> {
+        let _ = (account, known, meta);
+        Ok((Vec::new(), Vec::new()))
+    }
     /// A message's octets were found gone (another program removed the file): the next
     /// [`Backend::refresh`] looks at the mailbox again, whatever it thinks changed.
     fn rescan(&self, account: &AccountName, mailbox: &str) {

@@ -137,6 +137,18 @@ macro_rules! impl_mail_store {
                     self.$handle.run(move |e| e.quota(&s)).await
                 }
 
+                async fn check_quota(
+                    &self,
+                    session: &Session,
+                    octets: u64,
+                    messages: u64,
+                ) -> Result<()> {
+                    let s = session.clone();
+                    self.$handle
+                        .run(move |e| e.check_quota(&s, octets, messages))
+                        .await
+                }
+
                 async fn list(
                     &self,
                     session: &Session,

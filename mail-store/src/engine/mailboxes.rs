@@ -17,7 +17,8 @@ use crate::{
 impl<K: Backend> Engine<K> {
     pub fn list(&self, s: &Session, pattern: &str, scope: ListScope) -> Result<Vec<MailboxInfo>> {
         let a = self.account(s.account())?;
-        let acct = lock(&a);
+        let mut acct = lock(&a);
+        self.discover(s.account(), &mut acct)?;
         let mailboxes: BTreeMap<String, Option<SpecialUse>> = acct
             .mailboxes
             .iter()
@@ -41,6 +42,9 @@ impl<K: Backend> Engine<K> {
         let name = self.canonical(name)?;
         let a = self.account(s.account())?;
         let mut acct = lock(&a);
+        if !acct.mailboxes.contains_key(&name) {
+            self.discover(s.account(), &mut acct)?;
+        }
         if acct.mailboxes.contains_key(&name) {
             return Err(StoreError::MailboxExists(name));
         }

@@ -244,12 +244,44 @@ impl<K: Backend> Engine<K> {
         Ok(())
     }
 
+    /// Takes in the mailboxes other programs created or removed ([`Backend::discover`]).
+    fn discover(&self, account: &AccountName, acct: &mut Account<K::Blob>) -> Result<()> {
+        let known = acct.mailboxes.keys().cloned().collect();
+        let before = acct.meta.clone();
+        let (found, gone) = self.backend.discover(account, &known, &mut acct.meta)?;
+        for (name, mb) in found {
+            acct.meta.last_uidvalidity =
+                acct.meta.last_uidvalidity.max(mb.header.uidvalidity.get());
+            acct.mailboxes.insert(name.clone(), mb);
+            self.publish(account, &name, SessionId::EXTERNAL, ChangeKind::Created);
+        }
+        for name in gone {
+            if let Some(mb) = acct.mailboxes.remove(&name) {
+                let uidvalidity = mb.header.uidvalidity;
+                self.publish(
+                    account,
+                    &name,
+                    SessionId::EXTERNAL,
+                    ChangeKind::Deleted { uidvalidity },
+                );
+            }
+        }
+        if acct.meta != before {
+            // Kept in each mailbox's index too: a failure here loses nothing.
+            let _ = self.backend.save_meta(account, &acct.meta);
+        }
+        Ok(())
+    }
+
     fn open<'a>(
         &self,
         account: &AccountName,
         acct: &'a mut Account<K::Blob>,
         name: &str,
     ) -> Result<&'a mut MailboxState<K::Blob>> {
+        if !acct.mailboxes.contains_key(name) {
+            self.discover(account, acct)?;
+        }
         let mb = acct.mailbox(name)?;
         self.refresh(account, name, mb)?;
         Ok(mb)

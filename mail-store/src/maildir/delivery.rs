@@ -631,6 +631,48 @@ mod tests {
         format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes()
     }
 
+    /// Folders other programs create or remove (maildrop, mutt, `maildirmake`) are seen
+    /// by LIST and by a name's first use, without the account being loaded again; a folder
+    /// spelled otherwise than the store would (raw UTF-8) is left alone, not shadowed.
+    #[test]
+    fn folders_made_by_other_programs_are_seen() {
+        use crate::{ListScope, StoreError};
+        let root = std::env::temp_dir().join(format!("mail-store-folders-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let s = Session::new(AccountName::try_from("alice").unwrap());
+        assert_eq!(inbox(&store, "alice").len(), 0);
+        let md = root.join("alice/Maildir");
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(md.join(".Spam").join(sub)).unwrap();
+            std::fs::create_dir_all(md.join(".Entwürfe").join(sub)).unwrap();
+        }
+        std::fs::write(md.join(".Spam/new/1800000000.M1P9Q1.other"), msg("spam")).unwrap();
+        let names = |store: &MaildirStore| -> Vec<String> {
+            block_on(store.list(&s, "*", ListScope::All))
+                .unwrap()
+                .into_iter()
+                .map(|i| i.name)
+                .collect()
+        };
+        assert!(
+            names(&store).contains(&"Spam".to_owned()),
+            "{:?}",
+            names(&store)
+        );
+        assert_eq!(block_on(store.status(&s, "Spam")).unwrap().messages, 1);
+        assert!(matches!(
+            block_on(store.create_mailbox(&s, "Spam", None)),
+            Err(StoreError::MailboxExists(_))
+        ));
+        assert!(!names(&store).contains(&"Entwürfe".to_owned()));
+        assert!(!md.join(".Entw&APw-rfe").exists());
+        std::fs::remove_dir_all(md.join(".Spam")).unwrap();
+        assert!(!names(&store).contains(&"Spam".to_owned()));
+        assert!(block_on(store.status(&s, "Spam")).is_err());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// A message file another program removed without the directory showing it (its
     /// mtime as we last saw it) is left out of a FETCH and expunged, not the whole FETCH
     /// failed.

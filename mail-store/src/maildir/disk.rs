@@ -867,6 +867,15 @@ impl Backend for Disk {
         });
     }
 
+    fn discover(
+        &self,
+        a: &AccountName,
+        known: &BTreeSet<String>,
+        meta: &mut AccountMeta,
+    ) -> Result<(Vec<(String, MailboxState<FileRef>)>, Vec<String>)> {
+        self.discover_mailboxes(a, known, meta)
+    }
+
     fn rescan(&self, a: &AccountName, mailbox: &str) {
         self.with_runtime(a, mailbox, |r| r.mtimes = None);
     }

@@ -20,7 +20,11 @@ pub(crate) fn folder_dir(name: &str) -> String {
     s
 }
 
-/// The mailbox name of a Maildir++ folder directory (`.A.B` → `A.B`), if it is one.
+/// The mailbox name of a Maildir++ folder directory (`.A.B` → `A.B`), if it is one: only a
+/// directory [`folder_dir`] gives back for the name, since the store finds a mailbox's
+/// files there. Another spelling (raw UTF-8 as mutt or Dovecot's `:UTF-8` write it, or
+/// modified UTF-7 not in its shortest form) would be served from a second, empty
+/// directory created beside it, and opened twice at the next load.
 pub(crate) fn folder_name(dir: &str) -> Option<String> {
     let rest = dir.strip_prefix('.')?;
     if rest.is_empty() || rest.starts_with('.') {
@@ -28,7 +32,7 @@ pub(crate) fn folder_name(dir: &str) -> Option<String> {
     }
     let levels: Option<Vec<String>> = rest.split('.').map(utf7::decode).collect();
     let name = levels?.join(".");
-    if name.eq_ignore_ascii_case("INBOX") {
+    if name.eq_ignore_ascii_case("INBOX") || folder_dir(&name) != dir {
         return None;
     }
     Some(name)
@@ -167,6 +171,8 @@ mod tests {
         assert_eq!(folder_name("cur"), None);
         // Not the encoding folder_dir writes: it would map to another directory.
         assert_eq!(folder_name(".&AGE-"), None);
+        assert_eq!(folder_name(".Entwürfe"), None);
+        assert_eq!(folder_name(".Work.Entwürfe"), None);
     }
 
     #[test]

@@ -98,6 +98,47 @@ impl Disk {
             .collect()
     }
 
+    /// The Maildir++ folders other programs created or removed since the account was
+    /// loaded ([`Backend::discover`](crate::engine::Backend::discover)): one `readdir` of the
+    /// account's root. A folder counts once it has its `cur/`.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn discover_mailboxes(
+        &self,
+        a: &AccountName,
+        known: &std::collections::BTreeSet<String>,
+        meta: &mut AccountMeta,
+    ) -> Result<(Vec<(String, MailboxState<FileRef>)>, Vec<String>)> {
+        let root = self.account_dir(a);
+        let mut on_disk = Vec::new();
+        for e in fs::read_dir(&root)? {
+            let e = e?;
+            if !e.file_type()?.is_dir() || !e.path().join("cur").is_dir() {
+                continue;
+            }
+            // A name the store's rules refuse (a wildcard, an empty level) stays out.
+            if let Some(name) = e.file_name().to_str().and_then(folder_name)
+                && crate::names::canonical(&name, '.').is_ok_and(|c| c == name)
+            {
+                on_disk.push(name);
+            }
+        }
+        let gone: Vec<String> = known
+            .iter()
+            .filter(|n| *n != "INBOX" && !on_disk.contains(n))
+            .cloned()
+            .collect();
+        for n in &gone {
+            lock(&self.rt).remove(&(a.clone(), n.clone()));
+        }
+        on_disk.sort();
+        let mut found = Vec::new();
+        for name in on_disk.into_iter().filter(|n| !known.contains(n)) {
+            let opening = self.read_mailbox(a, name, meta)?;
+            found.push(self.open_mailbox(a, opening)?);
+        }
+        Ok((found, gone))
+    }
+
     /// Reads a mailbox's snapshot and replays its journal.
     fn read_mailbox(
         &self,

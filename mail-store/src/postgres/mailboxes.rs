@@ -134,6 +134,17 @@ impl Inner {
         Ok(row.try_get(0)?)
     }
 
+    /// [`MailStore::check_quota`](crate::MailStore::check_quota): one row read for an
+    /// account without a quota, the usage summed only for one with.
+    pub async fn check_quota_of(&self, s: &Session, octets: u64, messages: u64) -> R<()> {
+        let c = self.client().await?;
+        let id = self.account_id(&c, s.account()).await?;
+        if !self.has_quota(&c, id).await? {
+            return Ok(());
+        }
+        self.check_quota(&c, id, octets, messages).await
+    }
+
     pub async fn quota(&self, s: &Session) -> R<QuotaReport> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;

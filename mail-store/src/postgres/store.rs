@@ -80,6 +80,12 @@ impl MailStore for PostgresStore {
             .await
     }
 
+    async fn check_quota(&self, session: &Session, octets: u64, messages: u64) -> Result<()> {
+        let s = session.clone();
+        self.run(move |db| async move { retry(|| db.check_quota_of(&s, octets, messages)).await })
+            .await
+    }
+
     async fn list(
         &self,
         session: &Session,
