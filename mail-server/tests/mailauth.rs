@@ -654,3 +654,39 @@ async fn dkim_checks_are_bounded_in_number_and_time() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A name server that fails (SERVFAIL, REFUSED) says nothing about the name: the lookup is
+/// temporary, so mail is retried (RFC 5321 §5.1), never bounced as "no such domain"
+/// (hickory reports those failures as "no records", with their code). NXDOMAIN and NODATA
+/// are the permanent answers.
+#[tokio::test]
+async fn dns_server_failures_are_temporary() {
+    use sansmail_server::outbound::dns::{DnsError, Resolver};
+    for (code, permanent) in [
+        (ResponseCode::ServFail, false),
+        (ResponseCode::Refused, false),
+        (ResponseCode::NXDomain, true),
+        (ResponseCode::NoError, true),
+    ] {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        serve_udp(udp, move |query| {
+            let q = Message::from_vec(query).ok()?;
+            let mut m = Message::new(q.id(), MessageType::Response, OpCode::Query);
+            m.set_recursion_desired(true).set_recursion_available(true);
+            m.add_query(q.queries().first()?.clone());
+            m.set_response_code(code);
+            m.to_vec().ok()
+        });
+        let resolver = HickoryResolver::with_servers(&[addr], Duration::from_secs(1));
+        let mx = resolver.mx("example.test").await;
+        let ips = resolver.ips("mx.example.test").await;
+        for r in [mx.map(drop), ips.map(drop)] {
+            match r {
+                Err(DnsError::NotFound(_)) => assert!(permanent, "{code:?}: NotFound"),
+                Err(DnsError::Temporary { .. }) => assert!(!permanent, "{code:?}: Temporary"),
+                other => panic!("{code:?}: {other:?}"),
+            }
+        }
+    }
+}

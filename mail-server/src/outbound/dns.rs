@@ -97,8 +97,20 @@ impl HickoryResolver {
     }
 }
 
+/// Only an answer that the name does not exist (NXDOMAIN) or has no records of the type
+/// (NODATA, a NOERROR answer) is `NotFound`, a permanent fact. Hickory reports SERVFAIL,
+/// REFUSED and other failures as "no records" too (with their response code): those, like
+/// timeouts, are temporary (RFC 5321 §5.1; Postfix defers with 4.4.3).
 fn classify(name: &str, e: &hickory_resolver::proto::ProtoError) -> DnsError {
-    if e.is_no_records_found() || e.is_nx_domain() {
+    use hickory_resolver::proto::{NoRecords, ProtoErrorKind, op::ResponseCode};
+    let negative = matches!(
+        e.kind(),
+        ProtoErrorKind::NoRecordsFound(NoRecords {
+            response_code: ResponseCode::NXDomain | ResponseCode::NoError,
+            ..
+        })
+    );
+    if negative {
         DnsError::NotFound(name.to_owned())
     } else {
         DnsError::Temporary {
