@@ -481,6 +481,18 @@ async fn spf_dkim_and_dmarc_results_for_honest_and_spoofed_senders() {
     assert!(reply.contains("bank.example"), "{reply}");
     let (code, _) = send(mx, "news@pass.example", spoof.as_bytes()).await;
     assert_eq!(code, 550);
+    // A second From: naming the envelope's own domain made mail-auth call the message
+    // exempt (several author domains), so the spoof passed; none at all did the same.
+    // DMARC needs exactly one From: field (RFC 7489 §6.6.1): refused.
+    let two_from = "From: ceo@bank.example\r\nFrom: x@pass.example\r\nSubject: two\r\n\r\npay\r\n";
+    let (code, reply) = send(mx, "news@pass.example", two_from.as_bytes()).await;
+    assert_eq!(code, 550, "{reply}");
+    assert!(reply.contains("From:"), "{reply}");
+    let no_from = "To: bob@example.net\r\nSubject: none\r\n\r\npay\r\n";
+    assert_eq!(
+        send(mx, "news@pass.example", no_from.as_bytes()).await.0,
+        550
+    );
 
     let messages = inbox(&store, "bob").await;
     assert_eq!(

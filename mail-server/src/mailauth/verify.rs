@@ -72,6 +72,24 @@ pub struct Verdict {
     pub field: String,
 }
 
+/// How many header fields named `name` (any case) the message's header section holds.
+fn count_fields(message: &[u8], name: &[u8]) -> usize {
+    let header_end = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message.len(), |p| p + 2);
+    message[..header_end]
+        .split(|&b| b == b'\n')
+        .filter(|line| {
+            line.iter().position(|&b| b == b':').is_some_and(|colon| {
+                // Continuation lines start with white space; `From :` is obsolete syntax.
+                !line.first().is_some_and(|b| b.is_ascii_whitespace())
+                    && line[..colon].trim_ascii_end().eq_ignore_ascii_case(name)
+            })
+        })
+        .count()
+}
+
 /// Checks messages received from other systems (port 25).
 pub struct Verifier {
     auth: MessageAuthenticator,
@@ -233,6 +251,38 @@ impl Verifier {
             .map_or(client.helo, |(_, d)| d)
             .to_ascii_lowercase();
 
+        // RFC 7489 §6.6.1: DMARC needs exactly one From: field (RFC 5322 §3.6 allows no
+        // other count); mail-auth calls a message with none, or with several domains,
+        // exempt, so a second From: naming the sender's own domain would slip a spoof of a
+        // p=reject domain through. Such a message is refused (when enforcing), as
+        // OpenDMARC's RequiredHeaders does.
+        let from_fields = count_fields(message, b"From");
+        if from_fields != 1 {
+            let mut field = ResultsField::new(&self.authserv_id);
+            field.method(
+                "spf",
+                spf_result(spf.result()),
+                None,
+                None,
+                &[client.spf_identity()],
+            );
+            field.method(
+                "dmarc",
+                AuthResult::PermError,
+                Some("not exactly one From field"),
+                None,
+                &[],
+            );
+            return Verdict {
+                spf: spf_result(spf.result()),
+                dkim: AuthResult::None,
+                dmarc: AuthResult::PermError,
+                from_domain: None,
+                policy: None,
+                refuse: self.enforce_reject,
+                field: field.finish(),
+            };
+        }
         let mut parsed = AuthenticatedMessage::parse(message);
         if let Some(m) = &mut parsed {
             m.dkim_headers.truncate(self.max_signatures);

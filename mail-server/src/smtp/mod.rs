@@ -471,15 +471,13 @@ async fn release<S: MailStore>(
         "smtp: message authentication"
     );
     if verdict.refuse {
-        let domain = verdict
-            .from_domain
-            .as_deref()
-            .unwrap_or("the sender's domain");
-        return Some(reply(
-            ReplyCode::MAILBOX_UNAVAILABLE,
-            (5, 7, 1),
-            &format!("Message refused: it fails DMARC, and {domain} asks for rejection"),
-        ));
+        let text = match verdict.from_domain.as_deref() {
+            Some(domain) => {
+                format!("Message refused: it fails DMARC, and {domain} asks for rejection")
+            }
+            None => "Message refused: it needs exactly one From: field (RFC 5322 §3.6)".to_owned(),
+        };
+        return Some(reply(ReplyCode::MAILBOX_UNAVAILABLE, (5, 7, 1), &text));
     }
     let fields = trace::with_results(&held.fields, &verdict.field);
     open_copies(service, t, &fields, lmtp);
