@@ -309,6 +309,8 @@ fn mailbox_commands_and_errors() {
     );
     let quota = c.command("a18", "GETQUOTAROOT INBOX");
     assert_eq!(quota[0], "* QUOTAROOT INBOX \"\"", "{quota:?}");
+    // No limits: no QUOTA line, whose grammar needs a resource (RFC 9208 §9).
+    assert_eq!(quota.len(), 2, "{quota:?}");
     c.command("a19", "LOGOUT");
 }
 

@@ -68,9 +68,10 @@ pub(crate) fn list(
     let is_child = |n: &str, parent: &str| {
         n.len() > parent.len() && n.starts_with(parent) && n[parent.len()..].starts_with(d)
     };
+    let pattern = Pattern::new(pattern, d);
     let mut out = Vec::new();
     for (name, exists) in names {
-        if !matches(pattern, &name, d) {
+        if !pattern.matches(&name) {
             continue;
         }
         let has_children = mailboxes
@@ -88,18 +89,43 @@ pub(crate) fn list(
     out
 }
 
-/// Whether `name` matches `pattern`. A leading `INBOX` in the pattern matches
-/// case-insensitively (names reach here with INBOX already canonical).
+/// A LIST pattern, read once for all the names it is matched against. A leading `INBOX`
+/// matches case-insensitively (names reach here with INBOX already canonical).
 ///
 /// A pattern may be as long as a command line or a literal allows, so its cost is bounded
 /// by the name: runs of wildcards are collapsed, a pattern with more ordinary characters
 /// than the name has matches nothing, and the matcher neither recurses nor remembers more
 /// than one flag per position of the name.
+pub(crate) struct Pattern {
+    elements: Vec<char>,
+    ordinary: usize,
+    delim: char,
+}
+
+impl Pattern {
+    pub(crate) fn new(pattern: &str, delim: char) -> Self {
+        let elements = collapse_wildcards(&canonical_inbox(pattern, delim));
+        let ordinary = elements.iter().filter(|c| !matches!(c, '*' | '%')).count();
+        Self {
+            elements,
+            ordinary,
+            delim,
+        }
+    }
+
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        if self.ordinary > name.len() {
+            return false;
+        }
+        let n: Vec<char> = name.chars().collect();
+        self.ordinary <= n.len() && glob(&self.elements, &n, self.delim)
+    }
+}
+
+/// Whether `name` matches `pattern` ([`Pattern`]).
+#[cfg(test)]
 pub(crate) fn matches(pattern: &str, name: &str, delim: char) -> bool {
-    let p = collapse_wildcards(&canonical_inbox(pattern, delim));
-    let n: Vec<char> = name.chars().collect();
-    let ordinary = p.iter().filter(|c| !matches!(c, '*' | '%')).count();
-    ordinary <= n.len() && glob(&p, &n, delim)
+    Pattern::new(pattern, delim).matches(name)
 }
 
 fn canonical_inbox(pattern: &str, delim: char) -> String {

@@ -62,6 +62,20 @@ pub(crate) fn is_own_name(name: &str) -> bool {
     .is_some()
 }
 
+/// Whether `name`, one [`unique_name`] makes, was made on this host: its host part (after
+/// `Q<counter>.`, up to `,` or `:`) is this host's name.
+pub(crate) fn from_this_host(name: &str) -> bool {
+    let Some(q) = name.find('Q') else {
+        return false;
+    };
+    let rest = &name[q + 1..];
+    let host = rest
+        .find('.')
+        .map(|dot| &rest[dot + 1..])
+        .map(|h| h.split([',', ':']).next().unwrap_or(h));
+    host == Some(hostname())
+}
+
 fn hostname() -> &'static str {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {

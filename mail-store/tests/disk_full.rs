@@ -101,6 +101,16 @@ fn uids(store: &MaildirStore, s: &Session, mailbox: &str) -> Vec<u32> {
         .collect()
 }
 
+/// This host's name as the store writes it in file names.
+fn this_host() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_else(|_| "localhost".into())
+        .trim()
+        .replace('/', "\\057")
+        .replace(':', "\\072")
+        .replace(',', "\\054")
+}
+
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
         .map(|r| {
@@ -162,7 +172,8 @@ fn starts_and_serves_reads_on_a_full_disk() {
         // account file.
         fs::write(md.join("new").join("1700000001.M1P1.other"), msg(99)).unwrap();
         fs::write(
-            md.join("tmp").join("1700000002.M3P999999004Q5.host"),
+            md.join("tmp")
+                .join(format!("1700000002.M3P999999004Q5.{}", this_host())),
             b"Subject: half",
         )
         .unwrap();
@@ -468,18 +479,26 @@ fn leftovers_are_removed_at_open() {
         block_on(store.create_mailbox(&s, "Work", None)).unwrap();
         append_n(&store, &s, "Work", 0, 2);
     }
+    let host = this_host();
     fs::write(
         md.join("tmp")
-            .join("1700000000.M12P999999345Q6.host,S=5,W=5"),
+            .join(format!("1700000000.M12P999999345Q6.{host},S=5,W=5")),
         b"ours",
     )
     .unwrap();
     fs::write(md.join("tmp").join("1700000000.M12P345.host"), b"Dovecot's").unwrap();
     // Our form of name, from a process that still runs (Python's mailbox.Maildir writes
-    // these): not ours.
-    fs::write(md.join("tmp").join("1700000000.M7P1Q0.host"), b"Python's").unwrap();
+    // these), or from another host sharing the file system: not ours.
+    let alive = format!("1700000000.M7P1Q0.{host}");
+    fs::write(md.join("tmp").join(&alive), b"Python's").unwrap();
     fs::write(
-        md.join(".Work/tmp").join("1700000000.M1P999999992Q3.h"),
+        md.join("tmp").join("1700000000.M7P999999007Q0.elsewhere"),
+        b"another host's",
+    )
+    .unwrap();
+    fs::write(
+        md.join(".Work/tmp")
+            .join(format!("1700000000.M1P999999992Q3.{host}")),
         b"ours",
     )
     .unwrap();
@@ -495,10 +514,13 @@ fn leftovers_are_removed_at_open() {
     let store = open(root, 4096);
     let s = alice(&store);
     assert_eq!(uids(&store, &s, "Work").len(), 2);
-    assert_eq!(
-        names(&md.join("tmp")),
-        ["1700000000.M12P345.host", "1700000000.M7P1Q0.host"]
-    );
+    let mut left = vec![
+        "1700000000.M12P345.host".to_owned(),
+        "1700000000.M7P999999007Q0.elsewhere".to_owned(),
+        alive,
+    ];
+    left.sort();
+    assert_eq!(names(&md.join("tmp")), left);
     assert!(names(&md.join(".Work/tmp")).is_empty());
     assert!(!md.join("mailstore-account.tmp").exists());
     assert!(!md.join(".Work/mailstore-index.tmp").exists());

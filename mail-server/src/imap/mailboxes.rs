@@ -36,12 +36,12 @@ pub(super) fn canonical(name: &str, delimiter: char) -> String {
     }
 }
 
-/// The STATUS items asked for; `None` for an attribute this server does not report.
 /// Whether this server reports a STATUS item (MAILBOXID and DELETED-STORAGE it does not).
 fn status_supported(a: StatusAttr) -> bool {
     !matches!(a, StatusAttr::MailboxId | StatusAttr::DeletedStorage)
 }
 
+/// The STATUS items asked for; `None` for an attribute this server does not report.
 pub(super) fn status_items(
     s: &sansmail_store::Status,
     attrs: &[StatusAttr],
@@ -698,7 +698,12 @@ impl<S: MailStore> Conn<'_, S> {
         self.ok(code, "APPEND completed")
     }
 
+    /// `* QUOTA`, when the root limits anything: `quota-response` lists at least one
+    /// resource (RFC 9208 §9), so a root without limits gets no line, as Dovecot answers.
     fn send_quota(&mut self, report: &sansmail_store::QuotaReport) {
+        if report.resources.is_empty() {
+            return;
+        }
         let resources = report
             .resources
             .iter()

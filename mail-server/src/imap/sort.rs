@@ -48,8 +48,8 @@ fn display_name(list: &[EnvelopeAddress]) -> String {
     };
     match (&a.name, &a.mailbox, &a.host) {
         (Some(n), ..) if !n.trim().is_empty() => decode_encoded_words(n),
-        (_, Some(m), Some(h)) => format!("{m}@{h}"),
-        (_, Some(m), None) => m.clone(),
+        (_, Some(m), Some(h)) if !h.is_empty() => format!("{m}@{h}"),
+        (_, Some(m), _) => m.clone(),
         _ => String::new(),
     }
 }

@@ -83,7 +83,7 @@ fn count_fields(message: &[u8], name: &[u8]) -> usize {
         .filter(|line| {
             line.iter().position(|&b| b == b':').is_some_and(|colon| {
                 // Continuation lines start with white space; `From :` is obsolete syntax.
-                !line.first().is_some_and(|b| b.is_ascii_whitespace())
+                !line.first().is_some_and(u8::is_ascii_whitespace)
                     && line[..colon].trim_ascii_end().eq_ignore_ascii_case(name)
             })
         })

@@ -270,11 +270,13 @@ impl Disk {
     /// Removes abandoned files from a `tmp/` directory: ours at once (one store serves an
     /// account at a time, so a file of ours there was left by a crash), other programs'
     /// after the configured age (the Maildir rule: they may still be writing them). Other
-    /// programs use our form of name too (Python's `mailbox.Maildir`): one whose process
-    /// still runs, and is not this one, is theirs.
+    /// programs use our form of name too (Python's `mailbox.Maildir`): one made on another
+    /// host (a shared file system), or whose process still runs and is not this one, is
+    /// theirs.
     pub(super) fn clean_tmp(&self, dir: &Path) {
         self.clean_dir(dir, |name| {
-            own_pid(name).is_none_or(|pid| pid == std::process::id() || !process_alive(pid))
+            crate::upload::from_this_host(name)
+                && own_pid(name).is_none_or(|pid| pid == std::process::id() || !process_alive(pid))
         });
     }
 

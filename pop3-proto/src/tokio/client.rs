@@ -257,8 +257,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Pop3Client<IO> {
         }
     }
 
-    /// A message's content after RETR or TOP.
-    /// A message's content, at most [`Limits::max_message_size`](crate::Limits) octets:
+    /// A message's content after RETR or TOP, at most [`Limits::max_message_size`](crate::Limits) octets:
     /// past it, the connection is of no further use (the rest of the message is still on
     /// its way).
     async fn content(&mut self, request: Request) -> Result<Vec<u8>, Error> {
