@@ -312,3 +312,37 @@ fn client_driver_calls() {
         bob.logout().await.unwrap();
     });
 }
+
+/// Each URL part reads its whole message, however little it takes: a command naming one
+/// large message a few hundred times is refused (NO [LIMIT]) once its URLs have read 256
+/// MiB, instead of reading it a few hundred times over.
+#[test]
+fn url_parts_read_a_bounded_amount() {
+    let server = start("urlauth-budget");
+    let big = format!(
+        "Subject: big\r\n\r\n{}",
+        format!("{}\r\n", "x".repeat(1022)).repeat(4096)
+    );
+    server.deliver(&["alice@example.org"], big.as_bytes());
+    let mut alice = login(&server, "alice", "secret");
+    alice.command("a0", "SELECT INBOX");
+    let parts = " URL \";UID=1/;PARTIAL=0.1\"".repeat(70);
+    alice.send(&format!(
+        "a1 APPEND Drafts CATENATE ({})",
+        parts.trim_start()
+    ));
+    let lines = alice.until("a1 ");
+    assert!(
+        lines.last().unwrap().starts_with("a1 NO [LIMIT]"),
+        "{lines:?}"
+    );
+    assert!(server.messages("alice", "Drafts").is_empty());
+    // A few parts of it are fine.
+    let parts = " URL \";UID=1/;PARTIAL=0.1\"".repeat(3);
+    alice.send(&format!(
+        "a2 APPEND Drafts CATENATE ({})",
+        parts.trim_start()
+    ));
+    let lines = alice.until("a2 ");
+    assert!(lines.last().unwrap().starts_with("a2 OK"), "{lines:?}");
+}

@@ -2,7 +2,7 @@
 //! and parts of messages already here, named by IMAP URLs (RFC 5092), this user's or
 //! URLAUTH-authorized ones (RFC 4469 §4).
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::atomic::Ordering};
 
 use sansmail_imap::{
     types::{command::CatPart, fetch_attr::Partial, response_code::ResponseCode},
@@ -33,6 +33,9 @@ impl Refusal {
     }
 }
 
+/// At most how many octets of messages one command's URLs read (after the first message).
+const URL_READ_BUDGET: u64 = 256 << 20;
+
 impl<S: MailStore> Conn<'_, S> {
     /// The message `parts` make, written into a fresh upload, at most `limit` octets.
     pub(super) async fn catenate(
@@ -41,6 +44,7 @@ impl<S: MailStore> Conn<'_, S> {
         parts: &[CatPart<'_>],
         limit: u64,
     ) -> Result<Upload, Refusal> {
+        self.url_reads.store(0, Ordering::Relaxed);
         let mut upload = self.service.store.upload();
         let mut size = 0u64;
         for part in parts {
@@ -136,6 +140,16 @@ impl<S: MailStore> Conn<'_, S> {
         let (Some(raw), Some(tree)) = (&message.content, &message.body_structure) else {
             return Ok(None);
         };
+        // However small the part, its whole message was read: past the budget (the first
+        // message always), the command is refused rather than have a few hundred URLs of
+        // one large message read it a few hundred times.
+        let len = raw.len() as u64;
+        let read = self.url_reads.fetch_add(len, Ordering::Relaxed) + len;
+        if read > URL_READ_BUDGET && read != len {
+            return Err(StoreError::Limit(
+                "the URLs read too much mail for one command",
+            ));
+        }
         let Some(octets) = section::section(&section).extract(raw, tree) else {
             return Ok(None);
         };

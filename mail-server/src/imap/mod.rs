@@ -192,6 +192,7 @@ pub async fn handle_connection<S: MailStore>(
         fetching: None,
         notify: None,
         closing: false,
+        url_reads: std::sync::atomic::AtomicU64::new(0),
     };
     let result = conn.run().await;
     let server = conn.connection.session();
@@ -234,6 +235,9 @@ struct Conn<'s, S> {
     notify: Option<notify::Notifying>,
     /// A `BYE` was sent: close once it is out.
     closing: bool,
+    /// Octets of messages read for the URLs of the command being answered (CATENATE,
+    /// URLFETCH): each URL reads its whole message, so their number alone bounds nothing.
+    url_reads: std::sync::atomic::AtomicU64,
 }
 
 /// What woke the connection up.

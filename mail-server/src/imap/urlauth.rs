@@ -53,6 +53,8 @@ impl<S: MailStore> Conn<'_, S> {
     /// next is read, so a command naming many large messages holds one at a time.
     pub(super) async fn urlfetch(&mut self, urls: &[AString<'_>]) -> io::Result<()> {
         let session = self.session()?;
+        self.url_reads
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         for url in urls {
             let data = match parse_auth_url(&url.to_str_lossy()) {
                 Ok(auth) => match self.authorized_octets(&session, &auth).await {
