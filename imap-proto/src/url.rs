@@ -149,6 +149,26 @@ pub fn parse_message_url(url: &str) -> Result<MessageUrl, UrlError> {
         }
         (None, None, first)
     } else {
+        // `enc-mailbox = 1*bchar` holds `/` too (RFC 5092 §11): the mailbox runs over the
+        // path's segments up to the one with a `;` (`;UIDVALIDITY=` ends the last of them,
+        // `;UID=` starts the next piece), as Dovecot reads it.
+        let mut end = first.len();
+        let mut rest = path.get(first.len()..).unwrap_or_default();
+        if !first.contains(';') {
+            while let Some(next) = rest.strip_prefix('/') {
+                let segment = next.split('/').next().unwrap_or_default();
+                if segment.is_empty() || segment.starts_with(';') {
+                    break;
+                }
+                end += 1 + segment.len();
+                pieces.next();
+                rest = &next[segment.len()..];
+                if segment.contains(';') {
+                    break;
+                }
+            }
+        }
+        let first = &path[..end];
         let (enc_mailbox, validity) = match first.find(';') {
             Some(i) => (&first[..i], Some(&first[i..])),
             None => (first, None),
@@ -286,6 +306,17 @@ mod tests {
         assert_eq!(
             parse_message_url("/Gr%C3%BC%C3%9Fe/;uid=3/;partial=10").unwrap(),
             url(Some("Grüße"), None, 3, None, Some((10, None)))
+        );
+        // A `/` unencoded in the mailbox (RFC 5092 §11 `bchar`), as Dovecot writes them.
+        assert_eq!(
+            parse_message_url("/Lists/rust/;UID=3").unwrap(),
+            url(Some("Lists/rust"), None, 3, None, None)
+        );
+        let mut nested = url(Some("a/b/c"), Some(7), 1, Some("1"), None);
+        nested.user = Some("fred".to_owned());
+        assert_eq!(
+            parse_message_url("imap://fred@h/a/b/c;UIDVALIDITY=7/;UID=1/;SECTION=1").unwrap(),
+            nested
         );
     }
 
