@@ -505,3 +505,54 @@ fn responses_have_dovecots_shape() {
         }
     }
 }
+
+/// RFC 5465 §3.1, §5.1: a group asking for FlagChange gets HIGHESTMODSEQ in its STATUS,
+/// without CONDSTORE: a flag change elsewhere changes nothing else a STATUS shows.
+#[test]
+fn flag_changes_elsewhere_show_in_highestmodseq() {
+    let server = start("notify-flags");
+    let mut a = Client::login(server.imap);
+    let mut b = Client::login(server.imap);
+    b.ok("b1", "CREATE Kept");
+    b.append("b2", "Kept");
+    let set = a.ok(
+        "a1",
+        "NOTIFY SET STATUS (personal (MessageNew MessageExpunge FlagChange))",
+    );
+    let before = set
+        .iter()
+        .find(|l| l.starts_with("* STATUS Kept "))
+        .unwrap_or_else(|| panic!("{set:?}"))
+        .clone();
+    assert!(item(&before, "HIGHESTMODSEQ").is_some(), "{before}");
+    b.ok("b3", "SELECT Kept");
+    b.ok("b4", "STORE 1 +FLAGS (\\Flagged)");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0].starts_with("* STATUS Kept ("), "{heard:?}");
+    assert!(
+        item(&heard[0], "HIGHESTMODSEQ") > item(&before, "HIGHESTMODSEQ"),
+        "{before} then {heard:?}"
+    );
+}
+
+/// A `subscribed` filter follows this session's own SUBSCRIBE too (RFC 5465 §6.4), which
+/// the store does not echo back to it.
+#[test]
+fn subscribed_follows_this_sessions_subscriptions() {
+    let server = start("notify-subscribed");
+    let mut a = Client::login(server.imap);
+    let mut b = Client::login(server.imap);
+    b.ok("b1", "CREATE Feeds");
+    a.ok("a1", "NOTIFY SET (subscribed (MessageNew MessageExpunge))");
+    b.append("b2", "Feeds");
+    assert!(a.unasked(1, Duration::from_millis(500)).is_empty());
+    a.ok("a2", "SUBSCRIBE Feeds");
+    b.append("b3", "Feeds");
+    let heard = a.unasked(1, Duration::from_secs(5));
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0].starts_with("* STATUS Feeds ("), "{heard:?}");
+    a.ok("a3", "UNSUBSCRIBE Feeds");
+    b.append("b4", "Feeds");
+    assert!(a.unasked(1, Duration::from_millis(500)).is_empty());
+}

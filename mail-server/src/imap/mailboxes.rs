@@ -374,6 +374,9 @@ impl<S: MailStore> Conn<'_, S> {
         } else {
             store.unsubscribe(&session, mailbox.name()).await
         };
+        if result.is_ok() {
+            self.note_subscription(&canonical(mailbox.name(), self.delimiter()), on);
+        }
         match result {
             Ok(()) if on => self.ok(None, "SUBSCRIBE completed"),
             Ok(()) => self.ok(None, "UNSUBSCRIBE completed"),

@@ -62,6 +62,18 @@ fn wants(events: &[NotifyEvent<'_>], want: Want) -> bool {
 }
 
 impl<S: MailStore> Conn<'_, S> {
+    /// A subscription changed, by another session or by this one (whose own changes the
+    /// store does not echo): a `subscribed` filter follows it (RFC 5465 §6.4).
+    pub(super) fn note_subscription(&mut self, name: &str, on: bool) {
+        if let Some(s) = self.notify.as_mut().and_then(|n| n.subscribed.as_mut()) {
+            if on {
+                s.insert(name.to_owned());
+            } else {
+                s.remove(name);
+            }
+        }
+    }
+
     /// NOTIFY, checked by the session: `NONE` stops watching; `SET` watches the account
     /// (replacing an earlier set) and, with `STATUS`, tells the current STATUS of each
     /// mailbox whose message events it asks for (RFC 5465 §3.1). A filter naming a mailbox
@@ -97,7 +109,8 @@ impl<S: MailStore> Conn<'_, S> {
             };
             for info in all.iter().filter(|i| i.exists) {
                 if self.matching(&set, &info.name, Want::Messages) {
-                    self.send_status(&info.name, false).await;
+                    let flags = self.matching(&set, &info.name, Want::Flags);
+                    self.send_status(&info.name, false, flags).await;
                 }
             }
         }
@@ -160,7 +173,8 @@ impl<S: MailStore> Conn<'_, S> {
             }
         }
         for name in owed {
-            self.send_status(&name, true).await;
+            let flags = self.matching(&set, &name, Want::Flags);
+            self.send_status(&name, true, flags).await;
         }
         Ok(())
     }
@@ -206,13 +220,7 @@ impl<S: MailStore> Conn<'_, S> {
                 }
             }
             ChangeKind::Subscribed { on } => {
-                if let Some(s) = self.notify.as_mut().and_then(|n| n.subscribed.as_mut()) {
-                    if on {
-                        s.insert(name.clone());
-                    } else {
-                        s.remove(&name);
-                    }
-                }
+                self.note_subscription(&name, on);
                 if self.matching(set, &name, Want::Subscriptions) {
                     let attrs = if on {
                         vec![MailboxAttr::Subscribed]
@@ -247,9 +255,10 @@ impl<S: MailStore> Conn<'_, S> {
     }
 
     /// `* STATUS name (MESSAGES UIDNEXT UIDVALIDITY UNSEEN [HIGHESTMODSEQ])` (RFC 5465
-    /// §5.2, §5.3; HIGHESTMODSEQ with CONDSTORE on), unasked when `unasked`, in the NOTIFY
-    /// command's answer otherwise. A mailbox that is gone by now is left out.
-    async fn send_status(&mut self, name: &str, unasked: bool) {
+    /// §5.2, §5.3; HIGHESTMODSEQ with CONDSTORE on or when its group asks for `flags`),
+    /// unasked when `unasked`, in the NOTIFY command's answer otherwise. A mailbox that is
+    /// gone by now is left out.
+    async fn send_status(&mut self, name: &str, unasked: bool, flags: bool) {
         let Ok(session) = self.session() else {
             return;
         };
@@ -262,7 +271,9 @@ impl<S: MailStore> Conn<'_, S> {
             StatusAttr::UidValidity,
             StatusAttr::Unseen,
         ];
-        if self.condstore() {
+        // RFC 5465 §3.1, §5.1: a flag change shows in HIGHESTMODSEQ alone, so a group asking
+        // for FlagChange gets it, CONDSTORE or not.
+        if self.condstore() || flags {
             attrs.push(StatusAttr::HighestModSeq);
         }
         let (Some(items), Ok(mailbox)) = (
