@@ -702,3 +702,33 @@ async fn dns_server_failures_are_temporary() {
         }
     }
 }
+
+/// A host's IPv4 and IPv6 addresses both: hickory's default asks for AAAA only when there
+/// is no A, so a dual-stack MX unreachable over IPv4 was never tried over IPv6.
+#[tokio::test]
+async fn both_address_families_are_looked_up() {
+    use hickory_resolver::proto::rr::rdata::{A, AAAA};
+    use sansmail_server::outbound::dns::Resolver;
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = udp.local_addr().unwrap();
+    serve_udp(udp, |query| {
+        let q = Message::from_vec(query).ok()?;
+        let question = q.queries().first()?.clone();
+        let mut m = Message::new(q.id(), MessageType::Response, OpCode::Query);
+        m.set_recursion_desired(true).set_recursion_available(true);
+        m.add_query(question.clone());
+        let data = match question.query_type() {
+            RecordType::A => Some(RData::A(A::new(192, 0, 2, 1))),
+            RecordType::AAAA => Some(RData::AAAA(AAAA::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))),
+            _ => None,
+        };
+        if let Some(d) = data {
+            m.add_answer(Record::from_rdata(question.name().clone(), 60, d));
+        }
+        m.to_vec().ok()
+    });
+    let resolver = HickoryResolver::with_servers(&[addr], Duration::from_secs(2));
+    let ips = resolver.ips("mx.example.test").await.unwrap();
+    assert!(ips.contains(&"192.0.2.1".parse().unwrap()), "{ips:?}");
+    assert!(ips.contains(&"2001:db8::1".parse().unwrap()), "{ips:?}");
+}

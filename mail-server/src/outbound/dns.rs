@@ -66,7 +66,8 @@ impl std::fmt::Debug for HickoryResolver {
 impl HickoryResolver {
     /// The system's resolvers (`/etc/resolv.conf`).
     pub fn system() -> std::io::Result<Self> {
-        let builder = TokioResolver::builder_tokio().map_err(std::io::Error::other)?;
+        let mut builder = TokioResolver::builder_tokio().map_err(std::io::Error::other)?;
+        both_families(builder.options_mut());
         Ok(Self(builder.build()))
     }
 
@@ -88,6 +89,7 @@ impl HickoryResolver {
         builder.options_mut().attempts = 2;
         // Mail domains are absolute: no search list.
         builder.options_mut().ndots = 0;
+        both_families(builder.options_mut());
         Self(builder.build())
     }
 
@@ -101,6 +103,13 @@ impl HickoryResolver {
 /// (NODATA, a NOERROR answer) is `NotFound`, a permanent fact. Hickory reports SERVFAIL,
 /// REFUSED and other failures as "no records" too (with their response code): those, like
 /// timeouts, are temporary (RFC 5321 §5.1; Postfix defers with 4.4.3).
+/// A and AAAA both: hickory's default asks for AAAA only when there is no A, so a
+/// dual-stack MX unreachable over IPv4 would never be tried over IPv6 (RFC 5321 §5.1: every
+/// address of a host is tried).
+fn both_families(options: &mut hickory_resolver::config::ResolverOpts) {
+    options.ip_strategy = hickory_resolver::config::LookupIpStrategy::Ipv4AndIpv6;
+}
+
 fn classify(name: &str, e: &hickory_resolver::proto::ProtoError) -> DnsError {
     use hickory_resolver::proto::{NoRecords, ProtoErrorKind, op::ResponseCode};
     let negative = matches!(
