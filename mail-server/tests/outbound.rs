@@ -859,3 +859,31 @@ async fn an_attempt_tries_a_bounded_number_of_addresses() {
     );
     assert_eq!(resolver.lookups.load(Ordering::SeqCst), 5);
 }
+
+/// RFC 5321 §6.3: a message with more than 50 Received: fields is in a loop (two relays
+/// sending it to each other): it fails with 5.4.6 without a connection, and its sender
+/// is told.
+#[tokio::test]
+async fn a_looping_message_fails_without_a_connection() {
+    let p = peer(Script {
+        ehlo: CAPS,
+        rcpt: |_| "250 ok",
+        data_end: |_| "250 ok",
+        pause: |_| 0,
+    })
+    .await;
+    let s = server("loop", p.addr.port(), policy()).await;
+    let env = envelope(&["carol@example.net"]);
+    let hops: String = (0..51)
+        .map(|i| format!("Received: from relay{i}.example by relay{}.example; Sat, 1 Nov 2025 10:00:00 +0000\r\n", i + 1))
+        .collect();
+    let looping = [hops.as_bytes(), MESSAGE].concat();
+    assert_eq!(submit(s.submission, &env, &looping).await, [250]);
+    assert!(
+        until(15, async || !inbox(&s.store, "alice").await.is_empty()).await,
+        "no DSN"
+    );
+    assert!(p.messages.lock().unwrap().is_empty(), "it was sent on");
+    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
+    assert!(dsn.contains("Status: 5.4.6"), "{dsn}");
+}

@@ -73,7 +73,7 @@ pub struct Verdict {
 }
 
 /// How many header fields named `name` (any case) the message's header section holds.
-fn count_fields(message: &[u8], name: &[u8]) -> usize {
+pub(crate) fn count_fields(message: &[u8], name: &[u8]) -> usize {
     let header_end = message
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

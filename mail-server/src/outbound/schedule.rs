@@ -27,6 +27,9 @@ use super::{
 };
 use crate::auth::Accounts;
 
+/// The most `Received:` fields a relayed message may carry (Postfix's `hopcount_limit`).
+const MAX_HOPS: usize = 50;
+
 /// When to try again and when to give up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -428,6 +431,25 @@ impl QueueRunner {
                 let outcomes = l.deliver(&sender, &message, &addresses).await;
                 local.into_iter().zip(outcomes).collect::<Vec<_>>()
             });
+        }
+        // RFC 5321 §6.3: a message that went through this many MTAs is in a loop (two
+        // relays each sending it to the other); it fails, as Postfix's hopcount_limit has it.
+        let hops = crate::mailauth::verify::count_fields(&message, b"Received");
+        if hops > MAX_HOPS {
+            let looped: Vec<(usize, Outcome)> = groups
+                .drain()
+                .flat_map(|(_, indices)| indices)
+                .map(|i| {
+                    let diagnostic = format!("mail loop: {hops} Received: fields, over {MAX_HOPS}");
+                    let outcome = Outcome::Failed {
+                        status: "5.4.6".to_owned(),
+                        diagnostic,
+                        mta: None,
+                    };
+                    (i, outcome)
+                })
+                .collect();
+            tasks.spawn(async move { looped });
         }
         for (destination, indices) in groups {
             let delivery = Arc::clone(&self.delivery);
