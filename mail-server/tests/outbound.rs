@@ -874,9 +874,13 @@ async fn a_looping_message_fails_without_a_connection() {
     .await;
     let s = server("loop", p.addr.port(), policy()).await;
     let env = envelope(&["carol@example.net"]);
-    let hops: String = (0..51)
-        .map(|i| format!("Received: from relay{i}.example by relay{}.example; Sat, 1 Nov 2025 10:00:00 +0000\r\n", i + 1))
-        .collect();
+    let mut hops = String::new();
+    for i in 0..51 {
+        hops.push_str(&format!(
+            "Received: from relay{i}.example by relay{}.example; Sat, 1 Nov 2025 10:00:00 +0000\r\n",
+            i + 1
+        ));
+    }
     let looping = [hops.as_bytes(), MESSAGE].concat();
     assert_eq!(submit(s.submission, &env, &looping).await, [250]);
     assert!(
