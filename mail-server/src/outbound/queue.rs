@@ -232,9 +232,12 @@ impl QueueEntry {
             .filter(|r| r.state == RecipientState::Pending)
     }
 
-    /// Whether every recipient is delivered or failed (and reported): the entry can go.
+    /// Whether every recipient is delivered or failed, and reported: the entry can go. A
+    /// DSN that could not be queued (a full disk) keeps its entry for the next try.
     pub fn is_done(&self) -> bool {
-        self.pending().next().is_none()
+        self.recipients
+            .iter()
+            .all(|r| r.state != RecipientState::Pending && r.reported)
     }
 }
 
@@ -495,6 +498,21 @@ impl QueueStore for DiskQueue {
 
 #[cfg(test)]
 mod tests {
+
+    /// An entry stays until every recipient is settled and reported: a DSN that could not
+    /// be queued is tried again, not lost with the entry.
+    #[test]
+    fn an_entry_is_done_once_everything_is_reported() {
+        let mut e = QueueEntry::new(
+            "alice@example.org",
+            vec![QueuedRecipient::new("b@x.example")],
+        );
+        assert!(!e.is_done());
+        e.recipients[0].state = RecipientState::Failed;
+        assert!(!e.is_done(), "its DSN is not queued yet");
+        e.recipients[0].reported = true;
+        assert!(e.is_done());
+    }
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
