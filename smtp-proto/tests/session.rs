@@ -514,6 +514,17 @@ fn appendix_d1_typical_transaction() {
     assert!(s.server.is_closed());
 }
 
+/// After HELO no extension was offered: parameters on RCPT get 555 as on MAIL (RFC 5321
+/// §4.1.1.11), not passed on.
+#[test]
+fn rcpt_parameters_after_helo_are_refused() {
+    let mut s = Script::new(ServerConfig::new("foo.com"));
+    assert_eq!(
+        s.codes(b"HELO bar.com\r\nMAIL FROM:<a@bar.com>\r\nRCPT TO:<c@foo.com> NOTIFY=SUCCESS\r\nRCPT TO:<c@foo.com>\r\n"),
+        [250, 250, 555, 250]
+    );
+}
+
 #[test]
 fn appendix_d2_aborted_transaction() {
     let mut s = Script::new(ServerConfig::new("foo.com"));

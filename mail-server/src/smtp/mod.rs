@@ -310,6 +310,7 @@ pub async fn handle_connection<S: MailStore>(
                         extended,
                         tls,
                         authenticated: account.is_some(),
+                        smtputf8: t.params.smtputf8,
                     },
                     reverse_path: &t.reverse_path,
                     for_recipient: match t.forward_paths.as_slice() {

@@ -23,15 +23,22 @@ pub(super) struct Protocol {
     pub tls: bool,
     /// The client authenticated.
     pub authenticated: bool,
+    /// The transaction used SMTPUTF8 (RFC 6531 §4.3: `UTF8SMTP`, `UTF8LMTP` and their
+    /// `S`/`A` forms).
+    pub smtputf8: bool,
 }
 
 impl Protocol {
-    /// `SMTP`, `ESMTP`, `ESMTPS`, `ESMTPA`, `ESMTPSA`, `LMTP`, `LMTPS`, `LMTPA`, `LMTPSA`.
+    /// `SMTP`, `ESMTP`, `ESMTPS`, `ESMTPA`, `ESMTPSA`, `LMTP`, `LMTPS`, `LMTPA`, `LMTPSA`
+    /// (RFC 3848), or with SMTPUTF8 `UTF8SMTP`, `UTF8LMTP` and their `S`/`A` forms (RFC 6531
+    /// §4.3).
     fn keyword(self) -> String {
-        let mut k = String::from(match (self.lmtp, self.extended) {
-            (true, _) => "LMTP",
-            (false, true) => "ESMTP",
-            (false, false) => "SMTP",
+        let mut k = String::from(match (self.lmtp, self.extended, self.smtputf8) {
+            (true, _, true) => "UTF8LMTP",
+            (true, _, false) => "LMTP",
+            (false, true, true) => "UTF8SMTP",
+            (false, true, false) => "ESMTP",
+            (false, false, _) => "SMTP",
         });
         // RFC 3848 has no SMTPS/SMTPA: those need ESMTP.
         if self.lmtp || self.extended {
@@ -167,6 +174,7 @@ mod tests {
                 extended,
                 tls,
                 authenticated,
+                smtputf8: false,
             }
             .keyword()
         };
@@ -177,6 +185,19 @@ mod tests {
         assert_eq!(p(false, true, false, true), "ESMTPA");
         assert_eq!(p(false, true, true, true), "ESMTPSA");
         assert_eq!(p(true, true, true, false), "LMTPS");
+        let utf8 = |lmtp, tls, authenticated| {
+            Protocol {
+                lmtp,
+                extended: true,
+                tls,
+                authenticated,
+                smtputf8: true,
+            }
+            .keyword()
+        };
+        assert_eq!(utf8(false, false, false), "UTF8SMTP");
+        assert_eq!(utf8(false, true, true), "UTF8SMTPSA");
+        assert_eq!(utf8(true, false, true), "UTF8LMTPA");
     }
 
     #[test]
@@ -190,6 +211,7 @@ mod tests {
                 extended: true,
                 tls: true,
                 authenticated: false,
+                smtputf8: false,
             },
             reverse_path: "<a@example.net>",
             for_recipient: Some("<b@example.org>"),
