@@ -180,7 +180,7 @@ impl State {
         // RCPT as for MAIL (RFC 5321 §4.1.1.11: 555).
         let supported = (e.dsn || (params.notify.is_none() && params.orcpt.is_none()))
             && (params.unknown.is_empty() || self.config.accept_unknown_params)
-            && !(self.hello == Some(HelloKind::Helo) && !params.is_empty());
+            && (self.hello != Some(HelloKind::Helo) || params.is_empty());
         let reply = match &mut self.transaction {
             None => Some(replies::bad_sequence("Need MAIL command")),
             Some(t) if t.data_started => {
