@@ -112,7 +112,12 @@ struct Peer {
 }
 
 async fn peer(script: Script) -> Peer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    peer_at(script, "127.0.0.1:0".parse().unwrap()).await
+}
+
+/// [`peer`] listening on `at`.
+async fn peer_at(script: Script, at: SocketAddr) -> Peer {
+    let listener = TcpListener::bind(at).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
     let messages: Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>> = Arc::default();
@@ -890,4 +895,59 @@ async fn a_looping_message_fails_without_a_connection() {
     assert!(p.messages.lock().unwrap().is_empty(), "it was sent on");
     let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
     assert!(dsn.contains("Status: 5.4.6"), "{dsn}");
+}
+
+/// RFC 5321 §5.1: recipients one MX refused for now (a greylisting 450) go on to the next
+/// in the same attempt, as Postfix sends them, instead of waiting for the first to change
+/// its mind; those it took or refused for good stay settled.
+#[tokio::test]
+async fn soft_failures_go_on_to_the_next_mx() {
+    let first = peer(Script {
+        ehlo: CAPS,
+        rcpt: |_| "450 4.7.1 greylisted, try again later",
+        data_end: |_| "250 ok",
+        pause: |_| 0,
+    })
+    .await;
+    let port = first.addr.port();
+    let second = peer_at(
+        Script {
+            ehlo: CAPS,
+            rcpt: |_| "250 ok",
+            data_end: |_| "250 2.0.0 queued",
+            pause: |_| 0,
+        },
+        SocketAddr::from(([127, 0, 0, 2], port)),
+    )
+    .await;
+    let mut resolver = StaticResolver::default();
+    let mx = |preference, exchange: &str| Mx {
+        preference,
+        exchange: exchange.into(),
+    };
+    resolver.mx.insert(
+        "example.net".into(),
+        vec![mx(10, "mx1.example.net"), mx(20, "mx2.example.net")],
+    );
+    resolver
+        .hosts
+        .insert("mx1.example.net".into(), vec![[127, 0, 0, 1].into()]);
+    resolver
+        .hosts
+        .insert("mx2.example.net".into(), vec![[127, 0, 0, 2].into()]);
+    let mut config = DeliveryConfig::new("mail.example.org");
+    config.port = port;
+    config.reply_timeout = Duration::from_secs(5);
+    let delivery = Delivery::new(config, Arc::new(resolver)).unwrap();
+    let entry = QueueEntry::new(
+        "alice@example.org",
+        vec![QueuedRecipient::new("carol@example.net")],
+    );
+    let outcomes = delivery.deliver("example.net", &entry, MESSAGE, &[0]).await;
+    assert!(
+        matches!(outcomes[..], [(0, Outcome::Delivered { .. })]),
+        "{outcomes:?}"
+    );
+    assert!(first.messages.lock().unwrap().is_empty());
+    assert_eq!(second.messages.lock().unwrap().len(), 1);
 }

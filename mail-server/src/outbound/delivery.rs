@@ -290,6 +290,12 @@ impl Delivery {
         let mut last = Outcome::deferred("4.4.4", "no host to deliver to", None);
         let mut any_address = false;
         let mut tries = self.config.max_addresses.max(1);
+        // Recipients a server refused for now (4xx) or lost with its connection go on to the
+        // next address, as RFC 5321 §5.1 and Postfix have it; delivered and refused for good
+        // are settled. What the last server said stands for those never settled.
+        let mut remaining: Vec<usize> = indices.to_vec();
+        let mut settled: Vec<(usize, Outcome)> = Vec::with_capacity(indices.len());
+        let mut soft: Vec<(usize, Outcome)> = Vec::new();
         for host in &hosts {
             if tries == 0 {
                 break;
@@ -308,18 +314,29 @@ impl Delivery {
                 // A connection slot is held for the connection only, never across a lookup:
                 // a slow name server holds up no other delivery to the destination.
                 let Ok(_permit) = slots.acquire().await else {
-                    return all(Outcome::deferred(
-                        "4.3.0",
-                        "delivery is shutting down",
-                        None,
-                    ));
+                    let stop = Outcome::deferred("4.3.0", "delivery is shutting down", None);
+                    settled.extend(remaining.iter().map(|&i| (i, stop.clone())));
+                    return settled;
                 };
                 let addr = SocketAddr::new(ip, host.port);
                 match self
-                    .transaction(host, addr, destination, entry, message, indices)
+                    .transaction(host, addr, destination, entry, message, &remaining)
                     .await
                 {
-                    Ok(outcomes) => return outcomes,
+                    Ok(outcomes) => {
+                        soft.clear();
+                        for (i, o) in outcomes {
+                            if matches!(o, Outcome::Deferred { .. }) {
+                                soft.push((i, o));
+                            } else {
+                                settled.push((i, o));
+                            }
+                        }
+                        if soft.is_empty() {
+                            return settled;
+                        }
+                        remaining = soft.iter().map(|(i, _)| *i).collect();
+                    }
                     Err(f) => {
                         tracing::info!(
                             host = %host.name, %addr,
@@ -329,6 +346,10 @@ impl Delivery {
                     }
                 }
             }
+        }
+        if !soft.is_empty() {
+            settled.extend(soft);
+            return settled;
         }
         if !any_address && matches!(last, Outcome::Deferred { ref status, .. } if status == "4.4.4")
         {
@@ -342,7 +363,8 @@ impl Delivery {
                 );
             }
         }
-        all(last)
+        settled.extend(remaining.iter().map(|&i| (i, last.clone())));
+        settled
     }
 
     /// The hosts to try for `destination`, in order, or the outcome for every recipient.
