@@ -56,9 +56,9 @@ pub trait MailStore: Send + Sync + 'static {
     fn quota(&self, session: &Session) -> impl Future<Output = Result<QuotaReport>> + Send;
 
     /// Whether `messages` more messages of `octets` octets in all fit the account's quota
-    /// now: [`StoreError::OverQuota`](crate::StoreError::OverQuota) if they do not. For a
-    /// refusal before the message is there (SMTP RCPT with SIZE, as Dovecot's LMTP checks);
-    /// storing the message checks again.
+    /// now: [`StoreError::OverQuota`] if they do not. For a refusal before the message is
+    /// there (SMTP RCPT with SIZE, as Dovecot's LMTP checks); storing the message checks
+    /// again.
     fn check_quota(
         &self,
         session: &Session,
