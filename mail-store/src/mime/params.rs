@@ -199,16 +199,18 @@ fn percent_escape(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::raw_params;
+    use crate::mime::{BodyKind, MimeInfo};
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
 
     /// RFC 2231 continuations joined as Dovecot joins them.
     #[test]
     fn continuations_are_joined() {
         let p = |v: &str| raw_params(v);
-        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter()
-                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-                .collect()
-        };
         assert_eq!(
             p("attachment; filename*1=\"name.pdf\"; size=3; filename*0=\"very long \""),
             pairs(&[("filename", "very long name.pdf"), ("size", "3")])
@@ -232,16 +234,10 @@ mod tests {
             ])
         );
     }
-    use crate::mime::{BodyKind, MimeInfo};
 
     #[test]
     fn parameters_are_kept_as_written() {
         let p = |v: &str| raw_params(v);
-        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter()
-                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-                .collect()
-        };
         assert_eq!(
             p("text/plain; charset=\"utf-8\"; format=flowed"),
             pairs(&[("charset", "utf-8"), ("format", "flowed")])
