@@ -74,12 +74,10 @@ pub struct Verdict {
 
 /// How many header fields named `name` (any case) the message's header section holds.
 pub(crate) fn count_fields(message: &[u8], name: &[u8]) -> usize {
-    let header_end = message
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(message.len(), |p| p + 2);
-    message[..header_end]
+    message
         .split(|&b| b == b'\n')
+        // The header ends at the first empty line (CRLF or a bare LF).
+        .take_while(|line| !matches!(line, [] | [b'\r']))
         .filter(|line| {
             line.iter().position(|&b| b == b':').is_some_and(|colon| {
                 // Continuation lines start with white space; `From :` is obsolete syntax.
@@ -368,5 +366,23 @@ impl Verifier {
             refuse,
             field: field.finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_fields;
+
+    /// Fields of the header only, in any case, not continuation lines nor the body.
+    #[test]
+    fn counts_header_fields() {
+        let m = b"From: a@x\r\nfrom :b@y\r\nSubject: s\r\n From: folded\r\n\r\nFrom: quoted in the body\r\n";
+        assert_eq!(count_fields(m, b"From"), 2);
+        assert_eq!(count_fields(b"Subject: s\n\nFrom: body\n", b"From"), 0);
+        assert_eq!(
+            count_fields(b"Received: a\r\nReceived: b\r\n\r\n", b"Received"),
+            2
+        );
+        assert_eq!(count_fields(b"", b"From"), 0);
     }
 }
