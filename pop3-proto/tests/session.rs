@@ -505,6 +505,25 @@ fn lines_ended_by_lf_alone_are_commands() {
     assert!(!s.server.is_closed());
 }
 
+/// Before login, commands of the other states count as bad ones: NOOP every few minutes
+/// does not hold a connection for ever.
+#[test]
+fn wrong_state_commands_before_login_are_limited() {
+    let mut s = Script::new(config());
+    for _ in 0..9 {
+        assert_eq!(
+            s.feed(b"NOOP\r\n"),
+            "-ERR Command not valid in this state\r\n"
+        );
+    }
+    assert!(!s.server.is_closed());
+    assert_eq!(
+        s.feed(b"STAT\r\n"),
+        "-ERR Too many bad commands, closing connection\r\n"
+    );
+    assert!(s.server.is_closed());
+}
+
 #[test]
 fn bad_commands_are_answered_without_echo_and_limited() {
     let mut s = Script::new(config());

@@ -168,6 +168,13 @@ impl State {
                 self.transaction(&cmd);
                 Step::Continue
             }
+            // Before login a command of the other states counts as a bad one: a client
+            // sending NOOP every few minutes would otherwise hold a connection for ever
+            // without trying a password (Dovecot's login counts them too).
+            (Phase::Authorization, _) => {
+                self.error(&responses::wrong_state());
+                Step::Continue
+            }
             _ => {
                 self.send(&responses::wrong_state());
                 Step::Continue
