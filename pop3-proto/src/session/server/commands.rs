@@ -175,10 +175,6 @@ impl State {
                 self.error(&responses::wrong_state());
                 Step::Continue
             }
-            _ => {
-                self.send(&responses::wrong_state());
-                Step::Continue
-            }
         }
     }
 
