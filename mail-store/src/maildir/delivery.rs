@@ -631,6 +631,42 @@ mod tests {
         format!("Subject: to {who}\r\n\r\nhello\r\n").into_bytes()
     }
 
+    /// Dovecot's keyword letters belong to one folder's `dovecot-keywords`: a copy is
+    /// named through the destination's map, not with the source's letters.
+    #[test]
+    fn keyword_letters_are_translated_on_copy() {
+        use crate::Flag;
+        let root = std::env::temp_dir().join(format!("mail-store-kwcopy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        drop(open(&root));
+        let md = root.join("alice/Maildir");
+        std::fs::write(md.join("dovecot-keywords"), "0 $Junk\n").unwrap();
+        std::fs::write(md.join("cur/1700000000.M1P9Q1.other:2,Sa"), msg("junk")).unwrap();
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(md.join(".Archive").join(sub)).unwrap();
+        }
+        std::fs::write(
+            md.join(".Archive/dovecot-keywords"),
+            "0 $NotJunk\n1 $Junk\n",
+        )
+        .unwrap();
+        let store = open(&root);
+        let s = Session::new(AccountName::try_from("alice").unwrap());
+        let q = FetchQuery::default();
+        let fetched = block_on(store.fetch(&s, "INBOX", &UidSet::all(), q)).unwrap();
+        assert!(fetched[0].flags.has_keyword("$Junk"));
+        assert!(fetched[0].flags.contains(Flag::Seen));
+        block_on(store.copy(&s, "INBOX", &UidSet::all(), "Archive")).unwrap();
+        let names: Vec<String> = std::fs::read_dir(md.join(".Archive/cur"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].ends_with(":2,Sb"), "{names:?}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// Folders other programs create or remove (maildrop, mutt, `maildirmake`) are seen
     /// by LIST and by a name's first use, without the account being loaded again; a folder
     /// spelled otherwise than the store would (raw UTF-8) is left alone, not shadowed.

@@ -181,6 +181,24 @@ impl Drop for Taken<'_> {
     }
 }
 
+/// The `:2,` info of a message copied or moved into the folder at `ddir`, from its file
+/// name `file` in the folder it comes from. Lowercase letters are indices into that
+/// folder's `dovecot-keywords`, each folder having its own: they are not carried over but
+/// worked out again from the keywords through the destination's file.
+fn carried_info(ddir: &Path, flags: &Flags, file: &str) -> String {
+    let others: String = split_info(file)
+        .1
+        .chars()
+        .filter(|c| !c.is_ascii_lowercase())
+        .collect();
+    let keywords = if flags.keywords().is_empty() {
+        Vec::new()
+    } else {
+        dovecot_keywords(ddir)
+    };
+    info_for(flags, &dovecot_letters(&keywords, flags, &others))
+}
+
 pub(super) fn not_found(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
 }
@@ -681,7 +699,7 @@ impl Backend for Disk {
         let ddir = self.mailbox_dir(a, to);
         let src = Self::locate(&sdir, blob)?;
         let base = Self::new_base(meta);
-        let file = format!("{base}{}", info_for(&meta.flags, split_info(&blob.file).1));
+        let file = format!("{base}{}", carried_info(&ddir, &meta.flags, &blob.file));
         self.stage_copy(&src, &ddir.join("tmp").join(&base))?;
         let mime = Self::mime_of(&sdir, blob)?;
         Ok(FileRef {
@@ -706,7 +724,7 @@ impl Backend for Disk {
         // A new base name, as for a copy: names are never reused, so recovery can tell
         // which file a journal line meant.
         let base = Self::new_base(meta);
-        let file = format!("{base}{}", info_for(&meta.flags, split_info(&blob.file).1));
+        let file = format!("{base}{}", carried_info(&ddir, &meta.flags, &blob.file));
         Ok(FileRef {
             cache: index::append_cache(&ddir, &base, &mime),
             file,
