@@ -109,8 +109,11 @@ fn trailing_space() {
     ] {
         lenient_case(on, wire, &parse(canonical), canonical);
     }
-    // Status text keeps its spaces under the leniency too.
+    // A literal's octets are data: `Sent ` keeps its space.
     let opts = with(on);
+    let literal = parse_with(b"* LIST () \"/\" {5}\r\nSent \r\n", &opts);
+    assert_eq!(literal, parse(b"* LIST () \"/\" \"Sent \"\r\n"));
+    // Status text keeps its spaces under the leniency too.
     assert_eq!(
         parse_with(b"* OK hi \r\n", &opts),
         untagged(StatusKind::Ok, None, "hi ")

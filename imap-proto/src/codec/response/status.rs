@@ -67,9 +67,42 @@ pub(crate) fn response<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Respo
     }
 }
 
+/// `input` without the spaces that end it, unless they are a literal's octets (`{5}` CRLF
+/// `Sent ` as the last value): those are data.
 fn trim_trailing_spaces(input: &[u8]) -> &[u8] {
+    if ends_in_literal(input) {
+        return input;
+    }
     let end = input.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
     &input[..end]
+}
+
+/// Whether the last octets of `input` are a literal's data: some `{n}` (or `{n+}`) CRLF
+/// is followed by exactly `n` octets up to the end.
+fn ends_in_literal(input: &[u8]) -> bool {
+    let mut end = input.len();
+    while let Some(at) = input[..end].windows(3).rposition(|w| w == b"}\r\n") {
+        let digits_end = if at > 0 && input[at - 1] == b'+' {
+            at - 1
+        } else {
+            at
+        };
+        let digits_start = input[..digits_end]
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        if digits_start > 0
+            && input[digits_start - 1] == b'{'
+            && let Ok(n) = std::str::from_utf8(&input[digits_start..digits_end])
+                .unwrap_or_default()
+                .parse::<usize>()
+            && at + 3 + n == input.len()
+        {
+            return true;
+        }
+        end = at;
+    }
+    false
 }
 
 /// `"OK" / "NO" / "BAD" / "PREAUTH" / "BYE"`, followed by SP or the end of the line.
