@@ -1272,3 +1272,35 @@ fn client_sends_binarymime_with_bdat_without_pipelining() {
         "{wire:?}"
     );
 }
+
+/// RFC 3463 §3.2: a malformed path is a bad address (X.1.7 sender, X.1.3 recipient), as
+/// Postfix answers; a malformed parameter or command stays X.5.4.
+#[test]
+fn bad_addresses_get_address_status_codes() {
+    let mut s = Script::new(ServerConfig::new("foo.com"));
+    s.feed(b"EHLO bar.com\r\n");
+    for (line, want) in [
+        (&b"MAIL FROM:<a b@c.example>\r\n"[..], "501 5.1.7 "),
+        (b"MAIL FROM:<a@b.example> SIZE=x\r\n", "501 5.5.4 "),
+        (b"MAIL\r\n", "501 5.5.4 "),
+    ] {
+        let r = s.feed(line);
+        assert!(
+            r.starts_with(want),
+            "{}: {r}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    s.feed(b"MAIL FROM:<a@b.example>\r\n");
+    for (line, want) in [
+        (&b"RCPT TO:<>\r\n"[..], "501 5.1.3 "),
+        (b"RCPT TO:<c@d..example>\r\n", "501 5.1.3 "),
+    ] {
+        let r = s.feed(line);
+        assert!(
+            r.starts_with(want),
+            "{}: {r}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}

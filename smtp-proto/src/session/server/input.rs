@@ -150,7 +150,7 @@ impl State {
                             let step = match codec::parse_command_line(line) {
                                 Ok(cmd) => self.command(cmd),
                                 Err(e) => {
-                                    self.error(&e.to_reply());
+                                    self.error(&refusal(line, &e));
                                     Step::Continue
                                 }
                             };
@@ -165,4 +165,26 @@ impl State {
             }
         }
     }
+}
+
+/// The reply to a command line that does not parse: for an error in the path of MAIL or
+/// RCPT, RFC 3463's address codes (X.1.7 bad sender, X.1.3 bad recipient address syntax,
+/// as Postfix answers), else [`DecodeError::to_reply`].
+fn refusal(line: &[u8], e: &DecodeError) -> crate::Reply<'static> {
+    if let DecodeError::Syntax { at, .. } = e {
+        let verb = line.get(..4).map(<[u8]>::to_ascii_uppercase);
+        let (status, text) = match verb.as_deref() {
+            Some(b"MAIL") => ((5, 1, 7), "Bad sender address syntax"),
+            Some(b"RCPT") => ((5, 1, 3), "Bad recipient address syntax"),
+            _ => return e.to_reply(),
+        };
+        // The path runs from after `FROM:`/`TO:` to its `>`: an error there is the
+        // address's (one before the colon is the command's).
+        let path_start = line.iter().position(|&b| b == b':');
+        let path_end = line.iter().position(|&b| b == b'>');
+        if path_start.is_some_and(|start| *at > start) && path_end.is_none_or(|end| *at <= end) {
+            return replies::r(501, status, text);
+        }
+    }
+    e.to_reply()
 }
