@@ -290,3 +290,42 @@ fn data_without_a_valid_recipient_is_503() {
         .collect();
     assert_eq!(codes, ["250", "250", "450", "503", "503"], "{text}");
 }
+
+/// RFC 3030 §2: a refused BDAT leaves the transaction indeterminate; the client sends RSET
+/// before the next command (after a refused chunk, and after a refused `BDAT ... LAST`).
+#[test]
+fn a_refused_chunk_is_followed_by_rset() {
+    let now = Instant::now();
+    for refuse_first in [true, false] {
+        let mut client = Client::new(
+            ClientConfig::new(DomainPart::try_from("c.example").unwrap()),
+            now,
+        );
+        let mut wire = Vec::new();
+        client.handle_input(now, b"220 mx.example ready\r\n");
+        client.handle_input(now, b"250-mx.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+        while client.poll_event().is_some() {}
+        let mut env = envelope();
+        env.recipients.truncate(1);
+        client.send_mail(&env).unwrap();
+        client.handle_input(now, b"250 ok\r\n250 ok\r\n");
+        assert!(std::iter::from_fn(|| client.poll_event()).any(|e| e == CEvent::SendData));
+        client.send_data(b"Subject: x\r\n\r\n").unwrap();
+        client.send_data(b"body\r\n").unwrap();
+        client.end_data().unwrap();
+        client.poll_transmit(&mut wire);
+        let replies: &[u8] = if refuse_first {
+            b"552 5.3.4 too big\r\n503 5.5.1 no transaction\r\n"
+        } else {
+            b"250 ok\r\n554 5.7.1 refused\r\n"
+        };
+        client.handle_input(now, replies);
+        let events: Vec<CEvent> = std::iter::from_fn(|| client.poll_event()).collect();
+        assert!(!events.contains(&CEvent::Ready), "{events:?}");
+        wire.clear();
+        client.poll_transmit(&mut wire);
+        assert_eq!(wire, b"RSET\r\n", "{}", String::from_utf8_lossy(&wire));
+        client.handle_input(now, b"250 ok\r\n");
+        assert!(std::iter::from_fn(|| client.poll_event()).any(|e| e == CEvent::Ready));
+    }
+}

@@ -333,6 +333,12 @@ impl Client {
         let Some(t) = self.transaction.take() else {
             return;
         };
+        // RFC 3030 §2: after a refused chunk, or a refused `BDAT ... LAST` in SMTP, the
+        // transaction's state is indeterminate; RSET clears it before the next command.
+        let reset = t.bdat
+            && (t.failed
+                || self.config.protocol == Protocol::Smtp
+                    && t.finals.iter().any(|(_, r)| !r.code().is_positive()));
         if t.failed {
             let reply = t.finals.into_iter().next().map(|(_, r)| r);
             let error = match reply {
@@ -346,6 +352,10 @@ impl Client {
         } else {
             self.events.push_back(Event::Sent { replies: t.finals });
         }
-        self.ready();
+        if reset {
+            self.send(&Command::Rset, Expect::Rset);
+        } else {
+            self.ready();
+        }
     }
 }
