@@ -1,5 +1,7 @@
 //! Every IMAP command that decodes re-encodes, decodes again to the same value, and its
-//! encoding is a fixed point. With and without UTF-8 mailbox names.
+//! encoding is a fixed point. With and without UTF-8 mailbox names. Without UTF-8, 8-bit
+//! text taken quoted goes out as a literal (a quoted string is 7-bit), so the value comes
+//! back in the other form: then only the fixed point is checked.
 #![no_main]
 
 use sansmail_imap::{
@@ -22,7 +24,15 @@ fn stream(data: &[u8], opts: &CommandOptions) {
                     )
                 });
                 assert!(tail.is_empty(), "encoding left bytes over");
-                assert_eq!(again, cmd, "{:?}", String::from_utf8_lossy(&wire.bytes));
+                let mut as_utf8 = EncodeBuf::new();
+                let utf8 = CommandOptions {
+                    utf8: true,
+                    ..*opts
+                };
+                codec::encode_command(&cmd, &utf8, &mut as_utf8);
+                if as_utf8.literals.len() == wire.literals.len() {
+                    assert_eq!(again, cmd, "{:?}", String::from_utf8_lossy(&wire.bytes));
+                }
                 let mut wire2 = EncodeBuf::new();
                 codec::encode_command(&again, opts, &mut wire2);
                 assert_eq!(wire2, wire, "encoding is not stable");

@@ -1,6 +1,7 @@
 //! Every IMAP response that decodes (strict, or with every leniency; with and without UTF-8)
 //! re-encodes, decodes again to the same value, and its encoding is a fixed point. Greetings
-//! too.
+//! too. Without UTF-8, 8-bit text taken quoted goes out as a literal (a quoted string is
+//! 7-bit), so the value comes back in the other form: then only the fixed point is checked.
 #![no_main]
 
 use sansmail_imap::codec::{self, EncodeBuf, Leniency, ResponseOptions};
@@ -20,7 +21,15 @@ fn stream(data: &[u8], opts: &ResponseOptions) {
                     )
                 });
                 assert!(tail.is_empty(), "encoding left bytes over");
-                assert_eq!(again, resp, "{:?}", String::from_utf8_lossy(&wire.bytes));
+                let mut as_utf8 = EncodeBuf::new();
+                let utf8 = ResponseOptions {
+                    utf8: true,
+                    ..*opts
+                };
+                codec::encode_response(&resp, &utf8, &mut as_utf8);
+                if as_utf8.literals.len() == wire.literals.len() {
+                    assert_eq!(again, resp, "{:?}", String::from_utf8_lossy(&wire.bytes));
+                }
                 let mut wire2 = EncodeBuf::new();
                 codec::encode_response(&again, opts, &mut wire2);
                 assert_eq!(wire2.bytes, wire.bytes, "encoding is not stable");

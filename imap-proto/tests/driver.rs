@@ -227,8 +227,11 @@ fn localhost() -> ServerName<'static> {
     ServerName::try_from("localhost").unwrap()
 }
 
+/// Logs in over the in-memory plaintext pipe, as the application allows ([`TlsPolicy::Never`]).
 fn alice() -> ClientConfig {
-    ClientConfig::new(Some(Credentials::new("alice", "secret")))
+    let mut c = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+    c.starttls = TlsPolicy::Never;
+    c
 }
 
 fn all() -> SequenceSet {
@@ -404,7 +407,8 @@ async fn wrong_password_fails_the_set_up() {
     let (a, b) = tokio::io::duplex(8192);
     let (_deliver, arrivals) = mpsc::channel(1);
     let server = tokio::spawn(serve(Stream::plain(b), None, arrivals));
-    let config = ClientConfig::new(Some(Credentials::new("alice", "wrong")));
+    let mut config = ClientConfig::new(Some(Credentials::new("alice", "wrong")));
+    config.starttls = TlsPolicy::Never;
     let err = ImapClient::start(Stream::plain(a), localhost(), config, None)
         .await
         .unwrap_err();

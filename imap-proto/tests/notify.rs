@@ -609,7 +609,8 @@ mod driver {
         let (a, b) = tokio::io::duplex(8192);
         let (tx, rx) = mpsc::channel(4);
         let server = tokio::spawn(serve(Stream::plain(b), rx));
-        let config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+        let mut config = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+        config.starttls = sansmail_core::TlsPolicy::Never;
         let name = ServerName::try_from("localhost").unwrap();
         let mut imap = ImapClient::start(Stream::plain(a), name, config, None)
             .await

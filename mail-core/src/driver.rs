@@ -292,14 +292,17 @@ pub async fn connect_tcp(
 
 /// A client's connection made ready for its session: the STARTTLS/STLS policy resolved
 /// against the connector given (without one, [`TlsPolicy::Opportunistic`] means plaintext
-/// and [`TlsPolicy::Required`] is refused with `no_connector` unless the stream is TLS
-/// already), and the TLS handshake run first when `implicit_tls` asks for it. Returns the
-/// transport and the policy the session is to follow.
+/// for a session that will not `login`, and otherwise, as [`TlsPolicy::Required`], is
+/// refused with `no_connector` unless the stream is TLS already), and the TLS handshake run
+/// first when `implicit_tls` asks for it. Returns the transport and the policy the session
+/// is to follow.
+#[allow(clippy::too_many_arguments)]
 pub async fn client_transport<IO, E>(
     stream: Stream<IO>,
     server_name: &ServerName<'static>,
     starttls: TlsPolicy,
     implicit_tls: bool,
+    login: bool,
     tls: Option<&TlsConnector>,
     no_connector: E,
 ) -> Result<(Transport<IO>, TlsPolicy), E>
@@ -308,9 +311,14 @@ where
     E: From<io::Error>,
 {
     let mut transport = Transport::new(stream);
+    // Without a connector no STARTTLS can run. A session that sends no password goes on in
+    // plaintext; one that would `login` under Opportunistic cannot keep the password off
+    // the wire, so it is refused as under Required.
     let policy = match (tls, starttls) {
-        (None, TlsPolicy::Opportunistic) => TlsPolicy::Never,
-        (None, TlsPolicy::Required) if !transport.is_tls() => return Err(no_connector),
+        (None, TlsPolicy::Opportunistic) if !login || transport.is_tls() => TlsPolicy::Never,
+        (None, TlsPolicy::Opportunistic | TlsPolicy::Required) if !transport.is_tls() => {
+            return Err(no_connector);
+        }
         (_, policy) => policy,
     };
     if implicit_tls && !transport.is_tls() {

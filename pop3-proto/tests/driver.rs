@@ -91,8 +91,11 @@ fn localhost() -> ServerName<'static> {
     ServerName::try_from("localhost").unwrap()
 }
 
+/// Logs in over the in-memory plaintext pipe, as the application allows ([`TlsPolicy::Never`]).
 fn alice() -> ClientConfig {
-    ClientConfig::new(Some(Credentials::new("alice", "secret")))
+    let mut c = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+    c.starttls = TlsPolicy::Never;
+    c
 }
 
 fn n(i: u32) -> MessageNumber {
@@ -182,7 +185,8 @@ async fn implicit_tls() {
 async fn wrong_password_fails() {
     let (a, b) = tokio::io::duplex(4096);
     let server = tokio::spawn(serve(Stream::plain(b), None));
-    let config = ClientConfig::new(Some(Credentials::new("alice", "wrong")));
+    let mut config = ClientConfig::new(Some(Credentials::new("alice", "wrong")));
+    config.starttls = TlsPolicy::Never;
     let err = Pop3Client::start(Stream::plain(a), localhost(), config, None)
         .await
         .unwrap_err();
@@ -476,5 +480,20 @@ async fn a_stalled_message_times_out_and_a_large_one_is_bounded() {
             }))
         ),
         "{e}"
+    );
+}
+
+/// Without a TLS connector no STLS can run: under the default Opportunistic policy a client
+/// with a password is refused at once rather than send it in plaintext (one without a
+/// password goes on in plaintext).
+#[tokio::test]
+async fn a_password_without_a_tls_connector_is_refused() {
+    let (a, _b) = tokio::io::duplex(4096);
+    let opportunistic = ClientConfig::new(Some(Credentials::new("alice", "secret")));
+    let refused = Pop3Client::start(Stream::plain(a), localhost(), opportunistic, None).await;
+    assert!(
+        matches!(refused, Err(Error::NoTlsConnector)),
+        "{:?}",
+        refused.err()
     );
 }

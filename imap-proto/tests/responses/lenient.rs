@@ -113,6 +113,11 @@ fn trailing_space() {
     let opts = with(on);
     let literal = parse_with(b"* LIST () \"/\" {5}\r\nSent \r\n", &opts);
     assert_eq!(literal, parse(b"* LIST () \"/\" \"Sent \"\r\n"));
+    // A literal length that does not fit is no literal end (no overflow).
+    let _ = sansmail_imap::codec::parse_response(
+        b"* 1 FETCH (BODY[] \"x {18446744073709551615}\r\n \") \r\n",
+        &opts,
+    );
     // Status text keeps its spaces under the leniency too.
     assert_eq!(
         parse_with(b"* OK hi \r\n", &opts),

@@ -44,7 +44,6 @@ impl<S: MailStore> Conn<'_, S> {
         parts: &[CatPart<'_>],
         limit: u64,
     ) -> Result<Upload, Refusal> {
-        self.url_reads.store(0, Ordering::Relaxed);
         let mut upload = self.service.store.upload();
         let mut size = 0u64;
         for part in parts {

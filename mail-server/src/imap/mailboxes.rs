@@ -640,6 +640,9 @@ impl<S: MailStore> Conn<'_, S> {
         messages: Vec<AppendMessage<'static>>,
     ) -> io::Result<()> {
         let session = self.session()?;
+        // The URLs of all the command's CATENATE messages share one read budget.
+        self.url_reads
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         let store = &self.service.store;
         let mut items = Vec::with_capacity(messages.len());
         for m in messages {

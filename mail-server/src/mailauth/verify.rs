@@ -92,8 +92,9 @@ pub(crate) fn count_fields(message: &[u8], name: &[u8]) -> usize {
 pub struct Verifier {
     auth: MessageAuthenticator,
     authserv_id: String,
-    /// Refuse mail that fails DMARC when its domain says `p=reject` (on by default). Off,
-    /// the failure is only recorded.
+    /// Refuse mail that fails DMARC when its domain says `p=reject`, and mail without exactly
+    /// one From: field, which DMARC cannot judge (on by default). Off, the failure is only
+    /// recorded.
     pub enforce_reject: bool,
     /// DKIM signatures checked a message (default 8), in the order they appear: each costs
     /// a key lookup, and the sender chooses how many there are (RFC 6376 §6.1 lets a

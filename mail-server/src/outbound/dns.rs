@@ -99,10 +99,6 @@ impl HickoryResolver {
     }
 }
 
-/// Only an answer that the name does not exist (NXDOMAIN) or has no records of the type
-/// (NODATA, a NOERROR answer) is `NotFound`, a permanent fact. Hickory reports SERVFAIL,
-/// REFUSED and other failures as "no records" too (with their response code): those, like
-/// timeouts, are temporary (RFC 5321 §5.1; Postfix defers with 4.4.3).
 /// A and AAAA both: hickory's default asks for AAAA only when there is no A, so a
 /// dual-stack MX unreachable over IPv4 would never be tried over IPv6 (RFC 5321 §5.1: every
 /// address of a host is tried).
@@ -110,6 +106,10 @@ fn both_families(options: &mut hickory_resolver::config::ResolverOpts) {
     options.ip_strategy = hickory_resolver::config::LookupIpStrategy::Ipv4AndIpv6;
 }
 
+/// Only an answer that the name does not exist (NXDOMAIN) or has no records of the type
+/// (NODATA, a NOERROR answer) is `NotFound`, a permanent fact. Hickory reports SERVFAIL,
+/// REFUSED and other failures as "no records" too (with their response code): those, like
+/// timeouts, are temporary (RFC 5321 §5.1; Postfix defers with 4.4.3).
 fn classify(name: &str, e: &hickory_resolver::proto::ProtoError) -> DnsError {
     use hickory_resolver::proto::{NoRecords, ProtoErrorKind, op::ResponseCode};
     let negative = matches!(

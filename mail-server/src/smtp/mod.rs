@@ -513,21 +513,22 @@ fn not_owned(account: &AccountName) -> Reply<'static> {
     )
 }
 
+/// Room left for the fields a delivery adds (Return-Path, Received, Delivered-To,
+/// Authentication-Results) when a SIZE estimate is checked against a quota.
+const TRACE_FIELDS: u64 = 1024;
+
 /// Whether `r`'s account has room for a message of `size` octets (the client's SIZE
-/// estimate; one octet when it gave none): checked at RCPT, where the refusal is this
-/// recipient's alone, as Dovecot's LMTP checks (`lmtp_rcpt_check_quota`). The 552 it gets
-/// is read as 452 by clients (RFC 5321 §4.5.3.1.10): the sender tries again later, when
-/// the mailbox may have room. The delivery checks again.
+/// estimate; one octet when it gave none) and the trace fields this server adds: checked at
+/// RCPT, where the refusal (552 5.2.2, as Dovecot's LMTP `lmtp_rcpt_check_quota` answers)
+/// is this recipient's alone. The delivery checks again, exactly.
 async fn over_quota<S: MailStore>(
     store: &S,
     r: &Recipient,
     size: Option<u64>,
 ) -> Option<StoreError> {
     let session = Session::new(r.account.clone());
-    match store
-        .check_quota(&session, size.unwrap_or(0).max(1), 1)
-        .await
-    {
+    let octets = size.unwrap_or(0).max(1).saturating_add(TRACE_FIELDS);
+    match store.check_quota(&session, octets, 1).await {
         Err(e @ StoreError::OverQuota(_)) => Some(e),
         _ => None,
     }
@@ -649,7 +650,8 @@ async fn finish_message<S: MailStore>(
                 // A recipient's permanent failure is not the others': with their copies
                 // taken back, the client is asked to try again (SMTP gives one outcome
                 // for all), and at the next try, with SIZE (which Postfix and most MTAs
-                // send), the refusal comes at RCPT, for that recipient alone.
+                // send), the refusal comes at RCPT, for that recipient alone. Without
+                // SIZE the message keeps failing for all until the mailbox has room.
                 let reply = if results.iter().any(Result::is_ok) {
                     retry_later(e)
                 } else {

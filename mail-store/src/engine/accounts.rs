@@ -46,12 +46,12 @@ impl<B: Clone> Account<B> {
     pub(super) fn check_quota(&self, add_bytes: u64, add_messages: u64) -> Result<()> {
         let (bytes, count) = self.usage();
         if let Some(limit) = self.meta.quota.storage_bytes
-            && bytes + add_bytes > limit
+            && bytes.saturating_add(add_bytes) > limit
         {
             return Err(StoreError::OverQuota(QuotaResourceName::Storage));
         }
         if let Some(limit) = self.meta.quota.messages
-            && count + add_messages > limit
+            && count.saturating_add(add_messages) > limit
         {
             return Err(StoreError::OverQuota(QuotaResourceName::Message));
         }

@@ -706,6 +706,15 @@ mod tests {
         std::fs::remove_dir_all(md.join(".Spam")).unwrap();
         assert!(!names(&store).contains(&"Spam".to_owned()));
         assert!(block_on(store.status(&s, "Spam")).is_err());
+        // A folder the account's load opened though its name is not one the store would
+        // give (`Inbox.Archive`) is not taken for gone at the next LIST.
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(md.join(".Inbox.Archive").join(sub)).unwrap();
+        }
+        drop(store);
+        let store = open(&root);
+        let loaded = names(&store);
+        assert_eq!(names(&store), loaded);
         let _ = std::fs::remove_dir_all(&root);
     }
 

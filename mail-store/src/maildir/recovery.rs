@@ -109,16 +109,16 @@ impl Disk {
         meta: &mut AccountMeta,
     ) -> Result<(Vec<(String, MailboxState<FileRef>)>, Vec<String>)> {
         let root = self.account_dir(a);
+        // Every folder on disk, as the account's load reads them (for what is gone), and
+        // those among them whose name the store's rules take (for what is new: a wildcard
+        // or an empty level stays out).
         let mut on_disk = Vec::new();
         for e in fs::read_dir(&root)? {
             let e = e?;
             if !e.file_type()?.is_dir() || !e.path().join("cur").is_dir() {
                 continue;
             }
-            // A name the store's rules refuse (a wildcard, an empty level) stays out.
-            if let Some(name) = e.file_name().to_str().and_then(folder_name)
-                && crate::names::canonical(&name, '.').is_ok_and(|c| c == name)
-            {
+            if let Some(name) = e.file_name().to_str().and_then(folder_name) {
                 on_disk.push(name);
             }
         }
@@ -133,8 +133,15 @@ impl Disk {
         on_disk.sort();
         let mut found = Vec::new();
         for name in on_disk.into_iter().filter(|n| !known.contains(n)) {
-            let opening = self.read_mailbox(a, name, meta)?;
-            found.push(self.open_mailbox(a, opening)?);
+            if crate::names::canonical(&name, '.').is_ok_and(|c| c == name) {
+                // A folder that cannot be opened now (unreadable, a full disk) is left for
+                // a later look: it must not fail the LIST or SELECT that looked.
+                if let Ok(opening) = self.read_mailbox(a, name, meta)
+                    && let Ok(opened) = self.open_mailbox(a, opening)
+                {
+                    found.push(opened);
+                }
+            }
         }
         Ok((found, gone))
     }

@@ -109,12 +109,12 @@ impl Inner {
     ) -> R<()> {
         let (limits, used_bytes, used_messages) = self.usage(tx, account).await?;
         if let Some(l) = limits.storage_bytes
-            && used_bytes + bytes > l
+            && used_bytes.saturating_add(bytes) > l
         {
             return Err(StoreError::OverQuota(QuotaResourceName::Storage).into());
         }
         if let Some(l) = limits.messages
-            && used_messages + messages > l
+            && used_messages.saturating_add(messages) > l
         {
             return Err(StoreError::OverQuota(QuotaResourceName::Message).into());
         }

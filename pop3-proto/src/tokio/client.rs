@@ -126,6 +126,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Pop3Client<IO> {
             &server_name,
             config.starttls,
             config.implicit_tls,
+            config.credentials.is_some(),
             tls.as_ref(),
             Error::NoTlsConnector,
         )

@@ -170,6 +170,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
             &server_name,
             config.starttls,
             config.implicit_tls,
+            config.credentials.is_some(),
             tls.as_ref(),
             Error::NoTlsConnector,
         )

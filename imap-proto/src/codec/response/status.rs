@@ -96,7 +96,7 @@ fn ends_in_literal(input: &[u8]) -> bool {
             && let Ok(n) = std::str::from_utf8(&input[digits_start..digits_end])
                 .unwrap_or_default()
                 .parse::<usize>()
-            && at + 3 + n == input.len()
+            && at.checked_add(3).and_then(|d| d.checked_add(n)) == Some(input.len())
         {
             return true;
         }

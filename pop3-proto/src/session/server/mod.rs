@@ -484,6 +484,9 @@ impl Server {
         s.pending = None;
         s.clock.pause();
         s.end_sasl();
+        // The bad commands before login were counted against the connection's getting a
+        // login at all; the logged-in session starts a count of its own.
+        s.errors = 0;
         s.phase = Phase::Transaction;
         s.maildrop = Some(maildrop);
         Ok(())
