@@ -951,3 +951,39 @@ async fn soft_failures_go_on_to_the_next_mx() {
     assert!(first.messages.lock().unwrap().is_empty());
     assert_eq!(second.messages.lock().unwrap().len(), 1);
 }
+
+/// An entry whose message file is gone (deleted by the operator, or left by a commit that
+/// failed and was answered so) is removed at its next attempt instead of being tried for
+/// ever, and no DSN goes out for it.
+#[tokio::test]
+async fn an_entry_without_its_message_is_removed() {
+    let dir = std::env::temp_dir().join(format!("outbound-orphan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let queue = Arc::new(DiskQueue::open(dir.join("queue")).unwrap());
+    let mut upload = queue.spool();
+    upload.write(MESSAGE).unwrap();
+    let mut entry = QueueEntry::new(
+        "alice@example.org",
+        vec![QueuedRecipient::new("carol@example.net")],
+    );
+    let id = queue.commit(upload, &mut entry).unwrap();
+    std::fs::remove_file(dir.join("queue").join(format!("{id}.eml"))).unwrap();
+    assert_eq!(queue_len(&queue), 1);
+    let delivery = Delivery::new(
+        DeliveryConfig::new("mail.example.org"),
+        Arc::new(StaticResolver::default()),
+    )
+    .unwrap();
+    let relay = Relay::new(queue.clone());
+    let runner = QueueRunner::new(
+        queue.clone(),
+        Arc::new(delivery),
+        None,
+        policy(),
+        "mail.example.org",
+        Arc::clone(&relay.wakeup),
+    );
+    assert_eq!(runner.attempt(&id).await.unwrap(), None);
+    assert_eq!(queue_len(&queue), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -400,7 +400,21 @@ impl QueueRunner {
         }
         let queue = Arc::clone(&self.queue);
         let key = id.to_owned();
-        let message: Arc<Vec<u8>> = Arc::new(blocking(move || queue.message(&key)).await?);
+        let message: Arc<Vec<u8>> = match blocking(move || queue.message(&key)).await {
+            Ok(m) => Arc::new(m),
+            // An entry without its message: deleted by the operator (`mailctl queue
+            // delete` removes the message first), or left by a commit that failed (whose
+            // client was told so and sends again). It goes, rather than being tried for
+            // ever; no DSN, as Postfix's `postsuper -d` sends none.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                tracing::warn!(id, "queue: an entry without its message, removed");
+                let queue = Arc::clone(&self.queue);
+                let key = id.to_owned();
+                blocking(move || queue.remove(&key)).await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
 
         // Pending recipients by destination; local ones apart.
         let mut local = Vec::new();
