@@ -191,8 +191,8 @@ pub fn binary(
     };
     let body = slice(raw, node.body_offset, node.body_offset + node.size);
     let decoded = match node.encoding.to_ascii_lowercase().as_str() {
-        "" | "7bit" | "8bit" | "binary" if parts.is_empty() => return Ok(Some(raw.to_vec())),
-        "" | "7bit" | "8bit" | "binary" => body.to_vec(),
+        _ if node.identity_encoded() && parts.is_empty() => return Ok(Some(raw.to_vec())),
+        _ if node.identity_encoded() => body.to_vec(),
         "base64" => decode_base64(body),
         "quoted-printable" => decode_quoted_printable(body),
         _ => {

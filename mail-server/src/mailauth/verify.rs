@@ -74,18 +74,7 @@ pub struct Verdict {
 
 /// How many header fields named `name` (any case) the message's header section holds.
 pub(crate) fn count_fields(message: &[u8], name: &[u8]) -> usize {
-    message
-        .split(|&b| b == b'\n')
-        // The header ends at the first empty line (CRLF or a bare LF).
-        .take_while(|line| !matches!(line, [] | [b'\r']))
-        .filter(|line| {
-            line.iter().position(|&b| b == b':').is_some_and(|colon| {
-                // Continuation lines start with white space; `From :` is obsolete syntax.
-                !line.first().is_some_and(u8::is_ascii_whitespace)
-                    && line[..colon].trim_ascii_end().eq_ignore_ascii_case(name)
-            })
-        })
-        .count()
+    sansmail_store::headers::header_values(message, name).len()
 }
 
 /// Checks messages received from other systems (port 25).

@@ -191,12 +191,21 @@ fn carried_info(ddir: &Path, flags: &Flags, file: &str) -> String {
         .chars()
         .filter(|c| !c.is_ascii_lowercase())
         .collect();
-    let keywords = if flags.keywords().is_empty() {
-        Vec::new()
-    } else {
-        dovecot_keywords(ddir)
-    };
-    info_for(flags, &dovecot_letters(&keywords, flags, &others))
+    info_in(ddir, flags, &others)
+}
+
+/// The `:2,` info for `flags` in the folder at `dir`, keeping `letters` of other programs
+/// and naming keywords by that folder's `dovecot-keywords`.
+fn info_in(dir: &Path, flags: &Flags, letters: &str) -> String {
+    // Dovecot's keyword letters are lowercase: without any, and without keywords to set,
+    // its keyword file (read at every call) changes nothing.
+    let keywords =
+        if !flags.keywords().is_empty() || letters.bytes().any(|b| b.is_ascii_lowercase()) {
+            dovecot_keywords(dir)
+        } else {
+            Vec::new()
+        };
+    info_for(flags, &dovecot_letters(&keywords, flags, letters))
 }
 
 pub(super) fn not_found(e: &io::Error) -> bool {
@@ -769,16 +778,7 @@ impl Backend for Disk {
     ) -> Result<FileRef> {
         let dir = self.mailbox_dir(a, mailbox);
         let (base, info) = split_info(&blob.file);
-        // Dovecot's keyword letters are lowercase: without any, and without keywords to
-        // set, its keyword file (read at every call) changes nothing.
-        let letters = !flags.keywords().is_empty() || info.bytes().any(|b| b.is_ascii_lowercase());
-        let keywords = if letters {
-            dovecot_keywords(&dir)
-        } else {
-            Vec::new()
-        };
-        let info = dovecot_letters(&keywords, flags, info);
-        let file = format!("{base}{}", info_for(flags, &info));
+        let file = format!("{base}{}", info_in(&dir, flags, info));
         if file == blob.file && !blob.new {
             return Ok(blob.clone());
         }

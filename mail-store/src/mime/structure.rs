@@ -80,11 +80,21 @@ pub struct BodyStructure {
     pub kind: BodyKind,
 }
 
-/// Whether a Content-Transfer-Encoding leaves the octets as they are (RFC 2045 §6.1).
+/// Whether a Content-Transfer-Encoding leaves the octets as they are (RFC 2045 §6.1; none
+/// given is `7bit`).
 fn is_identity(encoding: &str) -> bool {
-    ["7bit", "8bit", "binary"]
-        .iter()
-        .any(|e| encoding.trim().eq_ignore_ascii_case(e))
+    matches!(
+        encoding.to_ascii_lowercase().as_str(),
+        "" | "7bit" | "8bit" | "binary"
+    )
+}
+
+impl BodyStructure {
+    /// Whether the part's transfer encoding leaves its octets as they are (7bit, 8bit,
+    /// binary): its body is its content.
+    pub fn identity_encoded(&self) -> bool {
+        is_identity(&self.encoding)
+    }
 }
 
 /// The slice of `raw` that is `part`'s body, without the CRLF that belongs to the next

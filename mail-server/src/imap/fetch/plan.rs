@@ -189,12 +189,7 @@ impl Plan {
                 Range::Message => (0, m.size),
                 Range::Text => (m.body_structure.as_ref()?.body_offset.min(m.size), m.size),
                 Range::Binary => {
-                    let top = m.body_structure.as_ref()?;
-                    let identity = matches!(
-                        top.encoding.to_ascii_lowercase().as_str(),
-                        "" | "7bit" | "8bit" | "binary"
-                    );
-                    if !identity {
+                    if !m.body_structure.as_ref()?.identity_encoded() {
                         return None;
                     }
                     (0, m.size)
