@@ -5,7 +5,9 @@
 //!   produce typed commands that borrow from the input (`Command<'_>` and
 //!   `Request<Cow<'_, str>>`).
 //! - `smtp_data`: a 1 MiB message, dot-stuffed, unstuffed into a reused `Vec` through the end
-//!   marker (ours: `DataReceiver` with the server session's limits; Stalwart's `DataReceiver`).
+//!   marker (ours: `DataReceiver` with the server session's limits; Stalwart's `DataReceiver`);
+//!   `ours_borrowed` hands the data out in runs borrowed from the input instead
+//!   (`DataReceiver::decode_with`), as a caller that writes it to a file or a hash can take it.
 //! - `smtp_replies`: every reply of `smtp-server-stream.txt`. Ours returns `Reply<'_>` (lines
 //!   borrowed, one `Vec` of lines); Stalwart's `ResponseReceiver` returns an owned `String`.
 #![allow(missing_docs, clippy::unwrap_used)] // criterion_group! generates undocumented items
@@ -75,6 +77,20 @@ fn smtp_data(c: &mut Criterion) {
         );
         rx.decode(black_box(&stuffed), out)
     };
+    // The same decoding, the data handed out in runs borrowed from the input where it can be
+    // (`decode_with`), as a caller writing it to a file or a hash takes it.
+    let ours_borrowed = || {
+        let mut rx = codec::DataReceiver::new(
+            BareLineEndings::Reject,
+            limits.max_message_size,
+            limits.max_text_line,
+        );
+        let mut delivered = 0;
+        let (used, end) = rx.decode_with(black_box(&stuffed), |run| {
+            delivered += black_box(run).len();
+        });
+        (used, end, delivered)
+    };
     let theirs = |out: &mut Vec<u8>| {
         let mut rx = stalwart_smtp::request::receiver::DataReceiver::new();
         let mut it = black_box(&stuffed).iter();
@@ -87,6 +103,11 @@ fn smtp_data(c: &mut Criterion) {
     let end = end.unwrap();
     assert_eq!((used, out.as_slice()), (stuffed.len(), message.as_slice()));
     assert!(!end.bare_line_ending && !end.line_too_long && !end.too_large);
+    let (used, borrowed_end, delivered) = ours_borrowed();
+    assert_eq!(
+        (used, borrowed_end, delivered),
+        (stuffed.len(), Some(end), message.len())
+    );
     out.clear();
     assert_eq!(theirs(&mut out), (stuffed.len(), true));
     assert_eq!(out, message);
@@ -99,6 +120,7 @@ fn smtp_data(c: &mut Criterion) {
             black_box(ours(&mut out));
         });
     });
+    g.bench_function("ours_borrowed", |b| b.iter(|| black_box(ours_borrowed())));
     g.bench_function("smtp-proto", |b| {
         b.iter(|| {
             out.clear();

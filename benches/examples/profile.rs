@@ -14,7 +14,7 @@ use std::hint::black_box;
 use benches::{corpus, dot_stuff, realistic_message, smtp_command_lines};
 use imap_codec::decode::Decoder;
 
-const CASES: &str = "smtp_commands/{ours,smtp-proto} smtp_data/{ours,smtp-proto} \
+const CASES: &str = "smtp_commands/{ours,smtp-proto} smtp_data/{ours,ours_borrowed,smtp-proto} \
                      smtp_replies/{ours,smtp-proto} imap_responses/{ours,imap-codec} imap_commands/{ours,imap-codec} \
                      pop3_commands/{ours,pop3-codec} pop3_responses/ours";
 
@@ -55,10 +55,21 @@ fn main() {
                 })
             }
         }
-        "smtp_data/ours" | "smtp_data/smtp-proto" => {
+        "smtp_data/ours" | "smtp_data/ours_borrowed" | "smtp_data/smtp-proto" => {
             let stuffed = dot_stuff(&realistic_message(1 << 20, 7));
             let mut out = Vec::with_capacity(stuffed.len());
-            if case.ends_with("ours") {
+            if case.ends_with("borrowed") {
+                Box::new(move || {
+                    let mut rx = sansmail_smtp::codec::DataReceiver::new(
+                        sansmail_smtp::codec::BareLineEndings::Reject,
+                        35 << 20,
+                        Some(1000),
+                    );
+                    black_box(rx.decode_with(&stuffed, |run| {
+                        black_box(run);
+                    }));
+                })
+            } else if case.ends_with("ours") {
                 Box::new(move || {
                     out.clear();
                     let mut rx = sansmail_smtp::codec::DataReceiver::new(

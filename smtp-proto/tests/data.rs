@@ -602,6 +602,55 @@ proptest! {
             prop_assert_eq!(&receive_with(&octets, rx()), &whole);
             prop_assert_eq!(&receive_with(&cut(&wire, &cuts), rx()), &whole);
             prop_assert_eq!(whole.consumed, wire.len() - b"QUIT\r\n".len());
+            // Handed out in runs instead of copied: the same data, in the same order.
+            let mut runs = Vec::new();
+            let (consumed, end) = rx().decode_with(&wire, |run| runs.extend_from_slice(run));
+            prop_assert_eq!(Received { out: runs, consumed, end }, whole);
         }
     }
+}
+
+#[test]
+fn decode_with_hands_out_whole_lines_borrowed() {
+    // 64 KiB of ordinary lines, one stuffed line in 50.
+    let mut wire = Vec::new();
+    for n in 0..1000 {
+        if n % 50 == 7 {
+            wire.extend_from_slice(b"..a line that starts with a dot\r\n");
+        } else {
+            wire.extend_from_slice(
+                format!("line {n:4} of ordinary text, {}\r\n", "x".repeat(n % 40)).as_bytes(),
+            );
+        }
+    }
+    wire.extend_from_slice(b".\r\n");
+    let mut copied = Vec::new();
+    let (n, end) =
+        DataReceiver::new(BareLineEndings::Reject, u64::MAX, Some(1000)).decode(&wire, &mut copied);
+    assert_eq!(n, wire.len());
+
+    let input = wire.as_ptr_range();
+    let mut runs = Vec::new();
+    let (n_with, end_with) = DataReceiver::new(BareLineEndings::Reject, u64::MAX, Some(1000))
+        .decode_with(&wire, |run| runs.push(run.as_ptr_range()));
+    assert_eq!((n_with, end_with), (n, end));
+    // Every run lies in the input: nothing was copied, not even the CRLFs.
+    assert!(
+        runs.iter()
+            .all(|r| input.start <= r.start && r.end <= input.end)
+    );
+    let delivered: Vec<u8> = runs
+        .iter()
+        .flat_map(|r| {
+            &wire[r.start as usize - input.start as usize..r.end as usize - input.start as usize]
+        })
+        .copied()
+        .collect();
+    assert_eq!(delivered, copied);
+    // Whole lines at a time: a few runs per stuffed line and per 8 KiB, not one per line.
+    assert!(
+        runs.len() < 20 * 4 + 2 * wire.len() / 8192,
+        "{} runs",
+        runs.len()
+    );
 }

@@ -4,6 +4,8 @@
 //! The end of data is `CRLF "." CRLF` and nothing else. `\n.\n`, `\n.\r\n`, `\r.\r`,
 //! `\r.\r\n` and `\r\n.\n` never end the data (SMTP smuggling, CVE-2023-51764/5/6).
 
+use super::line_ends;
+
 /// What to do with a CR or LF that is not part of a CRLF pair (RFC 5321 §2.3.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BareLineEndings {
@@ -91,6 +93,18 @@ impl DataReceiver {
     /// `out`. Returns the octets consumed and, once the marker has been seen, how the data
     /// ended. Octets after the marker are not consumed: they are the next command.
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> (usize, Option<DataEnd>) {
+        self.decode_with(input, |run| out.extend_from_slice(run))
+    }
+
+    /// [`decode`](Self::decode) without copying: hands the unstuffed data to `sink` in runs,
+    /// in order, most of them borrowed from `input` (whole lines at a time), so that a caller
+    /// writing the message to a file, a hash or a parser needs no buffer of its own.
+    pub fn decode_with<F: FnMut(&[u8])>(
+        &mut self,
+        input: &[u8],
+        mut sink: F,
+    ) -> (usize, Option<DataEnd>) {
+        let out = &mut sink;
         let mut i = 0;
         // Up to here the bulk check found an irregular line; lines are checked one by one.
         let mut careful_until = 0;
@@ -100,6 +114,15 @@ impl DataReceiver {
                 State::Text => {
                     // The hot path: copy a run of ordinary octets at once.
                     let run = memchr::memchr2(b'\r', b'\n', &input[i..]).unwrap_or(input.len() - i);
+                    if input.get(i + run..i + run + 2) == Some(b"\r\n") {
+                        // The rest of the line and its CRLF, in one run.
+                        self.count(run);
+                        self.push(out, &input[i..i + run + 2]);
+                        self.line_len = 0;
+                        self.state = State::LineStart;
+                        i += run + 2;
+                        continue;
+                    }
                     self.emit(out, &input[i..i + run]);
                     i += run;
                     if i < input.len() {
@@ -198,19 +221,26 @@ impl DataReceiver {
     }
 
     /// Text within a line: counts toward the line length.
-    fn emit(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
-        self.line_len += bytes.len();
-        if self.max_line.is_some_and(|max| self.line_len + 2 > max) {
-            self.end.line_too_long = true;
-        }
+    fn emit(&mut self, out: &mut impl FnMut(&[u8]), bytes: &[u8]) {
+        self.count(bytes.len());
         self.push(out, bytes);
     }
 
+    /// Counts `len` octets of text toward the line length.
+    fn count(&mut self, len: usize) {
+        self.line_len += len;
+        if self.max_line.is_some_and(|max| self.line_len + 2 > max) {
+            self.end.line_too_long = true;
+        }
+    }
+
     /// Any delivered octets: counts toward the size.
-    fn push(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
+    fn push(&mut self, out: &mut impl FnMut(&[u8]), bytes: &[u8]) {
         let room = self.max_size.saturating_sub(self.end.size);
         let take = usize::try_from(room).map_or(bytes.len(), |r| r.min(bytes.len()));
-        out.extend_from_slice(&bytes[..take]);
+        if take > 0 {
+            out(&bytes[..take]);
+        }
         self.end.size += take as u64;
         if take < bytes.len() {
             self.end.too_large = true;
@@ -218,7 +248,7 @@ impl DataReceiver {
     }
 
     /// A real CRLF: the next octet starts a line.
-    fn newline(&mut self, out: &mut Vec<u8>) {
+    fn newline(&mut self, out: &mut impl FnMut(&[u8])) {
         self.push(out, b"\r\n");
         self.line_len = 0;
         self.state = State::LineStart;
@@ -226,7 +256,7 @@ impl DataReceiver {
 
     /// A bare CR or LF: flagged, or normalized to CRLF (a bare LF then starts a line that can
     /// be stuffed). Never a line start for the end marker.
-    fn bare(&mut self, out: &mut Vec<u8>, raw: &'static [u8]) {
+    fn bare(&mut self, out: &mut impl FnMut(&[u8]), raw: &'static [u8]) {
         self.line_len = 0;
         self.state = State::Text;
         match self.policy {
@@ -251,14 +281,12 @@ impl DataReceiver {
 const CHUNK: usize = 8 * 1024;
 
 /// [`plain_lines`] for up to [`CHUNK`] octets at once, without visiting each line: the run
-/// ends before the first line that starts with `.` (found with one substring search), at
-/// the last LF; every CR in it must be followed by LF and every LF preceded by CR (one pass
-/// that compilers vectorize); and line lengths are checked a window of `max_line` octets at
-/// a time (every line that ends inside a window is short enough). `None` when the run
-/// holds a bare CR or LF: the caller then goes line by line.
+/// ends before the first line that starts with `.`, at the last LF; every CR in it must be
+/// followed by LF and every LF preceded by CR (both found in one [`line_ends::scan`]); and
+/// line lengths are checked a window of `max_line` octets at a time (every line that ends
+/// inside a window is short enough). `None` when the chunk holds a bare CR or LF: the caller
+/// then goes line by line.
 fn bulk_lines(input: &[u8], max_line: Option<usize>) -> Option<PlainLines> {
-    static DOT_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n."));
     let input = &input[..input.len().min(CHUNK)];
     if input.first().is_none_or(|&b| b == b'.' || b == b'\n') {
         return Some(PlainLines {
@@ -266,7 +294,8 @@ fn bulk_lines(input: &[u8], max_line: Option<usize>) -> Option<PlainLines> {
             too_long: false,
         });
     }
-    let len = match DOT_LINE.find(input) {
+    let ends = line_ends::scan(input);
+    let len = match ends.dot_line {
         Some(lf) => lf + 1,
         None => memchr::memrchr(b'\n', input).map_or(0, |lf| lf + 1),
     };
@@ -276,17 +305,12 @@ fn bulk_lines(input: &[u8], max_line: Option<usize>) -> Option<PlainLines> {
             too_long: false,
         });
     }
-    let run = &input[..len];
-    // Every CR followed by LF and every LF preceded by CR: CR at k exactly when LF at k + 1.
-    // (The first octet is no LF, checked above.) An OR-reduction without early exit, so that
-    // it vectorizes.
-    let mut bad = 0u8;
-    for (a, b) in run[..len - 1].iter().zip(&run[1..]) {
-        bad |= u8::from(*a == b'\r') ^ u8::from(*b == b'\n');
-    }
-    if bad != 0 {
+    // (The first octet is no LF, checked above; a bare one after the run, in the chunk's
+    // last partial line, sends this chunk line by line too.)
+    if ends.irregular {
         return None;
     }
+    let run = &input[..len];
     let mut too_long = false;
     if let Some(max) = max_line {
         let mut at = 0;

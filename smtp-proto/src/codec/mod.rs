@@ -7,6 +7,7 @@ pub(crate) mod command;
 mod data;
 mod encode;
 pub mod line;
+mod line_ends;
 mod one_pass;
 pub(crate) mod reply;
 pub mod transcript;
