@@ -25,7 +25,10 @@ pub struct Limits {
     pub max_message_size: u64,
     /// Most recipients in one transaction (RFC 5321 §4.5.3.1.8: at least 100).
     pub max_recipients: usize,
-    /// Bad commands tolerated before the server closes the connection with `421`.
+    /// Errors tolerated before the server closes the connection with `421`: bad commands and
+    /// the application's refusals ([`Server::reject`](crate::session::server::Server::reject)),
+    /// counted from the last message delivered. 20 by default, as Postfix's
+    /// `smtpd_hard_error_limit`.
     pub max_errors: usize,
     /// Largest reply a client accepts, in octets over all its lines.
     pub max_reply_size: usize,
@@ -53,7 +56,7 @@ impl Default for Limits {
             max_sasl_line: 12 * 1024,
             max_message_size: 35 * 1024 * 1024,
             max_recipients: 100,
-            max_errors: 10,
+            max_errors: 20,
             max_reply_size: 64 * 1024,
             max_reply_lines: 256,
             command_timeout: Duration::from_secs(5 * 60),

@@ -724,6 +724,27 @@ fn too_many_errors_closes() {
     assert!(s.server.is_closed());
 }
 
+/// The application's refusals count as errors (a client guessing recipients is cut off, as
+/// by Postfix's `smtpd_hard_error_limit`); a delivered message starts the count again.
+#[test]
+fn refusals_count_as_errors_until_a_message_is_delivered() {
+    let mut config = ServerConfig::new("mx");
+    config.limits.max_errors = 3;
+    let mut s = Script::new(config);
+    s.app.refuse = vec!["a", "b", "c", "d"];
+    assert_eq!(
+        s.codes(b"EHLO c\r\nMAIL FROM:<x@b.c>\r\nRCPT TO:<a@b.c>\r\nRCPT TO:<b@b.c>\r\nRCPT TO:<ok@b.c>\r\nDATA\r\nhi\r\n.\r\n"),
+        [250, 250, 550, 550, 250, 354, 250]
+    );
+    assert_eq!(s.app.delivered.len(), 1);
+    // Counted from zero again: two refusals and a bad command are three.
+    assert_eq!(
+        s.codes(b"MAIL FROM:<x@b.c>\r\nRCPT TO:<c@b.c>\r\nRCPT TO:<d@b.c>\r\nFOO\r\nNOOP\r\n"),
+        [250, 550, 550, 500, 421]
+    );
+    assert!(s.server.is_closed());
+}
+
 #[test]
 fn recipient_limit() {
     let mut config = ServerConfig::new("mx");

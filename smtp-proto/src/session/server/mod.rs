@@ -482,6 +482,8 @@ impl Server {
             Pending::MessageEnd { replies } => {
                 s.send(reply);
                 s.answered_message(replies);
+                // Postfix's rule: the count is of errors made without delivering mail.
+                s.errors = 0;
             }
             Pending::Auth | Pending::AuthExchange => {
                 s.pending = None;
@@ -493,11 +495,22 @@ impl Server {
     }
 
     /// Refuses the pending decision with `reply`, which must be negative (4xx or 5xx).
+    ///
+    /// A refusal counts toward [`Limits::max_errors`](crate::Limits::max_errors), as a bad
+    /// command does (Postfix's `smtpd_hard_error_limit`: a client guessing recipients or
+    /// passwords is cut off), except a refused BDAT chunk, whose reply waits for the chunk,
+    /// and an LMTP recipient's reply to the data other than the last. A message accepted
+    /// after its data sets the count back to zero.
     pub fn reject(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
         let pending = self.state.pending.ok_or(ApiError::NothingPending)?;
         if !reply.code().is_negative() {
             return Err(ApiError::WrongReplyCode("reject needs 4xx or 5xx"));
         }
+        let counted = match pending {
+            Pending::DataStart { bdat: Some(_) } => false,
+            Pending::MessageEnd { replies } => replies == 1,
+            _ => true,
+        };
         let s = &mut self.state;
         s.clock.pause();
         match pending {
@@ -525,6 +538,9 @@ impl Server {
                     s.transaction = None;
                 }
             }
+        }
+        if counted {
+            s.count_error();
         }
         Ok(())
     }
@@ -590,6 +606,11 @@ impl State {
     /// A bad command: answered, counted, and the session closed after too many.
     fn error(&mut self, reply: &Reply<'_>) {
         self.send(reply);
+        self.count_error();
+    }
+
+    /// Counts an error that has been answered; closes the session after too many.
+    fn count_error(&mut self) {
         self.errors += 1;
         if self.errors >= self.config.limits.max_errors {
             self.send(&replies::too_many_errors());
