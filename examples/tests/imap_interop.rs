@@ -307,6 +307,12 @@ fn mailbox_commands_and_errors() {
         status[1], "* STATUS Work.Done (MESSAGES 0 UIDNEXT 1)",
         "{status:?}"
     );
+    // RFC 9208: each resource the server reports, advertised as QUOTA=RES-<name>.
+    let caps = c.command("a18c", "CAPABILITY");
+    assert!(
+        caps[0].contains(" QUOTA=RES-STORAGE") && caps[0].contains(" QUOTA=RES-MESSAGE"),
+        "{caps:?}"
+    );
     let quota = c.command("a18", "GETQUOTAROOT INBOX");
     assert_eq!(quota[0], "* QUOTAROOT INBOX \"\"", "{quota:?}");
     // No limits: no QUOTA line, whose grammar needs a resource (RFC 9208 §9).

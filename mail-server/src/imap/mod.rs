@@ -112,8 +112,12 @@ impl<S: MailStore> ImapService<S> {
             // RFC 5465: the account's changes from the store's account-wide subscription.
             Capability::Notify,
         ]);
-        // RFC 5957, RFC 5267 §3.1, RFC 5256 §4, RFC 4469.
+        // RFC 5957, RFC 5267 §3.1, RFC 5256 §4, RFC 4469; RFC 9208: each quota resource
+        // the store reports, named (STATUS answers DELETED and DELETED-STORAGE, which they
+        // require).
         let more = [
+            "QUOTA=RES-STORAGE",
+            "QUOTA=RES-MESSAGE",
             "SORT=DISPLAY",
             "ESORT",
             "CONTEXT=SEARCH",
