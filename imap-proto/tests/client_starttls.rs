@@ -32,6 +32,8 @@ fn input_behind_starttls_ok_is_discarded() {
             .as_bytes(),
     );
     c.handle_input(now, b"* OK [ALERT] still injected\r\n");
+    // The handshake is asked for, as in the set-up, then the command's completion.
+    assert_eq!(c.poll_event(), Some(Event::StartTls));
     match c.poll_event() {
         Some(Event::Completed { status, .. }) => assert_eq!(status.kind, StatusKind::Ok),
         other => panic!("{other:?}"),

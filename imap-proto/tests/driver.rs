@@ -382,6 +382,36 @@ async fn starttls_before_login() {
     assert_eq!(server.await.unwrap()[0], "login alice tls=true");
 }
 
+/// STARTTLS sent by the application (no set-up asked for it): the driver runs the
+/// handshake when the server accepts, and the session goes on over TLS.
+#[tokio::test]
+async fn starttls_sent_by_the_application() {
+    let (acceptor, connector) = tls_pair();
+    let (a, b) = tokio::io::duplex(16 * 1024);
+    let (_deliver, arrivals) = mpsc::channel(1);
+    let server = tokio::spawn(serve(Stream::plain(b), Some(acceptor), arrivals));
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, Some(connector))
+        .await
+        .unwrap();
+    assert!(!imap.transport().is_tls());
+    let answer = tokio::time::timeout(Duration::from_secs(10), imap.run(CommandBody::StartTls))
+        .await
+        .expect("STARTTLS answered and the handshake run, not a hang")
+        .unwrap();
+    assert_eq!(answer.status.kind, StatusKind::Ok);
+    assert!(imap.transport().is_tls());
+    imap.run(CommandBody::Login {
+        username: AString::try_from("alice").unwrap(),
+        password: sansmail_imap::types::command::Secret::new(AString::try_from("secret").unwrap()),
+    })
+    .await
+    .unwrap();
+    imap.logout().await.unwrap();
+    assert_eq!(server.await.unwrap()[0], "login alice tls=true");
+}
+
 #[tokio::test]
 async fn implicit_tls() {
     let (acceptor, connector) = tls_pair();

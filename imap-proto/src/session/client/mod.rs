@@ -606,7 +606,15 @@ impl Client {
             {
                 self.state = State::Authenticated;
             }
-            Kind::StartTls if ok => self.await_tls = true,
+            Kind::StartTls if ok => {
+                self.await_tls = true;
+                // The set-up's asks for the handshake itself; the application's, as it does:
+                // the handshake is for the application (or the driver) to run, its
+                // `Completed` follows.
+                if !cmd.internal {
+                    self.events.push_back(Event::StartTls);
+                }
+            }
             Kind::Compress if ok => {
                 // RFC 4978 §3: the server compresses right after this CRLF.
                 self.await_deflate = true;

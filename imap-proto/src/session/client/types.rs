@@ -116,8 +116,9 @@ pub enum ClientError {
 pub enum Event {
     /// The server's greeting: `OK`, `PREAUTH` (already authenticated) or `BYE`.
     Greeting(Status<'static>),
-    /// STARTTLS of the set-up was accepted: run the TLS handshake now, then call
-    /// [`Client::tls_established`].
+    /// STARTTLS was accepted, the set-up's or the application's (whose `Completed`
+    /// follows): run the TLS handshake now, then call [`Client::tls_established`]. The tokio
+    /// driver does this itself.
     StartTls,
     /// COMPRESS DEFLATE was answered OK (its `Completed` follows): compress everything sent
     /// from now on and decompress all input, starting with what
