@@ -329,3 +329,68 @@ fn a_refused_chunk_is_followed_by_rset() {
         assert!(std::iter::from_fn(|| client.poll_event()).any(|e| e == CEvent::Ready));
     }
 }
+
+/// An LMTP server that answers the first recipient after the data and then closes (or stops
+/// answering): that recipient has the message and is reported so, the others as temporary
+/// failures, so that a retry does not deliver to the first one twice (RFC 2033 §4.2).
+#[test]
+fn finals_before_a_lost_connection_are_reported() {
+    for timeout in [false, true] {
+        let now = Instant::now();
+        let mut config = ClientConfig::new(DomainPart::try_from("c.example").unwrap());
+        config.protocol = Protocol::Lmtp;
+        let mut client = Client::new(config, now);
+        client.handle_input(now, b"220 lmtp.example.org ready\r\n");
+        let mut envelope = envelope();
+        envelope.recipients.push(envelope.recipients[0].clone());
+        let mut events = Vec::new();
+        let mut answered_data = false;
+        for _ in 0..20 {
+            while let Some(e) = client.poll_event() {
+                match &e {
+                    CEvent::Ready => client.send_mail(&envelope).unwrap(),
+                    CEvent::SendData => {
+                        client.send_data(b"Subject: x\r\n\r\nhi\r\n").unwrap();
+                        client.end_data().unwrap();
+                    }
+                    _ => {}
+                }
+                events.push(e);
+            }
+            let mut wire = Vec::new();
+            client.poll_transmit(&mut wire);
+            let reply: &[u8] = match wire.get(..4) {
+                Some(b"LHLO") => b"250 lmtp.example.org\r\n",
+                Some(b"MAIL" | b"RCPT") => b"250 2.1.0 ok\r\n",
+                Some(b"DATA") => b"354 go on\r\n",
+                Some(_) if wire.ends_with(b"\r\n.\r\n") && !answered_data => {
+                    answered_data = true;
+                    b"250 2.0.0 delivered to b\r\n"
+                }
+                _ => b"",
+            };
+            client.handle_input(now, reply);
+        }
+        assert!(answered_data, "{events:?}");
+        if timeout {
+            client.handle_timeout(now + std::time::Duration::from_secs(3600));
+            client.handle_timeout(now + std::time::Duration::from_secs(7200));
+        } else {
+            client.connection_closed();
+        }
+        assert!(client.is_closed());
+        events.extend(std::iter::from_fn(|| client.poll_event()));
+        let sent = events.iter().find_map(|e| match e {
+            CEvent::Sent { replies } => Some(replies),
+            _ => None,
+        });
+        let replies = sent.unwrap_or_else(|| panic!("no Sent: {events:?}"));
+        let codes: Vec<(usize, u16)> = replies.iter().map(|(i, r)| (*i, r.code().get())).collect();
+        assert_eq!(codes, [(0, 250), (1, 421), (2, 421)], "timeout: {timeout}");
+        assert_eq!(
+            matches!(events.last(), Some(CEvent::Failed(_))),
+            timeout,
+            "{events:?}"
+        );
+    }
+}

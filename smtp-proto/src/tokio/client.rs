@@ -268,7 +268,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
         match self.driver.next_event().await? {
             Some(Event::Failed(e)) => Err(Error::Smtp(e)),
             Some(event) => Ok(event),
-            None => Err(Error::Closed),
+            None => {
+                // An LMTP server that closed after some final replies: those recipients
+                // have the message (`Sent`), however the rest went.
+                let session = self.driver.session_mut();
+                session.connection_closed();
+                session.poll_event().ok_or(Error::Closed)
+            }
         }
     }
 }

@@ -198,6 +198,17 @@ impl Client {
         }
     }
 
+    /// The server closed the connection, or it broke. The session is closed; in LMTP the
+    /// final replies that came before are reported first (see [`Event::Sent`]).
+    pub fn connection_closed(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        self.report_lmtp_finals_so_far();
+        self.phase = Phase::Closed;
+        self.expect.clear();
+    }
+
     /// Fails the session if the server has not answered in time.
     pub fn handle_timeout(&mut self, now: Instant) {
         if std::mem::take(&mut self.restart_clock) {

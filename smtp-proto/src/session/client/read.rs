@@ -4,7 +4,7 @@
 use super::{Client, ClientError, Event, Expect, Phase, Stage, TlsPolicy, Transaction};
 use crate::{
     codec,
-    session::config::Protocol,
+    session::{config::Protocol, replies},
     types::{
         capability::EhloReply,
         command::{AuthInitial, Command, HelloKind},
@@ -24,6 +24,7 @@ impl Client {
     }
 
     pub(super) fn fail(&mut self, error: ClientError) {
+        self.report_lmtp_finals_so_far();
         self.events.push_back(Event::Failed(error));
         self.phase = Phase::Closed;
         self.expect.clear();
@@ -316,6 +317,33 @@ impl Client {
         self.transaction = None;
         self.events.push_back(Event::TransactionFailed(error));
         self.send(&Command::Rset, Expect::Rset);
+    }
+
+    /// LMTP answers the data once per recipient: when the session fails after some of those
+    /// replies, the recipients they accepted have the message. They are reported in a
+    /// `Sent`, with the recipients still unanswered as temporary failures (RFC 2033 §4.2:
+    /// their delivery is unknown, so the message is sent to them again), so that a retry
+    /// does not deliver twice to the others.
+    pub(super) fn report_lmtp_finals_so_far(&mut self) {
+        if self.config.protocol != Protocol::Lmtp {
+            return;
+        }
+        let Some(t) = self
+            .transaction
+            .take_if(|t| !t.failed && !t.finals.is_empty())
+        else {
+            return;
+        };
+        let mut replies = t.finals;
+        let lost = || {
+            replies::r(
+                421,
+                (4, 4, 2),
+                "Connection lost before this recipient's reply",
+            )
+        };
+        replies.extend(t.accepted.iter().skip(replies.len()).map(|&i| (i, lost())));
+        self.events.push_back(Event::Sent { replies });
     }
 
     pub(super) fn on_final(&mut self, reply: Reply<'static>) {

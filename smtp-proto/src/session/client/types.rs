@@ -184,6 +184,9 @@ pub enum Event {
     /// accepted recipients). A verdict may be negative (a `5xx` after DATA's dot or BDAT
     /// LAST): check each reply's code. Refusals before the message was complete (MAIL, every
     /// RCPT, DATA itself, an earlier BDAT chunk) are [`Event::TransactionFailed`] instead.
+    /// When an LMTP session fails after some of its final replies, `Sent` comes with
+    /// those, the recipients not yet answered given a `421 4.4.2` (their delivery is
+    /// unknown: send to them again), and [`Event::Failed`] follows.
     Sent {
         /// The final replies with the recipient index they answer (SMTP: the first
         /// accepted one).
