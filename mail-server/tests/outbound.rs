@@ -78,7 +78,10 @@ impl Accounts for Users {
 #[derive(Clone)]
 struct Script {
     ehlo: &'static [&'static str],
-    rcpt: fn(usize) -> &'static str,
+    /// The reply to each RCPT: connection number and the RCPT line.
+    rcpt: fn(usize, &str) -> &'static str,
+    /// The reply to DATA (when some recipient was accepted).
+    data: fn(usize) -> &'static str,
     data_end: fn(usize) -> &'static str,
     /// Milliseconds the peer waits before the greeting and each reply.
     pause: fn(usize) -> u64,
@@ -97,7 +100,8 @@ impl Script {
     fn accepting(pause: fn(usize) -> u64) -> Self {
         Self {
             ehlo: CAPS,
-            rcpt: |_| "250 2.1.5 ok",
+            rcpt: |_, _| "250 2.1.5 ok",
+            data: |_| "354 go on",
             data_end: |_| "250 2.0.0 queued",
             pause,
         }
@@ -159,17 +163,20 @@ async fn peer_at(script: Script, at: SocketAddr) -> Peer {
                         accepted.clear();
                         "250 2.1.0 ok\r\n".into()
                     } else if cmd.starts_with("RCPT") {
-                        let reply = (script.rcpt)(n);
+                        let reply = (script.rcpt)(n, line.trim_end());
                         rcpts.push(line.trim_end().to_owned());
                         if reply.starts_with('2') {
                             accepted.push(line.trim_end().to_owned());
                         }
                         format!("{reply}\r\n")
                     } else if cmd == "DATA" {
+                        let go_on = (script.data)(n);
                         if accepted.is_empty() {
                             "554 5.5.1 no valid recipients\r\n".into()
+                        } else if !go_on.starts_with("354") {
+                            format!("{go_on}\r\n")
                         } else {
-                            w.write_all(b"354 go on\r\n").await.ok();
+                            w.write_all(format!("{go_on}\r\n").as_bytes()).await.ok();
                             let mut data = Vec::new();
                             while !data.ends_with(b"\r\n.\r\n") {
                                 let mut b = [0u8; 4096];
@@ -373,13 +380,14 @@ fn queue_len(q: &DiskQueue) -> usize {
 async fn tempfail_then_delivered_exactly_once() {
     let p = peer(Script {
         ehlo: CAPS,
-        rcpt: |n| {
+        rcpt: |n, _| {
             if n == 0 {
                 "451 4.3.0 try later"
             } else {
                 "250 2.1.5 ok"
             }
         },
+        data: |_| "354 go on",
         data_end: |_| "250 2.0.0 queued",
         pause: |_| 0,
     })
@@ -451,7 +459,8 @@ async fn slow_peers_are_waited_for_and_silent_ones_retried() {
 async fn permanent_failure_gives_one_dsn() {
     let p = peer(Script {
         ehlo: CAPS,
-        rcpt: |_| "550 5.1.1 <carol@example.net>: no such user",
+        rcpt: |_, _| "550 5.1.1 <carol@example.net>: no such user",
+        data: |_| "354 go on",
         data_end: |_| "250 ok",
         pause: |_| 0,
     })
@@ -576,7 +585,8 @@ async fn unreachable_warns_then_expires_and_null_sender_gets_nothing() {
 async fn refuses_rather_than_mangles_8bit_and_relays_only_when_allowed() {
     let p = peer(Script {
         ehlo: &["PIPELINING", "SIZE 10000000"],
-        rcpt: |_| "250 ok",
+        rcpt: |_, _| "250 ok",
+        data: |_| "354 go on",
         data_end: |_| "250 ok",
         pause: |_| 0,
     })
@@ -635,7 +645,8 @@ async fn null_mx_and_a_queue_that_outlives_its_server() {
     // ...the server goes (its runner keeps failing on port 1)...
     let p = peer(Script {
         ehlo: CAPS,
-        rcpt: |_| "250 ok",
+        rcpt: |_, _| "250 ok",
+        data: |_| "354 go on",
         data_end: |_| "250 ok",
         pause: |_| 0,
     })
@@ -872,7 +883,8 @@ async fn an_attempt_tries_a_bounded_number_of_addresses() {
 async fn a_looping_message_fails_without_a_connection() {
     let p = peer(Script {
         ehlo: CAPS,
-        rcpt: |_| "250 ok",
+        rcpt: |_, _| "250 ok",
+        data: |_| "354 go on",
         data_end: |_| "250 ok",
         pause: |_| 0,
     })
@@ -904,7 +916,8 @@ async fn a_looping_message_fails_without_a_connection() {
 async fn soft_failures_go_on_to_the_next_mx() {
     let first = peer(Script {
         ehlo: CAPS,
-        rcpt: |_| "450 4.7.1 greylisted, try again later",
+        rcpt: |_, _| "450 4.7.1 greylisted, try again later",
+        data: |_| "354 go on",
         data_end: |_| "250 ok",
         pause: |_| 0,
     })
@@ -913,7 +926,8 @@ async fn soft_failures_go_on_to_the_next_mx() {
     let second = peer_at(
         Script {
             ehlo: CAPS,
-            rcpt: |_| "250 ok",
+            rcpt: |_, _| "250 ok",
+            data: |_| "354 go on",
             data_end: |_| "250 2.0.0 queued",
             pause: |_| 0,
         },
@@ -986,4 +1000,61 @@ async fn an_entry_without_its_message_is_removed() {
     assert_eq!(runner.attempt(&id).await.unwrap(), None);
     assert_eq!(queue_len(&queue), 0);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A refusal of the whole transaction (DATA refused) is the verdict of the recipients the
+/// peer had accepted; one refused at RCPT keeps its own reply: here greylisted, so it is
+/// tried again and delivered, not failed with the DATA refusal (RFC 5321 §3.3).
+#[tokio::test]
+async fn a_recipients_own_reply_outlives_the_transactions() {
+    let p = peer(Script {
+        ehlo: CAPS,
+        rcpt: |n, line| {
+            if n == 0 && line.contains("dave@") {
+                "450 4.7.1 greylisted, try again later"
+            } else {
+                "250 2.1.5 ok"
+            }
+        },
+        data: |n| {
+            if n == 0 {
+                "554 5.7.1 carol may not receive this"
+            } else {
+                "354 go on"
+            }
+        },
+        data_end: |_| "250 2.0.0 queued",
+        pause: |_| 0,
+    })
+    .await;
+    let s = server("own-reply", p.addr.port(), policy()).await;
+    let codes = submit(
+        s.submission,
+        &envelope(&["carol@example.net", "dave@example.net"]),
+        MESSAGE,
+    )
+    .await;
+    assert_eq!(codes, [250, 250]);
+    assert!(
+        until(20, async || p.messages.lock().unwrap().len() == 1).await,
+        "dave's copy was never delivered"
+    );
+    let got = p.messages.lock().unwrap().clone();
+    assert_eq!(got[0].0.len(), 1, "{:?}", got[0].0);
+    assert!(got[0].0[0].contains("dave@example.net"), "{:?}", got[0].0);
+    // carol's failure is reported with the DATA refusal, dave is not in it.
+    assert!(
+        until(15, async || !inbox(&s.store, "alice").await.is_empty()).await,
+        "no DSN"
+    );
+    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
+    assert!(
+        dsn.contains("Final-Recipient: rfc822; carol@example.net"),
+        "{dsn}"
+    );
+    assert!(dsn.contains("Status: 5.7.1"), "{dsn}");
+    assert!(
+        !dsn.contains("Final-Recipient: rfc822; dave@example.net"),
+        "{dsn}"
+    );
 }

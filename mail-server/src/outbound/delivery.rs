@@ -506,6 +506,29 @@ impl Delivery {
             }
         };
         let sent = client.send(&envelope, message).await;
+        // Past RCPT, a failure of the transaction is the verdict of the recipients the peer
+        // accepted (or did not answer); one it refused keeps its own reply.
+        let own: Vec<Option<Outcome>> = client
+            .recipient_replies()
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .filter(|r| r.code().is_negative())
+                    .map(|r| Outcome::from_reply(r, mta, dsn_passed, enhanced))
+            })
+            .collect();
+        let each = |o: Outcome| -> Vec<(usize, Outcome)> {
+            indices
+                .iter()
+                .enumerate()
+                .map(|(n, &i)| {
+                    (
+                        i,
+                        own.get(n).cloned().flatten().unwrap_or_else(|| o.clone()),
+                    )
+                })
+                .collect()
+        };
         let outcomes = match sent {
             Ok(sent) => indices
                 .iter()
@@ -524,23 +547,18 @@ impl Delivery {
             Err(ClientFailure::Smtp(ClientError::Rejected { reply, .. }))
                 if reply.code().is_negative() =>
             {
-                let o = Outcome::from_reply(&reply, mta, dsn_passed, enhanced);
-                indices.iter().map(|&i| (i, o.clone())).collect()
+                each(Outcome::from_reply(&reply, mta, dsn_passed, enhanced))
             }
             Err(ClientFailure::Smtp(ClientError::TooLarge { size, limit })) => {
-                let o = Outcome::failed(
+                each(Outcome::failed(
                     "5.3.4",
                     format!("{mta} takes messages up to {limit} octets; this one has {size}"),
                     Some(mta),
-                );
-                indices.iter().map(|&i| (i, o.clone())).collect()
+                ))
             }
             // The connection broke during the transaction: whether the message arrived is
             // unknown (RFC 1047); it is sent again later.
-            Err(e) => {
-                let o = Outcome::deferred("4.4.2", format!("{mta}: {e}"), Some(mta));
-                indices.iter().map(|&i| (i, o.clone())).collect()
-            }
+            Err(e) => each(Outcome::deferred("4.4.2", format!("{mta}: {e}"), Some(mta))),
         };
         let _ = client.quit().await;
         Ok(outcomes)

@@ -135,6 +135,8 @@ pub struct SmtpClient<IO> {
     driver: Driver<Client, IO>,
     /// The session waits for a transaction or QUIT.
     ready: bool,
+    /// The RCPT replies of the last [`send`](Self::send), by envelope index.
+    recipients: Vec<Option<Reply<'static>>>,
 }
 
 impl SmtpClient<TcpStream> {
@@ -182,6 +184,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
         let mut client = Self {
             driver: Driver::new(transport, session, tls),
             ready: false,
+            recipients: Vec::new(),
         };
         client.until_ready().await?;
         Ok(client)
@@ -208,14 +211,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
     /// the transaction failed as a whole (MAIL or DATA refused) or the session did. After a
     /// failed transaction ([`Error::Smtp`] with the session still open) another may follow.
     pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Sent, Error> {
+        self.recipients = vec![None; envelope.recipients.len()];
         self.until_ready().await?;
         self.driver.session_mut().send_mail(envelope)?;
         self.ready = false;
-        let mut rcpt = vec![None; envelope.recipients.len()];
         loop {
             match self.next().await? {
                 Event::Recipient { index, reply } => {
-                    if let Some(slot) = rcpt.get_mut(index) {
+                    if let Some(slot) = self.recipients.get_mut(index) {
                         *slot = Some(reply);
                     }
                 }
@@ -224,9 +227,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
                     session.send_data(message)?;
                     session.end_data()?;
                 }
-                Event::Sent { replies } => return Ok(Sent::new(rcpt, &replies)),
+                Event::Sent { replies } => {
+                    return Ok(Sent::new(self.recipients.clone(), &replies));
+                }
                 Event::TransactionFailed(ClientError::NoValidRecipients) => {
-                    return Ok(Sent::new(rcpt, &[]));
+                    return Ok(Sent::new(self.recipients.clone(), &[]));
                 }
                 Event::TransactionFailed(e) => return Err(Error::Smtp(e)),
                 Event::Ready => self.ready = true,
@@ -234,6 +239,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
                 _ => {}
             }
         }
+    }
+
+    /// The replies to the RCPT commands of the last [`send`](Self::send), by envelope
+    /// index (`None`: not answered), also when it failed: a recipient refused at RCPT has
+    /// its own verdict whatever happened to the transaction after it (RFC 5321 §3.3).
+    pub fn recipient_replies(&self) -> &[Option<Reply<'static>>] {
+        &self.recipients
     }
 
     /// Says QUIT, waits for the answer and closes the connection.
