@@ -25,10 +25,10 @@ pub struct Limits {
     pub max_message_size: u64,
     /// Most recipients in one transaction (RFC 5321 §4.5.3.1.8: at least 100).
     pub max_recipients: usize,
-    /// Errors tolerated before the server closes the connection with `421`: bad commands and
-    /// the application's refusals ([`Server::reject`](crate::session::server::Server::reject)),
-    /// counted from the last message delivered. 20 by default, as Postfix's
-    /// `smtpd_hard_error_limit`.
+    /// The number of errors at which the server closes the connection with `421`: bad
+    /// commands and, in SMTP, the application's refusals
+    /// ([`Server::reject`](crate::session::server::Server::reject)), counted since the last
+    /// message accepted. 20 by default, the default of Postfix's `smtpd_hard_error_limit`.
     pub max_errors: usize,
     /// Largest reply a client accepts, in octets over all its lines.
     pub max_reply_size: usize,

@@ -745,6 +745,22 @@ fn refusals_count_as_errors_until_a_message_is_delivered() {
     assert!(s.server.is_closed());
 }
 
+/// LMTP's clients are the site's own MTAs: refused recipients are theirs to report, not
+/// errors that close the session.
+#[test]
+fn lmtp_refusals_are_not_errors() {
+    let mut config = ServerConfig::new("lmtp");
+    config.protocol = Protocol::Lmtp;
+    config.limits.max_errors = 3;
+    let mut s = Script::new(config);
+    s.app.refuse = vec!["a", "b", "c", "d"];
+    assert_eq!(
+        s.codes(b"LHLO c\r\nMAIL FROM:<x@b.c>\r\nRCPT TO:<a@b.c>\r\nRCPT TO:<b@b.c>\r\nRCPT TO:<c@b.c>\r\nRCPT TO:<d@b.c>\r\nNOOP\r\n"),
+        [250, 250, 550, 550, 550, 550, 250]
+    );
+    assert!(!s.server.is_closed());
+}
+
 #[test]
 fn recipient_limit() {
     let mut config = ServerConfig::new("mx");

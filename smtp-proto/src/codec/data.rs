@@ -97,11 +97,13 @@ impl DataReceiver {
     }
 
     /// [`decode`](Self::decode) without copying: hands the unstuffed data to `sink` in runs,
-    /// in order, most of them borrowed from `input` (whole lines at a time), so that a caller
-    /// writing the message to a file, a hash or a parser needs no buffer of its own.
-    pub fn decode_with<F: FnMut(&[u8])>(
+    /// in order, most of them borrowed from `input` (whole lines at a time; the others are
+    /// `'static`), so that a caller writing the message to a file, a hash or a parser needs
+    /// no buffer of its own, and may keep the runs as long as `input` (for one vectored
+    /// write, say).
+    pub fn decode_with<'a, F: FnMut(&'a [u8])>(
         &mut self,
-        input: &[u8],
+        input: &'a [u8],
         mut sink: F,
     ) -> (usize, Option<DataEnd>) {
         let out = &mut sink;
@@ -160,7 +162,7 @@ impl DataReceiver {
                         b'\r' => self.state = State::Cr,
                         b'\n' => self.bare(out, b"\n"),
                         _ => {
-                            self.emit(out, &[b]);
+                            self.emit(out, &input[i - 1..i]);
                             self.state = State::Text;
                         }
                     }
@@ -221,7 +223,7 @@ impl DataReceiver {
     }
 
     /// Text within a line: counts toward the line length.
-    fn emit(&mut self, out: &mut impl FnMut(&[u8]), bytes: &[u8]) {
+    fn emit<'a>(&mut self, out: &mut impl FnMut(&'a [u8]), bytes: &'a [u8]) {
         self.count(bytes.len());
         self.push(out, bytes);
     }
@@ -235,7 +237,7 @@ impl DataReceiver {
     }
 
     /// Any delivered octets: counts toward the size.
-    fn push(&mut self, out: &mut impl FnMut(&[u8]), bytes: &[u8]) {
+    fn push<'a>(&mut self, out: &mut impl FnMut(&'a [u8]), bytes: &'a [u8]) {
         let room = self.max_size.saturating_sub(self.end.size);
         let take = usize::try_from(room).map_or(bytes.len(), |r| r.min(bytes.len()));
         if take > 0 {
@@ -248,7 +250,7 @@ impl DataReceiver {
     }
 
     /// A real CRLF: the next octet starts a line.
-    fn newline(&mut self, out: &mut impl FnMut(&[u8])) {
+    fn newline<'a>(&mut self, out: &mut impl FnMut(&'a [u8])) {
         self.push(out, b"\r\n");
         self.line_len = 0;
         self.state = State::LineStart;
@@ -256,7 +258,7 @@ impl DataReceiver {
 
     /// A bare CR or LF: flagged, or normalized to CRLF (a bare LF then starts a line that can
     /// be stuffed). Never a line start for the end marker.
-    fn bare(&mut self, out: &mut impl FnMut(&[u8]), raw: &'static [u8]) {
+    fn bare<'a>(&mut self, out: &mut impl FnMut(&'a [u8]), raw: &'static [u8]) {
         self.line_len = 0;
         self.state = State::Text;
         match self.policy {
@@ -305,7 +307,7 @@ fn bulk_lines(input: &[u8], max_line: Option<usize>) -> Option<PlainLines> {
             too_long: false,
         });
     }
-    // (The first octet is no LF, checked above; a bare one after the run, in the chunk's
+    // (The first octet is no LF, checked above; a bare CR after the run, in the chunk's
     // last partial line, sends this chunk line by line too.)
     if ends.irregular {
         return None;
@@ -339,30 +341,24 @@ struct PlainLines {
 /// From a line start, the longest run of lines that unstuffing leaves as they are: complete
 /// (CRLF-terminated), holding no other CR or LF, and not starting with `.`. Anything else
 /// (a dot, a bare CR or LF, a partial line) ends the run and is left to the byte-by-byte
-/// state machine, which delivers exactly these octets for such lines too.
+/// state machine, which delivers exactly these octets for such lines too. It reads no
+/// further than the line that ends the run, so that going through hostile input line by
+/// line stays linear.
 fn plain_lines(input: &[u8], max_line: Option<usize>) -> PlainLines {
     let max_line = max_line.unwrap_or(usize::MAX);
     let mut len = 0;
-    let mut lines = 0;
     let mut too_long = false;
     for lf in memchr::memchr_iter(b'\n', input) {
         // The line is input[len..=lf].
-        if input[len] == b'.' || lf == len || input[lf - 1] != b'\r' {
+        if input[len] == b'.'
+            || lf == len
+            || input[lf - 1] != b'\r'
+            || memchr::memchr(b'\r', &input[len..lf - 1]).is_some()
+        {
             break;
         }
         too_long |= lf + 1 - len > max_line;
         len = lf + 1;
-        lines += 1;
-    }
-    if len > 0 && memchr::memchr_iter(b'\r', &input[..len]).count() != lines {
-        // A bare CR inside one of the lines: keep only the lines before it.
-        let bare = memchr::memchr_iter(b'\r', &input[..len])
-            .find(|&cr| input[cr + 1] != b'\n')
-            .unwrap_or(0);
-        len = memchr::memrchr(b'\n', &input[..bare]).map_or(0, |lf| lf + 1);
-        too_long = input[..len]
-            .split_inclusive(|&b| b == b'\n')
-            .any(|line| line.len() > max_line);
     }
     PlainLines { len, too_long }
 }

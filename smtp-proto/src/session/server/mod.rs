@@ -496,21 +496,18 @@ impl Server {
 
     /// Refuses the pending decision with `reply`, which must be negative (4xx or 5xx).
     ///
-    /// A refusal counts toward [`Limits::max_errors`](crate::Limits::max_errors), as a bad
-    /// command does (Postfix's `smtpd_hard_error_limit`: a client guessing recipients or
-    /// passwords is cut off), except a refused BDAT chunk, whose reply waits for the chunk,
-    /// and an LMTP recipient's reply to the data other than the last. A message accepted
-    /// after its data sets the count back to zero.
+    /// In SMTP a refusal counts toward [`Limits::max_errors`](crate::Limits::max_errors), as
+    /// a bad command does (as Postfix's `smtpd_hard_error_limit`: a client guessing
+    /// recipients or passwords is cut off), except a refused BDAT chunk, whose reply waits
+    /// for the chunk. A message accepted after its data sets the count back to zero. LMTP's
+    /// clients are the site's own MTAs, relaying refusals to their senders: not counted.
     pub fn reject(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
         let pending = self.state.pending.ok_or(ApiError::NothingPending)?;
         if !reply.code().is_negative() {
             return Err(ApiError::WrongReplyCode("reject needs 4xx or 5xx"));
         }
-        let counted = match pending {
-            Pending::DataStart { bdat: Some(_) } => false,
-            Pending::MessageEnd { replies } => replies == 1,
-            _ => true,
-        };
+        let counted = self.state.config.protocol == Protocol::Smtp
+            && !matches!(pending, Pending::DataStart { bdat: Some(_) });
         let s = &mut self.state;
         s.clock.pause();
         match pending {
