@@ -47,13 +47,15 @@ pub fn find_line(input: &[u8], max: usize, scanned: usize) -> Frame {
     if scanned == 0 {
         // One search for the first CR or LF: in a valid line it is the CR of the final
         // CRLF. Anything else takes the general path below, which gives the exact answer.
-        if let Some(cr) = memchr::memchr2(b'\r', b'\n', input) {
-            if input[cr] == b'\r' && input.get(cr + 1) == Some(&b'\n') && cr + 2 <= max {
-                return Frame::Line {
-                    len: cr,
-                    consumed: cr + 2,
-                };
-            }
+        if let Some(cr) = memchr::memchr2(b'\r', b'\n', input)
+            && input[cr] == b'\r'
+            && input.get(cr + 1) == Some(&b'\n')
+            && cr + 2 <= max
+        {
+            return Frame::Line {
+                len: cr,
+                consumed: cr + 2,
+            };
         }
     }
     let from = scanned.min(input.len());

@@ -154,7 +154,7 @@ pub fn is_base64(s: &str) -> bool {
 
 /// [`is_base64`] for octets that may not be text yet.
 pub fn is_base64_bytes(b: &[u8]) -> bool {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return false;
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();

@@ -155,7 +155,7 @@ pub(crate) fn is_xtext(b: &[u8]) -> bool {
 pub(crate) fn is_base64(s: &str) -> bool {
     let b = s.as_bytes();
     let chars = run_end(b, 0, class::BASE64);
-    b.len() % 4 == 0 && b.len() - chars <= 2 && b[chars..].iter().all(|&c| c == b'=')
+    b.len().is_multiple_of(4) && b.len() - chars <= 2 && b[chars..].iter().all(|&c| c == b'=')
 }
 
 /// Where the run of octets of `class` that starts at `from` ends.

@@ -342,7 +342,7 @@ fn initial_response<'a, const S: bool>(
     }
     match (chars, pad) {
         (0, 1) => Ok(AuthInitial::Empty),
-        (1.., 0..=2) if (chars + pad) % 4 == 0 => {
+        (1.., 0..=2) if (chars + pad).is_multiple_of(4) => {
             let ir = utf8(&cur.input[start..cur.pos], start)?;
             Ok(AuthInitial::Base64(Secret::new(Cow::Borrowed(ir))))
         }

@@ -93,12 +93,11 @@ pub(crate) fn continue_req(input: &str) -> PResult<'_, Continuation<'_>> {
 pub(crate) fn capability(input: &str) -> PResult<'_, Capability<'_>> {
     let (rest, tag) = capa_tag(input)?;
     let is = |t: &str| tag.eq_ignore_ascii_case(t);
-    if is("IMPLEMENTATION") {
-        if let Some(text) = rest.strip_prefix(' ') {
-            if is_text(text) {
-                return Ok(("", Capability::Implementation(Text::from_parsed(text))));
-            }
-        }
+    if is("IMPLEMENTATION")
+        && let Some(text) = rest.strip_prefix(' ')
+        && is_text(text)
+    {
+        return Ok(("", Capability::Implementation(Text::from_parsed(text))));
     }
     let mut params: Vec<&str> = Vec::new();
     let mut rest = rest;

@@ -375,10 +375,10 @@ impl State {
 
     /// Without pipelining: sends the next queued request once the last one is answered.
     fn send_next(&mut self) {
-        if self.sent.is_empty() {
-            if let Some(r) = self.queue.pop_front() {
-                self.send(&r.command(), Sent::Request(r));
-            }
+        if self.sent.is_empty()
+            && let Some(r) = self.queue.pop_front()
+        {
+            self.send(&r.command(), Sent::Request(r));
         }
     }
 

@@ -254,16 +254,15 @@ impl Client {
         let has = |k: &str| ehlo.is_some_and(|e| e.has(k));
         if let (Some(size), Some(limit)) =
             (envelope.params.size, ehlo.and_then(EhloReply::size_limit))
+            && size > limit
         {
-            if size > limit {
-                self.events
-                    .push_back(Event::TransactionFailed(ClientError::TooLarge {
-                        size,
-                        limit,
-                    }));
-                self.events.push_back(Event::Ready);
-                return Ok(());
-            }
+            self.events
+                .push_back(Event::TransactionFailed(ClientError::TooLarge {
+                    size,
+                    limit,
+                }));
+            self.events.push_back(Event::Ready);
+            return Ok(());
         }
         let mut params = envelope.params.clone();
         if !has("SIZE") {
