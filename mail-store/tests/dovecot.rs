@@ -306,9 +306,9 @@ fn without_forwarded(mut d: Dump) -> Dump {
     d
 }
 
-#[test]
-fn dovecot_reads_our_maildir_and_we_read_dovecots() {
-    // CI installs Dovecot and runs as root (.ci/run): there the test must run, not skip.
+/// Whether Dovecot can be run here: installed, with python3, as root (to hand it a Maildir).
+/// CI installs Dovecot and runs as root (.ci/run): there the tests must run, not skip.
+fn can_run_dovecot() -> bool {
     let must_run = std::env::var_os("CI").is_some();
     if !have("dovecot") || !have("python3") {
         assert!(
@@ -316,7 +316,7 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
             "dovecot or python3 missing under CI: .ci/run must install them"
         );
         eprintln!("SKIPPED: dovecot or python3 not installed (apt-get install -y dovecot-imapd)");
-        return;
+        return false;
     }
     let uid = Command::new("id")
         .arg("-u")
@@ -329,6 +329,98 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
             "CI runs as root; the Dovecot test cannot run otherwise"
         );
         eprintln!("SKIPPED: needs root to hand the Maildir to the dovecot user");
+        return false;
+    }
+    true
+}
+
+/// Python: a Maildir made by Dovecot alone: a subscribed folder, three messages of which the
+/// second is expunged; prints UIDVALIDITY, UIDNEXT and the UIDs.
+const DOVECOT_FIRST: &str = r"
+import imaplib, json, re, sys, time
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+M.login('alice', 'secret')
+assert M.create('Work')[0] == 'OK'
+assert M.subscribe('Work')[0] == 'OK'
+for i in range(3):
+    assert M.append('INBOX', None, imaplib.Time2Internaldate(time.time()), ('Subject: d%d\r\n\r\nbody\r\n' % i).encode())[0] == 'OK'
+M.select('INBOX')
+assert M.uid('STORE', '2', '+FLAGS', r'(\Deleted)')[0] == 'OK'
+assert M.expunge()[0] == 'OK'
+M.close()
+typ, d = M.status('INBOX', '(UIDVALIDITY UIDNEXT)')
+s = d[0].decode()
+typ, u = M.select('INBOX', readonly=True)
+typ, u = M.uid('SEARCH', None, 'ALL')
+print(json.dumps({'uidvalidity': int(re.search(r'UIDVALIDITY (\d+)', s).group(1)),
+                  'uidnext': int(re.search(r'UIDNEXT (\d+)', s).group(1)),
+                  'uids': [int(x) for x in u[0].split()]}))
+M.logout()
+";
+
+/// What [`DOVECOT_FIRST`] prints.
+#[derive(serde::Deserialize)]
+struct Theirs {
+    uidvalidity: u32,
+    uidnext: u32,
+    uids: Vec<u32>,
+}
+
+/// A Maildir Dovecot made, opened here: its UIDVALIDITY, UIDs and UIDNEXT are kept (read
+/// from `dovecot-uidlist`; so are POP3 UIDLs, made of them as Dovecot makes its own), and
+/// so are its subscriptions.
+#[test]
+fn a_maildir_from_dovecot_keeps_its_uids_and_subscriptions() {
+    if !can_run_dovecot() {
+        return;
+    }
+    let tmp = TempDir::new("dovecot-first");
+    let mail_root = tmp.path().join("mail");
+    fs::create_dir_all(&mail_root).unwrap();
+    let status = Command::new("chown")
+        .args(["-R", "dovecot:dovecot"])
+        .arg(&mail_root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let theirs: Theirs = {
+        let dovecot = Dovecot::start(tmp.path(), &mail_root);
+        serde_json::from_str(&python(DOVECOT_FIRST, dovecot.port)).unwrap()
+    };
+    assert_eq!(theirs.uids, [1, 3]);
+    let store = maildir_store(&mail_root);
+    let alice = AccountName::try_from("alice").unwrap();
+    let s = Session::new(alice);
+    let status = block_on(store.status(&s, "INBOX")).unwrap();
+    assert_eq!(status.uidvalidity.get(), theirs.uidvalidity);
+    assert_eq!(status.uidnext.get(), theirs.uidnext);
+    let uids: Vec<u32> = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::default()))
+        .unwrap()
+        .iter()
+        .map(|m| m.uid.get())
+        .collect();
+    assert_eq!(uids, theirs.uids);
+    let subscribed: Vec<String> =
+        block_on(store.list(&s, "*", sansmail_store::ListScope::Subscribed))
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+    assert_eq!(subscribed, ["Work"]);
+    // What arrives now comes after what Dovecot gave out.
+    let mut up = store.upload();
+    up.write(&message("after")).unwrap();
+    block_on(store.append(&s, "INBOX", vec![AppendItem::new(up)])).unwrap();
+    let last = block_on(store.fetch(&s, "INBOX", &UidSet::all(), FetchQuery::default()))
+        .unwrap()
+        .last()
+        .map(|m| m.uid.get());
+    assert_eq!(last, Some(theirs.uidnext));
+}
+
+#[test]
+fn dovecot_reads_our_maildir_and_we_read_dovecots() {
+    if !can_run_dovecot() {
         return;
     }
     let tmp = TempDir::new("dovecot");

@@ -14,6 +14,7 @@ use std::{
 use super::{
     FileRef, MaildirOptions, access_key,
     delivery::MARK_EXT,
+    dovecot,
     index::{self, sync_dir, write_atomic},
     journal::{self, Journal},
     names::{dovecot_keywords, dovecot_letters, folder_dir, info_for, info_matches, split_info},
@@ -443,7 +444,11 @@ impl Backend for Disk {
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            Err(e) if not_found(&e) => BTreeSet::new(),
+            // None of ours yet: a Maildir Dovecot or Courier kept keeps its subscriptions.
+            Err(e) if not_found(&e) => dovecot::subscriptions(&dir)
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
             Err(e) => return Err(e.into()),
         };
         Ok(Some(Loaded {
@@ -927,7 +932,7 @@ impl Backend for Disk {
         if now.is_none() {
             return Err(StoreError::NoSuchMailbox(mailbox.to_owned()));
         }
-        let records = Self::scan(&dir, state)?;
+        let records = Self::scan(&dir, state, None)?;
         if !records.is_empty() {
             self.with_runtime(a, mailbox, |r| Self::record_found(r, &records));
         }

@@ -95,6 +95,7 @@
 mod access_key;
 mod delivery;
 mod disk;
+mod dovecot;
 mod files;
 mod index;
 mod journal;

@@ -17,7 +17,7 @@ use std::{
 use super::{
     FileRef,
     disk::{COMPACT_AFTER, DELETED_PREFIX, Disk, Runtime, mtimes, not_found},
-    index,
+    dovecot, index,
     journal::{self, Journal},
     names::{dovecot_keywords, flags_from_info, folder_name, split_info},
     redo::Redo,
@@ -26,7 +26,7 @@ use crate::{
     engine::{AccountMeta, Header, MailboxState, MessageMeta, Record, crlf_size, lock, to_crlf},
     error::{Result, StoreError},
     mime::MimeInfo,
-    types::{AccountName, InternalDate, Keyword, Uid},
+    types::{AccountName, InternalDate, Keyword, Uid, UidValidity},
 };
 
 /// A mailbox between reading its index and scanning its directory.
@@ -36,6 +36,9 @@ struct Opening {
     state: MailboxState<FileRef>,
     generation: u64,
     journal: Option<journal::Found>,
+    /// The UIDs Dovecot or Courier gave the files, for a Maildir of theirs opened here the
+    /// first time.
+    imported: Option<HashMap<String, u32>>,
 }
 
 /// Removes what an interrupted write or delete of ours left in `dir`: `mailstore-*.tmp`
@@ -158,14 +161,25 @@ impl Disk {
         if name != "INBOX" {
             remove_leftovers(&dir);
         }
-        let (mut state, generation) = match index::read_snapshot(&dir) {
-            Ok(Some(found)) => found,
-            // No index (a Maildir another program wrote) or one we cannot trust: UIDs start
-            // over under a new UIDVALIDITY.
-            Ok(None) | Err(StoreError::Corrupt(_)) => (
-                MailboxState::new(Header::new(meta.next_uidvalidity(), None)),
-                0,
-            ),
+        let fresh =
+            |meta: &mut AccountMeta| MailboxState::new(Header::new(meta.next_uidvalidity(), None));
+        let (mut state, generation, imported) = match index::read_snapshot(&dir) {
+            Ok(Some((state, generation))) => (state, generation, None),
+            // No index: a Maildir another program wrote. Dovecot's or Courier's UIDs and
+            // UIDVALIDITY are kept, so that no client sees its messages renumbered; without
+            // them UIDs start over under a new UIDVALIDITY.
+            Ok(None) => match dovecot::uidlist(&dir)
+                .and_then(|l| Some((UidValidity::new(l.uidvalidity)?, l)))
+            {
+                Some((uidvalidity, list)) => {
+                    let mut header = Header::new(uidvalidity, None);
+                    header.uidnext = list.uidnext;
+                    (MailboxState::new(header), 0, Some(list.uids))
+                }
+                None => (fresh(meta), 0, None),
+            },
+            // An index we cannot trust: UIDs start over too.
+            Err(StoreError::Corrupt(_)) => (fresh(meta), 0, None),
             Err(e) => return Err(e),
         };
         let journal = journal::read(&dir, generation)?;
@@ -180,6 +194,7 @@ impl Disk {
             state,
             generation,
             journal,
+            imported,
         })
     }
 
@@ -192,12 +207,13 @@ impl Disk {
             mut state,
             generation,
             journal,
+            imported,
         } = o;
         self.clean_tmp(&dir.join("tmp"));
         // Taken before the scan: a change another program makes during the scan (or the
         // compaction below) moves them again, and the first refresh scans once more.
         let seen = mtimes(&dir);
-        let records = Self::scan(&dir, &state)?;
+        let records = Self::scan(&dir, &state, imported.as_ref())?;
         let mut rt = Runtime::new(generation);
         if let Some(found) = &journal {
             rt.log = Some(Journal::open(
@@ -240,8 +256,13 @@ impl Disk {
     }
 
     /// Compares the directory with the index: files that vanished are expunged, files renamed
-    /// by other programs change flags, files not indexed get UIDs.
-    pub(super) fn scan(dir: &Path, state: &MailboxState<FileRef>) -> Result<Vec<Record<FileRef>>> {
+    /// by other programs change flags, files not indexed get UIDs: those in `imported` (by
+    /// base name) the UID another program gave them, if still free, the others new ones.
+    pub(super) fn scan(
+        dir: &Path,
+        state: &MailboxState<FileRef>,
+        imported: Option<&HashMap<String, u32>>,
+    ) -> Result<Vec<Record<FileRef>>> {
         let files = Self::list_files(dir)?;
         let dovecot_kw = dovecot_keywords(dir);
         let modseq = state.next_modseq();
@@ -306,6 +327,8 @@ impl Disk {
         fresh.sort_by(|a, b| arrival_key(a.0).cmp(&arrival_key(b.0)));
         let keywords = &dovecot_kw;
         let mut next = state.header.uidnext;
+        // The imported UIDs, each given once, and only where no message of ours has it.
+        let mut taken: HashSet<u32> = state.messages.iter().map(|m| m.uid.get()).collect();
         for (base, (file, is_new)) in fresh {
             let path = dir.join(if *is_new { "new" } else { "cur" }).join(file);
             let data = match fs::read(&path) {
@@ -327,11 +350,23 @@ impl Disk {
                 }
             }
             let mime = MimeInfo::parse(&data);
-            // UIDNEXT must stay a UID: the last one given is u32::MAX - 1.
-            let Some(uid) = Uid::new(next).filter(|u| u.get() < u32::MAX) else {
-                break;
+            let listed = imported
+                .and_then(|l| l.get(base.as_str()).copied())
+                .filter(|&u| u < state.header.uidnext && taken.insert(u));
+            let uid = match listed {
+                Some(u) => Uid::new(u),
+                None => {
+                    // UIDNEXT must stay a UID: the last one given is u32::MAX - 1.
+                    let Some(uid) = Uid::new(next).filter(|u| u.get() < u32::MAX) else {
+                        break;
+                    };
+                    next += 1;
+                    Some(uid)
+                }
             };
-            next += 1;
+            let Some(uid) = uid else {
+                continue;
+            };
             records.push(Record::Append(MessageMeta {
                 uid,
                 modseq,
