@@ -83,6 +83,11 @@
 //! backend wrote, and this backend reads what Dovecot wrote, including its keyword letters
 //! (`dovecot-keywords`), which are kept in sync when flags change. Dovecot shows no IMAP flag
 //! for the `P` letter; keywords other than Dovecot's lettered ones live only in our index.
+//! A folder first opened here without an index of ours keeps the UIDVALIDITY, UIDs and
+//! UIDNEXT Dovecot or Courier gave it (`dovecot-uidlist`, `courierimapuiddb`), and an
+//! account without subscriptions of ours takes theirs (`subscriptions`,
+//! `courierimapsubscribed`): moving a Maildir here renumbers nothing. Files another program
+//! adds later get UIDs of ours.
 //!
 //! # Threads
 //!
