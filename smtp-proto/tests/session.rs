@@ -761,6 +761,31 @@ fn lmtp_refusals_are_not_errors() {
     assert!(!s.server.is_closed());
 }
 
+/// What Postfix takes by default (`strict_rfc821_envelopes = no`) is taken: spaces after the
+/// colon, a path without brackets, extra spaces between parameters and at the end; a quoted
+/// local part keeps its spaces. Without the leniency, and for a line with no path, 501.
+#[test]
+fn envelopes_postfix_takes_are_taken() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    assert_eq!(
+        s.codes(
+            b"EHLO c\r\nMAIL FROM: <a@b.c>\r\nRCPT TO: <d@b.c> \r\n\
+              RCPT TO:<\"x  y\"@b.c>  NOTIFY=NEVER \r\nRSET\r\nMAIL FROM:a@b.c  SIZE=10 \r\n\
+              RCPT TO:\r\nMAIL FROM:\r\n"
+        ),
+        [250, 250, 250, 250, 250, 250, 501, 501]
+    );
+    let quoted = s.app.events.iter().any(|e| e.contains("x  y"));
+    assert!(quoted, "{:?}", s.app.events);
+    let mut config = ServerConfig::new("mx");
+    config.lenient_envelope = false;
+    let mut strict = Script::new(config);
+    assert_eq!(
+        strict.codes(b"EHLO c\r\nMAIL FROM: <a@b.c>\r\nMAIL FROM:<a@b.c> \r\n"),
+        [250, 501, 501]
+    );
+}
+
 #[test]
 fn recipient_limit() {
     let mut config = ServerConfig::new("mx");

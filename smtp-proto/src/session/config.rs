@@ -79,6 +79,12 @@ pub struct ServerConfig {
     /// Hand MAIL/RCPT parameters this crate does not know to the application instead of
     /// answering `555 5.5.4` (RFC 5321 §4.1.1.11).
     pub accept_unknown_params: bool,
+    /// Take the MAIL and RCPT lines that Postfix takes by default (its
+    /// `strict_rfc821_envelopes = no`) where RFC 5321's grammar does not: spaces after
+    /// `FROM:`/`TO:`, a path without its angle brackets, more than one space between
+    /// parameters, spaces at the end. Old mailers, scripts and appliances send them. The
+    /// line is read as if written by the grammar; nothing else changes. On by default.
+    pub lenient_envelope: bool,
 }
 
 impl ServerConfig {
@@ -95,6 +101,7 @@ impl ServerConfig {
             require_auth: false,
             implicit_tls: false,
             accept_unknown_params: false,
+            lenient_envelope: true,
         }
     }
 }

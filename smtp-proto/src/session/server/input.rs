@@ -150,8 +150,17 @@ impl State {
                             let step = match codec::parse_command_line(line) {
                                 Ok(cmd) => self.command(cmd),
                                 Err(e) => {
-                                    self.error(&refusal(line, &e));
-                                    Step::Continue
+                                    let loose = matches!(e, DecodeError::Syntax { .. })
+                                        && self.config.lenient_envelope;
+                                    let regular =
+                                        loose.then(|| as_the_grammar_writes(line)).flatten();
+                                    match regular.as_deref().map(codec::parse_command_line) {
+                                        Some(Ok(cmd)) => self.command(cmd),
+                                        _ => {
+                                            self.error(&refusal(line, &e));
+                                            Step::Continue
+                                        }
+                                    }
                                 }
                             };
                             if matches!(self.mode, Mode::AwaitTls) {
@@ -165,6 +174,52 @@ impl State {
             }
         }
     }
+}
+
+/// A MAIL or RCPT line as RFC 5321 writes what Postfix also takes: no space after `FROM:`
+/// or `TO:`, the path in angle brackets, one space between parameters and none at the end
+/// ([`ServerConfig::lenient_envelope`](crate::session::ServerConfig::lenient_envelope)).
+/// `None` for other lines, and when there is nothing to change.
+fn as_the_grammar_writes(line: &[u8]) -> Option<Vec<u8>> {
+    let verb = line.get(..5)?.to_ascii_uppercase();
+    if verb != b"MAIL " && verb != b"RCPT " {
+        return None;
+    }
+    let colon = line.iter().position(|&b| b == b':')?;
+    let mut out = line[..=colon].to_vec();
+    let mut rest = line[colon + 1..].trim_ascii_start();
+    if rest.is_empty() {
+        return None;
+    }
+    // The path: to its `>` (outside a quoted local part), or to the first space.
+    let end = if rest.first() == Some(&b'<') {
+        let mut quoted = false;
+        let mut escaped = false;
+        let close = rest.iter().position(|&b| {
+            let at_end = b == b'>' && !quoted;
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' if quoted => escaped = true,
+                b'"' => quoted = !quoted,
+                _ => {}
+            }
+            at_end
+        })?;
+        out.extend_from_slice(&rest[..=close]);
+        close + 1
+    } else {
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        out.push(b'<');
+        out.extend_from_slice(&rest[..end]);
+        out.push(b'>');
+        end
+    };
+    rest = &rest[end..];
+    for param in rest.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
+        out.push(b' ');
+        out.extend_from_slice(param);
+    }
+    (out != line).then_some(out)
 }
 
 /// The reply to a command line that does not parse: for an error in the path of MAIL or
