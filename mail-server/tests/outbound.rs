@@ -1058,3 +1058,52 @@ async fn a_recipients_own_reply_outlives_the_transactions() {
         "{dsn}"
     );
 }
+
+/// RFC 3461 §6.2.2: a local recipient that asked NOTIFY=SUCCESS gets its sender a
+/// "delivered" DSN (through the queue), with ENVID and ORCPT given back; without NOTIFY,
+/// none.
+#[tokio::test]
+async fn a_local_delivery_asked_for_is_reported() {
+    let p = peer(Script::accepting(|_| 0)).await;
+    let s = server("delivered-dsn", p.addr.port(), policy()).await;
+    let mut env = envelope(&["bob@example.org"]);
+    env.params.envid = Some(XText::encode("LOCAL 7"));
+    env.recipients[0].1.notify = Some(Notify::On {
+        success: true,
+        failure: true,
+        delay: false,
+    });
+    env.recipients[0].1.orcpt = Some(sansmail_smtp::types::params::Orcpt {
+        addr_type: "rfc822".into(),
+        addr: XText::encode("bob@example.org"),
+    });
+    assert_eq!(submit(s.submission, &env, MESSAGE).await, [250]);
+    assert_eq!(inbox(&s.store, "bob").await.len(), 1);
+    assert!(
+        until(15, async || !inbox(&s.store, "alice").await.is_empty()).await,
+        "no delivered DSN"
+    );
+    assert!(until(5, async || queue_len(&s.queue) == 0).await);
+    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
+    for field in [
+        "Subject: Successful Mail Delivery Report",
+        "Original-Envelope-Id: LOCAL 7",
+        "Original-Recipient: rfc822; bob@example.org",
+        "Final-Recipient: rfc822; bob@example.org",
+        "Action: delivered",
+        "Status: 2.0.0",
+    ] {
+        assert!(dsn.contains(field), "missing {field} in {dsn}");
+    }
+    assert!(!dsn.contains("Remote-MTA"), "{dsn}");
+    // Without NOTIFY: delivered, no notice.
+    let before = inbox(&s.store, "alice").await.len();
+    assert_eq!(
+        submit(s.submission, &envelope(&["bob@example.org"]), MESSAGE).await,
+        [250]
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(inbox(&s.store, "bob").await.len(), 2);
+    assert_eq!(inbox(&s.store, "alice").await.len(), before);
+    assert!(p.messages.lock().unwrap().is_empty());
+}

@@ -31,7 +31,7 @@ use crate::{
     metrics::Rejection,
     outbound::{
         Relay,
-        queue::{BodyType, Notify, QueueEntry, QueuedRecipient, Return},
+        queue::{BodyType, Notify, QueueEntry, QueuedRecipient, RecipientState, Return},
     },
     plaintext_allowed,
     record::ConnectionRecord,
@@ -119,6 +119,9 @@ struct Transaction {
     params: MailParams<'static>,
     /// Recipients elsewhere, for the outbound queue.
     remote: Vec<QueuedRecipient>,
+    /// Local recipients that asked for a "delivered" DSN (`NOTIFY=SUCCESS`, RFC 3461
+    /// §6.2.2): they go into the queue as delivered, whose runner sends the notice.
+    notices: Vec<QueuedRecipient>,
     /// The queue's copy of the message (only with remote recipients).
     spool: Option<Upload>,
     /// Writing the message failed (why): it is refused at the end, nothing half-delivered.
@@ -128,6 +131,14 @@ struct Transaction {
     /// A message held back for verification: no copy is written before its checks are
     /// done, since their field goes above the message.
     held: Option<Held>,
+}
+
+impl Transaction {
+    /// Whether the message goes into the outbound queue too: for recipients elsewhere, or
+    /// for a "delivered" notice.
+    fn needs_queue(&self) -> bool {
+        !self.remote.is_empty() || !self.notices.is_empty()
+    }
 }
 
 /// A message being received for verification: the trace fields for its copies, and its
@@ -153,30 +164,33 @@ fn recipient(
     match auth.accounts.recipient(to) {
         Ok(account) => Ok(Ok(Recipient::inbox(account))),
         Err(Refusal::NotLocal) if relay => match to.mailbox() {
-            Some(m) => {
-                let mut r = QueuedRecipient::new(m.to_string());
-                r.notify = params.notify.map(|n| match n {
-                    SmtpNotify::Never => Notify::NEVER,
-                    SmtpNotify::On {
-                        success,
-                        failure,
-                        delay,
-                    } => Notify {
-                        success,
-                        failure,
-                        delay,
-                    },
-                });
-                r.orcpt = params
-                    .orcpt
-                    .as_ref()
-                    .map(|o| format!("{};{}", o.addr_type, o.addr.as_encoded()));
-                Ok(Err(r))
-            }
+            Some(m) => Ok(Err(queued(&m.to_string(), params))),
             None => Err(refusal(Refusal::NoSuchUser)),
         },
         Err(r) => Err(refusal(r)),
     }
+}
+
+/// A recipient for the queue, with its DSN parameters.
+fn queued(address: &str, params: &RcptParams<'_>) -> QueuedRecipient {
+    let mut r = QueuedRecipient::new(address);
+    r.notify = params.notify.map(|n| match n {
+        SmtpNotify::Never => Notify::NEVER,
+        SmtpNotify::On {
+            success,
+            failure,
+            delay,
+        } => Notify {
+            success,
+            failure,
+            delay,
+        },
+    });
+    r.orcpt = params
+        .orcpt
+        .as_ref()
+        .map(|o| format!("{};{}", o.addr_type, o.addr.as_encoded()));
+    r
 }
 
 /// The reply refusing a recipient.
@@ -282,9 +296,25 @@ pub async fn handle_connection<S: MailStore>(
                         match r {
                             Ok(local) => {
                                 t.recipients.push(local);
-                                t.addresses.push(
-                                    to.mailbox().map(ToString::to_string).unwrap_or_default(),
+                                let address =
+                                    to.mailbox().map(ToString::to_string).unwrap_or_default();
+                                let success = matches!(
+                                    params.notify,
+                                    Some(SmtpNotify::On { success: true, .. })
                                 );
+                                // The notice is sent through the queue; LMTP leaves DSNs to
+                                // its client, which has the per-recipient replies.
+                                if success
+                                    && !lmtp
+                                    && !t.sender.is_empty()
+                                    && service.relay.is_some()
+                                {
+                                    let mut r = queued(&address, &params);
+                                    r.state = RecipientState::Delivered;
+                                    r.status = Some("2.0.0".to_owned());
+                                    t.notices.push(r);
+                                }
+                                t.addresses.push(address);
                             }
                             Err(remote) => t.remote.push(remote),
                         }
@@ -411,7 +441,7 @@ fn open_copies<S: MailStore>(
         (true, false) => t.addresses.iter().map(|a| start(a)).collect(),
         (false, false) => vec![start("")],
     };
-    if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
+    if let (Some(relay), true) = (&service.relay, t.needs_queue()) {
         // Return-Path is the final delivery's to add (RFC 5321 §4.4), not a relay's.
         let received = fields.split_once("\r\n").map_or("", |(_, r)| r);
         let mut spool = relay.queue.spool();
@@ -627,7 +657,7 @@ async fn finish_message<S: MailStore>(
         let first_error = results.iter().find_map(|r| r.as_ref().err());
         match first_error {
             None if results.len() == recipients.len() => {
-                if let (Some(relay), false) = (&service.relay, t.remote.is_empty()) {
+                if let (Some(relay), true) = (&service.relay, t.needs_queue()) {
                     match enqueue(relay, t).await {
                         Ok((id, n)) => {
                             tracing::info!(id, recipients = n, "queue: message queued");
@@ -681,7 +711,9 @@ async fn enqueue(relay: &Relay, t: &mut Transaction) -> io::Result<(String, usiz
         .spool
         .take()
         .ok_or_else(|| io::Error::other("message could not be spooled"))?;
-    let mut entry = QueueEntry::new(t.sender.clone(), std::mem::take(&mut t.remote));
+    let mut recipients = std::mem::take(&mut t.remote);
+    recipients.append(&mut t.notices);
+    let mut entry = QueueEntry::new(t.sender.clone(), recipients);
     entry.envid = t.params.envid.as_ref().map(|x| x.as_encoded().to_owned());
     entry.ret = t.params.ret.map(|r| match r {
         Ret::Full => Return::Full,
