@@ -1059,7 +1059,7 @@ async fn a_recipients_own_reply_outlives_the_transactions() {
     );
 }
 
-/// RFC 3461 §6.2.2: a local recipient that asked NOTIFY=SUCCESS gets its sender a
+/// RFC 3461 §6.2: a local recipient that asked NOTIFY=SUCCESS gets its sender a
 /// "delivered" DSN (through the queue), with ENVID and ORCPT given back; without NOTIFY,
 /// none.
 #[tokio::test]
