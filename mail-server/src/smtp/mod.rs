@@ -120,7 +120,7 @@ struct Transaction {
     /// Recipients elsewhere, for the outbound queue.
     remote: Vec<QueuedRecipient>,
     /// Local recipients that asked for a "delivered" DSN (`NOTIFY=SUCCESS`, RFC 3461
-    /// §6.2.2): they go into the queue as delivered, whose runner sends the notice.
+    /// §6.2): they go into the queue as delivered, whose runner sends the notice.
     notices: Vec<QueuedRecipient>,
     /// The queue's copy of the message (only with remote recipients).
     spool: Option<Upload>,
