@@ -1107,3 +1107,33 @@ async fn a_local_delivery_asked_for_is_reported() {
     assert_eq!(inbox(&s.store, "alice").await.len(), before);
     assert!(p.messages.lock().unwrap().is_empty());
 }
+
+/// RFC 8601 §5: results that claim this server's name are taken out of what a user submits
+/// (nobody but this server may write them; a user could forge them for another), those of
+/// other servers stay, and the body is not touched.
+#[tokio::test]
+async fn forged_results_are_taken_out_of_submissions() {
+    let p = peer(Script::accepting(|_| 0)).await;
+    let s = server("forged-results", p.addr.port(), policy()).await;
+    let message = b"Authentication-Results: mail.example.org; dkim=pass header.d=bank.example\r\n\
+Authentication-Results: other.example; spf=pass\r\n\
+AUTHENTICATION-RESULTS:\r\n (folded) MAIL.example.org;\r\n\tdmarc=pass\r\n\
+From: security@bank.example\r\nSubject: forged\r\n\r\n\
+Authentication-Results: mail.example.org; in the body, kept\r\n";
+    assert_eq!(
+        submit(s.submission, &envelope(&["bob@example.org"]), message).await,
+        [250]
+    );
+    let got = inbox(&s.store, "bob").await;
+    let text = String::from_utf8_lossy(&got[0]).into_owned();
+    assert!(!text.contains("dkim=pass"), "{text}");
+    assert!(!text.contains("dmarc=pass"), "{text}");
+    assert!(
+        text.contains("Authentication-Results: other.example; spf=pass\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("\r\n\r\nAuthentication-Results: mail.example.org; in the body, kept\r\n"),
+        "{text}"
+    );
+}

@@ -131,6 +131,10 @@ struct Transaction {
     /// A message held back for verification: no copy is written before its checks are
     /// done, since their field goes above the message.
     held: Option<Held>,
+    /// The start of a message not held back, kept until its header section is complete:
+    /// `Authentication-Results:` fields that claim this server's name are taken out of it
+    /// (RFC 8601 §5), on submission too, where a user could forge them for another.
+    header: Option<Vec<u8>>,
 }
 
 impl Transaction {
@@ -361,6 +365,8 @@ pub async fn handle_connection<S: MailStore>(
                     });
                 } else {
                     open_copies(&service, &mut t, &fields, lmtp);
+                    // LMTP's client is the site's own MTA, whose results may carry our name.
+                    t.header = (!lmtp).then(Vec::new);
                 }
                 accept(server)?;
             }
@@ -371,9 +377,10 @@ pub async fn handle_connection<S: MailStore>(
                         t.broken = Some(e.into());
                     }
                 }
-                None => write_data(&mut t, &data),
+                None => take_data(&mut t, &data, own_id(&service)),
             },
             Event::MessageEnd { replies, .. } => {
+                end_header(&mut t, None, own_id(&service));
                 let from = helo.as_ref().map_or("unknown", |(h, _)| h.as_str());
                 t.received_from = Some(format!("dns; {from} ([{}])", peer.ip().to_canonical()));
                 if let (Some(held), Some(verifier)) = (t.held.take(), &service.verify) {
@@ -450,6 +457,44 @@ fn open_copies<S: MailStore>(
         }
         t.spool = Some(spool);
     }
+}
+
+/// The name this server gives itself in `Authentication-Results:`.
+fn own_id<S: MailStore>(service: &SmtpService<S>) -> &str {
+    service
+        .verify
+        .as_ref()
+        .map_or(service.config.hostname.as_str(), |v| v.authserv_id())
+}
+
+/// The most of a message's start kept to find its header section's end; a header longer
+/// than this is passed on unfiltered (no client writes one).
+const MAX_FILTERED_HEADER: usize = 256 * 1024;
+
+/// Message octets of a message not held back: through the header filter while it runs
+/// ([`Transaction::header`]), then to every copy.
+fn take_data(t: &mut Transaction, data: &[u8], own_id: &str) {
+    let Some(header) = &mut t.header else {
+        return write_data(t, data);
+    };
+    let from = header.len().saturating_sub(3);
+    header.extend_from_slice(data);
+    let end = header[from..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| from + at + 4);
+    if end.is_some() || header.len() > MAX_FILTERED_HEADER {
+        end_header(t, end, own_id);
+    }
+}
+
+/// Writes what the header filter kept, without our own results up to `end` (the header
+/// section's end, if it was found), and stops filtering.
+fn end_header(t: &mut Transaction, end: Option<usize>, own_id: &str) {
+    let Some(kept) = t.header.take() else { return };
+    let end = end.unwrap_or(kept.len());
+    write_data(t, &without_own_results(&kept[..end], own_id));
+    write_data(t, &kept[end..]);
 }
 
 /// Writes message octets to every copy; a copy that fails is the error for its recipients.
