@@ -375,6 +375,45 @@ fn renames_lost_in_a_power_cut_are_carried_out_again() {
     );
 }
 
+/// A rename after its journal line that failed (a full directory, an I/O error) leaves an
+/// acknowledged message staged in `tmp/`: the next scan puts it in place instead of taking
+/// it for deleted, while the store runs and when it opens again.
+#[test]
+fn a_staged_message_whose_rename_failed_is_put_in_place() {
+    let dir = TempDir::new("failed-rename");
+    let md = maildir(dir.path());
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let one = append(&store, &s, "INBOX", "one", Flags::new());
+    append(&store, &s, "INBOX", "two", Flags::new());
+    unrename(&md, &msg("one"));
+    // Another program delivers: the next call scans the directory.
+    fs::write(md.join("new").join("1700000000.M1P1.other"), msg("other")).unwrap();
+    let names: Vec<String> = subjects(&store, &s, "INBOX")
+        .into_iter()
+        .map(|g| g.0)
+        .collect();
+    assert_eq!(names, ["one", "two", "other"]);
+    let fetched =
+        block_on(store.fetch(&s, "INBOX", &UidSet::single(one), FetchQuery::default())).unwrap();
+    assert_eq!(fetched.len(), 1);
+    assert!(files(&md.join("tmp")).is_empty());
+    // The same failure, then a reopen.
+    unrename(&md, &msg("two"));
+    drop(store);
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let names: Vec<String> = subjects(&store, &s, "INBOX")
+        .into_iter()
+        .map(|g| g.0)
+        .collect();
+    assert_eq!(names, ["one", "two", "other"]);
+    assert_eq!(
+        files(&md.join("cur")).len() + files(&md.join("new")).len(),
+        3
+    );
+}
+
 /// Carrying out an earlier transaction again never undoes what another program did to its
 /// file afterwards.
 #[test]

@@ -209,11 +209,13 @@ impl Disk {
             journal,
             imported,
         } = o;
-        self.clean_tmp(&dir.join("tmp"));
         // Taken before the scan: a change another program makes during the scan (or the
         // compaction below) moves them again, and the first refresh scans once more.
         let seen = mtimes(&dir);
+        // The scan first: it puts in place what was staged and indexed but never renamed,
+        // which the clean-up would take for our leftovers.
         let records = Self::scan(&dir, &state, imported.as_ref())?;
+        self.clean_tmp(&dir.join("tmp"));
         let mut rt = Runtime::new(generation);
         if let Some(found) = &journal {
             rt.log = Some(Journal::open(
@@ -234,6 +236,15 @@ impl Disk {
         rt.mtimes = seen;
         lock(&self.rt).insert((a.clone(), name.clone()), rt);
         Ok((name, state))
+    }
+
+    /// Moves an indexed message's staged copy `tmp/<base>` to where the index has it.
+    fn put_in_place(dir: &Path, base: &str, m: &MessageMeta<FileRef>) -> bool {
+        let staged = dir.join("tmp").join(base);
+        let place = dir
+            .join(if m.blob.new { "new" } else { "cur" })
+            .join(&m.blob.file);
+        staged.is_file() && fs::rename(&staged, &place).is_ok()
     }
 
     /// Lists `cur/` and `new/`: base name → (file name, in `new/`).
@@ -271,6 +282,10 @@ impl Disk {
         for m in &state.messages {
             let base = split_info(&m.blob.file).0;
             match files.get(base) {
+                // Staged but never put in place: the rename after its journal line failed
+                // (a full directory, an I/O error) or was lost. The message was acknowledged,
+                // so it goes in place now rather than being taken for deleted.
+                None if Self::put_in_place(dir, base, m) => {}
                 None => records.push(Record::Expunge {
                     uid: m.uid,
                     modseq,
