@@ -78,7 +78,10 @@ impl Accounts for Users {
 #[derive(Clone)]
 struct Script {
     ehlo: &'static [&'static str],
-    /// The reply to each RCPT: connection number and the RCPT line.
+    /// The reply to MAIL, by connection number.
+    mail: fn(usize) -> &'static str,
+    /// The reply to each RCPT: connection number and the RCPT line (`503` after a refused
+    /// MAIL, as servers answer).
     rcpt: fn(usize, &str) -> &'static str,
     /// The reply to DATA (when some recipient was accepted).
     data: fn(usize) -> &'static str,
@@ -100,6 +103,7 @@ impl Script {
     fn accepting(pause: fn(usize) -> u64) -> Self {
         Self {
             ehlo: CAPS,
+            mail: |_| "250 2.1.0 ok",
             rcpt: |_, _| "250 2.1.5 ok",
             data: |_| "354 go on",
             data_end: |_| "250 2.0.0 queued",
@@ -141,6 +145,7 @@ async fn peer_at(script: Script, at: SocketAddr) -> Peer {
                 w.write_all(b"220 peer.test ESMTP\r\n").await.ok();
                 let mut rcpts = Vec::new();
                 let mut accepted = Vec::new();
+                let mut mail_ok = false;
                 let mut line = String::new();
                 loop {
                     line.clear();
@@ -161,9 +166,15 @@ async fn peer_at(script: Script, at: SocketAddr) -> Peer {
                     } else if cmd.starts_with("MAIL") {
                         rcpts.clear();
                         accepted.clear();
-                        "250 2.1.0 ok\r\n".into()
+                        let reply = (script.mail)(n);
+                        mail_ok = reply.starts_with('2');
+                        format!("{reply}\r\n")
                     } else if cmd.starts_with("RCPT") {
-                        let reply = (script.rcpt)(n, line.trim_end());
+                        let reply = if mail_ok {
+                            (script.rcpt)(n, line.trim_end())
+                        } else {
+                            "503 5.5.1 need MAIL command"
+                        };
                         rcpts.push(line.trim_end().to_owned());
                         if reply.starts_with('2') {
                             accepted.push(line.trim_end().to_owned());
@@ -380,6 +391,7 @@ fn queue_len(q: &DiskQueue) -> usize {
 async fn tempfail_then_delivered_exactly_once() {
     let p = peer(Script {
         ehlo: CAPS,
+        mail: |_| "250 2.1.0 ok",
         rcpt: |n, _| {
             if n == 0 {
                 "451 4.3.0 try later"
@@ -459,6 +471,7 @@ async fn slow_peers_are_waited_for_and_silent_ones_retried() {
 async fn permanent_failure_gives_one_dsn() {
     let p = peer(Script {
         ehlo: CAPS,
+        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "550 5.1.1 <carol@example.net>: no such user",
         data: |_| "354 go on",
         data_end: |_| "250 ok",
@@ -585,6 +598,7 @@ async fn unreachable_warns_then_expires_and_null_sender_gets_nothing() {
 async fn refuses_rather_than_mangles_8bit_and_relays_only_when_allowed() {
     let p = peer(Script {
         ehlo: &["PIPELINING", "SIZE 10000000"],
+        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "250 ok",
         data: |_| "354 go on",
         data_end: |_| "250 ok",
@@ -645,6 +659,7 @@ async fn null_mx_and_a_queue_that_outlives_its_server() {
     // ...the server goes (its runner keeps failing on port 1)...
     let p = peer(Script {
         ehlo: CAPS,
+        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "250 ok",
         data: |_| "354 go on",
         data_end: |_| "250 ok",
@@ -883,6 +898,7 @@ async fn an_attempt_tries_a_bounded_number_of_addresses() {
 async fn a_looping_message_fails_without_a_connection() {
     let p = peer(Script {
         ehlo: CAPS,
+        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "250 ok",
         data: |_| "354 go on",
         data_end: |_| "250 ok",
@@ -916,6 +932,7 @@ async fn a_looping_message_fails_without_a_connection() {
 async fn soft_failures_go_on_to_the_next_mx() {
     let first = peer(Script {
         ehlo: CAPS,
+        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "450 4.7.1 greylisted, try again later",
         data: |_| "354 go on",
         data_end: |_| "250 ok",
@@ -926,6 +943,7 @@ async fn soft_failures_go_on_to_the_next_mx() {
     let second = peer_at(
         Script {
             ehlo: CAPS,
+            mail: |_| "250 2.1.0 ok",
             rcpt: |_, _| "250 ok",
             data: |_| "354 go on",
             data_end: |_| "250 2.0.0 queued",
@@ -1009,6 +1027,7 @@ async fn an_entry_without_its_message_is_removed() {
 async fn a_recipients_own_reply_outlives_the_transactions() {
     let p = peer(Script {
         ehlo: CAPS,
+        mail: |_| "250 2.1.0 ok",
         rcpt: |n, line| {
             if n == 0 && line.contains("dave@") {
                 "450 4.7.1 greylisted, try again later"
@@ -1136,4 +1155,33 @@ Authentication-Results: mail.example.org; in the body, kept\r\n";
         text.ends_with("\r\n\r\nAuthentication-Results: mail.example.org; in the body, kept\r\n"),
         "{text}"
     );
+}
+
+/// A temporary refusal of MAIL defers the message: the RCPTs pipelined behind it were
+/// answered `503` for that, which is no verdict on the recipients.
+#[tokio::test]
+async fn a_refused_mail_defers_whatever_the_rcpts_behind_it_got() {
+    let p = peer(Script {
+        ehlo: CAPS,
+        mail: |n| {
+            if n == 0 {
+                "452 4.3.1 Insufficient system resources"
+            } else {
+                "250 2.1.0 ok"
+            }
+        },
+        rcpt: |_, _| "250 2.1.5 ok",
+        data: |_| "354 go on",
+        data_end: |_| "250 2.0.0 queued",
+        pause: |_| 0,
+    })
+    .await;
+    let s = server("mail-refused", p.addr.port(), policy()).await;
+    let codes = submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await;
+    assert_eq!(codes, [250]);
+    assert!(
+        until(20, async || p.messages.lock().unwrap().len() == 1).await,
+        "not delivered on a later try"
+    );
+    assert!(inbox(&s.store, "alice").await.is_empty(), "no DSN");
 }

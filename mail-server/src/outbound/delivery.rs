@@ -507,13 +507,21 @@ impl Delivery {
         };
         let sent = client.send(&envelope, message).await;
         // Past RCPT, a failure of the transaction is the verdict of the recipients the peer
-        // accepted (or did not answer); one it refused keeps its own reply.
+        // accepted (or did not answer); one it refused keeps its own reply. Not when MAIL
+        // itself was refused: the RCPTs pipelined behind it were answered `503` for that.
+        let mail_refused = matches!(
+            sent,
+            Err(ClientFailure::Smtp(ClientError::Rejected {
+                stage: Stage::Mail,
+                ..
+            }))
+        );
         let own: Vec<Option<Outcome>> = client
             .recipient_replies()
             .iter()
             .map(|r| {
                 r.as_ref()
-                    .filter(|r| r.code().is_negative())
+                    .filter(|r| r.code().is_negative() && r.code().get() != 503 && !mail_refused)
                     .map(|r| Outcome::from_reply(r, mta, dsn_passed, enhanced))
             })
             .collect();
