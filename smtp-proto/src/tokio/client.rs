@@ -277,16 +277,18 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
 
     /// The next event, with a failed session as `Err`.
     async fn next(&mut self) -> Result<Event, Error> {
-        match self.driver.next_event().await? {
-            Some(Event::Failed(e)) => Err(Error::Smtp(e)),
-            Some(event) => Ok(event),
-            None => {
-                // An LMTP server that closed after some final replies: those recipients
-                // have the message (`Sent`), however the rest went.
-                let session = self.driver.session_mut();
-                session.connection_closed();
-                session.poll_event().ok_or(Error::Closed)
-            }
+        // An LMTP server that closed, or whose connection broke, after some final replies:
+        // those recipients have the message (`Sent`), however the rest went.
+        let lost = |client: &mut Self, error: Error| {
+            let session = client.driver.session_mut();
+            session.connection_closed();
+            session.poll_event().ok_or(error)
+        };
+        match self.driver.next_event().await {
+            Ok(Some(Event::Failed(e))) => Err(Error::Smtp(e)),
+            Ok(Some(event)) => Ok(event),
+            Ok(None) => lost(self, Error::Closed),
+            Err(e) => lost(self, Error::Io(e)),
         }
     }
 }
