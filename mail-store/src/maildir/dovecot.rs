@@ -8,6 +8,14 @@ use sansmail_core::utf7;
 
 use super::names::split_info;
 
+/// Written in a folder once its UIDs were taken from Dovecot's or Courier's list: the list
+/// is not read again, should our index of the folder be lost (it may be stale by then, and
+/// a new UIDVALIDITY is the safe answer).
+pub(crate) const IMPORTED: &str = "mailstore-uids-imported";
+
+/// The largest UIDVALIDITY or UID taken from another program's list.
+const MAX: u32 = i32::MAX as u32;
+
 /// The UIDs a folder's `dovecot-uidlist` (or Courier's `courierimapuiddb`) gave its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UidList {
@@ -27,9 +35,14 @@ pub(crate) struct UidList {
 ///                            uid SP filename
 /// ```
 ///
-/// `None` when neither file is there or its header cannot be read; a message line that
-/// cannot be read is skipped (that message gets a new UID).
+/// `None` when neither file is there, its header cannot be read or its values are past
+/// 2^31 (Dovecot's are times in seconds; larger ones would use up the UIDVALIDITY and UID
+/// spaces), and once a folder's was taken ([`IMPORTED`]); a message line that cannot be
+/// read is skipped (that message gets a new UID).
 pub(crate) fn uidlist(dir: &Path) -> Option<UidList> {
+    if dir.join(IMPORTED).exists() {
+        return None;
+    }
     let text = fs::read_to_string(dir.join("dovecot-uidlist"))
         .or_else(|_| fs::read_to_string(dir.join("courierimapuiddb")))
         .ok()?;
@@ -50,7 +63,7 @@ pub(crate) fn uidlist(dir: &Path) -> Option<UidList> {
         "1" | "2" => (header.next()?.parse().ok()?, header.next()?.parse().ok()?),
         _ => return None,
     };
-    if uidvalidity == 0 {
+    if uidvalidity == 0 || uidvalidity > MAX || uidnext > MAX {
         return None;
     }
     let mut list = UidList {
@@ -62,7 +75,7 @@ pub(crate) fn uidlist(dir: &Path) -> Option<UidList> {
         let Some((uid, rest)) = line.split_once(' ') else {
             continue;
         };
-        let Some(uid) = uid.parse::<u32>().ok().filter(|&u| u > 0 && u < u32::MAX) else {
+        let Some(uid) = uid.parse::<u32>().ok().filter(|&u| u > 0 && u < MAX) else {
             continue;
         };
         // Version 3 puts the file name after " :"; version 1 has it as the second word.
@@ -80,10 +93,20 @@ pub(crate) fn uidlist(dir: &Path) -> Option<UidList> {
 }
 
 /// The subscriptions in an account's Maildir root, in the store's names (`.` between
-/// levels, UTF-8): Dovecot's `subscriptions` (version 2: a `V\t2` line, then UTF-8 names
+/// levels, UTF-8; names the store would refuse are left out): Dovecot's `subscriptions` (version 2: a `V\t2` line, then UTF-8 names
 /// with a tab between levels; version 1: one name per line, modified UTF-7) or else Courier's
 /// `courierimapsubscribed` (names under `INBOX.`). `None` when neither file is there.
 pub(crate) fn subscriptions(root: &Path) -> Option<Vec<String>> {
+    let names = read_subscriptions(root)?;
+    Some(
+        names
+            .into_iter()
+            .filter_map(|n| crate::names::canonical(&n, '.').ok())
+            .collect(),
+    )
+}
+
+fn read_subscriptions(root: &Path) -> Option<Vec<String>> {
     if let Ok(text) = fs::read_to_string(root.join("subscriptions")) {
         let mut lines = text.lines().peekable();
         let v2 = lines.next_if(|l| *l == "V\t2").is_some();
@@ -184,8 +207,20 @@ mod tests {
     }
 
     #[test]
-    fn uidlist_absent_or_unreadable() {
+    fn uidlist_absent_unreadable_out_of_range_or_taken() {
         assert_eq!(uidlist(dir_with(&[]).path()), None);
+        assert_eq!(
+            uidlist(dir_with(&[("dovecot-uidlist", "3 V4294967295 N2\n")]).path()),
+            None
+        );
+        assert_eq!(
+            uidlist(dir_with(&[("dovecot-uidlist", "3 V7 N4000000000\n")]).path()),
+            None
+        );
+        let far = dir_with(&[("dovecot-uidlist", "3 V7 N2\n4000000000 :far\n1 :near\n")]);
+        assert_eq!(uidlist(far.path()).unwrap().uids.len(), 1);
+        let taken = dir_with(&[("dovecot-uidlist", "3 V7 N2\n1 :a\n"), (IMPORTED, "")]);
+        assert_eq!(uidlist(taken.path()), None);
         assert_eq!(
             uidlist(dir_with(&[("dovecot-uidlist", "7 V1 N2\n")]).path()),
             None
@@ -205,6 +240,8 @@ mod tests {
         );
         let v1 = dir_with(&[("subscriptions", "Work\nCaf&AOk-.Menu\n")]);
         assert_eq!(subscriptions(v1.path()).unwrap(), ["Work", "Café.Menu"]);
+        let odd = dir_with(&[("subscriptions", "inbox\nA*B\nWork..Done\nfine\n")]);
+        assert_eq!(subscriptions(odd.path()).unwrap(), ["INBOX", "fine"]);
         let courier = dir_with(&[("courierimapsubscribed", "INBOX.Sent\nINBOX.Work.Done\n")]);
         assert_eq!(
             subscriptions(courier.path()).unwrap(),

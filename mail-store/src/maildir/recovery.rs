@@ -233,6 +233,10 @@ impl Disk {
         if rt.log.is_none() || rt.log_lines >= COMPACT_AFTER {
             self.compact(a, &dir, &mut rt, &state);
         }
+        if imported.is_some() {
+            // Our index has the UIDs now; the other program's list is not taken again.
+            let _ = fs::write(dir.join(dovecot::IMPORTED), b"");
+        }
         rt.mtimes = seen;
         lock(&self.rt).insert((a.clone(), name.clone()), rt);
         Ok((name, state))
