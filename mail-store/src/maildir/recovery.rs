@@ -347,7 +347,10 @@ impl Disk {
         let keywords = &dovecot_kw;
         let mut next = state.header.uidnext;
         // The imported UIDs, each given once, and only where no message of ours has it.
-        let mut taken: HashSet<u32> = state.messages.iter().map(|m| m.uid.get()).collect();
+        let mut taken: HashSet<u32> = match imported {
+            Some(_) => state.messages.iter().map(|m| m.uid.get()).collect(),
+            None => HashSet::new(),
+        };
         for (base, (file, is_new)) in fresh {
             let path = dir.join(if *is_new { "new" } else { "cur" }).join(file);
             let data = match fs::read(&path) {
