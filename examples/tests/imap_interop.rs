@@ -313,6 +313,13 @@ fn mailbox_commands_and_errors() {
         caps[0].contains(" QUOTA=RES-STORAGE") && caps[0].contains(" QUOTA=RES-MESSAGE"),
         "{caps:?}"
     );
+    // QUOTA=RES-STORAGE needs STATUS DELETED-STORAGE, and RES-MESSAGE DELETED (RFC 9208).
+    let status = c.command("a18s", "STATUS INBOX (DELETED DELETED-STORAGE)");
+    assert!(
+        status[0].starts_with("* STATUS INBOX (DELETED ")
+            && status[0].contains(" DELETED-STORAGE "),
+        "{status:?}"
+    );
     let quota = c.command("a18", "GETQUOTAROOT INBOX");
     assert_eq!(quota[0], "* QUOTAROOT INBOX \"\"", "{quota:?}");
     // No limits: no QUOTA line, whose grammar needs a resource (RFC 9208 §9).

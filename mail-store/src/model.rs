@@ -56,6 +56,9 @@ pub struct Status {
     pub deleted: u32,
     /// `SIZE`: total octets.
     pub size: u64,
+    /// `DELETED-STORAGE` (RFC 9208): the octets of the messages with `\Deleted`, which an
+    /// EXPUNGE would free.
+    pub deleted_size: u64,
     /// `HIGHESTMODSEQ`
     pub highest_modseq: ModSeq,
     /// The keywords in use in this mailbox (for `FLAGS` and `PERMANENTFLAGS`).

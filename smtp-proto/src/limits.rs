@@ -16,8 +16,11 @@ pub struct Limits {
     /// ORCPT, RFC 3461 §4: 100 and 500; AUTH=, RFC 4954 §5: 500). Postfix's
     /// `line_length_limit` is 2048.
     pub max_mail_rcpt_line: usize,
-    /// Longest line of message text, CRLF included (RFC 5321 §4.5.3.1.6: 1000). `None`
-    /// disables the check.
+    /// Longest line of message text, CRLF included, past which the message is refused
+    /// (`550 5.6.0`). `None`, the default, refuses none: RFC 5321 §4.5.3.1 asks receivers
+    /// to impose no length limit where they can, and Postfix and Dovecot take longer lines,
+    /// which real senders write. `Some(1000)` is the limit §4.5.3.1.6 sets for senders.
+    /// Memory does not depend on it: data is unstuffed as it streams.
     pub max_text_line: Option<usize>,
     /// Longest SASL response line. OAuth bearer tokens need several kilobytes.
     pub max_sasl_line: usize,
@@ -52,7 +55,7 @@ impl Default for Limits {
         Self {
             max_command_line: 512,
             max_mail_rcpt_line: 2048,
-            max_text_line: Some(1000),
+            max_text_line: None,
             max_sasl_line: 12 * 1024,
             max_message_size: 35 * 1024 * 1024,
             max_recipients: 100,

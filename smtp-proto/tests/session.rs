@@ -786,6 +786,23 @@ fn envelopes_postfix_takes_are_taken() {
     );
 }
 
+/// Lines longer than RFC 5321's 1000 octets are taken by default (as Postfix and Dovecot
+/// take them); with the limit set, the message is refused once its end arrives.
+#[test]
+fn long_data_lines_are_taken_unless_limited() {
+    let long = format!("{}\r\n.\r\n", "x".repeat(5000));
+    let mut s = Script::new(ServerConfig::new("mx"));
+    s.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nDATA\r\n");
+    assert_eq!(s.codes(long.as_bytes()), [250]);
+    assert_eq!(s.app.delivered.len(), 1);
+    let mut config = ServerConfig::new("mx");
+    config.limits.max_text_line = Some(1000);
+    let mut s = Script::new(config);
+    s.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nDATA\r\n");
+    assert_eq!(s.codes(long.as_bytes()), [550]);
+    assert!(s.app.delivered.is_empty());
+}
+
 #[test]
 fn recipient_limit() {
     let mut config = ServerConfig::new("mx");

@@ -36,9 +36,9 @@ pub(super) fn canonical(name: &str, delimiter: char) -> String {
     }
 }
 
-/// Whether this server reports a STATUS item (MAILBOXID and DELETED-STORAGE it does not).
+/// Whether this server reports a STATUS item (MAILBOXID it does not).
 fn status_supported(a: StatusAttr) -> bool {
-    !matches!(a, StatusAttr::MailboxId | StatusAttr::DeletedStorage)
+    !matches!(a, StatusAttr::MailboxId)
 }
 
 /// The STATUS items asked for; `None` for an attribute this server does not report.
@@ -60,7 +60,8 @@ pub(super) fn status_items(
                 StatusAttr::Recent => StatusItem::Recent(s.recent),
                 StatusAttr::HighestModSeq => StatusItem::HighestModSeq(s.highest_modseq.get()),
                 StatusAttr::AppendLimit => StatusItem::AppendLimit(append_limit),
-                StatusAttr::MailboxId | StatusAttr::DeletedStorage => return None,
+                StatusAttr::DeletedStorage => StatusItem::DeletedStorage(s.deleted_size),
+                StatusAttr::MailboxId => return None,
             })
         })
         .collect()

@@ -39,6 +39,12 @@ impl<K: Backend> Engine<K> {
             unseen: mb.count_flag(Flag::Seen, false),
             deleted: mb.count_flag(Flag::Deleted, true),
             size: mb.size,
+            deleted_size: mb
+                .messages
+                .iter()
+                .filter(|m| m.flags.contains(Flag::Deleted))
+                .map(|m| m.size)
+                .sum(),
             highest_modseq: mb.highest_modseq(),
             keywords: mb.keywords.clone(),
             new_keywords_allowed: true,

@@ -131,11 +131,13 @@ impl Inner {
             &c,
             "SELECT b.uidvalidity, b.uidnext, b.highest_modseq, b.special_use, \
                n.messages, n.unseen, n.deleted, n.size, n.recent, \
-               ARRAY(SELECT keyword FROM mailbox_keywords k WHERE k.mailbox_id = b.id) \
+               ARRAY(SELECT keyword FROM mailbox_keywords k WHERE k.mailbox_id = b.id), \
+               n.deleted_size \
              FROM mailboxes b, LATERAL (SELECT count(*) AS messages, \
                  count(*) FILTER (WHERE m.flags & 1 = 0) AS unseen, \
                  count(*) FILTER (WHERE m.flags & 8 <> 0) AS deleted, \
                  COALESCE(sum(m.size), 0)::bigint AS size, \
+                 COALESCE(sum(m.size) FILTER (WHERE m.flags & 8 <> 0), 0)::bigint AS deleted_size, \
                  count(*) FILTER (WHERE m.uid >= b.first_recent) AS recent \
                FROM messages m WHERE m.mailbox_id = b.id) n \
              WHERE b.account_id = $1 AND b.name = $2",
@@ -163,6 +165,7 @@ impl Inner {
             unseen: count(5)?,
             deleted: count(6)?,
             size: unsigned(row.try_get(7)?),
+            deleted_size: unsigned(row.try_get(10)?),
             highest_modseq: modseq(row.try_get(2)?)?,
             keywords,
             new_keywords_allowed: true,

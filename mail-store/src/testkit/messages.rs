@@ -45,6 +45,8 @@ pub fn status_in_one_call<S: MailStore>(fx: Fixture<S>) {
     assert_eq!(st.messages, 3);
     assert_eq!(st.unseen, 2);
     assert_eq!(st.deleted, 1);
+    assert_eq!(st.deleted_size, message("b", "body").len() as u64);
+    assert_eq!(empty.deleted_size, 0);
     assert_eq!(st.size, total);
     assert_eq!(st.recent, 3);
     assert_eq!(st.uidnext.get(), 4);
