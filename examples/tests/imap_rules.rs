@@ -946,3 +946,55 @@ fn bodystructure_of_empty_parts() {
         );
     });
 }
+
+/// RFC 9051 §9 (seq-number): a sequence number past the last message is a client error,
+/// in a range ending in `*` too (`10:*` with two messages is `2:10`): BAD, as Dovecot
+/// answers. `2:*` and `*` stay fine.
+#[test]
+fn a_range_to_star_from_past_the_end_is_bad() {
+    both("rules-range-past", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Rp");
+        for i in 1..=2 {
+            append(&mut a, &format!("a2{i}"), "Rp", &message(i));
+        }
+        a.command("a3", "SELECT Rp");
+        a.send("a4 FETCH 10:* FLAGS");
+        let past = a.until("a4 ");
+        assert!(
+            past.last().unwrap().starts_with("a4 BAD"),
+            "{who}: {past:?}"
+        );
+        let fine = a.command("a5", "FETCH 2:* FLAGS");
+        assert!(fine[0].starts_with("* 2 FETCH"), "{who}: {fine:?}");
+        assert!(fine.last().unwrap().starts_with("a5 OK"), "{who}: {fine:?}");
+    });
+}
+
+/// RFC 7162 §3.1.4.1: FETCH with CHANGEDSINCE returns (and so, with BODY[], marks `\Seen`)
+/// only the messages changed since; the others keep their flags.
+#[test]
+fn changedsince_fetch_of_bodies_marks_only_what_it_returns() {
+    both("rules-changedsince-seen", |who, addr| {
+        let mut a = login(addr, "a");
+        a.command("a1", "CREATE Cs2");
+        for i in 1..=2 {
+            append(&mut a, &format!("a2{i}"), "Cs2", &message(i));
+        }
+        let selected = a.command("a3", "SELECT Cs2 (CONDSTORE)");
+        let modseq: u64 = selected
+            .iter()
+            .find_map(|l| l.split("[HIGHESTMODSEQ ").nth(1))
+            .and_then(|r| r.split(']').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{who}: {selected:?}"));
+        a.command("a4", "STORE 2 +FLAGS.SILENT (\\Flagged)");
+        let fetched = a.command("a5", &format!("FETCH 1:2 (BODY[]) (CHANGEDSINCE {modseq})"));
+        assert!(
+            fetched.iter().all(|l| !l.starts_with("* 1 FETCH")),
+            "{who}: {fetched:?}"
+        );
+        let flags = a.command("a6", "FETCH 1 FLAGS");
+        assert!(!flags[0].contains("\\Seen"), "{who}: {flags:?}");
+    });
+}

@@ -305,7 +305,7 @@ impl Inner {
     }
 
     /// Whether a command's sequence-number set names a number past the last message the
-    /// client knows (a range counts only when both ends are past it: `5:*` is fine).
+    /// client knows.
     pub(super) fn past_last_message(&self, body: &CommandBody<'_>) -> bool {
         use crate::types::sequence::{SeqItem, SeqNum, SequenceSet};
         let (CommandBody::Fetch {
@@ -324,8 +324,8 @@ impl Inner {
             return false;
         };
         // RFC 9051 §9 (seq-number): any number past the last message, and `*` in an
-        // empty mailbox, is an error. A range ending in `*` is `n:*`, the last message
-        // when `n` is past it (Dovecot's reading too: an expunge the client has not seen).
+        // empty mailbox, is an error, in a range too: `10:*` with two messages is `2:10`
+        // (Dovecot answers BAD alike).
         let len = self.view.as_ref().map_or(0, MailboxView::len);
         let past = |n: &SeqNum| match n {
             SeqNum::Value(v) => *v > len,
@@ -334,7 +334,6 @@ impl Inner {
         match set {
             SequenceSet::Items(items) => items.iter().any(|i| match i {
                 SeqItem::Single(n) => past(n),
-                SeqItem::Range(SeqNum::Largest, _) | SeqItem::Range(_, SeqNum::Largest) => len == 0,
                 SeqItem::Range(a, b) => past(a) || past(b),
             }),
             SequenceSet::Saved => false,

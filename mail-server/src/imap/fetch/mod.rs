@@ -259,6 +259,11 @@ impl<S: MailStore> Conn<'_, S> {
         if found.len() < chunk.len() {
             run.skipped = true;
         }
+        // CHANGEDSINCE picks the messages first (RFC 7162 §3.1.4.1): those it leaves out are
+        // neither returned nor marked `\Seen`.
+        if let Some(since) = run.changed_since {
+            found.retain(|m| m.modseq.get() > since);
+        }
         // A non-peek body fetch sets \Seen (RFC 9051 §6.4.5). The change goes to the
         // session, which puts the new flags into the message's FETCH response.
         let mut seen_now = Vec::new();
@@ -298,12 +303,6 @@ impl<S: MailStore> Conn<'_, S> {
             }
         }
         for m in found {
-            if run
-                .changed_since
-                .is_some_and(|since| m.modseq.get() <= since)
-            {
-                continue;
-            }
             // Messages expunged elsewhere but not yet told are left out.
             let Some(seq) = seq_of(&chunk, m.uid.get()) else {
                 continue;
