@@ -12,8 +12,10 @@ pub struct Limits {
     /// Longest command line, CRLF included (RFC 2449 §4: 255 octets). The AUTH command with
     /// an initial response is subject to it too (RFC 5034 §4).
     pub max_command_line: usize,
-    /// Longest argument in characters (RFC 2449 §4: 40). `PASS` takes the rest of the line and
-    /// the AUTH initial response is base64, so neither is subject to it.
+    /// Longest argument in characters. RFC 1939 said 40; RFC 2449 §4 raised the command line
+    /// to 255 octets, and login names (full addresses) are often longer than 40, which
+    /// Dovecot takes: by default the line limit is the one that binds. `PASS` takes the rest
+    /// of the line and the AUTH initial response is base64, so neither is subject to it.
     pub max_argument: usize,
     /// Longest first line of a response, CRLF included (RFC 2449 §4: 512 octets). Also the
     /// limit for each line of a CAPA, LIST, UIDL or LANG listing.
@@ -59,7 +61,7 @@ impl Limits {
     /// The defaults, as a constant the decoders read without building a value per call.
     pub(crate) const DEFAULT: Self = Self {
         max_command_line: 255,
-        max_argument: 40,
+        max_argument: 255,
         max_response_line: 512,
         max_sasl_line: 12 * 1024,
         max_response_size: 32 * 1024 * 1024,

@@ -526,7 +526,9 @@ fn wrong_state_commands_before_login_are_limited() {
 
 #[test]
 fn bad_commands_are_answered_without_echo_and_limited() {
-    let mut s = Script::new(config());
+    let mut limited = config();
+    limited.limits.max_argument = 40;
+    let mut s = Script::new(limited);
     assert_eq!(s.feed(b"XYZZY hunter2\r\n"), "-ERR Unknown command\r\n");
     assert_eq!(
         s.feed(b"RETR hunter2\r\n"),

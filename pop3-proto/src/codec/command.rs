@@ -746,6 +746,11 @@ mod tests {
 
     #[test]
     fn arguments_are_counted_in_characters() {
+        let limits = Limits {
+            max_argument: 40,
+            ..Limits::default()
+        };
+        let parse = |line: &[u8]| codec::parse_command_line(line, &limits).map(|_| ());
         let ok = format!("USER {}", "\u{f6}".repeat(40));
         assert!(parse(ok.as_bytes()).is_ok());
         let long = format!("USER {}", "\u{f6}".repeat(41));
@@ -758,6 +763,9 @@ mod tests {
             parse(long.as_bytes()),
             Err(DecodeError::ArgumentTooLong { at: 5, max: 40 })
         );
+        // By default a login name as long as a full address is taken.
+        let address = format!("USER {}@example.org", "firstname.lastname.department");
+        assert!(codec::parse_command_line(address.as_bytes(), &Limits::default()).is_ok());
     }
 
     /// A line given without its CRLF ends where the slice does: a CR in it is an octet like
