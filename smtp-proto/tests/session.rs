@@ -803,6 +803,22 @@ fn long_data_lines_are_taken_unless_limited() {
     assert!(s.app.delivered.is_empty());
 }
 
+/// Malformed SASL responses and refused AUTH commands are errors like bad commands: a
+/// client cannot repeat them for ever.
+#[test]
+fn bad_sasl_responses_count_as_errors() {
+    let mut config = ServerConfig::new("mx");
+    config.extensions.auth = vec![Mechanism::PLAIN];
+    config.auth_requires_tls = false;
+    config.limits.max_errors = 3;
+    let mut s = Script::new(config);
+    assert_eq!(
+        s.codes(b"EHLO c\r\nAUTH PLAIN !!!\r\nAUTH CRAM-MD5\r\nAUTH PLAIN\r\n@@@\r\nNOOP\r\n"),
+        [250, 501, 504, 334, 501, 421]
+    );
+    assert!(s.server.is_closed());
+}
+
 #[test]
 fn recipient_limit() {
     let mut config = ServerConfig::new("mx");

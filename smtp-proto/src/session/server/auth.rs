@@ -36,7 +36,8 @@ impl State {
             None
         };
         if let Some(reply) = refusal {
-            self.send(&reply);
+            // Client errors, counted as bad commands are (Postfix counts them too).
+            self.error(&reply);
             return Step::Continue;
         }
         let initial = match initial {
@@ -45,7 +46,7 @@ impl State {
             Some(AuthInitial::Base64(b)) => match base64_decode(b.expose()) {
                 Some(d) => Some(d),
                 None => {
-                    self.send(&replies::auth_bad_response());
+                    self.error(&replies::auth_bad_response());
                     return Step::Continue;
                 }
             },
@@ -89,7 +90,7 @@ impl State {
                 })
             }
             None => {
-                self.send(&replies::auth_bad_response());
+                self.error(&replies::auth_bad_response());
                 Step::Continue
             }
         }
@@ -101,7 +102,7 @@ impl State {
                 self.send(&replies::sasl_prompt("UGFzc3dvcmQ6"));
                 self.mode = Mode::Sasl(SaslState::LoginPassword(user));
             }
-            _ => self.send(&replies::auth_bad_response()),
+            _ => self.error(&replies::auth_bad_response()),
         }
         Step::Continue
     }
@@ -116,7 +117,7 @@ impl State {
             Err(_) => None,
         };
         let Some(data) = data else {
-            self.send(&replies::auth_bad_response());
+            self.error(&replies::auth_bad_response());
             return Step::Continue;
         };
         match state {
@@ -135,7 +136,7 @@ impl State {
                     })
                 }
                 Err(_) => {
-                    self.send(&replies::auth_bad_response());
+                    self.error(&replies::auth_bad_response());
                     Step::Continue
                 }
             },

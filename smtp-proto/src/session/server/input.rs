@@ -126,7 +126,7 @@ impl State {
                         self.progress();
                         if sasl {
                             self.mode = Mode::Commands;
-                            self.send(&if matches!(error, DecodeError::LineTooLong { .. }) {
+                            self.error(&if matches!(error, DecodeError::LineTooLong { .. }) {
                                 replies::auth_line_too_long()
                             } else {
                                 replies::auth_bad_response()
