@@ -334,6 +334,16 @@ fn can_run_dovecot() -> bool {
     true
 }
 
+/// Gives the mail folder to the `dovecot` user, whom the server runs as.
+fn hand_to_dovecot(mail_root: &Path) {
+    let status = Command::new("chown")
+        .args(["-R", "dovecot:dovecot"])
+        .arg(mail_root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// Python: a Maildir made by Dovecot alone: a subscribed folder, three messages of which the
 /// second is expunged; prints UIDVALIDITY, UIDNEXT and the UIDs.
 const DOVECOT_FIRST: &str = r"
@@ -377,12 +387,7 @@ fn a_maildir_from_dovecot_keeps_its_uids_and_subscriptions() {
     let tmp = TempDir::new("dovecot-first");
     let mail_root = tmp.path().join("mail");
     fs::create_dir_all(&mail_root).unwrap();
-    let status = Command::new("chown")
-        .args(["-R", "dovecot:dovecot"])
-        .arg(&mail_root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    hand_to_dovecot(&mail_root);
     let theirs: Theirs = {
         let dovecot = Dovecot::start(tmp.path(), &mail_root);
         serde_json::from_str(&python(DOVECOT_FIRST, dovecot.port)).unwrap()
@@ -482,12 +487,7 @@ fn dovecot_reads_our_maildir_and_we_read_dovecots() {
         assert!(block_on(store.deliver(up, &[Recipient::inbox(alice.clone())]))[0].is_ok());
         ours(&store, &s)
     };
-    let status = Command::new("chown")
-        .args(["-R", "dovecot:dovecot"])
-        .arg(&mail_root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    hand_to_dovecot(&mail_root);
 
     // Dovecot sees our messages and flags.
     let dump: Dump = {
