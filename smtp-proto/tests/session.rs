@@ -1298,6 +1298,49 @@ fn client_takes_no_250_to_data_as_delivery() {
     }
 }
 
+/// RFC 5321 §3.8: a `421` in answer to anything means the server is closing the channel.
+/// The client sends nothing more (no next RCPT, no RSET) and fails the session with the
+/// reply; a recipient's `421` is that recipient's reply too.
+#[test]
+fn client_stops_at_a_421() {
+    let t0 = Instant::now();
+    // Without pipelining: MAIL taken, the first RCPT answered 421.
+    let mut c = ready_client(t0, "");
+    c.send_mail(&envelope(
+        "a@example.org",
+        &["b@example.org", "c@example.org"],
+    ))
+    .unwrap();
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(t0, b"250 sender ok\r\n");
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(t0, b"421 4.3.2 shutting down\r\n");
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    assert_eq!(out, b"", "{}", String::from_utf8_lossy(&out));
+    assert!(c.is_closed());
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(
+        matches!(&events[..], [CEvent::Recipient { index: 0, reply }, CEvent::Failed(ClientError::Rejected { reply: r, .. })]
+            if reply.code().get() == 421 && r.code().get() == 421),
+        "{events:?}"
+    );
+    // Pipelined: MAIL answered 421, the rest never answered.
+    let mut c = ready_client(t0, "250-PIPELINING\r\n");
+    c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+        .unwrap();
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(t0, b"421 4.3.2 shutting down\r\n");
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    assert_eq!(out, b"");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(
+        matches!(&events[..], [CEvent::Failed(ClientError::Rejected { reply, .. })] if reply.code().get() == 421),
+        "{events:?}"
+    );
+}
+
 /// RFC 5321 §4.5.3.2: a pipelined MAIL (and the RCPTs with it) waits its full reply
 /// timeout from when it was sent, however long the session sat idle before.
 #[test]

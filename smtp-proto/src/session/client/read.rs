@@ -102,6 +102,10 @@ impl Client {
             return;
         };
         let code = reply.code();
+        if code == ReplyCode::SERVICE_NOT_AVAILABLE && !matches!(expect, Expect::Quit) {
+            self.closing(expect, reply);
+            return;
+        }
         let rejected = |stage| ClientError::Rejected {
             stage,
             reply: reply.clone(),
@@ -242,6 +246,42 @@ impl Client {
                 self.events.push_back(Event::Closed);
             }
         }
+    }
+
+    /// `421` in answer to anything: the server is closing the channel (RFC 5321 §3.8). The
+    /// session fails at once and sends nothing more; a recipient's `421` is its reply, and
+    /// in LMTP a `421` after the data is that recipient's verdict (the others' are reported
+    /// as unknown, see [`Event::Sent`]).
+    fn closing(&mut self, expect: Expect, reply: Reply<'static>) {
+        let stage = match expect {
+            Expect::Greeting => Stage::Greeting,
+            Expect::Ehlo | Expect::Helo => Stage::Hello,
+            Expect::StartTls => Stage::StartTls,
+            Expect::AuthPlain
+            | Expect::AuthLoginUser
+            | Expect::AuthLoginPassword
+            | Expect::AuthDone => Stage::Auth,
+            Expect::Mail | Expect::Rcpt(_) | Expect::Rset | Expect::Quit => Stage::Mail,
+            Expect::Data | Expect::Bdat { last: false } => Stage::Data,
+            Expect::DataEnd | Expect::Bdat { last: true } => Stage::Message,
+        };
+        match expect {
+            Expect::Rcpt(index) => self.events.push_back(Event::Recipient {
+                index,
+                reply: reply.clone(),
+            }),
+            Expect::DataEnd | Expect::Bdat { last: true }
+                if self.config.protocol == Protocol::Lmtp =>
+            {
+                if let Some(t) = self.transaction.as_mut().filter(|t| !t.failed) {
+                    let index = t.accepted.get(t.finals.len()).copied().unwrap_or(0);
+                    t.finals.push((index, reply.clone()));
+                }
+            }
+            _ => {}
+        }
+        self.pending_commands.clear();
+        self.fail(ClientError::Rejected { stage, reply });
     }
 
     pub(super) fn on_auth_reply(&mut self, expect: Expect, reply: Reply<'static>) {
