@@ -1185,3 +1185,76 @@ async fn a_refused_mail_defers_whatever_the_rcpts_behind_it_got() {
     );
     assert!(inbox(&s.store, "alice").await.is_empty(), "no DSN");
 }
+
+/// A `421` in the middle of the recipients (a peer at its error limit): the recipients it
+/// refused for good before it fail with their own replies; the rest are deferred and
+/// delivered at the next try.
+#[tokio::test]
+async fn a_421_among_the_rcpts_keeps_the_earlier_verdicts() {
+    let p = peer(Script {
+        ehlo: CAPS,
+        mail: |_| "250 2.1.0 ok",
+        // At the first try only; later every recipient is taken, so a verdict lost at the
+        // first try shows as a delivery to carol.
+        rcpt: |n, line| match (n, line.contains("carol@")) {
+            (0, true) => "550 5.1.1 no such user",
+            (0, false) => "421 4.7.0 too many errors, closing",
+            _ => "250 2.1.5 ok",
+        },
+        data: |_| "354 go on",
+        data_end: |_| "250 2.0.0 queued",
+        pause: |_| 0,
+    })
+    .await;
+    let s = server("rcpt-421", p.addr.port(), policy()).await;
+    let codes = submit(
+        s.submission,
+        &envelope(&["carol@example.net", "dave@example.net"]),
+        MESSAGE,
+    )
+    .await;
+    assert_eq!(codes, [250, 250]);
+    assert!(
+        until(20, async || p.messages.lock().unwrap().len() == 1).await,
+        "dave's copy was never delivered"
+    );
+    let got = p.messages.lock().unwrap().clone();
+    assert_eq!(got[0].0.len(), 1, "{:?}", got[0].0);
+    assert!(got[0].0[0].contains("dave@example.net"), "{:?}", got[0].0);
+    assert!(
+        until(10, async || !inbox(&s.store, "alice").await.is_empty()).await,
+        "no DSN for carol"
+    );
+    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
+    assert!(
+        dsn.contains("Final-Recipient: rfc822; carol@example.net"),
+        "{dsn}"
+    );
+    assert!(dsn.contains("Status: 5.1.1"), "{dsn}");
+}
+
+/// A header section longer than the results filter reads (256 KiB) is refused: passed on
+/// unfiltered, results forged past that point would get through.
+#[tokio::test]
+async fn a_header_section_too_long_to_filter_is_refused() {
+    let p = peer(Script::accepting(|_| 0)).await;
+    let s = server("long-header", p.addr.port(), policy()).await;
+    let mut message = Vec::new();
+    for i in 0..6000 {
+        message.extend_from_slice(format!("X-Padding-{i}: {}\r\n", "x".repeat(40)).as_bytes());
+    }
+    message
+        .extend_from_slice(b"Authentication-Results: mail.example.org; dkim=pass\r\n\r\nbody\r\n");
+    assert_eq!(
+        submit(s.submission, &envelope(&["bob@example.org"]), &message).await,
+        [552]
+    );
+    assert!(inbox(&s.store, "bob").await.is_empty());
+    // A long message with a short header goes through.
+    let mut long = b"Subject: long\r\n\r\n".to_vec();
+    long.extend_from_slice(&message);
+    assert_eq!(
+        submit(s.submission, &envelope(&["bob@example.org"]), &long).await,
+        [250]
+    );
+}

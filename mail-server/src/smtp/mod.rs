@@ -135,6 +135,8 @@ struct Transaction {
     /// `Authentication-Results:` fields that claim this server's name are taken out of it
     /// (RFC 8601 §5), on submission too, where a user could forge them for another.
     header: Option<Vec<u8>>,
+    /// The header section was longer than the filter takes: the message is refused.
+    header_too_large: bool,
 }
 
 impl Transaction {
@@ -306,13 +308,11 @@ pub async fn handle_connection<S: MailStore>(
                                     params.notify,
                                     Some(SmtpNotify::On { success: true, .. })
                                 );
-                                // The notice is sent through the queue; LMTP leaves DSNs to
-                                // its client, which has the per-recipient replies.
-                                if success
-                                    && !lmtp
-                                    && !t.sender.is_empty()
-                                    && service.relay.is_some()
-                                {
+                                // The notice is sent through the queue, for the clients
+                                // that may relay (our users, our hosts): from anyone else
+                                // it would mail the message to whatever sender was given, a
+                                // reflector for spam. LMTP leaves DSNs to its client.
+                                if success && relay && !t.sender.is_empty() {
                                     let mut r = queued(&address, &params);
                                     r.state = RecipientState::Delivered;
                                     r.status = Some("2.0.0".to_owned());
@@ -467,8 +467,8 @@ fn own_id<S: MailStore>(service: &SmtpService<S>) -> &str {
         .map_or(service.config.hostname.as_str(), |v| v.authserv_id())
 }
 
-/// The most of a message's start kept to find its header section's end; a header longer
-/// than this is passed on unfiltered (no client writes one).
+/// The most of a message's start kept to find its header section's end; a message with a
+/// longer header section is refused (`552 5.3.4`; no client writes one).
 const MAX_FILTERED_HEADER: usize = 256 * 1024;
 
 /// Message octets of a message not held back: through the header filter while it runs
@@ -483,8 +483,14 @@ fn take_data(t: &mut Transaction, data: &[u8], own_id: &str) {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|at| from + at + 4);
-    if end.is_some() || header.len() > MAX_FILTERED_HEADER {
+    if end.is_some() {
         end_header(t, end, own_id);
+    } else if header.len() > MAX_FILTERED_HEADER {
+        // Passed on unfiltered, results forged past the limit would get through: refused.
+        t.header = None;
+        t.copies.clear();
+        t.spool = None;
+        t.header_too_large = true;
     }
 }
 
@@ -672,6 +678,18 @@ async fn finish_message<S: MailStore>(
     answers: usize,
     record: &ConnectionRecord,
 ) -> io::Result<()> {
+    if std::mem::take(&mut t.header_too_large) {
+        record.rejected(Rejection::TooBig);
+        let too_large = reply(
+            ReplyCode::EXCEEDED_STORAGE,
+            (5, 3, 4),
+            "Message header section too large",
+        );
+        for _ in 0..answers {
+            reject(server, &too_large)?;
+        }
+        return Ok(());
+    }
     let recipients = std::mem::take(&mut t.recipients);
     let copies = std::mem::take(&mut t.copies);
     let mut results: Vec<Result<Delivered, StoreError>> = Vec::with_capacity(recipients.len());

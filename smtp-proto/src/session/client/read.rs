@@ -261,7 +261,8 @@ impl Client {
             | Expect::AuthLoginUser
             | Expect::AuthLoginPassword
             | Expect::AuthDone => Stage::Auth,
-            Expect::Mail | Expect::Rcpt(_) | Expect::Rset | Expect::Quit => Stage::Mail,
+            Expect::Mail | Expect::Rset | Expect::Quit => Stage::Mail,
+            Expect::Rcpt(_) => Stage::Rcpt,
             Expect::Data | Expect::Bdat { last: false } => Stage::Data,
             Expect::DataEnd | Expect::Bdat { last: true } => Stage::Message,
         };

@@ -109,6 +109,8 @@ pub enum Stage {
     Auth,
     /// MAIL FROM.
     Mail,
+    /// RCPT TO (a `421` there: the server closed while the recipients were given).
+    Rcpt,
     /// DATA or BDAT.
     Data,
     /// The reply after the message data.

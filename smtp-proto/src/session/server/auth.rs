@@ -110,7 +110,8 @@ impl State {
     pub(super) fn sasl_line(&mut self, state: SaslState, line: &[u8]) -> Step {
         let data = match codec::parse_sasl_line(line) {
             Ok(SaslLine::Cancel) => {
-                self.send(&replies::auth_cancelled());
+                // Counted: `AUTH LOGIN` then `*` could otherwise go on for ever.
+                self.error(&replies::auth_cancelled());
                 return Step::Continue;
             }
             Ok(SaslLine::Response(b)) => base64_decode(b.expose()),

@@ -45,7 +45,7 @@ impl State {
                 self.mode = Mode::Commands;
                 self.progress();
                 if sasl {
-                    self.send(&replies::auth_line_too_long());
+                    self.error(&replies::auth_line_too_long());
                 } else {
                     self.error(&DecodeError::LineTooLong { max: 0 }.to_reply());
                 }
