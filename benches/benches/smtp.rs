@@ -5,7 +5,8 @@
 //!   produce typed commands that borrow from the input (`Command<'_>` and
 //!   `Request<Cow<'_, str>>`).
 //! - `smtp_data`: a 1 MiB message, dot-stuffed, unstuffed into a reused `Vec` through the end
-//!   marker (ours: `DataReceiver` with the server session's limits; Stalwart's `DataReceiver`);
+//!   marker (ours: `DataReceiver` with bare CR/LF refused and RFC 5321's 1000-octet line check;
+//!   Stalwart's `DataReceiver`);
 //!   `ours_borrowed` hands the data out in runs borrowed from the input instead
 //!   (`DataReceiver::decode_with`), as a caller that writes it to a file or a hash can take it.
 //! - `smtp_replies`: every reply of `smtp-server-stream.txt`. Ours returns `Reply<'_>` (lines
