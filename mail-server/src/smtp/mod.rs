@@ -678,7 +678,9 @@ async fn finish_message<S: MailStore>(
     answers: usize,
     record: &ConnectionRecord,
 ) -> io::Result<()> {
-    if std::mem::take(&mut t.header_too_large) {
+    if t.header_too_large {
+        // Nothing of it was kept: no copy, no queue entry.
+        *t = Transaction::default();
         record.rejected(Rejection::TooBig);
         let too_large = reply(
             ReplyCode::EXCEEDED_STORAGE,
