@@ -47,6 +47,8 @@ fn input_behind_starttls_ok_is_discarded() {
     c.tls_established().unwrap();
     assert!(c.capabilities().is_empty());
     assert_eq!(c.tls_established(), Err(ApiError::NoStartTls));
+    // Not twice: a second handshake would start inside the first.
+    assert_eq!(c.send(CommandBody::StartTls), Err(ApiError::AlreadyTls));
     // Over TLS the session goes on.
     let tag = c.send(CommandBody::Capability).unwrap();
     c.handle_input(

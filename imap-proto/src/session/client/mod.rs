@@ -232,6 +232,9 @@ impl Client {
         if !self.setup.is_done() {
             return Err(ApiError::Busy("the connection set-up comes first"));
         }
+        if self.tls && matches!(body, CommandBody::StartTls) {
+            return Err(ApiError::AlreadyTls);
+        }
         self.send_command(body, false)
     }
 

@@ -186,4 +186,8 @@ pub enum ApiError {
     /// `deflate_established` without a COMPRESS the server accepted.
     #[error("no COMPRESS is in progress")]
     NoCompress,
+    /// STARTTLS on a connection that is TLS already: a server that accepted it would have
+    /// the client start a second handshake inside the first.
+    #[error("TLS is already in force")]
+    AlreadyTls,
 }
