@@ -390,8 +390,6 @@ fn queue_len(q: &DiskQueue) -> usize {
 #[tokio::test]
 async fn tempfail_then_delivered_exactly_once() {
     let p = peer(Script {
-        ehlo: CAPS,
-        mail: |_| "250 2.1.0 ok",
         rcpt: |n, _| {
             if n == 0 {
                 "451 4.3.0 try later"
@@ -399,9 +397,7 @@ async fn tempfail_then_delivered_exactly_once() {
                 "250 2.1.5 ok"
             }
         },
-        data: |_| "354 go on",
-        data_end: |_| "250 2.0.0 queued",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let s = server("tempfail", p.addr.port(), policy()).await;
@@ -470,12 +466,9 @@ async fn slow_peers_are_waited_for_and_silent_ones_retried() {
 #[tokio::test]
 async fn permanent_failure_gives_one_dsn() {
     let p = peer(Script {
-        ehlo: CAPS,
-        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "550 5.1.1 <carol@example.net>: no such user",
-        data: |_| "354 go on",
         data_end: |_| "250 ok",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let s = server("permfail", p.addr.port(), policy()).await;
@@ -598,11 +591,9 @@ async fn unreachable_warns_then_expires_and_null_sender_gets_nothing() {
 async fn refuses_rather_than_mangles_8bit_and_relays_only_when_allowed() {
     let p = peer(Script {
         ehlo: &["PIPELINING", "SIZE 10000000"],
-        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "250 ok",
-        data: |_| "354 go on",
         data_end: |_| "250 ok",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let s = server("8bit", p.addr.port(), policy()).await;
@@ -658,12 +649,9 @@ async fn null_mx_and_a_queue_that_outlives_its_server() {
     let dir = s.dir.clone();
     // ...the server goes (its runner keeps failing on port 1)...
     let p = peer(Script {
-        ehlo: CAPS,
-        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "250 ok",
-        data: |_| "354 go on",
         data_end: |_| "250 ok",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     // ...and a new one on the same queue delivers it, once.
@@ -897,12 +885,9 @@ async fn an_attempt_tries_a_bounded_number_of_addresses() {
 #[tokio::test]
 async fn a_looping_message_fails_without_a_connection() {
     let p = peer(Script {
-        ehlo: CAPS,
-        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "250 ok",
-        data: |_| "354 go on",
         data_end: |_| "250 ok",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let s = server("loop", p.addr.port(), policy()).await;
@@ -931,12 +916,9 @@ async fn a_looping_message_fails_without_a_connection() {
 #[tokio::test]
 async fn soft_failures_go_on_to_the_next_mx() {
     let first = peer(Script {
-        ehlo: CAPS,
-        mail: |_| "250 2.1.0 ok",
         rcpt: |_, _| "450 4.7.1 greylisted, try again later",
-        data: |_| "354 go on",
         data_end: |_| "250 ok",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let port = first.addr.port();
@@ -1026,8 +1008,6 @@ async fn an_entry_without_its_message_is_removed() {
 #[tokio::test]
 async fn a_recipients_own_reply_outlives_the_transactions() {
     let p = peer(Script {
-        ehlo: CAPS,
-        mail: |_| "250 2.1.0 ok",
         rcpt: |n, line| {
             if n == 0 && line.contains("dave@") {
                 "450 4.7.1 greylisted, try again later"
@@ -1042,8 +1022,7 @@ async fn a_recipients_own_reply_outlives_the_transactions() {
                 "354 go on"
             }
         },
-        data_end: |_| "250 2.0.0 queued",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let s = server("own-reply", p.addr.port(), policy()).await;
@@ -1162,7 +1141,6 @@ Authentication-Results: mail.example.org; in the body, kept\r\n";
 #[tokio::test]
 async fn a_refused_mail_defers_whatever_the_rcpts_behind_it_got() {
     let p = peer(Script {
-        ehlo: CAPS,
         mail: |n| {
             if n == 0 {
                 "452 4.3.1 Insufficient system resources"
@@ -1170,10 +1148,7 @@ async fn a_refused_mail_defers_whatever_the_rcpts_behind_it_got() {
                 "250 2.1.0 ok"
             }
         },
-        rcpt: |_, _| "250 2.1.5 ok",
-        data: |_| "354 go on",
-        data_end: |_| "250 2.0.0 queued",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let s = server("mail-refused", p.addr.port(), policy()).await;
@@ -1192,8 +1167,6 @@ async fn a_refused_mail_defers_whatever_the_rcpts_behind_it_got() {
 #[tokio::test]
 async fn a_421_among_the_rcpts_keeps_the_earlier_verdicts() {
     let p = peer(Script {
-        ehlo: CAPS,
-        mail: |_| "250 2.1.0 ok",
         // At the first try only; later every recipient is taken, so a verdict lost at the
         // first try shows as a delivery to carol.
         rcpt: |n, line| match (n, line.contains("carol@")) {
@@ -1201,9 +1174,7 @@ async fn a_421_among_the_rcpts_keeps_the_earlier_verdicts() {
             (0, false) => "421 4.7.0 too many errors, closing",
             _ => "250 2.1.5 ok",
         },
-        data: |_| "354 go on",
-        data_end: |_| "250 2.0.0 queued",
-        pause: |_| 0,
+        ..Script::accepting(|_| 0)
     })
     .await;
     let s = server("rcpt-421", p.addr.port(), policy()).await;

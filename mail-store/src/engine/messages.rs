@@ -31,20 +31,16 @@ impl<K: Backend> Engine<K> {
         let recent = mb.messages.len()
             - mb.messages
                 .partition_point(|m| m.uid.get() < mb.header.first_recent);
+        let (deleted, deleted_size) = mb.deleted();
         Ok(Status {
             messages: u32::try_from(mb.messages.len()).unwrap_or(u32::MAX),
             recent: u32::try_from(recent).unwrap_or(u32::MAX),
             uidnext: uid(mb.header.uidnext)?,
             uidvalidity: mb.header.uidvalidity,
             unseen: mb.count_flag(Flag::Seen, false),
-            deleted: mb.count_flag(Flag::Deleted, true),
+            deleted,
             size: mb.size,
-            deleted_size: mb
-                .messages
-                .iter()
-                .filter(|m| m.flags.contains(Flag::Deleted))
-                .map(|m| m.size)
-                .sum(),
+            deleted_size,
             highest_modseq: mb.highest_modseq(),
             keywords: mb.keywords.clone(),
             new_keywords_allowed: true,

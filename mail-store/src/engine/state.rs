@@ -306,6 +306,17 @@ impl<B: Clone> MailboxState<B> {
         UidSet::gaps(&present, self.header.uidnext)
     }
 
+    /// The messages with `\Deleted`: how many, and their octets (STATUS DELETED and
+    /// DELETED-STORAGE), in one walk.
+    pub fn deleted(&self) -> (u32, u64) {
+        let (count, size) = self
+            .messages
+            .iter()
+            .filter(|m| m.flags.contains(Flag::Deleted))
+            .fold((0usize, 0u64), |(n, size), m| (n + 1, size + m.size));
+        (u32::try_from(count).unwrap_or(u32::MAX), size)
+    }
+
     pub fn count_flag(&self, flag: Flag, set: bool) -> u32 {
         u32::try_from(
             self.messages

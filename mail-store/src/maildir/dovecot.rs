@@ -4,9 +4,7 @@
 
 use std::{collections::HashMap, fs, path::Path};
 
-use sansmail_core::utf7;
-
-use super::names::split_info;
+use super::names::{decode_levels, split_info};
 
 /// Written in a folder once its UIDs were taken from Dovecot's or Courier's list: the list
 /// is not read again, should our index of the folder be lost (it may be stale by then, and
@@ -117,7 +115,7 @@ fn read_subscriptions(root: &Path) -> Option<Vec<String>> {
                     if v2 {
                         Some(l.replace('\t', "."))
                     } else {
-                        decode_utf7(l)
+                        decode_levels(l)
                     }
                 })
                 .collect(),
@@ -127,18 +125,12 @@ fn read_subscriptions(root: &Path) -> Option<Vec<String>> {
     Some(
         text.lines()
             .filter_map(|l| match l.strip_prefix("INBOX.") {
-                Some(name) => decode_utf7(name),
+                Some(name) => decode_levels(name),
                 None if l.eq_ignore_ascii_case("INBOX") => Some("INBOX".to_owned()),
                 None => None,
             })
             .collect(),
     )
-}
-
-/// A name in modified UTF-7, level by level.
-fn decode_utf7(name: &str) -> Option<String> {
-    let levels: Option<Vec<String>> = name.split('.').map(utf7::decode).collect();
-    levels.map(|l| l.join("."))
 }
 
 #[cfg(test)]

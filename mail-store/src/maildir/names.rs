@@ -30,12 +30,17 @@ pub(crate) fn folder_name(dir: &str) -> Option<String> {
     if rest.is_empty() || rest.starts_with('.') {
         return None;
     }
-    let levels: Option<Vec<String>> = rest.split('.').map(utf7::decode).collect();
-    let name = levels?.join(".");
+    let name = decode_levels(rest)?;
     if name.eq_ignore_ascii_case("INBOX") || folder_dir(&name) != dir {
         return None;
     }
     Some(name)
+}
+
+/// A `.`-separated name in modified UTF-7, level by level, as UTF-8.
+pub(crate) fn decode_levels(name: &str) -> Option<String> {
+    let levels: Option<Vec<String>> = name.split('.').map(utf7::decode).collect();
+    levels.map(|l| l.join("."))
 }
 
 /// Splits a message file name into its base and the letters after `:2,`.

@@ -82,6 +82,17 @@ struct Transaction {
     finals: Vec<(usize, Reply<'static>)>,
 }
 
+impl Transaction {
+    /// Records a final reply for the next accepted recipient (SMTP's one reply: the first),
+    /// unless the data already failed.
+    fn push_final(&mut self, reply: Reply<'static>) {
+        let index = self.accepted.get(self.finals.len()).copied().unwrap_or(0);
+        if !self.failed {
+            self.finals.push((index, reply));
+        }
+    }
+}
+
 /// The client session.
 #[derive(Debug)]
 pub struct Client {

@@ -274,9 +274,8 @@ impl Client {
             Expect::DataEnd | Expect::Bdat { last: true }
                 if self.config.protocol == Protocol::Lmtp =>
             {
-                if let Some(t) = self.transaction.as_mut().filter(|t| !t.failed) {
-                    let index = t.accepted.get(t.finals.len()).copied().unwrap_or(0);
-                    t.finals.push((index, reply.clone()));
+                if let Some(t) = &mut self.transaction {
+                    t.push_final(reply.clone());
                 }
             }
             _ => {}
@@ -392,10 +391,7 @@ impl Client {
             self.fail(ClientError::Unexpected(reply));
             return;
         };
-        let index = t.accepted.get(t.finals.len()).copied().unwrap_or(0);
-        if !t.failed {
-            t.finals.push((index, reply));
-        }
+        t.push_final(reply);
         if self.expect.contains(&Expect::DataEnd) {
             return;
         }
