@@ -786,6 +786,41 @@ fn envelopes_postfix_takes_are_taken() {
     );
 }
 
+/// The HELO names Postfix takes are taken: `_` in a label, the root's trailing `.`
+/// (dropped), an address literal after HELO, a space at the end. Without the leniency, and
+/// for names no DNS label can hold, 501.
+#[test]
+fn hello_names_postfix_takes_are_taken() {
+    let mut s = Script::new(ServerConfig::new("mx"));
+    assert_eq!(
+        s.codes(
+            b"EHLO DESKTOP_4F2.corp.example\r\nEHLO mx.example.org.\r\nHELO [192.0.2.1]\r\n\
+              EHLO c \r\nEHLO a..b\r\nEHLO -a\r\nEHLO a b\r\nHELO [x]\r\nEHLO\r\n"
+        ),
+        [250, 250, 250, 250, 501, 501, 501, 501, 501]
+    );
+    let hellos: Vec<_> = s
+        .app
+        .events
+        .iter()
+        .filter(|e| e.starts_with("Hello"))
+        .collect();
+    assert_eq!(hellos.len(), 4, "{hellos:?}");
+    assert!(hellos[0].contains("DESKTOP_4F2.corp.example"), "{hellos:?}");
+    assert!(hellos[1].contains("\"mx.example.org\""), "{hellos:?}");
+    assert!(
+        hellos[2].contains("192.0.2.1") && hellos[2].contains("Helo"),
+        "{hellos:?}"
+    );
+    let mut config = ServerConfig::new("mx");
+    config.lenient_envelope = false;
+    let mut strict = Script::new(config);
+    assert_eq!(
+        strict.codes(b"EHLO DESKTOP_4F2\r\nEHLO mx.example.org.\r\nHELO [192.0.2.1]\r\n"),
+        [501, 501, 501]
+    );
+}
+
 /// Lines longer than RFC 5321's 1000 octets are taken by default (as Postfix and Dovecot
 /// take them); with the limit set, the message is refused once its end arrives.
 #[test]

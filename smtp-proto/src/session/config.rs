@@ -83,7 +83,9 @@ pub struct ServerConfig {
     /// `strict_rfc821_envelopes = no`) where RFC 5321's grammar does not: spaces after
     /// `FROM:`/`TO:`, a path without its angle brackets, more than one space between
     /// parameters, spaces at the end. Old mailers, scripts and appliances send them. The
-    /// line is read as if written by the grammar; nothing else changes. On by default.
+    /// line is read as if written by the grammar; nothing else changes. The same for the
+    /// HELO, EHLO and LHLO names Postfix takes: labels with `_` (hosts named by Windows or
+    /// DHCP), a trailing `.` (dropped), an address literal after HELO. On by default.
     pub lenient_envelope: bool,
 }
 

@@ -9,7 +9,9 @@ use std::{
 use super::{InvalidInput, validate};
 use crate::grammar;
 
-/// A domain name (RFC 5321 `Domain`, with RFC 6531 U-labels).
+/// A domain name (RFC 5321 `Domain`, with RFC 6531 U-labels). The name a client gives in
+/// HELO may also hold `_` where the server takes it
+/// ([`ServerConfig::lenient_envelope`](crate::session::ServerConfig::lenient_envelope)).
 ///
 /// Comparison is case-insensitive for ASCII, as DNS names are.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{Event, Mode, Queued, State, Step};
 use crate::{
-    DecodeError,
+    AddressLiteral, Command, DecodeError, Domain, DomainPart, HelloKind,
     codec::{
         self,
         line::{Frame, find_line},
@@ -156,10 +156,13 @@ impl State {
                                         loose.then(|| as_the_grammar_writes(line)).flatten();
                                     match regular.as_deref().map(codec::parse_command_line) {
                                         Some(Ok(cmd)) => self.command(cmd),
-                                        _ => {
-                                            self.error(&refusal(line, &e));
-                                            Step::Continue
-                                        }
+                                        _ => match loose.then(|| loose_hello(line)).flatten() {
+                                            Some(cmd) => self.command(cmd),
+                                            None => {
+                                                self.error(&refusal(line, &e));
+                                                Step::Continue
+                                            }
+                                        },
                                     }
                                 }
                             };
@@ -220,6 +223,38 @@ fn as_the_grammar_writes(line: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(param);
     }
     (out != line).then_some(out)
+}
+
+/// A HELO, EHLO or LHLO whose name RFC 5321's grammar refuses but Postfix takes (its
+/// `valid_hostname`, and address literals after HELO): labels with `_`, which hosts named
+/// by Windows and by DHCP send, a name ending in the root's `.` (dropped: it names the same
+/// host), an address literal after HELO, spaces around the name. `None` for anything else,
+/// which keeps its `501`.
+fn loose_hello(line: &[u8]) -> Option<Command<'_>> {
+    let kind = match line.get(..4)?.to_ascii_uppercase().as_slice() {
+        b"HELO" => HelloKind::Helo,
+        b"EHLO" => HelloKind::Ehlo,
+        b"LHLO" => HelloKind::Lhlo,
+        _ => return None,
+    };
+    let name = std::str::from_utf8(line.get(4..)?.strip_prefix(b" ")?.trim_ascii()).ok()?;
+    let host = if let Some(inner) = name.strip_prefix('[') {
+        DomainPart::Literal(AddressLiteral::from_inner(inner.strip_suffix(']')?).ok()?)
+    } else {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let label = |l: &str| {
+            (1..=63).contains(&l.len())
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if name.len() > 255 || !name.split('.').all(label) {
+            return None;
+        }
+        DomainPart::Domain(Domain::from_parsed(name))
+    };
+    Some(Command::Hello { kind, host })
 }
 
 /// The reply to a command line that does not parse: for an error in the path of MAIL or
