@@ -560,6 +560,99 @@ proptest! {
     }
 }
 
+/// Removes every CRLF SP: what breaking long lines inserts, and unfolding takes out.
+fn unfold(wire: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(wire.len());
+    let mut i = 0;
+    while i < wire.len() {
+        if wire[i..].starts_with(b"\r\n ") {
+            i += 3;
+        } else {
+            out.push(wire[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Text with long runs, dots, line ends and multi-octet characters.
+fn text_with_long_lines() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => (1usize..40).prop_map(|n| vec![b'a'; n]),
+            1 => Just(b".".to_vec()),
+            1 => Just(b"\r\n".to_vec()),
+            1 => Just(b"\n".to_vec()),
+            1 => Just(b"\r\n ".to_vec()),
+            1 => Just("é".as_bytes().to_vec()),
+            1 => Just("€".as_bytes().to_vec()),
+            1 => Just("𝄞".as_bytes().to_vec()),
+        ],
+        0..40,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Known answer: a line of 25 octets with a limit of 10, and a stuffed dot counted.
+#[test]
+fn long_lines_are_broken_with_crlf_space() {
+    let mut s = DotStuffer::with_line_limit(10);
+    let mut wire = Vec::new();
+    s.encode(
+        b"abcdefghijklmnopqrstuvwxy\r\n.123456789xyz\r\nshort",
+        &mut wire,
+    );
+    s.finish(&mut wire);
+    assert_eq!(
+        wire,
+        b"abcdefghij\r\n klmnopqrs\r\n tuvwxy\r\n..12345678\r\n 9xyz\r\nshort\r\n.\r\n"
+    );
+    // A character is not split: "é" (two octets) would end at column 11.
+    let mut s = DotStuffer::with_line_limit(10);
+    let mut wire = Vec::new();
+    s.encode("abcdefghié".as_bytes(), &mut wire);
+    s.finish(&mut wire);
+    assert_eq!(wire, "abcdefghi\r\n é\r\n.\r\n".as_bytes());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// With a line limit, no line on the wire is longer than it (a stuffed dot counted), no
+    /// UTF-8 character is split, and taking out the inserted CRLF SP gives what the
+    /// stuffer without a limit sends with its own CRLF SP taken out; the same for the
+    /// normalizer, however the data is cut.
+    #[test]
+    fn broken_lines_keep_the_text(
+        data in text_with_long_lines(),
+        limit in 8usize..30,
+        cuts in prop::collection::vec(any::<usize>(), 0..4),
+    ) {
+        let chunks = cut(&data, &cuts);
+        let mut s = DotStuffer::with_line_limit(limit);
+        let mut n = CrlfNormalizer::with_line_limit(limit);
+        let (mut wire, mut normalized) = (Vec::new(), Vec::new());
+        for c in &chunks {
+            s.encode(c, &mut wire);
+            n.encode(c, &mut normalized);
+        }
+        s.finish(&mut wire);
+        n.finish(&mut normalized);
+        for line in wire.split(|&b| b == b'\n') {
+            let text = line.strip_suffix(b"\r").unwrap_or(line);
+            prop_assert!(text.len() <= limit, "{:?}", String::from_utf8_lossy(text));
+            prop_assert!(std::str::from_utf8(text).is_ok());
+        }
+        prop_assert_eq!(unfold(&wire), unfold(&stuff(&chunks)));
+        let mut plain = CrlfNormalizer::default();
+        let mut want = Vec::new();
+        plain.encode(&data, &mut want);
+        plain.finish(&mut want);
+        prop_assert_eq!(unfold(&normalized), unfold(&want));
+        prop_assert!(normalized.split(|&b| b == b'\n').all(|l| l.len() <= limit + 1));
+    }
+}
+
 /// Messages of several bulk-check chunks (8 KiB each): ordinary lines with, at random
 /// places, a line that needs the careful path (a stuffed dot, a bare CR or LF, a line over
 /// the limit).

@@ -246,6 +246,51 @@ fn pair_delivers_with_pipelining_and_data() {
     assert!(pair.server.is_closed());
 }
 
+/// A line over RFC 5321's 998 octets reaches a server that refuses such lines broken by
+/// CRLF SP (as Postfix sends it), with DATA and with BDAT; without the client's limit it
+/// goes as it is, and after DATA the server refuses the message.
+#[test]
+fn long_lines_are_broken_for_the_receiver() {
+    let line = "x".repeat(2500);
+    let message = format!("Subject: {line}\r\n\r\n{line}\r\n");
+    let folded = |s: &str| format!("{}\r\n {}\r\n {}", &s[..998], &s[998..1995], &s[1995..]);
+    let want = format!(
+        "{}\r\n\r\n{}\r\n",
+        folded(&format!("Subject: {line}")),
+        folded(&line)
+    );
+    for chunking in [false, true] {
+        let mut server = ServerConfig::new("mx.example.org");
+        server.extensions.chunking = chunking;
+        server.limits.max_text_line = Some(1000);
+        let mut pair = Pair::new(server.clone(), client_config());
+        pair.envelopes.push((
+            envelope("a@example.org", &["b@example.org"]),
+            message.clone().into_bytes(),
+        ));
+        pair.drive();
+        assert_eq!(pair.app.delivered.len(), 1, "chunking {chunking}");
+        assert!(
+            pair.app.delivered[0].1 == want.as_bytes(),
+            "chunking {chunking}"
+        );
+
+        let mut unlimited = client_config();
+        unlimited.max_line = None;
+        let mut pair = Pair::new(server, unlimited);
+        pair.envelopes.push((
+            envelope("a@example.org", &["b@example.org"]),
+            message.clone().into_bytes(),
+        ));
+        pair.drive();
+        // (The server checks line lengths after DATA only: BDAT has no lines to frame.)
+        match pair.app.delivered.first() {
+            Some((_, data)) => assert!(chunking && data == message.as_bytes()),
+            None => assert!(!chunking && String::from_utf8_lossy(&pair.wire_c2s).contains(&line)),
+        }
+    }
+}
+
 #[test]
 fn pair_delivers_with_bdat() {
     let mut pair = Pair::new(ServerConfig::new("mx.example.org"), client_config());

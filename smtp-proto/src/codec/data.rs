@@ -364,37 +364,69 @@ fn plain_lines(input: &[u8], max_line: Option<usize>) -> PlainLines {
 }
 
 /// Dot-stuffs message data for sending after DATA, turning bare CR and bare LF into CRLF.
+///
+/// With a line limit ([`DotStuffer::with_line_limit`]), a longer line is broken by
+/// inserting CRLF and a space, as Postfix's `smtp_line_length_limit` does: RFC 5321
+/// §4.5.3.1.6 allows 1000 octets with the CRLF, and a strict receiver refuses more.
 #[derive(Debug, Clone, Default)]
-pub struct DotStuffer {
-    /// Not at the start of a line.
-    mid_line: bool,
-    /// The last octet was a CR whose LF has not been seen.
-    pending_cr: bool,
-}
+pub struct DotStuffer(LineWriter);
 
 impl DotStuffer {
-    /// A stuffer at the start of the message.
+    /// A stuffer at the start of the message, sending lines as long as they come.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A stuffer that breaks lines longer than `max` octets (without the CRLF; taken as at
+    /// least 8), counting a stuffed dot.
+    pub fn with_line_limit(max: usize) -> Self {
+        Self(LineWriter::folding(max))
+    }
+
     /// Appends the stuffed form of `data` to `out`.
     pub fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        self.0.encode(data, out, true);
+    }
+
+    /// Ends the data: a CRLF if the message did not end with one, then `.` CRLF.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.0.finish(out);
+        out.extend_from_slice(b".\r\n");
+    }
+}
+
+/// Writes message lines with CRLF line ends: bare CR and bare LF become CRLF, lines that
+/// start with `.` are stuffed if asked, and lines longer than the limit are broken.
+#[derive(Debug, Clone, Default)]
+struct LineWriter {
+    /// The last octet was a CR whose LF has not been seen.
+    pending_cr: bool,
+    /// Octets written on the current line, a stuffed dot included.
+    column: usize,
+    /// The longest line written, without its CRLF.
+    limit: Option<usize>,
+}
+
+impl LineWriter {
+    fn folding(max: usize) -> Self {
+        Self {
+            limit: Some(max.max(8)),
+            ..Self::default()
+        }
+    }
+
+    fn encode(&mut self, data: &[u8], out: &mut Vec<u8>, stuff: bool) {
         out.reserve(data.len() + data.len() / 64);
         let mut i = 0;
         while i < data.len() {
             let b = data[i];
             if self.pending_cr {
                 self.pending_cr = false;
-                out.extend_from_slice(b"\r\n");
-                self.mid_line = false;
+                self.line_end(out);
                 if b == b'\n' {
                     i += 1;
                     continue;
                 }
-            }
-            if !self.mid_line && b == b'.' {
-                out.push(b'.');
             }
             match b {
                 b'\r' => {
@@ -402,28 +434,86 @@ impl DotStuffer {
                     i += 1;
                 }
                 b'\n' => {
-                    out.extend_from_slice(b"\r\n");
-                    self.mid_line = false;
+                    self.line_end(out);
                     i += 1;
                 }
                 _ => {
+                    if stuff && self.column == 0 && b == b'.' {
+                        out.push(b'.');
+                        self.column = 1;
+                    }
                     let run = memchr::memchr2(b'\r', b'\n', &data[i..]).unwrap_or(data.len() - i);
-                    out.extend_from_slice(&data[i..i + run]);
-                    self.mid_line = true;
+                    self.text(&data[i..i + run], out);
                     i += run;
                 }
             }
         }
     }
 
-    /// Ends the data: a CRLF if the message did not end with one, then `.` CRLF.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.pending_cr || self.mid_line {
+    /// Text without CR or LF, broken where the line would pass the limit: not inside a
+    /// UTF-8 sequence (one that the next call completes counts whole here), and the next
+    /// line starts with a space, so needs no stuffing.
+    fn text(&mut self, mut run: &[u8], out: &mut Vec<u8>) {
+        if let Some(max) = self.limit {
+            let (tail, missing) = incomplete_tail(run);
+            while self.column + run.len() + missing > max {
+                let room = max.saturating_sub(self.column);
+                let cut = if room >= run.len() {
+                    // Only the unfinished character does not fit.
+                    run.len() - tail
+                } else {
+                    // Back to the start of a character: at most 3 continuation octets.
+                    (room.saturating_sub(3)..=room)
+                        .rev()
+                        .find(|&i| run[i] & 0xC0 != 0x80)
+                        .unwrap_or(room)
+                };
+                out.extend_from_slice(&run[..cut]);
+                out.extend_from_slice(b"\r\n ");
+                self.column = 1;
+                run = &run[cut..];
+            }
+        }
+        out.extend_from_slice(run);
+        self.column += run.len();
+    }
+
+    fn line_end(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\r\n");
+        self.column = 0;
+    }
+
+    /// A held-back CR becomes CRLF, and a last line without its line end gets one.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr || self.column > 0 {
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(b".\r\n");
-        *self = Self::default();
+        *self = Self {
+            limit: self.limit,
+            ..Self::default()
+        };
     }
+}
+
+/// The octets of a UTF-8 sequence that `run` ends inside of, and how many it lacks.
+fn incomplete_tail(run: &[u8]) -> (usize, usize) {
+    for (back, &b) in run.iter().rev().take(3).enumerate() {
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let len = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return (0, 0),
+        };
+        return if back + 1 < len {
+            (back + 1, len - back - 1)
+        } else {
+            (0, 0)
+        };
+    }
+    (0, 0)
 }
 
 /// Counts the octets of one BDAT chunk (RFC 3030). No stuffing, no marker: exactly `size`
@@ -453,47 +543,28 @@ impl ChunkReceiver {
 }
 
 /// Normalizes line endings to CRLF for BDAT, where no stuffing applies but a chunk still
-/// must carry canonical line ends. State carries across chunks.
+/// must carry canonical line ends. State carries across chunks. With a line limit
+/// ([`CrlfNormalizer::with_line_limit`]), longer lines are broken as [`DotStuffer`] breaks
+/// them.
 #[derive(Debug, Clone, Default)]
-pub struct CrlfNormalizer {
-    pending_cr: bool,
-    mid_line: bool,
-}
+pub struct CrlfNormalizer(LineWriter);
 
 impl CrlfNormalizer {
+    /// A normalizer that breaks lines longer than `max` octets (without the CRLF; taken as
+    /// at least 8).
+    pub fn with_line_limit(max: usize) -> Self {
+        Self(LineWriter::folding(max))
+    }
+
     /// Appends `data` with bare CR and bare LF turned into CRLF. A CR at the end of `data`
     /// is held back until the next call shows whether an LF follows.
     pub fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) {
-        out.reserve(data.len());
-        for &b in data {
-            if self.pending_cr {
-                self.pending_cr = false;
-                out.extend_from_slice(b"\r\n");
-                self.mid_line = false;
-                if b == b'\n' {
-                    continue;
-                }
-            }
-            match b {
-                b'\r' => self.pending_cr = true,
-                b'\n' => {
-                    out.extend_from_slice(b"\r\n");
-                    self.mid_line = false;
-                }
-                _ => {
-                    out.push(b);
-                    self.mid_line = true;
-                }
-            }
-        }
+        self.0.encode(data, out, false);
     }
 
     /// Ends the message: a held-back CR becomes CRLF, and a last line without its line end
     /// gets one, as after DATA.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.pending_cr || self.mid_line {
-            out.extend_from_slice(b"\r\n");
-        }
-        *self = Self::default();
+        self.0.finish(out);
     }
 }

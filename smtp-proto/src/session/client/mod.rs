@@ -125,6 +125,7 @@ pub struct Client {
 impl Client {
     /// A new session, waiting for the server's greeting.
     pub fn new(config: ClientConfig, now: Instant) -> Self {
+        let max_line = config.max_line;
         Self {
             tls: config.implicit_tls,
             clear_login: config.starttls == TlsPolicy::Never,
@@ -137,8 +138,9 @@ impl Client {
             ehlo: None,
             authenticated: false,
             transaction: None,
-            stuffer: DotStuffer::new(),
-            normalizer: CrlfNormalizer::default(),
+            stuffer: max_line.map_or_else(DotStuffer::new, DotStuffer::with_line_limit),
+            normalizer: max_line
+                .map_or_else(CrlfNormalizer::default, CrlfNormalizer::with_line_limit),
             held_chunk: Vec::new(),
             pending_commands: VecDeque::new(),
             last_activity: now,

@@ -44,6 +44,11 @@ pub struct ClientConfig {
     pub reply_timeout: Duration,
     /// How long to wait for the reply after the message data (RFC 5321 §4.5.3.2.6: 10 minutes).
     pub data_end_timeout: Duration,
+    /// Message lines longer than this (octets, without the CRLF) are broken by inserting
+    /// CRLF and a space, as Postfix's `smtp_line_length_limit` does: RFC 5321 §4.5.3.1.6
+    /// allows 998, and a receiver may refuse longer lines. `None` sends them as they are;
+    /// BINARYMIME data is never broken. [`ClientConfig::new`]: 998.
+    pub max_line: Option<usize>,
 }
 
 impl ClientConfig {
@@ -63,6 +68,7 @@ impl ClientConfig {
             },
             reply_timeout: Duration::from_secs(5 * 60),
             data_end_timeout: Duration::from_secs(10 * 60),
+            max_line: Some(998),
         }
     }
 }
