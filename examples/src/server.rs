@@ -189,7 +189,7 @@ struct Live {
     services: Services,
     auth: Arc<Authenticator>,
     served: Arc<Served>,
-    acceptor: TlsAcceptor,
+    acceptors: Acceptors,
     /// The outbound relay and inbound checker every reload's services share.
     wired: OutboundPieces,
 }
@@ -252,7 +252,7 @@ pub async fn start_with(
             None,
         ),
     };
-    let acceptor = TlsAcceptor::from(tls_config);
+    let acceptors = Acceptors::new(&tls_config);
     let directory = Arc::new(Swap::new(Arc::new(options.directory.clone())));
     let accounts: Arc<dyn Accounts> = Arc::clone(&directory) as Arc<dyn Accounts>;
     let auth = Arc::new(Authenticator::new(accounts, options.throttle));
@@ -270,7 +270,7 @@ pub async fn start_with(
         Arc::clone(&directory) as Arc<dyn Accounts>,
     )?;
     let (runner, dkim_records) = (wired.runner.take(), std::mem::take(&mut wired.dkim_records));
-    let built = build_services(&options, &auth, &served, &gate, &acceptor, &wired);
+    let built = build_services(&options, &auth, &served, &gate, &acceptors, &wired);
     let services = Services {
         smtp: Arc::new(Swap::new(built.smtp)),
         submission: Arc::new(Swap::new(built.submission)),
@@ -299,7 +299,7 @@ pub async fn start_with(
             services,
             auth,
             served,
-            acceptor: acceptor.clone(),
+            acceptors: acceptors.clone(),
             wired,
         },
     };
@@ -309,7 +309,7 @@ pub async fn start_with(
             runner.run(async move { gate.shutting_down().await }).await;
         }));
     }
-    let tls = || Some(acceptor.clone());
+    let a = &acceptors;
     let s = &running.live.services;
     let (smtp, submission, lmtp) = (
         Arc::clone(&s.smtp),
@@ -322,7 +322,7 @@ pub async fn start_with(
         .listen("smtp", o.smtp, &mut sockets, None, Arc::clone(&smtp))
         .await?;
     running.smtps = running
-        .listen("smtps", o.smtps, &mut sockets, tls(), smtp)
+        .listen("smtps", o.smtps, &mut sockets, Some(a.smtp.clone()), smtp)
         .await?;
     running.submission = running
         .listen("submission", o.submission, &mut sockets, None, submission)
@@ -334,13 +334,13 @@ pub async fn start_with(
         .listen("imap", o.imap, &mut sockets, None, Arc::clone(&imap))
         .await?;
     running.imaps = running
-        .listen("imaps", o.imaps, &mut sockets, tls(), imap)
+        .listen("imaps", o.imaps, &mut sockets, Some(a.imap.clone()), imap)
         .await?;
     running.pop3 = running
         .listen("pop3", o.pop3, &mut sockets, None, Arc::clone(&pop3))
         .await?;
     running.pop3s = running
-        .listen("pop3s", o.pop3s, &mut sockets, tls(), pop3)
+        .listen("pop3s", o.pop3s, &mut sockets, Some(a.pop3.clone()), pop3)
         .await?;
     let metrics_socket = sockets
         .iter()
@@ -371,6 +371,26 @@ pub async fn start_with(
     Ok(running)
 }
 
+/// The TLS acceptors of each protocol: one certificate, and for IMAP and POP3 their ALPN
+/// protocol IDs ([`sansmail_core::tls::for_protocol`]; SMTP has none registered).
+#[derive(Debug, Clone)]
+struct Acceptors {
+    smtp: TlsAcceptor,
+    imap: TlsAcceptor,
+    pop3: TlsAcceptor,
+}
+
+impl Acceptors {
+    fn new(config: &Arc<rustls::ServerConfig>) -> Self {
+        use sansmail_core::tls::{ALPN_IMAP, ALPN_POP3, for_protocol};
+        Self {
+            smtp: TlsAcceptor::from(Arc::clone(config)),
+            imap: TlsAcceptor::from(for_protocol(config, ALPN_IMAP)),
+            pop3: TlsAcceptor::from(for_protocol(config, ALPN_POP3)),
+        }
+    }
+}
+
 /// One service of each kind, as `options` say.
 struct Built {
     smtp: Arc<SmtpService<Served>>,
@@ -385,7 +405,7 @@ fn build_services(
     auth: &Arc<Authenticator>,
     store: &Arc<Served>,
     gate: &Arc<Gate>,
-    acceptor: &TlsAcceptor,
+    acceptors: &Acceptors,
     wired: &OutboundPieces,
 ) -> Built {
     let hostname = &options.hostname;
@@ -398,7 +418,7 @@ fn build_services(
             Arc::clone(store),
             Arc::clone(gate),
         );
-        s.tls = Some(acceptor.clone());
+        s.tls = Some(acceptors.smtp.clone());
         s.allow_plaintext_loopback = plain;
         s.config.limits = options.smtp_limits.clone();
         s.config.bare_line_endings = options.bare_line_endings;
@@ -420,7 +440,7 @@ fn build_services(
             Arc::clone(store),
             Arc::clone(gate),
         );
-        s.tls = Some(acceptor.clone());
+        s.tls = Some(acceptors.imap.clone());
         s.allow_plaintext_loopback = plain;
         s.config.limits = options.imap_limits.clone();
         Arc::new(s)
@@ -432,7 +452,7 @@ fn build_services(
             Arc::clone(store),
             Arc::clone(gate),
         );
-        s.tls = Some(acceptor.clone());
+        s.tls = Some(acceptors.pop3.clone());
         s.allow_plaintext_loopback = plain;
         s.lease_for = options.pop3_limits.idle_timeout + Duration::from_secs(60);
         s.config.limits = options.pop3_limits.clone();
@@ -516,7 +536,7 @@ impl Running {
             &live.auth,
             &live.served,
             &self.gate,
-            &live.acceptor,
+            &live.acceptors,
             &live.wired,
         );
         live.directory.store(Arc::new(new.directory.clone()));

@@ -350,6 +350,49 @@ fn starttls_injection_is_discarded() {
     assert_eq!(inbox_len(&server), 0);
 }
 
+/// ALPACA: a TLS client that offers ALPN for another protocol (a browser's `http/1.1`) is
+/// refused in the handshake on IMAPS and POP3S, whose ALPN IDs (`imap`, `pop3`) are
+/// registered; one that offers the right ID, or none, is served. SMTP has no registered ID,
+/// so its listeners do not negotiate ALPN.
+#[test]
+fn alpn_for_another_protocol_is_refused() {
+    let server = start("tls-alpn");
+    server.runtime.block_on(async {
+        let handshake = |addr: std::net::SocketAddr, alpn: &'static [u8]| async move {
+            let mut config = (*tls::client_config(&Verify::Insecure).unwrap()).clone();
+            if !alpn.is_empty() {
+                config.alpn_protocols = vec![alpn.to_vec()];
+            }
+            let mut stream = Stream::Plain(TcpStream::connect(addr).await.unwrap());
+            let name = ServerName::try_from("localhost").unwrap();
+            let done = stream
+                .connect_tls(&TlsConnector::from(std::sync::Arc::new(config)), name)
+                .await;
+            let mut greeting = String::new();
+            if done.is_ok() {
+                let mut io = BufReader::new(stream);
+                let read =
+                    tokio::time::timeout(Duration::from_secs(10), io.read_line(&mut greeting));
+                read.await.expect("no greeting").unwrap();
+            }
+            (done.is_ok(), greeting)
+        };
+        for (addr, own) in [(server.imaps, &b"imap"[..]), (server.pop3s, b"pop3")] {
+            let (ok, _) = handshake(addr, b"http/1.1").await;
+            assert!(!ok, "{addr}: http/1.1 was served");
+            for alpn in [own, b""] {
+                let (ok, greeting) = handshake(addr, alpn).await;
+                assert!(
+                    ok && greeting.contains("OK"),
+                    "{addr} {alpn:?}: {greeting:?}"
+                );
+            }
+        }
+        let (ok, greeting) = handshake(server.smtps, b"http/1.1").await;
+        assert!(ok && greeting.starts_with("220 "), "{greeting:?}");
+    });
+}
+
 /// Plaintext sent after the STARTTLS reply but before the handshake is not a handshake:
 /// the connection fails rather than running it.
 #[test]

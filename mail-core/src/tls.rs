@@ -236,6 +236,22 @@ pub fn server_config(cert: &Path, key: &Path) -> io::Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
+/// The ALPN protocol ID registered for IMAP (IANA's registry, after RFC 2595).
+pub const ALPN_IMAP: &[u8] = b"imap";
+/// The ALPN protocol ID registered for POP3 (IANA's registry, after RFC 2595).
+pub const ALPN_POP3: &[u8] = b"pop3";
+
+/// `config` for the listeners of one protocol: it offers `alpn` alone, so a client that
+/// offers ALPN without it is refused in the handshake (`no_application_protocol`, RFC 7301
+/// §3.2). A TLS connection meant for another protocol, such as a browser's in the ALPACA
+/// cross-protocol attack, is then not served; clients that offer no ALPN, as most mail
+/// clients, are served as before. The certificate (and its reloads) stays `config`'s.
+pub fn for_protocol(config: &Arc<ServerConfig>, alpn: &[u8]) -> Arc<ServerConfig> {
+    let mut config = ServerConfig::clone(config);
+    config.alpn_protocols = vec![alpn.to_vec()];
+    Arc::new(config)
+}
+
 /// A server certificate that can be replaced while the server runs (a reload after the
 /// certificate was renewed): handshakes from then on use the new one, connections already
 /// running keep theirs. [`ReloadableCert::server_config`] gives the configuration whose
