@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use sansmail_pop3::{
-    Credentials, DropListing, MessageNumber, ResponseCode, ScanListing, Uid, apop,
+    Credentials, DecodeError, DropListing, Mechanism, MessageNumber, ResponseCode, ScanListing,
+    Uid, apop,
     session::{
         Maildrop, ServerConfig,
         client::{self, ApiError, Client, ClientConfig, ClientError, Request, Stage, TlsPolicy},
@@ -228,6 +229,8 @@ fn rfc1939_example_session() {
     store.secret = "tanstaaf";
     let mut client = ClientConfig::new(Some(Credentials::new("mrose", "tanstaaf")));
     client.capa = false;
+    // The example runs without TLS, as an application may choose.
+    client.starttls = TlsPolicy::Never;
     let mut pair = Pair::new(config, client, store);
     pair.run(|c, seen| {
         if *seen == Seen::Event(client::Event::Ready) {
@@ -335,6 +338,7 @@ fn replay_client(chunks: &[&[u8]]) -> Vec<Seen> {
     let now = Instant::now();
     let mut config = ClientConfig::new(Some(Credentials::new("mrose", "tanstaaf")));
     config.capa = false;
+    config.starttls = TlsPolicy::Never;
     let mut c = Client::new(config, now);
     let mut seen: Vec<Seen> = Vec::new();
     for chunk in chunks {
@@ -617,23 +621,27 @@ fn a_refused_apop_falls_back_to_the_password() {
     assert!(pair.client.is_authenticated());
 }
 
-/// Opportunistic TLS sends no password in the clear (RFC 8314): without STLS, only APOP
-/// (which sends a digest) is tried; a refused APOP or no APOP ends the session.
+/// Opportunistic TLS sends no password in the clear (RFC 8314), and no APOP digest either:
+/// the greeting's timestamp may be a man in the middle's, who then searches for the
+/// password offline. Without STLS the session ends before any login; with the plaintext
+/// chosen (`Never`), APOP goes first.
 #[test]
 fn opportunistic_sends_no_password_without_tls() {
     let opportunistic = ClientConfig::new(Some(Credentials::new("alice", "secret")));
-    let mut pair = Pair::new(server_config(), opportunistic.clone(), Store::new(vec![]));
+    let mut config = server_config();
+    let mut pair = Pair::new(config.clone(), opportunistic.clone(), Store::new(vec![]));
     pair.run(|_, _| {});
     assert_eq!(String::from_utf8(pair.c2s.clone()).unwrap(), "CAPA\r\n");
-    assert!(
-        pair.events()
-            .contains(&client::Event::Failed(ClientError::TlsNotOffered)),
-        "{:?}",
-        pair.events()
-    );
-    let mut config = server_config();
+    let refused = client::Event::Failed(ClientError::TlsNotOffered);
+    assert!(pair.events().contains(&refused), "{:?}", pair.events());
     config.apop_timestamp = Some("<42.1@pop.test>".to_owned());
-    let mut pair = Pair::new(config, opportunistic, Store::new(vec![]));
+    let mut pair = Pair::new(config.clone(), opportunistic.clone(), Store::new(vec![]));
+    pair.run(|_, _| {});
+    assert_eq!(String::from_utf8(pair.c2s.clone()).unwrap(), "CAPA\r\n");
+    assert!(pair.events().contains(&refused), "{:?}", pair.events());
+    let mut plaintext = opportunistic;
+    plaintext.starttls = TlsPolicy::Never;
+    let mut pair = Pair::new(config, plaintext, Store::new(vec![]));
     pair.run(|_, _| {});
     let digest = apop::digest("<42.1@pop.test>", "secret");
     assert_eq!(
@@ -815,6 +823,85 @@ fn the_client_copes_with_old_and_broken_servers() {
         seen.last(),
         Some(Seen::Event(client::Event::Failed(ClientError::Protocol(_))))
     ));
+}
+
+/// What real servers send beside the grammar is taken: Latin-1 text in a greeting and in
+/// an error (the status is what counts), CAPA lines with odd spacing or none of the
+/// grammar (left out), UIDL lines padded with spaces. A CAPA answer past 64 KiB still ends
+/// the session, as does a user name no command can carry (at once, not at the timeout).
+#[test]
+fn the_client_is_liberal_in_what_servers_say() {
+    let (seen, mut c) = client_against(
+        &[
+            b"+OK Willkommen f\xfcr Kunden\r\n",
+            b"+OK\r\nUSER \r\nSASL  PLAIN\tLOGIN \r\n\x01\xff junk\r\nPIPELINING\r\n.\r\n",
+            b"+OK\r\n+OK 1 10\r\n",
+        ],
+        client_config(),
+    );
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    assert_eq!(out, b"CAPA\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nSTAT\r\n");
+    let Some(Seen::Event(client::Event::Greeting(g))) = seen.first() else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(g.text(), Some("Willkommen f\u{fffd}r Kunden"));
+    let caps = seen.iter().find_map(|e| match e {
+        Seen::Event(client::Event::Capabilities(c)) => Some(c.clone()),
+        _ => None,
+    });
+    let caps = caps.expect("capabilities");
+    assert!(caps.user() && caps.pipelining(), "{caps:?}");
+    assert_eq!(caps.sasl(), [Mechanism::PLAIN, Mechanism::LOGIN]);
+    c.dele(n(1)).unwrap();
+    c.uidl(None).unwrap();
+    c.handle_input(
+        Instant::now(),
+        b"-ERR Nachricht gel\xf6scht\r\n+OK\r\n1 abc  \r\n.\r\n",
+    );
+    let mut later = Vec::new();
+    while let Some(e) = c.poll_event() {
+        later.push(own(e));
+    }
+    assert!(
+        matches!(&later[0], Seen::Event(client::Event::Refused { .. })),
+        "{later:?}"
+    );
+    assert!(
+        matches!(&later[1], Seen::Event(client::Event::Uidl(v)) if v[0].uid.as_str() == "abc"),
+        "{later:?}"
+    );
+    assert!(!c.is_closed());
+
+    let mut capa = b"+OK\r\n+OK\r\n".to_vec();
+    for i in 0..10_000 {
+        capa.extend_from_slice(format!("X-CAP-{i}\r\n").as_bytes());
+    }
+    let (seen, c) = client_against(&[&capa], client_config());
+    let too_large = seen.iter().any(|e| {
+        matches!(
+            e,
+            Seen::Event(client::Event::Failed(ClientError::Protocol(
+                DecodeError::ResponseTooLarge { .. }
+            )))
+        )
+    });
+    assert!(too_large && c.is_closed(), "{:?}", seen.last());
+
+    let mut config = client_config();
+    config.credentials = Some(Credentials::new("john smith", "secret"));
+    config.sasl_plain = false;
+    let (seen, c) = client_against(&[b"+OK\r\n+OK\r\nUSER\r\n.\r\n"], config);
+    assert!(
+        matches!(
+            seen.last(),
+            Some(Seen::Event(client::Event::Failed(ClientError::Unsendable(
+                _
+            ))))
+        ),
+        "{seen:?}"
+    );
+    assert!(c.is_closed());
 }
 
 #[test]

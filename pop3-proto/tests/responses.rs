@@ -460,6 +460,13 @@ fn listings() {
     assert!(codec::parse_unique_id_listing(format!("3 {uid70}").as_bytes()).is_ok());
     assert!(codec::parse_unique_id_listing(format!("3 {uid70}~").as_bytes()).is_err());
     assert!(codec::parse_unique_id_listing(b"3 a b").is_err());
+    assert_eq!(
+        codec::parse_unique_id_listing(b"3 a \t ")
+            .unwrap()
+            .uid
+            .as_str(),
+        "a"
+    );
     assert!(Uid::new("").is_err() && Uid::new("a b").is_err() && Uid::new("\u{e9}").is_err());
     assert!(Uid::new(uid70).is_ok());
     let lang = codec::parse_language(b"en-boont English Boontling dialect").unwrap();

@@ -204,13 +204,15 @@ fn trailer(rest: &str) -> Result<&str, nom::Err<crate::grammar::PError<'_>>> {
     }
 }
 
-/// `unique-id-listing = msg SP unique-id`, `unique-id = 1*70 %x21-7E` (RFC 1939 §7)
+/// `unique-id-listing = msg SP unique-id`, `unique-id = 1*70 %x21-7E` (RFC 1939 §7), and
+/// spaces after it, which servers pad with. Nothing else may follow: a unique-id with a
+/// space in it is no prefix of another.
 pub(crate) fn unique_id_listing(input: &str) -> PResult<'_, UniqueIdListing<'_>> {
     let (rest, msg) = msg(input)?;
     let (rest, ()) = sp(rest)?;
     let (rest, uid) = unique_id(rest)?;
     Ok((
-        rest,
+        rest.trim_start_matches([' ', '\t']),
         UniqueIdListing {
             msg,
             uid: Uid::from_parsed(uid),

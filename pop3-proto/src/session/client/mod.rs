@@ -341,8 +341,12 @@ impl Client {
 
 impl State {
     fn send(&mut self, command: &Command<'_>, sent: Sent) {
-        // The session only builds commands from validated values.
-        let _ = codec::encode_command(command, &mut self.transmit);
+        // Only the credentials can hold what a command cannot carry (a space in a user
+        // name, a control in a password): fail rather than wait for a reply to nothing.
+        if let Err(e) = codec::encode_command(command, &mut self.transmit) {
+            self.fail(ClientError::Unsendable(e));
+            return;
+        }
         self.sent.push_back(sent);
         self.last_activity = None;
     }
@@ -421,10 +425,19 @@ impl State {
             return;
         };
         let method = self.password_method();
-        // APOP keeps the password off a plaintext connection; under TLS a password method
-        // is as safe and works with servers keeping only hashes.
+        // APOP sends a digest of the password and a timestamp the greeting chose: whoever
+        // wrote the greeting (a man in the middle, who also removed STLS) can search for
+        // the password offline. So without TLS it goes only where the application chose
+        // plaintext, and there first, keeping the password itself off the wire. Under TLS
+        // a password method comes first: it works with servers keeping only hashes, and a
+        // wrong password fails once, not twice.
         let apop = self.timestamp.clone().filter(|_| {
-            self.config.apop && !(self.tls && method == Some(PasswordMethod::SaslPlain))
+            self.config.apop
+                && if self.tls {
+                    method.is_none()
+                } else {
+                    self.clear_login
+                }
         });
         if let Some(ts) = apop {
             let digest = crate::apop::digest(&ts, creds.password.expose());
@@ -434,8 +447,7 @@ impl State {
             };
             self.send(&cmd, Sent::Apop);
         } else if !self.tls && !self.clear_login {
-            // No password in the clear unless the application chose plaintext (RFC 8314);
-            // APOP, above, sends none.
+            // No password in the clear unless the application chose plaintext (RFC 8314).
             self.fail(ClientError::TlsNotOffered);
         } else if method == Some(PasswordMethod::SaslPlain) {
             let ir = base64_encode(&creds.to_plain());

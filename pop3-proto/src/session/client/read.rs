@@ -10,7 +10,7 @@ use crate::{
         line::{Frame, find_line},
     },
     types::{
-        capability::Capabilities,
+        capability::{Capabilities, Capability},
         command::Command,
         listing::{DropListing, ScanListing, UniqueIdListing},
         response::{Expect, Reply, Response},
@@ -92,7 +92,11 @@ impl State {
         }
         match codec::parse_reply_line(line, expect) {
             Ok(reply) => self.on_reply(reply),
-            Err(e) => self.fail(ClientError::Protocol(e)),
+            // Text in Latin-1 or with controls: the status is what matters.
+            Err(e) => match codec::parse_response_line_lossy(line) {
+                Some(response) => self.on_reply(Reply::Single(response)),
+                None => self.fail(ClientError::Protocol(e)),
+            },
         }
         Step::Continue
     }
@@ -109,14 +113,21 @@ impl State {
             return;
         }
         *size += consumed;
-        let max = self.config.limits.max_response_size;
+        let max = match listing {
+            // CAPA comes before TLS, from whoever is on the path: a few lines in practice.
+            Listing::Capa(_) => MAX_CAPA.min(self.config.limits.max_response_size),
+            _ => self.config.limits.max_response_size,
+        };
         if *size > max {
             self.fail(ClientError::Protocol(DecodeError::ResponseTooLarge { max }));
             return;
         }
         let line = line.strip_prefix(b".").unwrap_or(line);
         let parsed = match listing {
-            Listing::Capa(v) => codec::parse_capability(line).map(|c| v.push(c.into_owned())),
+            Listing::Capa(v) => {
+                v.extend(capability_leniently(line));
+                Ok(())
+            }
             Listing::List(v) => codec::parse_scan_listing(line).map(|l| v.push(l)),
             Listing::Uidl(v) => {
                 codec::parse_unique_id_listing(line).map(|l| v.push(l.into_owned()))
@@ -312,6 +323,25 @@ impl State {
             None => self.fail(ClientError::Unexpected(response.to_string())),
         }
     }
+}
+
+/// The most octets of a CAPA answer taken (as the SMTP client takes of an EHLO reply).
+const MAX_CAPA: usize = 64 * 1024;
+
+/// A CAPA line, with runs of spaces and tabs read as one space. A line that is still no
+/// capability is left out, as a capability the client does not know is (RFC 2449 §5): one
+/// odd line does not end the session.
+fn capability_leniently(line: &[u8]) -> Option<Capability<'static>> {
+    if let Ok(c) = codec::parse_capability(line) {
+        return Some(c.into_owned());
+    }
+    let words: Vec<&str> = std::str::from_utf8(line)
+        .ok()?
+        .split_ascii_whitespace()
+        .collect();
+    codec::parse_capability(words.join(" ").as_bytes())
+        .ok()
+        .map(Capability::into_owned)
 }
 
 fn reply_text(reply: &Reply<'_>) -> String {

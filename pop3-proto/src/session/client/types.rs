@@ -20,7 +20,11 @@ pub struct ClientConfig {
     /// The user and password to log in with; `None` to stay in the AUTHORIZATION state.
     pub credentials: Option<Credentials>,
     /// Use APOP when the greeting carries a timestamp (the password is then the APOP
-    /// secret). Tried first: it keeps the password off the wire.
+    /// secret). On a plaintext connection the application chose ([`TlsPolicy::Never`]) it
+    /// is tried first, keeping the password off the wire; under TLS only when the server
+    /// offers no password method; on a plaintext connection under the other policies
+    /// never, as no password is sent there: the digest of a timestamp that whoever is on
+    /// the path can choose allows an offline search for the password.
     pub apop: bool,
     /// Use AUTH PLAIN when the server offers it (before USER/PASS).
     pub sasl_plain: bool,
@@ -136,6 +140,10 @@ pub enum ClientError {
     /// No response in time.
     #[error("timed out waiting for the server")]
     Timeout,
+    /// A command could not be written: the credentials hold what it cannot carry (a space
+    /// in a user name, CR or LF in a password).
+    #[error("{0}")]
+    Unsendable(crate::codec::EncodeError),
 }
 
 /// What happened in the session.
