@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use sansmail_core::{Credentials, TlsPolicy};
 use sansmail_imap::{
     session::client::{Client, ClientConfig, ClientError, Event, Stage},
-    types::command::{CommandBody, State},
+    types::{
+        command::{CommandBody, State},
+        mailbox::Mailbox,
+    },
 };
 
 fn alice() -> ClientConfig {
@@ -339,6 +342,69 @@ fn real_servers_responses_do_not_end_the_session() {
     c.send(CommandBody::Noop).unwrap();
     c.handle_input(now, b"A0002 WHAT\r\n");
     assert!(matches!(events(&mut c)[..], [Event::Failed(_)]));
+}
+
+/// A `* SEARCH` answer for a large mailbox is one line far past a command's limits (10,000
+/// UIDs of 7 digits here, 80 KB): it is data, not the end of the session. Capability names
+/// in lower case are known; a SELECT refused with BAD (not run) leaves the mailbox selected,
+/// one refused with NO does not.
+#[test]
+fn large_answers_lower_case_capabilities_and_refused_select() {
+    let now = Instant::now();
+    let mut c = Client::new(alice(), now);
+    c.handle_input(
+        now,
+        b"* OK [CAPABILITY IMAP4rev1 starttls auth=plain sasl-ir] ready\r\n",
+    );
+    events(&mut c);
+    assert_eq!(sent(&mut c), "A0001 STARTTLS\r\n");
+    c.handle_input(now, b"A0001 OK begin TLS\r\n");
+    events(&mut c);
+    c.tls_established().unwrap();
+    assert_eq!(sent(&mut c), "A0002 CAPABILITY\r\n");
+    c.handle_input(
+        now,
+        b"* CAPABILITY IMAP4rev1 auth=plain sasl-ir\r\nA0002 OK\r\n",
+    );
+    events(&mut c);
+    assert_eq!(
+        sent(&mut c),
+        "A0003 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n"
+    );
+    c.handle_input(now, b"A0003 OK [CAPABILITY IMAP4rev1 move] in\r\n");
+    events(&mut c);
+    assert_eq!(c.state(), State::Authenticated);
+
+    let tag = c.send(CommandBody::Noop).unwrap();
+    sent(&mut c);
+    let mut search = b"* SEARCH".to_vec();
+    for uid in 1_000_000..1_010_000 {
+        search.extend_from_slice(format!(" {uid}").as_bytes());
+    }
+    search.extend_from_slice(format!("\r\n{tag} OK done\r\n").as_bytes());
+    c.handle_input(now, &search);
+    let ev = events(&mut c);
+    assert!(matches!(&ev[0], Event::Data { .. }), "{:?}", &ev[..1]);
+    assert!(matches!(&ev[1], Event::Completed { .. }), "{ev:?}");
+
+    let select = |c: &mut Client, answer: &[u8]| {
+        let tag = c
+            .send(CommandBody::Select {
+                mailbox: Mailbox::inbox(),
+                params: vec![],
+            })
+            .unwrap();
+        sent(c);
+        c.handle_input(now, format!("{tag} ").as_bytes());
+        c.handle_input(now, answer);
+        events(c);
+    };
+    select(&mut c, b"OK [READ-WRITE] done\r\n");
+    assert_eq!(c.state(), State::Selected);
+    select(&mut c, b"BAD what\r\n");
+    assert_eq!(c.state(), State::Selected);
+    select(&mut c, b"NO no such mailbox\r\n");
+    assert_eq!(c.state(), State::Authenticated);
 }
 
 /// DONE answers IDLE's `+` (RFC 2177 §3): asked for before it, DONE waits for it, and is

@@ -446,6 +446,120 @@ async fn wrong_password_fails_the_set_up() {
     drop(server);
 }
 
+/// A hostile ESEARCH (`ALL 1:4294967295` is a few octets, 16 GiB of UIDs) fails the search
+/// instead of the process; an honest one is expanded. A response that cannot be read and an
+/// `[ALERT]` on the way are kept for the application, not dropped.
+#[tokio::test]
+async fn a_huge_esearch_set_is_refused_not_expanded() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(8192);
+    let server = tokio::spawn(async move {
+        let mut io = BufReader::new(b);
+        io.get_mut()
+            .write_all(b"* PREAUTH ready\r\n")
+            .await
+            .unwrap();
+        let mut line = String::new();
+        for all in ["2,4:6", "1:4294967295"] {
+            line.clear();
+            io.read_line(&mut line).await.unwrap();
+            let tag = line.split(' ').next().unwrap().to_owned();
+            let answer = format!(
+                "* NO [ALERT] Mailbox is at 98% of quota\r\n* 1 FETCH (FLAGS (\\Seen) junk\r\n\
+                 * ESEARCH (TAG \"{tag}\") UID ALL {all}\r\n{tag} OK done\r\n"
+            );
+            io.get_mut().write_all(answer.as_bytes()).await.unwrap();
+        }
+        line.clear();
+        let _ = io.read_line(&mut line).await;
+    });
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        imap.uid_search(vec![SearchKey::All]).await.unwrap(),
+        [2, 4, 5, 6]
+    );
+    // What could not be read, and the alert, are kept for the application.
+    let unreadable = imap.take_unreadable();
+    assert!(
+        unreadable.len() == 1 && unreadable[0].response.starts_with(b"* 1 FETCH"),
+        "{unreadable:?}"
+    );
+    let alerts = imap.take_alerts();
+    assert!(
+        alerts.len() == 1 && alerts[0].text.as_str().contains("98%"),
+        "{alerts:?}"
+    );
+    let err = imap.uid_search(vec![SearchKey::All]).await.unwrap_err();
+    assert!(matches!(err, Error::Imap(_)), "{err}");
+    drop(imap);
+    let _ = server.await;
+}
+
+/// A LIST pattern names mailboxes: without UTF-8 it goes in modified UTF-7, as Dovecot
+/// expects it (a raw UTF-8 literal matches nothing there).
+#[tokio::test]
+async fn list_patterns_go_in_modified_utf7() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(8192);
+    let server = tokio::spawn(async move {
+        let mut io = BufReader::new(b);
+        io.get_mut()
+            .write_all(b"* PREAUTH ready\r\n")
+            .await
+            .unwrap();
+        let mut line = String::new();
+        io.read_line(&mut line).await.unwrap();
+        let tag = line.split(' ').next().unwrap().to_owned();
+        let answer = format!("* LIST () \"/\" Entw&APw-rfe/Alt\r\n{tag} OK done\r\n");
+        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
+        line
+    });
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    let listed = imap.list("Entwürfe/*").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    drop(imap);
+    let sent = server.await.unwrap();
+    assert!(sent.ends_with(" LIST \"\" Entw&APw-rfe/*\r\n"), "{sent:?}");
+}
+
+/// A server may end IDLE itself with OK: that is the end of the wait, not a refusal.
+#[tokio::test]
+async fn idle_ended_by_the_server_is_no_refusal() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(8192);
+    let server = tokio::spawn(async move {
+        let mut io = BufReader::new(b);
+        io.get_mut()
+            .write_all(b"* PREAUTH ready\r\n")
+            .await
+            .unwrap();
+        let mut line = String::new();
+        io.read_line(&mut line).await.unwrap();
+        let tag = line.split(' ').next().unwrap().to_owned();
+        let answer = format!("+ idling\r\n{tag} OK IDLE terminated\r\n");
+        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
+        line.clear();
+        let _ = io.read_line(&mut line).await;
+    });
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    let news = imap.idle(Duration::from_secs(20)).await.unwrap();
+    assert!(news.is_empty(), "{news:?}");
+    drop(imap);
+    let _ = server.await;
+}
+
 #[tokio::test]
 async fn shutdown_says_bye() {
     let (a, b) = tokio::io::duplex(4096);

@@ -185,27 +185,12 @@ pub(crate) fn text_of<'a>(text: Option<&'a str>, part: &'a [u8]) -> Option<&'a s
 
 /// [`quoted`] in a message whose `text` is known (see [`text_of`]).
 pub(crate) fn quoted_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<'a, Cow<'a, str>> {
-    let (body, ()) = byte(input, b'"')?;
-    let mut escaped = false;
-    let mut i = 0;
-    loop {
-        i += run(&body[i..], QUOTED_PLAIN);
-        match body.get(i) {
-            None => return fail(input, "closing DQUOTE"),
-            Some(b'"') => break,
-            Some(b'\\') => {
-                match body.get(i + 1) {
-                    Some(b'"' | b'\\') => {}
-                    _ => return fail(&body[i..], "\\\\ or \\\" (quoted-specials)"),
-                }
-                escaped = true;
-                i += 2;
-            }
-            Some(_) => return fail(&body[i..], "QUOTED-CHAR"),
-        }
-    }
-    let raw = &body[..i];
-    let rest = &body[i + 1..];
+    let QuotedSpan {
+        body,
+        raw,
+        rest,
+        escaped,
+    } = quoted_span(input)?;
     let Some(text) = text_of(text, raw) else {
         return fail(body, "UTF-8 in quoted string");
     };
@@ -224,6 +209,66 @@ pub(crate) fn quoted_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<'
         }
     }
     Ok((rest, Cow::Owned(out)))
+}
+
+/// [`quoted`] with octets that are not UTF-8 taken as U+FFFD: what a client makes of the
+/// Latin-1 subjects some servers copy into ENVELOPE unencoded.
+pub(crate) fn quoted_lossy(input: &[u8]) -> PResult<'_, Cow<'_, str>> {
+    let QuotedSpan { raw, rest, .. } = quoted_span(input)?;
+    let mut out = Vec::with_capacity(raw.len());
+    let mut octets = raw.iter();
+    while let Some(&b) = octets.next() {
+        out.push(if b == b'\\' {
+            octets.next().copied().unwrap_or(b)
+        } else {
+            b
+        });
+    }
+    Ok((rest, Cow::Owned(String::from_utf8_lossy(&out).into_owned())))
+}
+
+/// A `quoted` found in the input.
+struct QuotedSpan<'a> {
+    /// The input after the opening quote.
+    body: &'a [u8],
+    /// The octets between the quotes, escapes still in.
+    raw: &'a [u8],
+    /// The input after the closing quote.
+    rest: &'a [u8],
+    /// Whether `raw` holds an escape.
+    escaped: bool,
+}
+
+fn quoted_span(input: &[u8]) -> Result<QuotedSpan<'_>, nom::Err<PError<'_>>> {
+    let (body, ()) = byte(input, b'"')?;
+    let mut escaped = false;
+    let mut i = 0;
+    loop {
+        i += run(&body[i..], QUOTED_PLAIN);
+        match body.get(i) {
+            None => return Err(error(input, "closing DQUOTE")),
+            Some(b'"') => break,
+            Some(b'\\') => {
+                match body.get(i + 1) {
+                    Some(b'"' | b'\\') => {}
+                    _ => return Err(error(&body[i..], "\\\\ or \\\" (quoted-specials)")),
+                }
+                escaped = true;
+                i += 2;
+            }
+            Some(_) => return Err(error(&body[i..], "QUOTED-CHAR")),
+        }
+    }
+    Ok(QuotedSpan {
+        body,
+        raw: &body[..i],
+        rest: &body[i + 1..],
+        escaped,
+    })
+}
+
+fn error<'a>(input: &'a [u8], expected: &'static str) -> nom::Err<PError<'a>> {
+    nom::Err::Error(PError { input, expected })
 }
 
 /// `number64 = 1*DIGIT` (fits in 63 bits)
@@ -264,6 +309,15 @@ pub(crate) fn nz_number(input: &[u8]) -> PResult<'_, u32> {
 /// literal8 = "~{" number64 "}" CRLF *OCTET          ; RFC 3516, RFC 9051
 /// ```
 pub(crate) fn literal(input: &[u8]) -> PResult<'_, Literal<'_>> {
+    literal_with(input, false)
+}
+
+/// [`literal`] with NUL among its octets, as a server may send a damaged message.
+pub(crate) fn literal_with_nul(input: &[u8]) -> PResult<'_, Literal<'_>> {
+    literal_with(input, true)
+}
+
+fn literal_with(input: &[u8], nul: bool) -> PResult<'_, Literal<'_>> {
     let (binary, after_tilde) = match input.strip_prefix(b"~") {
         Some(rest) => (true, rest),
         None => (false, input),
@@ -280,7 +334,7 @@ pub(crate) fn literal(input: &[u8]) -> PResult<'_, Literal<'_>> {
     let Some(data) = usize::try_from(len).ok().and_then(|n| rest.get(..n)) else {
         return fail(rest, "the literal's octets");
     };
-    if !binary && data.contains(&0) {
+    if !binary && !nul && data.contains(&0) {
         return fail(rest, "no NUL in a literal (CHAR8)");
     }
     Ok((

@@ -42,6 +42,21 @@ impl Default for FrameLimits {
     }
 }
 
+impl FrameLimits {
+    /// Limits for reading a server's responses, the default of
+    /// [`ResponseOptions`](crate::codec::ResponseOptions): a `* SEARCH` or `* SORT` line for
+    /// a large mailbox is one line of megabytes, and `BODY[]` is as large as the messages the
+    /// server takes (Exchange's limit is 150 MB). Still bounded, against a hostile server.
+    pub const fn responses() -> Self {
+        Self {
+            max_line: 16 * 1024 * 1024,
+            max_literal: 256 * 1024 * 1024,
+            max_nonsync_literal: 256 * 1024 * 1024,
+            max_message: 288 * 1024 * 1024,
+        }
+    }
+}
+
 /// Why a message cannot be framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -116,6 +116,10 @@ pub enum Error {
     Api(#[from] ApiError),
 }
 
+/// The most UIDs [`ImapClient::uid_search`] expands an ESEARCH answer to: more than any
+/// mailbox holds.
+const MAX_SEARCH_UIDS: usize = 1 << 24;
+
 /// A command's answer: its untagged data and its `OK`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -189,6 +193,18 @@ impl Fetched {
 pub struct ImapClient<IO> {
     driver: Driver<Client, IO>,
     news: Vec<Data<'static>>,
+    unreadable: Vec<Unreadable>,
+    alerts: Vec<Status<'static>>,
+}
+
+/// An untagged response the decoder could not read, even with its leniencies: it was
+/// skipped, so what it said (a message's FETCH data) is missing from the answer it came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The response as it came, literals included.
+    pub response: Vec<u8>,
+    /// What the decoder found wrong.
+    pub error: String,
 }
 
 impl ImapClient<TcpStream> {
@@ -236,6 +252,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
         let mut client = Self {
             driver: Driver::new(transport, session, tls),
             news: Vec::new(),
+            unreadable: Vec::new(),
+            alerts: Vec::new(),
         };
         while !client.driver.session().is_ready() {
             if let Event::Data { data, .. } = client.next().await? {
@@ -264,6 +282,19 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
     /// VANISHED), oldest first; taken out.
     pub fn take_news(&mut self) -> Vec<Data<'static>> {
         std::mem::take(&mut self.news)
+    }
+
+    /// The responses skipped because they could not be read, oldest first; taken out. A
+    /// client that syncs checks it after a FETCH: a message whose FETCH response is here
+    /// is missing from the answer, not gone from the mailbox.
+    pub fn take_unreadable(&mut self) -> Vec<Unreadable> {
+        std::mem::take(&mut self.unreadable)
+    }
+
+    /// The statuses with an `[ALERT]` code the server sent, tagged or not, oldest first;
+    /// taken out. RFC 9051 §7.1: their text MUST be presented to the user.
+    pub fn take_alerts(&mut self) -> Vec<Status<'static>> {
+        std::mem::take(&mut self.alerts)
     }
 
     /// Runs one command to its completion: `Ok` for `OK`, [`Error::Refused`] for `NO` and
@@ -300,13 +331,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
     /// LIST: the mailboxes matching `pattern` (`*` any characters, `%` any but the
     /// delimiter) under the empty reference.
     pub async fn list(&mut self, pattern: &str) -> Result<Vec<ListData<'static>>, Error> {
-        let pattern = IString::from_bytes(pattern.as_bytes().to_vec())
+        // A pattern names mailboxes: modified UTF-7 unless UTF-8 is in force.
+        let pattern = ListMailbox::from_name(pattern, self.driver.session().is_utf8())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let answer = self
             .run(CommandBody::List {
                 selection: None,
                 reference: mailbox_arg("")?,
-                patterns: vec![ListMailbox::String(pattern)],
+                patterns: vec![pattern],
                 return_opts: None,
             })
             .await?;
@@ -403,7 +435,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 Data::ESearch(e) if !e.is_update() => {
                     for item in &e.items {
                         if let ESearchItem::All(set) = item {
-                            uids.extend(set.iter(u32::MAX));
+                            // A set is a few octets however many UIDs it spans: a hostile
+                            // `ALL 1:4294967295` would be 16 GiB.
+                            let room = MAX_SEARCH_UIDS - uids.len().min(MAX_SEARCH_UIDS);
+                            let before = uids.len();
+                            uids.extend(set.iter(u32::MAX).take(room + 1));
+                            if uids.len() - before > room {
+                                return Err(Error::Imap(ClientError::Protocol(format!(
+                                    "a search answer of more than {MAX_SEARCH_UIDS} UIDs"
+                                ))));
+                            }
                         }
                     }
                 }
@@ -580,11 +621,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 Ok(event) => match event? {
                     Event::Idling => idling = true,
                     Event::Data { data, .. } => self.news.push(data),
+                    // The server may end IDLE itself (`OK IDLE terminated`): the news so
+                    // far is the answer. NO or BAD refused it.
                     Event::Completed {
                         tag: t,
                         status,
                         name,
                     } if t == tag => {
+                        if status.kind == StatusKind::Ok {
+                            return Ok(self.take_news());
+                        }
                         return Err(Error::Refused {
                             command: name,
                             status: Box::new(status),
@@ -649,13 +695,26 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
         }
     }
 
-    /// The next event, with a failed or closed session as `Err`.
+    /// The next event, with a failed or closed session as `Err`; unreadable responses are
+    /// set aside and alerts noted on the way.
     async fn next(&mut self) -> Result<Event, Error> {
-        match self.driver.next_event().await? {
-            Some(Event::Failed(e)) => Err(Error::Imap(e)),
-            Some(Event::Closed { reason }) => Err(Error::Closed(reason)),
-            Some(event) => Ok(event),
-            None => Err(Error::Closed("connection closed".to_owned())),
+        loop {
+            let event = match self.driver.next_event().await? {
+                Some(Event::Failed(e)) => return Err(Error::Imap(e)),
+                Some(Event::Closed { reason }) => return Err(Error::Closed(reason)),
+                Some(Event::Unparsed { response, error }) => {
+                    self.unreadable.push(Unreadable { response, error });
+                    continue;
+                }
+                Some(event) => event,
+                None => return Err(Error::Closed("connection closed".to_owned())),
+            };
+            if let Event::Untagged(status) | Event::Completed { status, .. } = &event
+                && status.code == Some(ResponseCode::Alert)
+            {
+                self.alerts.push(status.clone());
+            }
+            return Ok(event);
         }
     }
 }

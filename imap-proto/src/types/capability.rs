@@ -141,20 +141,34 @@ const SIMPLE: &[(&str, Capability<'static>)] = &[
 ];
 
 impl<'a> Capability<'a> {
-    /// Interprets an atom from a capability list.
+    /// Interprets an atom from a capability list. Names compare case-insensitively, as the
+    /// ABNF's strings do (RFC 5234 §2.3): `starttls` is STARTTLS.
     pub fn parse(atom: &'a str) -> Result<Self, InvalidInput> {
-        if let Some((_, c)) = SIMPLE.iter().find(|(n, _)| *n == atom) {
+        if let Some((_, c)) = SIMPLE.iter().find(|(n, _)| n.eq_ignore_ascii_case(atom)) {
             return Ok(c.clone());
         }
+        let after = |prefix: &str| {
+            atom.get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(prefix))
+                .map(|_| &atom[prefix.len()..])
+        };
         // `AUTH=` and `THREAD=` with nothing after them are still atoms (`capability = ("AUTH="
         // auth-type) / atom`): kept as unknown capabilities.
-        if let Some(Ok(m)) = atom.strip_prefix("AUTH=").map(Atom::new) {
+        // SASL names mechanisms in upper case (RFC 4422 §3.1): `auth=plain` is PLAIN.
+        let mechanism = after("AUTH=").map(|m| {
+            if m.bytes().any(|b| b.is_ascii_lowercase()) {
+                Atom::new(m.to_ascii_uppercase())
+            } else {
+                Atom::new(m)
+            }
+        });
+        if let Some(Ok(m)) = mechanism {
             return Ok(Self::Auth(m));
         }
-        if let Some(Ok(a)) = atom.strip_prefix("THREAD=").map(Atom::new) {
+        if let Some(Ok(a)) = after("THREAD=").map(Atom::new) {
             return Ok(Self::Thread(a));
         }
-        if let Some(digits) = atom.strip_prefix("APPENDLIMIT=") {
+        if let Some(digits) = after("APPENDLIMIT=") {
             // Only the canonical spelling (no leading zeros) is lifted, so it re-encodes as is.
             if let Ok(n) = digits.parse::<u64>()
                 && n.to_string() == digits

@@ -102,7 +102,7 @@ impl SequenceSet {
         let mut iter = v.into_iter().peekable();
         while let Some(start) = iter.next() {
             let mut end = start;
-            while iter.peek() == Some(&(end + 1)) {
+            while end < u32::MAX && iter.peek() == Some(&(end + 1)) {
                 end += 1;
                 iter.next();
             }
@@ -171,5 +171,22 @@ impl fmt::Display for SequenceSet {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs are joined up to the largest UID, which has no successor to overflow into.
+    #[test]
+    fn from_numbers_joins_runs_up_to_the_last_uid() {
+        let set = SequenceSet::from_numbers([u32::MAX, 7, u32::MAX - 1, 5, 6, 9]).unwrap();
+        let expected = [
+            SeqItem::Range(SeqNum::Value(5), SeqNum::Value(7)),
+            SeqItem::Single(SeqNum::Value(9)),
+            SeqItem::Range(SeqNum::Value(u32::MAX - 1), SeqNum::Value(u32::MAX)),
+        ];
+        assert_eq!(set, SequenceSet::new(expected.to_vec()).unwrap());
     }
 }

@@ -68,6 +68,18 @@ fn others(on: Leniency) -> Vec<Leniency> {
             eight_bit_text: true,
             ..none
         },
+        Leniency {
+            empty_lists: true,
+            ..none
+        },
+        Leniency {
+            unpadded_day: true,
+            ..none
+        },
+        Leniency {
+            nul_in_literals: true,
+            ..none
+        },
     ]
     .into_iter()
     .filter(|l| *l != on)
@@ -83,7 +95,10 @@ fn default_is_strict() {
             || l.nil_for_string
             || l.gmail_flags
             || l.missing_text
-            || l.eight_bit_text)
+            || l.eight_bit_text
+            || l.empty_lists
+            || l.unpadded_day
+            || l.nul_in_literals)
     );
 }
 
@@ -262,6 +277,93 @@ fn eight_bit_text() {
     };
     assert!(parse_response("* OK Grüße\r\n".as_bytes(), &utf8).is_ok());
     assert!(parse_response(b"* OK Gr\xfc\xdfe\r\n", &utf8).is_err());
+}
+
+/// A Latin-1 subject copied unencoded into ENVELOPE is read with U+FFFD, not refused with
+/// the whole FETCH.
+#[test]
+fn eight_bit_quoted_strings() {
+    let on = Leniency {
+        eight_bit_text: true,
+        ..Leniency::default()
+    };
+    let canonical = "* 1 FETCH (ENVELOPE (NIL \"Gr\u{fffd}\u{fffd}e \\\"x\\\"\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n";
+    let expected = parse(canonical.as_bytes());
+    lenient_case(
+        on,
+        b"* 1 FETCH (ENVELOPE (NIL \"Gr\xfc\xdfe \\\"x\\\"\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n",
+        &expected,
+        &encode_with(&expected, &with(on)),
+    );
+}
+
+/// `()` for no parameters and for an empty address list (Mail.ru, Domino) is read as NIL.
+#[test]
+fn empty_lists() {
+    let on = Leniency {
+        empty_lists: true,
+        ..Leniency::default()
+    };
+    for (wire, canonical) in [
+        (
+            &b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" () NIL NIL \"7BIT\" 10 1))\r\n"[..],
+            &b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 10 1))\r\n"[..],
+        ),
+        (
+            b"* 1 FETCH (ENVELOPE (NIL \"s\" ((\"T\" NIL \"i\" \"e.ru\")) NIL NIL () NIL NIL NIL NIL))\r\n",
+            b"* 1 FETCH (ENVELOPE (NIL \"s\" ((\"T\" NIL \"i\" \"e.ru\")) NIL NIL NIL NIL NIL NIL NIL))\r\n",
+        ),
+    ] {
+        lenient_case(on, wire, &parse(canonical), canonical);
+    }
+}
+
+/// A one-digit day without its space (`"8-Mar-2023 ..."`) is read, and encoded back as two
+/// digits.
+#[test]
+fn unpadded_day() {
+    let on = Leniency {
+        unpadded_day: true,
+        ..Leniency::default()
+    };
+    lenient_case(
+        on,
+        b"* 1 FETCH (INTERNALDATE \"8-Mar-2023 12:16:47 +0800\" UID 5)\r\n",
+        &parse(b"* 1 FETCH (INTERNALDATE \" 8-Mar-2023 12:16:47 +0800\" UID 5)\r\n"),
+        b"* 1 FETCH (INTERNALDATE \"08-Mar-2023 12:16:47 +0800\" UID 5)\r\n",
+    );
+    // Still a date: a day of one digit followed by anything else is refused.
+    assert!(
+        parse_response(
+            b"* 1 FETCH (INTERNALDATE \"8-Foo-2023 12:16:47 +0800\")\r\n",
+            &with(on)
+        )
+        .is_err()
+    );
+    assert!(parse_response(b"* 1 FETCH (INTERNALDATE \"8\")\r\n", &with(on)).is_err());
+}
+
+/// A literal holding NUL (a damaged message) is kept whole under the leniency.
+#[test]
+fn nul_in_literals() {
+    let on = Leniency {
+        nul_in_literals: true,
+        ..Leniency::default()
+    };
+    let wire = b"* 1 FETCH (BODY[] {3}\r\na\x00b UID 5)\r\n";
+    assert!(parse_response(wire, &ResponseOptions::default()).is_err());
+    for opts in [with(on), with(Leniency::all())] {
+        let Response::Data(Data::Fetch { items, .. }) = parse_with(wire, &opts) else {
+            panic!()
+        };
+        let FetchItem::BodySection {
+            data: Some(data), ..
+        } = &items[0]
+        else {
+            panic!("{items:?}")
+        };
+        assert_eq!(data.as_bytes(), b"a\x00b");
+    }
 }
 
 #[test]

@@ -172,6 +172,9 @@ fn body_fld_param<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, BodyParams
     if let Ok((r, ())) = nil(input) {
         return Ok((r, None));
     }
+    if let Some(r) = empty_list(cx, input) {
+        return Ok((r, None));
+    }
     let (mut rest, ()) = byte(input, b'(')?;
     let mut params = Vec::new();
     loop {
@@ -346,6 +349,9 @@ fn address_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<Address<
     if let Ok((r, ())) = nil(input) {
         return Ok((r, Vec::new()));
     }
+    if let Some(r) = empty_list(cx, input) {
+        return Ok((r, Vec::new()));
+    }
     let (mut rest, ()) = byte(input, b'(')?;
     let mut list = Vec::new();
     loop {
@@ -356,6 +362,14 @@ fn address_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, Vec<Address<
         }
         rest = skip_list_space(cx, r);
     }
+}
+
+/// Under [`Leniency::empty_lists`](super::Leniency::empty_lists), the input after a `()`
+/// that stands for `NIL`.
+fn empty_list<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> Option<&'a [u8]> {
+    input
+        .strip_prefix(b"()")
+        .filter(|_| cx.lenient().empty_lists)
 }
 
 /// Under [`Leniency::spaces_in_lists`](super::Leniency::spaces_in_lists), the SP before the

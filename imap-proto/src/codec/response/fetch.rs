@@ -1,14 +1,12 @@
 //! The items of a FETCH response (`msg-att`).
 
 use super::{
-    Cx, body, data, nstring,
+    Cx, body, data,
     status::{keyword, objectid, paren_objectid},
 };
 use crate::{
-    codec::core::{
-        self, PResult, byte, date_time, fail, nil, number, number64, nz_number, section, sp,
-    },
-    types::fetch::FetchItem,
+    codec::core::{self, PResult, byte, fail, nil, number, number64, nz_number, section, sp},
+    types::{datetime::DateTime, fetch::FetchItem},
 };
 
 /// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic / msg-att-static)) ")"`
@@ -36,7 +34,7 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
             let (r, section) = section(rest)?;
             let (r, origin) = origin(r)?;
             let (r, ()) = sp(r)?;
-            let (r, data) = nstring(r)?;
+            let (r, data) = cx.nstring(r)?;
             return Ok((
                 r,
                 FetchItem::BodySection {
@@ -66,7 +64,7 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
     match upper.as_bytes() {
         b"FLAGS" => data::flag_list(cx, rest).map(|(r, f)| (r, FetchItem::Flags(f))),
         b"UID" => nz_number(rest).map(|(r, n)| (r, FetchItem::Uid(n))),
-        b"INTERNALDATE" => date_time(rest).map(|(r, d)| (r, FetchItem::InternalDate(d))),
+        b"INTERNALDATE" => date_time(cx, rest).map(|(r, d)| (r, FetchItem::InternalDate(d))),
         b"RFC822.SIZE" => number64(rest).map(|(r, n)| (r, FetchItem::Rfc822Size(n))),
         b"ENVELOPE" => body::envelope(cx, rest).map(|(r, e)| (r, FetchItem::Envelope(Box::new(e)))),
         b"BODY" => body::body(cx, rest, 0).map(|(r, b)| (r, FetchItem::Body(Box::new(b)))),
@@ -92,13 +90,38 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
         },
         b"SAVEDATE" => match nil(rest) {
             Ok((r, ())) => Ok((r, FetchItem::SaveDate(None))),
-            Err(_) => date_time(rest).map(|(r, d)| (r, FetchItem::SaveDate(Some(d)))),
+            Err(_) => date_time(cx, rest).map(|(r, d)| (r, FetchItem::SaveDate(Some(d)))),
         },
-        b"RFC822" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822(s))),
-        b"RFC822.HEADER" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
-        b"RFC822.TEXT" => nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
-        b"PREVIEW" => nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
+        b"RFC822" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822(s))),
+        b"RFC822.HEADER" => cx
+            .nstring(rest)
+            .map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
+        b"RFC822.TEXT" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
+        b"PREVIEW" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
         _ => fail(input, "a FETCH item"),
+    }
+}
+
+/// `date-time`, and under [`Leniency::unpadded_day`](super::Leniency::unpadded_day) a day
+/// of one digit without its padding space.
+fn date_time<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, DateTime> {
+    let strict = core::date_time(input);
+    if strict.is_ok() || !cx.lenient().unpadded_day {
+        return strict;
+    }
+    let [b'"', day, b'-', ..] = input else {
+        return strict;
+    };
+    // The value is short: pad a copy of it, not of the rest of the input.
+    let close = input.iter().take(40).skip(1).position(|&b| b == b'"');
+    let Some(close) = close.filter(|_| day.is_ascii_digit()).map(|q| q + 1) else {
+        return strict;
+    };
+    let mut padded = b"\" ".to_vec();
+    padded.extend_from_slice(&input[1..=close]);
+    match core::date_time(&padded) {
+        Ok(([], d)) => Ok((&input[close + 1..], d)),
+        _ => strict,
     }
 }
 

@@ -57,8 +57,10 @@ pub struct Leniency {
     /// SP] [text]`. The text is empty and is encoded back with its SP.
     pub missing_text: bool,
     /// 8-bit octets in the text of a status response or continuation request when UTF-8 was
-    /// not negotiated ([`ResponseOptions::utf8`] off). Relaxes RFC 3501 §9 `TEXT-CHAR`, which
-    /// is 7-bit. UTF-8 is kept; other octets become U+FFFD.
+    /// not negotiated ([`ResponseOptions::utf8`] off), and octets that are not UTF-8 in a
+    /// quoted string (a Latin-1 subject copied unencoded into ENVELOPE). Relaxes RFC 3501 §9
+    /// `TEXT-CHAR`, which is 7-bit, and RFC 9051 §9 `QUOTED-CHAR`, whose 8-bit octets are
+    /// UTF-8. UTF-8 is kept; other octets become U+FFFD.
     pub eight_bit_text: bool,
     /// SP between the addresses of an ENVELOPE address list, between the parts of a
     /// multipart body, and between namespace descriptions, as in the RFC's own sample session
@@ -67,6 +69,18 @@ pub struct Leniency {
     /// media-subtype` and `namespace = nil / "(" 1*namespace-descr ")"`. Encoded back without
     /// the spaces.
     pub spaces_in_lists: bool,
+    /// `()` for a body's parameters or an ENVELOPE address list that has none, as Mail.ru
+    /// and Domino send. Relaxes RFC 9051 §9 `body-fld-param = "(" string SP string ... ")" /
+    /// nil` and `env-from = "(" 1*address ")" / nil`. Read and encoded back as `NIL`.
+    pub empty_lists: bool,
+    /// A day of one digit without its padding space in a date-time (`"8-Mar-2023 ..."`).
+    /// Relaxes RFC 9051 §9 `date-day-fixed = (SP DIGIT) / 2DIGIT`. Encoded back with two
+    /// digits.
+    pub unpadded_day: bool,
+    /// NUL in a literal (`{3}` CRLF `a` NUL `b`), as a server serving a damaged message sends
+    /// it. Relaxes RFC 9051 §9 `literal = "{" number64 ["+"] "}" CRLF *CHAR8`, where `CHAR8`
+    /// excludes NUL. The octets are kept.
+    pub nul_in_literals: bool,
 }
 
 impl Leniency {
@@ -79,6 +93,9 @@ impl Leniency {
             missing_text: true,
             eight_bit_text: true,
             spaces_in_lists: true,
+            empty_lists: true,
+            unpadded_day: true,
+            nul_in_literals: true,
         }
     }
 }
@@ -92,7 +109,8 @@ pub struct ResponseOptions {
     /// The deepest nesting of recursive productions (body structures, threads, extension
     /// values) that is accepted.
     pub max_depth: usize,
-    /// The framer's limits, for [`decode_response`].
+    /// The framer's limits, for [`decode_response`]; by default
+    /// [`FrameLimits::responses`].
     pub limits: FrameLimits,
     /// The deviations that are accepted.
     pub lenient: Leniency,
@@ -103,7 +121,7 @@ impl Default for ResponseOptions {
         Self {
             utf8: false,
             max_depth: 100,
-            limits: FrameLimits::default(),
+            limits: FrameLimits::responses(),
             lenient: Leniency::default(),
         }
     }
@@ -183,18 +201,43 @@ pub(crate) struct Cx<'o, 'a> {
 impl<'o, 'a> Cx<'o, 'a> {
     /// `string = quoted / literal` (not `literal8`).
     pub fn string(self, input: &'a [u8]) -> PResult<'a, IString<'a>> {
-        let (rest, s) = core::string_in(input, self.text)?;
+        let (rest, s) = match core::string_in(input, self.text) {
+            Err(nom::Err::Error(e)) => self.lenient_string(input).ok_or(nom::Err::Error(e))?,
+            other => other?,
+        };
         no_literal8(input, &s)?;
         Ok((rest, s))
     }
 
     /// `nstring = string / nil` (not `literal8`).
     pub fn nstring(self, input: &'a [u8]) -> PResult<'a, NString<'a>> {
-        let (rest, s) = core::nstring_in(input, self.text)?;
+        let (rest, s) = match core::nstring_in(input, self.text) {
+            Err(nom::Err::Error(e)) => self
+                .lenient_string(input)
+                .map(|(r, s)| (r, Some(s)))
+                .ok_or(nom::Err::Error(e))?,
+            other => other?,
+        };
         if let Some(s) = &s {
             no_literal8(input, s)?;
         }
         Ok((rest, s))
+    }
+
+    /// A string the grammar refuses but a [`Leniency`] takes: a quoted string with octets
+    /// that are not UTF-8 ([`Leniency::eight_bit_text`]), a literal holding NUL
+    /// ([`Leniency::nul_in_literals`]).
+    fn lenient_string(self, input: &'a [u8]) -> Option<(&'a [u8], IString<'a>)> {
+        let l = self.lenient();
+        match input.first() {
+            Some(b'"') if l.eight_bit_text => core::quoted_lossy(input)
+                .ok()
+                .map(|(r, q)| (r, IString::Quoted(q))),
+            Some(b'{') if l.nul_in_literals => core::literal_with_nul(input)
+                .ok()
+                .map(|(r, l)| (r, IString::Literal(l))),
+            _ => None,
+        }
     }
 
     pub fn lenient(self) -> &'o Leniency {

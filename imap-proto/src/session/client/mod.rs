@@ -166,6 +166,12 @@ impl Client {
         self.capabilities.iter().any(|c| c == cap)
     }
 
+    /// Whether UTF-8 is in force (IMAP4rev2, or UTF8=ACCEPT enabled): mailbox names go as
+    /// UTF-8 rather than modified UTF-7.
+    pub fn is_utf8(&self) -> bool {
+        self.utf8
+    }
+
     /// Whether TLS is active.
     pub fn is_tls(&self) -> bool {
         self.tls
@@ -604,8 +610,11 @@ impl Client {
             _ if refused_early => {}
             Kind::Login if ok => self.state = State::Authenticated,
             Kind::Select if ok => self.state = State::Selected,
+            // A SELECT refused with NO closed the mailbox that was selected (RFC 9051
+            // §6.3.2); BAD means the command did not run, so it stays selected.
             Kind::Select | Kind::Close
-                if self.state == State::Selected && (ok || cmd.body == Kind::Select) =>
+                if self.state == State::Selected
+                    && (ok || cmd.body == Kind::Select && status.kind == StatusKind::No) =>
             {
                 self.state = State::Authenticated;
             }
