@@ -618,6 +618,13 @@ fn any_text_takes_latin1_and_control_characters() {
     // Valid UTF-8 (SMTPUTF8 servers) is kept as it is.
     let (_, utf8) = codec::decode_reply_with("250 café\r\n".as_bytes(), limits).unwrap();
     assert_eq!(utf8.text(), "café");
+    // Lines with different codes: refused by default, the last line's code under any_text.
+    let mixed = b"451-Temporary local problem\r\n450 4.7.1 try later\r\n";
+    assert!(codec::decode_reply(mixed).is_err());
+    let (rest, reply) = codec::decode_reply_with(mixed, limits).unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(reply.code().get(), 450);
+    assert_eq!(reply.lines().count(), 2);
     let config = sansmail_smtp::session::client::ClientConfig::new(
         sansmail_smtp::types::address::DomainPart::Domain(
             sansmail_smtp::types::address::Domain::new("client.example").unwrap(),

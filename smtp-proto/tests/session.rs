@@ -1351,6 +1351,37 @@ fn ready_client(t0: Instant, extensions: &str) -> Client {
     c
 }
 
+/// A 250 to EHLO that is not the grammar's (no domain; enhanced codes on every line) still
+/// greets: the client goes on without extensions, and replies whose lines disagree on the
+/// code are read by the last line's, as Postfix's client reads them.
+#[test]
+fn client_takes_odd_ehlo_replies_and_mixed_codes() {
+    for ehlo in [&b"250\r\n"[..], b"250-2.0.0 mx\r\n250 2.0.0 PIPELINING\r\n"] {
+        let t0 = Instant::now();
+        let mut c = Client::new(client_config(), t0);
+        c.handle_input(t0, b"220 mx ready\r\n");
+        c.poll_transmit(&mut Vec::new());
+        c.handle_input(t0, ehlo);
+        let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert!(events.contains(&CEvent::Ready), "{events:?}");
+        c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+            .unwrap();
+        let mut wire = Vec::new();
+        c.poll_transmit(&mut wire);
+        // No PIPELINING known: MAIL alone.
+        assert_eq!(wire, b"MAIL FROM:<a@example.org>\r\n");
+        c.handle_input(
+            t0,
+            b"451-Temporary local problem\r\n450 4.7.1 try later\r\n",
+        );
+        let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        let refused = events.iter().any(|e| {
+            matches!(e, CEvent::TransactionFailed(ClientError::Rejected { reply, .. }) if reply.code().get() == 450)
+        });
+        assert!(refused && !c.is_closed(), "{events:?}");
+    }
+}
+
 /// RFC 5321 §4.3.2: only 354 lets the message go. A server that answers DATA with 250
 /// has not taken a message that was never sent: the transaction fails, it is not `Sent`.
 #[test]
@@ -1460,6 +1491,39 @@ fn client_waits_for_bdat_last_as_for_the_dot() {
     );
     c.handle_timeout(later);
     assert_eq!(c.poll_timeout(), Some(later + Duration::from_secs(600)));
+}
+
+/// RFC 3030 §2: after a refused chunk the client sends no further BDAT, not even LAST; the
+/// refusal is the transaction's verdict and RSET clears the server's state.
+#[test]
+fn client_sends_no_chunk_after_a_refused_one() {
+    let t0 = Instant::now();
+    let mut c = ready_client(t0, "250-PIPELINING\r\n250-CHUNKING\r\n");
+    c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+        .unwrap();
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(t0, b"250 sender ok\r\n250 recipient ok\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(events.contains(&CEvent::SendData), "{events:?}");
+    c.send_data(b"first part\r\n").unwrap();
+    c.send_data(b"second part\r\n").unwrap();
+    let mut wire = Vec::new();
+    c.poll_transmit(&mut wire);
+    assert_eq!(wire, b"BDAT 12\r\nfirst part\r\n");
+    c.handle_input(t0, b"552 5.3.4 message too big\r\n");
+    c.send_data(b"third part\r\n").unwrap();
+    c.end_data().unwrap();
+    let mut wire = Vec::new();
+    c.poll_transmit(&mut wire);
+    assert_eq!(String::from_utf8_lossy(&wire), "RSET\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    let refused = events.iter().any(|e| {
+        matches!(e, CEvent::TransactionFailed(ClientError::Rejected { stage: sansmail_smtp::session::client::Stage::Data, reply }) if reply.code().get() == 552)
+    });
+    assert!(refused, "{events:?}");
+    c.handle_input(t0, b"250 reset\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(events.contains(&CEvent::Ready), "{events:?}");
 }
 
 /// RFC 3030 §3: BODY=BINARYMIME goes with BDAT, also to a server without PIPELINING, where

@@ -29,7 +29,8 @@ pub struct ReplyLimits {
     pub max_lines: usize,
     /// Text that is not `textstring` (octets that are not UTF-8, control characters) is
     /// taken, each such character made `?`, instead of failing the reply: a client acts on
-    /// the code alone (RFC 5321 §4.2), and localized servers send Latin-1 text. Off by
+    /// the code alone (RFC 5321 §4.2), and localized servers send Latin-1 text. So is a
+    /// multi-line reply whose lines carry different codes: the last line's counts. Off by
     /// default; [`ClientConfig::new`](crate::session::client::ClientConfig::new) turns it
     /// on, as Postfix's client reads replies.
     pub any_text: bool,
@@ -205,11 +206,16 @@ fn framed(input: &[u8], limits: ReplyLimits) -> Result<(&[u8], Reply<'_>), Decod
             at,
             expected: "Reply-code",
         })?;
-        if *code.get_or_insert(line_code) != line_code {
-            return Err(DecodeError::Syntax {
-                at,
-                expected: "the same reply code on every line",
-            });
+        // RFC 5321 §4.2.1 wants the same code on every line; a client taking any text
+        // takes the last line's, as Postfix's does.
+        match code {
+            Some(c) if c != line_code && !limits.any_text => {
+                return Err(DecodeError::Syntax {
+                    at,
+                    expected: "the same reply code on every line",
+                });
+            }
+            _ => code = Some(line_code),
         }
         let text = match line.get(3) {
             None => &[][..],

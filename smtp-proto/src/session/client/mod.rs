@@ -345,6 +345,11 @@ impl Client {
             return Err(ApiError::WrongState("send_data needs the SendData state"));
         }
         if let Some(t) = self.transaction.as_ref().filter(|t| t.bdat) {
+            // RFC 3030 §2: after a refused chunk the sender MUST NOT send another; the
+            // rest of the message goes nowhere.
+            if t.failed {
+                return Ok(());
+            }
             if !t.one_chunk && !self.held_chunk.is_empty() {
                 self.flush_chunk(false);
             }
@@ -365,7 +370,25 @@ impl Client {
             return Err(ApiError::WrongState("end_data needs the SendData state"));
         }
         self.phase = Phase::Busy;
-        if self.transaction.as_ref().is_some_and(|t| t.bdat) {
+        if let Some(t) = self.transaction.as_mut().filter(|t| t.bdat && t.failed) {
+            // A chunk was refused: no `BDAT ... LAST` (RFC 3030 §2); the refusal is the
+            // verdict, and RSET clears what the server holds.
+            let reply = std::mem::take(&mut t.finals)
+                .into_iter()
+                .next()
+                .map(|(_, r)| r);
+            self.held_chunk.clear();
+            // Back to a message's start (what it would have written goes nowhere).
+            self.normalizer.finish(&mut Vec::new());
+            let error = match reply {
+                Some(reply) => ClientError::Rejected {
+                    stage: Stage::Data,
+                    reply,
+                },
+                None => ClientError::NoValidRecipients,
+            };
+            self.finish_transaction_with(error);
+        } else if self.transaction.as_ref().is_some_and(|t| t.bdat) {
             if !self.transaction.as_ref().is_some_and(|t| t.binary) {
                 self.normalizer.finish(&mut self.held_chunk);
             }

@@ -120,15 +120,19 @@ impl Client {
             }
             Expect::Ehlo => {
                 if code == ReplyCode::OK {
-                    match EhloReply::from_reply(&reply) {
-                        Ok(e) => {
-                            let e = e.into_owned();
-                            self.events.push_back(Event::Capabilities(e.clone()));
-                            self.ehlo = Some(e);
-                            self.after_hello();
-                        }
-                        Err(_) => self.fail(ClientError::Unexpected(reply)),
-                    }
+                    // A 250 that is no EHLO reply of the grammar (no domain, enhanced
+                    // codes) still says hello: the session goes on without extensions.
+                    let e = EhloReply::from_reply(&reply).map_or_else(
+                        |_| EhloReply {
+                            domain: String::new().into(),
+                            greeting: None,
+                            capabilities: Vec::new(),
+                        },
+                        EhloReply::into_owned,
+                    );
+                    self.events.push_back(Event::Capabilities(e.clone()));
+                    self.ehlo = Some(e);
+                    self.after_hello();
                 } else if code.get() / 100 == 5 && self.config.protocol == Protocol::Smtp {
                     // RFC 5321 §3.2: fall back to HELO.
                     let host = self.config.hello_name.clone();
