@@ -560,6 +560,52 @@ async fn idle_ended_by_the_server_is_no_refusal() {
     let _ = server.await;
 }
 
+/// A refused XOAUTH2 token: Gmail sends its error details as a challenge and waits for the
+/// client's answer. The AUTHENTICATE the application runs is cancelled (`*`), and the
+/// refusal comes at once, not at the response timeout.
+#[tokio::test]
+async fn a_challenge_to_an_authenticate_run_is_cancelled() {
+    use sansmail_imap::types::command::SaslResponse;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(8192);
+    let server = tokio::spawn(async move {
+        let mut io = BufReader::new(b);
+        io.get_mut().write_all(b"* OK ready\r\n").await.unwrap();
+        let mut line = String::new();
+        io.read_line(&mut line).await.unwrap();
+        let tag = line.split(' ').next().unwrap().to_owned();
+        io.get_mut()
+            .write_all(b"+ eyJzdGF0dXMiOiI0MDAifQ==\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        io.read_line(&mut answer).await.unwrap();
+        let refusal = format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n");
+        io.get_mut().write_all(refusal.as_bytes()).await.unwrap();
+        answer
+    });
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    config.response_timeout = Duration::from_secs(60);
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    let token = SaslResponse::Base64(sansmail_imap::types::command::SaslData::new(
+        "dG9rZW4=".into(),
+    ));
+    let run = imap.run(CommandBody::Authenticate {
+        mechanism: sansmail_imap::types::core::Atom::new("XOAUTH2").unwrap(),
+        initial: Some(token),
+    });
+    let err = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the refusal came at once")
+        .unwrap_err();
+    assert!(matches!(err, Error::Refused { .. }), "{err}");
+    drop(imap);
+    assert_eq!(server.await.unwrap(), "*\r\n");
+}
+
 #[tokio::test]
 async fn shutdown_says_bye() {
     let (a, b) = tokio::io::duplex(4096);

@@ -46,7 +46,7 @@ use crate::{
     session::client::{ApiError, Client, ClientConfig, ClientError, Event},
     types::{
         capability::Capability,
-        command::{AppendData, AppendMessage, CommandBody, ListMailbox, StoreAction},
+        command::{AppendData, AppendMessage, CommandBody, ListMailbox, SaslResponse, StoreAction},
         core::{AString, Atom, IString, Literal, Tag},
         datetime::DateTime,
         fetch::FetchItem,
@@ -298,7 +298,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
     }
 
     /// Runs one command to its completion: `Ok` for `OK`, [`Error::Refused`] for `NO` and
-    /// `BAD`.
+    /// `BAD`. An AUTHENTICATE goes with its initial response only: a challenge after it
+    /// (Gmail's error details after a refused XOAUTH2 token) is answered by cancelling the
+    /// exchange (`*`), so the refusal comes at once rather than at the response timeout.
     pub async fn run(&mut self, body: CommandBody<'_>) -> Result<Answer, Error> {
         let tag = self.driver.session_mut().send(body)?;
         self.answer(&tag).await
@@ -672,6 +674,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 } if &t == tag => data.push(d),
                 Event::Data { data: d, .. } => self.news.push(d),
                 Event::Untagged(status) => untagged.push(status),
+                // Only an AUTHENTICATE run through `run` gets here (the session answers
+                // literals' and IDLE's itself), and it has no further responses to give.
+                Event::Continue(_) => self
+                    .driver
+                    .session_mut()
+                    .sasl_response(&SaslResponse::Cancel),
                 Event::Completed {
                     tag: t,
                     name,

@@ -15,6 +15,8 @@
 //!                   "PREVIEW" SP nstring                                                        ; RFC 8970
 //! ```
 
+use std::borrow::Cow;
+
 use super::{
     body::Body,
     core::{IString, NString},
@@ -84,6 +86,15 @@ pub enum FetchItem<'a> {
     Rfc822Text(NString<'a>),
     /// `PREVIEW nstring` (RFC 8970)
     Preview(NString<'a>),
+    /// An item of an extension this crate does not know (Gmail's `X-GM-MSGID`,
+    /// `X-GM-LABELS`), as the server wrote it: the name, and the value's octets (a number,
+    /// an atom, a string or a parenthesized list of such; RFC 4466 `tagged-ext-val`).
+    Other {
+        /// The item's name, in the case it came in.
+        name: Cow<'a, str>,
+        /// The value as it came, literals included.
+        value: Cow<'a, [u8]>,
+    },
 }
 
 fn own(s: NString<'_>) -> NString<'static> {
@@ -92,8 +103,9 @@ fn own(s: NString<'_>) -> NString<'static> {
 
 impl FetchItem<'_> {
     /// The item's name as it is written in a response (`"BODY[]"` items as `"BODY"`).
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
+            Self::Other { name, .. } => name,
             Self::Flags(_) => "FLAGS",
             Self::Uid(_) => "UID",
             Self::InternalDate(_) => "INTERNALDATE",
@@ -147,6 +159,10 @@ impl FetchItem<'_> {
             Self::Rfc822Header(s) => FetchItem::Rfc822Header(own(s)),
             Self::Rfc822Text(s) => FetchItem::Rfc822Text(own(s)),
             Self::Preview(s) => FetchItem::Preview(own(s)),
+            Self::Other { name, value } => FetchItem::Other {
+                name: Cow::Owned(name.into_owned()),
+                value: Cow::Owned(value.into_owned()),
+            },
         }
     }
 }

@@ -663,3 +663,37 @@ fn space_padded_day_is_read_and_written_with_two_digits() {
         b"* 1 FETCH (INTERNALDATE \"07-Jul-2025 02:44:25 +0000\")\r\n"
     );
 }
+
+/// Items of extensions this crate does not know (Gmail's X-GM-EXT-1, asked for with
+/// `FetchAttr::Other`) are kept as they came instead of failing the whole response; a
+/// known item with a wrong value still fails it.
+#[test]
+fn unknown_extension_items_are_kept() {
+    let wire = b"* 1 FETCH (X-GM-THRID 1266894439832287888 X-GM-LABELS (\\Inbox \\Sent Important \"Muy Importante\" {3}\r\na b) UID 5)\r\n";
+    let other = |name: &'static str, value: &'static [u8]| FetchItem::Other {
+        name: name.into(),
+        value: value.into(),
+    };
+    check(
+        wire,
+        &fetch(
+            1,
+            vec![
+                other("X-GM-THRID", b"1266894439832287888"),
+                other(
+                    "X-GM-LABELS",
+                    b"(\\Inbox \\Sent Important \"Muy Importante\" {3}\r\na b)",
+                ),
+                FetchItem::Uid(5),
+            ],
+        ),
+        true,
+    );
+    assert!(
+        sansmail_imap::codec::parse_response(
+            b"* 1 FETCH (UID x)\r\n",
+            &sansmail_imap::codec::ResponseOptions::default()
+        )
+        .is_err()
+    );
+}

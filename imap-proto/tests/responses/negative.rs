@@ -30,7 +30,8 @@ const BAD: &[&[u8]] = &[
     b"* 0 EXPUNGE\r\n",
     b"* 1 FETCH ()\r\n",
     b"* 1 FETCH (UID 0)\r\n",
-    b"* 1 FETCH (FOO 1)\r\n",
+    b"* 1 FETCH (FOO)\r\n",
+    b"* 1 FETCH (FOO (1)\r\n",
     b"* 1 FETCH (UID 1 )\r\n",
     b"* 1 FETCH (UID 1  FLAGS ())\r\n",
     b"* 1 FETCH (UID 1\r\n",
@@ -136,12 +137,12 @@ fn refused() {
 fn error_positions() {
     let opts = ResponseOptions::default();
     assert_eq!(
-        parse_response(b"* 1 FETCH (UID 1 FOO 2)\r\n", &opts),
+        parse_response(b"* 1 FETCH (UID 1 FOO ()\r\n", &opts),
         Err(SyntaxError {
             kind: SyntaxErrorKind::Syntax,
             tag: None,
-            offset: 17,
-            expected: "a FETCH item",
+            offset: 23,
+            expected: "SP",
         })
     );
     assert_eq!(

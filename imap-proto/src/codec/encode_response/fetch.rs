@@ -100,6 +100,11 @@ pub(super) fn fetch_item(out: &mut EncodeBuf, item: &FetchItem<'_>) {
             out.push(b" ");
             nstring(s, out);
         }
+        FetchItem::Other { name, value } => {
+            out.push(name.as_bytes());
+            out.push(b" ");
+            out.push(value);
+        }
     }
 }
 

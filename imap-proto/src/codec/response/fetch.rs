@@ -1,5 +1,7 @@
 //! The items of a FETCH response (`msg-att`).
 
+use std::borrow::Cow;
+
 use super::{
     Cx, body, data,
     status::{keyword, objectid, paren_objectid},
@@ -98,7 +100,55 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
             .map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
         b"RFC822.TEXT" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
         b"PREVIEW" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
-        _ => fail(input, "a FETCH item"),
+        _ => {
+            let (r, ()) = other_value(cx, rest, 0)?;
+            let value = &rest[..rest.len() - r.len()];
+            // A keyword is ASCII.
+            let Ok(name) = std::str::from_utf8(name) else {
+                return fail(input, "a FETCH item");
+            };
+            Ok((
+                r,
+                FetchItem::Other {
+                    name: Cow::Borrowed(name),
+                    value: Cow::Borrowed(value),
+                },
+            ))
+        }
+    }
+}
+
+/// The value of an item of an extension (RFC 4466 `tagged-ext-val`, with flags in its lists
+/// as Gmail's `X-GM-LABELS (\Inbox "Muy Importante")`): a string, a parenthesized list of
+/// values, or a run of printable octets other than specials (a number, an atom, a flag).
+fn other_value<'a>(cx: Cx<'_, 'a>, input: &'a [u8], depth: usize) -> PResult<'a, ()> {
+    match input.first() {
+        Some(b'(') => {
+            let depth = cx.nest(input, depth)?;
+            let mut rest = &input[1..];
+            if let Some(r) = rest.strip_prefix(b")") {
+                return Ok((r, ()));
+            }
+            loop {
+                let (r, ()) = other_value(cx, rest, depth)?;
+                if let Some(r) = r.strip_prefix(b")") {
+                    return Ok((r, ()));
+                }
+                let (r, ()) = sp(r)?;
+                rest = r;
+            }
+        }
+        Some(b'"' | b'{' | b'~') => core::string(input).map(|(r, _)| (r, ())),
+        _ => {
+            let len = input
+                .iter()
+                .position(|&b| !b.is_ascii_graphic() || matches!(b, b'(' | b')' | b'"' | b'{'))
+                .unwrap_or(input.len());
+            if len == 0 {
+                return fail(input, "a FETCH item's value");
+            }
+            Ok((&input[len..], ()))
+        }
     }
 }
 
