@@ -904,6 +904,37 @@ fn the_client_is_liberal_in_what_servers_say() {
     assert!(c.is_closed());
 }
 
+/// Without PIPELINING nothing is sent while a message's body is still coming (RFC 2449
+/// §6.6): a DELE asked for at the message's start goes after its end.
+#[test]
+fn no_request_goes_out_during_a_body_without_pipelining() {
+    let now = Instant::now();
+    let mut c = Client::new(client_config(), now);
+    c.handle_input(now, b"+OK hi\r\n+OK\r\nUSER\r\n.\r\n+OK\r\n+OK in\r\n");
+    while c.poll_event().is_some() {}
+    c.poll_transmit(&mut Vec::new());
+    c.retr(n(1)).unwrap();
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    assert_eq!(out, b"RETR 1\r\n");
+    c.handle_input(now, b"+OK 12 octets\r\nSubject: x\r\n");
+    let mut asked = false;
+    while let Some(e) = c.poll_event() {
+        if matches!(e, client::Event::MessageStart { .. }) {
+            c.dele(n(1)).unwrap();
+            asked = true;
+        }
+    }
+    assert!(asked);
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+    c.handle_input(now, b"\r\nbody\r\n.\r\n");
+    while c.poll_event().is_some() {}
+    c.poll_transmit(&mut out);
+    assert_eq!(out, b"DELE 1\r\n");
+}
+
 #[test]
 fn client_timeouts_and_api_misuse() {
     let now = Instant::now();

@@ -369,7 +369,10 @@ impl State {
                 .capabilities
                 .as_ref()
                 .is_some_and(Capabilities::pipelining);
-        if pipelining || (self.sent.is_empty() && self.queue.is_empty()) {
+        // Without pipelining nothing goes while an answer is still coming, a message's
+        // body included (RFC 2449 §6.6).
+        let answering = !self.sent.is_empty() || matches!(self.mode, Mode::Body { .. });
+        if pipelining || (!answering && self.queue.is_empty()) {
             self.send(&request.command(), Sent::Request(request));
         } else {
             self.queue.push_back(request);
