@@ -606,6 +606,43 @@ async fn a_challenge_to_an_authenticate_run_is_cancelled() {
     assert_eq!(server.await.unwrap(), "*\r\n");
 }
 
+/// Another session's flag change reported during UID FETCH (no UID without CONDSTORE, or a
+/// UID not asked for) is news, not part of the answer.
+#[tokio::test]
+async fn unsolicited_fetches_are_news_not_answers() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(8192);
+    let server = tokio::spawn(async move {
+        let mut io = BufReader::new(b);
+        io.get_mut()
+            .write_all(b"* PREAUTH ready\r\n")
+            .await
+            .unwrap();
+        let mut line = String::new();
+        io.read_line(&mut line).await.unwrap();
+        let tag = line.split(' ').next().unwrap().to_owned();
+        let answer = format!(
+            "* 5 FETCH (FLAGS (\\Seen))\r\n* 1 FETCH (UID 1 FLAGS ())\r\n\
+             * 9 FETCH (UID 40 FLAGS ())\r\n{tag} OK done\r\n"
+        );
+        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
+        line.clear();
+        let _ = io.read_line(&mut line).await;
+    });
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    let set = SequenceSet::range(SeqNum::Value(1), SeqNum::Value(3)).unwrap();
+    let fetched = imap.uid_fetch(&set, vec![FetchAttr::Flags]).await.unwrap();
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert_eq!(fetched[0].uid(), Some(1));
+    assert_eq!(imap.take_news().len(), 2);
+    drop(imap);
+    let _ = server.await;
+}
+
 #[tokio::test]
 async fn shutdown_says_bye() {
     let (a, b) = tokio::io::duplex(4096);

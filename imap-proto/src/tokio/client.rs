@@ -394,7 +394,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 modifiers: FetchModifiers::default(),
             })
             .await?;
-        Ok(fetched(answer.data, &mut self.news))
+        let asked = uid.then_some(set);
+        Ok(fetched(answer.data, asked, &mut self.news))
     }
 
     /// UID STORE: changes flags by UID; the messages' flags afterwards (none with
@@ -416,7 +417,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 flags,
             })
             .await?;
-        Ok(fetched(answer.data, &mut self.news))
+        Ok(fetched(answer.data, Some(set), &mut self.news))
     }
 
     /// UID SEARCH: the UIDs of the selected mailbox's messages the keys (ANDed) match.
@@ -740,12 +741,33 @@ fn invalid_input(e: impl std::fmt::Display) -> Error {
     Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
 }
 
-/// The FETCH data of an answer; other data goes to `news`.
-fn fetched(data: Vec<Data<'static>>, news: &mut Vec<Data<'static>>) -> Vec<Fetched> {
+/// The FETCH data of an answer; other data goes to `news`. For a UID command (`uids`, the
+/// set asked for), a FETCH without a UID or with one outside the set is news too: another
+/// session's flag change the server reports meanwhile, not this command's answer.
+fn fetched(
+    data: Vec<Data<'static>>,
+    uids: Option<&SequenceSet>,
+    news: &mut Vec<Data<'static>>,
+) -> Vec<Fetched> {
     let mut out = Vec::new();
     for d in data {
         match d {
-            Data::Fetch { seq, items } => out.push(Fetched { seq, items }),
+            Data::Fetch { seq, items } => {
+                let answer = Fetched { seq, items };
+                let ours = uids.is_none_or(|set| {
+                    answer.uid().is_some_and(|uid| {
+                        *set == SequenceSet::Saved || set.contains(uid, u32::MAX)
+                    })
+                });
+                if ours {
+                    out.push(answer);
+                } else {
+                    news.push(Data::Fetch {
+                        seq: answer.seq,
+                        items: answer.items,
+                    });
+                }
+            }
             other => news.push(other),
         }
     }
