@@ -516,6 +516,10 @@ fn ehlo_noncanonical_lines_kept_as_written() {
         let (_, r) = codec::decode_reply(wire.as_bytes()).unwrap();
         let e = EhloReply::from_reply(&r).unwrap();
         assert_eq!(e.capabilities, [want], "{line:?}");
+        // A client still reads the limit.
+        if line.eq_ignore_ascii_case("size 1000") {
+            assert_eq!(e.size_limit(), Some(1000));
+        }
         assert_eq!(
             String::from_utf8_lossy(&encode(&e.to_reply().unwrap())),
             wire,

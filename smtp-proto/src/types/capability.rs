@@ -296,10 +296,16 @@ impl<'a> EhloReply<'a> {
         self.get(keyword).is_some()
     }
 
-    /// The advertised `SIZE` limit: `None` if not advertised or 0 (no limit).
+    /// The advertised `SIZE` limit: `None` if not advertised or 0 (no limit). Read as clients
+    /// read it also where it is not written canonically (`size 1000`, `SIZE  1000`).
     pub fn size_limit(&self) -> Option<u64> {
         match self.get("SIZE") {
             Some(Capability::Size(Some(n))) if *n > 0 => Some(*n),
+            Some(Capability::Other { params, .. }) => params
+                .iter()
+                .find(|p| !p.is_empty())
+                .and_then(|p| p.parse().ok())
+                .filter(|&n| n > 0),
             _ => None,
         }
     }
