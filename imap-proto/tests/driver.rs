@@ -643,6 +643,46 @@ async fn unsolicited_fetches_are_news_not_answers() {
     let _ = server.await;
 }
 
+/// A search for text beyond ASCII names its charset (RFC 3501 §6.4.4: US-ASCII otherwise).
+#[tokio::test]
+async fn a_search_for_non_ascii_text_names_utf8() {
+    use sansmail_imap::types::core::AString;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(8192);
+    let server = tokio::spawn(async move {
+        let mut io = BufReader::new(b);
+        io.get_mut()
+            .write_all(b"* PREAUTH ready\r\n")
+            .await
+            .unwrap();
+        let mut line = String::new();
+        io.read_line(&mut line).await.unwrap();
+        let tag = line.split(' ').next().unwrap().to_owned();
+        io.get_mut().write_all(b"+ go on\r\n").await.unwrap();
+        let mut literal = vec![0; "Grüße".len() + 2];
+        io.read_exact(&mut literal).await.unwrap();
+        let answer = format!("* SEARCH 3\r\n{tag} OK done\r\n");
+        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
+        let mut rest = String::new();
+        let _ = io.read_line(&mut rest).await;
+        (line, literal)
+    });
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    let subject = SearchKey::Subject(AString::try_from("Grüße").unwrap());
+    assert_eq!(imap.uid_search(vec![subject]).await.unwrap(), [3]);
+    drop(imap);
+    let (line, literal) = server.await.unwrap();
+    assert!(
+        line.contains(" UID SEARCH CHARSET UTF-8 SUBJECT {7}\r\n"),
+        "{line:?}"
+    );
+    assert_eq!(literal, "Grüße\r\n".as_bytes());
+}
+
 #[tokio::test]
 async fn shutdown_says_bye() {
     let (a, b) = tokio::io::duplex(4096);

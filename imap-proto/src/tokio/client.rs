@@ -422,11 +422,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
 
     /// UID SEARCH: the UIDs of the selected mailbox's messages the keys (ANDed) match.
     pub async fn uid_search(&mut self, criteria: Vec<SearchKey<'_>>) -> Result<Vec<u32>, Error> {
+        // Text beyond ASCII needs its charset named unless UTF-8 is in force (RFC 3501
+        // §6.4.4); every server supports UTF-8 there (RFC 9051 §6.4.4).
+        let utf8 =
+            !self.driver.session().is_utf8() && criteria.iter().any(SearchKey::has_non_ascii);
         let answer = self
             .run(CommandBody::Search {
                 uid: true,
                 return_opts: None,
-                charset: None,
+                charset: utf8.then(|| AString::Atom("UTF-8".into())),
                 criteria,
             })
             .await?;

@@ -121,6 +121,27 @@ pub enum SearchKey<'a> {
 }
 
 impl<'a> SearchKey<'a> {
+    /// Whether a string the key searches for holds octets beyond ASCII: under IMAP4rev1
+    /// the command then needs `CHARSET UTF-8` (RFC 3501 §6.4.4: US-ASCII otherwise).
+    pub fn has_non_ascii(&self) -> bool {
+        match self {
+            Self::Bcc(s)
+            | Self::Body(s)
+            | Self::Cc(s)
+            | Self::From(s)
+            | Self::Subject(s)
+            | Self::Text(s)
+            | Self::To(s) => !s.as_bytes().is_ascii(),
+            Self::Header(name, value) => {
+                !(name.as_bytes().is_ascii() && value.as_bytes().is_ascii())
+            }
+            Self::Not(k) => k.has_non_ascii(),
+            Self::Or(a, b) => a.has_non_ascii() || b.has_non_ascii(),
+            Self::And(keys) => keys.iter().any(Self::has_non_ascii),
+            _ => false,
+        }
+    }
+
     /// `OR a b`.
     #[must_use]
     pub fn or(a: SearchKey<'a>, b: SearchKey<'a>) -> Self {
