@@ -348,6 +348,21 @@ async fn submit(at: SocketAddr, envelope: &Envelope, message: &[u8]) -> Vec<u16>
     sent.recipients.iter().map(|r| r.code().get()).collect()
 }
 
+/// [`submit`] with lines sent as they are, however long (as a client that does not break
+/// them sends them).
+async fn submit_unfolded(at: SocketAddr, envelope: &Envelope, message: &[u8]) -> Vec<u16> {
+    let mut config = ClientConfig::new(DomainPart::try_from("client.test").unwrap().into_owned());
+    config.starttls = TlsPolicy::Never;
+    config.credentials = Some(Credentials::new("alice", "secret"));
+    config.max_line = None;
+    let mut c = SmtpClient::connect("127.0.0.1", at.port(), config, None)
+        .await
+        .unwrap();
+    let sent = c.send(envelope, message).await.unwrap();
+    c.quit().await.unwrap();
+    sent.recipients.iter().map(|r| r.code().get()).collect()
+}
+
 fn envelope(to: &[&str]) -> Envelope {
     Envelope::new(
         ReversePath::Mailbox(mailbox("alice@example.org")),
@@ -1202,6 +1217,42 @@ async fn a_421_among_the_rcpts_keeps_the_earlier_verdicts() {
         "{dsn}"
     );
     assert!(dsn.contains("Status: 5.1.1"), "{dsn}");
+}
+
+/// A line past RFC 5321's 998 octets is broken for the next hop (CRLF SP), unless the
+/// message is DKIM-signed: breaking it would break the signature.
+#[tokio::test]
+async fn long_lines_are_broken_unless_the_message_is_signed() {
+    let p = peer(Script::accepting(|_| 0)).await;
+    let s = server("long-lines", p.addr.port(), policy()).await;
+    let line = "x".repeat(2500);
+    let plain = format!("Subject: long\r\n\r\n{line}\r\n");
+    let signed = format!("DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; b=abc\r\n{plain}");
+    for message in [&plain, &signed] {
+        let codes = submit_unfolded(
+            s.submission,
+            &envelope(&["carol@example.net"]),
+            message.as_bytes(),
+        )
+        .await;
+        assert_eq!(codes, [250]);
+    }
+    assert!(
+        until(15, async || p.messages.lock().unwrap().len() == 2).await,
+        "not delivered"
+    );
+    let got = p.messages.lock().unwrap().clone();
+    let (folded, kept): (Vec<_>, Vec<_>) = got
+        .iter()
+        .map(|(_, data)| String::from_utf8_lossy(data).into_owned())
+        .partition(|d| !d.contains("DKIM-Signature"));
+    assert!(
+        folded[0].lines().all(|l| l.len() <= 998),
+        "{}",
+        &folded[0][..200]
+    );
+    assert!(folded[0].replace("\r\n ", "").contains(&line));
+    assert!(kept[0].contains(&line));
 }
 
 /// A header section longer than the results filter reads (256 KiB) is refused: passed on
