@@ -561,8 +561,8 @@ async fn idle_ended_by_the_server_is_no_refusal() {
 }
 
 /// A refused XOAUTH2 token: Gmail sends its error details as a challenge and waits for the
-/// client's answer. The AUTHENTICATE the application runs is cancelled (`*`), and the
-/// refusal comes at once, not at the response timeout.
+/// client's empty answer. The AUTHENTICATE the application runs gives it, and the refusal
+/// (with its code) comes at once, not at the response timeout.
 #[tokio::test]
 async fn a_challenge_to_an_authenticate_run_is_cancelled() {
     use sansmail_imap::types::command::SaslResponse;
@@ -601,9 +601,12 @@ async fn a_challenge_to_an_authenticate_run_is_cancelled() {
         .await
         .expect("the refusal came at once")
         .unwrap_err();
-    assert!(matches!(err, Error::Refused { .. }), "{err}");
+    let Error::Refused { status, .. } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(status.kind, StatusKind::No);
     drop(imap);
-    assert_eq!(server.await.unwrap(), "*\r\n");
+    assert_eq!(server.await.unwrap(), "\r\n");
 }
 
 /// Another session's flag change reported during UID FETCH (no UID without CONDSTORE, or a
@@ -681,6 +684,43 @@ async fn a_search_for_non_ascii_text_names_utf8() {
         "{line:?}"
     );
     assert_eq!(literal, "Grüße\r\n".as_bytes());
+}
+
+/// Unreadable responses are kept for the application within bounds: the first 64, each cut
+/// to 4 KiB, however many a server sends.
+#[tokio::test]
+async fn unreadable_responses_kept_are_bounded() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let mut io = BufReader::new(b);
+        io.get_mut()
+            .write_all(b"* PREAUTH ready\r\n")
+            .await
+            .unwrap();
+        let mut line = String::new();
+        io.read_line(&mut line).await.unwrap();
+        let tag = line.split(' ').next().unwrap().to_owned();
+        let junk = format!("* 1 FETCH (FLAGS (\\Seen) {})\r\n", "(".repeat(10_000));
+        for _ in 0..100 {
+            io.get_mut().write_all(junk.as_bytes()).await.unwrap();
+        }
+        let done = format!("{tag} OK done\r\n");
+        io.get_mut().write_all(done.as_bytes()).await.unwrap();
+        line.clear();
+        let _ = io.read_line(&mut line).await;
+    });
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    imap.noop().await.unwrap();
+    let kept = imap.take_unreadable();
+    assert_eq!(kept.len(), 64);
+    assert!(kept.iter().all(|u| u.response.len() == 4096));
+    drop(imap);
+    let _ = server.await;
 }
 
 #[tokio::test]

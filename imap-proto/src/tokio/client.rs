@@ -46,7 +46,10 @@ use crate::{
     session::client::{ApiError, Client, ClientConfig, ClientError, Event},
     types::{
         capability::Capability,
-        command::{AppendData, AppendMessage, CommandBody, ListMailbox, SaslResponse, StoreAction},
+        command::{
+            AppendData, AppendMessage, CommandBody, ListMailbox, SaslData, SaslResponse,
+            StoreAction,
+        },
         core::{AString, Atom, IString, Literal, Tag},
         datetime::DateTime,
         fetch::FetchItem,
@@ -197,11 +200,16 @@ pub struct ImapClient<IO> {
     alerts: Vec<Status<'static>>,
 }
 
+/// How many unreadable responses, and how many alerts, are kept until taken; and how much
+/// of each unreadable response.
+const MAX_KEPT: usize = 64;
+const MAX_KEPT_OCTETS: usize = 4096;
+
 /// An untagged response the decoder could not read, even with its leniencies: it was
 /// skipped, so what it said (a message's FETCH data) is missing from the answer it came in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {
-    /// The response as it came, literals included.
+    /// The response as it came, literals included (its first 4 KiB).
     pub response: Vec<u8>,
     /// What the decoder found wrong.
     pub error: String,
@@ -286,24 +294,28 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
 
     /// The responses skipped because they could not be read, oldest first; taken out. A
     /// client that syncs checks it after a FETCH: a message whose FETCH response is here
-    /// is missing from the answer, not gone from the mailbox.
+    /// is missing from the answer, not gone from the mailbox. The first 64 since the last
+    /// call are kept, each cut to its first 4 KiB.
     pub fn take_unreadable(&mut self) -> Vec<Unreadable> {
         std::mem::take(&mut self.unreadable)
     }
 
     /// The statuses with an `[ALERT]` code the server sent, tagged or not, oldest first;
-    /// taken out. RFC 9051 §7.1: their text MUST be presented to the user.
+    /// taken out (the first 64 since the last call). RFC 9051 §7.1: their text MUST be
+    /// presented to the user.
     pub fn take_alerts(&mut self) -> Vec<Status<'static>> {
         std::mem::take(&mut self.alerts)
     }
 
     /// Runs one command to its completion: `Ok` for `OK`, [`Error::Refused`] for `NO` and
     /// `BAD`. An AUTHENTICATE goes with its initial response only: a challenge after it
-    /// (Gmail's error details after a refused XOAUTH2 token) is answered by cancelling the
-    /// exchange (`*`), so the refusal comes at once rather than at the response timeout.
+    /// (Gmail's error details after a refused XOAUTH2 token) is answered with an empty
+    /// response, as those mechanisms ask, so the server's refusal (`NO
+    /// [AUTHENTICATIONFAILED]`) comes at once rather than the response timeout.
     pub async fn run(&mut self, body: CommandBody<'_>) -> Result<Answer, Error> {
+        let authenticate = matches!(body, CommandBody::Authenticate { .. });
         let tag = self.driver.session_mut().send(body)?;
-        self.answer(&tag).await
+        self.answer_with(&tag, authenticate).await
     }
 
     /// SELECT: opens a mailbox read-write.
@@ -669,6 +681,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
 
     /// Collects the answer of the command tagged `tag`.
     async fn answer(&mut self, tag: &Tag<'static>) -> Result<Answer, Error> {
+        self.answer_with(tag, false).await
+    }
+
+    /// [`answer`](Self::answer); `authenticate`: the command is an AUTHENTICATE, whose
+    /// challenges get an empty response.
+    async fn answer_with(
+        &mut self,
+        tag: &Tag<'static>,
+        authenticate: bool,
+    ) -> Result<Answer, Error> {
         let mut data = Vec::new();
         let mut untagged = Vec::new();
         loop {
@@ -679,12 +701,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 } if &t == tag => data.push(d),
                 Event::Data { data: d, .. } => self.news.push(d),
                 Event::Untagged(status) => untagged.push(status),
-                // Only an AUTHENTICATE run through `run` gets here (the session answers
-                // literals' and IDLE's itself), and it has no further responses to give.
-                Event::Continue(_) => self
-                    .driver
-                    .session_mut()
-                    .sasl_response(&SaslResponse::Cancel),
+                Event::Continue(_) if authenticate => {
+                    let empty = SaslResponse::Base64(SaslData::new("".into()));
+                    self.driver.session_mut().sasl_response(&empty);
+                }
                 Event::Completed {
                     tag: t,
                     name,
@@ -715,8 +735,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
             let event = match self.driver.next_event().await? {
                 Some(Event::Failed(e)) => return Err(Error::Imap(e)),
                 Some(Event::Closed { reason }) => return Err(Error::Closed(reason)),
-                Some(Event::Unparsed { response, error }) => {
-                    self.unreadable.push(Unreadable { response, error });
+                Some(Event::Unparsed {
+                    mut response,
+                    error,
+                }) => {
+                    // Bounded: a hostile server could send them without end.
+                    if self.unreadable.len() < MAX_KEPT {
+                        response.truncate(MAX_KEPT_OCTETS);
+                        self.unreadable.push(Unreadable { response, error });
+                    }
                     continue;
                 }
                 Some(event) => event,
@@ -724,6 +751,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
             };
             if let Event::Untagged(status) | Event::Completed { status, .. } = &event
                 && status.code == Some(ResponseCode::Alert)
+                && self.alerts.len() < MAX_KEPT
             {
                 self.alerts.push(status.clone());
             }
