@@ -295,6 +295,9 @@ fn eight_bit_quoted_strings() {
         &expected,
         &encode_with(&expected, &with(on)),
     );
+    // Message data is never altered: its octets stay an error rather than U+FFFD.
+    let data = b"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] \"Subject: Gr\xfc\xdfe\")\r\n";
+    assert!(parse_response(data, &with(Leniency::all())).is_err());
 }
 
 /// `()` for no parameters and for an empty address list (Mail.ru, Domino) is read as NIL.

@@ -36,7 +36,7 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
             let (r, section) = section(rest)?;
             let (r, origin) = origin(r)?;
             let (r, ()) = sp(r)?;
-            let (r, data) = cx.nstring(r)?;
+            let (r, data) = cx.data_nstring(r)?;
             return Ok((
                 r,
                 FetchItem::BodySection {
@@ -94,12 +94,18 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
             Ok((r, ())) => Ok((r, FetchItem::SaveDate(None))),
             Err(_) => date_time(cx, rest).map(|(r, d)| (r, FetchItem::SaveDate(Some(d)))),
         },
-        b"RFC822" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822(s))),
+        b"RFC822" => cx
+            .data_nstring(rest)
+            .map(|(r, s)| (r, FetchItem::Rfc822(s))),
         b"RFC822.HEADER" => cx
             .nstring(rest)
             .map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
-        b"RFC822.TEXT" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
-        b"PREVIEW" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
+        b"RFC822.TEXT" => cx
+            .data_nstring(rest)
+            .map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
+        b"PREVIEW" => cx
+            .data_nstring(rest)
+            .map(|(r, s)| (r, FetchItem::Preview(s))),
         _ => {
             let (r, ()) = other_value(cx, rest, 0)?;
             let value = &rest[..rest.len() - r.len()];

@@ -58,7 +58,8 @@ pub struct Leniency {
     pub missing_text: bool,
     /// 8-bit octets in the text of a status response or continuation request when UTF-8 was
     /// not negotiated ([`ResponseOptions::utf8`] off), and octets that are not UTF-8 in a
-    /// quoted string (a Latin-1 subject copied unencoded into ENVELOPE). Relaxes RFC 3501 §9
+    /// quoted string of ENVELOPE or a body structure (a Latin-1 subject copied unencoded);
+    /// message data (`BODY[]`) is never altered. Relaxes RFC 3501 §9
     /// `TEXT-CHAR`, which is 7-bit, and RFC 9051 §9 `QUOTED-CHAR`, whose 8-bit octets are
     /// UTF-8. UTF-8 is kept; other octets become U+FFFD.
     pub eight_bit_text: bool,
@@ -199,21 +200,33 @@ pub(crate) struct Cx<'o, 'a> {
 }
 
 impl<'o, 'a> Cx<'o, 'a> {
-    /// `string = quoted / literal` (not `literal8`).
+    /// `string = quoted / literal` (not `literal8`), for text (ENVELOPE, body structures).
     pub fn string(self, input: &'a [u8]) -> PResult<'a, IString<'a>> {
         let (rest, s) = match core::string_in(input, self.text) {
-            Err(nom::Err::Error(e)) => self.lenient_string(input).ok_or(nom::Err::Error(e))?,
+            Err(nom::Err::Error(e)) => {
+                self.lenient_string(input, true).ok_or(nom::Err::Error(e))?
+            }
             other => other?,
         };
         no_literal8(input, &s)?;
         Ok((rest, s))
     }
 
-    /// `nstring = string / nil` (not `literal8`).
+    /// `nstring = string / nil` (not `literal8`), for text (ENVELOPE, body structures).
     pub fn nstring(self, input: &'a [u8]) -> PResult<'a, NString<'a>> {
+        self.nstring_with(input, true)
+    }
+
+    /// [`Cx::nstring`] for message data (`BODY[]`): octets are never replaced, so a quoted
+    /// string that is not UTF-8 stays an error rather than losing them.
+    pub fn data_nstring(self, input: &'a [u8]) -> PResult<'a, NString<'a>> {
+        self.nstring_with(input, false)
+    }
+
+    fn nstring_with(self, input: &'a [u8], text: bool) -> PResult<'a, NString<'a>> {
         let (rest, s) = match core::nstring_in(input, self.text) {
             Err(nom::Err::Error(e)) => self
-                .lenient_string(input)
+                .lenient_string(input, text)
                 .map(|(r, s)| (r, Some(s)))
                 .ok_or(nom::Err::Error(e))?,
             other => other?,
@@ -224,13 +237,13 @@ impl<'o, 'a> Cx<'o, 'a> {
         Ok((rest, s))
     }
 
-    /// A string the grammar refuses but a [`Leniency`] takes: a quoted string with octets
-    /// that are not UTF-8 ([`Leniency::eight_bit_text`]), a literal holding NUL
-    /// ([`Leniency::nul_in_literals`]).
-    fn lenient_string(self, input: &'a [u8]) -> Option<(&'a [u8], IString<'a>)> {
+    /// A string the grammar refuses but a [`Leniency`] takes: where it is `text`, a quoted
+    /// string with octets that are not UTF-8 ([`Leniency::eight_bit_text`]); a literal
+    /// holding NUL ([`Leniency::nul_in_literals`]).
+    fn lenient_string(self, input: &'a [u8], text: bool) -> Option<(&'a [u8], IString<'a>)> {
         let l = self.lenient();
         match input.first() {
-            Some(b'"') if l.eight_bit_text => core::quoted_lossy(input)
+            Some(b'"') if text && l.eight_bit_text => core::quoted_lossy(input)
                 .ok()
                 .map(|(r, q)| (r, IString::Quoted(q))),
             Some(b'{') if l.nul_in_literals => core::literal_with_nul(input)
