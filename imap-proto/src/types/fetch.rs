@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 
 use super::{
+    InvalidInput,
     body::Body,
     core::{IString, NString},
     datetime::DateTime,
@@ -87,14 +88,59 @@ pub enum FetchItem<'a> {
     /// `PREVIEW nstring` (RFC 8970)
     Preview(NString<'a>),
     /// An item of an extension this crate does not know (Gmail's `X-GM-MSGID`,
-    /// `X-GM-LABELS`), as the server wrote it: the name, and the value's octets (a number,
-    /// an atom, a string or a parenthesized list of such; RFC 4466 `tagged-ext-val`).
-    Other {
-        /// The item's name, in the case it came in.
-        name: Cow<'a, str>,
-        /// The value as it came, literals included.
-        value: Cow<'a, [u8]>,
-    },
+    /// `X-GM-LABELS`), as the server wrote it.
+    Other(OtherItem<'a>),
+}
+
+/// A FETCH item of an extension this crate does not know: its name and its value's octets
+/// (a number, an atom, a string or a parenthesized list of such, as RFC 4466's
+/// `tagged-ext-val`), checked so that it encodes back to exactly one item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OtherItem<'a> {
+    name: Cow<'a, str>,
+    value: Cow<'a, [u8]>,
+}
+
+impl<'a> OtherItem<'a> {
+    /// Checks `name` (a keyword) and `value` (one value, literals included).
+    pub fn new(
+        name: impl Into<Cow<'a, str>>,
+        value: impl Into<Cow<'a, [u8]>>,
+    ) -> Result<Self, InvalidInput> {
+        let (name, value) = (name.into(), value.into());
+        if !crate::codec::response::is_keyword(name.as_bytes()) {
+            return Err(InvalidInput::new("FETCH item", "a keyword"));
+        }
+        if !crate::codec::response::is_item_value(&value) {
+            return Err(InvalidInput::new("FETCH item", "one value"));
+        }
+        Ok(Self { name, value })
+    }
+
+    pub(crate) fn from_parsed(name: &'a str, value: &'a [u8]) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            value: Cow::Borrowed(value),
+        }
+    }
+
+    /// The item's name, in the case it came in.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value as it came, literals included.
+    pub fn value(&self) -> &[u8] {
+        &self.value
+    }
+
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> OtherItem<'static> {
+        OtherItem {
+            name: Cow::Owned(self.name.into_owned()),
+            value: Cow::Owned(self.value.into_owned()),
+        }
+    }
 }
 
 fn own(s: NString<'_>) -> NString<'static> {
@@ -105,7 +151,7 @@ impl FetchItem<'_> {
     /// The item's name as it is written in a response (`"BODY[]"` items as `"BODY"`).
     pub fn name(&self) -> &str {
         match self {
-            Self::Other { name, .. } => name,
+            Self::Other(o) => o.name(),
             Self::Flags(_) => "FLAGS",
             Self::Uid(_) => "UID",
             Self::InternalDate(_) => "INTERNALDATE",
@@ -159,10 +205,7 @@ impl FetchItem<'_> {
             Self::Rfc822Header(s) => FetchItem::Rfc822Header(own(s)),
             Self::Rfc822Text(s) => FetchItem::Rfc822Text(own(s)),
             Self::Preview(s) => FetchItem::Preview(own(s)),
-            Self::Other { name, value } => FetchItem::Other {
-                name: Cow::Owned(name.into_owned()),
-                value: Cow::Owned(value.into_owned()),
-            },
+            Self::Other(o) => FetchItem::Other(o.into_owned()),
         }
     }
 }

@@ -10,7 +10,7 @@ use sansmail_imap::{
         core::{IString, Literal},
         datetime::{Date, DateTime},
         envelope::{Address, Envelope},
-        fetch::FetchItem,
+        fetch::{FetchItem, OtherItem},
         flag::Flag,
         objectid::ObjectId,
         response::{Data, Response},
@@ -670,9 +670,8 @@ fn space_padded_day_is_read_and_written_with_two_digits() {
 #[test]
 fn unknown_extension_items_are_kept() {
     let wire = b"* 1 FETCH (X-GM-THRID 1266894439832287888 X-GM-LABELS (\\Inbox \\Sent Important \"Muy Importante\" {3}\r\na b) UID 5)\r\n";
-    let other = |name: &'static str, value: &'static [u8]| FetchItem::Other {
-        name: name.into(),
-        value: value.into(),
+    let other = |name: &'static str, value: &'static [u8]| {
+        FetchItem::Other(OtherItem::new(name, value).unwrap())
     };
     check(
         wire,
@@ -689,6 +688,12 @@ fn unknown_extension_items_are_kept() {
         ),
         true,
     );
+    // Built by an application, an item holds one value and nothing that would end the
+    // response early.
+    assert!(OtherItem::new("X-FOO", &b"1)\r\n* BYE now"[..]).is_err());
+    assert!(OtherItem::new("X-FOO", &b"1 2"[..]).is_err());
+    assert!(OtherItem::new("X FOO", &b"1"[..]).is_err());
+    assert!(OtherItem::new("X-FOO", &b"(a {1}\r\nb)"[..]).is_ok());
     assert!(
         sansmail_imap::codec::parse_response(
             b"* 1 FETCH (UID x)\r\n",

@@ -100,10 +100,10 @@ pub(super) fn fetch_item(out: &mut EncodeBuf, item: &FetchItem<'_>) {
             out.push(b" ");
             nstring(s, out);
         }
-        FetchItem::Other { name, value } => {
-            out.push(name.as_bytes());
+        FetchItem::Other(o) => {
+            out.push(o.name().as_bytes());
             out.push(b" ");
-            out.push(value);
+            out.push(o.value());
         }
     }
 }

@@ -1,14 +1,15 @@
 //! The items of a FETCH response (`msg-att`).
 
-use std::borrow::Cow;
-
 use super::{
     Cx, body, data,
     status::{keyword, objectid, paren_objectid},
 };
 use crate::{
     codec::core::{self, PResult, byte, fail, nil, number, number64, nz_number, section, sp},
-    types::{datetime::DateTime, fetch::FetchItem},
+    types::{
+        datetime::DateTime,
+        fetch::{FetchItem, OtherItem},
+    },
 };
 
 /// `msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic / msg-att-static)) ")"`
@@ -113,15 +114,19 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
             let Ok(name) = std::str::from_utf8(name) else {
                 return fail(input, "a FETCH item");
             };
-            Ok((
-                r,
-                FetchItem::Other {
-                    name: Cow::Borrowed(name),
-                    value: Cow::Borrowed(value),
-                },
-            ))
+            Ok((r, FetchItem::Other(OtherItem::from_parsed(name, value))))
         }
     }
+}
+
+/// Whether `value` is exactly one value of an extension's item ([`other_value`]).
+pub(crate) fn is_item_value(value: &[u8]) -> bool {
+    let opts = super::ResponseOptions::default();
+    let cx = Cx {
+        opts: &opts,
+        text: None,
+    };
+    matches!(other_value(cx, value, 0), Ok(([], ())))
 }
 
 /// The value of an item of an extension (RFC 4466 `tagged-ext-val`, with flags in its lists

@@ -404,3 +404,10 @@ impl ResponseDecoder {
         }
     }
 }
+
+/// Whether `name` is a keyword (an extension's FETCH item name).
+pub(crate) fn is_keyword(name: &[u8]) -> bool {
+    matches!(status::keyword(name), Ok(([], _)))
+}
+
+pub(crate) use fetch::is_item_value;
