@@ -1352,11 +1352,17 @@ fn ready_client(t0: Instant, extensions: &str) -> Client {
 }
 
 /// A 250 to EHLO that is not the grammar's (no domain; enhanced codes on every line) still
-/// greets: the client goes on without extensions, and replies whose lines disagree on the
-/// code are read by the last line's, as Postfix's client reads them.
+/// greets, with the extensions it names (the codes dropped), and replies whose lines
+/// disagree on the code are read by the last line's, as Postfix's client reads them.
 #[test]
 fn client_takes_odd_ehlo_replies_and_mixed_codes() {
-    for ehlo in [&b"250\r\n"[..], b"250-2.0.0 mx\r\n250 2.0.0 PIPELINING\r\n"] {
+    for (ehlo, pipelining) in [
+        (&b"250\r\n"[..], false),
+        (
+            b"250-2.0.0 mx\r\n250-2.0.0 SIZE 100\r\n250 2.0.0 PIPELINING\r\n",
+            true,
+        ),
+    ] {
         let t0 = Instant::now();
         let mut c = Client::new(client_config(), t0);
         c.handle_input(t0, b"220 mx ready\r\n");
@@ -1364,16 +1370,26 @@ fn client_takes_odd_ehlo_replies_and_mixed_codes() {
         c.handle_input(t0, ehlo);
         let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
         assert!(events.contains(&CEvent::Ready), "{events:?}");
+        let caps = c.capabilities().unwrap();
+        assert_eq!(caps.has("PIPELINING"), pipelining, "{caps:?}");
+        assert_eq!(caps.size_limit(), pipelining.then_some(100));
         c.send_mail(&envelope("a@example.org", &["b@example.org"]))
             .unwrap();
         let mut wire = Vec::new();
         c.poll_transmit(&mut wire);
-        // No PIPELINING known: MAIL alone.
-        assert_eq!(wire, b"MAIL FROM:<a@example.org>\r\n");
+        let mail = b"MAIL FROM:<a@example.org>\r\n";
+        assert_eq!(&wire[..mail.len()], mail);
+        assert_eq!(wire.len() > mail.len(), pipelining);
         c.handle_input(
             t0,
             b"451-Temporary local problem\r\n450 4.7.1 try later\r\n",
         );
+        if pipelining {
+            c.handle_input(
+                t0,
+                b"503 5.5.1 need MAIL\r\n554 5.5.1 no valid recipients\r\n",
+            );
+        }
         let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
         let refused = events.iter().any(|e| {
             matches!(e, CEvent::TransactionFailed(ClientError::Rejected { reply, .. }) if reply.code().get() == 450)

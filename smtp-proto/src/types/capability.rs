@@ -231,6 +231,43 @@ pub struct EhloReply<'a> {
     pub capabilities: Vec<Capability<'a>>,
 }
 
+impl EhloReply<'_> {
+    /// What a client makes of a `250` reply to EHLO that [`EhloReply::from_reply`] refuses:
+    /// an enhanced status code before each line (some servers send them) is dropped, and a
+    /// reply without a domain gives an empty one, so that the extensions offered (STARTTLS
+    /// above all) are still seen.
+    pub fn from_reply_leniently(reply: &Reply<'_>) -> EhloReply<'static> {
+        let enhanced = |w: &str| {
+            let parts: Vec<&str> = w.split('.').collect();
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let strip = |line: &str| -> String {
+            match line.split_once(' ') {
+                Some((code, rest)) if enhanced(code) => rest.to_owned(),
+                None if enhanced(line) => String::new(),
+                _ => line.to_owned(),
+            }
+        };
+        let mut lines = reply.lines().map(strip);
+        let first = lines.next().unwrap_or_default();
+        let (domain, greeting) = match first.split_once(' ') {
+            Some((d, g)) => (d.to_owned(), Some(Cow::Owned(g.to_owned()))),
+            None => (first, None),
+        };
+        EhloReply {
+            domain: Cow::Owned(domain),
+            greeting,
+            capabilities: lines
+                .filter(|l| !l.is_empty())
+                .map(|l| Capability::parse(&l).into_owned())
+                .collect(),
+        }
+    }
+}
+
 impl<'a> EhloReply<'a> {
     /// Reads the capabilities from a `250` reply to EHLO or LHLO.
     pub fn from_reply(reply: &'a Reply<'_>) -> Result<Self, InvalidInput> {

@@ -121,13 +121,9 @@ impl Client {
             Expect::Ehlo => {
                 if code == ReplyCode::OK {
                     // A 250 that is no EHLO reply of the grammar (no domain, enhanced
-                    // codes) still says hello: the session goes on without extensions.
+                    // codes) still says hello, with the extensions it names.
                     let e = EhloReply::from_reply(&reply).map_or_else(
-                        |_| EhloReply {
-                            domain: String::new().into(),
-                            greeting: None,
-                            capabilities: Vec::new(),
-                        },
+                        |_| EhloReply::from_reply_leniently(&reply),
                         EhloReply::into_owned,
                     );
                     self.events.push_back(Event::Capabilities(e.clone()));
