@@ -346,8 +346,8 @@ fn real_servers_responses_do_not_end_the_session() {
 
 /// A `* SEARCH` answer for a large mailbox is one line far past a command's limits (10,000
 /// UIDs of 7 digits here, 80 KB): it is data, not the end of the session. Capability names
-/// in lower case are known; a SELECT refused with BAD (not run) leaves the mailbox selected,
-/// one refused with NO does not.
+/// in lower case are known; a SELECT that fails, with NO or BAD, leaves no mailbox selected
+/// (RFC 9051 §6.3.2).
 #[test]
 fn large_answers_lower_case_capabilities_and_refused_select() {
     let now = Instant::now();
@@ -402,6 +402,8 @@ fn large_answers_lower_case_capabilities_and_refused_select() {
     select(&mut c, b"OK [READ-WRITE] done\r\n");
     assert_eq!(c.state(), State::Selected);
     select(&mut c, b"BAD what\r\n");
+    assert_eq!(c.state(), State::Authenticated);
+    select(&mut c, b"OK [READ-WRITE] done\r\n");
     assert_eq!(c.state(), State::Selected);
     select(&mut c, b"NO no such mailbox\r\n");
     assert_eq!(c.state(), State::Authenticated);

@@ -610,11 +610,10 @@ impl Client {
             _ if refused_early => {}
             Kind::Login if ok => self.state = State::Authenticated,
             Kind::Select if ok => self.state = State::Selected,
-            // A SELECT refused with NO closed the mailbox that was selected (RFC 9051
-            // §6.3.2); BAD means the command did not run, so it stays selected.
+            // A SELECT that fails, with NO or BAD, leaves no mailbox selected (RFC 9051
+            // §6.3.2), as this crate's server does.
             Kind::Select | Kind::Close
-                if self.state == State::Selected
-                    && (ok || cmd.body == Kind::Select && status.kind == StatusKind::No) =>
+                if self.state == State::Selected && (ok || cmd.body == Kind::Select) =>
             {
                 self.state = State::Authenticated;
             }
