@@ -935,6 +935,41 @@ fn no_request_goes_out_during_a_body_without_pipelining() {
     assert_eq!(out, b"DELE 1\r\n");
 }
 
+/// Under TLS the password goes first; a server that takes only APOP (and says nothing of
+/// it without CAPA) refuses it, and APOP follows, once.
+#[test]
+fn under_tls_apop_follows_a_refused_password() {
+    let mut config = client_config();
+    config.implicit_tls = true;
+    let (seen, mut c) = client_against(
+        &[b"+OK <1.2@pop.test>\r\n-ERR no CAPA\r\n-ERR no such user\r\n+OK in\r\n+OK 0 0\r\n"],
+        config.clone(),
+    );
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    let digest = apop::digest("<1.2@pop.test>", "secret");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!("CAPA\r\nUSER alice\r\nAPOP alice {digest}\r\nSTAT\r\n")
+    );
+    assert!(c.is_authenticated(), "{seen:?}");
+    // A refused APOP after that ends it: the password is not tried twice.
+    let (seen, c) = client_against(
+        &[b"+OK <1.2@pop.test>\r\n-ERR no CAPA\r\n-ERR no such user\r\n-ERR bad\r\n"],
+        config,
+    );
+    assert!(
+        matches!(
+            seen.last(),
+            Some(Seen::Event(client::Event::Failed(
+                ClientError::Rejected { .. }
+            )))
+        ),
+        "{seen:?}"
+    );
+    assert!(c.is_closed());
+}
+
 #[test]
 fn client_timeouts_and_api_misuse() {
     let now = Instant::now();

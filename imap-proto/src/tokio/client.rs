@@ -787,8 +787,12 @@ fn fetched(
             Data::Fetch { seq, items } => {
                 let answer = Fetched { seq, items };
                 let ours = uids.is_none_or(|set| {
+                    // `n:*` reaches the largest UID even below `n` (RFC 9051 §6.4.9),
+                    // which the client does not know: any UID may answer it.
                     answer.uid().is_some_and(|uid| {
-                        *set == SequenceSet::Saved || set.contains(uid, u32::MAX)
+                        *set == SequenceSet::Saved
+                            || set.has_largest()
+                            || set.contains(uid, u32::MAX)
                     })
                 });
                 if ours {

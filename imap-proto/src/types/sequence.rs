@@ -115,6 +115,17 @@ impl SequenceSet {
         Self::new(items)
     }
 
+    /// Whether the set names `*` (so reaches the largest number, whatever that is).
+    pub fn has_largest(&self) -> bool {
+        match self {
+            Self::Items(items) => items.iter().any(|i| match i {
+                SeqItem::Single(n) => *n == SeqNum::Largest,
+                SeqItem::Range(a, b) => *a == SeqNum::Largest || *b == SeqNum::Largest,
+            }),
+            Self::Saved => false,
+        }
+    }
+
     /// Whether `n` is in the set, with `*` standing for `largest`. `$` contains nothing here;
     /// the session resolves it.
     pub fn contains(&self, n: u32, largest: u32) -> bool {
@@ -188,5 +199,23 @@ mod tests {
             SeqItem::Range(SeqNum::Value(u32::MAX - 1), SeqNum::Value(u32::MAX)),
         ];
         assert_eq!(set, SequenceSet::new(expected.to_vec()).unwrap());
+    }
+
+    #[test]
+    fn has_largest_sees_a_star_anywhere() {
+        let star = |items: Vec<SeqItem>| SequenceSet::new(items).unwrap().has_largest();
+        assert!(star(vec![SeqItem::Range(
+            SeqNum::Value(5000),
+            SeqNum::Largest
+        )]));
+        assert!(star(vec![
+            SeqItem::Single(SeqNum::Value(1)),
+            SeqItem::Single(SeqNum::Largest)
+        ]));
+        assert!(!star(vec![SeqItem::Range(
+            SeqNum::Value(1),
+            SeqNum::Value(9)
+        )]));
+        assert!(!SequenceSet::Saved.has_largest());
     }
 }

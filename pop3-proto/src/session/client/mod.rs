@@ -123,6 +123,8 @@ struct State {
     events: VecDeque<Event>,
     capabilities: Option<Capabilities<'static>>,
     timestamp: Option<String>,
+    /// A password method was refused: APOP, tried after it, is the last.
+    password_refused: bool,
     tls: bool,
     /// The application chose plaintext ([`TlsPolicy::Never`]): the password may go without
     /// TLS. (The policy itself becomes `Never` once an opportunistic STLS failed.)
@@ -163,6 +165,7 @@ impl Client {
                 events: VecDeque::new(),
                 capabilities: None,
                 timestamp: None,
+                password_refused: false,
                 utf8: false,
                 authenticated: false,
                 transmit: Vec::new(),
@@ -443,12 +446,7 @@ impl State {
                 }
         });
         if let Some(ts) = apop {
-            let digest = crate::apop::digest(&ts, creds.password.expose());
-            let cmd = Command::Apop {
-                name: Cow::Owned(creds.authcid.clone()),
-                digest: digest.into(),
-            };
-            self.send(&cmd, Sent::Apop);
+            self.send_apop(&ts);
         } else if !self.tls && !self.clear_login {
             // No password in the clear unless the application chose plaintext (RFC 8314).
             self.fail(ClientError::TlsNotOffered);
@@ -469,6 +467,19 @@ impl State {
         } else {
             self.fail(ClientError::NoLoginMethod);
         }
+    }
+
+    /// APOP with the greeting's timestamp `ts`.
+    pub(super) fn send_apop(&mut self, ts: &str) {
+        let Some(creds) = self.config.credentials.clone() else {
+            return;
+        };
+        let digest = crate::apop::digest(ts, creds.password.expose());
+        let cmd = Command::Apop {
+            name: Cow::Owned(creds.authcid),
+            digest: digest.into(),
+        };
+        self.send(&cmd, Sent::Apop);
     }
 
     /// How the password itself can be sent: AUTH PLAIN when offered (and allowed), USER

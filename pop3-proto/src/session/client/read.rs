@@ -114,7 +114,7 @@ impl State {
         }
         *size += consumed;
         let max = match listing {
-            // CAPA comes before TLS, from whoever is on the path: a few lines in practice.
+            // A few lines in practice; before TLS, CAPA comes from whoever is on the path.
             Listing::Capa(_) => MAX_CAPA.min(self.config.limits.max_response_size),
             _ => self.config.limits.max_response_size,
         };
@@ -274,9 +274,28 @@ impl State {
             }
             // APOP refused (a server keeping only password hashes refuses every APOP): the
             // next method, as other clients fall back.
-            Sent::Apop if self.password_method().is_some() && (self.tls || self.clear_login) => {
+            Sent::Apop
+                if self.password_method().is_some()
+                    && (self.tls || self.clear_login)
+                    && !self.password_refused =>
+            {
                 self.timestamp = None;
                 self.login();
+            }
+            // Under TLS the password went first; a server that keeps only APOP secrets
+            // refuses it (and one without CAPA does not say so): APOP last.
+            Sent::User | Sent::Pass | Sent::AuthPlain { .. }
+                if self.tls && self.config.apop && !self.password_refused =>
+            {
+                if let Some(ts) = self.timestamp.clone() {
+                    self.password_refused = true;
+                    self.send_apop(&ts);
+                } else {
+                    self.fail(ClientError::Rejected {
+                        stage: Stage::Login,
+                        response,
+                    });
+                }
             }
             Sent::User | Sent::Pass | Sent::Apop | Sent::AuthPlain { .. } => {
                 self.fail(ClientError::Rejected {

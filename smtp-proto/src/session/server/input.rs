@@ -229,7 +229,8 @@ fn as_the_grammar_writes(line: &[u8]) -> Option<Vec<u8>> {
 /// `valid_hostname`, and address literals after HELO): labels with `_`, which hosts named
 /// by Windows and by DHCP send, a name ending in the root's `.` (dropped: it names the same
 /// host), an address literal after HELO, spaces around the name. `None` for anything else,
-/// which keeps its `501`.
+/// which keeps its `501`. (After EHLO and LHLO an address literal is the grammar's already;
+/// one it refuses is refused here too, as `AddressLiteral` checks it.)
 fn loose_hello(line: &[u8]) -> Option<Command<'_>> {
     let kind = match line.get(..4)?.to_ascii_uppercase().as_slice() {
         b"HELO" => HelloKind::Helo,
