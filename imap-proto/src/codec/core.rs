@@ -213,6 +213,7 @@ pub(crate) fn quoted_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<'
 
 /// [`quoted`] with octets that are not UTF-8 taken as U+FFFD: what a client makes of the
 /// Latin-1 subjects some servers copy into ENVELOPE unencoded.
+#[cold]
 pub(crate) fn quoted_lossy(input: &[u8]) -> PResult<'_, Cow<'_, str>> {
     let QuotedSpan { raw, rest, .. } = quoted_span(input)?;
     let mut out = Vec::with_capacity(raw.len());
@@ -239,6 +240,9 @@ struct QuotedSpan<'a> {
     escaped: bool,
 }
 
+// Its span stays in registers inside its caller (see `Cx::string`).
+#[allow(clippy::inline_always)]
+#[inline(always)]
 fn quoted_span(input: &[u8]) -> Result<QuotedSpan<'_>, nom::Err<PError<'_>>> {
     let (body, ()) = byte(input, b'"')?;
     let mut escaped = false;
