@@ -483,7 +483,8 @@ async fn a_huge_esearch_set_is_refused_not_expanded() {
         [2, 4, 5, 6]
     );
     // What could not be read, and the alert, are kept for the application.
-    let unreadable = imap.take_unreadable();
+    let (unreadable, more) = imap.take_unreadable();
+    assert_eq!(more, 0);
     assert!(
         unreadable.len() == 1 && unreadable[0].response.starts_with(b"* 1 FETCH"),
         "{unreadable:?}"
@@ -560,53 +561,56 @@ async fn idle_ended_by_the_server_is_no_refusal() {
     let _ = server.await;
 }
 
-/// A refused XOAUTH2 token: Gmail sends its error details as a challenge and waits for the
-/// client's empty answer. The AUTHENTICATE the application runs gives it, and the refusal
-/// (with its code) comes at once, not at the response timeout.
+/// A refused OAuth token: the server sends its error details as a challenge and waits for
+/// the client's answer, `%x01` for OAUTHBEARER (RFC 7628 §3.2.3), an empty one for Gmail's
+/// XOAUTH2. The AUTHENTICATE the application runs gives it, and the refusal (with its code)
+/// comes at once, not at the response timeout.
 #[tokio::test]
-async fn a_challenge_to_an_authenticate_run_is_cancelled() {
+async fn a_challenge_to_an_authenticate_run_is_answered() {
     use sansmail_imap::types::command::SaslResponse;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let (a, b) = tokio::io::duplex(8192);
-    let server = tokio::spawn(async move {
-        let mut io = BufReader::new(b);
-        io.get_mut().write_all(b"* OK ready\r\n").await.unwrap();
-        let mut line = String::new();
-        io.read_line(&mut line).await.unwrap();
-        let tag = line.split(' ').next().unwrap().to_owned();
-        io.get_mut()
-            .write_all(b"+ eyJzdGF0dXMiOiI0MDAifQ==\r\n")
+    for (mechanism, expected) in [("XOAUTH2", "\r\n"), ("OAUTHBEARER", "AQ==\r\n")] {
+        let (a, b) = tokio::io::duplex(8192);
+        let server = tokio::spawn(async move {
+            let mut io = BufReader::new(b);
+            io.get_mut().write_all(b"* OK ready\r\n").await.unwrap();
+            let mut line = String::new();
+            io.read_line(&mut line).await.unwrap();
+            let tag = line.split(' ').next().unwrap().to_owned();
+            io.get_mut()
+                .write_all(b"+ eyJzdGF0dXMiOiI0MDAifQ==\r\n")
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            io.read_line(&mut answer).await.unwrap();
+            let refusal = format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n");
+            io.get_mut().write_all(refusal.as_bytes()).await.unwrap();
+            answer
+        });
+        let mut config = ClientConfig::new(None);
+        config.starttls = TlsPolicy::Never;
+        config.response_timeout = Duration::from_secs(60);
+        let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
             .await
             .unwrap();
-        let mut answer = String::new();
-        io.read_line(&mut answer).await.unwrap();
-        let refusal = format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n");
-        io.get_mut().write_all(refusal.as_bytes()).await.unwrap();
-        answer
-    });
-    let mut config = ClientConfig::new(None);
-    config.starttls = TlsPolicy::Never;
-    config.response_timeout = Duration::from_secs(60);
-    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-        .await
-        .unwrap();
-    let token = SaslResponse::Base64(sansmail_imap::types::command::SaslData::new(
-        "dG9rZW4=".into(),
-    ));
-    let run = imap.run(CommandBody::Authenticate {
-        mechanism: sansmail_imap::types::core::Atom::new("XOAUTH2").unwrap(),
-        initial: Some(token),
-    });
-    let err = tokio::time::timeout(Duration::from_secs(10), run)
-        .await
-        .expect("the refusal came at once")
-        .unwrap_err();
-    let Error::Refused { status, .. } = err else {
-        panic!("{err}")
-    };
-    assert_eq!(status.kind, StatusKind::No);
-    drop(imap);
-    assert_eq!(server.await.unwrap(), "\r\n");
+        let token = SaslResponse::Base64(sansmail_imap::types::command::SaslData::new(
+            "dG9rZW4=".into(),
+        ));
+        let run = imap.run(CommandBody::Authenticate {
+            mechanism: sansmail_imap::types::core::Atom::new(mechanism).unwrap(),
+            initial: Some(token),
+        });
+        let err = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("the refusal came at once")
+            .unwrap_err();
+        let Error::Refused { status, .. } = err else {
+            panic!("{err}")
+        };
+        assert_eq!(status.kind, StatusKind::No);
+        drop(imap);
+        assert_eq!(server.await.unwrap(), expected, "{mechanism}");
+    }
 }
 
 /// Another session's flag change reported during UID FETCH (no UID without CONDSTORE, or a
@@ -687,7 +691,7 @@ async fn a_search_for_non_ascii_text_names_utf8() {
 }
 
 /// Unreadable responses are kept for the application within bounds: the first 64, each cut
-/// to 4 KiB, however many a server sends.
+/// to 4 KiB, however many a server sends; the rest are counted.
 #[tokio::test]
 async fn unreadable_responses_kept_are_bounded() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -716,8 +720,8 @@ async fn unreadable_responses_kept_are_bounded() {
         .await
         .unwrap();
     imap.noop().await.unwrap();
-    let kept = imap.take_unreadable();
-    assert_eq!(kept.len(), 64);
+    let (kept, more) = imap.take_unreadable();
+    assert_eq!((kept.len(), more), (64, 36));
     assert!(kept.iter().all(|u| u.response.len() == 4096));
     drop(imap);
     let _ = server.await;

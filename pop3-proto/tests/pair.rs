@@ -953,21 +953,27 @@ fn under_tls_apop_follows_a_refused_password() {
         format!("CAPA\r\nUSER alice\r\nAPOP alice {digest}\r\nSTAT\r\n")
     );
     assert!(c.is_authenticated(), "{seen:?}");
-    // A refused APOP after that ends it: the password is not tried twice.
+    // A refused APOP after that ends it, reporting the password's refusal: the password
+    // is not tried twice.
     let (seen, c) = client_against(
         &[b"+OK <1.2@pop.test>\r\n-ERR no CAPA\r\n-ERR no such user\r\n-ERR bad\r\n"],
-        config,
+        config.clone(),
     );
-    assert!(
-        matches!(
-            seen.last(),
-            Some(Seen::Event(client::Event::Failed(
-                ClientError::Rejected { .. }
-            )))
-        ),
-        "{seen:?}"
-    );
+    let refused = |seen: &[Seen], text: &str| matches!(seen.last(), Some(Seen::Event(client::Event::Failed(ClientError::Rejected { response, .. }))) if response.text() == Some(text));
+    assert!(refused(&seen, "no such user"), "{seen:?}");
     assert!(c.is_closed());
+    // Where CAPA told the methods, or the refusal gives a reason, a refused password is
+    // the verdict: no APOP after it.
+    for script in [
+        &b"+OK <1.2@pop.test>\r\n+OK\r\nUSER\r\n.\r\n+OK\r\n-ERR wrong password\r\n"[..],
+        b"+OK <1.2@pop.test>\r\n-ERR no CAPA\r\n+OK\r\n-ERR [IN-USE] wrong password\r\n",
+    ] {
+        let (seen, mut c) = client_against(&[script], config.clone());
+        let mut out = Vec::new();
+        c.poll_transmit(&mut out);
+        assert!(!String::from_utf8_lossy(&out).contains("APOP"), "{seen:?}");
+        assert!(refused(&seen, "wrong password"), "{seen:?}");
+    }
 }
 
 #[test]

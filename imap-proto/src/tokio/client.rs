@@ -197,6 +197,7 @@ pub struct ImapClient<IO> {
     driver: Driver<Client, IO>,
     news: Vec<Data<'static>>,
     unreadable: Vec<Unreadable>,
+    unreadable_dropped: usize,
     alerts: Vec<Status<'static>>,
 }
 
@@ -261,6 +262,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
             driver: Driver::new(transport, session, tls),
             news: Vec::new(),
             unreadable: Vec::new(),
+            unreadable_dropped: 0,
             alerts: Vec::new(),
         };
         while !client.driver.session().is_ready() {
@@ -292,12 +294,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
         std::mem::take(&mut self.news)
     }
 
-    /// The responses skipped because they could not be read, oldest first; taken out. A
-    /// client that syncs checks it after a FETCH: a message whose FETCH response is here
-    /// is missing from the answer, not gone from the mailbox. The first 64 since the last
-    /// call are kept, each cut to its first 4 KiB.
-    pub fn take_unreadable(&mut self) -> Vec<Unreadable> {
-        std::mem::take(&mut self.unreadable)
+    /// The responses skipped because they could not be read, oldest first, and how many
+    /// more were skipped beyond those kept (the first 64 since the last call, each cut to
+    /// its first 4 KiB); taken out. A client that syncs checks it after a FETCH: a message
+    /// whose FETCH response was skipped is missing from the answer, not gone from the
+    /// mailbox, and a count above zero says that more are.
+    pub fn take_unreadable(&mut self) -> (Vec<Unreadable>, usize) {
+        (
+            std::mem::take(&mut self.unreadable),
+            std::mem::take(&mut self.unreadable_dropped),
+        )
     }
 
     /// The statuses with an `[ALERT]` code the server sent, tagged or not, oldest first;
@@ -308,12 +314,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
     }
 
     /// Runs one command to its completion: `Ok` for `OK`, [`Error::Refused`] for `NO` and
-    /// `BAD`. An AUTHENTICATE goes with its initial response only: a challenge after it
-    /// (Gmail's error details after a refused XOAUTH2 token) is answered with an empty
-    /// response, as those mechanisms ask, so the server's refusal (`NO
-    /// [AUTHENTICATIONFAILED]`) comes at once rather than the response timeout.
+    /// `BAD`. An AUTHENTICATE goes with its initial response only: a challenge after it (a
+    /// server's error details after a refused OAuth token) is answered as the mechanism
+    /// asks (OAUTHBEARER's `%x01`, XOAUTH2's empty response), so the server's refusal
+    /// (`NO [AUTHENTICATIONFAILED]`) comes at once rather than the response timeout.
     pub async fn run(&mut self, body: CommandBody<'_>) -> Result<Answer, Error> {
-        let authenticate = matches!(body, CommandBody::Authenticate { .. });
+        let authenticate = match &body {
+            CommandBody::Authenticate { mechanism, .. } => Some(mechanism.as_str().to_owned()),
+            _ => None,
+        };
         let tag = self.driver.session_mut().send(body)?;
         self.answer_with(&tag, authenticate).await
     }
@@ -681,15 +690,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
 
     /// Collects the answer of the command tagged `tag`.
     async fn answer(&mut self, tag: &Tag<'static>) -> Result<Answer, Error> {
-        self.answer_with(tag, false).await
+        self.answer_with(tag, None).await
     }
 
-    /// [`answer`](Self::answer); `authenticate`: the command is an AUTHENTICATE, whose
-    /// challenges get an empty response.
+    /// [`answer`](Self::answer); `authenticate`: the command is an AUTHENTICATE with this
+    /// mechanism, whose error challenges are answered.
     async fn answer_with(
         &mut self,
         tag: &Tag<'static>,
-        authenticate: bool,
+        authenticate: Option<String>,
     ) -> Result<Answer, Error> {
         let mut data = Vec::new();
         let mut untagged = Vec::new();
@@ -701,9 +710,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 } if &t == tag => data.push(d),
                 Event::Data { data: d, .. } => self.news.push(d),
                 Event::Untagged(status) => untagged.push(status),
-                Event::Continue(_) if authenticate => {
-                    let empty = SaslResponse::Base64(SaslData::new("".into()));
-                    self.driver.session_mut().sasl_response(&empty);
+                Event::Continue(_) if let Some(mechanism) = &authenticate => {
+                    // After an error challenge: OAUTHBEARER's client sends %x01 (RFC 7628
+                    // §3.2.3), XOAUTH2's an empty response; either brings the refusal.
+                    let answer = if mechanism.eq_ignore_ascii_case("OAUTHBEARER") {
+                        "AQ=="
+                    } else {
+                        ""
+                    };
+                    let answer = SaslResponse::Base64(SaslData::new(answer.into()));
+                    self.driver.session_mut().sasl_response(&answer);
                 }
                 Event::Completed {
                     tag: t,
@@ -743,6 +759,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                     if self.unreadable.len() < MAX_KEPT {
                         response.truncate(MAX_KEPT_OCTETS);
                         self.unreadable.push(Unreadable { response, error });
+                    } else {
+                        self.unreadable_dropped += 1;
                     }
                     continue;
                 }

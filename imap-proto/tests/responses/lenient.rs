@@ -296,8 +296,14 @@ fn eight_bit_quoted_strings() {
         &encode_with(&expected, &with(on)),
     );
     // Message data is never altered: its octets stay an error rather than U+FFFD.
-    let data = b"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] \"Subject: Gr\xfc\xdfe\")\r\n";
-    assert!(parse_response(data, &with(Leniency::all())).is_err());
+    for data in [
+        &b"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] \"Subject: Gr\xfc\xdfe\")\r\n"[..],
+        b"* 1 FETCH (RFC822.HEADER \"Subject: Gr\xfc\xdfe\")\r\n",
+    ] {
+        assert!(parse_response(data, &with(Leniency::all())).is_err());
+    }
+    // A preview is text, as ENVELOPE's is.
+    assert!(parse_response(b"* 1 FETCH (PREVIEW \"Gr\xfc\xdfe\")\r\n", &with(on)).is_ok());
 }
 
 /// `()` for no parameters and for an empty address list (Mail.ru, Domino) is read as NIL.

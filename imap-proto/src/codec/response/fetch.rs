@@ -99,14 +99,13 @@ fn msg_att_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, FetchItem<'a
             .data_nstring(rest)
             .map(|(r, s)| (r, FetchItem::Rfc822(s))),
         b"RFC822.HEADER" => cx
-            .nstring(rest)
+            .data_nstring(rest)
             .map(|(r, s)| (r, FetchItem::Rfc822Header(s))),
         b"RFC822.TEXT" => cx
             .data_nstring(rest)
             .map(|(r, s)| (r, FetchItem::Rfc822Text(s))),
-        b"PREVIEW" => cx
-            .data_nstring(rest)
-            .map(|(r, s)| (r, FetchItem::Preview(s))),
+        // Preview text (RFC 8970), not message data: read as ENVELOPE's text is.
+        b"PREVIEW" => cx.nstring(rest).map(|(r, s)| (r, FetchItem::Preview(s))),
         _ => {
             let (r, ()) = other_value(cx, rest, 0)?;
             let value = &rest[..rest.len() - r.len()];

@@ -123,8 +123,9 @@ struct State {
     events: VecDeque<Event>,
     capabilities: Option<Capabilities<'static>>,
     timestamp: Option<String>,
-    /// A password method was refused: APOP, tried after it, is the last.
-    password_refused: bool,
+    /// The refusal of a password method that APOP was tried after: APOP is the last try,
+    /// and if it is refused too, this is the refusal reported.
+    password_refused: Option<crate::Response<'static>>,
     tls: bool,
     /// The application chose plaintext ([`TlsPolicy::Never`]): the password may go without
     /// TLS. (The policy itself becomes `Never` once an opportunistic STLS failed.)
@@ -165,7 +166,7 @@ impl Client {
                 events: VecDeque::new(),
                 capabilities: None,
                 timestamp: None,
-                password_refused: false,
+                password_refused: None,
                 utf8: false,
                 authenticated: false,
                 transmit: Vec::new(),
@@ -435,8 +436,8 @@ impl State {
         // wrote the greeting (a man in the middle, who also removed STLS) can search for
         // the password offline. So without TLS it goes only where the application chose
         // plaintext, and there first, keeping the password itself off the wire. Under TLS
-        // a password method comes first: it works with servers keeping only hashes, and a
-        // wrong password fails once, not twice.
+        // a password method comes first: it works with servers keeping only hashes (APOP
+        // follows a refused password only where the capabilities are unknown).
         let apop = self.timestamp.clone().filter(|_| {
             self.config.apop
                 && if self.tls {

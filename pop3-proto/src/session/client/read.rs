@@ -13,7 +13,7 @@ use crate::{
         capability::{Capabilities, Capability},
         command::Command,
         listing::{DropListing, ScanListing, UniqueIdListing},
-        response::{Expect, Reply, Response},
+        response::{Expect, Reply, Response, ResponseCode},
     },
 };
 
@@ -277,27 +277,29 @@ impl State {
             Sent::Apop
                 if self.password_method().is_some()
                     && (self.tls || self.clear_login)
-                    && !self.password_refused =>
+                    && self.password_refused.is_none() =>
             {
                 self.timestamp = None;
                 self.login();
             }
-            // Under TLS the password went first; a server that keeps only APOP secrets
-            // refuses it (and one without CAPA does not say so): APOP last.
+            // Under TLS the password went first. A server without CAPA cannot say that it
+            // keeps only APOP secrets, and refuses the password without a reason code: APOP
+            // last, once.
             Sent::User | Sent::Pass | Sent::AuthPlain { .. }
-                if self.tls && self.config.apop && !self.password_refused =>
+                if self.tls
+                    && self.config.apop
+                    && self.capabilities.is_none()
+                    && self.password_refused.is_none()
+                    && self.timestamp.is_some()
+                    && response.code().is_none_or(|c| *c == ResponseCode::Auth) =>
             {
-                if let Some(ts) = self.timestamp.clone() {
-                    self.password_refused = true;
-                    self.send_apop(&ts);
-                } else {
-                    self.fail(ClientError::Rejected {
-                        stage: Stage::Login,
-                        response,
-                    });
-                }
+                let ts = self.timestamp.clone().unwrap_or_default();
+                self.password_refused = Some(response);
+                self.send_apop(&ts);
             }
+            // The refusal reported is the password's when APOP was only the last try.
             Sent::User | Sent::Pass | Sent::Apop | Sent::AuthPlain { .. } => {
+                let response = self.password_refused.take().unwrap_or(response);
                 self.fail(ClientError::Rejected {
                     stage: Stage::Login,
                     response,

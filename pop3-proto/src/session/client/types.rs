@@ -21,10 +21,11 @@ pub struct ClientConfig {
     pub credentials: Option<Credentials>,
     /// Use APOP when the greeting carries a timestamp (the password is then the APOP
     /// secret). On a plaintext connection the application chose ([`TlsPolicy::Never`]) it
-    /// is tried first, keeping the password off the wire; under TLS only when the server
-    /// offers no password method; on a plaintext connection under the other policies
-    /// never, as no password is sent there: the digest of a timestamp that whoever is on
-    /// the path can choose allows an offline search for the password.
+    /// is tried first, keeping the password off the wire; under TLS when the server offers
+    /// no password method, or, where its capabilities are unknown (no CAPA), once after a
+    /// password it refused without a reason code; on a plaintext connection under the
+    /// other policies never, as no password is sent there: the digest of a timestamp that
+    /// whoever is on the path can choose allows an offline search for the password.
     pub apop: bool,
     /// Use AUTH PLAIN when the server offers it (before USER/PASS).
     pub sasl_plain: bool,

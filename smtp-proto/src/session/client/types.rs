@@ -46,7 +46,9 @@ pub struct ClientConfig {
     pub data_end_timeout: Duration,
     /// Message lines longer than this (octets, without the CRLF) are broken by inserting
     /// CRLF and a space, as Postfix's `smtp_line_length_limit` does: RFC 5321 §4.5.3.1.6
-    /// allows 998, and a receiver may refuse longer lines. `None` sends them as they are;
+    /// allows 998, and a receiver may refuse longer lines. Breaking a line changes the
+    /// message: a DKIM signature over it no longer verifies, so send signed mail with
+    /// `None` (the server's outbound queue does). `None` sends lines as they are;
     /// BINARYMIME data is never broken. [`ClientConfig::new`]: 998.
     pub max_line: Option<usize>,
 }
