@@ -446,38 +446,79 @@ async fn wrong_password_fails_the_set_up() {
     drop(server);
 }
 
+/// The server's end of a pipe, for replies a real server would not send: read what the
+/// client sends, write what the test needs.
+struct Scripted(tokio::io::BufReader<DuplexStream>);
+
+impl Scripted {
+    /// The next line from the client, CRLF included, and its first word (the tag).
+    async fn command(&mut self) -> (String, String) {
+        let line = self.line().await;
+        let tag = line.split(' ').next().unwrap_or_default().to_owned();
+        (tag, line)
+    }
+
+    async fn line(&mut self) -> String {
+        use tokio::io::AsyncBufReadExt;
+        let mut line = String::new();
+        let _ = self.0.read_line(&mut line).await;
+        line
+    }
+
+    async fn octets(&mut self, n: usize) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0; n];
+        self.0.read_exact(&mut buf).await.unwrap();
+        buf
+    }
+
+    async fn send(&mut self, text: impl AsRef<[u8]>) {
+        use tokio::io::AsyncWriteExt;
+        self.0.get_mut().write_all(text.as_ref()).await.unwrap();
+    }
+}
+
+/// An `ImapClient` greeted with `greeting` by a server that `script` plays, on a pipe with
+/// `capacity` octets of buffer; plaintext, no set-up beyond the greeting.
+async fn against_script<T, F>(
+    greeting: &'static str,
+    capacity: usize,
+    script: impl FnOnce(Scripted) -> F,
+) -> (ImapClient<DuplexStream>, tokio::task::JoinHandle<T>)
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (a, b) = tokio::io::duplex(capacity);
+    let mut server = Scripted(tokio::io::BufReader::new(b));
+    server.send(greeting).await;
+    let server = tokio::spawn(script(server));
+    let mut config = ClientConfig::new(None);
+    config.starttls = TlsPolicy::Never;
+    config.response_timeout = Duration::from_secs(60);
+    let imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
+        .await
+        .unwrap();
+    (imap, server)
+}
+
 /// A hostile ESEARCH (`ALL 1:4294967295` is a few octets, 16 GiB of UIDs) fails the search
 /// instead of the process; an honest one is expanded. A response that cannot be read and an
 /// `[ALERT]` on the way are kept for the application, not dropped.
 #[tokio::test]
 async fn a_huge_esearch_set_is_refused_not_expanded() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let (a, b) = tokio::io::duplex(8192);
-    let server = tokio::spawn(async move {
-        let mut io = BufReader::new(b);
-        io.get_mut()
-            .write_all(b"* PREAUTH ready\r\n")
-            .await
-            .unwrap();
-        let mut line = String::new();
+    let (mut imap, server) = against_script("* PREAUTH ready\r\n", 8192, async |mut s| {
         for all in ["2,4:6", "1:4294967295"] {
-            line.clear();
-            io.read_line(&mut line).await.unwrap();
-            let tag = line.split(' ').next().unwrap().to_owned();
-            let answer = format!(
+            let (tag, _) = s.command().await;
+            s.send(format!(
                 "* NO [ALERT] Mailbox is at 98% of quota\r\n* 1 FETCH (FLAGS (\\Seen) junk\r\n\
                  * ESEARCH (TAG \"{tag}\") UID ALL {all}\r\n{tag} OK done\r\n"
-            );
-            io.get_mut().write_all(answer.as_bytes()).await.unwrap();
+            ))
+            .await;
         }
-        line.clear();
-        let _ = io.read_line(&mut line).await;
-    });
-    let mut config = ClientConfig::new(None);
-    config.starttls = TlsPolicy::Never;
-    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-        .await
-        .unwrap();
+        s.line().await;
+    })
+    .await;
     assert_eq!(
         imap.uid_search(vec![SearchKey::All]).await.unwrap(),
         [2, 4, 5, 6]
@@ -504,26 +545,15 @@ async fn a_huge_esearch_set_is_refused_not_expanded() {
 /// expects it (a raw UTF-8 literal matches nothing there).
 #[tokio::test]
 async fn list_patterns_go_in_modified_utf7() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let (a, b) = tokio::io::duplex(8192);
-    let server = tokio::spawn(async move {
-        let mut io = BufReader::new(b);
-        io.get_mut()
-            .write_all(b"* PREAUTH ready\r\n")
-            .await
-            .unwrap();
-        let mut line = String::new();
-        io.read_line(&mut line).await.unwrap();
-        let tag = line.split(' ').next().unwrap().to_owned();
-        let answer = format!("* LIST () \"/\" Entw&APw-rfe/Alt\r\n{tag} OK done\r\n");
-        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
+    let (mut imap, server) = against_script("* PREAUTH ready\r\n", 8192, async |mut s| {
+        let (tag, line) = s.command().await;
+        s.send(format!(
+            "* LIST () \"/\" Entw&APw-rfe/Alt\r\n{tag} OK done\r\n"
+        ))
+        .await;
         line
-    });
-    let mut config = ClientConfig::new(None);
-    config.starttls = TlsPolicy::Never;
-    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-        .await
-        .unwrap();
+    })
+    .await;
     let listed = imap.list("Entwürfe/*").await.unwrap();
     assert_eq!(listed.len(), 1);
     drop(imap);
@@ -534,27 +564,13 @@ async fn list_patterns_go_in_modified_utf7() {
 /// A server may end IDLE itself with OK: that is the end of the wait, not a refusal.
 #[tokio::test]
 async fn idle_ended_by_the_server_is_no_refusal() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let (a, b) = tokio::io::duplex(8192);
-    let server = tokio::spawn(async move {
-        let mut io = BufReader::new(b);
-        io.get_mut()
-            .write_all(b"* PREAUTH ready\r\n")
-            .await
-            .unwrap();
-        let mut line = String::new();
-        io.read_line(&mut line).await.unwrap();
-        let tag = line.split(' ').next().unwrap().to_owned();
-        let answer = format!("+ idling\r\n{tag} OK IDLE terminated\r\n");
-        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
-        line.clear();
-        let _ = io.read_line(&mut line).await;
-    });
-    let mut config = ClientConfig::new(None);
-    config.starttls = TlsPolicy::Never;
-    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-        .await
-        .unwrap();
+    let (mut imap, server) = against_script("* PREAUTH ready\r\n", 8192, async |mut s| {
+        let (tag, _) = s.command().await;
+        s.send(format!("+ idling\r\n{tag} OK IDLE terminated\r\n"))
+            .await;
+        s.line().await;
+    })
+    .await;
     let news = imap.idle(Duration::from_secs(20)).await.unwrap();
     assert!(news.is_empty(), "{news:?}");
     drop(imap);
@@ -567,38 +583,22 @@ async fn idle_ended_by_the_server_is_no_refusal() {
 /// comes at once, not at the response timeout.
 #[tokio::test]
 async fn a_challenge_to_an_authenticate_run_is_answered() {
-    use sansmail_imap::types::command::SaslResponse;
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use sansmail_imap::types::command::{SaslData, SaslResponse};
     for (mechanism, expected) in [("XOAUTH2", "\r\n"), ("OAUTHBEARER", "AQ==\r\n")] {
-        let (a, b) = tokio::io::duplex(8192);
-        let server = tokio::spawn(async move {
-            let mut io = BufReader::new(b);
-            io.get_mut().write_all(b"* OK ready\r\n").await.unwrap();
-            let mut line = String::new();
-            io.read_line(&mut line).await.unwrap();
-            let tag = line.split(' ').next().unwrap().to_owned();
-            io.get_mut()
-                .write_all(b"+ eyJzdGF0dXMiOiI0MDAifQ==\r\n")
-                .await
-                .unwrap();
-            let mut answer = String::new();
-            io.read_line(&mut answer).await.unwrap();
-            let refusal = format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n");
-            io.get_mut().write_all(refusal.as_bytes()).await.unwrap();
+        let (mut imap, server) = against_script("* OK ready\r\n", 8192, async |mut s| {
+            let (tag, _) = s.command().await;
+            s.send("+ eyJzdGF0dXMiOiI0MDAifQ==\r\n").await;
+            let answer = s.line().await;
+            s.send(format!(
+                "{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"
+            ))
+            .await;
             answer
-        });
-        let mut config = ClientConfig::new(None);
-        config.starttls = TlsPolicy::Never;
-        config.response_timeout = Duration::from_secs(60);
-        let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-            .await
-            .unwrap();
-        let token = SaslResponse::Base64(sansmail_imap::types::command::SaslData::new(
-            "dG9rZW4=".into(),
-        ));
+        })
+        .await;
         let run = imap.run(CommandBody::Authenticate {
             mechanism: sansmail_imap::types::core::Atom::new(mechanism).unwrap(),
-            initial: Some(token),
+            initial: Some(SaslResponse::Base64(SaslData::new("dG9rZW4=".into()))),
         });
         let err = tokio::time::timeout(Duration::from_secs(10), run)
             .await
@@ -617,30 +617,16 @@ async fn a_challenge_to_an_authenticate_run_is_answered() {
 /// UID not asked for) is news, not part of the answer.
 #[tokio::test]
 async fn unsolicited_fetches_are_news_not_answers() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let (a, b) = tokio::io::duplex(8192);
-    let server = tokio::spawn(async move {
-        let mut io = BufReader::new(b);
-        io.get_mut()
-            .write_all(b"* PREAUTH ready\r\n")
-            .await
-            .unwrap();
-        let mut line = String::new();
-        io.read_line(&mut line).await.unwrap();
-        let tag = line.split(' ').next().unwrap().to_owned();
-        let answer = format!(
+    let (mut imap, server) = against_script("* PREAUTH ready\r\n", 8192, async |mut s| {
+        let (tag, _) = s.command().await;
+        s.send(format!(
             "* 5 FETCH (FLAGS (\\Seen))\r\n* 1 FETCH (UID 1 FLAGS ())\r\n\
              * 9 FETCH (UID 40 FLAGS ())\r\n{tag} OK done\r\n"
-        );
-        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
-        line.clear();
-        let _ = io.read_line(&mut line).await;
-    });
-    let mut config = ClientConfig::new(None);
-    config.starttls = TlsPolicy::Never;
-    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-        .await
-        .unwrap();
+        ))
+        .await;
+        s.line().await;
+    })
+    .await;
     let set = SequenceSet::range(SeqNum::Value(1), SeqNum::Value(3)).unwrap();
     let fetched = imap.uid_fetch(&set, vec![FetchAttr::Flags]).await.unwrap();
     assert_eq!(fetched.len(), 1, "{fetched:?}");
@@ -654,31 +640,15 @@ async fn unsolicited_fetches_are_news_not_answers() {
 #[tokio::test]
 async fn a_search_for_non_ascii_text_names_utf8() {
     use sansmail_imap::types::core::AString;
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    let (a, b) = tokio::io::duplex(8192);
-    let server = tokio::spawn(async move {
-        let mut io = BufReader::new(b);
-        io.get_mut()
-            .write_all(b"* PREAUTH ready\r\n")
-            .await
-            .unwrap();
-        let mut line = String::new();
-        io.read_line(&mut line).await.unwrap();
-        let tag = line.split(' ').next().unwrap().to_owned();
-        io.get_mut().write_all(b"+ go on\r\n").await.unwrap();
-        let mut literal = vec![0; "Grüße".len() + 2];
-        io.read_exact(&mut literal).await.unwrap();
-        let answer = format!("* SEARCH 3\r\n{tag} OK done\r\n");
-        io.get_mut().write_all(answer.as_bytes()).await.unwrap();
-        let mut rest = String::new();
-        let _ = io.read_line(&mut rest).await;
+    let (mut imap, server) = against_script("* PREAUTH ready\r\n", 8192, async |mut s| {
+        let (tag, line) = s.command().await;
+        s.send("+ go on\r\n").await;
+        let literal = s.octets("Grüße".len() + 2).await;
+        s.send(format!("* SEARCH 3\r\n{tag} OK done\r\n")).await;
+        s.line().await;
         (line, literal)
-    });
-    let mut config = ClientConfig::new(None);
-    config.starttls = TlsPolicy::Never;
-    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-        .await
-        .unwrap();
+    })
+    .await;
     let subject = SearchKey::Subject(AString::try_from("Grüße").unwrap());
     assert_eq!(imap.uid_search(vec![subject]).await.unwrap(), [3]);
     drop(imap);
@@ -694,31 +664,16 @@ async fn a_search_for_non_ascii_text_names_utf8() {
 /// to 4 KiB, however many a server sends; the rest are counted.
 #[tokio::test]
 async fn unreadable_responses_kept_are_bounded() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let (a, b) = tokio::io::duplex(1 << 16);
-    let server = tokio::spawn(async move {
-        let mut io = BufReader::new(b);
-        io.get_mut()
-            .write_all(b"* PREAUTH ready\r\n")
-            .await
-            .unwrap();
-        let mut line = String::new();
-        io.read_line(&mut line).await.unwrap();
-        let tag = line.split(' ').next().unwrap().to_owned();
+    let (mut imap, server) = against_script("* PREAUTH ready\r\n", 1 << 16, async |mut s| {
+        let (tag, _) = s.command().await;
         let junk = format!("* 1 FETCH (FLAGS (\\Seen) {})\r\n", "(".repeat(10_000));
         for _ in 0..100 {
-            io.get_mut().write_all(junk.as_bytes()).await.unwrap();
+            s.send(&junk).await;
         }
-        let done = format!("{tag} OK done\r\n");
-        io.get_mut().write_all(done.as_bytes()).await.unwrap();
-        line.clear();
-        let _ = io.read_line(&mut line).await;
-    });
-    let mut config = ClientConfig::new(None);
-    config.starttls = TlsPolicy::Never;
-    let mut imap = ImapClient::start(Stream::plain(a), localhost(), config, None)
-        .await
-        .unwrap();
+        s.send(format!("{tag} OK done\r\n")).await;
+        s.line().await;
+    })
+    .await;
     imap.noop().await.unwrap();
     let (kept, more) = imap.take_unreadable();
     assert_eq!((kept.len(), more), (64, 36));

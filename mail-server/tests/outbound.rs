@@ -337,24 +337,25 @@ fn mailbox(s: &str) -> Mailbox<'static> {
 
 /// Submits a message as alice (AUTH PLAIN, no TLS on loopback); the reply per recipient.
 async fn submit(at: SocketAddr, envelope: &Envelope, message: &[u8]) -> Vec<u16> {
-    let mut config = ClientConfig::new(DomainPart::try_from("client.test").unwrap().into_owned());
-    config.starttls = TlsPolicy::Never;
-    config.credentials = Some(Credentials::new("alice", "secret"));
-    let mut c = SmtpClient::connect("127.0.0.1", at.port(), config, None)
-        .await
-        .unwrap();
-    let sent = c.send(envelope, message).await.unwrap();
-    c.quit().await.unwrap();
-    sent.recipients.iter().map(|r| r.code().get()).collect()
+    submit_with(at, envelope, message, |_| {}).await
 }
 
 /// [`submit`] with lines sent as they are, however long (as a client that does not break
 /// them sends them).
 async fn submit_unfolded(at: SocketAddr, envelope: &Envelope, message: &[u8]) -> Vec<u16> {
+    submit_with(at, envelope, message, |c| c.max_line = None).await
+}
+
+async fn submit_with(
+    at: SocketAddr,
+    envelope: &Envelope,
+    message: &[u8],
+    configure: impl FnOnce(&mut ClientConfig),
+) -> Vec<u16> {
     let mut config = ClientConfig::new(DomainPart::try_from("client.test").unwrap().into_owned());
     config.starttls = TlsPolicy::Never;
     config.credentials = Some(Credentials::new("alice", "secret"));
-    config.max_line = None;
+    configure(&mut config);
     let mut c = SmtpClient::connect("127.0.0.1", at.port(), config, None)
         .await
         .unwrap();

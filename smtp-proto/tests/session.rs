@@ -1482,11 +1482,9 @@ fn client_pipelined_mail_timeout_counts_from_the_request() {
     assert_eq!(c.poll_timeout(), Some(later + Duration::from_secs(300)));
 }
 
-/// The reply to `BDAT … LAST` is the verdict on the message, as after DATA's dot: it gets
-/// the 10-minute data-end timeout (RFC 5321 §4.5.3.2.6), not the 5-minute one.
-#[test]
-fn client_waits_for_bdat_last_as_for_the_dot() {
-    let t0 = Instant::now();
+/// A client of a server with PIPELINING and CHUNKING, its transaction's MAIL and RCPT
+/// accepted: waiting for the message.
+fn chunking_client_at_data(t0: Instant) -> Client {
     let mut c = ready_client(t0, "250-PIPELINING\r\n250-CHUNKING\r\n");
     c.send_mail(&envelope("a@example.org", &["b@example.org"]))
         .unwrap();
@@ -1494,6 +1492,15 @@ fn client_waits_for_bdat_last_as_for_the_dot() {
     c.handle_input(t0, b"250 sender ok\r\n250 recipient ok\r\n");
     let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
     assert!(events.contains(&CEvent::SendData), "{events:?}");
+    c
+}
+
+/// The reply to `BDAT … LAST` is the verdict on the message, as after DATA's dot: it gets
+/// the 10-minute data-end timeout (RFC 5321 §4.5.3.2.6), not the 5-minute one.
+#[test]
+fn client_waits_for_bdat_last_as_for_the_dot() {
+    let t0 = Instant::now();
+    let mut c = chunking_client_at_data(t0);
     // The message is handed over a minute later: the wait counts from then.
     let later = t0 + Duration::from_secs(60);
     c.send_data(b"Subject: x\r\n\r\nhi\r\n").unwrap();
@@ -1514,13 +1521,7 @@ fn client_waits_for_bdat_last_as_for_the_dot() {
 #[test]
 fn client_sends_no_chunk_after_a_refused_one() {
     let t0 = Instant::now();
-    let mut c = ready_client(t0, "250-PIPELINING\r\n250-CHUNKING\r\n");
-    c.send_mail(&envelope("a@example.org", &["b@example.org"]))
-        .unwrap();
-    c.poll_transmit(&mut Vec::new());
-    c.handle_input(t0, b"250 sender ok\r\n250 recipient ok\r\n");
-    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
-    assert!(events.contains(&CEvent::SendData), "{events:?}");
+    let mut c = chunking_client_at_data(t0);
     c.send_data(b"first part\r\n").unwrap();
     c.send_data(b"second part\r\n").unwrap();
     let mut wire = Vec::new();
