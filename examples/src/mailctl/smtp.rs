@@ -55,6 +55,10 @@ pub async fn send(ep: &Endpoint, message: &Message) -> io::Result<Outcome> {
         .login
         .as_ref()
         .map(|(user, password)| Credentials::new(user, password));
+    // A signed message goes as it is: breaking its long lines would break the signature.
+    if sansmail_server::mailauth::is_dkim_signed(&message.content) {
+        config.max_line = None;
+    }
     let from = if message.from.is_empty() {
         ReversePath::Null
     } else {

@@ -464,7 +464,7 @@ impl Delivery {
         let mode = self.tls_mode(destination);
         // Lines past 998 octets are broken for strict receivers, except in a signed message:
         // breaking them would break its DKIM signature, which matters to more receivers.
-        let fold = !dkim_signed(message);
+        let fold = !crate::mailauth::is_dkim_signed(message);
         let mut client = match self.connect(host, addr, mode, true, fold).await {
             Ok(c) => c,
             // The handshake failed: opportunistic TLS goes on without (RFC 7435 §6).
@@ -749,18 +749,6 @@ fn envelope(entry: &QueueEntry, indices: &[usize], size: usize) -> Result<Envelo
         .as_deref()
         .and_then(|e| XText::from_encoded(e.to_owned()).ok());
     Ok(envelope)
-}
-
-/// Whether the message's header section holds a `DKIM-Signature` field (ours, or its
-/// author's on mail relayed onwards).
-fn dkim_signed(message: &[u8]) -> bool {
-    let header_end = message
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(message.len());
-    message[..header_end]
-        .split(|&b| b == b'\n')
-        .any(|line| line.len() >= 15 && line[..15].eq_ignore_ascii_case(b"DKIM-Signature:"))
 }
 
 #[cfg(test)]
