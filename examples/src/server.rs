@@ -15,6 +15,7 @@ use std::{
     time::Duration,
 };
 
+use sansmail_core::tls::MailAcceptors;
 use sansmail_smtp::session::Protocol;
 
 use sansmail_server::{
@@ -189,7 +190,7 @@ struct Live {
     services: Services,
     auth: Arc<Authenticator>,
     served: Arc<Served>,
-    acceptors: Acceptors,
+    acceptors: MailAcceptors,
     /// The outbound relay and inbound checker every reload's services share.
     wired: OutboundPieces,
 }
@@ -252,7 +253,7 @@ pub async fn start_with(
             None,
         ),
     };
-    let acceptors = Acceptors::new(&tls_config);
+    let acceptors = MailAcceptors::new(&tls_config);
     let directory = Arc::new(Swap::new(Arc::new(options.directory.clone())));
     let accounts: Arc<dyn Accounts> = Arc::clone(&directory) as Arc<dyn Accounts>;
     let auth = Arc::new(Authenticator::new(accounts, options.throttle));
@@ -371,26 +372,6 @@ pub async fn start_with(
     Ok(running)
 }
 
-/// The TLS acceptors of each protocol: one certificate, and for IMAP and POP3 their ALPN
-/// protocol IDs ([`sansmail_core::tls::for_protocol`]; SMTP has none registered).
-#[derive(Debug, Clone)]
-struct Acceptors {
-    smtp: TlsAcceptor,
-    imap: TlsAcceptor,
-    pop3: TlsAcceptor,
-}
-
-impl Acceptors {
-    fn new(config: &Arc<rustls::ServerConfig>) -> Self {
-        use sansmail_core::tls::{ALPN_IMAP, ALPN_POP3, for_protocol};
-        Self {
-            smtp: TlsAcceptor::from(Arc::clone(config)),
-            imap: TlsAcceptor::from(for_protocol(config, ALPN_IMAP)),
-            pop3: TlsAcceptor::from(for_protocol(config, ALPN_POP3)),
-        }
-    }
-}
-
 /// One service of each kind, as `options` say.
 struct Built {
     smtp: Arc<SmtpService<Served>>,
@@ -405,7 +386,7 @@ fn build_services(
     auth: &Arc<Authenticator>,
     store: &Arc<Served>,
     gate: &Arc<Gate>,
-    acceptors: &Acceptors,
+    acceptors: &MailAcceptors,
     wired: &OutboundPieces,
 ) -> Built {
     let hostname = &options.hostname;

@@ -252,6 +252,30 @@ pub fn for_protocol(config: &Arc<ServerConfig>, alpn: &[u8]) -> Arc<ServerConfig
     Arc::new(config)
 }
 
+/// The TLS acceptors of a server of the three protocols: one configuration (one
+/// certificate, and its reloads), with IMAP's and POP3's ALPN IDs ([`for_protocol`]; SMTP
+/// has none registered).
+#[derive(Debug, Clone)]
+pub struct MailAcceptors {
+    /// For SMTP, submission and LMTP.
+    pub smtp: TlsAcceptor,
+    /// For IMAP: ALPN `imap`.
+    pub imap: TlsAcceptor,
+    /// For POP3: ALPN `pop3`.
+    pub pop3: TlsAcceptor,
+}
+
+impl MailAcceptors {
+    /// The acceptors for `config`.
+    pub fn new(config: &Arc<ServerConfig>) -> Self {
+        Self {
+            smtp: TlsAcceptor::from(Arc::clone(config)),
+            imap: TlsAcceptor::from(for_protocol(config, ALPN_IMAP)),
+            pop3: TlsAcceptor::from(for_protocol(config, ALPN_POP3)),
+        }
+    }
+}
+
 /// A server certificate that can be replaced while the server runs (a reload after the
 /// certificate was renewed): handshakes from then on use the new one, connections already
 /// running keep theirs. [`ReloadableCert::server_config`] gives the configuration whose

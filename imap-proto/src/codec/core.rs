@@ -197,6 +197,11 @@ pub(crate) fn quoted_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<'
     if !escaped {
         return Ok((rest, Cow::Borrowed(text)));
     }
+    Ok((rest, Cow::Owned(unescape(text))))
+}
+
+/// The text of a quoted string without its `\` escapes (each escapes `"` or `\`).
+fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
@@ -208,7 +213,7 @@ pub(crate) fn quoted_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<'
             out.push(c);
         }
     }
-    Ok((rest, Cow::Owned(out)))
+    out
 }
 
 /// [`quoted`] with octets that are not UTF-8 taken as U+FFFD: what a client makes of the
@@ -216,16 +221,8 @@ pub(crate) fn quoted_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<'
 #[cold]
 pub(crate) fn quoted_lossy(input: &[u8]) -> PResult<'_, Cow<'_, str>> {
     let QuotedSpan { raw, rest, .. } = quoted_span(input)?;
-    let mut out = Vec::with_capacity(raw.len());
-    let mut octets = raw.iter();
-    while let Some(&b) = octets.next() {
-        out.push(if b == b'\\' {
-            octets.next().copied().unwrap_or(b)
-        } else {
-            b
-        });
-    }
-    Ok((rest, Cow::Owned(String::from_utf8_lossy(&out).into_owned())))
+    // The escapes are ASCII, so they survive the replacement unchanged.
+    Ok((rest, Cow::Owned(unescape(&String::from_utf8_lossy(raw)))))
 }
 
 /// A `quoted` found in the input.

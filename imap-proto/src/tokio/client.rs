@@ -165,10 +165,7 @@ pub struct Fetched {
 impl Fetched {
     /// The message's UID, when the answer carries it.
     pub fn uid(&self) -> Option<u32> {
-        self.items.iter().find_map(|i| match i {
-            FetchItem::Uid(u) => Some(*u),
-            _ => None,
-        })
+        uid_of(&self.items)
     }
 
     /// The message's flags, when the answer carries them.
@@ -802,30 +799,32 @@ fn fetched(
     let mut out = Vec::new();
     for d in data {
         match d {
-            Data::Fetch { seq, items } => {
-                let answer = Fetched { seq, items };
-                let ours = uids.is_none_or(|set| {
-                    // `n:*` reaches the largest UID even below `n` (RFC 9051 §6.4.9),
-                    // which the client does not know: any UID may answer it.
-                    answer.uid().is_some_and(|uid| {
-                        *set == SequenceSet::Saved
-                            || set.has_largest()
-                            || set.contains(uid, u32::MAX)
-                    })
-                });
-                if ours {
-                    out.push(answer);
-                } else {
-                    news.push(Data::Fetch {
-                        seq: answer.seq,
-                        items: answer.items,
-                    });
-                }
+            Data::Fetch { seq, items } if answers(uids, &items) => {
+                out.push(Fetched { seq, items });
             }
             other => news.push(other),
         }
     }
     out
+}
+
+fn uid_of(items: &[FetchItem<'_>]) -> Option<u32> {
+    items.iter().find_map(|i| match i {
+        FetchItem::Uid(u) => Some(*u),
+        _ => None,
+    })
+}
+
+/// Whether FETCH data with `items` answers a command for `uids` (any, without one).
+fn answers(uids: Option<&SequenceSet>, items: &[FetchItem<'_>]) -> bool {
+    let uid = uid_of(items);
+    uids.is_none_or(|set| {
+        // `n:*` reaches the largest UID even below `n` (RFC 9051 §6.4.9), which the
+        // client does not know: any UID may answer it.
+        uid.is_some_and(|uid| {
+            *set == SequenceSet::Saved || set.has_largest() || set.contains(uid, u32::MAX)
+        })
+    })
 }
 
 fn selected(answer: &Answer, read_only: bool) -> Selected {

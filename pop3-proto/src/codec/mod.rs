@@ -31,7 +31,7 @@ use crate::{
         capability::Capability,
         command::Command,
         listing::{Language, ScanListing, UniqueIdListing},
-        response::{Body, Expect, Reply, Response, ResponseCode, Status},
+        response::{Body, Expect, Reply, Response},
         sasl::Secret,
     },
 };
@@ -157,21 +157,7 @@ pub fn parse_response_line(line: &[u8]) -> Result<Response<'_>, DecodeError> {
 /// should be liberal in: the text with each such octet or control as U+FFFD. `None` when the
 /// line does not start with a status.
 pub(crate) fn parse_response_line_lossy(line: &[u8]) -> Option<Response<'static>> {
-    let head = line.get(..4).unwrap_or(line);
-    let (status, after) = if head
-        .get(..3)
-        .is_some_and(|h| h.eq_ignore_ascii_case(b"+OK"))
-    {
-        (Status::Ok, &line[3..])
-    } else if head.eq_ignore_ascii_case(b"-ERR") {
-        (Status::Err, &line[4..])
-    } else {
-        return None;
-    };
-    if after.is_empty() {
-        return Some(Response::from_parts_unchecked(status, None, None));
-    }
-    let text: String = String::from_utf8_lossy(after.strip_prefix(b" ")?)
+    let text: String = String::from_utf8_lossy(line)
         .chars()
         .map(|c| {
             if c.is_control() && c != '\t' {
@@ -181,19 +167,9 @@ pub(crate) fn parse_response_line_lossy(line: &[u8]) -> Option<Response<'static>
             }
         })
         .collect();
-    let (code, text) = match grammar::resp_code(&text) {
-        Ok((after, code)) => {
-            let code = ResponseCode::from_parsed(Cow::Owned(code.to_owned()));
-            let after = after.strip_prefix(' ').unwrap_or(after);
-            (Some(code), (!after.is_empty()).then(|| after.to_owned()))
-        }
-        Err(_) => (None, Some(text)),
-    };
-    Some(Response::from_parts_unchecked(
-        status,
-        code,
-        text.map(Cow::Owned),
-    ))
+    grammar::all_consuming(text.as_str(), response::single_line)
+        .ok()
+        .map(Response::into_owned)
 }
 
 /// Parses the first line of a reply given what is expected: under [`Expect::Sasl`], a `+ `

@@ -237,19 +237,10 @@ impl EhloReply<'_> {
     /// reply without a domain gives an empty one, so that the extensions offered (STARTTLS
     /// above all) are still seen.
     pub fn from_reply_leniently(reply: &Reply<'_>) -> EhloReply<'static> {
-        let enhanced = |w: &str| {
-            let parts: Vec<&str> = w.split('.').collect();
-            parts.len() == 3
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
-        };
         let strip = |line: &str| -> String {
-            match line.split_once(' ') {
-                Some((code, rest)) if enhanced(code) => rest.to_owned(),
-                None if enhanced(line) => String::new(),
-                _ => line.to_owned(),
-            }
+            super::reply::enhanced_status(line)
+                .map_or(line, |(_, rest)| rest)
+                .to_owned()
         };
         let mut lines = reply.lines().map(strip);
         let first = lines.next().unwrap_or_default();
