@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use sansmail_core::{
-    Credentials, TlsPolicy,
+    Credentials, Secret, TlsPolicy,
     tls::{SelfSigned, ServerName},
 };
 use sansmail_imap::{
@@ -24,7 +24,7 @@ use sansmail_imap::{
     types::{
         capability::Capability,
         command::{CommandBody, StoreAction},
-        core::{AString, IString, Text},
+        core::{AString, Atom, IString, Text},
         fetch::FetchItem,
         fetch_attr::FetchAttr,
         flag::Flag,
@@ -610,6 +610,47 @@ async fn a_challenge_to_an_authenticate_run_is_answered() {
         assert_eq!(status.kind, StatusKind::No);
         drop(imap);
         assert_eq!(server.await.unwrap(), expected, "{mechanism}");
+    }
+}
+
+/// The capabilities from before a LOGIN the application runs are not kept: the client asks
+/// again, unless the `OK` said the new ones (RFC 9051 §6.2.3).
+#[tokio::test]
+async fn a_login_run_refreshes_the_capabilities() {
+    let greeting = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
+    for with_code in [false, true] {
+        let (mut imap, server) = against_script(greeting, 8192, async move |mut s| {
+            let (tag, _) = s.command().await;
+            if with_code {
+                s.send(format!("{tag} OK [CAPABILITY IMAP4rev1 MOVE] in\r\n"))
+                    .await;
+            } else {
+                s.send(format!("{tag} OK in\r\n")).await;
+                let (tag, line) = s.command().await;
+                assert!(line.ends_with(" CAPABILITY\r\n"), "{line}");
+                s.send(format!("* CAPABILITY IMAP4rev1 MOVE\r\n{tag} OK done\r\n"))
+                    .await;
+            }
+            s.line().await
+        })
+        .await;
+        assert!(
+            imap.capabilities()
+                .contains(&Capability::Auth(Atom::new("PLAIN").unwrap()))
+        );
+        imap.run(CommandBody::Login {
+            username: AString::try_from("alice").unwrap(),
+            password: Secret::new(AString::try_from("secret").unwrap()),
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            imap.capabilities(),
+            [Capability::Imap4Rev1, Capability::Move],
+            "with the code: {with_code}"
+        );
+        drop(imap);
+        assert_eq!(server.await.unwrap(), "", "nothing more was sent");
     }
 }
 

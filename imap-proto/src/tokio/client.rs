@@ -315,13 +315,30 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
     /// server's error details after a refused OAuth token) is answered as the mechanism
     /// asks (OAUTHBEARER's `%x01`, XOAUTH2's empty response), so the server's refusal
     /// (`NO [AUTHENTICATIONFAILED]`) comes at once rather than the response timeout.
+    ///
+    /// After a LOGIN or AUTHENTICATE whose `OK` did not carry the new capabilities, it asks
+    /// for them (CAPABILITY) before returning, so that [`capabilities`](Self::capabilities)
+    /// describes the logged-in session.
     pub async fn run(&mut self, body: CommandBody<'_>) -> Result<Answer, Error> {
+        let login = matches!(
+            body,
+            CommandBody::Login { .. } | CommandBody::Authenticate { .. }
+        );
         let authenticate = match &body {
             CommandBody::Authenticate { mechanism, .. } => Some(mechanism.as_str().to_owned()),
             _ => None,
         };
         let tag = self.driver.session_mut().send(body)?;
-        self.answer_with(&tag, authenticate).await
+        let answer = self.answer_with(&tag, authenticate).await?;
+        if login && self.capabilities().is_empty() {
+            let tag = self.driver.session_mut().send(CommandBody::Capability)?;
+            // The login stands even if the server refuses to say them.
+            match self.answer_with(&tag, None).await {
+                Ok(_) | Err(Error::Refused { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(answer)
     }
 
     /// SELECT: opens a mailbox read-write.

@@ -156,7 +156,9 @@ impl Client {
         self.state
     }
 
-    /// The capabilities last announced.
+    /// The capabilities last announced. Empty after a LOGIN or AUTHENTICATE whose `OK` did
+    /// not carry them, until a CAPABILITY command has asked again (the set-up and
+    /// `ImapClient::run` ask themselves).
     pub fn capabilities(&self) -> &[Capability<'static>] {
         &self.capabilities
     }
@@ -608,7 +610,14 @@ impl Client {
         let ok = status.kind == StatusKind::Ok;
         match cmd.body {
             _ if refused_early => {}
-            Kind::Login if ok => self.state = State::Authenticated,
+            Kind::Login if ok => {
+                self.state = State::Authenticated;
+                // RFC 9051 §6.2.2, §6.2.3: a login may change the capabilities, and its OK
+                // may say the new ones. Otherwise those from before are stale.
+                if !matches!(status.code, Some(ResponseCode::Capability(_))) {
+                    self.capabilities.clear();
+                }
+            }
             Kind::Select if ok => self.state = State::Selected,
             // A SELECT that fails, with NO or BAD, leaves no mailbox selected (RFC 9051
             // §6.3.2), as this crate's server does.
