@@ -637,6 +637,37 @@ fn any_text_takes_latin1_and_control_characters() {
     assert!(config.reply_limits.any_text);
 }
 
+/// Replies whose lines end in a bare LF (scripted test servers, some appliances): refused
+/// by default, read under `any_text` as Postfix's client reads them, with a stray CR in the
+/// text made printable. Where the reply ends does not move: the rest stays for the next.
+#[test]
+fn any_text_ends_reply_lines_at_lf() {
+    let limits = ReplyLimits {
+        any_text: true,
+        ..ReplyLimits::default()
+    };
+    let input = b"250-mx.example\n250-SIZE 10\r\n250 8BIT\rMIME\n354 go on\n";
+    assert!(matches!(
+        codec::decode_reply(input),
+        Err(DecodeError::BareLineEnding)
+    ));
+    let (rest, reply) = codec::decode_reply_with(input, limits).unwrap();
+    assert_eq!(rest, b"354 go on\n");
+    assert_eq!(reply.code().get(), 250);
+    assert_eq!(
+        reply.lines().collect::<Vec<_>>(),
+        ["mx.example", "SIZE 10", "8BIT?MIME"]
+    );
+    let (rest, reply) = codec::decode_reply_with(rest, limits).unwrap();
+    assert!(rest.is_empty());
+    assert_eq!((reply.code().get(), reply.text()), (354, "go on".into()));
+    // Only a complete line counts: "250 ok\r" may still get its LF.
+    assert!(matches!(
+        codec::decode_reply_with(b"250 ok\r", limits),
+        Err(DecodeError::Incomplete)
+    ));
+}
+
 /// Clients read the AUTH line as written by real servers: a trailing or doubled space, any
 /// case, or only the pre-RFC `AUTH=` line.
 #[test]

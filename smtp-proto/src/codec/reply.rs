@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::line::{Frame, find_line};
+use super::line::{Frame, LineError, find_line};
 use crate::types::reply::{enhanced_status_at, lift_status};
 use crate::{
     DecodeError,
@@ -30,7 +30,8 @@ pub struct ReplyLimits {
     /// Text that is not `textstring` (octets that are not UTF-8, control characters) is
     /// taken, each such character made `?`, instead of failing the reply: a client acts on
     /// the code alone (RFC 5321 §4.2), and localized servers send Latin-1 text. So is a
-    /// multi-line reply whose lines carry different codes: the last line's counts. Off by
+    /// multi-line reply whose lines carry different codes: the last line's counts; and so
+    /// is a line that ends in LF alone. Off by
     /// default; [`ClientConfig::new`](crate::session::client::ClientConfig::new) turns it
     /// on, as Postfix's client reads replies.
     pub any_text: bool,
@@ -54,7 +55,7 @@ fn frame_reply(input: &[u8], limits: ReplyLimits) -> Result<usize, DecodeError> 
     let mut lines = 0;
     loop {
         let line = &input[at..];
-        match find_line(line, limits.max_line, 0) {
+        match lenient_line(find_line(line, limits.max_line, 0), line, limits) {
             Frame::Line { len, consumed } => {
                 lines += 1;
                 at += consumed;
@@ -87,6 +88,22 @@ fn frame_reply(input: &[u8], limits: ReplyLimits) -> Result<usize, DecodeError> 
                 };
             }
         }
+    }
+}
+
+/// A lenient reader ([`ReplyLimits::any_text`]) ends a reply line at LF, CR before it or
+/// not, as Postfix's client does; a CR elsewhere in the line is text (made `?`). Replies
+/// are not commands: no other reader is to be fooled by where they end.
+fn lenient_line(frame: Frame, line: &[u8], limits: ReplyLimits) -> Frame {
+    match frame {
+        Frame::Invalid {
+            error: LineError::BareLineEnding,
+            consumed,
+        } if limits.any_text => Frame::Line {
+            len: consumed - 1 - usize::from(consumed >= 2 && line[consumed - 2] == b'\r'),
+            consumed,
+        },
+        frame => frame,
     }
 }
 
@@ -201,7 +218,8 @@ fn framed(input: &[u8], limits: ReplyLimits) -> Result<(&[u8], Reply<'_>), Decod
         let Some(lf) = memchr::memchr(b'\n', &input[at..end]) else {
             break;
         };
-        let line = &input[at..at + lf - 1];
+        let line = &input[at..at + lf];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line_code = reply_code(line).ok_or(DecodeError::Syntax {
             at,
             expected: "Reply-code",
