@@ -156,13 +156,11 @@ pub(crate) fn is_unique_id(s: &str) -> bool {
     (1..=70).contains(&s.len()) && s.chars().all(is_vchar)
 }
 
-/// `unique-id`
+/// `unique-id` as a server sends it: `1*%x21-7E`. RFC 1939 §7 allows 70 octets at most,
+/// but some servers send longer ones, and a client that refused them could not keep track
+/// of those messages (fetchmail takes 128); the response line's limit bounds them.
 pub(crate) fn unique_id(input: &str) -> PResult<'_, &str> {
-    let (rest, uid) = expect(input, "unique-id", take_while1(is_vchar))?;
-    if uid.len() > 70 {
-        return fail(input, "unique-id of at most 70 characters");
-    }
-    Ok((rest, uid))
+    expect(input, "unique-id", take_while1(is_vchar))
 }
 
 /// A language tag as LANG uses it (RFC 6856 §3, RFC 5646): `1*40(ALPHA / DIGIT / "-")`.

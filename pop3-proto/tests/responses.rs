@@ -458,7 +458,11 @@ fn listings() {
     );
     let uid70 = "~".repeat(70);
     assert!(codec::parse_unique_id_listing(format!("3 {uid70}").as_bytes()).is_ok());
-    assert!(codec::parse_unique_id_listing(format!("3 {uid70}~").as_bytes()).is_err());
+    // Longer than RFC 1939 allows: read, as servers send them, but never made.
+    let line = format!("3 {uid70}~");
+    let long = codec::parse_unique_id_listing(line.as_bytes()).unwrap();
+    assert_eq!(long.uid.as_str().len(), 71);
+    assert!(Uid::new(long.uid.as_str()).is_err());
     assert!(codec::parse_unique_id_listing(b"3 a b").is_err());
     assert_eq!(
         codec::parse_unique_id_listing(b"3 a \t ")

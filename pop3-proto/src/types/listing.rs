@@ -6,7 +6,8 @@ use super::{InvalidInput, Text, command::MessageNumber, own};
 use crate::grammar;
 
 /// A unique-id: `unique-id = 1*70 %x21-7E` (RFC 1939 §7). The server never reuses it for
-/// another message of the maildrop.
+/// another message of the maildrop. [`Uid::new`] holds to the grammar; one read from a
+/// server's UIDL answer may be longer than 70 octets, as some servers send them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Uid<'a>(Cow<'a, str>);
 
