@@ -86,7 +86,7 @@ sink=$(run "127.0.0.1:$sink_port")
 check_stored "$dir/data/alice/Maildir"
 
 dove=""
-if command -v dovecot >/dev/null; then
+if command -v dovecot >/dev/null && [ -x /usr/lib/dovecot/lmtp ]; then
   lmtp_port=$(free_port)
   mkdir -p "$dir/dovecot" "$dir/dmail"
   chown dovecot:dovecot "$dir/dmail" 2>/dev/null || chmod 777 "$dir/dmail"
