@@ -149,22 +149,7 @@ impl State {
                             self.commands += 1;
                             let step = match codec::parse_command_line(line) {
                                 Ok(cmd) => self.command(cmd),
-                                Err(e) => {
-                                    let loose = matches!(e, DecodeError::Syntax { .. })
-                                        && self.config.lenient_envelope;
-                                    let regular =
-                                        loose.then(|| as_the_grammar_writes(line)).flatten();
-                                    match regular.as_deref().map(codec::parse_command_line) {
-                                        Some(Ok(cmd)) => self.command(cmd),
-                                        _ => match loose.then(|| loose_hello(line)).flatten() {
-                                            Some(cmd) => self.command(cmd),
-                                            None => {
-                                                self.error(&refusal(line, &e));
-                                                Step::Continue
-                                            }
-                                        },
-                                    }
-                                }
+                                Err(e) => self.tolerate(line, &e),
                             };
                             if matches!(self.mode, Mode::AwaitTls) {
                                 // Bytes pipelined behind STARTTLS are dropped.
@@ -177,6 +162,48 @@ impl State {
             }
         }
     }
+}
+
+impl State {
+    /// A command line the codec refuses: run as what it means if it is one a receiver
+    /// tolerates, else refused. Trailing white space always (RFC 5321 §4.1.1: receivers
+    /// SHOULD tolerate it); what Postfix takes besides under
+    /// [`lenient_envelope`](crate::session::ServerConfig::lenient_envelope).
+    fn tolerate(&mut self, line: &[u8], e: &DecodeError) -> Step {
+        let syntax = matches!(e, DecodeError::Syntax { .. });
+        // `HELP\t` is no verb to the codec.
+        let trimmed = trim_white_end(line);
+        if (syntax || matches!(e, DecodeError::UnknownCommand))
+            && trimmed.len() < line.len()
+            && let Ok(cmd) = codec::parse_command_line(trimmed)
+        {
+            return self.command(cmd);
+        }
+        if !syntax || !self.config.lenient_envelope {
+            self.error(&refusal(line, e));
+            return Step::Continue;
+        }
+        let regular = as_the_grammar_writes(trimmed);
+        if let Some(Ok(cmd)) = regular.as_deref().map(codec::parse_command_line) {
+            return self.command(cmd);
+        }
+        match loose_hello(line) {
+            Some(cmd) => self.command(cmd),
+            None => {
+                self.error(&refusal(line, e));
+                Step::Continue
+            }
+        }
+    }
+}
+
+/// `line` without the SP and HTAB at its end.
+fn trim_white_end(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    &line[..end]
 }
 
 /// A MAIL or RCPT line as RFC 5321 writes what Postfix also takes: no space after `FROM:`
