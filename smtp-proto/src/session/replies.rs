@@ -145,6 +145,14 @@ pub fn help() -> Reply<'static> {
 pub fn too_many_errors() -> Reply<'static> {
     r(421, (4, 7, 0), "Too many errors, closing connection")
 }
+/// `421 4.3.0`: after a refused chunk too large to read and discard.
+pub fn chunk_too_large_to_skip() -> Reply<'static> {
+    r(
+        421,
+        (4, 3, 0),
+        "Chunk too large to skip, closing connection",
+    )
+}
 /// `421 4.4.2`: timeout.
 pub fn timeout() -> Reply<'static> {
     r(421, (4, 4, 2), "Timeout exceeded, closing connection")
