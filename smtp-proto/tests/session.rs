@@ -866,6 +866,32 @@ fn hello_names_postfix_takes_are_taken() {
     );
 }
 
+/// RFC 5321 §4.1.1: "SMTP receivers SHOULD tolerate trailing white space before the
+/// terminating <CRLF>". Commands without arguments too, with or without the leniency; what
+/// is left after the white space is still checked.
+#[test]
+fn trailing_white_space_is_tolerated() {
+    for lenient in [true, false] {
+        let mut config = ServerConfig::new("mx");
+        config.lenient_envelope = lenient;
+        let mut s = Script::new(config);
+        assert_eq!(
+            s.codes(
+                b"EHLO c \t\r\nNOOP \r\nHELP\t\r\nMAIL FROM:<a@b.c> \r\nRCPT TO:<d@b.c>  \r\n\
+                  RSET \r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nDATA \r\nhi\r\n.\r\n\
+                  MAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 2 LAST \r\nhi\
+                  NOOP x y \r\nDATA x \r\nQUIT \r\n"
+            ),
+            [
+                250, 250, 214, 250, 250, 250, 250, 250, 354, 250, 250, 250, 250, 250, 501, 221
+            ],
+            "lenient: {lenient}"
+        );
+        assert_eq!(s.app.delivered.len(), 2);
+        assert!(s.server.is_closed());
+    }
+}
+
 /// Lines longer than RFC 5321's 1000 octets are taken by default (as Postfix and Dovecot
 /// take them); with the limit set, the message is refused once its end arrives.
 #[test]
@@ -912,9 +938,10 @@ fn recipient_limit() {
 
 /// A BDAT chunk that takes the message past the size limit is read and discarded (its
 /// octets never run as commands), answered 552, and so are the chunks behind it up to LAST
-/// (RFC 3030 §2); the application drops what it had; the session goes on. A chunk larger
-/// than any message may be cannot be skipped in reasonable time: 552 and the connection
-/// closes.
+/// (RFC 3030 §2); the application drops what it had; the session goes on. So is a single
+/// chunk larger than the limit, up to twice it, as Postfix skips one. A larger chunk cannot
+/// be skipped in reasonable time (BDAT 2^63): 552, then 421 as the connection closes
+/// (RFC 5321 §3.8).
 #[test]
 fn an_oversized_bdat_chunk_is_read_and_refused() {
     let mut config = ServerConfig::new("mx");
@@ -940,10 +967,22 @@ fn an_oversized_bdat_chunk_is_read_and_refused() {
         [250, 250, 250]
     );
     assert_eq!(s.app.delivered.len(), 1);
-    let out = s
-        .feed(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 9223372036854775808 LAST\r\nQUIT\r\n");
+    let sixty = [b'x'; 60];
+    let one_chunk = [
+        &b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 60 LAST\r\n"[..],
+        &sixty,
+        b"NOOP\r\n",
+    ]
+    .concat();
+    assert_eq!(s.codes(&one_chunk), [250, 250, 552, 250]);
+    assert!(!s.server.is_closed());
+    assert_eq!(s.app.delivered.len(), 1);
+    let out = s.feed(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@b.c>\r\nBDAT 61 LAST\r\nQUIT\r\n");
     assert!(
-        out.ends_with("552 5.3.4 Message size exceeds fixed maximum message size\r\n"),
+        out.ends_with(
+            "552 5.3.4 Message size exceeds fixed maximum message size\r\n\
+             421 4.3.0 Chunk too large to skip, closing connection\r\n"
+        ),
         "{out}"
     );
     assert!(s.server.is_closed());
