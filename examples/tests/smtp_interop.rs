@@ -242,3 +242,72 @@ fn curl_uploads_a_message() {
         [b"Subject: curl\r\n\r\nvia curl\r\n".to_vec()]
     );
 }
+
+/// What is stored as delivered: a BINARYMIME message octet for octet, bare CR and LF
+/// included (RFC 3030 §3); an internationalized HELO name as its A-label in `Received:`
+/// of a message without SMTPUTF8 (RFC 6531 §3.7.3); `<Postmaster>` named with this host in
+/// `for`, which takes a Path (RFC 5321 §4.4).
+#[test]
+fn stored_messages_keep_binary_and_ascii_trace_fields() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = start("binary");
+    let mut c = std::net::TcpStream::connect(server.addr).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    // The last line of each reply to what was written.
+    let mut replies = |c: &mut std::net::TcpStream, out: &[u8], n: usize| {
+        c.write_all(out).unwrap();
+        (0..n)
+            .map(|_| {
+                loop {
+                    let mut line = String::new();
+                    r.read_line(&mut line).unwrap();
+                    if line.as_bytes().get(3) != Some(&b'-') {
+                        break line;
+                    }
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    replies(&mut c, b"", 1);
+    let body = b"Subject: bin\r\n\r\n\x00\n\r\x01\r\r\n\n";
+    let mut out = "EHLO xn--caf-dma.test\r\nMAIL FROM:<b@remote.example> BODY=BINARYMIME\r\n\
+                   RCPT TO:<alice@example.org>\r\n"
+        .as_bytes()
+        .to_vec();
+    out.extend_from_slice(format!("BDAT {} LAST\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice("EHLO café.test\r\nMAIL FROM:<b@remote.example>\r\n".as_bytes());
+    out.extend_from_slice(b"RCPT TO:<Postmaster>\r\nDATA\r\n");
+    let codes: Vec<_> = replies(&mut c, &out, 8)
+        .iter()
+        .map(|l| l[..3].to_owned())
+        .collect();
+    assert_eq!(
+        codes,
+        ["250", "250", "250", "250", "250", "250", "250", "354"]
+    );
+    let codes = replies(&mut c, b"Subject: idn\r\n\r\nhi\r\n.\r\nQUIT\r\n", 2);
+    assert!(codes[0].starts_with("250 ") && codes[1].starts_with("221 "));
+    let session = Session::new(AccountName::try_from("alice").unwrap());
+    let query = FetchQuery {
+        content: Some(Content::Full),
+        ..FetchQuery::default()
+    };
+    let stored: Vec<_> = server
+        .runtime
+        .block_on(server.store.fetch(&session, "INBOX", &UidSet::all(), query))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.content.unwrap())
+        .collect();
+    assert_eq!(common::strip_trace(&stored[0]), body);
+    let trace = String::from_utf8_lossy(&stored[1]).into_owned();
+    assert!(
+        trace.contains("Received: from xn--caf-dma.test ([127.0.0.1])"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("\r\n\tfor <postmaster@mx.example.org>;"),
+        "{trace}"
+    );
+}

@@ -3,7 +3,7 @@
 //! durable before its `250`). No protocol rule lives here; this module only answers the
 //! session's decisions.
 
-use std::{io, net::SocketAddr, sync::Arc, time::SystemTime};
+use std::{borrow::Cow, io, net::SocketAddr, sync::Arc, time::SystemTime};
 
 use sansmail_smtp::types::params::{Body, MailParams, Notify as SmtpNotify, RcptParams, Ret};
 
@@ -322,7 +322,14 @@ pub async fn handle_connection<S: MailStore>(
                             }
                             Err(remote) => t.remote.push(remote),
                         }
-                        t.forward_paths.push(to.to_string());
+                        // `For` takes a Path (RFC 5321 §4.4): `<Postmaster>` is this
+                        // host's postmaster.
+                        t.forward_paths.push(match &to {
+                            ForwardPath::Postmaster => {
+                                format!("<postmaster@{}>", service.config.hostname)
+                            }
+                            ForwardPath::Mailbox(_) => to.to_string(),
+                        });
                         accept(server)?;
                     }
                     Err(r) => {
@@ -382,7 +389,9 @@ pub async fn handle_connection<S: MailStore>(
             Event::MessageEnd { replies, .. } => {
                 end_header(&mut t, None, own_id(&service));
                 let from = helo.as_ref().map_or("unknown", |(h, _)| h.as_str());
-                t.received_from = Some(format!("dns; {from} ([{}])", peer.ip().to_canonical()));
+                let name =
+                    trace::client_name(from, t.params.smtputf8).unwrap_or(Cow::Borrowed("unknown"));
+                t.received_from = Some(format!("dns; {name} ([{}])", peer.ip().to_canonical()));
                 if let (Some(held), Some(verifier)) = (t.held.take(), &service.verify) {
                     let sender = t.sender.clone();
                     let client = Client {
@@ -434,8 +443,13 @@ fn open_copies<S: MailStore>(
     fields: &str,
     lmtp: bool,
 ) {
+    // RFC 3030 §3: BINARYMIME's octets are the message as it is, bare CR and LF included.
+    let binary = t.params.body == Some(Body::BinaryMime);
     let start = |extra: &str| {
         let mut upload = service.store.upload();
+        if binary {
+            upload.keep_line_ends();
+        }
         upload
             .write(trace::with_delivered_to(fields, extra).as_bytes())
             .map(|()| upload)

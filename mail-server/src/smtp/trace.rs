@@ -94,10 +94,15 @@ impl Trace<'_> {
     pub(super) fn fields(&self, now: SystemTime) -> String {
         let mut out = String::new();
         let _ = write!(out, "Return-Path: {}\r\n", self.reverse_path);
-        let from = self.helo.unwrap_or("unknown");
         let literal = match self.peer.to_canonical() {
             IpAddr::V4(v4) => format!("[{v4}]"),
             IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+        };
+        let from = match self.helo {
+            Some(helo) => {
+                client_name(helo, self.protocol.smtputf8).unwrap_or(Cow::Borrowed(&literal))
+            }
+            None => Cow::Borrowed("unknown"),
         };
         let _ = write!(
             out,
@@ -112,6 +117,16 @@ impl Trace<'_> {
         let _ = write!(out, ";\r\n\t{}\r\n", date_time(now));
         out
     }
+}
+
+/// The client's HELO name as a trace field may carry it: U-labels only in a message sent
+/// with SMTPUTF8 (RFC 6531 §3.7.3), A-labels otherwise; `None` for a name that has no
+/// A-label form.
+pub(super) fn client_name(helo: &str, smtputf8: bool) -> Option<Cow<'_, str>> {
+    if helo.is_ascii() || smtputf8 {
+        return Some(Cow::Borrowed(helo));
+    }
+    idna::domain_to_ascii(helo).ok().map(Cow::Owned)
 }
 
 /// An id for the `Received:` field, unique within this process and over time.
