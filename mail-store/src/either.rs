@@ -13,6 +13,7 @@ use crate::{
         QuotaReport, Recipient, Status, StoreResult,
     },
     notify::Subscription,
+    reader::MessageReader,
     search::{SearchHit, SearchQuery},
     store::MailStore,
     types::{AccountName, FlagOp, ModSeq, Session, SpecialUse, Uid, UidSet},
@@ -133,6 +134,15 @@ impl<A: MailStore, B: MailStore> MailStore for EitherStore<A, B> {
         len: usize,
     ) -> Result<Vec<u8>> {
         both!(self, s => s.read_range(session, mailbox, uid, offset, len).await)
+    }
+
+    async fn open_message(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uid: Uid,
+    ) -> Result<MessageReader> {
+        both!(self, s => s.open_message(session, mailbox, uid).await)
     }
 
     async fn search(

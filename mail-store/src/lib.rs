@@ -85,6 +85,7 @@ pub mod notify;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod provision;
+pub mod reader;
 pub mod search;
 pub mod section;
 pub mod store;
@@ -97,6 +98,7 @@ pub use error::{Result, StoreError};
 pub use exec::{Executor, block_on};
 pub use model::*;
 pub use notify::{ChangeEvent, ChangeHub, ChangeKind, Subscription};
+pub use reader::MessageReader;
 pub use search::{SearchHit, SearchQuery};
 pub use store::MailStore;
 pub use types::{

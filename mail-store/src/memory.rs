@@ -13,6 +13,7 @@ use crate::{
     },
     error::Result,
     mime::MimeInfo,
+    reader::{ReadAt, piece},
     types::{AccountName, Flags},
     upload::Upload,
 };
@@ -163,10 +164,20 @@ impl RangeRead for Mem {
         offset: u64,
         len: usize,
     ) -> Result<Vec<u8>> {
-        let data = &blob.data;
-        let start = usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
-        let end = start.saturating_add(len).min(data.len());
-        Ok(data[start..end].to_vec())
+        Ok(piece(&blob.data, offset, len))
+    }
+
+    fn open(&self, _: &AccountName, _: &str, blob: &Self::Blob, _: u64) -> Result<Box<dyn ReadAt>> {
+        Ok(Box::new(SharedBlob(Arc::clone(blob))))
+    }
+}
+
+/// A message's octets, shared with the store: an expunge drops the store's reference only.
+struct SharedBlob(Arc<MemBlob>);
+
+impl ReadAt for SharedBlob {
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        Ok(piece(&self.0.data, offset, len))
     }
 }
 

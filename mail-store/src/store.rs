@@ -11,6 +11,7 @@ use crate::{
         QuotaLimits, QuotaReport, Recipient, Status, StoreResult,
     },
     notify::Subscription,
+    reader::MessageReader,
     search::{self, SearchHit, SearchQuery},
     types::{AccountName, FlagOp, ModSeq, Session, SpecialUse, Uid, UidSet},
     upload::Upload,
@@ -163,6 +164,36 @@ pub trait MailStore: Send + Sync + 'static {
                 .into_iter()
                 .find(|m| m.uid == uid)
                 .and_then(|m| m.content)
+                .ok_or(StoreError::NoSuchMessage(uid.get()))
+        }
+    }
+
+    /// Opens message `uid` (as [`fetch`](Self::fetch) serves its octets) for reading in
+    /// pieces that stay readable if another session expunges the message meanwhile, as an
+    /// open file stays readable after it is unlinked: a large message is sent whole or not
+    /// at all (POP3 RETR, an IMAP literal). A message that is not there is
+    /// [`StoreError::NoSuchMessage`].
+    ///
+    /// The default reads the whole message now; the embedded backends open its file (or
+    /// share its octets) and read each piece when asked.
+    fn open_message(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uid: Uid,
+    ) -> impl Future<Output = Result<MessageReader>> + Send {
+        async move {
+            let uids: UidSet = std::iter::once(uid).collect();
+            let query = FetchQuery {
+                content: Some(Content::Full),
+                ..FetchQuery::default()
+            };
+            self.fetch(session, mailbox, &uids, query)
+                .await?
+                .into_iter()
+                .find(|m| m.uid == uid)
+                .and_then(|m| m.content)
+                .map(MessageReader::from_bytes)
                 .ok_or(StoreError::NoSuchMessage(uid.get()))
         }
     }

@@ -1,5 +1,6 @@
 //! `read_range` on Maildir files other programs wrote: bare LF line ends are served as CRLF
-//! at the same offsets as `fetch` serves them, read in one pass without loading the file.
+//! at the same offsets as `fetch` serves them, read in one pass without loading the file;
+//! `open_message` on the embedded backends.
 
 mod common;
 
@@ -7,7 +8,8 @@ use std::fs;
 
 use common::{TempDir, maildir_store};
 use sansmail_store::{
-    AccountName, Content, FetchQuery, MailStore, Session, UidSet, block_on, maildir::MaildirStore,
+    AccountName, AppendItem, Content, ExpungeScope, FetchQuery, Flag, FlagOp, Flags, MailStore,
+    Session, UidSet, block_on, maildir::MaildirStore, memory::MemoryStore,
 };
 
 fn alice(store: &MaildirStore) -> Session {
@@ -55,4 +57,41 @@ fn a_file_with_bare_lfs_is_read_in_pieces_as_fetch_serves_it() {
     assert_eq!(got, b"\r\n");
     let got = block_on(store.read_range(&s, "INBOX", uid, at as u64 + 1, 1)).unwrap();
     assert_eq!(got, b"\n");
+}
+
+/// The embedded backends hold an open message: read whole after another session expunged
+/// it (the Maildir file is unlinked meanwhile; the memory store drops its copy).
+#[test]
+fn an_open_message_is_read_whole_after_its_expunge() {
+    fn check<S: MailStore>(store: &S, s: &Session) {
+        let mut message = b"Subject: big\r\n\r\n".to_vec();
+        for i in 0..20_000 {
+            message.extend_from_slice(format!("line {i}\r\n").as_bytes());
+        }
+        let mut up = store.upload();
+        up.write(&message).unwrap();
+        let appended = block_on(store.append(s, "INBOX", vec![AppendItem::new(up)])).unwrap();
+        let mut reader = block_on(store.open_message(s, "INBOX", appended.uids[0])).unwrap();
+        let mut got = block_on(reader.read(0, 100)).unwrap();
+        let deleted = FlagOp::Add(Flags::new().with(Flag::Deleted));
+        block_on(store.store_flags(s, "INBOX", &UidSet::all(), deleted, None)).unwrap();
+        let gone = block_on(store.expunge(s, "INBOX", ExpungeScope::Deleted)).unwrap();
+        assert_eq!(gone.uids, appended.uids);
+        loop {
+            let p = block_on(reader.read(got.len() as u64, 7000)).unwrap();
+            got.extend_from_slice(&p);
+            if p.len() < 7000 {
+                break;
+            }
+        }
+        assert!(got == message, "{} octets of {}", got.len(), message.len());
+    }
+    let dir = TempDir::new("range-open");
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    check(&store, &s);
+    let memory = MemoryStore::new();
+    let a = AccountName::try_from("alice").unwrap();
+    block_on(memory.create_account(&a)).unwrap();
+    check(&memory, &Session::new(a));
 }

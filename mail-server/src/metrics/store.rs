@@ -5,8 +5,9 @@ use std::{future::Future, sync::Arc, time::Duration, time::Instant};
 use sansmail_store::{
     AccessKey, AccountName, AppendItem, Appended, Changes, Copied, Delivered, ExpungeScope,
     Expunged, FetchQuery, FetchedMessage, FlagOp, ListScope, MailStore, MailboxInfo, Maildrop,
-    ModSeq, Pop3Committed, Pop3Lease, QuotaLimits, QuotaReport, Recipient, Result, SearchHit,
-    SearchQuery, Session, SpecialUse, Status, StoreResult, Subscription, Uid, UidSet, Upload,
+    MessageReader, ModSeq, Pop3Committed, Pop3Lease, QuotaLimits, QuotaReport, Recipient, Result,
+    SearchHit, SearchQuery, Session, SpecialUse, Status, StoreResult, Subscription, Uid, UidSet,
+    Upload,
 };
 
 use super::Metrics;
@@ -52,6 +53,7 @@ store_ops! {
     Append = "append",
     Fetch = "fetch",
     ReadRange = "read_range",
+    OpenMessage = "open_message",
     Search = "search",
     StoreFlags = "store_flags",
     Expunge = "expunge",
@@ -260,6 +262,16 @@ impl<S: MailStore> MailStore for Instrumented<S> {
     ) -> impl Future<Output = Result<Vec<u8>>> + Send {
         let call = self.inner.read_range(session, mailbox, uid, offset, len);
         self.timed(StoreOp::ReadRange, call)
+    }
+
+    fn open_message(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uid: Uid,
+    ) -> impl Future<Output = Result<MessageReader>> + Send {
+        let call = self.inner.open_message(session, mailbox, uid);
+        self.timed(StoreOp::OpenMessage, call)
     }
 
     fn search(

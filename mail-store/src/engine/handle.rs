@@ -39,6 +39,11 @@ impl<B: Backend> Handle<B> {
         self.engine.delimiter()
     }
 
+    /// The executor calls run on, if any.
+    pub fn executor(&self) -> Option<crate::exec::Executor> {
+        self.exec.clone()
+    }
+
     /// A new upload in the backend's spool.
     pub fn upload(&self) -> Upload {
         self.engine.backend.upload()
@@ -99,6 +104,7 @@ macro_rules! impl_mail_store {
                     Pop3Lease, QuotaLimits, QuotaReport, Recipient, Status, StoreResult,
                 },
                 notify::Subscription,
+                reader::MessageReader,
                 store::MailStore,
                 types::{AccountName, FlagOp, ModSeq, Session, SpecialUse, Uid, UidSet},
                 upload::Upload,
@@ -236,6 +242,20 @@ macro_rules! impl_mail_store {
                     self.$handle
                         .run(move |e| e.read_range(&s, &m, uid, offset, len))
                         .await
+                }
+
+                async fn open_message(
+                    &self,
+                    session: &Session,
+                    mailbox: &str,
+                    uid: Uid,
+                ) -> Result<MessageReader> {
+                    let (s, m) = (session.clone(), mailbox.to_owned());
+                    let (source, size) = self
+                        .$handle
+                        .run(move |e| e.open_message(&s, &m, uid))
+                        .await?;
+                    Ok(MessageReader::new(size, source, self.$handle.executor()))
                 }
 
                 async fn store_flags(

@@ -4,6 +4,7 @@
 use super::{Backend, Engine, lock};
 use crate::{
     error::{Result, StoreError},
+    reader::ReadAt,
     types::{AccountName, Session, Uid},
 };
 
@@ -20,6 +21,16 @@ pub(crate) trait RangeRead: Backend {
         offset: u64,
         len: usize,
     ) -> Result<Vec<u8>>;
+
+    /// The message, `size` octets as served, opened so that reading it goes on working
+    /// after it is expunged ([`MailStore::open_message`](crate::MailStore::open_message)).
+    fn open(
+        &self,
+        account: &AccountName,
+        mailbox: &str,
+        blob: &Self::Blob,
+        size: u64,
+    ) -> Result<Box<dyn ReadAt>>;
 }
 
 impl<K: RangeRead> Engine<K> {
@@ -44,5 +55,22 @@ impl<K: RangeRead> Engine<K> {
         }
         self.backend
             .read_range(account, &name, &m.blob, m.size, offset, len)
+    }
+
+    /// Message `uid` opened for reading, and its size as served.
+    pub fn open_message(
+        &self,
+        s: &Session,
+        name: &str,
+        uid: Uid,
+    ) -> Result<(Box<dyn ReadAt>, u64)> {
+        let name = self.canonical(name)?;
+        let account = s.account();
+        let a = self.account(account)?;
+        let mut acct = lock(&a);
+        let mb = self.open(account, &mut acct, &name)?;
+        let m = mb.get(uid).ok_or(StoreError::NoSuchMessage(uid.get()))?;
+        let source = self.backend.open(account, &name, &m.blob, m.size)?;
+        Ok((source, m.size))
     }
 }

@@ -7,7 +7,7 @@ use std::{
 };
 
 use super::{FileRef, disk::Disk};
-use crate::{engine::RangeRead, error::Result, types::AccountName};
+use crate::{engine::RangeRead, error::Result, reader::ReadAt, types::AccountName};
 
 /// Octets read at a time while converting line ends on the way.
 const SCAN_CHUNK: usize = 64 * 1024;
@@ -34,6 +34,39 @@ impl RangeRead for Disk {
             return Ok(out);
         }
         Ok(crlf_range(file, offset, len, SCAN_CHUNK)?)
+    }
+
+    fn open(
+        &self,
+        a: &AccountName,
+        mailbox: &str,
+        blob: &FileRef,
+        size: u64,
+    ) -> Result<Box<dyn ReadAt>> {
+        let dir = self.mailbox_dir(a, mailbox);
+        let file = File::open(Self::locate(&dir, blob)?)?;
+        let as_stored = blob.raw || file.metadata()?.len() == size;
+        Ok(Box::new(OpenFile { file, as_stored }))
+    }
+}
+
+/// A message file held open: an expunge unlinks it, and it stays readable.
+struct OpenFile {
+    file: File,
+    /// The file holds what is served (see [`RangeRead::read_range`]).
+    as_stored: bool,
+}
+
+impl ReadAt for OpenFile {
+    fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        if self.as_stored {
+            self.file.seek(SeekFrom::Start(offset))?;
+            let mut out = Vec::with_capacity(len.min(SCAN_CHUNK));
+            (&mut self.file).take(len as u64).read_to_end(&mut out)?;
+            return Ok(out);
+        }
+        self.file.seek(SeekFrom::Start(0))?;
+        crlf_range(&mut self.file, offset, len, SCAN_CHUNK)
     }
 }
 

@@ -19,6 +19,7 @@ use crate::{
         QuotaReport, Recipient, Status, StoreResult,
     },
     notify::Subscription,
+    reader::MessageReader,
     search::{SearchHit, SearchQuery},
     store::MailStore,
     types::{AccountName, FlagOp, InternalDate, ModSeq, Session, SpecialUse, Uid, UidSet},
@@ -186,6 +187,36 @@ impl MailStore for PostgresStore {
         let (s, m) = (session.clone(), mailbox.to_owned());
         self.run(move |db| async move { retry(|| db.read_range(&s, &m, uid, offset, len)).await })
             .await
+    }
+
+    /// Read a piece at a time as asked, as [`read_range`](Self::read_range) reads: a blob is
+    /// dropped with its last message, so an expunge meanwhile ends the reading with
+    /// `NoSuchMessage`, but no message is held in memory whole.
+    async fn open_message(
+        &self,
+        session: &Session,
+        mailbox: &str,
+        uid: Uid,
+    ) -> Result<MessageReader> {
+        let uids: UidSet = std::iter::once(uid).collect();
+        let size = self
+            .fetch(session, mailbox, &uids, FetchQuery::meta())
+            .await?
+            .into_iter()
+            .find(|m| m.uid == uid)
+            .map(|m| m.size)
+            .ok_or(StoreError::NoSuchMessage(uid.get()))?;
+        let (inner, handle) = (Arc::clone(&self.inner), self.handle.clone());
+        let (s, m) = (session.clone(), mailbox.to_owned());
+        Ok(MessageReader::from_pieces(
+            size,
+            Box::new(move |offset, len| {
+                let (db, s, m) = (Arc::clone(&inner), s.clone(), m.clone());
+                let read = async move { retry(|| db.read_range(&s, &m, uid, offset, len)).await };
+                let spawned = handle.spawn(read);
+                Box::pin(async move { spawned.await.unwrap_or(Err(StoreError::WorkerGone)) })
+            }),
+        ))
     }
 
     async fn search(

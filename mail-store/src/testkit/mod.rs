@@ -104,6 +104,7 @@ pub fn cases<S: MailStore>() -> Vec<Case<S>> {
         pop3_lease_contention,
         pop3_commit_tolerates_missing,
         read_range_in_pieces,
+        an_open_message_outlives_its_expunge,
         delivery_per_recipient,
         quota_refusal,
         search_flags_keywords_and_sizes,
@@ -129,7 +130,8 @@ macro_rules! conformance_tests {
             unchanged_since, expunge_scopes, uidnext_rules, copy_and_move, move_within_mailbox,
             changes_since_classifies, recent_is_claimed_once, change_events_reach_other_sessions,
             account_events_cover_every_mailbox, concurrent_writers_and_reader, pop3_maildrop, pop3_lease_contention,
-            pop3_commit_tolerates_missing, read_range_in_pieces, delivery_per_recipient,
+            pop3_commit_tolerates_missing, read_range_in_pieces,
+            an_open_message_outlives_its_expunge, delivery_per_recipient,
             quota_refusal, search_flags_keywords_and_sizes, search_dates, search_header_body_and_text,
             search_logic_and_uid_scope, search_modseq, search_across_batches, access_keys,
             access_key_made_once);

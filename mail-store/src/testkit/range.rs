@@ -88,3 +88,49 @@ pub fn read_range_in_pieces<S: MailStore>(fx: Fixture<S>) {
     ));
     assert!(block_on(store.read_range(&s, "No such mailbox", uid, 0, 10)).is_err());
 }
+
+/// `open_message` reads what `fetch` serves, in pieces. After another session expunges
+/// the message, a backend that holds it open (Maildir, memory) goes on reading it whole; one
+/// that cannot (PostgreSQL, whose blob goes with its last message) fails the next read with
+/// `NoSuchMessage`; none reads other octets. Once expunged it cannot be opened.
+pub fn an_open_message_outlives_its_expunge<S: MailStore>(fx: Fixture<S>) {
+    let store = &*fx.store;
+    let s = account(store, "alice");
+    let mut lf = b"Subject: open\n\n".to_vec();
+    for i in 0..6000 {
+        lf.extend_from_slice(format!("line {i} of a message stored with LF\n").as_bytes());
+    }
+    let appended = block_on(store.append(&s, "INBOX", vec![item(store, &lf, Flags::new())]));
+    let uid = appended.unwrap().uids[0];
+    let served = whole(store, &s, uid);
+    let mut reader = block_on(store.open_message(&s, "INBOX", uid)).unwrap();
+    assert_eq!(reader.size(), served.len() as u64);
+    let mut got = block_on(reader.read(0, 1000)).unwrap();
+    let other = crate::Session::new(s.account().clone());
+    let uids: UidSet = std::iter::once(uid).collect();
+    let deleted = crate::FlagOp::Add(Flags::new().with(crate::Flag::Deleted));
+    block_on(store.store_flags(&other, "INBOX", &uids, deleted, None)).unwrap();
+    block_on(store.expunge(&other, "INBOX", crate::ExpungeScope::Deleted)).unwrap();
+    loop {
+        match block_on(reader.read(got.len() as u64, 4096)) {
+            Ok(p) => {
+                got.extend_from_slice(&p);
+                if p.len() < 4096 {
+                    assert!(
+                        got == served,
+                        "the whole message, as served, after its expunge"
+                    );
+                    break;
+                }
+            }
+            Err(StoreError::NoSuchMessage(_)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(served.starts_with(&got));
+    assert!(block_on(reader.read(u64::MAX, 10)).unwrap().is_empty());
+    assert!(matches!(
+        block_on(store.open_message(&s, "INBOX", uid)),
+        Err(StoreError::NoSuchMessage(_))
+    ));
+}

@@ -2,8 +2,9 @@
 //!
 //! `BODY[]`, `BODY.PEEK[]`, `RFC822`, `BODY[TEXT]`, `RFC822.TEXT`, `BINARY[]` of a message
 //! that needs no decoding, and partial ranges (`<n.m>`) of them are ranges of the stored
-//! message. For a message larger than one piece they are read with
-//! [`MailStore::read_range`] a piece ([`FETCH_PIECE`]) at a time and streamed: the response
+//! message. For a message larger than one piece they are read from
+//! [`MailStore::open_message`] a piece ([`FETCH_PIECE`]) at a time and streamed (another
+//! session's expunge meanwhile does not cut the message short): the response
 //! is opened with the other items (`* n FETCH (UID 5 BODY[] {size}`), each next piece is
 //! read only when the session asks for it ([`Event::FetchMore`], once the last one was sent),
 //! so a client fetching a 32 MiB message, or pipelining a thousand such FETCHes and reading
@@ -30,8 +31,8 @@ use sansmail_imap::{
     },
 };
 use sansmail_store::{
-    FetchQuery, FetchedMessage, Flag, FlagOp, Flags, MailStore, Session, StoreError, Uid, UidSet,
-    model::Content,
+    FetchQuery, FetchedMessage, Flag, FlagOp, Flags, MailStore, MessageReader, Session, StoreError,
+    Uid, UidSet, model::Content,
 };
 
 use self::plan::{Literal, Plan};
@@ -67,6 +68,8 @@ struct Ready {
 /// The message whose response is being streamed.
 struct Streaming {
     uid: Uid,
+    /// The message, open until the response is out: an expunge meanwhile does not cut it.
+    reader: Option<MessageReader>,
     literals: VecDeque<Literal>,
     current: Option<Literal>,
 }
@@ -399,16 +402,20 @@ impl<S: MailStore> Conn<'_, S> {
             }
             return Ok(Step::Continue);
         };
-        // The first piece is read before the response is opened: a message expunged
-        // meanwhile is left out, and a failing store is still a NO.
+        // The message is opened and its first piece read before the response is opened: a
+        // message expunged meanwhile is left out, and a failing store is still a NO.
+        let mut reader = None;
         if let Some(first) = literals.iter_mut().find(|l| l.len > 0) {
             let len = first.len.min(FETCH_PIECE as u64);
-            match self
-                .service
-                .store
-                .read_range(&run.session, &run.name, r.m.uid, first.start, piece(len))
-                .await
-            {
+            let store = &self.service.store;
+            let read = match store.open_message(&run.session, &run.name, r.m.uid).await {
+                Ok(opened) => {
+                    let opened = reader.insert(opened);
+                    opened.read(first.start, piece(len)).await
+                }
+                Err(e) => Err(e),
+            };
+            match read {
                 Ok(data) => first.first = Some(data),
                 Err(StoreError::NoSuchMessage(_)) => {
                     run.skipped = true;
@@ -425,6 +432,7 @@ impl<S: MailStore> Conn<'_, S> {
             .map_err(api)?;
         run.streaming = Some(Streaming {
             uid: r.m.uid,
+            reader,
             literals: literals.into(),
             current: None,
         });
@@ -453,20 +461,10 @@ impl<S: MailStore> Conn<'_, S> {
             return Ok(Step::Continue);
         }
         let want = (lit.len - lit.done).min(FETCH_PIECE as u64);
-        let data = match lit.first.take() {
-            Some(data) => Ok(data),
-            None => {
-                self.service
-                    .store
-                    .read_range(
-                        &run.session,
-                        &run.name,
-                        st.uid,
-                        lit.start + lit.done,
-                        piece(want),
-                    )
-                    .await
-            }
+        let data = match (lit.first.take(), &mut st.reader) {
+            (Some(data), _) => Ok(data),
+            (None, Some(reader)) => reader.read(lit.start + lit.done, piece(want)).await,
+            (None, None) => Err(StoreError::NoSuchMessage(st.uid.get())),
         };
         let mut data = match data {
             Ok(d) if !d.is_empty() => d,
