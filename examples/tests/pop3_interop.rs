@@ -261,6 +261,80 @@ fn the_lease_outlives_a_busy_session() {
     assert!(server.messages("alice", "INBOX").is_empty());
 }
 
+/// A message that an IMAP client expunges while RETR is sending it still goes out whole,
+/// as the message the session listed (Dovecot does the same): before, the connection closed
+/// in the middle of it, and with it went every DELE of the session. Another RETR of it then
+/// gets `-ERR` without `[SYS/TEMP]`: it is gone for good. (And the UIDL is Dovecot's.)
+#[test]
+fn a_message_expunged_during_retr_is_sent_whole() {
+    use sansmail_store::{AccountName, ExpungeScope, Flag, FlagOp, Flags, MailStore, Session};
+    let server = start("pop3-expunged");
+    // Larger than loopback's socket buffers, so that RETR is under way at the expunge.
+    let mut big = b"Subject: big\r\n\r\n".to_vec();
+    for i in 0..400_000 {
+        big.extend_from_slice(format!("line {i:07} of a large message\r\n").as_bytes());
+    }
+    server.deliver(&["alice@example.org"], SECOND);
+    server.deliver(&["alice@example.org"], &big);
+    let addr = own_pop3(&server, |_| {});
+    let mut c = Raw::connect(addr);
+    c.send("USER alice");
+    assert!(c.line().starts_with("+OK"));
+    c.send("PASS secret");
+    assert!(c.line().starts_with("+OK"));
+    c.send("DELE 1");
+    assert!(c.line().starts_with("+OK"));
+    let imap = Session::new(AccountName::try_from("alice").unwrap());
+    // Dovecot's default UIDL, %08Xu%08Xv, which it writes in lower case: a maildrop moved
+    // between the two keeps its UIDLs, and clients download nothing twice.
+    let status = server
+        .runtime
+        .block_on(server.store.status(&imap, "INBOX"))
+        .unwrap();
+    let uid = server.messages("alice", "INBOX")[1].uid.get();
+    c.send("UIDL 2");
+    let expected = format!("+OK 2 {uid:08x}{:08x}", status.uidvalidity.get());
+    assert_eq!(c.line(), expected);
+    c.send("RETR 2");
+    assert!(c.line().starts_with("+OK"));
+    assert_eq!(c.line(), "Subject: big");
+    let all = sansmail_store::UidSet::all();
+    let deleted = FlagOp::Add(Flags::new().with(Flag::Deleted));
+    server
+        .runtime
+        .block_on(
+            server
+                .store
+                .store_flags(&imap, "INBOX", &all, deleted, None),
+        )
+        .unwrap();
+    let gone = server
+        .runtime
+        .block_on(server.store.expunge(&imap, "INBOX", ExpungeScope::Deleted))
+        .unwrap();
+    assert_eq!(gone.uids.len(), 2);
+    // `line` fails if the connection ends first.
+    let mut received = b"Subject: big\r\n".to_vec();
+    loop {
+        let line = c.line();
+        if line == "." {
+            break;
+        }
+        received.extend_from_slice(line.as_bytes());
+        received.extend_from_slice(b"\r\n");
+    }
+    assert!(
+        received == big,
+        "{} octets of {}",
+        received.len(),
+        big.len()
+    );
+    c.send("RETR 2");
+    assert_eq!(c.line(), "-ERR Message was deleted by another session");
+    c.send("QUIT");
+    assert!(c.line().starts_with("+OK"));
+}
+
 /// Runs fetchmail with its rc on stdin (it has no password flag), delivering with an MDA
 /// that appends to `mbox`; returns its output.
 fn fetchmail(dir: &std::path::Path, port: u16, server: &str, options: &str) -> (bool, String) {

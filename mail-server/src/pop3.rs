@@ -25,8 +25,8 @@ use sansmail_pop3::{
     tokio::server::Connection,
 };
 use sansmail_store::{
-    AccountName, Flag, FlagOp, Flags, MailStore, Pop3Lease, Session, StoreError, Uid as StoreUid,
-    UidSet,
+    AccountName, Flag, FlagOp, Flags, MailStore, MessageReader, Pop3Lease, Session, StoreError,
+    Uid as StoreUid, UidSet,
 };
 
 use crate::{
@@ -111,6 +111,9 @@ struct Conn<'s, S> {
     peer: SocketAddr,
     record: &'s ConnectionRecord,
     maildrop: Option<Leased>,
+    /// The message RETR or TOP is sending, open until its last piece is out, so that an
+    /// expunge by another session meanwhile cannot cut it short.
+    sending: Option<MessageReader>,
 }
 
 /// Runs one connection (already TLS on an implicit-TLS port), writing the account and the
@@ -135,6 +138,7 @@ pub async fn handle_connection<S: MailStore>(
         peer,
         record: &record,
         maildrop: None,
+        sending: None,
     };
     let result = conn.run(&mut connection).await;
     let server = connection.session();
@@ -324,19 +328,27 @@ impl<S: MailStore> Conn<'_, S> {
         let store = &self.service.store;
         let piece = self.service.retrieve_piece.max(1);
         let offset = from.unwrap_or(0);
-        let data = match store
-            .read_range(&d.session, "INBOX", uid, offset, piece)
-            .await
-        {
-            Ok(data) => data,
-            Err(e) => {
-                // Expunged meanwhile by IMAP, or the disk failed.
-                tracing::error!("pop3: message {uid} of {}: {e}", d.session.account());
-                if from.is_none() {
+        if from.is_none() {
+            self.sending = match store.open_message(&d.session, "INBOX", uid).await {
+                Ok(reader) => Some(reader),
+                Err(e) => {
+                    // Expunged meanwhile by IMAP, or the disk failed.
+                    tracing::info!("pop3: message {uid} of {}: {e}", d.session.account());
                     return reject(server, &failure(&e, Failed::Message));
                 }
-                // Part of the message is out: no -ERR can follow, only the end of the
-                // connection (the client sees the message cut short).
+            };
+        }
+        let read = match &mut self.sending {
+            Some(reader) => reader.read(offset, piece).await,
+            None => Err(StoreError::NoSuchMessage(uid.get())),
+        };
+        let data = match read {
+            Ok(data) => data,
+            Err(e) => {
+                // The disk failed. Part of the message is out: no -ERR can follow, only the
+                // end of the connection (the client sees the message cut short).
+                tracing::error!("pop3: message {uid} of {}: {e}", d.session.account());
+                self.sending = None;
                 server.close();
                 return Ok(());
             }
@@ -346,6 +358,7 @@ impl<S: MailStore> Conn<'_, S> {
             // The session asks for the next piece once this one is on its way.
             return Ok(());
         }
+        self.sending = None;
         server.message_end().map_err(io::Error::other)?;
         if !top {
             let uids: UidSet = std::iter::once(uid).collect();
@@ -396,13 +409,17 @@ enum Failed {
 }
 
 /// The one place where a store error becomes a POP3 answer: `-ERR [IN-USE]` for a maildrop
-/// another session holds (RFC 2449 §8.1.1), `-ERR [SYS/TEMP]` for the rest, a full disk
-/// included (RFC 3206 §4: trying again later may work).
+/// another session holds (RFC 2449 §8.1.1), no code for a message another session
+/// expunged (as Dovecot), `-ERR [SYS/TEMP]` for the rest, a full disk included (RFC 3206
+/// §4: trying again later may work).
 fn failure(e: &StoreError, what: Failed) -> Response<'static> {
     let no_space = matches!(e, StoreError::NoSpace | StoreError::Limit(_));
     let text = match what {
         Failed::Login if matches!(e, StoreError::InUse) => return responses::in_use(),
         Failed::Login => return responses::sys_temp(),
+        Failed::Message if matches!(e, StoreError::NoSuchMessage(_)) => {
+            return responses::message_expunged();
+        }
         Failed::Message => return responses::message_unavailable(),
         // The store commits every deletion or none: none happened.
         Failed::Commit if no_space => "Not enough disk space: no message deleted, try again later",

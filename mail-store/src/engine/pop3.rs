@@ -49,8 +49,8 @@ impl<K: Backend> Engine<K> {
             .map(|m| Pop3Message {
                 uid: m.uid,
                 size: m.vsize,
-                // Dovecot's default pop3_uidl_format, %08Xu%08Xv.
-                uidl: format!("{:08X}{:08X}", m.uid.get(), uidvalidity),
+                // Dovecot's default pop3_uidl_format, %08Xu%08Xv (lower-case hex).
+                uidl: format!("{:08x}{:08x}", m.uid.get(), uidvalidity),
             })
             .collect();
         let id = self.lease_ids.fetch_add(2, Ordering::Relaxed);

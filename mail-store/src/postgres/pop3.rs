@@ -98,8 +98,8 @@ impl Inner {
             messages.push(Pop3Message {
                 uid,
                 size: u64::try_from(r.try_get::<_, i64>(1)?).unwrap_or(0),
-                // Dovecot's default pop3_uidl_format, %08Xu%08Xv.
-                uidl: format!("{:08X}{:08X}", uid.get(), uidvalidity),
+                // Dovecot's default pop3_uidl_format, %08Xu%08Xv (lower-case hex).
+                uidl: format!("{:08x}{:08x}", uid.get(), uidvalidity),
             });
         }
         commit(tx).await?;

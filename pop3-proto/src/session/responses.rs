@@ -104,6 +104,11 @@ pub fn needs_utf8() -> Response<'static> {
         "Message needs UTF8 mode",
     )
 }
+/// `-ERR Message was deleted by another session`: gone for good (no `[SYS/TEMP]`: trying
+/// again will not bring it back).
+pub fn message_expunged() -> Response<'static> {
+    r(Status::Err, None, "Message was deleted by another session")
+}
 /// `-ERR no such message`
 pub fn no_such_message() -> Response<'static> {
     r(Status::Err, None, "no such message")
