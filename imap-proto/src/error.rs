@@ -170,7 +170,7 @@ pub enum SyntaxErrorKind {
 pub struct SyntaxError {
     /// What went wrong.
     pub kind: SyntaxErrorKind,
-    /// The message's tag, if it could be read.
+    /// The message's tag, if its whole first token is one (not for `x+4`).
     pub tag: Option<Tag<'static>>,
     /// Offset in the message of the first octet that could not be parsed.
     pub offset: usize,

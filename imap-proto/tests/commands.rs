@@ -23,6 +23,7 @@ use sansmail_imap::{
         core::{AString, IString, Tag},
         datetime::Date,
         mailbox::Mailbox,
+        response::{Response, StatusKind},
         sequence::{SeqItem, SeqNum, SequenceSet},
     },
 };
@@ -305,6 +306,46 @@ fn unknown_command_reports_tag_through_decode() {
         error.to_string(),
         "unknown command: expected a command name at octet 4"
     );
+}
+
+/// A tag token with a character a tag cannot hold is no tag at all: its valid prefix (`x` of
+/// `x+4`) may be another command's tag, so the answer is untagged (RFC 9051 §9 `tag`).
+#[test]
+fn invalid_tag_token_is_answered_untagged() {
+    let opts = CommandOptions::default();
+    for input in [
+        &b"x+4 NOOP\r\n"[..],
+        b"x{5 NOOP\r\n",
+        b"x\"6 NOOP\r\n",
+        b"x%7 NOOP\r\n",
+        b"x*8 NOOP\r\n",
+        b"x\\10 NOOP\r\n",
+        b"x(1 NOOP\r\n",
+        b"x+\r\n",
+    ] {
+        let err = decode_command(input, &opts).unwrap_err();
+        let shown = String::from_utf8_lossy(input);
+        assert_eq!(err.tag(), None, "{shown}");
+        let Some(Response::Status(status)) = err.to_response(None) else {
+            panic!("{shown}: {err:?}")
+        };
+        assert_eq!(
+            (status.tag, status.kind),
+            (None, StatusKind::Bad),
+            "{shown}"
+        );
+    }
+    // The announcing line's tag is read the same way.
+    let err = decode_command(b"x+{5}\r\n", &opts).unwrap_err();
+    assert!(
+        matches!(err, DecodeError::LiteralAnnounced { tag: None, .. }),
+        "{err:?}"
+    );
+    // A whole tag followed by something wrong keeps it.
+    for (input, t) in [(&b"abc\r\n"[..], "abc"), (b"a]1 NOOP x\r\n", "a]1")] {
+        let err = decode_command(input, &opts).unwrap_err();
+        assert_eq!(err.tag().map(Tag::as_str), Some(t), "{err:?}");
+    }
 }
 
 #[test]

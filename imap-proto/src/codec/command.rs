@@ -19,7 +19,7 @@ use crate::{
     types::{
         capability::Capability,
         command::{Command, CommandBody, SaslResponse, Secret, is_base64},
-        core::Atom,
+        core::{Atom, Tag},
         mailbox::Mailbox,
     },
 };
@@ -50,6 +50,16 @@ pub fn parse_command<'a>(
     opts: &CommandOptions,
 ) -> Result<Command<'a>, SyntaxError> {
     let (rest, tag) = core::tag(message).map_err(|e| SyntaxError::from_nom(None, message, &e))?;
+    if core::whole_tag(message).is_none() {
+        // Untagged: a valid prefix of the token is not the client's tag (RFC 9051 §9 `tag`).
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Syntax,
+            None,
+            message,
+            rest,
+            "a tag",
+        ));
+    }
     let syntax = |e: nom::Err<PError<'_>>| SyntaxError::from_nom(Some(&tag), message, &e);
     let (rest, ()) = sp(rest).map_err(syntax)?;
     let (args, name) = command_name(rest).map_err(syntax)?;
@@ -109,7 +119,7 @@ pub fn decode_command<'a>(
             Framed::LiteralAnnounced { len, line_end } => {
                 let present = (input.len() - line_end) as u64;
                 if present < len {
-                    let tag = core::tag(input).ok().map(|(_, t)| t.into_owned());
+                    let tag = core::whole_tag(input).map(Tag::into_owned);
                     return Err(DecodeError::LiteralAnnounced { tag, len, line_end });
                 }
             }

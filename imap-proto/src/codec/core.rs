@@ -406,6 +406,13 @@ pub(crate) fn tag(input: &[u8]) -> PResult<'_, Tag<'_>> {
     Ok((rest, Tag::from_parsed(ascii(t))))
 }
 
+/// The tag a message starts with, only when its whole first token (up to SP or the line's
+/// CRLF) is one: for `x+4 NOOP` the prefix `x` could name another command of the client's.
+pub(crate) fn whole_tag(input: &[u8]) -> Option<Tag<'_>> {
+    let (rest, t) = tag(input).ok()?;
+    (rest.first() == Some(&b' ') || rest.starts_with(b"\r\n")).then_some(t)
+}
+
 /// `mailbox = "INBOX" / astring` (the INBOX rule is applied by [`crate::types::mailbox::Mailbox`])
 pub(crate) fn mailbox(input: &[u8]) -> PResult<'_, AString<'_>> {
     expect(input, "mailbox", astring)

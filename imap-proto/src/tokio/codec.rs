@@ -117,9 +117,7 @@ impl Decoder for ServerCodec {
                     // The octets are already here: keep framing.
                     return self.decode(src);
                 }
-                let tag = crate::codec::core::tag(src)
-                    .ok()
-                    .map(|(_, t)| t.into_owned());
+                let tag = crate::codec::core::whole_tag(src).map(Tag::into_owned);
                 Ok(Some(Inbound::LiteralAnnounced { tag, len }))
             }
             Framed::Invalid { error, skip } => {

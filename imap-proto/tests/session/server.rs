@@ -446,6 +446,19 @@ fn unknown_and_garbage_commands_get_bad_then_bye() {
     assert!(s.server.is_closed());
 }
 
+/// `x` is a prefix of the tag token `x+4`, not its tag: a `x BAD` could complete a command
+/// the client has outstanding under `x` (RFC 9051 §9 `tag`; Dovecot: `* BAD Error in IMAP tag`).
+#[test]
+fn invalid_tag_is_answered_untagged() {
+    let mut s = Session::plain();
+    for line in ["x+4 NOOP", "x{5 NOOP", "x\"6", "x%7", "x*8", "x\\10"] {
+        let out = s.feed(format!("{line}\r\n").as_bytes());
+        assert!(out.starts_with("* BAD "), "{line}: {out}");
+    }
+    let out = s.feed(b"abc\r\n");
+    assert!(out.starts_with("abc BAD "), "{out}");
+}
+
 #[test]
 fn append_literal_content_is_passed_whole() {
     let mut s = Session::plain();

@@ -292,7 +292,7 @@ fn parse_message<'a, O>(
     parser: impl FnOnce(Cx<'_, 'a>, &'a [u8]) -> PResult<'a, O>,
 ) -> Result<O, SyntaxError> {
     // The tag of a tagged response, so that a client can fail the command it answers.
-    let tag = core::tag(message).ok().map(|(_, t)| t);
+    let tag = core::whole_tag(message);
     let Some(line) = message.strip_suffix(b"\r\n") else {
         return Err(SyntaxError::new(
             SyntaxErrorKind::Syntax,

@@ -54,9 +54,7 @@ impl Inner {
             Mode::Commands => match self.framer.next(buf) {
                 Framed::Incomplete => Step::Idle,
                 Framed::LiteralAnnounced { len, line_end } => {
-                    let tag = crate::codec::core::tag(buf)
-                        .ok()
-                        .map(|(_, t)| t.into_owned());
+                    let tag = crate::codec::core::whole_tag(buf).map(Tag::into_owned);
                     self.pending = Some(Pending::Literal {
                         tag: tag.clone(),
                         line_end: self.pos + line_end,
@@ -67,9 +65,7 @@ impl Inner {
                     self.framer.reset();
                     self.pos += skip;
                     self.progress();
-                    let tag = crate::codec::core::tag(buf)
-                        .ok()
-                        .map(|(_, t)| t.into_owned());
+                    let tag = crate::codec::core::whole_tag(buf).map(Tag::into_owned);
                     // Without its line end yet, the rest of an overlong line is skipped
                     // when it comes: it is no command of its own.
                     if matches!(error, FrameError::LineTooLong { .. })
