@@ -36,6 +36,19 @@ pub(super) fn canonical(name: &str, delimiter: char) -> String {
     }
 }
 
+/// The messages of `uids` (ascending) no session has claimed `\Recent` for, as EXAMINE shows
+/// them. Each claim takes every message there is, so the unclaimed ones are the newest:
+/// the last `status.recent` of those the status counted. One expunged since the status
+/// makes an older one count; in doubt a message is recent (RFC 3501 §2.3.2). Later
+/// arrivals are left to the sessions that claim them.
+fn unclaimed_recent(uids: &[u32], status: &sansmail_store::Status) -> Vec<u32> {
+    let counted = uids.partition_point(|&u| u < status.uidnext.get());
+    let n = usize::try_from(status.recent)
+        .unwrap_or(usize::MAX)
+        .min(counted);
+    uids[counted - n..counted].to_vec()
+}
+
 /// Whether this server reports a STATUS item (MAILBOXID it does not).
 fn status_supported(a: StatusAttr) -> bool {
     !matches!(a, StatusAttr::MailboxId)
@@ -178,8 +191,8 @@ impl<S: MailStore> Conn<'_, S> {
             Ok(m) => m,
             Err(e) => return self.fail(&e),
         };
-        // IMAP4rev1 \Recent: SELECT claims it; EXAMINE must not (RFC 3501 §6.3.2).
-        // IMAP4rev2 has no \Recent, and leaves it to IMAP4rev1 sessions.
+        // IMAP4rev1 \Recent: SELECT claims it; EXAMINE sees it without claiming it (RFC
+        // 3501 §2.3.2, §6.3.2). IMAP4rev2 has no \Recent, and leaves it to IMAP4rev1 sessions.
         let claims_recent = !read_only && !rev2;
         let uids: Vec<u32> = messages.iter().map(|m| m.uid.get()).collect();
         let exists = u32::try_from(uids.len()).unwrap_or(u32::MAX);
@@ -194,8 +207,12 @@ impl<S: MailStore> Conn<'_, S> {
                 }
                 Err(e) => return self.fail(&e),
             }
-        } else {
+        } else if rev2 {
             (Vec::new(), status.recent.min(exists))
+        } else {
+            let v = unclaimed_recent(&uids, &status);
+            let n = u32::try_from(v.len()).unwrap_or(u32::MAX);
+            (v, n)
         };
         // QRESYNC with the mailbox's UIDVALIDITY; with another one the client resynchronises
         // fully and the parameter is ignored (RFC 7162 §3.2.5).

@@ -1,0 +1,145 @@
+//! The IMAP service end to end on loopback, over a memory store: what a client sees across
+//! sessions that share a mailbox.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use sansmail_core::Credentials;
+use sansmail_server::{
+    auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
+    imap::{self, ImapService},
+    listener::{ConnectionLimits, Gate},
+};
+use sansmail_smtp::ForwardPath;
+use sansmail_store::{AccountName, MailStore, memory::MemoryStore};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpStream,
+};
+
+/// alice, password secret.
+struct Alice;
+
+impl Accounts for Alice {
+    fn verify(&self, c: &Credentials) -> Option<AccountName> {
+        (c.authcid == "alice" && c.password.expose() == "secret")
+            .then(|| AccountName::try_from("alice").ok())
+            .flatten()
+    }
+
+    fn recipient(&self, _: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
+        Err(Refusal::NotLocal)
+    }
+}
+
+async fn start() -> SocketAddr {
+    let store = Arc::new(MemoryStore::new());
+    store
+        .create_account(&AccountName::try_from("alice").unwrap())
+        .await
+        .unwrap();
+    let auth = Arc::new(Authenticator::new(
+        Arc::new(Alice),
+        ThrottleConfig::default(),
+    ));
+    let gate = Gate::new(ConnectionLimits::default());
+    let service = ImapService::new("imap.example", auth, store, gate);
+    imap::spawn("127.0.0.1:0".parse().unwrap(), Arc::new(service))
+        .await
+        .unwrap()
+}
+
+/// A client that writes command lines and reads the lines up to the tagged answer.
+struct Raw {
+    reader: BufReader<TcpStream>,
+    tags: u32,
+}
+
+impl Raw {
+    /// Connected and logged in as alice.
+    async fn login(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut c = Self {
+            reader: BufReader::new(stream),
+            tags: 0,
+        };
+        let greeting = c.line().await;
+        assert!(greeting.starts_with("* OK"), "{greeting}");
+        c.ok("LOGIN alice secret").await;
+        c
+    }
+
+    async fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).await.unwrap();
+        assert!(line.ends_with("\r\n"), "{line:?}");
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    /// Sends `command` under a fresh tag; the untagged lines before its tagged answer, and
+    /// that answer without the tag.
+    async fn command(&mut self, command: &str) -> (Vec<String>, String) {
+        self.tags += 1;
+        let tag = format!("t{}", self.tags);
+        let stream = self.reader.get_mut();
+        stream
+            .write_all(format!("{tag} {command}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line().await;
+            if let Some(done) = line.strip_prefix(&format!("{tag} ")) {
+                return (lines, done.to_owned());
+            }
+            lines.push(line);
+        }
+    }
+
+    /// As [`command`](Self::command), which must succeed: its untagged lines.
+    async fn ok(&mut self, command: &str) -> Vec<String> {
+        let (lines, done) = self.command(command).await;
+        assert!(done.starts_with("OK"), "{command}: {done} after {lines:?}");
+        lines
+    }
+}
+
+/// IMAP4rev1 `\Recent` (RFC 3501 §2.3.2): EXAMINE shows the recent messages as recent
+/// without claiming them; the SELECT after it claims them, and an EXAMINE after that sees
+/// none (Dovecot answers the same).
+#[tokio::test]
+async fn examine_sees_recent_messages_without_claiming_them() {
+    let addr = start().await;
+    let mut c = Raw::login(addr).await;
+    c.ok("CREATE T27").await;
+    for i in 1..=2 {
+        c.ok(&format!("APPEND T27 {{9+}}\r\nSubject {i}")).await;
+    }
+
+    let mut examiner = Raw::login(addr).await;
+    let selected = examiner.ok("EXAMINE T27").await;
+    assert!(selected.contains(&"* 2 RECENT".to_owned()), "{selected:?}");
+    let flags = examiner.ok("FETCH 1:* FLAGS").await;
+    assert_eq!(
+        flags,
+        [
+            "* 1 FETCH (FLAGS (\\Recent))",
+            "* 2 FETCH (FLAGS (\\Recent))"
+        ]
+    );
+    assert_eq!(examiner.ok("SEARCH RECENT").await, ["* SEARCH 1 2"]);
+
+    // Still recent for the first session to SELECT.
+    let selected = c.ok("SELECT T27").await;
+    assert!(selected.contains(&"* 2 RECENT".to_owned()), "{selected:?}");
+    assert_eq!(c.ok("SEARCH RECENT").await, ["* SEARCH 1 2"]);
+
+    let mut late = Raw::login(addr).await;
+    let selected = late.ok("EXAMINE T27").await;
+    assert!(selected.contains(&"* 0 RECENT".to_owned()), "{selected:?}");
+    assert_eq!(
+        late.ok("FETCH 1:* FLAGS").await,
+        ["* 1 FETCH (FLAGS ())", "* 2 FETCH (FLAGS ())"]
+    );
+    assert_eq!(late.ok("SEARCH RECENT").await, ["* SEARCH"]);
+}
