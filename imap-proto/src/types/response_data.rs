@@ -34,7 +34,9 @@ pub struct ListData<'a> {
 /// encoded quoted, as the RFCs and servers write them. Any other tag is kept as received.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListExtItem<'a> {
-    /// `CHILDINFO ("SUBSCRIBED" ...)`: the selection options a child matched.
+    /// `CHILDINFO ("SUBSCRIBED" ...)`: the selection options a child matched. Sent quoted
+    /// whatever the form (`list-select-base-opt-quoted`); read unquoted too, as a quoted
+    /// string.
     ChildInfo(Vec<AString<'a>>),
     /// `OLDNAME (mailbox)`: the name before a RENAME.
     OldName(Mailbox<'a>),

@@ -200,6 +200,34 @@ fn list_and_lsub() {
     }
 }
 
+/// `CHILDINFO` values are `list-select-base-opt-quoted` (RFC 5258 §8): quoted even when
+/// built as atoms, as a server builds them; read unquoted too.
+#[test]
+fn childinfo_values_are_quoted() {
+    let built = data(Data::List(ListData {
+        attributes: vec![MailboxAttr::HasChildren],
+        delimiter: Some('.'),
+        mailbox: Mailbox::new("P").unwrap(),
+        extended: Some(vec![ListExtItem::ChildInfo(vec![
+            AString::try_from("SUBSCRIBED").unwrap(),
+        ])]),
+    }));
+    let wire: &[u8] = b"* LIST (\\HasChildren) \".\" P (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n";
+    assert_eq!(
+        String::from_utf8_lossy(&encode(&built)),
+        String::from_utf8_lossy(wire)
+    );
+    let read = data(Data::List(ListData {
+        attributes: vec![MailboxAttr::HasChildren],
+        delimiter: Some('.'),
+        mailbox: Mailbox::new("P").unwrap(),
+        extended: Some(vec![ListExtItem::ChildInfo(vec![aq("SUBSCRIBED")])]),
+    }));
+    assert_eq!(parse(wire), read);
+    let unquoted: &[u8] = b"* LIST (\\HasChildren) \".\" P (\"CHILDINFO\" (SUBSCRIBED))\r\n";
+    assert_eq!(parse(unquoted), read);
+}
+
 #[test]
 fn mailbox_names_modified_utf7_and_utf8() {
     let r = parse(b"* LIST () \"/\" &AMQ-rger\r\n");

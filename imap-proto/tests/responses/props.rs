@@ -441,7 +441,8 @@ fn list_data_unboxed() -> impl Strategy<Value = ListData<'static>> {
         x_atom().prop_map(MailboxAttr::Extension),
     ];
     let item = prop_oneof![
-        vec(astring(), 1..3).prop_map(ListExtItem::ChildInfo),
+        // Quoted on the wire: read back as strings.
+        vec(istring().prop_map(AString::String), 1..3).prop_map(ListExtItem::ChildInfo),
         mailbox().prop_map(ListExtItem::OldName),
         (x_name(), tagged_ext_val()).prop_map(|(tag, value)| ListExtItem::Other {
             tag: AString::Atom(Cow::Owned(tag)),

@@ -14,6 +14,7 @@ pub(crate) use fetch::{fetch_open, literal_head};
 use super::{EncodeBuf, response::ResponseOptions};
 use crate::types::{
     capability::Capability,
+    core::AString,
     response::{Continue, Data, Greeting, GreetingKind, Response, Status},
     response_code::{MetadataCode, ResponseCode},
     response_data::{
@@ -315,7 +316,11 @@ fn mailbox_list(l: &ListData<'_>, opts: &ResponseOptions, out: &mut EncodeBuf) {
         out.push_separated(items, |out, item| match item {
             ListExtItem::ChildInfo(list) => {
                 out.push(b"\"CHILDINFO\" (");
-                out.push_separated(list, EncodeBuf::push_astring);
+                // `list-select-base-opt-quoted` (RFC 5258 §8): quoted, an atom's value too.
+                out.push_separated(list, |out, v| match v {
+                    AString::Atom(a) => out.push_text(a),
+                    AString::String(s) => out.push_string(s),
+                });
                 out.push(b")");
             }
             ListExtItem::OldName(m) => {

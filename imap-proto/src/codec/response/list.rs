@@ -5,6 +5,7 @@ use super::{Cx, astring, ext::tagged_ext_val, string};
 use crate::{
     codec::core::{PResult, ascii, atom, byte, expect, fail, nil, paren_list, quoted, sp},
     types::{
+        core::{AString, IString},
         flag::MailboxAttr,
         mailbox::Mailbox,
         response::Data,
@@ -86,6 +87,14 @@ fn list_ext_item<'a>(cx: Cx<'_, 'a>, input: &'a [u8]) -> PResult<'a, ListExtItem
         if list.is_empty() {
             return fail(rest, "at least one CHILDINFO value");
         }
+        // Read unquoted too, but kept in the quoted form it is sent in.
+        let list = list
+            .into_iter()
+            .map(|v| match v {
+                AString::Atom(a) => AString::String(IString::Quoted(a)),
+                s @ AString::String(_) => s,
+            })
+            .collect();
         return Ok((r, ListExtItem::ChildInfo(list)));
     }
     if name.as_bytes().eq_ignore_ascii_case(b"OLDNAME") {
