@@ -191,6 +191,37 @@ fn expunges_wait_for_a_command_that_allows_them() {
     );
 }
 
+/// ENABLED names each capability the client asked for that this ENABLE turned on (RFC 5161
+/// §3.2, RFC 9051 §7.2.1): CONDSTORE too when QRESYNC brought it in, once however often asked,
+/// not again once enabled. Dovecot: `* ENABLED QRESYNC CONDSTORE`.
+#[test]
+fn enabled_lists_what_this_enable_turned_on() {
+    let enable = |steps: &[(&str, &str)]| {
+        let mut s = Session::plain();
+        s.feed(b"a1 LOGIN alice secret\r\n");
+        for (args, enabled) in steps {
+            assert_eq!(
+                s.feed(format!("a2 ENABLE {args}\r\n").as_bytes()),
+                format!("* ENABLED{enabled}\r\na2 OK ENABLE completed\r\n"),
+                "ENABLE {args}"
+            );
+        }
+    };
+    enable(&[
+        ("QRESYNC CONDSTORE", " QRESYNC CONDSTORE"),
+        ("CONDSTORE QRESYNC", ""),
+    ]);
+    enable(&[("QRESYNC", " QRESYNC"), ("CONDSTORE", "")]);
+    enable(&[(
+        "CONDSTORE CONDSTORE X-UNKNOWN QRESYNC",
+        " CONDSTORE QRESYNC",
+    )]);
+    enable(&[
+        ("CONDSTORE", " CONDSTORE"),
+        ("QRESYNC CONDSTORE", " QRESYNC"),
+    ]);
+}
+
 #[test]
 fn qresync_tells_expunges_as_vanished() {
     let mut s = Session::plain();

@@ -194,19 +194,29 @@ impl Inner {
                 self.authenticate(tag, mechanism, initial.as_ref())
             }
             CommandBody::Enable { capabilities } => {
-                let mut newly = Vec::new();
-                for cap in capabilities {
-                    let cap = cap.clone().into_owned();
+                let asked: Vec<Capability<'static>> = capabilities
+                    .iter()
+                    .map(|c| c.clone().into_owned())
+                    .collect();
+                let before = self.enabled.len();
+                for cap in &asked {
                     let offered =
-                        ENABLEABLE.contains(&cap) && self.config.capabilities.contains(&cap);
-                    if offered && !self.enabled.contains(&cap) {
+                        ENABLEABLE.contains(cap) && self.config.capabilities.contains(cap);
+                    if offered && !self.enabled.contains(cap) {
                         // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
-                        if cap == Capability::QResync
+                        if *cap == Capability::QResync
                             && !self.enabled.contains(&Capability::CondStore)
                         {
                             self.enabled.push(Capability::CondStore);
                         }
                         self.enabled.push(cap.clone());
+                    }
+                }
+                // ENABLED lists what was asked for and this command enabled (RFC 5161 §3.2),
+                // CONDSTORE too when asked for and QRESYNC turned it on; each once.
+                let mut newly: Vec<Capability<'static>> = Vec::new();
+                for cap in asked {
+                    if self.enabled[before..].contains(&cap) && !newly.contains(&cap) {
                         newly.push(cap);
                     }
                 }
