@@ -19,7 +19,7 @@ use sansmail_imap::{
     },
     error::DecodeError,
     types::{
-        command::{Command, CommandBody, SaslResponse, State},
+        command::{Command, CommandBody, SaslResponse, Secret, State},
         core::{AString, IString, Tag},
         datetime::Date,
         mailbox::Mailbox,
@@ -506,6 +506,49 @@ fn states_and_names() {
     }
     assert!(body(b"a UID EXPUNGE 1\r\n").is_uid());
     assert!(!body(b"a EXPUNGE\r\n").is_uid());
+}
+
+/// `NIL` as an astring (a mailbox, a user name) is sent quoted, whatever form it was built in:
+/// many parsers read a bare one as nil. Both forms are read.
+#[test]
+fn nil_astrings_are_sent_quoted() {
+    let opts = CommandOptions::default();
+    let wire = |c: &Command<'_>| String::from_utf8(encode(c).bytes).unwrap();
+    let select = cmd(
+        "a1",
+        CommandBody::Select {
+            mailbox: Mailbox::new("NIL").unwrap(),
+            params: vec![],
+        },
+    );
+    assert_eq!(wire(&select), "a1 SELECT \"NIL\"\r\n");
+    for input in [&b"a1 SELECT NIL\r\n"[..], b"a1 SELECT \"NIL\"\r\n"] {
+        let c = parse_command(input, &opts).unwrap();
+        assert_eq!(c, select);
+        assert_eq!(wire(&c), "a1 SELECT \"NIL\"\r\n");
+    }
+    assert_eq!(
+        AString::try_from("nil").unwrap(),
+        AString::String(qs("nil"))
+    );
+    let login = cmd(
+        "a2",
+        CommandBody::Login {
+            username: a("Nil"),
+            password: Secret::new(a("nIL")),
+        },
+    );
+    assert_eq!(wire(&login), "a2 LOGIN \"Nil\" \"nIL\"\r\n");
+    // Read back in the form it is sent in.
+    let c = parse_command(b"a2 LOGIN Nil nIL\r\n", &opts).unwrap();
+    let CommandBody::Login { username, .. } = &c.body else {
+        panic!("{c:?}")
+    };
+    assert_eq!(username, &q("Nil"));
+    // Only the whole value: NILS and NIL2 stay atoms.
+    assert_eq!(AString::try_from("NILS").unwrap(), a("NILS"));
+    let c = parse_command(b"a3 SELECT NIL2\r\n", &opts).unwrap();
+    assert_eq!(wire(&c), "a3 SELECT NIL2\r\n");
 }
 
 #[test]

@@ -143,3 +143,22 @@ async fn examine_sees_recent_messages_without_claiming_them() {
     );
     assert_eq!(late.ok("SEARCH RECENT").await, ["* SEARCH"]);
 }
+
+/// A mailbox named `NIL` (any case) goes out quoted in LIST and STATUS, as Dovecot sends it:
+/// a bare NIL is a valid astring, but many parsers read it as nil.
+#[tokio::test]
+async fn mailbox_named_nil_is_sent_quoted() {
+    let addr = start().await;
+    let mut c = Raw::login(addr).await;
+    for name in ["NIL", "nil"] {
+        c.ok(&format!("CREATE {name}")).await;
+        assert_eq!(
+            c.ok(&format!("LIST \"\" \"{name}\"")).await,
+            [format!("* LIST (\\HasNoChildren) \"/\" \"{name}\"")]
+        );
+        assert_eq!(
+            c.ok(&format!("STATUS {name} (MESSAGES)")).await,
+            [format!("* STATUS \"{name}\" (MESSAGES 0)")]
+        );
+    }
+}

@@ -371,7 +371,15 @@ pub(crate) fn astring_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<
         [b'"' | b'{', ..] | [b'~', b'{', ..] => {
             string_in(input, text).map(|(r, s)| (r, AString::String(s)))
         }
-        _ => astring_atom(input, text).map(|(r, a)| (r, AString::Atom(Cow::Borrowed(a)))),
+        _ => astring_atom(input, text).map(|(r, a)| {
+            // Kept in the form it is sent in, so that it encodes back to the same value.
+            let a = Cow::Borrowed(a);
+            if a.eq_ignore_ascii_case("NIL") {
+                (r, AString::String(IString::Quoted(a)))
+            } else {
+                (r, AString::Atom(a))
+            }
+        }),
     }
 }
 

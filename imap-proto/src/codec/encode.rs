@@ -8,7 +8,7 @@ use std::{fmt::Write as _, io::Write as _};
 
 use super::frame::LiteralMode;
 use crate::types::{
-    core::{AString, IString, Literal},
+    core::{AString, IString, Literal, is_bare_astring},
     datetime::DateTime,
     flag::Flag,
     mailbox::Mailbox,
@@ -107,10 +107,11 @@ impl EncodeBuf {
         }
     }
 
-    /// `astring`
+    /// `astring`; an atom that cannot go out bare (`NIL`) is quoted.
     pub fn push_astring(&mut self, s: &AString<'_>) {
         match s {
-            AString::Atom(a) => self.push(a.as_bytes()),
+            AString::Atom(a) if is_bare_astring(a.as_bytes()) => self.push(a.as_bytes()),
+            AString::Atom(a) => self.push_text(a),
             AString::String(s) => self.push_string(s),
         }
     }

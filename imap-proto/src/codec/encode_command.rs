@@ -13,7 +13,7 @@ use crate::types::{
         AppendData, CatPart, Command, CommandBody, ListMailbox, ListReturnOpt, MetadataDepth,
         SaslResponse, SelectParam, StoreAction, is_list_char,
     },
-    core::{AString, IString, Literal, is_astring_char, is_atom_char, is_quotable, is_text_char},
+    core::{AString, IString, Literal, is_atom_char, is_bare_astring, is_quotable, is_text_char},
     fetch_attr::{FetchAttr, FetchItems, FetchModifiers, Partial},
     mailbox::Mailbox,
     search::Charset,
@@ -409,10 +409,10 @@ fn sp_mailbox(out: &mut EncodeBuf, m: &Mailbox<'_>, utf8: bool) {
     push_astring(out, &m.to_wire(utf8));
 }
 
-/// `astring`, in its form if the form can hold the value.
+/// `astring`, in its form if the form can hold the value (`NIL` is quoted).
 pub(crate) fn push_astring(out: &mut EncodeBuf, s: &AString<'_>) {
     match s {
-        AString::Atom(a) if !a.is_empty() && a.bytes().all(is_astring_char) => {
+        AString::Atom(a) if is_bare_astring(a.as_bytes()) => {
             out.push(a.as_bytes());
         }
         AString::Atom(a) => push_value(out, a.as_bytes()),

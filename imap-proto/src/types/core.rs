@@ -19,6 +19,14 @@ pub const fn is_astring_char(b: u8) -> bool {
     is_atom_char(b) || b == b']'
 }
 
+/// Whether `value` goes out as a bare astring: ASTRING-CHARs, and not `NIL` in any case,
+/// which is a valid astring but which many parsers read as nil.
+pub(crate) fn is_bare_astring(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.iter().all(|&b| is_astring_char(b))
+        && !value.eq_ignore_ascii_case(b"NIL")
+}
+
 /// `TEXT-CHAR = <any CHAR except CR and LF>` (without NUL), plus UTF-8 octets in IMAP4rev2.
 pub const fn is_text_char(b: u8) -> bool {
     b != 0 && b != b'\r' && b != b'\n'
@@ -257,7 +265,8 @@ impl<'a> TryFrom<&'a str> for IString<'a> {
 /// `astring = 1*ASTRING-CHAR / string`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AString<'a> {
-    /// `1*ASTRING-CHAR`
+    /// `1*ASTRING-CHAR`. `NIL` is read and sent as a [`String`](Self::String) (many parsers
+    /// would take a bare one for nil).
     Atom(Cow<'a, str>),
     /// `string`
     String(IString<'a>),
@@ -295,10 +304,10 @@ impl<'a> AString<'a> {
     }
 
     /// The cheapest form for `value`: atom, quoted string or literal. A literal is chosen for
-    /// values with CR, LF or 8-bit octets that are not UTF-8; NUL is refused.
+    /// values with CR, LF or 8-bit octets that are not UTF-8; NUL is refused. `NIL` is quoted.
     pub fn from_bytes(value: impl Into<Cow<'a, [u8]>>) -> Result<Self, InvalidInput> {
         let value = value.into();
-        if !value.is_empty() && value.iter().all(|&b| is_astring_char(b)) {
+        if is_bare_astring(&value) {
             return Ok(Self::Atom(match value {
                 Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b).unwrap_or_default()),
                 Cow::Owned(b) => Cow::Owned(String::from_utf8(b).unwrap_or_default()),

@@ -10,7 +10,7 @@ use sansmail_imap::{
         flag::{Flag, MailboxAttr},
         mailbox::Mailbox,
         objectid::ObjectId,
-        response::Data,
+        response::{Data, Response},
         response_data::{
             ContextUpdate, ESearch, ESearchItem, ListData, ListExtItem, MetadataEntries,
             NamespaceDescr, Namespaces, QuotaResource, ResourceName, SearchResult, StatusItem,
@@ -198,6 +198,42 @@ fn list_and_lsub() {
     for (wire, expected, identical) in cases {
         check(wire, &data(expected), identical);
     }
+}
+
+/// A mailbox named `NIL` (any case) is a valid astring, but many parsers read a bare one as
+/// nil: it goes out quoted, as Dovecot sends it. Both forms are read.
+#[test]
+fn mailbox_named_nil_is_quoted() {
+    for name in ["NIL", "nil", "Nil"] {
+        let list = data(Data::List(ListData {
+            attributes: vec![MailboxAttr::HasNoChildren],
+            delimiter: Some('.'),
+            mailbox: Mailbox::new(name).unwrap(),
+            extended: None,
+        }));
+        let wire = format!("* LIST (\\HasNoChildren) \".\" \"{name}\"\r\n");
+        assert_eq!(String::from_utf8_lossy(&encode(&list)), wire);
+        assert_eq!(parse(wire.as_bytes()), list);
+        let bare = format!("* LIST (\\HasNoChildren) \".\" {name}\r\n");
+        assert_eq!(parse(bare.as_bytes()), list);
+
+        let status = format!("* STATUS {name} (MESSAGES 0)\r\n");
+        let read = parse(status.as_bytes());
+        let Response::Data(Data::Status { mailbox, .. }) = &read else {
+            panic!("{read:?}")
+        };
+        assert_eq!(mailbox.name(), name);
+        assert_eq!(
+            String::from_utf8_lossy(&encode(&read)),
+            format!("* STATUS \"{name}\" (MESSAGES 0)\r\n")
+        );
+    }
+    // Whatever form a value was built in.
+    let built = data(Data::Status {
+        mailbox: Mailbox::from_wire(aa("nil"), false).unwrap(),
+        items: vec![],
+    });
+    assert_eq!(encode(&built), b"* STATUS \"nil\" ()\r\n");
 }
 
 /// `CHILDINFO` values are `list-select-base-opt-quoted` (RFC 5258 §8): quoted even when

@@ -42,6 +42,12 @@ fn atom_str_unboxed() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_.!#&'+,/:;<=>?@^|~-]{1,8}"
 }
 
+/// An astring sent as an atom: not `NIL`, which is sent quoted and read back so.
+fn bare_astring(text: impl Strategy<Value = String>) -> impl Strategy<Value = AString<'static>> {
+    text.prop_filter("NIL is sent quoted", |s| !s.eq_ignore_ascii_case("NIL"))
+        .prop_map(|s| AString::Atom(Cow::Owned(s)))
+}
+
 /// Names that cannot collide with anything this crate knows.
 fn x_name() -> BoxedStrategy<String> {
     x_name_unboxed().boxed()
@@ -133,7 +139,7 @@ fn astring() -> BoxedStrategy<AString<'static>> {
 
 fn astring_unboxed() -> impl Strategy<Value = AString<'static>> {
     prop_oneof![
-        2 => atom_str().prop_map(|s| AString::Atom(Cow::Owned(s))),
+        2 => bare_astring(atom_str()),
         1 => istring().prop_map(AString::String),
     ]
 }
@@ -307,7 +313,7 @@ fn response_code_unboxed() -> impl Strategy<Value = ResponseCode<'static>> {
         }),
         vec(
             prop_oneof![
-                "[A-Z0-9-]{1,8}".prop_map(|s| AString::Atom(Cow::Owned(s))),
+                bare_astring("[A-Z0-9-]{1,8}"),
                 "[ -~]{0,8}".prop_map(|s| AString::String(IString::Quoted(Cow::Owned(s))))
             ],
             0..3
@@ -790,7 +796,7 @@ fn section() -> BoxedStrategy<Section<'static>> {
 
 fn section_unboxed() -> impl Strategy<Value = Section<'static>> {
     let astr = prop_oneof![
-        atom_str().prop_map(|s| AString::Atom(Cow::Owned(s))),
+        bare_astring(atom_str()),
         "[ -~]{0,8}".prop_map(|s| AString::String(IString::Quoted(Cow::Owned(s))))
     ];
     (vec(nz(), 0..3), 0..6u8, prop::bool::ANY, vec(astr, 1..3)).prop_map(

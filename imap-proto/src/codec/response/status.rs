@@ -372,6 +372,10 @@ fn charset(input: &[u8]) -> PResult<'_, AString<'_>> {
         return Ok((r, AString::String(IString::Quoted(q))));
     }
     let (r, a) = atom(input)?;
+    // Kept in the form it is sent in (see `astring`).
+    if a.eq_ignore_ascii_case("NIL") {
+        return Ok((r, AString::String(IString::Quoted(Cow::Borrowed(a)))));
+    }
     Ok((r, AString::Atom(Cow::Borrowed(a))))
 }
 
