@@ -345,6 +345,13 @@ fn auth_plain_with_and_without_initial_response_and_cancel() {
         s.feed(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"),
         "+OK alice's maildrop has 2 messages (68 octets)\r\n"
     );
+    // PLAIN's names and password are UTF-8 (RFC 4616 §2), UTF8 USER or not: the
+    // application decides (here it refuses, with the names it was given).
+    let mut s = Script::new(config());
+    let plain = sansmail_core::base64_encode("\0d\u{f6}rte\0p\u{e4}ss".as_bytes());
+    let answer = s.feed(format!("AUTH PLAIN {plain}\r\n").as_bytes());
+    assert!(answer.starts_with("-ERR [AUTH]"), "{answer}");
+    assert_eq!(s.log, ["login Plain d\u{f6}rte"]);
 }
 
 #[test]

@@ -178,7 +178,8 @@ impl State {
         }
     }
 
-    /// Whether a user name or password may hold non-ASCII characters (RFC 6856 §2).
+    /// Whether a user name or password given to USER, PASS or APOP may hold non-ASCII
+    /// characters (RFC 6856 §2).
     fn credentials_allowed(&self, s: &str) -> bool {
         s.is_ascii() || (self.config.utf8 && self.config.utf8_user)
     }
@@ -372,12 +373,11 @@ impl State {
         })
     }
 
+    /// AUTH PLAIN's message. Its names and password are UTF-8 by definition (RFC 4616 §2),
+    /// whatever `utf8_user` says of USER and PASS (RFC 6856 §3 is about those).
     fn plain(&mut self, message: &[u8]) -> Step {
         match Credentials::from_plain(message) {
-            Some(c)
-                if self.credentials_allowed(&c.authcid)
-                    && self.credentials_allowed(c.password.expose()) =>
-            {
+            Some(c) => {
                 self.login_name = Some(c.authcid.clone());
                 self.pending = Some(Pending::Login { exchange: false });
                 Step::Event(Event::Login {
@@ -385,7 +385,7 @@ impl State {
                     credentials: c,
                 })
             }
-            _ => {
+            None => {
                 self.send(&responses::auth_bad_response());
                 Step::Continue
             }
