@@ -76,13 +76,21 @@ impl EncodeBuf {
     /// A `string` holding `value`: quoted, or a synchronizing literal for 8-bit text while
     /// [`EncodeBuf::utf8`] is off.
     pub fn push_text(&mut self, value: &str) {
-        if !self.utf8
-            && !value.is_ascii()
-            && let Ok(lit) = Literal::new(value.as_bytes(), LiteralMode::Sync)
-        {
+        // CR, LF and NUL are no QUOTED-CHAR: a hand-built `IString::Quoted` holding them
+        // goes as a literal, so that its text can never end the line (NUL, which no
+        // literal but a literal8 carries, is left out).
+        let unquotable = |b: u8| b == b'\r' || b == b'\n' || b == 0 || (b >= 0x80 && !self.utf8);
+        if !value.bytes().any(unquotable) {
+            self.push_quoted(value);
+        } else if let Ok(lit) = Literal::new(value.as_bytes(), LiteralMode::Sync) {
             self.push_literal(&lit);
         } else {
-            self.push_quoted(value);
+            let without_nul: Vec<u8> = value.bytes().filter(|&b| b != 0).collect();
+            self.push_literal(&Literal::from_parsed(
+                &without_nul,
+                LiteralMode::Sync,
+                false,
+            ));
         }
     }
 

@@ -238,6 +238,21 @@ fn mailbox_named_nil_is_quoted() {
 
 /// `CHILDINFO` values are `list-select-base-opt-quoted` (RFC 5258 §8): quoted even when
 /// built as atoms, as a server builds them; read unquoted too.
+/// A hand-built quoted string holding CR, LF or NUL cannot end the response line: it goes
+/// as a literal (NUL left out), as the command encoder sends one.
+#[test]
+fn hand_built_quoted_strings_cannot_inject_lines() {
+    use sansmail_imap::types::core::IString;
+    let built = data(Data::GenUrlAuth(vec![
+        AString::String(IString::Quoted(Cow::Borrowed("a\r\n* BYE x"))),
+        AString::String(IString::Quoted(Cow::Borrowed("n\0l"))),
+    ]));
+    assert_eq!(
+        String::from_utf8_lossy(&encode(&built)),
+        "* GENURLAUTH {10}\r\na\r\n* BYE x {2}\r\nnl\r\n"
+    );
+}
+
 #[test]
 fn childinfo_values_are_quoted() {
     let built = data(Data::List(ListData {
