@@ -150,22 +150,11 @@ pub trait MailStore: Send + Sync + 'static {
         offset: u64,
         len: usize,
     ) -> impl Future<Output = Result<Vec<u8>>> + Send {
-        async move {
-            let uids: UidSet = std::iter::once(uid).collect();
-            let query = FetchQuery {
-                content: Some(Content::Range {
-                    offset,
-                    len: len as u64,
-                }),
-                ..FetchQuery::default()
-            };
-            self.fetch(session, mailbox, &uids, query)
-                .await?
-                .into_iter()
-                .find(|m| m.uid == uid)
-                .and_then(|m| m.content)
-                .ok_or(StoreError::NoSuchMessage(uid.get()))
-        }
+        let range = Content::Range {
+            offset,
+            len: len as u64,
+        };
+        content_of(self, session, mailbox, uid, range)
     }
 
     /// Opens message `uid` (as [`fetch`](Self::fetch) serves its octets) for reading in
@@ -183,18 +172,8 @@ pub trait MailStore: Send + Sync + 'static {
         uid: Uid,
     ) -> impl Future<Output = Result<MessageReader>> + Send {
         async move {
-            let uids: UidSet = std::iter::once(uid).collect();
-            let query = FetchQuery {
-                content: Some(Content::Full),
-                ..FetchQuery::default()
-            };
-            self.fetch(session, mailbox, &uids, query)
-                .await?
-                .into_iter()
-                .find(|m| m.uid == uid)
-                .and_then(|m| m.content)
-                .map(MessageReader::from_bytes)
-                .ok_or(StoreError::NoSuchMessage(uid.get()))
+            let whole = content_of(self, session, mailbox, uid, Content::Full).await?;
+            Ok(MessageReader::from_bytes(whole))
         }
     }
 
@@ -358,4 +337,27 @@ pub trait MailStore: Send + Sync + 'static {
         session: &Session,
         mailbox: Option<&str>,
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// `content` of message `uid`, fetched: the default of the reads that have their own path
+/// in the embedded backends.
+async fn content_of<S: MailStore + ?Sized>(
+    store: &S,
+    session: &Session,
+    mailbox: &str,
+    uid: Uid,
+    content: Content,
+) -> Result<Vec<u8>> {
+    let uids: UidSet = std::iter::once(uid).collect();
+    let query = FetchQuery {
+        content: Some(content),
+        ..FetchQuery::default()
+    };
+    store
+        .fetch(session, mailbox, &uids, query)
+        .await?
+        .into_iter()
+        .find(|m| m.uid == uid)
+        .and_then(|m| m.content)
+        .ok_or(StoreError::NoSuchMessage(uid.get()))
 }

@@ -42,19 +42,15 @@ impl<K: RangeRead> Engine<K> {
         offset: u64,
         len: usize,
     ) -> Result<Vec<u8>> {
-        let name = self.canonical(name)?;
-        let account = s.account();
-        let a = self.account(account)?;
-        let mut acct = lock(&a);
-        let mb = self.open(account, &mut acct, &name)?;
-        let m = mb.get(uid).ok_or(StoreError::NoSuchMessage(uid.get()))?;
-        let left = m.size.saturating_sub(offset);
-        let len = usize::try_from(left).map_or(len, |left| len.min(left));
-        if len == 0 {
-            return Ok(Vec::new());
-        }
-        self.backend
-            .read_range(account, &name, &m.blob, m.size, offset, len)
+        self.with_message(s, name, uid, |account, name, blob, size| {
+            let left = size.saturating_sub(offset);
+            let len = usize::try_from(left).map_or(len, |left| len.min(left));
+            if len == 0 {
+                return Ok(Vec::new());
+            }
+            self.backend
+                .read_range(account, name, blob, size, offset, len)
+        })
     }
 
     /// Message `uid` opened for reading, and its size as served.
@@ -64,13 +60,26 @@ impl<K: RangeRead> Engine<K> {
         name: &str,
         uid: Uid,
     ) -> Result<(Box<dyn ReadAt>, u64)> {
+        self.with_message(s, name, uid, |account, name, blob, size| {
+            Ok((self.backend.open(account, name, blob, size)?, size))
+        })
+    }
+
+    /// `f` on message `uid`'s blob and size as served, under the account's lock: no expunge
+    /// removes the message's file meanwhile.
+    fn with_message<T>(
+        &self,
+        s: &Session,
+        name: &str,
+        uid: Uid,
+        f: impl FnOnce(&AccountName, &str, &K::Blob, u64) -> Result<T>,
+    ) -> Result<T> {
         let name = self.canonical(name)?;
         let account = s.account();
         let a = self.account(account)?;
         let mut acct = lock(&a);
         let mb = self.open(account, &mut acct, &name)?;
         let m = mb.get(uid).ok_or(StoreError::NoSuchMessage(uid.get()))?;
-        let source = self.backend.open(account, &name, &m.blob, m.size)?;
-        Ok((source, m.size))
+        f(account, &name, &m.blob, m.size)
     }
 }
