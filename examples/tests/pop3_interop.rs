@@ -201,6 +201,14 @@ fn own_pop3(
         .unwrap()
 }
 
+/// Sends USER alice and PASS secret on `c`; the answer to PASS.
+fn login(c: &mut Raw) -> String {
+    c.send("USER alice");
+    assert!(c.line().starts_with("+OK"));
+    c.send("PASS secret");
+    c.line()
+}
+
 /// A silent client is signed off with `-ERR` after the idle timeout; its deletions are not
 /// committed and its lease is released.
 #[test]
@@ -211,20 +219,13 @@ fn silent_clients_time_out_without_deleting() {
         s.config.limits.idle_timeout = Duration::from_millis(300);
     });
     let mut c = Raw::connect(addr);
-    c.send("USER alice");
-    assert!(c.line().starts_with("+OK"));
-    c.send("PASS secret");
-    assert!(c.line().starts_with("+OK"));
+    assert!(login(&mut c).starts_with("+OK"));
     c.send("DELE 1");
     assert!(c.line().starts_with("+OK"));
     assert!(c.line().starts_with("-ERR"));
     assert!(c.closed());
     assert_eq!(server.messages("alice", "INBOX").len(), 1);
-    let mut again = Raw::connect(addr);
-    again.send("USER alice");
-    assert!(again.line().starts_with("+OK"));
-    again.send("PASS secret");
-    let ok = again.line();
+    let ok = login(&mut Raw::connect(addr));
     assert!(ok.starts_with("+OK"), "{ok}");
 }
 
@@ -237,12 +238,6 @@ fn the_lease_outlives_a_busy_session() {
     let server = start("pop3-lease");
     server.deliver(&["alice@example.org"], SECOND);
     let addr = own_pop3(&server, |s| s.lease_for = Duration::from_millis(600));
-    let login = |c: &mut Raw| {
-        c.send("USER alice");
-        assert!(c.line().starts_with("+OK"));
-        c.send("PASS secret");
-        c.line()
-    };
     let mut first = Raw::connect(addr);
     assert!(login(&mut first).starts_with("+OK"));
     first.send("DELE 1");
@@ -278,10 +273,7 @@ fn a_message_expunged_during_retr_is_sent_whole() {
     server.deliver(&["alice@example.org"], &big);
     let addr = own_pop3(&server, |_| {});
     let mut c = Raw::connect(addr);
-    c.send("USER alice");
-    assert!(c.line().starts_with("+OK"));
-    c.send("PASS secret");
-    assert!(c.line().starts_with("+OK"));
+    assert!(login(&mut c).starts_with("+OK"));
     c.send("DELE 1");
     assert!(c.line().starts_with("+OK"));
     let imap = Session::new(AccountName::try_from("alice").unwrap());
