@@ -614,22 +614,30 @@ async fn a_challenge_to_an_authenticate_run_is_answered() {
 }
 
 /// The capabilities from before a LOGIN the application runs are not kept: the client asks
-/// again, unless the `OK` said the new ones (RFC 9051 §6.2.3).
+/// again, unless the server said the new ones, in the `OK` or untagged before it as Gmail
+/// does (RFC 9051 §6.2.3).
 #[tokio::test]
 async fn a_login_run_refreshes_the_capabilities() {
     let greeting = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
-    for with_code in [false, true] {
+    for said in ["not", "in the OK", "untagged"] {
         let (mut imap, server) = against_script(greeting, 8192, async move |mut s| {
             let (tag, _) = s.command().await;
-            if with_code {
-                s.send(format!("{tag} OK [CAPABILITY IMAP4rev1 MOVE] in\r\n"))
-                    .await;
-            } else {
-                s.send(format!("{tag} OK in\r\n")).await;
-                let (tag, line) = s.command().await;
-                assert!(line.ends_with(" CAPABILITY\r\n"), "{line}");
-                s.send(format!("* CAPABILITY IMAP4rev1 MOVE\r\n{tag} OK done\r\n"))
-                    .await;
+            match said {
+                "in the OK" => {
+                    s.send(format!("{tag} OK [CAPABILITY IMAP4rev1 MOVE] in\r\n"))
+                        .await;
+                }
+                "untagged" => {
+                    s.send(format!("* CAPABILITY IMAP4rev1 MOVE\r\n{tag} OK in\r\n"))
+                        .await;
+                }
+                _ => {
+                    s.send(format!("{tag} OK in\r\n")).await;
+                    let (tag, line) = s.command().await;
+                    assert!(line.ends_with(" CAPABILITY\r\n"), "{line}");
+                    s.send(format!("* CAPABILITY IMAP4rev1 MOVE\r\n{tag} OK done\r\n"))
+                        .await;
+                }
             }
             s.line().await
         })
@@ -647,7 +655,7 @@ async fn a_login_run_refreshes_the_capabilities() {
         assert_eq!(
             imap.capabilities(),
             [Capability::Imap4Rev1, Capability::Move],
-            "with the code: {with_code}"
+            "capabilities {said} said"
         );
         drop(imap);
         assert_eq!(server.await.unwrap(), "", "nothing more was sent");

@@ -345,10 +345,14 @@ impl<S: MailStore> Conn<'_, S> {
         let data = match read {
             Ok(data) => data,
             Err(e) => {
-                // The disk failed. Part of the message is out: no -ERR can follow, only the
-                // end of the connection (the client sees the message cut short).
                 tracing::error!("pop3: message {uid} of {}: {e}", d.session.account());
                 self.sending = None;
+                if from.is_none() {
+                    // Nothing is out yet, not even the +OK.
+                    return reject(server, &failure(&e, Failed::Message));
+                }
+                // Part of the message is out: no -ERR can follow, only the end of the
+                // connection (the client sees the message cut short).
                 server.close();
                 return Ok(());
             }

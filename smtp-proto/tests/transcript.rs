@@ -421,6 +421,29 @@ fn overlong_or_too_many_reply_lines_are_one_error() {
     assert_eq!(found[0], error(0, DecodeError::ReplyTooLarge));
 }
 
+/// Under `any_text` the transcript frames replies whose lines end in LF alone as the
+/// client's session reads them, whatever the cuts; strict, each such line is an error.
+#[test]
+fn lenient_reply_lines_frame_as_the_session_reads_them() {
+    let stream = b"250-a\n250 b\r\n221 bye\n";
+    let limits = ReplyLimits {
+        any_text: true,
+        ..ReplyLimits::default()
+    };
+    let (_, first) = sansmail_smtp::codec::decode_reply_with(stream, limits).unwrap();
+    for piece in [stream.len(), 3, 1] {
+        let cuts: Vec<usize> = (piece..stream.len()).step_by(piece).collect();
+        let found = server_with(limits, stream, &cuts);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(
+            found[0],
+            Found::Item(format!("{:?}", ServerItem::Reply(first.clone())))
+        );
+    }
+    let strict = server(stream, &[]);
+    assert!(matches!(&strict[0], Found::Error(_)), "{strict:?}");
+}
+
 /// Protocol fragments, good and bad, that streams are made of.
 const TOKENS: &[&str] = &[
     "EHLO a.example\r\n",

@@ -94,7 +94,7 @@ fn frame_reply(input: &[u8], limits: ReplyLimits) -> Result<usize, DecodeError> 
 /// A lenient reader ([`ReplyLimits::any_text`]) ends a reply line at LF, CR before it or
 /// not, as Postfix's client does; a CR elsewhere in the line is text (made `?`). Replies
 /// are not commands: no other reader is to be fooled by where they end.
-fn lenient_line(frame: Frame, line: &[u8], limits: ReplyLimits) -> Frame {
+pub(crate) fn lenient_line(frame: Frame, line: &[u8], limits: ReplyLimits) -> Frame {
     match frame {
         Frame::Invalid {
             error: LineError::BareLineEnding,

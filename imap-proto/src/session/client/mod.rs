@@ -61,6 +61,8 @@ struct InFlight {
     body: Kind,
     /// Sent by the set-up: its data and completion are the session's, not the application's.
     internal: bool,
+    /// [`Client::announcements`] when it was sent.
+    announcements: u64,
 }
 
 /// What completing a command does to the state.
@@ -92,6 +94,9 @@ pub struct Client {
     state: State,
     greeted: bool,
     capabilities: Vec<Capability<'static>>,
+    /// How many times the server has announced its capabilities (CAPABILITY data or code):
+    /// a login answered without one leaves those from before it stale.
+    announcements: u64,
     idle: Option<Tag<'static>>,
     /// The server accepted IDLE: no answer is awaited until DONE.
     idling: bool,
@@ -136,6 +141,7 @@ impl Client {
             state: State::NotAuthenticated,
             greeted: false,
             capabilities: Vec::new(),
+            announcements: 0,
             idle: None,
             idling: false,
             done_pending: false,
@@ -307,6 +313,7 @@ impl Client {
             name,
             body: kind,
             internal,
+            announcements: self.announcements,
         });
         Ok(tag)
     }
@@ -484,6 +491,7 @@ impl Client {
     fn learn(&mut self, code: Option<&ResponseCode<'static>>) {
         if let Some(ResponseCode::Capability(caps)) = code {
             self.capabilities.clone_from(caps);
+            self.announcements += 1;
         }
     }
 
@@ -532,7 +540,10 @@ impl Client {
             Response::Status(status) => self.completed(status),
             Response::Data(data) => {
                 match &data {
-                    Data::Capability(caps) => self.capabilities.clone_from(caps),
+                    Data::Capability(caps) => {
+                        self.capabilities.clone_from(caps);
+                        self.announcements += 1;
+                    }
                     // IMAP4rev2 puts UTF-8 in force as UTF8=ACCEPT does (RFC 9051 §5.1).
                     Data::Enabled(caps)
                         if caps.iter().any(|c| {
@@ -612,9 +623,10 @@ impl Client {
             _ if refused_early => {}
             Kind::Login if ok => {
                 self.state = State::Authenticated;
-                // RFC 9051 §6.2.2, §6.2.3: a login may change the capabilities, and its OK
-                // may say the new ones. Otherwise those from before are stale.
-                if !matches!(status.code, Some(ResponseCode::Capability(_))) {
+                // RFC 9051 §6.2.2, §6.2.3: a login may change the capabilities, and the
+                // server may say the new ones (in its OK, or untagged before it, as Gmail
+                // does). Otherwise those from before are stale.
+                if self.announcements == cmd.announcements {
                     self.capabilities.clear();
                 }
             }

@@ -14,7 +14,6 @@ use crate::types::{
     command::{CommandBody, SaslResponse, Secret, State},
     core::{AString, Atom},
     response::{Status, StatusKind},
-    response_code::ResponseCode,
 };
 
 /// Where the set-up stands.
@@ -152,9 +151,9 @@ impl Client {
                 stage: Stage::Login,
                 status,
             }),
-            // Capabilities change with login; ask unless the OK said them.
-            Kind::Login if !matches!(status.code, Some(ResponseCode::Capability(_))) => {
-                self.capabilities.clear();
+            // Capabilities change with login; ask unless the server said them (`completed`
+            // dropped the old ones).
+            Kind::Login if self.capabilities.is_empty() => {
                 self.setup_send(CommandBody::Capability);
             }
             Kind::Capability if !ok => self.fail(ClientError::Rejected {

@@ -6,6 +6,7 @@ use crate::{
     codec::{
         self, ReplyLimits,
         line::{Frame, find_line},
+        reply,
     },
     types::reply::Reply,
 };
@@ -92,7 +93,8 @@ impl ServerDecoder {
         let at = self.offset;
         loop {
             let rest = &input[self.framed..];
-            match find_line(rest, self.limits.max_line, self.scanned) {
+            let frame = find_line(rest, self.limits.max_line, self.scanned);
+            match reply::lenient_line(frame, rest, self.limits) {
                 Frame::Line { len, consumed } => {
                     let line = &rest[..len];
                     self.framed += consumed;
