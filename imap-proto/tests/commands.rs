@@ -549,6 +549,10 @@ fn nil_astrings_are_sent_quoted() {
     assert_eq!(AString::try_from("NILS").unwrap(), a("NILS"));
     let c = parse_command(b"a3 SELECT NIL2\r\n", &opts).unwrap();
     assert_eq!(wire(&c), "a3 SELECT NIL2\r\n");
+    // A SEARCH charset too: read as it is sent, so that it encodes back to itself.
+    let c = parse_command(b"a4 SEARCH CHARSET nil ALL\r\n", &opts).unwrap();
+    assert_eq!(wire(&c), "a4 SEARCH CHARSET \"nil\" ALL\r\n");
+    assert_eq!(parse_command(wire(&c).as_bytes(), &opts).unwrap(), c);
 }
 
 #[test]

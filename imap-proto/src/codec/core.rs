@@ -371,15 +371,17 @@ pub(crate) fn astring_in<'a>(input: &'a [u8], text: Option<&'a str>) -> PResult<
         [b'"' | b'{', ..] | [b'~', b'{', ..] => {
             string_in(input, text).map(|(r, s)| (r, AString::String(s)))
         }
-        _ => astring_atom(input, text).map(|(r, a)| {
-            // Kept in the form it is sent in, so that it encodes back to the same value.
-            let a = Cow::Borrowed(a);
-            if a.eq_ignore_ascii_case("NIL") {
-                (r, AString::String(IString::Quoted(a)))
-            } else {
-                (r, AString::Atom(a))
-            }
-        }),
+        _ => astring_atom(input, text).map(|(r, a)| (r, atom_as_sent(a))),
+    }
+}
+
+/// An astring read as an atom, in the form it is sent in so that it encodes back to the
+/// same value: `NIL` (any case) is sent quoted, lest it be read as nil.
+pub(crate) fn atom_as_sent(a: &str) -> AString<'_> {
+    if a.eq_ignore_ascii_case("NIL") {
+        AString::String(IString::Quoted(Cow::Borrowed(a)))
+    } else {
+        AString::Atom(Cow::Borrowed(a))
     }
 }
 

@@ -11,8 +11,8 @@ use super::{
     command::{CommandOptions, keyword, label, upper},
     command_args::paren_list1,
     core::{
-        PError, PResult, ascii, astring, atom, byte, date, fail, number64, nz_number, quoted,
-        sequence_set, sp, tag_no_case,
+        PError, PResult, ascii, astring, atom, atom_as_sent, byte, date, fail, number64, nz_number,
+        quoted, sequence_set, sp, tag_no_case,
     },
 };
 use crate::error::TOO_DEEP;
@@ -151,7 +151,7 @@ fn charset(input: &[u8]) -> PResult<'_, Charset<'_>> {
         return Ok((r, AString::String(IString::Quoted(q))));
     }
     let (r, a) = label(input, "charset", atom)?;
-    Ok((r, AString::Atom(Cow::Borrowed(a))))
+    Ok((r, atom_as_sent(a)))
 }
 
 /// `search-key *(SP search-key)`

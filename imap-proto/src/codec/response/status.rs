@@ -8,8 +8,8 @@ use nom::bytes::complete::take_while1;
 use super::{Cx, data};
 use crate::{
     codec::core::{
-        self, PResult, ascii, atom, byte, expect, fail, number, number64, nz_number, paren_list,
-        quoted, sequence_set, sp, tag,
+        self, PResult, ascii, atom, atom_as_sent, byte, expect, fail, number, number64, nz_number,
+        paren_list, quoted, sequence_set, sp, tag,
     },
     types::{
         capability::Capability,
@@ -372,11 +372,7 @@ fn charset(input: &[u8]) -> PResult<'_, AString<'_>> {
         return Ok((r, AString::String(IString::Quoted(q))));
     }
     let (r, a) = atom(input)?;
-    // Kept in the form it is sent in (see `astring`).
-    if a.eq_ignore_ascii_case("NIL") {
-        return Ok((r, AString::String(IString::Quoted(Cow::Borrowed(a)))));
-    }
-    Ok((r, AString::Atom(Cow::Borrowed(a))))
+    Ok((r, atom_as_sent(a)))
 }
 
 /// ```text
