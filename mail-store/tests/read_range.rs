@@ -48,6 +48,17 @@ fn a_file_with_bare_lfs_is_read_in_pieces_as_fetch_serves_it() {
             }
         }
         assert!(got == served, "pieces of {piece}");
+        // The same through an open message, which goes on from where each piece stopped.
+        let mut reader = block_on(store.open_message(&s, "INBOX", uid)).unwrap();
+        let mut got = Vec::new();
+        loop {
+            let p = block_on(reader.read(got.len() as u64, piece)).unwrap();
+            got.extend_from_slice(&p);
+            if p.len() < piece {
+                break;
+            }
+        }
+        assert!(got == served, "open, pieces of {piece}");
     }
     // A range whose first octet is the CR served before a stored LF.
     let lf = stored.iter().rposition(|&b| b == b'\n').unwrap();

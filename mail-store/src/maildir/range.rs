@@ -46,7 +46,11 @@ impl RangeRead for Disk {
         let dir = self.mailbox_dir(a, mailbox);
         let file = File::open(Self::locate(&dir, blob)?)?;
         let as_stored = blob.raw || file.metadata()?.len() == size;
-        Ok(Box::new(OpenFile { file, as_stored }))
+        Ok(Box::new(OpenFile {
+            file,
+            as_stored,
+            cursor: Cursor::default(),
+        }))
     }
 }
 
@@ -55,6 +59,9 @@ struct OpenFile {
     file: File,
     /// The file holds what is served (see [`RangeRead::read_range`]).
     as_stored: bool,
+    /// Where the last conversion of a file with bare LFs stopped: the next piece goes on
+    /// from there instead of converting from the start again.
+    cursor: Cursor,
 }
 
 impl ReadAt for OpenFile {
@@ -65,27 +72,49 @@ impl ReadAt for OpenFile {
             (&mut self.file).take(len as u64).read_to_end(&mut out)?;
             return Ok(out);
         }
-        self.file.seek(SeekFrom::Start(0))?;
-        crlf_range(&mut self.file, offset, len, SCAN_CHUNK)
+        if offset < self.cursor.served {
+            self.cursor = Cursor::default();
+        }
+        self.file.seek(SeekFrom::Start(self.cursor.stored))?;
+        crlf_range_from(&mut self.file, &mut self.cursor, offset, len, SCAN_CHUNK)
     }
+}
+
+/// A point in converting bare LFs to CRLF: the next stored octet, the octets served before
+/// it, and the stored octet before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cursor {
+    stored: u64,
+    served: u64,
+    prev: u8,
 }
 
 /// Octets `offset..offset + len` of `input` with every bare LF served as CRLF (as
 /// [`to_crlf`](crate::engine::to_crlf) makes it), reading `chunk` octets at a time and
 /// holding no more than the result.
-fn crlf_range(mut input: impl Read, offset: u64, len: usize, chunk: usize) -> io::Result<Vec<u8>> {
+fn crlf_range(input: impl Read, offset: u64, len: usize, chunk: usize) -> io::Result<Vec<u8>> {
+    crlf_range_from(input, &mut Cursor::default(), offset, len, chunk)
+}
+
+/// [`crlf_range`] from `at`, where `input` is positioned, with `at` moved past the last
+/// stored octet served whole (a bare LF whose CR ended the range is read again next time).
+fn crlf_range_from(
+    mut input: impl Read,
+    at: &mut Cursor,
+    offset: u64,
+    len: usize,
+    chunk: usize,
+) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(len.min(chunk));
     let mut buf = vec![0u8; chunk.max(1)];
-    // Served octets before the next one.
-    let mut served = 0u64;
-    let mut prev = 0u8;
-    let mut emit = |b: u8, out: &mut Vec<u8>| {
-        if served >= offset {
+    let mut c = *at;
+    let emit = |b: u8, c: &mut Cursor, out: &mut Vec<u8>| {
+        if c.served >= offset {
             out.push(b);
         }
-        served += 1;
+        c.served += 1;
     };
-    while out.len() < len {
+    'reading: while out.len() < len {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -93,15 +122,19 @@ fn crlf_range(mut input: impl Read, offset: u64, len: usize, chunk: usize) -> io
             Err(e) => return Err(e),
         };
         for &b in &buf[..n] {
-            if b == b'\n' && prev != b'\r' {
-                emit(b'\r', &mut out);
+            let before = c;
+            if b == b'\n' && c.prev != b'\r' {
+                emit(b'\r', &mut c, &mut out);
             }
-            emit(b, &mut out);
-            prev = b;
+            emit(b, &mut c, &mut out);
+            c.prev = b;
+            c.stored += 1;
             if out.len() >= len {
-                break;
+                *at = if out.len() > len { before } else { c };
+                break 'reading;
             }
         }
+        *at = c;
     }
     out.truncate(len);
     Ok(out)
@@ -109,7 +142,7 @@ fn crlf_range(mut input: impl Read, offset: u64, len: usize, chunk: usize) -> io
 
 #[cfg(test)]
 mod tests {
-    use super::crlf_range;
+    use super::{Cursor, crlf_range, crlf_range_from};
     use crate::engine::to_crlf;
 
     /// A reader that hands out at most `step` octets per read, to cut reads everywhere.
@@ -146,6 +179,33 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Consecutive pieces read on from where the last one stopped, whatever the piece and
+    /// chunk sizes (a piece ending between a bare LF's CR and LF included), give what
+    /// converting the whole file serves.
+    #[test]
+    fn pieces_read_on_from_the_cursor() {
+        let stored: &[u8] = b"\nA: b\n\r\nmixed\r\n\n\r\r\nend\n\n";
+        let served = to_crlf(stored).unwrap();
+        for piece in 1..=served.len() + 1 {
+            for chunk in [1, 3, 4096] {
+                let mut cursor = Cursor::default();
+                let mut got = Vec::new();
+                loop {
+                    let at = usize::try_from(cursor.stored).unwrap();
+                    let input = &stored[at..];
+                    let p = crlf_range_from(input, &mut cursor, got.len() as u64, piece, chunk)
+                        .unwrap();
+                    assert!(cursor.served <= (got.len() + p.len()) as u64);
+                    got.extend_from_slice(&p);
+                    if p.len() < piece {
+                        break;
+                    }
+                }
+                assert_eq!(got, served, "pieces of {piece}, chunks of {chunk}");
             }
         }
     }
