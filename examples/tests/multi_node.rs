@@ -186,8 +186,10 @@ fn snapshot(node: &Node) -> Vec<(String, Vec<String>)> {
                         .and_then(|(_, r)| r.split_once(')'))
                         .unwrap()
                         .0;
-                    let mut flags: Vec<&str> =
-                        flags.split(' ').filter(|f| *f != "\\Recent").collect();
+                    let mut flags: Vec<&str> = flags
+                        .split(' ')
+                        .filter(|f| !f.is_empty() && *f != "\\Recent")
+                        .collect();
                     flags.sort_unstable();
                     let date = l.split_once("INTERNALDATE \"").unwrap().1;
                     let date = date.split_once('"').unwrap().0;
