@@ -662,6 +662,52 @@ async fn a_login_run_refreshes_the_capabilities() {
     }
 }
 
+/// Unsolicited data that comes with an answer is news, never dropped: EXISTS and RECENT
+/// with an APPEND (RFC 9051 §6.3.12) or a LIST, and every EXPUNGE of a burst that ends IDLE
+/// (the client stops at the first; the rest arrive before its DONE is answered).
+#[tokio::test]
+async fn unsolicited_data_with_an_answer_is_news() {
+    let (mut imap, server) = against_script("* PREAUTH ready\r\n", 8192, async |mut s| {
+        let (tag, _) = s.command().await;
+        s.send("+ go on\r\n").await;
+        s.octets("Subject: x\r\n\r\nx\r\n".len() + 2).await;
+        s.send(format!(
+            "* 7 EXISTS\r\n* 1 RECENT\r\n{tag} OK [APPENDUID 9 5] done\r\n"
+        ))
+        .await;
+        let (tag, _) = s.command().await;
+        s.send(format!(
+            "* LIST () \"/\" INBOX\r\n* 8 EXISTS\r\n{tag} OK done\r\n"
+        ))
+        .await;
+        let (tag, _) = s.command().await;
+        s.send("+ idling\r\n* 2 EXPUNGE\r\n* 1 EXPUNGE\r\n").await;
+        assert_eq!(s.line().await, "DONE\r\n");
+        s.send(format!("{tag} OK done\r\n")).await;
+        s.line().await;
+    })
+    .await;
+    let appended = imap
+        .append("INBOX", vec![], None, b"Subject: x\r\n\r\nx\r\n")
+        .await
+        .unwrap();
+    assert_eq!(appended, Some((9, 5)));
+    let news = imap.take_news();
+    assert!(
+        matches!(news.as_slice(), [Data::Exists(7), Data::Recent(1)]),
+        "{news:?}"
+    );
+    assert_eq!(imap.list("*").await.unwrap().len(), 1);
+    assert!(matches!(imap.take_news().as_slice(), [Data::Exists(8)]));
+    let idle = imap.idle(Duration::from_secs(10)).await.unwrap();
+    assert!(
+        matches!(idle.as_slice(), [Data::Expunge(2), Data::Expunge(1)]),
+        "{idle:?}"
+    );
+    drop(imap);
+    let _ = server.await;
+}
+
 /// Another session's flag change reported during UID FETCH (no UID without CONDSTORE, or a
 /// UID not asked for) is news, not part of the answer.
 #[tokio::test]

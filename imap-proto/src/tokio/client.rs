@@ -379,14 +379,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 return_opts: None,
             })
             .await?;
-        Ok(answer
-            .data
-            .into_iter()
-            .filter_map(|d| match d {
-                Data::List(l) => Some(l),
-                _ => None,
-            })
-            .collect())
+        let mut found = Vec::new();
+        for d in answer.data {
+            match d {
+                Data::List(l) => found.push(l),
+                other => self.news.push(other),
+            }
+        }
+        Ok(found)
     }
 
     /// FETCH by sequence numbers.
@@ -519,6 +519,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
                 }],
             })
             .await?;
+        // EXISTS for the selected mailbox (RFC 9051 §6.3.12), or anything else.
+        self.news.extend(answer.data);
         Ok(match answer.status.code {
             Some(ResponseCode::AppendUid { uid_validity, uids }) => {
                 uids.iter(u32::MAX).next().map(|uid| (uid_validity, uid))
@@ -683,7 +685,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
             }
         }
         if self.driver.session_mut().idle_done().is_ok() {
-            self.answer(&tag).await?;
+            // What came between DONE and the OK is news too.
+            let answer = self.answer(&tag).await?;
+            self.news.extend(answer.data);
         }
         Ok(self.take_news())
     }
