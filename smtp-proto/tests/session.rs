@@ -1583,6 +1583,33 @@ fn client_sends_no_chunk_after_a_refused_one() {
     assert!(events.contains(&CEvent::Ready), "{events:?}");
 }
 
+/// A message refused at the end of its DATA is followed by RSET before the next command:
+/// Postfix keeps the transaction after a refusal there (`503 nested MAIL command` for the
+/// next MAIL), and Python's smtplib resets too.
+#[test]
+fn client_resets_after_a_message_refused_at_the_dot() {
+    let t0 = Instant::now();
+    let mut c = ready_client(t0, "250-PIPELINING\r\n");
+    c.send_mail(&envelope("a@example.org", &["b@example.org"]))
+        .unwrap();
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(t0, b"250 sender ok\r\n250 recipient ok\r\n354 go ahead\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(events.contains(&CEvent::SendData), "{events:?}");
+    c.send_data(b"Subject: x\r\n\r\nhi\r\n").unwrap();
+    c.end_data().unwrap();
+    c.poll_transmit(&mut Vec::new());
+    c.handle_input(t0, b"554 5.7.1 message refused\r\n");
+    let mut wire = Vec::new();
+    c.poll_transmit(&mut wire);
+    assert_eq!(String::from_utf8_lossy(&wire), "RSET\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(!events.contains(&CEvent::Ready), "{events:?}");
+    c.handle_input(t0, b"250 reset\r\n");
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(events.contains(&CEvent::Ready), "{events:?}");
+}
+
 /// RFC 3030 §3: BODY=BINARYMIME goes with BDAT, also to a server without PIPELINING, where
 /// each chunk would wait for the last one's reply: the message goes as one `BDAT n LAST`,
 /// exactly as given (not with DATA, dot-stuffed and line ends changed).

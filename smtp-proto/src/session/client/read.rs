@@ -398,12 +398,13 @@ impl Client {
         let Some(t) = self.transaction.take() else {
             return;
         };
-        // RFC 3030 §2: after a refused chunk, or a refused `BDAT ... LAST` in SMTP, the
-        // transaction's state is indeterminate; RSET clears it before the next command.
-        let reset = t.bdat
-            && (t.failed
-                || self.config.protocol == Protocol::Smtp
-                    && t.finals.iter().any(|(_, r)| !r.code().is_positive()));
+        // After a refused DATA or chunk, or a message refused at its end in SMTP, RSET
+        // clears the transaction before the next command: RFC 3030 §2 leaves it
+        // indeterminate after BDAT, and Postfix keeps it after a refused end of data
+        // (`nested MAIL command` for the next MAIL), which Python's smtplib also resets.
+        let reset = t.failed
+            || self.config.protocol == Protocol::Smtp
+                && t.finals.iter().any(|(_, r)| !r.code().is_positive());
         if t.failed {
             let reply = t.finals.into_iter().next().map(|(_, r)| r);
             let error = match reply {
