@@ -1583,6 +1583,59 @@ fn client_sends_no_chunk_after_a_refused_one() {
     assert!(events.contains(&CEvent::Ready), "{events:?}");
 }
 
+/// A message is sent only with the extensions it needs (RFC 6152 §3, RFC 3030 §3, RFC
+/// 6531 §3.4): without them the transaction fails before anything is sent
+/// (`NotOffered`); an address beyond ASCII brings SMTPUTF8 of itself.
+#[test]
+fn client_sends_only_what_the_server_offers() {
+    use sansmail_smtp::Body;
+    let t0 = Instant::now();
+    let client = |extensions: &str| {
+        let mut c = Client::new(client_config(), t0);
+        c.handle_input(t0, b"220 mx ready\r\n");
+        c.poll_transmit(&mut Vec::new());
+        c.handle_input(t0, format!("250-mx\r\n{extensions}250 HELP\r\n").as_bytes());
+        c.poll_transmit(&mut Vec::new());
+        let ready: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert!(ready.contains(&CEvent::Ready), "{ready:?}");
+        c
+    };
+    let refused = |c: &mut Client, env: &Envelope| {
+        c.send_mail(env).unwrap();
+        let mut wire = Vec::new();
+        c.poll_transmit(&mut wire);
+        assert!(wire.is_empty(), "{}", String::from_utf8_lossy(&wire));
+        let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        match &events[..] {
+            [
+                CEvent::TransactionFailed(ClientError::NotOffered(x)),
+                CEvent::Ready,
+            ] => *x,
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut eight = envelope("a@example.org", &["b@example.org"]);
+    eight.params.body = Some(Body::EightBitMime);
+    assert_eq!(refused(&mut client(""), &eight), "8BITMIME");
+    let mut binary = envelope("a@example.org", &["b@example.org"]);
+    binary.params.body = Some(Body::BinaryMime);
+    let no_chunking = "250-8BITMIME\r\n250-BINARYMIME\r\n";
+    assert_eq!(
+        refused(&mut client(no_chunking), &binary),
+        "BINARYMIME and CHUNKING"
+    );
+    let utf8 = envelope("a@example.org", &["j\u{f6}rg@example.org"]);
+    assert_eq!(refused(&mut client("250-8BITMIME\r\n"), &utf8), "SMTPUTF8");
+    let mut c = client("250-8BITMIME\r\n250-SMTPUTF8\r\n");
+    c.send_mail(&utf8).unwrap();
+    let mut wire = Vec::new();
+    c.poll_transmit(&mut wire);
+    assert_eq!(
+        String::from_utf8_lossy(&wire),
+        "MAIL FROM:<a@example.org> SMTPUTF8\r\n"
+    );
+}
+
 /// A message refused at the end of its DATA is followed by RSET before the next command:
 /// Postfix keeps the transaction after a refusal there (`503 nested MAIL command` for the
 /// next MAIL), and Python's smtplib resets too.

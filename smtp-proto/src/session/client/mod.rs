@@ -278,6 +278,26 @@ impl Client {
             return Ok(());
         }
         let mut params = envelope.params.clone();
+        params.smtputf8 |= !envelope.from.to_string().is_ascii()
+            || envelope
+                .recipients
+                .iter()
+                .any(|(to, _)| !to.to_string().is_ascii());
+        let binary = params.body == Some(crate::types::params::Body::BinaryMime);
+        let missing = match params.body {
+            Some(crate::types::params::Body::EightBitMime) if !has("8BITMIME") => Some("8BITMIME"),
+            _ if binary && !(has("BINARYMIME") && has("CHUNKING") && self.config.chunking) => {
+                Some("BINARYMIME and CHUNKING")
+            }
+            _ if params.smtputf8 && !has("SMTPUTF8") => Some("SMTPUTF8"),
+            _ => None,
+        };
+        if let Some(extension) = missing {
+            self.events
+                .push_back(Event::TransactionFailed(ClientError::NotOffered(extension)));
+            self.events.push_back(Event::Ready);
+            return Ok(());
+        }
         if !has("SIZE") {
             params.size = None;
         }
@@ -287,7 +307,6 @@ impl Client {
             params.envid = None;
         }
         let pipelining = self.config.pipelining && has("PIPELINING");
-        let binary = envelope.params.body == Some(crate::types::params::Body::BinaryMime);
         // BINARYMIME needs BDAT (RFC 3030 §3), with PIPELINING or without it.
         let bdat = self.config.chunking && has("CHUNKING") && (pipelining || binary);
         let start = self.transmit.len();

@@ -81,7 +81,8 @@ pub struct Envelope {
     /// The sender.
     pub from: ReversePath<'static>,
     /// MAIL parameters. SIZE and the DSN parameters are dropped when the server does not
-    /// offer the extension; others are sent as given.
+    /// offer the extension; SMTPUTF8 is added when an address needs it; a BODY or SMTPUTF8
+    /// the server does not offer fails the transaction ([`ClientError::NotOffered`]).
     pub params: MailParams<'static>,
     /// The recipients and their parameters.
     pub recipients: Vec<(ForwardPath<'static>, RcptParams<'static>)>,
@@ -155,6 +156,12 @@ pub enum ClientError {
         /// The server's limit.
         limit: u64,
     },
+    /// The message needs an extension the server does not offer: `8BITMIME` for
+    /// `BODY=8BITMIME` (RFC 6152 §3), `BINARYMIME` with `CHUNKING` for `BODY=BINARYMIME`
+    /// (RFC 3030 §3), `SMTPUTF8` for addresses beyond ASCII (RFC 6531 §3.4). Nothing was
+    /// sent for it.
+    #[error("the message needs {0}, which the server does not offer")]
+    NotOffered(&'static str),
     /// The server sent something that is not a valid reply.
     #[error("invalid reply: {0}")]
     Protocol(DecodeError),
