@@ -12,7 +12,7 @@ use sansmail_core::{
 use sansmail_imap::{
     session::{
         ServerConfig,
-        client::ClientConfig,
+        client::{ApiError, ClientConfig},
         server::{Event, Server},
         view::Update,
     },
@@ -706,6 +706,50 @@ async fn unsolicited_data_with_an_answer_is_news() {
     );
     drop(imap);
     let _ = server.await;
+}
+
+/// A message with a NUL needs a literal8, which needs BINARY (RFC 3516 §4.3): refused
+/// before anything is sent to a server without it, sent as `~{n}` to one with it.
+#[tokio::test]
+async fn a_binary_append_needs_binary() {
+    let message = b"Subject: nul\r\n\r\na\0b\r\n";
+    for binary in [false, true] {
+        let greeting = if binary {
+            "* PREAUTH [CAPABILITY IMAP4rev1 BINARY] ready\r\n"
+        } else {
+            "* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n"
+        };
+        let (mut imap, server) = against_script(greeting, 8192, async move |mut s| {
+            let (tag, line) = s.command().await;
+            if line.is_empty() {
+                return line;
+            }
+            s.send("+ go on\r\n").await;
+            s.octets(message.len() + 2).await;
+            s.send(format!("{tag} OK done\r\n")).await;
+            s.line().await;
+            line
+        })
+        .await;
+        let appended = imap.append("INBOX", vec![], None, message).await;
+        if binary {
+            appended.unwrap();
+        } else {
+            let err = appended.unwrap_err();
+            assert!(
+                matches!(err, Error::Api(ApiError::NotOffered("BINARY"))),
+                "{err}"
+            );
+        }
+        drop(imap);
+        let line = server.await.unwrap();
+        let expected = if binary {
+            format!("APPEND INBOX ~{{{}}}\r\n", message.len())
+        } else {
+            String::new()
+        };
+        assert!(line.ends_with(&expected), "{line:?}");
+    }
 }
 
 /// Another session's flag change reported during UID FETCH (no UID without CONDSTORE, or a

@@ -497,7 +497,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
     }
 
     /// APPEND: stores `message` in `mailbox`; its UIDVALIDITY and UID when the server says
-    /// them (UIDPLUS).
+    /// them (UIDPLUS). A message with a NUL goes as a `literal8`, only to a server that
+    /// offers BINARY ([`ApiError::NotOffered`] otherwise).
     pub async fn append(
         &mut self,
         mailbox: &str,
@@ -505,10 +506,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
         date: Option<DateTime>,
         message: &[u8],
     ) -> Result<Option<(u32, u32)>, Error> {
-        let literal = Literal::new(message.to_vec(), crate::codec::frame::LiteralMode::Sync)
-            .unwrap_or_else(|_| {
+        let literal = match Literal::new(message.to_vec(), crate::codec::frame::LiteralMode::Sync) {
+            Ok(literal) => literal,
+            // A NUL goes only in a literal8, which needs BINARY (RFC 3516 §4.3).
+            Err(_) if self.driver.session().has(&Capability::Binary) => {
                 Literal::binary(message.to_vec(), crate::codec::frame::LiteralMode::Sync)
-            });
+            }
+            Err(_) => return Err(ApiError::NotOffered("BINARY").into()),
+        };
         let answer = self
             .run(CommandBody::Append {
                 mailbox: mailbox_arg(mailbox)?,

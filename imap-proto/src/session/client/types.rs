@@ -190,4 +190,8 @@ pub enum ApiError {
     /// the client start a second handshake inside the first.
     #[error("TLS is already in force")]
     AlreadyTls,
+    /// The command needs a capability the server did not announce (a `literal8` needs
+    /// BINARY, RFC 3516 §4.3).
+    #[error("the server does not offer {0}")]
+    NotOffered(&'static str),
 }
