@@ -296,3 +296,38 @@ async fn shutdown_tells_the_client() {
         "{text}"
     );
 }
+
+/// A server that refuses right behind its 354 and closes (smtp-sink -A): `send` reports the
+/// server's doing, not an API error of its own.
+#[tokio::test]
+async fn a_refusal_right_after_354_is_the_servers() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(16 * 1024);
+    let server = tokio::spawn(async move {
+        let mut b = BufReader::new(b);
+        let mut line = String::new();
+        b.get_mut().write_all(b"220 mx ready\r\n").await.unwrap();
+        b.read_line(&mut line).await.unwrap();
+        b.get_mut()
+            .write_all(b"250-mx\r\n250 PIPELINING\r\n")
+            .await
+            .unwrap();
+        while !line.starts_with("DATA") {
+            line.clear();
+            b.read_line(&mut line).await.unwrap();
+        }
+        b.get_mut()
+            .write_all(b"250 ok\r\n250 ok\r\n354 go\r\n550 5.7.0 This violates SMTP\r\n")
+            .await
+            .unwrap();
+    });
+    let mut client = SmtpClient::start(Stream::plain(a), localhost(), client_config(), None)
+        .await
+        .unwrap();
+    let err = client
+        .send(&envelope(&["b@example.org"]), b"Subject: x\r\n\r\nhi\r\n")
+        .await
+        .unwrap_err();
+    assert!(!matches!(err, Error::Api(_)), "{err:?}");
+    server.await.unwrap();
+}

@@ -224,8 +224,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
                 }
                 Event::SendData => {
                     let session = self.driver.session_mut();
-                    session.send_data(message)?;
-                    session.end_data()?;
+                    // A reply that came right behind the 354 (a refusal, a 421) has moved
+                    // the session on: its own event follows and says how it went.
+                    if session.send_data(message).is_ok() {
+                        session.end_data()?;
+                    }
                 }
                 Event::Sent { replies } => {
                     return Ok(Sent::new(self.recipients.clone(), &replies));
