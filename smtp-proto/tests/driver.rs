@@ -331,3 +331,49 @@ async fn a_refusal_right_after_354_is_the_servers() {
     assert!(!matches!(err, Error::Api(_)), "{err:?}");
     server.await.unwrap();
 }
+
+/// Without a SIZE in the envelope, `send` declares the message's length where the server
+/// offers SIZE (RFC 1870): one over the server's limit is refused before anything is sent,
+/// one under it goes with `SIZE=`.
+#[tokio::test]
+async fn send_declares_the_size() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (a, b) = tokio::io::duplex(16 * 1024);
+    let server = tokio::spawn(async move {
+        let mut b = BufReader::new(b);
+        let mut line = String::new();
+        b.get_mut().write_all(b"220 mx ready\r\n").await.unwrap();
+        b.read_line(&mut line).await.unwrap();
+        b.get_mut()
+            .write_all(b"250-mx\r\n250 SIZE 100\r\n")
+            .await
+            .unwrap();
+        line.clear();
+        b.read_line(&mut line).await.unwrap();
+        b.get_mut().write_all(b"550 no\r\n").await.unwrap();
+        line
+    });
+    let mut client = SmtpClient::start(Stream::plain(a), localhost(), client_config(), None)
+        .await
+        .unwrap();
+    let big = vec![b'x'; 200];
+    let err = client
+        .send(&envelope(&["b@example.org"]), &big)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Smtp(sansmail_smtp::session::client::ClientError::TooLarge {
+                size: 200,
+                limit: 100
+            })
+        ),
+        "{err:?}"
+    );
+    let _ = client
+        .send(&envelope(&["b@example.org"]), b"Subject: x\r\n\r\nhi\r\n")
+        .await;
+    let mail = server.await.unwrap();
+    assert!(mail.ends_with(" SIZE=18\r\n"), "{mail:?}");
+}

@@ -210,10 +210,19 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
     /// accepted or not (see [`Sent`]), the refusal of every recipient included; `Err` when
     /// the transaction failed as a whole (MAIL or DATA refused) or the session did. After a
     /// failed transaction ([`Error::Smtp`] with the session still open) another may follow.
+    ///
+    /// Without a SIZE in the envelope, the message's length is declared (RFC 1870), so that
+    /// a server with a smaller limit refuses it at MAIL, before it is sent.
     pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Sent, Error> {
         self.recipients = vec![None; envelope.recipients.len()];
         self.until_ready().await?;
-        self.driver.session_mut().send_mail(envelope)?;
+        if envelope.params.size.is_none() {
+            let mut sized = envelope.clone();
+            sized.params.size = Some(message.len() as u64);
+            self.driver.session_mut().send_mail(&sized)?;
+        } else {
+            self.driver.session_mut().send_mail(envelope)?;
+        }
         self.ready = false;
         loop {
             match self.next().await? {
