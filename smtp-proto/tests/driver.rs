@@ -297,30 +297,53 @@ async fn shutdown_tells_the_client() {
     );
 }
 
+/// A server written line by line: it greets, answers EHLO with `ehlo`, then each line the
+/// client sends with what `reply` says, closing after an answer marked so (`true`); the
+/// lines it saw.
+async fn scripted(
+    b: DuplexStream,
+    ehlo: &'static str,
+    mut reply: impl FnMut(&str) -> (&'static str, bool) + Send + 'static,
+) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut b = BufReader::new(b);
+    let mut seen = Vec::new();
+    b.get_mut().write_all(b"220 mx ready\r\n").await.unwrap();
+    loop {
+        let mut line = String::new();
+        if b.read_line(&mut line).await.unwrap() == 0 {
+            break;
+        }
+        let (answer, close) = if seen.is_empty() {
+            (ehlo, false)
+        } else {
+            reply(&line)
+        };
+        seen.push(line);
+        b.get_mut().write_all(answer.as_bytes()).await.unwrap();
+        if close {
+            break;
+        }
+    }
+    seen
+}
+
 /// A server that refuses right behind its 354 and closes (smtp-sink -A): `send` reports the
 /// server's doing, not an API error of its own.
 #[tokio::test]
 async fn a_refusal_right_after_354_is_the_servers() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let (a, b) = tokio::io::duplex(16 * 1024);
-    let server = tokio::spawn(async move {
-        let mut b = BufReader::new(b);
-        let mut line = String::new();
-        b.get_mut().write_all(b"220 mx ready\r\n").await.unwrap();
-        b.read_line(&mut line).await.unwrap();
-        b.get_mut()
-            .write_all(b"250-mx\r\n250 PIPELINING\r\n")
-            .await
-            .unwrap();
-        while !line.starts_with("DATA") {
-            line.clear();
-            b.read_line(&mut line).await.unwrap();
-        }
-        b.get_mut()
-            .write_all(b"250 ok\r\n250 ok\r\n354 go\r\n550 5.7.0 This violates SMTP\r\n")
-            .await
-            .unwrap();
-    });
+    let server = tokio::spawn(scripted(
+        b,
+        "250-mx\r\n250 PIPELINING\r\n",
+        |line| match line.starts_with("DATA") {
+            true => (
+                "250 ok\r\n250 ok\r\n354 go\r\n550 5.7.0 This violates SMTP\r\n",
+                true,
+            ),
+            false => ("", false),
+        },
+    ));
     let mut client = SmtpClient::start(Stream::plain(a), localhost(), client_config(), None)
         .await
         .unwrap();
@@ -329,6 +352,7 @@ async fn a_refusal_right_after_354_is_the_servers() {
         .await
         .unwrap_err();
     assert!(!matches!(err, Error::Api(_)), "{err:?}");
+    drop(client);
     server.await.unwrap();
 }
 
@@ -337,22 +361,17 @@ async fn a_refusal_right_after_354_is_the_servers() {
 /// one under it goes with `SIZE=`.
 #[tokio::test]
 async fn send_declares_the_size() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let (a, b) = tokio::io::duplex(16 * 1024);
-    let server = tokio::spawn(async move {
-        let mut b = BufReader::new(b);
-        let mut line = String::new();
-        b.get_mut().write_all(b"220 mx ready\r\n").await.unwrap();
-        b.read_line(&mut line).await.unwrap();
-        b.get_mut()
-            .write_all(b"250-mx\r\n250 SIZE 100\r\n")
-            .await
-            .unwrap();
-        line.clear();
-        b.read_line(&mut line).await.unwrap();
-        b.get_mut().write_all(b"550 no\r\n").await.unwrap();
-        line
-    });
+    let server = tokio::spawn(scripted(b, "250-mx\r\n250 SIZE 100\r\n", |line| {
+        (
+            if line.starts_with("MAIL") {
+                "550 no\r\n"
+            } else {
+                ""
+            },
+            false,
+        )
+    }));
     let mut client = SmtpClient::start(Stream::plain(a), localhost(), client_config(), None)
         .await
         .unwrap();
@@ -374,6 +393,7 @@ async fn send_declares_the_size() {
     let _ = client
         .send(&envelope(&["b@example.org"]), b"Subject: x\r\n\r\nhi\r\n")
         .await;
-    let mail = server.await.unwrap();
-    assert!(mail.ends_with(" SIZE=18\r\n"), "{mail:?}");
+    drop(client);
+    let seen = server.await.unwrap();
+    assert!(seen[1].ends_with(" SIZE=18\r\n"), "{seen:?}");
 }
