@@ -333,17 +333,14 @@ async fn scripted(
 #[tokio::test]
 async fn a_refusal_right_after_354_is_the_servers() {
     let (a, b) = tokio::io::duplex(16 * 1024);
-    let server = tokio::spawn(scripted(
-        b,
-        "250-mx\r\n250 PIPELINING\r\n",
-        |line| match line.starts_with("DATA") {
-            true => (
-                "250 ok\r\n250 ok\r\n354 go\r\n550 5.7.0 This violates SMTP\r\n",
-                true,
-            ),
-            false => ("", false),
-        },
-    ));
+    let replies = "250 ok\r\n250 ok\r\n354 go\r\n550 5.7.0 This violates SMTP\r\n";
+    let server = tokio::spawn(scripted(b, "250-mx\r\n250 PIPELINING\r\n", move |line| {
+        if line.starts_with("DATA") {
+            (replies, true)
+        } else {
+            ("", false)
+        }
+    }));
     let mut client = SmtpClient::start(Stream::plain(a), localhost(), client_config(), None)
         .await
         .unwrap();
