@@ -311,3 +311,41 @@ fn stored_messages_keep_binary_and_ascii_trace_fields() {
         "{trace}"
     );
 }
+
+/// A message that has been through 50 hops (with ours, over the 50 `Received:` fields a
+/// message may carry) is refused at the end of its data as a mail loop (RFC 5321 §6.3),
+/// as Postfix refuses it, not delivered and bounced later; one hop fewer is taken.
+#[test]
+fn a_looping_message_is_refused_at_its_end() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = start("hops");
+    let mut c = std::net::TcpStream::connect(server.addr).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    let mut last_line = |c: &mut std::net::TcpStream, out: &[u8]| {
+        c.write_all(out).unwrap();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break line;
+            }
+        }
+    };
+    assert!(last_line(&mut c, b"").starts_with("220 "));
+    assert!(last_line(&mut c, b"EHLO client.test\r\n").starts_with("250 "));
+    for (hops, expected) in [(50, "554 5.4.6 "), (49, "250 ")] {
+        for line in [
+            "MAIL FROM:<a@remote.example>\r\n",
+            "RCPT TO:<alice@example.org>\r\n",
+            "DATA\r\n",
+        ] {
+            let answer = last_line(&mut c, line.as_bytes());
+            assert!(answer.starts_with(['2', '3']), "{line}{answer}");
+        }
+        let received = "Received: from a by b; Mon, 7 Dec 2026 00:00:00 +0000\r\n".repeat(hops);
+        let message = format!("{received}Subject: hops\r\n\r\nx\r\n.\r\n");
+        let answer = last_line(&mut c, message.as_bytes());
+        assert!(answer.starts_with(expected), "{hops} hops: {answer}");
+    }
+    assert_eq!(messages(&server, "alice").len(), 1);
+}

@@ -27,8 +27,9 @@ use super::{
 };
 use crate::auth::Accounts;
 
-/// The most `Received:` fields a relayed message may carry (Postfix's `hopcount_limit`).
-const MAX_HOPS: usize = 50;
+/// The most `Received:` fields a message may carry, this server's own included (Postfix's
+/// `hopcount_limit`): past it the message is taken to loop (RFC 5321 §6.3).
+pub(crate) const MAX_HOPS: usize = 50;
 
 /// When to try again and when to give up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,6 +32,7 @@ use crate::{
     outbound::{
         Relay,
         queue::{BodyType, Notify, QueueEntry, QueuedRecipient, RecipientState, Return},
+        schedule::MAX_HOPS,
     },
     plaintext_allowed,
     record::ConnectionRecord,
@@ -137,6 +138,9 @@ struct Transaction {
     header: Option<Vec<u8>>,
     /// The header section was longer than the filter takes: the message is refused.
     header_too_large: bool,
+    /// The message came with `MAX_HOPS` `Received:` fields or more: it loops, and is refused
+    /// at the end of its data rather than bounced later.
+    too_many_hops: bool,
 }
 
 impl Transaction {
@@ -513,8 +517,15 @@ fn take_data(t: &mut Transaction, data: &[u8], own_id: &str) {
 fn end_header(t: &mut Transaction, end: Option<usize>, own_id: &str) {
     let Some(kept) = t.header.take() else { return };
     let end = end.unwrap_or(kept.len());
+    t.too_many_hops = loops(&kept[..end]);
     write_data(t, &without_own_results(&kept[..end], own_id));
     write_data(t, &kept[end..]);
+}
+
+/// Whether a message whose header section is `header` has been through too many hops:
+/// with this server's `Received:` it would carry more than `MAX_HOPS`.
+fn loops(header: &[u8]) -> bool {
+    crate::mailauth::verify::count_fields(header, b"Received") >= MAX_HOPS
 }
 
 /// Writes message octets to every copy; a copy that fails is the error for its recipients.
@@ -554,6 +565,10 @@ async fn release<S: MailStore>(
             return None;
         }
     };
+    if loops(&raw) {
+        t.too_many_hops = true;
+        return None;
+    }
     let verdict = verifier.verify(client, &raw).await;
     tracing::info!(
         peer = %client.ip,
@@ -703,6 +718,17 @@ async fn finish_message<S: MailStore>(
         );
         for _ in 0..answers {
             reject(server, &too_large)?;
+        }
+        return Ok(());
+    }
+    if t.too_many_hops {
+        // Refused now, as Postfix does, rather than delivered here and bounced by the queue.
+        *t = Transaction::default();
+        record.rejected(Rejection::InvalidMessage);
+        let text = format!("Too many hops: over {MAX_HOPS} Received: fields, a mail loop");
+        let looping = reply(ReplyCode::TRANSACTION_FAILED, (5, 4, 6), &text);
+        for _ in 0..answers {
+            reject(server, &looping)?;
         }
         return Ok(());
     }
