@@ -251,9 +251,9 @@ impl Report<'_> {
             let _ = write!(out, "Remote-MTA: dns; {}\r\n", field_text(mta));
         }
         if let Some(reply) = &r.last_reply {
-            // A reply from a peer is an SMTP diagnostic; our own words are "X-Sansmail".
-            let kind = if r.remote_mta.is_some() && reply.starts_with(|c: char| c.is_ascii_digit())
-            {
+            // A reply from a peer is an SMTP diagnostic (RFC 3464 §2.3.6); our own words are
+            // "X-Sansmail", also those that start with the peer's address.
+            let kind = if r.remote_mta.is_some() && is_smtp_reply(reply) {
                 "smtp"
             } else {
                 "x-sansmail"
@@ -267,6 +267,15 @@ impl Report<'_> {
             let _ = write!(out, "Will-Retry-Until: {}\r\n", date_time(until));
         }
     }
+}
+
+/// Whether `text` is an SMTP reply: a `Reply-code` (RFC 5321 §4.2) then SP, `-` or nothing.
+fn is_smtp_reply(text: &str) -> bool {
+    matches!(
+        text.as_bytes(),
+        [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9']
+            | [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9', b' ' | b'-', ..]
+    )
 }
 
 /// Whether `data` holds a NUL or a bare CR or LF: what only BINARYMIME carries.
@@ -394,6 +403,12 @@ mod tests {
             "{dsn}"
         );
         assert!(dsn.contains("Diagnostic-Code: x-sansmail; connection refused\r\n"));
+        // Our own words about a peer named by its address are ours, not its reply.
+        assert!(is_smtp_reply("550 5.1.1 no such user") && is_smtp_reply("421"));
+        assert!(!is_smtp_reply(
+            "127.0.0.1 does not offer 8BITMIME, which this message needs"
+        ));
+        assert!(!is_smtp_reply("192 hosts"));
         assert!(dsn.contains("Will-Retry-Until: Fri, 04 Dec 2026 19:50:04 +0000\r\n"));
         assert!(dsn.contains(
             "Content-Type: text/rfc822-headers\r\n\r\nReceived: from x\r\nSubject: hello\r\n\r\n"
