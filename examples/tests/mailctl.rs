@@ -109,7 +109,16 @@ fn send_over_submission_and_smtps() {
     assert_eq!(server.messages("alice", "INBOX").len(), 2);
     assert_eq!(server.messages("bob", "INBOX").len(), 1);
     let content = server.messages("bob", "INBOX")[0].content.clone().unwrap();
-    assert_eq!(common::strip_trace(&content), msg);
+    // The submission server completed the header (RFC 6409 §8.3, §8.4).
+    let stored = common::strip_trace(&content);
+    assert!(stored.ends_with(msg), "{}", String::from_utf8_lossy(stored));
+    let added = String::from_utf8_lossy(&stored[..stored.len() - msg.len()]);
+    assert!(
+        added.starts_with("Date: ")
+            && added.contains("\r\nMessage-ID: <")
+            && added.ends_with(">\r\n"),
+        "{added}"
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 

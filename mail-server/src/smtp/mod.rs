@@ -141,6 +141,9 @@ struct Transaction {
     /// The message came with `MAX_HOPS` `Received:` fields or more: it loops, and is refused
     /// at the end of its data rather than bounced later.
     too_many_hops: bool,
+    /// A submission (an authenticated client): the host name to complete the header with
+    /// (`Date:` and `Message-ID:` if missing, RFC 6409 §8.3, §8.4).
+    submission_host: Option<String>,
 }
 
 impl Transaction {
@@ -378,6 +381,8 @@ pub async fn handle_connection<S: MailStore>(
                     open_copies(&service, &mut t, &fields, lmtp);
                     // LMTP's client is the site's own MTA, whose results may carry our name.
                     t.header = (!lmtp).then(Vec::new);
+                    t.submission_host =
+                        (!lmtp && account.is_some()).then(|| service.config.hostname.clone());
                 }
                 accept(server)?;
             }
@@ -518,6 +523,10 @@ fn end_header(t: &mut Transaction, end: Option<usize>, own_id: &str) {
     let Some(kept) = t.header.take() else { return };
     let end = end.unwrap_or(kept.len());
     t.too_many_hops = loops(&kept[..end]);
+    if let Some(host) = t.submission_host.take() {
+        let added = trace::missing_fields(&kept[..end], &host, SystemTime::now());
+        write_data(t, added.as_bytes());
+    }
     write_data(t, &without_own_results(&kept[..end], own_id));
     write_data(t, &kept[end..]);
 }

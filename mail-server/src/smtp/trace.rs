@@ -129,6 +129,22 @@ pub(super) fn client_name(helo: &str, smtputf8: bool) -> Option<Cow<'_, str>> {
     idna::domain_to_ascii(helo).ok().map(Cow::Owned)
 }
 
+/// What a submission server adds to a message whose header section, `header`, lacks them:
+/// `Date:` (RFC 6409 §8.3; RFC 5322 §3.6 requires it) and `Message-ID:` (§8.4), the latter
+/// unique with this process and `host`.
+pub(super) fn missing_fields(header: &[u8], host: &str, now: SystemTime) -> String {
+    let lacks = |name: &[u8]| sansmail_store::headers::header_values(header, name).is_empty();
+    let mut out = String::new();
+    if lacks(b"Date") {
+        let _ = write!(out, "Date: {}\r\n", date_time(now));
+    }
+    if lacks(b"Message-ID") {
+        let id = message_id(now);
+        let _ = write!(out, "Message-ID: <{id}.{}@{host}>\r\n", std::process::id());
+    }
+    out
+}
+
 /// An id for the `Received:` field, unique within this process and over time.
 fn message_id(now: SystemTime) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -179,6 +195,18 @@ mod tests {
         assert_eq!(date_time(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 +0000");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(date_time(leap), "Tue, 29 Feb 2000 00:00:00 +0000");
+    }
+
+    #[test]
+    fn a_submission_gets_date_and_message_id_if_it_lacks_them() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_796_413_804);
+        let added = missing_fields(b"Subject: x\r\n", "mx.example", t);
+        let (date, id) = added.split_once("\r\nMessage-ID: <").unwrap();
+        assert_eq!(date, "Date: Fri, 04 Dec 2026 19:50:04 +0000");
+        assert!(id.ends_with("@mx.example>\r\n"), "{added}");
+        assert_ne!(added, missing_fields(b"Subject: x\r\n", "mx.example", t));
+        let complete = b"date: Fri, 04 Dec 2026 19:50:04 +0000\r\nMessage-Id: <a@b>\r\n";
+        assert_eq!(missing_fields(complete, "mx.example", t), "");
     }
 
     #[test]
