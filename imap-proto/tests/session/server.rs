@@ -676,6 +676,26 @@ fn append_utf8_needs_enable_utf8_accept() {
     assert_eq!(s.app.appended, [b"hello".to_vec()]);
 }
 
+/// RFC 6855 §3: once UTF8=ACCEPT is enabled, a SEARCH with CHARSET is refused; before,
+/// and without one, it runs.
+#[test]
+fn search_charset_is_bad_once_utf8_is_enabled() {
+    let mut config = ServerConfig::default();
+    config.auth_requires_tls = false;
+    config.capabilities.push(Capability::Utf8Accept);
+    let (mut s, _) = Session::new(config.clone());
+    s.login_select();
+    assert!(!s.feed(b"a3 SEARCH CHARSET UTF-8 ALL\r\n").contains("BAD"));
+    // ENABLE comes before SELECT (RFC 5161 §3.1).
+    let (mut s, _) = Session::new(config);
+    s.feed(b"a1 LOGIN alice secret\r\na4 ENABLE UTF8=ACCEPT\r\na2 SELECT INBOX\r\n");
+    assert_eq!(
+        s.feed(b"a5 SEARCH CHARSET UTF-8 ALL\r\n"),
+        "a5 BAD No CHARSET once UTF8=ACCEPT is enabled\r\n"
+    );
+    assert!(!s.feed(b"a6 SEARCH ALL\r\n").contains("BAD"));
+}
+
 #[test]
 fn sequence_numbers_past_the_last_message_are_bad() {
     let mut s = Session::plain();

@@ -84,6 +84,16 @@ impl Inner {
             self.bad(Some(cmd.tag), refusal);
             return Step::Continue;
         }
+        // RFC 6855 §3: once UTF8=ACCEPT is enabled, text is UTF-8 and a SEARCH that names a
+        // charset SHOULD be refused.
+        if let CommandBody::Search {
+            charset: Some(_), ..
+        } = &cmd.body
+            && self.enabled.contains(&Capability::Utf8Accept)
+        {
+            self.bad(Some(cmd.tag), "No CHARSET once UTF8=ACCEPT is enabled");
+            return Step::Continue;
+        }
         if let CommandBody::Search { return_opts, .. } = &mut cmd.body
             && return_opts.is_none()
             && self.enabled.contains(&Capability::Imap4Rev2)
