@@ -165,8 +165,14 @@ impl Report<'_> {
         out.push_str("\r\n");
         for &i in self.recipients {
             if let Some(r) = e.recipients.get(i) {
-                let why = r.last_reply.as_deref().map(field_text).unwrap_or_default();
-                let _ = write!(out, "<{}>: {why}\r\n", r.address);
+                match r.last_reply.as_deref().map(field_text) {
+                    Some(why) => {
+                        let _ = write!(out, "<{}>: {why}\r\n", r.address);
+                    }
+                    None => {
+                        let _ = write!(out, "<{}>\r\n", r.address);
+                    }
+                }
             }
         }
         out.push_str("\r\n");
@@ -203,12 +209,17 @@ impl Report<'_> {
             None => self.action == Action::Failed,
         } && self.message.len() <= MAX_RETURNED
             && !is_binary(self.message);
+        // A notice of success returns the message it is about, not an undelivered one.
+        let what = match self.action {
+            Action::Failed | Action::Delayed => "Undelivered Message",
+            Action::Delivered | Action::Relayed => "Delivered Message",
+        };
         let (content_type, description, body) = if full {
-            ("message/rfc822", "Undelivered Message", self.message)
+            ("message/rfc822", what.to_owned(), self.message)
         } else {
             (
                 "text/rfc822-headers",
-                "Undelivered Message Headers",
+                format!("{what} Headers"),
                 header_section(self.message),
             )
         };
@@ -414,6 +425,31 @@ mod tests {
             "Content-Type: text/rfc822-headers\r\n\r\nReceived: from x\r\nSubject: hello\r\n\r\n"
         ));
         assert!(!dsn.contains("body line"), "RET=HDRS returns no body");
+    }
+
+    /// A notice of success names its recipients without a reason and returns the message
+    /// as delivered, not as undelivered.
+    #[test]
+    fn a_success_notice_says_delivered() {
+        let mut e = entry();
+        e.recipients[0].state = RecipientState::Delivered;
+        e.recipients[0].last_reply = None;
+        let report = Report {
+            reporting_mta: "m",
+            entry: &e,
+            message: MESSAGE,
+            action: Action::Delivered,
+            recipients: &[0],
+            retry_until: None,
+        };
+        let dsn = String::from_utf8(report.build(SystemTime::now())).unwrap();
+        let address = &e.recipients[0].address;
+        assert!(dsn.contains(&format!("\r\n<{address}>\r\n")), "{dsn}");
+        assert!(
+            dsn.contains("Content-Description: Delivered Message Headers\r\n"),
+            "{dsn}"
+        );
+        assert!(!dsn.contains("Undelivered"), "{dsn}");
     }
 
     #[test]
