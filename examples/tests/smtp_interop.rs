@@ -246,7 +246,7 @@ fn curl_uploads_a_message() {
 /// What is stored as delivered: a BINARYMIME message octet for octet, bare CR and LF
 /// included (RFC 3030 §3); an internationalized HELO name as its A-label in `Received:`
 /// of a message without SMTPUTF8 (RFC 6531 §3.7.3); `<Postmaster>` named with this host in
-/// `for`, which takes a Path (RFC 5321 §4.4).
+/// `for`, which takes a Path, and no `Return-Path:` but the server's own (RFC 5321 §4.4).
 #[test]
 fn stored_messages_keep_binary_and_ascii_trace_fields() {
     use std::io::{BufRead, BufReader, Write};
@@ -286,7 +286,8 @@ fn stored_messages_keep_binary_and_ascii_trace_fields() {
         codes,
         ["250", "250", "250", "250", "250", "250", "250", "354"]
     );
-    let codes = replies(&mut c, b"Subject: idn\r\n\r\nhi\r\n.\r\nQUIT\r\n", 2);
+    let forged = b"Return-Path: <ceo@bank.example>\r\nSubject: idn\r\n\r\nhi\r\n.\r\nQUIT\r\n";
+    let codes = replies(&mut c, forged, 2);
     assert!(codes[0].starts_with("250 ") && codes[1].starts_with("221 "));
     let session = Session::new(AccountName::try_from("alice").unwrap());
     let query = FetchQuery {
@@ -310,6 +311,9 @@ fn stored_messages_keep_binary_and_ascii_trace_fields() {
         trace.contains("\r\n\tfor <postmaster@mx.example.org>;"),
         "{trace}"
     );
+    // A Return-Path the client wrote is dropped: final delivery writes the one there is.
+    assert_eq!(trace.matches("Return-Path:").count(), 1, "{trace}");
+    assert!(!trace.contains("ceo@bank.example"), "{trace}");
 }
 
 /// A message that has been through 50 hops (with ours, over the 50 `Received:` fields a

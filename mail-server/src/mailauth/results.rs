@@ -232,14 +232,22 @@ fn authserv_id(field_value: &[u8]) -> Option<Cow<'_, [u8]>> {
 /// `message` without the `Authentication-Results:` fields whose `authserv-id` is `own_id`: nobody
 /// but this server may claim its results (RFC 8601 §5). Others' fields stay.
 pub fn without_own_results<'a>(message: &'a [u8], own_id: &str) -> Cow<'a, [u8]> {
+    without_fields(message, |name, value| is_own_result(name, value, own_id))
+}
+
+/// Whether the header field `name: value` is an `Authentication-Results:` that claims to
+/// be `own_id`'s.
+pub(crate) fn is_own_result(name: &[u8], value: &[u8], own_id: &str) -> bool {
+    name.trim_ascii_end()
+        .eq_ignore_ascii_case(b"Authentication-Results")
+        && authserv_id(value).is_some_and(|id| id.eq_ignore_ascii_case(own_id.as_bytes()))
+}
+
+/// `message` without the header fields for which `drop(name, value)` holds.
+pub(crate) fn without_fields(message: &[u8], drop: impl Fn(&[u8], &[u8]) -> bool) -> Cow<'_, [u8]> {
     let drop: Vec<std::ops::Range<usize>> = header_fields(message)
         .into_iter()
-        .filter(|(name, range)| {
-            name.trim_ascii_end()
-                .eq_ignore_ascii_case(b"Authentication-Results")
-                && authserv_id(&message[range.start + name.len() + 1..range.end])
-                    .is_some_and(|id| id.eq_ignore_ascii_case(own_id.as_bytes()))
-        })
+        .filter(|(name, range)| drop(name, &message[range.start + name.len() + 1..range.end]))
         .map(|(_, range)| range)
         .collect();
     if drop.is_empty() {

@@ -27,7 +27,10 @@ use crate::{
     Stream,
     auth::{Authenticator, Login, Refusal},
     listener::Gate,
-    mailauth::{Client, Verifier, results::without_own_results},
+    mailauth::{
+        Client, Verifier,
+        results::{is_own_result, without_fields},
+    },
     metrics::Rejection,
     outbound::{
         Relay,
@@ -527,8 +530,18 @@ fn end_header(t: &mut Transaction, end: Option<usize>, own_id: &str) {
         let added = trace::missing_fields(&kept[..end], &host, SystemTime::now());
         write_data(t, added.as_bytes());
     }
-    write_data(t, &without_own_results(&kept[..end], own_id));
+    write_data(t, &as_received(&kept[..end], own_id));
     write_data(t, &kept[end..]);
+}
+
+/// The message as this server takes it in: without `Authentication-Results:` fields that
+/// claim to be ours (RFC 8601 §5), and without `Return-Path:` fields, which only final
+/// delivery writes (RFC 5321 §4.4; Postfix's cleanup drops them too).
+fn as_received<'a>(message: &'a [u8], own_id: &str) -> Cow<'a, [u8]> {
+    without_fields(message, |name, value| {
+        name.trim_ascii_end().eq_ignore_ascii_case(b"Return-Path")
+            || is_own_result(name, value, own_id)
+    })
 }
 
 /// Whether a message whose header section is `header` has been through too many hops:
@@ -601,7 +614,7 @@ async fn release<S: MailStore>(
     }
     let fields = trace::with_results(&held.fields, &verdict.field);
     open_copies(service, t, &fields, lmtp);
-    write_data(t, &without_own_results(&raw, verifier.authserv_id()));
+    write_data(t, &as_received(&raw, verifier.authserv_id()));
     None
 }
 
