@@ -77,6 +77,8 @@ impl Accounts for Users {
 /// How a scripted peer answers, per connection (numbered from 0).
 #[derive(Clone)]
 struct Script {
+    /// The name it greets with.
+    name: &'static str,
     ehlo: &'static [&'static str],
     /// The reply to MAIL, by connection number.
     mail: fn(usize) -> &'static str,
@@ -102,6 +104,7 @@ impl Script {
     /// A peer that takes every recipient and message, pausing as `pause` says.
     fn accepting(pause: fn(usize) -> u64) -> Self {
         Self {
+            name: "peer.test",
             ehlo: CAPS,
             mail: |_| "250 2.1.0 ok",
             rcpt: |_, _| "250 2.1.5 ok",
@@ -142,7 +145,8 @@ async fn peer_at(script: Script, at: SocketAddr) -> Peer {
                 let mut r = BufReader::new(r);
                 let pause = Duration::from_millis((script.pause)(n));
                 tokio::time::sleep(pause).await;
-                w.write_all(b"220 peer.test ESMTP\r\n").await.ok();
+                let greeting = format!("220 {} ESMTP\r\n", script.name);
+                w.write_all(greeting.as_bytes()).await.ok();
                 let mut rcpts = Vec::new();
                 let mut accepted = Vec::new();
                 let mut mail_ok = false;
@@ -154,13 +158,13 @@ async fn peer_at(script: Script, at: SocketAddr) -> Peer {
                     }
                     let cmd = line.trim_end().to_ascii_uppercase();
                     let reply: String = if cmd.starts_with("EHLO") {
-                        let mut s = String::from("250-peer.test\r\n");
+                        let mut s = format!("250-{}\r\n", script.name);
                         for (i, cap) in script.ehlo.iter().enumerate() {
                             let sep = if i + 1 == script.ehlo.len() { ' ' } else { '-' };
                             s += &format!("250{sep}{cap}\r\n");
                         }
                         if script.ehlo.is_empty() {
-                            s = "250 peer.test\r\n".into();
+                            s = format!("250 {}\r\n", script.name);
                         }
                         s
                     } else if cmd.starts_with("MAIL") {
@@ -896,10 +900,10 @@ async fn an_attempt_tries_a_bounded_number_of_addresses() {
 }
 
 /// RFC 5321 §6.3: a message with more than 50 Received: fields is in a loop (two relays
-/// sending it to each other): it fails with 5.4.6 without a connection, and its sender
-/// is told.
+/// sending it to each other): it is refused at the end of its data, 554 5.4.6, as Postfix
+/// refuses it, so that nothing is queued, sent on or bounced.
 #[tokio::test]
-async fn a_looping_message_fails_without_a_connection() {
+async fn a_looping_message_is_refused_before_the_queue() {
     let p = peer(Script {
         rcpt: |_, _| "250 ok",
         data_end: |_| "250 ok",
@@ -916,14 +920,10 @@ async fn a_looping_message_fails_without_a_connection() {
         ));
     }
     let looping = [hops.as_bytes(), MESSAGE].concat();
-    assert_eq!(submit(s.submission, &env, &looping).await, [250]);
-    assert!(
-        until(15, async || !inbox(&s.store, "alice").await.is_empty()).await,
-        "no DSN"
-    );
+    assert_eq!(submit(s.submission, &env, &looping).await, [554]);
+    assert_eq!(queue_len(&s.queue), 0);
     assert!(p.messages.lock().unwrap().is_empty(), "it was sent on");
-    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
-    assert!(dsn.contains("Status: 5.4.6"), "{dsn}");
+    assert!(inbox(&s.store, "alice").await.is_empty());
 }
 
 /// RFC 5321 §5.1: recipients one MX refused for now (a greylisting 450) go on to the next
@@ -940,12 +940,8 @@ async fn soft_failures_go_on_to_the_next_mx() {
     let port = first.addr.port();
     let second = peer_at(
         Script {
-            ehlo: CAPS,
-            mail: |_| "250 2.1.0 ok",
             rcpt: |_, _| "250 ok",
-            data: |_| "354 go on",
-            data_end: |_| "250 2.0.0 queued",
-            pause: |_| 0,
+            ..Script::accepting(|_| 0)
         },
         SocketAddr::from(([127, 0, 0, 2], port)),
     )
@@ -1175,6 +1171,26 @@ async fn a_421_among_the_rcpts_keeps_the_earlier_verdicts() {
 /// Submits one message for carol and dave through a server relaying to `p`, and checks
 /// that only dave's copy reaches `p` and that the sender gets a DSN failing carol with
 /// `status`; returns the DSN.
+/// A next hop that greets with this server's own name is this server, reached again
+/// (an implicit MX, an address that leads back): the message fails at once with 5.4.6,
+/// as Postfix's "loops back to myself", instead of going round until the hop limit.
+#[tokio::test]
+async fn a_peer_with_our_own_name_is_a_loop() {
+    let p = peer(Script {
+        name: "mail.example.org",
+        ..Script::accepting(|_| 0)
+    })
+    .await;
+    let s = server("loop", p.addr.port(), policy()).await;
+    let codes = submit(s.submission, &envelope(&["carol@example.net"]), MESSAGE).await;
+    assert_eq!(codes, [250]);
+    assert!(until(15, async || !inbox(&s.store, "alice").await.is_empty()).await);
+    let dsn = String::from_utf8_lossy(&inbox(&s.store, "alice").await[0]).into_owned();
+    assert!(dsn.contains("Status: 5.4.6"), "{dsn}");
+    assert!(dsn.contains("loops back"), "{dsn}");
+    assert!(p.messages.lock().unwrap().is_empty());
+}
+
 async fn dave_delivered_carol_bounced(p: &Peer, name: &str, status: &str) -> String {
     let s = server(name, p.addr.port(), policy()).await;
     let codes = submit(

@@ -482,6 +482,17 @@ impl Delivery {
             let o = Outcome::failed(status, format!("{mta} {why}"), Some(mta));
             indices.iter().map(|&i| (i, o.clone())).collect::<Vec<_>>()
         };
+        // The peer is this server (an implicit MX, or an address, that leads back here):
+        // relaying would go round until the hop limit (Postfix: "mail for … loops back to
+        // myself", RFC 5321 §5.1).
+        let me = self.config.hello_name.trim_end_matches('.');
+        if caps.is_some_and(|c| c.domain.trim_end_matches('.').eq_ignore_ascii_case(me)) {
+            let _ = client.quit().await;
+            return Ok(refuse(
+                "5.4.6",
+                "greets with this server's own name: mail loops back",
+            ));
+        }
         let unusable = match entry.body {
             BodyType::EightBit if !has("8BITMIME") => {
                 Some(("5.6.3", "does not offer 8BITMIME, which this message needs"))
