@@ -708,17 +708,17 @@ async fn unsolicited_data_with_an_answer_is_news() {
     let _ = server.await;
 }
 
-/// A message with a NUL needs a literal8, which needs BINARY (RFC 3516 §4.3): refused
-/// before anything is sent to a server without it, sent as `~{n}` to one with it.
+/// A message with a NUL needs a literal8, which needs BINARY (RFC 3516 §4.3) or IMAP4rev2
+/// (RFC 9051 §6.3.12): refused before anything is sent to a server without either, sent as
+/// `~{n}` to one with it.
 #[tokio::test]
 async fn a_binary_append_needs_binary() {
     let message = b"Subject: nul\r\n\r\na\0b\r\n";
-    for binary in [false, true] {
-        let greeting = if binary {
-            "* PREAUTH [CAPABILITY IMAP4rev1 BINARY] ready\r\n"
-        } else {
-            "* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n"
-        };
+    for (greeting, binary) in [
+        ("* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n", false),
+        ("* PREAUTH [CAPABILITY IMAP4rev1 BINARY] ready\r\n", true),
+        ("* PREAUTH [CAPABILITY IMAP4rev2] ready\r\n", true),
+    ] {
         let (mut imap, server) = against_script(greeting, 8192, async move |mut s| {
             let (tag, line) = s.command().await;
             if line.is_empty() {

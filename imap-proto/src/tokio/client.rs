@@ -498,7 +498,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
 
     /// APPEND: stores `message` in `mailbox`; its UIDVALIDITY and UID when the server says
     /// them (UIDPLUS). A message with a NUL goes as a `literal8`, only to a server that
-    /// offers BINARY ([`ApiError::NotOffered`] otherwise).
+    /// offers BINARY or IMAP4rev2 ([`ApiError::NotOffered`] otherwise).
     pub async fn append(
         &mut self,
         mailbox: &str,
@@ -508,8 +508,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ImapClient<IO> {
     ) -> Result<Option<(u32, u32)>, Error> {
         let literal = match Literal::new(message.to_vec(), crate::codec::frame::LiteralMode::Sync) {
             Ok(literal) => literal,
-            // A NUL goes only in a literal8, which needs BINARY (RFC 3516 §4.3).
-            Err(_) if self.driver.session().has(&Capability::Binary) => {
+            // A NUL goes only in a literal8, which needs BINARY (RFC 3516 §4.3) or IMAP4rev2
+            // (RFC 9051 §6.3.12).
+            Err(_)
+                if self.driver.session().has(&Capability::Binary)
+                    || self.driver.session().has(&Capability::Imap4Rev2) =>
+            {
                 Literal::binary(message.to_vec(), crate::codec::frame::LiteralMode::Sync)
             }
             Err(_) => return Err(ApiError::NotOffered("BINARY").into()),

@@ -485,8 +485,12 @@ impl Delivery {
         // The peer is this server (an implicit MX, or an address, that leads back here):
         // relaying would go round until the hop limit (Postfix: "mail for … loops back to
         // myself", RFC 5321 §5.1).
+        // A smarthost on this machine may well greet with the machine's name: the loop is
+        // one of routes found by MX.
         let me = self.config.hello_name.trim_end_matches('.');
-        if caps.is_some_and(|c| c.domain.trim_end_matches('.').eq_ignore_ascii_case(me)) {
+        if !host.smarthost
+            && caps.is_some_and(|c| c.domain.trim_end_matches('.').eq_ignore_ascii_case(me))
+        {
             let _ = client.quit().await;
             return Ok(refuse(
                 "5.4.6",

@@ -505,10 +505,15 @@ fn take_data(t: &mut Transaction, data: &[u8], own_id: &str) {
     };
     let from = header.len().saturating_sub(3);
     header.extend_from_slice(data);
-    let end = header[from..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|at| from + at + 4);
+    // An empty header section (the message starts with its blank line) ends at once.
+    let end = if header.starts_with(b"\r\n") {
+        Some(2)
+    } else {
+        header[from..]
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|at| from + at + 4)
+    };
     if end.is_some() {
         end_header(t, end, own_id);
     } else if header.len() > MAX_FILTERED_HEADER {
