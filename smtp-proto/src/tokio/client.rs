@@ -216,13 +216,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> SmtpClient<IO> {
     pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Sent, Error> {
         self.recipients = vec![None; envelope.recipients.len()];
         self.until_ready().await?;
-        if envelope.params.size.is_none() {
+        let sized = envelope.params.size.is_none().then(|| {
             let mut sized = envelope.clone();
             sized.params.size = Some(message.len() as u64);
-            self.driver.session_mut().send_mail(&sized)?;
-        } else {
-            self.driver.session_mut().send_mail(envelope)?;
-        }
+            sized
+        });
+        self.driver
+            .session_mut()
+            .send_mail(sized.as_ref().unwrap_or(envelope))?;
         self.ready = false;
         loop {
             match self.next().await? {

@@ -278,11 +278,12 @@ impl Client {
             return Ok(());
         }
         let mut params = envelope.params.clone();
-        params.smtputf8 |= !envelope.from.to_string().is_ascii()
+        let beyond_ascii = |m: Option<&crate::Mailbox<'_>>| m.is_some_and(|m| !m.is_ascii());
+        params.smtputf8 |= beyond_ascii(envelope.from.mailbox())
             || envelope
                 .recipients
                 .iter()
-                .any(|(to, _)| !to.to_string().is_ascii());
+                .any(|(to, _)| beyond_ascii(to.mailbox()));
         let binary = params.body == Some(crate::types::params::Body::BinaryMime);
         let missing = match params.body {
             Some(crate::types::params::Body::EightBitMime) if !has("8BITMIME") => Some("8BITMIME"),
