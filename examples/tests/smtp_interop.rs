@@ -37,6 +37,7 @@ fn start(name: &str) -> TestServer {
             ("bob".into(), "hunter2".into()),
         ]),
         postmaster: "alice".into(),
+        hostname: "mx.example.org".into(),
         senders: HashMap::new(),
     };
     let mut options = Options::new(data_dir.clone(), "mx.example.org", directory);
@@ -161,6 +162,12 @@ assert code == 250 and b"PIPELINING" in caps, caps
 refused = s.sendmail("a@remote.example", ["alice@example.org", "bob@example.org", "ghost@example.org"], raw)
 assert list(refused) == ["ghost@example.org"], refused
 s.sendmail("", ["Postmaster@example.org"], b"Subject: bounce\r\n\r\nnull sender\r\n")
+# This host's postmaster (RFC 5321 section 4.5.1), though mx.example.org is no local domain.
+s.sendmail("", ["postmaster@MX.example.org"], b"Subject: to the host\r\n\r\nhost postmaster\r\n")
+s.mail("")
+code, text = s.rcpt("bob@mx.example.org")
+assert code == 554 and b"Relay" in text, (code, text)
+s.rset()
 s.quit()
 "#;
     let (ok, log) =
@@ -174,6 +181,10 @@ s.quit()
     assert!(
         alice.iter().any(|m| m.ends_with(b"null sender\r\n")),
         "postmaster goes to alice"
+    );
+    assert!(
+        alice.iter().any(|m| m.ends_with(b"host postmaster\r\n")),
+        "postmaster@<hostname> goes to alice"
     );
 }
 

@@ -52,6 +52,7 @@ pub fn directory() -> Directory {
             ("bob".into(), "hunter2".into()),
         ]),
         postmaster: "alice".into(),
+        hostname: "mail.example.org".into(),
         senders: HashMap::new(),
     }
 }
