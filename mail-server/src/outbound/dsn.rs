@@ -8,6 +8,10 @@
 //! block per recipient reported, and the returned message as `message/rfc822` or
 //! `text/rfc822-headers`. It is sent from the null sender `<>`, so it never causes another
 //! (RFC 3461 §6.2, RFC 5321 §6.1).
+//!
+//! A message that came with `SMTPUTF8` gets the internationalized forms (RFC 6533 §6):
+//! `message/global-delivery-status`, in which a UTF-8 address is of type `utf-8`, and the
+//! message returned as `message/global` or `message/global-headers`, as Postfix does.
 
 use std::{
     fmt::Write as _,
@@ -108,10 +112,17 @@ impl Report<'_> {
         }
     }
 
+    /// Whether the internationalized forms apply (RFC 6533): the message came with
+    /// `SMTPUTF8`, so its addresses and header may hold UTF-8.
+    fn global(&self) -> bool {
+        self.entry.smtputf8
+    }
+
     /// The notification as a message, CRLF line ends, ready to queue from `<>` to the
     /// entry's sender. `now` dates it.
     pub fn build(&self, now: SystemTime) -> Vec<u8> {
         let e = self.entry;
+        let global = self.global();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let boundary = format!("{}.{secs}.{n}/{}", e.id, self.reporting_mta);
@@ -136,18 +147,13 @@ impl Report<'_> {
             date = date_time(now),
             id = e.id,
         );
+        let mut bytes = out.into_bytes();
         // The part for people.
-        let _ = write!(
-            out,
-            "--{boundary}\r\n\
-             Content-Description: Notification\r\n\
-             Content-Type: text/plain; charset=utf-8\r\n\
-             \r\n\
-             This is the mail system at host {mta}.\r\n\
-             \r\n",
-            mta = self.reporting_mta
+        let mut text = format!(
+            "This is the mail system at host {}.\r\n\r\n",
+            self.reporting_mta
         );
-        out.push_str(match self.action {
+        text.push_str(match self.action {
             Action::Failed => {
                 "Your message could not be delivered to one or more recipients.\r\n\
                  It is attached below.\r\n"
@@ -162,43 +168,54 @@ impl Report<'_> {
                  further notifications) for the recipients below.\r\n"
             }
         });
-        out.push_str("\r\n");
+        text.push_str("\r\n");
         for &i in self.recipients {
             if let Some(r) = e.recipients.get(i) {
                 match r.last_reply.as_deref().map(field_text) {
                     Some(why) => {
-                        let _ = write!(out, "<{}>: {why}\r\n", r.address);
+                        let _ = write!(text, "<{}>: {why}\r\n", r.address);
                     }
                     None => {
-                        let _ = write!(out, "<{}>\r\n", r.address);
+                        let _ = write!(text, "<{}>\r\n", r.address);
                     }
                 }
             }
         }
-        out.push_str("\r\n");
-        // The machine-readable part (RFC 3464 §2).
-        let _ = write!(
-            out,
-            "--{boundary}\r\n\
-             Content-Description: Delivery report\r\n\
-             Content-Type: message/delivery-status\r\n\
-             \r\n\
-             Reporting-MTA: dns; {}\r\n",
-            self.reporting_mta
+        text.push_str("\r\n");
+        part(
+            &mut bytes,
+            &boundary,
+            "Notification",
+            "text/plain; charset=utf-8",
+            text.as_bytes(),
         );
+        // The machine-readable part (RFC 3464 §2).
+        let mut status = format!("Reporting-MTA: dns; {}\r\n", self.reporting_mta);
         if let Some(envid) = &e.envid {
-            let _ = write!(out, "Original-Envelope-Id: {}\r\n", decoded(envid));
+            let _ = write!(status, "Original-Envelope-Id: {}\r\n", decoded(envid));
         }
         if let Some(from) = &e.received_from {
-            let _ = write!(out, "Received-From-MTA: {}\r\n", field_text(from));
+            let _ = write!(status, "Received-From-MTA: {}\r\n", field_text(from));
         }
-        let _ = write!(out, "Arrival-Date: {}\r\n", date_time(unix(e.queued_at)));
+        let _ = write!(status, "Arrival-Date: {}\r\n", date_time(unix(e.queued_at)));
         for &i in self.recipients {
             if let Some(r) = e.recipients.get(i) {
-                self.recipient_fields(&mut out, r);
+                self.recipient_fields(&mut status, r);
             }
         }
-        out.push_str("\r\n");
+        status.push_str("\r\n");
+        let status_type = if global {
+            "message/global-delivery-status"
+        } else {
+            "message/delivery-status"
+        };
+        part(
+            &mut bytes,
+            &boundary,
+            "Delivery report",
+            status_type,
+            status.as_bytes(),
+        );
         // The message, or its header (RET, RFC 3461 §4.3). Without RET: the whole message on
         // failure, the header on delay and success.
         // A binary message (a NUL, a bare CR or LF: BINARYMIME) would make the DSN need
@@ -214,24 +231,21 @@ impl Report<'_> {
             Action::Failed | Action::Delayed => "Undelivered Message",
             Action::Delivered | Action::Relayed => "Delivered Message",
         };
-        let (content_type, description, body) = if full {
-            ("message/rfc822", what.to_owned(), self.message)
-        } else {
-            (
+        let (content_type, description, body) = match (full, global) {
+            (true, false) => ("message/rfc822", what.to_owned(), self.message),
+            (true, true) => ("message/global", what.to_owned(), self.message),
+            (false, false) => (
                 "text/rfc822-headers",
                 format!("{what} Headers"),
                 header_section(self.message),
-            )
+            ),
+            (false, true) => (
+                "message/global-headers",
+                format!("{what} Headers"),
+                header_section(self.message),
+            ),
         };
-        let _ = write!(
-            out,
-            "--{boundary}\r\n\
-             Content-Description: {description}\r\n\
-             Content-Type: {content_type}\r\n\
-             \r\n"
-        );
-        let mut bytes = out.into_bytes();
-        bytes.extend_from_slice(body);
+        part(&mut bytes, &boundary, &description, content_type, body);
         if !bytes.ends_with(b"\r\n") {
             bytes.extend_from_slice(b"\r\n");
         }
@@ -247,7 +261,13 @@ impl Report<'_> {
         {
             let _ = write!(out, "Original-Recipient: {kind}; {}\r\n", decoded(addr));
         }
-        let _ = write!(out, "Final-Recipient: rfc822; {}\r\n", r.address);
+        // A UTF-8 address is of type `utf-8` (RFC 6533 §3), an ASCII one stays `rfc822`.
+        let kind = if self.global() && !r.address.is_ascii() {
+            "utf-8"
+        } else {
+            "rfc822"
+        };
+        let _ = write!(out, "Final-Recipient: {kind}; {}\r\n", r.address);
         let _ = write!(out, "Action: {}\r\n", self.action.as_str());
         let status = r.status.clone().unwrap_or_else(|| {
             match self.action {
@@ -287,6 +307,25 @@ fn is_smtp_reply(text: &str) -> bool {
         [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9']
             | [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9', b' ' | b'-', ..]
     )
+}
+
+/// One body part: its boundary line, header and `body`. A body with 8-bit octets says so
+/// (RFC 2045 §6.2: 7bit is assumed otherwise; RFC 2046 §5.2.1 allows no other encoding of
+/// a message part), so the queue declares `BODY=8BITMIME` for the DSN.
+fn part(out: &mut Vec<u8>, boundary: &str, description: &str, content_type: &str, body: &[u8]) {
+    let encoding = if body.is_ascii() {
+        ""
+    } else {
+        "Content-Transfer-Encoding: 8bit\r\n"
+    };
+    out.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Description: {description}\r\n\
+             Content-Type: {content_type}\r\n{encoding}\r\n"
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(body);
 }
 
 /// Whether `data` holds a NUL or a bare CR or LF: what only BINARYMIME carries.
@@ -382,6 +421,8 @@ mod tests {
             assert!(dsn.contains(field), "missing {field:?} in\n{dsn}");
         }
         assert!(!dsn.contains("carol"), "only the recipients asked for");
+        // All ASCII: no part declares an encoding (7bit is the default).
+        assert!(!dsn.contains("Content-Transfer-Encoding"), "{dsn}");
         // No RET: the whole message comes back with a failure.
         assert!(dsn.contains("Content-Type: message/rfc822\r\n\r\nReceived: from x\r\nSubject: hello\r\n\r\nbody line\r\n"), "{dsn}");
         assert!(dsn.ends_with("--\r\n"));
@@ -450,6 +491,48 @@ mod tests {
             "{dsn}"
         );
         assert!(!dsn.contains("Undelivered"), "{dsn}");
+    }
+
+    /// A message that came with SMTPUTF8 is reported in the internationalized forms of
+    /// RFC 6533, its UTF-8 recipient with the `utf-8` address type.
+    #[test]
+    fn an_smtputf8_message_gets_a_global_report() {
+        let mut e = entry();
+        e.smtputf8 = true;
+        e.recipients[1] = QueuedRecipient::new("jos\u{e9}@exampl\u{e9}.net");
+        let message = "Subject: caf\u{e9}\r\n\r\nbody\r\n";
+        let build = |e: &QueueEntry| {
+            let report = Report {
+                reporting_mta: "m",
+                entry: e,
+                message: message.as_bytes(),
+                action: Action::Failed,
+                recipients: &[0, 1],
+                retry_until: None,
+            };
+            String::from_utf8(report.build(SystemTime::now())).unwrap()
+        };
+        let dsn = build(&e);
+        for field in [
+            "report-type=delivery-status",
+            "Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n",
+            "Final-Recipient: rfc822; bob@example.net\r\n",
+            "Final-Recipient: utf-8; jos\u{e9}@exampl\u{e9}.net\r\n",
+            "Content-Type: message/global\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSubject: caf\u{e9}\r\n\r\nbody\r\n",
+        ] {
+            assert!(dsn.contains(field), "missing {field:?} in\n{dsn}");
+        }
+        assert!(!dsn.contains("message/rfc822") && !dsn.contains("message/delivery-status"));
+        e.ret = Some(Return::Headers);
+        let dsn = build(&e);
+        assert!(
+            dsn.contains("Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSubject: caf\u{e9}\r\n\r\n")
+                && !dsn.contains("body\r\n"),
+            "{dsn}"
+        );
+        // Without SMTPUTF8, the forms of RFC 3464 as before.
+        e.smtputf8 = false;
+        assert!(build(&e).contains("Content-Type: text/rfc822-headers\r\n"));
     }
 
     #[test]
