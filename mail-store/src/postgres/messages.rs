@@ -385,6 +385,39 @@ impl Inner {
         Ok(row.try_get(0)?)
     }
 
+    /// A message's blob (the hash of its content) and its size, for reading it later by
+    /// what it holds rather than where it is: a mailbox deleted and created again under the
+    /// same name meanwhile cannot put another message's octets in its place.
+    pub async fn message_blob(&self, s: &Session, name: &str, u: Uid) -> R<(Vec<u8>, u64)> {
+        let name = self.canonical(name)?;
+        let c = self.client().await?;
+        let mailbox = self.mailbox_id(&c, s, &name).await?;
+        let row = query_opt(
+            &c,
+            "SELECT m.hash, m.size FROM messages m WHERE m.mailbox_id = $1 AND m.uid = $2",
+            &[&mailbox, &i64::from(u.get())],
+        )
+        .await?
+        .ok_or(StoreError::NoSuchMessage(u.get()))?;
+        Ok((row.try_get(0)?, unsigned(row.try_get(1)?)))
+    }
+
+    /// `len` octets of a blob from `offset`; `NoSuchMessage(uid)` once the blob is gone (its
+    /// last message expunged).
+    pub async fn read_blob(&self, hash: &[u8], uid: Uid, offset: u64, len: usize) -> R<Vec<u8>> {
+        let c = self.client().await?;
+        let from = i32::try_from(offset.saturating_add(1)).unwrap_or(i32::MAX);
+        let len = i32::try_from(len).unwrap_or(i32::MAX);
+        let row = query_opt(
+            &c,
+            "SELECT substring(data FROM $2 FOR $3) FROM blobs WHERE hash = $1",
+            &[&hash, &from, &len],
+        )
+        .await?
+        .ok_or(StoreError::NoSuchMessage(uid.get()))?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The index data of the messages of `uids` in a mailbox, ascending.
     pub(crate) async fn select(
         &self,

@@ -189,30 +189,26 @@ impl MailStore for PostgresStore {
             .await
     }
 
-    /// Read a piece at a time as asked, as [`read_range`](Self::read_range) reads: a blob is
-    /// dropped with its last message, so an expunge meanwhile ends the reading with
-    /// `NoSuchMessage`, but no message is held in memory whole.
+    /// Read a piece at a time as asked, from the message's blob (content-addressed, so no
+    /// other message's octets can take its place): a blob is dropped with its last message,
+    /// so an expunge meanwhile ends the reading with `NoSuchMessage`, but no message is held
+    /// in memory whole.
     async fn open_message(
         &self,
         session: &Session,
         mailbox: &str,
         uid: Uid,
     ) -> Result<MessageReader> {
-        let uids: UidSet = std::iter::once(uid).collect();
-        let size = self
-            .fetch(session, mailbox, &uids, FetchQuery::meta())
-            .await?
-            .into_iter()
-            .find(|m| m.uid == uid)
-            .map(|m| m.size)
-            .ok_or(StoreError::NoSuchMessage(uid.get()))?;
-        let (inner, handle) = (Arc::clone(&self.inner), self.handle.clone());
         let (s, m) = (session.clone(), mailbox.to_owned());
+        let (hash, size) = self
+            .run(move |db| async move { retry(|| db.message_blob(&s, &m, uid)).await })
+            .await?;
+        let (inner, handle, hash) = (Arc::clone(&self.inner), self.handle.clone(), Arc::new(hash));
         Ok(MessageReader::from_pieces(
             size,
             Box::new(move |offset, len| {
-                let (db, s, m) = (Arc::clone(&inner), s.clone(), m.clone());
-                let read = async move { retry(|| db.read_range(&s, &m, uid, offset, len)).await };
+                let (db, hash) = (Arc::clone(&inner), Arc::clone(&hash));
+                let read = async move { retry(|| db.read_blob(&hash, uid, offset, len)).await };
                 let spawned = handle.spawn(read);
                 Box::pin(async move { spawned.await.unwrap_or(Err(StoreError::WorkerGone)) })
             }),

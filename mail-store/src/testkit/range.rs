@@ -133,4 +133,34 @@ pub fn an_open_message_outlives_its_expunge<S: MailStore>(fx: Fixture<S>) {
         block_on(store.open_message(&s, "INBOX", uid)),
         Err(StoreError::NoSuchMessage(_))
     ));
+    // A mailbox deleted and created again under its name, with a message of the same UID
+    // and size in it: the open message never reads the newcomer's octets.
+    let body = |fill: u8| {
+        let mut m = b"Subject: same size\r\n\r\n".to_vec();
+        m.resize(100_000, fill);
+        m.extend_from_slice(b"\r\n");
+        m
+    };
+    let (first, second) = (body(b'a'), body(b'b'));
+    block_on(store.create_mailbox(&s, "Again", None)).unwrap();
+    let put = |m: &[u8]| {
+        block_on(store.append(&s, "Again", vec![item(store, m, Flags::new())]))
+            .unwrap()
+            .uids[0]
+    };
+    let uid = put(&first);
+    let mut reader = block_on(store.open_message(&s, "Again", uid)).unwrap();
+    let mut got = block_on(reader.read(0, 1000)).unwrap();
+    block_on(store.delete_mailbox(&other, "Again")).unwrap();
+    block_on(store.create_mailbox(&other, "Again", None)).unwrap();
+    assert_eq!(put(&second), uid, "a new mailbox starts at the same UID");
+    loop {
+        match block_on(reader.read(got.len() as u64, 4096)) {
+            Ok(p) if p.is_empty() => break,
+            Ok(p) => got.extend_from_slice(&p),
+            Err(StoreError::NoSuchMessage(_)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(first.starts_with(&got), "octets of another message read");
 }
