@@ -162,3 +162,50 @@ async fn mailbox_named_nil_is_sent_quoted() {
         );
     }
 }
+
+/// A FETCH answers an attribute asked for twice once; partial ranges of a large part each
+/// carry their octets; and items that would build many times the message in memory are
+/// refused with `NO [LIMIT]` (RFC 9051 §7.1) instead of built. Before, every item held a
+/// copy of the whole part: a 19 KB command grew the server by gigabytes.
+#[tokio::test]
+async fn fetch_items_are_bounded_by_the_message() {
+    let addr = start().await;
+    let mut c = Raw::login(addr).await;
+    let line = format!("{}\r\n", "a".repeat(76));
+    let mut message = String::from(
+        "Subject: big\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\n",
+    );
+    for _ in 0..26_000 {
+        message.push_str(&line);
+    }
+    message.push_str("--b--\r\n");
+    c.ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()))
+        .await;
+    c.ok("SELECT INBOX").await;
+
+    let twice = c
+        .ok("FETCH 1 (BODY.PEEK[1]<0.10> BODY.PEEK[1]<0.10> BODY.PEEK[1]<78.10>)")
+        .await;
+    assert_eq!(
+        twice,
+        ["* 1 FETCH (BODY[1]<0> \"aaaaaaaaaa\" BODY[1]<78> \"aaaaaaaaaa\")"]
+    );
+
+    let ranges: Vec<String> = (0..300)
+        .map(|i| format!("BODY.PEEK[1]<{}.10>", i * 78))
+        .collect();
+    let answer = c.ok(&format!("FETCH 1 ({})", ranges.join(" "))).await;
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    assert_eq!(answer[0].matches(" \"aaaaaaaaaa\"").count(), 300);
+    assert!(answer[0].contains("BODY[1]<23322> \"aaaaaaaaaa\""));
+
+    // Eight ranges of about 2 MB each of a 2 MB message.
+    let large: Vec<String> = (1..=8)
+        .map(|i| format!("BODY.PEEK[1]<{i}.4000000>"))
+        .collect();
+    let (lines, done) = c.command(&format!("FETCH 1 ({})", large.join(" "))).await;
+    assert!(done.starts_with("NO [LIMIT]"), "{done} after {lines:?}");
+    assert!(lines.is_empty(), "{lines:?}");
+    c.ok("NOOP").await;
+}

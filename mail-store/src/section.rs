@@ -11,6 +11,8 @@
 //!
 //! A partial range (`<origin.length>`) is the protocol's to cut from what these return.
 
+use std::borrow::Cow;
+
 use crate::mime::{BodyKind, BodyStructure};
 
 /// Which text of the addressed part a [`Section`] names.
@@ -70,15 +72,22 @@ impl Section {
     /// for a part that does not exist, for `MIME` of the message itself, and for `HEADER`,
     /// `HEADER.FIELDS` or `TEXT` of a part that is not a `message/rfc822`.
     pub fn extract(&self, raw: &[u8], top: &BodyStructure) -> Option<Vec<u8>> {
+        self.cut(raw, top).map(Cow::into_owned)
+    }
+
+    /// As [`extract`](Self::extract), borrowing from `raw` where the section is a range of
+    /// it (everything but `HEADER.FIELDS`), so that a caller wanting a few octets of a large
+    /// part copies only those.
+    pub fn cut<'r>(&self, raw: &'r [u8], top: &BodyStructure) -> Option<Cow<'r, [u8]>> {
         let end = raw.len() as u64;
         if self.part.is_empty() {
             // The message itself: its header is everything before the top body.
             return Some(match &self.text {
-                None => raw.to_vec(),
-                Some(SectionText::Header) => slice(raw, 0, top.body_offset).to_vec(),
-                Some(SectionText::Text) => slice(raw, top.body_offset, end).to_vec(),
+                None => Cow::Borrowed(raw),
+                Some(SectionText::Header) => Cow::Borrowed(slice(raw, 0, top.body_offset)),
+                Some(SectionText::Text) => Cow::Borrowed(slice(raw, top.body_offset, end)),
                 Some(SectionText::HeaderFields { names, not }) => {
-                    header_fields(slice(raw, 0, top.body_offset), names, *not)
+                    Cow::Owned(header_fields(slice(raw, 0, top.body_offset), names, *not))
                 }
                 Some(SectionText::Mime) => return None,
             });
@@ -86,10 +95,14 @@ impl Section {
         let node = part(top, &self.part)?;
         let body_end = node.body_offset + node.size;
         let Some(text) = &self.text else {
-            return Some(slice(raw, node.body_offset, body_end).to_vec());
+            return Some(Cow::Borrowed(slice(raw, node.body_offset, body_end)));
         };
         if *text == SectionText::Mime {
-            return Some(slice(raw, node.header_offset, node.body_offset).to_vec());
+            return Some(Cow::Borrowed(slice(
+                raw,
+                node.header_offset,
+                node.body_offset,
+            )));
         }
         // HEADER, HEADER.FIELDS and TEXT of a part are those of the message inside it.
         let BodyKind::Message { body: inner, .. } = &node.kind else {
@@ -97,9 +110,11 @@ impl Section {
         };
         let header = slice(raw, inner.header_offset, inner.body_offset);
         Some(match text {
-            SectionText::Header => header.to_vec(),
-            SectionText::Text => slice(raw, inner.body_offset, body_end).to_vec(),
-            SectionText::HeaderFields { names, not } => header_fields(header, names, *not),
+            SectionText::Header => Cow::Borrowed(header),
+            SectionText::Text => Cow::Borrowed(slice(raw, inner.body_offset, body_end)),
+            SectionText::HeaderFields { names, not } => {
+                Cow::Owned(header_fields(header, names, *not))
+            }
             SectionText::Mime => return None,
         })
     }

@@ -149,7 +149,7 @@ impl<S: MailStore> Conn<'_, S> {
                 "the URLs read too much mail for one command",
             ));
         }
-        let Some(octets) = section::section(&section).extract(raw, tree) else {
+        let Some(octets) = section::section(&section).cut(raw, tree) else {
             return Ok(None);
         };
         // The same cut as a FETCH partial; without a length, to the end.

@@ -2,6 +2,8 @@
 //! the octets from the stored message, and the partial range (`<origin.length>`) cut from
 //! those.
 
+use std::borrow::Cow;
+
 use sansmail_imap::types::{
     fetch_attr::Partial,
     section::{Section as ImapSection, SectionText as ImapText},
@@ -27,21 +29,23 @@ pub(crate) fn section(s: &ImapSection<'_>) -> Section {
     }
 }
 
-/// Cuts a partial range (`<offset.length>`) out of a section's octets, if it has any; the
-/// origin to report with it (also for a section that does not exist: `NIL` with its origin).
-pub(crate) fn partial(data: Option<Vec<u8>>, p: Option<Partial>) -> (Option<Vec<u8>>, Option<u32>) {
+/// Cuts a partial range (`<offset.length>`) out of a section's octets, if it has any,
+/// copying only that range; the origin to report with it (also for a section that does not
+/// exist: `NIL` with its origin).
+pub(crate) fn partial(
+    data: Option<Cow<'_, [u8]>>,
+    p: Option<Partial>,
+) -> (Option<Vec<u8>>, Option<u32>) {
     let Some(p) = p else {
-        return (data, None);
+        return (data.map(Cow::into_owned), None);
     };
-    let cut = |mut d: Vec<u8>| {
+    let cut = |d: Cow<'_, [u8]>| {
         let len = d.len();
         let from = usize::try_from(p.offset).unwrap_or(len).min(len);
         let to = usize::try_from(p.offset.saturating_add(p.length))
             .unwrap_or(len)
             .clamp(from, len);
-        d.truncate(to);
-        d.drain(..from);
-        d
+        d[from..to].to_vec()
     };
     (
         data.map(cut),
@@ -84,16 +88,19 @@ mod tests {
     #[test]
     fn partial_ranges() {
         let raw = b"Subject: x\r\n\r\nbody\r\n";
-        let (cut, origin) = partial(Some(raw.to_vec()), Some(Partial::new(2, 5).unwrap()));
+        let (cut, origin) = partial(Some(Cow::Borrowed(raw)), Some(Partial::new(2, 5).unwrap()));
         assert_eq!((cut.as_deref(), origin), (Some(&b"bject"[..]), Some(2)));
-        let (cut, _) = partial(Some(raw.to_vec()), Some(Partial::new(100, 5).unwrap()));
+        let (cut, _) = partial(
+            Some(Cow::Borrowed(raw)),
+            Some(Partial::new(100, 5).unwrap()),
+        );
         assert_eq!(cut.as_deref(), Some(&b""[..]));
         assert_eq!(
             partial(None, Some(Partial::new(7, 5).unwrap())),
             (None, Some(7))
         );
         assert_eq!(
-            partial(Some(b"ab".to_vec()), None),
+            partial(Some(Cow::Owned(b"ab".to_vec())), None),
             (Some(b"ab".to_vec()), None)
         );
     }

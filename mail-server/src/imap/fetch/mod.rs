@@ -35,7 +35,7 @@ use sansmail_store::{
     Uid, UidSet, model::Content,
 };
 
-use self::plan::{Literal, Plan};
+use self::plan::{ItemsError, Literal, Plan};
 use super::{
     Conn, api, convert,
     messages::{seq_of, state, uid_set},
@@ -378,12 +378,29 @@ impl<S: MailStore> Conn<'_, S> {
     /// One message's response: whole, or opened for streaming.
     async fn answer(&mut self, run: &mut FetchRun, r: Ready) -> io::Result<Step> {
         let streamed = r.literals.is_some();
-        let Ok(mut items) = run.plan.items(&r.m, r.full, streamed) else {
-            self.no(
-                Some(ResponseCode::UnknownCte),
-                "Cannot decode the part's Content-Transfer-Encoding",
-            )?;
-            return Ok(Step::Done);
+        let mut items = match run.plan.items(&r.m, r.full, streamed) {
+            Ok(items) => items,
+            Err(ItemsError::UnknownEncoding(e)) => {
+                self.no(
+                    Some(ResponseCode::UnknownCte),
+                    &format!(
+                        "Cannot decode the part's Content-Transfer-Encoding {:?}",
+                        e.encoding
+                    ),
+                )?;
+                return Ok(Step::Done);
+            }
+            Err(ItemsError::TooLarge { budget }) => {
+                // RFC 9051 §7.1: LIMIT, a server limit refused the operation.
+                self.no(
+                    Some(ResponseCode::Limit),
+                    &format!(
+                        "The items asked for hold more than {budget} octets of message {}; ask for fewer at once",
+                        r.seq
+                    ),
+                )?;
+                return Ok(Step::Done);
+            }
         };
         if r.seen_now && self.condstore() {
             // A FETCH that sets \Seen says the message's UID and MODSEQ under CONDSTORE

@@ -5,6 +5,8 @@
 //!
 //! [`MailStore::fetch`]: sansmail_store::MailStore::fetch
 
+use std::borrow::Cow;
+
 use sansmail_imap::types::{
     fetch::{FetchItem, LiteralItem},
     fetch_attr::{FetchAttr, Partial},
@@ -21,6 +23,33 @@ use crate::imap::{convert, section};
 
 /// Messages larger than this have their whole-message sections streamed.
 const STREAM_ABOVE: u64 = FETCH_PIECE as u64;
+
+/// The octets one message's response may hold besides what is streamed: this many times
+/// the message's size, plus [`BUILT_SLACK`]. Every section, decoded part and header list
+/// asked for is built before the response goes out, so without a bound a short command
+/// naming the same large part many times would hold many copies of it.
+const BUILT_PER_SIZE: u64 = 3;
+/// See [`BUILT_PER_SIZE`].
+const BUILT_SLACK: u64 = 4 << 20;
+
+/// Why a message's response items cannot be built.
+#[derive(Debug)]
+pub(in crate::imap) enum ItemsError {
+    /// A part to decode has an encoding [`binary`](sansmail_store::section::binary) does
+    /// not know.
+    UnknownEncoding(UnknownEncoding),
+    /// The items would hold more than the message's budget (see [`BUILT_PER_SIZE`]).
+    TooLarge {
+        /// The budget, octets.
+        budget: u64,
+    },
+}
+
+impl From<UnknownEncoding> for ItemsError {
+    fn from(e: UnknownEncoding) -> Self {
+        Self::UnknownEncoding(e)
+    }
+}
 
 /// Which octets of the message a streamable attribute names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +158,16 @@ pub(in crate::imap) struct Plan {
 }
 
 impl Plan {
-    pub(in crate::imap) fn new(attrs: Vec<FetchAttr<'static>>) -> Self {
+    pub(in crate::imap) fn new(mut attrs: Vec<FetchAttr<'static>>) -> Self {
+        // An attribute asked for twice is answered once, as Dovecot answers.
+        let mut i = 0;
+        while i < attrs.len() {
+            if attrs[..i].contains(&attrs[i]) {
+                attrs.remove(i);
+            } else {
+                i += 1;
+            }
+        }
         let mut full = false;
         let mut header = false;
         let mut streams = false;
@@ -214,22 +252,22 @@ impl Plan {
     }
 
     /// The octets of a section from what the store returned: the whole message (`full`)
-    /// or its header block.
-    fn section(m: &FetchedMessage, full: bool, section: &Section) -> Option<Vec<u8>> {
+    /// or its header block; borrowed where the section is a range of it.
+    fn section<'m>(m: &'m FetchedMessage, full: bool, section: &Section) -> Option<Cow<'m, [u8]>> {
         let raw = m.content.as_deref()?;
         if !full {
             return match &section.text {
-                Some(SectionText::HeaderFields { names, not }) => {
-                    Some(sansmail_store::section::header_fields(raw, names, *not))
-                }
-                _ => Some(raw.to_vec()),
+                Some(SectionText::HeaderFields { names, not }) => Some(Cow::Owned(
+                    sansmail_store::section::header_fields(raw, names, *not),
+                )),
+                _ => Some(Cow::Borrowed(raw)),
             };
         }
         // A part the message does not have is empty, not NIL, as Dovecot answers
         // (imap-msgpart: "MIME part not found. return an empty part"); NIL stays for
         // content the store could not give.
         let top = m.body_structure.as_deref()?;
-        Some(section.extract(raw, top).unwrap_or_default())
+        Some(section.cut(raw, top).unwrap_or_default())
     }
 
     /// The decoded octets of `BINARY[part]`: empty for a part the message does not have
@@ -249,8 +287,24 @@ impl Plan {
         m: &FetchedMessage,
         full: bool,
         streamed: bool,
-    ) -> Result<Vec<FetchItem<'static>>, UnknownEncoding> {
+    ) -> Result<Vec<FetchItem<'static>>, ItemsError> {
+        let budget = m
+            .size
+            .saturating_mul(BUILT_PER_SIZE)
+            .saturating_add(BUILT_SLACK);
+        let mut built = 0u64;
+        let mut count = |data: &Option<Vec<u8>>| {
+            built = built.saturating_add(data.as_ref().map_or(0, |d| d.len() as u64));
+            if built > budget {
+                Err(ItemsError::TooLarge { budget })
+            } else {
+                Ok(())
+            }
+        };
         let nstring = |data: Option<Vec<u8>>| data.and_then(convert::istring);
+        // The last part decoded for BINARY, kept for the next item naming it (each partial
+        // range of a part is an item of its own).
+        let mut decoded: Option<(&[u32], Option<Vec<u8>>)> = None;
         let mut items = Vec::with_capacity(self.attrs.len() + 1);
         for a in &self.attrs {
             if streamed && streamable(a).is_some() {
@@ -281,40 +335,54 @@ impl Plan {
                 } => {
                     let data = Self::section(m, full, &section::section(section));
                     let (data, origin) = section::partial(data, *partial);
+                    count(&data)?;
                     FetchItem::BodySection {
                         section: section.clone(),
                         origin,
                         data: nstring(data),
                     }
                 }
-                FetchAttr::Rfc822 => {
-                    FetchItem::Rfc822(nstring(Self::section(m, full, &Section::whole())))
+                FetchAttr::Rfc822 | FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
+                    let section = match a {
+                        FetchAttr::Rfc822 => Section::whole(),
+                        FetchAttr::Rfc822Header => Section::top(SectionText::Header),
+                        _ => Section::top(SectionText::Text),
+                    };
+                    let data = Self::section(m, full, &section).map(Cow::into_owned);
+                    count(&data)?;
+                    let data = nstring(data);
+                    match a {
+                        FetchAttr::Rfc822 => FetchItem::Rfc822(data),
+                        FetchAttr::Rfc822Header => FetchItem::Rfc822Header(data),
+                        _ => FetchItem::Rfc822Text(data),
+                    }
                 }
-                FetchAttr::Rfc822Header => FetchItem::Rfc822Header(nstring(Self::section(
-                    m,
-                    full,
-                    &Section::top(SectionText::Header),
-                ))),
-                FetchAttr::Rfc822Text => FetchItem::Rfc822Text(nstring(Self::section(
-                    m,
-                    full,
-                    &Section::top(SectionText::Text),
-                ))),
                 FetchAttr::Binary { part, partial, .. } => {
-                    let (data, origin) = section::partial(Self::binary(m, part)?, *partial);
+                    let whole = match &decoded {
+                        Some((p, d)) if *p == part.as_slice() => d.as_deref(),
+                        _ => decoded.insert((part, Self::binary(m, part)?)).1.as_deref(),
+                    };
+                    let (data, origin) = section::partial(whole.map(Cow::Borrowed), *partial);
+                    count(&data)?;
                     FetchItem::Binary {
                         part: part.clone(),
                         origin,
                         data: data.and_then(convert::binary_string),
                     }
                 }
-                FetchAttr::BinarySize { part } => match Self::binary(m, part)? {
-                    Some(d) => FetchItem::BinarySize {
-                        part: part.clone(),
-                        size: u32::try_from(d.len()).unwrap_or(u32::MAX),
-                    },
-                    None => continue,
-                },
+                FetchAttr::BinarySize { part } => {
+                    let whole = match &decoded {
+                        Some((p, d)) if *p == part.as_slice() => d.as_deref(),
+                        _ => decoded.insert((part, Self::binary(m, part)?)).1.as_deref(),
+                    };
+                    match whole {
+                        Some(d) => FetchItem::BinarySize {
+                            part: part.clone(),
+                            size: u32::try_from(d.len()).unwrap_or(u32::MAX),
+                        },
+                        None => continue,
+                    }
+                }
                 // Refused before the store was asked.
                 _ => continue,
             };
