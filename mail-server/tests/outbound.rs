@@ -1281,3 +1281,35 @@ async fn a_header_section_too_long_to_filter_is_refused() {
         [250]
     );
 }
+
+/// A recipient named twice in one transaction gets one copy, as Postfix's duplicate filter
+/// gives: a local mailbox named by differently written addresses is delivered to once, a
+/// remote address repeated is sent once. Every RCPT is still answered 250.
+#[tokio::test]
+async fn duplicate_recipients_get_one_copy() {
+    let p = peer(Script::accepting(|_| 0)).await;
+    let s = server("duplicates", p.addr.port(), policy()).await;
+    let to = [
+        "carol@example.net",
+        "bob@example.org",
+        "carol@example.net",
+        "BOB@example.org",
+        "bob@EXAMPLE.ORG",
+    ];
+    let codes = submit(s.submission, &envelope(&to), MESSAGE).await;
+    assert_eq!(codes, [250; 5]);
+    assert_eq!(inbox(&s.store, "bob").await.len(), 1, "one local copy");
+    assert!(
+        until(15, async || p.messages.lock().unwrap().len() == 1).await,
+        "not relayed"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = p.messages.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].0.len(),
+        1,
+        "one RCPT for the remote address: {:?}",
+        got[0].0
+    );
+}

@@ -310,6 +310,10 @@ pub async fn handle_connection<S: MailStore>(
                 match found {
                     Ok(r) => {
                         match r {
+                            // A mailbox named twice in one SMTP transaction (or by two
+                            // of its addresses) gets one copy, as Postfix's duplicate
+                            // filter gives; LMTP answers each recipient on its own.
+                            Ok(local) if !lmtp && t.recipients.contains(&local) => {}
                             Ok(local) => {
                                 t.recipients.push(local);
                                 let address =
@@ -330,7 +334,11 @@ pub async fn handle_connection<S: MailStore>(
                                 }
                                 t.addresses.push(address);
                             }
-                            Err(remote) => t.remote.push(remote),
+                            Err(remote) => {
+                                if !t.remote.iter().any(|r| r.address == remote.address) {
+                                    t.remote.push(remote);
+                                }
+                            }
                         }
                         // `For` takes a Path (RFC 5321 §4.4): `<Postmaster>` is this
                         // host's postmaster.
