@@ -170,6 +170,16 @@ impl<'a> SearchKey<'a> {
         }
     }
 
+    /// How many keys this one is, counting itself and every key inside it.
+    pub fn count(&self) -> usize {
+        match self {
+            Self::Not(k) => 1 + k.count(),
+            Self::Or(a, b) => 1 + a.count() + b.count(),
+            Self::And(v) => 1 + v.iter().map(SearchKey::count).sum::<usize>(),
+            _ => 1,
+        }
+    }
+
     /// How deeply the key nests (1 for a key without sub-keys).
     pub fn depth(&self) -> usize {
         match self {

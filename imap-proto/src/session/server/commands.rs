@@ -13,7 +13,7 @@ use crate::{
         core::{Atom, IString, Tag},
         response::{Data, Response, StatusKind},
         response_code::ResponseCode,
-        search::SearchReturnOpt,
+        search::{SearchKey, SearchReturnOpt},
     },
 };
 
@@ -92,6 +92,25 @@ impl Inner {
             && self.enabled.contains(&Capability::Utf8Accept)
         {
             self.bad(Some(cmd.tag), "No CHARSET once UTF8=ACCEPT is enabled");
+            return Step::Continue;
+        }
+        let keys = match &cmd.body {
+            CommandBody::Search { criteria: k, .. }
+            | CommandBody::Sort { keys: k, .. }
+            | CommandBody::Thread { keys: k, .. } => k.iter().map(SearchKey::count).sum(),
+            _ => 0,
+        };
+        if keys > self.config.limits.max_search_keys {
+            let text = format!(
+                "{keys} search keys, more than the {} this server takes in one command",
+                self.config.limits.max_search_keys
+            );
+            self.status(
+                Some(cmd.tag),
+                StatusKind::No,
+                Some(ResponseCode::Limit),
+                &text,
+            );
             return Step::Continue;
         }
         if let CommandBody::Search { return_opts, .. } = &mut cmd.body
