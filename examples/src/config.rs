@@ -86,8 +86,15 @@ pub struct Settings {
     pub max_connections_per_ip: usize,
     /// Every protocol's idle timeout (default: each RFC's).
     pub idle_timeout: Option<Seconds>,
-    /// The largest message SMTP takes.
+    /// The largest message SMTP takes and IMAP APPEND stores (APPENDLIMIT).
     pub max_message_size: Option<Octets>,
+    /// Failed logins from one address before each further one is answered after a delay.
+    pub login_delay_after: Option<u32>,
+    /// Failed logins from one address after which its logins are refused, right or wrong,
+    /// for `login-lockout-time`; 0: never.
+    pub login_lockout_after: Option<u32>,
+    /// How long failed logins are remembered (and a locked-out address stays so).
+    pub login_lockout_time: Option<Seconds>,
     /// Recipients per SMTP transaction.
     pub max_recipients: Option<usize>,
     /// Bare CR or LF in message data: `normalize` or `reject`.
@@ -151,6 +158,9 @@ impl Default for Settings {
             max_connections_per_ip: 32,
             idle_timeout: None,
             max_message_size: None,
+            login_delay_after: None,
+            login_lockout_after: None,
+            login_lockout_time: None,
             max_recipients: None,
             bare_line_endings: LineEndings::Normalize,
             journal_reserve: None,
@@ -500,6 +510,20 @@ impl Settings {
         }
         if let Some(Octets(n)) = self.max_message_size {
             o.smtp_limits.max_message_size = n;
+            // APPEND's literal is the message; a command may hold some text around it.
+            let frame = &mut o.imap_limits.frame;
+            frame.max_literal = n;
+            frame.max_nonsync_literal = frame.max_nonsync_literal.min(n);
+            frame.max_message = frame.max_message.max(n.saturating_add(16 << 20));
+        }
+        if let Some(n) = self.login_delay_after {
+            o.throttle.slow_after = n;
+        }
+        if let Some(n) = self.login_lockout_after {
+            o.throttle.refuse_after = if n == 0 { u32::MAX } else { n };
+        }
+        if let Some(Seconds(t)) = self.login_lockout_time {
+            o.throttle.forget_after = t;
         }
         if let Some(n) = self.max_recipients {
             o.smtp_limits.max_recipients = n;

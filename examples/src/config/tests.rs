@@ -142,3 +142,35 @@ fn the_example_file_in_the_repository_is_valid_and_runs_as_cargo_run_does() {
         assert!(present, "mailserver.toml does not mention {key}");
     }
 }
+
+/// `max-message-size` bounds IMAP APPEND as it bounds SMTP (the APPENDLIMIT follows), and
+/// the login throttle is set from its three keys, `login-lockout-after = 0` turning the
+/// lockout off.
+#[test]
+fn message_size_and_login_throttle_reach_the_listeners() {
+    let s = resolve(
+        None,
+        &flags(&[
+            "--max-message-size",
+            "1000000",
+            "--login-delay-after",
+            "5",
+            "--login-lockout-after",
+            "0",
+            "--login-lockout-time",
+            "60",
+        ]),
+    )
+    .unwrap();
+    let o = s.server_options(None).unwrap();
+    assert_eq!(o.smtp_limits.max_message_size, 1_000_000);
+    let frame = o.imap_limits.frame;
+    assert_eq!(frame.max_literal.min(frame.max_message), 1_000_000);
+    assert!(frame.max_nonsync_literal <= 1_000_000);
+    assert_eq!(o.throttle.slow_after, 5);
+    assert_eq!(o.throttle.refuse_after, u32::MAX);
+    assert_eq!(o.throttle.forget_after, Duration::from_secs(60));
+    let large = resolve(None, &flags(&["--max-message-size", "200M"])).unwrap();
+    let frame = large.server_options(None).unwrap().imap_limits.frame;
+    assert_eq!(frame.max_literal.min(frame.max_message), 200 << 20);
+}
