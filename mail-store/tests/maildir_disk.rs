@@ -761,3 +761,59 @@ fn expunge_history_is_bounded() {
     let store = MaildirStore::open(dir.path(), options()).unwrap();
     history.check(&store);
 }
+
+/// A journal damaged otherwise than by a crash (a line changed with whole ones after it,
+/// emptied, deleted) cannot be replayed: the snapshot alone is older than what clients were
+/// told, and its UIDNEXT would hand out their UIDs again. The mailbox starts over under a
+/// new UIDVALIDITY (RFC 9051 §2.3.1.1), every message kept.
+#[test]
+fn a_damaged_journal_gives_a_new_uidvalidity() {
+    for damage in ["line", "empty", "missing"] {
+        let dir = TempDir::new(&format!("damaged-{damage}"));
+        let md = maildir(dir.path());
+        let before = {
+            let store = maildir_store(dir.path());
+            let s = alice(&store);
+            for subject in ["a", "b", "c", "d"] {
+                append(&store, &s, "INBOX", subject, Flags::new());
+            }
+            let deleted = FlagOp::Add(Flags::new().with(Flag::Deleted));
+            let bc: UidSet = [2, 3]
+                .into_iter()
+                .filter_map(sansmail_store::Uid::new)
+                .collect();
+            block_on(store.store_flags(&s, "INBOX", &bc, deleted, None)).unwrap();
+            block_on(store.expunge(&s, "INBOX", ExpungeScope::Deleted)).unwrap();
+            append(&store, &s, "INBOX", "e", Flags::new());
+            block_on(store.status(&s, "INBOX")).unwrap()
+        };
+        assert_eq!(before.uidnext.get(), 6);
+        let log = md.join("mailstore-log");
+        match damage {
+            "line" => {
+                let mut data = fs::read(&log).unwrap();
+                let third = data
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .nth(1)
+                    .map(|(i, _)| i + 5)
+                    .unwrap();
+                data[third] ^= 0x01;
+                fs::write(&log, data).unwrap();
+            }
+            "empty" => fs::write(&log, b"").unwrap(),
+            _ => fs::remove_file(&log).unwrap(),
+        }
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        let after = block_on(store.status(&s, "INBOX")).unwrap();
+        assert_ne!(after.uidvalidity, before.uidvalidity, "{damage}");
+        let mut got: Vec<String> = subjects(&store, &s, "INBOX")
+            .into_iter()
+            .map(|(subject, _)| subject)
+            .collect();
+        got.sort();
+        assert_eq!(got, ["a", "d", "e"], "{damage}");
+    }
+}

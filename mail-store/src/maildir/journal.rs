@@ -61,58 +61,91 @@ pub(crate) struct Found {
     pub dirty_tail: bool,
 }
 
-/// The transactions of journal generation `generation`. `None` if the journal is missing or
-/// of another generation.
+/// One journal line as a transaction, if it is whole: its checksum matches and its records
+/// read.
+fn transaction(line: &[u8]) -> Option<Vec<Record<FileRef>>> {
+    if line.len() < 18 || line[16] != b' ' {
+        return None;
+    }
+    let sum = std::str::from_utf8(&line[..16])
+        .ok()
+        .and_then(|h| u64::from_str_radix(h, 16).ok())?;
+    let body = &line[17..];
+    if checksum(body) != sum {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
+/// The transactions of journal generation `generation`, the one the snapshot of that
+/// generation goes with (`0`: there is no snapshot). `None` if there is none to replay: no
+/// snapshot and no journal, or the journal of an older generation, which a compaction
+/// that stopped before installing its new journal leaves behind (the snapshot holds it).
+///
+/// [`StoreError::Corrupt`] where the journal cannot be what this store left: missing, empty
+/// or of a later generation beside a snapshot, or a damaged line with whole ones after it (a
+/// crash tears only the last). Replaying what can be read would hand out UIDs again under
+/// the same UIDVALIDITY (RFC 9051 §2.3.1.1), so the mailbox must start over.
 pub(crate) fn read(dir: &Path, generation: u64) -> Result<Option<Found>> {
+    let corrupt = |what: &str| {
+        Err(StoreError::Corrupt(format!(
+            "{}: {what}",
+            dir.join(LOG).display()
+        )))
+    };
     let mut data = Vec::new();
     match File::open(dir.join(LOG)) {
         Ok(mut f) => {
             f.read_to_end(&mut data)?;
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && generation == 0 => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return corrupt("missing"),
         Err(e) => return Err(e.into()),
     }
-    let Some(first_nl) = data.iter().position(|&b| b == b'\n') else {
-        return Ok(None);
-    };
-    let head = String::from_utf8_lossy(&data[..first_nl]);
-    if head
-        .strip_prefix("mailstore-log ")
-        .and_then(|g| g.parse::<u64>().ok())
-        != Some(generation)
-    {
-        return Ok(None);
+    let head = data
+        .iter()
+        .position(|&b| b == b'\n')
+        .and_then(|nl| std::str::from_utf8(&data[..nl]).ok())
+        .and_then(|h| h.strip_prefix("mailstore-log "))
+        .and_then(|g| g.parse::<u64>().ok());
+    match head {
+        Some(g) if g == generation => {}
+        _ if generation == 0 => return Ok(None),
+        Some(g) if g < generation => return Ok(None),
+        Some(g) => {
+            return corrupt(&format!(
+                "generation {g}, after the snapshot's {generation}"
+            ));
+        }
+        None => return corrupt("no header line"),
     }
     let mut transactions = Vec::new();
-    let mut pos = first_nl + 1;
+    let mut pos = data.iter().position(|&b| b == b'\n').map_or(0, |nl| nl + 1);
     while pos < data.len() {
         let Some(len) = data[pos..].iter().position(|&b| b == b'\n') else {
             break; // zeros, or a torn last line
         };
-        let line = &data[pos..pos + len];
-        if line.len() < 18 || line[16] != b' ' {
-            break;
-        }
-        let Some(sum) = std::str::from_utf8(&line[..16])
-            .ok()
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-        else {
-            break;
-        };
-        let body = &line[17..];
-        if checksum(body) != sum {
-            break;
-        }
-        let Ok(tx) = serde_json::from_slice::<Vec<Record<FileRef>>>(body) else {
+        let Some(tx) = transaction(&data[pos..pos + len]) else {
             break;
         };
         transactions.push(tx);
         pos += len + 1;
     }
+    let rest = data.get(pos..).unwrap_or_default();
+    if rest
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .any(|line| transaction(line).is_some())
+    {
+        return corrupt(&format!(
+            "a damaged transaction after {} whole ones, and whole ones after it",
+            transactions.len()
+        ));
+    }
     Ok(Some(Found {
         transactions,
         valid_len: pos as u64,
-        dirty_tail: data[pos..].iter().any(|&b| b != 0),
+        dirty_tail: rest.iter().any(|&b| b != 0),
     }))
 }
 

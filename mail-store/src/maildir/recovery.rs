@@ -163,7 +163,7 @@ impl Disk {
         }
         let fresh =
             |meta: &mut AccountMeta| MailboxState::new(Header::new(meta.next_uidvalidity(), None));
-        let (mut state, generation, imported) = match index::read_snapshot(&dir) {
+        let (state, generation, imported) = match index::read_snapshot(&dir) {
             Ok(Some((state, generation))) => (state, generation, None),
             // No index: a Maildir another program wrote. Dovecot's or Courier's UIDs and
             // UIDVALIDITY are kept, so that no client sees its messages renumbered; without
@@ -182,7 +182,13 @@ impl Disk {
             Err(StoreError::Corrupt(_)) => (fresh(meta), 0, None),
             Err(e) => return Err(e),
         };
-        let journal = journal::read(&dir, generation)?;
+        let (mut state, generation, journal) = match journal::read(&dir, generation) {
+            Ok(journal) => (state, generation, journal),
+            // The snapshot alone is older than what clients were told: UIDs start over
+            // under a new UIDVALIDITY, as with a damaged index.
+            Err(StoreError::Corrupt(_)) => (fresh(meta), 0, None),
+            Err(e) => return Err(e),
+        };
         if let Some(j) = &journal {
             for tx in &j.transactions {
                 state.apply_all(tx.iter().cloned());
