@@ -15,13 +15,13 @@ use std::{
     time::{Duration, Instant},
 };
 
+use libfuzzer_sys::fuzz_target;
+use mail_proto_fuzz::{Rng, SessionInput, split};
 use sansmail_imap::{
     codec::{self, CommandOptions, Leniency, frame::FrameLimits},
     session::client::{ApiError, Client, ClientConfig, Event},
     types::command::{CommandBody, SaslResponse},
 };
-use libfuzzer_sys::fuzz_target;
-use mail_proto_fuzz::{Rng, SessionInput, split};
 
 const COMMANDS: &[&[u8]] = &[
     b"x CAPABILITY\r\n",

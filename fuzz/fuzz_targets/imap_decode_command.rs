@@ -2,11 +2,11 @@
 //! within the input, and the line parsers of IDLE and AUTHENTICATE.
 #![no_main]
 
+use libfuzzer_sys::fuzz_target;
 use sansmail_imap::{
     codec::{self, CommandOptions},
     error::DecodeError,
 };
-use libfuzzer_sys::fuzz_target;
 
 fn stream(data: &[u8], opts: &CommandOptions) {
     let mut rest = data;

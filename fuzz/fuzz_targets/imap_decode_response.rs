@@ -3,10 +3,10 @@
 //! panic, progress and skips within the input.
 #![no_main]
 
+use libfuzzer_sys::fuzz_target;
 use sansmail_imap::codec::{
     self, DecodeError, Leniency, ResponseDecoder, ResponseOptions, frame::FrameLimits,
 };
-use libfuzzer_sys::fuzz_target;
 
 fn stream(data: &[u8], opts: &ResponseOptions) {
     let mut rest = data;

@@ -14,14 +14,12 @@ use imap_codec::{
         response::{Greeting as TheirGreeting, Response as TheirResponse},
     },
 };
+use libfuzzer_sys::fuzz_target;
 use sansmail_imap::{
-    codec::{
-        self, CommandOptions, ResponseOptions, SyntaxErrorKind, frame::FrameError,
-    },
+    codec::{self, CommandOptions, ResponseOptions, SyntaxErrorKind, frame::FrameError},
     error::DecodeError,
     types::response::Response,
 };
-use libfuzzer_sys::fuzz_target;
 
 /// Commands that this crate does not take, by what makes them so.
 fn unsupported_command(cmd: &TheirCommand<'_>, _wire: &[u8]) -> Option<&'static str> {

@@ -6,9 +6,9 @@
 //! Flags: bit 0 client side, bit 1 small limits.
 #![no_main]
 
-use sansmail_imap::codec::frame::{FrameError, FrameLimits, Framed, Framer, Side};
 use libfuzzer_sys::fuzz_target;
 use mail_proto_fuzz::{ChunkedInput, split};
+use sansmail_imap::codec::frame::{FrameError, FrameLimits, Framed, Framer, Side};
 
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {

@@ -17,6 +17,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use libfuzzer_sys::fuzz_target;
+use mail_proto_fuzz::{Rng, SessionInput, Stall, Wire};
 use sansmail_imap::{
     codec::{self, CommandOptions, Leniency},
     session::{
@@ -30,8 +32,6 @@ use sansmail_imap::{
         response::{Data, StatusKind},
     },
 };
-use libfuzzer_sys::fuzz_target;
-use mail_proto_fuzz::{Rng, SessionInput, Stall, Wire};
 
 const COMMANDS: &[&[u8]] = &[
     b"x CAPABILITY\r\n",

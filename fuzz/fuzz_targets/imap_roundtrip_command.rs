@@ -4,11 +4,11 @@
 //! back in the other form: then only the fixed point is checked.
 #![no_main]
 
+use libfuzzer_sys::fuzz_target;
 use sansmail_imap::{
     codec::{self, CommandOptions, EncodeBuf},
     error::DecodeError,
 };
-use libfuzzer_sys::fuzz_target;
 
 fn stream(data: &[u8], opts: &CommandOptions) {
     let mut rest = data;

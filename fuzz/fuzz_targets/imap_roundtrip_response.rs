@@ -4,8 +4,8 @@
 //! 7-bit), so the value comes back in the other form: then only the fixed point is checked.
 #![no_main]
 
-use sansmail_imap::codec::{self, EncodeBuf, Leniency, ResponseOptions};
 use libfuzzer_sys::fuzz_target;
+use sansmail_imap::codec::{self, EncodeBuf, Leniency, ResponseOptions};
 
 fn stream(data: &[u8], opts: &ResponseOptions) {
     let mut rest = data;

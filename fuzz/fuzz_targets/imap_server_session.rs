@@ -15,6 +15,8 @@
 
 use std::time::{Duration, Instant};
 
+use libfuzzer_sys::fuzz_target;
+use mail_proto_fuzz::{MAX_CHUNK, Rng, SessionInput, split};
 use sansmail_imap::{
     codec::{self, ResponseOptions},
     session::{
@@ -30,8 +32,6 @@ use sansmail_imap::{
         response::{Data, Response, StatusKind},
     },
 };
-use libfuzzer_sys::fuzz_target;
-use mail_proto_fuzz::{MAX_CHUNK, Rng, SessionInput, split};
 
 fn config(flags: u8) -> ServerConfig {
     let mut c = ServerConfig::default();
@@ -84,7 +84,10 @@ fn random_update(rng: &mut Rng, uids: &[u32]) -> Update {
     let some =
         |rng: &mut Rng| -> Vec<u32> { uids.iter().copied().filter(|_| rng.chance(1, 3)).collect() };
     match rng.below(3) {
-        0 => Update::Expunged(some(rng)),
+        0 => Update::Expunged {
+            uids: some(rng),
+            modseq: rng.chance(1, 2).then(|| rng.next_u64() >> 1),
+        },
         1 => {
             let top = uids.last().copied().unwrap_or(0);
             Update::New(

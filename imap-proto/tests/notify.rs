@@ -506,12 +506,22 @@ fn selected_filter_tells_changes_between_commands() {
     s.feed(b"a4 NOTIFY SET (selected (MessageNew MessageExpunge))\r\n");
     s.server.push_update(Update::New(vec![5])).unwrap();
     assert_eq!(s.out(), "* 5 EXISTS\r\n");
-    s.server.push_update(Update::Expunged(vec![1])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![1],
+            modseq: None,
+        })
+        .unwrap();
     assert_eq!(s.out(), "* 1 EXPUNGE\r\n");
 
     // `selected-delayed`: new messages at once, expunges at the next command allowing them.
     s.feed(b"a5 NOTIFY SET (selected-delayed (MessageNew MessageExpunge))\r\n");
-    s.server.push_update(Update::Expunged(vec![2])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![2],
+            modseq: None,
+        })
+        .unwrap();
     s.server.push_update(Update::New(vec![6])).unwrap();
     assert_eq!(s.out(), "* 5 EXISTS\r\n");
     let out = s.feed(b"a6 NOOP\r\n");

@@ -29,8 +29,16 @@ use crate::types::{
 pub enum Update {
     /// New messages, by UID (ascending, above every UID in the view).
     New(Vec<u32>),
-    /// Messages that were expunged, by UID.
-    Expunged(Vec<u32>),
+    /// Messages that were expunged.
+    Expunged {
+        /// The messages, by UID.
+        uids: Vec<u32>,
+        /// The mod-sequence of the expunge (RFC 7162 §3.2.10), when the store keeps them.
+        /// While the expunge waits (RFC 9051 §7.4.1) and the client is told higher
+        /// mod-sequences, commands end with `HIGHESTMODSEQ` below it, so a client that
+        /// resynchronizes from there still learns of it.
+        modseq: Option<u64>,
+    },
     /// A message's flags changed.
     Flags {
         /// The message.
@@ -48,7 +56,7 @@ impl Update {
     /// The messages an arrival or expunge names (a flag change is kept apart).
     fn uids(&self) -> &[u32] {
         match self {
-            Self::New(uids) | Self::Expunged(uids) => uids,
+            Self::New(uids) | Self::Expunged { uids, .. } => uids,
             Self::Flags { .. } => &[],
         }
     }
@@ -324,6 +332,20 @@ impl MailboxView {
         !self.pending.is_empty() || !self.flags.is_empty()
     }
 
+    /// The highest mod-sequence below every expunge that waits to be told, if one waits
+    /// and says its mod-sequence.
+    pub(crate) fn held_expunge_floor(&self) -> Option<u64> {
+        self.pending
+            .iter()
+            .filter_map(|u| match u {
+                Update::Expunged {
+                    modseq: Some(m), ..
+                } => Some(m.saturating_sub(1)),
+                _ => None,
+            })
+            .min()
+    }
+
     /// Tells what may be told now, applying it to the view, in the order Dovecot uses:
     /// expunges, then `EXISTS`, then flag changes. Expunges stay queued unless
     /// `expunges_allowed`; with `vanished` (QRESYNC) they are told as `VANISHED`.
@@ -337,7 +359,7 @@ impl MailboxView {
                 self.pending
                     .iter()
                     .filter_map(|u| match u {
-                        Update::Expunged(uids) => Some(uids.iter().copied()),
+                        Update::Expunged { uids, .. } => Some(uids.iter().copied()),
                         _ => None,
                     })
                     .flatten()
@@ -359,7 +381,7 @@ impl MailboxView {
         while let Some(update) = self.pending.pop_front() {
             match update {
                 Update::New(uids) => news.extend(uids),
-                Update::Expunged(uids) if expunges_allowed => {
+                Update::Expunged { uids, .. } if expunges_allowed => {
                     let mut gone = Vec::new();
                     for uid in uids {
                         self.flags.remove(&uid);
@@ -385,7 +407,7 @@ impl MailboxView {
                         out.push(Notice::Vanished(set));
                     }
                 }
-                held_update @ Update::Expunged(_) => {
+                held_update @ Update::Expunged { .. } => {
                     held_uids += held_update.uids().len();
                     held.push_back(held_update);
                 }
@@ -471,7 +493,10 @@ mod tests {
     #[test]
     fn expunges_wait_and_shift_numbers_only_when_told() {
         let mut v = MailboxView::new(vec![10, 20, 30, 40], false);
-        v.push(Update::Expunged(vec![20]));
+        v.push(Update::Expunged {
+            uids: vec![20],
+            modseq: None,
+        });
         v.push(Update::Flags {
             uid: 30,
             flags: vec![Flag::Seen],
@@ -524,7 +549,10 @@ mod tests {
     fn expunges_before_exists() {
         let mut v = MailboxView::new(vec![1, 2], false);
         v.push(Update::New(vec![3]));
-        v.push(Update::Expunged(vec![1]));
+        v.push(Update::Expunged {
+            uids: vec![1],
+            modseq: None,
+        });
         assert_eq!(
             v.drain(true, false),
             [Notice::Expunge(1), Notice::Exists(2)]
@@ -532,7 +560,10 @@ mod tests {
         assert_eq!(v.uids(), [2, 3]);
         // A message that came and went before the client was told of it is never told.
         v.push(Update::New(vec![4]));
-        v.push(Update::Expunged(vec![4]));
+        v.push(Update::Expunged {
+            uids: vec![4],
+            modseq: None,
+        });
         assert_eq!(v.drain(true, false), []);
         assert_eq!(v.uids(), [2, 3]);
     }
@@ -599,7 +630,10 @@ mod tests {
         let mut v = MailboxView::new(vec![1, 2], false);
         v.push(Update::New(vec![3, 4]));
         assert_eq!(v.queued_new().collect::<Vec<_>>(), [3, 4]);
-        v.push(Update::Expunged(vec![4]));
+        v.push(Update::Expunged {
+            uids: vec![4],
+            modseq: None,
+        });
         let told = v.drain(true, false);
         assert_eq!(v.uids(), [1, 2, 3]);
         assert_eq!(told, [Notice::Exists(3)]);
@@ -615,7 +649,10 @@ mod tests {
         v.push(Update::New(vec![3]));
         v.drain(true, false);
         assert_eq!(v.recent_count(), 2);
-        v.push(Update::Expunged(vec![2]));
+        v.push(Update::Expunged {
+            uids: vec![2],
+            modseq: None,
+        });
         v.drain(true, false);
         assert_eq!(v.recent_count(), 1);
         assert_eq!(v.recent(), [3]);

@@ -112,7 +112,12 @@ fn additions_follow_exists_and_removals_precede_expunge() {
         "* 5 EXISTS\r\n* ESEARCH (TAG \"b1\") ADDTO (0 5)\r\nn1 OK NOOP completed\r\n"
     );
     // An expunge: REMOVEFROM while its number is still valid (§4.3.4).
-    s.server.push_update(Update::Expunged(vec![2])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![2],
+            modseq: None,
+        })
+        .unwrap();
     s.server.refresh_search("b1", vec![4, 5]).unwrap();
     assert_eq!(
         s.answered("n2 NOOP"),
@@ -133,7 +138,12 @@ fn additions_follow_exists_and_removals_precede_expunge() {
 fn an_expunge_leaves_the_result_even_before_a_new_one_is_computed() {
     let mut s = Session::selected(true, 8);
     s.search("b1 UID SEARCH RETURN (UPDATE) ALL", vec![1, 2, 3, 4]);
-    s.server.push_update(Update::Expunged(vec![3])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![3],
+            modseq: None,
+        })
+        .unwrap();
     // During a FETCH the expunge waits, and so does its REMOVEFROM.
     s.input(b"f1 FETCH 1 FLAGS\r\n");
     s.command();

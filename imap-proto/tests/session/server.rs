@@ -164,7 +164,12 @@ fn failed_select_deselects() {
 fn expunges_wait_for_a_command_that_allows_them() {
     let mut s = Session::plain();
     s.login_select();
-    s.server.push_update(Update::Expunged(vec![20])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![20],
+            modseq: None,
+        })
+        .unwrap();
     s.server
         .push_update(Update::Flags {
             uid: 30,
@@ -236,7 +241,10 @@ fn qresync_tells_expunges_as_vanished() {
     );
     s.feed(b"a3 SELECT INBOX\r\n");
     s.server
-        .push_update(Update::Expunged(vec![10, 20]))
+        .push_update(Update::Expunged {
+            uids: vec![10, 20],
+            modseq: None,
+        })
         .unwrap();
     s.server
         .push_update(Update::Flags {
@@ -258,7 +266,12 @@ fn idle_pushes_updates_at_once() {
     assert_eq!(s.feed(b"a3 IDLE\r\n"), "+ idling\r\n");
     s.server.push_update(Update::New(vec![40, 41])).unwrap();
     assert_eq!(s.out(), "* 5 EXISTS\r\n");
-    s.server.push_update(Update::Expunged(vec![10])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![10],
+            modseq: None,
+        })
+        .unwrap();
     assert_eq!(s.out(), "* 1 EXPUNGE\r\n");
     assert_eq!(s.feed(b"DONE\r\n"), "a3 OK IDLE terminated\r\n");
     assert!(s.app.events.iter().any(|e| e == "IdleDone"));
@@ -920,7 +933,12 @@ fn a_backlog_of_untold_changes_ends_the_session() {
     let first = 10_000;
     for uid in first..first + 5 {
         s.server.push_update(Update::New(vec![uid])).unwrap();
-        s.server.push_update(Update::Expunged(vec![uid])).unwrap();
+        s.server
+            .push_update(Update::Expunged {
+                uids: vec![uid],
+                modseq: None,
+            })
+            .unwrap();
         let out = s.feed(b"f FETCH 1 FLAGS\r\n");
         assert!(out.contains("f OK"), "{out}");
         assert!(!out.contains("EXPUNGE"), "{out}");
@@ -928,10 +946,18 @@ fn a_backlog_of_untold_changes_ends_the_session() {
     // Five expunges held: five more are still told later, six are too many.
     assert!(!s.server.is_closed());
     s.server
-        .push_update(Update::Expunged((first..first + 5).collect()))
+        .push_update(Update::Expunged {
+            uids: (first..first + 5).collect(),
+            modseq: None,
+        })
         .unwrap();
     assert!(!s.server.is_closed());
-    s.server.push_update(Update::Expunged(vec![first])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![first],
+            modseq: None,
+        })
+        .unwrap();
     let out = s.out();
     assert!(out.starts_with("* BYE "), "{out}");
     assert!(s.server.is_closed());

@@ -324,7 +324,12 @@ fn recent_is_announced_for_the_claiming_session() {
         "* 5 FETCH (FLAGS (\\Seen \\Recent))\r\n* 6 FETCH (FLAGS ())\r\na5 OK FETCH completed\r\n"
     );
     // Expunging the recent message changes the count.
-    s.server.push_update(Update::Expunged(vec![5])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![5],
+            modseq: None,
+        })
+        .unwrap();
     assert_eq!(
         s.noop(),
         "* 5 EXPUNGE\r\n* 0 RECENT\r\nn OK NOOP completed\r\n"
@@ -348,7 +353,12 @@ fn move_within_the_mailbox_expunges_first() {
     s.input(b"a4 MOVE 1 INBOX\r\n");
     s.command();
     s.server.push_update(Update::New(vec![5])).unwrap();
-    s.server.push_update(Update::Expunged(vec![1])).unwrap();
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![1],
+            modseq: None,
+        })
+        .unwrap();
     s.server
         .complete(StatusKind::Ok, None, "MOVE completed")
         .unwrap();
@@ -380,4 +390,58 @@ fn implicit_condstore_sends_highestmodseq() {
         .complete(StatusKind::Ok, None, "FETCH completed")
         .unwrap();
     assert_eq!(s.out(), "a5 OK FETCH completed\r\n");
+}
+
+/// RFC 7162 §3.2.10: while an expunge waits (a FETCH by sequence number, RFC 9051 §7.4.1)
+/// and the client is told higher mod-sequences, the command ends with HIGHESTMODSEQ below
+/// the expunge's, so a client that resynchronizes from what it last saw still learns of it.
+/// Once the expunge is told, completions say nothing more.
+#[test]
+fn a_waiting_expunge_holds_highestmodseq_below_it() {
+    let mut s = Session::selected("CONDSTORE", &[]);
+    s.server
+        .push_update(Update::Expunged {
+            uids: vec![1],
+            modseq: Some(15),
+        })
+        .unwrap();
+    s.server
+        .push_update(Update::Flags {
+            uid: 3,
+            flags: vec![Flag::Flagged],
+            modseq: Some(17),
+        })
+        .unwrap();
+    s.input(b"a4 FETCH 2 (FLAGS)\r\n");
+    s.command();
+    s.server
+        .send_fetch(2, vec![FetchItem::Flags(vec![])], state(vec![], 9));
+    s.server
+        .complete(StatusKind::Ok, None, "FETCH completed")
+        .unwrap();
+    let out = s.out();
+    assert!(out.contains("MODSEQ (17)"), "{out}");
+    assert!(
+        out.ends_with("a4 OK [HIGHESTMODSEQ 14] FETCH completed\r\n"),
+        "{out}"
+    );
+    // With a code of its own, the floor goes out untagged before it.
+    s.input(b"a5 FETCH 2 (FLAGS)\r\n");
+    s.command();
+    s.server
+        .complete(
+            StatusKind::Ok,
+            Some(ResponseCode::ExpungeIssued),
+            "FETCH completed",
+        )
+        .unwrap();
+    let out = s.out();
+    assert!(
+        out.contains("* OK [HIGHESTMODSEQ 14]")
+            && out.ends_with("a5 OK [EXPUNGEISSUED] FETCH completed\r\n"),
+        "{out}"
+    );
+    let out = s.noop();
+    assert!(out.starts_with("* 1 EXPUNGE\r\n"), "{out}");
+    assert!(out.ends_with("n OK NOOP completed\r\n"), "{out}");
 }

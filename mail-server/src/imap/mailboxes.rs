@@ -368,7 +368,10 @@ impl<S: MailStore> Conn<'_, S> {
                 .view()
                 .map(|v| v.uids().iter().copied().chain(v.queued_new()).collect())
                 .unwrap_or_default();
-            self.push(Update::Expunged(gone));
+            self.push(Update::Expunged {
+                uids: gone,
+                modseq: None,
+            });
         }
         if let Some(to) = followed {
             match store.watch(&session, &to).await {

@@ -254,7 +254,10 @@ impl<S: MailStore> Conn<'_, S> {
             if let Some(code) = code {
                 self.untagged_ok(code, "Moved");
             }
-            self.push(Update::Expunged(source));
+            self.push(Update::Expunged {
+                uids: source,
+                modseq: None,
+            });
             self.ok(None, "MOVE completed")
         } else {
             self.ok(code, "COPY completed")
@@ -285,9 +288,10 @@ impl<S: MailStore> Conn<'_, S> {
             Err(e) => return self.fail(&e),
         };
         self.pump_updates().await?;
-        self.push(Update::Expunged(
-            gone.uids.iter().map(|u| u.get()).collect(),
-        ));
+        self.push(Update::Expunged {
+            uids: gone.uids.iter().map(|u| u.get()).collect(),
+            modseq: gone.modseq.map(sansmail_store::ModSeq::get),
+        });
         // VANISHED carries no mod-sequence: under QRESYNC the tagged OK says where the
         // mailbox stands after the expunge (RFC 7162 §3.2.7, as Dovecot does).
         let code = gone

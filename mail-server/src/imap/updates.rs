@@ -63,9 +63,10 @@ impl<S: MailStore> Conn<'_, S> {
                     modseq: Some(m.modseq.get()),
                 })
                 .collect(),
-            ChangeKind::Expunged { uids, .. } => {
-                vec![Update::Expunged(uids.iter().map(|u| u.get()).collect())]
-            }
+            ChangeKind::Expunged { uids, modseq } => vec![Update::Expunged {
+                uids: uids.iter().map(|u| u.get()).collect(),
+                modseq: Some(modseq.get()),
+            }],
             ChangeKind::Renamed { .. } => {
                 self.bye("The selected mailbox was renamed");
                 return Ok(false);
@@ -200,7 +201,10 @@ impl<S: MailStore> Conn<'_, S> {
             .copied()
             .filter(|u| present.binary_search(u).is_err())
             .collect();
-        let mut updates = vec![Update::Expunged(gone)];
+        let mut updates = vec![Update::Expunged {
+            uids: gone,
+            modseq: None,
+        }];
         for m in &now {
             let uid = m.uid.get();
             if uid <= floor {

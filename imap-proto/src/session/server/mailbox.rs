@@ -95,6 +95,17 @@ impl Inner {
         }
     }
 
+    /// The `HIGHESTMODSEQ` a command's completion must carry (RFC 7162 §3.2.10): while an
+    /// expunge waits to be told (RFC 9051 §7.4.1) and the client was told a mod-sequence as
+    /// high as the expunge's, one below it, so that a client resynchronizing from what it
+    /// last saw still learns of the expunge. Dovecot answers the same.
+    pub(super) fn held_expunge_floor(&self) -> Option<u64> {
+        let condstore = self.enabled.contains(&Capability::CondStore)
+            || self.enabled.contains(&Capability::QResync);
+        let floor = self.view.as_ref()?.held_expunge_floor()?;
+        (condstore && self.told.highest_modseq.is_some_and(|h| h > floor)).then_some(floor)
+    }
+
     /// Sends a FETCH response about message `seq` after checking it against the view.
     /// `state` is the message's flags and mod-sequence as the application read them.
     ///

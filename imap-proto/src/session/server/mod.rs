@@ -664,10 +664,22 @@ impl Server {
             }
             Kind::Close | Kind::ResetKey | Kind::Other => s.tell_updates(true),
         }
-        let code = match (what, kind, code) {
+        let mut code = match (what, kind, code) {
             (Kind::ResetKey, StatusKind::Ok, None) => Some(ResponseCode::UrlMech(Vec::new())),
             (_, _, code) => code,
         };
+        if let Some(floor) = s.held_expunge_floor() {
+            if code.is_none() {
+                code = Some(ResponseCode::HighestModSeq(floor));
+            } else {
+                s.status(
+                    None,
+                    StatusKind::Ok,
+                    Some(ResponseCode::HighestModSeq(floor)),
+                    "Expunges wait",
+                );
+            }
+        }
         s.pending = None;
         s.updating = None;
         s.status(Some(tag), kind, code, text);
