@@ -671,23 +671,43 @@ async fn give_mailboxes(store: &Store, account: &AccountName) {
 pub async fn create_accounts(store: &Store, directory: &Directory) -> Result<(), StoreError> {
     let mut users: Vec<&String> = directory.users.keys().collect();
     users.sort();
-    for user in users {
+    // One account that cannot be opened (a damaged file, a read-only folder) is logged and
+    // left out; the others are served. Only when none can be is the start refused.
+    let mut first_error = None;
+    let mut opened = 0usize;
+    for user in &users {
         let account = AccountName::try_from(user.as_str())?;
-        if !store.account_exists(&account).await? {
-            match store.create_account(&account).await {
+        let made = match store.account_exists(&account).await {
+            Ok(true) => Ok(()),
+            Ok(false) => match store.create_account(&account).await {
                 // Drafts, Sent, Trash, Junk and Archive beside INBOX (#14): a client's first
                 // "save to Sent" must not fail with [TRYCREATE].
-                Ok(()) => give_mailboxes(store, &account).await,
+                Ok(()) => {
+                    give_mailboxes(store, &account).await;
+                    Ok(())
+                }
                 // Another node on the same database created it meanwhile (and gives it its
                 // mailboxes).
-                Err(StoreError::AccountExists) => {}
-                // On a full disk the others are served; this one is created at a later start.
-                Err(StoreError::NoSpace) => {
-                    tracing::error!("cannot create the mailbox of {account}: the disk is full");
-                }
-                Err(e) => return Err(e),
+                Err(StoreError::AccountExists) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(()) => opened += 1,
+            // On a full disk the others are served; this one is created at a later start.
+            Err(StoreError::NoSpace) => {
+                tracing::error!("cannot create the mailbox of {account}: the disk is full");
+                opened += 1;
+            }
+            Err(e) => {
+                tracing::error!("the mailboxes of {account} cannot be opened: {e}");
+                first_error.get_or_insert(e);
             }
         }
     }
-    Ok(())
+    match first_error {
+        Some(e) if opened == 0 && !users.is_empty() => Err(e),
+        _ => Ok(()),
+    }
 }

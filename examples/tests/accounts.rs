@@ -321,3 +321,35 @@ s.quit()
     drop(runtime);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// An account whose mailboxes cannot be opened (a damaged account record here) is logged
+/// and left out: the server starts and serves the others. Before, one such account stopped
+/// the start, every user with it.
+#[test]
+fn one_broken_account_leaves_the_others_served() {
+    let data_dir = std::env::temp_dir().join(format!("accounts-broken-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    {
+        // The accounts made, then the server gone with its runtime.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let options = server::Options::new(data_dir.clone(), "mail.example.org", directory());
+        drop(runtime.block_on(server::start(options)).unwrap());
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let record = data_dir
+        .join("bob")
+        .join("Maildir")
+        .join("mailstore-account");
+    assert!(record.is_file(), "{}", record.display());
+    std::fs::write(&record, b"{ not json").unwrap();
+    let mut options = server::Options::new(data_dir.clone(), "mail.example.org", directory());
+    options.imap = Some("127.0.0.1:0".parse().unwrap());
+    let running = runtime
+        .block_on(server::start(options))
+        .expect("the server starts without bob");
+    let imap = running.imap.unwrap();
+    assert!(imap_login(imap, "alice", "secret").starts_with("a1 OK"));
+    drop(running);
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -817,3 +817,67 @@ fn a_damaged_journal_gives_a_new_uidvalidity() {
         assert_eq!(got, ["a", "d", "e"], "{damage}");
     }
 }
+
+/// Only regular files in `new/` and `cur/` are messages: a FIFO (which would block the
+/// read for good), a directory and a symlink (which would serve whatever file it names, and
+/// one server reads every account's mail) are left alone.
+#[test]
+fn only_regular_files_are_messages() {
+    let dir = TempDir::new("special-files");
+    let md = maildir(dir.path());
+    {
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        append(&store, &s, "INBOX", "real", Flags::new());
+    }
+    let secret = dir.path().join("secret");
+    fs::write(&secret, msg("secret")).unwrap();
+    std::os::unix::fs::symlink(&secret, md.join("new").join("1700000000.M1P1.link")).unwrap();
+    fs::create_dir(md.join("new").join("1700000001.M1P1.dir")).unwrap();
+    let fifo = md.join("cur").join("1700000002.M1P1.fifo:2,S");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    // On a thread: were the FIFO read, the open would never return.
+    let root = dir.path().to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let store = maildir_store(&root);
+        let s = alice(&store);
+        let _ = tx.send(subjects(&store, &s, "INBOX"));
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("opening the store hung");
+    let names: Vec<&str> = got.iter().map(|(subject, _)| subject.as_str()).collect();
+    assert_eq!(names, ["real"]);
+}
+
+/// An account whose INBOX `cur/` went missing (removed by hand) is still the account: the
+/// folder is made again and its messages keep their UIDs. Before, it was taken for absent
+/// and created again over its index, its mail no longer seen.
+#[test]
+fn a_missing_cur_is_made_again() {
+    let dir = TempDir::new("missing-cur");
+    let md = maildir(dir.path());
+    let before = {
+        let store = maildir_store(dir.path());
+        let s = alice(&store);
+        append(&store, &s, "INBOX", "one", Flags::new());
+        append(&store, &s, "INBOX", "two", Flags::new());
+        block_on(store.status(&s, "INBOX")).unwrap()
+    };
+    for f in files(&md.join("cur")) {
+        fs::rename(md.join("cur").join(&f), md.join("new").join(&f)).unwrap();
+    }
+    fs::remove_dir(md.join("cur")).unwrap();
+    let store = maildir_store(dir.path());
+    let a = AccountName::try_from("alice").unwrap();
+    assert!(block_on(store.account_exists(&a)).unwrap());
+    let s = Session::new(a);
+    let after = block_on(store.status(&s, "INBOX")).unwrap();
+    assert_eq!(
+        (after.uidvalidity, after.uidnext, after.messages),
+        (before.uidvalidity, before.uidnext, 2)
+    );
+    assert!(md.join("cur").is_dir());
+}

@@ -701,7 +701,9 @@ fn failure(e: &StoreError) -> Reply<'static> {
             (5, 1, 1),
             "No such user here",
         ),
-        e if !e.is_temporary() => reply(
+        // The account is there but its mailbox is not (a Maildir's cur/ removed by hand):
+        // the site's to mend, so the sender tries again rather than bouncing the mail.
+        e if !e.is_temporary() && !matches!(e, StoreError::NoSuchMailbox(_)) => reply(
             ReplyCode::TRANSACTION_FAILED,
             (5, 3, 0),
             "Message refused by the mail store",
@@ -945,4 +947,19 @@ pub async fn spawn<S: MailStore>(
     crate::listener::spawn("smtp", addr, None, service)
         .await
         .map(|(local, _)| local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store failure is permanent only where the message or the recipient is at fault; a
+    /// mailbox missing from an account that exists is the site's to mend, so it is temporary.
+    #[test]
+    fn store_failures_as_replies() {
+        let code = |e: StoreError| failure(&e).code().get();
+        assert_eq!(code(StoreError::NoSuchMailbox("INBOX".into())), 451);
+        assert_eq!(code(StoreError::NoSpace), 452);
+        assert_eq!(code(StoreError::NoSuchAccount), 550);
+    }
 }

@@ -416,7 +416,10 @@ impl Backend for Disk {
 
     fn load_account(&self, a: &AccountName) -> Result<Option<Loaded<FileRef>>> {
         let dir = self.account_dir(a);
-        if !dir.join("cur").is_dir() {
+        // An account is there once made: its record, or the cur/ of a Maildir another
+        // program made. A cur/ removed since (by hand, by a clean-up) is made again when
+        // INBOX is read; taking the account for absent would create it over its mail.
+        if !dir.join(ACCOUNT_META).is_file() && !dir.join("cur").is_dir() {
             return Ok(None);
         }
         #[cfg(test)]

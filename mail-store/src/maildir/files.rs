@@ -32,6 +32,7 @@ impl Disk {
         for sub in ["cur", "new"] {
             for e in fs::read_dir(dir.join(sub))?.flatten() {
                 if let Ok(f) = e.file_name().into_string()
+                    && e.file_type().is_ok_and(|t| t.is_file())
                     && split_info(&f).0 == base
                 {
                     return Ok(e.path());

@@ -266,7 +266,10 @@ impl Disk {
                 let Ok(file) = e.file_name().into_string() else {
                     continue;
                 };
-                if file.starts_with('.') {
+                // Only regular files are messages: a FIFO would block the read for good, a
+                // directory fail it, and a symlink hand out whatever file it names (one
+                // server process reads every account's mail).
+                if file.starts_with('.') || !e.file_type().is_ok_and(|t| t.is_file()) {
                     continue;
                 }
                 let base = split_info(&file).0.to_owned();
