@@ -881,3 +881,37 @@ fn a_missing_cur_is_made_again() {
     );
     assert!(md.join("cur").is_dir());
 }
+
+/// A change the client was told is done, whose file step failed (here a directory stands
+/// where the renamed file goes; a read-only or failing disk does the same), is not undone by
+/// the next scan of the folder: the scan waits until the step is carried out.
+#[test]
+fn a_failed_rename_is_not_undone_by_a_scan() {
+    let dir = TempDir::new("failed-rename");
+    let md = maildir(dir.path());
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let uid = append(&store, &s, "INBOX", "one", Flags::new());
+    let before = files(&md.join("cur"));
+    assert_eq!(before.len(), 1, "{before:?}");
+    let base = before[0].split(':').next().unwrap().to_owned();
+    let blocker = md.join("cur").join(format!("{base}:2,F"));
+    fs::create_dir(&blocker).unwrap();
+    fs::write(blocker.join("x"), b"x").unwrap();
+    let flagged = FlagOp::Add(Flags::new().with(Flag::Flagged));
+    block_on(store.store_flags(&s, "INBOX", &UidSet::single(uid), flagged, None)).unwrap();
+    // Another program changes the folder: the next look scans it.
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(md.join("cur").join(".touch"), b"").unwrap();
+    fs::remove_file(md.join("cur").join(".touch")).unwrap();
+    let got = subjects(&store, &s, "INBOX");
+    assert!(got[0].1.contains(Flag::Flagged), "undone: {got:?}");
+    // Once the way is clear, the step is carried out.
+    fs::remove_dir_all(&blocker).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(md.join("new").join(".touch"), b"").unwrap();
+    fs::remove_file(md.join("new").join(".touch")).unwrap();
+    let got = subjects(&store, &s, "INBOX");
+    assert!(got[0].1.contains(Flag::Flagged), "{got:?}");
+    assert_eq!(files(&md.join("cur")), [format!("{base}:2,F")]);
+}

@@ -81,6 +81,9 @@ impl Runtime {
     }
 }
 
+/// A mailbox's part of a transaction whose file steps failed.
+type Unfinished = (String, Vec<Record<FileRef>>);
+
 /// The Maildir backend: accounts live under `root`.
 pub(crate) struct Disk {
     pub root: PathBuf,
@@ -91,6 +94,11 @@ pub(crate) struct Disk {
     pub(super) unsynced: Mutex<HashMap<AccountName, HashSet<PathBuf>>>,
     /// Per `tmp/` directory: whether it holds staged entries not yet fsynced.
     pub(super) staged: StagedDirs,
+    /// By account: transactions in the journal whose file steps failed (a read-only or
+    /// failing disk), by mailbox. Until they are carried out no directory of the account is
+    /// scanned (the scan would take the files as they are for changes and undo what the
+    /// client was told is done) and no journal is compacted (recovery must find them).
+    unfinished: Mutex<HashMap<AccountName, Vec<Unfinished>>>,
     /// Called by a commit between taking its mailboxes' runtimes and writing their journals
     /// (tests hold one there).
     #[cfg(test)]
@@ -229,6 +237,7 @@ impl Disk {
             locks: Mutex::new(HashMap::new()),
             unsynced: Mutex::new(HashMap::new()),
             staged: Mutex::new(HashMap::new()),
+            unfinished: Mutex::new(HashMap::new()),
             #[cfg(test)]
             commit_hook: Mutex::new(None),
             #[cfg(test)]
@@ -863,8 +872,16 @@ impl Backend for Disk {
         // Durable: what the records say about files happens now. A step that fails (an I/O
         // error) leaves its file as it was: the next directory scan records what is there,
         // and recovery carries the step out again before that record.
-        for (mailbox, records) in parts {
-            let _ = self.carry_out(a, mailbox, records, Redo::Follow);
+        let failed = parts
+            .iter()
+            .filter(|(mailbox, records)| self.carry_out(a, mailbox, records, Redo::Follow).is_err())
+            .count();
+        if failed > 0 {
+            // Every part: a MOVE's destination is filled by its source's step.
+            lock(&self.unfinished)
+                .entry(a.clone())
+                .or_default()
+                .extend(parts.iter().map(|(m, r)| ((*m).to_owned(), r.to_vec())));
         }
         for (((mailbox, records), r), before) in parts.iter().zip(taken.runtimes()).zip(before) {
             // (A group of flag changes commits as ordinary and may hold expunges too.)
@@ -914,6 +931,9 @@ impl Backend for Disk {
         mailbox: &str,
         state: &MailboxState<FileRef>,
     ) -> Result<Vec<Record<FileRef>>> {
+        if !self.finish_unfinished(a) {
+            return Ok(Vec::new());
+        }
         let dir = self.mailbox_dir(a, mailbox);
         let now = mtimes(&dir);
         let changed = self.with_runtime(a, mailbox, |r| {
@@ -944,6 +964,23 @@ impl Backend for Disk {
 }
 
 impl Disk {
+    /// Carries out again the steps of `a`'s transactions that failed; whether none is left.
+    fn finish_unfinished(&self, a: &AccountName) -> bool {
+        let mut all = lock(&self.unfinished);
+        let Some(list) = all.get_mut(a) else {
+            return true;
+        };
+        list.retain(|(mailbox, records)| {
+            self.carry_out(a, mailbox, records, Redo::Follow).is_err()
+        });
+        if list.is_empty() {
+            all.remove(a);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Records what a scan found (other programs' changes): in the journal if it takes them,
     /// else with the changes pending, for the next commit. Each scan's records keep the
     /// modseq the scan gave them: the changes pending before were applied under theirs,
@@ -970,6 +1007,10 @@ impl Disk {
         state: &MailboxState<FileRef>,
     ) {
         r.compact_at = r.log_lines + COMPACT_RETRY;
+        // The journal about to go holds transactions whose steps failed: recovery needs them.
+        if lock(&self.unfinished).contains_key(a) {
+            return;
+        }
         // The journal about to go may hold the only record of renames not yet durable.
         if self.sync_pending_dirs(a).is_err() {
             return;
