@@ -209,3 +209,43 @@ async fn fetch_items_are_bounded_by_the_message() {
     assert!(lines.is_empty(), "{lines:?}");
     c.ok("NOOP").await;
 }
+
+/// COPY of messages another session expunged, not yet told: none left to copy is `NO
+/// [EXPUNGEISSUED]`, as Dovecot answers; some left are copied, COPYUID naming them, and the
+/// client is told the rest no longer exist (RFC 2180 §4.4.1, RFC 5530). Before, an OK
+/// without COPYUID said a copy was made that was not.
+#[tokio::test]
+async fn copy_of_expunged_messages_says_so() {
+    let addr = start().await;
+    let mut a = Raw::login(addr).await;
+    a.ok("CREATE Other").await;
+    for i in 1..=3 {
+        a.ok(&format!("APPEND INBOX {{9+}}\r\nSubject {i}")).await;
+    }
+    a.ok("SELECT INBOX").await;
+    let mut b = Raw::login(addr).await;
+    b.ok("SELECT INBOX").await;
+    b.ok("UID STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    b.ok("EXPUNGE").await;
+
+    let (lines, done) = a.command("COPY 1 Other").await;
+    assert!(
+        done.starts_with("NO [EXPUNGEISSUED]"),
+        "{done} after {lines:?}"
+    );
+    assert!(lines.contains(&"* 1 EXPUNGE".to_owned()), "{lines:?}");
+
+    b.ok("UID STORE 3 +FLAGS.SILENT (\\Deleted)").await;
+    b.ok("EXPUNGE").await;
+    let (lines, done) = a.command("COPY 1:2 Other").await;
+    assert!(done.starts_with("OK [COPYUID "), "{done} after {lines:?}");
+    assert!(done.contains(" 2 1]"), "only UID 2 copied: {done}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("* OK [EXPUNGEISSUED]")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        b.ok("STATUS Other (MESSAGES)").await,
+        ["* STATUS Other (MESSAGES 1)"]
+    );
+}

@@ -229,6 +229,17 @@ impl<S: MailStore> Conn<'_, S> {
             }
             Err(e) => return self.fail(&e),
         };
+        // Messages another session expunged meanwhile were not copied: with none copied the
+        // command fails, as Dovecot answers; with some, the client is told (RFC 5530
+        // EXPUNGEISSUED) beside what was copied (RFC 2180 §4.4.1 allows either).
+        let missed = copied.map.len() < pairs.len();
+        if copied.map.is_empty() {
+            self.pump_updates().await?;
+            return self.no(
+                Some(ResponseCode::ExpungeIssued),
+                "Some of the requested messages no longer exist",
+            );
+        }
         let source: Vec<u32> = copied.map.iter().map(|(s, _)| s.get()).collect();
         let destination: Vec<u32> = copied.map.iter().map(|(_, d)| d.get()).collect();
         let code = match (
@@ -249,6 +260,12 @@ impl<S: MailStore> Conn<'_, S> {
             self.claim_recent(top).await?;
         } else {
             self.pump_updates().await?;
+        }
+        if missed {
+            self.untagged_ok(
+                ResponseCode::ExpungeIssued,
+                "Some of the requested messages no longer exist",
+            );
         }
         if moving {
             if let Some(code) = code {
