@@ -998,3 +998,31 @@ fn changedsince_fetch_of_bodies_marks_only_what_it_returns() {
         assert!(!flags[0].contains("\\Seen"), "{who}: {flags:?}");
     });
 }
+
+/// Mail another program delivers into the Maildir (tmp/, then new/, as the Maildir rules
+/// say) reaches a session with the mailbox selected: at once in IDLE, and in the next NOOP
+/// a moment later (RFC 9051 §6.1.2: NOOP is how a client polls). Before, nothing was seen
+/// until some other command opened the mailbox in the store.
+#[test]
+fn mail_another_program_delivers_is_seen() {
+    let server = start("external-delivery");
+    let maildir = server.data_dir.join("alice").join("Maildir");
+    let drop_in = |name: &str, subject: &str| {
+        let tmp = maildir.join("tmp").join(name);
+        std::fs::write(&tmp, format!("Subject: {subject}\r\n\r\nfrom procmail\r\n")).unwrap();
+        std::fs::rename(&tmp, maildir.join("new").join(name)).unwrap();
+    };
+    let mut c = login(server.imap, "x");
+    let selected = c.command("x1", "SELECT INBOX");
+    assert!(selected.contains(&"* 0 EXISTS".to_owned()), "{selected:?}");
+    c.send("x2 IDLE");
+    assert!(c.line().starts_with("+ "));
+    drop_in("1800000000.M1P1.mda", "first");
+    assert_eq!(c.line(), "* 1 EXISTS");
+    c.send("DONE");
+    c.until("x2 OK");
+    drop_in("1800000001.M1P1.mda", "second");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let noop = c.command("x3", "NOOP");
+    assert!(noop.contains(&"* 2 EXISTS".to_owned()), "{noop:?}");
+}

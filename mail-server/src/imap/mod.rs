@@ -74,6 +74,12 @@ pub struct ImapService<S> {
     pub allow_plaintext_loopback: bool,
     /// Shutdown: a connection waiting for the client (IDLE included) ends with `* BYE`.
     pub gate: Arc<Gate>,
+    /// How long a session with a mailbox selected waits for the client before it asks the
+    /// store to look at the mailbox again, so that what another program changed (a
+    /// Maildir's MDA, procmail) reaches IDLE and the next NOOP; the store tells every session
+    /// watching the mailbox, as for its own changes. `None` for a store that tells of every
+    /// change itself (PostgreSQL). Default 2 s: a Maildir's look is two `stat` calls.
+    pub external_poll: Option<std::time::Duration>,
     /// By account, mailbox and UIDVALIDITY: the highest UID some session claimed `\Recent`
     /// up to, so that the other sessions told of a new message do not each ask the store.
     recent_claimed: std::sync::Mutex<std::collections::HashMap<(String, String, u32), u32>>,
@@ -137,6 +143,7 @@ impl<S: MailStore> ImapService<S> {
             tls: None,
             allow_plaintext_loopback: true,
             gate,
+            external_poll: Some(std::time::Duration::from_secs(2)),
             recent_claimed: std::sync::Mutex::default(),
             session_configs: Default::default(),
         }
@@ -250,6 +257,8 @@ enum Wake {
     Change(ChangeEvent),
     /// A change of the account, under NOTIFY.
     Notify(ChangeEvent),
+    /// Time to look at the selected mailbox again ([`ImapService::external_poll`]).
+    Poll,
     Shutdown,
 }
 
@@ -280,6 +289,13 @@ impl<S: MailStore> Conn<'_, S> {
                 notify,
                 ..
             } = self;
+            let poll_every = service.external_poll.filter(|_| selected.is_some());
+            let poll = async {
+                match poll_every {
+                    Some(every) => tokio::time::sleep(every).await,
+                    None => std::future::pending().await,
+                }
+            };
             let change = async {
                 match selected {
                     Some(s) => s.sub.recv().await,
@@ -296,6 +312,7 @@ impl<S: MailStore> Conn<'_, S> {
                 event = connection.next_event() => Wake::Event(event),
                 ev = change => Wake::Change(ev),
                 ev = account_change => Wake::Notify(ev),
+                () = poll => Wake::Poll,
                 () = service.gate.shutting_down() => Wake::Shutdown,
             };
             // The handlers' futures are boxed: inline, the largest of them (a command's)
@@ -315,6 +332,7 @@ impl<S: MailStore> Conn<'_, S> {
                     Box::pin(self.apply_notifications(ev)).await?;
                     self.connection.flush().await?;
                 }
+                Wake::Poll => Box::pin(self.look_again()).await,
                 Wake::Shutdown => {
                     self.server_mut().shutdown();
                     self.connection.flush().await?;
@@ -322,6 +340,25 @@ impl<S: MailStore> Conn<'_, S> {
                 }
             }
         }
+    }
+
+    /// Asks the store for nothing of the selected mailbox: opening it picks up what other
+    /// programs changed, which comes back as change events. A failure is the next
+    /// command's to report.
+    async fn look_again(&mut self) {
+        let (Some(name), Ok(session)) = (
+            self.selected.as_ref().map(|s| s.name.clone()),
+            self.session(),
+        ) else {
+            return;
+        };
+        let nothing = sansmail_store::UidSet::new();
+        let query = sansmail_store::FetchQuery::meta();
+        let _ = self
+            .service
+            .store
+            .fetch(&session, &name, &nothing, query)
+            .await;
     }
 
     /// Writes what the session has queued (the data of a long FETCH, as it is produced).
