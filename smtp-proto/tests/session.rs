@@ -769,6 +769,20 @@ fn too_many_errors_closes() {
     assert!(s.server.is_closed());
 }
 
+/// Commands out of sequence (`503`) count as errors, as Postfix counts them: a client that
+/// sends MAIL without EHLO over and over is closed. Before, they were answered for ever.
+#[test]
+fn out_of_sequence_commands_count_as_errors() {
+    let mut config = ServerConfig::new("mx");
+    config.limits.max_errors = 3;
+    let mut s = Script::new(config);
+    assert_eq!(
+        s.codes(b"MAIL FROM:<x@b.c>\r\nRCPT TO:<a@b.c>\r\nDATA\r\nNOOP\r\n"),
+        [503, 503, 503, 421]
+    );
+    assert!(s.server.is_closed());
+}
+
 /// The application's refusals count as errors (a client guessing recipients is cut off, as
 /// by Postfix's `smtpd_hard_error_limit`); a delivered message starts the count again.
 #[test]

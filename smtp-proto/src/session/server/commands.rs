@@ -161,7 +161,7 @@ impl State {
             None
         };
         if let Some(reply) = reply {
-            self.send(&reply);
+            self.refuse(&reply);
             return Step::Continue;
         }
         self.pending = Some(Pending::Mail {
@@ -202,7 +202,7 @@ impl State {
             }
         };
         if let Some(reply) = reply {
-            self.send(&reply);
+            self.refuse(&reply);
             return Step::Continue;
         }
         self.pending = Some(Pending::Rcpt);
@@ -238,7 +238,7 @@ impl State {
             _ => None,
         });
         if let Some(reply) = refusal {
-            self.send(&reply);
+            self.refuse(&reply);
             return Step::Continue;
         }
         self.pending = Some(Pending::DataStart { bdat: None });
@@ -318,7 +318,7 @@ impl State {
             return Step::Continue;
         }
         if self.transaction.is_some() {
-            self.send(&replies::bad_sequence(
+            self.refuse(&replies::bad_sequence(
                 "STARTTLS not allowed during a transaction",
             ));
             return Step::Continue;

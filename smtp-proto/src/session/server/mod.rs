@@ -606,6 +606,17 @@ impl State {
         self.count_error();
     }
 
+    /// A command the session itself refuses: answered; one out of sequence (`503`) counts
+    /// toward `max_errors`, as Postfix counts it, so that a client repeating commands the
+    /// state does not allow is closed.
+    fn refuse(&mut self, reply: &Reply<'_>) {
+        if reply.code() == crate::ReplyCode::BAD_SEQUENCE {
+            self.error(reply);
+        } else {
+            self.send(reply);
+        }
+    }
+
     /// Counts an error that has been answered; closes the session after too many.
     fn count_error(&mut self) {
         self.errors += 1;
