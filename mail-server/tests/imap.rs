@@ -248,4 +248,13 @@ async fn copy_of_expunged_messages_says_so() {
         b.ok("STATUS Other (MESSAGES)").await,
         ["* STATUS Other (MESSAGES 1)"]
     );
+    // By UID, one that is gone is ignored without an error (RFC 9051 §6.4.9).
+    b.ok("UID STORE 2 +FLAGS.SILENT (\\Deleted)").await;
+    b.ok("EXPUNGE").await;
+    let (lines, done) = a.command("UID COPY 2 Other").await;
+    assert!(done.starts_with("OK"), "{done} after {lines:?}");
+    assert_eq!(
+        b.ok("STATUS Other (MESSAGES)").await,
+        ["* STATUS Other (MESSAGES 1)"]
+    );
 }

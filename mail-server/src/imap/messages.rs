@@ -229,11 +229,13 @@ impl<S: MailStore> Conn<'_, S> {
             }
             Err(e) => return self.fail(&e),
         };
-        // Messages another session expunged meanwhile were not copied: with none copied the
-        // command fails, as Dovecot answers; with some, the client is told (RFC 5530
-        // EXPUNGEISSUED) beside what was copied (RFC 2180 §4.4.1 allows either).
-        let missed = copied.map.len() < pairs.len();
-        if copied.map.is_empty() {
+        // Messages another session expunged meanwhile were not copied. By sequence number
+        // the client named them: with none copied the command fails, as Dovecot answers;
+        // with some, the client is told (RFC 5530 EXPUNGEISSUED) beside what was copied
+        // (RFC 2180 §4.4.1 allows either). A UID that is gone is ignored without an error
+        // (RFC 9051 §6.4.9).
+        let missed = !uid && copied.map.len() < pairs.len();
+        if copied.map.is_empty() && !uid {
             self.pump_updates().await?;
             return self.no(
                 Some(ResponseCode::ExpungeIssued),
