@@ -481,12 +481,13 @@ impl Backend for Disk {
     /// Closes the accounts' journals and releases their locks, once the directories their
     /// last transactions renamed in are fsynced: another store may take an account then,
     /// and would not know which of our renames its journal still has to make durable. An
-    /// account whose directories cannot be fsynced is kept.
+    /// account whose directories cannot be fsynced is kept, and so is one with steps still
+    /// to carry out (loaded again, its scan would undo them).
     fn unload_accounts(&self, accounts: &[AccountName]) -> Vec<AccountName> {
         let mut gone: HashSet<&AccountName> = HashSet::new();
         let mut kept = Vec::new();
         for a in accounts {
-            if self.sync_pending_dirs(a).is_ok() {
+            if !lock(&self.unfinished).contains_key(a) && self.sync_pending_dirs(a).is_ok() {
                 gone.insert(a);
             } else {
                 kept.push(a.clone());
@@ -592,9 +593,11 @@ impl Backend for Disk {
             }
             Self::ensure_dirs(&dir)?;
             let state = MailboxState::new(header.clone());
-            index::write_snapshot(&dir, &state, 1, self.durable())?;
+            // The journal before the snapshot: a snapshot is never without its journal (a
+            // crash between the two leaves a journal alone, which is no index).
             let log = Journal::stage(&dir, 1, self.opts.journal_reserve, self.durable())?
                 .install(&dir)?;
+            index::write_snapshot(&dir, &state, 1, self.durable())?;
             if self.durable() {
                 for sub in ["cur", "new", "tmp"] {
                     sync_dir(&dir.join(sub))?;
@@ -831,11 +834,15 @@ impl Backend for Disk {
         let mut taken = Taken::new(self, a, parts.iter().map(|(mailbox, _)| *mailbox))?;
         let mut lines = Vec::with_capacity(parts.len());
         for ((_, records), r) in parts.iter().zip(taken.runtimes()) {
-            let mut bytes = Vec::new();
-            if !r.pending.is_empty() {
-                bytes.extend(journal::encode(&r.pending)?);
-            }
-            bytes.extend(journal::encode(records)?);
+            // One line, the changes found pending first (each record keeps its modseq): a
+            // crash can then tear only this line, never leave a damaged one before a whole.
+            let bytes = if r.pending.is_empty() {
+                journal::encode(records)?
+            } else {
+                let mut all = r.pending.clone();
+                all.extend(records.iter().cloned());
+                journal::encode(&all)?
+            };
             // Room in every journal before any is written.
             r.log
                 .as_mut()
@@ -860,7 +867,7 @@ impl Backend for Disk {
         // messages have no files).
         for (r, bytes) in taken.runtimes().zip(&lines) {
             r.log.as_mut().ok_or(StoreError::NoSpace)?.append(bytes)?;
-            r.log_lines += usize::from(!r.pending.is_empty()) + 1;
+            r.log_lines += 1;
             r.pending.clear();
         }
         // What the directories were before our renames: if another program changed them
@@ -870,8 +877,8 @@ impl Backend for Disk {
             .map(|(mailbox, _)| mtimes(&self.mailbox_dir(a, mailbox)))
             .collect();
         // Durable: what the records say about files happens now. A step that fails (an I/O
-        // error) leaves its file as it was: the next directory scan records what is there,
-        // and recovery carries the step out again before that record.
+        // error) leaves its file as it was, and is tried again before any scan of the
+        // account (`finish_unfinished`); recovery carries it out again too.
         let failed = parts
             .iter()
             .filter(|(mailbox, records)| self.carry_out(a, mailbox, records, Redo::Follow).is_err())
@@ -965,20 +972,23 @@ impl Backend for Disk {
 
 impl Disk {
     /// Carries out again the steps of `a`'s transactions that failed; whether none is left.
+    /// Each step only from the exact name it started from: a later change may have moved the
+    /// file on since (its own step follows it), and the old step then stands for nothing.
+    /// The account's calls are serialized, so its list can be out of the map meanwhile; the
+    /// lock is not held over the file system.
     fn finish_unfinished(&self, a: &AccountName) -> bool {
-        let mut all = lock(&self.unfinished);
-        let Some(list) = all.get_mut(a) else {
+        let Some(mut list) = lock(&self.unfinished).remove(a) else {
             return true;
         };
-        list.retain(|(mailbox, records)| {
-            self.carry_out(a, mailbox, records, Redo::Follow).is_err()
-        });
+        list.retain(|(mailbox, records)| self.carry_out(a, mailbox, records, Redo::Exact).is_err());
         if list.is_empty() {
-            all.remove(a);
-            true
-        } else {
-            false
+            return true;
         }
+        let mut all = lock(&self.unfinished);
+        let entry = all.entry(a.clone()).or_default();
+        list.append(entry);
+        *entry = list;
+        false
     }
 
     /// Records what a scan found (other programs' changes): in the journal if it takes them,

@@ -59,6 +59,23 @@ pub(crate) struct Found {
     pub valid_len: u64,
     /// Whether something other than zeros follows (a torn line).
     pub dirty_tail: bool,
+    /// Why the journal cannot be replayed whole, where a damaged line has whole ones after
+    /// it (a crash tears only the last line: each transaction is one line, one write).
+    /// `transactions` are then those before the damage.
+    pub damaged: Option<String>,
+}
+
+/// The generation a journal's first line names, if it has one.
+pub(crate) fn generation_of(dir: &Path) -> Option<u64> {
+    let mut head = [0u8; 64];
+    let n = File::open(dir.join(LOG)).ok()?.read(&mut head).ok()?;
+    let head = head.get(..n)?;
+    let nl = head.iter().position(|&b| b == b'\n')?;
+    std::str::from_utf8(&head[..nl])
+        .ok()?
+        .strip_prefix("mailstore-log ")?
+        .parse()
+        .ok()
 }
 
 /// One journal line as a transaction, if it is whole: its checksum matches and its records
@@ -82,10 +99,11 @@ fn transaction(line: &[u8]) -> Option<Vec<Record<FileRef>>> {
 /// snapshot and no journal, or the journal of an older generation, which a compaction
 /// that stopped before installing its new journal leaves behind (the snapshot holds it).
 ///
-/// [`StoreError::Corrupt`] where the journal cannot be what this store left: missing, empty
-/// or of a later generation beside a snapshot, or a damaged line with whole ones after it (a
-/// crash tears only the last). Replaying what can be read would hand out UIDs again under
-/// the same UIDVALIDITY (RFC 9051 §2.3.1.1), so the mailbox must start over.
+/// [`StoreError::Corrupt`] where the journal cannot be what this store left beside a
+/// snapshot: missing, empty or of a later generation; a damaged line with whole ones after
+/// it is [`Found::damaged`]. Replaying the snapshot alone, or what can be read, would hand
+/// out UIDs again under the same UIDVALIDITY (RFC 9051 §2.3.1.1): the mailbox must start
+/// over.
 pub(crate) fn read(dir: &Path, generation: u64) -> Result<Option<Found>> {
     let corrupt = |what: &str| {
         Err(StoreError::Corrupt(format!(
@@ -132,20 +150,22 @@ pub(crate) fn read(dir: &Path, generation: u64) -> Result<Option<Found>> {
         pos += len + 1;
     }
     let rest = data.get(pos..).unwrap_or_default();
-    if rest
+    let damaged = rest
         .split(|&b| b == b'\n')
         .skip(1)
         .any(|line| transaction(line).is_some())
-    {
-        return corrupt(&format!(
-            "a damaged transaction after {} whole ones, and whole ones after it",
-            transactions.len()
-        ));
-    }
+        .then(|| {
+            format!(
+                "{}: a damaged transaction after {} whole ones, and whole ones after it",
+                dir.join(LOG).display(),
+                transactions.len()
+            )
+        });
     Ok(Some(Found {
         transactions,
         valid_len: pos as u64,
         dirty_tail: rest.iter().any(|&b| b != 0),
+        damaged,
     }))
 }
 

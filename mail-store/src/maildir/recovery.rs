@@ -183,11 +183,30 @@ impl Disk {
             Err(e) => return Err(e),
         };
         let (mut state, generation, journal) = match journal::read(&dir, generation) {
+            // What the readable transactions staged goes in place first: acknowledged, it
+            // must not be taken for a leftover of tmp/ when the mailbox starts over.
+            Ok(Some(found)) if found.damaged.is_some() => {
+                for tx in &found.transactions {
+                    let staged: Vec<_> = tx
+                        .iter()
+                        .filter(|r| matches!(r, Record::Append(_)))
+                        .cloned()
+                        .collect();
+                    let _ = self.carry_out(a, &name, &staged, Redo::Follow);
+                }
+                (fresh(meta), 0, None)
+            }
             Ok(journal) => (state, generation, journal),
             // The snapshot alone is older than what clients were told: UIDs start over
             // under a new UIDVALIDITY, as with a damaged index.
             Err(StoreError::Corrupt(_)) => (fresh(meta), 0, None),
             Err(e) => return Err(e),
+        };
+        // Starting over (no snapshot to go by): the next snapshot's generation is above
+        // that of any journal left there, which is then never replayed onto it.
+        let generation = match generation {
+            0 => journal::generation_of(&dir).unwrap_or(0),
+            g => g,
         };
         if let Some(j) = &journal {
             for tx in &j.transactions {
