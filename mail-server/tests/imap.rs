@@ -208,6 +208,26 @@ async fn fetch_items_are_bounded_by_the_message() {
     assert!(done.starts_with("NO [LIMIT]"), "{done} after {lines:?}");
     assert!(lines.is_empty(), "{lines:?}");
     c.ok("NOOP").await;
+    // Without PEEK the refused FETCH still set \Seen: the client is told so.
+    let large: Vec<String> = (1..=8).map(|i| format!("BODY[1]<{i}.4000000>")).collect();
+    let (lines, done) = c
+        .command(&format!("FETCH 1 (FLAGS {})", large.join(" ")))
+        .await;
+    assert!(done.starts_with("NO [LIMIT]"), "{done}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("* 1 FETCH (UID 1 FLAGS (\\Seen")),
+        "{lines:?}"
+    );
+    // Answered, the FETCH response carries the new flags, and nothing follows it.
+    c.ok("APPEND INBOX {9+}\r\nSubject 2").await;
+    let answer = c.ok("FETCH 2 (FLAGS BODY[TEXT])").await;
+    assert!(
+        answer.iter().any(|l| l.contains("FLAGS (\\Seen")),
+        "{answer:?}"
+    );
+    assert_eq!(c.ok("NOOP").await, Vec::<String>::new());
 }
 
 /// COPY of messages another session expunged, not yet told: none left to copy is `NO

@@ -292,13 +292,14 @@ impl<S: MailStore> Conn<'_, S> {
             };
             for u in updated {
                 seen_now.push(u.uid);
-                if !run.plan.attrs.contains(&FetchAttr::Flags) {
-                    self.push(Update::Flags {
-                        uid: u.uid.get(),
-                        flags: convert::imap_flags(&u.flags, false),
-                        modseq: Some(u.modseq.get()),
-                    });
-                }
+                // Queued for every message: a FETCH response that carries the new flags
+                // drops it (the view never tells a state not newer than one told), and a
+                // message left unanswered (NO [LIMIT], NO [UNKNOWN-CTE]) is told later.
+                self.push(Update::Flags {
+                    uid: u.uid.get(),
+                    flags: convert::imap_flags(&u.flags, false),
+                    modseq: Some(u.modseq.get()),
+                });
                 if let Some(m) = found.iter_mut().find(|m| m.uid == u.uid) {
                     m.flags = u.flags;
                     m.modseq = u.modseq;
