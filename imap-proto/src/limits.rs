@@ -41,11 +41,11 @@ pub struct Limits {
     ///
     /// [`CloseReason::Backlog`]: sansmail_core::CloseReason::Backlog
     pub max_untold_changes: usize,
-    /// Server: search keys in one SEARCH, SORT or THREAD, nested ones included, above
-    /// which the command is refused with `NO [LIMIT]`. Each text key (`BODY`, `TEXT`, a
-    /// header) is a pass over every message's octets: without a bound one command line of
-    /// `NOT BODY x` keys costs minutes of CPU over a large mailbox.
-    pub max_search_keys: usize,
+    /// Server: `BODY` and `TEXT` keys in one SEARCH, SORT or THREAD, nested ones included,
+    /// above which the command is refused with `NO [LIMIT]`. Each is a pass over every
+    /// message's octets: without a bound one command line of `NOT BODY x` keys costs
+    /// minutes of CPU over a large mailbox. Other keys read the index or the header only.
+    pub max_body_search_keys: usize,
 }
 
 impl Default for Limits {
@@ -64,7 +64,7 @@ impl Default for Limits {
             min_input_rate: 500,
             max_queued_output: 64 * 1024,
             max_untold_changes: 1 << 17,
-            max_search_keys: 256,
+            max_body_search_keys: 64,
         }
     }
 }

@@ -170,13 +170,15 @@ impl<'a> SearchKey<'a> {
         }
     }
 
-    /// How many keys this one is, counting itself and every key inside it.
-    pub fn count(&self) -> usize {
+    /// How many `BODY` and `TEXT` keys this one is or holds: each is a pass over every
+    /// message's octets.
+    pub fn body_keys(&self) -> usize {
         match self {
-            Self::Not(k) => 1 + k.count(),
-            Self::Or(a, b) => 1 + a.count() + b.count(),
-            Self::And(v) => 1 + v.iter().map(SearchKey::count).sum::<usize>(),
-            _ => 1,
+            Self::Body(_) | Self::Text(_) => 1,
+            Self::Not(k) => k.body_keys(),
+            Self::Or(a, b) => a.body_keys() + b.body_keys(),
+            Self::And(v) => v.iter().map(SearchKey::body_keys).sum(),
+            _ => 0,
         }
     }
 

@@ -77,8 +77,9 @@ pub struct ImapService<S> {
     /// How long a session with a mailbox selected waits for the client before it asks the
     /// store to look at the mailbox again, so that what another program changed (a
     /// Maildir's MDA, procmail) reaches IDLE and the next NOOP; the store tells every session
-    /// watching the mailbox, as for its own changes. `None` for a store that tells of every
-    /// change itself (PostgreSQL). Default 2 s: a Maildir's look is two `stat` calls.
+    /// watching the mailbox, as for its own changes. Default `Some(2 s)`: a Maildir's look
+    /// is two `stat` calls. Set `None` for a store that tells of every change itself (the
+    /// memory store, PostgreSQL, where each look is a query).
     pub external_poll: Option<std::time::Duration>,
     /// By account, mailbox and UIDVALIDITY: the highest UID some session claimed `\Recent`
     /// up to, so that the other sessions told of a new message do not each ask the store.

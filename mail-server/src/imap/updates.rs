@@ -201,10 +201,11 @@ impl<S: MailStore> Conn<'_, S> {
             .copied()
             .filter(|u| present.binary_search(u).is_err())
             .collect();
-        let mut updates = vec![Update::Expunged {
-            uids: gone,
-            modseq: None,
-        }];
+        // When these went is not known: as early as mod-sequences go, so that commands
+        // ending while they wait say a HIGHESTMODSEQ below any (a full resynchronization
+        // for a QRESYNC client, after missed events only).
+        let modseq = (!gone.is_empty()).then_some(2);
+        let mut updates = vec![Update::Expunged { uids: gone, modseq }];
         for m in &now {
             let uid = m.uid.get();
             if uid <= floor {

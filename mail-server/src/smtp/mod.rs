@@ -335,7 +335,11 @@ pub async fn handle_connection<S: MailStore>(
                                 t.addresses.push(address);
                             }
                             Err(remote) => {
-                                if !t.remote.iter().any(|r| r.address == remote.address) {
+                                if !t
+                                    .remote
+                                    .iter()
+                                    .any(|r| same_address(&r.address, &remote.address))
+                                {
                                     t.remote.push(remote);
                                 }
                             }
@@ -679,6 +683,15 @@ async fn over_quota<S: MailStore>(
     }
 }
 
+/// Whether two addresses name the same mailbox: the local part as written (it may be
+/// case-sensitive, RFC 5321 §2.4), the domain in any case.
+fn same_address(a: &str, b: &str) -> bool {
+    match (a.rsplit_once('@'), b.rsplit_once('@')) {
+        (Some((la, da)), Some((lb, db))) => la == lb && da.eq_ignore_ascii_case(db),
+        _ => a == b,
+    }
+}
+
 /// The reply for a recipient whose copy could not be stored: the one place where a store
 /// error becomes an SMTP reply.
 fn failure(e: &StoreError) -> Reply<'static> {
@@ -696,18 +709,19 @@ fn failure(e: &StoreError) -> Reply<'static> {
             (4, 3, 1),
             "Insufficient system storage; try again later",
         ),
-        StoreError::NoSuchAccount => reply(
-            ReplyCode::MAILBOX_UNAVAILABLE,
-            (5, 1, 1),
-            "No such user here",
-        ),
-        // The account is there but its mailbox is not (a Maildir's cur/ removed by hand):
-        // the site's to mend, so the sender tries again rather than bouncing the mail.
-        e if !e.is_temporary() && !matches!(e, StoreError::NoSuchMailbox(_)) => reply(
-            ReplyCode::TRANSACTION_FAILED,
-            (5, 3, 0),
-            "Message refused by the mail store",
-        ),
+        // The directory knows the user (an unknown one is refused before the store is
+        // asked) but the store has no account or mailbox for them (one that could not be
+        // created, a Maildir's cur/ removed by hand): the site's to mend, so the sender
+        // tries again rather than bouncing the mail.
+        e if !e.is_temporary()
+            && !matches!(e, StoreError::NoSuchMailbox(_) | StoreError::NoSuchAccount) =>
+        {
+            reply(
+                ReplyCode::TRANSACTION_FAILED,
+                (5, 3, 0),
+                "Message refused by the mail store",
+            )
+        }
         _ => reply(
             ReplyCode::LOCAL_ERROR,
             (4, 3, 0),
@@ -960,6 +974,13 @@ mod tests {
         let code = |e: StoreError| failure(&e).code().get();
         assert_eq!(code(StoreError::NoSuchMailbox("INBOX".into())), 451);
         assert_eq!(code(StoreError::NoSpace), 452);
-        assert_eq!(code(StoreError::NoSuchAccount), 550);
+        assert_eq!(code(StoreError::NoSuchAccount), 451);
+    }
+
+    #[test]
+    fn same_address_ignores_the_domains_case_only() {
+        assert!(same_address("Carol@Example.NET", "Carol@example.net"));
+        assert!(!same_address("Carol@example.net", "carol@example.net"));
+        assert!(same_address("\"a@b\"@example.net", "\"a@b\"@EXAMPLE.net"));
     }
 }

@@ -97,13 +97,13 @@ impl Inner {
         let keys = match &cmd.body {
             CommandBody::Search { criteria: k, .. }
             | CommandBody::Sort { keys: k, .. }
-            | CommandBody::Thread { keys: k, .. } => k.iter().map(SearchKey::count).sum(),
+            | CommandBody::Thread { keys: k, .. } => k.iter().map(SearchKey::body_keys).sum(),
             _ => 0,
         };
-        if keys > self.config.limits.max_search_keys {
+        if keys > self.config.limits.max_body_search_keys {
             let text = format!(
-                "{keys} search keys, more than the {} this server takes in one command",
-                self.config.limits.max_search_keys
+                "{keys} BODY and TEXT keys, more than the {} this server takes in one command",
+                self.config.limits.max_body_search_keys
             );
             self.status(
                 Some(cmd.tag),
