@@ -278,3 +278,48 @@ async fn copy_of_expunged_messages_says_so() {
         ["* STATUS Other (MESSAGES 1)"]
     );
 }
+
+/// IMAP4rev1 `\Recent` (RFC 3501 §2.3.2) for a session's own APPEND and COPY into its
+/// selected mailbox: it is the first told of the new messages, in the command's response,
+/// so they are recent there, not in another session that has the mailbox selected (as
+/// Dovecot answers). Before, the other session, told by the store's event, claimed them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn own_append_and_copy_are_recent_in_the_session() {
+    let addr = start().await;
+    let mut a = Raw::login(addr).await;
+    a.ok("CREATE R").await;
+    a.ok("SELECT R").await;
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        let mut c = Raw::login(addr).await;
+        c.ok("SELECT R").await;
+        // Idling, each is told of every arrival at once and would claim it.
+        c.reader.get_mut().write_all(b"i IDLE\r\n").await.unwrap();
+        assert!(c.line().await.starts_with("+ "));
+        others.push(c);
+    }
+    for n in 1..=10u32 {
+        let appended = a.ok("APPEND R {9+}\r\nSubject 1").await;
+        let recent = format!("* {} RECENT", 2 * n - 1);
+        assert!(appended.contains(&recent), "{n}: {appended:?}");
+        let copied = a.ok(&format!("COPY {} R", 2 * n - 1)).await;
+        let recent = format!("* {} RECENT", 2 * n);
+        assert!(copied.contains(&recent), "{n}: {copied:?}");
+    }
+    for mut c in others {
+        c.reader.get_mut().write_all(b"DONE\r\n").await.unwrap();
+        loop {
+            let line = c.line().await;
+            assert!(
+                !line.ends_with(" RECENT") || line == "* 0 RECENT",
+                "another session claimed: {line}"
+            );
+            if line.starts_with("i OK") {
+                break;
+            }
+        }
+        let mut searched = c.ok("SEARCH RECENT").await;
+        searched.retain(|l| l.starts_with("* SEARCH"));
+        assert_eq!(searched, ["* SEARCH"]);
+    }
+}

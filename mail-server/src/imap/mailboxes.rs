@@ -702,7 +702,18 @@ impl<S: MailStore> Conn<'_, S> {
                 internal_date: m.date.map(convert::internal_date),
             });
         }
-        let appended = match store.append(&session, mailbox.name(), items).await {
+        let name = canonical(mailbox.name(), self.delimiter());
+        let into_selected = self.selected.as_ref().is_some_and(|s| s.name == name);
+        let reserved = if into_selected {
+            self.reserve_recent()
+        } else {
+            None
+        };
+        let result = store.append(&session, mailbox.name(), items).await;
+        if result.is_err() {
+            self.recent_reserved(reserved, false).await?;
+        }
+        let appended = match result {
             Ok(a) => a,
             Err(StoreError::NoSuchMailbox(_)) => {
                 return self.no(Some(ResponseCode::TryCreate), "No such mailbox");
@@ -710,11 +721,10 @@ impl<S: MailStore> Conn<'_, S> {
             Err(e) => return self.fail(&e),
         };
         let uids: Vec<u32> = appended.uids.iter().map(|u| u.get()).collect();
-        let name = canonical(mailbox.name(), self.delimiter());
-        if self.selected.as_ref().is_some_and(|s| s.name == name) {
+        if into_selected {
             // Our own append is not echoed to us: tell the view in its place.
             self.pump_updates_with_own(uids.clone()).await?;
-            self.claim_recent(uids.iter().copied().max()).await?;
+            self.recent_reserved(reserved, true).await?;
         }
         let code = SequenceSet::from_numbers(uids)
             .ok()

@@ -214,6 +214,11 @@ impl<S: MailStore> Conn<'_, S> {
             return self.ok(None, "No messages");
         }
         let target = canonical(mailbox.name(), self.service.store.hierarchy_delimiter());
+        let reserved = if target == name {
+            self.reserve_recent()
+        } else {
+            None
+        };
         let store = &self.service.store;
         let result = if moving {
             store
@@ -222,6 +227,9 @@ impl<S: MailStore> Conn<'_, S> {
         } else {
             store.copy(&session, &name, &uid_set(&pairs), &target).await
         };
+        if result.as_ref().map_or(true, |c| c.map.is_empty()) {
+            self.recent_reserved(reserved, false).await?;
+        }
         let copied = match result {
             Ok(c) => c,
             Err(StoreError::NoSuchMailbox(n)) if n != name => {
@@ -257,9 +265,8 @@ impl<S: MailStore> Conn<'_, S> {
         };
         // Our own changes are not echoed to us: tell the view in their place.
         if target == name {
-            let top = destination.iter().copied().max();
             self.pump_updates_with_own(destination).await?;
-            self.claim_recent(top).await?;
+            self.recent_reserved(reserved, true).await?;
         } else {
             self.pump_updates().await?;
         }

@@ -112,6 +112,65 @@ impl<S: MailStore> Conn<'_, S> {
         }
     }
 
+    /// Before a command of this session adds messages to its selected mailbox (APPEND,
+    /// COPY, MOVE into it): the other sessions told of them leave `\Recent` to this one,
+    /// whose client hears of them first, in the command's own response (RFC 3501 §2.3.2).
+    /// They skip their claim while the hint is at its top; [`Self::recent_reserved`] puts
+    /// it back. `None`: this session claims nothing.
+    pub(super) fn reserve_recent(&mut self) -> Option<u32> {
+        let sel = self.selected.as_ref().filter(|s| s.claims_recent)?;
+        let key = (
+            self.session().ok()?.account().to_string(),
+            sel.name.clone(),
+            sel.uidvalidity,
+        );
+        let mut map = self
+            .service
+            .recent_claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(std::mem::replace(recent_hint(&mut map, key), u32::MAX))
+    }
+
+    /// After [`Self::reserve_recent`]: if the command added messages (`claim`), this
+    /// session's claim, made while the hint still holds the others back; then the hint
+    /// back to what it was, or to the newest message this session knows, whichever is
+    /// higher (the claim took every message there was).
+    pub(super) async fn recent_reserved(
+        &mut self,
+        reserved: Option<u32>,
+        claim: bool,
+    ) -> io::Result<()> {
+        if claim {
+            self.claim_recent(None).await?;
+        }
+        // (Another session's command that holds the hint too puts it back.)
+        let Some(before) = reserved.filter(|&b| b != u32::MAX) else {
+            return Ok(());
+        };
+        let Some(sel) = self.selected.as_ref() else {
+            return Ok(());
+        };
+        let key = (
+            self.session()?.account().to_string(),
+            sel.name.clone(),
+            sel.uidvalidity,
+        );
+        let known = self
+            .server()
+            .view()
+            .and_then(|v| v.uids().last().copied())
+            .filter(|_| claim)
+            .unwrap_or(0);
+        let mut map = self
+            .service
+            .recent_claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *recent_hint(&mut map, key) = before.max(known);
+        Ok(())
+    }
+
     /// IMAP4rev1 `\Recent`: messages that arrived in the selected mailbox and that no
     /// session has been told of yet are claimed for this one (the store arbitrates, so each
     /// is `\Recent` in exactly one session); the session announces them with RECENT.
