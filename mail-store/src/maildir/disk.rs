@@ -972,15 +972,16 @@ impl Backend for Disk {
 
 impl Disk {
     /// Carries out again the steps of `a`'s transactions that failed; whether none is left.
-    /// Each step only from the exact name it started from: a later change may have moved the
-    /// file on since (its own step follows it), and the old step then stands for nothing.
+    /// A flag change only from the exact name it started from (a later change may have
+    /// moved the file on since, its own step following it); an expunge wherever the file is
+    /// ([`Redo::Retry`]).
     /// The account's calls are serialized, so its list can be out of the map meanwhile; the
     /// lock is not held over the file system.
     fn finish_unfinished(&self, a: &AccountName) -> bool {
         let Some(mut list) = lock(&self.unfinished).remove(a) else {
             return true;
         };
-        list.retain(|(mailbox, records)| self.carry_out(a, mailbox, records, Redo::Exact).is_err());
+        list.retain(|(mailbox, records)| self.carry_out(a, mailbox, records, Redo::Retry).is_err());
         if list.is_empty() {
             return true;
         }

@@ -43,17 +43,17 @@ use crate::{
 #[derive(Default)]
 struct Locator {
     listed: HashMap<PathBuf, HashMap<String, PathBuf>>,
-    /// Only the exact name ([`Redo::Exact`]).
-    exact: bool,
 }
 
 impl Locator {
-    fn locate(&mut self, dir: &Path, blob: &FileRef) -> Option<PathBuf> {
+    /// Where `blob` is: under its own name, or (unless `exact`) under its base name with
+    /// other flags.
+    fn locate(&mut self, dir: &Path, blob: &FileRef, exact: bool) -> Option<PathBuf> {
         let p = Disk::path_of(dir, blob);
         if p.exists() {
             return Some(p);
         }
-        if self.exact {
+        if exact {
             return None;
         }
         let listing = self.listed.entry(dir.to_owned()).or_insert_with(|| {
@@ -113,6 +113,10 @@ pub(super) enum Redo {
     /// the journal, whose file may since have been renamed by a later one or by another
     /// program, and must then be left as it is.
     Exact,
+    /// A step that failed, tried again while the store runs: a flag change only from the
+    /// exact name (a later change may have moved the file on, and its own step followed
+    /// it), an expunge wherever the file is (no later change names an expunged message).
+    Retry,
 }
 
 impl Disk {
@@ -127,10 +131,9 @@ impl Disk {
         redo: Redo,
     ) -> io::Result<()> {
         let dir = self.mailbox_dir(a, mailbox);
-        let mut locator = Locator {
-            exact: redo == Redo::Exact,
-            ..Locator::default()
-        };
+        let mut locator = Locator::default();
+        let exact_flags = redo != Redo::Follow;
+        let exact_expunge = redo == Redo::Exact;
         let mut touched: HashSet<PathBuf> = HashSet::new();
         let mut first_error = None;
         for r in records {
@@ -151,7 +154,7 @@ impl Disk {
                     blob,
                     from: Some(from),
                     ..
-                } if from != blob => match locator.locate(&dir, from) {
+                } if from != blob => match locator.locate(&dir, from, exact_flags) {
                     Some(src) => {
                         let dst = Self::path_of(&dir, blob);
                         touch(&mut touched, &[&src, &dst]);
@@ -165,7 +168,7 @@ impl Disk {
                     file: Some(file),
                     to,
                     ..
-                } => match locator.locate(&dir, file) {
+                } => match locator.locate(&dir, file, exact_expunge) {
                     Some(src) => {
                         touch(&mut touched, &[&src]);
                         let base = split_info(&file.file).0;
