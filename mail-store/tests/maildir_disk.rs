@@ -915,3 +915,62 @@ fn a_failed_rename_is_not_undone_by_a_scan() {
     assert!(got[0].1.contains(Flag::Flagged), "{got:?}");
     assert_eq!(files(&md.join("cur")), [format!("{base}:2,F")]);
 }
+
+/// Runs its closure with `-i` when dropped: the folder is made mutable again, also when
+/// the test fails.
+struct Mutable<F: Fn(&str) -> bool>(F);
+
+impl<F: Fn(&str) -> bool> Drop for Mutable<F> {
+    fn drop(&mut self) {
+        (self.0)("-i");
+    }
+}
+
+/// `\Deleted` and the expunge of a message, then a POP3 deletion of another, all
+/// acknowledged while the folder refuses renames and unlinks (immutable here, read-only in
+/// the field): once it takes them again, both messages are gone and stay gone. Before, the
+/// retried rename moved the file away from the name the expunge looked for, and the next
+/// scan brought the message back under a new UID. Needs `chattr` (root, ext4); without it
+/// the case is skipped.
+#[test]
+fn failed_expunges_are_carried_out_once_possible() {
+    let dir = TempDir::new("failed-expunge");
+    let md = maildir(dir.path());
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    let first = append(&store, &s, "INBOX", "popped", Flags::new());
+    append(&store, &s, "INBOX", "kept", Flags::new());
+    let gone = append(&store, &s, "INBOX", "gone", Flags::new());
+    let cur = md.join("cur");
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&cur)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !chattr("+i") {
+        eprintln!("skipped: chattr +i is not available here");
+        return;
+    }
+    let guard = Mutable(chattr);
+    let deleted = FlagOp::Add(Flags::new().with(Flag::Deleted));
+    block_on(store.store_flags(&s, "INBOX", &UidSet::single(gone), deleted, None)).unwrap();
+    block_on(store.expunge(&s, "INBOX", ExpungeScope::Deleted)).unwrap();
+    let maildrop = block_on(store.pop3_open(&s, Duration::from_secs(60))).unwrap();
+    block_on(store.pop3_commit(&s, &maildrop.lease, &[first])).unwrap();
+    drop(guard);
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(md.join("new").join(".touch"), b"").unwrap();
+    fs::remove_file(md.join("new").join(".touch")).unwrap();
+    let got: Vec<String> = subjects(&store, &s, "INBOX")
+        .into_iter()
+        .map(|(subject, _)| subject)
+        .collect();
+    assert_eq!(got, ["kept"]);
+    assert_eq!(files(&cur).len(), 1, "{:?}", files(&cur));
+    drop(store);
+    let store = maildir_store(dir.path());
+    let s = alice(&store);
+    assert_eq!(subjects(&store, &s, "INBOX").len(), 1);
+}
