@@ -20,7 +20,6 @@ fn ten_clients_see_no_violation() {
         domains: vec!["example.org".into()],
         users: HashMap::from([("alice".into(), "secret".into())]),
         postmaster: "alice".into(),
-        hostname: "stress.example.org".into(),
         senders: HashMap::new(),
     };
     let mut options = Options::new(dir.clone(), "stress.example.org", directory);

@@ -20,12 +20,8 @@ pub struct Directory {
     pub domains: Vec<String>,
     /// User names (lower case) and passwords.
     pub users: HashMap<String, Password>,
-    /// The user that receives mail for `<Postmaster>`, `postmaster@<local domain>` and
-    /// `postmaster@<hostname>`.
+    /// The user that receives mail for `<Postmaster>` and `postmaster@<local domain>`.
     pub postmaster: String,
-    /// This host's name (the one it greets with): its postmaster is reachable even where it is
-    /// no local domain (RFC 5321 §4.5.1), as `Received: ... for <postmaster@hostname>` says.
-    pub hostname: String,
     /// Addresses a user may send as besides their own (lower case), from the users file.
     pub senders: HashMap<String, Vec<String>>,
 }
@@ -97,13 +93,10 @@ impl Accounts for Directory {
             None => self.postmaster.clone(),
             Some(m) => {
                 let domain = m.domain().domain().ok_or(Refusal::AddressLiteral)?;
-                let postmaster = m.local_part().is_postmaster();
-                let ours = self.is_local_domain(domain.as_str())
-                    || (postmaster && domain.as_str().eq_ignore_ascii_case(&self.hostname));
-                if !ours {
+                if !self.is_local_domain(domain.as_str()) {
                     return Err(Refusal::NotLocal);
                 }
-                if postmaster {
+                if m.local_part().is_postmaster() {
                     self.postmaster.clone()
                 } else {
                     m.local_part().unquoted().to_lowercase()
@@ -386,7 +379,6 @@ mod tests {
             domains: vec!["example.org".to_owned()],
             users: HashMap::from([("alice".to_owned(), hashed)]),
             postmaster: "alice".to_owned(),
-            hostname: "mx.example.org".to_owned(),
             senders: HashMap::new(),
         };
         assert!(!d.offers_apop());

@@ -474,7 +474,6 @@ impl Settings {
         let directory = Directory {
             domains: self.domains(),
             postmaster: users.first().map(|u| u.name.clone()).unwrap_or_default(),
-            hostname: self.hostname.clone(),
             senders: users
                 .iter()
                 .map(|u| (u.name.clone(), u.senders.clone()))

@@ -424,10 +424,6 @@ fn build_services(
         s.tls = Some(acceptors.imap.clone());
         s.allow_plaintext_loopback = plain;
         s.config.limits = options.imap_limits.clone();
-        // PostgreSQL tells of every change itself, also another node's.
-        if options.store.as_deref().is_some_and(is_postgres_url) {
-            s.external_poll = None;
-        }
         Arc::new(s)
     };
     let pop3 = {

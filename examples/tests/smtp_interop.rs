@@ -37,7 +37,6 @@ fn start(name: &str) -> TestServer {
             ("bob".into(), "hunter2".into()),
         ]),
         postmaster: "alice".into(),
-        hostname: "mx.example.org".into(),
         senders: HashMap::new(),
     };
     let mut options = Options::new(data_dir.clone(), "mx.example.org", directory);

@@ -44,6 +44,10 @@ impl<A: MailStore, B: MailStore> MailStore for EitherStore<A, B> {
         both!(self, s => s.hierarchy_delimiter())
     }
 
+    fn changed_from_outside(&self) -> bool {
+        both!(self, s => s.changed_from_outside())
+    }
+
     fn upload(&self) -> Upload {
         both!(self, s => s.upload())
     }

@@ -36,6 +36,14 @@ pub trait MailStore: Send + Sync + 'static {
     /// The hierarchy delimiter of mailbox names.
     fn hierarchy_delimiter(&self) -> char;
 
+    /// Whether other programs change the mailboxes behind the store (an MDA delivering into
+    /// a Maildir), which it learns of only when a mailbox is looked at again: a server then
+    /// looks at the mailboxes its sessions have open now and then. `false` (the default):
+    /// every change reaches [`watch`](Self::watch) by itself.
+    fn changed_from_outside(&self) -> bool {
+        false
+    }
+
     /// A new, empty upload to stream a message into before
     /// [`append`](Self::append) or [`deliver`](Self::deliver).
     fn upload(&self) -> Upload;

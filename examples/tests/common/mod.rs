@@ -52,7 +52,6 @@ pub fn directory() -> Directory {
             ("bob".into(), "hunter2".into()),
         ]),
         postmaster: "alice".into(),
-        hostname: "mail.example.org".into(),
         senders: HashMap::new(),
     }
 }

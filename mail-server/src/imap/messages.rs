@@ -39,6 +39,10 @@ pub(super) fn uid_set(pairs: &[(u32, u32)]) -> UidSet {
     pairs.iter().filter_map(|&(_, u)| Uid::new(u)).collect()
 }
 
+/// The text beside `EXPUNGEISSUED` for messages named by number that another session
+/// expunged (Dovecot's words).
+const EXPUNGED_ELSEWHERE: &str = "Some of the requested messages no longer exist";
+
 impl<S: MailStore> Conn<'_, S> {
     /// The selected mailbox's name and whether it is read-only.
     pub(super) fn selected_mailbox(&self) -> Option<(String, bool)> {
@@ -245,10 +249,7 @@ impl<S: MailStore> Conn<'_, S> {
         let missed = !uid && copied.map.len() < pairs.len();
         if copied.map.is_empty() && !uid {
             self.pump_updates().await?;
-            return self.no(
-                Some(ResponseCode::ExpungeIssued),
-                "Some of the requested messages no longer exist",
-            );
+            return self.no(Some(ResponseCode::ExpungeIssued), EXPUNGED_ELSEWHERE);
         }
         let source: Vec<u32> = copied.map.iter().map(|(s, _)| s.get()).collect();
         let destination: Vec<u32> = copied.map.iter().map(|(_, d)| d.get()).collect();
@@ -271,10 +272,7 @@ impl<S: MailStore> Conn<'_, S> {
             self.pump_updates().await?;
         }
         if missed {
-            self.untagged_ok(
-                ResponseCode::ExpungeIssued,
-                "Some of the requested messages no longer exist",
-            );
+            self.untagged_ok(ResponseCode::ExpungeIssued, EXPUNGED_ELSEWHERE);
         }
         if moving {
             if let Some(code) = code {

@@ -77,9 +77,9 @@ pub struct ImapService<S> {
     /// How long a session with a mailbox selected waits for the client before it asks the
     /// store to look at the mailbox again, so that what another program changed (a
     /// Maildir's MDA, procmail) reaches IDLE and the next NOOP; the store tells every session
-    /// watching the mailbox, as for its own changes. Default `Some(2 s)`: a Maildir's look
-    /// is two `stat` calls. Set `None` for a store that tells of every change itself (the
-    /// memory store, PostgreSQL, where each look is a query).
+    /// watching the mailbox, as for its own changes. Default: 2 s for a store
+    /// [`changed_from_outside`](MailStore::changed_from_outside) (a Maildir's look is two
+    /// `stat` calls), `None` for one that tells of every change itself.
     pub external_poll: Option<std::time::Duration>,
     /// By account, mailbox and UIDVALIDITY: the highest UID some session claimed `\Recent`
     /// up to, so that the other sessions told of a new message do not each ask the store.
@@ -137,6 +137,9 @@ impl<S: MailStore> ImapService<S> {
         config
             .capabilities
             .extend(more.into_iter().filter_map(|c| Capability::parse(c).ok()));
+        let external_poll = store
+            .changed_from_outside()
+            .then_some(std::time::Duration::from_secs(2));
         Self {
             config,
             auth,
@@ -144,7 +147,7 @@ impl<S: MailStore> ImapService<S> {
             tls: None,
             allow_plaintext_loopback: true,
             gate,
-            external_poll: Some(std::time::Duration::from_secs(2)),
+            external_poll,
             recent_claimed: std::sync::Mutex::default(),
             session_configs: Default::default(),
         }

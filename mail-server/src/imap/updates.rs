@@ -112,13 +112,10 @@ impl<S: MailStore> Conn<'_, S> {
         }
     }
 
-    /// Before a command of this session adds messages to its selected mailbox (APPEND,
-    /// COPY, MOVE into it): the other sessions told of them leave `\Recent` to this one,
-    /// whose client hears of them first, in the command's own response (RFC 3501 §2.3.2).
-    /// They skip their claim while the hint is at its top; [`Self::recent_reserved`] puts
-    /// it back. `None`: this session claims nothing.
-    pub(super) fn reserve_recent(&mut self) -> Option<u32> {
-        let sel = self.selected.as_ref().filter(|s| s.claims_recent)?;
+    /// `f` on the `\Recent` hint of the selected mailbox ([`recent_hint`]), under the
+    /// service's lock; `None` with nothing selected.
+    fn with_recent_hint<R>(&self, f: impl FnOnce(&mut u32) -> R) -> Option<R> {
+        let sel = self.selected.as_ref()?;
         let key = (
             self.session().ok()?.account().to_string(),
             sel.name.clone(),
@@ -129,7 +126,17 @@ impl<S: MailStore> Conn<'_, S> {
             .recent_claimed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Some(std::mem::replace(recent_hint(&mut map, key), u32::MAX))
+        Some(f(recent_hint(&mut map, key)))
+    }
+
+    /// Before a command of this session adds messages to its selected mailbox (APPEND,
+    /// COPY, MOVE into it): the other sessions told of them leave `\Recent` to this one,
+    /// whose client hears of them first, in the command's own response (RFC 3501 §2.3.2).
+    /// They skip their claim while the hint is at its top; [`Self::recent_reserved`] puts
+    /// it back. `None`: this session claims nothing.
+    pub(super) fn reserve_recent(&mut self) -> Option<u32> {
+        self.selected.as_ref().filter(|s| s.claims_recent)?;
+        self.with_recent_hint(|hint| std::mem::replace(hint, u32::MAX))
     }
 
     /// After [`Self::reserve_recent`]: if the command added messages (`claim`), this
@@ -148,26 +155,13 @@ impl<S: MailStore> Conn<'_, S> {
         let Some(before) = reserved.filter(|&b| b != u32::MAX) else {
             return Ok(());
         };
-        let Some(sel) = self.selected.as_ref() else {
-            return Ok(());
-        };
-        let key = (
-            self.session()?.account().to_string(),
-            sel.name.clone(),
-            sel.uidvalidity,
-        );
         let known = self
             .server()
             .view()
             .and_then(|v| v.uids().last().copied())
             .filter(|_| claim)
             .unwrap_or(0);
-        let mut map = self
-            .service
-            .recent_claimed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *recent_hint(&mut map, key) = before.max(known);
+        self.with_recent_hint(|hint| *hint = before.max(known));
         Ok(())
     }
 
@@ -182,33 +176,23 @@ impl<S: MailStore> Conn<'_, S> {
         };
         let name = sel.name.clone();
         let session = self.session()?;
-        let key = (session.account().to_string(), name.clone(), sel.uidvalidity);
+        // Reserved before asking, so that of the sessions told at once only the first asks
+        // the store (the others skip: it is claimed, by that one).
         if let Some(u) = upto {
-            // Reserved before asking, so that of the sessions told at once only the first
-            // asks the store (the others skip: it is claimed, by that one).
-            let mut map = self
-                .service
-                .recent_claimed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let hint = recent_hint(&mut map, key.clone());
-            if *hint >= u {
+            let claimed = self.with_recent_hint(|hint| {
+                let claimed = *hint >= u;
+                *hint = (*hint).max(u);
+                claimed
+            });
+            if claimed == Some(true) {
                 return Ok(());
             }
-            *hint = u;
         }
         match self.service.store.take_recent(&session, &name).await {
             Ok(uids) => {
                 let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
                 let top = uids.iter().copied().chain(upto).max().unwrap_or(0);
-                let mut map = self
-                    .service
-                    .recent_claimed
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let hint = recent_hint(&mut map, key);
-                *hint = (*hint).max(top);
-                drop(map);
+                self.with_recent_hint(|hint| *hint = (*hint).max(top));
                 if !uids.is_empty() && self.server_mut().claim_recent(uids).is_err() {
                     self.selected = None;
                 }

@@ -132,6 +132,10 @@ impl<S: MailStore> MailStore for Instrumented<S> {
         self.inner.hierarchy_delimiter()
     }
 
+    fn changed_from_outside(&self) -> bool {
+        self.inner.changed_from_outside()
+    }
+
     fn upload(&self) -> Upload {
         self.inner.upload()
     }

@@ -359,6 +359,23 @@ mod tests {
         e
     }
 
+    /// A report by `mail.example.org` on `recipients` of `entry`, without a retry date.
+    fn report<'a>(
+        entry: &'a QueueEntry,
+        message: &'a [u8],
+        action: Action,
+        recipients: &'a [usize],
+    ) -> Report<'a> {
+        Report {
+            reporting_mta: "mail.example.org",
+            entry,
+            message,
+            action,
+            recipients,
+            retry_until: None,
+        }
+    }
+
     const MESSAGE: &[u8] = b"Received: from x\r\nSubject: hello\r\n\r\nbody line\r\n";
 
     /// A failure DSN returns a binary message's header only: with its octets the DSN would
@@ -367,14 +384,7 @@ mod tests {
     fn a_binary_message_is_returned_as_its_header() {
         let e = entry();
         let binary = b"Subject: bin\r\n\r\nraw\x00octets\nhere\r\n";
-        let report = Report {
-            reporting_mta: "mail.example.org",
-            entry: &e,
-            message: binary,
-            action: Action::Failed,
-            recipients: &[0],
-            retry_until: None,
-        };
+        let report = report(&e, binary, Action::Failed, &[0]);
         let dsn = report.build(UNIX_EPOCH + Duration::from_secs(1_796_413_804));
         assert!(!is_binary(&dsn), "{}", String::from_utf8_lossy(&dsn));
         let text = String::from_utf8_lossy(&dsn);
@@ -388,14 +398,7 @@ mod tests {
     #[test]
     fn failure_report_has_every_rfc_3464_field() {
         let e = entry();
-        let report = Report {
-            reporting_mta: "mail.example.org",
-            entry: &e,
-            message: MESSAGE,
-            action: Action::Failed,
-            recipients: &[0],
-            retry_until: None,
-        };
+        let report = report(&e, MESSAGE, Action::Failed, &[0]);
         let dsn = String::from_utf8(report.build(UNIX_EPOCH + Duration::from_secs(1_796_413_804)))
             .unwrap();
         assert!(dsn.contains("To: <alice@example.org>\r\n"), "{dsn}");
@@ -442,12 +445,8 @@ mod tests {
         e.recipients[0].last_reply = Some("connection refused".into());
         e.recipients[0].remote_mta = None;
         let report = Report {
-            reporting_mta: "mail.example.org",
-            entry: &e,
-            message: MESSAGE,
-            action: Action::Delayed,
-            recipients: &[0],
             retry_until: Some(UNIX_EPOCH + Duration::from_secs(1_796_413_804)),
+            ..report(&e, MESSAGE, Action::Delayed, &[0])
         };
         let dsn = String::from_utf8(report.build(SystemTime::now())).unwrap();
         assert!(
@@ -475,14 +474,7 @@ mod tests {
         let mut e = entry();
         e.recipients[0].state = RecipientState::Delivered;
         e.recipients[0].last_reply = None;
-        let report = Report {
-            reporting_mta: "m",
-            entry: &e,
-            message: MESSAGE,
-            action: Action::Delivered,
-            recipients: &[0],
-            retry_until: None,
-        };
+        let report = report(&e, MESSAGE, Action::Delivered, &[0]);
         let dsn = String::from_utf8(report.build(SystemTime::now())).unwrap();
         let address = &e.recipients[0].address;
         assert!(dsn.contains(&format!("\r\n<{address}>\r\n")), "{dsn}");
@@ -502,14 +494,7 @@ mod tests {
         e.recipients[1] = QueuedRecipient::new("jos\u{e9}@exampl\u{e9}.net");
         let message = "Subject: caf\u{e9}\r\n\r\nbody\r\n";
         let build = |e: &QueueEntry| {
-            let report = Report {
-                reporting_mta: "m",
-                entry: e,
-                message: message.as_bytes(),
-                action: Action::Failed,
-                recipients: &[0, 1],
-                retry_until: None,
-            };
+            let report = report(e, message.as_bytes(), Action::Failed, &[0, 1]);
             String::from_utf8(report.build(SystemTime::now())).unwrap()
         };
         let dsn = build(&e);
@@ -539,14 +524,7 @@ mod tests {
     fn nothing_injected_from_the_peer() {
         let mut e = entry();
         e.recipients[0].last_reply = Some("550 bad\r\nBcc: x@evil.example".into());
-        let report = Report {
-            reporting_mta: "m",
-            entry: &e,
-            message: MESSAGE,
-            action: Action::Failed,
-            recipients: &[0],
-            retry_until: None,
-        };
+        let report = report(&e, MESSAGE, Action::Failed, &[0]);
         let dsn = String::from_utf8(report.build(SystemTime::now())).unwrap();
         assert!(!dsn.contains("\r\nBcc:"), "{dsn}");
     }

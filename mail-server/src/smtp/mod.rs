@@ -176,8 +176,23 @@ fn recipient(
     relay: bool,
     to: &ForwardPath<'_>,
     params: &RcptParams<'_>,
+    hostname: &str,
 ) -> Result<Result<Recipient, QueuedRecipient>, Reply<'static>> {
-    match auth.accounts.recipient(to) {
+    // This host's postmaster is reachable by its name too, whatever domains the accounts
+    // serve (RFC 5321 §4.5.1), as `Received: ... for <postmaster@hostname>` names it: it is
+    // `<Postmaster>` to them.
+    let host_postmaster = to.mailbox().is_some_and(|m| {
+        m.local_part().is_postmaster()
+            && m.domain()
+                .domain()
+                .is_some_and(|d| d.as_str().eq_ignore_ascii_case(hostname))
+    });
+    let asked = if host_postmaster {
+        &ForwardPath::Postmaster
+    } else {
+        to
+    };
+    match auth.accounts.recipient(asked) {
         Ok(account) => Ok(Ok(Recipient::inbox(account))),
         Err(Refusal::NotLocal) if relay => match to.mailbox() {
             Some(m) => Ok(Err(queued(&m.to_string(), params))),
@@ -299,14 +314,16 @@ pub async fn handle_connection<S: MailStore>(
                         .relay
                         .as_ref()
                         .is_some_and(|r| r.allows(peer.ip(), account.is_some()));
-                let found = match recipient(&service.auth, relay, &to, &params) {
-                    Ok(Ok(local)) => match over_quota(&*service.store, &local, t.params.size).await
-                    {
-                        Some(e) => Err(failure(&e)),
-                        None => Ok(Ok(local)),
-                    },
-                    other => other,
-                };
+                let found =
+                    match recipient(&service.auth, relay, &to, &params, &service.config.hostname) {
+                        Ok(Ok(local)) => {
+                            match over_quota(&*service.store, &local, t.params.size).await {
+                                Some(e) => Err(failure(&e)),
+                                None => Ok(Ok(local)),
+                            }
+                        }
+                        other => other,
+                    };
                 match found {
                     Ok(r) => {
                         match r {

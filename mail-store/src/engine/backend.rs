@@ -89,6 +89,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     /// Extra rules for mailbox names (characters the backend cannot store).
     fn check_name(&self, name: &str) -> Result<()>;
+    /// [`MailStore::changed_from_outside`](crate::MailStore::changed_from_outside).
+    fn changed_from_outside(&self) -> bool {
+        false
+    }
     fn upload(&self) -> Upload;
     fn load_account(&self, account: &AccountName) -> Result<Option<Loaded<Self::Blob>>>;
     /// At most how many accounts the engine keeps loaded; past it, it unloads those no call

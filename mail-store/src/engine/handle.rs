@@ -115,6 +115,10 @@ macro_rules! impl_mail_store {
                     self.$handle.delimiter()
                 }
 
+                fn changed_from_outside(&self) -> bool {
+                    $crate::engine::Backend::changed_from_outside(&self.$handle.engine.backend)
+                }
+
                 fn upload(&self) -> Upload {
                     self.$handle.upload()
                 }

@@ -474,6 +474,12 @@ impl Backend for Disk {
         Some(self.opts.max_loaded_accounts.max(1))
     }
 
+    /// Other programs deliver into a Maildir and rename its files; a mailbox shows it when
+    /// its directories are looked at again.
+    fn changed_from_outside(&self) -> bool {
+        true
+    }
+
     fn expunge_history(&self) -> usize {
         self.opts.expunge_history
     }

@@ -120,9 +120,8 @@ pub(crate) fn read(dir: &Path, generation: u64) -> Result<Option<Found>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return corrupt("missing"),
         Err(e) => return Err(e.into()),
     }
-    let head = data
-        .iter()
-        .position(|&b| b == b'\n')
+    let first_nl = data.iter().position(|&b| b == b'\n');
+    let head = first_nl
         .and_then(|nl| std::str::from_utf8(&data[..nl]).ok())
         .and_then(|h| h.strip_prefix("mailstore-log "))
         .and_then(|g| g.parse::<u64>().ok());
@@ -138,7 +137,7 @@ pub(crate) fn read(dir: &Path, generation: u64) -> Result<Option<Found>> {
         None => return corrupt("no header line"),
     }
     let mut transactions = Vec::new();
-    let mut pos = data.iter().position(|&b| b == b'\n').map_or(0, |nl| nl + 1);
+    let mut pos = first_nl.map_or(0, |nl| nl + 1);
     while pos < data.len() {
         let Some(len) = data[pos..].iter().position(|&b| b == b'\n') else {
             break; // zeros, or a torn last line

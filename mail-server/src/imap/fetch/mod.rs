@@ -381,25 +381,25 @@ impl<S: MailStore> Conn<'_, S> {
         let streamed = r.literals.is_some();
         let mut items = match run.plan.items(&r.m, r.full, streamed) {
             Ok(items) => items,
-            Err(ItemsError::UnknownEncoding(e)) => {
-                self.no(
-                    Some(ResponseCode::UnknownCte),
-                    &format!(
-                        "Cannot decode the part's Content-Transfer-Encoding {:?}",
-                        e.encoding
+            Err(e) => {
+                let (code, text) = match e {
+                    ItemsError::UnknownEncoding(e) => (
+                        ResponseCode::UnknownCte,
+                        format!(
+                            "Cannot decode the part's Content-Transfer-Encoding {:?}",
+                            e.encoding
+                        ),
                     ),
-                )?;
-                return Ok(Step::Done);
-            }
-            Err(ItemsError::TooLarge { budget }) => {
-                // RFC 9051 §7.1: LIMIT, a server limit refused the operation.
-                self.no(
-                    Some(ResponseCode::Limit),
-                    &format!(
-                        "The items asked for hold more than {budget} octets of message {}; ask for fewer at once",
-                        r.seq
+                    // RFC 9051 §7.1: LIMIT, a server limit refused the operation.
+                    ItemsError::TooLarge { budget } => (
+                        ResponseCode::Limit,
+                        format!(
+                            "The items asked for hold more than {budget} octets of message {}; ask for fewer at once",
+                            r.seq
+                        ),
                     ),
-                )?;
+                };
+                self.no(Some(code), &text)?;
                 return Ok(Step::Done);
             }
         };

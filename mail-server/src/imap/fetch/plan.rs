@@ -281,6 +281,19 @@ impl Plan {
         }
     }
 
+    /// [`Self::binary`], from `cache` when the item before named the same part (each
+    /// partial range of a part is an item of its own, and BINARY.SIZE names it again).
+    fn binary_cached<'c, 'p>(
+        cache: &'c mut Option<(&'p [u32], Option<Vec<u8>>)>,
+        m: &FetchedMessage,
+        part: &'p [u32],
+    ) -> Result<Option<&'c [u8]>, UnknownEncoding> {
+        if cache.as_ref().is_none_or(|(p, _)| *p != part) {
+            *cache = Some((part, Self::binary(m, part)?));
+        }
+        Ok(cache.as_ref().and_then(|(_, d)| d.as_deref()))
+    }
+
     /// The response items for `m`, all of them (`streamed` false) or those not streamed.
     pub(in crate::imap) fn items(
         &self,
@@ -302,9 +315,7 @@ impl Plan {
             }
         };
         let nstring = |data: Option<Vec<u8>>| data.and_then(convert::istring);
-        // The last part decoded for BINARY, kept for the next item naming it (each partial
-        // range of a part is an item of its own).
-        let mut decoded: Option<(&[u32], Option<Vec<u8>>)> = None;
+        let mut decoded = None;
         let mut items = Vec::with_capacity(self.attrs.len() + 1);
         for a in &self.attrs {
             if streamed && streamable(a).is_some() {
@@ -358,10 +369,7 @@ impl Plan {
                     }
                 }
                 FetchAttr::Binary { part, partial, .. } => {
-                    let whole = match &decoded {
-                        Some((p, d)) if *p == part.as_slice() => d.as_deref(),
-                        _ => decoded.insert((part, Self::binary(m, part)?)).1.as_deref(),
-                    };
+                    let whole = Self::binary_cached(&mut decoded, m, part)?;
                     let (data, origin) = section::partial(whole.map(Cow::Borrowed), *partial);
                     count(&data)?;
                     FetchItem::Binary {
@@ -370,19 +378,14 @@ impl Plan {
                         data: data.and_then(convert::binary_string),
                     }
                 }
-                FetchAttr::BinarySize { part } => {
-                    let whole = match &decoded {
-                        Some((p, d)) if *p == part.as_slice() => d.as_deref(),
-                        _ => decoded.insert((part, Self::binary(m, part)?)).1.as_deref(),
-                    };
-                    match whole {
-                        Some(d) => FetchItem::BinarySize {
-                            part: part.clone(),
-                            size: u32::try_from(d.len()).unwrap_or(u32::MAX),
-                        },
-                        None => continue,
-                    }
-                }
+                FetchAttr::BinarySize { part } => match Self::binary_cached(&mut decoded, m, part)?
+                {
+                    Some(d) => FetchItem::BinarySize {
+                        part: part.clone(),
+                        size: u32::try_from(d.len()).unwrap_or(u32::MAX),
+                    },
+                    None => continue,
+                },
                 // Refused before the store was asked.
                 _ => continue,
             };
