@@ -12,8 +12,8 @@ use std::borrow::Cow;
 
 use sansmail_imap::{
     codec::{
-        CommandOptions, EncodeBuf, SyntaxErrorKind, decode_command, encode_command,
-        encode_idle_done, encode_sasl_response,
+        CommandOptions, EncodeBuf, SyntaxErrorKind, append_literal_mailbox, decode_command,
+        encode_command, encode_idle_done, encode_sasl_response,
         frame::{FrameLimits, Framed, Framer, Side},
         parse_command, parse_idle_done, parse_sasl_response,
     },
@@ -852,4 +852,43 @@ fn decode_errors_map_to_the_response_a_server_sends() {
     assert_eq!(say(&long).unwrap(), "* BAD Line too long\r\n");
     let bare = frame(b"t1 NOOP\n");
     assert_eq!(say(&bare).unwrap(), "* BAD Lines end with CRLF\r\n");
+}
+
+/// Which announced literals are an APPEND's message data: the mailbox is found after whole
+/// messages (MULTIAPPEND), options, `UTF8 (` and CATENATE's earlier parts; a literal that is
+/// the mailbox name, a URL, or another command's is not.
+#[test]
+fn append_literal_mailbox_finds_message_data() {
+    let opts = CommandOptions::default();
+    let cases: &[(&[u8], Option<&str>)] = &[
+        (b"a APPEND INBOX {5}\r\n", Some("INBOX")),
+        (b"a append \"Sent Items\" ~{5}\r\n", Some("Sent Items")),
+        (
+            b"a APPEND Box (\\Seen $X) \" 1-Jan-2026 10:00:00 +0000\" {0}\r\n",
+            Some("Box"),
+        ),
+        (b"a APPEND Box {3}\r\nabc (\\Draft) {7}\r\n", Some("Box")),
+        (b"a APPEND Box UTF8 (~{9}\r\n", Some("Box")),
+        (b"a APPEND Box CATENATE (TEXT {9}\r\n", Some("Box")),
+        (
+            b"a APPEND Box CATENATE (URL \"/INBOX/;uid=1\" TEXT {9}\r\n",
+            Some("Box"),
+        ),
+        (b"a APPEND {3}\r\n", None),
+        (b"a APPEND Box CATENATE (URL {9}\r\n", None),
+        (b"a APPEND Box (\\Recent) {5}\r\n", None),
+        (b"a LOGIN {5}\r\n", None),
+        (b"a APPENDX Box {5}\r\n", None),
+        (b"a APPEND Box {5}x\r\n", None),
+        (b"a APPEND Box {5+}\r\n", None),
+    ];
+    for (prefix, want) in cases {
+        let got = append_literal_mailbox(prefix, &opts);
+        assert_eq!(
+            got.as_ref().map(Mailbox::name),
+            *want,
+            "{}",
+            String::from_utf8_lossy(prefix)
+        );
+    }
 }

@@ -32,7 +32,10 @@ impl Accounts for Alice {
 }
 
 async fn start() -> SocketAddr {
-    let store = Arc::new(MemoryStore::new());
+    start_with(Arc::new(MemoryStore::new())).await
+}
+
+async fn start_with(store: Arc<MemoryStore>) -> SocketAddr {
     store
         .create_account(&AccountName::try_from("alice").unwrap())
         .await
@@ -322,4 +325,42 @@ async fn own_append_and_copy_are_recent_in_the_session() {
         searched.retain(|l| l.starts_with("* SEARCH"));
         assert_eq!(searched, ["* SEARCH"]);
     }
+}
+
+/// A message that cannot be stored is refused before the client sends it: no `+` for an
+/// APPEND into a mailbox that does not exist (RFC 9051 §6.3.12 `TRYCREATE`) or over the
+/// quota (RFC 9208 `OVERQUOTA`), as Dovecot answers; a later message of a MULTIAPPEND and
+/// CATENATE's `TEXT` parts are asked about too. Literals that are not message data (a
+/// mailbox name) and messages that fit get their `+`.
+#[tokio::test]
+async fn append_is_refused_before_its_literal() {
+    let store = Arc::new(MemoryStore::new());
+    let addr = start_with(store.clone()).await;
+    let alice = AccountName::try_from("alice").unwrap();
+    let limits = sansmail_store::QuotaLimits {
+        storage_bytes: Some(10_000),
+        messages: None,
+    };
+    store.set_quota(&alice, limits).await.unwrap();
+    let mut a = Raw::login(addr).await;
+    a.ok("CREATE Box").await;
+    let mut exchange = async |sent: &[u8]| {
+        a.reader.get_mut().write_all(sent).await.unwrap();
+        a.line().await
+    };
+    let refused = exchange(b"a1 APPEND Nope {5}\r\n").await;
+    assert!(refused.starts_with("a1 NO [TRYCREATE]"), "{refused}");
+    let refused = exchange(b"a2 APPEND Box (\\Seen) {20000}\r\n").await;
+    assert!(refused.starts_with("a2 NO [OVERQUOTA]"), "{refused}");
+    let refused = exchange(b"a3 APPEND Box CATENATE (TEXT {20000}\r\n").await;
+    assert!(refused.starts_with("a3 NO [OVERQUOTA]"), "{refused}");
+    // A mailbox name as a literal is no message: it gets its `+`.
+    assert!(exchange(b"a4 APPEND {3}\r\n").await.starts_with("+ "));
+    assert!(exchange(b"Box {5}\r\n").await.starts_with("+ "));
+    let second = exchange(b"Hi!\r\n {20000}\r\n").await;
+    assert!(second.starts_with("a4 NO [OVERQUOTA]"), "{second}");
+    // The session goes on; a message that fits is taken.
+    assert!(exchange(b"a5 APPEND Box {5}\r\n").await.starts_with("+ "));
+    let done = exchange(b"Hi!\r\n\r\n").await;
+    assert!(done.starts_with("a5 OK [APPENDUID"), "{done}");
 }

@@ -176,6 +176,23 @@ pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, SyntaxError>
     )))))
 }
 
+/// The mailbox that the synchronizing literal announced at the end of `prefix` is message
+/// data for, so that a server can refuse a message that will not fit (RFC 7889 `TOOBIG`,
+/// RFC 9208 `OVERQUOTA`, `TRYCREATE`) before the client sends it. `prefix` is the command
+/// up to the announcement's CRLF, as [`Framed::LiteralAnnounced`]'s `line_end` delimits
+/// it: `tag SP "APPEND" SP mailbox`, any whole messages before (MULTIAPPEND), then
+/// `append-opts SP` and the literal, the literal8 of `UTF8 (`, or a CATENATE `TEXT` part.
+/// `None` for a literal that is anything else (a mailbox name, a URL, another command's).
+pub fn append_literal_mailbox<'a>(prefix: &'a [u8], opts: &CommandOptions) -> Option<Mailbox<'a>> {
+    let (rest, _) = core::tag(prefix).ok()?;
+    let (rest, ()) = sp(rest).ok()?;
+    let (args, name) = command_name(rest).ok()?;
+    if !name.eq_ignore_ascii_case(b"APPEND") {
+        return None;
+    }
+    mbox::append_target(args.strip_prefix(b" ")?, opts)
+}
+
 /// The command name: letters (`STARTTLS`, `GETQUOTAROOT`, `UID`).
 fn command_name(input: &[u8]) -> PResult<'_, &[u8]> {
     core::run1(input, core::ALPHA, "a command name")

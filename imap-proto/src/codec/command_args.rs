@@ -16,7 +16,9 @@ use crate::types::{
         MetadataDepth, MetadataOptions, QResync, QuotaLimit, SelectParam, is_list_char,
     },
     core::Atom,
+    datetime::DateTime,
     flag::{Flag, MailboxAttr},
+    mailbox::Mailbox,
     status::StatusAttr,
 };
 
@@ -303,20 +305,7 @@ pub(crate) fn append<'a>(input: &'a [u8], opts: &CommandOptions) -> PResult<'a, 
     let (mut rest, mailbox) = mailbox(input, opts)?;
     let mut messages = Vec::new();
     while let Some(r) = rest.strip_prefix(b" ") {
-        let (r, flags) = match r.first() {
-            Some(b'(') => {
-                let (r, f) = store_flag_list(r)?;
-                (sp(r)?.0, Some(f))
-            }
-            _ => (r, None),
-        };
-        let (r, date) = match r.first() {
-            Some(b'"') => {
-                let (r, d) = date_time(r)?;
-                (sp(r)?.0, Some(d))
-            }
-            _ => (r, None),
-        };
+        let (r, (flags, date)) = append_opts(r)?;
         let (r, data) = append_data(r)?;
         messages.push(AppendMessage { flags, date, data });
         rest = r;
@@ -325,6 +314,81 @@ pub(crate) fn append<'a>(input: &'a [u8], opts: &CommandOptions) -> PResult<'a, 
         return fail(rest, "SP append-message");
     }
     Ok((rest, CommandBody::Append { mailbox, messages }))
+}
+
+type AppendOpts<'a> = (Option<Vec<Flag<'a>>>, Option<DateTime>);
+
+/// `append-opts = [SP flag-list] [SP date-time]`, after the space before it, with the space
+/// that follows each of them.
+fn append_opts(input: &[u8]) -> PResult<'_, AppendOpts<'_>> {
+    let (r, flags) = match input.first() {
+        Some(b'(') => {
+            let (r, f) = store_flag_list(input)?;
+            (sp(r)?.0, Some(f))
+        }
+        _ => (input, None),
+    };
+    let (r, date) = match r.first() {
+        Some(b'"') => {
+            let (r, d) = date_time(r)?;
+            (sp(r)?.0, Some(d))
+        }
+        _ => (r, None),
+    };
+    Ok((r, (flags, date)))
+}
+
+/// The mailbox of an APPEND whose message data a synchronizing literal announced at the end
+/// of `args` (the arguments after `APPEND SP`, up to the announcement's CRLF) is: the
+/// literal of an `append-data`, of `UTF8 (`, or a CATENATE `TEXT` part, after any number
+/// of whole messages (MULTIAPPEND). `None` for any other literal (a mailbox name, a URL)
+/// and for anything that does not parse.
+pub(crate) fn append_target<'a>(args: &'a [u8], opts: &CommandOptions) -> Option<Mailbox<'a>> {
+    let (mut rest, mailbox) = mailbox(args, opts).ok()?;
+    loop {
+        let (r, _) = append_opts(rest.strip_prefix(b" ")?).ok()?;
+        if announces_message_data(r) {
+            return Some(mailbox);
+        }
+        rest = append_data(r).ok()?.0;
+    }
+}
+
+/// Whether `input` is the start of an `append-data` that ends with a literal's announcement.
+fn announces_message_data(input: &[u8]) -> bool {
+    if literal_announcement(input) {
+        return true;
+    }
+    if let Ok((r, _)) = tag_no_case(input, "UTF8 (") {
+        return literal_announcement(r);
+    }
+    let Ok((mut r, _)) = tag_no_case(input, "CATENATE (") else {
+        return false;
+    };
+    loop {
+        if let Ok((text, _)) = tag_no_case(r, "TEXT ")
+            && literal_announcement(text)
+        {
+            return true;
+        }
+        match cat_part(r)
+            .ok()
+            .and_then(|(next, _)| next.strip_prefix(b" "))
+        {
+            Some(next) => r = next,
+            None => return false,
+        }
+    }
+}
+
+/// Whether `input` is exactly a synchronizing literal's announcement, `["~"] "{" number "}"
+/// CRLF`, with nothing after it.
+fn literal_announcement(input: &[u8]) -> bool {
+    let input = input.strip_prefix(b"~").unwrap_or(input);
+    input
+        .strip_prefix(b"{")
+        .and_then(|r| r.strip_suffix(b"}\r\n"))
+        .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
 }
 
 fn append_data(input: &[u8]) -> PResult<'_, AppendData<'_>> {

@@ -253,18 +253,21 @@ impl Framer {
             }
             None => LiteralMode::Sync,
         };
-        if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
+
         // Only a message's first line says what kind of response it is: after a literal, a
         // line that begins with `BAD` is an astring, not a status (`* QUOTAROOT "" {3}`,
         // `aaa BAD {2}`).
         if self.side == Side::Client && self.line_start == 0 && is_status_text(&line[..open]) {
             return None;
         }
-        let len = digits
-            .iter()
-            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        // Leading zeros are allowed (`number64 = 1*DIGIT`); a size past u64 saturates and is
+        // refused as over the limit.
+        let len = digits.iter().fold(0u64, |n, d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        });
         Some((len, mode))
     }
 }
@@ -309,6 +312,28 @@ mod tests {
             frame(Side::Client, &status),
             Framed::Complete { len: line.len() }
         );
+    }
+
+    /// `number64 = 1*DIGIT`: any number of leading zeros; a size past 64 bits is over the
+    /// limit, not the end of the line.
+    #[test]
+    fn literal_sizes_with_leading_zeros_and_past_64_bits() {
+        let zeros = format!("a LOGIN {{{}5}}\r\n", "0".repeat(40));
+        assert_eq!(
+            frame(Side::Server, zeros.as_bytes()),
+            Framed::LiteralAnnounced {
+                len: 5,
+                line_end: zeros.len()
+            }
+        );
+        let huge = b"a LOGIN {123456789012345678901234}\r\n";
+        assert!(matches!(
+            frame(Side::Server, huge),
+            Framed::Invalid {
+                error: FrameError::LiteralTooLarge { len: u64::MAX, .. },
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub mod transcript;
 mod urlauth;
 
 pub use command::{
-    CommandOptions, decode_command, parse_command, parse_idle_done, parse_sasl_response,
+    CommandOptions, append_literal_mailbox, decode_command, parse_command, parse_idle_done,
+    parse_sasl_response,
 };
 pub use encode::{EncodeBuf, LiteralMark};
 pub use encode_command::{encode_command, encode_idle_done, encode_sasl_response};

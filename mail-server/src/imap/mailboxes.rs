@@ -24,7 +24,7 @@ use sansmail_store::{
     UidSet,
 };
 
-use super::{Conn, Selected, catenate::Refusal, convert};
+use super::{Conn, Selected, api, catenate::Refusal, convert};
 
 /// The name as the store keys it: `INBOX` (and its children's first level) in upper case.
 pub(super) fn canonical(name: &str, delimiter: char) -> String {
@@ -733,6 +733,37 @@ impl<S: MailStore> Conn<'_, S> {
                 uids,
             });
         self.ok(code, "APPEND completed")
+    }
+
+    /// A message of `len` octets for APPEND into `mailbox` was announced: it is refused
+    /// before the client sends it when the mailbox does not exist (`TRYCREATE`) or the
+    /// message cannot fit the quota (`OVERQUOTA`), as Dovecot does. Storing it checks both
+    /// again.
+    pub(super) async fn announced_message(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        len: u64,
+    ) -> io::Result<()> {
+        let Some(session) = self.session.clone() else {
+            // Before login the command itself is refused.
+            return self.server_mut().accept_literal().map_err(api);
+        };
+        let store = &self.service.store;
+        let refusal = match store.status(&session, mailbox.name()).await {
+            Err(StoreError::NoSuchMailbox(_)) => {
+                Some((Some(ResponseCode::TryCreate), "No such mailbox".to_owned()))
+            }
+            _ => match store.check_quota(&session, len, 1).await {
+                Err(e @ StoreError::OverQuota(_)) => Some(convert::error_code(&e)),
+                _ => None,
+            },
+        };
+        let server = self.server_mut();
+        match refusal {
+            Some((code, text)) => server.reject_literal(code, &text),
+            None => server.accept_literal(),
+        }
+        .map_err(api)
     }
 
     /// `* QUOTA`, when the root limits anything: `quota-response` lists at least one

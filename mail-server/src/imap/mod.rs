@@ -374,6 +374,11 @@ impl<S: MailStore> Conn<'_, S> {
     async fn event(&mut self, event: Event) -> io::Result<()> {
         match event {
             // The framer already refuses literals over the configured limit.
+            Event::LiteralAnnounced {
+                append_to: Some(mailbox),
+                len,
+                ..
+            } => self.announced_message(&mailbox, len).await,
             Event::LiteralAnnounced { .. } => self.server_mut().accept_literal().map_err(api),
             Event::Command(cmd) => self.command(cmd).await,
             Event::Login { credentials } => self.login(credentials).await,

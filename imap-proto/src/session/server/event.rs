@@ -8,6 +8,7 @@ use crate::types::{
     capability::Capability,
     command::Command,
     core::{Atom, Tag},
+    mailbox::Mailbox,
 };
 
 /// What happened in the session. **Decision** events wait for an answer; until then
@@ -23,6 +24,11 @@ pub enum Event {
         tag: Option<Tag<'static>>,
         /// The announced size.
         len: u64,
+        /// The mailbox, when the literal is message data of an APPEND
+        /// ([`append_literal_mailbox`](crate::codec::append_literal_mailbox)): a message that
+        /// will not fit can be refused before it is sent (`TOOBIG`, `OVERQUOTA`,
+        /// `TRYCREATE`).
+        append_to: Option<Mailbox<'static>>,
     },
     /// **Decision**: a command for the application. Send untagged data with
     /// [`Server::send`], then finish with [`Server::complete`]. For SELECT and EXAMINE, call

@@ -9,13 +9,14 @@ use super::{Event, Inner, Mode, Pending, Step};
 use crate::{
     DecodeError,
     codec::{
-        CommandOptions,
+        CommandOptions, append_literal_mailbox,
         frame::{FrameError, Framed},
         parse_command, parse_idle_done, parse_sasl_response,
     },
     types::{
         command::SaslResponse,
         core::{Atom, Tag},
+        mailbox::Mailbox,
         response::StatusKind,
     },
 };
@@ -55,11 +56,21 @@ impl Inner {
                 Framed::Incomplete => Step::Idle,
                 Framed::LiteralAnnounced { len, line_end } => {
                     let tag = crate::codec::core::whole_tag(buf).map(Tag::into_owned);
+                    let opts = CommandOptions {
+                        utf8: self.utf8(),
+                        ..CommandOptions::default()
+                    };
+                    let append_to =
+                        append_literal_mailbox(&buf[..line_end], &opts).map(Mailbox::into_owned);
                     self.pending = Some(Pending::Literal {
                         tag: tag.clone(),
                         line_end: self.pos + line_end,
                     });
-                    Step::Event(Event::LiteralAnnounced { tag, len })
+                    Step::Event(Event::LiteralAnnounced {
+                        tag,
+                        len,
+                        append_to,
+                    })
                 }
                 Framed::Invalid { error, skip } => {
                     self.framer.reset();
