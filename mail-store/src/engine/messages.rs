@@ -106,6 +106,10 @@ impl<K: Backend> Engine<K> {
     }
 
     #[allow(clippy::many_single_char_names)]
+    /// The index data is read under the account's lock; the messages' octets after it, so
+    /// that a long read (a SEARCH of bodies, a FETCH of large messages) holds up no other
+    /// session of the account. A stored message's octets never change: a file another
+    /// transaction renamed or removed meanwhile is read again under the lock.
     pub fn fetch(
         &self,
         s: &Session,
@@ -116,63 +120,82 @@ impl<K: Backend> Engine<K> {
         let name = self.canonical(name)?;
         let account = s.account();
         let a = self.account(account)?;
+        let listed: Vec<(FetchedMessage, K::Blob)> = {
+            let mut acct = lock(&a);
+            let mb = self.open(account, &mut acct, &name)?;
+            mb.select(uids)
+                .into_iter()
+                .map(|i| {
+                    let m = &mb.messages[i];
+                    (fetched_meta(m), m.blob.clone())
+                })
+                .collect()
+        };
+        let reads = q.envelope || q.body_structure || q.content.is_some();
+        if !reads {
+            return Ok(listed.into_iter().map(|(f, _)| f).collect());
+        }
+        let mut out = Vec::with_capacity(listed.len());
+        let mut moved = Vec::new();
+        for (mut f, blob) in listed {
+            match self.read_fetched(account, &name, &blob, q, &mut f) {
+                Err(e) if e.is_not_found() => moved.push(f.uid),
+                other => {
+                    other?;
+                    out.push(f);
+                }
+            }
+        }
+        if moved.is_empty() {
+            return Ok(out);
+        }
         let mut acct = lock(&a);
         let mb = self.open(account, &mut acct, &name)?;
-        let mut out = Vec::new();
         let mut gone = false;
-        for i in mb.select(uids) {
-            let m = &mb.messages[i];
-            // A message whose file another program removed is left out (the answer tells
-            // the client so, RFC 5530 EXPUNGEISSUED), not the whole FETCH failed: the
+        for uid in moved {
+            // Expunged meanwhile: left out, as a FETCH after the expunge would.
+            let Some(m) = mb.get(uid) else {
+                continue;
+            };
+            let mut f = fetched_meta(m);
+            // A message whose file another program removed is left out too (the answer
+            // tells the client so, RFC 5530 EXPUNGEISSUED), not the whole FETCH failed: the
             // mailbox is read again below and the message expunged.
-            let mime = match (q.envelope || q.body_structure)
-                .then(|| self.backend.read_mime(account, &name, &m.blob))
-                .transpose()
-            {
-                Err(e) if e.is_not_found() => {
-                    gone = true;
-                    continue;
+            match self.read_fetched(account, &name, &m.blob, q, &mut f) {
+                Err(e) if e.is_not_found() => gone = true,
+                other => {
+                    other?;
+                    out.push(f);
                 }
-                other => other?,
-            };
-            let content = match q
-                .content
-                .map(|c| {
-                    self.backend
-                        .read_message(account, &name, &m.blob)
-                        .map(|raw| slice_content(raw, c))
-                })
-                .transpose()
-            {
-                Err(e) if e.is_not_found() => {
-                    gone = true;
-                    continue;
-                }
-                other => other?,
-            };
-            out.push(FetchedMessage {
-                uid: m.uid,
-                flags: m.flags.clone(),
-                modseq: m.modseq,
-                internal_date: m.date,
-                size: m.size,
-                crlf_size: m.vsize,
-                envelope: mime
-                    .as_ref()
-                    .filter(|_| q.envelope)
-                    .map(|m| Arc::new(m.envelope.clone())),
-                body_structure: mime
-                    .as_ref()
-                    .filter(|_| q.body_structure)
-                    .map(|m| Arc::new(m.body.clone())),
-                content,
-            });
+            }
         }
+        out.sort_by_key(|f| f.uid);
         if gone {
             self.backend.rescan(account, &name);
             self.refresh(account, &name, mb)?;
         }
         Ok(out)
+    }
+
+    /// Reads what `q` asks of one message's octets into `f`.
+    fn read_fetched(
+        &self,
+        account: &AccountName,
+        name: &str,
+        blob: &K::Blob,
+        q: FetchQuery,
+        f: &mut FetchedMessage,
+    ) -> Result<()> {
+        if q.envelope || q.body_structure {
+            let mime = self.backend.read_mime(account, name, blob)?;
+            f.envelope = q.envelope.then(|| Arc::new(mime.envelope.clone()));
+            f.body_structure = q.body_structure.then(|| Arc::new(mime.body.clone()));
+        }
+        if let Some(c) = q.content {
+            let raw = self.backend.read_message(account, name, blob)?;
+            f.content = Some(slice_content(raw, c));
+        }
+        Ok(())
     }
 
     pub fn store_flags(
@@ -324,6 +347,21 @@ pub(super) fn prepare(
         blob: (),
     };
     Ok((meta, mime))
+}
+
+/// A message's index data, without anything read from its octets.
+fn fetched_meta<B>(m: &MessageMeta<B>) -> FetchedMessage {
+    FetchedMessage {
+        uid: m.uid,
+        flags: m.flags.clone(),
+        modseq: m.modseq,
+        internal_date: m.date,
+        size: m.size,
+        crlf_size: m.vsize,
+        envelope: None,
+        body_structure: None,
+        content: None,
+    }
 }
 
 fn slice_content(raw: Vec<u8>, c: Content) -> Vec<u8> {

@@ -812,6 +812,70 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// A FETCH reads the messages' octets without the account's lock: while alice's read is
+    /// held, a delivery to her is committed and answered. A message expunged meanwhile is
+    /// left out of the answer (read again under the lock, it is gone from the index), not
+    /// taken for one another program removed.
+    #[test]
+    fn a_fetch_of_octets_holds_up_nothing_of_the_account() {
+        use crate::{Content, ExpungeScope, FetchQuery, Flag, FlagOp, Flags};
+        let root = std::env::temp_dir().join(format!("mail-store-read-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let engine = Arc::clone(&store.handle.engine);
+        let alice = AccountName::try_from("alice").unwrap();
+        let s = Session::new(alice.clone());
+        let to = vec![Recipient::inbox(alice.clone())];
+        engine.deliver(Upload::from_bytes(msg("alice")), &to);
+        let (held, release) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let calls = Arc::new(AtomicUsize::new(0));
+        *engine.backend.read_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
+        let query = FetchQuery {
+            content: Some(Content::Full),
+            ..FetchQuery::default()
+        };
+        let (fetched, delivered) = std::thread::scope(|sc| {
+            let _release = Release(&release);
+            let (engine, s, to) = (&engine, &s, &to);
+            let reader = sc.spawn(move || engine.fetch(s, "INBOX", &UidSet::all(), query));
+            wait_until("alice's read", || held.load(SeqCst));
+            let done = AtomicBool::new(false);
+            let got = std::thread::scope(|inner| {
+                let done = &done;
+                let writer = inner.spawn(move || {
+                    let got = engine.deliver(Upload::from_bytes(msg("again")), to);
+                    done.store(true, SeqCst);
+                    got
+                });
+                let delivered = within_ten_seconds(done);
+                if !delivered {
+                    // The read holds the lock: let it go, or the expunge below waits forever.
+                    release.store(true, SeqCst);
+                }
+                // The message being read is expunged before the read goes on.
+                let deleted = FlagOp::Add(Flags::new().with(Flag::Deleted));
+                let first = UidSet::range(crate::Uid::MIN, crate::Uid::MIN);
+                engine
+                    .store_flags(s, "INBOX", &first, &deleted, None)
+                    .unwrap();
+                engine.expunge(s, "INBOX", &ExpungeScope::Deleted).unwrap();
+                (writer.join().unwrap(), delivered)
+            });
+            release.store(true, SeqCst);
+            assert!(got.0.iter().all(Result::is_ok), "{:?}", got.0);
+            (reader.join().unwrap(), got.1)
+        });
+        *engine.backend.read_hook.lock().unwrap() = None;
+        assert!(delivered, "the delivery waited for alice's read");
+        let fetched = fetched.unwrap();
+        assert!(fetched.is_empty(), "{fetched:?}");
+        assert_eq!(inbox(&store, "alice"), [msg("again")]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// A store over accounts alice and bob that are on disk and not yet in memory, with a
     /// load hook that holds alice's load ([`hold_alice`]).
     #[allow(clippy::type_complexity)]

@@ -106,6 +106,9 @@ pub(crate) struct Disk {
     /// Called when an account starts loading (tests hold one there).
     #[cfg(test)]
     pub(super) load_hook: Mutex<Option<TestHook>>,
+    /// Called before a message's octets are read (tests hold one there).
+    #[cfg(test)]
+    pub(super) read_hook: Mutex<Option<TestHook>>,
 }
 
 #[cfg(test)]
@@ -242,6 +245,8 @@ impl Disk {
             commit_hook: Mutex::new(None),
             #[cfg(test)]
             load_hook: Mutex::new(None),
+            #[cfg(test)]
+            read_hook: Mutex::new(None),
         }
     }
 
@@ -821,6 +826,8 @@ impl Backend for Disk {
     }
 
     fn read_message(&self, a: &AccountName, mailbox: &str, blob: &FileRef) -> Result<Vec<u8>> {
+        #[cfg(test)]
+        call_hook(&self.read_hook, a);
         let dir = self.mailbox_dir(a, mailbox);
         let data = fs::read(Self::locate(&dir, blob)?)?;
         if blob.raw {
