@@ -94,11 +94,29 @@ impl<K: Backend> Engine<K> {
     ) -> Result<Vec<u8>> {
         let account = s.account();
         let a = self.account(account)?;
+        // Read without the account's lock (as FETCH is); a file renamed or removed
+        // meanwhile is read again under it.
+        let blob = {
+            let mut acct = lock(&a);
+            Self::check_lease(&acct, lease)?;
+            let mb = self.open(account, &mut acct, "INBOX")?;
+            mb.get(u)
+                .ok_or(StoreError::NoSuchMessage(u.get()))?
+                .blob
+                .clone()
+        };
+        let read = match self.backend.read_message(account, "INBOX", &blob) {
+            Err(e) if e.is_not_found() => None,
+            other => Some(other?),
+        };
         let mut acct = lock(&a);
         Self::check_lease(&acct, lease)?;
         let mb = self.open(account, &mut acct, "INBOX")?;
         let msg = mb.get(u).ok_or(StoreError::NoSuchMessage(u.get()))?.clone();
-        let data = self.backend.read_message(account, "INBOX", &msg.blob)?;
+        let data = match read {
+            Some(data) => data,
+            None => self.backend.read_message(account, "INBOX", &msg.blob)?,
+        };
         if mark_seen && !msg.flags.contains(Flag::Seen) {
             let flags = msg.flags.clone().with(Flag::Seen);
             let blob = self

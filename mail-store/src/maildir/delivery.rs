@@ -876,6 +876,59 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// POP3 RETR reads without the account's lock too: while alice's read is held, a
+    /// delivery to her is answered; the message is served and marked `\Seen` after.
+    #[test]
+    fn a_pop3_retrieve_holds_up_nothing_of_the_account() {
+        use crate::{Flag, Uid};
+        let root = std::env::temp_dir().join(format!("mail-store-retr-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let store = open(&root);
+        let engine = Arc::clone(&store.handle.engine);
+        let alice = AccountName::try_from("alice").unwrap();
+        let s = Session::new(alice.clone());
+        let to = vec![Recipient::inbox(alice.clone())];
+        engine.deliver(Upload::from_bytes(msg("alice")), &to);
+        let drop = engine
+            .pop3_open(&s, std::time::Duration::from_secs(60))
+            .unwrap();
+        let (held, release) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let calls = Arc::new(AtomicUsize::new(0));
+        *engine.backend.read_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
+        let (data, delivered) = std::thread::scope(|sc| {
+            let _release = Release(&release);
+            let (engine, s, to, lease) = (&engine, &s, &to, &drop.lease);
+            let reader = sc.spawn(move || engine.pop3_retrieve(s, lease, Uid::MIN, true));
+            wait_until("alice's read", || held.load(SeqCst));
+            let done = AtomicBool::new(false);
+            let got = std::thread::scope(|inner| {
+                let done = &done;
+                let writer = inner.spawn(move || {
+                    let got = engine.deliver(Upload::from_bytes(msg("again")), to);
+                    done.store(true, SeqCst);
+                    got
+                });
+                let delivered = within_ten_seconds(done);
+                release.store(true, SeqCst);
+                (writer.join().unwrap(), delivered)
+            });
+            assert!(got.0.iter().all(Result::is_ok), "{:?}", got.0);
+            (reader.join().unwrap(), got.1)
+        });
+        *engine.backend.read_hook.lock().unwrap() = None;
+        assert!(delivered, "the delivery waited for alice's RETR");
+        assert_eq!(data.unwrap(), msg("alice"));
+        let first = UidSet::range(Uid::MIN, Uid::MIN);
+        let seen = engine
+            .fetch(&s, "INBOX", &first, crate::FetchQuery::meta())
+            .unwrap();
+        assert!(seen[0].flags.contains(Flag::Seen), "{seen:?}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     /// A store over accounts alice and bob that are on disk and not yet in memory, with a
     /// load hook that holds alice's load ([`hold_alice`]).
     #[allow(clippy::type_complexity)]
