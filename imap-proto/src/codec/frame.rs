@@ -263,11 +263,13 @@ impl Framer {
         if self.side == Side::Client && self.line_start == 0 && is_status_text(&line[..open]) {
             return None;
         }
-        // Leading zeros are allowed (`number64 = 1*DIGIT`); a size past u64 saturates and is
-        // refused as over the limit.
-        let len = digits.iter().fold(0u64, |n, d| {
-            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-        });
+        // `number64 = 1*DIGIT`, at most 2^63 - 1, with any number of leading zeros. A larger
+        // size is no literal (the line is then a syntax error).
+        let len = digits.iter().try_fold(0u64, |n, d| {
+            n.checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                .filter(|&n| i64::try_from(n).is_ok())
+        })?;
         Some((len, mode))
     }
 }
@@ -314,8 +316,8 @@ mod tests {
         );
     }
 
-    /// `number64 = 1*DIGIT`: any number of leading zeros; a size past 64 bits is over the
-    /// limit, not the end of the line.
+    /// `number64 = 1*DIGIT`: any number of leading zeros; a size past 2^63 - 1 is no
+    /// `number64`, so no literal.
     #[test]
     fn literal_sizes_with_leading_zeros_and_past_64_bits() {
         let zeros = format!("a LOGIN {{{}5}}\r\n", "0".repeat(40));
@@ -326,14 +328,22 @@ mod tests {
                 line_end: zeros.len()
             }
         );
-        let huge = b"a LOGIN {123456789012345678901234}\r\n";
+        let largest = b"a LOGIN {09223372036854775807}\r\n";
         assert!(matches!(
-            frame(Side::Server, huge),
+            frame(Side::Server, largest),
             Framed::Invalid {
-                error: FrameError::LiteralTooLarge { len: u64::MAX, .. },
+                error: FrameError::LiteralTooLarge {
+                    len: 9_223_372_036_854_775_807,
+                    ..
+                },
                 ..
             }
         ));
+        let past = b"a LOGIN {9223372036854775808}\r\n";
+        assert_eq!(
+            frame(Side::Server, past),
+            Framed::Complete { len: past.len() }
+        );
     }
 
     #[test]
