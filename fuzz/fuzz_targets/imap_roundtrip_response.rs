@@ -1,7 +1,8 @@
 //! Every IMAP response that decodes (strict, or with every leniency; with and without UTF-8)
 //! re-encodes, decodes again to the same value, and its encoding is a fixed point. Greetings
 //! too. Without UTF-8, 8-bit text taken quoted goes out as a literal (a quoted string is
-//! 7-bit), so the value comes back in the other form: then only the fixed point is checked.
+//! 7-bit), so the value comes back in the other form, and a `{n+}` literal comes back as `{n}`
+//! (RFC 9051 §9): then only the fixed point is checked.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -27,7 +28,10 @@ fn stream(data: &[u8], opts: &ResponseOptions) {
                     ..*opts
                 };
                 codec::encode_response(&resp, &utf8, &mut as_utf8);
-                if as_utf8.literals.len() == wire.literals.len() {
+                // A server sends every literal synchronizing: a `{n+}` read comes back as
+                // `{n}`, and only the fixed point below holds for it.
+                let nonsync = format!("{resp:?}").contains("NonSync");
+                if as_utf8.literals.len() == wire.literals.len() && !nonsync {
                     assert_eq!(again, resp, "{:?}", String::from_utf8_lossy(&wire.bytes));
                 }
                 let mut wire2 = EncodeBuf::new();

@@ -37,6 +37,11 @@ pub struct EncodeBuf {
     /// string is 7-bit (RFC 3501 §4.3). [`encode_command`](super::encode_command) and
     /// [`encode_response`](super::encode_response) set it from their options.
     pub utf8: bool,
+    /// A server's responses are being encoded: every literal goes as a synchronizing one,
+    /// whatever mode it was read in (RFC 9051 §9: non-synchronizing literals are not
+    /// allowed from server to client). [`encode_response`](super::encode_response) sets it,
+    /// [`encode_command`](super::encode_command) clears it.
+    pub server: bool,
 }
 
 impl EncodeBuf {
@@ -55,12 +60,18 @@ impl EncodeBuf {
         let _ = write!(self.bytes, "{v}");
     }
 
-    /// Appends a literal: `{n}` / `{n+}` / `~{n}`, CRLF, the octets.
+    /// Appends a literal: `{n}` / `{n+}` (not in a server's responses) / `~{n}`, CRLF, the
+    /// octets.
     pub fn push_literal(&mut self, lit: &Literal<'_>) {
         if lit.is_binary() {
             self.bytes.push(b'~');
         }
-        let plus = if lit.mode() == LiteralMode::NonSync {
+        let mode = if self.server {
+            LiteralMode::Sync
+        } else {
+            lit.mode()
+        };
+        let plus = if mode == LiteralMode::NonSync {
             "+"
         } else {
             ""
@@ -68,7 +79,7 @@ impl EncodeBuf {
         let _ = write!(self.bytes, "{{{}{plus}}}\r\n", lit.data().len());
         self.literals.push(LiteralMark {
             data_start: self.bytes.len(),
-            mode: lit.mode(),
+            mode,
         });
         self.bytes.extend_from_slice(lit.data());
     }
@@ -134,7 +145,7 @@ impl EncodeBuf {
 
     /// `mailbox`, modified UTF-7 unless `utf8`.
     pub fn push_mailbox(&mut self, m: &Mailbox<'_>, utf8: bool) {
-        self.push_astring(&m.to_wire(utf8));
+        self.push_astring(&m.wire_form(utf8, !self.server));
     }
 
     /// `date-time`, quoted.

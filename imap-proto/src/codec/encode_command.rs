@@ -28,6 +28,7 @@ use search::{push_search_keys, push_search_return_opts};
 /// Appends `cmd` (tag, command, arguments, final CRLF) to `out`.
 pub fn encode_command(cmd: &Command<'_>, opts: &CommandOptions, out: &mut EncodeBuf) {
     out.utf8 = opts.utf8;
+    out.server = false;
     out.push(cmd.tag.as_str().as_bytes());
     out.push(b" ");
     encode_body(&cmd.body, opts, out);

@@ -3,7 +3,10 @@
 
 use std::{borrow::Cow, fmt};
 
-use super::{InvalidInput, core::AString};
+use super::{
+    InvalidInput,
+    core::{AString, IString},
+};
 
 /// A mailbox name as the user sees it (UTF-8). `INBOX` is case-insensitive and always
 /// stored as `INBOX`. Equality and hashing look at the name only, not at the form it
@@ -74,7 +77,16 @@ impl<'a> Mailbox<'a> {
     /// the other way round), or else the cheapest form of the modified UTF-7 (or, with
     /// `utf8`, UTF-8) name.
     pub fn to_wire(&self, utf8: bool) -> AString<'_> {
-        if let Some(w) = &self.wire {
+        self.wire_form(utf8, true)
+    }
+
+    /// [`Mailbox::to_wire`], where a wire form that is a literal is kept only if `literal`
+    /// (a server answers a name the client sent as a literal in the cheapest form, as
+    /// Dovecot does).
+    pub(crate) fn wire_form(&self, utf8: bool, literal: bool) -> AString<'_> {
+        if let Some(w) = &self.wire
+            && (literal || !matches!(w, AString::String(IString::Literal(_))))
+        {
             let text = w.to_str_lossy();
             let reads_as_name = if utf8 {
                 text == self.name

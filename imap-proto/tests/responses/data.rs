@@ -111,7 +111,8 @@ fn list_and_lsub() {
                 Some('/'),
                 Mailbox::from_wire(AString::String(lit(b"A/B C")), false).unwrap(),
             )),
-            true,
+            // A server sends the name quoted, not as the literal it was read as.
+            false,
         ),
         (
             b"* LSUB () \".\" #news.comp.mail.misc\r\n",
@@ -819,5 +820,42 @@ fn unknown_code_text_may_hold_8bit_utf8() {
             name: atom("X-Y"),
             text: Some(Cow::Borrowed("café"))
         })
+    );
+}
+
+/// What a client sent as a literal goes back as a server may send it: a mailbox name in its
+/// cheapest form, any other literal synchronizing, never `{n+}` (RFC 9051 §9: no
+/// non-synchronizing literals from server to client). Before, both were echoed as read
+/// (`* STATUS {5+}` CRLF `INBOX ...`).
+#[test]
+fn literals_read_from_a_client_go_back_synchronizing() {
+    use sansmail_imap::{
+        codec::frame::LiteralMode,
+        types::core::{IString, Literal},
+    };
+    let nonsync =
+        |s: &'static [u8]| IString::Literal(Literal::new(s, LiteralMode::NonSync).unwrap());
+    let inbox = Mailbox::from_wire(AString::String(nonsync(b"INBOX")), false).unwrap();
+    let status = Response::Data(Data::Status {
+        mailbox: inbox,
+        items: vec![StatusItem::Messages(8)],
+    });
+    assert_eq!(
+        String::from_utf8_lossy(&encode(&status)),
+        "* STATUS INBOX (MESSAGES 8)\r\n"
+    );
+    let odd = Mailbox::from_wire(AString::String(nonsync(b"a\"b")), false).unwrap();
+    let list = Response::Data(Data::List(list(vec![], Some('/'), odd)));
+    assert_eq!(
+        String::from_utf8_lossy(&encode(&list)),
+        "* LIST () \"/\" \"a\\\"b\"\r\n"
+    );
+    let metadata = Response::Data(Data::Metadata {
+        mailbox: mbox("INBOX"),
+        entries: MetadataEntries::Names(vec![AString::String(nonsync(b"/private/x"))]),
+    });
+    assert_eq!(
+        String::from_utf8_lossy(&encode(&metadata)),
+        "* METADATA INBOX {10}\r\n/private/x\r\n"
     );
 }

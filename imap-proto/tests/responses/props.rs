@@ -86,12 +86,10 @@ fn literal(binary: bool) -> BoxedStrategy<Literal<'static>> {
 }
 
 fn literal_unboxed(binary: bool) -> impl Strategy<Value = Literal<'static>> {
-    (vec(any::<u8>(), 0..20), prop::bool::ANY).prop_map(move |(mut data, sync)| {
-        let mode = if sync {
-            LiteralMode::Sync
-        } else {
-            LiteralMode::NonSync
-        };
+    // A server sends synchronizing literals only (RFC 9051 §9); the encoder writes every
+    // literal of a response as one.
+    vec(any::<u8>(), 0..20).prop_map(move |mut data| {
+        let mode = LiteralMode::Sync;
         if binary {
             Literal::binary(data, mode)
         } else {

@@ -26,6 +26,7 @@ use crate::types::{
 /// Appends one response, final CRLF included.
 pub fn encode_response(resp: &Response<'_>, opts: &ResponseOptions, out: &mut EncodeBuf) {
     out.utf8 = opts.utf8;
+    out.server = true;
     match resp {
         Response::Status(s) => status(s, out),
         Response::Continue(c) => continue_req(c, out),
@@ -39,6 +40,7 @@ pub fn encode_response(resp: &Response<'_>, opts: &ResponseOptions, out: &mut En
 
 /// Appends a greeting, final CRLF included.
 pub fn encode_greeting(greeting: &Greeting<'_>, out: &mut EncodeBuf) {
+    out.server = true;
     out.push(match greeting.kind {
         GreetingKind::Ok => b"* OK ",
         GreetingKind::PreAuth => b"* PREAUTH ",
