@@ -321,8 +321,9 @@ fn mailbox_commands_and_errors() {
         "{status:?}"
     );
     let quota = c.command("a18", "GETQUOTAROOT INBOX");
-    assert_eq!(quota[0], "* QUOTAROOT INBOX \"\"", "{quota:?}");
-    // No limits: no QUOTA line, whose grammar needs a resource (RFC 9208 §9).
+    // No limits: no root named, for each root named gets a QUOTA line (RFC 9208 §4.3.2),
+    // whose grammar needs a resource (§9).
+    assert_eq!(quota[0], "* QUOTAROOT INBOX", "{quota:?}");
     assert_eq!(quota.len(), 2, "{quota:?}");
     c.command("a19", "LOGOUT");
 }

@@ -343,6 +343,13 @@ async fn append_is_refused_before_its_literal() {
     };
     store.set_quota(&alice, limits).await.unwrap();
     let mut a = Raw::login(addr).await;
+    // With a limit the root is named, with its QUOTA line (RFC 9208 §4.3.2).
+    let roots = a.ok("GETQUOTAROOT INBOX").await;
+    assert_eq!(roots[0], "* QUOTAROOT INBOX \"\"", "{roots:?}");
+    assert!(
+        roots[1].starts_with("* QUOTA \"\" (STORAGE 0 "),
+        "{roots:?}"
+    );
     a.ok("CREATE Box").await;
     let mut exchange = async |sent: &[u8]| {
         a.reader.get_mut().write_all(sent).await.unwrap();
@@ -363,4 +370,61 @@ async fn append_is_refused_before_its_literal() {
     assert!(exchange(b"a5 APPEND Box {5}\r\n").await.starts_with("+ "));
     let done = exchange(b"Hi!\r\n\r\n").await;
     assert!(done.starts_with("a5 OK [APPENDUID"), "{done}");
+}
+
+/// Deleting the selected mailbox ends the session after the tagged OK, as Dovecot does
+/// (and as another session's DELETE of it does): no IMAP response tells a client that it
+/// left the Selected state. Before, the session went back to Authenticated silently and the
+/// client's next FETCH got BAD.
+#[tokio::test]
+async fn deleting_the_selected_mailbox_says_bye() {
+    use tokio::io::AsyncReadExt;
+    let addr = start().await;
+    let mut a = Raw::login(addr).await;
+    a.ok("CREATE Gone").await;
+    a.ok("APPEND Gone {5+}\r\nHi!\r\n").await;
+    a.ok("SELECT Gone").await;
+    let (untagged, done) = a.command("DELETE Gone").await;
+    assert!(done.starts_with("OK"), "{done} after {untagged:?}");
+    let wait = std::time::Duration::from_secs(10);
+    let bye = tokio::time::timeout(wait, a.line()).await;
+    let bye = bye.expect("no BYE after deleting the selected mailbox");
+    assert!(bye.starts_with("* BYE "), "{bye}");
+    let mut rest = Vec::new();
+    a.reader.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    // Deleting a mailbox that is not selected leaves the session as it was.
+    let mut b = Raw::login(addr).await;
+    b.ok("CREATE Other").await;
+    b.ok("SELECT INBOX").await;
+    b.ok("DELETE Other").await;
+    b.ok("SEARCH ALL").await;
+}
+
+/// `message/global` (RFC 6532) has `body-type-msg`'s layout (envelope, body, lines) only
+/// under IMAP4rev2 (RFC 9051 §9 `media-message`); IMAP4rev1's grammar gives that layout to
+/// `message/rfc822` alone, so a rev1 client gets `body-type-basic`, as Dovecot answers.
+/// Before, a rev1 client got an envelope where its parser expects the MD5 field.
+#[tokio::test]
+async fn message_global_is_basic_for_imap4rev1() {
+    let addr = start().await;
+    let msg = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+               Content-Type: message/global\r\n\r\nSubject: glob\r\n\r\nhi\r\n--b--\r\n";
+    let mut a = Raw::login(addr).await;
+    a.ok(&format!("APPEND INBOX {{{}+}}\r\n{msg}", msg.len()))
+        .await;
+    a.ok("SELECT INBOX").await;
+    let rev1 = a.ok("FETCH 1 BODYSTRUCTURE").await.join("\n");
+    assert!(
+        rev1.contains(r#"("message" "global" NIL NIL NIL "7bit" 19 NIL NIL NIL NIL)"#),
+        "{rev1}"
+    );
+    let mut b = Raw::login(addr).await;
+    b.ok("ENABLE IMAP4rev2").await;
+    b.ok("SELECT INBOX").await;
+    let rev2 = b.ok("FETCH 1 BODYSTRUCTURE").await.join("\n");
+    assert!(
+        rev2.contains(r#"("message" "global" NIL NIL NIL "7bit" 19 (NIL "glob" "#),
+        "{rev2}"
+    );
 }

@@ -219,8 +219,10 @@ fn empty_text() -> BodyStructure {
 /// BODYSTRUCTURE (`extended`) or BODY. A `multipart/*` part is always `body-type-mpart`
 /// and a `message/rfc822` part always `body-type-msg` (RFC 9051 §9), whatever their
 /// content: one without parts gets an empty text part, one whose message did not parse an
-/// empty envelope and body, as Dovecot answers.
-pub(crate) fn body(b: &BodyStructure, extended: bool) -> Body<'static> {
+/// empty envelope and body, as Dovecot answers. A `message/global` part is `body-type-msg`
+/// only under IMAP4rev2 (`rev2`): IMAP4rev1's `media-message` is `message/rfc822` alone
+/// (RFC 3501 §9), so there it is `body-type-basic`, as Dovecot answers.
+pub(crate) fn body(b: &BodyStructure, extended: bool, rev2: bool) -> Body<'static> {
     let multipart = b.kind.is_multipart() || b.media_type.eq_ignore_ascii_case("multipart");
     if multipart {
         let children = match &b.kind {
@@ -228,7 +230,7 @@ pub(crate) fn body(b: &BodyStructure, extended: bool) -> Body<'static> {
             _ => Cow::Owned(vec![empty_text()]),
         };
         return Body::Multi(MultiPart {
-            parts: children.iter().map(|c| body(c, extended)).collect(),
+            parts: children.iter().map(|c| body(c, extended, rev2)).collect(),
             subtype: plain(&b.subtype),
             ext: extended.then(|| MultiPartExt {
                 params: params(&b.params),
@@ -237,27 +239,27 @@ pub(crate) fn body(b: &BodyStructure, extended: bool) -> Body<'static> {
         });
     }
     let lines = b.lines.unwrap_or(0);
+    let rfc822 = b.subtype.eq_ignore_ascii_case("rfc822");
     let specific = match &b.kind {
         BodyKind::Text => SinglePartKind::Text { lines },
         BodyKind::Message {
             envelope: env,
             body: inner,
-        } => SinglePartKind::Message {
+        } if rfc822 || rev2 => SinglePartKind::Message {
             envelope: Box::new(envelope(env)),
-            body: Box::new(body(inner, extended)),
+            body: Box::new(body(inner, extended, rev2)),
             lines,
         },
-        BodyKind::Basic
-            if b.media_type.eq_ignore_ascii_case("message")
-                && b.subtype.eq_ignore_ascii_case("rfc822") =>
-        {
+        BodyKind::Basic if b.media_type.eq_ignore_ascii_case("message") && rfc822 => {
             SinglePartKind::Message {
                 envelope: Box::new(envelope(&Envelope::default())),
-                body: Box::new(body(&empty_text(), extended)),
+                body: Box::new(body(&empty_text(), extended, rev2)),
                 lines,
             }
         }
-        BodyKind::Basic | BodyKind::Multipart(_) => SinglePartKind::Basic,
+        BodyKind::Basic | BodyKind::Multipart(_) | BodyKind::Message { .. } => {
+            SinglePartKind::Basic
+        }
     };
     // A text part without a charset is us-ascii (RFC 2045 §5.2, RFC 2046 §4.1.2); said
     // explicitly, as Dovecot does, so clients need not know the default.

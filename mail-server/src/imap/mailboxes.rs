@@ -328,14 +328,18 @@ impl<S: MailStore> Conn<'_, S> {
             .await
         {
             Ok(()) => {
-                // Deleting the selected mailbox closes it (as Dovecot does): its view
-                // would otherwise serve a mailbox of the same name created later.
+                // Deleting the selected mailbox ends the session after the OK, as Dovecot
+                // does and as another session's DELETE does: IMAP has no way to tell a
+                // client that it left the Selected state (RFC 9051 `CLOSED` is SELECT's),
+                // and its view would otherwise serve a mailbox of the same name created later.
                 let name = canonical(mailbox.name(), self.delimiter());
-                if self.selected.as_ref().is_some_and(|s| s.name == name) {
+                let selected = self.selected.as_ref().is_some_and(|s| s.name == name);
+                self.ok(None, "DELETE completed")?;
+                if selected {
                     self.selected = None;
-                    self.server_mut().deselect().map_err(super::api)?;
+                    self.bye("The selected mailbox was deleted");
                 }
-                self.ok(None, "DELETE completed")
+                Ok(())
             }
             Err(e) => self.fail(&e),
         }
@@ -799,12 +803,15 @@ impl<S: MailStore> Conn<'_, S> {
             Ok(r) => r,
             Err(e) => return self.fail(&e),
         };
-        if let Ok(root) = AString::from_bytes(report.root.clone().into_bytes()) {
-            self.server_mut().send_data(Data::QuotaRoot {
-                mailbox: mailbox.clone().into_owned(),
-                roots: vec![root],
-            });
-        }
+        // A root that limits nothing is not named: RFC 9208 §4.3.2 answers each root named
+        // with its QUOTA response, and a `quota-list` holds at least one resource.
+        let roots = AString::from_bytes(report.root.clone().into_bytes())
+            .ok()
+            .filter(|_| !report.resources.is_empty());
+        self.server_mut().send_data(Data::QuotaRoot {
+            mailbox: mailbox.clone().into_owned(),
+            roots: roots.into_iter().collect(),
+        });
         self.send_quota(&report);
         self.ok(None, "GETQUOTAROOT completed")
     }

@@ -321,7 +321,7 @@ impl<S: MailStore> Conn<'_, S> {
         if told.is_empty() {
             return;
         }
-        let plan = Plan::new(attrs);
+        let plan = Plan::new(attrs, self.rev2());
         let mut query = plan.meta_query();
         if plan.full || plan.streamable {
             query.content = Some(Content::Full);

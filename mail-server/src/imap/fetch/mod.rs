@@ -125,7 +125,7 @@ impl<S: MailStore> Conn<'_, S> {
             return self.bad(&format!("{what} is not supported"));
         }
         let set_seen = attrs.iter().any(FetchAttr::sets_seen);
-        let plan = Plan::new(items.response_attrs(uid, &modifiers));
+        let plan = Plan::new(items.response_attrs(uid, &modifiers), self.rev2());
         let Some((name, read_only)) = self.selected_mailbox() else {
             return self.no(None, "No mailbox selected");
         };

@@ -155,10 +155,13 @@ pub(in crate::imap) struct Plan {
     /// The top part's structure is needed beside the message octets (TEXT's offset,
     /// BINARY[]'s encoding).
     top: bool,
+    /// IMAP4rev2 is enabled: a `message/global` part has `body-type-msg`'s layout, which
+    /// IMAP4rev1's grammar gives `message/rfc822` alone.
+    rev2: bool,
 }
 
 impl Plan {
-    pub(in crate::imap) fn new(mut attrs: Vec<FetchAttr<'static>>) -> Self {
+    pub(in crate::imap) fn new(mut attrs: Vec<FetchAttr<'static>>, rev2: bool) -> Self {
         // An attribute asked for twice is answered once, as Dovecot answers.
         let mut i = 0;
         while i < attrs.len() {
@@ -188,6 +191,7 @@ impl Plan {
             header: header && !full,
             streamable: streams,
             top,
+            rev2,
         }
     }
 
@@ -336,9 +340,11 @@ impl Plan {
                 },
                 FetchAttr::Body | FetchAttr::BodyStructure => match &m.body_structure {
                     Some(b) if *a == FetchAttr::Body => {
-                        FetchItem::Body(Box::new(convert::body(b, false)))
+                        FetchItem::Body(Box::new(convert::body(b, false, self.rev2)))
                     }
-                    Some(b) => FetchItem::BodyStructure(Box::new(convert::body(b, true))),
+                    Some(b) => {
+                        FetchItem::BodyStructure(Box::new(convert::body(b, true, self.rev2)))
+                    }
                     None => continue,
                 },
                 FetchAttr::BodySection {
