@@ -740,7 +740,7 @@ fn malformed_lines() {
         (b"MAIL FROM:<a@b.example> SIZE=abc\r\n", SyntaxAt(24)),
         (b"MAIL FROM:<a@b.example> SIZE=-1\r\n", Syntax),
         (
-            b"MAIL FROM:<a@b.example> SIZE=18446744073709551616\r\n",
+            b"MAIL FROM:<a@b.example> SIZE=184467440737095516160\r\n",
             Syntax,
         ),
         (b"MAIL FROM:<a@b.example> SIZE=1 SIZE=1\r\n", SyntaxAt(31)),
@@ -1381,4 +1381,26 @@ fn client_stream_any_chunking() {
             chunks.first().map(|c| c.len())
         );
     }
+}
+
+/// `size-value = 1*20DIGIT` (RFC 1870): twenty digits past u64 are a size over any limit
+/// (the server answers 552, §6), not a syntax error; twenty-one are.
+#[test]
+fn twenty_digit_sizes_saturate() {
+    for line in [
+        &b"MAIL FROM:<a@b.example> SIZE=18446744073709551616\r\n"[..],
+        b"MAIL FROM:<a@b.example> SIZE=99999999999999999999\r\n",
+    ] {
+        let (_, cmd) = codec::decode_command(line).unwrap();
+        let Command::Mail { params, .. } = cmd else {
+            panic!("{cmd:?}");
+        };
+        assert_eq!(params.size, Some(u64::MAX));
+    }
+    let (_, cmd) =
+        codec::decode_command(b"MAIL FROM:<a@b.example> SIZE=18446744073709551615\r\n").unwrap();
+    let Command::Mail { params, .. } = cmd else {
+        panic!("{cmd:?}");
+    };
+    assert_eq!(params.size, Some(u64::MAX));
 }

@@ -940,6 +940,27 @@ fn bad_sasl_responses_count_as_errors() {
     assert!(s.server.is_closed());
 }
 
+/// An initial response that is not base64 gets the reply of any SASL response that does
+/// not decode, `501 5.5.2` (RFC 4954 §4), not the generic syntax error's 5.5.4; a SIZE of
+/// twenty digits past 64 bits is a size over the limit, `552 5.3.4` (RFC 1870 §6), not a
+/// syntax error.
+#[test]
+fn bad_initial_response_and_huge_size_get_their_own_codes() {
+    let mut config = ServerConfig::new("mx");
+    config.extensions.auth = vec![Mechanism::PLAIN];
+    config.auth_requires_tls = false;
+    let mut s = Script::new(config);
+    let out = s.feed(b"EHLO c\r\nAUTH PLAIN !!!!\r\n");
+    assert!(
+        out.ends_with("501 5.5.2 Invalid SASL response\r\n"),
+        "{out}"
+    );
+    let out = s.feed(b"MAIL FROM:<a@b.c> SIZE=99999999999999999999\r\n");
+    assert!(out.starts_with("552 5.3.4 "), "{out}");
+    let out = s.feed(b"MAIL FROM:<a@b.c> SIZE=999999999999999999999\r\n");
+    assert!(out.starts_with("501 "), "{out}");
+}
+
 #[test]
 fn recipient_limit() {
     let mut config = ServerConfig::new("mx");

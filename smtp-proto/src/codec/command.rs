@@ -653,11 +653,11 @@ impl MailArgs {
 fn mail_param(p: &mut MailArgs, raw: &[u8], param: Param) -> Result<(), &'static str> {
     match param.key(raw) {
         Some(SIZE) => {
-            // size-value = 1*20DIGIT (RFC 1870)
+            // size-value = 1*20DIGIT (RFC 1870): twenty digits may be past u64, which is
+            // still a size (over any limit: 552, §6), not a syntax error.
             let v = param.need_octets(raw)?;
             let n = (v.len() <= 20 && all_digits(v))
-                .then(|| digits_u64(v))
-                .flatten()
+                .then(|| digits_u64(v).unwrap_or(u64::MAX))
                 .ok_or("SIZE=1*20DIGIT")?;
             set_once(&mut p.size, n)
         }
@@ -934,6 +934,10 @@ fn string_arg(line: &str, at: usize) -> Result<Cow<'_, str>, Fail> {
 
 /// `"AUTH" SP sasl-mech [SP initial-response]`, `initial-response = base64 / "="`
 /// (RFC 4954 §4)
+/// What [`DecodeError::Syntax`] expected when AUTH's initial response is not base64: a
+/// server answers it as a SASL response that does not decode (`501 5.5.2`, RFC 4954 §4).
+pub(crate) const INITIAL_RESPONSE: &str = "initial-response (base64 or '=')";
+
 fn auth(line: &str, at: usize) -> Result<(Mechanism<'_>, Option<AuthInitial<'_>>), Fail> {
     let input = &line[at..];
     let (mech, initial) = match input.split_once(' ') {
@@ -949,7 +953,7 @@ fn auth(line: &str, at: usize) -> Result<(Mechanism<'_>, Option<AuthInitial<'_>>
         Some(b) if !b.is_empty() && is_base64(b) => {
             Some(AuthInitial::Base64(Secret::new(Cow::Borrowed(b))))
         }
-        Some(_) => return fail_at(at + mech.len() + 1, "initial-response (base64 or '=')"),
+        Some(_) => return fail_at(at + mech.len() + 1, INITIAL_RESPONSE),
     };
     Ok((mechanism, initial))
 }

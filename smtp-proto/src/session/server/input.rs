@@ -287,8 +287,16 @@ fn loose_hello(line: &[u8]) -> Option<Command<'_>> {
 
 /// The reply to a command line that does not parse: for an error in the path of MAIL or
 /// RCPT, RFC 3463's address codes (X.1.7 bad sender, X.1.3 bad recipient address syntax,
-/// as Postfix answers), else [`DecodeError::to_reply`].
+/// as Postfix answers), `501 5.5.2` for an AUTH initial response that is not base64, else
+/// [`DecodeError::to_reply`].
 fn refusal(line: &[u8], e: &DecodeError) -> crate::Reply<'static> {
+    // An initial response that is not base64 is refused as any SASL response that does
+    // not decode (RFC 4954 §4).
+    if let DecodeError::Syntax { expected, .. } = e
+        && *expected == codec::command::INITIAL_RESPONSE
+    {
+        return replies::auth_bad_response();
+    }
     if let DecodeError::Syntax { at, .. } = e {
         let verb = line.get(..4).map(<[u8]>::to_ascii_uppercase);
         let (status, text) = match verb.as_deref() {
