@@ -941,7 +941,8 @@ fn bad_sasl_responses_count_as_errors() {
 }
 
 /// An initial response that is not base64 gets the reply of any SASL response that does
-/// not decode, `501 5.5.2` (RFC 4954 §4), not the generic syntax error's 5.5.4; a SIZE of
+/// not decode, `501 5.5.2` (RFC 4954 §4), not the generic syntax error's 5.5.4, once AUTH
+/// with its mechanism would be taken (else that refusal: 503, 504); a SIZE of
 /// twenty digits past 64 bits is a size over the limit, `552 5.3.4` (RFC 1870 §6), not a
 /// syntax error.
 #[test]
@@ -950,11 +951,17 @@ fn bad_initial_response_and_huge_size_get_their_own_codes() {
     config.extensions.auth = vec![Mechanism::PLAIN];
     config.auth_requires_tls = false;
     let mut s = Script::new(config);
+    // Before EHLO, AUTH is out of sequence whatever its initial response.
+    let out = s.feed(b"AUTH PLAIN !!!!\r\n");
+    assert!(out.ends_with("503 5.5.1 Send EHLO first\r\n"), "{out}");
     let out = s.feed(b"EHLO c\r\nAUTH PLAIN !!!!\r\n");
     assert!(
         out.ends_with("501 5.5.2 Invalid SASL response\r\n"),
         "{out}"
     );
+    // A mechanism not offered is refused as such (RFC 4954 §4: 504).
+    let out = s.feed(b"AUTH CRAM-MD5 !!!!\r\n");
+    assert!(out.starts_with("504 5.5.4 "), "{out}");
     let out = s.feed(b"MAIL FROM:<a@b.c> SIZE=99999999999999999999\r\n");
     assert!(out.starts_with("552 5.3.4 "), "{out}");
     let out = s.feed(b"MAIL FROM:<a@b.c> SIZE=999999999999999999999\r\n");

@@ -17,25 +17,7 @@ impl State {
         mechanism: &Mechanism<'_>,
         initial: Option<AuthInitial<'_>>,
     ) -> Step {
-        let offered = &self.config.extensions.auth;
-        let refusal = if offered.is_empty() {
-            Some(replies::not_implemented("AUTH not available"))
-        } else if self.authenticated {
-            Some(replies::bad_sequence("Already authenticated"))
-        } else if self.transaction.is_some() {
-            Some(replies::bad_sequence(
-                "AUTH not allowed during a transaction",
-            ))
-        } else if self.hello.is_none() {
-            Some(replies::bad_sequence("Send EHLO first"))
-        } else if self.config.auth_requires_tls && !self.tls {
-            Some(replies::encryption_required())
-        } else if !offered.contains(mechanism) {
-            Some(replies::unknown_mechanism())
-        } else {
-            None
-        };
-        if let Some(reply) = refusal {
+        if let Some(reply) = self.auth_refusal(mechanism) {
             // Client errors, counted as bad commands are (Postfix counts them too).
             self.error(&reply);
             return Step::Continue;
@@ -78,6 +60,39 @@ impl State {
                 response: initial,
             })
         }
+    }
+
+    /// Why AUTH with `mechanism` is refused in this state, if it is.
+    fn auth_refusal(&self, mechanism: &Mechanism<'_>) -> Option<crate::Reply<'static>> {
+        let offered = &self.config.extensions.auth;
+        if offered.is_empty() {
+            Some(replies::not_implemented("AUTH not available"))
+        } else if self.authenticated {
+            Some(replies::bad_sequence("Already authenticated"))
+        } else if self.transaction.is_some() {
+            Some(replies::bad_sequence(
+                "AUTH not allowed during a transaction",
+            ))
+        } else if self.hello.is_none() {
+            Some(replies::bad_sequence("Send EHLO first"))
+        } else if self.config.auth_requires_tls && !self.tls {
+            Some(replies::encryption_required())
+        } else if !offered.contains(mechanism) {
+            Some(replies::unknown_mechanism())
+        } else {
+            None
+        }
+    }
+
+    /// AUTH whose initial response is not base64 (the codec refused the line): refused as
+    /// AUTH with that mechanism would be, else as a SASL response that does not decode
+    /// (`501 5.5.2`, RFC 4954 §4).
+    pub(super) fn auth_undecodable(&mut self, mechanism: &Mechanism<'_>) -> Step {
+        let reply = self
+            .auth_refusal(mechanism)
+            .unwrap_or_else(replies::auth_bad_response);
+        self.error(&reply);
+        Step::Continue
     }
 
     pub(super) fn plain(&mut self, message: &[u8]) -> Step {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{Event, Mode, Queued, State, Step};
 use crate::{
-    AddressLiteral, Command, DecodeError, Domain, DomainPart, HelloKind,
+    AddressLiteral, Command, DecodeError, Domain, DomainPart, HelloKind, Mechanism,
     codec::{
         self,
         line::{Frame, find_line},
@@ -170,6 +170,12 @@ impl State {
     /// SHOULD tolerate it); what Postfix takes besides under
     /// [`lenient_envelope`](crate::session::ServerConfig::lenient_envelope).
     fn tolerate(&mut self, line: &[u8], e: &DecodeError) -> Step {
+        if let DecodeError::Syntax { expected, .. } = e
+            && *expected == codec::command::INITIAL_RESPONSE
+            && let Some(mechanism) = auth_mechanism(line)
+        {
+            return self.auth_undecodable(&mechanism);
+        }
         let syntax = matches!(e, DecodeError::Syntax { .. });
         // `HELP\t` is no verb to the codec.
         let trimmed = trim_white_end(line);
@@ -195,6 +201,13 @@ impl State {
             }
         }
     }
+}
+
+/// The mechanism of an `AUTH mechanism initial-response` line.
+fn auth_mechanism(line: &[u8]) -> Option<Mechanism<'_>> {
+    let mut words = line.splitn(3, |&b| b == b' ');
+    let (_, name) = (words.next()?, words.next()?);
+    Mechanism::new(std::str::from_utf8(name).ok()?).ok()
 }
 
 /// `line` without the SP and HTAB at its end.
@@ -287,16 +300,8 @@ fn loose_hello(line: &[u8]) -> Option<Command<'_>> {
 
 /// The reply to a command line that does not parse: for an error in the path of MAIL or
 /// RCPT, RFC 3463's address codes (X.1.7 bad sender, X.1.3 bad recipient address syntax,
-/// as Postfix answers), `501 5.5.2` for an AUTH initial response that is not base64, else
-/// [`DecodeError::to_reply`].
+/// as Postfix answers), else [`DecodeError::to_reply`].
 fn refusal(line: &[u8], e: &DecodeError) -> crate::Reply<'static> {
-    // An initial response that is not base64 is refused as any SASL response that does
-    // not decode (RFC 4954 §4).
-    if let DecodeError::Syntax { expected, .. } = e
-        && *expected == codec::command::INITIAL_RESPONSE
-    {
-        return replies::auth_bad_response();
-    }
     if let DecodeError::Syntax { at, .. } = e {
         let verb = line.get(..4).map(<[u8]>::to_ascii_uppercase);
         let (status, text) = match verb.as_deref() {
