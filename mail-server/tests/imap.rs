@@ -361,15 +361,21 @@ async fn append_is_refused_before_its_literal() {
     assert!(refused.starts_with("a2 NO [OVERQUOTA]"), "{refused}");
     let refused = exchange(b"a3 APPEND Box CATENATE (TEXT {20000}\r\n").await;
     assert!(refused.starts_with("a3 NO [OVERQUOTA]"), "{refused}");
-    // A mailbox name as a literal is no message: it gets its `+`.
-    assert!(exchange(b"a4 APPEND {3}\r\n").await.starts_with("+ "));
-    assert!(exchange(b"Box {5}\r\n").await.starts_with("+ "));
-    let second = exchange(b"Hi!\r\n {20000}\r\n").await;
+    // A later message of a MULTIAPPEND, when it is the command's first synchronizing
+    // literal (only that one is looked at: each look parses the command so far).
+    let second = exchange(b"a4 APPEND Box {5+}\r\nHi!\r\n {20000}\r\n").await;
     assert!(second.starts_with("a4 NO [OVERQUOTA]"), "{second}");
+    // A mailbox name as a literal is no message: it gets its `+`, and so does the message
+    // after it (not the command's first literal); storing it is refused.
+    assert!(exchange(b"a5 APPEND {3}\r\n").await.starts_with("+ "));
+    assert!(exchange(b"Box {20000}\r\n").await.starts_with("+ "));
+    let big = [vec![b'x'; 20000], b"\r\n".to_vec()].concat();
+    let stored = exchange(&big).await;
+    assert!(stored.starts_with("a5 NO [OVERQUOTA]"), "{stored}");
     // The session goes on; a message that fits is taken.
-    assert!(exchange(b"a5 APPEND Box {5}\r\n").await.starts_with("+ "));
+    assert!(exchange(b"a6 APPEND Box {5}\r\n").await.starts_with("+ "));
     let done = exchange(b"Hi!\r\n\r\n").await;
-    assert!(done.starts_with("a5 OK [APPENDUID"), "{done}");
+    assert!(done.starts_with("a6 OK [APPENDUID"), "{done}");
 }
 
 /// Deleting the selected mailbox ends the session after the tagged OK, as Dovecot does

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sansmail_core::{CloseReason, Credentials, base64_decode};
 
-use super::{Event, Inner, Mode, Pending, Step};
+use super::{Event, Inner, Mode, Pending, State, Step};
 use crate::{
     DecodeError,
     codec::{
@@ -56,12 +56,21 @@ impl Inner {
                 Framed::Incomplete => Step::Idle,
                 Framed::LiteralAnnounced { len, line_end } => {
                     let tag = crate::codec::core::whole_tag(buf).map(Tag::into_owned);
+                    // The command's first synchronizing literal only, past login: a look
+                    // at each would parse the command again for every literal it holds.
+                    // Not when its octets already follow (a client that did not wait for
+                    // `+`): refused, they would be read as commands.
+                    let look = !std::mem::replace(&mut self.announced, true)
+                        && matches!(self.conn, State::Authenticated | State::Selected)
+                        && buf.len() == line_end;
                     let opts = CommandOptions {
                         utf8: self.utf8(),
                         ..CommandOptions::default()
                     };
-                    let append_to =
-                        append_literal_mailbox(&buf[..line_end], &opts).map(Mailbox::into_owned);
+                    let append_to = look
+                        .then(|| append_literal_mailbox(&buf[..line_end], &opts))
+                        .flatten()
+                        .map(Mailbox::into_owned);
                     self.pending = Some(Pending::Literal {
                         tag: tag.clone(),
                         line_end: self.pos + line_end,
@@ -74,6 +83,7 @@ impl Inner {
                 }
                 Framed::Invalid { error, skip } => {
                     self.framer.reset();
+                    self.announced = false;
                     self.pos += skip;
                     self.progress();
                     let tag = crate::codec::core::whole_tag(buf).map(Tag::into_owned);
@@ -90,6 +100,7 @@ impl Inner {
                 }
                 Framed::Complete { len } => {
                     self.framer.reset();
+                    self.announced = false;
                     self.pos += len;
                     self.progress();
                     let opts = CommandOptions {

@@ -185,6 +185,9 @@ struct Inner {
     updating: Option<UpdatingSearch>,
     /// Octets of `input` already consumed.
     pos: usize,
+    /// The command being read has announced a synchronizing literal: only its first is
+    /// looked at for an APPEND's mailbox (each look parses the command so far).
+    announced: bool,
     errors: usize,
     /// Command lines taken, valid or not (for the application's connection records).
     commands: u64,
@@ -250,6 +253,7 @@ impl Server {
             pos: 0,
             errors: 0,
             commands: 0,
+            announced: false,
             closed: None,
             transmit: EncodeBuf::new(),
             stream: None,
@@ -760,6 +764,7 @@ impl Server {
         };
         s.pos = line_end;
         s.framer.reset();
+        s.announced = false;
         match tag {
             Some(tag) => s.status(Some(tag), StatusKind::No, code, text),
             None => s.status(None, StatusKind::Bad, code, text),
