@@ -23,35 +23,45 @@ pub(crate) fn to_crlf(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Counts octets with every bare LF and every bare CR counted as CRLF: the size POP3's
-/// LIST and STAT report (RFC 1939 §11), of the message as RETR sends it (its line ends all
-/// CRLF, a CR alone included: a client that ends lines at a bare CR must not see a line
-/// there that the server did not stuff).
+/// Counts octets with every bare LF counted as CRLF: Dovecot's virtual size (a Maildir file
+/// name's `W=`), which leaves a bare CR alone.
 pub(crate) fn crlf_size(data: &[u8]) -> u64 {
     let mut extra = 0u64;
     let mut prev = 0u8;
     for &b in data {
-        if (b == b'\n' && prev != b'\r') || (prev == b'\r' && b != b'\n') {
+        if b == b'\n' && prev != b'\r' {
             extra += 1;
         }
         prev = b;
     }
-    if prev == b'\r' {
-        extra += 1;
-    }
     data.len() as u64 + extra
+}
+
+/// The CRs not followed by LF: POP3 sends each as CRLF (a client that ends lines at a bare
+/// CR must not see a line there that the server did not stuff), so a message's size as
+/// POP3 sends it is [`crlf_size`] plus these (RFC 1939 §11).
+pub(crate) fn bare_crs(data: &[u8]) -> u64 {
+    let mut n = 0u64;
+    let mut prev = 0u8;
+    for &b in data {
+        if prev == b'\r' && b != b'\n' {
+            n += 1;
+        }
+        prev = b;
+    }
+    n + u64::from(prev == b'\r')
 }
 
 #[cfg(test)]
 mod tests {
-    use super::crlf_size;
+    use super::{bare_crs, crlf_size};
 
     #[test]
-    fn bare_cr_and_bare_lf_count_as_crlf() {
-        assert_eq!(crlf_size(b"a\r\nb\r\n"), 6);
-        assert_eq!(crlf_size(b"a\nb\n"), 6);
-        assert_eq!(crlf_size(b"a\rb\r"), 6);
-        assert_eq!(crlf_size(b"\r\r\n\n\r"), 8);
-        assert_eq!(crlf_size(b""), 0);
+    fn bare_lf_counts_as_crlf_and_bare_cr_apart() {
+        assert_eq!((crlf_size(b"a\r\nb\r\n"), bare_crs(b"a\r\nb\r\n")), (6, 0));
+        assert_eq!((crlf_size(b"a\nb\n"), bare_crs(b"a\nb\n")), (6, 0));
+        assert_eq!((crlf_size(b"a\rb\r"), bare_crs(b"a\rb\r")), (4, 2));
+        assert_eq!((crlf_size(b"\r\r\n\n\r"), bare_crs(b"\r\r\n\n\r")), (6, 2));
+        assert_eq!((crlf_size(b""), bare_crs(b"")), (0, 0));
     }
 }

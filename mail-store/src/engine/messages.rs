@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{
-    Arrival, Backend, Engine, Purpose,
+    Arrival, Backend, Engine, Purpose, bare_crs,
     changes::{Change, ChangeOp, Changed},
     crlf_size, lock,
     state::{Header, MessageMeta, Record},
@@ -344,6 +344,7 @@ pub(super) fn prepare(
         date: date.unwrap_or_else(InternalDate::now),
         size: bytes.len() as u64,
         vsize: crlf_size(&bytes),
+        bare_crs: bare_crs(&bytes),
         blob: (),
     };
     Ok((meta, mime))
@@ -357,7 +358,7 @@ fn fetched_meta<B>(m: &MessageMeta<B>) -> FetchedMessage {
         modseq: m.modseq,
         internal_date: m.date,
         size: m.size,
-        crlf_size: m.vsize,
+        crlf_size: m.pop3_size(),
         envelope: None,
         body_structure: None,
         content: None,

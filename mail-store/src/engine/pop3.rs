@@ -48,7 +48,7 @@ impl<K: Backend> Engine<K> {
             .iter()
             .map(|m| Pop3Message {
                 uid: m.uid,
-                size: m.vsize,
+                size: m.pop3_size(),
                 // Dovecot's default pop3_uidl_format, %08Xu%08Xv (lower-case hex).
                 uidl: format!("{:08x}{:08x}", m.uid.get(), uidvalidity),
             })

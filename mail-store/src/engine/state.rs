@@ -28,14 +28,28 @@ pub(crate) struct MessageMeta<B> {
     pub date: InternalDate,
     #[serde(rename = "s")]
     pub size: u64,
-    /// Size with CRLF line ends.
+    /// Size with CRLF line ends (bare LFs counted as CRLF; Dovecot's virtual size).
     #[serde(rename = "v")]
     pub vsize: u64,
+    /// CRs not followed by LF, which POP3 sends as CRLF (absent in records written before
+    /// it was kept: such a message's POP3 size then leaves them out, as it did).
+    #[serde(rename = "r", default, skip_serializing_if = "is_zero")]
+    pub bare_crs: u64,
     #[serde(rename = "b")]
     pub blob: B,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl<B> MessageMeta<B> {
+    /// The size POP3's LIST and STAT report: as RETR sends the message (RFC 1939 §11).
+    pub fn pop3_size(&self) -> u64 {
+        self.vsize + self.bare_crs
+    }
+
     pub fn flags_entry(&self) -> MessageFlags {
         MessageFlags {
             uid: self.uid,
@@ -53,6 +67,7 @@ impl<B> MessageMeta<B> {
             date: self.date,
             size: self.size,
             vsize: self.vsize,
+            bare_crs: self.bare_crs,
             blob,
         }
     }
@@ -346,6 +361,7 @@ mod tests {
             date: InternalDate::now(),
             size: 1,
             vsize: 1,
+            bare_crs: 0,
             blob: (),
         })]);
     }

@@ -23,7 +23,9 @@ use super::{
     redo::Redo,
 };
 use crate::{
-    engine::{AccountMeta, Header, MailboxState, MessageMeta, Record, crlf_size, lock, to_crlf},
+    engine::{
+        AccountMeta, Header, MailboxState, MessageMeta, Record, bare_crs, crlf_size, lock, to_crlf,
+    },
     error::{Result, StoreError},
     mime::MimeInfo,
     types::{AccountName, InternalDate, Keyword, Uid, UidValidity},
@@ -425,6 +427,7 @@ impl Disk {
                 date,
                 size: data.len() as u64,
                 vsize: crlf_size(&data),
+                bare_crs: bare_crs(&data),
                 blob: FileRef {
                     file: file.clone(),
                     new: *is_new,

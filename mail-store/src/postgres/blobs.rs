@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::db::{DbError, R, execute, query};
 use crate::{
-    crlf::{crlf_size, to_crlf},
+    crlf::{bare_crs, crlf_size, to_crlf},
     date::{Day, parse_day},
     headers::header_values,
     mime::{MimeInfo, search_forms},
@@ -30,6 +30,7 @@ pub(crate) struct Prepared {
     pub hash: Vec<u8>,
     pub data: Vec<u8>,
     pub size: i64,
+    /// The size as POP3 sends it (RFC 1939 §11): bare LFs and bare CRs counted as CRLF.
     pub vsize: i64,
     pub header_len: i64,
     pub mime: String,
@@ -91,7 +92,8 @@ impl Prepared {
         Self {
             hash: Sha256::digest(&data).to_vec(),
             size: size(data.len()),
-            vsize: i64::try_from(crlf_size(&data)).unwrap_or(i64::MAX),
+            // The size POP3 sends: bare LFs and bare CRs as CRLF.
+            vsize: i64::try_from(crlf_size(&data) + bare_crs(&data)).unwrap_or(i64::MAX),
             header_len: size(header_len),
             mime: serde_json::to_string(&mime).unwrap_or_default(),
             sent_day: day_number(sent_day),
