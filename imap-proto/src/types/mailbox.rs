@@ -84,17 +84,23 @@ impl<'a> Mailbox<'a> {
     /// (a server answers a name the client sent as a literal in the cheapest form, as
     /// Dovecot does).
     pub(crate) fn wire_form(&self, utf8: bool, literal: bool) -> AString<'_> {
-        if let Some(w) = &self.wire
-            && (literal || !matches!(w, AString::String(IString::Literal(_))))
-        {
+        if let Some(w) = &self.wire {
             let text = w.to_str_lossy();
             let reads_as_name = if utf8 {
                 text == self.name
             } else {
                 text.is_ascii()
             };
-            if reads_as_name {
+            let is_literal = matches!(w, AString::String(IString::Literal(_)));
+            if reads_as_name && (literal || !is_literal) {
                 return w.clone();
+            }
+            // The same octets in their cheapest form: a name that is not valid modified
+            // UTF-7 (`a&b`, taken as it is) must come back as it was sent.
+            if reads_as_name
+                && let Ok(cheapest) = AString::from_bytes(text.into_owned().into_bytes())
+            {
+                return cheapest;
             }
         }
         let encoded: Cow<'_, str> = if utf8 || self.name.is_ascii() && !self.name.contains('&') {

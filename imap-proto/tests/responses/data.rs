@@ -844,6 +844,16 @@ fn literals_read_from_a_client_go_back_synchronizing() {
         String::from_utf8_lossy(&encode(&status)),
         "* STATUS INBOX (MESSAGES 8)\r\n"
     );
+    // Not valid modified UTF-7, taken as it is: the same octets come back.
+    let amp = Mailbox::from_wire(AString::String(nonsync(b"a&b")), false).unwrap();
+    let status = Response::Data(Data::Status {
+        mailbox: amp,
+        items: vec![StatusItem::Messages(1)],
+    });
+    assert_eq!(
+        String::from_utf8_lossy(&encode(&status)),
+        "* STATUS a&b (MESSAGES 1)\r\n"
+    );
     let odd = Mailbox::from_wire(AString::String(nonsync(b"a\"b")), false).unwrap();
     let list = Response::Data(Data::List(list(vec![], Some('/'), odd)));
     assert_eq!(
