@@ -13,9 +13,10 @@
 mod address;
 mod envelope;
 mod params;
+mod repair;
 mod structure;
 
-use mail_parser::{MessageParser, MessagePart};
+use mail_parser::MessagePart;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use self::address::search_forms;
@@ -41,10 +42,11 @@ impl MimeInfo {
     /// `text/plain` body.
     pub fn parse(raw: &[u8]) -> MimeInfo {
         let header_len = header_len(raw);
-        match MessageParser::default().parse(raw) {
+        repair::parse(raw, |msg, inserted| match msg {
             Some(msg) if !msg.parts.is_empty() => {
-                let envelope = envelope::envelope(&msg, msg.raw_message());
-                let body = structure::structure(&msg, 0, msg.raw_message(), 0, 0);
+                let envelope = envelope::envelope(msg, msg.raw_message());
+                let mut body = structure::structure(msg, 0, msg.raw_message(), 0, 0);
+                inserted.restore(&mut body, raw);
                 MimeInfo {
                     envelope,
                     body,
@@ -75,7 +77,7 @@ impl MimeInfo {
                 },
                 header_len,
             },
-        }
+        })
     }
 }
 

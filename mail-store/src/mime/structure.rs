@@ -82,7 +82,7 @@ pub struct BodyStructure {
 
 /// Whether a Content-Transfer-Encoding leaves the octets as they are (RFC 2045 §6.1; none
 /// given is `7bit`).
-fn is_identity(encoding: &str) -> bool {
+pub(super) fn is_identity(encoding: &str) -> bool {
     matches!(
         encoding.to_ascii_lowercase().as_str(),
         "" | "7bit" | "8bit" | "binary"

@@ -1,0 +1,342 @@
+//! Body parts whose header block runs straight into a boundary delimiter.
+//!
+//! RFC 2046 §5.1.1 makes a part's blank line and body optional (`body-part :=
+//! MIME-part-headers [CRLF *OCTET]`): `--b` CRLF `Content-Type: text/plain` CRLF `--b` is a
+//! part with headers and nothing else. The parser reads a header block up to a blank line
+//! and takes the delimiter for a malformed header line, so the parts after it vanish into
+//! this one. [`parse`] finds such delimiters in the header blocks of the parser's tree, has
+//! the parser read the message again with a blank line before each, and [`Inserted`] maps the
+//! structure's offsets back to the stored octets, as Dovecot reads these parts.
+
+use std::borrow::Cow;
+
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, PartType};
+
+use super::{
+    raw_header,
+    structure::{BodyKind, BodyStructure, is_identity},
+};
+
+/// Rounds of reading again: each finds the delimiters one level of nesting deeper.
+const ROUNDS: usize = 4;
+/// Blank lines put in at most, in all.
+const MAX_INSERTED: usize = 64;
+
+/// The blank lines put into a copy of a message, each at its octet offset in the copy (the
+/// two octets `CRLF` there are not in the stored message), ascending.
+#[derive(Debug, Default)]
+pub(super) struct Inserted(Vec<usize>);
+
+impl Inserted {
+    /// The stored message's offset for offset `x` of the copy (one inside an inserted CRLF
+    /// is taken for where it was put in).
+    fn stored(&self, x: u64) -> u64 {
+        let mut out = x;
+        for &p in &self.0 {
+            let p = p as u64;
+            if x >= p + 2 {
+                out -= 2;
+            } else if x > p {
+                out -= x - p;
+            }
+        }
+        out
+    }
+
+    /// Inserted line ends within `[start, end)` of the copy.
+    fn within(&self, start: u64, end: u64) -> u64 {
+        self.0
+            .iter()
+            .filter(|&&p| start <= p as u64 && p as u64 + 2 <= end)
+            .count() as u64
+    }
+
+    /// `node`'s offsets, sizes and line counts, from the copy's to those of `raw`, the
+    /// stored message.
+    pub(super) fn restore(&self, node: &mut BodyStructure, raw: &[u8]) {
+        if self.0.is_empty() {
+            return;
+        }
+        let end = node.body_offset + node.size;
+        if let Some(lines) = &mut node.lines {
+            *lines = lines.saturating_sub(self.within(node.body_offset, end));
+        }
+        let after_inserted = self.0.iter().any(|&p| p as u64 + 2 == node.body_offset);
+        node.header_offset = self.stored(node.header_offset);
+        node.body_offset = self.stored(node.body_offset);
+        node.size = self.stored(end).saturating_sub(node.body_offset);
+        if after_inserted {
+            // A header block that runs into a delimiter ends before the line end, which
+            // is the delimiter's (RFC 2046 §5.1.1), as Dovecot reads it; the body is empty.
+            let at = usize::try_from(node.body_offset).unwrap_or(usize::MAX);
+            let eol = match raw.get(..at) {
+                Some([.., b'\r', b'\n']) => 2,
+                Some([.., b'\n']) => 1,
+                _ => 0,
+            };
+            node.body_offset = node.body_offset.saturating_sub(eol).max(node.header_offset);
+            node.size = 0;
+        }
+        match &mut node.kind {
+            BodyKind::Multipart(children) => children.iter_mut().for_each(|c| self.restore(c, raw)),
+            BodyKind::Message { body, .. } => self.restore(body, raw),
+            BodyKind::Basic | BodyKind::Text => {}
+        }
+    }
+}
+
+/// Reads `raw` with a blank line before every boundary delimiter that a part's header
+/// block runs into, and calls `build` on the result with the copy that was read and the
+/// lines inserted into it.
+pub(super) fn parse<T>(raw: &[u8], build: impl FnOnce(Option<&Message<'_>>, &Inserted) -> T) -> T {
+    let mut stored_at: Vec<usize> = Vec::new();
+    let mut copy: Cow<'_, [u8]> = Cow::Borrowed(raw);
+    let mut inserted = Inserted::default();
+    let mut round = 0;
+    loop {
+        round += 1;
+        let found = match MessageParser::default().parse(&copy[..]) {
+            Some(msg) if round <= ROUNDS && stored_at.len() < MAX_INSERTED => {
+                let mut found = Vec::new();
+                walk(
+                    &msg,
+                    0,
+                    msg.raw_message(),
+                    0,
+                    &mut Vec::new(),
+                    0,
+                    &mut found,
+                );
+                if found.is_empty() {
+                    return build(Some(&msg), &inserted);
+                }
+                found
+            }
+            msg => return build(msg.as_ref(), &inserted),
+        };
+        for x in found {
+            let at = usize::try_from(inserted.stored(x as u64)).unwrap_or(usize::MAX);
+            if let Err(i) = stored_at.binary_search(&at) {
+                stored_at.insert(i, at);
+            }
+        }
+        stored_at.truncate(MAX_INSERTED);
+        let mut with = Vec::with_capacity(raw.len() + 2 * stored_at.len());
+        let mut from = 0;
+        let mut positions = Vec::with_capacity(stored_at.len());
+        for &at in &stored_at {
+            let at = at.min(raw.len());
+            with.extend_from_slice(&raw[from..at]);
+            positions.push(with.len());
+            with.extend_from_slice(b"\r\n");
+            from = at;
+        }
+        with.extend_from_slice(&raw[from..]);
+        copy = Cow::Owned(with);
+        inserted = Inserted(positions);
+    }
+}
+
+/// Collects into `found` the offsets (in `raw`, plus `base`) of the delimiter lines of
+/// `boundaries` (the enclosing multiparts') that part `id`'s header block holds, and does
+/// the same for the parts below it.
+fn walk(
+    msg: &Message<'_>,
+    id: usize,
+    raw: &[u8],
+    base: usize,
+    boundaries: &mut Vec<Vec<u8>>,
+    depth: usize,
+    found: &mut Vec<usize>,
+) {
+    let Some(part) = msg.parts.get(id) else {
+        return;
+    };
+    let start = part.offset_header as usize;
+    let end = (part.offset_body as usize).min(raw.len());
+    if let Some(block) = raw.get(start..end)
+        && let Some(at) = delimiter_line(block, boundaries)
+    {
+        found.push(base + start + at);
+    }
+    if depth >= 64 {
+        return;
+    }
+    match &part.body {
+        PartType::Multipart(children) => {
+            let boundary = part
+                .headers
+                .iter()
+                .find(|h| matches!(h.name, HeaderName::ContentType))
+                .and_then(|h| match &h.value {
+                    HeaderValue::ContentType(ct) => ct.attribute("boundary"),
+                    _ => None,
+                });
+            let Some(boundary) = boundary else {
+                return;
+            };
+            boundaries.push([b"--", boundary.as_bytes()].concat());
+            for &c in children {
+                if c as usize != id {
+                    walk(msg, c as usize, raw, base, boundaries, depth + 1, found);
+                }
+            }
+            boundaries.pop();
+        }
+        // As `structure` reads nested messages: not transfer-encoded ones; offsets into
+        // the outer message, or into the inner one's own octets from where its part's body
+        // starts.
+        PartType::Message(inner)
+            if !inner.parts.is_empty()
+                && raw_header(part, raw, "Content-Transfer-Encoding")
+                    .is_none_or(|e| is_identity(&e)) =>
+        {
+            let relative = inner.parts[0].offset_header == 0 && part.offset_body != 0;
+            let (inner_raw, inner_base) = if relative {
+                (inner.raw_message(), base + part.offset_body as usize)
+            } else {
+                (raw, base)
+            };
+            walk(
+                inner,
+                0,
+                inner_raw,
+                inner_base,
+                boundaries,
+                depth + 1,
+                found,
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The offset in `block` of the first line that is one of `delimiters` (`"--" boundary`),
+/// or its close (`"--"` after it), with only white space after it (RFC 2046 §5.1.1).
+fn delimiter_line(block: &[u8], delimiters: &[Vec<u8>]) -> Option<usize> {
+    if delimiters.is_empty() {
+        return None;
+    }
+    let mut at = 0;
+    loop {
+        let line = &block[at..];
+        let is_delimiter = |d: &Vec<u8>| {
+            line.strip_prefix(d.as_slice()).is_some_and(|rest| {
+                let rest = rest.strip_prefix(b"--").unwrap_or(rest);
+                let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+                rest[..end]
+                    .iter()
+                    .all(|&b| matches!(b, b' ' | b'\t' | b'\r'))
+            })
+        };
+        if delimiters.iter().any(is_delimiter) {
+            return Some(at);
+        }
+        at += memchr::memchr(b'\n', line)? + 1;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
+mod tests {
+    use crate::mime::{BodyKind, BodyStructure, MimeInfo};
+
+    /// The parts of a multipart node.
+    fn parts(node: &BodyStructure) -> &[BodyStructure] {
+        match &node.kind {
+            BodyKind::Multipart(children) => children,
+            other => panic!("not multipart: {other:?}"),
+        }
+    }
+
+    /// A part's MIME header block and body, as `BODY[n.MIME]` and `BODY[n]` serve them.
+    fn header_and_body<'r>(raw: &'r [u8], node: &BodyStructure) -> (&'r str, &'r str) {
+        let (h, b) = (node.header_offset as usize, node.body_offset as usize);
+        let text = |s| std::str::from_utf8(s).unwrap();
+        (text(&raw[h..b]), text(&raw[b..b + node.size as usize]))
+    }
+
+    /// What Dovecot 2.3 answers for each (BODYSTRUCTURE and BODY[n], BODY[n.MIME]): a header
+    /// block that runs into a delimiter ends the part there, without the line end (the
+    /// delimiter's), and the parts after it are read as parts.
+    #[test]
+    fn a_part_of_headers_alone_ends_at_the_delimiter() {
+        let raw = b"Subject: s\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: text/plain\r\n--b\r\nContent-Type: text/html\r\n\r\n\
+            <p>x</p>\r\n--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 2, "{:?}", m.body);
+        assert_eq!(
+            (p[0].subtype.as_str(), p[0].size, p[0].lines),
+            ("plain", 0, Some(0))
+        );
+        assert_eq!(
+            header_and_body(raw, &p[0]),
+            ("Content-Type: text/plain", "")
+        );
+        assert_eq!((p[1].subtype.as_str(), p[1].size), ("html", 8));
+        assert_eq!(header_and_body(raw, &p[1]).1, "<p>x</p>");
+        // The same with bare LF line ends.
+        let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
+        let m = MimeInfo::parse(&lf);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 2, "{:?}", m.body);
+        assert_eq!(
+            header_and_body(&lf, &p[0]),
+            ("Content-Type: text/plain", "")
+        );
+        assert_eq!(header_and_body(&lf, &p[1]).1, "<p>x</p>");
+    }
+
+    #[test]
+    fn a_message_of_headers_alone_ends_at_the_delimiter() {
+        let raw = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: text/plain\r\n\r\nmain\r\n\
+            --b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nFrom: x@y.z\r\n\
+            --b\r\nContent-Type: application/pdf\r\n\r\nPDF\r\n--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 3, "{:?}", m.body);
+        assert_eq!(p[1].size, 29);
+        assert_eq!(p[1].lines, Some(2));
+        let BodyKind::Message { envelope, body } = &p[1].kind else {
+            panic!("{:?}", p[1]);
+        };
+        assert_eq!(envelope.subject.as_deref(), Some("inner"));
+        assert_eq!(
+            header_and_body(raw, body),
+            ("Subject: inner\r\nFrom: x@y.z", "")
+        );
+        assert_eq!((p[2].subtype.as_str(), p[2].size), ("pdf", 3));
+        assert_eq!(header_and_body(raw, &p[2]).1, "PDF");
+    }
+
+    #[test]
+    fn a_multipart_of_headers_alone_ends_at_the_outer_delimiter() {
+        let raw = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n\
+            --o\r\nContent-Type: multipart/alternative; boundary=i\r\n\
+            --o\r\nContent-Type: text/plain\r\n\r\nafter\r\n--o--\r\n";
+        let m = MimeInfo::parse(raw);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 2, "{:?}", m.body);
+        assert_eq!(
+            header_and_body(raw, &p[0]),
+            ("Content-Type: multipart/alternative; boundary=i", "")
+        );
+        assert_eq!(header_and_body(raw, &p[1]).1, "after");
+        assert_eq!(m.body.size as usize, raw.len() - m.header_len as usize);
+    }
+
+    /// Well-formed messages are read once, as before: nothing is inserted, and a header
+    /// line that only starts like a delimiter is no delimiter.
+    #[test]
+    fn well_formed_messages_are_left_alone() {
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: text/plain\r\nX-Note: --b is the boundary\r\n\r\nhi\r\n--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 1);
+        assert_eq!(header_and_body(raw, &p[0]).1, "hi");
+    }
+}
