@@ -1,35 +1,19 @@
 //! The IMAP service end to end on loopback, over a memory store: what a client sees across
 //! sessions that share a mailbox.
 
+mod common;
+
 use std::{net::SocketAddr, sync::Arc};
 
-use sansmail_core::Credentials;
 use sansmail_server::{
-    auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
     imap::{self, ImapService},
     listener::{ConnectionLimits, Gate},
 };
-use sansmail_smtp::ForwardPath;
 use sansmail_store::{AccountName, MailStore, memory::MemoryStore};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpStream,
 };
-
-/// alice, password secret.
-struct Alice;
-
-impl Accounts for Alice {
-    fn verify(&self, c: &Credentials) -> Option<AccountName> {
-        (c.authcid == "alice" && c.password.expose() == "secret")
-            .then(|| AccountName::try_from("alice").ok())
-            .flatten()
-    }
-
-    fn recipient(&self, _: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
-        Err(Refusal::NotLocal)
-    }
-}
 
 async fn start() -> SocketAddr {
     start_with(Arc::new(MemoryStore::new())).await
@@ -40,10 +24,7 @@ async fn start_with(store: Arc<MemoryStore>) -> SocketAddr {
         .create_account(&AccountName::try_from("alice").unwrap())
         .await
         .unwrap();
-    let auth = Arc::new(Authenticator::new(
-        Arc::new(Alice),
-        ThrottleConfig::default(),
-    ));
+    let auth = common::alice_only();
     let gate = Gate::new(ConnectionLimits::default());
     let service = ImapService::new("imap.example", auth, store, gate);
     imap::spawn("127.0.0.1:0".parse().unwrap(), Arc::new(service))

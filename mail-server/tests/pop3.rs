@@ -1,40 +1,21 @@
 //! The POP3 service end to end on loopback, over a memory store.
 
+mod common;
+
 use std::{net::SocketAddr, sync::Arc};
 
-use sansmail_core::Credentials;
 use sansmail_server::{
-    auth::{Accounts, Authenticator, Refusal, ThrottleConfig},
     listener::{ConnectionLimits, Gate},
     pop3::{self, Pop3Service},
 };
-use sansmail_smtp::ForwardPath;
 use sansmail_store::{AccountName, MailStore, Recipient, Upload, memory::MemoryStore};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpStream,
 };
 
-/// alice, password secret.
-struct Alice;
-
-impl Accounts for Alice {
-    fn verify(&self, c: &Credentials) -> Option<AccountName> {
-        (c.authcid == "alice" && c.password.expose() == "secret")
-            .then(|| AccountName::try_from("alice").ok())
-            .flatten()
-    }
-
-    fn recipient(&self, _: &ForwardPath<'_>) -> Result<AccountName, Refusal> {
-        Err(Refusal::NotLocal)
-    }
-}
-
 async fn start(store: Arc<MemoryStore>) -> SocketAddr {
-    let auth = Arc::new(Authenticator::new(
-        Arc::new(Alice),
-        ThrottleConfig::default(),
-    ));
+    let auth = common::alice_only();
     let gate = Gate::new(ConnectionLimits::default());
     let service = Pop3Service::new("pop3.example", auth, store, gate);
     pop3::spawn("127.0.0.1:0".parse().unwrap(), Arc::new(service))

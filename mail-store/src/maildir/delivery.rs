@@ -812,6 +812,48 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// Runs `read` while a hook holds alice's first message read, and meanwhile a delivery
+    /// of `msg("again")` to her, then `meanwhile` (with the read still held, if the delivery
+    /// was answered). `read`'s result, and whether the delivery was answered (within ten
+    /// seconds) while the read was held.
+    fn deliver_while_alice_reads<T: Send>(
+        engine: &crate::engine::Engine<super::super::disk::Disk>,
+        read: impl FnOnce() -> T + Send,
+        meanwhile: impl FnOnce(),
+    ) -> (T, bool) {
+        let (held, release) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let calls = Arc::new(AtomicUsize::new(0));
+        *engine.backend.read_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
+        let to = vec![Recipient::inbox(AccountName::try_from("alice").unwrap())];
+        let done = AtomicBool::new(false);
+        let got = std::thread::scope(|sc| {
+            let _release = Release(&release);
+            let reader = sc.spawn(read);
+            wait_until("alice's read", || held.load(SeqCst));
+            let (done, to) = (&done, &to);
+            let writer = sc.spawn(move || {
+                let got = engine.deliver(Upload::from_bytes(msg("again")), to);
+                done.store(true, SeqCst);
+                got
+            });
+            let delivered = within_ten_seconds(done);
+            if !delivered {
+                // The read holds the lock: let it go, or `meanwhile` may wait for ever.
+                release.store(true, SeqCst);
+            }
+            meanwhile();
+            release.store(true, SeqCst);
+            let written = writer.join().unwrap();
+            assert!(written.iter().all(Result::is_ok), "{written:?}");
+            (reader.join().unwrap(), delivered)
+        });
+        *engine.backend.read_hook.lock().unwrap() = None;
+        got
+    }
+
     /// A FETCH reads the messages' octets without the account's lock: while alice's read is
     /// held, a delivery to her is committed and answered. A message expunged meanwhile is
     /// left out of the answer (read again under the lock, it is gone from the index), not
@@ -823,52 +865,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let store = open(&root);
         let engine = Arc::clone(&store.handle.engine);
-        let alice = AccountName::try_from("alice").unwrap();
-        let s = Session::new(alice.clone());
-        let to = vec![Recipient::inbox(alice.clone())];
-        engine.deliver(Upload::from_bytes(msg("alice")), &to);
-        let (held, release) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
+        let s = Session::new(AccountName::try_from("alice").unwrap());
+        engine.deliver(
+            Upload::from_bytes(msg("alice")),
+            &[Recipient::inbox(s.account().clone())],
         );
-        let calls = Arc::new(AtomicUsize::new(0));
-        *engine.backend.read_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
         let query = FetchQuery {
             content: Some(Content::Full),
             ..FetchQuery::default()
         };
-        let (fetched, delivered) = std::thread::scope(|sc| {
-            let _release = Release(&release);
-            let (engine, s, to) = (&engine, &s, &to);
-            let reader = sc.spawn(move || engine.fetch(s, "INBOX", &UidSet::all(), query));
-            wait_until("alice's read", || held.load(SeqCst));
-            let done = AtomicBool::new(false);
-            let got = std::thread::scope(|inner| {
-                let done = &done;
-                let writer = inner.spawn(move || {
-                    let got = engine.deliver(Upload::from_bytes(msg("again")), to);
-                    done.store(true, SeqCst);
-                    got
-                });
-                let delivered = within_ten_seconds(done);
-                if !delivered {
-                    // The read holds the lock: let it go, or the expunge below waits forever.
-                    release.store(true, SeqCst);
-                }
+        let (fetched, delivered) = deliver_while_alice_reads(
+            &engine,
+            || engine.fetch(&s, "INBOX", &UidSet::all(), query),
+            || {
                 // The message being read is expunged before the read goes on.
                 let deleted = FlagOp::Add(Flags::new().with(Flag::Deleted));
                 let first = UidSet::range(crate::Uid::MIN, crate::Uid::MIN);
                 engine
-                    .store_flags(s, "INBOX", &first, &deleted, None)
+                    .store_flags(&s, "INBOX", &first, &deleted, None)
                     .unwrap();
-                engine.expunge(s, "INBOX", &ExpungeScope::Deleted).unwrap();
-                (writer.join().unwrap(), delivered)
-            });
-            release.store(true, SeqCst);
-            assert!(got.0.iter().all(Result::is_ok), "{:?}", got.0);
-            (reader.join().unwrap(), got.1)
-        });
-        *engine.backend.read_hook.lock().unwrap() = None;
+                engine.expunge(&s, "INBOX", &ExpungeScope::Deleted).unwrap();
+            },
+        );
         assert!(delivered, "the delivery waited for alice's read");
         let fetched = fetched.unwrap();
         assert!(fetched.is_empty(), "{fetched:?}");
@@ -885,40 +903,19 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let store = open(&root);
         let engine = Arc::clone(&store.handle.engine);
-        let alice = AccountName::try_from("alice").unwrap();
-        let s = Session::new(alice.clone());
-        let to = vec![Recipient::inbox(alice.clone())];
-        engine.deliver(Upload::from_bytes(msg("alice")), &to);
+        let s = Session::new(AccountName::try_from("alice").unwrap());
+        engine.deliver(
+            Upload::from_bytes(msg("alice")),
+            &[Recipient::inbox(s.account().clone())],
+        );
         let drop = engine
             .pop3_open(&s, std::time::Duration::from_secs(60))
             .unwrap();
-        let (held, release) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
+        let (data, delivered) = deliver_while_alice_reads(
+            &engine,
+            || engine.pop3_retrieve(&s, &drop.lease, Uid::MIN, true),
+            || {},
         );
-        let calls = Arc::new(AtomicUsize::new(0));
-        *engine.backend.read_hook.lock().unwrap() = Some(hold_alice(&held, &release, &calls));
-        let (data, delivered) = std::thread::scope(|sc| {
-            let _release = Release(&release);
-            let (engine, s, to, lease) = (&engine, &s, &to, &drop.lease);
-            let reader = sc.spawn(move || engine.pop3_retrieve(s, lease, Uid::MIN, true));
-            wait_until("alice's read", || held.load(SeqCst));
-            let done = AtomicBool::new(false);
-            let got = std::thread::scope(|inner| {
-                let done = &done;
-                let writer = inner.spawn(move || {
-                    let got = engine.deliver(Upload::from_bytes(msg("again")), to);
-                    done.store(true, SeqCst);
-                    got
-                });
-                let delivered = within_ten_seconds(done);
-                release.store(true, SeqCst);
-                (writer.join().unwrap(), delivered)
-            });
-            assert!(got.0.iter().all(Result::is_ok), "{:?}", got.0);
-            (reader.join().unwrap(), got.1)
-        });
-        *engine.backend.read_hook.lock().unwrap() = None;
         assert!(delivered, "the delivery waited for alice's RETR");
         assert_eq!(data.unwrap(), msg("alice"));
         let first = UidSet::range(Uid::MIN, Uid::MIN);
