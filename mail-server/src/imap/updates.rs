@@ -155,10 +155,20 @@ impl<S: MailStore> Conn<'_, S> {
         let Some(before) = reserved.filter(|&b| b != u32::MAX) else {
             return Ok(());
         };
+        // The arrivals queued for the client count: the command's own are told only when
+        // it completes, and a hint left below them lets a session told of them late claim
+        // again, and take the next arrival from the session that reserves for it.
         let known = self
             .server()
             .view()
-            .and_then(|v| v.uids().last().copied())
+            .and_then(|v| {
+                v.uids()
+                    .last()
+                    .copied()
+                    .into_iter()
+                    .chain(v.queued_new())
+                    .max()
+            })
             .filter(|_| claim)
             .unwrap_or(0);
         self.with_recent_hint(|hint| *hint = before.max(known));
