@@ -4,9 +4,12 @@
 //! MIME-part-headers [CRLF *OCTET]`): `--b` CRLF `Content-Type: text/plain` CRLF `--b` is a
 //! part with headers and nothing else. The parser reads a header block up to a blank line
 //! and takes the delimiter for a malformed header line, so the parts after it vanish into
-//! this one. [`parse`] finds such delimiters in the header blocks of the parser's tree, has
-//! the parser read the message again with a blank line before each, and [`Inserted`] maps the
-//! structure's offsets back to the stored octets, as Dovecot reads these parts.
+//! this one (or, at the close delimiter, the part is dropped). [`parse`] finds such
+//! delimiters, in each multipart's body (the parts between two of its delimiter lines with
+//! no blank line) and in the header blocks of the parser's tree (an encapsulated message of
+//! headers alone), has the parser read the message again with a blank line before each, and
+//! [`Inserted`] maps the structure's offsets back to the stored octets, as Dovecot reads
+//! these parts.
 
 use std::borrow::Cow;
 
@@ -17,10 +20,11 @@ use super::{
     structure::{BodyKind, BodyStructure, is_identity},
 };
 
-/// Rounds of reading again: each finds the delimiters one level of nesting deeper.
+/// Rounds of reading again: each finds what the last one's reading revealed, one level of
+/// nesting deeper.
 const ROUNDS: usize = 4;
 /// Blank lines put in at most, in all.
-const MAX_INSERTED: usize = 64;
+const MAX_INSERTED: usize = 1000;
 
 /// The blank lines put into a copy of a message, each at its octet offset in the copy (the
 /// two octets `CRLF` there are not in the stored message), ascending.
@@ -175,7 +179,10 @@ fn walk(
             let Some(boundary) = boundary else {
                 return;
             };
-            boundaries.push([b"--", boundary.as_bytes()].concat());
+            let delimiter = [b"--", boundary.as_bytes()].concat();
+            let body = (part.offset_body as usize).min(raw.len());
+            headers_only_parts(&raw[body..], &delimiter, |at| found.push(base + body + at));
+            boundaries.push(delimiter);
             for &c in children {
                 if c as usize != id {
                     walk(msg, c as usize, raw, base, boundaries, depth + 1, found);
@@ -209,6 +216,47 @@ fn walk(
         }
         _ => {}
     }
+}
+
+/// Calls `found` with the offset in `body` (a multipart's body, up to the end of the
+/// message) of each of its delimiter lines that ends a part with no blank line: a part of
+/// headers alone, or of nothing, which the parser would take the delimiter into. The parts
+/// are read from the delimiter lines themselves, up to the close delimiter, as the parser
+/// may have dropped or merged them (one whose header block reaches the end of the message
+/// is dropped).
+fn headers_only_parts(body: &[u8], delimiter: &[u8], mut found: impl FnMut(usize)) {
+    let delimiters = [delimiter.to_vec()];
+    let mut part_start: Option<usize> = None;
+    let mut at = 0;
+    while let Some(d) = body
+        .get(at..)
+        .and_then(|rest| delimiter_line(rest, &delimiters))
+    {
+        let line = at + d;
+        if let Some(start) = part_start
+            && !has_blank_line(&body[start..line])
+        {
+            found(line);
+        }
+        let rest = &body[line + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            return;
+        }
+        let Some(lf) = memchr::memchr(b'\n', rest) else {
+            return;
+        };
+        at = line + delimiter.len() + lf + 1;
+        part_start = Some(at);
+    }
+}
+
+/// Whether a part's octets hold the blank line that ends its header block (first among
+/// them when it has no header fields).
+fn has_blank_line(part: &[u8]) -> bool {
+    part.starts_with(b"\r\n")
+        || part.starts_with(b"\n")
+        || memchr::memmem::find(part, b"\n\r\n").is_some()
+        || memchr::memmem::find(part, b"\n\n").is_some()
 }
 
 /// The offset in `block` of the first line that is one of `delimiters` (`"--" boundary`),
@@ -326,6 +374,32 @@ mod tests {
         );
         assert_eq!(header_and_body(raw, &p[1]).1, "after");
         assert_eq!(m.body.size as usize, raw.len() - m.header_len as usize);
+    }
+
+    /// A part of headers alone before the close delimiter, and a run of them: each ends at
+    /// the next delimiter (the parser dropped the first and merged the run into its first).
+    #[test]
+    fn runs_of_headers_alone_and_the_last_before_the_close() {
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\n\r\nx\r\n--b\r\nContent-Type: text/html\r\n--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 2, "{:?}", m.body);
+        assert_eq!(header_and_body(raw, &p[0]), ("\r\n", "x"));
+        assert_eq!(header_and_body(raw, &p[1]), ("Content-Type: text/html", ""));
+        let mut run = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        for i in 0..70 {
+            run.extend_from_slice(format!("--b\r\nContent-Type: text/x-{i}\r\n").as_bytes());
+        }
+        run.extend_from_slice(b"--b\r\n\r\nlast\r\n--b--\r\n");
+        let m = MimeInfo::parse(&run);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 71);
+        for (i, part) in p[..70].iter().enumerate() {
+            let header = format!("Content-Type: text/x-{i}");
+            assert_eq!(header_and_body(&run, part), (header.as_str(), ""));
+        }
+        assert_eq!(header_and_body(&run, &p[70]).1, "last");
     }
 
     /// Well-formed messages are read once, as before: nothing is inserted, and a header
