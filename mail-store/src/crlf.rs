@@ -23,45 +23,37 @@ pub(crate) fn to_crlf(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Counts octets with every bare LF counted as CRLF: Dovecot's virtual size (a Maildir file
-/// name's `W=`), which leaves a bare CR alone.
-pub(crate) fn crlf_size(data: &[u8]) -> u64 {
-    let mut extra = 0u64;
+/// A message's sizes with its line ends made CRLF, in one pass: `(vsize, bare_crs)`.
+/// `vsize` counts every bare LF as CRLF, Dovecot's virtual size (a Maildir file name's
+/// `W=`), which leaves a bare CR alone; `bare_crs` counts the CRs not followed by LF, which
+/// POP3 sends as CRLF too (a client that ends lines at a bare CR must not see a line there
+/// that the server did not stuff), so the size POP3 reports is their sum (RFC 1939 §11).
+pub(crate) fn crlf_sizes(data: &[u8]) -> (u64, u64) {
+    let (mut bare_lfs, mut bare_crs) = (0u64, 0u64);
     let mut prev = 0u8;
     for &b in data {
-        if b == b'\n' && prev != b'\r' {
-            extra += 1;
+        match (prev, b) {
+            (b'\r', b'\n') => {}
+            (b'\r', _) => bare_crs += 1,
+            (_, b'\n') => bare_lfs += 1,
+            _ => {}
         }
         prev = b;
     }
-    data.len() as u64 + extra
-}
-
-/// The CRs not followed by LF: POP3 sends each as CRLF (a client that ends lines at a bare
-/// CR must not see a line there that the server did not stuff), so a message's size as
-/// POP3 sends it is [`crlf_size`] plus these (RFC 1939 §11).
-pub(crate) fn bare_crs(data: &[u8]) -> u64 {
-    let mut n = 0u64;
-    let mut prev = 0u8;
-    for &b in data {
-        if prev == b'\r' && b != b'\n' {
-            n += 1;
-        }
-        prev = b;
-    }
-    n + u64::from(prev == b'\r')
+    bare_crs += u64::from(prev == b'\r');
+    (data.len() as u64 + bare_lfs, bare_crs)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{bare_crs, crlf_size};
+    use super::crlf_sizes;
 
     #[test]
     fn bare_lf_counts_as_crlf_and_bare_cr_apart() {
-        assert_eq!((crlf_size(b"a\r\nb\r\n"), bare_crs(b"a\r\nb\r\n")), (6, 0));
-        assert_eq!((crlf_size(b"a\nb\n"), bare_crs(b"a\nb\n")), (6, 0));
-        assert_eq!((crlf_size(b"a\rb\r"), bare_crs(b"a\rb\r")), (4, 2));
-        assert_eq!((crlf_size(b"\r\r\n\n\r"), bare_crs(b"\r\r\n\n\r")), (6, 2));
-        assert_eq!((crlf_size(b""), bare_crs(b"")), (0, 0));
+        assert_eq!(crlf_sizes(b"a\r\nb\r\n"), (6, 0));
+        assert_eq!(crlf_sizes(b"a\nb\n"), (6, 0));
+        assert_eq!(crlf_sizes(b"a\rb\r"), (4, 2));
+        assert_eq!(crlf_sizes(b"\r\r\n\n\r"), (6, 2));
+        assert_eq!(crlf_sizes(b""), (0, 0));
     }
 }

@@ -275,17 +275,21 @@ fn error<'a>(input: &'a [u8], expected: &'static str) -> nom::Err<PError<'a>> {
 /// `number64 = 1*DIGIT` (fits in 63 bits)
 pub(crate) fn number64(input: &[u8]) -> PResult<'_, u64> {
     let (rest, digits) = expect(input, "number", take_while1(|b: u8| b.is_ascii_digit()))?;
-    // Digits folded directly (no UTF-8 check and no `str::parse`: this is the hottest
-    // production of FETCH responses); overflow past 2^63 - 1 is refused, never wrapped.
-    let n = digits.iter().try_fold(0u64, |n, &d| {
-        n.checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(d - b'0')))
-            .filter(|&n| i64::try_from(n).is_ok())
-    });
-    match n {
+    match number64_value(digits) {
         Some(n) => Ok((rest, n)),
         None => fail(input, "a number below 2^63"),
     }
+}
+
+/// The value of `digits` (ASCII digits, any number of leading zeros), or `None` past
+/// 2^63 - 1. Folded directly (no UTF-8 check and no `str::parse`: this is the hottest
+/// production of FETCH responses); overflow is refused, never wrapped.
+pub(crate) fn number64_value(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .filter(|&n| i64::try_from(n).is_ok())
+    })
 }
 
 /// `number = 1*DIGIT` (fits in 32 bits)

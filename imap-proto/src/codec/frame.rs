@@ -256,21 +256,14 @@ impl Framer {
         if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-
         // Only a message's first line says what kind of response it is: after a literal, a
         // line that begins with `BAD` is an astring, not a status (`* QUOTAROOT "" {3}`,
         // `aaa BAD {2}`).
         if self.side == Side::Client && self.line_start == 0 && is_status_text(&line[..open]) {
             return None;
         }
-        // `number64 = 1*DIGIT`, at most 2^63 - 1, with any number of leading zeros. A larger
-        // size is no literal (the line is then a syntax error).
-        let len = digits.iter().try_fold(0u64, |n, d| {
-            n.checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(d - b'0')))
-                .filter(|&n| i64::try_from(n).is_ok())
-        })?;
-        Some((len, mode))
+        // A size past `number64` is no literal (the line is then a syntax error).
+        Some((super::core::number64_value(digits)?, mode))
     }
 }
 

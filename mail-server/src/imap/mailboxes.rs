@@ -754,8 +754,8 @@ impl<S: MailStore> Conn<'_, S> {
         };
         let store = &self.service.store;
         let refusal = match store.status(&session, mailbox.name()).await {
-            Err(StoreError::NoSuchMailbox(_)) => {
-                Some((Some(ResponseCode::TryCreate), "No such mailbox".to_owned()))
+            Err(e @ StoreError::NoSuchMailbox(_)) => {
+                Some((Some(ResponseCode::TryCreate), convert::error_code(&e).1))
             }
             _ => match store.check_quota(&session, len, 1).await {
                 Err(e @ StoreError::OverQuota(_)) => Some(convert::error_code(&e)),

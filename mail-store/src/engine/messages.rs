@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use super::{
-    Arrival, Backend, Engine, Purpose, bare_crs,
+    Arrival, Backend, Engine, Purpose,
     changes::{Change, ChangeOp, Changed},
-    crlf_size, lock,
+    crlf_sizes, lock,
     state::{Header, MessageMeta, Record},
     to_crlf, uid,
 };
@@ -105,11 +105,11 @@ impl<K: Backend> Engine<K> {
         }
     }
 
-    #[allow(clippy::many_single_char_names)]
     /// The index data is read under the account's lock; the messages' octets after it, so
     /// that a long read (a SEARCH of bodies, a FETCH of large messages) holds up no other
     /// session of the account. A stored message's octets never change: a file another
     /// transaction renamed or removed meanwhile is read again under the lock.
+    #[allow(clippy::many_single_char_names)]
     pub fn fetch(
         &self,
         s: &Session,
@@ -336,6 +336,7 @@ pub(super) fn prepare(
     }
     let bytes = data.bytes()?;
     let mime = MimeInfo::parse(&bytes);
+    let (vsize, bare_crs) = crlf_sizes(&bytes);
     let meta = MessageMeta {
         uid,
         modseq,
@@ -343,8 +344,8 @@ pub(super) fn prepare(
         flags,
         date: date.unwrap_or_else(InternalDate::now),
         size: bytes.len() as u64,
-        vsize: crlf_size(&bytes),
-        bare_crs: bare_crs(&bytes),
+        vsize,
+        bare_crs,
         blob: (),
     };
     Ok((meta, mime))

@@ -54,7 +54,7 @@ pub(crate) use self::{
     range::RangeRead,
     state::{Header, MailboxState, MessageMeta, Record},
 };
-pub(crate) use crate::crlf::{bare_crs, crlf_size, to_crlf};
+pub(crate) use crate::crlf::{crlf_sizes, to_crlf};
 use crate::{
     error::{Result, StoreError},
     model::MessageFlags,

@@ -23,9 +23,7 @@ use super::{
     redo::Redo,
 };
 use crate::{
-    engine::{
-        AccountMeta, Header, MailboxState, MessageMeta, Record, bare_crs, crlf_size, lock, to_crlf,
-    },
+    engine::{AccountMeta, Header, MailboxState, MessageMeta, Record, crlf_sizes, lock, to_crlf},
     error::{Result, StoreError},
     mime::MimeInfo,
     types::{AccountName, InternalDate, Keyword, Uid, UidValidity},
@@ -402,6 +400,7 @@ impl Disk {
                 }
             }
             let mime = MimeInfo::parse(&data);
+            let (vsize, bare_crs) = crlf_sizes(&data);
             let listed = imported
                 .and_then(|l| l.get(base.as_str()).copied())
                 .filter(|&u| u < state.header.uidnext && taken.insert(u));
@@ -426,8 +425,8 @@ impl Disk {
                 flags,
                 date,
                 size: data.len() as u64,
-                vsize: crlf_size(&data),
-                bare_crs: bare_crs(&data),
+                vsize,
+                bare_crs,
                 blob: FileRef {
                     file: file.clone(),
                     new: *is_new,

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::db::{DbError, R, execute, query};
 use crate::{
-    crlf::{bare_crs, crlf_size, to_crlf},
+    crlf::{crlf_sizes, to_crlf},
     date::{Day, parse_day},
     headers::header_values,
     mime::{MimeInfo, search_forms},
@@ -86,14 +86,15 @@ impl Prepared {
                 }
             }
         }
+        let (vsize, bare_crs) = crlf_sizes(&data);
+        let pop3_size = vsize + bare_crs;
         let sent_day = header_values(header, b"Date")
             .first()
             .and_then(|v| parse_day(&String::from_utf8_lossy(v)));
         Self {
             hash: Sha256::digest(&data).to_vec(),
             size: size(data.len()),
-            // The size POP3 sends: bare LFs and bare CRs as CRLF.
-            vsize: i64::try_from(crlf_size(&data) + bare_crs(&data)).unwrap_or(i64::MAX),
+            vsize: i64::try_from(pop3_size).unwrap_or(i64::MAX),
             header_len: size(header_len),
             mime: serde_json::to_string(&mime).unwrap_or_default(),
             sent_day: day_number(sent_day),

@@ -932,12 +932,12 @@ fn string_arg(line: &str, at: usize) -> Result<Cow<'_, str>, Fail> {
     fail_at(at, "String")
 }
 
-/// `"AUTH" SP sasl-mech [SP initial-response]`, `initial-response = base64 / "="`
-/// (RFC 4954 §4)
 /// What [`DecodeError::Syntax`] expected when AUTH's initial response is not base64: a
 /// server answers it as a SASL response that does not decode (`501 5.5.2`, RFC 4954 §4).
 pub(crate) const INITIAL_RESPONSE: &str = "initial-response (base64 or '=')";
 
+/// `"AUTH" SP sasl-mech [SP initial-response]`, `initial-response = base64 / "="`
+/// (RFC 4954 §4)
 fn auth(line: &str, at: usize) -> Result<(Mechanism<'_>, Option<AuthInitial<'_>>), Fail> {
     let input = &line[at..];
     let (mech, initial) = match input.split_once(' ') {

@@ -22,6 +22,14 @@ use crate::{
 };
 
 impl Inner {
+    /// How the session's commands are parsed now.
+    fn command_options(&self) -> CommandOptions {
+        CommandOptions {
+            utf8: self.utf8(),
+            ..CommandOptions::default()
+        }
+    }
+
     /// `len` octets arrived at `now`: they move the timeouts' start forward by the time they
     /// earn at the minimum rate, up to `now`. Only a complete command or line
     /// ([`Inner::progress`]) restarts them.
@@ -63,10 +71,7 @@ impl Inner {
                     let look = !std::mem::replace(&mut self.announced, true)
                         && matches!(self.conn, State::Authenticated | State::Selected)
                         && buf.len() == line_end;
-                    let opts = CommandOptions {
-                        utf8: self.utf8(),
-                        ..CommandOptions::default()
-                    };
+                    let opts = self.command_options();
                     let append_to = look
                         .then(|| append_literal_mailbox(&buf[..line_end], &opts))
                         .flatten()
@@ -103,10 +108,7 @@ impl Inner {
                     self.announced = false;
                     self.pos += len;
                     self.progress();
-                    let opts = CommandOptions {
-                        utf8: self.utf8(),
-                        ..CommandOptions::default()
-                    };
+                    let opts = self.command_options();
                     self.commands += 1;
                     match parse_command(&buf[..len], &opts) {
                         Ok(cmd) => self.command(cmd),
