@@ -6,10 +6,8 @@
 
 use std::{collections::HashMap, process::Command};
 
-use examples::{
-    accounts::Directory,
-    server::{self, Options},
-};
+use examples::server::{self, Options};
+use sansmail_server::passwd_file::Directory;
 
 #[test]
 fn ten_clients_see_no_violation() {

@@ -11,7 +11,7 @@ mod flags;
 mod values;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     fmt,
     path::{Path, PathBuf},
 };
@@ -20,11 +20,13 @@ use serde::Deserialize;
 
 pub use values::{Listen, LogFormat, LogLevel, Octets, Seconds, UserSpec, YesNo};
 
-use sansmail_server::listener::ConnectionLimits;
+use sansmail_server::{
+    listener::ConnectionLimits,
+    passwd_file::{Directory, User, read_users_file},
+};
 use sansmail_smtp::codec::BareLineEndings;
 
 use crate::{
-    accounts::{self, Directory, User},
     server::{Options as ServerOptions, Outbound},
     tls::CertSource,
 };
@@ -401,7 +403,7 @@ impl Settings {
             })
             .collect();
         for path in &self.users {
-            users.extend(accounts::read_users_file(path).map_err(ConfigError)?);
+            users.extend(read_users_file(path).map_err(|e| ConfigError(e.to_string()))?);
         }
         let mut names = std::collections::HashSet::new();
         if let Some(u) = users.iter().find(|u| !names.insert(u.name.clone())) {
@@ -471,18 +473,7 @@ impl Settings {
             .iter()
             .map(|u| (u.name.clone(), u.quota.unwrap_or_default()))
             .collect();
-        let directory = Directory {
-            domains: self.domains(),
-            postmaster: users.first().map(|u| u.name.clone()).unwrap_or_default(),
-            senders: users
-                .iter()
-                .map(|u| (u.name.clone(), u.senders.clone()))
-                .collect(),
-            users: users
-                .into_iter()
-                .map(|u| (u.name, u.password))
-                .collect::<HashMap<_, _>>(),
-        };
+        let directory = Directory::new(self.domains(), users);
         let mut o = ServerOptions::new(self.data_dir.clone(), &self.hostname, directory);
         o.smtp = self.smtp.addr();
         o.submission = self.submission.addr();

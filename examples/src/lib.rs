@@ -2,7 +2,6 @@
 //! `mail-server` listeners on a Maildir store), `mailctl` (the protocol crates' client
 //! drivers on a command line) and `protodump`.
 #![forbid(unsafe_code)]
-pub mod accounts;
 pub mod admin;
 pub mod config;
 pub mod mailctl;

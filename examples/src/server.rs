@@ -25,6 +25,7 @@ use sansmail_server::{
     mailauth::DnsRecord,
     metrics::{Instrumented, Metrics},
     outbound::setup::{Outbound as OutboundPieces, OutboundSettings},
+    passwd_file::Directory,
     pop3::Pop3Service,
     reload::Swap,
     smtp::SmtpService,
@@ -37,10 +38,7 @@ use sansmail_store::{
     provision::{DEFAULT_MAILBOXES, ensure_special_use},
 };
 
-use crate::{
-    accounts::Directory,
-    tls::{self, CertSource, TlsAcceptor},
-};
+use crate::tls::{self, CertSource, TlsAcceptor};
 
 /// The store every listener uses: the Maildir under the data folder (the embedded default),
 /// or a PostgreSQL database several server processes share (`--store postgres://...`).

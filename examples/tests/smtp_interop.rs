@@ -7,10 +7,8 @@ mod common;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, process::Command, sync::Arc};
 
-use examples::{
-    accounts::Directory,
-    server::{self, Options, Store},
-};
+use examples::server::{self, Options, Store};
+use sansmail_server::passwd_file::Directory;
 use sansmail_store::{AccountName, FetchQuery, MailStore, Session, UidSet, model::Content};
 
 struct TestServer {

@@ -19,6 +19,9 @@
 //!   duration, outcome) and login events; [`metrics`]: the counters behind them, a store
 //!   wrapper timing every call, and a Prometheus endpoint.
 //! - [`reload`]: settings replaced while the server runs (users, certificates, limits).
+//! - `passwd_file` (feature `passwd-file`): users from a Dovecot-style passwd-file, their
+//!   Argon2 or SHA512-CRYPT hashes, the file edited in place, and an [`auth::Accounts`]
+//!   policy over it.
 //!
 //! The protocol rules are the sessions' (`smtp-proto`, `imap-proto`, `pop3-proto`); the
 //! algorithms on stored messages are `mail-store`'s and `imap-proto`'s. What is here is the
@@ -83,6 +86,8 @@ pub mod listener;
 pub mod mailauth;
 pub mod metrics;
 pub mod outbound;
+#[cfg(feature = "passwd-file")]
+pub mod passwd_file;
 pub mod pop3;
 pub mod record;
 pub mod reload;

@@ -47,10 +47,10 @@ use std::{
     time::Duration,
 };
 
+use sansmail_server::passwd_file::{self, UsersFile};
 use sansmail_store::{AccountName, StoreError, migrate};
 
 use examples::{
-    accounts,
     mailctl::{Endpoint, Security, imap, pop3, smtp},
     server,
     tls::Verify,
@@ -312,7 +312,7 @@ async fn run(command: &[String], a: Args) -> Result<(), String> {
             if password.is_empty() {
                 return Err("hash-password: the password is empty".to_owned());
             }
-            println!("{}", accounts::hash_password(&password).map_err(e)?);
+            println!("{}", passwd_file::hash_password(&password).map_err(e)?);
         }
         _ => return Err(USAGE.to_owned()),
     }
@@ -472,7 +472,8 @@ async fn admin(sub: &str, a: &Args) -> Result<(), String> {
         .first()
         .cloned()
         .ok_or("admin needs a users file: --users FILE, or --config FILE with `users`")?;
-    let mut file = admin::UsersFile::read(&path)?;
+    let text = |e: passwd_file::Error| e.to_string();
+    let mut file = UsersFile::read(&path).map_err(text)?;
     let name = || {
         a.file
             .clone()
@@ -481,7 +482,7 @@ async fn admin(sub: &str, a: &Args) -> Result<(), String> {
     match sub {
         "list" => {
             println!("{:<24} {:>12} {:>10}", "ACCOUNT", "SIZE", "MESSAGES");
-            for user in file.names()? {
+            for user in file.names().map_err(text)? {
                 match admin::usage(&settings, &user).await? {
                     Some(u) => println!(
                         "{user:<24} {:>12} {:>10}",
@@ -493,19 +494,23 @@ async fn admin(sub: &str, a: &Args) -> Result<(), String> {
             }
             return Ok(());
         }
-        "add-user" => file.add(&name()?, &new_password(a)?)?,
-        "remove-user" => file.remove(&name()?)?,
-        "set-password" => file.set_password(&name()?, &new_password(a)?)?,
-        "set-quota" => file.set_quota(
-            &name()?,
-            sansmail_store::QuotaLimits {
-                storage_bytes: a.storage.filter(|n| *n > 0),
-                messages: a.messages.filter(|n| *n > 0),
-            },
-        )?,
+        "add-user" => file.add(&name()?, &new_password(a)?).map_err(text)?,
+        "remove-user" => file.remove(&name()?).map_err(text)?,
+        "set-password" => file
+            .set_password(&name()?, &new_password(a)?)
+            .map_err(text)?,
+        "set-quota" => file
+            .set_quota(
+                &name()?,
+                sansmail_store::QuotaLimits {
+                    storage_bytes: a.storage.filter(|n| *n > 0),
+                    messages: a.messages.filter(|n| *n > 0),
+                },
+            )
+            .map_err(text)?,
         other => return Err(format!("unknown admin command {other}\n{USAGE}")),
     }
-    file.write()?;
+    file.write().map_err(text)?;
     println!(
         "{}: {sub} {}",
         path.display(),

@@ -14,10 +14,8 @@ use std::{
     time::Duration,
 };
 
-use examples::{
-    accounts::Directory,
-    server::{self, Options, Store},
-};
+use examples::server::{self, Options, Store};
+use sansmail_server::passwd_file::Directory;
 use sansmail_store::{
     AccountName, FetchQuery, FetchedMessage, MailStore, Recipient, Session, UidSet, model::Content,
 };

@@ -49,7 +49,7 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
 
 /// An Argon2id hash for a users file.
 pub fn hash(password: &str) -> String {
-    examples::accounts::hash_password(password).unwrap()
+    sansmail_server::passwd_file::hash_password(password).unwrap()
 }
 
 /// The running binary: where it listens (from its standard output) and its log.
