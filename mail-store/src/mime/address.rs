@@ -73,8 +73,13 @@ fn tokenize(s: &str) -> Vec<Tok> {
                 it.next();
                 out.push(Tok::Special(c));
             }
+            // A close without its open: nothing after it is read, as Dovecot stops there.
+            ')' => break,
             _ => {
-                let mut w = String::new();
+                // `c` is none of the above, so the word has at least it: every round of the
+                // outer loop consumes a character.
+                let mut w = String::from(c);
+                it.next();
                 while let Some(&c) = it.peek() {
                     if c.is_whitespace() || "()<>@,;:\"[]".contains(c) {
                         break;
@@ -336,6 +341,24 @@ mod tests {
             search_forms("user@domain (Real Name)"),
             ["Real Name <user@domain>"]
         );
+    }
+
+    /// A `)` without its `(` ended no token, so the tokenizer pushed empty words without end:
+    /// a message with `From: a) b` took all memory when it was stored. Found by the
+    /// `store_message` fuzz target. The list ends at it, as Dovecot's does.
+    #[test]
+    fn a_stray_close_parenthesis_ends_the_list() {
+        assert_eq!(parse_address_list(")"), vec![]);
+        assert_eq!(
+            parse_address_list("x@y.z ) , q@r.s"),
+            vec![a(None, "x", "y.z")]
+        );
+        assert_eq!(
+            parse_address_list("Foo) Bar <a@b.c>")[0].mailbox.as_deref(),
+            Some("Foo")
+        );
+        let message = b"From: a) b\r\nSubject: t\r\n\r\nbody\r\n";
+        assert_eq!(crate::mime::MimeInfo::parse(message).envelope.from.len(), 1);
     }
 
     #[test]

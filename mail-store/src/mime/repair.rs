@@ -25,6 +25,10 @@ use super::{
 const ROUNDS: usize = 4;
 /// Blank lines put in at most, in all.
 const MAX_INSERTED: usize = 1000;
+/// Blank lines put in at most before one delimiter: a second one ends the header block of
+/// an encapsulated message (`message/rfc822`) of nothing, whose part's header block ran into
+/// the delimiter.
+const MAX_AT_ONE_PLACE: usize = 2;
 
 /// The blank lines put into a copy of a message, each at its octet offset in the copy (the
 /// two octets `CRLF` there are not in the stored message), ascending.
@@ -47,24 +51,19 @@ impl Inserted {
         out
     }
 
-    /// Inserted line ends within `[start, end)` of the copy.
-    fn within(&self, start: u64, end: u64) -> u64 {
-        self.0
-            .iter()
-            .filter(|&&p| start <= p as u64 && p as u64 + 2 <= end)
-            .count() as u64
+    /// Whether any blank line was put in.
+    pub(super) fn any(&self) -> bool {
+        !self.0.is_empty()
     }
 
-    /// `node`'s offsets, sizes and line counts, from the copy's to those of `raw`, the
-    /// stored message.
+    /// `node`'s offsets and sizes, from the copy's to those of `raw`, the stored message.
+    /// Line counts are the copy's still: [`confine`](super::structure::confine) counts them
+    /// again.
     pub(super) fn restore(&self, node: &mut BodyStructure, raw: &[u8]) {
         if self.0.is_empty() {
             return;
         }
         let end = node.body_offset + node.size;
-        if let Some(lines) = &mut node.lines {
-            *lines = lines.saturating_sub(self.within(node.body_offset, end));
-        }
         let after_inserted = self.0.iter().any(|&p| p as u64 + 2 == node.body_offset);
         node.header_offset = self.stored(node.header_offset);
         node.body_offset = self.stored(node.body_offset);
@@ -118,10 +117,23 @@ pub(super) fn parse<T>(raw: &[u8], build: impl FnOnce(Option<&Message<'_>>, &Ins
             }
             msg => return build(msg.as_ref(), &inserted),
         };
+        // A delimiter found where a blank line already is in front of it (it starts right
+        // after the last one put in there) gets one more; `stored_at[i]` is where
+        // `inserted.0[i]` was put in.
+        let mut wanted: Vec<(usize, usize)> = Vec::new();
         for x in found {
             let at = usize::try_from(inserted.stored(x as u64)).unwrap_or(usize::MAX);
-            if let Err(i) = stored_at.binary_search(&at) {
-                stored_at.insert(i, at);
+            let first = stored_at.partition_point(|&s| s < at);
+            let have = stored_at[first..].partition_point(|&s| s == at);
+            let past_all = have > 0 && inserted.0[first + have - 1] + 2 == x;
+            let want = if past_all { have + 1 } else { have.max(1) };
+            wanted.push((at, want.min(MAX_AT_ONE_PLACE)));
+        }
+        for (at, want) in wanted {
+            let first = stored_at.partition_point(|&s| s < at);
+            let have = stored_at[first..].partition_point(|&s| s == at);
+            for _ in have..want {
+                stored_at.insert(first, at);
             }
         }
         stored_at.truncate(MAX_INSERTED);
@@ -181,8 +193,8 @@ fn walk(
             };
             let delimiter = [b"--", boundary.as_bytes()].concat();
             let body = (part.offset_body as usize).min(raw.len());
-            headers_only_parts(&raw[body..], &delimiter, |at| found.push(base + body + at));
             boundaries.push(delimiter);
+            headers_only_parts(&raw[body..], boundaries, |at| found.push(base + body + at));
             for &c in children {
                 if c as usize != id {
                     walk(msg, c as usize, raw, base, boundaries, depth + 1, found);
@@ -219,24 +231,30 @@ fn walk(
 }
 
 /// Calls `found` with the offset in `body` (a multipart's body, up to the end of the
-/// message) of each of its delimiter lines that ends a part with no blank line: a part of
+/// message) of each delimiter line that ends one of its parts with no blank line: a part of
 /// headers alone, or of nothing, which the parser would take the delimiter into. The parts
-/// are read from the delimiter lines themselves, up to the close delimiter, as the parser
-/// may have dropped or merged them (one whose header block reaches the end of the message
-/// is dropped).
-fn headers_only_parts(body: &[u8], delimiter: &[u8], mut found: impl FnMut(usize)) {
-    let delimiters = [delimiter.to_vec()];
+/// are read from the delimiter lines themselves, up to the close delimiter or a delimiter
+/// line of an enclosing multipart (which ends this one too), as the parser may have dropped
+/// or merged them (one whose header block reaches the end of the message is dropped).
+/// `delimiters` are the enclosing multiparts', this one's last.
+fn headers_only_parts(body: &[u8], delimiters: &[Vec<u8>], mut found: impl FnMut(usize)) {
+    let Some(delimiter) = delimiters.last() else {
+        return;
+    };
     let mut part_start: Option<usize> = None;
     let mut at = 0;
     while let Some(d) = body
         .get(at..)
-        .and_then(|rest| delimiter_line(rest, &delimiters))
+        .and_then(|rest| delimiter_line(rest, delimiters))
     {
         let line = at + d;
         if let Some(start) = part_start
             && !has_blank_line(&body[start..line])
         {
             found(line);
+        }
+        if !is_delimiter(&body[line..], delimiter) {
+            return;
         }
         let rest = &body[line + delimiter.len()..];
         if rest.starts_with(b"--") {
@@ -268,20 +286,23 @@ fn delimiter_line(block: &[u8], delimiters: &[Vec<u8>]) -> Option<usize> {
     let mut at = 0;
     loop {
         let line = &block[at..];
-        let is_delimiter = |d: &Vec<u8>| {
-            line.strip_prefix(d.as_slice()).is_some_and(|rest| {
-                let rest = rest.strip_prefix(b"--").unwrap_or(rest);
-                let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-                rest[..end]
-                    .iter()
-                    .all(|&b| matches!(b, b' ' | b'\t' | b'\r'))
-            })
-        };
-        if delimiters.iter().any(is_delimiter) {
+        if delimiters.iter().any(|d| is_delimiter(line, d)) {
             return Some(at);
         }
         at += memchr::memchr(b'\n', line)? + 1;
     }
+}
+
+/// Whether `line` (up to its line end) is `delimiter` or its close (`"--"` after it), with
+/// only white space after it (RFC 2046 §5.1.1).
+fn is_delimiter(line: &[u8], delimiter: &[u8]) -> bool {
+    line.strip_prefix(delimiter).is_some_and(|rest| {
+        let rest = rest.strip_prefix(b"--").unwrap_or(rest);
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        rest[..end]
+            .iter()
+            .all(|&b| matches!(b, b' ' | b'\t' | b'\r'))
+    })
 }
 
 #[cfg(test)]
@@ -358,6 +379,76 @@ mod tests {
         );
         assert_eq!((p[2].subtype.as_str(), p[2].size), ("pdf", 3));
         assert_eq!(header_and_body(raw, &p[2]).1, "PDF");
+    }
+
+    /// A `message/rfc822` part of headers alone: its message is empty (Dovecot: size 0,
+    /// lines 0, an empty text/plain inside), and the part after it stays a part. Before, the
+    /// encapsulated message took the delimiter line for its header, swallowed the next part,
+    /// and `BODY[1.HEADER]` served octets of that part. Found by the `store_message` fuzz
+    /// target.
+    #[test]
+    fn an_encapsulated_message_of_nothing_ends_at_the_delimiter() {
+        let raw = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: message/rfc822\r\n--b\r\n\r\ny\r\n--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 2, "{:?}", m.body);
+        assert_eq!(
+            header_and_body(raw, &p[0]),
+            ("Content-Type: message/rfc822", "")
+        );
+        assert_eq!((p[0].size, p[0].lines), (0, Some(0)));
+        let BodyKind::Message { envelope, body } = &p[0].kind else {
+            panic!("{:?}", p[0]);
+        };
+        assert_eq!(envelope.subject, None);
+        assert_eq!(header_and_body(raw, body), ("", ""));
+        assert_eq!((body.size, body.lines), (0, Some(0)));
+        assert_eq!(header_and_body(raw, &p[1]), ("\r\n", "y"));
+        assert_eq!(p[1].lines, Some(0));
+    }
+
+    /// An inner multipart without its close delimiter, whose part of headers alone runs into
+    /// the outer close delimiter: the part ends there (Dovecot: `text/html` of 0 octets with
+    /// `Content-Type: text/html` as its MIME header). Before, the parser dropped the part and
+    /// the multipart had none, which IMAP's `body-type-mpart` does not allow. Found by the
+    /// `store_message` fuzz target.
+    #[test]
+    fn a_part_of_headers_alone_ends_at_an_enclosing_delimiter() {
+        let raw = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n\
+            --i\r\nContent-Type: text/html\r\n--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        let outer = parts(&m.body);
+        assert_eq!(outer.len(), 1, "{:?}", m.body);
+        let inner = parts(&outer[0]);
+        assert_eq!(inner.len(), 1, "{:?}", outer[0]);
+        assert_eq!(inner[0].subtype, "html");
+        assert_eq!(
+            header_and_body(raw, &inner[0]),
+            ("Content-Type: text/html", "")
+        );
+        assert_eq!((inner[0].size, inner[0].lines), (0, Some(0)));
+    }
+
+    /// An encapsulated message whose header block ends on the line end before the
+    /// delimiter (which is the delimiter's, RFC 2046 §5.1.1): its header and body stay inside
+    /// its part, so `BODY[1.HEADER]` holds no octet of the delimiter. Found by the
+    /// `store_message` fuzz target.
+    #[test]
+    fn an_encapsulated_message_stays_inside_its_part() {
+        let raw = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\n--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        let p = parts(&m.body);
+        assert_eq!(p.len(), 1, "{:?}", m.body);
+        assert_eq!(header_and_body(raw, &p[0]).1, "Subject: in\r\n");
+        let BodyKind::Message { envelope, body } = &p[0].kind else {
+            panic!("{:?}", p[0]);
+        };
+        assert_eq!(envelope.subject.as_deref(), Some("in"));
+        assert_eq!(header_and_body(raw, body), ("Subject: in\r\n", ""));
+        assert_eq!((body.size, body.lines), (0, Some(0)));
     }
 
     #[test]

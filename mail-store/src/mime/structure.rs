@@ -89,6 +89,32 @@ pub(super) fn is_identity(encoding: &str) -> bool {
     )
 }
 
+/// Keeps `node` inside `[lo, hi)` of `raw` (its parent's body), and its parts inside it:
+/// the parser can end an encapsulated message's header block on the line end that belongs
+/// to the delimiter after its part (RFC 2046 §5.1.1), or a repaired part at the delimiter
+/// line itself. A section of a part then never holds octets of another. Line counts are
+/// counted again where a range moved, or everywhere with `recount`.
+pub(super) fn confine(node: &mut BodyStructure, raw: &[u8], (lo, hi): (u64, u64), recount: bool) {
+    let before = (node.body_offset, node.size);
+    node.header_offset = node.header_offset.clamp(lo, hi);
+    node.body_offset = node.body_offset.clamp(node.header_offset, hi);
+    node.size = node.size.min(hi - node.body_offset);
+    let body = (node.body_offset, node.body_offset + node.size);
+    if let Some(lines) = &mut node.lines
+        && (recount || before != (node.body_offset, node.size))
+    {
+        let index = |x: u64| usize::try_from(x).unwrap_or(usize::MAX);
+        *lines = raw.get(index(body.0)..index(body.1)).map_or(0, count_lines);
+    }
+    match &mut node.kind {
+        BodyKind::Multipart(children) => children
+            .iter_mut()
+            .for_each(|c| confine(c, raw, body, recount)),
+        BodyKind::Message { body: inner, .. } => confine(inner, raw, body, recount),
+        BodyKind::Basic | BodyKind::Text => {}
+    }
+}
+
 impl BodyStructure {
     /// Whether the part's transfer encoding leaves its octets as they are (7bit, 8bit,
     /// binary): its body is its content.
