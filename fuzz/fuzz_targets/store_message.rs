@@ -11,13 +11,17 @@
 //!   the tree names nothing.
 //! - A part's `BINARY` decoding is never longer than its body.
 //! - A base subject is its own base subject; message ids are never empty.
+//! - SEARCH's content keys and the date parsers take the message without panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sansmail_imap::{sort::base_subject, thread::message_ids};
 use sansmail_store::{
+    FetchedMessage, Flags, InternalDate, ModSeq, SearchQuery, Uid,
+    date::{Day, parse_day, parse_timestamp},
     headers::{decode_encoded_words, header_values},
     mime::{BodyKind, BodyStructure, MimeInfo, parse_address_list},
+    search::DayCmp,
     section::{Section, SectionText, binary},
 };
 
@@ -78,6 +82,42 @@ fn check(
         }
         BodyKind::Text => assert!(node.lines.is_some(), "text part at {path:?} without lines"),
         BodyKind::Basic => {}
+    }
+}
+
+/// SEARCH's content keys over the message (header fields, addresses, the body decoded from
+/// its transfer encoding and charset, the sent date): no panic, and `NOT` is the opposite.
+fn search(raw: &[u8]) {
+    let message = FetchedMessage {
+        uid: Uid::MIN,
+        flags: Flags::new(),
+        modseq: ModSeq::new(1).unwrap(),
+        internal_date: InternalDate {
+            timestamp: 0,
+            offset_minutes: 0,
+        },
+        size: raw.len() as u64,
+        crlf_size: raw.len() as u64,
+        envelope: None,
+        body_structure: None,
+        content: Some(raw.to_vec()),
+    };
+    let keys = [
+        SearchQuery::Text(b"x".to_vec()),
+        SearchQuery::Body("\u{e9}t\u{e9}".as_bytes().to_vec()),
+        SearchQuery::Header {
+            name: b"Subject".to_vec(),
+            contains: b"re".to_vec(),
+        },
+        SearchQuery::Address {
+            name: b"From".to_vec(),
+            contains: b"a@".to_vec(),
+        },
+        SearchQuery::SentDay(DayCmp::Since, Day::new(2000, 1, 1).unwrap()),
+    ];
+    for key in keys {
+        let found = key.matches(&message);
+        assert_eq!(SearchQuery::Not(Box::new(key)).matches(&message), !found);
     }
 }
 
@@ -154,6 +194,11 @@ fuzz_target!(|raw: &[u8]| {
         // The base subject of a base subject is itself (RFC 5256 §2.1).
         assert_eq!(base_subject(&base).0, base, "base subject of {subject:?}");
     }
+    for value in header_values(header, b"Date") {
+        let text = String::from_utf8_lossy(&value);
+        let _ = (parse_day(&text), parse_timestamp(&text));
+    }
+    search(raw);
     for name in [&b"References"[..], b"In-Reply-To", b"Message-ID"] {
         for value in header_values(header, name) {
             for id in message_ids(&String::from_utf8_lossy(&value)) {
