@@ -26,7 +26,7 @@ else
   mapfile -t targets < <(cargo fuzz list)
 fi
 
-flags=(--debug-assertions --sanitizer none)
+flags=(-O --sanitizer none)
 nice -n 19 cargo fuzz build "${flags[@]}"
 bin_dir="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 mkdir -p logs

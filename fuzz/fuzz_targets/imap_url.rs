@@ -1,8 +1,8 @@
 //! IMAP URLs (RFC 5092) as CATENATE and URLFETCH take them, and URLAUTH's (RFC 4467), from
 //! arbitrary text.
 //!
-//! - `parse_message_url` and `parse_auth_url` never panic; a message URL's section, when it
-//!   parses, is a section FETCH takes.
+//! - `parse_message_url` and `parse_auth_url` never panic, nor does reading a URL's section
+//!   as FETCH names it.
 //! - An authorized URL keeps its text: the rump is a prefix of it, and the access it names
 //!   is the one its rump is verified with (`authorized` then `parse_auth_url` gives the
 //!   same URL, with the verifier given).

@@ -24,16 +24,21 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// The users of `users` at `domains`; the first user is the postmaster.
+    /// The users of `users` at `domains`; the first user is the postmaster. Names and
+    /// sender addresses are lower-cased, as lookups compare them.
     pub fn new(domains: Vec<String>, users: Vec<User>) -> Self {
+        let lower = |s: &String| s.to_lowercase();
         Self {
             domains,
-            postmaster: users.first().map(|u| u.name.clone()).unwrap_or_default(),
+            postmaster: users.first().map(|u| lower(&u.name)).unwrap_or_default(),
             senders: users
                 .iter()
-                .map(|u| (u.name.clone(), u.senders.clone()))
+                .map(|u| (lower(&u.name), u.senders.iter().map(lower).collect()))
                 .collect(),
-            users: users.into_iter().map(|u| (u.name, u.password)).collect(),
+            users: users
+                .into_iter()
+                .map(|u| (lower(&u.name), u.password))
+                .collect(),
         }
     }
 
@@ -153,7 +158,7 @@ mod tests {
         };
         let d = Directory::new(
             vec!["Example.ORG".to_owned()],
-            vec![user("alice", &[]), user("bob", &["team@example.net"])],
+            vec![user("Alice", &[]), user("bob", &["Team@example.net"])],
         );
         let alice = AccountName::try_from("alice").unwrap();
         let bob = AccountName::try_from("bob").unwrap();

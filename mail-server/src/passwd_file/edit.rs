@@ -2,7 +2,6 @@
 
 use std::{
     io::Write as _,
-    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
 };
 
@@ -28,7 +27,7 @@ impl UsersFile {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::new(e.to_string()).in_file(path)),
+            Err(e) => return Err(Error::from(e).in_file(path)),
         };
         Ok(Self {
             path: path.to_owned(),
@@ -73,7 +72,7 @@ impl UsersFile {
         if self.find(name).is_some() {
             return Err(Error::new(format!("user {name} exists already")));
         }
-        let hash = hash_password(password).map_err(|e| Error::new(e.to_string()))?;
+        let hash = hash_password(password)?;
         self.lines.push(format!("{}:{hash}", name.to_lowercase()));
         Ok(())
     }
@@ -88,7 +87,7 @@ impl UsersFile {
     /// Replaces `name`'s password hash, keeping the rest of the entry.
     pub fn set_password(&mut self, name: &str, password: &str) -> Result<(), Error> {
         let i = self.entry(name)?;
-        let hash = hash_password(password).map_err(|e| Error::new(e.to_string()))?;
+        let hash = hash_password(password)?;
         let mut fields: Vec<&str> = self.lines[i].splitn(3, ':').collect();
         if fields.len() < 2 {
             fields.push("");
@@ -133,14 +132,21 @@ impl UsersFile {
     }
 
     /// Checks the edited text with [`parse_users`], then replaces the file (a temporary file
-    /// beside it, synced, renamed over it, with the old file's permissions).
+    /// beside it, synced, renamed over it, with the old file's permissions; a new file is
+    /// readable by its owner alone).
     pub fn write(&self) -> Result<(), Error> {
         self.users()?;
-        let mode = std::fs::metadata(&self.path).map_or(0o600, |m| m.permissions().mode());
-        let tmp = self.path.with_extension("mailctl-tmp");
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
-            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&self.path).map_or(0o600, |m| m.permissions().mode());
+                f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            }
             for line in &self.lines {
                 writeln!(f, "{line}")?;
             }
@@ -149,14 +155,16 @@ impl UsersFile {
         })();
         result.map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            Error::new(e.to_string()).in_file(&self.path)
+            Error::from(e).in_file(&self.path)
         })
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
     use crate::passwd_file::read_users_file;
 

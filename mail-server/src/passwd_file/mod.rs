@@ -30,7 +30,7 @@ mod edit;
 mod password;
 mod users;
 
-use std::{fmt, path::PathBuf};
+use std::{fmt, io, path::PathBuf};
 
 pub use directory::Directory;
 pub use edit::UsersFile;
@@ -43,7 +43,17 @@ pub use users::{User, parse_users, read_users_file};
 pub struct Error {
     path: Option<PathBuf>,
     line: Option<usize>,
+    io_kind: Option<io::ErrorKind>,
     message: String,
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Self {
+            io_kind: Some(e.kind()),
+            ..Self::new(e.to_string())
+        }
+    }
 }
 
 impl Error {
@@ -51,6 +61,7 @@ impl Error {
         Self {
             path: None,
             line: None,
+            io_kind: None,
             message: message.into(),
         }
     }
@@ -78,6 +89,11 @@ impl Error {
     /// What is wrong, without the place.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The kind of the I/O error, when reading or writing the file failed.
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        self.io_kind
     }
 }
 

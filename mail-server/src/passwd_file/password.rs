@@ -80,7 +80,7 @@ impl Password {
             Ok(Self::Sha512Crypt(hash.to_owned()))
         } else {
             Err(Error::new(
-                "not a password hash: expected $argon2id$… or $6$… (see `mailctl hash-password`)",
+                "not a password hash: expected $argon2id$… or $6$…",
             ))
         }
     }
@@ -117,13 +117,10 @@ impl Password {
 }
 
 /// An Argon2id hash of `password` with the crate's default (OWASP-recommended) parameters
-/// and a random salt from `/dev/urandom`, as a PHC string for a users file.
+/// and a random salt from the operating system, as a PHC string for a users file.
 pub fn hash_password(password: &str) -> io::Result<String> {
     let mut salt = [0u8; 16];
-    {
-        use std::io::Read;
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
-    }
+    getrandom::fill(&mut salt).map_err(io::Error::from)?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| io::Error::other(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)

@@ -24,8 +24,7 @@ pub struct User {
 
 /// Reads a users file (see [`parse_users`]). Errors name the file and the line.
 pub fn read_users_file(path: &Path) -> Result<Vec<User>, Error> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::new(e.to_string()).in_file(path))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::from(e).in_file(path))?;
     parse_users(&text).map_err(|e| e.in_file(path))
 }
 
@@ -232,6 +231,7 @@ mod tests {
         let path = Path::new("/nonexistent/sansmail-users");
         let e = read_users_file(path).unwrap_err();
         assert_eq!((e.path(), e.line()), (Some(path), None));
+        assert_eq!(e.io_kind(), Some(std::io::ErrorKind::NotFound));
         assert!(
             e.to_string().starts_with("/nonexistent/sansmail-users: "),
             "{e}"

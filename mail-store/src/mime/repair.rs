@@ -39,14 +39,13 @@ impl Inserted {
     /// The stored message's offset for offset `x` of the copy (one inside an inserted CRLF
     /// is taken for where it was put in).
     fn stored(&self, x: u64) -> u64 {
-        let mut out = x;
-        for &p in &self.0 {
-            let p = p as u64;
-            if x >= p + 2 {
-                out -= 2;
-            } else if x > p {
-                out -= x - p;
-            }
+        // The positions ascend and the inserted line ends do not overlap.
+        let before = self.0.partition_point(|&p| p as u64 + 2 <= x);
+        let mut out = x - 2 * before as u64;
+        if let Some(&p) = self.0.get(before)
+            && x > p as u64
+        {
+            out -= x - p as u64;
         }
         out
     }
@@ -119,24 +118,36 @@ pub(super) fn parse<T>(raw: &[u8], build: impl FnOnce(Option<&Message<'_>>, &Ins
         };
         // A delimiter found where a blank line already is in front of it (it starts right
         // after the last one put in there) gets one more; `stored_at[i]` is where
-        // `inserted.0[i]` was put in.
-        let mut wanted: Vec<(usize, usize)> = Vec::new();
-        for x in found {
-            let at = usize::try_from(inserted.stored(x as u64)).unwrap_or(usize::MAX);
-            let first = stored_at.partition_point(|&s| s < at);
-            let have = stored_at[first..].partition_point(|&s| s == at);
-            let past_all = have > 0 && inserted.0[first + have - 1] + 2 == x;
-            let want = if past_all { have + 1 } else { have.max(1) };
-            wanted.push((at, want.min(MAX_AT_ONE_PLACE)));
-        }
-        for (at, want) in wanted {
-            let first = stored_at.partition_point(|&s| s < at);
-            let have = stored_at[first..].partition_point(|&s| s == at);
-            for _ in have..want {
-                stored_at.insert(first, at);
+        // `inserted.0[i]` was put in. Merged in one pass: a message can hold many
+        // thousands of delimiter lines.
+        let mut wanted: Vec<(usize, usize)> = found
+            .into_iter()
+            .map(|x| {
+                let at = usize::try_from(inserted.stored(x as u64)).unwrap_or(usize::MAX);
+                let first = stored_at.partition_point(|&s| s < at);
+                let have = stored_at[first..].partition_point(|&s| s == at);
+                let past_all = have > 0 && inserted.0[first + have - 1] + 2 == x;
+                let want = if past_all { have + 1 } else { have.max(1) };
+                (at, want.min(MAX_AT_ONE_PLACE))
+            })
+            .collect();
+        wanted.extend(
+            stored_at
+                .chunk_by(|a, b| a == b)
+                .map(|run| (run[0], run.len())),
+        );
+        wanted.sort_unstable();
+        stored_at.clear();
+        for run in wanted.chunk_by(|a, b| a.0 == b.0) {
+            // Sorted: the last of a run wants the most.
+            if let Some(&(at, want)) = run.last() {
+                let room = MAX_INSERTED - stored_at.len();
+                stored_at.extend(std::iter::repeat_n(at, want.min(room)));
+            }
+            if stored_at.len() == MAX_INSERTED {
+                break;
             }
         }
-        stored_at.truncate(MAX_INSERTED);
         let mut with = Vec::with_capacity(raw.len() + 2 * stored_at.len());
         let mut from = 0;
         let mut positions = Vec::with_capacity(stored_at.len());

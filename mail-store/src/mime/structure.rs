@@ -92,8 +92,8 @@ pub(super) fn is_identity(encoding: &str) -> bool {
 /// Keeps `node` inside `[lo, hi)` of `raw` (its parent's body), and its parts inside it:
 /// the parser can end an encapsulated message's header block on the line end that belongs
 /// to the delimiter after its part (RFC 2046 §5.1.1), or a repaired part at the delimiter
-/// line itself. A section of a part then never holds octets of another. Line counts are
-/// counted again where a range moved, or everywhere with `recount`.
+/// line itself. A section of a part then never reaches past the part that holds it. Line
+/// counts are counted again where a range moved, or everywhere with `recount`.
 pub(super) fn confine(node: &mut BodyStructure, raw: &[u8], (lo, hi): (u64, u64), recount: bool) {
     let before = (node.body_offset, node.size);
     node.header_offset = node.header_offset.clamp(lo, hi);
