@@ -364,4 +364,78 @@ mod tests {
             b"Subject: x\n"
         );
     }
+
+    /// A header field of the shapes the filter must take apart: our results and others',
+    /// quoted and commented ids, folding, bare LF, no colon, odd octets.
+    fn field() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let name = prop_oneof![
+            Just(b"Authentication-Results".to_vec()),
+            Just(b"authentication-results ".to_vec()),
+            Just(b"Subject".to_vec()),
+            Just(b"Received".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..6),
+        ];
+        let piece = prop_oneof![
+            Just(b" mx.example.org".to_vec()),
+            Just(b" \"mx.example.org\"".to_vec()),
+            Just(b" (c (d\\)) ".to_vec()),
+            Just(b"; spf=pass".to_vec()),
+            Just(b"\r\n\t".to_vec()),
+            Just(b"\n ".to_vec()),
+            Just(b"(".to_vec()),
+            Just(b"\"".to_vec()),
+            Just(b"other.example".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..4),
+        ];
+        let end = prop_oneof![Just(b"\r\n".to_vec()), Just(b"\n".to_vec())];
+        (
+            name,
+            any::<bool>(),
+            proptest::collection::vec(piece, 0..6),
+            end,
+        )
+            .prop_map(|(name, colon, pieces, end)| {
+                let mut f = name;
+                if colon {
+                    f.push(b':');
+                }
+                f.extend(pieces.concat());
+                f.extend(end);
+                f
+            })
+    }
+
+    proptest::proptest! {
+        /// Whatever the header holds, the filter only takes whole fields out, leaves none of
+        /// ours, leaves the body alone, and a second pass changes nothing.
+        #[test]
+        fn the_filter_removes_whole_fields_of_ours_only(
+            fields in proptest::collection::vec(field(), 0..8),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let mut message = fields.concat();
+            message.extend_from_slice(b"\r\n");
+            message.extend_from_slice(&body);
+            let out = without_own_results(&message, "mx.example.org");
+            proptest::prop_assert!(out.ends_with(&body));
+            // Every field left is a field of the message, in order.
+            let mut rest = &message[..];
+            for (_, range) in header_fields(&out) {
+                let kept = &out[range];
+                let at = rest.windows(kept.len()).position(|w| w == kept);
+                proptest::prop_assert!(at.is_some(), "{:?} is not in the message", kept);
+                rest = &rest[at.unwrap_or(0) + kept.len()..];
+            }
+            for (name, range) in header_fields(&out) {
+                let value = &out[range.start + name.len() + 1..range.end];
+                proptest::prop_assert!(
+                    name.is_empty() || !is_own_result(name, value, "mx.example.org"),
+                    "an own result was left: {:?}",
+                    String::from_utf8_lossy(&out[range])
+                );
+            }
+            proptest::prop_assert_eq!(&*without_own_results(&out, "mx.example.org"), &*out);
+        }
+    }
 }
