@@ -41,8 +41,24 @@ impl MimeInfo {
     /// Parses a message. Never fails: a message the parser cannot make sense of becomes a
     /// `text/plain` body.
     pub fn parse(raw: &[u8]) -> MimeInfo {
+        let info = repair::parse(raw, |msg, inserted| Self::build(raw, msg, inserted));
+        if info.body.header_offset == 0 {
+            return info;
+        }
+        // A reading with blank lines put in that no longer starts the message at its own
+        // header (malformed MIME, found by fuzzing) is not used: the parser's own reading is.
+        let plain = mail_parser::MessageParser::default().parse(raw);
+        Self::build(raw, plain.as_ref(), &repair::Inserted::default())
+    }
+
+    /// The data of `raw`, read by the parser as `msg` (with `inserted`'s blank lines).
+    fn build(
+        raw: &[u8],
+        msg: Option<&mail_parser::Message<'_>>,
+        inserted: &repair::Inserted,
+    ) -> MimeInfo {
         let header_len = header_len(raw);
-        repair::parse(raw, |msg, inserted| match msg {
+        match msg {
             Some(msg) if !msg.parts.is_empty() => {
                 let envelope = envelope::envelope(msg, msg.raw_message());
                 let mut body = structure::structure(msg, 0, msg.raw_message(), 0, 0);
@@ -78,7 +94,7 @@ impl MimeInfo {
                 },
                 header_len,
             },
-        })
+        }
     }
 }
 

@@ -515,4 +515,40 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(header_and_body(raw, &p[0]).1, "hi");
     }
+
+    /// Malformed MIME (found by fuzzing) whose reading with blank lines put in started the
+    /// message at octet 232: the parser's own reading is kept instead, so the message's
+    /// header starts at 0 and ends where the header block does.
+    #[test]
+    fn a_repair_that_moves_the_message_start_is_not_used() {
+        let raw = b"Subject: \rs\n\
+            Content-Type: mCCCCCCCCCCCCtContentoao\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\x00\xffTo: \xff\xff\xffSubjectype: multipart/mixed; boundary=b\r\n\
+            \r s\r\n\
+            Content-Type: multipart/mixed; boundary=b\r\n\
+            \r\n\
+            --b\r\n\
+            Content-Type: message/rfc822\r\n\
+            22mixed; boundary=b\r\n\
+            \r\n\
+            --b\r\n\
+            Content-Type: message/rfc822\r\n\
+            base6422\r\n\
+            \r\n\
+            SSu\n\
+            --b\r\n\
+            Content-Type: message/rfc822\r\n\
+            22mixed; boundary=b\r\n\
+            \r\n\
+            &-b\r\n\
+            Content-Typems:s aege/rfc822\r\n\
+            base6422\r\n\
+            \r\n\
+            SSubub\xff\xff\xff\xffbb\r\n\
+            \r\n\
+            y\r\n\
+            \x08\x00\x00jec\x8c\xc8ject \x00--b--\r\n";
+        let m = MimeInfo::parse(raw);
+        assert_eq!(m.body.header_offset, 0);
+        assert_eq!(m.body.body_offset, m.header_len);
+    }
 }
