@@ -41,14 +41,17 @@ impl MimeInfo {
     /// Parses a message. Never fails: a message the parser cannot make sense of becomes a
     /// `text/plain` body.
     pub fn parse(raw: &[u8]) -> MimeInfo {
-        let info = repair::parse(raw, |msg, inserted| Self::build(raw, msg, inserted));
-        if info.body.header_offset == 0 {
-            return info;
+        let mut info = repair::parse(raw, |msg, inserted| Self::build(raw, msg, inserted));
+        if info.body.header_offset != 0 {
+            // A reading with blank lines put in that no longer starts the message at its own
+            // header (malformed MIME, found by fuzzing) is not used: the parser's own is.
+            let plain = mail_parser::MessageParser::default().parse(raw);
+            info = Self::build(raw, plain.as_ref(), &repair::Inserted::default());
         }
-        // A reading with blank lines put in that no longer starts the message at its own
-        // header (malformed MIME, found by fuzzing) is not used: the parser's own reading is.
-        let plain = mail_parser::MessageParser::default().parse(raw);
-        Self::build(raw, plain.as_ref(), &repair::Inserted::default())
+        // The message's own header starts it, wherever the parser put its first part (on
+        // some malformed input, past octets it skipped).
+        info.body.header_offset = 0;
+        info
     }
 
     /// The data of `raw`, read by the parser as `msg` (with `inserted`'s blank lines).

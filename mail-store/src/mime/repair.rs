@@ -551,4 +551,42 @@ mod tests {
         assert_eq!(m.body.header_offset, 0);
         assert_eq!(m.body.body_offset, m.header_len);
     }
+
+    /// Malformed MIME (found by fuzzing) on which the parser itself starts the first part at
+    /// octet 232: the message's header still starts at 0.
+    #[test]
+    fn the_message_starts_at_its_first_octet() {
+        let raw = b"SuMessage-ID: ntent-Type: mCCCCCCCCCCCCtContentoao\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\x00\xffTo: \xff\xff\xffSubjectype: multipart/mixed; boundary=b\r\n\
+            \r s\r\n\
+            Content-Type: multipart/mixed; boundary=b\r\n\
+            \r\n\
+            --b\r\n\
+            Content-Type: message/rfc822\r\n\
+            22mixed; boundary=b\r\n\
+            \r\n\
+            --b\r\n\
+            Conb\r\n\
+            Content-Type: message/rfc822\r\n\
+            base6422\r\n\
+            \r\n\
+            SSu\n\
+            --b\r\n\
+            Content-Type: messagetent-Type: message/rfc822\r\n\
+            base6422\r\n\
+            \r\n\
+            SSu\n\
+            --b\r\n\
+            Content-Type: message/rfc822\r\n\
+            22mixed;\xcaboundary=b\r\n\
+            \r\n\
+            &-b\r\n\
+            Content-Typems:u aege/rfc822\r\n\
+            base6422\r\n\
+            \r\n\
+            SSubub\xff\xff\xff\xffbb\r\n\
+            \r\n\
+            y\r\n\
+            \x08\x00\x00jec\x8c\xc8ject \x00--b--\r\n";
+        assert_eq!(MimeInfo::parse(raw).body.header_offset, 0);
+    }
 }
