@@ -66,7 +66,7 @@ impl MimeInfo {
                 let envelope = envelope::envelope(msg, msg.raw_message());
                 let mut body = structure::structure(msg, 0, msg.raw_message(), 0, 0);
                 inserted.restore(&mut body, raw);
-                structure::confine(&mut body, raw, (0, raw.len() as u64), inserted.any());
+                structure::confine(&mut body, raw, (0, raw.len() as u64));
                 MimeInfo {
                     envelope,
                     body,

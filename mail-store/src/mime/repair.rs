@@ -50,11 +50,6 @@ impl Inserted {
         out
     }
 
-    /// Whether any blank line was put in.
-    pub(super) fn any(&self) -> bool {
-        !self.0.is_empty()
-    }
-
     /// `node`'s offsets and sizes, from the copy's to those of `raw`, the stored message.
     /// Line counts are the copy's still: [`confine`](super::structure::confine) counts them
     /// again.

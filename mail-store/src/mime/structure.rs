@@ -93,24 +93,20 @@ pub(super) fn is_identity(encoding: &str) -> bool {
 /// the parser can end an encapsulated message's header block on the line end that belongs
 /// to the delimiter after its part (RFC 2046 §5.1.1), or a repaired part at the delimiter
 /// line itself. A section of a part then never reaches past the part that holds it. Line
-/// counts are counted again where a range moved, or everywhere with `recount`.
-pub(super) fn confine(node: &mut BodyStructure, raw: &[u8], (lo, hi): (u64, u64), recount: bool) {
-    let before = (node.body_offset, node.size);
+/// counts are counted from the stored octets of each body (the parser's could differ on
+/// malformed input, and a repaired reading's count its inserted lines).
+pub(super) fn confine(node: &mut BodyStructure, raw: &[u8], (lo, hi): (u64, u64)) {
     node.header_offset = node.header_offset.clamp(lo, hi);
     node.body_offset = node.body_offset.clamp(node.header_offset, hi);
     node.size = node.size.min(hi - node.body_offset);
     let body = (node.body_offset, node.body_offset + node.size);
-    if let Some(lines) = &mut node.lines
-        && (recount || before != (node.body_offset, node.size))
-    {
+    if let Some(lines) = &mut node.lines {
         let index = |x: u64| usize::try_from(x).unwrap_or(usize::MAX);
         *lines = raw.get(index(body.0)..index(body.1)).map_or(0, count_lines);
     }
     match &mut node.kind {
-        BodyKind::Multipart(children) => children
-            .iter_mut()
-            .for_each(|c| confine(c, raw, body, recount)),
-        BodyKind::Message { body: inner, .. } => confine(inner, raw, body, recount),
+        BodyKind::Multipart(children) => children.iter_mut().for_each(|c| confine(c, raw, body)),
+        BodyKind::Message { body: inner, .. } => confine(inner, raw, body),
         BodyKind::Basic | BodyKind::Text => {}
     }
 }
