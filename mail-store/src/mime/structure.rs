@@ -136,6 +136,37 @@ pub(super) fn structure(
     base: u64,
     depth: usize,
 ) -> BodyStructure {
+    let mut seen = vec![false; msg.parts.len()];
+    node(msg, id, raw, base, depth, &mut seen)
+}
+
+/// Part ids of a multipart's `children` that are read: each part of a message once, never
+/// the multipart `id` itself. On malformed input the parser's lists can name a part twice
+/// or name an ancestor; read as given, the tree would grow exponentially with its depth.
+pub(super) fn children_once(children: &[u32], id: usize, seen: &mut [bool]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(children.len());
+    for &c in children {
+        let c = c as usize;
+        if c != id && seen.get(c) == Some(&false) {
+            seen[c] = true;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`structure`], with the parts of `msg` already in the tree marked in `seen`.
+fn node(
+    msg: &Message<'_>,
+    id: usize,
+    raw: &[u8],
+    base: u64,
+    depth: usize,
+    seen: &mut [bool],
+) -> BodyStructure {
+    if let Some(s) = seen.get_mut(id) {
+        *s = true;
+    }
     let part = &msg.parts[id];
     let (media_type, subtype, params) = match part
         .headers
@@ -181,13 +212,9 @@ pub(super) fn structure(
         .unwrap_or_else(|| "7bit".to_owned());
     let kind = match &part.body {
         PartType::Multipart(children) if depth < 64 => BodyKind::Multipart(
-            children
-                .iter()
-                .filter_map(|&c| {
-                    let c = c as usize;
-                    (c < msg.parts.len() && c != id)
-                        .then(|| structure(msg, c, raw, base, depth + 1))
-                })
+            children_once(children, id, seen)
+                .into_iter()
+                .map(|c| node(msg, c, raw, base, depth + 1, seen))
                 .collect(),
         ),
         // A transfer-encoded message/rfc822 (which RFC 2046 §5.2.1 forbids, and mail still
