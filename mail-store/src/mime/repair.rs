@@ -58,7 +58,12 @@ impl Inserted {
             return;
         }
         let end = node.body_offset + node.size;
-        let after_inserted = self.0.iter().any(|&p| p as u64 + 2 == node.body_offset);
+        // The positions ascend, as in `stored`.
+        let after_inserted = node
+            .body_offset
+            .checked_sub(2)
+            .and_then(|p| usize::try_from(p).ok())
+            .is_some_and(|p| self.0.binary_search(&p).is_ok());
         node.header_offset = self.stored(node.header_offset);
         node.body_offset = self.stored(node.body_offset);
         node.size = self.stored(end).saturating_sub(node.body_offset);
